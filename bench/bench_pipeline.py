@@ -1,0 +1,150 @@
+#!/usr/bin/env python
+"""
+End-to-end throughput of the raw-log pipeline: ``mice send`` → BufferDaemon
+(twistd, memory-mapped ring) → committed rows in SQLite or MariaDB.
+
+    python bench/bench_pipeline.py --lines 1000000 --store sqlite
+    python bench/bench_pipeline.py --lines 1000000 --store mariadb
+
+Prints lines per second from the start of ``mice send`` until the last row is
+committed, and the BufferDaemon's peak RSS (VmHWM).  MariaDB runs use a
+scratch database ``mice_bench_<pid>`` on 127.0.0.1:3306 (root), dropped after.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from gencorpus import generate  # noqa: E402
+
+TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+MICE = [sys.executable, "-m", "mice.cli"]
+TABLES = ("rawlog_line", "firewall_line", "scslog_line")
+
+
+def freePort():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peakRss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class SQLiteStore:
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "rawlog.db")
+        self.url = "sqlite:///" + self.path
+
+    def count(self):
+        if not os.path.exists(self.path):
+            return 0
+        try:
+            with sqlite3.connect(self.path, timeout=5) as db:
+                return sum(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                           for t in TABLES)
+        except sqlite3.OperationalError:
+            return 0
+
+    def close(self):
+        pass
+
+
+class MariaDBStore:
+    def __init__(self, directory):
+        import pymysql
+
+        self.name = f"mice_bench_{os.getpid()}"
+        self.db = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+        with self.db.cursor() as c:
+            c.execute(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4")
+        self.url = f"mysql://root@127.0.0.1:3306/{self.name}"
+
+    def count(self):
+        total = 0
+        with self.db.cursor() as c:
+            for t in TABLES:
+                try:
+                    c.execute(f"SELECT COUNT(*) FROM {self.name}.{t}")
+                except Exception:
+                    return 0
+                total += c.fetchone()[0]
+        return total
+
+    def close(self):
+        with self.db.cursor() as c:
+            c.execute(f"DROP DATABASE IF EXISTS {self.name}")
+        self.db.close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1000000)
+    parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="mice-bench-") as directory:
+        corpus = os.path.join(directory, "corpus.log")
+        with open(corpus, "w", encoding="utf-8") as f:
+            for line in generate(args.lines, args.seed):
+                f.write(line + "\n")
+        size = os.path.getsize(corpus)
+        store = SQLiteStore(directory) if args.store == "sqlite" else MariaDBStore(directory)
+        port = freePort()
+        with open(os.path.join(directory, "pop.conf"), "w") as f:
+            f.write(f"[MYSQL_SERVER]\nURL = {store.url}\nBATCHSIZE = {args.batch}\n")
+        conf = os.path.join(directory, "bd.conf")
+        with open(conf, "w") as f:
+            f.write(f"[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = {port}\n"
+                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
+                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n"
+                    "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = pop.conf\n"
+                    "[TIME_INTERVALS]\nTIMEINV = 1\n"
+                    "[CACHE_AND_RINGBUFFER]\nMMPATH = cache\nMMSIZE = 256\nRBSIZE = 0\n")
+        daemonLog = os.path.join(directory, "daemon.log")
+        daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
+                                            "mice-bufferdaemon", "-c", conf])
+        try:
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            start = time.perf_counter()
+            sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}", corpus],
+                                      stdout=subprocess.DEVNULL)
+            while store.count() < args.lines:
+                if daemon.poll() is not None:
+                    raise SystemExit(f"the BufferDaemon died; see {daemonLog}")
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - start
+            sender.wait()
+            rss = peakRss(daemon.pid)
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait()
+            store.close()
+    print(f"store={args.store} lines={args.lines} bytes={size} seconds={elapsed:.2f}"
+          f" lines_per_second={args.lines / elapsed:,.0f}"
+          f" daemon_peak_rss_mb={rss / 2 ** 20:.1f}")
+
+
+if __name__ == "__main__":
+    main()

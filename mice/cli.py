@@ -1,0 +1,201 @@
+# -*- test-case-name: tests.test_cli -*-
+"""
+The C{mice} command: check configs, create schemas, ship files.
+"""
+
+import argparse
+import socket
+import sys
+
+from twisted.internet.defer import ensureDeferred
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+
+
+def _startLogging(verbose):
+    level = LogLevel.info if verbose else LogLevel.warn
+    globalLogBeginner.beginLoggingTo(
+        [FilteringLogObserver(textFileLogObserver(sys.stderr),
+                              [LogLevelFilterPredicate(defaultLogLevel=level)])],
+        redirectStandardIO=False)
+
+
+def checkConfig(args):
+    from mice.config import ConfigError, describe, loadConfig
+
+    failed = False
+    for path in args.files:
+        try:
+            loaded = loadConfig(path, strict=args.strict)
+        except ConfigError as e:
+            print(str(e), file=sys.stderr)
+            failed = True
+            continue
+        except OSError as e:
+            print(f"{path}: {e.strerror}", file=sys.stderr)
+            failed = True
+            continue
+        for warning in loaded.warnings:
+            print(str(warning), file=sys.stderr)
+        print(f"{path}: {loaded.kind} config, OK")
+        for line in describe(loaded):
+            print(f"    {line}")
+    return 1 if failed else 0
+
+
+async def _initdb(reactor, url, tables):
+    from mice import schema
+    from mice.db import connectionPool
+
+    pool, dialect = connectionPool(url, reactor)
+    pool.start()
+    try:
+        await pool.runInteraction(schema.createSchema, dialect, tables)
+    finally:
+        pool.close()
+
+
+def initdb(args):
+    from twisted.internet import reactor
+    from twisted.internet.task import react
+
+    from mice import schema
+    from mice.config import parseDatabaseUrl
+
+    try:
+        url = parseDatabaseUrl(args.url)
+    except ValueError as e:
+        print(f"mice initdb: {e}", file=sys.stderr)
+        return 2
+    tables = {"rawlog": schema.RAWLOG_TABLES, "alert": schema.ALERT_TABLES,
+              "all": schema.RAWLOG_TABLES + schema.ALERT_TABLES}[args.tables]
+    status = []
+
+    async def main(reactor):
+        try:
+            await _initdb(reactor, url, tables)
+        except Exception as e:
+            print(f"mice initdb: {args.url.split('@')[-1]}: {e}", file=sys.stderr)
+            status.append(1)
+        else:
+            print(f"created {', '.join(tables)} in {url.redacted()}")
+
+    try:
+        react(lambda r: ensureDeferred(main(r)))
+    except SystemExit:
+        pass
+    del reactor
+    return status[0] if status else 0
+
+
+def _endpoint(reactor, args):
+    from twisted.internet.endpoints import clientFromString
+
+    if args.endpoint:
+        return clientFromString(reactor, args.endpoint)
+    host, sep, port = args.to.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--to must be HOST:PORT, not {args.to!r}")
+    host = host.strip("[]").replace(":", r"\:")
+    return clientFromString(reactor, f"tcp:host={host}:port={port}:timeout=10")
+
+
+def send(args):
+    from twisted.internet.task import react
+
+    from mice.services.sender import ReliableSender
+    from mice.shipping import shipFile
+
+    status = []
+
+    async def main(reactor):
+        try:
+            endpoint = _endpoint(reactor, args)
+        except ValueError as e:
+            print(f"mice send: {e}", file=sys.stderr)
+            status.append(2)
+            return
+        sender = ReliableSender(endpoint, source=args.source, kind=args.kind, clock=reactor,
+                                window=args.window, description=args.to or args.endpoint)
+        sender.startService()
+        timeout = None
+        if args.timeout:
+            def giveUp():
+                print(f"mice send: gave up after {args.timeout}s; {sender.pendingRecords}"
+                      " records not acknowledged", file=sys.stderr)
+                status.append(1)
+                shipping.cancel()
+            timeout = reactor.callLater(args.timeout, giveUp)
+        shipping = ensureDeferred(shipFile(sender, args.file, kind=args.kind,
+                                           stream=args.stream))
+        try:
+            result = await shipping
+        except Exception as e:
+            if not status:
+                print(f"mice send: {e}", file=sys.stderr)
+                status.append(1)
+        else:
+            print(f"{args.file}: {result.records} records in {result.batches} batches"
+                  f" acknowledged by {sender.description}"
+                  + (f" ({result.truncated} over-long lines truncated)"
+                     if result.truncated else ""))
+        finally:
+            if timeout is not None and timeout.active():
+                timeout.cancel()
+            await sender.stopService()
+
+    try:
+        react(lambda r: ensureDeferred(main(r)))
+    except SystemExit:
+        pass
+    return status[0] if status else 0
+
+
+def makeParser():
+    parser = argparse.ArgumentParser(prog="mice", description="M-ICE command line tools.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("check-config", help="validate M-ICE config files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--strict", action="store_true",
+                   help="a referenced file or directory that does not exist is an error")
+    p.set_defaults(run=checkConfig)
+
+    p = commands.add_parser("initdb", help="create the raw-log and alert schemas")
+    p.add_argument("url", metavar="URL",
+                   help="sqlite:///path.db or mysql://user:pass@host:port/db")
+    p.add_argument("--tables", choices=("rawlog", "alert", "all"), default="all")
+    p.set_defaults(run=initdb)
+
+    p = commands.add_parser("send", help="ship a file to a BufferDaemon")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="HOST:PORT")
+    target.add_argument("--endpoint", metavar="ENDPOINT",
+                        help="a Twisted client endpoint string, e.g. unix:path=/run/mice.sock")
+    p.add_argument("--kind", choices=("log", "idmef"), default="log")
+    p.add_argument("--source", default=socket.gethostname().split(".")[0] or "localhost",
+                   help="this client's name in the stores (default: the host name)")
+    p.add_argument("--stream", help="the stream name (default: the file's absolute path)")
+    p.add_argument("--window", type=int, default=8, help="batches in flight")
+    p.add_argument("--timeout", type=float, default=0,
+                   help="give up after this many seconds (default: keep trying)")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=send)
+    return parser
+
+
+def main(argv=None):
+    args = makeParser().parse_args(argv)
+    if args.command != "check-config":
+        _startLogging(args.verbose)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""
+The interfaces behind M-ICE's "dynamic loadable modules".
+
+Modules are Twisted plugins (see L{mice.plugins}) providing L{IModuleFactory};
+the factory's C{name} and C{aliases} are the module names of the original
+configuration files (C{mice_mod_pop_mysql}, C{mice_mod_dec_logformat_twofish},
+...).  A factory builds the module from the path of its own config file.
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class IModuleFactory(Interface):
+    """
+    A plugin that makes one kind of module.
+    """
+
+    name = Attribute("The module's canonical name, e.g. C{'mice_mod_pop_mysql'}.")
+    aliases = Attribute("Other names the original configs use for this module.")
+    role = Attribute("C{'decoder'} or C{'postprocessor'} (more roles come later).")
+
+    def build(configPath, reactor):
+        """
+        Make the module from its config file (which may be C{None} when the
+        module needs none).
+
+        @raise mice.config.ConfigError: the config is bad.
+        """
+
+
+class IDecoder(Interface):
+    """
+    Turns the records of one received batch into the objects a post-processor
+    consumes.  Pure: no I/O.
+    """
+
+    kind = Attribute("The batch kind this decoder accepts: C{'log'} or C{'idmef'}.")
+
+    def decode(source, batch):
+        """
+        Decode one batch message (a dict already parsed from the wire) sent by
+        C{source}.
+
+        @return: a list of records.
+        @raise mice.protocols.wire.ProtocolError: the batch is malformed.
+        """
+
+
+class IPostProcessor(Interface):
+    """
+    Consumes records from a BufferDaemon's ring buffer every TIMEINV seconds.
+    """
+
+    name = Attribute("The module name, for logs.")
+
+    def start():
+        """
+        Open connections, create tables. @return: a Deferred.
+        """
+
+    def process(records):
+        """
+        Make C{records} durable (store them, relay them, analyse them).
+
+        @return: a Deferred that fires once the records are durable, or fails;
+            on failure the same records are offered again later.
+        """
+
+    def stop():
+        """
+        Close connections. @return: a Deferred.
+        """

@@ -1,0 +1,87 @@
+# -*- test-case-name: tests.test_rawlogdb -*-
+"""
+C{mice_mod_pop_mysql}: the raw-log database.
+
+Each record is classified (L{mice.classify}) into C{rawlog_line},
+C{firewall_line} or C{scslog_line} and inserted in batches, in one
+transaction per flush, into MySQL/MariaDB or SQLite.  Inserts ignore rows
+whose C{(source, stream, seq)} is already there, so a batch sent twice is
+stored once.
+"""
+
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from mice import schema
+from mice.classify import classify
+from mice.interfaces import IPostProcessor
+
+
+def storeRecords(txn, dialect, records):
+    """
+    Classify C{records} and insert them; run in a database thread.
+
+    @return: how many records were given.
+    """
+    rowsByTable = {}
+    for record in records:
+        table, row = classify(record)
+        rows = rowsByTable.get(table)
+        if rows is None:
+            rows = rowsByTable[table] = []
+        rows.append(row)
+    schema.insertClassified(txn, dialect, rowsByTable)
+    return len(records)
+
+
+@implementer(IPostProcessor)
+class RawLogStore:
+    name = "mice_mod_pop_mysql"
+    log = Logger()
+
+    def __init__(self, pool, dialect, maxErrors=10, batchSize=5000, description=""):
+        self.pool = pool
+        self.dialect = dialect
+        self.maxErrors = maxErrors
+        self.batchSize = batchSize
+        self.description = description
+        self._schemaReady = False
+
+    def _ensureSchema(self):
+        if self._schemaReady:
+            return None
+        d = self.pool.runInteraction(schema.createSchema, self.dialect, schema.RAWLOG_TABLES)
+
+        def ready(_):
+            self._schemaReady = True
+            self.log.info("raw-log database ready: {db}", db=self.description)
+
+        return d.addCallback(ready)
+
+    def start(self):
+        return self._ensureSchema()
+
+    def process(self, records):
+        d = self._ensureSchema()
+        if d is None:
+            return self.pool.runInteraction(storeRecords, self.dialect, records)
+        return d.addCallback(
+            lambda _: self.pool.runInteraction(storeRecords, self.dialect, records))
+
+    def stop(self):
+        self.pool.close()
+
+
+def build(configPath, reactor):
+    """
+    The C{mice_mod_pop_mysql} module from its config (see L{mice.registry}).
+    """
+    from mice.config import loadPopMysql, parseDatabaseUrl
+    from mice.db import connectionPool
+
+    settings = loadPopMysql(configPath)
+    url = parseDatabaseUrl(settings.databaseUrl())
+    pool, dialect = connectionPool(url, reactor)
+    where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
+    return RawLogStore(pool, dialect, maxErrors=settings.maxErr,
+                       batchSize=settings.batchSize, description=where)

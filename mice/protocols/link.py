@@ -1,0 +1,175 @@
+# -*- test-case-name: tests.test_link -*-
+"""
+The link protocol's Protocol/Factory pairs.
+
+They only frame lines and hand messages on: the server side to a receiver
+(the BufferDaemon, see L{mice.services.bufferdaemon}), the client side to a
+sender (L{mice.services.sender.ReliableSender}).  Between the line framing and
+the messages sits a link security object; L{PlainSecurity} (C{ENCRYPT = no})
+passes lines through, and the encrypted modes plug in at the same place.
+"""
+
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
+
+from mice.protocols import wire
+
+log = Logger()
+
+#: How long a line a client accepts from a server (acks and welcomes are small).
+CLIENT_MAX_LINE = 65536
+
+
+class PlainSecurity:
+    """
+    The link security of C{ENCRYPT = no}: lines are messages.
+
+    A security object sits between the framing and the messages.  It is told
+    when the connection starts (and may send handshake lines with
+    C{sendLine}), turns each received line into a message payload (or C{None}
+    while a handshake is still consuming lines) and seals each outgoing
+    payload.  It raises L{wire.ProtocolError} for anything it refuses.
+    """
+
+    name = "plain"
+
+    def start(self, sendLine, isServer):
+        pass
+
+    def open(self, line):
+        return line
+
+    def seal(self, payload):
+        return payload
+
+
+def describePeer(transport):
+    """
+    A readable name for the other end of C{transport}, for logs.
+    """
+    peer = transport.getPeer()
+    host = getattr(peer, "host", None)
+    if host is not None:
+        return f"{host}:{peer.port}"
+    name = getattr(peer, "name", None)
+    return f"unix:{name.decode() if isinstance(name, bytes) else name or '?'}"
+
+
+class _LinkProtocol(LineReceiver):
+    delimiter = b"\n"
+    peer = "?"
+
+    def connectionMade(self):
+        self.peer = describePeer(self.transport)
+        self._security = self.factory.makeSecurity()
+        self._security.start(self.sendLine, isServer=self._isServer)
+
+    def sendMessage(self, message):
+        self.sendLine(self._security.seal(wire.encodeMessage(message)))
+
+    def lineReceived(self, line):
+        try:
+            payload = self._security.open(line)
+            if payload is not None:
+                self.messageReceived(wire.decodeMessage(payload), payload)
+        except wire.ProtocolError as e:
+            self.refuse(str(e))
+
+    def lineLengthExceeded(self, line):
+        self.refuse(f"message longer than {self.MAX_LENGTH} bytes")
+
+    def refuse(self, reason):
+        """
+        Log why, tell the peer, and close this connection (only this one).
+        """
+        if self.transport.disconnecting:
+            return
+        log.warn("link {side} {peer}: closing: {reason}", side=self._side, peer=self.peer,
+                 reason=reason)
+        try:
+            self.sendLine(self._security.seal(wire.encodeMessage(wire.error(reason))))
+        except Exception:
+            pass
+        self.transport.loseConnection()
+
+
+class LinkServerProtocol(_LinkProtocol):
+    """
+    The BufferDaemon's end: a hello, then batches, each acknowledged when the
+    receiver says it is durable.
+    """
+
+    _isServer = True
+    _side = "from"
+    source = None
+    kind = None
+
+    def connectionMade(self):
+        self.MAX_LENGTH = self.factory.receiver.maxLine
+        super().connectionMade()
+        self.factory.receiver.connectionMade(self)
+
+    def connectionLost(self, reason):
+        self.factory.receiver.connectionLost(self)
+
+    def messageReceived(self, message, payload):
+        if self.source is None:
+            source, kind = wire.checkHello(message)
+            self.factory.receiver.helloReceived(self, source, kind)
+            self.source, self.kind = source, kind
+            receiver = self.factory.receiver
+            self.sendMessage(wire.welcome(receiver.maxLine, receiver.maxRecord))
+        else:
+            self.factory.receiver.batchReceived(self, message, payload)
+
+    def sendAck(self, batchId):
+        if self.connected and not self.transport.disconnecting:
+            self.sendMessage(wire.ack(batchId))
+
+
+class LinkServerFactory(Factory):
+    protocol = LinkServerProtocol
+
+    def __init__(self, receiver, securityFactory=PlainSecurity):
+        self.receiver = receiver
+        self.makeSecurity = securityFactory
+
+
+class LinkClientProtocol(_LinkProtocol):
+    """
+    The sending end: says hello, waits for the welcome, then lets the sender
+    push batches and hands it every ack.
+    """
+
+    _isServer = False
+    _side = "to"
+    MAX_LENGTH = CLIENT_MAX_LINE
+    ready = False
+
+    def connectionMade(self):
+        super().connectionMade()
+        sender = self.factory.sender
+        self.sendMessage(wire.hello(sender.source, sender.kind))
+
+    def messageReceived(self, message, payload):
+        if not self.ready:
+            maxLine, maxRecord = wire.checkWelcome(message)
+            self.ready = True
+            self.factory.sender.linkReady(self, maxLine, maxRecord)
+        else:
+            self.factory.sender.ackReceived(self, wire.checkAck(message))
+
+    def sendBatchLine(self, line):
+        self.sendLine(self._security.seal(line))
+
+    def connectionLost(self, reason):
+        self.factory.sender.linkLost(self, reason)
+
+
+class LinkClientFactory(Factory):
+    protocol = LinkClientProtocol
+
+    def __init__(self, sender, securityFactory=PlainSecurity):
+        self.sender = sender
+        self.makeSecurity = securityFactory

@@ -1,0 +1,345 @@
+# -*- test-case-name: tests.test_schema -*-
+"""
+The M-ICE database schema and every piece of SQL text that depends on the
+database: the seed's tables (manual chapters 5.2.2 and 7.3.2), how to create
+them and how to insert into them, for SQLite (the embedded default) and
+MariaDB/MySQL (through PyMySQL).
+
+Pure: nothing here imports a database driver or the reactor.  The transaction
+functions (L{createSchema}, L{insertRows}, L{insertClassified}) take a DB-API
+cursor, which is what C{adbapi.ConnectionPool.runInteraction} hands them.
+
+What we add to the seed's columns, and why (see C{docs/schema.rst}):
+
+  - C{row_id}: an auto-increment primary key.  (Not C{id}: C{firewall_line}
+    already has a seed column C{id}, the IP header's identification field.)
+  - C{origin}, C{stream}, C{seq}: where the row came from, C{UNIQUE} together,
+    so that a resent batch never makes a duplicate row.  (Not C{source}:
+    C{firewall_line.source} is the seed's packet source address.)  These are
+    L{mice.record.LogRecord}'s C{source}, C{stream} and C{seq}.
+  - C{received}: when the row was stored, UTC, filled in by the database.
+  - in C{scslog_line} and C{firewall_line}: the record's host columns that
+    the seed lacks, the whole C{logline} and its C{signature}, so that
+    classifying a line into a parsed table loses nothing.
+  - indexes on (C{date}, C{time}), on C{hostname} and on C{alertid}.
+"""
+
+from dataclasses import dataclass
+
+RAWLOG_TABLES = ("rawlog_line", "scslog_line", "firewall_line")
+ALERT_TABLES = ("alert_entry",)
+ALL_TABLES = RAWLOG_TABLES + ALERT_TABLES
+"""Table names, as tuples: combine them with C{+}."""
+
+UNSET_ID = 4294967295
+"""
+What C{scslog_line}'s C{pid}, C{uid} and C{euid} (C{INT UNSIGNED NOT NULL}
+in the seed) hold when the line has no usable value: C{-1}, a name other than
+C{root}, a number outside 0..2**32-1, or nothing.  It is (u32)-1, which is
+also what the kernel's audit subsystem itself writes for an unset id.
+"""
+
+ORIGIN_MAX = 128
+STREAM_MAX = 255
+"""Longest C{origin} and C{stream} (in characters) a row may carry."""
+
+_PROVENANCE = (("origin", "origin"), ("stream", "stream"), ("seq", "seq"))
+_HOST = (
+    ("hostname", "text"),
+    ("domain", "text"),
+    ("ip", "text"),
+    ("osystem", "text"),
+    ("release", "text"),
+    ("version", "text"),
+)
+_WHEN = (("date", "date"), ("time", "time"))
+_LINE = (("logline", "text"), ("signature", "text"))
+
+_TABLES = {
+    "rawlog_line": _PROVENANCE + _HOST + _WHEN + _LINE,
+    "scslog_line": _PROVENANCE
+    + _HOST
+    + _WHEN
+    + (
+        ("syscall", "text"),
+        ("program", "text"),
+        ("pid", "uint"),
+        ("uid", "uint"),
+        ("euid", "uint"),
+        ("call", "text"),
+        ("comment", "text"),
+    )
+    + _LINE,
+    # The seed puts date and time last here.
+    "firewall_line": _PROVENANCE
+    + _HOST
+    + (
+        ("action", "text"),
+        ("if_in", "text"),
+        ("if_out", "text"),
+        ("mac", "text"),
+        ("source", "text"),
+        ("destination", "text"),
+        ("ip_length", "text"),
+        ("tos", "text"),
+        ("prec", "text"),
+        ("ttl", "text"),
+        ("id", "text"),
+        ("protocol", "text"),
+        ("src_port", "text"),
+        ("dst_port", "text"),
+        ("pac_length", "text"),
+    )
+    + _WHEN
+    + _LINE,
+    "alert_entry": _PROVENANCE
+    + (
+        ("alertid", "text"),
+        ("alertdesc", "text"),
+        ("classification", "text"),
+        ("date", "date"),
+        ("time", "time"),
+        ("analyzerid", "text"),
+        ("source_address", "text"),
+        ("source_user", "text"),
+        ("source_process", "text"),
+        ("source_service", "text"),
+        ("target_address", "text"),
+        ("target_user", "text"),
+        ("target_process", "text"),
+        ("target_service", "text"),
+        ("idmefmsg", "text"),
+        ("signature", "text"),
+    ),
+}
+
+COLUMNS = {table: tuple(name for name, _ in spec) for table, spec in _TABLES.items()}
+"""
+The insert column order of each table: a row for C{table} is a tuple with
+C{len(COLUMNS[table])} values in this order.  C{row_id} and C{received} are
+the database's to fill in and are not part of it.
+"""
+
+_INDEXES = {
+    # table: ((index suffix, ((column, MySQL prefix length or None), ...)), ...)
+    "rawlog_line": (("time", (("date", None), ("time", None))), ("host", (("hostname", 64),))),
+    "scslog_line": (("time", (("date", None), ("time", None))), ("host", (("hostname", 64),))),
+    "firewall_line": (
+        ("time", (("date", None), ("time", None))),
+        ("host", (("hostname", 64),)),
+    ),
+    "alert_entry": (("time", (("date", None), ("time", None))), ("alertid", (("alertid", 32),))),
+}
+
+
+def quote(identifier):
+    """
+    Quote an identifier for both dialects (C{release}, C{call}, C{date} and
+    C{time} are keywords in MySQL; backticks work in SQLite too).
+    """
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """
+    What differs between the databases M-ICE stores into.
+
+    @ivar name: C{'sqlite'} or C{'mysql'}.
+    @ivar placeholder: the DB-API paramstyle marker of the driver
+        (C{qmark} for sqlite3, C{format} for PyMySQL).
+    @ivar insertVerb: the insert that skips a row whose (C{origin},
+        C{stream}, C{seq}) is already stored.
+    @ivar types: column kind -> SQL type.
+    """
+
+    name: str
+    placeholder: str
+    insertVerb: str
+    primaryKey: str
+    received: str
+    tableOptions: str
+    indexesInline: bool
+    types: tuple
+
+    def sqlType(self, kind):
+        return dict(self.types)[kind]
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    placeholder="?",
+    insertVerb="INSERT OR IGNORE INTO",
+    primaryKey="INTEGER PRIMARY KEY AUTOINCREMENT",
+    received="TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP",
+    tableOptions="",
+    indexesInline=False,
+    types=(
+        ("origin", "TEXT NOT NULL"),
+        ("stream", "TEXT NOT NULL"),
+        ("seq", "INTEGER NOT NULL"),
+        ("text", "TEXT"),
+        # TEXT, not DATE/TIME: SQLite would give those NUMERIC affinity.
+        ("date", "TEXT"),
+        ("time", "TEXT"),
+        ("uint", "INTEGER NOT NULL"),
+    ),
+)
+
+MYSQL = Dialect(
+    name="mysql",
+    placeholder="%s",
+    insertVerb="INSERT IGNORE INTO",
+    primaryKey="BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY",
+    received="DATETIME NOT NULL DEFAULT (UTC_TIMESTAMP())",
+    tableOptions=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    indexesInline=True,
+    types=(
+        # Binary collation: the idempotency key must not fold case.
+        ("origin", "VARCHAR(%d) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" % ORIGIN_MAX),
+        ("stream", "VARCHAR(%d) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" % STREAM_MAX),
+        ("seq", "BIGINT NOT NULL"),
+        # MEDIUMTEXT where the seed says TEXT: TEXT stops at 65,535 bytes, a
+        # long line of 4-byte characters passes that, and InnoDB stores both
+        # the same way.
+        ("text", "MEDIUMTEXT"),
+        ("date", "DATE"),
+        ("time", "TIME"),
+        ("uint", "INT UNSIGNED NOT NULL"),
+    ),
+)
+
+DIALECTS = {"sqlite": SQLITE, "mysql": MYSQL, "mariadb": MYSQL}
+
+
+def dialectNamed(name):
+    """
+    The L{Dialect} for a URL scheme or driver name (C{sqlite}, C{mysql},
+    C{mariadb}).
+
+    @raise ValueError: unknown name.
+    """
+    try:
+        return DIALECTS[name.lower()]
+    except KeyError:
+        raise ValueError(
+            "unknown database dialect %r (known: %s)" % (name, ", ".join(sorted(DIALECTS)))
+        ) from None
+
+
+def _dialect(dialect):
+    return dialectNamed(dialect) if isinstance(dialect, str) else dialect
+
+
+def _tables(tables):
+    if isinstance(tables, str):
+        tables = (tables,)
+    unknown = set(tables) - set(ALL_TABLES)
+    if unknown:
+        raise ValueError("unknown table(s): %s" % ", ".join(sorted(unknown)))
+    return [table for table in ALL_TABLES if table in tables]
+
+
+def createStatements(dialect, tables=ALL_TABLES):
+    """
+    The statements that create C{tables} and their indexes.  Running them
+    again is harmless (C{IF NOT EXISTS}); they do not alter tables that
+    already exist.
+
+    @param dialect: a L{Dialect} or its name.
+    @param tables: table names (a subset of L{ALL_TABLES}).
+    @return: a list of SQL statements, one per C{execute}.
+    """
+    dialect = _dialect(dialect)
+    statements = []
+    for table in _tables(tables):
+        lines = ["%s %s" % (quote("row_id"), dialect.primaryKey)]
+        lines += ["%s %s" % (quote(name), dialect.sqlType(kind)) for name, kind in _TABLES[table]]
+        lines.append("%s %s" % (quote("received"), dialect.received))
+        lines.append(
+            "CONSTRAINT %s UNIQUE (%s, %s, %s)"
+            % (quote(table + "_key"), quote("origin"), quote("stream"), quote("seq"))
+        )
+        indexes = []
+        for suffix, columns in _INDEXES[table]:
+            name = quote("%s_%s" % (table, suffix))
+            if dialect.indexesInline:
+                parts = ", ".join(
+                    quote(column) + ("(%d)" % prefix if prefix else "")
+                    for column, prefix in columns
+                )
+                lines.append("INDEX %s (%s)" % (name, parts))
+            else:
+                parts = ", ".join(quote(column) for column, _ in columns)
+                indexes.append(
+                    "CREATE INDEX IF NOT EXISTS %s ON %s (%s)" % (name, quote(table), parts)
+                )
+        statements.append(
+            "CREATE TABLE IF NOT EXISTS %s (\n  %s\n)%s"
+            % (quote(table), ",\n  ".join(lines), dialect.tableOptions)
+        )
+        statements.extend(indexes)
+    return statements
+
+
+_insertCache = {}
+
+
+def insertStatement(dialect, table):
+    """
+    The statement that inserts one row into C{table}, for C{executemany}.  A
+    row whose (C{origin}, C{stream}, C{seq}) is already stored is skipped.
+
+    For MySQL the text is exactly C{INSERT ... VALUES (%s, ...)} with nothing
+    after it, which is the form PyMySQL's C{executemany} turns into multi-row
+    INSERTs (one round trip per ~1 MB of rows instead of one per row).
+    """
+    dialect = _dialect(dialect)
+    key = (dialect.name, table)
+    statement = _insertCache.get(key)
+    if statement is None:
+        columns = COLUMNS[table]
+        statement = "%s %s (%s) VALUES (%s)" % (
+            dialect.insertVerb,
+            quote(table),
+            ", ".join(quote(c) for c in columns),
+            ", ".join([dialect.placeholder] * len(columns)),
+        )
+        _insertCache[key] = statement
+    return statement
+
+
+def createSchema(txn, dialect, tables=ALL_TABLES):
+    """
+    Create C{tables} (if they do not exist yet).  A transaction function.
+
+    @param txn: a DB-API cursor (the C{runInteraction} transaction).
+    """
+    for statement in createStatements(dialect, tables):
+        txn.execute(statement)
+
+
+def insertRows(txn, dialect, table, rows):
+    """
+    Insert C{rows} (tuples in L{COLUMNS}C{[table]} order) into C{table},
+    skipping rows already stored.  A transaction function.
+
+    @return: how many rows were new.
+    """
+    if not rows:
+        return 0
+    txn.executemany(insertStatement(dialect, table), rows)
+    return max(txn.rowcount, 0)
+
+
+def insertClassified(txn, dialect, rowsByTable):
+    """
+    Insert the output of L{mice.classify.classify} grouped by table.  A
+    transaction function.
+
+    @param rowsByTable: C{{table: [row, ...]}}.
+    @return: C{{table: number of new rows}}.
+    """
+    return {
+        table: insertRows(txn, dialect, table, rows) for table, rows in sorted(rowsByTable.items())
+    }

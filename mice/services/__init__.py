@@ -1,0 +1,3 @@
+"""
+Long-running services: they wire protocols to pure code and schedule work.
+"""

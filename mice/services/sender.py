@@ -1,0 +1,153 @@
+# -*- test-case-name: tests.test_sender -*-
+"""
+A reconnecting, acknowledged sender: the client side of every M-ICE link.
+
+L{ReliableSender.submit} queues a batch and returns a Deferred that fires once
+the server has acknowledged it as durable.  Unacknowledged batches stay in the
+outbox; when the connection drops they are sent again on the next one (the
+server's stores are idempotent, so a resend never duplicates anything).
+"""
+
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+
+from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
+from mice.protocols import wire
+from mice.protocols.link import LinkClientFactory, PlainSecurity
+
+
+class BatchTooLarge(Exception):
+    """
+    The server's line limit is smaller than a batch: it can never be sent.
+    """
+
+
+class ReliableSender(Service):
+    log = Logger()
+
+    def __init__(self, endpoint, source, kind, clock, window=8, retryPolicy=None,
+                 securityFactory=PlainSecurity, description=None):
+        self.source = source
+        self.kind = kind
+        self.description = description or str(endpoint)
+        self.maxLine = None
+        self.maxRecord = None
+        self.acknowledgedRecords = 0
+        self.resentBatches = 0
+        self._clock = clock
+        self._outbox = Outbox(window)
+        self._waiting = {}
+        self._idle = []
+        self._nextId = 1
+        self._link = None
+        self._factory = LinkClientFactory(self, securityFactory)
+        self._client = ClientService(
+            endpoint, self._factory, clock=clock,
+            retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
+
+    # Service
+
+    def startService(self):
+        super().startService()
+        self._client.startService()
+
+    def stopService(self):
+        super().stopService()
+        return self._client.stopService()
+
+    # What users call
+
+    @property
+    def pendingRecords(self):
+        """
+        Records submitted and not yet acknowledged.
+        """
+        return self._outbox.records
+
+    @property
+    def pendingBatches(self):
+        return len(self._outbox)
+
+    @property
+    def connected(self):
+        return self._link is not None
+
+    def submit(self, stream, seq, host, records):
+        """
+        Queue C{records} (the first one with sequence number C{seq} in
+        C{stream}) for sending.
+
+        @return: a Deferred firing with the L{OutgoingBatch} once it is
+            acknowledged.
+        """
+        batchId = self._nextId
+        self._nextId += 1
+        line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records))
+        d = Deferred()
+        self._waiting[batchId] = d
+        self._outbox.add(OutgoingBatch(batchId, stream, seq, len(records), line))
+        self._pump()
+        return d
+
+    def whenIdle(self):
+        """
+        @return: a Deferred that fires once everything submitted so far is
+            acknowledged.
+        """
+        d = Deferred()
+        if not self._outbox:
+            d.callback(None)
+        else:
+            self._idle.append(d)
+        return d
+
+    # What the link protocol calls
+
+    def linkReady(self, link, maxLine, maxRecord):
+        self._link = link
+        self.maxLine, self.maxRecord = maxLine, maxRecord
+        self.log.info("link to {server} ready ({pending} batches to send)",
+                      server=self.description, pending=len(self._outbox))
+        self._pump()
+
+    def ackReceived(self, link, batchId):
+        try:
+            batch = self._outbox.acknowledge(batchId)
+        except UnknownBatch:
+            link.refuse(f"acknowledgement for batch {batchId}, which is not in flight")
+            return
+        self.acknowledgedRecords += batch.count
+        self._pump()
+        self._waiting.pop(batchId).callback(batch)
+        if not self._outbox:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+
+    def linkLost(self, link, reason):
+        if link is not self._link:
+            return
+        self._link = None
+        requeued = self._outbox.requeueInFlight()
+        self.resentBatches += requeued
+        self.log.info("link to {server} lost ({reason}); {requeued} unacknowledged batches"
+                      " will be sent again", server=self.description,
+                      reason=reason.getErrorMessage(), requeued=requeued)
+
+    def _pump(self):
+        link = self._link
+        if link is None:
+            return
+        for batch in self._outbox.takeSendable():
+            if len(batch.line) > self.maxLine:
+                # Cannot ever be delivered to this server: fail loudly.
+                self._outbox.acknowledge(batch.batchId)
+                self.log.error("batch {id} of {stream} ({size} bytes) exceeds the server's"
+                               " {limit}-byte limit; {count} records NOT delivered",
+                               id=batch.batchId, stream=batch.stream, size=len(batch.line),
+                               limit=self.maxLine, count=batch.count)
+                self._waiting.pop(batch.batchId).errback(BatchTooLarge(batch.batchId))
+                continue
+            link.sendBatchLine(batch.line)

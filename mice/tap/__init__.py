@@ -1,0 +1,1 @@
+"""twistd service makers, one per command: they only wire."""

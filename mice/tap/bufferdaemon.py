@@ -1,0 +1,80 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+C{twistd mice-bufferdaemon -c bufferdaemon.conf}: the generic server, its
+role given by the modules its config names.
+"""
+
+import os
+
+from twisted.internet.endpoints import serverFromString
+from twisted.python import usage
+
+from mice.config import ConfigError, loadBufferDaemon
+from mice.registry import UnknownModule, findModule
+from mice.ringbuffer import openRing
+from mice.services.bufferdaemon import BufferDaemon, Pipeline
+
+
+class Options(usage.Options):
+    synopsis = "-c bufferdaemon.conf"
+    optParameters = [
+        ["config", "c", "/etc/M-ICE/bufferdaemon.conf", "The BufferDaemon's config file."],
+    ]
+
+    def postOptions(self):
+        try:
+            self.settings = loadBufferDaemon(self["config"])
+            for spec in self.settings.pipelines:
+                findModule(spec.decoder, "decoder")
+                findModule(spec.postprocessor, "postprocessor")
+        except (ConfigError, OSError, UnknownModule) as e:
+            raise usage.UsageError(str(e)) from None
+
+
+def ringPath(settings, index):
+    if not settings.mmSize:
+        return None
+    return settings.mmPath if index == 0 else f"{settings.mmPath}.{index}"
+
+
+def buildPipelines(settings, reactor):
+    """
+    Load each decoder/post-processor pair of C{settings} and open its ring.
+
+    @raise ConfigError: a module is unknown or its config is bad.
+    """
+    pipelines = []
+    for index, spec in enumerate(settings.pipelines):
+        try:
+            decoder = findModule(spec.decoder, "decoder").build(spec.decoderConfig, reactor)
+            post = findModule(spec.postprocessor, "postprocessor").build(
+                spec.postprocessorConfig, reactor)
+        except UnknownModule as e:
+            raise ConfigError(settings.path, None, str(e)) from None
+        path = ringPath(settings, index)
+        if path is not None:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        ring = openRing(path, settings.mmSize, settings.mmBytes, settings.rbSize)
+        pipelines.append(Pipeline(
+            decoder, post, ring, flushRecords=getattr(post, "batchSize", 5000),
+            maxErrors=getattr(post, "maxErrors", 10),
+            name=f"{spec.decoder}->{spec.postprocessor}"))
+    return pipelines
+
+
+def buildBufferDaemon(settings, reactor):
+    pipelines = buildPipelines(settings, reactor)
+    maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
+    return BufferDaemon(
+        [serverFromString(reactor, description) for description in settings.endpoints],
+        pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
+        maxRecord=maxRecord)
+
+
+def makeService(options):
+    from twisted.internet import reactor
+
+    try:
+        return buildBufferDaemon(options.settings, reactor)
+    except (ConfigError, OSError, ValueError) as e:
+        raise SystemExit(f"mice-bufferdaemon: {e}") from None

@@ -1,0 +1,195 @@
+"""
+Test helpers shared by M-ICE's tests (and usable by third-party modules'
+tests): fakes of our own interfaces, never of a database or the network.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from urllib.parse import unquote, urlsplit
+
+from twisted.internet.defer import fail, succeed
+from twisted.trial.unittest import SkipTest
+from zope.interface import implementer
+
+from mice.interfaces import IPostProcessor
+
+
+@implementer(IPostProcessor)
+class MemoryPostProcessor:
+    """
+    A post-processor that keeps what it is given in a list, and can be told
+    to fail.
+
+    @ivar stored: every record processed, in order.
+    @ivar failing: while true, L{process} fails.
+    """
+
+    name = "memory"
+
+    def __init__(self, maxErrors=3, batchSize=5000):
+        self.maxErrors = maxErrors
+        self.batchSize = batchSize
+        self.stored = []
+        self.calls = 0
+        self.failing = False
+        self.started = self.stopped = False
+
+    def start(self):
+        self.started = True
+        return succeed(None)
+
+    def process(self, records):
+        self.calls += 1
+        if self.failing:
+            return fail(RuntimeError("the store is down"))
+        self.stored.extend(records)
+        return succeed(len(records))
+
+    def stop(self):
+        self.stopped = True
+        return succeed(None)
+
+
+MARIADB_URL_ENV = "MICE_TEST_MARIADB_URL"
+_DEFAULT_MARIADB_URL = "mysql://root@127.0.0.1:3306/test"
+_mariadbProbe = {}
+
+
+def mariadbUrlOrSkip(testCase):
+    """
+    Connection keyword arguments for PyMySQL of the MariaDB/MySQL server the
+    integration tests use: C{$MICE_TEST_MARIADB_URL}, by default
+    C{mysql://root@127.0.0.1:3306/test}.
+
+    When the server cannot be reached the test is skipped, unless C{$CI} is
+    set (to anything but the empty string): in CI an unreachable server is a
+    failure, never a silent skip.
+
+    @param testCase: the running test (for the failure).
+    @return: a dict with C{host}, C{port}, C{user}, C{password},
+        C{database} and C{charset}.
+    """
+    url = os.environ.get(MARIADB_URL_ENV) or _DEFAULT_MARIADB_URL
+    parts = urlsplit(url)
+    connect = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username or "root"),
+        "password": unquote(parts.password or ""),
+        "database": parts.path.lstrip("/") or "test",
+        "charset": "utf8mb4",
+    }
+    if url not in _mariadbProbe:
+        try:
+            import pymysql
+
+            pymysql.connect(connect_timeout=5, **connect).close()
+        except Exception as e:
+            _mariadbProbe[url] = "%s:%s unreachable: %s" % (connect["host"], connect["port"], e)
+        else:
+            _mariadbProbe[url] = None
+    problem = _mariadbProbe[url]
+    if problem is not None:
+        _skipUnlessCI(testCase, problem)
+    return connect
+
+
+def _skipUnlessCI(testCase, problem):
+    """
+    Skip C{testCase} for C{problem}, except under CI (C{$CI} set), where a
+    missing database is a failure, never a silent skip.
+    """
+    if os.environ.get("CI"):
+        testCase.fail("MariaDB is required under CI: " + problem)
+    raise SkipTest(problem)
+
+
+def temporaryMariaDBDatabase(testCase):
+    """
+    Create an empty database C{mice_test_<random hex>} (utf8mb4) on the test
+    server and drop it when C{testCase} cleans up.  Skips or fails like
+    L{mariadbUrlOrSkip}.
+
+    @return: PyMySQL connection keyword arguments for the new database.
+    """
+    import pymysql
+
+    connect = mariadbUrlOrSkip(testCase)
+    name = "mice_test_" + uuid.uuid4().hex
+    admin = dict(connect)
+    del admin["database"]
+
+    def run(statement):
+        db = pymysql.connect(connect_timeout=5, **admin)
+        try:
+            with db.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            db.close()
+
+    run("CREATE DATABASE `%s` CHARACTER SET utf8mb4" % name)
+    testCase.addCleanup(run, "DROP DATABASE IF EXISTS `%s`" % name)
+    return dict(connect, database=name)
+
+
+class PrivateMariaDB:
+    """
+    A throwaway MariaDB server on its own data directory and loopback port,
+    for tests that need the database to go away and come back.  The shared
+    server is never touched.
+    """
+
+    def __init__(self, testCase):
+        self.mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+        installer = shutil.which("mariadb-install-db")
+        if installer is None or not os.path.exists(self.mariadbd):
+            _skipUnlessCI(testCase, "mariadbd and mariadb-install-db are not installed")
+        self.directory = tempfile.mkdtemp(prefix="mice-mariadb-")
+        self.process = None
+        testCase.addCleanup(self.destroy)
+        subprocess.run(
+            [installer, "--no-defaults", f"--datadir={self.directory}/data", "--user=root",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.connectArgs = {"host": "127.0.0.1", "port": self.port, "user": "root",
+                            "password": ""}
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [self.mariadbd, "--no-defaults", f"--datadir={self.directory}/data", "--user=root",
+             f"--port={self.port}", "--bind-address=127.0.0.1",
+             f"--socket={self.directory}/socket", f"--pid-file={self.directory}/pid",
+             "--skip-log-bin", "--innodb-buffer-pool-size=32M"],
+            stdout=subprocess.DEVNULL, stderr=open(f"{self.directory}/server.log", "ab"))
+
+    def ready(self):
+        """
+        @return: whether the server accepts connections now.
+        """
+        import pymysql
+
+        try:
+            pymysql.connect(**self.connectArgs, connect_timeout=1).close()
+        except pymysql.MySQLError:
+            return False
+        return True
+
+    def kill(self):
+        """
+        Kill the server with SIGKILL, as a crash would.
+        """
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def destroy(self):
+        self.kill()
+        shutil.rmtree(self.directory, ignore_errors=True)

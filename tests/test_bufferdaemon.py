@@ -1,0 +1,271 @@
+"""
+Tests for L{mice.services.bufferdaemon} driven through the link protocol
+over StringTransports, with a L{Clock}.
+"""
+
+import json
+import os
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.logformat import LogFormatDecoder
+from mice.protocols import wire
+from mice.ringbuffer import MemoryRing, MmapRing
+from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.testing import MemoryPostProcessor
+
+HOST = {"hostname": "web01", "domain": "example.org", "ip": "10.0.0.5",
+        "osystem": "Linux", "release": "6.1", "version": "#1"}
+
+
+def records(n, start=0):
+    return [["2026-11-22", "10:00:%02d" % (i % 60), f"line {start + i}", ""] for i in range(n)]
+
+
+def line(message):
+    return wire.encodeMessage(message) + b"\n"
+
+
+class Harness:
+    def __init__(self, case, ring=None, maxErrors=3, flushRecords=5000, maxLine=65536):
+        self.clock = Clock()
+        self.store = MemoryPostProcessor(maxErrors=maxErrors, batchSize=flushRecords)
+        self.ring = MemoryRing(4) if ring is None else ring
+        self.pipeline = Pipeline(LogFormatDecoder(maxRecord=1000), self.store, self.ring,
+                                 flushRecords=flushRecords, maxErrors=maxErrors)
+        self.daemon = BufferDaemon([], [self.pipeline], self.clock, timeInterval=2.0,
+                                   maxLine=maxLine, maxRecord=1000)
+        self.daemon.startService()
+        case.addCleanup(self.daemon.stopService)
+
+    def connect(self, source="web01", kind="log", port=40000):
+        protocol = self.daemon.factory.buildProtocol(None)
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", port))
+        protocol.makeConnection(transport)
+        protocol.dataReceived(line(wire.hello(source, kind)))
+        return protocol
+
+    def send(self, protocol, batchId, seq, n):
+        protocol.dataReceived(line(wire.batch(batchId, "/var/log/messages", seq, HOST,
+                                              records(n, seq))))
+
+
+def received(protocol):
+    lines = protocol.transport.value().split(b"\n")[:-1]
+    protocol.transport.clear()
+    return [wire.decodeMessage(x) for x in lines]
+
+
+def acks(protocol):
+    return [m["id"] for m in received(protocol) if m["t"] == "ack"]
+
+
+class MemoryRingTests(SynchronousTestCase):
+    def test_welcome(self):
+        h = Harness(self)
+        p = h.connect()
+        self.assertEqual(received(p), [wire.welcome(65536, 1000)])
+
+    def test_ackOnlyOnceStored(self):
+        """
+        With a memory ring a batch is acknowledged only after the
+        post-processor stored it, which happens every TIMEINV.
+        """
+        h = Harness(self)
+        p = h.connect()
+        received(p)
+        h.send(p, 1, 1, 3)
+        h.send(p, 2, 4, 2)
+        self.assertEqual(acks(p), [])
+        self.assertEqual(h.store.stored, [])
+        h.clock.advance(2)
+        self.assertEqual(acks(p), [1, 2])
+        stored = h.store.stored
+        self.assertEqual([(r.source, r.stream, r.seq, r.logline) for r in stored],
+                         [("web01", "/var/log/messages", i, f"line {i}") for i in range(1, 6)])
+        self.assertEqual(stored[0].hostname, "web01")
+        self.assertEqual(len(h.ring), 0)
+
+    def test_flushSoonerWhenMuchIsBuffered(self):
+        h = Harness(self, flushRecords=4)
+        p = h.connect()
+        h.send(p, 1, 1, 5)
+        h.clock.advance(0)
+        self.assertEqual(acks(p), [1])
+
+    def test_fullRingPausesAndResumes(self):
+        """
+        A full ring pauses every connection; nothing is dropped, and once the
+        post-processor has drained the ring everyone resumes and every batch
+        is acknowledged.
+        """
+        h = Harness(self, ring=MemoryRing(2))
+        p1 = h.connect(port=1)
+        p2 = h.connect(source="db01", port=2)
+        h.send(p1, 1, 1, 1)
+        self.assertEqual(p1.transport.producerState, "producing")
+        h.send(p1, 2, 2, 1)
+        self.assertTrue(h.daemon.paused)
+        self.assertEqual((p1.transport.producerState, p2.transport.producerState),
+                         ("paused", "paused"))
+        # The peer's bytes still arrive while paused; they wait in the protocol.
+        h.send(p2, 1, 1, 1)
+        self.assertEqual(len(h.ring), 2)
+        h.clock.advance(2)
+        self.assertEqual(acks(p1), [1, 2])
+        self.assertEqual(p1.transport.producerState, "producing")
+        self.assertEqual(len(h.ring), 1)
+        h.clock.advance(2)
+        self.assertEqual(acks(p2), [1])
+        self.assertEqual(sorted((r.source, r.seq) for r in h.store.stored),
+                         [("db01", 1), ("web01", 1), ("web01", 2)])
+
+    def test_maxErrorsHoldsThenRecovers(self):
+        """
+        After MAXERR failures in a row the daemon stops taking data (pauses
+        every connection); it keeps retrying and resumes by itself.
+        """
+        h = Harness(self, maxErrors=3)
+        p = h.connect()
+        received(p)
+        h.store.failing = True
+        h.send(p, 1, 1, 2)
+        h.clock.pump([2, 2])
+        self.assertFalse(h.daemon.paused)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
+        h.clock.advance(2)
+        self.assertTrue(h.daemon.paused)
+        self.assertEqual(p.transport.producerState, "paused")
+        h.clock.pump([2] * 5)
+        self.assertEqual(acks(p), [])
+        self.assertEqual(len(h.ring), 1)
+        h.store.failing = False
+        h.clock.advance(2)
+        self.assertEqual(acks(p), [1])
+        self.assertFalse(h.daemon.paused)
+        self.assertEqual(p.transport.producerState, "producing")
+        self.assertEqual(len(h.store.stored), 2)
+
+    def test_stopFlushesEverything(self):
+        h = Harness(self)
+        p = h.connect()
+        h.send(p, 1, 1, 3)
+        self.successResultOf(h.daemon.stopService())
+        self.assertEqual(len(h.store.stored), 3)
+        self.assertTrue(h.store.stopped)
+
+
+class BadInputTests(SynchronousTestCase):
+    """
+    Bad input closes that connection with a reason; the others carry on.
+    """
+
+    def assertRefused(self, h, protocol, words):
+        messages = received(protocol)
+        self.assertEqual(messages[-1]["t"], "error")
+        self.assertIn(words, messages[-1]["reason"])
+        self.assertTrue(protocol.transport.disconnecting)
+
+    def test_garbage(self):
+        h = Harness(self)
+        good = h.connect(port=1)
+        bad = h.connect(port=2)
+        received(bad)
+        bad.dataReceived(b"\x00\x01 definitely not json\n")
+        self.assertRefused(h, bad, "malformed message")
+        h.send(good, 1, 1, 1)
+        h.clock.advance(2)
+        self.assertEqual(acks(good), [1])
+
+    def test_invalidUTF8(self):
+        h = Harness(self)
+        bad = h.connect()
+        received(bad)
+        bad.dataReceived(b'{"t":"batch","id":1,"stream":"\xff\xfe"}\n')
+        self.assertRefused(h, bad, "invalid UTF-8")
+
+    def test_overlongLine(self):
+        h = Harness(self, maxLine=1024)
+        bad = h.connect()
+        received(bad)
+        bad.dataReceived(b"x" * 4000)
+        self.assertRefused(h, bad, "longer than 1024 bytes")
+
+    def test_batchBeforeHello(self):
+        h = Harness(self)
+        protocol = h.daemon.factory.buildProtocol(None)
+        protocol.makeConnection(StringTransport())
+        protocol.dataReceived(line(wire.batch(1, "s", 1, HOST, records(1))))
+        self.assertRefused(h, protocol, "expected hello")
+
+    def test_kindNotServed(self):
+        h = Harness(self)
+        p = h.connect(kind="idmef")
+        self.assertRefused(h, p, "takes no 'idmef' data")
+
+    def test_badRecords(self):
+        h = Harness(self)
+        for recs, words in [
+            ([["2026-02-30", "10:00:00", "x", ""]], "bad date"),
+            ([["2026-11-22", "25:00:00", "x", ""]], "bad date or time"),
+            ([["2026-11-22", "10:00:00", "x"]], "not [date"),
+            ([["2026-11-22", "10:00:00", 5, ""]], "must be strings"),
+            ([["2026-11-22", "10:00:00", "x" * 1001, ""]], "longer than 1000 bytes"),
+            ([["2026-11-22", "10:00:00", "bad \ud800 surrogate", ""]], "not valid Unicode"),
+        ]:
+            p = h.connect()
+            received(p)
+            # ASCII escapes, so that a lone surrogate can be sent as a hostile
+            # peer would.
+            p.dataReceived(json.dumps(wire.batch(1, "s", 1, HOST, recs)).encode() + b"\n")
+            self.assertRefused(h, p, words)
+        self.assertEqual(len(h.ring), 0)
+
+
+class MmapRingTests(SynchronousTestCase):
+    def test_ackedOnceSynced(self):
+        """
+        With a memory-mapped ring a batch is acknowledged as soon as it is in
+        the ring and synced (at the end of the reactor turn), before it is
+        stored.
+        """
+        ring = MmapRing(self.mktemp(), 16, 2 ** 20)
+        h = Harness(self, ring=ring)
+        p = h.connect()
+        received(p)
+        h.send(p, 1, 1, 2)
+        h.send(p, 2, 3, 2)
+        self.assertEqual(acks(p), [])
+        h.clock.advance(0)
+        self.assertEqual(acks(p), [1, 2])
+        self.assertEqual(h.store.stored, [])
+        h.clock.advance(2)
+        self.assertEqual(len(h.store.stored), 4)
+
+    def test_replayAfterRestart(self):
+        """
+        Entries acknowledged but not yet stored when the daemon died are
+        stored by the next one.
+        """
+        path = self.mktemp()
+        pid = os.fork()
+        if pid == 0:
+            # A daemon that dies after acknowledging, before storing.
+            try:
+                h = Harness(self, ring=MmapRing(path, 16, 2 ** 20))
+                p = h.connect()
+                h.send(p, 1, 1, 3)
+                h.clock.advance(0)
+                os._exit(0 if acks(p) == [1] else 1)
+            finally:
+                os._exit(2)
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)
+        h2 = Harness(self, ring=MmapRing(path, 16, 2 ** 20))
+        self.assertEqual(h2.ring.replayed, 1)
+        h2.clock.advance(2)
+        self.assertEqual([(r.source, r.seq, r.logline) for r in h2.store.stored],
+                         [("web01", i, f"line {i}") for i in (1, 2, 3)])
+        self.assertEqual(len(h2.ring), 0)

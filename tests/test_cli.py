@@ -1,0 +1,93 @@
+"""
+Tests for the C{mice} command, run as a real process.
+"""
+
+import glob
+import os
+import sqlite3
+import subprocess
+import sys
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.testing import temporaryMariaDBDatabase
+
+ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
+
+
+def mice(*args, cwd=None):
+    result = subprocess.run([sys.executable, "-m", "mice.cli", *args], capture_output=True,
+                            text=True, timeout=120, cwd=cwd)
+    return result.returncode, result.stdout, result.stderr
+
+
+class CheckConfigTests(SynchronousTestCase):
+    def test_everyShippedConfig(self):
+        files = sorted(glob.glob(os.path.join(ETC, "*.conf"))
+                       + glob.glob(os.path.join(ETC, "matchfiles", "*")))
+        self.assertGreaterEqual(len(files), 10)
+        status, out, err = mice("check-config", *files)
+        self.assertEqual(status, 0, err)
+        for path in files:
+            self.assertIn(f"{path}: ", out)
+        self.assertIn("bufferdaemon config, OK", out)
+
+    def test_badConfig(self):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = many\n")
+        status, out, err = mice("check-config", path)
+        self.assertEqual(status, 1)
+        self.assertIn(f"{path}:4:", err)
+
+    def test_secretsNotPrinted(self):
+        status, out, err = mice("check-config", os.path.join(ETC, "mice_mod_pop_mysql.conf"),
+                                os.path.join(ETC, "reactiondaemon.conf"))
+        self.assertEqual(status, 0, err)
+        self.assertNotIn("changeme", out + err)
+
+
+class InitdbTests(SynchronousTestCase):
+    def test_sqlite(self):
+        path = os.path.abspath(self.mktemp() + ".db")
+        status, out, err = mice("initdb", "sqlite:///" + path)
+        self.assertEqual(status, 0, err)
+        with sqlite3.connect(path) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
+                                               " WHERE type = 'table'")}
+        self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry"} <= tables)
+        self.assertEqual(mice("initdb", "sqlite:///" + path)[0], 0)
+
+    def test_mariadb(self):
+        connect = temporaryMariaDBDatabase(self)
+        url = "mysql://{user}@{host}:{port}/{database}".format(**connect)
+        status, out, err = mice("initdb", url)
+        self.assertEqual(status, 0, err)
+        import pymysql
+
+        db = pymysql.connect(**connect)
+        self.addCleanup(db.close)
+        with db.cursor() as cursor:
+            cursor.execute("SHOW TABLES")
+            tables = {r[0] for r in cursor.fetchall()}
+        self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry"} <= tables)
+
+    def test_badUrl(self):
+        status, out, err = mice("initdb", "postgres://x")
+        self.assertEqual(status, 2)
+        self.assertIn("mice initdb:", err)
+
+    def test_unreachable(self):
+        status, out, err = mice("initdb", "mysql://root:sekrit@127.0.0.1:1/x")
+        self.assertEqual(status, 1)
+        self.assertNotIn("sekrit", out + err)
+
+
+class SendTests(SynchronousTestCase):
+    def test_nothingListening(self):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("Nov 22 10:00:00 h x\n")
+        status, out, err = mice("send", "--to", "127.0.0.1:1", "--timeout", "1.5", path)
+        self.assertEqual(status, 1)
+        self.assertIn("1 records not acknowledged", err)

@@ -1,0 +1,116 @@
+"""
+Tests for L{mice.logformat} and L{mice.shipping}'s batching.
+"""
+
+from datetime import datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.logformat import LogFormatDecoder, decodeLogBytes, formatLine, parseTimestamp
+from mice.protocols.wire import ProtocolError, batch
+from mice.record import LogRecord
+from mice.shipping import ShipResult, idmefBatches, logBatches
+
+NOW = datetime(2026, 11, 22, 12, 0, 0)
+
+
+class TimestampTests(SynchronousTestCase):
+    def test_rfc3164(self):
+        self.assertEqual(parseTimestamp("Nov 22 10:00:01 host sshd[1]: x", NOW),
+                         ("2026-11-22", "10:00:01"))
+        self.assertEqual(parseTimestamp("Feb  3 07:08:09 host x", NOW), ("2026-02-03", "07:08:09"))
+
+    def test_rfc3164FromLastYear(self):
+        """
+        A December line read in January belongs to the year before.
+        """
+        self.assertEqual(parseTimestamp("Dec 31 23:59:59 h x", datetime(2027, 1, 1, 0, 0, 5)),
+                         ("2026-12-31", "23:59:59"))
+
+    def test_iso(self):
+        for line in ("2004-02-01T16:19:36 3322 1302 -1 [PROC_realgid] setgid32(0); result=0",
+                     "2004-02-01 16:19:36 x",
+                     "<34>1 2004-02-01T16:19:36.003Z host app - - - msg",
+                     "2004-02-01T16:19:36+01:00 host app: msg"):
+            self.assertEqual(parseTimestamp(line, NOW), ("2004-02-01", "16:19:36"), line)
+
+    def test_audit(self):
+        stamp = parseTimestamp("type=SYSCALL msg=audit(1364481363.243:24287): arch=c000003e",
+                               NOW)
+        self.assertEqual(len(stamp[0]), 10)
+        self.assertEqual(len(stamp[1]), 8)
+
+    def test_none(self):
+        for line in ("", "hello", "Nov 99 10:00:00 x", "Foo 22 10:00:01 h", "2004-13-01T00:00:00",
+                     "Nov 22 25:00:01 host x", "Feb 30 10:00:00 host x"):
+            self.assertIsNone(parseTimestamp(line, NOW), line)
+
+    def test_formatLineFallsBackToNow(self):
+        self.assertEqual(formatLine("no time here", NOW),
+                         ["2026-11-22", "12:00:00", "no time here", ""])
+
+    @settings(deadline=None, max_examples=500)
+    @given(st.text(max_size=60))
+    def test_neverRaisesAndAlwaysValid(self, line):
+        """
+        Whatever the line, the record's date and time are what the server's
+        decoder accepts.
+        """
+        record = formatLine(line, NOW)
+        message = batch(1, "s", 1, {}, [record])
+        LogFormatDecoder().decode("h", message)
+
+
+class DecoderTests(SynchronousTestCase):
+    def test_records(self):
+        host = {"hostname": "web01", "domain": "example.org", "ip": "10.0.0.5",
+                "osystem": "Linux", "release": "6.1", "version": "#1 SMP"}
+        records = LogFormatDecoder().decode("web01", batch(
+            7, "/var/log/messages", 100, host,
+            [["2026-11-22", "10:00:00", "a", ""], ["2026-11-22", "10:00:01", "b", "sig"]]))
+        self.assertEqual(records, [
+            LogRecord("web01", "/var/log/messages", 100, "web01", "example.org", "10.0.0.5",
+                      "Linux", "6.1", "#1 SMP", "2026-11-22", "10:00:00", "a", ""),
+            LogRecord("web01", "/var/log/messages", 101, "web01", "example.org", "10.0.0.5",
+                      "Linux", "6.1", "#1 SMP", "2026-11-22", "10:00:01", "b", "sig"),
+        ])
+
+    def test_badHost(self):
+        for host in (None, [], {"hostname": 5}, {"hostname": "x" * 256}):
+            self.assertRaises(ProtocolError, LogFormatDecoder().decode, "h",
+                              batch(1, "s", 1, host, [["2026-11-22", "10:00:00", "a", ""]]))
+
+
+class BatchingTests(SynchronousTestCase):
+    def test_logBatchesSequenceAndLimits(self):
+        lines = [b"line %d\n" % i for i in range(1, 26)]
+        result = ShipResult()
+        batches = list(logBatches(lines, NOW, 65536, result, maxRecords=10))
+        self.assertEqual([(seq, len(recs)) for seq, recs in batches], [(1, 10), (11, 10), (21, 5)])
+        self.assertEqual(batches[1][1][0][2], "line 11")
+
+    def test_crlfAndInvalidUTF8(self):
+        result = ShipResult()
+        [(_, recs)] = logBatches([b"caf\xc3\xa9\r\n", b"bad \xff byte\n", b"last"], NOW, 65536,
+                                 result)
+        self.assertEqual([r[2] for r in recs], ["café", "bad \\xff byte", "last"])
+        self.assertEqual(decodeLogBytes(b"\xfe"), "\\xfe")
+
+    def test_overlongLineTruncatedAndCounted(self):
+        result = ShipResult()
+        [(_, recs)] = logBatches([b"x" * 5000 + b"\n", b"short\n"], NOW, 1000, result)
+        self.assertEqual(result.truncated, 1)
+        self.assertLessEqual(len(recs[0][2].encode()), 1000)
+        self.assertIn("line truncated, 4064 bytes dropped", recs[0][2])
+        self.assertEqual(recs[1][2], "short")
+
+    def test_idmefBatches(self):
+        data = (b'<?xml version="1.0"?>\n<IDMEF-Message><Alert/></IDMEF-Message>\n'
+                b'<idmef:IDMEF-Message xmlns:idmef="x"><idmef:Alert/></idmef:IDMEF-Message >\n')
+        [(seq, recs)] = idmefBatches(data)
+        self.assertEqual(seq, 1)
+        self.assertEqual(len(recs), 2)
+        self.assertTrue(recs[0].startswith("<?xml"))
+        self.assertRaises(ValueError, list, idmefBatches(data + b"<IDMEF-Message>"))

@@ -1,0 +1,404 @@
+# -*- test-case-name: tests.test_schema -*-
+"""
+Tests for L{mice.schema}: the SQL text, and the schema on a real SQLite file
+and on the real MariaDB.
+"""
+
+import datetime
+import sqlite3
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from mice import schema, testing
+from mice.classify import classify
+from mice.record import LogRecord
+from mice.testing import temporaryMariaDBDatabase
+from tests.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
+
+SEED_COLUMNS = {
+    "rawlog_line": "hostname domain ip osystem release version date time logline signature",
+    "scslog_line": "hostname domain ip osystem release version date time syscall program pid "
+    "uid euid call comment",
+    "firewall_line": "action if_in if_out mac source destination ip_length tos prec ttl id "
+    "protocol src_port dst_port pac_length date time",
+    "alert_entry": "alertid alertdesc classification date time analyzerid source_address "
+    "source_user source_process source_service target_address target_user target_process "
+    "target_service idmefmsg signature",
+}
+
+
+def record(line, seq, **fields):
+    values = dict(
+        source="client1",
+        stream="/var/log/messages",
+        seq=seq,
+        hostname="fw",
+        domain="example.org",
+        ip="10.0.0.1",
+        osystem="Linux",
+        release="2.6.5",
+        version="SuSE 9.1",
+        date="2004-11-22",
+        time="10:00:00",
+        logline=line,
+        signature="sig",
+    )
+    values.update(fields)
+    return LogRecord(**values)
+
+
+def classified(records):
+    rowsByTable = {}
+    for r in records:
+        table, row = classify(r)
+        rowsByTable.setdefault(table, []).append(row)
+    return rowsByTable
+
+
+def alertRow(seq):
+    return (
+        "analyzer-1", "idmef", seq, "0x1020", "authentication failed", "AuF", "2004-11-22",
+        "10:00:05", "aa-1", "61.1.2.3", "root", "sshd", "ssh", "10.0.0.1", None, None, None,
+        "<IDMEF-Message/>", "sig",
+    )  # fmt: skip
+
+
+def normalise(value):
+    """A column value as SQLite returns it (PyMySQL gives date and timedelta)."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        seconds = int(value.total_seconds())
+        return "%02d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
+    return value
+
+
+class StatementTests(SynchronousTestCase):
+    def test_seedColumns(self):
+        """
+        Every table has the seed's columns in the seed's order, after the
+        provenance columns.
+        """
+        for table, seed in SEED_COLUMNS.items():
+            columns = schema.COLUMNS[table]
+            self.assertEqual(columns[:3], ("origin", "stream", "seq"))
+            seed = seed.split()
+            self.assertEqual([c for c in columns if c in seed], seed)
+            self.assertEqual(len(set(columns)), len(columns))
+        self.assertEqual(schema.COLUMNS["rawlog_line"][3:], LogRecord._fields[3:])
+
+    def test_classifiedKeepsWholeRecord(self):
+        for table in schema.RAWLOG_TABLES:
+            self.assertTrue(set(LogRecord._fields[3:]) <= set(schema.COLUMNS[table]), table)
+
+    def test_insertStatements(self):
+        self.assertEqual(
+            schema.insertStatement(schema.SQLITE, "alert_entry"),
+            "INSERT OR IGNORE INTO `alert_entry` ("
+            + ", ".join("`%s`" % c for c in schema.COLUMNS["alert_entry"])
+            + ") VALUES ("
+            + ", ".join(["?"] * 19)
+            + ")",
+        )
+        self.assertEqual(
+            schema.insertStatement("mysql", "rawlog_line"),
+            "INSERT IGNORE INTO `rawlog_line` (`origin`, `stream`, `seq`, `hostname`, "
+            "`domain`, `ip`, `osystem`, `release`, `version`, `date`, `time`, `logline`, "
+            "`signature`) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        )
+
+    def test_pymysqlBatchesInserts(self):
+        """
+        The MySQL insert is the form PyMySQL's C{executemany} rewrites into
+        multi-row INSERTs.
+        """
+        from pymysql.cursors import RE_INSERT_VALUES
+
+        for table in schema.ALL_TABLES:
+            self.assertIsNotNone(RE_INSERT_VALUES.match(schema.insertStatement("mysql", table)))
+
+    def test_everyIdentifierQuoted(self):
+        for dialect in (schema.SQLITE, schema.MYSQL):
+            text = "\n".join(schema.createStatements(dialect))
+            for keyword in ("release", "call", "date", "time"):
+                self.assertNotRegex(text, r"(?<!`)\b%s\b(?!`)" % keyword)
+
+    def test_idempotentText(self):
+        for dialect in (schema.SQLITE, schema.MYSQL):
+            for statement in schema.createStatements(dialect):
+                self.assertRegex(statement, r"^CREATE (TABLE|INDEX) IF NOT EXISTS ")
+
+    def test_tables(self):
+        self.assertEqual(
+            [s.split("`")[1] for s in schema.createStatements("mysql", schema.RAWLOG_TABLES)],
+            list(schema.RAWLOG_TABLES),
+        )
+        self.assertEqual(len(schema.createStatements("sqlite", "alert_entry")), 3)
+        self.assertRaises(ValueError, schema.createStatements, "sqlite", ["rawlog"])
+
+    def test_dialectNamed(self):
+        self.assertIs(schema.dialectNamed("SQLite"), schema.SQLITE)
+        self.assertIs(schema.dialectNamed("mariadb"), schema.MYSQL)
+        self.assertRaises(ValueError, schema.dialectNamed, "postgresql")
+
+
+class SchemaTestsMixin:
+    """
+    The same tests against a real database: L{connect} returns a fresh
+    DB-API connection to an empty database.
+    """
+
+    dialect = None
+
+    def connect(self):
+        raise NotImplementedError()
+
+    def setUp(self):
+        self.db = self.connect()
+        self.addCleanup(self.db.close)
+        self.cursor = self.db.cursor()
+        self.transact(schema.createSchema, self.dialect)
+
+    def transact(self, function, *args):
+        """Like C{runInteraction}: commit, or roll back and raise."""
+        try:
+            result = function(self.cursor, *args)
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+        return result
+
+    def select(self, table, where=""):
+        self.cursor.execute(
+            "SELECT %s FROM `%s` %s ORDER BY `row_id`"
+            % (", ".join("`%s`" % c for c in schema.COLUMNS[table]), table, where)
+        )
+        return [tuple(normalise(v) for v in row) for row in self.cursor.fetchall()]
+
+    def count(self, table):
+        self.cursor.execute("SELECT COUNT(*) FROM `%s`" % table)
+        return self.cursor.fetchone()[0]
+
+    def test_createTwice(self):
+        self.transact(schema.createSchema, self.dialect)
+        self.transact(schema.createSchema, self.dialect, schema.RAWLOG_TABLES)
+        for table in schema.ALL_TABLES:
+            self.cursor.execute("SELECT * FROM `%s` WHERE 1 = 0" % table)
+            self.assertEqual(
+                tuple(d[0] for d in self.cursor.description),
+                ("row_id",) + schema.COLUMNS[table] + ("received",),
+            )
+
+    def test_indexes(self):
+        for table in schema.ALL_TABLES:
+            names = self.indexNames(table)
+            self.assertIn(table + "_key", names)
+            self.assertIn(table + "_time", names)
+            self.assertIn(table + ("_alertid" if table == "alert_entry" else "_host"), names)
+
+    def test_insertTwiceStoresOnce(self):
+        """
+        A resent batch (same origin, stream and seq) adds nothing.
+        """
+        lines = [FW_SUSE_TCP, FW_PLAIN_UDP, AUDIT_RAW, LAUS_SEED[0][0]] + RAW_LINES
+        rows = classified(record(line, seq) for seq, line in enumerate(lines))
+        self.assertEqual(
+            self.transact(schema.insertClassified, self.dialect, rows),
+            {"firewall_line": 2, "scslog_line": 2, "rawlog_line": len(RAW_LINES)},
+        )
+        self.assertEqual(
+            self.transact(schema.insertClassified, self.dialect, rows),
+            {"firewall_line": 0, "scslog_line": 0, "rawlog_line": 0},
+        )
+        for table, tableRows in rows.items():
+            self.assertEqual(self.select(table), tableRows)
+        self.cursor.execute("SELECT `received` FROM `rawlog_line`")
+        self.assertTrue(all(r[0] for r in self.cursor.fetchall()))
+        # Another stream, or another origin, is another row.
+        again = classified([record(FW_SUSE_TCP, 0, stream="/var/log/firewall")])
+        again["firewall_line"] += classified([record(FW_SUSE_TCP, 0, source="Client1")])[
+            "firewall_line"
+        ]
+        self.assertEqual(self.transact(schema.insertClassified, self.dialect, again), {"firewall_line": 2})
+
+    def test_alerts(self):
+        rows = [alertRow(1), alertRow(2)]
+        self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", rows), 2)
+        self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", rows), 0)
+        self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", []), 0)
+        self.assertEqual(self.select("alert_entry"), rows)
+
+    def test_bigAndFourByteText(self):
+        """
+        Emoji and a 60 KB line (more than 64 KiB of UTF-8) come back intact.
+        """
+        line = ("Nov 22 10:00:00 h app: \U0001f6e1\ufe0f alert 🔥 " + "x" * 40 + "€ ") * 1000
+        self.assertGreater(len(line), 60000)
+        self.assertGreater(len(line.encode("utf-8")), 65535)
+        emoji = "\U0001f600 host"
+        rows = classified(
+            [record(line, 1, hostname=emoji), record(AUDIT_RAW + " 🔥" * 20000, 2)]
+        )
+        self.transact(schema.insertClassified, self.dialect, rows)
+        self.assertEqual(self.select("rawlog_line"), rows["rawlog_line"])
+        self.assertEqual(self.select("scslog_line"), rows["scslog_line"])
+        self.assertEqual(self.select("rawlog_line")[0][3], emoji)
+
+    def test_absurdValues(self):
+        """
+        What the classifier makes of nonsense still inserts.
+        """
+        line = LAUS_SEED[0][0].replace("1302", "99999999999999999999")
+        records = [
+            record(line, 1, date="2004-02-30", time="25:00:00"),
+            record(AUDIT_RAW.replace("pid=3538", "pid=-5"), 2, date="", time=""),
+            record("x\udcff\ud800", 3, hostname="\udc80", date=None, time=None),
+            record("y", 4, source="o" * 500, stream="s" * 5000),
+        ]
+        rows = classified(records)
+        self.transact(schema.insertClassified, self.dialect, rows)
+        self.assertEqual(self.select("scslog_line"), rows["scslog_line"])
+        self.assertEqual(self.select("rawlog_line"), rows["rawlog_line"])
+        self.assertEqual(
+            [r[13:16] for r in self.select("scslog_line")],
+            [(schema.UNSET_ID,) * 3, (schema.UNSET_ID, 1000, 1000)],
+        )
+
+    @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.text(max_size=300), min_size=1, max_size=20), st.data())
+    def test_anyLinesInsert(self, lines, data):
+        """
+        Whatever the lines, their rows insert.
+        """
+        first = self.nextSeq()
+        records = [
+            record(
+                line,
+                first + i,
+                date=data.draw(st.sampled_from(["2004-11-22", "", "2004-13-01"])),
+                time=data.draw(st.sampled_from(["10:00:00", "99:99:99"])),
+            )
+            for i, line in enumerate(lines)
+        ]
+        rows = classified(records)
+        counts = self.transact(schema.insertClassified, self.dialect, rows)
+        self.assertEqual(sum(counts.values()), len(lines))
+
+    _seq = 0
+
+    def nextSeq(self):
+        self._seq += 1000
+        return self._seq
+
+
+class SQLiteSchemaTests(SchemaTestsMixin, SynchronousTestCase):
+    dialect = schema.SQLITE
+
+    def connect(self):
+        return sqlite3.connect(self.mktemp())
+
+    def indexNames(self, table):
+        self.cursor.execute("SELECT name FROM sqlite_master WHERE tbl_name = ?", (table,))
+        names = {r[0] for r in self.cursor.fetchall()}
+        # The UNIQUE constraint's index is SQLite's autoindex; check it covers the key.
+        self.cursor.execute("PRAGMA index_list(`%s`)" % table)
+        for _, name, unique, origin, _ in self.cursor.fetchall():
+            if origin == "u":
+                self.assertTrue(unique)
+                self.cursor.execute("PRAGMA index_info(`%s`)" % name)
+                if [r[2] for r in self.cursor.fetchall()] == ["origin", "stream", "seq"]:
+                    names.add(table + "_key")
+        return names
+
+
+class MariaDBSchemaTests(SchemaTestsMixin, SynchronousTestCase):
+    dialect = schema.MYSQL
+
+    def connect(self):
+        import pymysql
+
+        return pymysql.connect(autocommit=False, **temporaryMariaDBDatabase(self))
+
+    def indexNames(self, table):
+        self.cursor.execute("SHOW INDEX FROM `%s`" % table)
+        return {r[2] for r in self.cursor.fetchall()}
+
+    def comInsert(self):
+        self.cursor.execute("SHOW SESSION STATUS LIKE 'Com_insert'")
+        return int(self.cursor.fetchone()[1])
+
+    def test_multiRowInserts(self):
+        """
+        PyMySQL sends a batch as a few multi-row INSERTs, not one per row.
+        """
+        rows = classified(record("line %d" % i, i) for i in range(2000))
+        before = self.comInsert()
+        self.assertEqual(
+            self.transact(schema.insertClassified, self.dialect, rows), {"rawlog_line": 2000}
+        )
+        self.assertLessEqual(self.comInsert() - before, 2)
+
+    def test_strictMode(self):
+        """
+        The server really is strict (so the tests above prove something).
+        """
+        self.cursor.execute("SELECT @@SESSION.sql_mode")
+        self.assertIn("STRICT_TRANS_TABLES", self.cursor.fetchone()[0])
+
+
+class MariaDBHelperTests(SynchronousTestCase):
+    """
+    L{mice.testing.mariadbUrlOrSkip}: skip only outside CI.
+    """
+
+    def setUp(self):
+        import os
+
+        self.environ = os.environ
+        saved = {k: os.environ.get(k) for k in ("CI", testing.MARIADB_URL_ENV)}
+
+        def restore():
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+        self.addCleanup(restore)
+        os.environ[testing.MARIADB_URL_ENV] = "mysql://root:pw@127.0.0.1:1/nowhere"
+
+    def test_unreachableSkips(self):
+        self.environ.pop("CI", None)
+        self.assertRaises(SkipTest, testing.mariadbUrlOrSkip, SynchronousTestCase())
+        self.environ["CI"] = ""
+        self.assertRaises(SkipTest, testing.mariadbUrlOrSkip, SynchronousTestCase())
+
+    def test_unreachableFailsUnderCI(self):
+        self.environ["CI"] = "true"
+        self.assertRaises(
+            self.failureException, testing.mariadbUrlOrSkip, SynchronousTestCase()
+        )
+        self.assertRaises(
+            self.failureException, testing.temporaryMariaDBDatabase, SynchronousTestCase()
+        )
+
+    def test_url(self):
+        import pymysql
+
+        self.environ[testing.MARIADB_URL_ENV] = "mysql://root@127.0.0.1:3306/test"
+        connect = testing.mariadbUrlOrSkip(self)
+        self.assertEqual(
+            connect,
+            {
+                "host": "127.0.0.1",
+                "port": 3306,
+                "user": "root",
+                "password": "",
+                "database": "test",
+                "charset": "utf8mb4",
+            },
+        )
+        pymysql.connect(**connect).close()

@@ -1,0 +1,141 @@
+"""
+Tests for L{mice.outbox} and L{mice.services.sender}.
+"""
+
+from twisted.internet.defer import succeed
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
+from mice.protocols import wire
+from mice.services.sender import ReliableSender
+
+
+def batch(n, count=1):
+    return OutgoingBatch(n, "s", n * 10, count, b"line%d" % n)
+
+
+class OutboxTests(SynchronousTestCase):
+    def test_window(self):
+        outbox = Outbox(2)
+        for n in range(1, 5):
+            outbox.add(batch(n, count=n))
+        self.assertEqual([b.batchId for b in outbox.takeSendable()], [1, 2])
+        self.assertEqual(outbox.takeSendable(), [])
+        self.assertEqual((outbox.inFlight, outbox.records), (2, 10))
+        self.assertEqual(outbox.acknowledge(2).batchId, 2)
+        self.assertEqual([b.batchId for b in outbox.takeSendable()], [3])
+        self.assertEqual(outbox.records, 8)
+
+    def test_unknownAck(self):
+        outbox = Outbox(2)
+        outbox.add(batch(1))
+        self.assertRaises(UnknownBatch, outbox.acknowledge, 1)
+        outbox.takeSendable()
+        outbox.acknowledge(1)
+        self.assertRaises(UnknownBatch, outbox.acknowledge, 1)
+
+    def test_requeueKeepsOrder(self):
+        outbox = Outbox(3)
+        for n in range(1, 6):
+            outbox.add(batch(n))
+        outbox.takeSendable()
+        outbox.acknowledge(2)
+        self.assertEqual(outbox.requeueInFlight(), 2)
+        self.assertEqual(outbox.inFlight, 0)
+        self.assertEqual([b.batchId for b in outbox.takeSendable()], [1, 3, 4])
+        self.assertEqual(len(outbox), 4)
+
+
+class FakeEndpoint:
+    """
+    An endpoint whose connections are StringTransports we drive by hand.
+    """
+
+    def __init__(self):
+        self.protocols = []
+
+    def connect(self, factory):
+        protocol = factory.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        self.protocols.append(protocol)
+        return succeed(protocol)
+
+
+def sent(protocol):
+    lines = protocol.transport.value().split(b"\n")[:-1]
+    protocol.transport.clear()
+    return [wire.decodeMessage(line) for line in lines]
+
+
+class ReliableSenderTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.endpoint = FakeEndpoint()
+        self.sender = ReliableSender(self.endpoint, "web01", "log", self.clock, window=2)
+
+    def connect(self):
+        self.sender.startService()
+        protocol = self.endpoint.protocols[-1]
+        self.assertEqual(sent(protocol), [wire.hello("web01", "log")])
+        return protocol
+
+    def welcome(self, protocol, maxLine=4096):
+        protocol.dataReceived(wire.encodeMessage(wire.welcome(maxLine, 1000)) + b"\n")
+
+    def test_sendsAfterWelcomeWithinWindow(self):
+        acked = [self.sender.submit("f", n, None, ["r"] * n) for n in (1, 2, 3)]
+        protocol = self.connect()
+        self.assertEqual(sent(protocol), [])
+        self.welcome(protocol)
+        self.assertEqual([m["id"] for m in sent(protocol)], [1, 2])
+        protocol.dataReceived(wire.encodeMessage(wire.ack(2)) + b"\n")
+        self.assertEqual(self.successResultOf(acked[1]).count, 2)
+        self.assertNoResult(acked[0])
+        self.assertEqual([m["id"] for m in sent(protocol)], [3])
+        self.assertEqual(self.sender.pendingRecords, 4)
+
+    def test_resendAfterReconnect(self):
+        protocol = self.connect()
+        self.welcome(protocol)
+        acked = [self.sender.submit("f", n, None, ["r"]) for n in (1, 2)]
+        self.assertEqual([m["seq"] for m in sent(protocol)], [1, 2])
+        protocol.connectionLost(Failure(ConnectionDone()))
+        idle = self.sender.whenIdle()
+        self.clock.advance(60)
+        second = self.endpoint.protocols[-1]
+        self.assertIsNot(second, protocol)
+        sent(second)
+        self.welcome(second)
+        self.assertEqual([(m["id"], m["seq"]) for m in sent(second)], [(1, 1), (2, 2)])
+        self.assertEqual(self.sender.resentBatches, 2)
+        for n in (1, 2):
+            second.dataReceived(wire.encodeMessage(wire.ack(n)) + b"\n")
+        self.successResultOf(acked[0])
+        self.assertIsNone(self.successResultOf(idle))
+        self.assertEqual(self.sender.acknowledgedRecords, 2)
+
+    def test_ackForUnknownBatchClosesLink(self):
+        protocol = self.connect()
+        self.welcome(protocol)
+        protocol.dataReceived(wire.encodeMessage(wire.ack(99)) + b"\n")
+        self.assertTrue(protocol.transport.disconnecting)
+        self.assertIn(b"not in flight", protocol.transport.value())
+
+    def test_batchTooLargeForServerFails(self):
+        protocol = self.connect()
+        self.welcome(protocol, maxLine=50)
+        d = self.sender.submit("f", 1, None, ["x" * 100])
+        self.failureResultOf(d)
+        self.assertEqual(self.sender.pendingRecords, 0)
+
+    def test_garbageFromServerClosesLink(self):
+        protocol = self.connect()
+        protocol.dataReceived(b"\xff\xfe\n")
+        self.assertTrue(protocol.transport.disconnecting)
+
+
