@@ -20,9 +20,24 @@ def _sqliteConnected(connection):
     connection.execute("PRAGMA busy_timeout=10000")
 
 
-def connectionPool(url, reactor):
+def _mysqlConnected(connection):
+    # The raw-log store writes its own string literals with backslash escapes
+    # (see mice.schema.mysqlInsertStatements): make sure the session reads
+    # them that way, whatever the server's default sql_mode.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@SESSION.sql_mode")
+        modes = cursor.fetchone()[0].split(",")
+        if "NO_BACKSLASH_ESCAPES" in modes:
+            cursor.execute("SET SESSION sql_mode = %s",
+                           (",".join(m for m in modes if m != "NO_BACKSLASH_ESCAPES"),))
+
+
+def connectionPool(url, reactor, connections=2):
     """
     Make a connection pool for a parsed database URL.
+
+    @param connections: for MySQL, how many connections (and threads) may
+        work at once; SQLite always has one writer.
 
     @param url: a L{mice.config.DatabaseUrl}.
     @return: C{(pool, dialect)}; the pool connects when the reactor runs.
@@ -38,5 +53,7 @@ def connectionPool(url, reactor):
         "pymysql", host=url.host, port=url.port or 3306, user=url.user,
         password=url.password or "", database=url.database, charset="utf8mb4",
         autocommit=False, connect_timeout=10, read_timeout=60, write_timeout=60,
-        cp_min=1, cp_max=1, cp_reconnect=True, cp_noisy=False, cp_reactor=reactor)
+        cp_min=1, cp_max=connections, cp_reconnect=True, cp_noisy=False,
+        cp_openfun=_mysqlConnected,
+        cp_reactor=reactor)
     return pool, schema.MYSQL

@@ -45,6 +45,14 @@ class IDecoder(Interface):
         @raise mice.protocols.wire.ProtocolError: the batch is malformed.
         """
 
+    def recover(source, batch):
+        """
+        Decode a batch that L{decode} accepted before, read back from a ring
+        buffer after a restart or a flush: the checks need not be repeated.
+
+        @return: the same records L{decode} returned.
+        """
+
 
 class IPostProcessor(Interface):
     """

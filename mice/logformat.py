@@ -42,56 +42,88 @@ def _clock(h, m, s):
     return f"{h:02d}:{m:02d}:{s:02d}" if h < 24 and m < 60 and s < 61 else None
 
 
-def parseTimestamp(line, now):
+def _rfc3164Date(prefix, now):
+    month = _MONTHS.get(prefix[:3])
+    if month is None or prefix[3] != " ":
+        return None
+    try:
+        day = int(prefix[4:6])
+        year = now.year
+        if (month, day) > (now.month, now.day + 1):
+            year -= 1
+        return _date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+class Timestamper:
     """
-    Find the time a log line was written.
+    Finds the time a log line was written.
 
     Understands RFC 3164 syslog (C{Nov 22 10:00:01}, the year taken from
     C{now}, or the year before when that would be in the future), ISO 8601 and
     RFC 5424 (C{2004-02-01T15:44:12}, LAuS and rsyslog's high-precision
     format), and Linux audit records (C{msg=audit(1364481363.243:24287)}).
+    The common syslog case costs two dictionary lookups.
 
     @param now: a naive local L{datetime}.
-    @return: C{(date, time)} strings, or C{None} if the line has no timestamp.
     """
-    month = _MONTHS.get(line[:3])
-    if month is not None and line[3:4] == " " and line[15:16] == " ":
-        try:
-            day = int(line[4:6])
-            clock = _clock(int(line[7:9]), int(line[10:12]), int(line[13:15]))
-            year = now.year
-            if (month, day) > (now.month, now.day + 1):
-                year -= 1
-            when = _date(year, month, day)
-        except ValueError:
-            pass
-        else:
-            if clock is not None and line[9] == line[12] == ":":
-                return when.isoformat(), clock
-    match = _ISO.match(line)
-    if match is not None:
-        y, mo, d, h, mi, s = map(int, match.groups())
-        try:
-            when = _date(y, mo, d)
-        except ValueError:
-            return None
-        clock = _clock(h, mi, s)
-        return None if clock is None else (when.isoformat(), clock)
-    match = _AUDIT.search(line, 0, 80)
-    if match is not None:
-        t = _time.localtime(int(match.group(1)))
-        return _time.strftime("%Y-%m-%d", t), _time.strftime("%H:%M:%S", t)
-    return None
+
+    def __init__(self, now):
+        self.now = now
+        self._days = {}
+        self._clocks = set()
+
+    def __call__(self, line):
+        """
+        @return: C{(date, time)} strings, or C{None} if the line has none.
+        """
+        prefix = line[:6]
+        day = self._days.get(prefix)
+        if day is None and prefix[:3] in _MONTHS:
+            day = self._days[prefix] = _rfc3164Date(prefix, self.now)
+        if day is not None and line[6:7] == " " and line[15:16] == " ":
+            clock = line[7:15]
+            if clock in self._clocks:
+                return day, clock
+            if _TIME.match(clock):
+                self._clocks.add(clock)
+                return day, clock
+        return self._other(line)
+
+    def _other(self, line):
+        match = _ISO.match(line)
+        if match is not None:
+            y, mo, d, h, mi, s = map(int, match.groups())
+            try:
+                when = _date(y, mo, d)
+            except ValueError:
+                return None
+            clock = _clock(h, mi, s)
+            return None if clock is None else (when.isoformat(), clock)
+        match = _AUDIT.search(line, 0, 80)
+        if match is not None:
+            t = _time.localtime(int(match.group(1)))
+            return _time.strftime("%Y-%m-%d", t), _time.strftime("%H:%M:%S", t)
+        return None
 
 
-def formatLine(line, now, nowStamp=None):
+def parseTimestamp(line, now):
+    """
+    C{Timestamper(now)(line)}, for one line.
+    """
+    return Timestamper(now)(line)
+
+
+def formatLine(line, now, nowStamp=None, timestamper=None):
     """
     The wire record for one log line.
 
     @param nowStamp: C{(date, time)} to use for lines without a timestamp;
         computed from C{now} when not given.
+    @param timestamper: a L{Timestamper} to reuse across lines.
     """
-    stamp = parseTimestamp(line, now) or nowStamp or (
+    stamp = (timestamper or Timestamper(now))(line) or nowStamp or (
         now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S"))
     return [stamp[0], stamp[1], line, ""]
 
@@ -119,6 +151,7 @@ class LogFormatDecoder:
     def __init__(self, maxRecord=65536):
         self.maxRecord = maxRecord
         self._dates = set()
+        self._times = set()
         self._hosts = {}
 
     def _host(self, host, batchId):
@@ -150,29 +183,60 @@ class LogFormatDecoder:
         self._dates.add(value)
         return True
 
+    def _checkTime(self, value):
+        if type(value) is not str or not _TIME.match(value):
+            return False
+        self._times.add(value)
+        return True
+
     def decode(self, source, message):
         batchId, stream, seq, host, records = checkBatch(message)
         hostFields = self._host(host, batchId)
         maxRecord = self.maxRecord
+        dates, times = self._dates, self._times
+        new = tuple.__new__
         out = []
         append = out.append
-        for i, rec in enumerate(records):
+        for n, rec in enumerate(records, seq):
             if type(rec) is not list or len(rec) != 4:
-                raise ProtocolError(f"batch {batchId}: record {i} is not"
+                raise ProtocolError(f"batch {batchId}: record {n - seq} is not"
                                     " [date, time, logline, signature]")
             day, clock, line, signature = rec
-            if not self._checkDate(day) or type(clock) is not str or not _TIME.match(clock):
-                raise ProtocolError(f"batch {batchId}: record {i} has a bad date or time")
+            if (day not in dates and not self._checkDate(day)) or (
+                    clock not in times and not self._checkTime(clock)):
+                raise ProtocolError(f"batch {batchId}: record {n - seq} has a bad date or time")
             if type(line) is not str or type(signature) is not str:
-                raise ProtocolError(f"batch {batchId}: record {i}: logline and signature"
+                raise ProtocolError(f"batch {batchId}: record {n - seq}: logline and signature"
                                     " must be strings")
-            if len(line) > maxRecord // 4 and len(line.encode("utf-8", "replace")) > maxRecord:
-                raise ProtocolError(f"batch {batchId}: record {i} is longer than"
+            # isascii() is O(1); only other lines need encoding to be measured
+            # and checked for lone surrogates (which JSON escapes can carry).
+            if line.isascii() and signature.isascii():
+                size = len(line)
+            else:
+                try:
+                    size = len(line.encode("utf-8"))
+                    signature.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ProtocolError(f"batch {batchId}: record {n - seq} is not valid"
+                                        " Unicode") from None
+            if size > maxRecord:
+                raise ProtocolError(f"batch {batchId}: record {n - seq} is longer than"
                                     f" {maxRecord} bytes")
-            if line and max(line) >= "\ud800" and _hasSurrogates(line):
-                raise ProtocolError(f"batch {batchId}: record {i} is not valid Unicode")
-            append(LogRecord(source, stream, seq + i, *hostFields, day, clock, line, signature))
+            append(new(LogRecord, (source, stream, n, *hostFields, day, clock, line,
+                                   signature)))
         return out
+
+    def recover(self, source, message):
+        """
+        Decode a batch that L{decode} accepted before (read back from a ring
+        buffer after it was checked): no checks again.
+        """
+        host = message["host"]
+        hostFields = tuple(host.get(f, "") for f in _HOST_FIELDS)
+        stream, seq = message["stream"], message["seq"]
+        new = tuple.__new__
+        return [new(LogRecord, (source, stream, n, *hostFields, *rec))
+                for n, rec in enumerate(message["recs"], seq)]
 
 
 def _hasSurrogates(text):

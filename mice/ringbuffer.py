@@ -217,7 +217,9 @@ MAX_PAYLOAD = 0xFFFFFFFE
 
 _FIXED = struct.Struct("<8sIIQQ")  # magic, version, header size, capacity, data size
 _FIXED_CRC_OFFSET = _FIXED.size
-_SLOT = struct.Struct("<QQQI")  # generation, head offset, head seq, crc of the record before
+# generation, head offset, head seq, crc of the record before the head, flags
+_SLOT = struct.Struct("<QQQII")
+_CLEAN = 1  # flag: closed cleanly, nothing after the tail was written since
 _RECORD = struct.Struct("<IIQ")  # payload length, chained crc32, seq
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -236,8 +238,8 @@ def _packFixed(capacity, dataSize):
     return fixed + _U32.pack(zlib.crc32(fixed))
 
 
-def _packSlot(generation, headOffset, headSeq, headPrevCrc):
-    body = _SLOT.pack(generation, headOffset, headSeq, headPrevCrc)
+def _packSlot(generation, headOffset, headSeq, headPrevCrc, flags):
+    body = _SLOT.pack(generation, headOffset, headSeq, headPrevCrc, flags)
     return body + _U32.pack(zlib.crc32(body))
 
 
@@ -273,7 +275,7 @@ def _initialize(fd, path, capacity, dataSize, headSeq=1):
     header[: len(fixed)] = fixed
     # Both slots valid, generation 1 in slot 0: slot 1 takes the next write.
     for slot, generation in enumerate((1, 0)):
-        packed = _packSlot(generation, 0, headSeq, 0)
+        packed = _packSlot(generation, 0, headSeq, 0, _CLEAN)
         header[SLOT_OFFSETS[slot] : SLOT_OFFSETS[slot] + len(packed)] = packed
     os.pwrite(fd, bytes(header), 0)
     os.fsync(fd)
@@ -411,7 +413,7 @@ class MmapRing:
     def _readSlots(self):
         """
         The valid header slot with the highest generation, as
-        C{(slot, generation, headOffset, headSeq, headPrevCrc)}.
+        C{(slot, generation, headOffset, headSeq, headPrevCrc, flags)}.
         """
         best = None
         for slot, offset in enumerate(SLOT_OFFSETS):
@@ -419,11 +421,11 @@ class MmapRing:
             (crc,) = _U32.unpack_from(self._mm, offset + _SLOT.size)
             if crc != zlib.crc32(body):
                 continue
-            generation, headOffset, headSeq, headPrevCrc = _SLOT.unpack(body)
+            generation, headOffset, headSeq, headPrevCrc, flags = _SLOT.unpack(body)
             if headOffset >= self.byteCapacity or headOffset % 8 or headSeq < 1:
                 continue
             if best is None or generation > best[1]:
-                best = (slot, generation, headOffset, headSeq, headPrevCrc)
+                best = (slot, generation, headOffset, headSeq, headPrevCrc, flags)
         if best is None:
             raise RingCorrupt(f"{self.path}: both header slots are invalid")
         return best
@@ -434,7 +436,7 @@ class MmapRing:
         point for as long as each record carries the next seq and a valid
         chained crc.
         """
-        slot, generation, headOffset, headSeq, headPrevCrc = self._readSlots()
+        slot, generation, headOffset, headSeq, headPrevCrc, flags = self._readSlots()
         dataSize = self.byteCapacity
         entries = deque()
         position = headOffset
@@ -471,7 +473,16 @@ class MmapRing:
         self._durableSlot = slot
         self._headerDirty = False
         self.replayed = len(entries)
-        self.discarded = self._discardClaimants(position, seq, headOffset)
+        self.discarded = self._countClaimants(position, seq, headOffset)
+        if self.discarded or not flags & _CLEAN:
+            # What a crashed process wrote after the tail may include intact
+            # records; re-appending the same payloads with the same seqs
+            # would chain them on again.  Zero all the free space.
+            self._zeroFree()
+        # Durable before anything is written, so that a crash from now on
+        # is known as one at the next open.
+        self._writeHeader()
+        self._flushHeader()
 
     def _recordStart(self, position, headL):
         """
@@ -498,15 +509,13 @@ class MmapRing:
             and start + _recordSize(length) - headL <= dataSize
         )
 
-    def _discardClaimants(self, position, seq, headL):
+    def _countClaimants(self, position, seq, headL):
         """
         Count the records after the tail that claim to continue the chain
         (they carry the next seqs) but were not accepted: the torn end of a
-        write that was never acknowledged.  The first one's header is zeroed,
-        so the next open does not count it again.
+        write that was never acknowledged.
         """
         count = 0
-        first = None
         while count < self.capacity:
             start = self._recordStart(position, headL)
             if start is None:
@@ -516,15 +525,21 @@ class MmapRing:
             )
             if recordSeq != seq + count or not self._recordFits(start, length, headL):
                 break
-            if first is None:
-                first = start
             count += 1
             position = start + _recordSize(length)
-        if first is not None:
-            at = HEADER_SIZE + first % self.byteCapacity
-            self._mm[at : at + RECORD_HEADER_SIZE] = bytes(RECORD_HEADER_SIZE)
-            self._msync(at - at % _GRANULARITY, at % _GRANULARITY + RECORD_HEADER_SIZE)
         return count
+
+    def _zeroFree(self):
+        """
+        Overwrite the free part of the data region with zeros, through the
+        file rather than the mapping so that it does not grow the resident
+        set, and make that durable.
+        """
+        zeros = bytes(min(self.byteCapacity, 1 << 20))
+        for start, end in self._physicalRanges(self._tailL, self._headL + self.byteCapacity):
+            while start < end:
+                start += os.pwrite(self._fd, zeros[: end - start], HEADER_SIZE + start)
+        self._fsyncAll()
 
     def _fits(self, capacity, dataSize):
         total = sum(_recordSize(length) for _, _, length, _, _ in self._entries)
@@ -565,23 +580,28 @@ class MmapRing:
     def _fsyncAll(self):
         os.fsync(self._fd)
 
-    def _flushData(self, fromL, toL):
+    def _physicalRanges(self, fromL, toL):
+        """
+        The data offsets C{(start, end)} of the logical range C{[fromL, toL)}.
+        """
         dataSize = self.byteCapacity
+        if toL <= fromL:
+            return []
         if toL - fromL >= dataSize:
-            ranges = [(0, dataSize)]
-        else:
-            start = fromL % dataSize
-            end = start + toL - fromL
-            if end <= dataSize:
-                ranges = [(start, end)]
-            else:
-                ranges = [(start, dataSize), (0, end - dataSize)]
-        for start, end in ranges:
+            return [(0, dataSize)]
+        start = fromL % dataSize
+        end = start + toL - fromL
+        if end <= dataSize:
+            return [(start, end)]
+        return [(start, dataSize), (0, end - dataSize)]
+
+    def _flushData(self, fromL, toL):
+        for start, end in self._physicalRanges(fromL, toL):
             start += HEADER_SIZE
             aligned = start - start % _GRANULARITY
             self._msync(aligned, HEADER_SIZE + end - aligned)
 
-    def _writeHeader(self):
+    def _writeHeader(self, flags=0):
         """
         Record the release point in the slot that does not hold the newest
         durable state, so a torn write of it can only lose states newer than
@@ -591,7 +611,11 @@ class MmapRing:
         entries = self._entries
         headSeq = entries[0][0] if entries else self._nextSeq
         packed = _packSlot(
-            self._generation, self._headL % self.byteCapacity, headSeq, self._headPrevCrc
+            self._generation,
+            self._headL % self.byteCapacity,
+            headSeq,
+            self._headPrevCrc,
+            flags,
         )
         offset = SLOT_OFFSETS[1 - self._durableSlot]
         self._mm[offset : offset + len(packed)] = packed
@@ -666,7 +690,7 @@ class MmapRing:
         offset = tailL % dataSize
         room = dataSize - offset
         start = tailL if recordSize <= room else tailL + room
-        if start + recordSize - self._durableHeadL > dataSize:
+        if start + recordSize - self._headL > dataSize:
             start = self._makeRoom(recordSize)
         mm = self._mm
         if start == tailL + room:
@@ -773,12 +797,15 @@ class MmapRing:
 
     def close(self):
         """
-        Sync, unmap and unlock.  Closing twice does nothing.
+        Sync, mark the file as closed cleanly, unmap and unlock.  Closing
+        twice does nothing.
         """
         if self._closed:
             return
         try:
             self.sync()
+            self._writeHeader(_CLEAN)
+            self._flushHeader()
         finally:
             self._detach()
 

@@ -319,6 +319,74 @@ def createSchema(txn, dialect, tables=ALL_TABLES):
         txn.execute(statement)
 
 
+def mysqlEscape(text):
+    """
+    Escape C{text} for a single-quoted MySQL string literal, as the server's
+    own escaping function does (C{\\}, C{'}, C{"}, NUL, LF, CR, Ctrl-Z).
+
+    Valid while the session's sql_mode lacks NO_BACKSLASH_ESCAPES, which
+    L{mice.db} ensures for every connection it opens.  Chained C{replace}
+    (backslash first) is four times faster than C{str.translate} with
+    two-character replacements, and returns C{text} itself when there is
+    nothing to escape.
+    """
+    return (text.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"')
+            .replace("\0", "\\0").replace("\n", "\\n").replace("\r", "\\r")
+            .replace("\x1a", "\\Z"))
+
+
+#: Bytes of row literals per INSERT statement (below every server's default
+#: max_allowed_packet).
+MYSQL_STATEMENT_BYTES = 1000000
+
+
+def mysqlLiteral(value):
+    """
+    The MySQL literal for C{value}: C{None}, C{int} or C{str}.
+    """
+    if type(value) is str:
+        return "'" + mysqlEscape(value) + "'"
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    raise TypeError(f"cannot store a {type(value).__name__} value")
+
+
+def mysqlInsertStatements(table, rows):
+    """
+    Multi-row C{INSERT IGNORE} statements for C{rows}, each under
+    L{MYSQL_STATEMENT_BYTES}.
+
+    This is the hot path of the raw-log database.  Escaping with
+    L{mysqlEscape} is several times faster than the driver's per-value
+    escaping, and most values (host columns, dates, times) repeat from row
+    to row, so short values' literals are made once per call.
+    """
+    head = "INSERT IGNORE INTO %s (%s) VALUES " % (
+        quote(table), ", ".join(quote(c) for c in COLUMNS[table]))
+    literals = {}
+    cached = literals.get
+
+    def literal(value):
+        text = mysqlLiteral(value)
+        if value is None or (type(value) is str and len(value) < 64):
+            literals[value] = text
+        return text
+
+    values, size = [], 0
+    for row in rows:
+        # A literal is never empty, so "or" only calls literal() on a miss.
+        text = "(" + ",".join([cached(v) or literal(v) for v in row]) + ")"
+        if values and size + len(text) > MYSQL_STATEMENT_BYTES:
+            yield head + ",".join(values)
+            values, size = [], 0
+        values.append(text)
+        size += len(text) + 1
+    if values:
+        yield head + ",".join(values)
+
+
 def insertRows(txn, dialect, table, rows):
     """
     Insert C{rows} (tuples in L{COLUMNS}C{[table]} order) into C{table},
@@ -328,6 +396,12 @@ def insertRows(txn, dialect, table, rows):
     """
     if not rows:
         return 0
+    if _dialect(dialect).name == "mysql":
+        new = 0
+        for statement in mysqlInsertStatements(table, rows):
+            txn.execute(statement)
+            new += max(txn.rowcount, 0)
+        return new
     txn.executemany(insertStatement(dialect, table), rows)
     return max(txn.rowcount, 0)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from twisted.logger import Logger
 
-from mice.logformat import decodeLogBytes, formatLine, hostDict, localHostInfo
+from mice.logformat import Timestamper, decodeLogBytes, hostDict, localHostInfo
 
 log = Logger()
 
@@ -39,6 +39,7 @@ def logBatches(lines, now, maxRecord, result, maxRecords=1000, maxBytes=512 * 10
     C{result.truncated} and marked as such in the stored line.
     """
     stamp = (now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S"))
+    timestamper = Timestamper(now)
     records, size, first = [], 0, 1
     for seq, raw in enumerate(lines, 1):
         raw = raw.rstrip(b"\r\n")
@@ -52,7 +53,8 @@ def logBatches(lines, now, maxRecord, result, maxRecords=1000, maxBytes=512 * 10
             result.truncated += 1
         else:
             line = decodeLogBytes(raw)
-        records.append(formatLine(line, now, stamp))
+        found = timestamper(line) or stamp
+        records.append([found[0], found[1], line, ""])
         size += len(raw) + 48
         if len(records) >= maxRecords or size >= maxBytes:
             yield first, records

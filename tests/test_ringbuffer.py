@@ -561,25 +561,54 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
         ring = self.reopen(ring)
         self.assertEqual((ring.replayed, ring.discarded), (2, 3))
 
-    def test_staleRecordAfterCrashNotReplayed(self):
+    def killedImage(self, ring):
         """
-        After a torn write, a new record of the same length lines up with an
-        intact record the crashed process wrote after the torn one; that
-        record carries the right seq but not the new chain's crc, so it is
-        not replayed.
+        A copy of C{ring}'s file as a kill -9 would leave it (the page cache
+        survives), at a new path.
+        """
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(self.readFile(ring.path))
+        return path
+
+    def test_crashedWritesNotRevived(self):
+        """
+        After a crash, records written after the tail are cleared: appending
+        the same payload again with the same seq (a client resending its
+        batch) does not chain on an intact record the crashed process wrote
+        after a torn one.
+        """
+        ring = self.makeRing(10, 4096)
+        ring.append(payloadFor(1, 100))
+        ring.append(payloadFor(2, 100))
+        path = self.killedImage(ring)
+        # The first record's seq field never reached the disk.
+        self.patchFile(path, HEADER_SIZE + 8, bytes(8))
+        ring = self.makeRing(10, 4096, path=path)
+        self.assertEqual((ring.replayed, ring.discarded), (0, 0))
+        self.assertEqual(ring.append(payloadFor(1, 100)).seq, 1)
+        ring = self.reopen(ring)
+        self.assertEqual([(e.seq, e.payload) for e in ring.peek()], [(1, payloadFor(1, 100))])
+
+    def test_freeSpaceZeroedOnlyAfterCrash(self):
+        """
+        Opening after a crash zeroes the free part of the data region;
+        opening after a clean close leaves it alone.
         """
         ring = self.makeRing(10, 4096)
         for i in range(3):
             ring.append(payloadFor(i, 100))
-        ring.close()
-        self.patchFile(ring.path, HEADER_SIZE + recordSize(100) + 40, b"junk")
+        ring.release(1)
         ring = self.reopen(ring)
-        self.assertEqual((ring.replayed, ring.discarded), (1, 2))
-        ring.append(payloadFor(99, 100))
-        ring = self.reopen(ring)
-        self.assertEqual([e.seq for e in ring.peek()], [1, 2])
-        self.assertEqual(ring.peek()[1].payload, payloadFor(99, 100))
-        self.assertEqual(ring.discarded, 1)
+        stale = HEADER_SIZE + RECORD_HEADER_SIZE
+        self.assertEqual(self.readFile(ring.path)[stale : stale + 100], payloadFor(0, 100))
+        ring = self.makeRing(10, 4096, path=self.killedImage(ring))
+        self.assertEqual([e.seq for e in ring.peek()], [2, 3])
+        data = self.readFile(ring.path)
+        self.assertEqual(data[stale : stale + 100], bytes(100))
+        self.assertEqual(
+            data[HEADER_SIZE + 3 * recordSize(100) :], bytes(4096 - 3 * recordSize(100))
+        )
 
     def slots(self, path):
         data = self.readFile(path)
@@ -587,8 +616,8 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
 
     def test_newestSlotCorrupt(self):
         """
-        Garbage in the newest header slot makes the open fall back to the
-        other one: the release point before the last sync.
+        Garbage in the newest header slot (a torn write of it) makes the open
+        fall back to the other one: here the release point of the last sync.
         """
         ring = self.makeRing(10)
         for i in range(5):
@@ -596,11 +625,11 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
         ring.release(1)
         ring.sync()
         ring.release(2)
-        ring.close()
-        generations = [slot[0] for slot in self.slots(ring.path)]
+        path = self.killedImage(ring)
+        generations = [slot[0] for slot in self.slots(path)]
         newest = SLOT_OFFSETS[generations.index(max(generations))]
-        self.patchFile(ring.path, newest + 4, b"garbage")
-        ring = self.reopen(ring)
+        self.patchFile(path, newest + 4, b"garbage")
+        ring = self.makeRing(10, path=path)
         self.assertEqual([e.seq for e in ring.peek()], [2, 3, 4, 5])
         self.assertEqual(ring.append(b"x").seq, 6)
         ring.release(3)

@@ -287,6 +287,35 @@ class SchemaTestsMixin:
         counts = self.transact(schema.insertClassified, self.dialect, rows)
         self.assertEqual(sum(counts.values()), len(lines))
 
+    @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.text(max_size=200),
+                    min_size=1, max_size=20))
+    def test_textRoundTrips(self, lines):
+        """
+        Whatever the characters (quotes, backslashes, NUL, Ctrl-Z, 4-byte
+        UTF-8), what is stored is exactly what was given.
+        """
+        first = self.nextSeq()
+        lines = [line.encode("utf-8", "backslashreplace").decode("utf-8") for line in lines]
+        self.transact(schema.insertClassified, self.dialect,
+                      classified(record(line, first + i) for i, line in enumerate(lines)))
+        stored = []
+        for table in schema.RAWLOG_TABLES:
+            self.cursor.execute(
+                "SELECT `seq`, `logline` FROM `%s` WHERE `seq` >= %d AND `seq` < %d"
+                % (table, first, first + len(lines)))
+            stored.extend(self.cursor.fetchall())
+        self.assertEqual([line for _, line in sorted(stored)], lines)
+
+    def test_hostileText(self):
+        hostile = ["'); DROP TABLE rawlog_line; --", "\\'", "\\", "\x00\x1a\r\n\"\\",
+                   "caf\u00e9 \U0001f642", "\\'' OR 1=1 #"]
+        self.transact(schema.insertClassified, self.dialect,
+                      classified(record(line, 900000 + i) for i, line in enumerate(hostile)))
+        self.cursor.execute("SELECT `logline` FROM `rawlog_line` WHERE `seq` >= 900000"
+                            " ORDER BY `seq`")
+        self.assertEqual([r[0] for r in self.cursor.fetchall()], hostile)
+
     _seq = 0
 
     def nextSeq(self):
@@ -332,7 +361,7 @@ class MariaDBSchemaTests(SchemaTestsMixin, SynchronousTestCase):
 
     def test_multiRowInserts(self):
         """
-        PyMySQL sends a batch as a few multi-row INSERTs, not one per row.
+        A batch goes as a few multi-row INSERTs, not one per row.
         """
         rows = classified(record("line %d" % i, i) for i in range(2000))
         before = self.comInsert()
@@ -340,6 +369,20 @@ class MariaDBSchemaTests(SchemaTestsMixin, SynchronousTestCase):
             self.transact(schema.insertClassified, self.dialect, rows), {"rawlog_line": 2000}
         )
         self.assertLessEqual(self.comInsert() - before, 2)
+
+    def test_noBackslashEscapesSession(self):
+        """
+        A server whose sql_mode has NO_BACKSLASH_ESCAPES would read our
+        literals differently: every pooled connection removes it from its
+        session first.
+        """
+        from mice.db import _mysqlConnected
+
+        self.cursor.execute("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES'")
+        _mysqlConnected(self.db)
+        self.cursor.execute("SELECT @@SESSION.sql_mode")
+        self.assertEqual(self.cursor.fetchone()[0], "STRICT_TRANS_TABLES")
+        self.test_hostileText()
 
     def test_strictMode(self):
         """

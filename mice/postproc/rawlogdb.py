@@ -9,6 +9,7 @@ whose C{(source, stream, seq)} is already there, so a batch sent twice is
 stored once.
 """
 
+from twisted.internet.defer import DeferredList
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -39,12 +40,14 @@ class RawLogStore:
     name = "mice_mod_pop_mysql"
     log = Logger()
 
-    def __init__(self, pool, dialect, maxErrors=10, batchSize=5000, description=""):
+    def __init__(self, pool, dialect, maxErrors=10, batchSize=5000, description="",
+                 chunkRecords=1000):
         self.pool = pool
         self.dialect = dialect
         self.maxErrors = maxErrors
         self.batchSize = batchSize
         self.description = description
+        self.chunkRecords = chunkRecords
         self._schemaReady = False
 
     def _ensureSchema(self):
@@ -64,9 +67,30 @@ class RawLogStore:
     def process(self, records):
         d = self._ensureSchema()
         if d is None:
+            return self._store(records)
+        return d.addCallback(lambda _: self._store(records))
+
+    def _store(self, records):
+        """
+        Store C{records} in chunks, one transaction each, run on every
+        connection of the pool at once: while one connection's chunk is being
+        prepared, another's executes in the server.  The whole fails if any
+        chunk fails (the BufferDaemon then offers it all again, and the
+        chunks already stored are ignored as duplicates).
+        """
+        size = self.chunkRecords
+        if len(records) <= size:
             return self.pool.runInteraction(storeRecords, self.dialect, records)
-        return d.addCallback(
-            lambda _: self.pool.runInteraction(storeRecords, self.dialect, records))
+        chunks = [self.pool.runInteraction(storeRecords, self.dialect, records[i:i + size])
+                  for i in range(0, len(records), size)]
+
+        def stored(results):
+            for ok, result in results:
+                if not ok:
+                    return result
+            return sum(result for _, result in results)
+
+        return DeferredList(chunks, consumeErrors=True).addCallback(stored)
 
     def stop(self):
         self.pool.close()

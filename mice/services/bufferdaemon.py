@@ -68,6 +68,8 @@ class Pipeline:
         self.name = name or f"{type(decoder).__name__}->{postprocessor.name}"
         self.bufferedRecords = 0
         self.storedRecords = 0
+        self.heldRecords = 0
+        self.heldRecordsLimit = 2 * flushRecords
         self.consecutiveErrors = 0
         self.flushing = False
         self._pendingAcks = deque()
@@ -97,7 +99,16 @@ class Pipeline:
         return self.consecutiveErrors >= self.maxErrors
 
     def append(self, payload, records, ack):
-        entry = self.ring.append(payload, records)
+        # A memory-mapped ring holds the batch already.  Its decoded records
+        # are kept as well (sparing a decode at flush time) only up to
+        # heldRecordsLimit, so memory stays bounded however large the ring.
+        held = records
+        if self.ring.durable:
+            if self.heldRecords + len(records) > self.heldRecordsLimit:
+                held = None
+            else:
+                self.heldRecords += len(records)
+        entry = self.ring.append(payload, held)
         self.bufferedRecords += len(records)
         if not self.ring.durable:
             self._pendingAcks.append((entry.seq, ack))
@@ -108,18 +119,24 @@ class Pipeline:
         Decode an entry found in a memory-mapped ring after a restart.
         """
         source, _, payload = entry.payload.partition(b"\n")
-        return self.decoder.decode(source.decode("utf-8"), wire.decodeMessage(payload))
+        return self.decoder.recover(source.decode("utf-8"), wire.decodeMessage(payload))
 
     def takeBatch(self):
         """
-        @return: C{(lastSeq, records)} of the oldest entries, about
-            C{flushRecords} records' worth, or C{None} when the ring is empty.
+        @return: C{(lastSeq, records, held)} of the oldest entries, about
+            C{flushRecords} records' worth (C{held} of them kept decoded), or
+            C{None} when the ring is empty.
         """
         records = []
         lastSeq = None
-        for entry in self.ring.peek():
+        held = 0
+        # Peek only about as many entries as a flush needs: peeking copies.
+        perEntry = max(1, self.bufferedRecords // max(1, len(self.ring)))
+        for entry in self.ring.peek(self.flushRecords // perEntry + 1):
             recs = entry.obj
-            if recs is None:
+            if recs is not None:
+                held += len(recs)
+            else:
                 try:
                     recs = self.recoverRecords(entry)
                 except Exception as e:
@@ -130,10 +147,12 @@ class Pipeline:
             lastSeq = entry.seq
             if len(records) >= self.flushRecords:
                 break
-        return None if lastSeq is None else (lastSeq, records)
+        return None if lastSeq is None else (lastSeq, records, held)
 
-    def released(self, lastSeq, count):
+    def released(self, lastSeq, count, held):
         self.ring.release(lastSeq)
+        if self.ring.durable:
+            self.heldRecords -= held
         self.bufferedRecords = max(0, self.bufferedRecords - count)
         self.storedRecords += count
         acks = self._pendingAcks
@@ -335,7 +354,7 @@ class BufferDaemon(Service):
         taken = pipeline.takeBatch()
         if taken is None:
             return succeed(False)
-        lastSeq, records = taken
+        lastSeq, records, held = taken
         pipeline.flushing = True
         d = maybeDeferred(pipeline.postprocessor.process, records) if records else succeed(None)
 
@@ -346,7 +365,7 @@ class BufferDaemon(Service):
                               " accepting data again", pipeline=pipeline.name,
                               n=pipeline.consecutiveErrors)
             pipeline.consecutiveErrors = 0
-            pipeline.released(lastSeq, len(records))
+            pipeline.released(lastSeq, len(records), held)
             self._admitOverflow()
             self._updateFlow()
             if pipeline.bufferedRecords >= pipeline.flushRecords:

@@ -1,0 +1,92 @@
+"""
+Tests for the twistd service makers and the .tac files.
+"""
+
+import os
+import sqlite3
+
+from twisted.application.service import IService
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+from twisted.persisted.sob import loadValueFromFile
+from twisted.python import usage
+from twisted.trial.unittest import TestCase
+
+from mice.services.bufferdaemon import BufferDaemon
+from mice.tap import allinone, bufferdaemon
+from tests.test_faults import freePort
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class BufferDaemonOptionsTests(TestCase):
+    def test_badConfigIsUsageError(self):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("[ADDRESS]\nBINDTO = 127.0.0.1\nPORT = 1\n")
+        e = self.assertRaises(usage.UsageError, bufferdaemon.Options().parseOptions,
+                              ["-c", path])
+        self.assertIn(f"{path}:3:", str(e))
+
+    def test_unknownModuleIsUsageError(self):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = 1\n"
+                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_nothing\n"
+                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n[TIME_INTERVALS]\nTIMEINV = 2\n")
+        e = self.assertRaises(usage.UsageError, bufferdaemon.Options().parseOptions,
+                              ["-c", path])
+        self.assertIn("unknown decoder module 'mice_mod_dec_nothing'", str(e))
+
+    def test_missingFile(self):
+        e = self.assertRaises(usage.UsageError, bufferdaemon.Options().parseOptions,
+                              ["-c", "/nonexistent/bd.conf"])
+        self.assertIn("/nonexistent/bd.conf", str(e))
+
+
+class TacTests(TestCase):
+    def test_rawlogdb(self):
+        """
+        The shipped .tac builds the raw-log BufferDaemon from the shipped
+        config: port 3366 and the SQLite store its pop_mysql config names.
+        """
+        application = loadValueFromFile(os.path.join(ROOT, "tac", "rawlogdb.tac"),
+                                        "application")
+        [service] = list(IService(application))
+        self.assertIsInstance(service, BufferDaemon)
+        self.addCleanup(lambda: [p.postprocessor.stop() for p in service.pipelines])
+        self.assertEqual([e._port for e in service.endpoints], [3366])
+        [pipeline] = service.pipelines
+        self.assertEqual(pipeline.postprocessor.name, "mice_mod_pop_mysql")
+        self.assertTrue(pipeline.postprocessor.description.endswith(
+            os.path.join("var", "rawlog.db")))
+
+
+class AllInOneTests(TestCase):
+    timeout = 60
+
+    async def test_shipsTheSampleOnce(self):
+        """
+        mice-allinone stores the bundled sample log in SQLite; started again,
+        it stores nothing twice.
+        """
+        dataDir = os.path.abspath(self.mktemp())
+        port = freePort()
+        database = os.path.join(dataDir, "rawlog.db")
+        with open(allinone.SAMPLE, "rb") as f:
+            lines = sum(1 for _ in f)
+        for _ in range(2):
+            options = allinone.Options()
+            options.parseOptions(["--data-dir", dataDir, "--port", str(port)])
+            service = allinone.makeService(options)
+            service.startService()
+            shipper = [s for s in service if isinstance(s, allinone.FileShipper)][0]
+            await shipper.done
+            await service.stopService()
+            await deferLater(reactor, 0)
+        with sqlite3.connect(database) as db:
+            counts = [db.execute(f"SELECT COUNT(*), COUNT(DISTINCT seq) FROM {t}").fetchone()
+                      for t in ("rawlog_line", "firewall_line", "scslog_line")]
+        self.assertEqual(sum(n for n, _ in counts), lines)
+        self.assertEqual(sum(d for _, d in counts), lines)
+        self.assertGreater(counts[1][0], 0)
