@@ -133,6 +133,14 @@ def send(args):
             timeout = reactor.callLater(args.timeout, giveUp)
         shipping = ensureDeferred(shipFile(sender, args.file, kind=args.kind,
                                            stream=args.stream))
+
+        def refused(reason):
+            if not shipping.called:
+                print(f"mice send: {sender.description} refused: {reason}", file=sys.stderr)
+                status.append(1)
+                shipping.cancel()
+
+        sender.whenRefused().addCallback(refused)
         try:
             result = await shipping
         except Exception as e:

@@ -25,6 +25,7 @@ _MONTHS = {name: i for i, name in enumerate(
     "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 _ISO = re.compile(r"(?:<\d{1,3}>\d? ?)?(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)")
 _AUDIT = re.compile(r"msg=audit\((\d{9,11})(?:\.\d+)?:\d+\)")
+_CLF = re.compile(r"\[(\d\d)/([A-Z][a-z][a-z])/(\d{4}):(\d\d):(\d\d):(\d\d) ")
 
 
 def localHostInfo():
@@ -44,7 +45,7 @@ def _clock(h, m, s):
 
 def _rfc3164Date(prefix, now):
     month = _MONTHS.get(prefix[:3])
-    if month is None or prefix[3] != " ":
+    if month is None or prefix[3:4] != " ":
         return None
     try:
         day = int(prefix[4:6])
@@ -63,8 +64,9 @@ class Timestamper:
     Understands RFC 3164 syslog (C{Nov 22 10:00:01}, the year taken from
     C{now}, or the year before when that would be in the future), ISO 8601 and
     RFC 5424 (C{2004-02-01T15:44:12}, LAuS and rsyslog's high-precision
-    format), and Linux audit records (C{msg=audit(1364481363.243:24287)}).
-    The common syslog case costs two dictionary lookups.
+    format), Linux audit records (C{msg=audit(1364481363.243:24287)}) and
+    Apache's common log format (C{[22/Nov/2004:10:00:01 +0000]}, the local
+    time as written).  The common syslog case costs two dictionary lookups.
 
     @param now: a naive local L{datetime}.
     """
@@ -105,6 +107,15 @@ class Timestamper:
         if match is not None:
             t = _time.localtime(int(match.group(1)))
             return _time.strftime("%Y-%m-%d", t), _time.strftime("%H:%M:%S", t)
+        match = _CLF.search(line, 0, 120)
+        if match is not None and match.group(2) in _MONTHS:
+            d, mon, y, h, mi, s = match.groups()
+            try:
+                when = _date(int(y), _MONTHS[mon], int(d))
+            except ValueError:
+                return None
+            clock = _clock(int(h), int(mi), int(s))
+            return None if clock is None else (when.isoformat(), clock)
         return None
 
 

@@ -269,3 +269,22 @@ class MmapRingTests(SynchronousTestCase):
         self.assertEqual([(r.source, r.seq, r.logline) for r in h2.store.stored],
                          [("web01", i, f"line {i}") for i in (1, 2, 3)])
         self.assertEqual(len(h2.ring), 0)
+
+
+class FlushRobustnessTests(SynchronousTestCase):
+    def test_flushErrorDoesNotStopTheLoop(self):
+        """
+        An unexpected error in a flush is logged, and the next TIMEINV tick
+        flushes again.
+        """
+        h = Harness(self)
+        p = h.connect()
+        received(p)
+        h.send(p, 1, 1, 2)
+        original = h.pipeline.takeBatch
+        h.pipeline.takeBatch = lambda: 1 / 0
+        h.clock.advance(2)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+        h.pipeline.takeBatch = original
+        h.clock.advance(2)
+        self.assertEqual(acks(p), [1])

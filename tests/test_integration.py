@@ -6,6 +6,7 @@ MariaDB.
 
 import os
 import sqlite3
+import sys
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -191,3 +192,35 @@ async def rawExchange(port, payload):
     factory.done = Deferred()
     await TCP4ClientEndpoint(reactor, "127.0.0.1", port).connect(factory)
     return await factory.done
+
+
+class SendCommandTests(TestCase):
+    timeout = 60
+
+    async def runMice(self, *args):
+        from twisted.internet.utils import getProcessOutputAndValue
+
+        return await getProcessOutputAndValue(sys.executable, ("-m", "mice.cli") + args,
+                                              env=os.environ)
+
+    async def test_sendAndRefusal(self):
+        """
+        C{mice send} ships a file and exits 0 once it is acknowledged; sent
+        to a server that takes no IDMEF it exits 1 with the server's reason
+        instead of retrying forever.
+        """
+        database = os.path.abspath(self.mktemp() + ".db")
+        pipeline = await Pipeline().start(self, "sqlite:///" + database)
+        corpus = self.mktemp()
+        writeCorpus(corpus, 1200)
+        out, err, code = await self.runMice("send", "--to", f"127.0.0.1:{pipeline.port}", corpus)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"1200 records in 2 batches acknowledged", out)
+
+        alerts = self.mktemp()
+        with open(alerts, "w") as f:
+            f.write("<IDMEF-Message><Alert/></IDMEF-Message>\n")
+        out, err, code = await self.runMice("send", "--to", f"127.0.0.1:{pipeline.port}",
+                                            "--kind", "idmef", alerts)
+        self.assertEqual(code, 1)
+        self.assertIn(b"takes no 'idmef' data", err)

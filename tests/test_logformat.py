@@ -4,7 +4,7 @@ Tests for L{mice.logformat} and L{mice.shipping}'s batching.
 
 from datetime import datetime
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -42,6 +42,12 @@ class TimestampTests(SynchronousTestCase):
         self.assertEqual(len(stamp[0]), 10)
         self.assertEqual(len(stamp[1]), 8)
 
+    def test_apache(self):
+        self.assertEqual(parseTimestamp(
+            '10.0.0.1 - - [22/Nov/2004:00:00:07 +0000] "GET / HTTP/1.1" 200 1', NOW),
+            ("2004-11-22", "00:00:07"))
+        self.assertIsNone(parseTimestamp('x [31/Feb/2004:00:00:07 +0000] "GET /"', NOW))
+
     def test_none(self):
         for line in ("", "hello", "Nov 99 10:00:00 x", "Foo 22 10:00:01 h", "2004-13-01T00:00:00",
                      "Nov 22 25:00:01 host x", "Feb 30 10:00:00 host x"):
@@ -53,6 +59,9 @@ class TimestampTests(SynchronousTestCase):
 
     @settings(deadline=None, max_examples=500)
     @given(st.text(max_size=60))
+    @example("Nov")
+    @example("Nov 2")
+    @example("Feb 30 10:00:00 h")
     def test_neverRaisesAndAlwaysValid(self, line):
         """
         Whatever the line, the record's date and time are what the server's

@@ -139,3 +139,21 @@ class ReliableSenderTests(SynchronousTestCase):
         self.assertTrue(protocol.transport.disconnecting)
 
 
+
+
+class RefusalTests(SynchronousTestCase):
+    def test_refusedAtHello(self):
+        """
+        A server that refuses at hello is reported once through
+        L{ReliableSender.whenRefused}.
+        """
+        endpoint = FakeEndpoint()
+        sender = ReliableSender(endpoint, "web01", "idmef", Clock())
+        refused = sender.whenRefused()
+        sender.startService()
+        protocol = endpoint.protocols[-1]
+        protocol.dataReceived(wire.encodeMessage(wire.error("this server takes no 'idmef'"))
+                              + b"\n")
+        self.assertEqual(self.successResultOf(refused), "this server takes no 'idmef'")
+        self.assertTrue(protocol.transport.disconnecting)
+        self.flushLoggedErrors()

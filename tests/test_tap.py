@@ -90,3 +90,15 @@ class AllInOneTests(TestCase):
         self.assertEqual(sum(n for n, _ in counts), lines)
         self.assertEqual(sum(d for _, d in counts), lines)
         self.assertGreater(counts[1][0], 0)
+
+
+class PrivilegeWarningTests(TestCase):
+    def test_warnsWhenTwistdNotTold(self):
+        from mice.config import loadBufferDaemon
+
+        settings = loadBufferDaemon(os.path.join(ROOT, "etc", "mice",
+                                                 "bufferdaemon-rawlogdb.conf"))
+        warnings = bufferdaemon.privilegeWarnings(settings, {})
+        self.assertEqual(len(warnings), 2)
+        self.assertIn("USER = datafwd is applied by twistd's --uid", warnings[0])
+        self.assertEqual(bufferdaemon.privilegeWarnings(settings, {"uid": 99, "gid": 99}), [])

@@ -130,6 +130,7 @@ class LinkServerProtocol(_LinkProtocol):
 
 class LinkServerFactory(Factory):
     protocol = LinkServerProtocol
+    noisy = False
 
     def __init__(self, receiver, securityFactory=PlainSecurity):
         self.receiver = receiver
@@ -154,6 +155,8 @@ class LinkClientProtocol(_LinkProtocol):
 
     def messageReceived(self, message, payload):
         if not self.ready:
+            if message["t"] == wire.ERROR:
+                self.factory.sender.linkRefused(self, str(message.get("reason")))
             maxLine, maxRecord = wire.checkWelcome(message)
             self.ready = True
             self.factory.sender.linkReady(self, maxLine, maxRecord)
@@ -169,6 +172,7 @@ class LinkClientProtocol(_LinkProtocol):
 
 class LinkClientFactory(Factory):
     protocol = LinkClientProtocol
+    noisy = False
 
     def __init__(self, sender, securityFactory=PlainSecurity):
         self.sender = sender

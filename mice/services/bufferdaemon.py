@@ -345,7 +345,12 @@ class BufferDaemon(Service):
         """
         for pipeline in self.pipelines:
             if not pipeline.flushing and len(pipeline.ring):
-                self._flushPipeline(pipeline)
+                try:
+                    self._flushPipeline(pipeline)
+                except Exception:
+                    # Never let the LoopingCall die: the next tick tries again.
+                    pipeline.flushDone()
+                    self.log.failure("{pipeline}: flush failed", pipeline=pipeline.name)
 
     def _flushPipeline(self, pipeline):
         """

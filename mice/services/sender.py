@@ -40,6 +40,7 @@ class ReliableSender(Service):
         self._outbox = Outbox(window)
         self._waiting = {}
         self._idle = []
+        self._refused = []
         self._nextId = 1
         self._link = None
         self._factory = LinkClientFactory(self, securityFactory)
@@ -111,6 +112,26 @@ class ReliableSender(Service):
         self.log.info("link to {server} ready ({pending} batches to send)",
                       server=self.description, pending=len(self._outbox))
         self._pump()
+
+    def linkRefused(self, link, reason):
+        """
+        The server refused this client at hello (wrong kind, bad source...):
+        it will refuse again, so whoever waits in L{whenRefused} is told.
+        """
+        self.log.error("{server} refused this client: {reason}", server=self.description,
+                       reason=reason)
+        refused, self._refused = self._refused, []
+        for d in refused:
+            d.callback(reason)
+
+    def whenRefused(self):
+        """
+        @return: a Deferred that fires with the server's reason the next time
+            it refuses this client at hello.
+        """
+        d = Deferred()
+        self._refused.append(d)
+        return d
 
     def ackReceived(self, link, batchId):
         try:

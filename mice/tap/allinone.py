@@ -54,7 +54,7 @@ class FileShipper(Service):
         self.done = ensureDeferred(shipFile(self.sender, self.path))
         self.done.addCallbacks(
             lambda result: self.log.info(
-                "shipped {path}: {n} lines acknowledged by the raw-log database",
+                "shipped {path}: {n} lines acknowledged by the raw-log BufferDaemon",
                 path=self.path, n=result.records),
             lambda f: self.log.failure("shipping {path} failed", f, path=self.path))
 
@@ -79,7 +79,7 @@ def makeService(options):
         sender = ReliableSender(
             clientFromString(reactor, f"tcp:127.0.0.1:{options['port']}"),
             source=socket.gethostname().split(".")[0] or "localhost", kind="log",
-            clock=reactor)
+            clock=reactor, description=f"raw-log BufferDaemon 127.0.0.1:{options['port']}")
         sender.setServiceParent(root)
         FileShipper(sender, options["log"]).setServiceParent(root)
     return root

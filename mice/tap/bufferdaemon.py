@@ -7,6 +7,7 @@ role given by the modules its config names.
 import os
 
 from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
 from twisted.python import usage
 
 from mice.config import ConfigError, loadBufferDaemon
@@ -71,8 +72,28 @@ def buildBufferDaemon(settings, reactor):
         maxRecord=maxRecord)
 
 
+log = Logger()
+
+
+def privilegeWarnings(settings, twistdOptions):
+    """
+    USER, GROUP and CHROOT are twistd's C{--uid}, C{--gid} and C{--chroot}:
+    say so when the config asks for them and twistd was not told.
+    """
+    twistdOptions = twistdOptions or {}
+    wanted = [("USER", settings.user, "uid", "--uid"), ("GROUP", settings.group, "gid", "--gid"),
+              ("CHROOT", settings.chroot, "chroot", "--chroot")]
+    return [f"{settings.path}: {key} = {value} is applied by twistd's {flag}, which was not"
+            f" given: running as the current user{' without chroot' if key == 'CHROOT' else ''}"
+            for key, value, option, flag in wanted
+            if value and not twistdOptions.get(option)]
+
+
 def makeService(options):
     from twisted.internet import reactor
+
+    for warning in privilegeWarnings(options.settings, getattr(options, "parent", None)):
+        log.warn("{problem}", problem=warning)
 
     try:
         return buildBufferDaemon(options.settings, reactor)
