@@ -26,6 +26,8 @@ sys.path.insert(0, HERE)
 
 from gencorpus import generate  # noqa: E402
 
+from mice.testing import writeRawLogConfigs  # noqa: E402
+
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 MICE = [sys.executable, "-m", "mice.cli"]
 TABLES = ("rawlog_line", "firewall_line", "scslog_line")
@@ -108,16 +110,8 @@ def main(argv=None):
         size = os.path.getsize(corpus)
         store = SQLiteStore(directory) if args.store == "sqlite" else MariaDBStore(directory)
         port = freePort()
-        with open(os.path.join(directory, "pop.conf"), "w") as f:
-            f.write(f"[MYSQL_SERVER]\nURL = {store.url}\nBATCHSIZE = {args.batch}\n")
-        conf = os.path.join(directory, "bd.conf")
-        with open(conf, "w") as f:
-            f.write(f"[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = {port}\n"
-                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
-                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n"
-                    "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = pop.conf\n"
-                    "[TIME_INTERVALS]\nTIMEINV = 1\n"
-                    "[CACHE_AND_RINGBUFFER]\nMMPATH = cache\nMMSIZE = 256\nRBSIZE = 0\n")
+        conf = writeRawLogConfigs(directory, store.url, port=port, mmSize=256, rbSize=0,
+                                  timeInterval=1, batchSize=args.batch, maxErr=10)
         daemonLog = os.path.join(directory, "daemon.log")
         daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
                                             "mice-bufferdaemon", "-c", conf])

@@ -193,3 +193,27 @@ class PrivateMariaDB:
     def destroy(self):
         self.kill()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def writeRawLogConfigs(directory, url, port=0, mmSize=64, rbSize=16, timeInterval=0.2,
+                       batchSize=5000, maxErr=3):
+    """
+    Write a raw-log BufferDaemon config (and its C{mice_mod_pop_mysql}
+    config) storing into C{url}, listening on 127.0.0.1:C{port} (0: any free
+    port).  For tests and benchmarks.
+
+    @return: the BufferDaemon config's path.
+    """
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "pop.conf"), "w") as f:
+        f.write(f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = {maxErr}\nBATCHSIZE = {batchSize}\n")
+    conf = os.path.join(directory, "bd.conf")
+    with open(conf, "w") as f:
+        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
+                "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
+                "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n"
+                "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = pop.conf\n"
+                f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
+                f"[CACHE_AND_RINGBUFFER]\nMMPATH = cache\nMMSIZE = {mmSize}\n"
+                f"RBSIZE = {rbSize}\n")
+    return conf

@@ -17,7 +17,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.shipping import shipFile
-from mice.testing import PrivateMariaDB
+from mice.testing import PrivateMariaDB, writeRawLogConfigs
 from tests.test_integration import Pipeline, writeCorpus
 
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
@@ -80,16 +80,8 @@ class KillBufferDaemonTests(TestCase):
         os.makedirs(directory)
         port = freePort()
         database = os.path.join(directory, "rawlog.db")
-        with open(os.path.join(directory, "pop.conf"), "w") as f:
-            f.write(f"[MYSQL_SERVER]\nURL = sqlite:///{database}\nBATCHSIZE = 2000\n")
-        conf = os.path.join(directory, "bd.conf")
-        with open(conf, "w") as f:
-            f.write(f"[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = {port}\n"
-                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
-                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n"
-                    "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = pop.conf\n"
-                    "[TIME_INTERVALS]\nTIMEINV = 0.5\n"
-                    "[CACHE_AND_RINGBUFFER]\nMMPATH = cache\nMMSIZE = 64\nRBSIZE = 0\n")
+        conf = writeRawLogConfigs(directory, f"sqlite:///{database}", port=port, mmSize=64,
+                                  rbSize=0, timeInterval=0.5, batchSize=2000)
         corpus = os.path.join(directory, "corpus.log")
         lines = writeCorpus(corpus, 200000)
         log = open(os.path.join(directory, "processes.log"), "ab")

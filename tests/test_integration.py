@@ -18,7 +18,7 @@ from mice.config import loadBufferDaemon
 from mice.services.sender import ReliableSender
 from mice.shipping import shipFile
 from mice.tap.bufferdaemon import buildBufferDaemon
-from mice.testing import temporaryMariaDBDatabase
+from mice.testing import temporaryMariaDBDatabase, writeRawLogConfigs
 
 SAMPLE = [
     "Nov 22 10:00:01 web01 sshd[811]: Accepted password for alice from 10.0.0.7 port 52311 ssh2",
@@ -38,30 +38,6 @@ def writeCorpus(path, n):
     return n
 
 
-def writeConfigs(directory, url, mmSize=64, timeInterval=0.2):
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "pop.conf"), "w") as f:
-        f.write(f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = 3\n")
-    conf = os.path.join(directory, "bd.conf")
-    with open(conf, "w") as f:
-        f.write(f"""[ADDRESS]
-LISTEN = tcp:0:interface=127.0.0.1
-[DECODING_MODULES]
-DEC_MOD = mice_mod_dec_logformat_twofish
-[POSTPROC_MODULES]
-POST_MOD = mice_mod_pop_mysql
-[POSTPROC_MODULES_CONFIG_FILE]
-POST_FILE = pop.conf
-[TIME_INTERVALS]
-TIMEINV = {timeInterval}
-[CACHE_AND_RINGBUFFER]
-MMPATH = cache
-MMSIZE = {mmSize}
-RBSIZE = 16
-""")
-    return conf
-
-
 class Pipeline:
     """
     A BufferDaemon from config files, listening on a free loopback port.
@@ -69,7 +45,7 @@ class Pipeline:
 
     async def start(self, case, url, **kw):
         directory = case.mktemp()
-        self.daemon = buildBufferDaemon(loadBufferDaemon(writeConfigs(directory, url, **kw)),
+        self.daemon = buildBufferDaemon(loadBufferDaemon(writeRawLogConfigs(directory, url, **kw)),
                                         reactor)
         ports = await self.daemon.startService()
         case.addCleanup(self.daemon.stopService)
