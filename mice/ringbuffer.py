@@ -322,8 +322,10 @@ class MmapRing:
         self._open(capacity, dataSize)
         if (self.capacity, self.byteCapacity) != (capacity, dataSize):
             if self._fits(capacity, dataSize):
-                self._rewrite(capacity, dataSize)
-                self._detach()
+                try:
+                    self._rewrite(capacity, dataSize)
+                finally:
+                    self._detach()
                 self._open(capacity, dataSize)
             else:
                 self.geometryMismatch = True
@@ -608,12 +610,10 @@ class MmapRing:
         that one.
         """
         self._generation += 1
-        entries = self._entries
-        headSeq = entries[0][0] if entries else self._nextSeq
         packed = _packSlot(
             self._generation,
             self._headL % self.byteCapacity,
-            headSeq,
+            self._headSeq(),
             self._headPrevCrc,
             flags,
         )
@@ -690,11 +690,12 @@ class MmapRing:
         offset = tailL % dataSize
         room = dataSize - offset
         start = tailL if recordSize <= room else tailL + room
-        if start + recordSize - self._headL > dataSize:
+        if start + recordSize - self._durableHeadL > dataSize:
             start = self._makeRoom(recordSize)
+            tailL = self._tailL
         mm = self._mm
-        if start == tailL + room:
-            _U32.pack_into(mm, HEADER_SIZE + offset, WRAP_MARKER)
+        if start != tailL:
+            _U32.pack_into(mm, HEADER_SIZE + tailL % dataSize, WRAP_MARKER)
         seq = self._nextSeq
         crc = zlib.crc32(payload, zlib.crc32(_U64.pack(seq), self._tailCrc))
         at = HEADER_SIZE + start % dataSize
@@ -724,9 +725,9 @@ class MmapRing:
         if start + recordSize - self._durableHeadL <= dataSize:
             return start
         if not self._entries:
-            # The wrap marker would lie inside the record: rebase instead.
-            # The new release point must be durable before anything is
-            # written after it, or a crash would scan from the old one.
+            # A wrap marker would lie inside the record: move head and tail
+            # to the start instead, from a fully synced state.  The header
+            # is flushed at once so the durable release point follows.
             self.sync()
             self._headL = self._tailL = self._syncedL = tailL + room
             self._writeHeader()
