@@ -110,7 +110,7 @@ def main(argv=None):
         size = os.path.getsize(corpus)
         store = SQLiteStore(directory) if args.store == "sqlite" else MariaDBStore(directory)
         port = freePort()
-        conf = writeRawLogConfigs(directory, store.url, port=port, mmSize=256, rbSize=0,
+        conf = writeRawLogConfigs(directory, store.url, port=port, mmSize=64, rbSize=0,
                                   timeInterval=1, batchSize=args.batch, maxErr=10)
         daemonLog = os.path.join(directory, "daemon.log")
         daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,

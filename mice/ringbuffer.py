@@ -22,6 +22,7 @@ import fcntl
 import mmap
 import os
 import struct
+import sys
 import zlib
 from collections import deque
 from itertools import islice
@@ -223,6 +224,11 @@ _CLEAN = 1  # flag: closed cleanly, nothing after the tail was written since
 _RECORD = struct.Struct("<IIQ")  # payload length, chained crc32, seq
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
+
+# Where fdatasync(fd) also writes back pages dirtied through a shared
+# mapping (Linux: one page cache); elsewhere msync is used.
+_FDATASYNC_COVERS_MMAP = sys.platform.startswith("linux")
+_fdatasync = getattr(os, "fdatasync", os.fsync)
 
 # The size of one msync unit; the header is a multiple of it on every
 # platform Python supports, so data offsets are aligned too.
@@ -577,7 +583,22 @@ class MmapRing:
     # Flushing; tests override these two to observe what becomes durable.
 
     def _msync(self, offset, length):
-        self._mm.flush(offset, length)
+        """
+        Make C{[offset, offset + length)} of the file durable.
+
+        CPython's C{mmap.flush} holds the GIL for the whole disk wait, which
+        stalls every other thread of the daemon (the database threads above
+        all).  On Linux a shared mapping's dirty pages are the file's page
+        cache, and C{msync(MS_SYNC)} is a ranged C{fdatasync}: C{fdatasync}
+        on the descriptor makes at least the same range durable, and releases
+        the GIL while it waits.  Making more durable than asked is safe (see
+        docs/ringbuffer.rst: a state newer than the ring believes durable
+        only means more replay).
+        """
+        if _FDATASYNC_COVERS_MMAP:
+            _fdatasync(self._fd)
+        else:
+            self._mm.flush(offset, length)
 
     def _fsyncAll(self):
         os.fsync(self._fd)

@@ -288,3 +288,30 @@ class FlushRobustnessTests(SynchronousTestCase):
         h.pipeline.takeBatch = original
         h.clock.advance(2)
         self.assertEqual(acks(p), [1])
+
+
+class SeveralPipelinesTests(SynchronousTestCase):
+    def test_everyPipelineOfTheKindGetsTheBatch(self):
+        """
+        One daemon, two decoder/post-processor pairs for log data (say the
+        raw-log database and a syslog relay): each gets every record, and a
+        batch is acknowledged only once it is durable in both.
+        """
+        clock = Clock()
+        stores = [MemoryPostProcessor(), MemoryPostProcessor()]
+        pipelines = [Pipeline(LogFormatDecoder(), stores[0], MemoryRing(8)),
+                     Pipeline(LogFormatDecoder(), stores[1], MmapRing(self.mktemp(), 8, 2 ** 20))]
+        daemon = BufferDaemon([], pipelines, clock, timeInterval=2.0)
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        protocol = daemon.factory.buildProtocol(None)
+        protocol.makeConnection(StringTransport())
+        protocol.dataReceived(line(wire.hello("web01", "log")))
+        received(protocol)
+        protocol.dataReceived(line(wire.batch(1, "/var/log/messages", 1, HOST, records(3))))
+        clock.advance(0)
+        self.assertEqual(acks(protocol), [], "durable in the mmap ring only")
+        clock.advance(2)
+        self.assertEqual(acks(protocol), [1])
+        self.assertEqual([r.seq for r in stores[0].stored], [1, 2, 3])
+        self.assertEqual(stores[0].stored, stores[1].stored)

@@ -200,3 +200,44 @@ class SendCommandTests(TestCase):
                                             "--kind", "idmef", alerts)
         self.assertEqual(code, 1)
         self.assertIn(b"takes no 'idmef' data", err)
+
+
+class UnixSocketTests(TestCase):
+    timeout = 60
+
+    async def test_unixEndpoint(self):
+        """
+        LISTEN takes any Twisted endpoint string: a UNIX socket for local
+        IPC, which `mice send --endpoint` reaches.
+        """
+        import tempfile
+
+        from twisted.internet.utils import getProcessOutputAndValue
+
+        from mice.tap.bufferdaemon import buildBufferDaemon
+
+        socketDir = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, socketDir)
+        path = os.path.join(socketDir, "bd.sock")
+        directory = self.mktemp()
+        database = os.path.abspath(directory + ".db")
+        conf = writeRawLogConfigs(directory, "sqlite:///" + database)
+        with open(conf) as f:
+            text = f.read().replace("LISTEN = tcp:0:interface=127.0.0.1",
+                                    f"LISTEN = unix:{path}:mode=600")
+        with open(conf, "w") as f:
+            f.write(text)
+        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+        await daemon.startService()
+        self.addCleanup(daemon.stopService)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        corpus = self.mktemp()
+        writeCorpus(corpus, 700)
+        out, err, code = await getProcessOutputAndValue(
+            sys.executable, ("-m", "mice.cli", "send", "--endpoint", f"unix:path={path}", corpus),
+            env=os.environ)
+        self.assertEqual(code, 0, err)
+        await daemon.stopService()
+        with sqlite3.connect(database) as db:
+            self.assertEqual(sum(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                                 for t in ("rawlog_line", "firewall_line", "scslog_line")), 700)

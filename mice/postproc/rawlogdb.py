@@ -40,14 +40,12 @@ class RawLogStore:
     name = "mice_mod_pop_mysql"
     log = Logger()
 
-    def __init__(self, pool, dialect, maxErrors=10, batchSize=5000, description="",
-                 chunkRecords=1000):
+    def __init__(self, pool, dialect, maxErrors=10, batchSize=5000, description=""):
         self.pool = pool
         self.dialect = dialect
         self.maxErrors = maxErrors
         self.batchSize = batchSize
         self.description = description
-        self.chunkRecords = chunkRecords
         self._schemaReady = False
 
     def _ensureSchema(self):
@@ -72,14 +70,15 @@ class RawLogStore:
 
     def _store(self, records):
         """
-        Store C{records} in chunks, one transaction each, run on every
-        connection of the pool at once: while one connection's chunk is being
-        prepared, another's executes in the server.  The whole fails if any
-        chunk fails (the BufferDaemon then offers it all again, and the
-        chunks already stored are ignored as duplicates).
+        Store C{records} in one chunk per connection of the pool, one
+        transaction each, all at once: while one connection's chunk is being
+        prepared, another's executes in the server.  (More chunks would only
+        mean more commits, each a log flush.)  The whole fails if any chunk
+        fails (the BufferDaemon then offers it all again, and the chunks
+        already stored are ignored as duplicates).
         """
-        size = self.chunkRecords
-        if len(records) <= size:
+        size = -(-len(records) // self.pool.max)
+        if len(records) <= size or len(records) < 1000:
             return self.pool.runInteraction(storeRecords, self.dialect, records)
         chunks = [self.pool.runInteraction(storeRecords, self.dialect, records[i:i + size])
                   for i in range(0, len(records), size)]
