@@ -51,6 +51,30 @@ class Outbox:
         self._queued.append(batch)
         self.queuedRecords += batch.count
 
+    def putBack(self, batches):
+        """
+        Return C{batches}, taken by L{takeSendable} but not sent, to the
+        front of the queue in their order.
+        """
+        for batch in batches:
+            del self._inFlight[batch.batchId]
+            self.inFlightRecords -= batch.count
+            self.queuedRecords += batch.count
+        self._queued.extendleft(reversed(batches))
+
+    def replaceFirst(self, replacements):
+        """
+        Replace the batch at the front of the queue by C{replacements}, in
+        their order (a batch split into smaller ones keeps its place).
+
+        @return: the batch replaced.
+        """
+        batch = self._queued.popleft()
+        self.queuedRecords -= batch.count
+        self._queued.extendleft(reversed(replacements))
+        self.queuedRecords += sum(b.count for b in replacements)
+        return batch
+
     def takeSendable(self):
         """
         Move batches from the queue into flight while the window allows.

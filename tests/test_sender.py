@@ -38,6 +38,17 @@ class OutboxTests(SynchronousTestCase):
         outbox.acknowledge(1)
         self.assertRaises(UnknownBatch, outbox.acknowledge, 1)
 
+    def test_putBackAndReplaceKeepOrder(self):
+        outbox = Outbox(3)
+        for n in range(1, 5):
+            outbox.add(batch(n, count=2))
+        taken = outbox.takeSendable()
+        outbox.putBack(taken[1:])
+        self.assertEqual((outbox.inFlight, outbox.queuedRecords), (1, 6))
+        self.assertEqual(outbox.replaceFirst([batch(20), batch(21)]).batchId, 2)
+        self.assertEqual([b.batchId for b in outbox.takeSendable()], [20, 21])
+        self.assertEqual(outbox.records, 8)
+
     def test_requeueKeepsOrder(self):
         outbox = Outbox(3)
         for n in range(1, 6):
@@ -126,12 +137,41 @@ class ReliableSenderTests(SynchronousTestCase):
         self.assertTrue(protocol.transport.disconnecting)
         self.assertIn(b"not in flight", protocol.transport.value())
 
-    def test_batchTooLargeForServerFails(self):
+    def test_batchTooLargeForServerIsSplit(self):
+        """
+        A batch longer than the server's line limit is sent as smaller
+        batches, in order, with the right sequence numbers; its Deferred
+        fires once all of them are acknowledged.
+        """
+        protocol = self.connect()
+        self.welcome(protocol, maxLine=100)
+        d = self.sender.submit("f", 10, None, ["x" * 20, "y" * 20, "z" * 20, "w" * 20])
+        after = self.sender.submit("f", 14, None, ["v"])
+        sentBatches = sent(protocol)
+        self.assertEqual([(m["seq"], m["recs"]) for m in sentBatches],
+                         [(10, ["x" * 20]), (11, ["y" * 20])])
+        for m in sentBatches:
+            protocol.dataReceived(wire.encodeMessage(wire.ack(m["id"])) + b"\n")
+        sentBatches = sent(protocol)
+        self.assertEqual([(m["seq"], m["recs"]) for m in sentBatches],
+                         [(12, ["z" * 20]), (13, ["w" * 20])])
+        self.assertNoResult(d)
+        for m in sentBatches:
+            protocol.dataReceived(wire.encodeMessage(wire.ack(m["id"])) + b"\n")
+        self.assertEqual(self.successResultOf(d).count, 4)
+        [last] = sent(protocol)
+        self.assertEqual((last["seq"], last["recs"]), (14, ["v"]))
+        protocol.dataReceived(wire.encodeMessage(wire.ack(last["id"])) + b"\n")
+        self.successResultOf(after)
+        self.assertEqual(self.sender.pendingRecords, 0)
+
+    def test_recordTooLargeForServerFails(self):
         protocol = self.connect()
         self.welcome(protocol, maxLine=50)
         d = self.sender.submit("f", 1, None, ["x" * 100])
         self.failureResultOf(d)
         self.assertEqual(self.sender.pendingRecords, 0)
+        self.flushLoggedErrors()
 
     def test_garbageFromServerClosesLink(self):
         protocol = self.connect()

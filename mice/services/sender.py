@@ -10,7 +10,7 @@ server's stores are idempotent, so a resend never duplicates anything).
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
 
 from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
@@ -83,14 +83,44 @@ class ReliableSender(Service):
         @return: a Deferred firing with the L{OutgoingBatch} once it is
             acknowledged.
         """
+        batch, d = self._makeBatch(stream, seq, host, records)
+        self._outbox.add(batch)
+        self._pump()
+        return d
+
+    def _makeBatch(self, stream, seq, host, records):
         batchId = self._nextId
         self._nextId += 1
         line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records))
         d = Deferred()
         self._waiting[batchId] = d
-        self._outbox.add(OutgoingBatch(batchId, stream, seq, len(records), line))
-        self._pump()
-        return d
+        return OutgoingBatch(batchId, stream, seq, len(records), line), d
+
+    def _split(self, batch):
+        """
+        A batch longer than the server's line limit is replaced by its two
+        halves; its Deferred fires once both are acknowledged.  A single
+        record that is still too long cannot be delivered to this server:
+        that fails loudly.
+
+        @return: the halves (none for a single record).
+        """
+        original = self._waiting.pop(batch.batchId)
+        if batch.count == 1:
+            self.log.error("a record of {stream} (seq {seq}, {size} bytes encoded) exceeds the"
+                           " server's {limit}-byte line limit; NOT delivered",
+                           stream=batch.stream, seq=batch.seq, size=len(batch.line),
+                           limit=self.maxLine)
+            original.errback(BatchTooLarge(batch.batchId))
+            return []
+        message = wire.decodeMessage(batch.line)
+        records, half = message["recs"], batch.count // 2
+        first, d1 = self._makeBatch(batch.stream, batch.seq, message["host"], records[:half])
+        second, d2 = self._makeBatch(batch.stream, batch.seq + half, message["host"],
+                                     records[half:])
+        DeferredList([d1, d2], fireOnOneErrback=True, consumeErrors=True).addCallbacks(
+            lambda _: original.callback(batch), lambda f: original.errback(f.value.subFailure))
+        return [first, second]
 
     def whenIdle(self):
         """
@@ -161,14 +191,15 @@ class ReliableSender(Service):
         link = self._link
         if link is None:
             return
-        for batch in self._outbox.takeSendable():
-            if len(batch.line) > self.maxLine:
-                # Cannot ever be delivered to this server: fail loudly.
-                self._outbox.acknowledge(batch.batchId)
-                self.log.error("batch {id} of {stream} ({size} bytes) exceeds the server's"
-                               " {limit}-byte limit; {count} records NOT delivered",
-                               id=batch.batchId, stream=batch.stream, size=len(batch.line),
-                               limit=self.maxLine, count=batch.count)
-                self._waiting.pop(batch.batchId).errback(BatchTooLarge(batch.batchId))
-                continue
-            link.sendBatchLine(batch.line)
+        while True:
+            sendable = self._outbox.takeSendable()
+            if not sendable:
+                return
+            for i, batch in enumerate(sendable):
+                if len(batch.line) > self.maxLine:
+                    # Give this batch and the ones after it back, in order,
+                    # and split it where it stands; then take again.
+                    self._outbox.putBack(sendable[i:])
+                    self._outbox.replaceFirst(self._split(batch))
+                    break
+                link.sendBatchLine(batch.line)
