@@ -6,6 +6,8 @@ over StringTransports, with a L{Clock}.
 import json
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -315,3 +317,25 @@ class SeveralPipelinesTests(SynchronousTestCase):
         self.assertEqual(acks(protocol), [1])
         self.assertEqual([r.seq for r in stores[0].stored], [1, 2, 3])
         self.assertEqual(stores[0].stored, stores[1].stored)
+
+
+class FuzzTests(SynchronousTestCase):
+    @settings(deadline=None, max_examples=200)
+    @given(st.lists(st.binary(max_size=200), max_size=8), st.booleans())
+    def test_randomBytesNeverRaiseNorStore(self, chunks, helloFirst):
+        """
+        Whatever bytes a peer sends, in whatever pieces, the server protocol
+        neither raises nor buffers a record; it either waits for more or
+        closes the connection.
+        """
+        h = Harness(self)
+        protocol = h.daemon.factory.buildProtocol(None)
+        protocol.makeConnection(StringTransport())
+        if helloFirst:
+            protocol.dataReceived(line(wire.hello("web01", "log")))
+        for chunk in chunks:
+            protocol.dataReceived(chunk)
+        self.assertEqual(len(h.ring), 0)
+        h.clock.advance(2)
+        self.assertEqual(h.store.stored, [])
+        h.daemon.stopService()

@@ -280,6 +280,9 @@ class BufferDaemon(Service):
 
     def connectionLost(self, connection):
         self.connections.discard(connection)
+        if connection.source is not None:
+            self.log.info("link from {peer} (source {source!r}) closed", peer=connection.peer,
+                          source=connection.source)
 
     def helloReceived(self, connection, source, kind):
         if kind not in self._byKind:
