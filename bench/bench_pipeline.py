@@ -100,6 +100,9 @@ def main(argv=None):
     parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
+    parser.add_argument("--ring", choices=("mmap", "memory"), default="mmap",
+                        help="mmap: MMSIZE=64, acknowledged once synced to the ring;"
+                             " memory: RBSIZE=64 (the seed's default), acknowledged once stored")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="mice-bench-") as directory:
@@ -110,7 +113,8 @@ def main(argv=None):
         size = os.path.getsize(corpus)
         store = SQLiteStore(directory) if args.store == "sqlite" else MariaDBStore(directory)
         port = freePort()
-        conf = writeRawLogConfigs(directory, store.url, port=port, mmSize=64, rbSize=0,
+        mmSize, rbSize = (64, 0) if args.ring == "mmap" else (0, 64)
+        conf = writeRawLogConfigs(directory, store.url, port=port, mmSize=mmSize, rbSize=rbSize,
                                   timeInterval=1, batchSize=args.batch, maxErr=10)
         daemonLog = os.path.join(directory, "daemon.log")
         daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
@@ -133,6 +137,8 @@ def main(argv=None):
             elapsed = time.perf_counter() - start
             sender.wait()
             rss = peakRss(daemon.pid)
+            with open(daemonLog) as f:
+                pauses = sum(1 for line in f if "pausing" in line)
             stored = store.count(exact=True)
             if stored != args.lines:
                 raise SystemExit(f"{stored} rows stored for {args.lines} lines")
@@ -140,9 +146,9 @@ def main(argv=None):
             daemon.send_signal(signal.SIGTERM)
             daemon.wait()
             store.close()
-    print(f"store={args.store} lines={args.lines} bytes={size} seconds={elapsed:.2f}"
+    print(f"store={args.store} ring={args.ring} lines={args.lines} bytes={size} seconds={elapsed:.2f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
-          f" daemon_peak_rss_mb={rss / 2 ** 20:.1f}")
+          f" daemon_peak_rss_mb={rss / 2 ** 20:.1f} ring_full_pauses={pauses}")
 
 
 if __name__ == "__main__":

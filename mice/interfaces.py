@@ -60,6 +60,9 @@ class IPostProcessor(Interface):
     """
 
     name = Attribute("The module name, for logs.")
+    maxErrors = Attribute("Optional: failures in a row before the daemon holds (MAXERR).")
+    batchSize = Attribute("Optional: records per call of process().")
+    concurrency = Attribute("Optional: calls of process() that may run at once (default 1).")
 
     def start():
         """

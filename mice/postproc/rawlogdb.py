@@ -9,7 +9,6 @@ whose C{(source, stream, seq)} is already there, so a batch sent twice is
 stored once.
 """
 
-from twisted.internet.defer import DeferredList
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -48,6 +47,15 @@ class RawLogStore:
         self.description = description
         self._schemaReady = False
 
+    @property
+    def concurrency(self):
+        """
+        How many flushes may run at once: one per pooled connection (SQLite
+        has a single writer; a MySQL store prepares one batch while the
+        server executes another).
+        """
+        return self.pool.max
+
     def _ensureSchema(self):
         if self._schemaReady:
             return None
@@ -65,31 +73,9 @@ class RawLogStore:
     def process(self, records):
         d = self._ensureSchema()
         if d is None:
-            return self._store(records)
-        return d.addCallback(lambda _: self._store(records))
-
-    def _store(self, records):
-        """
-        Store C{records} in one chunk per connection of the pool, one
-        transaction each, all at once: while one connection's chunk is being
-        prepared, another's executes in the server.  (More chunks would only
-        mean more commits, each a log flush.)  The whole fails if any chunk
-        fails (the BufferDaemon then offers it all again, and the chunks
-        already stored are ignored as duplicates).
-        """
-        size = -(-len(records) // self.pool.max)
-        if len(records) <= size or len(records) < 1000:
             return self.pool.runInteraction(storeRecords, self.dialect, records)
-        chunks = [self.pool.runInteraction(storeRecords, self.dialect, records[i:i + size])
-                  for i in range(0, len(records), size)]
-
-        def stored(results):
-            for ok, result in results:
-                if not ok:
-                    return result
-            return sum(result for _, result in results)
-
-        return DeferredList(chunks, consumeErrors=True).addCallback(stored)
+        return d.addCallback(
+            lambda _: self.pool.runInteraction(storeRecords, self.dialect, records))
 
     def stop(self):
         self.pool.close()

@@ -51,29 +51,75 @@ def envelope(source, payload):
     return source.encode("utf-8") + b"\n" + payload
 
 
+class _Flush:
+    """
+    Ring entries taken by one flush, in the post-processor's hands.
+
+    @ivar stored: C{None} while running, then whether it succeeded.
+    """
+
+    __slots__ = ("lastSeq", "entries", "count", "held", "stored")
+
+    def __init__(self, lastSeq, entries, count, held):
+        self.lastSeq = lastSeq
+        self.entries = entries
+        self.count = count
+        self.held = held
+        self.stored = None
+
+
 class Pipeline:
     """
     One decoding module, its ring buffer and its post-processing module.
+
+    Up to C{concurrency} flushes may be in the post-processor at once (a
+    database store with two connections prepares one batch while the server
+    executes the other).  Entries are released strictly in ring order, as
+    the flushes before them succeed.  When a flush fails, nothing new is
+    taken until every flush in flight has settled; then everything not
+    released is taken again (stores are idempotent, so what a later flush
+    already stored is simply ignored the second time).
     """
 
     log = Logger()
 
     def __init__(self, decoder, postprocessor, ring, flushRecords=5000, maxErrors=10,
-                 name=None):
+                 name=None, concurrency=1):
         self.decoder = decoder
         self.postprocessor = postprocessor
         self.ring = ring
         self.flushRecords = flushRecords
         self.maxErrors = maxErrors
+        self.concurrency = concurrency
         self.name = name or f"{type(decoder).__name__}->{postprocessor.name}"
         self.bufferedRecords = 0
         self.storedRecords = 0
         self.heldRecords = 0
-        self.heldRecordsLimit = 2 * flushRecords
+        self.heldRecordsLimit = 2 * flushRecords * concurrency
         self.consecutiveErrors = 0
-        self.flushing = False
         self._pendingAcks = deque()
         self._idleWaiters = []
+        self._inFlight = deque()
+        self._takenUpTo = 0
+        self._takenEntries = 0
+        self._takenRecords = 0
+        self._releasedUpTo = 0
+        self._retake = False
+
+    @property
+    def flushing(self):
+        return bool(self._inFlight)
+
+    @property
+    def untakenRecords(self):
+        return self.bufferedRecords - self._takenRecords
+
+    def canTake(self):
+        """
+        Whether a new flush may start now and has something to take.
+        """
+        return (not self._retake and len(self._inFlight) < self.concurrency
+                and len(self.ring) > self._takenEntries)
 
     def whenNotFlushing(self):
         """
@@ -84,12 +130,6 @@ class Pipeline:
         d = Deferred()
         self._idleWaiters.append(d)
         return d
-
-    def flushDone(self):
-        self.flushing = False
-        waiters, self._idleWaiters = self._idleWaiters, []
-        for d in waiters:
-            d.callback(None)
 
     @property
     def holding(self):
@@ -123,16 +163,19 @@ class Pipeline:
 
     def takeBatch(self):
         """
-        @return: C{(lastSeq, records, held)} of the oldest entries, about
-            C{flushRecords} records' worth (C{held} of them kept decoded), or
-            C{None} when the ring is empty.
+        Take the oldest entries no flush has taken yet, about
+        C{flushRecords} records' worth.
+
+        @return: C{(flush, records)}, or C{None} when there is nothing to take.
         """
         records = []
         lastSeq = None
-        held = 0
+        held = entries = 0
         # Peek only about as many entries as a flush needs: peeking copies.
         perEntry = max(1, self.bufferedRecords // max(1, len(self.ring)))
-        for entry in self.ring.peek(self.flushRecords // perEntry + 1):
+        for entry in self.ring.peek(self._takenEntries + self.flushRecords // perEntry + 1):
+            if entry.seq <= self._takenUpTo:
+                continue
             recs = entry.obj
             if recs is not None:
                 held += len(recs)
@@ -145,18 +188,53 @@ class Pipeline:
                     recs = []
             records.extend(recs)
             lastSeq = entry.seq
+            entries += 1
             if len(records) >= self.flushRecords:
                 break
-        return None if lastSeq is None else (lastSeq, records, held)
+        if lastSeq is None:
+            return None
+        flush = _Flush(lastSeq, entries, len(records), held)
+        self._inFlight.append(flush)
+        self._takenUpTo = lastSeq
+        self._takenEntries += entries
+        self._takenRecords += len(records)
+        return flush, records
 
-    def released(self, lastSeq, count, held):
-        self.ring.release(lastSeq)
+    def settle(self, flush, stored):
+        """
+        A flush finished: release, in ring order, every entry whose flush and
+        every flush before it succeeded.
+        """
+        flush.stored = stored
+        if not stored:
+            self._retake = True
+        inFlight = self._inFlight
+        while inFlight and inFlight[0].stored:
+            done = inFlight.popleft()
+            self._takenEntries -= done.entries
+            self._takenRecords -= done.count
+            self._release(done)
+        if self._retake and all(f.stored is not None for f in inFlight):
+            # Everything in flight has settled; what was not released will
+            # be taken again.
+            inFlight.clear()
+            self._takenEntries = self._takenRecords = 0
+            self._takenUpTo = self._releasedUpTo
+            self._retake = False
+        if not inFlight:
+            waiters, self._idleWaiters = self._idleWaiters, []
+            for d in waiters:
+                d.callback(None)
+
+    def _release(self, flush):
+        self.ring.release(flush.lastSeq)
+        self._releasedUpTo = flush.lastSeq
         if self.ring.durable:
-            self.heldRecords -= held
-        self.bufferedRecords = max(0, self.bufferedRecords - count)
-        self.storedRecords += count
+            self.heldRecords -= flush.held
+        self.bufferedRecords = max(0, self.bufferedRecords - flush.count)
+        self.storedRecords += flush.count
         acks = self._pendingAcks
-        while acks and acks[0][0] <= lastSeq:
+        while acks and acks[0][0] <= flush.lastSeq:
             acks.popleft()[1].done()
 
 
@@ -263,10 +341,11 @@ class BufferDaemon(Service):
         """
         Flush until the rings are empty or a post-processor fails.
         """
-        pending = [p for p in self.pipelines if len(p.ring) and not p.flushing]
-        if not pending:
+        ds = []
+        for pipeline in self.pipelines:
+            ds.extend(self._startFlushes(pipeline))
+        if not ds:
             return succeed(None)
-        ds = [self._flushPipeline(p) for p in pending]
         return DeferredList(ds).addCallback(
             lambda results: self._drain() if all(ok and stored for ok, stored in results)
             else None)
@@ -316,7 +395,7 @@ class BufferDaemon(Service):
             pipeline.append(payload, records, ack)
             if pipeline.ring.durable:
                 self._syncPending.append(ack)
-            if pipeline.bufferedRecords >= pipeline.flushRecords:
+            if pipeline.untakenRecords >= pipeline.flushRecords:
                 self._scheduleFlush()
         if self._syncPending and self._syncCall is None:
             self._syncCall = self.clock.callLater(0, self._sync)
@@ -343,17 +422,31 @@ class BufferDaemon(Service):
 
     def flush(self):
         """
-        Give every pipeline's oldest entries to its post-processor.  Called
-        every TIMEINV seconds; never raises.
+        Give every pipeline's untaken entries to its post-processor, in as
+        many flushes as it may run at once.  Called every TIMEINV seconds;
+        never raises.
         """
         for pipeline in self.pipelines:
-            if not pipeline.flushing and len(pipeline.ring):
-                try:
-                    self._flushPipeline(pipeline)
-                except Exception:
-                    # Never let the LoopingCall die: the next tick tries again.
-                    pipeline.flushDone()
-                    self.log.failure("{pipeline}: flush failed", pipeline=pipeline.name)
+            try:
+                self._startFlushes(pipeline)
+            except Exception:
+                # Never let the LoopingCall die: the next tick tries again.
+                self.log.failure("{pipeline}: flush failed", pipeline=pipeline.name)
+
+    def _startFlushes(self, pipeline):
+        """
+        Start as many flushes as C{pipeline} may run, stopping at the first
+        that fails at once (the next tick tries again).
+
+        @return: their Deferreds.
+        """
+        started = []
+        while pipeline.canTake():
+            errors = pipeline.consecutiveErrors
+            started.append(self._flushPipeline(pipeline))
+            if pipeline.consecutiveErrors > errors:
+                break
+        return started
 
     def _flushPipeline(self, pipeline):
         """
@@ -362,27 +455,25 @@ class BufferDaemon(Service):
         taken = pipeline.takeBatch()
         if taken is None:
             return succeed(False)
-        lastSeq, records, held = taken
-        pipeline.flushing = True
+        flush, records = taken
         d = maybeDeferred(pipeline.postprocessor.process, records) if records else succeed(None)
 
         def stored(_):
-            pipeline.flushDone()
             if pipeline.holding:
                 self.log.info("{pipeline}: post-processor works again after {n} failures;"
                               " accepting data again", pipeline=pipeline.name,
                               n=pipeline.consecutiveErrors)
             pipeline.consecutiveErrors = 0
-            pipeline.released(lastSeq, len(records), held)
+            pipeline.settle(flush, True)
             self._admitOverflow()
             self._updateFlow()
-            if pipeline.bufferedRecords >= pipeline.flushRecords:
+            if pipeline.untakenRecords >= pipeline.flushRecords:
                 self._scheduleFlush()
             return True
 
         def failed(failure):
-            pipeline.flushDone()
             pipeline.consecutiveErrors += 1
+            pipeline.settle(flush, False)
             if pipeline.consecutiveErrors == pipeline.maxErrors:
                 self.log.critical(
                     "{pipeline}: {n} consecutive post-processing failures (MAXERR); no longer"

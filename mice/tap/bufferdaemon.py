@@ -58,7 +58,7 @@ def buildPipelines(settings, reactor):
         ring = openRing(path, settings.mmSize, settings.mmBytes, settings.rbSize)
         pipelines.append(Pipeline(
             decoder, post, ring, flushRecords=getattr(post, "batchSize", 5000),
-            maxErrors=getattr(post, "maxErrors", 10),
+            maxErrors=getattr(post, "maxErrors", 10), concurrency=getattr(post, "concurrency", 1),
             name=f"{spec.decoder}->{spec.postprocessor}"))
     return pipelines
 
