@@ -100,6 +100,7 @@ def main(argv=None):
     parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
+    parser.add_argument("--window", type=int, default=8, help="mice send --window")
     parser.add_argument("--ring", choices=("mmap", "memory"), default="mmap",
                         help="mmap: MMSIZE=64, acknowledged once synced to the ring;"
                              " memory: RBSIZE=64 (the seed's default), acknowledged once stored")
@@ -127,7 +128,8 @@ def main(argv=None):
                 except OSError:
                     time.sleep(0.1)
             start = time.perf_counter()
-            sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}", corpus],
+            sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}",
+                                              "--window", str(args.window), corpus],
                                       stdout=subprocess.DEVNULL)
             # MAX(row_id) is cheap to poll; COUNT(*) on a growing table is not.
             while store.count() < args.lines:
@@ -146,7 +148,7 @@ def main(argv=None):
             daemon.send_signal(signal.SIGTERM)
             daemon.wait()
             store.close()
-    print(f"store={args.store} ring={args.ring} lines={args.lines} bytes={size} seconds={elapsed:.2f}"
+    print(f"store={args.store} ring={args.ring} window={args.window} lines={args.lines} bytes={size} seconds={elapsed:.2f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
           f" daemon_peak_rss_mb={rss / 2 ** 20:.1f} ring_full_pauses={pauses}")
 
