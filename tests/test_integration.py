@@ -241,3 +241,35 @@ class UnixSocketTests(TestCase):
         with sqlite3.connect(database) as db:
             self.assertEqual(sum(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
                                  for t in ("rawlog_line", "firewall_line", "scslog_line")), 700)
+
+
+class ListenFailureTests(TestCase):
+    async def test_portInUse(self):
+        """
+        A daemon that cannot listen logs why and tells its owner (twistd
+        stops), instead of running deaf.
+        """
+        from twisted.internet.error import CannotListenError
+        from twisted.internet.protocol import ServerFactory
+
+        from mice.tap.bufferdaemon import buildBufferDaemon
+
+        taken = reactor.listenTCP(0, ServerFactory(), interface="127.0.0.1")
+        self.addCleanup(taken.stopListening)
+        directory = self.mktemp()
+        conf = writeRawLogConfigs(directory, "sqlite:///" + os.path.abspath(directory + ".db"),
+                                  port=taken.getHost().port)
+        failures = []
+        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor,
+                                   onListenFailure=failures.append)
+        self.addCleanup(daemon.stopService)
+        await daemon.startService()
+        self.assertEqual([f.type for f in failures], [CannotListenError])
+
+        other = self.mktemp()
+        alone = buildBufferDaemon(loadBufferDaemon(writeRawLogConfigs(
+            other, "sqlite:///" + os.path.abspath(other + ".db"), port=taken.getHost().port)),
+            reactor)
+        self.addCleanup(alone.stopService)
+        with self.assertRaises(CannotListenError):
+            await alone.startService()

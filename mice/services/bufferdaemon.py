@@ -8,9 +8,10 @@ buffer, and every TIMEINV seconds (sooner when much is buffered) gives the
 oldest entries to the pipeline's post-processing module.
 
 A batch is acknowledged to its sender only once it is durable in every
-pipeline: in a memory-mapped ring as soon as the ring is synced (one msync
+pipeline: in a memory-mapped ring as soon as the ring is synced (one sync
 per reactor turn covers every batch received in it), in a memory ring only
-once the post-processor has stored it.  A full ring pauses every connection
+once the post-processor has stored it.  A pipeline may run several flushes
+at once (see L{Pipeline}); entries are released in ring order.  A full ring pauses every connection
 (C{pauseProducing}) instead of dropping anything, and so does a
 post-processor that failed MAXERR times in a row, until it works again.
 """
@@ -18,7 +19,13 @@ post-processor that failed MAXERR times in a row, until it works again.
 from collections import deque
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
+from twisted.internet.defer import (
+    Deferred,
+    DeferredList,
+    FirstError,
+    maybeDeferred,
+    succeed,
+)
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
@@ -249,8 +256,14 @@ class BufferDaemon(Service):
     log = Logger()
 
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
-                 maxRecord=65536, securityFactory=PlainSecurity):
+                 maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None):
+        """
+        @param onListenFailure: called with the failure when an endpoint
+            cannot listen (after it is logged); C{twistd} stops, since a
+            server that cannot listen is of no use.
+        """
         self.endpoints = list(endpoints)
+        self.onListenFailure = onListenFailure
         self.pipelines = list(pipelines)
         self.clock = clock
         self.timeInterval = timeInterval
@@ -286,7 +299,16 @@ class BufferDaemon(Service):
                     "{pipeline}: post-processor failed to start; retrying at every flush",
                     f, pipeline=p.name))
         self._loopDone = self._loop.start(self.timeInterval, now=False)
-        return self.listen()
+        return self.listen().addErrback(self._listenFailed)
+
+    def _listenFailed(self, failure):
+        failure.trap(FirstError)
+        reason = failure.value.subFailure
+        self.log.critical("BufferDaemon cannot listen: {reason}",
+                          reason=reason.getErrorMessage())
+        if self.onListenFailure is None:
+            return reason
+        self.onListenFailure(reason)
 
     def listen(self):
         """

@@ -63,13 +63,13 @@ def buildPipelines(settings, reactor):
     return pipelines
 
 
-def buildBufferDaemon(settings, reactor):
+def buildBufferDaemon(settings, reactor, onListenFailure=None):
     pipelines = buildPipelines(settings, reactor)
     maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
     return BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
-        maxRecord=maxRecord)
+        maxRecord=maxRecord, onListenFailure=onListenFailure)
 
 
 log = Logger()
@@ -96,6 +96,10 @@ def makeService(options):
         log.warn("{problem}", problem=warning)
 
     try:
-        return buildBufferDaemon(options.settings, reactor)
+        # A server that cannot listen is of no use: stop (once twistd has
+        # started the reactor) after the daemon has logged why.
+        return buildBufferDaemon(
+            options.settings, reactor,
+            onListenFailure=lambda reason: reactor.callWhenRunning(reactor.stop))
     except (ConfigError, OSError, ValueError) as e:
         raise SystemExit(f"mice-bufferdaemon: {e}") from None
