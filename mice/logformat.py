@@ -13,7 +13,6 @@ import re
 import socket
 import time as _time
 from datetime import date as _date
-from datetime import datetime
 
 from zope.interface import implementer
 
@@ -250,24 +249,12 @@ class LogFormatDecoder:
                 for n, rec in enumerate(message["recs"], seq)]
 
 
-def _hasSurrogates(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def decodeLogBytes(raw):
     """
     A log line read from a file as text: invalid UTF-8 bytes become visible
     C{\\xNN} escapes instead of being lost or breaking the link.
     """
     return raw.decode("utf-8", "backslashreplace")
-
-
-def now():
-    return datetime.now()
 
 
 def buildDecoder(configPath, reactor):

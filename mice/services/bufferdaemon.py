@@ -282,7 +282,6 @@ class BufferDaemon(Service):
         self._flushSoon = None
         self._loop = LoopingCall(self.flush)
         self._loop.clock = clock
-        self._loopDone = None
         self._stopped = None
 
     # Service
@@ -298,7 +297,8 @@ class BufferDaemon(Service):
                 lambda f, p=pipeline: self.log.failure(
                     "{pipeline}: post-processor failed to start; retrying at every flush",
                     f, pipeline=p.name))
-        self._loopDone = self._loop.start(self.timeInterval, now=False)
+        self._loop.start(self.timeInterval, now=False).addErrback(
+            lambda f: self.log.failure("the flush loop stopped", f))
         return self.listen().addErrback(self._listenFailed)
 
     def _listenFailed(self, failure):
