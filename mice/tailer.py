@@ -1,0 +1,629 @@
+# -*- test-case-name: tests.test_tailer -*-
+"""
+Follow one log file path through appends, rotations, truncations and tampering.
+
+A L{Follower} is what the DataForwarder's polling service asks, every
+SLEEPINV seconds, "what is new in this file?".  It hands out complete lines,
+numbered by a per-path sequence that keeps increasing across rotations, and
+L{Event}s for everything unusual (rotation, copytruncate, recreation, tamper,
+missing file, overlong line).  L{OffsetStore} persists the L{Position}s that
+the server has acknowledged so that a restart resumes exactly there.
+
+This module is pure: no reactor, no clock, no sleeping.  All file access goes
+through a small C{fs} object (L{OSFileSystem} by default) so that a test may
+replace it.  The rules are described in C{docs/tailer.rst}.
+"""
+
+import glob
+import hashlib
+import json
+import os
+import tempfile
+from typing import NamedTuple
+
+__all__ = [
+    "FINGERPRINT_SIZE",
+    "Event",
+    "FileIdentity",
+    "Follower",
+    "Line",
+    "OSFileSystem",
+    "OffsetStore",
+    "Position",
+]
+
+FINGERPRINT_SIZE = 1024
+"""
+The fingerprint of a file covers at most this many of its first bytes.
+"""
+
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".zip")
+
+
+class FileIdentity(NamedTuple):
+    device: int
+    inode: int
+    fingerprint: bytes
+    """
+    SHA-256 of the file's first C{min(offset, FINGERPRINT_SIZE)} bytes, where
+    C{offset} is the offset the identity was taken at (the end of the content
+    handed out so far); so a L{Position} carries what is needed to check it.
+    """
+
+
+class Position(NamedTuple):
+    identity: FileIdentity | None
+    offset: int
+    """
+    The byte offset just after the last complete line handed out.
+    """
+    seq: int
+    """
+    The number of lines handed out so far from this path's stream, across
+    rotations; also the C{seq} of the last line handed out.
+    """
+
+
+class Line(NamedTuple):
+    seq: int
+    """
+    1 for the first line of the path's stream, then one more per line.
+    """
+    data: bytes
+    """
+    The line without its newline, at most C{maxLine} bytes.
+    """
+    endOffset: int
+    """
+    The offset just after this line (and its newline) in the file it came from.
+    """
+    identity: FileIdentity
+
+
+class Event(NamedTuple):
+    kind: str
+    """
+    One of C{appeared}, C{rotated}, C{truncated}, C{recreated}, C{tamper},
+    C{missing}, C{overlong}.
+    """
+    message: str
+
+
+def _fingerprint(head):
+    return hashlib.sha256(head[:FINGERPRINT_SIZE]).digest()
+
+
+class OSFileSystem:
+    """
+    The file access a L{Follower} needs, done with the C{os} module.
+    """
+
+    def stat(self, path):
+        """
+        @raise FileNotFoundError: when C{path} does not exist.
+        """
+        return os.stat(path)
+
+    def open(self, path):
+        return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    def fstat(self, fd):
+        return os.fstat(fd)
+
+    def pread(self, fd, size, offset):
+        return os.pread(fd, size, offset)
+
+    def close(self, fd):
+        os.close(fd)
+
+    def rotatedNames(self, path):
+        """
+        The names a rotated-away copy of C{path} usually has: C{path.0},
+        C{path.1} and C{path-*} (dateext), compressed ones left out.
+        """
+        names = [path + ".1", path + ".0"]
+        names.extend(sorted(glob.glob(glob.escape(path) + "-*"), reverse=True))
+        return [n for n in names if not n.endswith(_COMPRESSED_SUFFIXES)]
+
+
+class _Stream:
+    """
+    One open file being read: the lines of the path come from a queue of these.
+
+    Invariant: C{readOffset == lineStart + pendingLength}, and C{head} holds the
+    file's bytes C{[0:min(readOffset, FINGERPRINT_SIZE)]}.
+    """
+
+    def __init__(self, fs, fd, st, offset, head):
+        self.fs = fs
+        self.fd = fd
+        self.device = st.st_dev
+        self.inode = st.st_ino
+        self.lineStart = offset
+        self.readOffset = offset
+        self.pending = bytearray()
+        self.pendingLength = 0
+        self.head = head
+        self._fullIdentity = None
+
+    def sameFile(self, st):
+        return (st.st_dev, st.st_ino) == (self.device, self.inode)
+
+    def identityAt(self, offset):
+        if offset >= FINGERPRINT_SIZE and len(self.head) >= FINGERPRINT_SIZE:
+            if self._fullIdentity is None:
+                self._fullIdentity = FileIdentity(
+                    self.device, self.inode, _fingerprint(self.head)
+                )
+            return self._fullIdentity
+        return FileIdentity(self.device, self.inode, _fingerprint(self.head[:offset]))
+
+    def position(self, seq):
+        return Position(self.identityAt(self.lineStart), self.lineStart, seq)
+
+    def readHead(self, size):
+        return self.fs.pread(self.fd, min(size, FINGERPRINT_SIZE), 0)
+
+    def restartAt(self, offset):
+        """
+        Forget pending bytes and read on from C{offset}.
+        """
+        self.lineStart = self.readOffset = offset
+        self.pending = bytearray()
+        self.pendingLength = 0
+        self.head = self.readHead(offset)
+        self._fullIdentity = None
+
+    def close(self):
+        if self.fd is not None:
+            self.fs.close(self.fd)
+            self.fd = None
+
+
+class Follower:
+    """
+    Follow the log file at one path.
+
+    @ivar path: the followed path.
+    """
+
+    def __init__(self, path, position=None, maxLine=65536, readSize=1 << 20, fs=None):
+        if maxLine < 1 or readSize < 1:
+            raise ValueError("maxLine and readSize must be at least 1")
+        self.path = path
+        self.maxLine = maxLine
+        self.readSize = readSize
+        self._fs = OSFileSystem() if fs is None else fs
+        self._stored = position
+        self._started = False
+        self._seq = 0 if position is None else position.seq
+        self._last = position if position is not None else Position(None, 0, 0)
+        self._draining = []
+        self._current = None
+        self._everOpened = False
+        self._missingReported = False
+
+    # -- public -----------------------------------------------------------
+
+    @property
+    def position(self):
+        """
+        Where the next line starts: the L{Position} to persist once everything
+        handed out so far is acknowledged.
+        """
+        for stream in self._streams():
+            return stream.position(self._seq)
+        return self._last._replace(seq=self._seq)
+
+    def positionAfter(self, line):
+        """
+        The L{Position} to persist once C{line} and every line before it are
+        acknowledged.
+        """
+        return Position(line.identity, line.endOffset, line.seq)
+
+    def poll(self):
+        """
+        Read what is new, at most C{readSize} bytes.
+
+        @return: C{(lines, events)}, the complete lines in order and the
+            events noticed on the way.
+        """
+        lines, events = [], []
+        if not self._started:
+            self._started = True
+            self._start(lines, events)
+        else:
+            self._checkPath(lines, events)
+        budget = self.readSize
+        while self._draining and budget > 0:
+            stream = self._draining[0]
+            budget, atEnd = self._read(stream, budget, lines, events)
+            if not atEnd:
+                break
+            self._finish(stream, lines, events)
+            self._draining.pop(0)
+        if not self._draining and self._current is not None and budget > 0:
+            self._read(self._current, budget, lines, events)
+        return lines, events
+
+    def close(self):
+        for stream in self._streams():
+            stream.close()
+        self._draining = []
+        self._current = None
+
+    # -- opening ----------------------------------------------------------
+
+    def _streams(self):
+        return self._draining + ([self._current] if self._current is not None else [])
+
+    def _stat(self, path):
+        try:
+            return self._fs.stat(path)
+        except FileNotFoundError:
+            return None
+
+    def _open(self, path, offset=0):
+        """
+        Open C{path} as a stream read from C{offset}; C{None} if it is gone.
+        """
+        try:
+            fd = self._fs.open(path)
+        except FileNotFoundError:
+            return None
+        st = self._fs.fstat(fd)
+        stream = _Stream(self._fs, fd, st, offset, b"")
+        stream.head = stream.readHead(offset)
+        self._everOpened = True
+        return stream
+
+    def _matches(self, identity, offset, path):
+        """
+        Open C{path} if it is the file of C{identity} and at least C{offset}
+        long: same device and inode, and the same first bytes.
+        """
+        st = self._stat(path)
+        if st is None or (st.st_dev, st.st_ino) != identity[:2] or st.st_size < offset:
+            return None
+        stream = self._open(path, offset)
+        if stream is None:
+            return None
+        if stream.sameFile(st) and _fingerprint(stream.head) == identity.fingerprint:
+            return stream
+        stream.close()
+        return None
+
+    def _findCopy(self, head, offset, excludeInode):
+        """
+        Look among the rotation names for a copy of the file whose first bytes
+        are C{head} and that holds at least C{offset} bytes (what copytruncate
+        leaves); open it at C{offset}.
+        """
+        for name in self._fs.rotatedNames(self.path):
+            st = self._stat(name)
+            if st is None or st.st_ino == excludeInode or st.st_size < offset:
+                continue
+            stream = self._open(name, offset)
+            if stream is None:
+                continue
+            if stream.head == head[:FINGERPRINT_SIZE]:
+                return name, stream
+            stream.close()
+        return None, None
+
+    def _start(self, lines, events):
+        """
+        The first poll: resume from the stored position if there is one.
+        """
+        stored = self._stored
+        if stored is None or stored.identity is None:
+            self._checkPath(lines, events)
+            return
+        identity, offset = stored.identity, stored.offset
+        st = self._stat(self.path)
+        if st is not None and (st.st_dev, st.st_ino) == identity[:2]:
+            stream = self._open(self.path, 0)
+            if stream is None:
+                self._checkPath(lines, events)
+                return
+            self._everOpened = True
+            head = stream.readHead(offset)
+            size = self._fs.fstat(stream.fd).st_size
+            fingerprintOk = (
+                len(head) == min(offset, FINGERPRINT_SIZE)
+                and _fingerprint(head) == identity.fingerprint
+            )
+            if fingerprintOk and size >= offset:
+                stream.restartAt(offset)
+                self._current = stream
+                return
+            self._current = stream
+            stream.restartAt(0)
+            self._sameInodeChanged(
+                stream, identity, offset, size, fingerprintOk, lines, events
+            )
+            return
+        for name in self._fs.rotatedNames(self.path):
+            old = self._matches(identity, offset, name)
+            if old is not None:
+                self._draining.append(old)
+                events.append(Event(
+                    "rotated",
+                    f"{self.path} was rotated while stopped; finishing {name} "
+                    f"from offset {offset}",
+                ))
+                break
+        else:
+            if st is not None or identity is not None:
+                events.append(Event(
+                    "rotated",
+                    f"{self.path}: the file of the stored position (inode "
+                    f"{identity.inode}, offset {offset}) was not found; lines "
+                    f"written to it after that offset are lost; reading "
+                    f"{self.path} from 0",
+                ))
+        self._checkPath(lines, events, quiet=True)
+
+    def _sameInodeChanged(self, stream, identity, offset, size, fingerprintOk, lines, events):
+        """
+        After a restart, the path's file is the stored one but it is shorter
+        than the stored offset or its first bytes changed.
+        """
+        name, copy = self._findCopyByIdentity(identity, offset, stream.inode)
+        if copy is not None:
+            self._draining.append(copy)
+            events.append(Event(
+                "truncated",
+                f"{self.path} was truncated while stopped (copytruncate); "
+                f"finishing the copy {name} from offset {offset}, then "
+                f"{self.path} from 0",
+            ))
+        elif size < offset and not fingerprintOk:
+            events.append(Event(
+                "truncated",
+                f"{self.path} was truncated while stopped (size {size} < offset "
+                f"{offset}) and no copy was found; reading it from 0",
+            ))
+        else:
+            stream.restartAt(size)
+            events.append(Event(
+                "tamper",
+                f"Logfile inconsistency: {self.path} "
+                + (f"shrank from {offset} to {size} bytes" if size < offset
+                   else "no longer has the content already shipped")
+                + f" while stopped; continuing from its end at offset {size}",
+            ))
+
+    def _findCopyByIdentity(self, identity, offset, excludeInode):
+        for name in self._fs.rotatedNames(self.path):
+            st = self._stat(name)
+            if st is None or st.st_ino == excludeInode or st.st_size < offset:
+                continue
+            stream = self._open(name, offset)
+            if stream is None:
+                continue
+            if (len(stream.head) == min(offset, FINGERPRINT_SIZE)
+                    and _fingerprint(stream.head) == identity.fingerprint):
+                return name, stream
+            stream.close()
+        return None, None
+
+    # -- watching the path ------------------------------------------------
+
+    def _checkPath(self, lines, events, quiet=False):
+        st = self._stat(self.path)
+        current = self._current
+        if st is None:
+            if current is not None:
+                self._draining.append(current)
+                self._current = None
+            if not self._missingReported:
+                self._missingReported = True
+                events.append(Event("missing", f"{self.path} does not exist"))
+            return
+        if current is not None and current.sameFile(st):
+            self._checkSameFile(current, st, lines, events)
+            return
+        if current is None and self._draining and self._draining[-1].sameFile(st):
+            # Moved away and back: the same file, go on reading it.
+            self._current = self._draining.pop()
+            self._missingReported = False
+            return
+        new = self._open(self.path, 0)
+        if new is None:
+            return
+        if current is not None:
+            self._draining.append(current)
+            deleted = self._fs.fstat(current.fd).st_nlink == 0
+            kind = "recreated" if deleted else "rotated"
+            events.append(Event(
+                kind,
+                f"{self.path} was {'deleted and recreated' if deleted else 'rotated'}; "
+                f"finishing the old file (inode {current.inode}), then the new "
+                f"one (inode {new.inode}) from 0",
+            ))
+        elif self._missingReported and not quiet:
+            kind = "recreated" if self._hadFile else "appeared"
+            events.append(Event(kind, f"{self.path} appeared (inode {new.inode}); reading from 0"))
+        self._hadFile = True
+        self._missingReported = False
+        self._current = new
+
+    _hadFile = False
+
+    def _checkSameFile(self, stream, st, lines, events):
+        """
+        The path still names the file being read: check it did not shrink and
+        that its first bytes are those already read.
+        """
+        self._hadFile = True
+        size = st.st_size
+        expected = stream.head
+        actual = stream.readHead(min(size, len(expected)))
+        if size >= stream.readOffset and actual == expected:
+            return
+        name, copy = self._findCopy(expected, stream.readOffset, stream.inode)
+        if copy is not None:
+            self._truncated(stream, lines, events, copy, name)
+            return
+        common = min(len(actual), len(expected))
+        prefixKept = common > 0 and actual[:common] == expected[:common]
+        if size < stream.readOffset and not prefixKept:
+            self._truncated(stream, lines, events, None, None)
+            return
+        skipped = stream.pendingLength
+        what = (
+            f"shrank from {stream.readOffset} to {size} bytes" if size < stream.readOffset
+            else "has changed content already shipped (fingerprint mismatch)"
+        )
+        stream.restartAt(size)
+        events.append(Event(
+            "tamper",
+            f"Logfile inconsistency: {self.path} {what}; not re-reading it, "
+            f"continuing from its end at offset {size}"
+            + (f" ({skipped} bytes of a partial line dropped)" if skipped else ""),
+        ))
+
+    def _truncated(self, stream, lines, events, copy, name):
+        """
+        copytruncate: finish what was read (and the copy, if found), then
+        read the file from 0.
+        """
+        if copy is not None:
+            copy.lineStart = stream.lineStart
+            copy.pending, copy.pendingLength = stream.pending, stream.pendingLength
+            self._draining.append(copy)
+            how = f"finishing the copy {name} from offset {copy.readOffset}"
+        else:
+            self._flushPartial(stream, lines, events)
+            how = "no copy found, lines written just before the truncation may be lost"
+        stream.restartAt(0)
+        events.append(Event(
+            "truncated", f"{self.path} was truncated (copytruncate); {how}; reading it from 0"
+        ))
+
+    # -- reading ----------------------------------------------------------
+
+    def _read(self, stream, budget, lines, events):
+        """
+        Read up to C{budget} bytes of C{stream}, handing out complete lines.
+
+        @return: the budget left and whether the end of the file was reached.
+        """
+        data = self._fs.pread(stream.fd, budget, stream.readOffset)
+        if stream.readOffset < FINGERPRINT_SIZE:
+            stream.head += data[: FINGERPRINT_SIZE - stream.readOffset]
+        stream.readOffset += len(data)
+        start = 0
+        while True:
+            newline = data.find(b"\n", start)
+            if newline < 0:
+                break
+            self._addPiece(stream, data[start:newline])
+            self._emit(stream, stream.lineStart + stream.pendingLength + 1, lines, events)
+            start = newline + 1
+        self._addPiece(stream, data[start:])
+        return budget - len(data), len(data) < budget
+
+    def _addPiece(self, stream, piece):
+        room = self.maxLine - len(stream.pending)
+        if room > 0:
+            stream.pending += piece[:room]
+        stream.pendingLength += len(piece)
+
+    def _emit(self, stream, endOffset, lines, events):
+        self._seq += 1
+        data = bytes(stream.pending)
+        if stream.pendingLength > self.maxLine:
+            events.append(Event(
+                "overlong",
+                f"{self.path}: line {self._seq} is {stream.pendingLength} bytes long; "
+                f"truncated to {self.maxLine}",
+            ))
+        lines.append(Line(self._seq, data, endOffset, stream.identityAt(endOffset)))
+        stream.lineStart = endOffset
+        stream.pending = bytearray()
+        stream.pendingLength = 0
+
+    def _finish(self, stream, lines, events):
+        """
+        The stream's file is rotated away and read to its end: hand out a last
+        line without newline, if any, and close it.
+        """
+        self._flushPartial(stream, lines, events)
+        self._last = stream.position(self._seq)
+        stream.close()
+
+    def _flushPartial(self, stream, lines, events):
+        if stream.pendingLength:
+            self._emit(stream, stream.readOffset, lines, events)
+
+
+class OffsetStore:
+    """
+    The acknowledged L{Position} of every followed path, in one JSON file
+    replaced atomically.
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def load(self):
+        """
+        @return: C{{path: Position}}; empty when the file does not exist.
+        @raise ValueError: when the file exists but cannot be read as a store.
+        """
+        try:
+            with open(self.path, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            return {}
+        try:
+            doc = json.loads(raw)
+            positions = {}
+            for path, p in doc["positions"].items():
+                identity = None
+                if p["identity"] is not None:
+                    d = p["identity"]
+                    identity = FileIdentity(
+                        int(d["device"]), int(d["inode"]), bytes.fromhex(d["fingerprint"])
+                    )
+                positions[path] = Position(identity, int(p["offset"]), int(p["seq"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"offset store {self.path} is unreadable: {e!r}") from e
+        return positions
+
+    def save(self, positions):
+        doc = {"version": 1, "positions": {}}
+        for path, p in positions.items():
+            identity = None
+            if p.identity is not None:
+                identity = {
+                    "device": p.identity.device,
+                    "inode": p.identity.inode,
+                    "fingerprint": p.identity.fingerprint.hex(),
+                }
+            doc["positions"][path] = {"identity": identity, "offset": p.offset, "seq": p.seq}
+        data = json.dumps(doc, sort_keys=True).encode("utf-8")
+        directory = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(
+            prefix=os.path.basename(self.path) + ".", suffix=".tmp", dir=directory
+        )
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        dirfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
