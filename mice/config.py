@@ -41,9 +41,11 @@ __all__ = [
     "PopMysqlSettings", "PopSyslogSettings", "DecoderSettings", "DataForwarderSettings",
     "FunctionSettings", "ReactionDaemonSettings", "Rule", "RuleSection", "AaRegexSettings",
     "ReactionAgentSettings", "AnalyzerSettings", "ActGenericSettings", "MatchFileSettings",
+    "FilterSettings", "PseudonymSettings", "FmtSimpleSettings",
     "LoadedConfig", "detectKind", "loadConfig", "loadConfigText", "describe",
     "loadBufferDaemon", "loadPopMysql", "loadPopSyslog", "loadDecoder", "loadDataForwarder",
     "loadReactionDaemon", "loadAaRegex", "loadActGeneric", "loadMatchFile",
+    "loadFltRegex", "loadPseudonym", "loadFmtSimple",
 ]
 
 
@@ -503,6 +505,21 @@ def _parseRegex(raw, loader, entry):
     return raw
 
 
+def _parseFilterRegex(raw, loader, entry):
+    if not raw:
+        raise _Invalid("an empty regular expression matches every line; remove the key"
+                       " instead")
+    return _parseRegex(raw, loader, entry)
+
+
+def _parseIp(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise _Invalid(f"expected an IPv4 or IPv6 address, got {_shorten(raw)!r}") from None
+
+
 _ENDPOINT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:.")
 
 
@@ -618,6 +635,8 @@ SYSLOGTARGET = _Type(_parseSyslogTarget)
 SYSLOGTAG = _Type(_parseSyslogTag)
 PROTO = _choice("TCP")
 SYSLOGFORMAT = _choice("rfc3164", "rfc5424", fold=str.lower)
+FILTERREGEX = _Type(_parseFilterRegex)
+IP = _Type(_parseIp)
 
 
 # ---------------------------------------------------------------------------
@@ -1048,6 +1067,43 @@ class MatchFileSettings:
             if known == aid:
                 return description
         return None
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """
+    A C{mice_mod_flt_regex} config: the DROP and KEEP regular expressions, in
+    file order.
+    """
+
+    path: str
+    drop: tuple
+    keep: tuple
+
+
+@dataclass(frozen=True)
+class PseudonymSettings:
+    """
+    A pseudonymisation module's config.  C{keyFile} names the file holding
+    the key (hex); the key itself is read only by the module that uses it.
+    """
+
+    path: str
+    keyFile: str | None
+    addresses: bool = False
+
+
+@dataclass(frozen=True)
+class FmtSimpleSettings:
+    """
+    A C{mice_mod_fmt_simple} config: host columns that override the detected
+    ones (C{None}: keep the detected value).
+    """
+
+    path: str
+    hostname: str | None = None
+    domain: str | None = None
+    ip: str | None = None
 
 
 class LoadedConfig(NamedTuple):
@@ -1559,6 +1615,21 @@ def _buildMatchFile(loader, v):
                              reactions=types.MappingProxyType(dict(sorted(reactions.items()))))
 
 
+def _buildFltRegex(loader, v):
+    return FilterSettings(path=loader.filename, drop=v.many("FILTER", "DROP"),
+                          keep=v.many("FILTER", "KEEP"))
+
+
+def _buildPseudonym(loader, v):
+    return PseudonymSettings(path=loader.filename, keyFile=v.one("PSEUDONYM", "KEYFILE"),
+                             addresses=v.one("PSEUDONYM", "ADDRESSES"))
+
+
+def _buildFmtSimple(loader, v):
+    return FmtSimpleSettings(path=loader.filename, hostname=v.one("FORMAT", "HOSTNAME"),
+                             domain=v.one("FORMAT", "DOMAIN"), ip=v.one("FORMAT", "IP"))
+
+
 # ---------------------------------------------------------------------------
 # The tables
 # ---------------------------------------------------------------------------
@@ -1671,6 +1742,16 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("RID_n", (K("AID_{n}", _integer(0, width=4), repeated=True),),
               pattern=r"RID_([1-9][0-9]*)"),
     ), _buildMatchFile),
+    _Schema("flt_regex", "a mice_mod_flt_regex config", (
+        _Sect("FILTER", (K("DROP", FILTERREGEX, repeated=True),
+                         K("KEEP", FILTERREGEX, repeated=True))),
+    ), _buildFltRegex),
+    _Schema("psd", "a pseudonymisation module config", (
+        _Sect("PSEUDONYM", (K("KEYFILE", FILE), K("ADDRESSES", BOOL, False))),
+    ), _buildPseudonym),
+    _Schema("fmt_simple", "a mice_mod_fmt_simple config", (
+        _Sect("FORMAT", (K("HOSTNAME", HOST), K("DOMAIN", HOST), K("IP", IP))),
+    ), _buildFmtSimple),
 )}
 
 #: Every kind of config file this module reads.
@@ -1804,6 +1885,33 @@ def loadActGeneric(path, strict=False):
 
 def loadMatchFile(path, strict=False):
     return loadConfig(path, strict, "matchfile").settings
+
+
+def loadFltRegex(path, strict=False):
+    """
+    The filter module's settings; C{path=None} gives no rules (keep every line).
+    """
+    if path is None:
+        return FilterSettings(None, (), ())
+    return loadConfig(path, strict, "flt_regex").settings
+
+
+def loadPseudonym(path, strict=False):
+    """
+    A pseudonymisation module's settings; C{path=None} gives no key.
+    """
+    if path is None:
+        return PseudonymSettings(None, None)
+    return loadConfig(path, strict, "psd").settings
+
+
+def loadFmtSimple(path, strict=False):
+    """
+    The format module's settings; C{path=None} overrides nothing.
+    """
+    if path is None:
+        return FmtSimpleSettings(None)
+    return loadConfig(path, strict, "fmt_simple").settings
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@ class IModuleFactory(Interface):
 
     name = Attribute("The module's canonical name, e.g. C{'mice_mod_pop_mysql'}.")
     aliases = Attribute("Other names the original configs use for this module.")
-    role = Attribute("C{'decoder'} or C{'postprocessor'} (more roles come later).")
+    role = Attribute("C{'decoder'}, C{'postprocessor'}, C{'filter'},"
+                     " C{'pseudonymizer'} or C{'formatter'}.")
 
     def build(configPath, reactor):
         """
@@ -80,4 +81,31 @@ class IPostProcessor(Interface):
     def stop():
         """
         Close connections. @return: a Deferred.
+        """
+
+
+class IFilter(Interface):
+    """
+    Decides which log lines a DataForwarder ships.  Pure: no I/O.
+    """
+
+    counts = Attribute("A dict of line counters (C{'dropped'}, C{'kept'}) for statistics.")
+
+    def keep(line):
+        """
+        @param line: one log line (C{str}, without its newline).
+        @return: C{True} to ship the line, C{False} to drop it.
+        """
+
+
+class IPseudonymizer(Interface):
+    """
+    Replaces the personal data in log lines before they leave the host.
+    Pure: no I/O.
+    """
+
+    def pseudonymize(line):
+        """
+        @param line: one log line (C{str}).
+        @return: the line with personal data replaced; never raises.
         """

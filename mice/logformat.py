@@ -271,3 +271,33 @@ def buildDecoder(configPath, reactor):
                           "ENCRYPT = yes needs the secure link, which this version does not"
                           " have yet; set ENCRYPT = no")
     return LogFormatDecoder(maxRecord=settings.maxRecord)
+
+
+class SimpleFormat:
+    """
+    C{mice_mod_fmt_simple}: the host columns a DataForwarder sends with its
+    lines (detected, with the config's overrides) and the wire record of one
+    line (L{formatLine}).
+    """
+
+    def __init__(self, host):
+        self.host = host
+
+    def format(self, line, now, nowStamp=None, timestamper=None):
+        return formatLine(line, now, nowStamp, timestamper)
+
+    @classmethod
+    def fromSettings(cls, settings, detected):
+        """
+        @param detected: the L{mice.record.HostInfo} of this machine.
+        """
+        overrides = {name: value for name, value in (
+            ("hostname", settings.hostname), ("domain", settings.domain), ("ip", settings.ip))
+            if value is not None}
+        return cls(detected._replace(**overrides))
+
+
+def buildFormatter(configPath, reactor):
+    from mice.config import loadFmtSimple
+
+    return SimpleFormat.fromSettings(loadFmtSimple(configPath), localHostInfo())

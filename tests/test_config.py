@@ -760,9 +760,7 @@ SHIPPED = {
 
 # Config files of other components' modules that etc/mice/ names; until they
 # are shipped, a warning about them is expected.
-OTHER_COMPONENTS = {"mice_mod_flt_regex.conf", "mice_mod_fmt_simple.conf",
-                    "mice_mod_psd_empty.conf", "mice_mod_rct_system.conf",
-                    "idmef-message.dtd"}
+OTHER_COMPONENTS = {"mice_mod_rct_system.conf", "idmef-message.dtd"}
 
 
 class ShippedConfigTests(_ConfigTestCase):

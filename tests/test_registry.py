@@ -35,7 +35,8 @@ class RegistryTests(SynchronousTestCase):
 
     def test_everyPluginBuildsSomething(self):
         self.assertEqual(set(f.role for f in availableModules().values()),
-                         {"decoder", "postprocessor"})
+                         {"decoder", "postprocessor", "filter", "pseudonymizer",
+                          "formatter"})
 
 
 class TwistdPluginTests(SynchronousTestCase):

@@ -15,3 +15,19 @@ rawLogDatabase = ModuleFactory(
 syslogRelay = ModuleFactory(
     "mice_mod_pop_syslog", [], "postprocessor",
     "mice.postproc.syslog.build", "relays records to a syslog target")
+
+regexFilter = ModuleFactory(
+    "mice_mod_flt_regex", [], "filter",
+    "mice.filters.buildFilter", "drops log lines by DROP/KEEP regular expressions")
+
+simpleFormat = ModuleFactory(
+    "mice_mod_fmt_simple", [], "formatter",
+    "mice.logformat.buildFormatter", "host columns and the wire record of each log line")
+
+emptyPseudonymizer = ModuleFactory(
+    "mice_mod_psd_empty", [], "pseudonymizer",
+    "mice.pseudonym.buildEmpty", "passes log lines through unchanged")
+
+keyedPseudonymizer = ModuleFactory(
+    "mice_mod_psd_keyed", [], "pseudonymizer",
+    "mice.pseudonym.buildKeyed", "user names, uids and addresses as AES-SIV pseudonyms")
