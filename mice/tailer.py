@@ -300,6 +300,17 @@ class Follower:
         are C{head} and that holds at least C{offset} bytes (what copytruncate
         leaves); open it at C{offset}.
         """
+        return self._findRotated(
+            offset, excludeInode, lambda stream: stream.head == head[:FINGERPRINT_SIZE])
+
+    def _findRotated(self, offset, excludeInode, matches):
+        """
+        Open, at C{offset}, the first file under the rotation names (other
+        than inode C{excludeInode}, and at least C{offset} bytes long) whose
+        open stream C{matches}.
+
+        @return: C{(name, stream)}, or C{(None, None)}.
+        """
         for name in self._fs.rotatedNames(self.path):
             st = self._stat(name)
             if st is None or st.st_ino == excludeInode or st.st_size < offset:
@@ -307,7 +318,7 @@ class Follower:
             stream = self._open(name, offset)
             if stream is None:
                 continue
-            if stream.head == head[:FINGERPRINT_SIZE]:
+            if matches(stream):
                 return name, stream
             stream.close()
         return None, None
@@ -396,18 +407,10 @@ class Follower:
             ))
 
     def _findCopyByIdentity(self, identity, offset, excludeInode):
-        for name in self._fs.rotatedNames(self.path):
-            st = self._stat(name)
-            if st is None or st.st_ino == excludeInode or st.st_size < offset:
-                continue
-            stream = self._open(name, offset)
-            if stream is None:
-                continue
-            if (len(stream.head) == min(offset, FINGERPRINT_SIZE)
-                    and _fingerprint(stream.head) == identity.fingerprint):
-                return name, stream
-            stream.close()
-        return None, None
+        return self._findRotated(
+            offset, excludeInode,
+            lambda stream: (len(stream.head) == min(offset, FINGERPRINT_SIZE)
+                            and _fingerprint(stream.head) == identity.fingerprint))
 
     # -- watching the path ------------------------------------------------
 

@@ -2,7 +2,6 @@
 Tests for L{mice.spool}.
 """
 
-import ast
 import os
 import shutil
 from collections import deque
@@ -11,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice import spool as spoolModule
 from mice.spool import POSITION_NAME, Spool, SpoolFull, segmentName
 
 
@@ -32,22 +30,6 @@ class SpoolTestsMixin:
         spool = Spool(directory, memoryBytes, diskBytes, segmentBytes)
         self.addCleanup(spool.close)
         return spool
-
-
-class PurityTests(SynchronousTestCase):
-    def test_noTwisted(self):
-        """
-        The spool is a pure module: it imports nothing from Twisted.
-        """
-        with open(spoolModule.__file__) as f:
-            tree = ast.parse(f.read())
-        imported = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                imported.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                imported.add(node.module)
-        self.assertEqual([name for name in imported if name.startswith("twisted")], [])
 
 
 class MemoryTierTests(SpoolTestsMixin, SynchronousTestCase):

@@ -2,7 +2,6 @@
 Tests for L{mice.tailer}.
 """
 
-import ast
 import json
 import os
 
@@ -49,22 +48,6 @@ class TailerTestMixin:
 
     def assertKinds(self, events, kinds):
         self.assertEqual([e.kind for e in events], kinds)
-
-
-class PureTests(SynchronousTestCase):
-    def test_noReactor(self):
-        """
-        The module imports nothing from twisted.internet, nor time.
-        """
-        with open(tailer.__file__) as f:
-            tree = ast.parse(f.read())
-        names = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                names.add(node.module)
-        self.assertFalse([n for n in names if n.startswith(("twisted", "time"))])
 
 
 class FollowerTests(TailerTestMixin, SynchronousTestCase):
