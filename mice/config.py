@@ -870,6 +870,23 @@ class DataForwarderSettings:
     reconnect: int
     pidPath: str | None
     syslogFacility: int
+    syslog: bool = False
+    """Whether SYSLOGFAC was given: log to syslog with that facility too."""
+    stateDirectory: str | None = None
+    """STATEDIR: file offsets and the spools (C{None}: the system default)."""
+    spoolSize: int = 1048576
+    """SPOOLSIZE: KiB of disk spool per server."""
+    maxLine: int = 65536
+    """MAXLINE: bytes of one log line kept; longer ones are cut and reported."""
+
+    @property
+    def servers(self):
+        """
+        The enabled servers, as C{(name, ServerAddress)}.
+        """
+        return tuple((name, address) for name, address in
+                     (("sql", self.sqlServer), ("analysis", self.analysisServer))
+                     if address.enabled)
 
 
 @dataclass(frozen=True)
@@ -1504,7 +1521,10 @@ def _buildDataForwarder(loader, v):
         pseudonymConfig=v.one("MODULES_CONFIG_FILE", "PSEUDONYMCONF"),
         shmSize=v.one("MISC", "SHMSIZE"), sleepInterval=v.one("MISC", "SLEEPINV"),
         reconnect=v.one("MISC", "RECONNECT"), pidPath=v.one("MISC", "PIDPATH"),
-        syslogFacility=v.one("MISC", "SYSLOGFAC"))
+        syslogFacility=v.one("MISC", "SYSLOGFAC"),
+        syslog=v.entry("MISC", "SYSLOGFAC") is not None,
+        stateDirectory=v.one("MISC", "STATEDIR"), spoolSize=v.one("MISC", "SPOOLSIZE"),
+        maxLine=v.one("MISC", "MAXLINE"))
 
 
 def _buildReactionDaemon(loader, v):
@@ -1686,7 +1706,9 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("MISC", (K("SHMSIZE", POSITIVE, 10240),
                        K("SLEEPINV", SECONDS, 2.0, synonyms=("SLEPPINV",)),
                        K("RECONNECT", COUNT, 15), K("PIDPATH", RUNTIME),
-                       K("SYSLOGFAC", FACILITY, SYSLOG_FACILITIES["daemon"]))),
+                       K("SYSLOGFAC", FACILITY, SYSLOG_FACILITIES["daemon"]),
+                       K("STATEDIR", RUNTIME), K("SPOOLSIZE", POSITIVE, 1048576),
+                       K("MAXLINE", _integer(minimum=256), 65536))),
     ), _buildDataForwarder),
     _Schema("reactiondaemon", "a ReactionDaemon config", (
         _Sect("FUNCTION_ID", (K("FID", _integer(0, width=6), required=True, repeated=True),)),

@@ -202,12 +202,13 @@ class LogFormatDecoder:
     def decode(self, source, message):
         batchId, stream, seq, host, records = checkBatch(message)
         hostFields = self._host(host, batchId)
+        numbers = _sequenceNumbers(message, batchId, seq, len(records))
         maxRecord = self.maxRecord
         dates, times = self._dates, self._times
         new = tuple.__new__
         out = []
         append = out.append
-        for n, rec in enumerate(records, seq):
+        for n, rec in zip(numbers, records):
             if type(rec) is not list or len(rec) != 4:
                 raise ProtocolError(f"batch {batchId}: record {n - seq} is not"
                                     " [date, time, logline, signature]")
@@ -243,10 +244,31 @@ class LogFormatDecoder:
         """
         host = message["host"]
         hostFields = tuple(host.get(f, "") for f in _HOST_FIELDS)
-        stream, seq = message["stream"], message["seq"]
+        stream, seq, records = message["stream"], message["seq"], message["recs"]
+        numbers = message.get("seqs") or range(seq, seq + len(records))
         new = tuple.__new__
         return [new(LogRecord, (source, stream, n, *hostFields, *rec))
-                for n, rec in enumerate(message["recs"], seq)]
+                for n, rec in zip(numbers, records)]
+
+
+def _sequenceNumbers(message, batchId, seq, count):
+    """
+    The sequence number of each record of a batch: C{seq} and the ones after
+    it, or the batch's C{"seqs"} list when the sender skipped numbers (lines
+    its filter dropped).
+
+    @raise ProtocolError: C{"seqs"} is not C{count} increasing integers
+        starting at C{seq}.
+    """
+    numbers = message.get("seqs")
+    if numbers is None:
+        return range(seq, seq + count)
+    if (type(numbers) is not list or len(numbers) != count or numbers[0] != seq
+            or any(type(n) is not int for n in numbers)
+            or any(a >= b for a, b in zip(numbers, numbers[1:])) or numbers[-1] >= 2 ** 63):
+        raise ProtocolError(f"batch {batchId}: 'seqs' must be {count} increasing integers"
+                            f" starting at 'seq'")
+    return numbers
 
 
 def decodeLogBytes(raw):

@@ -16,12 +16,12 @@ from datetime import datetime
 
 from twisted.logger import Logger
 
-from mice.logformat import Timestamper, decodeLogBytes, hostDict, localHostInfo
+from mice.forwarding import boundedLine
+from mice.logformat import Timestamper, hostDict, localHostInfo
 
 log = Logger()
 
 _IDMEF_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?IDMEF-Message\s*>")
-TRUNCATED = " [M-ICE: line truncated, {} bytes dropped]"
 
 
 class ShipResult:
@@ -43,16 +43,8 @@ def logBatches(lines, now, maxRecord, result, maxRecords=1000, maxBytes=512 * 10
     records, size, first = [], 0, 1
     for seq, raw in enumerate(lines, 1):
         raw = raw.rstrip(b"\r\n")
-        if len(raw) > maxRecord - 64:
-            dropped = len(raw) - (maxRecord - 64)
-            raw = raw[:maxRecord - 64]
-            line = decodeLogBytes(raw)
-            while len(line.encode("utf-8")) > maxRecord - 64:
-                line = line[:-64]
-            line += TRUNCATED.format(dropped)
-            result.truncated += 1
-        else:
-            line = decodeLogBytes(raw)
+        line, dropped = boundedLine(raw, maxRecord)
+        result.truncated += dropped > 0
         found = timestamper(line) or stamp
         records.append([found[0], found[1], line, ""])
         size += len(raw) + 48

@@ -14,10 +14,12 @@ through a small C{fs} object (L{OSFileSystem} by default) so that a test may
 replace it.  The rules are described in C{docs/tailer.rst}.
 """
 
+import errno
 import glob
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from typing import NamedTuple
 
@@ -30,6 +32,8 @@ __all__ = [
     "OSFileSystem",
     "OffsetStore",
     "Position",
+    "StreamFollower",
+    "isStream",
 ]
 
 FINGERPRINT_SIZE = 1024
@@ -561,6 +565,121 @@ class Follower:
     def _flushPartial(self, stream, lines, events):
         if stream.pendingLength:
             self._emit(stream, stream.readOffset, lines, events)
+
+
+def isStream(path):
+    """
+    Whether C{path} is a character device or a FIFO: read as a stream, with
+    no offsets and no rotation.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+class StreamFollower:
+    """
+    Read lines from a character device or a FIFO, without blocking.
+
+    A stream cannot be read again, so it has no L{Position}: its lines are
+    numbered from C{seqBase}, which the caller chooses so that numbers never
+    repeat across restarts (see C{docs/forwarder.rst}).  A FIFO whose
+    writers all closed is kept open, and read on when one opens it again.
+    """
+
+    def __init__(self, path, seqBase, maxLine=65536, readSize=1 << 20):
+        self.path = path
+        self.maxLine = maxLine
+        self.readSize = readSize
+        self._seq = seqBase
+        self._fd = None
+        self._pending = bytearray()
+        self._pendingLength = 0
+        self._failed = False
+
+    position = None
+
+    @property
+    def fileno(self):
+        return self._fd
+
+    def positionAfter(self, line):
+        return None
+
+    def _open(self, events):
+        try:
+            # O_RDWR on a FIFO keeps it open when the last writer closes; a
+            # character device is opened read-only.
+            flags = os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+            mode = os.stat(self.path).st_mode
+            flags |= os.O_RDWR if stat.S_ISFIFO(mode) else os.O_RDONLY
+            self._fd = os.open(self.path, flags)
+        except OSError as e:
+            if not self._failed:
+                self._failed = True
+                events.append(Event("missing", f"{self.path}: cannot open: {e.strerror}"))
+            return False
+        if self._failed:
+            events.append(Event("appeared", f"{self.path} opened"))
+        self._failed = False
+        return True
+
+    def poll(self):
+        lines, events = [], []
+        if self._fd is None and not self._open(events):
+            return lines, events
+        budget = self.readSize
+        while budget > 0:
+            try:
+                data = os.read(self._fd, min(budget, 1 << 16))
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno == errno.EINTR:
+                    continue
+                events.append(Event("missing", f"{self.path}: read failed: {e.strerror};"
+                                               " reopening"))
+                self.close()
+                break
+            if not data:
+                break
+            budget -= len(data)
+            self._split(data, lines, events)
+        return lines, events
+
+    def _split(self, data, lines, events):
+        start = 0
+        while True:
+            newline = data.find(b"\n", start)
+            if newline < 0:
+                break
+            self._add(data[start:newline])
+            self._emit(lines, events)
+            start = newline + 1
+        self._add(data[start:])
+
+    def _add(self, piece):
+        room = self.maxLine - len(self._pending)
+        if room > 0:
+            self._pending += piece[:room]
+        self._pendingLength += len(piece)
+
+    def _emit(self, lines, events):
+        self._seq += 1
+        if self._pendingLength > self.maxLine:
+            events.append(Event("overlong", f"{self.path}: line {self._seq} is"
+                                            f" {self._pendingLength} bytes long; truncated"
+                                            f" to {self.maxLine}"))
+        lines.append(Line(self._seq, bytes(self._pending), 0, None))
+        self._pending = bytearray()
+        self._pendingLength = 0
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class OffsetStore:

@@ -9,9 +9,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.trial.unittest import SkipTest
 from zope.interface import implementer
 
@@ -216,4 +217,85 @@ def writeRawLogConfigs(directory, url, port=0, mmSize=64, rbSize=16, timeInterva
                 f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
                 f"[CACHE_AND_RINGBUFFER]\nMMPATH = cache\nMMSIZE = {mmSize}\n"
                 f"RBSIZE = {rbSize}\n")
+    return conf
+
+
+class SubmittedBatch(NamedTuple):
+    stream: str
+    seq: int
+    host: dict
+    records: list
+    seqs: list
+    deferred: Deferred
+
+    @property
+    def numbers(self):
+        """
+        The sequence number of every record.
+        """
+        return self.seqs or list(range(self.seq, self.seq + len(self.records)))
+
+
+class FakeSender:
+    """
+    Stands in for L{mice.services.sender.ReliableSender} in tests of what
+    feeds it: it keeps what is submitted until the test acknowledges it.
+    """
+
+    def __init__(self, description="test server", connected=True):
+        self.description = description
+        self.connected = connected
+        self.running = False
+        self.submitted = []
+
+    def startService(self):
+        self.running = True
+
+    def stopService(self):
+        self.running = False
+        return succeed(None)
+
+    def submit(self, stream, seq, host, records, seqs=None):
+        d = Deferred()
+        self.submitted.append(SubmittedBatch(stream, seq, host, records, seqs, d))
+        return d
+
+    def acknowledge(self, count=None):
+        """
+        Acknowledge the oldest C{count} unacknowledged batches (all of them
+        by default), in order.
+
+        @return: the batches acknowledged.
+        """
+        waiting = [b for b in self.submitted if not b.deferred.called]
+        done = waiting if count is None else waiting[:count]
+        for batch in done:
+            batch.deferred.callback(batch)
+        return done
+
+
+def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInterval=0.2,
+                         shmSize=1024, spoolSize=65536, filterDrop=(), reconnect=15,
+                         stateDirectory="state"):
+    """
+    Write a DataForwarder config (and a filter config) shipping C{files} to
+    127.0.0.1:C{sqlPort} and 127.0.0.1:C{analysisPort} (0: disabled).
+
+    @return: the config's path.
+    """
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "filter.conf"), "w") as f:
+        f.write("[FILTER]\n" + "".join(f'DROP = "{p}"\n' for p in filterDrop))
+    with open(os.path.join(directory, "fmt.conf"), "w") as f:
+        f.write("[FORMAT]\nHOSTNAME = testhost\n")
+    conf = os.path.join(directory, "dataforwarder.conf")
+    with open(conf, "w") as f:
+        f.write(f"[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = {sqlPort}\n"
+                f"[ANALYSIS_SERVER]\nASIP = 127.0.0.1\nASPORT = {analysisPort}\n"
+                f"[SECURITY_AND_PRIVACY]\nENCRYPT = no\nFILTER = {'yes' if filterDrop else 'no'}\n"
+                "[LOGFILE_LIST]\n" + "".join(f"FILE = {path}\n" for path in files)
+                + "[MODULES_CONFIG_FILE]\nFILTERCONF = filter.conf\nLOGFORMATCONF = fmt.conf\n"
+                f"[MISC]\nSHMSIZE = {shmSize}\nSLEEPINV = {sleepInterval}\n"
+                f"RECONNECT = {reconnect}\nSTATEDIR = {stateDirectory}\n"
+                f"SPOOLSIZE = {spoolSize}\n")
     return conf

@@ -71,7 +71,7 @@ def welcome(maxLine, maxRecord):
     return {"t": WELCOME, "v": PROTOCOL_VERSION, "maxline": maxLine, "maxrecord": maxRecord}
 
 
-def batch(batchId, stream, seq, host, records):
+def batch(batchId, stream, seq, host, records, seqs=None):
     """
     @param batchId: the sender's id for this batch, echoed in the ack.
     @param stream: the file or device the records come from.
@@ -79,9 +79,14 @@ def batch(batchId, stream, seq, host, records):
     @param host: a dict of host columns (see L{mice.record.HostInfo}), or
         C{None} for kinds that carry none.
     @param records: a list of records, their shape given by the kind.
+    @param seqs: the sequence number of every record, when they do not
+        simply follow C{seq} one by one (the sender dropped lines between).
     """
-    return {"t": BATCH, "id": batchId, "stream": stream, "seq": seq, "host": host,
-            "recs": records}
+    message = {"t": BATCH, "id": batchId, "stream": stream, "seq": seq, "host": host,
+               "recs": records}
+    if seqs is not None:
+        message["seqs"] = seqs
+    return message
 
 
 def ack(batchId):

@@ -75,23 +75,24 @@ class ReliableSender(Service):
     def connected(self):
         return self._link is not None
 
-    def submit(self, stream, seq, host, records):
+    def submit(self, stream, seq, host, records, seqs=None):
         """
         Queue C{records} (the first one with sequence number C{seq} in
-        C{stream}) for sending.
+        C{stream}; the others follow, or have the numbers C{seqs}) for
+        sending.
 
         @return: a Deferred firing with the L{OutgoingBatch} once it is
             acknowledged.
         """
-        batch, d = self._makeBatch(stream, seq, host, records)
+        batch, d = self._makeBatch(stream, seq, host, records, seqs)
         self._outbox.add(batch)
         self._pump()
         return d
 
-    def _makeBatch(self, stream, seq, host, records):
+    def _makeBatch(self, stream, seq, host, records, seqs=None):
         batchId = self._nextId
         self._nextId += 1
-        line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records))
+        line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records, seqs))
         d = Deferred()
         self._waiting[batchId] = d
         return OutgoingBatch(batchId, stream, seq, len(records), line), d
@@ -114,10 +115,11 @@ class ReliableSender(Service):
             original.errback(BatchTooLarge(batch.batchId))
             return []
         message = wire.decodeMessage(batch.line)
-        records, half = message["recs"], batch.count // 2
-        first, d1 = self._makeBatch(batch.stream, batch.seq, message["host"], records[:half])
-        second, d2 = self._makeBatch(batch.stream, batch.seq + half, message["host"],
-                                     records[half:])
+        records, seqs, half = message["recs"], message.get("seqs"), batch.count // 2
+        first, d1 = self._makeBatch(batch.stream, batch.seq, message["host"], records[:half],
+                                    seqs and seqs[:half])
+        second, d2 = self._makeBatch(batch.stream, seqs[half] if seqs else batch.seq + half,
+                                     message["host"], records[half:], seqs and seqs[half:])
         DeferredList([d1, d2], fireOnOneErrback=True, consumeErrors=True).addCallbacks(
             lambda _: original.callback(batch), lambda f: original.errback(f.value.subFailure))
         return [first, second]

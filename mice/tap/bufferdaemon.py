@@ -14,6 +14,7 @@ from mice.config import ConfigError, loadBufferDaemon
 from mice.registry import UnknownModule, findModule
 from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
 
 
 class Options(usage.Options):
@@ -75,24 +76,11 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
 log = Logger()
 
 
-def privilegeWarnings(settings, twistdOptions):
-    """
-    USER, GROUP and CHROOT are twistd's C{--uid}, C{--gid} and C{--chroot}:
-    say so when the config asks for them and twistd was not told.
-    """
-    twistdOptions = twistdOptions or {}
-    wanted = [("USER", settings.user, "uid", "--uid"), ("GROUP", settings.group, "gid", "--gid"),
-              ("CHROOT", settings.chroot, "chroot", "--chroot")]
-    return [f"{settings.path}: {key} = {value} is applied by twistd's {flag}, which was not"
-            f" given: running as the current user{' without chroot' if key == 'CHROOT' else ''}"
-            for key, value, option, flag in wanted
-            if value and not twistdOptions.get(option)]
-
-
 def makeService(options):
     from twisted.internet import reactor
 
-    for warning in privilegeWarnings(options.settings, getattr(options, "parent", None)):
+    for warning in applyRunSettings(options.settings, getattr(options, "parent", None),
+                                    "mice-bufferdaemon"):
         log.warn("{problem}", problem=warning)
 
     try:

@@ -9,3 +9,8 @@ miceAllInOne = ServiceMaker(
     "M-ICE all in one", "mice.tap.allinone",
     "Every M-ICE component on 127.0.0.1 with SQLite and a sample log",
     "mice-allinone")
+
+miceDataForwarder = ServiceMaker(
+    "M-ICE DataForwarder", "mice.tap.dataforwarder",
+    "M-ICE's client: follows log files and ships every line to the servers",
+    "mice-dataforwarder")

@@ -1,0 +1,262 @@
+# -*- test-case-name: tests.test_forwarding -*-
+"""
+The DataForwarder's decisions, without I/O: what a followed line becomes
+(L{LinePreparer}: filter, pseudonymise, format), how lines are cut into
+batches (L{ForwardBatch}), and which file positions may be persisted
+(L{Ledger}: only positions whose lines, and every line before them, a server
+has acknowledged as durable).
+
+Time is passed in; nothing here touches a reactor, a socket or a file.
+"""
+
+import json
+from collections import deque
+from typing import NamedTuple
+
+from mice.logformat import Timestamper, decodeLogBytes
+from mice.tailer import FileIdentity, Position
+
+TRUNCATED = " [M-ICE: line truncated, {} bytes dropped]"
+
+#: Room left in a record for its date, time and JSON framing.
+_RECORD_OVERHEAD = 64
+
+
+def boundedLine(raw, maxRecord):
+    """
+    A raw log line (C{bytes}, no newline) as text that fits a record of
+    C{maxRecord} bytes, invalid UTF-8 shown as C{\\xNN} escapes.
+
+    @return: C{(line, droppedBytes)}; a cut line says at its end how many
+        bytes were dropped.
+    """
+    limit = maxRecord - _RECORD_OVERHEAD
+    if len(raw) <= limit:
+        line = decodeLogBytes(raw)
+        if line.isascii() or len(line.encode("utf-8")) <= limit:
+            return line, 0
+    cut = min(len(raw), limit)
+    line = decodeLogBytes(raw[:cut])
+    while len(line.encode("utf-8")) > limit:
+        # Escapes of invalid bytes made it longer than the bytes it came from.
+        cut = max(cut - 64, 0)
+        line = decodeLogBytes(raw[:cut])
+    dropped = len(raw) - cut
+    return line + TRUNCATED.format(dropped), dropped
+
+
+class PreparedLines(NamedTuple):
+    seqs: list
+    records: list
+    filtered: int
+    """Lines the filter dropped."""
+    truncated: int
+    """Lines cut to the record limit."""
+
+
+class LinePreparer:
+    """
+    C{mice_mod_flt_regex}, then the pseudonymiser, then C{mice_mod_fmt_simple}:
+    followed lines into wire records.
+
+    @param lineFilter: an L{mice.interfaces.IFilter}, or C{None} (FILTER = no).
+    @param pseudonymizer: an L{mice.interfaces.IPseudonymizer}, or C{None}
+        (PSEUDO = no).
+    """
+
+    def __init__(self, lineFilter=None, pseudonymizer=None, maxRecord=65536):
+        self.lineFilter = lineFilter
+        self.pseudonymizer = pseudonymizer
+        self.maxRecord = maxRecord
+        self._timestamper = None
+
+    def _stamper(self, now):
+        stamper = self._timestamper
+        if stamper is None or stamper.now.date() != now.date():
+            stamper = self._timestamper = Timestamper(now)
+        return stamper
+
+    def prepare(self, lines, now):
+        """
+        @param lines: L{mice.tailer.Line}s.
+        @param now: a naive local L{datetime}: the year of syslog dates, and
+            the stamp of lines that have none.
+        @return: L{PreparedLines}.
+        """
+        stamper = self._stamper(now)
+        fallback = (now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S"))
+        keep = self.lineFilter.keep if self.lineFilter is not None else None
+        pseudonymize = self.pseudonymizer.pseudonymize if self.pseudonymizer else None
+        maxRecord, limit = self.maxRecord, self.maxRecord - _RECORD_OVERHEAD
+        seqs, records, filtered, truncated = [], [], 0, 0
+        for line in lines:
+            raw = line.data
+            if len(raw) <= limit and raw.isascii():
+                text = raw.decode("ascii")
+            else:
+                text, cut = boundedLine(raw, maxRecord)
+                truncated += cut > 0
+            if keep is not None and not keep(text):
+                filtered += 1
+                continue
+            if pseudonymize is not None:
+                text = pseudonymize(text)
+            day, clock = stamper(text) or fallback
+            seqs.append(line.seq)
+            records.append([day, clock, text, ""])
+        return PreparedLines(seqs, records, filtered, truncated)
+
+
+class ForwardBatch(NamedTuple):
+    """
+    Records of one stream on their way to the servers.
+
+    A batch without records is a I{mark}: it only carries a position to
+    persist (lines that were all filtered out, a file that was rewritten).
+    """
+
+    stream: str
+    seq: int
+    """Sequence number of the first record (or of the mark's position)."""
+    seqs: list | None
+    """Every record's sequence number, when they do not follow one by one."""
+    records: list
+    position: Position | None
+    """What to persist for C{stream} once this batch and all before it are
+    acknowledged; C{None} for a stream that has no positions (a FIFO)."""
+
+    def encode(self):
+        """
+        @return: C{bytes} for the spool.
+        """
+        return json.dumps([self.stream, self.seq, self.seqs, self.records,
+                           _positionToJson(self.position)],
+                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def decode(cls, data):
+        stream, seq, seqs, records, position = json.loads(data)
+        return cls(stream, seq, seqs, records, _positionFromJson(position))
+
+
+def _positionToJson(position):
+    if position is None:
+        return None
+    identity = position.identity
+    return [None if identity is None else [identity.device, identity.inode,
+                                           identity.fingerprint.hex()],
+            position.offset, position.seq]
+
+
+def _positionFromJson(value):
+    if value is None:
+        return None
+    identity, offset, seq = value
+    if identity is not None:
+        identity = FileIdentity(identity[0], identity[1], bytes.fromhex(identity[2]))
+    return Position(identity, offset, seq)
+
+
+def cutBatches(stream, prepared, lastPosition, positionAfter, maxRecords=1000, maxBytes=512 * 1024):
+    """
+    Cut the records of one poll of C{stream} into L{ForwardBatch}es.
+
+    @param prepared: the poll's L{PreparedLines}.
+    @param lastPosition: where the stream stands after the poll (persisted
+        with the last batch, so lines filtered out at the end count as done).
+    @param positionAfter: C{positionAfter(seq)}: the position after the line
+        C{seq}, or C{None}.
+    @return: the batches; a single mark if no line was kept.
+    """
+    seqs, records = prepared.seqs, prepared.records
+    if not records:
+        seq = lastPosition.seq if lastPosition is not None else 0
+        return [ForwardBatch(stream, seq, None, [], lastPosition)]
+    batches, start, size = [], 0, 0
+    for i, record in enumerate(records):
+        size += len(record[2]) + 32
+        if i + 1 - start >= maxRecords or size >= maxBytes or i + 1 == len(records):
+            part = seqs[start:i + 1]
+            consecutive = part[-1] - part[0] == len(part) - 1
+            position = lastPosition if i + 1 == len(records) else positionAfter(part[-1])
+            batches.append(ForwardBatch(stream, part[0], None if consecutive else part,
+                                        records[start:i + 1], position))
+            start, size = i + 1, 0
+    return batches
+
+
+class _Entry:
+    __slots__ = ("stream", "position", "fromSpool", "done")
+
+    def __init__(self, stream, position, fromSpool):
+        self.stream = stream
+        self.position = position
+        self.fromSpool = fromSpool
+        self.done = False
+
+
+class Ledger:
+    """
+    One server's view of what it has acknowledged: batches are added in the
+    order they are sent, acknowledged in any order, and a stream's committed
+    position advances only over an acknowledged prefix.
+
+    @ivar committed: C{{stream: Position}}; a position never moves back (by
+        sequence number): a batch replayed from the spool after a restart may
+        be older than what the file already had.
+    """
+
+    def __init__(self, committed=None):
+        self.committed = dict(committed or {})
+        self._entries = deque()
+
+    def __len__(self):
+        return len(self._entries)
+
+    def add(self, batch, fromSpool):
+        """
+        @return: the entry to hand to L{acknowledge}.
+        """
+        entry = _Entry(batch.stream, batch.position, fromSpool)
+        self._entries.append(entry)
+        return entry
+
+    def acknowledge(self, entry):
+        """
+        @return: how many acknowledged entries of the prefix came from the
+            spool (the caller pops that many spool items).
+        """
+        entry.done = True
+        entries, committed, fromSpool = self._entries, self.committed, 0
+        while entries and entries[0].done:
+            first = entries.popleft()
+            fromSpool += first.fromSpool
+            position = first.position
+            if position is not None:
+                old = committed.get(first.stream)
+                if old is None or position.seq >= old.seq:
+                    committed[first.stream] = position
+        return fromSpool
+
+    def forget(self):
+        """
+        Every unacknowledged entry is void (the sender was thrown away).
+        """
+        self._entries.clear()
+
+
+def persistable(ledgers, streams):
+    """
+    The position of each stream that every server has acknowledged: the
+    least advanced one.
+
+    @param ledgers: the L{Ledger} of each enabled server.
+    @param streams: the streams (paths) that have positions.
+    @return: C{{stream: Position}} for the streams some position is known of.
+    """
+    positions = {}
+    for stream in streams:
+        known = [ledger.committed[stream] for ledger in ledgers if stream in ledger.committed]
+        if known and len(known) == len(ledgers):
+            positions[stream] = min(known, key=lambda p: p.seq)
+    return positions

@@ -1,0 +1,100 @@
+# -*- test-case-name: tests.test_forwarder -*-
+"""
+C{twistd mice-dataforwarder -c dataforwarder.conf}: the client that ships a
+host's log files to the raw-log database and the analysis agent.
+"""
+
+import os
+
+from twisted.internet.endpoints import clientFromString
+from twisted.logger import Logger
+from twisted.python import usage
+
+from mice.config import ConfigError, loadDataForwarder
+from mice.forwarding import Ledger, LinePreparer
+from mice.logformat import hostDict
+from mice.registry import UnknownModule, findModule
+from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
+from mice.spool import Spool
+from mice.tailer import OffsetStore
+from mice.tap.runtime import applyRunSettings, startSyslog
+
+log = Logger()
+
+
+class Options(usage.Options):
+    synopsis = "-c dataforwarder.conf"
+    optParameters = [
+        ["config", "c", "/etc/M-ICE/dataforwarder.conf", "The DataForwarder's config file."],
+    ]
+
+    def postOptions(self):
+        try:
+            self.settings = loadDataForwarder(self["config"])
+        except (ConfigError, OSError) as e:
+            raise usage.UsageError(str(e)) from None
+        if self.settings.encrypt:
+            raise usage.UsageError(
+                f"{self.settings.path}: ENCRYPT = yes needs the secure link, which this"
+                " version does not have yet; set ENCRYPT = no")
+
+
+def _module(name, role, config, reactor, path):
+    try:
+        return findModule(name, role).build(config, reactor)
+    except UnknownModule as e:
+        raise ConfigError(path, None, str(e)) from None
+
+
+def buildForwarder(settings, reactor, endpoints=None):
+    """
+    The DataForwarder of C{settings}, its modules loaded.
+
+    @param endpoints: C{{"sql": endpoint, "analysis": endpoint}} to use
+        instead of the config's addresses (tests).
+    @raise ConfigError: a module is unknown or its config is bad.
+    """
+    formatter = _module(settings.logFormatModule, "formatter", settings.logFormatConfig,
+                        reactor, settings.path)
+    lineFilter = pseudonymizer = None
+    if settings.filter:
+        lineFilter = _module(settings.filterModule, "filter", settings.filterConfig, reactor,
+                             settings.path)
+    if settings.pseudo:
+        pseudonymizer = _module(settings.pseudonymModule, "pseudonymizer",
+                                settings.pseudonymConfig, reactor, settings.path)
+    state = settings.stateDirectory or defaultStateDirectory()
+    os.makedirs(state, exist_ok=True)
+    host = hostDict(formatter.host)
+    source = formatter.host.hostname or "localhost"
+    destinations = []
+    for name, address in settings.servers:
+        description = f"{'raw-log database' if name == 'sql' else 'analysis agent'}" \
+                      f" {address.host}:{address.port}"
+        endpoint = (endpoints or {}).get(name) or clientFromString(reactor, address.endpoint)
+        sender = makeSender(endpoint, source, reactor, description, settings.reconnect, log)
+        spool = Spool(os.path.join(state, f"spool-{name}"), settings.shmSize * 1024,
+                      settings.spoolSize * 1024)
+        for problem in spool.problems:
+            log.error("{server}: spool: {problem}", server=description, problem=problem)
+        destinations.append(Destination(name, sender, spool, Ledger(), host))
+    preparer = LinePreparer(lineFilter, pseudonymizer, maxRecord=settings.maxLine + 64)
+    return DataForwarder(
+        settings.files, destinations, preparer, OffsetStore(os.path.join(state, "offsets.json")),
+        reactor, sleepInterval=settings.sleepInterval, maxLine=settings.maxLine,
+        hostname=source)
+
+
+def makeService(options):
+    from twisted.internet import reactor
+
+    settings = options.settings
+    for warning in applyRunSettings(settings, getattr(options, "parent", None),
+                                    "mice-dataforwarder"):
+        log.warn("{problem}", problem=warning)
+    if settings.syslog:
+        startSyslog(settings.syslogFacility, "mice-dataforwarder")
+    try:
+        return buildForwarder(settings, reactor)
+    except (ConfigError, OSError, ValueError) as e:
+        raise SystemExit(f"mice-dataforwarder: {e}") from None

@@ -1,0 +1,79 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+What the daemons' configs say about running them (PIDPATH, USER, GROUP,
+CHROOT, SYSLOGFAC), applied through twistd's own options.
+
+twistd writes its pid file, chroots and drops privileges after the tap's
+C{makeService} has run and after C{privilegedStartService} (where ports and
+devices are opened), reading these from its options: so a tap may fill in
+what the user did not give on the command line.
+"""
+
+import grp
+import os
+import pwd
+
+from twisted.logger import Logger
+
+log = Logger()
+
+#: twistd's default pid file name: the user did not choose one.
+_TWISTD_DEFAULT_PIDFILE = "twistd.pid"
+
+
+def privilegeWarnings(settings, twistdOptions):
+    """
+    USER, GROUP and CHROOT that will not be applied, as messages.
+    """
+    twistdOptions = twistdOptions or {}
+    wanted = [("USER", settings.user, "uid", "--uid"), ("GROUP", settings.group, "gid", "--gid"),
+              ("CHROOT", settings.chroot, "chroot", "--chroot")]
+    return [f"{settings.path}: {key} = {value} is applied by twistd's {flag}, which was not"
+            f" given: running as the current user{' without chroot' if key == 'CHROOT' else ''}"
+            for key, value, option, flag in wanted
+            if value and not twistdOptions.get(option)]
+
+
+def applyRunSettings(settings, twistdOptions, name, isRoot=None):
+    """
+    Fill twistd's options from the config: a pid file in PIDPATH (unless
+    C{--pidfile} was given), and, when running as root, C{--uid}/C{--gid}
+    from USER/GROUP (unless given).  CHROOT is only ever C{--chroot}: the
+    paths in a config name files outside the jail.
+
+    @param name: the pid file's base name.
+    @return: warnings for what is not applied.
+    """
+    if twistdOptions is None:
+        return privilegeWarnings(settings, {})
+    if isRoot is None:
+        isRoot = os.getuid() == 0
+    pidPath = getattr(settings, "pidPath", None)
+    if pidPath and twistdOptions.get("pidfile") == _TWISTD_DEFAULT_PIDFILE:
+        os.makedirs(pidPath, exist_ok=True)
+        twistdOptions["pidfile"] = os.path.join(pidPath, name + ".pid")
+    problems = []
+    if isRoot:
+        if settings.user and twistdOptions.get("uid") is None:
+            try:
+                twistdOptions["uid"] = pwd.getpwnam(settings.user).pw_uid
+            except KeyError:
+                problems.append(f"{settings.path}: USER = {settings.user}: no such user")
+        if settings.group and twistdOptions.get("gid") is None:
+            try:
+                twistdOptions["gid"] = grp.getgrnam(settings.group).gr_gid
+            except KeyError:
+                problems.append(f"{settings.path}: GROUP = {settings.group}: no such group")
+    return problems + privilegeWarnings(settings, twistdOptions)
+
+
+def startSyslog(facility, prefix):
+    """
+    Send every log event to syslog too, with C{facility} (SYSLOGFAC).
+    """
+    from twisted.logger import LegacyLogObserverWrapper, globalLogPublisher
+    from twisted.python.syslog import SyslogObserver
+
+    observer = LegacyLogObserverWrapper(SyslogObserver(prefix, facility=facility).emit)
+    globalLogPublisher.addObserver(observer)
+    return observer
