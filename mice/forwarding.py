@@ -33,7 +33,7 @@ def boundedLine(raw, maxRecord):
     limit = maxRecord - _RECORD_OVERHEAD
     if len(raw) <= limit:
         line = decodeLogBytes(raw)
-        if line.isascii() or len(line.encode("utf-8")) <= limit:
+        if (len(line) if line.isascii() else len(line.encode("utf-8"))) <= limit:
             return line, 0
     cut = min(len(raw), limit)
     line = decodeLogBytes(raw[:cut])

@@ -599,14 +599,16 @@ class StreamFollower:
         self._pendingLength = 0
         self._failed = False
 
-    position = None
-
     @property
-    def fileno(self):
-        return self._fd
+    def position(self):
+        """
+        A stream has no offset: its position only carries the last number
+        handed out, so that a restart numbers on above it.
+        """
+        return Position(None, 0, self._seq)
 
     def positionAfter(self, line):
-        return None
+        return Position(None, 0, line.seq)
 
     def _open(self, events):
         try:

@@ -46,7 +46,8 @@ class TwistdPluginTests(SynchronousTestCase):
         would be skipped silently).
         """
         names = {maker.tapname for maker in getPlugins(IServiceMaker)}
-        self.assertTrue({"mice-bufferdaemon", "mice-allinone"} <= names, names)
+        self.assertTrue({"mice-bufferdaemon", "mice-dataforwarder", "mice-allinone"} <= names,
+                        names)
         for maker in getPlugins(IServiceMaker):
             if maker.tapname.startswith("mice-"):
                 maker.options()

@@ -274,6 +274,7 @@ class DataForwarder(MultiService):
         self.counts = {"lines": 0, "filtered": 0, "truncated": 0, "events": 0}
         self._stored = {}
         self._saved = {}
+        self._positions = {}
         self._wakeCall = None
         self._stalled = False
         for destination in self.destinations:
@@ -311,6 +312,7 @@ class DataForwarder(MultiService):
             self.sources.append(source)
         self.events = EventSource(self.hostname, self._seqBase(EVENT_STREAM))
         self.sources.append(self.events)
+        self._positions = {source.path: source.position for source in self.sources}
         super().privilegedStartService()
 
     def startService(self):
@@ -364,20 +366,24 @@ class DataForwarder(MultiService):
             lines, events = source.poll()
             for event in events:
                 self._report(source, event, now)
-            if lines or events:
+            if lines or source.position != self._positions.get(source.path):
                 self._forward(source, lines, now, droppable)
             # A poll that read about its whole budget left more behind.
             more = more or 2 * sum(len(line.data) + 1 for line in lines) >= self.readSize
         if self.events._queued:
             self._forward(self.events, self.events.poll()[0], now, True)
-        if more and self.wantsMore():
-            self.wake()
+        if more:
+            if self.wantsMore():
+                self.wake()
+            else:
+                # The next acknowledgement that makes room polls again.
+                self._stalled = True
 
     def _report(self, source, event, now):
         self.counts["events"] += 1
         level = _EVENT_LEVELS.get(event.kind, "warn")
-        getattr(self.log, level)("{path}: {kind}: {message}", path=source.path,
-                                 kind=event.kind, message=event.message)
+        getattr(self.log, level)("{path}: {kind}: {report}", path=source.path,
+                                 kind=event.kind, report=event.message)
         if event.kind in ("tamper", "truncated", "overlong") or (
                 event.kind == "rotated" and "lost" in event.message):
             self.events.report(event, now)
@@ -388,6 +394,7 @@ class DataForwarder(MultiService):
         self.counts["filtered"] += prepared.filtered
         self.counts["truncated"] += prepared.truncated
         first = lines[0].seq if lines else 0
+        self._positions[source.path] = source.position
 
         def positionAfter(seq):
             return source.positionAfter(lines[seq - first])

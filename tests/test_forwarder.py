@@ -1,0 +1,403 @@
+"""
+Tests for L{mice.services.forwarder}: the DataForwarder service, driven by a
+L{task.Clock} over real temporary files, real spools and offset stores, with
+L{FakeSender}s standing in for the servers (the link itself is tested in
+C{tests.test_sender} and end to end in C{tests.test_forwarder_faults}).
+"""
+
+import os
+import shutil
+
+from twisted.internet.task import Clock
+from twisted.logger import globalLogPublisher
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.config import loadDataForwarder
+from mice.filters import RegexFilter
+from mice.forwarding import Ledger, LinePreparer
+from mice.services.forwarder import EVENT_STREAM, DataForwarder, Destination, reportingPolicy
+from mice.spool import Spool
+from mice.tailer import OffsetStore
+from mice.tap import dataforwarder
+from mice.testing import FakeSender, writeForwarderConfig
+
+HOST = {"hostname": "testhost"}
+
+
+def append(path, *texts):
+    with open(path, "ab") as f:
+        for text in texts:
+            f.write(text if isinstance(text, bytes) else text.encode() + b"\n")
+
+
+def capturedLog(testCase):
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    testCase.addCleanup(globalLogPublisher.removeObserver, events.append)
+    return events
+
+
+def logged(events, level):
+    from twisted.logger import formatEvent
+
+    return [formatEvent(e) for e in events if e.get("log_level") is not None
+            and e["log_level"].name == level]
+
+
+class Harness:
+    """
+    A DataForwarder over files in a temporary directory, its servers fakes.
+    """
+
+    def __init__(self, testCase, names=("messages",), servers=("sql",), maxInFlight=4,
+                 memoryBytes=1 << 20, diskBytes=1 << 24, readSize=1 << 20, preparer=None,
+                 connected=True, segmentBytes=4096):
+        self.testCase = testCase
+        self.directory = os.path.abspath(testCase.mktemp())
+        os.makedirs(self.directory)
+        self.paths = [os.path.join(self.directory, name) for name in names]
+        self.state = os.path.join(self.directory, "state")
+        self.options = dict(servers=servers, maxInFlight=maxInFlight, memoryBytes=memoryBytes,
+                            diskBytes=diskBytes, readSize=readSize, preparer=preparer,
+                            connected=connected, segmentBytes=segmentBytes)
+        self.forwarder = None
+        self.start()
+
+    @property
+    def path(self):
+        return self.paths[0]
+
+    def start(self, connected=None):
+        o = self.options
+        self.clock = Clock()
+        self.clock.advance(1_000_000)
+        self.senders, destinations = [], []
+        for name in o["servers"]:
+            sender = FakeSender(name, connected=o["connected"] if connected is None
+                                else connected)
+            spool = Spool(os.path.join(self.state, f"spool-{name}"), o["memoryBytes"],
+                          o["diskBytes"], segmentBytes=o["segmentBytes"])
+            destinations.append(Destination(name, sender, spool, Ledger(), HOST,
+                                            maxInFlight=o["maxInFlight"]))
+            self.senders.append(sender)
+        self.forwarder = DataForwarder(
+            self.paths, destinations, o["preparer"],
+            OffsetStore(os.path.join(self.state, "offsets.json")), self.clock,
+            sleepInterval=2.0, readSize=o["readSize"])
+        self.forwarder.startService()
+        self.testCase.addCleanup(self.stop)
+        return self.forwarder
+
+    def stop(self):
+        if self.forwarder is not None and self.forwarder.running:
+            self.testCase.successResultOf(self.forwarder.stopService())
+
+    def restart(self, connected=None):
+        self.stop()
+        return self.start(connected)
+
+    def tick(self, n=1):
+        self.clock.pump([2.0] * n)
+
+    @property
+    def sender(self):
+        return self.senders[0]
+
+    def records(self, sender=None, stream=None):
+        """
+        C{(seq, line)} of every record submitted to C{sender}, in order.
+        """
+        stream = stream or self.path
+        return [(n, record[2]) for batch in (sender or self.sender).submitted
+                if batch.stream == stream for n, record in zip(batch.numbers, batch.records)]
+
+    def saved(self):
+        return OffsetStore(os.path.join(self.state, "offsets.json")).load()
+
+
+class ShippingTests(SynchronousTestCase):
+    def test_linesShipped(self):
+        h = Harness(self)
+        append(h.path, "Nov 22 10:00:01 host sshd[1]: one", "two")
+        h.tick()
+        [batch] = h.sender.submitted
+        self.assertEqual((batch.stream, batch.seq, batch.host), (h.path, 1, HOST))
+        self.assertEqual([r[:3] for r in batch.records][0][1:],
+                         ["10:00:01", "Nov 22 10:00:01 host sshd[1]: one"])
+        self.assertEqual(h.records(), [(1, "Nov 22 10:00:01 host sshd[1]: one"), (2, "two")])
+
+    def test_offsetsOnlyForAcknowledged(self):
+        h = Harness(self)
+        append(h.path, "one", "two")
+        h.tick(3)
+        self.assertEqual(h.saved(), {})
+        h.sender.acknowledge()
+        h.tick()
+        self.assertEqual(h.saved()[h.path].seq, 2)
+        self.assertEqual(h.saved()[h.path].offset, 8)
+
+    def test_restartResendsTheUnacknowledged(self):
+        h = Harness(self)
+        append(h.path, *[f"line {n}" for n in range(1, 11)])
+        h.tick()
+        h.sender.acknowledge()
+        append(h.path, *[f"line {n}" for n in range(11, 16)])
+        h.tick()
+        self.assertEqual(len(h.sender.submitted), 2)
+        h.restart()
+        self.assertEqual(h.records(), [(n, f"line {n}") for n in range(11, 16)])
+
+    def test_partialLineHeld(self):
+        h = Harness(self)
+        append(h.path, b"first\nsec")
+        h.tick()
+        append(h.path, b"ond\n")
+        h.tick()
+        self.assertEqual(h.records(), [(1, "first"), (2, "second")])
+
+    def test_rotationByRename(self):
+        h = Harness(self)
+        append(h.path, "a1", "a2")
+        h.tick()
+        append(h.path, "a3")
+        os.rename(h.path, h.path + ".1")
+        append(h.path, "b1")
+        h.tick()
+        append(h.path, "b2")
+        h.tick()
+        self.assertEqual(h.records(), [(1, "a1"), (2, "a2"), (3, "a3"), (4, "b1"), (5, "b2")])
+
+    def test_copytruncate(self):
+        h = Harness(self)
+        append(h.path, "a1", "a2")
+        h.tick()
+        append(h.path, "a3")
+        shutil.copyfile(h.path, h.path + ".1")
+        with open(h.path, "wb"):
+            pass
+        append(h.path, "b1")
+        h.tick(2)
+        self.assertEqual(h.records(), [(1, "a1"), (2, "a2"), (3, "a3"), (4, "b1")])
+
+    def test_deletedAndRecreated(self):
+        h = Harness(self)
+        append(h.path, "a1")
+        h.tick()
+        os.unlink(h.path)
+        h.tick()
+        append(h.path, "b1")
+        h.tick()
+        self.assertEqual(h.records(), [(1, "a1"), (2, "b1")])
+
+    def test_lateFile(self):
+        h = Harness(self)
+        h.tick(2)
+        self.assertEqual(h.sender.submitted, [])
+        append(h.path, "at last")
+        h.tick()
+        self.assertEqual(h.records(), [(1, "at last")])
+
+    def test_tamperReportedAndShipped(self):
+        """
+        A file that shrinks is not read again: the forwarder logs an error
+        and ships the report in its own stream, so the servers see it.
+        """
+        events = capturedLog(self)
+        h = Harness(self)
+        append(h.path, "one", "two", "three")
+        h.tick()
+        with open(h.path, "r+b") as f:
+            f.truncate(8)
+        h.tick()
+        self.assertEqual(h.records(), [(1, "one"), (2, "two"), (3, "three")])
+        [report] = h.records(stream=EVENT_STREAM)
+        self.assertIn("tamper: Logfile inconsistency", report[1])
+        self.assertIn("localhost mice-dataforwarder: tamper:", report[1])
+        self.assertTrue(any("Logfile inconsistency" in m for m in logged(events, "error")))
+
+    def test_filteredLinesStillAdvanceTheOffset(self):
+        h = Harness(self, preparer=LinePreparer(RegexFilter(drop=["noise"])))
+        append(h.path, "keep 1", "noise", "keep 2")
+        h.tick()
+        [batch] = h.sender.submitted
+        self.assertEqual(batch.seqs, [1, 3])
+        h.sender.acknowledge()
+        append(h.path, "noise", "noise")
+        h.tick(2)
+        self.assertEqual(len(h.sender.submitted), 1, "nothing to send for filtered lines")
+        self.assertEqual(h.saved()[h.path].seq, 5)
+
+    def test_readsOnAtOnceWhileThereIsMore(self):
+        """
+        A poll that used its whole read budget polls again at once, as long
+        as the server keeps up.
+        """
+        h = Harness(self, readSize=4096, maxInFlight=100)
+        append(h.path, *[f"line {n:05d}" for n in range(2000)])
+        h.tick()
+        h.clock.advance(0)
+        self.assertGreater(len(h.records()), 600)
+        for _ in range(20):
+            h.clock.advance(0)
+        self.assertEqual(len(h.records()), 2000)
+
+    def test_slowServerIsNotSpooledFor(self):
+        """
+        A connected server with its window full stops the reading: the file
+        holds the lines, nothing goes to the spool.
+        """
+        h = Harness(self, readSize=2048, maxInFlight=2)
+        append(h.path, *[f"line {n:05d}" for n in range(1000)])
+        h.tick(5)
+        self.assertEqual(len(h.sender.submitted), 2)
+        self.assertEqual(len(h.forwarder.destinations[0].spool), 0)
+        while h.sender.acknowledge():
+            h.clock.advance(0)
+        self.assertEqual(h.records(), [(n + 1, f"line {n:05d}") for n in range(1000)])
+
+
+class SpoolTests(SynchronousTestCase):
+    def test_spooledWhileDownThenDrainedInOrder(self):
+        h = Harness(self, readSize=1024, maxInFlight=2, memoryBytes=8000, connected=False)
+        append(h.path, *[f"line {n:05d}" for n in range(600)])
+        h.tick(30)
+        spool = h.forwarder.destinations[0].spool
+        self.assertEqual(len(h.sender.submitted), 2)
+        self.assertGreater(spool.memoryItems, 0)
+        self.assertGreater(spool.diskItems, 0)
+        h.sender.connected = True
+        while h.sender.acknowledge():
+            h.clock.advance(0)
+        self.assertEqual(h.records(), [(n + 1, f"line {n:05d}") for n in range(600)])
+        self.assertEqual(len(spool), 0)
+        h.tick()
+        self.assertEqual(h.saved()[h.path].seq, 600)
+
+    def test_diskSpoolSurvivesRestart(self):
+        """
+        What was spooled on disk is sent after a restart, even if the log
+        file is gone by then.
+        """
+        h = Harness(self, readSize=1024, maxInFlight=1, memoryBytes=0, connected=False)
+        append(h.path, *[f"line {n:05d}" for n in range(200)])
+        h.tick(20)
+        [inMemory] = h.sender.submitted
+        spooled = range(inMemory.seq + len(inMemory.records), 201)
+        self.assertEqual(len(h.forwarder.destinations[0].spool), 2)
+        h.stop()
+        os.unlink(h.path)
+        h.start(connected=True)
+        while h.sender.acknowledge():
+            h.clock.advance(0)
+        self.assertEqual(h.records(), [(n, f"line {n - 1:05d}") for n in spooled])
+
+    def test_fullSpoolStopsReadingAndLosesNothing(self):
+        events = capturedLog(self)
+        h = Harness(self, readSize=1024, maxInFlight=1, memoryBytes=0, diskBytes=6000,
+                    segmentBytes=1024, connected=False)
+        append(h.path, *[f"line {n:05d}" for n in range(2000)])
+        h.tick(50)
+        destination = h.forwarder.destinations[0]
+        self.assertTrue(destination.overflow)
+        read = h.forwarder.counts["lines"]
+        h.tick(5)
+        self.assertEqual(h.forwarder.counts["lines"], read, "reading stopped")
+        self.assertTrue(any("spool is full" in m for m in logged(events, "warn")))
+        h.sender.connected = True
+        while h.sender.acknowledge():
+            h.tick()
+        self.assertEqual(h.records(), [(n + 1, f"line {n:05d}") for n in range(2000)])
+        self.assertEqual(destination.lost, 0)
+
+    def test_twoServersPersistTheLeastAdvanced(self):
+        h = Harness(self, servers=("sql", "analysis"))
+        append(h.path, "one", "two")
+        h.tick()
+        sql, analysis = h.senders
+        self.assertEqual(h.records(sql), h.records(analysis))
+        sql.acknowledge()
+        h.tick()
+        self.assertEqual(h.saved(), {})
+        analysis.acknowledge()
+        h.tick()
+        self.assertEqual(h.saved()[h.path].seq, 2)
+
+    def test_oneServerDownTheOtherCarriesOn(self):
+        h = Harness(self, servers=("sql", "analysis"), readSize=1024, maxInFlight=2)
+        sql, analysis = h.senders
+        analysis.connected = False
+        append(h.path, *[f"line {n:05d}" for n in range(500)])
+        for _ in range(20):
+            h.tick()
+            sql.acknowledge()
+        self.assertEqual(h.records(sql), [(n + 1, f"line {n:05d}") for n in range(500)])
+        self.assertEqual(len(h.records(analysis)), 2 * 93, "two batches in its window")
+        self.assertGreater(len(h.forwarder.destinations[1].spool), 0)
+        self.assertEqual(h.saved(), {}, "the analysis agent acknowledged nothing")
+
+
+class StreamTests(SynchronousTestCase):
+    def test_fifo(self):
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        fifo = os.path.join(directory, "fifo")
+        os.mkfifo(fifo)
+        h = Harness(self, names=())
+        h.stop()
+        h.paths = [fifo]
+        h.start()
+        writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        self.addCleanup(os.close, writer)
+        os.write(writer, b"from the pipe\npart")
+        h.tick()
+        os.write(writer, b"ial\n")
+        h.tick()
+        records = h.records(stream=fifo)
+        self.assertEqual([line for _, line in records], ["from the pipe", "partial"])
+        first = records[0][0]
+        self.assertGreaterEqual(first, 1_000_000 * 1_000_000, "numbered from the clock")
+        self.assertEqual(records[1][0], first + 1)
+
+
+class PolicyTests(SynchronousTestCase):
+    def test_lostReportedOnce(self):
+        events = capturedLog(self)
+        from twisted.logger import Logger
+
+        policy = reportingPolicy("the server", 3, Logger(), base=lambda attempt: 1.0)
+        for attempt in range(1, 8):
+            self.assertEqual(policy(attempt), 1.0)
+        self.assertEqual(len([m for m in logged(events, "error") if "lost" in m]), 1)
+
+
+class ConfigTests(SynchronousTestCase):
+    def test_buildFromConfig(self):
+        directory = os.path.abspath(self.mktemp())
+        log = os.path.join(directory, "messages")
+        conf = writeForwarderConfig(directory, [log], sqlPort=3366, analysisPort=0,
+                                    filterDrop=["noise"])
+        forwarder = dataforwarder.buildForwarder(loadDataForwarder(conf), Clock())
+        self.assertEqual([d.name for d in forwarder.destinations], ["sql"])
+        self.assertEqual(forwarder.paths, [log])
+        self.assertEqual(forwarder.hostname, "testhost")
+        self.assertTrue(forwarder.preparer.lineFilter.keep("signal"))
+        self.assertFalse(forwarder.preparer.lineFilter.keep("noise"))
+        self.assertTrue(os.path.isdir(os.path.join(directory, "state", "spool-sql")))
+
+    def test_encryptRefused(self):
+        directory = os.path.abspath(self.mktemp())
+        conf = writeForwarderConfig(directory, ["/tmp/x"], sqlPort=1)
+        with open(conf) as f:
+            text = f.read().replace("ENCRYPT = no", "ENCRYPT = yes\nENCKEY = k")
+        with open(conf, "w") as f:
+            f.write(text)
+        e = self.assertRaises(usage.UsageError, dataforwarder.Options().parseOptions,
+                              ["-c", conf])
+        self.assertIn("ENCRYPT = yes", str(e))
+
+    def test_shippedConfigLoads(self):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        options = dataforwarder.Options()
+        options.parseOptions(["-c", os.path.join(root, "etc", "mice", "dataforwarder.conf")])
+        self.assertEqual([name for name, _ in options.settings.servers], ["sql", "analysis"])
