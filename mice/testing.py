@@ -276,11 +276,13 @@ class FakeSender:
 
 def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInterval=0.2,
                          shmSize=1024, spoolSize=65536, filterDrop=(), reconnect=15,
-                         stateDirectory="state"):
+                         stateDirectory="state", pseudonymKeyFile=None):
     """
     Write a DataForwarder config (and a filter config) shipping C{files} to
     127.0.0.1:C{sqlPort} and 127.0.0.1:C{analysisPort} (0: disabled).
 
+    @param pseudonymKeyFile: a key file (see L{mice.pseudonym.readKey}) to
+        turn PSEUDO on with C{mice_mod_psd_keyed}; C{None}: PSEUDO = no.
     @return: the config's path.
     """
     os.makedirs(directory, exist_ok=True)
@@ -288,14 +290,21 @@ def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInter
         f.write("[FILTER]\n" + "".join(f'DROP = "{p}"\n' for p in filterDrop))
     with open(os.path.join(directory, "fmt.conf"), "w") as f:
         f.write("[FORMAT]\nHOSTNAME = testhost\n")
+    pseudo = ""
+    if pseudonymKeyFile is not None:
+        with open(os.path.join(directory, "psd.conf"), "w") as f:
+            f.write(f"[PSEUDONYM]\nKEYFILE = {os.path.abspath(pseudonymKeyFile)}\n")
+        pseudo = "PSEUDONYMCONF = psd.conf\n[MODULES]\nMOD_PSEUDONYM = mice_mod_psd_keyed\n"
     conf = os.path.join(directory, "dataforwarder.conf")
     with open(conf, "w") as f:
         f.write(f"[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = {sqlPort}\n"
                 f"[ANALYSIS_SERVER]\nASIP = 127.0.0.1\nASPORT = {analysisPort}\n"
                 f"[SECURITY_AND_PRIVACY]\nENCRYPT = no\nFILTER = {'yes' if filterDrop else 'no'}\n"
+                f"PSEUDO = {'no' if pseudonymKeyFile is None else 'yes'}\n"
                 "[LOGFILE_LIST]\n" + "".join(f"FILE = {path}\n" for path in files)
                 + "[MODULES_CONFIG_FILE]\nFILTERCONF = filter.conf\nLOGFORMATCONF = fmt.conf\n"
-                f"[MISC]\nSHMSIZE = {shmSize}\nSLEEPINV = {sleepInterval}\n"
+                + pseudo
+                + f"[MISC]\nSHMSIZE = {shmSize}\nSLEEPINV = {sleepInterval}\n"
                 f"RECONNECT = {reconnect}\nSTATEDIR = {stateDirectory}\n"
                 f"SPOOLSIZE = {spoolSize}\n")
     return conf

@@ -13,8 +13,9 @@ from twisted.python import usage
 from twisted.trial.unittest import TestCase
 
 from mice.services.bufferdaemon import BufferDaemon
+from mice.services.forwarder import DataForwarder
 from mice.tap import allinone, bufferdaemon
-from tests.test_faults import freePort
+from tests.test_faults import freePort, rowCount, waitFor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -80,10 +81,13 @@ class AllInOneTests(TestCase):
             options.parseOptions(["--data-dir", dataDir, "--port", str(port)])
             service = allinone.makeService(options)
             service.startService()
-            shipper = [s for s in service if isinstance(s, allinone.FileShipper)][0]
-            await shipper.done
+            await waitFor(lambda: rowCount(database)[0] >= lines, 30, "the sample's rows")
+            [forwarder] = [s for s in service if isinstance(s, DataForwarder)]
+            await waitFor(lambda f=forwarder: not any(d.pending for d in f.destinations), 30,
+                          "the last acknowledgements")
             await service.stopService()
             await deferLater(reactor, 0)
+        self.assertEqual(forwarder.counts["lines"], 0, "the second run read nothing again")
         with sqlite3.connect(database) as db:
             counts = [db.execute(f"SELECT COUNT(*), COUNT(DISTINCT seq) FROM {t}").fetchone()
                       for t in ("rawlog_line", "firewall_line", "scslog_line")]

@@ -3,60 +3,40 @@
 C{twistd -n mice-allinone}: M-ICE on one machine, on 127.0.0.1, with SQLite.
 
 Today that is a raw-log BufferDaemon (memory-mapped ring, SQLite store) fed
-by a sender shipping a log file (the bundled sample unless told otherwise).
-Shipping is idempotent, so starting again stores nothing twice.
+by a DataForwarder that follows a log file (the bundled sample unless told
+otherwise): lines appended to it later are shipped too.  Offsets persist
+in the data directory, so starting again stores nothing twice.
 """
 
 import os
-import socket
 
-from twisted.application.service import MultiService, Service
-from twisted.internet.defer import ensureDeferred
+from twisted.application.service import MultiService
 from twisted.internet.endpoints import clientFromString, serverFromString
-from twisted.logger import Logger
 from twisted.python import usage
 
 from mice.config import parseDatabaseUrl
 from mice.db import connectionPool
-from mice.logformat import LogFormatDecoder
+from mice.forwarding import Ledger, LinePreparer
+from mice.logformat import LogFormatDecoder, hostDict, localHostInfo
 from mice.postproc.rawlogdb import RawLogStore
 from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
-from mice.services.sender import ReliableSender
-from mice.shipping import shipFile
+from mice.services.forwarder import DataForwarder, Destination, makeSender
+from mice.spool import Spool
+from mice.tailer import OffsetStore
+from mice.tap.dataforwarder import log
 
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "sample.log")
 
 
 class Options(usage.Options):
     optParameters = [
-        ["data-dir", "d", "mice-data", "Directory for the SQLite database and the ring."],
+        ["data-dir", "d", "mice-data", "Directory for the SQLite database, the ring and the"
+                                       " forwarder's offsets."],
         ["port", "p", 3366, "Loopback port of the raw-log BufferDaemon.", int],
-        ["log", "l", SAMPLE, "Log file to ship into the raw-log database."],
+        ["log", "l", SAMPLE, "Log file the DataForwarder follows into the raw-log database."],
     ]
     optFlags = [["no-ship", None, "Ship nothing; only run the servers."]]
-
-
-class FileShipper(Service):
-    """
-    Ships one file through a sender once the service starts.
-    """
-
-    log = Logger()
-
-    def __init__(self, sender, path):
-        self.sender = sender
-        self.path = path
-        self.done = None
-
-    def startService(self):
-        super().startService()
-        self.done = ensureDeferred(shipFile(self.sender, self.path))
-        self.done.addCallbacks(
-            lambda result: self.log.info(
-                "shipped {path}: {n} lines acknowledged by the raw-log BufferDaemon",
-                path=self.path, n=result.records),
-            lambda f: self.log.failure("shipping {path} failed", f, path=self.path))
 
 
 def makeService(options):
@@ -76,10 +56,16 @@ def makeService(options):
                  timeInterval=2.0).setServiceParent(root)
 
     if not options["no-ship"]:
-        sender = ReliableSender(
-            clientFromString(reactor, f"tcp:127.0.0.1:{options['port']}"),
-            source=socket.gethostname().split(".")[0] or "localhost", kind="log",
-            clock=reactor, description=f"raw-log BufferDaemon 127.0.0.1:{options['port']}")
-        sender.setServiceParent(root)
-        FileShipper(sender, options["log"]).setServiceParent(root)
+        host = localHostInfo()
+        state = os.path.join(dataDir, "dataforwarder")
+        description = f"raw-log BufferDaemon 127.0.0.1:{options['port']}"
+        sender = makeSender(clientFromString(reactor, f"tcp:127.0.0.1:{options['port']}"),
+                            host.hostname or "localhost", reactor, description, 15, log)
+        destination = Destination("sql", sender, Spool(os.path.join(state, "spool-sql"),
+                                                       10 * 2 ** 20, 256 * 2 ** 20),
+                                  Ledger(), hostDict(host))
+        DataForwarder([os.path.abspath(options["log"])], [destination], LinePreparer(),
+                      OffsetStore(os.path.join(state, "offsets.json")), reactor,
+                      sleepInterval=1.0, hostname=host.hostname or "localhost",
+                      ).setServiceParent(root)
     return root
