@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_cli -*-
 """
-The C{mice} command: check configs, create schemas, ship files.
+The C{mice} command: check configs, create schemas, ship files, make keys and
+reverse pseudonyms.
 """
 
 import argparse
@@ -164,6 +165,45 @@ def send(args):
     return status[0] if status else 0
 
 
+def keygen(args):
+    from mice.pseudonym import newKey
+
+    print(newKey().hex())
+    return 0
+
+
+def depseudonymize(args):
+    """
+    Replace the C{psd:} pseudonyms of the files (or standard input) by the
+    values they stand for, with the key of C{mice_mod_psd_keyed}.
+    """
+    from mice.pseudonym import depseudonymizeText, readKey
+
+    try:
+        key = readKey(args.key)
+    except (OSError, ValueError) as e:
+        print(f"mice depseudonymize: {args.key}: {getattr(e, 'strerror', None) or e}",
+              file=sys.stderr)
+        return 2
+    invalid = 0
+    for path in args.files or ["-"]:
+        try:
+            stream = sys.stdin if path == "-" else open(path, encoding="utf-8",
+                                                         errors="surrogateescape")
+        except OSError as e:
+            print(f"mice depseudonymize: {path}: {e.strerror}", file=sys.stderr)
+            return 2
+        with stream:
+            for number, line in enumerate(stream, 1):
+                text, bad = depseudonymizeText(line, key)
+                sys.stdout.write(text)
+                for token in bad:
+                    invalid += 1
+                    print(f"{path}:{number}: {token} is not a pseudonym of this key",
+                          file=sys.stderr)
+    return 1 if invalid else 0
+
+
 def makeParser():
     parser = argparse.ArgumentParser(prog="mice", description="M-ICE command line tools.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -195,12 +235,22 @@ def makeParser():
                    help="give up after this many seconds (default: keep trying)")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(run=send)
+
+    p = commands.add_parser("keygen", help="print a new random key (hex), for KEYFILE")
+    p.set_defaults(run=keygen)
+
+    p = commands.add_parser("depseudonymize",
+                            help="turn psd: pseudonyms back into the values (key holders)")
+    p.add_argument("--key", "-k", required=True, metavar="KEYFILE",
+                   help="the key file of mice_mod_psd_keyed")
+    p.add_argument("files", nargs="*", metavar="FILE", help="files to read (default: stdin)")
+    p.set_defaults(run=depseudonymize)
     return parser
 
 
 def main(argv=None):
     args = makeParser().parse_args(argv)
-    if args.command != "check-config":
+    if args.command not in ("check-config", "keygen", "depseudonymize"):
         _startLogging(args.verbose)
     return args.run(args)
 

@@ -91,3 +91,41 @@ class SendTests(SynchronousTestCase):
         status, out, err = mice("send", "--to", "127.0.0.1:1", "--timeout", "1.5", path)
         self.assertEqual(status, 1)
         self.assertIn("1 records not acknowledged", err)
+
+
+class PseudonymKeyTests(SynchronousTestCase):
+    def test_keygenThenDepseudonymize(self):
+        """
+        A key from C{mice keygen} pseudonymises; C{mice depseudonymize} with
+        it gives the line back, and names the tokens another key cannot read.
+        """
+        from mice.pseudonym import KeyedPseudonymizer, readKey
+
+        status, out, err = mice("keygen")
+        self.assertEqual((status, len(out.strip())), (0, 128), err)
+        directory = self.mktemp()
+        os.makedirs(directory)
+        keyFile, otherKey = os.path.join(directory, "key"), os.path.join(directory, "other")
+        with open(keyFile, "w") as f:
+            f.write(out)
+        with open(otherKey, "w") as f:
+            f.write(mice("keygen")[1])
+        line = "Nov 22 10:00:01 host sshd[7]: Failed password for alice from 10.0.0.1\n"
+        hidden = KeyedPseudonymizer(readKey(keyFile)).pseudonymize(line)
+        self.assertNotIn("alice", hidden)
+        log = os.path.join(directory, "hidden.log")
+        with open(log, "w") as f:
+            f.write(hidden)
+        status, out, err = mice("depseudonymize", "--key", keyFile, log)
+        self.assertEqual((status, out), (0, line), err)
+        status, out, err = mice("depseudonymize", "--key", otherKey, log)
+        self.assertEqual((status, out), (1, hidden))
+        self.assertIn(f"{log}:1: psd:", err)
+
+    def test_badKeyFile(self):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("not hex")
+        status, out, err = mice("depseudonymize", "--key", path)
+        self.assertEqual(status, 2)
+        self.assertIn("expected the key as hex digits", err)

@@ -63,6 +63,60 @@ class TacTests(TestCase):
             os.path.join("var", "rawlog.db")))
 
 
+class ClientTacTests(TestCase):
+    def test_client(self):
+        """
+        The shipped client .tac builds the DataForwarder of the shipped
+        config: both servers, the sample file list, state under var/.
+        """
+        application = loadValueFromFile(os.path.join(ROOT, "tac", "client.tac"),
+                                        "application")
+        [service] = list(IService(application))
+        self.assertIsInstance(service, DataForwarder)
+        self.assertEqual([d.name for d in service.destinations], ["sql", "analysis"])
+        self.assertEqual(service.paths, [os.path.join(ROOT, "var", "log", "messages")])
+        self.assertEqual(service.offsets.path,
+                         os.path.join(ROOT, "var", "dataforwarder", "offsets.json"))
+        for destination in service.destinations:
+            destination.close()
+
+
+class RunSettingsTests(TestCase):
+    def settings(self):
+        from mice.config import loadDataForwarder
+
+        return loadDataForwarder(os.path.join(ROOT, "etc", "mice", "dataforwarder.conf"))
+
+    def test_pidfileFromPidPath(self):
+        from mice.tap.runtime import applyRunSettings
+
+        options = {"pidfile": "twistd.pid", "uid": None, "gid": None}
+        applyRunSettings(self.settings(), options, "mice-dataforwarder", isRoot=False)
+        self.assertEqual(options["pidfile"],
+                         os.path.join(ROOT, "var", "run", "mice-dataforwarder.pid"))
+        options = {"pidfile": "/elsewhere.pid"}
+        applyRunSettings(self.settings(), options, "mice-dataforwarder", isRoot=False)
+        self.assertEqual(options["pidfile"], "/elsewhere.pid", "--pidfile wins")
+
+    def test_userAndGroupWhenRoot(self):
+        from mice.tap.runtime import applyRunSettings
+
+        settings = self.settings()
+        import dataclasses
+
+        settings = dataclasses.replace(settings, user="root", group="root")
+        options = {"pidfile": "", "uid": None, "gid": None}
+        self.assertEqual(applyRunSettings(settings, options, "x", isRoot=True), [])
+        self.assertEqual((options["uid"], options["gid"]), (0, 0))
+        options = {"pidfile": "", "uid": None, "gid": None}
+        warnings = applyRunSettings(settings, options, "x", isRoot=False)
+        self.assertEqual((options["uid"], len(warnings)), (None, 2))
+        options = {"pidfile": "", "uid": None, "gid": None}
+        settings = dataclasses.replace(settings, user="no-such-user-here")
+        warnings = applyRunSettings(settings, options, "x", isRoot=True)
+        self.assertIn("USER = no-such-user-here: no such user", warnings[0])
+
+
 class AllInOneTests(TestCase):
     timeout = 60
 

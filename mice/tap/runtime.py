@@ -21,9 +21,10 @@ log = Logger()
 _TWISTD_DEFAULT_PIDFILE = "twistd.pid"
 
 
-def privilegeWarnings(settings, twistdOptions):
+def privilegeWarnings(settings, twistdOptions, reported=()):
     """
-    USER, GROUP and CHROOT that will not be applied, as messages.
+    USER, GROUP and CHROOT that will not be applied, as messages (but for
+    the keys in C{reported}, already explained).
     """
     twistdOptions = twistdOptions or {}
     wanted = [("USER", settings.user, "uid", "--uid"), ("GROUP", settings.group, "gid", "--gid"),
@@ -31,7 +32,7 @@ def privilegeWarnings(settings, twistdOptions):
     return [f"{settings.path}: {key} = {value} is applied by twistd's {flag}, which was not"
             f" given: running as the current user{' without chroot' if key == 'CHROOT' else ''}"
             for key, value, option, flag in wanted
-            if value and not twistdOptions.get(option)]
+            if value and twistdOptions.get(option) in (None, "") and key not in reported]
 
 
 def applyRunSettings(settings, twistdOptions, name, isRoot=None):
@@ -52,19 +53,19 @@ def applyRunSettings(settings, twistdOptions, name, isRoot=None):
     if pidPath and twistdOptions.get("pidfile") == _TWISTD_DEFAULT_PIDFILE:
         os.makedirs(pidPath, exist_ok=True)
         twistdOptions["pidfile"] = os.path.join(pidPath, name + ".pid")
-    problems = []
+    problems = {}
     if isRoot:
-        if settings.user and twistdOptions.get("uid") is None:
-            try:
-                twistdOptions["uid"] = pwd.getpwnam(settings.user).pw_uid
-            except KeyError:
-                problems.append(f"{settings.path}: USER = {settings.user}: no such user")
-        if settings.group and twistdOptions.get("gid") is None:
-            try:
-                twistdOptions["gid"] = grp.getgrnam(settings.group).gr_gid
-            except KeyError:
-                problems.append(f"{settings.path}: GROUP = {settings.group}: no such group")
-    return problems + privilegeWarnings(settings, twistdOptions)
+        lookups = (("USER", settings.user, "uid", lambda name: pwd.getpwnam(name).pw_uid,
+                    "no such user; NOT dropping privileges"),
+                   ("GROUP", settings.group, "gid", lambda name: grp.getgrnam(name).gr_gid,
+                    "no such group; keeping the current group"))
+        for key, name, option, lookup, missing in lookups:
+            if name and twistdOptions.get(option) is None:
+                try:
+                    twistdOptions[option] = lookup(name)
+                except KeyError:
+                    problems[key] = f"{settings.path}: {key} = {name}: {missing}"
+    return list(problems.values()) + privilegeWarnings(settings, twistdOptions, problems)
 
 
 def startSyslog(facility, prefix):
