@@ -57,8 +57,10 @@ class Destination(Service):
     One server the forwarder ships to.
 
     Batches are offered in order.  While few enough are unacknowledged and
-    the spool is empty, a batch goes straight to the sender; otherwise it is
-    spooled, and unspooled in order as acknowledgements make room.  Should the
+    the spool is empty, a batch goes straight to the sender (from a file,
+    also past the window while the server is connected: at most one poll's
+    worth, since the forwarder then stops reading); otherwise it is spooled,
+    and unspooled in order as acknowledgements make room.  Should the
     disk spool be full, batches wait in C{overflow} (at most one poll's
     worth: the forwarder stops reading files while it is not empty).
 
@@ -122,7 +124,12 @@ class Destination(Service):
             again: drop it (counted, logged) rather than queue it in memory
             when the disk spool is full.
         """
-        if not len(self.spool) and not self.overflow and self.pending < self.maxInFlight:
+        if not len(self.spool) and not self.overflow and (
+                self.pending < self.maxInFlight or (self.sender.connected and not droppable)):
+            # A connected server that is slow is not spooled for: the
+            # forwarder stops reading files once its window is full, so what
+            # one poll read past the window waits in the sender's outbox,
+            # and the file still holds it should the link drop.
             self._submit(batch, fromSpool=False)
             return
         if self.overflow:
@@ -259,7 +266,8 @@ class DataForwarder(MultiService):
     log = Logger()
 
     def __init__(self, paths, destinations, preparer, offsets, clock, sleepInterval=2.0,
-                 maxLine=65536, readSize=1 << 20, saveInterval=1.0, hostname="localhost"):
+                 maxLine=65536, readSize=1 << 20, saveInterval=1.0, hostname="localhost",
+                 notifier=None, wakeDelay=0.05):
         super().__init__()
         self.paths = list(paths)
         self.destinations = list(destinations)
@@ -270,6 +278,9 @@ class DataForwarder(MultiService):
         self.maxLine = maxLine
         self.readSize = readSize
         self.hostname = hostname
+        self.notifier = notifier
+        self.wakeDelay = wakeDelay
+        self._watched = []
         self.sources = []
         self.counts = {"lines": 0, "filtered": 0, "truncated": 0, "events": 0}
         self._stored = {}
@@ -323,8 +334,38 @@ class DataForwarder(MultiService):
             lambda f: self.log.failure("the poll loop stopped", f))
         self._saver.start(self._saveInterval, now=False).addErrback(
             lambda f: self.log.failure("the offset saver stopped", f))
+        if self.notifier is not None:
+            self._watch()
+
+    def _watch(self):
+        """
+        Have inotify wake the poll when a followed file (or a rotated copy
+        of it) changes, instead of waiting up to SLEEPINV.
+        """
+        from twisted.python.filepath import FilePath
+
+        names = {}
+        for source in self.sources:
+            if isinstance(source, Follower):
+                directory, name = os.path.split(source.path)
+                names.setdefault(directory, set()).add(name.encode())
+        for directory, watched in names.items():
+            def changed(ignored, path, mask, watched=tuple(watched)):
+                # The file, or one of its rotated copies (name.1, name-20041122).
+                if path.asBytesMode().basename().startswith(watched):
+                    self.wake(self.wakeDelay)
+            try:
+                self.notifier.watch(FilePath(directory), callbacks=[changed])
+                self._watched.append(FilePath(directory))
+            except Exception as e:
+                self.log.info("not watching {directory} with inotify ({error}); polling every"
+                              " {interval} s", directory=directory, error=e,
+                              interval=self.sleepInterval)
 
     def stopService(self):
+        for directory in self._watched:
+            self.notifier.ignore(directory)
+        self._watched = []
         for loop in (self._poller, self._saver):
             if loop.running:
                 loop.stop()
@@ -404,12 +445,17 @@ class DataForwarder(MultiService):
             for batch in batches:
                 destination.offer(batch, droppable)
 
-    def wake(self):
+    def wake(self, delay=0):
         """
-        Poll again as soon as the reactor is free.
+        Poll again in C{delay} seconds (as soon as the reactor is free by
+        default), unless a poll is already due sooner.
         """
-        if self._wakeCall is None or not self._wakeCall.active():
-            self._wakeCall = self.clock.callLater(0, self._woken)
+        call = self._wakeCall
+        if call is not None and call.active():
+            if call.getTime() <= self.clock.seconds() + delay:
+                return
+            call.cancel()
+        self._wakeCall = self.clock.callLater(delay, self._woken)
 
     def _woken(self):
         self._wakeCall = None

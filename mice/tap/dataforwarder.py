@@ -46,12 +46,26 @@ def _module(name, role, config, reactor, path):
         raise ConfigError(path, None, str(e)) from None
 
 
-def buildForwarder(settings, reactor, endpoints=None):
+def _inotify(reactor):
+    try:
+        from twisted.internet.inotify import INotify
+
+        notifier = INotify(reactor)
+        notifier.startReading()
+        return notifier
+    except Exception as e:  # not Linux, or out of inotify instances
+        log.info("inotify unavailable ({error}): polling only", error=e)
+        return None
+
+
+def buildForwarder(settings, reactor, endpoints=None, notifier=None):
     """
     The DataForwarder of C{settings}, its modules loaded.
 
     @param endpoints: C{{"sql": endpoint, "analysis": endpoint}} to use
         instead of the config's addresses (tests).
+    @param notifier: a L{twisted.internet.inotify.INotify} to wake the poll
+        when a file changes, or C{None} to poll every SLEEPINV only.
     @raise ConfigError: a module is unknown or its config is bad.
     """
     formatter = _module(settings.logFormatModule, "formatter", settings.logFormatConfig,
@@ -82,7 +96,7 @@ def buildForwarder(settings, reactor, endpoints=None):
     return DataForwarder(
         settings.files, destinations, preparer, OffsetStore(os.path.join(state, "offsets.json")),
         reactor, sleepInterval=settings.sleepInterval, maxLine=settings.maxLine,
-        hostname=source)
+        hostname=source, notifier=notifier)
 
 
 def makeService(options):
@@ -95,6 +109,6 @@ def makeService(options):
     if settings.syslog:
         startSyslog(settings.syslogFacility, "mice-dataforwarder")
     try:
-        return buildForwarder(settings, reactor)
+        return buildForwarder(settings, reactor, notifier=_inotify(reactor))
     except (ConfigError, OSError, ValueError) as e:
         raise SystemExit(f"mice-dataforwarder: {e}") from None
