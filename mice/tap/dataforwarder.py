@@ -13,6 +13,7 @@ from twisted.python import usage
 from mice.config import ConfigError, loadDataForwarder
 from mice.forwarding import Ledger, LinePreparer
 from mice.logformat import hostDict
+from mice.protocols.wire import MAX_STREAM
 from mice.registry import UnknownModule, findModule
 from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
 from mice.spool import Spool
@@ -20,6 +21,9 @@ from mice.tailer import OffsetStore
 from mice.tap.runtime import applyRunSettings, startSyslog
 
 log = Logger()
+
+#: The longest record a BufferDaemon takes with its default settings.
+MAX_RECORD = 65536
 
 
 class Options(usage.Options):
@@ -77,6 +81,10 @@ def buildForwarder(settings, reactor, endpoints=None, notifier=None):
     if settings.pseudo:
         pseudonymizer = _module(settings.pseudonymModule, "pseudonymizer",
                                 settings.pseudonymConfig, reactor, settings.path)
+    for path in settings.files:
+        if len(path) > MAX_STREAM:
+            raise ConfigError(settings.path, None, f"FILE {path[:40]}...: a path of more than"
+                                                   f" {MAX_STREAM} characters cannot be a stream")
     state = settings.stateDirectory or defaultStateDirectory()
     os.makedirs(state, exist_ok=True)
     host = hostDict(formatter.host)
@@ -92,7 +100,9 @@ def buildForwarder(settings, reactor, endpoints=None, notifier=None):
         for problem in spool.problems:
             log.error("{server}: spool: {problem}", server=description, problem=problem)
         destinations.append(Destination(name, sender, spool, Ledger(), host))
-    preparer = LinePreparer(lineFilter, pseudonymizer, maxRecord=settings.maxLine + 64)
+    # A BufferDaemon refuses records over its maxrecord (64 KiB by default).
+    preparer = LinePreparer(lineFilter, pseudonymizer,
+                            maxRecord=min(settings.maxLine + 64, MAX_RECORD))
     return DataForwarder(
         settings.files, destinations, preparer, OffsetStore(os.path.join(state, "offsets.json")),
         reactor, sleepInterval=settings.sleepInterval, maxLine=settings.maxLine,
