@@ -541,7 +541,7 @@ class SeedConfigTests(_ConfigTestCase):
                           "/etc/M-ICE/mice_mod_psd_empty.conf"))
         self.assertEqual((s.shmSize, s.sleepInterval, s.reconnect, s.pidPath),
                          (10240, 2.0, 15, "/var/run/M-ICE"))
-        self.assertEqual(s.syslogFacility, 3)
+        self.assertEqual((s.syslogFacility, s.syslog), (3, False))
         warned = {w.line for w in loaded.warnings}
         for key in ("CHROOT", "FILE =", "FILTERCONF", "LOGFORMATCONF", "PSEUDONYMCONF"):
             self.assertIn(lineOf(SEED_DATAFORWARDER, key), warned, key)
@@ -1246,7 +1246,8 @@ class ValueTests(_ConfigTestCase):
         s = self.load(text).settings
         self.assertFalse(s.analysisServer.enabled)
         self.assertTrue(s.sqlServer.enabled)
-        self.assertEqual(s.syslogFacility, 19)
+        self.assertEqual((s.syslogFacility, s.syslog), (19, True))
+        self.assertEqual([name for name, _ in s.servers], ["sql"])
         loaded = self.load(text.replace("SQLPORT = 3366", "SQLPORT = 0"))
         self.assertIn("no data will be sent", loaded.warnings[-1].message)
 

@@ -426,13 +426,11 @@ class LoopbackTests(TestCase):
         append(log, *[f"Nov 22 10:00:01 web01 sshd[1]: line {n}" for n in range(100)])
         conf = writeForwarderConfig(directory, [log], sqlPort=pipeline.port,
                                     sleepInterval=60, filterDrop=["line \\d*7$"])
-        notifier = INotify(reactor)
-        notifier.startReading()
-        self.addCleanup(notifier.loseConnection)
         forwarder = dataforwarder.buildForwarder(loadDataForwarder(conf), reactor,
-                                                 notifier=notifier)
+                                                 inotify=True)
         forwarder.startService()
         self.addCleanup(forwarder.stopService)
+        self.assertIsInstance(forwarder.notifier, INotify)
         await waitFor(lambda: rowCount(database)[0] >= 90, 20, "the first lines")
         append(log, *[f"Nov 22 10:00:02 web01 sshd[1]: line {n}" for n in range(100, 150)])
         await waitFor(lambda: rowCount(database)[0] >= 135, 10,

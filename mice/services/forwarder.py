@@ -267,7 +267,7 @@ class DataForwarder(MultiService):
 
     def __init__(self, paths, destinations, preparer, offsets, clock, sleepInterval=2.0,
                  maxLine=65536, readSize=1 << 20, saveInterval=1.0, hostname="localhost",
-                 notifier=None, wakeDelay=0.05):
+                 makeNotifier=None, wakeDelay=0.05):
         super().__init__()
         self.paths = list(paths)
         self.destinations = list(destinations)
@@ -278,7 +278,8 @@ class DataForwarder(MultiService):
         self.maxLine = maxLine
         self.readSize = readSize
         self.hostname = hostname
-        self.notifier = notifier
+        self.makeNotifier = makeNotifier
+        self.notifier = None
         self.wakeDelay = wakeDelay
         self._watched = []
         self.sources = []
@@ -334,8 +335,10 @@ class DataForwarder(MultiService):
             lambda f: self.log.failure("the poll loop stopped", f))
         self._saver.start(self._saveInterval, now=False).addErrback(
             lambda f: self.log.failure("the offset saver stopped", f))
-        if self.notifier is not None:
-            self._watch()
+        if self.makeNotifier is not None:
+            self.notifier = self.makeNotifier()
+            if self.notifier is not None:
+                self._watch()
 
     def _watch(self):
         """
@@ -363,8 +366,9 @@ class DataForwarder(MultiService):
                               interval=self.sleepInterval)
 
     def stopService(self):
-        for directory in self._watched:
-            self.notifier.ignore(directory)
+        if self.notifier is not None:
+            self.notifier.loseConnection()
+            self.notifier = None
         self._watched = []
         for loop in (self._poller, self._saver):
             if loop.running:

@@ -62,14 +62,14 @@ def _inotify(reactor):
         return None
 
 
-def buildForwarder(settings, reactor, endpoints=None, notifier=None):
+def buildForwarder(settings, reactor, endpoints=None, inotify=False):
     """
     The DataForwarder of C{settings}, its modules loaded.
 
     @param endpoints: C{{"sql": endpoint, "analysis": endpoint}} to use
         instead of the config's addresses (tests).
-    @param notifier: a L{twisted.internet.inotify.INotify} to wake the poll
-        when a file changes, or C{None} to poll every SLEEPINV only.
+    @param inotify: whether inotify should wake the poll when a file
+        changes (else: every SLEEPINV only).
     @raise ConfigError: a module is unknown or its config is bad.
     """
     formatter = _module(settings.logFormatModule, "formatter", settings.logFormatConfig,
@@ -106,7 +106,7 @@ def buildForwarder(settings, reactor, endpoints=None, notifier=None):
     return DataForwarder(
         settings.files, destinations, preparer, OffsetStore(os.path.join(state, "offsets.json")),
         reactor, sleepInterval=settings.sleepInterval, maxLine=settings.maxLine,
-        hostname=source, notifier=notifier)
+        hostname=source, makeNotifier=(lambda: _inotify(reactor)) if inotify else None)
 
 
 def makeService(options):
@@ -119,6 +119,6 @@ def makeService(options):
     if settings.syslog:
         startSyslog(settings.syslogFacility, "mice-dataforwarder")
     try:
-        return buildForwarder(settings, reactor, notifier=_inotify(reactor))
+        return buildForwarder(settings, reactor, inotify=True)
     except (ConfigError, OSError, ValueError) as e:
         raise SystemExit(f"mice-dataforwarder: {e}") from None
