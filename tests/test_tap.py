@@ -160,3 +160,23 @@ class PrivilegeWarningTests(TestCase):
         self.assertEqual(len(warnings), 2)
         self.assertIn("USER = datafwd is applied by twistd's --uid", warnings[0])
         self.assertEqual(bufferdaemon.privilegeWarnings(settings, {"uid": 99, "gid": 99}), [])
+
+
+class SyslogTests(TestCase):
+    def test_facilityFromConfig(self):
+        """
+        SYSLOGFAC sends every log event to syslog too, with that facility.
+        """
+        from twisted.logger import Logger, globalLogPublisher
+        from twisted.python.syslog import SyslogObserver
+
+        from mice.tap.runtime import startSyslog
+
+        opened, sent = [], []
+        self.patch(SyslogObserver, "openlog", lambda *args: opened.append(args[-3:]))
+        self.patch(SyslogObserver, "syslog", lambda *args: sent.append(args[-2:]))
+        observer = startSyslog(19, "mice-test")
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        Logger().error("tamper: {what}", what="Logfile inconsistency")
+        self.assertEqual(opened, [("mice-test", 0, 19)])
+        self.assertTrue(any("Logfile inconsistency" in message for _, message in sent), sent)
