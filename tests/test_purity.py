@@ -22,6 +22,8 @@ PURE = {
     "mice.pseudonym": ("twisted.internet",),
     "mice.spool": ("twisted",),
     "mice.tailer": ("twisted", "time"),
+    "mice.linksecurity": ("twisted",),
+    "mice.forwarding": ("twisted",),
 }
 
 
