@@ -5,6 +5,7 @@ reverse pseudonyms.
 """
 
 import argparse
+import os
 import socket
 import sys
 
@@ -172,6 +173,24 @@ def keygen(args):
     return 0
 
 
+def certs(args):
+    """
+    Make (or reuse) a CA in the directory, and a certificate per node.
+    """
+    from mice.certs import loadOrMakeCA, writeNode
+
+    try:
+        caKey, caCertificate, made = loadOrMakeCA(args.dir, args.ca_name)
+        print(f"{'made' if made else 'using'} CA {os.path.join(args.dir, 'ca.crt')}")
+        for name in args.nodes:
+            certificate, key = writeNode(args.dir, caKey, caCertificate, name, days=args.days)
+            print(f"{name}: {certificate} {key}")
+    except (OSError, ValueError) as e:
+        print(f"mice certs: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def depseudonymize(args):
     """
     Replace the C{psd:} pseudonyms of the files (or standard input) by the
@@ -239,6 +258,14 @@ def makeParser():
     p = commands.add_parser("keygen", help="print a new random key (hex), for KEYFILE")
     p.set_defaults(run=keygen)
 
+    p = commands.add_parser("certs", help="make a small CA and node certificates for TLS")
+    p.add_argument("--dir", "-d", required=True, help="where the CA and certificates go")
+    p.add_argument("--ca-name", default="M-ICE CA", help="the CA's common name")
+    p.add_argument("--days", type=int, default=825, help="validity of node certificates")
+    p.add_argument("nodes", nargs="*", metavar="NAME",
+                   help="DNS name or IP address of each node, as its peers check it")
+    p.set_defaults(run=certs)
+
     p = commands.add_parser("depseudonymize",
                             help="turn psd: pseudonyms back into the values (key holders)")
     p.add_argument("--key", "-k", required=True, metavar="KEYFILE",
@@ -250,7 +277,7 @@ def makeParser():
 
 def main(argv=None):
     args = makeParser().parse_args(argv)
-    if args.command not in ("check-config", "keygen", "depseudonymize"):
+    if args.command not in ("check-config", "keygen", "depseudonymize", "certs"):
         _startLogging(args.verbose)
     return args.run(args)
 

@@ -820,6 +820,8 @@ class DecoderSettings:
     encKey: str | None = field(default=None, repr=False)
     cryptMod: str = "aes-256-gcm"
     maxRecord: int = 65536
+    tls: tuple | None = None
+    """C{(certificate, key, ca)} PEM paths: with ENCRYPT = yes the link is TLS."""
 
 
 class ServerAddress(NamedTuple):
@@ -878,6 +880,11 @@ class DataForwarderSettings:
     """SPOOLSIZE: KiB of disk spool per server."""
     maxLine: int = 65536
     """MAXLINE: bytes of one log line kept; longer ones are cut and reported."""
+    tls: tuple | None = None
+    """C{(certificate, key, ca)} PEM paths: with ENCRYPT = yes the link is TLS."""
+    tlsName: str | None = None
+    """TLSNAME: the name the servers' certificates must have (default: their
+    addresses)."""
 
     @property
     def servers(self):
@@ -1482,8 +1489,28 @@ def _buildPopSyslog(loader, v):
 
 
 def _needKey(loader, v, section, flag, key):
-    if v.one(section, flag) and not v.one(section, key):
-        loader.error(v.line(section, flag), f"{flag} = yes needs {key} in [{section}]")
+    if v.one(section, flag) and not v.one(section, key) and not v.one(section, "TLSCERT"):
+        loader.error(v.line(section, flag), f"{flag} = yes needs {key} (a pre-shared key) or"
+                                            f" TLSCERT, TLSKEY and TLSCA in [{section}]")
+
+
+def _tlsFiles(loader, v, section):
+    """
+    C{(certificate, key, ca)} when TLSCERT is given (the link is TLS), else
+    C{None}; TLSCERT needs TLSKEY and TLSCA.
+    """
+    certificate = v.one(section, "TLSCERT")
+    if certificate is None:
+        for key in ("TLSKEY", "TLSCA"):
+            if v.one(section, key) is not None:
+                loader.error(v.line(section, key), f"{key} is only used with TLSCERT")
+        return None
+    missing = [key for key in ("TLSKEY", "TLSCA") if v.one(section, key) is None]
+    if missing:
+        loader.error(v.line(section, "TLSCERT"), f"TLSCERT needs {' and '.join(missing)}"
+                                                 f" in [{section}]")
+        return None
+    return certificate, v.one(section, "TLSKEY"), v.one(section, "TLSCA")
 
 
 def _buildDecoder(loader, v):
@@ -1491,7 +1518,7 @@ def _buildDecoder(loader, v):
     return DecoderSettings(
         path=loader.filename, encrypt=v.one("DECODER", "ENCRYPT"),
         encKey=v.one("DECODER", "ENCKEY"), cryptMod=v.one("DECODER", "CRYPTMOD"),
-        maxRecord=v.one("DECODER", "MAXRECORD"))
+        maxRecord=v.one("DECODER", "MAXRECORD"), tls=_tlsFiles(loader, v, "DECODER"))
 
 
 def _buildDataForwarder(loader, v):
@@ -1524,7 +1551,8 @@ def _buildDataForwarder(loader, v):
         syslogFacility=v.one("MISC", "SYSLOGFAC"),
         syslog=v.entry("MISC", "SYSLOGFAC") is not None,
         stateDirectory=v.one("MISC", "STATEDIR"), spoolSize=v.one("MISC", "SPOOLSIZE"),
-        maxLine=v.one("MISC", "MAXLINE"))
+        maxLine=v.one("MISC", "MAXLINE"), tls=_tlsFiles(loader, v, security),
+        tlsName=v.one(security, "TLSNAME"))
 
 
 def _buildReactionDaemon(loader, v):
@@ -1695,7 +1723,8 @@ _SCHEMAS = {schema.kind: schema for schema in (
             K("USER", NAME), K("GROUP", NAME), K("CHROOT", DIRECTORY),
             K("ENCKEY", TEXT, **_SECRET),
             K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
-            K("DEVRANDOM", FILE))),
+            K("DEVRANDOM", FILE), K("TLSCERT", FILE), K("TLSKEY", FILE), K("TLSCA", FILE),
+            K("TLSNAME", TEXT))),
         _Sect("LOGFILE_LIST", (K("FILE", LOGFILE, required=True, repeated=True),)),
         _Sect("MODULES_SEARCH_PATH", (K("MODPATH", SEARCHPATH, repeated=True),)),
         _Sect("MODULES", (K("MOD_FILTER", NAME, "mice_mod_flt_regex"),
@@ -1736,7 +1765,8 @@ _SCHEMAS = {schema.kind: schema for schema in (
     _Schema("decoder", "a decoding module config", (
         _Sect("DECODER", (K("ENCRYPT", BOOL, False), K("ENCKEY", TEXT, **_SECRET),
                           K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
-                          K("MAXRECORD", POSITIVE, 65536))),
+                          K("MAXRECORD", POSITIVE, 65536), K("TLSCERT", FILE),
+                          K("TLSKEY", FILE), K("TLSCA", FILE))),
     ), _buildDecoder),
     _Schema("aa_regex", "a mice_mod_pop_aa_regex config", (
         _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),

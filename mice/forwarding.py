@@ -10,7 +10,10 @@ Time is passed in; nothing here touches a reactor, a socket or a file.
 """
 
 import json
+from bisect import bisect_left
 from collections import deque
+from itertools import accumulate, compress
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from mice.logformat import Timestamper, decodeLogBytes
@@ -20,6 +23,11 @@ TRUNCATED = " [M-ICE: line truncated, {} bytes dropped]"
 
 #: Room left in a record for its date, time and JSON framing.
 _RECORD_OVERHEAD = 64
+
+_lineSeq = attrgetter("seq")
+_lineData = attrgetter("data")
+_recordText = itemgetter(2)
+_plus32 = (32).__add__
 
 
 def boundedLine(raw, maxRecord):
@@ -85,25 +93,33 @@ class LinePreparer:
         """
         stamper = self._stamper(now)
         fallback = (now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S"))
-        keep = self.lineFilter.keep if self.lineFilter is not None else None
-        pseudonymize = self.pseudonymizer.pseudonymize if self.pseudonymizer else None
         maxRecord, limit = self.maxRecord, self.maxRecord - _RECORD_OVERHEAD
-        seqs, records, filtered, truncated = [], [], 0, 0
-        for line in lines:
-            raw = line.data
-            if len(raw) <= limit and raw.isascii():
-                text = raw.decode("ascii")
-            else:
-                text, cut = boundedLine(raw, maxRecord)
-                truncated += cut > 0
-            if keep is not None and not keep(text):
-                filtered += 1
-                continue
-            if pseudonymize is not None:
-                text = pseudonymize(text)
-            day, clock = stamper(text) or fallback
-            seqs.append(line.seq)
-            records.append([day, clock, text, ""])
+        # Each step is one C-level pass over the poll's lines; only the
+        # modules' own methods cost a Python call per line.
+        seqs = list(map(_lineSeq, lines))
+        raws = list(map(_lineData, lines))
+        filtered = truncated = 0
+        if not raws or (max(map(len, raws)) <= limit and all(map(bytes.isascii, raws))):
+            texts = list(map(bytes.decode, raws))
+        else:
+            texts = []
+            for raw in raws:
+                if len(raw) <= limit and raw.isascii():
+                    texts.append(raw.decode("ascii"))
+                else:
+                    text, cut = boundedLine(raw, maxRecord)
+                    truncated += cut > 0
+                    texts.append(text)
+        if self.lineFilter is not None:
+            kept = list(map(self.lineFilter.keep, texts))
+            if not all(kept):
+                texts = list(compress(texts, kept))
+                seqs = list(compress(seqs, kept))
+                filtered = len(kept) - len(texts)
+        if self.pseudonymizer is not None:
+            texts = list(map(self.pseudonymizer.pseudonymize, texts))
+        records = [[*(stamp or fallback), text, ""]
+                   for stamp, text in zip(map(stamper, texts), texts)]
         return PreparedLines(seqs, records, filtered, truncated)
 
 
@@ -172,16 +188,21 @@ def cutBatches(stream, prepared, lastPosition, positionAfter, maxRecords=1000, m
     if not records:
         seq = lastPosition.seq if lastPosition is not None else 0
         return [ForwardBatch(stream, seq, None, [], lastPosition)]
-    batches, start, size = [], 0, 0
-    for i, record in enumerate(records):
-        size += len(record[2]) + 32
-        if i + 1 - start >= maxRecords or size >= maxBytes or i + 1 == len(records):
-            part = seqs[start:i + 1]
-            consecutive = part[-1] - part[0] == len(part) - 1
-            position = lastPosition if i + 1 == len(records) else positionAfter(part[-1])
-            batches.append(ForwardBatch(stream, part[0], None if consecutive else part,
-                                        records[start:i + 1], position))
-            start, size = i + 1, 0
+    # A batch ends at its maxRecords-th record, at the record that brings
+    # its size (text + 32 per record) to maxBytes, or at the last record.
+    # ends[i] is the size of records[:i + 1], so the size of a batch
+    # starting at start is found by bisection.
+    ends = list(accumulate(map(_plus32, map(len, map(_recordText, records)))))
+    batches, start, last = [], 0, len(records) - 1
+    while start <= last:
+        before = ends[start - 1] if start else 0
+        stop = min(bisect_left(ends, before + maxBytes, start), start + maxRecords - 1, last)
+        part = seqs[start:stop + 1]
+        consecutive = part[-1] - part[0] == len(part) - 1
+        position = lastPosition if stop == last else positionAfter(part[-1])
+        batches.append(ForwardBatch(stream, part[0], None if consecutive else part,
+                                    records[start:stop + 1], position))
+        start = stop + 1
     return batches
 
 

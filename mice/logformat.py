@@ -74,48 +74,88 @@ class Timestamper:
         self.now = now
         self._days = {}
         self._clocks = set()
+        self._syslog = {}
+        self._stamps = {}
 
     def __call__(self, line):
         """
         @return: C{(date, time)} strings, or C{None} if the line has none.
         """
+        # Whether a syslog stamp is found, and which, depends on the first
+        # 16 characters only: those of a line seen before give it at once.
+        stamp = self._syslog.get(line[:16])
+        if stamp is not None:
+            return stamp
         prefix = line[:6]
         day = self._days.get(prefix)
         if day is None and prefix[:3] in _MONTHS:
             day = self._days[prefix] = _rfc3164Date(prefix, self.now)
         if day is not None and line[6:7] == " " and line[15:16] == " ":
             clock = line[7:15]
-            if clock in self._clocks:
-                return day, clock
-            if _TIME.match(clock):
+            if clock in self._clocks or _TIME.match(clock):
                 self._clocks.add(clock)
-                return day, clock
+                if len(self._syslog) >= _MAX_CACHED:
+                    self._syslog.clear()
+                stamp = self._syslog[line[:16]] = day, clock
+                return stamp
         return self._other(line)
 
     def _other(self, line):
         match = _ISO.match(line)
         if match is not None:
-            y, mo, d, h, mi, s = map(int, match.groups())
-            try:
-                when = _date(y, mo, d)
-            except ValueError:
-                return None
-            clock = _clock(h, mi, s)
-            return None if clock is None else (when.isoformat(), clock)
+            return self._cached(match.group(), _isoStamp, match)
         match = _AUDIT.search(line, 0, 80)
         if match is not None:
-            t = _time.localtime(int(match.group(1)))
-            return _time.strftime("%Y-%m-%d", t), _time.strftime("%H:%M:%S", t)
+            return self._cached(match.group(1), _auditStamp, match)
         match = _CLF.search(line, 0, 120)
-        if match is not None and match.group(2) in _MONTHS:
-            d, mon, y, h, mi, s = match.groups()
-            try:
-                when = _date(int(y), _MONTHS[mon], int(d))
-            except ValueError:
-                return None
-            clock = _clock(int(h), int(mi), int(s))
-            return None if clock is None else (when.isoformat(), clock)
+        if match is not None:
+            return self._cached(match.group(), _clfStamp, match)
         return None
+
+    def _cached(self, key, convert, match):
+        """
+        The stamp of C{match}, converted once per distinct C{key} (the part
+        of the match the stamp depends on).
+        """
+        stamps = self._stamps
+        stamp = stamps.get(key, _UNSEEN)
+        if stamp is _UNSEEN:
+            if len(stamps) >= _MAX_CACHED:
+                stamps.clear()
+            stamp = stamps[key] = convert(match)
+        return stamp
+
+
+#: Stamps a L{Timestamper} remembers before it starts over.
+_MAX_CACHED = 1 << 17
+_UNSEEN = object()
+
+
+def _isoStamp(match):
+    y, mo, d, h, mi, s = map(int, match.groups())
+    try:
+        when = _date(y, mo, d)
+    except ValueError:
+        return None
+    clock = _clock(h, mi, s)
+    return None if clock is None else (when.isoformat(), clock)
+
+
+def _auditStamp(match):
+    t = _time.localtime(int(match.group(1)))
+    return _time.strftime("%Y-%m-%d", t), _time.strftime("%H:%M:%S", t)
+
+
+def _clfStamp(match):
+    if match.group(2) not in _MONTHS:
+        return None
+    d, mon, y, h, mi, s = match.groups()
+    try:
+        when = _date(int(y), _MONTHS[mon], int(d))
+    except ValueError:
+        return None
+    clock = _clock(int(h), int(mi), int(s))
+    return None if clock is None else (when.isoformat(), clock)
 
 
 def parseTimestamp(line, now):
@@ -286,13 +326,20 @@ def buildDecoder(configPath, reactor):
     from mice.config import loadDecoder
 
     settings = loadDecoder(configPath)
-    if settings.encrypt:
-        from mice.config import ConfigError
+    decoder = LogFormatDecoder(maxRecord=settings.maxRecord)
+    decoder.linkSecurity = decoderLinkSecurity(settings)
+    return decoder
 
-        raise ConfigError(settings.path, None,
-                          "ENCRYPT = yes needs the secure link, which this version does not"
-                          " have yet; set ENCRYPT = no")
-    return LogFormatDecoder(maxRecord=settings.maxRecord)
+
+def decoderLinkSecurity(settings):
+    """
+    The link security a decoding module's config asks for (ENCRYPT, ENCKEY,
+    CRYPTMOD, TLSCERT...): the BufferDaemon listens with it.
+    """
+    from mice.securelink import LinkSecurity
+
+    return LinkSecurity.fromSettings(settings.encrypt, settings.encKey, settings.cryptMod,
+                                     settings.tls, where=settings.path or "decoder")
 
 
 class SimpleFormat:

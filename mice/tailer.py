@@ -21,6 +21,8 @@ import json
 import os
 import stat
 import tempfile
+from functools import partial
+from itertools import accumulate, islice, repeat
 from typing import NamedTuple
 
 __all__ = [
@@ -91,6 +93,10 @@ class Event(NamedTuple):
     C{missing}, C{overlong}.
     """
     message: str
+
+
+_newLine = partial(tuple.__new__, Line)
+_plusOne = (1).__add__
 
 
 def _fingerprint(head):
@@ -249,6 +255,21 @@ class Follower:
             self._draining.pop(0)
         if not self._draining and self._current is not None and budget > 0:
             self._read(self._current, budget, lines, events)
+        return lines, events
+
+    def watch(self):
+        """
+        Notice a rotation, recreation or copytruncate of the path without
+        reading: for a caller that cannot take lines now.  The file the path
+        names is opened, so a second rotation before the next L{poll} loses
+        nothing.
+
+        @return: C{(lines, events)}; C{lines} holds at most the partial last
+            line of a file truncated with no copy found.
+        """
+        lines, events = [], []
+        if self._started:
+            self._checkPath(lines, events)
         return lines, events
 
     def close(self):
@@ -522,16 +543,40 @@ class Follower:
         if stream.readOffset < FINGERPRINT_SIZE:
             stream.head += data[: FINGERPRINT_SIZE - stream.readOffset]
         stream.readOffset += len(data)
-        start = 0
-        while True:
-            newline = data.find(b"\n", start)
-            if newline < 0:
-                break
-            self._addPiece(stream, data[start:newline])
+        pieces = data.split(b"\n")
+        unfinished = pieces.pop()
+        first = 0
+        # One line at a time: the end of a line begun in the last read, and
+        # the lines of the first FINGERPRINT_SIZE bytes (each has its own
+        # identity).
+        while first < len(pieces) and (stream.pendingLength or stream.lineStart < FINGERPRINT_SIZE
+                                       or len(stream.head) < FINGERPRINT_SIZE):
+            self._addPiece(stream, pieces[first])
             self._emit(stream, stream.lineStart + stream.pendingLength + 1, lines, events)
-            start = newline + 1
-        self._addPiece(stream, data[start:])
+            first += 1
+        if first < len(pieces):
+            self._emitWhole(stream, pieces[first:] if first else pieces, lines, events)
+        self._addPiece(stream, unfinished)
         return budget - len(data), len(data) < budget
+
+    def _emitWhole(self, stream, pieces, lines, events):
+        """
+        Hand out C{pieces}, whole lines past the first FINGERPRINT_SIZE
+        bytes, with nothing pending before them: all of one identity, so
+        their L{Line}s are built without a Python call per line.
+        """
+        if max(map(len, pieces)) > self.maxLine:
+            for piece in pieces:
+                self._addPiece(stream, piece)
+                self._emit(stream, stream.lineStart + stream.pendingLength + 1, lines, events)
+            return
+        seq, count = self._seq, len(pieces)
+        ends = list(accumulate(map(_plusOne, map(len, pieces)), initial=stream.lineStart))
+        lines.extend(map(_newLine, zip(range(seq + 1, seq + 1 + count), pieces,
+                                       islice(ends, 1, None),
+                                       repeat(stream.identityAt(ends[1])))))
+        self._seq = seq + count
+        stream.lineStart = ends[-1]
 
     def _addPiece(self, stream, piece):
         room = self.maxLine - len(stream.pending)

@@ -197,21 +197,25 @@ class PrivateMariaDB:
 
 
 def writeRawLogConfigs(directory, url, port=0, mmSize=64, rbSize=16, timeInterval=0.2,
-                       batchSize=5000, maxErr=3):
+                       batchSize=5000, maxErr=3, decoder=""):
     """
     Write a raw-log BufferDaemon config (and its C{mice_mod_pop_mysql}
     config) storing into C{url}, listening on 127.0.0.1:C{port} (0: any free
-    port).  For tests and benchmarks.
+    port).  For tests and benchmarks.  C{decoder} holds lines for the
+    decoding module's C{[DECODER]} section (C{ENCRYPT = yes}...).
 
     @return: the BufferDaemon config's path.
     """
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "pop.conf"), "w") as f:
         f.write(f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = {maxErr}\nBATCHSIZE = {batchSize}\n")
+    with open(os.path.join(directory, "decoder.conf"), "w") as f:
+        f.write(f"[DECODER]\n{decoder}\n")
     conf = os.path.join(directory, "bd.conf")
     with open(conf, "w") as f:
         f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
                 "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
+                "[DECODING_MODULES_CONFIG_FILE]\nDEC_FILE = decoder.conf\n"
                 "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n"
                 "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = pop.conf\n"
                 f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
@@ -276,13 +280,15 @@ class FakeSender:
 
 def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInterval=0.2,
                          shmSize=1024, spoolSize=65536, filterDrop=(), reconnect=15,
-                         stateDirectory="state", pseudonymKeyFile=None):
+                         stateDirectory="state", pseudonymKeyFile=None, security=""):
     """
     Write a DataForwarder config (and a filter config) shipping C{files} to
     127.0.0.1:C{sqlPort} and 127.0.0.1:C{analysisPort} (0: disabled).
 
     @param pseudonymKeyFile: a key file (see L{mice.pseudonym.readKey}) to
         turn PSEUDO on with C{mice_mod_psd_keyed}; C{None}: PSEUDO = no.
+    @param security: lines for C{[SECURITY_AND_PRIVACY]} (C{ENCRYPT = yes},
+        C{ENCKEY = ...}, C{TLSCERT = ...}), replacing C{ENCRYPT = no}.
     @return: the config's path.
     """
     os.makedirs(directory, exist_ok=True)
@@ -299,7 +305,8 @@ def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInter
     with open(conf, "w") as f:
         f.write(f"[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = {sqlPort}\n"
                 f"[ANALYSIS_SERVER]\nASIP = 127.0.0.1\nASPORT = {analysisPort}\n"
-                f"[SECURITY_AND_PRIVACY]\nENCRYPT = no\nFILTER = {'yes' if filterDrop else 'no'}\n"
+                f"[SECURITY_AND_PRIVACY]\n{security or 'ENCRYPT = no'}\n"
+                f"FILTER = {'yes' if filterDrop else 'no'}\n"
                 f"PSEUDO = {'no' if pseudonymKeyFile is None else 'yes'}\n"
                 "[LOGFILE_LIST]\n" + "".join(f"FILE = {path}\n" for path in files)
                 + "[MODULES_CONFIG_FILE]\nFILTERCONF = filter.conf\nLOGFORMATCONF = fmt.conf\n"

@@ -386,16 +386,12 @@ class ConfigTests(SynchronousTestCase):
         self.assertFalse(forwarder.preparer.lineFilter.keep("noise"))
         self.assertTrue(os.path.isdir(os.path.join(directory, "state", "spool-sql")))
 
-    def test_encryptRefused(self):
+    def test_encryptWithoutKeyRefused(self):
         directory = os.path.abspath(self.mktemp())
-        conf = writeForwarderConfig(directory, ["/tmp/x"], sqlPort=1)
-        with open(conf) as f:
-            text = f.read().replace("ENCRYPT = no", "ENCRYPT = yes\nENCKEY = k")
-        with open(conf, "w") as f:
-            f.write(text)
+        conf = writeForwarderConfig(directory, ["/tmp/x"], sqlPort=1, security="ENCRYPT = yes")
         e = self.assertRaises(usage.UsageError, dataforwarder.Options().parseOptions,
                               ["-c", conf])
-        self.assertIn("ENCRYPT = yes", str(e))
+        self.assertIn("ENCRYPT = yes needs ENCKEY (a pre-shared key) or TLSCERT", str(e))
 
     def test_shippedConfigLoads(self):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -9,6 +9,7 @@ the messages sits a link security object; L{PlainSecurity} (C{ENCRYPT = no})
 passes lines through, and the encrypted modes plug in at the same place.
 """
 
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
@@ -29,7 +30,10 @@ class PlainSecurity:
     when the connection starts (and may send handshake lines with
     C{sendLine}), turns each received line into a message payload (or C{None}
     while a handshake is still consuming lines) and seals each outgoing
-    payload.  It raises L{wire.ProtocolError} for anything it refuses.
+    payload (or holds it, returning C{None}, until its handshake is done and
+    then sends it itself).  It raises L{wire.ProtocolError} for anything it
+    refuses.  L{mice.linksecurity.PskSecurity} is the pre-shared-key one;
+    TLS wraps the transport instead and uses this one on top.
     """
 
     name = "plain"
@@ -42,6 +46,10 @@ class PlainSecurity:
 
     def seal(self, payload):
         return payload
+
+    @staticmethod
+    def sealedLength(size):
+        return size
 
 
 def describePeer(transport):
@@ -66,7 +74,18 @@ class _LinkProtocol(LineReceiver):
         self._security.start(self.sendLine, isServer=self._isServer)
 
     def sendMessage(self, message):
-        self.sendLine(self._security.seal(wire.encodeMessage(message)))
+        self.sendPayload(wire.encodeMessage(message))
+
+    def sendPayload(self, payload):
+        line = self._security.seal(payload)
+        if line is not None:
+            self.sendLine(line)
+
+    def sealedLength(self, size):
+        """
+        How long the line for a payload of C{size} bytes is.
+        """
+        return self._security.sealedLength(size)
 
     def lineReceived(self, line):
         try:
@@ -88,7 +107,7 @@ class _LinkProtocol(LineReceiver):
         log.warn("link {side} {peer}: closing: {reason}", side=self._side, peer=self.peer,
                  reason=reason)
         try:
-            self.sendLine(self._security.seal(wire.encodeMessage(wire.error(reason))))
+            self.sendMessage(wire.error(reason))
         except Exception:
             pass
         self.transport.loseConnection()
@@ -111,6 +130,10 @@ class LinkServerProtocol(_LinkProtocol):
         self.factory.receiver.connectionMade(self)
 
     def connectionLost(self, reason):
+        if self.source is None and not reason.check(ConnectionDone):
+            # A TLS handshake that failed, or a peer gone before its hello.
+            log.warn("link from {peer}: closed before its hello: {reason}", peer=self.peer,
+                     reason=reason.getErrorMessage())
         self.factory.receiver.connectionLost(self)
 
     def messageReceived(self, message, payload):
@@ -164,7 +187,7 @@ class LinkClientProtocol(_LinkProtocol):
             self.factory.sender.ackReceived(self, wire.checkAck(message))
 
     def sendBatchLine(self, line):
-        self.sendLine(self._security.seal(line))
+        self.sendPayload(line)
 
     def connectionLost(self, reason):
         self.factory.sender.linkLost(self, reason)

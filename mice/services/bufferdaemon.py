@@ -256,11 +256,14 @@ class BufferDaemon(Service):
     log = Logger()
 
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
-                 maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None):
+                 maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None,
+                 security=None):
         """
         @param onListenFailure: called with the failure when an endpoint
             cannot listen (after it is logged); C{twistd} stops, since a
             server that cannot listen is of no use.
+        @param security: a L{mice.securelink.LinkSecurity} (pre-shared key
+            or TLS); it replaces C{securityFactory}.
         """
         self.endpoints = list(endpoints)
         self.onListenFailure = onListenFailure
@@ -269,7 +272,11 @@ class BufferDaemon(Service):
         self.timeInterval = timeInterval
         self.maxLine = maxLine
         self.maxRecord = maxRecord
+        if security is not None:
+            securityFactory = security.securityFactory()
         self.factory = LinkServerFactory(self, securityFactory)
+        self._listeningFactory = (self.factory if security is None
+                                  else security.wrapServerFactory(self.factory))
         self.ports = []
         self.connections = set()
         self.paused = False
@@ -321,7 +328,7 @@ class BufferDaemon(Service):
             self.log.info("BufferDaemon listening on {address}", address=port.getHost())
             return port
 
-        ds = [endpoint.listen(self.factory).addCallback(listening, endpoint)
+        ds = [endpoint.listen(self._listeningFactory).addCallback(listening, endpoint)
               for endpoint in self.endpoints]
         return DeferredList(ds, fireOnOneErrback=True, consumeErrors=True).addCallback(
             lambda results: [port for _, port in results])

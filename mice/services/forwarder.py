@@ -16,6 +16,7 @@ C{docs/forwarder.rst}.
 
 import os
 from datetime import datetime
+from operator import attrgetter
 
 from twisted.application.internet import backoffPolicy
 from twisted.application.service import MultiService, Service
@@ -31,6 +32,8 @@ _EVENT_LEVELS = {"tamper": "error", "truncated": "warn", "overlong": "warn", "mi
 
 #: The stream of the forwarder's own reports (tamper, lost lines...).
 EVENT_STREAM = "mice-dataforwarder"
+
+_lineData = attrgetter("data")
 
 
 def reportingPolicy(description, reconnect, log, base=None):
@@ -161,14 +164,16 @@ class Destination(Service):
             self._acknowledged(None, entry)
             return
         d = self.sender.submit(batch.stream, batch.seq, self.host, batch.records, batch.seqs)
+        # Only the sender's encoded line is kept until the acknowledgement,
+        # not the records (the larger part of the memory in flight).
         d.addCallbacks(self._acknowledged, self._undeliverable, callbackArgs=(entry,),
-                       errbackArgs=(entry, batch))
+                       errbackArgs=(entry, batch.stream, batch.seq, len(batch.records)))
 
-    def _undeliverable(self, failure, entry, batch):
-        self.lost += len(batch.records)
+    def _undeliverable(self, failure, entry, stream, seq, count):
+        self.lost += count
         self.log.failure("{server}: {n} lines of {stream} from seq {seq} could not be"
                          " delivered", failure, server=self.sender.description,
-                         n=len(batch.records), stream=batch.stream, seq=batch.seq)
+                         n=count, stream=stream, seq=seq)
         self._acknowledged(None, entry)
 
     def _acknowledged(self, _, entry):
@@ -406,15 +411,18 @@ class DataForwarder(MultiService):
         for source in self.sources:
             droppable = not isinstance(source, Follower)
             if not droppable and not self.wantsMore():
+                # Not read now, but watched: a file rotated away and the
+                # next one both stay open until reading resumes.
                 self._stalled = True
-                continue
-            lines, events = source.poll()
+                lines, events = source.watch()
+            else:
+                lines, events = source.poll()
             for event in events:
                 self._report(source, event, now)
             if lines or source.position != self._positions.get(source.path):
                 self._forward(source, lines, now, droppable)
             # A poll that read about its whole budget left more behind.
-            more = more or 2 * sum(len(line.data) + 1 for line in lines) >= self.readSize
+            more = more or 2 * (sum(map(len, map(_lineData, lines))) + len(lines)) >= self.readSize
         if self.events._queued:
             self._forward(self.events, self.events.poll()[0], now, True)
         if more:
@@ -493,15 +501,17 @@ class DataForwarder(MultiService):
             self._saved = positions
 
 
-def makeSender(endpoint, source, clock, description, reconnect, log):
+def makeSender(endpoint, source, clock, description, reconnect, log, securityFactory=None):
     """
     A L{ReliableSender} for one server, which reports it lost after
     C{reconnect} failed attempts.
     """
+    from mice.protocols.link import PlainSecurity
     from mice.services.sender import ReliableSender
 
     return ReliableSender(endpoint, source, "log", clock, window=8,
                           retryPolicy=reportingPolicy(description, reconnect, log),
+                          securityFactory=securityFactory or PlainSecurity,
                           description=description)
 
 

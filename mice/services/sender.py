@@ -198,7 +198,7 @@ class ReliableSender(Service):
             if not sendable:
                 return
             for i, batch in enumerate(sendable):
-                if len(batch.line) > self.maxLine:
+                if link.sealedLength(len(batch.line)) > self.maxLine:
                     # Give this batch and the ones after it back, in order,
                     # and split it where it stands; then take again.
                     self._outbox.putBack(sendable[i:])

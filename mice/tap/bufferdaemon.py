@@ -13,8 +13,11 @@ from twisted.python import usage
 from mice.config import ConfigError, loadBufferDaemon
 from mice.registry import UnknownModule, findModule
 from mice.ringbuffer import openRing
+from mice.securelink import LinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
+
+log = Logger()
 
 
 class Options(usage.Options):
@@ -67,13 +70,18 @@ def buildPipelines(settings, reactor):
 def buildBufferDaemon(settings, reactor, onListenFailure=None):
     pipelines = buildPipelines(settings, reactor)
     maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
+    try:
+        security = LinkSecurity.combine(
+            [getattr(p.decoder, "linkSecurity", None) or LinkSecurity() for p in pipelines],
+            where=settings.path)
+    except ValueError as e:
+        raise ConfigError(settings.path, None, str(e)) from None
+    log.info("{path}: link security {security}", path=settings.path, security=security)
     return BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
-        maxRecord=maxRecord, onListenFailure=onListenFailure)
+        maxRecord=maxRecord, onListenFailure=onListenFailure, security=security)
 
-
-log = Logger()
 
 
 def makeService(options):

@@ -15,6 +15,7 @@ from mice.forwarding import Ledger, LinePreparer
 from mice.logformat import hostDict
 from mice.protocols.wire import MAX_STREAM
 from mice.registry import UnknownModule, findModule
+from mice.securelink import LinkSecurity
 from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
 from mice.spool import Spool
 from mice.tailer import OffsetStore
@@ -37,10 +38,6 @@ class Options(usage.Options):
             self.settings = loadDataForwarder(self["config"])
         except (ConfigError, OSError) as e:
             raise usage.UsageError(str(e)) from None
-        if self.settings.encrypt:
-            raise usage.UsageError(
-                f"{self.settings.path}: ENCRYPT = yes needs the secure link, which this"
-                " version does not have yet; set ENCRYPT = no")
 
 
 def _module(name, role, config, reactor, path):
@@ -89,12 +86,17 @@ def buildForwarder(settings, reactor, endpoints=None, inotify=False):
     os.makedirs(state, exist_ok=True)
     host = hostDict(formatter.host)
     source = formatter.host.hostname or "localhost"
+    security = LinkSecurity.fromSettings(settings.encrypt, settings.encKey, settings.cryptMod,
+                                         settings.tls, where=settings.path)
     destinations = []
     for name, address in settings.servers:
         description = f"{'raw-log database' if name == 'sql' else 'analysis agent'}" \
                       f" {address.host}:{address.port}"
-        endpoint = (endpoints or {}).get(name) or clientFromString(reactor, address.endpoint)
-        sender = makeSender(endpoint, source, reactor, description, settings.reconnect, log)
+        endpoint = security.wrapClientEndpoint(
+            (endpoints or {}).get(name) or clientFromString(reactor, address.endpoint),
+            settings.tlsName or address.host)
+        sender = makeSender(endpoint, source, reactor, description, settings.reconnect, log,
+                            security.securityFactory())
         spool = Spool(os.path.join(state, f"spool-{name}"), settings.shmSize * 1024,
                       settings.spoolSize * 1024)
         for problem in spool.problems:

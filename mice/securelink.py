@@ -1,0 +1,97 @@
+# -*- test-case-name: tests.test_securelink -*-
+"""
+What secures one end of a link, from its config: plain (ENCRYPT = no), the
+pre-shared key (ENCRYPT = yes with ENCKEY: L{mice.linksecurity}) or TLS
+with mutual certificates (ENCRYPT = yes with TLSCERT, TLSKEY, TLSCA:
+L{mice.protocols.tls}).
+
+A L{LinkSecurity} gives the link protocol its per-connection security
+object and wraps a server factory or a client endpoint for TLS.  Building
+one logs what is weak about the settings (the seed's C{changeme}, a
+C{twofish} that is really AES-256-GCM); the key itself is never logged.
+"""
+
+from twisted.logger import Logger
+
+from mice.linksecurity import PskSecurity, deriveMasterKey, effectiveCipher, weakPassphrase
+from mice.protocols.link import PlainSecurity
+from mice.protocols.tls import TLSFiles, wrapClientEndpoint, wrapServerFactory
+
+log = Logger()
+
+PLAIN, PSK, TLS = "plain", "psk", "tls"
+
+
+class LinkSecurity:
+    """
+    @ivar mode: C{"plain"}, C{"psk"} or C{"tls"}.
+    """
+
+    def __init__(self, mode=PLAIN, masterKeys=(), cipher="aes-256-gcm", tls=None):
+        self.mode = mode
+        self.cipher = cipher
+        self.tls = tls
+        self._masterKeys = list(masterKeys)
+
+    def __repr__(self):
+        return f"<LinkSecurity {self.mode}{' ' + self.cipher if self.mode == PSK else ''}>"
+
+    def securityFactory(self):
+        """
+        @return: what makes the security object of each connection.
+        """
+        if self.mode == PSK:
+            keys, cipher = self._masterKeys, self.cipher
+            return lambda: PskSecurity(keys, cipher)
+        return PlainSecurity
+
+    def wrapServerFactory(self, factory):
+        return wrapServerFactory(factory, self.tls) if self.mode == TLS else factory
+
+    def wrapClientEndpoint(self, endpoint, serverName):
+        return wrapClientEndpoint(endpoint, self.tls, serverName) if self.mode == TLS \
+            else endpoint
+
+    @classmethod
+    def fromSettings(cls, encrypt, encKey=None, cryptMod=None, tls=None, where="link"):
+        """
+        @param tls: C{(certificate, key, ca)} paths, or C{None}.
+        @param where: the config file, for the warnings.
+        """
+        if not encrypt:
+            return cls(PLAIN)
+        if tls is not None:
+            files = TLSFiles(*tls)
+            files.privateCertificate()  # a bad file fails at start-up, not at connect
+            files.authority()
+            return cls(TLS, tls=files)
+        cipher, warning = effectiveCipher(cryptMod)
+        if warning:
+            log.warn("{where}: {problem}", where=where, problem=warning)
+        if weakPassphrase(encKey):
+            log.critical("{where}: ENCKEY is still the well-known default passphrase: anyone"
+                         " can read and forge this link; set a key from `mice keygen`",
+                         where=where)
+        return cls(PSK, [deriveMasterKey(encKey)], cipher)
+
+    @classmethod
+    def combine(cls, securities, where="server"):
+        """
+        One server's security from those of its decoding modules: they must
+        agree on the mode (and on the cipher); a PSK server accepts every
+        module's key.
+
+        @raise ValueError: they disagree.
+        """
+        securities = list(securities)
+        modes = {s.mode for s in securities}
+        if len(modes) > 1:
+            raise ValueError(f"{where}: the decoding modules disagree on the link's security"
+                             f" ({', '.join(sorted(modes))}); one listener has one")
+        first = securities[0]
+        if first.mode == PSK:
+            ciphers = {s.cipher for s in securities}
+            if len(ciphers) > 1:
+                raise ValueError(f"{where}: the decoding modules use different CRYPTMODs")
+            return cls(PSK, [k for s in securities for k in s._masterKeys], first.cipher)
+        return first
