@@ -107,6 +107,34 @@ def _endpoint(reactor, args):
     return clientFromString(reactor, f"tcp:host={host}:port={port}:timeout=10")
 
 
+def linkSecurity(args):
+    """
+    The link security C{mice send}'s options ask for.
+
+    @raise ValueError: they are incomplete or a file is bad.
+    """
+    from mice.securelink import LinkSecurity
+
+    if args.link_config:
+        from mice.config import loadConfig
+
+        settings = loadConfig(args.link_config).settings
+        if not hasattr(settings, "encrypt"):
+            raise ValueError(f"{args.link_config}: has no ENCRYPT setting")
+        return LinkSecurity.fromSettings(settings.encrypt, settings.encKey, settings.cryptMod,
+                                         settings.tls, where=args.link_config)
+    tls = (args.tls_cert, args.tls_key, args.tls_ca)
+    if any(tls):
+        if not all(tls):
+            raise ValueError("--tls-cert, --tls-key and --tls-ca go together")
+        return LinkSecurity.fromSettings(True, tls=tls)
+    if args.enckey_file:
+        with open(args.enckey_file, encoding="utf-8") as f:
+            key = f.read().strip()
+        return LinkSecurity.fromSettings(True, key, args.cryptmod, where=args.enckey_file)
+    return LinkSecurity()
+
+
 def send(args):
     from twisted.internet.task import react
 
@@ -117,13 +145,17 @@ def send(args):
 
     async def main(reactor):
         try:
-            endpoint = _endpoint(reactor, args)
-        except ValueError as e:
-            print(f"mice send: {e}", file=sys.stderr)
+            security = linkSecurity(args)
+            endpoint = security.wrapClientEndpoint(
+                _endpoint(reactor, args),
+                args.tls_name or (args.to or "").rpartition(":")[0].strip("[]") or "localhost")
+        except (OSError, ValueError) as e:
+            print(f"mice send: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
             status.append(2)
             return
         sender = ReliableSender(endpoint, source=args.source, kind=args.kind, clock=reactor,
-                                window=args.window, description=args.to or args.endpoint)
+                                window=args.window, description=args.to or args.endpoint,
+                                securityFactory=security.securityFactory())
         sender.startService()
         timeout = None
         if args.timeout:
@@ -252,6 +284,19 @@ def makeParser():
     p.add_argument("--window", type=int, default=8, help="batches in flight")
     p.add_argument("--timeout", type=float, default=0,
                    help="give up after this many seconds (default: keep trying)")
+    link = p.add_argument_group("link security (default: plain text)")
+    link.add_argument("--link-config", metavar="CONF",
+                      help="take ENCRYPT, ENCKEY, CRYPTMOD, TLSCERT... from this config"
+                           " (a dataforwarder.conf or a decoding module's conf)")
+    link.add_argument("--enckey-file", metavar="FILE",
+                      help="pre-shared key (or passphrase) in this file")
+    link.add_argument("--cryptmod", default="aes-256-gcm",
+                      choices=("aes-256-gcm", "chacha20-poly1305", "twofish"))
+    link.add_argument("--tls-cert", metavar="PEM")
+    link.add_argument("--tls-key", metavar="PEM")
+    link.add_argument("--tls-ca", metavar="PEM")
+    link.add_argument("--tls-name", metavar="NAME",
+                      help="the name the server's certificate must have (default: its address)")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(run=send)
 

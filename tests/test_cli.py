@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from mice.testing import temporaryMariaDBDatabase
 
@@ -91,6 +91,46 @@ class SendTests(SynchronousTestCase):
         status, out, err = mice("send", "--to", "127.0.0.1:1", "--timeout", "1.5", path)
         self.assertEqual(status, 1)
         self.assertIn("1 records not acknowledged", err)
+
+
+class SecureSendTests(TestCase):
+    timeout = 60
+
+    async def test_preSharedKey(self):
+        """
+        C{mice send --enckey-file} ships to a BufferDaemon with that key, and
+        a wrong key gets nothing in.
+        """
+        from mice.testing import writeRawLogConfigs
+        from tests.test_faults import TWISTD, accepting, freePort, rowCount, waitFor
+
+        directory = os.path.abspath(self.mktemp())
+        port = freePort()
+        database = os.path.join(directory, "rawlog.db")
+        key = "0123456789abcdef" * 8
+        conf = writeRawLogConfigs(directory, f"sqlite:///{database}", port=port,
+                                  decoder=f"ENCRYPT = yes\nENCKEY = {key}")
+        with open(os.path.join(directory, "daemon.out"), "wb") as out:
+            daemon = subprocess.Popen(TWISTD + ["-n", "--pidfile=", "mice-bufferdaemon",
+                                                "-c", conf], stdout=out, stderr=out)
+        self.addCleanup(lambda: (daemon.kill(), daemon.wait()))
+        await waitFor(lambda: accepting(port), 20, "the BufferDaemon to listen")
+        keyFile, wrongFile, log = (os.path.join(directory, n) for n in ("key", "wrong", "log"))
+        with open(keyFile, "w") as f:
+            f.write(key)
+        with open(wrongFile, "w") as f:
+            f.write("fedcba9876543210" * 8)
+        with open(log, "w") as f:
+            f.write("Nov 22 10:00:01 web01 sshd[1]: over the encrypted link\n")
+        status, out, err = mice("send", "--to", f"127.0.0.1:{port}", "--enckey-file", wrongFile,
+                                "--timeout", "2", log)
+        self.assertEqual(status, 1, err)
+        status, out, err = mice("send", "--to", f"127.0.0.1:{port}", "--enckey-file", keyFile,
+                                "--timeout", "30", log)
+        self.assertEqual(status, 0, err)
+        self.assertIn("1 records in 1 batches acknowledged", out)
+        await waitFor(lambda: rowCount(database)[0], 10, "the row")
+        self.assertEqual(rowCount(database), (1, 1))
 
 
 class PseudonymKeyTests(SynchronousTestCase):
