@@ -1488,10 +1488,17 @@ def _buildPopSyslog(loader, v):
         format=v.one("SYSLOG", "FORMAT"))
 
 
+_WELL_KNOWN_KEYS = frozenset({"changeme", "change me", "password", "secret", "mice", "m-ice"})
+
+
 def _needKey(loader, v, section, flag, key):
     if v.one(section, flag) and not v.one(section, key) and not v.one(section, "TLSCERT"):
         loader.error(v.line(section, flag), f"{flag} = yes needs {key} (a pre-shared key) or"
                                             f" TLSCERT, TLSKEY and TLSCA in [{section}]")
+    secret = v.one(section, key)
+    if v.one(section, flag) and secret is not None and secret.strip().lower() in _WELL_KNOWN_KEYS:
+        loader.warn(v.line(section, key), f"{key} is a well-known passphrase: anyone can read"
+                                          " and forge this link; use a key from `mice keygen`")
 
 
 def _tlsFiles(loader, v, section):
