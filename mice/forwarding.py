@@ -119,7 +119,7 @@ class LinePreparer:
         if self.pseudonymizer is not None:
             texts = list(map(self.pseudonymizer.pseudonymize, texts))
         records = [[*(stamp or fallback), text, ""]
-                   for stamp, text in zip(map(stamper, texts), texts)]
+                   for stamp, text in zip(stamper.stamps(texts), texts)]
         return PreparedLines(seqs, records, filtered, truncated)
 
 

@@ -100,6 +100,14 @@ class Timestamper:
                 return stamp
         return self._other(line)
 
+    def stamps(self, lines):
+        """
+        C{[self(line) for line in lines]}, without a call for the lines whose
+        syslog stamp is known already.
+        """
+        known = self._syslog.get
+        return [known(line[:16]) or self(line) for line in lines]
+
     def _other(self, line):
         match = _ISO.match(line)
         if match is not None:
@@ -126,8 +134,9 @@ class Timestamper:
         return stamp
 
 
-#: Stamps a L{Timestamper} remembers before it starts over.
-_MAX_CACHED = 1 << 17
+#: Stamps a L{Timestamper} remembers before it starts over (a log moves on in
+#: time: the recent ones are what a poll needs, and memory stays small).
+_MAX_CACHED = 4096
 _UNSEEN = object()
 
 

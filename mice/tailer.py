@@ -36,6 +36,7 @@ __all__ = [
     "Position",
     "StreamFollower",
     "isStream",
+    "startOf",
 ]
 
 FINGERPRINT_SIZE = 1024
@@ -101,6 +102,14 @@ _plusOne = (1).__add__
 
 def _fingerprint(head):
     return hashlib.sha256(head[:FINGERPRINT_SIZE]).digest()
+
+
+def startOf(line):
+    """
+    The L{Position} before C{line}, the first line of its path's stream:
+    offset 0 of the file it came from.
+    """
+    return Position(line.identity._replace(fingerprint=_fingerprint(b"")), 0, line.seq - 1)
 
 
 class OSFileSystem:

@@ -132,7 +132,7 @@ class ShippingTests(SynchronousTestCase):
         h = Harness(self)
         append(h.path, "one", "two")
         h.tick(3)
-        self.assertEqual(h.saved(), {})
+        self.assertEqual((h.saved()[h.path].offset, h.saved()[h.path].seq), (0, 0))
         h.sender.acknowledge()
         h.tick()
         self.assertEqual(h.saved()[h.path].seq, 2)
@@ -148,6 +148,23 @@ class ShippingTests(SynchronousTestCase):
         self.assertEqual(len(h.sender.submitted), 2)
         h.restart()
         self.assertEqual(h.records(), [(n, f"line {n}") for n in range(11, 16)])
+
+    def test_startSavedBeforeTheFirstLineLeaves(self):
+        """
+        Killed before anything is acknowledged, then the file rotated: the
+        restart reads the rotated file again under the same numbers, and
+        the new file after it.
+        """
+        h = Harness(self)
+        append(h.path, "a1", "a2")
+        h.tick()
+        self.assertEqual(h.saved()[h.path].offset, 0, "saved before any acknowledgement")
+        h.forwarder.stopService()
+        os.rename(h.path, h.path + ".1")
+        append(h.path, "b1")
+        h.start()
+        h.tick()
+        self.assertEqual(h.records(), [(1, "a1"), (2, "a2"), (3, "b1")])
 
     def test_partialLineHeld(self):
         h = Harness(self)
@@ -319,7 +336,7 @@ class SpoolTests(SynchronousTestCase):
         self.assertEqual(h.records(sql), h.records(analysis))
         sql.acknowledge()
         h.tick()
-        self.assertEqual(h.saved(), {})
+        self.assertEqual(h.saved()[h.path].seq, 0)
         analysis.acknowledge()
         h.tick()
         self.assertEqual(h.saved()[h.path].seq, 2)
@@ -335,7 +352,7 @@ class SpoolTests(SynchronousTestCase):
         self.assertEqual(h.records(sql), [(n + 1, f"line {n:05d}") for n in range(500)])
         self.assertEqual(len(h.records(analysis)), 2 * 93, "two batches in its window")
         self.assertGreater(len(h.forwarder.destinations[1].spool), 0)
-        self.assertEqual(h.saved(), {}, "the analysis agent acknowledged nothing")
+        self.assertEqual(h.saved()[h.path].seq, 0, "the analysis agent acknowledged nothing")
 
 
 class StreamTests(SynchronousTestCase):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice import tailer
-from mice.tailer import Follower, OffsetStore, Position
+from mice.tailer import Follower, OffsetStore, Position, startOf
 
 
 def append(path, data):
@@ -96,6 +96,39 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         newInode = os.stat(self.path).st_ino
         self.assertEqual([ln.identity.inode for ln in lines][-2:], [newInode, newInode])
         self.assertEqual(f.position, Position(lines[-1].identity, 6, 6))
+
+    def test_watchKeepsRotatedFilesWithoutReading(self):
+        """
+        While the caller takes no lines, L{Follower.watch} still opens each
+        file the path names: two rotations between polls lose nothing.
+        """
+        append(self.path, b"a1\n")
+        f = self.follow()
+        self.assertEqual([ln.data for ln in f.poll()[0]], [b"a1"])
+        append(self.path, b"a2\n")
+        os.rename(self.path, self.path + ".1")
+        append(self.path, b"b1\n")
+        lines, events = f.watch()
+        self.assertEqual(lines, [])
+        self.assertKinds(events, ["rotated"])
+        os.rename(self.path + ".1", self.path + ".2")
+        os.rename(self.path, self.path + ".1")
+        append(self.path, b"c1\n")
+        self.assertEqual(f.watch()[0], [])
+        lines, _ = self.pollAll(f)
+        self.assertEqual([(ln.seq, ln.data) for ln in lines],
+                         [(2, b"a2"), (3, b"b1"), (4, b"c1")])
+
+    def test_startOf(self):
+        append(self.path, b"first\n")
+        [line], _ = self.follow().poll()
+        start = startOf(line)
+        self.assertEqual((start.offset, start.seq, start.identity.inode),
+                         (0, 0, os.stat(self.path).st_ino))
+        os.rename(self.path, self.path + ".1")
+        append(self.path, b"second\n")
+        lines, events = self.pollAll(self.follow(position=start))
+        self.assertEqual([(ln.seq, ln.data) for ln in lines], [(1, b"first"), (2, b"second")])
 
     def test_copytruncate(self):
         """

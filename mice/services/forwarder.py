@@ -25,7 +25,7 @@ from twisted.logger import Logger
 
 from mice.forwarding import ForwardBatch, LinePreparer, cutBatches, persistable
 from mice.spool import SpoolFull
-from mice.tailer import Follower, Line, Position, StreamFollower, isStream
+from mice.tailer import Follower, Line, Position, StreamFollower, isStream, startOf
 
 _EVENT_LEVELS = {"tamper": "error", "truncated": "warn", "overlong": "warn", "missing": "info",
                  "appeared": "info", "rotated": "info", "recreated": "info"}
@@ -448,6 +448,8 @@ class DataForwarder(MultiService):
         self.counts["truncated"] += prepared.truncated
         first = lines[0].seq if lines else 0
         self._positions[source.path] = source.position
+        if first == 1 and source.path not in self._saved and isinstance(source, Follower):
+            self._saveStart(source.path, lines[0])
 
         def positionAfter(seq):
             return source.positionAfter(lines[seq - first])
@@ -480,6 +482,24 @@ class DataForwarder(MultiService):
             self.wake()
 
     # -- offsets -------------------------------------------------------------
+
+    def _saveStart(self, path, line):
+        """
+        Before the first line of a path leaves, persist where it starts: the
+        file it comes from, at offset 0.  Should the forwarder die before
+        anything is acknowledged and the file be rotated meanwhile, the
+        restart then finds it among the rotated copies and reads it again
+        under the same numbers, instead of numbering the new file from 1
+        (whose lines the stores would drop as duplicates).
+        """
+        positions = dict(self._saved, **{path: startOf(line)})
+        try:
+            self.offsets.save(positions)
+        except OSError as e:
+            self.log.error("cannot save file offsets to {path}: {error}",
+                           path=self.offsets.path, error=e.strerror)
+            return
+        self._saved = positions
 
     def save(self):
         """
