@@ -1,0 +1,83 @@
+# -*- test-case-name: tests.test_idmef -*-
+"""
+What an analysis agent raises, before and after it is IDMEF: an L{Alert}.
+
+L{mice.aaregex} (the M-ICE rule engine) and later the LogIDS rule engine
+make them from log records; L{mice.idmef} turns them into RFC 4765
+C{IDMEF-Message/Alert} documents and parses such documents (from any
+analyzer: ours, Prelude, Snort) back into them, for the ManagementHost.
+Pure: no I/O.
+"""
+
+from dataclasses import dataclass, field
+
+#: IDMEF Assessment/Impact severities (RFC 4765 4.2.6.1).
+SEVERITIES = ("info", "low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Node:
+    """
+    One end of what an alert is about: IDMEF Source or Target, flattened.
+    Every field is optional (C{None}: not known).
+    """
+
+    address: str | None = None
+    """An IPv4 or IPv6 address."""
+    hostname: str | None = None
+    port: int | None = None
+    protocol: str | None = None
+    """The IANA protocol name (C{tcp}, C{udp}, C{icmp}...)."""
+    user: str | None = None
+    uid: int | None = None
+    process: str | None = None
+    pid: int | None = None
+    service: str | None = None
+    """A service name (C{ssh}), when it is known."""
+
+    @property
+    def empty(self):
+        return all(value is None for value in vars(self).values())
+
+
+@dataclass(frozen=True)
+class Alert:
+    """
+    One alert.
+
+    @ivar messageId: the IDMEF messageid: the persisted AlertID counter of
+        the agent that made it, as text; unique per analyzer.
+    @ivar alertId: the M-ICE alert ID (0x1010 ... 0x8040), which the
+        ManagementHost's match file maps to reactions; C{None} for an alert
+        from another analyzer whose classification M-ICE does not know.
+    """
+
+    messageId: str
+    analyzerId: str
+    createTime: str
+    """ISO 8601 with a time zone (C{2004-11-22T10:00:01+00:00})."""
+    classification: str
+    """The IDMEF Classification text: the alert ID's description."""
+    alertId: int | None = None
+    detectTime: str | None = None
+    severity: str = "medium"
+    """One of L{SEVERITIES}."""
+    sources: tuple = ()
+    """L{Node}s."""
+    targets: tuple = ()
+    """L{Node}s."""
+    analyzerHost: str | None = None
+    """The host the analyzer runs on, when known."""
+    additionalData: tuple = field(default_factory=tuple)
+    """C{(meaning, value)} string pairs; M-ICE puts the original log line
+    (meaning C{"log line"}), its origin (C{"origin"}: source host, stream and
+    sequence number) and the rule that matched (C{"rule"})."""
+
+    def data(self, meaning):
+        """
+        The first additional data value of C{meaning}, or C{None}.
+        """
+        for name, value in self.additionalData:
+            if name == meaning:
+                return value
+        return None
