@@ -14,8 +14,6 @@ scratch database ``mice_bench_<pid>`` on 127.0.0.1:3306 (root), dropped after.
 import argparse
 import os
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,74 +22,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from _common import TWISTD, freePort, makeStore, peakRss, waitForPort  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
 from mice.testing import writeRawLogConfigs  # noqa: E402
 
-TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 MICE = [sys.executable, "-m", "mice.cli"]
-TABLES = ("rawlog_line", "firewall_line", "scslog_line")
-
-
-def freePort():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def peakRss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-class SQLiteStore:
-    def __init__(self, directory):
-        self.path = os.path.join(directory, "rawlog.db")
-        self.url = "sqlite:///" + self.path
-
-    def count(self, exact=False):
-        if not os.path.exists(self.path):
-            return 0
-        query = "SELECT COUNT(*) FROM {}" if exact else "SELECT COALESCE(MAX(row_id), 0) FROM {}"
-        try:
-            with sqlite3.connect(self.path, timeout=5) as db:
-                return sum(db.execute(query.format(t)).fetchone()[0] for t in TABLES)
-        except sqlite3.OperationalError:
-            return 0
-
-    def close(self):
-        pass
-
-
-class MariaDBStore:
-    def __init__(self, directory):
-        import pymysql
-
-        self.name = f"mice_bench_{os.getpid()}"
-        self.db = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
-        with self.db.cursor() as c:
-            c.execute(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4")
-        self.url = f"mysql://root@127.0.0.1:3306/{self.name}"
-
-    def count(self, exact=False):
-        total = 0
-        query = "SELECT COUNT(*) FROM {}" if exact else "SELECT COALESCE(MAX(row_id), 0) FROM {}"
-        with self.db.cursor() as c:
-            for t in TABLES:
-                try:
-                    c.execute(query.format(f"{self.name}.{t}"))
-                except Exception:
-                    return 0
-                total += c.fetchone()[0]
-        return total
-
-    def close(self):
-        with self.db.cursor() as c:
-            c.execute(f"DROP DATABASE IF EXISTS {self.name}")
-        self.db.close()
 
 
 def main(argv=None):
@@ -112,7 +48,7 @@ def main(argv=None):
             for line in generate(args.lines, args.seed):
                 f.write(line + "\n")
         size = os.path.getsize(corpus)
-        store = SQLiteStore(directory) if args.store == "sqlite" else MariaDBStore(directory)
+        store = makeStore(args.store, directory)
         port = freePort()
         mmSize, rbSize = (64, 0) if args.ring == "mmap" else (0, 64)
         conf = writeRawLogConfigs(directory, store.url, port=port, mmSize=mmSize, rbSize=rbSize,
@@ -121,12 +57,7 @@ def main(argv=None):
         daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
                                             "mice-bufferdaemon", "-c", conf])
         try:
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            waitForPort(port)
             start = time.perf_counter()
             sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}",
                                               "--window", str(args.window), corpus],

@@ -1,0 +1,101 @@
+"""
+What the end-to-end benchmarks share: the stores rows are counted in, the
+processes' peak memory and CPU time, and waiting for a daemon's port.
+"""
+
+import os
+import socket
+import sqlite3
+import sys
+import time
+
+TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+TABLES = ("rawlog_line", "firewall_line", "scslog_line")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def freePort():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def waitForPort(port, tries=300):
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def peakRss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpuSeconds(pid):
+    """
+    The user and system CPU time of a running process, in seconds.
+    """
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name (field 2) may hold spaces: count from after it.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+class SQLiteStore:
+    def __init__(self, directory):
+        self.path = os.path.join(directory, "rawlog.db")
+        self.url = "sqlite:///" + self.path
+
+    def count(self, exact=False):
+        if not os.path.exists(self.path):
+            return 0
+        query = "SELECT COUNT(*) FROM {}" if exact else "SELECT COALESCE(MAX(row_id), 0) FROM {}"
+        try:
+            with sqlite3.connect(self.path, timeout=5) as db:
+                return sum(db.execute(query.format(t)).fetchone()[0] for t in TABLES)
+        except sqlite3.OperationalError:
+            return 0
+
+    def close(self):
+        pass
+
+
+class MariaDBStore:
+    def __init__(self, directory):
+        import pymysql
+
+        self.name = f"mice_bench_{os.getpid()}"
+        self.db = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+        with self.db.cursor() as c:
+            c.execute(f"CREATE DATABASE {self.name} CHARACTER SET utf8mb4")
+        self.url = f"mysql://root@127.0.0.1:3306/{self.name}"
+
+    def count(self, exact=False):
+        total = 0
+        query = "SELECT COUNT(*) FROM {}" if exact else "SELECT COALESCE(MAX(row_id), 0) FROM {}"
+        with self.db.cursor() as c:
+            for t in TABLES:
+                try:
+                    c.execute(query.format(f"{self.name}.{t}"))
+                except Exception:
+                    return 0
+                total += c.fetchone()[0]
+        return total
+
+    def close(self):
+        with self.db.cursor() as c:
+            c.execute(f"DROP DATABASE IF EXISTS {self.name}")
+        self.db.close()
+
+
+def makeStore(kind, directory):
+    """
+    @param kind: C{"sqlite"} or C{"mariadb"}.
+    """
+    return SQLiteStore(directory) if kind == "sqlite" else MariaDBStore(directory)
