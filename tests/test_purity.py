@@ -24,6 +24,7 @@ PURE = {
     "mice.tailer": ("twisted", "time"),
     "mice.linksecurity": ("twisted",),
     "mice.forwarding": ("twisted",),
+    "mice.idmef": ("twisted",),
 }
 
 

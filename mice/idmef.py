@@ -1,0 +1,672 @@
+# -*- test-case-name: tests.test_idmef -*-
+"""
+IDMEF (RFC 4765) for M-ICE: L{toXml} turns an L{Alert} into an
+C{IDMEF-Message} document, L{fromXml} reads such documents back, from our
+analysis agents or from any other analyzer (Prelude, Snort through Prelude,
+old draft-era producers), and L{validate} checks one against a DTD file.
+
+The ManagementHost reads IDMEF from the network, so L{fromXml} is a
+hardened parser: the size is bounded before parsing, entities are never
+resolved, no DTD is loaded and nothing is fetched, and a DOCTYPE that
+declares entities (billion laughs, external entities, parameter entities)
+or names a DTD by URL or absolute path is refused.  Everything wrong comes
+out as an L{IdmefError} whose text says what, so the caller can log it and
+go on with the next message.
+
+Pure: lxml only, no reactor; time comes in as text inside the alert.
+See C{docs/idmef.rst}.
+"""
+
+import functools
+import io
+import ipaddress
+import os
+import re
+from datetime import UTC, datetime, timedelta
+
+from lxml import etree
+
+from mice import __version__
+from mice.alerts import SEVERITIES, Alert, Node
+
+#: The RFC 4765 namespace; what L{toXml} writes.
+IDMEF_NS = "http://iana.org/idmef"
+
+#: Namespaces L{fromXml} accepts for IDMEF elements: RFC 4765's, the one of
+#: the drafts (and of some DTD copies), and none at all (prelude-manager's
+#: xmlmod and draft-era producers write unqualified names).
+IDMEF_NAMESPACES = frozenset({IDMEF_NS, "urn:iana:xml:ns:idmef"})
+
+#: The default bound on one document, checked before parsing.
+MAX_BYTES = 1024 * 1024
+
+#: The Reference that carries the M-ICE alert ID (0x1010 ... 0x8040).
+ALERT_ID_ORIGIN = "vendor-specific"
+ALERT_ID_MEANING = "M-ICE alert ID"
+#: RFC 4765 requires a url in every Reference; M-ICE has no public page
+#: per alert ID, so it names the ID as a URN instead.
+ALERT_ID_URL = "urn:x-mice:alert-id:%s"
+
+ANALYZER_NAME = "M-ICE"
+ANALYZER_MODEL = "M-ICE"
+ANALYZER_CLASS = "HIDS"
+
+#: IANA protocol numbers for the protocols logs name; L{fromXml} uses it
+#: when a producer gives only C{iana_protocol_number}.
+PROTOCOL_NUMBERS = {"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47,
+                    "esp": 50, "ah": 51, "ipv6-icmp": 58, "sctp": 132}
+_PROTOCOL_NAMES = {number: name for name, number in PROTOCOL_NUMBERS.items()}
+
+_NTP_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+
+#: Characters XML 1.0 cannot carry (its Char production): C0 controls but
+#: tab, LF and CR; lone surrogates (possible in a Python str); U+FFFE, U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class IdmefError(ValueError):
+    """
+    A document (or an alert to write) that is not acceptable IDMEF; the
+    text says why.
+    """
+
+
+def xmlSafe(text):
+    """
+    C{text} with every character XML 1.0 cannot carry written as a Python
+    style escape (C{\\x1b}, C{\\ud800}, C{\\uffff}), so a log line with
+    terminal escapes or an attacker's NUL bytes still goes out as valid XML
+    and still shows what was there.  Not reversible (a literal C{\\x1b} in
+    the text reads back the same way), which is why it is kept for these
+    characters only: text without them is written unchanged.
+    """
+    if _NOT_XML.search(text) is None:
+        return text
+    return _NOT_XML.sub(_escapeChar, text)
+
+
+def _escapeChar(match):
+    code = ord(match.group())
+    return "\\x%02x" % code if code < 0x100 else "\\u%04x" % code
+
+
+def ntpStamp(isoTime):
+    """
+    The RFC 4765 C{ntpstamp} (C{0xSSSSSSSS.0xFFFFFFFF}: seconds since
+    1900-01-01 UTC modulo 2**32, and the binary fraction of a second) of an
+    ISO 8601 time.  A time without a zone is taken as UTC.
+
+    @raise IdmefError: C{isoTime} is not an ISO 8601 time.
+    """
+    try:
+        when = datetime.fromisoformat(isoTime)
+    except (TypeError, ValueError):
+        raise IdmefError(f"not an ISO 8601 time: {isoTime!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta = when - _NTP_EPOCH
+    seconds = (delta.days * 86400 + delta.seconds) % 2 ** 32
+    fraction = (delta.microseconds << 32) // 1000000
+    return "0x%08x.0x%08x" % (seconds, fraction)
+
+
+def isoFromNtpStamp(stamp):
+    """
+    The ISO 8601 UTC time of an RFC 4765 C{ntpstamp} (in the NTP era that
+    began in 1900), for a producer that gives only the stamp.
+
+    @raise IdmefError: C{stamp} is not an ntpstamp.
+    """
+    try:
+        seconds, fraction = (int(part, 16) for part in stamp.split("."))
+    except (AttributeError, ValueError):
+        raise IdmefError(f"not an ntpstamp: {stamp!r}") from None
+    micro = (fraction * 1000000 + (1 << 31)) >> 32
+    return (_NTP_EPOCH + timedelta(seconds=seconds, microseconds=micro)).isoformat()
+
+
+# -- building ---------------------------------------------------------------
+
+def _tag(name):
+    return "{%s}%s" % (IDMEF_NS, name)
+
+
+_T = {name: _tag(name) for name in (
+    "IDMEF-Message", "Alert", "Analyzer", "Node", "name", "Address", "address",
+    "CreateTime", "DetectTime", "Source", "Target", "User", "UserId", "number",
+    "Process", "pid", "Service", "port", "Classification", "Reference", "url",
+    "Assessment", "Impact", "AdditionalData", "string")}
+_NSMAP = {None: IDMEF_NS}
+_SubElement = etree.SubElement
+
+
+def _text(parent, tag, text):
+    element = _SubElement(parent, _T[tag])
+    element.text = text
+    return element
+
+
+def _str(value):
+    """Text for XML: C{str()} of non-strings, then L{xmlSafe}."""
+    return xmlSafe(value if isinstance(value, str) else str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _addressCategory(address):
+    """The RFC 4765 Address category of C{address} (addresses repeat: cached)."""
+    try:
+        version = ipaddress.ip_address(address).version
+    except ValueError:
+        return "unknown"
+    return "ipv4-addr" if version == 4 else "ipv6-addr"
+
+
+def _writeNode(parent, tag, node, userType):
+    """
+    One Source or Target.  Element order and required children follow the
+    RFC 4765 DTD: Node is (name?, Address) or (name), Process and Service
+    must have a name (or a port), so an unknown name is written empty, which
+    L{fromXml} reads back as unknown.
+    """
+    end = _SubElement(parent, _T[tag])
+    if node.hostname or node.address:
+        element = _SubElement(end, _T["Node"])
+        if node.hostname:
+            _text(element, "name", _str(node.hostname))
+        if node.address:
+            address = _SubElement(element, _T["Address"],
+                                  category=_addressCategory(node.address))
+            _text(address, "address", _str(node.address))
+    if node.user or node.uid is not None:
+        user = _SubElement(end, _T["User"])
+        userId = _SubElement(user, _T["UserId"], type=userType)
+        if node.user:
+            _text(userId, "name", _str(node.user))
+        if node.uid is not None:
+            _text(userId, "number", str(int(node.uid)))
+    if node.process or node.pid is not None:
+        process = _SubElement(end, _T["Process"])
+        _text(process, "name", _str(node.process or ""))
+        if node.pid is not None:
+            _text(process, "pid", str(int(node.pid)))
+    if node.service or node.port is not None or node.protocol:
+        service = _SubElement(end, _T["Service"])
+        if node.protocol:
+            number = PROTOCOL_NUMBERS.get(node.protocol.lower())
+            if number is not None:
+                service.set("iana_protocol_number", str(number))
+            service.set("iana_protocol_name", _str(node.protocol))
+        if node.service or node.port is None:
+            _text(service, "name", _str(node.service or ""))
+        if node.port is not None:
+            _text(service, "port", str(int(node.port)))
+
+
+def _required(value, what):
+    if value is None or value == "":
+        raise IdmefError(f"the alert has no {what}")
+    return _str(value)
+
+
+def toElement(alert):
+    """
+    The C{IDMEF-Message} element (lxml) of one L{Alert}; L{toXml}
+    serializes it.
+
+    @raise IdmefError: the alert lacks a messageId, analyzerId or
+        createTime, a time is not ISO 8601, or the severity is not one of
+        L{SEVERITIES}.
+    """
+    messageId = _required(alert.messageId, "messageId")
+    analyzerId = _required(alert.analyzerId, "analyzerId")
+    createTime = _required(alert.createTime, "createTime")
+    if alert.severity not in SEVERITIES:
+        raise IdmefError(f"severity {alert.severity!r} is not one of {', '.join(SEVERITIES)}")
+
+    root = etree.Element(_T["IDMEF-Message"], nsmap=_NSMAP, version="1.0")
+    element = _SubElement(root, _T["Alert"], messageid=messageId)
+
+    analyzer = _SubElement(element, _T["Analyzer"], {
+        "analyzerid": analyzerId, "name": ANALYZER_NAME, "model": ANALYZER_MODEL,
+        "version": __version__, "class": ANALYZER_CLASS})
+    if alert.analyzerHost:
+        _text(_SubElement(analyzer, _T["Node"]), "name", _str(alert.analyzerHost))
+
+    _text(element, "CreateTime", createTime).set("ntpstamp", ntpStamp(alert.createTime))
+    if alert.detectTime:
+        _text(element, "DetectTime", _str(alert.detectTime)).set(
+            "ntpstamp", ntpStamp(alert.detectTime))
+
+    for node in alert.sources:
+        _writeNode(element, "Source", node, "original-user")
+    for node in alert.targets:
+        _writeNode(element, "Target", node, "target-user")
+
+    classification = _SubElement(element, _T["Classification"],
+                                 text=_str(alert.classification or ""))
+    if alert.alertId is not None:
+        name = "0x%04x" % alert.alertId
+        reference = _SubElement(classification, _T["Reference"],
+                                origin=ALERT_ID_ORIGIN, meaning=ALERT_ID_MEANING)
+        _text(reference, "name", name)
+        _text(reference, "url", ALERT_ID_URL % name)
+
+    _SubElement(_SubElement(element, _T["Assessment"]), _T["Impact"], severity=alert.severity)
+
+    for meaning, value in alert.additionalData:
+        data = _SubElement(element, _T["AdditionalData"], type="string", meaning=_str(meaning))
+        _text(data, "string", _str(value))
+    return root
+
+
+def toXml(alert):
+    """
+    One L{Alert} as an RFC 4765 C{IDMEF-Message} document: UTF-8 bytes with
+    an XML declaration, in the C{http://iana.org/idmef} namespace.
+
+    Text that XML 1.0 cannot carry is escaped by L{xmlSafe}, so the result
+    is always well-formed XML.
+
+    @raise IdmefError: see L{toElement}.
+    """
+    return etree.tostring(toElement(alert), xml_declaration=True, encoding="UTF-8")
+
+
+# -- parsing ----------------------------------------------------------------
+
+def _parser(encoding=None):
+    """
+    A new hardened parser (one per document: lxml parsers must not be shared
+    between threads).
+    """
+    return etree.XMLParser(
+        encoding=encoding, resolve_entities=False, no_network=True, load_dtd=False,
+        dtd_validation=False, attribute_defaults=False, huge_tree=False,
+        remove_comments=True, remove_pis=True)
+
+
+def _isPlainFileName(url):
+    """
+    Whether a DOCTYPE system identifier is a bare relative file name such as
+    C{idmef-message.dtd} (what old producers write), not a URL or a path
+    that would point somewhere else.
+    """
+    return bool(url) and re.fullmatch(r"[\w.-]+", url) is not None and url not in (".", "..")
+
+
+#: A prolog (after an optional BOM, the XML declaration, comments, PIs)
+#: whose DOCTYPE opens an internal subset, where entities are declared.
+#: Atomic groups and possessive repeats keep it linear on any input.
+_INTERNAL_SUBSET = re.compile(
+    rb"""(?:\xef\xbb\xbf)?(?>\s+|<\?(?:[^?]|\?(?!>))*+\?>|<!--(?:[^-]|-(?!->))*+-->)*+"""
+    rb"""<!DOCTYPE\s++[^\s\[>]++(?>\s++(?:"[^"]*+"|'[^']*+'|[^\s"'\[>]++))*+\s*+\[""")
+_PROLOG_BYTES = 64 * 1024
+
+
+def _prolog(data):
+    """
+    The start of C{data} as bytes the prolog check can read: UTF-16 and
+    UTF-32 documents (told by their BOM) re-encoded as UTF-8.
+    """
+    head = data[:_PROLOG_BYTES]
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if head.startswith(bom):
+            return head.decode(codec, "ignore").encode("utf-8")
+    return head
+
+
+def parseDocument(data, maxBytes=MAX_BYTES):
+    """
+    Parse C{data} (bytes, or a str taken as UTF-8 text) with the hardened
+    parser and refuse what IDMEF never needs: more than C{maxBytes} bytes,
+    a DOCTYPE that declares entities or elements, or one that names its DTD
+    by URL or path.  Returns the lxml tree.
+
+    @raise IdmefError: with the reason.
+    """
+    encoding = None
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+        encoding = "utf-8"
+    elif isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    elif not isinstance(data, bytes):
+        raise IdmefError(f"expected bytes, not {type(data).__name__}")
+    if len(data) > maxBytes:
+        raise IdmefError(f"message too large: {len(data)} bytes, at most {maxBytes} accepted")
+    if not data.strip():
+        raise IdmefError("empty message")
+    if _INTERNAL_SUBSET.match(_prolog(data)):
+        # Refused before libxml2 sees it: IDMEF needs no declarations, and
+        # this is where entity bombs and external entities live.
+        raise IdmefError("DOCTYPE with an internal subset (entity or other declarations): "
+                         "refused, entities are never expanded or fetched")
+    try:
+        root = etree.fromstring(data, _parser(encoding))
+    except etree.XMLSyntaxError as e:
+        raise IdmefError(f"not well-formed XML: {e}") from None
+    except ValueError as e:
+        raise IdmefError(f"not XML: {e}") from None
+    if root is None:
+        raise IdmefError("not XML: no root element")
+    tree = root.getroottree()
+    docinfo = tree.docinfo
+    internal = docinfo.internalDTD
+    if internal is not None:
+        # The same refusal, for a prolog the check above could not read.
+        entities = [entity.name for entity in internal.iterentities()]
+        if entities:
+            raise IdmefError(
+                "DOCTYPE declares entities (%s): refused, entities are never expanded or fetched"
+                % ", ".join(entities[:5]))
+        if next(internal.iterelements(), None) is not None:
+            raise IdmefError("DOCTYPE has an internal subset with declarations: refused")
+    systemUrl = docinfo.system_url
+    if systemUrl is not None and not _isPlainFileName(systemUrl):
+        raise IdmefError(f"DOCTYPE names an external DTD {systemUrl!r}: refused, never fetched")
+    return tree
+
+
+_names = {}
+
+
+def _name(element):
+    """
+    The IDMEF local name of C{element}, or C{None} for one outside the IDMEF
+    namespaces (an extension) or not an element.  Remembered per tag (a
+    bounded cache: a document may invent any number of tags).
+    """
+    tag = element.tag
+    name = _names.get(tag, _names)
+    if name is not _names:
+        return name
+    if not isinstance(tag, str):
+        name = None
+    elif tag[0] == "{":
+        namespace, _, local = tag[1:].partition("}")
+        name = local if namespace in IDMEF_NAMESPACES else None
+    else:
+        name = tag
+    if len(_names) > 1024:
+        _names.clear()
+    _names[tag] = name
+    return name
+
+
+def _byName(element):
+    """The IDMEF children of C{element} by local name, each list in order."""
+    children = {}
+    for child in element:
+        name = _name(child)
+        if name is not None:
+            children.setdefault(name, []).append(child)
+    return children
+
+
+def _children(element, name):
+    return [child for child in element if _name(child) == name]
+
+
+def _child(element, name):
+    for child in element:
+        if _name(child) == name:
+            return child
+    return None
+
+
+def _textOf(element):
+    """The whole text content of C{element} (C{""} when empty)."""
+    if element is None:
+        return ""
+    if len(element) == 0:
+        return element.text or ""
+    return "".join(element.itertext())
+
+
+def _childText(element, name):
+    """The text of C{element}'s first child C{name}; C{None} if absent or empty."""
+    if element is None:
+        return None
+    return _textOf(_child(element, name)) or None
+
+
+def _integer(text, what, where):
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise IdmefError(f"{where}: {what} {text!r} is not an integer") from None
+
+
+def _readAddress(node):
+    """
+    The address of an IDMEF Node: its first IPv4/IPv6 Address (netmask and
+    other categories aside), else its first Address of any kind.
+    """
+    first = None
+    for address in _children(node, "Address"):
+        text = _childText(address, "address")
+        if text is None:
+            continue
+        category = address.get("category", "unknown")
+        if category in ("ipv4-addr", "ipv6-addr"):
+            return text
+        if category == "ipv4-addr-hex":
+            try:
+                return str(ipaddress.IPv4Address(int(text.strip(), 16)))
+            except ValueError:
+                pass
+        if first is None:
+            first = text
+    return first
+
+
+def _readNode(element, where):
+    """One Source or Target as a L{Node}."""
+    children = _byName(element)
+    hostname = address = user = uid = process = pid = service = port = protocol = None
+    for node in children.get("Node", ())[:1]:
+        hostname = _childText(node, "name")
+        address = _readAddress(node)
+
+    for users in children.get("User", ())[:1]:
+        for userId in _children(users, "UserId"):
+            user = _childText(userId, "name")
+            uid = _integer(_childText(userId, "number"), "user number", where)
+            if user is not None or uid is not None:
+                break
+
+    for element in children.get("Process", ())[:1]:
+        pid = _integer(_childText(element, "pid"), "pid", where)
+        process = _childText(element, "name")
+
+    for element in children.get("Service", ())[:1]:
+        port = _integer(_childText(element, "port"), "port", where)
+        protocol = element.get("iana_protocol_name") or None
+        if protocol is None:
+            number = element.get("iana_protocol_number")
+            if number is not None:
+                protocol = _PROTOCOL_NAMES.get(_integer(number, "protocol number", where))
+        if protocol is None:
+            protocol = _childText(element, "protocol")
+        service = _childText(element, "name")
+
+    return Node(address=address, hostname=hostname, port=port, protocol=protocol,
+                user=user, uid=uid, process=process, pid=pid, service=service)
+
+
+def _readTime(element, what, where):
+    text = _textOf(element).strip()
+    if not text:
+        stamp = element.get("ntpstamp")
+        if not stamp:
+            raise IdmefError(f"{where}: {what} is empty")
+        text = isoFromNtpStamp(stamp)
+    return text
+
+
+def _readAlertId(classification):
+    for reference in _children(classification, "Reference"):
+        if (reference.get("meaning") or "").strip().lower() != ALERT_ID_MEANING.lower():
+            continue
+        name = (_childText(reference, "name") or "").strip()
+        try:
+            return int(name, 16) if name[:2].lower() == "0x" else int(name, 10)
+        except ValueError:
+            continue
+    return None
+
+
+def _readData(element):
+    """
+    The value of one AdditionalData: the text of its typed child
+    (C{<string>}, C{<integer>}, ...; an C{<xml>} child serialized), or, as
+    older producers and prelude-manager's xmlmod write it, its own text.
+    """
+    for child in element:
+        name = _name(child)
+        if name is None:
+            continue
+        if name == "xml":
+            return (child.text or "") + "".join(
+                etree.tostring(inner, encoding="unicode") for inner in child)
+        return _textOf(child)
+    return element.text or ""
+
+
+def _readAlert(element, where):
+    messageId = element.get("messageid") or element.get("ident")
+    if not messageId:
+        raise IdmefError(f"{where}: no messageid")
+    children = _byName(element)
+
+    def first(name):
+        found = children.get(name)
+        return found[0] if found else None
+
+    analyzer = first("Analyzer")
+    if analyzer is None:
+        raise IdmefError(f"{where}: no Analyzer")
+    analyzerId = analyzer.get("analyzerid")
+    if not analyzerId:
+        raise IdmefError(f"{where}: the Analyzer has no analyzerid")
+    analyzerNode = _child(analyzer, "Node")
+    analyzerHost = None
+    if analyzerNode is not None:
+        analyzerHost = _childText(analyzerNode, "name") or _readAddress(analyzerNode)
+
+    createTime = first("CreateTime")
+    if createTime is None:
+        raise IdmefError(f"{where}: no CreateTime")
+    createTime = _readTime(createTime, "CreateTime", where)
+    detectTime = first("DetectTime")
+    if detectTime is not None:
+        detectTime = _readTime(detectTime, "DetectTime", where)
+
+    classification = text = None
+    for candidate in children.get("Classification", ()):
+        # RFC 4765 has one, with text=; the drafts allowed several, named by
+        # a <name> child.
+        text = candidate.get("text")
+        if text is None:
+            text = _childText(candidate, "name")
+        if text is not None:
+            classification = candidate
+            break
+    if classification is None:
+        raise IdmefError(f"{where}: no Classification with a text")
+
+    severity = "medium"
+    assessment = first("Assessment")
+    impact = _child(assessment, "Impact") if assessment is not None else None
+    if impact is not None and impact.get("severity") in SEVERITIES:
+        severity = impact.get("severity")
+
+    sources = tuple(_readNode(source, f"{where} Source {i}")
+                    for i, source in enumerate(children.get("Source", ()), 1))
+    targets = tuple(_readNode(target, f"{where} Target {i}")
+                    for i, target in enumerate(children.get("Target", ()), 1))
+    additionalData = tuple((data.get("meaning") or "", _readData(data))
+                           for data in children.get("AdditionalData", ()))
+
+    return Alert(
+        messageId=messageId, analyzerId=analyzerId, createTime=createTime,
+        classification=text, alertId=_readAlertId(classification), detectTime=detectTime,
+        severity=severity, sources=sources, targets=targets, analyzerHost=analyzerHost,
+        additionalData=additionalData)
+
+
+def fromXml(data, maxBytes=MAX_BYTES):
+    """
+    The L{Alert}s of one IDMEF-Message document (bytes, or str), in order;
+    Heartbeats and elements of other namespaces are skipped, so a message
+    of heartbeats only gives C{[]}.
+
+    Accepts RFC 4765 documents with a default or C{idmef:} prefixed
+    namespace, the draft namespace, and unqualified names; unknown elements
+    and attributes are ignored.  The M-ICE alert ID comes from the
+    Classification's Reference of meaning L{ALERT_ID_MEANING} (C{alertId}
+    is C{None} without one); a missing or unknown severity reads as
+    C{"medium"}; empty text reads as unknown (C{None}).
+
+    @raise IdmefError: the document is too large, hostile, not XML, not an
+        IDMEF-Message, or an Alert lacks its messageid, Analyzer (with an
+        analyzerid), CreateTime or Classification, or has a number that is
+        not one.
+    """
+    root = parseDocument(data, maxBytes).getroot()
+    if _name(root) != "IDMEF-Message":
+        raise IdmefError(f"not an IDMEF message: the root element is {root.tag!r}")
+    return [_readAlert(element, f"Alert {i}")
+            for i, element in enumerate(_children(root, "Alert"), 1)]
+
+
+# -- validation -------------------------------------------------------------
+
+_dtds = {}
+
+
+def loadDtd(dtdPath):
+    """
+    The DTD in the local file C{dtdPath}, parsed once per file version.
+
+    @raise OSError: the file cannot be read.
+    @raise IdmefError: it is not a DTD.
+    """
+    status = os.stat(dtdPath)
+    key = (os.path.abspath(dtdPath), status.st_mtime_ns, status.st_size)
+    dtd = _dtds.get(key)
+    if dtd is None:
+        with open(dtdPath, "rb") as f:
+            text = f.read()
+        try:
+            dtd = etree.DTD(io.BytesIO(text))
+        except etree.DTDParseError as e:
+            raise IdmefError(f"{dtdPath}: not a DTD: {e}") from None
+        _dtds.clear()
+        _dtds[key] = dtd
+    return dtd
+
+
+def validate(data, dtdPath, maxBytes=MAX_BYTES):
+    """
+    Check a document against the DTD in the local file C{dtdPath} (the
+    config's DTDFile) and return its problems, C{[]} when it is valid.
+
+    The document is read by the hardened L{parseDocument} first (a refusal
+    is the one problem returned) and its own DOCTYPE is never used.  When
+    C{dtdPath} is C{None} or names no file, nothing can be checked and the
+    result is C{[]}: C{mice check-config} warns about a missing DTDFile.
+    """
+    if not dtdPath or not os.path.isfile(dtdPath):
+        return []
+    dtd = loadDtd(dtdPath)
+    try:
+        tree = parseDocument(data, maxBytes)
+    except IdmefError as e:
+        return [str(e)]
+    if dtd.validate(tree):
+        return []
+    return [f"line {error.line}: {error.message}" for error in dtd.error_log] or ["invalid"]
