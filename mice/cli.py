@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_cli -*-
 """
-The C{mice} command: check configs, create schemas, ship files, make keys and
-reverse pseudonyms.
+The C{mice} command: check configs, create schemas, ship files, make keys,
+reverse pseudonyms and test analysis rules on a log file.
 """
 
 import argparse
@@ -254,6 +254,181 @@ def depseudonymize(args):
                           file=sys.stderr)
     return 1 if invalid else 0
 
+def _zone(name):
+    """
+    The C{tzinfo} of C{--tz}: C{local} (C{None}: the host's own zone), C{UTC},
+    a fixed offset (C{+01:00}) or an IANA name (C{Europe/Berlin}).
+    """
+    from datetime import UTC, datetime
+
+    if name == "local":
+        return None
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    if name[:1] in "+-":
+        return datetime.strptime(name.replace(":", ""), "%z").tzinfo
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def _matchDescriptions(args):
+    """
+    The alert ID descriptions: C{--match-file}, or the seed's match file next
+    to the config (C{matchfiles/match_file_aa_regex.txt}); none found means
+    the rule keys name the alerts.
+    """
+    from mice.aaregex import descriptionsFrom
+    from mice.config import loadMatchFile
+
+    path = args.match_file
+    if path is None:
+        candidate = os.path.join(os.path.dirname(os.path.abspath(args.config)), "matchfiles",
+                                 "match_file_aa_regex.txt")
+        if not os.path.exists(candidate):
+            return {}
+        path = candidate
+    return descriptionsFrom(loadMatchFile(path))
+
+
+def _address(nodes):
+    for node in nodes:
+        if node.address is not None:
+            return node.address
+    return None
+
+
+def _readLines(path, batch=4096):
+    """
+    The lines of a log file, decoded as the BufferDaemon does, in batches of
+    C{(number, line)}.
+    """
+    from mice.logformat import decodeLogBytes
+
+    with open(path, "rb") as f:
+        chunk = []
+        for number, raw in enumerate(f, 1):
+            if raw.endswith(b"\n"):
+                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+            chunk.append((number, decodeLogBytes(raw)))
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def analyze(args):
+    """
+    Offline rule testing, like C{fail2ban-regex}: every alert the rules of a
+    C{mice_mod_pop_aa_regex.conf} raise on a log file, then the matches per
+    rule.
+    """
+    import json
+    from collections import Counter
+    from datetime import datetime
+
+    from mice.aaregex import DEFAULT_KEY, AaRegexMatcher, makeAlert
+    from mice.config import ConfigError, loadAaRegex
+    from mice.logformat import Timestamper
+    from mice.record import LogRecord
+
+    if args.rules or args.filters or args.netdef:
+        print("mice analyze: --rules/--filters/--netdef (the LogIDS rules) are not"
+              " implemented yet; use -c mice_mod_pop_aa_regex.conf", file=sys.stderr)
+        return 2
+    if not args.config:
+        print("mice analyze: -c mice_mod_pop_aa_regex.conf is required", file=sys.stderr)
+        return 2
+    toXml = None
+    if args.idmef:
+        try:
+            from mice.idmef import toXml
+        except ImportError as e:
+            print(f"mice analyze: --idmef needs mice.idmef, which is not available here ({e})",
+                  file=sys.stderr)
+            return 2
+    try:
+        settings = loadAaRegex(args.config)
+        descriptions = _matchDescriptions(args)
+        tz = _zone(args.tz)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except (OSError, ValueError, KeyError) as e:
+        print(f"mice analyze: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+        return 1
+    matcher = AaRegexMatcher(settings, args.strategy)
+    now = datetime.now()
+    stamp = Timestamper(now)
+    stream = os.path.abspath(args.logfile)
+    # The offline tester numbers its alerts from the config's AlertID but
+    # never touches AlertIDFile: that counter belongs to the running agent.
+    messageId = settings.alertId
+    counts = Counter()
+    lines = matched = alerts = 0
+    out = sys.stdout
+    summary = sys.stderr if (args.json or args.idmef) else sys.stdout
+    dumps = json.dumps
+    try:
+        for chunk in _readLines(args.logfile):
+            results = matcher.matchLines([line for _, line in chunk])
+            lines += len(chunk)
+            # One write per batch: a write per alert costs as much as the alert.
+            parts = []
+            write = parts.append
+            for (number, line), matches in zip(chunk, results):
+                if not matches:
+                    continue
+                if matches[0].key != DEFAULT_KEY:
+                    matched += 1
+                when = stamp(line) or ("", "")
+                record = LogRecord("mice-analyze", stream, number, "", "", "", "", "", "",
+                                   when[0], when[1], line, "")
+                for match in matches:
+                    counts[match.key] += 1
+                    alert = makeAlert(record, match, messageId, settings.analyzerId,
+                                      descriptions, now, tz)
+                    messageId += 1
+                    alerts += 1
+                    if toXml is not None:
+                        write(toXml(alert).decode("utf-8") + "\n")
+                    elif args.json:
+                        write(dumps({
+                            "line": number,
+                            "alertid": None if match.alertId is None else f"0x{match.alertId:04x}",
+                            "classification": alert.classification,
+                            "source": _address(alert.sources),
+                            "target": _address(alert.targets),
+                            "severity": alert.severity,
+                            "rule": match.key,
+                            "sendto": match.sendTo,
+                        }) + "\n")
+                    else:
+                        aid = "-" if match.alertId is None else f"0x{match.alertId:04x}"
+                        source = _address(alert.sources) or "-"
+                        target = _address(alert.targets) or "-"
+                        write(f"{number}: {aid} {alert.classification} [{match.key}"
+                                  f" -> {match.sendTo}] {alert.severity} {source} -> {target}\n"
+                                  f"    {line}\n")
+            out.write("".join(parts))
+    except OSError as e:
+        print(f"mice analyze: {args.logfile}: {e.strerror}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    out.flush()
+    print(f"{args.logfile}: {lines} lines, {matched} matched a rule, {alerts} alerts",
+          file=summary)
+    print("matches per rule:", file=summary)
+    for match in matcher.enabledMatches:
+        print(f"  {match.section:<10} {match.key:<9} 0x{match.alertId:04x}"
+              f" SendTo={match.sendTo}: {counts[match.key]}", file=summary)
+    print(f"  {'DEFAULT':<10} {'(none)':<9} {'-':<6} SendTo={matcher.defaultSendTo}:"
+          f" {lines - matched} unclassified lines"
+          + ("" if matcher.defaultSendTo != "N" else " (not sent)"), file=summary)
+    return 0
+
 
 def makeParser():
     parser = argparse.ArgumentParser(prog="mice", description="M-ICE command line tools.")
@@ -317,12 +492,37 @@ def makeParser():
                    help="the key file of mice_mod_psd_keyed")
     p.add_argument("files", nargs="*", metavar="FILE", help="files to read (default: stdin)")
     p.set_defaults(run=depseudonymize)
+
+    p = commands.add_parser("analyze", help="test analysis rules on a log file")
+    rules = p.add_mutually_exclusive_group()
+    rules.add_argument("-c", "--config", metavar="CONF",
+                       help="a mice_mod_pop_aa_regex.conf (the M-ICE rules)")
+    rules.add_argument("--rules", metavar="RULES",
+                       help="a LogIDS rules.txt (not implemented yet)")
+    p.add_argument("--filters", metavar="FILTERS", help="LogIDS filter.txt (with --rules)")
+    p.add_argument("--netdef", metavar="NETDEF", help="LogIDS netdef.txt (with --rules)")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="one JSON object per alert on stdout, the summary on stderr")
+    output.add_argument("--idmef", action="store_true",
+                        help="print the IDMEF documents of the alerts")
+    p.add_argument("--match-file", metavar="FILE",
+                   help="alert descriptions (default: matchfiles/match_file_aa_regex.txt"
+                        " next to the config, if there)")
+    p.add_argument("--tz", default="local",
+                   help="the zone of the log's time stamps: local (default), UTC,"
+                        " +01:00 or a name such as Europe/Berlin")
+    p.add_argument("--strategy", default="literal",
+                   choices=("literal", "alternation", "contains", "hyperscan"),
+                   help=argparse.SUPPRESS)
+    p.add_argument("logfile", metavar="LOGFILE")
+    p.set_defaults(run=analyze)
     return parser
 
 
 def main(argv=None):
     args = makeParser().parse_args(argv)
-    if args.command not in ("check-config", "keygen", "depseudonymize", "certs"):
+    if args.command not in ("check-config", "keygen", "depseudonymize", "certs", "analyze"):
         _startLogging(args.verbose)
     return args.run(args)
 

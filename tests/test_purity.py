@@ -24,6 +24,8 @@ PURE = {
     "mice.tailer": ("twisted", "time"),
     "mice.linksecurity": ("twisted",),
     "mice.forwarding": ("twisted",),
+    "mice.aaregex": ("twisted",),
+    "mice.extract": ("twisted",),
     "mice.idmef": ("twisted",),
 }
 

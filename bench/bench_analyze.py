@@ -1,0 +1,343 @@
+#!/usr/bin/env python
+"""
+Measure the M-ICE rule engine (L{mice.aaregex}): lines per second of
+C{mice analyze}'s core -- matching every line, and building the L{Alert} of
+every match -- and peak RSS.
+
+    python bench/bench_analyze.py [--lines 1000000] [--corpus corpus.log]
+        [--rules seed|200|both] [--strategy literal|alternation|contains|hyperscan|all]
+        [--batch 4096] [--cli]
+
+The lines come from C{bench/gencorpus.py} (seed 1) unless C{--corpus} names
+a file.  C{--rules seed} is C{etc/mice/mice_mod_pop_aa_regex.conf};
+C{--rules 200} a generated config of 200 realistic patterns (literals,
+alternations, character classes, a few C{.*} joins) over the same rule keys
+(L{ruleSet200}).  Each strategy's per-rule results are checked against the
+default one's.  C{--cli} also times the real C{mice analyze --json} on the
+corpus file, end to end (reading, decoding, time stamps, JSON).
+"""
+
+import argparse
+import gc
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from gencorpus import generate  # noqa: E402
+
+from mice.aaregex import STRATEGIES, AaRegexMatcher, makeAlert  # noqa: E402
+from mice.config import loadAaRegex, loadMatchFile  # noqa: E402
+from mice.record import LogRecord  # noqa: E402
+
+SEED_CONFIG = os.path.join(ROOT, "etc", "mice", "mice_mod_pop_aa_regex.conf")
+MATCH_FILE = os.path.join(ROOT, "etc", "mice", "matchfiles", "match_file_aa_regex.txt")
+
+# Messages worth an alert, as the rule sets of OSSEC, fail2ban and
+# logcheck write them, grouped by the rule key they would go under.
+_BASE = {
+    "AuS_Rule": [
+        r"Accepted (?:password|publickey) for \S+ from",
+        r"session opened for user root by",
+        r"sshd\[\d+\]: Accepted keyboard-interactive/pam for",
+        r"su\[\d+\]: pam_unix\(su:session\): session opened for user root",
+        r"\(to root\) \w+ on /dev/pts/\d+",
+        r"sudo: +\w+ : TTY=\S+ ; PWD=\S+ ; USER=root ; COMMAND=",
+        r"New session \d+ of user \w+",
+        r"login\[\d+\]: ROOT LOGIN  on",
+    ],
+    "AuF_Rule": [
+        r"Failed (?:password|publickey|none) for (?:invalid user )?\S+ from",
+        r"[Ii]nvalid user \S+ from [0-9.]+",
+        r"authentication failure; logname=\S* uid=\d+ euid=\d+ tty=\S+ ruser=\S* rhost=",
+        r"Did not receive identification string from",
+        r"POSSIBLE BREAK-IN ATTEMPT!",
+        r"error: PAM: Authentication failure for",
+        r"Received disconnect from [0-9.]+: 11: Bye Bye \[preauth\]",
+        r"User \S+ from \S+ not allowed because not listed in AllowUsers",
+        r"reverse mapping checking getaddrinfo for \S+ failed",
+        r"maximum authentication attempts exceeded for",
+        r"FAILED SU \(to root\)",
+        r"incorrect password attempts",
+        r"SASL (?:LOGIN|PLAIN) authentication failed",
+        r"imapd\[\d+\]: Login failed",
+        r"pam_unix\(\w+:auth\): authentication failure",
+        r"Connection closed by [0-9.]+ port \d+ \[preauth\]",
+        r"refused connect from \S+",
+        r"ROOT LOGIN REFUSED (?:FROM|ON)",
+    ],
+    "RoW_Rule": [
+        r"type=SYSCALL .* success=yes .* uid=0 .* key=\"(?:shadow|passwd|sudoers)\"",
+        r"name=\"/etc/(?:shadow|sudoers|ssh/sshd_config)\" .*nametype=(?:CREATE|NORMAL)",
+        r"FILE_open\] open\(\"/etc/[a-z]+\", O_(?:WRONLY|RDWR)",
+    ],
+    "RoO_Rule": [
+        r"syscall=(?:2|257) success=yes .* uid=0 ",
+        r"\[FILE_open\] open\(\"/var/log/audit\.d/",
+    ],
+    "RoR_Rule": [
+        r"COMMAND=/bin/cat /etc/shadow",
+        r"comm=\"cat\" exe=\"/bin/cat\" key=\"shadow\"",
+    ],
+    "RoS_Rule": [
+        r"sshd\[\d+\]: Server listening on [0-9.:]+ port \d+",
+        r"kernel: .*device eth\d entered promiscuous mode",
+    ],
+    "RoE_Rule": [
+        r"syscall=59 success=yes .* uid=0 .* exe=\"/tmp/",
+        r"\[PROC_execute\] execve\(\"/(?:tmp|dev/shm)/",
+        r"COMMAND=/bin/(?:ba)?sh$",
+        r"exe=\"/tmp/\.x/kit\"",
+    ],
+    "ReF_Rule": [
+        r"syscall=(?:2|257) success=no exit=-13",
+        r"FILE_open\] open\(.*\);result=-13",
+    ],
+    "WrF_Rule": [
+        r"syscall=87 success=no",
+        r"FILE_unlink\] unlink\(\"[^\"]+\"\); result=-(?:1|13)",
+    ],
+    "Ap_Name": [
+        r"sshd\[\d+\]:",
+        r"postfix/smtpd\[\d+\]: connect from unknown\[",
+        r"crond?\[\d+\]: \(root\) CMD \(",
+        r"audispd: node=\S+ type=SYSCALL",
+    ],
+    "Ex_Rule": [
+        r"crc32 compensation attack: network attack detected",
+        r"GET /scripts/root\.exe\?/c\+dir",
+        r"\"GET /(?:\.\./)+etc/passwd",
+        r"Invalid URI in request GET /\.\./",
+        r"File does not exist: \S+/(?:cmd|root)\.exe",
+        r"\"GET /(?:phpmyadmin|pma|myadmin|mysqladmin)/",
+        r"\"(?:GET|POST) /wp-login\.php",
+        r"\"GET /cgi-bin/(?:awstats|formmail|php)\.",
+        r"client denied by server configuration: \S+/\.ht",
+        r"RECV: 163129 bytes of data, 0 total lines",
+        r"REMOTE TSI ?%",
+        r"segfault at [0-9a-f]+ ip [0-9a-f]+ sp [0-9a-f]+ error \d",
+        r"\x90{20}",
+        r"(?:%u9090|%uC0C0){2,}",
+        r"default\.ida\?N{10}",
+        r"Relay access denied; from=<spam@",
+        r"\"[A-Z]+ \S*(?:<script|%3Cscript)",
+        r"\"GET \S*(?:union(?:\+|%20)select|select(?:\+|%20)\S+(?:\+|%20)from)",
+        r"/etc/passwd HTTP/1\.[01]\" 200",
+    ],
+    "FwD_Rule": [
+        r"SuSE-FW-DROP(?:-DEFAULT|-ANTI-SPOOF)? IN=\S+",
+        r"kernel: .*DROP:IN=\S+ OUT=",
+        r"SRC=\S+ DST=10\.\d+\.\d+\.\d+ .*PROTO=TCP .*DPT=(?:23|135|139|445|1433|3389) ",
+        r"PROTO=UDP SPT=\d+ DPT=(?:137|161|1434) ",
+        r"PROTO=ICMP TYPE=8 CODE=0",
+    ],
+    "FwR_Rule": [
+        r"REJECT IN=\S+ OUT=",
+        r"SuSE-FW-UNAUTHORIZED-TARGET",
+    ],
+    "FwA_Rule": [
+        r"SuSE-FW-ACCEPT IN=",
+        r"iptables-in IN=eth\d ",
+    ],
+    "FwI_Rule": [
+        r"SuSE-FW-ILLEGAL-(?:TARGET|PACKET)",
+        r"IN=eth\d OUT=\S* .* SRC=(?:127\.|0\.|10\.)\S* DST=\S+ .*TTL=1 ",
+    ],
+}
+
+_SECTIONS = (
+    ("AUTH", "AuSendTo", "M", ("AuS_Rule", "AuF_Rule")),
+    ("ROOT", "RoSendTo", "M", ("RoW_Rule", "RoO_Rule", "RoR_Rule", "RoS_Rule", "RoE_Rule")),
+    ("READ", "ReSendTo", "M", ("ReS_Rule", "ReF_Rule")),
+    ("WRITE", "WrSendTo", "M", ("WrS_Rule", "WrF_Rule")),
+    ("APPS", "ApSendTo", "M", ("Ap_Name",)),
+    ("EXPLOIT", "ExSendTo", "M", ("Ex_Rule",)),
+    ("FIREWALL", "FwSendTo", "M", ("FwD_Rule", "FwR_Rule", "FwA_Rule", "FwI_Rule")),
+)
+
+# Programs and words that turn one signature into a site's variants of it:
+# the same message from other daemons, as rule sets grow in practice.
+_VARIANTS = ("vsftpd", "proftpd", "dovecot", "courier-imap", "cyrus", "pure-ftpd", "xinetd",
+             "named", "squid", "openvpn", "nginx", "lighttpd", "samba", "winbindd", "slapd",
+             "asterisk", "radiusd", "mysqld", "pptpd", "webmin")
+
+
+def ruleSet200(count=200):
+    """
+    The text of a C{mice_mod_pop_aa_regex.conf} with C{count} patterns: the
+    signatures above, then per-daemon variants of the authentication and
+    exploit ones (C{vsftpd\\[\\d+\\]: .*authentication failure}...) until
+    there are C{count}.
+    """
+    patterns = {key: list(values) for key, values in _BASE.items()}
+    total = sum(map(len, patterns.values()))
+    templates = (
+        ("AuF_Rule", r"{p}\[\d+\]: .*(?:authentication failure|Login failed|auth fail)"),
+        ("AuS_Rule", r"{p}\[\d+\]: (?:Login|login) (?:OK|succeeded) for user \w+"),
+        ("Ex_Rule", r"{p}\[\d+\]: .*(?:buffer overflow|format string) attempt"),
+        ("AuF_Rule", r"{p}: [Uu]nknown user [a-z_][a-z0-9_-]* from [0-9.]+"),
+        ("Ap_Name", r"\b{p}\[\d+\]: (?:started|restarted|exiting)"),
+        ("FwD_Rule", r"{p}: .*SRC=[0-9.]+ DST=[0-9.]+ .*PROTO=(?:TCP|UDP)"),
+        ("RoE_Rule", r"COMMAND=/usr/s?bin/{p}\b"),
+        ("Ex_Rule", r"\"(?:GET|POST) /{p}/[^\"]*\.\./"),
+    )
+    i = 0
+    while total < count:
+        key, template = templates[i % len(templates)]
+        program = _VARIANTS[(i // len(templates)) % len(_VARIANTS)]
+        suffix = "" if i < len(templates) * len(_VARIANTS) else str(i)
+        patterns[key].append(template.format(p=program + suffix))
+        total += 1
+        i += 1
+    out = ["[HOST_INFO]", "Management = 127.0.0.1:4455", "Encryption = no", "",
+           "[IDMEF_INFO]", "AlertID = 1", ""]
+    for name, sendToKey, sendTo, keys in _SECTIONS:
+        out.append(f"[{name}]")
+        out.append(f'{sendToKey} = "{sendTo}"')
+        for key in keys:
+            for pattern in patterns.get(key, ()):
+                # The M-ICE dialect quotes values; a quote inside stays as is.
+                out.append(f'{key} = "{pattern}"')
+        out.append("")
+    out += ["[DEFAULT]", 'DeSendTo = "N"', ""]
+    return "\n".join(out)
+
+
+def records(lines, perSecond=20):
+    out = []
+    for seq, line in enumerate(lines):
+        second = seq // perSecond
+        out.append(LogRecord("client-1", "/var/log/messages", seq, "gate", "example.org",
+                             "10.0.0.1", "Linux", "2.6.5", "SuSE Linux 9.1", "2004-11-22",
+                             "%02d:%02d:%02d" % (second // 3600 % 24, second // 60 % 60,
+                                                 second % 60),
+                             line, ""))
+    return out
+
+
+def peakRSS():
+    """Peak resident set size of this process, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def analyse(matcher, batch, descriptions, now, recs, buildAlerts=True):
+    """
+    The core of C{mice analyze}: match the lines batch by batch, build the
+    alerts of the matches.
+    @return: (results, alerts)
+    """
+    alerts = 0
+    results = []
+    counter = 1
+    for first in range(0, len(recs), batch):
+        chunk = recs[first:first + batch]
+        matched = matcher.matchLines([r.logline for r in chunk])
+        results.extend(matched)
+        if buildAlerts:
+            for record, matches in zip(chunk, matched):
+                for match in matches:
+                    makeAlert(record, match, counter, "MICE-RegEx", descriptions, now)
+                    counter += 1
+                    alerts += 1
+    return results, alerts
+
+
+def run(name, settings, strategies, recs, batch, descriptions):
+    now = datetime(2004, 11, 22, 12, 0, 0)
+    reference = None
+    for strategy in strategies:
+        try:
+            matcher = AaRegexMatcher(settings, strategy)
+        except ImportError as e:
+            print(f"rules={name} strategy={strategy} skipped ({e})")
+            continue
+        gc.collect()
+        began = time.perf_counter()
+        results, _ = analyse(matcher, batch, descriptions, now, recs, buildAlerts=False)
+        engine = time.perf_counter() - began
+        gc.collect()
+        began = time.perf_counter()
+        _, alerts = analyse(matcher, batch, descriptions, now, recs)
+        core = time.perf_counter() - began
+        same = ""
+        if reference is None:
+            reference = results
+        else:
+            same = " same_results=" + ("yes" if results == reference else "NO")
+        print(f"rules={name} patterns={sum(len(r.patterns) + len(r.idRegexes) for r in matcher.rules)}"
+              f" strategy={strategy} lines={len(recs)}"
+              f" engine_lines_per_second={len(recs) / engine:.0f}"
+              f" lines_per_second={len(recs) / core:.0f}"
+              f" alerts={alerts} alerts_per_second={alerts / core:.0f}"
+              f" matched_lines={sum(map(bool, results))}{same}"
+              f" peak_rss_mib={peakRSS():.1f}", flush=True)
+
+
+def runCli(configPath, corpusPath, lines):
+    began = time.perf_counter()
+    with open(os.devnull, "wb") as devnull:
+        process = subprocess.run(
+            [sys.executable, "-m", "mice.cli", "analyze", "-c", configPath, corpusPath,
+             "--json", "--tz", "UTC"], stdout=devnull, stderr=subprocess.DEVNULL,
+            cwd=ROOT)
+    elapsed = time.perf_counter() - began
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"cli=mice-analyze-json config={os.path.basename(configPath)} lines={lines}"
+          f" status={process.returncode} seconds={elapsed:.2f}"
+          f" lines_per_second={lines / elapsed:.0f}"
+          f" peak_rss_mib={usage.ru_maxrss / 1024.0:.1f}", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--lines", type=int, default=1000000)
+    parser.add_argument("--corpus", help="a log file (default: gencorpus, seed 1)")
+    parser.add_argument("--rules", choices=("seed", "200", "both"), default="both")
+    parser.add_argument("--strategy", choices=STRATEGIES + ("all",), default="literal")
+    parser.add_argument("--batch", type=int, default=4096)
+    parser.add_argument("--cli", action="store_true",
+                        help="also time the mice analyze --json command")
+    options = parser.parse_args(argv)
+
+    if options.corpus:
+        with open(options.corpus, "rb") as f:
+            lines = [raw.decode("utf-8", "backslashreplace")
+                     for raw in f.read().split(b"\n")[:options.lines]]
+        if lines and lines[-1] == "":
+            lines.pop()
+    else:
+        lines = list(generate(options.lines, 1))
+    recs = records(lines)
+    descriptions = {aid: d for aid, d in loadMatchFile(MATCH_FILE).alerts}
+    strategies = STRATEGIES if options.strategy == "all" else (options.strategy,)
+    with tempfile.TemporaryDirectory() as directory:
+        configs = []
+        if options.rules in ("seed", "both"):
+            configs.append(("seed", SEED_CONFIG))
+        if options.rules in ("200", "both"):
+            path = os.path.join(directory, "rules200.conf")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(ruleSet200())
+            configs.append(("200", path))
+        for name, path in configs:
+            run(name, loadAaRegex(path), strategies, recs, options.batch, descriptions)
+        if options.cli:
+            corpus = options.corpus
+            if corpus is None:
+                corpus = os.path.join(directory, "corpus.log")
+                with open(corpus, "w", encoding="utf-8") as f:
+                    f.write("\n".join(lines) + "\n")
+            for _, path in configs:
+                runCli(path, corpus, len(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,801 @@
+# -*- test-case-name: tests.test_aaregex -*-
+"""
+The M-ICE rule engine (C{mice_mod_pop_aa_regex}, seed chapter 6.2): which
+rules of a C{mice_mod_pop_aa_regex.conf} a log line matches, and the
+L{mice.alerts.Alert} each match raises.
+
+Semantics, as in the original's C{regexec}:
+
+  - A rule is a regular expression I{searched} in the log line (unanchored:
+    C{.*X.*} means "contains X").  The config loader has compiled every
+    pattern with Python's C{re}, so Python's syntax is what a rule means.
+  - C{""} switches a rule off.  A rule key may repeat (C{AuF_Rule = ...}
+    three times); its patterns are alternatives.
+  - A line raises B{one match per rule key}, not per pattern: the key is
+    what has an alert ID, so two AuF patterns matching one line are one
+    "Authentication Failure", while an AuF and an Ap_Name match on the same
+    sshd line are two alerts (different IDs, and possibly different
+    routes).  Matches come in config order (section, then key).
+  - Each section's SendTo (C{M} ManagementHost, C{A} the next analysis
+    agent, C{B} both, C{N} none) is the route of its matches.  A match
+    routed C{N} still I{classifies} the line (it is reported by C{mice
+    analyze} and keeps the line away from DEFAULT); it is sent nowhere.
+  - MONITORING: C{Mo_UID} and C{Mo_GID} are matched against the user and
+    group IDs found in the record (L{mice.extract.idValues}: C{uid=},
+    C{euid=}, C{auid=}, C{(uid=N)}, C{gid=}, C{egid=}, and LAuS C{aucat}
+    lines' login field and set*id calls), each value as a whole
+    (C{re.fullmatch}): C{Mo_UID = "0|1000"} watches root and uid 1000, not
+    every uid with a 0 in it.  The unset ID (-1, 4294967295) never matches.
+  - SOCKET is parsed (the loader warns when a SOCKET rule is set) and
+    reserved: it never matches.
+  - DEFAULT: a line that no enabled rule matched is an I{unclassified}
+    event.  With C{DeSendTo = "N"} (the seed's) nothing happens; otherwise
+    the line raises one alert with no alert ID (L{DEFAULT_KEY},
+    classification L{UNCLASSIFIED}, severity C{info}) on DeSendTo's route.
+
+Speed: see L{AaRegexMatcher}.  Pure: no reactor; the only I/O is in
+L{AlertIdFile}, which the agent and C{mice analyze} construct with a path.
+"""
+
+import bisect
+import os
+import re
+from datetime import datetime
+from itertools import accumulate
+
+# The parser behind re.compile (private, but there since Python 3.11, which
+# setup.cfg requires): it tells which literals a pattern cannot match without.
+from re import _constants as _sre_constants
+from re import _parser as _sre_parse
+from typing import NamedTuple
+
+from mice.alerts import Alert
+from mice.extract import idValues, nodesFor
+
+#: The key of the DEFAULT section's unclassified-line match.
+DEFAULT_KEY = "DEFAULT"
+UNCLASSIFIED = "Unclassified log line"
+
+#: Severity per alert ID: what an operator should look at first.  Failures,
+#: exploits, dropped or illegal packets and code run as root are attacks or
+#: their traces (high); other superuser actions, failed reads/writes,
+#: monitored IDs and rejects are worth a look (medium); successes and
+#: accepted packets are context (low/info).
+SEVERITY = {
+    0x1010: "low", 0x1020: "high",
+    0x2010: "medium", 0x2020: "medium", 0x2030: "medium", 0x2040: "medium",
+    0x2050: "high",
+    0x3010: "low", 0x3020: "medium",
+    0x4010: "low", 0x4020: "medium",
+    0x5010: "medium", 0x5020: "medium",
+    0x6010: "low",
+    0x7010: "high",
+    0x8010: "high", 0x8020: "medium", 0x8030: "info", 0x8040: "high",
+}  # fmt: skip
+
+#: The rules matched against IDs rather than text.
+_ID_RULES = {"Mo_UID": "uid", "Mo_GID": "gid"}
+
+
+class Match(NamedTuple):
+    """
+    One rule key a line matched: C{alertId} is C{None} for L{DEFAULT_KEY}.
+    """
+
+    key: str
+    alertId: int | None
+    section: str
+    sendTo: str
+
+
+# ---------------------------------------------------------------------------
+# Pattern analysis
+
+_LEAD = re.compile(r"^\.\*\??(?![+*?{])")
+
+
+def stripDotStar(pattern):
+    """
+    C{pattern} without a leading and trailing C{.*} (or C{.*?}).
+
+    For a search these never change whether a line matches: C{.*} can match
+    the empty string where the rest starts or ends.  They only cost: C{re}
+    retries C{.*X} at every position, which makes a search quadratic in
+    the line's length.  A possessive C{.*+} is left alone (it does change
+    the meaning), as is anything the result would not compile as.
+    """
+    stripped = _LEAD.sub("", pattern, count=1)
+    for tail in (".*?", ".*"):
+        if stripped.endswith(tail):
+            head = stripped[: -len(tail)]
+            backslashes = len(head) - len(head.rstrip("\\"))
+            if backslashes % 2 == 0 and not head.endswith(("*", "+", "?", "}")):
+                stripped = head
+            break
+    try:
+        re.compile(stripped)
+    except re.error:
+        return pattern
+    return stripped
+
+
+def _isIgnoreCase(flags):
+    return bool(flags & _sre_constants.SRE_FLAG_IGNORECASE)
+
+
+def _sequenceFactor(items):
+    """
+    The best "one of these literals must appear" set for a parsed sequence
+    (the one whose shortest literal is longest), or C{None}.
+    """
+    LITERAL = _sre_constants.LITERAL
+    best = None
+
+    def consider(factor):
+        nonlocal best
+        if factor and (best is None or min(map(len, factor)) > min(map(len, best))):
+            best = factor
+
+    run = []
+    for op, av in items:
+        if op is LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            consider(frozenset(("".join(run),)))
+            run = []
+        if op is _sre_constants.SUBPATTERN:
+            group, addFlags, delFlags, sub = av
+            if not _isIgnoreCase(addFlags):
+                consider(_sequenceFactor(sub))
+        elif op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT,
+                    getattr(_sre_constants, "POSSESSIVE_REPEAT", None)):
+            low, high, sub = av
+            if low >= 1:
+                sub = list(sub)
+                if len(sub) == 1 and sub[0][0] is LITERAL:
+                    # x{20}: the literal repeated as often as it must be.
+                    consider(frozenset((chr(sub[0][1]) * min(low, 64),)))
+                else:
+                    consider(_sequenceFactor(sub))
+        elif op is getattr(_sre_constants, "ATOMIC_GROUP", None):
+            consider(_sequenceFactor(av))
+        elif op is _sre_constants.BRANCH:
+            union = set()
+            for branch in av[1]:
+                factor = _sequenceFactor(branch)
+                if factor is None:
+                    union = None
+                    break
+                union |= factor
+            if union:
+                consider(frozenset(union))
+    if run:
+        consider(frozenset(("".join(run),)))
+    return best
+
+
+def analysePattern(pattern):
+    """
+    What the literal prefilter needs to know of a pattern.
+
+    @return: C{(literals, pure)}: a frozenset of strings one of which every
+        match contains (C{None}: none is known, the pattern is tried on
+        every line), and whether the pattern I{is} its single literal (then
+        finding the literal is the match, and no regex runs).
+    """
+    try:
+        parsed = _sre_parse.parse(pattern)
+    except Exception:
+        return None, False
+    if _isIgnoreCase(parsed.state.flags):
+        return None, False
+    items = list(parsed)
+    factor = _sequenceFactor(items)
+    if factor is None or "" in factor:
+        return None, False
+    pure = (len(factor) == 1 and bool(items)
+            and all(op is _sre_constants.LITERAL for op, _ in items))
+    return factor, pure
+
+
+#: Characters from the most to the least common in logs (syslog, audit,
+#: netfilter, web servers; the rest are rarer still).  The scan costs little
+#: at a character no literal starts with, so literals start at rare ones.
+_COMMON = ' 0123456789:=.esoitanrdl/hcumpf-[]_gybwkvTSPNDEOARCILF"(),x;'
+_RANK = {ch: rank for rank, ch in enumerate(_COMMON)}
+
+
+def anchorOf(literal, least=4):
+    """
+    The tail of C{literal} the scan looks for: from its rarest character
+    among those leaving at least C{least} characters.  Any part of a
+    required literal is required too, and C{re} only starts a match
+    attempt at a character some literal begins with; starting at a space
+    or an C{e} would mean an attempt at nearly every position.
+    """
+    if len(literal) <= least:
+        return literal
+    last = len(literal) - least
+    rare = len(_COMMON)
+    best = min(range(last + 1), key=lambda i: (-_RANK.get(literal[i], rare), i))
+    return literal[best:]
+
+
+def literalTrie(literals):
+    """
+    One regular expression matching any of C{literals}, written as a trie
+    (C{Fail(?:ed (?:password|rsa))}): C{re} tries alternatives one by one,
+    so sharing prefixes makes the scan cost per position grow with the
+    number of distinct next characters, not with the number of literals.
+    At one position it finds the longest literal.
+    """
+    trie = {}
+    for literal in literals:
+        node = trie
+        for ch in literal:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node):
+        ends = "" in node
+        branches = [re.escape(ch) + emit(child)
+                    for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return "(?:" + body + ")?" if ends else body
+
+    return emit(trie)
+
+
+# ---------------------------------------------------------------------------
+# The matcher
+
+class _Pattern:
+    """
+    One pattern of a rule key, stripped (L{stripDotStar}) and analysed.
+    """
+
+    __slots__ = ("rule", "regex", "literals", "pure", "whole")
+
+    def __init__(self, rule, pattern):
+        self.rule = rule
+        self.regex = re.compile(stripDotStar(pattern))
+        literals, pure = analysePattern(self.regex.pattern)
+        self.whole = None
+        if literals is not None:
+            anchors = frozenset(anchorOf(literal) for literal in literals)
+            if pure and anchors != literals:
+                # Found, a shortened literal is a hint; "in" confirms it,
+                # cheaper than a search.
+                self.whole = next(iter(literals))
+                pure = False
+            literals = anchors
+        self.literals, self.pure = literals, pure
+
+
+class _Rule:
+    __slots__ = ("index", "match", "patterns", "idKind", "idRegexes")
+
+    def __init__(self, index, match, patterns):
+        self.index = index
+        self.match = match
+        self.idKind = _ID_RULES.get(match.key)
+        if self.idKind:
+            self.patterns = ()
+            self.idRegexes = tuple(re.compile(p) for p in patterns)
+        else:
+            self.patterns = tuple(_Pattern(index, p) for p in patterns)
+            self.idRegexes = ()
+
+    def search(self, line):
+        for pattern in self.patterns:
+            if pattern.regex.search(line) is not None:
+                return True
+        return False
+
+    def matchIds(self, ids):
+        values = ids[0] if self.idKind == "uid" else ids[1]
+        for regex in self.idRegexes:
+            for value in values:
+                if regex.fullmatch(value) is not None:
+                    return True
+        return False
+
+
+#: The strategies L{AaRegexMatcher} can use (all give the same results).
+STRATEGIES = ("literal", "alternation", "contains", "hyperscan")
+
+
+class AaRegexMatcher:
+    """
+    An L{mice.config.AaRegexSettings} compiled once, for many lines.
+
+    Every pattern is reduced to the literals one of which any match must
+    contain (L{analysePattern}); the line is scanned once for all literals
+    of all rules with one trie-shaped regex (L{literalTrie}), and only the
+    patterns whose literals were found are tried -- or taken as matched
+    outright when the pattern is nothing but a literal (most M-ICE rules:
+    C{.*Failed password.*}).  A line that holds no literal costs that one
+    scan.  L{matchLines} goes further: it scans a whole batch joined by
+    newlines at once, so a line with no literal costs no Python at all.
+    Patterns without a usable literal (case-insensitive ones, C{\\d+}) are
+    tried on every line.  The work for a given set of found literals is
+    planned once and cached.
+
+    The results are exact, per rule: the literals are only a prefilter.
+    The scan restarts one character after each literal it finds (not after
+    its end), so literals inside or across others are found too, and the
+    shorter literals starting where a longer one was found are its
+    prefixes, known in advance.
+
+    The other L{STRATEGIES} are there to be measured against
+    (C{bench/bench_analyze.py}): C{alternation} gates each line with one
+    search of all (stripped) patterns as one alternation and then tries
+    every pattern; C{contains} tests each literal with C{in}; C{hyperscan}
+    finds the literals of a batch with Hyperscan instead of C{re}, when it
+    is installed (C{pip install mice-ids[hyperscan]}).
+    """
+
+    def __init__(self, settings, strategy="literal"):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
+        self.strategy = strategy
+        self.defaultSendTo = settings.defaultSendTo or "N"
+        self.defaultMatch = Match(DEFAULT_KEY, None, "DEFAULT", self.defaultSendTo)
+        self._nothing = (self.defaultMatch,) if self.defaultSendTo != "N" else ()
+        rules = []
+        for section in settings.sections:
+            if section.name in ("SOCKET", "DEFAULT"):
+                continue
+            for rule in section.rules:
+                if rule.enabled and rule.alertId is not None:
+                    match = Match(rule.key, rule.alertId, section.name, section.sendTo or "N")
+                    rules.append(_Rule(len(rules), match, rule.patterns))
+        self.rules = tuple(rules)
+        self.enabledMatches = tuple(rule.match for rule in rules)
+        patterns = [p for rule in rules for p in rule.patterns]
+        self._idRules = tuple(r for r in rules if r.idKind)
+        self._always = tuple(p for p in patterns if p.literals is None)
+        # Whether a line without literals can match at all.
+        self._simple = not self._idRules and not self._always
+        byLiteral = {}
+        for pattern in patterns:
+            for literal in pattern.literals or ():
+                byLiteral.setdefault(literal, []).append(pattern)
+        self._byLiteral = {lit: tuple(ps) for lit, ps in byLiteral.items()}
+        literals = sorted(byLiteral, key=lambda s: (-len(s), s))
+        self._literals = tuple(literals)
+        # The scan reports the longest literal at each position; the
+        # shorter ones starting there too are its prefixes.
+        self._prefixes = {a: tuple(b for b in literals if b != a and a.startswith(b))
+                          for a in literals}
+        self._trie = re.compile(literalTrie(literals)) if literals else None
+        self._plans = {}
+        self._plansBySet = {}
+        self._orders = {}
+        if strategy == "alternation":
+            alternatives = [p.regex.pattern for p in patterns]
+            self._gate = (re.compile("|".join(f"(?:{p})" for p in alternatives))
+                          if alternatives else None)
+        elif strategy == "hyperscan":
+            self._hyperscan = _HyperscanLiterals(literals) if literals else None
+
+    # -- per line ----------------------------------------------------------
+
+    def matchLine(self, line):
+        """
+        The L{Match}es of one line, in config order; C{()} if none, or
+        C{(self.defaultMatch,)} when no rule matched and DEFAULT routes
+        unclassified lines somewhere.
+        """
+        if self.strategy == "alternation":
+            return self._finish(line, self._alternationRules(line))
+        if self.strategy == "contains":
+            found = [lit for lit in self._literals if lit in line]
+        elif self._trie is None:
+            found = ()
+        else:
+            found = []
+            search = self._trie.search
+            hit = search(line)
+            while hit is not None:
+                found.append(hit.group())
+                # From the next character, not the match's end: a literal
+                # may start inside another one (C{hd} in C{sshd}).
+                hit = search(line, hit.start() + 1)
+        return self._fromFound(line, found)
+
+    def matchLines(self, lines):
+        """
+        C{[self.matchLine(line) for line in lines]}, faster: the batch is
+        searched for the literals in one pass.
+        """
+        if self.strategy in ("alternation", "contains") or not self._literals or not lines:
+            return [self.matchLine(line) for line in lines]
+        text = "\n".join(lines)
+        if text.count("\n") != len(lines) - 1:
+            # A line with a newline in it would shift every later line.
+            return [self.matchLine(line) for line in lines]
+        if self.strategy == "hyperscan":
+            hits = self._hyperscan.scan(text)
+        else:
+            hits = []
+            append = hits.append
+            search = self._trie.search
+            hit = search(text)
+            while hit is not None:
+                start = hit.start()
+                append((start, hit.group()))
+                hit = search(text, start + 1)
+        foundPerLine = {}
+        if hits:
+            ends = list(accumulate(len(line) + 1 for line in lines))
+            locate = bisect.bisect_right
+            # Hits come in order: most fall in the line of the one before.
+            index, end = -1, -1
+            for start, literal in hits:
+                if start >= end:
+                    index = locate(ends, start)
+                    end = ends[index]
+                    foundPerLine[index] = [literal]
+                else:
+                    foundPerLine[index].append(literal)
+        fromFound = self._fromFound
+        if not self._simple or self._nothing:
+            return [fromFound(line, foundPerLine.get(i, ())) for i, line in enumerate(lines)]
+        results = [()] * len(lines)
+        for index, found in foundPerLine.items():
+            results[index] = fromFound(lines[index], found)
+        return results
+
+    def _fromFound(self, line, found):
+        if found:
+            key = tuple(found)
+            plan = self._plans.get(key)
+            if plan is None:
+                plan = self._plan(key)
+            sure, maybe = plan
+            if maybe:
+                extra = [p.rule for p in maybe if p.rule not in sure
+                         and (p.regex.search(line) if p.whole is None else p.whole in line)]
+                if extra:
+                    sure = sure.union(extra)
+            if self._simple:
+                return self._ordered(sure) if sure else self._nothing
+            return self._finish(line, sure)
+        if self._simple:
+            return self._nothing
+        return self._finish(line, frozenset())
+
+    def _plan(self, found):
+        """
+        For the literals found by a scan: the rules that surely match (a
+        pure literal pattern was found), and the patterns to try (a literal
+        of theirs was found).
+        """
+        # The same literals in another order or number have the same plan.
+        plan = self._plansBySet.get(frozenset(found))
+        if plan is not None:
+            self._remember(found, plan)
+            return plan
+        present = set(found)
+        for literal in found:
+            present.update(self._prefixes[literal])
+        sure = set()
+        maybe = {}
+        for literal in present:
+            for pattern in self._byLiteral[literal]:
+                if pattern.pure:
+                    sure.add(pattern.rule)
+                else:
+                    maybe[id(pattern)] = pattern
+        tries = sorted((p for p in maybe.values() if p.rule not in sure),
+                       key=lambda p: p.rule)
+        plan = (frozenset(sure), tuple(tries))
+        if len(self._plansBySet) > 65536:
+            self._plansBySet.clear()
+        self._plansBySet[frozenset(found)] = plan
+        self._remember(found, plan)
+        return plan
+
+    def _remember(self, found, plan):
+        # Bounded: a hostile stream of distinct lines must not grow it forever.
+        if len(self._plans) > 65536:
+            self._plans.clear()
+        self._plans[found] = plan
+
+    def _alternationRules(self, line):
+        if self._gate is None or self._gate.search(line) is None:
+            return frozenset()
+        return frozenset(r.index for r in self.rules if not r.idKind and r.search(line))
+
+    def _finish(self, line, matched):
+        matched = set(matched)
+        for pattern in self._always:
+            if pattern.rule not in matched and pattern.regex.search(line):
+                matched.add(pattern.rule)
+        if self._idRules:
+            ids = idValues(line)
+            if ids[0] or ids[1]:
+                for rule in self._idRules:
+                    if rule.matchIds(ids):
+                        matched.add(rule.index)
+        if matched:
+            return self._ordered(frozenset(matched))
+        return self._nothing
+
+    def _ordered(self, indexes):
+        cached = self._orders.get(indexes)
+        if cached is None:
+            cached = self._orders[indexes] = tuple(self.rules[i].match for i in sorted(indexes))
+        return cached
+
+
+class _HyperscanLiterals:
+    """
+    The literal scan done by Hyperscan (optional, C{pip install hyperscan}):
+    every occurrence of every literal, as C{(start, literal)}.
+    """
+
+    def __init__(self, literals):
+        import hyperscan
+
+        self._literals = literals
+        self._lengths = [len(lit.encode("utf-8")) for lit in literals]
+        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=[re.escape(lit).encode("utf-8") for lit in literals],
+            ids=list(range(len(literals))),
+            flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(literals))
+
+    def scan(self, text):
+        data = text.encode("utf-8", "surrogatepass")
+        hits = []
+        append = hits.append
+        literals = self._literals
+
+        def onMatch(ident, start, end, flags, context):
+            append((start, literals[ident]))
+
+        self._db.scan(data, match_event_handler=onMatch)
+        if not data.isascii():
+            # Hyperscan counts bytes, the caller characters.
+            hits = [(len(data[:start].decode("utf-8", "surrogatepass")), literal)
+                    for start, literal in hits]
+        hits.sort()
+        return hits
+
+
+def naiveMatches(settings, line):
+    """
+    The reference semantics, slowly: every enabled pattern searched on its
+    own, in config order.  The tests hold L{AaRegexMatcher} to it.
+    """
+    out = []
+    ids = None
+    for section in settings.sections:
+        if section.name in ("SOCKET", "DEFAULT"):
+            continue
+        for rule in section.rules:
+            if not rule.enabled or rule.alertId is None:
+                continue
+            if rule.key in _ID_RULES:
+                if ids is None:
+                    ids = idValues(line)
+                values = ids[0] if _ID_RULES[rule.key] == "uid" else ids[1]
+                hit = any(re.fullmatch(p, v) for p in rule.patterns for v in values)
+            else:
+                hit = any(re.search(p, line) for p in rule.patterns)
+            if hit:
+                out.append(Match(rule.key, rule.alertId, section.name, section.sendTo or "N"))
+    if not out and (settings.defaultSendTo or "N") != "N":
+        out.append(Match(DEFAULT_KEY, None, "DEFAULT", settings.defaultSendTo))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# Alerts
+
+def descriptionsFrom(matchFile):
+    """
+    C{{alertId: description}} of a loaded match file (L{mice.config.loadMatchFile}).
+    """
+    return {aid: description for aid, description in matchFile.alerts if description}
+
+
+class _Times:
+    """
+    The ISO 8601 time of a record's date and time, converted once per
+    distinct second.
+    """
+
+    def __init__(self):
+        self._cache = {}
+
+    def __call__(self, date, time, tz):
+        key = (date, time, tz)
+        stamp = self._cache.get(key)
+        if stamp is None:
+            try:
+                naive = datetime.fromisoformat(f"{date}T{time}")
+            except (TypeError, ValueError):
+                return None
+            # A naive datetime's astimezone() takes the analysing host's
+            # zone and its DST rule for that date.
+            aware = naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            stamp = self._cache[key] = aware.isoformat()
+        return stamp
+
+
+_times = _Times()
+_lastNodes = [None, None]
+_FAST_ALERTS = not hasattr(Alert, "__post_init__") and not hasattr(Alert, "__slots__")
+
+
+def isoTime(now):
+    """
+    C{now} (a L{datetime}, naive means local) as an ISO 8601 string with a zone.
+    """
+    if now.tzinfo is None:
+        now = now.astimezone()
+    return now.isoformat(timespec="seconds")
+
+
+def makeAlert(record, match, messageId, analyzerId, descriptions, now, tz=None):
+    """
+    The L{Alert} one match of a record raises.
+
+    @param record: a L{mice.record.LogRecord}.
+    @param match: a L{Match} of its line.
+    @param messageId: the IDMEF messageid (from L{AlertCounter}).
+    @param descriptions: C{{alertId: description}} (L{descriptionsFrom});
+        an ID it lacks is named by its rule key.
+    @param now: a L{datetime}: the alert's times when the record has no
+        valid date and time.
+    @param tz: the zone of the record's date and time (a C{tzinfo}).  The
+        record's time is the client's local time, and the simple log format
+        does not say which zone that is; C{None} (the default) takes the
+        analysing host's own zone, right when clients and servers share
+        one, as the seed's setups do.  C{mice analyze --tz} sets it.
+    """
+    if match.alertId is None:
+        classification = UNCLASSIFIED
+        severity = "info"
+    else:
+        classification = descriptions.get(match.alertId) or match.key
+        severity = SEVERITY.get(match.alertId, "medium")
+    stamp = _times(record.date, record.time, tz) or isoTime(now)
+    line = record.logline
+    # A line that matched several rules raises several alerts about the
+    # same nodes: read them once.
+    key = (line, record.hostname, record.ip)
+    if _lastNodes[0] == key:
+        sources, targets = _lastNodes[1]
+    else:
+        sources, targets = nodesFor(line, record.hostname or None, record.ip or None)
+        _lastNodes[:] = [key, (sources, targets)]
+    fields = dict(
+        messageId=str(messageId), analyzerId=analyzerId, createTime=stamp,
+        classification=classification, alertId=match.alertId, detectTime=stamp,
+        severity=severity, sources=sources, targets=targets,
+        analyzerHost=None,
+        additionalData=(("log line", line),
+                        ("origin", f"{record.source} {record.stream} {record.seq}"),
+                        ("rule", match.key)))
+    if not _FAST_ALERTS:
+        return Alert(**fields)
+    # The frozen dataclass's __init__ sets each field with object.__setattr__,
+    # a third of the cost of an alert; filling __dict__ at once makes the
+    # same object (equal, same repr and hash).
+    alert = object.__new__(Alert)
+    alert.__dict__.update(fields)
+    return alert
+
+
+# ---------------------------------------------------------------------------
+# The AlertID counter
+
+class AlertCounter:
+    """
+    The IDMEF messageid counter, never reused across restarts.
+
+    Numbers are reserved in blocks: before the first number of a block is
+    handed out, the end of the block is persisted (C{store.save}), and on
+    start the counter resumes at the persisted end.  A crash therefore
+    skips the rest of a block, but never repeats a number.
+
+    @param store: has C{load()} (the persisted end, or C{None}) and
+        C{save(end)}, which must be durable when it returns
+        (L{AlertIdFile}).
+    @param start: the config's C{AlertID}: the first number ever used.
+    """
+
+    def __init__(self, store, start=1, block=1000):
+        if block < 1:
+            raise ValueError("block must be at least 1")
+        self._store = store
+        self._block = block
+        persisted = store.load()
+        self._next = max(start, persisted or 0)
+        self._end = self._next
+
+    def next(self):
+        """
+        A number no earlier run and no earlier call has returned.
+        """
+        if self._next >= self._end:
+            self._store.save(self._next + self._block)
+            self._end = self._next + self._block
+        number = self._next
+        self._next += 1
+        return number
+
+    def close(self):
+        """
+        Persist exactly where the counter stands, so a clean stop skips none.
+        """
+        if self._next < self._end:
+            self._store.save(self._next)
+            self._end = self._next
+
+
+class AlertIdFile:
+    """
+    L{AlertCounter}'s store: the number in C{AlertIDFile}, replaced
+    atomically (a temporary file, fsync, rename, fsync of the directory),
+    so the file holds either the old number or the new, never a torn one.
+    """
+
+    def __init__(self, path):
+        self.path = path
+
+    def load(self):
+        try:
+            with open(self.path, encoding="ascii") as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            return None
+        try:
+            return int(text, 0)
+        except ValueError:
+            raise ValueError(f"{self.path}: not an AlertID counter: {text[:40]!r}") from None
+
+    def save(self, value):
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        temporary = f"{self.path}.tmp{os.getpid()}"
+        with open(temporary, "w", encoding="ascii") as f:
+            f.write(f"{value}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, self.path)
+        try:
+            fd = os.open(directory, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class MemoryAlertIdStore:
+    """
+    An L{AlertIdFile} in memory, for tests and C{mice analyze} without a file.
+    """
+
+    def __init__(self, value=None):
+        self.value = value
+        self.saves = []
+
+    def load(self):
+        return self.value
+
+    def save(self, value):
+        self.value = value
+        self.saves.append(value)
+

@@ -1,0 +1,213 @@
+# -*- test-case-name: tests.test_aaregex -*-
+"""
+What an alert is about, read from its log line: the source and target
+L{mice.alerts.Node}s, and the user and group IDs the MONITORING rules
+match.  Pure, and only run for lines that raised an alert (or, for the IDs,
+when MONITORING has rules), so each step starts with a substring test.
+
+Understood:
+
+  - the syslog header's program and pid (C{sshd[4711]:}): the target
+    process; C{sshd} also names the service C{ssh};
+  - C{from IP port N} (sshd and others), C{from IP}: the source address and
+    port;
+  - C{for user X}, C{for invalid user X}, C{for X from}, C{Invalid user X
+    from}: the target user;
+  - su's C{(to root) bob on /dev/pts/1}: source user bob, target user root;
+  - netfilter (iptables, SuSEfirewall2) C{SRC= DST= SPT= DPT= PROTO=}: the
+    source and target address and port, and the protocol;
+  - Apache's common log format (the client address first) and error log
+    (C{[client IP]}): the source address.
+
+A target that the line gives no address for is the client host the record
+came from (its host name and IP columns), when those are known.
+"""
+
+import ipaddress
+import re
+
+from mice.alerts import Node
+
+_HEADER = re.compile(
+    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ "
+    r"([^\s\[\]:]+)(?:\[(\d+)\])?: ")
+# Each starts with a literal, which re finds with a fast substring search;
+# a leading \\b or look-behind would make it try every position instead.
+_FROM = re.compile(r"from ([0-9A-Fa-f.:]*[0-9A-Fa-f])(?: port (\d+))?")
+_FOR_USER = re.compile(r"for (?:invalid user |user |illegal user )?(\S+) from ")
+_FOR_USER_ONLY = re.compile(r"for user (\S+)")
+_INVALID_USER = re.compile(r"nvalid user (\S+) from ")
+_SU = re.compile(r"\(to (\S+)\) (\S+) on (\S+)")
+_CLF = re.compile(r"([0-9A-Fa-f.:]+) \S+ (\S+) \[")
+_CLIENT = re.compile(r"\[client ([0-9A-Fa-f.:]+)\]")
+
+_UID = re.compile(r"\b(?:a|e)?uid=(\d+)")
+_GID = re.compile(r"\be?gid=(\d+)")
+_LAUS = re.compile(
+    r"\d{4}-\d\d-\d\dT\S+ \d+ \d+ (\S+) \[(\w+)\] (\w+)\(([^)]*)\)")
+_INT = re.compile(r"-?\d+")
+_UNSET = ("-1", "4294967295")
+
+_addresses = {}
+_EMPTY_NODE = vars(Node())
+_FAST_NODES = not hasattr(Node, "__post_init__") and not hasattr(Node, "__slots__")
+
+
+def address(text):
+    """
+    C{text} as a normalised IP address, or C{None} if it is not one.
+    """
+    known = _addresses.get(text, False)
+    if known is not False:
+        return known
+    try:
+        value = str(ipaddress.ip_address(text))
+    except ValueError:
+        value = None
+    if len(_addresses) > 65536:
+        _addresses.clear()
+    _addresses[text] = value
+    return value
+
+
+def _port(text):
+    if text is not None and text.isdigit():
+        value = int(text)
+        if value < 65536:
+            return value
+    return None
+
+
+def _field(line, name):
+    """
+    The value of netfilter's C{ NAME=value} (C{name} with its space and
+    C{=}), or C{None}.
+    """
+    start = line.find(name)
+    if start < 0:
+        return None
+    start += len(name)
+    end = line.find(" ", start)
+    return line[start:] if end < 0 else line[start:end]
+
+
+def _node(fields):
+    """
+    A L{Node} of C{fields}, made without the frozen dataclass's C{__init__}
+    (one C{object.__setattr__} per field): an alert agent makes two per
+    alerted line.  The result is the same object C{Node(**fields)} makes.
+    """
+    if not _FAST_NODES:
+        return Node(**fields)
+    node = object.__new__(Node)
+    node.__dict__.update(_EMPTY_NODE, **fields)
+    return node
+
+
+def nodesFor(line, hostname=None, ip=None):
+    """
+    The source and target L{Node}s of C{line}.
+
+    @param hostname: the host name of the client the line came from.
+    @param ip: its address.
+    @return: C{(sources, targets)}: tuples of at most one L{Node} each,
+        empty when nothing is known.
+    """
+    source = {}
+    target = {}
+    header = _HEADER.match(line)
+    if header is not None:
+        process, pid = header.groups()
+        target["process"] = process
+        if pid is not None:
+            target["pid"] = int(pid)
+        if process == "sshd":
+            target["service"] = "ssh"
+    if "from " in line:
+        found = _FROM.search(line)
+        if found is not None:
+            value = address(found.group(1))
+            if value is not None:
+                source["address"] = value
+                port = _port(found.group(2))
+                if port is not None:
+                    source["port"] = port
+    if "for " in line or "user " in line:
+        found = (_FOR_USER.search(line) or _INVALID_USER.search(line)
+                 or _FOR_USER_ONLY.search(line))
+        if found is not None:
+            target["user"] = found.group(1)
+    if "(to " in line:
+        found = _SU.search(line)
+        if found is not None:
+            target["user"], source["user"] = found.group(1), found.group(2)
+    if " SRC=" in line and " DST=" in line:
+        for node, addressKey, portKey in ((source, " SRC=", " SPT="),
+                                          (target, " DST=", " DPT=")):
+            value = address(_field(line, addressKey) or "")
+            if value is not None:
+                node["address"] = value
+            port = _port(_field(line, portKey))
+            if port is not None:
+                node["port"] = port
+        protocol = _field(line, " PROTO=")
+        if protocol:
+            protocol = protocol.lower()
+            source["protocol"] = target["protocol"] = protocol
+        if target.get("process") == "kernel":
+            # The kernel logged the packet; it is not what the packet was about.
+            del target["process"]
+    elif line[:1].isdigit() or line[:1] in "[:" or "[client " in line:
+        found = _CLF.match(line) or _CLIENT.search(line)
+        if found is not None:
+            value = address(found.group(1))
+            if value is not None:
+                source["address"] = value
+    if "address" not in target:
+        if ip:
+            target["address"] = address(ip) or None
+        if hostname:
+            target["hostname"] = hostname
+    if target.get("address", 0) is None:
+        del target["address"]
+    return (_node(source),) if source else (), (_node(target),) if target else ()
+
+
+def _unique(values):
+    return tuple(dict.fromkeys(v for v in values if v not in _UNSET))
+
+
+def idValues(line):
+    """
+    The user and group IDs a record names, as text, in order of appearance.
+
+    C{uid=}, C{euid=}, C{auid=} (auditd, and C{(uid=N)} of PAM) are user
+    IDs; C{gid=} and C{egid=} group IDs.  The saved and file-system IDs and
+    a file's owner (C{ouid=}) are left out: they are not who acted.  For a
+    LAuS C{aucat} line the login field is a user ID (it may be a name,
+    C{root}), and the arguments of the set*uid calls are user IDs, those of
+    set*gid and setgroups group IDs.  The unset ID (C{-1}, C{4294967295})
+    is never one.
+
+    @return: C{(uids, gids)}: tuples of strings.
+    """
+    uids = []
+    gids = []
+    if "id=" in line:
+        uids = _UID.findall(line)
+        gids = _GID.findall(line)
+    if line[4:5] == "-" and line[10:11] == "T":
+        laus = _LAUS.match(line)
+        if laus is not None:
+            login, _, call, arguments = laus.groups()
+            uids.append(login)
+            if call.startswith("setgroups"):
+                listed = arguments.partition("[")[2].partition("]")[0]
+                gids.extend(_INT.findall(listed))
+            elif call.startswith(("setuid", "setreuid", "setresuid", "setfsuid")):
+                uids.extend(_INT.findall(arguments))
+            elif call.startswith(("setgid", "setregid", "setresgid", "setfsgid")):
+                gids.extend(_INT.findall(arguments))
+    if not uids and not gids:
+        return (), ()
+    return _unique(uids), _unique(gids)

@@ -1,0 +1,630 @@
+"""
+Tests for L{mice.aaregex} (the M-ICE rule engine, alerts, the AlertID
+counter), L{mice.extract} and C{mice analyze}.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.aaregex import (
+    DEFAULT_KEY,
+    STRATEGIES,
+    AaRegexMatcher,
+    AlertCounter,
+    AlertIdFile,
+    Match,
+    MemoryAlertIdStore,
+    analysePattern,
+    anchorOf,
+    descriptionsFrom,
+    makeAlert,
+    naiveMatches,
+    stripDotStar,
+)
+from mice.alerts import Alert, Node
+from mice.config import loadAaRegex, loadMatchFile
+from mice.extract import idValues, nodesFor
+from mice.record import LogRecord
+
+ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
+SEED = os.path.join(ETC, "mice_mod_pop_aa_regex.conf")
+MATCH_FILE = os.path.join(ETC, "matchfiles", "match_file_aa_regex.txt")
+
+SSH_FAILED = ("Nov 22 10:00:01 gate sshd[4711]: Failed password for invalid user admin"
+              " from 61.2.3.4 port 4242 ssh2")
+SSH_ACCEPTED = ("Nov 22 10:00:02 gate sshd[4712]: Accepted password for bob from 10.1.2.3"
+                " port 50022 ssh2")
+FW_DROP = ("Nov 22 10:00:03 fw kernel: [86400.123456] SuSE-FW-DROP-DEFAULT IN=eth0 OUT="
+           " MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=61.2.3.4 DST=10.0.0.1 LEN=48"
+           " TOS=0x00 PREC=0x00 TTL=113 ID=4711 DF PROTO=TCP SPT=3345 DPT=445 WINDOW=16384"
+           " RES=0x00 SYN URGP=0")
+
+# Every text rule key with (lines that must match, lines that must not).
+ALL_RULES = """
+[HOST_INFO]
+Management = 127.0.0.1:4455
+Agent = 127.0.0.1:2266
+[IDMEF_INFO]
+AlertID = 1
+[AUTH]
+AuSendTo = "M"
+AuS_Rule = ".*session opened for user.*"
+AuS_Rule = ".*Accepted password.*"
+AuF_Rule = ".*Failed password.*"
+AuF_Rule = ".*FAILED SU.*"
+[ROOT]
+RoSendTo = "A"
+RoW_Rule = "\\[FILE_open\\] open\\(\\"/etc/[a-z]+\\", O_(WRONLY|RDWR)"
+RoO_Rule = "syscall=2 success=yes .* uid=0 "
+RoR_Rule = "COMMAND=/bin/cat /etc/shadow"
+RoS_Rule = "Server listening on [0-9.:]+ port \\d+"
+RoE_Rule = "\\[PROC_execute\\] execve\\(\\"/tmp/"
+[READ]
+ReSendTo = "B"
+ReS_Rule = "syscall=2 success=yes"
+ReF_Rule = "syscall=(2|257) success=no"
+[WRITE]
+WrSendTo = "N"
+WrS_Rule = "FILE_unlink\\] unlink\\([^)]*\\); result=0"
+WrF_Rule = "FILE_unlink\\] unlink\\([^)]*\\); result=-"
+[MONITORING]
+MoSendTo = "M"
+Mo_UID = "0|1000"
+Mo_GID = "5"
+[APPS]
+ApSendTo = "M"
+Ap_Name = ".*sshd.*"
+[EXPLOIT]
+ExSendTo = "M"
+Ex_Rule = ".*crc32 compensation attack: network attack detected.*"
+Ex_Rule = ".*GET /scripts/root\\.exe\\?/c\\+dir.*"
+[FIREWALL]
+FwSendTo = "M"
+FwD_Rule = ".*SuSE-FW-DROP.*"
+FwR_Rule = "REJECT IN="
+FwA_Rule = ".*SuSE-FW-ACCEPT.*"
+FwI_Rule = ".*SuSE-FW-ILLEGAL.*"
+[DEFAULT]
+DeSendTo = "N"
+"""
+
+CASES = {
+    "AuS_Rule": (
+        ["Nov 22 10:00:05 gate su[99]: pam_unix(su:session): session opened for user root by"
+         " bob(uid=1000)", SSH_ACCEPTED],
+        ["Nov 22 10:00:05 gate sshd[99]: session closed for user bob",
+         "Nov 22 10:00:05 gate sshd[99]: Accepted publickey for bob from 10.1.2.3 port 1 ssh2"]),
+    "AuF_Rule": (
+        [SSH_FAILED, "Nov 22 10:00:06 gate su: FAILED SU (to root) bob on /dev/pts/1"],
+        ["Nov 22 10:00:06 gate su: (to root) bob on /dev/pts/1",
+         "Nov 22 10:00:06 gate sshd[1]: failed password for bob"]),
+    "RoW_Rule": (
+        ['2004-11-22T10:00:00 3301 1234 root [FILE_open] open("/etc/shadow", O_RDWR);result=3'],
+        ['2004-11-22T10:00:00 3301 1234 root [FILE_open] open("/etc/shadow", O_RDONLY)'
+         ";result=3"]),
+    "RoO_Rule": (
+        ["type=SYSCALL msg=audit(1101117600.1:5): arch=c000003e syscall=2 success=yes exit=3"
+         " a0=1 items=1 ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0"],
+        ["type=SYSCALL msg=audit(1101117600.1:5): arch=c000003e syscall=2 success=yes exit=3"
+         " a0=1 items=1 ppid=1 pid=2 auid=1000 uid=1000 gid=100 euid=1000"]),
+    "RoR_Rule": (
+        ["Nov 22 10:00:07 gate sudo: bob : TTY=pts/1 ; PWD=/home/bob ; USER=root ;"
+         " COMMAND=/bin/cat /etc/shadow"],
+        ["Nov 22 10:00:07 gate sudo: bob : TTY=pts/1 ; PWD=/home/bob ; USER=root ;"
+         " COMMAND=/bin/cat /etc/hosts"]),
+    "RoS_Rule": (
+        ["Nov 22 10:00:08 gate sshd[1]: Server listening on 0.0.0.0 port 22."],
+        ["Nov 22 10:00:08 gate sshd[1]: Server listening on :: port ssh."]),
+    "RoE_Rule": (
+        ['2004-11-22T10:00:00 3302 1234 -1 [PROC_execute] execve("/tmp/.x/kit", ["kit"],'
+         " [data, len=3])"],
+        ['2004-11-22T10:00:00 3302 1234 -1 [PROC_execute] execve("/usr/bin/wc", ["wc"],'
+         " [data, len=3])"]),
+    "ReS_Rule": (
+        ["type=SYSCALL msg=audit(1101117600.1:5): arch=c000003e syscall=2 success=yes exit=3"],
+        ["type=SYSCALL msg=audit(1101117600.1:5): arch=c000003e syscall=21 success=yes"]),
+    "ReF_Rule": (
+        ["type=SYSCALL msg=audit(1101117600.1:6): arch=c000003e syscall=257 success=no"
+         " exit=-13"],
+        ["type=SYSCALL msg=audit(1101117600.1:6): arch=c000003e syscall=257 success=yes"]),
+    "WrS_Rule": (
+        ['2004-11-22T10:00:00 3303 1234 -1 [FILE_unlink] unlink("/tmp/.X1-lock"); result=0'],
+        ['2004-11-22T10:00:00 3303 1234 -1 [FILE_unlink] unlink("/tmp/.X1-lock"); result=-2']),
+    "WrF_Rule": (
+        ['2004-11-22T10:00:00 3303 1234 -1 [FILE_unlink] unlink("/tmp/.X1-lock"); result=-2'],
+        ['2004-11-22T10:00:00 3303 1234 -1 [FILE_unlink] unlink("/tmp/.X1-lock"); result=0']),
+    "Mo_UID": (
+        ["Nov 22 10:00:09 gate su[1]: session opened for user root by bob(uid=1000)",
+         "type=SYSCALL msg=audit(1.2:3): syscall=2 auid=4294967295 uid=0 gid=1 euid=0"],
+        ["type=SYSCALL msg=audit(1.2:3): syscall=2 auid=4294967295 uid=10 gid=1 euid=10"
+         " ouid=0", "Nov 22 10:00:09 gate bob: uid 0 is mine, pid=1000"]),
+    "Mo_GID": (
+        ["2004-11-22T10:00:00 3304 1234 -1 [PROC_realgid] setgroups32(1, [5]); result=0",
+         "type=SYSCALL msg=audit(1.2:3): syscall=2 uid=10 gid=5 euid=10"],
+        ["type=SYSCALL msg=audit(1.2:3): syscall=2 uid=10 gid=55 euid=10",
+         "2004-11-22T10:00:00 3304 1234 -1 [PROC_realgid] setgroups32(1, [50]); result=0"]),
+    "Ap_Name": (
+        [SSH_FAILED, "Nov 22 10:00:10 gate sshd[1]: Received disconnect from 1.2.3.4: 11: Bye"],
+        ["Nov 22 10:00:10 gate ssh: connecting", "Nov 22 10:00:10 gate SSHD[1]: hello"]),
+    "Ex_Rule": (
+        ["Nov 22 10:00:11 gate sshd[1]: fatal: Local: crc32 compensation attack: network"
+         " attack detected",
+         '61.2.3.4 - - [22/Nov/2004:10:00:11 +0000] "GET /scripts/root.exe?/c+dir HTTP/1.0"'
+         " 404 0"],
+        ['61.2.3.4 - - [22/Nov/2004:10:00:11 +0000] "GET /scripts/root.html HTTP/1.0" 404 0']),
+    "FwD_Rule": ([FW_DROP], [FW_DROP.replace("DROP", "ACCEPT")]),
+    "FwR_Rule": (
+        ["Nov 22 10:00:12 fw kernel: REJECT IN=eth0 OUT= SRC=1.2.3.4 DST=10.0.0.1 PROTO=UDP"],
+        ["Nov 22 10:00:12 fw kernel: REJECTED IN=eth0 OUT= SRC=1.2.3.4 DST=10.0.0.1"]),
+    "FwA_Rule": ([FW_DROP.replace("DROP-DEFAULT", "ACCEPT")], [FW_DROP]),
+    "FwI_Rule": ([FW_DROP.replace("DROP-DEFAULT", "ILLEGAL-TARGET")], [FW_DROP]),
+}
+
+
+def writeConfig(case, text):
+    path = case.mktemp() + ".conf"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def record(line, seq=1, date="2004-11-22", time="10:00:01", hostname="gate", ip="10.0.0.5"):
+    return LogRecord("client-1", "/var/log/messages", seq, hostname, "example.org", ip,
+                     "Linux", "2.6.5", "SuSE Linux 9.1", date, time, line, "")
+
+
+class SeedRuleTests(SynchronousTestCase):
+    """
+    The seed's own rule set.
+    """
+
+    def setUp(self):
+        self.settings = loadAaRegex(SEED)
+        self.matcher = AaRegexMatcher(self.settings)
+
+    def keys(self, line):
+        return [m.key for m in self.matcher.matchLine(line)]
+
+    def test_severalAlertsFromOneLine(self):
+        """
+        An sshd failure is an Authentication Failure and an sshd line: two
+        alerts, in config order.
+        """
+        self.assertEqual(self.matcher.matchLine(SSH_FAILED), (
+            Match("AuF_Rule", 0x1020, "AUTH", "M"), Match("Ap_Name", 0x6010, "APPS", "M")))
+
+    def test_oneMatchPerKey(self):
+        """
+        Two AuF patterns on one line still make one AuF match.
+        """
+        line = "su: FAILED SU (to root) bob; earlier: Failed password for bob"
+        self.assertEqual(self.keys(line), ["AuF_Rule"])
+
+    def test_seedLines(self):
+        self.assertEqual(self.keys(SSH_ACCEPTED), ["AuS_Rule", "Ap_Name"])
+        self.assertEqual(self.keys(FW_DROP), ["FwD_Rule"])
+        self.assertEqual(self.keys("login: ROOT LOGIN REFUSED FROM 1.2.3.4"), ["AuF_Rule"])
+        self.assertEqual(self.keys("xinetd: REMOTE TSI %s%s"), ["Ex_Rule"])
+        self.assertEqual(self.keys("xinetd: REMOTE TSI%"), ["Ex_Rule"])
+        self.assertEqual(self.keys("Nov 22 10:00:01 gate cron[1]: (root) CMD (ls)"), [])
+
+    def test_seedRegexSemantics(self):
+        """
+        The seed's C{root.exe?/c+dir} is a regular expression: C{?} and
+        C{+} are operators there, so the literal URL does not match it but
+        C{root.ex/ccdir} does.
+        """
+        self.assertEqual(self.keys("GET /scripts/root.exe?/c+dir"), [])
+        self.assertEqual(self.keys("GET /scripts/rootXex/ccdir"), ["Ex_Rule"])
+
+    def test_offRulesAndReservedSocket(self):
+        enabled = [m.key for m in self.matcher.enabledMatches]
+        self.assertEqual(enabled, ["AuS_Rule", "AuF_Rule", "Ap_Name", "Ex_Rule", "FwD_Rule",
+                                   "FwA_Rule", "FwI_Rule"])
+
+    def test_defaultNone(self):
+        self.assertEqual(self.matcher.matchLine("nothing at all"), ())
+
+
+class AllRulesTests(SynchronousTestCase):
+    """
+    Every section and rule key, with lines that must and must not match.
+    """
+
+    def setUp(self):
+        self.settings = loadAaRegex(writeConfig(self, ALL_RULES))
+
+    def test_everyKey(self):
+        for strategy in ("literal", "alternation", "contains"):
+            matcher = AaRegexMatcher(self.settings, strategy)
+            for key, (positive, negative) in CASES.items():
+                for line in positive:
+                    self.assertIn(key, [m.key for m in matcher.matchLine(line)],
+                                  f"{strategy}: {key} must match {line!r}")
+                for line in negative:
+                    self.assertNotIn(key, [m.key for m in matcher.matchLine(line)],
+                                     f"{strategy}: {key} must not match {line!r}")
+
+    def test_everyKeyCovered(self):
+        enabled = {m.key for m in AaRegexMatcher(self.settings).enabledMatches}
+        self.assertEqual(enabled, set(CASES))
+
+    def test_batchEqualsLines(self):
+        lines = [line for cases in CASES.values() for group in cases for line in group]
+        matcher = AaRegexMatcher(self.settings)
+        self.assertEqual(matcher.matchLines(lines), [matcher.matchLine(x) for x in lines])
+        self.assertEqual(matcher.matchLines(lines), [naiveMatches(self.settings, x)
+                                                     for x in lines])
+
+    def test_routes(self):
+        """
+        Each match carries its section's SendTo; N matches are still
+        reported, and the alert IDs are the match file's.
+        """
+        matcher = AaRegexMatcher(self.settings)
+        routes = {m.key: (m.section, m.sendTo, m.alertId) for m in matcher.enabledMatches}
+        self.assertEqual(routes["AuF_Rule"], ("AUTH", "M", 0x1020))
+        self.assertEqual(routes["RoE_Rule"], ("ROOT", "A", 0x2050))
+        self.assertEqual(routes["ReF_Rule"], ("READ", "B", 0x3020))
+        self.assertEqual(routes["WrF_Rule"], ("WRITE", "N", 0x4020))
+        self.assertEqual(routes["Mo_GID"], ("MONITORING", "M", 0x5020))
+        self.assertEqual(routes["FwI_Rule"], ("FIREWALL", "M", 0x8040))
+        line = CASES["WrF_Rule"][0][0]
+        self.assertEqual(matcher.matchLine(line), (Match("WrF_Rule", 0x4020, "WRITE", "N"),))
+
+    def test_monitoringIgnoresText(self):
+        """
+        Mo_UID matches IDs, not text: a line with "0" but no uid field is
+        not root's.
+        """
+        matcher = AaRegexMatcher(self.settings)
+        self.assertEqual(matcher.matchLine("Nov 22 10:00:09 gate x: 0 1000 uid 0"), ())
+
+    def test_default(self):
+        """
+        With DeSendTo other than N a line no rule matched is one
+        unclassified match; a classified line (even routed N) is not.
+        """
+        text = ALL_RULES.replace('DeSendTo = "N"', 'DeSendTo = "A"')
+        matcher = AaRegexMatcher(loadAaRegex(writeConfig(self, text)))
+        self.assertEqual(matcher.matchLine("nothing"), (Match(DEFAULT_KEY, None, "DEFAULT",
+                                                               "A"),))
+        self.assertEqual(matcher.matchLines(["nothing", CASES["WrF_Rule"][0][0]]),
+                         [(Match(DEFAULT_KEY, None, "DEFAULT", "A"),),
+                          (Match("WrF_Rule", 0x4020, "WRITE", "N"),)])
+
+
+class PatternAnalysisTests(SynchronousTestCase):
+    def test_stripDotStar(self):
+        self.assertEqual(stripDotStar(".*sshd.*"), "sshd")
+        self.assertEqual(stripDotStar(".*?a.*?"), "a")
+        self.assertEqual(stripDotStar(r"a\.*"), r"a\.*")
+        self.assertEqual(stripDotStar(r"a\\.*"), r"a\\")
+        self.assertEqual(stripDotStar(".*+a"), ".*+a")
+        self.assertEqual(stripDotStar(".*"), "")
+
+    def test_literals(self):
+        self.assertEqual(analysePattern("Failed password"), (frozenset({"Failed password"}),
+                                                             True))
+        self.assertEqual(analysePattern(r"root\.exe\?/c"), (frozenset({"root.exe?/c"}), True))
+        self.assertEqual(analysePattern(r"GET /scripts/root.exe?/c+dir")[0],
+                         frozenset({"GET /scripts/root"}))
+        self.assertEqual(analysePattern(r"Failed (?:password|publickey) for")[0],
+                         frozenset({"Failed p"}))
+        self.assertEqual(analysePattern("(?:alpha|beta)-x")[0], frozenset({"alpha", "beta"}))
+        self.assertEqual(analysePattern(r"\d+"), (None, False))
+        self.assertEqual(analysePattern("(?i)sshd"), (None, False))
+        self.assertEqual(analysePattern("x{3}"), (frozenset({"xxx"}), False))
+
+    def test_anchor(self):
+        self.assertEqual(anchorOf("sshd"), "sshd")
+        self.assertEqual(anchorOf("SuSE-FW-DROP"), "W-DROP")
+
+
+# Pieces of the rule patterns above and of real lines, for random lines that
+# come near the rules.
+_FRAGMENTS = [
+    "sshd", "sshd[", "shd", "Failed password", "Failed", " password", "FAILED SU",
+    "Accepted password", "session opened for user", "SuSE-FW-", "DROP", "ACCEPT", "ILLEGAL",
+    "REJECT IN=", "syscall=2 success=", "yes", "no", " uid=", "0", "1000", "5", " gid=",
+    "[FILE_open] open(\"/etc/", "shadow", "\", O_RDWR", "[FILE_unlink] unlink(", "); result=",
+    "-", "COMMAND=/bin/cat /etc/shadow", "Server listening on ", "0.0.0.0", " port ", "22",
+    "crc32 compensation attack: network attack detected", "GET /scripts/root.exe?/c+dir",
+    "[PROC_execute] execve(\"/tmp/", "[PROC_realgid] setgroups32(1, [", "]",
+    "2004-11-22T10:00:00 3301 1234 -1 ", "(uid=", ")", " ", "\n", "\x00", "é", "\udcff",
+]
+_lines = st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=4)),
+                  max_size=12).map("".join)
+
+
+class PropertyTests(SynchronousTestCase):
+    settingsAll = None
+
+    def setUp(self):
+        if PropertyTests.settingsAll is None:
+            PropertyTests.settingsAll = loadAaRegex(writeConfig(self, ALL_RULES))
+            PropertyTests.matchers = [AaRegexMatcher(self.settingsAll, s)
+                                      for s in ("literal", "alternation", "contains")]
+            PropertyTests.seed = loadAaRegex(SEED)
+            PropertyTests.seedMatcher = AaRegexMatcher(PropertyTests.seed)
+
+    @settings(max_examples=400, deadline=None)
+    @given(_lines)
+    def test_sameAsNaive(self, line):
+        expected = naiveMatches(self.settingsAll, line)
+        for matcher in self.matchers:
+            self.assertEqual(matcher.matchLine(line), expected, matcher.strategy)
+        self.assertEqual(self.seedMatcher.matchLine(line), naiveMatches(self.seed, line))
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(_lines, max_size=8))
+    def test_batchSameAsNaive(self, lines):
+        self.assertEqual(self.matchers[0].matchLines(lines),
+                         [naiveMatches(self.settingsAll, line) for line in lines])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text())
+    def test_randomLinesNeverRaise(self, line):
+        for matcher in self.matchers:
+            for match in matcher.matchLine(line):
+                makeAlert(record(line), match, 1, "MICE-RegEx", {}, datetime(2004, 1, 1))
+        nodesFor(line, "h", "10.0.0.1")
+        idValues(line)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.sampled_from(["sshd", "hd[", "d[4", "[4711]", "Failed password",
+                                     "password for", "for invalid", "x"]), max_size=8))
+    def test_overlappingLiterals(self, parts):
+        """
+        Literals inside or across others are found: rules built from the
+        fragments themselves.
+        """
+        text = ALL_RULES.replace('Ap_Name = ".*sshd.*"',
+                                 'Ap_Name = "hd\\["\nAp_Name = "d\\[4"')
+        text = text.replace('AuS_Rule = ".*Accepted password.*"',
+                            'AuS_Rule = "password for"\nAuS_Rule = "for invalid"')
+        if not hasattr(PropertyTests, "overlapSettings"):
+            PropertyTests.overlapSettings = loadAaRegex(writeConfig(self, text))
+            PropertyTests.overlapMatcher = AaRegexMatcher(PropertyTests.overlapSettings)
+        line = "".join(parts)
+        self.assertEqual(self.overlapMatcher.matchLine(line),
+                         naiveMatches(self.overlapSettings, line))
+        self.assertEqual(self.overlapMatcher.matchLines([line, line]),
+                         [naiveMatches(self.overlapSettings, line)] * 2)
+
+
+class HyperscanTests(SynchronousTestCase):
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+
+    def test_sameResults(self):
+        settingsAll = loadAaRegex(writeConfig(self, ALL_RULES))
+        lines = [line for cases in CASES.values() for group in cases for line in group]
+        lines += ["é " + SSH_FAILED, "\udcff sshd FAILED SU"]
+        matcher = AaRegexMatcher(settingsAll, "hyperscan")
+        self.assertEqual(matcher.matchLines(lines), [naiveMatches(settingsAll, x)
+                                                     for x in lines])
+
+
+class ExtractTests(SynchronousTestCase):
+    def test_sshd(self):
+        sources, targets = nodesFor(SSH_FAILED, "gate", "10.0.0.5")
+        self.assertEqual(sources, (Node(address="61.2.3.4", port=4242),))
+        self.assertEqual(targets, (Node(address="10.0.0.5", hostname="gate", user="admin",
+                                        process="sshd", pid=4711, service="ssh"),))
+        sources, targets = nodesFor(SSH_ACCEPTED)
+        self.assertEqual(sources, (Node(address="10.1.2.3", port=50022),))
+        self.assertEqual(targets[0].user, "bob")
+        _, targets = nodesFor("Nov 22 10:00:01 gate sshd[7]: pam_unix(sshd:session): session"
+                              " opened for user carol by (uid=0)")
+        self.assertEqual(targets[0].user, "carol")
+        sources, targets = nodesFor("Nov 22 10:00:01 gate sshd[7]: Invalid user oracle from"
+                                    " 2001:db8::1")
+        self.assertEqual((sources[0].address, targets[0].user), ("2001:db8::1", "oracle"))
+
+    def test_su(self):
+        sources, targets = nodesFor("Nov 22 10:00:06 gate su: FAILED SU (to root) bob on"
+                                    " /dev/pts/1")
+        self.assertEqual(sources, (Node(user="bob"),))
+        self.assertEqual(targets, (Node(user="root", process="su"),))
+
+    def test_firewall(self):
+        sources, targets = nodesFor(FW_DROP, "fw", "10.0.0.254")
+        self.assertEqual(sources, (Node(address="61.2.3.4", port=3345, protocol="tcp"),))
+        self.assertEqual(targets, (Node(address="10.0.0.1", port=445,
+                                        protocol="tcp"),))
+
+    def test_apache(self):
+        sources, _ = nodesFor('61.2.3.4 - - [22/Nov/2004:10:00:11 +0000] "GET / HTTP/1.0" 200'
+                              " 5")
+        self.assertEqual(sources, (Node(address="61.2.3.4"),))
+        sources, _ = nodesFor("[Mon Nov 22 10:00:11 2004] [error] [client 61.2.3.5] File does"
+                              " not exist: /srv/www/htdocs/x")
+        self.assertEqual(sources, (Node(address="61.2.3.5"),))
+
+    def test_notAddresses(self):
+        sources, targets = nodesFor("Nov 22 10:00:01 gate sshd[7]: Failed password for bob"
+                                    " from psd:abcdef port 22 ssh2")
+        self.assertEqual(sources, ())
+        self.assertEqual(nodesFor("nothing"), ((), ()))
+
+    def test_ids(self):
+        self.assertEqual(idValues("type=SYSCALL msg=audit(1.2:3): auid=4294967295 uid=0 gid=0"
+                                  " euid=0 suid=0 fsuid=7 egid=3 ouid=5 ogid=6"),
+                         (("0",), ("0", "3")))
+        self.assertEqual(idValues("su[1]: session opened for user root by bob(uid=1000)"),
+                         (("1000",), ()))
+        self.assertEqual(idValues("2004-11-22T00:00:01 3301 1234 root [PRIV_userchange]"
+                                  " setresuid32(-1, 33, -1); result=0"), (("root", "33"), ()))
+        self.assertEqual(idValues("2004-11-22T00:00:01 3301 1234 -1 [PROC_realgid]"
+                                  " setgid32(7); result=0"), ((), ("7",)))
+        self.assertEqual(idValues("no ids here"), ((), ()))
+
+
+class MakeAlertTests(SynchronousTestCase):
+    def setUp(self):
+        self.descriptions = descriptionsFrom(loadMatchFile(MATCH_FILE))
+
+    def test_alert(self):
+        match = Match("AuF_Rule", 0x1020, "AUTH", "M")
+        alert = makeAlert(record(SSH_FAILED, seq=17), match, 42, "MICE-RegEx",
+                          self.descriptions, datetime(2004, 11, 23), tz=UTC)
+        self.assertEqual(alert.messageId, "42")
+        self.assertEqual(alert.analyzerId, "MICE-RegEx")
+        self.assertEqual(alert.classification, "Authentication Failure")
+        self.assertEqual(alert.alertId, 0x1020)
+        self.assertEqual(alert.severity, "high")
+        self.assertEqual(alert.createTime, "2004-11-22T10:00:01+00:00")
+        self.assertEqual(alert.detectTime, alert.createTime)
+        self.assertEqual(alert.sources, (Node(address="61.2.3.4", port=4242),))
+        self.assertEqual(alert.targets[0].user, "admin")
+        self.assertEqual(alert.data("log line"), SSH_FAILED)
+        self.assertEqual(alert.data("origin"), "client-1 /var/log/messages 17")
+        self.assertEqual(alert.data("rule"), "AuF_Rule")
+        # Made without the dataclass's __init__, it is the same value.
+        self.assertEqual(alert, Alert(**vars(alert)))
+        self.assertEqual(hash(alert.sources[0]), hash(Node(address="61.2.3.4", port=4242)))
+
+    def test_fallbacks(self):
+        """
+        No description: the rule key; no valid record time: C{now}; the
+        DEFAULT match: unclassified, info.
+        """
+        alert = makeAlert(record("x", date="", time=""), Match("FwD_Rule", 0x8010,
+                                                               "FIREWALL", "M"),
+                          1, "a", {}, datetime(2004, 11, 23, 1, 2, 3, tzinfo=UTC))
+        self.assertEqual((alert.classification, alert.severity, alert.createTime),
+                         ("FwD_Rule", "high", "2004-11-23T01:02:03+00:00"))
+        alert = makeAlert(record("x"), Match(DEFAULT_KEY, None, "DEFAULT", "M"), 1, "a", {},
+                          datetime(2004, 11, 23))
+        self.assertEqual((alert.alertId, alert.severity), (None, "info"))
+
+
+class AlertCounterTests(SynchronousTestCase):
+    def test_blocks(self):
+        store = MemoryAlertIdStore()
+        counter = AlertCounter(store, start=1, block=3)
+        self.assertEqual([counter.next() for _ in range(7)], [1, 2, 3, 4, 5, 6, 7])
+        self.assertEqual(store.saves, [4, 7, 10])
+
+    def test_neverRepeatsAcrossCrash(self):
+        """
+        A crash (no close) skips the rest of the block; a clean stop skips
+        nothing; the config's start only matters the first time.
+        """
+        path = self.mktemp()
+        used = []
+        counter = AlertCounter(AlertIdFile(path), start=100, block=10)
+        used += [counter.next() for _ in range(4)]
+        counter = AlertCounter(AlertIdFile(path), start=100, block=10)  # crashed
+        used += [counter.next() for _ in range(12)]
+        counter.close()
+        counter = AlertCounter(AlertIdFile(path), start=1, block=10)
+        used += [counter.next() for _ in range(2)]
+        self.assertEqual(len(used), len(set(used)))
+        self.assertEqual(used[:4], [100, 101, 102, 103])
+        self.assertEqual(used[4], 110)
+        self.assertEqual(used[-2:], [used[-3] + 1, used[-3] + 2])
+
+    def test_crashBeforeSaveCompletes(self):
+        """
+        A save that fails (the disk is full) hands out no number.
+        """
+        class Failing(MemoryAlertIdStore):
+            def save(self, value):
+                raise OSError("disk full")
+
+        counter = AlertCounter(Failing(5), start=1, block=10)
+        self.assertRaises(OSError, counter.next)
+        self.assertRaises(OSError, counter.next)
+
+    def test_fileIsAtomic(self):
+        path = self.mktemp()
+        store = AlertIdFile(path)
+        self.assertIsNone(store.load())
+        store.save(0x10)
+        self.assertEqual(store.load(), 16)
+        self.assertEqual(os.listdir(os.path.dirname(os.path.abspath(path))),
+                         [os.path.basename(path)])
+        with open(path, "w") as f:
+            f.write("garbage")
+        self.assertRaises(ValueError, store.load)
+
+
+def mice(*args):
+    result = subprocess.run([sys.executable, "-m", "mice.cli", *args], capture_output=True,
+                            text=True, timeout=120)
+    return result.returncode, result.stdout, result.stderr
+
+
+class AnalyzeCommandTests(SynchronousTestCase):
+    def setUp(self):
+        self.log = self.mktemp()
+        with open(self.log, "wb") as f:
+            f.write("\n".join([SSH_FAILED, "Nov 22 10:00:05 gate cron[1]: (root) CMD (ls)",
+                               FW_DROP, "Nov 22 10:00:06 gate su: FAILED SU (to root) bob on"
+                               " /dev/pts/1 \xe9"]).encode("utf-8")
+                    + b"\nNov 22 10:00:07 gate sshd[9]: bad \xff byte\n")
+
+    def test_json(self):
+        status, out, err = mice("analyze", "-c", SEED, self.log, "--json", "--tz", "UTC")
+        self.assertEqual(status, 0, err)
+        self.assertEqual([json.loads(line) for line in out.splitlines()], [
+            {"line": 1, "alertid": "0x1020", "classification": "Authentication Failure",
+             "source": "61.2.3.4", "target": None, "severity": "high", "rule": "AuF_Rule",
+             "sendto": "M"},
+            {"line": 1, "alertid": "0x6010", "classification": "Monitoring Application",
+             "source": "61.2.3.4", "target": None, "severity": "low", "rule": "Ap_Name",
+             "sendto": "M"},
+            {"line": 3, "alertid": "0x8010", "classification": "Firewall Rule: Drop",
+             "source": "61.2.3.4", "target": "10.0.0.1", "severity": "high",
+             "rule": "FwD_Rule", "sendto": "M"},
+            {"line": 4, "alertid": "0x1020", "classification": "Authentication Failure",
+             "source": None, "target": None, "severity": "high", "rule": "AuF_Rule",
+             "sendto": "M"},
+            {"line": 5, "alertid": "0x6010", "classification": "Monitoring Application",
+             "source": None, "target": None, "severity": "low", "rule": "Ap_Name",
+             "sendto": "M"},
+        ])
+        self.assertIn("5 lines, 4 matched a rule, 5 alerts", err)
+        for key, count in (("AuS_Rule", 0), ("AuF_Rule", 2), ("Ap_Name", 2), ("Ex_Rule", 0),
+                           ("FwD_Rule", 1), ("FwA_Rule", 0), ("FwI_Rule", 0)):
+            self.assertTrue(re.search(rf"{key} +0x[0-9a-f]{{4}} SendTo=M: {count}\n", err),
+                            (key, err))
+
+    def test_listing(self):
+        status, out, err = mice("analyze", "-c", SEED, self.log)
+        self.assertEqual(status, 0, err)
+        self.assertIn("1: 0x1020 Authentication Failure [AuF_Rule -> M] high 61.2.3.4 -> -",
+                      out)
+        self.assertIn("bad \\xff byte", out)
+        self.assertIn("FwD_Rule  0x8010 SendTo=M: 1", out)
+        self.assertEqual(err, "")
+
+    def test_errors(self):
+        status, _, err = mice("analyze", "-c", SEED, self.log + ".missing")
+        self.assertEqual(status, 1)
+        self.assertIn("No such file", err)
+        bad = writeConfig(self, "[AUTH]\nAuSendTo = \"Q\"\n")
+        status, _, err = mice("analyze", "-c", bad, self.log)
+        self.assertEqual(status, 1)
+        self.assertIn(f"{bad}:2:", err)
+        status, _, err = mice("analyze", "--rules", "rules.txt", self.log)
+        self.assertEqual(status, 2)
+        self.assertIn("not implemented", err)
+
+    def test_strategiesAgree(self):
+        outputs = {mice("analyze", "-c", SEED, self.log, "--json", "--tz", "UTC",
+                        "--strategy", s)[1] for s in STRATEGIES if s != "hyperscan"}
+        self.assertEqual(len(outputs), 1)
