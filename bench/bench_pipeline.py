@@ -39,6 +39,46 @@ def freePort():
         return s.getsockname()[1]
 
 
+def cpuSeconds(pid):
+    """
+    User plus system CPU seconds a process has used so far (0 if it is gone).
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serverPid(names=("mariadbd", "mysqld")):
+    """
+    The local database server's pid, to charge it its CPU per line.
+    """
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() in names:
+                        return int(entry)
+            except OSError:
+                pass
+    return None
+
+
+def threadCpuSeconds(pid):
+    """
+    C{{tid: CPU seconds}} of every thread of C{pid}.  (The server reuses
+    threads for new connections, so a thread's total is not one
+    connection's: take the difference from a snapshot.)
+    """
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return {}
+    return {int(tid): cpuSeconds(f"{pid}/task/{tid}") for tid in tids}
+
+
 def peakRss(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -88,6 +128,18 @@ class MariaDBStore:
                 total += c.fetchone()[0]
         return total
 
+    def connectionCpu(self, serverPid, before):
+        """
+        CPU seconds, since the snapshot C{before}, of the server threads
+        serving this database's connections (the daemon's): unlike the
+        server's total, other clients of the server do not disturb it.
+        """
+        now = threadCpuSeconds(serverPid)
+        with self.db.cursor() as c:
+            c.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <>"
+                      " CONNECTION_ID()", (self.name,))
+            return sum(now.get(tid, 0.0) - before.get(tid, 0.0) for (tid,) in c.fetchall())
+
     def close(self):
         with self.db.cursor() as c:
             c.execute(f"DROP DATABASE IF EXISTS {self.name}")
@@ -127,6 +179,10 @@ def main(argv=None):
                     break
                 except OSError:
                     time.sleep(0.1)
+            dbPid = serverPid() if args.store == "mariadb" else None
+            dbCpu = cpuSeconds(dbPid) if dbPid else 0.0
+            dbThreads = threadCpuSeconds(dbPid) if dbPid else {}
+            daemonCpu = cpuSeconds(daemon.pid)
             start = time.perf_counter()
             sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}",
                                               "--window", str(args.window), corpus],
@@ -137,7 +193,10 @@ def main(argv=None):
                     raise SystemExit(f"the BufferDaemon died; see {daemonLog}")
                 time.sleep(0.1)
             elapsed = time.perf_counter() - start
-            sender.wait()
+            daemonCpu = cpuSeconds(daemon.pid) - daemonCpu
+            dbCpu = cpuSeconds(dbPid) - dbCpu if dbPid else 0.0
+            connCpu = store.connectionCpu(dbPid, dbThreads) if dbPid else 0.0
+            senderCpu = sum(os.wait4(sender.pid, 0)[2][:2])
             rss = peakRss(daemon.pid)
             with open(daemonLog) as f:
                 pauses = sum(1 for line in f if "pausing" in line)
@@ -151,6 +210,10 @@ def main(argv=None):
     print(f"store={args.store} ring={args.ring} window={args.window} lines={args.lines} bytes={size} seconds={elapsed:.2f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
           f" daemon_peak_rss_mb={rss / 2 ** 20:.1f} ring_full_pauses={pauses}")
+    perLine = 1e6 / args.lines
+    print(f"cpu_us_per_line: sender={senderCpu * perLine:.2f} daemon={daemonCpu * perLine:.2f}"
+          + (f" mariadb_connections={connCpu * perLine:.2f} mariadb_all={dbCpu * perLine:.2f}"
+             if dbPid else ""))
 
 
 if __name__ == "__main__":
