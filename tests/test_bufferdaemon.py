@@ -423,3 +423,37 @@ class ConcurrentFlushTests(SynchronousTestCase):
                     call[1].callback(None)
             self.clock.advance(0)
         self.successResultOf(stopped)
+
+
+class RecordsTests(SynchronousTestCase):
+    def test_sequenceOverChunks(self):
+        """
+        A flush's L{Records} read as one list of its chunks' records,
+        without copying them.
+        """
+        from mice.services.bufferdaemon import Records
+
+        chunks = [[1, 2], [3], [4, 5, 6]]
+        records = Records(chunks)
+        self.assertIs(records.chunks, chunks)
+        self.assertEqual(len(records), 6)
+        self.assertEqual(list(records), [1, 2, 3, 4, 5, 6])
+        self.assertEqual(records, [1, 2, 3, 4, 5, 6])
+        self.assertEqual([records[i] for i in range(-6, 6)], [1, 2, 3, 4, 5, 6] * 2)
+        self.assertEqual(records[2:4], [3, 4])
+        self.assertRaises(IndexError, records.__getitem__, 6)
+        self.assertFalse(Records([]))
+
+    def test_flushGivesDecodedBatches(self):
+        """
+        The post-processor gets the decoder's L{LogBatch}es themselves.
+        """
+        from mice.logformat import LogBatch
+
+        harness = Harness(self)
+        protocol = harness.connect()
+        harness.send(protocol, 1, 10, 3)
+        harness.send(protocol, 2, 13, 2)
+        taken = harness.pipeline.takeBatch()[1]
+        self.assertEqual([type(c) for c in taken.chunks], [LogBatch, LogBatch])
+        self.assertEqual([r.seq for r in taken], [10, 11, 12, 13, 14])

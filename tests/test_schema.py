@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from mice import schema, testing
-from mice.classify import classify
+from mice.classify import classify, classifyBatch
 from mice.record import LogRecord
 from mice.testing import temporaryMariaDBDatabase
 from tests.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
@@ -55,6 +55,22 @@ def classified(records):
         table, row = classify(r)
         rowsByTable.setdefault(table, []).append(row)
     return rowsByTable
+
+
+HOST = ("fw", "example.org", "10.0.0.1", "Linux", "2.6.5", "SuSE 9.1")
+
+
+def batchGroups(*batches):
+    """
+    L{schema.insertBatches}'s argument for C{(source, stream, seq, recs)}
+    batches from host L{HOST}.
+    """
+    groupsByTable = {}
+    for source, stream, seq, recs in batches:
+        key, rowsByTable = classifyBatch(source, stream, seq, HOST, recs)
+        for table, rows in rowsByTable.items():
+            groupsByTable.setdefault(table, []).append((key, rows))
+    return groupsByTable
 
 
 def alertRow(seq):
@@ -118,6 +134,36 @@ class StatementTests(SynchronousTestCase):
 
         for table in schema.ALL_TABLES:
             self.assertIsNotNone(RE_INSERT_VALUES.match(schema.insertStatement("mysql", table)))
+
+    def test_batchStatementsAsRowStatements(self):
+        """
+        The statements made from batches are, to the byte, those made from
+        the same rows built one by one, statement limit included.
+        """
+        lines = [FW_SUSE_TCP, FW_PLAIN_UDP, AUDIT_RAW, LAUS_SEED[0][0], "'\\\"\0\n\r\x1a"]
+        lines += RAW_LINES
+        recs = [["2004-11-22", "10:00:%02d" % (i % 60), line + " " + "x" * (i % 700), "s"]
+                for i, line in enumerate(lines * 400)]
+        groups = batchGroups(("client1", "/var/log/messages", 1, recs[:1000]),
+                             ("client'2", "/var/log/other", 5, recs[1000:]))
+        self.assertEqual(set(groups), set(schema.RAWLOG_TABLES))
+        for table, tableGroups in groups.items():
+            rows = list(schema.batchRows(table, tableGroups))
+            self.assertEqual(list(schema.mysqlBatchStatements(table, tableGroups)),
+                             list(schema.mysqlInsertStatements(table, rows)))
+            self.assertEqual(rows, [classify(LogRecord(*r[:3], *r[3:9], *(
+                r[-4:-2] if table == "firewall_line" else r[9:11]), r[-2], r[-1]))[1]
+                for r in rows])
+
+    @settings(deadline=None, max_examples=200)
+    @given(st.text(max_size=100))
+    def test_mysqlEscape(self, text):
+        """
+        The escaping is the server's own, whatever the characters.
+        """
+        from pymysql.converters import escape_string
+
+        self.assertEqual(schema.mysqlEscape(text), escape_string(text))
 
     def test_everyIdentifierQuoted(self):
         for dialect in (schema.SQLITE, schema.MYSQL):
@@ -315,6 +361,24 @@ class SchemaTestsMixin:
         self.cursor.execute("SELECT `logline` FROM `rawlog_line` WHERE `seq` >= 900000"
                             " ORDER BY `seq`")
         self.assertEqual([r[0] for r in self.cursor.fetchall()], hostile)
+
+    def test_batchesInsertOnce(self):
+        """
+        Rows inserted a batch at a time are those of L{classify}, stored
+        once however often the batch comes.
+        """
+        lines = [FW_SUSE_TCP, FW_PLAIN_UDP, AUDIT_RAW, LAUS_SEED[0][0]] + RAW_LINES + [
+            "'); DROP TABLE rawlog_line; --", "\\'", "\x00\x1a\r\n\"\\", "caf\u00e9 \U0001f642"]
+        recs = [["2004-11-22", "10:00:00", line, "sig"] for line in lines]
+        groups = batchGroups(("client1", "/var/log/messages", 0, recs))
+        expected = {table: len(rows) for table, rows in classified(
+            record(line, seq) for seq, line in enumerate(lines)).items()}
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups), expected)
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         dict.fromkeys(expected, 0))
+        for table, tableRows in classified(
+                record(line, seq) for seq, line in enumerate(lines)).items():
+            self.assertEqual(self.select(table), tableRows)
 
     _seq = 0
 

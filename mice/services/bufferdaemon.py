@@ -17,6 +17,7 @@ post-processor that failed MAXERR times in a row, until it works again.
 """
 
 from collections import deque
+from collections.abc import Sequence
 
 from twisted.application.service import Service
 from twisted.internet.defer import (
@@ -56,6 +57,45 @@ def envelope(source, payload):
     What a ring entry holds: enough to decode the batch again after a restart.
     """
     return source.encode("utf-8") + b"\n" + payload
+
+
+class Records(Sequence):
+    """
+    What one flush gives its post-processor: the records of several ring
+    entries, each entry's as its decoder made them (a list or any sequence,
+    such as L{mice.logformat.LogBatch}), without copying them into one list.
+    A post-processor that knows its decoder's output may read C{chunks}.
+    """
+
+    __slots__ = ("chunks", "_count")
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self._count = sum(len(chunk) for chunk in chunks)
+
+    def __len__(self):
+        return self._count
+
+    def __iter__(self):
+        for chunk in self.chunks:
+            yield from chunk
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        for chunk in self.chunks:
+            if index < len(chunk):
+                return chunk[index]
+            index -= len(chunk)
+
+    def __eq__(self, other):
+        if isinstance(other, Records | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
 
 
 class _Flush:
@@ -173,9 +213,11 @@ class Pipeline:
         Take the oldest entries no flush has taken yet, about
         C{flushRecords} records' worth.
 
-        @return: C{(flush, records)}, or C{None} when there is nothing to take.
+        @return: C{(flush, records)}, or C{None} when there is nothing to take;
+            C{records} is a L{Records}.
         """
-        records = []
+        chunks = []
+        count = 0
         lastSeq = None
         held = entries = 0
         # Peek only about as many entries as a flush needs: peeking copies.
@@ -193,19 +235,21 @@ class Pipeline:
                     self.log.error("{pipeline}: ring entry {seq} cannot be decoded ({error});"
                                    " skipped", pipeline=self.name, seq=entry.seq, error=e)
                     recs = []
-            records.extend(recs)
+            if recs:
+                chunks.append(recs)
+                count += len(recs)
             lastSeq = entry.seq
             entries += 1
-            if len(records) >= self.flushRecords:
+            if count >= self.flushRecords:
                 break
         if lastSeq is None:
             return None
-        flush = _Flush(lastSeq, entries, len(records), held)
+        flush = _Flush(lastSeq, entries, count, held)
         self._inFlight.append(flush)
         self._takenUpTo = lastSeq
         self._takenEntries += entries
-        self._takenRecords += len(records)
-        return flush, records
+        self._takenRecords += count
+        return flush, Records(chunks)
 
     def settle(self, flush, stored):
         """
