@@ -500,10 +500,126 @@ def batchRows(table, groups):
                 yield keyHead + (seq,) + host + (day, clock) + fields + (line, signature)
 
 
+def loadDataEscape(text):
+    """
+    Escape C{text} for a field of C{LOAD DATA}'s default format (fields
+    ended by tab, rows by newline, escapes by backslash): only these three
+    and NUL need it.  Returns C{text} itself when there is nothing to escape.
+    """
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\t" in text:
+        text = text.replace("\t", "\\t")
+    if "\n" in text:
+        text = text.replace("\n", "\\n")
+    if "\0" in text:
+        text = text.replace("\0", "\\0")
+    return text
+
+
+def loadDataField(value):
+    """
+    The C{LOAD DATA} field for C{value}: C{None} (C{\\N}), C{int} or C{str}.
+    """
+    if type(value) is str:
+        return loadDataEscape(value)
+    if value is None:
+        return "\\N"
+    if type(value) is int:
+        return str(value)
+    raise TypeError(f"cannot store a {type(value).__name__} value")
+
+
+def loadDataText(table, groups):
+    """
+    The C{LOAD DATA} input for rows given as for L{mysqlBatchStatements}:
+    one line per row, fields in L{COLUMNS} order.
+    """
+    fieldOf = {}
+    cached = fieldOf.get
+
+    def field(value):
+        text = loadDataField(value)
+        if type(value) is not str or len(value) < 64:
+            fieldOf[value] = text
+        return text
+
+    escape = loadDataEscape
+    firewall = table == "firewall_line"
+    parts = []
+    append = parts.append
+    for key, rows in groups:
+        keyText = "%s\t%s\t" % (loadDataField(key[0]), loadDataField(key[1]))
+        hostText = "\t" + "\t".join([loadDataField(v) for v in key[2:]]) + "\t"
+        for seq, day, clock, fields, line, signature in rows:
+            # A field is never empty for None, and "or" on an empty string
+            # (a cached empty field) only recomputes it.
+            when = (cached(day) or field(day)) + "\t" + (cached(clock) or field(clock))
+            if fields:
+                fieldText = "\t".join([cached(v) or field(v) for v in fields])
+                middle = fieldText + "\t" + when if firewall else when + "\t" + fieldText
+            else:
+                middle = when
+            append("%s%d%s%s\t%s\t%s\n" % (keyText, seq, hostText, middle, escape(line),
+                                            cached(signature) or field(signature)))
+    return "".join(parts)
+
+
+def loadDataStatement(table, name):
+    """
+    The C{LOAD DATA LOCAL INFILE} statement that inserts L{loadDataText}'s
+    rows, read from the local file C{name}, into C{table}, skipping rows
+    already stored (C{IGNORE}, as C{INSERT IGNORE}).
+    """
+    return (
+        "LOAD DATA LOCAL INFILE '%s' IGNORE INTO TABLE %s CHARACTER SET utf8mb4"
+        " FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\'"
+        " LINES STARTING BY '' TERMINATED BY '\\n' (%s)"
+        % (mysqlEscape(name), quote(table), ", ".join(quote(c) for c in COLUMNS[table]))
+    )
+
+
+#: What MySQL/MariaDB say when LOAD DATA LOCAL is disabled (the server's
+#: local_infile, or the client's capability): ER_NOT_ALLOWED_COMMAND,
+#: MySQL 8's ER_CLIENT_LOCAL_FILES_DISABLED, MariaDB's
+#: ER_LOAD_INFILE_CAPABILITY_DISABLED.
+LOCAL_DATA_REFUSED = frozenset((1148, 3948, 4166))
+
+
+def _loadData(txn, table, groups):
+    """
+    Insert with C{LOAD DATA LOCAL} when the connection can offer data from
+    memory (L{mice.db.localDataDriver}) and the server allows it.
+
+    @return: how many rows were new, or C{None} if C{LOAD DATA} cannot be
+        used on this connection (then it is not tried again on it).
+    """
+    connection = getattr(txn, "connection", None)
+    offer = getattr(connection, "offerLocalData", None)
+    if offer is None or getattr(connection, "localDataRefused", False):
+        return None
+    name = "mice-" + table
+    offer(name, loadDataText(table, groups).encode("utf-8"))
+    try:
+        txn.execute(loadDataStatement(table, name))
+    except Exception as e:
+        if getattr(e, "args", (None,))[0] in LOCAL_DATA_REFUSED:
+            connection.localDataRefused = True
+            return None
+        raise
+    return max(txn.rowcount, 0)
+
+
 def insertBatches(txn, dialect, groupsByTable):
     """
     Insert rows grouped by table and batch (see L{mysqlBatchStatements}),
     skipping rows already stored.  A transaction function.
+
+    On MySQL/MariaDB through a connection of L{mice.db.localDataDriver}, the
+    rows of each table go in one C{LOAD DATA LOCAL} statement: the server
+    spends about a third less time on it than on the same rows as C{INSERT}
+    literals.  Elsewhere, or when the server refuses C{LOAD DATA LOCAL}, they
+    go in multi-row C{INSERT IGNORE}s.
 
     @param groupsByTable: C{{table: [(key, rows), ...]}}.
     @return: C{{table: number of new rows}}.
@@ -511,11 +627,13 @@ def insertBatches(txn, dialect, groupsByTable):
     counts = {}
     mysql = _dialect(dialect).name == "mysql"
     for table, groups in sorted(groupsByTable.items()):
-        new = 0
         if mysql:
-            for statement in mysqlBatchStatements(table, groups):
-                txn.execute(statement)
-                new += max(txn.rowcount, 0)
+            new = _loadData(txn, table, groups)
+            if new is None:
+                new = 0
+                for statement in mysqlBatchStatements(table, groups):
+                    txn.execute(statement)
+                    new += max(txn.rowcount, 0)
         else:
             txn.executemany(insertStatement(dialect, table), batchRows(table, groups))
             new = max(txn.rowcount, 0)

@@ -456,6 +456,118 @@ class MariaDBSchemaTests(SchemaTestsMixin, SynchronousTestCase):
         self.assertIn("STRICT_TRANS_TABLES", self.cursor.fetchone()[0])
 
 
+class MariaDBLocalDataTests(MariaDBSchemaTests):
+    """
+    The same through the raw-log store's own connections (L{mice.db}), on
+    which batches go as C{LOAD DATA LOCAL} from memory.
+    """
+
+    def connect(self):
+        from mice.db import localDataDriver
+
+        return localDataDriver().connect(autocommit=False, **temporaryMariaDBDatabase(self))
+
+    def comLoad(self):
+        self.cursor.execute("SHOW SESSION STATUS LIKE 'Com_load'")
+        return int(self.cursor.fetchone()[1])
+
+    def test_batchesAsLoadData(self):
+        """
+        A flush's rows go as one LOAD DATA per table, no INSERT.
+        """
+        lines = [FW_SUSE_TCP, AUDIT_RAW] + ["line %d" % i for i in range(2000)]
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", line, ""]
+                                                  for line in lines[:1000]]),
+                             ("client1", "s", 1001, [["2004-11-22", "10:00:00", line, ""]
+                                                     for line in lines[1000:]]))
+        loads, inserts = self.comLoad(), self.comInsert()
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         {"rawlog_line": 2000, "firewall_line": 1, "scslog_line": 1})
+        self.assertEqual((self.comLoad() - loads, self.comInsert() - inserts), (3, 0))
+        self.assertFalse(getattr(self.db, "localDataRefused", False))
+
+    @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.lists(st.text(max_size=200), min_size=3, max_size=3),
+                    min_size=1, max_size=20),
+           st.lists(st.text(max_size=40), min_size=6, max_size=6))
+    def test_batchTextRoundTrips(self, texts, host):
+        """
+        Whatever the characters (tabs, newlines, backslashes, NUL, \\N,
+        4-byte UTF-8) in the line, signature or host columns, what is stored
+        is what classify makes of it.
+        """
+        first = self.nextSeq()
+        recs = [["2004-11-22", "10:00:00", line, signature] for line, signature, _ in texts]
+        key, rowsByTable = classifyBatch("o\tx", "s\\N", first, tuple(host), recs)
+        groups = {table: [(key, rows)] for table, rows in rowsByTable.items()}
+        self.transact(schema.insertBatches, self.dialect, groups)
+        for table, tableGroups in groups.items():
+            self.assertEqual(
+                self.select(table, "WHERE `seq` >= %d AND `seq` < %d" % (first, first + 1000)),
+                list(schema.batchRows(table, tableGroups)))
+
+    def test_otherFilesRefused(self):
+        """
+        A request for a local file that was not offered (a hostile server
+        asking for the daemon's files) is refused, and reads nothing.
+        """
+        import pymysql
+
+        self.db.offerLocalData("mice-rawlog_line", b"")
+        for name in (__file__, "mice-other"):
+            error = self.assertRaises(
+                pymysql.err.OperationalError, self.cursor.execute,
+                "LOAD DATA LOCAL INFILE %s INTO TABLE `rawlog_line` (`logline`)", (name,))
+            self.assertIn("not offered", str(error))
+            self.assertEqual(self.count("rawlog_line"), 0)
+        # The connection is still usable.
+        self.cursor.execute("SELECT 1")
+        self.assertEqual(self.cursor.fetchone(), (1,))
+
+
+class LocalDataFallbackTests(SynchronousTestCase):
+    def test_refusedFallsBackToInserts(self):
+        """
+        A server that does not allow LOAD DATA LOCAL gets INSERTs, and the
+        connection does not try again.
+        """
+        class Connection:
+            def offerLocalData(self, name, data):
+                self.offered = name
+
+        class Refusing:
+            rowcount = 1
+            connection = Connection()
+            executed = []
+
+            def execute(self, statement):
+                self.executed.append(statement.split()[0])
+                if statement.startswith("LOAD"):
+                    raise Exception(1148, "The used command is not allowed")
+
+        txn = Refusing()
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", "x", ""]]))
+        self.assertEqual(schema.insertBatches(txn, schema.MYSQL, groups), {"rawlog_line": 1})
+        self.assertEqual(schema.insertBatches(txn, schema.MYSQL, groups), {"rawlog_line": 1})
+        self.assertEqual(txn.executed, ["LOAD", "INSERT", "INSERT"])
+        self.assertTrue(txn.connection.localDataRefused)
+
+    def test_otherErrorsRaise(self):
+        class Connection:
+            def offerLocalData(self, name, data):
+                pass
+
+        class Failing:
+            connection = Connection()
+
+            def execute(self, statement):
+                raise RuntimeError(1213, "Deadlock found")
+
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", "x", ""]]))
+        self.assertRaises(RuntimeError, schema.insertBatches, Failing(), schema.MYSQL, groups)
+        self.assertFalse(hasattr(Failing.connection, "localDataRefused"))
+
+
 class MariaDBHelperTests(SynchronousTestCase):
     """
     L{mice.testing.mariadbUrlOrSkip}: skip only outside CI.
