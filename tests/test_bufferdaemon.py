@@ -249,6 +249,32 @@ class MmapRingTests(SynchronousTestCase):
         h.clock.advance(2)
         self.assertEqual(len(h.store.stored), 4)
 
+    def test_decodedKeptWithinLimits(self):
+        """
+        Decoded batches are kept beside a memory-mapped ring only within the
+        pipeline's record and byte limits; the others are decoded again from
+        the ring at flush time, and the post-processor gets the same records
+        either way.  The limits free up as entries are released.
+        """
+        for limits in ((65536, 2 ** 20), (5, 2 ** 20), (65536, 400)):
+            h = Harness(self, ring=MmapRing(self.mktemp(), 16, 2 ** 20))
+            h.pipeline.heldRecordsLimit, h.pipeline.heldBytesLimit = limits
+            p = h.connect()
+            for n in range(4):
+                h.send(p, n + 1, 1 + 3 * n, 3)
+            kept = [e.obj is not None for e in h.ring.peek()]
+            self.assertEqual(kept, {(65536, 2 ** 20): [True] * 4,
+                                    (5, 2 ** 20): [True, False, False, False],
+                                    (65536, 400): [True, False, False, False]}[limits])
+            h.clock.advance(0)
+            h.clock.advance(2)
+            self.assertEqual([r.seq for r in h.store.stored], list(range(1, 13)))
+            self.assertEqual([r.logline for r in h.store.stored],
+                             ["line %d" % i for n in range(4) for i in range(1 + 3 * n, 4 + 3 * n)])
+            self.assertEqual((h.pipeline.heldRecords, h.pipeline.heldBytes), (0, 0))
+            h.send(p, 5, 13, 3)
+            self.assertIsNotNone(h.ring.peek()[0].obj)
+
     def test_replayAfterRestart(self):
         """
         Entries acknowledged but not yet stored when the daemon died are

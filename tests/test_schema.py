@@ -487,17 +487,20 @@ class MariaDBLocalDataTests(MariaDBSchemaTests):
         self.assertFalse(getattr(self.db, "localDataRefused", False))
 
     @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
-    @given(st.lists(st.lists(st.text(max_size=200), min_size=3, max_size=3),
+    @given(st.lists(st.tuples(st.text(max_size=200), st.text(max_size=20),
+                              st.sampled_from(["2004-11-22", "2004-13-01", "0999-01-01"]),
+                              st.sampled_from(["10:00:00", "24:00:00"])),
                     min_size=1, max_size=20),
            st.lists(st.text(max_size=40), min_size=6, max_size=6))
     def test_batchTextRoundTrips(self, texts, host):
         """
         Whatever the characters (tabs, newlines, backslashes, NUL, \\N,
-        4-byte UTF-8) in the line, signature or host columns, what is stored
-        is what classify makes of it.
+        4-byte UTF-8) in the line, signature or host columns, and whether
+        the date and time are valid (NULL) or not, what is stored is what
+        classify makes of it.
         """
         first = self.nextSeq()
-        recs = [["2004-11-22", "10:00:00", line, signature] for line, signature, _ in texts]
+        recs = [[day, clock, line, signature] for line, signature, day, clock in texts]
         key, rowsByTable = classifyBatch("o\tx", "s\\N", first, tuple(host), recs)
         groups = {table: [(key, rows)] for table, rows in rowsByTable.items()}
         self.transact(schema.insertBatches, self.dialect, groups)
