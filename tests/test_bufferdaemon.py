@@ -483,3 +483,22 @@ class RecordsTests(SynchronousTestCase):
         taken = harness.pipeline.takeBatch()[1]
         self.assertEqual([type(c) for c in taken.chunks], [LogBatch, LogBatch])
         self.assertEqual([r.seq for r in taken], [10, 11, 12, 13, 14])
+
+
+class GarbageCollectorTests(SynchronousTestCase):
+    def test_thresholdsWhileRunning(self):
+        """
+        A running daemon collects garbage less often (its decoded batches
+        would be walked again and again); stopping it restores the process's
+        thresholds.
+        """
+        import gc
+
+        from mice.services.bufferdaemon import GC_THRESHOLDS
+
+        before = gc.get_threshold()
+        self.addCleanup(gc.set_threshold, *before)
+        h = Harness(self)
+        self.assertEqual(gc.get_threshold(), GC_THRESHOLDS)
+        self.successResultOf(h.daemon.stopService())
+        self.assertEqual(gc.get_threshold(), before)

@@ -17,6 +17,8 @@ from mice.classify import classify, classifyBatch
 from mice.interfaces import IPostProcessor
 from mice.logformat import LogBatch
 
+log = Logger()
+
 
 def storeRecords(txn, dialect, records):
     """
@@ -48,7 +50,12 @@ def storeRecords(txn, dialect, records):
             rows.append(row)
         schema.insertClassified(txn, dialect, rowsByTable)
     if groupsByTable:
+        connection = getattr(txn, "connection", None)
+        refused = getattr(connection, "localDataRefused", False)
         schema.insertBatches(txn, dialect, groupsByTable)
+        if not refused and getattr(connection, "localDataRefused", False):
+            log.warn("the database refuses LOAD DATA LOCAL (is its local_infile off?):"
+                     " storing with INSERT statements on this connection, which is slower")
     return len(records)
 
 
