@@ -530,10 +530,17 @@ def loadDataField(value):
     raise TypeError(f"cannot store a {type(value).__name__} value")
 
 
-def loadDataText(table, groups):
+#: Characters of rows per C{LOAD DATA} statement: a flush of long lines is
+#: sent in several, so that its text never takes much more memory than its
+#: records do.
+LOAD_DATA_CHARS = 4 * 2 ** 20
+
+
+def loadDataChunks(table, groups, limit=LOAD_DATA_CHARS):
     """
     The C{LOAD DATA} input for rows given as for L{mysqlBatchStatements}:
-    one line per row, fields in L{COLUMNS} order.
+    one line per row, fields in L{COLUMNS} order, in chunks of about
+    C{limit} characters (whole rows; a single longer row is a chunk).
 
     The hot path of the raw-log store on MySQL/MariaDB: a date and a time
     from L{mice.classify.classifyBatch} are valid or C{None}, so they need no
@@ -553,6 +560,7 @@ def loadDataText(table, groups):
     firewall = table == "firewall_line"
     parts = []
     append = parts.append
+    size = 0
     for key, rows in groups:
         head = "%s\t%s\t" % (loadDataField(key[0]), loadDataField(key[1]))
         host = "\t" + "\t".join([loadDataField(v) for v in key[2:]]) + "\t"
@@ -566,14 +574,21 @@ def loadDataText(table, groups):
                     middle = f"{day or null}\t{clock or null}\t{fieldText}"
             else:
                 middle = f"{day or null}\t{clock or null}"
-            append(f"{head}{seq}{host}{middle}\t{escape(line)}\t"
-                   f"{escape(signature) if signature else ''}\n")
-    return "".join(parts)
+            text = (f"{head}{seq}{host}{middle}\t{escape(line)}\t"
+                    f"{escape(signature) if signature else ''}\n")
+            size += len(text)
+            if size > limit and parts:
+                yield "".join(parts)
+                parts.clear()
+                size = len(text)
+            append(text)
+    if parts:
+        yield "".join(parts)
 
 
 def loadDataStatement(table, name):
     """
-    The C{LOAD DATA LOCAL INFILE} statement that inserts L{loadDataText}'s
+    The C{LOAD DATA LOCAL INFILE} statement that inserts L{loadDataChunks}'s
     rows, read from the local file C{name}, into C{table}, skipping rows
     already stored (C{IGNORE}, as C{INSERT IGNORE}).
     """
@@ -605,15 +620,20 @@ def _loadData(txn, table, groups):
     if offer is None or getattr(connection, "localDataRefused", False):
         return None
     name = "mice-" + table
-    offer(name, loadDataText(table, groups).encode("utf-8"))
-    try:
-        txn.execute(loadDataStatement(table, name))
-    except Exception as e:
-        if getattr(e, "args", (None,))[0] in LOCAL_DATA_REFUSED:
-            connection.localDataRefused = True
-            return None
-        raise
-    return max(txn.rowcount, 0)
+    statement = loadDataStatement(table, name)
+    new = 0
+    for chunk in loadDataChunks(table, groups, LOAD_DATA_CHARS):
+        offer(name, chunk.encode("utf-8"))
+        try:
+            txn.execute(statement)
+        except Exception as e:
+            if getattr(e, "args", (None,))[0] in LOCAL_DATA_REFUSED:
+                # Whatever a chunk before loaded, the INSERT IGNOREs skip.
+                connection.localDataRefused = True
+                return None
+            raise
+        new += max(txn.rowcount, 0)
+    return new
 
 
 def insertBatches(txn, dialect, groupsByTable):

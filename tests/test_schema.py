@@ -486,6 +486,25 @@ class MariaDBLocalDataTests(MariaDBSchemaTests):
         self.assertEqual((self.comLoad() - loads, self.comInsert() - inserts), (3, 0))
         self.assertFalse(getattr(self.db, "localDataRefused", False))
 
+    def test_longFlushInSeveralLoads(self):
+        """
+        A flush whose text is long goes in several LOAD DATA statements of
+        whole rows, so its text never takes much more memory than its rows.
+        """
+        self.patch(schema, "LOAD_DATA_CHARS", 5000)
+        lines = ["line %d " % i + "x" * (i % 300) for i in range(200)]
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", line, ""]
+                                                  for line in lines]))
+        chunks = list(schema.loadDataChunks("rawlog_line", groups["rawlog_line"], 5000))
+        self.assertGreater(len(chunks), 5)
+        self.assertTrue(all(chunk.endswith("\n") for chunk in chunks))
+        self.assertTrue(all(len(chunk) <= 5000 for chunk in chunks))
+        loads = self.comLoad()
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         {"rawlog_line": 200})
+        self.assertEqual(self.comLoad() - loads, len(chunks))
+        self.assertEqual([r[11] for r in self.select("rawlog_line")], lines)
+
     @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.tuples(st.text(max_size=200), st.text(max_size=20),
                               st.sampled_from(["2004-11-22", "2004-13-01", "0999-01-01"]),
