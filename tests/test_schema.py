@@ -486,6 +486,26 @@ class MariaDBLocalDataTests(MariaDBSchemaTests):
         self.assertEqual((self.comLoad() - loads, self.comInsert() - inserts), (3, 0))
         self.assertFalse(getattr(self.db, "localDataRefused", False))
 
+    def test_batchesOfSeveralKeys(self):
+        """
+        Batches of different origins, streams or hosts in one flush go in
+        one LOAD DATA each, every row with its own batch's columns; batches
+        that follow each other with the same key share one.
+        """
+        def recs(*lines):
+            return [["2004-11-22", "10:00:00", line, ""] for line in lines]
+
+        groups = batchGroups(("client1", "s", 1, recs("a", "b")),
+                             ("client1", "s", 3, recs("c")),
+                             ("client'2\t\\N", "s\n", 1, recs("d")),
+                             ("client1", "other", 1, recs("e", "f")))
+        loads = self.comLoad()
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         {"rawlog_line": 6})
+        self.assertEqual(self.comLoad() - loads, 3)
+        self.assertEqual(self.select("rawlog_line"),
+                         list(schema.batchRows("rawlog_line", groups["rawlog_line"])))
+
     def test_longFlushInSeveralLoads(self):
         """
         A flush whose text is long goes in several LOAD DATA statements of
@@ -495,7 +515,8 @@ class MariaDBLocalDataTests(MariaDBSchemaTests):
         lines = ["line %d " % i + "x" * (i % 300) for i in range(200)]
         groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", line, ""]
                                                   for line in lines]))
-        chunks = list(schema.loadDataChunks("rawlog_line", groups["rawlog_line"], 5000))
+        chunks = [chunk for _, chunk in
+                  schema.loadDataChunks("rawlog_line", groups["rawlog_line"], 5000)]
         self.assertGreater(len(chunks), 5)
         self.assertTrue(all(chunk.endswith("\n") for chunk in chunks))
         self.assertTrue(all(len(chunk) <= 5000 for chunk in chunks))
