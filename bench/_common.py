@@ -39,12 +39,44 @@ def peakRss(pid):
 
 def cpuSeconds(pid):
     """
-    The user and system CPU time of a running process, in seconds.
+    The user and system CPU time of a running process (or of a thread,
+    C{"pid/task/tid"}), in seconds; 0 when it is gone.
     """
-    with open(f"/proc/{pid}/stat") as f:
-        # The command name (field 2) may hold spaces: count from after it.
-        fields = f.read().rsplit(")", 1)[1].split()
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            # The command name (field 2) may hold spaces: count from after it.
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def serverPid(names=("mariadbd", "mysqld")):
+    """
+    The local database server's pid, to charge it its CPU per line.
+    """
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() in names:
+                        return int(entry)
+            except OSError:
+                pass
+    return None
+
+
+def threadCpuSeconds(pid):
+    """
+    C{{tid: CPU seconds}} of every thread of C{pid}.  (The server reuses
+    threads for new connections, so a thread's total is not one
+    connection's: take the difference from a snapshot.)
+    """
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return {}
+    return {int(tid): cpuSeconds(f"{pid}/task/{tid}") for tid in tids}
 
 
 class SQLiteStore:
@@ -87,6 +119,18 @@ class MariaDBStore:
                     return 0
                 total += c.fetchone()[0]
         return total
+
+    def connectionCpu(self, serverPid, before):
+        """
+        CPU seconds, since the snapshot C{before}, of the server threads
+        serving this database's connections (the daemon's): unlike the
+        server's total, other clients of the server do not disturb it.
+        """
+        now = threadCpuSeconds(serverPid)
+        with self.db.cursor() as c:
+            c.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <>"
+                      " CONNECTION_ID()", (self.name,))
+            return sum(now.get(tid, 0.0) - before.get(tid, 0.0) for (tid,) in c.fetchall())
 
     def close(self):
         with self.db.cursor() as c:

@@ -5,10 +5,15 @@ End-to-end throughput of the raw-log pipeline: ``mice send`` → BufferDaemon
 
     python bench/bench_pipeline.py --lines 1000000 --store sqlite
     python bench/bench_pipeline.py --lines 1000000 --store mariadb
+    python bench/bench_pipeline.py --lines 1000000 --store mariadb --link all
 
 Prints lines per second from the start of ``mice send`` until the last row is
-committed, and the BufferDaemon's peak RSS (VmHWM).  MariaDB runs use a
-scratch database ``mice_bench_<pid>`` on 127.0.0.1:3306 (root), dropped after.
+committed, the BufferDaemon's peak RSS (VmHWM) and the CPU each process
+spent per line.  ``--link`` picks the link security: ``plain``, ``psk``
+(pre-shared key, AES-256-GCM), ``tls`` (mutual certificates from ``mice
+certs``), or ``all`` for the three in one run on the same corpus.  MariaDB
+runs use a scratch database ``mice_bench_<pid>`` on 127.0.0.1:3306 (root),
+dropped after.
 """
 
 import argparse
@@ -22,12 +27,109 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import TWISTD, freePort, makeStore, peakRss, waitForPort  # noqa: E402
+from _common import (  # noqa: E402
+    TWISTD,
+    cpuSeconds,
+    freePort,
+    makeStore,
+    peakRss,
+    serverPid,
+    threadCpuSeconds,
+    waitForPort,
+)
 from gencorpus import generate  # noqa: E402
 
 from mice.testing import writeRawLogConfigs  # noqa: E402
 
 MICE = [sys.executable, "-m", "mice.cli"]
+LINKS = ("plain", "psk", "tls")
+
+
+def linkSettings(link, directory):
+    """
+    @return: C{(decoder config lines, mice send options)} for C{link}.
+    """
+    if link == "plain":
+        return "", []
+    if link == "psk":
+        key = os.urandom(64).hex()
+        keyFile = os.path.join(directory, "link.key")
+        with open(keyFile, "w") as f:
+            f.write(key)
+        return f"ENCRYPT = yes\nENCKEY = {key}", ["--enckey-file", keyFile]
+    from mice.certs import loadOrMakeCA, writeNode
+
+    pki = os.path.join(directory, "pki")
+    caKey, ca, _ = loadOrMakeCA(pki)
+    serverCert, serverKey = writeNode(pki, caKey, ca, "127.0.0.1")
+    clientCert, clientKey = writeNode(pki, caKey, ca, "client")
+    caPath = os.path.join(pki, "ca.crt")
+    return (f"ENCRYPT = yes\nTLSCERT = {serverCert}\nTLSKEY = {serverKey}\nTLSCA = {caPath}",
+            ["--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", caPath])
+
+
+def run(args, corpus, link, directory):
+    store = makeStore(args.store, os.path.join(directory, link))
+    port = freePort()
+    mmSize, rbSize = (64, 0) if args.ring == "mmap" else (0, 64)
+    decoder, sendOptions = linkSettings(link, directory)
+    conf = writeRawLogConfigs(os.path.join(directory, link), store.url, port=port,
+                              mmSize=mmSize, rbSize=rbSize, timeInterval=1,
+                              batchSize=args.batch, maxErr=10, decoder=decoder)
+    daemonLog = os.path.join(directory, link, "daemon.log")
+    daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
+                                        "mice-bufferdaemon", "-c", conf])
+    try:
+        waitForPort(port)
+        dbPid = serverPid() if args.store == "mariadb" else None
+        dbCpu = cpuSeconds(dbPid) if dbPid else 0.0
+        dbThreads = threadCpuSeconds(dbPid) if dbPid else {}
+        daemonCpu = cpuSeconds(daemon.pid)
+        start = time.perf_counter()
+        sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}", "--window",
+                                          str(args.window), *sendOptions, corpus],
+                                  stdout=subprocess.DEVNULL)
+        # MAX(row_id) is cheap to poll; COUNT(*) on a growing table is not.
+        # MAX(row_id) may run ahead of the rows, though (InnoDB leaves
+        # auto-increment gaps after a LOAD DATA): count them once it says
+        # they could all be there.
+        exact = False
+        while True:
+            if daemon.poll() is not None:
+                raise SystemExit(f"the BufferDaemon died; see {daemonLog}")
+            if sender.poll() not in (None, 0):
+                raise SystemExit(f"mice send failed ({sender.returncode}); see {daemonLog}")
+            if store.count(exact) >= args.lines:
+                if exact:
+                    break
+                exact = True
+            else:
+                time.sleep(0.1 if not exact else 0.02)
+        elapsed = time.perf_counter() - start
+        daemonCpu = cpuSeconds(daemon.pid) - daemonCpu
+        dbCpu = cpuSeconds(dbPid) - dbCpu if dbPid else 0.0
+        connCpu = store.connectionCpu(dbPid, dbThreads) if dbPid else 0.0
+        senderCpu = sum(os.wait4(sender.pid, 0)[2][:2])
+        rss = peakRss(daemon.pid)
+        with open(daemonLog) as f:
+            pauses = sum(1 for line in f if "pausing" in line)
+        stored = store.count(exact=True)
+        if stored != args.lines:
+            raise SystemExit(f"{stored} rows stored for {args.lines} lines")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait()
+        store.close()
+    size = os.path.getsize(corpus)
+    print(f"store={args.store} link={link} ring={args.ring} window={args.window}"
+          f" lines={args.lines} bytes={size} seconds={elapsed:.2f}"
+          f" lines_per_second={args.lines / elapsed:,.0f}"
+          f" daemon_peak_rss_mb={rss / 2 ** 20:.1f} ring_full_pauses={pauses}")
+    perLine = 1e6 / args.lines
+    print(f"cpu_us_per_line: sender={senderCpu * perLine:.2f} daemon={daemonCpu * perLine:.2f}"
+          + (f" mariadb_connections={connCpu * perLine:.2f} mariadb_all={dbCpu * perLine:.2f}"
+             if dbPid else ""), flush=True)
+    return args.lines / elapsed
 
 
 def main(argv=None):
@@ -40,6 +142,8 @@ def main(argv=None):
     parser.add_argument("--ring", choices=("mmap", "memory"), default="mmap",
                         help="mmap: MMSIZE=64, acknowledged once synced to the ring;"
                              " memory: RBSIZE=64 (the seed's default), acknowledged once stored")
+    parser.add_argument("--link", choices=LINKS + ("all",), default="plain",
+                        help="the link's security (all: each in turn, same corpus)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="mice-bench-") as directory:
@@ -47,41 +151,11 @@ def main(argv=None):
         with open(corpus, "w", encoding="utf-8") as f:
             for line in generate(args.lines, args.seed):
                 f.write(line + "\n")
-        size = os.path.getsize(corpus)
-        store = makeStore(args.store, directory)
-        port = freePort()
-        mmSize, rbSize = (64, 0) if args.ring == "mmap" else (0, 64)
-        conf = writeRawLogConfigs(directory, store.url, port=port, mmSize=mmSize, rbSize=rbSize,
-                                  timeInterval=1, batchSize=args.batch, maxErr=10)
-        daemonLog = os.path.join(directory, "daemon.log")
-        daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
-                                            "mice-bufferdaemon", "-c", conf])
-        try:
-            waitForPort(port)
-            start = time.perf_counter()
-            sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}",
-                                              "--window", str(args.window), corpus],
-                                      stdout=subprocess.DEVNULL)
-            # MAX(row_id) is cheap to poll; COUNT(*) on a growing table is not.
-            while store.count() < args.lines:
-                if daemon.poll() is not None:
-                    raise SystemExit(f"the BufferDaemon died; see {daemonLog}")
-                time.sleep(0.1)
-            elapsed = time.perf_counter() - start
-            sender.wait()
-            rss = peakRss(daemon.pid)
-            with open(daemonLog) as f:
-                pauses = sum(1 for line in f if "pausing" in line)
-            stored = store.count(exact=True)
-            if stored != args.lines:
-                raise SystemExit(f"{stored} rows stored for {args.lines} lines")
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            daemon.wait()
-            store.close()
-    print(f"store={args.store} ring={args.ring} window={args.window} lines={args.lines} bytes={size} seconds={elapsed:.2f}"
-          f" lines_per_second={args.lines / elapsed:,.0f}"
-          f" daemon_peak_rss_mb={rss / 2 ** 20:.1f} ring_full_pauses={pauses}")
+        rates = {link: run(args, corpus, link, directory)
+                 for link in (LINKS if args.link == "all" else (args.link,))}
+    if "plain" in rates and len(rates) > 1:
+        print("relative_to_plain: " + " ".join(
+            f"{link}={rate / rates['plain']:.0%}" for link, rate in rates.items()))
 
 
 if __name__ == "__main__":

@@ -391,21 +391,41 @@ def _laus(line):
     return (syscallClass, None, _uint(pid), _uint(login), UNSET_ID, call, comment)
 
 
+def routeLine(line):
+    """
+    Which table C{line} (already made safe by L{_clean}) belongs in, and that
+    table's own columns parsed from it.
+
+    @return: C{(table, fields)}: for L{FIREWALL} the columns C{action} to
+        C{pac_length}, for L{SCSLOG} C{syscall} to C{comment}, for
+        L{RAWLOG} C{()}.
+    """
+    try:
+        if " SRC=" in line and " PROTO=" in line:
+            fields = _firewall(line)
+            if fields is not None:
+                return FIREWALL, fields
+        if "syscall=" in line:
+            fields = _auditd(line)
+            if fields is not None:
+                return SCSLOG, fields
+        if len(line) > 24 and line[10] == "T" and line[4] == "-" and "] " in line:
+            fields = _laus(line)
+            if fields is not None:
+                return SCSLOG, fields
+    except Exception:
+        # A parser bug must not wedge the store (a batch that cannot be
+        # classified would be offered again forever): keep the line whole.
+        pass
+    return RAWLOG, ()
+
+
 def _classify(record):
     head, line, signature = _common(record)
-    if " SRC=" in line and " PROTO=" in line:
-        fields = _firewall(line)
-        if fields is not None:
-            return FIREWALL, head[:9] + fields + head[9:] + (line, signature)
-    if "syscall=" in line:
-        fields = _auditd(line)
-        if fields is not None:
-            return SCSLOG, head + fields + (line, signature)
-    if len(line) > 24 and line[10] == "T" and line[4] == "-" and "] " in line:
-        fields = _laus(line)
-        if fields is not None:
-            return SCSLOG, head + fields + (line, signature)
-    return RAWLOG, head + (line, signature)
+    table, fields = routeLine(line)
+    if table is FIREWALL:
+        return FIREWALL, head[:9] + fields + head[9:] + (line, signature)
+    return table, head + fields + (line, signature)
 
 
 def classify(record):
@@ -417,10 +437,51 @@ def classify(record):
         L{SCSLOG}) and the row, a tuple in C{mice.schema.COLUMNS[table]}
         order.
     """
-    try:
-        return _classify(record)
-    except Exception:
-        # A parser bug must not wedge the store (a batch that cannot be
-        # classified would be offered again forever): keep the line whole.
-        head, line, signature = _common(record)
-        return RAWLOG, head + (line, signature)
+    return _classify(record)
+
+
+def safeKey(source, stream, host):
+    """
+    A batch's origin, stream and six host columns, made safe to insert as
+    L{classify} makes them in each row: C{(origin, stream, hostname, domain,
+    ip, osystem, release, version)}.
+    """
+    origin, stream, seq, *hostFields = _slowCommon(
+        (source, stream, 0, *host, None, None, "", ""))[0][:9]
+    return (origin, stream, *hostFields)
+
+
+def classifyBatch(source, stream, seq, host, records, seqs=None):
+    """
+    L{classify} for every record of one batch, without making a
+    L{mice.record.LogRecord} per line: what is the same for the whole batch
+    (origin, stream, host columns) is made safe once.
+
+    @param host: the six host columns.
+    @param records: C{[date, time, logline, signature]} lists (strings, as
+        the decoder checked them); the first has sequence number C{seq}, and
+        the others follow it, or have the numbers C{seqs}.
+    @return: C{(key, rowsByTable)}: C{key} is L{safeKey}'s, and
+        C{rowsByTable} maps each table to a list of C{(seq, date, time,
+        fields, logline, signature)} where C{fields} are L{routeLine}'s.
+        L{mice.schema} turns these into rows.
+    """
+    key = safeKey(source, stream, host)
+    rowsByTable = {}
+    goodDates, goodTimes = _goodDates, _goodTimes
+    cache = {}
+    numbers = seqs if seqs is not None else range(seq, seq + len(records))
+    for n, (day, clock, line, signature) in zip(numbers, records):
+        if day not in goodDates:
+            day = _checkedDate(day)
+        if clock not in goodTimes:
+            clock = _checkedTime(clock)
+        if not (line.isascii() and signature.isascii()):
+            line = _clean(line) or ""
+            signature = _clean(signature)
+        table, fields = routeLine(line)
+        rows = cache.get(table)
+        if rows is None:
+            rows = cache[table] = rowsByTable[table] = []
+        rows.append((n, day, clock, fields, line, signature))
+    return key, rowsByTable

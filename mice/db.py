@@ -32,6 +32,102 @@ def _mysqlConnected(connection):
                            (",".join(m for m in modes if m != "NO_BACKSLASH_ESCAPES"),))
 
 
+_localDataModule = None
+
+
+def localDataDriver():
+    """
+    PyMySQL, with connections that can feed C{LOAD DATA LOCAL INFILE} from
+    memory: a module-like object for C{adbapi.ConnectionPool.dbapi}.
+
+    The raw-log store loads rows with C{LOAD DATA} (the server parses it in
+    about two thirds of the time of the same rows as C{INSERT} literals, see
+    L{mice.schema.insertBatches}).  PyMySQL would open whatever file the
+    server names, on any query: a server, or anyone between it and us, could
+    read the daemon's files.  These connections instead answer only a request
+    for a name the store offered, for the statement it is running, with the
+    bytes it offered, and refuse every other request.
+    """
+    global _localDataModule
+    if _localDataModule is not None:
+        return _localDataModule
+
+    import pymysql
+    from pymysql.connections import Connection, MySQLResult
+    from pymysql.constants import CR
+    from pymysql.protocol import LoadLocalPacketWrapper
+
+    class LocalDataResult(MySQLResult):
+        def _read_load_local_packet(self, first_packet):
+            conn = self.connection
+            name = LoadLocalPacketWrapper(first_packet).filename.decode("utf-8", "replace")
+            data = conn._offered.pop(name, None)
+            try:
+                if data is None:
+                    raise pymysql.err.OperationalError(
+                        CR.CR_LOAD_DATA_LOCAL_INFILE_REJECTED,
+                        f"the server asked for local file {name!r}, which was not offered")
+                view = memoryview(data)
+                for start in range(0, len(view), LOCAL_DATA_PACKET):
+                    conn.write_packet(view[start:start + LOCAL_DATA_PACKET])
+            finally:
+                # The empty packet ends the data (or refuses the request).
+                conn.write_packet(b"")
+                ok = conn._read_packet()
+            if not ok.is_ok_packet():
+                raise pymysql.err.OperationalError(CR.CR_COMMANDS_OUT_OF_SYNC,
+                                                   "Commands Out of Sync")
+            self._read_ok_packet(ok)
+
+    class LocalDataConnection(Connection):
+        """
+        A PyMySQL connection whose LOAD DATA LOCAL reads what
+        L{offerLocalData} was given.
+        """
+
+        def __init__(self, *args, **kwargs):
+            self._offered = {}
+            kwargs["local_infile"] = True
+            super().__init__(*args, **kwargs)
+
+        def offerLocalData(self, name, data):
+            """
+            Serve C{data} (bytes) to the server's next request for the local
+            file C{name}, for the next statement only.
+            """
+            self._offered = {name: data}
+
+        def _read_query_result(self, unbuffered=False):
+            # PyMySQL's own, with the result class that serves offered data.
+            self._result = None
+            result = LocalDataResult(self)
+            try:
+                if unbuffered:
+                    result.init_unbuffered_query()
+                else:
+                    result.read()
+            finally:
+                self._offered = {}
+            self._result = result
+            if result.server_status is not None:
+                self.server_status = result.server_status
+            return result.affected_rows
+
+    class Module:
+        apilevel = pymysql.apilevel
+        threadsafety = pymysql.threadsafety
+        paramstyle = pymysql.paramstyle
+        Error = pymysql.Error
+        connect = LocalDataConnection
+
+    _localDataModule = Module
+    return Module
+
+
+#: Bytes per packet of LOAD DATA LOCAL data (PyMySQL's own reader uses 16 KiB).
+LOCAL_DATA_PACKET = 65536
+
+
 def connectionPool(url, reactor, connections=2):
     """
     Make a connection pool for a parsed database URL.
@@ -56,4 +152,7 @@ def connectionPool(url, reactor, connections=2):
         cp_min=1, cp_max=connections, cp_reconnect=True, cp_noisy=False,
         cp_openfun=_mysqlConnected,
         cp_reactor=reactor)
+    # adbapi takes a driver by module name only; it calls nothing but
+    # connect() after its constructor checked apilevel and threadsafety.
+    pool.dbapi = localDataDriver()
     return pool, schema.MYSQL

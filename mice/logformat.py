@@ -12,6 +12,7 @@ import platform
 import re
 import socket
 import time as _time
+from collections.abc import Sequence
 from datetime import date as _date
 
 from zope.interface import implementer
@@ -196,13 +197,72 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d\Z")
 _HOST_FIELDS = HostInfo._fields
 
 
+class LogBatch(Sequence):
+    """
+    The records of one C{log} batch as L{LogFormatDecoder} accepted them:
+    what the batch says once (source, stream, first seq, host columns) and
+    each line's C{[date, time, logline, signature]} list as it came off the
+    wire.
+
+    It is a sequence of L{LogRecord}s, made when asked for, so any
+    post-processor can take it; the raw-log store reads the columns
+    directly and never makes them (see L{mice.classify.classifyBatch}).
+    """
+
+    __slots__ = ("source", "stream", "seq", "host", "recs", "seqs")
+
+    def __init__(self, source, stream, seq, host, recs, seqs=None):
+        self.source = source
+        self.stream = stream
+        self.seq = seq
+        self.host = host
+        self.recs = recs
+        self.seqs = seqs
+        """Every record's sequence number when they do not simply follow
+        C{seq} (the sender's filter dropped lines), else C{None}."""
+
+    @property
+    def numbers(self):
+        """
+        The sequence number of every record.
+        """
+        return self.seqs if self.seqs is not None else range(self.seq, self.seq + len(self.recs))
+
+    def __len__(self):
+        return len(self.recs)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.recs)))]
+        if index < 0:
+            index += len(self.recs)
+        day, clock, line, signature = self.recs[index]
+        return tuple.__new__(LogRecord, (self.source, self.stream, self.numbers[index],
+                                         *self.host, day, clock, line, signature))
+
+    def __iter__(self):
+        new = tuple.__new__
+        source, stream, host = self.source, self.stream, self.host
+        for n, rec in zip(self.numbers, self.recs):
+            yield new(LogRecord, (source, stream, n, *host, *rec))
+
+    def __eq__(self, other):
+        if isinstance(other, LogBatch | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self):
+        return (f"<LogBatch {self.source!r} {self.stream!r} seq {self.seq}"
+                f" ({len(self.recs)} records)>")
+
+
 @implementer(IDecoder)
 class LogFormatDecoder:
     """
-    C{mice_mod_dec_logformat}: checks a C{log} batch and makes its
-    L{LogRecord}s.  Anything out of shape is a L{ProtocolError}: a correct
-    sender never produces it, so the batch is refused rather than stored
-    half-right.
+    C{mice_mod_dec_logformat}: checks a C{log} batch and makes it a
+    L{LogBatch} (a sequence of L{LogRecord}s).  Anything out of shape is a
+    L{ProtocolError}: a correct sender never produces it, so the batch is
+    refused rather than stored half-right.
     """
 
     kind = "log"
@@ -249,24 +309,27 @@ class LogFormatDecoder:
         return True
 
     def decode(self, source, message):
+        """
+        Check every record of a batch message.
+
+        @return: a L{LogBatch} of the message's own record lists: nothing is
+            copied or built per line.
+        """
         batchId, stream, seq, host, records = checkBatch(message)
         hostFields = self._host(host, batchId)
         numbers = _sequenceNumbers(message, batchId, seq, len(records))
         maxRecord = self.maxRecord
         dates, times = self._dates, self._times
-        new = tuple.__new__
-        out = []
-        append = out.append
-        for n, rec in zip(numbers, records):
+        for n, rec in enumerate(records):
             if type(rec) is not list or len(rec) != 4:
-                raise ProtocolError(f"batch {batchId}: record {n - seq} is not"
+                raise ProtocolError(f"batch {batchId}: record {n} is not"
                                     " [date, time, logline, signature]")
             day, clock, line, signature = rec
             if (day not in dates and not self._checkDate(day)) or (
                     clock not in times and not self._checkTime(clock)):
-                raise ProtocolError(f"batch {batchId}: record {n - seq} has a bad date or time")
+                raise ProtocolError(f"batch {batchId}: record {n} has a bad date or time")
             if type(line) is not str or type(signature) is not str:
-                raise ProtocolError(f"batch {batchId}: record {n - seq}: logline and signature"
+                raise ProtocolError(f"batch {batchId}: record {n}: logline and signature"
                                     " must be strings")
             # isascii() is O(1); only other lines need encoding to be measured
             # and checked for lone surrogates (which JSON escapes can carry).
@@ -277,14 +340,12 @@ class LogFormatDecoder:
                     size = len(line.encode("utf-8"))
                     signature.encode("utf-8")
                 except UnicodeEncodeError:
-                    raise ProtocolError(f"batch {batchId}: record {n - seq} is not valid"
+                    raise ProtocolError(f"batch {batchId}: record {n} is not valid"
                                         " Unicode") from None
             if size > maxRecord:
-                raise ProtocolError(f"batch {batchId}: record {n - seq} is longer than"
+                raise ProtocolError(f"batch {batchId}: record {n} is longer than"
                                     f" {maxRecord} bytes")
-            append(new(LogRecord, (source, stream, n, *hostFields, day, clock, line,
-                                   signature)))
-        return out
+        return LogBatch(source, stream, seq, hostFields, records, numbers)
 
     def recover(self, source, message):
         """
@@ -292,26 +353,22 @@ class LogFormatDecoder:
         buffer after it was checked): no checks again.
         """
         host = message["host"]
-        hostFields = tuple(host.get(f, "") for f in _HOST_FIELDS)
-        stream, seq, records = message["stream"], message["seq"], message["recs"]
-        numbers = message.get("seqs") or range(seq, seq + len(records))
-        new = tuple.__new__
-        return [new(LogRecord, (source, stream, n, *hostFields, *rec))
-                for n, rec in zip(numbers, records)]
+        return LogBatch(source, message["stream"], message["seq"],
+                        tuple(host.get(f, "") for f in _HOST_FIELDS), message["recs"],
+                        message.get("seqs"))
 
 
 def _sequenceNumbers(message, batchId, seq, count):
     """
-    The sequence number of each record of a batch: C{seq} and the ones after
-    it, or the batch's C{"seqs"} list when the sender skipped numbers (lines
-    its filter dropped).
+    Check the batch's C{"seqs"} list, when the sender skipped numbers (lines
+    its filter dropped): C{count} increasing integers starting at C{seq}.
 
-    @raise ProtocolError: C{"seqs"} is not C{count} increasing integers
-        starting at C{seq}.
+    @return: the list, or C{None} when the numbers simply follow C{seq}.
+    @raise ProtocolError: C{"seqs"} is anything else.
     """
     numbers = message.get("seqs")
     if numbers is None:
-        return range(seq, seq + count)
+        return None
     if (type(numbers) is not list or len(numbers) != count or numbers[0] != seq
             or any(type(n) is not int for n in numbers)
             or any(a >= b for a, b in zip(numbers, numbers[1:])) or numbers[-1] >= 2 ** 63):

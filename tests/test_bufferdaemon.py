@@ -249,6 +249,32 @@ class MmapRingTests(SynchronousTestCase):
         h.clock.advance(2)
         self.assertEqual(len(h.store.stored), 4)
 
+    def test_decodedKeptWithinLimits(self):
+        """
+        Decoded batches are kept beside a memory-mapped ring only within the
+        pipeline's record and byte limits; the others are decoded again from
+        the ring at flush time, and the post-processor gets the same records
+        either way.  The limits free up as entries are released.
+        """
+        for limits in ((65536, 2 ** 20), (5, 2 ** 20), (65536, 400)):
+            h = Harness(self, ring=MmapRing(self.mktemp(), 16, 2 ** 20))
+            h.pipeline.heldRecordsLimit, h.pipeline.heldBytesLimit = limits
+            p = h.connect()
+            for n in range(4):
+                h.send(p, n + 1, 1 + 3 * n, 3)
+            kept = [e.obj is not None for e in h.ring.peek()]
+            self.assertEqual(kept, {(65536, 2 ** 20): [True] * 4,
+                                    (5, 2 ** 20): [True, False, False, False],
+                                    (65536, 400): [True, False, False, False]}[limits])
+            h.clock.advance(0)
+            h.clock.advance(2)
+            self.assertEqual([r.seq for r in h.store.stored], list(range(1, 13)))
+            self.assertEqual([r.logline for r in h.store.stored],
+                             ["line %d" % i for n in range(4) for i in range(1 + 3 * n, 4 + 3 * n)])
+            self.assertEqual((h.pipeline.heldRecords, h.pipeline.heldBytes), (0, 0))
+            h.send(p, 5, 13, 3)
+            self.assertIsNotNone(h.ring.peek()[0].obj)
+
     def test_replayAfterRestart(self):
         """
         Entries acknowledged but not yet stored when the daemon died are
@@ -423,3 +449,56 @@ class ConcurrentFlushTests(SynchronousTestCase):
                     call[1].callback(None)
             self.clock.advance(0)
         self.successResultOf(stopped)
+
+
+class RecordsTests(SynchronousTestCase):
+    def test_sequenceOverChunks(self):
+        """
+        A flush's L{Records} read as one list of its chunks' records,
+        without copying them.
+        """
+        from mice.services.bufferdaemon import Records
+
+        chunks = [[1, 2], [3], [4, 5, 6]]
+        records = Records(chunks)
+        self.assertIs(records.chunks, chunks)
+        self.assertEqual(len(records), 6)
+        self.assertEqual(list(records), [1, 2, 3, 4, 5, 6])
+        self.assertEqual(records, [1, 2, 3, 4, 5, 6])
+        self.assertEqual([records[i] for i in range(-6, 6)], [1, 2, 3, 4, 5, 6] * 2)
+        self.assertEqual(records[2:4], [3, 4])
+        self.assertRaises(IndexError, records.__getitem__, 6)
+        self.assertFalse(Records([]))
+
+    def test_flushGivesDecodedBatches(self):
+        """
+        The post-processor gets the decoder's L{LogBatch}es themselves.
+        """
+        from mice.logformat import LogBatch
+
+        harness = Harness(self)
+        protocol = harness.connect()
+        harness.send(protocol, 1, 10, 3)
+        harness.send(protocol, 2, 13, 2)
+        taken = harness.pipeline.takeBatch()[1]
+        self.assertEqual([type(c) for c in taken.chunks], [LogBatch, LogBatch])
+        self.assertEqual([r.seq for r in taken], [10, 11, 12, 13, 14])
+
+
+class GarbageCollectorTests(SynchronousTestCase):
+    def test_thresholdsWhileRunning(self):
+        """
+        A running daemon collects garbage less often (its decoded batches
+        would be walked again and again); stopping it restores the process's
+        thresholds.
+        """
+        import gc
+
+        from mice.services.bufferdaemon import GC_THRESHOLDS
+
+        before = gc.get_threshold()
+        self.addCleanup(gc.set_threshold, *before)
+        h = Harness(self)
+        self.assertEqual(gc.get_threshold(), GC_THRESHOLDS)
+        self.successResultOf(h.daemon.stopService())
+        self.assertEqual(gc.get_threshold(), before)

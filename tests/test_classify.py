@@ -713,3 +713,64 @@ class HostileLineTests(SynchronousTestCase):
             table, row = classifyModule._classify(record(line))
             assertWellFormed(self, table, row)
             self.assertLess(time.perf_counter() - began, 0.5, name)
+
+
+_anyText = st.text(
+    st.characters(exclude_categories=())
+    | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()),
+    max_size=300,
+)
+
+
+def rowsOfBatch(source, stream, seq, host, recs):
+    """
+    The rows L{classifyModule.classifyBatch} gives, as L{classify} gives
+    them: C{[(table, row), ...]} in record order.
+    """
+    key, rowsByTable = classifyModule.classifyBatch(source, stream, seq, host, recs)
+    rows = []
+    for table, tableRows in rowsByTable.items():
+        for n, day, clock, fields, line, signature in tableRows:
+            if table == FIREWALL:
+                row = key[:2] + (n,) + key[2:] + fields + (day, clock, line, signature)
+            else:
+                row = key[:2] + (n,) + key[2:] + (day, clock) + fields + (line, signature)
+            rows.append((n, table, row))
+    return [(table, row) for _, table, row in sorted(rows, key=lambda r: r[0])]
+
+
+class BatchTests(SynchronousTestCase):
+    """
+    L{classifyModule.classifyBatch} makes exactly the rows L{classify} makes
+    of the same records, one by one.
+    """
+
+    def assertSameAsClassify(self, source, stream, seq, host, recs):
+        self.assertEqual(
+            rowsOfBatch(source, stream, seq, host, recs),
+            [classify(LogRecord(source, stream, n, *host, *rec))
+             for n, rec in enumerate(recs, seq)])
+
+    def test_realLines(self):
+        lines = [FW_SUSE_TCP, FW_PLAIN_UDP, AUDIT_RAW, LAUS_SEED[0][0]] + RAW_LINES
+        self.assertSameAsClassify(
+            "client1", "/var/log/messages", 7, tuple(HOST.values()),
+            [["2004-11-22", "10:00:00", line, "c2ln"] for line in lines])
+
+    def test_oddKeyAndDates(self):
+        self.assertSameAsClassify(
+            "o" * 500, "s\udcff" * 300, 1, ("\udc80", "", "", "Linux", "", ""),
+            [["0999-01-01", "10:00:00", "x\udcff", "sig\ud800"],
+             ["2004-02-30", "24:00:00", AUDIT_RAW, ""]])
+
+    @settings(deadline=None, max_examples=200)
+    @given(st.lists(st.lists(_anyText, min_size=4, max_size=4), min_size=1, max_size=8),
+           st.lists(_anyText, min_size=8, max_size=8), st.integers(0, 2**62))
+    def test_anyRecords(self, recs, texts, seq):
+        self.assertSameAsClassify(texts[0], texts[1], seq, tuple(texts[2:]), recs)
+
+    @settings(deadline=None, max_examples=300)
+    @given(mutatedLines())
+    def test_mutatedRealLines(self, line):
+        self.assertSameAsClassify("client1", "/var/log/messages", 7, tuple(HOST.values()),
+                                  [["2004-11-22", "10:00:00", line, ""]])

@@ -146,6 +146,41 @@ class MariaDBTests(TestCase):
         self.assertEqual(logline, SAMPLE[0] + " #0")
 
 
+    async def test_storeLoadsDataThroughThePool(self):
+        """
+        The raw-log store's pool gives connections on which a flush's batches
+        go as one LOAD DATA LOCAL per table, not as INSERTs.
+        """
+        from mice.config import parseDatabaseUrl
+        from mice.db import connectionPool
+        from mice.logformat import LogFormatDecoder
+        from mice.postproc.rawlogdb import RawLogStore, storeRecords
+        from mice.protocols import wire
+        from mice.services.bufferdaemon import Records
+
+        connect = temporaryMariaDBDatabase(self)
+        url = "mysql://{user}:{password}@{host}:{port}/{database}".format(**connect)
+        pool, dialect = connectionPool(parseDatabaseUrl(url), reactor)
+        store = RawLogStore(pool, dialect)
+        self.addCleanup(store.stop)
+        await store.start()
+        batch = LogFormatDecoder().decode("web01", wire.batch(
+            1, "/var/log/messages", 1, {"hostname": "web01"},
+            [["2026-11-22", "10:00:00", line, ""] for line in SAMPLE * 10]))
+
+        def statements(txn):
+            txn.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Com_load', 'Com_insert')")
+            return dict(txn.fetchall())
+
+        def flush(txn):
+            before = statements(txn)
+            storeRecords(txn, dialect, Records([batch, batch]))
+            after = statements(txn)
+            return {name: int(after[name]) - int(before[name]) for name in after}
+
+        self.assertEqual(await pool.runInteraction(flush), {"Com_load": 3, "Com_insert": 0})
+
+
 class _Collect(Protocol):
     def connectionMade(self):
         self.data = b""

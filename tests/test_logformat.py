@@ -8,7 +8,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.logformat import LogFormatDecoder, decodeLogBytes, formatLine, parseTimestamp
+from mice.logformat import (
+    LogBatch,
+    LogFormatDecoder,
+    decodeLogBytes,
+    formatLine,
+    parseTimestamp,
+)
 from mice.protocols.wire import ProtocolError, batch
 from mice.record import LogRecord
 from mice.shipping import ShipResult, idmefBatches, logBatches
@@ -85,6 +91,26 @@ class DecoderTests(SynchronousTestCase):
             LogRecord("web01", "/var/log/messages", 101, "web01", "example.org", "10.0.0.5",
                       "Linux", "6.1", "#1 SMP", "2026-11-22", "10:00:01", "b", "sig"),
         ])
+
+    def test_batchIsASequenceOfRecords(self):
+        """
+        What the decoder returns is a L{LogBatch} over the message's own
+        record lists, and reads as the list of L{LogRecord}s.
+        """
+        recs = [["2026-11-22", "10:00:%02d" % i, "line %d" % i, ""] for i in range(5)]
+        message = batch(7, "s", 100, {"hostname": "h"}, recs)
+        decoded = LogFormatDecoder().decode("web01", message)
+        self.assertIsInstance(decoded, LogBatch)
+        self.assertIs(decoded.recs, recs)
+        expected = [LogRecord("web01", "s", 100 + i, "h", "", "", "", "", "", *rec)
+                    for i, rec in enumerate(recs)]
+        self.assertEqual(len(decoded), 5)
+        self.assertEqual(list(decoded), expected)
+        self.assertEqual(decoded[1], expected[1])
+        self.assertEqual(decoded[-1], expected[-1])
+        self.assertEqual(decoded[1:3], expected[1:3])
+        self.assertRaises(IndexError, decoded.__getitem__, 5)
+        self.assertEqual(LogFormatDecoder().recover("web01", message), expected)
 
     def test_badHost(self):
         for host in (None, [], {"hostname": 5}, {"hostname": "x" * 256}):

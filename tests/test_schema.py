@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from mice import schema, testing
-from mice.classify import classify
+from mice.classify import classify, classifyBatch
 from mice.record import LogRecord
 from mice.testing import temporaryMariaDBDatabase
 from tests.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
@@ -55,6 +55,22 @@ def classified(records):
         table, row = classify(r)
         rowsByTable.setdefault(table, []).append(row)
     return rowsByTable
+
+
+HOST = ("fw", "example.org", "10.0.0.1", "Linux", "2.6.5", "SuSE 9.1")
+
+
+def batchGroups(*batches):
+    """
+    L{schema.insertBatches}'s argument for C{(source, stream, seq, recs)}
+    batches from host L{HOST}.
+    """
+    groupsByTable = {}
+    for source, stream, seq, recs in batches:
+        key, rowsByTable = classifyBatch(source, stream, seq, HOST, recs)
+        for table, rows in rowsByTable.items():
+            groupsByTable.setdefault(table, []).append((key, rows))
+    return groupsByTable
 
 
 def alertRow(seq):
@@ -118,6 +134,36 @@ class StatementTests(SynchronousTestCase):
 
         for table in schema.ALL_TABLES:
             self.assertIsNotNone(RE_INSERT_VALUES.match(schema.insertStatement("mysql", table)))
+
+    def test_batchStatementsAsRowStatements(self):
+        """
+        The statements made from batches are, to the byte, those made from
+        the same rows built one by one, statement limit included.
+        """
+        lines = [FW_SUSE_TCP, FW_PLAIN_UDP, AUDIT_RAW, LAUS_SEED[0][0], "'\\\"\0\n\r\x1a"]
+        lines += RAW_LINES
+        recs = [["2004-11-22", "10:00:%02d" % (i % 60), line + " " + "x" * (i % 700), "s"]
+                for i, line in enumerate(lines * 400)]
+        groups = batchGroups(("client1", "/var/log/messages", 1, recs[:1000]),
+                             ("client'2", "/var/log/other", 5, recs[1000:]))
+        self.assertEqual(set(groups), set(schema.RAWLOG_TABLES))
+        for table, tableGroups in groups.items():
+            rows = list(schema.batchRows(table, tableGroups))
+            self.assertEqual(list(schema.mysqlBatchStatements(table, tableGroups)),
+                             list(schema.mysqlInsertStatements(table, rows)))
+            self.assertEqual(rows, [classify(LogRecord(*r[:3], *r[3:9], *(
+                r[-4:-2] if table == "firewall_line" else r[9:11]), r[-2], r[-1]))[1]
+                for r in rows])
+
+    @settings(deadline=None, max_examples=200)
+    @given(st.text(max_size=100))
+    def test_mysqlEscape(self, text):
+        """
+        The escaping is the server's own, whatever the characters.
+        """
+        from pymysql.converters import escape_string
+
+        self.assertEqual(schema.mysqlEscape(text), escape_string(text))
 
     def test_everyIdentifierQuoted(self):
         for dialect in (schema.SQLITE, schema.MYSQL):
@@ -316,6 +362,24 @@ class SchemaTestsMixin:
                             " ORDER BY `seq`")
         self.assertEqual([r[0] for r in self.cursor.fetchall()], hostile)
 
+    def test_batchesInsertOnce(self):
+        """
+        Rows inserted a batch at a time are those of L{classify}, stored
+        once however often the batch comes.
+        """
+        lines = [FW_SUSE_TCP, FW_PLAIN_UDP, AUDIT_RAW, LAUS_SEED[0][0]] + RAW_LINES + [
+            "'); DROP TABLE rawlog_line; --", "\\'", "\x00\x1a\r\n\"\\", "caf\u00e9 \U0001f642"]
+        recs = [["2004-11-22", "10:00:00", line, "sig"] for line in lines]
+        groups = batchGroups(("client1", "/var/log/messages", 0, recs))
+        expected = {table: len(rows) for table, rows in classified(
+            record(line, seq) for seq, line in enumerate(lines)).items()}
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups), expected)
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         dict.fromkeys(expected, 0))
+        for table, tableRows in classified(
+                record(line, seq) for seq, line in enumerate(lines)).items():
+            self.assertEqual(self.select(table), tableRows)
+
     _seq = 0
 
     def nextSeq(self):
@@ -390,6 +454,161 @@ class MariaDBSchemaTests(SchemaTestsMixin, SynchronousTestCase):
         """
         self.cursor.execute("SELECT @@SESSION.sql_mode")
         self.assertIn("STRICT_TRANS_TABLES", self.cursor.fetchone()[0])
+
+
+class MariaDBLocalDataTests(MariaDBSchemaTests):
+    """
+    The same through the raw-log store's own connections (L{mice.db}), on
+    which batches go as C{LOAD DATA LOCAL} from memory.
+    """
+
+    def connect(self):
+        from mice.db import localDataDriver
+
+        return localDataDriver().connect(autocommit=False, **temporaryMariaDBDatabase(self))
+
+    def comLoad(self):
+        self.cursor.execute("SHOW SESSION STATUS LIKE 'Com_load'")
+        return int(self.cursor.fetchone()[1])
+
+    def test_batchesAsLoadData(self):
+        """
+        A flush's rows go as one LOAD DATA per table, no INSERT.
+        """
+        lines = [FW_SUSE_TCP, AUDIT_RAW] + ["line %d" % i for i in range(2000)]
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", line, ""]
+                                                  for line in lines[:1000]]),
+                             ("client1", "s", 1001, [["2004-11-22", "10:00:00", line, ""]
+                                                     for line in lines[1000:]]))
+        loads, inserts = self.comLoad(), self.comInsert()
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         {"rawlog_line": 2000, "firewall_line": 1, "scslog_line": 1})
+        self.assertEqual((self.comLoad() - loads, self.comInsert() - inserts), (3, 0))
+        self.assertFalse(getattr(self.db, "localDataRefused", False))
+
+    def test_batchesOfSeveralKeys(self):
+        """
+        Batches of different origins, streams or hosts in one flush go in
+        one LOAD DATA each, every row with its own batch's columns; batches
+        that follow each other with the same key share one.
+        """
+        def recs(*lines):
+            return [["2004-11-22", "10:00:00", line, ""] for line in lines]
+
+        groups = batchGroups(("client1", "s", 1, recs("a", "b")),
+                             ("client1", "s", 3, recs("c")),
+                             ("client'2\t\\N", "s\n", 1, recs("d")),
+                             ("client1", "other", 1, recs("e", "f")))
+        loads = self.comLoad()
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         {"rawlog_line": 6})
+        self.assertEqual(self.comLoad() - loads, 3)
+        self.assertEqual(self.select("rawlog_line"),
+                         list(schema.batchRows("rawlog_line", groups["rawlog_line"])))
+
+    def test_longFlushInSeveralLoads(self):
+        """
+        A flush whose text is long goes in several LOAD DATA statements of
+        whole rows, so its text never takes much more memory than its rows.
+        """
+        self.patch(schema, "LOAD_DATA_CHARS", 5000)
+        lines = ["line %d " % i + "x" * (i % 300) for i in range(200)]
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", line, ""]
+                                                  for line in lines]))
+        chunks = [chunk for _, chunk in
+                  schema.loadDataChunks("rawlog_line", groups["rawlog_line"], 5000)]
+        self.assertGreater(len(chunks), 5)
+        self.assertTrue(all(chunk.endswith("\n") for chunk in chunks))
+        self.assertTrue(all(len(chunk) <= 5000 for chunk in chunks))
+        loads = self.comLoad()
+        self.assertEqual(self.transact(schema.insertBatches, self.dialect, groups),
+                         {"rawlog_line": 200})
+        self.assertEqual(self.comLoad() - loads, len(chunks))
+        self.assertEqual([r[11] for r in self.select("rawlog_line")], lines)
+
+    @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.text(max_size=200), st.text(max_size=20),
+                              st.sampled_from(["2004-11-22", "2004-13-01", "0999-01-01"]),
+                              st.sampled_from(["10:00:00", "24:00:00"])),
+                    min_size=1, max_size=20),
+           st.lists(st.text(max_size=40), min_size=6, max_size=6))
+    def test_batchTextRoundTrips(self, texts, host):
+        """
+        Whatever the characters (tabs, newlines, backslashes, NUL, \\N,
+        4-byte UTF-8) in the line, signature or host columns, and whether
+        the date and time are valid (NULL) or not, what is stored is what
+        classify makes of it.
+        """
+        first = self.nextSeq()
+        recs = [[day, clock, line, signature] for line, signature, day, clock in texts]
+        key, rowsByTable = classifyBatch("o\tx", "s\\N", first, tuple(host), recs)
+        groups = {table: [(key, rows)] for table, rows in rowsByTable.items()}
+        self.transact(schema.insertBatches, self.dialect, groups)
+        for table, tableGroups in groups.items():
+            self.assertEqual(
+                self.select(table, "WHERE `seq` >= %d AND `seq` < %d" % (first, first + 1000)),
+                list(schema.batchRows(table, tableGroups)))
+
+    def test_otherFilesRefused(self):
+        """
+        A request for a local file that was not offered (a hostile server
+        asking for the daemon's files) is refused, and reads nothing.
+        """
+        import pymysql
+
+        self.db.offerLocalData("mice-rawlog_line", b"")
+        for name in (__file__, "mice-other"):
+            error = self.assertRaises(
+                pymysql.err.OperationalError, self.cursor.execute,
+                "LOAD DATA LOCAL INFILE %s INTO TABLE `rawlog_line` (`logline`)", (name,))
+            self.assertIn("not offered", str(error))
+            self.assertEqual(self.count("rawlog_line"), 0)
+        # The connection is still usable.
+        self.cursor.execute("SELECT 1")
+        self.assertEqual(self.cursor.fetchone(), (1,))
+
+
+class LocalDataFallbackTests(SynchronousTestCase):
+    def test_refusedFallsBackToInserts(self):
+        """
+        A server that does not allow LOAD DATA LOCAL gets INSERTs, and the
+        connection does not try again.
+        """
+        class Connection:
+            def offerLocalData(self, name, data):
+                self.offered = name
+
+        class Refusing:
+            rowcount = 1
+            connection = Connection()
+            executed = []
+
+            def execute(self, statement):
+                self.executed.append(statement.split()[0])
+                if statement.startswith("LOAD"):
+                    raise Exception(1148, "The used command is not allowed")
+
+        txn = Refusing()
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", "x", ""]]))
+        self.assertEqual(schema.insertBatches(txn, schema.MYSQL, groups), {"rawlog_line": 1})
+        self.assertEqual(schema.insertBatches(txn, schema.MYSQL, groups), {"rawlog_line": 1})
+        self.assertEqual(txn.executed, ["LOAD", "INSERT", "INSERT"])
+        self.assertTrue(txn.connection.localDataRefused)
+
+    def test_otherErrorsRaise(self):
+        class Connection:
+            def offerLocalData(self, name, data):
+                pass
+
+        class Failing:
+            connection = Connection()
+
+            def execute(self, statement):
+                raise RuntimeError(1213, "Deadlock found")
+
+        groups = batchGroups(("client1", "s", 1, [["2004-11-22", "10:00:00", "x", ""]]))
+        self.assertRaises(RuntimeError, schema.insertBatches, Failing(), schema.MYSQL, groups)
+        self.assertFalse(hasattr(Failing.connection, "localDataRefused"))
 
 
 class MariaDBHelperTests(SynchronousTestCase):

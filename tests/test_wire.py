@@ -20,6 +20,14 @@ class MessageTests(SynchronousTestCase):
                          (3, "/var/log/messages", 41, {"hostname": "h"},
                           message["recs"]))
 
+    @given(st.integers(0, 2 ** 63 - 1))
+    def test_encodeAck(self, batchId):
+        """
+        The server's fast ack is exactly the encoded ack message.
+        """
+        self.assertEqual(wire.encodeAck(batchId), wire.encodeMessage(wire.ack(batchId)))
+        self.assertEqual(wire.checkAck(wire.decodeMessage(wire.encodeAck(batchId))), batchId)
+
     def test_invalidUTF8(self):
         e = self.assertRaises(wire.ProtocolError, wire.decodeMessage, b'{"t":"\xff"}')
         self.assertIn("invalid UTF-8", str(e))

@@ -13,24 +13,49 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice import schema
-from mice.classify import classify
+from mice.classify import classify, classifyBatch
 from mice.interfaces import IPostProcessor
+from mice.logformat import LogBatch
+
+log = Logger()
 
 
 def storeRecords(txn, dialect, records):
     """
     Classify C{records} and insert them; run in a database thread.
 
+    @param records: L{mice.record.LogRecord}s: a list, or the daemon's
+        L{mice.services.bufferdaemon.Records}, whose chunks made by the
+        C{log} decoder (L{mice.logformat.LogBatch}) are classified a batch at
+        a time, without a record object per line.
     @return: how many records were given.
     """
-    rowsByTable = {}
-    for record in records:
-        table, row = classify(record)
-        rows = rowsByTable.get(table)
-        if rows is None:
-            rows = rowsByTable[table] = []
-        rows.append(row)
-    schema.insertClassified(txn, dialect, rowsByTable)
+    groupsByTable = {}
+    single = []
+    for chunk in getattr(records, "chunks", (records,)):
+        if type(chunk) is LogBatch:
+            key, rowsByTable = classifyBatch(chunk.source, chunk.stream, chunk.seq, chunk.host,
+                                             chunk.recs, chunk.seqs)
+            for table, rows in rowsByTable.items():
+                groupsByTable.setdefault(table, []).append((key, rows))
+        else:
+            single.extend(chunk)
+    if single:
+        rowsByTable = {}
+        for record in single:
+            table, row = classify(record)
+            rows = rowsByTable.get(table)
+            if rows is None:
+                rows = rowsByTable[table] = []
+            rows.append(row)
+        schema.insertClassified(txn, dialect, rowsByTable)
+    if groupsByTable:
+        connection = getattr(txn, "connection", None)
+        refused = getattr(connection, "localDataRefused", False)
+        schema.insertBatches(txn, dialect, groupsByTable)
+        if not refused and getattr(connection, "localDataRefused", False):
+            log.warn("the database refuses LOAD DATA LOCAL (is its local_infile off?):"
+                     " storing with INSERT statements on this connection, which is slower")
     return len(records)
 
 

@@ -148,7 +148,7 @@ class LinkServerProtocol(_LinkProtocol):
 
     def sendAck(self, batchId):
         if self.connected and not self.transport.disconnecting:
-            self.sendMessage(wire.ack(batchId))
+            self.sendLine(self._security.seal(wire.encodeAck(batchId)))
 
 
 class LinkServerFactory(Factory):

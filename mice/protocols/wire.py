@@ -93,6 +93,14 @@ def ack(batchId):
     return {"t": ACK, "id": batchId}
 
 
+def encodeAck(batchId):
+    """
+    C{encodeMessage(ack(batchId))}, byte for byte, without the JSON encoder:
+    a server sends one per batch.
+    """
+    return b'{"t":"ack","id":%d}' % batchId
+
+
 def error(reason):
     return {"t": ERROR, "reason": reason}
 

@@ -16,7 +16,9 @@ at once (see L{Pipeline}); entries are released in ring order.  A full ring paus
 post-processor that failed MAXERR times in a row, until it works again.
 """
 
+import gc
 from collections import deque
+from collections.abc import Sequence
 
 from twisted.application.service import Service
 from twisted.internet.defer import (
@@ -31,6 +33,23 @@ from twisted.logger import Logger
 
 from mice.protocols import wire
 from mice.protocols.link import LinkServerFactory, PlainSecurity
+
+#: How many decoded records, and how many bytes of their batches, a pipeline
+#: with a memory-mapped ring keeps in memory beside the ring (at least).  A
+#: flush of an entry kept decodes nothing; one of an entry not kept decodes
+#: its JSON again, which cost an eighth of the daemon's time when only two
+#: flushes' worth were kept.  The decoded records take about three times
+#: their batch's bytes for short lines, less for long ones.
+HELD_RECORDS = 65536
+HELD_BYTES = 16 * 2 ** 20
+
+#: The cyclic garbage collector's thresholds while a BufferDaemon runs.  Every
+#: batch allocates a thousand lists (its decoded records), which survive
+#: until flushed: with Python's default first threshold (700) the collector
+#: ran more than once per batch and walked them again and again, a third of
+#: the cost of decoding them.  Collections still happen, every 50,000 new
+#: objects, so reference cycles are still freed.
+GC_THRESHOLDS = (50000, 20, 20)
 
 
 class _Ack:
@@ -58,6 +77,45 @@ def envelope(source, payload):
     return source.encode("utf-8") + b"\n" + payload
 
 
+class Records(Sequence):
+    """
+    What one flush gives its post-processor: the records of several ring
+    entries, each entry's as its decoder made them (a list or any sequence,
+    such as L{mice.logformat.LogBatch}), without copying them into one list.
+    A post-processor that knows its decoder's output may read C{chunks}.
+    """
+
+    __slots__ = ("chunks", "_count")
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self._count = sum(len(chunk) for chunk in chunks)
+
+    def __len__(self):
+        return self._count
+
+    def __iter__(self):
+        for chunk in self.chunks:
+            yield from chunk
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        for chunk in self.chunks:
+            if index < len(chunk):
+                return chunk[index]
+            index -= len(chunk)
+
+    def __eq__(self, other):
+        if isinstance(other, Records | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+
 class _Flush:
     """
     Ring entries taken by one flush, in the post-processor's hands.
@@ -65,13 +123,14 @@ class _Flush:
     @ivar stored: C{None} while running, then whether it succeeded.
     """
 
-    __slots__ = ("lastSeq", "entries", "count", "held", "stored")
+    __slots__ = ("lastSeq", "entries", "count", "held", "heldBytes", "stored")
 
-    def __init__(self, lastSeq, entries, count, held):
+    def __init__(self, lastSeq, entries, count, held, heldBytes):
         self.lastSeq = lastSeq
         self.entries = entries
         self.count = count
         self.held = held
+        self.heldBytes = heldBytes
         self.stored = None
 
 
@@ -102,7 +161,9 @@ class Pipeline:
         self.bufferedRecords = 0
         self.storedRecords = 0
         self.heldRecords = 0
-        self.heldRecordsLimit = 2 * flushRecords * concurrency
+        self.heldBytes = 0
+        self.heldRecordsLimit = max(2 * flushRecords * concurrency, HELD_RECORDS)
+        self.heldBytesLimit = HELD_BYTES
         self.consecutiveErrors = 0
         self._pendingAcks = deque()
         self._idleWaiters = []
@@ -148,13 +209,16 @@ class Pipeline:
     def append(self, payload, records, ack):
         # A memory-mapped ring holds the batch already.  Its decoded records
         # are kept as well (sparing a decode at flush time) only up to
-        # heldRecordsLimit, so memory stays bounded however large the ring.
+        # heldRecordsLimit records and heldBytesLimit payload bytes, so
+        # memory stays bounded however large the ring.
         held = records
         if self.ring.durable:
-            if self.heldRecords + len(records) > self.heldRecordsLimit:
+            if (self.heldRecords + len(records) > self.heldRecordsLimit
+                    or self.heldBytes + len(payload) > self.heldBytesLimit):
                 held = None
             else:
                 self.heldRecords += len(records)
+                self.heldBytes += len(payload)
         entry = self.ring.append(payload, held)
         self.bufferedRecords += len(records)
         if not self.ring.durable:
@@ -173,11 +237,13 @@ class Pipeline:
         Take the oldest entries no flush has taken yet, about
         C{flushRecords} records' worth.
 
-        @return: C{(flush, records)}, or C{None} when there is nothing to take.
+        @return: C{(flush, records)}, or C{None} when there is nothing to take;
+            C{records} is a L{Records}.
         """
-        records = []
+        chunks = []
+        count = 0
         lastSeq = None
-        held = entries = 0
+        held = heldBytes = entries = 0
         # Peek only about as many entries as a flush needs: peeking copies.
         perEntry = max(1, self.bufferedRecords // max(1, len(self.ring)))
         for entry in self.ring.peek(self._takenEntries + self.flushRecords // perEntry + 1):
@@ -186,6 +252,7 @@ class Pipeline:
             recs = entry.obj
             if recs is not None:
                 held += len(recs)
+                heldBytes += len(entry.payload)
             else:
                 try:
                     recs = self.recoverRecords(entry)
@@ -193,19 +260,21 @@ class Pipeline:
                     self.log.error("{pipeline}: ring entry {seq} cannot be decoded ({error});"
                                    " skipped", pipeline=self.name, seq=entry.seq, error=e)
                     recs = []
-            records.extend(recs)
+            if recs:
+                chunks.append(recs)
+                count += len(recs)
             lastSeq = entry.seq
             entries += 1
-            if len(records) >= self.flushRecords:
+            if count >= self.flushRecords:
                 break
         if lastSeq is None:
             return None
-        flush = _Flush(lastSeq, entries, len(records), held)
+        flush = _Flush(lastSeq, entries, count, held, heldBytes)
         self._inFlight.append(flush)
         self._takenUpTo = lastSeq
         self._takenEntries += entries
-        self._takenRecords += len(records)
-        return flush, records
+        self._takenRecords += count
+        return flush, Records(chunks)
 
     def settle(self, flush, stored):
         """
@@ -238,6 +307,7 @@ class Pipeline:
         self._releasedUpTo = flush.lastSeq
         if self.ring.durable:
             self.heldRecords -= flush.held
+            self.heldBytes -= flush.heldBytes
         self.bufferedRecords = max(0, self.bufferedRecords - flush.count)
         self.storedRecords += flush.count
         acks = self._pendingAcks
@@ -295,6 +365,8 @@ class BufferDaemon(Service):
 
     def startService(self):
         super().startService()
+        self._gcThresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         for pipeline in self.pipelines:
             replayed = getattr(pipeline.ring, "replayed", 0)
             if replayed:
@@ -348,6 +420,9 @@ class BufferDaemon(Service):
 
     def _stop(self):
         super().stopService()
+        thresholds = getattr(self, "_gcThresholds", None)
+        if thresholds is not None:
+            gc.set_threshold(*thresholds)
         ports, self.ports = self.ports, []
         d = DeferredList([maybeDeferred(port.stopListening) for port in ports])
         for connection in list(self.connections):
