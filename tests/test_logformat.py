@@ -112,6 +112,23 @@ class DecoderTests(SynchronousTestCase):
         self.assertRaises(IndexError, decoded.__getitem__, 5)
         self.assertEqual(LogFormatDecoder().recover("web01", message), expected)
 
+    def test_skippedNumbers(self):
+        """
+        A batch whose sender dropped lines carries C{seqs}; the records keep
+        those numbers, through L{LogBatch} and through C{recover}.
+        """
+        recs = [["2026-11-22", "10:00:00", f"line {n}", ""] for n in (5, 7, 8)]
+        message = batch(1, "s", 5, {"hostname": "h"}, recs, seqs=[5, 7, 8])
+        for decoded in (LogFormatDecoder().decode("web01", message),
+                        LogFormatDecoder().recover("web01", message)):
+            self.assertEqual([r.seq for r in decoded], [5, 7, 8])
+            self.assertEqual(decoded[1].logline, "line 7")
+        for seqs in ([5, 7], [6, 7, 8], [5, 5, 8], [5, 8, 7], [5, "7", 8], "5,7,8",
+                     [5, 7, 2 ** 63]):
+            e = self.assertRaises(ProtocolError, LogFormatDecoder().decode, "h",
+                                  batch(1, "s", 5, {"hostname": "h"}, recs, seqs=seqs))
+            self.assertIn("'seqs' must be 3 increasing integers", str(e))
+
     def test_badHost(self):
         for host in (None, [], {"hostname": 5}, {"hostname": "x" * 256}):
             self.assertRaises(ProtocolError, LogFormatDecoder().decode, "h",
