@@ -185,23 +185,39 @@ def depseudonymize(text, key, invalid=None):
 
     Tokens that do not decrypt under C{key} (another key, a typo, text that
     merely looks like a token) are left as they are and appended to
-    C{invalid} when it is a list.
+    C{invalid} when it is a list.  A candidate that is not a token is
+    passed over by its C{psd:} only, so a real token right behind it (an
+    original C{psd:} followed by a pseudonymised value) is still found.
     """
     siv = AESSIV(key)
-
-    def replace(match):
+    out, position = [], 0
+    while True:
+        match = TOKEN.search(text, position)
+        if match is None:
+            break
+        value = None
         data = _decode(match.group(1))
         if data is not None:
             for kind in KINDS:
                 try:
-                    return siv.decrypt(data, [kind]).decode("utf-8", "surrogatepass")
+                    value = siv.decrypt(data, [kind]).decode("utf-8", "surrogatepass")
+                    break
                 except (InvalidTag, ValueError):
                     continue
-        if invalid is not None:
-            invalid.append(match.group())
-        return match.group()
-
-    return TOKEN.sub(replace, text)
+        if value is None:
+            # "psd:psd:..." is an original "psd:" before a token, not a bad one.
+            nested = match.group(1) == "psd" and text.startswith(":", match.end())
+            if not nested and invalid is not None:
+                invalid.append(match.group())
+            resume = match.start() + len("psd:")
+            out.append(text[position:resume])
+            position = resume
+            continue
+        out.append(text[position:match.start()])
+        out.append(value)
+        position = match.end()
+    out.append(text[position:])
+    return "".join(out)
 
 
 def depseudonymizeText(text, key):

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -267,6 +267,8 @@ class KeyedPseudonymizerTests(SynchronousTestCase):
                          "euid=", "auid=", "su: (to ", ") ", "sudo:  ", " :", "psd:",
                          "by ", "(uid=", '"', "10.0.0.1", "::1", "fe80::", ":", ".",
                          "acct=", 'UID="', "1", "a", " "])), max_size=20).map("".join))
+    @example("psd:0.0.0.0")
+    @example("psd:psd:alice uid=0")
     def test_roundTrip(self, line):
         for addresses in (False, True):
             p = KeyedPseudonymizer(KEY, addresses)
