@@ -93,12 +93,15 @@ def run(args, corpus, link, directory):
         # MAX(row_id) may run ahead of the rows, though (InnoDB leaves
         # auto-increment gaps after a LOAD DATA): count them once it says
         # they could all be there.
-        exact = False
+        exact, senderUsage = False, None
         while True:
             if daemon.poll() is not None:
                 raise SystemExit(f"the BufferDaemon died; see {daemonLog}")
-            if sender.poll() not in (None, 0):
-                raise SystemExit(f"mice send failed ({sender.returncode}); see {daemonLog}")
+            if senderUsage is None:
+                pid, status, usage = os.wait4(sender.pid, os.WNOHANG)
+                if pid and status:
+                    raise SystemExit(f"mice send failed ({status}); see {daemonLog}")
+                senderUsage = usage if pid else None
             if store.count(exact) >= args.lines:
                 if exact:
                     break
@@ -109,7 +112,7 @@ def run(args, corpus, link, directory):
         daemonCpu = cpuSeconds(daemon.pid) - daemonCpu
         dbCpu = cpuSeconds(dbPid) - dbCpu if dbPid else 0.0
         connCpu = store.connectionCpu(dbPid, dbThreads) if dbPid else 0.0
-        senderCpu = sum(os.wait4(sender.pid, 0)[2][:2])
+        senderCpu = sum((senderUsage or os.wait4(sender.pid, 0)[2])[:2])
         rss = peakRss(daemon.pid)
         with open(daemonLog) as f:
             pauses = sum(1 for line in f if "pausing" in line)

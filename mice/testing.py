@@ -315,3 +315,39 @@ def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInter
                 f"RECONNECT = {reconnect}\nSTATEDIR = {stateDirectory}\n"
                 f"SPOOLSIZE = {spoolSize}\n")
     return conf
+
+
+def writeAgentConfigs(directory, managementPort, port=0, mmSize=8, timeInterval=0.2,
+                      encryption=""):
+    """
+    Write an analysis agent's BufferDaemon config: the log decoder and
+    C{mice_mod_pop_aa_regex} with the shipped rules, sending its alerts to
+    a ManagementHost on 127.0.0.1:C{managementPort}.
+
+    @return: the BufferDaemon config's path.
+    """
+    os.makedirs(directory, exist_ok=True)
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc",
+                           "mice")
+    with open(os.path.join(shipped, "mice_mod_pop_aa_regex.conf")) as f:
+        rules = f.read()
+    rules = rules.replace("Management = 127.0.0.1:4455",
+                          f"Management = 127.0.0.1:{managementPort}")
+    rules = rules.replace("AlertIDFile = ../../var/mice_mod_aa_regex-alertid",
+                          "AlertIDFile = alertid")
+    if encryption:
+        rules = rules.replace("Encryption = no", encryption)
+    with open(os.path.join(directory, "aa.conf"), "w") as f:
+        f.write(rules)
+    os.makedirs(os.path.join(directory, "matchfiles"), exist_ok=True)
+    shutil.copy(os.path.join(shipped, "matchfiles", "match_file_aa_regex.txt"),
+                os.path.join(directory, "matchfiles"))
+    conf = os.path.join(directory, "bd-aa.conf")
+    with open(conf, "w") as f:
+        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
+                "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
+                "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_regex\n"
+                "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa.conf\n"
+                f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
+                f"[CACHE_AND_RINGBUFFER]\nMMPATH = cache-aa\nMMSIZE = {mmSize}\n")
+    return conf

@@ -31,3 +31,11 @@ emptyPseudonymizer = ModuleFactory(
 keyedPseudonymizer = ModuleFactory(
     "mice_mod_psd_keyed", [], "pseudonymizer",
     "mice.pseudonym.buildKeyed", "user names, uids and addresses as AES-SIV pseudonyms")
+
+idmefDecoder = ModuleFactory(
+    "mice_mod_dec_idmef", ["mice_mod_dec_idmef_twofish"], "decoder",
+    "mice.idmefdecoder.buildDecoder", "IDMEF alerts from analysis agents")
+
+aaRegexAnalyzer = ModuleFactory(
+    "mice_mod_pop_aa_regex", [], "postprocessor",
+    "mice.postproc.aaregex.build", "the M-ICE rules: IDMEF alerts to the ManagementHost")

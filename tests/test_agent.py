@@ -1,0 +1,185 @@
+"""
+The analysis agent: C{mice_mod_pop_aa_regex} raising IDMEF alerts to the
+ManagementHost, C{mice_mod_dec_idmef} receiving them, and the whole chain
+over loopback with the agent restarted in the middle.
+"""
+
+import os
+
+from twisted.internet import reactor
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from mice.aaregex import AaRegexMatcher, AlertCounter, MemoryAlertIdStore
+from mice.config import loadAaRegex, loadBufferDaemon, loadDataForwarder
+from mice.idmef import fromXml, toXml
+from mice.idmefdecoder import IdmefDecoder, ReceivedAlert
+from mice.postproc.aaregex import MATCHES_PER_LINE, AaRegexAnalyzer, linkStream
+from mice.protocols.wire import ProtocolError, batch
+from mice.record import LogRecord
+from mice.ringbuffer import openRing
+from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.tap import dataforwarder
+from mice.tap.bufferdaemon import buildBufferDaemon
+from mice.testing import (
+    FakeSender,
+    MemoryPostProcessor,
+    writeAgentConfigs,
+    writeForwarderConfig,
+)
+from tests.test_faults import waitFor
+
+ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
+
+FAILED = "Nov 22 10:00:01 web01 sshd[811]: Failed password for alice from 10.0.0.7 port 52311 ssh2"
+CRON = "Nov 22 10:00:04 web01 CRON[990]: (root) CMD (run-parts /etc/cron.hourly)"
+DROP = ("Nov 22 10:00:02 fw kernel: SuSE-FW-DROP-DEFAULT IN=eth0 OUT= SRC=10.0.0.5 DST=10.0.0.1"
+        " LEN=60 PROTO=TCP SPT=40000 DPT=22")
+
+
+def record(seq, line, stream="/var/log/messages"):
+    return LogRecord("web01", stream, seq, "web01", "", "10.0.0.2", "Linux", "6.1", "#1",
+                     "2004-11-22", "10:00:01", line, "")
+
+
+class AnalyzerTests(SynchronousTestCase):
+    def setUp(self):
+        self.settings = loadAaRegex(os.path.join(ETC, "mice_mod_pop_aa_regex.conf"))
+        self.management = FakeSender("ManagementHost")
+        self.analyzer = AaRegexAnalyzer(self.settings, {"M": self.management},
+                                        AlertCounter(MemoryAlertIdStore(), 1), Clock(),
+                                        {0x1020: "Authentication Failure"})
+
+    def test_alertsToTheManagementHost(self):
+        d = self.analyzer.process([record(1, CRON), record(2, FAILED), record(3, DROP)])
+        self.assertNoResult(d)
+        [submitted] = self.management.submitted
+        self.assertEqual(submitted.stream, "web01|/var/log/messages")
+        # FAILED raises AuF and Ap_Name (sshd), DROP raises FwD; CRON nothing.
+        self.assertEqual(submitted.numbers, [2 * MATCHES_PER_LINE, 2 * MATCHES_PER_LINE + 1,
+                                             3 * MATCHES_PER_LINE])
+        alerts = [fromXml(document)[0] for document in submitted.records]
+        self.assertEqual([a.alertId for a in alerts], [0x1020, 0x6010, 0x8010])
+        self.assertEqual(alerts[0].classification, "Authentication Failure")
+        self.assertEqual(alerts[0].sources[0].address, "10.0.0.7")
+        self.assertEqual(alerts[0].data("log line"), FAILED)
+        self.assertEqual(len({a.messageId for a in alerts}), 3)
+        self.management.acknowledge()
+        self.assertEqual(self.successResultOf(d), 3)
+
+    def test_sendToNoneRaisesNothing(self):
+        line = "Nov 22 10:00:01 web01 CRON[1]: nothing to see"
+        self.assertEqual(self.successResultOf(self.analyzer.process([record(1, line)])), 1)
+        self.assertEqual(self.management.submitted, [])
+
+    def test_relaysAlertsOfAnAgentBefore(self):
+        alert = fromXml(toXml(makeOne()))[0]
+        document = toXml(alert).decode()
+        received = ReceivedAlert("agent1", "web01|/var/log/messages", 64, (alert,), document)
+        d = self.analyzer.process([received])
+        [submitted] = self.management.submitted
+        self.assertEqual((submitted.stream, submitted.numbers, submitted.records),
+                         ("agent1|web01|/var/log/messages", [64], [document]))
+        self.management.acknowledge()
+        self.successResultOf(d)
+
+    def test_longStreamNames(self):
+        name = linkStream("web01", "/" + "x" * 300)
+        self.assertLessEqual(len(name), 255)
+        self.assertTrue(name.startswith("web01|sha256:"))
+
+
+def makeOne():
+    from mice.alerts import Alert, Node
+
+    return Alert("7", "MICE-RegEx", "2004-11-22T10:00:01+00:00", "Authentication Failure",
+                 alertId=0x1020, severity="high", sources=(Node(address="10.0.0.7"),),
+                 additionalData=(("log line", FAILED),))
+
+
+class IdmefDecoderTests(SynchronousTestCase):
+    def test_decode(self):
+        document = toXml(makeOne()).decode()
+        [received] = IdmefDecoder().decode("agent1", batch(1, "s", 64, None, [document]))
+        self.assertEqual((received.source, received.stream, received.seq), ("agent1", "s", 64))
+        self.assertEqual(received.alerts[0].alertId, 0x1020)
+        self.assertEqual(IdmefDecoder().recover("agent1", batch(1, "s", 64, None, [document])),
+                         [received])
+
+    def test_hostileRefused(self):
+        laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  '<!ENTITY lol2 "&lol;&lol;&lol;">]><IDMEF-Message>&lol2;</IDMEF-Message>')
+        for document in (laughs, "<not-idmef/>", 5, "x" * 70000):
+            self.assertRaises(ProtocolError, IdmefDecoder(maxBytes=65536).decode, "a",
+                              batch(1, "s", 1, None, [document]))
+
+
+class ChainTests(TestCase):
+    """
+    DataForwarder → analysis agent → a ManagementHost endpoint, over
+    loopback TCP; the agent is stopped and started again in the middle.
+    """
+
+    timeout = 60
+
+    async def test_agentRestartedNothingLostOrDoubled(self):
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        received = MemoryPostProcessor()
+        management = BufferDaemon(
+            [serverFromString(reactor, "tcp:0:interface=127.0.0.1")],
+            [Pipeline(IdmefDecoder(), received, openRing(None, 0, None, 64),
+                      name="management")], reactor, timeInterval=0.1)
+        [port] = await management.startService()
+        self.addCleanup(management.stopService)
+        conf = writeAgentConfigs(os.path.join(directory, "agent"), port.getHost().port)
+
+        def startAgent(listen):
+            settings = loadBufferDaemon(conf)
+            agent = buildBufferDaemon(settings, reactor)
+            if listen is not None:
+                agent.endpoints = [serverFromString(reactor,
+                                                    f"tcp:{listen}:interface=127.0.0.1")]
+            return agent
+
+        agent = startAgent(None)
+        [agentPort] = await agent.startService()
+        agentAddress = agentPort.getHost().port
+
+        log = os.path.join(directory, "messages")
+        lines = [FAILED + f" #{n}" if n % 3 == 0 else CRON + f" #{n}" for n in range(600)]
+        with open(log, "w") as f:
+            f.write("\n".join(lines[:300]) + "\n")
+        forwarderConf = writeForwarderConfig(directory, [log], analysisPort=agentAddress)
+        forwarder = dataforwarder.buildForwarder(loadDataForwarder(forwarderConf), reactor)
+        forwarder.startService()
+        self.addCleanup(forwarder.stopService)
+
+        def keys():
+            return {(r.stream, r.seq) for r in received.stored}
+
+        matcher = AaRegexMatcher(loadAaRegex(os.path.join(directory, "agent", "aa.conf")))
+        expected = set()
+        for seq, line in enumerate(lines, 1):
+            for index, match in enumerate(matcher.matchLine(line)):
+                if match.sendTo in "MB":
+                    expected.add((f"testhost|{log}", seq * MATCHES_PER_LINE + index))
+        firstHalf = {key for key in expected if key[1] < 301 * MATCHES_PER_LINE}
+        await waitFor(lambda: keys() >= firstHalf, 20, "the first half's alerts")
+
+        await agent.stopService()
+        with open(log, "a") as f:
+            f.write("\n".join(lines[300:]) + "\n")
+        agent = startAgent(agentAddress)
+        await agent.startService()
+        self.addCleanup(agent.stopService)
+        await waitFor(lambda: keys() >= expected, 30, "every alert")
+        self.assertEqual(keys(), expected, "no alert the rules do not raise")
+        messageIds = {}
+        for r in received.stored:
+            messageIds.setdefault((r.stream, r.seq), set()).add(r.alerts[0].messageId)
+        self.assertEqual(len({m for ids in messageIds.values() for m in ids}),
+                         sum(len(ids) for ids in messageIds.values()),
+                         "a messageid is never reused")
+
