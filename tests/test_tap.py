@@ -117,25 +117,44 @@ class RunSettingsTests(TestCase):
         self.assertIn("USER = no-such-user-here: no such user", warnings[0])
 
 
+def alertCount(dataDir):
+    try:
+        with sqlite3.connect(os.path.join(dataDir, "alerts.db")) as db:
+            return db.execute("SELECT COUNT(*) FROM alert_entry").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 class AllInOneTests(TestCase):
     timeout = 60
 
     async def test_shipsTheSampleOnce(self):
         """
-        mice-allinone stores the bundled sample log in SQLite; started again,
-        it stores nothing twice.
+        mice-allinone stores the bundled sample log in SQLite, and the alerts
+        the analysis agent raises from it; started again, it stores nothing
+        twice.
         """
+        from mice.aaregex import AaRegexMatcher
+        from mice.config import loadAaRegex
+
         dataDir = os.path.abspath(self.mktemp())
-        port = freePort()
+        ports = [str(freePort()) for _ in range(3)]
         database = os.path.join(dataDir, "rawlog.db")
         with open(allinone.SAMPLE, "rb") as f:
-            lines = sum(1 for _ in f)
+            sample = [line.rstrip(b"\n").decode() for line in f]
+        lines = len(sample)
+        matcher = AaRegexMatcher(loadAaRegex(allinone.AGENT_RULES))
+        expectedAlerts = sum(1 for line in sample for match in matcher.matchLine(line)
+                             if match.sendTo in "MB")
+        self.assertGreater(expectedAlerts, 50)
         for _ in range(2):
             options = allinone.Options()
-            options.parseOptions(["--data-dir", dataDir, "--port", str(port)])
+            options.parseOptions(["--data-dir", dataDir, "--port", ports[0], "--agent-port",
+                                  ports[1], "--management-port", ports[2]])
             service = allinone.makeService(options)
             service.startService()
             await waitFor(lambda: rowCount(database)[0] >= lines, 30, "the sample's rows")
+            await waitFor(lambda: alertCount(dataDir) >= expectedAlerts, 30, "the alerts")
             [forwarder] = [s for s in service if isinstance(s, DataForwarder)]
             await waitFor(lambda f=forwarder: not any(d.pending for d in f.destinations), 30,
                           "the last acknowledgements")
@@ -148,6 +167,7 @@ class AllInOneTests(TestCase):
         self.assertEqual(sum(n for n, _ in counts), lines)
         self.assertEqual(sum(d for _, d in counts), lines)
         self.assertGreater(counts[1][0], 0)
+        self.assertEqual(alertCount(dataDir), expectedAlerts)
 
 
 class PrivilegeWarningTests(TestCase):

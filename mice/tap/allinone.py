@@ -2,12 +2,15 @@
 """
 C{twistd -n mice-allinone}: M-ICE on one machine, on 127.0.0.1, with SQLite.
 
-Today that is a raw-log BufferDaemon (memory-mapped ring, SQLite store) fed
-by a DataForwarder that follows a log file (the bundled sample unless told
-otherwise): lines appended to it later are shipped too.  Offsets persist
-in the data directory, so starting again stores nothing twice.  The link is
-encrypted with a pre-shared key made at the first start (C{link.key} in the
-data directory), even on loopback.
+Today that is a DataForwarder following a log file (the bundled sample
+unless told otherwise; lines appended later are shipped too) into two
+BufferDaemons: the raw-log database (memory-mapped ring, SQLite), and the
+analysis agent with the seed's M-ICE rules, whose IDMEF alerts go to a third
+BufferDaemon standing for the ManagementHost, which stores them in
+C{alert_entry} (until the ManagementHost proper is built).  Offsets persist
+in the data directory, so starting again stores nothing twice.  Every link
+is encrypted with a pre-shared key made at the first start (C{link.key} in
+the data directory), even on loopback.
 """
 
 import os
@@ -16,21 +19,29 @@ from twisted.application.service import MultiService
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.python import usage
 
-from mice.config import parseDatabaseUrl
+from mice.aaregex import AlertCounter, AlertIdFile, descriptionsFrom
+from mice.config import loadAaRegex, loadMatchFile, parseDatabaseUrl
 from mice.db import connectionPool
 from mice.forwarding import Ledger, LinePreparer
+from mice.idmefdecoder import IdmefDecoder
 from mice.logformat import LogFormatDecoder, hostDict, localHostInfo
+from mice.postproc.aaregex import AaRegexAnalyzer
+from mice.postproc.alertdb import AlertStore
 from mice.postproc.rawlogdb import RawLogStore
 from mice.pseudonym import newKey
 from mice.ringbuffer import openRing
 from mice.securelink import LinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.forwarder import DataForwarder, Destination, makeSender
+from mice.services.sender import ReliableSender
 from mice.spool import Spool
 from mice.tailer import OffsetStore
 from mice.tap.dataforwarder import log
 
-SAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "sample.log")
+DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+SAMPLE = os.path.join(DATA, "sample.log")
+AGENT_RULES = os.path.join(DATA, "mice_mod_pop_aa_regex.conf")
+MATCH_FILE = os.path.join(DATA, "matchfiles", "match_file_aa_regex.txt")
 
 
 class Options(usage.Options):
@@ -38,6 +49,8 @@ class Options(usage.Options):
         ["data-dir", "d", "mice-data", "Directory for the SQLite database, the ring and the"
                                        " forwarder's offsets."],
         ["port", "p", 3366, "Loopback port of the raw-log BufferDaemon.", int],
+        ["agent-port", None, 3367, "Loopback port of the analysis agent.", int],
+        ["management-port", None, 4455, "Loopback port of the ManagementHost.", int],
         ["log", "l", SAMPLE, "Log file the DataForwarder follows into the raw-log database."],
     ]
     optFlags = [["no-ship", None, "Ship nothing; only run the servers."]]
@@ -56,6 +69,18 @@ def linkKey(dataDir):
         return f.read().strip()
 
 
+def _daemon(reactor, port, decoder, postprocessor, ring, name, security, root):
+    BufferDaemon([serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")],
+                 [Pipeline(decoder, postprocessor, ring, name=name)], reactor,
+                 timeInterval=1.0, security=security).setServiceParent(root)
+
+
+def _sender(reactor, port, source, kind, description, security):
+    return ReliableSender(clientFromString(reactor, f"tcp:127.0.0.1:{port}"), source, kind,
+                          reactor, securityFactory=security.securityFactory(),
+                          description=description)
+
+
 def makeService(options):
     from twisted.internet import reactor
 
@@ -63,28 +88,47 @@ def makeService(options):
     os.makedirs(dataDir, exist_ok=True)
     root = MultiService()
     security = LinkSecurity.fromSettings(True, linkKey(dataDir))
+    host = localHostInfo()
+    source = host.hostname or "localhost"
+    rawPort, agentPort, managementPort = (options["port"], options["agent-port"],
+                                          options["management-port"])
 
     database = os.path.join(dataDir, "rawlog.db")
     pool, dialect = connectionPool(parseDatabaseUrl("sqlite:///" + database), reactor)
-    ring = openRing(os.path.join(dataDir, "cache.rawlogdb"), 1024, 64 * 2 ** 20, 0)
-    pipeline = Pipeline(LogFormatDecoder(), RawLogStore(pool, dialect, description=database),
-                        ring, name="raw-log database")
-    address = f"tcp:{options['port']}:interface=127.0.0.1"
-    BufferDaemon([serverFromString(reactor, address)], [pipeline], reactor,
-                 timeInterval=2.0, security=security).setServiceParent(root)
+    _daemon(reactor, rawPort, LogFormatDecoder(),
+            RawLogStore(pool, dialect, description=database),
+            openRing(os.path.join(dataDir, "cache.rawlogdb"), 1024, 64 * 2 ** 20, 0),
+            "raw-log database", security, root)
+
+    alerts = os.path.join(dataDir, "alerts.db")
+    alertPool, alertDialect = connectionPool(parseDatabaseUrl("sqlite:///" + alerts), reactor)
+    _daemon(reactor, managementPort, IdmefDecoder(),
+            AlertStore(alertPool, alertDialect, description=alerts),
+            openRing(os.path.join(dataDir, "cache.mngmthost"), 256, 16 * 2 ** 20, 0),
+            "ManagementHost (alert database)", security, root)
+
+    rules = loadAaRegex(AGENT_RULES)
+    analyzer = AaRegexAnalyzer(
+        rules, {"M": _sender(reactor, managementPort, source, "idmef",
+                             f"ManagementHost 127.0.0.1:{managementPort}", security)},
+        AlertCounter(AlertIdFile(os.path.join(dataDir, "alertid")), rules.alertId), reactor,
+        descriptionsFrom(loadMatchFile(MATCH_FILE)))
+    _daemon(reactor, agentPort, LogFormatDecoder(), analyzer,
+            openRing(os.path.join(dataDir, "cache.aa"), 256, 32 * 2 ** 20, 0),
+            "analysis agent", security, root)
 
     if not options["no-ship"]:
-        host = localHostInfo()
         state = os.path.join(dataDir, "dataforwarder")
-        description = f"raw-log BufferDaemon 127.0.0.1:{options['port']}"
-        sender = makeSender(clientFromString(reactor, f"tcp:127.0.0.1:{options['port']}"),
-                            host.hostname or "localhost", reactor, description, 15, log,
-                            security.securityFactory())
-        destination = Destination("sql", sender, Spool(os.path.join(state, "spool-sql"),
-                                                       10 * 2 ** 20, 256 * 2 ** 20),
-                                  Ledger(), hostDict(host))
-        DataForwarder([os.path.abspath(options["log"])], [destination], LinePreparer(),
+        destinations = []
+        for name, port, what in (("sql", rawPort, "raw-log BufferDaemon"),
+                                 ("analysis", agentPort, "analysis agent")):
+            description = f"{what} 127.0.0.1:{port}"
+            sender = makeSender(clientFromString(reactor, f"tcp:127.0.0.1:{port}"), source,
+                                reactor, description, 15, log, security.securityFactory())
+            destinations.append(Destination(
+                name, sender, Spool(os.path.join(state, f"spool-{name}"), 10 * 2 ** 20,
+                                    256 * 2 ** 20), Ledger(), hostDict(host)))
+        DataForwarder([os.path.abspath(options["log"])], destinations, LinePreparer(),
                       OffsetStore(os.path.join(state, "offsets.json")), reactor,
-                      sleepInterval=1.0, hostname=host.hostname or "localhost",
-                      ).setServiceParent(root)
+                      sleepInterval=1.0, hostname=source).setServiceParent(root)
     return root

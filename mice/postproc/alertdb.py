@@ -1,0 +1,83 @@
+# -*- test-case-name: tests.test_agent -*-
+"""
+The alert database (reaction 2 of the seed's ManagementHost, reduced to its
+store): every IDMEF document received becomes a row of C{alert_entry}, in
+SQLite or MySQL/MariaDB, idempotent on the sender, its stream and the
+document's sequence number there.  C{mice-allinone} uses it as the end of
+the analysis chain until the ManagementHost (match file, reactions,
+console) is built.
+"""
+
+from twisted.internet.defer import succeed
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from mice import schema
+from mice.interfaces import IPostProcessor
+
+
+def _first(nodes, attribute):
+    for node in nodes:
+        value = getattr(node, attribute)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def alertRow(received):
+    """
+    The C{alert_entry} row of one L{mice.idmefdecoder.ReceivedAlert} (its
+    first alert, which is all an M-ICE agent puts in a document).
+    """
+    alert = received.alerts[0]
+    when = alert.detectTime or alert.createTime
+    date, time = (when[:10], when[11:19]) if len(when) >= 19 else (None, None)
+    return (received.source, received.stream, received.seq,
+            None if alert.alertId is None else f"0x{alert.alertId:04x}",
+            alert.classification, alert.classification, date, time, alert.analyzerId,
+            _first(alert.sources, "address"), _first(alert.sources, "user"),
+            _first(alert.sources, "process"), _first(alert.sources, "service"),
+            _first(alert.targets, "address"), _first(alert.targets, "user"),
+            _first(alert.targets, "process"), _first(alert.targets, "service"),
+            received.xml, "")
+
+
+def storeAlerts(txn, dialect, records):
+    return schema.insertRows(txn, dialect, "alert_entry",
+                             [alertRow(r) for r in records if r.alerts])
+
+
+@implementer(IPostProcessor)
+class AlertStore:
+    name = "alert database"
+    log = Logger()
+    maxErrors = 10
+    batchSize = 1000
+
+    def __init__(self, pool, dialect, description=""):
+        self.pool = pool
+        self.dialect = dialect
+        self.description = description
+        self._schemaReady = False
+
+    @property
+    def concurrency(self):
+        return 1
+
+    def start(self):
+        if self._schemaReady:
+            return succeed(None)
+
+        def ready(_):
+            self._schemaReady = True
+
+        return self.pool.runInteraction(schema.createSchema, self.dialect,
+                                        schema.ALERT_TABLES).addCallback(ready)
+
+    def process(self, records):
+        records = list(records)
+        return self.start().addCallback(
+            lambda _: self.pool.runInteraction(storeAlerts, self.dialect, records))
+
+    def stop(self):
+        self.pool.close()
