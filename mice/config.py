@@ -1006,6 +1006,9 @@ class AaRegexSettings:
     dtdFile: str | None
     analyzerId: str
     sections: tuple
+    tls: tuple | None = None
+    """C{(certificate, key, ca)}: with Encryption = yes, the links to the
+    ManagementHost and the next agent are TLS."""
 
     def section(self, name):
         for section in self.sections:
@@ -1607,16 +1610,18 @@ def _buildAaRegex(loader, v):
             sendToKey, line = used[0]
             loader.error(line, f"{sendToKey} sends to {target}, but [HOST_INFO] has no"
                                f" {address} = HOST:PORT")
-        if encryption and v.one(hostInfo, address) is not None and not v.one(hostInfo, key):
+        if (encryption and v.one(hostInfo, address) is not None and not v.one(hostInfo, key)
+                and v.one(hostInfo, "TLSCERT") is None):
             loader.error(v.line(hostInfo, "Encryption"),
-                         f"Encryption = yes needs {key} for {address}")
+                         f"Encryption = yes needs {key} for {address} (or TLSCERT, TLSKEY"
+                         f" and TLSCA)")
     return AaRegexSettings(
         path=loader.filename, management=v.one(hostInfo, "Management"),
         agent=v.one(hostInfo, "Agent"), encryption=encryption,
         mngmntKey=v.one(hostInfo, "MngmntKey"), agentKey=v.one(hostInfo, "AgentKey"),
         alertId=v.one("IDMEF_INFO", "AlertID"), alertIdFile=v.one("IDMEF_INFO", "AlertIDFile"),
         dtdFile=v.one("IDMEF_INFO", "DTDFile"), analyzerId=v.one("IDMEF_INFO", "AnalyzerID"),
-        sections=tuple(sections))
+        sections=tuple(sections), tls=_tlsFiles(loader, v, hostInfo))
 
 
 def _buildActGeneric(loader, v):
@@ -1778,7 +1783,8 @@ _SCHEMAS = {schema.kind: schema for schema in (
     _Schema("aa_regex", "a mice_mod_pop_aa_regex config", (
         _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),
                             K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
-                            K("AgentKey", TEXT, **_SECRET))),
+                            K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
+                            K("TLSKEY", FILE), K("TLSCA", FILE))),
         _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
                              K("DTDFile", FILE), K("AnalyzerID", NAME, "MICE-RegEx"))),
         *(_Sect(name, (K(sendTo, SENDTO, "N"),

@@ -183,3 +183,41 @@ class ChainTests(TestCase):
                          sum(len(ids) for ids in messageIds.values()),
                          "a messageid is never reused")
 
+
+
+class SecureAgentLinkTests(TestCase):
+    timeout = 30
+
+    async def test_alertsOverMutualTLS(self):
+        """
+        With Encryption = yes and TLSCERT/TLSKEY/TLSCA in [HOST_INFO], the
+        agent's alerts reach the ManagementHost over TLS.
+        """
+        from mice.certs import loadOrMakeCA, writeNode
+        from mice.postproc.aaregex import build
+        from mice.securelink import LinkSecurity
+
+        directory = os.path.abspath(self.mktemp())
+        pki = os.path.join(directory, "pki")
+        caKey, ca, _ = loadOrMakeCA(pki)
+        server = writeNode(pki, caKey, ca, "127.0.0.1")
+        client = writeNode(pki, caKey, ca, "agent")
+        caPath = os.path.join(pki, "ca.crt")
+        received = MemoryPostProcessor()
+        management = BufferDaemon(
+            [serverFromString(reactor, "tcp:0:interface=127.0.0.1")],
+            [Pipeline(IdmefDecoder(), received, openRing(None, 0, None, 64), name="mh")],
+            reactor, timeInterval=0.1,
+            security=LinkSecurity.fromSettings(True, tls=(*server, caPath)))
+        [port] = await management.startService()
+        self.addCleanup(management.stopService)
+        writeAgentConfigs(
+            directory, port.getHost().port,
+            encryption=f"Encryption = yes\nTLSCERT = {client[0]}\nTLSKEY = {client[1]}\n"
+                       f"TLSCA = {caPath}")
+        analyzer = build(os.path.join(directory, "aa.conf"), reactor)
+        await analyzer.start()
+        self.addCleanup(analyzer.stop)
+        await analyzer.process([record(1, FAILED)])
+        await waitFor(lambda: len(received.stored) == 2, 10, "the two alerts")
+        self.assertEqual({r.alerts[0].alertId for r in received.stored}, {0x1020, 0x6010})

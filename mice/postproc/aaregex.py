@@ -177,9 +177,10 @@ def build(configPath, reactor):
         if address is None or not used:
             continue
         security = LinkSecurity.fromSettings(settings.encryption, key, "aes-256-gcm",
-                                             where=settings.path)
+                                             settings.tls, where=settings.path)
         host = address.host.replace(":", "\\:")
-        endpoint = clientFromString(reactor, f"tcp:host={host}:port={address.port}")
+        endpoint = security.wrapClientEndpoint(
+            clientFromString(reactor, f"tcp:host={host}:port={address.port}"), address.host)
         senders[route] = ReliableSender(endpoint, source, "idmef", reactor,
                                         securityFactory=security.securityFactory(),
                                         description=f"{what} {address}")
