@@ -492,7 +492,9 @@ class DataForwarder(MultiService):
         under the same numbers, instead of numbering the new file from 1
         (whose lines the stores would drop as duplicates).
         """
-        positions = dict(self._saved, **{path: startOf(line)})
+        self._persist(dict(self._saved, **{path: startOf(line)}))
+
+    def _persist(self, positions):
         try:
             self.offsets.save(positions)
         except OSError as e:
@@ -512,13 +514,7 @@ class DataForwarder(MultiService):
         positions.update(persistable([d.ledger for d in self.destinations],
                                      [s.path for s in self.sources]))
         if positions != self._saved:
-            try:
-                self.offsets.save(positions)
-            except OSError as e:
-                self.log.error("cannot save file offsets to {path}: {error}",
-                               path=self.offsets.path, error=e.strerror)
-                return
-            self._saved = positions
+            self._persist(positions)
 
 
 def makeSender(endpoint, source, clock, description, reconnect, log, securityFactory=None):
