@@ -473,3 +473,36 @@ class PropertyTests(SynchronousTestCase):
             poll()
         self.assertEqual([ln.data for ln in got], expected)
         self.assertEqual([ln.seq for ln in got], list(range(1, len(expected) + 1)))
+
+
+class StreamFollowerTests(SynchronousTestCase):
+    def test_characterDevice(self):
+        """
+        A character device (here a pseudo-terminal) is read as a stream:
+        whole lines, numbered from the base, a partial one held.
+        """
+        from mice.tailer import StreamFollower, isStream
+
+        master, slave = os.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        path = os.ttyname(slave)
+        self.assertTrue(isStream(path))
+        follower = StreamFollower(path, seqBase=1000)
+        self.addCleanup(follower.close)
+        self.assertEqual(follower.poll(), ([], []))
+        os.write(master, b"kernel: one\nkernel: tw")
+        lines, events = follower.poll()
+        self.assertEqual([(ln.seq, ln.data) for ln in lines], [(1001, b"kernel: one")])
+        os.write(master, b"o\n")
+        lines, _ = follower.poll()
+        self.assertEqual([(ln.seq, ln.data) for ln in lines], [(1002, b"kernel: two")])
+        self.assertEqual(follower.position.seq, 1002)
+
+    def test_missingDevice(self):
+        from mice.tailer import StreamFollower
+
+        follower = StreamFollower("/nonexistent/device", seqBase=0)
+        lines, events = follower.poll()
+        self.assertEqual([e.kind for e in events], ["missing"])
+        self.assertEqual(follower.poll(), ([], []), "reported once")
