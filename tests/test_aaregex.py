@@ -622,7 +622,7 @@ class AnalyzeCommandTests(SynchronousTestCase):
         self.assertIn(f"{bad}:2:", err)
         status, _, err = mice("analyze", "--rules", "rules.txt", self.log)
         self.assertEqual(status, 2)
-        self.assertIn("not implemented", err)
+        self.assertIn("--rules and --filters go together", err)
 
     def test_strategiesAgree(self):
         outputs = {mice("analyze", "-c", SEED, self.log, "--json", "--tz", "UTC",

@@ -27,6 +27,7 @@ PURE = {
     "mice.aaregex": ("twisted",),
     "mice.extract": ("twisted",),
     "mice.idmef": ("twisted",),
+    "mice.logids": ("twisted",),
 }
 
 

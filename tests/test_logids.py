@@ -1,0 +1,688 @@
+"""
+Tests for L{mice.logids} (the LogIDS 2.0 rule language, seed 004) and
+C{mice analyze --rules}: one test per semantic rule of issue 6.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.logids import (
+    LogIdsEngine,
+    LogIdsRecord,
+    Problem,
+    compileCondition,
+    loadFilters,
+    loadNetDef,
+    loadRules,
+    number,
+    parseFilters,
+    parseNetDef,
+    parseRules,
+    splitSource,
+    unescapeValue,
+)
+
+ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                   "etc", "mice", "logids")
+RULES = os.path.join(ETC, "rules.txt")
+FILTERS = os.path.join(ETC, "filter.txt")
+NETDEF = os.path.join(ETC, "netdef.txt")
+
+#: The seed's example rules file, as the seed prints it.
+SEED_RULES = """\
+ZoneAlarm,host eq *,alert
+ZoneAlarm,host eq *,display=type#date#time#ip#source#dest#transport
+ZoneALARM,transport eq tcp,icon=desktopoutbounddenied.bmp
+antivirus,ip eq *,alert
+Antivirus,message eq infected,display=date#time#ip#username#virusname#infectedfile
+Antivirus,message eq infected,icon=virus.bmp
+Antivirus,message eq infected,alert
+Antivirus,message eq cleaned,display=date#time#ip#username#virusname#infectedfile
+Antivirus,message eq cleaned,icon=viruscleaned.bmp
+Application Event,ip eq *,reject
+Security Event,ip eq *,reject
+System Event,ip eq *,reject
+Snort,ip eq *,display=application#line
+Running Services,ip eq *,display=display#servfilename#state#startup
+Open shares,ip eq *,display=loghost#share#usergroup#rights#path
+Startup config,ip eq *,display=loghost#line
+ADS Scanner,ip eq * AND ads ct started,display=loghost#ads#size
+ADS Scanner,ip eq * AND ads ct started,alert
+Integrity checker,ip eq * AND line nc started,display=loghost#line
+Integrity checker,ip eq * AND line nc started,alert
+*,*,reject
+"""
+
+#: Filters for every application of the seed's example, for the tests.
+SEED_FILTERS = r"""
+[ZoneAlarm]
+match  = ZoneAlarm:
+fields = ZoneAlarm: (?P<type>\w+),(?P<date>[^,]*),(?P<time>[^,]*),(?P<source>[^,]*),(?P<dest>[^,]*),(?P<transport>\w+)
+[Antivirus]
+file      = antivirus*.log
+separator = ,
+names     = date#time#username#message#virusname#infectedfile
+[Application Event]
+match = ^AppEvent:
+[Snort]
+match = snort\[\d+\]:
+[Running Services]
+match = ^service:
+fields = ^service: (?P<display>[^;]*);(?P<servfilename>[^;]*);(?P<state>[^;]*);(?P<startup>.*)
+[ADS Scanner]
+match = ^ADS:
+fields = ^ADS: (?P<ads>.*?) size=(?P<size>\d+)
+[Integrity checker]
+match = ^integrity:
+[Unruled]
+match = ^unruled:
+"""
+
+
+def fields(**values):
+    return values
+
+
+def condition(text, **values):
+    return compileCondition(text)(values)
+
+
+def engineFrom(rules, filters="", netdef=""):
+    loadedRules, problems = parseRules(rules)
+    assert problems == [], problems
+    loadedFilters, problems = parseFilters(filters)
+    assert problems == [], problems
+    loadedNetDef, problems = parseNetDef(netdef)
+    assert problems == [], problems
+    return LogIdsEngine(loadedRules, loadedFilters, loadedNetDef)
+
+
+def summary(taken):
+    """C{(rule line or None, kind, detail)} of each action."""
+    return [(t.rule.lineNumber if t.rule else None, t.kind,
+             t.severity or t.icon or t.fields) for t in taken]
+
+
+class ConditionTests(SynchronousTestCase):
+    """
+    Conditions: C{expr1 cond expr2} statements joined by AND/OR.
+    """
+
+    def test_leftToRightNoPrecedence(self):
+        """
+        C{a OR b AND c} is C{(a OR b) AND c}, not C{a OR (b AND c)}; and
+        C{a AND b OR c AND d} is C{((a AND b) OR c) AND d}.
+        """
+        text = "a eq 1 OR b eq 1 AND c eq 1"
+        self.assertFalse(condition(text, a="1", b="0", c="0"))  # precedence: True
+        self.assertTrue(condition(text, a="1", b="0", c="1"))
+        text = "a eq 1 AND b eq 1 OR c eq 1 AND d eq 1"
+        self.assertFalse(condition(text, a="1", b="1", c="0", d="0"))  # precedence: True
+        self.assertTrue(condition(text, a="0", b="0", c="1", d="1"))
+        self.assertTrue(condition("a eq 1 and b eq 1 or c eq 1", a="0", b="0", c="1"))
+
+    def test_numeric(self):
+        """
+        C{= == <= >= !=} compare numbers: C{10 >= 9} although C{"10" lt
+        "9"}; C{=} and C{==} are the same; decimals and signs work.
+        """
+        self.assertTrue(condition("n >= 9", n="10"))
+        self.assertTrue(condition("n lt 9", n="10"))
+        self.assertTrue(condition("n = 10", n="10.0"))
+        self.assertTrue(condition("n == 10", n=" 10 "))
+        self.assertTrue(condition("n <= -1.5", n="-2"))
+        self.assertTrue(condition("n != 3", n="4"))
+        self.assertFalse(condition("n != 4", n="4"))
+        self.assertFalse(condition("n >= 11", n="10"))
+
+    def test_nonNumericIsFalse(self):
+        """
+        A non-numeric side makes a numeric statement false, C{!=}
+        included, and never raises.
+        """
+        for op in ("=", "==", "<=", ">=", "!="):
+            self.assertFalse(condition(f"n {op} 5", n="five"), op)
+            self.assertFalse(condition(f"n {op} five", n="5"), op)
+            self.assertFalse(condition(f"n {op} 5"), op)  # a missing field
+            self.assertFalse(condition(f"n {op} nan", n="nan"), op)
+        self.assertEqual(number("0x10"), None)
+        self.assertEqual(number("1_000"), None)
+
+    def test_strings(self):
+        """C{eq ne gt ge lt le} compare strings, as Perl's."""
+        self.assertTrue(condition("s eq root", s="root"))
+        self.assertFalse(condition("s eq root", s="Root"))
+        self.assertTrue(condition("s ne root", s="Root"))
+        self.assertTrue(condition("s gt abc", s="abd"))
+        self.assertTrue(condition("s ge abc", s="abc"))
+        self.assertTrue(condition("s lt 9", s="10"))
+        self.assertTrue(condition("s le 10", s="10"))
+        self.assertFalse(condition("s gt b", s="a"))
+
+    def test_containsIsRegexSearch(self):
+        """C{ct} is a regex search, C{nc} its negation."""
+        self.assertTrue(condition("s ct start", s="it started"))
+        self.assertTrue(condition(r"s ct ^it\s+st(a|o)", s="it  stopped"))
+        self.assertFalse(condition("s ct ^started", s="it started"))
+        self.assertTrue(condition("s nc ^started", s="it started"))
+        self.assertFalse(condition("s nc start", s="it started"))
+        self.assertTrue(condition("s nc start"))  # a missing field is ""
+
+    def test_starValue(self):
+        """C{*} as the value of C{eq} matches anything, a missing field too."""
+        self.assertTrue(condition("s eq *", s="anything"))
+        self.assertTrue(condition("s eq *", s=""))
+        self.assertTrue(condition("s eq *"))
+        self.assertFalse(condition("s ne *", s="x"))
+        self.assertFalse(condition("s gt *", s="!"))  # a literal * elsewhere
+
+    def test_ipWildcards(self):
+        """IP wildcards (and CIDR networks) work with C{eq} and C{ne}."""
+        self.assertTrue(condition("ip eq 10.0.0.*", ip="10.0.0.42"))
+        self.assertFalse(condition("ip eq 10.0.0.*", ip="10.0.1.42"))
+        self.assertFalse(condition("ip eq 10.0.0.*", ip="10.0.0.256"))
+        self.assertFalse(condition("ip eq 10.0.0.*", ip="10.0.0.4x"))
+        self.assertTrue(condition("ip eq 10.*.*.1", ip="10.200.3.1"))
+        self.assertTrue(condition("ip ne 10.0.0.*", ip="192.168.0.1"))
+        self.assertFalse(condition("ip ne 10.0.0.*", ip="10.0.0.1"))
+        self.assertTrue(condition("ip eq 10.0.0.0/8", ip="10.9.8.7"))
+        self.assertTrue(condition("ip ne 10.0.0.0/8", ip="fd00::1"))
+        self.assertTrue(condition("ip eq fd00::/8", ip="fd00::1"))
+        self.assertFalse(condition("ip eq 10.0.0.*", ip=""))
+
+    def test_underscoreIsSpace(self):
+        """C{_} in a value stands for a space (C{\\_}: an underscore)."""
+        self.assertTrue(condition("s eq Login_failed", s="Login failed"))
+        self.assertTrue(condition("s ct failed_for_root", s="Login failed for root"))
+        self.assertTrue(condition(r"s eq SERVICE\_AUTO\_START", s="SERVICE_AUTO_START"))
+        self.assertEqual(unescapeValue(r"a_b\_c"), "a b_c")
+
+    def test_starCondition(self):
+        """C{*} as the whole condition is always true."""
+        self.assertTrue(condition("*"))
+        self.assertTrue(condition(" * "))
+
+    def test_badConditions(self):
+        for text, reason in [("", "empty condition"), ("a eq", "incomplete statement"),
+                             ("a like b", "unknown condition 'like'"),
+                             ("a eq b XOR c eq d", "expected AND or OR, not 'XOR'"),
+                             ("a ct (", "not a regular expression"),
+                             ("a eq b AND", "incomplete statement")]:
+            with self.assertRaises(ValueError) as e:
+                compileCondition(text)
+            self.assertIn(reason, str(e.exception), text)
+
+
+def referenceFold(statements, joiners, values):
+    """
+    A condition evaluated the slow, obvious way: each statement on its own,
+    then folded left to right.
+    """
+
+    def statement(name, op, raw):
+        left = values.get(name, "")
+        right = raw.replace("_", " ")
+        if op in ("eq", "ne"):
+            equal = right == "*" or left == right
+            return equal if op == "eq" else not equal
+        if op in ("gt", "ge", "lt", "le"):
+            return {"gt": left > right, "ge": left >= right,
+                    "lt": left < right, "le": left <= right}[op]
+        if op in ("ct", "nc"):
+            return (re.search(re.escape(right), left) is not None) == (op == "ct")
+        try:
+            a, b = float(left), float(right)
+        except ValueError:
+            return False
+        return {"=": a == b, "==": a == b, "<=": a <= b, ">=": a >= b, "!=": a != b}[op]
+
+    result = statement(*statements[0])
+    for joiner, s in zip(joiners, statements[1:]):
+        result = (result and statement(*s)) if joiner == "AND" else (result or statement(*s))
+    return result
+
+
+_names = st.sampled_from(["a", "b", "c"])
+_values = st.sampled_from(["1", "2", "10", "-3", "2.0", "1e1", "x", "xy", "y", "a_b", "*"])
+_statements = st.tuples(_names, st.sampled_from(
+    ["=", "==", "<=", ">=", "!=", "eq", "ne", "gt", "ge", "lt", "le", "ct", "nc"]), _values)
+
+
+class PropertyTests(SynchronousTestCase):
+    @settings(deadline=None, max_examples=500)
+    @given(st.lists(_statements, min_size=1, max_size=6), st.data(),
+           st.dictionaries(_names, st.sampled_from(["1", "2", "10", "10.0", " 2 ", "x", "xy", "a b", ""])))
+    def test_foldMatchesReference(self, statements, data, values):
+        """
+        Random conditions evaluate as the reference left-to-right fold.
+        """
+        joiners = data.draw(st.lists(st.sampled_from(["AND", "OR"]),
+                                     min_size=len(statements) - 1,
+                                     max_size=len(statements) - 1))
+        tokens = list(statements[0])
+        for joiner, s in zip(joiners, statements[1:]):
+            tokens += [joiner, *s]
+        # The values have no regex metacharacters but *, which ct/nc
+        # cannot compile: escape it there as the reference does.
+        text = " ".join(tokens)
+        text = re.sub(r"(ct|nc) \*", r"\1 \\*", text)
+        self.assertEqual(compileCondition(text)(values),
+                         referenceFold(statements, joiners, values), text)
+
+    @settings(deadline=None, max_examples=300)
+    @given(st.text(max_size=300), st.sampled_from(["", "10.0.0.1", "::1", "x"]),
+           st.sampled_from(["", "/var/log/antivirus-1.log", "messages"]))
+    def test_randomLinesNeverRaise(self, line, ip, stream):
+        """
+        Any line gets a record and at least one action, with every shipped
+        filter and the seed's rules.
+        """
+        taken = self.engine.evaluate(self.engine.recordFor(line, ip=ip, stream=stream))
+        self.assertGreaterEqual(len(taken), 1)
+
+    @settings(deadline=None, max_examples=300)
+    @given(st.text(alphabet=st.sampled_from("ab ,=*#_()[]\\eqctnANDOR.0123\n"), max_size=80))
+    def test_randomFilesNeverRaise(self, text):
+        """Any rules, filter or netdef text loads or reports problems."""
+        for parse in (parseRules, parseFilters, parseNetDef):
+            _, problems = parse(text)
+            for problem in problems:
+                self.assertRegex(str(problem), r"^\S+:\d+: ")
+
+    def setUp(self):
+        rules, _ = loadRules(RULES)
+        filters, _ = loadFilters(FILTERS)
+        netdef, _ = loadNetDef(NETDEF)
+        self.engine = LogIdsEngine(rules, filters, netdef)
+
+
+class RuleFileTests(SynchronousTestCase):
+    def test_badLinesReportedRestLoads(self):
+        """
+        A line that does not parse is a L{Problem} with C{file:line} and the
+        reason; the other lines load.
+        """
+        rules, problems = parseRules(
+            "# comment\n\nsshd,user eq root,alert\nsshd,user eq,alert\nsshd\n"
+            "sshd,user eq root,explode\n,*,alert\nsshd,user eq root,icon=\n"
+            "sshd,user eq root,DROP=x\nsshd,*,warn\n", "r.txt")
+        self.assertEqual([r.lineNumber for r in rules], [3, 10])
+        self.assertEqual([str(p) for p in problems], [
+            "r.txt:4: incomplete statement 'user eq' (expected: field condition value)",
+            "r.txt:5: expected application,condition,action",
+            "r.txt:6: unknown action 'explode' (one of alert, warning, warn, display=,"
+            " icon=, drop, reject)",
+            "r.txt:7: no application (write * for any)",
+            "r.txt:8: icon needs a file: icon=file.bmp",
+            "r.txt:9: drop takes no argument ('DROP=x')",
+        ])
+
+    def test_commasInCondition(self):
+        """The condition runs from the first comma to the last one."""
+        rules, problems = parseRules("app,s ct ^a{1,2}$,alert\n")
+        self.assertEqual(problems, [])
+        self.assertEqual(rules[0].condition, "s ct ^a{1,2}$")
+        self.assertTrue(rules[0].test({"s": "aa"}))
+
+    def test_seedExampleLoadsUnchanged(self):
+        """
+        The shipped rules.txt is the seed's example, and loads without a
+        problem.
+        """
+        with open(RULES) as f:
+            self.assertEqual(f.read(), SEED_RULES)
+        rules, problems = loadRules(RULES)
+        self.assertEqual(problems, [])
+        self.assertEqual(len(rules), 21)
+        self.assertEqual(rules[0].where, f"{RULES}:1")
+
+    def test_shippedFiltersAndNetDef(self):
+        filters, problems = loadFilters(FILTERS)
+        self.assertEqual(problems, [])
+        self.assertEqual([f.name for f in filters], ["ZoneAlarm", "Antivirus", "sshd", "su",
+                                                     "sudo", "iptables", "audit", "apache"])
+        _, problems = loadNetDef(NETDEF)
+        self.assertEqual(problems, [])
+
+
+class ApplicationTests(SynchronousTestCase):
+    def test_caseInsensitive(self):
+        """
+        Rules name applications case-insensitively (the seed's example mixes
+        C{ZoneAlarm}/C{ZoneALARM}); the record keeps the filter's spelling.
+        """
+        engine = engineFrom("zONEaLARM,*,alert\nZoneAlarm,*,warning\n",
+                            "[ZoneAlarm]\nmatch = ZA\n")
+        record = engine.recordFor("ZA: x")
+        self.assertEqual(record.application, "ZoneAlarm")
+        self.assertEqual(summary(engine.evaluate(record)),
+                         [(1, "alert", "high"), (2, "warning", "medium")])
+
+    def test_everyMatchingRuleApplies(self):
+        """There is no first-match stop: every rule that checks true applies."""
+        engine = engineFrom("a,*,reject\na,s eq 1,alert\na,s eq 2,alert\na,s eq 1,drop\n",
+                            "[a]\nmatch = ^a\nfields = s=(?P<s>\\d)\n")
+        self.assertEqual(summary(engine.evaluate(engine.recordFor("a s=1"))),
+                         [(1, "reject", None), (2, "alert", "high"), (4, "drop", None)])
+
+    def test_catchAllOnlyForUnnamedApplications(self):
+        """
+        C{*,*} applies only to records whose application no other rule
+        names, even when it comes first and even when that application's
+        rules do not match; lines no filter selects are such records.
+        """
+        engine = engineFrom("*,*,reject\na,s eq 1,alert\n",
+                            "[a]\nmatch = ^a\nfields = s=(?P<s>\\d)\n[b]\nmatch = ^b\n")
+        self.assertEqual(summary(engine.evaluate(engine.recordFor("a s=1"))),
+                         [(2, "alert", "high")])
+        self.assertEqual(summary(engine.evaluate(engine.recordFor("a s=2"))),
+                         [(None, "drop", None)])
+        self.assertEqual(summary(engine.evaluate(engine.recordFor("b"))),
+                         [(1, "reject", None)])
+        record = engine.recordFor("nobody's")
+        self.assertEqual(record.application, "")
+        self.assertEqual(summary(engine.evaluate(record)), [(1, "reject", None)])
+
+    def test_unmatchedRecordDropped(self):
+        """A record no rule matches is dropped: one drop without a rule."""
+        engine = engineFrom("a,s eq 1,alert\n", "[a]\nmatch = ^a\n")
+        taken = engine.evaluate(engine.recordFor("a"))
+        self.assertEqual(summary(taken), [(None, "drop", None)])
+        self.assertEqual(taken[0].asDict(7, "a"),
+                         {"line": 7, "application": "a", "rule": None, "action": "drop"})
+        self.assertEqual(summary(engineFrom("").evaluate(engine.recordFor("x"))),
+                         [(None, "drop", None)])
+
+
+class FieldTests(SynchronousTestCase):
+    def test_builtins(self):
+        """
+        Every record has C{application}, C{ip}, C{loghost} (the netdef name
+        of C{ip}), C{line}; C{source} is split into C{src_ip} and
+        C{src_port}.
+        """
+        engine = engineFrom("", "[fw]\nmatch = ^fw\nfields = ^fw (?P<source>\\S+)\n",
+                            "10.0.0.* lan\n")
+        record = engine.recordFor("fw 10.0.0.5:1034", ip="10.0.0.9", hostname="gw")
+        self.assertEqual(record, LogIdsRecord("fw", {
+            "source": "10.0.0.5:1034", "src_ip": "10.0.0.5", "src_port": "1034",
+            "application": "fw", "ip": "10.0.0.9", "loghost": "lan",
+            "line": "fw 10.0.0.5:1034"}, ("source",)))
+        self.assertEqual(engine.recordFor("fw x", ip="192.0.2.1",
+                                          hostname="gw").fields["loghost"], "gw")
+        self.assertEqual(engine.recordFor("fw x", ip="192.0.2.1").fields["loghost"],
+                         "192.0.2.1")
+        self.assertEqual(splitSource("[fd00::1]:22"), ("fd00::1", "22"))
+        self.assertEqual(splitSource("fd00::1"), ("fd00::1", ""))
+        self.assertEqual(splitSource("10.0.0.5"), ("10.0.0.5", ""))
+
+    def test_unparsedFieldsKeepApplication(self):
+        """
+        A line whose C{match} selects an application but whose fields do not
+        parse is that application's record with only the built-in fields.
+        """
+        engine = engineFrom("a,*,display=\n",
+                            "[a]\nmatch = ^a\nfields = ^a (?P<n>\\d+)$\n")
+        record = engine.recordFor("a b c", ip="10.0.0.1")
+        self.assertEqual(record.application, "a")
+        self.assertEqual(sorted(record.fields), ["application", "ip", "line", "loghost"])
+        self.assertEqual(summary(engine.evaluate(record)),
+                         [(1, "display", (("line", "a b c"),))])
+
+    def test_filterFormat(self):
+        """
+        C{file} globs the stream name (the base name without a C{/});
+        C{separator}+C{names} split the line, the last name taking the
+        rest; the first block that selects a line wins.
+        """
+        engine = engineFrom("", "[av]\nfile = antivirus*.log\nseparator = ,\nnames = a#b\n"
+                                "[logs]\nfile = /var/log/*\n[all]\nmatch = .  # any\n")
+        record = engine.recordFor("1,2,3", stream="/tmp/antivirus-1.log")
+        self.assertEqual((record.application, record.order, record.fields["b"]),
+                         ("av", ("a", "b"), "2,3"))
+        self.assertEqual(engine.recordFor("1", stream="/tmp/antivirus-1.log").order, ())
+        self.assertEqual(engine.recordFor("x", stream="/var/log/syslog").application, "logs")
+        self.assertEqual(engine.recordFor("x", stream="/tmp/x").application, "all")
+
+    def test_badFilters(self):
+        """Each bad filter line is reported; the block is left out, the others load."""
+        filters, problems = parseFilters(
+            "match = x\n[a]\nmatch = (\n[b]\nfields = (?P<ip>.)\nmatch = b\n[B]\nmatch = b\n"
+            "[c]\nfile = *\nseparator = ,\n[d]\nmatch = d\ncolour = red\n[ok]\nmatch = ok\n",
+            "f.txt")
+        self.assertEqual([f.name for f in filters], ["ok"])
+        self.assertEqual([str(p).split(" (")[0] for p in problems], [
+            "f.txt:1: match outside an [Application] block",
+            "f.txt:3: match: not a regular expression: missing ), unterminated subpattern"
+            " at position 0",
+            "f.txt:5: fields: ip is a built-in field",
+            "f.txt:7: [B] is defined twice",
+            "f.txt:11: separator and names go together",
+            "f.txt:14: unknown key 'colour'",
+        ])
+
+    def test_netdef(self):
+        """netdef: address, wildcard or CIDR; the first match names the host."""
+        netdef, problems = parseNetDef("# hosts\n10.0.0.1 gateway  # the router\n"
+                                       "10.0.0.* lan one\n10.0.0.0/8 corp\n::1 me\n"
+                                       "nonsense x\n10.0.0.2\n", "n.txt")
+        self.assertEqual([str(p).split(" is")[0] for p in problems],
+                         ["n.txt:6: 'nonsense'", "n.txt:7: expected: pattern name"])
+        self.assertEqual([netdef.name(ip) for ip in
+                          ("10.0.0.1", "10.0.0.7", "10.8.0.1", "::1", "11.0.0.1", "")],
+                         ["gateway", "lan one", "corp", "me", None, None])
+
+
+class ActionTests(SynchronousTestCase):
+    def setUp(self):
+        self.engine = engineFrom(
+            "a,*,ALERT\na,*,Warning\na,*,warn\na,*,display=n#line#nothing#src_port\n"
+            "a,*,display=\na,*,Icon=virus.bmp\na,*,drop\na,*,REJECT\n",
+            "[a]\nmatch = ^a\nfields = ^a (?P<n>\\d+) (?P<source>\\S+)\n")
+
+    def test_actions(self):
+        """
+        alert is high, warning/warn medium; display shows its fields in its
+        order (an unknown one as C{""}), an empty list the whole record in
+        the log's order; icon names its file; drop and reject; names are
+        case-insensitive.
+        """
+        record = self.engine.recordFor("a 5 10.0.0.1:22", ip="10.0.0.9")
+        self.assertEqual(summary(self.engine.evaluate(record)), [
+            (1, "alert", "high"), (2, "warning", "medium"), (3, "warning", "medium"),
+            (4, "display", (("n", "5"), ("line", "a 5 10.0.0.1:22"), ("nothing", ""),
+                            ("src_port", "22"))),
+            (5, "display", (("n", "5"), ("source", "10.0.0.1:22"))),
+            (6, "icon", "virus.bmp"), (7, "drop", None), (8, "reject", None)])
+
+    def test_asDict(self):
+        """The JSON objects of C{mice analyze --json}."""
+        record = self.engine.recordFor("a 5 10.0.0.1:22")
+        dicts = [t.asDict(3, record.application) for t in self.engine.evaluate(record)]
+        self.assertEqual(dicts[0], {"line": 3, "application": "a", "rule": "rules.txt:1",
+                                    "action": "alert", "severity": "high"})
+        self.assertEqual(dicts[4]["fields"], [["n", "5"], ["source", "10.0.0.1:22"]])
+        self.assertEqual(dicts[5], {"line": 3, "application": "a", "rule": "rules.txt:6",
+                                    "action": "icon", "icon": "virus.bmp"})
+        self.assertEqual(dicts[7], {"line": 3, "application": "a", "rule": "rules.txt:8",
+                                    "action": "reject"})
+
+
+class SeedExampleTests(SynchronousTestCase):
+    """
+    The seed's example rules file behaves as the seed describes.
+    """
+
+    def setUp(self):
+        self.engine = engineFrom(SEED_RULES, SEED_FILTERS)
+
+    def run_(self, line, stream=""):
+        return summary(self.engine.evaluate(
+            self.engine.recordFor(line, ip="10.0.0.5", stream=stream)))
+
+    def test_zoneAlarm(self):
+        """
+        Every ZoneAlarm line alerts and is displayed (C{host eq *}: the field
+        is missing, and C{*} matches anything); tcp ones get the icon.
+        """
+        display = (("type", "FWIN"), ("date", "2004/11/22"), ("time", "10:00:01"),
+                   ("ip", "10.0.0.5"), ("source", "10.0.0.9:1034"), ("dest", "10.0.0.5:80"))
+        self.assertEqual(
+            self.run_("ZoneAlarm: FWIN,2004/11/22,10:00:01,10.0.0.9:1034,10.0.0.5:80,tcp"),
+            [(1, "alert", "high"), (2, "display", display + (("transport", "tcp"),)),
+             (3, "icon", "desktopoutbounddenied.bmp")])
+        self.assertEqual(
+            self.run_("ZoneAlarm: FWIN,2004/11/22,10:00:01,10.0.0.9:1034,10.0.0.5:80,udp"),
+            [(1, "alert", "high"), (2, "display", display + (("transport", "udp"),))])
+
+    def test_antivirus(self):
+        """
+        Infected: alert (C{ip eq *}), display, icon, alert again; cleaned:
+        alert, display, the cleaned icon.
+        """
+        infected = self.run_("2004/11/22,10:00:01,alice,infected,EICAR,C:\\eicar.com",
+                             "/var/log/antivirus-1.log")
+        display = (("date", "2004/11/22"), ("time", "10:00:01"), ("ip", "10.0.0.5"),
+                   ("username", "alice"), ("virusname", "EICAR"),
+                   ("infectedfile", "C:\\eicar.com"))
+        self.assertEqual(infected, [(4, "alert", "high"), (5, "display", display),
+                                    (6, "icon", "virus.bmp"), (7, "alert", "high")])
+        cleaned = self.run_("2004/11/22,10:00:01,alice,cleaned,EICAR,C:\\eicar.com",
+                            "/var/log/antivirus-1.log")
+        self.assertEqual(cleaned, [(4, "alert", "high"), (8, "display", display),
+                                   (9, "icon", "viruscleaned.bmp")])
+
+    def test_others(self):
+        """
+        Event logs are rejected; Snort and Running Services are displayed;
+        ADS Scanner and the integrity checker alert only when their
+        condition holds; an application without rules and a line no filter
+        selects fall to C{*,*,reject}.
+        """
+        self.assertEqual(self.run_("AppEvent: x"), [(10, "reject", None)])
+        self.assertEqual(self.run_("host snort[1]: alert"),
+                         [(13, "display", (("application", "Snort"),
+                                           ("line", "host snort[1]: alert")))])
+        self.assertEqual(self.run_("service: Secure Shell;sshd;running;auto"),
+                         [(14, "display", (("display", "Secure Shell"), ("servfilename", "sshd"),
+                                           ("state", "running"), ("startup", "auto")))])
+        self.assertEqual(self.run_("ADS: scan started size=12"),
+                         [(17, "display", (("loghost", "10.0.0.5"),
+                                           ("ads", "scan started"), ("size", "12"))),
+                          (18, "alert", "high")])
+        self.assertEqual(self.run_("ADS: scan finished size=12"), [(None, "drop", None)])
+        self.assertEqual(self.run_("integrity: /etc/passwd changed"),
+                         [(19, "display", (("loghost", "10.0.0.5"),
+                                           ("line", "integrity: /etc/passwd changed"))),
+                          (20, "alert", "high")])
+        self.assertEqual(self.run_("integrity: check started"), [(None, "drop", None)])
+        self.assertEqual(self.run_("unruled: x"), [(21, "reject", None)])
+        self.assertEqual(self.run_("no filter selects this"), [(21, "reject", None)])
+
+
+def mice(*args, cwd=None):
+    result = subprocess.run([sys.executable, "-m", "mice.cli", *args], capture_output=True,
+                            text=True, timeout=120, cwd=cwd)
+    return result.returncode, result.stdout, result.stderr
+
+
+class AnalyzeTests(SynchronousTestCase):
+    def setUp(self):
+        self.dir = self.mktemp()
+        os.makedirs(self.dir)
+        for name, text in [("rules.txt", "sshd,event eq Failed AND user eq root,alert\n"
+                                         "sshd,event eq Failed,display=user#src_ip#loghost\n"
+                                         "SSHD,event eq Accepted,warn\n"
+                                         "iptables,dst_port = 22,icon=fw.bmp\n"
+                                         "*,*,reject\n")]:
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+        with open(os.path.join(self.dir, "log"), "w") as f:
+            f.write("Nov 22 10:00:01 10.0.0.5 sshd[1]: Failed password for root"
+                    " from 192.0.2.7 port 5555 ssh2\n"
+                    "Nov 22 10:00:02 www sshd[1]: Accepted publickey for bob"
+                    " from 192.0.2.8 port 5556 ssh2\n"
+                    "Nov 22 10:00:03 www sshd[1]: Connection closed\n"
+                    "Nov 22 10:00:04 gw kernel: DROP IN=eth0 OUT= SRC=192.0.2.9"
+                    " DST=10.0.0.1 LEN=60 TTL=64 PROTO=TCP SPT=5555 DPT=22\n"
+                    "Nov 22 10:00:05 www cron[2]: job\n")
+
+    def test_json(self):
+        """
+        One JSON object per action in line order; the automatic drop has
+        rule null; the per-rule summary goes to stderr.
+        """
+        status, out, err = mice("analyze", "--rules", "rules.txt", "--filters", FILTERS,
+                                "--netdef", NETDEF, "log", "--json", cwd=self.dir)
+        self.assertEqual(status, 0, err)
+        self.assertEqual([json.loads(line) for line in out.splitlines()], [
+            {"line": 1, "application": "sshd", "rule": "rules.txt:1", "action": "alert",
+             "severity": "high"},
+            {"line": 1, "application": "sshd", "rule": "rules.txt:2", "action": "display",
+             "fields": [["user", "root"], ["src_ip", "192.0.2.7"], ["loghost", "lan"]]},
+            {"line": 2, "application": "sshd", "rule": "rules.txt:3", "action": "warning",
+             "severity": "medium"},
+            {"line": 3, "application": "sshd", "rule": None, "action": "drop"},
+            {"line": 4, "application": "iptables", "rule": "rules.txt:4", "action": "icon",
+             "icon": "fw.bmp"},
+            {"line": 5, "application": "", "rule": "rules.txt:5", "action": "reject"},
+        ])
+        self.assertEqual(err.splitlines(), [
+            "log: 5 lines, 4 matched a rule, 6 actions, 1 dropped (no rule)",
+            "actions per rule:",
+            "  rules.txt:1: sshd,event eq Failed AND user eq root,alert: 1",
+            "  rules.txt:2: sshd,event eq Failed,display: 1",
+            "  rules.txt:3: SSHD,event eq Accepted,warning: 1",
+            "  rules.txt:4: iptables,dst_port = 22,icon: 1",
+            "  rules.txt:5: *,*,reject: 1",
+            "  (no rule): automatic drop: 1",
+        ])
+
+    def test_text(self):
+        """Without --json: a listing, then the summary, on stdout; --ip sets ip."""
+        status, out, err = mice("analyze", "--rules", "rules.txt", "--filters", FILTERS,
+                                "--netdef", NETDEF, "--ip", "127.0.0.1", "log", cwd=self.dir)
+        self.assertEqual((status, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(lines[:2], ["1: sshd alert high [rules.txt:1]",
+                                     "1: sshd display user=root src_ip=192.0.2.7"
+                                     " loghost=localhost [rules.txt:2]"])
+        self.assertIn("3: sshd drop [no rule]", lines)
+        self.assertIn("  (no rule): automatic drop: 1", lines)
+
+    def test_seedRules(self):
+        """The shipped files run as they are."""
+        status, out, err = mice("analyze", "--rules", RULES, "--filters", FILTERS,
+                                "--netdef", NETDEF, "log", "--json", cwd=self.dir)
+        self.assertEqual(status, 0, err)
+        self.assertEqual({json.loads(line)["action"] for line in out.splitlines()},
+                         {"reject"})
+
+    def test_badFiles(self):
+        """Bad lines in any of the files: each listed as file:line: reason, exit 1."""
+        with open(os.path.join(self.dir, "bad.txt"), "w") as f:
+            f.write("sshd,user eq,alert\nsshd,*,alert\nsshd,*,beep\n")
+        status, out, err = mice("analyze", "--rules", "bad.txt", "--filters", FILTERS,
+                                "--netdef", "bad.txt", "log", cwd=self.dir)
+        self.assertEqual((status, out), (1, ""))
+        self.assertEqual([line.split(": ")[0] for line in err.splitlines()],
+                         ["bad.txt:1", "bad.txt:3", "bad.txt:1", "bad.txt:2", "bad.txt:3"])
+        status, _, err = mice("analyze", "--rules", "rules.txt", "log", cwd=self.dir)
+        self.assertEqual(status, 2)
+        self.assertIn("--rules and --filters go together", err)
+        status, _, err = mice("analyze", "--rules", "rules.txt", "--filters", FILTERS,
+                              "missing", cwd=self.dir)
+        self.assertEqual(status, 1)
+        self.assertIn("missing: No such file", err)
+
+
+class ProblemTests(SynchronousTestCase):
+    def test_str(self):
+        self.assertEqual(str(Problem("r.txt", 3, "bad")), "r.txt:3: bad")
