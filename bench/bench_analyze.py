@@ -6,7 +6,7 @@ every match -- and peak RSS.
 
     python bench/bench_analyze.py [--lines 1000000] [--corpus corpus.log]
         [--rules seed|200|both] [--strategy literal|alternation|contains|hyperscan|all]
-        [--batch 4096] [--cli]
+        [--batch 32768] [--cli] [--agent RECORDS]
 
 The lines come from C{bench/gencorpus.py} (seed 1) unless C{--corpus} names
 a file.  C{--rules seed} is C{etc/mice/mice_mod_pop_aa_regex.conf};
@@ -14,7 +14,11 @@ C{--rules 200} a generated config of 200 realistic patterns (literals,
 alternations, character classes, a few C{.*} joins) over the same rule keys
 (L{ruleSet200}).  Each strategy's per-rule results are checked against the
 default one's.  C{--cli} also times the real C{mice analyze --json} on the
-corpus file, end to end (reading, decoding, time stamps, JSON).
+corpus file, end to end (reading, decoding, extraction, JSON).  C{--agent
+N} measures alerts per second through the running agent's post-processor
+(L{AaRegexAnalyzer.process}: matching, L{makeAlert}, the IDMEF document,
+the link batches; a fake sender acknowledges everything) on the first N
+records.
 """
 
 import argparse
@@ -239,10 +243,11 @@ def analyse(matcher, batch, descriptions, now, recs, buildAlerts=True):
     counter = 1
     for first in range(0, len(recs), batch):
         chunk = recs[first:first + batch]
-        matched = matcher.matchLines([r.logline for r in chunk])
-        results.extend(matched)
+        matched = matcher.matchIndexed([r.logline for r in chunk])
+        results.extend((first + index, matches) for index, matches in matched)
         if buildAlerts:
-            for record, matches in zip(chunk, matched):
+            for index, matches in matched:
+                record = chunk[index]
                 for match in matches:
                     makeAlert(record, match, counter, "MICE-RegEx", descriptions, now)
                     counter += 1
@@ -277,8 +282,46 @@ def run(name, settings, strategies, recs, batch, descriptions):
               f" engine_lines_per_second={len(recs) / engine:.0f}"
               f" lines_per_second={len(recs) / core:.0f}"
               f" alerts={alerts} alerts_per_second={alerts / core:.0f}"
-              f" matched_lines={sum(map(bool, results))}{same}"
+              f" matched_lines={len(results)}{same}"
               f" peak_rss_mib={peakRSS():.1f}", flush=True)
+
+
+def runAgent(name, settings, recs, descriptions, batch=5000, limit=200000):
+    """
+    Alerts per second through the running agent's post-processor
+    (L{mice.postproc.aaregex.AaRegexAnalyzer.process}: matching, the alert,
+    its IDMEF document, the link batches), into a L{mice.testing.FakeSender}
+    that acknowledges everything, on the first C{limit} records.
+    """
+    from twisted.internet.task import Clock
+
+    from mice.aaregex import AlertCounter, MemoryAlertIdStore
+    from mice.postproc.aaregex import AaRegexAnalyzer
+    from mice.testing import FakeSender
+
+    management, agent = FakeSender("ManagementHost"), FakeSender("next agent")
+    clock = Clock()
+    clock.advance(1101117600)
+    analyzer = AaRegexAnalyzer(settings, {"M": management, "A": agent},
+                               AlertCounter(MemoryAlertIdStore(), settings.alertId), clock,
+                               descriptions)
+    recs = recs[:limit]
+    gc.collect()
+    began = time.perf_counter()
+    for first in range(0, len(recs), batch):
+        d = analyzer.process(recs[first:first + batch])
+        management.acknowledge()
+        agent.acknowledge()
+        management.submitted.clear()
+        agent.submitted.clear()
+        failures = []
+        d.addErrback(failures.append)
+        if failures:
+            raise RuntimeError(failures[0])
+    elapsed = time.perf_counter() - began
+    print(f"agent rules={name} records={len(recs)} alerts={analyzer.alerts}"
+          f" seconds={elapsed:.2f} alerts_per_second={analyzer.alerts / elapsed:.0f}"
+          f" records_per_second={len(recs) / elapsed:.0f}", flush=True)
 
 
 def runCli(configPath, corpusPath, lines):
@@ -302,9 +345,12 @@ def main(argv=None):
     parser.add_argument("--corpus", help="a log file (default: gencorpus, seed 1)")
     parser.add_argument("--rules", choices=("seed", "200", "both"), default="both")
     parser.add_argument("--strategy", choices=STRATEGIES + ("all",), default="literal")
-    parser.add_argument("--batch", type=int, default=4096)
+    parser.add_argument("--batch", type=int, default=32768)
     parser.add_argument("--cli", action="store_true",
                         help="also time the mice analyze --json command")
+    parser.add_argument("--agent", type=int, default=0, metavar="RECORDS",
+                        help="also measure alerts per second through the agent's"
+                             " post-processor, on this many records")
     options = parser.parse_args(argv)
 
     if options.corpus:
@@ -329,6 +375,8 @@ def main(argv=None):
             configs.append(("200", path))
         for name, path in configs:
             run(name, loadAaRegex(path), strategies, recs, options.batch, descriptions)
+            if options.agent:
+                runAgent(name, loadAaRegex(path), recs, descriptions, limit=options.agent)
         if options.cli:
             corpus = options.corpus
             if corpus is None:

@@ -291,31 +291,88 @@ def _matchDescriptions(args):
     return descriptionsFrom(loadMatchFile(path))
 
 
-def _address(nodes):
-    for node in nodes:
-        if node.address is not None:
-            return node.address
-    return None
-
-
-def _readLines(path, batch=4096):
+def _readLines(path, size=1 << 22):
     """
-    The lines of a log file, decoded as the BufferDaemon does, in batches of
-    C{(number, line)}.
-    """
-    from mice.logformat import decodeLogBytes
+    The lines of a log file, decoded as the BufferDaemon does (each line's
+    bytes as L{mice.logformat.decodeLogBytes} decodes them, without its
+    C{\\n} or C{\\r\\n}), in batches of about C{size} bytes: C{(lines, text)},
+    C{text} being C{"\\n".join(lines)}.
 
+    A batch is decoded at once: a newline byte is never part of a UTF-8
+    sequence, so decoding the lines together gives the lines decoded one
+    by one, joined by newlines.
+    """
     with open(path, "rb") as f:
-        chunk = []
-        for number, raw in enumerate(f, 1):
-            if raw.endswith(b"\n"):
-                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-            chunk.append((number, decodeLogBytes(raw)))
-            if len(chunk) >= batch:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+        rest = b""
+        while True:
+            data = f.read(size)
+            if not data:
+                break
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest += data
+                continue
+            block, rest = rest + data[:cut], data[cut + 1:]
+            yield _decodeBlock(block, True)
+        if rest:
+            yield _decodeBlock(rest, False)
+
+
+def _decodeBlock(block, ended):
+    """
+    C{(lines, text)} of whole lines' bytes joined by newlines; C{ended}:
+    whether a newline followed the last one (the file's last line may
+    have none).
+    """
+    text = block.decode("utf-8", "backslashreplace")
+    lines = text.split("\n")
+    if "\r" in text:
+        # CRLF endings: the CR before a newline goes with it.
+        last = lines[-1]
+        lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+        if not ended:
+            lines[-1] = last
+        text = "\n".join(lines)
+    return lines, text
+
+
+def _alertFormats(matches, descriptions, dumps=None):
+    """
+    The output of the alerts of one line's matches (one L{Match} tuple, of
+    which there are few): a C{str.format} template of the line's number,
+    source and target (and, for the listing, the line), built from the
+    same fields L{makeAlert} gives the alert.
+
+    @param dumps: C{json.dumps} for C{--json} (its objects, one a line),
+        C{None} for the listing.
+    """
+    from mice.aaregex import SEVERITY, UNCLASSIFIED
+
+    parts = []
+    for match in matches:
+        if match.alertId is None:
+            classification, severity, aid = UNCLASSIFIED, "info", None
+        else:
+            classification = descriptions.get(match.alertId) or match.key
+            severity = SEVERITY.get(match.alertId, "medium")
+            aid = f"0x{match.alertId:04x}"
+        if dumps is not None:
+            head = '{"line": '
+            middle = (f', "alertid": {dumps(aid)}, "classification": {dumps(classification)},'
+                      ' "source": ')
+            tail = (f', "severity": {dumps(severity)}, "rule": {dumps(match.key)},'
+                    f' "sendto": {dumps(match.sendTo)}}}\n')
+            parts.append(_brace(head) + "{0}" + _brace(middle) + "{1}"
+                         + _brace(', "target": ') + "{2}" + _brace(tail))
+        else:
+            parts.append("{0}" + _brace(f": {aid or '-'} {classification} [{match.key}"
+                                        f" -> {match.sendTo}] {severity} ")
+                         + "{1} -> {2}\n    {3}\n")
+    return "".join(parts)
+
+
+def _brace(text):
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def analyze(args):
@@ -330,6 +387,7 @@ def analyze(args):
 
     from mice.aaregex import DEFAULT_KEY, AaRegexMatcher, makeAlert
     from mice.config import ConfigError, loadAaRegex
+    from mice.extract import addressesFor
     from mice.logformat import Timestamper
     from mice.record import LogRecord
 
@@ -363,58 +421,69 @@ def analyze(args):
     # The offline tester numbers its alerts from the config's AlertID but
     # never touches AlertIDFile: that counter belongs to the running agent.
     messageId = settings.alertId
-    counts = Counter()
-    lines = matched = alerts = 0
+    perTuple = Counter()
+    lines = 0
     out = sys.stdout
     summary = sys.stderr if (args.json or args.idmef) else sys.stdout
-    dumps = json.dumps
+    # The listing and --json print a few fields of each alert: those of its
+    # match, the same for every line (a template per tuple of matches), and
+    # the line's source and target addresses (addressesFor: what makeAlert's
+    # nodes hold, for less work).  Only --idmef builds the whole Alert.
+    formats = {}
+    jsonAddresses = {None: "null"}
     try:
-        for chunk in _readLines(args.logfile):
-            results = matcher.matchLines([line for _, line in chunk])
+        for chunk, text in _readLines(args.logfile):
+            first = lines + 1
             lines += len(chunk)
             # One write per batch: a write per alert costs as much as the alert.
             parts = []
             write = parts.append
-            for (number, line), matches in zip(chunk, results):
-                if not matches:
-                    continue
-                if matches[0].key != DEFAULT_KEY:
-                    matched += 1
-                when = stamp(line) or ("", "")
-                record = LogRecord("mice-analyze", stream, number, "", "", "", "", "", "",
-                                   when[0], when[1], line, "")
-                for match in matches:
-                    counts[match.key] += 1
-                    alert = makeAlert(record, match, messageId, settings.analyzerId,
-                                      descriptions, now, tz)
-                    messageId += 1
-                    alerts += 1
-                    if toXml is not None:
+            for index, matches in matcher.matchIndexed(chunk, text):
+                perTuple[matches] += 1
+                number = first + index
+                line = chunk[index]
+                if toXml is not None:
+                    when = stamp(line) or ("", "")
+                    record = LogRecord("mice-analyze", stream, number, "", "", "", "", "", "",
+                                       when[0], when[1], line, "")
+                    for match in matches:
+                        alert = makeAlert(record, match, messageId, settings.analyzerId,
+                                          descriptions, now, tz)
+                        messageId += 1
                         write(toXml(alert).decode("utf-8") + "\n")
-                    elif args.json:
-                        write(dumps({
-                            "line": number,
-                            "alertid": None if match.alertId is None else f"0x{match.alertId:04x}",
-                            "classification": alert.classification,
-                            "source": _address(alert.sources),
-                            "target": _address(alert.targets),
-                            "severity": alert.severity,
-                            "rule": match.key,
-                            "sendto": match.sendTo,
-                        }) + "\n")
-                    else:
-                        aid = "-" if match.alertId is None else f"0x{match.alertId:04x}"
-                        source = _address(alert.sources) or "-"
-                        target = _address(alert.targets) or "-"
-                        write(f"{number}: {aid} {alert.classification} [{match.key}"
-                                  f" -> {match.sendTo}] {alert.severity} {source} -> {target}\n"
-                                  f"    {line}\n")
+                    continue
+                template = formats.get(matches)
+                if template is None:
+                    template = formats[matches] = _alertFormats(
+                        matches, descriptions, json.dumps if args.json else None)
+                source, target = addressesFor(line)
+                if args.json:
+                    jsonSource = jsonAddresses.get(source)
+                    if jsonSource is None:
+                        jsonSource = jsonAddresses[source] = json.dumps(source)
+                    jsonTarget = jsonAddresses.get(target)
+                    if jsonTarget is None:
+                        jsonTarget = jsonAddresses[target] = json.dumps(target)
+                    if len(jsonAddresses) > 65536:
+                        jsonAddresses.clear()
+                        jsonAddresses[None] = "null"
+                    write(template.format(number, jsonSource, jsonTarget))
+                else:
+                    write(template.format(number, source or "-", target or "-", line))
             out.write("".join(parts))
     except OSError as e:
         print(f"mice analyze: {args.logfile}: {e.strerror}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
+    counts = Counter()
+    matched = alerts = 0
+    for matches, times in perTuple.items():
+        if matches[0].key != DEFAULT_KEY:
+            matched += times
+        alerts += len(matches) * times
+        for match in matches:
+            counts[match.key] += times
     out.flush()
     print(f"{args.logfile}: {lines} lines, {matched} matched a rule, {alerts} alerts",
           file=summary)

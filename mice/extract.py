@@ -173,6 +173,33 @@ def nodesFor(line, hostname=None, ip=None):
     return (_node(source),) if source else (), (_node(target),) if target else ()
 
 
+def addressesFor(line, hostname=None, ip=None):
+    """
+    The source and target addresses of C{line}: what L{nodesFor} gives as
+    the C{address} of its source and target node (C{None} where it has
+    none), for half the work -- C{mice analyze} prints no more.
+    """
+    source = target = None
+    if "from " in line:
+        found = _FROM.search(line)
+        if found is not None:
+            source = address(found.group(1))
+    if " SRC=" in line and " DST=" in line:
+        value = address(_field(line, " SRC=") or "")
+        if value is not None:
+            source = value
+        target = address(_field(line, " DST=") or "")
+    elif line[:1].isdigit() or line[:1] in "[:" or "[client " in line:
+        found = _CLF.match(line) or _CLIENT.search(line)
+        if found is not None:
+            value = address(found.group(1))
+            if value is not None:
+                source = value
+    if target is None and ip:
+        target = address(ip)
+    return source, target
+
+
 def _unique(values):
     return tuple(dict.fromkeys(v for v in values if v not in _UNSET))
 

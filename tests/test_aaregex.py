@@ -31,7 +31,7 @@ from mice.aaregex import (
 )
 from mice.alerts import Alert, Node
 from mice.config import loadAaRegex, loadMatchFile
-from mice.extract import idValues, nodesFor
+from mice.extract import addressesFor, idValues, nodesFor
 from mice.record import LogRecord
 
 ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
@@ -628,3 +628,186 @@ class AnalyzeCommandTests(SynchronousTestCase):
         outputs = {mice("analyze", "-c", SEED, self.log, "--json", "--tz", "UTC",
                         "--strategy", s)[1] for s in STRATEGIES if s != "hyperscan"}
         self.assertEqual(len(outputs), 1)
+
+
+# Literals that start inside one another and run past its end ("abcd" then
+# "cdef"), inside one another ("bc" in "abcd"), and a regex among them: what
+# the batch scan of matchIndexed must not lose.
+_EXTENDING = """
+[HOST_INFO]
+Management = 127.0.0.1:4455
+Agent = 127.0.0.1:2266
+[IDMEF_INFO]
+AlertID = 1
+[AUTH]
+AuSendTo = "M"
+AuS_Rule = ".*abcd.*"
+AuF_Rule = "cdef"
+AuF_Rule = "xyz"
+[ROOT]
+RoSendTo = "A"
+RoW_Rule = "bc"
+RoO_Rule = "def[0-9]+g"
+RoR_Rule = "fgh"
+RoS_Rule = "ghij|yzab"
+[DEFAULT]
+DeSendTo = "N"
+"""
+_EXTENDING_PARTS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "x", "y", "z", "1",
+                    "abcd", "cdef", "bcd", "def1g", "fghij", "xyzab", " ", "\n"]
+
+
+def _naiveIndexed(settings, lines):
+    return [(i, m) for i, m in enumerate(naiveMatches(settings, line) for line in lines) if m]
+
+
+class FastPathTests(SynchronousTestCase):
+    """
+    The faster paths (matchIndexed, addressesFor, mice analyze's reading and
+    output) give what the plain ones give.
+    """
+
+    matchers = None
+
+    def setUp(self):
+        if FastPathTests.matchers is None:
+            loaded = []
+            configs = [ALL_RULES, ALL_RULES.replace('DeSendTo = "N"', 'DeSendTo = "A"'),
+                       _EXTENDING, _EXTENDING.replace('DeSendTo = "N"', 'DeSendTo = "M"'),
+                       open(SEED, encoding="utf-8").read()]
+            for text in configs:
+                settingsLoaded = loadAaRegex(writeConfig(self, text))
+                loaded.append((settingsLoaded, AaRegexMatcher(settingsLoaded)))
+            FastPathTests.matchers = loaded
+
+    def check(self, lines):
+        for loaded, matcher in self.matchers:
+            expected = _naiveIndexed(loaded, lines)
+            self.assertEqual(matcher.matchIndexed(lines), expected)
+            if "\n" not in "".join(lines):
+                self.assertEqual(matcher.matchIndexed(lines, "\n".join(lines)), expected)
+            self.assertEqual(matcher.matchLines(lines),
+                             [naiveMatches(loaded, line) for line in lines])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_lines, max_size=8))
+    def test_indexedSameAsNaive(self, lines):
+        self.check(lines)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.lists(st.sampled_from(_EXTENDING_PARTS), max_size=10).map("".join),
+                    max_size=6))
+    def test_overlappingLiterals(self, lines):
+        self.check(lines)
+
+    def test_extendingLiterals(self):
+        loaded, matcher = self.matchers[2]
+        self.assertIn("cdef", matcher._extending["abcd"])
+        lines = ["abcdef", "xabcdefgh", "abcdef1gh", "xyzabcd", "nothing", ""]
+        self.assertEqual(matcher.matchIndexed(lines), _naiveIndexed(loaded, lines))
+
+    def test_corpus(self):
+        """
+        On a gencorpus sample, the batch results are the line-by-line ones.
+        """
+        sys.path.insert(0, os.path.join(os.path.dirname(ETC), os.pardir, "bench"))
+        try:
+            from gencorpus import generate
+        finally:
+            sys.path.pop(0)
+        lines = list(generate(20000, 3))
+        for _, matcher in self.matchers:
+            expected = [(i, m) for i, m in enumerate(map(matcher.matchLine, lines)) if m]
+            self.assertEqual(matcher.matchIndexed(lines), expected)
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(st.one_of(st.sampled_from([
+        "from ", "61.2.3.4", " port ", "22", " SRC=", " DST=", "10.0.0.1", "::1", "fe80::1%e",
+        " SPT=", " PROTO=TCP", "[client ", "]", "1.2.3.4 - bob [", "sshd[4]: ", "kernel: ",
+        "Nov 22 10:00:01 gate ", "for user x from ", "(to root) bob on /dev/pts/1", " ", "x",
+        ":", "[", "999.1.1.1"]), st.text(max_size=3)), max_size=10).map("".join),
+        st.sampled_from([None, "", "gate"]), st.sampled_from([None, "", "10.0.0.5", "bad"]))
+    def test_addressesForIsNodesFor(self, line, hostname, ip):
+        sources, targets = nodesFor(line, hostname, ip)
+        self.assertEqual(addressesFor(line, hostname, ip),
+                         (sources[0].address if sources else None,
+                          targets[0].address if targets else None))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.one_of(st.binary(max_size=6), st.sampled_from(
+        [b"\n", b"\r\n", b"\r", b"\xe2\x82", b"\xe2\x82\xac", b"\xff", "é".encode()])),
+        max_size=20).map(b"".join), st.integers(1, 9))
+    def test_readLines(self, data, size):
+        """
+        mice analyze's reading in blocks gives the lines it read one by one.
+        """
+        from mice.cli import _readLines
+        from mice.logformat import decodeLogBytes
+
+        path = self.mktemp()
+        with open(path, "wb") as f:
+            f.write(data)
+        expected = []
+        start = 0
+        while start < len(data):
+            end = data.find(b"\n", start)
+            raw = data[start:] if end < 0 else data[start:end + 1]
+            start = len(data) if end < 0 else end + 1
+            if raw.endswith(b"\n"):
+                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+            expected.append(decodeLogBytes(raw))
+        got = []
+        for lines, text in _readLines(path, size):
+            self.assertEqual(text, "\n".join(lines))
+            got.extend(lines)
+        self.assertEqual(got, expected)
+
+    def test_outputIsTheAlerts(self):
+        """
+        mice analyze --json and the listing print what makeAlert's alerts
+        say, on a gencorpus sample with CRLF lines and bad bytes in it.
+        """
+        sys.path.insert(0, os.path.join(os.path.dirname(ETC), os.pardir, "bench"))
+        try:
+            from gencorpus import generate
+        finally:
+            sys.path.pop(0)
+        lines = list(generate(5000, 2))
+        raw = [line.encode("utf-8") + (b" \xff\rx" if i % 11 == 0 else b"")
+               for i, line in enumerate(lines)]
+        log = self.mktemp()
+        with open(log, "wb") as f:
+            f.write(b"".join(data + (b"\r\n" if i % 7 == 0 else b"\n")
+                             for i, data in enumerate(raw)))
+        settingsSeed = loadAaRegex(SEED)
+        matcher = AaRegexMatcher(settingsSeed)
+        descriptions = descriptionsFrom(loadMatchFile(MATCH_FILE))
+        now = datetime(2004, 11, 22, 12)
+        expectedJson, expectedListing = [], []
+        for number, data in enumerate(raw, 1):
+            line = data.decode("utf-8", "backslashreplace")
+            rec = record(line, number, "", "", "", "")
+            for match in matcher.matchLine(line):
+                alert = makeAlert(rec, match, 1, "MICE-RegEx", descriptions, now, UTC)
+                source = alert.sources[0].address if alert.sources else None
+                target = alert.targets[0].address if alert.targets else None
+                aid = None if match.alertId is None else f"0x{match.alertId:04x}"
+                expectedJson.append(json.dumps({
+                    "line": number, "alertid": aid, "classification": alert.classification,
+                    "source": source, "target": target, "severity": alert.severity,
+                    "rule": match.key, "sendto": match.sendTo}))
+                expectedListing.append(
+                    f"{number}: {aid or '-'} {alert.classification} [{match.key} ->"
+                    f" {match.sendTo}] {alert.severity} {source or '-'} -> {target or '-'}")
+                expectedListing.append(f"    {line}")
+        self.assertGreater(len(expectedJson), 1000)
+        status, out, err = mice("analyze", "-c", SEED, log, "--json", "--tz", "UTC")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(out.split("\n"), expectedJson + [""])
+        status, out, err = mice("analyze", "-c", SEED, log, "--tz", "UTC")
+        self.assertEqual(status, 0, err)
+        # (mice() reads the output as text: with universal newlines.)
+        listing = "\n".join(expectedListing) + "\n"
+        listing = listing.replace("\r\n", "\n").replace("\r", "\n")
+        self.assertEqual(out[:len(listing)], listing)
+        self.assertIn("5000 lines, ", out[len(listing):])

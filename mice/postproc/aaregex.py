@@ -124,15 +124,24 @@ class AaRegexAnalyzer:
 
     def _analyse(self, chunk, outgoing, now):
         settings = self.settings
-        for record, matches in zip(chunk, self.matcher.matchLines([r.logline for r in chunk])):
+        nextId = self.counter.next
+        streams = {}
+        # Only the records that raise a match cost a step (matchIndexed).
+        for position, matches in self.matcher.matchIndexed([r.logline for r in chunk]):
+            record = chunk[position]
+            stream = None
             for index, match in enumerate(matches):
                 routes = _ROUTES[match.sendTo]
                 if not routes:
                     continue
-                alert = makeAlert(record, match, self.counter.next(), settings.analyzerId,
+                alert = makeAlert(record, match, nextId(), settings.analyzerId,
                                   self.descriptions, now, self.tz)
                 document = toXml(alert).decode("utf-8")
-                stream = linkStream(record.source, record.stream)
+                if stream is None:
+                    key = (record.source, record.stream)
+                    stream = streams.get(key)
+                    if stream is None:
+                        stream = streams[key] = linkStream(*key)
                 seq = record.seq * MATCHES_PER_LINE + index
                 self.alerts += 1
                 for route in routes:
