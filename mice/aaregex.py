@@ -482,14 +482,7 @@ class AaRegexMatcher:
                     if plan[0] is not None:
                         append((index, plan[0]))
                         continue
-                    line = lines[index]
-                    sure, maybe = plan[1] or self._checkedPlan(line, plan)
-                    if maybe:
-                        extra = [p.rule for p in maybe if p.rule not in sure
-                                 and (p.regex.search(line) if p.whole is None
-                                      else p.whole in line)]
-                        if extra:
-                            sure = sure.union(extra)
+                    sure = self._confirmed(lines[index], plan)
                     if sure:
                         append((index, self._ordered(sure)))
             return out
@@ -500,14 +493,7 @@ class AaRegexMatcher:
                 plan = plans.get(segment)
                 if plan is None:
                     plan = self._segmentPlan(segment)
-                sure, maybe = plan[1] or self._checkedPlan(line, plan)
-                if maybe:
-                    extra = [p.rule for p in maybe if p.rule not in sure
-                             and (p.regex.search(line) if p.whole is None
-                                  else p.whole in line)]
-                    if extra:
-                        sure = sure.union(extra)
-                matches = finish(line, sure)
+                matches = finish(line, self._confirmed(line, plan))
             else:
                 matches = finish(line, frozenset())
             if matches:
@@ -592,6 +578,20 @@ class AaRegexMatcher:
         for index, found in foundPerLine.items():
             results[index] = fromFound(lines[index], found)
         return results
+
+    def _confirmed(self, line, plan):
+        """
+        The rules a line matches, given its segment's plan: those the
+        literals found make sure of, and those of the patterns still to try
+        that match.
+        """
+        sure, maybe = plan[1] or self._checkedPlan(line, plan)
+        if maybe:
+            extra = [p.rule for p in maybe if p.rule not in sure
+                     and (p.regex.search(line) if p.whole is None else p.whole in line)]
+            if extra:
+                sure = sure.union(extra)
+        return sure
 
     def _fromFound(self, line, found):
         if found:
