@@ -34,7 +34,8 @@ Semantics, as in the original's C{regexec}:
     classification L{UNCLASSIFIED}, severity C{info}) on DeSendTo's route.
 
 Speed: see L{AaRegexMatcher}.  Pure: no reactor; the only I/O is in
-L{AlertIdFile}, which the agent and C{mice analyze} construct with a path.
+L{AlertIdFile}, which the agent opens by path through L{sharedAlertCounter}
+(one counter per file in a process).
 """
 
 import bisect
@@ -775,6 +776,9 @@ class _Times:
 
 
 _times = _Times()
+#: C{recordTime(date, time, tz)}: a record's ISO 8601 time, or C{None} when
+#: its date and time are not valid (shared by the analysis modules).
+recordTime = _times
 _lastNodes = [None, None]
 _FAST_ALERTS = not hasattr(Alert, "__post_init__") and not hasattr(Alert, "__slots__")
 
@@ -877,6 +881,13 @@ class AlertCounter:
         self._next += 1
         return number
 
+    def skipTo(self, number):
+        """
+        Hand out no number below C{number} from now on.
+        """
+        if number > self._next:
+            self._next = number
+
     def close(self):
         """
         Persist exactly where the counter stands, so a clean stop skips none.
@@ -884,6 +895,94 @@ class AlertCounter:
         if self._next < self._end:
             self._store.save(self._next)
             self._end = self._next
+
+
+class _SharedEntry:
+    def __init__(self, counter):
+        self.counter = counter
+        self.users = 0
+
+
+#: The counters of L{sharedAlertCounter}, by the real path of their file.
+_sharedCounters = {}
+
+
+def sharedAlertCounter(path, start=1, block=1000):
+    """
+    The AlertID counter of the C{AlertIDFile} at C{path}, shared by every
+    user of that file in this process.
+
+    Two counters on one file would each resume at the persisted end and
+    hand out the same numbers: every module that draws IDMEF messageids
+    from an AlertIDFile (C{mice_mod_pop_aa_regex}, the LogIDS agent, two
+    pipelines of one BufferDaemon) takes its counter from here instead.
+    Users are told apart by nothing: each gets its own handle, and the
+    numbers of all of them are unique, in this run and across restarts.
+    The file is kept by its real path, so C{a/../alertid} or a symbolic
+    link to it is the same counter.  Not thread-safe: use it from one
+    thread (the reactor's).
+
+    @param start: this user's C{AlertID} (the first number ever used): the
+        counter hands out nothing below the largest C{start} of its users.
+    @param block: how many numbers are reserved per save
+        (L{AlertCounter}); the first user's is kept.
+    @return: a L{SharedAlertCounter}: C{next()}, and C{close()}, which
+        persists the exact position once the last user of the file closed.
+    @raise ValueError: the file holds no counter.
+    """
+    key = os.path.realpath(path)
+    entry = _sharedCounters.get(key)
+    if entry is None:
+        entry = _SharedEntry(AlertCounter(AlertIdFile(path), start, block))
+        _sharedCounters[key] = entry
+    else:
+        entry.counter.skipTo(start)
+    entry.users += 1
+    return SharedAlertCounter(path, key, entry)
+
+
+class SharedAlertCounter:
+    """
+    One user's handle on a counter of L{sharedAlertCounter}.
+
+    @ivar path: the file, as this user named it.
+    """
+
+    def __init__(self, path, key, entry):
+        self.path = path
+        self._key = key
+        self._entry = entry
+
+    @property
+    def closed(self):
+        return self._entry is None
+
+    def next(self):
+        """
+        A number no other user, no earlier run and no earlier call has returned.
+
+        @raise ValueError: this handle is closed.
+        """
+        if self._entry is None:
+            raise ValueError(f"{self.path}: this AlertID counter is closed")
+        return self._entry.counter.next()
+
+    def close(self):
+        """
+        Done with the counter (again: nothing).  The last user's close
+        persists where the counter stands (L{AlertCounter.close}); the next
+        L{sharedAlertCounter} of the file resumes there.
+        """
+        entry, self._entry = self._entry, None
+        if entry is None:
+            return
+        entry.users -= 1
+        if entry.users == 0:
+            # Gone from the registry first: should the save fail, the next
+            # user loads the end of the block reserved, above every number given.
+            if _sharedCounters.get(self._key) is entry:
+                del _sharedCounters[self._key]
+            entry.counter.close()
 
 
 class AlertIdFile:

@@ -27,11 +27,54 @@ def _startLogging(verbose):
         redirectStandardIO=False)
 
 
+#: The LogIDS files C{check-config} recognises by name (C{*rules*.txt}...):
+#: they are not INI configs.
+_LOGIDS_FILES = ("netdef", "filter", "rules")
+
+
+def _logidsKind(path):
+    name = os.path.basename(path).lower()
+    if name.endswith(".txt"):
+        return next((kind for kind in _LOGIDS_FILES if kind in name), None)
+    return None
+
+
+def _checkLogIds(kind, path):
+    """
+    Load one LogIDS file, print what loaded and every line that did not.
+
+    @return: whether every line loaded.
+    """
+    from mice import logids
+
+    load = {"rules": logids.loadRules, "filter": logids.loadFilters,
+            "netdef": logids.loadNetDef}[kind]
+    try:
+        loaded, problems = load(path)
+    except OSError as e:
+        print(f"{path}: {e.strerror}", file=sys.stderr)
+        return False
+    except UnicodeDecodeError as e:
+        print(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})", file=sys.stderr)
+        return False
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+    size = len(loaded.entries) if kind == "netdef" else len(loaded)
+    what = {"rules": "rules", "filter": "filter blocks", "netdef": "host patterns"}[kind]
+    print(f"{path}: LogIDS {kind} file, {size} {what}"
+          + (f", {len(problems)} bad line(s)" if problems else ", OK"))
+    return not problems
+
+
 def checkConfig(args):
     from mice.config import ConfigError, describe, loadConfig
 
     failed = False
     for path in args.files:
+        kind = _logidsKind(path)
+        if kind is not None:
+            failed = not _checkLogIds(kind, path) or failed
+            continue
         try:
             loaded = loadConfig(path, strict=args.strict)
         except ConfigError as e:
@@ -47,6 +90,12 @@ def checkConfig(args):
         print(f"{path}: {loaded.kind} config, OK")
         for line in describe(loaded):
             print(f"    {line}")
+        if loaded.kind == "aa_rules":
+            settings = loaded.settings
+            for kind, named in (("rules", settings.rulesFile), ("filter", settings.filterFile),
+                                ("netdef", settings.netdefFile)):
+                if named is not None:
+                    failed = not _checkLogIds(kind, named) or failed
     return 1 if failed else 0
 
 

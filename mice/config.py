@@ -1030,6 +1030,34 @@ class AaRegexSettings:
 
 
 @dataclass(frozen=True)
+class AaRulesSettings:
+    """
+    C{mice_mod_pop_aa_rules.conf}: the LogIDS rules module of an analysis
+    agent (L{mice.postproc.aarules}).  The rule, filter and netdef files are
+    only named here: L{mice.logids} reads them (a bad line in them is
+    skipped and reported, it does not stop the agent).
+    """
+
+    path: str
+    management: HostPort
+    agent: HostPort | None
+    encryption: bool
+    mngmntKey: str | None = field(repr=False)
+    agentKey: str | None = field(repr=False)
+    alertId: int
+    alertIdFile: str | None
+    dtdFile: str | None
+    analyzerId: str
+    rulesFile: str
+    filterFile: str
+    netdefFile: str | None
+    sendTo: str
+    """Where alert and warning actions go (M, A, B or N); the console
+    events always go to the ManagementHost, whose console shows them."""
+    tls: tuple | None = None
+
+
+@dataclass(frozen=True)
 class ReactionAgentSettings:
     """
     A reaction ID (RID[i]) and its named pipe (PIPE[i]); C{fifo} is the pipe's
@@ -1601,20 +1629,14 @@ def _buildAaRegex(loader, v):
             routes.setdefault(sendTo, (sendToKey, v.line(name, sendToKey)))
     hostInfo = "HOST_INFO"
     encryption = v.one(hostInfo, "Encryption")
-    for target, address, key, letters in (("the ManagementHost", "Management", "MngmntKey",
-                                           "MB"),
-                                          ("the next analysis agent", "Agent", "AgentKey",
-                                           "AB")):
+    for target, address, letters in (("the ManagementHost", "Management", "MB"),
+                                     ("the next analysis agent", "Agent", "AB")):
         used = [routes[letter] for letter in letters if letter in routes]
         if used and v.one(hostInfo, address) is None:
             sendToKey, line = used[0]
             loader.error(line, f"{sendToKey} sends to {target}, but [HOST_INFO] has no"
                                f" {address} = HOST:PORT")
-        if (encryption and v.one(hostInfo, address) is not None and not v.one(hostInfo, key)
-                and v.one(hostInfo, "TLSCERT") is None):
-            loader.error(v.line(hostInfo, "Encryption"),
-                         f"Encryption = yes needs {key} for {address} (or TLSCERT, TLSKEY"
-                         f" and TLSCA)")
+    _linkKeys(loader, v, (("Management", "MngmntKey"), ("Agent", "AgentKey")))
     return AaRegexSettings(
         path=loader.filename, management=v.one(hostInfo, "Management"),
         agent=v.one(hostInfo, "Agent"), encryption=encryption,
@@ -1622,6 +1644,38 @@ def _buildAaRegex(loader, v):
         alertId=v.one("IDMEF_INFO", "AlertID"), alertIdFile=v.one("IDMEF_INFO", "AlertIDFile"),
         dtdFile=v.one("IDMEF_INFO", "DTDFile"), analyzerId=v.one("IDMEF_INFO", "AnalyzerID"),
         sections=tuple(sections), tls=_tlsFiles(loader, v, hostInfo))
+
+
+def _linkKeys(loader, v, targets):
+    """
+    With Encryption = yes, each address of C{targets} (C{(address key, its
+    key)}) that is set needs its key, or TLS.
+    """
+    hostInfo = "HOST_INFO"
+    if not v.one(hostInfo, "Encryption") or v.one(hostInfo, "TLSCERT") is not None:
+        return
+    for address, key in targets:
+        if v.one(hostInfo, address) is not None and not v.one(hostInfo, key):
+            loader.error(v.line(hostInfo, "Encryption"),
+                         f"Encryption = yes needs {key} for {address} (or TLSCERT, TLSKEY"
+                         f" and TLSCA)")
+
+
+def _buildAaRules(loader, v):
+    hostInfo, logids = "HOST_INFO", "LOGIDS"
+    sendTo = v.one(logids, "SendTo")
+    if sendTo in ("A", "B") and v.one(hostInfo, "Agent") is None:
+        loader.error(v.line(logids, "SendTo"), f"SendTo = {sendTo} sends to the next analysis"
+                                               " agent, but [HOST_INFO] has no Agent = HOST:PORT")
+    _linkKeys(loader, v, (("Management", "MngmntKey"), ("Agent", "AgentKey")))
+    return AaRulesSettings(
+        path=loader.filename, management=v.one(hostInfo, "Management"),
+        agent=v.one(hostInfo, "Agent"), encryption=v.one(hostInfo, "Encryption"),
+        mngmntKey=v.one(hostInfo, "MngmntKey"), agentKey=v.one(hostInfo, "AgentKey"),
+        alertId=v.one("IDMEF_INFO", "AlertID"), alertIdFile=v.one("IDMEF_INFO", "AlertIDFile"),
+        dtdFile=v.one("IDMEF_INFO", "DTDFile"), analyzerId=v.one("IDMEF_INFO", "AnalyzerID"),
+        rulesFile=v.one(logids, "Rules"), filterFile=v.one(logids, "Filters"),
+        netdefFile=v.one(logids, "NetDef"), sendTo=sendTo, tls=_tlsFiles(loader, v, hostInfo))
 
 
 def _buildActGeneric(loader, v):
@@ -1791,6 +1845,16 @@ _SCHEMAS = {schema.kind: schema for schema in (
                        *(K(rule, REGEX, repeated=True) for rule in rules)))
           for name, sendTo, rules in _RULE_SECTIONS),
     ), _buildAaRegex),
+    _Schema("aa_rules", "a mice_mod_pop_aa_rules config", (
+        _Sect("HOST_INFO", (K("Management", HOSTPORT, required=True), K("Agent", HOSTPORT),
+                            K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
+                            K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
+                            K("TLSKEY", FILE), K("TLSCA", FILE))),
+        _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
+                             K("DTDFile", FILE), K("AnalyzerID", NAME, "MICE-LogIDS"))),
+        _Sect("LOGIDS", (K("Rules", FILE, required=True), K("Filters", FILE, required=True),
+                         K("NetDef", FILE), K("SendTo", SENDTO, "M"))),
+    ), _buildAaRules),
     _Schema("act_generic", "a mice_mod_pop_act_generic config", (
         _Sect("REACTION_ID", (K("RID", _integer(1), required=True, repeated=True),)),
         _Sect("RID_PIPENAME", (K("PIPE", NAME, repeated=True),)),
@@ -1942,6 +2006,10 @@ def loadReactionDaemon(path, strict=False):
 
 def loadAaRegex(path, strict=False):
     return loadConfig(path, strict, "aa_regex").settings
+
+
+def loadAaRules(path, strict=False):
+    return loadConfig(path, strict, "aa_rules").settings
 
 
 def loadActGeneric(path, strict=False):

@@ -27,7 +27,7 @@ What we add to the seed's columns, and why (see C{docs/schema.rst}):
 from dataclasses import dataclass
 
 RAWLOG_TABLES = ("rawlog_line", "scslog_line", "firewall_line")
-ALERT_TABLES = ("alert_entry",)
+ALERT_TABLES = ("alert_entry", "console_event")
 ALL_TABLES = RAWLOG_TABLES + ALERT_TABLES
 """Table names, as tuples: combine them with C{+}."""
 
@@ -111,6 +111,22 @@ _TABLES = {
         ("idmefmsg", "text"),
         ("signature", "text"),
     ),
+    # What the LogIDS rules show on the ManagementHost's console (not in the
+    # seed: see mice.consoleevents).
+    "console_event": _PROVENANCE
+    + (
+        ("loghost", "text"),
+        ("ip", "text"),
+        ("application", "text"),
+        ("action", "text"),
+        ("rule", "text"),
+        ("fields", "text"),
+        ("icon", "text"),
+        ("count", "uint"),
+        ("date", "date"),
+        ("time", "time"),
+        ("logline", "text"),
+    ),
 }
 
 COLUMNS = {table: tuple(name for name, _ in spec) for table, spec in _TABLES.items()}
@@ -129,6 +145,7 @@ _INDEXES = {
         ("host", (("hostname", 64),)),
     ),
     "alert_entry": (("time", (("date", None), ("time", None))), ("alertid", (("alertid", 32),))),
+    "console_event": (("time", (("date", None), ("time", None))), ("host", (("loghost", 64),))),
 }
 
 

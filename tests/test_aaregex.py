@@ -27,6 +27,7 @@ from mice.aaregex import (
     descriptionsFrom,
     makeAlert,
     naiveMatches,
+    sharedAlertCounter,
     stripDotStar,
 )
 from mice.alerts import Alert, Node
@@ -560,6 +561,100 @@ class AlertCounterTests(SynchronousTestCase):
         with open(path, "w") as f:
             f.write("garbage")
         self.assertRaises(ValueError, store.load)
+
+
+class SharedAlertCounterTests(SynchronousTestCase):
+    """
+    L{sharedAlertCounter}: one counter per AlertIDFile in a process.
+    """
+
+    def setUp(self):
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        self.path = os.path.join(self.directory, "alertid")
+
+    def test_interleavedNeverRepeat(self):
+        """
+        Two users of one file, drawing in turns and across several blocks,
+        never get the same number; after both closed, the numbering goes on
+        above every number given out, however the file is named.
+        """
+        os.symlink(self.directory, os.path.join(self.directory, "link"))
+        first = sharedAlertCounter(self.path, start=1, block=3)
+        second = sharedAlertCounter(os.path.join(self.directory, "link", "alertid"), 1, 3)
+        used = []
+        for turn in range(10):
+            used.append(first.next())
+            used.append(second.next())
+            if turn % 3 == 0:
+                used.append(second.next())
+        self.assertEqual(len(used), len(set(used)))
+        first.close()
+        used += [second.next() for _ in range(4)]
+        second.close()
+        self.assertEqual(len(used), len(set(used)))
+        self.assertEqual(AlertIdFile(self.path).load(), max(used) + 1,
+                         "the last close persists the exact position")
+        again = sharedAlertCounter(os.path.join(self.directory, ".", "alertid"))
+        self.assertEqual(again.next(), max(used) + 1)
+        again.close()
+
+    def test_crashedUsersNeverRepeat(self):
+        """
+        Without any close (a kill -9), a new process's counter starts above
+        every number both users were given.
+        """
+        first = sharedAlertCounter(self.path, block=5)
+        second = sharedAlertCounter(self.path, block=5)
+        used = [counter.next() for _ in range(7) for counter in (first, second)]
+        # What a new process would do: a counter of its own on the file.
+        after = AlertCounter(AlertIdFile(self.path), 1, 5)
+        self.assertGreater(after.next(), max(used))
+        first.close()
+        second.close()
+
+    def test_closeCountsUsers(self):
+        """
+        A user's close, even repeated, leaves the counter to the others; a
+        closed handle hands out nothing.
+        """
+        first = sharedAlertCounter(self.path, block=10)
+        second = sharedAlertCounter(self.path, block=10)
+        n = first.next()
+        first.close()
+        first.close()
+        self.assertTrue(first.closed)
+        self.assertRaises(ValueError, first.next)
+        self.assertEqual(second.next(), n + 1)
+        self.assertEqual(AlertIdFile(self.path).load(), n + 10, "the block is still reserved")
+        second.close()
+        self.assertEqual(AlertIdFile(self.path).load(), n + 2)
+
+    def test_largestStart(self):
+        """
+        The counter hands out nothing below any of its users' AlertID.
+        """
+        low = sharedAlertCounter(self.path, start=5)
+        self.assertEqual(low.next(), 5)
+        high = sharedAlertCounter(self.path, start=100)
+        self.assertEqual([low.next(), high.next()], [100, 101])
+        later = sharedAlertCounter(self.path, start=1)
+        self.assertEqual(later.next(), 102)
+        for counter in (low, high, later):
+            counter.close()
+
+    def test_badFile(self):
+        """
+        A file that holds no counter is refused, and leaves nothing behind.
+        """
+        with open(self.path, "w") as f:
+            f.write("garbage")
+        self.assertRaises(ValueError, sharedAlertCounter, self.path)
+        with open(self.path, "w") as f:
+            f.write("7\n")
+        counter = sharedAlertCounter(self.path)
+        self.assertEqual(counter.next(), 7)
+        counter.close()
 
 
 def mice(*args):

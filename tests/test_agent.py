@@ -185,6 +185,78 @@ class ChainTests(TestCase):
 
 
 
+class AlertDatabaseModuleTests(SynchronousTestCase):
+    def test_build(self):
+        """
+        C{mice_mod_pop_alertdb} is the alert store, from a database config
+        like C{mice_mod_pop_mysql}'s (a relative SQLite URL is the config's).
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice.postproc.alertdb import AlertStore
+        from mice.registry import findModule
+
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        conf = os.path.join(directory, "alertdb.conf")
+        with open(conf, "w") as f:
+            f.write("[MYSQL_SERVER]\nURL = sqlite:///alerts.db\nMAXERR = 4\nBATCHSIZE = 200\n")
+        store = findModule("mice_mod_pop_alertdb", "postprocessor").build(
+            conf, MemoryReactorClock())
+        self.assertIsInstance(store, AlertStore)
+        self.assertEqual((store.description, store.maxErrors, store.batchSize),
+                         (os.path.join(directory, "alerts.db"), 4, 200))
+        store.stop()
+
+
+class SharedAlertIdFileTests(SynchronousTestCase):
+    """
+    Two C{mice_mod_pop_aa_regex} modules of one process (two pipelines of a
+    BufferDaemon) whose configs name one AlertIDFile draw their messageids
+    from one counter.
+    """
+
+    def analyzer(self, directory, alertIdFile):
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice.postproc.aaregex import build
+
+        writeAgentConfigs(directory, 4455)
+        conf = os.path.join(directory, "aa.conf")
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("AlertIDFile = alertid", f"AlertIDFile = {alertIdFile}"))
+        analyzer = build(conf, MemoryReactorClock())
+        analyzer.senders = {"M": FakeSender()}
+        return analyzer
+
+    def messageIds(self, analyzer):
+        return [int(fromXml(document)[0].messageId)
+                for submitted in analyzer.senders["M"].submitted
+                for document in submitted.records]
+
+    def test_twoAnalyzersOneAlertIdFile(self):
+        directory = os.path.abspath(self.mktemp())
+        path = os.path.join(directory, "var", "alertid")
+        first = self.analyzer(os.path.join(directory, "one"), path)
+        # The same file, spelled another way.
+        second = self.analyzer(os.path.join(directory, "two"),
+                               os.path.join(directory, "two", "..", "var", "alertid"))
+        for seq in range(1, 6):
+            first.process([record(seq, FAILED)])
+            second.process([record(seq, DROP)])
+        ids = self.messageIds(first) + self.messageIds(second)
+        self.assertEqual(len(ids), 15)
+        self.assertEqual(len(set(ids)), 15, "a messageid given twice")
+        self.successResultOf(first.stop())
+        self.successResultOf(second.stop())
+        again = self.analyzer(os.path.join(directory, "three"), path)
+        again.process([record(1, FAILED)])
+        self.assertGreater(min(self.messageIds(again)), max(ids))
+        self.successResultOf(again.stop())
+
+
 class SecureAgentLinkTests(TestCase):
     timeout = 30
 

@@ -749,6 +749,8 @@ SHIPPED = {
     "bufferdaemon-rawlogdb.conf": "bufferdaemon",
     "bufferdaemon-aa.conf": "bufferdaemon",
     "bufferdaemon-mngmthost.conf": "bufferdaemon",
+    "bufferdaemon-aa-logids.conf": "bufferdaemon",
+    "mice_mod_pop_aa_rules.conf": "aa_rules",
     "mice_mod_dec_logformat_twofish.conf": "decoder",
     "mice_mod_dec_idmef_twofish.conf": "decoder",
     "mice_mod_pop_mysql.conf": "pop_mysql",

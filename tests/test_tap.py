@@ -117,12 +117,39 @@ class RunSettingsTests(TestCase):
         self.assertIn("USER = no-such-user-here: no such user", warnings[0])
 
 
-def alertCount(dataDir):
+def alertCount(dataDir, query="SELECT COUNT(*) FROM alert_entry"):
     try:
         with sqlite3.connect(os.path.join(dataDir, "alerts.db")) as db:
-            return db.execute("SELECT COUNT(*) FROM alert_entry").fetchone()[0]
+            return db.execute(query).fetchone()[0] or 0
     except sqlite3.OperationalError:
         return 0
+
+
+def eventCounts(dataDir):
+    """C{(events shown, records rejected)} in C{console_event}."""
+    return (alertCount(dataDir, "SELECT COUNT(*) FROM console_event WHERE action != 'reject'"),
+            alertCount(dataDir, "SELECT SUM(count) FROM console_event WHERE action = 'reject'"))
+
+
+def logidsExpectation(sample):
+    """
+    C{(alerts, events shown, records rejected)} the LogIDS rules of
+    mice-allinone make of the sample.
+    """
+    from mice.config import loadAaRules
+    from mice.postproc.aarules import loadEngine
+
+    engine = loadEngine(loadAaRules(allinone.LOGIDS_RULES))[0]
+    alerts = shown = rejected = 0
+    for line in sample:
+        for taken in engine.evaluate(engine.recordFor(line)):
+            if taken.kind in ("alert", "warning"):
+                alerts += 1
+            elif taken.kind == "reject":
+                rejected += 1
+            else:
+                shown += 1
+    return alerts, shown, rejected
 
 
 class AllInOneTests(TestCase):
@@ -147,6 +174,9 @@ class AllInOneTests(TestCase):
         expectedAlerts = sum(1 for line in sample for match in matcher.matchLine(line)
                              if match.sendTo in "MB")
         self.assertGreater(expectedAlerts, 50)
+        logidsAlerts, shown, rejected = logidsExpectation(sample)
+        self.assertGreater(min(logidsAlerts, shown, rejected), 50)
+        expectedAlerts += logidsAlerts
         for _ in range(2):
             options = allinone.Options()
             options.parseOptions(["--data-dir", dataDir, "--port", ports[0], "--agent-port",
@@ -155,6 +185,9 @@ class AllInOneTests(TestCase):
             service.startService()
             await waitFor(lambda: rowCount(database)[0] >= lines, 30, "the sample's rows")
             await waitFor(lambda: alertCount(dataDir) >= expectedAlerts, 30, "the alerts")
+            await waitFor(lambda: all(n >= e for n, e in zip(eventCounts(dataDir),
+                                                             (shown, rejected))), 30,
+                          "the console events")
             [forwarder] = [s for s in service if isinstance(s, DataForwarder)]
             await waitFor(lambda f=forwarder: not any(d.pending for d in f.destinations), 30,
                           "the last acknowledgements")
@@ -168,6 +201,7 @@ class AllInOneTests(TestCase):
         self.assertEqual(sum(d for _, d in counts), lines)
         self.assertGreater(counts[1][0], 0)
         self.assertEqual(alertCount(dataDir), expectedAlerts)
+        self.assertEqual(eventCounts(dataDir), (shown, rejected))
 
 
 class PrivilegeWarningTests(TestCase):

@@ -39,3 +39,16 @@ idmefDecoder = ModuleFactory(
 aaRegexAnalyzer = ModuleFactory(
     "mice_mod_pop_aa_regex", [], "postprocessor",
     "mice.postproc.aaregex.build", "the M-ICE rules: IDMEF alerts to the ManagementHost")
+
+alertDatabase = ModuleFactory(
+    "mice_mod_pop_alertdb", [], "postprocessor",
+    "mice.postproc.alertdb.build", "IDMEF alerts into alert_entry (MySQL/MariaDB or SQLite)")
+
+aaRulesAnalyzer = ModuleFactory(
+    "mice_mod_pop_aa_rules", [], "postprocessor",
+    "mice.postproc.aarules.build",
+    "the LogIDS rules: IDMEF alerts and console events to the ManagementHost")
+
+eventDecoder = ModuleFactory(
+    "mice_mod_dec_event", [], "decoder",
+    "mice.consoleevents.buildDecoder", "console events from LogIDS analysis agents")

@@ -15,18 +15,26 @@ The alert's identity on the link is what makes the repeat harmless: the
 stream names the record's origin and stream, the sequence number is the
 record's times 32 plus the match's index, and the receiving stores ignore
 a (source, stream, seq) they already have.  The IDMEF messageid comes from
-the persisted AlertID counter and is never reused.
+the persisted AlertID counter (L{mice.aaregex.sharedAlertCounter}: one per
+file in a process) and is never reused.
 """
 
 import hashlib
 import socket
 from datetime import datetime
+from operator import itemgetter
 
 from twisted.internet.defer import DeferredList, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice.aaregex import AaRegexMatcher, AlertCounter, AlertIdFile, descriptionsFrom, makeAlert
+from mice.aaregex import (
+    AaRegexMatcher,
+    AlertCounter,
+    descriptionsFrom,
+    makeAlert,
+    sharedAlertCounter,
+)
 from mice.idmef import toXml
 from mice.idmefdecoder import ReceivedAlert
 from mice.interfaces import IPostProcessor
@@ -63,7 +71,7 @@ class _Outgoing:
     def submit(self, sender):
         deferreds = []
         for stream, items in self.streams.items():
-            items.sort()
+            items.sort(key=itemgetter(0))
             seqs = [seq for seq, _ in items]
             documents = [document for _, document in items]
             for start in range(0, len(items), 100):
@@ -195,14 +203,14 @@ def build(configPath, reactor):
                                         description=f"{what} {address}")
     if settings.alertIdFile:
         os.makedirs(os.path.dirname(settings.alertIdFile), exist_ok=True)
-        store = AlertIdFile(settings.alertIdFile)
+        # Shared with any other module of this process naming the same file.
+        counter = sharedAlertCounter(settings.alertIdFile, settings.alertId)
     else:
         from mice.aaregex import MemoryAlertIdStore
 
-        store = MemoryAlertIdStore()
+        counter = AlertCounter(MemoryAlertIdStore(), settings.alertId)
     matchFile = os.path.join(os.path.dirname(configPath), "matchfiles",
                              "match_file_aa_regex.txt")
     descriptions = descriptionsFrom(loadMatchFile(matchFile)) if os.path.exists(matchFile) \
         else {}
-    return AaRegexAnalyzer(settings, senders, AlertCounter(store, settings.alertId), reactor,
-                           descriptions)
+    return AaRegexAnalyzer(settings, senders, counter, reactor, descriptions)

@@ -5,7 +5,8 @@ store): every IDMEF document received becomes a row of C{alert_entry}, in
 SQLite or MySQL/MariaDB, idempotent on the sender, its stream and the
 document's sequence number there.  C{mice-allinone} uses it as the end of
 the analysis chain until the ManagementHost (match file, reactions,
-console) is built.
+console) is built; a BufferDaemon loads it as C{mice_mod_pop_alertdb}
+(L{build}), a ManagementHost that only stores.
 """
 
 from twisted.internet.defer import succeed
@@ -50,14 +51,18 @@ def storeAlerts(txn, dialect, records):
 @implementer(IPostProcessor)
 class AlertStore:
     name = "alert database"
+    store = staticmethod(storeAlerts)
+    """The transaction function that stores a flush's records."""
     log = Logger()
     maxErrors = 10
     batchSize = 1000
 
-    def __init__(self, pool, dialect, description=""):
+    def __init__(self, pool, dialect, description="", maxErrors=10, batchSize=1000):
         self.pool = pool
         self.dialect = dialect
         self.description = description
+        self.maxErrors = maxErrors
+        self.batchSize = batchSize
         self._schemaReady = False
 
     @property
@@ -77,7 +82,25 @@ class AlertStore:
     def process(self, records):
         records = list(records)
         return self.start().addCallback(
-            lambda _: self.pool.runInteraction(storeAlerts, self.dialect, records))
+            lambda _: self.pool.runInteraction(self.store, self.dialect, records))
 
     def stop(self):
         self.pool.close()
+
+
+def build(configPath, reactor):
+    """
+    The C{mice_mod_pop_alertdb} module (see L{mice.registry}).  Its config is
+    the database's, as for C{mice_mod_pop_mysql}: C{[MYSQL_SERVER]} with
+    C{URL} (C{sqlite:///alerts.db}, relative to the config) or C{HOSTNAME},
+    C{USER}, C{PASSWORD}, C{DBNAME}, and C{MAXERR}, C{BATCHSIZE}.
+    """
+    from mice.config import loadPopMysql, parseDatabaseUrl
+    from mice.db import connectionPool
+
+    settings = loadPopMysql(configPath)
+    url = parseDatabaseUrl(settings.databaseUrl())
+    pool, dialect = connectionPool(url, reactor)
+    where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
+    return AlertStore(pool, dialect, description=where, maxErrors=settings.maxErr,
+                      batchSize=settings.batchSize)

@@ -19,7 +19,7 @@ BATCH = "batch"
 ACK = "ack"
 ERROR = "error"
 
-KINDS = ("log", "idmef")
+KINDS = ("log", "idmef", "event")
 
 MAX_SOURCE = 128
 MAX_STREAM = 255

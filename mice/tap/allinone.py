@@ -5,9 +5,11 @@ C{twistd -n mice-allinone}: M-ICE on one machine, on 127.0.0.1, with SQLite.
 Today that is a DataForwarder following a log file (the bundled sample
 unless told otherwise; lines appended later are shipped too) into two
 BufferDaemons: the raw-log database (memory-mapped ring, SQLite), and the
-analysis agent with the seed's M-ICE rules, whose IDMEF alerts go to a third
+analysis agent with the seed's M-ICE rules and the LogIDS rules
+(C{mice/data/logids}), whose IDMEF alerts and console events go to a third
 BufferDaemon standing for the ManagementHost, which stores them in
-C{alert_entry} (until the ManagementHost proper is built).  Offsets persist
+C{alert_entry} and C{console_event} (until the ManagementHost proper is
+built).  Offsets persist
 in the data directory, so starting again stores nothing twice.  Every link
 is encrypted with a pre-shared key made at the first start (C{link.key} in
 the data directory), even on loopback.
@@ -20,13 +22,16 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.python import usage
 
 from mice.aaregex import AlertCounter, AlertIdFile, descriptionsFrom
-from mice.config import loadAaRegex, loadMatchFile, parseDatabaseUrl
+from mice.config import loadAaRegex, loadAaRules, loadMatchFile, parseDatabaseUrl
+from mice.consoleevents import EventDecoder
 from mice.db import connectionPool
 from mice.forwarding import Ledger, LinePreparer
 from mice.idmefdecoder import IdmefDecoder
 from mice.logformat import LogFormatDecoder, hostDict, localHostInfo
 from mice.postproc.aaregex import AaRegexAnalyzer
+from mice.postproc.aarules import AaRulesAnalyzer, loadEngine
 from mice.postproc.alertdb import AlertStore
+from mice.postproc.eventdb import EventStore
 from mice.postproc.rawlogdb import RawLogStore
 from mice.pseudonym import newKey
 from mice.ringbuffer import openRing
@@ -41,6 +46,7 @@ from mice.tap.dataforwarder import log
 DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 SAMPLE = os.path.join(DATA, "sample.log")
 AGENT_RULES = os.path.join(DATA, "mice_mod_pop_aa_regex.conf")
+LOGIDS_RULES = os.path.join(DATA, "mice_mod_pop_aa_rules.conf")
 MATCH_FILE = os.path.join(DATA, "matchfiles", "match_file_aa_regex.txt")
 
 
@@ -69,9 +75,14 @@ def linkKey(dataDir):
         return f.read().strip()
 
 
-def _daemon(reactor, port, decoder, postprocessor, ring, name, security, root):
+def _daemon(reactor, port, pipelines, security, root):
+    """
+    A BufferDaemon on loopback C{port}; C{pipelines}: C{(decoder,
+    postprocessor, ring, name)} each.
+    """
     BufferDaemon([serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")],
-                 [Pipeline(decoder, postprocessor, ring, name=name)], reactor,
+                 [Pipeline(decoder, postprocessor, ring, name=name)
+                  for decoder, postprocessor, ring, name in pipelines], reactor,
                  timeInterval=1.0, security=security).setServiceParent(root)
 
 
@@ -95,17 +106,21 @@ def makeService(options):
 
     database = os.path.join(dataDir, "rawlog.db")
     pool, dialect = connectionPool(parseDatabaseUrl("sqlite:///" + database), reactor)
-    _daemon(reactor, rawPort, LogFormatDecoder(),
-            RawLogStore(pool, dialect, description=database),
-            openRing(os.path.join(dataDir, "cache.rawlogdb"), 1024, 64 * 2 ** 20, 0),
-            "raw-log database", security, root)
+    _daemon(reactor, rawPort, [(
+        LogFormatDecoder(), RawLogStore(pool, dialect, description=database),
+        openRing(os.path.join(dataDir, "cache.rawlogdb"), 1024, 64 * 2 ** 20, 0),
+        "raw-log database")], security, root)
 
     alerts = os.path.join(dataDir, "alerts.db")
     alertPool, alertDialect = connectionPool(parseDatabaseUrl("sqlite:///" + alerts), reactor)
-    _daemon(reactor, managementPort, IdmefDecoder(),
-            AlertStore(alertPool, alertDialect, description=alerts),
-            openRing(os.path.join(dataDir, "cache.mngmthost"), 256, 16 * 2 ** 20, 0),
-            "ManagementHost (alert database)", security, root)
+    _daemon(reactor, managementPort, [
+        (IdmefDecoder(), AlertStore(alertPool, alertDialect, description=alerts),
+         openRing(os.path.join(dataDir, "cache.mngmthost"), 256, 16 * 2 ** 20, 0),
+         "ManagementHost (alert database)"),
+        (EventDecoder(), EventStore(*connectionPool(parseDatabaseUrl("sqlite:///" + alerts),
+                                                    reactor), description=alerts),
+         openRing(os.path.join(dataDir, "cache.mngmthost-events"), 256, 16 * 2 ** 20, 0),
+         "ManagementHost (console events)")], security, root)
 
     rules = loadAaRegex(AGENT_RULES)
     analyzer = AaRegexAnalyzer(
@@ -113,9 +128,22 @@ def makeService(options):
                              f"ManagementHost 127.0.0.1:{managementPort}", security)},
         AlertCounter(AlertIdFile(os.path.join(dataDir, "alertid")), rules.alertId), reactor,
         descriptionsFrom(loadMatchFile(MATCH_FILE)))
-    _daemon(reactor, agentPort, LogFormatDecoder(), analyzer,
-            openRing(os.path.join(dataDir, "cache.aa"), 256, 32 * 2 ** 20, 0),
-            "analysis agent", security, root)
+    logidsSettings = loadAaRules(LOGIDS_RULES)
+    management = f"ManagementHost 127.0.0.1:{managementPort}"
+    logids = AaRulesAnalyzer(
+        logidsSettings, loadEngine(logidsSettings)[0],
+        {"M": _sender(reactor, managementPort, source, "idmef", management, security),
+         "events": _sender(reactor, managementPort, source, "event", f"{management} console",
+                           security)},
+        AlertCounter(AlertIdFile(os.path.join(dataDir, "alertid-logids")),
+                     logidsSettings.alertId), reactor)
+    _daemon(reactor, agentPort, [
+        (LogFormatDecoder(), analyzer,
+         openRing(os.path.join(dataDir, "cache.aa"), 256, 32 * 2 ** 20, 0),
+         "analysis agent (M-ICE rules)"),
+        (LogFormatDecoder(), logids,
+         openRing(os.path.join(dataDir, "cache.aa-logids"), 256, 32 * 2 ** 20, 0),
+         "analysis agent (LogIDS rules)")], security, root)
 
     if not options["no-ship"]:
         state = os.path.join(dataDir, "dataforwarder")

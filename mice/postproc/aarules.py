@@ -1,0 +1,327 @@
+# -*- test-case-name: tests.test_aarules -*-
+"""
+C{mice_mod_pop_aa_rules}: the LogIDS rules (L{mice.logids}) as an analysis
+agent's post-processor, beside or instead of C{mice_mod_pop_aa_regex}.
+
+Every record of a flush becomes a LogIDS record (its filter block, its
+fields, the built-in ones; C{ip} and C{loghost} from the client's host
+columns) and every rule that applies to it acts:
+
+  - C{alert} and C{warning} raise an IDMEF alert (severity high and
+    medium) that goes where the config's C{SendTo} says (M, A, B or N);
+  - C{display}, C{icon} and C{drop} (and the automatic drop of a record no
+    rule matched) make a console event (L{mice.consoleevents}) for the
+    ManagementHost's console;
+  - C{reject} is counted: one event per flush for each rule and reporting
+    host, with the count, and nothing shown.
+
+Alerts and events are delivered at least once, the way
+L{mice.postproc.aaregex} delivers its alerts: a flush is done only once
+every server it sent to has acknowledged; on the link, an action is
+numbered by its record (the record's sequence number times
+L{ACTIONS_PER_LINE}, plus the action's index), in a stream of its own
+(C{logids:origin|stream}), so a repeat after a crash is stored once, and
+the M-ICE rules' alerts about the same records never collide with these.
+"""
+
+import hashlib
+import os
+import socket
+from datetime import datetime
+
+from twisted.internet.defer import DeferredList, succeed
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from mice.aaregex import AlertCounter, isoTime, recordTime
+from mice.alerts import Alert, Node
+from mice.consoleevents import eventRecord
+from mice.extract import address, nodesFor
+from mice.idmef import toXml
+from mice.interfaces import IPostProcessor
+from mice.logids import isAddress, syslogHost
+from mice.postproc.aaregex import _ROUTES, _Outgoing
+from mice.protocols.wire import MAX_STREAM
+
+#: The actions of one record are numbered below this on the link; an action
+#: beyond it (a line that 256 rules act on) is counted and not sent.
+ACTIONS_PER_LINE = 256
+
+#: Field names that name what an alert's target is (the filter's fields).
+_TARGET_FIELDS = ("dst_ip", "dest", "destination", "target")
+
+
+def logidsStream(origin, stream):
+    """
+    The link stream of the LogIDS alerts and events about C{origin}'s
+    C{stream}.
+    """
+    name = f"logids:{origin}|{stream}"
+    if len(name) <= MAX_STREAM:
+        return name
+    return f"logids:{origin[:100]}|sha256:{hashlib.sha256(stream.encode('utf-8')).hexdigest()}"
+
+
+def reportingHost(line, hostname, ip):
+    """
+    C{(ip, hostname)} of the host that logged C{line}, for the LogIDS
+    record (whose C{loghost} is the netdef name of C{ip}, else the host
+    name, else the address): the syslog header's host when the line has
+    one, which is the client that shipped the line (C{hostname}, C{ip})
+    only when their names agree; else that client.
+    """
+    host = syslogHost(line)
+    if not host or host.isdigit():
+        # No header, or a time stamp followed by a number (the syscall
+        # logger's pid): not a host name.
+        return ip, hostname
+    if isAddress(host):
+        return host, host
+    if host.split(".")[0] == hostname.split(".")[0]:
+        return ip, host
+    return "", host
+
+
+def _localTime(record):
+    """The record's date and time as C{YYYY-MM-DDTHH:MM:SS}, or C{None}."""
+    if len(record.date) == 10 and len(record.time) == 8:
+        return f"{record.date}T{record.time}"
+    return None
+
+
+def _fieldNodes(fields, sources, targets):
+    """
+    The alert's nodes, the filter's fields (C{src_ip}/C{src_port}, a
+    destination) first, then what L{nodesFor} read from the line.
+    """
+    source = address(fields.get("src_ip", ""))
+    if source is not None and not any(node.address == source for node in sources):
+        port = fields.get("src_port", "")
+        sources = (Node(address=source, port=int(port) if port.isdigit() and
+                        int(port) < 65536 else None),) + tuple(sources)
+    for name in _TARGET_FIELDS:
+        target = address(fields.get(name, ""))
+        if target is not None:
+            if not any(node.address == target for node in targets):
+                targets = (Node(address=target),) + tuple(targets)
+            break
+    return sources, targets
+
+
+def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None):
+    """
+    The L{Alert} of one C{alert} or C{warning} action.
+
+    @param record: the L{mice.record.LogRecord}.
+    @param logids: its L{mice.logids.LogIdsRecord}.
+    @param taken: the L{mice.logids.Taken} action.
+    """
+    rule = taken.rule
+    fields = logids.fields
+    application = logids.application or "*"
+    stamp = recordTime(record.date, record.time, tz) or isoTime(now)
+    line = record.logline
+    sources, targets = _fieldNodes(
+        fields, *nodesFor(line, record.hostname or None, record.ip or None))
+    return Alert(
+        messageId=str(messageId), analyzerId=analyzerId, createTime=stamp,
+        classification=f"{application}: {rule.condition}", alertId=None, detectTime=stamp,
+        severity=taken.severity, sources=sources, targets=targets,
+        additionalData=(("log line", line),
+                        ("origin", f"{record.source} {record.stream} {record.seq}"),
+                        ("rule", f"{rule.where} {rule.text},{rule.action.kind}"),
+                        ("application", logids.application),
+                        ("loghost", fields["loghost"])))
+
+
+class _Rejects:
+    """
+    The rejected records of one chunk, counted by rule and reporting host.
+    """
+
+    def __init__(self):
+        self._counts = {}
+
+    def add(self, stream, seq, taken, logids, time):
+        fields = logids.fields
+        key = (stream, taken.rule.where, fields["loghost"], fields["ip"], logids.application)
+        entry = self._counts.get(key)
+        if entry is None:
+            self._counts[key] = [seq, 1, time]
+        else:
+            entry[1] += 1
+
+    def events(self):
+        for (stream, rule, loghost, ip, application), (seq, count, time) in \
+                self._counts.items():
+            yield stream, seq, eventRecord("reject", loghost, ip, application, rule, time,
+                                           count=count)
+
+
+@implementer(IPostProcessor)
+class AaRulesAnalyzer:
+    """
+    @param engine: a L{mice.logids.LogIdsEngine}.
+    @param senders: C{{"M": sender, "A": sender}} of kind C{idmef} for the
+        alerts, as the config routes them, and C{"events"}: a sender of
+        kind C{event} to the ManagementHost
+        (L{mice.services.sender.ReliableSender}s).
+    @param counter: the L{AlertCounter} of the IDMEF messageids.
+    @param clock: for the time of alerts whose record has none.
+    """
+
+    name = "mice_mod_pop_aa_rules"
+    log = Logger()
+    maxErrors = 10
+    batchSize = 5000
+
+    def __init__(self, settings, engine, senders, counter, clock, tz=None):
+        self.settings = settings
+        self.engine = engine
+        self.senders = senders
+        self.counter = counter
+        self.clock = clock
+        self.tz = tz
+        self.routes = tuple(route for route in _ROUTES[settings.sendTo] if route in senders)
+        self.alerts = 0
+        self.events = 0
+        self.unsent = 0
+
+    def start(self):
+        for sender in self.senders.values():
+            sender.startService()
+        return succeed(None)
+
+    def stop(self):
+        self.counter.close()
+        return DeferredList([sender.stopService() for sender in self.senders.values()])
+
+    def process(self, records):
+        outgoing = {route: _Outgoing() for route in self.senders}
+        now = datetime.fromtimestamp(self.clock.seconds())
+        for chunk in getattr(records, "chunks", (records,)):
+            self._analyse(chunk, outgoing, now)
+        deferreds = []
+        for route, sender in self.senders.items():
+            deferreds.extend(outgoing[route].submit(sender))
+        if not deferreds:
+            return succeed(len(records))
+        return DeferredList(deferreds, fireOnOneErrback=True, consumeErrors=True).addCallback(
+            lambda _: len(records))
+
+    def _analyse(self, chunk, outgoing, now):
+        engine = self.engine
+        events = outgoing.get("events")
+        rejects = _Rejects()
+        streams = {}
+        for record in chunk:
+            ip, host = reportingHost(record.logline, record.hostname, record.ip)
+            logids = engine.recordFor(record.logline, ip, record.stream, host)
+            taken = engine.evaluate(logids)
+            key = (record.source, record.stream)
+            stream = streams.get(key)
+            if stream is None:
+                stream = streams[key] = logidsStream(*key)
+            base = record.seq * ACTIONS_PER_LINE
+            time = _localTime(record)
+            for index, action in enumerate(taken):
+                if index == ACTIONS_PER_LINE:
+                    self.unsent += len(taken) - index
+                    self.log.warn("{stream} line {seq}: {count} rule actions, only the first"
+                                  " {limit} are sent", stream=record.stream, seq=record.seq,
+                                  count=len(taken), limit=ACTIONS_PER_LINE)
+                    break
+                seq = base + index
+                kind = action.kind
+                if kind == "alert" or kind == "warning":
+                    self._alert(record, logids, action, stream, seq, outgoing, now)
+                elif events is None:
+                    self.unsent += 1
+                elif kind == "reject":
+                    rejects.add(stream, seq, action, logids, time)
+                else:
+                    fields = logids.fields
+                    events.add(stream, seq, eventRecord(
+                        kind, fields["loghost"], fields["ip"], logids.application,
+                        None if action.rule is None else action.rule.where, time,
+                        fields=action.fields, icon=action.icon,
+                        line=record.logline if kind == "drop" else None))
+                    self.events += 1
+        if events is not None:
+            for stream, seq, event in rejects.events():
+                events.add(stream, seq, event)
+                self.events += 1
+
+    def _alert(self, record, logids, action, stream, seq, outgoing, now):
+        if not self.routes:
+            if self.settings.sendTo != "N":
+                self.unsent += 1
+            return
+        alert = makeLogIdsAlert(record, logids, action, self.counter.next(),
+                                self.settings.analyzerId, now, self.tz)
+        document = toXml(alert).decode("utf-8")
+        self.alerts += 1
+        for route in self.routes:
+            outgoing[route].add(stream, seq, document)
+
+
+def loadEngine(settings, log=None):
+    """
+    The L{mice.logids.LogIdsEngine} of an C{aa_rules} config's files.  A
+    line of them that does not load is logged (C{file:line: reason}) and
+    skipped; the rest load.
+
+    @raise OSError: a file cannot be read.
+    """
+    from mice.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
+
+    rules, problems = loadRules(settings.rulesFile)
+    filters, more = loadFilters(settings.filterFile)
+    problems = list(problems) + list(more)
+    netdef = NetDef()
+    if settings.netdefFile:
+        netdef, more = loadNetDef(settings.netdefFile)
+        problems.extend(more)
+    for problem in problems:
+        (log or AaRulesAnalyzer.log).error("{problem} (skipped)", problem=str(problem))
+    return LogIdsEngine(rules, filters, netdef), problems
+
+
+def build(configPath, reactor):
+    """
+    The C{mice_mod_pop_aa_rules} module from its config (see L{mice.registry}).
+    """
+    from twisted.internet.endpoints import clientFromString
+
+    from mice.aaregex import MemoryAlertIdStore, sharedAlertCounter
+    from mice.config import loadAaRules
+    from mice.securelink import LinkSecurity
+    from mice.services.sender import ReliableSender
+
+    settings = loadAaRules(configPath)
+    engine, _ = loadEngine(settings)
+    source = socket.gethostname().split(".")[0] or "localhost"
+    links = [("M", settings.management, settings.mngmntKey, "ManagementHost", "idmef"),
+             ("events", settings.management, settings.mngmntKey, "ManagementHost console",
+              "event")]
+    if "A" in _ROUTES[settings.sendTo]:
+        links.append(("A", settings.agent, settings.agentKey, "next analysis agent", "idmef"))
+    senders = {}
+    for route, where, key, what, kind in links:
+        if route == "M" and "M" not in _ROUTES[settings.sendTo]:
+            continue
+        security = LinkSecurity.fromSettings(settings.encryption, key, "aes-256-gcm",
+                                             settings.tls, where=settings.path)
+        host = where.host.replace(":", "\\:")
+        endpoint = security.wrapClientEndpoint(
+            clientFromString(reactor, f"tcp:host={host}:port={where.port}"), where.host)
+        senders[route] = ReliableSender(endpoint, source, kind, reactor,
+                                        securityFactory=security.securityFactory(),
+                                        description=f"{what} {where}")
+    if settings.alertIdFile:
+        os.makedirs(os.path.dirname(settings.alertIdFile), exist_ok=True)
+        # Shared with any other module of this process on the same file.
+        counter = sharedAlertCounter(settings.alertIdFile, settings.alertId)
+    else:
+        counter = AlertCounter(MemoryAlertIdStore(), settings.alertId)
+    return AaRulesAnalyzer(settings, engine, senders, counter, reactor)

@@ -1,0 +1,39 @@
+# -*- test-case-name: tests.test_aarules -*-
+"""
+The console's event store: every console event received
+(L{mice.consoleevents}) becomes a row of C{console_event}, in SQLite or
+MySQL/MariaDB, idempotent on the sender, its stream and the event's
+sequence number there.  The console (a later component) reads its panes
+from this table and the alerts from C{alert_entry}.
+"""
+
+import json
+
+from mice import schema
+from mice.postproc.alertdb import AlertStore
+
+
+def eventRow(event):
+    """
+    The C{console_event} row of one L{mice.consoleevents.ConsoleEvent}.
+    """
+    time = event.time or ""
+    date, clock = (time[:10], time[11:19]) if len(time) >= 19 else (None, None)
+    fields = json.dumps([list(pair) for pair in event.fields], ensure_ascii=False) \
+        if event.fields else None
+    return (event.source, event.stream, event.seq, event.loghost, event.ip, event.application,
+            event.action, event.rule, fields, event.icon, event.count, date, clock, event.line)
+
+
+def storeEvents(txn, dialect, events):
+    return schema.insertRows(txn, dialect, "console_event", [eventRow(e) for e in events])
+
+
+class EventStore(AlertStore):
+    """
+    The console event store: an L{AlertStore} (same schema, same pool
+    handling) for C{event} records.
+    """
+
+    name = "console event database"
+    store = staticmethod(storeEvents)
