@@ -39,6 +39,7 @@ L{AlertIdFile}, which the agent opens by path through L{sharedAlertCounter}
 """
 
 import bisect
+import fcntl
 import os
 import re
 from datetime import datetime
@@ -866,7 +867,14 @@ class AlertCounter:
             raise ValueError("block must be at least 1")
         self._store = store
         self._block = block
-        persisted = store.load()
+        lock = getattr(store, "lock", None)
+        if lock is not None:
+            lock()
+        try:
+            persisted = store.load()
+        except ValueError:
+            getattr(store, "close", lambda: None)()
+            raise
         self._next = max(start, persisted or 0)
         self._end = self._next
 
@@ -895,6 +903,9 @@ class AlertCounter:
         if self._next < self._end:
             self._store.save(self._next)
             self._end = self._next
+        release = getattr(self._store, "close", None)
+        if release is not None:
+            release()
 
 
 class _SharedEntry:
@@ -994,6 +1005,38 @@ class AlertIdFile:
 
     def __init__(self, path):
         self.path = path
+        self._lock = None
+
+    def lock(self):
+        """
+        Hold C{path.lock} (C{flock}) while a counter counts in this file
+        (L{AlertCounter} takes it, its C{close} lets it go): two processes
+        counting in one file would hand out the same numbers.  The kernel
+        drops the lock when the process dies, however it dies.
+
+        @raise ValueError: another process holds it.
+        """
+        if self._lock is not None:
+            return
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise ValueError(f"{self.path}: this AlertIDFile is in use by another process"
+                             f" (pid {holder}); give each agent its own") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._lock = fd
+
+    def close(self):
+        """Let another process count in this file."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def load(self):
         try:

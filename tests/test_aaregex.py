@@ -526,9 +526,11 @@ class AlertCounterTests(SynchronousTestCase):
         """
         path = self.mktemp()
         used = []
-        counter = AlertCounter(AlertIdFile(path), start=100, block=10)
+        store = AlertIdFile(path)
+        counter = AlertCounter(store, start=100, block=10)
         used += [counter.next() for _ in range(4)]
-        counter = AlertCounter(AlertIdFile(path), start=100, block=10)  # crashed
+        store.close()  # the process dies: the kernel drops the lock, nothing is saved
+        counter = AlertCounter(AlertIdFile(path), start=100, block=10)
         used += [counter.next() for _ in range(12)]
         counter.close()
         counter = AlertCounter(AlertIdFile(path), start=1, block=10)
@@ -604,14 +606,20 @@ class SharedAlertCounterTests(SynchronousTestCase):
         Without any close (a kill -9), a new process's counter starts above
         every number both users were given.
         """
-        first = sharedAlertCounter(self.path, block=5)
-        second = sharedAlertCounter(self.path, block=5)
-        used = [counter.next() for _ in range(7) for counter in (first, second)]
-        # What a new process would do: a counter of its own on the file.
+        crashed = subprocess.run(
+            [sys.executable, "-c",
+             "import os\nfrom mice.aaregex import sharedAlertCounter\n"
+             f"first = sharedAlertCounter({self.path!r}, block=5)\n"
+             f"second = sharedAlertCounter({self.path!r}, block=5)\n"
+             "print([c.next() for _ in range(7) for c in (first, second)], flush=True)\n"
+             "os._exit(9)\n"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(crashed.returncode, 9, crashed.stderr)
+        used = json.loads(crashed.stdout)
+        self.assertEqual(len(used), len(set(used)))
+        # The new process: a counter of its own on the file.
         after = AlertCounter(AlertIdFile(self.path), 1, 5)
+        self.addCleanup(after.close)
         self.assertGreater(after.next(), max(used))
-        first.close()
-        second.close()
 
     def test_closeCountsUsers(self):
         """
@@ -906,3 +914,39 @@ class FastPathTests(SynchronousTestCase):
         listing = listing.replace("\r\n", "\n").replace("\r", "\n")
         self.assertEqual(out[:len(listing)], listing)
         self.assertIn("5000 lines, ", out[len(listing):])
+
+
+class AlertIdFileLockTests(SynchronousTestCase):
+    """
+    Two processes counting in one AlertIDFile would hand out the same
+    numbers: the second is refused while the first counts.
+    """
+
+    def test_secondProcessRefused(self):
+        path = os.path.join(os.path.abspath(self.mktemp()), "alertid")
+        holder = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sys\nfrom mice.aaregex import AlertCounter, AlertIdFile\n"
+             f"c = AlertCounter(AlertIdFile({path!r}))\nprint(c.next(), flush=True)\n"
+             "sys.stdin.read()\nc.close()\n"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.stdin.close)
+        self.assertEqual(holder.stdout.readline().strip(), "1")
+        error = self.assertRaises(ValueError, AlertCounter, AlertIdFile(path))
+        self.assertIn(f"{path}: this AlertIDFile is in use by another process"
+                      f" (pid {holder.pid})", str(error))
+        holder.stdin.close()
+        holder.wait()
+        counter = AlertCounter(AlertIdFile(path))
+        self.addCleanup(counter.close)
+        self.assertEqual(counter.next(), 2, "numbering goes on where the first stopped")
+
+    def test_closeLetsGo(self):
+        path = os.path.join(os.path.abspath(self.mktemp()), "alertid")
+        first = AlertCounter(AlertIdFile(path))
+        first.next()
+        first.close()
+        second = AlertCounter(AlertIdFile(path))
+        self.addCleanup(second.close)
+        self.assertEqual(second.next(), 2)
