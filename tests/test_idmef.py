@@ -250,6 +250,167 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual(fromXml(bytearray(toXml(SSH_ALERT))), [SSH_ALERT])
 
 
+# -- the writer against lxml -----------------------------------------------
+
+#: Long text: a short text repeated, up to a few kB (log lines, payloads).
+LONG_TEXT = st.builds(lambda text, times: text * times, TEXT.filter(bool), st.integers(1, 400))
+#: Log lines as agents see them: a syslog or CLF start, then anything.
+LINES = st.builds(lambda head, body: head + body,
+                  st.sampled_from(["", "Nov 22 10:00:00 web01 sshd[1234]: ", "<34>", "]]>",
+                                   '192.0.2.7 - - [22/Nov/2004:10:00:00 +0100] "GET /']),
+                  TEXT | LONG_TEXT)
+ANY_TEXT = TEXT | LONG_TEXT | LINES
+#: Values that are not text where text belongs: written with C{str()}.
+NOT_TEXT = st.integers() | st.booleans() | st.floats(allow_nan=False)
+LOOSE_TEXT = st.none() | ANY_TEXT | NOT_TEXT
+
+WRITER_NODES = st.builds(
+    Node, address=st.none() | st.sampled_from(["192.0.2.7", "10.0.0.1", "2001:db8::1", "::ffff:1.2.3.4",
+                                               "300.1.1.1", ""]) | ANY_TEXT | st.integers(0, 2 ** 32),
+    hostname=LOOSE_TEXT, port=st.none() | st.integers(0, 65535) | st.booleans(),
+    protocol=st.none() | st.sampled_from(sorted(idmef.PROTOCOL_NUMBERS) + ["TCP", "Udp", ""])
+    | ANY_TEXT,
+    user=LOOSE_TEXT, uid=NUMBER | st.booleans(), process=LOOSE_TEXT, pid=NUMBER,
+    service=LOOSE_TEXT)
+
+#: Alerts with every optional part present or absent, any text (long,
+#: hostile, not text at all) in every field that takes text.
+WRITER_ALERTS = st.builds(
+    Alert, messageId=(ANY_TEXT | NOT_TEXT).filter(lambda v: v != ""),
+    analyzerId=(ANY_TEXT | st.integers()).filter(lambda v: v != ""), createTime=TIMES,
+    classification=st.none() | ANY_TEXT, alertId=st.none() | st.integers(0, 0xFFFFF),
+    detectTime=st.none() | st.just("") | TIMES, severity=st.sampled_from(SEVERITIES),
+    sources=st.lists(WRITER_NODES, max_size=3).map(tuple),
+    targets=st.lists(WRITER_NODES, max_size=3).map(tuple),
+    analyzerHost=LOOSE_TEXT,
+    additionalData=st.lists(st.tuples(ANY_TEXT | NOT_TEXT, ANY_TEXT | NOT_TEXT),
+                            max_size=5).map(tuple))
+
+#: Alerts L{toXml} must refuse, or fail on, as L{toElement} does: a valid
+#: alert with one to three parts damaged (a missing identity, a time that is
+#: not one, an unknown severity, numbers that are not, a protocol that is
+#: not text, an address that cannot be looked up, an alert ID that is not a
+#: number, an AdditionalData that is not a pair).
+BAD_TIMES = st.sampled_from([None, "", "soon", "2004-13-01T00:00:00", 17, b"2004-11-22"])
+BAD_NODES = st.builds(
+    Node, address=st.none() | TEXT | st.just(["192.0.2.7"]), hostname=OPTIONAL_TEXT,
+    port=st.none() | st.integers(0, 65535) | st.sampled_from(["22", "ssh", " 7 ", "\u0663"]),
+    protocol=st.none() | TEXT | st.integers(0, 255), user=OPTIONAL_TEXT,
+    uid=NUMBER | st.sampled_from(["0", "x", ""]), process=OPTIONAL_TEXT,
+    pid=NUMBER | st.sampled_from(["12", "pid", 1.5]), service=OPTIONAL_TEXT)
+#: The first checks first fail most, so they come last (Hypothesis
+#: favours the first branches).
+DAMAGE = st.one_of(
+    st.tuples(st.sampled_from(["sources", "targets"]),
+              st.lists(BAD_NODES, min_size=1, max_size=2).map(tuple)),
+    st.tuples(st.just("additionalData"), st.just((("a meaning only",),))),
+    st.tuples(st.just("alertId"), st.sampled_from(["0x1020", 1.5, -1])),
+    st.tuples(st.sampled_from(["createTime", "detectTime"]), BAD_TIMES),
+    st.tuples(st.just("severity"), st.sampled_from(["critical", "HIGH", "", None])),
+    st.tuples(st.sampled_from(["messageId", "analyzerId"]), st.sampled_from([None, ""])))
+BROKEN_ALERTS = st.builds(lambda alert, damage: dataclasses.replace(alert, **dict(damage)),
+                          ALERTS, st.lists(DAMAGE, min_size=1, max_size=3))
+
+
+def outcome(write, alert):
+    """What C{write(alert)} gives: its bytes, or the type and text of what it raised."""
+    try:
+        return write(alert)
+    except Exception as e:
+        return type(e), str(e)
+
+
+class WriterTests(SynchronousTestCase):
+    """
+    L{toXml} writes its documents as text; they must be the bytes lxml
+    writes for L{idmef.toElement}'s tree (L{idmef._toXmlLxml}), and fail
+    the same way.
+    """
+
+    def assertSameBytes(self, alert):
+        self.assertEqual(toXml(alert), idmef._toXmlLxml(alert))
+
+    def test_sshAlert(self):
+        self.assertSameBytes(SSH_ALERT)
+        self.assertSameBytes(Alert("1", "a", "2004-11-22T10:00:01Z", ""))
+
+    @settings(deadline=None, max_examples=600)
+    @given(WRITER_ALERTS)
+    def test_sameBytesAsLxml(self, alert):
+        """
+        Any alert: every optional part present or absent, unicode, markup,
+        controls, lone surrogates, CDATA ends, long values, numbers where
+        text belongs.
+        """
+        self.assertSameBytes(alert)
+
+    @settings(deadline=None, max_examples=300)
+    @given(ALERTS)
+    def test_sameBytesAndRoundTrip(self, alert):
+        """
+        The round-trip test's alerts: the same bytes, and they read back as
+        they did when lxml wrote them.
+        """
+        data = toXml(alert)
+        self.assertEqual(data, idmef._toXmlLxml(alert))
+        self.assertEqual(fromXml(data), [expected(alert)])
+
+    @settings(deadline=None, max_examples=500)
+    @given(BROKEN_ALERTS)
+    def test_sameFailures(self, alert):
+        """
+        An alert that cannot be written fails with the same exception and
+        message (the checks run in the same order); one that can is written
+        the same.
+        """
+        self.assertEqual(outcome(toXml, alert), outcome(idmef._toXmlLxml, alert))
+
+    def test_everyCodePoint(self):
+        """
+        Every code point, U+0000 to U+10FFFF (lone surrogates included), in
+        element content and in attribute values, is written as lxml writes
+        it: in long runs, and each on its own.
+
+        On its own, so that a character the writer's quick check misses
+        cannot hide behind another that sends the run through escaping.
+        Every character the writer changes is in the BMP, so each of the
+        BMP's is tested alone; a change lxml made beyond it would show in
+        the runs.
+        """
+        step = 0x4000
+        for start in range(0, 0x110000, step):
+            text = "".join(map(chr, range(start, min(start + step, 0x110000))))
+            self.assertSameBytes(dataclasses.replace(
+                SSH_ALERT, messageId=text, classification=text, analyzerHost=text,
+                sources=(Node(hostname=text, protocol=text),), additionalData=((text, text),)))
+        for start in range(0, 0x10000, step):
+            self.assertSameBytes(dataclasses.replace(SSH_ALERT, additionalData=tuple(
+                (chr(code), chr(code)) for code in range(start, start + step))))
+
+    def test_whatIsEscaped(self):
+        """
+        Markup and the characters a parser would normalize are escaped, in
+        content and in attributes as lxml does; nothing else is, and what
+        XML cannot carry is written as by L{xmlSafe}.
+        """
+        text = "<&>\"'\t\n\r]]> é\x00\ud800"
+        document = toXml(dataclasses.replace(SSH_ALERT, additionalData=((text, text),)))
+        self.assertIn('<AdditionalData type="string" meaning="&lt;&amp;&gt;&quot;\'&#9;&#10;&#13;'
+                      ']]&gt; é\\x00\\ud800"><string>&lt;&amp;&gt;"\'\t\n&#13;]]&gt; é'
+                      "\\x00\\ud800</string></AdditionalData>", document.decode("utf-8"))
+
+    def test_timesRemembered(self):
+        """
+        The ntpstamp of a time seen before is the one computed for it; a
+        time that is not text is never remembered.
+        """
+        first = toXml(SSH_ALERT)
+        self.assertEqual(idmef._stamps[SSH_ALERT.createTime], ntpStamp(SSH_ALERT.createTime))
+        self.assertEqual(toXml(SSH_ALERT), first)
+        self.assertRaises(IdmefError, toXml, dataclasses.replace(SSH_ALERT, detectTime=12))
+        self.assertNotIn(12, idmef._stamps)
+
+
 class TextTests(SynchronousTestCase):
     def test_xmlSafe(self):
         """
