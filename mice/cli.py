@@ -546,6 +546,65 @@ def analyze(args):
     return 0
 
 
+class _LogIdsJson:
+    """
+    C{mice analyze --rules --json}'s output of a line's actions: each
+    action's L{Taken.asDict} as C{json.dumps} prints it, one a line, made
+    from pieces cut from C{json.dumps} of the same objects once per rule and
+    application, so that the bytes are the same.
+    """
+
+    def __init__(self):
+        import json
+
+        self._dumps = json.dumps
+        # What json.dumps does to a str (ensure_ascii).
+        self._string = json.encoder.encode_basestring_ascii
+        self._pieces = {}
+        self._names = {}
+
+    def format(self, number, application, taken):
+        """The text of the objects of one line's actions."""
+        pieces = self._pieces.get(application)
+        if pieces is None:
+            pieces = self._pieces[application] = {}
+        head = f'{{"line": {number}'
+        out = []
+        for action in taken:
+            # A display's object differs from line to line by its fields only.
+            key = action if action.fields is None else action.rule
+            piece = pieces.get(key)
+            if piece is None:
+                piece = pieces[key] = self._piece(application, action)
+            if action.fields is None:
+                out.append(head + piece)
+            else:
+                names = self._names
+                string = self._string
+                out.append(head + piece + ", ".join([
+                    (names.get(name) or self._name(name)) + string(value) + "]"
+                    for name, value in action.fields]) + "]}\n")
+        return "".join(out)
+
+    def _piece(self, application, action):
+        """
+        The object after C{{"line": N}: all of it and a newline, or for a
+        C{display}, up to the fields list's C{[}.
+        """
+        start = '{"line": 0'
+        if action.fields is None:
+            text = self._dumps(action.asDict(0, application))
+            assert text.startswith(start), text
+            return text[len(start):] + "\n"
+        text = self._dumps(action._replace(fields=()).asDict(0, application))
+        assert text.startswith(start) and text.endswith('"fields": []}'), text
+        return text[len(start):-2]
+
+    def _name(self, name):
+        text = self._names[name] = "[" + self._string(name) + ", "
+        return text
+
+
 def analyzeLogIds(args):
     """
     C{mice analyze --rules rules.txt --filters filter.txt [--netdef
@@ -553,19 +612,9 @@ def analyzeLogIds(args):
     on the file's lines, then how often each rule fired.  Bad lines in the
     three files: each is listed as C{file:line: reason}, exit 1.
     """
-    import json
     from collections import Counter
 
-    from mice.logformat import decodeLogBytes
-    from mice.logids import (
-        LogIdsEngine,
-        NetDef,
-        isAddress,
-        loadFilters,
-        loadNetDef,
-        loadRules,
-        syslogHost,
-    )
+    from mice.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
 
     if not (args.rules and args.filters):
         print("mice analyze: --rules and --filters go together", file=sys.stderr)
@@ -596,36 +645,38 @@ def analyzeLogIds(args):
     lines = matched = actions = 0
     out = sys.stdout
     summary = sys.stderr if args.json else sys.stdout
-    dumps = json.dumps
+    formatJson = _LogIdsJson().format if args.json else None
+    # Without --ip, each line's reporting host is its syslog header's host
+    # when that is an address (analyseLines' None).
+    ip = args.ip or None
     try:
-        with open(args.logfile, "rb") as f:
+        # Batches of a megabyte: two of them (and their lines) are alive at once.
+        for chunk, _ in _readLines(args.logfile, 1 << 20):
+            first = lines + 1
+            lines += len(chunk)
+            # A write per few hundred kilobytes: a write per action costs as much as
+            # the action, and the text of a whole batch would be tens of megabytes.
             parts = []
             write = parts.append
-            for number, raw in enumerate(f, 1):
-                if raw.endswith(b"\n"):
-                    raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-                line = decodeLogBytes(raw)
-                lines += 1
-                host = syslogHost(line)
-                ip = args.ip or (host if isAddress(host) else "")
-                record = engine.recordFor(line, ip=ip, stream=stream, hostname=host)
-                taken = engine.evaluate(record)
-                if taken[0].rule is not None:
-                    matched += 1
-                for action in taken:
-                    counts[action.rule] += 1
-                    actions += 1
-                    if args.json:
-                        write(dumps(action.asDict(number, record.application)) + "\n")
-                    else:
-                        detail = (action.severity or action.icon
-                                  or " ".join(f"{k}={v}" for k, v in action.fields or ()))
-                        write(f"{number}: {record.application or '-'} {action.kind}"
-                              f"{' ' + detail if detail else ''}"
-                              f" [{action.rule.where if action.rule else 'no rule'}]\n")
-                if len(parts) >= 4096:
+            for index, record, taken in engine.analyseLines(chunk, ip=ip, stream=stream,
+                                                            hostname=None):
+                if len(parts) >= 1024:
                     out.write("".join(parts))
                     parts.clear()
+                if taken[0].rule is not None:
+                    matched += 1
+                actions += len(taken)
+                for action in taken:
+                    counts[action.rule] += 1
+                if formatJson is not None:
+                    write(formatJson(first + index, record.application, taken))
+                    continue
+                for action in taken:
+                    detail = (action.severity or action.icon
+                              or " ".join(f"{k}={v}" for k, v in action.fields or ()))
+                    write(f"{first + index}: {record.application or '-'} {action.kind}"
+                          f"{' ' + detail if detail else ''}"
+                          f" [{action.rule.where if action.rule else 'no rule'}]\n")
             out.write("".join(parts))
     except OSError as e:
         print(f"mice analyze: {args.logfile}: {e.strerror}", file=sys.stderr)

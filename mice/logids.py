@@ -20,9 +20,16 @@ import ipaddress
 import operator
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import NamedTuple
+
+try:  # The regex parser of the re module, to find a pattern's literals.
+    from re._constants import LITERAL as _LITERAL
+    from re._parser import parse as _parseRegex
+except ImportError:  # pragma: no cover (moved in a later Python: no prefilter)
+    _parseRegex = _LITERAL = None
 
 #: Fields every record has, whatever its filter block says.
 BUILTIN_FIELDS = ("application", "ip", "loghost", "line")
@@ -62,12 +69,29 @@ def number(text):
     C{text} as a number (surrounding white space allowed), or C{None} when
     it is not a plain decimal number.  No C{nan}, C{inf}, hex or C{1_000}.
     """
+    # str.isdecimal is the regex's \d (Unicode category Nd), and such a
+    # text has no white space to strip: the common case, without a regex.
+    if text.isdecimal():
+        try:
+            return int(text)
+        except ValueError:
+            return Decimal(text)  # see _integer
     text = text.strip()
     if _INTEGER.fullmatch(text):
-        return int(text)
+        return _integer(text)
     if _NUMBER.fullmatch(text):
         return float(text)
     return None
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        # More digits than int() converts (sys.get_int_max_str_digits): a
+        # log line must not stop the engine.  Decimal is exact, and
+        # compares exactly with int and float.
+        return Decimal(text)
 
 
 def unescapeValue(raw):
@@ -114,24 +138,49 @@ def ipPattern(text):
     (at least one C{*}: C{10.0.0.*}, C{10.*.*.*}), where C{*} stands for any
     one octet; or a network in CIDR form (C{10.0.0.0/8}, C{fd00::/8}).
     """
+    found = _ipPattern(text)
+    if found is None:
+        return None
+    kind, test = found
+    if kind == "wild":
+        return lambda value: test(value) is not None
+    return test
+
+
+def _ipPattern(text):
+    """
+    L{ipPattern} as C{("wild", fullmatch)}, a wildcard's regex (a value is
+    in it when C{fullmatch(value)} is not C{None}), or C{("net",
+    predicate)}; C{None} when C{text} is not a pattern.
+    """
     parts = text.split(".")
     if len(parts) == 4 and "*" in parts and all(
             p == "*" or re.fullmatch(_OCTET, p) for p in parts):
         regex = re.compile(r"\.".join(_OCTET if p == "*" else re.escape(p) for p in parts))
-        fullmatch = regex.fullmatch
-        return lambda value: fullmatch(value) is not None
+        return "wild", regex.fullmatch
     if "/" in text and (re.fullmatch(r"[\d.]+/\d+", text)
                         or re.fullmatch(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/\d+", text)):
         try:
             network = ipaddress.ip_network(text, strict=False)
         except ValueError:
             return None
+        known = {}
 
         def inNetwork(value):
+            # Parsing an address and testing it is slow; the addresses of a
+            # site's logs repeat.
+            try:
+                return known[value]
+            except KeyError:
+                pass
             address = _address(value)
-            return address is not None and address.version == network.version \
+            result = address is not None and address.version == network.version \
                 and address in network
-        return inNetwork
+            if len(known) >= 65536:
+                known.clear()
+            known[value] = result
+            return result
+        return "net", inNetwork
     return None
 
 
@@ -155,6 +204,27 @@ def splitSource(source):
 # Conditions
 
 
+class Statement(NamedTuple):
+    """
+    One C{expr1 cond expr2} statement, compiled: what L{compileStatement}'s
+    predicate and the engine's generated code (L{compileEvaluator}) both
+    evaluate.
+    """
+
+    kind: str
+    """C{const} (C{value} is the result), C{eq}/C{ne} (string equality),
+    C{wild}/C{notwild} (C{value} is an IP wildcard's regex C{fullmatch}),
+    C{in}/C{notin} (C{value} is an IP network predicate), C{gt ge lt le}
+    (string order), C{ct}/C{nc} (C{value} is a regex's C{search}) or
+    C{number} (C{value} is C{(operator, number)})."""
+    name: str
+    value: object
+
+
+_NUMERIC_OPERATORS = {"=": "==", "==": "==", "<=": "<=", ">=": ">=", "!=": "!="}
+_ORDER_OPERATORS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+
 def _always(fields):
     return True
 
@@ -163,9 +233,15 @@ def _never(fields):
     return False
 
 
-def compileStatement(name, condition, raw):
+_ALWAYS = Statement("const", "", True)
+_NEVER = Statement("const", "", False)
+_always.parts = ((_ALWAYS,), ())
+_never.parts = ((_NEVER,), ())
+
+
+def parseStatement(name, condition, raw):
     """
-    One C{expr1 cond expr2} statement as a predicate on a field dict.
+    One C{expr1 cond expr2} statement as a L{Statement}.
 
     @raise ValueError: C{cond} is not a condition, or a C{ct}/C{nc} value
         is not a regular expression.
@@ -178,52 +254,87 @@ def compileStatement(name, condition, raw):
     if cond in NUMERIC_CONDITIONS:
         right = number(value)
         if right is None:
-            return _never
-        compare = {"=": operator.eq, "==": operator.eq, "<=": operator.le,
-                   ">=": operator.ge, "!=": operator.ne}[cond]
-
-        def numeric(fields):
-            left = number(fields.get(name, ""))
-            return left is not None and compare(left, right)
-        return numeric
+            return _NEVER
+        return Statement("number", name, (_NUMERIC_OPERATORS[cond], right))
 
     if cond in REGEX_CONDITIONS:
         try:
             search = re.compile(value).search
         except re.error as e:
             raise ValueError(f"{cond} {raw!r}: not a regular expression: {e}") from None
-        if cond == "ct":
-            return lambda fields: search(fields.get(name, "")) is not None
-        return lambda fields: search(fields.get(name, "")) is None
+        return Statement(cond, name, search)
 
     if cond in ("eq", "ne"):
+        # ne is always the negation of eq with the same value.
         if value == "*":
-            matches = _always
-        else:
-            pattern = ipPattern(value)
-            if pattern is not None:
-                def matches(fields):
-                    return pattern(fields.get(name, ""))
-            else:
-                def matches(fields):
-                    return fields.get(name, "") == value
-        if cond == "eq":
-            return matches
-        return lambda fields: not matches(fields)
+            return _ALWAYS if cond == "eq" else _NEVER
+        pattern = _ipPattern(value)
+        if pattern is not None:
+            kind, test = pattern
+            if kind == "wild":
+                return Statement("wild" if cond == "eq" else "notwild", name, test)
+            return Statement("in" if cond == "eq" else "notin", name, test)
+        return Statement(cond, name, value)
 
-    if cond == "gt":
+    return Statement(cond, name, value)
+
+
+def statementPredicate(statement):
+    """A L{Statement} as a predicate on a field dict."""
+    kind, name, value = statement
+    if kind == "const":
+        return _always if value else _never
+    if kind == "number":
+        operator_, right = value
+        compare = {"==": operator.eq, "<=": operator.le, ">=": operator.ge,
+                   "!=": operator.ne}[operator_]
+
+        def numeric(fields):
+            left = number(fields.get(name, ""))
+            return left is not None and compare(left, right)
+        return numeric
+    if kind == "ct":
+        return lambda fields: value(fields.get(name, "")) is not None
+    if kind == "nc":
+        return lambda fields: value(fields.get(name, "")) is None
+    if kind == "wild":
+        return lambda fields: value(fields.get(name, "")) is not None
+    if kind == "notwild":
+        return lambda fields: value(fields.get(name, "")) is None
+    if kind == "in":
+        return lambda fields: value(fields.get(name, ""))
+    if kind == "notin":
+        return lambda fields: not value(fields.get(name, ""))
+    if kind == "eq":
+        return lambda fields: fields.get(name, "") == value
+    if kind == "ne":
+        return lambda fields: not fields.get(name, "") == value
+    if kind == "gt":
         return lambda fields: fields.get(name, "") > value
-    if cond == "ge":
+    if kind == "ge":
         return lambda fields: fields.get(name, "") >= value
-    if cond == "lt":
+    if kind == "lt":
         return lambda fields: fields.get(name, "") < value
     return lambda fields: fields.get(name, "") <= value
+
+
+def compileStatement(name, condition, raw):
+    """
+    One C{expr1 cond expr2} statement as a predicate on a field dict.
+
+    @raise ValueError: see L{parseStatement}.
+    """
+    return statementPredicate(parseStatement(name, condition, raw))
 
 
 def compileCondition(text):
     """
     A rule's condition as a predicate on a field dict: C{*}, or statements
     joined by C{AND}/C{OR}, folded strictly left to right.
+
+    The predicate's C{parts} attribute is C{(statements, ands)}: the
+    L{Statement}s and, between each two, whether they are joined by AND
+    (what L{compileEvaluator} generates code from).
 
     @raise ValueError: it does not parse (the reason).
     """
@@ -244,11 +355,14 @@ def compileCondition(text):
             if joiner not in ("AND", "OR"):
                 raise ValueError(f"expected AND or OR, not {tokens[i - 1]!r}")
             ands.append(joiner == "AND")
-        statements.append(compileStatement(*tokens[i:i + 3]))
-    first = statements[0]
-    if len(statements) == 1:
+        statements.append(parseStatement(*tokens[i:i + 3]))
+    predicates = [statementPredicate(s) for s in statements]
+    first = predicates[0]
+    if len(predicates) == 1:
+        if first not in (_always, _never):
+            first.parts = (tuple(statements), ())
         return first
-    rest = tuple(zip(ands, statements[1:]))
+    rest = tuple(zip(ands, predicates[1:]))
 
     def fold(fields):
         value = first(fields)
@@ -259,6 +373,7 @@ def compileCondition(text):
             else:
                 value = value or statement(fields)
         return value
+    fold.parts = (tuple(statements), tuple(ands))
     return fold
 
 
@@ -651,10 +766,252 @@ class Taken(NamedTuple):
         return result
 
 
+def requiredLiteral(pattern):
+    """
+    A string that every line C{pattern} (a compiled regex) finds a match in
+    contains: the longest run of plain characters in the top level of the
+    pattern (C{sshd[} in C{\\ssshd\\[\\d+\\]:}), or C{""} when there is none
+    or the pattern ignores case.  C{literal in line} is a cheap test that
+    lets L{LogIdsEngine} skip the regex on most lines another block's.
+    """
+    if (_parseRegex is None or not isinstance(pattern.pattern, str)
+            or pattern.flags & re.IGNORECASE):
+        return ""
+    try:
+        tree = _parseRegex(pattern.pattern, pattern.flags)
+    except Exception:  # it compiled: this should not happen; then no prefilter
+        return ""
+    # Each top-level item must match, one after the other: consecutive
+    # LITERAL items match consecutive characters of the line.
+    best = run = ""
+    for op, argument in tree.data:
+        if op is _LITERAL:
+            run += chr(argument)
+            if len(run) > len(best):
+                best = run
+        else:
+            run = ""
+    return best
+
+
+def _found(line):
+    return True
+
+
+class _Plan:
+    """
+    What the engine does with the lines one filter block (or none)
+    selects: how it parses them, and its application's compiled rules.
+    """
+
+    __slots__ = ("filter", "application", "literal", "search", "parse", "hasSource",
+                 "evaluate")
+
+    def __init__(self, block, evaluate):
+        self.filter = block
+        # The application's rules: (fields, order) -> [Taken].
+        self.evaluate = evaluate
+        # line -> (fields dict, order); ({}, ()) when it does not parse.
+        self.parse = _parseNothing
+        self.hasSource = False
+        if block is None:
+            self.application = ""
+            self.literal = ""
+            self.search = None
+            return
+        self.application = block.name
+        self.literal = "" if block.match is None else requiredLiteral(block.match)
+        self.search = _found if block.match is None else block.match.search
+        if block.fields is not None:
+            self.parse = _fieldsParser(block.fields.search, block.fieldNames)
+        elif block.separator is not None:
+            self.parse = _splitParser(block.separator, block.names)
+        self.hasSource = "source" in block.fieldNames
+
+
+def _parseNothing(line):
+    return {}, ()
+
+
+def _fieldsParser(search, names):
+    def parse(line):
+        found = search(line)
+        if found is None:
+            return {}, ()
+        # groupdict("") is {name: value or ""}, in the groups' order.
+        return found.groupdict(""), names
+    return parse
+
+
+def _splitParser(separator, names):
+    count = len(names)
+    split = str.split
+
+    def parse(line):
+        values = split(line, separator, count - 1)
+        if len(values) != count:
+            return {}, ()
+        return dict(zip(names, values)), names
+    return parse
+
+
+_tupleNew = tuple.__new__
+_DROP = Taken(None, "drop")
+_LINE_ONLY = ("line",)
+_UNSET = object()
+#: Bounds of the engine's caches (streams, applications, reporting hosts).
+_CACHE_SIZE = 4096
+
+
+def _wholeRecord(rule, fields, order):
+    """C{display=}'s action: the record's fields in the log's order."""
+    return _tupleNew(Taken, (rule, "display", None,
+                             tuple([(n, fields.get(n, "")) for n in order or _LINE_ONLY]), None))
+
+
+def _evaluateEach(rules):
+    """The rules, evaluated one by one: what L{compileEvaluator} generates."""
+    def evaluate(fields, order):
+        taken = []
+        for rule in rules:
+            if rule.test(fields):
+                action = rule.action
+                if action.kind == "display":
+                    names = action.fields or order or _LINE_ONLY
+                    taken.append(Taken(rule, "display",
+                                       fields=tuple((n, fields.get(n, "")) for n in names)))
+                else:
+                    taken.append(Taken(rule, action.kind, action.severity, icon=action.icon))
+        return taken or [_DROP]
+    return evaluate
+
+
+_STATEMENT_CODE = {
+    "eq": "{f} == {v}", "ne": "not {f} == {v}",
+    "gt": "{f} > {v}", "ge": "{f} >= {v}", "lt": "{f} < {v}", "le": "{f} <= {v}",
+    "ct": "{v}({f}) is not None", "nc": "{v}({f}) is None",
+    "wild": "{v}({f}) is not None", "notwild": "{v}({f}) is None",
+    "in": "{v}({f})", "notin": "not {v}({f})",
+}
+
+
+def compileEvaluator(rules):
+    """
+    One function C{(fields, order) -> [Taken]} doing what evaluating each of
+    C{rules} (one application's, in file order) on a record does, as Python
+    code generated for them: each field the conditions read is looked up
+    once, a condition two rules share is evaluated once, the actions that do
+    not depend on the record are made once.
+
+    The generated source holds only names it makes up (C{f0}, C{k3}...);
+    every value of the rules (field names, strings, regexes) is bound to
+    such a name, never written into the code.  A rule whose test is not a
+    L{compileCondition} predicate (no C{parts}) is called as it is.
+    """
+    namespace = {"_new": _tupleNew, "Taken": Taken, "_DROP": _DROP, "_number": number,
+                 "_whole": _wholeRecord, "_UNSET": _UNSET}
+    constants = {}
+
+    def constant(value):
+        key = (type(value), value)
+        try:
+            return constants[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: bind it anyway
+            key = None
+        name = f"k{len(namespace)}"
+        namespace[name] = value
+        if key is not None:
+            constants[key] = name
+        return name
+
+    fieldNames = {}
+
+    def field(name):
+        if name not in fieldNames:
+            fieldNames[name] = f"f{len(fieldNames)}"
+        return fieldNames[name]
+
+    # A field several numeric statements read is made a number once, by
+    # the first of them that runs (g0 is _UNSET until then).
+    numericUses = {}
+    for rule in rules:
+        for statement in getattr(rule.test, "parts", ((), ()))[0]:
+            if statement.kind == "number":
+                numericUses[statement.name] = numericUses.get(statement.name, 0) + 1
+    numbers = {}
+
+    def statementCode(statement):
+        kind, name, value = statement
+        if kind == "const":
+            return "True" if value else "False"
+        if kind == "number":
+            operator_, right = value
+            made = f"_number({field(name)})"
+            if numericUses[name] > 1:
+                cached = numbers.setdefault(name, f"g{len(numbers)}")
+                made = f"({cached} if {cached} is not _UNSET else ({cached} := {made}))"
+            return f"(n := {made}) is not None and n {operator_} {constant(right)}"
+        return _STATEMENT_CODE[kind].format(f=field(name), v=constant(value))
+
+    body = []
+    conditions = {}
+    for rule in rules:
+        parts = getattr(rule.test, "parts", None)
+        if parts is None:
+            test = f"{constant(rule.test)}(fields)"
+        elif len(parts[0]) == 1 and parts[0][0].kind == "const":
+            test = "True" if parts[0][0].value else "False"
+        elif parts in conditions:
+            test = conditions[parts]
+        else:
+            statements, ands = parts
+            test = conditions[parts] = f"c{len(conditions)}"
+            # The fold, one statement after the other (no nesting, however
+            # long the chain): AND evaluates the next statement only when
+            # the value so far is true, OR only when it is false.
+            body.append(f"{test} = {statementCode(statements[0])}")
+            for isAnd, statement in zip(ands, statements[1:]):
+                body.append(f"if {'' if isAnd else 'not '}{test}:")
+                body.append(f"    {test} = {statementCode(statement)}")
+        action = rule.action
+        if action.kind != "display":
+            made = constant(Taken(rule, action.kind, action.severity, icon=action.icon))
+            line = f"append({made})"
+        elif action.fields:
+            values = []
+            for name in action.fields:
+                value = fieldNames.get(name) or f"get({constant(name)}, '')"
+                values.append(f"({constant(name)}, {value}), ")
+            line = (f"append(_new(Taken, ({constant(rule)}, 'display', None,"
+                    f" ({''.join(values)}), None)))")
+        else:
+            line = f"append(_whole({constant(rule)}, fields, order))"
+        if test == "True":
+            body.append(line)
+        elif test != "False":
+            body.append(f"if {test}:")
+            body.append(f"    {line}")
+    head = ["def evaluate(fields, order):", "    get = fields.get",
+            *(f"    {var} = get({constant(name)}, '')" for name, var in fieldNames.items()),
+            *(f"    {var} = _UNSET" for var in numbers.values()),
+            "    taken = []", "    append = taken.append"]
+    source = "\n".join(head + [f"    {line}" for line in body]
+                       + ["    return taken or [_DROP]", ""])
+    try:
+        exec(compile(source, "<logids rules>", "exec"), namespace)
+    except (SyntaxError, RecursionError, MemoryError, OverflowError, ValueError):
+        # Beyond what the compiler takes (a rules file of a size never seen):
+        # the same, rule by rule.
+        return _evaluateEach(tuple(rules))
+    return namespace["evaluate"]
+
+
 class LogIdsEngine:
     """
     Rules, filters and netdef, compiled: L{recordFor} a line, then
-    L{evaluate} the record.
+    L{evaluate} the record; or L{analyseLines}, both for a batch of lines.
     """
 
     def __init__(self, rules=(), filters=(), netdef=None):
@@ -670,6 +1027,76 @@ class LogIdsEngine:
                 byApplication.setdefault(rule.application.casefold(), []).append(rule)
         self._byApplication = {k: tuple(v) for k, v in byApplication.items()}
         self._catchAll = tuple(catchAll)
+        self._compiled = {}
+        self._evaluators = {}
+        self._plans = tuple(_Plan(block, self._evaluatorFor(block.name))
+                            for block in self.filters)
+        self._nothing = _Plan(None, self._evaluatorFor(""))
+        self._streams = {}
+
+    def _evaluatorFor(self, application):
+        """The compiled rules of C{application}'s records (see L{rulesFor})."""
+        try:
+            return self._evaluators[application]
+        except KeyError:
+            pass
+        rules = self.rulesFor(application)
+        evaluate = self._compiled.get(rules)
+        if evaluate is None:
+            evaluate = self._compiled[rules] = compileEvaluator(rules)
+        if len(self._evaluators) >= _CACHE_SIZE:
+            self._evaluators.clear()
+        self._evaluators[application] = evaluate
+        return evaluate
+
+    def _candidates(self, stream):
+        """
+        C{(literal, search, plan)} of the blocks whose C{file} glob (if any)
+        selects C{stream}, in file order, up to the first that selects every
+        line of it (a C{file} without C{match}).
+        """
+        try:
+            return self._streams[stream]
+        except KeyError:
+            pass
+        candidates = []
+        for plan in self._plans:
+            block = plan.filter
+            if block.file is not None:
+                target = stream if "/" in block.file else stream.rpartition("/")[2]
+                if not fnmatchcase(target, block.file):
+                    continue
+            candidates.append((plan.literal, plan.search, plan))
+            if block.match is None:
+                break
+        candidates = tuple(candidates)
+        if len(self._streams) >= _CACHE_SIZE:
+            self._streams.clear()
+        self._streams[stream] = candidates
+        return candidates
+
+    def _select(self, line, candidates):
+        """
+        The plan of the first block that selects C{line}: the same block as
+        trying each block's L{Filter.selects} in file order.  A block's
+        regex runs only on lines that hold its L{requiredLiteral}.
+        """
+        for literal, search, plan in candidates:
+            if literal in line and search(line) is not None:
+                return plan
+        return self._nothing
+
+    def _record(self, plan, line, ip, loghost):
+        fields, order = plan.parse(line)
+        if plan.hasSource and order:
+            srcIp, srcPort = splitSource(fields["source"])
+            fields.setdefault("src_ip", srcIp)
+            fields.setdefault("src_port", srcPort)
+        fields["application"] = plan.application
+        fields["ip"] = ip
+        fields["loghost"] = loghost
+        fields["line"] = line
+        return _tupleNew(LogIdsRecord, (plan.application, fields, order))
 
     def recordFor(self, line, ip="", stream="", hostname=""):
         """
@@ -678,23 +1105,8 @@ class LogIdsEngine:
         application and fields.  C{ip} is the reporting host's address;
         C{loghost} is its netdef name, else C{hostname}, else C{ip}.
         """
-        application = ""
-        parsed = ()
-        for block in self.filters:
-            if block.selects(line, stream):
-                application = block.name
-                parsed = block.parse(line)
-                break
-        fields = dict(parsed)
-        if "source" in fields:
-            srcIp, srcPort = splitSource(fields["source"])
-            fields.setdefault("src_ip", srcIp)
-            fields.setdefault("src_port", srcPort)
-        fields["application"] = application
-        fields["ip"] = ip
-        fields["loghost"] = self.netdef.name(ip) or hostname or ip
-        fields["line"] = line
-        return LogIdsRecord(application, fields, tuple(name for name, _ in parsed))
+        plan = self._select(line, self._candidates(stream))
+        return self._record(plan, line, ip, self.netdef.name(ip) or hostname or ip)
 
     def rulesFor(self, application):
         """The rules that apply to C{application}'s records, in file order."""
@@ -705,17 +1117,58 @@ class LogIdsEngine:
         Every action the rules take on C{record}, in rules file order; a
         record no rule matched is dropped (one L{Taken} with rule C{None}).
         """
-        fields = record.fields
-        taken = []
-        for rule in self.rulesFor(record.application):
-            if rule.test(fields):
-                action = rule.action
-                if action.kind == "display":
-                    names = action.fields or record.order or ("line",)
-                    taken.append(Taken(rule, "display",
-                                       fields=tuple((n, fields.get(n, "")) for n in names)))
-                else:
-                    taken.append(Taken(rule, action.kind, action.severity, icon=action.icon))
-        if not taken:
-            taken.append(Taken(None, "drop"))
-        return taken
+        return self._evaluatorFor(record.application)(record.fields, record.order)
+
+    def analyseLines(self, lines, ip="", stream="", hostname=""):
+        """
+        L{recordFor} then L{evaluate} on each of C{lines}, which come from
+        the same C{stream}: yields C{(index, record, taken)} for every line,
+        in order (C{index} counts from 0; C{taken} is what L{evaluate}
+        returns).
+
+        C{ip=None}: each line's reporting host is the host of its syslog
+        header (L{syslogHost}) when that is an address, else C{""};
+        C{hostname=None}: that host.  (C{mice analyze}'s way, when there is
+        no better source for them.)
+        """
+        # recordFor and evaluate, inlined: this loop is mice analyze's.
+        candidates = self._candidates(stream)
+        nothing = self._nothing
+        new = _tupleNew
+        perLine = ip is None or hostname is None
+        if perLine:
+            header = _SYSLOG_HOST
+            hosts = {}  # the header's host: (ip, loghost)
+        else:
+            lineIp, loghost = ip, self.netdef.name(ip) or hostname or ip
+        for index, line in enumerate(lines):
+            if perLine:
+                found = header(line)
+                host = found.group(1) if found else ""
+                known = hosts.get(host)
+                if known is None:
+                    if ip is not None:
+                        lineIp = ip
+                    else:
+                        lineIp = host if isAddress(host) else ""
+                    name = host if hostname is None else hostname
+                    if len(hosts) >= _CACHE_SIZE:
+                        hosts.clear()
+                    known = hosts[host] = (lineIp, self.netdef.name(lineIp) or name or lineIp)
+                lineIp, loghost = known
+            plan = nothing
+            for literal, search, candidate in candidates:
+                if literal in line and search(line) is not None:
+                    plan = candidate
+                    break
+            fields, order = plan.parse(line)
+            if order and plan.hasSource:
+                srcIp, srcPort = splitSource(fields["source"])
+                fields.setdefault("src_ip", srcIp)
+                fields.setdefault("src_port", srcPort)
+            fields["application"] = application = plan.application
+            fields["ip"] = lineIp
+            fields["loghost"] = loghost
+            fields["line"] = line
+            yield index, new(LogIdsRecord, (application, fields, order)), \
+                plan.evaluate(fields, order)

@@ -8,16 +8,24 @@ import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from mice.cli import _LogIdsJson
 from mice.logids import (
+    Action,
+    Filter,
     LogIdsEngine,
     LogIdsRecord,
     Problem,
+    Rule,
+    Taken,
     compileCondition,
+    compileEvaluator,
+    isAddress,
     loadFilters,
     loadNetDef,
     loadRules,
@@ -25,7 +33,9 @@ from mice.logids import (
     parseFilters,
     parseNetDef,
     parseRules,
+    requiredLiteral,
     splitSource,
+    syslogHost,
     unescapeValue,
 )
 
@@ -154,6 +164,19 @@ class ConditionTests(SynchronousTestCase):
             self.assertFalse(condition(f"n {op} nan", n="nan"), op)
         self.assertEqual(number("0x10"), None)
         self.assertEqual(number("1_000"), None)
+
+    def test_hugeNumbers(self):
+        """
+        A field of more digits than int() converts is still a number (a log
+        line must not stop the engine), compared exactly.
+        """
+        digits = "9" * 5000
+        self.assertEqual(number(digits), Decimal(digits))
+        self.assertEqual(number(" -" + digits), Decimal("-" + digits))
+        self.assertTrue(condition("n >= 5", n=digits))
+        self.assertFalse(condition("n = 1e4", n=digits))
+        self.assertTrue(condition("n != " + digits[:-1], n=digits))
+        self.assertEqual(number("\u0663\u0664"), 34)  # \d is any Unicode digit
 
     def test_strings(self):
         """C{eq ne gt ge lt le} compare strings, as Perl's."""
@@ -301,6 +324,249 @@ class PropertyTests(SynchronousTestCase):
         filters, _ = loadFilters(FILTERS)
         netdef, _ = loadNetDef(NETDEF)
         self.engine = LogIdsEngine(rules, filters, netdef)
+
+
+def referenceRecord(engine, line, ip="", stream="", hostname=""):
+    """
+    L{LogIdsEngine.recordFor} the straightforward way: each block's
+    L{Filter.selects} in file order, the first one's L{Filter.parse}.
+    """
+    application, parsed = "", ()
+    for block in engine.filters:
+        if block.selects(line, stream):
+            application, parsed = block.name, block.parse(line)
+            break
+    fields = dict(parsed)
+    if "source" in fields:
+        srcIp, srcPort = splitSource(fields["source"])
+        fields.setdefault("src_ip", srcIp)
+        fields.setdefault("src_port", srcPort)
+    fields["application"] = application
+    fields["ip"] = ip
+    fields["loghost"] = engine.netdef.name(ip) or hostname or ip
+    fields["line"] = line
+    return LogIdsRecord(application, fields, tuple(name for name, _ in parsed))
+
+
+def referenceEvaluate(engine, record):
+    """L{LogIdsEngine.evaluate} the straightforward way: each rule's test in turn."""
+    fields = record.fields
+    taken = []
+    for rule in engine.rulesFor(record.application):
+        if rule.test(fields):
+            action = rule.action
+            if action.kind == "display":
+                names = action.fields or record.order or ("line",)
+                taken.append(Taken(rule, "display",
+                                   fields=tuple((n, fields.get(n, "")) for n in names)))
+            else:
+                taken.append(Taken(rule, action.kind, action.severity, icon=action.icon))
+    return taken or [Taken(None, "drop")]
+
+
+def sameRecord(record, reference):
+    """Equal, and the fields in the same order."""
+    return record == reference and list(record.fields) == list(reference.fields)
+
+
+# Regexes made of pieces that exercise literal runs and what breaks them:
+# classes, repeats, optional groups, alternations, anchors, lookarounds,
+# escapes and case-insensitivity.
+_regexPieces = st.sampled_from([
+    "a", "b", "ab", "ba", "x", ":", " ", "a*", "b+", "a?", "a{2}", "[ab]", "[^a]", ".",
+    r"\s", r"\d", r"\w", "^", "$", r"\b", "(a|b)", "(?:ab)?", "x|y", "(?=a)", "(?<=b)",
+    "(?i:a)", r"\[", r"\x61", "(ab)+", r"\S*",
+])
+_regexes = st.tuples(st.booleans(), st.lists(_regexPieces, min_size=1, max_size=5)).map(
+    lambda t: ("(?i)" if t[0] else "") + "".join(t[1]))
+_lines = st.text(alphabet=st.sampled_from("abxyAB :[]0-1\t"), max_size=16)
+_globs = st.sampled_from([None, "*.log", "antivirus*", "/var/log/*", "x*", "*"])
+_streams = st.sampled_from(["", "/var/log/antivirus-1.log", "/tmp/x.log", "messages",
+                            "/var/log/messages"])
+
+
+def compiledOrNone(text):
+    try:
+        return re.compile(text)
+    except re.error:
+        return None
+
+
+_filterSets = st.lists(st.tuples(_regexes.map(compiledOrNone) | st.none(), _globs),
+                       max_size=5).map(
+    lambda blocks: [Filter(f"app{i}", match=match, file=glob)
+                    for i, (match, glob) in enumerate(blocks)
+                    if match is not None or glob is not None])
+
+_ruleLines = st.tuples(
+    st.sampled_from(["a", "A", "b", "*", "other"]),
+    st.lists(_statements, min_size=1, max_size=4),
+    st.lists(st.sampled_from(["AND", "OR", "and"]), min_size=3, max_size=3),
+    st.sampled_from(["alert", "warn", "drop", "reject", "icon=x.bmp", "display=",
+                     "display=a#line#missing", "display=b", "DISPLAY=c#a"]),
+    st.booleans(),
+).map(lambda t: f"{t[0]},{'*' if t[4] else _join(t[1], t[2])},{t[3]}")
+
+
+def _join(statements, joiners):
+    tokens = list(statements[0])
+    for joiner, statement in zip(joiners, statements[1:]):
+        tokens += [joiner, *statement]
+    # ct/nc cannot compile a bare *: escape it, as test_foldMatchesReference.
+    return re.sub(r"(ct|nc) \*", r"\1 \\*", " ".join(tokens))
+
+
+class FastPathTests(SynchronousTestCase):
+    """
+    What the engine does to be fast (the block prescan, the generated
+    rules code, L{LogIdsEngine.analyseLines}, the C{--json} pieces) gives
+    what the straightforward loops give.
+    """
+
+    @settings(deadline=None, max_examples=500)
+    @given(_regexes, st.data())
+    def test_requiredLiteral(self, text, data):
+        """Every line a pattern finds a match in holds its required literal."""
+        pattern = compiledOrNone(text)
+        assume(pattern is not None)
+        literal = requiredLiteral(pattern)
+        # Lines with a match (hypothesis makes them from the regex) and others.
+        line = data.draw(st.from_regex(pattern) | _lines)
+        if pattern.search(line) is not None:
+            self.assertIn(literal, line, (text, literal))
+
+    def test_requiredLiteralExamples(self):
+        self.assertEqual(requiredLiteral(re.compile(r"\ssshd\[\d+\]:")), "sshd[")
+        self.assertEqual(requiredLiteral(re.compile(r"\skernel: .*\bIN=\S* OUT=")), "kernel: ")
+        self.assertEqual(requiredLiteral(re.compile("ab*c")), "a")
+        self.assertEqual(requiredLiteral(re.compile("(?i)ZoneAlarm")), "")
+        self.assertEqual(requiredLiteral(re.compile("ab|cd")), "")
+
+    @settings(deadline=None, max_examples=500)
+    @given(_filterSets, st.data(), _streams)
+    def test_prescanSelectsAsFirstMatch(self, filters, data, stream):
+        """
+        recordFor and analyseLines select the block that the first-match
+        loop over L{Filter.selects} selects (the first in file order whose
+        C{file} glob and C{match} select the line).
+        """
+        matching = [st.from_regex(block.match) for block in filters if block.match is not None]
+        lines = data.draw(st.lists(st.one_of(_lines, *matching), max_size=6))
+        engine = LogIdsEngine((), filters)
+        for index, record, _ in engine.analyseLines(lines, "10.0.0.1", stream, "h"):
+            reference = referenceRecord(engine, lines[index], "10.0.0.1", stream, "h")
+            self.assertTrue(sameRecord(record, reference), (lines[index], record, reference))
+            self.assertTrue(sameRecord(
+                engine.recordFor(lines[index], "10.0.0.1", stream, "h"), reference))
+
+    @settings(deadline=None, max_examples=300)
+    @given(st.lists(_ruleLines, max_size=12), st.sampled_from(["a", "b", "B", "", "zzz"]),
+           st.dictionaries(_names, st.sampled_from(["1", "2", "10", "10.0", " 2 ", "x", "xy",
+                                                    "a b", "", "\u0663"])),
+           st.sampled_from([(), ("a",), ("c", "a")]))
+    def test_compiledRulesMatchReference(self, ruleLines, application, values, order):
+        """
+        The generated code of an application's rules takes the actions
+        that evaluating each rule's test in turn takes, in the same order.
+        """
+        rules, problems = parseRules("\n".join(ruleLines))
+        self.assertEqual(problems, [])
+        engine = LogIdsEngine(rules)
+        record = LogIdsRecord(application, dict(values, line="the line"), order)
+        self.assertEqual(engine.evaluate(record), referenceEvaluate(engine, record))
+
+    def test_handMadeRuleTest(self):
+        """A rule whose test is any predicate (not compileCondition's) is called."""
+        seen = []
+        rule = Rule("r.txt", 1, "a", "custom", Action("alert"),
+                    lambda fields: seen.append(fields) or fields.get("s") == "1")
+        engine = LogIdsEngine([rule])
+        self.assertEqual(engine.evaluate(LogIdsRecord("a", {"s": "1"}, ())),
+                         [Taken(rule, "alert", "high")])
+        self.assertEqual(engine.evaluate(LogIdsRecord("a", {"s": "2"}, ())),
+                         [Taken(None, "drop")])
+        self.assertEqual(len(seen), 2)
+        self.assertEqual(compileEvaluator(())({}, ()), [Taken(None, "drop")])
+
+    def test_uncompilableRulesEvaluatedOneByOne(self):
+        """
+        Rules the compiler refuses (a size never seen) are evaluated rule by
+        rule, with the same results.
+        """
+        import mice.logids
+
+        def refuse(*args):
+            raise RecursionError("too deep")
+        mice.logids.compile = refuse
+        self.addCleanup(delattr, mice.logids, "compile")
+        rules, _ = parseRules("a,s eq 1,alert\na,s eq 1 OR s eq 2,display=s#t\na,*,display=\n")
+        evaluate = compileEvaluator(rules)
+        for values in ({"s": "1"}, {"s": "2", "t": "x"}, {}):
+            record = LogIdsRecord("a", values, ("s",))
+            self.assertEqual(evaluate(values, ("s",)),
+                             referenceEvaluate(LogIdsEngine(rules), record))
+
+    @settings(deadline=None, max_examples=300)
+    @given(st.lists(st.text(max_size=120) | st.sampled_from([
+        "Nov 22 10:00:01 10.0.0.5 sshd[1]: Failed password for root from 1.2.3.4 port 5 ssh2",
+        "Nov 22 10:00:01 www sshd[1]: Accepted publickey for bob from 10.0.0.9 port 22 ssh2",
+        "Nov 22 10:00:01 10.0.0.42 ZoneAlarm: FWIN,2004/11/22,10:00:01,10.0.0.5:1034,"
+        "10.0.0.1:80,tcp",
+        "2004-11-22T10:00:01+01:00 ::1 kernel: IN=eth0 OUT= SRC=1.2.3.4 DST=10.0.0.1 LEN=60"
+        " PROTO=TCP SPT=1 DPT=22"]), max_size=8),
+        st.sampled_from([None, "", "10.0.0.9"]), st.sampled_from([None, "", "gw"]),
+        st.sampled_from(["", "/var/log/antivirus-1.log", "messages"]))
+    def test_analyseLinesIsRecordForThenEvaluate(self, lines, ip, hostname, stream):
+        """
+        analyseLines gives, for each line, recordFor then evaluate; C{None}
+        for C{ip}/C{hostname} takes them from the syslog header as C{mice
+        analyze} does.
+        """
+        results = list(self.engine.analyseLines(lines, ip, stream, hostname))
+        self.assertEqual([index for index, _, _ in results], list(range(len(lines))))
+        for (_, record, taken), line in zip(results, lines):
+            host = syslogHost(line)
+            lineIp = ip if ip is not None else (host if isAddress(host) else "")
+            reference = referenceRecord(self.engine, line, lineIp, stream,
+                                        host if hostname is None else hostname)
+            self.assertTrue(sameRecord(record, reference), (line, record, reference))
+            self.assertEqual(taken, referenceEvaluate(self.engine, reference))
+            self.assertEqual(taken, self.engine.evaluate(record))
+
+    @settings(deadline=None, max_examples=300)
+    @given(st.integers(min_value=0, max_value=10 ** 12), st.text(max_size=8),
+           st.text(max_size=8), st.lists(st.tuples(st.text(max_size=6), st.text(max_size=12)),
+                                         max_size=3))
+    def test_jsonPiecesAreJsonDumps(self, line, application, path, pairs):
+        """
+        mice analyze --json prints each action's asDict as json.dumps does,
+        whatever the strings hold (quotes, backslashes, control characters,
+        non-ASCII).
+        """
+        rule = Rule(path, 3, application or "*", "*", Action("icon", icon=path),
+                    compileCondition("*"))
+        taken = [Taken(rule, "icon", icon=path), Taken(rule, "alert", "high"),
+                 Taken(rule, "display", fields=tuple(pairs) or (("line", path),)),
+                 Taken(None, "drop")]
+        formatter = _LogIdsJson()
+        for _ in range(2):  # the second time from the cached pieces
+            self.assertEqual(formatter.format(line, application, taken),
+                             "".join(json.dumps(t.asDict(line, application)) + "\n"
+                                     for t in taken))
+
+    def setUp(self):
+        rules, _ = loadRules(RULES)
+        extra, problems = parseRules(
+            "sshd,user eq root AND src_ip ne 10.0.0.0/8,alert\n"
+            "sshd,src_port >= 1024 OR src_port = 22 AND loghost eq lan,display=user#loghost\n"
+            "sshd,*,display=\n"
+            "iptables,dst_port = 22 AND src_ip eq 1.2.*.*,warn\n"
+            "ZoneAlarm,src_ip eq 10.0.0.* AND ip ne 10.0.0.42,display=src_ip#src_port\n",
+            "extra.txt")
+        self.assertEqual(problems, [])
+        filters, _ = loadFilters(FILTERS)
+        netdef, _ = loadNetDef(NETDEF)
+        self.engine = LogIdsEngine(rules + extra, filters, netdef)
 
 
 class RuleFileTests(SynchronousTestCase):
