@@ -1655,10 +1655,17 @@ def _linkKeys(loader, v, targets):
     if not v.one(hostInfo, "Encryption") or v.one(hostInfo, "TLSCERT") is not None:
         return
     for address, key in targets:
-        if v.one(hostInfo, address) is not None and not v.one(hostInfo, key):
+        if v.one(hostInfo, address) is None:
+            continue
+        secret = v.one(hostInfo, key)
+        if not secret:
             loader.error(v.line(hostInfo, "Encryption"),
                          f"Encryption = yes needs {key} for {address} (or TLSCERT, TLSKEY"
                          f" and TLSCA)")
+        elif secret.strip().lower() in _WELL_KNOWN_KEYS:
+            loader.warn(v.line(hostInfo, key), f"{key} is a well-known passphrase: anyone can"
+                                               " read and forge this link; use a key from"
+                                               " `mice keygen`")
 
 
 def _buildAaRules(loader, v):

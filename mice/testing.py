@@ -335,8 +335,9 @@ def writeAgentConfigs(directory, managementPort, port=0, mmSize=8, timeInterval=
                           f"Management = 127.0.0.1:{managementPort}")
     rules = rules.replace("AlertIDFile = ../../var/mice_mod_aa_regex-alertid",
                           "AlertIDFile = alertid")
-    if encryption:
-        rules = rules.replace("Encryption = no", encryption)
+    # The shipped file encrypts with the seed's passphrase; a test's link
+    # is plain unless told.
+    rules = rules.replace("Encryption = yes", encryption or "Encryption = no")
     with open(os.path.join(directory, "aa.conf"), "w") as f:
         f.write(rules)
     os.makedirs(os.path.join(directory, "matchfiles"), exist_ok=True)

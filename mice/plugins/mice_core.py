@@ -52,3 +52,7 @@ aaRulesAnalyzer = ModuleFactory(
 eventDecoder = ModuleFactory(
     "mice_mod_dec_event", [], "decoder",
     "mice.consoleevents.buildDecoder", "console events from LogIDS analysis agents")
+
+eventDatabase = ModuleFactory(
+    "mice_mod_pop_eventdb", [], "postprocessor",
+    "mice.postproc.eventdb.build", "console events into console_event (MySQL/MariaDB or SQLite)")

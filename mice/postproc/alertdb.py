@@ -88,12 +88,12 @@ class AlertStore:
         self.pool.close()
 
 
-def build(configPath, reactor):
+def buildStore(store, configPath, reactor):
     """
-    The C{mice_mod_pop_alertdb} module (see L{mice.registry}).  Its config is
-    the database's, as for C{mice_mod_pop_mysql}: C{[MYSQL_SERVER]} with
-    C{URL} (C{sqlite:///alerts.db}, relative to the config) or C{HOSTNAME},
-    C{USER}, C{PASSWORD}, C{DBNAME}, and C{MAXERR}, C{BATCHSIZE}.
+    A C{store} (L{AlertStore} or a subclass) from its config, which is the
+    database's, as for C{mice_mod_pop_mysql}: C{[MYSQL_SERVER]} with C{URL}
+    (C{sqlite:///alerts.db}, relative to the config) or C{HOSTNAME}, C{USER},
+    C{PASSWORD}, C{DBNAME}, and C{MAXERR}, C{BATCHSIZE}.
     """
     from mice.config import loadPopMysql, parseDatabaseUrl
     from mice.db import connectionPool
@@ -102,5 +102,13 @@ def build(configPath, reactor):
     url = parseDatabaseUrl(settings.databaseUrl())
     pool, dialect = connectionPool(url, reactor)
     where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
-    return AlertStore(pool, dialect, description=where, maxErrors=settings.maxErr,
-                      batchSize=settings.batchSize)
+    return store(pool, dialect, description=where, maxErrors=settings.maxErr,
+                 batchSize=settings.batchSize)
+
+
+def build(configPath, reactor):
+    """
+    The C{mice_mod_pop_alertdb} module (see L{mice.registry} and
+    L{buildStore}).
+    """
+    return buildStore(AlertStore, configPath, reactor)

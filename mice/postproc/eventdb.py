@@ -10,7 +10,7 @@ from this table and the alerts from C{alert_entry}.
 import json
 
 from mice import schema
-from mice.postproc.alertdb import AlertStore
+from mice.postproc.alertdb import AlertStore, buildStore
 
 
 def eventRow(event):
@@ -37,3 +37,11 @@ class EventStore(AlertStore):
 
     name = "console event database"
     store = staticmethod(storeEvents)
+
+
+def build(configPath, reactor):
+    """
+    The C{mice_mod_pop_eventdb} module: its config is the database's, as for
+    C{mice_mod_pop_alertdb} (L{mice.postproc.alertdb.buildStore}).
+    """
+    return buildStore(EventStore, configPath, reactor)
