@@ -9,7 +9,7 @@ analyzer: ours, Prelude, Snort) back into them, for the ManagementHost.
 Pure: no I/O.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: IDMEF Assessment/Impact severities (RFC 4765 4.2.6.1).
 SEVERITIES = ("info", "low", "medium", "high")
@@ -81,3 +81,44 @@ class Alert:
             if name == meaning:
                 return value
         return None
+
+
+#: The largest IDMEF document an M-ICE agent sends, in bytes: what an IDMEF
+#: decoding module takes by default (C{MAXRECORD}).  A bigger one would be
+#: refused by the ManagementHost again at every resend.
+MAX_DOCUMENT = 65536
+
+
+def _cut(text, limit):
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]} [... {len(text) - limit} more characters]"
+
+
+def bounded(alert, lineChars=4096, textChars=128):
+    """
+    C{alert} with its texts cut short: the log line to C{lineChars}
+    characters, every other text to C{textChars} (the classification to
+    four times that), each cut saying how much it left out, and at most two
+    sources, two targets and six additional data.  With the defaults its
+    IDMEF document fits in L{MAX_DOCUMENT} whatever the characters (at most
+    six bytes each once escaped).  The whole line is still in the raw-log
+    database, under the alert's origin.
+    """
+
+    def node(n):
+        return Node(address=_cut(n.address, textChars), hostname=_cut(n.hostname, textChars),
+                    port=n.port, protocol=_cut(n.protocol, textChars),
+                    user=_cut(n.user, textChars), uid=n.uid,
+                    process=_cut(n.process, textChars), pid=n.pid,
+                    service=_cut(n.service, textChars))
+
+    return replace(
+        alert, classification=_cut(alert.classification, 4 * textChars),
+        analyzerHost=_cut(alert.analyzerHost, textChars),
+        sources=tuple(node(n) for n in alert.sources[:2]),
+        targets=tuple(node(n) for n in alert.targets[:2]),
+        additionalData=tuple(
+            (_cut(meaning, textChars),
+             _cut(value, lineChars if meaning == "log line" else textChars))
+            for meaning, value in alert.additionalData[:6]))

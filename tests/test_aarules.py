@@ -129,6 +129,17 @@ class AnalyzerTests(SynchronousTestCase):
         self.events.acknowledge()
         self.assertEqual(self.successResultOf(d), 1)
 
+    def test_longLineCut(self):
+        """
+        An alert about a very long line fits the ManagementHost's decoder.
+        """
+        line = FAILED + " " + "<" * 70000
+        self.analyzer().process([record(1, line)])
+        [submitted] = self.management.submitted
+        for received in IdmefDecoder(maxBytes=65536).decode("agent", batch(
+                1, submitted.stream, submitted.seq, None, submitted.records, submitted.seqs)):
+            self.assertTrue(received.alerts[0].data("log line").startswith(FAILED))
+
     def test_routes(self):
         for sendTo, management, agent in (("A", 0, 1), ("B", 1, 1), ("N", 0, 0)):
             self.setUp()

@@ -6,6 +6,8 @@ over loopback with the agent restarted in the middle.
 
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
@@ -293,3 +295,45 @@ class SecureAgentLinkTests(TestCase):
         await analyzer.process([record(1, FAILED)])
         await waitFor(lambda: len(received.stored) == 2, 10, "the two alerts")
         self.assertEqual({r.alerts[0].alertId for r in received.stored}, {0x1020, 0x6010})
+
+
+_NASTY = st.text(alphabet=st.sampled_from(["&", "<", '"', "\r", "\x1b", "\ud800", "\U0001f600",
+                                           "a", " "]), min_size=0, max_size=3000)
+
+
+class BoundedDocumentTests(SynchronousTestCase):
+    """
+    An alert about a very long line is sent cut, never as a document the
+    ManagementHost's decoder (MAXRECORD 65536) refuses at every resend.
+    """
+
+    @settings(deadline=None, max_examples=150)
+    @given(st.integers(0, 70000), _NASTY, _NASTY, st.integers(0, 6))
+    def test_boundedFits(self, length, text, other, nodes):
+        from mice.alerts import MAX_DOCUMENT, Alert, Node, bounded
+
+        line = (text * (length // max(len(text), 1) + 1))[:length] if text else "x" * length
+        long = (other * 40)[:10000]
+        node = Node(address=long, hostname=long, protocol=long, user=long, process=long,
+                    service=long, port=1, pid=2, uid=3)
+        alert = Alert("1", "MICE-RegEx", "2004-11-22T10:00:01+00:00", long,
+                      analyzerHost=long, sources=(node,) * nodes, targets=(node,) * nodes,
+                      additionalData=(("log line", line), ("origin", long), ("rule", long)))
+        self.assertLessEqual(len(toXml(bounded(alert))), MAX_DOCUMENT)
+        if len(line) <= 4096:
+            self.assertEqual(bounded(alert).data("log line"), line)
+
+    def test_agentCutsTheLongLine(self):
+        settings = loadAaRegex(os.path.join(ETC, "mice_mod_pop_aa_regex.conf"))
+        management = FakeSender()
+        analyzer = AaRegexAnalyzer(settings, {"M": management},
+                                   AlertCounter(MemoryAlertIdStore(), 1), Clock())
+        line = FAILED + " " + "&" * 60000
+        analyzer.process([record(1, line)])
+        [submitted] = management.submitted
+        decoded = IdmefDecoder(maxBytes=65536).decode(
+            "agent", batch(1, submitted.stream, submitted.seq, None, submitted.records,
+                           submitted.seqs))
+        kept = decoded[0].alerts[0].data("log line")
+        self.assertTrue(kept.startswith(FAILED))
+        self.assertTrue(kept.endswith(f"[... {len(line) - 4096} more characters]"))

@@ -35,6 +35,7 @@ from mice.aaregex import (
     makeAlert,
     sharedAlertCounter,
 )
+from mice.alerts import MAX_DOCUMENT, bounded
 from mice.idmef import toXml
 from mice.idmefdecoder import ReceivedAlert
 from mice.interfaces import IPostProcessor
@@ -55,6 +56,24 @@ def linkStream(origin, stream):
     if len(name) <= MAX_STREAM:
         return name
     return f"{origin[:100]}|sha256:{hashlib.sha256(stream.encode('utf-8')).hexdigest()}"
+
+
+def alertDocument(alert, log):
+    """
+    The IDMEF document of C{alert} as text, at most L{MAX_DOCUMENT} bytes:
+    an alert about a very long line is sent with its texts cut
+    (L{mice.alerts.bounded}), and C{log} says so.
+    """
+    document = toXml(alert)
+    if len(document) > MAX_DOCUMENT:
+        log.warn("alert {id} about {origin}: its IDMEF document is {size} bytes; sent with"
+                 " the line and the other long texts cut", id=alert.messageId,
+                 origin=alert.data("origin"), size=len(document))
+        for lineChars, textChars in ((4096, 128), (1024, 32), (128, 8)):
+            document = toXml(bounded(alert, lineChars, textChars))
+            if len(document) <= MAX_DOCUMENT:
+                break
+    return document.decode("utf-8")
 
 
 class _Outgoing:
@@ -144,7 +163,7 @@ class AaRegexAnalyzer:
                     continue
                 alert = makeAlert(record, match, nextId(), settings.analyzerId,
                                   self.descriptions, now, self.tz)
-                document = toXml(alert).decode("utf-8")
+                document = alertDocument(alert, self.log)
                 if stream is None:
                     key = (record.source, record.stream)
                     stream = streams.get(key)

@@ -37,10 +37,9 @@ from mice.aaregex import AlertCounter, isoTime, recordTime
 from mice.alerts import Alert, Node
 from mice.consoleevents import eventRecord
 from mice.extract import address, nodesFor
-from mice.idmef import toXml
 from mice.interfaces import IPostProcessor
 from mice.logids import isAddress, syslogHost
-from mice.postproc.aaregex import _ROUTES, _Outgoing
+from mice.postproc.aaregex import _ROUTES, _Outgoing, alertDocument
 from mice.protocols.wire import MAX_STREAM
 
 #: The actions of one record are numbered below this on the link; an action
@@ -259,7 +258,7 @@ class AaRulesAnalyzer:
             return
         alert = makeLogIdsAlert(record, logids, action, self.counter.next(),
                                 self.settings.analyzerId, now, self.tz)
-        document = toXml(alert).decode("utf-8")
+        document = alertDocument(alert, self.log)
         self.alerts += 1
         for route in self.routes:
             outgoing[route].add(stream, seq, document)
