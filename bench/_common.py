@@ -6,6 +6,7 @@ processes' peak memory and CPU time, and waiting for a daemon's port.
 import os
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -143,3 +144,28 @@ def makeStore(kind, directory):
     @param kind: C{"sqlite"} or C{"mariadb"}.
     """
     return SQLiteStore(directory) if kind == "sqlite" else MariaDBStore(directory)
+
+
+def measureChild(command, cwd=None, stdout=None, stderr=None):
+    """
+    Run C{command} to its end and measure it.
+
+    @return: C{(exit status, wall seconds, CPU seconds, peak RSS in bytes)}.
+        The peak is read from C{/proc} while the child runs: its rusage's
+        C{ru_maxrss} starts from the (larger) process it was forked from.
+    """
+    began = time.perf_counter()
+    child = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=cwd)
+    rss = 0
+    while True:
+        try:
+            rss = max(rss, peakRss(child.pid))
+        except OSError:
+            pass
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - began
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, elapsed, usage.ru_utime + usage.ru_stime, rss

@@ -25,7 +25,6 @@ import argparse
 import gc
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
+from _common import measureChild  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
 from mice.aaregex import STRATEGIES, AaRegexMatcher, makeAlert  # noqa: E402
@@ -326,18 +326,14 @@ def runAgent(name, settings, recs, descriptions, batch=5000, limit=200000):
 
 
 def runCli(configPath, corpusPath, lines):
-    began = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
-        process = subprocess.run(
+        status, elapsed, cpu, rss = measureChild(
             [sys.executable, "-m", "mice.cli", "analyze", "-c", configPath, corpusPath,
-             "--json", "--tz", "UTC"], stdout=devnull, stderr=subprocess.DEVNULL,
-            cwd=ROOT)
-    elapsed = time.perf_counter() - began
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+             "--json", "--tz", "UTC"], cwd=ROOT, stdout=devnull, stderr=devnull)
     print(f"cli=mice-analyze-json config={os.path.basename(configPath)} lines={lines}"
-          f" status={process.returncode} seconds={elapsed:.2f}"
-          f" lines_per_second={lines / elapsed:.0f}"
-          f" peak_rss_mib={usage.ru_maxrss / 1024.0:.1f}", flush=True)
+          f" status={status} seconds={elapsed:.2f} cpu_seconds={cpu:.2f}"
+          f" lines_per_second={lines / elapsed:.0f} cpu_lines_per_second={lines / cpu:.0f}"
+          f" peak_rss_mib={rss / 2 ** 20:.1f}", flush=True)
 
 
 def main(argv=None):
