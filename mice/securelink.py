@@ -53,10 +53,12 @@ class LinkSecurity:
             else endpoint
 
     @classmethod
-    def fromSettings(cls, encrypt, encKey=None, cryptMod=None, tls=None, where="link"):
+    def fromSettings(cls, encrypt, encKey=None, cryptMod=None, tls=None, where="link",
+                     keyName="ENCKEY"):
         """
         @param tls: C{(certificate, key, ca)} paths, or C{None}.
         @param where: the config file, for the warnings.
+        @param keyName: the config key C{encKey} comes from, for the warnings.
         """
         if not encrypt:
             return cls(PLAIN)
@@ -69,9 +71,9 @@ class LinkSecurity:
         if warning:
             log.warn("{where}: {problem}", where=where, problem=warning)
         if weakPassphrase(encKey):
-            log.critical("{where}: ENCKEY is still the well-known default passphrase: anyone"
+            log.critical("{where}: {key} is still the well-known default passphrase: anyone"
                          " can read and forge this link; set a key from `mice keygen`",
-                         where=where)
+                         where=where, key=keyName)
         return cls(PSK, [deriveMasterKey(encKey)], cipher)
 
     @classmethod

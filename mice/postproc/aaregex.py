@@ -205,15 +205,14 @@ def build(configPath, reactor):
     settings = loadAaRegex(configPath)
     source = socket.gethostname().split(".")[0] or "localhost"
     senders = {}
-    for route, address, key, what in (("M", settings.management, settings.mngmntKey,
-                                       "ManagementHost"),
-                                      ("A", settings.agent, settings.agentKey,
-                                       "next analysis agent")):
+    for route, address, key, keyName, what in (
+            ("M", settings.management, settings.mngmntKey, "MngmntKey", "ManagementHost"),
+            ("A", settings.agent, settings.agentKey, "AgentKey", "next analysis agent")):
         used = any(route in _ROUTES[section.sendTo] for section in settings.sections)
         if address is None or not used:
             continue
         security = LinkSecurity.fromSettings(settings.encryption, key, "aes-256-gcm",
-                                             settings.tls, where=settings.path)
+                                             settings.tls, where=settings.path, keyName=keyName)
         host = address.host.replace(":", "\\:")
         endpoint = security.wrapClientEndpoint(
             clientFromString(reactor, f"tcp:host={host}:port={address.port}"), address.host)

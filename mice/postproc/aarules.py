@@ -300,17 +300,19 @@ def build(configPath, reactor):
     settings = loadAaRules(configPath)
     engine, _ = loadEngine(settings)
     source = socket.gethostname().split(".")[0] or "localhost"
-    links = [("M", settings.management, settings.mngmntKey, "ManagementHost", "idmef"),
-             ("events", settings.management, settings.mngmntKey, "ManagementHost console",
-              "event")]
+    links = [("M", settings.management, settings.mngmntKey, "MngmntKey", "ManagementHost",
+              "idmef"),
+             ("events", settings.management, settings.mngmntKey, "MngmntKey",
+              "ManagementHost console", "event")]
     if "A" in _ROUTES[settings.sendTo]:
-        links.append(("A", settings.agent, settings.agentKey, "next analysis agent", "idmef"))
+        links.append(("A", settings.agent, settings.agentKey, "AgentKey", "next analysis agent",
+                      "idmef"))
     senders = {}
-    for route, where, key, what, kind in links:
+    for route, where, key, keyName, what, kind in links:
         if route == "M" and "M" not in _ROUTES[settings.sendTo]:
             continue
         security = LinkSecurity.fromSettings(settings.encryption, key, "aes-256-gcm",
-                                             settings.tls, where=settings.path)
+                                             settings.tls, where=settings.path, keyName=keyName)
         host = where.host.replace(":", "\\:")
         endpoint = security.wrapClientEndpoint(
             clientFromString(reactor, f"tcp:host={host}:port={where.port}"), where.host)
