@@ -326,6 +326,27 @@ def insertStatement(dialect, table):
     return statement
 
 
+def insertKeepingLargest(dialect, table, column):
+    """
+    The statement that inserts one row into C{table}, for C{executemany},
+    where a row whose (C{origin}, C{stream}, C{seq}) is already stored is
+    not added again but keeps the larger C{column} of the two.  For
+    C{console_event}'s reject counts: a batch sent again after a crash may
+    count more records from the same first one, and the larger count is
+    the one that covers them all.
+    """
+    dialect = _dialect(dialect)
+    columns = COLUMNS[table]
+    target = quote(column)
+    head = "INSERT INTO %s (%s) VALUES (%s)" % (
+        quote(table), ", ".join(quote(c) for c in columns),
+        ", ".join([dialect.placeholder] * len(columns)))
+    if dialect.name == "mysql":
+        return f"{head} ON DUPLICATE KEY UPDATE {target} = GREATEST({target}, VALUES({target}))"
+    key = ", ".join(quote(c) for c in ("origin", "stream", "seq"))
+    return f"{head} ON CONFLICT ({key}) DO UPDATE SET {target} = max({target}, excluded.{target})"
+
+
 def createSchema(txn, dialect, tables=ALL_TABLES):
     """
     Create C{tables} (if they do not exist yet).  A transaction function.

@@ -18,6 +18,10 @@ from zope.interface import implementer
 
 from mice.interfaces import IPostProcessor
 
+#: The source tree's shipped configs (C{etc/mice}).
+SHIPPED_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               "etc", "mice")
+
 
 @implementer(IPostProcessor)
 class MemoryPostProcessor:
@@ -280,10 +284,12 @@ class FakeSender:
 
 def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInterval=0.2,
                          shmSize=1024, spoolSize=65536, filterDrop=(), reconnect=15,
-                         stateDirectory="state", pseudonymKeyFile=None, security=""):
+                         stateDirectory="state", pseudonymKeyFile=None, security="", ip=None):
     """
     Write a DataForwarder config (and a filter config) shipping C{files} to
-    127.0.0.1:C{sqlPort} and 127.0.0.1:C{analysisPort} (0: disabled).
+    127.0.0.1:C{sqlPort} and 127.0.0.1:C{analysisPort} (0: disabled).  Its
+    lines say they come from host C{testhost} (and address C{ip}, if given,
+    instead of this machine's).
 
     @param pseudonymKeyFile: a key file (see L{mice.pseudonym.readKey}) to
         turn PSEUDO on with C{mice_mod_psd_keyed}; C{None}: PSEUDO = no.
@@ -295,7 +301,7 @@ def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInter
     with open(os.path.join(directory, "filter.conf"), "w") as f:
         f.write("[FILTER]\n" + "".join(f'DROP = "{p}"\n' for p in filterDrop))
     with open(os.path.join(directory, "fmt.conf"), "w") as f:
-        f.write("[FORMAT]\nHOSTNAME = testhost\n")
+        f.write("[FORMAT]\nHOSTNAME = testhost\n" + ("" if ip is None else f"IP = {ip}\n"))
     pseudo = ""
     if pseudonymKeyFile is not None:
         with open(os.path.join(directory, "psd.conf"), "w") as f:
@@ -317,19 +323,71 @@ def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInter
     return conf
 
 
+def writeLogIdsConfig(directory, managementPort, rules, filters=None,
+                      netdef="10.0.0.2 webserver\n", alertIdFile="alertid",
+                      name="aa-rules.conf"):
+    """
+    Write a C{mice_mod_pop_aa_rules} config sending its alerts and console
+    events to a ManagementHost on 127.0.0.1:C{managementPort}, with the
+    LogIDS C{rules} (text) and C{netdef} (text) beside it.
+
+    @param filters: the C{filter.txt} to use; by default the shipped one.
+    @param alertIdFile: its AlertIDFile, relative to C{directory}.
+    @return: the config's path.
+    """
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "rules.txt"), "w") as f:
+        f.write(rules)
+    with open(os.path.join(directory, "netdef.txt"), "w") as f:
+        f.write(netdef)
+    filters = filters or os.path.join(SHIPPED_CONFIGS, "logids", "filter.txt")
+    conf = os.path.join(directory, name)
+    with open(conf, "w") as f:
+        f.write(f"[HOST_INFO]\nManagement = 127.0.0.1:{managementPort}\n"
+                f"[IDMEF_INFO]\nAlertIDFile = {alertIdFile}\n"
+                "[LOGIDS]\nRules = rules.txt\n"
+                f"Filters = {filters}\nNetDef = netdef.txt\n")
+    return conf
+
+
+def writeLogIdsAgent(directory, managementPort, rules, **logids):
+    """
+    Write an analysis agent's BufferDaemon config with only
+    C{mice_mod_pop_aa_rules} (L{writeLogIdsConfig}, given C{logids}),
+    listening on any free loopback port.
+
+    @return: the BufferDaemon config's path.
+    """
+    writeLogIdsConfig(directory, managementPort, rules, **logids)
+    conf = os.path.join(directory, "bd-aa.conf")
+    with open(conf, "w") as f:
+        f.write("[ADDRESS]\nLISTEN = tcp:0:interface=127.0.0.1\n"
+                "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
+                "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_rules\n"
+                "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa-rules.conf\n"
+                "[TIME_INTERVALS]\nTIMEINV = 0.2\n"
+                "[CACHE_AND_RINGBUFFER]\nMMPATH = cache-aa\nMMSIZE = 8\n")
+    return conf
+
+
 def writeAgentConfigs(directory, managementPort, port=0, mmSize=8, timeInterval=0.2,
-                      encryption=""):
+                      encryption="", logidsRules=None, logidsFilters=None,
+                      logidsNetdef=""):
     """
     Write an analysis agent's BufferDaemon config: the log decoder and
-    C{mice_mod_pop_aa_regex} with the shipped rules, sending its alerts to
-    a ManagementHost on 127.0.0.1:C{managementPort}.
+    C{mice_mod_pop_aa_regex} with the shipped rules (C{aa.conf}, AlertIDFile
+    C{alertid}), sending its alerts to a ManagementHost on
+    127.0.0.1:C{managementPort}.
+
+    With C{logidsRules}, a second pipeline of the same decoder runs
+    C{mice_mod_pop_aa_rules} (C{aa-rules.conf}, AlertIDFile
+    C{alertid-logids}, from L{writeLogIdsConfig} with C{logidsFilters} and
+    C{logidsNetdef}) to the same ManagementHost.
 
     @return: the BufferDaemon config's path.
     """
     os.makedirs(directory, exist_ok=True)
-    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc",
-                           "mice")
-    with open(os.path.join(shipped, "mice_mod_pop_aa_regex.conf")) as f:
+    with open(os.path.join(SHIPPED_CONFIGS, "mice_mod_pop_aa_regex.conf")) as f:
         rules = f.read()
     rules = rules.replace("Management = 127.0.0.1:4455",
                           f"Management = 127.0.0.1:{managementPort}")
@@ -341,14 +399,24 @@ def writeAgentConfigs(directory, managementPort, port=0, mmSize=8, timeInterval=
     with open(os.path.join(directory, "aa.conf"), "w") as f:
         f.write(rules)
     os.makedirs(os.path.join(directory, "matchfiles"), exist_ok=True)
-    shutil.copy(os.path.join(shipped, "matchfiles", "match_file_aa_regex.txt"),
+    shutil.copy(os.path.join(SHIPPED_CONFIGS, "matchfiles", "match_file_aa_regex.txt"),
                 os.path.join(directory, "matchfiles"))
+    if logidsRules is None:
+        pipelines = ("[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
+                     "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_regex\n"
+                     "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa.conf\n")
+    else:
+        writeLogIdsConfig(directory, managementPort, logidsRules, filters=logidsFilters,
+                          netdef=logidsNetdef, alertIdFile="alertid-logids")
+        pipelines = ("[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
+                     "DEC_MOD = mice_mod_dec_logformat\n"
+                     "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_regex\n"
+                     "POST_MOD = mice_mod_pop_aa_rules\n"
+                     "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa.conf\n"
+                     "POST_FILE = aa-rules.conf\n")
     conf = os.path.join(directory, "bd-aa.conf")
     with open(conf, "w") as f:
-        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
-                "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
-                "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_regex\n"
-                "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa.conf\n"
-                f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
+        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n" + pipelines
+                + f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
                 f"[CACHE_AND_RINGBUFFER]\nMMPATH = cache-aa\nMMSIZE = {mmSize}\n")
     return conf

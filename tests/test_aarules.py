@@ -43,10 +43,16 @@ from mice.postproc.eventdb import EventStore
 from mice.protocols.wire import ProtocolError, batch
 from mice.record import LogRecord
 from mice.ringbuffer import openRing
-from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.services.bufferdaemon import BufferDaemon, Pipeline, Records
 from mice.tap import dataforwarder
 from mice.tap.bufferdaemon import buildBufferDaemon
-from mice.testing import FakeSender, MemoryPostProcessor, writeForwarderConfig
+from mice.testing import (
+    FakeSender,
+    MemoryPostProcessor,
+    writeAgentConfigs,
+    writeForwarderConfig,
+    writeLogIdsAgent,
+)
 from tests.test_faults import waitFor
 
 ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
@@ -191,6 +197,41 @@ class AnalyzerTests(SynchronousTestCase):
         self.assertLessEqual(len(long), 255)
         self.assertTrue(long.startswith("logids:web01|sha256:"))
 
+    def test_recordTwiceInOneFlush(self):
+        """
+        A flush may hold a record twice: two ring entries of one batch, when
+        the client sent it again after its link was lost or the agent was
+        killed before acknowledging it.  Each action goes out once, in
+        batches the ManagementHost's decoders accept (their sequence numbers
+        must increase: a batch they refuse is refused at every resend, and
+        the link never moves again).
+        """
+        chunk = [record(1, FAILED), record(2, ACCEPTED), record(3, SESSION)]
+        d = self.analyzer().process(Records([chunk, list(chunk)]))
+        for sender, decoder, numbers in (
+                (self.management, IdmefDecoder(), [ACTIONS_PER_LINE, ACTIONS_PER_LINE + 1]),
+                (self.events, EventDecoder(), [ACTIONS_PER_LINE + 2, 2 * ACTIONS_PER_LINE,
+                                               3 * ACTIONS_PER_LINE])):
+            [submitted] = sender.submitted
+            self.assertEqual(submitted.numbers, numbers)
+            decoder.decode("agent", batch(1, submitted.stream, submitted.seq, None,
+                                          submitted.records, submitted.seqs))
+            sender.acknowledge()
+        self.assertEqual(self.successResultOf(d), 6)
+
+    def test_rejectCountOfABatchSentAgainWithMore(self):
+        """
+        A client that sent a batch again with more lines (after a restart)
+        makes two counts from the same first record in one flush: the
+        larger goes out, the one that covers every record.
+        """
+        first = [record(1, CRON), record(2, CRON)]
+        again = first + [record(3, CRON), record(4, CRON)]
+        self.analyzer().process(Records([first, again]))
+        [submitted] = self.events.submitted
+        self.assertEqual([(n, e["count"]) for n, e in zip(submitted.numbers, submitted.records)],
+                         [(ACTIONS_PER_LINE, 4)])
+
     def test_nothingToSend(self):
         d = self.analyzer(rules="sshd,*,reject\n").process([])
         self.assertEqual(self.successResultOf(d), 0)
@@ -204,6 +245,33 @@ class AnalyzerTests(SynchronousTestCase):
                                        "www", "10.0.0.3"), ("10.0.0.3", "www"))
         self.assertEqual(reportingHost("2004-11-22T00:00:01 3301 1529 -1 [PROC_execute] x",
                                        "ws1", "10.0.0.4"), ("10.0.0.4", "ws1"))
+
+
+class MiceRulesRecordTwiceTests(SynchronousTestCase):
+    """
+    C{mice_mod_pop_aa_regex} batches its alerts the same way
+    (L{mice.postproc.aaregex}): a flush holding a record twice sends each
+    alert once, in a batch the ManagementHost accepts.
+    """
+
+    def test_recordTwiceInOneFlush(self):
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice.postproc.aaregex import MATCHES_PER_LINE, build
+
+        directory = os.path.abspath(self.mktemp())
+        writeAgentConfigs(directory, 4455)
+        analyzer = build(os.path.join(directory, "aa.conf"), MemoryReactorClock())
+        self.addCleanup(analyzer.counter.close)
+        management = analyzer.senders["M"] = FakeSender()
+        chunk = [record(1, FAILED), record(2, CRON)]
+        d = analyzer.process(Records([chunk, list(chunk)]))
+        [submitted] = management.submitted
+        self.assertEqual(submitted.numbers, [MATCHES_PER_LINE, MATCHES_PER_LINE + 1])
+        IdmefDecoder().decode("agent", batch(1, submitted.stream, submitted.seq, None,
+                                             submitted.records, submitted.seqs))
+        management.acknowledge()
+        self.assertEqual(self.successResultOf(d), 4)
 
 
 _LINES = st.one_of(
@@ -351,31 +419,6 @@ class ConfigTests(SynchronousTestCase):
         self.assertIn("filter.txt:2:", err)
 
 
-def writeLogIdsAgent(directory, managementPort, rules=RULES):
-    """
-    An analysis agent's BufferDaemon config with C{mice_mod_pop_aa_rules}.
-    """
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "rules.txt"), "w") as f:
-        f.write(rules)
-    with open(os.path.join(directory, "netdef.txt"), "w") as f:
-        f.write("10.0.0.2 webserver\n")
-    with open(os.path.join(directory, "aa-rules.conf"), "w") as f:
-        f.write(f"[HOST_INFO]\nManagement = 127.0.0.1:{managementPort}\n"
-                "[IDMEF_INFO]\nAlertIDFile = alertid\n"
-                f"[LOGIDS]\nRules = rules.txt\n"
-                f"Filters = {os.path.join(ETC, 'logids', 'filter.txt')}\nNetDef = netdef.txt\n")
-    conf = os.path.join(directory, "bd-aa.conf")
-    with open(conf, "w") as f:
-        f.write("[ADDRESS]\nLISTEN = tcp:0:interface=127.0.0.1\n"
-                "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
-                "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_rules\n"
-                "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa-rules.conf\n"
-                "[TIME_INTERVALS]\nTIMEINV = 0.2\n"
-                "[CACHE_AND_RINGBUFFER]\nMMPATH = cache-aa\nMMSIZE = 8\n")
-    return conf
-
-
 class ChainTests(TestCase):
     """
     DataForwarder → LogIDS analysis agent → a ManagementHost endpoint with
@@ -395,7 +438,7 @@ class ChainTests(TestCase):
             reactor, timeInterval=0.1)
         [port] = await management.startService()
         self.addCleanup(management.stopService)
-        conf = writeLogIdsAgent(os.path.join(directory, "agent"), port.getHost().port)
+        conf = writeLogIdsAgent(os.path.join(directory, "agent"), port.getHost().port, RULES)
 
         def startAgent(listen):
             agent = buildBufferDaemon(loadBufferDaemon(conf), reactor)
@@ -491,7 +534,7 @@ class ManagementStandInTests(TestCase):
         management = buildBufferDaemon(loadBufferDaemon(conf), reactor)
         [port] = await management.startService()
         self.addCleanup(management.stopService)
-        writeLogIdsAgent(directory, port.getHost().port)
+        writeLogIdsAgent(directory, port.getHost().port, RULES)
         analyzer = build(os.path.join(directory, "aa-rules.conf"), reactor)
         await analyzer.start()
         self.addCleanup(analyzer.stop)

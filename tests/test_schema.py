@@ -270,6 +270,27 @@ class SchemaTestsMixin:
         ]
         self.assertEqual(self.transact(schema.insertClassified, self.dialect, again), {"firewall_line": 2})
 
+    def test_rejectCountsKeepTheLargest(self):
+        """
+        A console event stored again is not added again; a reject count
+        keeps the larger of the two.
+        """
+        def event(seq, count, action="reject"):
+            return ("agent1", "logids:web01|/var/log/messages", seq, "web01", "10.0.0.2",
+                    "sshd", action, "rules.txt:5", None, None, count, "2004-11-22",
+                    "10:00:01", None)
+
+        statement = schema.insertKeepingLargest(self.dialect, "console_event", "count")
+
+        def store(rows):
+            self.transact(lambda txn: txn.executemany(statement, rows))
+
+        store([event(256, 3), event(512, 1, "display")])
+        store([event(256, 5), event(512, 1, "display")])
+        store([event(256, 2), event(768, 1)])
+        self.assertEqual([(row[2], row[10]) for row in self.select("console_event")],
+                         [(256, 5), (512, 1), (768, 1)])
+
     def test_alerts(self):
         rows = [alertRow(1), alertRow(2)]
         self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", rows), 2)

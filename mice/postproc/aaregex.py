@@ -79,18 +79,24 @@ def alertDocument(alert, log):
 class _Outgoing:
     """
     The alerts of one flush for one server, by link stream.
+
+    A flush may hold a record twice (two ring entries of one batch: the
+    client sent it again after its link was lost, or the agent died before
+    acknowledging it), so an alert's (stream, seq) may be added twice: the
+    first is kept.  A batch's sequence numbers must increase, and a batch
+    the server refuses is refused again at every resend.
     """
 
     def __init__(self):
         self.streams = {}
 
     def add(self, stream, seq, document):
-        self.streams.setdefault(stream, []).append((seq, document))
+        self.streams.setdefault(stream, {}).setdefault(seq, document)
 
     def submit(self, sender):
         deferreds = []
-        for stream, items in self.streams.items():
-            items.sort(key=itemgetter(0))
+        for stream, bySeq in self.streams.items():
+            items = sorted(bySeq.items(), key=itemgetter(0))
             seqs = [seq for seq, _ in items]
             documents = [document for _, document in items]
             for start in range(0, len(items), 100):

@@ -198,8 +198,14 @@ class AaRulesAnalyzer:
     def process(self, records):
         outgoing = {route: _Outgoing() for route in self.senders}
         now = datetime.fromtimestamp(self.clock.seconds())
+        rejects = {}
         for chunk in getattr(records, "chunks", (records,)):
-            self._analyse(chunk, outgoing, now)
+            self._analyse(chunk, outgoing, now, rejects)
+        events = outgoing.get("events")
+        if events is not None:
+            for (stream, seq), event in rejects.items():
+                events.add(stream, seq, event)
+                self.events += 1
         deferreds = []
         for route, sender in self.senders.items():
             deferreds.extend(outgoing[route].submit(sender))
@@ -208,7 +214,13 @@ class AaRulesAnalyzer:
         return DeferredList(deferreds, fireOnOneErrback=True, consumeErrors=True).addCallback(
             lambda _: len(records))
 
-    def _analyse(self, chunk, outgoing, now):
+    def _analyse(self, chunk, outgoing, now, flushRejects):
+        """
+        Analyse one ring entry's records into C{outgoing}; its reject
+        counts go into C{flushRejects}, by their link key.  A flush may hold
+        one batch twice (sent again by the client): a count of the same
+        first record keeps the larger, as the stores do.
+        """
         engine = self.engine
         events = outgoing.get("events")
         rejects = _Rejects()
@@ -246,10 +258,10 @@ class AaRulesAnalyzer:
                         fields=action.fields, icon=action.icon,
                         line=record.logline if kind == "drop" else None))
                     self.events += 1
-        if events is not None:
-            for stream, seq, event in rejects.events():
-                events.add(stream, seq, event)
-                self.events += 1
+        for stream, seq, event in rejects.events():
+            known = flushRejects.get((stream, seq))
+            if known is None or known["count"] < event["count"]:
+                flushRejects[(stream, seq)] = event
 
     def _alert(self, record, logids, action, stream, seq, outgoing, now):
         if not self.routes:

@@ -26,7 +26,14 @@ def eventRow(event):
 
 
 def storeEvents(txn, dialect, events):
-    return schema.insertRows(txn, dialect, "console_event", [eventRow(e) for e in events])
+    """
+    Store C{events}, each once; a reject count stored before for the same
+    event keeps the larger of the two (L{schema.insertKeepingLargest}).  A
+    transaction function.
+    """
+    if events:
+        txn.executemany(schema.insertKeepingLargest(dialect, "console_event", "count"),
+                        [eventRow(e) for e in events])
 
 
 class EventStore(AlertStore):
