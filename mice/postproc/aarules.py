@@ -312,13 +312,13 @@ def build(configPath, reactor):
     settings = loadAaRules(configPath)
     engine, _ = loadEngine(settings)
     source = socket.gethostname().split(".")[0] or "localhost"
-    links = [("M", settings.management, settings.mngmntKey, "MngmntKey", "ManagementHost",
-              "idmef"),
+    links = [("M", settings.management, settings.mngmntKey, "MngmntKey",
+              "ManagementHost (LogIDS alerts)", "idmef"),
              ("events", settings.management, settings.mngmntKey, "MngmntKey",
-              "ManagementHost console", "event")]
+              "ManagementHost (LogIDS console events)", "event")]
     if "A" in _ROUTES[settings.sendTo]:
-        links.append(("A", settings.agent, settings.agentKey, "AgentKey", "next analysis agent",
-                      "idmef"))
+        links.append(("A", settings.agent, settings.agentKey, "AgentKey",
+                      "next analysis agent (LogIDS alerts)", "idmef"))
     senders = {}
     for route, where, key, keyName, what, kind in links:
         if route == "M" and "M" not in _ROUTES[settings.sendTo]:

@@ -132,9 +132,10 @@ def makeService(options):
     management = f"ManagementHost 127.0.0.1:{managementPort}"
     logids = AaRulesAnalyzer(
         logidsSettings, loadEngine(logidsSettings)[0],
-        {"M": _sender(reactor, managementPort, source, "idmef", management, security),
-         "events": _sender(reactor, managementPort, source, "event", f"{management} console",
-                           security)},
+        {"M": _sender(reactor, managementPort, source, "idmef", f"{management} (LogIDS alerts)",
+                      security),
+         "events": _sender(reactor, managementPort, source, "event",
+                           f"{management} (LogIDS console events)", security)},
         AlertCounter(AlertIdFile(os.path.join(dataDir, "alertid-logids")),
                      logidsSettings.alertId), reactor)
     _daemon(reactor, agentPort, [
