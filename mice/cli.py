@@ -565,25 +565,37 @@ class _LogIdsJson:
 
     def format(self, number, application, taken):
         """The text of the objects of one line's actions."""
-        pieces = self._pieces.get(application)
-        if pieces is None:
-            pieces = self._pieces[application] = {}
-        head = f'{{"line": {number}'
+        return self.lines(number, ((application, taken),))
+
+    def lines(self, first, actions):
+        """
+        The text of the objects of the actions of lines C{first},
+        C{first + 1}...: C{actions} holds C{(application, taken)} for each
+        (L{LogIdsEngine.actions}).
+        """
+        byApplication = self._pieces
+        names = self._names
+        string = self._string
         out = []
-        for action in taken:
-            # A display's object differs from line to line by its fields only.
-            key = action if action.fields is None else action.rule
-            piece = pieces.get(key)
-            if piece is None:
-                piece = pieces[key] = self._piece(application, action)
-            if action.fields is None:
-                out.append(head + piece)
-            else:
-                names = self._names
-                string = self._string
-                out.append(head + piece + ", ".join([
-                    (names.get(name) or self._name(name)) + string(value) + "]"
-                    for name, value in action.fields]) + "]}\n")
+        write = out.append
+        for number, (application, taken) in enumerate(actions, first):
+            pieces = byApplication.get(application)
+            if pieces is None:
+                pieces = byApplication[application] = {}
+            head = f'{{"line": {number}'
+            for action in taken:
+                # A display's object differs from line to line by its fields only.
+                fields = action.fields
+                key = action if fields is None else action.rule
+                piece = pieces.get(key)
+                if piece is None:
+                    piece = pieces[key] = self._piece(application, action)
+                if fields is None:
+                    write(head + piece)
+                else:
+                    write(head + piece + ", ".join([
+                        (names.get(name) or self._name(name)) + string(value) + "]"
+                        for name, value in fields]) + "]}\n")
         return "".join(out)
 
     def _piece(self, application, action):
@@ -605,6 +617,47 @@ class _LogIdsJson:
         return text
 
 
+class _LogIdsListing:
+    """
+    C{mice analyze --rules}'s readable listing of a line's actions, one a
+    line: C{N: application kind detail [rule]}; what does not change from
+    line to line is made once per action and application.
+    """
+
+    def __init__(self):
+        self._pieces = {}
+
+    def lines(self, first, actions):
+        """The listing of lines C{first}, C{first + 1}... (see L{_LogIdsJson.lines})."""
+        byApplication = self._pieces
+        out = []
+        write = out.append
+        for number, (application, taken) in enumerate(actions, first):
+            pieces = byApplication.get(application)
+            if pieces is None:
+                pieces = byApplication[application] = {}
+            for action in taken:
+                fields = action.fields
+                key = action if fields is None else (action.rule, action.kind,
+                                                     action.severity, action.icon)
+                piece = pieces.get(key)
+                if piece is None:
+                    piece = pieces[key] = self._piece(application, action)
+                if fields is None or action.severity or action.icon:
+                    write(f"{number}{piece[0]}{piece[1]}")
+                else:
+                    detail = " ".join([f"{k}={v}" for k, v in fields])
+                    write(f"{number}{piece[0]}{' ' + detail if detail else ''}{piece[1]}")
+        return "".join(out)
+
+    @staticmethod
+    def _piece(application, action):
+        """The text before the detail of fields and after it."""
+        detail = action.severity or action.icon
+        return (f": {application or '-'} {action.kind}{' ' + detail if detail else ''}",
+                f" [{action.rule.where if action.rule else 'no rule'}]\n")
+
+
 def analyzeLogIds(args):
     """
     C{mice analyze --rules rules.txt --filters filter.txt [--netdef
@@ -613,6 +666,8 @@ def analyzeLogIds(args):
     three files: each is listed as C{file:line: reason}, exit 1.
     """
     from collections import Counter
+    from itertools import chain, islice
+    from operator import attrgetter, itemgetter
 
     from mice.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
 
@@ -641,55 +696,40 @@ def analyzeLogIds(args):
         return 1
     engine = LogIdsEngine(rules, filters, netdef)
     stream = os.path.abspath(args.logfile)
+    # Every action counts for its rule; the automatic drop for None.
     counts = Counter()
-    lines = matched = actions = 0
+    lines = 0
     out = sys.stdout
     summary = sys.stderr if args.json else sys.stdout
-    formatJson = _LogIdsJson().format if args.json else None
+    text = (_LogIdsJson() if args.json else _LogIdsListing()).lines
+    ruleOf = attrgetter("rule")
+    takenOf = itemgetter(1)
     # Without --ip, each line's reporting host is its syslog header's host
-    # when that is an address (analyseLines' None).
+    # when that is an address (actions' None).
     ip = args.ip or None
     try:
-        # Batches of a megabyte: two of them (and their lines) are alive at once.
+        # The file is read a megabyte at a time; its lines' actions are
+        # counted and written a few hundred lines at a time, so that what a
+        # batch makes is freed before the garbage collector looks at it.
         for chunk, _ in _readLines(args.logfile, 1 << 20):
-            first = lines + 1
-            lines += len(chunk)
-            # A write per few hundred kilobytes: a write per action costs as much as
-            # the action, and the text of a whole batch would be tens of megabytes.
-            parts = []
-            write = parts.append
-            for index, record, taken in engine.analyseLines(chunk, ip=ip, stream=stream,
-                                                            hostname=None):
-                if len(parts) >= 1024:
-                    out.write("".join(parts))
-                    parts.clear()
-                if taken[0].rule is not None:
-                    matched += 1
-                actions += len(taken)
-                for action in taken:
-                    counts[action.rule] += 1
-                if formatJson is not None:
-                    write(formatJson(first + index, record.application, taken))
-                    continue
-                for action in taken:
-                    detail = (action.severity or action.icon
-                              or " ".join(f"{k}={v}" for k, v in action.fields or ()))
-                    write(f"{first + index}: {record.application or '-'} {action.kind}"
-                          f"{' ' + detail if detail else ''}"
-                          f" [{action.rule.where if action.rule else 'no rule'}]\n")
-            out.write("".join(parts))
+            found = engine.actions(chunk, ip=ip, stream=stream, hostname=None)
+            while batch := list(islice(found, 256)):
+                counts.update(map(ruleOf, chain.from_iterable(map(takenOf, batch))))
+                out.write(text(lines + 1, batch))
+                lines += len(batch)
     except OSError as e:
         print(f"mice analyze: {args.logfile}: {e.strerror}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
     out.flush()
-    print(f"{args.logfile}: {lines} lines, {matched} matched a rule, {actions} actions,"
-          f" {counts[None]} dropped (no rule)", file=summary)
+    dropped = counts[None]
+    print(f"{args.logfile}: {lines} lines, {lines - dropped} matched a rule,"
+          f" {sum(counts.values())} actions, {dropped} dropped (no rule)", file=summary)
     print("actions per rule:", file=summary)
     for rule in rules:
         print(f"  {rule.where}: {rule.text},{rule.action.kind}: {counts[rule]}", file=summary)
-    print(f"  (no rule): automatic drop: {counts[None]}", file=summary)
+    print(f"  (no rule): automatic drop: {dropped}", file=summary)
     return 0
 
 

@@ -11,9 +11,13 @@ chapters that defined them are missing): see C{docs/logids.rst}.
   - L{LogIdsEngine} turns a log line into a L{LogIdsRecord} (which filter
     block selects it, its fields, the built-in fields) and evaluates the
     rules on it: the L{Taken} actions, in rules file order.
+    L{LogIdsEngine.actions} gives the actions of many lines without making
+    their records.
 
-Conditions are compiled once, into closures over the record's field dict.
-Pure: no reactor, no I/O except the C{load*} helpers that read a path.
+Conditions are compiled once, into closures over the record's field dict,
+and each application's rules into Python code (L{compileEvaluator},
+L{compileLineEvaluator}).  Pure: no reactor, no I/O except the C{load*}
+helpers that read a path.
 """
 
 import ipaddress
@@ -22,14 +26,23 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fnmatch import fnmatchcase
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 try:  # The regex parser of the re module, to find a pattern's literals.
+    from re._constants import AT as _AT
+    from re._constants import AT_BEGINNING as _AT_BEGINNING
+    from re._constants import AT_BEGINNING_STRING as _AT_BEGINNING_STRING
+    from re._constants import BRANCH as _BRANCH
     from re._constants import LITERAL as _LITERAL
+    from re._constants import MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT
+    from re._constants import SUBPATTERN as _SUBPATTERN
     from re._parser import parse as _parseRegex
+    _REPEATS = (MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT)
 except ImportError:  # pragma: no cover (moved in a later Python: no prefilter)
-    _parseRegex = _LITERAL = None
+    _parseRegex = _LITERAL = _AT = _AT_BEGINNING = _AT_BEGINNING_STRING = None
+    _BRANCH = _SUBPATTERN = None
+    _REPEATS = ()
 
 #: Fields every record has, whatever its filter block says.
 BUILTIN_FIELDS = ("application", "ip", "loghost", "line")
@@ -766,6 +779,21 @@ class Taken(NamedTuple):
         return result
 
 
+def _topLevel(pattern):
+    """
+    The top-level items of C{pattern} (a compiled regex) as the re module's
+    parser gives them, or C{None} when they are not to be relied on: the
+    pattern ignores case, is not a str pattern, or the parser is not there.
+    """
+    if (_parseRegex is None or not isinstance(pattern.pattern, str)
+            or pattern.flags & re.IGNORECASE):
+        return None
+    try:
+        return _parseRegex(pattern.pattern, pattern.flags).data
+    except Exception:  # it compiled: this should not happen; then no shortcut
+        return None
+
+
 def requiredLiteral(pattern):
     """
     A string that every line C{pattern} (a compiled regex) finds a match in
@@ -774,17 +802,15 @@ def requiredLiteral(pattern):
     or the pattern ignores case.  C{literal in line} is a cheap test that
     lets L{LogIdsEngine} skip the regex on most lines another block's.
     """
-    if (_parseRegex is None or not isinstance(pattern.pattern, str)
-            or pattern.flags & re.IGNORECASE):
-        return ""
-    try:
-        tree = _parseRegex(pattern.pattern, pattern.flags)
-    except Exception:  # it compiled: this should not happen; then no prefilter
-        return ""
-    # Each top-level item must match, one after the other: consecutive
-    # LITERAL items match consecutive characters of the line.
+    items = _topLevel(pattern)
+    return "" if items is None else _longestLiteral(items)
+
+
+def _longestLiteral(items):
+    # Each item must match, one after the other: consecutive LITERAL items
+    # match consecutive characters of the line.
     best = run = ""
-    for op, argument in tree.data:
+    for op, argument in items:
         if op is _LITERAL:
             run += chr(argument)
             if len(run) > len(best):
@@ -792,6 +818,68 @@ def requiredLiteral(pattern):
         else:
             run = ""
     return best
+
+
+def requiredLiterals(pattern, limit=4):
+    """
+    Strings one of which every line C{pattern} finds a match in contains,
+    longer ones than L{requiredLiteral}: the pattern spelled out into the
+    sequences of items it may match as (an optional item, C{X?}, taken or
+    not; an alternation C{a|b} as each alternative; a group without flags
+    opened), and the longest run of plain characters of each (C{su:} and
+    C{su[} for C{\\ssu(?:\\[\\d+\\])?:}).  A match of the pattern is a match
+    of one of the sequences, which holds its run.  C{("",)} when some
+    sequence has none, or there would be more than C{limit} of them.
+    """
+    items = _topLevel(pattern)
+    if items is None:
+        return ("",)
+
+    def spelled(items):
+        # The sequences items may match as (ValueError: more than limit).
+        sequences = [[]]
+        for item in items:
+            op, argument = item
+            if op is _SUBPATTERN and not argument[1] and not argument[2]:
+                options = spelled(argument[3].data)
+            elif op is _BRANCH:
+                options = [option for alternative in argument[1]
+                           for option in spelled(alternative.data)]
+            elif op in _REPEATS and argument[0] == 0 and argument[1] == 1:
+                options = [[], *spelled(argument[2].data)]
+            else:
+                options = [[item]]
+            if len(sequences) * len(options) > limit:
+                raise ValueError("too many")
+            sequences = [sequence + option for sequence in sequences for option in options]
+        return sequences
+
+    try:
+        sequences = spelled(items)
+    except ValueError:
+        return ("",)
+    found = tuple(dict.fromkeys(_longestLiteral(sequence) for sequence in sequences))
+    return ("",) if "" in found else found
+
+
+def literalSearch(pattern):
+    """
+    What C{pattern.search(text) is not None} is when C{pattern} is plain
+    characters, perhaps after a C{^} or C{\\A}: C{("in", literal)} (C{literal
+    in text}) or C{("startswith", literal)} (C{text.startswith(literal)});
+    else C{None}.
+    """
+    items = _topLevel(pattern)
+    if items is None:
+        return None
+    test = "in"
+    if items and items[0][0] is _AT and (
+            items[0][1] is _AT_BEGINNING_STRING
+            or (items[0][1] is _AT_BEGINNING and not pattern.flags & re.MULTILINE)):
+        test, items = "startswith", items[1:]
+    if not all(op is _LITERAL for op, _ in items):
+        return None
+    return test, "".join(chr(argument) for _, argument in items)
 
 
 def _found(line):
@@ -804,29 +892,54 @@ class _Plan:
     selects: how it parses them, and its application's compiled rules.
     """
 
-    __slots__ = ("filter", "application", "literal", "search", "parse", "hasSource",
-                 "evaluate")
+    __slots__ = ("filter", "application", "literal", "literals", "search", "parse",
+                 "hasSource", "evaluate", "run")
 
-    def __init__(self, block, evaluate):
+    def __init__(self, block, evaluate, run=None):
         self.filter = block
         # The application's rules: (fields, order) -> [Taken].
         self.evaluate = evaluate
         # line -> (fields dict, order); ({}, ()) when it does not parse.
         self.parse = _parseNothing
         self.hasSource = False
+        # What the line must hold for the block's match: the literal, or one
+        # of the literals (longer ones, when the literal is too short to
+        # leave out many lines: "su" of \ssu(?:\[\d+\])?: is in "sudo").
+        self.literals = ("",)
         if block is None:
             self.application = ""
             self.literal = ""
             self.search = None
-            return
-        self.application = block.name
-        self.literal = "" if block.match is None else requiredLiteral(block.match)
-        self.search = _found if block.match is None else block.match.search
-        if block.fields is not None:
-            self.parse = _fieldsParser(block.fields.search, block.fieldNames)
-        elif block.separator is not None:
-            self.parse = _splitParser(block.separator, block.names)
-        self.hasSource = "source" in block.fieldNames
+        else:
+            self.application = block.name
+            self.literal = "" if block.match is None else requiredLiteral(block.match)
+            self.search = _found if block.match is None else block.match.search
+            if block.fields is not None:
+                self.parse = _fieldsParser(block.fields.search, block.fieldNames)
+            elif block.separator is not None:
+                self.parse = _splitParser(block.separator, block.names)
+            self.hasSource = "source" in block.fieldNames
+            self.literals = (self.literal,)
+            if block.match is not None and len(self.literal) < 3:
+                found = requiredLiterals(block.match)
+                if min(map(len, found)) > len(self.literal):
+                    self.literals = found
+        # (line, host) -> [Taken], without a record (compileLineEvaluator).
+        self.run = run or self._evaluateLine
+
+    def _evaluateLine(self, line, host):
+        """C{run} the straightforward way, when the rules were not compiled for it."""
+        ip, loghost = host(line)
+        fields, order = self.parse(line)
+        if self.hasSource and order:
+            srcIp, srcPort = splitSource(fields["source"])
+            fields.setdefault("src_ip", srcIp)
+            fields.setdefault("src_port", srcPort)
+        fields["application"] = self.application
+        fields["ip"] = ip
+        fields["loghost"] = loghost
+        fields["line"] = line
+        return self.evaluate(fields, order)
 
 
 def _parseNothing(line):
@@ -863,10 +976,9 @@ _UNSET = object()
 _CACHE_SIZE = 4096
 
 
-def _wholeRecord(rule, fields, order):
-    """C{display=}'s action: the record's fields in the log's order."""
-    return _tupleNew(Taken, (rule, "display", None,
-                             tuple([(n, fields.get(n, "")) for n in order or _LINE_ONLY]), None))
+def _wholePairs(fields, order):
+    """C{display=}'s fields: the record's, in the log's order."""
+    return tuple([(n, fields.get(n, "")) for n in order or _LINE_ONLY])
 
 
 def _evaluateEach(rules):
@@ -893,54 +1005,105 @@ _STATEMENT_CODE = {
     "wild": "{v}({f}) is not None", "notwild": "{v}({f}) is None",
     "in": "{v}({f})", "notin": "not {v}({f})",
 }
+#: The statements that call a regex (or a network's predicate) on the field.
+_MATCH_STATEMENTS = frozenset(("ct", "nc", "wild", "notwild", "in", "notin"))
 
 
-def compileEvaluator(rules):
+def _prefiltered(kind, pattern, field, code):
     """
-    One function C{(fields, order) -> [Taken]} doing what evaluating each of
-    C{rules} (one application's, in file order) on a record does, as Python
-    code generated for them: each field the conditions read is looked up
-    once, a condition two rules share is evaluated once, the actions that do
-    not depend on the record are made once.
-
-    The generated source holds only names it makes up (C{f0}, C{k3}...);
-    every value of the rules (field names, strings, regexes) is bound to
-    such a name, never written into the code.  A rule whose test is not a
-    L{compileCondition} predicate (no C{parts}) is called as it is.
+    Quicker code for a C{ct}, C{nc}, C{wild} or C{notwild} statement on
+    C{field} with C{pattern}, or C{None}: the regex runs only on values that
+    hold its L{requiredLiteral}.
     """
-    namespace = {"_new": _tupleNew, "Taken": Taken, "_DROP": _DROP, "_number": number,
-                 "_whole": _wholeRecord, "_UNSET": _UNSET}
-    constants = {}
+    literal = requiredLiteral(pattern)
+    if not literal:
+        return None
+    run = code.constant(pattern.search if kind in ("ct", "nc") else pattern.fullmatch)
+    literal = code.constant(literal)
+    if kind in ("ct", "wild"):
+        return f"{literal} in {field} and {run}({field}) is not None"
+    return f"{literal} not in {field} or {run}({field}) is None"
 
-    def constant(value):
+
+#: What generated code finds in its namespace beside its constants.
+_NAMESPACE = {"_new": _tupleNew, "Taken": Taken, "_DROP": _DROP, "_number": number,
+              "_whole": _wholePairs, "_UNSET": _UNSET, "_split": splitSource}
+#: What generating code may fail with, for a rules file of a size never seen.
+_TOO_BIG = (SyntaxError, RecursionError, MemoryError, OverflowError, ValueError)
+
+
+class _Code:
+    """
+    Python source being generated, and the namespace it runs in: every value
+    of the rules (field names, strings, regexes) is bound to a name
+    L{constant} makes up (C{k3}), never written into the source.
+    """
+
+    def __init__(self):
+        self.namespace = dict(_NAMESPACE)
+        self._constants = {}
+
+    def constant(self, value):
+        """The name bound to C{value}."""
         key = (type(value), value)
         try:
-            return constants[key]
+            return self._constants[key]
         except KeyError:
             pass
         except TypeError:  # unhashable: bind it anyway
             key = None
-        name = f"k{len(namespace)}"
-        namespace[name] = value
+        name = f"k{len(self.namespace)}"
+        self.namespace[name] = value
         if key is not None:
-            constants[key] = name
+            self._constants[key] = name
         return name
 
-    fieldNames = {}
+    def function(self, lines):
+        """The function C{lines} (its source, line by line) define."""
+        exec(compile("\n".join(lines + [""]), "<logids rules>", "exec"), self.namespace)
+        return self.namespace[lines[0][4:].partition("(")[0]]
 
-    def field(name):
-        if name not in fieldNames:
-            fieldNames[name] = f"f{len(fieldNames)}"
-        return fieldNames[name]
 
-    # A field several numeric statements read is made a number once, by
-    # the first of them that runs (g0 is _UNSET until then).
+def _rulesBody(rules, code, read, display, whole, custom):
+    """
+    The statements of generated code that evaluate C{rules} (one
+    application's, in file order) and append each action's L{Taken} to
+    C{append}, in order; or C{None} when C{custom} refuses a rule.
+
+    Each field a condition reads is C{read(name)} (an expression: the same
+    name gives the same one); a field numeric statements read is made a
+    number once; a condition several rules share is evaluated once.  AND/OR
+    stay a strict left-to-right fold: AND evaluates the next statement only
+    when the value so far is true, OR only when it is false.
+
+    @param display: C{names -> (lines, pairs)}: the statements a
+        C{display=f#g} action runs first and the expression of its C{(name,
+        value)} pairs.
+    @param whole: C{() -> (lines, pairs)}, the same for C{display=}.
+    @param custom: C{rule -> expression or None} for a rule whose test is
+        not a L{compileCondition} predicate (no C{parts}).
+    @return: C{(lines, constant)}: C{constant} tells that every action is
+        taken on every record and made once (C{lines} then only append).
+    """
+    # A field numeric statements read is made a number once: first thing
+    # when the first statement of a condition reads it (so it is needed on
+    # every record), else by the first of them that runs (g0 is _UNSET
+    # until then) if several read it.
     numericUses = {}
+    eager = set()
     for rule in rules:
-        for statement in getattr(rule.test, "parts", ((), ()))[0]:
+        for i, statement in enumerate(getattr(rule.test, "parts", ((), ()))[0]):
             if statement.kind == "number":
                 numericUses[statement.name] = numericUses.get(statement.name, 0) + 1
-    numbers = {}
+                if i == 0:
+                    eager.add(statement.name)
+    numbers = {}  # field name -> its number's variable
+    first = []  # what the body starts with: those variables' values
+
+    def numberCode(field):
+        # number(), without a call for the usual text of digits.
+        # (int() takes up to 640 digits whatever sys.set_int_max_str_digits says.)
+        return f"(int({field}) if {field}.isdecimal() and len({field}) < 640 else _number({field}))"
 
     def statementCode(statement):
         kind, name, value = statement
@@ -948,19 +1111,45 @@ def compileEvaluator(rules):
             return "True" if value else "False"
         if kind == "number":
             operator_, right = value
-            made = f"_number({field(name)})"
-            if numericUses[name] > 1:
-                cached = numbers.setdefault(name, f"g{len(numbers)}")
+            made = numberCode(read(name))
+            if name in eager or numericUses[name] > 1:
+                if name not in numbers:
+                    numbers[name] = f"g{len(numbers)}"
+                    first.append(f"{numbers[name]} = {made if name in eager else '_UNSET'}")
+                cached = numbers[name]
+                if name in eager:
+                    return f"{cached} is not None and {cached} {operator_} {code.constant(right)}"
                 made = f"({cached} if {cached} is not _UNSET else ({cached} := {made}))"
-            return f"(n := {made}) is not None and n {operator_} {constant(right)}"
-        return _STATEMENT_CODE[kind].format(f=field(name), v=constant(value))
+            return f"(n := {made}) is not None and n {operator_} {code.constant(right)}"
+        field = read(name)
+        test = _STATEMENT_CODE[kind].format(f=field, v=code.constant(value))
+        if kind not in _MATCH_STATEMENTS:
+            return test
+        pattern = getattr(value, "__self__", None)
+        if isinstance(pattern, re.Pattern) and kind in ("ct", "nc"):
+            found = literalSearch(pattern)
+            if found is not None:  # A str method, as quick on "" as a test for "".
+                test, literal = found
+                literal = code.constant(literal)
+                if test == "in":
+                    return f"{literal} {'in' if kind == 'ct' else 'not in'} {field}"
+                return f"{'' if kind == 'ct' else 'not '}{field}.startswith({literal})"
+        if isinstance(pattern, re.Pattern):
+            test = _prefiltered(kind, pattern, field, code) or test
+        # An empty field (a group that did not take part, a field the record
+        # lacks) gives what it gives on every line.
+        empty = statementPredicate(statement)({})
+        return f"(({test}) if {field} else {empty})"
 
     body = []
     conditions = {}
+    constant = True
     for rule in rules:
         parts = getattr(rule.test, "parts", None)
         if parts is None:
-            test = f"{constant(rule.test)}(fields)"
+            test = custom(rule)
+            if test is None:
+                return None
         elif len(parts[0]) == 1 and parts[0][0].kind == "const":
             test = "True" if parts[0][0].value else "False"
         elif parts in conditions:
@@ -968,44 +1157,184 @@ def compileEvaluator(rules):
         else:
             statements, ands = parts
             test = conditions[parts] = f"c{len(conditions)}"
-            # The fold, one statement after the other (no nesting, however
-            # long the chain): AND evaluates the next statement only when
-            # the value so far is true, OR only when it is false.
             body.append(f"{test} = {statementCode(statements[0])}")
             for isAnd, statement in zip(ands, statements[1:]):
                 body.append(f"if {'' if isAnd else 'not '}{test}:")
                 body.append(f"    {test} = {statementCode(statement)}")
         action = rule.action
         if action.kind != "display":
-            made = constant(Taken(rule, action.kind, action.severity, icon=action.icon))
-            line = f"append({made})"
-        elif action.fields:
-            values = []
-            for name in action.fields:
-                value = fieldNames.get(name) or f"get({constant(name)}, '')"
-                values.append(f"({constant(name)}, {value}), ")
-            line = (f"append(_new(Taken, ({constant(rule)}, 'display', None,"
-                    f" ({''.join(values)}), None)))")
+            before = []
+            line = f"append({code.constant(Taken(rule, action.kind, action.severity, icon=action.icon))})"
         else:
-            line = f"append(_whole({constant(rule)}, fields, order))"
+            before, pairs = display(action.fields) if action.fields else whole()
+            line = f"append(_new(Taken, ({code.constant(rule)}, 'display', None, {pairs}, None)))"
+            constant = False
         if test == "True":
-            body.append(line)
+            body += before + [line]
         elif test != "False":
+            constant = False
             body.append(f"if {test}:")
-            body.append(f"    {line}")
+            body += [f"    {statement}" for statement in before + [line]]
+    return first + body, constant
+
+
+def _function(head, body, constant):
+    """
+    The source of a generated function: C{head} (its C{def} and first
+    statements), then C{body} (L{_rulesBody}'s) in a list it returns, or
+    its one drop when C{body} took no action.
+    """
+    if constant:  # Only unconditional appends: the list is made at once.
+        made = ", ".join(line[len("append("):-1] for line in body if line.startswith("append("))
+        return head + [f"    return [{made or '_DROP'}]"]
+    return head + ["    taken = []", "    append = taken.append",
+                   *(f"    {line}" for line in body), "    return taken or [_DROP]"]
+
+
+def compileEvaluator(rules):
+    """
+    One function C{(fields, order) -> [Taken]} doing what evaluating each of
+    C{rules} (one application's, in file order) on a record does, as Python
+    code generated for them (L{_rulesBody}): each field the conditions read
+    is looked up once, a condition two rules share is evaluated once, the
+    actions that do not depend on the record are made once.
+
+    The generated source holds only names it makes up (C{f0}, C{k3}...);
+    every value of the rules (field names, strings, regexes) is bound to
+    such a name, never written into the code.  A rule whose test is not a
+    L{compileCondition} predicate (no C{parts}) is called as it is.
+    """
+    code = _Code()
+    fieldNames = {}
+
+    def read(name):
+        if name not in fieldNames:
+            fieldNames[name] = f"f{len(fieldNames)}"
+        return fieldNames[name]
+
+    def display(names):
+        values = []
+        for name in names:
+            value = fieldNames.get(name) or f"get({code.constant(name)}, '')"
+            values.append(f"({code.constant(name)}, {value}), ")
+        return [], f"({''.join(values)})"
+
+    def whole():
+        return [], "_whole(fields, order)"
+
+    body, constant = _rulesBody(rules, code, read, display, whole,
+                                lambda rule: f"{code.constant(rule.test)}(fields)")
     head = ["def evaluate(fields, order):", "    get = fields.get",
-            *(f"    {var} = get({constant(name)}, '')" for name, var in fieldNames.items()),
-            *(f"    {var} = _UNSET" for var in numbers.values()),
-            "    taken = []", "    append = taken.append"]
-    source = "\n".join(head + [f"    {line}" for line in body]
-                       + ["    return taken or [_DROP]", ""])
+            *(f"    {var} = get({code.constant(name)}, '')" for name, var in fieldNames.items())]
     try:
-        exec(compile(source, "<logids rules>", "exec"), namespace)
-    except (SyntaxError, RecursionError, MemoryError, OverflowError, ValueError):
+        return code.function(_function(head, body, constant and not fieldNames))
+    except _TOO_BIG:
         # Beyond what the compiler takes (a rules file of a size never seen):
         # the same, rule by rule.
         return _evaluateEach(tuple(rules))
-    return namespace["evaluate"]
+
+
+def compileLineEvaluator(rules, application="", block=None):
+    """
+    One function C{(line, host) -> [Taken]} giving what L{compileEvaluator}'s
+    function gives on the record of C{line} whose application is
+    C{application} and whose fields C{block} (a L{Filter}, or C{None}: a
+    line no block selects) parses, C{host(line)} giving the record's C{(ip,
+    loghost)} — without making the record: C{line} is parsed only when a
+    rule reads a field of the block (or shows the whole record), and only
+    the fields the rules read are taken from it; C{host} is called only
+    when a rule reads C{ip} or C{loghost}.
+
+    @return: the function, or C{None} when a rule's test is not a
+        L{compileCondition} predicate or the code is too big to compile.
+    """
+    code = _Code()
+    names = () if block is None else block.fieldNames
+    if block is not None and block.fields is not None:
+        # groups("")[i] is group i + 1, "" when it did not take part: what
+        # groupdict("") gives by name.
+        where = {name: number_ - 1 for name, number_ in block.fields.groupindex.items()}
+    elif block is not None and block.separator is not None:
+        where = {name: i for i, name in enumerate(names)}  # a repeated name: the last
+    else:
+        names, where = (), {}
+    hasSource = "source" in where
+    parsed = {}  # a field of the block -> its variable ("" when the line does not parse)
+    made = set()  # of "src_ip", "src_port", when made from source
+    # Whether host() is called before the rules, or by a display; whether
+    # a display shows the whole record (ok: the line parsed).
+    uses = {"top": False, "lazy": False, "ok": False}
+
+    def value(name, lazy):
+        # The record's fields: the built-in ones win over the block's, the
+        # block's src_ip/src_port over those made from source.
+        if name == "application":
+            return code.constant(application)
+        if name == "line":
+            return "line"
+        if name in ("ip", "loghost"):
+            uses["top"] = uses["top"] or not lazy
+            return "hip" if name == "ip" else "hlog"
+        if name in where:
+            if name not in parsed:
+                parsed[name] = f"p{len(parsed)}"
+            return parsed[name]
+        if name in SOURCE_FIELDS and hasSource:
+            value("source", lazy)
+            made.add(name)
+            return "sip" if name == "src_ip" else "sport"
+        return "''"
+
+    def pairs(fieldNames):
+        # A display shows ip or loghost: host() is called then, if not before.
+        values = "".join(f"({code.constant(name)}, {value(name, True)}), "
+                         for name in fieldNames)
+        if not {"ip", "loghost"}.intersection(fieldNames):
+            return [], f"({values})"
+        uses["lazy"] = True
+        return ["if hip is None:", "    hip, hlog = host(line)"], f"({values})"
+
+    lineOnly = f"(({code.constant('line')}, line),)"
+
+    def whole():
+        if not names:
+            return [], lineOnly
+        uses["ok"] = True
+        first, shown = pairs(names)
+        return first, f"({shown} if ok else {lineOnly})"
+
+    found = _rulesBody(rules, code, lambda name: value(name, False), pairs, whole,
+                       lambda rule: None)
+    if found is None:
+        return None
+    body, constant = found
+    head = ["def evaluate(line, host):"]
+    if parsed or uses["ok"]:
+        empty = " = ".join([*parsed.values(), *(("sip", "sport") if made else ())])
+        if block.fields is not None:
+            head += [f"    m = {code.constant(block.fields.search)}(line)", "    ok = m is not None",
+                     "    if ok:", "        groups = m.groups('')"]
+            values = {name: f"groups[{where[name]}]" for name in parsed}
+        else:
+            count = len(names)
+            head += [f"    values = line.split({code.constant(block.separator)}, {count - 1})",
+                     f"    ok = len(values) == {count}", "    if ok:"]
+            values = {name: f"values[{where[name]}]" for name in parsed}
+        head += [f"        {var} = {values[name]}" for name, var in parsed.items()]
+        if made:
+            head.append(f"        sip, sport = _split({parsed['source']})")
+        if empty:
+            head += ["    else:", f"        {empty} = ''"]
+        elif head[-1] == "    if ok:":
+            head.append("        pass")
+    if uses["top"]:
+        head.append("    hip, hlog = host(line)")
+    elif uses["lazy"]:
+        head.append("    hip = hlog = None")
+    try:
+        return code.function(_function(head, body, constant))
+    except _TOO_BIG:
+        return None
 
 
 class LogIdsEngine:
@@ -1029,10 +1358,14 @@ class LogIdsEngine:
         self._catchAll = tuple(catchAll)
         self._compiled = {}
         self._evaluators = {}
-        self._plans = tuple(_Plan(block, self._evaluatorFor(block.name))
-                            for block in self.filters)
-        self._nothing = _Plan(None, self._evaluatorFor(""))
+        self._plans = tuple(
+            _Plan(block, self._evaluatorFor(block.name),
+                  compileLineEvaluator(self.rulesFor(block.name), block.name, block))
+            for block in self.filters)
+        self._nothing = _Plan(None, self._evaluatorFor(""),
+                              compileLineEvaluator(self.rulesFor("")))
         self._streams = {}
+        self._loops = {}
 
     def _evaluatorFor(self, application):
         """The compiled rules of C{application}'s records (see L{rulesFor})."""
@@ -1172,3 +1505,98 @@ class LogIdsEngine:
             fields["line"] = line
             yield index, new(LogIdsRecord, (application, fields, order)), \
                 plan.evaluate(fields, order)
+
+    def _hostOf(self, ip, hostname):
+        """
+        C{line -> (ip, loghost)}: the reporting host of a line, as
+        L{analyseLines} takes it from C{ip} and C{hostname} (C{None}: the
+        line's syslog header's).
+        """
+        if ip is not None and hostname is not None:
+            known = (ip, self.netdef.name(ip) or hostname or ip)
+            return lambda line: known
+        header = _SYSLOG_HOST
+        netdefName = self.netdef.name
+        hosts = {}  # the header's host: (ip, loghost)
+
+        def host(line):
+            found = header(line)
+            name = found.group(1) if found else ""
+            known = hosts.get(name)
+            if known is None:
+                lineIp = ip if ip is not None else (name if isAddress(name) else "")
+                shown = name if hostname is None else hostname
+                if len(hosts) >= _CACHE_SIZE:
+                    hosts.clear()
+                known = hosts[name] = (lineIp, netdefName(lineIp) or shown or lineIp)
+            return known
+        return host
+
+    def actions(self, lines, ip="", stream="", hostname=""):
+        """
+        What L{analyseLines} finds, without the records: yields
+        C{(application, taken)} for each of C{lines}, in order, C{taken}
+        being what L{evaluate} returns on the line's record (C{ip} and
+        C{hostname} as for L{analyseLines}).
+
+        Quicker: a line is parsed only when a rule of its application reads
+        a field of its filter block, and only the fields the rules read are
+        taken from it; its syslog header is read only when a rule reads
+        C{ip} or C{loghost}.
+        """
+        return self._loopFor(stream)(lines, self._hostOf(ip, hostname))
+
+    def _loopFor(self, stream):
+        """
+        The loop of L{actions} for the lines of C{stream}: C{(lines, host)
+        -> iterator}, generated code trying the blocks of
+        L{_candidates}C{(stream)} one after the other, as L{_select} does.
+        """
+        try:
+            return self._loops[stream]
+        except KeyError:
+            pass
+        candidates = self._candidates(stream)
+        code = _Code()
+        source = ["def actions(lines, host):", "    for line in lines:"]
+        last = self._nothing
+        for _, search, plan in candidates:
+            if plan.filter.match is None:  # It selects every line (the last candidate).
+                last = plan
+                break
+            test = f"{code.constant(search)}(line) is not None"
+            held = [f"{code.constant(text)} in line" for text in plan.literals if text]
+            if held:
+                test = f"({' or '.join(held)}) and {test}"
+            source += [f"        {'elif' if len(source) > 2 else 'if'} {test}:",
+                       f"            yield {code.constant(plan.application)},"
+                       f" {code.constant(plan.run)}(line, host)"]
+        yieldLast = (f"yield {code.constant(last.application)},"
+                     f" {code.constant(last.run)}(line, host)")
+        if len(source) > 2:
+            source += ["        else:", f"            {yieldLast}"]
+        else:
+            source.append(f"        {yieldLast}")
+        try:
+            loop = code.function(source)
+        except _TOO_BIG:  # Blocks beyond count: the same, block by block.
+            loop = partial(_actionsLoop, tuple(
+                (literal, search, plan.run, plan.application)
+                for literal, search, plan in candidates), self._nothing)
+        if len(self._loops) >= _CACHE_SIZE:
+            self._loops.clear()
+        self._loops[stream] = loop
+        return loop
+
+
+def _actionsLoop(candidates, nothing, lines, host):
+    """L{LogIdsEngine._loopFor}'s loop, for blocks beyond what the compiler takes."""
+    for line in lines:
+        # The first block that selects the line: its run and application
+        # are the loop's variables when it breaks.
+        for literal, search, run, application in candidates:  # noqa: B007
+            if literal in line and search(line) is not None:
+                break
+        else:
+            run, application = nothing.run, nothing.application
+        yield application, run(line, host)

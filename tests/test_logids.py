@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.cli import _LogIdsJson
+from mice.cli import _LogIdsJson, _LogIdsListing
 from mice.logids import (
     Action,
     Filter,
@@ -25,7 +25,9 @@ from mice.logids import (
     Taken,
     compileCondition,
     compileEvaluator,
+    compileLineEvaluator,
     isAddress,
+    literalSearch,
     loadFilters,
     loadNetDef,
     loadRules,
@@ -34,6 +36,7 @@ from mice.logids import (
     parseNetDef,
     parseRules,
     requiredLiteral,
+    requiredLiterals,
     splitSource,
     syslogHost,
     unescapeValue,
@@ -443,6 +446,56 @@ class FastPathTests(SynchronousTestCase):
         self.assertEqual(requiredLiteral(re.compile("ab|cd")), "")
 
     @settings(deadline=None, max_examples=500)
+    @given(_regexes, st.data())
+    def test_requiredLiterals(self, text, data):
+        """Every line a pattern finds a match in holds one of its required literals."""
+        pattern = compiledOrNone(text)
+        assume(pattern is not None)
+        literals = requiredLiterals(pattern)
+        line = data.draw(st.from_regex(pattern) | _lines)
+        if pattern.search(line) is not None:
+            self.assertTrue(any(literal in line for literal in literals), (text, literals))
+
+    def test_requiredLiteralsExamples(self):
+        self.assertEqual(requiredLiterals(re.compile(r"\ssu(?:\[\d+\])?:")), ("su:", "su["))
+        self.assertEqual(requiredLiterals(re.compile(r"\ssshd\[\d+\]:")), ("sshd[",))
+        self.assertEqual(requiredLiterals(re.compile("ab|cd")), ("ab", "cd"))
+        self.assertEqual(requiredLiterals(re.compile("x(ab|cd)y(?:ef)?")),
+                         ("xaby", "xabyef", "xcdy", "xcdyef"))
+        self.assertEqual(requiredLiterals(re.compile("(a|b)(c|d)(e|f)")), ("",))
+        self.assertEqual(requiredLiterals(re.compile("(?i)ab|cd")), ("",))
+        self.assertEqual(requiredLiterals(re.compile("x|(?i:y)")), ("",))
+
+    @settings(deadline=None, max_examples=500)
+    @given(st.tuples(st.sampled_from(["", "^", "\\A", "(?m)^", "(?s)"]),
+                     st.lists(st.sampled_from(["a", "b", "ab", ":", " ", "\\.", "\\[", "\\x61",
+                                               "\\n", "é"]), max_size=4),
+                     st.sampled_from(["", "", "", "$", "a*", "[ab]"])).map(
+               lambda t: t[0] + "".join(t[1]) + t[2]),
+           st.data())
+    def test_literalSearch(self, text, data):
+        """literalSearch's str method tells what the regex search tells."""
+        pattern = re.compile(text)
+        found = literalSearch(pattern)
+        if found is None:
+            self.assertTrue(text.startswith("(?m)") or text[-1:] in "$*]", text)
+            return
+        test, literal = found
+        line = data.draw(st.from_regex(pattern) | _lines | st.just(literal + "\n")
+                         | st.just("\n" + literal))
+        self.assertEqual(getattr(line, "__contains__" if test == "in" else test)(literal),
+                         pattern.search(line) is not None, (text, found, line))
+
+    def test_literalSearchExamples(self):
+        self.assertEqual(literalSearch(re.compile("session opened")), ("in", "session opened"))
+        self.assertEqual(literalSearch(re.compile(r"\.\./")), ("in", "../"))
+        self.assertEqual(literalSearch(re.compile("^/tmp/")), ("startswith", "/tmp/"))
+        self.assertEqual(literalSearch(re.compile(r"\A/tmp/")), ("startswith", "/tmp/"))
+        for text in ("(?m)^/tmp/", "a$", "(?i)x", "a|b", "a.", "^", "x^"):
+            self.assertEqual(literalSearch(re.compile(text)), None if text != "^" else
+                             ("startswith", ""), text)
+
+    @settings(deadline=None, max_examples=500)
     @given(_filterSets, st.data(), _streams)
     def test_prescanSelectsAsFirstMatch(self, filters, data, stream):
         """
@@ -554,6 +607,39 @@ class FastPathTests(SynchronousTestCase):
                              "".join(json.dumps(t.asDict(line, application)) + "\n"
                                      for t in taken))
 
+    @settings(deadline=None, max_examples=300)
+    @given(st.integers(min_value=0, max_value=10 ** 12), st.text(max_size=8),
+           st.text(max_size=8), st.lists(st.tuples(st.text(max_size=6), st.text(max_size=12)),
+                                         max_size=3))
+    def test_listing(self, line, application, path, pairs):
+        """
+        mice analyze's listing (without --json) of each action, from its
+        cached pieces, is the text the command made of each action before
+        it cached them.
+        """
+        rule = Rule(path, 3, application or "*", "*", Action("icon", icon=path),
+                    compileCondition("*"))
+        taken = [Taken(rule, "icon", icon=path), Taken(rule, "alert", "high"),
+                 Taken(rule, "display", fields=tuple(pairs) or (("line", path),)),
+                 Taken(rule, "display", fields=()), Taken(rule, "display", "high", fields=()),
+                 Taken(None, "drop")]
+
+        def before(action):
+            detail = (action.severity or action.icon
+                      or " ".join(f"{k}={v}" for k, v in action.fields or ()))
+            return (f"{line}: {application or '-'} {action.kind}"
+                    f"{' ' + detail if detail else ''}"
+                    f" [{action.rule.where if action.rule else 'no rule'}]\n")
+        listing = _LogIdsListing()
+        formatter = _LogIdsJson()
+        for _ in range(2):  # the second time from the cached pieces
+            self.assertEqual(listing.lines(line, [(application, taken)]),
+                             "".join(map(before, taken)))
+            self.assertEqual(formatter.lines(line, [(application, taken[:3]), ("x", taken[5:])]),
+                             "".join(json.dumps(t.asDict(line, application)) + "\n"
+                                     for t in taken[:3])
+                             + json.dumps(taken[5].asDict(line + 1, "x")) + "\n")
+
     def setUp(self):
         rules, _ = loadRules(RULES)
         extra, problems = parseRules(
@@ -567,6 +653,295 @@ class FastPathTests(SynchronousTestCase):
         filters, _ = loadFilters(FILTERS)
         netdef, _ = loadNetDef(NETDEF)
         self.engine = LogIdsEngine(rules + extra, filters, netdef)
+
+
+# The richer rules and filters of the line evaluator's tests: fields of
+# every origin (a regex's groups, unnamed ones among them; a split; source
+# made into src_ip/src_port, or the filter's own src_ip; the built-in
+# ones; missing ones), and values for every statement's shortcut (plain
+# characters, a ^prefix, a regex with a literal, IP wildcards and networks,
+# numbers, empty).
+_LINE_FILTERS = r"""
+[rx]
+match  = ^rx
+fields = ^rx (\w*) (?P<s>\S*) ?(?P<source>\S*)(?: (?P<n>\d+))?(?: t=(?P<t>.*))?
+[own]
+match  = ^own
+fields = ^own (?P<src_ip>\S*) (?P<source>\S*)
+[sep]
+file      = *.csv
+separator = ,
+names     = s#source#t
+[bare]
+match = ^bare
+"""
+_lineFields = st.sampled_from(["s", "t", "n", "source", "src_ip", "src_port", "ip", "loghost",
+                               "line", "application", "missing"])
+_lineValues = st.sampled_from(["ab", "^a", "^rx", "a.b", "b$", "(?i)A", "10.0.0.*", "10.*.*.*",
+                               "10.0.0.0/8", "1", "10", "x", "*", "a_b", "\\_", "rx", "::1"])
+_lineStatements = st.tuples(_lineFields, st.sampled_from(
+    ["=", ">=", "!=", "eq", "ne", "gt", "le", "ct", "nc"]), _lineValues)
+_lineRules = st.tuples(
+    st.sampled_from(["rx", "RX", "own", "sep", "bare", "*", "other"]),
+    st.lists(_lineStatements, min_size=1, max_size=3),
+    st.lists(st.sampled_from(["AND", "OR"]), min_size=2, max_size=2),
+    st.sampled_from(["alert", "warn", "reject", "icon=x.bmp", "display=", "display=ip#loghost",
+                     "display=src_ip#src_port#line", "display=application#missing#n",
+                     "display=s#t#source"]),
+    st.booleans(),
+).map(lambda t: f"{t[0]},{'*' if t[4] else _join(t[1], t[2])},{t[3]}")
+_lineLines = st.lists(st.lists(st.sampled_from(["rx ", "own ", "bare", "a", "b", "A", " ", ",",
+                                                "t=", "10.0.0.5:22", "1.2.3.4", "[::1]:9", "7",
+                                                "\n", "_", "é"]),
+                               max_size=8).map("".join)
+                      | st.sampled_from(["Nov 22 10:00:01 10.0.0.5 rx", "Nov 22 10:00:01 gw rx ab",
+                                         "rx a b 10.0.0.5:22 7 t=x y", "rx _ ab", "own  x:1",
+                                         "own 1.2.3.4 10.0.0.5:22", "ab,[::1]:9,t,u", "a,b"]),
+                      max_size=6)
+
+
+def _ruleText(lines):
+    """The rules among C{lines} that load (a ct value may not be a regex)."""
+    return "\n".join(line for line in lines if not parseRules(line)[1])
+
+
+class LineEvaluatorTests(SynchronousTestCase):
+    """
+    L{LogIdsEngine.actions} (a line's rules compiled with its filter block,
+    parsing only what they read; the blocks tried by generated code) gives
+    what L{LogIdsEngine.analyseLines} gives.
+    """
+
+    def engine(self, ruleLines, filters=_LINE_FILTERS):
+        rules, _ = parseRules(_ruleText(ruleLines))
+        loaded, problems = parseFilters(filters)
+        self.assertEqual(problems, [])
+        netdef, _ = parseNetDef("10.0.0.5 five\n10.0.0.0/8 lan\n")
+        return LogIdsEngine(rules, loaded, netdef)
+
+    def assertSameActions(self, engine, lines, ip, stream, hostname):
+        expected = [(record.application, taken)
+                    for _, record, taken in engine.analyseLines(lines, ip, stream, hostname)]
+        self.assertEqual(list(engine.actions(lines, ip, stream, hostname)), expected)
+
+    @settings(deadline=None, max_examples=400)
+    @given(st.lists(_lineRules, max_size=10), _lineLines,
+           st.sampled_from([None, "", "10.0.0.9"]), st.sampled_from([None, "", "gw"]),
+           st.sampled_from(["", "/var/log/x.csv", "messages"]))
+    def test_actionsAreAnalyseLines(self, ruleLines, lines, ip, hostname, stream):
+        self.assertSameActions(self.engine(ruleLines), lines, ip, stream, hostname)
+
+    @settings(deadline=None, max_examples=100)
+    @given(st.lists(_lineRules, max_size=6), _lineLines)
+    def test_withoutGeneratedCode(self, ruleLines, lines):
+        """
+        Rules or blocks beyond what the compiler takes: the engine evaluates
+        them one by one and tries the blocks in a loop, with the same
+        results.
+        """
+        import mice.logids
+
+        def refuse(*args):
+            raise RecursionError("too deep")
+        mice.logids.compile = refuse
+        try:
+            engine = self.engine(ruleLines)
+            self.assertEqual(compileLineEvaluator(engine.rules), None)
+            self.assertSameActions(engine, lines, None, "/var/log/x.csv", None)
+        finally:
+            del mice.logids.compile
+
+    def test_examples(self):
+        """Every field of every block shown and tested, on lines each block parses."""
+        fields = ["s", "t", "n", "source", "src_ip", "src_port", "ip", "loghost", "line",
+                  "application", "missing"]
+        ruleLines = [f"{app},*,display={'#'.join(fields)}" for app in ("rx", "own", "sep", "*")]
+        ruleLines += [f"{app},*,display=" for app in ("rx", "own", "sep", "bare")]
+        ruleLines += [f"{app},{field} ne x,display={field}" for app in ("rx", "sep")
+                      for field in fields]
+        engine = self.engine(ruleLines)
+        lines = ["Nov 22 10:00:01 10.0.0.5 rx a b 10.0.0.5:22 7 t=x y", "rx _ ab", "own  x:1",
+                 "own 1.2.3.4 [::1]:22", "ab,[::1]:9,t,u", "a,b", "bare", "other", "rx"]
+        for stream in ("", "/var/log/x.csv"):
+            for ip, hostname in ((None, None), ("10.0.0.9", "gw"), ("", "")):
+                self.assertSameActions(engine, lines, ip, stream, hostname)
+
+    def test_statementEdges(self):
+        """
+        Each statement, compiled into either kind of generated code, on an
+        empty, a missing and a present field, and on a number of more
+        digits than int() takes, is what its predicate says.
+        """
+        conditions = ["ct a.b", "nc a.b", "ct ^$", "nc ^$", "ct (?i)X", "nc (?i)X", "ct ab",
+                      "nc ab", "ct ^a", "nc ^a", "eq 10.0.0.*", "ne 10.0.0.*", "eq 10.0.0.0/8",
+                      "ne 10.0.0.0/8", "eq ::1", ">= 1", "!= 1", "= 10", "lt b", "eq *", "ne *"]
+        rules, problems = parseRules("".join(f"a,f {c},display=f\na,f {c} OR f >= 2,alert\n"
+                                             for c in conditions))
+        self.assertEqual(problems, [])
+        block = Filter("a", match=re.compile("^a"), fields=re.compile("^a(?: (?P<f>.*))?"))
+        onFields = compileEvaluator(rules)
+        onLine = compileLineEvaluator(rules, "a", block)
+        for value in [None, "", "10.0.0.1", "a.b", "ab", "x", "1", "10", "9" * 5000, "\u0663"]:
+            line = "a" if value is None else f"a {value}"
+            fields = {} if value is None else {"f": value}
+            expected = [Taken(rule, rule.action.kind, rule.action.severity, icon=rule.action.icon)
+                        if rule.action.kind != "display"
+                        else Taken(rule, "display", fields=(("f", fields.get("f", "")),))
+                        for rule in rules if rule.test(fields)]
+            self.assertEqual(onFields(fields, ()), expected, value and value[:20])
+            self.assertEqual(onLine(line, None), expected, value and value[:20])
+
+    def test_handMadeRuleTest(self):
+        """A rule whose test is any predicate gets the record's fields."""
+        rule = Rule("r.txt", 1, "rx", "custom", Action("alert"),
+                    lambda fields: fields.get("s") == "b" and fields["ip"] == "10.0.0.9")
+        engine = LogIdsEngine([rule], parseFilters(_LINE_FILTERS)[0])
+        self.assertEqual(list(engine.actions(["rx a b", "rx a c"], "10.0.0.9")),
+                         [("rx", [Taken(rule, "alert", "high")]), ("rx", [Taken(None, "drop")])])
+
+    def test_parsesOnlyWhatRulesRead(self):
+        """
+        A line is parsed only when a rule of its application reads a field
+        of its block; its host only when a rule reads ip or loghost.
+        """
+        searched = []
+        hosts = []
+
+        class Counting:
+            def __init__(self, pattern):
+                self.pattern = re.compile(pattern)
+                self.groupindex = self.pattern.groupindex
+
+            def search(self, line):
+                searched.append(line)
+                return self.pattern.search(line)
+
+        block = Filter("a", match=re.compile("^a"), fields=Counting("^a (?P<s>.*)"))
+
+        def host(line):
+            hosts.append(line)
+            return ("10.0.0.1", "lan")
+
+        for rules, parsed, asked in [("a,*,alert\na,line ct x,reject", 0, 0),
+                                     ("a,s eq b,alert", 1, 0),
+                                     ("a,*,display=", 1, 0),
+                                     ("a,s eq b,display=loghost", 1, 1),
+                                     ("a,line ct x,display=loghost", 0, 0),
+                                     ("a,ip eq *,alert\na,ip eq 10.0.0.1,alert", 0, 1)]:
+            del searched[:], hosts[:]
+            evaluate = compileLineEvaluator(parseRules(rules)[0], "a", block)
+            evaluate("a b", host)
+            self.assertEqual((len(searched), len(hosts)), (parsed, asked), rules)
+
+
+#: The blocks of the shipped filter.txt as they were before issue 6 made
+#: their regexes cheaper: the shipped ones must select the same lines and
+#: give the same fields.
+PREVIOUS_FILTERS = r"""
+[ZoneAlarm]
+match  = ZoneAlarm:
+fields = ZoneAlarm: (?P<type>\w+),(?P<date>[^,]*),(?P<time>[^,]*),(?P<source>[^,]*),(?P<dest>[^,]*),(?P<transport>\w+)
+[Antivirus]
+file      = antivirus*.log
+separator = ,
+names     = date#time#username#message#virusname#infectedfile
+[sshd]
+match  = \ssshd\[\d+\]:
+fields = ^(?P<timestamp>\w{3} +\d+ [\d:]{8}|\d{4}-\d\d-\d\dT\S+) (?P<host>\S+) sshd\[(?P<pid>\d+)\]: (?P<message>(?:(?P<event>Accepted|Failed) (?P<method>\S+) for (?:invalid user )?(?P<user>\S+) from (?P<src_ip>\S+) port (?P<src_port>\d+)|Invalid user (?P<invalid_user>\S*) from (?P<invalid_from>\S+))?.*)$
+[su]
+match  = \ssu(?:\[\d+\])?:
+fields = ^(?P<timestamp>\w{3} +\d+ [\d:]{8}|\d{4}-\d\d-\d\dT\S+) (?P<host>\S+) su(?:\[(?P<pid>\d+)\])?: (?P<message>(?P<result>FAILED SU |)\(to (?P<target_user>[^)]*)\) (?P<user>\S+) on (?P<tty>\S+).*|.*)$
+[sudo]
+match  = \ssudo(?:\[\d+\])?:
+fields = ^(?P<timestamp>\w{3} +\d+ [\d:]{8}|\d{4}-\d\d-\d\dT\S+) (?P<host>\S+) sudo(?:\[\d+\])?: +(?P<user>\S+) : (?:(?P<failure>.*?) ; )?TTY=(?P<tty>\S*) ; PWD=(?P<pwd>.*?) ; USER=(?P<target_user>\S+) ; (?:\S+ ; )*COMMAND=(?P<command>.*)$
+[iptables]
+match  = \skernel: .*\bIN=\S* OUT=\S*
+fields = ^(?P<timestamp>\w{3} +\d+ [\d:]{8}|\d{4}-\d\d-\d\dT\S+) (?P<host>\S+) kernel: (?:\[[\d. ]+\] )?(?P<prefix>.*?) ?IN=(?P<in>\S*) OUT=(?P<out>\S*) .*?SRC=(?P<src_ip>\S+) DST=(?P<dst_ip>\S+) LEN=(?P<len>\d+) .*?PROTO=(?P<proto>\S+)(?: SPT=(?P<src_port>\d+) DPT=(?P<dst_port>\d+))?
+[audit]
+match  = \btype=\w+ msg=audit\(
+fields = \btype=(?P<type>\w+) msg=audit\((?P<stamp>[\d.]+):(?P<serial>\d+)\):(?=(?:.*?\bpid=(?P<pid>\d+))?)(?=(?:.*?\buid=(?P<uid>\d+))?)(?=(?:.*?\bauid=(?P<auid>\d+))?)(?=(?:.*?\bacct="?(?P<acct>[^"\s]*))?)(?=(?:.*?\bexe="(?P<exe>[^"]*)")?)(?=(?:.*?\baddr=(?P<src_ip>[^\s']+))?)(?=(?:.*?\bres=(?P<res>\w+))?)
+[apache]
+match  = ^\S+ \S+ \S+ \[[^\]]+\] "
+fields = ^(?P<src_ip>\S+) (?P<ident>\S+) (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<method>\S+)(?: (?P<url>\S+)(?: (?P<protocol>[^"]+))?)?" (?P<status>\d{3}) (?P<size>\d+|-)(?: "(?P<referer>[^"]*)" "(?P<agent>[^"]*)")?
+"""
+
+#: Pieces of the lines the shipped blocks are about, and of what trips
+#: regexes up: the keys of each block, spaces, quotes, newlines, word and
+#: non-word characters, digits (a Unicode one too).
+_PIECES = [
+    "Nov 22 10:00:01 ", "2004-11-22T10:00:01+01:00 ", "gw ", "sshd[12]: ", "su: ", "su[3]: ",
+    "sudo: ", " sudo[4]:  ", "kernel: ", "[ 12.5] ", "ZoneAlarm: ", "FWIN,", "2004/11/22,",
+    "10.0.0.5:1034,", "tcp", "Accepted ", "Failed ", "Invalid user ", "password ", "for ",
+    "invalid user ", "root ", "from ", "10.0.0.5 ", "port ", "22", " ssh2", "(to root) ",
+    "FAILED SU ", "alice ", "on ", "pts/0", "alice : ", "3 incorrect password attempts ; ",
+    "TTY=pts/0 ; ", "PWD=/home/a b ; ", "USER=root ; ", "ENV=x ; ", "COMMAND=/bin/ls",
+    "IN=eth0 ", "OUT= ", "OUT=eth1 ", "MAC=00:11 ", "SRC=1.2.3.4 ", "DST=10.0.0.1 ", "LEN=60 ",
+    "TOS=0x00 ", "PROTO=TCP", " SPT=5555", " DPT=22", "S", "P", "I", "SuSE-FW-DROP ", "DROP:",
+    "type=SYSCALL ", "type=USER_LOGIN ", "msg=audit(1100000000.123:456):", "msg=audit(1:2): ",
+    "pid=", "uid=", "auid=", "acct=", "exe=", "addr=", "res=", "ppid=", "euid=", "xpid=",
+    "success=", "msg='op=login ", "hostname=? ", "'", '"', '"/usr/sbin/sshd"', "4294967295",
+    "failed'", "_", "=", "a", "é", "\u0663", "0", " ", "  ", "\n", "\t", "10.0.0.5 - frank ",
+    "[10/Oct/2000:13:55:36 -0700] ", '"GET ', "/apache_pb.gif", " HTTP/1.0", '" ', "200 ",
+    "2326", "-", ' "http://x/" "Mozilla/4.08"', '"-"', "]",
+]
+_pieceLines = st.lists(st.sampled_from(_PIECES), max_size=24).map("".join)
+
+
+def _previousPatterns():
+    filters, problems = parseFilters(PREVIOUS_FILTERS)
+    assert problems == [], problems
+    return [pattern for block in filters for pattern in (block.match, block.fields)
+            if pattern is not None]
+
+
+class ShippedFilterTests(SynchronousTestCase):
+    """
+    The shipped filter.txt selects the lines the previous one selected,
+    with the same fields: same application, same (name, value) pairs in the
+    same order (C{bench/bench_logids.py --compare-filters} checks the same
+    on the bench's corpus).
+    """
+
+    def setUp(self):
+        self.previous = LogIdsEngine((), parseFilters(PREVIOUS_FILTERS)[0])
+        self.shipped = LogIdsEngine((), loadFilters(FILTERS)[0])
+
+    def assertAsBefore(self, line, stream=""):
+        before = self.previous.recordFor(line, "10.0.0.1", stream, "h")
+        now = self.shipped.recordFor(line, "10.0.0.1", stream, "h")
+        self.assertTrue(sameRecord(now, before), (line, now, before))
+
+    @settings(deadline=None, max_examples=2000)
+    @given(st.one_of(_pieceLines,
+                     st.sampled_from(_previousPatterns()).flatmap(st.from_regex),
+                     st.tuples(_pieceLines, st.sampled_from(_previousPatterns()).flatmap(
+                         st.from_regex), _pieceLines).map("".join)))
+    def test_sameRecords(self, line):
+        self.assertAsBefore(line)
+
+    def test_examples(self):
+        """The example lines in the file's comments, and a few edges."""
+        with open(FILTERS, encoding="utf-8") as f:
+            examples = [line[4:] for line in f if line.startswith("#   ")]
+        self.assertGreaterEqual(len(examples), 9)
+        for line in examples + [
+                "type=USER_LOGIN msg=audit(1:2): pid=1 exe=\"/x uid=5\" uid=0 uid=7 acct=\"r\"",
+                "type=X msg=audit(1:2): pid=\nuid=5 pid=3 addr=' addr=1.2.3.4 res=ok exe=\"a\nb\"",
+                "type=X msg=audit(1:2):auid=1 xuid=2 a_uid=3 euid=4 uid=\u0663 res= res=",
+                "Nov 22 10:00:01 gw kernel: IN=a OUT=b SRC=1 DST=2 LEN=3 PROTO=x IN=c OUT=d",
+                "Nov 22 10:00:01 gw kernel: x IN=a OUT= S SRC=1 DST=2 LEN=3 P PROTO=UDP SPT=1 DPT=2",
+                "Nov 22 10:00:01 gw kernel: IN=a\nOUT= IN=b OUT=c SRC=1 DST=2 LEN=3 PROTO=x",
+                "Nov 22 10:00:01 gw sshd[1]: Failed password for invalid user x from 1 port 2 ssh2"]:
+            self.assertAsBefore(line)
+        antivirus = [line for line in examples if line.startswith("2004/")]
+        self.assertAsBefore(antivirus[0], "/var/log/antivirus-1.log")
+
+    def test_shippedCopy(self):
+        """The packaged filter.txt (mice-allinone's) is the shipped one."""
+        packaged = os.path.join(os.path.dirname(os.path.dirname(ETC)), "..", "mice", "data",
+                                "logids", "filter.txt")
+        with open(FILTERS, "rb") as shipped, open(packaged, "rb") as copy:
+            self.assertEqual(copy.read(), shipped.read())
 
 
 class RuleFileTests(SynchronousTestCase):
