@@ -520,11 +520,11 @@ def analyze(args):
                 else:
                     write(template.format(number, source or "-", target or "-", line))
             out.write("".join(parts))
+    except BrokenPipeError:
+        return _readerGone()
     except OSError as e:
         print(f"mice analyze: {args.logfile}: {e.strerror}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        return 0
     counts = Counter()
     matched = alerts = 0
     for matches, times in perTuple.items():
@@ -717,11 +717,11 @@ def analyzeLogIds(args):
                 counts.update(map(ruleOf, chain.from_iterable(map(takenOf, batch))))
                 out.write(text(lines + 1, batch))
                 lines += len(batch)
+    except BrokenPipeError:
+        return _readerGone()
     except OSError as e:
         print(f"mice analyze: {args.logfile}: {e.strerror}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        return 0
     out.flush()
     dropped = counts[None]
     print(f"{args.logfile}: {lines} lines, {lines - dropped} matched a rule,"
@@ -826,11 +826,28 @@ def makeParser():
     return parser
 
 
+def _readerGone():
+    """
+    The reader of our output went away (C{mice analyze ... | head}): there
+    is nothing more to say, and the interpreter's last flush of stdout must
+    not complain about it either.
+
+    @return: the exit status, 0.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
+
+
 def main(argv=None):
     args = makeParser().parse_args(argv)
     if args.command not in ("check-config", "keygen", "depseudonymize", "certs", "analyze"):
         _startLogging(args.verbose)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        return _readerGone()
 
 
 if __name__ == "__main__":

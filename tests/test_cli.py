@@ -169,3 +169,29 @@ class PseudonymKeyTests(SynchronousTestCase):
         status, out, err = mice("depseudonymize", "--key", path)
         self.assertEqual(status, 2)
         self.assertIn("expected the key as hex digits", err)
+
+
+class ReaderGoneTests(SynchronousTestCase):
+    """
+    C{mice analyze ... | head}: the reader leaving is not an error.
+    """
+
+    def test_analyzeIntoHead(self):
+        root, etc = os.path.dirname(os.path.dirname(ETC)), ETC
+        with open(os.path.join(root, "mice", "data", "sample.log"), "rb") as f:
+            sample = f.read()
+        log = os.path.abspath(self.mktemp())
+        with open(log, "wb") as f:
+            f.write(sample * 100)  # far more output than a pipe holds
+        for options in (["-c", os.path.join(etc, "mice_mod_pop_aa_regex.conf")],
+                        ["--rules", os.path.join(etc, "logids", "rules-linux.txt"),
+                         "--filters", os.path.join(etc, "logids", "filter.txt")]):
+            for output in ([], ["--json"]):
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "mice.cli", "analyze", *options, log, *output],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
+                self.assertTrue(child.stdout.readline())
+                child.stdout.close()
+                err = child.stderr.read()
+                child.stderr.close()
+                self.assertEqual((child.wait(timeout=60), err), (0, b""), (options, output))
