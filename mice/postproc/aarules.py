@@ -24,23 +24,25 @@ L{ACTIONS_PER_LINE}, plus the action's index), in a stream of its own
 the M-ICE rules' alerts about the same records never collide with these.
 """
 
-import hashlib
-import os
-import socket
 from datetime import datetime
 
-from twisted.internet.defer import DeferredList, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice.aaregex import AlertCounter, isoTime, recordTime
+from mice.aaregex import isoTime, recordTime
 from mice.alerts import Alert, Node
 from mice.consoleevents import eventRecord
 from mice.extract import address, nodesFor
 from mice.interfaces import IPostProcessor
 from mice.logids import isAddress, syslogHost
-from mice.postproc.aaregex import _ROUTES, _Outgoing, alertDocument
-from mice.protocols.wire import MAX_STREAM
+from mice.postproc.agent import (
+    ROUTES,
+    AgentModule,
+    agentCounter,
+    agentSenders,
+    alertDocument,
+    linkStream,
+)
 
 #: The actions of one record are numbered below this on the link; an action
 #: beyond it (a line that 256 rules act on) is counted and not sent.
@@ -55,10 +57,7 @@ def logidsStream(origin, stream):
     The link stream of the LogIDS alerts and events about C{origin}'s
     C{stream}.
     """
-    name = f"logids:{origin}|{stream}"
-    if len(name) <= MAX_STREAM:
-        return name
-    return f"logids:{origin[:100]}|sha256:{hashlib.sha256(stream.encode('utf-8')).hexdigest()}"
+    return linkStream(origin, stream, "logids:")
 
 
 def reportingHost(line, hostname, ip):
@@ -158,7 +157,7 @@ class _Rejects:
 
 
 @implementer(IPostProcessor)
-class AaRulesAnalyzer:
+class AaRulesAnalyzer(AgentModule):
     """
     @param engine: a L{mice.logids.LogIdsEngine}.
     @param senders: C{{"M": sender, "A": sender}} of kind C{idmef} for the
@@ -171,8 +170,6 @@ class AaRulesAnalyzer:
 
     name = "mice_mod_pop_aa_rules"
     log = Logger()
-    maxErrors = 10
-    batchSize = 5000
 
     def __init__(self, settings, engine, senders, counter, clock, tz=None):
         self.settings = settings
@@ -181,22 +178,13 @@ class AaRulesAnalyzer:
         self.counter = counter
         self.clock = clock
         self.tz = tz
-        self.routes = tuple(route for route in _ROUTES[settings.sendTo] if route in senders)
+        self.routes = tuple(route for route in ROUTES[settings.sendTo] if route in senders)
         self.alerts = 0
         self.events = 0
         self.unsent = 0
 
-    def start(self):
-        for sender in self.senders.values():
-            sender.startService()
-        return succeed(None)
-
-    def stop(self):
-        self.counter.close()
-        return DeferredList([sender.stopService() for sender in self.senders.values()])
-
     def process(self, records):
-        outgoing = {route: _Outgoing() for route in self.senders}
+        outgoing = self.outgoing()
         now = datetime.fromtimestamp(self.clock.seconds())
         rejects = {}
         for chunk in getattr(records, "chunks", (records,)):
@@ -206,13 +194,7 @@ class AaRulesAnalyzer:
             for (stream, seq), event in rejects.items():
                 events.add(stream, seq, event)
                 self.events += 1
-        deferreds = []
-        for route, sender in self.senders.items():
-            deferreds.extend(outgoing[route].submit(sender))
-        if not deferreds:
-            return succeed(len(records))
-        return DeferredList(deferreds, fireOnOneErrback=True, consumeErrors=True).addCallback(
-            lambda _: len(records))
+        return self.send(outgoing, len(records))
 
     def _analyse(self, chunk, outgoing, now, flushRejects):
         """
@@ -302,39 +284,18 @@ def build(configPath, reactor):
     """
     The C{mice_mod_pop_aa_rules} module from its config (see L{mice.registry}).
     """
-    from twisted.internet.endpoints import clientFromString
-
-    from mice.aaregex import MemoryAlertIdStore, sharedAlertCounter
     from mice.config import loadAaRules
-    from mice.securelink import LinkSecurity
-    from mice.services.sender import ReliableSender
 
     settings = loadAaRules(configPath)
     engine, _ = loadEngine(settings)
-    source = socket.gethostname().split(".")[0] or "localhost"
-    links = [("M", settings.management, settings.mngmntKey, "MngmntKey",
-              "ManagementHost (LogIDS alerts)", "idmef"),
-             ("events", settings.management, settings.mngmntKey, "MngmntKey",
+    routes = ROUTES[settings.sendTo]
+    links = [("events", settings.management, settings.mngmntKey, "MngmntKey",
               "ManagementHost (LogIDS console events)", "event")]
-    if "A" in _ROUTES[settings.sendTo]:
+    if "M" in routes:
+        links.append(("M", settings.management, settings.mngmntKey, "MngmntKey",
+                      "ManagementHost (LogIDS alerts)", "idmef"))
+    if "A" in routes:
         links.append(("A", settings.agent, settings.agentKey, "AgentKey",
                       "next analysis agent (LogIDS alerts)", "idmef"))
-    senders = {}
-    for route, where, key, keyName, what, kind in links:
-        if route == "M" and "M" not in _ROUTES[settings.sendTo]:
-            continue
-        security = LinkSecurity.fromSettings(settings.encryption, key, "aes-256-gcm",
-                                             settings.tls, where=settings.path, keyName=keyName)
-        host = where.host.replace(":", "\\:")
-        endpoint = security.wrapClientEndpoint(
-            clientFromString(reactor, f"tcp:host={host}:port={where.port}"), where.host)
-        senders[route] = ReliableSender(endpoint, source, kind, reactor,
-                                        securityFactory=security.securityFactory(),
-                                        description=f"{what} {where}")
-    if settings.alertIdFile:
-        os.makedirs(os.path.dirname(settings.alertIdFile), exist_ok=True)
-        # Shared with any other module of this process on the same file.
-        counter = sharedAlertCounter(settings.alertIdFile, settings.alertId)
-    else:
-        counter = AlertCounter(MemoryAlertIdStore(), settings.alertId)
-    return AaRulesAnalyzer(settings, engine, senders, counter, reactor)
+    return AaRulesAnalyzer(settings, engine, agentSenders(reactor, settings, links),
+                           agentCounter(settings), reactor)
