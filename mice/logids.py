@@ -927,9 +927,11 @@ class _Plan:
         # (line, host) -> [Taken], without a record (compileLineEvaluator).
         self.run = run or self._evaluateLine
 
-    def _evaluateLine(self, line, host):
-        """C{run} the straightforward way, when the rules were not compiled for it."""
-        ip, loghost = host(line)
+    def fields(self, line, ip, loghost):
+        """
+        C{(fields, order)} of C{line}: the block's, C{src_ip}/C{src_port}
+        from C{source}, and the built-in ones.
+        """
         fields, order = self.parse(line)
         if self.hasSource and order:
             srcIp, srcPort = splitSource(fields["source"])
@@ -939,7 +941,11 @@ class _Plan:
         fields["ip"] = ip
         fields["loghost"] = loghost
         fields["line"] = line
-        return self.evaluate(fields, order)
+        return fields, order
+
+    def _evaluateLine(self, line, host):
+        """C{run} the straightforward way, when the rules were not compiled for it."""
+        return self.evaluate(*self.fields(line, *host(line)))
 
 
 def _parseNothing(line):
@@ -1420,16 +1426,7 @@ class LogIdsEngine:
         return self._nothing
 
     def _record(self, plan, line, ip, loghost):
-        fields, order = plan.parse(line)
-        if plan.hasSource and order:
-            srcIp, srcPort = splitSource(fields["source"])
-            fields.setdefault("src_ip", srcIp)
-            fields.setdefault("src_port", srcPort)
-        fields["application"] = plan.application
-        fields["ip"] = ip
-        fields["loghost"] = loghost
-        fields["line"] = line
-        return _tupleNew(LogIdsRecord, (plan.application, fields, order))
+        return _tupleNew(LogIdsRecord, (plan.application, *plan.fields(line, ip, loghost)))
 
     def recordFor(self, line, ip="", stream="", hostname=""):
         """
