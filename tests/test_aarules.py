@@ -53,9 +53,8 @@ from mice.testing import (
     writeForwarderConfig,
     writeLogIdsAgent,
 )
+from tests.test_agent import ETC, record
 from tests.test_faults import waitFor
-
-ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
 
 FAILED = "Nov 22 10:00:01 web01 sshd[811]: Failed password for root from 10.0.0.7 port 52311 ssh2"
 ACCEPTED = ("Nov 22 10:00:02 web01 sshd[812]: Accepted publickey for eve from 192.0.2.9 port 4022"
@@ -72,11 +71,6 @@ sshd,event eq Accepted,icon=login.bmp
 sshd,message ct ^pam,reject
 *,*,reject
 """
-
-
-def record(seq, line, stream="/var/log/messages"):
-    return LogRecord("web01", stream, seq, "web01", "", "10.0.0.2", "Linux", "6.1", "#1",
-                     "2004-11-22", "10:00:01", line, "")
 
 
 def engine(rules=RULES, netdef="10.0.0.2 webserver\n"):
@@ -302,8 +296,8 @@ class PropertyTests(SynchronousTestCase):
             self.assertEqual(len(EventDecoder().decode("agent", batch(
                 1, submitted.stream, submitted.seq, None, submitted.records, submitted.seqs))),
                 len(submitted.records))
-            for record in submitted.records:
-                checkEvent(record)
+            for event in submitted.records:
+                checkEvent(event)
         for submitted in management.submitted:
             for document in submitted.records:
                 self.assertEqual(len(fromXml(document)), 1)
