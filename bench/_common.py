@@ -169,3 +169,15 @@ def measureChild(command, cwd=None, stdout=None, stderr=None):
     elapsed = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
     return child.returncode, elapsed, usage.ru_utime + usage.ru_stime, rss
+
+
+def corpusLines(path, limit):
+    """
+    The first C{limit} lines of the log file at C{path}, decoded as the
+    agents decode them (invalid UTF-8 as C{\\xNN}).
+    """
+    with open(path, "rb") as f:
+        lines = [raw.decode("utf-8", "backslashreplace") for raw in f.read().split(b"\n")[:limit]]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines

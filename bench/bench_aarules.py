@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
+from _common import corpusLines  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
 from mice.record import LogRecord  # noqa: E402
@@ -96,11 +97,7 @@ def main(argv=None):
     parser.add_argument("--rules", default=os.path.join(LOGIDS, "rules-linux.txt"))
     options = parser.parse_args(argv)
     if options.corpus:
-        with open(options.corpus, "rb") as f:
-            lines = [raw.decode("utf-8", "backslashreplace")
-                     for raw in f.read().split(b"\n")[:options.records]]
-        if lines and lines[-1] == "":
-            lines.pop()
+        lines = corpusLines(options.corpus, options.records)
     else:
         lines = list(generate(options.records, 1))
     run(records(lines), options.rules)

@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from _common import measureChild  # noqa: E402
+from _common import corpusLines, measureChild  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
 from mice.aaregex import STRATEGIES, AaRegexMatcher, makeAlert  # noqa: E402
@@ -351,11 +351,7 @@ def main(argv=None):
     options = parser.parse_args(argv)
 
     if options.corpus:
-        with open(options.corpus, "rb") as f:
-            lines = [raw.decode("utf-8", "backslashreplace")
-                     for raw in f.read().split(b"\n")[:options.lines]]
-        if lines and lines[-1] == "":
-            lines.pop()
+        lines = corpusLines(options.corpus, options.lines)
     else:
         lines = list(generate(options.lines, 1))
     recs = records(lines)
