@@ -27,10 +27,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import sqlite3
-import subprocess
 from contextlib import closing
 from datetime import datetime
 from typing import NamedTuple
@@ -48,7 +46,7 @@ from mice.postproc.aaregex import MATCHES_PER_LINE, linkStream
 from mice.postproc.aarules import ACTIONS_PER_LINE, loadEngine, logidsStream, reportingHost
 from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig
 from tests.test_faults import TWISTD, accepting, freePort, waitFor
-from tests.test_forwarder_faults import LogWriter, corpusLine, tail
+from tests.test_forwarder_faults import LogWriter, Processes, corpusLine, tail
 
 #: Lines the test writes (1000 a second): four alerts in every five lines
 #: (SAMPLE's sshd line raises AuS and Ap_Name, the firewall DROP FwD, FAILED
@@ -209,7 +207,7 @@ def carried(row):
     return alert, out
 
 
-class AnalysisChain:
+class AnalysisChain(Processes):
     """
     The three processes in one temporary directory (removed when the test
     passes; kept, with the processes' logs, when it fails).
@@ -294,53 +292,10 @@ class AnalysisChain:
                           f" {self.writer.written} lines written)\n".encode())
         self.output.flush()
 
-    def start(self, name):
-        self.note(f"starting {name}")
-        process = subprocess.Popen(self.argv[name], stdout=self.output,
-                                   stderr=subprocess.STDOUT, cwd=self.directory,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def reap():
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-        self.case.addCleanup(reap)
-        self.processes[name] = process
-
     async def startServer(self, name):
         self.start(name)
         port = self.managementPort if name == "management" else self.agentPort
         await self.waitFor(lambda: accepting(port), 30, f"the {name} to listen")
-
-    def suspend(self, name):
-        """
-        Stop C{name} with SIGSTOP: its connections stay open, and it reads
-        and acknowledges nothing until L{resume} (or a kill).
-        """
-        os.kill(self.processes[name].pid, signal.SIGSTOP)
-        self.note(f"suspended {name} with SIGSTOP")
-
-    def resume(self, name):
-        os.kill(self.processes[name].pid, signal.SIGCONT)
-        self.note(f"resumed {name} with SIGCONT")
-
-    def kill(self, name):
-        process = self.processes.pop(name)
-        self.case.assertIsNone(process.poll(), f"{name} died by itself\n{self.diagnostics()}")
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        self.note(f"killed {name} with SIGKILL")
-
-    async def stop(self, name):
-        """
-        Stop C{name} with SIGTERM and check that it shut down cleanly.
-        """
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGTERM)
-        await self.waitFor(lambda: process.poll() is not None, 30, f"{name} to stop")
-        self.case.assertIn(process.returncode, (0, -signal.SIGTERM), self.diagnostics())
-        self.case.assertIn("Server Shut Down.", tail(self.logs[name], 5), self.diagnostics())
 
     # -- looking ---------------------------------------------------------
 

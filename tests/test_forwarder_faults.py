@@ -163,7 +163,62 @@ class MariaDBStore:
                                        (stream,))]
 
 
-class Deployment:
+class Processes:
+    """
+    Starting and signalling a fault test's twistd processes, by name.  The
+    class using it has C{case}, C{argv} (C{{name: argv}}), C{directory},
+    C{output} (the processes' shared stdout), C{logs} (C{{name: path}}),
+    C{processes} (C{{}}), and C{note}, C{diagnostics} and C{waitFor}.
+    """
+
+    def start(self, name):
+        self.note(f"starting {name}")
+        process = subprocess.Popen(self.argv[name], stdout=self.output,
+                                   stderr=subprocess.STDOUT, cwd=self.directory,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        def reap():
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+        self.case.addCleanup(reap)
+        self.processes[name] = process
+        return process
+
+    def kill(self, name):
+        process = self.processes.pop(name)
+        self.case.assertIsNone(process.poll(), f"{name} died by itself\n{self.diagnostics()}")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        self.note(f"killed {name} with SIGKILL")
+
+    def suspend(self, name):
+        """
+        Stop C{name} with SIGSTOP: its connections stay open, and it
+        acknowledges nothing until L{resume}.
+        """
+        os.kill(self.processes[name].pid, signal.SIGSTOP)
+        self.note(f"suspended {name} with SIGSTOP")
+
+    def resume(self, name):
+        os.kill(self.processes[name].pid, signal.SIGCONT)
+        self.note(f"resumed {name} with SIGCONT")
+
+    async def stop(self, name):
+        """
+        Stop C{name} with SIGTERM, as an operator would, and check that it
+        shut down cleanly (twistd ends by raising the signal it got again, so
+        its exit status is -SIGTERM).
+        """
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        await self.waitFor(lambda: process.poll() is not None, 30, f"{name} to stop")
+        self.case.assertIn(process.returncode, (0, -signal.SIGTERM), self.diagnostics())
+        self.case.assertIn("Server Shut Down.", tail(self.logs[name], 5), self.diagnostics())
+
+
+class Deployment(Processes):
     """
     A BufferDaemon and a DataForwarder as twistd processes in one temporary
     directory, the forwarder following C{messages} there.
@@ -209,55 +264,9 @@ class Deployment:
                           f" {self.writer.written} lines written)\n".encode())
         self.output.flush()
 
-    def start(self, name):
-        self.note(f"starting {name}")
-        process = subprocess.Popen(self.argv[name], stdout=self.output,
-                                   stderr=subprocess.STDOUT, cwd=self.directory,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def reap():
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-        self.case.addCleanup(reap)
-        self.processes[name] = process
-        return process
-
     async def startBufferDaemon(self):
         self.start("bufferdaemon")
         await self.waitFor(lambda: accepting(self.port), 30, "the BufferDaemon to listen")
-
-    def kill(self, name):
-        process = self.processes.pop(name)
-        self.case.assertIsNone(process.poll(), f"{name} died by itself\n{self.diagnostics()}")
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-        self.note(f"killed {name} with SIGKILL")
-
-    def suspend(self, name):
-        """
-        Stop C{name} with SIGSTOP: its connections stay open, and it
-        acknowledges nothing until L{resume}.
-        """
-        os.kill(self.processes[name].pid, signal.SIGSTOP)
-        self.note(f"suspended {name} with SIGSTOP")
-
-    def resume(self, name):
-        os.kill(self.processes[name].pid, signal.SIGCONT)
-        self.note(f"resumed {name} with SIGCONT")
-
-    async def stop(self, name):
-        """
-        Stop C{name} with SIGTERM, as an operator would, and check that it
-        shut down cleanly (twistd ends by raising the signal it got again, so
-        its exit status is -SIGTERM).
-        """
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGTERM)
-        await self.waitFor(lambda: process.poll() is not None, 30, f"{name} to stop")
-        self.case.assertIn(process.returncode, (0, -signal.SIGTERM), self.diagnostics())
-        self.case.assertIn("Server Shut Down.", tail(self.logs[name], 5), self.diagnostics())
 
     # -- looking -----------------------------------------------------------
 
