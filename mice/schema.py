@@ -25,6 +25,7 @@ What we add to the seed's columns, and why (see C{docs/schema.rst}):
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 RAWLOG_TABLES = ("rawlog_line", "scslog_line", "firewall_line")
 ALERT_TABLES = ("alert_entry", "console_event")
@@ -326,6 +327,7 @@ def insertStatement(dialect, table):
     return statement
 
 
+@cache
 def insertKeepingLargest(dialect, table, column):
     """
     The statement that inserts one row into C{table}, for C{executemany},
