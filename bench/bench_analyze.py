@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """
-Measure the M-ICE rule engine (L{mice.aaregex}): lines per second of
+Measure the M-ICE rule engine (L{mice.analysis.aaregex}): lines per second of
 C{mice analyze}'s core -- matching every line, and building the L{Alert} of
 every match -- and peak RSS.
 
@@ -38,7 +38,7 @@ sys.path.insert(0, HERE)
 from _common import corpusLines, measureChild  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
-from mice.aaregex import STRATEGIES, AaRegexMatcher, makeAlert  # noqa: E402
+from mice.analysis.aaregex import STRATEGIES, AaRegexMatcher, makeAlert  # noqa: E402
 from mice.config import loadAaRegex, loadMatchFile  # noqa: E402
 from mice.record import LogRecord  # noqa: E402
 
@@ -295,7 +295,7 @@ def runAgent(name, settings, recs, descriptions, batch=5000, limit=200000):
     """
     from twisted.internet.task import Clock
 
-    from mice.aaregex import AlertCounter, MemoryAlertIdStore
+    from mice.analysis.aaregex import AlertCounter, MemoryAlertIdStore
     from mice.postproc.aaregex import AaRegexAnalyzer
     from mice.testing import FakeSender
 

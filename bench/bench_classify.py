@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """
-Measure L{mice.classify.classify}: lines per second and peak RSS.
+Measure L{mice.db.classify.classify}: lines per second and peak RSS.
 
     python bench/bench_classify.py [--lines 1000000] [--corpus corpus.log]
         [--store sqlite:PATH | --store mysql] [--batch 5000]
@@ -8,7 +8,7 @@ Measure L{mice.classify.classify}: lines per second and peak RSS.
 Without C{--corpus} the lines come from C{bench/gencorpus.py} (seed 1).  The
 records are made in batches (as the BufferDaemon hands them over) and only
 the classification of each batch is timed.  C{--store} also times inserting the classified rows in batches
-(C{mice.schema.insertClassified}) into a fresh SQLite file or a scratch
+(C{mice.db.schema.insertClassified}) into a fresh SQLite file or a scratch
 MariaDB database on 127.0.0.1 (dropped afterwards).
 """
 
@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gencorpus import generate  # noqa: E402
 
-from mice import schema  # noqa: E402
-from mice.classify import classify  # noqa: E402
+from mice.db import schema  # noqa: E402
+from mice.db.classify import classify  # noqa: E402
 from mice.record import LogRecord  # noqa: E402
 
 

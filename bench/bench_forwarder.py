@@ -34,8 +34,8 @@ sys.path.insert(0, HERE)
 from _common import TWISTD, cpuSeconds, freePort, makeStore, peakRss, waitForPort  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
-from mice.filters import RegexFilter  # noqa: E402
-from mice.pseudonym import newKey  # noqa: E402
+from mice.forwarder.filters import RegexFilter  # noqa: E402
+from mice.forwarder.pseudonym import newKey  # noqa: E402
 from mice.testing import writeForwarderConfig, writeRawLogConfigs  # noqa: E402
 
 #: --filter: drop cron's job lines and sshd's disconnects (about 8% of the corpus).

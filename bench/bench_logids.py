@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """
-Measure the LogIDS rule engine (L{mice.logids}): lines per second of the
+Measure the LogIDS rule engine (L{mice.analysis.logids}): lines per second of the
 engine in-process and of C{mice analyze --rules ... --json}, and peak RSS.
 
     python bench/bench_logids.py [--lines 1000000] [--seed 1] [--extra-rules 100]
@@ -63,8 +63,7 @@ sys.path.insert(0, HERE)
 from _common import peakRss  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
-from mice.cli import _readLines  # noqa: E402
-from mice.logids import (  # noqa: E402
+from mice.analysis.logids import (  # noqa: E402
     LogIdsEngine,
     NetDef,
     isAddress,
@@ -73,6 +72,7 @@ from mice.logids import (  # noqa: E402
     loadRules,
     syslogHost,
 )
+from mice.cli import _readLines  # noqa: E402
 
 ETC = os.path.join(ROOT, "etc", "mice", "logids")
 SEED_RULES = os.path.join(ETC, "rules.txt")

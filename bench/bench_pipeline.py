@@ -57,7 +57,7 @@ def linkSettings(link, directory):
         with open(keyFile, "w") as f:
             f.write(key)
         return f"ENCRYPT = yes\nENCKEY = {key}", ["--enckey-file", keyFile]
-    from mice.certs import loadOrMakeCA, writeNode
+    from mice.security.certs import loadOrMakeCA, writeNode
 
     pki = os.path.join(directory, "pki")
     caKey, ca, _ = loadOrMakeCA(pki)

@@ -2,7 +2,7 @@
 """
 What an analysis agent raises, before and after it is IDMEF: an L{Alert}.
 
-L{mice.aaregex} (the M-ICE rule engine) and later the LogIDS rule engine
+L{mice.analysis.aaregex} (the M-ICE rule engine) and later the LogIDS rule engine
 make them from log records; L{mice.idmef} turns them into RFC 4765
 C{IDMEF-Message/Alert} documents and parses such documents (from any
 analyzer: ours, Prelude, Snort) back into them, for the ManagementHost.

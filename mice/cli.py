@@ -45,7 +45,7 @@ def _checkLogIds(kind, path):
 
     @return: whether every line loaded.
     """
-    from mice import logids
+    from mice.analysis import logids
 
     load = {"rules": logids.loadRules, "filter": logids.loadFilters,
             "netdef": logids.loadNetDef}[kind]
@@ -100,8 +100,7 @@ def checkConfig(args):
 
 
 async def _initdb(reactor, url, tables):
-    from mice import schema
-    from mice.db import connectionPool
+    from mice.db.pools import connectionPool, schema
 
     pool, dialect = connectionPool(url, reactor)
     pool.start()
@@ -115,8 +114,8 @@ def initdb(args):
     from twisted.internet import reactor
     from twisted.internet.task import react
 
-    from mice import schema
     from mice.config import parseDatabaseUrl
+    from mice.db import schema
 
     try:
         url = parseDatabaseUrl(args.url)
@@ -162,7 +161,7 @@ def linkSecurity(args):
 
     @raise ValueError: they are incomplete or a file is bad.
     """
-    from mice.securelink import LinkSecurity
+    from mice.security.policy import LinkSecurity
 
     if args.link_config:
         from mice.config import loadConfig
@@ -187,8 +186,8 @@ def linkSecurity(args):
 def send(args):
     from twisted.internet.task import react
 
+    from mice.forwarder.shipping import shipFile
     from mice.services.sender import ReliableSender
-    from mice.shipping import shipFile
 
     status = []
 
@@ -248,7 +247,7 @@ def send(args):
 
 
 def keygen(args):
-    from mice.pseudonym import newKey
+    from mice.forwarder.pseudonym import newKey
 
     print(newKey().hex())
     return 0
@@ -258,7 +257,7 @@ def certs(args):
     """
     Make (or reuse) a CA in the directory, and a certificate per node.
     """
-    from mice.certs import loadOrMakeCA, writeNode
+    from mice.security.certs import loadOrMakeCA, writeNode
 
     try:
         caKey, caCertificate, made = loadOrMakeCA(args.dir, args.ca_name)
@@ -277,7 +276,7 @@ def depseudonymize(args):
     Replace the C{psd:} pseudonyms of the files (or standard input) by the
     values they stand for, with the key of C{mice_mod_psd_keyed}.
     """
-    from mice.pseudonym import depseudonymizeText, readKey
+    from mice.forwarder.pseudonym import depseudonymizeText, readKey
 
     try:
         key = readKey(args.key)
@@ -327,7 +326,7 @@ def _matchDescriptions(args):
     to the config (C{matchfiles/match_file_aa_regex.txt}); none found means
     the rule keys name the alerts.
     """
-    from mice.aaregex import descriptionsFrom
+    from mice.analysis.aaregex import descriptionsFrom
     from mice.config import loadMatchFile
 
     path = args.match_file
@@ -343,7 +342,7 @@ def _matchDescriptions(args):
 def _readLines(path, size=1 << 22):
     """
     The lines of a log file, decoded as the BufferDaemon does (each line's
-    bytes as L{mice.logformat.decodeLogBytes} decodes them, without its
+    bytes as L{mice.decoders.logformat.decodeLogBytes} decodes them, without its
     C{\\n} or C{\\r\\n}), in batches of about C{size} bytes: C{(lines, text)},
     C{text} being C{"\\n".join(lines)}.
 
@@ -395,7 +394,7 @@ def _alertFormats(matches, descriptions, dumps=None):
     @param dumps: C{json.dumps} for C{--json} (its objects, one a line),
         C{None} for the listing.
     """
-    from mice.aaregex import SEVERITY, UNCLASSIFIED
+    from mice.analysis.aaregex import SEVERITY, UNCLASSIFIED
 
     parts = []
     for match in matches:
@@ -434,10 +433,10 @@ def analyze(args):
     from collections import Counter
     from datetime import datetime
 
-    from mice.aaregex import DEFAULT_KEY, AaRegexMatcher, makeAlert
+    from mice.analysis.aaregex import DEFAULT_KEY, AaRegexMatcher, makeAlert
+    from mice.analysis.extract import addressesFor
     from mice.config import ConfigError, loadAaRegex
-    from mice.extract import addressesFor
-    from mice.logformat import Timestamper
+    from mice.decoders.logformat import Timestamper
     from mice.record import LogRecord
 
     if args.rules or args.filters or args.netdef:
@@ -661,7 +660,7 @@ class _LogIdsListing:
 def analyzeLogIds(args):
     """
     C{mice analyze --rules rules.txt --filters filter.txt [--netdef
-    netdef.txt] LOGFILE}: every action the LogIDS rules (L{mice.logids}) take
+    netdef.txt] LOGFILE}: every action the LogIDS rules (L{mice.analysis.logids}) take
     on the file's lines, then how often each rule fired.  Bad lines in the
     three files: each is listed as C{file:line: reason}, exit 1.
     """
@@ -669,7 +668,7 @@ def analyzeLogIds(args):
     from itertools import chain, islice
     from operator import attrgetter, itemgetter
 
-    from mice.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
+    from mice.analysis.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
 
     if not (args.rules and args.filters):
         print("mice analyze: --rules and --filters go together", file=sys.stderr)

@@ -1034,7 +1034,7 @@ class AaRulesSettings:
     """
     C{mice_mod_pop_aa_rules.conf}: the LogIDS rules module of an analysis
     agent (L{mice.postproc.aarules}).  The rule, filter and netdef files are
-    only named here: L{mice.logids} reads them (a bad line in them is
+    only named here: L{mice.analysis.logids} reads them (a bad line in them is
     skipped and reported, it does not stop the agent).
     """
 

@@ -291,7 +291,7 @@ def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInter
     lines say they come from host C{testhost} (and address C{ip}, if given,
     instead of this machine's).
 
-    @param pseudonymKeyFile: a key file (see L{mice.pseudonym.readKey}) to
+    @param pseudonymKeyFile: a key file (see L{mice.forwarder.pseudonym.readKey}) to
         turn PSEUDO on with C{mice_mod_psd_keyed}; C{None}: PSEUDO = no.
     @param security: lines for C{[SECURITY_AND_PRIVACY]} (C{ENCRYPT = yes},
         C{ENCKEY = ...}, C{TLSCERT = ...}), replacing C{ENCRYPT = no}.

@@ -1,6 +1,6 @@
 """
-Tests for L{mice.aaregex} (the M-ICE rule engine, alerts, the AlertID
-counter), L{mice.extract} and C{mice analyze}.
+Tests for L{mice.analysis.aaregex} (the M-ICE rule engine, alerts, the AlertID
+counter), L{mice.analysis.extract} and C{mice analyze}.
 """
 
 import json
@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.aaregex import (
+from mice.alerts import Alert, Node
+from mice.analysis.aaregex import (
     DEFAULT_KEY,
     STRATEGIES,
     AaRegexMatcher,
@@ -30,9 +31,8 @@ from mice.aaregex import (
     sharedAlertCounter,
     stripDotStar,
 )
-from mice.alerts import Alert, Node
+from mice.analysis.extract import addressesFor, idValues, nodesFor
 from mice.config import loadAaRegex, loadMatchFile
-from mice.extract import addressesFor, idValues, nodesFor
 from mice.record import LogRecord
 
 ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
@@ -608,7 +608,7 @@ class SharedAlertCounterTests(SynchronousTestCase):
         """
         crashed = subprocess.run(
             [sys.executable, "-c",
-             "import os\nfrom mice.aaregex import sharedAlertCounter\n"
+             "import os\nfrom mice.analysis.aaregex import sharedAlertCounter\n"
              f"first = sharedAlertCounter({self.path!r}, block=5)\n"
              f"second = sharedAlertCounter({self.path!r}, block=5)\n"
              "print([c.next() for _ in range(7) for c in (first, second)], flush=True)\n"
@@ -845,7 +845,7 @@ class FastPathTests(SynchronousTestCase):
         mice analyze's reading in blocks gives the lines it read one by one.
         """
         from mice.cli import _readLines
-        from mice.logformat import decodeLogBytes
+        from mice.decoders.logformat import decodeLogBytes
 
         path = self.mktemp()
         with open(path, "wb") as f:
@@ -926,7 +926,7 @@ class AlertIdFileLockTests(SynchronousTestCase):
         path = os.path.join(os.path.abspath(self.mktemp()), "alertid")
         holder = subprocess.Popen(
             [sys.executable, "-c",
-             "import sys\nfrom mice.aaregex import AlertCounter, AlertIdFile\n"
+             "import sys\nfrom mice.analysis.aaregex import AlertCounter, AlertIdFile\n"
              f"c = AlertCounter(AlertIdFile({path!r}))\nprint(c.next(), flush=True)\n"
              "sys.stdin.read()\nc.close()\n"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

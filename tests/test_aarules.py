@@ -17,7 +17,8 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from mice.aaregex import AlertCounter, MemoryAlertIdStore
+from mice.analysis.aaregex import AlertCounter, MemoryAlertIdStore
+from mice.analysis.logids import LogIdsEngine, parseFilters, parseNetDef, parseRules
 from mice.cli import main
 from mice.config import (
     ConfigError,
@@ -26,11 +27,10 @@ from mice.config import (
     loadDataForwarder,
     parseDatabaseUrl,
 )
-from mice.consoleevents import ConsoleEvent, EventDecoder, checkEvent, eventRecord
-from mice.db import connectionPool
+from mice.db.pools import connectionPool
+from mice.decoders.events import ConsoleEvent, EventDecoder, checkEvent, eventRecord
+from mice.decoders.idmef import IdmefDecoder
 from mice.idmef import fromXml
-from mice.idmefdecoder import IdmefDecoder
-from mice.logids import LogIdsEngine, parseFilters, parseNetDef, parseRules
 from mice.postproc.aaregex import linkStream
 from mice.postproc.aarules import (
     ACTIONS_PER_LINE,

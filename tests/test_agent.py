@@ -13,10 +13,10 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from mice.aaregex import AaRegexMatcher, AlertCounter, MemoryAlertIdStore
+from mice.analysis.aaregex import AaRegexMatcher, AlertCounter, MemoryAlertIdStore
 from mice.config import loadAaRegex, loadBufferDaemon, loadDataForwarder
+from mice.decoders.idmef import IdmefDecoder, ReceivedAlert
 from mice.idmef import fromXml, toXml
-from mice.idmefdecoder import IdmefDecoder, ReceivedAlert
 from mice.postproc.aaregex import MATCHES_PER_LINE, AaRegexAnalyzer, linkStream
 from mice.protocols.wire import ProtocolError, batch
 from mice.record import LogRecord
@@ -267,9 +267,9 @@ class SecureAgentLinkTests(TestCase):
         With Encryption = yes and TLSCERT/TLSKEY/TLSCA in [HOST_INFO], the
         agent's alerts reach the ManagementHost over TLS.
         """
-        from mice.certs import loadOrMakeCA, writeNode
         from mice.postproc.aaregex import build
-        from mice.securelink import LinkSecurity
+        from mice.security.certs import loadOrMakeCA, writeNode
+        from mice.security.policy import LinkSecurity
 
         directory = os.path.abspath(self.mktemp())
         pki = os.path.join(directory, "pki")

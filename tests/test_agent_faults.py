@@ -38,10 +38,10 @@ from twisted.internet.defer import CancelledError, ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from mice.aaregex import AaRegexMatcher, AlertIdFile
+from mice.analysis.aaregex import AaRegexMatcher, AlertIdFile
 from mice.config import loadAaRegex, loadAaRules, loadBufferDaemon
+from mice.decoders.logformat import Timestamper
 from mice.idmef import fromXml
-from mice.logformat import Timestamper
 from mice.postproc.aaregex import MATCHES_PER_LINE, linkStream
 from mice.postproc.aarules import ACTIONS_PER_LINE, loadEngine, logidsStream, reportingHost
 from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig

@@ -14,7 +14,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.logformat import LogFormatDecoder
+from mice.decoders.logformat import LogFormatDecoder
 from mice.protocols import wire
 from mice.ringbuffer import MemoryRing, MmapRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
@@ -474,7 +474,7 @@ class RecordsTests(SynchronousTestCase):
         """
         The post-processor gets the decoder's L{LogBatch}es themselves.
         """
-        from mice.logformat import LogBatch
+        from mice.decoders.logformat import LogBatch
 
         harness = Harness(self)
         protocol = harness.connect()

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_classify -*-
 """
-Tests for L{mice.classify}.
+Tests for L{mice.db.classify}.
 """
 
 import os
@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice import classify as classifyModule
-from mice.classify import FIREWALL, RAWLOG, SCSLOG, classify
+from mice.db import classify as classifyModule
+from mice.db.classify import FIREWALL, RAWLOG, SCSLOG, classify
+from mice.db.schema import COLUMNS, ORIGIN_MAX, STREAM_MAX, UNSET_ID
 from mice.record import LogRecord
-from mice.schema import COLUMNS, ORIGIN_MAX, STREAM_MAX, UNSET_ID
 
 HOST = dict(
     hostname="fw",
@@ -592,7 +592,7 @@ class RowSafetyTests(SynchronousTestCase):
         reactor.
         """
         code = (
-            "import sys, mice.classify, mice.schema; "
+            "import sys, mice.db.classify, mice.db.schema; "
             "print(sorted(m for m in ('pymysql', 'sqlite3', 'twisted.internet') if m in sys.modules))"
         )
         out = subprocess.run(

@@ -139,7 +139,7 @@ class PseudonymKeyTests(SynchronousTestCase):
         A key from C{mice keygen} pseudonymises; C{mice depseudonymize} with
         it gives the line back, and names the tokens another key cannot read.
         """
-        from mice.pseudonym import KeyedPseudonymizer, readKey
+        from mice.forwarder.pseudonym import KeyedPseudonymizer, readKey
 
         status, out, err = mice("keygen")
         self.assertEqual((status, len(out.strip())), (0, 128), err)

@@ -1,6 +1,6 @@
 """
-Tests for the DataForwarder's line modules: L{mice.filters} and
-L{mice.pseudonym}, their config kinds and their registration.
+Tests for the DataForwarder's line modules: L{mice.forwarder.filters} and
+L{mice.forwarder.pseudonym}, their config kinds and their registration.
 """
 
 import os
@@ -22,10 +22,9 @@ from mice.config import (
     loadFmtSimple,
     loadPseudonym,
 )
-from mice.filters import RegexFilter
-from mice.interfaces import IFilter, IPseudonymizer
-from mice.logformat import SimpleFormat
-from mice.pseudonym import (
+from mice.decoders.logformat import SimpleFormat
+from mice.forwarder.filters import RegexFilter
+from mice.forwarder.pseudonym import (
     EmptyPseudonymizer,
     KeyedPseudonymizer,
     depseudonymize,
@@ -33,6 +32,7 @@ from mice.pseudonym import (
     newKey,
     readKey,
 )
+from mice.interfaces import IFilter, IPseudonymizer
 from mice.record import HostInfo
 from mice.registry import findModule
 
@@ -420,6 +420,6 @@ class PurityTests(SynchronousTestCase):
         """
         The line modules import nothing from twisted.internet.
         """
-        for name in ("mice.filters", "mice.pseudonym"):
+        for name in ("mice.forwarder.filters", "mice.forwarder.pseudonym"):
             with open(sys.modules[name].__file__) as f:
                 self.assertNotIn("twisted.internet", f.read())

@@ -16,7 +16,7 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from mice.shipping import shipFile
+from mice.forwarder.shipping import shipFile
 from mice.testing import PrivateMariaDB, writeRawLogConfigs
 from tests.test_integration import Pipeline, writeCorpus
 

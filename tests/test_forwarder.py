@@ -15,11 +15,11 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from mice.config import loadDataForwarder
-from mice.filters import RegexFilter
-from mice.forwarding import Ledger, LinePreparer
+from mice.forwarder.filters import RegexFilter
+from mice.forwarder.prepare import Ledger, LinePreparer
+from mice.forwarder.spool import Spool
+from mice.forwarder.tailer import OffsetStore
 from mice.services.forwarder import EVENT_STREAM, DataForwarder, Destination, reportingPolicy
-from mice.spool import Spool
-from mice.tailer import OffsetStore
 from mice.tap import dataforwarder
 from mice.testing import FakeSender, writeForwarderConfig
 

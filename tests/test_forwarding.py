@@ -1,5 +1,5 @@
 """
-Tests for L{mice.forwarding}: preparing lines, cutting batches, and which
+Tests for L{mice.forwarder.prepare}: preparing lines, cutting batches, and which
 positions may be persisted.
 """
 
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.filters import RegexFilter
-from mice.forwarding import (
+from mice.forwarder.filters import RegexFilter
+from mice.forwarder.prepare import (
     ForwardBatch,
     Ledger,
     LinePreparer,
@@ -19,8 +19,8 @@ from mice.forwarding import (
     cutBatches,
     persistable,
 )
-from mice.pseudonym import KeyedPseudonymizer, depseudonymizeText, newKey
-from mice.tailer import FileIdentity, Line, Position
+from mice.forwarder.pseudonym import KeyedPseudonymizer, depseudonymizeText, newKey
+from mice.forwarder.tailer import FileIdentity, Line, Position
 
 NOW = datetime(2004, 11, 22, 12, 0, 0)
 IDENTITY = FileIdentity(1, 2, b"\x01" * 32)

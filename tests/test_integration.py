@@ -15,8 +15,8 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import TestCase
 
 from mice.config import loadBufferDaemon
+from mice.forwarder.shipping import shipFile
 from mice.services.sender import ReliableSender
-from mice.shipping import shipFile
 from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import temporaryMariaDBDatabase, writeRawLogConfigs
 
@@ -152,8 +152,8 @@ class MariaDBTests(TestCase):
         go as one LOAD DATA LOCAL per table, not as INSERTs.
         """
         from mice.config import parseDatabaseUrl
-        from mice.db import connectionPool
-        from mice.logformat import LogFormatDecoder
+        from mice.db.pools import connectionPool
+        from mice.decoders.logformat import LogFormatDecoder
         from mice.postproc.rawlogdb import RawLogStore, storeRecords
         from mice.protocols import wire
         from mice.services.bufferdaemon import Records

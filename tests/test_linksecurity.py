@@ -1,5 +1,5 @@
 """
-Tests for L{mice.linksecurity}: the pre-shared-key handshake and the AEAD
+Tests for L{mice.security.psk}: the pre-shared-key handshake and the AEAD
 framing, without sockets (the link over loopback TCP is tested in
 C{tests.test_securelink}).
 """
@@ -10,13 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.linksecurity import (
+from mice.protocols.wire import ProtocolError
+from mice.security.psk import (
     PskSecurity,
     deriveMasterKey,
     effectiveCipher,
     weakPassphrase,
 )
-from mice.protocols.wire import ProtocolError
 
 KEY = deriveMasterKey("ab" * 64)
 OTHER = deriveMasterKey("cd" * 64)

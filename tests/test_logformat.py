@@ -1,5 +1,5 @@
 """
-Tests for L{mice.logformat} and L{mice.shipping}'s batching.
+Tests for L{mice.decoders.logformat} and L{mice.forwarder.shipping}'s batching.
 """
 
 from datetime import datetime
@@ -8,16 +8,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.logformat import (
+from mice.decoders.logformat import (
     LogBatch,
     LogFormatDecoder,
     decodeLogBytes,
     formatLine,
     parseTimestamp,
 )
+from mice.forwarder.shipping import ShipResult, idmefBatches, logBatches
 from mice.protocols.wire import ProtocolError, batch
 from mice.record import LogRecord
-from mice.shipping import ShipResult, idmefBatches, logBatches
 
 NOW = datetime(2026, 11, 22, 12, 0, 0)
 

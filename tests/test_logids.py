@@ -1,5 +1,5 @@
 """
-Tests for L{mice.logids} (the LogIDS 2.0 rule language, seed 004) and
+Tests for L{mice.analysis.logids} (the LogIDS 2.0 rule language, seed 004) and
 C{mice analyze --rules}: one test per semantic rule of issue 6.
 """
 
@@ -14,8 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.cli import _LogIdsJson, _LogIdsListing
-from mice.logids import (
+from mice.analysis.logids import (
     Action,
     Filter,
     LogIdsEngine,
@@ -41,6 +40,7 @@ from mice.logids import (
     syslogHost,
     unescapeValue,
 )
+from mice.cli import _LogIdsJson, _LogIdsListing
 
 ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                    "etc", "mice", "logids")
@@ -546,12 +546,12 @@ class FastPathTests(SynchronousTestCase):
         Rules the compiler refuses (a size never seen) are evaluated rule by
         rule, with the same results.
         """
-        import mice.logids
+        import mice.analysis.logids
 
         def refuse(*args):
             raise RecursionError("too deep")
-        mice.logids.compile = refuse
-        self.addCleanup(delattr, mice.logids, "compile")
+        mice.analysis.logids.compile = refuse
+        self.addCleanup(delattr, mice.analysis.logids, "compile")
         rules, _ = parseRules("a,s eq 1,alert\na,s eq 1 OR s eq 2,display=s#t\na,*,display=\n")
         evaluate = compileEvaluator(rules)
         for values in ({"s": "1"}, {"s": "2", "t": "x"}, {}):
@@ -739,17 +739,17 @@ class LineEvaluatorTests(SynchronousTestCase):
         them one by one and tries the blocks in a loop, with the same
         results.
         """
-        import mice.logids
+        import mice.analysis.logids
 
         def refuse(*args):
             raise RecursionError("too deep")
-        mice.logids.compile = refuse
+        mice.analysis.logids.compile = refuse
         try:
             engine = self.engine(ruleLines)
             self.assertEqual(compileLineEvaluator(engine.rules), None)
             self.assertSameActions(engine, lines, None, "/var/log/x.csv", None)
         finally:
-            del mice.logids.compile
+            del mice.analysis.logids.compile
 
     def test_examples(self):
         """Every field of every block shown and tested, on lines each block parses."""

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_schema -*-
 """
-Tests for L{mice.schema}: the SQL text, and the schema on a real SQLite file
+Tests for L{mice.db.schema}: the SQL text, and the schema on a real SQLite file
 and on the real MariaDB.
 """
 
@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from mice import schema, testing
-from mice.classify import classify, classifyBatch
+from mice import testing
+from mice.db import schema
+from mice.db.classify import classify, classifyBatch
 from mice.record import LogRecord
 from mice.testing import temporaryMariaDBDatabase
 from tests.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
@@ -461,7 +462,7 @@ class MariaDBSchemaTests(SchemaTestsMixin, SynchronousTestCase):
         literals differently: every pooled connection removes it from its
         session first.
         """
-        from mice.db import _mysqlConnected
+        from mice.db.pools import _mysqlConnected
 
         self.cursor.execute("SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES'")
         _mysqlConnected(self.db)
@@ -479,12 +480,12 @@ class MariaDBSchemaTests(SchemaTestsMixin, SynchronousTestCase):
 
 class MariaDBLocalDataTests(MariaDBSchemaTests):
     """
-    The same through the raw-log store's own connections (L{mice.db}), on
+    The same through the raw-log store's own connections (L{mice.db.pools}), on
     which batches go as C{LOAD DATA LOCAL} from memory.
     """
 
     def connect(self):
-        from mice.db import localDataDriver
+        from mice.db.pools import localDataDriver
 
         return localDataDriver().connect(autocommit=False, **temporaryMariaDBDatabase(self))
 

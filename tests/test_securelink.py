@@ -17,12 +17,12 @@ from twisted.internet.task import deferLater
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
-from mice.certs import loadOrMakeCA, writeNode
-from mice.linksecurity import PskSecurity, deriveMasterKey
+from mice.forwarder.shipping import shipFile
 from mice.protocols import wire
-from mice.securelink import LinkSecurity
+from mice.security.certs import loadOrMakeCA, writeNode
+from mice.security.policy import LinkSecurity
+from mice.security.psk import PskSecurity, deriveMasterKey
 from mice.services.sender import ReliableSender
-from mice.shipping import shipFile
 from tests.test_faults import waitFor
 from tests.test_integration import Pipeline, writeCorpus
 

@@ -1,5 +1,5 @@
 """
-Tests for L{mice.spool}.
+Tests for L{mice.forwarder.spool}.
 """
 
 import os
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.spool import POSITION_NAME, Spool, SpoolFull, segmentName
+from mice.forwarder.spool import POSITION_NAME, Spool, SpoolFull, segmentName
 
 
 def item(i, size=10):

@@ -1,5 +1,5 @@
 """
-Tests for L{mice.tailer}.
+Tests for L{mice.forwarder.tailer}.
 """
 
 import json
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice import tailer
-from mice.tailer import Follower, OffsetStore, Position, startOf
+from mice.forwarder import tailer
+from mice.forwarder.tailer import Follower, OffsetStore, Position, startOf
 
 
 def append(path, data):
@@ -481,7 +481,7 @@ class StreamFollowerTests(SynchronousTestCase):
         A character device (here a pseudo-terminal) is read as a stream:
         whole lines, numbered from the base, a partial one held.
         """
-        from mice.tailer import StreamFollower, isStream
+        from mice.forwarder.tailer import StreamFollower, isStream
 
         master, slave = os.openpty()
         self.addCleanup(os.close, master)
@@ -500,7 +500,7 @@ class StreamFollowerTests(SynchronousTestCase):
         self.assertEqual(follower.position.seq, 1002)
 
     def test_missingDevice(self):
-        from mice.tailer import StreamFollower
+        from mice.forwarder.tailer import StreamFollower
 
         follower = StreamFollower("/nonexistent/device", seqBase=0)
         lines, events = follower.poll()

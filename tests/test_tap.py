@@ -161,7 +161,7 @@ class AllInOneTests(TestCase):
         the analysis agent raises from it; started again, it stores nothing
         twice.
         """
-        from mice.aaregex import AaRegexMatcher
+        from mice.analysis.aaregex import AaRegexMatcher
         from mice.config import loadAaRegex
 
         dataDir = os.path.abspath(self.mktemp())

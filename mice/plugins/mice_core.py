@@ -6,7 +6,7 @@ from mice.registry import ModuleFactory
 
 logformatDecoder = ModuleFactory(
     "mice_mod_dec_logformat", ["mice_mod_dec_logformat_twofish"], "decoder",
-    "mice.logformat.buildDecoder", "log lines from a DataForwarder or `mice send`")
+    "mice.decoders.logformat.buildDecoder", "log lines from a DataForwarder or `mice send`")
 
 rawLogDatabase = ModuleFactory(
     "mice_mod_pop_mysql", ["mice_mod_pop_sql"], "postprocessor",
@@ -18,23 +18,23 @@ syslogRelay = ModuleFactory(
 
 regexFilter = ModuleFactory(
     "mice_mod_flt_regex", [], "filter",
-    "mice.filters.buildFilter", "drops log lines by DROP/KEEP regular expressions")
+    "mice.forwarder.filters.buildFilter", "drops log lines by DROP/KEEP regular expressions")
 
 simpleFormat = ModuleFactory(
     "mice_mod_fmt_simple", [], "formatter",
-    "mice.logformat.buildFormatter", "host columns and the wire record of each log line")
+    "mice.decoders.logformat.buildFormatter", "host columns and the wire record of each log line")
 
 emptyPseudonymizer = ModuleFactory(
     "mice_mod_psd_empty", [], "pseudonymizer",
-    "mice.pseudonym.buildEmpty", "passes log lines through unchanged")
+    "mice.forwarder.pseudonym.buildEmpty", "passes log lines through unchanged")
 
 keyedPseudonymizer = ModuleFactory(
     "mice_mod_psd_keyed", [], "pseudonymizer",
-    "mice.pseudonym.buildKeyed", "user names, uids and addresses as AES-SIV pseudonyms")
+    "mice.forwarder.pseudonym.buildKeyed", "user names, uids and addresses as AES-SIV pseudonyms")
 
 idmefDecoder = ModuleFactory(
     "mice_mod_dec_idmef", ["mice_mod_dec_idmef_twofish"], "decoder",
-    "mice.idmefdecoder.buildDecoder", "IDMEF alerts from analysis agents")
+    "mice.decoders.idmef.buildDecoder", "IDMEF alerts from analysis agents")
 
 aaRegexAnalyzer = ModuleFactory(
     "mice_mod_pop_aa_regex", [], "postprocessor",
@@ -51,7 +51,7 @@ aaRulesAnalyzer = ModuleFactory(
 
 eventDecoder = ModuleFactory(
     "mice_mod_dec_event", [], "decoder",
-    "mice.consoleevents.buildDecoder", "console events from LogIDS analysis agents")
+    "mice.decoders.events.buildDecoder", "console events from LogIDS analysis agents")
 
 eventDatabase = ModuleFactory(
     "mice_mod_pop_eventdb", [], "postprocessor",

@@ -3,7 +3,7 @@
 C{mice_mod_pop_aa_regex}: the analysis agent's post-processor.
 
 Every record of a flush is matched against the M-ICE rules
-(L{mice.aaregex}); each match whose section sends somewhere becomes an
+(L{mice.analysis.aaregex}); each match whose section sends somewhere becomes an
 IDMEF alert (L{mice.idmef}) and goes to the ManagementHost (SendTo M), to
 the next analysis agent (A), or both (B).  IDMEF documents an agent
 receives from an agent before it in the chain go on to the ManagementHost.
@@ -15,7 +15,7 @@ The alert's identity on the link is what makes the repeat harmless: the
 stream names the record's origin and stream, the sequence number is the
 record's times 32 plus the match's index, and the receiving stores ignore
 a (source, stream, seq) they already have.  The IDMEF messageid comes from
-the persisted AlertID counter (L{mice.aaregex.sharedAlertCounter}: one per
+the persisted AlertID counter (L{mice.analysis.aaregex.sharedAlertCounter}: one per
 file in a process) and is never reused.
 """
 
@@ -24,10 +24,10 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice.aaregex import AaRegexMatcher, descriptionsFrom, makeAlert
-from mice.idmefdecoder import ReceivedAlert
+from mice.analysis.aaregex import AaRegexMatcher, descriptionsFrom, makeAlert
+from mice.decoders.idmef import ReceivedAlert
+from mice.decoders.logformat import LogBatch
 from mice.interfaces import IPostProcessor
-from mice.logformat import LogBatch
 from mice.postproc.agent import (
     ROUTES,
     AgentModule,

@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_aarules -*-
 """
-C{mice_mod_pop_aa_rules}: the LogIDS rules (L{mice.logids}) as an analysis
+C{mice_mod_pop_aa_rules}: the LogIDS rules (L{mice.analysis.logids}) as an analysis
 agent's post-processor, beside or instead of C{mice_mod_pop_aa_regex}.
 
 Every record of a flush becomes a LogIDS record (its filter block, its
@@ -10,7 +10,7 @@ columns) and every rule that applies to it acts:
   - C{alert} and C{warning} raise an IDMEF alert (severity high and
     medium) that goes where the config's C{SendTo} says (M, A, B or N);
   - C{display}, C{icon} and C{drop} (and the automatic drop of a record no
-    rule matched) make a console event (L{mice.consoleevents}) for the
+    rule matched) make a console event (L{mice.decoders.events}) for the
     ManagementHost's console;
   - C{reject} is counted: one event per flush for each rule and reporting
     host, with the count, and nothing shown.
@@ -29,12 +29,12 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice.aaregex import isoTime, recordTime
 from mice.alerts import Alert, Node
-from mice.consoleevents import eventRecord
-from mice.extract import address, nodesFor
+from mice.analysis.aaregex import isoTime, recordTime
+from mice.analysis.extract import address, nodesFor
+from mice.analysis.logids import isAddress, syslogHost
+from mice.decoders.events import eventRecord
 from mice.interfaces import IPostProcessor
-from mice.logids import isAddress, syslogHost
 from mice.postproc.agent import (
     ROUTES,
     AgentModule,
@@ -111,8 +111,8 @@ def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None):
     The L{Alert} of one C{alert} or C{warning} action.
 
     @param record: the L{mice.record.LogRecord}.
-    @param logids: its L{mice.logids.LogIdsRecord}.
-    @param taken: the L{mice.logids.Taken} action.
+    @param logids: its L{mice.analysis.logids.LogIdsRecord}.
+    @param taken: the L{mice.analysis.logids.Taken} action.
     """
     rule = taken.rule
     fields = logids.fields
@@ -159,7 +159,7 @@ class _Rejects:
 @implementer(IPostProcessor)
 class AaRulesAnalyzer(AgentModule):
     """
-    @param engine: a L{mice.logids.LogIdsEngine}.
+    @param engine: a L{mice.analysis.logids.LogIdsEngine}.
     @param senders: C{{"M": sender, "A": sender}} of kind C{idmef} for the
         alerts, as the config routes them, and C{"events"}: a sender of
         kind C{event} to the ManagementHost
@@ -260,13 +260,13 @@ class AaRulesAnalyzer(AgentModule):
 
 def loadEngine(settings, log=None):
     """
-    The L{mice.logids.LogIdsEngine} of an C{aa_rules} config's files.  A
+    The L{mice.analysis.logids.LogIdsEngine} of an C{aa_rules} config's files.  A
     line of them that does not load is logged (C{file:line: reason}) and
     skipped; the rest load.
 
     @raise OSError: a file cannot be read.
     """
-    from mice.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
+    from mice.analysis.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
 
     rules, problems = loadRules(settings.rulesFile)
     filters, more = loadFilters(settings.filterFile)

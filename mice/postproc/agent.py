@@ -139,7 +139,7 @@ def agentSenders(reactor, settings, links):
     """
     from twisted.internet.endpoints import clientFromString
 
-    from mice.securelink import LinkSecurity
+    from mice.security.policy import LinkSecurity
     from mice.services.sender import ReliableSender
 
     source = socket.gethostname().split(".")[0] or "localhost"
@@ -160,9 +160,9 @@ def agentCounter(settings):
     """
     The messageid counter of a config's C{[IDMEF_INFO]}: the AlertIDFile's,
     shared with any other module of this process on the same file
-    (L{mice.aaregex.sharedAlertCounter}), or one in memory without a file.
+    (L{mice.analysis.aaregex.sharedAlertCounter}), or one in memory without a file.
     """
-    from mice.aaregex import AlertCounter, MemoryAlertIdStore, sharedAlertCounter
+    from mice.analysis.aaregex import AlertCounter, MemoryAlertIdStore, sharedAlertCounter
 
     if not settings.alertIdFile:
         return AlertCounter(MemoryAlertIdStore(), settings.alertId)

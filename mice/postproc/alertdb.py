@@ -13,7 +13,7 @@ from twisted.internet.defer import succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice import schema
+from mice.db import schema
 from mice.interfaces import IPostProcessor
 
 
@@ -27,7 +27,7 @@ def _first(nodes, attribute):
 
 def alertRow(received):
     """
-    The C{alert_entry} row of one L{mice.idmefdecoder.ReceivedAlert} (its
+    The C{alert_entry} row of one L{mice.decoders.idmef.ReceivedAlert} (its
     first alert, which is all an M-ICE agent puts in a document).
     """
     alert = received.alerts[0]
@@ -96,7 +96,7 @@ def buildStore(store, configPath, reactor):
     C{PASSWORD}, C{DBNAME}, and C{MAXERR}, C{BATCHSIZE}.
     """
     from mice.config import loadPopMysql, parseDatabaseUrl
-    from mice.db import connectionPool
+    from mice.db.pools import connectionPool
 
     settings = loadPopMysql(configPath)
     url = parseDatabaseUrl(settings.databaseUrl())

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_aarules -*-
 """
 The console's event store: every console event received
-(L{mice.consoleevents}) becomes a row of C{console_event}, in SQLite or
+(L{mice.decoders.events}) becomes a row of C{console_event}, in SQLite or
 MySQL/MariaDB, idempotent on the sender, its stream and the event's
 sequence number there.  The console (a later component) reads its panes
 from this table and the alerts from C{alert_entry}.
@@ -9,13 +9,13 @@ from this table and the alerts from C{alert_entry}.
 
 import json
 
-from mice import schema
+from mice.db import schema
 from mice.postproc.alertdb import AlertStore, buildStore
 
 
 def eventRow(event):
     """
-    The C{console_event} row of one L{mice.consoleevents.ConsoleEvent}.
+    The C{console_event} row of one L{mice.decoders.events.ConsoleEvent}.
     """
     time = event.time or ""
     date, clock = (time[:10], time[11:19]) if len(time) >= 19 else (None, None)

@@ -2,7 +2,7 @@
 """
 C{mice_mod_pop_mysql}: the raw-log database.
 
-Each record is classified (L{mice.classify}) into C{rawlog_line},
+Each record is classified (L{mice.db.classify}) into C{rawlog_line},
 C{firewall_line} or C{scslog_line} and inserted in batches, in one
 transaction per flush, into MySQL/MariaDB or SQLite.  Inserts ignore rows
 whose C{(source, stream, seq)} is already there, so a batch sent twice is
@@ -12,10 +12,10 @@ stored once.
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice import schema
-from mice.classify import classify, classifyBatch
+from mice.db import schema
+from mice.db.classify import classify, classifyBatch
+from mice.decoders.logformat import LogBatch
 from mice.interfaces import IPostProcessor
-from mice.logformat import LogBatch
 
 log = Logger()
 
@@ -26,7 +26,7 @@ def storeRecords(txn, dialect, records):
 
     @param records: L{mice.record.LogRecord}s: a list, or the daemon's
         L{mice.services.bufferdaemon.Records}, whose chunks made by the
-        C{log} decoder (L{mice.logformat.LogBatch}) are classified a batch at
+        C{log} decoder (L{mice.decoders.logformat.LogBatch}) are classified a batch at
         a time, without a record object per line.
     @return: how many records were given.
     """
@@ -111,7 +111,7 @@ def build(configPath, reactor):
     The C{mice_mod_pop_mysql} module from its config (see L{mice.registry}).
     """
     from mice.config import loadPopMysql, parseDatabaseUrl
-    from mice.db import connectionPool
+    from mice.db.pools import connectionPool
 
     settings = loadPopMysql(configPath)
     url = parseDatabaseUrl(settings.databaseUrl())

@@ -32,7 +32,7 @@ class PlainSecurity:
     while a handshake is still consuming lines) and seals each outgoing
     payload (or holds it, returning C{None}, until its handshake is done and
     then sends it itself).  It raises L{wire.ProtocolError} for anything it
-    refuses.  L{mice.linksecurity.PskSecurity} is the pre-shared-key one;
+    refuses.  L{mice.security.psk.PskSecurity} is the pre-shared-key one;
     TLS wraps the transport instead and uses this one on top.
     """
 

@@ -81,7 +81,7 @@ class Records(Sequence):
     """
     What one flush gives its post-processor: the records of several ring
     entries, each entry's as its decoder made them (a list or any sequence,
-    such as L{mice.logformat.LogBatch}), without copying them into one list.
+    such as L{mice.decoders.logformat.LogBatch}), without copying them into one list.
     A post-processor that knows its decoder's output may read C{chunks}.
     """
 
@@ -332,7 +332,7 @@ class BufferDaemon(Service):
         @param onListenFailure: called with the failure when an endpoint
             cannot listen (after it is logged); C{twistd} stops, since a
             server that cannot listen is of no use.
-        @param security: a L{mice.securelink.LinkSecurity} (pre-shared key
+        @param security: a L{mice.security.policy.LinkSecurity} (pre-shared key
             or TLS); it replaces C{securityFactory}.
         """
         self.endpoints = list(endpoints)

@@ -23,9 +23,9 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from mice.forwarding import ForwardBatch, LinePreparer, cutBatches, persistable
-from mice.spool import SpoolFull
-from mice.tailer import Follower, Line, Position, StreamFollower, isStream, startOf
+from mice.forwarder.prepare import ForwardBatch, LinePreparer, cutBatches, persistable
+from mice.forwarder.spool import SpoolFull
+from mice.forwarder.tailer import Follower, Line, Position, StreamFollower, isStream, startOf
 
 _EVENT_LEVELS = {"tamper": "error", "truncated": "warn", "overlong": "warn", "missing": "info",
                  "appeared": "info", "rotated": "info", "recreated": "info"}
@@ -265,7 +265,7 @@ class DataForwarder(MultiService):
     Polls the sources and hands their batches to every L{Destination}.
 
     @param paths: the FILE entries, in order.
-    @param offsets: an L{mice.tailer.OffsetStore}.
+    @param offsets: an L{mice.forwarder.tailer.OffsetStore}.
     """
 
     log = Logger()

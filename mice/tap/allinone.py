@@ -21,26 +21,26 @@ from twisted.application.service import MultiService
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.python import usage
 
-from mice.aaregex import AlertCounter, AlertIdFile, descriptionsFrom
+from mice.analysis.aaregex import AlertCounter, AlertIdFile, descriptionsFrom
 from mice.config import loadAaRegex, loadAaRules, loadMatchFile, parseDatabaseUrl
-from mice.consoleevents import EventDecoder
-from mice.db import connectionPool
-from mice.forwarding import Ledger, LinePreparer
-from mice.idmefdecoder import IdmefDecoder
-from mice.logformat import LogFormatDecoder, hostDict, localHostInfo
+from mice.db.pools import connectionPool
+from mice.decoders.events import EventDecoder
+from mice.decoders.idmef import IdmefDecoder
+from mice.decoders.logformat import LogFormatDecoder, hostDict, localHostInfo
+from mice.forwarder.prepare import Ledger, LinePreparer
+from mice.forwarder.pseudonym import newKey
+from mice.forwarder.spool import Spool
+from mice.forwarder.tailer import OffsetStore
 from mice.postproc.aaregex import AaRegexAnalyzer
 from mice.postproc.aarules import AaRulesAnalyzer, loadEngine
 from mice.postproc.alertdb import AlertStore
 from mice.postproc.eventdb import EventStore
 from mice.postproc.rawlogdb import RawLogStore
-from mice.pseudonym import newKey
 from mice.ringbuffer import openRing
-from mice.securelink import LinkSecurity
+from mice.security.policy import LinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.forwarder import DataForwarder, Destination, makeSender
 from mice.services.sender import ReliableSender
-from mice.spool import Spool
-from mice.tailer import OffsetStore
 from mice.tap.dataforwarder import log
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")

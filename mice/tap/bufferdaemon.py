@@ -13,7 +13,7 @@ from twisted.python import usage
 from mice.config import ConfigError, loadBufferDaemon
 from mice.registry import UnknownModule, findModule
 from mice.ringbuffer import openRing
-from mice.securelink import LinkSecurity
+from mice.security.policy import LinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
 

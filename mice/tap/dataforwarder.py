@@ -11,14 +11,14 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from mice.config import ConfigError, loadDataForwarder
-from mice.forwarding import Ledger, LinePreparer
-from mice.logformat import hostDict
+from mice.decoders.logformat import hostDict
+from mice.forwarder.prepare import Ledger, LinePreparer
+from mice.forwarder.spool import Spool
+from mice.forwarder.tailer import OffsetStore
 from mice.protocols.wire import MAX_STREAM
 from mice.registry import UnknownModule, findModule
-from mice.securelink import LinkSecurity
+from mice.security.policy import LinkSecurity
 from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
-from mice.spool import Spool
-from mice.tailer import OffsetStore
 from mice.tap.runtime import applyRunSettings, startSyslog
 
 log = Logger()

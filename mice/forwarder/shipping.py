@@ -16,8 +16,8 @@ from datetime import datetime
 
 from twisted.logger import Logger
 
-from mice.forwarding import boundedLine
-from mice.logformat import Timestamper, hostDict, localHostInfo
+from mice.decoders.logformat import Timestamper, hostDict, localHostInfo
+from mice.forwarder.prepare import boundedLine
 
 log = Logger()
 

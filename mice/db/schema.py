@@ -113,7 +113,7 @@ _TABLES = {
         ("signature", "text"),
     ),
     # What the LogIDS rules show on the ManagementHost's console (not in the
-    # seed: see mice.consoleevents).
+    # seed: see mice.decoders.events).
     "console_event": _PROVENANCE
     + (
         ("loghost", "text"),
@@ -365,7 +365,7 @@ def mysqlEscape(text):
     own escaping function does (C{\\}, C{'}, C{"}, NUL, LF, CR, Ctrl-Z).
 
     Valid while the session's sql_mode lacks NO_BACKSLASH_ESCAPES, which
-    L{mice.db} ensures for every connection it opens.  Most lines hold none
+    L{mice.db.pools} ensures for every connection it opens.  Most lines hold none
     or few of these characters, and a substring test costs a quarter of a
     C{replace} that finds nothing (which itself is four times faster than
     C{str.translate}); backslashes go first.  Returns C{text} itself when
@@ -461,7 +461,7 @@ def insertRows(txn, dialect, table, rows):
 
 def insertClassified(txn, dialect, rowsByTable):
     """
-    Insert the output of L{mice.classify.classify} grouped by table.  A
+    Insert the output of L{mice.db.classify.classify} grouped by table.  A
     transaction function.
 
     @param rowsByTable: C{{table: [row, ...]}}.
@@ -475,7 +475,7 @@ def insertClassified(txn, dialect, rowsByTable):
 def mysqlBatchStatements(table, groups):
     """
     Multi-row C{INSERT IGNORE} statements for rows given the way
-    L{mice.classify.classifyBatch} gives them, each under
+    L{mice.db.classify.classifyBatch} gives them, each under
     L{MYSQL_STATEMENT_BYTES}: the same text as L{mysqlInsertStatements}
     makes of the same rows.
 
@@ -587,7 +587,7 @@ def loadDataChunks(table, groups, limit=LOAD_DATA_CHARS):
     is set once per statement (L{loadDataStatement}), so the server, which
     reads this text a character at a time, does not read it for every row.
     The hot path of the raw-log store on MySQL/MariaDB: a date and a time
-    from L{mice.classify.classifyBatch} are valid or C{None}, so they need no
+    from L{mice.db.classify.classifyBatch} are valid or C{None}, so they need no
     escaping; a line costs one f-string and the escaping of its text.
 
     @return: an iterator of C{(key, text)}.
@@ -669,7 +669,7 @@ LOCAL_DATA_REFUSED = frozenset((1148, 3948, 4166))
 def _loadData(txn, table, groups):
     """
     Insert with C{LOAD DATA LOCAL} when the connection can offer data from
-    memory (L{mice.db.localDataDriver}) and the server allows it.
+    memory (L{mice.db.pools.localDataDriver}) and the server allows it.
 
     @return: how many rows were new, or C{None} if C{LOAD DATA} cannot be
         used on this connection (then it is not tried again on it).
@@ -699,7 +699,7 @@ def insertBatches(txn, dialect, groupsByTable):
     Insert rows grouped by table and batch (see L{mysqlBatchStatements}),
     skipping rows already stored.  A transaction function.
 
-    On MySQL/MariaDB through a connection of L{mice.db.localDataDriver}, the
+    On MySQL/MariaDB through a connection of L{mice.db.pools.localDataDriver}, the
     rows of each table go in one C{LOAD DATA LOCAL} statement: the server
     spends about a third less time on it than on the same rows as C{INSERT}
     literals.  Elsewhere, or when the server refuses C{LOAD DATA LOCAL}, they

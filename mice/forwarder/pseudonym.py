@@ -242,7 +242,7 @@ def buildKeyed(configPath, reactor):
     if settings.keyFile is None:
         raise ConfigError(configPath or "mice_mod_psd_keyed", None,
                           "mice_mod_psd_keyed needs KEYFILE in [PSEUDONYM] (make one with"
-                          " mice.pseudonym.newKey().hex())")
+                          " mice.forwarder.pseudonym.newKey().hex())")
     try:
         key = readKey(settings.keyFile)
     except OSError as e:

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_securelink -*-
 """
 What secures one end of a link, from its config: plain (ENCRYPT = no), the
-pre-shared key (ENCRYPT = yes with ENCKEY: L{mice.linksecurity}) or TLS
+pre-shared key (ENCRYPT = yes with ENCKEY: L{mice.security.psk}) or TLS
 with mutual certificates (ENCRYPT = yes with TLSCERT, TLSKEY, TLSCA:
 L{mice.protocols.tls}).
 
@@ -13,9 +13,9 @@ C{twofish} that is really AES-256-GCM); the key itself is never logged.
 
 from twisted.logger import Logger
 
-from mice.linksecurity import PskSecurity, deriveMasterKey, effectiveCipher, weakPassphrase
 from mice.protocols.link import PlainSecurity
 from mice.protocols.tls import TLSFiles, wrapClientEndpoint, wrapServerFactory
+from mice.security.psk import PskSecurity, deriveMasterKey, effectiveCipher, weakPassphrase
 
 log = Logger()
 

@@ -206,7 +206,7 @@ class LogBatch(Sequence):
 
     It is a sequence of L{LogRecord}s, made when asked for, so any
     post-processor can take it; the raw-log store reads the columns
-    directly and never makes them (see L{mice.classify.classifyBatch}).
+    directly and never makes them (see L{mice.db.classify.classifyBatch}).
     """
 
     __slots__ = ("source", "stream", "seq", "host", "recs", "seqs")
@@ -402,7 +402,7 @@ def decoderLinkSecurity(settings):
     The link security a decoding module's config asks for (ENCRYPT, ENCKEY,
     CRYPTMOD, TLSCERT...): the BufferDaemon listens with it.
     """
-    from mice.securelink import LinkSecurity
+    from mice.security.policy import LinkSecurity
 
     return LinkSecurity.fromSettings(settings.encrypt, settings.encKey, settings.cryptMod,
                                      settings.tls, where=settings.path or "decoder")

@@ -21,7 +21,7 @@ Semantics, as in the original's C{regexec}:
     routed C{N} still I{classifies} the line (it is reported by C{mice
     analyze} and keeps the line away from DEFAULT); it is sent nowhere.
   - MONITORING: C{Mo_UID} and C{Mo_GID} are matched against the user and
-    group IDs found in the record (L{mice.extract.idValues}: C{uid=},
+    group IDs found in the record (L{mice.analysis.extract.idValues}: C{uid=},
     C{euid=}, C{auid=}, C{(uid=N)}, C{gid=}, C{egid=}, and LAuS C{aucat}
     lines' login field and set*id calls), each value as a whole
     (C{re.fullmatch}): C{Mo_UID = "0|1000"} watches root and uid 1000, not
@@ -52,7 +52,7 @@ from re import _parser as _sre_parse
 from typing import NamedTuple
 
 from mice.alerts import Alert
-from mice.extract import idValues, nodesFor
+from mice.analysis.extract import idValues, nodesFor
 
 #: The key of the DEFAULT section's unclassified-line match.
 DEFAULT_KEY = "DEFAULT"

@@ -2,14 +2,14 @@
 """
 Database connection pools: the one place that knows how to open SQLite and
 MySQL/MariaDB through C{twisted.enterprise.adbapi}.  The SQL itself is in
-L{mice.schema}.
+L{mice.db.schema}.
 """
 
 import os
 
 from twisted.enterprise import adbapi
 
-from mice import schema
+from mice.db import schema
 
 
 def _sqliteConnected(connection):
@@ -22,7 +22,7 @@ def _sqliteConnected(connection):
 
 def _mysqlConnected(connection):
     # The raw-log store writes its own string literals with backslash escapes
-    # (see mice.schema.mysqlInsertStatements): make sure the session reads
+    # (see mice.db.schema.mysqlInsertStatements): make sure the session reads
     # them that way, whatever the server's default sql_mode.
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@SESSION.sql_mode")
@@ -42,7 +42,7 @@ def localDataDriver():
 
     The raw-log store loads rows with C{LOAD DATA} (the server parses it in
     about two thirds of the time of the same rows as C{INSERT} literals, see
-    L{mice.schema.insertBatches}).  PyMySQL would open whatever file the
+    L{mice.db.schema.insertBatches}).  PyMySQL would open whatever file the
     server names, on any query: a server, or anyone between it and us, could
     read the daemon's files.  These connections instead answer only a request
     for a name the store offered, for the statement it is running, with the

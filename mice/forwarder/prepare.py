@@ -16,8 +16,8 @@ from itertools import accumulate, compress
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
-from mice.logformat import Timestamper, decodeLogBytes
-from mice.tailer import FileIdentity, Position
+from mice.decoders.logformat import Timestamper, decodeLogBytes
+from mice.forwarder.tailer import FileIdentity, Position
 
 TRUNCATED = " [M-ICE: line truncated, {} bytes dropped]"
 
@@ -86,7 +86,7 @@ class LinePreparer:
 
     def prepare(self, lines, now):
         """
-        @param lines: L{mice.tailer.Line}s.
+        @param lines: L{mice.forwarder.tailer.Line}s.
         @param now: a naive local L{datetime}: the year of syslog dates, and
             the stamp of lines that have none.
         @return: L{PreparedLines}.

@@ -3,7 +3,7 @@
 The DataForwarder's line modules that decide and shape what it ships:
 C{mice_mod_flt_regex} (L{RegexFilter}) and the builder of
 C{mice_mod_fmt_simple} (L{SimpleFormat}; the wire format itself lives in
-L{mice.logformat}).
+L{mice.decoders.logformat}).
 
 The filter's rules, in a C{[FILTER]} section of repeated keys::
 

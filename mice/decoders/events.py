@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_aarules -*-
 """
-Console events: what the LogIDS rules (L{mice.logids}) show on the
+Console events: what the LogIDS rules (L{mice.analysis.logids}) show on the
 ManagementHost's console besides alerts, and the C{event} kind of the link
 protocol that carries them there.
 
@@ -26,8 +26,8 @@ from typing import NamedTuple
 
 from zope.interface import implementer
 
+from mice.decoders.logformat import _sequenceNumbers
 from mice.interfaces import IDecoder
-from mice.logformat import _sequenceNumbers
 from mice.protocols.wire import ProtocolError, checkBatch
 
 #: The actions that make console events (alert and warning make IDMEF).
@@ -157,7 +157,7 @@ def buildDecoder(configPath, reactor):
     (C{[DECODER]}: the link's security).
     """
     from mice.config import loadDecoder
-    from mice.logformat import decoderLinkSecurity
+    from mice.decoders.logformat import decoderLinkSecurity
 
     settings = loadDecoder(configPath)
     decoder = EventDecoder(maxRecord=max(settings.maxRecord, 4096))

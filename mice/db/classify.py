@@ -6,17 +6,17 @@ The raw-log database (manual chapter 5.2) has three tables: C{firewall_line}
 for netfilter LOG lines, C{scslog_line} for audit syscall records (LAuS
 C{aucat} lines and Linux auditd C{SYSCALL} records, raw or through syslog)
 and C{rawlog_line} for everything else.  L{classify} sends every record to
-exactly one of them and builds the row in L{mice.schema.COLUMNS} order.
+exactly one of them and builds the row in L{mice.db.schema.COLUMNS} order.
 
 This is the raw-log database's hot path, so most lines are turned away by a
 substring test or two before any regular expression runs.
 
 It never raises for a record of strings, and every row it builds can be
-inserted by L{mice.schema.insertRows} into either database:
+inserted by L{mice.db.schema.insertRows} into either database:
 
   - C{pid}, C{uid}, C{euid} are C{INT UNSIGNED NOT NULL}: a value that is
     missing, C{-1}, not a number or outside 0..2**32-1 is stored as
-    L{mice.schema.UNSET_ID} (4294967295, auditd's own "unset"); the login
+    L{mice.db.schema.UNSET_ID} (4294967295, auditd's own "unset"); the login
     name C{root} is stored as 0.
   - C{date} and C{time} that are not a real C{YYYY-MM-DD} (year 1000 or
     later) and C{HH:MM:SS} become C{NULL}.
@@ -35,7 +35,7 @@ import re
 from datetime import date as _Date
 from hashlib import sha1
 
-from mice.schema import ORIGIN_MAX, STREAM_MAX, UNSET_ID
+from mice.db.schema import ORIGIN_MAX, STREAM_MAX, UNSET_ID
 
 RAWLOG = "rawlog_line"
 SCSLOG = "scslog_line"
@@ -434,7 +434,7 @@ def classify(record):
 
     @param record: a L{mice.record.LogRecord}.
     @return: C{(table, row)}: the table name (L{RAWLOG}, L{FIREWALL} or
-        L{SCSLOG}) and the row, a tuple in C{mice.schema.COLUMNS[table]}
+        L{SCSLOG}) and the row, a tuple in C{mice.db.schema.COLUMNS[table]}
         order.
     """
     return _classify(record)
@@ -464,7 +464,7 @@ def classifyBatch(source, stream, seq, host, records, seqs=None):
     @return: C{(key, rowsByTable)}: C{key} is L{safeKey}'s, and
         C{rowsByTable} maps each table to a list of C{(seq, date, time,
         fields, logline, signature)} where C{fields} are L{routeLine}'s.
-        L{mice.schema} turns these into rows.
+        L{mice.db.schema} turns these into rows.
     """
     key = safeKey(source, stream, host)
     rowsByTable = {}

@@ -11,9 +11,9 @@ from typing import NamedTuple
 
 from zope.interface import implementer
 
+from mice.decoders.logformat import _sequenceNumbers
 from mice.idmef import MAX_BYTES, IdmefError, fromXml
 from mice.interfaces import IDecoder
-from mice.logformat import _sequenceNumbers
 from mice.protocols.wire import ProtocolError, checkBatch
 
 
@@ -71,7 +71,7 @@ def buildDecoder(configPath, reactor):
     (C{[DECODER]}: the link's security and MAXRECORD, the largest document).
     """
     from mice.config import loadDecoder
-    from mice.logformat import decoderLinkSecurity
+    from mice.decoders.logformat import decoderLinkSecurity
 
     settings = loadDecoder(configPath)
     decoder = IdmefDecoder(maxBytes=max(settings.maxRecord, 4096))
