@@ -1,0 +1,833 @@
+# -*- test-case-name: tests.unit.config.test_config -*-
+"""
+The schema of each kind of config file: sections and keys with their types, and the builders that check what spans several keys.
+
+Part of L{mice.config}: pure, it imports nothing from C{twisted}.
+"""
+
+import difflib
+import os
+import re
+import types
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from mice.config.errors import ConfigError, ConfigWarning, _Invalid
+from mice.config.settings import (
+    _RULE_SECTIONS,
+    ALERT_IDS,
+    AaRegexSettings,
+    AaRulesSettings,
+    ActGenericSettings,
+    AnalyzerSettings,
+    BufferDaemonSettings,
+    DataForwarderSettings,
+    DecoderSettings,
+    FilterSettings,
+    FmtSimpleSettings,
+    FunctionSettings,
+    MatchFileSettings,
+    PipelineSettings,
+    PopMysqlSettings,
+    PopSyslogSettings,
+    PseudonymSettings,
+    ReactionAgentSettings,
+    ReactionDaemonSettings,
+    Rule,
+    RuleSection,
+    ServerAddress,
+)
+from mice.config.values import (
+    ADDRESS,
+    BOOL,
+    COUNT,
+    CRYPTMOD,
+    DBURL,
+    DIRECTORY,
+    ENDPOINT,
+    FACILITY,
+    FILE,
+    FILTERREGEX,
+    HOST,
+    HOSTPORT,
+    IP,
+    LOGFILE,
+    NAME,
+    PORT,
+    POSITIVE,
+    PROTO,
+    REGEX,
+    RUNTIME,
+    SEARCHPATH,
+    SECONDS,
+    SENDTO,
+    SYSLOG_FACILITIES,
+    SYSLOGFORMAT,
+    SYSLOGTAG,
+    SYSLOGTARGET,
+    TEXT,
+    _integer,
+    _Type,
+)
+
+# ---------------------------------------------------------------------------
+# Schemas
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Key:
+    """
+    One key of a schema.  In a section with a C{pattern}, C{{n}} in the name
+    stands for the number in the section's name (C{AID_{n}} in C{[RID_3]}).
+    """
+
+    name: str
+    type: _Type
+    default: object = None
+    required: bool = False
+    repeated: bool = False
+    synonyms: tuple = ()
+    secret: bool = False
+
+    def names(self):
+        return (self.name, *self.synonyms)
+
+
+@dataclass(frozen=True)
+class _Sect:
+    name: str
+    keys: tuple
+    synonyms: tuple = ()
+    pattern: str | None = None
+
+    def matches(self, name):
+        """
+        C{None} if C{name} is not this section, else the canonical name.
+        """
+        upper = name.upper()
+        if self.pattern is not None:
+            return upper if re.fullmatch(self.pattern, upper) else None
+        if upper in (self.name, *self.synonyms):
+            return self.name
+        return None
+
+    def key(self, sectionName, keyName):
+        upper = keyName.upper()
+        number = self._number(sectionName)
+        for key in self.keys:
+            if upper in (name.format(n=number).upper() for name in key.names()):
+                return key
+        return None
+
+    def canonicalKey(self, key, sectionName):
+        return key.name.format(n=self._number(sectionName))
+
+    def knownKeys(self, sectionName):
+        return [self.canonicalKey(key, sectionName) for key in self.keys]
+
+    def _number(self, sectionName):
+        if self.pattern is None:
+            return ""
+        return re.fullmatch(self.pattern, sectionName.upper()).group(1)
+
+
+@dataclass(frozen=True)
+class _Schema:
+    kind: str
+    title: str
+    sections: tuple
+    build: object
+
+    def section(self, name):
+        for sect in self.sections:
+            canonical = sect.matches(name)
+            if canonical is not None:
+                return sect, canonical
+        return None, None
+
+    def knownSections(self):
+        return [sect.name for sect in self.sections]
+
+
+class _Value(NamedTuple):
+    value: object
+    line: int
+    key: str
+
+
+class _Values:
+    """
+    The converted values of one file, by canonical section and key names.
+    """
+
+    def __init__(self, schema):
+        self.schema = schema
+        self.values = {}
+        self.sectionLines = {}
+        self.effective = {}
+
+    def entries(self, section, key):
+        return self.values.get((section, key), [])
+
+    def entry(self, section, key):
+        found = self.entries(section, key)
+        return found[0] if found else None
+
+    def one(self, section, key):
+        found = self.entry(section, key)
+        if found is not None:
+            return found.value
+        return self.schema.section(section)[0].key(section, key).default
+
+    def many(self, section, key):
+        return tuple(value.value for value in self.entries(section, key))
+
+    def line(self, section, key):
+        found = self.entry(section, key)
+        return found.line if found is not None else self.sectionLines.get(section)
+
+
+class _Loader:
+    """
+    Loading one file: where errors and warnings go, and path resolution.
+    """
+
+    def __init__(self, filename, strict):
+        self.filename = filename
+        self.directory = os.path.dirname(os.path.abspath(filename))
+        self.strict = strict
+        self.errors = []
+        self.strictErrors = []
+        self.warnings = []
+
+    def error(self, line, message):
+        self.errors.append(ConfigError(self.filename, line, message))
+
+    def warn(self, line, message, strictable=False):
+        if strictable and self.strict:
+            self.strictErrors.append(ConfigError(self.filename, line, message))
+        else:
+            self.warnings.append(ConfigWarning(self.filename, line, message))
+
+    def resolve(self, path):
+        return os.path.normpath(os.path.join(self.directory, os.path.expanduser(path)))
+
+    def checkExists(self, path, line, key, directory=False, strictable=True):
+        if directory:
+            if os.path.isdir(path):
+                return
+            problem = "is not a directory" if os.path.exists(path) else "does not exist"
+        else:
+            if os.path.exists(path):
+                return
+            problem = "does not exist"
+        self.warn(line, f"{key}: {path} {problem}", strictable)
+
+
+def _validate(ini, schema, loader):
+    """
+    Check every section and key of C{ini} against C{schema} and convert the
+    values.
+    """
+    values = _Values(schema)
+    failed = set()
+    # A section holding a line that did not parse may well hold the "missing" key.
+    damaged = set()
+    badLines = [error.line for error in loader.errors if error.line is not None]
+    for section, following in zip(ini.sections, (*ini.sections[1:], None)):
+        end = following.line if following is not None else float("inf")
+        if any(section.line < line < end for line in badLines):
+            damaged.add(section.name.upper())
+    for section in ini.sections:
+        sect, canonical = schema.section(section.name)
+        if sect is None:
+            known = schema.knownSections()
+            close = difflib.get_close_matches(section.name.upper(), known, 1)
+            hint = f" (did you mean [{close[0]}]?)" if close else ""
+            loader.error(section.line, f"unknown section [{section.name}] in {schema.title}"
+                                       f"{hint}; known sections: {', '.join(known)}")
+            continue
+        if canonical in values.sectionLines:
+            loader.error(section.line, f"duplicate section [{section.name}] (first at line"
+                                       f" {values.sectionLines[canonical]})")
+            continue
+        values.sectionLines[canonical] = section.line
+        for entry in section.entries:
+            key = sect.key(canonical, entry.key)
+            if key is None:
+                _unknownKey(loader, sect, canonical, section.name, entry)
+                continue
+            name = sect.canonicalKey(key, canonical)
+            try:
+                value = key.type.parse(entry.value, loader, entry)
+            except _Invalid as e:
+                loader.error(entry.line, f"{entry.key}: {e}")
+                failed.add((canonical, name))
+                continue
+            found = values.values.setdefault((canonical, name), [])
+            if found and not key.repeated:
+                loader.error(entry.line, f"{entry.key} given twice in [{section.name}] (first"
+                                         f" at line {found[0].line}); it takes one value")
+                continue
+            found.append(_Value(value, entry.line, entry.key))
+    for sect in schema.sections:
+        if sect.pattern is not None:
+            continue
+        for key in sect.keys:
+            present = [name for name in (sect.name, *sect.synonyms) if name in damaged]
+            if key.required and (sect.name, key.name) not in values.values \
+                    and (sect.name, key.name) not in failed and not present:
+                if sect.name in values.sectionLines:
+                    loader.error(values.sectionLines[sect.name],
+                                 f"[{sect.name}] is missing required key {key.name}")
+                else:
+                    loader.error(None, f"missing section [{sect.name}] with required key"
+                                       f" {key.name}")
+    return values
+
+
+def _unknownKey(loader, sect, canonical, written, entry):
+    known = sect.knownKeys(canonical)
+    if sect.pattern is not None:
+        template = sect.keys[0].name.replace("{n}", r"\d+")
+        if re.fullmatch(template, entry.key.upper()):
+            loader.error(entry.line, f"{entry.key} in [{written}]: the number must be the"
+                                     f" section's, i.e. {known[0]}")
+            return
+    close = difflib.get_close_matches(entry.key.upper(), [k.upper() for k in known], 1)
+    hint = ""
+    if close:
+        hint = f" (did you mean {known[[k.upper() for k in known].index(close[0])]}?)"
+    loader.error(entry.line, f"unknown key {entry.key} in [{written}]{hint}; known keys:"
+                             f" {', '.join(known)}")
+
+
+def _pair(loader, values, firstKey, secondKey, required=True):
+    """
+    Check two lists given by position: C{firstKey} and C{secondKey} are
+    C{(section, key)}; the second may be shorter unless C{required}.
+    """
+    first = values.entries(*firstKey)
+    second = values.entries(*secondKey)
+    if len(second) > len(first):
+        extra = second[len(first)]
+        loader.error(extra.line, f"{extra.key} has no {firstKey[1]} partner: {len(first)}"
+                                 f" {firstKey[1]} but {len(second)} {secondKey[1]} (they are"
+                                 f" paired by position)")
+        return False
+    if required and len(first) > len(second):
+        extra = first[len(second)]
+        loader.error(extra.line, f"{extra.key} has no {secondKey[1]} partner: {len(first)}"
+                                 f" {firstKey[1]} but {len(second)} {secondKey[1]} (they are"
+                                 f" paired by position)")
+        return False
+    return True
+
+
+def _duplicates(loader, entries, what, show=str):
+    seen = {}
+    for entry in entries:
+        if entry.value in seen:
+            loader.error(entry.line, f"{what} {show(entry.value)} given twice (first at line"
+                                     f" {seen[entry.value]})")
+        else:
+            seen[entry.value] = entry.line
+
+
+# ---------------------------------------------------------------------------
+# Builders: what spans several keys
+# ---------------------------------------------------------------------------
+
+def _listenOrAddress(loader, values, section, addressSection, addressKey, portSection, portKey):
+    listen = values.many(section, "LISTEN")
+    bindTo = values.one(addressSection, addressKey)
+    port = values.one(portSection, portKey)
+    if not listen:
+        for sect, key, value in ((addressSection, addressKey, bindTo),
+                                 (portSection, portKey, port)):
+            if value is None:
+                line = values.sectionLines.get(sect)
+                where = f"[{sect}]" if line is not None else f"section [{sect}]"
+                loader.error(line, f"{where} needs {key} (or give LISTEN endpoints in"
+                                   f" [{section}])")
+    return listen, bindTo or "", port or 0
+
+
+def _buildBufferDaemon(loader, v):
+    listen, bindTo, port = _listenOrAddress(loader, v, "ADDRESS", "ADDRESS", "BINDTO",
+                                            "PORT_NUMBER", "PORT")
+    decoders = ("DECODING_MODULES", "DEC_MOD")
+    postprocessors = ("POSTPROC_MODULES", "POST_MOD")
+    _pair(loader, v, decoders, postprocessors)
+    _pair(loader, v, decoders, ("DECODING_MODULES_CONFIG_FILE", "DEC_FILE"), required=False)
+    _pair(loader, v, postprocessors, ("POSTPROC_MODULES_CONFIG_FILE", "POST_FILE"),
+          required=False)
+    decFiles = v.many("DECODING_MODULES_CONFIG_FILE", "DEC_FILE")
+    postFiles = v.many("POSTPROC_MODULES_CONFIG_FILE", "POST_FILE")
+    pipelines = tuple(
+        PipelineSettings(decoder, decFiles[i] if i < len(decFiles) else None,
+                         postprocessor, postFiles[i] if i < len(postFiles) else None)
+        for i, (decoder, postprocessor) in enumerate(zip(v.many(*decoders),
+                                                         v.many(*postprocessors))))
+    cache = "CACHE_AND_RINGBUFFER"
+    mmSize, rbSize, mmPath = v.one(cache, "MMSIZE"), v.one(cache, "RBSIZE"), v.one(cache, "MMPATH")
+    if mmSize == 0 and rbSize == 0:
+        loader.error(v.line(cache, "RBSIZE") or v.line(cache, "MMSIZE"),
+                     "MMSIZE and RBSIZE are both 0: there would be no buffer (0 means"
+                     " \"ignore\"; set RBSIZE for a ring in memory or MMSIZE and MMPATH for a"
+                     " memory-mapped one)")
+    if mmSize and mmPath is None:
+        loader.error(v.line(cache, "MMSIZE"), f"MMSIZE = {mmSize} needs MMPATH, the file to"
+                                              " map")
+    mmBytes = v.one(cache, "MMBYTES")
+    if mmBytes is None:
+        mmBytes = mmSize * 262144
+        v.effective[(cache, "MMBYTES")] = mmBytes
+    return BufferDaemonSettings(
+        path=loader.filename, bindTo=bindTo, port=port, listen=listen,
+        backlog=v.one("MISC", "BACKLOG"), modulePaths=v.many("MODULES_SEARCH_PATH", "MODPATH"),
+        pipelines=pipelines, timeInterval=v.one("TIME_INTERVALS", "TIMEINV"), mmPath=mmPath,
+        mmSize=mmSize, rbSize=rbSize, mmBytes=mmBytes, maxLine=v.one("MISC", "MAXLINE"),
+        pseudo=v.one("SECURITY_AND_PRIVACY", "PSEUDO"),
+        user=v.one("SECURITY_AND_PRIVACY", "USER"), group=v.one("SECURITY_AND_PRIVACY", "GROUP"),
+        chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"))
+
+
+def _buildPopMysql(loader, v):
+    section = "MYSQL_SERVER"
+    url = v.one(section, "URL")
+    if url is None:
+        for key in ("HOSTNAME", "USER", "DBNAME"):
+            if v.one(section, key) is None:
+                line = v.sectionLines.get(section)
+                where = f"[{section}]" if line is not None else f"section [{section}]"
+                loader.error(line, f"{where} needs {key} (or a URL such as"
+                                   " sqlite:///rawlog.db)")
+    return PopMysqlSettings(
+        path=loader.filename, hostname=v.one(section, "HOSTNAME"), port=v.one(section, "PORT"),
+        user=v.one(section, "USER"), password=v.one(section, "PASSWORD"),
+        dbName=v.one(section, "DBNAME"), maxErr=v.one(section, "MAXERR"), url=url,
+        batchSize=v.one(section, "BATCHSIZE"))
+
+
+def _buildPopSyslog(loader, v):
+    return PopSyslogSettings(
+        path=loader.filename, target=v.one("SYSLOG", "TARGET"),
+        facility=v.one("SYSLOG", "FACILITY"), tag=v.one("SYSLOG", "TAG"),
+        format=v.one("SYSLOG", "FORMAT"))
+
+
+_WELL_KNOWN_KEYS = frozenset({"changeme", "change me", "password", "secret", "mice", "m-ice"})
+
+
+def _needKey(loader, v, section, flag, key):
+    if v.one(section, flag) and not v.one(section, key) and not v.one(section, "TLSCERT"):
+        loader.error(v.line(section, flag), f"{flag} = yes needs {key} (a pre-shared key) or"
+                                            f" TLSCERT, TLSKEY and TLSCA in [{section}]")
+    secret = v.one(section, key)
+    if v.one(section, flag) and secret is not None and secret.strip().lower() in _WELL_KNOWN_KEYS:
+        loader.warn(v.line(section, key), f"{key} is a well-known passphrase: anyone can read"
+                                          " and forge this link; use a key from `mice keygen`")
+
+
+def _tlsFiles(loader, v, section):
+    """
+    C{(certificate, key, ca)} when TLSCERT is given (the link is TLS), else
+    C{None}; TLSCERT needs TLSKEY and TLSCA.
+    """
+    certificate = v.one(section, "TLSCERT")
+    if certificate is None:
+        for key in ("TLSKEY", "TLSCA"):
+            if v.one(section, key) is not None:
+                loader.error(v.line(section, key), f"{key} is only used with TLSCERT")
+        return None
+    missing = [key for key in ("TLSKEY", "TLSCA") if v.one(section, key) is None]
+    if missing:
+        loader.error(v.line(section, "TLSCERT"), f"TLSCERT needs {' and '.join(missing)}"
+                                                 f" in [{section}]")
+        return None
+    return certificate, v.one(section, "TLSKEY"), v.one(section, "TLSCA")
+
+
+def _buildDecoder(loader, v):
+    _needKey(loader, v, "DECODER", "ENCRYPT", "ENCKEY")
+    return DecoderSettings(
+        path=loader.filename, encrypt=v.one("DECODER", "ENCRYPT"),
+        encKey=v.one("DECODER", "ENCKEY"), cryptMod=v.one("DECODER", "CRYPTMOD"),
+        maxRecord=v.one("DECODER", "MAXRECORD"), tls=_tlsFiles(loader, v, "DECODER"))
+
+
+def _buildDataForwarder(loader, v):
+    security = "SECURITY_AND_PRIVACY"
+    sql = ServerAddress(v.one("SQL_SERVER", "SQLIP"), v.one("SQL_SERVER", "SQLPORT"),
+                        v.one("SQL_SERVER", "SQLPROTO"))
+    analysis = ServerAddress(v.one("ANALYSIS_SERVER", "ASIP"),
+                             v.one("ANALYSIS_SERVER", "ASPORT"),
+                             v.one("ANALYSIS_SERVER", "ASPROTO"))
+    if not sql.enabled and not analysis.enabled:
+        loader.warn(None, "neither [SQL_SERVER] nor [ANALYSIS_SERVER] is enabled (address or"
+                          " port 0): no data will be sent")
+    _needKey(loader, v, security, "ENCRYPT", "ENCKEY")
+    return DataForwarderSettings(
+        path=loader.filename, sqlServer=sql, analysisServer=analysis,
+        encrypt=v.one(security, "ENCRYPT"), pseudo=v.one(security, "PSEUDO"),
+        filter=v.one(security, "FILTER"), user=v.one(security, "USER"),
+        group=v.one(security, "GROUP"), chroot=v.one(security, "CHROOT"),
+        encKey=v.one(security, "ENCKEY"), cryptMod=v.one(security, "CRYPTMOD"),
+        devRandom=v.one(security, "DEVRANDOM"), files=v.many("LOGFILE_LIST", "FILE"),
+        modulePaths=v.many("MODULES_SEARCH_PATH", "MODPATH"),
+        filterModule=v.one("MODULES", "MOD_FILTER"),
+        logFormatModule=v.one("MODULES", "MOD_LOGFORMAT"),
+        pseudonymModule=v.one("MODULES", "MOD_PSEUDONYM"),
+        filterConfig=v.one("MODULES_CONFIG_FILE", "FILTERCONF"),
+        logFormatConfig=v.one("MODULES_CONFIG_FILE", "LOGFORMATCONF"),
+        pseudonymConfig=v.one("MODULES_CONFIG_FILE", "PSEUDONYMCONF"),
+        shmSize=v.one("MISC", "SHMSIZE"), sleepInterval=v.one("MISC", "SLEEPINV"),
+        reconnect=v.one("MISC", "RECONNECT"), pidPath=v.one("MISC", "PIDPATH"),
+        syslogFacility=v.one("MISC", "SYSLOGFAC"),
+        syslog=v.entry("MISC", "SYSLOGFAC") is not None,
+        stateDirectory=v.one("MISC", "STATEDIR"), spoolSize=v.one("MISC", "SPOOLSIZE"),
+        maxLine=v.one("MISC", "MAXLINE"), tls=_tlsFiles(loader, v, security),
+        tlsName=v.one(security, "TLSNAME"))
+
+
+def _buildReactionDaemon(loader, v):
+    listen, bindTo, port = _listenOrAddress(loader, v, "NETWORK", "NETWORK", "IP",
+                                            "NETWORK", "PORT")
+    fids = ("FUNCTION_ID", "FID")
+    _pair(loader, v, fids, ("REACTION_MODULES", "RCT_MOD"))
+    _pair(loader, v, fids, ("REACTION_MODULES_CONFIG_FILE", "RCT_FILE"), required=False)
+    _duplicates(loader, v.entries(*fids), "FID", lambda fid: f"0x{fid:06X}")
+    files = v.many("REACTION_MODULES_CONFIG_FILE", "RCT_FILE")
+    functions = tuple(
+        FunctionSettings(fid, module, files[i] if i < len(files) else None)
+        for i, (fid, module) in enumerate(zip(v.many(*fids),
+                                              v.many("REACTION_MODULES", "RCT_MOD"))))
+    return ReactionDaemonSettings(
+        path=loader.filename, functions=functions, bindTo=bindTo, port=port, listen=listen,
+        password=v.one("SECURITY", "PASSWORD"), cryptMod=v.one("SECURITY", "CRYPTMOD"),
+        chroot=v.one("SECURITY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
+        modulePaths=v.many("MISC", "MODPATH"), backlog=v.one("MISC", "BACKLOG"))
+
+
+def _buildAaRegex(loader, v):
+    sections = []
+    routes = {}
+    for name, sendToKey, ruleKeys in _RULE_SECTIONS:
+        rules = []
+        for key in ruleKeys:
+            patterns = tuple(p for p in v.many(name, key) if p)
+            if name == "SOCKET" and patterns:
+                loader.warn(v.line(name, key), f"{key}: the SOCKET rules are reserved and not"
+                                               " used")
+            rules.append(Rule(key, ALERT_IDS.get(key), patterns))
+        sendTo = v.one(name, sendToKey)
+        sections.append(RuleSection(name, sendTo, tuple(rules)))
+        if sendTo != "N":
+            routes.setdefault(sendTo, (sendToKey, v.line(name, sendToKey)))
+    hostInfo = "HOST_INFO"
+    encryption = v.one(hostInfo, "Encryption")
+    for target, address, letters in (("the ManagementHost", "Management", "MB"),
+                                     ("the next analysis agent", "Agent", "AB")):
+        used = [routes[letter] for letter in letters if letter in routes]
+        if used and v.one(hostInfo, address) is None:
+            sendToKey, line = used[0]
+            loader.error(line, f"{sendToKey} sends to {target}, but [HOST_INFO] has no"
+                               f" {address} = HOST:PORT")
+    _linkKeys(loader, v, (("Management", "MngmntKey"), ("Agent", "AgentKey")))
+    return AaRegexSettings(
+        path=loader.filename, management=v.one(hostInfo, "Management"),
+        agent=v.one(hostInfo, "Agent"), encryption=encryption,
+        mngmntKey=v.one(hostInfo, "MngmntKey"), agentKey=v.one(hostInfo, "AgentKey"),
+        alertId=v.one("IDMEF_INFO", "AlertID"), alertIdFile=v.one("IDMEF_INFO", "AlertIDFile"),
+        dtdFile=v.one("IDMEF_INFO", "DTDFile"), analyzerId=v.one("IDMEF_INFO", "AnalyzerID"),
+        sections=tuple(sections), tls=_tlsFiles(loader, v, hostInfo))
+
+
+def _linkKeys(loader, v, targets):
+    """
+    With Encryption = yes, each address of C{targets} (C{(address key, its
+    key)}) that is set needs its key, or TLS.
+    """
+    hostInfo = "HOST_INFO"
+    if not v.one(hostInfo, "Encryption") or v.one(hostInfo, "TLSCERT") is not None:
+        return
+    for address, key in targets:
+        if v.one(hostInfo, address) is None:
+            continue
+        secret = v.one(hostInfo, key)
+        if not secret:
+            loader.error(v.line(hostInfo, "Encryption"),
+                         f"Encryption = yes needs {key} for {address} (or TLSCERT, TLSKEY"
+                         f" and TLSCA)")
+        elif secret.strip().lower() in _WELL_KNOWN_KEYS:
+            loader.warn(v.line(hostInfo, key), f"{key} is a well-known passphrase: anyone can"
+                                               " read and forge this link; use a key from"
+                                               " `mice keygen`")
+
+
+def _buildAaRules(loader, v):
+    hostInfo, logids = "HOST_INFO", "LOGIDS"
+    sendTo = v.one(logids, "SendTo")
+    if sendTo in ("A", "B") and v.one(hostInfo, "Agent") is None:
+        loader.error(v.line(logids, "SendTo"), f"SendTo = {sendTo} sends to the next analysis"
+                                               " agent, but [HOST_INFO] has no Agent = HOST:PORT")
+    _linkKeys(loader, v, (("Management", "MngmntKey"), ("Agent", "AgentKey")))
+    return AaRulesSettings(
+        path=loader.filename, management=v.one(hostInfo, "Management"),
+        agent=v.one(hostInfo, "Agent"), encryption=v.one(hostInfo, "Encryption"),
+        mngmntKey=v.one(hostInfo, "MngmntKey"), agentKey=v.one(hostInfo, "AgentKey"),
+        alertId=v.one("IDMEF_INFO", "AlertID"), alertIdFile=v.one("IDMEF_INFO", "AlertIDFile"),
+        dtdFile=v.one("IDMEF_INFO", "DTDFile"), analyzerId=v.one("IDMEF_INFO", "AnalyzerID"),
+        rulesFile=v.one(logids, "Rules"), filterFile=v.one(logids, "Filters"),
+        netdefFile=v.one(logids, "NetDef"), sendTo=sendTo, tls=_tlsFiles(loader, v, hostInfo))
+
+
+def _buildActGeneric(loader, v):
+    rids = ("REACTION_ID", "RID")
+    anaids = ("ANALYZER_ID", "ANAID")
+    _pair(loader, v, rids, ("RID_PIPENAME", "PIPE"))
+    _pair(loader, v, anaids, ("ANALYZER_MATCHFILE", "MF"))
+    _duplicates(loader, v.entries(*rids), "RID")
+    _duplicates(loader, v.entries(*anaids), "ANAID", repr)
+    pipePath = v.one("MISC", "PIPE_PATH")
+    matchPath = v.one("MISC", "MATCH_PATH") or loader.directory
+    reactions = tuple(
+        ReactionAgentSettings(rid, pipe, os.path.join(pipePath or loader.directory, pipe))
+        for rid, pipe in zip(v.many(*rids), v.many("RID_PIPENAME", "PIPE")))
+    analyzers = []
+    for analyzerId, matchFile in zip(v.many(*anaids), v.entries("ANALYZER_MATCHFILE", "MF")):
+        path = os.path.normpath(os.path.join(matchPath, os.path.expanduser(matchFile.value)))
+        loader.checkExists(path, matchFile.line, matchFile.key)
+        analyzers.append(AnalyzerSettings(analyzerId, path))
+    return ActGenericSettings(
+        path=loader.filename, reactions=reactions, analyzers=tuple(analyzers),
+        dtdFile=v.one("IDMEF_INFO", "DTDFile"), modulePaths=v.many("MISC", "MOD_PATH"),
+        pipePath=pipePath, pidPath=v.one("MISC", "PID_PATH"), matchPath=matchPath,
+        user=v.one("MISC", "USER"), group=v.one("MISC", "GROUP"))
+
+
+def _buildMatchFile(loader, v):
+    aids = ("ALERT_ID", "AID")
+    _pair(loader, v, aids, ("ALERT_ID_DESCRIPTION", "AID_DESC"))
+    _duplicates(loader, v.entries(*aids), "alert ID", lambda aid: f"0x{aid:04X}")
+    alerts = tuple(zip(v.many(*aids), v.many("ALERT_ID_DESCRIPTION", "AID_DESC")))
+    known = set(v.many(*aids))
+    reactions = {}
+    for section in sorted(v.sectionLines, key=v.sectionLines.get):
+        match = re.fullmatch(r"RID_(\d+)", section)
+        if not match:
+            continue
+        rid = int(match.group(1))
+        found = []
+        for entry in v.entries(section, f"AID_{rid}"):
+            if entry.value not in known:
+                loader.warn(entry.line, f"{entry.key} = 0x{entry.value:04X} is not in"
+                                        " [ALERT_ID]")
+            if entry.value in found:
+                loader.warn(entry.line, f"{entry.key} = 0x{entry.value:04X} given twice in"
+                                        f" [{section}]")
+            else:
+                found.append(entry.value)
+        reactions[rid] = tuple(found)
+    return MatchFileSettings(path=loader.filename, alerts=alerts,
+                             reactions=types.MappingProxyType(dict(sorted(reactions.items()))))
+
+
+def _buildFltRegex(loader, v):
+    return FilterSettings(path=loader.filename, drop=v.many("FILTER", "DROP"),
+                          keep=v.many("FILTER", "KEEP"))
+
+
+def _buildPseudonym(loader, v):
+    return PseudonymSettings(path=loader.filename, keyFile=v.one("PSEUDONYM", "KEYFILE"),
+                             addresses=v.one("PSEUDONYM", "ADDRESSES"))
+
+
+def _buildFmtSimple(loader, v):
+    return FmtSimpleSettings(path=loader.filename, hostname=v.one("FORMAT", "HOSTNAME"),
+                             domain=v.one("FORMAT", "DOMAIN"), ip=v.one("FORMAT", "IP"))
+
+
+# ---------------------------------------------------------------------------
+# The tables
+# ---------------------------------------------------------------------------
+
+def K(name, type, default=None, **kw):
+    return _Key(name, type, default, **kw)
+
+
+_SECRET = {"secret": True}
+
+_SCHEMAS = {schema.kind: schema for schema in (
+    _Schema("bufferdaemon", "a BufferDaemon config", (
+        _Sect("ADDRESS", (K("BINDTO", ADDRESS), K("LISTEN", ENDPOINT, repeated=True))),
+        _Sect("PORT_NUMBER", (K("PORT", PORT),)),
+        _Sect("MODULES_SEARCH_PATH", (K("MODPATH", SEARCHPATH, repeated=True),)),
+        _Sect("DECODING_MODULES",
+              (K("DEC_MOD", NAME, required=True, repeated=True, synonyms=("ENC_MOD",)),),
+              synonyms=("ENCODING_MODULES",)),
+        _Sect("DECODING_MODULES_CONFIG_FILE",
+              (K("DEC_FILE", FILE, repeated=True, synonyms=("ENC_FILE",)),),
+              synonyms=("ENCODING_MODULES_CONFIG_FILE",)),
+        _Sect("POSTPROC_MODULES",
+              (K("POST_MOD", NAME, required=True, repeated=True, synonyms=("OUT_MOD",)),),
+              synonyms=("OUTPUT_MODULES",)),
+        _Sect("POSTPROC_MODULES_CONFIG_FILE",
+              (K("POST_FILE", FILE, repeated=True, synonyms=("OUT_FILE",)),),
+              synonyms=("OUTPUT_MODULES_CONFIG_FILE",)),
+        _Sect("TIME_INTERVALS", (K("TIMEINV", SECONDS, required=True),)),
+        _Sect("CACHE_AND_RINGBUFFER", (K("MMPATH", RUNTIME), K("MMSIZE", COUNT, 0),
+                                       K("RBSIZE", COUNT, 100), K("MMBYTES", POSITIVE))),
+        _Sect("SECURITY_AND_PRIVACY", (K("PSEUDO", BOOL, False), K("USER", NAME),
+                                       K("GROUP", NAME), K("CHROOT", DIRECTORY))),
+        _Sect("MISC", (K("PIDPATH", RUNTIME), K("BACKLOG", POSITIVE, 50),
+                       K("MAXLINE", POSITIVE, 4194304))),
+    ), _buildBufferDaemon),
+    _Schema("dataforwarder", "a DataForwarder config", (
+        _Sect("SQL_SERVER", (K("SQLIP", HOST, "0"), K("SQLPORT", PORT, 0),
+                             K("SQLPROTO", PROTO, "TCP"))),
+        _Sect("ANALYSIS_SERVER", (K("ASIP", HOST, "0"), K("ASPORT", PORT, 0),
+                                  K("ASPROTO", PROTO, "TCP"))),
+        _Sect("SECURITY_AND_PRIVACY", (
+            K("ENCRYPT", BOOL, False), K("PSEUDO", BOOL, False), K("FILTER", BOOL, False),
+            K("USER", NAME), K("GROUP", NAME), K("CHROOT", DIRECTORY),
+            K("ENCKEY", TEXT, **_SECRET),
+            K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
+            K("DEVRANDOM", FILE), K("TLSCERT", FILE), K("TLSKEY", FILE), K("TLSCA", FILE),
+            K("TLSNAME", TEXT))),
+        _Sect("LOGFILE_LIST", (K("FILE", LOGFILE, required=True, repeated=True),)),
+        _Sect("MODULES_SEARCH_PATH", (K("MODPATH", SEARCHPATH, repeated=True),)),
+        _Sect("MODULES", (K("MOD_FILTER", NAME, "mice_mod_flt_regex"),
+                          K("MOD_LOGFORMAT", NAME, "mice_mod_fmt_simple"),
+                          K("MOD_PSEUDONYM", NAME, "mice_mod_psd_empty"))),
+        _Sect("MODULES_CONFIG_FILE", (K("FILTERCONF", FILE), K("LOGFORMATCONF", FILE),
+                                      K("PSEUDONYMCONF", FILE))),
+        _Sect("MISC", (K("SHMSIZE", POSITIVE, 10240),
+                       K("SLEEPINV", SECONDS, 2.0, synonyms=("SLEPPINV",)),
+                       K("RECONNECT", COUNT, 15), K("PIDPATH", RUNTIME),
+                       K("SYSLOGFAC", FACILITY, SYSLOG_FACILITIES["daemon"]),
+                       K("STATEDIR", RUNTIME), K("SPOOLSIZE", POSITIVE, 1048576),
+                       K("MAXLINE", _integer(minimum=256), 65536))),
+    ), _buildDataForwarder),
+    _Schema("reactiondaemon", "a ReactionDaemon config", (
+        _Sect("FUNCTION_ID", (K("FID", _integer(0, width=6), required=True, repeated=True),)),
+        _Sect("REACTION_MODULES", (K("RCT_MOD", NAME, repeated=True),)),
+        _Sect("REACTION_MODULES_CONFIG_FILE", (K("RCT_FILE", FILE, repeated=True),)),
+        _Sect("NETWORK", (K("IP", ADDRESS), K("PORT", PORT),
+                          K("LISTEN", ENDPOINT, repeated=True))),
+        _Sect("SECURITY", (K("PASSWORD", TEXT, required=True, **_SECRET),
+                           K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
+                           K("CHROOT", DIRECTORY))),
+        _Sect("MISC", (K("PIDPATH", RUNTIME), K("MODPATH", SEARCHPATH, repeated=True),
+                       K("BACKLOG", POSITIVE, 50))),
+    ), _buildReactionDaemon),
+    _Schema("pop_mysql", "a mice_mod_pop_mysql config", (
+        _Sect("MYSQL_SERVER", (
+            K("HOSTNAME", HOST), K("PORT", PORT, 3306), K("USER", NAME),
+            K("PASSWORD", TEXT, **_SECRET), K("DBNAME", NAME), K("MAXERR", COUNT, 10),
+            K("URL", DBURL), K("BATCHSIZE", POSITIVE, 5000))),
+    ), _buildPopMysql),
+    _Schema("pop_syslog", "a mice_mod_pop_syslog config", (
+        _Sect("SYSLOG", (K("TARGET", SYSLOGTARGET, "unix:/dev/log"),
+                         K("FACILITY", FACILITY, SYSLOG_FACILITIES["daemon"]),
+                         K("TAG", SYSLOGTAG, "mice"), K("FORMAT", SYSLOGFORMAT, "rfc3164"))),
+    ), _buildPopSyslog),
+    _Schema("decoder", "a decoding module config", (
+        _Sect("DECODER", (K("ENCRYPT", BOOL, False), K("ENCKEY", TEXT, **_SECRET),
+                          K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
+                          K("MAXRECORD", POSITIVE, 65536), K("TLSCERT", FILE),
+                          K("TLSKEY", FILE), K("TLSCA", FILE))),
+    ), _buildDecoder),
+    _Schema("aa_regex", "a mice_mod_pop_aa_regex config", (
+        _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),
+                            K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
+                            K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
+                            K("TLSKEY", FILE), K("TLSCA", FILE))),
+        _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
+                             K("DTDFile", FILE), K("AnalyzerID", NAME, "MICE-RegEx"))),
+        *(_Sect(name, (K(sendTo, SENDTO, "N"),
+                       *(K(rule, REGEX, repeated=True) for rule in rules)))
+          for name, sendTo, rules in _RULE_SECTIONS),
+    ), _buildAaRegex),
+    _Schema("aa_rules", "a mice_mod_pop_aa_rules config", (
+        _Sect("HOST_INFO", (K("Management", HOSTPORT, required=True), K("Agent", HOSTPORT),
+                            K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
+                            K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
+                            K("TLSKEY", FILE), K("TLSCA", FILE))),
+        _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
+                             K("DTDFile", FILE), K("AnalyzerID", NAME, "MICE-LogIDS"))),
+        _Sect("LOGIDS", (K("Rules", FILE, required=True), K("Filters", FILE, required=True),
+                         K("NetDef", FILE), K("SendTo", SENDTO, "M"))),
+    ), _buildAaRules),
+    _Schema("act_generic", "a mice_mod_pop_act_generic config", (
+        _Sect("REACTION_ID", (K("RID", _integer(1), required=True, repeated=True),)),
+        _Sect("RID_PIPENAME", (K("PIPE", NAME, repeated=True),)),
+        _Sect("ANALYZER_ID", (K("ANAID", NAME, required=True, repeated=True),)),
+        _Sect("ANALYZER_MATCHFILE", (K("MF", NAME, repeated=True),)),
+        _Sect("IDMEF_INFO", (K("DTDFile", FILE),)),
+        _Sect("MISC", (K("MOD_PATH", SEARCHPATH, repeated=True), K("PIPE_PATH", RUNTIME),
+                       K("PID_PATH", RUNTIME), K("MATCH_PATH", DIRECTORY), K("USER", NAME),
+                       K("GROUP", NAME))),
+    ), _buildActGeneric),
+    _Schema("matchfile", "a match file", (
+        _Sect("ALERT_ID", (K("AID", _integer(0, width=4), required=True, repeated=True),)),
+        _Sect("ALERT_ID_DESCRIPTION", (K("AID_DESC", TEXT, repeated=True),)),
+        _Sect("RID_n", (K("AID_{n}", _integer(0, width=4), repeated=True),),
+              pattern=r"RID_([1-9][0-9]*)"),
+    ), _buildMatchFile),
+    _Schema("flt_regex", "a mice_mod_flt_regex config", (
+        _Sect("FILTER", (K("DROP", FILTERREGEX, repeated=True),
+                         K("KEEP", FILTERREGEX, repeated=True))),
+    ), _buildFltRegex),
+    _Schema("psd", "a pseudonymisation module config", (
+        _Sect("PSEUDONYM", (K("KEYFILE", FILE), K("ADDRESSES", BOOL, False))),
+    ), _buildPseudonym),
+    _Schema("fmt_simple", "a mice_mod_fmt_simple config", (
+        _Sect("FORMAT", (K("HOSTNAME", HOST), K("DOMAIN", HOST), K("IP", IP))),
+    ), _buildFmtSimple),
+)}
+
+#: Every kind of config file this module reads.
+KINDS = tuple(_SCHEMAS)
+
+
+def _markers():
+    """
+    For each kind, the sections only that kind has: what L{detectKind} looks for.
+    """
+    owners = {}
+    for schema in _SCHEMAS.values():
+        for sect in schema.sections:
+            for name in (sect.name, *sect.synonyms):
+                owners.setdefault(name, set()).add(schema.kind)
+    return {kind: frozenset(name for name, kinds in owners.items() if kinds == {kind})
+            for kind in _SCHEMAS}
+
+
+_MARKERS = _markers()
+
+
+def detectKind(iniFile):
+    """
+    Which kind of M-ICE config C{iniFile} is, from its sections: one of
+    L{KINDS}.
+
+    @raise ConfigError: when the sections do not say.
+    """
+    scores = {}
+    for kind, markers in _MARKERS.items():
+        pattern = next((s.pattern for s in _SCHEMAS[kind].sections if s.pattern), None)
+        score = sum(1 for section in iniFile.sections
+                    if section.name.upper() in markers
+                    or (pattern is not None and re.fullmatch(pattern, section.name.upper())))
+        if score:
+            scores[kind] = score
+    names = ", ".join(f"[{section.name}]" for section in iniFile.sections) or "none"
+    if scores:
+        best = max(scores.values())
+        winners = [kind for kind, score in scores.items() if score == best]
+        if len(winners) == 1:
+            return winners[0]
+    raise ConfigError(iniFile.filename, None,
+                      f"cannot tell what kind of M-ICE config this is (sections: {names})")

@@ -1,0 +1,448 @@
+# -*- test-case-name: tests.unit.config.test_config -*-
+"""
+The value types the config schemas are written in (integers, seconds, addresses, paths, endpoints, database URLs...).
+
+Part of L{mice.config}: pure, it imports nothing from C{twisted}.
+"""
+
+import ipaddress
+import math
+import os
+import re
+import types
+import urllib.parse
+from typing import NamedTuple
+
+from mice.config.errors import _MASK, _Invalid
+from mice.config.ini import _BLANKS, _shorten
+
+# ---------------------------------------------------------------------------
+# Value types
+# ---------------------------------------------------------------------------
+
+class _Type:
+    """
+    How one key's values are checked, converted and shown.
+
+    C{parse(raw, loader, entry)} returns the value or raises L{_Invalid};
+    C{show(value)} is the text L{describe} prints.
+    """
+
+    def __init__(self, parse, show=None):
+        self.parse = parse
+        self.show = show or _showPlain
+
+
+def _showPlain(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, str):
+        if value == "" or value != value.strip(_BLANKS) or "#" in value or value[:1] in "\"'":
+            return '"' + value + '"'
+    return str(value)
+
+
+_INT = re.compile(r"[+-]?(?:0[xX][0-9A-Fa-f]+|[0-9]+)\Z")
+
+
+def _parseInt(raw):
+    text = raw.strip(_BLANKS)
+    if not _INT.match(text):
+        if text[:2].lower() == "0x":
+            raise _Invalid(f"expected a hexadecimal number after 0x, got {_shorten(raw)!r}")
+        raise _Invalid(f"expected an integer (decimal or 0x hex), got {_shorten(raw)!r}")
+    try:
+        return int(text, 0) if "x" in text.lower() else int(text, 10)
+    except ValueError as e:
+        raise _Invalid(f"expected an integer of sensible size, got {_shorten(raw)!r}") from e
+
+
+def _integer(minimum=None, maximum=None, width=None):
+    def parse(raw, loader, entry):
+        value = _parseInt(raw)
+        if minimum is not None and value < minimum:
+            if minimum == 0:
+                raise _Invalid(f"must not be negative, got {value}")
+            raise _Invalid(f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise _Invalid(f"must be at most {maximum}, got {value}")
+        return value
+
+    if width is None:
+        return _Type(parse)
+    return _Type(parse, lambda value: f"0x{value:0{width}X}")
+
+
+_BOOLS = {"yes": True, "true": True, "on": True, "1": True,
+          "no": False, "false": False, "off": False, "0": False}
+
+
+def _parseBool(raw, loader, entry):
+    try:
+        return _BOOLS[raw.strip(_BLANKS).lower()]
+    except KeyError:
+        raise _Invalid(f"expected yes or no, got {_shorten(raw)!r}") from None
+
+
+def _parseSeconds(raw, loader, entry):
+    try:
+        value = float(raw.strip(_BLANKS))
+    except ValueError:
+        raise _Invalid(f"expected a number of seconds, got {_shorten(raw)!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise _Invalid(f"expected a positive number of seconds, got {_shorten(raw)!r}")
+    return value
+
+
+def _parseText(raw, loader, entry):
+    return raw
+
+
+def _parseName(raw, loader, entry):
+    if not raw.strip(_BLANKS):
+        raise _Invalid("expected a name, got an empty value")
+    return raw.strip(_BLANKS)
+
+
+def _choice(*options, fold=str.upper):
+    canonical = {fold(option): option for option in options}
+
+    def parse(raw, loader, entry):
+        try:
+            return canonical[fold(raw.strip(_BLANKS))]
+        except KeyError:
+            raise _Invalid(f"expected one of {', '.join(options)}, got"
+                           f" {_shorten(raw)!r}") from None
+
+    return _Type(parse)
+
+
+def _parseAddress(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise _Invalid(f"expected an IP address to listen on (0.0.0.0 for every interface),"
+                       f" got {_shorten(raw)!r}") from None
+
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9.])?\Z")
+
+
+def _checkHost(host, raw):
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise _Invalid(f"expected an IPv6 address in brackets, got {_shorten(raw)!r}") from None
+        return host
+    if ":" in host:
+        raise _Invalid(f"IPv6 addresses need brackets, like [::1]:4455; got {_shorten(raw)!r}")
+    if not _HOSTNAME.match(host):
+        raise _Invalid(f"expected a host name or IP address, got {_shorten(raw)!r}")
+    return host
+
+
+def _parseHost(raw, loader, entry):
+    return _checkHost(raw.strip(_BLANKS), raw)
+
+
+class HostPort(NamedTuple):
+    """
+    A C{HOST:PORT} value; IPv6 addresses are written C{[::1]:4455}.
+    """
+
+    host: str
+    port: int
+
+    def __str__(self):
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def _splitHostPort(raw):
+    text = raw.strip(_BLANKS)
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise _Invalid(f"expected HOST:PORT (like 127.0.0.1:4455 or [::1]:4455), got"
+                       f" {_shorten(raw)!r}")
+    if not 0 < int(port) < 65536:
+        raise _Invalid(f"port must be 1 to 65535, got {_shorten(raw)!r}")
+    return HostPort(_checkHost(host, raw), int(port))
+
+
+def _parseHostPort(raw, loader, entry):
+    return _splitHostPort(raw)
+
+
+#: The ciphers a secure link may name (CRYPTMOD).  C{twofish}, the
+#: original's, is accepted and replaced by the default AEAD at start-up.
+CRYPTO_MODULES = ("aes-256-gcm", "chacha20-poly1305", "twofish")
+
+
+def _parseCryptMod(raw, loader, entry):
+    name = raw.strip(_BLANKS).lower()
+    if name not in CRYPTO_MODULES:
+        raise _Invalid(f"unknown crypto module {_shorten(raw)!r}; supported:"
+                       f" {', '.join(CRYPTO_MODULES)}")
+    return name
+
+
+#: syslog facility names and their numbers (RFC 5424 table 1).
+SYSLOG_FACILITIES = types.MappingProxyType({
+    "kern": 0, "user": 1, "mail": 2, "daemon": 3, "auth": 4, "syslog": 5, "lpr": 6,
+    "news": 7, "uucp": 8, "cron": 9, "authpriv": 10, "ftp": 11,
+    **{f"local{n}": 16 + n for n in range(8)},
+})
+_FACILITY_NAMES = {number: name for name, number in SYSLOG_FACILITIES.items()}
+
+
+def _parseFacility(raw, loader, entry):
+    text = raw.strip(_BLANKS).lower()
+    if text.startswith("log_"):
+        text = text[4:]
+    if text in SYSLOG_FACILITIES:
+        return SYSLOG_FACILITIES[text]
+    if text.isdigit() and int(text) in _FACILITY_NAMES:
+        return int(text)
+    raise _Invalid(f"expected a syslog facility (daemon, LOG_DAEMON, local0 ... local7, ...),"
+                   f" got {_shorten(raw)!r}")
+
+
+def _showFacility(value):
+    return _FACILITY_NAMES.get(value, str(value))
+
+
+def _parseRegex(raw, loader, entry):
+    if raw:
+        try:
+            re.compile(raw)
+        except re.error as e:
+            raise _Invalid(f"bad regular expression {_shorten(raw)!r}: {e}") from None
+        except (RecursionError, OverflowError, ValueError) as e:
+            raise _Invalid(f"bad regular expression {_shorten(raw)!r}: {e}") from None
+    return raw
+
+
+def _parseFilterRegex(raw, loader, entry):
+    if not raw:
+        raise _Invalid("an empty regular expression matches every line; remove the key"
+                       " instead")
+    return _parseRegex(raw, loader, entry)
+
+
+def _parseIp(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise _Invalid(f"expected an IPv4 or IPv6 address, got {_shorten(raw)!r}") from None
+
+
+_ENDPOINT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:.")
+
+
+def _parseEndpoint(raw, loader, entry):
+    """
+    A Twisted server endpoint string.  A relative C{unix:} path resolves
+    against the config file's directory like every other path.
+    """
+    text = raw.strip(_BLANKS)
+    if not _ENDPOINT.match(text):
+        raise _Invalid(f"expected a Twisted endpoint string such as"
+                       f" tcp:3366:interface=127.0.0.1 or unix:/run/mice/bd.sock, got"
+                       f" {_shorten(raw)!r}")
+    kind, _, rest = text.partition(":")
+    if kind.lower() == "unix":
+        address, colon, options = rest.partition(":")
+        if "=" not in address and not os.path.isabs(address):
+            return f"unix:{loader.resolve(address)}{colon}{options}"
+    return text
+
+
+def _parseSyslogTarget(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    kind, colon, rest = text.partition(":")
+    kind = kind.lower()
+    if colon and kind == "unix" and rest:
+        return f"unix:{loader.resolve(rest)}"
+    if colon and kind in ("udp", "tcp"):
+        return f"{kind}:{_splitHostPort(rest)}"
+    raise _Invalid(f"expected unix:/dev/log, udp:HOST:PORT or tcp:HOST:PORT, got"
+                   f" {_shorten(raw)!r}")
+
+
+_SYSLOG_TAG = re.compile(r"[!-~]{1,32}\Z")
+
+
+def _parseSyslogTag(raw, loader, entry):
+    if not _SYSLOG_TAG.match(raw.strip(_BLANKS)):
+        raise _Invalid(f"expected 1 to 32 printable characters without spaces, got"
+                       f" {_shorten(raw)!r}")
+    return raw.strip(_BLANKS)
+
+
+def _parseSendTo(raw, loader, entry):
+    value = raw.strip(_BLANKS).upper()
+    if value not in ("M", "A", "B", "N"):
+        raise _Invalid(f"expected M (ManagementHost), A (analysis agent), B (both) or"
+                       f" N (none), got {_shorten(raw)!r}")
+    return value
+
+
+def _path(role):
+    """
+    A path; relative ones resolve against the config file's directory.
+
+    C{role} says what a missing one means: C{"file"}/C{"dir"} are read by the
+    daemon (a warning, an error when strict); C{"search"} is a module search
+    path and C{"log"} a log file that may appear later (warnings only);
+    C{"runtime"} is made by the daemon itself (never checked).
+    """
+
+    def parse(raw, loader, entry):
+        text = raw.strip(_BLANKS)
+        if not text:
+            raise _Invalid("expected a path, got an empty value")
+        path = loader.resolve(text)
+        if role != "runtime":
+            loader.checkExists(path, entry.line, entry.key, directory=role in ("dir", "search"),
+                               strictable=role in ("file", "dir"))
+        return path
+
+    return _Type(parse)
+
+
+def _parseDatabaseUrlValue(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    try:
+        url = parseDatabaseUrl(text)
+    except ValueError as e:
+        raise _Invalid(str(e)) from None
+    if url.scheme == "sqlite" and url.path != ":memory:" and not os.path.isabs(url.path):
+        return "sqlite:///" + loader.resolve(url.path)
+    return text
+
+
+def _redactUrl(url):
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1********@", url)
+
+
+# The value types the schemas below are written in.
+COUNT = _integer(minimum=0)
+POSITIVE = _integer(minimum=1)
+PORT = _integer(minimum=0, maximum=65535)
+BOOL = _Type(_parseBool)
+SECONDS = _Type(_parseSeconds)
+TEXT = _Type(_parseText)
+NAME = _Type(_parseName)
+ADDRESS = _Type(_parseAddress)
+HOST = _Type(_parseHost)
+HOSTPORT = _Type(_parseHostPort)
+CRYPTMOD = _Type(_parseCryptMod)
+FACILITY = _Type(_parseFacility, _showFacility)
+REGEX = _Type(_parseRegex)
+ENDPOINT = _Type(_parseEndpoint)
+SENDTO = _Type(_parseSendTo)
+FILE = _path("file")
+DIRECTORY = _path("dir")
+SEARCHPATH = _path("search")
+LOGFILE = _path("log")
+RUNTIME = _path("runtime")
+DBURL = _Type(_parseDatabaseUrlValue, _redactUrl)
+SYSLOGTARGET = _Type(_parseSyslogTarget)
+SYSLOGTAG = _Type(_parseSyslogTag)
+PROTO = _choice("TCP")
+SYSLOGFORMAT = _choice("rfc3164", "rfc5424", fold=str.lower)
+FILTERREGEX = _Type(_parseFilterRegex)
+IP = _Type(_parseIp)
+
+
+# ---------------------------------------------------------------------------
+# Database URLs
+# ---------------------------------------------------------------------------
+
+class DatabaseUrl(NamedTuple):
+    """
+    A parsed database URL.  SQLite: C{path} (C{":memory:"} or a file).
+    MySQL/MariaDB: C{host}, C{port}, C{user}, C{password}, C{database}.
+    """
+
+    scheme: str
+    path: str | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+    database: str | None = None
+
+    def redacted(self):
+        """
+        The URL with its password shown as C{********}: fit for logs.
+        """
+        if self.scheme == "sqlite":
+            return f"sqlite:///{self.path}"
+        credentials = urllib.parse.quote(self.user or "", safe="")
+        if self.password is not None:
+            credentials += ":" + _MASK
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        at = "@" if credentials else ""
+        return f"mysql://{credentials}{at}{host}:{self.port}/{self.database}"
+
+    def __repr__(self):
+        password = None if self.password is None else _MASK
+        return (f"DatabaseUrl(scheme={self.scheme!r}, path={self.path!r},"
+                f" host={self.host!r}, port={self.port!r}, user={self.user!r},"
+                f" password={password!r}, database={self.database!r})")
+
+
+_MYSQL_SCHEMES = ("mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql")
+
+
+def parseDatabaseUrl(url):
+    """
+    Parse C{sqlite:///relative/path.db}, C{sqlite:////absolute/path.db},
+    C{sqlite:///:memory:} or C{mysql://user:pass@host:port/db} (also
+    C{mariadb://}, C{mysql+pymysql://}).  A relative SQLite path is returned
+    as written (the caller knows what it is relative to).
+
+    @raise ValueError: with a message saying what is wrong (never the password).
+    """
+    if not isinstance(url, str):
+        raise ValueError("a database URL must be a string")
+    shown = _redactUrl(url)
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep:
+        raise ValueError(f"expected a database URL like sqlite:///path.db or"
+                         f" mysql://user:pass@host:port/db, got {shown!r}")
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise ValueError(f"expected sqlite:///relative/path.db or"
+                             f" sqlite:////absolute/path.db, got {shown!r}")
+        path = rest[1:]
+        if "?" in path or "#" in path:
+            raise ValueError(f"SQLite URLs take no query or fragment, got {shown!r}")
+        return DatabaseUrl("sqlite", path=path)
+    if scheme in _MYSQL_SCHEMES:
+        try:
+            parts = urllib.parse.urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"bad port in database URL {shown!r}") from None
+        if not parts.hostname:
+            raise ValueError(f"no host in database URL {shown!r}")
+        database = urllib.parse.unquote(parts.path.lstrip("/"))
+        if not database or "/" in database:
+            raise ValueError(f"expected one database name after the host in {shown!r}")
+        user = urllib.parse.unquote(parts.username) if parts.username else None
+        password = urllib.parse.unquote(parts.password) if parts.password is not None else None
+        return DatabaseUrl("mysql", host=parts.hostname, port=port or 3306, user=user,
+                           password=password, database=database)
+    raise ValueError(f"unsupported database {scheme!r} in {shown!r}; use sqlite:// or"
+                     f" mysql://")
