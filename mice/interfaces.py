@@ -39,8 +39,8 @@ class IDecoder(Interface):
 
     def decode(source, batch):
         """
-        Decode one batch message (a dict already parsed from the wire) sent by
-        C{source}.
+        Decode one batch sent by C{source}: a L{mice.protocols.wire.Batch},
+        whose envelope the daemon has checked once for all its decoders.
 
         @return: a list of records.
         @raise mice.protocols.wire.ProtocolError: the batch is malformed.

@@ -420,3 +420,13 @@ def writeAgentConfigs(directory, managementPort, port=0, mmSize=8, timeInterval=
                 + f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
                 f"[CACHE_AND_RINGBUFFER]\nMMPATH = cache-aa\nMMSIZE = {mmSize}\n")
     return conf
+
+
+def decodeChecked(decoder, source, message):
+    """
+    What the BufferDaemon does with a batch message: check its envelope once
+    (L{mice.protocols.wire.checkBatch}), then hand it to C{decoder}.
+    """
+    from mice.protocols.wire import checkBatch
+
+    return decoder.decode(source, checkBatch(message))

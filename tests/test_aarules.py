@@ -40,6 +40,7 @@ from mice.postproc.aarules import (
     reportingHost,
 )
 from mice.postproc.eventdb import EventStore
+from mice.protocols import wire
 from mice.protocols.wire import ProtocolError, batch
 from mice.record import LogRecord
 from mice.ringbuffer import openRing
@@ -49,6 +50,7 @@ from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
+    decodeChecked,
     writeAgentConfigs,
     writeForwarderConfig,
     writeLogIdsAgent,
@@ -136,8 +138,8 @@ class AnalyzerTests(SynchronousTestCase):
         line = FAILED + " " + "<" * 70000
         self.analyzer().process([record(1, line)])
         [submitted] = self.management.submitted
-        for received in IdmefDecoder(maxBytes=65536).decode("agent", batch(
-                1, submitted.stream, submitted.seq, None, submitted.records, submitted.seqs)):
+        for received in IdmefDecoder(maxBytes=65536).decode("agent", wire.checkBatch(batch(
+                1, submitted.stream, submitted.seq, None, submitted.records, submitted.seqs))):
             self.assertTrue(received.alerts[0].data("log line").startswith(FAILED))
 
     def test_routes(self):
@@ -208,8 +210,8 @@ class AnalyzerTests(SynchronousTestCase):
                                                3 * ACTIONS_PER_LINE])):
             [submitted] = sender.submitted
             self.assertEqual(submitted.numbers, numbers)
-            decoder.decode("agent", batch(1, submitted.stream, submitted.seq, None,
-                                          submitted.records, submitted.seqs))
+            decoder.decode("agent", wire.checkBatch(batch(1, submitted.stream, submitted.seq, None,
+                                          submitted.records, submitted.seqs)))
             sender.acknowledge()
         self.assertEqual(self.successResultOf(d), 6)
 
@@ -262,8 +264,8 @@ class MiceRulesRecordTwiceTests(SynchronousTestCase):
         d = analyzer.process(Records([chunk, list(chunk)]))
         [submitted] = management.submitted
         self.assertEqual(submitted.numbers, [MATCHES_PER_LINE, MATCHES_PER_LINE + 1])
-        IdmefDecoder().decode("agent", batch(1, submitted.stream, submitted.seq, None,
-                                             submitted.records, submitted.seqs))
+        IdmefDecoder().decode("agent", wire.checkBatch(batch(1, submitted.stream, submitted.seq, None,
+                                             submitted.records, submitted.seqs)))
         management.acknowledge()
         self.assertEqual(self.successResultOf(d), 4)
 
@@ -293,8 +295,8 @@ class PropertyTests(SynchronousTestCase):
                    for n, line in enumerate(lines, 1)]
         analyzer.process(records)
         for submitted in events.submitted:
-            self.assertEqual(len(EventDecoder().decode("agent", batch(
-                1, submitted.stream, submitted.seq, None, submitted.records, submitted.seqs))),
+            self.assertEqual(len(EventDecoder().decode("agent", wire.checkBatch(batch(
+                1, submitted.stream, submitted.seq, None, submitted.records, submitted.seqs)))),
                 len(submitted.records))
             for event in submitted.records:
                 checkEvent(event)
@@ -307,7 +309,7 @@ class EventDecoderTests(SynchronousTestCase):
     def test_decode(self):
         record = eventRecord("display", "fw", "10.0.0.1", "iptables", "rules.txt:3",
                              "2004-11-22T10:00:01", fields=[("src_ip", "10.0.0.9")])
-        [event] = EventDecoder().decode("agent1", batch(1, "s", 512, None, [record]))
+        [event] = EventDecoder().decode("agent1", wire.checkBatch(batch(1, "s", 512, None, [record])))
         self.assertEqual(event, ConsoleEvent(
             "agent1", "s", 512, "display", "fw", "10.0.0.1", "iptables", "rules.txt:3",
             "2004-11-22T10:00:01", (("src_ip", "10.0.0.9"),), None, None, 1))
@@ -319,7 +321,7 @@ class EventDecoderTests(SynchronousTestCase):
         for bad in ("a string", {**good, "action": "alert"}, {**good, "loghost": 5},
                     {**good, "fields": [["a"]]}, {**good, "fields": [["a", 1]]},
                     {**good, "count": 0}, {**good, "count": True}, {**good, "fields": "ab"}):
-            self.assertRaises(ProtocolError, EventDecoder().decode, "a",
+            self.assertRaises(ProtocolError, decodeChecked, EventDecoder(), "a",
                               batch(1, "s", 1, None, [good, bad]))
 
 
@@ -329,10 +331,10 @@ class EventStoreTests(TestCase):
         pool, dialect = connectionPool(parseDatabaseUrl("sqlite:///" + path), reactor)
         store = EventStore(pool, dialect)
         self.addCleanup(store.stop)
-        events = EventDecoder().decode("agent1", batch(1, "s", 512, None, [
+        events = EventDecoder().decode("agent1", wire.checkBatch(batch(1, "s", 512, None, [
             eventRecord("display", "fw", "10.0.0.1", "iptables", "rules.txt:3",
                         "2004-11-22T10:00:01", fields=[("src_ip", "10.0.0.9")]),
-            eventRecord("reject", "fw", "10.0.0.1", "iptables", "rules.txt:4", None, count=7)]))
+            eventRecord("reject", "fw", "10.0.0.1", "iptables", "rules.txt:4", None, count=7)])))
         await store.process(events)
         await store.process(events)
         rows = sqlite3.connect(path).execute(

@@ -18,6 +18,7 @@ from mice.config import loadAaRegex, loadBufferDaemon, loadDataForwarder
 from mice.decoders.idmef import IdmefDecoder, ReceivedAlert
 from mice.idmef import fromXml, toXml
 from mice.postproc.aaregex import MATCHES_PER_LINE, AaRegexAnalyzer, linkStream
+from mice.protocols import wire
 from mice.protocols.wire import ProtocolError, batch
 from mice.record import LogRecord
 from mice.ringbuffer import openRing
@@ -27,6 +28,7 @@ from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
+    decodeChecked,
     writeAgentConfigs,
     writeForwarderConfig,
 )
@@ -103,7 +105,7 @@ def makeOne():
 class IdmefDecoderTests(SynchronousTestCase):
     def test_decode(self):
         document = toXml(makeOne()).decode()
-        [received] = IdmefDecoder().decode("agent1", batch(1, "s", 64, None, [document]))
+        [received] = IdmefDecoder().decode("agent1", wire.checkBatch(batch(1, "s", 64, None, [document])))
         self.assertEqual((received.source, received.stream, received.seq), ("agent1", "s", 64))
         self.assertEqual(received.alerts[0].alertId, 0x1020)
         self.assertEqual(IdmefDecoder().recover("agent1", batch(1, "s", 64, None, [document])),
@@ -113,7 +115,7 @@ class IdmefDecoderTests(SynchronousTestCase):
         laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
                   '<!ENTITY lol2 "&lol;&lol;&lol;">]><IDMEF-Message>&lol2;</IDMEF-Message>')
         for document in (laughs, "<not-idmef/>", 5, "x" * 70000):
-            self.assertRaises(ProtocolError, IdmefDecoder(maxBytes=65536).decode, "a",
+            self.assertRaises(ProtocolError, decodeChecked, IdmefDecoder(maxBytes=65536), "a",
                               batch(1, "s", 1, None, [document]))
 
 
@@ -332,8 +334,8 @@ class BoundedDocumentTests(SynchronousTestCase):
         analyzer.process([record(1, line)])
         [submitted] = management.submitted
         decoded = IdmefDecoder(maxBytes=65536).decode(
-            "agent", batch(1, submitted.stream, submitted.seq, None, submitted.records,
-                           submitted.seqs))
+            "agent", wire.checkBatch(batch(1, submitted.stream, submitted.seq, None, submitted.records,
+                           submitted.seqs)))
         kept = decoded[0].alerts[0].data("log line")
         self.assertTrue(kept.startswith(FAILED))
         self.assertTrue(kept.endswith(f"[... {len(line) - 4096} more characters]"))

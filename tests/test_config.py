@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice import config
-from mice.config import schema as configSchema
 from mice.config import (
     ALERT_IDS,
     KINDS,
@@ -31,6 +30,7 @@ from mice.config import (
     parseDatabaseUrl,
     parseIni,
 )
+from mice.config import schema as configSchema
 
 ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
 REPO = os.path.dirname(os.path.dirname(ETC))

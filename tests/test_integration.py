@@ -164,9 +164,9 @@ class MariaDBTests(TestCase):
         store = RawLogStore(pool, dialect)
         self.addCleanup(store.stop)
         await store.start()
-        batch = LogFormatDecoder().decode("web01", wire.batch(
+        batch = LogFormatDecoder().decode("web01", wire.checkBatch(wire.batch(
             1, "/var/log/messages", 1, {"hostname": "web01"},
-            [["2026-11-22", "10:00:00", line, ""] for line in SAMPLE * 10]))
+            [["2026-11-22", "10:00:00", line, ""] for line in SAMPLE * 10])))
 
         def statements(txn):
             txn.execute("SHOW SESSION STATUS WHERE Variable_name IN ('Com_load', 'Com_insert')")

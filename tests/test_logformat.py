@@ -16,8 +16,10 @@ from mice.decoders.logformat import (
     parseTimestamp,
 )
 from mice.forwarder.shipping import ShipResult, idmefBatches, logBatches
+from mice.protocols import wire
 from mice.protocols.wire import ProtocolError, batch
 from mice.record import LogRecord
+from mice.testing import decodeChecked
 
 NOW = datetime(2026, 11, 22, 12, 0, 0)
 
@@ -75,16 +77,16 @@ class TimestampTests(SynchronousTestCase):
         """
         record = formatLine(line, NOW)
         message = batch(1, "s", 1, {}, [record])
-        LogFormatDecoder().decode("h", message)
+        LogFormatDecoder().decode("h", wire.checkBatch(message))
 
 
 class DecoderTests(SynchronousTestCase):
     def test_records(self):
         host = {"hostname": "web01", "domain": "example.org", "ip": "10.0.0.5",
                 "osystem": "Linux", "release": "6.1", "version": "#1 SMP"}
-        records = LogFormatDecoder().decode("web01", batch(
+        records = LogFormatDecoder().decode("web01", wire.checkBatch(batch(
             7, "/var/log/messages", 100, host,
-            [["2026-11-22", "10:00:00", "a", ""], ["2026-11-22", "10:00:01", "b", "sig"]]))
+            [["2026-11-22", "10:00:00", "a", ""], ["2026-11-22", "10:00:01", "b", "sig"]])))
         self.assertEqual(records, [
             LogRecord("web01", "/var/log/messages", 100, "web01", "example.org", "10.0.0.5",
                       "Linux", "6.1", "#1 SMP", "2026-11-22", "10:00:00", "a", ""),
@@ -99,7 +101,7 @@ class DecoderTests(SynchronousTestCase):
         """
         recs = [["2026-11-22", "10:00:%02d" % i, "line %d" % i, ""] for i in range(5)]
         message = batch(7, "s", 100, {"hostname": "h"}, recs)
-        decoded = LogFormatDecoder().decode("web01", message)
+        decoded = LogFormatDecoder().decode("web01", wire.checkBatch(message))
         self.assertIsInstance(decoded, LogBatch)
         self.assertIs(decoded.recs, recs)
         expected = [LogRecord("web01", "s", 100 + i, "h", "", "", "", "", "", *rec)
@@ -119,19 +121,19 @@ class DecoderTests(SynchronousTestCase):
         """
         recs = [["2026-11-22", "10:00:00", f"line {n}", ""] for n in (5, 7, 8)]
         message = batch(1, "s", 5, {"hostname": "h"}, recs, seqs=[5, 7, 8])
-        for decoded in (LogFormatDecoder().decode("web01", message),
+        for decoded in (LogFormatDecoder().decode("web01", wire.checkBatch(message)),
                         LogFormatDecoder().recover("web01", message)):
             self.assertEqual([r.seq for r in decoded], [5, 7, 8])
             self.assertEqual(decoded[1].logline, "line 7")
         for seqs in ([5, 7], [6, 7, 8], [5, 5, 8], [5, 8, 7], [5, "7", 8], "5,7,8",
                      [5, 7, 2 ** 63]):
-            e = self.assertRaises(ProtocolError, LogFormatDecoder().decode, "h",
+            e = self.assertRaises(ProtocolError, decodeChecked, LogFormatDecoder(), "h",
                                   batch(1, "s", 5, {"hostname": "h"}, recs, seqs=seqs))
             self.assertIn("'seqs' must be 3 increasing integers", str(e))
 
     def test_badHost(self):
         for host in (None, [], {"hostname": 5}, {"hostname": "x" * 256}):
-            self.assertRaises(ProtocolError, LogFormatDecoder().decode, "h",
+            self.assertRaises(ProtocolError, decodeChecked, LogFormatDecoder(), "h",
                               batch(1, "s", 1, host, [["2026-11-22", "10:00:00", "a", ""]]))
 
 

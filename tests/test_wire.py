@@ -18,7 +18,7 @@ class MessageTests(SynchronousTestCase):
         self.assertEqual(wire.decodeMessage(line), message)
         self.assertEqual(wire.checkBatch(wire.decodeMessage(line)),
                          (3, "/var/log/messages", 41, {"hostname": "h"},
-                          message["recs"]))
+                          message["recs"], None))
 
     @given(st.integers(0, 2 ** 63 - 1))
     def test_encodeAck(self, batchId):

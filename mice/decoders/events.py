@@ -26,9 +26,8 @@ from typing import NamedTuple
 
 from zope.interface import implementer
 
-from mice.decoders.logformat import _sequenceNumbers
 from mice.interfaces import IDecoder
-from mice.protocols.wire import ProtocolError, checkBatch
+from mice.protocols.wire import ProtocolError
 
 #: The actions that make console events (alert and warning make IDMEF).
 EVENT_ACTIONS = ("display", "icon", "drop", "reject")
@@ -138,12 +137,8 @@ class EventDecoder:
             out.append(ConsoleEvent(source, stream, n, *checked))
         return out
 
-    def decode(self, source, message):
-        batchId, stream, seq, host, records = checkBatch(message)
-        numbers = _sequenceNumbers(message, batchId, seq, len(records))
-        if numbers is None:
-            numbers = range(seq, seq + len(records))
-        return self._events(source, stream, numbers, records, batchId)
+    def decode(self, source, batch):
+        return self._events(source, batch.stream, batch.recordNumbers(), batch.records, batch.id)
 
     def recover(self, source, message):
         records = message["recs"]

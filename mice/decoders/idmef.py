@@ -11,10 +11,9 @@ from typing import NamedTuple
 
 from zope.interface import implementer
 
-from mice.decoders.logformat import _sequenceNumbers
 from mice.idmef import MAX_BYTES, IdmefError, fromXml
 from mice.interfaces import IDecoder
-from mice.protocols.wire import ProtocolError, checkBatch
+from mice.protocols.wire import ProtocolError
 
 
 class ReceivedAlert(NamedTuple):
@@ -40,13 +39,9 @@ class IdmefDecoder:
         self.maxRecord = maxBytes
         self.maxBytes = maxBytes
 
-    def _numbers(self, message, batchId, seq, count):
-        numbers = _sequenceNumbers(message, batchId, seq, count)
-        return numbers if numbers is not None else range(seq, seq + count)
-
-    def decode(self, source, message):
-        batchId, stream, seq, host, records = checkBatch(message)
-        numbers = self._numbers(message, batchId, seq, len(records))
+    def decode(self, source, batch):
+        batchId, stream, records = batch.id, batch.stream, batch.records
+        numbers = batch.recordNumbers()
         out = []
         for index, (n, document) in enumerate(zip(numbers, records)):
             if type(document) is not str:

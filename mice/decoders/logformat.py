@@ -18,7 +18,7 @@ from datetime import date as _date
 from zope.interface import implementer
 
 from mice.interfaces import IDecoder
-from mice.protocols.wire import ProtocolError, checkBatch
+from mice.protocols.wire import ProtocolError
 from mice.record import HostInfo, LogRecord
 
 _MONTHS = {name: i for i, name in enumerate(
@@ -308,16 +308,16 @@ class LogFormatDecoder:
         self._times.add(value)
         return True
 
-    def decode(self, source, message):
+    def decode(self, source, batch):
         """
-        Check every record of a batch message.
+        Check every record of a batch whose envelope the daemon has checked
+        (a L{mice.protocols.wire.Batch}).
 
         @return: a L{LogBatch} of the message's own record lists: nothing is
             copied or built per line.
         """
-        batchId, stream, seq, host, records = checkBatch(message)
+        batchId, stream, seq, host, records, numbers = batch
         hostFields = self._host(host, batchId)
-        numbers = _sequenceNumbers(message, batchId, seq, len(records))
         maxRecord = self.maxRecord
         dates, times = self._dates, self._times
         for n, rec in enumerate(records):
@@ -356,25 +356,6 @@ class LogFormatDecoder:
         return LogBatch(source, message["stream"], message["seq"],
                         tuple(host.get(f, "") for f in _HOST_FIELDS), message["recs"],
                         message.get("seqs"))
-
-
-def _sequenceNumbers(message, batchId, seq, count):
-    """
-    Check the batch's C{"seqs"} list, when the sender skipped numbers (lines
-    its filter dropped): C{count} increasing integers starting at C{seq}.
-
-    @return: the list, or C{None} when the numbers simply follow C{seq}.
-    @raise ProtocolError: C{"seqs"} is anything else.
-    """
-    numbers = message.get("seqs")
-    if numbers is None:
-        return None
-    if (type(numbers) is not list or len(numbers) != count or numbers[0] != seq
-            or any(type(n) is not int for n in numbers)
-            or any(a >= b for a, b in zip(numbers, numbers[1:])) or numbers[-1] >= 2 ** 63):
-        raise ProtocolError(f"batch {batchId}: 'seqs' must be {count} increasing integers"
-                            f" starting at 'seq'")
-    return numbers
 
 
 def decodeLogBytes(raw):

@@ -10,6 +10,7 @@ anything else is cut off with a L{ProtocolError} naming what was wrong.
 
 import json
 import re
+from typing import NamedTuple
 
 PROTOCOL_VERSION = 1
 
@@ -143,11 +144,55 @@ def checkWelcome(message):
     return _int(message, "maxline", 1), _int(message, "maxrecord", 1)
 
 
+class Batch(NamedTuple):
+    """
+    A batch message whose envelope L{checkBatch} has checked: what a decoder
+    is given.  The records themselves are the decoder's business.
+    """
+
+    id: int
+    stream: str
+    seq: int
+    host: object
+    records: list
+    #: The records' numbers when the sender skipped some (lines its filter
+    #: dropped), else C{None}: they are C{seq, seq + 1, ...}.
+    numbers: object
+
+    def recordNumbers(self):
+        """
+        The number of each record, in order.
+        """
+        if self.numbers is not None:
+            return self.numbers
+        return range(self.seq, self.seq + len(self.records))
+
+
+def recordNumbers(message, batchId, seq, count):
+    """
+    Check a batch's C{"seqs"} list, when the sender skipped numbers (lines
+    its filter dropped): C{count} increasing integers starting at C{seq}.
+
+    @return: the list, or C{None} when the numbers simply follow C{seq}.
+    @raise ProtocolError: C{"seqs"} is anything else.
+    """
+    numbers = message.get("seqs")
+    if numbers is None:
+        return None
+    if (type(numbers) is not list or len(numbers) != count or numbers[0] != seq
+            or any(type(n) is not int for n in numbers)
+            or any(a >= b for a, b in zip(numbers, numbers[1:])) or numbers[-1] >= 2 ** 63):
+        raise ProtocolError(f"batch {batchId}: 'seqs' must be {count} increasing integers"
+                            f" starting at 'seq'")
+    return numbers
+
+
 def checkBatch(message):
     """
-    Check the envelope of a batch; the records are the decoder's business.
+    Check the envelope of a batch, once, for every decoder that will read it.
 
-    @return: C{(batchId, stream, seq, host, records)}.
+    @return: a L{Batch}.
+    @raise ProtocolError: the envelope is malformed.
     """
     if message["t"] != BATCH:
         raise ProtocolError(f"expected batch, got {message['t']!r}")
@@ -159,7 +204,8 @@ def checkBatch(message):
     records = message.get("recs")
     if type(records) is not list or not records:
         raise ProtocolError(f"batch {batchId}: 'recs' must be a non-empty list")
-    return batchId, stream, seq, message.get("host"), records
+    numbers = recordNumbers(message, batchId, seq, len(records))
+    return Batch(batchId, stream, seq, message.get("host"), records, numbers)
 
 
 def checkAck(message):

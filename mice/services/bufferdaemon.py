@@ -476,8 +476,9 @@ class BufferDaemon(Service):
 
     def batchReceived(self, connection, message, payload):
         pipelines = self._byKind[connection.kind]
-        batchId = wire.checkBatch(message)[0]
-        decoded = [p.decoder.decode(connection.source, message) for p in pipelines]
+        batch = wire.checkBatch(message)
+        batchId = batch.id
+        decoded = [p.decoder.decode(connection.source, batch) for p in pipelines]
         item = (pipelines, decoded, envelope(connection.source, payload),
                 _Ack(connection, batchId, len(pipelines)))
         if self._overflow or not self._fits(item):
