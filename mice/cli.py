@@ -342,7 +342,7 @@ def _matchDescriptions(args):
 def _readLines(path, size=1 << 22):
     """
     The lines of a log file, decoded as the BufferDaemon does (each line's
-    bytes as L{mice.decoders.logformat.decodeLogBytes} decodes them, without its
+    bytes as L{mice.forwarder.format.decodeLogBytes} decodes them, without its
     C{\\n} or C{\\r\\n}), in batches of about C{size} bytes: C{(lines, text)},
     C{text} being C{"\\n".join(lines)}.
 
@@ -436,7 +436,7 @@ def analyze(args):
     from mice.analysis.aaregex import DEFAULT_KEY, AaRegexMatcher, makeAlert
     from mice.analysis.extract import addressesFor
     from mice.config import ConfigError, loadAaRegex
-    from mice.decoders.logformat import Timestamper
+    from mice.forwarder.format import Timestamper
     from mice.record import LogRecord
 
     if args.rules or args.filters or args.netdef:

@@ -40,7 +40,7 @@ from twisted.trial.unittest import TestCase
 
 from mice.analysis.aaregex import AaRegexMatcher, AlertIdFile
 from mice.config import loadAaRegex, loadAaRules, loadBufferDaemon
-from mice.decoders.logformat import Timestamper
+from mice.forwarder.format import Timestamper
 from mice.idmef import fromXml
 from mice.postproc.aaregex import MATCHES_PER_LINE, linkStream
 from mice.postproc.aarules import ACTIONS_PER_LINE, loadEngine, logidsStream, reportingHost

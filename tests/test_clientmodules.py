@@ -22,8 +22,8 @@ from mice.config import (
     loadFmtSimple,
     loadPseudonym,
 )
-from mice.decoders.logformat import SimpleFormat
 from mice.forwarder.filters import RegexFilter
+from mice.forwarder.format import SimpleFormat
 from mice.forwarder.pseudonym import (
     EmptyPseudonymizer,
     KeyedPseudonymizer,

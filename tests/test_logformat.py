@@ -1,5 +1,5 @@
 """
-Tests for L{mice.decoders.logformat} and L{mice.forwarder.shipping}'s batching.
+Tests for L{mice.decoders.logformat}, L{mice.forwarder.format} and L{mice.forwarder.shipping}'s batching.
 """
 
 from datetime import datetime
@@ -8,13 +8,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.decoders.logformat import (
-    LogBatch,
-    LogFormatDecoder,
-    decodeLogBytes,
-    formatLine,
-    parseTimestamp,
-)
+from mice.decoders.logformat import LogBatch, LogFormatDecoder
+from mice.forwarder.format import decodeLogBytes, formatLine, parseTimestamp
 from mice.forwarder.shipping import ShipResult, idmefBatches, logBatches
 from mice.protocols import wire
 from mice.protocols.wire import ProtocolError, batch

@@ -152,9 +152,7 @@ def buildDecoder(configPath, reactor):
     (C{[DECODER]}: the link's security).
     """
     from mice.config import loadDecoder
-    from mice.decoders.logformat import decoderLinkSecurity
 
     settings = loadDecoder(configPath)
     decoder = EventDecoder(maxRecord=max(settings.maxRecord, 4096))
-    decoder.linkSecurity = decoderLinkSecurity(settings)
     return decoder

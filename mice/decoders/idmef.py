@@ -66,9 +66,7 @@ def buildDecoder(configPath, reactor):
     (C{[DECODER]}: the link's security and MAXRECORD, the largest document).
     """
     from mice.config import loadDecoder
-    from mice.decoders.logformat import decoderLinkSecurity
 
     settings = loadDecoder(configPath)
     decoder = IdmefDecoder(maxBytes=max(settings.maxRecord, 4096))
-    decoder.linkSecurity = decoderLinkSecurity(settings)
     return decoder

@@ -1,17 +1,14 @@
 # -*- test-case-name: tests.test_logformat -*-
 """
-The "simple" log format (C{mice_mod_fmt_simple}): what a log line becomes on
-the wire, and what the BufferDaemon's C{mice_mod_dec_logformat} decoder makes
-of it.  Pure: no I/O except L{localHostInfo}, time passed in.
+The BufferDaemon's C{mice_mod_dec_logformat} decoder: what a batch of log
+lines from a DataForwarder (or C{mice send}) becomes on the server.  Pure:
+no I/O.  What a client makes of a line is L{mice.forwarder.format}.
 
 On the wire a C{log} batch carries the host columns once (C{"host"}) and one
 C{[date, time, logline, signature]} list per line.
 """
 
-import platform
 import re
-import socket
-import time as _time
 from collections.abc import Sequence
 from datetime import date as _date
 
@@ -20,177 +17,6 @@ from zope.interface import implementer
 from mice.interfaces import IDecoder
 from mice.protocols.wire import ProtocolError
 from mice.record import HostInfo, LogRecord
-
-_MONTHS = {name: i for i, name in enumerate(
-    "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
-_ISO = re.compile(r"(?:<\d{1,3}>\d? ?)?(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)")
-_AUDIT = re.compile(r"msg=audit\((\d{9,11})(?:\.\d+)?:\d+\)")
-_CLF = re.compile(r"\[(\d\d)/([A-Z][a-z][a-z])/(\d{4}):(\d\d):(\d\d):(\d\d) ")
-
-
-def localHostInfo():
-    """
-    The host columns for this machine.
-    """
-    fqdn = socket.getfqdn()
-    hostname = socket.gethostname().split(".")[0]
-    domain = fqdn[len(hostname) + 1:] if fqdn.startswith(hostname + ".") else ""
-    uname = platform.uname()
-    return HostInfo(hostname, domain, "", uname.system, uname.release, uname.version)
-
-
-def _clock(h, m, s):
-    return f"{h:02d}:{m:02d}:{s:02d}" if h < 24 and m < 60 and s < 61 else None
-
-
-def _rfc3164Date(prefix, now):
-    month = _MONTHS.get(prefix[:3])
-    if month is None or prefix[3:4] != " ":
-        return None
-    try:
-        day = int(prefix[4:6])
-        year = now.year
-        if (month, day) > (now.month, now.day + 1):
-            year -= 1
-        return _date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-class Timestamper:
-    """
-    Finds the time a log line was written.
-
-    Understands RFC 3164 syslog (C{Nov 22 10:00:01}, the year taken from
-    C{now}, or the year before when that would be in the future), ISO 8601 and
-    RFC 5424 (C{2004-02-01T15:44:12}, LAuS and rsyslog's high-precision
-    format), Linux audit records (C{msg=audit(1364481363.243:24287)}) and
-    Apache's common log format (C{[22/Nov/2004:10:00:01 +0000]}, the local
-    time as written).  The common syslog case costs two dictionary lookups.
-
-    @param now: a naive local L{datetime}.
-    """
-
-    def __init__(self, now):
-        self.now = now
-        self._days = {}
-        self._clocks = set()
-        self._syslog = {}
-        self._stamps = {}
-
-    def __call__(self, line):
-        """
-        @return: C{(date, time)} strings, or C{None} if the line has none.
-        """
-        # Whether a syslog stamp is found, and which, depends on the first
-        # 16 characters only: those of a line seen before give it at once.
-        stamp = self._syslog.get(line[:16])
-        if stamp is not None:
-            return stamp
-        prefix = line[:6]
-        day = self._days.get(prefix)
-        if day is None and prefix[:3] in _MONTHS:
-            day = self._days[prefix] = _rfc3164Date(prefix, self.now)
-        if day is not None and line[6:7] == " " and line[15:16] == " ":
-            clock = line[7:15]
-            if clock in self._clocks or _TIME.match(clock):
-                self._clocks.add(clock)
-                if len(self._syslog) >= _MAX_CACHED:
-                    self._syslog.clear()
-                stamp = self._syslog[line[:16]] = day, clock
-                return stamp
-        return self._other(line)
-
-    def stamps(self, lines):
-        """
-        C{[self(line) for line in lines]}, without a call for the lines whose
-        syslog stamp is known already.
-        """
-        known = self._syslog.get
-        return [known(line[:16]) or self(line) for line in lines]
-
-    def _other(self, line):
-        match = _ISO.match(line)
-        if match is not None:
-            return self._cached(match.group(), _isoStamp, match)
-        match = _AUDIT.search(line, 0, 80)
-        if match is not None:
-            return self._cached(match.group(1), _auditStamp, match)
-        match = _CLF.search(line, 0, 120)
-        if match is not None:
-            return self._cached(match.group(), _clfStamp, match)
-        return None
-
-    def _cached(self, key, convert, match):
-        """
-        The stamp of C{match}, converted once per distinct C{key} (the part
-        of the match the stamp depends on).
-        """
-        stamps = self._stamps
-        stamp = stamps.get(key, _UNSEEN)
-        if stamp is _UNSEEN:
-            if len(stamps) >= _MAX_CACHED:
-                stamps.clear()
-            stamp = stamps[key] = convert(match)
-        return stamp
-
-
-#: Stamps a L{Timestamper} remembers before it starts over (a log moves on in
-#: time: the recent ones are what a poll needs, and memory stays small).
-_MAX_CACHED = 4096
-_UNSEEN = object()
-
-
-def _isoStamp(match):
-    y, mo, d, h, mi, s = map(int, match.groups())
-    try:
-        when = _date(y, mo, d)
-    except ValueError:
-        return None
-    clock = _clock(h, mi, s)
-    return None if clock is None else (when.isoformat(), clock)
-
-
-def _auditStamp(match):
-    t = _time.localtime(int(match.group(1)))
-    return _time.strftime("%Y-%m-%d", t), _time.strftime("%H:%M:%S", t)
-
-
-def _clfStamp(match):
-    if match.group(2) not in _MONTHS:
-        return None
-    d, mon, y, h, mi, s = match.groups()
-    try:
-        when = _date(int(y), _MONTHS[mon], int(d))
-    except ValueError:
-        return None
-    clock = _clock(int(h), int(mi), int(s))
-    return None if clock is None else (when.isoformat(), clock)
-
-
-def parseTimestamp(line, now):
-    """
-    C{Timestamper(now)(line)}, for one line.
-    """
-    return Timestamper(now)(line)
-
-
-def formatLine(line, now, nowStamp=None, timestamper=None):
-    """
-    The wire record for one log line.
-
-    @param nowStamp: C{(date, time)} to use for lines without a timestamp;
-        computed from C{now} when not given.
-    @param timestamper: a L{Timestamper} to reuse across lines.
-    """
-    stamp = (timestamper or Timestamper(now))(line) or nowStamp or (
-        now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S"))
-    return [stamp[0], stamp[1], line, ""]
-
-
-def hostDict(info):
-    return info._asdict()
-
 
 _DATE = re.compile(r"\d{4}-\d\d-\d\d\Z")
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d\Z")
@@ -358,14 +184,6 @@ class LogFormatDecoder:
                         message.get("seqs"))
 
 
-def decodeLogBytes(raw):
-    """
-    A log line read from a file as text: invalid UTF-8 bytes become visible
-    C{\\xNN} escapes instead of being lost or breaking the link.
-    """
-    return raw.decode("utf-8", "backslashreplace")
-
-
 def buildDecoder(configPath, reactor):
     """
     The C{mice_mod_dec_logformat} module (see L{mice.registry}).
@@ -374,46 +192,4 @@ def buildDecoder(configPath, reactor):
 
     settings = loadDecoder(configPath)
     decoder = LogFormatDecoder(maxRecord=settings.maxRecord)
-    decoder.linkSecurity = decoderLinkSecurity(settings)
     return decoder
-
-
-def decoderLinkSecurity(settings):
-    """
-    The link security a decoding module's config asks for (ENCRYPT, ENCKEY,
-    CRYPTMOD, TLSCERT...): the BufferDaemon listens with it.
-    """
-    from mice.security.policy import LinkSecurity
-
-    return LinkSecurity.fromSettings(settings.encrypt, settings.encKey, settings.cryptMod,
-                                     settings.tls, where=settings.path or "decoder")
-
-
-class SimpleFormat:
-    """
-    C{mice_mod_fmt_simple}: the host columns a DataForwarder sends with its
-    lines (detected, with the config's overrides) and the wire record of one
-    line (L{formatLine}).
-    """
-
-    def __init__(self, host):
-        self.host = host
-
-    def format(self, line, now, nowStamp=None, timestamper=None):
-        return formatLine(line, now, nowStamp, timestamper)
-
-    @classmethod
-    def fromSettings(cls, settings, detected):
-        """
-        @param detected: the L{mice.record.HostInfo} of this machine.
-        """
-        overrides = {name: value for name, value in (
-            ("hostname", settings.hostname), ("domain", settings.domain), ("ip", settings.ip))
-            if value is not None}
-        return cls(detected._replace(**overrides))
-
-
-def buildFormatter(configPath, reactor):
-    from mice.config import loadFmtSimple
-
-    return SimpleFormat.fromSettings(loadFmtSimple(configPath), localHostInfo())

@@ -16,7 +16,7 @@ from itertools import accumulate, compress
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
-from mice.decoders.logformat import Timestamper, decodeLogBytes
+from mice.forwarder.format import Timestamper, decodeLogBytes
 from mice.forwarder.tailer import FileIdentity, Position
 
 TRUNCATED = " [M-ICE: line truncated, {} bytes dropped]"

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from twisted.logger import Logger
 
-from mice.decoders.logformat import Timestamper, hostDict, localHostInfo
+from mice.forwarder.format import Timestamper, hostDict, localHostInfo
 from mice.forwarder.prepare import boundedLine
 
 log = Logger()

@@ -97,3 +97,12 @@ class LinkSecurity:
                 raise ValueError(f"{where}: the decoding modules use different CRYPTMODs")
             return cls(PSK, [k for s in securities for k in s._masterKeys], first.cipher)
         return first
+
+
+def decoderLinkSecurity(settings):
+    """
+    The link security a decoding module's config asks for (ENCRYPT, ENCKEY,
+    CRYPTMOD, TLSCERT...): the BufferDaemon listens with it.
+    """
+    return LinkSecurity.fromSettings(settings.encrypt, settings.encKey, settings.cryptMod,
+                                     settings.tls, where=settings.path or "decoder")

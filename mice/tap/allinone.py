@@ -26,7 +26,8 @@ from mice.config import loadAaRegex, loadAaRules, loadMatchFile, parseDatabaseUr
 from mice.db.pools import connectionPool
 from mice.decoders.events import EventDecoder
 from mice.decoders.idmef import IdmefDecoder
-from mice.decoders.logformat import LogFormatDecoder, hostDict, localHostInfo
+from mice.decoders.logformat import LogFormatDecoder
+from mice.forwarder.format import hostDict, localHostInfo
 from mice.forwarder.prepare import Ledger, LinePreparer
 from mice.forwarder.pseudonym import newKey
 from mice.forwarder.spool import Spool

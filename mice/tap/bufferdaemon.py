@@ -10,10 +10,10 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
 
-from mice.config import ConfigError, loadBufferDaemon
+from mice.config import ConfigError, loadBufferDaemon, loadDecoder
 from mice.registry import UnknownModule, findModule
 from mice.ringbuffer import openRing
-from mice.security.policy import LinkSecurity
+from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
 
@@ -72,8 +72,8 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
     maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
     try:
         security = LinkSecurity.combine(
-            [getattr(p.decoder, "linkSecurity", None) or LinkSecurity() for p in pipelines],
-            where=settings.path)
+            [decoderLinkSecurity(loadDecoder(spec.decoderConfig))
+             for spec in settings.pipelines], where=settings.path)
     except ValueError as e:
         raise ConfigError(settings.path, None, str(e)) from None
     log.info("{path}: link security {security}", path=settings.path, security=security)

@@ -11,7 +11,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from mice.config import ConfigError, loadDataForwarder
-from mice.decoders.logformat import hostDict
+from mice.forwarder.format import hostDict
 from mice.forwarder.prepare import Ledger, LinePreparer
 from mice.forwarder.spool import Spool
 from mice.forwarder.tailer import OffsetStore
