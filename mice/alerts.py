@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_idmef -*-
+# -*- test-case-name: tests.unit.test_idmef -*-
 """
 What an analysis agent raises, before and after it is IDMEF: an L{Alert}.
 

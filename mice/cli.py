@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli -*-
+# -*- test-case-name: tests.integration.test_cli -*-
 """
 The C{mice} command: check configs, create schemas, ship files, make keys,
 reverse pseudonyms and test analysis rules on a log file.

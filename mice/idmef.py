@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_idmef -*-
+# -*- test-case-name: tests.unit.test_idmef -*-
 """
 IDMEF (RFC 4765) for M-ICE: L{toXml} turns an L{Alert} into an
 C{IDMEF-Message} document (written directly as text, the bytes lxml would
@@ -275,7 +275,7 @@ def _toXmlLxml(alert):
 # toXml writes the document as text, without building a tree: the bytes of
 # _toXmlLxml, at a fraction of the cost (an analysis agent writes one
 # document per alert).  What lxml (6.0 over libxml2 2.14) escapes, and how,
-# was read off its output, and tests.test_idmef.WriterTests checks it for
+# was read off its output, and tests.unit.test_idmef.WriterTests checks it for
 # every code point: in element content & < > and CR (which a parser would
 # turn into LF); in attribute values also the double quote, tab and LF
 # (which a parser would turn into spaces); nothing else, since the

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sender -*-
+# -*- test-case-name: tests.unit.services.test_sender -*-
 """
 The sending side's bookkeeping, without I/O: which batches wait to be sent,
 which are in flight (sent, not yet acknowledged), and what to resend after a

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_registry -*-
+# -*- test-case-name: tests.unit.test_registry -*-
 """
 Finding modules by the names the original configuration files use.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_aaregex -*-
+# -*- test-case-name: tests.unit.analysis.test_aaregex -*-
 """
 The M-ICE rule engine (C{mice_mod_pop_aa_regex}, seed chapter 6.2): which
 rules of a C{mice_mod_pop_aa_regex.conf} a log line matches, and the

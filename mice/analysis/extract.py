@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_aaregex -*-
+# -*- test-case-name: tests.unit.analysis.test_aaregex -*-
 """
 What an alert is about, read from its log line: the source and target
 L{mice.alerts.Node}s, and the user and group IDs the MONITORING rules

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_logids -*-
+# -*- test-case-name: tests.unit.analysis.test_logids -*-
 """
 The LogIDS 2.0 rule language (seed C{004_...}, the C{rules.txt} chapter),
 with the C{filter.txt} and C{netdef.txt} formats M-ICE defines for it (the

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_aarules -*-
+# -*- test-case-name: tests.integration.test_aarules -*-
 """
 Console events: what the LogIDS rules (L{mice.analysis.logids}) show on the
 ManagementHost's console besides alerts, and the C{event} kind of the link

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_agent -*-
+# -*- test-case-name: tests.integration.test_agent -*-
 """
 C{mice_mod_dec_idmef}: the decoding module for C{idmef} batches, whose
 records are IDMEF XML documents (from an analysis agent, ours or another

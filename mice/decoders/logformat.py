@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_logformat -*-
+# -*- test-case-name: tests.unit.decoders.test_logformat -*-
 """
 The BufferDaemon's C{mice_mod_dec_logformat} decoder: what a batch of log
 lines from a DataForwarder (or C{mice send}) becomes on the server.  Pure:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clientmodules -*-
+# -*- test-case-name: tests.unit.forwarder.test_clientmodules -*-
 """
 The DataForwarder's line modules that decide and shape what it ships:
 C{mice_mod_flt_regex} (L{RegexFilter}) and the builder of

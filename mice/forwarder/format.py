@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_logformat -*-
+# -*- test-case-name: tests.unit.decoders.test_logformat -*-
 """
 The "simple" log format (C{mice_mod_fmt_simple}) on the client: the host
 columns a DataForwarder sends, the time stamp found in a line, and the wire

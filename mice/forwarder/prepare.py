@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_forwarding -*-
+# -*- test-case-name: tests.unit.forwarder.test_prepare -*-
 """
 The DataForwarder's decisions, without I/O: what a followed line becomes
 (L{LinePreparer}: filter, pseudonymise, format), how lines are cut into

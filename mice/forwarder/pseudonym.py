@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_clientmodules -*-
+# -*- test-case-name: tests.unit.forwarder.test_clientmodules -*-
 """
 Pseudonymisation of log lines before a DataForwarder ships them (PSEUDO = yes).
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_spool -*-
+# -*- test-case-name: tests.unit.forwarder.test_spool -*-
 """
 The forwarder's spool: an ordered FIFO of opaque items (encoded batches) that
 wait for a server, held in memory up to a bound and then on disk up to another.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tailer -*-
+# -*- test-case-name: tests.unit.forwarder.test_tailer -*-
 """
 Follow one log file path through appends, rotations, truncations and tampering.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_agent -*-
+# -*- test-case-name: tests.integration.test_agent -*-
 """
 C{mice_mod_pop_aa_regex}: the analysis agent's post-processor.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_aarules -*-
+# -*- test-case-name: tests.integration.test_aarules -*-
 """
 C{mice_mod_pop_aa_rules}: the LogIDS rules (L{mice.analysis.logids}) as an analysis
 agent's post-processor, beside or instead of C{mice_mod_pop_aa_regex}.

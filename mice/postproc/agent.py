@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_agent,tests.test_aarules -*-
+# -*- test-case-name: tests.integration.test_agent,tests.integration.test_aarules -*-
 """
 What the analysis modules of an agent share (C{mice_mod_pop_aa_regex},
 L{mice.postproc.aaregex}; C{mice_mod_pop_aa_rules},

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_agent -*-
+# -*- test-case-name: tests.integration.test_agent -*-
 """
 The alert database (reaction 2 of the seed's ManagementHost, reduced to its
 store): every IDMEF document received becomes a row of C{alert_entry}, in

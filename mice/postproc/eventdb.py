@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_aarules -*-
+# -*- test-case-name: tests.integration.test_aarules -*-
 """
 The console's event store: every console event received
 (L{mice.decoders.events}) becomes a row of C{console_event}, in SQLite or

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_syslogrelay -*-
+# -*- test-case-name: tests.integration.test_syslogrelay -*-
 """
 C{mice_mod_pop_syslog}: relays records to a syslog target.
 

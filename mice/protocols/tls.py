@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_securelink -*-
+# -*- test-case-name: tests.integration.test_securelink -*-
 """
 TLS with mutual certificates for M-ICE links: the server requires a client
 certificate signed by the configured CA; the client checks the server's

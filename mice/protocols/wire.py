@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_wire -*-
+# -*- test-case-name: tests.unit.protocols.test_wire -*-
 """
 The M-ICE link protocol's messages, without any I/O.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_securelink -*-
+# -*- test-case-name: tests.integration.test_securelink -*-
 """
 A small certificate authority for M-ICE's TLS links (C{mice certs}): one CA,
 and a certificate per node (ManagementHost, analysis agent, raw-log

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_securelink -*-
+# -*- test-case-name: tests.integration.test_securelink -*-
 """
 What secures one end of a link, from its config: plain (ENCRYPT = no), the
 pre-shared key (ENCRYPT = yes with ENCKEY: L{mice.security.psk}) or TLS

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_linksecurity -*-
+# -*- test-case-name: tests.unit.security.test_psk -*-
 """
 The pre-shared-key link security (C{ENCRYPT = yes} with C{ENCKEY}): a
 handshake in which both ends prove that they know the key, with fresh

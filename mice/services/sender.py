@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_sender -*-
+# -*- test-case-name: tests.unit.services.test_sender -*-
 """
 A reconnecting, acknowledged sender: the client side of every M-ICE link.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.integration.test_tap -*-
 """
 C{twistd -n mice-allinone}: M-ICE on one machine, on 127.0.0.1, with SQLite.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.integration.test_tap -*-
 """
 C{twistd mice-bufferdaemon -c bufferdaemon.conf}: the generic server, its
 role given by the modules its config names.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.integration.test_tap -*-
 """
 What the daemons' configs say about running them (PIDPATH, USER, GROUP,
 CHROOT, SYSLOGFAC), applied through twistd's own options.

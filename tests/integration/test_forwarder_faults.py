@@ -19,8 +19,8 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.testing import PrivateMariaDB, writeForwarderConfig, writeRawLogConfigs
-from tests.test_faults import TWISTD, accepting, freePort, waitFor
-from tests.test_integration import SAMPLE
+from tests.integration.test_endtoend import SAMPLE
+from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
 
 TABLES = ("rawlog_line", "firewall_line", "scslog_line")
 

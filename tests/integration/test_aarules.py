@@ -55,8 +55,8 @@ from mice.testing import (
     writeForwarderConfig,
     writeLogIdsAgent,
 )
-from tests.test_agent import ETC, record
-from tests.test_faults import waitFor
+from tests.integration.test_agent import ETC, record
+from tests.integration.test_faults import waitFor
 
 FAILED = "Nov 22 10:00:01 web01 sshd[811]: Failed password for root from 10.0.0.7 port 52311 ssh2"
 ACCEPTED = ("Nov 22 10:00:02 web01 sshd[812]: Accepted publickey for eve from 192.0.2.9 port 4022"

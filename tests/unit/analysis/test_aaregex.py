@@ -34,8 +34,9 @@ from mice.analysis.aaregex import (
 from mice.analysis.extract import addressesFor, idValues, nodesFor
 from mice.config import loadAaRegex, loadMatchFile
 from mice.record import LogRecord
+from tests import ROOT
 
-ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
+ETC = os.path.join(ROOT, "etc", "mice")
 SEED = os.path.join(ETC, "mice_mod_pop_aa_regex.conf")
 MATCH_FILE = os.path.join(ETC, "matchfiles", "match_file_aa_regex.txt")
 

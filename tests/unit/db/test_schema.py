@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_schema -*-
+# -*- test-case-name: tests.unit.db.test_schema -*-
 """
 Tests for L{mice.db.schema}: the SQL text, and the schema on a real SQLite file
 and on the real MariaDB.
@@ -16,7 +16,7 @@ from mice.db import schema
 from mice.db.classify import classify, classifyBatch
 from mice.record import LogRecord
 from mice.testing import temporaryMariaDBDatabase
-from tests.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
+from tests.unit.db.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
 
 SEED_COLUMNS = {
     "rawlog_line": "hostname domain ip osystem release version date time logline signature",

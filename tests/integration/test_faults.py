@@ -18,7 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from mice.forwarder.shipping import shipFile
 from mice.testing import PrivateMariaDB, writeRawLogConfigs
-from tests.test_integration import Pipeline, writeCorpus
+from tests.integration.test_endtoend import Pipeline, writeCorpus
 
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 MICE = [sys.executable, "-m", "mice.cli"]

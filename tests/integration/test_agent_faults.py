@@ -45,8 +45,8 @@ from mice.idmef import fromXml
 from mice.postproc.aaregex import MATCHES_PER_LINE, linkStream
 from mice.postproc.aarules import ACTIONS_PER_LINE, loadEngine, logidsStream, reportingHost
 from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig
-from tests.test_faults import TWISTD, accepting, freePort, waitFor
-from tests.test_forwarder_faults import LogWriter, Processes, corpusLine, tail
+from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
+from tests.integration.test_forwarder_faults import LogWriter, Processes, corpusLine, tail
 
 #: Lines the test writes (1000 a second): four alerts in every five lines
 #: (SAMPLE's sshd line raises AuS and Ap_Name, the firewall DROP FwD, FAILED
@@ -68,7 +68,7 @@ FORWARDER_HOST, FORWARDER_IP = "testhost", "10.0.0.2"
 #: an alert, a drop and a display of the whole record; the LAuS line (no
 #: filter block selects it, no rule matches it) is dropped automatically;
 #: every cron line is rejected, and those whose number ends in 9 twice.
-LOGIDS_RULES = r"""# The LogIDS rules of tests.test_agent_faults.
+LOGIDS_RULES = r"""# The LogIDS rules of tests.integration.test_agent_faults.
 sshd,event eq Accepted,warning
 sshd,event eq Accepted AND user eq alice,display=user#src_ip#src_port
 iptables,prefix ct DROP,alert

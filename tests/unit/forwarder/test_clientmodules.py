@@ -35,8 +35,9 @@ from mice.forwarder.pseudonym import (
 from mice.interfaces import IFilter, IPseudonymizer
 from mice.record import HostInfo
 from mice.registry import findModule
+from tests import ROOT
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = ROOT
 ETC = os.path.join(REPO, "etc", "mice")
 
 KEY = bytes(range(64))

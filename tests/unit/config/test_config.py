@@ -31,8 +31,9 @@ from mice.config import (
     parseIni,
 )
 from mice.config import schema as configSchema
+from tests import ROOT
 
-ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
+ETC = os.path.join(ROOT, "etc", "mice")
 REPO = os.path.dirname(os.path.dirname(ETC))
 
 # ---------------------------------------------------------------------------

@@ -32,9 +32,10 @@ from mice.testing import (
     writeAgentConfigs,
     writeForwarderConfig,
 )
-from tests.test_faults import waitFor
+from tests import ROOT
+from tests.integration.test_faults import waitFor
 
-ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
+ETC = os.path.join(ROOT, "etc", "mice")
 
 FAILED = "Nov 22 10:00:01 web01 sshd[811]: Failed password for alice from 10.0.0.7 port 52311 ssh2"
 CRON = "Nov 22 10:00:04 web01 CRON[990]: (root) CMD (run-parts /etc/cron.hourly)"

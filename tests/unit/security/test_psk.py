@@ -1,7 +1,7 @@
 """
 Tests for L{mice.security.psk}: the pre-shared-key handshake and the AEAD
 framing, without sockets (the link over loopback TCP is tested in
-C{tests.test_securelink}).
+C{tests.integration.test_securelink}).
 """
 
 import base64

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_idmef -*-
+# -*- test-case-name: tests.unit.test_idmef -*-
 """
 Tests for L{mice.idmef}.
 """
@@ -18,6 +18,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from mice import idmef
 from mice.alerts import SEVERITIES, Alert, Node
 from mice.idmef import IdmefError, fromXml, ntpStamp, toXml, validate, xmlSafe
+from tests import ROOT
 
 #: A DTD written for these tests: the RFC 4765 content models of the
 #: elements M-ICE writes (element order, required children, enumerated
@@ -978,7 +979,7 @@ class ValidateTests(SynchronousTestCase):
         If a DTD is shipped as etc/mice/idmef-message.dtd, our output is
         valid against it.
         """
-        shipped = os.path.join(os.path.dirname(__file__), "..", "etc", "mice", "idmef-message.dtd")
+        shipped = os.path.join(ROOT, "etc", "mice", "idmef-message.dtd")
         if not os.path.exists(shipped):
             raise SkipTest("no IDMEF DTD is shipped (see docs/idmef.rst)")
         self.assertEqual(validate(toXml(SSH_ALERT), shipped), [])

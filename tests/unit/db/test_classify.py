@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_classify -*-
+# -*- test-case-name: tests.unit.db.test_classify -*-
 """
 Tests for L{mice.db.classify}.
 """
@@ -16,6 +16,7 @@ from mice.db import classify as classifyModule
 from mice.db.classify import FIREWALL, RAWLOG, SCSLOG, classify
 from mice.db.schema import COLUMNS, ORIGIN_MAX, STREAM_MAX, UNSET_ID
 from mice.record import LogRecord
+from tests import ROOT
 
 HOST = dict(
     hostname="fw",
@@ -600,13 +601,13 @@ class RowSafetyTests(SynchronousTestCase):
             capture_output=True,
             text=True,
             check=True,
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            cwd=ROOT,
         ).stdout
         self.assertEqual(out.strip(), "[]")
 
 
 def _corpus(n, seed=5):
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
     try:
         from gencorpus import generate
     finally:

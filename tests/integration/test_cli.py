@@ -11,8 +11,9 @@ import sys
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from mice.testing import temporaryMariaDBDatabase
+from tests import ROOT
 
-ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "etc", "mice")
+ETC = os.path.join(ROOT, "etc", "mice")
 
 
 def mice(*args, cwd=None):
@@ -102,7 +103,7 @@ class SecureSendTests(TestCase):
         a wrong key gets nothing in.
         """
         from mice.testing import writeRawLogConfigs
-        from tests.test_faults import TWISTD, accepting, freePort, rowCount, waitFor
+        from tests.integration.test_faults import TWISTD, accepting, freePort, rowCount, waitFor
 
         directory = os.path.abspath(self.mktemp())
         port = freePort()

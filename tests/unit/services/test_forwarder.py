@@ -2,7 +2,7 @@
 Tests for L{mice.services.forwarder}: the DataForwarder service, driven by a
 L{task.Clock} over real temporary files, real spools and offset stores, with
 L{FakeSender}s standing in for the servers (the link itself is tested in
-C{tests.test_sender} and end to end in C{tests.test_forwarder_faults}).
+C{tests.unit.services.test_sender} and end to end in C{tests.integration.test_forwarder_faults}).
 """
 
 import os
@@ -22,6 +22,7 @@ from mice.forwarder.tailer import OffsetStore
 from mice.services.forwarder import EVENT_STREAM, DataForwarder, Destination, reportingPolicy
 from mice.tap import dataforwarder
 from mice.testing import FakeSender, writeForwarderConfig
+from tests import ROOT
 
 HOST = {"hostname": "testhost"}
 
@@ -411,7 +412,7 @@ class ConfigTests(SynchronousTestCase):
         self.assertIn("ENCRYPT = yes needs ENCKEY (a pre-shared key) or TLSCERT", str(e))
 
     def test_shippedConfigLoads(self):
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        root = ROOT
         options = dataforwarder.Options()
         options.parseOptions(["-c", os.path.join(root, "etc", "mice", "dataforwarder.conf")])
         self.assertEqual([name for name, _ in options.settings.servers], ["sql", "analysis"])
@@ -429,8 +430,8 @@ class LoopbackTests(TestCase):
         from twisted.internet import reactor
         from twisted.internet.inotify import INotify
 
-        from tests.test_faults import rowCount, waitFor
-        from tests.test_integration import Pipeline
+        from tests.integration.test_endtoend import Pipeline
+        from tests.integration.test_faults import rowCount, waitFor
 
         directory = os.path.abspath(self.mktemp())
         database = os.path.join(directory, "rawlog.db")

@@ -41,8 +41,9 @@ from mice.analysis.logids import (
     unescapeValue,
 )
 from mice.cli import _LogIdsJson, _LogIdsListing
+from tests import ROOT
 
-ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+ETC = os.path.join(ROOT,
                    "etc", "mice", "logids")
 RULES = os.path.join(ETC, "rules.txt")
 FILTERS = os.path.join(ETC, "filter.txt")

@@ -15,9 +15,8 @@ from twisted.trial.unittest import TestCase
 from mice.services.bufferdaemon import BufferDaemon
 from mice.services.forwarder import DataForwarder
 from mice.tap import allinone, bufferdaemon
-from tests.test_faults import freePort, rowCount, waitFor
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import ROOT
+from tests.integration.test_faults import freePort, rowCount, waitFor
 
 
 class BufferDaemonOptionsTests(TestCase):

@@ -23,8 +23,8 @@ from mice.security.certs import loadOrMakeCA, writeNode
 from mice.security.policy import LinkSecurity
 from mice.security.psk import PskSecurity, deriveMasterKey
 from mice.services.sender import ReliableSender
-from tests.test_faults import waitFor
-from tests.test_integration import Pipeline, writeCorpus
+from tests.integration.test_endtoend import Pipeline, writeCorpus
+from tests.integration.test_faults import waitFor
 
 KEY = "0123456789abcdef" * 8
 WRONG = "fedcba9876543210" * 8
