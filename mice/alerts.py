@@ -122,3 +122,30 @@ def bounded(alert, lineChars=4096, textChars=128):
             (_cut(meaning, textChars),
              _cut(value, lineChars if meaning == "log line" else textChars))
             for meaning, value in alert.additionalData[:6]))
+
+
+@dataclass(frozen=True)
+class RoutedAlert:
+    """
+    One alert as the ManagementHost received and routed it: what a reaction
+    agent (L{mice.interfaces.IReaction}) is given.
+
+    @ivar key: unique and stable for this alert across resends and
+        restarts (the sender's source, stream and sequence number and the
+        alert's index in its IDMEF message): the idempotency key of every
+        reaction to it.
+    @ivar alert: the parsed L{Alert}.
+    @ivar document: an C{IDMEF-Message} holding this alert alone, as text.
+    @ivar description: the C{alertdesc}: the match file's description of
+        the alert id, else the IDMEF classification text.
+    @ivar receivedFrom: the sender (the analysis agent's source name).
+    @ivar receivedAt: when the ManagementHost received it, ISO 8601 UTC.
+    """
+
+    key: str
+    alert: Alert
+    document: str
+    description: str
+    receivedFrom: str
+    receivedAt: str
+

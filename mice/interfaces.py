@@ -109,3 +109,54 @@ class IPseudonymizer(Interface):
         @param line: one log line (C{str}).
         @return: the line with personal data replaced; never raises.
         """
+
+
+class IReaction(Interface):
+    """
+    A reaction agent of the ManagementHost (L{mice.reactors}): one way of
+    reacting to an alert, named by the seed's pipe names
+    (C{rid_1_write_to_syslog}, C{rid_2_send_to_alert_db},
+    C{rid_3_save_to_file}, C{rid_4_countermeasure}, or an external program's
+    FIFO).  Modelled on Buildbot's reporters: one small class per way, fed by
+    the ManagementHost's reaction service, which owns the durable job
+    journal, the retries and the backoff; one failing agent never delays
+    another.
+
+    The service calls L{react} at least once per journaled job: after a crash
+    between doing a job and recording it as done, it is called again with
+    the same L{mice.alerts.RoutedAlert}, so an agent deduplicates by
+    C{routed.key} where its target allows (a database row, a countermeasure
+    id) and says in its docs what a repeat looks like where it cannot (a
+    syslog line).
+    """
+
+    pipe = Attribute("The pipe name this agent serves (C{rid_1_write_to_syslog}).")
+
+    def start():
+        """
+        Open what the agent writes to. @return: a Deferred (or C{None}).
+        """
+
+    def react(routed):
+        """
+        React to one alert.
+
+        @param routed: a L{mice.alerts.RoutedAlert}.
+        @return: a Deferred that fires with a short outcome text (logged and
+            kept in the journal) once the reaction is done, or fails: a
+            L{ReactionRefused} is final (recorded, not retried), any other
+            failure is retried with backoff.
+        """
+
+    def stop():
+        """
+        Flush and close. @return: a Deferred (or C{None}).
+        """
+
+
+class ReactionRefused(Exception):
+    """
+    A reaction that must not be retried (its parameters are invalid, the
+    target is on a never-act list): the journal records it as refused, with
+    this exception's text as the reason.
+    """
