@@ -72,7 +72,7 @@ from mice.analysis.logids import (  # noqa: E402
     loadRules,
     syslogHost,
 )
-from mice.cli import _readLines  # noqa: E402
+from mice.analysis.offline import readLines as _readLines  # noqa: E402
 
 ETC = os.path.join(ROOT, "etc", "mice", "logids")
 SEED_RULES = os.path.join(ETC, "rules.txt")

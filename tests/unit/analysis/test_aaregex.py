@@ -845,7 +845,7 @@ class FastPathTests(SynchronousTestCase):
         """
         mice analyze's reading in blocks gives the lines it read one by one.
         """
-        from mice.cli import _readLines
+        from mice.analysis.offline import readLines as _readLines
         from mice.forwarder.format import decodeLogBytes
 
         path = self.mktemp()

@@ -40,7 +40,8 @@ from mice.analysis.logids import (
     syslogHost,
     unescapeValue,
 )
-from mice.cli import _LogIdsJson, _LogIdsListing
+from mice.analysis.offline import LogIdsJson as _LogIdsJson
+from mice.analysis.offline import LogIdsListing as _LogIdsListing
 from tests import ROOT
 
 ETC = os.path.join(ROOT,

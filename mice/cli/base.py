@@ -1,0 +1,43 @@
+# -*- test-case-name: tests.integration.test_cli -*-
+"""
+What every C{mice} sub-command shares: logging to standard error, and a
+reader of our output that went away.
+"""
+
+import os
+import sys
+
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+
+
+def startLogging(verbose):
+    level = LogLevel.info if verbose else LogLevel.warn
+    globalLogBeginner.beginLoggingTo(
+        [FilteringLogObserver(textFileLogObserver(sys.stderr),
+                              [LogLevelFilterPredicate(defaultLogLevel=level)])],
+        redirectStandardIO=False)
+
+
+#: The LogIDS files C{check-config} recognises by name (C{*rules*.txt}...):
+#: they are not INI configs.
+_LOGIDS_FILES = ("netdef", "filter", "rules")
+
+
+def readerGone():
+    """
+    The reader of our output went away (C{mice analyze ... | head}): there
+    is nothing more to say, and the interpreter's last flush of stdout must
+    not complain about it either.
+
+    @return: the exit status, 0.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0

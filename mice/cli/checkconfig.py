@@ -1,0 +1,87 @@
+# -*- test-case-name: tests.integration.test_cli -*-
+"""
+C{mice check-config FILE...}: validate M-ICE config files (and LogIDS rule,
+filter and netdef files) and print their effective settings.
+"""
+
+import os
+import sys
+
+#: The LogIDS files C{check-config} recognises by name (C{*rules*.txt}...):
+#: they are not INI configs.
+_LOGIDS_FILES = ("netdef", "filter", "rules")
+
+
+def _logidsKind(path):
+    name = os.path.basename(path).lower()
+    if name.endswith(".txt"):
+        return next((kind for kind in _LOGIDS_FILES if kind in name), None)
+    return None
+
+
+def _checkLogIds(kind, path):
+    """
+    Load one LogIDS file, print what loaded and every line that did not.
+
+    @return: whether every line loaded.
+    """
+    from mice.analysis import logids
+
+    load = {"rules": logids.loadRules, "filter": logids.loadFilters,
+            "netdef": logids.loadNetDef}[kind]
+    try:
+        loaded, problems = load(path)
+    except OSError as e:
+        print(f"{path}: {e.strerror}", file=sys.stderr)
+        return False
+    except UnicodeDecodeError as e:
+        print(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})", file=sys.stderr)
+        return False
+    for problem in problems:
+        print(str(problem), file=sys.stderr)
+    size = len(loaded.entries) if kind == "netdef" else len(loaded)
+    what = {"rules": "rules", "filter": "filter blocks", "netdef": "host patterns"}[kind]
+    print(f"{path}: LogIDS {kind} file, {size} {what}"
+          + (f", {len(problems)} bad line(s)" if problems else ", OK"))
+    return not problems
+
+
+def run(args):
+    from mice.config import ConfigError, describe, loadConfig
+
+    failed = False
+    for path in args.files:
+        kind = _logidsKind(path)
+        if kind is not None:
+            failed = not _checkLogIds(kind, path) or failed
+            continue
+        try:
+            loaded = loadConfig(path, strict=args.strict)
+        except ConfigError as e:
+            print(str(e), file=sys.stderr)
+            failed = True
+            continue
+        except OSError as e:
+            print(f"{path}: {e.strerror}", file=sys.stderr)
+            failed = True
+            continue
+        for warning in loaded.warnings:
+            print(str(warning), file=sys.stderr)
+        print(f"{path}: {loaded.kind} config, OK")
+        for line in describe(loaded):
+            print(f"    {line}")
+        if loaded.kind == "aa_rules":
+            settings = loaded.settings
+            for kind, named in (("rules", settings.rulesFile), ("filter", settings.filterFile),
+                                ("netdef", settings.netdefFile)):
+                if named is not None:
+                    failed = not _checkLogIds(kind, named) or failed
+    return 1 if failed else 0
+
+
+def addParser(commands):
+    p = commands.add_parser("check-config", help="validate M-ICE config files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--strict", action="store_true",
+                   help="a referenced file or directory that does not exist is an error")
+    p.set_defaults(run=run)

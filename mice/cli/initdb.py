@@ -1,0 +1,60 @@
+# -*- test-case-name: tests.integration.test_cli -*-
+"""
+C{mice initdb URL}: create the raw-log and alert schemas.
+"""
+
+import sys
+
+from twisted.internet.defer import ensureDeferred
+
+
+async def _initdb(reactor, url, tables):
+    from mice.db.pools import connectionPool, schema
+
+    pool, dialect = connectionPool(url, reactor)
+    pool.start()
+    try:
+        await pool.runInteraction(schema.createSchema, dialect, tables)
+    finally:
+        pool.close()
+
+
+def run(args):
+    from twisted.internet import reactor
+    from twisted.internet.task import react
+
+    from mice.config import parseDatabaseUrl
+    from mice.db import schema
+
+    try:
+        url = parseDatabaseUrl(args.url)
+    except ValueError as e:
+        print(f"mice initdb: {e}", file=sys.stderr)
+        return 2
+    tables = {"rawlog": schema.RAWLOG_TABLES, "alert": schema.ALERT_TABLES,
+              "all": schema.RAWLOG_TABLES + schema.ALERT_TABLES}[args.tables]
+    status = []
+
+    async def main(reactor):
+        try:
+            await _initdb(reactor, url, tables)
+        except Exception as e:
+            print(f"mice initdb: {args.url.split('@')[-1]}: {e}", file=sys.stderr)
+            status.append(1)
+        else:
+            print(f"created {', '.join(tables)} in {url.redacted()}")
+
+    try:
+        react(lambda r: ensureDeferred(main(r)))
+    except SystemExit:
+        pass
+    del reactor
+    return status[0] if status else 0
+
+
+def addParser(commands):
+    p = commands.add_parser("initdb", help="create the raw-log and alert schemas")
+    p.add_argument("url", metavar="URL",
+                   help="sqlite:///path.db or mysql://user:pass@host:port/db")
+    p.add_argument("--tables", choices=("rawlog", "alert", "all"), default="all")
+    p.set_defaults(run=run)

@@ -1,0 +1,143 @@
+# -*- test-case-name: tests.integration.test_cli -*-
+"""
+C{mice send --to HOST:PORT FILE}: ship a file of log lines or IDMEF
+messages to a BufferDaemon; exits once every record is acknowledged.
+"""
+
+import socket
+import sys
+
+from twisted.internet.defer import ensureDeferred
+
+
+def _endpoint(reactor, args):
+    from twisted.internet.endpoints import clientFromString
+
+    if args.endpoint:
+        return clientFromString(reactor, args.endpoint)
+    host, sep, port = args.to.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"--to must be HOST:PORT, not {args.to!r}")
+    host = host.strip("[]").replace(":", r"\:")
+    return clientFromString(reactor, f"tcp:host={host}:port={port}:timeout=10")
+
+
+def linkSecurity(args):
+    """
+    The link security C{mice send}'s options ask for.
+
+    @raise ValueError: they are incomplete or a file is bad.
+    """
+    from mice.security.policy import LinkSecurity
+
+    if args.link_config:
+        from mice.config import loadConfig
+
+        settings = loadConfig(args.link_config).settings
+        if not hasattr(settings, "encrypt"):
+            raise ValueError(f"{args.link_config}: has no ENCRYPT setting")
+        return LinkSecurity.fromSettings(settings.encrypt, settings.encKey, settings.cryptMod,
+                                         settings.tls, where=args.link_config)
+    tls = (args.tls_cert, args.tls_key, args.tls_ca)
+    if any(tls):
+        if not all(tls):
+            raise ValueError("--tls-cert, --tls-key and --tls-ca go together")
+        return LinkSecurity.fromSettings(True, tls=tls)
+    if args.enckey_file:
+        with open(args.enckey_file, encoding="utf-8") as f:
+            key = f.read().strip()
+        return LinkSecurity.fromSettings(True, key, args.cryptmod, where=args.enckey_file)
+    return LinkSecurity()
+
+
+def run(args):
+    from twisted.internet.task import react
+
+    from mice.forwarder.shipping import shipFile
+    from mice.services.sender import ReliableSender
+
+    status = []
+
+    async def main(reactor):
+        try:
+            security = linkSecurity(args)
+            endpoint = security.wrapClientEndpoint(
+                _endpoint(reactor, args),
+                args.tls_name or (args.to or "").rpartition(":")[0].strip("[]") or "localhost")
+        except (OSError, ValueError) as e:
+            print(f"mice send: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
+            status.append(2)
+            return
+        sender = ReliableSender(endpoint, source=args.source, kind=args.kind, clock=reactor,
+                                window=args.window, description=args.to or args.endpoint,
+                                securityFactory=security.securityFactory())
+        sender.startService()
+        timeout = None
+        if args.timeout:
+            def giveUp():
+                print(f"mice send: gave up after {args.timeout}s; {sender.pendingRecords}"
+                      " records not acknowledged", file=sys.stderr)
+                status.append(1)
+                shipping.cancel()
+            timeout = reactor.callLater(args.timeout, giveUp)
+        shipping = ensureDeferred(shipFile(sender, args.file, kind=args.kind,
+                                           stream=args.stream))
+
+        def refused(reason):
+            if not shipping.called:
+                print(f"mice send: {sender.description} refused: {reason}", file=sys.stderr)
+                status.append(1)
+                shipping.cancel()
+
+        sender.whenRefused().addCallback(refused)
+        try:
+            result = await shipping
+        except Exception as e:
+            if not status:
+                print(f"mice send: {e}", file=sys.stderr)
+                status.append(1)
+        else:
+            print(f"{args.file}: {result.records} records in {result.batches} batches"
+                  f" acknowledged by {sender.description}"
+                  + (f" ({result.truncated} over-long lines truncated)"
+                     if result.truncated else ""))
+        finally:
+            if timeout is not None and timeout.active():
+                timeout.cancel()
+            await sender.stopService()
+
+    try:
+        react(lambda r: ensureDeferred(main(r)))
+    except SystemExit:
+        pass
+    return status[0] if status else 0
+
+
+def addParser(commands):
+    p = commands.add_parser("send", help="ship a file to a BufferDaemon")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="HOST:PORT")
+    target.add_argument("--endpoint", metavar="ENDPOINT",
+                        help="a Twisted client endpoint string, e.g. unix:path=/run/mice.sock")
+    p.add_argument("--kind", choices=("log", "idmef"), default="log")
+    p.add_argument("--source", default=socket.gethostname().split(".")[0] or "localhost",
+                   help="this client's name in the stores (default: the host name)")
+    p.add_argument("--stream", help="the stream name (default: the file's absolute path)")
+    p.add_argument("--window", type=int, default=8, help="batches in flight")
+    p.add_argument("--timeout", type=float, default=0,
+                   help="give up after this many seconds (default: keep trying)")
+    link = p.add_argument_group("link security (default: plain text)")
+    link.add_argument("--link-config", metavar="CONF",
+                      help="take ENCRYPT, ENCKEY, CRYPTMOD, TLSCERT... from this config"
+                           " (a dataforwarder.conf or a decoding module's conf)")
+    link.add_argument("--enckey-file", metavar="FILE",
+                      help="pre-shared key (or passphrase) in this file")
+    link.add_argument("--cryptmod", default="aes-256-gcm",
+                      choices=("aes-256-gcm", "chacha20-poly1305", "twofish"))
+    link.add_argument("--tls-cert", metavar="PEM")
+    link.add_argument("--tls-key", metavar="PEM")
+    link.add_argument("--tls-ca", metavar="PEM")
+    link.add_argument("--tls-name", metavar="NAME",
+                      help="the name the server's certificate must have (default: its address)")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(run=run)
