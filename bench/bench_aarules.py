@@ -48,7 +48,7 @@ def records(lines):
 def run(recs, rulesPath, batch=5000):
     from twisted.internet.task import Clock
 
-    from mice.analysis.aaregex import AlertCounter, MemoryAlertIdStore
+    from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore
     from mice.analysis.logids import LogIdsEngine, loadFilters, loadNetDef, loadRules
     from mice.postproc.aarules import AaRulesAnalyzer
     from mice.testing import FakeSender

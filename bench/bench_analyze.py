@@ -295,7 +295,7 @@ def runAgent(name, settings, recs, descriptions, batch=5000, limit=200000):
     """
     from twisted.internet.task import Clock
 
-    from mice.analysis.aaregex import AlertCounter, MemoryAlertIdStore
+    from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore
     from mice.postproc.aaregex import AaRegexAnalyzer
     from mice.testing import FakeSender
 

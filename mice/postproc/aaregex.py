@@ -15,7 +15,7 @@ The alert's identity on the link is what makes the repeat harmless: the
 stream names the record's origin and stream, the sequence number is the
 record's times 32 plus the match's index, and the receiving stores ignore
 a (source, stream, seq) they already have.  The IDMEF messageid comes from
-the persisted AlertID counter (L{mice.analysis.aaregex.sharedAlertCounter}: one per
+the persisted AlertID counter (L{mice.analysis.alertid.sharedAlertCounter}: one per
 file in a process) and is never reused.
 """
 

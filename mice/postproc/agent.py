@@ -160,9 +160,9 @@ def agentCounter(settings):
     """
     The messageid counter of a config's C{[IDMEF_INFO]}: the AlertIDFile's,
     shared with any other module of this process on the same file
-    (L{mice.analysis.aaregex.sharedAlertCounter}), or one in memory without a file.
+    (L{mice.analysis.alertid.sharedAlertCounter}), or one in memory without a file.
     """
-    from mice.analysis.aaregex import AlertCounter, MemoryAlertIdStore, sharedAlertCounter
+    from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore, sharedAlertCounter
 
     if not settings.alertIdFile:
         return AlertCounter(MemoryAlertIdStore(), settings.alertId)

@@ -21,7 +21,8 @@ from twisted.application.service import MultiService
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.python import usage
 
-from mice.analysis.aaregex import AlertCounter, AlertIdFile, descriptionsFrom
+from mice.analysis.aaregex import descriptionsFrom
+from mice.analysis.alertid import AlertCounter, AlertIdFile
 from mice.config import loadAaRegex, loadAaRules, loadMatchFile, parseDatabaseUrl
 from mice.db.pools import connectionPool
 from mice.decoders.events import EventDecoder

@@ -17,7 +17,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from mice.analysis.aaregex import AlertCounter, MemoryAlertIdStore
+from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore
 from mice.analysis.logids import LogIdsEngine, parseFilters, parseNetDef, parseRules
 from mice.cli import main
 from mice.config import (

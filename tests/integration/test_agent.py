@@ -13,7 +13,8 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from mice.analysis.aaregex import AaRegexMatcher, AlertCounter, MemoryAlertIdStore
+from mice.analysis.aaregex import AaRegexMatcher
+from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore
 from mice.config import loadAaRegex, loadBufferDaemon, loadDataForwarder
 from mice.decoders.idmef import IdmefDecoder, ReceivedAlert
 from mice.idmef import fromXml, toXml

@@ -38,7 +38,8 @@ from twisted.internet.defer import CancelledError, ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from mice.analysis.aaregex import AaRegexMatcher, AlertIdFile
+from mice.analysis.aaregex import AaRegexMatcher
+from mice.analysis.alertid import AlertIdFile
 from mice.config import loadAaRegex, loadAaRules, loadBufferDaemon
 from mice.forwarder.format import Timestamper
 from mice.idmef import fromXml

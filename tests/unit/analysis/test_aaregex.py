@@ -19,18 +19,15 @@ from mice.analysis.aaregex import (
     DEFAULT_KEY,
     STRATEGIES,
     AaRegexMatcher,
-    AlertCounter,
-    AlertIdFile,
     Match,
-    MemoryAlertIdStore,
     analysePattern,
     anchorOf,
     descriptionsFrom,
     makeAlert,
     naiveMatches,
-    sharedAlertCounter,
     stripDotStar,
 )
+from mice.analysis.alertid import AlertCounter, AlertIdFile, MemoryAlertIdStore, sharedAlertCounter
 from mice.analysis.extract import addressesFor, idValues, nodesFor
 from mice.config import loadAaRegex, loadMatchFile
 from mice.record import LogRecord
@@ -609,7 +606,7 @@ class SharedAlertCounterTests(SynchronousTestCase):
         """
         crashed = subprocess.run(
             [sys.executable, "-c",
-             "import os\nfrom mice.analysis.aaregex import sharedAlertCounter\n"
+             "import os\nfrom mice.analysis.alertid import sharedAlertCounter\n"
              f"first = sharedAlertCounter({self.path!r}, block=5)\n"
              f"second = sharedAlertCounter({self.path!r}, block=5)\n"
              "print([c.next() for _ in range(7) for c in (first, second)], flush=True)\n"
@@ -927,7 +924,7 @@ class AlertIdFileLockTests(SynchronousTestCase):
         path = os.path.join(os.path.abspath(self.mktemp()), "alertid")
         holder = subprocess.Popen(
             [sys.executable, "-c",
-             "import sys\nfrom mice.analysis.aaregex import AlertCounter, AlertIdFile\n"
+             "import sys\nfrom mice.analysis.alertid import AlertCounter, AlertIdFile\n"
              f"c = AlertCounter(AlertIdFile({path!r}))\nprint(c.next(), flush=True)\n"
              "sys.stdin.read()\nc.close()\n"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
