@@ -55,6 +55,7 @@ def run(args):
 
     from mice.forwarder.shipping import shipFile
     from mice.services.sender import ReliableSender
+    from mice.tap.runtime import localHostInfo
 
     status = []
 
@@ -81,7 +82,7 @@ def run(args):
                 shipping.cancel()
             timeout = reactor.callLater(args.timeout, giveUp)
         shipping = ensureDeferred(shipFile(sender, args.file, kind=args.kind,
-                                           stream=args.stream))
+                                           stream=args.stream, host=localHostInfo()))
 
         def refused(reason):
             if not shipping.called:

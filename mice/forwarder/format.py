@@ -2,13 +2,11 @@
 """
 The "simple" log format (C{mice_mod_fmt_simple}) on the client: the host
 columns a DataForwarder sends, the time stamp found in a line, and the wire
-record each line becomes.  Pure: no I/O except L{localHostInfo}, time passed
-in.  The server's side is L{mice.decoders.logformat}.
+record each line becomes.  Pure: no I/O, time passed in.  The server's side is L{mice.decoders.logformat}.
 """
 
 import platform
 import re
-import socket
 import time as _time
 from datetime import date as _date
 
@@ -23,14 +21,15 @@ _AUDIT = re.compile(r"msg=audit\((\d{9,11})(?:\.\d+)?:\d+\)")
 _CLF = re.compile(r"\[(\d\d)/([A-Z][a-z][a-z])/(\d{4}):(\d\d):(\d\d):(\d\d) ")
 
 
-def localHostInfo():
+def nodeHostInfo():
     """
-    The host columns for this machine.
+    The host columns for this machine from its node name and C{uname}, with
+    no name lookup: the domain is what follows the node name's first dot.
+    The daemons use L{mice.tap.runtime.localHostInfo}, which asks the
+    resolver for the domain.
     """
-    fqdn = socket.getfqdn()
-    hostname = socket.gethostname().split(".")[0]
-    domain = fqdn[len(hostname) + 1:] if fqdn.startswith(hostname + ".") else ""
     uname = platform.uname()
+    hostname, _, domain = uname.node.partition(".")
     return HostInfo(hostname, domain, "", uname.system, uname.release, uname.version)
 
 
@@ -217,9 +216,3 @@ class SimpleFormat:
             ("hostname", settings.hostname), ("domain", settings.domain), ("ip", settings.ip))
             if value is not None}
         return cls(detected._replace(**overrides))
-
-
-def buildFormatter(configPath, reactor):
-    from mice.config import loadFmtSimple
-
-    return SimpleFormat.fromSettings(loadFmtSimple(configPath), localHostInfo())

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from twisted.logger import Logger
 
-from mice.forwarder.format import Timestamper, hostDict, localHostInfo
+from mice.forwarder.format import Timestamper, hostDict, nodeHostInfo
 from mice.forwarder.prepare import boundedLine
 
 log = Logger()
@@ -88,7 +88,7 @@ async def shipFile(sender, path, kind="log", stream=None, host=None, now=None,
     outstanding = deque()
     with open(path, "rb") as f:
         if kind == "log":
-            host = hostDict(host or localHostInfo())
+            host = hostDict(host or nodeHostInfo())
             batches = logBatches(f, now, sender.maxRecord or 65536, result)
         else:
             host = None

@@ -22,7 +22,7 @@ regexFilter = ModuleFactory(
 
 simpleFormat = ModuleFactory(
     "mice_mod_fmt_simple", [], "formatter",
-    "mice.forwarder.format.buildFormatter", "host columns and the wire record of each log line")
+    "mice.tap.dataforwarder.buildFormatter", "host columns and the wire record of each log line")
 
 emptyPseudonymizer = ModuleFactory(
     "mice_mod_psd_empty", [], "pseudonymizer",

@@ -32,8 +32,8 @@ from mice.postproc.agent import (
     ROUTES,
     AgentModule,
     agentCounter,
-    agentSenders,
     alertDocument,
+    linkSpecs,
     linkStream,
 )
 
@@ -134,5 +134,7 @@ def build(configPath, reactor):
                              "match_file_aa_regex.txt")
     descriptions = descriptionsFrom(loadMatchFile(matchFile)) if os.path.exists(matchFile) \
         else {}
-    return AaRegexAnalyzer(settings, agentSenders(reactor, settings, links),
+    analyzer = AaRegexAnalyzer(settings, {},
                            agentCounter(settings), reactor, descriptions)
+    analyzer.links = linkSpecs(settings, links)
+    return analyzer

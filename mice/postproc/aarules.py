@@ -39,8 +39,8 @@ from mice.postproc.agent import (
     ROUTES,
     AgentModule,
     agentCounter,
-    agentSenders,
     alertDocument,
+    linkSpecs,
     linkStream,
 )
 
@@ -178,10 +178,15 @@ class AaRulesAnalyzer(AgentModule):
         self.counter = counter
         self.clock = clock
         self.tz = tz
-        self.routes = tuple(route for route in ROUTES[settings.sendTo] if route in senders)
+        self.attachSenders(senders)
         self.alerts = 0
         self.events = 0
         self.unsent = 0
+
+    def attachSenders(self, senders):
+        super().attachSenders(senders)
+        self.routes = tuple(route for route in ROUTES[self.settings.sendTo]
+                            if route in self.senders)
 
     def process(self, records):
         outgoing = self.outgoing()
@@ -297,5 +302,7 @@ def build(configPath, reactor):
     if "A" in routes:
         links.append(("A", settings.agent, settings.agentKey, "AgentKey",
                       "next analysis agent (LogIDS alerts)", "idmef"))
-    return AaRulesAnalyzer(settings, engine, agentSenders(reactor, settings, links),
+    analyzer = AaRulesAnalyzer(settings, engine, {},
                            agentCounter(settings), reactor)
+    analyzer.links = linkSpecs(settings, links)
+    return analyzer

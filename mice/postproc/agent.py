@@ -14,8 +14,8 @@ receiving stores ignore a (source, stream, seq) they already have.
 
 import hashlib
 import os
-import socket
 from operator import itemgetter
+from typing import NamedTuple
 
 from twisted.internet.defer import DeferredList, succeed
 
@@ -88,25 +88,66 @@ class Outgoing:
         return deferreds
 
 
+class LinkSpec(NamedTuple):
+    """
+    A link an analysis module sends on, as its config names it: the daemon
+    builds its sender (L{mice.services.sender.sendersFor}), runs it as a
+    child service and hands it to the module (L{AgentModule.attachSenders}).
+    """
+
+    route: str
+    """C{"M"}, C{"A"} or C{"events"}."""
+    address: object
+    """A L{mice.config.HostPort}."""
+    key: str
+    keyName: str
+    """The config key the key came from, for warnings about it."""
+    description: str
+    kind: str
+    """The link kind: C{"idmef"} or C{"event"}."""
+    encryption: bool
+    tls: object
+    where: str
+    """The config file, for messages."""
+
+
+def linkSpecs(settings, links):
+    """
+    L{LinkSpec}s for C{(route, address, key, key name, description, kind)}
+    of a config's C{[HOST_INFO]} (C{Encryption}, the keys, TLS).
+    """
+    return tuple(LinkSpec(route, address, key, keyName, what, kind, settings.encryption,
+                          settings.tls, settings.path)
+                 for route, address, key, keyName, what, kind in links)
+
+
 class AgentModule:
     """
     An analysis module's life and its flushes' end.
 
+    @ivar links: the L{LinkSpec}s its config names; the daemon builds their
+        senders and runs them, as child services, and hands them over with
+        L{attachSenders}.
     @ivar senders: C{{route: sender}} (L{mice.services.sender.ReliableSender}s).
     @ivar counter: the IDMEF messageid counter, closed on stop.
     """
 
     maxErrors = 10
     batchSize = 5000
+    links = ()
+
+    def attachSenders(self, senders):
+        """
+        The senders of L{links}, by route, which the daemon runs.
+        """
+        self.senders = dict(senders)
 
     def start(self):
-        for sender in self.senders.values():
-            sender.startService()
         return succeed(None)
 
     def stop(self):
         self.counter.close()
-        return DeferredList([sender.stopService() for sender in self.senders.values()])
+        return succeed(None)
 
     def outgoing(self):
         """A new flush's L{Outgoing} per route."""
@@ -126,34 +167,6 @@ class AgentModule:
             return succeed(count)
         return DeferredList(deferreds, fireOnOneErrback=True, consumeErrors=True).addCallback(
             lambda _: count)
-
-
-def agentSenders(reactor, settings, links):
-    """
-    The senders of an analysis module's config (C{[HOST_INFO]}:
-    C{Encryption}, the keys, TLS).
-
-    @param links: C{(route, address, key, key name, description, kind)}
-        for each server to send to.
-    @return: C{{route: sender}}.
-    """
-    from twisted.internet.endpoints import clientFromString
-
-    from mice.security.policy import LinkSecurity
-    from mice.services.sender import ReliableSender
-
-    source = socket.gethostname().split(".")[0] or "localhost"
-    senders = {}
-    for route, address, key, keyName, what, kind in links:
-        security = LinkSecurity.fromSettings(settings.encryption, key, "aes-256-gcm",
-                                             settings.tls, where=settings.path, keyName=keyName)
-        host = address.host.replace(":", "\\:")
-        endpoint = security.wrapClientEndpoint(
-            clientFromString(reactor, f"tcp:host={host}:port={address.port}"), address.host)
-        senders[route] = ReliableSender(endpoint, source, kind, reactor,
-                                        securityFactory=security.securityFactory(),
-                                        description=f"{what} {address}")
-    return senders
 
 
 def agentCounter(settings):

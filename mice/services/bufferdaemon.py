@@ -20,7 +20,7 @@ import gc
 from collections import deque
 from collections.abc import Sequence
 
-from twisted.application.service import Service
+from twisted.application.service import MultiService, Service
 from twisted.internet.defer import (
     Deferred,
     DeferredList,
@@ -315,9 +315,11 @@ class Pipeline:
             acks.popleft()[1].done()
 
 
-class BufferDaemon(Service):
+class BufferDaemon(MultiService):
     """
-    The generic server; see the module docstring.
+    The generic server; see the module docstring.  Its child services (the
+    senders of its post-processors) start before it listens and stop after
+    its last flush.
 
     @ivar pipelines: the L{Pipeline}s, in config order.
     @ivar ports: the listening ports once started.
@@ -335,6 +337,7 @@ class BufferDaemon(Service):
         @param security: a L{mice.security.policy.LinkSecurity} (pre-shared key
             or TLS); it replaces C{securityFactory}.
         """
+        MultiService.__init__(self)
         self.endpoints = list(endpoints)
         self.onListenFailure = onListenFailure
         self.pipelines = list(pipelines)
@@ -419,7 +422,7 @@ class BufferDaemon(Service):
         return d
 
     def _stop(self):
-        super().stopService()
+        Service.stopService(self)
         thresholds = getattr(self, "_gcThresholds", None)
         if thresholds is not None:
             gc.set_threshold(*thresholds)
@@ -439,6 +442,7 @@ class BufferDaemon(Service):
         d.addCallback(lambda _: DeferredList(
             [maybeDeferred(p.postprocessor.stop) for p in self.pipelines]))
         d.addCallback(lambda _: [p.ring.close() for p in self.pipelines])
+        d.addCallback(lambda _: MultiService.stopService(self))
         return d
 
     def _drain(self):

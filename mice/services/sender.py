@@ -8,6 +8,8 @@ outbox; when the connection drops they are sent again on the next one (the
 server's stores are idempotent, so a resend never duplicates anything).
 """
 
+import socket
+
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList
@@ -205,3 +207,31 @@ class ReliableSender(Service):
                     self._outbox.replaceFirst(self._split(batch))
                     break
                 link.sendBatchLine(batch.line)
+
+
+def sendersFor(reactor, links, source=None):
+    """
+    The senders of an analysis module's links (L{mice.postproc.agent.LinkSpec}s),
+    each secured as its config says; the caller runs them as services.
+
+    @param source: this host's name on the links (default: the host name).
+    @return: C{{route: sender}}.
+    """
+    from twisted.internet.endpoints import clientFromString
+
+    from mice.security.policy import LinkSecurity
+
+    if source is None:
+        source = socket.gethostname().split(".")[0] or "localhost"
+    senders = {}
+    for link in links:
+        security = LinkSecurity.fromSettings(link.encryption, link.key, "aes-256-gcm",
+                                             link.tls, where=link.where, keyName=link.keyName)
+        host = link.address.host.replace(":", "\\:")
+        endpoint = security.wrapClientEndpoint(
+            clientFromString(reactor, f"tcp:host={host}:port={link.address.port}"),
+            link.address.host)
+        senders[link.route] = ReliableSender(endpoint, source, link.kind, reactor,
+                                             securityFactory=security.securityFactory(),
+                                             description=f"{link.description} {link.address}")
+    return senders

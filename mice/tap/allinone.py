@@ -28,7 +28,7 @@ from mice.db.pools import connectionPool
 from mice.decoders.events import EventDecoder
 from mice.decoders.idmef import IdmefDecoder
 from mice.decoders.logformat import LogFormatDecoder
-from mice.forwarder.format import hostDict, localHostInfo
+from mice.forwarder.format import hostDict
 from mice.forwarder.prepare import Ledger, LinePreparer
 from mice.forwarder.pseudonym import newKey
 from mice.forwarder.spool import Spool
@@ -44,6 +44,7 @@ from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.forwarder import DataForwarder, Destination, makeSender
 from mice.services.sender import ReliableSender
 from mice.tap.dataforwarder import log
+from mice.tap.runtime import localHostInfo
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 SAMPLE = os.path.join(DATA, "sample.log")
@@ -80,12 +81,17 @@ def linkKey(dataDir):
 def _daemon(reactor, port, pipelines, security, root):
     """
     A BufferDaemon on loopback C{port}; C{pipelines}: C{(decoder,
-    postprocessor, ring, name)} each.
+    postprocessor, ring, name)} each.  The senders of its post-processors
+    run as its child services.
     """
-    BufferDaemon([serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")],
-                 [Pipeline(decoder, postprocessor, ring, name=name)
-                  for decoder, postprocessor, ring, name in pipelines], reactor,
-                 timeInterval=1.0, security=security).setServiceParent(root)
+    daemon = BufferDaemon([serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")],
+                          [Pipeline(decoder, postprocessor, ring, name=name)
+                           for decoder, postprocessor, ring, name in pipelines], reactor,
+                          timeInterval=1.0, security=security)
+    for _, postprocessor, _, _ in pipelines:
+        for sender in getattr(postprocessor, "senders", {}).values():
+            sender.setServiceParent(daemon)
+    daemon.setServiceParent(root)
 
 
 def _sender(reactor, port, source, kind, description, security):

@@ -15,6 +15,7 @@ from mice.registry import UnknownModule, findModule
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.services.sender import sendersFor
 from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
 
 log = Logger()
@@ -77,10 +78,27 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
     except ValueError as e:
         raise ConfigError(settings.path, None, str(e)) from None
     log.info("{path}: link security {security}", path=settings.path, security=security)
-    return BufferDaemon(
+    daemon = BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
         maxRecord=maxRecord, onListenFailure=onListenFailure, security=security)
+    for pipeline in pipelines:
+        attachSenders(pipeline.postprocessor, daemon, reactor)
+    return daemon
+
+
+def attachSenders(postprocessor, parent, reactor):
+    """
+    Build the senders of the links C{postprocessor} sends on (an analysis
+    module's C{links}), run them as child services of C{parent} and hand
+    them to it.
+    """
+    links = getattr(postprocessor, "links", ())
+    if links:
+        senders = sendersFor(reactor, links)
+        for sender in senders.values():
+            sender.setServiceParent(parent)
+        postprocessor.attachSenders(senders)
 
 
 

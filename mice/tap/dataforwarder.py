@@ -10,8 +10,8 @@ from twisted.internet.endpoints import clientFromString
 from twisted.logger import Logger
 from twisted.python import usage
 
-from mice.config import ConfigError, loadDataForwarder
-from mice.forwarder.format import hostDict
+from mice.config import ConfigError, loadDataForwarder, loadFmtSimple
+from mice.forwarder.format import SimpleFormat, hostDict
 from mice.forwarder.prepare import Ledger, LinePreparer
 from mice.forwarder.spool import Spool
 from mice.forwarder.tailer import OffsetStore
@@ -19,7 +19,7 @@ from mice.protocols.wire import MAX_STREAM
 from mice.registry import UnknownModule, findModule
 from mice.security.policy import LinkSecurity
 from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
-from mice.tap.runtime import applyRunSettings, startSyslog
+from mice.tap.runtime import applyRunSettings, localHostInfo, startSyslog
 
 log = Logger()
 
@@ -124,3 +124,11 @@ def makeService(options):
         return buildForwarder(settings, reactor, inotify=True)
     except (ConfigError, OSError, ValueError) as e:
         raise SystemExit(f"mice-dataforwarder: {e}") from None
+
+
+def buildFormatter(configPath, reactor):
+    """
+    The C{mice_mod_fmt_simple} module: this machine's host columns with the
+    config's overrides.
+    """
+    return SimpleFormat.fromSettings(loadFmtSimple(configPath), localHostInfo())

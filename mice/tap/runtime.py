@@ -11,9 +11,13 @@ what the user did not give on the command line.
 
 import grp
 import os
+import platform
 import pwd
+import socket
 
 from twisted.logger import Logger
+
+from mice.record import HostInfo
 
 log = Logger()
 
@@ -78,3 +82,15 @@ def startSyslog(facility, prefix):
     observer = LegacyLogObserverWrapper(SyslogObserver(prefix, facility=facility).emit)
     globalLogPublisher.addObserver(observer)
     return observer
+
+
+def localHostInfo():
+    """
+    The host columns for this machine: its short name, the domain of its
+    fully qualified name (asked of the resolver), and C{uname}.
+    """
+    fqdn = socket.getfqdn()
+    hostname = socket.gethostname().split(".")[0]
+    domain = fqdn[len(hostname) + 1:] if fqdn.startswith(hostname + ".") else ""
+    uname = platform.uname()
+    return HostInfo(hostname, domain, "", uname.system, uname.release, uname.version)

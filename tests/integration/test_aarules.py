@@ -12,6 +12,7 @@ from contextlib import redirect_stderr, redirect_stdout
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twisted.application.service import MultiService
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
@@ -46,7 +47,7 @@ from mice.record import LogRecord
 from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline, Records
 from mice.tap import dataforwarder
-from mice.tap.bufferdaemon import buildBufferDaemon
+from mice.tap.bufferdaemon import attachSenders, buildBufferDaemon
 from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
@@ -532,6 +533,11 @@ class ManagementStandInTests(TestCase):
         self.addCleanup(management.stopService)
         writeLogIdsAgent(directory, port.getHost().port, RULES)
         analyzer = build(os.path.join(directory, "aa-rules.conf"), reactor)
+        # What the daemon does: run the senders of its links, hand them over.
+        senders = MultiService()
+        attachSenders(analyzer, senders, reactor)
+        senders.startService()
+        self.addCleanup(senders.stopService)
         await analyzer.start()
         self.addCleanup(analyzer.stop)
         await analyzer.process([record(1, FAILED), record(2, ACCEPTED), record(3, SESSION)])

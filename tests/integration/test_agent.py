@@ -8,6 +8,7 @@ import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twisted.application.service import MultiService
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
@@ -25,7 +26,7 @@ from mice.record import LogRecord
 from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap import dataforwarder
-from mice.tap.bufferdaemon import buildBufferDaemon
+from mice.tap.bufferdaemon import attachSenders, buildBufferDaemon
 from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
@@ -294,6 +295,11 @@ class SecureAgentLinkTests(TestCase):
             encryption=f"Encryption = yes\nTLSCERT = {client[0]}\nTLSKEY = {client[1]}\n"
                        f"TLSCA = {caPath}")
         analyzer = build(os.path.join(directory, "aa.conf"), reactor)
+        # What the daemon does: run the senders of its links, hand them over.
+        senders = MultiService()
+        attachSenders(analyzer, senders, reactor)
+        senders.startService()
+        self.addCleanup(senders.stopService)
         await analyzer.start()
         self.addCleanup(analyzer.stop)
         await analyzer.process([record(1, FAILED)])
