@@ -53,8 +53,6 @@ deleted) is read on until it has been idle this long and a newer file has
 data, since the writer may go on appending to it until it reopens the path.
 """
 
-_MAX_HELD_RANGES = 64
-
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".zip")
 
 
@@ -168,15 +166,10 @@ class _Stream:
         period (a copytruncate copy, which nobody writes to, does not linger).
     @ivar lastData: when the last poll that read data from it ran (C{None}
         before the first poll since it was rotated away).
-    @ivar seq: the number of the last line handed out from this file, or,
-        before its first, that of the line its first one will follow in a
-        restart: the C{seq} of a L{Position} in this file.  C{None} until
-        known.
     """
 
     lingers = False
     lastData = None
-    seq = None
 
     def __init__(self, fs, fd, st, offset, head):
         self.fs = fs
@@ -256,42 +249,33 @@ class Follower:
         self._current = None
         self._everOpened = False
         self._missingReported = False
-        self._held = []
+        self._lastStream = None
 
     # -- public -----------------------------------------------------------
 
     @property
     def position(self):
         """
-        Where a restart resumes: the L{Position} to persist once everything
+        Where the next line starts: the L{Position} to persist once everything
         handed out so far is acknowledged.
 
-        While an old file is still open it is the position in the oldest
-        one, even when lines of newer files were handed out after it: a
-        restart from there finishes that file and reads the path's file
-        from 0, numbering as before.
+        It is in the file of the last line handed out while that file is
+        open (the older files were read to their end before it), else in
+        the oldest open file.
         """
-        if self._draining:
-            oldest = self._draining[0]
-            return Position(oldest.identityAt(oldest.lineStart), oldest.lineStart, oldest.seq)
-        if self._current is not None:
-            return self._current.position(self._seq)
+        stream = self._lastStream
+        if stream is None or stream.fd is None:
+            streams = self._streams()
+            stream = streams[0] if streams else None
+        if stream is not None:
+            return stream.position(self._seq)
         return self._last._replace(seq=self._seq)
 
     def positionAfter(self, line):
         """
         The L{Position} to persist once C{line} and every line before it are
         acknowledged.
-
-        @return: C{None} for a line of a file newer than one still open (see
-            L{position}): it has no position of its own, and the one
-            persisted before it stays valid.
         """
-        for first, last in reversed(self._held):
-            if last < line.seq:
-                break
-            if first <= line.seq:
-                return None
         return Position(line.identity, line.endOffset, line.seq)
 
     def poll(self, now=None):
@@ -322,8 +306,6 @@ class Follower:
             if stream is self._draining[0] and self._done(stream, now):
                 self._finish(stream, lines, events)
                 self._draining.pop(0)
-                if self._draining and self._draining[0].seq is None:
-                    self._draining[0].seq = stream.seq
             else:
                 older.append(stream)
         if self._current is not None and budget > 0:
@@ -358,8 +340,6 @@ class Follower:
         C{stream} is no longer the path's file (or is a copytruncate copy):
         read it after the older ones, before the path's file.
         """
-        if not self._draining:
-            stream.seq = self._seq
         stream.lingers = lingers
         stream.lastData = None
         self._draining.append(stream)
@@ -368,8 +348,8 @@ class Follower:
         """
         Read C{stream}, the files C{older} than it being read to their end.
         If it has grown, their partial last lines are handed out first, as
-        lines of their own: the writer has moved on, and a restart must
-        number them alike.
+        lines of their own: the writer has moved on, and once a line of
+        C{stream} is handed out a restart resumes in C{stream}.
         """
         if older and self._fs.fstat(stream.fd).st_size > stream.readOffset:
             for old in older:
@@ -393,21 +373,6 @@ class Follower:
             return False
         newer = self._draining[1:] + ([self._current] if self._current is not None else [])
         return any(self._fs.fstat(other.fd).st_size > 0 for other in newer)
-
-    def _hold(self, first, last):
-        """
-        Lines C{first} to C{last} came from a file newer than one still
-        open: L{positionAfter} has no position for them.
-        """
-        held = self._held
-        if held and held[-1][1] == first - 1:
-            held[-1][1] = last
-            return
-        held.append([first, last])
-        if len(held) > _MAX_HELD_RANGES:
-            # The two oldest ranges merged also cover the lines between
-            # them: no position for those either, which is only cautious.
-            held[0:2] = [[held[0][0], held[1][1]]]
 
     # -- opening ----------------------------------------------------------
 
@@ -653,6 +618,7 @@ class Follower:
             copy.lineStart = stream.lineStart
             copy.pending, copy.pendingLength = stream.pending, stream.pendingLength
             self._retire(copy, lingers=False)
+            self._lastStream = copy
             how = f"finishing the copy {name} from offset {copy.readOffset}"
         else:
             self._flushPartial(stream, lines, events)
@@ -706,10 +672,9 @@ class Follower:
         lines.extend(map(_newLine, zip(range(seq + 1, seq + 1 + count), pieces,
                                        islice(ends, 1, None),
                                        repeat(stream.identityAt(ends[1])))))
-        self._seq = stream.seq = seq + count
+        self._seq = seq + count
         stream.lineStart = ends[-1]
-        if self._draining and stream is not self._draining[0]:
-            self._hold(seq + 1, seq + count)
+        self._lastStream = stream
 
     def _addPiece(self, stream, piece):
         room = self.maxLine - len(stream.pending)
@@ -727,12 +692,10 @@ class Follower:
                 f"truncated to {self.maxLine}",
             ))
         lines.append(Line(self._seq, data, endOffset, stream.identityAt(endOffset)))
-        stream.seq = self._seq
         stream.lineStart = endOffset
         stream.pending = bytearray()
         stream.pendingLength = 0
-        if self._draining and stream is not self._draining[0]:
-            self._hold(self._seq, self._seq)
+        self._lastStream = stream
 
     def _finish(self, stream, lines, events):
         """

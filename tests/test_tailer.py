@@ -822,33 +822,35 @@ class RotationTests(RotationTestMixin, SynchronousTestCase):
 
     def test_restartWhileOldFileHeld(self):
         """
-        The position persisted while an old file is held stays in the old
-        file (the new file's lines have no position of their own): a
-        restart from it finishes the old file and reads the new one from 0
-        under the same numbers, so the stores drop the lines sent twice.
+        While the old file is held, the position is in the file of the last
+        line handed out: the old file until the first line of the new one (a
+        restart then finds the old file as C{messages.1} and reads what was
+        added to it), the new file after it (the old file was read to its
+        end: a restart resumes in the new file and sends nothing twice).
         """
         writer = Writer(self.fs, self.path)
         writer.lines("a1", "a2")
         f = self.follow()
         self.tick(f)
+        old = writer.inode.number
         self.rotate()
         writer.lines("a3")
         self.tick(f)
+        self.assertEqual((f.position.identity.inode, f.position.offset, f.position.seq),
+                         (old, 9, 3))
         writer.reopen()
         writer.lines("b1", "b2")
         self.tick(f)
-        a3, b1, b2 = self.lines[2:]
-        self.assertEqual(f.position, f.positionAfter(a3))
-        self.assertEqual((f.position.offset, f.position.seq), (9, 3))
-        self.assertIsNone(f.positionAfter(b1))
-        self.assertIsNone(f.positionAfter(b2))
+        self.assertEqual(self.fs.openInodes(), [old, writer.inode.number])
+        self.assertEqual(f.position, f.positionAfter(self.lines[-1]))
+        self.assertEqual((f.position.identity.inode, f.position.offset, f.position.seq),
+                         (writer.inode.number, 6, 5))
         stored = f.position
         f.close()
         writer.lines("b3")
         self.lines = []
         self.tick(self.follow(position=stored))
-        self.assertEqual([(line.seq, line.data) for line in self.lines],
-                         [(4, b"b1"), (5, b"b2"), (6, b"b3")])
+        self.assertEqual([(line.seq, line.data) for line in self.lines], [(6, b"b3")])
 
     def test_restartWhileWriterOnOldFile(self):
         """
