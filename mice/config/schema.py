@@ -487,8 +487,8 @@ def _buildDataForwarder(loader, v):
         syslogFacility=v.one("MISC", "SYSLOGFAC"),
         syslog=v.entry("MISC", "SYSLOGFAC") is not None,
         stateDirectory=v.one("MISC", "STATEDIR"), spoolSize=v.one("MISC", "SPOOLSIZE"),
-        maxLine=v.one("MISC", "MAXLINE"), tls=_tlsFiles(loader, v, security),
-        tlsName=v.one(security, "TLSNAME"))
+        maxLine=v.one("MISC", "MAXLINE"), rotateGrace=v.one("MISC", "ROTATEGRACE"),
+        tls=_tlsFiles(loader, v, security), tlsName=v.one(security, "TLSNAME"))
 
 
 def _buildReactionDaemon(loader, v):
@@ -708,7 +708,8 @@ _SCHEMAS = {schema.kind: schema for schema in (
                        K("RECONNECT", COUNT, 15), K("PIDPATH", RUNTIME),
                        K("SYSLOGFAC", FACILITY, SYSLOG_FACILITIES["daemon"]),
                        K("STATEDIR", RUNTIME), K("SPOOLSIZE", POSITIVE, 1048576),
-                       K("MAXLINE", _integer(minimum=256), 65536))),
+                       K("MAXLINE", _integer(minimum=256), 65536),
+                       K("ROTATEGRACE", SECONDS, 5.0))),
     ), _buildDataForwarder),
     _Schema("reactiondaemon", "a ReactionDaemon config", (
         _Sect("FUNCTION_ID", (K("FID", _integer(0, width=6), required=True, repeated=True),)),

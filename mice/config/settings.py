@@ -168,6 +168,9 @@ class DataForwarderSettings:
     """SPOOLSIZE: KiB of disk spool per server."""
     maxLine: int = 65536
     """MAXLINE: bytes of one log line kept; longer ones are cut and reported."""
+    rotateGrace: float = 5.0
+    """ROTATEGRACE: seconds a file rotated away must have been idle (and a
+    newer one have data) before it is closed; until then it is read on."""
     tls: tuple | None = None
     """C{(certificate, key, ca)} PEM paths: with ENCRYPT = yes the link is TLS."""
     tlsName: str | None = None

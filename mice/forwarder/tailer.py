@@ -9,9 +9,10 @@ L{Event}s for everything unusual (rotation, copytruncate, recreation, tamper,
 missing file, overlong line).  L{OffsetStore} persists the L{Position}s that
 the server has acknowledged so that a restart resumes exactly there.
 
-This module is pure: no reactor, no clock, no sleeping.  All file access goes
-through a small C{fs} object (L{OSFileSystem} by default) so that a test may
-replace it.  The rules are described in C{docs/tailer.rst}.
+This module is pure: no reactor, no clock, no sleeping: the caller passes
+the time to L{Follower.poll}.  All file access goes through a small C{fs}
+object (L{OSFileSystem} by default) so that a test may replace it.  The rules
+are described in C{docs/tailer.rst}.
 """
 
 import errno
@@ -27,6 +28,7 @@ from typing import NamedTuple
 
 __all__ = [
     "FINGERPRINT_SIZE",
+    "ROTATE_GRACE",
     "Event",
     "FileIdentity",
     "Follower",
@@ -42,6 +44,13 @@ __all__ = [
 FINGERPRINT_SIZE = 1024
 """
 The fingerprint of a file covers at most this many of its first bytes.
+"""
+
+ROTATE_GRACE = 5.0
+"""
+The default grace period, in seconds: a file rotated away (renamed or
+deleted) is read on until it has been idle this long and a newer file has
+data, since the writer may go on appending to it until it reopens the path.
 """
 
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".zip")
@@ -151,7 +160,16 @@ class _Stream:
 
     Invariant: C{readOffset == lineStart + pendingLength}, and C{head} holds the
     file's bytes C{[0:min(readOffset, FINGERPRINT_SIZE)]}.
+
+    @ivar lingers: the file was rotated away by rename or deletion, and its
+        writer may still append to it: it is closed only after the grace
+        period (a copytruncate copy, which nobody writes to, does not linger).
+    @ivar lastData: when the last poll that read data from it ran (C{None}
+        before the first poll since it was rotated away).
     """
+
+    lingers = False
+    lastData = None
 
     def __init__(self, fs, fd, st, offset, head):
         self.fs = fs
@@ -203,15 +221,25 @@ class Follower:
     """
     Follow the log file at one path.
 
+    A file rotated away by rename or deletion stays open and is read on
+    through its descriptor, before the newer files, until it has been idle
+    for C{grace} seconds and a newer file has data; a copytruncate copy is
+    closed as soon as it is read to its end.
+
     @ivar path: the followed path.
+    @ivar grace: the grace period, in seconds.
     """
 
-    def __init__(self, path, position=None, maxLine=65536, readSize=1 << 20, fs=None):
+    def __init__(self, path, position=None, maxLine=65536, readSize=1 << 20, fs=None,
+                 grace=ROTATE_GRACE):
         if maxLine < 1 or readSize < 1:
             raise ValueError("maxLine and readSize must be at least 1")
+        if not grace >= 0:
+            raise ValueError("grace must be a number of seconds, at least 0")
         self.path = path
         self.maxLine = maxLine
         self.readSize = readSize
+        self.grace = grace
         self._fs = OSFileSystem() if fs is None else fs
         self._stored = position
         self._started = False
@@ -221,6 +249,7 @@ class Follower:
         self._current = None
         self._everOpened = False
         self._missingReported = False
+        self._lastStream = None
 
     # -- public -----------------------------------------------------------
 
@@ -229,8 +258,16 @@ class Follower:
         """
         Where the next line starts: the L{Position} to persist once everything
         handed out so far is acknowledged.
+
+        It is in the file of the last line handed out while that file is
+        open (the older files were read to their end before it), else in
+        the oldest open file.
         """
-        for stream in self._streams():
+        stream = self._lastStream
+        if stream is None or stream.fd is None:
+            streams = self._streams()
+            stream = streams[0] if streams else None
+        if stream is not None:
             return stream.position(self._seq)
         return self._last._replace(seq=self._seq)
 
@@ -241,10 +278,14 @@ class Follower:
         """
         return Position(line.identity, line.endOffset, line.seq)
 
-    def poll(self):
+    def poll(self, now=None):
         """
-        Read what is new, at most C{readSize} bytes.
+        Read what is new, at most C{readSize} bytes: the files rotated away,
+        oldest first, then the path's file; a file is read only once every
+        older one is read to its end.
 
+        @param now: the time, in seconds (any origin, never going back);
+            C{None} takes the grace period as over.
         @return: C{(lines, events)}, the complete lines in order and the
             events noticed on the way.
         """
@@ -255,15 +296,20 @@ class Follower:
         else:
             self._checkPath(lines, events)
         budget = self.readSize
-        while self._draining and budget > 0:
-            stream = self._draining[0]
-            budget, atEnd = self._read(stream, budget, lines, events)
+        older = []
+        for stream in list(self._draining):
+            if stream.lastData is None:
+                stream.lastData = now
+            budget, atEnd = self._readAfter(older, stream, budget, now, lines, events)
             if not atEnd:
-                break
-            self._finish(stream, lines, events)
-            self._draining.pop(0)
-        if not self._draining and self._current is not None and budget > 0:
-            self._read(self._current, budget, lines, events)
+                return lines, events
+            if stream is self._draining[0] and self._done(stream, now):
+                self._finish(stream, lines, events)
+                self._draining.pop(0)
+            else:
+                older.append(stream)
+        if self._current is not None and budget > 0:
+            self._readAfter(older, self._current, budget, now, lines, events)
         return lines, events
 
     def watch(self):
@@ -286,6 +332,47 @@ class Follower:
             stream.close()
         self._draining = []
         self._current = None
+
+    # -- files rotated away -----------------------------------------------
+
+    def _retire(self, stream, lingers=True):
+        """
+        C{stream} is no longer the path's file (or is a copytruncate copy):
+        read it after the older ones, before the path's file.
+        """
+        stream.lingers = lingers
+        stream.lastData = None
+        self._draining.append(stream)
+
+    def _readAfter(self, older, stream, budget, now, lines, events):
+        """
+        Read C{stream}, the files C{older} than it being read to their end.
+        If it has grown, their partial last lines are handed out first, as
+        lines of their own: the writer has moved on, and once a line of
+        C{stream} is handed out a restart resumes in C{stream}.
+        """
+        if older and self._fs.fstat(stream.fd).st_size > stream.readOffset:
+            for old in older:
+                self._flushPartial(old, lines, events)
+        before = stream.readOffset
+        budget, atEnd = self._read(stream, budget, lines, events)
+        if stream.readOffset > before:
+            stream.lastData = now
+        return budget, atEnd
+
+    def _done(self, stream, now):
+        """
+        Whether C{stream}, the oldest file rotated away, read to its end, may
+        be closed: a copy at once; a file its writer may still append to
+        once it has been idle for the grace period and a newer file has data
+        (the writer has reopened the path).
+        """
+        if not stream.lingers:
+            return True
+        if now is not None and now - stream.lastData < self.grace:
+            return False
+        newer = self._draining[1:] + ([self._current] if self._current is not None else [])
+        return any(self._fs.fstat(other.fd).st_size > 0 for other in newer)
 
     # -- opening ----------------------------------------------------------
 
@@ -392,7 +479,7 @@ class Follower:
         for name in self._fs.rotatedNames(self.path):
             old = self._matches(identity, offset, name)
             if old is not None:
-                self._draining.append(old)
+                self._retire(old)
                 events.append(Event(
                     "rotated",
                     f"{self.path} was rotated while stopped; finishing {name} "
@@ -417,7 +504,7 @@ class Follower:
         """
         name, copy = self._findCopyByIdentity(identity, offset, stream.inode)
         if copy is not None:
-            self._draining.append(copy)
+            self._retire(copy, lingers=False)
             events.append(Event(
                 "truncated",
                 f"{self.path} was truncated while stopped (copytruncate); "
@@ -453,7 +540,7 @@ class Follower:
         current = self._current
         if st is None:
             if current is not None:
-                self._draining.append(current)
+                self._retire(current)
                 self._current = None
             if not self._missingReported:
                 self._missingReported = True
@@ -471,14 +558,14 @@ class Follower:
         if new is None:
             return
         if current is not None:
-            self._draining.append(current)
+            self._retire(current)
             deleted = self._fs.fstat(current.fd).st_nlink == 0
             kind = "recreated" if deleted else "rotated"
             events.append(Event(
                 kind,
                 f"{self.path} was {'deleted and recreated' if deleted else 'rotated'}; "
-                f"finishing the old file (inode {current.inode}), then the new "
-                f"one (inode {new.inode}) from 0",
+                f"reading the old file (inode {current.inode}) on until it has been idle "
+                f"for {self.grace:g} s, and the new one (inode {new.inode}) from 0",
             ))
         elif self._missingReported and not quiet:
             kind = "recreated" if self._hadFile else "appeared"
@@ -530,7 +617,8 @@ class Follower:
         if copy is not None:
             copy.lineStart = stream.lineStart
             copy.pending, copy.pendingLength = stream.pending, stream.pendingLength
-            self._draining.append(copy)
+            self._retire(copy, lingers=False)
+            self._lastStream = copy
             how = f"finishing the copy {name} from offset {copy.readOffset}"
         else:
             self._flushPartial(stream, lines, events)
@@ -586,6 +674,7 @@ class Follower:
                                        repeat(stream.identityAt(ends[1])))))
         self._seq = seq + count
         stream.lineStart = ends[-1]
+        self._lastStream = stream
 
     def _addPiece(self, stream, piece):
         room = self.maxLine - len(stream.pending)
@@ -606,10 +695,11 @@ class Follower:
         stream.lineStart = endOffset
         stream.pending = bytearray()
         stream.pendingLength = 0
+        self._lastStream = stream
 
     def _finish(self, stream, lines, events):
         """
-        The stream's file is rotated away and read to its end: hand out a last
+        The stream's file is rotated away and done with: hand out a last
         line without newline, if any, and close it.
         """
         self._flushPartial(stream, lines, events)
@@ -682,7 +772,12 @@ class StreamFollower:
         self._failed = False
         return True
 
-    def poll(self):
+    def poll(self, now=None):
+        """
+        Read what is there, at most C{readSize} bytes.
+
+        @param now: unused (a stream has no rotation), as for L{Follower.poll}.
+        """
         lines, events = [], []
         if self._fd is None and not self._open(events):
             return lines, events

@@ -25,7 +25,15 @@ from twisted.logger import Logger
 
 from mice.forwarder.prepare import ForwardBatch, LinePreparer, cutBatches, persistable
 from mice.forwarder.spool import SpoolFull
-from mice.forwarder.tailer import Follower, Line, Position, StreamFollower, isStream, startOf
+from mice.forwarder.tailer import (
+    ROTATE_GRACE,
+    Follower,
+    Line,
+    Position,
+    StreamFollower,
+    isStream,
+    startOf,
+)
 
 _EVENT_LEVELS = {"tamper": "error", "truncated": "warn", "overlong": "warn", "missing": "info",
                  "appeared": "info", "rotated": "info", "recreated": "info"}
@@ -252,7 +260,7 @@ class EventSource:
                 f" mice-dataforwarder: {event.kind}: {event.message}")
         self._queued.append(Line(self._seq, text.encode("utf-8"), 0, None))
 
-    def poll(self):
+    def poll(self, now=None):
         lines, self._queued = self._queued, []
         return lines, []
 
@@ -266,13 +274,15 @@ class DataForwarder(MultiService):
 
     @param paths: the FILE entries, in order.
     @param offsets: an L{mice.forwarder.tailer.OffsetStore}.
+    @param rotateGrace: seconds a file rotated away must have been idle
+        (and a newer one have data) before it is closed (ROTATEGRACE).
     """
 
     log = Logger()
 
     def __init__(self, paths, destinations, preparer, offsets, clock, sleepInterval=2.0,
                  maxLine=65536, readSize=1 << 20, saveInterval=1.0, hostname="localhost",
-                 makeNotifier=None, wakeDelay=0.05):
+                 makeNotifier=None, wakeDelay=0.05, rotateGrace=ROTATE_GRACE):
         super().__init__()
         self.paths = list(paths)
         self.destinations = list(destinations)
@@ -282,6 +292,7 @@ class DataForwarder(MultiService):
         self.sleepInterval = sleepInterval
         self.maxLine = maxLine
         self.readSize = readSize
+        self.rotateGrace = rotateGrace
         self.hostname = hostname
         self.makeNotifier = makeNotifier
         self.notifier = None
@@ -325,7 +336,8 @@ class DataForwarder(MultiService):
                 source = StreamFollower(path, self._seqBase(path), self.maxLine, self.readSize)
                 source.poll()  # opens it, before privileges are dropped
             else:
-                source = Follower(path, self._stored.get(path), self.maxLine, self.readSize)
+                source = Follower(path, self._stored.get(path), self.maxLine, self.readSize,
+                                  grace=self.rotateGrace)
             self.sources.append(source)
         self.events = EventSource(self.hostname, self._seqBase(EVENT_STREAM))
         self.sources.append(self.events)
@@ -395,9 +407,6 @@ class DataForwarder(MultiService):
 
     # -- polling -------------------------------------------------------------
 
-    def _now(self):
-        return datetime.fromtimestamp(self.clock.seconds())
-
     def wantsMore(self):
         return all(d.wantsMore for d in self.destinations)
 
@@ -406,7 +415,8 @@ class DataForwarder(MultiService):
         Read what is new in every source (regular files only while every
         server takes more) and offer it to every server.
         """
-        now = self._now()
+        seconds = self.clock.seconds()
+        now = datetime.fromtimestamp(seconds)
         more = False
         for source in self.sources:
             droppable = not isinstance(source, Follower)
@@ -416,7 +426,7 @@ class DataForwarder(MultiService):
                 self._stalled = True
                 lines, events = source.watch()
             else:
-                lines, events = source.poll()
+                lines, events = source.poll(seconds)
             for event in events:
                 self._report(source, event, now)
             if lines or source.position != self._positions.get(source.path):

@@ -108,7 +108,7 @@ def buildForwarder(settings, reactor, endpoints=None, inotify=False):
     return DataForwarder(
         settings.files, destinations, preparer, OffsetStore(os.path.join(state, "offsets.json")),
         reactor, sleepInterval=settings.sleepInterval, maxLine=settings.maxLine,
-        hostname=source, makeNotifier=(lambda: _inotify(reactor)) if inotify else None)
+        rotateGrace=settings.rotateGrace, hostname=source, makeNotifier=(lambda: _inotify(reactor)) if inotify else None)
 
 
 def makeService(options):

@@ -1265,6 +1265,13 @@ class ValueTests(_ConfigTestCase):
         loaded = self.load(text.replace("SQLPORT = 3366", "SQLPORT = 0"))
         self.assertTrue(any("no data will be sent" in w.message for w in loaded.warnings))
 
+    def test_dataForwarderRotateGrace(self):
+        self.assertEqual(self.load(SEED_DATAFORWARDER).settings.rotateGrace, 5.0)
+        text = SEED_DATAFORWARDER.replace("SLEEPINV = 2", "SLEEPINV = 2\nROTATEGRACE = 30")
+        self.assertEqual(self.load(text).settings.rotateGrace, 30.0)
+        self.assertConfigError(text.replace("= 30", "= 0"), lineOf(text, "ROTATEGRACE"),
+                               "ROTATEGRACE: expected a positive number of seconds")
+
     def test_dataForwarderOnlyTcp(self):
         self.assertConfigError(SEED_DATAFORWARDER.replace("ASPROTO = TCP", "ASPROTO = UDP"),
                                lineOf(SEED_DATAFORWARDER, "ASPROTO"),

@@ -2,8 +2,10 @@
 Tests for L{mice.forwarder.tailer}.
 """
 
+import itertools
 import json
 import os
+from typing import NamedTuple
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,6 +34,8 @@ class TailerTestMixin:
         self.dir = self.mktemp()
         os.makedirs(self.dir)
         self.path = os.path.join(self.dir, "messages")
+        self.writers = set()
+        self.addCleanup(lambda: [os.close(fd) for fd in self.writers])
 
     def follow(self, **kw):
         follower = Follower(self.path, **kw)
@@ -48,6 +52,183 @@ class TailerTestMixin:
 
     def assertKinds(self, events, kinds):
         self.assertEqual([e.kind for e in events], kinds)
+
+
+class FakeStat(NamedTuple):
+    st_dev: int
+    st_ino: int
+    st_size: int
+    st_nlink: int
+
+
+class _Inode:
+    def __init__(self, number):
+        self.number = number
+        self.data = bytearray()
+        self.links = 0
+
+
+class MemoryFileSystem:
+    """
+    One directory in memory, as a L{Follower}'s C{fs}: names map to inodes,
+    inode numbers are never reused, and an open descriptor keeps a renamed
+    or unlinked file readable and writable, as on POSIX.
+
+    @ivar descriptors: the Follower's open descriptors, C{{fd: inode}}.
+    """
+
+    device = 7
+
+    def __init__(self):
+        self.names = {}
+        self.descriptors = {}
+        self._inodes = itertools.count(100)
+        self._fds = itertools.count(3)
+
+    # -- what a test (logrotate, a writer) does ------------------------------
+
+    def create(self, name, data=b""):
+        """
+        A new file at C{name}, which must not exist (logrotate's C{create}).
+        """
+        assert name not in self.names, name
+        inode = _Inode(next(self._inodes))
+        inode.data += data
+        inode.links = 1
+        self.names[name] = inode
+        return inode
+
+    def rename(self, old, new):
+        if new in self.names:
+            self.unlink(new)
+        self.names[new] = self.names.pop(old)
+
+    def unlink(self, name):
+        self.names.pop(name).links -= 1
+
+    def copy(self, src, dst):
+        self.create(dst, bytes(self.names[src].data))
+
+    def truncate(self, name):
+        del self.names[name].data[:]
+
+    # -- what a Follower does ------------------------------------------------
+
+    def _stat(self, inode):
+        return FakeStat(self.device, inode.number, len(inode.data), inode.links)
+
+    def stat(self, path):
+        if path not in self.names:
+            raise FileNotFoundError(path)
+        return self._stat(self.names[path])
+
+    def open(self, path):
+        if path not in self.names:
+            raise FileNotFoundError(path)
+        fd = next(self._fds)
+        self.descriptors[fd] = self.names[path]
+        return fd
+
+    def fstat(self, fd):
+        return self._stat(self.descriptors[fd])
+
+    def pread(self, fd, size, offset):
+        return bytes(self.descriptors[fd].data[offset:offset + size])
+
+    def close(self, fd):
+        del self.descriptors[fd]
+
+    def rotatedNames(self, path):
+        names = [path + ".1", path + ".0"]
+        names.extend(sorted((n for n in self.names if n.startswith(path + "-")), reverse=True))
+        return names
+
+    def openInodes(self):
+        """
+        The inode numbers the Follower holds open, sorted.
+        """
+        return sorted(inode.number for inode in self.descriptors.values())
+
+
+class Writer:
+    """
+    A program logging to a path: it appends to the file it opened (creating
+    it if need be) until told to reopen, as a daemon does on SIGHUP.
+    """
+
+    def __init__(self, fs, path):
+        self.fs = fs
+        self.path = path
+        self.reopen()
+
+    def reopen(self):
+        self.inode = self.fs.names.get(self.path) or self.fs.create(self.path)
+
+    def write(self, data):
+        self.inode.data += data
+
+    def lines(self, *texts):
+        self.write(b"".join(text.encode() + b"\n" for text in texts))
+
+
+def logrotate(fs, path, create=True):
+    """
+    Rotate C{path} in C{fs} as logrotate does: C{path.1} -> C{path.2}...,
+    C{path} -> C{path.1}, and with C{create} a new empty C{path}.
+    """
+    numbered = sorted((int(n[len(path) + 1:]) for n in fs.names
+                       if n.startswith(path + ".") and n[len(path) + 1:].isdigit()), reverse=True)
+    for n in numbered:
+        fs.rename(f"{path}.{n}", f"{path}.{n + 1}")
+    fs.rename(path, path + ".1")
+    if create:
+        fs.create(path)
+
+
+class RotationTestMixin:
+    """
+    A L{Follower} of C{/var/log/messages} in a L{MemoryFileSystem}, polled
+    by L{tick} at the times of a fake clock.
+    """
+
+    grace = 5.0
+
+    def setUp(self):
+        self.fs = MemoryFileSystem()
+        self.path = "/var/log/messages"
+        self.now = 1000.0
+        self.lines, self.events = [], []
+
+    def follow(self, **kw):
+        kw.setdefault("grace", self.grace)
+        follower = Follower(self.path, fs=self.fs, **kw)
+        self.addCleanup(follower.close)
+        return follower
+
+    def tick(self, follower, seconds=1.0, times=1):
+        """
+        Advance the clock by C{seconds} and poll, C{times} times.
+
+        @return: the data of the lines handed out.
+        """
+        got = []
+        for _ in range(times):
+            self.now += seconds
+            lines, events = follower.poll(self.now)
+            self.lines.extend(lines)
+            self.events.extend(events)
+            got.extend(line.data.decode() for line in lines)
+        return got
+
+    def rotate(self, create=True):
+        logrotate(self.fs, self.path, create)
+
+    def assertEveryLineOnce(self, expected):
+        """
+        The lines handed out are C{expected}, in that order, numbered 1, 2...
+        """
+        self.assertEqual([line.data.decode() for line in self.lines], expected)
+        self.assertEqual([line.seq for line in self.lines], list(range(1, len(expected) + 1)))
 
 
 class FollowerTests(TailerTestMixin, SynchronousTestCase):
@@ -96,6 +277,90 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         newInode = os.stat(self.path).st_ino
         self.assertEqual([ln.identity.inode for ln in lines][-2:], [newInode, newInode])
         self.assertEqual(f.position, Position(lines[-1].identity, 6, 6))
+
+    def openWriter(self):
+        """
+        A writer's descriptor on the path (created if need be), appending.
+        """
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.writers.add(fd)
+        return fd
+
+    def closeWriter(self, fd):
+        self.writers.discard(fd)
+        os.close(fd)
+
+    def test_writerReopensLateRealFiles(self):
+        """
+        logrotate's C{create} with a late SIGHUP, on real files: the lines
+        the writer appends to the renamed file through its descriptor are
+        read until it reopens, then the new file's; the old file is closed
+        once idle for the grace period.
+        """
+        opened = set()
+
+        class TrackingFS(tailer.OSFileSystem):
+            def open(self, path):
+                fd = super().open(path)
+                opened.add(fd)
+                return fd
+
+            def close(self, fd):
+                opened.discard(fd)
+                super().close(fd)
+
+        writer = self.openWriter()
+        os.write(writer, b"a1\n")
+        f = self.follow(grace=5.0, fs=TrackingFS())
+        now = 100.0
+        self.assertEqual([ln.data for ln in f.poll(now)[0]], [b"a1"])
+        os.rename(self.path, self.path + ".1")
+        with open(self.path, "xb"):
+            pass
+        got, events = [], []
+        for n in range(1, 4):
+            os.write(writer, b"late %d\n" % n)
+            now += 2.0
+            lines, evs = f.poll(now)
+            got.extend(lines)
+            events.extend(evs)
+        self.closeWriter(writer)
+        writer = self.openWriter()
+        os.write(writer, b"b1\n")
+        for _ in range(4):
+            now += 2.0
+            lines, evs = f.poll(now)
+            got.extend(lines)
+            events.extend(evs)
+        self.assertEqual([(ln.seq, ln.data) for ln in got],
+                         [(2, b"late 1"), (3, b"late 2"), (4, b"late 3"), (5, b"b1")])
+        self.assertKinds(events, ["rotated"])
+        self.assertEqual(len(opened), 1, "the old file is closed")
+        self.assertEqual(f.position.identity.inode, os.stat(self.path).st_ino)
+
+    def test_deletedFileStillWrittenRealFiles(self):
+        """
+        Deleted, the writer still appending to it: the unlinked file is read
+        through the open descriptor until the recreated file has data.
+        """
+        writer = self.openWriter()
+        os.write(writer, b"a1\n")
+        f = self.follow(grace=5.0)
+        now = 100.0
+        f.poll(now)
+        os.unlink(self.path)
+        os.write(writer, b"a2\n")
+        lines, events = f.poll(now + 1)
+        self.assertEqual([ln.data for ln in lines], [b"a2"])
+        self.assertKinds(events, ["missing"])
+        os.write(writer, b"a3\n")
+        self.assertEqual([ln.data for ln in f.poll(now + 20)[0]], [b"a3"])
+        self.closeWriter(writer)
+        writer = self.openWriter()
+        os.write(writer, b"b1\n")
+        lines, events = f.poll(now + 21)
+        self.assertEqual([(ln.seq, ln.data) for ln in lines], [(4, b"b1")])
+        self.assertKinds(events, ["recreated"])
 
     def test_watchKeepsRotatedFilesWithoutReading(self):
         """
@@ -349,6 +614,273 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertKinds(events, ["tamper"])
 
 
+class RotationTests(RotationTestMixin, SynchronousTestCase):
+    """
+    Rotations while a writer goes on appending to the file it has open, in
+    a L{MemoryFileSystem} with a fake clock (polls 1 s apart, a grace period
+    of 5 s).
+    """
+
+    def test_writerReopensLate(self):
+        """
+        logrotate's default (rename, create an empty file, signal the
+        writer later): what the writer appends to the renamed file meanwhile
+        is read, each line in the poll after it was written, then the new
+        file's lines.  The old descriptor is closed once the old file has
+        been idle for the grace period and the new one has data.
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1", "a2")
+        f = self.follow()
+        self.assertEqual(self.tick(f), ["a1", "a2"])
+        old = writer.inode.number
+        self.rotate()
+        new = self.fs.names[self.path].number
+        for n in range(1, 5):
+            writer.lines(f"late {n}")
+            self.assertEqual(self.tick(f), [f"late {n}"])
+        self.assertEqual(self.fs.openInodes(), [old, new], "the new file is still empty")
+        writer.reopen()
+        writer.lines("b1")
+        self.assertEqual(self.tick(f), ["b1"])
+        self.assertEqual(self.tick(f, times=3), [])
+        self.assertEqual(self.fs.openInodes(), [old, new], "idle for 4 s only")
+        writer.lines("b2")
+        self.assertEqual(self.tick(f), ["b2"])
+        self.assertEqual(self.fs.openInodes(), [new])
+        self.assertEveryLineOnce(["a1", "a2", "late 1", "late 2", "late 3", "late 4",
+                                  "b1", "b2"])
+        self.assertEqual([e.kind for e in self.events], ["rotated"])
+        self.assertEqual(f.position, f.positionAfter(self.lines[-1]))
+        self.assertEqual((f.position.identity.inode, f.position.seq), (new, 8))
+
+    def test_writerReopensAtOnce(self):
+        """
+        A writer that reopens by itself right after the rename: the old
+        file's last lines come first, the new file's in the same poll (not
+        after the grace period).
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1")
+        f = self.follow()
+        self.tick(f)
+        writer.lines("a2")
+        self.rotate()
+        writer.reopen()
+        writer.lines("b1")
+        self.assertEqual(self.tick(f), ["a2", "b1"])
+        writer.lines("b2")
+        self.assertEqual(self.tick(f, times=5), ["b2"])
+        self.assertEqual(self.fs.openInodes(), [writer.inode.number])
+        self.assertEveryLineOnce(["a1", "a2", "b1", "b2"])
+
+    def test_deletedFileStillWritten(self):
+        """
+        Deleted, and recreated only later: the writer goes on appending to
+        the unlinked file, which is read through the open descriptor for as
+        long as no new file has data.
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1")
+        f = self.follow()
+        self.tick(f)
+        old = writer.inode.number
+        self.fs.unlink(self.path)
+        writer.lines("a2")
+        self.assertEqual(self.tick(f), ["a2"])
+        writer.lines("a3")
+        self.assertEqual(self.tick(f, times=10), ["a3"])
+        self.assertEqual(self.fs.openInodes(), [old])
+        writer.lines("a4")
+        writer.reopen()
+        writer.lines("b1")
+        self.assertEqual(self.tick(f), ["a4", "b1"])
+        self.assertEqual(self.tick(f, times=6), [])
+        self.assertEqual(self.fs.openInodes(), [writer.inode.number])
+        self.assertEveryLineOnce(["a1", "a2", "a3", "a4", "b1"])
+        self.assertEqual([e.kind for e in self.events], ["missing", "recreated"])
+
+    def test_deletedAndRecreatedStillWritten(self):
+        """
+        Deleted and recreated between two polls, the writer still on the
+        deleted file: its lines are read until it reopens.
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1")
+        f = self.follow()
+        self.tick(f)
+        self.fs.unlink(self.path)
+        self.fs.create(self.path)
+        writer.lines("a2")
+        self.assertEqual(self.tick(f), ["a2"])
+        writer.lines("a3")
+        self.assertEqual(self.tick(f, times=8), ["a3"])
+        writer.reopen()
+        writer.lines("b1")
+        self.assertEqual(self.tick(f, times=7), ["b1"])
+        self.assertEqual(self.fs.openInodes(), [writer.inode.number])
+        self.assertEveryLineOnce(["a1", "a2", "a3", "b1"])
+        self.assertEqual([e.kind for e in self.events], ["recreated"])
+
+    def test_newFileLate(self):
+        """
+        Renamed, and the new file appears only when the writer reopens: the
+        old file is read to its end, including what was written to it
+        meanwhile and a last line without newline, before the new file.
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1")
+        f = self.follow()
+        self.tick(f)
+        self.rotate(create=False)
+        writer.lines("a2")
+        self.assertEqual(self.tick(f), ["a2"])
+        for n in range(3, 6):
+            writer.lines(f"a{n}")
+            self.assertEqual(self.tick(f, times=3), [f"a{n}"])
+        writer.write(b"no newline")
+        self.assertEqual(self.tick(f, times=7), [])
+        writer.reopen()
+        writer.lines("b1")
+        self.assertEqual(self.tick(f), ["no newline", "b1"])
+        self.tick(f, times=6)
+        self.assertEqual(self.fs.openInodes(), [writer.inode.number])
+        self.assertEveryLineOnce(["a1", "a2", "a3", "a4", "a5", "no newline", "b1"])
+        self.assertEqual([e.kind for e in self.events], ["missing", "recreated"])
+
+    def test_twoRotationsInOneGracePeriod(self):
+        """
+        messages -> messages.1 -> messages.2 while the first old file is
+        still being drained (a small read budget leaves it behind): both old
+        files are read in order, then the newest; every line once.
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1", "a2")
+        f = self.follow(readSize=16)
+        self.assertEqual(self.tick(f), ["a1", "a2"])
+        writer.lines(*[f"a{n}" for n in range(3, 11)])
+        self.rotate()
+        writer.lines("a11")
+        self.tick(f)
+        writer.reopen()
+        writer.lines(*[f"b{n}" for n in range(1, 6)])
+        self.rotate()
+        writer.lines("b6")
+        self.tick(f)
+        writer.reopen()
+        writer.lines("c1", "c2", "c3")
+        self.assertEqual(len(self.fs.openInodes()), 3)
+        self.tick(f, times=20)
+        self.assertEqual(self.fs.openInodes(), [writer.inode.number])
+        self.assertEveryLineOnce([f"a{n}" for n in range(1, 12)]
+                                 + [f"b{n}" for n in range(1, 7)] + ["c1", "c2", "c3"])
+        self.assertEqual([e.kind for e in self.events], ["rotated", "rotated"])
+
+    def test_twoWriters(self):
+        """
+        Both files written at once (a second program already logs to the
+        new file): in each poll the old file's lines come first.  The old
+        file is closed only once it has been idle for the grace period;
+        what is written to it after that is not read (the documented limit).
+        """
+        late = Writer(self.fs, self.path)
+        late.lines("a1")
+        f = self.follow()
+        self.tick(f)
+        self.rotate()
+        prompt = Writer(self.fs, self.path)
+        for n in range(1, 4):
+            prompt.lines(f"b{n}")
+            late.lines(f"a{n + 1}")
+            self.assertEqual(self.tick(f, seconds=2.0), [f"a{n + 1}", f"b{n}"])
+        self.assertEqual(self.tick(f, times=4), [])
+        self.assertEqual(len(self.fs.openInodes()), 2, "idle for 4 s only")
+        self.tick(f)
+        self.assertEqual(self.fs.openInodes(), [prompt.inode.number])
+        late.lines("too late")
+        self.assertEqual(self.tick(f, times=3), [])
+
+    def test_copytruncate(self):
+        """
+        copytruncate: the copy's last lines, then the file from 0; no
+        writer appends to a copy, so it is closed as soon as it is read.
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1")
+        f = self.follow()
+        self.tick(f)
+        writer.lines("a2")
+        self.fs.copy(self.path, self.path + ".1")
+        self.fs.truncate(self.path)
+        writer.lines("b1")
+        self.assertEqual(self.tick(f), ["a2", "b1"])
+        self.assertEqual(self.fs.openInodes(), [writer.inode.number])
+        writer.lines("b2")
+        self.assertEqual(self.tick(f), ["b2"])
+        self.assertEveryLineOnce(["a1", "a2", "b1", "b2"])
+        self.assertEqual([e.kind for e in self.events], ["truncated"])
+
+    def test_restartWhileOldFileHeld(self):
+        """
+        While the old file is held, the position is in the file of the last
+        line handed out: the old file until the first line of the new one (a
+        restart then finds the old file as C{messages.1} and reads what was
+        added to it), the new file after it (the old file was read to its
+        end: a restart resumes in the new file and sends nothing twice).
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1", "a2")
+        f = self.follow()
+        self.tick(f)
+        old = writer.inode.number
+        self.rotate()
+        writer.lines("a3")
+        self.tick(f)
+        self.assertEqual((f.position.identity.inode, f.position.offset, f.position.seq),
+                         (old, 9, 3))
+        writer.reopen()
+        writer.lines("b1", "b2")
+        self.tick(f)
+        self.assertEqual(self.fs.openInodes(), [old, writer.inode.number])
+        self.assertEqual(f.position, f.positionAfter(self.lines[-1]))
+        self.assertEqual((f.position.identity.inode, f.position.offset, f.position.seq),
+                         (writer.inode.number, 6, 5))
+        stored = f.position
+        f.close()
+        writer.lines("b3")
+        self.lines = []
+        self.tick(self.follow(position=stored))
+        self.assertEqual([(line.seq, line.data) for line in self.lines], [(6, b"b3")])
+
+    def test_restartWhileWriterOnOldFile(self):
+        """
+        Restarted before the writer reopened: the old file found among the
+        rotation names is followed as after a rotation seen live.
+        """
+        writer = Writer(self.fs, self.path)
+        writer.lines("a1")
+        f = self.follow()
+        self.tick(f)
+        self.rotate()
+        writer.lines("a2")
+        self.tick(f)
+        stored = f.position
+        f.close()
+        self.lines, self.events = [], []
+        writer.lines("a3")
+        g = self.follow(position=stored)
+        self.assertEqual(self.tick(g), ["a3"])
+        writer.lines("a4")
+        self.assertEqual(self.tick(g), ["a4"])
+        writer.reopen()
+        writer.lines("b1")
+        self.assertEqual(self.tick(g, times=7), ["b1"])
+        self.assertEqual(self.fs.openInodes(), [writer.inode.number])
+        self.assertEqual([(line.seq, line.data) for line in self.lines],
+                         [(3, b"a3"), (4, b"a4"), (5, b"b1")])
+        self.assertEqual([e.kind for e in self.events], ["rotated"])
+
+
 class OffsetStoreTests(SynchronousTestCase):
     def setUp(self):
         self.dir = self.mktemp()
@@ -415,7 +947,8 @@ class PropertyTests(SynchronousTestCase):
         A live follower only knows the files it has opened, so the test polls
         at least once between a file's creation and its rotation (that is,
         one rotation per poll interval).  A partial line left in a rotated file is a
-        line of its own.
+        line of its own, handed out once a newer file has data: the test ends
+        with a line written to the path.
         """
         ops, readSize = scenario
         directory = self.mktemp()
@@ -442,19 +975,23 @@ class PropertyTests(SynchronousTestCase):
                 unseen = True
             append(path, data)
 
+        def writeLines(lines, cutsAt):
+            nonlocal partial, written
+            data = b"".join(ln + b"\n" for ln in lines)
+            if partial is not None:
+                expected.append(partial + lines[0])
+                expected.extend(lines[1:])
+                partial = None
+            else:
+                expected.extend(lines)
+            cuts = sorted({c % (len(data) + 1) for c in cutsAt} | {0, len(data)})
+            for a, b in zip(cuts, cuts[1:]):
+                write(data[a:b])
+            written += len(data)
+
         for op in ops:
             if op[0] == "write":
-                data = b"".join(ln + b"\n" for ln in op[1])
-                if partial is not None:
-                    expected.append(partial + op[1][0])
-                    expected.extend(op[1][1:])
-                    partial = None
-                else:
-                    expected.extend(op[1])
-                cuts = sorted({c % (len(data) + 1) for c in op[2]} | {0, len(data)})
-                for a, b in zip(cuts, cuts[1:]):
-                    write(data[a:b])
-                written += len(data)
+                writeLines(op[1], op[2])
             elif op[0] == "partial" and op[1]:
                 write(op[1])
                 partial = (partial or b"") + op[1]
@@ -469,8 +1006,10 @@ class PropertyTests(SynchronousTestCase):
                     partial = None
             elif op[0] == "poll":
                 poll()
+        writeLines([b"end"], [])
         for _ in range(written // readSize + 3):
             poll()
+        follower.close()
         self.assertEqual([ln.data for ln in got], expected)
         self.assertEqual([ln.seq for ln in got], list(range(1, len(expected) + 1)))
 
@@ -506,3 +1045,120 @@ class StreamFollowerTests(SynchronousTestCase):
         lines, events = follower.poll()
         self.assertEqual([e.kind for e in events], ["missing"])
         self.assertEqual(follower.poll(), ([], []), "reported once")
+
+
+def _rotationSchedules():
+    text = st.text("abxy", max_size=5)
+    op = st.one_of(
+        st.tuples(st.just("lines"), st.lists(text, min_size=1, max_size=4)),
+        st.tuples(st.just("partial"), st.text("abxy", min_size=1, max_size=5)),
+        st.tuples(st.just("rename")),
+        st.tuples(st.just("unlink")),
+        st.tuples(st.just("create")),
+        st.tuples(st.just("reopen")),
+        st.tuples(st.just("poll"), st.sampled_from([0.0, 0.5, 1.0, 2.5])),
+        st.tuples(st.just("restart")),
+    )
+    return st.tuples(st.lists(op, min_size=5, max_size=60), st.integers(1, 32))
+
+
+class RotationPropertyTests(SynchronousTestCase):
+    @settings(deadline=None, max_examples=300)
+    @given(_rotationSchedules())
+    def test_everyLineOnceWhateverTheSchedule(self, schedule):
+        """
+        One writer and logrotate, in any order: appends (partial lines too),
+        renames (logrotate's numbering), deletions, creation of the new
+        file, the writer reopening the path at any time later, polls at any
+        pace, and restarts from the position persisted at that moment.
+        Every line written is handed out, in the order written, numbered 1,
+        2, 3...; a restart hands out again only lines already numbered,
+        under the same numbers (which the stores drop as duplicates), and
+        without a restart no line comes twice.  A partial line left at the
+        end of a file the writer has left is a line of its own.  At the
+        end, every old file is closed.
+
+        The follower must have seen a file at the path before it is renamed
+        or deleted (one rotation per poll interval), and a restart happens
+        only while the position's file can be found again (at the path or
+        as C{messages.1}, no other old file held): the limits described in
+        C{docs/tailer.rst}.
+        """
+        ops, readSize = schedule
+        fs = MemoryFileSystem()
+        path = "/var/log/messages"
+        writer = Writer(fs, path)
+        files = [writer.inode]
+        now = 0.0
+        seen = set()
+        runs, bases = [[]], [0]
+        follower = Follower(path, readSize=readSize, grace=2.0, fs=fs)
+        self.addCleanup(lambda: follower.close())
+
+        def poll(seconds):
+            nonlocal now
+            now += seconds
+            lines, events = follower.poll(now)
+            runs[-1].extend(lines)
+            for event in events:
+                self.assertIn(event.kind, ("rotated", "missing", "recreated", "appeared"))
+                self.assertNotIn("lost", event.message)
+            if path in fs.names:
+                seen.add(fs.names[path].number)
+
+        for op in ops:
+            if op[0] == "lines":
+                writer.lines(*op[1])
+            elif op[0] == "partial":
+                writer.write(op[1].encode())
+            elif op[0] in ("rename", "unlink") and path in fs.names:
+                if fs.names[path].number not in seen:
+                    poll(0.0)
+                if op[0] == "rename":
+                    logrotate(fs, path, create=False)
+                else:
+                    fs.unlink(path)
+            elif op[0] == "create" and path not in fs.names:
+                fs.create(path)
+            elif op[0] == "reopen":
+                writer.reopen()
+                if writer.inode is not files[-1]:
+                    files.append(writer.inode)
+            elif op[0] == "poll":
+                poll(op[1])
+            elif op[0] == "restart":
+                stored = follower.position
+                findable = {fs.names[n].number for n in (path, path + ".1") if n in fs.names}
+                if stored.identity is not None and (
+                        stored.identity.inode not in findable
+                        or not set(fs.openInodes()) <= findable):
+                    continue
+                follower.close()
+                follower = Follower(path, stored, readSize=readSize, grace=2.0, fs=fs)
+                runs.append([])
+                bases.append(stored.seq)
+                seen.clear()
+        writer.reopen()
+        if writer.inode is not files[-1]:
+            files.append(writer.inode)
+        writer.lines("end")
+        expected = []
+        for inode in files:
+            pieces = bytes(inode.data).split(b"\n")
+            if not pieces[-1] or inode is files[-1]:
+                pieces.pop()
+            expected.extend((inode.number, piece) for piece in pieces)
+        for _ in range(len(expected) * 40 // readSize + 20):
+            poll(2.5)
+            if (fs.openInodes() == [files[-1].number] and runs[-1]
+                    and runs[-1][-1].seq == len(expected)):
+                break
+        self.assertEqual(fs.openInodes(), [files[-1].number])
+        last = 0
+        for run, base in zip(runs, bases):
+            self.assertLessEqual(base, last, "a restart skips no number")
+            self.assertEqual([line.seq for line in run], list(range(base + 1, base + 1 + len(run))))
+            last = run[-1].seq if run else base
+            for line in run:
+                self.assertEqual((line.identity.inode, line.data), expected[line.seq - 1])
+        self.assertEqual(last, len(expected))

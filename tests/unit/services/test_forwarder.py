@@ -187,6 +187,40 @@ class ShippingTests(SynchronousTestCase):
         h.tick()
         self.assertEqual(h.records(), [(1, "a1"), (2, "a2"), (3, "a3"), (4, "b1"), (5, "b2")])
 
+    def test_writerReopensLate(self):
+        """
+        logrotate's C{create} with a late SIGHUP, and a restart before the
+        writer reopens: what the writer appends to the renamed file is
+        shipped, before and after the restart (which finds the old file as
+        C{messages.1}), then the new file's lines, every line once.
+        """
+        h = Harness(self)
+        writer = os.open(h.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        self.addCleanup(lambda: os.close(writer))
+        os.write(writer, b"a1\n")
+        h.tick()
+        os.rename(h.path, h.path + ".1")
+        os.close(os.open(h.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        os.write(writer, b"a2\n")
+        h.tick()
+        h.sender.acknowledge()
+        h.tick()
+        saved = h.saved()[h.path]
+        self.assertEqual((saved.identity.inode, saved.offset, saved.seq),
+                         (os.stat(h.path + ".1").st_ino, 6, 2))
+        h.restart()
+        h.tick()
+        os.write(writer, b"a3\n")
+        h.tick()
+        append(h.path, "b1")
+        h.tick()
+        self.assertEqual(h.records(), [(3, "a3"), (4, "b1")])
+        h.sender.acknowledge()
+        h.tick()
+        saved = h.saved()[h.path]
+        self.assertEqual((saved.identity.inode, saved.offset, saved.seq),
+                         (os.stat(h.path).st_ino, 3, 4))
+
     def test_copytruncate(self):
         h = Harness(self)
         append(h.path, "a1", "a2")
