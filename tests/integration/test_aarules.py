@@ -10,7 +10,7 @@ import os
 import sqlite3
 from contextlib import redirect_stderr, redirect_stdout
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.application.service import MultiService
 from twisted.internet import reactor
@@ -279,7 +279,6 @@ _LINES = st.one_of(
 
 
 class PropertyTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=200)
     @given(st.lists(_LINES, min_size=1, max_size=20),
            st.sampled_from(["web01", "", "host-ü"]), st.sampled_from(["10.0.0.2", "", "::1"]))
     def test_anyLinesGiveValidEvents(self, lines, hostname, ip):

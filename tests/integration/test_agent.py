@@ -6,7 +6,7 @@ over loopback with the agent restarted in the middle.
 
 import os
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.application.service import MultiService
 from twisted.internet import reactor
@@ -317,7 +317,6 @@ class BoundedDocumentTests(SynchronousTestCase):
     ManagementHost's decoder (MAXRECORD 65536) refuses at every resend.
     """
 
-    @settings(deadline=None, max_examples=150)
     @given(st.integers(0, 70000), _NASTY, _NASTY, st.integers(0, 6))
     def test_boundedFits(self, length, text, other, nodes):
         from mice.alerts import MAX_DOCUMENT, Alert, Node, bounded

@@ -10,7 +10,7 @@ import socket
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -222,7 +222,6 @@ class RoundTripTests(SynchronousTestCase):
         self.assertEqual([(d.get("type"), d.get("meaning"), d.findtext("i:string", namespaces=ns))
                           for d in data], [("string", m, v) for m, v in SSH_ALERT.additionalData])
 
-    @settings(deadline=None, max_examples=300)
     @given(ALERTS)
     def test_roundTrip(self, alert):
         """
@@ -335,7 +334,6 @@ class WriterTests(SynchronousTestCase):
         self.assertSameBytes(SSH_ALERT)
         self.assertSameBytes(Alert("1", "a", "2004-11-22T10:00:01Z", ""))
 
-    @settings(deadline=None, max_examples=600)
     @given(WRITER_ALERTS)
     def test_sameBytesAsLxml(self, alert):
         """
@@ -345,7 +343,6 @@ class WriterTests(SynchronousTestCase):
         """
         self.assertSameBytes(alert)
 
-    @settings(deadline=None, max_examples=300)
     @given(ALERTS)
     def test_sameBytesAndRoundTrip(self, alert):
         """
@@ -356,7 +353,6 @@ class WriterTests(SynchronousTestCase):
         self.assertEqual(data, idmef._toXmlLxml(alert))
         self.assertEqual(fromXml(data), [expected(alert)])
 
-    @settings(deadline=None, max_examples=500)
     @given(BROKEN_ALERTS)
     def test_sameFailures(self, alert):
         """

@@ -8,7 +8,7 @@ import signal
 import struct
 from collections import deque
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -231,7 +231,6 @@ class MemoryRingTests(RingTestsMixin, SynchronousTestCase):
         self.assertRaises(ValueError, MemoryRing, 0)
         self.assertRaises(ValueError, MemoryRing, 1, 0)
 
-    @settings(deadline=None, max_examples=150)
     @given(
         capacity=st.integers(1, 12),
         byteCapacity=st.one_of(st.none(), st.integers(1, 600)),
@@ -813,7 +812,6 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
         ring = self.reopen(ring, 4, 1024)
         self.assertEqual((ring.capacity, ring.geometryMismatch), (4, False))
 
-    @settings(deadline=None, max_examples=200)
     @given(
         capacity=st.integers(1, 12),
         byteCapacity=st.integers(8, 160).map(lambda n: n * 8),

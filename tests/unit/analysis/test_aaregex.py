@@ -10,7 +10,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -355,7 +355,6 @@ class PropertyTests(SynchronousTestCase):
             PropertyTests.seed = loadAaRegex(SEED)
             PropertyTests.seedMatcher = AaRegexMatcher(PropertyTests.seed)
 
-    @settings(max_examples=400, deadline=None)
     @given(_lines)
     def test_sameAsNaive(self, line):
         expected = naiveMatches(self.settingsAll, line)
@@ -363,13 +362,11 @@ class PropertyTests(SynchronousTestCase):
             self.assertEqual(matcher.matchLine(line), expected, matcher.strategy)
         self.assertEqual(self.seedMatcher.matchLine(line), naiveMatches(self.seed, line))
 
-    @settings(max_examples=100, deadline=None)
     @given(st.lists(_lines, max_size=8))
     def test_batchSameAsNaive(self, lines):
         self.assertEqual(self.matchers[0].matchLines(lines),
                          [naiveMatches(self.settingsAll, line) for line in lines])
 
-    @settings(max_examples=200, deadline=None)
     @given(st.text())
     def test_randomLinesNeverRaise(self, line):
         for matcher in self.matchers:
@@ -378,7 +375,6 @@ class PropertyTests(SynchronousTestCase):
         nodesFor(line, "h", "10.0.0.1")
         idValues(line)
 
-    @settings(max_examples=200, deadline=None)
     @given(st.lists(st.sampled_from(["sshd", "hd[", "d[4", "[4711]", "Failed password",
                                      "password for", "for invalid", "x"]), max_size=8))
     def test_overlappingLiterals(self, parts):
@@ -790,12 +786,10 @@ class FastPathTests(SynchronousTestCase):
             self.assertEqual(matcher.matchLines(lines),
                              [naiveMatches(loaded, line) for line in lines])
 
-    @settings(max_examples=300, deadline=None)
     @given(st.lists(_lines, max_size=8))
     def test_indexedSameAsNaive(self, lines):
         self.check(lines)
 
-    @settings(max_examples=300, deadline=None)
     @given(st.lists(st.lists(st.sampled_from(_EXTENDING_PARTS), max_size=10).map("".join),
                     max_size=6))
     def test_overlappingLiterals(self, lines):
@@ -821,7 +815,6 @@ class FastPathTests(SynchronousTestCase):
             expected = [(i, m) for i, m in enumerate(map(matcher.matchLine, lines)) if m]
             self.assertEqual(matcher.matchIndexed(lines), expected)
 
-    @settings(max_examples=500, deadline=None)
     @given(st.lists(st.one_of(st.sampled_from([
         "from ", "61.2.3.4", " port ", "22", " SRC=", " DST=", "10.0.0.1", "::1", "fe80::1%e",
         " SPT=", " PROTO=TCP", "[client ", "]", "1.2.3.4 - bob [", "sshd[4]: ", "kernel: ",
@@ -834,7 +827,6 @@ class FastPathTests(SynchronousTestCase):
                          (sources[0].address if sources else None,
                           targets[0].address if targets else None))
 
-    @settings(max_examples=300, deadline=None)
     @given(st.lists(st.one_of(st.binary(max_size=6), st.sampled_from(
         [b"\n", b"\r\n", b"\r", b"\xe2\x82", b"\xe2\x82\xac", b"\xff", "é".encode()])),
         max_size=20).map(b"".join), st.integers(1, 9))

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -284,7 +284,6 @@ _statements = st.tuples(_names, st.sampled_from(
 
 
 class PropertyTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=500)
     @given(st.lists(_statements, min_size=1, max_size=6), st.data(),
            st.dictionaries(_names, st.sampled_from(["1", "2", "10", "10.0", " 2 ", "x", "xy", "a b", ""])))
     def test_foldMatchesReference(self, statements, data, values):
@@ -304,7 +303,6 @@ class PropertyTests(SynchronousTestCase):
         self.assertEqual(compileCondition(text)(values),
                          referenceFold(statements, joiners, values), text)
 
-    @settings(deadline=None, max_examples=300)
     @given(st.text(max_size=300), st.sampled_from(["", "10.0.0.1", "::1", "x"]),
            st.sampled_from(["", "/var/log/antivirus-1.log", "messages"]))
     def test_randomLinesNeverRaise(self, line, ip, stream):
@@ -315,7 +313,6 @@ class PropertyTests(SynchronousTestCase):
         taken = self.engine.evaluate(self.engine.recordFor(line, ip=ip, stream=stream))
         self.assertGreaterEqual(len(taken), 1)
 
-    @settings(deadline=None, max_examples=300)
     @given(st.text(alphabet=st.sampled_from("ab ,=*#_()[]\\eqctnANDOR.0123\n"), max_size=80))
     def test_randomFilesNeverRaise(self, text):
         """Any rules, filter or netdef text loads or reports problems."""
@@ -428,7 +425,6 @@ class FastPathTests(SynchronousTestCase):
     what the straightforward loops give.
     """
 
-    @settings(deadline=None, max_examples=500)
     @given(_regexes, st.data())
     def test_requiredLiteral(self, text, data):
         """Every line a pattern finds a match in holds its required literal."""
@@ -447,7 +443,6 @@ class FastPathTests(SynchronousTestCase):
         self.assertEqual(requiredLiteral(re.compile("(?i)ZoneAlarm")), "")
         self.assertEqual(requiredLiteral(re.compile("ab|cd")), "")
 
-    @settings(deadline=None, max_examples=500)
     @given(_regexes, st.data())
     def test_requiredLiterals(self, text, data):
         """Every line a pattern finds a match in holds one of its required literals."""
@@ -468,7 +463,6 @@ class FastPathTests(SynchronousTestCase):
         self.assertEqual(requiredLiterals(re.compile("(?i)ab|cd")), ("",))
         self.assertEqual(requiredLiterals(re.compile("x|(?i:y)")), ("",))
 
-    @settings(deadline=None, max_examples=500)
     @given(st.tuples(st.sampled_from(["", "^", "\\A", "(?m)^", "(?s)"]),
                      st.lists(st.sampled_from(["a", "b", "ab", ":", " ", "\\.", "\\[", "\\x61",
                                                "\\n", "é"]), max_size=4),
@@ -497,7 +491,6 @@ class FastPathTests(SynchronousTestCase):
             self.assertEqual(literalSearch(re.compile(text)), None if text != "^" else
                              ("startswith", ""), text)
 
-    @settings(deadline=None, max_examples=500)
     @given(_filterSets, st.data(), _streams)
     def test_prescanSelectsAsFirstMatch(self, filters, data, stream):
         """
@@ -514,7 +507,6 @@ class FastPathTests(SynchronousTestCase):
             self.assertTrue(sameRecord(
                 engine.recordFor(lines[index], "10.0.0.1", stream, "h"), reference))
 
-    @settings(deadline=None, max_examples=300)
     @given(st.lists(_ruleLines, max_size=12), st.sampled_from(["a", "b", "B", "", "zzz"]),
            st.dictionaries(_names, st.sampled_from(["1", "2", "10", "10.0", " 2 ", "x", "xy",
                                                     "a b", "", "\u0663"])),
@@ -561,7 +553,6 @@ class FastPathTests(SynchronousTestCase):
             self.assertEqual(evaluate(values, ("s",)),
                              referenceEvaluate(LogIdsEngine(rules), record))
 
-    @settings(deadline=None, max_examples=300)
     @given(st.lists(st.text(max_size=120) | st.sampled_from([
         "Nov 22 10:00:01 10.0.0.5 sshd[1]: Failed password for root from 1.2.3.4 port 5 ssh2",
         "Nov 22 10:00:01 www sshd[1]: Accepted publickey for bob from 10.0.0.9 port 22 ssh2",
@@ -588,7 +579,6 @@ class FastPathTests(SynchronousTestCase):
             self.assertEqual(taken, referenceEvaluate(self.engine, reference))
             self.assertEqual(taken, self.engine.evaluate(record))
 
-    @settings(deadline=None, max_examples=300)
     @given(st.integers(min_value=0, max_value=10 ** 12), st.text(max_size=8),
            st.text(max_size=8), st.lists(st.tuples(st.text(max_size=6), st.text(max_size=12)),
                                          max_size=3))
@@ -609,7 +599,6 @@ class FastPathTests(SynchronousTestCase):
                              "".join(json.dumps(t.asDict(line, application)) + "\n"
                                      for t in taken))
 
-    @settings(deadline=None, max_examples=300)
     @given(st.integers(min_value=0, max_value=10 ** 12), st.text(max_size=8),
            st.text(max_size=8), st.lists(st.tuples(st.text(max_size=6), st.text(max_size=12)),
                                          max_size=3))
@@ -726,14 +715,12 @@ class LineEvaluatorTests(SynchronousTestCase):
                     for _, record, taken in engine.analyseLines(lines, ip, stream, hostname)]
         self.assertEqual(list(engine.actions(lines, ip, stream, hostname)), expected)
 
-    @settings(deadline=None, max_examples=400)
     @given(st.lists(_lineRules, max_size=10), _lineLines,
            st.sampled_from([None, "", "10.0.0.9"]), st.sampled_from([None, "", "gw"]),
            st.sampled_from(["", "/var/log/x.csv", "messages"]))
     def test_actionsAreAnalyseLines(self, ruleLines, lines, ip, hostname, stream):
         self.assertSameActions(self.engine(ruleLines), lines, ip, stream, hostname)
 
-    @settings(deadline=None, max_examples=100)
     @given(st.lists(_lineRules, max_size=6), _lineLines)
     def test_withoutGeneratedCode(self, ruleLines, lines):
         """
@@ -913,7 +900,6 @@ class ShippedFilterTests(SynchronousTestCase):
         now = self.shipped.recordFor(line, "10.0.0.1", stream, "h")
         self.assertTrue(sameRecord(now, before), (line, now, before))
 
-    @settings(deadline=None, max_examples=2000)
     @given(st.one_of(_pieceLines,
                      st.sampled_from(_previousPatterns()).flatmap(st.from_regex),
                      st.tuples(_pieceLines, st.sampled_from(_previousPatterns()).flatmap(

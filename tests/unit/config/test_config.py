@@ -7,7 +7,7 @@ import os
 import re
 import string
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -1435,7 +1435,6 @@ class PropertyTests(SynchronousTestCase):
         (entry,) = parseIni("[SECTION]\n" + line + "\n", "f").sections[0].entries
         return entry
 
-    @settings(deadline=None, max_examples=300)
     @given(_KEYS, _VALUES, st.text(_PRINTABLE, max_size=20).filter(lambda c: '"' not in c),
            st.sampled_from(["", " ", "  ", "\t"]))
     def test_quotedRoundTrip(self, key, value, comment, gap):
@@ -1444,7 +1443,6 @@ class PropertyTests(SynchronousTestCase):
         entry = self.parsedValue(f'{key} = "{value}"')
         self.assertEqual((entry.key, entry.value, entry.quoted), (key, value, True))
 
-    @settings(deadline=None, max_examples=300)
     @given(_KEYS, _VALUES.filter(lambda v: not set(v) & set("#\"'") and v == v.strip()
                                  and v.strip(" \t\r\f\v") == v))
     def test_unquotedRoundTrip(self, key, value):
@@ -1453,7 +1451,6 @@ class PropertyTests(SynchronousTestCase):
         entry = self.parsedValue(f"{key}={value}   # trailing")
         self.assertEqual(entry.value, value)
 
-    @settings(deadline=None, max_examples=300)
     @given(st.text(max_size=300).filter(lambda t: not any(0xD800 <= ord(c) < 0xE000 for c in t)),
            st.sampled_from((None, *KINDS)))
     def test_randomTextOnlyConfigErrors(self, text, kind):
@@ -1466,7 +1463,6 @@ class PropertyTests(SynchronousTestCase):
         except ConfigError:
             pass
 
-    @settings(deadline=None, max_examples=100)
     @given(st.binary(max_size=200))
     def test_randomBytesOnlyConfigErrors(self, data):
         directory = os.path.abspath(self.mktemp())
@@ -1479,7 +1475,6 @@ class PropertyTests(SynchronousTestCase):
         except ConfigError as e:
             self.assertTrue(str(e).startswith(path), str(e))
 
-    @settings(deadline=None, max_examples=300)
     @given(st.sampled_from(KINDS), st.data())
     def test_randomValuesOnlyConfigErrors(self, kind, data):
         """

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -656,20 +656,17 @@ def assertWellFormed(testCase, table, row):
 
 
 class PropertyTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=300)
     @given(st.text(alphabet=st.characters(), max_size=400))
     def test_anyText(self, line):
         table, row = classifyModule._classify(record(line))
         assertWellFormed(self, table, row)
 
-    @settings(deadline=None, max_examples=500)
     @given(mutatedLines())
     def test_mutatedRealLines(self, line):
         table, row = classifyModule._classify(record(line))
         assertWellFormed(self, table, row)
         self.assertEqual(dict(zip(COLUMNS[table], row))["logline"], line)
 
-    @settings(deadline=None, max_examples=200)
     @given(
         st.lists(st.text(
             st.characters(exclude_categories=())
@@ -764,13 +761,11 @@ class BatchTests(SynchronousTestCase):
             [["0999-01-01", "10:00:00", "x\udcff", "sig\ud800"],
              ["2004-02-30", "24:00:00", AUDIT_RAW, ""]])
 
-    @settings(deadline=None, max_examples=200)
     @given(st.lists(st.lists(_anyText, min_size=4, max_size=4), min_size=1, max_size=8),
            st.lists(_anyText, min_size=8, max_size=8), st.integers(0, 2**62))
     def test_anyRecords(self, recs, texts, seq):
         self.assertSameAsClassify(texts[0], texts[1], seq, tuple(texts[2:]), recs)
 
-    @settings(deadline=None, max_examples=300)
     @given(mutatedLines())
     def test_mutatedRealLines(self, line):
         self.assertSameAsClassify("client1", "/var/log/messages", 7, tuple(HOST.values()),

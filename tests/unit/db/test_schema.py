@@ -7,7 +7,7 @@ and on the real MariaDB.
 import datetime
 import sqlite3
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -16,6 +16,7 @@ from mice.db import schema
 from mice.db.classify import classify, classifyBatch
 from mice.record import LogRecord
 from mice.testing import temporaryMariaDBDatabase
+from tests import SLOW
 from tests.unit.db.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
 
 SEED_COLUMNS = {
@@ -156,7 +157,6 @@ class StatementTests(SynchronousTestCase):
                 r[-4:-2] if table == "firewall_line" else r[9:11]), r[-2], r[-1]))[1]
                 for r in rows])
 
-    @settings(deadline=None, max_examples=200)
     @given(st.text(max_size=100))
     def test_mysqlEscape(self, text):
         """
@@ -335,7 +335,7 @@ class SchemaTestsMixin:
             [(schema.UNSET_ID,) * 3, (schema.UNSET_ID, 1000, 1000)],
         )
 
-    @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+    @SLOW
     @given(st.lists(st.text(max_size=300), min_size=1, max_size=20), st.data())
     def test_anyLinesInsert(self, lines, data):
         """
@@ -355,7 +355,7 @@ class SchemaTestsMixin:
         counts = self.transact(schema.insertClassified, self.dialect, rows)
         self.assertEqual(sum(counts.values()), len(lines))
 
-    @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+    @SLOW
     @given(st.lists(st.text(max_size=200),
                     min_size=1, max_size=20))
     def test_textRoundTrips(self, lines):
@@ -548,7 +548,7 @@ class MariaDBLocalDataTests(MariaDBSchemaTests):
         self.assertEqual(self.comLoad() - loads, len(chunks))
         self.assertEqual([r[11] for r in self.select("rawlog_line")], lines)
 
-    @settings(deadline=None, max_examples=40, suppress_health_check=list(HealthCheck))
+    @SLOW
     @given(st.lists(st.tuples(st.text(max_size=200), st.text(max_size=20),
                               st.sampled_from(["2004-11-22", "2004-13-01", "0999-01-01"]),
                               st.sampled_from(["10:00:00", "24:00:00"])),

@@ -4,7 +4,7 @@ Tests for L{mice.decoders.logformat}, L{mice.forwarder.format} and L{mice.forwar
 
 from datetime import datetime
 
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -60,7 +60,6 @@ class TimestampTests(SynchronousTestCase):
         self.assertEqual(formatLine("no time here", NOW),
                          ["2026-11-22", "12:00:00", "no time here", ""])
 
-    @settings(deadline=None, max_examples=500)
     @given(st.text(max_size=60))
     @example("Nov")
     @example("Nov 2")

@@ -5,7 +5,7 @@ positions may be persisted.
 
 from datetime import datetime
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -159,7 +159,6 @@ class LedgerTests(SynchronousTestCase):
         one, two = Ledger({"/a": position(5), "/b": position(1)}), Ledger({"/a": position(3)})
         self.assertEqual(persistable([one, two], ["/a", "/b", "/c"]), {"/a": position(3)})
 
-    @settings(max_examples=200, deadline=None)
     @given(st.permutations(range(12)))
     def test_anyAckOrder(self, order):
         """

@@ -6,7 +6,7 @@ import os
 import shutil
 from collections import deque
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -370,7 +370,6 @@ operations = st.lists(
 
 
 class ModelTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=300)
     @given(operations)
     def test_matchesModel(self, ops):
         directory = self.mktemp()

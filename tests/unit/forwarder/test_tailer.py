@@ -7,7 +7,7 @@ import json
 import os
 from typing import NamedTuple
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -936,7 +936,6 @@ def _scenarios():
 
 
 class PropertyTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=300)
     @given(_scenarios())
     def test_everyLineOnceInOrder(self, scenario):
         """
@@ -1063,7 +1062,6 @@ def _rotationSchedules():
 
 
 class RotationPropertyTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=300)
     @given(_rotationSchedules())
     def test_everyLineOnceWhateverTheSchedule(self, schedule):
         """

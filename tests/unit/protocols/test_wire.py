@@ -2,7 +2,7 @@
 Tests for L{mice.protocols.wire}.
 """
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -72,7 +72,6 @@ class MessageTests(SynchronousTestCase):
 
 
 class FuzzTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=300)
     @given(st.binary(max_size=300))
     def test_randomBytesOnlyProtocolError(self, data):
         """
@@ -89,7 +88,6 @@ class FuzzTests(SynchronousTestCase):
         except wire.ProtocolError:
             pass
 
-    @settings(deadline=None, max_examples=200)
     @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
                         lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=10))
     def test_randomJSONOnlyProtocolError(self, value):

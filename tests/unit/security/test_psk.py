@@ -6,7 +6,7 @@ C{tests.integration.test_securelink}).
 
 import base64
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -176,7 +176,6 @@ class MessageTests(SynchronousTestCase):
             [line] = self.sealed(pair, b"x" * size)
             self.assertEqual(len(line), PskSecurity.sealedLength(size))
 
-    @settings(max_examples=200, deadline=None)
     @given(st.lists(st.binary(max_size=200), max_size=5))
     def test_randomLinesNeverYieldARecord(self, lines):
         """

@@ -6,7 +6,7 @@ over StringTransports, with a L{Clock}.
 import json
 import os
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
@@ -348,7 +348,6 @@ class SeveralPipelinesTests(SynchronousTestCase):
 
 
 class FuzzTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=200)
     @given(st.lists(st.binary(max_size=200), max_size=8), st.booleans())
     def test_randomBytesNeverRaiseNorStore(self, chunks, helloFirst):
         """
