@@ -27,6 +27,18 @@ def zoneNamed(name):
     return ZoneInfo(name)
 
 
+def openInput(path):
+    """
+    C{path} opened for reading bytes; C{-} is standard input (left open).
+    """
+    if path == "-":
+        import io
+        import sys
+
+        return io.BufferedReader(io.FileIO(sys.stdin.fileno(), "rb", closefd=False))
+    return open(path, "rb")
+
+
 def readLines(path, size=1 << 22):
     """
     The lines of a log file, decoded as the BufferDaemon does (each line's
@@ -38,7 +50,7 @@ def readLines(path, size=1 << 22):
     sequence, so decoding the lines together gives the lines decoded one
     by one, joined by newlines.
     """
-    with open(path, "rb") as f:
+    with openInput(path) as f:
         rest = b""
         while True:
             data = f.read(size)

@@ -7,6 +7,7 @@ sub-command, each with C{addParser(commands)} and C{run(args)}.
 
 import argparse
 
+from mice import __version__
 from mice.cli import analyze, certs, checkconfig, depseudonymize, initdb, keygen, send
 from mice.cli.base import readerGone, startLogging
 
@@ -20,6 +21,7 @@ _QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze")
 def makeParser():
     parser = argparse.ArgumentParser(prog="mice", description="M-ICE command line tools.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--version", action="version", version=f"mice {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.addParser(commands)

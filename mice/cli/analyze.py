@@ -74,7 +74,7 @@ def run(args):
     matcher = AaRegexMatcher(settings, args.strategy)
     now = datetime.now()
     stamp = Timestamper(now)
-    stream = os.path.abspath(args.logfile)
+    stream = "<stdin>" if args.logfile == "-" else os.path.abspath(args.logfile)
     # The offline tester numbers its alerts from the config's AlertID but
     # never touches AlertIDFile: that counter belongs to the running agent.
     messageId = settings.alertId
@@ -191,7 +191,7 @@ def analyzeLogIds(args):
             print(str(problem), file=sys.stderr)
         return 1
     engine = LogIdsEngine(rules, filters, netdef)
-    stream = os.path.abspath(args.logfile)
+    stream = "<stdin>" if args.logfile == "-" else os.path.abspath(args.logfile)
     # Every action counts for its rule; the automatic drop for None.
     counts = Counter()
     lines = 0
@@ -255,5 +255,5 @@ def addParser(commands):
     p.add_argument("--strategy", default="literal",
                    choices=("literal", "alternation", "contains", "hyperscan"),
                    help=argparse.SUPPRESS)
-    p.add_argument("logfile", metavar="LOGFILE")
+    p.add_argument("logfile", metavar="LOGFILE", help="the log file, or - for standard input")
     p.set_defaults(run=run)

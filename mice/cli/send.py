@@ -140,5 +140,5 @@ def addParser(commands):
     link.add_argument("--tls-ca", metavar="PEM")
     link.add_argument("--tls-name", metavar="NAME",
                       help="the name the server's certificate must have (default: its address)")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the file to ship, or - for standard input")
     p.set_defaults(run=run)

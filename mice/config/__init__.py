@@ -42,6 +42,7 @@ from mice.config.ini import (  # noqa: F401
     parseIni,
 )
 from mice.config.loaders import (  # noqa: F401
+    lineOf,
     loadAaRegex,
     loadAaRules,
     loadActGeneric,
@@ -122,6 +123,7 @@ from mice.config.values import (  # noqa: F401
 )
 
 __all__ = [
+    "lineOf",
     "ALERT_IDS",
     "CRYPTO_MODULES",
     "SYSLOG_FACILITIES",

@@ -135,3 +135,21 @@ def loadFmtSimple(path, strict=False):
     if path is None:
         return FmtSimpleSettings(None)
     return loadConfig(path, strict, "fmt_simple").settings
+
+
+def lineOf(path, key, section=None):
+    """
+    The line of C{path} where C{key} is set (in C{section}, or in any), for a
+    problem found after loading; C{None} when it cannot be told.
+    """
+    try:
+        ini = _parse(_readText(path), path, [])
+    except ConfigError:
+        return None
+    for sect in ini.sections:
+        if section is not None and sect.name.upper() != section.upper():
+            continue
+        for entry in sect.entries:
+            if entry.key.upper() == key.upper():
+                return entry.line
+    return None

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from twisted.logger import Logger
 
+from mice.analysis.offline import openInput
 from mice.forwarder.format import Timestamper, hostDict, nodeHostInfo
 from mice.forwarder.prepare import boundedLine
 
@@ -83,10 +84,10 @@ async def shipFile(sender, path, kind="log", stream=None, host=None, now=None,
     @return: a L{ShipResult}.
     """
     result = ShipResult()
-    stream = stream or os.path.abspath(path)
+    stream = stream or ("stdin" if path == "-" else os.path.abspath(path))
     now = now or datetime.now()
     outstanding = deque()
-    with open(path, "rb") as f:
+    with openInput(path) as f:
         if kind == "log":
             host = hostDict(host or nodeHostInfo())
             batches = logBatches(f, now, sender.maxRecord or 65536, result)

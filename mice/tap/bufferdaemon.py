@@ -23,6 +23,9 @@ log = Logger()
 
 class Options(usage.Options):
     synopsis = "-c bufferdaemon.conf"
+    optFlags = [
+        ["stay-root", None, "Run as root even when the config's USER or GROUP does not exist."],
+    ]
     optParameters = [
         ["config", "c", "/etc/M-ICE/bufferdaemon.conf", "The BufferDaemon's config file."],
     ]
@@ -105,8 +108,12 @@ def attachSenders(postprocessor, parent, reactor):
 def makeService(options):
     from twisted.internet import reactor
 
-    for warning in applyRunSettings(options.settings, getattr(options, "parent", None),
-                                    "mice-bufferdaemon"):
+    try:
+        warnings = applyRunSettings(options.settings, getattr(options, "parent", None),
+                                    "mice-bufferdaemon", stayRoot=options["stay-root"])
+    except ConfigError as e:
+        raise SystemExit(f"mice-bufferdaemon: {e}") from None
+    for warning in warnings:
         log.warn("{problem}", problem=warning)
 
     try:

@@ -29,6 +29,9 @@ MAX_RECORD = 65536
 
 class Options(usage.Options):
     synopsis = "-c dataforwarder.conf"
+    optFlags = [
+        ["stay-root", None, "Run as root even when the config's USER or GROUP does not exist."],
+    ]
     optParameters = [
         ["config", "c", "/etc/M-ICE/dataforwarder.conf", "The DataForwarder's config file."],
     ]
@@ -115,8 +118,12 @@ def makeService(options):
     from twisted.internet import reactor
 
     settings = options.settings
-    for warning in applyRunSettings(settings, getattr(options, "parent", None),
-                                    "mice-dataforwarder"):
+    try:
+        warnings = applyRunSettings(settings, getattr(options, "parent", None),
+                                    "mice-dataforwarder", stayRoot=options["stay-root"])
+    except ConfigError as e:
+        raise SystemExit(f"mice-dataforwarder: {e}") from None
+    for warning in warnings:
         log.warn("{problem}", problem=warning)
     if settings.syslog:
         startSyslog(settings.syslogFacility, "mice-dataforwarder")

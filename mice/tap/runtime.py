@@ -17,6 +17,7 @@ import socket
 
 from twisted.logger import Logger
 
+from mice.config import ConfigError, lineOf
 from mice.record import HostInfo
 
 log = Logger()
@@ -39,15 +40,21 @@ def privilegeWarnings(settings, twistdOptions, reported=()):
             if value and twistdOptions.get(option) in (None, "") and key not in reported]
 
 
-def applyRunSettings(settings, twistdOptions, name, isRoot=None):
+def applyRunSettings(settings, twistdOptions, name, isRoot=None, stayRoot=False):
     """
     Fill twistd's options from the config: a pid file in PIDPATH (unless
     C{--pidfile} was given), and, when running as root, C{--uid}/C{--gid}
     from USER/GROUP (unless given).  CHROOT is only ever C{--chroot}: the
     paths in a config name files outside the jail.
 
+    Fail closed: started as root, a daemon whose USER or GROUP does not
+    exist does not run (as root, with a warning, it would keep every
+    privilege the config meant to drop), unless C{stayRoot} (the
+    C{--stay-root} flag) says so.
+
     @param name: the pid file's base name.
     @return: warnings for what is not applied.
+    @raise ConfigError: as root, USER or GROUP does not exist (C{file:line}).
     """
     if twistdOptions is None:
         return privilegeWarnings(settings, {})
@@ -60,15 +67,22 @@ def applyRunSettings(settings, twistdOptions, name, isRoot=None):
     problems = {}
     if isRoot:
         lookups = (("USER", settings.user, "uid", lambda name: pwd.getpwnam(name).pw_uid,
-                    "no such user; NOT dropping privileges"),
+                    "no such user"),
                    ("GROUP", settings.group, "gid", lambda name: grp.getgrnam(name).gr_gid,
-                    "no such group; keeping the current group"))
+                    "no such group"))
         for key, name, option, lookup, missing in lookups:
             if name and twistdOptions.get(option) is None:
                 try:
                     twistdOptions[option] = lookup(name)
                 except KeyError:
-                    problems[key] = f"{settings.path}: {key} = {name}: {missing}"
+                    if not stayRoot:
+                        raise ConfigError(
+                            settings.path, lineOf(settings.path, key) if settings.path else None,
+                            f"{key} = {name}: {missing}; refusing to run as root (create"
+                            f" the {'user' if key == 'USER' else 'group'}, or start with"
+                            " --stay-root to run as root anyway)") from None
+                    problems[key] = (f"{settings.path}: {key} = {name}: {missing}; running as"
+                                     " root, as --stay-root asks")
     return list(problems.values()) + privilegeWarnings(settings, twistdOptions, problems)
 
 

@@ -16,9 +16,9 @@ from tests import ROOT
 ETC = os.path.join(ROOT, "etc", "mice")
 
 
-def mice(*args, cwd=None):
+def mice(*args, cwd=None, stdin=None):
     result = subprocess.run([sys.executable, "-m", "mice.cli", *args], capture_output=True,
-                            text=True, timeout=120, cwd=cwd)
+                            text=True, timeout=120, cwd=cwd, input=stdin)
     return result.returncode, result.stdout, result.stderr
 
 
@@ -132,6 +132,37 @@ class SecureSendTests(TestCase):
         self.assertIn("1 records in 1 batches acknowledged", out)
         await waitFor(lambda: rowCount(database)[0], 10, "the row")
         self.assertEqual(rowCount(database), (1, 1))
+        # "-" ships standard input, as stream "stdin" unless --stream says.
+        status, out, err = mice("send", "--to", f"127.0.0.1:{port}", "--enckey-file", keyFile,
+                                "--timeout", "30", "-",
+                                stdin="Nov 22 10:00:02 web01 sshd[1]: from standard input\n")
+        self.assertEqual(status, 0, err)
+        await waitFor(lambda: rowCount(database)[0] == 2, 10, "the second row")
+
+
+class VersionAndStdinTests(SynchronousTestCase):
+    def test_version(self):
+        from mice import __version__
+
+        status, out, err = mice("--version")
+        self.assertEqual((status, out), (0, f"mice {__version__}\n"), err)
+
+    def test_analyzeStandardInput(self):
+        """
+        C{mice analyze ... -} reads the log from standard input and prints
+        what it prints for the file.
+        """
+        sample = os.path.join(ROOT, "mice", "data", "sample.log")
+        with open(sample) as f:
+            text = f.read()
+        for options in (["-c", os.path.join(ETC, "mice_mod_pop_aa_regex.conf")],
+                        ["--rules", os.path.join(ETC, "logids", "rules-linux.txt"),
+                         "--filters", os.path.join(ETC, "logids", "filter.txt")]):
+            fromFile = mice("analyze", *options, "--json", "--tz", "UTC", sample)
+            fromStdin = mice("analyze", *options, "--json", "--tz", "UTC", "-", stdin=text)
+            self.assertEqual(fromStdin[0], 0, fromStdin[2])
+            self.assertTrue(fromFile[1])
+            self.assertEqual(fromStdin[1], fromFile[1])
 
 
 class PseudonymKeyTests(SynchronousTestCase):

@@ -10,7 +10,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.persisted.sob import loadValueFromFile
 from twisted.python import usage
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 
 from mice.services.bufferdaemon import BufferDaemon
 from mice.services.forwarder import DataForwarder
@@ -112,8 +112,62 @@ class RunSettingsTests(TestCase):
         self.assertEqual((options["uid"], len(warnings)), (None, 2))
         options = {"pidfile": "", "uid": None, "gid": None}
         settings = dataclasses.replace(settings, user="no-such-user-here")
-        warnings = applyRunSettings(settings, options, "x", isRoot=True)
+        warnings = applyRunSettings(settings, options, "x", isRoot=True, stayRoot=True)
         self.assertIn("USER = no-such-user-here: no such user", warnings[0])
+
+    def test_failClosedWithoutTheUser(self):
+        """
+        Started as root, a daemon whose USER does not exist refuses to run,
+        naming the config's line, unless --stay-root says otherwise.
+        """
+        from mice.config import ConfigError
+        from mice.tap.runtime import applyRunSettings
+
+        directory = self.mktemp()
+        os.makedirs(directory)
+        path = os.path.join(directory, "bd.conf")
+        with open(path, "w") as f:
+            f.write("[ADDRESS]\nLISTEN = tcp:0\n[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
+                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_syslog\n[TIME_INTERVALS]\nTIMEINV = 1\n"
+                    "[SECURITY_AND_PRIVACY]\nUSER = no-such-user-here\nGROUP = root\n")
+        from mice.config import loadBufferDaemon
+
+        settings = loadBufferDaemon(path)
+        options = {"pidfile": "", "uid": None, "gid": None}
+        e = self.assertRaises(ConfigError, applyRunSettings, settings, options, "x", isRoot=True)
+        self.assertTrue(str(e).startswith(f"{path}:10: USER = no-such-user-here: no such user;"
+                                          " refusing to run as root"), str(e))
+        self.assertIsNone(options["uid"])
+
+    def test_failClosedRealProcess(self):
+        """
+        A real C{twistd mice-bufferdaemon} started as root with a USER that
+        does not exist exits with the config's line, and runs with
+        C{--stay-root}.
+        """
+        import subprocess
+
+        from tests.integration.test_faults import TWISTD
+
+        if os.getuid() != 0:
+            raise SkipTest("needs root: the check is about dropping root's privileges")
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "bd.conf")
+        with open(path, "w") as f:
+            f.write("[ADDRESS]\nLISTEN = tcp:0:interface=127.0.0.1\n"
+                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
+                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_syslog\n"
+                    "[TIME_INTERVALS]\nTIMEINV = 1\n"
+                    "[SECURITY_AND_PRIVACY]\nUSER = no-such-user-here\n")
+        env = dict(os.environ, PYTHONPATH=ROOT)
+        result = subprocess.run(
+            [*TWISTD, "-n", "--pidfile", "",
+             "mice-bufferdaemon", "-c", path], capture_output=True, text=True, timeout=60,
+            env=env, cwd=directory)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(f"{path}:10: USER = no-such-user-here: no such user; refusing to run"
+                      " as root", result.stderr + result.stdout)
 
 
 def alertCount(dataDir, query="SELECT COUNT(*) FROM alert_entry"):
