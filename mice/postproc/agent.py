@@ -99,6 +99,14 @@ class AgentModule:
     maxErrors = 10
     batchSize = 5000
 
+    @property
+    def description(self):
+        """
+        The servers this module sends to, for the BufferDaemon's log (a
+        flush waits for their acknowledgements).
+        """
+        return ", ".join(sender.description for sender in self.senders.values())
+
     def start(self):
         for sender in self.senders.values():
             sender.startService()
