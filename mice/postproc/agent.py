@@ -142,6 +142,14 @@ class AgentModule:
         """
         self.senders = dict(senders)
 
+    @property
+    def description(self):
+        """
+        The servers this module sends to, for the BufferDaemon's log (a
+        flush waits for their acknowledgements).
+        """
+        return ", ".join(sender.description for sender in self.senders.values())
+
     def start(self):
         return succeed(None)
 

@@ -14,6 +14,15 @@ once the post-processor has stored it.  A pipeline may run several flushes
 at once (see L{Pipeline}); entries are released in ring order.  A full ring pauses every connection
 (C{pauseProducing}) instead of dropping anything, and so does a
 post-processor that failed MAXERR times in a row, until it works again.
+
+A post-processor that fails is retried after TIMEINV, then after twice as
+long each time, up to L{RETRY_MAX} seconds; what it failed to store stays in
+the ring.  Nothing is kept per attempt: a failure's tracebacks are dropped
+once it is logged (they held the failed connection, its buffers and the
+flush's records in reference cycles that only the cyclic collector, which
+this daemon runs rarely, would have freed: issue 12).  A store that does
+not answer for L{STALL_WARNING} seconds is warned about at once, and its
+recovery too.
 """
 
 import gc
@@ -50,6 +59,89 @@ HELD_BYTES = 16 * 2 ** 20
 #: the cost of decoding them.  Collections still happen, every 50,000 new
 #: objects, so reference cycles are still freed.
 GC_THRESHOLDS = (50000, 20, 20)
+
+#: The longest wait, in seconds, between two attempts of a failing
+#: post-processor; the first retry comes TIMEINV after the failure and each
+#: further one waits twice as long as the one before.
+RETRY_MAX = 15.0
+
+#: A flush still in its post-processor after this many seconds is warned
+#: about (the store does not answer), and again each time the wait doubles.
+STALL_WARNING = 5.0
+
+#: While a post-processor keeps failing after MAXERR, how often (seconds)
+#: the daemon says that it is still down.
+STILL_DOWN_REPORT = 60.0
+
+#: At most one pause line (and the resume line that pairs it) per this many
+#: seconds; the pauses in between are counted and summed up.  A ring that
+#: is full under load pauses and resumes intake at every flush.
+FLOW_REPORT = 30.0
+
+
+def retryDelay(failedRounds, initial, maximum=RETRY_MAX):
+    """
+    How long to wait before the next attempt of a post-processor that failed
+    C{failedRounds} times in a row: C{initial}, doubling, at most C{maximum}.
+    """
+    return min(maximum, initial * 2.0 ** min(max(failedRounds, 1) - 1, 64))
+
+
+def forgetTracebacks(failure):
+    """
+    Drop the tracebacks of C{failure} and of the exceptions it was raised
+    from, once it has been logged, so that what they reached is freed now.
+
+    A failed database call leaves reference cycles behind (PyMySQL keeps the
+    exception it handled on the one it raises; C{threadpool} keeps the
+    Failure in the frame its traceback starts from): through the frames, they
+    hold the half-made connection with its SSL context and the flush's
+    records, about a megabyte, until the cyclic collector runs a full
+    collection.  The messages and the Failure's text traceback are kept.
+    """
+    seen = set()
+    pending = [failure.value]
+    while pending:
+        exception = pending.pop()
+        if not isinstance(exception, BaseException) or id(exception) in seen:
+            continue
+        seen.add(id(exception))
+        exception.__traceback__ = None
+        pending.append(exception.__cause__)
+        pending.append(exception.__context__)
+        # Libraries keep the exception they handled in an attribute too
+        # (PyMySQL's original_exception).
+        pending.extend(getattr(exception, "__dict__", {}).values())
+    failure.cleanFailure()
+
+
+def storeName(postprocessor):
+    """
+    What to call a post-processor's store in the log: its C{description}
+    (a database's host:port or SQLite path, never a password) or its name.
+    """
+    return getattr(postprocessor, "description", None) or postprocessor.name
+
+
+def _size(n):
+    return f"{n / 2 ** 20:.1f} MiB" if n >= 2 ** 20 else f"{n / 1024:.1f} KiB"
+
+
+def ringFill(ring):
+    """
+    How full C{ring} is, for the log: entries and bytes, and the larger of
+    the two as a percentage.
+    """
+    entries, used = len(ring), ring.usedBytes
+    percent = 100.0 * entries / ring.capacity if ring.capacity else 0.0
+    text = f"{entries} of {ring.capacity} entries"
+    byteCapacity = getattr(ring, "byteCapacity", None)
+    if byteCapacity:
+        percent = max(percent, 100.0 * used / byteCapacity)
+        text += f", {_size(used)} of {_size(byteCapacity)}"
+    else:
+        text += f", {_size(used)}"
+    return f"{percent:.0f}% full ({text})"
 
 
 class _Ack:
@@ -123,15 +215,16 @@ class _Flush:
     @ivar stored: C{None} while running, then whether it succeeded.
     """
 
-    __slots__ = ("lastSeq", "entries", "count", "held", "heldBytes", "stored")
+    __slots__ = ("lastSeq", "entries", "count", "held", "heldBytes", "stored", "started")
 
-    def __init__(self, lastSeq, entries, count, held, heldBytes):
+    def __init__(self, lastSeq, entries, count, held, heldBytes, started=None):
         self.lastSeq = lastSeq
         self.entries = entries
         self.count = count
         self.held = held
         self.heldBytes = heldBytes
         self.stored = None
+        self.started = started
 
 
 class Pipeline:
@@ -173,6 +266,14 @@ class Pipeline:
         self._takenRecords = 0
         self._releasedUpTo = 0
         self._retake = False
+        self.failedRounds = 0
+        self.retryAt = None
+        self.troubleSince = None
+        self.stallStarted = None
+        self.stallReportAt = STALL_WARNING
+        self.downReported = None
+        self.retryCall = None
+        self.stallCall = None
 
     @property
     def flushing(self):
@@ -182,12 +283,31 @@ class Pipeline:
     def untakenRecords(self):
         return self.bufferedRecords - self._takenRecords
 
-    def canTake(self):
+    def canTake(self, now=None):
         """
         Whether a new flush may start now and has something to take.
+
+        @param now: the time, to wait until C{retryAt} after failures;
+            C{None} to try anyway (the final flush when stopping).
         """
+        if now is not None and self.retryAt is not None and now < self.retryAt:
+            return False
         return (not self._retake and len(self._inFlight) < self.concurrency
                 and len(self.ring) > self._takenEntries)
+
+    def oldestInFlight(self):
+        """
+        @return: the start time of the oldest flush still in the
+            post-processor, or C{None}.
+        """
+        started = [f.started for f in self._inFlight if f.stored is None and f.started is not None]
+        return min(started, default=None)
+
+    def waitingFlushes(self):
+        """
+        @return: how many flushes are still in the post-processor.
+        """
+        return sum(1 for f in self._inFlight if f.stored is None)
 
     def whenNotFlushing(self):
         """
@@ -363,6 +483,12 @@ class BufferDaemon(MultiService):
         self._loop = LoopingCall(self.flush)
         self._loop.clock = clock
         self._stopped = None
+        self._pausedAt = None
+        self._flowReported = None
+        self._pauseReported = False
+        self._unreportedPauses = 0
+        self._unreportedPausedTime = 0.0
+        self._flowReportCall = None
 
     # Service
 
@@ -432,10 +558,14 @@ class BufferDaemon(MultiService):
             connection.transport.loseConnection()
         if self._loop.running:
             self._loop.stop()
-        for call in (self._syncCall, self._flushSoon):
+        calls = [self._syncCall, self._flushSoon, self._flowReportCall]
+        for pipeline in self.pipelines:
+            calls += [pipeline.retryCall, pipeline.stallCall]
+            pipeline.retryCall = pipeline.stallCall = None
+        for call in calls:
             if call is not None and call.active():
                 call.cancel()
-        self._syncCall = self._flushSoon = None
+        self._syncCall = self._flushSoon = self._flowReportCall = None
         d.addCallback(lambda _: self._sync())
         d.addCallback(lambda _: DeferredList([p.whenNotFlushing() for p in self.pipelines]))
         d.addCallback(lambda _: self._drain())
@@ -535,22 +665,25 @@ class BufferDaemon(MultiService):
         many flushes as it may run at once.  Called every TIMEINV seconds;
         never raises.
         """
+        now = self.clock.seconds()
         for pipeline in self.pipelines:
             try:
-                self._startFlushes(pipeline)
+                self._startFlushes(pipeline, now)
             except Exception:
                 # Never let the LoopingCall die: the next tick tries again.
                 self.log.failure("{pipeline}: flush failed", pipeline=pipeline.name)
 
-    def _startFlushes(self, pipeline):
+    def _startFlushes(self, pipeline, now=None):
         """
         Start as many flushes as C{pipeline} may run, stopping at the first
         that fails at once (the next tick tries again).
 
+        @param now: the time (a failing post-processor waits for its
+            C{retryAt}); C{None} to try anyway, as the final flush does.
         @return: their Deferreds.
         """
         started = []
-        while pipeline.canTake():
+        while pipeline.canTake(now):
             errors = pipeline.consecutiveErrors
             started.append(self._flushPipeline(pipeline))
             if pipeline.consecutiveErrors > errors:
@@ -565,9 +698,17 @@ class BufferDaemon(MultiService):
         if taken is None:
             return succeed(False)
         flush, records = taken
-        d = maybeDeferred(pipeline.postprocessor.process, records) if records else succeed(None)
+        flush.started = self.clock.seconds()
+        count = len(records)
+        if records:
+            d = maybeDeferred(pipeline.postprocessor.process, records)
+            self._watchStall(pipeline)
+        else:
+            d = succeed(None)
 
         def stored(_):
+            self._storeWorks(pipeline, self.clock.seconds())
+            self._watchStall(pipeline)
             if pipeline.holding:
                 self.log.info("{pipeline}: post-processor works again after {n} failures;"
                               " accepting data again", pipeline=pipeline.name,
@@ -581,23 +722,131 @@ class BufferDaemon(MultiService):
             return True
 
         def failed(failure):
+            now = self.clock.seconds()
             pipeline.consecutiveErrors += 1
             pipeline.settle(flush, False)
+            self._watchStall(pipeline)
+            if pipeline.troubleSince is None:
+                pipeline.troubleSince = flush.started if flush.started is not None else now
+            delay = None
+            if not pipeline.flushing:
+                # Every flush of this round has settled: wait before the next.
+                pipeline.failedRounds += 1
+                delay = retryDelay(pipeline.failedRounds, self.timeInterval)
+                self._retryLater(pipeline, now, delay)
+            retry = (f"retrying in {delay:g} s" if delay is not None
+                     else "retrying once the flushes in progress end")
             if pipeline.consecutiveErrors == pipeline.maxErrors:
                 self.log.critical(
-                    "{pipeline}: {n} consecutive post-processing failures (MAXERR); no longer"
-                    " accepting or acknowledging data until it works again; last error: {error}",
-                    pipeline=pipeline.name, n=pipeline.consecutiveErrors,
+                    "{pipeline}: {n} consecutive post-processing failures (MAXERR) of {store};"
+                    " no longer accepting or acknowledging data until it works again; {retry};"
+                    " last error: {error}", pipeline=pipeline.name, n=pipeline.consecutiveErrors,
+                    store=storeName(pipeline.postprocessor), retry=retry,
                     error=failure.getErrorMessage())
+                pipeline.downReported = now
                 self._updateFlow()
             elif pipeline.consecutiveErrors < pipeline.maxErrors:
-                self.log.failure("{pipeline}: post-processing {count} records failed"
-                                 " ({n} in a row); they stay buffered", failure,
-                                 pipeline=pipeline.name, count=len(records),
-                                 n=pipeline.consecutiveErrors)
+                pipeline.downReported = now
+                self.log.failure("{pipeline}: post-processing {count} records failed in {store}"
+                                 " ({n} in a row); they stay buffered; {retry}", failure,
+                                 pipeline=pipeline.name, count=count,
+                                 store=storeName(pipeline.postprocessor),
+                                 n=pipeline.consecutiveErrors, retry=retry)
+            elif delay is not None and now - (pipeline.downReported or 0.0) >= STILL_DOWN_REPORT:
+                pipeline.downReported = now
+                self.log.warn(
+                    "{pipeline}: {store} still failing after {seconds:.0f} s ({n} failures in a"
+                    " row); {retry}; ring {fill}; last error: {error}", pipeline=pipeline.name,
+                    store=storeName(pipeline.postprocessor),
+                    seconds=now - pipeline.troubleSince, n=pipeline.consecutiveErrors,
+                    retry=retry, fill=ringFill(pipeline.ring), error=failure.getErrorMessage())
+            forgetTracebacks(failure)
             return False
 
         return d.addCallbacks(stored, failed)
+
+    def _retryLater(self, pipeline, now, delay):
+        """
+        Try C{pipeline}'s post-processor again in C{delay} seconds (and not
+        before).
+        """
+        pipeline.retryAt = now + delay
+        if pipeline.retryCall is not None and pipeline.retryCall.active():
+            pipeline.retryCall.cancel()
+        pipeline.retryCall = None
+        if self.running:
+            pipeline.retryCall = self.clock.callLater(delay, self._retry, pipeline)
+
+    def _retry(self, pipeline):
+        pipeline.retryCall = None
+        try:
+            self._startFlushes(pipeline, self.clock.seconds())
+        except Exception:
+            self.log.failure("{pipeline}: flush failed", pipeline=pipeline.name)
+
+    def _storeWorks(self, pipeline, now):
+        """
+        A flush of C{pipeline} succeeded: forget the backoff, and say so if
+        its store had been failing or silent.
+        """
+        pipeline.failedRounds = 0
+        pipeline.retryAt = None
+        if pipeline.retryCall is not None and pipeline.retryCall.active():
+            pipeline.retryCall.cancel()
+        pipeline.retryCall = None
+        if pipeline.troubleSince is not None:
+            self.log.warn("{pipeline}: {store} works again after {seconds:.0f} s of trouble"
+                          " ({n} failed flushes); ring {fill}", pipeline=pipeline.name,
+                          store=storeName(pipeline.postprocessor),
+                          seconds=now - pipeline.troubleSince, n=pipeline.consecutiveErrors,
+                          fill=ringFill(pipeline.ring))
+        pipeline.troubleSince = None
+        pipeline.downReported = None
+
+    def _watchStall(self, pipeline):
+        """
+        Look at C{pipeline}'s oldest flush in progress when it will have
+        waited for its store long enough to be warned about (again).
+        """
+        if pipeline.stallCall is not None:
+            if pipeline.stallCall.active():
+                pipeline.stallCall.cancel()
+            pipeline.stallCall = None
+        oldest = pipeline.oldestInFlight()
+        if oldest is None or not self.running:
+            return
+        if oldest != pipeline.stallStarted:
+            pipeline.stallStarted = oldest
+            pipeline.stallReportAt = STALL_WARNING
+        due = max(0.0, oldest + pipeline.stallReportAt - self.clock.seconds())
+        pipeline.stallCall = self.clock.callLater(due, self._checkStall, pipeline)
+
+    def _checkStall(self, pipeline):
+        """
+        Warn that C{pipeline}'s store has not answered: at once for a new
+        silence, and again each time the wait doubles; a flush that is not
+        answered either in a trouble already told about (a retry) is told
+        about at most every L{STILL_DOWN_REPORT} seconds.
+        """
+        pipeline.stallCall = None
+        oldest = pipeline.oldestInFlight()
+        now = self.clock.seconds()
+        waited = now - oldest if oldest is not None else 0.0
+        if oldest == pipeline.stallStarted and waited >= pipeline.stallReportAt:
+            retried = pipeline.troubleSince is not None and pipeline.troubleSince < oldest
+            if not retried or now - (pipeline.downReported or 0.0) >= STILL_DOWN_REPORT:
+                if pipeline.troubleSince is None:
+                    pipeline.troubleSince = oldest
+                pipeline.downReported = now
+                self.log.warn("{pipeline}: {store} has not answered for {seconds:.0f} s"
+                              " ({n} flushes waiting; in trouble for {trouble:.0f} s); ring {fill}",
+                              pipeline=pipeline.name, store=storeName(pipeline.postprocessor),
+                              seconds=waited, n=pipeline.waitingFlushes(),
+                              trouble=now - pipeline.troubleSince, fill=ringFill(pipeline.ring))
+            while pipeline.stallReportAt <= waited:
+                pipeline.stallReportAt = min(2 * pipeline.stallReportAt,
+                                             pipeline.stallReportAt + STILL_DOWN_REPORT)
+        self._watchStall(pipeline)
 
     def _admitOverflow(self):
         while self._overflow and self._fits(self._overflow[0]):
@@ -612,14 +861,69 @@ class BufferDaemon(MultiService):
             p.ring.full or p.holding for p in self.pipelines)
         if shouldPause and not self.paused:
             self.paused = True
-            self.log.info("buffers full or post-processing held: pausing {n} connections",
-                          n=len(self.connections))
+            self._intakePaused(self.clock.seconds())
             for connection in list(self.connections):
                 connection.pauseProducing()
         elif not shouldPause and self.paused:
             self.paused = False
-            self.log.info("resuming {n} connections", n=len(self.connections))
+            self._intakeResumed(self.clock.seconds())
             for connection in list(self.connections):
                 if self.paused:
                     break
                 connection.resumeProducing()
+
+    def _pauseReason(self):
+        reasons = [f"{p.name}: ring {ringFill(p.ring)}"
+                   + (f", {storeName(p.postprocessor)} failing (MAXERR)" if p.holding else "")
+                   for p in self.pipelines]
+        if self._overflow:
+            reasons.append(f"{len(self._overflow)} batches waiting for room")
+        return "; ".join(reasons)
+
+    def _intakePaused(self, now):
+        """
+        Say that intake pauses, unless a pause was said less than
+        L{FLOW_REPORT} seconds ago: then count it for a summary.
+        """
+        self._pausedAt = now
+        if self._flowReported is None or now - self._flowReported >= FLOW_REPORT:
+            self._flowReported = now
+            self._pauseReported = True
+            self.log.warn("pausing intake from {n} connections: {reason}",
+                          n=len(self.connections), reason=self._pauseReason())
+            return
+        self._pauseReported = False
+        self._unreportedPauses += 1
+        if self._flowReportCall is None and self.running:
+            self._flowReportCall = self.clock.callLater(
+                self._flowReported + FLOW_REPORT - now, self._reportFlow)
+
+    def _intakeResumed(self, now):
+        pausedFor = now - self._pausedAt if self._pausedAt is not None else 0.0
+        self._pausedAt = None
+        if self._pauseReported:
+            self._pauseReported = False
+            self.log.warn("resuming intake from {n} connections after {seconds:.1f} s"
+                          " paused: {reason}", n=len(self.connections), seconds=pausedFor,
+                          reason=self._pauseReason())
+        else:
+            self._unreportedPausedTime += pausedFor
+
+    def _reportFlow(self):
+        """
+        Sum up the pauses not said one by one since the last line.
+        """
+        self._flowReportCall = None
+        now = self.clock.seconds()
+        pauses, self._unreportedPauses = self._unreportedPauses, 0
+        pausedTime, self._unreportedPausedTime = self._unreportedPausedTime, 0.0
+        if self.paused and self._pausedAt is not None:
+            pausedTime += now - self._pausedAt
+        state = "paused now" if self.paused else "running now"
+        self.log.warn("intake paused {pauses} more times in the last {seconds:.0f} s ({paused:.1f} s"
+                      " in all), {state}: {reason}", pauses=pauses,
+                      seconds=now - self._flowReported, paused=pausedTime, state=state,
+                      reason=self._pauseReason())
+        self._flowReported = now
+        # A resume after this line is said, so that the last line tells the truth.
+        self._pauseReported = self.paused

@@ -130,7 +130,8 @@ class MemoryRingTests(SynchronousTestCase):
     def test_maxErrorsHoldsThenRecovers(self):
         """
         After MAXERR failures in a row the daemon stops taking data (pauses
-        every connection); it keeps retrying and resumes by itself.
+        every connection); it keeps retrying, TIMEINV after the first
+        failure and twice as long each time, and resumes by itself.
         """
         h = Harness(self, maxErrors=3)
         p = h.connect()
@@ -140,10 +141,12 @@ class MemoryRingTests(SynchronousTestCase):
         h.clock.pump([2, 2])
         self.assertFalse(h.daemon.paused)
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
-        h.clock.advance(2)
+        h.clock.pump([2, 2])
+        self.assertEqual(h.store.calls, 3, "at 2, 4 and 8 s")
         self.assertTrue(h.daemon.paused)
         self.assertEqual(p.transport.producerState, "paused")
-        h.clock.pump([2] * 5)
+        h.clock.pump([2] * 3)
+        self.assertEqual(h.store.calls, 3, "the next attempt is at 16 s")
         self.assertEqual(acks(p), [])
         self.assertEqual(len(h.ring), 1)
         h.store.failing = False
@@ -501,3 +504,245 @@ class GarbageCollectorTests(SynchronousTestCase):
         self.assertEqual(gc.get_threshold(), GC_THRESHOLDS)
         self.successResultOf(h.daemon.stopService())
         self.assertEqual(gc.get_threshold(), before)
+
+
+class SilentStore(MemoryPostProcessor):
+    """
+    A post-processor that fails, answers or keeps silent as the test says,
+    and notes when it was called.
+    """
+
+    description = "mysql://db.example.org:3306/mice"
+
+    def __init__(self, clock, **kw):
+        super().__init__(**kw)
+        self.clock = clock
+        self.silent = False
+        self.times = []
+        self.pending = []
+
+    def process(self, records):
+        self.times.append(self.clock.seconds())
+        if self.silent:
+            d = Deferred()
+            self.pending.append((d, list(records)))
+            return d
+        return super().process(records)
+
+    def answer(self):
+        for d, records in self.pending:
+            self.stored.extend(records)
+            d.callback(len(records))
+        self.pending = []
+
+
+class OutageHarness(Harness):
+    """
+    A L{Harness} with a L{SilentStore} whose daemon logs into C{events}.
+    """
+
+    def __init__(self, case, maxErrors=100, ring=None):
+        from twisted.logger import Logger
+
+        self.events = []
+        self.clock = Clock()
+        self.store = SilentStore(self.clock, maxErrors=maxErrors)
+        self.ring = MemoryRing(4) if ring is None else ring
+        self.pipeline = Pipeline(LogFormatDecoder(maxRecord=1000), self.store, self.ring,
+                                 maxErrors=maxErrors, name="log->db")
+        self.daemon = BufferDaemon([], [self.pipeline], self.clock, timeInterval=2.0,
+                                   maxRecord=1000)
+        self.daemon.log = Logger(observer=self.events.append)
+        self.daemon.startService()
+        case.addCleanup(self.daemon.stopService)
+
+    def warnings(self, *words):
+        """
+        The text of every warning (or worse) logged that holds all C{words}.
+        """
+        from twisted.logger import LogLevel, formatEvent
+
+        return [formatEvent(e) for e in self.events
+                if e["log_level"] >= LogLevel.warn
+                and all(w in formatEvent(e) for w in words)]
+
+
+class OutageTests(SynchronousTestCase):
+    """
+    A store that fails or keeps silent for a long time: retries back off up
+    to a cap and keep nothing per attempt, and the daemon says loudly what
+    is going on (issue 12).
+    """
+
+    def test_retryDelay(self):
+        from mice.services.bufferdaemon import RETRY_MAX, retryDelay
+
+        self.assertEqual([retryDelay(n, 2.0) for n in range(1, 7)],
+                         [2.0, 4.0, 8.0, RETRY_MAX, RETRY_MAX, RETRY_MAX])
+        self.assertEqual(retryDelay(10 ** 6, 0.2), RETRY_MAX)
+
+    def test_retriesBackOffToACap(self):
+        """
+        A failing store is tried again TIMEINV after its first failure, then
+        twice as long each time, then every RETRY_MAX seconds, however long
+        the outage; nothing waits on the clock but the flush loop and the one
+        retry.  Once it works, everything is stored.
+        """
+        h = OutageHarness(self)
+        p = h.connect()
+        received(p)
+        h.store.failing = True
+        h.send(p, 1, 1, 2)
+        h.clock.pump([1.0] * 3600)
+        self.assertEqual(h.store.times[:7], [2.0, 4.0, 8.0, 16.0, 31.0, 46.0, 61.0])
+        self.assertEqual(len(h.store.times), 4 + (3600 - 16) // 15)
+        self.assertLessEqual(len(h.clock.getDelayedCalls()), 3)
+        self.assertEqual(h.pipeline.failedRounds, len(h.store.times))
+        self.flushLoggedErrors(RuntimeError)
+        h.store.failing = False
+        h.clock.pump([1.0] * 15)
+        self.assertEqual(acks(p), [1])
+        self.assertEqual(len(h.store.stored), 2)
+        self.assertEqual(h.pipeline.failedRounds, 0)
+        self.assertIsNone(h.pipeline.retryAt)
+
+    def test_outageIsToldAboutBoundedly(self):
+        """
+        The failures before MAXERR are logged one by one, naming the store
+        and when it is retried; then a reminder a minute at most; then the
+        recovery, with how long the trouble lasted.
+        """
+        h = OutageHarness(self, maxErrors=3)
+        p = h.connect()
+        received(p)
+        h.store.failing = True
+        h.send(p, 1, 1, 2)
+        h.clock.pump([1.0] * 600)
+        self.flushLoggedErrors(RuntimeError)
+        failed = h.warnings("failed in mysql://db.example.org:3306/mice")
+        self.assertEqual(len(failed), 2)
+        self.assertIn("retrying in 4 s", failed[1])
+        self.assertEqual(len(h.warnings("failures (MAXERR) of mysql://db.example.org:3306/mice")),
+                         1)
+        self.assertEqual(len(h.warnings("pausing intake", "ring 25% full (1 of 4 entries",
+                                        "mysql://db.example.org:3306/mice failing (MAXERR)")), 1)
+        stillFailing = h.warnings("still failing")
+        self.assertTrue(8 <= len(stillFailing) <= 10, stillFailing)
+        self.assertIn("the store is down", stillFailing[0])
+        h.store.failing = False
+        h.clock.pump([1.0] * 15)
+        recovered = h.warnings("mysql://db.example.org:3306/mice works again after")
+        self.assertEqual(len(recovered), 1)
+        self.assertIn("after 599 s of trouble (42 failed flushes)", recovered[0])
+
+    def test_silentStoreIsWarnedAbout(self):
+        """
+        A store that has not answered for five seconds is a warning at once,
+        naming it and how long it has been waiting; again as the wait doubles;
+        and when it answers, how long the trouble lasted.
+        """
+        h = OutageHarness(self)
+        p = h.connect()
+        received(p)
+        h.store.silent = True
+        h.send(p, 1, 1, 2)
+        h.clock.pump([1.0] * 6)
+        self.assertEqual(h.store.times, [2.0])
+        self.assertEqual(h.warnings("has not answered"), [])
+        h.clock.pump([1.0])
+        silent = h.warnings("mysql://db.example.org:3306/mice has not answered for 5 s")
+        self.assertEqual(len(silent), 1)
+        h.clock.pump([1.0] * 35)
+        self.assertEqual(len(h.warnings("has not answered")), 4, "at 5, 10, 20 and 40 s")
+        h.store.answer()
+        recovered = h.warnings("mysql://db.example.org:3306/mice works again after 40 s")
+        self.assertEqual(len(recovered), 1)
+        self.assertEqual(acks(p), [1])
+        h.clock.pump([1.0] * 60)
+        self.assertEqual(len(h.warnings("has not answered")), 4)
+
+    def test_failuresLeaveNoCycles(self):
+        """
+        Once a failed flush is logged, what its traceback reached is freed
+        at once, without the cyclic garbage collector: a store that keeps
+        failing must not pile up connections and records (issue 12).
+        """
+        import gc
+        import weakref
+
+        class Connection:
+            pass
+
+        alive = []
+
+        def failingProcess(records):
+            # As PyMySQL does: the exception raised keeps the one handled,
+            # whose traceback holds this frame, which holds both.
+            connection = Connection()
+            alive.append(weakref.ref(connection))
+            try:
+                raise ConnectionRefusedError(111, "Connection refused")
+            except OSError as e:
+                error = RuntimeError("Can't connect")
+                error.original_exception = e
+                raise error from e
+
+        h = OutageHarness(self)
+        p = h.connect()
+        h.send(p, 1, 1, 2)
+        h.store.process = failingProcess
+        self.addCleanup(gc.enable)
+        gc.disable()
+        h.clock.pump([1.0] * 60)
+        self.flushLoggedErrors(RuntimeError)
+        gc.enable()
+        self.assertGreater(len(alive), 3)
+        self.assertEqual([ref for ref in alive if ref() is not None], [])
+
+    def test_pauseAndResumeAreWarnings(self):
+        """
+        Pausing and resuming intake are warnings that say how full the ring
+        is; a ring full under load, pausing at every flush, is summed up
+        every FLOW_REPORT seconds instead of a line per pause.
+        """
+        from mice.services.bufferdaemon import FLOW_REPORT
+
+        h = OutageHarness(self, ring=MemoryRing(2))
+        p = h.connect()
+        received(p)
+        h.send(p, 1, 1, 1)
+        h.send(p, 2, 2, 1)
+        self.assertTrue(h.daemon.paused)
+        self.assertEqual(len(h.warnings("pausing intake from 1 connections",
+                                        "ring 100% full (2 of 2 entries")), 1)
+        h.clock.advance(2)
+        self.assertFalse(h.daemon.paused)
+        self.assertEqual(len(h.warnings("resuming intake from 1 connections after 2.0 s paused",
+                                        "ring 0% full")), 1)
+        batch = 3
+        for _ in range(10):
+            h.send(p, batch, batch, 1)
+            h.send(p, batch + 1, batch + 1, 1)
+            batch += 2
+            h.clock.advance(2)
+        self.assertEqual(len(h.warnings("pausing intake")), 1)
+        h.clock.pump([1.0] * int(FLOW_REPORT - 20))
+        summary = h.warnings(f"intake paused 10 more times in the last {FLOW_REPORT:.0f} s")
+        self.assertEqual(len(summary), 1, h.warnings())
+        self.assertIn("running now", summary[0])
+
+    def test_storeNameHasNoPassword(self):
+        """
+        The raw-log store is named by host, port and database in the log,
+        never with the URL's user or password.
+        """
+        from twisted.internet.testing import MemoryReactor
+
+        from mice.postproc import rawlogdb
+        from mice.services.bufferdaemon import storeName
+
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("[MYSQL_SERVER]\nURL = mysql://micedb:s3cr%40t@db.example.org:3307/mice\n")
+        store = rawlogdb.build(path, MemoryReactor())
+        self.assertEqual(storeName(store), "mysql://db.example.org:3307/mice")
