@@ -23,8 +23,8 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.testing import PrivateMariaDB, writeRawLogConfigs
-from tests.test_faults import MICE, TWISTD, accepting, freePort, waitFor
-from tests.test_integration import writeCorpus
+from tests.integration.test_endtoend import writeCorpus
+from tests.integration.test_faults import MICE, TWISTD, accepting, freePort, waitFor
 
 #: How long the database is away, in seconds.
 OUTAGE = 20.0
