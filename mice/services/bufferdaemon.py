@@ -14,6 +14,12 @@ once the post-processor has stored it.  A pipeline may run several flushes
 at once (see L{Pipeline}); entries are released in ring order.  A full ring pauses every connection
 (C{pauseProducing}) instead of dropping anything, and so does a
 post-processor that failed MAXERR times in a row, until it works again.
+Only authenticated links are paused: a connection still in its handshake
+sends no batch, and pausing it would only keep it until its deadline.
+
+Every listener is guarded (L{mice.protocols.guard}): connection limits in
+all, per peer and for handshakes, a file-descriptor reserve, a handshake
+deadline and an idle timeout, from the config's C{[LIMITS]}.
 """
 
 import gc
@@ -31,7 +37,10 @@ from twisted.internet.defer import (
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from mice.config.settings import ListenLimits
 from mice.protocols import wire
+from mice.protocols.admission import AdmissionPolicy
+from mice.protocols.guard import GuardFactory
 from mice.protocols.link import LinkServerFactory, PlainSecurity
 
 #: How many decoded records, and how many bytes of their batches, a pipeline
@@ -327,13 +336,18 @@ class BufferDaemon(Service):
 
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
                  maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None,
-                 security=None):
+                 security=None, limits=None, openFiles=None, name="BufferDaemon"):
         """
         @param onListenFailure: called with the failure when an endpoint
             cannot listen (after it is logged); C{twistd} stops, since a
             server that cannot listen is of no use.
         @param security: a L{mice.security.policy.LinkSecurity} (pre-shared key
             or TLS); it replaces C{securityFactory}.
+        @param limits: the L{ListenLimits} of its listeners (the defaults
+            when C{None}).
+        @param openFiles: a L{mice.protocols.guard.OpenFiles} (the process's
+            when C{None}).
+        @param name: what the logs call it.
         """
         self.endpoints = list(endpoints)
         self.onListenFailure = onListenFailure
@@ -344,9 +358,13 @@ class BufferDaemon(Service):
         self.maxRecord = maxRecord
         if security is not None:
             securityFactory = security.securityFactory()
+        self.limits = limits if limits is not None else ListenLimits()
+        self.keepalive = self.limits.keepalive
         self.factory = LinkServerFactory(self, securityFactory)
-        self._listeningFactory = (self.factory if security is None
-                                  else security.wrapServerFactory(self.factory))
+        self.guard = GuardFactory(
+            self.factory if security is None else security.wrapServerFactory(self.factory),
+            clock, AdmissionPolicy(self.limits), openFiles, name=name)
+        self._listeningFactory = self.guard
         self.ports = []
         self.connections = set()
         self.paused = False
@@ -456,10 +474,15 @@ class BufferDaemon(Service):
 
     # The receiver interface of LinkServerFactory
 
+    def counters(self):
+        """
+        The numbers a metrics endpoint exports: the listeners' (see
+        L{mice.protocols.admission.AdmissionPolicy.counters}).
+        """
+        return self.guard.counters()
+
     def connectionMade(self, connection):
         self.connections.add(connection)
-        if self.paused:
-            connection.pauseProducing()
 
     def connectionLost(self, connection):
         self.connections.discard(connection)
@@ -473,6 +496,8 @@ class BufferDaemon(Service):
                 f"this server takes no {kind!r} data (it takes: {', '.join(self._byKind)})")
         self.log.info("link from {peer}: source {source!r}, kind {kind}",
                       peer=connection.peer, source=source, kind=kind)
+        if self.paused:
+            connection.pauseProducing()
 
     def batchReceived(self, connection, message, payload):
         pipelines = self._byKind[connection.kind]
@@ -611,11 +636,13 @@ class BufferDaemon(Service):
             self.log.info("buffers full or post-processing held: pausing {n} connections",
                           n=len(self.connections))
             for connection in list(self.connections):
-                connection.pauseProducing()
+                if connection.source is not None:
+                    connection.pauseProducing()
         elif not shouldPause and self.paused:
             self.paused = False
             self.log.info("resuming {n} connections", n=len(self.connections))
             for connection in list(self.connections):
                 if self.paused:
                     break
-                connection.resumeProducing()
+                if connection.paused:
+                    connection.resumeProducing()

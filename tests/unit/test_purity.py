@@ -17,6 +17,7 @@ PURE = {
     "mice.db.schema": ("twisted",),
     "mice.outbox": ("twisted",),
     "mice.protocols.wire": ("twisted",),
+    "mice.protocols.admission": ("twisted",),
     "mice.record": ("twisted",),
     "mice.forwarder.filters": ("twisted.internet",),
     "mice.forwarder.pseudonym": ("twisted.internet",),
