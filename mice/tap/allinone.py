@@ -84,7 +84,8 @@ def _daemon(reactor, port, pipelines, security, root):
     BufferDaemon([serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")],
                  [Pipeline(decoder, postprocessor, ring, name=name)
                   for decoder, postprocessor, ring, name in pipelines], reactor,
-                 timeInterval=1.0, security=security).setServiceParent(root)
+                 timeInterval=1.0, security=security,
+                 name=f"BufferDaemon :{port}").setServiceParent(root)
 
 
 def _sender(reactor, port, source, kind, description, security):

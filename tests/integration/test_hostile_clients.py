@@ -42,7 +42,8 @@ class HostileClientsTests(SynchronousTestCase):
         try:
             result = scenarios.hostileScenario(seconds=0, idle=2000, slow=20, lines=50000,
                                                fileLimit=1024, sendTimeout=30,
-                                               newcomerLines=1000, directory=directory)
+                                               newcomerLines=1000, directory=directory,
+                                               keepLog=True)
         except scenarios.ScenarioSkipped as e:
             raise SkipTest(str(e)) from None
         log = result.pop("daemon_log")
