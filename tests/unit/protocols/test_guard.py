@@ -4,13 +4,17 @@ admission policy to a listener, driven with a L{Clock} and StringTransports
 (and, through the link protocol, with the BufferDaemon).
 """
 
+import os
+
 from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
+from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.protocols.policies import WrappingFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,7 +23,10 @@ from mice.decoders.logformat import LogFormatDecoder
 from mice.protocols import guard, wire
 from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory, OpenFiles, countOpenFiles, markAuthenticated
+from mice.protocols.link import LinkServerFactory
 from mice.ringbuffer import MemoryRing
+from mice.security.certs import loadOrMakeCA, writeNode
+from mice.security.policy import LinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.testing import MemoryPostProcessor
 
@@ -524,3 +531,42 @@ class BufferDaemonGuardTests(SynchronousTestCase):
         self.assertFalse(daemon.paused)
         self.assertEqual([p.transport.producerState for p in [*links, pending]],
                          ["producing"] * 3)
+
+
+class ListenerTests(SynchronousTestCase):
+    """
+    What a BufferDaemon listens with: the guard, outermost (a refused
+    connection costs no TLS object).
+    """
+
+    def listen(self, security=None):
+        reactor = MemoryReactorClock()
+        daemon = BufferDaemon([serverFromString(reactor, "tcp:3366:interface=127.0.0.1")],
+                              [Pipeline(LogFormatDecoder(), MemoryPostProcessor(),
+                                        MemoryRing(2))],
+                              reactor, security=security, limits=limits(),
+                              openFiles=FixedOpenFiles(1024, 10))
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        [(port, factory, backlog, interface)] = reactor.tcpServers
+        return factory
+
+    def test_plain(self):
+        factory = self.listen()
+        self.assertIsInstance(factory, GuardFactory)
+        self.assertIsInstance(factory.wrappedFactory, LinkServerFactory)
+
+    def test_tlsInside(self):
+        pki = os.path.abspath(self.mktemp())
+        caKey, ca, _ = loadOrMakeCA(pki)
+        certificate, key = writeNode(pki, caKey, ca, "127.0.0.1")
+        security = LinkSecurity.fromSettings(
+            True, tls=(certificate, key, os.path.join(pki, "ca.crt")))
+        factory = self.listen(security)
+        self.assertIsInstance(factory, GuardFactory)
+        self.assertIsInstance(factory.wrappedFactory, TLSMemoryBIOFactory)
+        self.assertIsInstance(factory.wrappedFactory.wrappedFactory, LinkServerFactory)
+        # A connection over the limit gets no TLS object.
+        for port in range(3):
+            self.assertIsNotNone(factory.buildProtocol(IPv4Address("TCP", "10.0.0.1", port)))
+        self.assertIsNone(factory.buildProtocol(IPv4Address("TCP", "10.0.0.1", 9)))
