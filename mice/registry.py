@@ -12,6 +12,7 @@ from twisted.plugin import IPlugin, getPlugins
 from twisted.python.reflect import namedAny
 from zope.interface import implementer
 
+from mice.config import ConfigError, ConfigErrors, ConfigWarning
 from mice.interfaces import IModuleFactory
 
 #: Modules of the original M-ICE that later versions of this one provide.
@@ -24,6 +25,13 @@ PLANNED = {
 
 class UnknownModule(Exception):
     pass
+
+
+class PlannedModule(UnknownModule):
+    """
+    A module of the original M-ICE that a later version of this one will
+    provide (L{PLANNED}).
+    """
 
 
 @implementer(IPlugin, IModuleFactory)
@@ -76,7 +84,42 @@ def findModule(name, role):
     if key in modules:
         return modules[key]
     if key in PLANNED:
-        raise UnknownModule(f"{role} module {name!r} belongs to {PLANNED[key]}, which this"
+        raise PlannedModule(f"{role} module {name!r} belongs to {PLANNED[key]}, which this"
                             " version of M-ICE does not provide yet")
     raise UnknownModule(f"unknown {role} module {name!r}; available:"
                         f" {', '.join(sorted(modules)) or 'none'}")
+
+
+def pipelineModules(settings, planned=None):
+    """
+    Find the modules of every pipeline of a BufferDaemon's settings (a
+    L{mice.config.BufferDaemonSettings}).
+
+    @param planned: a list, to have modules that a later version provides
+        (L{PLANNED}) appended to it as L{ConfigWarning}s (their factories
+        are C{None}) instead of raised: C{mice check-config} does, a daemon
+        that is to run them cannot.
+    @return: C{[(decoder factory, post-processor factory), ...]}.
+    @raise ConfigError: C{file:line} of every module name that is unknown.
+    """
+    found, errors = [], []
+    for spec in settings.pipelines:
+        factories = []
+        for name, role, line in ((spec.decoder, "decoder", spec.decoderLine),
+                                 (spec.postprocessor, "postprocessor", spec.postprocessorLine)):
+            try:
+                factories.append(findModule(name, role))
+            except PlannedModule as e:
+                if planned is None:
+                    errors.append(ConfigError(settings.path, line, str(e)))
+                else:
+                    planned.append(ConfigWarning(settings.path, line, str(e)))
+                    factories.append(None)
+            except UnknownModule as e:
+                errors.append(ConfigError(settings.path, line, str(e)))
+        found.append(tuple(factories))
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
+    return found

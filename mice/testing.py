@@ -3,11 +3,15 @@ Test helpers shared by M-ICE's tests (and usable by third-party modules'
 tests): fakes of our own interfaces, never of a database or the network.
 """
 
+import errno
 import os
+import selectors
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 import uuid
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
@@ -430,3 +434,182 @@ def decodeChecked(decoder, source, message):
     from mice.protocols.wire import checkBatch
 
     return decoder.decode(source, checkBatch(message))
+
+
+class HostileFlood:
+    """
+    Hostile clients against a listener, for tests and benchmarks: C{idle}
+    sockets that connect and send nothing, and C{slow} ones that send one
+    byte a second (slowloris), from the loopback addresses C{addresses}
+    (any of 127.0.0.0/8 works on Linux), at most C{perAddress} from each.
+    They never close a connection themselves: what matters is whether the
+    server does (L{closedByServer}).  With C{reconnect}, a socket the server
+    closed is opened again after C{reconnectDelay} seconds, for as long as
+    the flood runs (a persistent attacker).
+
+    It runs in a thread of its own (L{start}, L{stop}) with non-blocking
+    sockets, so a test's reactor or a benchmark's loop keeps running.
+    """
+
+    def __init__(self, port, idle=2000, slow=20, host="127.0.0.1", addresses=None,
+                 perAddress=50, reconnect=False, reconnectDelay=0.1, connectTimeout=30.0):
+        self.port, self.host = port, host
+        self.reconnect, self.reconnectDelay = reconnect, reconnectDelay
+        self.connectTimeout = connectTimeout
+        if addresses is None:
+            addresses = [f"127.0.0.{n}" for n in range(2, 255)]
+        needed = -(-(idle + slow) // perAddress)
+        if needed > len(addresses):
+            raise ValueError(f"{idle + slow} sockets need {needed} addresses at {perAddress}"
+                             " per address")
+        kinds = ["slow"] * slow + ["idle"] * idle
+        self._plan = [(addresses[i // perAddress], kind) for i, kind in enumerate(kinds)]
+        self.attempts = self.connected = self.connectFailed = 0
+        self.closedByServer = self.slowBytes = 0
+        self._sockets = {}
+        self._stopping = False
+        self._thread = None
+        self._ready = []
+        self._leftOpen = 0
+        self._probe = False
+        self.probed = 0
+
+    @property
+    def open(self):
+        """
+        Sockets connected and not closed.
+        """
+        return sum(1 for state in list(self._sockets.values()) if state[2] == "open")
+
+    @property
+    def connecting(self):
+        return sum(1 for state in list(self._sockets.values()) if state[2] == "connecting")
+
+    @property
+    def settled(self):
+        """
+        Whether every planned socket has been opened and none is still
+        connecting.
+        """
+        return self.attempts >= len(self._plan) and self.connecting == 0
+
+    def start(self):
+        self._ready = [(address, kind, 0.0) for address, kind in self._plan]
+        self._thread = threading.Thread(target=self._run, name="hostile-flood", daemon=True)
+        self._thread.start()
+
+    def probe(self):
+        """
+        Send one byte on every socket still open.  A connection the client
+        thinks open may not exist at the server: when the server's accept
+        queue overflowed, its SYN cookie answered and no connection was
+        kept; an idle client never notices.  The byte gets such a socket a
+        reset (or the connection is made then, and the server's handshake
+        deadline closes it); one the server holds simply buffers it.
+        """
+        self._probe = True
+
+    def stop(self):
+        """
+        Stop, and close what is still open (not counted as closed by the
+        server).
+
+        @return: how many sockets were still open.
+        """
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.join(10)
+        return self._leftOpen
+
+    def _connect(self, selector, address, kind):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.bind((address, 0))
+            code = sock.connect_ex((self.host, self.port))
+        except OSError:
+            sock.close()
+            self.attempts += 1
+            self.connectFailed += 1
+            return
+        self.attempts += 1
+        if code not in (0, errno.EINPROGRESS):
+            sock.close()
+            self.connectFailed += 1
+            return
+        self._sockets[sock] = [address, kind, "connecting", time.monotonic()]
+        selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
+
+    def _closed(self, selector, sock, byServer):
+        address, kind, state, _ = self._sockets.pop(sock)
+        selector.unregister(sock)
+        sock.close()
+        if state == "connecting":
+            self.connectFailed += 1
+        elif byServer:
+            self.closedByServer += 1
+        if self.reconnect and not self._stopping:
+            self._ready.append((address, kind, time.monotonic() + self.reconnectDelay))
+
+    def _run(self):
+        import selectors
+        selector = selectors.DefaultSelector()
+        nextByte = time.monotonic() + 1.0
+        try:
+            while not self._stopping:
+                now = time.monotonic()
+                due = [item for item in self._ready if item[2] <= now]
+                if due:
+                    self._ready = [item for item in self._ready if item[2] > now]
+                    for address, kind, _ in due:
+                        self._connect(selector, address, kind)
+                for key, events in selector.select(0.05):
+                    sock = key.fileobj
+                    state = self._sockets.get(sock)
+                    if state is None:
+                        continue
+                    if state[2] == "connecting" and events & selectors.EVENT_WRITE:
+                        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                            self._closed(selector, sock, False)
+                            continue
+                        state[2] = "open"
+                        self.connected += 1
+                        selector.modify(sock, selectors.EVENT_READ)
+                    if events & selectors.EVENT_READ:
+                        try:
+                            data = sock.recv(65536)
+                        except BlockingIOError:
+                            continue
+                        except OSError:
+                            data = b""
+                        if not data:
+                            self._closed(selector, sock, True)
+                now = time.monotonic()
+                for sock, state in list(self._sockets.items()):
+                    if state[2] == "connecting" and now - state[3] > self.connectTimeout:
+                        self._closed(selector, sock, False)
+                if self._probe:
+                    self._probe = False
+                    for sock, state in list(self._sockets.items()):
+                        if state[2] == "open":
+                            self.probed += 1
+                            try:
+                                sock.send(b"?")
+                            except OSError:
+                                self._closed(selector, sock, True)
+                if now >= nextByte:
+                    nextByte = now + 1.0
+                    for sock, state in list(self._sockets.items()):
+                        if state[1] == "slow" and state[2] == "open":
+                            try:
+                                sock.send(b"M")
+                                self.slowBytes += 1
+                            except OSError:
+                                self._closed(selector, sock, True)
+        finally:
+            self._leftOpen = self.open
+            for sock in list(self._sockets):
+                selector.unregister(sock)
+                sock.close()
+            self._sockets.clear()
+            selector.close()

@@ -57,6 +57,11 @@ def run(args):
             continue
         try:
             loaded = loadConfig(path, strict=args.strict)
+            planned = []
+            if loaded.kind == "bufferdaemon":
+                from mice.registry import pipelineModules
+
+                pipelineModules(loaded.settings, planned)
         except ConfigError as e:
             print(str(e), file=sys.stderr)
             failed = True
@@ -65,7 +70,7 @@ def run(args):
             print(f"{path}: {e.strerror}", file=sys.stderr)
             failed = True
             continue
-        for warning in loaded.warnings:
+        for warning in (*loaded.warnings, *planned):
             print(str(warning), file=sys.stderr)
         print(f"{path}: {loaded.kind} config, OK")
         for line in describe(loaded):

@@ -26,6 +26,7 @@ from mice.config.settings import (
     FilterSettings,
     FmtSimpleSettings,
     FunctionSettings,
+    ListenLimits,
     MatchFileSettings,
     PipelineSettings,
     PopMysqlSettings,
@@ -365,10 +366,11 @@ def _buildBufferDaemon(loader, v):
     decFiles = v.many("DECODING_MODULES_CONFIG_FILE", "DEC_FILE")
     postFiles = v.many("POSTPROC_MODULES_CONFIG_FILE", "POST_FILE")
     pipelines = tuple(
-        PipelineSettings(decoder, decFiles[i] if i < len(decFiles) else None,
-                         postprocessor, postFiles[i] if i < len(postFiles) else None)
-        for i, (decoder, postprocessor) in enumerate(zip(v.many(*decoders),
-                                                         v.many(*postprocessors))))
+        PipelineSettings(decoder.value, decFiles[i] if i < len(decFiles) else None,
+                         postprocessor.value, postFiles[i] if i < len(postFiles) else None,
+                         decoderLine=decoder.line, postprocessorLine=postprocessor.line)
+        for i, (decoder, postprocessor) in enumerate(zip(v.entries(*decoders),
+                                                         v.entries(*postprocessors))))
     cache = "CACHE_AND_RINGBUFFER"
     mmSize, rbSize, mmPath = v.one(cache, "MMSIZE"), v.one(cache, "RBSIZE"), v.one(cache, "MMPATH")
     if mmSize == 0 and rbSize == 0:
@@ -390,7 +392,31 @@ def _buildBufferDaemon(loader, v):
         mmSize=mmSize, rbSize=rbSize, mmBytes=mmBytes, maxLine=v.one("MISC", "MAXLINE"),
         pseudo=v.one("SECURITY_AND_PRIVACY", "PSEUDO"),
         user=v.one("SECURITY_AND_PRIVACY", "USER"), group=v.one("SECURITY_AND_PRIVACY", "GROUP"),
-        chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"))
+        chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
+        limits=listenLimits(loader, v))
+
+
+def listenLimits(loader, v, section="LIMITS"):
+    """
+    The L{ListenLimits} of a listening daemon's C{[LIMITS]} section (see
+    L{LIMITS_SECTION}, which a daemon's schema includes to have one).
+    """
+    limits = ListenLimits(
+        handshakeTimeout=v.one(section, "HANDSHAKE_TIMEOUT"),
+        idleTimeout=v.one(section, "IDLE_TIMEOUT"), maxConnections=v.one(section, "MAXCONN"),
+        maxPerPeer=v.one(section, "MAXCONN_PER_PEER"), maxPending=v.one(section, "MAXPENDING"),
+        fdReserve=v.one(section, "FD_RESERVE"), warnInterval=v.one(section, "WARN_INTERVAL"))
+    if limits.idleTimeout < 3:
+        loader.error(v.line(section, "IDLE_TIMEOUT"),
+                     f"IDLE_TIMEOUT = {limits.idleTimeout:g} s is too short: clients are asked"
+                     " for a keepalive every third of it, at least every second (give 3 or"
+                     " more; the default is 300)")
+    for key, value in (("MAXCONN_PER_PEER", limits.maxPerPeer),
+                       ("MAXPENDING", limits.maxPending)):
+        if value > limits.maxConnections and v.entry(section, key) is not None:
+            loader.warn(v.line(section, key), f"{key} = {value} is more than MAXCONN ="
+                                              f" {limits.maxConnections}, which caps it")
+    return limits
 
 
 def _buildPopMysql(loader, v):
@@ -659,6 +685,19 @@ def K(name, type, default=None, **kw):
 
 _SECRET = {"secret": True}
 
+#: The C{[LIMITS]} section of a listening daemon's config (its keys'
+#: defaults are L{ListenLimits}'s); a schema that includes it reads it with
+#: L{listenLimits}.
+_LIMITS = ListenLimits()
+LIMITS_SECTION = _Sect("LIMITS", (
+    K("HANDSHAKE_TIMEOUT", SECONDS, _LIMITS.handshakeTimeout),
+    K("IDLE_TIMEOUT", SECONDS, _LIMITS.idleTimeout),
+    K("MAXCONN", POSITIVE, _LIMITS.maxConnections),
+    K("MAXCONN_PER_PEER", POSITIVE, _LIMITS.maxPerPeer),
+    K("MAXPENDING", POSITIVE, _LIMITS.maxPending),
+    K("FD_RESERVE", COUNT, _LIMITS.fdReserve),
+    K("WARN_INTERVAL", SECONDS, _LIMITS.warnInterval)))
+
 _SCHEMAS = {schema.kind: schema for schema in (
     _Schema("bufferdaemon", "a BufferDaemon config", (
         _Sect("ADDRESS", (K("BINDTO", ADDRESS), K("LISTEN", ENDPOINT, repeated=True))),
@@ -683,6 +722,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                                        K("GROUP", NAME), K("CHROOT", DIRECTORY))),
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("BACKLOG", POSITIVE, 50),
                        K("MAXLINE", POSITIVE, 4194304))),
+        LIMITS_SECTION,
     ), _buildBufferDaemon),
     _Schema("dataforwarder", "a DataForwarder config", (
         _Sect("SQL_SERVER", (K("SQLIP", HOST, "0"), K("SQLPORT", PORT, 0),

@@ -24,13 +24,56 @@ def _escapeEndpoint(text):
 class PipelineSettings:
     """
     One decoding module with its post-processing module (DEC_MOD[i] with
-    DEC_FILE[i], POST_MOD[i] and POST_FILE[i]).
+    DEC_FILE[i], POST_MOD[i] and POST_FILE[i]).  C{decoderLine} and
+    C{postprocessorLine} are the lines of DEC_MOD[i] and POST_MOD[i], for
+    errors about the modules they name (an unknown one).
     """
 
     decoder: str
     decoderConfig: str | None
     postprocessor: str
     postprocessorConfig: str | None
+    decoderLine: int | None = field(default=None, compare=False)
+    postprocessorLine: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ListenLimits:
+    """
+    Who may hold a listener's connections, and for how long (C{[LIMITS]};
+    L{mice.protocols.admission} decides with them, L{mice.protocols.guard}
+    applies them; C{docs/security.rst}).
+
+    @ivar handshakeTimeout: seconds a new connection has to authenticate
+        (the pre-shared-key handshake or TLS, then the M-ICE hello).
+    @ivar idleTimeout: seconds an authenticated link may send nothing; the
+        server asks its clients for a keepalive every third of it.
+    @ivar maxConnections: connections open at once, in all.
+    @ivar maxPerPeer: connections open at once from one address (one IPv6 /64).
+    @ivar maxPending: connections still in their handshake from addresses
+        that have not authenticated recently.
+    @ivar fdReserve: file descriptors kept free: when fewer are left, only
+        addresses that authenticated recently are let in, and when fewer than
+        a quarter of it are left, nobody.
+    @ivar warnInterval: a refusal or timeout is logged once per address and
+        reason in this many seconds, the rest summed up.
+    """
+
+    handshakeTimeout: float = 10.0
+    idleTimeout: float = 300.0
+    maxConnections: int = 1024
+    maxPerPeer: int = 64
+    maxPending: int = 256
+    fdReserve: int = 64
+    warnInterval: float = 60.0
+
+    @property
+    def keepalive(self):
+        """
+        How often (seconds, at least 1) a client is asked to send something
+        when it has nothing to send: a third of the idle timeout.
+        """
+        return max(1, int(self.idleTimeout // 3))
 
 
 @dataclass(frozen=True)
@@ -53,6 +96,8 @@ class BufferDaemonSettings:
     group: str | None
     chroot: str | None
     pidPath: str | None
+    limits: ListenLimits = field(default_factory=ListenLimits)
+    """C{[LIMITS]}: the listener's connection limits and timeouts."""
 
     @property
     def endpoints(self):

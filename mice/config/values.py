@@ -324,9 +324,19 @@ def _parseDatabaseUrlValue(raw, loader, entry):
         url = parseDatabaseUrl(text)
     except ValueError as e:
         raise _Invalid(str(e)) from None
-    if url.scheme == "sqlite" and url.path != ":memory:" and not os.path.isabs(url.path):
-        return "sqlite:///" + loader.resolve(url.path)
-    return text
+    if url.scheme != "sqlite" or url.path == ":memory:":
+        return text
+    path = url.path if os.path.isabs(url.path) else loader.resolve(url.path)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        # The daemon loads its store's config strictly: there this is an
+        # error.  M-ICE never creates the directory (a typo would make one
+        # anywhere, even at the top of the file system).
+        problem = "is not a directory" if os.path.exists(directory) else "does not exist"
+        loader.warn(entry.line, f"{entry.key}: the directory {directory} of the SQLite database"
+                                f" {problem} (M-ICE does not create it: make it, writable by"
+                                " the daemon's user)", strictable=True)
+    return "sqlite:///" + path if not os.path.isabs(url.path) else text
 
 
 def _redactUrl(url):

@@ -137,10 +137,15 @@ def connectionPool(url, reactor, connections=2):
 
     @param url: a L{mice.config.DatabaseUrl}.
     @return: C{(pool, dialect)}; the pool connects when the reactor runs.
+    @raise ValueError: a SQLite file's directory does not exist.
     """
     if url.scheme == "sqlite":
         directory = os.path.dirname(os.path.abspath(url.path))
-        os.makedirs(directory, exist_ok=True)
+        if url.path != ":memory:" and not os.path.isdir(directory):
+            # Never made here: a typo in a path would create directories
+            # anywhere, even at the top of the file system.
+            raise ValueError(f"the directory {directory} of the SQLite database {url.path}"
+                             " does not exist (M-ICE does not create it)")
         pool = adbapi.ConnectionPool(
             "sqlite3", url.path, check_same_thread=False, cp_min=1, cp_max=1,
             cp_openfun=_sqliteConnected, cp_reactor=reactor)

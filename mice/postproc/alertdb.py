@@ -98,7 +98,8 @@ def buildStore(store, configPath, reactor):
     from mice.config import loadPopMysql, parseDatabaseUrl
     from mice.db.pools import connectionPool
 
-    settings = loadPopMysql(configPath)
+    # Strict: a store whose directory does not exist is an error (file:line).
+    settings = loadPopMysql(configPath, strict=True)
     url = parseDatabaseUrl(settings.databaseUrl())
     pool, dialect = connectionPool(url, reactor)
     where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"

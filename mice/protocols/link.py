@@ -7,14 +7,21 @@ They only frame lines and hand messages on: the server side to a receiver
 sender (L{mice.services.sender.ReliableSender}).  Between the line framing and
 the messages sits a link security object; L{PlainSecurity} (C{ENCRYPT = no})
 passes lines through, and the encrypted modes plug in at the same place.
+
+The server's protocol tells the connection guard under it
+(L{mice.protocols.guard}) when its peer has authenticated (its hello was
+accepted); until then it reads lines of at most L{wire.HANDSHAKE_MAX_LINE}
+bytes.  A client sends a L{wire.ping} when it has sent nothing for the
+keepalive interval the server's welcome asks for.
 """
 
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
 
 from mice.protocols import wire
+from mice.protocols.guard import markAuthenticated, reportProblem
 
 log = Logger()
 
@@ -104,8 +111,10 @@ class _LinkProtocol(LineReceiver):
         """
         if self.transport.disconnecting:
             return
-        log.warn("link {side} {peer}: closing: {reason}", side=self._side, peer=self.peer,
-                 reason=reason)
+        if not reportProblem(self.transport,
+                             f"link {self._side} {self.peer}: closing: {reason}"):
+            log.warn("link {side} {peer}: closing: {reason}", side=self._side, peer=self.peer,
+                     reason=reason)
         try:
             self.sendMessage(wire.error(reason))
         except Exception:
@@ -125,24 +134,32 @@ class LinkServerProtocol(_LinkProtocol):
     kind = None
 
     def connectionMade(self):
-        self.MAX_LENGTH = self.factory.receiver.maxLine
+        self.MAX_LENGTH = min(wire.HANDSHAKE_MAX_LINE, self.factory.receiver.maxLine)
         super().connectionMade()
         self.factory.receiver.connectionMade(self)
 
     def connectionLost(self, reason):
-        if self.source is None and not reason.check(ConnectionDone):
-            # A TLS handshake that failed, or a peer gone before its hello.
-            log.warn("link from {peer}: closed before its hello: {reason}", peer=self.peer,
-                     reason=reason.getErrorMessage())
+        # A TLS handshake that failed, or a peer gone before its hello (a
+        # connection aborted here was closed by the guard, which said why).
+        if self.source is None and not reason.check(ConnectionDone, ConnectionAborted):
+            text = f"link from {self.peer}: closed before its hello: {reason.getErrorMessage()}"
+            if not reportProblem(self.transport, text):
+                log.warn("link from {peer}: closed before its hello: {reason}", peer=self.peer,
+                         reason=reason.getErrorMessage())
         self.factory.receiver.connectionLost(self)
 
     def messageReceived(self, message, payload):
         if self.source is None:
             source, kind = wire.checkHello(message)
-            self.factory.receiver.helloReceived(self, source, kind)
-            self.source, self.kind = source, kind
             receiver = self.factory.receiver
-            self.sendMessage(wire.welcome(receiver.maxLine, receiver.maxRecord))
+            receiver.helloReceived(self, source, kind)
+            self.source, self.kind = source, kind
+            self.MAX_LENGTH = receiver.maxLine
+            markAuthenticated(self.transport)
+            self.sendMessage(wire.welcome(receiver.maxLine, receiver.maxRecord,
+                                          getattr(receiver, "keepalive", None)))
+        elif message["t"] == wire.PING:
+            pass
         else:
             self.factory.receiver.batchReceived(self, message, payload)
 
@@ -170,6 +187,9 @@ class LinkClientProtocol(_LinkProtocol):
     _side = "to"
     MAX_LENGTH = CLIENT_MAX_LINE
     ready = False
+    keepalive = None
+    _lastSent = 0.0
+    _keepaliveCall = None
 
     def connectionMade(self):
         super().connectionMade()
@@ -181,22 +201,58 @@ class LinkClientProtocol(_LinkProtocol):
             if message["t"] == wire.ERROR:
                 self.factory.sender.linkRefused(self, str(message.get("reason")))
             maxLine, maxRecord = wire.checkWelcome(message)
+            keepalive = wire.checkKeepalive(message)
             self.ready = True
+            if keepalive is not None and self.factory.clock is not None:
+                self.keepalive = keepalive
+                self._keepaliveCall = self.factory.clock.callLater(keepalive,
+                                                                   self._keepaliveDue)
             self.factory.sender.linkReady(self, maxLine, maxRecord)
         else:
             self.factory.sender.ackReceived(self, wire.checkAck(message))
+
+    def sendPayload(self, payload):
+        clock = self.factory.clock
+        if clock is not None:
+            self._lastSent = clock.seconds()
+        super().sendPayload(payload)
+
+    def _keepaliveDue(self):
+        """
+        Send a ping if nothing was sent for the keepalive interval; check
+        again when the next one could be due.
+        """
+        self._keepaliveCall = None
+        if not self.connected or self.transport.disconnecting:
+            return
+        clock = self.factory.clock
+        quiet = clock.seconds() - self._lastSent
+        if quiet >= self.keepalive:
+            self.sendMessage(wire.ping())
+            quiet = 0
+        self._keepaliveCall = clock.callLater(self.keepalive - quiet, self._keepaliveDue)
 
     def sendBatchLine(self, line):
         self.sendPayload(line)
 
     def connectionLost(self, reason):
+        if self._keepaliveCall is not None and self._keepaliveCall.active():
+            self._keepaliveCall.cancel()
+        self._keepaliveCall = None
         self.factory.sender.linkLost(self, reason)
 
 
 class LinkClientFactory(Factory):
+    """
+    @param clock: for the keepalives a server may ask for; C{None} sends
+        none (a server that times idle links out then closes this one when
+        it has been silent for long, and the sender reconnects).
+    """
+
     protocol = LinkClientProtocol
     noisy = False
 
-    def __init__(self, sender, securityFactory=PlainSecurity):
+    def __init__(self, sender, securityFactory=PlainSecurity, clock=None):
         self.sender = sender
         self.makeSecurity = securityFactory
+        self.clock = clock

@@ -19,6 +19,12 @@ WELCOME = "welcome"
 BATCH = "batch"
 ACK = "ack"
 ERROR = "error"
+PING = "ping"
+
+#: The longest line a server reads before the client's hello is accepted: the
+#: pre-shared-key handshake's lines and the hello are a few hundred bytes, and
+#: a peer that has not authenticated must not make the server buffer MAXLINE.
+HANDSHAKE_MAX_LINE = 4096
 
 KINDS = ("log", "idmef", "event")
 
@@ -68,8 +74,24 @@ def hello(source, kind):
     return {"t": HELLO, "v": PROTOCOL_VERSION, "source": source, "kind": kind}
 
 
-def welcome(maxLine, maxRecord):
-    return {"t": WELCOME, "v": PROTOCOL_VERSION, "maxline": maxLine, "maxrecord": maxRecord}
+def welcome(maxLine, maxRecord, keepalive=None):
+    """
+    @param keepalive: when given, the client is to send something (a
+        L{ping} if it has nothing else) at least every C{keepalive} seconds:
+        the server closes links that stay silent for three times as long.
+    """
+    message = {"t": WELCOME, "v": PROTOCOL_VERSION, "maxline": maxLine,
+               "maxrecord": maxRecord}
+    if keepalive is not None:
+        message["keepalive"] = keepalive
+    return message
+
+
+def ping():
+    """
+    A client's keepalive: the server reads it and does nothing else.
+    """
+    return {"t": PING}
 
 
 def batch(batchId, stream, seq, host, records, seqs=None):
@@ -142,6 +164,16 @@ def checkWelcome(message):
     if message["t"] != WELCOME or message.get("v") != PROTOCOL_VERSION:
         raise ProtocolError(f"expected welcome (version {PROTOCOL_VERSION}), got {message!r:.200}")
     return _int(message, "maxline", 1), _int(message, "maxrecord", 1)
+
+
+def checkKeepalive(message):
+    """
+    @return: the keepalive interval a server's welcome asks for (seconds),
+        or C{None} (a server that does not time idle links out).
+    """
+    if message.get("keepalive") is None:
+        return None
+    return _int(message, "keepalive", 1)
 
 
 class Batch(NamedTuple):

@@ -23,6 +23,13 @@ flush's records in reference cycles that only the cyclic collector, which
 this daemon runs rarely, would have freed: issue 12).  A store that does
 not answer for L{STALL_WARNING} seconds is warned about at once, and its
 recovery too.
+
+Only authenticated links are paused: a connection still in its handshake
+sends no batch, and pausing it would only keep it until its deadline.
+
+Every listener is guarded (L{mice.protocols.guard}): connection limits in
+all, per peer and for handshakes, a file-descriptor reserve, a handshake
+deadline and an idle timeout, from the config's C{[LIMITS]}.
 """
 
 import gc
@@ -40,7 +47,10 @@ from twisted.internet.defer import (
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from mice.config.settings import ListenLimits
 from mice.protocols import wire
+from mice.protocols.admission import AdmissionPolicy
+from mice.protocols.guard import GuardFactory
 from mice.protocols.link import LinkServerFactory, PlainSecurity
 
 #: How many decoded records, and how many bytes of their batches, a pipeline
@@ -449,13 +459,18 @@ class BufferDaemon(MultiService):
 
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
                  maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None,
-                 security=None):
+                 security=None, limits=None, openFiles=None, name="BufferDaemon"):
         """
         @param onListenFailure: called with the failure when an endpoint
             cannot listen (after it is logged); C{twistd} stops, since a
             server that cannot listen is of no use.
         @param security: a L{mice.security.policy.LinkSecurity} (pre-shared key
             or TLS); it replaces C{securityFactory}.
+        @param limits: the L{ListenLimits} of its listeners (the defaults
+            when C{None}).
+        @param openFiles: a L{mice.protocols.guard.OpenFiles} (the process's
+            when C{None}).
+        @param name: what the logs call it.
         """
         MultiService.__init__(self)
         self.endpoints = list(endpoints)
@@ -467,9 +482,13 @@ class BufferDaemon(MultiService):
         self.maxRecord = maxRecord
         if security is not None:
             securityFactory = security.securityFactory()
+        self.limits = limits if limits is not None else ListenLimits()
+        self.keepalive = self.limits.keepalive
         self.factory = LinkServerFactory(self, securityFactory)
-        self._listeningFactory = (self.factory if security is None
-                                  else security.wrapServerFactory(self.factory))
+        self.guard = GuardFactory(
+            self.factory if security is None else security.wrapServerFactory(self.factory),
+            clock, AdmissionPolicy(self.limits), openFiles, name=name)
+        self._listeningFactory = self.guard
         self.ports = []
         self.connections = set()
         self.paused = False
@@ -590,10 +609,15 @@ class BufferDaemon(MultiService):
 
     # The receiver interface of LinkServerFactory
 
+    def counters(self):
+        """
+        The numbers a metrics endpoint exports: the listeners' (see
+        L{mice.protocols.admission.AdmissionPolicy.counters}).
+        """
+        return self.guard.counters()
+
     def connectionMade(self, connection):
         self.connections.add(connection)
-        if self.paused:
-            connection.pauseProducing()
 
     def connectionLost(self, connection):
         self.connections.discard(connection)
@@ -607,6 +631,8 @@ class BufferDaemon(MultiService):
                 f"this server takes no {kind!r} data (it takes: {', '.join(self._byKind)})")
         self.log.info("link from {peer}: source {source!r}, kind {kind}",
                       peer=connection.peer, source=source, kind=kind)
+        if self.paused:
+            connection.pauseProducing()
 
     def batchReceived(self, connection, message, payload):
         pipelines = self._byKind[connection.kind]
@@ -863,14 +889,16 @@ class BufferDaemon(MultiService):
             self.paused = True
             self._intakePaused(self.clock.seconds())
             for connection in list(self.connections):
-                connection.pauseProducing()
+                if connection.source is not None:
+                    connection.pauseProducing()
         elif not shouldPause and self.paused:
             self.paused = False
             self._intakeResumed(self.clock.seconds())
             for connection in list(self.connections):
                 if self.paused:
                     break
-                connection.resumeProducing()
+                if connection.paused:
+                    connection.resumeProducing()
 
     def _pauseReason(self):
         reasons = [f"{p.name}: ring {ringFill(p.ring)}"

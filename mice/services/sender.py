@@ -45,7 +45,7 @@ class ReliableSender(Service):
         self._refused = []
         self._nextId = 1
         self._link = None
-        self._factory = LinkClientFactory(self, securityFactory)
+        self._factory = LinkClientFactory(self, securityFactory, clock=clock)
         self._client = ClientService(
             endpoint, self._factory, clock=clock,
             retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))

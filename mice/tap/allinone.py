@@ -87,7 +87,8 @@ def _daemon(reactor, port, pipelines, security, root):
     daemon = BufferDaemon([serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")],
                           [Pipeline(decoder, postprocessor, ring, name=name)
                            for decoder, postprocessor, ring, name in pipelines], reactor,
-                          timeInterval=1.0, security=security)
+                          timeInterval=1.0, security=security,
+                          name=f"BufferDaemon :{port}")
     for _, postprocessor, _, _ in pipelines:
         for sender in getattr(postprocessor, "senders", {}).values():
             sender.setServiceParent(daemon)

@@ -11,7 +11,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from mice.config import ConfigError, loadBufferDaemon, loadDecoder
-from mice.registry import UnknownModule, findModule
+from mice.registry import pipelineModules
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
@@ -33,10 +33,8 @@ class Options(usage.Options):
     def postOptions(self):
         try:
             self.settings = loadBufferDaemon(self["config"])
-            for spec in self.settings.pipelines:
-                findModule(spec.decoder, "decoder")
-                findModule(spec.postprocessor, "postprocessor")
-        except (ConfigError, OSError, UnknownModule) as e:
+            pipelineModules(self.settings)
+        except (ConfigError, OSError) as e:
             raise usage.UsageError(str(e)) from None
 
 
@@ -53,13 +51,11 @@ def buildPipelines(settings, reactor):
     @raise ConfigError: a module is unknown or its config is bad.
     """
     pipelines = []
-    for index, spec in enumerate(settings.pipelines):
-        try:
-            decoder = findModule(spec.decoder, "decoder").build(spec.decoderConfig, reactor)
-            post = findModule(spec.postprocessor, "postprocessor").build(
-                spec.postprocessorConfig, reactor)
-        except UnknownModule as e:
-            raise ConfigError(settings.path, None, str(e)) from None
+    modules = pipelineModules(settings)
+    for index, (spec, (decoderModule, postModule)) in enumerate(zip(settings.pipelines,
+                                                                   modules)):
+        decoder = decoderModule.build(spec.decoderConfig, reactor)
+        post = postModule.build(spec.postprocessorConfig, reactor)
         path = ringPath(settings, index)
         if path is not None:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -84,7 +80,8 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
     daemon = BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
-        maxRecord=maxRecord, onListenFailure=onListenFailure, security=security)
+        maxRecord=maxRecord, onListenFailure=onListenFailure, security=security,
+        limits=settings.limits)
     for pipeline in pipelines:
         attachSenders(pipeline.postprocessor, daemon, reactor)
     return daemon

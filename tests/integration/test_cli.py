@@ -41,6 +41,23 @@ class CheckConfigTests(SynchronousTestCase):
         self.assertEqual(status, 1)
         self.assertIn(f"{path}:4:", err)
 
+    def test_unknownModule(self):
+        """
+        C{check-config} finds the modules a BufferDaemon config names, and
+        says where an unknown one is named.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "bd.conf")
+        with open(path, "w") as f:
+            f.write("[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = 1\n"
+                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
+                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_nothing\n"
+                    "[TIME_INTERVALS]\nTIMEINV = 2\n")
+        status, out, err = mice("check-config", path)
+        self.assertEqual(status, 1, out)
+        self.assertIn(f"{path}:8: unknown postprocessor module 'mice_mod_pop_nothing'", err)
+
     def test_secretsNotPrinted(self):
         status, out, err = mice("check-config", os.path.join(ETC, "mice_mod_pop_mysql.conf"),
                                 os.path.join(ETC, "reactiondaemon.conf"))

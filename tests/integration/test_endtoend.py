@@ -96,7 +96,9 @@ class SQLiteTests(TestCase):
     async def test_badClientsDoNotHurtOthers(self):
         """
         Garbage, invalid UTF-8 and a 10 MB line each get their connection
-        closed with a reason, while a good client's lines all arrive.
+        closed with a reason, while a good client's lines all arrive.  Before
+        its hello is accepted a peer's lines are limited to 4 KiB, after it
+        to MAXLINE.
         """
         database = os.path.abspath(self.mktemp() + ".db")
         pipeline = await Pipeline().start(self, "sqlite:///" + database)
@@ -106,11 +108,14 @@ class SQLiteTests(TestCase):
         replies = []
         for payload in (b"GET / HTTP/1.0\r\n\r\n",
                         b'{"t":"hello","v":1,"source":"x","kind":"log"}\n\xff\xfe\xfd\n',
-                        b"A" * (10 * 2 ** 20)):
+                        b"A" * (10 * 2 ** 20),
+                        b'{"t":"hello","v":1,"source":"x","kind":"log"}\n'
+                        + b"A" * (10 * 2 ** 20)):
             replies.append(await rawExchange(pipeline.port, payload))
         self.assertIn(b"malformed message", replies[0])
         self.assertIn(b"invalid UTF-8", replies[1])
-        self.assertIn(b"longer than 4194304 bytes", replies[2])
+        self.assertIn(b"longer than 4096 bytes", replies[2])
+        self.assertIn(b"longer than 4194304 bytes", replies[3])
         result = await shipping
         self.assertEqual(result.records, 3000)
         await pipeline.daemon.stopService()

@@ -36,7 +36,8 @@ class BufferDaemonOptionsTests(TestCase):
                     "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n[TIME_INTERVALS]\nTIMEINV = 2\n")
         e = self.assertRaises(usage.UsageError, bufferdaemon.Options().parseOptions,
                               ["-c", path])
-        self.assertIn("unknown decoder module 'mice_mod_dec_nothing'", str(e))
+        # With the line that names it (issue 12: it came without file:line).
+        self.assertIn(f"{path}:6: unknown decoder module 'mice_mod_dec_nothing'", str(e))
 
     def test_missingFile(self):
         e = self.assertRaises(usage.UsageError, bufferdaemon.Options().parseOptions,

@@ -70,7 +70,7 @@ class MemoryRingTests(SynchronousTestCase):
     def test_welcome(self):
         h = Harness(self)
         p = h.connect()
-        self.assertEqual(received(p), [wire.welcome(65536, 1000)])
+        self.assertEqual(received(p), [wire.welcome(65536, 1000, keepalive=100)])
 
     def test_ackOnlyOnceStored(self):
         """

@@ -468,6 +468,7 @@ class LoopbackTests(TestCase):
         from tests.integration.test_faults import rowCount, waitFor
 
         directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
         database = os.path.join(directory, "rawlog.db")
         pipeline = await Pipeline().start(self, "sqlite:///" + database)
         log = os.path.join(directory, "messages")
