@@ -109,38 +109,42 @@ class _Command(ProcessProtocol):
 
 def _kill(transport, signalName):
     """
-    Signal the command's process group when it leads one (it made its own),
-    else the process.
+    Signal the command's process group when it leads one (it made its own:
+    its children go too), else the process.
     """
     pid = getattr(transport, "pid", None)
-    if pid is None:
-        return
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, getattr(signal, "SIG" + signalName))
-            return
-    except (OSError, TypeError):
-        pass
+    if pid is not None:
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, getattr(signal, "SIG" + signalName))
+                return
+        except OSError:
+            pass
     try:
         transport.signalProcess(signalName)
     except Exception:
         pass  # already gone
 
 
-def runCommand(reactor, argv, timeout, environment=None):
+def runnable(path):
+    return os.access(path, os.X_OK)
+
+
+def runCommand(reactor, argv, timeout, environment=None, canRun=runnable):
     """
     Run C{argv} (a list of C{str}, C{argv[0]} an absolute path) without a
     shell.
 
     @param reactor: an C{IReactorProcess} and C{IReactorTime}.
     @param timeout: seconds before it is killed.
+    @param canRun: whether a path is a program this process may run.
     @return: a Deferred firing with a L{CommandResult} (never failing: a
         command that cannot start is a result with exit status 127).
     """
     finished = Deferred()
     protocol = _Command(argv, finished)
     env = dict(BASE_ENVIRONMENT, **(environment or {}))
-    if not os.access(argv[0], os.X_OK):
+    if not canRun(argv[0]):
         problem = "no such file" if not os.path.exists(argv[0]) else "not executable"
         return succeed(CommandResult(tuple(argv), 127, None,
                                      (f"cannot run {argv[0]}: {problem}",)))
@@ -198,6 +202,7 @@ class SystemModule:
         self.maxDuration = settings.maxDuration
         self.rate = settings.rate
         self.timeout = settings.timeout
+        self.canRun = runnable
 
     def __repr__(self):
         return f"<{self.name} {self.settings.path}>"
@@ -229,7 +234,7 @@ class SystemModule:
 
     def _run(self, argv, action, reactionId):
         return runCommand(self.reactor, argv, self.timeout,
-                          self._environment(action, reactionId))
+                          self._environment(action, reactionId), self.canRun)
 
 
 class DummyModule(SystemModule):

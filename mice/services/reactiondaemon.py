@@ -202,17 +202,18 @@ class Countermeasures:
         undo run, then recorded as lifted; an undo that fails is tried
         again with backoff.
 
-        @return: the L{CommandResult} of the undo, or C{None} when there
-            was nothing to lift.
+        @return: C{(result, countermeasure)}: the L{CommandResult} of the
+            undo and the countermeasure as recorded after it, or C{(None,
+            None)} when there was nothing to lift.
         """
         countermeasure = self.current.get(key)
         if countermeasure is None:
-            return None
+            return None, None
         module = self.functions.get(countermeasure.fid)
         if module is None:
             log.error("ReactionDaemon: cannot lift {id}: function {fid} is no longer"
                       " configured", id=countermeasure.id, fid=_fid(countermeasure.fid))
-            return None
+            return None, None
         now = self.clock.seconds()
         if countermeasure.state != LIFTING:
             countermeasure = replace(countermeasure, state=LIFTING, liftedAt=now, liftedBy=by,
@@ -229,6 +230,7 @@ class Countermeasures:
             log.info("ReactionDaemon: lifted {id} ({fid} {params}): {reason}, by {by}",
                      id=lifted.id, fid=_fid(lifted.fid), params=_shownParams(lifted.params),
                      reason=reason, by=countermeasure.liftedBy)
+            countermeasure = lifted
         else:
             attempt = self._attempts.get(key, 0) + 1
             self._attempts[key] = attempt
@@ -239,7 +241,7 @@ class Countermeasures:
                       problem=result.describe(), delay=delay)
             self._later(key, delay, self._lift, key, countermeasure.liftedBy,
                         countermeasure.liftReason)
-        return result
+        return result, countermeasure
 
     async def _reapply(self, key):
         await self._locked(key, self._reapplyLocked, key)
@@ -446,7 +448,7 @@ class Countermeasures:
             countermeasure = replace(countermeasure, liftedBy=asker, liftReason="undone by hand")
             await self.store.save([countermeasure])
             self._track(countermeasure)
-        result = await self._liftLocked(key, asker, "undone by hand")
+        result, lifted = await self._liftLocked(key, asker, "undone by hand")
         if result is None or not result.ok:
             if result is None:
                 return self._answer(request, FAILED, "cannot lift it here (its function is no"
@@ -455,8 +457,6 @@ class Countermeasures:
                                 **dict(_commandFailure(result, "the undo"),
                                        text=f"the undo failed: {result.describe()}; it is"
                                             " retried"))
-        lifted = replace(countermeasure, state=LIFTED, liftedBy=asker,
-                         liftReason="undone by hand")
         answer = self._answer(request, DONE, f"lifted {countermeasure.id}",
                               countermeasure=lifted.describe())
         await self.store.save(answer=self._record(request, digest, answer))

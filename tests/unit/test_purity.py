@@ -28,6 +28,8 @@ PURE = {
     "mice.analysis.extract": ("twisted",),
     "mice.idmef": ("twisted",),
     "mice.analysis.logids": ("twisted",),
+    "mice.reactors.argv": ("twisted",),
+    "mice.reactors.decisions": ("twisted",),
 }
 
 
