@@ -143,6 +143,7 @@ class CountermeasureStore:
     def __init__(self, pool, description=""):
         self.pool = pool
         self.description = description
+        self._closed = False
 
     def open(self, now):
         def opening(txn):
@@ -162,6 +163,12 @@ class CountermeasureStore:
         return self.pool.runInteraction(save, countermeasures, deleted, answer, created)
 
     def close(self):
+        """
+        Close the pool (once, whoever asks first).
+        """
+        if self._closed:
+            return
+        self._closed = True
         close = getattr(self.pool, "close", None)
         if close is not None:
             close()

@@ -49,8 +49,9 @@ class ReactionClient(Service):
         self._pending = OrderedDict()
         self._link = None
         self._onReady = onReady
+        self.factory = ReactionClientFactory(self, securityFactory)
         self._client = ClientService(
-            endpoint, ReactionClientFactory(self, securityFactory), clock=clock,
+            endpoint, self.factory, clock=clock,
             retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
 
     def startService(self):

@@ -30,6 +30,7 @@ PURE = {
     "mice.analysis.logids": ("twisted",),
     "mice.reactors.argv": ("twisted",),
     "mice.reactors.decisions": ("twisted",),
+    "mice.reactors.escalation": ("twisted",),
 }
 
 

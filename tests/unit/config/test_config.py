@@ -764,6 +764,7 @@ SHIPPED = {
     os.path.join("matchfiles", "match_file_aa_regex.txt"): "matchfile",
     "mice_mod_rct_system.conf": "rct_system",
     "mice_mod_rct_dummy.conf": "rct_system",
+    "rid_4_countermeasure.conf": "countermeasure",
 }
 
 # Config files of other components' modules that etc/mice/ names; until they
