@@ -14,7 +14,8 @@ wanted: tests and tools).
 import json
 import sqlite3
 
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.python.failure import Failure
 
 from mice.reactors.decisions import ACTIVE, LIFTED, LIFTING, Countermeasure
 
@@ -128,9 +129,100 @@ def prune(txn, answersBefore, liftedBefore):
                 (LIFTED, liftedBefore))
 
 
+def _begin(txn):
+    connection = getattr(txn, "connection", None)
+    if connection is not None and not connection.in_transaction:
+        txn.execute("BEGIN IMMEDIATE")
+
+
+def saveMany(txn, items):
+    """
+    Several L{save}s in one transaction (a group commit), each in its own
+    savepoint: one that fails is undone alone.
+
+    @return: C{(ok, None or the exception)} per item.
+    """
+    _begin(txn)
+    results = []
+    for item in items:
+        txn.execute("SAVEPOINT item")
+        try:
+            save(txn, *item)
+        except Exception as e:
+            txn.execute("ROLLBACK TO item")
+            txn.execute("RELEASE item")
+            results.append((False, e))
+        else:
+            txn.execute("RELEASE item")
+            results.append((True, None))
+    return results
+
+
+def answersFor(txn, requestIds):
+    """
+    L{answerFor} of several ids at once.
+
+    @return: C{(True, answer or None)} per id.
+    """
+    found = {}
+    unique = list(dict.fromkeys(requestIds))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        txn.execute("SELECT id, digest, answer FROM reaction_answer WHERE id IN"
+                    f" ({', '.join('?' * len(chunk))})", chunk)
+        found.update((row[0], (row[1], row[2])) for row in txn.fetchall())
+    return [(True, found.get(requestId)) for requestId in requestIds]
+
+
+class _Batches:
+    """
+    Runs what callers submit in batches: everything submitted while a batch
+    runs goes in the next one, in one transaction.  Each caller's Deferred
+    fires with its own result once its batch is committed.
+    """
+
+    def __init__(self, pool, function):
+        self.pool = pool
+        self.function = function
+        self._pending = []
+        self._running = False
+
+    def submit(self, item):
+        d = Deferred()
+        self._pending.append((item, d))
+        if not self._running:
+            self._flush()
+        return d
+
+    def _flush(self):
+        batch, self._pending = self._pending, []
+        self._running = True
+
+        def done(results):
+            for (_, waiter), (ok, value) in zip(batch, results):
+                if ok:
+                    waiter.callback(value)
+                else:
+                    waiter.errback(Failure(value))
+
+        def failed(failure):
+            for _, waiter in batch:
+                waiter.errback(failure)
+
+        def next(_):
+            self._running = False
+            if self._pending:
+                self._flush()
+
+        self.pool.runInteraction(self.function, [item for item, _ in batch]).addCallbacks(
+            done, failed).addBoth(next)
+
+
 class CountermeasureStore:
     """
-    The ReactionDaemon's store, over a pool's C{runInteraction}.
+    The ReactionDaemon's store, over a pool's C{runInteraction}.  Writes and
+    answer lookups that arrive while others run are grouped: many requests
+    at once cost one commit (one fsync), not one each.
     """
 
     #: How long the answer to a reaction id is kept (a ManagementHost that
@@ -144,6 +236,8 @@ class CountermeasureStore:
         self.pool = pool
         self.description = description
         self._closed = False
+        self._writes = _Batches(pool, saveMany)
+        self._reads = _Batches(pool, answersFor)
 
     def open(self, now):
         def opening(txn):
@@ -157,10 +251,18 @@ class CountermeasureStore:
         return self.pool.runInteraction(find, countermeasureId)
 
     def answerFor(self, requestId):
-        return self.pool.runInteraction(answerFor, requestId)
+        """
+        @return: a Deferred firing with C{(digest, answer text)} recorded
+            for C{requestId}, or C{None}.
+        """
+        return self._reads.submit(requestId)
 
     def save(self, countermeasures=(), deleted=(), answer=None, created=()):
-        return self.pool.runInteraction(save, countermeasures, deleted, answer, created)
+        """
+        L{save}, durable when the returned Deferred fires.
+        """
+        return self._writes.submit((tuple(countermeasures), tuple(deleted), answer,
+                                    tuple(created)))
 
     def close(self):
         """

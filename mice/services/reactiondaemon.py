@@ -87,6 +87,7 @@ class Countermeasures:
         self._locks = {}
         self._running = {}
         self._busy = set()
+        self._ordered = None
         self._rates = {fid: RateLimiter(module.rate) for fid, module in self.functions.items()}
         self.counts = {"requests": 0, "applied": 0, "extended": 0, "lifted": 0, "refused": 0,
                        "failed": 0, "repeats": 0}
@@ -96,8 +97,10 @@ class Countermeasures:
     def _track(self, countermeasure):
         self.current[countermeasure.key] = countermeasure
         self._byId[countermeasure.id] = countermeasure.key
+        self._ordered = None
 
     def _forget(self, countermeasure):
+        self._ordered = None
         self.current.pop(countermeasure.key, None)
         self._byId.pop(countermeasure.id, None)
         self._cancelTimer(countermeasure.key)
@@ -196,12 +199,14 @@ class Countermeasures:
     async def _lift(self, key, by, reason):
         await self._locked(key, self._liftLocked, key, by, reason)
 
-    async def _liftLocked(self, key, by, reason):
+    async def _liftLocked(self, key, by, reason, answer=None):
         """
         Lift the countermeasure of C{key}: recorded as being lifted, its
         undo run, then recorded as lifted; an undo that fails is tried
         again with backoff.
 
+        @param answer: C{answer(lifted)} gives the answer record (see
+            L{_record}) to commit with the lifted countermeasure.
         @return: C{(result, countermeasure)}: the L{CommandResult} of the
             undo and the countermeasure as recorded after it, or C{(None,
             None)} when there was nothing to lift.
@@ -224,7 +229,7 @@ class Countermeasures:
         result = await module.undo(countermeasure.params, countermeasure.id)
         if result.ok:
             lifted = replace(countermeasure, state=LIFTED, liftedAt=self.clock.seconds())
-            await self.store.save([lifted])
+            await self.store.save([lifted], answer=None if answer is None else answer(lifted))
             self._forget(lifted)
             self.counts["lifted"] += 1
             log.info("ReactionDaemon: lifted {id} ({fid} {params}): {reason}, by {by}",
@@ -448,22 +453,29 @@ class Countermeasures:
             countermeasure = replace(countermeasure, liftedBy=asker, liftReason="undone by hand")
             await self.store.save([countermeasure])
             self._track(countermeasure)
-        result, lifted = await self._liftLocked(key, asker, "undone by hand")
-        if result is None or not result.ok:
-            if result is None:
-                return self._answer(request, FAILED, "cannot lift it here (its function is no"
-                                                     " longer configured)")
+        answered = []
+
+        def answer(lifted):
+            message = self._answer(request, DONE, f"lifted {lifted.id}",
+                                   countermeasure=lifted.describe())
+            answered.append(message)
+            return self._record(request, digest, message)
+
+        result, lifted = await self._liftLocked(key, asker, "undone by hand", answer)
+        if result is None:
+            return self._answer(request, FAILED, "cannot lift it here (its function is no"
+                                                 " longer configured)")
+        if not result.ok:
             return self._answer(request, FAILED,
                                 **dict(_commandFailure(result, "the undo"),
                                        text=f"the undo failed: {result.describe()}; it is"
                                             " retried"))
-        answer = self._answer(request, DONE, f"lifted {countermeasure.id}",
-                              countermeasure=lifted.describe())
-        await self.store.save(answer=self._record(request, digest, answer))
-        return answer
+        return answered[0]
 
     def _list(self, request):
-        ordered = sorted(self.current.values(), key=lambda c: (c.since, c.id))
+        if self._ordered is None:
+            self._ordered = sorted(self.current.values(), key=lambda c: (c.since, c.id))
+        ordered = self._ordered
         page = ordered[request.after:request.after + request.limit]
         following = request.after + len(page)
         return self._answer(request, DONE, f"{len(ordered)} active",
