@@ -47,6 +47,9 @@ MAX_VALUE = 255
 MAX_BY = 200
 #: At most this many countermeasures in one C{list} answer.
 MAX_PAGE = 500
+#: Requests of one connection being handled at once before the daemon stops
+#: reading from it (until half of them are answered).
+MAX_IN_FLIGHT = 256
 #: The longest duration one may ask for (a year); 0 is permanent.
 MAX_DURATION = 366 * 86400
 
@@ -228,6 +231,8 @@ class ReactionServerProtocol(_LinkProtocol):
     _side = "from"
     source = None
     MAX_LENGTH = MAX_REQUEST_LINE
+    inFlight = 0
+    readingPaused = False
 
     @property
     def peerHost(self):
@@ -256,9 +261,19 @@ class ReactionServerProtocol(_LinkProtocol):
                      peer=self.peer, id=e.requestId, reason=str(e))
             self.sendMessage(outcome(e.requestId, REFUSED, f"malformed request: {e}"))
             return
+        self.inFlight += 1
+        if self.inFlight >= MAX_IN_FLIGHT and not self.readingPaused:
+            # A peer that asks faster than commands run waits in TCP, not in
+            # our memory.
+            self.readingPaused = True
+            self.transport.pauseProducing()
         daemon.requestReceived(self, request).addCallback(self.answer)
 
     def answer(self, message):
+        self.inFlight -= 1
+        if self.readingPaused and self.inFlight < MAX_IN_FLIGHT // 2:
+            self.readingPaused = False
+            self.transport.resumeProducing()
         if self.connected and not self.transport.disconnecting:
             self.sendMessage(message)
 

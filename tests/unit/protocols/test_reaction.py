@@ -91,12 +91,12 @@ class LogWatcher:
         return any(text in formatEvent(e) for e in self.events)
 
 
-def makeDaemon(case, key=KEY):
+def makeDaemon(case, key=KEY, config=CONFIG):
     reactor = MemoryProcessReactor()
     reactor.advance(START)
     pool = SynchronousPool()
     case.addCleanup(pool.connection.close)
-    module = SystemModule(loadConfigText(CONFIG, "/etc/mice/rct.conf",
+    module = SystemModule(loadConfigText(config, "/etc/mice/rct.conf",
                                          kind="rct_system").settings, reactor)
     module.canRun = lambda path: True
     engine = Countermeasures({1: module}, CountermeasureStore(pool), reactor)
@@ -320,3 +320,31 @@ class LinkTests(SynchronousTestCase):
         # Not pumped: no answer comes.
         self.reactor.advance(5)
         self.failureResultOf(d, ReactionUnreachable)
+
+    def test_backpressure(self):
+        """
+        A peer that sends requests faster than they are done: the daemon
+        stops reading from it, and reads again once half are answered.
+        """
+        self.daemon, self.reactor = makeDaemon(self, config=CONFIG.replace("RATE = 3",
+                                                                           "RATE = 0"))
+        link = self.good()
+        transport = link.server.transport
+        calls = []
+        transport.pauseProducing = lambda: calls.append("pause")
+        transport.resumeProducing = lambda: calls.append("resume")
+        asked = [link.client.request(react(f"r{n}", "apply", fid=1,
+                                           params={"ip": f"10.0.{n // 250}.{n % 250 + 1}"}),
+                                     timeout=60)
+                 for n in range(reaction.MAX_IN_FLIGHT + 10)]
+        link.pump.flush()
+        self.assertEqual(calls, ["pause"])
+        self.assertEqual(link.server.inFlight, reaction.MAX_IN_FLIGHT + 10)
+        for spawned in list(self.reactor.spawned)[:reaction.MAX_IN_FLIGHT // 2 + 11]:
+            spawned.transport.end(0)
+        self.assertEqual(calls, ["pause", "resume"])
+        for spawned in list(self.reactor.spawned)[reaction.MAX_IN_FLIGHT // 2 + 11:]:
+            spawned.transport.end(0)
+        link.pump.flush()
+        self.assertEqual(link.server.inFlight, 0)
+        self.assertEqual({self.successResultOf(d)["status"] for d in asked}, {"done"})
