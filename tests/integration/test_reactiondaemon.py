@@ -81,14 +81,22 @@ def writeDaemon(directory, port, key=KEY):
 class Daemon:
     """
     One ReactionDaemon deployment in a temporary directory, run as twistd.
+
+    @param tls: C{(certificate, key, ca)} for a TLS link instead of the key.
     """
 
-    def __init__(self, case):
+    def __init__(self, case, tls=None):
         self.case = case
         self.directory = os.path.abspath(case.mktemp())
         os.makedirs(self.directory)
         self.port = freePort()
         self.config, self.actions = writeDaemon(self.directory, self.port)
+        if tls is not None:
+            with open(self.config) as f:
+                text = f.read()
+            with open(self.config, "w") as f:
+                f.write(text.replace(f"PASSWORD = {KEY}\n", "TLSCERT = {}\nTLSKEY = {}\n"
+                                                            "TLSCA = {}\n".format(*tls)))
         self.logPath = os.path.join(self.directory, "reactiondaemon.log")
         self.process = None
 
@@ -130,8 +138,9 @@ class Daemon:
         return os.path.exists(os.path.join(self.actions, "banned-" + value))
 
     def react(self, *args, key=KEY):
+        link = ["--key", key] if key else []
         result = subprocess.run(
-            [*MICE, "react", "--to", f"127.0.0.1:{self.port}", "--key", key, "--timeout", "20",
+            [*MICE, "react", "--to", f"127.0.0.1:{self.port}", *link, "--timeout", "20",
              *args], capture_output=True, text=True, timeout=60)
         return result.returncode, result.stdout, result.stderr
 
@@ -412,3 +421,41 @@ class TapTests(TestCase):
                                f"PORT = 1977\n[SECURITY]\nPASSWORD = {KEY}\n")
         e = self.assertRaises(ConfigError, buildReactionDaemon, options.settings, reactor)
         self.assertIn("FID 0x000001: mice_mod_rct_system needs an RCT_FILE", str(e))
+
+
+class TLSTests(TestCase):
+    timeout = 120
+
+    async def test_clientCertificates(self):
+        """
+        With TLSCERT/TLSKEY/TLSCA the daemon hears only clients with a
+        certificate of its CA; mice react takes the TLS files.
+        """
+        from mice.security.certs import loadOrMakeCA, writeNode
+
+        pki = os.path.abspath(self.mktemp())
+        caKey, ca, _ = loadOrMakeCA(pki)
+        server = writeNode(pki, caKey, ca, "127.0.0.1")
+        client = writeNode(pki, caKey, ca, "mngmthost")
+        other = os.path.join(pki, "other")
+        otherKey, otherCA, _ = loadOrMakeCA(other, "Some Other CA")
+        stranger = writeNode(other, otherKey, otherCA, "mngmthost")
+        caPath = os.path.join(pki, "ca.crt")
+        daemon = Daemon(self, tls=(*server, caPath))
+        await daemon.start()
+        status, out, err = await _inThread(
+            daemon, "--fid", "1", "--param", "ip=192.0.2.7", "--tls-cert", client[0],
+            "--tls-key", client[1], "--tls-ca", caPath, key=None)
+        self.assertEqual(status, 0, out + err + daemon.log())
+        self.assertTrue(daemon.banned("192.0.2.7"))
+        self.assertIn("authenticated (tls)", daemon.log())
+        status, out, err = await _inThread(
+            daemon, "--fid", "1", "--param", "ip=192.0.2.8", "--tls-cert", stranger[0],
+            "--tls-key", stranger[1], "--tls-ca", caPath, "--timeout", "3", key=None)
+        self.assertEqual(status, 2, out + err)
+        self.assertFalse(daemon.banned("192.0.2.8"))
+        status, out, err = await _inThread(daemon, "--fid", "1", "--param", "ip=192.0.2.9",
+                                           "--timeout", "3")
+        self.assertEqual(status, 2, out + err)
+        [run] = daemon.runs()
+        self.assertTrue(run.startswith("apply 192.0.2.7 cli-"), run)
