@@ -19,7 +19,14 @@ import socket
 from dataclasses import replace
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, DeferredLock, ensureDeferred, succeed
+from twisted.internet.defer import (
+    Deferred,
+    DeferredList,
+    DeferredLock,
+    DeferredSemaphore,
+    ensureDeferred,
+    succeed,
+)
 from twisted.logger import Logger
 
 from mice.protocols import reaction as messages
@@ -69,10 +76,11 @@ class Countermeasures:
         every record.
     @param protected: C{(network, why)} pairs never acted on beside each
         module's own (this host's addresses).
+    @param commandsAtOnce: how many commands may run at the same time.
     """
 
     def __init__(self, functions, store, clock, protected=(), retryInitial=1.0,
-                 retryMaximum=300.0):
+                 retryMaximum=300.0, commandsAtOnce=8):
         self.functions = dict(functions)
         self.store = store
         self.clock = clock
@@ -87,6 +95,9 @@ class Countermeasures:
         self._locks = {}
         self._running = {}
         self._busy = set()
+        # At most this many commands run at once (a restart re-applying
+        # thousands of bans must not start thousands of processes).
+        self._commands = DeferredSemaphore(commandsAtOnce)
         self._ordered = None
         self._rates = {fid: RateLimiter(module.rate) for fid, module in self.functions.items()}
         self.counts = {"requests": 0, "applied": 0, "extended": 0, "lifted": 0, "refused": 0,
@@ -226,7 +237,8 @@ class Countermeasures:
             await self.store.save([countermeasure])
             self._track(countermeasure)
         self._cancelTimer(key)
-        result = await module.undo(countermeasure.params, countermeasure.id)
+        result = await self._commands.run(module.undo, countermeasure.params,
+                                          countermeasure.id)
         if result.ok:
             lifted = replace(countermeasure, state=LIFTED, liftedAt=self.clock.seconds())
             await self.store.save([lifted], answer=None if answer is None else answer(lifted))
@@ -269,7 +281,8 @@ class Countermeasures:
             log.warn("ReactionDaemon: {id} is no longer allowed ({reason}): lifting it",
                      id=countermeasure.id, reason=str(e))
             return await self._liftLocked(key, "the config", f"no longer allowed: {e}")
-        result = await module.apply(countermeasure.params, countermeasure.id)
+        result = await self._commands.run(module.apply, countermeasure.params,
+                                          countermeasure.id)
         if result.ok:
             self._attempts.pop(key, None)
             log.info("ReactionDaemon: applied {id} ({fid} {params}) again", id=countermeasure.id,
@@ -296,7 +309,10 @@ class Countermeasures:
         @return: a Deferred firing with the C{outcome} message (never
             failing).
         """
-        return ensureDeferred(self._handle(request, peer, source))
+        d = ensureDeferred(self._handle(request, peer, source))
+        self._busy.add(d)
+        d.addBoth(lambda result: (self._busy.discard(d), result)[1])
+        return d
 
     async def _handle(self, request, peer, source):
         self.counts["requests"] += 1
@@ -404,7 +420,7 @@ class Countermeasures:
         # active in the store, and the restart applies it again.
         await self.store.save(created=[countermeasure])
         self._track(countermeasure)
-        result = await module.apply(params, request.id)
+        result = await self._commands.run(module.apply, params, request.id)
         if not result.ok:
             await self.store.save(deleted=[countermeasure.id])
             self._forget(countermeasure)

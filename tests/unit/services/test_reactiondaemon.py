@@ -420,7 +420,7 @@ class RestartTests(SynchronousTestCase):
         ManagementHost's resend of the same id finds it active.
         """
         self.d.engine.handle(apply("r1"), "192.0.2.50", "test")
-        self.d.restart()
+        self.d.start()  # a crash: nothing stopped
         self.assertEqual(len(self.d.spawned), 2)
         self.d.finish()
         answer = self.d.handle(apply("r1"), finish=False)
@@ -444,3 +444,21 @@ class RestartTests(SynchronousTestCase):
         self.assertEqual(self.d.commands()[-1], "-exist add mice4 192.0.2.7")
         self.d.finish(0)
         self.assertEqual(len(self.d.spawned), 3)
+
+    def test_restartRunsFewCommandsAtOnce(self):
+        """
+        A restart with many active countermeasures applies them again a few
+        at a time, not all at once.
+        """
+        self.d.config = CONFIG.replace("RATE = 3", "RATE = 0")
+        self.d.restart()
+        for n in range(20):
+            self.d.handle(apply(f"r{n}", ip=f"192.0.2.{100 + n}"))
+        self.d.restart()
+        running = [s for s in self.d.spawned if not s.transport.ended]
+        self.assertEqual(len(running), 8)
+        while running:
+            running[0].transport.end(0)
+            running = [s for s in self.d.spawned if not s.transport.ended]
+            self.assertLessEqual(len(running), 8)
+        self.assertEqual(len(self.d.spawned), 40)
