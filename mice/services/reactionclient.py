@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.services.test_reactionclient -*-
+# -*- test-case-name: tests.unit.protocols.test_reaction -*-
 """
 The asking side of a reaction link: an authenticated, reconnecting client
 of one ReactionDaemon.  L{ReactionClient.request} sends a C{react} message
