@@ -82,3 +82,75 @@ class CountermeasureTests(TestCase):
         # Never asked: loopback, and the daemon's own address.
         with self.assertRaises(ReactionRefused):
             await agent.react(routed("alert-4", source="127.0.0.1"))
+
+
+def alertsFromLogLine(line, seq, now):
+    """
+    The IDMEF alerts the M-ICE rules raise for a log line of the client
+    web01, as the ManagementHost parses them back, routed.
+    """
+    from datetime import UTC, datetime
+
+    from mice.alerts import RoutedAlert
+    from mice.analysis.aaregex import AaRegexMatcher, makeAlert
+    from mice.config import loadAaRegex
+    from mice.idmef import fromXml, toXml
+    from mice.record import LogRecord
+    from tests import ROOT
+
+    settings = loadAaRegex(os.path.join(ROOT, "etc", "mice", "mice_mod_pop_aa_regex.conf"))
+    record = LogRecord("web01", "/var/log/messages", seq, "web01", "example.org", "192.0.2.20",
+                       "Linux", "", "", "2026-12-04", "10:00:01", line, "")
+    routed = []
+    for index, match in enumerate(AaRegexMatcher(settings).matchLine(line)):
+        document = toXml(makeAlert(record, match, seq * 10 + index, "MICE-RegEx", {},
+                                   datetime.fromtimestamp(now, UTC)))
+        [alert] = fromXml(document)
+        routed.append(RoutedAlert(f"aa01|web01|/var/log/messages|{seq}|{index}", alert,
+                                  document.decode(), match.key, "aa01",
+                                  "2026-12-04T10:00:02Z"))
+    return routed
+
+
+class RealAlertTests(TestCase):
+    timeout = 120
+
+    async def test_exploitLineBansItsSource(self):
+        """
+        An exploit signature in web01's log, through the M-ICE rules and
+        IDMEF as the ManagementHost receives it: reaction 4 bans the
+        attacker on the ReactionDaemon serving web01, once; the same
+        attacker again, after that ban, gets a longer one.
+        """
+        daemon = Daemon(self)
+        await daemon.start()
+        config = os.path.join(daemon.directory, "rid_4_countermeasure.conf")
+        with open(config, "w") as f:
+            f.write(f"[COUNTERMEASURE]\nDURATION = 2\nFACTOR = 3\nSTATEDB = cm.db\n"
+                    f"[DAEMON_1]\nADDRESS = 127.0.0.1:{daemon.port}\nSERVES = web01\n"
+                    f"PASSWORD = {KEY}\n")
+        agent = build("rid_4_countermeasure", config, reactor)
+        await agent.start()
+        self.addCleanup(agent.stop)
+        await waitFor(lambda: agent.clients["daemon1"].connected, 30, "the agent's link")
+
+        line = ("Dec  4 10:00:01 web01 sshd[4711]: fatal: Local: crc32 compensation attack:"
+                " network attack detected from 203.0.113.9")
+        [exploit] = [r for r in alertsFromLogLine(line, 7, reactor.seconds())
+                     if r.alert.alertId == 0x7010]
+        self.assertEqual(exploit.alert.sources[0].address, "203.0.113.9")
+        outcome = await agent.react(exploit)
+        self.assertIn("for 2s (ban 1 of 203.0.113.9/32)", outcome)
+        self.assertTrue(daemon.banned("203.0.113.9"))
+        await agent.react(exploit)  # the journal's retry
+        self.assertEqual(daemon.runs()[0].split()[:2], ["apply", "203.0.113.9"])
+        self.assertEqual(len(daemon.runs()), 1)
+        await waitFor(lambda: not daemon.banned("203.0.113.9"), 10, "the ban to end")
+
+        [again] = [r for r in alertsFromLogLine(line, 8, reactor.seconds())
+                   if r.alert.alertId == 0x7010]
+        outcome = await agent.react(again)
+        self.assertIn("for 6s (ban 2 of 203.0.113.9/32)", outcome)
+        view = await agent.activeCountermeasures()
+        [ban] = view["daemon1"]["active"]
+        self.assertEqual(ban["until"] - ban["since"], 6)
