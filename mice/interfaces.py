@@ -18,7 +18,8 @@ class IModuleFactory(Interface):
     name = Attribute("The module's canonical name, e.g. C{'mice_mod_pop_mysql'}.")
     aliases = Attribute("Other names the original configs use for this module.")
     role = Attribute("C{'decoder'}, C{'postprocessor'}, C{'filter'},"
-                     " C{'pseudonymizer'} or C{'formatter'}.")
+                     " C{'pseudonymizer'}, C{'formatter'} or C{'reaction'} (a"
+                     " ReactionDaemon module, L{ICountermeasureModule}).")
 
     def build(configPath, reactor):
         """
@@ -151,6 +152,47 @@ class IReaction(Interface):
     def stop():
         """
         Flush and close. @return: a Deferred (or C{None}).
+        """
+
+
+class ICountermeasureModule(Interface):
+    """
+    A ReactionDaemon module (C{RCT_MOD}, role C{reaction}): what one
+    function ID does on the client.  The daemon owns the decisions (one
+    active countermeasure per FID and parameters, durations, expiry, the
+    durable state, restarts); the module checks parameters and runs its
+    command.
+    """
+
+    name = Attribute("The module name (C{mice_mod_rct_system}), for logs.")
+    defaultDuration = Attribute("Seconds a countermeasure lasts when the request gives no"
+                                " duration; 0 = permanent (DURATION).")
+    maxDuration = Attribute("The longest duration granted, 0 = no maximum (MAXDURATION).")
+    rate = Attribute("Most commands per minute, 0 = no limit (RATE).")
+
+    def check(params, protected):
+        """
+        Check and canonicalise the parameters of one request.  Pure.
+
+        @param params: a dict of names to strings, as asked.
+        @param protected: C{(network, why)} pairs never acted on beside the
+            module's own never list (the daemon's addresses, its peers').
+        @return: the canonical parameters (a dict of names to strings).
+        @raise mice.reactors.argv.InvalidValue: refused, with the reason.
+        """
+
+    def apply(params, reactionId):
+        """
+        Run the command for canonical C{params}.
+
+        @return: a Deferred firing with a L{mice.reactors.system.CommandResult}.
+        """
+
+    def undo(params, reactionId):
+        """
+        Run the command that lifts it.
+
+        @return: a Deferred firing with a L{mice.reactors.system.CommandResult}.
         """
 
 

@@ -613,3 +613,93 @@ class HostileFlood:
                 sock.close()
             self._sockets.clear()
             selector.close()
+
+
+class SpawnedProcess(NamedTuple):
+    """
+    One C{spawnProcess} call a L{MemoryProcessReactor} recorded.
+    """
+
+    protocol: object
+    executable: str
+    args: list
+    env: dict
+    path: object
+    usePTY: bool
+    childFDs: object
+    transport: object
+
+
+class MemoryProcessTransport:
+    """
+    The process transport a L{MemoryProcessReactor} hands a protocol: it
+    records signals and closed pipes; L{end} makes the process end.
+    """
+
+    pid = None
+
+    def __init__(self, protocol):
+        self.protocol = protocol
+        self.signals = []
+        self.stdinClosed = False
+        self.ended = False
+
+    def closeStdin(self):
+        self.stdinClosed = True
+
+    def signalProcess(self, signalName):
+        from twisted.internet.error import ProcessExitedAlready
+
+        if self.ended:
+            raise ProcessExitedAlready()
+        self.signals.append(signalName)
+
+    def end(self, exitCode=0, signal=None, stderr=b""):
+        """
+        The process writes C{stderr} and ends with C{exitCode} (or is
+        killed by C{signal}, a number).
+        """
+        from twisted.internet.error import ProcessDone, ProcessTerminated
+        from twisted.python.failure import Failure
+
+        if stderr:
+            self.protocol.errReceived(stderr)
+        self.ended = True
+        if exitCode == 0 and signal is None:
+            reason = ProcessDone(0)
+        else:
+            reason = ProcessTerminated(exitCode=None if signal else exitCode, signal=signal)
+        self.protocol.processEnded(Failure(reason))
+
+
+def _memoryProcessReactor():
+    from twisted.internet.testing import MemoryReactorClock
+
+    class MemoryProcessReactor(MemoryReactorClock):
+        """
+        A L{MemoryReactorClock} that also records C{spawnProcess} calls
+        (in C{spawned}) instead of running anything.
+        """
+
+        def __init__(self):
+            super().__init__()
+            self.spawned = []
+
+        def spawnProcess(self, processProtocol, executable, args=(), env=None, path=None,
+                         uid=None, gid=None, usePTY=False, childFDs=None):
+            transport = MemoryProcessTransport(processProtocol)
+            self.spawned.append(SpawnedProcess(processProtocol, executable, list(args), env,
+                                               path, usePTY, childFDs, transport))
+            processProtocol.makeConnection(transport)
+            return transport
+
+    return MemoryProcessReactor
+
+
+def MemoryProcessReactor():
+    """
+    A memory reactor with a clock that records the processes it is asked
+    to spawn (C{reactor.spawned}, L{SpawnedProcess}), for tests of code
+    that runs commands.
+    """
+    return _memoryProcessReactor()()

@@ -8,11 +8,20 @@ sub-command, each with C{addParser(commands)} and C{run(args)}.
 import argparse
 
 from mice import __version__
-from mice.cli import analyze, certs, checkconfig, depseudonymize, initdb, keygen, send
+from mice.cli import (
+    analyze,
+    certs,
+    checkconfig,
+    depseudonymize,
+    initdb,
+    keygen,
+    react,
+    send,
+)
 from mice.cli.base import readerGone, startLogging
 
 #: The sub-commands, in the order C{mice --help} lists them.
-COMMANDS = (checkconfig, initdb, send, keygen, certs, depseudonymize, analyze)
+COMMANDS = (checkconfig, initdb, send, react, keygen, certs, depseudonymize, analyze)
 
 #: Sub-commands that print their own results and log nothing by default.
 _QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze")

@@ -58,6 +58,25 @@ def _derived(loaded):
     elif loaded.kind == "reactiondaemon":
         for f in settings.functions:
             yield (f"function[0x{f.fid:06X}]", f"{f.module} ({f.configFile or 'no config'})")
+    elif loaded.kind == "rct_system":
+        yield ("apply", str(settings.argv))
+        yield ("undo", str(settings.undo))
+        if settings.argv6 is not None:
+            yield ("apply (IPv6)", str(settings.argv6))
+            yield ("undo (IPv6)", str(settings.undo6))
+    elif loaded.kind == "countermeasure":
+        for daemon in settings.daemons:
+            yield (f"reactiondaemon[{daemon.name}]",
+                   f"{daemon.address} serves {', '.join(daemon.serves) or 'no host'}"
+                   f" ({'TLS' if daemon.tls else 'pre-shared key'})")
+        rules = [("default", settings.default)] + [
+            (f"0x{aid:04X}", rule) for aid, rule in settings.alerts.items()]
+        for name, rule in rules:
+            yield (f"alert[{name}]",
+                   f"FID 0x{rule.fid:06X} "
+                   + " ".join(f"{p}={f}" for p, f in rule.params)
+                   + f", {rule.duration}s, scope {rule.scope}"
+                   + (", escalating" if rule.escalate else ""))
     elif loaded.kind == "pop_mysql":
         yield ("database", _redactUrl(settings.databaseUrl()))
     elif loaded.kind == "dataforwarder":

@@ -94,6 +94,14 @@ def loadReactionDaemon(path, strict=False):
     return loadConfig(path, strict, "reactiondaemon").settings
 
 
+def loadRctSystem(path, strict=False):
+    return loadConfig(path, strict, "rct_system").settings
+
+
+def loadCountermeasure(path, strict=False):
+    return loadConfig(path, strict, "countermeasure").settings
+
+
 def loadAaRegex(path, strict=False):
     return loadConfig(path, strict, "aa_regex").settings
 

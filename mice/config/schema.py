@@ -21,6 +21,9 @@ from mice.config.settings import (
     ActGenericSettings,
     AnalyzerSettings,
     BufferDaemonSettings,
+    CountermeasureRule,
+    CountermeasureSettings,
+    DaemonLinkSettings,
     DataForwarderSettings,
     DecoderSettings,
     FilterSettings,
@@ -32,6 +35,7 @@ from mice.config.settings import (
     PopMysqlSettings,
     PopSyslogSettings,
     PseudonymSettings,
+    RctSystemSettings,
     ReactionAgentSettings,
     ReactionDaemonSettings,
     Rule,
@@ -40,13 +44,16 @@ from mice.config.settings import (
 )
 from mice.config.values import (
     ADDRESS,
+    ARGV,
     BOOL,
     COUNT,
     CRYPTMOD,
     DBURL,
     DIRECTORY,
+    DURATION,
     ENDPOINT,
     FACILITY,
+    FACTOR,
     FILE,
     FILTERREGEX,
     HOST,
@@ -54,11 +61,15 @@ from mice.config.values import (
     IP,
     LOGFILE,
     NAME,
+    NETWORK,
+    PARAMMAP,
+    PARAMSPEC,
     PORT,
     POSITIVE,
     PROTO,
     REGEX,
     RUNTIME,
+    SCOPE,
     SEARCHPATH,
     SECONDS,
     SENDTO,
@@ -529,11 +540,142 @@ def _buildReactionDaemon(loader, v):
         FunctionSettings(fid, module, files[i] if i < len(files) else None)
         for i, (fid, module) in enumerate(zip(v.many(*fids),
                                               v.many("REACTION_MODULES", "RCT_MOD"))))
+    security = "SECURITY"
+    tls = _tlsFiles(loader, v, security)
+    password = v.one(security, "PASSWORD")
+    if password is None and tls is None:
+        line = v.sectionLines.get(security)
+        loader.error(line, "[SECURITY] needs PASSWORD (the pre-shared key of the link) or"
+                           " TLSCERT, TLSKEY and TLSCA" if line is not None else
+                           "missing section [SECURITY] with PASSWORD (the pre-shared key of"
+                           " the link) or TLSCERT, TLSKEY and TLSCA")
+    elif password is not None and tls is None \
+            and password.strip().lower() in _WELL_KNOWN_KEYS:
+        loader.warn(v.line(security, "PASSWORD"), "PASSWORD is a well-known passphrase: anyone"
+                                                  " who can reach the port can ban anything;"
+                                                  " use a key from `mice keygen`")
     return ReactionDaemonSettings(
         path=loader.filename, functions=functions, bindTo=bindTo, port=port, listen=listen,
-        password=v.one("SECURITY", "PASSWORD"), cryptMod=v.one("SECURITY", "CRYPTMOD"),
-        chroot=v.one("SECURITY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
-        modulePaths=v.many("MISC", "MODPATH"), backlog=v.one("MISC", "BACKLOG"))
+        password=password, cryptMod=v.one(security, "CRYPTMOD"),
+        chroot=v.one(security, "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
+        modulePaths=v.many("MISC", "MODPATH"), backlog=v.one("MISC", "BACKLOG"),
+        user=v.one(security, "USER"), group=v.one(security, "GROUP"),
+        stateDirectory=v.one("MISC", "STATEDIR"), tls=tls)
+
+
+def _buildRctSystem(loader, v):
+    command, policy = "COMMAND", "POLICY"
+    params = []
+    for entry in v.entries(command, "PARAMS"):
+        for name, kind in entry.value:
+            if name in dict(params):
+                loader.error(entry.line, f"PARAMS: {name} given twice")
+            else:
+                params.append((name, kind))
+    names = dict(params)
+    templates = {}
+    for key in ("ARGV", "UNDO", "ARGV6", "UNDO6"):
+        entry = v.entry(command, key)
+        if entry is None:
+            continue
+        templates[key] = entry.value
+        for placeholder in entry.value.placeholders:
+            if placeholder not in names:
+                loader.error(entry.line, f"{key}: {{{placeholder}}} is not in PARAMS (known:"
+                                         f" {', '.join(names) or 'none'})")
+        program = entry.value.program
+        if not os.path.exists(program):
+            loader.warn(entry.line, f"{key}: {program} does not exist", strictable=True)
+        elif not os.access(program, os.X_OK):
+            loader.warn(entry.line, f"{key}: {program} is not executable", strictable=True)
+    for first, second in (("ARGV6", "UNDO6"), ("UNDO6", "ARGV6")):
+        if first in templates and second not in templates:
+            loader.error(v.line(command, first), f"{first} needs {second} (the IPv6 command"
+                                                 " and the command that lifts it go together)")
+    used = {p for template in templates.values() for p in template.placeholders}
+    for name in names:
+        if name not in used:
+            loader.warn(v.line(command, "PARAMS"), f"PARAMS: {name} is not used by ARGV or"
+                                                   " UNDO (it is checked all the same)")
+    duration, maximum = v.one(policy, "DURATION"), v.one(policy, "MAXDURATION")
+    if maximum and (duration == 0 or duration > maximum):
+        loader.warn(v.line(policy, "DURATION"), f"DURATION = {duration or 'permanent'} is"
+                                                f" capped at MAXDURATION = {maximum}")
+    return RctSystemSettings(
+        path=loader.filename, argv=templates.get("ARGV"), undo=templates.get("UNDO"),
+        argv6=templates.get("ARGV6"), undo6=templates.get("UNDO6"), params=tuple(params),
+        timeout=v.one(command, "TIMEOUT"), duration=duration, maxDuration=maximum,
+        rate=v.one(policy, "RATE"),
+        never=tuple((e.value, e.line) for e in v.entries(policy, "NEVER")),
+        cidr4=v.one(policy, "CIDR4"), cidr6=v.one(policy, "CIDR6"))
+
+
+def _countermeasureRule(loader, v, section, default):
+    params = v.many(section, "PARAM")
+    seen = {}
+    for entry in v.entries(section, "PARAM"):
+        if entry.value[0] in seen:
+            loader.error(entry.line, f"PARAM {entry.value[0]} given twice in [{section}]")
+        seen[entry.value[0]] = entry.line
+
+    def one(key, fallback):
+        value = v.entry(section, key)
+        return fallback if value is None else value.value
+
+    return CountermeasureRule(
+        fid=one("FID", default.fid if default else 1),
+        params=tuple(params) or (default.params if default else (("ip", "source.address"),)),
+        duration=one("DURATION", default.duration if default else 600),
+        scope=one("SCOPE", default.scope if default else "host"),
+        escalate=one("ESCALATE", default.escalate if default else True))
+
+
+def _buildCountermeasure(loader, v):
+    main = "COUNTERMEASURE"
+    default = _countermeasureRule(loader, v, main, None)
+    alerts = {}
+    daemons = []
+    for section in sorted(v.sectionLines, key=v.sectionLines.get):
+        match = re.fullmatch(r"ALERT_(0X[0-9A-F]+|[0-9]+)", section)
+        if match:
+            alerts[int(match.group(1), 0)] = _countermeasureRule(loader, v, section, default)
+            continue
+        match = re.fullmatch(r"DAEMON_([1-9][0-9]*)", section)
+        if not match:
+            continue
+        line = v.sectionLines[section]
+        address = v.one(section, "ADDRESS")
+        if address is None:
+            loader.error(line, f"[{section}] needs ADDRESS = HOST:PORT of the ReactionDaemon")
+            continue
+        tls = _tlsFiles(loader, v, section)
+        password = v.one(section, "PASSWORD")
+        if password is None and tls is None:
+            loader.error(line, f"[{section}] needs PASSWORD (the ReactionDaemon's [SECURITY]"
+                               " PASSWORD) or TLSCERT, TLSKEY and TLSCA")
+        elif tls is None and password.strip().lower() in _WELL_KNOWN_KEYS:
+            loader.warn(v.line(section, "PASSWORD"), "PASSWORD is a well-known passphrase:"
+                                                     " anyone can forge countermeasures; use a"
+                                                     " key from `mice keygen`")
+        daemons.append(DaemonLinkSettings(
+            name=f"daemon{match.group(1)}", address=address,
+            serves=tuple(name.lower() for name in v.many(section, "SERVES")),
+            password=password, cryptMod=v.one(section, "CRYPTMOD"), tls=tls,
+            tlsName=v.one(section, "TLSNAME")))
+    if not daemons:
+        loader.warn(None, "no [DAEMON_1] section: there is no ReactionDaemon to send"
+                          " countermeasures to")
+    duration, maximum = default.duration, v.one(main, "MAXDURATION")
+    if maximum and duration > maximum:
+        loader.warn(v.line(main, "DURATION"), f"DURATION = {duration} is more than"
+                                              f" MAXDURATION = {maximum}")
+    return CountermeasureSettings(
+        path=loader.filename, default=default, alerts=types.MappingProxyType(alerts),
+        daemons=tuple(daemons), factor=v.one(main, "FACTOR"), maxDuration=maximum,
+        history=v.one(main, "HISTORY"),
+        never=tuple((e.value, e.line) for e in v.entries(main, "NEVER")),
+        stateDb=v.one(main, "STATEDB"), timeout=v.one(main, "TIMEOUT"),
+        source=v.one(main, "SOURCE"))
 
 
 def _buildAaRegex(loader, v):
@@ -757,12 +899,41 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("REACTION_MODULES_CONFIG_FILE", (K("RCT_FILE", FILE, repeated=True),)),
         _Sect("NETWORK", (K("IP", ADDRESS), K("PORT", PORT),
                           K("LISTEN", ENDPOINT, repeated=True))),
-        _Sect("SECURITY", (K("PASSWORD", TEXT, required=True, **_SECRET),
+        _Sect("SECURITY", (K("PASSWORD", TEXT, **_SECRET),
                            K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
-                           K("CHROOT", DIRECTORY))),
+                           K("CHROOT", DIRECTORY), K("USER", NAME), K("GROUP", NAME),
+                           K("TLSCERT", FILE), K("TLSKEY", FILE), K("TLSCA", FILE))),
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("MODPATH", SEARCHPATH, repeated=True),
-                       K("BACKLOG", POSITIVE, 50))),
+                       K("BACKLOG", POSITIVE, 50), K("STATEDIR", RUNTIME))),
     ), _buildReactionDaemon),
+    _Schema("rct_system", "a mice_mod_rct_system config", (
+        _Sect("COMMAND", (K("ARGV", ARGV, required=True), K("UNDO", ARGV, required=True),
+                          K("ARGV6", ARGV), K("UNDO6", ARGV),
+                          K("PARAMS", PARAMSPEC, required=True, repeated=True),
+                          K("TIMEOUT", SECONDS, 10.0))),
+        _Sect("POLICY", (K("DURATION", DURATION, 600), K("MAXDURATION", DURATION, 86400),
+                         K("RATE", COUNT, 60), K("NEVER", NETWORK, repeated=True),
+                         K("CIDR4", _integer(0, 32), 16), K("CIDR6", _integer(0, 128), 48))),
+    ), _buildRctSystem),
+    _Schema("countermeasure", "a rid_4_countermeasure config", (
+        _Sect("COUNTERMEASURE", (
+            K("FID", _integer(0, 0xFFFFFF, width=6), 1), K("PARAM", PARAMMAP, repeated=True),
+            K("DURATION", DURATION, 600), K("SCOPE", SCOPE, "host"),
+            K("ESCALATE", BOOL, True), K("FACTOR", FACTOR, 2.0),
+            K("MAXDURATION", DURATION, 604800), K("HISTORY", DURATION, 604800),
+            K("NEVER", NETWORK, repeated=True), K("STATEDB", RUNTIME),
+            K("TIMEOUT", SECONDS, 30.0), K("SOURCE", NAME, "mngmthost"))),
+        _Sect("DAEMON_n", (K("ADDRESS", HOSTPORT), K("SERVES", NAME, repeated=True),
+                           K("PASSWORD", TEXT, **_SECRET),
+                           K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
+                           K("TLSCERT", FILE), K("TLSKEY", FILE), K("TLSCA", FILE),
+                           K("TLSNAME", TEXT)),
+              pattern=r"DAEMON_([1-9][0-9]*)"),
+        _Sect("ALERT_n", (K("FID", _integer(0, 0xFFFFFF, width=6)),
+                          K("PARAM", PARAMMAP, repeated=True), K("DURATION", DURATION),
+                          K("SCOPE", SCOPE), K("ESCALATE", BOOL)),
+              pattern=r"ALERT_(0X[0-9A-F]{1,8}|[0-9]{1,10})"),
+    ), _buildCountermeasure),
     _Schema("pop_mysql", "a mice_mod_pop_mysql config", (
         _Sect("MYSQL_SERVER", (
             K("HOSTNAME", HOST), K("PORT", PORT, 3306), K("USER", NAME),

@@ -251,12 +251,21 @@ class ReactionDaemonSettings:
     bindTo: str
     port: int
     listen: tuple
-    password: str = field(repr=False)
+    password: str | None = field(repr=False)
     cryptMod: str
     chroot: str | None
     pidPath: str | None
     modulePaths: tuple
     backlog: int
+    user: str | None = None
+    group: str | None = None
+    stateDirectory: str | None = None
+    """STATEDIR: where the state of the countermeasures is kept (not under
+    PIDPATH, which a reboot may empty, since the state is what re-applies
+    them after one)."""
+    tls: tuple | None = None
+    """C{(certificate, key, ca)}: TLSCERT, TLSKEY, TLSCA: the link is TLS
+    with client certificates instead of the PASSWORD handshake."""
 
     @property
     def endpoints(self):
@@ -273,6 +282,89 @@ class ReactionDaemonSettings:
             if function.fid == fid:
                 return function
         return None
+
+
+@dataclass(frozen=True)
+class RctSystemSettings:
+    """
+    A C{mice_mod_rct_system} (or C{mice_mod_rct_dummy}) config: the command
+    of one function ID and what it may be given.
+
+    @ivar argv: the apply command, a L{mice.reactors.argv.Template}.
+    @ivar undo: the command that lifts it.
+    @ivar argv6: the apply command for IPv6 values (C{None}: C{argv}).
+    @ivar params: C{((name, type), ...)}.
+    @ivar never: C{((network, line), ...)}: NEVER entries.
+    """
+
+    path: str | None
+    argv: object
+    undo: object
+    params: tuple
+    argv6: object = None
+    undo6: object = None
+    timeout: float = 10.0
+    duration: int = 600
+    maxDuration: int = 86400
+    rate: int = 60
+    never: tuple = ()
+    cidr4: int = 16
+    cidr6: int = 48
+
+
+@dataclass(frozen=True)
+class DaemonLinkSettings:
+    """
+    One ReactionDaemon the countermeasure reaction talks to (C{[DAEMON_n]}).
+
+    @ivar serves: the host names and addresses whose alerts it acts on.
+    """
+
+    name: str
+    address: HostPort
+    serves: tuple
+    password: str | None = field(repr=False)
+    cryptMod: str
+    tls: tuple | None
+    tlsName: str | None
+
+
+@dataclass(frozen=True)
+class CountermeasureRule:
+    """
+    What an alert asks of the ReactionDaemons: C{[COUNTERMEASURE]} for any
+    alert, C{[ALERT_0x7010]} for one alert id.
+
+    @ivar params: C{((name, field), ...)}: each parameter and the alert
+        field it is taken from (C{source.address}, C{target.user}...).
+    @ivar scope: C{host} (the host the alert is about), C{all} (every
+        ReactionDaemon: a shared ban) or C{none}.
+    """
+
+    fid: int
+    params: tuple
+    duration: int
+    scope: str
+    escalate: bool
+
+
+@dataclass(frozen=True)
+class CountermeasureSettings:
+    path: str
+    default: CountermeasureRule
+    alerts: types.MappingProxyType
+    """C{{alert id: CountermeasureRule}}."""
+    daemons: tuple
+    factor: float
+    maxDuration: int
+    history: int
+    never: tuple
+    stateDb: str | None
+    timeout: float
+    source: str
+
+    def ruleFor(self, alertId):
+        return self.alerts.get(alertId, self.default)
 
 
 #: The alert ID each rule key of C{mice_mod_pop_aa_regex.conf} raises (the

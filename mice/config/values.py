@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from mice.config.errors import _MASK, _Invalid
 from mice.config.ini import _BLANKS, _shorten
+from mice.reactors.argv import Template, parseParamSpec
 
 # ---------------------------------------------------------------------------
 # Value types
@@ -343,6 +344,84 @@ def _redactUrl(url):
     return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1********@", url)
 
 
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhdw]?)\Z", re.ASCII)
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _parseDuration(raw, loader, entry):
+    """
+    Seconds, or a number with a unit as fail2ban writes them (C{10m},
+    C{1h}, C{7d}, C{2w}); 0 means permanent (or no limit).
+    """
+    match = _DURATION.match(raw.strip(_BLANKS).lower())
+    if not match:
+        raise _Invalid(f"expected a duration (seconds, or 10m, 1h, 7d, 2w), got"
+                       f" {_shorten(raw)!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _showDuration(value):
+    return f"{value}s" if value else "0 (none)"
+
+
+def _parseFactor(raw, loader, entry):
+    try:
+        value = float(raw.strip(_BLANKS))
+    except ValueError:
+        raise _Invalid(f"expected a number, got {_shorten(raw)!r}") from None
+    if not math.isfinite(value) or not 1 <= value <= 1000:
+        raise _Invalid(f"expected a factor from 1 to 1000, got {_shorten(raw)!r}")
+    return value
+
+
+def _parseNetwork(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    if not text.isascii() or "%" in text:
+        raise _Invalid(f"expected an IP address or network, got {_shorten(raw)!r}")
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise _Invalid(f"expected an IP address or network (192.0.2.7, 10.0.0.0/8,"
+                       f" 2001:db8::/32), got {_shorten(raw)!r}") from None
+
+
+def _parseArgv(raw, loader, entry):
+    try:
+        return Template.parse(raw)
+    except ValueError as e:
+        raise _Invalid(str(e)) from None
+
+
+def _parseParamSpec(raw, loader, entry):
+    try:
+        return tuple(parseParamSpec(raw))
+    except ValueError as e:
+        raise _Invalid(str(e)) from None
+
+
+def _showParamSpec(pairs):
+    return " ".join(f"{name}:{kind}" for name, kind in pairs)
+
+
+#: Where a countermeasure's parameter may be taken from in an alert.
+ALERT_FIELDS = ("source.address", "source.user", "source.port", "source.process",
+                "source.hostname", "target.address", "target.user", "target.port",
+                "target.process", "target.hostname")
+_FIELD_ALIASES = {"source": "source.address", "target": "target.address"}
+
+
+def _parseParamMap(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    name, equals, fieldName = (part.strip(_BLANKS) for part in text.partition("="))
+    if not equals or not re.fullmatch(r"[a-z_][a-z0-9_]{0,31}", name, re.ASCII):
+        raise _Invalid(f"expected NAME=FIELD (e.g. ip=source.address), got {_shorten(raw)!r}")
+    fieldName = _FIELD_ALIASES.get(fieldName.lower(), fieldName.lower())
+    if fieldName not in ALERT_FIELDS:
+        raise _Invalid(f"unknown alert field {_shorten(fieldName)!r}; known:"
+                       f" {', '.join(ALERT_FIELDS)}")
+    return (name, fieldName)
+
+
 # The value types the schemas below are written in.
 COUNT = _integer(minimum=0)
 POSITIVE = _integer(minimum=1)
@@ -371,6 +450,13 @@ PROTO = _choice("TCP")
 SYSLOGFORMAT = _choice("rfc3164", "rfc5424", fold=str.lower)
 FILTERREGEX = _Type(_parseFilterRegex)
 IP = _Type(_parseIp)
+DURATION = _Type(_parseDuration, _showDuration)
+FACTOR = _Type(_parseFactor)
+NETWORK = _Type(_parseNetwork)
+ARGV = _Type(_parseArgv)
+PARAMSPEC = _Type(_parseParamSpec, _showParamSpec)
+PARAMMAP = _Type(_parseParamMap, lambda pair: f"{pair[0]}={pair[1]}")
+SCOPE = _choice("host", "all", "none", fold=str.lower)
 
 
 # ---------------------------------------------------------------------------

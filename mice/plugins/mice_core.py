@@ -56,3 +56,11 @@ eventDecoder = ModuleFactory(
 eventDatabase = ModuleFactory(
     "mice_mod_pop_eventdb", [], "postprocessor",
     "mice.postproc.eventdb.build", "console events into console_event (MySQL/MariaDB or SQLite)")
+
+systemReaction = ModuleFactory(
+    "mice_mod_rct_system", [], "reaction",
+    "mice.reactors.system.build", "runs the configured command, never through a shell")
+
+dummyReaction = ModuleFactory(
+    "mice_mod_rct_dummy", [], "reaction",
+    "mice.reactors.system.buildDummy", "logs the command it would run")

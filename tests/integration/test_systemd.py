@@ -25,6 +25,19 @@ def _twistd():
     return shutil.which("twistd") or os.path.join(os.path.dirname(sys.executable), "twistd")
 
 
+def _firewallToolAbsent(line):
+    """
+    Whether C{line} is systemd's complaint about a firewall tool of the
+    ReactionDaemon's C{ExecStartPre} (ipset, iptables) that this machine
+    does not have: the unit is right, the host lacks the package.
+    """
+    import re
+
+    match = re.search(r"Command (\S+) is not executable", line)
+    return bool(match) and os.path.basename(match.group(1)) in (
+        "ipset", "iptables", "ip6tables", "nft") and not os.path.exists(match.group(1))
+
+
 class UnitTests(SynchronousTestCase):
     def test_unitsExist(self):
         self.assertEqual(
@@ -60,5 +73,6 @@ class UnitTests(SynchronousTestCase):
                                     text=True, timeout=60,
                                     env=dict(os.environ, SYSTEMD_LOG_LEVEL="notice"))
             problems = [line for line in (result.stdout + result.stderr).splitlines()
-                        if name in line or "error" in line.lower()]
+                        if (name in line or "error" in line.lower())
+                        and not _firewallToolAbsent(line)]
             self.assertEqual(problems, [], name)

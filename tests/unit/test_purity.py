@@ -23,7 +23,7 @@ PURE = (
     "mice.config", "mice.forwarder", "mice.decoders", "mice.analysis", "mice.management",
     "mice.db.schema", "mice.db.classify", "mice.matchfile", "mice.idmef", "mice.alerts",
     "mice.record", "mice.ringbuffer", "mice.outbox", "mice.security.psk",
-    "mice.protocols.wire", "mice.protocols.admission", "mice.reactors.argv",
+    "mice.protocols.wire", "mice.protocols.admission", "mice.reactors.argv", "mice.reactors.decisions", "mice.reactors.escalation",
 )
 
 #: What a pure module may not reach: (module prefix, imported name or None).

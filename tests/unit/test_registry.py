@@ -36,7 +36,23 @@ class RegistryTests(SynchronousTestCase):
     def test_everyPluginBuildsSomething(self):
         self.assertEqual(set(f.role for f in availableModules().values()),
                          {"decoder", "postprocessor", "filter", "pseudonymizer",
-                          "formatter"})
+                          "formatter", "reaction"})
+
+    def test_reactionModules(self):
+        """
+        The ReactionDaemon's modules resolve by their seed names and build
+        modules that provide L{ICountermeasureModule}; the dummy needs no
+        config.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice.interfaces import ICountermeasureModule
+
+        factory = findModule("mice_mod_rct_dummy", "reaction")
+        module = factory.build(None, MemoryReactorClock())
+        self.assertTrue(verifyObject(ICountermeasureModule, module))
+        self.assertEqual(findModule("mice_mod_rct_system.so", "reaction").name,
+                         "mice_mod_rct_system")
 
 
 class TwistdPluginTests(SynchronousTestCase):
@@ -46,8 +62,8 @@ class TwistdPluginTests(SynchronousTestCase):
         would be skipped silently).
         """
         names = {maker.tapname for maker in getPlugins(IServiceMaker)}
-        self.assertTrue({"mice-bufferdaemon", "mice-dataforwarder", "mice-allinone"} <= names,
-                        names)
+        self.assertTrue({"mice-bufferdaemon", "mice-dataforwarder", "mice-reactiondaemon",
+                         "mice-allinone"} <= names, names)
         for maker in getPlugins(IServiceMaker):
             if maker.tapname.startswith("mice-"):
                 maker.options()

@@ -14,3 +14,8 @@ miceDataForwarder = ServiceMaker(
     "M-ICE DataForwarder", "mice.tap.dataforwarder",
     "M-ICE's client: follows log files and ships every line to the servers",
     "mice-dataforwarder")
+
+miceReactionDaemon = ServiceMaker(
+    "M-ICE ReactionDaemon", "mice.tap.reactiondaemon",
+    "M-ICE's client side of active response: applies and lifts countermeasures",
+    "mice-reactiondaemon")
