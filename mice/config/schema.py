@@ -560,7 +560,7 @@ def _buildReactionDaemon(loader, v):
         chroot=v.one(security, "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
         modulePaths=v.many("MISC", "MODPATH"), backlog=v.one("MISC", "BACKLOG"),
         user=v.one(security, "USER"), group=v.one(security, "GROUP"),
-        stateDirectory=v.one("MISC", "STATEDIR"), tls=tls)
+        stateDirectory=v.one("MISC", "STATEDIR"), tls=tls, limits=listenLimits(loader, v))
 
 
 def _buildRctSystem(loader, v):
@@ -905,6 +905,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                            K("TLSCERT", FILE), K("TLSKEY", FILE), K("TLSCA", FILE))),
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("MODPATH", SEARCHPATH, repeated=True),
                        K("BACKLOG", POSITIVE, 50), K("STATEDIR", RUNTIME))),
+        LIMITS_SECTION,
     ), _buildReactionDaemon),
     _Schema("rct_system", "a mice_mod_rct_system config", (
         _Sect("COMMAND", (K("ARGV", ARGV, required=True), K("UNDO", ARGV, required=True),

@@ -266,6 +266,8 @@ class ReactionDaemonSettings:
     tls: tuple | None = None
     """C{(certificate, key, ca)}: TLSCERT, TLSKEY, TLSCA: the link is TLS
     with client certificates instead of the PASSWORD handshake."""
+    limits: ListenLimits = field(default_factory=ListenLimits)
+    """C{[LIMITS]}: the listener's connection limits and timeouts."""
 
     @property
     def endpoints(self):

@@ -22,6 +22,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from mice.protocols import wire
+from mice.protocols.guard import markAuthenticated
 from mice.protocols.link import _LinkProtocol
 
 log = Logger()
@@ -249,6 +250,7 @@ class ReactionServerProtocol(_LinkProtocol):
         daemon = self.factory.daemon
         if self.source is None:
             self.source = checkHello(message)
+            markAuthenticated(self.transport)
             daemon.peerAuthenticated(self)
             self.sendMessage(wire.welcome(self.MAX_LENGTH, MAX_VALUE))
             return

@@ -30,6 +30,8 @@ from twisted.internet.defer import (
 from twisted.logger import Logger
 
 from mice.protocols import reaction as messages
+from mice.protocols.admission import AdmissionPolicy, ListenLimits
+from mice.protocols.guard import GuardFactory
 from mice.protocols.reaction import DONE, FAILED, REFUSED, ReactionServerFactory
 from mice.reactors.argv import InvalidValue, NeverList
 from mice.reactors.decisions import (
@@ -546,7 +548,16 @@ class ReactionDaemon(Service):
     has restored its state.
     """
 
-    def __init__(self, endpoints, engine, security, onListenFailure=None, description=""):
+    def __init__(self, endpoints, engine, security, onListenFailure=None, description="",
+                 clock=None, limits=None, openFiles=None):
+        """
+        @param clock: for the guard's deadlines (the reactor by default).
+        @param limits: the listener's L{mice.protocols.admission.ListenLimits}
+            (C{[LIMITS]}; the defaults when C{None}): every connection is
+            guarded (L{mice.protocols.guard}) like a BufferDaemon's.
+        """
+        if clock is None:
+            from twisted.internet import reactor as clock
         self.endpoints = list(endpoints)
         self.engine = engine
         self.security = security
@@ -555,7 +566,10 @@ class ReactionDaemon(Service):
         self.connections = set()
         self._onListenFailure = onListenFailure
         self.factory = ReactionServerFactory(self, security.securityFactory())
-        self._listeningFactory = security.wrapServerFactory(self.factory)
+        self.guard = GuardFactory(security.wrapServerFactory(self.factory), clock,
+                                  AdmissionPolicy(limits if limits is not None else ListenLimits()),
+                                  openFiles, name=f"ReactionDaemon {description}".strip())
+        self._listeningFactory = self.guard
         self.ready = Deferred()
 
     def startService(self):

@@ -127,7 +127,8 @@ def buildReactionDaemon(settings, reactor, endpoints=None, onListenFailure=None,
     return ReactionDaemon(
         endpoints if endpoints is not None else
         [serverFromString(reactor, description) for description in settings.endpoints],
-        engine, security, onListenFailure=onListenFailure, description=settings.path)
+        engine, security, onListenFailure=onListenFailure, description=settings.path,
+        clock=reactor, limits=settings.limits)
 
 
 def makeService(options):

@@ -74,7 +74,10 @@ def writeDaemon(directory, port, key=KEY):
                 f"[REACTION_MODULES_CONFIG_FILE]\nRCT_FILE = rct_ip.conf\nRCT_FILE = rct_net.conf\n"
                 f"[NETWORK]\nIP = 127.0.0.1\nPORT = {port}\n"
                 f"[SECURITY]\nPASSWORD = {key}\n"
-                f"[MISC]\nPIDPATH = run\nSTATEDIR = state\n")
+                f"[MISC]\nPIDPATH = run\nSTATEDIR = state\n"
+                # Every refusal said, not summed up per peer and minute: the
+                # tests' bad clients all come from 127.0.0.1.
+                f"[LIMITS]\nWARN_INTERVAL = 0.001\n")
     return config, actions
 
 
@@ -288,6 +291,27 @@ class BadClientTests(TestCase):
         await link.ready
         link.sendMessage(reaction.hello("raw"))
         return link
+
+    async def test_silentPeerCut(self):
+        """
+        The ReactionDaemon's listener is guarded like a BufferDaemon's: a
+        peer that connects and never authenticates is closed at
+        HANDSHAKE_TIMEOUT, and a good client is heard beside it.
+        """
+        import time
+
+        daemon = Daemon(self)
+        with open(daemon.config, "a") as f:
+            f.write("HANDSHAKE_TIMEOUT = 1\n")
+        await daemon.start()
+        silent = Garbage(b"")
+        await self.connect(daemon, silent)
+        started = time.monotonic()
+        await silent.closed
+        self.assertLess(time.monotonic() - started, 10)
+        answer = await daemon.client().request(reaction.react(
+            "after-silent", "apply", fid=1, params={"ip": "203.0.113.40"}))
+        self.assertEqual(answer["status"], "done", answer)
 
     async def test_refusedAndLogged(self):
         daemon = Daemon(self)
