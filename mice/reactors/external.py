@@ -17,6 +17,10 @@ The ManagementHost never blocks on the FIFO:
    rest when it has room; at most C{MAXHELD} records are held in memory
    (more fail at once: the journal keeps the jobs), and records that make
    no progress for C{TIMEOUT} seconds fail;
+ - a record is done once the reader has read it from the pipe, not when
+   it is written into it: the pipe's unread byte count (C{FIONREAD}) is
+   watched while records wait there, so records a reader never read when
+   it died are not lost but fail and are retried;
  - a reader that goes away (C{EPIPE}, or the pipe's error event) fails the
    records held, the one being written too; they are retried.
 
@@ -36,8 +40,12 @@ keys it has done if a second run would matter.
 """
 
 import errno
+import fcntl
 import os
+import select
 import stat
+import struct
+import termios
 from collections import deque
 
 from twisted.internet.defer import Deferred, fail, succeed
@@ -48,8 +56,11 @@ from zope.interface import implementer
 from mice.interfaces import IReaction, ReactionRefused
 from mice.reactors.framing import NUL, FramingError, fifoRecord
 
-#: How long L{FifoReaction.stop} lets a record being written finish.
+#: How long L{FifoReaction.stop} lets the reader take the records under way.
 STOP_GRACE = 5.0
+
+#: How often the pipe is looked at while records wait in it for the reader.
+POLL_INTERVAL = 0.02
 
 
 class NotAFifo(OSError):
@@ -110,6 +121,20 @@ class PosixFifos:
     def write(self, fd, data):
         return os.write(fd, data)
 
+    def unread(self, fd):
+        """
+        Bytes in the pipe that no reader has read yet.
+        """
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+    def readerGone(self, fd):
+        """
+        Whether the pipe has no reader any more (its error event).
+        """
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
     def close(self, fd):
         os.close(fd)
 
@@ -139,11 +164,12 @@ class _FifoConnection:
 
 
 class _Record:
-    __slots__ = ("data", "written", "done")
+    __slots__ = ("data", "written", "end", "done")
 
     def __init__(self, data):
         self.data = data
         self.written = 0
+        self.end = None
         self.done = Deferred()
 
 
@@ -152,7 +178,7 @@ class FifoReaction:
     """
     Feeds an external reaction program through its FIFO.
 
-    @ivar written: records written whole.
+    @ivar written: records written whole and read by the reader.
     @ivar failed: jobs failed (no reader, reader gone or stalled, too many
         held); each is retried by the reaction service.
     @ivar refused: jobs refused for good (a document that cannot be framed).
@@ -170,6 +196,9 @@ class FifoReaction:
         self.timeout = timeout
         self.fifos = fifos if fifos is not None else PosixFifos()
         self._queue = deque()
+        self._unread = deque()
+        self._sent = 0
+        self._poll = None
         self._connection = None
         self._registered = False
         self._newConnection = False
@@ -186,9 +215,10 @@ class FifoReaction:
     @property
     def held(self):
         """
-        Records in memory, waiting for the reader or being written.
+        Records in memory: waiting to be written, being written, or written
+        and not read yet.
         """
-        return len(self._queue)
+        return len(self._queue) + len(self._unread)
 
     def start(self):
         """
@@ -209,10 +239,10 @@ class FifoReaction:
         except FramingError as e:
             self.refused += 1
             return fail(ReactionRefused(str(e)))
-        if len(self._queue) >= self.maxHeld:
+        if self.held >= self.maxHeld:
             self.failed += 1
-            return fail(FifoUnavailable(f"{self.path}: {len(self._queue)} records already wait"
-                                        " for the reader"))
+            return fail(FifoUnavailable(f"{self.path}: {self.held} records already wait for"
+                                        " the reader"))
         record = _Record(data)
         self._queue.append(record)
         self._pump()
@@ -229,6 +259,7 @@ class FifoReaction:
             fd = self.fifos.open(self.path)
         self._connection = _FifoConnection(fd, self)
         self._newConnection = True
+        self._sent = 0
         self._progress = self.reactor.seconds()
         self.log.info("reaction {pipe}: a reader has {path} open", pipe=self.pipe,
                       path=self.path)
@@ -248,14 +279,15 @@ class FifoReaction:
             self.fifos.close(connection.fd)
         except OSError:
             pass
-        if self._queue:
+        if self.held:
             self.log.warn("reaction {pipe}: {why}; {count} record(s) to retry", pipe=self.pipe,
-                          why=why, count=len(self._queue))
+                          why=why, count=self.held)
         self._failAll(f"{self.path}: {why}")
 
     def _failAll(self, why):
-        failed, self._queue = self._queue, deque()
-        self._cancelWatchdog()
+        failed = [*self._unread, *self._queue]
+        self._queue, self._unread = deque(), deque()
+        self._cancelTimers()
         for record in failed:
             self.failed += 1
             record.done.errback(FifoUnavailable(why))
@@ -275,6 +307,7 @@ class FifoReaction:
             while self._again:
                 self._again = False
                 self._writeSome()
+                self._checkRead()
         finally:
             self._pumping = False
         self._schedule()
@@ -308,56 +341,97 @@ class FifoReaction:
             if count > 0:
                 self._progress = self.reactor.seconds()
             record.written += count
+            self._sent += count
             if record.written >= len(record.data):
                 self._queue.popleft()
-                self.written += 1
-                record.done.callback(f"written to {self.path} ({len(record.data)} bytes)")
+                record.end = self._sent
+                self._unread.append(record)
             elif count == 0:
                 return
 
+    def _checkRead(self):
+        """
+        Fire the records the reader has read: those that end at or before
+        the bytes written less those still unread in the pipe.
+        """
+        if not self._unread or self._connection is None:
+            return
+        try:
+            consumed = self._sent - self.fifos.unread(self._connection.fd)
+        except OSError as e:
+            self._lose(self._connection, f"cannot look into the pipe: {e.strerror or e}")
+            return
+        while self._unread and self._unread[0].end <= consumed:
+            record = self._unread.popleft()
+            self._progress = self.reactor.seconds()
+            self.written += 1
+            record.done.callback(f"read from {self.path} ({len(record.data)} bytes)")
+
     def _schedule(self):
         """
-        Have the reactor tell us when the pipe has room, while records wait.
+        While records wait: have the reactor say when the pipe has room for
+        the next, look at the pipe every L{POLL_INTERVAL} seconds for those
+        written and not read yet, and give up after C{timeout} seconds
+        without progress.
         """
         connection = self._connection
-        if self._queue and connection is not None:
-            if not self._registered:
-                self._registered = True
-                self.reactor.addWriter(connection)
-            if self._watchdog is None:
-                self._watchdog = self.reactor.callLater(self.timeout, self._checkStalled)
-        else:
+        if connection is None or not self.held:
+            self._cancelTimers()
             if self._registered and connection is not None:
                 self._registered = False
                 self.reactor.removeWriter(connection)
-            self._cancelWatchdog()
-            if self._stopped is not None and not self._queue:
+            if self._stopped is not None and not self.held:
                 self._finishStopping()
+            return
+        if self._queue and not self._registered:
+            self._registered = True
+            self.reactor.addWriter(connection)
+        elif not self._queue and self._registered:
+            self._registered = False
+            self.reactor.removeWriter(connection)
+        if self._unread and self._poll is None:
+            self._poll = self.reactor.callLater(POLL_INTERVAL, self._lookAtPipe)
+        if self._watchdog is None:
+            self._watchdog = self.reactor.callLater(self.timeout, self._checkStalled)
+
+    def _lookAtPipe(self):
+        self._poll = None
+        connection = self._connection
+        if connection is None:
+            return
+        if self.fifos.readerGone(connection.fd):
+            self._lose(connection, "the reader went away")
+        else:
+            self._checkRead()
+        self._schedule()
 
     def _checkStalled(self):
         self._watchdog = None
-        idle = self.reactor.seconds() - self._progress
-        if not self._queue or self._connection is None:
+        if not self.held or self._connection is None:
             return
+        idle = self.reactor.seconds() - self._progress
         if idle >= self.timeout:
             self._lose(self._connection, f"the reader took nothing for {idle:.0f} seconds")
             self._schedule()
         else:
             self._watchdog = self.reactor.callLater(self.timeout - idle, self._checkStalled)
 
-    def _cancelWatchdog(self):
-        if self._watchdog is not None:
-            if self._watchdog.active():
-                self._watchdog.cancel()
-            self._watchdog = None
+    def _cancelTimers(self):
+        for name in ("_watchdog", "_poll"):
+            call = getattr(self, name)
+            if call is not None:
+                if call.active():
+                    call.cancel()
+                setattr(self, name, None)
 
     # -- stopping ------------------------------------------------------------
 
     def stop(self):
         """
-        Take no more records; fail those not begun; let one being written
-        finish for up to L{STOP_GRACE} seconds (so the reader gets it whole),
-        then close.
+        Take no more records; fail those not begun; give the reader up to
+        L{STOP_GRACE} seconds to read those under way (one being written,
+        those in the pipe), then close and fail what it has not read (it
+        may still read them: a retry after the restart repeats them).
         """
         self._stopping = True
         begun = [record for record in self._queue if record.written > 0]
@@ -366,7 +440,7 @@ class FifoReaction:
         for record in waiting:
             self.failed += 1
             record.done.errback(FifoUnavailable(f"{self.path}: the ManagementHost is stopping"))
-        if not self._queue:
+        if not self.held:
             self._close()
             return succeed(None)
         self._stopped = Deferred()
@@ -376,7 +450,7 @@ class FifoReaction:
 
     def _giveUp(self):
         if self._connection is not None:
-            self._lose(self._connection, "stopping with a record unfinished")
+            self._lose(self._connection, "stopping with records the reader has not read")
         self._finishStopping()
 
     def _finishStopping(self):

@@ -80,7 +80,7 @@ def documentLine(document):
 
 
 def _quote(value):
-    return urllib.parse.quote(str(value), safe="").encode("ascii")
+    return urllib.parse.quote(str(value), safe="", errors="replace").encode("ascii")
 
 
 def fifoHeader(routed, length):
