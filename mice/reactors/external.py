@@ -266,8 +266,10 @@ class FifoReaction:
 
     def _lose(self, connection, why):
         """
-        Close C{connection} and fail every record held: the reader went
-        away or stalled, or we are stopping.
+        Close C{connection}: the records the reader read are done, every
+        other one held fails (the reader went away or stalled, or we are
+        stopping).  The lists are settled before any callback runs, so a
+        caller reacting again from one starts afresh.
         """
         if connection is not self._connection:
             return
@@ -275,14 +277,30 @@ class FifoReaction:
         if self._registered:
             self._registered = False
             self.reactor.removeWriter(connection)
+        self._cancelTimers()
+        unread, queued = list(self._unread), list(self._queue)
+        self._unread, self._queue = deque(), deque()
+        read = []
+        try:
+            consumed = self._sent - self.fifos.unread(connection.fd)
+        except OSError:
+            consumed = 0
+        while unread and unread[0].end <= consumed:
+            read.append(unread.pop(0))
         try:
             self.fifos.close(connection.fd)
         except OSError:
             pass
-        if self.held:
+        failed = unread + queued
+        if failed:
             self.log.warn("reaction {pipe}: {why}; {count} record(s) to retry", pipe=self.pipe,
-                          why=why, count=self.held)
-        self._failAll(f"{self.path}: {why}")
+                          why=why, count=len(failed))
+        for record in read:
+            self.written += 1
+            record.done.callback(f"read from {self.path} ({len(record.data)} bytes)")
+        for record in failed:
+            self.failed += 1
+            record.done.errback(FifoUnavailable(f"{self.path}: {why}"))
 
     def _failAll(self, why):
         failed = [*self._unread, *self._queue]
@@ -399,10 +417,10 @@ class FifoReaction:
         connection = self._connection
         if connection is None:
             return
-        if self.fifos.readerGone(connection.fd):
+        # What the reader read before it left is done: look at that first.
+        self._checkRead()
+        if self._connection is connection and self.fifos.readerGone(connection.fd):
             self._lose(connection, "the reader went away")
-        else:
-            self._checkRead()
         self._schedule()
 
     def _checkStalled(self):
