@@ -4,7 +4,7 @@ A reference reader for an external reaction FIFO: what an operator's
 reaction program does, in a few lines.
 
     python -m mice.reactors.fiforeader /run/mice/rid_5_notify [--out FILE]
-        [--documents] [--once]
+        [--documents] [--once] [--chunk BYTES]
 
 It opens the FIFO, reads records (L{mice.reactors.framing.FifoRecordReader})
 and writes one JSON object per record to C{--out} (default: standard
@@ -13,6 +13,12 @@ record seen before (same C{key}) is skipped, so a repeat after a
 ManagementHost crash does nothing twice; a record cut short is reported on
 standard error and skipped.  When the ManagementHost closes its end the
 reader opens the FIFO again (C{--once}: it exits).
+
+The ManagementHost counts a record as done once a reader has read it from
+the pipe; a reader killed between reading and acting loses what its last
+read returned.  This one reads C{--chunk} bytes at a time (4096 by
+default) and acts on each record before reading more, so that is at most a
+record or two.
 
 No Twisted here: a reaction program is any program that can read a file.
 """
@@ -25,7 +31,7 @@ from collections import OrderedDict
 from mice.reactors.framing import FifoRecordReader
 
 
-def readRecords(stream, onRecord, onBad, seen, chunk=65536):
+def readRecords(stream, onRecord, onBad, seen, chunk=4096):
     """
     Read C{stream} (a binary file) to its end, calling C{onRecord(fields,
     document)} once per new key and C{onBad(start)} for what is not a
@@ -62,6 +68,8 @@ def main(argv=None):
                         help="include each IDMEF document")
     parser.add_argument("--once", action="store_true",
                         help="exit when the writer closes the FIFO")
+    parser.add_argument("--chunk", type=int, default=4096,
+                        help="bytes read at a time (default: 4096)")
     args = parser.parse_args(argv)
     out = open(args.out, "a", encoding="utf-8") if args.out else sys.stdout
     seen = OrderedDict()
@@ -79,7 +87,7 @@ def main(argv=None):
     try:
         while True:
             with open(args.fifo, "rb", buffering=0) as stream:
-                readRecords(stream, onRecord, onBad, seen)
+                readRecords(stream, onRecord, onBad, seen, args.chunk)
             if args.once:
                 return 0
     except KeyboardInterrupt:

@@ -32,9 +32,9 @@ import re
 import socket
 
 from twisted.application.internet import ClientService, backoffPolicy
-from twisted.internet.defer import maybeDeferred, succeed
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IPushProducer, IStreamClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -181,10 +181,34 @@ class _SyslogStream(Protocol):
         self.factory.target._lost(self, reason)
 
 
+@implementer(IStreamClientEndpoint)
+class _ReportingEndpoint:
+    """
+    An endpoint that tells its L{StreamTarget} when a connection attempt
+    fails, before the L{ClientService} hears of it.
+    """
+
+    def __init__(self, endpoint, target):
+        self.endpoint = endpoint
+        self.target = target
+
+    def connect(self, factory):
+        d = self.endpoint.connect(factory)
+        d.addErrback(self.target._attemptFailed)
+        return d
+
+
 class StreamTarget:
     """
     A TCP syslog server, kept connected by a L{ClientService} that reconnects
     with backoff.
+
+    Lines sent while not connected wait for the next connection for at most
+    L{patience} seconds, and fail at once when that attempt fails.  The
+    target keeps its own connection state and list of waiters instead of
+    calling the service's C{whenConnected}: a caller may react again from
+    a callback of ours, and the service's state machine refuses to be
+    entered from inside its own transitions.
     """
 
     log = Logger()
@@ -198,7 +222,8 @@ class StreamTarget:
         factory = Factory.forProtocol(_SyslogStream)
         factory.target = self
         self.protocol = None
-        self.service = ClientService(endpoint, factory, clock=reactor,
+        self._waiting = []
+        self.service = ClientService(_ReportingEndpoint(endpoint, self), factory, clock=reactor,
                                      retryPolicy=backoffPolicy(initialDelay=0.5, maxDelay=30.0))
 
     def __str__(self):
@@ -207,6 +232,28 @@ class StreamTarget:
     def _connected(self, protocol):
         self.protocol = protocol
         self.log.info("syslog target {target} connected", target=self.name)
+        # Our callers' callbacks run in a later turn: now the endpoint and
+        # the service are still in the middle of connecting.
+        self.reactor.callLater(0, self._sendWaiting)
+
+    def _sendWaiting(self):
+        if self.protocol is None:
+            return
+        waiting, self._waiting = self._waiting, []
+        for d, data, timer in waiting:
+            if timer.active():
+                timer.cancel()
+            try:
+                written = self._write(self.protocol, data)
+            except SyslogUnavailable:
+                d.errback()
+            else:
+                d.callback(written)
+
+    def _attemptFailed(self, failure):
+        why = f"not connected ({failure.getErrorMessage()})"
+        self.reactor.callLater(0, self._failWaiting, why)
+        return failure
 
     def _lost(self, protocol, reason):
         if self.protocol is protocol:
@@ -214,20 +261,30 @@ class StreamTarget:
             self.log.info("syslog target {target} lost: {why}", target=self.name,
                           why=reason.getErrorMessage())
 
+    def _failWaiting(self, why):
+        waiting, self._waiting = self._waiting, []
+        for d, _, timer in waiting:
+            if timer.active():
+                timer.cancel()
+            d.errback(SyslogUnavailable(f"syslog target {self.name}: {why}"))
+
+    def _timedOut(self, entry):
+        if entry in self._waiting:
+            self._waiting.remove(entry)
+            entry[0].errback(SyslogUnavailable(
+                f"syslog target {self.name}: not connected within {self.patience} seconds"))
+
     def start(self):
         self.service.startService()
 
     def send(self, data):
         if self.protocol is not None:
             return maybeDeferred(self._write, self.protocol, data)
-        waiting = self.service.whenConnected(failAfterFailures=1)
-        waiting.addTimeout(self.patience, self.reactor)
-
-        def notConnected(failure):
-            raise SyslogUnavailable(f"syslog target {self.name}: not connected"
-                                    f" ({failure.getErrorMessage()})")
-
-        return waiting.addCallbacks(self._write, notConnected, callbackArgs=(data,))
+        d = Deferred()
+        entry = [d, data, None]
+        entry[2] = self.reactor.callLater(self.patience, self._timedOut, entry)
+        self._waiting.append(entry)
+        return d
 
     def _write(self, protocol, data):
         if protocol.paused:
@@ -236,6 +293,7 @@ class StreamTarget:
         return len(data)
 
     def stop(self):
+        self._failWaiting("stopping")
         return self.service.stopService()
 
 

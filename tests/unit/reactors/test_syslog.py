@@ -27,13 +27,14 @@ class Endpoint:
     A client endpoint whose connection attempts the test settles.
     """
 
-    def __init__(self):
-        self.attempts = []
-
     def connect(self, factory):
         d = Deferred()
         self.attempts.append((factory, d))
         return d
+
+    def __init__(self, reactor):
+        self.reactor = reactor
+        self.attempts = []
 
     def accept(self):
         """
@@ -45,11 +46,13 @@ class Endpoint:
         transport = StringTransport()
         protocol.makeConnection(transport)
         d.callback(protocol)
+        self.reactor.advance(0)
         return protocol, transport
 
     def refuse(self):
         factory, d = self.attempts.pop(0)
         d.errback(ConnectionRefusedError("refused"))
+        self.reactor.advance(0)
 
 
 def octetFrames(data):
@@ -67,7 +70,7 @@ def octetFrames(data):
 class TcpTests(SynchronousTestCase):
     def setUp(self):
         self.reactor = MemoryReactorClock()
-        self.endpoint = Endpoint()
+        self.endpoint = Endpoint(self.reactor)
 
     def reaction(self, **settings):
         settings.setdefault("target", "tcp:syslog.example:6514")
@@ -147,6 +150,29 @@ class TcpTests(SynchronousTestCase):
                 break
         protocol, transport = self.endpoint.accept()
         self.successResultOf(d)
+        self.assertEqual([parseAlertLine(line)[1]["key"]
+                          for line in octetFrames(transport.value())], ["web01/0/2/0"])
+
+    def test_reactAgainFromCallbacks(self):
+        """
+        A caller may react again, or stop, from the callbacks of a result:
+        the first attempt's failure and the next one's success run inside
+        the ClientService's state changes, which must not be re-entered.
+        """
+        made = self.reaction()
+        again = []
+        d = made.react(routed(1))
+        d.addErrback(lambda failure: again.append(made.react(routed(2))))
+        self.endpoint.refuse()
+        self.assertNoResult(again[0])
+        stopped = []
+        again[0].addCallback(lambda _: stopped.append(made.stop()))
+        for _ in range(10):
+            self.reactor.advance(0.5)
+            if self.endpoint.attempts:
+                break
+        protocol, transport = self.endpoint.accept()
+        self.assertEqual(len(stopped), 1)
         self.assertEqual([parseAlertLine(line)[1]["key"]
                           for line in octetFrames(transport.value())], ["web01/0/2/0"])
 
