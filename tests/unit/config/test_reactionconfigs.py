@@ -137,9 +137,10 @@ class FileAndFifoConfigTests(SynchronousTestCase):
         self.assertEqual(settings.mode, 0o660)
 
     def test_modeErrors(self):
-        self.assertEqual(errors("[SAVE_TO_FILE]\nMODE = 0666\nMODE = 0600\n"), [
+        self.assertEqual(errors("[SAVE_TO_FILE]\nMODE = 0666\n"), [
             "/etc/mice/x.conf:2: MODE: 0666 gives others write access to the alerts; allowed"
-            " at most 0775",
+            " at most 0775"])
+        self.assertEqual(errors("[SAVE_TO_FILE]\nMODE = 0640\nMODE = 0600\n"), [
             "/etc/mice/x.conf:3: MODE given twice in [SAVE_TO_FILE] (first at line 2); it takes"
             " one value"])
         self.assertEqual(errors("[FIFO]\nMODE = 0604\n"), [
