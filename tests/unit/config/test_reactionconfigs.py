@@ -152,9 +152,9 @@ class FileAndFifoConfigTests(SynchronousTestCase):
         self.assertEqual(errors("[FIFO]\nMODE = rw-r-----\n"), [
             "/etc/mice/x.conf:2: MODE: expected an octal permission mode such as 0640, got"
             " 'rw-r-----'"])
-        self.assertEqual(errors("[FIFO]\nMODE = 01777\n"), [
+        self.assertEqual(errors("[FIFO]\nMODE = 1777\n"), [
             "/etc/mice/x.conf:2: MODE: expected permission bits only (at most 0777), got"
-            " '01777'"])
+            " '1777'"])
 
     def test_fifoPathIsNotAFifo(self):
         path = os.path.abspath(self.mktemp())
