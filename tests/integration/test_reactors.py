@@ -675,3 +675,75 @@ class FifoTests(TestCase):
             await d
         with self.assertRaises(FifoUnavailable):
             await agent.react(routed(2))
+
+
+def docsExample(name):
+    """
+    The code block between C{.. reader-NAME-start} and C{.. reader-NAME-end}
+    in docs/reactions.rst, dedented.
+    """
+    with open(os.path.join(ROOT, "docs", "reactions.rst")) as f:
+        text = f.read()
+    block = text.split(f".. reader-{name}-start", 1)[1].split(f".. reader-{name}-end", 1)[0]
+    lines = block.split("\n")
+    code = [line[4:] for line in lines if line.startswith("    ") or not line.strip()]
+    return "\n".join(code).strip("\n") + "\n"
+
+
+class DocumentedReaderTests(TestCase):
+    """
+    The readers printed in docs/reactions.rst work as printed.
+    """
+
+    timeout = 60
+
+    async def readWith(self, argv):
+        directory = shortDirectory(self)
+        path = os.path.join(directory, "rid_5_notify")
+        agent = FifoReaction("rid_5_notify", path, reactor)
+        agent.start()
+        self.addCleanup(agent.stop)
+        out = open(os.path.join(directory, "out"), "wb")
+        process = subprocess.Popen([*argv, path], stdout=out, stderr=subprocess.PIPE)
+
+        def stop():
+            process.kill()
+            process.wait()
+            process.stderr.close()
+            out.close()
+
+        self.addCleanup(stop)
+        alerts = [routed(1, description="Authentication failed: root"),
+                  routed(2, description="Ünïcode, spaces & 100% \"quotes\""),
+                  routed(3, logLine="x" * 20000, alertId=None)]
+        deadline = time.monotonic() + 20
+        for alert in alerts:
+            while True:
+                try:
+                    await agent.react(alert)
+                    break
+                except FifoUnavailable:
+                    self.assertLess(time.monotonic(), deadline)
+                    await sleep(0.05)
+        path = os.path.join(directory, "out")
+        await eventually(lambda: open(path, "rb").read().count(b"\n") >= 3)
+        with open(path, encoding="utf-8") as f:
+            return f.read().splitlines()
+
+    async def test_sh(self):
+        script = os.path.join(shortDirectory(self), "reader.sh")
+        with open(script, "w") as f:
+            f.write(docsExample("sh"))
+        lines = await self.readWith(["bash", script])
+        self.assertEqual(lines, ["alert web01/0/1/0 0x1020: Authentication failed: root",
+                                 'alert web01/0/2/0 0x1020: Ünïcode, spaces & 100% "quotes"',
+                                 "alert web01/0/3/0 -: Authentication failed"])
+
+    async def test_python(self):
+        script = os.path.join(shortDirectory(self), "reader.py")
+        with open(script, "w") as f:
+            f.write(docsExample("python"))
+        lines = await self.readWith([sys.executable, script])
+        self.assertEqual(lines, ["alert web01/0/1/0 0x1020: Authentication failed: root",
+                                 'alert web01/0/2/0 0x1020: Ünïcode, spaces & 100% "quotes"',
+                                 "alert web01/0/3/0 -: Authentication failed"])
