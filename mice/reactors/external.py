@@ -19,7 +19,9 @@ The ManagementHost never blocks on the FIFO:
    no progress for C{TIMEOUT} seconds fail;
  - a record is done once the reader has read it from the pipe, not when
    it is written into it: the pipe's unread byte count (C{FIONREAD}) is
-   watched while records wait there, so records a reader never read when
+   watched while records wait there (from the next turn of the reactor
+   on, then less and less often, every 20 ms at most while the reader
+   reads nothing), so records a reader never read when
    it died are not lost but fail and are retried;
  - a reader that goes away (C{EPIPE}, or the pipe's error event) fails the
    records held, the one being written too; they are retried.
@@ -59,8 +61,11 @@ from mice.reactors.framing import NUL, FramingError, fifoRecord
 #: How long L{FifoReaction.stop} lets the reader take the records under way.
 STOP_GRACE = 5.0
 
-#: How often the pipe is looked at while records wait in it for the reader.
+#: How often, at most, the pipe is looked at while records wait in it for
+#: the reader: at once on the next turn of the reactor, then after 0.5 ms,
+#: doubling up to this while the reader reads nothing.
 POLL_INTERVAL = 0.02
+_FIRST_POLL = 0.0005
 
 
 class NotAFifo(OSError):
@@ -199,6 +204,7 @@ class FifoReaction:
         self._unread = deque()
         self._sent = 0
         self._poll = None
+        self._pollDelay = 0.0
         self._connection = None
         self._registered = False
         self._newConnection = False
@@ -382,6 +388,7 @@ class FifoReaction:
         while self._unread and self._unread[0].end <= consumed:
             record = self._unread.popleft()
             self._progress = self.reactor.seconds()
+            self._pollDelay = 0.0
             self.written += 1
             record.done.callback(f"read from {self.path} ({len(record.data)} bytes)")
 
@@ -408,7 +415,8 @@ class FifoReaction:
             self._registered = False
             self.reactor.removeWriter(connection)
         if self._unread and self._poll is None:
-            self._poll = self.reactor.callLater(POLL_INTERVAL, self._lookAtPipe)
+            self._poll = self.reactor.callLater(self._pollDelay, self._lookAtPipe)
+            self._pollDelay = min(POLL_INTERVAL, max(_FIRST_POLL, self._pollDelay * 2))
         if self._watchdog is None:
             self._watchdog = self.reactor.callLater(self.timeout, self._checkStalled)
 
