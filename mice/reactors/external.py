@@ -105,6 +105,12 @@ class PosixFifos:
                                              " write alerts into it") from None
             if stat.S_IMODE(info.st_mode) != mode and info.st_uid == os.geteuid():
                 os.chmod(path, mode)
+                info = os.stat(path)
+            if stat.S_IMODE(info.st_mode) & 0o007:
+                raise NotAFifo(errno.EPERM, f"{path} is a FIFO others may open (mode"
+                                            f" 0{stat.S_IMODE(info.st_mode):o}) and not ours to"
+                                            " change: anyone could read the alerts or forge"
+                                            " them; refusing to use it") from None
             return False
         os.chmod(path, mode)
         return True

@@ -546,6 +546,28 @@ class FifoTests(TestCase):
         self.assertTrue(stat.S_ISFIFO(info.st_mode))
         self.assertEqual(stat.S_IMODE(info.st_mode), 0o660)
 
+    def test_existingFifoMadePrivate(self):
+        """
+        A FIFO left with a mode that lets others open it is set to MODE.
+        """
+        os.mkfifo(self.path)
+        os.chmod(self.path, 0o666)
+        self.agent(mode=0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(self.path).st_mode), 0o600)
+
+    def test_foreignOpenFifoRefused(self):
+        """
+        A FIFO others may open that belongs to someone else (so its mode
+        cannot be fixed): refused at start.
+        """
+        if os.geteuid() != 0:
+            raise self.skipTest("needs root to give the FIFO to another user")
+        os.mkfifo(self.path)
+        os.chmod(self.path, 0o666)
+        os.chown(self.path, 65534, -1)
+        made = FifoReaction("rid_5_demo", self.path, reactor)
+        self.assertRaises(NotAFifo, made.start)
+
     def test_notAFifo(self):
         with open(self.path, "w") as f:
             f.write("important\n")
