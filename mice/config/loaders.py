@@ -12,10 +12,13 @@ from mice.config.ini import _parse, _raiseIfAny, _readText
 from mice.config.schema import _SCHEMAS, KINDS, _Loader, _validate, detectKind
 from mice.config.settings import (
     DecoderSettings,
+    FifoReactionSettings,
     FilterSettings,
     FmtSimpleSettings,
     LoadedConfig,
     PseudonymSettings,
+    SaveToFileSettings,
+    SyslogReactionSettings,
 )
 
 # ---------------------------------------------------------------------------
@@ -161,3 +164,31 @@ def lineOf(path, key, section=None):
             if entry.key.upper() == key.upper():
                 return entry.line
     return None
+
+
+def loadSyslogReaction(path, strict=False):
+    """
+    C{rid_1_write_to_syslog.conf}; C{path=None} gives the defaults.
+    """
+    if path is None:
+        return SyslogReactionSettings()
+    return loadConfig(path, strict, "rid_syslog").settings
+
+
+def loadSaveToFile(path, strict=False):
+    """
+    C{rid_3_save_to_file.conf}; C{path=None} gives the defaults.
+    """
+    if path is None:
+        return SaveToFileSettings()
+    return loadConfig(path, strict, "rid_savetofile").settings
+
+
+def loadFifoReaction(path, strict=False):
+    """
+    An external reaction program's C{<PIPE>.conf}; C{path=None} gives the
+    defaults.
+    """
+    if path is None:
+        return FifoReactionSettings()
+    return loadConfig(path, strict, "rid_fifo").settings

@@ -8,6 +8,7 @@ Part of L{mice.config}: pure, it imports nothing from C{twisted}.
 import difflib
 import os
 import re
+import stat
 import types
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -26,6 +27,7 @@ from mice.config.settings import (
     DaemonLinkSettings,
     DataForwarderSettings,
     DecoderSettings,
+    FifoReactionSettings,
     FilterSettings,
     FmtSimpleSettings,
     FunctionSettings,
@@ -40,7 +42,9 @@ from mice.config.settings import (
     ReactionDaemonSettings,
     Rule,
     RuleSection,
+    SaveToFileSettings,
     ServerAddress,
+    SyslogReactionSettings,
 )
 from mice.config.values import (
     ADDRESS,
@@ -54,7 +58,9 @@ from mice.config.values import (
     ENDPOINT,
     FACILITY,
     FACTOR,
+    FIFOMODE,
     FILE,
+    FILEMODE,
     FILTERREGEX,
     HOST,
     HOSTPORT,
@@ -75,6 +81,8 @@ from mice.config.values import (
     SENDTO,
     SYSLOG_FACILITIES,
     SYSLOGFORMAT,
+    SYSLOGFRAMING,
+    SYSLOGSEVERITY,
     SYSLOGTAG,
     SYSLOGTARGET,
     TEXT,
@@ -817,6 +825,38 @@ def _buildFmtSimple(loader, v):
                              domain=v.one("FORMAT", "DOMAIN"), ip=v.one("FORMAT", "IP"))
 
 
+def _buildSyslogReaction(loader, v):
+    section = "WRITE_TO_SYSLOG"
+    target = v.one(section, "TARGET")
+    if v.entry(section, "FRAMING") is not None and not target.startswith("tcp:"):
+        loader.warn(v.line(section, "FRAMING"), f"FRAMING only applies to tcp: targets;"
+                                                f" {target} takes one line per datagram")
+    return SyslogReactionSettings(
+        path=loader.filename, target=target, format=v.one(section, "FORMAT"),
+        facility=v.one(section, "FACILITY"), severity=v.one(section, "SEVERITY"),
+        tag=v.one(section, "TAG"), framing=v.one(section, "FRAMING"),
+        maxLength=v.one(section, "MAXLENGTH"), hostname=v.one(section, "HOSTNAME"))
+
+
+def _buildSaveToFile(loader, v):
+    section = "SAVE_TO_FILE"
+    return SaveToFileSettings(
+        path=loader.filename, file=v.one(section, "PATH"), mode=v.one(section, "MODE"),
+        remember=v.one(section, "REMEMBER"), sync=v.one(section, "SYNC"))
+
+
+def _buildFifoReaction(loader, v):
+    section = "FIFO"
+    fifo = v.entry(section, "PATH")
+    if fifo is not None and os.path.exists(fifo.value) \
+            and not stat.S_ISFIFO(os.stat(fifo.value).st_mode):
+        loader.warn(fifo.line, f"{fifo.key}: {fifo.value} exists and is not a FIFO: the"
+                               " reaction will refuse to start", strictable=True)
+    return FifoReactionSettings(
+        path=loader.filename, fifo=v.one(section, "PATH"), mode=v.one(section, "MODE"),
+        maxHeld=v.one(section, "MAXHELD"), timeout=v.one(section, "TIMEOUT"))
+
+
 # ---------------------------------------------------------------------------
 # The tables
 # ---------------------------------------------------------------------------
@@ -946,6 +986,29 @@ _SCHEMAS = {schema.kind: schema for schema in (
                          K("FACILITY", FACILITY, SYSLOG_FACILITIES["daemon"]),
                          K("TAG", SYSLOGTAG, "mice"), K("FORMAT", SYSLOGFORMAT, "rfc3164"))),
     ), _buildPopSyslog),
+    _Schema("rid_syslog", "a rid_1_write_to_syslog reaction config", (
+        _Sect("WRITE_TO_SYSLOG", (
+            K("TARGET", SYSLOGTARGET, SyslogReactionSettings.target),
+            K("FORMAT", SYSLOGFORMAT, SyslogReactionSettings.format),
+            K("FACILITY", FACILITY, SyslogReactionSettings.facility),
+            K("SEVERITY", SYSLOGSEVERITY, SyslogReactionSettings.severity),
+            K("TAG", SYSLOGTAG, SyslogReactionSettings.tag),
+            K("FRAMING", SYSLOGFRAMING, SyslogReactionSettings.framing),
+            K("MAXLENGTH", _integer(480, 65000), SyslogReactionSettings.maxLength),
+            K("HOSTNAME", HOST))),
+    ), _buildSyslogReaction),
+    _Schema("rid_savetofile", "a rid_3_save_to_file reaction config", (
+        _Sect("SAVE_TO_FILE", (
+            K("PATH", RUNTIME), K("MODE", FILEMODE, SaveToFileSettings.mode),
+            K("REMEMBER", COUNT, SaveToFileSettings.remember),
+            K("SYNC", BOOL, SaveToFileSettings.sync))),
+    ), _buildSaveToFile),
+    _Schema("rid_fifo", "an external reaction program's FIFO config", (
+        _Sect("FIFO", (
+            K("PATH", RUNTIME), K("MODE", FIFOMODE, FifoReactionSettings.mode),
+            K("MAXHELD", POSITIVE, FifoReactionSettings.maxHeld),
+            K("TIMEOUT", SECONDS, FifoReactionSettings.timeout))),
+    ), _buildFifoReaction),
     _Schema("decoder", "a decoding module config", (
         _Sect("DECODER", (K("ENCRYPT", BOOL, False), K("ENCKEY", TEXT, **_SECRET),
                           K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),

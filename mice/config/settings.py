@@ -591,6 +591,69 @@ class FmtSimpleSettings:
     ip: str | None = None
 
 
+# The reaction agents' own configs (C{<PIPE>.conf} beside the act_generic
+# config); each is optional, so every field has its default here.
+
+#: syslog's C{auth} facility: where the reaction writes alerts by default.
+SYSLOG_AUTH = 4
+
+
+@dataclass(frozen=True)
+class SyslogReactionSettings:
+    """
+    C{rid_1_write_to_syslog.conf} (L{mice.reactors.syslog}): where and how
+    each alert becomes one syslog line.
+    """
+
+    path: str | None = None
+    target: str = "unix:/dev/log"
+    """C{unix:PATH}, C{udp:HOST:PORT} or C{tcp:HOST:PORT}."""
+    format: str = "rfc3164"
+    facility: int = SYSLOG_AUTH
+    severity: int | str = "idmef"
+    """A fixed syslog severity (0 to 7), or C{"idmef"}: from each alert's IDMEF
+    severity (L{mice.reactors.syslogformat.SEVERITY_OF})."""
+    tag: str = "mice"
+    framing: str = "octet-counting"
+    """TCP only: RFC 6587 octet counting or a newline after each line."""
+    maxLength: int = 2048
+    """Bytes of one line, framing aside; longer fields are cut to fit."""
+    hostname: str | None = None
+    """The HOSTNAME field (C{None}: this host's name)."""
+
+
+@dataclass(frozen=True)
+class SaveToFileSettings:
+    """
+    C{rid_3_save_to_file.conf} (L{mice.reactors.savetofile}).
+    """
+
+    path: str | None = None
+    file: str | None = None
+    """The file the documents are appended to (C{None}: beside the FIFOs)."""
+    mode: int = 0o640
+    remember: int = 4096
+    """How many recent alerts (keys and documents) are remembered to skip a repeat."""
+    sync: bool = False
+    """fsync after each document."""
+
+
+@dataclass(frozen=True)
+class FifoReactionSettings:
+    """
+    The config of an external reaction program's FIFO (L{mice.reactors.external}).
+    """
+
+    path: str | None = None
+    fifo: str | None = None
+    """The FIFO (C{None}: C{PIPE_PATH/PIPE})."""
+    mode: int = 0o600
+    maxHeld: int = 256
+    """Documents held in memory waiting for the reader; more fail and are retried."""
+    timeout: float = 30.0
+    """Seconds without progress after which held documents fail (retried later)."""
+
+
 class LoadedConfig(NamedTuple):
     """
     What L{loadConfig} returns.  C{shown} is for L{describe}.

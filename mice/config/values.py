@@ -288,6 +288,66 @@ def _parseSyslogTag(raw, loader, entry):
     return raw.strip(_BLANKS)
 
 
+#: syslog severity names and their numbers (RFC 5424 table 2).
+SYSLOG_SEVERITIES = types.MappingProxyType({
+    "emerg": 0, "alert": 1, "crit": 2, "err": 3, "warning": 4, "notice": 5, "info": 6,
+    "debug": 7,
+})
+_SEVERITY_NAMES = {number: name for name, number in SYSLOG_SEVERITIES.items()}
+_SEVERITY_SYNONYMS = {"emergency": 0, "panic": 0, "critical": 2, "error": 3, "warn": 4,
+                      "informational": 6}
+
+
+def _parseSyslogSeverity(raw, loader, entry):
+    """
+    C{idmef} (follow each alert's IDMEF severity), or a severity name
+    (C{crit}, C{LOG_WARNING}...) or number, which is returned as the number.
+    """
+    text = raw.strip(_BLANKS).lower()
+    if text == "idmef":
+        return "idmef"
+    if text.startswith("log_"):
+        text = text[4:]
+    if text in SYSLOG_SEVERITIES:
+        return SYSLOG_SEVERITIES[text]
+    if text in _SEVERITY_SYNONYMS:
+        return _SEVERITY_SYNONYMS[text]
+    if text.isdigit() and int(text) in _SEVERITY_NAMES:
+        return int(text)
+    raise _Invalid(f"expected idmef (follow the alert) or a syslog severity (emerg, alert,"
+                   f" crit, err, warning, notice, info, debug or 0 to 7), got {_shorten(raw)!r}")
+
+
+def _showSyslogSeverity(value):
+    return _SEVERITY_NAMES.get(value, str(value))
+
+
+def _fileMode(forbidden, why):
+    """
+    A permission mode written in octal (C{0640}, C{640} or C{0o640}); the
+    bits of C{forbidden} are refused, C{why} says why.
+    """
+
+    def parse(raw, loader, entry):
+        text = raw.strip(_BLANKS).lower()
+        digits = text[2:] if text.startswith("0o") else text
+        if not digits or any(c not in "01234567" for c in digits) or len(digits) > 4:
+            raise _Invalid(f"expected an octal permission mode such as 0640, got"
+                           f" {_shorten(raw)!r}")
+        value = int(digits, 8)
+        if value > 0o777:
+            raise _Invalid(f"expected permission bits only (at most 0777), got {_shorten(raw)!r}")
+        if value & 0o600 != 0o600:
+            raise _Invalid(f"the owner (the ManagementHost) needs read and write: {text} lacks"
+                           " them")
+        if value & forbidden:
+            raise _Invalid(f"{text} gives others {why}; allowed at most"
+                           f" 0{0o777 & ~forbidden:o}")
+        return value
+
+    return _Type(parse, lambda value: f"0{value:o}")
+
+
 def _parseSendTo(raw, loader, entry):
     value = raw.strip(_BLANKS).upper()
     if value not in ("M", "A", "B", "N"):
@@ -448,6 +508,13 @@ SYSLOGTARGET = _Type(_parseSyslogTarget)
 SYSLOGTAG = _Type(_parseSyslogTag)
 PROTO = _choice("TCP")
 SYSLOGFORMAT = _choice("rfc3164", "rfc5424", fold=str.lower)
+SYSLOGSEVERITY = _Type(_parseSyslogSeverity, _showSyslogSeverity)
+SYSLOGFRAMING = _choice("octet-counting", "newline", fold=str.lower)
+#: A file others may read but not write (alerts are evidence).
+FILEMODE = _fileMode(0o002, "write access to the alerts")
+#: A FIFO no one but the owner and the group may open: a stranger reading it
+#: would steal alerts from the reaction program, one writing it would forge them.
+FIFOMODE = _fileMode(0o007, "access to the reaction program's input")
 FILTERREGEX = _Type(_parseFilterRegex)
 IP = _Type(_parseIp)
 DURATION = _Type(_parseDuration, _showDuration)

@@ -21,16 +21,19 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.interfaces import IPostProcessor
+from mice.reactors.syslogformat import INFO, priority
+from mice.reactors.syslogformat import parseTarget as _parseTarget
 
-SEVERITY_INFO = 6
 MAX_DATAGRAM = 8192
 
 
 def formatRecord(record, facility, tag, fmt):
     """
-    @return: the datagram (bytes) relaying C{record}.
+    @return: the datagram (bytes) relaying C{record}.  The log line is sent
+    as it is: it already has its own syslog header (RFC 3164), or follows
+    an RFC 5424 header naming the host it came from.
     """
-    pri = facility * 8 + SEVERITY_INFO
+    pri = priority(facility, INFO)
     if fmt == "rfc5424":
         host = record.hostname or record.source or "-"
         text = (f"<{pri}>1 {record.date}T{record.time} {host} {tag} - - - {record.logline}")
@@ -42,18 +45,11 @@ def formatRecord(record, facility, tag, fmt):
 
 def parseTarget(target):
     """
-    @return: C{("udp", (host, port))} or C{("unix", path)}.
+    @return: C{("udp", (host, port))} or C{("unix", path)}: the relay sends
+        datagrams only (L{mice.reactors.syslog} also speaks TCP).
     @raise ValueError: neither.
     """
-    kind, _, rest = target.partition(":")
-    if kind == "unix" and rest:
-        return "unix", rest
-    if kind == "udp":
-        host, _, port = rest.rpartition(":")
-        host = host.strip("[]")
-        if host and port.isdigit() and 0 < int(port) < 65536:
-            return "udp", (host, int(port))
-    raise ValueError(f"syslog TARGET must be udp:HOST:PORT or unix:PATH, not {target!r}")
+    return _parseTarget(target, kinds=("udp", "unix"))
 
 
 @implementer(IPostProcessor)

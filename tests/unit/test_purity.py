@@ -24,6 +24,7 @@ PURE = (
     "mice.db.schema", "mice.db.classify", "mice.matchfile", "mice.idmef", "mice.alerts",
     "mice.record", "mice.ringbuffer", "mice.outbox", "mice.security.psk",
     "mice.protocols.wire", "mice.protocols.admission", "mice.reactors.argv", "mice.reactors.decisions", "mice.reactors.escalation",
+    "mice.reactors.syslogformat", "mice.reactors.framing",
 )
 
 #: What a pure module may not reach: (module prefix, imported name or None).

@@ -1,0 +1,375 @@
+# -*- test-case-name: tests.unit.reactors.test_syslog,tests.integration.test_reactors -*-
+"""
+Reaction 1, C{rid_1_write_to_syslog}: one syslog line per alert.
+
+The line (L{mice.reactors.syslogformat.formatAlert}) goes to the local
+syslog socket (C{unix:/dev/log}, a datagram socket), or to a UDP or TCP
+target; configured by C{rid_1_write_to_syslog.conf}
+(L{mice.config.SyslogReactionSettings}).
+
+When is a line done?  A datagram counts as done once the kernel took it; a
+TCP line once it is handed to a connected transport whose buffer is not
+full (syslog over TCP, RFC 6587, has no acknowledgement: lines in flight
+when a connection breaks can be lost).  Everything else fails the job at
+once and the ManagementHost's reaction service retries it with backoff:
+no syslog socket, a refused or unreachable target, a receiver whose queue
+is full, a TCP target not connected within L{StreamTarget.patience}
+seconds or with a full buffer.  Nothing waits without bound and nothing is
+held here: the journal holds the jobs.
+
+Datagrams are sent on a non-blocking socket of our own rather than
+Twisted's datagram ports, which drop a datagram silently when the
+receiver's queue is full (C{EAGAIN}); here that fails the job instead.
+
+A repeat (the service calls L{SyslogReaction.react} again for a job it had
+not recorded as done before a crash) is a second identical line but for
+its timestamp: the same C{key="..."} field, by which a reader can drop it.
+"""
+
+import errno
+import os
+import re
+import socket
+
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.interfaces import IPushProducer, IStreamClientEndpoint
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from mice.interfaces import IReaction
+from mice.reactors.syslogformat import formatAlert, frame, parseTarget
+
+
+class SyslogUnavailable(Exception):
+    """
+    The line could not be handed over now; the job is retried.
+    """
+
+
+def _hostname(name):
+    """
+    C{name} fit for the HOSTNAME field: printable ASCII without spaces, at
+    most 255 characters.
+    """
+    name = re.sub(r"[^!-~]", "-", name or "")[:255]
+    return name or "-"
+
+
+class DatagramTarget:
+    """
+    A connected, non-blocking datagram socket to a UNIX socket path or a UDP
+    address; (re)connected when needed.
+    """
+
+    log = Logger()
+
+    def __init__(self, kind, address, reactor):
+        self.kind = kind
+        self.address = address
+        self.reactor = reactor
+        self._socket = None
+
+    def __str__(self):
+        if self.kind == "unix":
+            return f"unix:{self.address}"
+        host, port = self.address
+        return f"udp:[{host}]:{port}" if ":" in host else f"udp:{host}:{port}"
+
+    def start(self):
+        """
+        Try to connect now; a target that is not there yet is no error (the
+        first job fails and is retried).
+        """
+        d = self._connect()
+        d.addErrback(lambda f: self.log.warn("syslog target {target} not reachable yet: {why}",
+                                             target=str(self), why=f.getErrorMessage()))
+        return d
+
+    def _resolve(self):
+        if self.kind == "unix":
+            return succeed((socket.AF_UNIX, self.address))
+        host, port = self.address
+        try:
+            info = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM,
+                                      flags=socket.AI_NUMERICHOST)
+            return succeed((info[0][0], info[0][4]))
+        except socket.gaierror:
+            pass
+        d = self.reactor.resolve(host)
+        d.addCallback(lambda ip: (socket.AF_INET, (ip, port)))
+        return d
+
+    def _connect(self):
+        if self._socket is not None:
+            return succeed(self._socket)
+
+        def connect(resolved):
+            family, address = resolved
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.setblocking(False)
+                sock.connect(address)
+            except OSError as e:
+                sock.close()
+                raise SyslogUnavailable(f"syslog target {self}: {e.strerror or e}") from None
+            if self._socket is not None:
+                sock.close()
+            else:
+                self._socket = sock
+            return self._socket
+
+        return self._resolve().addCallback(connect)
+
+    def send(self, data):
+        return self._connect().addCallback(self._sendNow, data, True)
+
+    def _sendNow(self, sock, data, again):
+        try:
+            sock.send(data)
+        except BlockingIOError:
+            raise SyslogUnavailable(f"syslog target {self}: its queue is full") from None
+        except OSError as e:
+            self.close()
+            stale = e.errno in (errno.ECONNREFUSED, errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE)
+            if again and stale and self.kind == "unix":
+                # The syslog daemon restarted and made a new socket: connect
+                # to that one once before giving up.
+                return self._connect().addCallback(self._sendNow, data, False)
+            raise SyslogUnavailable(f"syslog target {self}: {e.strerror or e}") from None
+        return len(data)
+
+    def close(self):
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def stop(self):
+        self.close()
+
+
+@implementer(IPushProducer)
+class _SyslogStream(Protocol):
+    """
+    One TCP connection to a syslog server.  It registers itself as the
+    transport's producer only to learn when the transport's buffer is full.
+    """
+
+    paused = False
+
+    def connectionMade(self):
+        self.transport.registerProducer(self, True)
+        self.factory.target._connected(self)
+
+    def dataReceived(self, data):
+        """
+        A syslog server sends nothing; whatever it sends is ignored.
+        """
+
+    def pauseProducing(self):
+        self.paused = True
+
+    def resumeProducing(self):
+        self.paused = False
+
+    def stopProducing(self):
+        self.paused = True
+
+    def connectionLost(self, reason):
+        self.factory.target._lost(self, reason)
+
+
+@implementer(IStreamClientEndpoint)
+class _ReportingEndpoint:
+    """
+    An endpoint that tells its L{StreamTarget} when a connection attempt
+    fails, before the L{ClientService} hears of it.
+    """
+
+    def __init__(self, endpoint, target):
+        self.endpoint = endpoint
+        self.target = target
+
+    def connect(self, factory):
+        d = self.endpoint.connect(factory)
+        d.addErrback(self.target._attemptFailed)
+        return d
+
+
+class StreamTarget:
+    """
+    A TCP syslog server, kept connected by a L{ClientService} that reconnects
+    with backoff.
+
+    Lines sent while not connected wait for the next connection for at most
+    L{patience} seconds, and fail at once when that attempt fails.  The
+    target keeps its own connection state and list of waiters instead of
+    calling the service's C{whenConnected}: a caller may react again from
+    a callback of ours, and the service's state machine refuses to be
+    entered from inside its own transitions.
+    """
+
+    log = Logger()
+
+    #: How long a line waits for a connection before its job fails.
+    patience = 5.0
+
+    def __init__(self, endpoint, name, reactor):
+        self.name = name
+        self.reactor = reactor
+        factory = Factory.forProtocol(_SyslogStream)
+        factory.target = self
+        self.protocol = None
+        self._waiting = []
+        self.service = ClientService(_ReportingEndpoint(endpoint, self), factory, clock=reactor,
+                                     retryPolicy=backoffPolicy(initialDelay=0.5, maxDelay=30.0))
+
+    def __str__(self):
+        return self.name
+
+    def _connected(self, protocol):
+        self.protocol = protocol
+        self.log.info("syslog target {target} connected", target=self.name)
+        # Our callers' callbacks run in a later turn: now the endpoint and
+        # the service are still in the middle of connecting.
+        self.reactor.callLater(0, self._sendWaiting)
+
+    def _sendWaiting(self):
+        if self.protocol is None:
+            return
+        waiting, self._waiting = self._waiting, []
+        for d, data, timer in waiting:
+            if timer.active():
+                timer.cancel()
+            try:
+                written = self._write(self.protocol, data)
+            except SyslogUnavailable:
+                d.errback()
+            else:
+                d.callback(written)
+
+    def _attemptFailed(self, failure):
+        why = f"not connected ({failure.getErrorMessage()})"
+        self.reactor.callLater(0, self._failWaiting, why)
+        return failure
+
+    def _lost(self, protocol, reason):
+        if self.protocol is protocol:
+            self.protocol = None
+            self.log.info("syslog target {target} lost: {why}", target=self.name,
+                          why=reason.getErrorMessage())
+
+    def _failWaiting(self, why):
+        waiting, self._waiting = self._waiting, []
+        for d, _, timer in waiting:
+            if timer.active():
+                timer.cancel()
+            d.errback(SyslogUnavailable(f"syslog target {self.name}: {why}"))
+
+    def _timedOut(self, entry):
+        if entry in self._waiting:
+            self._waiting.remove(entry)
+            entry[0].errback(SyslogUnavailable(
+                f"syslog target {self.name}: not connected within {self.patience} seconds"))
+
+    def start(self):
+        self.service.startService()
+
+    def send(self, data):
+        if self.protocol is not None:
+            return maybeDeferred(self._write, self.protocol, data)
+        d = Deferred()
+        entry = [d, data, None]
+        entry[2] = self.reactor.callLater(self.patience, self._timedOut, entry)
+        self._waiting.append(entry)
+        return d
+
+    def _write(self, protocol, data):
+        if protocol.paused:
+            raise SyslogUnavailable(f"syslog target {self.name}: behind (its buffer is full)")
+        protocol.transport.write(data)
+        return len(data)
+
+    def stop(self):
+        self._failWaiting("stopping")
+        return self.service.stopService()
+
+
+@implementer(IReaction)
+class SyslogReaction:
+    """
+    Writes one line per alert to a L{DatagramTarget} or a L{StreamTarget}.
+
+    @ivar sent: lines handed over.
+    @ivar failed: jobs failed (each is retried by the reaction service).
+    """
+
+    log = Logger()
+
+    def __init__(self, pipe, settings, reactor, endpoint=None, hostname=None, procid=None):
+        """
+        @param settings: a L{mice.config.SyslogReactionSettings}.
+        @param endpoint: for a C{tcp:} target, the client endpoint to use
+            instead of a L{HostnameEndpoint} to the configured address.
+        """
+        self.pipe = pipe
+        self.settings = settings
+        self.reactor = reactor
+        self.kind, address = parseTarget(settings.target)
+        self.hostname = _hostname(settings.hostname or hostname or socket.gethostname())
+        self.procid = procid or os.getpid()
+        if self.kind == "tcp":
+            host, port = address
+            if endpoint is None:
+                endpoint = HostnameEndpoint(reactor, host, port, timeout=StreamTarget.patience)
+            self.target = StreamTarget(endpoint, settings.target, reactor)
+        else:
+            self.target = DatagramTarget(self.kind, address, reactor)
+        self.sent = 0
+        self.failed = 0
+
+    def start(self):
+        return self.target.start()
+
+    def formatLine(self, routed):
+        """
+        C{routed}'s line, before framing.  An RFC 3164 line to the local
+        socket has no HOSTNAME: the local syslog daemon adds its own.
+        """
+        settings = self.settings
+        hostname = self.hostname
+        if settings.format == "rfc3164" and self.kind == "unix" and not settings.hostname:
+            hostname = None
+        return formatAlert(routed, settings.format, settings.facility, settings.severity,
+                           self.reactor.seconds(), hostname=hostname, tag=settings.tag,
+                           procid=self.procid, maxLength=settings.maxLength)
+
+    def react(self, routed):
+        line = self.formatLine(routed)
+        d = self.target.send(frame(line, self.kind, self.settings.framing))
+
+        def sent(_):
+            self.sent += 1
+            return f"sent {len(line)} bytes to {self.target}"
+
+        def failed(failure):
+            self.failed += 1
+            return failure
+
+        return d.addCallbacks(sent, failed)
+
+    def stop(self):
+        return self.target.stop()
+
+
+def build(pipe, configPath, reactor, pipePath):
+    """
+    The syslog reaction for C{pipe}, configured by C{configPath} (C{None}:
+    the defaults of L{mice.config.SyslogReactionSettings}).  C{pipePath} is
+    not used: this reaction has no FIFO.
+    """
+    from mice.config import loadSyslogReaction
+
+    return SyslogReaction(pipe, loadSyslogReaction(configPath), reactor)
