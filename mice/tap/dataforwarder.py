@@ -16,7 +16,7 @@ from mice.forwarder.prepare import Ledger, LinePreparer
 from mice.forwarder.spool import Spool
 from mice.forwarder.tailer import OffsetStore
 from mice.protocols.wire import MAX_STREAM
-from mice.registry import UnknownModule, findModule
+from mice.registry import UnknownModule, UnsafeModulePath, findModule
 from mice.security.policy import LinkSecurity
 from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
 from mice.tap.runtime import applyRunSettings, localHostInfo, startSyslog
@@ -43,10 +43,10 @@ class Options(usage.Options):
             raise usage.UsageError(str(e)) from None
 
 
-def _module(name, role, config, reactor, path):
+def _module(name, role, config, reactor, path, searchPath=()):
     try:
-        return findModule(name, role).build(config, reactor)
-    except UnknownModule as e:
+        return findModule(name, role, searchPath).build(config, reactor)
+    except (UnknownModule, UnsafeModulePath) as e:
         raise ConfigError(path, None, str(e)) from None
 
 
@@ -72,15 +72,16 @@ def buildForwarder(settings, reactor, endpoints=None, inotify=False):
         changes (else: every SLEEPINV only).
     @raise ConfigError: a module is unknown or its config is bad.
     """
+    searchPath = settings.modulePaths
     formatter = _module(settings.logFormatModule, "formatter", settings.logFormatConfig,
-                        reactor, settings.path)
+                        reactor, settings.path, searchPath)
     lineFilter = pseudonymizer = None
     if settings.filter:
         lineFilter = _module(settings.filterModule, "filter", settings.filterConfig, reactor,
-                             settings.path)
+                             settings.path, searchPath)
     if settings.pseudo:
         pseudonymizer = _module(settings.pseudonymModule, "pseudonymizer",
-                                settings.pseudonymConfig, reactor, settings.path)
+                                settings.pseudonymConfig, reactor, settings.path, searchPath)
     for path in settings.files:
         if len(path) > MAX_STREAM:
             raise ConfigError(settings.path, None, f"FILE {path[:40]}...: a path of more than"

@@ -33,7 +33,7 @@ class Options(usage.Options):
         try:
             self.settings = loadReactionDaemon(self["config"])
             for function in self.settings.functions:
-                findModule(function.module, "reaction")
+                findModule(function.module, "reaction", self.settings.modulePaths)
         except (ConfigError, OSError, UnknownModule) as e:
             raise usage.UsageError(str(e)) from None
 
@@ -46,8 +46,8 @@ def buildModules(settings, reactor):
     modules = {}
     for function in settings.functions:
         try:
-            modules[function.fid] = findModule(function.module, "reaction").build(
-                function.configFile, reactor)
+            factory = findModule(function.module, "reaction", settings.modulePaths)
+            modules[function.fid] = factory.build(function.configFile, reactor)
         except UnknownModule as e:
             raise ConfigError(settings.path, None, str(e)) from None
         except ConfigError as e:
