@@ -46,7 +46,8 @@ from mice.idmef import fromXml
 from mice.postproc.aaregex import MATCHES_PER_LINE, linkStream
 from mice.postproc.aarules import ACTIONS_PER_LINE, loadEngine, logidsStream, reportingHost
 from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig
-from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
+from tests.integration.processes import TWISTD
+from tests.integration.test_faults import accepting, freePort, waitFor
 from tests.integration.test_forwarder_faults import LogWriter, Processes, corpusLine, tail
 
 #: Lines the test writes (1000 a second): four alerts in every five lines

@@ -19,8 +19,9 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.testing import PrivateMariaDB, writeForwarderConfig, writeRawLogConfigs
+from tests.integration.processes import TWISTD
 from tests.integration.test_endtoend import SAMPLE
-from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
+from tests.integration.test_faults import accepting, freePort, waitFor
 
 TABLES = ("rawlog_line", "firewall_line", "scslog_line")
 

@@ -1,10 +1,9 @@
 """
-Tests for L{mice.ringbuffer}.
+Tests for L{mice.ringbuffer} (a writer process killed: C{tests.integration.test_ringbuffer}).
 """
 
 import os
 import random
-import signal
 import struct
 from collections import deque
 
@@ -289,7 +288,11 @@ class MemoryRingTests(RingTestsMixin, SynchronousTestCase):
         self.assertEqual([(e.seq, e.payload) for e in ring.peek()], list(model))
 
 
-class MmapRingTests(RingTestsMixin, SynchronousTestCase):
+class MmapRingFiles:
+    """
+    Rings in temporary files, closed when the test ends.
+    """
+
     def makeRing(self, capacity, byteCapacity=1 << 16, path=None):
         ring = MmapRing(path or self.mktemp(), capacity, byteCapacity)
         self.addCleanup(ring.close)
@@ -314,6 +317,8 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
             f.seek(offset)
             f.write(data)
 
+
+class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
     def test_durable(self):
         self.assertTrue(MmapRing.durable)
 
@@ -558,37 +563,6 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
                 self.assertIn(seqs[0], (2, 3, 4, 5), (first, second))
                 self.assertEqual(seqs[-1], 8)
                 recovered.close()
-
-    def test_forkedWriterKilled(self):
-        """
-        A process killed with SIGKILL without closing the ring loses nothing:
-        the next open replays exactly the unreleased entries, in order.
-        """
-        path = self.mktemp()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                ring = MmapRing(path, 100, 1 << 16)
-                for i in range(10):
-                    ring.append(payloadFor(i, 500))
-                ring.release(3)
-                ring.sync()
-                ring.append(payloadFor(10, 500))
-                ring.release(4)
-                os.kill(os.getpid(), signal.SIGKILL)
-            finally:
-                os._exit(1)
-        _, status = os.waitpid(pid, 0)
-        self.assertTrue(os.WIFSIGNALED(status))
-        self.assertEqual(os.WTERMSIG(status), signal.SIGKILL)
-        ring = self.makeRing(100, 1 << 16, path=path)
-        self.assertEqual(ring.replayed, 7)
-        self.assertEqual(ring.discarded, 0)
-        self.assertEqual(
-            [(e.seq, e.payload) for e in ring.peek()],
-            [(i + 1, payloadFor(i, 500)) for i in range(4, 11)],
-        )
-        self.assertEqual(ring.append(b"after").seq, 12)
 
     def test_tornLastWrite(self):
         """

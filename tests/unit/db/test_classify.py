@@ -5,7 +5,6 @@ Tests for L{mice.db.classify}.
 
 import os
 import re
-import subprocess
 import sys
 
 from hypothesis import given
@@ -586,25 +585,6 @@ class RowSafetyTests(SynchronousTestCase):
 
         self.patch(classifyModule, "_firewall", broken)
         self.assertEqual(classify(record(FW_SUSE_TCP)), rawlog(FW_SUSE_TCP))
-
-    def test_pure(self):
-        """
-        The classifier and the schema import no database driver and no
-        reactor.
-        """
-        code = (
-            "import sys, mice.db.classify, mice.db.schema; "
-            "print(sorted(m for m in ('pymysql', 'sqlite3', 'twisted.internet') if m in sys.modules))"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
-        self.assertEqual(out.strip(), "[]")
-
 
 def _corpus(n, seed=5):
     sys.path.insert(0, os.path.join(ROOT, "bench"))
