@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.test_registry -*-
 """
 The interfaces behind M-ICE's "dynamic loadable modules".
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_ringbuffer -*-
+# -*- test-case-name: tests.unit.test_ringbuffer,tests.integration.test_ringbuffer -*-
 """
 The ring buffers between a BufferDaemon's receiving side and its post-processor.
 

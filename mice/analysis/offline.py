@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_cli -*-
+# -*- test-case-name: tests.unit.analysis.test_aaregex,tests.unit.analysis.test_logids,tests.integration.test_aaregex,tests.integration.test_logids -*-
 """
 Offline analysis, as C{mice analyze} prints it (like C{fail2ban-regex}):
 reading a log file the way the BufferDaemon decodes it, and the bytes of

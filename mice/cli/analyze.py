@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_cli -*-
+# -*- test-case-name: tests.integration.test_cli,tests.integration.test_aaregex,tests.integration.test_logids -*-
 """
 C{mice analyze}: test analysis rules on a log file, offline (the M-ICE
 rules with C{-c}, the LogIDS rules with C{--rules}); the output is

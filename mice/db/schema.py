@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.db.test_schema -*-
+# -*- test-case-name: tests.unit.db.test_schema,tests.integration.test_schema -*-
 """
 The M-ICE database schema and every piece of SQL text that depends on the
 database: the seed's tables (manual chapters 5.2.2 and 7.3.2), how to create

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rawlogdb -*-
+# -*- test-case-name: tests.integration.test_endtoend,tests.integration.test_faults -*-
 """
 C{mice_mod_pop_mysql}: the raw-log database.
 

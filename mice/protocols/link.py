@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_link -*-
+# -*- test-case-name: tests.unit.services.test_bufferdaemon,tests.unit.services.test_sender,tests.integration.test_securelink -*-
 """
 The link protocol's Protocol/Factory pairs.
 
