@@ -7,6 +7,7 @@ from pieces cut once per rule so that a million lines print in seconds.
 Pure: files in, text out; tests and benches import it.
 """
 
+from collections import defaultdict
 
 
 def zoneNamed(name):
@@ -125,7 +126,7 @@ class LogIdsJson:
         self._dumps = json.dumps
         # What json.dumps does to a str (ensure_ascii).
         self._string = json.encoder.encode_basestring_ascii
-        self._pieces = {}
+        self._pieces = defaultdict(dict)
         self._names = {}
 
     def format(self, number, application, taken):
@@ -144,9 +145,7 @@ class LogIdsJson:
         out = []
         write = out.append
         for number, (application, taken) in enumerate(actions, first):
-            pieces = byApplication.get(application)
-            if pieces is None:
-                pieces = byApplication[application] = {}
+            pieces = byApplication[application]
             head = f'{{"line": {number}'
             for action in taken:
                 # A display's object differs from line to line by its fields only.
@@ -190,7 +189,7 @@ class LogIdsListing:
     """
 
     def __init__(self):
-        self._pieces = {}
+        self._pieces = defaultdict(dict)
 
     def lines(self, first, actions):
         """The listing of lines C{first}, C{first + 1}... (see L{LogIdsJson.lines})."""
@@ -198,9 +197,7 @@ class LogIdsListing:
         out = []
         write = out.append
         for number, (application, taken) in enumerate(actions, first):
-            pieces = byApplication.get(application)
-            if pieces is None:
-                pieces = byApplication[application] = {}
+            pieces = byApplication[application]
             for action in taken:
                 fields = action.fields
                 key = action if fields is None else (action.rule, action.kind,

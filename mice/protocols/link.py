@@ -151,13 +151,25 @@ class LinkServerProtocol(_LinkProtocol):
             self.sendLine(self._security.seal(wire.encodeAck(batchId)))
 
 
-class LinkServerFactory(Factory):
-    protocol = LinkServerProtocol
+class _LinkFactory(Factory):
+    """
+    Either end's factory: quiet (no "Starting factory" line for every
+    reconnection), and the maker of each connection's link security
+    (C{makeSecurity}).
+    """
+
     noisy = False
 
-    def __init__(self, receiver, securityFactory=PlainSecurity):
-        self.receiver = receiver
+    def __init__(self, securityFactory):
         self.makeSecurity = securityFactory
+
+
+class LinkServerFactory(_LinkFactory):
+    protocol = LinkServerProtocol
+
+    def __init__(self, receiver, securityFactory=PlainSecurity):
+        super().__init__(securityFactory)
+        self.receiver = receiver
 
 
 class LinkClientProtocol(_LinkProtocol):
@@ -193,10 +205,9 @@ class LinkClientProtocol(_LinkProtocol):
         self.factory.sender.linkLost(self, reason)
 
 
-class LinkClientFactory(Factory):
+class LinkClientFactory(_LinkFactory):
     protocol = LinkClientProtocol
-    noisy = False
 
     def __init__(self, sender, securityFactory=PlainSecurity):
+        super().__init__(securityFactory)
         self.sender = sender
-        self.makeSecurity = securityFactory

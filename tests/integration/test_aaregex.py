@@ -23,20 +23,16 @@ from tests.unit.analysis.test_aaregex import (
     MATCH_FILE,
     SEED,
     SSH_FAILED,
+    AlertIdDirectory,
     record,
     writeConfig,
 )
 
 
-class SharedAlertCounterTests(SynchronousTestCase):
+class SharedAlertCounterTests(AlertIdDirectory, SynchronousTestCase):
     """
-    L{sharedAlertCounter}: one counter per AlertIDFile in a process.
+    L{sharedAlertCounter}'s users in a process that dies without closing.
     """
-
-    def setUp(self):
-        self.directory = os.path.abspath(self.mktemp())
-        os.makedirs(self.directory)
-        self.path = os.path.join(self.directory, "alertid")
 
     def test_crashedUsersNeverRepeat(self):
         """

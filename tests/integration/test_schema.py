@@ -17,27 +17,16 @@ from mice.record import LogRecord
 from mice.testing import temporaryMariaDBDatabase
 from tests import SLOW
 from tests.unit.db.test_classify import AUDIT_RAW, FW_PLAIN_UDP, FW_SUSE_TCP, LAUS_SEED, RAW_LINES
-from tests.unit.db.test_schema import batchGroups
+from tests.unit.db.test_schema import HOST, batchGroups
 
 
 def record(line, seq, **fields):
-    values = dict(
-        source="client1",
-        stream="/var/log/messages",
-        seq=seq,
-        hostname="fw",
-        domain="example.org",
-        ip="10.0.0.1",
-        osystem="Linux",
-        release="2.6.5",
-        version="SuSE 9.1",
-        date="2004-11-22",
-        time="10:00:00",
-        logline=line,
-        signature="sig",
-    )
-    values.update(fields)
-    return LogRecord(**values)
+    """
+    A record from L{HOST}, the host of L{batchGroups}'s batches.
+    """
+    return LogRecord(**{"source": "client1", "stream": "/var/log/messages", "seq": seq,
+                        **dict(zip(LogRecord._fields[3:9], HOST)), "date": "2004-11-22",
+                        "time": "10:00:00", "logline": line, "signature": "sig", **fields})
 
 
 def classified(records):

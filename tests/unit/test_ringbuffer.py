@@ -75,6 +75,39 @@ class RingTestsMixin:
     the ring under test; C{byteCapacity} is generous unless a test needs it.
     """
 
+    # The steps of the model tests (a ring against a deque of (seq, payload)).
+
+    def releaseLikeModel(self, ring, model, nextSeq, count):
+        """
+        Release the first C{count} seqs from the oldest kept, in the ring and
+        the model; a release beyond the last seq given must be refused.
+
+        @return: the seq released up to, or C{None} when refused.
+        """
+        upTo = (model[0][0] if model else nextSeq) + count - 1
+        if upTo >= nextSeq:
+            self.assertRaises(ValueError, ring.release, upTo)
+            return None
+        ring.release(upTo)
+        while model and model[0][0] <= upTo:
+            model.popleft()
+        return upTo
+
+    def assertPeekLikeModel(self, ring, model, count, maxBytes):
+        """
+        C{ring.peek(count, maxBytes)} gives the model's first entries: at most
+        C{count}, and within C{maxBytes} unless that leaves none.
+        """
+        peeked = ring.peek(count, maxBytes)
+        expected = []
+        total = 0
+        for seq, payload in list(model)[:count]:
+            total += len(payload)
+            if expected and total > maxBytes:
+                break
+            expected.append((seq, payload))
+        self.assertEqual([(e.seq, e.payload) for e in peeked], expected)
+
     def test_fifo(self):
         """
         Entries come out oldest first, with increasing seqs and the objects
@@ -266,23 +299,9 @@ class MemoryRingTests(RingTestsMixin, SynchronousTestCase):
                 else:
                     self.assertRaises(RingFull, ring.append, payload)
             elif op[0] == "release":
-                upTo = (model[0][0] if model else nextSeq) + op[1] - 1
-                if upTo >= nextSeq:
-                    self.assertRaises(ValueError, ring.release, upTo)
-                else:
-                    ring.release(upTo)
-                    while model and model[0][0] <= upTo:
-                        model.popleft()
+                self.releaseLikeModel(ring, model, nextSeq, op[1])
             else:
-                peeked = ring.peek(op[1], op[2])
-                expected = []
-                total = 0
-                for seq, payload in list(model)[: op[1]]:
-                    total += len(payload)
-                    if expected and total > op[2]:
-                        break
-                    expected.append((seq, payload))
-                self.assertEqual([(e.seq, e.payload) for e in peeked], expected)
+                self.assertPeekLikeModel(ring, model, op[1], op[2])
             self.assertEqual(len(ring), len(model))
             self.assertEqual(ring.usedBytes, sum(len(p) for _, p in model))
         self.assertEqual([(e.seq, e.payload) for e in ring.peek()], list(model))
@@ -842,24 +861,11 @@ class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
                         or ring.usedBytes + 2 * recordSize(len(payload)) > byteCapacity
                     )
             elif op[0] == "release":
-                upTo = (model[0][0] if model else nextSeq) + op[1] - 1
-                if upTo >= nextSeq:
-                    self.assertRaises(ValueError, ring.release, upTo)
-                else:
-                    ring.release(upTo)
-                    while model and model[0][0] <= upTo:
-                        model.popleft()
+                upTo = self.releaseLikeModel(ring, model, nextSeq, op[1])
+                if upTo is not None:
                     released = max(released, upTo)
             elif op[0] == "peek":
-                peeked = ring.peek(op[1], op[2])
-                expected = []
-                total = 0
-                for seq, payload in list(model)[: op[1]]:
-                    total += len(payload)
-                    if expected and total > op[2]:
-                        break
-                    expected.append((seq, payload))
-                self.assertEqual([(e.seq, e.payload) for e in peeked], expected)
+                self.assertPeekLikeModel(ring, model, op[1], op[2])
             elif op[0] == "sync":
                 ring.sync()
                 ackedSeq = nextSeq - 1

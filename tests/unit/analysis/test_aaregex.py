@@ -44,14 +44,17 @@ FW_DROP = ("Nov 22 10:00:03 fw kernel: [86400.123456] SuSE-FW-DROP-DEFAULT IN=et
            " TOS=0x00 PREC=0x00 TTL=113 ID=4711 DF PROTO=TCP SPT=3345 DPT=445 WINDOW=16384"
            " RES=0x00 SYN URGP=0")
 
-# Every text rule key with (lines that must match, lines that must not).
-ALL_RULES = """
+# The sections every test config starts with.
+_AGENT_HEAD = """
 [HOST_INFO]
 Management = 127.0.0.1:4455
 Agent = 127.0.0.1:2266
 [IDMEF_INFO]
 AlertID = 1
-[AUTH]
+"""
+
+# Every text rule key with (lines that must match, lines that must not).
+ALL_RULES = _AGENT_HEAD + """[AUTH]
 AuSendTo = "M"
 AuS_Rule = ".*session opened for user.*"
 AuS_Rule = ".*Accepted password.*"
@@ -557,15 +560,21 @@ class AlertCounterTests(SynchronousTestCase):
         self.assertRaises(ValueError, store.load)
 
 
-class SharedAlertCounterTests(SynchronousTestCase):
+class AlertIdDirectory:
     """
-    L{sharedAlertCounter}: one counter per AlertIDFile in a process.
+    C{self.path}: an AlertIDFile (not made yet) in a directory of its own.
     """
 
     def setUp(self):
         self.directory = os.path.abspath(self.mktemp())
         os.makedirs(self.directory)
         self.path = os.path.join(self.directory, "alertid")
+
+
+class SharedAlertCounterTests(AlertIdDirectory, SynchronousTestCase):
+    """
+    L{sharedAlertCounter}: one counter per AlertIDFile in a process.
+    """
 
     def test_interleavedNeverRepeat(self):
         """
@@ -640,13 +649,7 @@ class SharedAlertCounterTests(SynchronousTestCase):
 # Literals that start inside one another and run past its end ("abcd" then
 # "cdef"), inside one another ("bc" in "abcd"), and a regex among them: what
 # the batch scan of matchIndexed must not lose.
-_EXTENDING = """
-[HOST_INFO]
-Management = 127.0.0.1:4455
-Agent = 127.0.0.1:2266
-[IDMEF_INFO]
-AlertID = 1
-[AUTH]
+_EXTENDING = _AGENT_HEAD + """[AUTH]
 AuSendTo = "M"
 AuS_Rule = ".*abcd.*"
 AuF_Rule = "cdef"

@@ -27,19 +27,13 @@ HOST = dict(
 )
 
 
+#: What L{record} and L{expected} share beside the origin and the line.
+COMMON = dict(stream="/var/log/messages", seq=7, date="2004-11-22", time="10:00:00",
+              signature="c2ln", **HOST)
+
+
 def record(logline, **fields):
-    values = dict(
-        source="client1",
-        stream="/var/log/messages",
-        seq=7,
-        date="2004-11-22",
-        time="10:00:00",
-        logline=logline,
-        signature="c2ln",
-        **HOST,
-    )
-    values.update(fields)
-    return LogRecord(**values)
+    return LogRecord(**{"source": "client1", **COMMON, "logline": logline, **fields})
 
 
 def expected(table, logline, **fields):
@@ -47,17 +41,7 @@ def expected(table, logline, **fields):
     The row C{classify} should build for C{record(logline)}: C{fields} name
     the parsed columns, every other parsed column is C{None}.
     """
-    values = dict(
-        origin="client1",
-        stream="/var/log/messages",
-        seq=7,
-        date="2004-11-22",
-        time="10:00:00",
-        logline=logline,
-        signature="c2ln",
-        **HOST,
-    )
-    values.update(fields)
+    values = {"origin": "client1", **COMMON, "logline": logline, **fields}
     unknown = set(values) - set(COLUMNS[table])
     assert not unknown, unknown
     return tuple(values.get(column) for column in COLUMNS[table])
