@@ -1,8 +1,10 @@
 """
-What the end-to-end benchmarks share: the stores rows are counted in, the
-processes' peak memory and CPU time, and waiting for a daemon's port.
+What the benchmarks share: the stores rows are counted in, the processes'
+peak memory and CPU time, waiting for a daemon's port, and driving an
+analysis module with fake senders.
 """
 
+import gc
 import os
 import socket
 import sqlite3
@@ -181,3 +183,28 @@ def corpusLines(path, limit):
     if lines and lines[-1] == "":
         lines.pop()
     return lines
+
+
+def driveAgent(analyzer, senders, recs, batch):
+    """
+    Feed C{recs} to the analysis module C{analyzer} (an L{IPostProcessor})
+    in flushes of C{batch}, its L{mice.testing.FakeSender}s acknowledging
+    each flush at once.
+
+    @return: C{(wall seconds, CPU seconds, records each sender was given)}.
+    """
+    sent = [0] * len(senders)
+    gc.collect()
+    began, cpuBegan = time.perf_counter(), time.process_time()
+    for first in range(0, len(recs), batch):
+        d = analyzer.process(recs[first:first + batch])
+        for index, sender in enumerate(senders):
+            sender.acknowledge()
+            sent[index] += sum(len(b.records) for b in sender.submitted)
+            sender.submitted.clear()
+        failures = []
+        d.addErrback(failures.append)
+        if failures:
+            raise RuntimeError(failures[0])
+    return time.perf_counter() - began, time.process_time() - cpuBegan, sent
+

@@ -15,17 +15,15 @@ Figures are CPU time of this process (one core) and wall time.
 """
 
 import argparse
-import gc
 import os
 import resource
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from _common import corpusLines  # noqa: E402
+from _common import corpusLines, driveAgent  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
 from mice.record import LogRecord  # noqa: E402
@@ -49,37 +47,22 @@ def run(recs, rulesPath, batch=5000):
     from twisted.internet.task import Clock
 
     from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore
-    from mice.analysis.logids import LogIdsEngine, loadFilters, loadNetDef, loadRules
+    from mice.analysis.logids import LogIdsEngine, loadFiles
     from mice.postproc.aarules import AaRulesAnalyzer
     from mice.testing import FakeSender
 
-    rules, problems = loadRules(rulesPath)
-    filters, more = loadFilters(os.path.join(LOGIDS, "filter.txt"))
-    netdef, _ = loadNetDef(os.path.join(LOGIDS, "netdef.txt"))
-    if problems or more:
-        raise SystemExit("\n".join(map(str, problems + more)))
+    rules, filters, netdef, problems = loadFiles(rulesPath, os.path.join(LOGIDS, "filter.txt"),
+                                                 os.path.join(LOGIDS, "netdef.txt"))
+    if problems:
+        raise SystemExit("\n".join(map(str, problems)))
     management, events = FakeSender("ManagementHost"), FakeSender("console")
     clock = Clock()
     clock.advance(1101117600)
     analyzer = AaRulesAnalyzer(Settings(), LogIdsEngine(rules, filters, netdef),
                                {"M": management, "events": events},
                                AlertCounter(MemoryAlertIdStore(), 1), clock)
-    documents = eventRecords = 0
-    gc.collect()
-    began, cpuBegan = time.perf_counter(), time.process_time()
-    for first in range(0, len(recs), batch):
-        d = analyzer.process(recs[first:first + batch])
-        for sender in (management, events):
-            sender.acknowledge()
-        documents += sum(len(b.records) for b in management.submitted)
-        eventRecords += sum(len(b.records) for b in events.submitted)
-        management.submitted.clear()
-        events.submitted.clear()
-        failures = []
-        d.addErrback(failures.append)
-        if failures:
-            raise RuntimeError(failures[0])
-    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpuBegan
+    elapsed, cpu, (documents, eventRecords) = driveAgent(analyzer, (management, events), recs,
+                                                        batch)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"agent=aa_rules rules={os.path.basename(rulesPath)} records={len(recs)}"
           f" alerts={analyzer.alerts} events={analyzer.events} (sent: {documents} IDMEF,"

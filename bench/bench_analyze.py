@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from _common import corpusLines, measureChild  # noqa: E402
+from _common import corpusLines, driveAgent, measureChild  # noqa: E402
 from gencorpus import generate  # noqa: E402
 
 from mice.analysis.aaregex import STRATEGIES, AaRegexMatcher, makeAlert  # noqa: E402
@@ -306,19 +306,7 @@ def runAgent(name, settings, recs, descriptions, batch=5000, limit=200000):
                                AlertCounter(MemoryAlertIdStore(), settings.alertId), clock,
                                descriptions)
     recs = recs[:limit]
-    gc.collect()
-    began, cpuBegan = time.perf_counter(), time.process_time()
-    for first in range(0, len(recs), batch):
-        d = analyzer.process(recs[first:first + batch])
-        management.acknowledge()
-        agent.acknowledge()
-        management.submitted.clear()
-        agent.submitted.clear()
-        failures = []
-        d.addErrback(failures.append)
-        if failures:
-            raise RuntimeError(failures[0])
-    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpuBegan
+    elapsed, cpu, _ = driveAgent(analyzer, (management, agent), recs, batch)
     print(f"agent rules={name} records={len(recs)} alerts={analyzer.alerts}"
           f" seconds={elapsed:.2f} alerts_per_second={analyzer.alerts / elapsed:.0f}"
           f" records_per_second={len(recs) / elapsed:.0f}"

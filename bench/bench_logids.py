@@ -50,7 +50,6 @@ import os
 import random
 import re
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,16 +59,14 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from _common import peakRss  # noqa: E402
-from gencorpus import generate  # noqa: E402
+from _common import measureChild  # noqa: E402
+from gencorpus import generate, writeCorpus  # noqa: E402
 
 from mice.analysis.logids import (  # noqa: E402
     LogIdsEngine,
-    NetDef,
     isAddress,
+    loadFiles,
     loadFilters,
-    loadNetDef,
-    loadRules,
     syslogHost,
 )
 from mice.analysis.offline import readLines as _readLines  # noqa: E402
@@ -202,16 +199,7 @@ def extraRules(count=100, seed=1):
 
 def writeLines(path, lines):
     with open(path, "w", encoding="utf-8") as f:
-        chunk = []
-        for line in lines:
-            chunk.append(line)
-            if len(chunk) >= 65536:
-                chunk.append("")
-                f.write("\n".join(chunk))
-                chunk = []
-        if chunk:
-            chunk.append("")
-            f.write("\n".join(chunk))
+        writeCorpus(f, lines)
 
 
 def peakRSS():
@@ -285,28 +273,14 @@ def runCli(rules, filters, netdef, path, lines):
     if netdef:
         command[-2:-2] = ["--netdef", netdef]
     with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
-        began = time.perf_counter()
-        child = subprocess.Popen(command, stdout=devnull, stderr=err, cwd=ROOT)
-        # The child's own peak, from /proc while it runs: its rusage's
-        # ru_maxrss starts from this (larger) process's, which it was
-        # forked from.
-        rss = 0
-        while True:
-            rss = max(rss, peakRss(child.pid))
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - began
-        child.returncode = os.waitstatus_to_exitcode(status)
+        status, elapsed, cpu, rss = measureChild(command, ROOT, devnull, err)
         err.seek(0)
         summary = err.read().decode("utf-8", "replace").splitlines()
-    cpu = usage.ru_utime + usage.ru_stime
     print(f"cli=mice-analyze-rules-json file={os.path.basename(path)} lines={lines}"
-          f" status={child.returncode} wall_seconds={elapsed:.2f} cpu_seconds={cpu:.2f}"
+          f" status={status} wall_seconds={elapsed:.2f} cpu_seconds={cpu:.2f}"
           f" lines_per_second={lines / elapsed:.0f} cpu_lines_per_second={lines / cpu:.0f}"
           f" peak_rss_mib={rss / 2 ** 20:.1f}", flush=True)
-    if child.returncode != 0:
+    if status != 0:
         print("\n".join(summary[:20]), file=sys.stderr)
     return summary
 
@@ -346,13 +320,8 @@ def main(argv=None):
         print(f"corpus={corpusPath} lines={options.lines}"
               f" seconds={time.perf_counter() - began:.1f}", flush=True)
 
-        rules, problems = loadRules(rulesPath)
-        filters, more = loadFilters(options.filters)
-        problems += more
-        netdef = NetDef()
-        if options.netdef:
-            netdef, more = loadNetDef(options.netdef)
-            problems += more
+        rules, filters, netdef, problems = loadFiles(rulesPath, options.filters,
+                                                     options.netdef)
         if problems:
             raise SystemExit("\n".join(map(str, problems)))
         files = ((corpusPath, options.lines), (antivirusPath, max(1, options.lines // 50)))

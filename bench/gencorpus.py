@@ -351,6 +351,23 @@ def generate(n, seed=1, start=START):
         produced += take
 
 
+def writeCorpus(out, lines):
+    """
+    Write C{lines} to the text file C{out}, each ended by a newline, in
+    chunks (a corpus of millions of lines is never one string).
+    """
+    chunk = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= 65536:
+            chunk.append("")
+            out.write("\n".join(chunk))
+            chunk = []
+    if chunk:
+        chunk.append("")
+        out.write("\n".join(chunk))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--lines", type=int, default=1000000)
@@ -360,16 +377,7 @@ def main(argv=None):
     began = time.perf_counter()
     out = sys.stdout if options.output == "-" else open(options.output, "w", encoding="utf-8")
     try:
-        chunk = []
-        for line in generate(options.lines, options.seed):
-            chunk.append(line)
-            if len(chunk) >= 65536:
-                chunk.append("")
-                out.write("\n".join(chunk))
-                chunk = []
-        if chunk:
-            chunk.append("")
-            out.write("\n".join(chunk))
+        writeCorpus(out, generate(options.lines, options.seed))
     finally:
         if out is not sys.stdout:
             out.close()

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_idmef -*-
+# -*- test-case-name: tests.unit.test_idmef,tests.integration.test_idmef -*-
 """
 IDMEF (RFC 4765) for M-ICE: L{toXml} turns an L{Alert} into an
 C{IDMEF-Message} document (written directly as text, the bytes lxml would

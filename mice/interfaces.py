@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.unit.test_registry -*-
 """
 The interfaces behind M-ICE's "dynamic loadable modules".
 
@@ -62,9 +63,10 @@ class IPostProcessor(Interface):
     """
 
     name = Attribute("The module name, for logs.")
-    maxErrors = Attribute("Optional: failures in a row before the daemon holds (MAXERR).")
-    batchSize = Attribute("Optional: records per call of process().")
-    concurrency = Attribute("Optional: calls of process() that may run at once (default 1).")
+    maxErrors = Attribute("Failures in a row before the daemon holds (MAXERR; 10 is usual).")
+    batchSize = Attribute("Records per call of process() at the most.")
+    concurrency = Attribute("Calls of process() that may run at once (1 unless the module"
+                            " can take more, such as a store with several connections).")
 
     def start():
         """
@@ -109,6 +111,28 @@ class IPseudonymizer(Interface):
         """
         @param line: one log line (C{str}).
         @return: the line with personal data replaced; never raises.
+        """
+
+
+class IFormatter(Interface):
+    """
+    The log format of a DataForwarder (C{mice_mod_fmt_simple}): the host
+    columns sent with every batch and the wire record of each line.  Pure:
+    no I/O, time passed in.  (L{mice.forwarder.prepare.LinePreparer} makes
+    the simple format's records itself, a poll's lines at once.)
+    """
+
+    host = Attribute("The L{mice.record.HostInfo} sent with every batch.")
+
+    def format(line, now, nowStamp=None, timestamper=None):
+        """
+        The wire record of one log line: C{[date, time, line, signature]}.
+
+        @param now: a naive local L{datetime}: the year of syslog dates.
+        @param nowStamp: C{(date, time)} for a line without a time stamp
+            (else taken from C{now}).
+        @param timestamper: a L{mice.forwarder.format.Timestamper} to reuse
+            across lines.
         """
 
 
@@ -202,3 +226,14 @@ class ReactionRefused(Exception):
     target is on a never-act list): the journal records it as refused, with
     this exception's text as the reason.
     """
+
+
+#: The interface a module of each role (L{IModuleFactory.role}) provides.
+ROLE_INTERFACES = {
+    "decoder": IDecoder,
+    "postprocessor": IPostProcessor,
+    "filter": IFilter,
+    "pseudonymizer": IPseudonymizer,
+    "formatter": IFormatter,
+    "reaction": ICountermeasureModule,
+}

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.test_ringbuffer -*-
+# -*- test-case-name: tests.unit.test_ringbuffer,tests.integration.test_ringbuffer -*-
 """
 The ring buffers between a BufferDaemon's receiving side and its post-processor.
 
@@ -82,7 +82,27 @@ def _checkCapacity(capacity):
         raise ValueError(f"capacity must be a positive number of entries, not {capacity!r}")
 
 
-class MemoryRing:
+class _Ring:
+    """
+    What both rings share: they hold C{_entries}, a C{with} block closes
+    them, and they are full when not even a one-byte payload fits.
+    """
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def full(self):
+        return not self.canAppend(1)
+
+
+class MemoryRing(_Ring):
     """
     A ring of at most C{capacity} entries, and at most C{byteCapacity} payload
     bytes when that is given, held in memory.  Lost when the process ends.
@@ -104,22 +124,9 @@ class MemoryRing:
         self._nextSeq = 1
         self._closed = False
 
-    def __len__(self):
-        return len(self._entries)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     @property
     def usedBytes(self):
         return self._usedBytes
-
-    @property
-    def full(self):
-        return not self.canAppend(1)
 
     def canAppend(self, size):
         """
@@ -288,7 +295,7 @@ def _initialize(fd, path, capacity, dataSize, headSeq=1):
     _fsyncDirectory(path)
 
 
-class MmapRing:
+class MmapRing(_Ring):
     """
     A crash-safe ring of at most C{capacity} entries in a file of
     C{HEADER_SIZE + byteCapacity} bytes at C{path}, mapped into memory.
@@ -335,15 +342,6 @@ class MmapRing:
                 self._open(capacity, dataSize)
             else:
                 self.geometryMismatch = True
-
-    def __len__(self):
-        return len(self._entries)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return (
@@ -657,10 +655,6 @@ class MmapRing:
     @property
     def usedBytes(self):
         return self._tailL - self._headL
-
-    @property
-    def full(self):
-        return not self.canAppend(1)
 
     def canAppend(self, size):
         """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.analysis.test_aaregex -*-
+# -*- test-case-name: tests.unit.analysis.test_aaregex,tests.integration.test_aaregex -*-
 """
 The AlertID counter of an analysis agent: the IDMEF messageid, persisted in
 C{AlertIDFile} in blocks so that a number is never handed out twice, across

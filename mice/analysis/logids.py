@@ -740,6 +740,25 @@ def loadNetDef(path):
     return parseNetDef(_read(path), path)
 
 
+def loadFiles(rulesPath, filtersPath, netdefPath=None):
+    """
+    What an engine is made of, from its files: C{rules.txt}, C{filter.txt}
+    and, if given, C{netdef.txt} (else an empty L{NetDef}).
+
+    @return: C{(rules, filters, netdef, problems)}: a line that does not
+        load is a problem (C{file:line: reason}); the others load.
+    @raise OSError: a file cannot be read.
+    """
+    rules, problems = loadRules(rulesPath)
+    filters, more = loadFilters(filtersPath)
+    problems = list(problems) + list(more)
+    netdef = NetDef()
+    if netdefPath:
+        netdef, more = loadNetDef(netdefPath)
+        problems.extend(more)
+    return rules, filters, netdef, problems
+
+
 # ---------------------------------------------------------------------------
 # The engine
 

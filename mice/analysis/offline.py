@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_cli -*-
+# -*- test-case-name: tests.unit.analysis.test_aaregex,tests.unit.analysis.test_logids,tests.integration.test_aaregex,tests.integration.test_logids -*-
 """
 Offline analysis, as C{mice analyze} prints it (like C{fail2ban-regex}):
 reading a log file the way the BufferDaemon decodes it, and the bytes of
@@ -7,6 +7,7 @@ from pieces cut once per rule so that a million lines print in seconds.
 Pure: files in, text out; tests and benches import it.
 """
 
+from collections import defaultdict
 
 
 def zoneNamed(name):
@@ -137,7 +138,7 @@ class LogIdsJson:
         self._dumps = json.dumps
         # What json.dumps does to a str (ensure_ascii).
         self._string = json.encoder.encode_basestring_ascii
-        self._pieces = {}
+        self._pieces = defaultdict(dict)
         self._names = {}
 
     def format(self, number, application, taken):
@@ -156,9 +157,7 @@ class LogIdsJson:
         out = []
         write = out.append
         for number, (application, taken) in enumerate(actions, first):
-            pieces = byApplication.get(application)
-            if pieces is None:
-                pieces = byApplication[application] = {}
+            pieces = byApplication[application]
             head = f'{{"line": {number}'
             for action in taken:
                 # A display's object differs from line to line by its fields only.
@@ -202,7 +201,7 @@ class LogIdsListing:
     """
 
     def __init__(self):
-        self._pieces = {}
+        self._pieces = defaultdict(dict)
 
     def lines(self, first, actions):
         """The listing of lines C{first}, C{first + 1}... (see L{LogIdsJson.lines})."""
@@ -210,9 +209,7 @@ class LogIdsListing:
         out = []
         write = out.append
         for number, (application, taken) in enumerate(actions, first):
-            pieces = byApplication.get(application)
-            if pieces is None:
-                pieces = byApplication[application] = {}
+            pieces = byApplication[application]
             for action in taken:
                 fields = action.fields
                 key = action if fields is None else (action.rule, action.kind,

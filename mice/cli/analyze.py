@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_cli -*-
+# -*- test-case-name: tests.integration.test_cli,tests.integration.test_aaregex,tests.integration.test_logids -*-
 """
 C{mice analyze}: test analysis rules on a log file, offline (the M-ICE
 rules with C{-c}, the LogIDS rules with C{--rules}); the output is
@@ -165,7 +165,7 @@ def analyzeLogIds(args):
     from itertools import chain, islice
     from operator import attrgetter, itemgetter
 
-    from mice.analysis.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
+    from mice.analysis.logids import LogIdsEngine, loadFiles
 
     if not (args.rules and args.filters):
         print("mice analyze: --rules and --filters go together", file=sys.stderr)
@@ -173,16 +173,8 @@ def analyzeLogIds(args):
     if args.idmef:
         print("mice analyze: --idmef is for -c (the M-ICE rules)", file=sys.stderr)
         return 2
-    problems = []
     try:
-        rules, found = loadRules(args.rules)
-        problems += found
-        filters, found = loadFilters(args.filters)
-        problems += found
-        netdef = NetDef()
-        if args.netdef:
-            netdef, found = loadNetDef(args.netdef)
-            problems += found
+        rules, filters, netdef, problems = loadFiles(args.rules, args.filters, args.netdef)
     except OSError as e:
         print(f"mice analyze: {e.filename}: {e.strerror}", file=sys.stderr)
         return 1

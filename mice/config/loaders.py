@@ -68,84 +68,42 @@ def loadConfig(path, strict=False, kind=None):
     return loadConfigText(_readText(path), path, strict, kind)
 
 
-def loadBufferDaemon(path, strict=False):
-    return loadConfig(path, strict, "bufferdaemon").settings
-
-
-def loadPopMysql(path, strict=False):
-    return loadConfig(path, strict, "pop_mysql").settings
-
-
-def loadPopSyslog(path, strict=False):
-    return loadConfig(path, strict, "pop_syslog").settings
-
-
-def loadDecoder(path, strict=False):
+def _settingsLoader(kind, withoutFile=None):
     """
-    The decoding module's settings; C{path=None} gives the defaults.
+    C{load(path, strict=False)}: the settings of a config file of C{kind}
+    (L{loadConfig}); C{path=None} gives C{withoutFile}, where given.
     """
-    if path is None:
-        return DecoderSettings(None)
-    return loadConfig(path, strict, "decoder").settings
+    def load(path, strict=False):
+        if path is None and withoutFile is not None:
+            return withoutFile
+        return loadConfig(path, strict, kind).settings
+
+    load.__doc__ = f"The settings read from {_SCHEMAS[kind].title} (kind C{{{kind}}})" + (
+        "; C{path=None} gives the defaults." if withoutFile is not None else ".")
+    return load
 
 
-def loadDataForwarder(path, strict=False):
-    return loadConfig(path, strict, "dataforwarder").settings
-
-
-def loadReactionDaemon(path, strict=False):
-    return loadConfig(path, strict, "reactiondaemon").settings
-
-
-def loadRctSystem(path, strict=False):
-    return loadConfig(path, strict, "rct_system").settings
-
-
-def loadCountermeasure(path, strict=False):
-    return loadConfig(path, strict, "countermeasure").settings
-
-
-def loadAaRegex(path, strict=False):
-    return loadConfig(path, strict, "aa_regex").settings
-
-
-def loadAaRules(path, strict=False):
-    return loadConfig(path, strict, "aa_rules").settings
-
-
-def loadActGeneric(path, strict=False):
-    return loadConfig(path, strict, "act_generic").settings
-
-
-def loadMatchFile(path, strict=False):
-    return loadConfig(path, strict, "matchfile").settings
-
-
-def loadFltRegex(path, strict=False):
-    """
-    The filter module's settings; C{path=None} gives no rules (keep every line).
-    """
-    if path is None:
-        return FilterSettings(None, (), ())
-    return loadConfig(path, strict, "flt_regex").settings
-
-
-def loadPseudonym(path, strict=False):
-    """
-    A pseudonymisation module's settings; C{path=None} gives no key.
-    """
-    if path is None:
-        return PseudonymSettings(None, None)
-    return loadConfig(path, strict, "psd").settings
-
-
-def loadFmtSimple(path, strict=False):
-    """
-    The format module's settings; C{path=None} overrides nothing.
-    """
-    if path is None:
-        return FmtSimpleSettings(None)
-    return loadConfig(path, strict, "fmt_simple").settings
+loadBufferDaemon = _settingsLoader("bufferdaemon")
+loadPopMysql = _settingsLoader("pop_mysql")
+loadPopSyslog = _settingsLoader("pop_syslog")
+loadDecoder = _settingsLoader("decoder", DecoderSettings(None))
+loadDataForwarder = _settingsLoader("dataforwarder")
+loadReactionDaemon = _settingsLoader("reactiondaemon")
+loadAaRegex = _settingsLoader("aa_regex")
+loadAaRules = _settingsLoader("aa_rules")
+loadActGeneric = _settingsLoader("act_generic")
+loadMatchFile = _settingsLoader("matchfile")
+# Without a file: no filter rules (every line kept), no pseudonym key, no
+# host column overridden.
+loadFltRegex = _settingsLoader("flt_regex", FilterSettings(None, (), ()))
+loadPseudonym = _settingsLoader("psd", PseudonymSettings(None, None))
+loadFmtSimple = _settingsLoader("fmt_simple", FmtSimpleSettings(None))
+loadRctSystem = _settingsLoader("rct_system")
+loadCountermeasure = _settingsLoader("countermeasure")
+# The reaction agents' <PIPE>.conf files: without one, their defaults.
+loadSyslogReaction = _settingsLoader("rid_syslog", SyslogReactionSettings())
+loadSaveToFile = _settingsLoader("rid_savetofile", SaveToFileSettings())
+loadFifoReaction = _settingsLoader("rid_fifo", FifoReactionSettings())
 
 
 def lineOf(path, key, section=None):
@@ -166,29 +124,3 @@ def lineOf(path, key, section=None):
     return None
 
 
-def loadSyslogReaction(path, strict=False):
-    """
-    C{rid_1_write_to_syslog.conf}; C{path=None} gives the defaults.
-    """
-    if path is None:
-        return SyslogReactionSettings()
-    return loadConfig(path, strict, "rid_syslog").settings
-
-
-def loadSaveToFile(path, strict=False):
-    """
-    C{rid_3_save_to_file.conf}; C{path=None} gives the defaults.
-    """
-    if path is None:
-        return SaveToFileSettings()
-    return loadConfig(path, strict, "rid_savetofile").settings
-
-
-def loadFifoReaction(path, strict=False):
-    """
-    An external reaction program's C{<PIPE>.conf}; C{path=None} gives the
-    defaults.
-    """
-    if path is None:
-        return FifoReactionSettings()
-    return loadConfig(path, strict, "rid_fifo").settings

@@ -702,7 +702,6 @@ def _buildAaRegex(loader, v):
         if sendTo != "N":
             routes.setdefault(sendTo, (sendToKey, v.line(name, sendToKey)))
     hostInfo = "HOST_INFO"
-    encryption = v.one(hostInfo, "Encryption")
     for target, address, letters in (("the ManagementHost", "Management", "MB"),
                                      ("the next analysis agent", "Agent", "AB")):
         used = [routes[letter] for letter in letters if letter in routes]
@@ -710,14 +709,23 @@ def _buildAaRegex(loader, v):
             sendToKey, line = used[0]
             loader.error(line, f"{sendToKey} sends to {target}, but [HOST_INFO] has no"
                                f" {address} = HOST:PORT")
+    return AaRegexSettings(sections=tuple(sections), **_agentLinks(loader, v))
+
+
+def _agentLinks(loader, v):
+    """
+    The L{AgentLinkSettings} fields of an analysis module's config, its
+    links' keys checked.
+    """
+    hostInfo, idmefInfo = "HOST_INFO", "IDMEF_INFO"
     _linkKeys(loader, v, (("Management", "MngmntKey"), ("Agent", "AgentKey")))
-    return AaRegexSettings(
+    return dict(
         path=loader.filename, management=v.one(hostInfo, "Management"),
-        agent=v.one(hostInfo, "Agent"), encryption=encryption,
+        agent=v.one(hostInfo, "Agent"), encryption=v.one(hostInfo, "Encryption"),
         mngmntKey=v.one(hostInfo, "MngmntKey"), agentKey=v.one(hostInfo, "AgentKey"),
-        alertId=v.one("IDMEF_INFO", "AlertID"), alertIdFile=v.one("IDMEF_INFO", "AlertIDFile"),
-        dtdFile=v.one("IDMEF_INFO", "DTDFile"), analyzerId=v.one("IDMEF_INFO", "AnalyzerID"),
-        sections=tuple(sections), tls=_tlsFiles(loader, v, hostInfo))
+        alertId=v.one(idmefInfo, "AlertID"), alertIdFile=v.one(idmefInfo, "AlertIDFile"),
+        dtdFile=v.one(idmefInfo, "DTDFile"), analyzerId=v.one(idmefInfo, "AnalyzerID"),
+        tls=_tlsFiles(loader, v, hostInfo))
 
 
 def _linkKeys(loader, v, targets):
@@ -748,15 +756,9 @@ def _buildAaRules(loader, v):
     if sendTo in ("A", "B") and v.one(hostInfo, "Agent") is None:
         loader.error(v.line(logids, "SendTo"), f"SendTo = {sendTo} sends to the next analysis"
                                                " agent, but [HOST_INFO] has no Agent = HOST:PORT")
-    _linkKeys(loader, v, (("Management", "MngmntKey"), ("Agent", "AgentKey")))
     return AaRulesSettings(
-        path=loader.filename, management=v.one(hostInfo, "Management"),
-        agent=v.one(hostInfo, "Agent"), encryption=v.one(hostInfo, "Encryption"),
-        mngmntKey=v.one(hostInfo, "MngmntKey"), agentKey=v.one(hostInfo, "AgentKey"),
-        alertId=v.one("IDMEF_INFO", "AlertID"), alertIdFile=v.one("IDMEF_INFO", "AlertIDFile"),
-        dtdFile=v.one("IDMEF_INFO", "DTDFile"), analyzerId=v.one("IDMEF_INFO", "AnalyzerID"),
         rulesFile=v.one(logids, "Rules"), filterFile=v.one(logids, "Filters"),
-        netdefFile=v.one(logids, "NetDef"), sendTo=sendTo, tls=_tlsFiles(loader, v, hostInfo))
+        netdefFile=v.one(logids, "NetDef"), sendTo=sendTo, **_agentLinks(loader, v))
 
 
 def _buildActGeneric(loader, v):

@@ -424,7 +424,13 @@ class RuleSection:
 
 
 @dataclass(frozen=True)
-class AaRegexSettings:
+class AgentLinkSettings:
+    """
+    What the configs of both analysis modules share: C{[HOST_INFO]} (where
+    the alerts go, and how the links are secured) and C{[IDMEF_INFO]} (the
+    messageid counter, the analyzer's id).
+    """
+
     path: str
     management: HostPort | None
     agent: HostPort | None
@@ -435,6 +441,10 @@ class AaRegexSettings:
     alertIdFile: str | None
     dtdFile: str | None
     analyzerId: str
+
+
+@dataclass(frozen=True)
+class AaRegexSettings(AgentLinkSettings):
     sections: tuple
     tls: tuple | None = None
     """C{(certificate, key, ca)}: with Encryption = yes, the links to the
@@ -460,24 +470,15 @@ class AaRegexSettings:
 
 
 @dataclass(frozen=True)
-class AaRulesSettings:
+class AaRulesSettings(AgentLinkSettings):
     """
     C{mice_mod_pop_aa_rules.conf}: the LogIDS rules module of an analysis
     agent (L{mice.postproc.aarules}).  The rule, filter and netdef files are
     only named here: L{mice.analysis.logids} reads them (a bad line in them is
-    skipped and reported, it does not stop the agent).
+    skipped and reported, it does not stop the agent).  C{management} is
+    always given: the console events go there.
     """
 
-    path: str
-    management: HostPort
-    agent: HostPort | None
-    encryption: bool
-    mngmntKey: str | None = field(repr=False)
-    agentKey: str | None = field(repr=False)
-    alertId: int
-    alertIdFile: str | None
-    dtdFile: str | None
-    analyzerId: str
     rulesFile: str
     filterFile: str
     netdefFile: str | None

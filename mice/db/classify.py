@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.db.test_classify -*-
+# -*- test-case-name: tests.unit.db.test_classify,tests.integration.test_classify -*-
 """
 Which raw-log table a log line belongs in, and its row there.
 

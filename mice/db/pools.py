@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rawlogdb -*-
+# -*- test-case-name: tests.integration.test_schema,tests.integration.test_endtoend -*-
 """
 Database connection pools: the one place that knows how to open SQLite and
 MySQL/MariaDB through C{twisted.enterprise.adbapi}.  The SQL itself is in

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.db.test_schema -*-
+# -*- test-case-name: tests.unit.db.test_schema,tests.integration.test_schema -*-
 """
 The M-ICE database schema and every piece of SQL text that depends on the
 database: the seed's tables (manual chapters 5.2.2 and 7.3.2), how to create
@@ -472,6 +472,25 @@ def insertClassified(txn, dialect, rowsByTable):
     }
 
 
+def _remembering(convert):
+    """
+    C{(lookup, convert)} for the values of a flush's rows: C{lookup(value)}
+    is a dictionary lookup of what C{convert} gave before (C{None} the first
+    time), and the C{convert} returned remembers what it gives for values
+    that repeat from row to row (anything but a long text: dates, times,
+    interfaces, ids).
+    """
+    remembered = {}
+
+    def remember(value):
+        text = convert(value)
+        if type(value) is not str or len(value) < 64:
+            remembered[value] = text
+        return text
+
+    return remembered.get, remember
+
+
 def mysqlBatchStatements(table, groups):
     """
     Multi-row C{INSERT IGNORE} statements for rows given the way
@@ -491,15 +510,7 @@ def mysqlBatchStatements(table, groups):
     """
     head = "INSERT IGNORE INTO %s (%s) VALUES " % (
         quote(table), ", ".join(quote(c) for c in COLUMNS[table]))
-    literals = {}
-    cached = literals.get
-
-    def literal(value):
-        text = mysqlLiteral(value)
-        if type(value) is not str or len(value) < 64:
-            literals[value] = text
-        return text
-
+    cached, literal = _remembering(mysqlLiteral)
     escape = mysqlEscape
     firewall = table == "firewall_line"
     values, size = [], 0
@@ -592,15 +603,7 @@ def loadDataChunks(table, groups, limit=LOAD_DATA_CHARS):
 
     @return: an iterator of C{(key, text)}.
     """
-    fieldOf = {}
-    cached = fieldOf.get
-
-    def field(value):
-        text = loadDataField(value)
-        if type(value) is not str or len(value) < 64:
-            fieldOf[value] = text
-        return text
-
+    cached, field = _remembering(loadDataField)
     escape = loadDataEscape
     null = "\\N"
     firewall = table == "firewall_line"

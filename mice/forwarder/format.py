@@ -10,6 +10,9 @@ import re
 import time as _time
 from datetime import date as _date
 
+from zope.interface import implementer
+
+from mice.interfaces import IFormatter
 from mice.record import HostInfo
 
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d\Z")
@@ -194,6 +197,7 @@ def decodeLogBytes(raw):
     return raw.decode("utf-8", "backslashreplace")
 
 
+@implementer(IFormatter)
 class SimpleFormat:
     """
     C{mice_mod_fmt_simple}: the host columns a DataForwarder sends with its

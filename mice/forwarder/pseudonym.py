@@ -47,7 +47,8 @@ _NAME = r"""[^\s;,:"'()\[\]=]+"""
 # Each pattern captures only the value it replaces; the group's first letter
 # says the kind (u: user name, n: numeric uid, a: address).  Every value is
 # bounded on both sides by characters that cannot be part of a token, which
-# is what makes pseudonymisation reversible.
+# is what makes pseudonymisation reversible; where two values touch, they
+# are one token (KeyedPseudonymizer._values).
 _USER_PATTERNS = (
     rf"\bfor (?P<u1>{_NAME}) from\b",                                # sshd Accepted
     rf"\b(?:for|[Ii]nvalid|[Ii]llegal|authenticating) user (?P<u2>{_NAME})",
@@ -157,26 +158,42 @@ class KeyedPseudonymizer:
             cached = self._cache[(kind, value)] = _encode(self._siv.encrypt(data, [kind]))
         return cached
 
-    def _replace(self, match):
-        start = match.start()
-        text = match.group()
-        parts = []
-        last = 0
-        for name, kind in self._groups:
-            if match.start(name) < 0:
-                continue
-            value = match.group(name)
-            if kind is ADDRESS and not _isAddress(value):
-                continue
-            begin, end = match.start(name) - start, match.end(name) - start
-            parts.append(text[last:begin])
-            parts.append(self.token(kind, value))
-            last = end
-        parts.append(text[last:])
-        return "".join(parts)
+    def _values(self, line):
+        """
+        The values to replace in C{line}: C{[begin, end, kind]}, in order.
+
+        Two values side by side become one, of the first one's kind: a user
+        name ends at a colon (C{acct={::0}), and an IPv6 address may begin
+        with that very colon.  Replaced one by one, they would give two
+        tokens with nothing between them, which no reader (nor
+        L{depseudonymize}) can split again, since the second token's C{psd}
+        reads as the end of the first.
+        """
+        values = []
+        for match in self._pattern.finditer(line):
+            for name, kind in self._groups:
+                begin = match.start(name)
+                if begin < 0:
+                    continue
+                end = match.end(name)
+                if kind is ADDRESS and not _isAddress(line[begin:end]):
+                    continue
+                if values and values[-1][1] == begin:
+                    values[-1][1] = end
+                else:
+                    values.append([begin, end, kind])
+        return values
 
     def pseudonymize(self, line):
-        return self._pattern.sub(self._replace, line)
+        parts, position = [], 0
+        for begin, end, kind in self._values(line):
+            parts.append(line[position:begin])
+            parts.append(self.token(kind, line[begin:end]))
+            position = end
+        if not parts:
+            return line
+        parts.append(line[position:])
+        return "".join(parts)
 
 
 def depseudonymize(text, key, invalid=None):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_send -*-
+# -*- test-case-name: tests.unit.decoders.test_logformat,tests.integration.test_endtoend -*-
 """
 Shipping a whole file through a L{mice.services.sender.ReliableSender}:
 what C{mice send} and the all-in-one demo do.

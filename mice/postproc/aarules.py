@@ -271,15 +271,10 @@ def loadEngine(settings, log=None):
 
     @raise OSError: a file cannot be read.
     """
-    from mice.analysis.logids import LogIdsEngine, NetDef, loadFilters, loadNetDef, loadRules
+    from mice.analysis.logids import LogIdsEngine, loadFiles
 
-    rules, problems = loadRules(settings.rulesFile)
-    filters, more = loadFilters(settings.filterFile)
-    problems = list(problems) + list(more)
-    netdef = NetDef()
-    if settings.netdefFile:
-        netdef, more = loadNetDef(settings.netdefFile)
-        problems.extend(more)
+    rules, filters, netdef, problems = loadFiles(settings.rulesFile, settings.filterFile,
+                                                 settings.netdefFile)
     for problem in problems:
         (log or AaRulesAnalyzer.log).error("{problem} (skipped)", problem=str(problem))
     return LogIdsEngine(rules, filters, netdef), problems

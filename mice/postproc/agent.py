@@ -134,6 +134,8 @@ class AgentModule:
 
     maxErrors = 10
     batchSize = 5000
+    #: One flush at a time: alerts leave in line order, numbered in order.
+    concurrency = 1
     links = ()
 
     def attachSenders(self, senders):

@@ -9,12 +9,8 @@ console) is built; a BufferDaemon loads it as C{mice_mod_pop_alertdb}
 (L{build}), a ManagementHost that only stores.
 """
 
-from twisted.internet.defer import succeed
-from twisted.logger import Logger
-from zope.interface import implementer
-
 from mice.db import schema
-from mice.interfaces import IPostProcessor
+from mice.db.store import TableStore, storeFromConfig
 
 
 def _first(nodes, attribute):
@@ -48,68 +44,16 @@ def storeAlerts(txn, dialect, records):
                              [alertRow(r) for r in records if r.alerts])
 
 
-@implementer(IPostProcessor)
-class AlertStore:
+class AlertStore(TableStore):
     name = "alert database"
+    tables = schema.ALERT_TABLES
     store = staticmethod(storeAlerts)
-    """The transaction function that stores a flush's records."""
-    log = Logger()
-    maxErrors = 10
-    batchSize = 1000
-
-    def __init__(self, pool, dialect, description="", maxErrors=10, batchSize=1000):
-        self.pool = pool
-        self.dialect = dialect
-        self.description = description
-        self.maxErrors = maxErrors
-        self.batchSize = batchSize
-        self._schemaReady = False
-
-    @property
-    def concurrency(self):
-        return 1
-
-    def start(self):
-        if self._schemaReady:
-            return succeed(None)
-
-        def ready(_):
-            self._schemaReady = True
-
-        return self.pool.runInteraction(schema.createSchema, self.dialect,
-                                        schema.ALERT_TABLES).addCallback(ready)
-
-    def process(self, records):
-        records = list(records)
-        return self.start().addCallback(
-            lambda _: self.pool.runInteraction(self.store, self.dialect, records))
-
-    def stop(self):
-        self.pool.close()
-
-
-def buildStore(store, configPath, reactor):
-    """
-    A C{store} (L{AlertStore} or a subclass) from its config, which is the
-    database's, as for C{mice_mod_pop_mysql}: C{[MYSQL_SERVER]} with C{URL}
-    (C{sqlite:///alerts.db}, relative to the config) or C{HOSTNAME}, C{USER},
-    C{PASSWORD}, C{DBNAME}, and C{MAXERR}, C{BATCHSIZE}.
-    """
-    from mice.config import loadPopMysql, parseDatabaseUrl
-    from mice.db.pools import connectionPool
-
-    # Strict: a store whose directory does not exist is an error (file:line).
-    settings = loadPopMysql(configPath, strict=True)
-    url = parseDatabaseUrl(settings.databaseUrl())
-    pool, dialect = connectionPool(url, reactor)
-    where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
-    return store(pool, dialect, description=where, maxErrors=settings.maxErr,
-                 batchSize=settings.batchSize)
 
 
 def build(configPath, reactor):
     """
-    The C{mice_mod_pop_alertdb} module (see L{mice.registry} and
-    L{buildStore}).
+    The C{mice_mod_pop_alertdb} module: its config is the database's, as
+    C{mice_mod_pop_mysql}'s (see L{mice.registry} and
+    L{mice.db.store.storeFromConfig}).
     """
-    return buildStore(AlertStore, configPath, reactor)
+    return storeFromConfig(AlertStore, configPath, reactor)

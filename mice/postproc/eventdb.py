@@ -10,7 +10,7 @@ from this table and the alerts from C{alert_entry}.
 import json
 
 from mice.db import schema
-from mice.postproc.alertdb import AlertStore, buildStore
+from mice.db.store import TableStore, storeFromConfig
 
 
 def eventRow(event):
@@ -36,19 +36,20 @@ def storeEvents(txn, dialect, events):
                         [eventRow(e) for e in events])
 
 
-class EventStore(AlertStore):
+class EventStore(TableStore):
     """
-    The console event store: an L{AlertStore} (same schema, same pool
-    handling) for C{event} records.
+    The console event store, in the alert database (the same tables as
+    L{mice.postproc.alertdb.AlertStore}'s, C{console_event} among them).
     """
 
     name = "console event database"
+    tables = schema.ALERT_TABLES
     store = staticmethod(storeEvents)
 
 
 def build(configPath, reactor):
     """
     The C{mice_mod_pop_eventdb} module: its config is the database's, as for
-    C{mice_mod_pop_alertdb} (L{mice.postproc.alertdb.buildStore}).
+    C{mice_mod_pop_alertdb} (L{mice.db.store.storeFromConfig}).
     """
-    return buildStore(EventStore, configPath, reactor)
+    return storeFromConfig(EventStore, configPath, reactor)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_rawlogdb -*-
+# -*- test-case-name: tests.integration.test_endtoend,tests.integration.test_faults -*-
 """
 C{mice_mod_pop_mysql}: the raw-log database.
 
@@ -10,12 +10,11 @@ stored once.
 """
 
 from twisted.logger import Logger
-from zope.interface import implementer
 
 from mice.db import schema
 from mice.db.classify import classify, classifyBatch
+from mice.db.store import TableStore, storeFromConfig
 from mice.decoders.logformat import LogBatch
-from mice.interfaces import IPostProcessor
 
 log = Logger()
 
@@ -59,18 +58,12 @@ def storeRecords(txn, dialect, records):
     return len(records)
 
 
-@implementer(IPostProcessor)
-class RawLogStore:
+class RawLogStore(TableStore):
     name = "mice_mod_pop_mysql"
-    log = Logger()
-
-    def __init__(self, pool, dialect, maxErrors=10, batchSize=5000, description=""):
-        self.pool = pool
-        self.dialect = dialect
-        self.maxErrors = maxErrors
-        self.batchSize = batchSize
-        self.description = description
-        self._schemaReady = False
+    tables = schema.RAWLOG_TABLES
+    store = staticmethod(storeRecords)
+    readyMessage = "raw-log database ready: {db}"
+    batchSize = 5000
 
     @property
     def concurrency(self):
@@ -81,42 +74,10 @@ class RawLogStore:
         """
         return self.pool.max
 
-    def _ensureSchema(self):
-        if self._schemaReady:
-            return None
-        d = self.pool.runInteraction(schema.createSchema, self.dialect, schema.RAWLOG_TABLES)
-
-        def ready(_):
-            self._schemaReady = True
-            self.log.info("raw-log database ready: {db}", db=self.description)
-
-        return d.addCallback(ready)
-
-    def start(self):
-        return self._ensureSchema()
-
-    def process(self, records):
-        d = self._ensureSchema()
-        if d is None:
-            return self.pool.runInteraction(storeRecords, self.dialect, records)
-        return d.addCallback(
-            lambda _: self.pool.runInteraction(storeRecords, self.dialect, records))
-
-    def stop(self):
-        self.pool.close()
-
 
 def build(configPath, reactor):
     """
-    The C{mice_mod_pop_mysql} module from its config (see L{mice.registry}).
+    The C{mice_mod_pop_mysql} module from its config (see L{mice.registry}
+    and L{mice.db.store.storeFromConfig}).
     """
-    from mice.config import loadPopMysql, parseDatabaseUrl
-    from mice.db.pools import connectionPool
-
-    # Strict: a store whose directory does not exist is an error (file:line).
-    settings = loadPopMysql(configPath, strict=True)
-    url = parseDatabaseUrl(settings.databaseUrl())
-    pool, dialect = connectionPool(url, reactor)
-    where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
-    return RawLogStore(pool, dialect, maxErrors=settings.maxErr,
-                       batchSize=settings.batchSize, description=where)
+    return storeFromConfig(RawLogStore, configPath, reactor)

@@ -64,6 +64,8 @@ class SyslogRelay:
     log = Logger()
     maxErrors = 10
     batchSize = 1000
+    #: One flush at a time: one socket, records in order.
+    concurrency = 1
 
     #: How long to wait for a syslog daemon that is behind before failing.
     patience = 5.0

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_link -*-
+# -*- test-case-name: tests.unit.services.test_bufferdaemon,tests.unit.services.test_sender,tests.integration.test_securelink -*-
 """
 The link protocol's Protocol/Factory pairs.
 
@@ -168,13 +168,25 @@ class LinkServerProtocol(_LinkProtocol):
             self.sendLine(self._security.seal(wire.encodeAck(batchId)))
 
 
-class LinkServerFactory(Factory):
-    protocol = LinkServerProtocol
+class _LinkFactory(Factory):
+    """
+    Either end's factory: quiet (no "Starting factory" line for every
+    reconnection), and the maker of each connection's link security
+    (C{makeSecurity}).
+    """
+
     noisy = False
 
-    def __init__(self, receiver, securityFactory=PlainSecurity):
-        self.receiver = receiver
+    def __init__(self, securityFactory):
         self.makeSecurity = securityFactory
+
+
+class LinkServerFactory(_LinkFactory):
+    protocol = LinkServerProtocol
+
+    def __init__(self, receiver, securityFactory=PlainSecurity):
+        super().__init__(securityFactory)
+        self.receiver = receiver
 
 
 class LinkClientProtocol(_LinkProtocol):
@@ -242,7 +254,7 @@ class LinkClientProtocol(_LinkProtocol):
         self.factory.sender.linkLost(self, reason)
 
 
-class LinkClientFactory(Factory):
+class LinkClientFactory(_LinkFactory):
     """
     @param clock: for the keepalives a server may ask for; C{None} sends
         none (a server that times idle links out then closes this one when
@@ -250,9 +262,8 @@ class LinkClientFactory(Factory):
     """
 
     protocol = LinkClientProtocol
-    noisy = False
 
     def __init__(self, sender, securityFactory=PlainSecurity, clock=None):
+        super().__init__(securityFactory)
         self.sender = sender
-        self.makeSecurity = securityFactory
         self.clock = clock

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.reactors.test_savetofile,tests.integration.test_reactors -*-
+# -*- test-case-name: tests.integration.test_reactors -*-
 """
 Reaction 3, C{rid_3_save_to_file}: each alert's IDMEF document appended to
 a file, one document per line (L{mice.reactors.framing.documentLine}).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.services.test_bufferdaemon -*-
+# -*- test-case-name: tests.unit.services.test_bufferdaemon,tests.integration.test_bufferdaemon -*-
 """
 The BufferDaemon: M-ICE's generic server.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.services.test_forwarder -*-
+# -*- test-case-name: tests.unit.services.test_forwarder,tests.integration.test_forwarder -*-
 """
 The DataForwarder: follow log files, filter, pseudonymise and format their
 lines, and ship them to the raw-log database and the analysis agent, each

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.services.test_forwarder -*-
+# -*- test-case-name: tests.unit.services.test_forwarder,tests.integration.test_forwarder -*-
 """
 C{twistd mice-dataforwarder -c dataforwarder.conf}: the client that ships a
 host's log files to the raw-log database and the analysis agent.

@@ -12,7 +12,6 @@ from contextlib import redirect_stderr, redirect_stdout
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.application.service import MultiService
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
@@ -47,7 +46,7 @@ from mice.record import LogRecord
 from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline, Records
 from mice.tap import dataforwarder
-from mice.tap.bufferdaemon import attachSenders, buildBufferDaemon
+from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
@@ -56,7 +55,14 @@ from mice.testing import (
     writeForwarderConfig,
     writeLogIdsAgent,
 )
-from tests.integration.test_agent import ETC, record
+from tests.integration.test_agent import (
+    ETC,
+    agentFrom,
+    appendLines,
+    record,
+    restartedAgent,
+    startedModule,
+)
 from tests.integration.test_faults import waitFor
 
 FAILED = "Nov 22 10:00:01 web01 sshd[811]: Failed password for root from 10.0.0.7 port 52311 ssh2"
@@ -436,14 +442,7 @@ class ChainTests(TestCase):
         self.addCleanup(management.stopService)
         conf = writeLogIdsAgent(os.path.join(directory, "agent"), port.getHost().port, RULES)
 
-        def startAgent(listen):
-            agent = buildBufferDaemon(loadBufferDaemon(conf), reactor)
-            if listen is not None:
-                agent.endpoints = [serverFromString(reactor,
-                                                    f"tcp:{listen}:interface=127.0.0.1")]
-            return agent
-
-        agent = startAgent(None)
+        agent = agentFrom(conf)
         [agentPort] = await agent.startService()
         agentAddress = agentPort.getHost().port
 
@@ -479,12 +478,8 @@ class ChainTests(TestCase):
         await waitFor(lambda: keys(alerts) >= {k for k in expectedAlerts if k[1] < half}
                       and keys(events) >= {k for k in expectedEvents if k[1] < half}, 20,
                       "the first half's alerts and events")
-        await agent.stopService()
-        with open(log, "a") as f:
-            f.write("\n".join(lines[300:]) + "\n")
-        agent = startAgent(agentAddress)
-        await agent.startService()
-        self.addCleanup(agent.stopService)
+        agent = await restartedAgent(self, agent, conf, agentAddress,
+                                     lambda: appendLines(log, lines[300:]))
         await waitFor(lambda: keys(alerts) >= expectedAlerts and keys(events) >= expectedEvents
                       and sum(e.count for e in events.stored if e.action == "reject")
                       >= rejected, 30, "every alert and event")
@@ -532,13 +527,7 @@ class ManagementStandInTests(TestCase):
         self.addCleanup(management.stopService)
         writeLogIdsAgent(directory, port.getHost().port, RULES)
         analyzer = build(os.path.join(directory, "aa-rules.conf"), reactor)
-        # What the daemon does: run the senders of its links, hand them over.
-        senders = MultiService()
-        attachSenders(analyzer, senders, reactor)
-        senders.startService()
-        self.addCleanup(senders.stopService)
-        await analyzer.start()
-        self.addCleanup(analyzer.stop)
+        await startedModule(self, analyzer)
         await analyzer.process([record(1, FAILED), record(2, ACCEPTED), record(3, SESSION)])
         database = os.path.join(directory, "alerts.db")
 

@@ -122,6 +122,50 @@ class IdmefDecoderTests(SynchronousTestCase):
                               batch(1, "s", 1, None, [document]))
 
 
+async def startedModule(testCase, analyzer):
+    """
+    What the daemon does with an analysis module: run the senders of its
+    links, hand them over, start it; everything stopped when C{testCase}
+    ends.
+    """
+    senders = MultiService()
+    attachSenders(analyzer, senders, reactor)
+    senders.startService()
+    testCase.addCleanup(senders.stopService)
+    await analyzer.start()
+    testCase.addCleanup(analyzer.stop)
+    return analyzer
+
+
+def agentFrom(conf, port=None):
+    """
+    The analysis agent that the BufferDaemon config C{conf} describes, on
+    loopback C{port} if given (the same port again after a restart).
+    """
+    agent = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+    if port is not None:
+        agent.endpoints = [serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")]
+    return agent
+
+
+def appendLines(path, lines):
+    with open(path, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+async def restartedAgent(testCase, agent, conf, port, whileDown):
+    """
+    Stop C{agent}, call C{whileDown}, and start it again from C{conf} on the
+    same C{port}: the new agent, stopped when C{testCase} ends.
+    """
+    await agent.stopService()
+    whileDown()
+    agent = agentFrom(conf, port)
+    await agent.startService()
+    testCase.addCleanup(agent.stopService)
+    return agent
+
+
 class ChainTests(TestCase):
     """
     DataForwarder → analysis agent → a ManagementHost endpoint, over
@@ -142,15 +186,7 @@ class ChainTests(TestCase):
         self.addCleanup(management.stopService)
         conf = writeAgentConfigs(os.path.join(directory, "agent"), port.getHost().port)
 
-        def startAgent(listen):
-            settings = loadBufferDaemon(conf)
-            agent = buildBufferDaemon(settings, reactor)
-            if listen is not None:
-                agent.endpoints = [serverFromString(reactor,
-                                                    f"tcp:{listen}:interface=127.0.0.1")]
-            return agent
-
-        agent = startAgent(None)
+        agent = agentFrom(conf)
         [agentPort] = await agent.startService()
         agentAddress = agentPort.getHost().port
 
@@ -175,12 +211,8 @@ class ChainTests(TestCase):
         firstHalf = {key for key in expected if key[1] < 301 * MATCHES_PER_LINE}
         await waitFor(lambda: keys() >= firstHalf, 20, "the first half's alerts")
 
-        await agent.stopService()
-        with open(log, "a") as f:
-            f.write("\n".join(lines[300:]) + "\n")
-        agent = startAgent(agentAddress)
-        await agent.startService()
-        self.addCleanup(agent.stopService)
+        agent = await restartedAgent(self, agent, conf, agentAddress,
+                                     lambda: appendLines(log, lines[300:]))
         await waitFor(lambda: keys() >= expected, 30, "every alert")
         self.assertEqual(keys(), expected, "no alert the rules do not raise")
         messageIds = {}
@@ -295,13 +327,7 @@ class SecureAgentLinkTests(TestCase):
             encryption=f"Encryption = yes\nTLSCERT = {client[0]}\nTLSKEY = {client[1]}\n"
                        f"TLSCA = {caPath}")
         analyzer = build(os.path.join(directory, "aa.conf"), reactor)
-        # What the daemon does: run the senders of its links, hand them over.
-        senders = MultiService()
-        attachSenders(analyzer, senders, reactor)
-        senders.startService()
-        self.addCleanup(senders.stopService)
-        await analyzer.start()
-        self.addCleanup(analyzer.stop)
+        await startedModule(self, analyzer)
         await analyzer.process([record(1, FAILED)])
         await waitFor(lambda: len(received.stored) == 2, 10, "the two alerts")
         self.assertEqual({r.alerts[0].alertId for r in received.stored}, {0x1020, 0x6010})

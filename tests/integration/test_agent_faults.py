@@ -46,8 +46,9 @@ from mice.idmef import fromXml
 from mice.postproc.aaregex import MATCHES_PER_LINE, linkStream
 from mice.postproc.aarules import ACTIONS_PER_LINE, loadEngine, logidsStream, reportingHost
 from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig
-from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
-from tests.integration.test_forwarder_faults import LogWriter, Processes, corpusLine, tail
+from tests.integration.processes import TWISTD
+from tests.integration.test_faults import accepting, freePort
+from tests.integration.test_forwarder_faults import LogWriter, Processes, corpusLine
 
 #: Lines the test writes (1000 a second): four alerts in every five lines
 #: (SAMPLE's sshd line raises AuS and Ap_Name, the firewall DROP FwD, FAILED
@@ -406,19 +407,9 @@ class AnalysisChain(Processes):
         return (len(expected.alerts), len(expected.events),
                 sum(len(seqs) for seqs in expected.rejected.values()))
 
-    def diagnostics(self):
-        parts = [f"in {self.directory}"]
-        for path in self.logs.values():
-            parts.append(f"--- tail of {path}:\n{tail(path)}")
-        return "\n".join(parts)
-
-    async def waitFor(self, predicate, timeout, what):
-        try:
-            await waitFor(predicate, timeout, what)
-        except AssertionError as e:
-            raise AssertionError(f"{e} (alerts, events and rejects stored:"
-                                 f" {self.store.progress()}, lines written:"
-                                 f" {self.writer.written})\n{self.diagnostics()}") from None
+    def progress(self):
+        return (f"alerts, events and rejects stored: {self.store.progress()}, lines written:"
+                f" {self.writer.written}")
 
     # -- the run ---------------------------------------------------------
 

@@ -6,20 +6,14 @@ import glob
 import os
 import sqlite3
 import subprocess
-import sys
 
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from mice.testing import temporaryMariaDBDatabase
 from tests import ROOT
+from tests.integration.processes import MICE, mice
 
 ETC = os.path.join(ROOT, "etc", "mice")
-
-
-def mice(*args, cwd=None, stdin=None):
-    result = subprocess.run([sys.executable, "-m", "mice.cli", *args], capture_output=True,
-                            text=True, timeout=120, cwd=cwd, input=stdin)
-    return result.returncode, result.stdout, result.stderr
 
 
 class CheckConfigTests(SynchronousTestCase):
@@ -120,7 +114,8 @@ class SecureSendTests(TestCase):
         a wrong key gets nothing in.
         """
         from mice.testing import writeRawLogConfigs
-        from tests.integration.test_faults import TWISTD, accepting, freePort, rowCount, waitFor
+        from tests.integration.processes import TWISTD
+        from tests.integration.test_faults import accepting, freePort, rowCount, waitFor
 
         directory = os.path.abspath(self.mktemp())
         port = freePort()
@@ -237,7 +232,7 @@ class ReaderGoneTests(SynchronousTestCase):
                          "--filters", os.path.join(etc, "logids", "filter.txt")]):
             for output in ([], ["--json"]):
                 child = subprocess.Popen(
-                    [sys.executable, "-m", "mice.cli", "analyze", *options, log, *output],
+                    MICE + ["analyze", *options, log, *output],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root)
                 self.assertTrue(child.stdout.readline())
                 child.stdout.close()

@@ -9,7 +9,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 
 from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred
@@ -18,10 +17,8 @@ from twisted.trial.unittest import TestCase
 
 from mice.forwarder.shipping import shipFile
 from mice.testing import PrivateMariaDB, writeRawLogConfigs
+from tests.integration.processes import MICE, TWISTD
 from tests.integration.test_endtoend import Pipeline, writeCorpus
-
-TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-MICE = [sys.executable, "-m", "mice.cli"]
 
 
 def freePort():

@@ -19,8 +19,9 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.testing import PrivateMariaDB, writeForwarderConfig, writeRawLogConfigs
+from tests.integration.processes import TWISTD
 from tests.integration.test_endtoend import SAMPLE
-from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
+from tests.integration.test_faults import accepting, freePort, waitFor
 
 TABLES = ("rawlog_line", "firewall_line", "scslog_line")
 
@@ -165,11 +166,24 @@ class MariaDBStore:
 
 class Processes:
     """
-    Starting and signalling a fault test's twistd processes, by name.  The
-    class using it has C{case}, C{argv} (C{{name: argv}}), C{directory},
-    C{output} (the processes' shared stdout), C{logs} (C{{name: path}}),
-    C{processes} (C{{}}), and C{note}, C{diagnostics} and C{waitFor}.
+    Starting and signalling a fault test's twistd processes, by name, and
+    waiting on them.  The class using it has C{case}, C{argv} (C{{name:
+    argv}}), C{directory}, C{output} (the processes' shared stdout), C{logs}
+    (C{{name: path}}), C{processes} (C{{}}), C{note}, and C{progress} (what
+    a timeout says was done).
     """
+
+    def diagnostics(self):
+        parts = [f"in {self.directory}"]
+        for path in self.logs.values():
+            parts.append(f"--- tail of {path}:\n{tail(path)}")
+        return "\n".join(parts)
+
+    async def waitFor(self, predicate, timeout, what):
+        try:
+            await waitFor(predicate, timeout, what)
+        except AssertionError as e:
+            raise AssertionError(f"{e} ({self.progress()})\n{self.diagnostics()}") from None
 
     def start(self, name):
         self.note(f"starting {name}")
@@ -285,21 +299,15 @@ class Deployment(Processes):
             return None
 
     def diagnostics(self):
-        parts = [f"in {self.directory}"]
-        for path in self.logs.values():
-            parts.append(f"--- tail of {path}:\n{tail(path)}")
+        text = super().diagnostics()
         offsets = os.path.join(self.state, "offsets.json")
         if os.path.exists(offsets):
             with open(offsets) as f:
-                parts.append(f"--- {offsets}: {f.read()}")
-        return "\n".join(parts)
+                text += f"\n--- {offsets}: {f.read()}"
+        return text
 
-    async def waitFor(self, predicate, timeout, what):
-        try:
-            await waitFor(predicate, timeout, what)
-        except AssertionError as e:
-            raise AssertionError(f"{e} (rows stored: {self.count()}, lines written:"
-                                 f" {self.writer.written})\n{self.diagnostics()}") from None
+    def progress(self):
+        return f"rows stored: {self.count()}, lines written: {self.writer.written}"
 
     async def startStreaming(self, total):
         """
@@ -314,6 +322,32 @@ class Deployment(Processes):
         self.start("dataforwarder")
         await self.waitFor(lambda: self.count() >= 1000, 60, "the first lines to be stored")
         return ensureDeferred(self.writer.run(total, chunk=1000, pause=0.05))
+
+    async def streamMidway(self, total, persisted=False):
+        """
+        Start the BufferDaemon and stream C{total} lines (L{startStreaming});
+        return the writing's Deferred once more than 9000 rows are stored
+        (and, if C{persisted}, an offset was persisted): the moment a fault
+        strikes.
+        """
+        await self.startBufferDaemon()
+        writing = await self.startStreaming(total)
+        if persisted:
+            await self.waitFor(lambda: self.count() > 9000 and self.persisted() is not None, 60,
+                               "rows to arrive and an offset to be persisted")
+        else:
+            await self.waitFor(lambda: self.count() > 9000, 60, "rows to arrive")
+        return writing
+
+    async def restartForwarder(self, writing):
+        """
+        Start the killed forwarder again while the writing goes on, and see
+        every line stored once.
+        """
+        self.case.assertFalse(writing.called, "the kill came too late to mean anything")
+        await deferLater(reactor, 0.5)
+        self.start("dataforwarder")
+        await self.finish(writing)
 
     async def waitForAll(self, timeout=60, quiet=10):
         """
@@ -396,14 +430,9 @@ class ForwarderFaultTests(TestCase):
         stored exactly once.
         """
         deployment = Deployment(self)
-        await deployment.startBufferDaemon()
-        writing = await deployment.startStreaming(40000)
-        await deployment.waitFor(lambda: deployment.count() > 9000, 60, "rows to arrive")
+        writing = await deployment.streamMidway(40000)
         deployment.kill("dataforwarder")
-        self.assertFalse(writing.called, "the kill came too late to mean anything")
-        await deferLater(reactor, 0.5)
-        deployment.start("dataforwarder")
-        await deployment.finish(writing)
+        await deployment.restartForwarder(writing)
 
     async def test_rotatedWhileForwarderDown(self):
         """
@@ -415,19 +444,12 @@ class ForwarderFaultTests(TestCase):
         """
         deployment = Deployment(self)
         path = deployment.logPath
-        await deployment.startBufferDaemon()
-        writing = await deployment.startStreaming(40000)
-        await deployment.waitFor(
-            lambda: deployment.count() > 9000 and deployment.persisted() is not None, 60,
-            "rows to arrive and an offset to be persisted")
+        writing = await deployment.streamMidway(40000, persisted=True)
         deployment.kill("dataforwarder")
         self.assertLess(deployment.persisted()["seq"], deployment.writer.written)
         os.rename(path, path + ".1")
         deployment.note("renamed messages to messages.1")
-        self.assertFalse(writing.called, "the kill came too late to mean anything")
-        await deferLater(reactor, 0.5)
-        deployment.start("dataforwarder")
-        await deployment.finish(writing)
+        await deployment.restartForwarder(writing)
 
     async def test_rotatedWhileForwarderDownBeforeFirstSave(self):
         """
@@ -460,9 +482,7 @@ class ForwarderFaultTests(TestCase):
         once.
         """
         deployment = Deployment(self)
-        await deployment.startBufferDaemon()
-        writing = await deployment.startStreaming(40000)
-        await deployment.waitFor(lambda: deployment.count() > 9000, 60, "rows to arrive")
+        writing = await deployment.streamMidway(40000)
         deployment.kill("bufferdaemon")
         self.assertFalse(writing.called, "the kill came too late to mean anything")
         await deferLater(reactor, 1.0)
@@ -487,9 +507,7 @@ class ForwarderFaultTests(TestCase):
                 cursor.execute("CREATE DATABASE mice")
         deployment = Deployment(self, store)
         deployment.logs["mariadb"] = os.path.join(server.directory, "server.log")
-        await deployment.startBufferDaemon()
-        writing = await deployment.startStreaming(40000)
-        await deployment.waitFor(lambda: deployment.count() > 9000, 60, "rows to arrive")
+        writing = await deployment.streamMidway(40000)
         deployment.note("killing MariaDB with SIGKILL")
         server.kill()
         store.close()
@@ -509,9 +527,7 @@ class ForwarderFaultTests(TestCase):
         """
         deployment = Deployment(self)
         path = deployment.logPath
-        await deployment.startBufferDaemon()
-        writing = await deployment.startStreaming(45000)
-        await deployment.waitFor(lambda: deployment.count() > 9000, 60, "rows to arrive")
+        writing = await deployment.streamMidway(45000)
         os.rename(path, path + ".1")
         deployment.note("renamed messages to messages.1")
         rotatedAt = deployment.writer.written
@@ -534,9 +550,7 @@ class ForwarderFaultTests(TestCase):
         """
         deployment = Deployment(self)
         path = deployment.logPath
-        await deployment.startBufferDaemon()
-        writing = await deployment.startStreaming(90000)
-        await deployment.waitFor(lambda: deployment.count() > 9000, 60, "rows to arrive")
+        writing = await deployment.streamMidway(90000)
         deployment.suspend("bufferdaemon")
         # More than the forwarder may have in flight (32 batches of at most
         # 1000 lines): it has stopped reading the file.

@@ -6,17 +6,24 @@ imports transitively, lazy ones inside functions included:
    adbapi, so that they run and test without a reactor, time passed in;
  - C{protocols/} and C{postproc/} never import C{services/} (they are
    handed their senders and reaction queues);
- - C{console/} never imports C{postproc/}.
+ - C{console/} never imports C{postproc/};
+
+and the split of the tests: nothing under C{tests/unit/} starts a process,
+opens a socket or runs the global reactor (what does lives in
+C{tests/integration/}), so that C{trial tests.unit} runs in seconds.
 """
 
 import ast
+import functools
 import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
 import mice
+from tests import ROOT
 
 PACKAGE = os.path.dirname(os.path.abspath(mice.__file__))
+UNIT_TESTS = os.path.join(ROOT, "tests", "unit")
 
 #: Folders (every module in them) and modules that must stay pure.
 PURE = (
@@ -34,6 +41,19 @@ FORBIDDEN = (
     ("concurrent.futures", None), ("twisted.internet.threads", None),
     ("twisted.internet", "threads"), ("twisted.enterprise", None),
 )
+
+#: What a unit test module may not import: (module prefix, imported name or None).
+UNIT_FORBIDDEN = (
+    ("subprocess", None), ("socket", None), ("multiprocessing", None),
+    ("twisted.internet.reactor", None), ("twisted.internet", "reactor"),
+    ("os", "fork"), ("os", "forkpty"), ("os", "system"), ("os", "popen"),
+    ("mice.testing", "mariadbUrlOrSkip"), ("mice.testing", "temporaryMariaDBDatabase"),
+    ("mice.testing", "PrivateMariaDB"),
+)
+
+#: Calls of C{os} that start a process.
+PROCESS_CALLS = ("fork", "forkpty", "system", "popen", "posix_spawn", "posix_spawnp",
+                 "spawnv", "spawnve", "spawnl", "spawnle", "execv", "execve", "execvp")
 
 #: Folder -> folders it may never reach, even through others.
 NEVER = {
@@ -63,14 +83,26 @@ def allModules():
 MODULES = allModules()
 
 
+def parse(path):
+    with open(path, encoding="utf-8") as f:
+        return ast.parse(f.read(), path)
+
+
+@functools.cache
 def directImports(moduleName):
     """
     C{(module, name)} for every import in C{moduleName}'s source, wherever
     in the file; C{name} is C{None} for C{import module}.
     """
-    with open(MODULES[moduleName], encoding="utf-8") as f:
-        tree = ast.parse(f.read())
-    isPackage = MODULES[moduleName].endswith("__init__.py")
+    return frozenset(importsIn(parse(MODULES[moduleName]), moduleName,
+                               MODULES[moduleName].endswith("__init__.py")))
+
+
+def importsIn(tree, moduleName, isPackage=False):
+    """
+    C{(module, name)} for every import in the module C{tree}, wherever in
+    it, relative ones resolved against C{moduleName}.
+    """
     imports = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -179,3 +211,62 @@ class LayoutRulesTests(SynchronousTestCase):
         top = sorted(name for name, path in MODULES.items() if name.count(".") == 1
                      and not path.endswith("__init__.py"))
         self.assertLessEqual(len(top), 10, top)
+
+
+def _forbidden(module, name, rules):
+    return any((module == prefix or module.startswith(prefix + ".")) and (
+        forbidden is None or name == forbidden) for prefix, forbidden in rules)
+
+
+def processesAndSockets(tree, moduleName):
+    """
+    What in a test module's C{tree} starts a process, opens a socket,
+    reaches the global reactor or the MariaDB server, by direct import or by
+    a call of C{os}: a list of descriptions, empty for a unit test module.
+    """
+    found = sorted(f"imports {module}" + (f".{name}" if name else "")
+                   for module, name in importsIn(tree, moduleName)
+                   if _forbidden(module, name, UNIT_FORBIDDEN))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr in PROCESS_CALLS
+                and isinstance(node.value, ast.Name) and node.value.id == "os"):
+            found.append(f"line {node.lineno}: os.{node.attr}")
+    return found
+
+
+class UnitTestsLayoutTests(SynchronousTestCase):
+    def test_noProcessSocketOrReactor(self):
+        """
+        No module under C{tests/unit/} imports C{subprocess}, C{socket},
+        C{multiprocessing}, the global reactor or the MariaDB helpers of
+        L{mice.testing}, nor forks: those tests belong in
+        C{tests/integration/}.
+        """
+        breaches, seen = [], 0
+        for folder, _, files in os.walk(UNIT_TESTS):
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    dotted = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+                    breaches += [f"{dotted}: {what}"
+                                 for what in processesAndSockets(parse(path), dotted)]
+                    seen += 1
+        self.assertGreater(seen, 20)
+        self.assertEqual(breaches, [])
+
+    def test_checkerSeesBreaches(self):
+        """
+        Imports anywhere in the module, the reactor imported by either
+        form, and a fork are all found.
+        """
+        source = (
+            "import os\nimport subprocess as sp\nfrom socket import socket\n"
+            "def f():\n    from twisted.internet import reactor, task\n"
+            "    import twisted.internet.reactor\n    return os.fork()\n"
+            "from twisted.internet.task import Clock\nimport socketserver\n"
+            "from mice.testing import FakeSender, temporaryMariaDBDatabase\n")
+        self.assertEqual(processesAndSockets(ast.parse(source), "tests.unit.x"), [
+            "imports mice.testing.temporaryMariaDBDatabase", "imports socket.socket",
+            "imports subprocess", "imports twisted.internet.reactor",
+            "imports twisted.internet.reactor", "line 7: os.fork"])
+

@@ -1,10 +1,9 @@
 """
-Tests for L{mice.ringbuffer}.
+Tests for L{mice.ringbuffer} (a writer process killed: C{tests.integration.test_ringbuffer}).
 """
 
 import os
 import random
-import signal
 import struct
 from collections import deque
 
@@ -75,6 +74,39 @@ class RingTestsMixin:
     Behaviour both rings share.  C{makeRing(capacity, byteCapacity)} makes
     the ring under test; C{byteCapacity} is generous unless a test needs it.
     """
+
+    # The steps of the model tests (a ring against a deque of (seq, payload)).
+
+    def releaseLikeModel(self, ring, model, nextSeq, count):
+        """
+        Release the first C{count} seqs from the oldest kept, in the ring and
+        the model; a release beyond the last seq given must be refused.
+
+        @return: the seq released up to, or C{None} when refused.
+        """
+        upTo = (model[0][0] if model else nextSeq) + count - 1
+        if upTo >= nextSeq:
+            self.assertRaises(ValueError, ring.release, upTo)
+            return None
+        ring.release(upTo)
+        while model and model[0][0] <= upTo:
+            model.popleft()
+        return upTo
+
+    def assertPeekLikeModel(self, ring, model, count, maxBytes):
+        """
+        C{ring.peek(count, maxBytes)} gives the model's first entries: at most
+        C{count}, and within C{maxBytes} unless that leaves none.
+        """
+        peeked = ring.peek(count, maxBytes)
+        expected = []
+        total = 0
+        for seq, payload in list(model)[:count]:
+            total += len(payload)
+            if expected and total > maxBytes:
+                break
+            expected.append((seq, payload))
+        self.assertEqual([(e.seq, e.payload) for e in peeked], expected)
 
     def test_fifo(self):
         """
@@ -267,29 +299,19 @@ class MemoryRingTests(RingTestsMixin, SynchronousTestCase):
                 else:
                     self.assertRaises(RingFull, ring.append, payload)
             elif op[0] == "release":
-                upTo = (model[0][0] if model else nextSeq) + op[1] - 1
-                if upTo >= nextSeq:
-                    self.assertRaises(ValueError, ring.release, upTo)
-                else:
-                    ring.release(upTo)
-                    while model and model[0][0] <= upTo:
-                        model.popleft()
+                self.releaseLikeModel(ring, model, nextSeq, op[1])
             else:
-                peeked = ring.peek(op[1], op[2])
-                expected = []
-                total = 0
-                for seq, payload in list(model)[: op[1]]:
-                    total += len(payload)
-                    if expected and total > op[2]:
-                        break
-                    expected.append((seq, payload))
-                self.assertEqual([(e.seq, e.payload) for e in peeked], expected)
+                self.assertPeekLikeModel(ring, model, op[1], op[2])
             self.assertEqual(len(ring), len(model))
             self.assertEqual(ring.usedBytes, sum(len(p) for _, p in model))
         self.assertEqual([(e.seq, e.payload) for e in ring.peek()], list(model))
 
 
-class MmapRingTests(RingTestsMixin, SynchronousTestCase):
+class MmapRingFiles:
+    """
+    Rings in temporary files, closed when the test ends.
+    """
+
     def makeRing(self, capacity, byteCapacity=1 << 16, path=None):
         ring = MmapRing(path or self.mktemp(), capacity, byteCapacity)
         self.addCleanup(ring.close)
@@ -314,6 +336,8 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
             f.seek(offset)
             f.write(data)
 
+
+class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
     def test_durable(self):
         self.assertTrue(MmapRing.durable)
 
@@ -558,37 +582,6 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
                 self.assertIn(seqs[0], (2, 3, 4, 5), (first, second))
                 self.assertEqual(seqs[-1], 8)
                 recovered.close()
-
-    def test_forkedWriterKilled(self):
-        """
-        A process killed with SIGKILL without closing the ring loses nothing:
-        the next open replays exactly the unreleased entries, in order.
-        """
-        path = self.mktemp()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                ring = MmapRing(path, 100, 1 << 16)
-                for i in range(10):
-                    ring.append(payloadFor(i, 500))
-                ring.release(3)
-                ring.sync()
-                ring.append(payloadFor(10, 500))
-                ring.release(4)
-                os.kill(os.getpid(), signal.SIGKILL)
-            finally:
-                os._exit(1)
-        _, status = os.waitpid(pid, 0)
-        self.assertTrue(os.WIFSIGNALED(status))
-        self.assertEqual(os.WTERMSIG(status), signal.SIGKILL)
-        ring = self.makeRing(100, 1 << 16, path=path)
-        self.assertEqual(ring.replayed, 7)
-        self.assertEqual(ring.discarded, 0)
-        self.assertEqual(
-            [(e.seq, e.payload) for e in ring.peek()],
-            [(i + 1, payloadFor(i, 500)) for i in range(4, 11)],
-        )
-        self.assertEqual(ring.append(b"after").seq, 12)
 
     def test_tornLastWrite(self):
         """
@@ -868,24 +861,11 @@ class MmapRingTests(RingTestsMixin, SynchronousTestCase):
                         or ring.usedBytes + 2 * recordSize(len(payload)) > byteCapacity
                     )
             elif op[0] == "release":
-                upTo = (model[0][0] if model else nextSeq) + op[1] - 1
-                if upTo >= nextSeq:
-                    self.assertRaises(ValueError, ring.release, upTo)
-                else:
-                    ring.release(upTo)
-                    while model and model[0][0] <= upTo:
-                        model.popleft()
+                upTo = self.releaseLikeModel(ring, model, nextSeq, op[1])
+                if upTo is not None:
                     released = max(released, upTo)
             elif op[0] == "peek":
-                peeked = ring.peek(op[1], op[2])
-                expected = []
-                total = 0
-                for seq, payload in list(model)[: op[1]]:
-                    total += len(payload)
-                    if expected and total > op[2]:
-                        break
-                    expected.append((seq, payload))
-                self.assertEqual([(e.seq, e.payload) for e in peeked], expected)
+                self.assertPeekLikeModel(ring, model, op[1], op[2])
             elif op[0] == "sync":
                 ring.sync()
                 ackedSeq = nextSeq - 1

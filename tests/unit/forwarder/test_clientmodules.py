@@ -25,6 +25,8 @@ from mice.config import (
 from mice.forwarder.filters import RegexFilter
 from mice.forwarder.format import SimpleFormat
 from mice.forwarder.pseudonym import (
+    UID,
+    USER,
     EmptyPseudonymizer,
     KeyedPseudonymizer,
     depseudonymize,
@@ -269,10 +271,30 @@ class KeyedPseudonymizerTests(SynchronousTestCase):
                          "acct=", 'UID="', "1", "a", " "])), max_size=20).map("".join))
     @example("psd:0.0.0.0")
     @example("psd:psd:alice uid=0")
+    @example("ACCT={::0")  # a user name ending where an IPv6 address begins
+    @example("ACCT={::1")
+    @example("acct={::0")
+    @example("user=%::1 uid=0")
     def test_roundTrip(self, line):
         for addresses in (False, True):
             p = KeyedPseudonymizer(KEY, addresses)
             out = p.pseudonymize(line)
+            self.assertEqual(depseudonymize(out, KEY), line)
+
+    def test_adjacentValues(self):
+        """
+        A user name that ends where an IPv6 address begins (C{acct={::0}: the
+        name stops at the colon that starts the address) becomes one token,
+        not two tokens with nothing between them, and comes back whole.
+        """
+        p = KeyedPseudonymizer(KEY, addresses=True)
+        for line, expected in [
+                ("ACCT={::0", ["ACCT=", (USER, "{::0")]),
+                ("acct={::1 x", ["acct=", (USER, "{::1"), " x"]),
+                ("user=%::1 uid=0", ["user=", (USER, "%::1"), " uid=", (UID, "0")])]:
+            out = p.pseudonymize(line)
+            self.assertEqual(out, "".join(part if isinstance(part, str) else p.token(*part)
+                                          for part in expected))
             self.assertEqual(depseudonymize(out, KEY), line)
 
     @given(st.text())

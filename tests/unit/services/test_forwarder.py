@@ -2,17 +2,18 @@
 Tests for L{mice.services.forwarder}: the DataForwarder service, driven by a
 L{task.Clock} over real temporary files, real spools and offset stores, with
 L{FakeSender}s standing in for the servers (the link itself is tested in
-C{tests.unit.services.test_sender} and end to end in C{tests.integration.test_forwarder_faults}).
+C{tests.unit.services.test_sender}; over loopback TCP and inotify in
+C{tests.integration.test_forwarder}, and end to end with faults in
+C{tests.integration.test_forwarder_faults}).
 """
 
 import os
 import shutil
-import sqlite3
 
 from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
 from twisted.python import usage
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from mice.config import loadDataForwarder
 from mice.forwarder.filters import RegexFilter
@@ -450,40 +451,3 @@ class ConfigTests(SynchronousTestCase):
         options = dataforwarder.Options()
         options.parseOptions(["-c", os.path.join(root, "etc", "mice", "dataforwarder.conf")])
         self.assertEqual([name for name, _ in options.settings.servers], ["sql", "analysis"])
-
-
-class LoopbackTests(TestCase):
-    """
-    A DataForwarder built from its config ships over real loopback TCP into
-    a BufferDaemon storing in SQLite, woken by inotify.
-    """
-
-    timeout = 60
-
-    async def test_filteredLinesAndInotify(self):
-        from twisted.internet import reactor
-        from twisted.internet.inotify import INotify
-
-        from tests.integration.test_endtoend import Pipeline
-        from tests.integration.test_faults import rowCount, waitFor
-
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        database = os.path.join(directory, "rawlog.db")
-        pipeline = await Pipeline().start(self, "sqlite:///" + database)
-        log = os.path.join(directory, "messages")
-        append(log, *[f"Nov 22 10:00:01 web01 sshd[1]: line {n}" for n in range(100)])
-        conf = writeForwarderConfig(directory, [log], sqlPort=pipeline.port,
-                                    sleepInterval=60, filterDrop=["line \\d*7$"])
-        forwarder = dataforwarder.buildForwarder(loadDataForwarder(conf), reactor,
-                                                 inotify=True)
-        forwarder.startService()
-        self.addCleanup(forwarder.stopService)
-        self.assertIsInstance(forwarder.notifier, INotify)
-        await waitFor(lambda: rowCount(database)[0] >= 90, 20, "the first lines")
-        append(log, *[f"Nov 22 10:00:02 web01 sshd[1]: line {n}" for n in range(100, 150)])
-        await waitFor(lambda: rowCount(database)[0] >= 135, 10,
-                      "inotify to wake the poll long before SLEEPINV")
-        with sqlite3.connect(database) as db:
-            seqs = [n for (n,) in db.execute("SELECT seq FROM rawlog_line ORDER BY seq")]
-        self.assertEqual(seqs, [n + 1 for n in range(150) if n % 10 != 7])
