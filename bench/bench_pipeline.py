@@ -18,6 +18,7 @@ dropped after.
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from gencorpus import generate  # noqa: E402
 from mice.testing import writeRawLogConfigs  # noqa: E402
 
 MICE = [sys.executable, "-m", "mice.cli"]
+PAUSES_SUMMED = re.compile(r"intake paused (\d+) more times")
 LINKS = ("plain", "psk", "tls")
 
 
@@ -114,8 +116,6 @@ def run(args, corpus, link, directory):
         connCpu = store.connectionCpu(dbPid, dbThreads) if dbPid else 0.0
         senderCpu = sum((senderUsage or os.wait4(sender.pid, 0)[2])[:2])
         rss = peakRss(daemon.pid)
-        with open(daemonLog) as f:
-            pauses = sum(1 for line in f if "pausing" in line)
         stored = store.count(exact=True)
         if stored != args.lines:
             raise SystemExit(f"{stored} rows stored for {args.lines} lines")
@@ -123,6 +123,12 @@ def run(args, corpus, link, directory):
         daemon.send_signal(signal.SIGTERM)
         daemon.wait()
         store.close()
+    with open(daemonLog) as f:
+        # Pauses closer together than the daemon's FLOW_REPORT are summed up
+        # (at the latest when it stops).
+        pauses = sum(1 if "pausing intake" in line
+                     else int(summed.group(1)) if (summed := PAUSES_SUMMED.search(line))
+                     else 0 for line in f)
     size = os.path.getsize(corpus)
     print(f"store={args.store} link={link} ring={args.ring} window={args.window}"
           f" lines={args.lines} bytes={size} seconds={elapsed:.2f}"

@@ -555,6 +555,10 @@ class BufferDaemon(Service):
             connection.transport.loseConnection()
         if self._loop.running:
             self._loop.stop()
+        if self._flowReportCall is not None and self._flowReportCall.active():
+            # Say the pauses not said yet: the log is read after a stop too.
+            self._flowReportCall.cancel()
+            self._reportFlow()
         calls = [self._syncCall, self._flushSoon, self._flowReportCall]
         for pipeline in self.pipelines:
             calls += [pipeline.retryCall, pipeline.stallCall]
