@@ -706,7 +706,8 @@ class BufferDaemon(Service):
             d = succeed(None)
 
         def stored(_):
-            self._storeWorks(pipeline, self.clock.seconds())
+            if count:
+                self._storeWorks(pipeline, self.clock.seconds())
             self._watchStall(pipeline)
             if pipeline.holding:
                 self.log.info("{pipeline}: post-processor works again after {n} failures;"
@@ -726,7 +727,7 @@ class BufferDaemon(Service):
             pipeline.settle(flush, False)
             self._watchStall(pipeline)
             if pipeline.troubleSince is None:
-                pipeline.troubleSince = flush.started if flush.started is not None else now
+                pipeline.troubleSince = flush.started
             delay = None
             if not pipeline.flushing:
                 # Every flush of this round has settled: wait before the next.
@@ -734,7 +735,7 @@ class BufferDaemon(Service):
                 delay = retryDelay(pipeline.failedRounds, self.timeInterval)
                 self._retryLater(pipeline, now, delay)
             retry = (f"retrying in {delay:g} s" if delay is not None
-                     else "retrying once the flushes in progress end")
+                     else "retrying once the other flushes in progress end")
             if pipeline.consecutiveErrors == pipeline.maxErrors:
                 self.log.critical(
                     "{pipeline}: {n} consecutive post-processing failures (MAXERR) of {store};"
