@@ -18,7 +18,6 @@ dropped after.
 
 import argparse
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from _common import (  # noqa: E402
     freePort,
     makeStore,
     peakRss,
+    ringPauses,
     serverPid,
     threadCpuSeconds,
     waitForPort,
@@ -43,7 +43,6 @@ from gencorpus import generate  # noqa: E402
 from mice.testing import writeRawLogConfigs  # noqa: E402
 
 MICE = [sys.executable, "-m", "mice.cli"]
-PAUSES_SUMMED = re.compile(r"intake paused (\d+) more times")
 LINKS = ("plain", "psk", "tls")
 
 
@@ -123,12 +122,7 @@ def run(args, corpus, link, directory):
         daemon.send_signal(signal.SIGTERM)
         daemon.wait()
         store.close()
-    with open(daemonLog) as f:
-        # Pauses closer together than the daemon's FLOW_REPORT are summed up
-        # (at the latest when it stops).
-        pauses = sum(1 if "pausing intake" in line
-                     else int(summed.group(1)) if (summed := PAUSES_SUMMED.search(line))
-                     else 0 for line in f)
+    pauses = ringPauses(daemonLog)
     size = os.path.getsize(corpus)
     print(f"store={args.store} link={link} ring={args.ring} window={args.window}"
           f" lines={args.lines} bytes={size} seconds={elapsed:.2f}"
