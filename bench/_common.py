@@ -6,6 +6,7 @@ analysis module with fake senders.
 
 import gc
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -15,6 +16,21 @@ import time
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 TABLES = ("rawlog_line", "firewall_line", "scslog_line")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+_PAUSES_SUMMED = re.compile(r"intake paused (\d+) more times")
+
+
+def ringPauses(daemonLog):
+    """
+    How often a BufferDaemon paused its intake, from its log, read once it
+    has stopped: pauses closer together than its FLOW_REPORT are summed up
+    in one line (at the latest when it stops).
+    """
+    with open(daemonLog) as f:
+        return sum(1 if "pausing intake" in line
+                   else int(summed.group(1)) if (summed := _PAUSES_SUMMED.search(line))
+                   else 0 for line in f)
 
 
 def freePort():

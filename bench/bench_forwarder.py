@@ -31,7 +31,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import TWISTD, cpuSeconds, freePort, makeStore, peakRss, waitForPort  # noqa: E402
+from _common import (  # noqa: E402
+    TWISTD,
+    cpuSeconds,
+    freePort,
+    makeStore,
+    peakRss,
+    ringPauses,
+    waitForPort,
+)
 from gencorpus import generate  # noqa: E402
 
 from mice.forwarder.filters import RegexFilter  # noqa: E402
@@ -194,14 +202,13 @@ def main(argv=None):
             forwarderRss, daemonRss = peakRss(forwarder.pid), peakRss(daemon.pid)
             writer.join()
             stored = store.count(exact=True)
-            with open(daemonLog) as f:
-                pauses = sum(1 for line in f if "pausing" in line)
         finally:
             for process in (forwarder, daemon):
                 if process is not None and process.poll() is None:
                     process.send_signal(signal.SIGTERM)
                     process.wait()
             store.close()
+        pauses = ringPauses(daemonLog)
     flags = "".join(f" +{name}" for name, on in (("filter", args.filter),
                                                   ("pseudo", args.pseudo)) if on)
     if committed is None:

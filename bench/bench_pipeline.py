@@ -33,6 +33,7 @@ from _common import (  # noqa: E402
     freePort,
     makeStore,
     peakRss,
+    ringPauses,
     serverPid,
     threadCpuSeconds,
     waitForPort,
@@ -114,8 +115,6 @@ def run(args, corpus, link, directory):
         connCpu = store.connectionCpu(dbPid, dbThreads) if dbPid else 0.0
         senderCpu = sum((senderUsage or os.wait4(sender.pid, 0)[2])[:2])
         rss = peakRss(daemon.pid)
-        with open(daemonLog) as f:
-            pauses = sum(1 for line in f if "pausing" in line)
         stored = store.count(exact=True)
         if stored != args.lines:
             raise SystemExit(f"{stored} rows stored for {args.lines} lines")
@@ -123,6 +122,7 @@ def run(args, corpus, link, directory):
         daemon.send_signal(signal.SIGTERM)
         daemon.wait()
         store.close()
+    pauses = ringPauses(daemonLog)
     size = os.path.getsize(corpus)
     print(f"store={args.store} link={link} ring={args.ring} window={args.window}"
           f" lines={args.lines} bytes={size} seconds={elapsed:.2f}"

@@ -577,6 +577,10 @@ class BufferDaemon(MultiService):
             connection.transport.loseConnection()
         if self._loop.running:
             self._loop.stop()
+        if self._flowReportCall is not None and self._flowReportCall.active():
+            # Say the pauses not said yet: the log is read after a stop too.
+            self._flowReportCall.cancel()
+            self._reportFlow()
         calls = [self._syncCall, self._flushSoon, self._flowReportCall]
         for pipeline in self.pipelines:
             calls += [pipeline.retryCall, pipeline.stallCall]
@@ -733,7 +737,8 @@ class BufferDaemon(MultiService):
             d = succeed(None)
 
         def stored(_):
-            self._storeWorks(pipeline, self.clock.seconds())
+            if count:
+                self._storeWorks(pipeline, self.clock.seconds())
             self._watchStall(pipeline)
             if pipeline.holding:
                 self.log.info("{pipeline}: post-processor works again after {n} failures;"
@@ -753,7 +758,7 @@ class BufferDaemon(MultiService):
             pipeline.settle(flush, False)
             self._watchStall(pipeline)
             if pipeline.troubleSince is None:
-                pipeline.troubleSince = flush.started if flush.started is not None else now
+                pipeline.troubleSince = flush.started
             delay = None
             if not pipeline.flushing:
                 # Every flush of this round has settled: wait before the next.
@@ -761,7 +766,7 @@ class BufferDaemon(MultiService):
                 delay = retryDelay(pipeline.failedRounds, self.timeInterval)
                 self._retryLater(pipeline, now, delay)
             retry = (f"retrying in {delay:g} s" if delay is not None
-                     else "retrying once the flushes in progress end")
+                     else "retrying once the other flushes in progress end")
             if pipeline.consecutiveErrors == pipeline.maxErrors:
                 self.log.critical(
                     "{pipeline}: {n} consecutive post-processing failures (MAXERR) of {store};"

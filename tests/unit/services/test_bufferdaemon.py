@@ -704,6 +704,12 @@ class OutageTests(SynchronousTestCase):
         summary = h.warnings(f"intake paused 10 more times in the last {FLOW_REPORT:.0f} s")
         self.assertEqual(len(summary), 1, h.warnings())
         self.assertIn("running now", summary[0])
+        h.send(p, batch, batch, 1)
+        h.send(p, batch + 1, batch + 1, 1)
+        h.clock.advance(2)
+        self.successResultOf(h.daemon.stopService())
+        self.assertEqual(len(h.warnings("intake paused 1 more times in the last 4 s")), 1,
+                         "said when the daemon stops")
 
     def test_storeNameHasNoPassword(self):
         """
