@@ -292,9 +292,26 @@ def main(argv=None):
                         help="the BufferDaemon's TIMEINV, its flush and first retry interval")
     parser.add_argument("--scenario", action="append", choices=[n for n, _ in SCENARIOS],
                         help="run only this scenario (repeatable; default: all)")
+    parser.add_argument("--hostile", action="store_true",
+                        help="also flood a BufferDaemon with 2,000 idle and 20 slowloris"
+                             " sockets under RLIMIT_NOFILE 1,024 beside good clients"
+                             " (bench/scenarios_hostile.py)")
     args = parser.parse_args(argv)
     chosen = [(n, f) for n, f in SCENARIOS if not args.scenario or n in args.scenario]
     results = []
+    if args.hostile:
+        from scenarios_hostile import ScenarioSkipped, hostileScenario
+
+        try:
+            r = hostileScenario(seconds=args.minutes * 60)
+        except ScenarioSkipped as e:
+            print(f"hostile clients: skipped: {e}", file=sys.stderr)
+        else:
+            peak = r["daemon_peak_rss_mb"] * 2 ** 20
+            results.append({"scenario": "hostile", "seconds": r["seconds"], "sent": r["sent"],
+                            "stored": r["stored"], "lost": r["lost"],
+                            "duplicated": r["duplicated"], "rss": (peak, peak, peak),
+                            "peaks": {"bufferdaemon": peak}})
     for name, scenario in chosen:
         print(f"{name}: {args.minutes * 60:.0f} s ...", file=sys.stderr, flush=True)
         results.append(runScenario(name, scenario, args.minutes * 60, args.lines, args.timeinv))
