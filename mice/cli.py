@@ -66,6 +66,38 @@ def _checkLogIds(kind, path):
     return not problems
 
 
+def _checkActGeneric(settings, strict):
+    """
+    What an act_generic config names: its match files, and the config of
+    each reaction agent that has one (C{<PIPE>.conf} beside it).
+
+    @return: whether they are all good.
+    """
+    from mice.config import ConfigError, loadConfig
+
+    good = True
+    named = [(analyzer.matchFile, "match file") for analyzer in settings.analyzers
+             if os.path.exists(analyzer.matchFile)]
+    named += [(settings.agentConfig(reaction.pipe), f"reaction {reaction.rid} config")
+              for reaction in settings.reactions if settings.agentConfig(reaction.pipe)]
+    for path, what in named:
+        try:
+            loaded = loadConfig(path, strict=strict,
+                                kind="matchfile" if what == "match file" else None)
+        except ConfigError as e:
+            print(str(e), file=sys.stderr)
+            good = False
+            continue
+        except OSError as e:
+            print(f"{path}: {e.strerror}", file=sys.stderr)
+            good = False
+            continue
+        for warning in loaded.warnings:
+            print(str(warning), file=sys.stderr)
+        print(f"    {what} {path}: OK")
+    return good
+
+
 def checkConfig(args):
     from mice.config import ConfigError, describe, loadConfig
 
@@ -90,6 +122,8 @@ def checkConfig(args):
         print(f"{path}: {loaded.kind} config, OK")
         for line in describe(loaded):
             print(f"    {line}")
+        if loaded.kind == "act_generic":
+            failed = not _checkActGeneric(loaded.settings, args.strict) or failed
         if loaded.kind == "aa_rules":
             settings = loaded.settings
             for kind, named in (("rules", settings.rulesFile), ("filter", settings.filterFile),
@@ -99,13 +133,16 @@ def checkConfig(args):
     return 1 if failed else 0
 
 
-async def _initdb(reactor, url, tables):
+async def _initdb(reactor, url, tables, journal=False):
+    from mice.db import journal as reactionJournal
     from mice.db.pools import connectionPool, schema
 
     pool, dialect = connectionPool(url, reactor)
     pool.start()
     try:
         await pool.runInteraction(schema.createSchema, dialect, tables)
+        if journal:
+            await pool.runInteraction(reactionJournal.createJournal, dialect)
     finally:
         pool.close()
 
@@ -122,18 +159,22 @@ def initdb(args):
     except ValueError as e:
         print(f"mice initdb: {e}", file=sys.stderr)
         return 2
+    from mice.db.journal import JOURNAL_TABLES
+
     tables = {"rawlog": schema.RAWLOG_TABLES, "alert": schema.ALERT_TABLES,
               "all": schema.RAWLOG_TABLES + schema.ALERT_TABLES}[args.tables]
+    journal = args.tables in ("alert", "all")
     status = []
 
     async def main(reactor):
         try:
-            await _initdb(reactor, url, tables)
+            await _initdb(reactor, url, tables, journal)
         except Exception as e:
             print(f"mice initdb: {args.url.split('@')[-1]}: {e}", file=sys.stderr)
             status.append(1)
         else:
-            print(f"created {', '.join(tables)} in {url.redacted()}")
+            made = tables + (JOURNAL_TABLES if journal else ())
+            print(f"created {', '.join(made)} in {url.redacted()}")
 
     try:
         react(lambda r: ensureDeferred(main(r)))

@@ -19,17 +19,19 @@ Pure: lxml only, no reactor; time comes in as text inside the alert.
 See C{docs/idmef.rst}.
 """
 
+import copy
 import functools
 import io
 import ipaddress
 import os
 import re
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from lxml import etree
 
 from mice import __version__
-from mice.alerts import SEVERITIES, Alert, Node
+from mice.alerts import SEVERITIES, Alert, Heartbeat, Node
 
 #: The RFC 4765 namespace; what L{toXml} writes.
 IDMEF_NS = "http://iana.org/idmef"
@@ -772,6 +774,78 @@ def _readAlert(element, where):
         additionalData=additionalData)
 
 
+def _readHeartbeat(element, where):
+    analyzer = _child(element, "Analyzer")
+    if analyzer is None or not analyzer.get("analyzerid"):
+        raise IdmefError(f"{where}: no Analyzer with an analyzerid")
+    createTime = _child(element, "CreateTime")
+    if createTime is None:
+        raise IdmefError(f"{where}: no CreateTime")
+    node = _child(analyzer, "Node")
+    host = None
+    if node is not None:
+        host = _childText(node, "name") or _readAddress(node)
+    return Heartbeat(
+        analyzerId=analyzer.get("analyzerid"),
+        createTime=_readTime(createTime, "CreateTime", where),
+        messageId=element.get("messageid") or element.get("ident") or None,
+        name=analyzer.get("name") or analyzer.get("model") or None, host=host,
+        interval=_integer(_childText(element, "HeartbeatInterval"), "HeartbeatInterval", where))
+
+
+class IdmefMessage(NamedTuple):
+    """
+    What L{readMessage} finds in one C{IDMEF-Message} document.
+    """
+
+    alerts: tuple
+    """The L{Alert}s, in order."""
+    heartbeats: tuple
+    """The L{Heartbeat}s, in order."""
+    documents: tuple
+    """When the message holds anything but one Alert: for each alert, an
+    C{IDMEF-Message} holding that Alert alone (text, the root's namespace
+    declarations kept); else C{()}, and the message is the alert's
+    document."""
+
+
+def _alone(root, element):
+    """An C{IDMEF-Message} like C{root} holding a copy of C{element} alone, as text."""
+    message = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=root.nsmap)
+    message.append(copy.deepcopy(element))
+    message[0].tail = None
+    return etree.tostring(message, encoding="unicode")
+
+
+def readMessage(data, maxBytes=MAX_BYTES):
+    """
+    Everything M-ICE reads from one C{IDMEF-Message} document (bytes or
+    str): its alerts (as L{fromXml} reads them), its heartbeats, and each
+    alert's own document when the message holds more than one thing.
+
+    @raise IdmefError: as L{fromXml}, and for a Heartbeat without an
+        analyzerid or a CreateTime.
+    """
+    root = parseDocument(data, maxBytes).getroot()
+    if _name(root) != "IDMEF-Message":
+        raise IdmefError(f"not an IDMEF message: the root element is {root.tag!r}")
+    alerts, heartbeats, elements, others = [], [], [], 0
+    for element in root:
+        name = _name(element)
+        if name == "Alert":
+            alerts.append(_readAlert(element, f"Alert {len(alerts) + 1}"))
+            elements.append(element)
+        elif name == "Heartbeat":
+            heartbeats.append(_readHeartbeat(element, f"Heartbeat {len(heartbeats) + 1}"))
+            others += 1
+        elif isinstance(element.tag, str):
+            others += 1
+    documents = ()
+    if len(alerts) > 1 or (alerts and others):
+        documents = tuple(_alone(root, element) for element in elements)
+    return IdmefMessage(tuple(alerts), tuple(heartbeats), documents)
+
+
 def fromXml(data, maxBytes=MAX_BYTES):
     """
     The L{Alert}s of one IDMEF-Message document (bytes, or str), in order;
@@ -824,6 +898,40 @@ def loadDtd(dtdPath):
     return dtd
 
 
+def _unprefixed(element):
+    """
+    A copy of C{element}'s tree with every IDMEF element under its bare
+    local name and no namespace declarations: what the DTD, which knows no
+    namespaces, expects of a document that writes C{idmef:Alert}.
+    """
+    name = _name(element)
+    copied = etree.Element(name if name is not None else element.tag,
+                           {key: value for key, value in element.attrib.items()
+                            if not key.startswith("{")})
+    copied.text = element.text
+    copied.tail = element.tail
+    for child in element:
+        if isinstance(child.tag, str):
+            copied.append(_unprefixed(child))
+    return copied
+
+
+def validateTree(tree, dtd):
+    """
+    Check a parsed document (L{parseDocument}) against a loaded DTD
+    (L{loadDtd}); a document whose IDMEF elements carry a prefix
+    (C{idmef:Alert}) is checked under the bare names the DTD declares.
+
+    @return: its problems, C{[]} when it is valid.
+    """
+    root = tree.getroot()
+    if root.prefix is not None or any(element.prefix is not None for element in root):
+        tree = etree.ElementTree(_unprefixed(root))
+    if dtd.validate(tree):
+        return []
+    return [f"line {error.line}: {error.message}" for error in dtd.error_log] or ["invalid"]
+
+
 def validate(data, dtdPath, maxBytes=MAX_BYTES):
     """
     Check a document against the DTD in the local file C{dtdPath} (the
@@ -841,6 +949,4 @@ def validate(data, dtdPath, maxBytes=MAX_BYTES):
         tree = parseDocument(data, maxBytes)
     except IdmefError as e:
         return [str(e)]
-    if dtd.validate(tree):
-        return []
-    return [f"line {error.line}: {error.message}" for error in dtd.error_log] or ["invalid"]
+    return validateTree(tree, dtd)

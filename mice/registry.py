@@ -15,11 +15,7 @@ from zope.interface import implementer
 from mice.interfaces import IModuleFactory
 
 #: Modules of the original M-ICE that later versions of this one provide.
-PLANNED = {
-    "mice_mod_enc_idmef_twofish": "the ManagementHost",
-    "mice_mod_pop_act_generic": "the ManagementHost",
-    "mice_mod_out_act_generic": "the ManagementHost",
-}
+PLANNED = {}
 
 
 class UnknownModule(Exception):

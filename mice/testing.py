@@ -141,6 +141,20 @@ def temporaryMariaDBDatabase(testCase):
     return dict(connect, database=name)
 
 
+def temporaryMariaDBUrl(testCase):
+    """
+    L{temporaryMariaDBDatabase} as a C{mysql://} URL (for
+    L{mice.config.parseDatabaseUrl} and the configs' C{URL} keys).
+    """
+    from urllib.parse import quote
+
+    connect = temporaryMariaDBDatabase(testCase)
+    credentials = quote(connect["user"], safe="")
+    if connect["password"]:
+        credentials += ":" + quote(connect["password"], safe="")
+    return f"mysql://{credentials}@{connect['host']}:{connect['port']}/{connect['database']}"
+
+
 class PrivateMariaDB:
     """
     A throwaway MariaDB server on its own data directory and loopback port,

@@ -93,8 +93,14 @@ _TABLES = {
     )
     + _WHEN
     + _LINE,
+    # The seed's 16 columns between the alert's key (several alerts may
+    # share one IDMEF message, so the message's origin, stream and seq are
+    # not enough: idx is the alert's place in it) and what the DTD check
+    # found wrong with its document.
     "alert_entry": _PROVENANCE
     + (
+        ("idx", "uint"),
+        ("alertkey", "key"),
         ("alertid", "text"),
         ("alertdesc", "text"),
         ("classification", "text"),
@@ -111,6 +117,7 @@ _TABLES = {
         ("target_service", "text"),
         ("idmefmsg", "text"),
         ("signature", "text"),
+        ("dtd_problems", "text"),
     ),
     # What the LogIDS rules show on the ManagementHost's console (not in the
     # seed: see mice.decoders.events).
@@ -131,6 +138,11 @@ _TABLES = {
 }
 
 COLUMNS = {table: tuple(name for name, _ in spec) for table, spec in _TABLES.items()}
+
+#: The columns each table is unique on: a row already stored under them is
+#: never stored again.
+UNIQUE = {table: ("origin", "stream", "seq") for table in _TABLES}
+UNIQUE["alert_entry"] = ("alertkey",)
 """
 The insert column order of each table: a row for C{table} is a tuple with
 C{len(COLUMNS[table])} values in this order.  C{row_id} and C{received} are
@@ -196,6 +208,7 @@ SQLITE = Dialect(
         ("origin", "TEXT NOT NULL"),
         ("stream", "TEXT NOT NULL"),
         ("seq", "INTEGER NOT NULL"),
+        ("key", "TEXT NOT NULL"),
         ("text", "TEXT"),
         # TEXT, not DATE/TIME: SQLite would give those NUMERIC affinity.
         ("date", "TEXT"),
@@ -217,6 +230,7 @@ MYSQL = Dialect(
         ("origin", "VARCHAR(%d) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" % ORIGIN_MAX),
         ("stream", "VARCHAR(%d) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" % STREAM_MAX),
         ("seq", "BIGINT NOT NULL"),
+        ("key", "VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL"),
         # MEDIUMTEXT where the seed says TEXT: TEXT stops at 65,535 bytes, a
         # long line of 4-byte characters passes that, and InnoDB stores both
         # the same way.
@@ -275,8 +289,8 @@ def createStatements(dialect, tables=ALL_TABLES):
         lines += ["%s %s" % (quote(name), dialect.sqlType(kind)) for name, kind in _TABLES[table]]
         lines.append("%s %s" % (quote("received"), dialect.received))
         lines.append(
-            "CONSTRAINT %s UNIQUE (%s, %s, %s)"
-            % (quote(table + "_key"), quote("origin"), quote("stream"), quote("seq"))
+            "CONSTRAINT %s UNIQUE (%s)"
+            % (quote(table + "_key"), ", ".join(quote(c) for c in UNIQUE[table]))
         )
         indexes = []
         for suffix, columns in _INDEXES[table]:

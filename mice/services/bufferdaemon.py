@@ -20,7 +20,7 @@ import gc
 from collections import deque
 from collections.abc import Sequence
 
-from twisted.application.service import Service
+from twisted.application.service import MultiService, Service
 from twisted.internet.defer import (
     Deferred,
     DeferredList,
@@ -315,9 +315,13 @@ class Pipeline:
             acks.popleft()[1].done()
 
 
-class BufferDaemon(Service):
+class BufferDaemon(MultiService):
     """
     The generic server; see the module docstring.
+
+    Its child services (a post-processor's senders or reaction queues,
+    L{IPostProcessor.services}) start before its post-processors and stop
+    after them, once the last flush is done.
 
     @ivar pipelines: the L{Pipeline}s, in config order.
     @ivar ports: the listening ports once started.
@@ -335,6 +339,7 @@ class BufferDaemon(Service):
         @param security: a L{mice.security.policy.LinkSecurity} (pre-shared key
             or TLS); it replaces C{securityFactory}.
         """
+        super().__init__()
         self.endpoints = list(endpoints)
         self.onListenFailure = onListenFailure
         self.pipelines = list(pipelines)
@@ -419,7 +424,7 @@ class BufferDaemon(Service):
         return d
 
     def _stop(self):
-        super().stopService()
+        Service.stopService(self)
         thresholds = getattr(self, "_gcThresholds", None)
         if thresholds is not None:
             gc.set_threshold(*thresholds)
@@ -439,6 +444,9 @@ class BufferDaemon(Service):
         d.addCallback(lambda _: DeferredList(
             [maybeDeferred(p.postprocessor.stop) for p in self.pipelines]))
         d.addCallback(lambda _: [p.ring.close() for p in self.pipelines])
+        # The children (senders, reaction queues) last: the final flushes
+        # may need them.
+        d.addCallback(lambda _: MultiService.stopService(self))
         return d
 
     def _drain(self):

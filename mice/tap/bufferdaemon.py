@@ -77,10 +77,16 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
     except ValueError as e:
         raise ConfigError(settings.path, None, str(e)) from None
     log.info("{path}: link security {security}", path=settings.path, security=security)
-    return BufferDaemon(
+    daemon = BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
         maxRecord=maxRecord, onListenFailure=onListenFailure, security=security)
+    for pipeline in pipelines:
+        # What a post-processor is handed and must not start itself: its
+        # reaction queues (the ManagementHost).
+        for service in getattr(pipeline.postprocessor, "services", ()):
+            service.setServiceParent(daemon)
+    return daemon
 
 
 

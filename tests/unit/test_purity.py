@@ -28,6 +28,12 @@ PURE = {
     "mice.analysis.extract": ("twisted",),
     "mice.idmef": ("twisted",),
     "mice.analysis.logids": ("twisted",),
+    "mice.alerts": ("twisted",),
+    "mice.matchfile": ("twisted",),
+    "mice.management.routing": ("twisted",),
+    "mice.management.journal": ("twisted",),
+    "mice.db.journal": ("twisted",),
+    "mice.decoders.idmef": ("twisted",),
 }
 
 
