@@ -18,7 +18,9 @@ class IModuleFactory(Interface):
     name = Attribute("The module's canonical name, e.g. C{'mice_mod_pop_mysql'}.")
     aliases = Attribute("Other names the original configs use for this module.")
     role = Attribute("C{'decoder'}, C{'postprocessor'}, C{'filter'},"
-                     " C{'pseudonymizer'} or C{'formatter'}.")
+                     " C{'pseudonymizer'}, C{'formatter'} or C{'reaction'} (a reaction"
+                     " agent, named after its pipe, built with C{(pipe, configPath,"
+                     " reactor, pipePath)}: L{mice.reactors}).")
 
     def build(configPath, reactor):
         """

@@ -589,6 +589,7 @@ def _buildActGeneric(loader, v):
     _pair(loader, v, rids, ("RID_PIPENAME", "PIPE"))
     _pair(loader, v, anaids, ("ANALYZER_MATCHFILE", "MF"))
     _duplicates(loader, v.entries(*rids), "RID")
+    _duplicates(loader, v.entries("RID_PIPENAME", "PIPE"), "PIPE", repr)
     _duplicates(loader, v.entries(*anaids), "ANAID", repr)
     pipePath = v.one("MISC", "PIPE_PATH")
     matchPath = v.one("MISC", "MATCH_PATH") or loader.directory

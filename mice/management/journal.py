@@ -71,7 +71,8 @@ class Job:
 
     @property
     def key(self):
-        return self.routed.key
+        """The job's identity: its alert's key and its reaction ID."""
+        return (self.routed.key, self.rid)
 
 
 class Decision(NamedTuple):
@@ -112,7 +113,7 @@ def afterFailure(job, error, now, policy):
 
 def journalRow(job, decision, nowIso):
     """The C{reaction_job} row (L{mice.db.journal.JOB_COLUMNS}) of a decided job."""
-    return (job.key, job.rid, job.pipe, decision.state, decision.attempts, decision.nextTry,
+    return (job.routed.key, job.rid, job.pipe, decision.state, decision.attempts, decision.nextTry,
             decision.outcome, job.created, nowIso)
 
 

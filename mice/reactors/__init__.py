@@ -48,11 +48,16 @@ def builderName(pipe):
 
 def builderFor(pipe):
     """
-    The function that builds C{pipe}'s agent, imported now.
+    The function that builds C{pipe}'s agent, imported now: a plugin's
+    (L{mice.registry}, role C{reaction}, named after the pipe: how a third
+    party adds an agent), else L{AGENTS}', else L{EXTERNAL}.
 
     @raise AgentUnavailable: its module cannot be imported.
     """
-    name = builderName(pipe)
+    from mice.registry import availableModules, normalizeName
+
+    plugin = availableModules("reaction").get(normalizeName(pipe))
+    name = plugin.builder if plugin is not None else builderName(pipe)
     moduleName, _, function = name.rpartition(".")
     try:
         return getattr(importlib.import_module(moduleName), function)

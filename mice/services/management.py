@@ -30,6 +30,7 @@ from twisted.internet.defer import (
     maybeDeferred,
     succeed,
 )
+from twisted.internet.defer import TimeoutError as ReactionTimeout
 from twisted.logger import Logger
 
 from mice.alerts import RoutedAlert
@@ -107,6 +108,9 @@ class ReactionQueue(Service):
         self._recordFailures = 0
         self._wake = None
         self._wakeAt = None
+        self._soon = None
+        self._loadRetryAt = None
+        self._loadFailures = 0
         self._loading = False
         self._loadAfter = 0
         self._needLoad = True
@@ -132,7 +136,7 @@ class ReactionQueue(Service):
         def started(_):
             self._agentStarted = True
             self.log.info("reaction agent {pipe} started", pipe=self.pipe)
-            self._pump()
+            self._pumpSoon()
 
         def failed(failure):
             self.gate.failed(self.clock.seconds())
@@ -180,6 +184,15 @@ class ReactionQueue(Service):
                 self._spilled = True
                 continue
             self.schedule.add(job, now)
+        self._pumpSoon()
+
+    def _pumpSoon(self):
+        """Run L{_pump} in a moment: an offer returns at once (the batch's ack waits)."""
+        if self._soon is None and self.running:
+            self._soon = self.clock.callLater(0, self._pumpNow)
+
+    def _pumpNow(self):
+        self._soon = None
         self._pump()
 
     @property
@@ -250,7 +263,7 @@ class ReactionQueue(Service):
 
     def _afterRun(self):
         self._record()
-        self._pump()
+        self._pumpSoon()
 
     def _decide(self, job, result):
         now = self.clock.seconds()
@@ -260,10 +273,11 @@ class ReactionQueue(Service):
                 self.counts["refused"] += 1
                 self.gate.succeeded()
                 self.log.warn("reaction {pipe} to alert {key} refused: {reason}",
-                              pipe=self.pipe, key=job.key, reason=result.getErrorMessage())
+                              pipe=self.pipe, key=job.routed.key, reason=result.getErrorMessage())
             else:
                 error = ("timed out after %gs" % self.timeout
-                         if result.check(CancelledError) else result.getErrorMessage())
+                         if result.check(CancelledError, ReactionTimeout)
+                         else result.getErrorMessage())
                 if self._stopping:
                     # Cut short by the stop: not an attempt; it stays pending.
                     return
@@ -273,11 +287,11 @@ class ReactionQueue(Service):
                 if decision.state == "pending":
                     self.counts["retried"] += 1
                     self.log.warn("reaction {pipe} to alert {key}: {outcome}", pipe=self.pipe,
-                                  key=job.key, outcome=decision.outcome)
+                                  key=job.routed.key, outcome=decision.outcome)
                 else:
                     self.counts["failed"] += 1
                     self.log.error("reaction {pipe} to alert {key}: {outcome}", pipe=self.pipe,
-                                   key=job.key, outcome=decision.outcome)
+                                   key=job.routed.key, outcome=decision.outcome)
         else:
             decision = afterSuccess(job, result)
             self.counts["done"] += 1
@@ -320,7 +334,7 @@ class ReactionQueue(Service):
                     self.recent.add(job.key)
             if self._unrecorded:
                 return self._record(final)
-            self._pump()
+            self._pumpSoon()
 
         def failed(failure):
             self._recording = None
@@ -341,6 +355,8 @@ class ReactionQueue(Service):
     def _maybeLoad(self):
         if self._loading or self._stopping or not self.running:
             return
+        if self._loadRetryAt is not None and self.clock.seconds() < self._loadRetryAt:
+            return
         if not (self._needLoad or self._spilled) or len(self.schedule) > self.hold // 2:
             return
         if not self._needLoad:
@@ -353,11 +369,14 @@ class ReactionQueue(Service):
 
         def loaded(pending):
             self._loading = False
+            self._loadRetryAt = None
+            self._loadFailures = 0
             now = self.clock.seconds()
             added = 0
             for item in pending:
                 self._loadAfter = max(self._loadAfter, item.jobId)
-                if item.alertKey in self.recent or item.alertKey in self.schedule.keys:
+                key = (item.alertKey, item.rid)
+                if key in self.recent or key in self.schedule.keys:
                     continue
                 try:
                     routed = routedFromJournal(item)
@@ -375,35 +394,48 @@ class ReactionQueue(Service):
             if added:
                 self.log.info("reaction {pipe}: {n} pending jobs read back from the journal",
                               pipe=self.pipe, n=added)
-            self._pump()
+            self._pumpSoon()
 
         def failed(failure):
             self._loading = False
-            self.gate.failed(self.clock.seconds())
+            self._loadFailures += 1
+            now = self.clock.seconds()
+            wait = self.policy.delay(self._loadFailures)
+            self._loadRetryAt = now + wait
             self.log.error("reaction {pipe}: reading pending jobs from the journal failed"
-                           " ({error}); trying again", pipe=self.pipe,
-                           error=failure.getErrorMessage())
-            self._scheduleWake(self.clock.seconds())
+                           " ({error}); trying again in {wait:g}s", pipe=self.pipe,
+                           error=failure.getErrorMessage(), wait=wait)
+            self._scheduleWake(now)
 
         d.addCallbacks(loaded, failed)
 
     # Waking up
 
     def _scheduleWake(self, now):
+        """
+        Be woken when the next thing may run: a waiting job's retry time,
+        jobs due but held back by a closed gate, a read of the journal
+        that failed.  What waits for a reaction or a record in flight is
+        woken by its end.
+        """
         if not self.running or self._stopping:
             return
         times = []
         wake = self.schedule.nextWake()
         if wake is not None:
             times.append(wake)
-        if self.gate.failures and (self.schedule.ready or wake is not None
-                                   or self._needLoad or self._spilled):
-            times.append(self.gate.openAt)
-        if (self._needLoad or self._spilled) and not self._loading:
-            times.append(max(now, self.gate.openAt) if self.gate.failures else now + 1.0)
+        if self.schedule.ready:
+            times.append(now)
+        if self._loadRetryAt is not None and not self._loading:
+            times.append(self._loadRetryAt)
         if not times:
             return
-        self._sleepUntil(min(times), self._woken)
+        when = min(times)
+        if self.gate.failures:
+            when = max(when, self.gate.openAt)
+        if when <= now:
+            return
+        self._sleepUntil(when, self._woken)
 
     def _sleepUntil(self, when, call):
         if self._wake is not None and self._wake.active():
@@ -418,9 +450,10 @@ class ReactionQueue(Service):
         self._pump()
 
     def _cancelWake(self):
-        if self._wake is not None and self._wake.active():
-            self._wake.cancel()
-        self._wake = self._wakeAt = None
+        for call in (self._wake, self._soon):
+            if call is not None and call.active():
+                call.cancel()
+        self._wake = self._wakeAt = self._soon = None
 
 
 class ReactionService(MultiService):

@@ -104,7 +104,7 @@ class ScheduleTests(SynchronousTestCase):
         schedule = Schedule()
         for key in ("a", "b", "c"):
             self.assertTrue(schedule.add(job(key), 0.0))
-        self.assertEqual([schedule.take(0.0).key for _ in range(3)], ["a", "b", "c"])
+        self.assertEqual([schedule.take(0.0).key[0] for _ in range(3)], ["a", "b", "c"])
         self.assertIsNone(schedule.take(0.0))
 
     def test_waitingUntilDue(self):
@@ -113,9 +113,9 @@ class ScheduleTests(SynchronousTestCase):
         schedule.add(job("soon", nextTry=5.0), 0.0)
         schedule.add(job("now"), 0.0)
         self.assertEqual(schedule.nextWake(), 5.0)
-        self.assertEqual(schedule.take(1.0).key, "now")
+        self.assertEqual(schedule.take(1.0).key, ("now", 2))
         self.assertIsNone(schedule.take(4.9))
-        self.assertEqual(schedule.take(5.0).key, "soon")
+        self.assertEqual(schedule.take(5.0).key, ("soon", 2))
         self.assertEqual(schedule.nextWake(), 20.0)
         self.assertEqual(len(schedule), 1)
 
@@ -131,7 +131,7 @@ class ScheduleTests(SynchronousTestCase):
         self.assertFalse(schedule.add(job("a"), 0.0))
         schedule.retry(taken, 0.0)
         self.assertEqual(schedule.take(0.0), taken)
-        schedule.release("a")
+        schedule.release(("a", 2))
         self.assertTrue(schedule.add(job("a"), 0.0))
 
 
