@@ -608,13 +608,17 @@ class FileReaction(MemoryReaction):
     A reaction agent that appends one line per alert (its key and the
     alert's messageid) to a file, and deduplicates by key what the file
     holds already: at most once in the file across restarts, as an agent
-    whose target allows it must be (L{mice.interfaces.IReaction}).  For
-    the kill -9 tests; a real module (C{build}) so a config can name it.
+    whose target allows it must be (L{mice.interfaces.IReaction}).  Every
+    call is also logged, with the process id, to C{path + ".calls"}, so a
+    test sees what ran again.  With C{delay}, each reaction takes that
+    long (a slow target), so jobs pile up pending.  For the kill -9 tests.
     """
 
-    def __init__(self, pipe, path):
+    def __init__(self, pipe, path, clock=None, delay=0.0):
         super().__init__(pipe)
         self.path = path
+        self.clock = clock
+        self.delay = delay
         self.seen = set()
 
     def start(self):
@@ -624,20 +628,35 @@ class FileReaction(MemoryReaction):
         return succeed(None)
 
     def react(self, routed):
+        if self.delay and self.clock is not None:
+            from twisted.internet.task import deferLater
+
+            return deferLater(self.clock, self.delay, self._react, routed)
+        return succeed(self._react(routed))
+
+    def _react(self, routed):
+        with open(self.path + ".calls", "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {routed.key}\n")
         if routed.key in self.seen:
-            return succeed("already in the file")
+            return "already in the file"
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(f"{routed.key} {routed.alert.messageId}\n")
             f.flush()
             os.fsync(f.fileno())
         self.seen.add(routed.key)
-        return succeed(f"appended to {self.path}")
+        return f"appended to {self.path}"
 
 
 def buildFileReaction(pipe, configPath, reactor, pipePath):
     """
-    A L{FileReaction} appending to C{PIPE_PATH/<pipe>.log}: how a test
-    config names it (L{mice.reactors.AGENTS} patched, or
-    C{MICE_TEST_REACTIONS}).
+    A L{FileReaction} appending to C{PIPE_PATH/<pipe>.log}; its config,
+    when there is one, holds the delay of each reaction in seconds.  How a
+    test's plugin (role C{reaction}) names it.
     """
-    return FileReaction(pipe, os.path.join(pipePath or ".", pipe + ".log"))
+    delay = 0.0
+    if configPath is not None:
+        with open(configPath, encoding="utf-8") as f:
+            delay = float(f.read().strip() or 0)
+    directory = pipePath or "."
+    os.makedirs(directory, exist_ok=True)
+    return FileReaction(pipe, os.path.join(directory, pipe + ".log"), reactor, delay)
