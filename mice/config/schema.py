@@ -617,7 +617,8 @@ def _buildActGeneric(loader, v):
         defaultRids=v.many("MISC", "DEFAULT_RID"), journalUrl=v.one(journal, "URL"),
         retryFirst=v.one(journal, "RETRY_FIRST"), retryMax=v.one(journal, "RETRY_MAX"),
         attempts=v.one(journal, "ATTEMPTS"), inFlight=v.one(journal, "IN_FLIGHT"),
-        batchSize=v.one(journal, "BATCHSIZE"), maxErr=v.one(journal, "MAXERR"))
+        batchSize=v.one(journal, "BATCHSIZE"), maxErr=v.one(journal, "MAXERR"),
+        requireAgents=v.one(journal, "REQUIRE_AGENTS"))
 
 
 def _buildMatchFile(loader, v):
@@ -785,7 +786,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("JOURNAL", (K("URL", DBURL), K("RETRY_FIRST", SECONDS, 1.0),
                           K("RETRY_MAX", SECONDS, 300.0), K("ATTEMPTS", COUNT, 0),
                           K("IN_FLIGHT", POSITIVE, 32), K("BATCHSIZE", POSITIVE, 2000),
-                          K("MAXERR", COUNT, 10))),
+                          K("MAXERR", COUNT, 10), K("REQUIRE_AGENTS", BOOL, True))),
     ), _buildActGeneric),
     _Schema("matchfile", "a match file", (
         _Sect("ALERT_ID", (K("AID", _integer(0, width=4), required=True, repeated=True),)),

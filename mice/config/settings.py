@@ -409,6 +409,9 @@ class ActGenericSettings:
     """Alerts per flush of the BufferDaemon."""
     maxErr: int = 10
     """Failed flushes in a row before the BufferDaemon holds (MAXERR)."""
+    requireAgents: bool = True
+    """Whether a reaction agent whose module cannot be loaded stops the
+    start (else its jobs wait in the journal, and the log says so)."""
 
     def matchFileFor(self, analyzerId):
         for analyzer in self.analyzers:

@@ -76,8 +76,14 @@ class AlertStore:
         return self.start().addCallback(
             lambda _: self.pool.runInteraction(self.store, self.dialect, records))
 
+    release = None
+    """How to let go of a shared pool (else the pool is closed)."""
+
     def stop(self):
-        self.pool.close()
+        if self.release is not None:
+            self.release()
+        else:
+            self.pool.close()
 
 
 def buildStore(store, configPath, reactor):
@@ -88,14 +94,18 @@ def buildStore(store, configPath, reactor):
     C{PASSWORD}, C{DBNAME}, and C{MAXERR}, C{BATCHSIZE}.
     """
     from mice.config import loadPopMysql, parseDatabaseUrl
-    from mice.db.pools import connectionPool
+    from mice.db.pools import sharedConnectionPool
 
     settings = loadPopMysql(configPath)
     url = parseDatabaseUrl(settings.databaseUrl())
-    pool, dialect = connectionPool(url, reactor)
+    # Shared with the other modules of this process on the same database
+    # (the ManagementHost's journal and alert database on one SQLite file).
+    pool, dialect, release = sharedConnectionPool(url, reactor)
     where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
-    return store(pool, dialect, description=where, maxErrors=settings.maxErr,
-                 batchSize=settings.batchSize)
+    built = store(pool, dialect, description=where, maxErrors=settings.maxErr,
+                  batchSize=settings.batchSize)
+    built.release = release
+    return built
 
 
 def build(configPath, reactor):

@@ -548,7 +548,7 @@ def buildReactionService(settings, journal, reactor, databaseUrl=None, optional=
     return ReactionService(pipes, queues, missing)
 
 
-def buildActGeneric(configPath, reactor, optionalAgents=False):
+def buildActGeneric(configPath, reactor):
     """
     The C{mice_mod_pop_act_generic} module (see L{mice.registry}): the
     post-processor, its reaction journal, and the L{ReactionService} it
@@ -598,7 +598,7 @@ def buildActGeneric(configPath, reactor, optionalAgents=False):
     journal = openJournal(url, reactor)
     try:
         reactions = buildReactionService(settings, journal, reactor, urlText,
-                                         optional=optionalAgents)
+                                         optional=not settings.requireAgents)
     except AgentUnavailable as e:
         journal.close()
         raise ConfigError(configPath, None, str(e)) from None

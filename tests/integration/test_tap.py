@@ -178,8 +178,8 @@ class AllInOneTests(TestCase):
         expectedAlerts += logidsAlerts
         for _ in range(2):
             options = allinone.Options()
-            options.parseOptions(["--data-dir", dataDir, "--port", ports[0], "--agent-port",
-                                  ports[1], "--management-port", ports[2]])
+            options.parseOptions(["--quiet", "--data-dir", dataDir, "--port", ports[0],
+                                  "--agent-port", ports[1], "--management-port", ports[2]])
             service = allinone.makeService(options)
             service.startService()
             await waitFor(lambda: rowCount(database)[0] >= lines, 30, "the sample's rows")
@@ -201,6 +201,59 @@ class AllInOneTests(TestCase):
         self.assertGreater(counts[1][0], 0)
         self.assertEqual(alertCount(dataDir), expectedAlerts)
         self.assertEqual(eventCounts(dataDir), (shown, rejected))
+        # The real ManagementHost: every alert journaled once, reaction 2
+        # done for each, the match file's reactions journaled for the M-ICE
+        # rules' alerts (they run, or wait for their agent's module).
+        self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM received_alert"),
+                         expectedAlerts)
+        self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
+                                             " rid = 2 AND state = 'done'"), expectedAlerts)
+        self.assertGreater(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
+                                               " rid = 5"), 0)
+        self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
+                                             " rid = 4"), 0)
+
+    def test_configsAreTheDaemons(self):
+        """
+        mice-allinone writes the single daemons' configs into its data
+        directory (every one valid for mice check-config), builds each part
+        from them with the daemons' own builders, and prints what runs
+        where; agents whose module is missing are named, not fatal.
+        """
+        import io
+        import sys
+
+        from mice.config import loadConfig
+        from mice.services.bufferdaemon import BufferDaemon
+
+        dataDir = os.path.abspath(self.mktemp())
+        options = allinone.Options()
+        options.parseOptions(["--no-ship", "--data-dir", dataDir, "--port", "1",
+                              "--agent-port", "2", "--management-port", "3"])
+        out = io.StringIO()
+        self.patch(sys, "stdout", out)
+        service = allinone.makeService(options)
+        daemons = [s for s in service if isinstance(s, BufferDaemon)]
+        self.addCleanup(lambda: [p.postprocessor.stop() for d in daemons
+                                 for p in d.pipelines])
+        self.assertEqual(len(daemons), 3)
+        etc = os.path.join(dataDir, "etc")
+        kinds = {name: loadConfig(os.path.join(etc, name), strict=True).kind
+                 for name in sorted(os.listdir(etc)) if name.endswith(".conf")}
+        self.assertEqual(kinds["bufferdaemon-mngmthost.conf"], "bufferdaemon")
+        self.assertEqual(kinds["mice_mod_pop_act_generic.conf"], "act_generic")
+        for name in os.listdir(etc):
+            if name.endswith(".conf"):
+                self.assertEqual(os.stat(os.path.join(etc, name)).st_mode & 0o077, 0, name)
+        printed = out.getvalue()
+        self.assertIn("ManagementHost    127.0.0.1:3", printed)
+        self.assertIn("reaction 2 rid_2_send_to_alert_db: sqlite:///", printed)
+        self.assertIn(os.path.join(dataDir, "run", "mice_fifo_demo"), printed)
+        management = daemons[1]
+        [reactions] = management.pipelines[0].postprocessor.services
+        self.assertEqual(sorted(reactions.pipes.items()), sorted(allinone.REACTIONS))
+        for pipe in reactions.missing:
+            self.assertIn(f"{pipe}: NOT INSTALLED", printed)
 
 
 class PrivilegeWarningTests(TestCase):
