@@ -762,11 +762,14 @@ SHIPPED = {
     "mice_mod_pop_aa_regex.conf": "aa_regex",
     "mice_mod_pop_act_generic.conf": "act_generic",
     os.path.join("matchfiles", "match_file_aa_regex.txt"): "matchfile",
+    "rid_2_send_to_alert_db.conf": "pop_mysql",
+    "bufferdaemon-aa-next.conf": "bufferdaemon",
+    "mice_mod_pop_aa_regex-next.conf": "aa_regex",
 }
 
 # Config files of other components' modules that etc/mice/ names; until they
 # are shipped, a warning about them is expected.
-OTHER_COMPONENTS = {"mice_mod_rct_system.conf", "idmef-message.dtd"}
+OTHER_COMPONENTS = {"mice_mod_rct_system.conf"}
 
 
 class ShippedConfigTests(_ConfigTestCase):
@@ -806,6 +809,24 @@ class ShippedConfigTests(_ConfigTestCase):
                          os.path.join(ETC, "mice_mod_pop_mysql.conf"))
         self.assertEqual(settings.mmPath, os.path.join(REPO, "var",
                                                        "cache.bufferdaemon-rawlogdb"))
+
+    def test_nextAgentWhereTheAgentSends(self):
+        """
+        The next agent listens where the agent's Agent address points, with
+        the key of its AgentKey; it relays to the ManagementHost with the
+        key of the ManagementHost's decoder; its AlertIDFile is its own.
+        """
+        agent = self.loadShipped("mice_mod_pop_aa_regex.conf").settings
+        nextDaemon = self.loadShipped("bufferdaemon-aa-next.conf").settings
+        nextAgent = self.loadShipped("mice_mod_pop_aa_regex-next.conf").settings
+        mngmthost = self.loadShipped("bufferdaemon-mngmthost.conf").settings
+        self.assertEqual(agent.agent, HostPort("127.0.0.1", nextDaemon.port))
+        [pipeline] = nextDaemon.pipelines
+        self.assertEqual(config.loadDecoder(pipeline.decoderConfig).encKey, agent.agentKey)
+        self.assertEqual(nextAgent.management, HostPort("127.0.0.1", mngmthost.port))
+        self.assertEqual(nextAgent.mngmntKey,
+                         config.loadDecoder(mngmthost.pipelines[0].decoderConfig).encKey)
+        self.assertNotEqual(nextAgent.alertIdFile, agent.alertIdFile)
 
     def test_loopbackAndPortsFitTogether(self):
         forwarder = self.loadShipped("dataforwarder.conf").settings
