@@ -807,6 +807,9 @@ class IdmefMessage(NamedTuple):
     C{IDMEF-Message} holding that Alert alone (text, the root's namespace
     declarations kept); else C{()}, and the message is the alert's
     document."""
+    problems: tuple = ()
+    """What the DTD given to L{readMessage} found wrong (C{()}: valid, or
+    not checked)."""
 
 
 def _alone(root, element):
@@ -817,16 +820,19 @@ def _alone(root, element):
     return etree.tostring(message, encoding="unicode")
 
 
-def readMessage(data, maxBytes=MAX_BYTES):
+def readMessage(data, maxBytes=MAX_BYTES, dtd=None):
     """
     Everything M-ICE reads from one C{IDMEF-Message} document (bytes or
     str): its alerts (as L{fromXml} reads them), its heartbeats, and each
     alert's own document when the message holds more than one thing.
 
+    @param dtd: a DTD (L{loadDtd}) to check the document against, on the
+        tree parsed here (L{validateTree}).
     @raise IdmefError: as L{fromXml}, and for a Heartbeat without an
         analyzerid or a CreateTime.
     """
-    root = parseDocument(data, maxBytes).getroot()
+    tree = parseDocument(data, maxBytes)
+    root = tree.getroot()
     if _name(root) != "IDMEF-Message":
         raise IdmefError(f"not an IDMEF message: the root element is {root.tag!r}")
     alerts, heartbeats, elements, others = [], [], [], 0
@@ -843,7 +849,8 @@ def readMessage(data, maxBytes=MAX_BYTES):
     documents = ()
     if len(alerts) > 1 or (alerts and others):
         documents = tuple(_alone(root, element) for element in elements)
-    return IdmefMessage(tuple(alerts), tuple(heartbeats), documents)
+    problems = tuple(validateTree(tree, dtd)) if dtd is not None else ()
+    return IdmefMessage(tuple(alerts), tuple(heartbeats), documents, problems)
 
 
 def fromXml(data, maxBytes=MAX_BYTES):

@@ -495,9 +495,11 @@ class MemoryJournal:
     def close(self):
         self.closed = True
 
-    def journalAlerts(self, alerts, jobs, heartbeats=()):
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None):
         def compute():
             new = {row[0] for row in alerts if row[0] not in self.alerts}
+            if inline is not None and new:
+                inline(None, new)
             for row in alerts:
                 self.alerts.setdefault(row[0], row)
             for row in jobs:

@@ -25,7 +25,7 @@ reactor.
 from functools import cache
 from typing import NamedTuple
 
-from mice.db.schema import ORIGIN_MAX, STREAM_MAX, _dialect, quote
+from mice.db.schema import ORIGIN_MAX, STREAM_MAX, _dialect, mysqlInsertStatements, quote
 
 JOURNAL_TABLES = ("received_alert", "reaction_job", "analyzer_heartbeat")
 
@@ -137,6 +137,25 @@ def _insertIgnore(dialect, table, columns):
                                        ", ".join([dialect.placeholder] * len(columns)))
 
 
+def _insert(txn, dialect, table, columns, rows, statement, tail=""):
+    """
+    Insert C{rows}: on MySQL/MariaDB as multi-row statements with literals
+    escaped by L{mysqlInsertStatements} (the driver's escaping of each
+    value costs more than the server's work), elsewhere with
+    C{executemany} of C{statement}.
+    """
+    if dialect.name == "mysql":
+        for text in mysqlInsertStatements(table, rows, columns, tail):
+            txn.execute(text)
+    else:
+        txn.executemany(statement, rows)
+
+
+_JOB_CHANGED = ("state", "attempts", "next_try", "outcome", "updated")
+_JOB_TAIL = " ON DUPLICATE KEY UPDATE " + ", ".join(
+    f"{quote(c)} = VALUES({quote(c)})" for c in _JOB_CHANGED)
+
+
 @cache
 def _upsertJobs(dialect):
     head = "INSERT INTO %s (%s) VALUES (%s)" % (
@@ -187,7 +206,7 @@ def knownAlerts(txn, dialect, keys):
     return found
 
 
-def journalAlerts(txn, dialect, alerts, jobs, heartbeats=()):
+def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None):
     """
     Journal one flush: its alerts, the reaction jobs of those not journaled
     before, and its heartbeats.  A transaction function; running it again
@@ -198,6 +217,10 @@ def journalAlerts(txn, dialect, alerts, jobs, heartbeats=()):
         unique among them.
     @param jobs: C{reaction_job} rows (L{JOB_COLUMNS} order).
     @param heartbeats: C{analyzer_heartbeat} rows (L{HEARTBEAT_COLUMNS}).
+    @param inline: a function C{(txn, newKeys)} doing, in this very
+        transaction, the reactions whose jobs C{jobs} gives as done
+        already (the alert database when it shares the journal's): done
+        exactly once, with their journal entry.
     @return: the keys of the alerts that were new: only their jobs were
         added, and only they need to be handed to the reaction queues.
     """
@@ -205,11 +228,15 @@ def journalAlerts(txn, dialect, alerts, jobs, heartbeats=()):
     known = knownAlerts(txn, dialect, [row[0] for row in alerts])
     new = [row for row in alerts if row[0] not in known]
     if new:
-        txn.executemany(_insertIgnore(dialect, "received_alert", ALERT_COLUMNS), new)
+        _insert(txn, dialect, "received_alert", ALERT_COLUMNS, new,
+                _insertIgnore(dialect, "received_alert", ALERT_COLUMNS))
     newKeys = {row[0] for row in new}
     newJobs = [row for row in jobs if row[0] in newKeys]
     if newJobs:
-        txn.executemany(_insertIgnore(dialect, "reaction_job", JOB_COLUMNS), newJobs)
+        _insert(txn, dialect, "reaction_job", JOB_COLUMNS, newJobs,
+                _insertIgnore(dialect, "reaction_job", JOB_COLUMNS))
+    if inline is not None and newKeys:
+        inline(txn, newKeys)
     if heartbeats:
         latest = {}
         for row in heartbeats:
@@ -226,7 +253,9 @@ def recordOutcomes(txn, dialect, rows):
     update time replace the stored ones.  A transaction function.
     """
     if rows:
-        txn.executemany(_upsertJobs(_dialect(dialect)), list(rows))
+        dialect = _dialect(dialect)
+        _insert(txn, dialect, "reaction_job", JOB_COLUMNS, list(rows), _upsertJobs(dialect),
+                _JOB_TAIL)
 
 
 class PendingJob(NamedTuple):

@@ -36,9 +36,9 @@ class JournalStore:
         return self.start().addCallback(
             lambda _: self.pool.runInteraction(function, self.dialect, *args))
 
-    def journalAlerts(self, alerts, jobs, heartbeats=()):
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None):
         """L{mice.db.journal.journalAlerts}: fires with the new alerts' keys."""
-        return self._run(journal.journalAlerts, alerts, jobs, heartbeats)
+        return self._run(journal.journalAlerts, alerts, jobs, heartbeats, inline)
 
     def recordOutcomes(self, rows):
         return self._run(journal.recordOutcomes, rows)

@@ -409,7 +409,8 @@ MYSQL_STATEMENT_BYTES = 1000000
 
 def mysqlLiteral(value):
     """
-    The MySQL literal for C{value}: C{None}, C{int} or C{str}.
+    The MySQL literal for C{value}: C{None}, C{int}, C{float} (finite) or
+    C{str}.
     """
     if type(value) is str:
         return "'" + mysqlEscape(value) + "'"
@@ -417,10 +418,12 @@ def mysqlLiteral(value):
         return "NULL"
     if type(value) is int:
         return str(value)
+    if type(value) is float and value == value and abs(value) != float("inf"):
+        return repr(value)
     raise TypeError(f"cannot store a {type(value).__name__} value")
 
 
-def mysqlInsertStatements(table, rows):
+def mysqlInsertStatements(table, rows, columns=None, tail=""):
     """
     Multi-row C{INSERT IGNORE} statements for C{rows}, each under
     L{MYSQL_STATEMENT_BYTES}.
@@ -429,9 +432,14 @@ def mysqlInsertStatements(table, rows):
     L{mysqlEscape} is several times faster than the driver's per-value
     escaping, and most values (host columns, dates, times) repeat from row
     to row, so short values' literals are made once per call.
+
+    @param columns: the columns of C{rows} (default: L{COLUMNS}C{[table]}).
+    @param tail: what follows the values (C{ON DUPLICATE KEY UPDATE ...});
+        with one, the statements are C{INSERT}, not C{INSERT IGNORE}.
     """
-    head = "INSERT IGNORE INTO %s (%s) VALUES " % (
-        quote(table), ", ".join(quote(c) for c in COLUMNS[table]))
+    head = "%s %s (%s) VALUES " % (
+        "INSERT INTO" if tail else "INSERT IGNORE INTO", quote(table),
+        ", ".join(quote(c) for c in (columns or COLUMNS[table])))
     literals = {}
     cached = literals.get
 
@@ -446,12 +454,12 @@ def mysqlInsertStatements(table, rows):
         # A literal is never empty, so "or" only calls literal() on a miss.
         text = "(" + ",".join([cached(v) or literal(v) for v in row]) + ")"
         if values and size + len(text) > MYSQL_STATEMENT_BYTES:
-            yield head + ",".join(values)
+            yield head + ",".join(values) + tail
             values, size = [], 0
         values.append(text)
         size += len(text) + 1
     if values:
-        yield head + ",".join(values)
+        yield head + ",".join(values) + tail
 
 
 def insertRows(txn, dialect, table, rows):

@@ -48,30 +48,57 @@ class ReceivedAlert(NamedTuple):
     """For a document holding more than one alert (or heartbeats beside
     one): each alert's own IDMEF-Message, in the order of C{alerts}; else
     C{()}, and C{xml} is the alert's document."""
+    problems: str | None = None
+    """What the DTD the decoder was given found wrong with the document, a
+    problem a line (C{None}: valid, or not checked)."""
 
     def document(self, index):
         """The IDMEF document holding the C{index}th alert alone."""
         return self.documents[index] if self.documents else self.xml
 
 
-def receivedAlert(source, stream, seq, document, maxBytes=MAX_BYTES):
+#: The longest DTD problem text kept per document.
+PROBLEM_CHARS = 2000
+
+
+def problemText(problems):
+    """DTD problems as one text, a problem a line, cut at L{PROBLEM_CHARS}."""
+    if not problems:
+        return None
+    text = "\n".join(problems)
+    return text if len(text) <= PROBLEM_CHARS else text[:PROBLEM_CHARS - 3] + "..."
+
+
+def receivedAlert(source, stream, seq, document, maxBytes=MAX_BYTES, dtd=None):
     """
-    The L{ReceivedAlert} of one document.
+    The L{ReceivedAlert} of one document (checked against C{dtd}, if any).
 
     @raise IdmefError: it is not acceptable IDMEF.
     """
-    message = readMessage(document, maxBytes)
+    message = readMessage(document, maxBytes, dtd)
     return ReceivedAlert(source, stream, seq, message.alerts, document, message.heartbeats,
-                         message.documents)
+                         message.documents, problemText(message.problems))
 
 
 @implementer(IDecoder)
 class IdmefDecoder:
+    """
+    @ivar dtd: a DTD (L{mice.idmef.loadDtd}) every document is checked
+        against as it is parsed, or C{None}: the ManagementHost's builder
+        hands it the act_generic C{DTDFile}'s (L{validateWith}), so a
+        document is parsed once.
+    """
+
     kind = "idmef"
 
-    def __init__(self, maxBytes=MAX_BYTES):
+    def __init__(self, maxBytes=MAX_BYTES, dtd=None):
         self.maxRecord = maxBytes
         self.maxBytes = maxBytes
+        self.dtd = dtd
+
+    def validateWith(self, dtd):
+        """Check every document decoded from now on against C{dtd}."""
+        self.dtd = dtd
 
     def decode(self, source, batch):
         batchId, stream, records = batch.id, batch.stream, batch.records
@@ -81,7 +108,7 @@ class IdmefDecoder:
             if type(document) is not str:
                 raise ProtocolError(f"batch {batchId}: record {index} is not an IDMEF document")
             try:
-                out.append(receivedAlert(source, stream, n, document, self.maxBytes))
+                out.append(receivedAlert(source, stream, n, document, self.maxBytes, self.dtd))
             except IdmefError as e:
                 raise ProtocolError(f"batch {batchId}: record {index}: {e}") from None
         return out
@@ -89,7 +116,7 @@ class IdmefDecoder:
     def recover(self, source, message):
         records = message["recs"]
         numbers = message.get("seqs") or range(message["seq"], message["seq"] + len(records))
-        return [receivedAlert(source, message["stream"], n, document, self.maxBytes)
+        return [receivedAlert(source, message["stream"], n, document, self.maxBytes, self.dtd)
                 for n, document in zip(numbers, records)]
 
 

@@ -15,6 +15,11 @@ refused), and then, in one transaction of the reaction journal
   - makes one C{pending} job per reaction (C{reaction_job});
   - keeps each analyzer's last heartbeat (C{analyzer_heartbeat}).
 
+When the alert database reaction (2) shares the journal's database, its
+C{alert_entry} rows are written in that same transaction and its jobs
+journaled as done: exactly once, and without a transaction of its own
+(L{ActGeneric.inline}).
+
 Only once that transaction is committed does L{ActGeneric.process}
 fire, and only then does the BufferDaemon acknowledge the batch to its
 sender: an alert is never acknowledged before its reactions are durable.
@@ -31,13 +36,13 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.alerts import RoutedAlert, alertKey
-from mice.db.journal import PENDING
+from mice.db.journal import DONE, PENDING
+from mice.decoders.idmef import problemText
 from mice.idmef import IdmefError, loadDtd, parseDocument, validateTree
 from mice.interfaces import IPostProcessor
 
-#: The longest DTD problem text kept per document.
-PROBLEM_CHARS = 2000
-
+#: The outcome of a reaction done within the journal's transaction.
+INLINE_OUTCOME = "stored in alert_entry (%s) with its journal entry"
 
 def isoTime(seconds):
     """ISO 8601 UTC of clock seconds, to the microsecond."""
@@ -51,7 +56,7 @@ class NoDispatcher:
     journal for the next start that has them.
     """
 
-    def offer(self, routedAlerts):
+    def offer(self, routedAlerts, skip=frozenset()):
         pass
 
 
@@ -65,6 +70,13 @@ class ActGeneric:
     @ivar services: the services the daemon runs as its children (the
         reaction service), set by the builder.
     @ivar counts: alerts, new alerts, heartbeats, invalid documents seen.
+    @ivar checkedByDecoder: whether the decoder checks the documents
+        against L{dtd} as it parses them (the builder hands it over), so
+        they are not parsed again here.
+    @ivar inline: C{{rid: agent}} of the reactions done within the
+        journal's transaction: agents with C{rowFor(routed)} and
+        C{storeRows(txn, rows)} on the journal's own pool (the alert
+        database's), set by the builder.
     """
 
     name = "mice_mod_pop_act_generic"
@@ -82,12 +94,17 @@ class ActGeneric:
         self.batchSize = batchSize
         self.maxErrors = maxErrors
         self.services = ()
+        self.inline = {}
+        self.checkedByDecoder = False
         self.counts = {"alerts": 0, "new alerts": 0, "heartbeats": 0, "invalid documents": 0}
         if dtdPath is not None:
             self.dtd = loadDtd(dtdPath)
 
     def start(self):
-        return self.journal.start()
+        d = self.journal.start()
+        for agent in self.inline.values():
+            d.addCallback(lambda _, agent=agent: agent.start())
+        return d
 
     def stop(self):
         self.journal.close()
@@ -104,8 +121,7 @@ class ActGeneric:
         if not problems:
             return None
         self.counts["invalid documents"] += 1
-        text = "\n".join(problems)
-        return text if len(text) <= PROBLEM_CHARS else text[:PROBLEM_CHARS - 3] + "..."
+        return problemText(problems)
 
     def routed(self, records, receivedAt):
         """
@@ -116,7 +132,9 @@ class ActGeneric:
         """
         route = self.router.route
         pipes = self.router.pipes
+        inline = self.inline
         out, alerts, jobs, heartbeats = [], [], [], []
+        self._inlineRows = inlineRows = {rid: [] for rid in inline}
         seen = set()
         for received in records:
             source, stream, seq = received.source, received.stream, received.seq
@@ -126,7 +144,12 @@ class ActGeneric:
                                    heartbeat.messageId, source))
             if not received.alerts:
                 continue
-            problems = self.check(received.xml)
+            if self.checkedByDecoder:
+                problems = received.problems
+                if problems is not None:
+                    self.counts["invalid documents"] += 1
+            else:
+                problems = self.check(received.xml)
             for index, alert in enumerate(received.alerts):
                 key = alertKey(source, stream, seq, index)
                 if key in seen:
@@ -143,8 +166,15 @@ class ActGeneric:
                                ",".join(map(str, decided.rids)), problems, receivedAt,
                                document))
                 for rid in decided.rids:
-                    jobs.append((key, rid, pipes[rid], PENDING, 0, 0.0, None, receivedAt,
-                                 receivedAt))
+                    agent = inline.get(rid)
+                    if agent is None:
+                        jobs.append((key, rid, pipes[rid], PENDING, 0, 0.0, None, receivedAt,
+                                     receivedAt))
+                    else:
+                        inlineRows[rid].append((key, agent.rowFor(routed)))
+                        jobs.append((key, rid, pipes[rid], DONE, 1, 0.0,
+                                     INLINE_OUTCOME % agent.description, receivedAt,
+                                     receivedAt))
         return out, alerts, jobs, heartbeats
 
     def process(self, records):
@@ -155,6 +185,13 @@ class ActGeneric:
         if not alerts and not heartbeats:
             return succeed(len(records))
 
+        inlineRows = {rid: rows for rid, rows in self._inlineRows.items() if rows}
+        self._inlineRows = {}
+
+        def inline(txn, newKeys):
+            for rid, rows in inlineRows.items():
+                self.inline[rid].storeRows(txn, [row for key, row in rows if key in newKeys])
+
         def journaled(newKeys):
             new = [routed for routed, _ in out if routed.key in newKeys]
             self.counts["new alerts"] += len(new)
@@ -162,7 +199,7 @@ class ActGeneric:
                 if routed.key in newKeys:
                     self.router.count(decided)
             try:
-                self.dispatcher.offer(new)
+                self.dispatcher.offer(new, skip=frozenset(self.inline))
             except Exception:
                 # The jobs are journaled: the queues find them when they
                 # next read the journal.  The batch is durable all the same.
@@ -170,4 +207,5 @@ class ActGeneric:
                                  n=len(new))
             return len(records)
 
-        return self.journal.journalAlerts(alerts, jobs, heartbeats).addCallback(journaled)
+        return self.journal.journalAlerts(alerts, jobs, heartbeats,
+                                          inline if inlineRows else None).addCallback(journaled)

@@ -146,6 +146,17 @@ class AlertDatabaseReaction:
 
         return self.start().addCallback(store).addCallback(stored)
 
+    rowFor = staticmethod(alertEntryRow)
+    """The C{alert_entry} row of a L{mice.alerts.RoutedAlert}."""
+
+    def storeRows(self, txn, rows):
+        """
+        Insert C{alert_entry} rows in the transaction C{txn} of this
+        agent's pool: how the ManagementHost does this reaction within its
+        journal's transaction when both share a database (exactly once).
+        """
+        return storeAlertEntries(txn, self.dialect, rows)
+
     def stop(self):
         if self._release is not None:
             self._release()

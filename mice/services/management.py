@@ -481,10 +481,16 @@ class ReactionService(MultiService):
         self.missing = tuple(missing)
         self.unqueued = 0
 
-    def offer(self, routedAlerts):
+    def offer(self, routedAlerts, skip=frozenset()):
+        """
+        Hand new alerts' jobs to their queues: one per reaction ID of each
+        alert, but those of C{skip} (done already).
+        """
         byPipe = {}
         for routed in routedAlerts:
             for rid in routed.rids:
+                if rid in skip:
+                    continue
                 pipe = self.pipes[rid]
                 byPipe.setdefault(pipe, []).append(Job(routed, rid, pipe, routed.receivedAt))
         for pipe, jobs in byPipe.items():
@@ -605,6 +611,13 @@ def buildActGeneric(configPath, reactor):
     post = ActGeneric(router, journal, reactor, dtdPath=dtdPath, dispatcher=reactions,
                       batchSize=settings.batchSize, maxErrors=settings.maxErr)
     post.services = (reactions,)
+    for rid, pipe in reactions.pipes.items():
+        queue = reactions.queues.get(pipe)
+        agent = queue.agent if queue is not None else None
+        if getattr(agent, "storeRows", None) is not None and agent.pool is journal.pool:
+            # The alert database on the journal's own database: done in the
+            # journal's transaction, exactly once.
+            post.inline[rid] = agent
     log.info("{path}: reaction journal in {journal}; reactions {pipes}", path=configPath,
              journal=journal.description,
              pipes=", ".join(f"{rid}={pipe}" for rid, pipe in sorted(reactions.pipes.items())))

@@ -56,6 +56,12 @@ def buildPipelines(settings, reactor):
                 spec.postprocessorConfig, reactor)
         except UnknownModule as e:
             raise ConfigError(settings.path, None, str(e)) from None
+        dtd = getattr(post, "dtd", None)
+        if dtd is not None and hasattr(decoder, "validateWith"):
+            # The ManagementHost's DTDFile is checked where the documents
+            # are parsed, once.
+            decoder.validateWith(dtd)
+            post.checkedByDecoder = True
         path = ringPath(settings, index)
         if path is not None:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

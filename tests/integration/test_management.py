@@ -149,7 +149,35 @@ class ManagementHostMixin:
         routing = await self.query("SELECT routing, COUNT(*) FROM received_alert GROUP BY"
                                    " routing")
         self.assertEqual(routing, [("no match file", 10)])
-        self.assertEqual(self.reactions.queues["rid_2_send_to_alert_db"].counts["done"], 10)
+        # The alert database shares the journal's: done in the journal's
+        # transaction, not by its queue.
+        self.assertEqual(self.reactions.queues["rid_2_send_to_alert_db"].counts["done"], 0)
+        jobs = await self.query("SELECT state, attempts, outcome FROM reaction_job")
+        self.assertEqual(len(jobs), 10)
+        self.assertEqual({(state, attempts) for state, attempts, _ in jobs}, {("done", 1)})
+        self.assertIn("with its journal entry", jobs[0][2])
+
+    async def test_alertDatabaseElsewhere(self):
+        """
+        With its own database (rid_2_send_to_alert_db.conf), reaction 2 is
+        run by its queue, after the journal, and recorded there.
+        """
+        import sqlite3
+
+        other = os.path.join(self.directory, "elsewhere.db")
+        os.makedirs(self.directory, exist_ok=True)
+        with open(os.path.join(self.directory, "rid_2_send_to_alert_db.conf"), "w") as f:
+            f.write(f"[MYSQL_SERVER]\nURL = sqlite:///{other}\n")
+        port = await self.startHost()
+        self.assertEqual(self.post.inline, {})
+        await ensureDeferred(shipFile(self.sender(port), os.path.join(DATA, "snort.xml"),
+                                      kind="idmef"))
+        await self.idle()
+        with sqlite3.connect(other) as db:
+            self.assertEqual(db.execute("SELECT COUNT(*) FROM alert_entry").fetchone(), (3,))
+        self.assertEqual(self.reactions.queues["rid_2_send_to_alert_db"].counts["done"], 3)
+        jobs = await self.query("SELECT state, outcome FROM reaction_job")
+        self.assertEqual(jobs, [("done", f"stored in alert_entry (sqlite:///{other})")] * 3)
 
     async def test_matchFileRouting(self):
         """
