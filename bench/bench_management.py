@@ -36,7 +36,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from _common import TWISTD, cpuSeconds, freePort, peakRss, waitForPort  # noqa: E402
+from _common import (  # noqa: E402
+    TWISTD,
+    cpuSeconds,
+    freePort,
+    peakRss,
+    serverPid,
+    threadCpuSeconds,
+    waitForPort,
+)
 
 from mice.alerts import Alert, Node  # noqa: E402
 from mice.config import ALERT_IDS  # noqa: E402
@@ -161,6 +169,17 @@ class Counter:
     def jobs(self):
         return self.query("SELECT COUNT(*) FROM reaction_job") or 0
 
+    def connectionCpu(self, pid, before):
+        """
+        CPU seconds, since C{before}, of the MariaDB threads serving this
+        database's connections (the daemon's).
+        """
+        now = threadCpuSeconds(pid)
+        with self.db.cursor() as c:
+            c.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <>"
+                      " CONNECTION_ID()", (self.name,))
+            return sum(now.get(tid, 0.0) - before.get(tid, 0.0) for (tid,) in c.fetchall())
+
     def close(self):
         if self.kind != "sqlite":
             with self.db.cursor() as c:
@@ -177,6 +196,8 @@ def run(args, path, rids, agentConfs, directory, expectedJobs):
                                         "mice-bufferdaemon", "-c", conf], cwd=directory)
     try:
         waitForPort(port)
+        dbPid = serverPid() if args.store == "mariadb" else None
+        dbThreads = threadCpuSeconds(dbPid) if dbPid else {}
         cpu = cpuSeconds(daemon.pid)
         start = time.perf_counter()
         sender = subprocess.Popen(MICE + ["send", "--kind", "idmef", "--to",
@@ -196,6 +217,7 @@ def run(args, path, rids, agentConfs, directory, expectedJobs):
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
         cpu = cpuSeconds(daemon.pid) - cpu
+        serverCpu = counter.connectionCpu(dbPid, dbThreads) if dbPid else 0.0
         rss = peakRss(daemon.pid)
         stored = counter.query("SELECT COUNT(*) FROM alert_entry")
         if stored != args.alerts:
@@ -209,7 +231,9 @@ def run(args, path, rids, agentConfs, directory, expectedJobs):
           f" seconds={elapsed:.2f} alerts_per_second={args.alerts / elapsed:,.0f}"
           f" rows_committed_after={rowsAt:.2f}s"
           f" daemon_peak_rss_mb={rss / 2 ** 20:.1f}"
-          f" daemon_cpu_us_per_alert={cpu * 1e6 / args.alerts:.0f}", flush=True)
+          f" daemon_cpu_us_per_alert={cpu * 1e6 / args.alerts:.0f}"
+          + (f" mariadb_connections_cpu_us_per_alert={serverCpu * 1e6 / args.alerts:.0f}"
+             if serverCpu else ""), flush=True)
 
 
 def main(argv=None):

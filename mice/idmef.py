@@ -616,14 +616,46 @@ def _integer(text, what, where):
         raise IdmefError(f"{where}: {what} {text!r} is not an integer") from None
 
 
-def _readAddress(node):
+def _index(element):
     """
-    The address of an IDMEF Node: its first IPv4/IPv6 Address (netmask and
-    other categories aside), else its first Address of any kind.
+    The IDMEF children of C{element} by local name, each list in order: the
+    one pass over an element's children the readers below make (L{_byName},
+    with L{_name}'s cache read inline: this is the ManagementHost's hot path).
+    """
+    out = {}
+    cached = _names.get
+    for child in element:
+        name = cached(child.tag, _names)
+        if name is _names:
+            name = _name(child)
+        if name is not None:
+            found = out.get(name)
+            if found is None:
+                out[name] = [child]
+            else:
+                found.append(child)
+    return out
+
+
+def _textIn(index, name):
+    """The text of the first child C{name} of an L{_index}; C{None} if absent or empty."""
+    found = index.get(name)
+    if not found:
+        return None
+    element = found[0]
+    if len(element) == 0:
+        return element.text or None
+    return "".join(element.itertext()) or None
+
+
+def _addressOf(addresses):
+    """
+    The address of an IDMEF Node's Address elements: the first IPv4/IPv6
+    one (netmask and other categories aside), else the first of any kind.
     """
     first = None
-    for address in _children(node, "Address"):
-        text = _childText(address, "address")
+    for address in addresses:
+        text = _textIn(_index(address), "address")
         if text is None:
             continue
         category = address.get("category", "unknown")
@@ -639,35 +671,49 @@ def _readAddress(node):
     return first
 
 
+def _readAddress(node):
+    """The address of an IDMEF Node (see L{_addressOf})."""
+    return _addressOf(_index(node).get("Address", ()))
+
+
 def _readNode(element, where):
     """One Source or Target as a L{Node}."""
-    children = _byName(element)
+    children = _index(element)
     hostname = address = user = uid = process = pid = service = port = protocol = None
-    for node in children.get("Node", ())[:1]:
-        hostname = _childText(node, "name")
-        address = _readAddress(node)
+    found = children.get("Node")
+    if found:
+        node = _index(found[0])
+        hostname = _textIn(node, "name")
+        address = _addressOf(node.get("Address", ()))
 
-    for users in children.get("User", ())[:1]:
-        for userId in _children(users, "UserId"):
-            user = _childText(userId, "name")
-            uid = _integer(_childText(userId, "number"), "user number", where)
+    found = children.get("User")
+    if found:
+        for userId in _index(found[0]).get("UserId", ()):
+            ids = _index(userId)
+            user = _textIn(ids, "name")
+            uid = _integer(_textIn(ids, "number"), "user number", where)
             if user is not None or uid is not None:
                 break
 
-    for element in children.get("Process", ())[:1]:
-        pid = _integer(_childText(element, "pid"), "pid", where)
-        process = _childText(element, "name")
+    found = children.get("Process")
+    if found:
+        parts = _index(found[0])
+        pid = _integer(_textIn(parts, "pid"), "pid", where)
+        process = _textIn(parts, "name")
 
-    for element in children.get("Service", ())[:1]:
-        port = _integer(_childText(element, "port"), "port", where)
+    found = children.get("Service")
+    if found:
+        element = found[0]
+        parts = _index(element)
+        port = _integer(_textIn(parts, "port"), "port", where)
         protocol = element.get("iana_protocol_name") or None
         if protocol is None:
             number = element.get("iana_protocol_number")
             if number is not None:
                 protocol = _PROTOCOL_NAMES.get(_integer(number, "protocol number", where))
         if protocol is None:
-            protocol = _childText(element, "protocol")
-        service = _childText(element, "name")
+            protocol = _textIn(parts, "protocol")
+        service = _textIn(parts, "name")
 
     return Node(address=address, hostname=hostname, port=port, protocol=protocol,
                 user=user, uid=uid, process=process, pid=pid, service=service)
@@ -716,7 +762,7 @@ def _readAlert(element, where):
     messageId = element.get("messageid") or element.get("ident")
     if not messageId:
         raise IdmefError(f"{where}: no messageid")
-    children = _byName(element)
+    children = _index(element)
 
     def first(name):
         found = children.get(name)
@@ -728,10 +774,11 @@ def _readAlert(element, where):
     analyzerId = analyzer.get("analyzerid")
     if not analyzerId:
         raise IdmefError(f"{where}: the Analyzer has no analyzerid")
-    analyzerNode = _child(analyzer, "Node")
+    found = _index(analyzer).get("Node")
     analyzerHost = None
-    if analyzerNode is not None:
-        analyzerHost = _childText(analyzerNode, "name") or _readAddress(analyzerNode)
+    if found:
+        node = _index(found[0])
+        analyzerHost = _textIn(node, "name") or _addressOf(node.get("Address", ()))
 
     createTime = first("CreateTime")
     if createTime is None:

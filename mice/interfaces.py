@@ -66,6 +66,8 @@ class IPostProcessor(Interface):
     maxErrors = Attribute("Optional: failures in a row before the daemon holds (MAXERR).")
     batchSize = Attribute("Optional: records per call of process().")
     concurrency = Attribute("Optional: calls of process() that may run at once (default 1).")
+    eager = Attribute("Optional: whether to flush as soon as records are there (default"
+                      " False: every TIMEINV, or at batchSize records).")
     services = Attribute(
         "Optional: services the module is handed and the daemon runs as its children"
         " (the ManagementHost's reaction queues): started before start() and stopped after"

@@ -278,22 +278,30 @@ class PendingJob(NamedTuple):
     document: str
 
 
-def pendingJobs(txn, dialect, pipe, afterId=0, limit=1000):
+def pendingJobs(txn, dialect, pipe, afterId=0, limit=1000, alertEntry=False):
     """
     The C{pending} jobs of C{pipe} whose id is above C{afterId}, oldest
     first, at most C{limit}, each with its alert's document: what a
     reaction queue loads at start and whenever it had more than it could
     hold.  A transaction function.
 
-    @return: L{PendingJob}s.
+    @param alertEntry: whether C{alert_entry} is in this database, holding
+        the documents C{received_alert} does not (those the alert database
+        reaction stored in the journal's transaction).
+    @return: L{PendingJob}s (C{document} C{None} when it is nowhere).
     """
     dialect = _dialect(dialect)
     p = dialect.placeholder
+    document, join = "a.`document`", ""
+    if alertEntry:
+        document = "COALESCE(a.`document`, e.`idmefmsg`)"
+        join = " LEFT JOIN `alert_entry` e ON e.`alertkey` = a.`alertkey`"
     txn.execute(
         "SELECT j.`job_id`, j.`alertkey`, j.`rid`, j.`attempts`, j.`next_try`, j.`created`,"
-        " a.`origin`, a.`stream`, a.`seq`, a.`idx`, a.`description`, a.`problems`, a.`received_at`, a.`rids`, a.`document`"
+        " a.`origin`, a.`stream`, a.`seq`, a.`idx`, a.`description`,"
+        f" a.`problems`, a.`received_at`, a.`rids`, {document}"
         " FROM `reaction_job` j JOIN `received_alert` a ON a.`alertkey` = j.`alertkey`"
-        f" WHERE j.`pipe` = {p} AND j.`state` = {p} AND j.`job_id` > {p}"
+        f"{join} WHERE j.`pipe` = {p} AND j.`state` = {p} AND j.`job_id` > {p}"
         f" ORDER BY j.`job_id` LIMIT {int(limit)}", (pipe, PENDING, afterId))
     return [PendingJob(*row) for row in txn.fetchall()]
 

@@ -43,8 +43,12 @@ class JournalStore:
     def recordOutcomes(self, rows):
         return self._run(journal.recordOutcomes, rows)
 
+    alertEntry = False
+    """Whether some documents are in this database's C{alert_entry} only
+    (L{mice.db.journal.pendingJobs}); set by the ManagementHost's builder."""
+
     def pendingJobs(self, pipe, afterId=0, limit=1000):
-        return self._run(journal.pendingJobs, pipe, afterId, limit)
+        return self._run(journal.pendingJobs, pipe, afterId, limit, self.alertEntry)
 
     def pendingPipes(self):
         return self._run(journal.pendingPipes)

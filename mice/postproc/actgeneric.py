@@ -81,7 +81,21 @@ class ActGeneric:
 
     name = "mice_mod_pop_act_generic"
     log = Logger()
-    concurrency = 1
+    eager = True
+    """Flushed as soon as alerts are there (L{mice.services.bufferdaemon.Pipeline}):
+    reactions do not wait for TIMEINV, nor do the senders' acknowledgements
+    with the seed's ring in memory."""
+
+    @property
+    def concurrency(self):
+        """
+        Flushes journaled at once: one per connection of the journal's pool
+        (SQLite has one writer; on MariaDB one flush is prepared while the
+        server writes another).  Two flushes holding the same alert (a
+        resend) both insert it with INSERT IGNORE; the queues run its jobs
+        once.
+        """
+        return getattr(self.journal.pool, "max", 1) if hasattr(self.journal, "pool") else 1
 
     def __init__(self, router, journal, clock, dtdPath=None, dispatcher=None, batchSize=2000,
                  maxErrors=10):
@@ -128,13 +142,13 @@ class ActGeneric:
         Route a flush's records.
 
         @return: C{(routed alerts, received_alert rows, reaction_job rows,
-            analyzer_heartbeat rows)}.
+            analyzer_heartbeat rows, {inline rid: [(key, row)]})}.
         """
         route = self.router.route
         pipes = self.router.pipes
         inline = self.inline
         out, alerts, jobs, heartbeats = [], [], [], []
-        self._inlineRows = inlineRows = {rid: [] for rid in inline}
+        inlineRows = {rid: [] for rid in inline}
         seen = set()
         for received in records:
             source, stream, seq = received.source, received.stream, received.seq
@@ -160,11 +174,15 @@ class ActGeneric:
                 routed = RoutedAlert(key, alert, document, decided.description, source,
                                      receivedAt, problems, decided.rids, stream, seq, index)
                 out.append((routed, decided))
+                # A document the alert database keeps in this transaction is
+                # not kept twice: the journal reads it from alert_entry.
+                kept = None if inline and any(rid in inline for rid in decided.rids) \
+                    else document
                 alerts.append((key, source, stream, seq, index, alert.analyzerId,
                                None if alert.alertId is None else f"0x{alert.alertId:04x}",
                                decided.description, decided.status,
                                ",".join(map(str, decided.rids)), problems, receivedAt,
-                               document))
+                               kept))
                 for rid in decided.rids:
                     agent = inline.get(rid)
                     if agent is None:
@@ -175,18 +193,17 @@ class ActGeneric:
                         jobs.append((key, rid, pipes[rid], DONE, 1, 0.0,
                                      INLINE_OUTCOME % agent.description, receivedAt,
                                      receivedAt))
-        return out, alerts, jobs, heartbeats
+        return out, alerts, jobs, heartbeats, inlineRows
 
     def process(self, records):
         receivedAt = isoTime(self.clock.seconds())
-        out, alerts, jobs, heartbeats = self.routed(records, receivedAt)
+        out, alerts, jobs, heartbeats, inlineRows = self.routed(records, receivedAt)
         self.counts["alerts"] += len(out)
         self.counts["heartbeats"] += len(heartbeats)
         if not alerts and not heartbeats:
             return succeed(len(records))
 
-        inlineRows = {rid: rows for rid, rows in self._inlineRows.items() if rows}
-        self._inlineRows = {}
+        inlineRows = {rid: rows for rid, rows in inlineRows.items() if rows}
 
         def inline(txn, newKeys):
             for rid, rows in inlineRows.items():

@@ -150,10 +150,17 @@ class Pipeline:
     log = Logger()
 
     def __init__(self, decoder, postprocessor, ring, flushRecords=5000, maxErrors=10,
-                 name=None, concurrency=1):
+                 name=None, concurrency=1, eager=False):
+        """
+        @param eager: flush as soon as a record is there and a flush may
+            start, not only every TIMEINV or at C{flushRecords} (the
+            ManagementHost: its reactions should not wait, and a sender
+            waiting for acknowledgements from a ring in memory neither).
+        """
         self.decoder = decoder
         self.postprocessor = postprocessor
         self.ring = ring
+        self.eager = eager
         self.flushRecords = flushRecords
         self.maxErrors = maxErrors
         self.concurrency = concurrency
@@ -508,7 +515,8 @@ class BufferDaemon(MultiService):
             pipeline.append(payload, records, ack)
             if pipeline.ring.durable:
                 self._syncPending.append(ack)
-            if pipeline.untakenRecords >= pipeline.flushRecords:
+            if pipeline.untakenRecords >= pipeline.flushRecords or (
+                    pipeline.eager and pipeline.canTake()):
                 self._scheduleFlush()
         if self._syncPending and self._syncCall is None:
             self._syncCall = self.clock.callLater(0, self._sync)
@@ -580,7 +588,8 @@ class BufferDaemon(MultiService):
             pipeline.settle(flush, True)
             self._admitOverflow()
             self._updateFlow()
-            if pipeline.untakenRecords >= pipeline.flushRecords:
+            if pipeline.untakenRecords >= pipeline.flushRecords or (
+                    pipeline.eager and pipeline.canTake()):
                 self._scheduleFlush()
             return True
 

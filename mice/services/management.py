@@ -67,6 +67,8 @@ def routedFromJournal(pending):
     The L{RoutedAlert} of a job read back from the journal
     (L{mice.db.journal.PendingJob}).
     """
+    if pending.document is None:
+        raise ValueError("its document is in neither received_alert nor alert_entry")
     message = readMessage(pending.document)
     rids = tuple(int(rid) for rid in (pending.rids or "").split(",") if rid)
     return RoutedAlert(pending.alertKey, message.alerts[0], pending.document,
@@ -326,6 +328,8 @@ class ReactionQueue(Service):
             self._recordFailures = 0
             now = self.clock.seconds()
             for job, row in taken:
+                if job is None:
+                    continue
                 if row[3] == "pending":
                     # Recorded as tried: run again when due.
                     self.schedule.retry(job, now)
@@ -381,9 +385,16 @@ class ReactionQueue(Service):
                 try:
                     routed = routedFromJournal(item)
                 except Exception as e:
+                    # Its document is gone (alert_entry pruned) or broken:
+                    # recorded as failed, not read back again and again.
                     self.log.error("reaction {pipe}: the journal's alert {key} cannot be read"
-                                   " ({error}); skipped", pipe=self.pipe, key=item.alertKey,
-                                   error=e)
+                                   " ({error}); its job is given up", pipe=self.pipe,
+                                   key=item.alertKey, error=e)
+                    self._unrecorded.append((None, (
+                        item.alertKey, item.rid, self.pipe, "failed", item.attempts, 0.0,
+                        f"its alert cannot be read from the journal: {e}", item.created,
+                        isoTime(now))))
+                    self.counts["failed"] += 1
                     continue
                 job = Job(routed, item.rid, self.pipe, item.created, item.attempts,
                           item.nextTry)
@@ -391,6 +402,7 @@ class ReactionQueue(Service):
                     added += 1
             if len(pending) < self.page:
                 self._needLoad = False
+            self._record()
             if added:
                 self.log.info("reaction {pipe}: {n} pending jobs read back from the journal",
                               pipe=self.pipe, n=added)
@@ -616,8 +628,10 @@ def buildActGeneric(configPath, reactor):
         agent = queue.agent if queue is not None else None
         if getattr(agent, "storeRows", None) is not None and agent.pool is journal.pool:
             # The alert database on the journal's own database: done in the
-            # journal's transaction, exactly once.
+            # journal's transaction, exactly once, and the documents it
+            # keeps are not kept twice.
             post.inline[rid] = agent
+            journal.alertEntry = True
     log.info("{path}: reaction journal in {journal}; reactions {pipes}", path=configPath,
              journal=journal.description,
              pipes=", ".join(f"{rid}={pipe}" for rid, pipe in sorted(reactions.pipes.items())))

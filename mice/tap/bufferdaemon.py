@@ -69,7 +69,7 @@ def buildPipelines(settings, reactor):
         pipelines.append(Pipeline(
             decoder, post, ring, flushRecords=getattr(post, "batchSize", 5000),
             maxErrors=getattr(post, "maxErrors", 10), concurrency=getattr(post, "concurrency", 1),
-            name=f"{spec.decoder}->{spec.postprocessor}"))
+            eager=getattr(post, "eager", False), name=f"{spec.decoder}->{spec.postprocessor}"))
     return pipelines
 
 

@@ -112,6 +112,25 @@ class JournalMixin:
                                  (2, "rid_2_send_to_alert_db", "done", 1, "stored", NOW,
                                   "later")])
 
+    async def test_documentInAlertEntry(self):
+        """
+        A document the alert database kept in the journal's transaction is
+        not kept twice: a pending job reads it from alert_entry; one that is
+        nowhere (alert_entry pruned) reads as None.
+        """
+        items = [routed(1), routed(2)]
+        alerts, jobs = journalRows(items)
+        alerts = [row[:-1] + (None,) for row in alerts]
+        agent = alertdb.build("rid_2_send_to_alert_db", None, reactor, None,
+                              database=self.url)
+        self.addCleanup(agent.stop)
+        await agent.start()
+        await self.journal.journalAlerts(alerts, jobs, (), lambda txn, keys: agent.storeRows(
+            txn, [agent.rowFor(r) for r in items[:1] if r.key in keys]))
+        self.journal.alertEntry = True
+        pending = await self.journal.pendingJobs("rid_1_write_to_syslog")
+        self.assertEqual([p.document for p in pending], [items[0].document, None])
+
     async def test_heartbeats(self):
         """
         Each analyzer's last heartbeat: a newer one replaces it, an older

@@ -92,6 +92,22 @@ class QueueTests(SynchronousTestCase):
         self.assertEqual(self.journal.states("rid_8_other"),
                          {(r.key, 8): ("pending", 0) for r in items})
 
+    def test_unreadableAlertGivenUp(self):
+        """
+        A pending job whose alert cannot be read back (its document pruned)
+        is recorded as failed, with why, and not read back again.
+        """
+        items = [routed(1), routed(2)]
+        journaled(self.journal, items, {9: "rid_9_memory"})
+        key = items[0].key
+        self.journal.alerts[key] = self.journal.alerts[key][:12] + (None,)
+        queue = self.queue()
+        self.settle(steps=4)
+        self.assertEqual(self.journal.states(), {(key, 9): ("failed", 0),
+                                                 (items[1].key, 9): ("done", 1)})
+        self.assertIn("neither received_alert nor alert_entry", self.journal.jobs[(key, 9)][6])
+        self.assertEqual(queue.counts["failed"], 1)
+
     def test_offeredTwiceRunsOnce(self):
         """
         A job both read back at start and offered (or offered twice) runs
