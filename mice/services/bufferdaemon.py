@@ -51,6 +51,11 @@ HELD_BYTES = 16 * 2 ** 20
 #: objects, so reference cycles are still freed.
 GC_THRESHOLDS = (50000, 20, 20)
 
+#: How long an eager pipeline (L{Pipeline.eager}) lets records gather
+#: before it flushes them: what arrives in that moment goes in one
+#: transaction, and a reaction or an acknowledgement waits at most that.
+EAGER_DELAY = 0.05
+
 
 class _Ack:
     """
@@ -369,6 +374,7 @@ class BufferDaemon(MultiService):
         self._syncPending = []
         self._syncCall = None
         self._flushSoon = None
+        self._flushEager = None
         self._loop = LoopingCall(self.flush)
         self._loop.clock = clock
         self._stopped = None
@@ -441,10 +447,10 @@ class BufferDaemon(MultiService):
             connection.transport.loseConnection()
         if self._loop.running:
             self._loop.stop()
-        for call in (self._syncCall, self._flushSoon):
+        for call in (self._syncCall, self._flushSoon, self._flushEager):
             if call is not None and call.active():
                 call.cancel()
-        self._syncCall = self._flushSoon = None
+        self._syncCall = self._flushSoon = self._flushEager = None
         d.addCallback(lambda _: self._sync())
         d.addCallback(lambda _: DeferredList([p.whenNotFlushing() for p in self.pipelines]))
         d.addCallback(lambda _: self._drain())
@@ -515,9 +521,10 @@ class BufferDaemon(MultiService):
             pipeline.append(payload, records, ack)
             if pipeline.ring.durable:
                 self._syncPending.append(ack)
-            if pipeline.untakenRecords >= pipeline.flushRecords or (
-                    pipeline.eager and pipeline.canTake()):
+            if pipeline.untakenRecords >= pipeline.flushRecords:
                 self._scheduleFlush()
+            elif pipeline.eager and pipeline.canTake():
+                self._scheduleEagerFlush()
         if self._syncPending and self._syncCall is None:
             self._syncCall = self.clock.callLater(0, self._sync)
 
@@ -539,6 +546,19 @@ class BufferDaemon(MultiService):
 
     def _flushNow(self):
         self._flushSoon = None
+        self.flush()
+
+    def _scheduleEagerFlush(self):
+        """
+        A flush in L{EAGER_DELAY} (for eager pipelines): soon, but late
+        enough for the batches of that moment to go in one flush.
+        """
+        if self._flushEager is None and self._flushSoon is None and self.running:
+            self._flushEager = self.clock.callLater(min(EAGER_DELAY, self.timeInterval),
+                                                    self._flushEagerNow)
+
+    def _flushEagerNow(self):
+        self._flushEager = None
         self.flush()
 
     def flush(self):
@@ -588,9 +608,10 @@ class BufferDaemon(MultiService):
             pipeline.settle(flush, True)
             self._admitOverflow()
             self._updateFlow()
-            if pipeline.untakenRecords >= pipeline.flushRecords or (
-                    pipeline.eager and pipeline.canTake()):
+            if pipeline.untakenRecords >= pipeline.flushRecords:
                 self._scheduleFlush()
+            elif pipeline.eager and pipeline.canTake():
+                self._scheduleEagerFlush()
             return True
 
         def failed(failure):
