@@ -92,6 +92,11 @@ class AgentModule:
     """
     An analysis module's life and its flushes' end.
 
+    Its senders are L{services}: a BufferDaemon built by
+    L{mice.tap.bufferdaemon} runs them as its children (started before the
+    module, stopped after its last flush); a module used on its own, with
+    senders no service runs, starts and stops them itself.
+
     @ivar senders: C{{route: sender}} (L{mice.services.sender.ReliableSender}s).
     @ivar counter: the IDMEF messageid counter, closed on stop.
     """
@@ -99,14 +104,25 @@ class AgentModule:
     maxErrors = 10
     batchSize = 5000
 
+    @property
+    def services(self):
+        """The senders, for the daemon to run as its children."""
+        return tuple(self.senders.values())
+
+    def _ownSenders(self):
+        return [sender for sender in self.senders.values()
+                if getattr(sender, "parent", None) is None]
+
     def start(self):
-        for sender in self.senders.values():
-            sender.startService()
+        for sender in self._ownSenders():
+            if not sender.running:
+                sender.startService()
         return succeed(None)
 
     def stop(self):
         self.counter.close()
-        return DeferredList([sender.stopService() for sender in self.senders.values()])
+        return DeferredList([sender.stopService() for sender in self._ownSenders()
+                             if sender.running])
 
     def outgoing(self):
         """A new flush's L{Outgoing} per route."""
