@@ -556,6 +556,9 @@ def buildReactionService(settings, journal, reactor, databaseUrl=None, optional=
                                settings.pipePath, database=databaseUrl)
         except AgentUnavailable as e:
             if not optional:
+                for queue in queues:
+                    # What the agents built so far hold (a shared pool).
+                    queue.agent.stop()
                 raise
             log.warn("RID {rid} ({pipe}): {problem}; its reactions wait in the journal",
                      rid=reaction.rid, pipe=reaction.pipe, problem=str(e))

@@ -256,6 +256,69 @@ class AllInOneTests(TestCase):
             self.assertIn(f"{pipe}: NOT INSTALLED", printed)
 
 
+class ManagementHostTapTests(TestCase):
+    def test_theSeedsFiles(self):
+        """
+        The seed's ManagementHost config builds the real ManagementHost: the
+        IDMEF decoder checking the shipped RFC 4765 DTD, act_generic with
+        the seed's match file and its four reactions (agents 1, 3 and 4
+        stand-ins here: other modules build them), reaction 2 in the
+        journal's transaction, the reaction queues as the daemon's child.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice import reactors
+        from mice.decoders.idmef import IdmefDecoder
+        from mice.postproc.actgeneric import ActGeneric
+
+        stand = "tests.integration.test_management.buildMemoryAgent"
+        self.patch(reactors, "AGENTS", dict(reactors.AGENTS, rid_1_write_to_syslog=stand,
+                                            rid_3_save_to_file=stand,
+                                            rid_4_countermeasure=stand))
+        options = bufferdaemon.Options()
+        options.parseOptions(["-c", os.path.join(ROOT, "etc", "mice",
+                                                 "bufferdaemon-mngmthost.conf")])
+        daemon = bufferdaemon.buildBufferDaemon(options.settings, MemoryReactorClock())
+        [pipeline] = daemon.pipelines
+        post = pipeline.postprocessor
+        self.addCleanup(post.stop)
+        self.assertIsInstance(pipeline.decoder, IdmefDecoder)
+        self.assertIsNotNone(pipeline.decoder.dtd)
+        self.assertIsInstance(post, ActGeneric)
+        self.assertTrue(post.checkedByDecoder and pipeline.eager)
+        [reactions] = list(daemon)
+        self.assertEqual(post.services, (reactions,))
+        self.assertEqual(sorted(reactions.pipes.items()), [
+            (1, "rid_1_write_to_syslog"), (2, "rid_2_send_to_alert_db"),
+            (3, "rid_3_save_to_file"), (4, "rid_4_countermeasure")])
+        self.assertEqual(sorted(reactions.queues), sorted(reactions.pipes.values()))
+        self.assertEqual(list(post.inline), [2])
+        self.assertEqual(post.router.tables["MICE-RegEx"].lookup(0x7010).rids, (1, 2, 3, 4))
+        self.assertEqual(post.journal.description,
+                         "sqlite:///" + os.path.join(ROOT, "var", "alerts.db"))
+
+    def test_missingAgentIsAClearError(self):
+        """
+        Without the module of a reaction agent the seed's config names, the
+        start stops with the config, the pipe and why.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice import reactors
+        from mice.config import ConfigError
+
+        self.patch(reactors, "AGENTS", dict(reactors.AGENTS,
+                                            rid_1_write_to_syslog="mice.reactors.nosuch.build"))
+        options = bufferdaemon.Options()
+        options.parseOptions(["-c", os.path.join(ROOT, "etc", "mice",
+                                                 "bufferdaemon-mngmthost.conf")])
+        e = self.assertRaises(ConfigError, bufferdaemon.buildBufferDaemon, options.settings,
+                              MemoryReactorClock())
+        self.assertIn("mice_mod_pop_act_generic.conf", str(e))
+        self.assertIn("pipe 'rid_1_write_to_syslog' (mice.reactors.nosuch.build) cannot be"
+                      " loaded: ModuleNotFoundError", str(e))
+
+
 class PrivilegeWarningTests(TestCase):
     def test_warnsWhenTwistdNotTold(self):
         from mice.config import loadBufferDaemon
