@@ -9,6 +9,8 @@ C{mice send --kind idmef} cuts such files into messages.
 
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,6 +21,7 @@ from mice.idmef import IDMEF_NS, fromXml, readMessage, validate
 from mice.protocols.wire import ProtocolError, batch
 from mice.testing import decodeChecked
 from tests import ROOT
+from tests.unit.test_idmef import ALERTS, expected
 
 DATA = os.path.join(ROOT, "tests", "data", "idmef")
 DTD = os.path.join(ROOT, "etc", "mice", "idmef-message.dtd")
@@ -131,6 +134,52 @@ class ReadMessageTests(SynchronousTestCase):
                     "<CreateTime>2000-03-09T14:07:58Z</CreateTime></Heartbeat></IDMEF-Message>")
         e = self.assertRaises(IdmefError, readMessage, document)
         self.assertIn("Heartbeat 1: no Analyzer with an analyzerid", str(e))
+
+
+def message(alerts, prefix, heartbeat):
+    """
+    One IDMEF-Message holding the Alerts of C{alerts} (as toXml writes each),
+    under the namespace prefix C{prefix} (C{None}: the default namespace),
+    with a Heartbeat after them when C{heartbeat}.
+    """
+    from mice.idmef import IDMEF_NS, toXml
+
+    root = etree.Element("{%s}IDMEF-Message" % IDMEF_NS, nsmap={prefix: IDMEF_NS},
+                         version="1.0")
+    for alert in alerts:
+        root.append(etree.fromstring(toXml(alert))[0])
+    if heartbeat:
+        beat = etree.SubElement(root, "{%s}Heartbeat" % IDMEF_NS, messageid="hb")
+        etree.SubElement(beat, "{%s}Analyzer" % IDMEF_NS, analyzerid="sensor")
+        etree.SubElement(beat, "{%s}CreateTime" % IDMEF_NS).text = "2026-01-01T00:00:00Z"
+    return etree.tostring(root, encoding="unicode")
+
+
+class SplitTests(SynchronousTestCase):
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(ALERTS, min_size=1, max_size=4), st.sampled_from([None, "idmef", "x"]),
+           st.booleans())
+    def test_eachAlertItsOwnDocument(self, alerts, prefix, heartbeat):
+        """
+        Any alerts in one message, under any prefix, with or without a
+        heartbeat: each alert gets a document holding it alone (one
+        element under the root, the same namespace) that reads back as it
+        and is valid against the RFC's DTD; a lone alert's document is the
+        message itself.
+        """
+        document = message(alerts, prefix, heartbeat)
+        read = readMessage(document)
+        self.assertEqual(list(read.alerts), [expected(a) for a in alerts])
+        self.assertEqual(len(read.heartbeats), int(heartbeat))
+        if len(alerts) == 1 and not heartbeat:
+            self.assertEqual(read.documents, ())
+            return
+        self.assertEqual(len(read.documents), len(alerts))
+        for alert, alone in zip(alerts, read.documents):
+            self.assertEqual(fromXml(alone), [expected(alert)])
+            root = etree.fromstring(alone.encode("utf-8"))
+            self.assertEqual((root.prefix, len(root)), (prefix, 1))
+            self.assertEqual(validate(alone, DTD), [])
 
 
 class DecoderTests(SynchronousTestCase):
