@@ -297,6 +297,28 @@ class ManagementHostTapTests(TestCase):
         self.assertEqual(post.journal.description,
                          "sqlite:///" + os.path.join(ROOT, "var", "alerts.db"))
 
+    def test_tac(self):
+        """
+        tac/mngmthost.tac builds the same from the shipped config.
+        """
+        from mice import reactors
+        from mice.postproc.actgeneric import ActGeneric
+
+        stand = "tests.integration.test_management.buildMemoryAgent"
+        self.patch(reactors, "AGENTS", dict(reactors.AGENTS, rid_1_write_to_syslog=stand,
+                                            rid_3_save_to_file=stand,
+                                            rid_4_countermeasure=stand))
+        application = loadValueFromFile(os.path.join(ROOT, "tac", "mngmthost.tac"),
+                                        "application")
+        [service] = list(IService(application))
+        self.assertIsInstance(service, BufferDaemon)
+        [pipeline] = service.pipelines
+        [reactions] = pipeline.postprocessor.services
+        self.addCleanup(lambda: [queue.agent.stop() for queue in reactions.queues.values()])
+        self.addCleanup(pipeline.postprocessor.stop)
+        self.assertIsInstance(pipeline.postprocessor, ActGeneric)
+        self.assertEqual([e._port for e in service.endpoints], [4455])
+
     def test_missingAgentIsAClearError(self):
         """
         Without the module of a reaction agent the seed's config names, the
