@@ -9,6 +9,7 @@ analyzer: ours, Prelude, Snort) back into them, for the ManagementHost.
 Pure: no I/O.
 """
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 #: IDMEF Assessment/Impact severities (RFC 4765 4.2.6.1).
@@ -148,4 +149,47 @@ class RoutedAlert:
     description: str
     receivedFrom: str
     receivedAt: str
+    problems: str | None = None
+    """What the DTD check (act_generic's C{DTDFile}) found wrong with the
+    document, one problem a line; C{None} when it is valid or was not
+    checked.  An invalid document is still stored and reacted to."""
+    rids: tuple = ()
+    """The reaction IDs this alert triggers (the match file's, or the
+    default ones for an alert no match file knows), for the record."""
+    stream: str = ""
+    """The sender's stream the IDMEF message came in."""
+    seq: int = 0
+    """The message's sequence number in C{stream}."""
+    index: int = 0
+    """The alert's place among the message's alerts, from 0."""
+
+
+def alertKey(source, stream, seq, index):
+    """
+    The L{RoutedAlert.key} of the C{index}th Alert (from 0) of the IDMEF
+    message a sender (C{source}) sent as C{seq} of C{stream}: 32 hex
+    digits, the same whenever the message is sent again, different for
+    every other (source, stream, seq, index).
+    """
+    text = "%s\0%s\0%d\0%d" % (source, stream, seq, index)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """
+    An IDMEF Heartbeat: an analyzer saying it is alive.  Not an alert: the
+    ManagementHost keeps each analyzer's last one (C{analyzer_heartbeat}).
+    """
+
+    analyzerId: str
+    createTime: str
+    """ISO 8601, the analyzer's clock."""
+    messageId: str | None = None
+    name: str | None = None
+    """The Analyzer's C{name} (or C{model}) attribute."""
+    host: str | None = None
+    """The Analyzer's Node name or address."""
+    interval: int | None = None
+    """The HeartbeatInterval in seconds, when given."""
 

@@ -19,17 +19,19 @@ Pure: lxml only, no reactor; time comes in as text inside the alert.
 See C{docs/idmef.rst}.
 """
 
+import copy
 import functools
 import io
 import ipaddress
 import os
 import re
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from lxml import etree
 
 from mice import __version__
-from mice.alerts import SEVERITIES, Alert, Node
+from mice.alerts import SEVERITIES, Alert, Heartbeat, Node
 
 #: The RFC 4765 namespace; what L{toXml} writes.
 IDMEF_NS = "http://iana.org/idmef"
@@ -614,14 +616,46 @@ def _integer(text, what, where):
         raise IdmefError(f"{where}: {what} {text!r} is not an integer") from None
 
 
-def _readAddress(node):
+def _index(element):
     """
-    The address of an IDMEF Node: its first IPv4/IPv6 Address (netmask and
-    other categories aside), else its first Address of any kind.
+    The IDMEF children of C{element} by local name, each list in order: the
+    one pass over an element's children the readers below make (L{_byName},
+    with L{_name}'s cache read inline: this is the ManagementHost's hot path).
+    """
+    out = {}
+    cached = _names.get
+    for child in element:
+        name = cached(child.tag, _names)
+        if name is _names:
+            name = _name(child)
+        if name is not None:
+            found = out.get(name)
+            if found is None:
+                out[name] = [child]
+            else:
+                found.append(child)
+    return out
+
+
+def _textIn(index, name):
+    """The text of the first child C{name} of an L{_index}; C{None} if absent or empty."""
+    found = index.get(name)
+    if not found:
+        return None
+    element = found[0]
+    if len(element) == 0:
+        return element.text or None
+    return "".join(element.itertext()) or None
+
+
+def _addressOf(addresses):
+    """
+    The address of an IDMEF Node's Address elements: the first IPv4/IPv6
+    one (netmask and other categories aside), else the first of any kind.
     """
     first = None
-    for address in _children(node, "Address"):
-        text = _childText(address, "address")
+    for address in addresses:
+        text = _textIn(_index(address), "address")
         if text is None:
             continue
         category = address.get("category", "unknown")
@@ -637,35 +671,49 @@ def _readAddress(node):
     return first
 
 
+def _readAddress(node):
+    """The address of an IDMEF Node (see L{_addressOf})."""
+    return _addressOf(_index(node).get("Address", ()))
+
+
 def _readNode(element, where):
     """One Source or Target as a L{Node}."""
-    children = _byName(element)
+    children = _index(element)
     hostname = address = user = uid = process = pid = service = port = protocol = None
-    for node in children.get("Node", ())[:1]:
-        hostname = _childText(node, "name")
-        address = _readAddress(node)
+    found = children.get("Node")
+    if found:
+        node = _index(found[0])
+        hostname = _textIn(node, "name")
+        address = _addressOf(node.get("Address", ()))
 
-    for users in children.get("User", ())[:1]:
-        for userId in _children(users, "UserId"):
-            user = _childText(userId, "name")
-            uid = _integer(_childText(userId, "number"), "user number", where)
+    found = children.get("User")
+    if found:
+        for userId in _index(found[0]).get("UserId", ()):
+            ids = _index(userId)
+            user = _textIn(ids, "name")
+            uid = _integer(_textIn(ids, "number"), "user number", where)
             if user is not None or uid is not None:
                 break
 
-    for element in children.get("Process", ())[:1]:
-        pid = _integer(_childText(element, "pid"), "pid", where)
-        process = _childText(element, "name")
+    found = children.get("Process")
+    if found:
+        parts = _index(found[0])
+        pid = _integer(_textIn(parts, "pid"), "pid", where)
+        process = _textIn(parts, "name")
 
-    for element in children.get("Service", ())[:1]:
-        port = _integer(_childText(element, "port"), "port", where)
+    found = children.get("Service")
+    if found:
+        element = found[0]
+        parts = _index(element)
+        port = _integer(_textIn(parts, "port"), "port", where)
         protocol = element.get("iana_protocol_name") or None
         if protocol is None:
             number = element.get("iana_protocol_number")
             if number is not None:
                 protocol = _PROTOCOL_NAMES.get(_integer(number, "protocol number", where))
         if protocol is None:
-            protocol = _childText(element, "protocol")
-        service = _childText(element, "name")
+            protocol = _textIn(parts, "protocol")
+        service = _textIn(parts, "name")
 
     return Node(address=address, hostname=hostname, port=port, protocol=protocol,
                 user=user, uid=uid, process=process, pid=pid, service=service)
@@ -714,7 +762,7 @@ def _readAlert(element, where):
     messageId = element.get("messageid") or element.get("ident")
     if not messageId:
         raise IdmefError(f"{where}: no messageid")
-    children = _byName(element)
+    children = _index(element)
 
     def first(name):
         found = children.get(name)
@@ -726,10 +774,11 @@ def _readAlert(element, where):
     analyzerId = analyzer.get("analyzerid")
     if not analyzerId:
         raise IdmefError(f"{where}: the Analyzer has no analyzerid")
-    analyzerNode = _child(analyzer, "Node")
+    found = _index(analyzer).get("Node")
     analyzerHost = None
-    if analyzerNode is not None:
-        analyzerHost = _childText(analyzerNode, "name") or _readAddress(analyzerNode)
+    if found:
+        node = _index(found[0])
+        analyzerHost = _textIn(node, "name") or _addressOf(node.get("Address", ()))
 
     createTime = first("CreateTime")
     if createTime is None:
@@ -770,6 +819,85 @@ def _readAlert(element, where):
         classification=text, alertId=_readAlertId(classification), detectTime=detectTime,
         severity=severity, sources=sources, targets=targets, analyzerHost=analyzerHost,
         additionalData=additionalData)
+
+
+def _readHeartbeat(element, where):
+    analyzer = _child(element, "Analyzer")
+    if analyzer is None or not analyzer.get("analyzerid"):
+        raise IdmefError(f"{where}: no Analyzer with an analyzerid")
+    createTime = _child(element, "CreateTime")
+    if createTime is None:
+        raise IdmefError(f"{where}: no CreateTime")
+    node = _child(analyzer, "Node")
+    host = None
+    if node is not None:
+        host = _childText(node, "name") or _readAddress(node)
+    return Heartbeat(
+        analyzerId=analyzer.get("analyzerid"),
+        createTime=_readTime(createTime, "CreateTime", where),
+        messageId=element.get("messageid") or element.get("ident") or None,
+        name=analyzer.get("name") or analyzer.get("model") or None, host=host,
+        interval=_integer(_childText(element, "HeartbeatInterval"), "HeartbeatInterval", where))
+
+
+class IdmefMessage(NamedTuple):
+    """
+    What L{readMessage} finds in one C{IDMEF-Message} document.
+    """
+
+    alerts: tuple
+    """The L{Alert}s, in order."""
+    heartbeats: tuple
+    """The L{Heartbeat}s, in order."""
+    documents: tuple
+    """When the message holds anything but one Alert: for each alert, an
+    C{IDMEF-Message} holding that Alert alone (text, the root's namespace
+    declarations kept); else C{()}, and the message is the alert's
+    document."""
+    problems: tuple = ()
+    """What the DTD given to L{readMessage} found wrong (C{()}: valid, or
+    not checked)."""
+
+
+def _alone(root, element):
+    """An C{IDMEF-Message} like C{root} holding a copy of C{element} alone, as text."""
+    message = etree.Element(root.tag, attrib=dict(root.attrib), nsmap=root.nsmap)
+    message.append(copy.deepcopy(element))
+    message[0].tail = None
+    return etree.tostring(message, encoding="unicode")
+
+
+def readMessage(data, maxBytes=MAX_BYTES, dtd=None):
+    """
+    Everything M-ICE reads from one C{IDMEF-Message} document (bytes or
+    str): its alerts (as L{fromXml} reads them), its heartbeats, and each
+    alert's own document when the message holds more than one thing.
+
+    @param dtd: a DTD (L{loadDtd}) to check the document against, on the
+        tree parsed here (L{validateTree}).
+    @raise IdmefError: as L{fromXml}, and for a Heartbeat without an
+        analyzerid or a CreateTime.
+    """
+    tree = parseDocument(data, maxBytes)
+    root = tree.getroot()
+    if _name(root) != "IDMEF-Message":
+        raise IdmefError(f"not an IDMEF message: the root element is {root.tag!r}")
+    alerts, heartbeats, elements, others = [], [], [], 0
+    for element in root:
+        name = _name(element)
+        if name == "Alert":
+            alerts.append(_readAlert(element, f"Alert {len(alerts) + 1}"))
+            elements.append(element)
+        elif name == "Heartbeat":
+            heartbeats.append(_readHeartbeat(element, f"Heartbeat {len(heartbeats) + 1}"))
+            others += 1
+        elif isinstance(element.tag, str):
+            others += 1
+    documents = ()
+    if len(alerts) > 1 or (alerts and others):
+        documents = tuple(_alone(root, element) for element in elements)
+    problems = tuple(validateTree(tree, dtd)) if dtd is not None else ()
+    return IdmefMessage(tuple(alerts), tuple(heartbeats), documents, problems)
 
 
 def fromXml(data, maxBytes=MAX_BYTES):
@@ -824,6 +952,40 @@ def loadDtd(dtdPath):
     return dtd
 
 
+def _unprefixed(element):
+    """
+    A copy of C{element}'s tree with every IDMEF element under its bare
+    local name and no namespace declarations: what the DTD, which knows no
+    namespaces, expects of a document that writes C{idmef:Alert}.
+    """
+    name = _name(element)
+    copied = etree.Element(name if name is not None else element.tag,
+                           {key: value for key, value in element.attrib.items()
+                            if not key.startswith("{")})
+    copied.text = element.text
+    copied.tail = element.tail
+    for child in element:
+        if isinstance(child.tag, str):
+            copied.append(_unprefixed(child))
+    return copied
+
+
+def validateTree(tree, dtd):
+    """
+    Check a parsed document (L{parseDocument}) against a loaded DTD
+    (L{loadDtd}); a document whose IDMEF elements carry a prefix
+    (C{idmef:Alert}) is checked under the bare names the DTD declares.
+
+    @return: its problems, C{[]} when it is valid.
+    """
+    root = tree.getroot()
+    if root.prefix is not None or any(element.prefix is not None for element in root):
+        tree = etree.ElementTree(_unprefixed(root))
+    if dtd.validate(tree):
+        return []
+    return [f"line {error.line}: {error.message}" for error in dtd.error_log] or ["invalid"]
+
+
 def validate(data, dtdPath, maxBytes=MAX_BYTES):
     """
     Check a document against the DTD in the local file C{dtdPath} (the
@@ -841,6 +1003,4 @@ def validate(data, dtdPath, maxBytes=MAX_BYTES):
         tree = parseDocument(data, maxBytes)
     except IdmefError as e:
         return [str(e)]
-    if dtd.validate(tree):
-        return []
-    return [f"line {error.line}: {error.message}" for error in dtd.error_log] or ["invalid"]
+    return validateTree(tree, dtd)

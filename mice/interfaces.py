@@ -19,8 +19,11 @@ class IModuleFactory(Interface):
     name = Attribute("The module's canonical name, e.g. C{'mice_mod_pop_mysql'}.")
     aliases = Attribute("Other names the original configs use for this module.")
     role = Attribute("C{'decoder'}, C{'postprocessor'}, C{'filter'},"
-                     " C{'pseudonymizer'}, C{'formatter'} or C{'reaction'} (a"
-                     " ReactionDaemon module, L{ICountermeasureModule}).")
+                     " C{'pseudonymizer'}, C{'formatter'}, C{'reaction'} (a"
+                     " ReactionDaemon module, L{ICountermeasureModule}) or"
+                     " C{'reaction-agent'} (a ManagementHost reaction agent, named after"
+                     " its pipe, built with C{(pipe, configPath, reactor, pipePath)}:"
+                     " L{mice.reactors}).")
 
     def build(configPath, reactor):
         """
@@ -60,6 +63,13 @@ class IDecoder(Interface):
 class IPostProcessor(Interface):
     """
     Consumes records from a BufferDaemon's ring buffer every TIMEINV seconds.
+
+    Two attributes are optional, so not declared here: C{eager}, whether to
+    flush as soon as records are there (default C{False}: every TIMEINV,
+    or at C{batchSize} records); and C{services}, services the module is
+    handed and the daemon runs as its children (the ManagementHost's
+    reaction queues), started before C{start()} and stopped after
+    C{stop()}, never by the module itself.
     """
 
     name = Attribute("The module name, for logs.")

@@ -20,11 +20,7 @@ from mice.config import ConfigError, ConfigErrors, ConfigWarning, lineOf
 from mice.interfaces import IModuleFactory
 
 #: Modules of the original M-ICE that later versions of this one provide.
-PLANNED = {
-    "mice_mod_enc_idmef_twofish": "the ManagementHost",
-    "mice_mod_pop_act_generic": "the ManagementHost",
-    "mice_mod_out_act_generic": "the ManagementHost",
-}
+PLANNED = {}
 
 
 class UnknownModule(Exception):

@@ -20,7 +20,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.trial.unittest import SkipTest
 from zope.interface import implementer
 
-from mice.interfaces import IPostProcessor
+from mice.interfaces import IPostProcessor, IReaction, ReactionRefused
 
 #: The source tree's shipped configs (C{etc/mice}).
 SHIPPED_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -143,6 +143,20 @@ def temporaryMariaDBDatabase(testCase):
     run("CREATE DATABASE `%s` CHARACTER SET utf8mb4" % name)
     testCase.addCleanup(run, "DROP DATABASE IF EXISTS `%s`" % name)
     return dict(connect, database=name)
+
+
+def temporaryMariaDBUrl(testCase):
+    """
+    L{temporaryMariaDBDatabase} as a C{mysql://} URL (for
+    L{mice.config.parseDatabaseUrl} and the configs' C{URL} keys).
+    """
+    from urllib.parse import quote
+
+    connect = temporaryMariaDBDatabase(testCase)
+    credentials = quote(connect["user"], safe="")
+    if connect["password"]:
+        credentials += ":" + quote(connect["password"], safe="")
+    return f"mysql://{credentials}@{connect['host']}:{connect['port']}/{connect['database']}"
 
 
 class PrivateMariaDB:
@@ -703,3 +717,221 @@ def MemoryProcessReactor():
     that runs commands.
     """
     return _memoryProcessReactor()()
+
+
+class MemoryJournal:
+    """
+    The reaction journal's interface (L{mice.db.journalstore.JournalStore})
+    in memory, with the same idempotence, for tests of the reaction queues
+    and the act_generic post-processor; it can be told to fail, or to hold
+    its answers until the test releases them.
+
+    @ivar alerts: C{{key: received_alert row}}.
+    @ivar jobs: C{{(key, rid): reaction_job row}}, in journal order.
+    @ivar heartbeats: C{{analyzer: analyzer_heartbeat row}}.
+    @ivar failing: while true, every call fails.
+    @ivar holding: while true, answers wait in L{held} until L{release}.
+    """
+
+    description = "memory"
+
+    def __init__(self):
+        self.alerts = {}
+        self.jobs = {}
+        self.jobIds = {}
+        self.heartbeats = {}
+        self.failing = False
+        self.holding = False
+        self.held = []
+        self.calls = []
+        self.closed = False
+
+    def _answer(self, name, compute):
+        self.calls.append(name)
+        if self.failing:
+            return fail(RuntimeError("the journal's database is down"))
+        if self.holding:
+            d = Deferred()
+            self.held.append((d, compute))
+            return d
+        return succeed(compute())
+
+    def release(self):
+        """Answer every held call, in order."""
+        held, self.held = self.held, []
+        for d, compute in held:
+            d.callback(compute())
+
+    def start(self):
+        return succeed(None)
+
+    def close(self):
+        self.closed = True
+
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None):
+        def compute():
+            new = {row[0] for row in alerts if row[0] not in self.alerts}
+            if inline is not None and new:
+                inline(None, new)
+            for row in alerts:
+                self.alerts.setdefault(row[0], row)
+            for row in jobs:
+                if row[0] in new and (row[0], row[1]) not in self.jobs:
+                    self.jobs[(row[0], row[1])] = row
+                    self.jobIds[(row[0], row[1])] = len(self.jobIds) + 1
+            for row in heartbeats:
+                old = self.heartbeats.get(row[0])
+                if old is None or row[4] >= old[4]:
+                    self.heartbeats[row[0]] = row
+            return new
+
+        return self._answer("journalAlerts", compute)
+
+    def recordOutcomes(self, rows):
+        def compute():
+            for row in rows:
+                key = (row[0], row[1])
+                old = self.jobs.get(key)
+                created = old[7] if old is not None else row[7]
+                self.jobs[key] = row[:7] + (created, row[8])
+                self.jobIds.setdefault(key, len(self.jobIds) + 1)
+
+        return self._answer("recordOutcomes", compute)
+
+    def pendingJobs(self, pipe, afterId=0, limit=1000):
+        from mice.db.journal import PendingJob
+
+        def compute():
+            out = []
+            for key, row in sorted(self.jobs.items(), key=lambda item: self.jobIds[item[0]]):
+                jobId = self.jobIds[key]
+                if row[2] != pipe or row[3] != "pending" or jobId <= afterId:
+                    continue
+                alert = self.alerts[key[0]]
+                out.append(PendingJob(jobId, key[0], key[1], row[4], row[5], row[7], alert[1],
+                                      alert[2], alert[3], alert[4], alert[7], alert[10],
+                                      alert[11], alert[9], alert[12]))
+                if len(out) >= limit:
+                    break
+            return out
+
+        return self._answer("pendingJobs", compute)
+
+    def pendingPipes(self):
+        def compute():
+            counts = {}
+            for row in self.jobs.values():
+                if row[3] == "pending":
+                    counts[row[2]] = counts.get(row[2], 0) + 1
+            return counts
+
+        return self._answer("pendingPipes", compute)
+
+    def states(self, pipe=None):
+        """C{{(alert key, rid): (state, attempts)}} of every job (of C{pipe})."""
+        return {key: (row[3], row[4]) for key, row in self.jobs.items()
+                if pipe is None or row[2] == pipe}
+
+
+@implementer(IReaction)
+class MemoryReaction:
+    """
+    A reaction agent that keeps what it is given, for tests of what runs
+    agents.  By default every reaction succeeds at once; L{failing} makes
+    them fail, L{refusing} refuse, and L{holding} keeps each one's Deferred
+    in L{waiting} until the test fires it.
+
+    @ivar reacted: every L{mice.alerts.RoutedAlert} given, in order.
+    """
+
+    def __init__(self, pipe="rid_9_memory"):
+        self.pipe = pipe
+        self.reacted = []
+        self.waiting = []
+        self.failing = False
+        self.refusing = False
+        self.holding = False
+        self.started = self.stopped = 0
+        self.startFailures = 0
+
+    def start(self):
+        if self.startFailures:
+            self.startFailures -= 1
+            return fail(OSError("the target is not there yet"))
+        self.started += 1
+        return succeed(None)
+
+    def react(self, routed):
+        self.reacted.append(routed)
+        if self.failing:
+            return fail(OSError("the target is down"))
+        if self.refusing:
+            return fail(ReactionRefused("not for this one"))
+        if self.holding:
+            d = Deferred()
+            self.waiting.append((routed, d))
+            return d
+        return succeed(f"reacted to {routed.key}")
+
+    def stop(self):
+        self.stopped += 1
+        return succeed(None)
+
+
+class FileReaction(MemoryReaction):
+    """
+    A reaction agent that appends one line per alert (its key and the
+    alert's messageid) to a file, and deduplicates by key what the file
+    holds already: at most once in the file across restarts, as an agent
+    whose target allows it must be (L{mice.interfaces.IReaction}).  Every
+    call is also logged, with the process id, to C{path + ".calls"}, so a
+    test sees what ran again.  With C{delay}, each reaction takes that
+    long (a slow target), so jobs pile up pending.  For the kill -9 tests.
+    """
+
+    def __init__(self, pipe, path, clock=None, delay=0.0):
+        super().__init__(pipe)
+        self.path = path
+        self.clock = clock
+        self.delay = delay
+        self.seen = set()
+
+    def start(self):
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as f:
+                self.seen = {line.split(" ", 1)[0] for line in f if line.strip()}
+        return succeed(None)
+
+    def react(self, routed):
+        if self.delay and self.clock is not None:
+            from twisted.internet.task import deferLater
+
+            return deferLater(self.clock, self.delay, self._react, routed)
+        return succeed(self._react(routed))
+
+    def _react(self, routed):
+        with open(self.path + ".calls", "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {routed.key}\n")
+        if routed.key in self.seen:
+            return "already in the file"
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(f"{routed.key} {routed.alert.messageId}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.seen.add(routed.key)
+        return f"appended to {self.path}"
+
+
+def buildFileReaction(pipe, configPath, reactor, pipePath):
+    """
+    A L{FileReaction} appending to C{PIPE_PATH/<pipe>.log}; its config,
+    when there is one, holds the delay of each reaction in seconds.  How a
+    test's plugin (role C{reaction}) names it.
+    """
+    delay = 0.0
+    if configPath is not None:
+        with open(configPath, encoding="utf-8") as f:
+            delay = float(f.read().strip() or 0)
+    directory = pipePath or "."
+    os.makedirs(directory, exist_ok=True)
+    return FileReaction(pipe, os.path.join(directory, pipe + ".log"), reactor, delay)

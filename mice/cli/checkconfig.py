@@ -46,6 +46,38 @@ def _checkLogIds(kind, path):
     return not problems
 
 
+def _checkActGeneric(settings, strict):
+    """
+    What an act_generic config names: its match files, and the config of
+    each reaction agent that has one (C{<PIPE>.conf} beside it).
+
+    @return: whether they are all good.
+    """
+    from mice.config import ConfigError, loadConfig
+
+    good = True
+    named = [(analyzer.matchFile, "match file") for analyzer in settings.analyzers
+             if os.path.exists(analyzer.matchFile)]
+    named += [(settings.agentConfig(reaction.pipe), f"reaction {reaction.rid} config")
+              for reaction in settings.reactions if settings.agentConfig(reaction.pipe)]
+    for path, what in named:
+        try:
+            loaded = loadConfig(path, strict=strict,
+                                kind="matchfile" if what == "match file" else None)
+        except ConfigError as e:
+            print(str(e), file=sys.stderr)
+            good = False
+            continue
+        except OSError as e:
+            print(f"{path}: {e.strerror}", file=sys.stderr)
+            good = False
+            continue
+        for warning in loaded.warnings:
+            print(str(warning), file=sys.stderr)
+        print(f"    {what} {path}: OK")
+    return good
+
+
 def run(args):
     from mice.config import ConfigError, describe, loadConfig
 
@@ -75,6 +107,8 @@ def run(args):
         print(f"{path}: {loaded.kind} config, OK")
         for line in describe(loaded):
             print(f"    {line}")
+        if loaded.kind == "act_generic":
+            failed = not _checkActGeneric(loaded.settings, args.strict) or failed
         if loaded.kind == "aa_rules":
             settings = loaded.settings
             for kind, named in (("rules", settings.rulesFile), ("filter", settings.filterFile),

@@ -8,13 +8,17 @@ import sys
 from twisted.internet.defer import ensureDeferred
 
 
-async def _initdb(reactor, url, tables):
-    from mice.db.pools import connectionPool, schema
+async def _initdb(reactor, url, tables, journal=False):
+    from mice.db import journal as reactionJournal
+    from mice.db import schema
+    from mice.db.pools import connectionPool
 
     pool, dialect = connectionPool(url, reactor)
     pool.start()
     try:
         await pool.runInteraction(schema.createSchema, dialect, tables)
+        if journal:
+            await pool.runInteraction(reactionJournal.createJournal, dialect)
     finally:
         pool.close()
 
@@ -31,18 +35,22 @@ def run(args):
     except ValueError as e:
         print(f"mice initdb: {e}", file=sys.stderr)
         return 2
+    from mice.db.journal import JOURNAL_TABLES
+
     tables = {"rawlog": schema.RAWLOG_TABLES, "alert": schema.ALERT_TABLES,
               "all": schema.RAWLOG_TABLES + schema.ALERT_TABLES}[args.tables]
+    journal = args.tables in ("alert", "all")
     status = []
 
     async def main(reactor):
         try:
-            await _initdb(reactor, url, tables)
+            await _initdb(reactor, url, tables, journal)
         except Exception as e:
             print(f"mice initdb: {args.url.split('@')[-1]}: {e}", file=sys.stderr)
             status.append(1)
         else:
-            print(f"created {', '.join(tables)} in {url.redacted()}")
+            made = tables + (JOURNAL_TABLES if journal else ())
+            print(f"created {', '.join(made)} in {url.redacted()}")
 
     try:
         react(lambda r: ensureDeferred(main(r)))

@@ -92,6 +92,17 @@ def _derived(loaded):
             yield (f"reaction[{reaction.rid}]", reaction.fifo)
         for analyzer in settings.analyzers:
             yield (f"analyzer[{analyzer.analyzerId}]", analyzer.matchFile)
+        if settings.journalUrl:
+            journal = _redactUrl(settings.journalUrl)
+        elif settings.agentConfig("rid_2_send_to_alert_db"):
+            journal = f"the alert database's ({settings.agentConfig('rid_2_send_to_alert_db')})"
+        else:
+            from mice.config.settings import DEFAULT_JOURNAL_URL
+
+            journal = DEFAULT_JOURNAL_URL
+        yield ("reaction journal", journal)
+        yield ("default reactions", ", ".join(map(str, settings.defaultRids))
+               or "the RIDs of rid_2_send_to_alert_db")
 
 
 def describe(loaded):

@@ -767,6 +767,7 @@ def _buildActGeneric(loader, v):
     _pair(loader, v, rids, ("RID_PIPENAME", "PIPE"))
     _pair(loader, v, anaids, ("ANALYZER_MATCHFILE", "MF"))
     _duplicates(loader, v.entries(*rids), "RID")
+    _duplicates(loader, v.entries("RID_PIPENAME", "PIPE"), "PIPE", repr)
     _duplicates(loader, v.entries(*anaids), "ANAID", repr)
     pipePath = v.one("MISC", "PIPE_PATH")
     matchPath = v.one("MISC", "MATCH_PATH") or loader.directory
@@ -778,11 +779,24 @@ def _buildActGeneric(loader, v):
         path = os.path.normpath(os.path.join(matchPath, os.path.expanduser(matchFile.value)))
         loader.checkExists(path, matchFile.line, matchFile.key)
         analyzers.append(AnalyzerSettings(analyzerId, path))
+    rids = set(v.many(*rids))
+    for entry in v.entries("MISC", "DEFAULT_RID"):
+        if entry.value not in rids:
+            loader.error(entry.line, f"DEFAULT_RID = {entry.value} is not a RID of"
+                                     " [REACTION_ID]")
+    journal = "JOURNAL"
+    if v.one(journal, "RETRY_MAX") < v.one(journal, "RETRY_FIRST"):
+        loader.error(v.line(journal, "RETRY_MAX"), "RETRY_MAX must not be below RETRY_FIRST")
     return ActGenericSettings(
         path=loader.filename, reactions=reactions, analyzers=tuple(analyzers),
         dtdFile=v.one("IDMEF_INFO", "DTDFile"), modulePaths=v.many("MISC", "MOD_PATH"),
         pipePath=pipePath, pidPath=v.one("MISC", "PID_PATH"), matchPath=matchPath,
-        user=v.one("MISC", "USER"), group=v.one("MISC", "GROUP"))
+        user=v.one("MISC", "USER"), group=v.one("MISC", "GROUP"),
+        defaultRids=v.many("MISC", "DEFAULT_RID"), journalUrl=v.one(journal, "URL"),
+        retryFirst=v.one(journal, "RETRY_FIRST"), retryMax=v.one(journal, "RETRY_MAX"),
+        attempts=v.one(journal, "ATTEMPTS"), inFlight=v.one(journal, "IN_FLIGHT"),
+        batchSize=v.one(journal, "BATCHSIZE"), maxErr=v.one(journal, "MAXERR"),
+        requireAgents=v.one(journal, "REQUIRE_AGENTS"))
 
 
 def _buildMatchFile(loader, v):
@@ -1046,7 +1060,11 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("IDMEF_INFO", (K("DTDFile", FILE),)),
         _Sect("MISC", (K("MOD_PATH", SEARCHPATH, repeated=True), K("PIPE_PATH", RUNTIME),
                        K("PID_PATH", RUNTIME), K("MATCH_PATH", DIRECTORY), K("USER", NAME),
-                       K("GROUP", NAME))),
+                       K("GROUP", NAME), K("DEFAULT_RID", _integer(1), repeated=True))),
+        _Sect("JOURNAL", (K("URL", DBURL), K("RETRY_FIRST", SECONDS, 1.0),
+                          K("RETRY_MAX", SECONDS, 300.0), K("ATTEMPTS", COUNT, 0),
+                          K("IN_FLIGHT", POSITIVE, 32), K("BATCHSIZE", POSITIVE, 2000),
+                          K("MAXERR", COUNT, 10), K("REQUIRE_AGENTS", BOOL, True))),
     ), _buildActGeneric),
     _Schema("matchfile", "a match file", (
         _Sect("ALERT_ID", (K("AID", _integer(0, width=4), required=True, repeated=True),)),

@@ -5,6 +5,7 @@ The frozen settings objects each kind of config file loads into.
 Part of L{mice.config}: pure, it imports nothing from C{twisted}.
 """
 
+import os
 import types
 import urllib.parse
 from dataclasses import dataclass, field
@@ -511,8 +512,19 @@ class AnalyzerSettings:
     matchFile: str
 
 
+#: The reaction journal's database when neither act_generic's C{[JOURNAL]}
+#: nor the alert database reaction's config names one.
+DEFAULT_JOURNAL_URL = "sqlite:////var/lib/M-ICE/alerts.db"
+
+
 @dataclass(frozen=True)
 class ActGenericSettings:
+    """
+    A C{mice_mod_pop_act_generic} config (seed 7.2.2), with what M-ICE on
+    Twisted adds: C{[MISC]} C{DEFAULT_RID} and the C{[JOURNAL]} section
+    (see C{docs/management.rst}).
+    """
+
     path: str
     reactions: tuple
     analyzers: tuple
@@ -523,12 +535,40 @@ class ActGenericSettings:
     matchPath: str
     user: str | None
     group: str | None
+    defaultRids: tuple = ()
+    """The reactions of an alert no match file knows (C{()}: those whose
+    pipe is C{rid_2_send_to_alert_db})."""
+    journalUrl: str | None = field(default=None, repr=False)
+    """The reaction journal's database (C{None}: see L{journalDatabase})."""
+    retryFirst: float = 1.0
+    """Seconds before a failed reaction is tried again the first time."""
+    retryMax: float = 300.0
+    """The longest wait between two tries; the waits double up to it."""
+    attempts: int = 0
+    """Tries before a reaction is given up as failed (0: never)."""
+    inFlight: int = 32
+    """Reactions one agent runs at once."""
+    batchSize: int = 2000
+    """Alerts per flush of the BufferDaemon."""
+    maxErr: int = 10
+    """Failed flushes in a row before the BufferDaemon holds (MAXERR)."""
+    requireAgents: bool = True
+    """Whether a reaction agent whose module cannot be loaded stops the
+    start (else its jobs wait in the journal, and the log says so)."""
 
     def matchFileFor(self, analyzerId):
         for analyzer in self.analyzers:
             if analyzer.analyzerId == analyzerId:
                 return analyzer.matchFile
         return None
+
+    def agentConfig(self, pipe):
+        """
+        The optional config file of the reaction agent of C{pipe}:
+        C{<PIPE>.conf} beside this file, or C{None} when there is none.
+        """
+        path = os.path.join(os.path.dirname(os.path.abspath(self.path)), pipe + ".conf")
+        return path if os.path.isfile(path) else None
 
 
 @dataclass(frozen=True)

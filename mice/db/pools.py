@@ -161,3 +161,36 @@ def connectionPool(url, reactor, connections=2):
     # connect() after its constructor checked apilevel and threadsafety.
     pool.dbapi = localDataDriver()
     return pool, schema.MYSQL
+
+
+_sharedPools = {}
+
+
+def sharedConnectionPool(url, reactor, connections=2):
+    """
+    A connection pool for C{url} shared by everything in this process that
+    asks for the same URL (the reaction journal and the alert database
+    reaction, on one SQLite file, must share its one writer).
+
+    @return: C{(pool, dialect, release)}; call C{release()} once when done
+        with it: the pool closes when the last user has released it.
+    """
+    key = (url, id(reactor))
+    entry = _sharedPools.get(key)
+    if entry is None:
+        pool, dialect = connectionPool(url, reactor, connections)
+        entry = _sharedPools[key] = [pool, dialect, 0]
+    entry[2] += 1
+    released = []
+
+    def release():
+        if released:
+            return
+        released.append(True)
+        entry[2] -= 1
+        if entry[2] == 0:
+            if _sharedPools.get(key) is entry:
+                del _sharedPools[key]
+            entry[0].close()
+
+    return entry[0], entry[1], release

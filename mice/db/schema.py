@@ -93,8 +93,14 @@ _TABLES = {
     )
     + _WHEN
     + _LINE,
+    # The seed's 16 columns between the alert's key (several alerts may
+    # share one IDMEF message, so the message's origin, stream and seq are
+    # not enough: idx is the alert's place in it) and what the DTD check
+    # found wrong with its document.
     "alert_entry": _PROVENANCE
     + (
+        ("idx", "uint"),
+        ("alertkey", "key"),
         ("alertid", "text"),
         ("alertdesc", "text"),
         ("classification", "text"),
@@ -111,6 +117,7 @@ _TABLES = {
         ("target_service", "text"),
         ("idmefmsg", "text"),
         ("signature", "text"),
+        ("dtd_problems", "text"),
     ),
     # What the LogIDS rules show on the ManagementHost's console (not in the
     # seed: see mice.decoders.events).
@@ -131,6 +138,11 @@ _TABLES = {
 }
 
 COLUMNS = {table: tuple(name for name, _ in spec) for table, spec in _TABLES.items()}
+
+#: The columns each table is unique on: a row already stored under them is
+#: never stored again.
+UNIQUE = {table: ("origin", "stream", "seq") for table in _TABLES}
+UNIQUE["alert_entry"] = ("alertkey",)
 """
 The insert column order of each table: a row for C{table} is a tuple with
 C{len(COLUMNS[table])} values in this order.  C{row_id} and C{received} are
@@ -196,6 +208,7 @@ SQLITE = Dialect(
         ("origin", "TEXT NOT NULL"),
         ("stream", "TEXT NOT NULL"),
         ("seq", "INTEGER NOT NULL"),
+        ("key", "TEXT NOT NULL"),
         ("text", "TEXT"),
         # TEXT, not DATE/TIME: SQLite would give those NUMERIC affinity.
         ("date", "TEXT"),
@@ -217,6 +230,7 @@ MYSQL = Dialect(
         ("origin", "VARCHAR(%d) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" % ORIGIN_MAX),
         ("stream", "VARCHAR(%d) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL" % STREAM_MAX),
         ("seq", "BIGINT NOT NULL"),
+        ("key", "VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL"),
         # MEDIUMTEXT where the seed says TEXT: TEXT stops at 65,535 bytes, a
         # long line of 4-byte characters passes that, and InnoDB stores both
         # the same way.
@@ -275,8 +289,8 @@ def createStatements(dialect, tables=ALL_TABLES):
         lines += ["%s %s" % (quote(name), dialect.sqlType(kind)) for name, kind in _TABLES[table]]
         lines.append("%s %s" % (quote("received"), dialect.received))
         lines.append(
-            "CONSTRAINT %s UNIQUE (%s, %s, %s)"
-            % (quote(table + "_key"), quote("origin"), quote("stream"), quote("seq"))
+            "CONSTRAINT %s UNIQUE (%s)"
+            % (quote(table + "_key"), ", ".join(quote(c) for c in UNIQUE[table]))
         )
         indexes = []
         for suffix, columns in _INDEXES[table]:
@@ -395,7 +409,8 @@ MYSQL_STATEMENT_BYTES = 1000000
 
 def mysqlLiteral(value):
     """
-    The MySQL literal for C{value}: C{None}, C{int} or C{str}.
+    The MySQL literal for C{value}: C{None}, C{int}, C{float} (finite) or
+    C{str}.
     """
     if type(value) is str:
         return "'" + mysqlEscape(value) + "'"
@@ -403,10 +418,12 @@ def mysqlLiteral(value):
         return "NULL"
     if type(value) is int:
         return str(value)
+    if type(value) is float and value == value and abs(value) != float("inf"):
+        return repr(value)
     raise TypeError(f"cannot store a {type(value).__name__} value")
 
 
-def mysqlInsertStatements(table, rows):
+def mysqlInsertStatements(table, rows, columns=None, tail=""):
     """
     Multi-row C{INSERT IGNORE} statements for C{rows}, each under
     L{MYSQL_STATEMENT_BYTES}.
@@ -415,9 +432,14 @@ def mysqlInsertStatements(table, rows):
     L{mysqlEscape} is several times faster than the driver's per-value
     escaping, and most values (host columns, dates, times) repeat from row
     to row, so short values' literals are made once per call.
+
+    @param columns: the columns of C{rows} (default: L{COLUMNS}C{[table]}).
+    @param tail: what follows the values (C{ON DUPLICATE KEY UPDATE ...});
+        with one, the statements are C{INSERT}, not C{INSERT IGNORE}.
     """
-    head = "INSERT IGNORE INTO %s (%s) VALUES " % (
-        quote(table), ", ".join(quote(c) for c in COLUMNS[table]))
+    head = "%s %s (%s) VALUES " % (
+        "INSERT INTO" if tail else "INSERT IGNORE INTO", quote(table),
+        ", ".join(quote(c) for c in (columns or COLUMNS[table])))
     literals = {}
     cached = literals.get
 
@@ -432,12 +454,12 @@ def mysqlInsertStatements(table, rows):
         # A literal is never empty, so "or" only calls literal() on a miss.
         text = "(" + ",".join([cached(v) or literal(v) for v in row]) + ")"
         if values and size + len(text) > MYSQL_STATEMENT_BYTES:
-            yield head + ",".join(values)
+            yield head + ",".join(values) + tail
             values, size = [], 0
         values.append(text)
         size += len(text) + 1
     if values:
-        yield head + ",".join(values)
+        yield head + ",".join(values) + tail
 
 
 def insertRows(txn, dialect, table, rows):

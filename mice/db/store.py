@@ -85,24 +85,41 @@ class TableStore:
         return d.addCallback(
             lambda _: self.pool.runInteraction(self.store, self.dialect, records))
 
+    release = None
+    """How to let go of a shared pool (else the pool is closed)."""
+
     def stop(self):
-        self.pool.close()
+        if self.release is not None:
+            self.release()
+        else:
+            self.pool.close()
 
 
-def storeFromConfig(store, configPath, reactor, **kwargs):
+def storeFromConfig(store, configPath, reactor, shared=False, **kwargs):
     """
     A C{store} (a L{TableStore} subclass) from its database config, as
     C{mice_mod_pop_mysql}'s: C{[MYSQL_SERVER]} with C{URL}
     (C{sqlite:///rawlog.db}, relative to the config) or C{HOSTNAME},
     C{USER}, C{PASSWORD}, C{DBNAME}, and C{MAXERR}, C{BATCHSIZE}.
+
+    @param shared: use the pool of this process shared by everything on the
+        same database (L{mice.db.pools.sharedConnectionPool}: the
+        ManagementHost's journal and its alert database on one SQLite file
+        must share its one writer).
     """
     from mice.config import loadPopMysql, parseDatabaseUrl
-    from mice.db.pools import connectionPool
+    from mice.db.pools import connectionPool, sharedConnectionPool
 
     # Strict: a store whose directory does not exist is an error (file:line).
     settings = loadPopMysql(configPath, strict=True)
     url = parseDatabaseUrl(settings.databaseUrl())
-    pool, dialect = connectionPool(url, reactor, **kwargs)
+    release = None
+    if shared:
+        pool, dialect, release = sharedConnectionPool(url, reactor, **kwargs)
+    else:
+        pool, dialect = connectionPool(url, reactor, **kwargs)
     where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
-    return store(pool, dialect, description=where, maxErrors=settings.maxErr,
-                 batchSize=settings.batchSize)
+    built = store(pool, dialect, description=where, maxErrors=settings.maxErr,
+                  batchSize=settings.batchSize)
+    built.release = release
+    return built

@@ -33,7 +33,7 @@ keyedPseudonymizer = ModuleFactory(
     "mice.forwarder.pseudonym.buildKeyed", "user names, uids and addresses as AES-SIV pseudonyms")
 
 idmefDecoder = ModuleFactory(
-    "mice_mod_dec_idmef", ["mice_mod_dec_idmef_twofish"], "decoder",
+    "mice_mod_dec_idmef", ["mice_mod_dec_idmef_twofish", "mice_mod_enc_idmef_twofish"], "decoder",
     "mice.decoders.idmef.buildDecoder", "IDMEF alerts from analysis agents")
 
 aaRegexAnalyzer = ModuleFactory(
@@ -64,3 +64,8 @@ systemReaction = ModuleFactory(
 dummyReaction = ModuleFactory(
     "mice_mod_rct_dummy", [], "reaction",
     "mice.reactors.system.buildDummy", "logs the command it would run")
+
+actGeneric = ModuleFactory(
+    "mice_mod_pop_act_generic", ["mice_mod_out_act_generic"], "postprocessor",
+    "mice.services.management.buildActGeneric",
+    "the ManagementHost: match files, the reaction journal and the reaction agents")

@@ -62,6 +62,7 @@ class AaRegexAnalyzer(AgentModule):
         self.tz = tz
         self.alerts = 0
         self.unrouted = 0
+        self.relayed = 0
 
     def process(self, records):
         outgoing = self.outgoing()
@@ -103,12 +104,20 @@ class AaRegexAnalyzer(AgentModule):
 
     def _relay(self, chunk, outgoing):
         """
-        IDMEF from an agent before this one in the chain: on to the
-        ManagementHost, under the sender's own identity.
+        IDMEF from an agent before this one in the chain (SendTo A or B
+        there): on to the ManagementHost, document as it came, under the
+        sender's own identity (its source and stream in the link stream,
+        its sequence number), so a resend is recognised there.  At least
+        once: the flush ends only when the ManagementHost has acknowledged.
         """
         if "M" not in outgoing:
+            if chunk:
+                self.log.error("{n} IDMEF documents from agents before this one, and no"
+                               " Management address to relay them to: dropped",
+                               n=len(chunk))
             self.unrouted += len(chunk)
             return
+        self.relayed += len(chunk)
         for received in chunk:
             outgoing["M"].add(linkStream(received.source, received.stream), received.seq,
                               received.xml)
@@ -127,8 +136,10 @@ def build(configPath, reactor):
     for route, address, key, keyName, what in (
             ("M", settings.management, settings.mngmntKey, "MngmntKey", "ManagementHost"),
             ("A", settings.agent, settings.agentKey, "AgentKey", "next analysis agent")):
-        if address is not None and any(route in ROUTES[section.sendTo]
-                                       for section in settings.sections):
+        # The ManagementHost's link also carries what this agent relays
+        # (IDMEF from the agents before it in a chain), whatever its rules.
+        if address is not None and (route == "M" or any(route in ROUTES[section.sendTo]
+                                                         for section in settings.sections)):
             links.append((route, address, key, keyName, what, "idmef"))
     matchFile = os.path.join(os.path.dirname(configPath), "matchfiles",
                              "match_file_aa_regex.txt")

@@ -1,47 +1,39 @@
 # -*- test-case-name: tests.integration.test_agent -*-
 """
-The alert database (reaction 2 of the seed's ManagementHost, reduced to its
-store): every IDMEF document received becomes a row of C{alert_entry}, in
-SQLite or MySQL/MariaDB, idempotent on the sender, its stream and the
-document's sequence number there.  C{mice-allinone} uses it as the end of
-the analysis chain until the ManagementHost (match file, reactions,
-console) is built; a BufferDaemon loads it as C{mice_mod_pop_alertdb}
-(L{build}), a ManagementHost that only stores.
+The alert database alone, C{mice_mod_pop_alertdb}: a BufferDaemon that
+stores every alert of every IDMEF document it receives as a row of
+C{alert_entry} (SQLite or MySQL/MariaDB), idempotent on each alert's key,
+with no match file and no reactions (C{alertdesc} is the classification).
+The ManagementHost proper is C{mice_mod_pop_act_generic}
+(L{mice.postproc.actgeneric}), whose reaction 2
+(L{mice.reactors.alertdb}) fills the same table; this module stays for a
+host that only keeps alerts.
 """
 
+from datetime import UTC, datetime
+
+from mice.alerts import RoutedAlert, alertKey
 from mice.db import schema
 from mice.db.store import TableStore, storeFromConfig
+from mice.reactors.alertdb import alertEntryRow
 
 
-def _first(nodes, attribute):
-    for node in nodes:
-        value = getattr(node, attribute)
-        if value is not None:
-            return str(value)
-    return None
-
-
-def alertRow(received):
+def alertRows(received, receivedAt=""):
     """
-    The C{alert_entry} row of one L{mice.decoders.idmef.ReceivedAlert} (its
-    first alert, which is all an M-ICE agent puts in a document).
+    The C{alert_entry} rows of one L{mice.decoders.idmef.ReceivedAlert}:
+    one per alert of its document.
     """
-    alert = received.alerts[0]
-    when = alert.detectTime or alert.createTime
-    date, time = (when[:10], when[11:19]) if len(when) >= 19 else (None, None)
-    return (received.source, received.stream, received.seq,
-            None if alert.alertId is None else f"0x{alert.alertId:04x}",
-            alert.classification, alert.classification, date, time, alert.analyzerId,
-            _first(alert.sources, "address"), _first(alert.sources, "user"),
-            _first(alert.sources, "process"), _first(alert.sources, "service"),
-            _first(alert.targets, "address"), _first(alert.targets, "user"),
-            _first(alert.targets, "process"), _first(alert.targets, "service"),
-            received.xml, "")
+    source, stream, seq = received.source, received.stream, received.seq
+    return [alertEntryRow(RoutedAlert(
+        alertKey(source, stream, seq, index), alert, received.document(index),
+        alert.classification, source, receivedAt, stream=stream, seq=seq, index=index))
+        for index, alert in enumerate(received.alerts)]
 
 
 def storeAlerts(txn, dialect, records):
+    now = datetime.now(UTC).isoformat()
     return schema.insertRows(txn, dialect, "alert_entry",
-                             [alertRow(r) for r in records if r.alerts])
+                             [row for r in records for row in alertRows(r, now)])
 
 
 class AlertStore(TableStore):
@@ -54,6 +46,7 @@ def build(configPath, reactor):
     """
     The C{mice_mod_pop_alertdb} module: its config is the database's, as
     C{mice_mod_pop_mysql}'s (see L{mice.registry} and
-    L{mice.db.store.storeFromConfig}).
+    L{mice.db.store.storeFromConfig}); its pool is shared with the other
+    modules of this process on the same database.
     """
-    return storeFromConfig(AlertStore, configPath, reactor)
+    return storeFromConfig(AlertStore, configPath, reactor, shared=True)

@@ -52,4 +52,4 @@ def build(configPath, reactor):
     The C{mice_mod_pop_eventdb} module: its config is the database's, as for
     C{mice_mod_pop_alertdb} (L{mice.db.store.storeFromConfig}).
     """
-    return storeFromConfig(EventStore, configPath, reactor)
+    return storeFromConfig(EventStore, configPath, reactor, shared=True)

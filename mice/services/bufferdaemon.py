@@ -153,6 +153,11 @@ def ringFill(ring):
         text += f", {_size(used)}"
     return f"{percent:.0f}% full ({text})"
 
+#: How long an eager pipeline (L{Pipeline.eager}) lets records gather
+#: before it flushes them: what arrives in that moment goes in one
+#: transaction, and a reaction or an acknowledgement waits at most that.
+EAGER_DELAY = 0.05
+
 
 class _Ack:
     """
@@ -253,10 +258,17 @@ class Pipeline:
     log = Logger()
 
     def __init__(self, decoder, postprocessor, ring, flushRecords=5000, maxErrors=10,
-                 name=None, concurrency=1):
+                 name=None, concurrency=1, eager=False):
+        """
+        @param eager: flush as soon as a record is there and a flush may
+            start, not only every TIMEINV or at C{flushRecords} (the
+            ManagementHost: its reactions should not wait, and a sender
+            waiting for acknowledgements from a ring in memory neither).
+        """
         self.decoder = decoder
         self.postprocessor = postprocessor
         self.ring = ring
+        self.eager = eager
         self.flushRecords = flushRecords
         self.maxErrors = maxErrors
         self.concurrency = concurrency
@@ -447,9 +459,11 @@ class Pipeline:
 
 class BufferDaemon(MultiService):
     """
-    The generic server; see the module docstring.  Its child services (the
-    senders of its post-processors) start before it listens and stop after
-    its last flush.
+    The generic server; see the module docstring.
+
+    Its child services (an analysis module's senders, the
+    ManagementHost's reaction queues: L{IPostProcessor.services}) start before its post-processors and stop
+    after them, once the last flush is done.
 
     @ivar pipelines: the L{Pipeline}s, in config order.
     @ivar ports: the listening ports once started.
@@ -499,6 +513,7 @@ class BufferDaemon(MultiService):
         self._syncPending = []
         self._syncCall = None
         self._flushSoon = None
+        self._flushEager = None
         self._loop = LoopingCall(self.flush)
         self._loop.clock = clock
         self._stopped = None
@@ -581,20 +596,22 @@ class BufferDaemon(MultiService):
             # Say the pauses not said yet: the log is read after a stop too.
             self._flowReportCall.cancel()
             self._reportFlow()
-        calls = [self._syncCall, self._flushSoon, self._flowReportCall]
+        calls = [self._syncCall, self._flushSoon, self._flowReportCall, self._flushEager]
         for pipeline in self.pipelines:
             calls += [pipeline.retryCall, pipeline.stallCall]
             pipeline.retryCall = pipeline.stallCall = None
         for call in calls:
             if call is not None and call.active():
                 call.cancel()
-        self._syncCall = self._flushSoon = self._flowReportCall = None
+        self._syncCall = self._flushSoon = self._flowReportCall = self._flushEager = None
         d.addCallback(lambda _: self._sync())
         d.addCallback(lambda _: DeferredList([p.whenNotFlushing() for p in self.pipelines]))
         d.addCallback(lambda _: self._drain())
         d.addCallback(lambda _: DeferredList(
             [maybeDeferred(p.postprocessor.stop) for p in self.pipelines]))
         d.addCallback(lambda _: [p.ring.close() for p in self.pipelines])
+        # The children (senders, reaction queues) last: the final flushes
+        # may need them.
         d.addCallback(lambda _: MultiService.stopService(self))
         return d
 
@@ -666,6 +683,8 @@ class BufferDaemon(MultiService):
                 self._syncPending.append(ack)
             if pipeline.untakenRecords >= pipeline.flushRecords:
                 self._scheduleFlush()
+            elif pipeline.eager and pipeline.canTake():
+                self._scheduleEagerFlush()
         if self._syncPending and self._syncCall is None:
             self._syncCall = self.clock.callLater(0, self._sync)
 
@@ -687,6 +706,19 @@ class BufferDaemon(MultiService):
 
     def _flushNow(self):
         self._flushSoon = None
+        self.flush()
+
+    def _scheduleEagerFlush(self):
+        """
+        A flush in L{EAGER_DELAY} (for eager pipelines): soon, but late
+        enough for the batches of that moment to go in one flush.
+        """
+        if self._flushEager is None and self._flushSoon is None and self.running:
+            self._flushEager = self.clock.callLater(min(EAGER_DELAY, self.timeInterval),
+                                                    self._flushEagerNow)
+
+    def _flushEagerNow(self):
+        self._flushEager = None
         self.flush()
 
     def flush(self):
@@ -750,6 +782,8 @@ class BufferDaemon(MultiService):
             self._updateFlow()
             if pipeline.untakenRecords >= pipeline.flushRecords:
                 self._scheduleFlush()
+            elif pipeline.eager and pipeline.canTake():
+                self._scheduleEagerFlush()
             return True
 
         def failed(failure):

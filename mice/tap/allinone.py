@@ -2,67 +2,68 @@
 """
 C{twistd -n mice-allinone}: M-ICE on one machine, on 127.0.0.1, with SQLite.
 
-Today that is a DataForwarder following a log file (the bundled sample
-unless told otherwise; lines appended later are shipped too) into two
-BufferDaemons: the raw-log database (memory-mapped ring, SQLite), and the
-analysis agent with the seed's M-ICE rules and the LogIDS rules
-(C{mice/data/logids}), whose IDMEF alerts and console events go to a third
-BufferDaemon standing for the ManagementHost, which stores them in
-C{alert_entry} and C{console_event} (until the ManagementHost proper is
-built).  Offsets persist
-in the data directory, so starting again stores nothing twice.  Every link
-is encrypted with a pre-shared key made at the first start (C{link.key} in
-the data directory), even on loopback.
+A DataForwarder follows a log file (the bundled sample unless told
+otherwise; lines appended later are shipped too) into two BufferDaemons:
+the raw-log database (memory-mapped ring, SQLite), and the analysis agent
+with the seed's M-ICE rules and the LogIDS rules (C{mice/data/logids}),
+whose IDMEF alerts and console events go to the ManagementHost: act_generic
+with the seed's match file, the reaction journal, reactions 1 (syslog),
+2 (the alert database) and 3 (save to file), and an external reaction
+program's FIFO (C{PIPE_PATH/mice_fifo_demo}, fed the exploit and
+application alerts); the console events go to C{console_event}.
+
+Every part is built as its own daemon builds it (L{mice.tap.bufferdaemon},
+L{mice.tap.dataforwarder}), from config files this module writes into the
+data directory's C{etc/} at every start: what runs here is what a
+deployment of the single daemons with those files would run, and the files
+show how.  Offsets, rings, the AlertID counters, the databases and the
+reaction journal persist in the data directory, so starting again stores
+nothing twice and reacts to nothing twice.  Every link is encrypted with a
+pre-shared key made at the first start (C{link.key}, mode 0600), even on
+loopback.
+
+A reaction agent whose module is not installed is not built (the log and
+the table printed at start say which); its reactions wait in the journal.
 """
 
 import os
+import sys
 
 from twisted.application.service import MultiService
-from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.logger import Logger
 from twisted.python import usage
 
-from mice.analysis.aaregex import descriptionsFrom
-from mice.analysis.alertid import AlertCounter, AlertIdFile
-from mice.config import loadAaRegex, loadAaRules, loadMatchFile, parseDatabaseUrl
-from mice.db.pools import connectionPool
-from mice.decoders.events import EventDecoder
-from mice.decoders.idmef import IdmefDecoder
-from mice.decoders.logformat import LogFormatDecoder
-from mice.forwarder.format import hostDict
-from mice.forwarder.prepare import Ledger, LinePreparer
+from mice.config import loadBufferDaemon, loadDataForwarder
 from mice.forwarder.pseudonym import newKey
-from mice.forwarder.spool import Spool
-from mice.forwarder.tailer import OffsetStore
-from mice.postproc.aaregex import AaRegexAnalyzer
-from mice.postproc.aarules import AaRulesAnalyzer, loadEngine
-from mice.postproc.alertdb import AlertStore
-from mice.postproc.eventdb import EventStore
-from mice.postproc.rawlogdb import RawLogStore
-from mice.ringbuffer import openRing
-from mice.security.policy import LinkSecurity
-from mice.services.bufferdaemon import BufferDaemon, Pipeline
-from mice.services.forwarder import DataForwarder, Destination, makeSender
-from mice.services.sender import ReliableSender
-from mice.tap.dataforwarder import log
-from mice.tap.runtime import localHostInfo
+
+log = Logger()
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 SAMPLE = os.path.join(DATA, "sample.log")
 AGENT_RULES = os.path.join(DATA, "mice_mod_pop_aa_regex.conf")
 LOGIDS_RULES = os.path.join(DATA, "mice_mod_pop_aa_rules.conf")
 MATCH_FILE = os.path.join(DATA, "matchfiles", "match_file_aa_regex.txt")
+DTD = os.path.join(DATA, "idmef-message.dtd")
+
+#: The reactions of the all-in-one ManagementHost: the seed's 1 to 3, and
+#: an external program's FIFO (RID 5, fed what the seed's RID_4 lists:
+#: exploits and watched applications).  No countermeasure (RID 4): that
+#: needs a ReactionDaemon.
+REACTIONS = ((1, "rid_1_write_to_syslog"), (2, "rid_2_send_to_alert_db"),
+             (3, "rid_3_save_to_file"), (5, "mice_fifo_demo"))
 
 
 class Options(usage.Options):
     optParameters = [
-        ["data-dir", "d", "mice-data", "Directory for the SQLite database, the ring and the"
-                                       " forwarder's offsets."],
+        ["data-dir", "d", "mice-data", "Directory for the SQLite databases, the rings, the"
+                                       " configs and the forwarder's offsets."],
         ["port", "p", 3366, "Loopback port of the raw-log BufferDaemon.", int],
         ["agent-port", None, 3367, "Loopback port of the analysis agent.", int],
         ["management-port", None, 4455, "Loopback port of the ManagementHost.", int],
         ["log", "l", SAMPLE, "Log file the DataForwarder follows into the raw-log database."],
     ]
-    optFlags = [["no-ship", None, "Ship nothing; only run the servers."]]
+    optFlags = [["no-ship", None, "Ship nothing; only run the servers."],
+                ["quiet", "q", "Do not print what runs where."]]
 
 
 def linkKey(dataDir):
@@ -78,95 +79,177 @@ def linkKey(dataDir):
         return f.read().strip()
 
 
-def _daemon(reactor, port, pipelines, security, root):
-    """
-    A BufferDaemon on loopback C{port}; C{pipelines}: C{(decoder,
-    postprocessor, ring, name)} each.  The senders of its post-processors
-    run as its child services.
-    """
-    daemon = BufferDaemon([serverFromString(reactor, f"tcp:{port}:interface=127.0.0.1")],
-                          [Pipeline(decoder, postprocessor, ring, name=name)
-                           for decoder, postprocessor, ring, name in pipelines], reactor,
-                          timeInterval=1.0, security=security,
-                          name=f"BufferDaemon :{port}")
-    for _, postprocessor, _, _ in pipelines:
-        for sender in getattr(postprocessor, "senders", {}).values():
-            sender.setServiceParent(daemon)
-    daemon.setServiceParent(root)
+def _write(path, text):
+    """Write a config (mode 0600: several hold the link key)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    return path
 
 
-def _sender(reactor, port, source, kind, description, security):
-    return ReliableSender(clientFromString(reactor, f"tcp:127.0.0.1:{port}"), source, kind,
-                          reactor, securityFactory=security.securityFactory(),
-                          description=description)
+def _bufferDaemon(name, port, pipelines, ring, ringBytes, timeInterval=1.0):
+    """
+    A BufferDaemon config: C{pipelines} are C{(decoder, decoder config,
+    post-processor, post-processor config)}.
+    """
+    return (f"# mice-allinone's {name}: written at every start, edits are lost.\n"
+            f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
+            "[DECODING_MODULES]\n" + "".join(f"DEC_MOD = {p[0]}\n" for p in pipelines)
+            + "[DECODING_MODULES_CONFIG_FILE]\n" + "".join(f"DEC_FILE = {p[1]}\n" for p in pipelines)
+            + "[POSTPROC_MODULES]\n" + "".join(f"POST_MOD = {p[2]}\n" for p in pipelines)
+            + "[POSTPROC_MODULES_CONFIG_FILE]\n"
+            + "".join(f"POST_FILE = {p[3]}\n" for p in pipelines)
+            + f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
+            f"[CACHE_AND_RINGBUFFER]\nMMPATH = {ring}\nMMSIZE = 256\nMMBYTES = {ringBytes}\n"
+            "RBSIZE = 0\n")
+
+
+def _matchFile():
+    """The seed's match file with [RID_5] (the FIFO demo) listing what RID_4 lists."""
+    with open(MATCH_FILE) as f:
+        text = f.read()
+    return text.replace("# EMPTY\n[RID_5]\n", "# The external FIFO demo (mice-allinone)\n"
+                                               "[RID_5]\nAID_5 = 0x6010\nAID_5 = 0x7010\n")
+
+
+def writeConfigs(dataDir, options, key):
+    """
+    Write every config of the all-in-one setup into C{dataDir/etc}.
+
+    @return: C{{role: config path}}.
+    """
+    etc = os.path.join(dataDir, "etc")
+    os.makedirs(os.path.join(etc, "matchfiles"), exist_ok=True)
+    rawPort, agentPort, managementPort = (options["port"], options["agent-port"],
+                                          options["management-port"])
+    decoder = _write(os.path.join(etc, "decoder.conf"),
+                     f"[DECODER]\nENCRYPT = yes\nENCKEY = {key}\nMAXRECORD = 65536\n")
+
+    def database(name, url):
+        return _write(os.path.join(etc, name), f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = 10\n")
+
+    database("mice_mod_pop_mysql.conf", "sqlite:///../rawlog.db")
+    raw = _write(os.path.join(etc, "bufferdaemon-rawlogdb.conf"), _bufferDaemon(
+        "raw-log database", rawPort,
+        [("mice_mod_dec_logformat", "decoder.conf", "mice_mod_pop_mysql",
+          "mice_mod_pop_mysql.conf")], "../cache.rawlogdb", 64 * 2 ** 20))
+
+    with open(AGENT_RULES) as f:
+        rules = f.read()
+    rules = (rules.replace("Management = 127.0.0.1:4455", f"Management = 127.0.0.1:{managementPort}")
+             .replace("Encryption = no", "Encryption = yes")
+             .replace("MngmntKey = changeme1", f"MngmntKey = {key}")
+             .replace("AgentKey = changeme2", f"AgentKey = {key}")
+             .replace("AlertID = 1\n", "AlertID = 1\nAlertIDFile = ../alertid\n"))
+    _write(os.path.join(etc, "mice_mod_pop_aa_regex.conf"), rules)
+    with open(LOGIDS_RULES) as f:
+        logids = f.read()
+    logidsDir = os.path.join(DATA, "logids")
+    logids = (logids.replace("Management = 127.0.0.1:4455",
+                             f"Management = 127.0.0.1:{managementPort}")
+              .replace("Encryption = no", f"Encryption = yes\nMngmntKey = {key}")
+              .replace("AlertID = 1\n", "AlertID = 1\nAlertIDFile = ../alertid-logids\n")
+              .replace("= logids/", f"= {logidsDir}/"))
+    _write(os.path.join(etc, "mice_mod_pop_aa_rules.conf"), logids)
+    with open(os.path.join(etc, "matchfiles", "match_file_aa_regex.txt"), "w") as f:
+        f.write(_matchFile())
+    agent = _write(os.path.join(etc, "bufferdaemon-aa.conf"), _bufferDaemon(
+        "analysis agent", agentPort,
+        [("mice_mod_dec_logformat", "decoder.conf", "mice_mod_pop_aa_regex",
+          "mice_mod_pop_aa_regex.conf"),
+         ("mice_mod_dec_logformat", "decoder.conf", "mice_mod_pop_aa_rules",
+          "mice_mod_pop_aa_rules.conf")], "../cache.aa", 32 * 2 ** 20))
+
+    database("rid_2_send_to_alert_db.conf", "sqlite:///../alerts.db")
+    database("mice_mod_pop_eventdb.conf", "sqlite:///../alerts.db")
+    _write(os.path.join(etc, "mice_mod_pop_act_generic.conf"), (
+        "# mice-allinone's act_generic: the seed's, with its own reactions.\n"
+        "[REACTION_ID]\n" + "".join(f"RID = {rid}\n" for rid, _ in REACTIONS)
+        + "[RID_PIPENAME]\n" + "".join(f"PIPE = {pipe}\n" for _, pipe in REACTIONS)
+        + '[ANALYZER_ID]\nANAID = "MICE-RegEx"\n'
+        "[ANALYZER_MATCHFILE]\nMF = match_file_aa_regex.txt\n"
+        + (f"[IDMEF_INFO]\nDTDFile = {DTD}\n" if os.path.exists(DTD) else "")
+        + "[MISC]\nPIPE_PATH = ../run\nMATCH_PATH = matchfiles\n"
+        "[JOURNAL]\n# The agents of modules not installed: their reactions wait.\n"
+        "REQUIRE_AGENTS = no\n"))
+    management = _write(os.path.join(etc, "bufferdaemon-mngmthost.conf"), _bufferDaemon(
+        "ManagementHost", managementPort,
+        [("mice_mod_dec_idmef", "decoder.conf", "mice_mod_pop_act_generic",
+          "mice_mod_pop_act_generic.conf"),
+         ("mice_mod_dec_event", "decoder.conf", "mice_mod_pop_eventdb",
+          "mice_mod_pop_eventdb.conf")], "../cache.mngmthost", 16 * 2 ** 20))
+
+    forwarder = _write(os.path.join(etc, "dataforwarder.conf"), (
+        "# mice-allinone's DataForwarder: written at every start, edits are lost.\n"
+        f"[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = {rawPort}\n"
+        f"[ANALYSIS_SERVER]\nASIP = 127.0.0.1\nASPORT = {agentPort}\n"
+        f"[SECURITY_AND_PRIVACY]\nENCRYPT = yes\nENCKEY = {key}\n"
+        f"[LOGFILE_LIST]\nFILE = {os.path.abspath(options['log'])}\n"
+        "[MISC]\nSLEEPINV = 1\nSTATEDIR = ../dataforwarder\nSHMSIZE = 10240\n"
+        "SPOOLSIZE = 262144\n"))
+    return {"raw-log database": raw, "analysis agent": agent, "ManagementHost": management,
+            "DataForwarder": forwarder, "decoder": decoder}
+
+
+def whatRunsWhere(dataDir, configs, daemons, ports):
+    """
+    The table printed at start: each role, its address, what it keeps where.
+    """
+    lines = [f"mice-allinone in {dataDir} (configs in {os.path.join(dataDir, 'etc')}):"]
+
+    def row(role, address, what):
+        lines.append(f"  {role:<17} {address:<16} {what}")
+
+    for role, daemon in daemons.items():
+        address = f"127.0.0.1:{ports[role]}"
+        for pipeline in daemon.pipelines:
+            post = pipeline.postprocessor
+            where = getattr(post, "description", "")
+            row(role, address, pipeline.name + (f" -> {where}" if where else ""))
+            role = address = ""
+            journal = getattr(post, "journal", None)
+            if journal is not None:
+                row("", "", f"reaction journal: {journal.description}")
+            for service in getattr(post, "services", ()):
+                for rid, pipe in sorted(getattr(service, "pipes", {}).items()):
+                    queue = service.queues.get(pipe)
+                    if queue is None:
+                        state = "NOT INSTALLED: its reactions wait in the journal"
+                    else:
+                        state = getattr(queue.agent, "description", "") or "running"
+                    row("", "", f"reaction {rid} {pipe}: {state}")
+    if "DataForwarder" in ports:
+        settings = loadDataForwarder(configs["DataForwarder"])
+        row("DataForwarder", "-", f"follows {', '.join(settings.files)} (state in"
+                                  f" {settings.stateDirectory})")
+    fifo = os.path.join(dataDir, "run", "mice_fifo_demo")
+    lines.append(f"The external reaction program's FIFO: cat {fifo}")
+    return lines
 
 
 def makeService(options):
     from twisted.internet import reactor
 
+    from mice.tap.bufferdaemon import buildBufferDaemon
+    from mice.tap.dataforwarder import buildForwarder
+
     dataDir = os.path.abspath(options["data-dir"])
-    os.makedirs(dataDir, exist_ok=True)
+    os.makedirs(os.path.join(dataDir, "run"), exist_ok=True)
+    configs = writeConfigs(dataDir, options, linkKey(dataDir))
     root = MultiService()
-    security = LinkSecurity.fromSettings(True, linkKey(dataDir))
-    host = localHostInfo()
-    source = host.hostname or "localhost"
-    rawPort, agentPort, managementPort = (options["port"], options["agent-port"],
-                                          options["management-port"])
-
-    database = os.path.join(dataDir, "rawlog.db")
-    pool, dialect = connectionPool(parseDatabaseUrl("sqlite:///" + database), reactor)
-    _daemon(reactor, rawPort, [(
-        LogFormatDecoder(), RawLogStore(pool, dialect, description=database),
-        openRing(os.path.join(dataDir, "cache.rawlogdb"), 1024, 64 * 2 ** 20, 0),
-        "raw-log database")], security, root)
-
-    alerts = os.path.join(dataDir, "alerts.db")
-    alertPool, alertDialect = connectionPool(parseDatabaseUrl("sqlite:///" + alerts), reactor)
-    _daemon(reactor, managementPort, [
-        (IdmefDecoder(), AlertStore(alertPool, alertDialect, description=alerts),
-         openRing(os.path.join(dataDir, "cache.mngmthost"), 256, 16 * 2 ** 20, 0),
-         "ManagementHost (alert database)"),
-        (EventDecoder(), EventStore(*connectionPool(parseDatabaseUrl("sqlite:///" + alerts),
-                                                    reactor), description=alerts),
-         openRing(os.path.join(dataDir, "cache.mngmthost-events"), 256, 16 * 2 ** 20, 0),
-         "ManagementHost (console events)")], security, root)
-
-    rules = loadAaRegex(AGENT_RULES)
-    analyzer = AaRegexAnalyzer(
-        rules, {"M": _sender(reactor, managementPort, source, "idmef",
-                             f"ManagementHost 127.0.0.1:{managementPort}", security)},
-        AlertCounter(AlertIdFile(os.path.join(dataDir, "alertid")), rules.alertId), reactor,
-        descriptionsFrom(loadMatchFile(MATCH_FILE)))
-    logidsSettings = loadAaRules(LOGIDS_RULES)
-    management = f"ManagementHost 127.0.0.1:{managementPort}"
-    logids = AaRulesAnalyzer(
-        logidsSettings, loadEngine(logidsSettings)[0],
-        {"M": _sender(reactor, managementPort, source, "idmef", f"{management} (LogIDS alerts)",
-                      security),
-         "events": _sender(reactor, managementPort, source, "event",
-                           f"{management} (LogIDS console events)", security)},
-        AlertCounter(AlertIdFile(os.path.join(dataDir, "alertid-logids")),
-                     logidsSettings.alertId), reactor)
-    _daemon(reactor, agentPort, [
-        (LogFormatDecoder(), analyzer,
-         openRing(os.path.join(dataDir, "cache.aa"), 256, 32 * 2 ** 20, 0),
-         "analysis agent (M-ICE rules)"),
-        (LogFormatDecoder(), logids,
-         openRing(os.path.join(dataDir, "cache.aa-logids"), 256, 32 * 2 ** 20, 0),
-         "analysis agent (LogIDS rules)")], security, root)
-
+    daemons = {}
+    for role in ("raw-log database", "ManagementHost", "analysis agent"):
+        daemon = buildBufferDaemon(loadBufferDaemon(configs[role]), reactor)
+        daemon.setServiceParent(root)
+        daemons[role] = daemon
+    ports = {"raw-log database": options["port"], "analysis agent": options["agent-port"],
+             "ManagementHost": options["management-port"]}
     if not options["no-ship"]:
-        state = os.path.join(dataDir, "dataforwarder")
-        destinations = []
-        for name, port, what in (("sql", rawPort, "raw-log BufferDaemon"),
-                                 ("analysis", agentPort, "analysis agent")):
-            description = f"{what} 127.0.0.1:{port}"
-            sender = makeSender(clientFromString(reactor, f"tcp:127.0.0.1:{port}"), source,
-                                reactor, description, 15, log, security.securityFactory())
-            destinations.append(Destination(
-                name, sender, Spool(os.path.join(state, f"spool-{name}"), 10 * 2 ** 20,
-                                    256 * 2 ** 20), Ledger(), hostDict(host)))
-        DataForwarder([os.path.abspath(options["log"])], destinations, LinePreparer(),
-                      OffsetStore(os.path.join(state, "offsets.json")), reactor,
-                      sleepInterval=1.0, hostname=source).setServiceParent(root)
+        buildForwarder(loadDataForwarder(configs["DataForwarder"]), reactor).setServiceParent(
+            root)
+        ports["DataForwarder"] = None
+    if not options["quiet"]:
+        sys.stdout.write("\n".join(whatRunsWhere(dataDir, configs, daemons, ports)) + "\n")
+        sys.stdout.flush()
     return root

@@ -56,6 +56,12 @@ def buildPipelines(settings, reactor):
                                                                    modules)):
         decoder = decoderModule.build(spec.decoderConfig, reactor)
         post = postModule.build(spec.postprocessorConfig, reactor)
+        dtd = getattr(post, "dtd", None)
+        if dtd is not None and hasattr(decoder, "validateWith"):
+            # The ManagementHost's DTDFile is checked where the documents
+            # are parsed, once.
+            decoder.validateWith(dtd)
+            post.checkedByDecoder = True
         path = ringPath(settings, index)
         if path is not None:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -63,7 +69,7 @@ def buildPipelines(settings, reactor):
         pipelines.append(Pipeline(
             decoder, post, ring, flushRecords=getattr(post, "batchSize", 5000),
             maxErrors=getattr(post, "maxErrors", 10), concurrency=getattr(post, "concurrency", 1),
-            name=f"{spec.decoder}->{spec.postprocessor}"))
+            eager=getattr(post, "eager", False), name=f"{spec.decoder}->{spec.postprocessor}"))
     return pipelines
 
 
@@ -84,6 +90,10 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
         limits=settings.limits)
     for pipeline in pipelines:
         attachSenders(pipeline.postprocessor, daemon, reactor)
+        # What a post-processor is handed and must not start itself: its
+        # reaction queues (the ManagementHost).
+        for service in getattr(pipeline.postprocessor, "services", ()):
+            service.setServiceParent(daemon)
     return daemon
 
 

@@ -248,6 +248,26 @@ class AlertDatabaseModuleTests(SynchronousTestCase):
         store.stop()
 
 
+class SendersAreChildrenTests(SynchronousTestCase):
+    def test_daemonRunsTheSenders(self):
+        """
+        The agent's senders are child services of its BufferDaemon (issue
+        11): the daemon starts them before the module and stops them after
+        it; the module neither starts nor stops them.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        directory = os.path.abspath(self.mktemp())
+        conf = writeAgentConfigs(directory, 4455)
+        daemon = buildBufferDaemon(loadBufferDaemon(conf), MemoryReactorClock())
+        [pipeline] = daemon.pipelines
+        analyzer = pipeline.postprocessor
+        self.assertEqual(set(daemon), set(analyzer.senders.values()))
+        self.successResultOf(analyzer.start())
+        self.assertFalse(any(sender.running for sender in analyzer.senders.values()))
+        self.successResultOf(analyzer.stop())
+
+
 class SharedAlertIdFileTests(SynchronousTestCase):
     """
     Two C{mice_mod_pop_aa_regex} modules of one process (two pipelines of a

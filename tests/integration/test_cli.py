@@ -67,7 +67,8 @@ class InitdbTests(SynchronousTestCase):
         with sqlite3.connect(path) as db:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
                                                " WHERE type = 'table'")}
-        self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry"} <= tables)
+        self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry",
+                         "received_alert", "reaction_job", "analyzer_heartbeat"} <= tables)
         self.assertEqual(mice("initdb", "sqlite:///" + path)[0], 0)
 
     def test_mariadb(self):
@@ -82,7 +83,8 @@ class InitdbTests(SynchronousTestCase):
         with db.cursor() as cursor:
             cursor.execute("SHOW TABLES")
             tables = {r[0] for r in cursor.fetchall()}
-        self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry"} <= tables)
+        self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry",
+                         "received_alert", "reaction_job", "analyzer_heartbeat"} <= tables)
 
     def test_badUrl(self):
         status, out, err = mice("initdb", "postgres://x")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from mice import testing
+from mice.alerts import alertKey
 from mice.db import schema
 from mice.db.classify import classify, classifyBatch
 from mice.record import LogRecord
@@ -37,11 +38,12 @@ def classified(records):
     return rowsByTable
 
 
-def alertRow(seq):
+def alertRow(seq, index=0):
     return (
-        "analyzer-1", "idmef", seq, "0x1020", "authentication failed", "AuF", "2004-11-22",
+        "analyzer-1", "idmef", seq, index, alertKey("analyzer-1", "idmef", seq, index),
+        "0x1020", "authentication failed", "AuF", "2004-11-22",
         "10:00:05", "aa-1", "61.1.2.3", "root", "sshd", "ssh", "10.0.0.1", None, None, None,
-        "<IDMEF-Message/>", "sig",
+        "<IDMEF-Message/>", "sig", None,
     )  # fmt: skip
 
 
@@ -157,8 +159,13 @@ class SchemaTestsMixin:
                          [(256, 5), (512, 1), (768, 1)])
 
     def test_alerts(self):
-        rows = [alertRow(1), alertRow(2)]
-        self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", rows), 2)
+        """
+        alert_entry is unique on the alert's key: the alerts of one message
+        (one origin, stream and seq) are rows of their own, and each is
+        stored once.
+        """
+        rows = [alertRow(1), alertRow(2), alertRow(2, 1)]
+        self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", rows), 3)
         self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", rows), 0)
         self.assertEqual(self.transact(schema.insertRows, self.dialect, "alert_entry", []), 0)
         self.assertEqual(self.select("alert_entry"), rows)
@@ -288,7 +295,7 @@ class SQLiteSchemaTests(SchemaTestsMixin, SynchronousTestCase):
             if origin == "u":
                 self.assertTrue(unique)
                 self.cursor.execute("PRAGMA index_info(`%s`)" % name)
-                if [r[2] for r in self.cursor.fetchall()] == ["origin", "stream", "seq"]:
+                if [r[2] for r in self.cursor.fetchall()] == list(schema.UNIQUE[table]):
                     names.add(table + "_key")
         return names
 

@@ -233,8 +233,8 @@ class AllInOneTests(TestCase):
         expectedAlerts += logidsAlerts
         for _ in range(2):
             options = allinone.Options()
-            options.parseOptions(["--data-dir", dataDir, "--port", ports[0], "--agent-port",
-                                  ports[1], "--management-port", ports[2]])
+            options.parseOptions(["--quiet", "--data-dir", dataDir, "--port", ports[0],
+                                  "--agent-port", ports[1], "--management-port", ports[2]])
             service = allinone.makeService(options)
             service.startService()
             await waitFor(lambda: rowCount(database)[0] >= lines, 30, "the sample's rows")
@@ -256,6 +256,144 @@ class AllInOneTests(TestCase):
         self.assertGreater(counts[1][0], 0)
         self.assertEqual(alertCount(dataDir), expectedAlerts)
         self.assertEqual(eventCounts(dataDir), (shown, rejected))
+        # The real ManagementHost: every alert journaled once, reaction 2
+        # done for each, the match file's reactions journaled for the M-ICE
+        # rules' alerts (they run, or wait for their agent's module).
+        self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM received_alert"),
+                         expectedAlerts)
+        self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
+                                             " rid = 2 AND state = 'done'"), expectedAlerts)
+        self.assertGreater(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
+                                               " rid = 5"), 0)
+        self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
+                                             " rid = 4"), 0)
+
+    def test_configsAreTheDaemons(self):
+        """
+        mice-allinone writes the single daemons' configs into its data
+        directory (every one valid for mice check-config), builds each part
+        from them with the daemons' own builders, and prints what runs
+        where; agents whose module is missing are named, not fatal.
+        """
+        import io
+        import sys
+
+        from mice.config import loadConfig
+        from mice.services.bufferdaemon import BufferDaemon
+
+        dataDir = os.path.abspath(self.mktemp())
+        options = allinone.Options()
+        options.parseOptions(["--no-ship", "--data-dir", dataDir, "--port", "1",
+                              "--agent-port", "2", "--management-port", "3"])
+        out = io.StringIO()
+        self.patch(sys, "stdout", out)
+        service = allinone.makeService(options)
+        daemons = [s for s in service if isinstance(s, BufferDaemon)]
+        self.addCleanup(lambda: [p.postprocessor.stop() for d in daemons
+                                 for p in d.pipelines])
+        self.assertEqual(len(daemons), 3)
+        etc = os.path.join(dataDir, "etc")
+        kinds = {name: loadConfig(os.path.join(etc, name), strict=True).kind
+                 for name in sorted(os.listdir(etc)) if name.endswith(".conf")}
+        self.assertEqual(kinds["bufferdaemon-mngmthost.conf"], "bufferdaemon")
+        self.assertEqual(kinds["mice_mod_pop_act_generic.conf"], "act_generic")
+        for name in os.listdir(etc):
+            if name.endswith(".conf"):
+                self.assertEqual(os.stat(os.path.join(etc, name)).st_mode & 0o077, 0, name)
+        printed = out.getvalue()
+        self.assertIn("ManagementHost    127.0.0.1:3", printed)
+        self.assertIn("reaction 2 rid_2_send_to_alert_db: sqlite:///", printed)
+        self.assertIn(os.path.join(dataDir, "run", "mice_fifo_demo"), printed)
+        management = daemons[1]
+        [reactions] = management.pipelines[0].postprocessor.services
+        self.assertEqual(sorted(reactions.pipes.items()), sorted(allinone.REACTIONS))
+        for pipe in reactions.missing:
+            self.assertIn(f"{pipe}: NOT INSTALLED", printed)
+
+
+class ManagementHostTapTests(TestCase):
+    def test_theSeedsFiles(self):
+        """
+        The seed's ManagementHost config builds the real ManagementHost: the
+        IDMEF decoder checking the shipped RFC 4765 DTD, act_generic with
+        the seed's match file and its four reactions (agents 1, 3 and 4
+        stand-ins here: other modules build them), reaction 2 in the
+        journal's transaction, the reaction queues as the daemon's child.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice import reactors
+        from mice.decoders.idmef import IdmefDecoder
+        from mice.postproc.actgeneric import ActGeneric
+
+        stand = "tests.integration.test_management.buildMemoryAgent"
+        self.patch(reactors, "AGENTS", dict(reactors.AGENTS, rid_1_write_to_syslog=stand,
+                                            rid_3_save_to_file=stand,
+                                            rid_4_countermeasure=stand))
+        options = bufferdaemon.Options()
+        options.parseOptions(["-c", os.path.join(ROOT, "etc", "mice",
+                                                 "bufferdaemon-mngmthost.conf")])
+        daemon = bufferdaemon.buildBufferDaemon(options.settings, MemoryReactorClock())
+        [pipeline] = daemon.pipelines
+        post = pipeline.postprocessor
+        self.addCleanup(post.stop)
+        self.assertIsInstance(pipeline.decoder, IdmefDecoder)
+        self.assertIsNotNone(pipeline.decoder.dtd)
+        self.assertIsInstance(post, ActGeneric)
+        self.assertTrue(post.checkedByDecoder and pipeline.eager)
+        [reactions] = list(daemon)
+        self.assertEqual(post.services, (reactions,))
+        self.assertEqual(sorted(reactions.pipes.items()), [
+            (1, "rid_1_write_to_syslog"), (2, "rid_2_send_to_alert_db"),
+            (3, "rid_3_save_to_file"), (4, "rid_4_countermeasure")])
+        self.assertEqual(sorted(reactions.queues), sorted(reactions.pipes.values()))
+        self.assertEqual(list(post.inline), [2])
+        self.assertEqual(post.router.tables["MICE-RegEx"].lookup(0x7010).rids, (1, 2, 3, 4))
+        self.assertEqual(post.journal.description,
+                         "sqlite:///" + os.path.join(ROOT, "var", "alerts.db"))
+
+    def test_tac(self):
+        """
+        tac/mngmthost.tac builds the same from the shipped config.
+        """
+        from mice import reactors
+        from mice.postproc.actgeneric import ActGeneric
+
+        stand = "tests.integration.test_management.buildMemoryAgent"
+        self.patch(reactors, "AGENTS", dict(reactors.AGENTS, rid_1_write_to_syslog=stand,
+                                            rid_3_save_to_file=stand,
+                                            rid_4_countermeasure=stand))
+        application = loadValueFromFile(os.path.join(ROOT, "tac", "mngmthost.tac"),
+                                        "application")
+        [service] = list(IService(application))
+        self.assertIsInstance(service, BufferDaemon)
+        [pipeline] = service.pipelines
+        [reactions] = pipeline.postprocessor.services
+        self.addCleanup(lambda: [queue.agent.stop() for queue in reactions.queues.values()])
+        self.addCleanup(pipeline.postprocessor.stop)
+        self.assertIsInstance(pipeline.postprocessor, ActGeneric)
+        self.assertEqual([e._port for e in service.endpoints], [4455])
+
+    def test_missingAgentIsAClearError(self):
+        """
+        Without the module of a reaction agent the seed's config names, the
+        start stops with the config, the pipe and why.
+        """
+        from twisted.internet.testing import MemoryReactorClock
+
+        from mice import reactors
+        from mice.config import ConfigError
+
+        self.patch(reactors, "AGENTS", dict(reactors.AGENTS,
+                                            rid_1_write_to_syslog="mice.reactors.nosuch.build"))
+        options = bufferdaemon.Options()
+        options.parseOptions(["-c", os.path.join(ROOT, "etc", "mice",
+                                                 "bufferdaemon-mngmthost.conf")])
+        e = self.assertRaises(ConfigError, bufferdaemon.buildBufferDaemon, options.settings,
+                              MemoryReactorClock())
+        self.assertIn("mice_mod_pop_act_generic.conf", str(e))
+        self.assertIn("pipe 'rid_1_write_to_syslog' (mice.reactors.nosuch.build) cannot be"
+                      " loaded: ModuleNotFoundError", str(e))
 
 
 class PrivilegeWarningTests(TestCase):

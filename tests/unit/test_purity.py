@@ -28,7 +28,8 @@ UNIT_TESTS = os.path.join(ROOT, "tests", "unit")
 #: Folders (every module in them) and modules that must stay pure.
 PURE = (
     "mice.config", "mice.forwarder", "mice.decoders", "mice.analysis", "mice.management",
-    "mice.db.schema", "mice.db.classify", "mice.matchfile", "mice.idmef", "mice.alerts",
+    "mice.db.schema", "mice.db.classify", "mice.db.journal", "mice.matchfile", "mice.idmef",
+    "mice.alerts",
     "mice.record", "mice.ringbuffer", "mice.outbox", "mice.security.psk",
     "mice.protocols.wire", "mice.protocols.admission", "mice.reactors.argv", "mice.reactors.decisions", "mice.reactors.escalation",
     "mice.reactors.syslogformat", "mice.reactors.framing",
@@ -121,7 +122,7 @@ def importsIn(tree, moduleName, isPackage=False):
 def _resolve(module, name):
     """
     The M-ICE modules an import loads: C{from mice.db import schema} loads
-    C{mice.db} and C{mice.db.schema}; C{import mice.x.y} loads C{mice},
+    C{mice.db.pools} and C{mice.db.schema}; C{import mice.x.y} loads C{mice},
     C{mice.x} and C{mice.x.y}.
     """
     loaded = []

@@ -43,10 +43,28 @@ class RegistryTests(SynchronousTestCase):
         e = self.assertRaises(UnknownModule, findModule, "mice_mod_pop_oracle", "postprocessor")
         self.assertIn("mice_mod_pop_mysql", str(e))
 
+    def test_managementHostModules(self):
+        """
+        The seed's ManagementHost names its modules mice_mod_enc_idmef_twofish
+        and mice_mod_out_act_generic (= mice_mod_pop_act_generic): they are
+        the IDMEF decoder and the act_generic post-processor.
+        """
+        self.assertEqual(findModule("mice_mod_enc_idmef_twofish", "decoder").name,
+                         "mice_mod_dec_idmef")
+        for name in ("mice_mod_out_act_generic", "mice_mod_pop_act_generic"):
+            factory = findModule(name, "postprocessor")
+            self.assertEqual(factory.builder, "mice.services.management.buildActGeneric")
+
     def test_plannedSaysSo(self):
-        e = self.assertRaises(UnknownModule, findModule, "mice_mod_out_act_generic",
+        """
+        A module a later version will provide says whose it is.
+        """
+        from mice import registry
+
+        self.patch(registry, "PLANNED", {"mice_mod_pop_future": "the future"})
+        e = self.assertRaises(UnknownModule, findModule, "mice_mod_pop_future",
                               "postprocessor")
-        self.assertIn("ManagementHost", str(e))
+        self.assertIn("belongs to the future", str(e))
 
     def test_everyPluginBuildsSomething(self):
         self.assertEqual(set(f.role for f in availableModules().values()),

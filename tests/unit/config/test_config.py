@@ -765,11 +765,14 @@ SHIPPED = {
     "mice_mod_rct_system.conf": "rct_system",
     "mice_mod_rct_dummy.conf": "rct_system",
     "rid_4_countermeasure.conf": "countermeasure",
+    "rid_2_send_to_alert_db.conf": "pop_mysql",
+    "bufferdaemon-aa-next.conf": "bufferdaemon",
+    "mice_mod_pop_aa_regex-next.conf": "aa_regex",
 }
 
 # Config files of other components' modules that etc/mice/ names; until they
 # are shipped, a warning about them is expected.
-OTHER_COMPONENTS = {"idmef-message.dtd"}
+OTHER_COMPONENTS = set()
 #: The programs the shipped ReactionDaemon modules run (ipset, iptables):
 #: client tools a test machine need not have.
 COMMAND_KEYS = ("ARGV", "UNDO", "ARGV6", "UNDO6")
@@ -814,6 +817,24 @@ class ShippedConfigTests(_ConfigTestCase):
                          os.path.join(ETC, "mice_mod_pop_mysql.conf"))
         self.assertEqual(settings.mmPath, os.path.join(REPO, "var",
                                                        "cache.bufferdaemon-rawlogdb"))
+
+    def test_nextAgentWhereTheAgentSends(self):
+        """
+        The next agent listens where the agent's Agent address points, with
+        the key of its AgentKey; it relays to the ManagementHost with the
+        key of the ManagementHost's decoder; its AlertIDFile is its own.
+        """
+        agent = self.loadShipped("mice_mod_pop_aa_regex.conf").settings
+        nextDaemon = self.loadShipped("bufferdaemon-aa-next.conf").settings
+        nextAgent = self.loadShipped("mice_mod_pop_aa_regex-next.conf").settings
+        mngmthost = self.loadShipped("bufferdaemon-mngmthost.conf").settings
+        self.assertEqual(agent.agent, HostPort("127.0.0.1", nextDaemon.port))
+        [pipeline] = nextDaemon.pipelines
+        self.assertEqual(config.loadDecoder(pipeline.decoderConfig).encKey, agent.agentKey)
+        self.assertEqual(nextAgent.management, HostPort("127.0.0.1", mngmthost.port))
+        self.assertEqual(nextAgent.mngmntKey,
+                         config.loadDecoder(mngmthost.pipelines[0].decoderConfig).encKey)
+        self.assertNotEqual(nextAgent.alertIdFile, agent.alertIdFile)
 
     def test_loopbackAndPortsFitTogether(self):
         forwarder = self.loadShipped("dataforwarder.conf").settings

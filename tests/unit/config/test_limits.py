@@ -130,26 +130,37 @@ class ModuleLineTests(ConfigCase):
                          [(7, "unknown decoder module 'nope1'"),
                           (10, "unknown postprocessor module 'nope2'")])
 
+    def plannedModule(self):
+        """
+        A module of the original that a later version will provide: none is
+        left today, so one is made up for the test.
+        """
+        from mice import registry
+
+        self.patch(registry, "PLANNED", {"mice_mod_out_act_generic_v2": "a later version"})
+
     def test_plannedModule(self):
+        self.plannedModule()
         path = self.write(MINIMAL.replace("POST_MOD = mice_mod_pop_mysql",
-                                          "POST_MOD = mice_mod_out_act_generic"))
+                                          "POST_MOD = mice_mod_out_act_generic_v2"))
         e = self.assertRaises(ConfigError, pipelineModules, loadConfig(path).settings)
         self.assertTrue(str(e).startswith(f"{path}:8: postprocessor module"
-                                          " 'mice_mod_out_act_generic' belongs to"), str(e))
+                                          " 'mice_mod_out_act_generic_v2' belongs to"), str(e))
 
     def test_plannedModuleAsWarning(self):
         """
         C{check-config} takes a module of a later version as a warning (a
         daemon that is to run it cannot).
         """
+        self.plannedModule()
         path = self.write(MINIMAL.replace("POST_MOD = mice_mod_pop_mysql",
-                                          "POST_MOD = mice_mod_out_act_generic"))
+                                          "POST_MOD = mice_mod_out_act_generic_v2"))
         planned = []
         [(decoder, post)] = pipelineModules(loadConfig(path).settings, planned)
         self.assertIsNone(post)
         [warning] = planned
         self.assertTrue(str(warning).startswith(f"{path}:8: warning: postprocessor module"
-                                                " 'mice_mod_out_act_generic' belongs to"))
+                                                " 'mice_mod_out_act_generic_v2' belongs to"))
 
     def test_knownModules(self):
         settings = self.load(MINIMAL).settings

@@ -65,7 +65,7 @@ class StatementTests(SynchronousTestCase):
             "INSERT OR IGNORE INTO `alert_entry` ("
             + ", ".join("`%s`" % c for c in schema.COLUMNS["alert_entry"])
             + ") VALUES ("
-            + ", ".join(["?"] * 19)
+            + ", ".join(["?"] * 22)
             + ")",
         )
         self.assertEqual(

@@ -33,12 +33,13 @@ def line(message):
 
 
 class Harness:
-    def __init__(self, case, ring=None, maxErrors=3, flushRecords=5000, maxLine=65536):
+    def __init__(self, case, ring=None, maxErrors=3, flushRecords=5000, maxLine=65536,
+                 eager=False):
         self.clock = Clock()
         self.store = MemoryPostProcessor(maxErrors=maxErrors, batchSize=flushRecords)
         self.ring = MemoryRing(4) if ring is None else ring
         self.pipeline = Pipeline(LogFormatDecoder(maxRecord=1000), self.store, self.ring,
-                                 flushRecords=flushRecords, maxErrors=maxErrors)
+                                 flushRecords=flushRecords, maxErrors=maxErrors, eager=eager)
         self.daemon = BufferDaemon([], [self.pipeline], self.clock, timeInterval=2.0,
                                    maxLine=maxLine, maxRecord=1000)
         self.daemon.startService()
@@ -98,6 +99,34 @@ class MemoryRingTests(SynchronousTestCase):
         h.send(p, 1, 1, 5)
         h.clock.advance(0)
         self.assertEqual(acks(p), [1])
+
+    def test_eagerFlushesAtOnce(self):
+        """
+        An eager pipeline (the ManagementHost's) flushes within EAGER_DELAY
+        of a batch's arrival, not every TIMEINV; what comes during a flush
+        goes in the next one, right after it.
+        """
+        h = Harness(self, eager=True)
+        h.store.process = lambda records: h.processing.append((records, Deferred())) or \
+            h.processing[-1][1]
+        h.processing = []
+        p = h.connect()
+        received(p)
+        h.send(p, 1, 1, 3)
+        h.clock.advance(0.04)
+        self.assertEqual(len(h.processing), 0, "batches of one moment flushed together")
+        h.clock.advance(0.01)
+        self.assertEqual(len(h.processing), 1)
+        h.send(p, 2, 4, 2)
+        h.send(p, 3, 6, 1)
+        h.clock.advance(0.05)
+        self.assertEqual(len(h.processing), 1, "one flush at a time")
+        h.processing[0][1].callback(None)
+        self.assertEqual(acks(p), [1])
+        h.clock.advance(0.05)
+        self.assertEqual([len(records) for records, _ in h.processing], [3, 3])
+        h.processing[1][1].callback(None)
+        self.assertEqual(acks(p), [2, 3])
 
     def test_fullRingPausesAndResumes(self):
         """

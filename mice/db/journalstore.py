@@ -1,0 +1,70 @@
+# -*- test-case-name: tests.integration.test_journal -*-
+"""
+The reaction journal's database (L{mice.db.journal}) through an adbapi
+connection pool: what the act_generic post-processor and the reaction
+queues share.
+"""
+
+from twisted.internet.defer import succeed
+
+from mice.db import journal
+
+
+class JournalStore:
+    """
+    @ivar description: where the journal is (a password-free URL), for logs.
+    """
+
+    def __init__(self, pool, dialect, description="", release=None):
+        self.pool = pool
+        self.dialect = dialect
+        self.description = description
+        self._release = release
+        self._ready = False
+
+    def start(self):
+        """Create the tables (once; again after a failure)."""
+        if self._ready:
+            return succeed(None)
+
+        def ready(_):
+            self._ready = True
+
+        return self.pool.runInteraction(journal.createJournal, self.dialect).addCallback(ready)
+
+    def _run(self, function, *args):
+        return self.start().addCallback(
+            lambda _: self.pool.runInteraction(function, self.dialect, *args))
+
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None):
+        """L{mice.db.journal.journalAlerts}: fires with the new alerts' keys."""
+        return self._run(journal.journalAlerts, alerts, jobs, heartbeats, inline)
+
+    def recordOutcomes(self, rows):
+        return self._run(journal.recordOutcomes, rows)
+
+    alertEntry = False
+    """Whether some documents are in this database's C{alert_entry} only
+    (L{mice.db.journal.pendingJobs}); set by the ManagementHost's builder."""
+
+    def pendingJobs(self, pipe, afterId=0, limit=1000):
+        return self._run(journal.pendingJobs, pipe, afterId, limit, self.alertEntry)
+
+    def pendingPipes(self):
+        return self._run(journal.pendingPipes)
+
+    def close(self):
+        if self._release is not None:
+            release, self._release = self._release, None
+            release()
+
+
+def openJournal(url, reactor):
+    """
+    The L{JournalStore} of a database URL (a L{mice.config.DatabaseUrl}),
+    on the process's shared pool for it.
+    """
+    from mice.db.pools import sharedConnectionPool
+
+    pool, dialect, release = sharedConnectionPool(url, reactor)
+    return JournalStore(pool, dialect, url.redacted(), release)

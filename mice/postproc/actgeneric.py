@@ -1,0 +1,228 @@
+# -*- test-case-name: tests.unit.postproc.test_actgeneric,tests.integration.test_management -*-
+"""
+C{mice_mod_pop_act_generic} (alias C{mice_mod_out_act_generic}): the
+ManagementHost's post-processor (seed 7.2).
+
+Every flush of the BufferDaemon gives it IDMEF documents
+(L{mice.decoders.idmef.ReceivedAlert}s).  For each alert of each document
+it decides, with the match files (L{mice.management.routing}), its
+description and the reactions it triggers, checks the document against
+the C{DTDFile} when there is one (an invalid document is flagged, not
+refused), and then, in one transaction of the reaction journal
+(L{mice.db.journal}):
+
+  - keeps the alert and its document (C{received_alert});
+  - makes one C{pending} job per reaction (C{reaction_job});
+  - keeps each analyzer's last heartbeat (C{analyzer_heartbeat}).
+
+When the alert database reaction (2) shares the journal's database, its
+C{alert_entry} rows are written in that same transaction and its jobs
+journaled as done: exactly once, and without a transaction of its own
+(L{ActGeneric.inline}).
+
+Only once that transaction is committed does L{ActGeneric.process}
+fire, and only then does the BufferDaemon acknowledge the batch to its
+sender: an alert is never acknowledged before its reactions are durable.
+It is idempotent on the alerts' keys (a batch sent again changes nothing
+and makes no job twice).  Then the new jobs are handed to the reaction
+queues (L{mice.services.management}), which the daemon runs as its child
+services; this module never starts them.
+"""
+
+from datetime import UTC, datetime
+
+from twisted.internet.defer import succeed
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from mice.alerts import RoutedAlert, alertKey
+from mice.db.journal import DONE, PENDING
+from mice.decoders.idmef import problemText
+from mice.idmef import IdmefError, loadDtd, parseDocument, validateTree
+from mice.interfaces import IPostProcessor
+
+#: The outcome of a reaction done within the journal's transaction.
+INLINE_OUTCOME = "stored in alert_entry (%s) with its journal entry"
+
+def isoTime(seconds):
+    """ISO 8601 UTC of clock seconds, to the microsecond."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+class NoDispatcher:
+    """
+    Where new jobs go when no reaction service was handed over (a
+    ManagementHost built without its queues): nowhere; they wait in the
+    journal for the next start that has them.
+    """
+
+    def offer(self, routedAlerts, skip=frozenset()):
+        pass
+
+
+@implementer(IPostProcessor)
+class ActGeneric:
+    """
+    The post-processor.
+
+    @ivar dispatcher: what new jobs are offered to (C{offer(routedAlerts)}):
+        the reaction service, handed over by the daemon's builder.
+    @ivar services: the services the daemon runs as its children (the
+        reaction service), set by the builder.
+    @ivar counts: alerts, new alerts, heartbeats, invalid documents seen.
+    @ivar checkedByDecoder: whether the decoder checks the documents
+        against L{dtd} as it parses them (the builder hands it over), so
+        they are not parsed again here.
+    @ivar inline: C{{rid: agent}} of the reactions done within the
+        journal's transaction: agents with C{rowFor(routed)} and
+        C{storeRows(txn, rows)} on the journal's own pool (the alert
+        database's), set by the builder.
+    """
+
+    name = "mice_mod_pop_act_generic"
+    log = Logger()
+    eager = True
+    """Flushed as soon as alerts are there (L{mice.services.bufferdaemon.Pipeline}):
+    reactions do not wait for TIMEINV, nor do the senders' acknowledgements
+    with the seed's ring in memory."""
+
+    @property
+    def concurrency(self):
+        """
+        Flushes journaled at once: one per connection of the journal's pool
+        (SQLite has one writer; on MariaDB one flush is prepared while the
+        server writes another).  Two flushes holding the same alert (a
+        resend) both insert it with INSERT IGNORE; the queues run its jobs
+        once.
+        """
+        return getattr(self.journal.pool, "max", 1) if hasattr(self.journal, "pool") else 1
+
+    def __init__(self, router, journal, clock, dtdPath=None, dispatcher=None, batchSize=2000,
+                 maxErrors=10):
+        self.router = router
+        self.journal = journal
+        self.clock = clock
+        self.dtdPath = dtdPath
+        self.dtd = None
+        self.dispatcher = dispatcher or NoDispatcher()
+        self.batchSize = batchSize
+        self.maxErrors = maxErrors
+        self.services = ()
+        self.inline = {}
+        self.checkedByDecoder = False
+        self.counts = {"alerts": 0, "new alerts": 0, "heartbeats": 0, "invalid documents": 0}
+        if dtdPath is not None:
+            self.dtd = loadDtd(dtdPath)
+
+    def start(self):
+        d = self.journal.start()
+        for agent in self.inline.values():
+            d.addCallback(lambda _, agent=agent: agent.start())
+        return d
+
+    def stop(self):
+        self.journal.close()
+        return succeed(None)
+
+    def check(self, document):
+        """The DTD's problems with C{document} as text, or C{None}."""
+        if self.dtd is None:
+            return None
+        try:
+            problems = validateTree(parseDocument(document), self.dtd)
+        except IdmefError as e:
+            problems = [str(e)]
+        if not problems:
+            return None
+        self.counts["invalid documents"] += 1
+        return problemText(problems)
+
+    def routed(self, records, receivedAt):
+        """
+        Route a flush's records.
+
+        @return: C{(routed alerts, received_alert rows, reaction_job rows,
+            analyzer_heartbeat rows, {inline rid: [(key, row)]})}.
+        """
+        route = self.router.route
+        pipes = self.router.pipes
+        inline = self.inline
+        out, alerts, jobs, heartbeats = [], [], [], []
+        inlineRows = {rid: [] for rid in inline}
+        seen = set()
+        for received in records:
+            source, stream, seq = received.source, received.stream, received.seq
+            for heartbeat in received.heartbeats:
+                heartbeats.append((heartbeat.analyzerId, heartbeat.name, heartbeat.host,
+                                   heartbeat.createTime, receivedAt, heartbeat.interval,
+                                   heartbeat.messageId, source))
+            if not received.alerts:
+                continue
+            if self.checkedByDecoder:
+                problems = received.problems
+                if problems is not None:
+                    self.counts["invalid documents"] += 1
+            else:
+                problems = self.check(received.xml)
+            for index, alert in enumerate(received.alerts):
+                key = alertKey(source, stream, seq, index)
+                if key in seen:
+                    continue
+                seen.add(key)
+                decided = route(alert, count=False)
+                document = received.document(index)
+                routed = RoutedAlert(key, alert, document, decided.description, source,
+                                     receivedAt, problems, decided.rids, stream, seq, index)
+                out.append((routed, decided))
+                # A document the alert database keeps in this transaction is
+                # not kept twice: the journal reads it from alert_entry.
+                kept = None if inline and any(rid in inline for rid in decided.rids) \
+                    else document
+                alerts.append((key, source, stream, seq, index, alert.analyzerId,
+                               None if alert.alertId is None else f"0x{alert.alertId:04x}",
+                               decided.description, decided.status,
+                               ",".join(map(str, decided.rids)), problems, receivedAt,
+                               kept))
+                for rid in decided.rids:
+                    agent = inline.get(rid)
+                    if agent is None:
+                        jobs.append((key, rid, pipes[rid], PENDING, 0, 0.0, None, receivedAt,
+                                     receivedAt))
+                    else:
+                        inlineRows[rid].append((key, agent.rowFor(routed)))
+                        jobs.append((key, rid, pipes[rid], DONE, 1, 0.0,
+                                     INLINE_OUTCOME % agent.description, receivedAt,
+                                     receivedAt))
+        return out, alerts, jobs, heartbeats, inlineRows
+
+    def process(self, records):
+        receivedAt = isoTime(self.clock.seconds())
+        out, alerts, jobs, heartbeats, inlineRows = self.routed(records, receivedAt)
+        self.counts["alerts"] += len(out)
+        self.counts["heartbeats"] += len(heartbeats)
+        if not alerts and not heartbeats:
+            return succeed(len(records))
+
+        inlineRows = {rid: rows for rid, rows in inlineRows.items() if rows}
+
+        def inline(txn, newKeys):
+            for rid, rows in inlineRows.items():
+                self.inline[rid].storeRows(txn, [row for key, row in rows if key in newKeys])
+
+        def journaled(newKeys):
+            new = [routed for routed, _ in out if routed.key in newKeys]
+            self.counts["new alerts"] += len(new)
+            for routed, decided in out:
+                if routed.key in newKeys:
+                    self.router.count(decided)
+            try:
+                self.dispatcher.offer(new, skip=frozenset(self.inline))
+            except Exception:
+                # The jobs are journaled: the queues find them when they
+                # next read the journal.  The batch is durable all the same.
+                self.log.failure("handing {n} new alerts to the reaction queues failed",
+                                 n=len(new))
+            return len(records)
+
+        return self.journal.journalAlerts(alerts, jobs, heartbeats,
+                                          inline if inlineRows else None).addCallback(journaled)

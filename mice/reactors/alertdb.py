@@ -1,0 +1,184 @@
+# -*- test-case-name: tests.integration.test_management -*-
+"""
+Reaction 2 of the seed, C{rid_2_send_to_alert_db}: every alert it is given
+becomes a row of C{alert_entry} (seed 7.3.2) in SQLite or MariaDB/MySQL,
+with the seed's 16 columns filled as the seed's reaction agent filled
+them:
+
+  - C{alertid}: the M-ICE alert ID (C{0x1020}), C{NULL} for an alert that
+    carries none (Prelude's, Snort's);
+  - C{alertdesc}: the match file's description of the alert ID, else the
+    IDMEF classification text (L{mice.management.routing});
+  - C{classification}: the IDMEF Classification text;
+  - C{date}, C{time}: the alert's DetectTime, else its CreateTime, as the
+    analyzer wrote it (its own zone);
+  - C{analyzerid}; C{source_*}, C{target_*}: the address, user, process
+    and service of the first Source and Target that has each;
+  - C{idmefmsg}: the IDMEF document of the alert alone; C{signature}:
+    empty (the HMAC chain of C{mice verify} comes later).
+
+and what we add: the row id, the provenance (origin, stream, seq, idx),
+the alert's key (C{alertkey}, unique: an alert given again after a crash
+is not stored twice) and C{dtd_problems} (the DTD check's findings, or
+C{NULL}).
+
+Its config, C{rid_2_send_to_alert_db.conf} beside act_generic's, is a
+database config as C{mice_mod_pop_mysql}'s (C{[MYSQL_SERVER]} with C{URL},
+or C{HOSTNAME}, C{USER}, C{PASSWORD}, C{DBNAME}); without one the alerts go
+to the reaction journal's database.
+"""
+
+from twisted.internet.defer import succeed
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from mice.db import schema
+from mice.interfaces import IReaction
+
+PIPE = "rid_2_send_to_alert_db"
+
+
+def _first(nodes, attribute):
+    for node in nodes:
+        value = getattr(node, attribute)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def alertEntryRow(routed):
+    """
+    The C{alert_entry} row (L{mice.db.schema.COLUMNS} order) of a
+    L{mice.alerts.RoutedAlert}.
+    """
+    alert = routed.alert
+    when = alert.detectTime or alert.createTime
+    date, time = (when[:10], when[11:19]) if len(when) >= 19 else (None, None)
+    sources, targets = alert.sources, alert.targets
+    return (routed.receivedFrom, routed.stream, routed.seq, routed.index, routed.key,
+            None if alert.alertId is None else f"0x{alert.alertId:04x}",
+            routed.description, alert.classification, date, time, alert.analyzerId,
+            _first(sources, "address"), _first(sources, "user"),
+            _first(sources, "process"), _first(sources, "service"),
+            _first(targets, "address"), _first(targets, "user"),
+            _first(targets, "process"), _first(targets, "service"),
+            routed.document, "", routed.problems)
+
+
+def storeAlertEntries(txn, dialect, rows):
+    """Insert C{alert_entry} rows, skipping stored keys.  A transaction function."""
+    return schema.insertRows(txn, dialect, "alert_entry", rows)
+
+
+def checkAlertEntry(txn, dialect):
+    """
+    Create C{alert_entry} if it is missing, and refuse one made by an
+    earlier version (without C{alertkey}), which would refuse every row.
+    A transaction function.
+    """
+    table, *indexes = schema.createStatements(dialect, ("alert_entry",))
+    txn.execute(table)
+    txn.execute("SELECT * FROM `alert_entry` WHERE 1 = 0")
+    columns = {d[0] for d in txn.description}
+    missing = [c for c in schema.COLUMNS["alert_entry"] if c not in columns]
+    if missing:
+        raise RuntimeError(
+            f"alert_entry has no column {', '.join(missing)}: it was made by an earlier"
+            " version of M-ICE; rename it (ALTER TABLE alert_entry RENAME TO"
+            " alert_entry_old) and start again, or name another database")
+    for statement in indexes:
+        txn.execute(statement)
+
+
+@implementer(IReaction)
+class AlertDatabaseReaction:
+    """
+    Reaction 2.  L{reactBatch} stores many alerts in one transaction: the
+    reaction queue uses it (L{batchLimit} at a time), as it may for any
+    agent that has it.
+    """
+
+    pipe = PIPE
+    log = Logger()
+    batchLimit = 1000
+
+    def __init__(self, pool, dialect, description="", release=None, pipe=PIPE):
+        self.pool = pool
+        self.dialect = dialect
+        self.description = description
+        self.pipe = pipe
+        self._release = release
+        self._ready = False
+
+    def start(self):
+        """Make sure C{alert_entry} is there (once; again after a failure)."""
+        if self._ready:
+            return succeed(None)
+
+        def ready(_):
+            self._ready = True
+
+        return self.pool.runInteraction(checkAlertEntry, self.dialect).addCallback(ready)
+
+    def react(self, routed):
+        return self.reactBatch([routed]).addCallback(lambda outcomes: outcomes[0])
+
+    def reactBatch(self, routedAlerts):
+        """
+        Store every alert of C{routedAlerts} in one transaction.
+
+        @return: a Deferred firing with one outcome text per alert, or
+            failing (all of them are tried again).
+        """
+        rows = [alertEntryRow(routed) for routed in routedAlerts]
+        where = self.description
+
+        def stored(new):
+            text = f"stored in alert_entry ({where})"
+            if new == len(rows):
+                return [text] * len(rows)
+            # Some were stored before a crash: say so for all of the batch
+            # (which were is not worth a query).
+            return [f"{text}; {len(rows) - new} of {len(rows)} were there already"] * len(rows)
+
+        def store(_):
+            return self.pool.runInteraction(storeAlertEntries, self.dialect, rows)
+
+        return self.start().addCallback(store).addCallback(stored)
+
+    rowFor = staticmethod(alertEntryRow)
+    """The C{alert_entry} row of a L{mice.alerts.RoutedAlert}."""
+
+    def storeRows(self, txn, rows):
+        """
+        Insert C{alert_entry} rows in the transaction C{txn} of this
+        agent's pool: how the ManagementHost does this reaction within its
+        journal's transaction when both share a database (exactly once).
+        """
+        return storeAlertEntries(txn, self.dialect, rows)
+
+    def stop(self):
+        if self._release is not None:
+            self._release()
+        return succeed(None)
+
+
+def build(pipe, configPath, reactor, pipePath, database=None):
+    """
+    Reaction 2 from its config (a C{[MYSQL_SERVER]} database config), or,
+    without one, on C{database} (the reaction journal's database URL,
+    which the ManagementHost passes).
+    """
+    from mice.config import loadPopMysql, parseDatabaseUrl
+    from mice.db.pools import sharedConnectionPool
+
+    if configPath is not None:
+        database = loadPopMysql(configPath).databaseUrl()
+    if database is None:
+        from mice.config.settings import DEFAULT_JOURNAL_URL
+
+        database = DEFAULT_JOURNAL_URL
+    url = parseDatabaseUrl(database)
+    pool, dialect, release = sharedConnectionPool(url, reactor)
+    return AlertDatabaseReaction(pool, dialect, description=url.redacted(), release=release,
+                                 pipe=pipe)

@@ -1,0 +1,122 @@
+"""
+Tests for L{mice.postproc.actgeneric} with the in-memory journal: what a
+flush journals, what it offers the reaction queues, what it counts.
+"""
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.alerts import Alert, Heartbeat, alertKey
+from mice.decoders.idmef import ReceivedAlert
+from mice.idmef import toXml
+from mice.management.routing import MATCHED, NO_MATCH_FILE, Router
+from mice.matchfile import MatchTable
+from mice.postproc.actgeneric import ActGeneric
+from mice.testing import MemoryJournal
+
+PIPES = {1: "rid_1_write_to_syslog", 2: "rid_2_send_to_alert_db"}
+
+
+class Dispatcher:
+    def __init__(self):
+        self.offered = []
+
+    def offer(self, routedAlerts, skip=frozenset()):
+        self.offered.append(([r.key for r in routedAlerts], skip))
+
+
+class InlineAgent:
+    description = "memory"
+
+    def __init__(self):
+        self.stored = []
+
+    def rowFor(self, routed):
+        return ("row", routed.key)
+
+    def storeRows(self, txn, rows):
+        self.stored.extend(rows)
+
+    def start(self):
+        pass
+
+
+def received(seq, alertIds, analyzer="MICE-RegEx", heartbeats=()):
+    alerts = tuple(Alert(str(seq * 10 + i), analyzer, "2004-11-22T10:00:01+00:00", "text",
+                         alertId=aid) for i, aid in enumerate(alertIds))
+    documents = tuple(toXml(a).decode() for a in alerts)
+    return ReceivedAlert("agent1", "s", seq, alerts, "<message/>", tuple(heartbeats),
+                         documents if len(alerts) > 1 else (), None)
+
+
+class ActGenericTests(SynchronousTestCase):
+    def setUp(self):
+        table = MatchTable("mf", [(0x1010, "Authentication Success")],
+                           {1: (0x1010,), 2: (0x1010,)})
+        self.journal = MemoryJournal()
+        self.dispatcher = Dispatcher()
+        self.post = ActGeneric(Router({"MICE-RegEx": table}, PIPES), self.journal, Clock(),
+                               dispatcher=self.dispatcher)
+
+    def test_journalsThenOffers(self):
+        """
+        Each alert of each document is journaled with its routing, one job
+        per reaction, then offered; the flush's Deferred fires after both.
+        """
+        d = self.post.process([received(1, [0x1010, 0x9999]),
+                               received(2, [0x1010], analyzer="prelude")])
+        self.assertEqual(self.successResultOf(d), 2)
+        keys = [alertKey("agent1", "s", 1, 0), alertKey("agent1", "s", 1, 1),
+                alertKey("agent1", "s", 2, 0)]
+        self.assertEqual(sorted(self.journal.alerts), sorted(keys))
+        self.assertEqual([self.journal.alerts[k][7:10] for k in keys], [
+            ("Authentication Success", MATCHED, "1,2"),
+            ("text", "unknown alert id", "2"), ("text", NO_MATCH_FILE, "2")])
+        self.assertEqual(sorted(self.journal.jobs), sorted(
+            [(keys[0], 1), (keys[0], 2), (keys[1], 2), (keys[2], 2)]))
+        self.assertEqual(self.dispatcher.offered, [(keys, frozenset())])
+
+    def test_resentBatchNeitherJournaledNorOfferedAgain(self):
+        batch = [received(1, [0x1010])]
+        self.successResultOf(self.post.process(batch))
+        self.successResultOf(self.post.process(batch))
+        self.assertEqual(self.dispatcher.offered[1], ([], frozenset()))
+        self.assertEqual(self.post.router.counts[MATCHED], 1, "a resend is not counted")
+        self.assertEqual(self.post.counts["new alerts"], 1)
+
+    def test_notAcknowledgedBeforeTheJournal(self):
+        self.journal.holding = True
+        d = self.post.process([received(1, [0x1010])])
+        self.assertNoResult(d)
+        self.assertEqual(self.dispatcher.offered, [])
+        self.journal.release()
+        self.successResultOf(d)
+        self.assertEqual(len(self.dispatcher.offered), 1)
+
+    def test_inlineAlertDatabase(self):
+        """
+        The alert database on the journal's database is done in the
+        journal's transaction: its jobs are journaled as done, its rows
+        stored then (for new alerts only), its document not kept twice, and
+        it is not offered to its queue.
+        """
+        agent = InlineAgent()
+        self.post.inline = {2: agent}
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        key = alertKey("agent1", "s", 1, 0)
+        self.assertEqual(self.journal.states(), {(key, 1): ("pending", 0),
+                                                 (key, 2): ("done", 1)})
+        self.assertEqual(agent.stored, [("row", key)])
+        self.assertIsNone(self.journal.alerts[key][12])
+        self.assertEqual(self.dispatcher.offered, [([key], frozenset({2}))])
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        self.assertEqual(agent.stored, [("row", key)])
+
+    def test_heartbeats(self):
+        beat = Heartbeat("sensor", "2026-01-01T00:00:00Z", "hb1", "snort", "ids01", 60)
+        self.successResultOf(self.post.process([received(1, [], heartbeats=[beat])]))
+        [row] = self.journal.heartbeats.values()
+        self.assertEqual((row[0], row[1], row[2], row[3], row[5], row[6], row[7]),
+                         ("sensor", "snort", "ids01", "2026-01-01T00:00:00Z", 60, "hb1",
+                          "agent1"))
+        self.assertEqual(self.journal.alerts, {})
