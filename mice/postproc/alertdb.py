@@ -39,15 +39,18 @@ def alertRow(received):
             received.xml, "")
 
 
-def storeAlerts(txn, dialect, records):
-    return schema.insertRows(txn, dialect, "alert_entry",
-                             [alertRow(r) for r in records if r.alerts])
+def storeAlerts(txn, dialect, records, signer=None):
+    rows = [alertRow(r) for r in records if r.alerts]
+    if signer is not None and rows:
+        rows = signer.signRows(txn, dialect, {"alert_entry": rows})["alert_entry"]
+    return schema.insertRows(txn, dialect, "alert_entry", rows)
 
 
 class AlertStore(TableStore):
     name = "alert database"
-    tables = schema.ALERT_TABLES
+    tables = ("alert_entry",)
     store = staticmethod(storeAlerts)
+    signs = True
 
 
 def build(configPath, reactor):
