@@ -25,7 +25,9 @@ def logBatch(seq, count, source="client1", stream="/var/log/messages", seqs=None
     """
     A L{LogBatch} of C{count} lines, cycling over the three raw-log tables.
     """
-    recs = [["2004-11-22", "10:00:%02d" % (n % 60), LINES[n % 3], ""] for n in range(count)]
+    numbers = seqs if seqs is not None else range(seq, seq + count)
+    # The line depends on the seq only, so that a resend is the same line.
+    recs = [["2004-11-22", "10:00:%02d" % (n % 60), LINES[n % 3], ""] for n in numbers]
     return LogBatch(source, stream, seq, HOST, recs, seqs)
 
 
