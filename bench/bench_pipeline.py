@@ -6,6 +6,7 @@ End-to-end throughput of the raw-log pipeline: ``mice send`` → BufferDaemon
     python bench/bench_pipeline.py --lines 1000000 --store sqlite
     python bench/bench_pipeline.py --lines 1000000 --store mariadb
     python bench/bench_pipeline.py --lines 1000000 --store mariadb --link all
+    python bench/bench_pipeline.py --lines 1000000 --store sqlite --signkey
 
 Prints lines per second from the start of ``mice send`` until the last row is
 committed, the BufferDaemon's peak RSS (VmHWM) and the CPU each process
@@ -13,7 +14,8 @@ spent per line.  ``--link`` picks the link security: ``plain``, ``psk``
 (pre-shared key, AES-256-GCM), ``tls`` (mutual certificates from ``mice
 certs``), or ``all`` for the three in one run on the same corpus.  MariaDB
 runs use a scratch database ``mice_bench_<pid>`` on 127.0.0.1:3306 (root),
-dropped after.
+dropped after.  ``--signkey`` makes the store sign its rows (a SIGNKEY made
+for the run: the HMAC chains of ``mice verify``), to measure what that costs.
 """
 
 import argparse
@@ -74,9 +76,15 @@ def run(args, corpus, link, directory):
     port = freePort()
     mmSize, rbSize = (64, 0) if args.ring == "mmap" else (0, 64)
     decoder, sendOptions = linkSettings(link, directory)
+    signKey = None
+    if args.signkey:
+        signKey = os.path.join(directory, "sign.key")
+        with open(signKey, "w") as f:
+            f.write(os.urandom(64).hex())
     conf = writeRawLogConfigs(os.path.join(directory, link), store.url, port=port,
                               mmSize=mmSize, rbSize=rbSize, timeInterval=1,
-                              batchSize=args.batch, maxErr=10, decoder=decoder)
+                              batchSize=args.batch, maxErr=10, decoder=decoder,
+                              signKey=signKey)
     daemonLog = os.path.join(directory, link, "daemon.log")
     daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
                                         "mice-bufferdaemon", "-c", conf])
@@ -125,6 +133,7 @@ def run(args, corpus, link, directory):
     pauses = ringPauses(daemonLog)
     size = os.path.getsize(corpus)
     print(f"store={args.store} link={link} ring={args.ring} window={args.window}"
+          f" signed={'yes' if args.signkey else 'no'}"
           f" lines={args.lines} bytes={size} seconds={elapsed:.2f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
           f" daemon_peak_rss_mb={rss / 2 ** 20:.1f} ring_full_pauses={pauses}")
@@ -147,6 +156,8 @@ def main(argv=None):
                              " memory: RBSIZE=64 (the seed's default), acknowledged once stored")
     parser.add_argument("--link", choices=LINKS + ("all",), default="plain",
                         help="the link's security (all: each in turn, same corpus)")
+    parser.add_argument("--signkey", action="store_true",
+                        help="the store signs its rows (SIGNKEY, HMAC chains)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="mice-bench-") as directory:

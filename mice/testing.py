@@ -219,18 +219,20 @@ class PrivateMariaDB:
 
 
 def writeRawLogConfigs(directory, url, port=0, mmSize=64, rbSize=16, timeInterval=0.2,
-                       batchSize=5000, maxErr=3, decoder=""):
+                       batchSize=5000, maxErr=3, decoder="", signKey=None):
     """
     Write a raw-log BufferDaemon config (and its C{mice_mod_pop_mysql}
     config) storing into C{url}, listening on 127.0.0.1:C{port} (0: any free
     port).  For tests and benchmarks.  C{decoder} holds lines for the
-    decoding module's C{[DECODER]} section (C{ENCRYPT = yes}...).
+    decoding module's C{[DECODER]} section (C{ENCRYPT = yes}...); C{signKey}
+    is a SIGNKEY file the store signs its rows with.
 
     @return: the BufferDaemon config's path.
     """
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "pop.conf"), "w") as f:
-        f.write(f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = {maxErr}\nBATCHSIZE = {batchSize}\n")
+        f.write(f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = {maxErr}\nBATCHSIZE = {batchSize}\n"
+                + (f"SIGNKEY = {signKey}\n" if signKey else ""))
     with open(os.path.join(directory, "decoder.conf"), "w") as f:
         f.write(f"[DECODER]\n{decoder}\n")
     conf = os.path.join(directory, "bd.conf")

@@ -17,11 +17,12 @@ from mice.cli import (
     keygen,
     react,
     send,
+    verify,
 )
 from mice.cli.base import readerGone, startLogging
 
 #: The sub-commands, in the order C{mice --help} lists them.
-COMMANDS = (checkconfig, initdb, send, react, keygen, certs, depseudonymize, analyze)
+COMMANDS = (checkconfig, initdb, send, react, keygen, certs, depseudonymize, analyze, verify)
 
 #: Sub-commands that print their own results and log nothing by default.
 _QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze")

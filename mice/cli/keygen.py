@@ -14,5 +14,5 @@ def run(args):
 
 
 def addParser(commands):
-    p = commands.add_parser("keygen", help="print a new random key (hex), for KEYFILE")
+    p = commands.add_parser("keygen", help="print a new random key (hex), for KEYFILE or SIGNKEY")
     p.set_defaults(run=run)

@@ -452,7 +452,7 @@ def _buildPopMysql(loader, v):
         path=loader.filename, hostname=v.one(section, "HOSTNAME"), port=v.one(section, "PORT"),
         user=v.one(section, "USER"), password=v.one(section, "PASSWORD"),
         dbName=v.one(section, "DBNAME"), maxErr=v.one(section, "MAXERR"), url=url,
-        batchSize=v.one(section, "BATCHSIZE"))
+        batchSize=v.one(section, "BATCHSIZE"), signKey=v.one(section, "SIGNKEY"))
 
 
 def _buildPopSyslog(loader, v):
@@ -995,7 +995,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("MYSQL_SERVER", (
             K("HOSTNAME", HOST), K("PORT", PORT, 3306), K("USER", NAME),
             K("PASSWORD", TEXT, **_SECRET), K("DBNAME", NAME), K("MAXERR", COUNT, 10),
-            K("URL", DBURL), K("BATCHSIZE", POSITIVE, 5000))),
+            K("URL", DBURL), K("BATCHSIZE", POSITIVE, 5000), K("SIGNKEY", FILE))),
     ), _buildPopMysql),
     _Schema("pop_syslog", "a mice_mod_pop_syslog config", (
         _Sect("SYSLOG", (K("TARGET", SYSLOGTARGET, "unix:/dev/log"),

@@ -122,6 +122,8 @@ class PopMysqlSettings:
     maxErr: int
     url: str | None = field(repr=False)
     batchSize: int
+    signKey: str | None = None
+    """C{SIGNKEY}: the file of the key the store signs its rows with."""
 
     def databaseUrl(self):
         """

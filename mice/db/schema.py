@@ -748,3 +748,143 @@ def insertBatches(txn, dialect, groupsByTable):
             new = max(txn.rowcount, 0)
         counts[table] = new
     return counts
+
+
+# -- What a store finds in the database ------------------------------------
+
+SIGNATURE_HEAD = "signature_head"
+"""
+The table of chain heads of the tamper-evident stores (L{mice.db.signature}):
+one row per chain, the last signed row's C{seq} and signature.
+"""
+
+
+def signatureHeadStatements(dialect):
+    """
+    The statement that creates L{SIGNATURE_HEAD} (if it does not exist).
+    """
+    dialect = _dialect(dialect)
+    if dialect.name == "mysql":
+        key = "VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL"
+        return [
+            "CREATE TABLE IF NOT EXISTS `signature_head` (\n"
+            f"  `chain` {key},\n  `chainkey` {key},\n  `label` MEDIUMTEXT,\n"
+            "  `seq` BIGINT NOT NULL,\n  `signature` VARCHAR(255) NOT NULL,\n"
+            "  PRIMARY KEY (`chain`, `chainkey`)\n)" + dialect.tableOptions]
+    return [
+        "CREATE TABLE IF NOT EXISTS `signature_head` (\n"
+        "  `chain` TEXT NOT NULL,\n  `chainkey` TEXT NOT NULL,\n  `label` TEXT,\n"
+        "  `seq` INTEGER NOT NULL,\n  `signature` TEXT NOT NULL,\n"
+        "  PRIMARY KEY (`chain`, `chainkey`)\n)"]
+
+
+def tableStatements(dialect, table):
+    """
+    The statements that create one table: one of L{ALL_TABLES} or
+    L{SIGNATURE_HEAD}.
+    """
+    if table == SIGNATURE_HEAD:
+        return signatureHeadStatements(dialect)
+    return createStatements(dialect, (table,))
+
+
+def existingTables(txn, dialect):
+    """
+    The names of the tables of the connection's database (those the user
+    can see: on MySQL/MariaDB, those it has some privilege on).  A
+    transaction function.
+    """
+    if _dialect(dialect).name == "mysql":
+        txn.execute("SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = DATABASE()")
+    else:
+        txn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {row[0] for row in txn.fetchall()}
+
+
+def tableColumns(txn, dialect, table):
+    """
+    The column names of C{table}, in order.  A transaction function.
+    """
+    if _dialect(dialect).name == "mysql":
+        txn.execute("SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = DATABASE() AND table_name = %s"
+                    " ORDER BY ordinal_position", (table,))
+    else:
+        txn.execute("PRAGMA table_info(%s)" % quote(table))
+        return tuple(row[1] for row in txn.fetchall())
+    return tuple(row[0] for row in txn.fetchall())
+
+
+class StoreUnusable(Exception):
+    """
+    A store cannot start on this database (a table is missing and cannot
+    be created, or is of an older schema): retrying does not help, an
+    operator must act.  C{str()} is one line that says what to do.
+    """
+
+
+class MissingTable(StoreUnusable):
+    pass
+
+
+class LegacyTable(StoreUnusable):
+    pass
+
+
+#: What MySQL/MariaDB say when a statement is not allowed to the user:
+#: ER_TABLEACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR,
+#: ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR.
+ACCESS_DENIED = frozenset((1142, 1044, 1227, 1045))
+
+
+def _errorText(error):
+    args = getattr(error, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):
+        return f"error {args[0]}: {args[1]}"
+    return str(error) or type(error).__name__
+
+
+def prepareTables(txn, dialect, tables, where=""):
+    """
+    Make sure C{tables} are there and of today's schema, creating only the
+    ones that are missing: against existing tables a store needs no more
+    than the privileges its inserts need (see C{docs/schema.rst}).  A
+    transaction function.
+
+    @param tables: names from L{ALL_TABLES} and L{SIGNATURE_HEAD}.
+    @param where: the database, for messages (a path or a URL without its
+        password).
+    @return: the tables created.
+    @raise MissingTable: a table is missing and could not be created.
+    @raise LegacyTable: a table lacks columns of today's schema (made by the
+        2004 scripts, or by an older M-ICE).
+    """
+    dialect = _dialect(dialect)
+    existing = existingTables(txn, dialect)
+    created = []
+    at = f" in {where}" if where else ""
+    for table in tables:
+        if table in existing:
+            if table == SIGNATURE_HEAD:
+                continue
+            columns = set(tableColumns(txn, dialect, table))
+            missing = [c for c in COLUMNS[table] if c not in columns]
+            if missing:
+                made = ("by the 2004 scripts" if "origin" in missing
+                        else "by an older M-ICE")
+                raise LegacyTable(
+                    f"table {table}{at} was made {made} (it lacks {', '.join(missing)}):"
+                    f" run `mice initdb --upgrade URL` to bring it to today's schema,"
+                    f" keeping its rows")
+            continue
+        try:
+            for statement in tableStatements(dialect, table):
+                txn.execute(statement)
+        except Exception as e:
+            raise MissingTable(
+                f"table {table}{at} does not exist (or this user has no privilege on it)"
+                f" and cannot be created here ({_errorText(e)}): create it with"
+                f" `mice initdb URL` as a user who may") from None
+        created.append(table)
+    return created

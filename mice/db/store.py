@@ -5,8 +5,15 @@ from: an L{IPostProcessor} that makes a flush's records durable in one
 transaction through an C{adbapi} pool, creating its tables first.
 
 A store is its tables (L{TableStore.tables}) and its transaction function
-(L{TableStore.store}: C{store(txn, dialect, records)}); the rest (the
-schema made once, the pool's life, the module's config) is here.
+(L{TableStore.store}: C{store(txn, dialect, records)}, or
+C{store(txn, dialect, records, signer=...)} for a store that signs, see
+L{TableStore.signs}); the rest (the tables checked and the missing ones
+made once, the pool's life, the module's config) is here.
+
+Least privilege: at start a store lists the tables that exist and creates
+only the missing ones, so against existing tables it needs no CREATE
+privilege.  A missing table it cannot create, or a table of an older schema,
+stops start-up with one line (L{mice.db.schema.StoreUnusable}).
 """
 
 from twisted.internet.defer import succeed
@@ -38,14 +45,36 @@ class TableStore:
     maxErrors = 10
     batchSize = 1000
 
-    def __init__(self, pool, dialect, description="", maxErrors=10, batchSize=None):
+    #: Whether L{store} takes a C{signer} (a L{mice.db.signature.Signer})
+    #: and signs the rows it stores.
+    signs = False
+
+    def __init__(self, pool, dialect, description="", maxErrors=10, batchSize=None,
+                 signKey=None):
         self.pool = pool
         self.dialect = dialect
         self.description = description
         self.maxErrors = maxErrors
         if batchSize is not None:
             self.batchSize = batchSize
+        self.signer = None
+        if signKey is not None:
+            if not self.signs:
+                raise ValueError(f"{self.name} cannot sign its rows (SIGNKEY)")
+            from mice.db.signature import Signer
+
+            self.signer = Signer(signKey)
         self._schemaReady = False
+
+    @property
+    def neededTables(self):
+        """
+        The tables this store needs: its L{tables}, and
+        L{schema.SIGNATURE_HEAD} when it signs.
+        """
+        if self.signer is None:
+            return tuple(self.tables)
+        return tuple(self.tables) + (schema.SIGNATURE_HEAD,)
 
     @staticmethod
     def store(txn, dialect, records):
@@ -66,24 +95,31 @@ class TableStore:
         if self._schemaReady:
             return None
 
-        def ready(_):
+        def ready(created):
             self._schemaReady = True
+            if created:
+                self.log.info("{store}: created {tables} in {db}", store=self.name,
+                              tables=", ".join(created), db=self.description)
             if self.readyMessage:
                 self.log.info(self.readyMessage, db=self.description)
 
-        return self.pool.runInteraction(schema.createSchema, self.dialect,
-                                        self.tables).addCallback(ready)
+        return self.pool.runInteraction(schema.prepareTables, self.dialect,
+                                        self.neededTables, self.description).addCallback(ready)
 
     def start(self):
         d = self._ensureSchema()
         return succeed(None) if d is None else d
 
+    def _run(self, records):
+        if self.signer is None:
+            return self.pool.runInteraction(self.store, self.dialect, records)
+        return self.pool.runInteraction(self.store, self.dialect, records, signer=self.signer)
+
     def process(self, records):
         d = self._ensureSchema()
         if d is None:
-            return self.pool.runInteraction(self.store, self.dialect, records)
-        return d.addCallback(
-            lambda _: self.pool.runInteraction(self.store, self.dialect, records))
+            return self._run(records)
+        return d.addCallback(lambda _: self._run(records))
 
     release = None
     """How to let go of a shared pool (else the pool is closed)."""
@@ -119,7 +155,12 @@ def storeFromConfig(store, configPath, reactor, shared=False, **kwargs):
     else:
         pool, dialect = connectionPool(url, reactor, **kwargs)
     where = url.path if url.scheme == "sqlite" else f"mysql://{url.host}:{url.port}/{url.database}"
+    signKey = None
+    if settings.signKey:
+        from mice.db.signature import readSignKey
+
+        signKey = readSignKey(settings.signKey)
     built = store(pool, dialect, description=where, maxErrors=settings.maxErr,
-                  batchSize=settings.batchSize)
+                  batchSize=settings.batchSize, signKey=signKey)
     built.release = release
     return built

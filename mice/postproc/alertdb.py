@@ -30,16 +30,19 @@ def alertRows(received, receivedAt=""):
         for index, alert in enumerate(received.alerts)]
 
 
-def storeAlerts(txn, dialect, records):
+def storeAlerts(txn, dialect, records, signer=None):
     now = datetime.now(UTC).isoformat()
-    return schema.insertRows(txn, dialect, "alert_entry",
-                             [row for r in records for row in alertRows(r, now)])
+    rows = [row for r in records for row in alertRows(r, now)]
+    if signer is not None and rows:
+        rows = signer.signRows(txn, dialect, {"alert_entry": rows})["alert_entry"]
+    return schema.insertRows(txn, dialect, "alert_entry", rows)
 
 
 class AlertStore(TableStore):
     name = "alert database"
-    tables = schema.ALERT_TABLES
+    tables = ("alert_entry",)
     store = staticmethod(storeAlerts)
+    signs = True
 
 
 def build(configPath, reactor):

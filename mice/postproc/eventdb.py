@@ -43,7 +43,7 @@ class EventStore(TableStore):
     """
 
     name = "console event database"
-    tables = schema.ALERT_TABLES
+    tables = ("console_event",)
     store = staticmethod(storeEvents)
 
 

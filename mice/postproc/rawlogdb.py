@@ -19,7 +19,7 @@ from mice.decoders.logformat import LogBatch
 log = Logger()
 
 
-def storeRecords(txn, dialect, records):
+def storeRecords(txn, dialect, records, signer=None):
     """
     Classify C{records} and insert them; run in a database thread.
 
@@ -27,6 +27,8 @@ def storeRecords(txn, dialect, records):
         L{mice.services.bufferdaemon.Records}, whose chunks made by the
         C{log} decoder (L{mice.decoders.logformat.LogBatch}) are classified a batch at
         a time, without a record object per line.
+    @param signer: a L{mice.db.signature.Signer} when the store signs
+        (SIGNKEY): every row's C{signature} is set in this transaction.
     @return: how many records were given.
     """
     groupsByTable = {}
@@ -47,10 +49,14 @@ def storeRecords(txn, dialect, records):
             if rows is None:
                 rows = rowsByTable[table] = []
             rows.append(row)
+        if signer is not None:
+            rowsByTable = signer.signRows(txn, dialect, rowsByTable)
         schema.insertClassified(txn, dialect, rowsByTable)
     if groupsByTable:
         connection = getattr(txn, "connection", None)
         refused = getattr(connection, "localDataRefused", False)
+        if signer is not None:
+            groupsByTable = signer.signGroups(txn, dialect, groupsByTable)
         schema.insertBatches(txn, dialect, groupsByTable)
         if not refused and getattr(connection, "localDataRefused", False):
             log.warn("the database refuses LOAD DATA LOCAL (is its local_infile off?):"
@@ -64,15 +70,17 @@ class RawLogStore(TableStore):
     store = staticmethod(storeRecords)
     readyMessage = "raw-log database ready: {db}"
     batchSize = 5000
+    signs = True
 
     @property
     def concurrency(self):
         """
         How many flushes may run at once: one per pooled connection (SQLite
         has a single writer; a MySQL store prepares one batch while the
-        server executes another).
+        server executes another), but one when the store signs, so that
+        flushes sign in ring order (L{mice.db.signature}).
         """
-        return self.pool.max
+        return 1 if self.signer is not None else self.pool.max
 
 
 def build(configPath, reactor):

@@ -48,6 +48,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from mice.config.settings import ListenLimits
+from mice.db.schema import StoreUnusable
 from mice.protocols import wire
 from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory
@@ -476,8 +477,9 @@ class BufferDaemon(MultiService):
                  security=None, limits=None, openFiles=None, name="BufferDaemon"):
         """
         @param onListenFailure: called with the failure when an endpoint
-            cannot listen (after it is logged); C{twistd} stops, since a
-            server that cannot listen is of no use.
+            cannot listen, or a store cannot start on its database
+            (L{StoreUnusable}), after it is logged; C{twistd} stops, since a
+            server that cannot listen or store is of no use.
         @param security: a L{mice.security.policy.LinkSecurity} (pre-shared key
             or TLS); it replaces C{securityFactory}.
         @param limits: the L{ListenLimits} of its listeners (the defaults
@@ -536,12 +538,27 @@ class BufferDaemon(MultiService):
                 self.log.info("{pipeline}: {n} unflushed ring entries recovered from the last"
                               " run", pipeline=pipeline.name, n=replayed)
             maybeDeferred(pipeline.postprocessor.start).addErrback(
-                lambda f, p=pipeline: self.log.failure(
-                    "{pipeline}: post-processor failed to start; retrying at every flush",
-                    f, pipeline=p.name))
+                self._startFailed, pipeline)
         self._loop.start(self.timeInterval, now=False).addErrback(
             lambda f: self.log.failure("the flush loop stopped", f))
         return self.listen().addErrback(self._listenFailed)
+
+    def _startFailed(self, failure, pipeline):
+        """
+        A post-processor did not start.  One that cannot work on its database
+        as it is (L{StoreUnusable}: a table missing that it may not create, a
+        table of the 2004 schema) stops the daemon with one line: retrying
+        would not help.  Anything else is retried at every flush.
+        """
+        if failure.check(StoreUnusable):
+            self.log.critical("{pipeline}: {store} cannot start: {reason}",
+                              pipeline=pipeline.name, store=storeName(pipeline.postprocessor),
+                              reason=str(failure.value))
+            if self.onListenFailure is not None:
+                self.onListenFailure(failure)
+            return None
+        self.log.failure("{pipeline}: post-processor failed to start; retrying at every flush",
+                         failure, pipeline=pipeline.name)
 
     def _listenFailed(self, failure):
         failure.trap(FirstError)

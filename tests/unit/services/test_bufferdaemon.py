@@ -755,3 +755,34 @@ class OutageTests(SynchronousTestCase):
             f.write("[MYSQL_SERVER]\nURL = mysql://micedb:s3cr%40t@db.example.org:3307/mice\n")
         store = rawlogdb.build(path, MemoryReactor())
         self.assertEqual(storeName(store), "mysql://db.example.org:3307/mice")
+
+
+class UnusableStoreTests(SynchronousTestCase):
+    """
+    A store that cannot work on its database as it is (a table missing it
+    may not create, a 2004 table) stops the daemon with one critical line
+    instead of retrying forever (issue 16).
+    """
+
+    def test_storeUnusableStops(self):
+        from twisted.internet.defer import fail
+        from twisted.logger import LogLevel, globalLogPublisher
+
+        from mice.db.schema import MissingTable
+
+        store = MemoryPostProcessor()
+        store.start = lambda: fail(MissingTable("table firewall_line does not exist: run"
+                                                " `mice initdb URL`"))
+        stopped = []
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        daemon = BufferDaemon([], [Pipeline(LogFormatDecoder(), store, MemoryRing(4))],
+                              Clock(), onListenFailure=stopped.append)
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        self.assertEqual(len(stopped), 1)
+        self.assertTrue(stopped[0].check(MissingTable))
+        critical = [e for e in events if e.get("log_level") == LogLevel.critical]
+        self.assertEqual(len(critical), 1)
+        self.assertIn("firewall_line", critical[0]["reason"])

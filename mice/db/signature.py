@@ -1,0 +1,592 @@
+# -*- test-case-name: tests.unit.db.test_signature,tests.integration.test_signature -*-
+"""
+Tamper-evident stores: an HMAC-SHA256 chain through the rows of each stream,
+kept in their C{signature} column and checked by C{mice verify}.
+
+A I{chain} is the rows of one stream, in C{seq} order: for the raw-log
+tables the rows of one (C{origin}, C{stream}) across C{rawlog_line},
+C{scslog_line} and C{firewall_line} (a stream's lines are classified into
+all three); for C{alert_entry} the rows of one analyzer on one channel
+(C{analyzerid}, C{origin}, C{stream}).  L{CHAINS} says which; a new table
+takes part by being named there (and having C{origin}, C{stream}, C{seq}
+and C{signature} columns).
+
+Each chained row's C{signature} is C{c1:<previous seq>:<hex HMAC>}, where
+the HMAC, keyed by SIGNKEY, is over the previous row's HMAC (hex, empty for
+the first row of a chain), the previous row's seq (C{-} for the first) and
+the canonical encoding of the row (L{encodeRow}: its table and every column
+but C{signature}, C{row_id} and C{received}).  Seqs may have gaps by
+design: the chain links rows, and the previous seq in each signature tells a
+deleted row (its successor names a seq that is gone) from an altered one.
+
+Idempotent stores and resends: the chain's head (last signed seq and HMAC)
+is kept in L{mice.db.schema.SIGNATURE_HEAD}, read with C{SELECT ... FOR
+UPDATE} in the flush's own transaction, so two transactions never sign from
+the same head.  Rows of a flush above the head are new: they are signed in
+seq order and the head moves to the last.  Rows at or below the head are a
+resend: those already stored are left alone (the insert ignores them); one
+that is not stored (it arrived after a later row of its stream, which a
+forwarder never does on its own, but two connections of one forwarder in a
+reconnect might) is stored with a I{standalone} signature
+C{s1:<hex HMAC of the row>}: kept and tamper-evident, but outside the chain
+(its deletion is not detectable).  A signing store runs one flush at a time
+(L{mice.postproc.rawlogdb.RawLogStore.concurrency}), so flushes sign in ring
+order, which is each stream's seq order.  A chain with no head row starts
+after the last row of that stream already in the tables (signing turned on
+for an existing database: the older rows are reported as unsigned).
+
+Pure: no driver, no reactor; the transaction functions take a DB-API cursor.
+"""
+
+import datetime
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from mice.db import schema
+from mice.db.schema import COLUMNS, RAWLOG_TABLES, SIGNATURE_HEAD, quote
+
+#: The shortest SIGNKEY, in bytes.
+MIN_KEY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Chain:
+    """
+    How the rows of some tables form chains.
+
+    @ivar name: the chain kind, as stored in C{signature_head.chain}.
+    @ivar tables: the tables whose rows belong to these chains.
+    @ivar keyColumns: the columns naming one chain (all in each table).
+    """
+
+    name: str
+    tables: tuple
+    keyColumns: tuple
+
+
+CHAINS = (
+    Chain("rawlog", RAWLOG_TABLES, ("origin", "stream")),
+    Chain("alert_entry", ("alert_entry",), ("analyzerid", "origin", "stream")),
+)
+"""Every chained table, once."""
+
+CHAIN_OF = {table: chain for chain in CHAINS for table in chain.tables}
+
+
+def readSignKey(path):
+    """
+    The key in a SIGNKEY file: hex digits (blanks ignored), 32 bytes or
+    more (C{mice keygen} makes 64).
+
+    @raise ValueError: the file does not hold such a key.
+    @raise OSError: it cannot be read.
+    """
+    with open(path, encoding="ascii", errors="replace") as f:
+        text = "".join(f.read().split())
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"{path}: expected the SIGNKEY as hex digits (`mice keygen`)") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"{path}: expected a SIGNKEY of {MIN_KEY_BYTES} bytes or more"
+                         f" ({2 * MIN_KEY_BYTES} hex digits; `mice keygen` makes one), got"
+                         f" {len(key)} bytes")
+    return key
+
+
+def canonicalValue(value):
+    """
+    A column value as stored and as read back, in one form: dates as
+    C{YYYY-MM-DD} and times as C{HH:MM:SS} (PyMySQL reads C{date} and
+    C{timedelta}).
+    """
+    if type(value) is str or value is None or type(value) is int:
+        return value
+    if isinstance(value, datetime.timedelta):
+        seconds = int(value.total_seconds())
+        sign = "-" if seconds < 0 else ""
+        seconds = abs(seconds)
+        return "%s%02d:%02d:%02d" % (sign, seconds // 3600, seconds // 60 % 60, seconds % 60)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def _encodeValue(value):
+    value = canonicalValue(value)
+    if value is None:
+        return "n;"
+    if type(value) is int:
+        return "i%d;" % value
+    return "s%d:%s" % (len(value), value)
+
+
+def encodeRow(table, row, skip):
+    """
+    The canonical encoding of C{row} (a tuple in C{COLUMNS[table]} order)
+    without its column number C{skip} (the signature): unambiguous (each
+    value typed and length-prefixed) and the same for a row as inserted and
+    as read back from either database.
+    """
+    parts = [_encodeValue(table)]
+    parts += [_encodeValue(v) for i, v in enumerate(row) if i != skip]
+    return "".join(parts)
+
+
+def _chainKey(chain, values):
+    encoded = "".join(_encodeValue(v) for v in values)
+    return hashlib.sha256((chain.name + ":" + encoded).encode("utf-8")).hexdigest()
+
+
+class _Hmac:
+    """
+    HMAC-SHA256 (RFC 2104) with the key's inner and outer pads hashed once:
+    a row's HMAC costs two C{sha256} copies, about half of C{hmac.digest}'s
+    per-call key setup (checked against C{hmac} in the tests).
+    """
+
+    __slots__ = ("inner", "outer")
+
+    def __init__(self, key):
+        if len(key) > 64:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def hexdigest(self, message):
+        inner = self.inner.copy()
+        inner.update(message)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+_macs = {}
+
+
+def _macOf(key):
+    mac = _macs.get(key)
+    if mac is None:
+        mac = _macs[key] = _Hmac(key)
+    return mac
+
+
+def chainedSignature(key, previous, previousSeq, encoded):
+    """
+    The C{signature} column of a chained row.
+
+    @param previous: the previous row's HMAC (hex), C{""} for the first.
+    @param previousSeq: its seq, C{None} for the first.
+    """
+    prevSeq = "-" if previousSeq is None else str(previousSeq)
+    mac = _macOf(key).hexdigest(f"{previous}|{prevSeq}|{encoded}".encode("utf-8",
+                                                                          "surrogatepass"))
+    return f"c1:{prevSeq}:{mac}"
+
+
+def standaloneSignature(key, encoded):
+    """
+    The C{signature} column of a row stored outside its chain (see the
+    module's docstring).
+    """
+    mac = _macOf(key).hexdigest(f"standalone|{encoded}".encode("utf-8", "surrogatepass"))
+    return f"s1:{mac}"
+
+
+def parseSignature(text):
+    """
+    C{("c", previousSeq or None, hex)}, C{("s", None, hex)}, or C{None} for
+    anything else (empty, unsigned, garbage).
+    """
+    if not text:
+        return None
+    parts = text.split(":")
+    if parts[0] == "c1" and len(parts) == 3:
+        if parts[1] == "-":
+            return ("c", None, parts[2])
+        try:
+            return ("c", int(parts[1]), parts[2])
+        except ValueError:
+            return None
+    if parts[0] == "s1" and len(parts) == 2:
+        return ("s", None, parts[1])
+    return None
+
+
+def _mac(signatureText):
+    return signatureText.rsplit(":", 1)[-1]
+
+
+class Signer:
+    """
+    Signs the rows a store is about to insert, in its transaction.
+
+    @ivar key: the SIGNKEY (bytes; never logged).
+    """
+
+    def __init__(self, key):
+        if len(key) < MIN_KEY_BYTES:
+            raise ValueError(f"a SIGNKEY must have {MIN_KEY_BYTES} bytes or more")
+        self.key = key
+
+    def __repr__(self):
+        return "<Signer>"
+
+    def signRows(self, txn, dialect, rowsByTable):
+        """
+        Fill in the C{signature} column of every row: a transaction function
+        step, run before the rows are inserted with C{INSERT IGNORE}.
+
+        @param rowsByTable: C{{table: [row, ...]}}, rows in C{COLUMNS[table]}
+            order; tables not in L{CHAINS} are left as they are.
+        @return: the same, with new row tuples.
+        """
+        byChain = {}
+        placed = []
+        for table, rows in rowsByTable.items():
+            chain = CHAIN_OF.get(table)
+            if chain is None:
+                continue
+            columns = COLUMNS[table]
+            keyIndexes = [columns.index(c) for c in chain.keyColumns]
+            seqIndex = columns.index("seq")
+            sigIndex = columns.index("signature")
+            for row in rows:
+                entry = [row[seqIndex], encodeRow(table, row, sigIndex), row[sigIndex]]
+                byChain.setdefault((chain, tuple(row[i] for i in keyIndexes)), []).append(entry)
+                placed.append(entry)
+        self._sign(txn, dialect, byChain)
+        result = {}
+        entries = iter(placed)
+        for table, rows in rowsByTable.items():
+            if table not in CHAIN_OF:
+                result[table] = rows
+                continue
+            sigIndex = COLUMNS[table].index("signature")
+            result[table] = [row[:sigIndex] + (next(entries)[2],) + row[sigIndex + 1:]
+                             for row in rows]
+        return result
+
+    def signGroups(self, txn, dialect, groupsByTable):
+        """
+        L{signRows} for rows grouped by batch, as L{mice.db.schema.insertBatches}
+        takes them (C{(key, rows)}, C{key} the batch's C{(origin, stream,
+        hostname, domain, ip, osystem, release, version)}, rows C{(seq, day,
+        clock, fields, line, signature)}): the C{LOAD DATA} path keeps its
+        shape, only the last field of each row changes.  The raw-log store's
+        hot path: what a batch shares is encoded once.
+        """
+        byChain = {}
+        placed = []
+        for table, groups in groupsByTable.items():
+            chain = CHAIN_OF[table]
+            firewall = table == "firewall_line"
+            cached, remember = _rememberingEncoder()
+            for key, rows in groups:
+                head = _encodeValue(table) + _encodeValue(key[0]) + _encodeValue(key[1])
+                host = "".join(_encodeValue(v) for v in key[2:])
+                entries = byChain.setdefault((chain, key[:2]), [])
+                groupEntries = []
+                for seq, day, clock, fields, line, signature in rows:
+                    when = (cached(day) or remember(day)) + (cached(clock) or remember(clock))
+                    fieldText = "".join([cached(v) or remember(v) for v in fields])
+                    middle = fieldText + when if firewall else when + fieldText
+                    entry = [seq, "%si%d;%s%ss%d:%s" % (head, seq, host, middle, len(line), line),
+                             signature]
+                    entries.append(entry)
+                    groupEntries.append(entry)
+                placed.append(groupEntries)
+        self._sign(txn, dialect, byChain)
+        result = {}
+        groupEntries = iter(placed)
+        for table, groups in groupsByTable.items():
+            out = result[table] = []
+            for key, rows in groups:
+                out.append((key, [row[:5] + (entry[2],)
+                                  for row, entry in zip(rows, next(groupEntries))]))
+        return result
+
+    def _sign(self, txn, dialect, byChain):
+        """
+        Sign the entries of each chain: C{{(chain, keyValues): [[seq,
+        encoded, signature], ...]}}; each entry's signature is replaced.
+        """
+        dialect = schema._dialect(dialect)
+        key = self.key
+        hexdigest = _macOf(key).hexdigest
+        for (chain, keyValues), entries in sorted(byChain.items(),
+                                                  key=lambda item: _chainKey(*item[0])):
+            chainKey = _chainKey(chain, keyValues)
+            headSeq, headSig, known = _readHead(txn, dialect, chain, keyValues, chainKey)
+            entries.sort(key=lambda e: e[0])
+            old = [e[0] for e in entries if headSeq is not None and e[0] <= headSeq]
+            stored = _storedSeqs(txn, dialect, chain, keyValues, old) if old else set()
+            # Rows up to headSeq are old; the chain links from the last
+            # signed row (none when the stream's last row is unsigned).
+            previous = _mac(headSig) if headSig else ""
+            previousSeq = headSeq if headSig else None
+            lastSeq, lastSignature = None, None
+            for entry in entries:
+                seq = entry[0]
+                if seq == lastSeq:
+                    entry[2] = lastSignature
+                    continue
+                if headSeq is not None and seq <= headSeq:
+                    if seq not in stored:
+                        entry[2] = standaloneSignature(key, entry[1])
+                    # else a resend: the insert ignores it, any text will do.
+                else:
+                    prevSeq = "-" if previousSeq is None else str(previousSeq)
+                    mac = hexdigest(f"{previous}|{prevSeq}|{entry[1]}".encode(
+                        "utf-8", "surrogatepass"))
+                    entry[2] = f"c1:{prevSeq}:{mac}"
+                    previous, previousSeq = mac, seq
+                lastSeq, lastSignature = seq, entry[2]
+            if previousSeq is not None and (previousSeq != headSeq or not headSig):
+                label = "/".join("" if v is None else str(v) for v in keyValues)
+                _writeHead(txn, dialect, chain, chainKey, label, previousSeq, previous, known)
+
+
+def _rememberingEncoder():
+    remembered = {}
+
+    def remember(value):
+        text = _encodeValue(value)
+        if type(value) is not str or len(value) < 64:
+            remembered[value] = text
+        return text
+
+    return remembered.get, remember
+
+
+def _where(chain, dialect, keyValues):
+    clauses, params = [], []
+    for column, value in zip(chain.keyColumns, keyValues):
+        if value is None:
+            clauses.append("%s IS NULL" % quote(column))
+        else:
+            clauses.append("%s = %s" % (quote(column), dialect.placeholder))
+            params.append(value)
+    return " AND ".join(clauses), params
+
+
+def _readHead(txn, dialect, chain, keyValues, chainKey):
+    """
+    C{(seq, signature, known)} of the chain's head: from L{SIGNATURE_HEAD}
+    (locked until the transaction ends), or else the last row of the chain
+    in its tables (C{known} false: there is no head row yet).
+    """
+    p = dialect.placeholder
+    lock = " FOR UPDATE" if dialect.name == "mysql" else ""
+    txn.execute(f"SELECT seq, signature FROM {quote(SIGNATURE_HEAD)}"
+                f" WHERE chain = {p} AND chainkey = {p}{lock}", (chain.name, chainKey))
+    row = txn.fetchone()
+    if row is not None:
+        return row[0], row[1], True
+    where, params = _where(chain, dialect, keyValues)
+    best = None
+    for table in chain.tables:
+        txn.execute(f"SELECT seq, signature FROM {quote(table)} WHERE {where}"
+                    " ORDER BY seq DESC LIMIT 1", params)
+        found = txn.fetchone()
+        if found is not None and (best is None or found[0] > best[0]):
+            best = found
+    if best is None:
+        return None, None, False
+    signature = best[1] or ""
+    parsed = parseSignature(signature)
+    return best[0], (signature if parsed and parsed[0] == "c" else ""), False
+
+
+def _storedSeqs(txn, dialect, chain, keyValues, seqs):
+    where, params = _where(chain, dialect, keyValues)
+    p = dialect.placeholder
+    found = set()
+    for table in chain.tables:
+        txn.execute(f"SELECT seq FROM {quote(table)} WHERE {where}"
+                    f" AND seq BETWEEN {p} AND {p}", params + [min(seqs), max(seqs)])
+        found.update(row[0] for row in txn.fetchall())
+    return found
+
+
+def _writeHead(txn, dialect, chain, chainKey, label, seq, signature, known):
+    p = dialect.placeholder
+    table = quote(SIGNATURE_HEAD)
+    if known:
+        txn.execute(f"UPDATE {table} SET seq = {p}, signature = {p}"
+                    f" WHERE chain = {p} AND chainkey = {p}", (seq, signature, chain.name,
+                                                               chainKey))
+    else:
+        txn.execute(f"INSERT INTO {table} (chain, chainkey, label, seq, signature)"
+                    f" VALUES ({p}, {p}, {p}, {p}, {p})",
+                    (chain.name, chainKey, label, seq, signature))
+
+
+# -- mice verify ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """
+    The first thing wrong in one chain.
+
+    @ivar kind: C{altered}, C{inserted}, C{deleted} or C{unsigned}.
+    """
+
+    chain: str
+    label: str
+    kind: str
+    table: str | None
+    seq: int | None
+    rowId: int | None
+    detail: str
+
+    def __str__(self):
+        where = f" {self.table} row_id {self.rowId} seq {self.seq}" if self.table else ""
+        return f"{self.chain} {self.label}: {self.kind}{where}: {self.detail}"
+
+
+@dataclass
+class ChainReport:
+    chain: str
+    label: str
+    rows: int = 0
+    chained: int = 0
+    standalone: int = 0
+    unsigned: int = 0
+    finding: Finding | None = None
+
+
+def _chainKeys(txn, dialect, chain, tables):
+    columns = ", ".join(quote(c) for c in chain.keyColumns)
+    keys = set()
+    for table in chain.tables:
+        if table in tables:
+            txn.execute(f"SELECT DISTINCT {columns} FROM {quote(table)}")
+            keys.update(tuple(canonicalValue(v) for v in row) for row in txn.fetchall())
+    return sorted(keys, key=lambda k: tuple("" if v is None else str(v) for v in k))
+
+
+def _chainRows(txn, dialect, chain, keyValues, tables):
+    where, params = _where(chain, dialect, keyValues)
+    rows = []
+    for table in chain.tables:
+        if table not in tables:
+            continue
+        columns = COLUMNS[table]
+        txn.execute("SELECT row_id, %s FROM %s WHERE %s" % (
+            ", ".join(quote(c) for c in columns), quote(table), where), params)
+        seqIndex, sigIndex = columns.index("seq"), columns.index("signature")
+        for found in txn.fetchall():
+            row = tuple(canonicalValue(v) for v in found[1:])
+            rows.append((row[seqIndex], table, found[0], row, sigIndex))
+    rows.sort(key=lambda r: (r[0], r[2]))
+    return rows
+
+
+def verifyChain(key, chain, keyValues, rows, head):
+    """
+    Walk one chain's C{rows} (C{(seq, table, row_id, row, sigIndex)} in seq
+    order) and report the first row that is altered, inserted or follows a
+    deleted one.
+
+    @param head: C{(seq, signature)} of L{SIGNATURE_HEAD}, or C{None}.
+    """
+    label = "/".join("" if v is None else str(v) for v in keyValues)
+    report = ChainReport(chain.name, label, rows=len(rows))
+
+    def found(kind, entry, detail):
+        seq, table, rowId = (entry[0], entry[1], entry[2]) if entry else (None, None, None)
+        report.finding = Finding(chain.name, label, kind, table, seq, rowId, detail)
+        return report
+
+    previous, previousSeq, signedYet = "", None, False
+    for index, entry in enumerate(rows):
+        seq, table, rowId, row, sigIndex = entry
+        text = row[sigIndex] or ""
+        parsed = parseSignature(text)
+        encoded = encodeRow(table, row, sigIndex)
+        if parsed is None:
+            if not signedYet and not text.startswith(("c1:", "s1:")):
+                report.unsigned += 1
+                continue
+            return found("inserted" if not text.startswith(("c1:", "s1:")) else "altered",
+                         entry, "no valid signature" + (" among signed rows"
+                                                        if signedYet else ""))
+        if parsed[0] == "s":
+            if hmac.compare_digest(standaloneSignature(key, encoded), text):
+                report.standalone += 1
+                continue
+            return found("altered", entry, "its standalone signature does not match")
+        if hmac.compare_digest(chainedSignature(key, previous, previousSeq, encoded), text):
+            previous, previousSeq, signedYet = parsed[2], seq, True
+            report.chained += 1
+            continue
+        # Inserted: the next chained row links to the row before this one.
+        following = next((r for r in rows[index + 1:]
+                          if (parseSignature(r[3][r[4]] or "") or ("",))[0] == "c"), None)
+        if following is not None:
+            f = following
+            if hmac.compare_digest(
+                    chainedSignature(key, previous, previousSeq, encodeRow(f[1], f[3], f[4])),
+                    f[3][f[4]]):
+                return found("inserted", entry, f"the next row (seq {f[0]}) follows seq"
+                                                f" {previousSeq if previousSeq is not None else '-'}"
+                                                " directly")
+        if following is None and head is not None and head[0] is not None and seq > head[0]:
+            return found("inserted", entry, f"it comes after the chain's head (seq {head[0]})")
+        if parsed[1] != previousSeq:
+            before = "the start of the chain" if previousSeq is None else f"seq {previousSeq}"
+            claimed = "the start of the chain" if parsed[1] is None else f"seq {parsed[1]}"
+            if parsed[1] is not None and previousSeq is not None and parsed[1] < previousSeq:
+                return found("altered", entry, f"it claims to follow {claimed}, before"
+                                               f" {before}")
+            return found("deleted", entry, f"it follows {claimed}, which is missing (the last"
+                                           f" row before it is {before})")
+        return found("altered", entry, "its content does not match its signature")
+    if head is not None and head[0] is not None:
+        headSeq, headSig = head
+        if previousSeq is None or previousSeq < headSeq:
+            return found("deleted", None, f"the chain's head is seq {headSeq} but its last"
+                                          f" signed row is "
+                                          f"{'none' if previousSeq is None else previousSeq}"
+                                          " (rows at its end are gone)")
+        if previousSeq == headSeq and _mac(headSig) != previous:
+            return found("altered", rows[-1] if rows else None,
+                         "the chain's last row is not the one its head records")
+    return report
+
+
+def verifyDatabase(txn, dialect, key):
+    """
+    Walk every chain of the database.  A transaction function (it only
+    reads).
+
+    @return: a list of L{ChainReport}s.
+    """
+    dialect = schema._dialect(dialect)
+    tables = schema.existingTables(txn, dialect)
+    heads = {}
+    if SIGNATURE_HEAD in tables:
+        txn.execute(f"SELECT chain, chainkey, seq, signature FROM {quote(SIGNATURE_HEAD)}")
+        heads = {(r[0], r[1]): (r[2], r[3]) for r in txn.fetchall()}
+    reports = []
+    seen = set()
+    for chain in CHAINS:
+        for keyValues in _chainKeys(txn, dialect, chain, tables):
+            chainKey = _chainKey(chain, keyValues)
+            seen.add((chain.name, chainKey))
+            rows = _chainRows(txn, dialect, chain, keyValues, tables)
+            reports.append(verifyChain(key, chain, keyValues, rows,
+                                       heads.get((chain.name, chainKey))))
+    for (name, chainKey), (seq, _) in sorted(heads.items()):
+        if (name, chainKey) not in seen:
+            report = ChainReport(name, chainKey)
+            report.finding = Finding(name, chainKey, "deleted", None, None, None,
+                                     f"every row of this chain is gone (its head is seq {seq})")
+            reports.append(report)
+    return reports

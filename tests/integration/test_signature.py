@@ -1,0 +1,170 @@
+"""
+Tamper-evident stores (issue 16): the raw-log and alert stores sign their
+rows in an HMAC chain per stream, resends and restarts keep the chain
+intact, and C{mice verify} reports the first altered, deleted or inserted
+row of each chain (exit 1).  On SQLite and MariaDB.
+"""
+
+import os
+import sqlite3
+
+from twisted.trial.unittest import TestCase
+
+from mice.db import schema
+from mice.db.signature import verifyDatabase
+from mice.postproc.alertdb import AlertStore
+from mice.postproc.rawlogdb import RawLogStore
+from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
+from tests.integration.processes import mice
+from tests.integration.test_schema import alertRow
+
+KEY = bytes(range(64))
+
+
+class SignatureTestsMixin:
+    timeout = 120
+
+    def writeKey(self):
+        path = os.path.abspath(self.mktemp())
+        with open(path, "w") as f:
+            f.write(KEY.hex() + "\n")
+        return path
+
+    async def storeBatches(self, *batches, cls=RawLogStore):
+        p, dialect = pool(self.url)
+        store = cls(p, dialect, signKey=KEY)
+        try:
+            await store.start()
+            for batch in batches:
+                await store.process(batch)
+        finally:
+            store.stop()
+
+    async def verify(self):
+        p, dialect = pool(self.url)
+        p.start()
+        try:
+            return await p.runInteraction(verifyDatabase, dialect, KEY)
+        finally:
+            p.close()
+
+    async def storeStreams(self):
+        """
+        Two streams; the first sent in three batches with a resend of the
+        first and a restart (a new store) between them, seqs with gaps.
+        """
+        await self.storeBatches(logBatch(1, 10), logBatch(1, 10),
+                                logBatch(1, 5, stream="/var/log/other"))
+        await self.storeBatches(logBatch(11, 10), logBatch(5, 10),
+                                logBatch(30, 4, seqs=[30, 31, 35, 40]))
+
+    async def test_intactAfterResendAndRestart(self):
+        await self.storeStreams()
+        reports = await self.verify()
+        self.assertEqual([(r.label, r.rows, r.chained, r.finding) for r in reports], [
+            ("client1//var/log/messages", 24, 24, None),
+            ("client1//var/log/other", 5, 5, None)])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM signature_head")[0][0], 2)
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 0, out + err)
+        self.assertIn("2 chains, 29 rows, 0 with a problem", out)
+
+    def tableOf(self, seq):
+        for table in schema.RAWLOG_TABLES:
+            if self.query(f"SELECT COUNT(*) FROM {table} WHERE stream = '/var/log/messages'"
+                          f" AND seq = {seq}")[0][0]:
+                return table
+
+    async def assertFinding(self, kind, seq):
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 1, out + err)
+        lines = [line for line in out.splitlines() if line.startswith("FAIL")]
+        self.assertEqual(len(lines), 1, out)
+        self.assertIn(f"client1//var/log/messages: {kind} ", lines[0])
+        self.assertIn(f" seq {seq}:", lines[0])
+        return lines[0]
+
+    async def test_altered(self):
+        await self.storeStreams()
+        table = self.tableOf(12)
+        self.execute(f"UPDATE {table} SET logline = 'nothing happened' WHERE seq = 12"
+                     " AND stream = '/var/log/messages'")
+        await self.assertFinding("altered", 12)
+
+    async def test_deleted(self):
+        await self.storeStreams()
+        self.execute(f"DELETE FROM {self.tableOf(12)} WHERE seq = 12"
+                     " AND stream = '/var/log/messages'")
+        line = await self.assertFinding("deleted", 13)
+        self.assertIn("follows seq 12, which is missing", line)
+
+    async def test_deletedAtEnd(self):
+        await self.storeStreams()
+        self.execute(f"DELETE FROM {self.tableOf(40)} WHERE seq = 40"
+                     " AND stream = '/var/log/messages'")
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 1, out)
+        self.assertIn("client1//var/log/messages: deleted: the chain's head is seq 40", out)
+
+    async def test_inserted(self):
+        await self.storeStreams()
+        table = self.tableOf(12)
+        columns = "origin, stream, seq, logline, signature"
+        if table == "scslog_line":
+            columns = "origin, stream, seq, pid, uid, euid, logline, signature"
+            values = "'client1', '/var/log/messages', 33, 0, 0, 0, 'forged', 'c1:31:00'"
+        else:
+            values = "'client1', '/var/log/messages', 33, 'forged', 'c1:31:00'"
+        self.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})")
+        await self.assertFinding("inserted", 33)
+
+    async def test_alertChain(self):
+        p, dialect = pool(self.url)
+        store = AlertStore(p, dialect, signKey=KEY)
+        try:
+            await store.start()
+            for seqs in ((1, 2, 3), (2, 3, 4)):
+                await p.runInteraction(
+                    lambda txn, rows: schema.insertRows(
+                        txn, dialect, "alert_entry",
+                        store.signer.signRows(txn, dialect, {"alert_entry": rows})["alert_entry"]),
+                    [alertRow(s) for s in seqs])
+        finally:
+            store.stop()
+        reports = await self.verify()
+        self.assertEqual([(r.chain, r.label, r.chained, r.finding) for r in reports],
+                         [("alert_entry", "aa-1/analyzer-1/idmef", 4, None)])
+        self.execute("UPDATE alert_entry SET source_address = '10.9.9.9' WHERE seq = 3")
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 1, out)
+        self.assertIn("alert_entry aa-1/analyzer-1/idmef: altered alert_entry", out)
+
+
+class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
+    def setUp(self):
+        self.url, self.path = sqliteUrl(self)
+
+    def execute(self, statement):
+        db = sqlite3.connect(self.path)
+        db.execute(statement)
+        db.commit()
+        db.close()
+
+    def query(self, statement):
+        db = sqlite3.connect(self.path)
+        try:
+            return db.execute(statement).fetchall()
+        finally:
+            db.close()
+
+
+class MariaDBSignatureTests(SignatureTestsMixin, TestCase):
+    def setUp(self):
+        self.db = ScratchMariaDB(self)
+        self.url = self.db.url()
+
+    def execute(self, statement):
+        self.db.admin(statement)
+
+    def query(self, statement):
+        return self.db.admin(statement)[0]
