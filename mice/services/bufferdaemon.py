@@ -48,6 +48,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from mice.config.settings import ListenLimits
+from mice.interfaces import ReloadError
 from mice.protocols import wire
 from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory
@@ -216,6 +217,25 @@ class Records(Sequence):
         if isinstance(other, Records | list | tuple):
             return list(self) == list(other)
         return NotImplemented
+
+
+class _Reloading:
+    """
+    A reload in progress, and who waits for its end.
+    """
+
+    def __init__(self):
+        self.waiting = []
+
+    def whenDone(self):
+        d = Deferred()
+        self.waiting.append(d)
+        return d
+
+    def done(self, results):
+        waiting, self.waiting = self.waiting, []
+        for d in waiting:
+            d.callback(results)
 
 
 class _Flush:
@@ -508,6 +528,8 @@ class BufferDaemon(MultiService):
         self._unreportedPauses = 0
         self._unreportedPausedTime = 0.0
         self._flowReportCall = None
+        self._reloading = None
+        self._reloadAgain = False
 
     # Service
 
@@ -606,6 +628,66 @@ class BufferDaemon(MultiService):
         return DeferredList(ds).addCallback(
             lambda results: self._drain() if all(ok and stored for ok, stored in results)
             else None)
+
+    # Reload (SIGHUP, L{mice.services.reload})
+
+    def reload(self):
+        """
+        Ask every post-processor that can (an optional C{reload()}, see
+        L{mice.interfaces.IReloadable}) to read its files again.  Nothing
+        else is touched: connections, rings and flushes in progress go on;
+        a flush already in a post-processor finishes with the rules it
+        started with, the next one uses the new rules.
+
+        A module whose files do not load keeps what it had, and every bad
+        line is logged (C{file:line: reason}).  A reload asked for while one
+        runs (a module's C{reload()} may return a Deferred) runs once more
+        after it.
+
+        @return: a Deferred firing with C{[(pipeline name, what was loaded
+            or None)]}.
+        """
+        if self._reloading is not None:
+            self._reloadAgain = True
+            return self._reloading.whenDone()
+        self._reloading = _Reloading()
+        done = self._reloading.whenDone()
+        self._reloadRound()
+        return done
+
+    def _reloadRound(self):
+        reloadable = [p for p in self.pipelines
+                      if callable(getattr(p.postprocessor, "reload", None))]
+        if not reloadable:
+            self.log.info("reload: no module of this daemon has files to read again")
+        ds = [maybeDeferred(p.postprocessor.reload).addCallbacks(
+            self._reloaded, self._reloadFailed, callbackArgs=(p,), errbackArgs=(p,))
+            for p in reloadable]
+        DeferredList(ds).addCallback(self._reloadRoundDone)
+
+    def _reloaded(self, loaded, pipeline):
+        self.log.info("{pipeline}: reloaded ({loaded})", pipeline=pipeline.name, loaded=loaded)
+        return (pipeline.name, loaded)
+
+    def _reloadFailed(self, failure, pipeline):
+        if failure.check(ReloadError):
+            for problem in failure.value.problems:
+                self.log.error("{problem}", problem=problem, pipeline=pipeline.name)
+            self.log.error("{pipeline}: not reloaded ({count} bad lines); the rules it had keep"
+                           " running", pipeline=pipeline.name,
+                           count=len(failure.value.problems))
+        else:
+            self.log.failure("{pipeline}: not reloaded; the rules it had keep running",
+                             failure, pipeline=pipeline.name)
+        return (pipeline.name, None)
+
+    def _reloadRoundDone(self, results):
+        if self._reloadAgain:
+            self._reloadAgain = False
+            self._reloadRound()
+            return
+        reloading, self._reloading = self._reloading, None
+        reloading.done([result for _, result in results])
 
     # The receiver interface of LinkServerFactory
 

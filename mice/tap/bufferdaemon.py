@@ -15,6 +15,7 @@ from mice.registry import pipelineModules
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.services.reload import HangupReload
 from mice.services.sender import sendersFor
 from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
 
@@ -116,8 +117,11 @@ def makeService(options):
     try:
         # A server that cannot listen is of no use: stop (once twistd has
         # started the reactor) after the daemon has logged why.
-        return buildBufferDaemon(
+        daemon = buildBufferDaemon(
             options.settings, reactor,
             onListenFailure=lambda reason: reactor.callWhenRunning(reactor.stop))
     except (ConfigError, OSError, ValueError) as e:
         raise SystemExit(f"mice-bufferdaemon: {e}") from None
+    # SIGHUP: the analysis modules read their rules again (systemctl reload).
+    HangupReload(daemon.reload, reactor).setServiceParent(daemon)
+    return daemon
