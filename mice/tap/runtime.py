@@ -61,7 +61,10 @@ def applyRunSettings(settings, twistdOptions, name, isRoot=None, stayRoot=False)
     if isRoot is None:
         isRoot = os.getuid() == 0
     pidPath = getattr(settings, "pidPath", None)
-    if pidPath and twistdOptions.get("pidfile") == _TWISTD_DEFAULT_PIDFILE:
+    # twistd makes its option absolute (ServerOptions.postOptions): its
+    # default is twistd.pid in the directory it was started in.
+    if pidPath and twistdOptions.get("pidfile") in (
+            _TWISTD_DEFAULT_PIDFILE, os.path.abspath(_TWISTD_DEFAULT_PIDFILE)):
         os.makedirs(pidPath, exist_ok=True)
         twistdOptions["pidfile"] = os.path.join(pidPath, name + ".pid")
     problems = {}
