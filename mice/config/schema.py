@@ -410,9 +410,24 @@ def _buildBufferDaemon(loader, v):
         pipelines=pipelines, timeInterval=v.one("TIME_INTERVALS", "TIMEINV"), mmPath=mmPath,
         mmSize=mmSize, rbSize=rbSize, mmBytes=mmBytes, maxLine=v.one("MISC", "MAXLINE"),
         pseudo=v.one("SECURITY_AND_PRIVACY", "PSEUDO"),
+        pseudonymConfig=_pseudonymConfig(loader, v),
         user=v.one("SECURITY_AND_PRIVACY", "USER"), group=v.one("SECURITY_AND_PRIVACY", "GROUP"),
         chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
         limits=listenLimits(loader, v))
+
+
+def _pseudonymConfig(loader, v):
+    """
+    A BufferDaemon's C{PSEUDONYMCONF}: the C{mice_mod_psd_keyed} config
+    whose key C{PSEUDO = yes} uses; by default C{mice_mod_psd_keyed.conf}
+    beside the config.
+    """
+    named = v.one("SECURITY_AND_PRIVACY", "PSEUDONYMCONF")
+    if named is None and v.one("SECURITY_AND_PRIVACY", "PSEUDO") and loader.filename:
+        named = os.path.join(os.path.dirname(os.path.abspath(loader.filename)),
+                             "mice_mod_psd_keyed.conf")
+        v.effective[("SECURITY_AND_PRIVACY", "PSEUDONYMCONF")] = named
+    return named
 
 
 def listenLimits(loader, v, section="LIMITS"):
@@ -902,8 +917,9 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("TIME_INTERVALS", (K("TIMEINV", SECONDS, required=True),)),
         _Sect("CACHE_AND_RINGBUFFER", (K("MMPATH", RUNTIME), K("MMSIZE", COUNT, 0),
                                        K("RBSIZE", COUNT, 100), K("MMBYTES", POSITIVE))),
-        _Sect("SECURITY_AND_PRIVACY", (K("PSEUDO", BOOL, False), K("USER", NAME),
-                                       K("GROUP", NAME), K("CHROOT", DIRECTORY))),
+        _Sect("SECURITY_AND_PRIVACY", (K("PSEUDO", BOOL, False), K("PSEUDONYMCONF", FILE),
+                                       K("USER", NAME), K("GROUP", NAME),
+                                       K("CHROOT", DIRECTORY))),
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("BACKLOG", POSITIVE, 50),
                        K("MAXLINE", POSITIVE, 4194304))),
         LIMITS_SECTION,

@@ -173,6 +173,16 @@ class _Ack:
             self.connection.sendAck(self.batchId)
 
 
+def pseudonymizeRecords(records, pseudonymizer):
+    """
+    Replace the log line of every C{[date, time, logline, signature]}
+    record of a C{log} batch by its pseudonymised form, in place.
+    """
+    pseudonymize = pseudonymizer.pseudonymize
+    for record in records:
+        record[2] = pseudonymize(record[2])
+
+
 def envelope(source, payload):
     """
     What a ring entry holds: enough to decode the batch again after a restart.
@@ -479,7 +489,8 @@ class BufferDaemon(MultiService):
 
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
                  maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None,
-                 security=None, limits=None, openFiles=None, name="BufferDaemon"):
+                 security=None, limits=None, openFiles=None, name="BufferDaemon",
+                 pseudonymizer=None):
         """
         @param onListenFailure: called with the failure when an endpoint
             cannot listen (after it is logged); C{twistd} stops, since a
@@ -491,6 +502,10 @@ class BufferDaemon(MultiService):
         @param openFiles: a L{mice.protocols.guard.OpenFiles} (the process's
             when C{None}).
         @param name: what the logs call it.
+        @param pseudonymizer: an L{mice.interfaces.IPseudonymizer} (C{PSEUDO
+            = yes}): the lines of C{log} batches are pseudonymised as they
+            arrive, before the ring buffer, the stores or the analysis see
+            them.
         """
         MultiService.__init__(self)
         self.endpoints = list(endpoints)
@@ -500,6 +515,7 @@ class BufferDaemon(MultiService):
         self.timeInterval = timeInterval
         self.maxLine = maxLine
         self.maxRecord = maxRecord
+        self.pseudonymizer = pseudonymizer
         if security is not None:
             securityFactory = security.securityFactory()
         self.limits = limits if limits is not None else ListenLimits()
@@ -721,6 +737,13 @@ class BufferDaemon(MultiService):
         batch = wire.checkBatch(message)
         batchId = batch.id
         decoded = [p.decoder.decode(connection.source, batch) for p in pipelines]
+        if self.pseudonymizer is not None and connection.kind == "log":
+            # After the decoders' checks, so a record is judged as its sender
+            # sent it.  The decoded batches hold the message's own record
+            # lists (L{mice.decoders.logformat.LogBatch}): rewritten in place,
+            # and the ring gets the message encoded again.
+            pseudonymizeRecords(batch.records, self.pseudonymizer)
+            payload = wire.encodeMessage(message)
         item = (pipelines, decoded, envelope(connection.source, payload),
                 _Ack(connection, batchId, len(pipelines)))
         if self._overflow or not self._fits(item):

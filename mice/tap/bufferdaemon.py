@@ -68,6 +68,30 @@ def buildPipelines(settings, reactor):
     return pipelines
 
 
+def serverPseudonymizer(settings, reactor):
+    """
+    The keyed pseudonymiser of C{PSEUDO = yes} (C{mice_mod_psd_keyed} with
+    the config PSEUDONYMCONF names), or C{None}.
+
+    @raise ConfigError: the pseudonymiser's config or key does not load,
+        at the PSEUDO line (or PSEUDONYMCONF's).
+    """
+    if not settings.pseudo:
+        return None
+    from mice.config import lineOf
+    from mice.forwarder.pseudonym import buildKeyed
+
+    try:
+        pseudonymizer = buildKeyed(settings.pseudonymConfig, reactor)
+    except ConfigError as e:
+        key = "PSEUDONYMCONF" if lineOf(settings.path, "PSEUDONYMCONF") else "PSEUDO"
+        raise ConfigError(settings.path, lineOf(settings.path, key),
+                          f"{key}: the keyed pseudonymiser does not load: {e}") from None
+    log.info("{path}: log lines pseudonymised on arrival ({conf})", path=settings.path,
+             conf=settings.pseudonymConfig)
+    return pseudonymizer
+
+
 def buildBufferDaemon(settings, reactor, onListenFailure=None):
     pipelines = buildPipelines(settings, reactor)
     maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
@@ -78,11 +102,12 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
     except ValueError as e:
         raise ConfigError(settings.path, None, str(e)) from None
     log.info("{path}: link security {security}", path=settings.path, security=security)
+    pseudonymizer = serverPseudonymizer(settings, reactor)
     daemon = BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
         maxRecord=maxRecord, onListenFailure=onListenFailure, security=security,
-        limits=settings.limits)
+        limits=settings.limits, pseudonymizer=pseudonymizer)
     for pipeline in pipelines:
         attachSenders(pipeline.postprocessor, daemon, reactor)
     return daemon
