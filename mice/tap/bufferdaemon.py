@@ -17,7 +17,7 @@ from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.reload import HangupReload
 from mice.services.sender import sendersFor
-from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
+from mice.tap.runtime import applyRunSettings, configWarnings, privilegeWarnings  # noqa: F401
 
 log = Logger()
 
@@ -136,7 +136,9 @@ def makeService(options):
                                     "mice-bufferdaemon", stayRoot=options["stay-root"])
     except ConfigError as e:
         raise SystemExit(f"mice-bufferdaemon: {e}") from None
-    for warning in warnings:
+    settings = options.settings
+    for warning in warnings + configWarnings(
+            settings.path, *(spec.postprocessorConfig for spec in settings.pipelines)):
         log.warn("{problem}", problem=warning)
 
     try:

@@ -89,6 +89,27 @@ def applyRunSettings(settings, twistdOptions, name, isRoot=None, stayRoot=False)
     return list(problems.values()) + privilegeWarnings(settings, twistdOptions, problems)
 
 
+def configWarnings(*paths):
+    """
+    The warnings of the config files C{paths} (C{None}s skipped): a key
+    accepted but not used, a file named that does not exist yet.  Read
+    again for the log at start-up, since the settings loaders keep only the
+    settings.
+    """
+    from mice.config import loadConfig
+
+    warnings = []
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            warnings.extend(str(w) for w in loadConfig(path).warnings)
+        except (ConfigError, OSError):
+            # Its errors are reported by whoever builds from it.
+            continue
+    return warnings
+
+
 def startSyslog(facility, prefix):
     """
     Send every log event to syslog too, with C{facility} (SYSLOGFAC).
