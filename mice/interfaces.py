@@ -97,6 +97,42 @@ class IPostProcessor(Interface):
         """
 
 
+class ReloadError(Exception):
+    """
+    A module's files do not load: it keeps what it had.
+
+    @ivar problems: every bad line, as C{file:line: reason} texts.
+    """
+
+    def __init__(self, problems):
+        self.problems = tuple(str(problem) for problem in problems)
+        super().__init__(*self.problems)
+
+    def __str__(self):
+        return "\n".join(self.problems)
+
+
+class IReloadable(Interface):
+    """
+    A post-processor whose files can be read again while it runs (its rules,
+    filters, match files): the BufferDaemon calls L{reload} on C{SIGHUP}
+    (L{mice.services.reload}).  Optional: a post-processor without it has
+    nothing to reload.
+    """
+
+    def reload():
+        """
+        Read the module's files again and use them from the next
+        L{IPostProcessor.process} on; what is being processed is not
+        disturbed, no connection is dropped.
+
+        @return: a short text saying what was loaded, or a Deferred firing
+            with it.
+        @raise ReloadError: a file does not load (every bad line named); the
+            module keeps running with what it had.
+        """
+
+
 class IFilter(Interface):
     """
     Decides which log lines a DataForwarder ships.  Pure: no I/O.

@@ -17,15 +17,17 @@ from mice.cli import (
     keygen,
     react,
     send,
+    status,
     verify,
 )
 from mice.cli.base import readerGone, startLogging
 
 #: The sub-commands, in the order C{mice --help} lists them.
-COMMANDS = (checkconfig, initdb, send, react, keygen, certs, depseudonymize, analyze, verify)
+COMMANDS = (checkconfig, initdb, send, react, status, verify, keygen, certs, depseudonymize,
+            analyze)
 
 #: Sub-commands that print their own results and log nothing by default.
-_QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze")
+_QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze", "status")
 
 
 def makeParser():

@@ -108,6 +108,9 @@ class _Key:
     repeated: bool = False
     synonyms: tuple = ()
     secret: bool = False
+    unused: str | None = None
+    """Why this version accepts the key but does nothing with it: warned
+    about at its line (C{check-config} and at start-up)."""
 
     def names(self):
         return (self.name, *self.synonyms)
@@ -290,6 +293,9 @@ def _validate(ini, schema, loader):
                                          f" at line {found[0].line}); it takes one value")
                 continue
             found.append(_Value(value, entry.line, entry.key))
+            if key.unused:
+                loader.warn(entry.line, f"{entry.key} is accepted for compatibility but not used"
+                                        f" by this version ({key.unused})")
     for sect in schema.sections:
         if sect.pattern is not None:
             continue
@@ -410,9 +416,24 @@ def _buildBufferDaemon(loader, v):
         pipelines=pipelines, timeInterval=v.one("TIME_INTERVALS", "TIMEINV"), mmPath=mmPath,
         mmSize=mmSize, rbSize=rbSize, mmBytes=mmBytes, maxLine=v.one("MISC", "MAXLINE"),
         pseudo=v.one("SECURITY_AND_PRIVACY", "PSEUDO"),
+        pseudonymConfig=_pseudonymConfig(loader, v),
         user=v.one("SECURITY_AND_PRIVACY", "USER"), group=v.one("SECURITY_AND_PRIVACY", "GROUP"),
         chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
         limits=listenLimits(loader, v))
+
+
+def _pseudonymConfig(loader, v):
+    """
+    A BufferDaemon's C{PSEUDONYMCONF}: the C{mice_mod_psd_keyed} config
+    whose key C{PSEUDO = yes} uses; by default C{mice_mod_psd_keyed.conf}
+    beside the config.
+    """
+    named = v.one("SECURITY_AND_PRIVACY", "PSEUDONYMCONF")
+    if named is None and v.one("SECURITY_AND_PRIVACY", "PSEUDO") and loader.filename:
+        named = os.path.join(os.path.dirname(os.path.abspath(loader.filename)),
+                             "mice_mod_psd_keyed.conf")
+        v.effective[("SECURITY_AND_PRIVACY", "PSEUDONYMCONF")] = named
+    return named
 
 
 def listenLimits(loader, v, section="LIMITS"):
@@ -883,6 +904,12 @@ def K(name, type, default=None, **kw):
 
 _SECRET = {"secret": True}
 
+#: Why keys of the seed are accepted but not used (L{_Key.unused}).
+_DEVRANDOM_UNUSED = ("keys and nonces come from the kernel's CSPRNG through os.urandom;"
+                     " remove the line")
+_DTD_UNUSED = ("alerts are built by mice.idmef, which writes valid IDMEF itself; nothing"
+               " reads the DTD; remove the line")
+
 #: The C{[LIMITS]} section of a listening daemon's config (its keys'
 #: defaults are L{ListenLimits}'s); a schema that includes it reads it with
 #: L{listenLimits}.
@@ -916,8 +943,9 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("TIME_INTERVALS", (K("TIMEINV", SECONDS, required=True),)),
         _Sect("CACHE_AND_RINGBUFFER", (K("MMPATH", RUNTIME), K("MMSIZE", COUNT, 0),
                                        K("RBSIZE", COUNT, 100), K("MMBYTES", POSITIVE))),
-        _Sect("SECURITY_AND_PRIVACY", (K("PSEUDO", BOOL, False), K("USER", NAME),
-                                       K("GROUP", NAME), K("CHROOT", DIRECTORY))),
+        _Sect("SECURITY_AND_PRIVACY", (K("PSEUDO", BOOL, False), K("PSEUDONYMCONF", FILE),
+                                       K("USER", NAME), K("GROUP", NAME),
+                                       K("CHROOT", DIRECTORY))),
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("BACKLOG", POSITIVE, 50),
                        K("MAXLINE", POSITIVE, 4194304))),
         LIMITS_SECTION,
@@ -932,7 +960,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
             K("USER", NAME), K("GROUP", NAME), K("CHROOT", DIRECTORY),
             K("ENCKEY", TEXT, **_SECRET),
             K("CRYPTMOD", CRYPTMOD, "aes-256-gcm", synonyms=("CRYPTOMOD",)),
-            K("DEVRANDOM", FILE), K("TLSCERT", FILE), K("TLSKEY", FILE), K("TLSCA", FILE),
+            K("DEVRANDOM", FILE, unused=_DEVRANDOM_UNUSED), K("TLSCERT", FILE), K("TLSKEY", FILE), K("TLSCA", FILE),
             K("TLSNAME", TEXT))),
         _Sect("LOGFILE_LIST", (K("FILE", LOGFILE, required=True, repeated=True),)),
         _Sect("MODULES_SEARCH_PATH", (K("MODPATH", SEARCHPATH, repeated=True),)),
@@ -1037,7 +1065,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                             K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
                             K("TLSKEY", FILE), K("TLSCA", FILE))),
         _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
-                             K("DTDFile", FILE), K("AnalyzerID", NAME, "MICE-RegEx"))),
+                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-RegEx"))),
         *(_Sect(name, (K(sendTo, SENDTO, "N"),
                        *(K(rule, REGEX, repeated=True) for rule in rules)))
           for name, sendTo, rules in _RULE_SECTIONS),
@@ -1048,7 +1076,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                             K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
                             K("TLSKEY", FILE), K("TLSCA", FILE))),
         _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
-                             K("DTDFile", FILE), K("AnalyzerID", NAME, "MICE-LogIDS"))),
+                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-LogIDS"))),
         _Sect("LOGIDS", (K("Rules", FILE, required=True), K("Filters", FILE, required=True),
                          K("NetDef", FILE), K("SendTo", SENDTO, "M"))),
     ), _buildAaRules),

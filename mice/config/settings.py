@@ -99,6 +99,8 @@ class BufferDaemonSettings:
     pidPath: str | None
     limits: ListenLimits = field(default_factory=ListenLimits)
     """C{[LIMITS]}: the listener's connection limits and timeouts."""
+    pseudonymConfig: str | None = None
+    """PSEUDONYMCONF: the C{mice_mod_psd_keyed} config whose key PSEUDO uses."""
 
     @property
     def endpoints(self):

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.db.test_signature,tests.integration.test_signature -*-
+# -*- test-case-name: tests.integration.test_signature -*-
 """
 Tamper-evident stores: an HMAC-SHA256 chain through the rows of each stream,
 kept in their C{signature} column and checked by C{mice verify}.

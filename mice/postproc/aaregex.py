@@ -27,7 +27,7 @@ from zope.interface import implementer
 from mice.analysis.aaregex import AaRegexMatcher, descriptionsFrom, makeAlert
 from mice.decoders.idmef import ReceivedAlert
 from mice.decoders.logformat import LogBatch
-from mice.interfaces import IPostProcessor
+from mice.interfaces import IPostProcessor, IReloadable, ReloadError
 from mice.postproc.agent import (
     ROUTES,
     AgentModule,
@@ -41,7 +41,7 @@ from mice.postproc.agent import (
 MATCHES_PER_LINE = 32
 
 
-@implementer(IPostProcessor)
+@implementer(IPostProcessor, IReloadable)
 class AaRegexAnalyzer(AgentModule):
     """
     @param senders: C{{"M": sender, "A": sender}} for the servers the config
@@ -51,6 +51,8 @@ class AaRegexAnalyzer(AgentModule):
 
     name = "mice_mod_pop_aa_regex"
     log = Logger()
+    #: The config it was built from, read again by L{reload}.
+    configPath = None
 
     def __init__(self, settings, senders, counter, clock, descriptions=None, tz=None):
         self.settings = settings
@@ -63,6 +65,37 @@ class AaRegexAnalyzer(AgentModule):
         self.alerts = 0
         self.unrouted = 0
         self.relayed = 0
+
+    def reload(self):
+        """
+        Read the config (its rules) and the match file again; the next flush
+        uses them.  The links (ManagementHost, next agent, keys, TLS) stay as
+        they were started: a change to them is warned about and applies at
+        the next restart.
+
+        @raise ReloadError: the config or the match file does not load
+            (every bad line named); the old rules keep running.
+        """
+        from mice.config import ConfigError, loadAaRegex
+
+        if self.configPath is None:
+            raise ReloadError([f"{self.name}: built without a config file, nothing to read"])
+        try:
+            settings = loadAaRegex(self.configPath)
+            descriptions = matchDescriptions(self.configPath)
+            matcher = AaRegexMatcher(settings)
+        except ConfigError as e:
+            raise ReloadError(getattr(e, "errors", [e])) from None
+        except OSError as e:
+            raise ReloadError([f"{e.filename or self.configPath}: {e.strerror or e}"]) from None
+        links = linkSpecs(settings, regexLinks(settings))
+        if links != tuple(self.links):
+            self.log.warn("{path}: the links (ManagementHost, next agent, their keys or TLS)"
+                          " changed; they apply at the next restart, the running ones are"
+                          " kept", path=self.configPath)
+        self.settings, self.matcher, self.descriptions = settings, matcher, descriptions
+        return (f"{len(matcher.rules)} rules of {len(settings.sections)} sections,"
+                f" {len(descriptions)} alert descriptions")
 
     def process(self, records):
         outgoing = self.outgoing()
@@ -123,15 +156,10 @@ class AaRegexAnalyzer(AgentModule):
                               received.xml)
 
 
-def build(configPath, reactor):
+def regexLinks(settings):
     """
-    The C{mice_mod_pop_aa_regex} module from its config (see L{mice.registry}).
+    The links an C{aa_regex} config's sections send on (see L{linkSpecs}).
     """
-    import os
-
-    from mice.config import loadAaRegex, loadMatchFile
-
-    settings = loadAaRegex(configPath)
     links = []
     for route, address, key, keyName, what in (
             ("M", settings.management, settings.mngmntKey, "MngmntKey", "ManagementHost"),
@@ -141,11 +169,34 @@ def build(configPath, reactor):
         if address is not None and (route == "M" or any(route in ROUTES[section.sendTo]
                                                          for section in settings.sections)):
             links.append((route, address, key, keyName, what, "idmef"))
+    return links
+
+
+def matchDescriptions(configPath):
+    """
+    The alert descriptions of the match file beside C{configPath}
+    (C{matchfiles/match_file_aa_regex.txt}), none when there is no such file.
+
+    @raise mice.config.ConfigError: the match file is bad.
+    """
+    import os
+
+    from mice.config import loadMatchFile
+
     matchFile = os.path.join(os.path.dirname(configPath), "matchfiles",
                              "match_file_aa_regex.txt")
-    descriptions = descriptionsFrom(loadMatchFile(matchFile)) if os.path.exists(matchFile) \
-        else {}
-    analyzer = AaRegexAnalyzer(settings, {},
-                           agentCounter(settings), reactor, descriptions)
-    analyzer.links = linkSpecs(settings, links)
+    return descriptionsFrom(loadMatchFile(matchFile)) if os.path.exists(matchFile) else {}
+
+
+def build(configPath, reactor):
+    """
+    The C{mice_mod_pop_aa_regex} module from its config (see L{mice.registry}).
+    """
+    from mice.config import loadAaRegex
+
+    settings = loadAaRegex(configPath)
+    analyzer = AaRegexAnalyzer(settings, {}, agentCounter(settings), reactor,
+                               matchDescriptions(configPath))
+    analyzer.links = linkSpecs(settings, regexLinks(settings))
+    analyzer.configPath = configPath
     return analyzer

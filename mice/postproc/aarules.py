@@ -34,7 +34,7 @@ from mice.analysis.aaregex import isoTime, recordTime
 from mice.analysis.extract import address, nodesFor
 from mice.analysis.logids import isAddress, syslogHost
 from mice.decoders.events import eventRecord
-from mice.interfaces import IPostProcessor
+from mice.interfaces import IPostProcessor, IReloadable, ReloadError
 from mice.postproc.agent import (
     ROUTES,
     AgentModule,
@@ -156,7 +156,7 @@ class _Rejects:
                                            count=count)
 
 
-@implementer(IPostProcessor)
+@implementer(IPostProcessor, IReloadable)
 class AaRulesAnalyzer(AgentModule):
     """
     @param engine: a L{mice.analysis.logids.LogIdsEngine}.
@@ -170,6 +170,8 @@ class AaRulesAnalyzer(AgentModule):
 
     name = "mice_mod_pop_aa_rules"
     log = Logger()
+    #: The config it was built from, read again by L{reload}.
+    configPath = None
 
     def __init__(self, settings, engine, senders, counter, clock, tz=None):
         self.settings = settings
@@ -187,6 +189,40 @@ class AaRulesAnalyzer(AgentModule):
         super().attachSenders(senders)
         self.routes = tuple(route for route in ROUTES[self.settings.sendTo]
                             if route in self.senders)
+
+    def reload(self):
+        """
+        Read the config and its C{rules.txt}, C{filter.txt} and
+        C{netdef.txt} again; the next flush uses them.  Unlike at start-up,
+        where a bad line is skipped, a file with a bad line is not taken at
+        all: the rules that run stay whole.  The links stay as they were
+        started (a change is warned about and applies at the next restart).
+
+        @raise ReloadError: a file does not load (every bad line named); the
+            old rules, filters and netdef keep running.
+        """
+        from mice.analysis.logids import LogIdsEngine, loadFiles
+        from mice.config import ConfigError, loadAaRules
+
+        if self.configPath is None:
+            raise ReloadError([f"{self.name}: built without a config file, nothing to read"])
+        try:
+            settings = loadAaRules(self.configPath)
+            rules, filters, netdef, problems = loadFiles(
+                settings.rulesFile, settings.filterFile, settings.netdefFile)
+        except ConfigError as e:
+            raise ReloadError(getattr(e, "errors", [e])) from None
+        except OSError as e:
+            raise ReloadError([f"{e.filename or self.configPath}: {e.strerror or e}"]) from None
+        if problems:
+            raise ReloadError(problems)
+        if linkSpecs(settings, rulesLinks(settings)) != tuple(self.links):
+            self.log.warn("{path}: the links (ManagementHost, next agent, their keys or TLS)"
+                          " changed; they apply at the next restart, the running ones are"
+                          " kept", path=self.configPath)
+        self.settings, self.engine = settings, LogIdsEngine(rules, filters, netdef)
+        self.routes = tuple(route for route in ROUTES[settings.sendTo] if route in self.senders)
+        return f"{len(rules)} rules, {len(filters)} filters"
 
     def process(self, records):
         outgoing = self.outgoing()
@@ -280,14 +316,10 @@ def loadEngine(settings, log=None):
     return LogIdsEngine(rules, filters, netdef), problems
 
 
-def build(configPath, reactor):
+def rulesLinks(settings):
     """
-    The C{mice_mod_pop_aa_rules} module from its config (see L{mice.registry}).
+    The links an C{aa_rules} config sends on (see L{linkSpecs}).
     """
-    from mice.config import loadAaRules
-
-    settings = loadAaRules(configPath)
-    engine, _ = loadEngine(settings)
     routes = ROUTES[settings.sendTo]
     links = [("events", settings.management, settings.mngmntKey, "MngmntKey",
               "ManagementHost (LogIDS console events)", "event")]
@@ -297,7 +329,18 @@ def build(configPath, reactor):
     if "A" in routes:
         links.append(("A", settings.agent, settings.agentKey, "AgentKey",
                       "next analysis agent (LogIDS alerts)", "idmef"))
-    analyzer = AaRulesAnalyzer(settings, engine, {},
-                           agentCounter(settings), reactor)
-    analyzer.links = linkSpecs(settings, links)
+    return links
+
+
+def build(configPath, reactor):
+    """
+    The C{mice_mod_pop_aa_rules} module from its config (see L{mice.registry}).
+    """
+    from mice.config import loadAaRules
+
+    settings = loadAaRules(configPath)
+    engine, _ = loadEngine(settings)
+    analyzer = AaRulesAnalyzer(settings, engine, {}, agentCounter(settings), reactor)
+    analyzer.links = linkSpecs(settings, rulesLinks(settings))
+    analyzer.configPath = configPath
     return analyzer

@@ -49,6 +49,7 @@ from twisted.logger import Logger
 
 from mice.config.settings import ListenLimits
 from mice.db.schema import StoreUnusable
+from mice.interfaces import ReloadError
 from mice.protocols import wire
 from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory
@@ -178,6 +179,16 @@ class _Ack:
             self.connection.sendAck(self.batchId)
 
 
+def pseudonymizeRecords(records, pseudonymizer):
+    """
+    Replace the log line of every C{[date, time, logline, signature]}
+    record of a C{log} batch by its pseudonymised form, in place.
+    """
+    pseudonymize = pseudonymizer.pseudonymize
+    for record in records:
+        record[2] = pseudonymize(record[2])
+
+
 def envelope(source, payload):
     """
     What a ring entry holds: enough to decode the batch again after a restart.
@@ -222,6 +233,25 @@ class Records(Sequence):
         if isinstance(other, Records | list | tuple):
             return list(self) == list(other)
         return NotImplemented
+
+
+class _Reloading:
+    """
+    A reload in progress, and who waits for its end.
+    """
+
+    def __init__(self):
+        self.waiting = []
+
+    def whenDone(self):
+        d = Deferred()
+        self.waiting.append(d)
+        return d
+
+    def done(self, results):
+        waiting, self.waiting = self.waiting, []
+        for d in waiting:
+            d.callback(results)
 
 
 class _Flush:
@@ -474,7 +504,8 @@ class BufferDaemon(MultiService):
 
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
                  maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None,
-                 security=None, limits=None, openFiles=None, name="BufferDaemon"):
+                 security=None, limits=None, openFiles=None, name="BufferDaemon",
+                 pseudonymizer=None):
         """
         @param onListenFailure: called with the failure when an endpoint
             cannot listen, or a store cannot start on its database
@@ -487,6 +518,10 @@ class BufferDaemon(MultiService):
         @param openFiles: a L{mice.protocols.guard.OpenFiles} (the process's
             when C{None}).
         @param name: what the logs call it.
+        @param pseudonymizer: an L{mice.interfaces.IPseudonymizer} (C{PSEUDO
+            = yes}): the lines of C{log} batches are pseudonymised as they
+            arrive, before the ring buffer, the stores or the analysis see
+            them.
         """
         MultiService.__init__(self)
         self.endpoints = list(endpoints)
@@ -496,6 +531,7 @@ class BufferDaemon(MultiService):
         self.timeInterval = timeInterval
         self.maxLine = maxLine
         self.maxRecord = maxRecord
+        self.pseudonymizer = pseudonymizer
         if security is not None:
             securityFactory = security.securityFactory()
         self.limits = limits if limits is not None else ListenLimits()
@@ -525,6 +561,8 @@ class BufferDaemon(MultiService):
         self._unreportedPauses = 0
         self._unreportedPausedTime = 0.0
         self._flowReportCall = None
+        self._reloading = None
+        self._reloadAgain = False
 
     # Service
 
@@ -645,6 +683,66 @@ class BufferDaemon(MultiService):
             lambda results: self._drain() if all(ok and stored for ok, stored in results)
             else None)
 
+    # Reload (SIGHUP, L{mice.services.reload})
+
+    def reload(self):
+        """
+        Ask every post-processor that can (an optional C{reload()}, see
+        L{mice.interfaces.IReloadable}) to read its files again.  Nothing
+        else is touched: connections, rings and flushes in progress go on;
+        a flush already in a post-processor finishes with the rules it
+        started with, the next one uses the new rules.
+
+        A module whose files do not load keeps what it had, and every bad
+        line is logged (C{file:line: reason}).  A reload asked for while one
+        runs (a module's C{reload()} may return a Deferred) runs once more
+        after it.
+
+        @return: a Deferred firing with C{[(pipeline name, what was loaded
+            or None)]}.
+        """
+        if self._reloading is not None:
+            self._reloadAgain = True
+            return self._reloading.whenDone()
+        self._reloading = _Reloading()
+        done = self._reloading.whenDone()
+        self._reloadRound()
+        return done
+
+    def _reloadRound(self):
+        reloadable = [p for p in self.pipelines
+                      if callable(getattr(p.postprocessor, "reload", None))]
+        if not reloadable:
+            self.log.info("reload: no module of this daemon has files to read again")
+        ds = [maybeDeferred(p.postprocessor.reload).addCallbacks(
+            self._reloaded, self._reloadFailed, callbackArgs=(p,), errbackArgs=(p,))
+            for p in reloadable]
+        DeferredList(ds).addCallback(self._reloadRoundDone)
+
+    def _reloaded(self, loaded, pipeline):
+        self.log.info("{pipeline}: reloaded ({loaded})", pipeline=pipeline.name, loaded=loaded)
+        return (pipeline.name, loaded)
+
+    def _reloadFailed(self, failure, pipeline):
+        if failure.check(ReloadError):
+            for problem in failure.value.problems:
+                self.log.error("{problem}", problem=problem, pipeline=pipeline.name)
+            self.log.error("{pipeline}: not reloaded ({count} bad lines); the rules it had keep"
+                           " running", pipeline=pipeline.name,
+                           count=len(failure.value.problems))
+        else:
+            self.log.failure("{pipeline}: not reloaded; the rules it had keep running",
+                             failure, pipeline=pipeline.name)
+        return (pipeline.name, None)
+
+    def _reloadRoundDone(self, results):
+        if self._reloadAgain:
+            self._reloadAgain = False
+            self._reloadRound()
+            return
+        reloading, self._reloading = self._reloading, None
+        reloading.done([result for _, result in results])
+
     # The receiver interface of LinkServerFactory
 
     def counters(self):
@@ -677,6 +775,13 @@ class BufferDaemon(MultiService):
         batch = wire.checkBatch(message)
         batchId = batch.id
         decoded = [p.decoder.decode(connection.source, batch) for p in pipelines]
+        if self.pseudonymizer is not None and connection.kind == "log":
+            # After the decoders' checks, so a record is judged as its sender
+            # sent it.  The decoded batches hold the message's own record
+            # lists (L{mice.decoders.logformat.LogBatch}): rewritten in place,
+            # and the ring gets the message encoded again.
+            pseudonymizeRecords(batch.records, self.pseudonymizer)
+            payload = wire.encodeMessage(message)
         item = (pipelines, decoded, envelope(connection.source, payload),
                 _Ack(connection, batchId, len(pipelines)))
         if self._overflow or not self._fits(item):

@@ -15,8 +15,9 @@ from mice.registry import pipelineModules
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.services.reload import HangupReload
 from mice.services.sender import sendersFor
-from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
+from mice.tap.runtime import applyRunSettings, configWarnings, privilegeWarnings  # noqa: F401
 
 log = Logger()
 
@@ -73,6 +74,30 @@ def buildPipelines(settings, reactor):
     return pipelines
 
 
+def serverPseudonymizer(settings, reactor):
+    """
+    The keyed pseudonymiser of C{PSEUDO = yes} (C{mice_mod_psd_keyed} with
+    the config PSEUDONYMCONF names), or C{None}.
+
+    @raise ConfigError: the pseudonymiser's config or key does not load,
+        at the PSEUDO line (or PSEUDONYMCONF's).
+    """
+    if not settings.pseudo:
+        return None
+    from mice.config import lineOf
+    from mice.forwarder.pseudonym import buildKeyed
+
+    try:
+        pseudonymizer = buildKeyed(settings.pseudonymConfig, reactor)
+    except ConfigError as e:
+        key = "PSEUDONYMCONF" if lineOf(settings.path, "PSEUDONYMCONF") else "PSEUDO"
+        raise ConfigError(settings.path, lineOf(settings.path, key),
+                          f"{key}: the keyed pseudonymiser does not load: {e}") from None
+    log.info("{path}: log lines pseudonymised on arrival ({conf})", path=settings.path,
+             conf=settings.pseudonymConfig)
+    return pseudonymizer
+
+
 def buildBufferDaemon(settings, reactor, onListenFailure=None):
     pipelines = buildPipelines(settings, reactor)
     maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
@@ -83,11 +108,12 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
     except ValueError as e:
         raise ConfigError(settings.path, None, str(e)) from None
     log.info("{path}: link security {security}", path=settings.path, security=security)
+    pseudonymizer = serverPseudonymizer(settings, reactor)
     daemon = BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
         maxRecord=maxRecord, onListenFailure=onListenFailure, security=security,
-        limits=settings.limits)
+        limits=settings.limits, pseudonymizer=pseudonymizer)
     for pipeline in pipelines:
         attachSenders(pipeline.postprocessor, daemon, reactor)
         # What a post-processor is handed and must not start itself: its
@@ -120,14 +146,19 @@ def makeService(options):
                                     "mice-bufferdaemon", stayRoot=options["stay-root"])
     except ConfigError as e:
         raise SystemExit(f"mice-bufferdaemon: {e}") from None
-    for warning in warnings:
+    settings = options.settings
+    for warning in warnings + configWarnings(
+            settings.path, *(spec.postprocessorConfig for spec in settings.pipelines)):
         log.warn("{problem}", problem=warning)
 
     try:
         # A server that cannot listen is of no use: stop (once twistd has
         # started the reactor) after the daemon has logged why.
-        return buildBufferDaemon(
+        daemon = buildBufferDaemon(
             options.settings, reactor,
             onListenFailure=lambda reason: reactor.callWhenRunning(reactor.stop))
     except (ConfigError, OSError, ValueError) as e:
         raise SystemExit(f"mice-bufferdaemon: {e}") from None
+    # SIGHUP: the analysis modules read their rules again (systemctl reload).
+    HangupReload(daemon.reload, reactor).setServiceParent(daemon)
+    return daemon

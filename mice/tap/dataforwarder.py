@@ -19,7 +19,7 @@ from mice.protocols.wire import MAX_STREAM
 from mice.registry import UnknownModule, UnsafeModulePath, findModule
 from mice.security.policy import LinkSecurity
 from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
-from mice.tap.runtime import applyRunSettings, localHostInfo, startSyslog
+from mice.tap.runtime import applyRunSettings, configWarnings, localHostInfo, startSyslog
 
 log = Logger()
 
@@ -124,7 +124,7 @@ def makeService(options):
                                     "mice-dataforwarder", stayRoot=options["stay-root"])
     except ConfigError as e:
         raise SystemExit(f"mice-dataforwarder: {e}") from None
-    for warning in warnings:
+    for warning in warnings + configWarnings(settings.path):
         log.warn("{problem}", problem=warning)
     if settings.syslog:
         startSyslog(settings.syslogFacility, "mice-dataforwarder")

@@ -61,7 +61,10 @@ def applyRunSettings(settings, twistdOptions, name, isRoot=None, stayRoot=False)
     if isRoot is None:
         isRoot = os.getuid() == 0
     pidPath = getattr(settings, "pidPath", None)
-    if pidPath and twistdOptions.get("pidfile") == _TWISTD_DEFAULT_PIDFILE:
+    # twistd makes its option absolute (ServerOptions.postOptions): its
+    # default is twistd.pid in the directory it was started in.
+    if pidPath and twistdOptions.get("pidfile") in (
+            _TWISTD_DEFAULT_PIDFILE, os.path.abspath(_TWISTD_DEFAULT_PIDFILE)):
         os.makedirs(pidPath, exist_ok=True)
         twistdOptions["pidfile"] = os.path.join(pidPath, name + ".pid")
     problems = {}
@@ -84,6 +87,27 @@ def applyRunSettings(settings, twistdOptions, name, isRoot=None, stayRoot=False)
                     problems[key] = (f"{settings.path}: {key} = {name}: {missing}; running as"
                                      " root, as --stay-root asks")
     return list(problems.values()) + privilegeWarnings(settings, twistdOptions, problems)
+
+
+def configWarnings(*paths):
+    """
+    The warnings of the config files C{paths} (C{None}s skipped): a key
+    accepted but not used, a file named that does not exist yet.  Read
+    again for the log at start-up, since the settings loaders keep only the
+    settings.
+    """
+    from mice.config import loadConfig
+
+    warnings = []
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            warnings.extend(str(w) for w in loadConfig(path).warnings)
+        except (ConfigError, OSError):
+            # Its errors are reported by whoever builds from it.
+            continue
+    return warnings
 
 
 def startSyslog(facility, prefix):

@@ -94,6 +94,11 @@ class RunSettingsTests(TestCase):
         applyRunSettings(self.settings(), options, "mice-dataforwarder", isRoot=False)
         self.assertEqual(options["pidfile"],
                          os.path.join(ROOT, "var", "run", "mice-dataforwarder.pid"))
+        # As twistd gives it: made absolute against the directory it runs in.
+        options = {"pidfile": os.path.abspath("twistd.pid"), "uid": None, "gid": None}
+        applyRunSettings(self.settings(), options, "mice-dataforwarder", isRoot=False)
+        self.assertEqual(options["pidfile"],
+                         os.path.join(ROOT, "var", "run", "mice-dataforwarder.pid"))
         options = {"pidfile": "/elsewhere.pid"}
         applyRunSettings(self.settings(), options, "mice-dataforwarder", isRoot=False)
         self.assertEqual(options["pidfile"], "/elsewhere.pid", "--pidfile wins")

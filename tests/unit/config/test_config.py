@@ -636,8 +636,11 @@ class SeedConfigTests(_ConfigTestCase):
         self.assertEqual(s.defaultSendTo, "N")
         self.assertEqual([rule.alertId for _, rule in s.enabledRules],
                          [0x1010, 0x1020, 0x6010, 0x7010, 0x8010, 0x8030, 0x8040])
+        # DTDFile: it does not exist here, and it is not used (issue 16).
         self.assertEqual([w.line for w in loaded.warnings],
-                         [lineOf(SEED_AA_REGEX, "DTDFile")])
+                         [lineOf(SEED_AA_REGEX, "DTDFile")] * 2)
+        self.assertIn("DTDFile is accepted for compatibility but not used",
+                      loaded.warnings[1].message)
 
     def test_actGeneric(self):
         loaded = self.load(SEED_ACT_GENERIC, "mice_mod_pop_act_generic.conf")
@@ -797,6 +800,9 @@ class ShippedConfigTests(_ConfigTestCase):
                     continue  # the seed's "changeme", kept so the files work as shipped
                 if warning.message.split(":", 1)[0] in COMMAND_KEYS:
                     continue
+                if " is accepted for compatibility but not used by this version (" in \
+                        warning.message:
+                    continue  # the seed's keys we do not use (DEVRANDOM, DTDFile)
                 path = warning.message.split(": ", 1)[1].rsplit(" does not exist", 1)[0]
                 allowed = (path.startswith(os.path.join(REPO, "var") + os.sep)
                            or (os.path.dirname(path) == ETC
@@ -1566,3 +1572,29 @@ class LinkSecurityConfigTests(_ConfigTestCase):
         self.assertEqual(warning.line, 3)
         self.assertIn("well-known passphrase", warning.message)
         self.assertNotIn("changeme", warning.message)
+
+
+class UnusedKeyTests(SynchronousTestCase):
+    """
+    Keys of the seed that this version accepts but does not use are warned
+    about at their line, never silently accepted.
+    """
+
+    def test_unusedKeysWarned(self):
+        from mice.config import loadConfigText
+
+        loaded = loadConfigText(
+            "[HOST_INFO]\nManagement = 127.0.0.1:4455\nEncryption = no\n"
+            "[IDMEF_INFO]\nDTDFile = idmef-message.dtd\n", "/etc/M-ICE/aa.conf",
+            kind="aa_regex")
+        [warning] = [str(w) for w in loaded.warnings if "compatibility" in str(w)]
+        self.assertTrue(warning.startswith(
+            "/etc/M-ICE/aa.conf:5: warning: DTDFile is accepted for compatibility but not used"
+            " by this version (alerts are built by mice.idmef"), warning)
+
+    def test_devRandom(self):
+        from mice.config import loadConfig
+
+        warnings = [str(w) for w in loadConfig(os.path.join(ETC, "dataforwarder.conf")).warnings]
+        self.assertTrue(any(":38: warning: DEVRANDOM is accepted for compatibility but not"
+                            " used by this version (" in w for w in warnings), warnings)
