@@ -64,11 +64,13 @@ from mice.config.schema import (  # noqa: F401
 )
 from mice.config.settings import (  # noqa: F401
     ALERT_IDS,
+    CONSOLE_LISTEN,
     AaRegexSettings,
     AaRulesSettings,
     ActGenericSettings,
     AnalyzerSettings,
     BufferDaemonSettings,
+    ConsoleSettings,
     DataForwarderSettings,
     DecoderSettings,
     FilterSettings,
@@ -151,6 +153,8 @@ __all__ = [
     "ReactionAgentSettings",
     "AnalyzerSettings",
     "ActGenericSettings",
+    "ConsoleSettings",
+    "CONSOLE_LISTEN",
     "MatchFileSettings",
     "FilterSettings",
     "PseudonymSettings",

@@ -16,11 +16,13 @@ from mice.config.errors import ConfigError, ConfigWarning, _Invalid
 from mice.config.settings import (
     _RULE_SECTIONS,
     ALERT_IDS,
+    CONSOLE_LISTEN,
     AaRegexSettings,
     AaRulesSettings,
     ActGenericSettings,
     AnalyzerSettings,
     BufferDaemonSettings,
+    ConsoleSettings,
     DataForwarderSettings,
     DecoderSettings,
     FilterSettings,
@@ -390,7 +392,8 @@ def _buildBufferDaemon(loader, v):
         mmSize=mmSize, rbSize=rbSize, mmBytes=mmBytes, maxLine=v.one("MISC", "MAXLINE"),
         pseudo=v.one("SECURITY_AND_PRIVACY", "PSEUDO"),
         user=v.one("SECURITY_AND_PRIVACY", "USER"), group=v.one("SECURITY_AND_PRIVACY", "GROUP"),
-        chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"))
+        chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
+        metricsListen=v.one("METRICS", "LISTEN"))
 
 
 def _buildPopMysql(loader, v):
@@ -488,7 +491,8 @@ def _buildDataForwarder(loader, v):
         syslog=v.entry("MISC", "SYSLOGFAC") is not None,
         stateDirectory=v.one("MISC", "STATEDIR"), spoolSize=v.one("MISC", "SPOOLSIZE"),
         maxLine=v.one("MISC", "MAXLINE"), rotateGrace=v.one("MISC", "ROTATEGRACE"),
-        tls=_tlsFiles(loader, v, security), tlsName=v.one(security, "TLSNAME"))
+        tls=_tlsFiles(loader, v, security), tlsName=v.one(security, "TLSNAME"),
+        metricsListen=v.one("METRICS", "LISTEN"))
 
 
 def _buildReactionDaemon(loader, v):
@@ -507,7 +511,8 @@ def _buildReactionDaemon(loader, v):
         path=loader.filename, functions=functions, bindTo=bindTo, port=port, listen=listen,
         password=v.one("SECURITY", "PASSWORD"), cryptMod=v.one("SECURITY", "CRYPTMOD"),
         chroot=v.one("SECURITY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
-        modulePaths=v.many("MISC", "MODPATH"), backlog=v.one("MISC", "BACKLOG"))
+        modulePaths=v.many("MISC", "MODPATH"), backlog=v.one("MISC", "BACKLOG"),
+        metricsListen=v.one("METRICS", "LISTEN"))
 
 
 def _buildAaRegex(loader, v):
@@ -604,7 +609,44 @@ def _buildActGeneric(loader, v):
         path=loader.filename, reactions=reactions, analyzers=tuple(analyzers),
         dtdFile=v.one("IDMEF_INFO", "DTDFile"), modulePaths=v.many("MISC", "MOD_PATH"),
         pipePath=pipePath, pidPath=v.one("MISC", "PID_PATH"), matchPath=matchPath,
-        user=v.one("MISC", "USER"), group=v.one("MISC", "GROUP"))
+        user=v.one("MISC", "USER"), group=v.one("MISC", "GROUP"),
+        console=_buildConsole(loader, v))
+
+
+#: How an argon2 hash (PHC string format) starts.
+_ARGON2 = re.compile(r"\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+\Z")
+
+
+def _buildConsole(loader, v):
+    """
+    The C{[CONSOLE]} section, or C{None} when there is none.  It must have
+    a password hash (from C{mice passwd}); a clear password is refused.
+    """
+    section = "CONSOLE"
+    if section not in v.sectionLines:
+        return None
+    passwordHash = v.one(section, "PASSWORD_HASH")
+    if passwordHash is None:
+        loader.error(v.sectionLines[section], "[CONSOLE] needs PASSWORD_HASH, the argon2 hash"
+                                              " of the console password: make one with `mice"
+                                              " passwd` and paste its line here")
+    elif not _ARGON2.match(passwordHash.strip()):
+        loader.error(v.line(section, "PASSWORD_HASH"),
+                     "PASSWORD_HASH must be an argon2 hash as `mice passwd` prints it"
+                     " ($argon2id$v=19$m=...); a password is never written in clear")
+    certificate, key = v.one(section, "TLSCERT"), v.one(section, "TLSKEY")
+    tls = None
+    if (certificate is None) != (key is None):
+        given, missing = ("TLSCERT", "TLSKEY") if key is None else ("TLSKEY", "TLSCERT")
+        loader.error(v.line(section, given), f"{given} needs {missing} in [CONSOLE]")
+    elif certificate is not None:
+        tls = (certificate, key)
+    return ConsoleSettings(
+        listen=v.one(section, "LISTEN"), user=v.one(section, "USER"),
+        passwordHash=(passwordHash or "").strip(), icons=v.one(section, "ICONS"), tls=tls,
+        database=v.one(section, "DATABASE"), staleAfter=v.one(section, "STALE"),
+        sessionTimeout=v.one(section, "SESSION"), loginAttempts=v.one(section, "LOGINS"),
+        loginWindow=v.one(section, "LOGIN_WINDOW"))
 
 
 def _buildMatchFile(loader, v):
@@ -659,6 +701,11 @@ def K(name, type, default=None, **kw):
 
 _SECRET = {"secret": True}
 
+#: Any daemon may serve Prometheus metrics (off unless LISTEN is given).
+_METRICS = _Sect("METRICS", (K("LISTEN", ENDPOINT),))
+#: A positive number that need not be seconds (a factor).
+_positiveNumber = SECONDS
+
 _SCHEMAS = {schema.kind: schema for schema in (
     _Schema("bufferdaemon", "a BufferDaemon config", (
         _Sect("ADDRESS", (K("BINDTO", ADDRESS), K("LISTEN", ENDPOINT, repeated=True))),
@@ -683,6 +730,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                                        K("GROUP", NAME), K("CHROOT", DIRECTORY))),
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("BACKLOG", POSITIVE, 50),
                        K("MAXLINE", POSITIVE, 4194304))),
+        _METRICS,
     ), _buildBufferDaemon),
     _Schema("dataforwarder", "a DataForwarder config", (
         _Sect("SQL_SERVER", (K("SQLIP", HOST, "0"), K("SQLPORT", PORT, 0),
@@ -710,6 +758,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                        K("STATEDIR", RUNTIME), K("SPOOLSIZE", POSITIVE, 1048576),
                        K("MAXLINE", _integer(minimum=256), 65536),
                        K("ROTATEGRACE", SECONDS, 5.0))),
+        _METRICS,
     ), _buildDataForwarder),
     _Schema("reactiondaemon", "a ReactionDaemon config", (
         _Sect("FUNCTION_ID", (K("FID", _integer(0, width=6), required=True, repeated=True),)),
@@ -722,6 +771,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                            K("CHROOT", DIRECTORY))),
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("MODPATH", SEARCHPATH, repeated=True),
                        K("BACKLOG", POSITIVE, 50))),
+        _METRICS,
     ), _buildReactionDaemon),
     _Schema("pop_mysql", "a mice_mod_pop_mysql config", (
         _Sect("MYSQL_SERVER", (
@@ -770,6 +820,12 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("MISC", (K("MOD_PATH", SEARCHPATH, repeated=True), K("PIPE_PATH", RUNTIME),
                        K("PID_PATH", RUNTIME), K("MATCH_PATH", DIRECTORY), K("USER", NAME),
                        K("GROUP", NAME))),
+        _Sect("CONSOLE", (
+            K("LISTEN", ENDPOINT, CONSOLE_LISTEN), K("USER", NAME, "admin"),
+            K("PASSWORD_HASH", TEXT, **_SECRET), K("ICONS", DIRECTORY), K("TLSCERT", FILE),
+            K("TLSKEY", FILE), K("DATABASE", DBURL), K("STALE", _positiveNumber, 3.0),
+            K("SESSION", SECONDS, 8 * 3600.0), K("LOGINS", POSITIVE, 5),
+            K("LOGIN_WINDOW", SECONDS, 300.0))),
     ), _buildActGeneric),
     _Schema("matchfile", "a match file", (
         _Sect("ALERT_ID", (K("AID", _integer(0, width=4), required=True, repeated=True),)),

@@ -20,7 +20,7 @@ from mice.interfaces import IPostProcessor
 log = Logger()
 
 
-def storeRecords(txn, dialect, records):
+def storeRecords(txn, dialect, records, newRows=None):
     """
     Classify C{records} and insert them; run in a database thread.
 
@@ -28,8 +28,11 @@ def storeRecords(txn, dialect, records):
         L{mice.services.bufferdaemon.Records}, whose chunks made by the
         C{log} decoder (L{mice.decoders.logformat.LogBatch}) are classified a batch at
         a time, without a record object per line.
+    @param newRows: a dict to add the number of new rows per table to (a
+        row stored before is not new).
     @return: how many records were given.
     """
+    counts = []
     groupsByTable = {}
     single = []
     for chunk in getattr(records, "chunks", (records,)):
@@ -48,14 +51,18 @@ def storeRecords(txn, dialect, records):
             if rows is None:
                 rows = rowsByTable[table] = []
             rows.append(row)
-        schema.insertClassified(txn, dialect, rowsByTable)
+        counts.append(schema.insertClassified(txn, dialect, rowsByTable))
     if groupsByTable:
         connection = getattr(txn, "connection", None)
         refused = getattr(connection, "localDataRefused", False)
-        schema.insertBatches(txn, dialect, groupsByTable)
+        counts.append(schema.insertBatches(txn, dialect, groupsByTable))
         if not refused and getattr(connection, "localDataRefused", False):
             log.warn("the database refuses LOAD DATA LOCAL (is its local_infile off?):"
                      " storing with INSERT statements on this connection, which is slower")
+    if newRows is not None:
+        for found in counts:
+            for table, n in found.items():
+                newRows[table] = newRows.get(table, 0) + n
     return len(records)
 
 
@@ -71,6 +78,29 @@ class RawLogStore:
         self.batchSize = batchSize
         self.description = description
         self._schemaReady = False
+        self._rowCounters = None
+
+    def attachMetrics(self, metrics):
+        """
+        Count the new rows of each table into C{metrics} (C{rows_stored}).
+        """
+        self._rowCounters = {table: metrics.counter("rows_stored", table=table)
+                             for table in schema.RAWLOG_TABLES}
+
+    def _store(self, records):
+        if self._rowCounters is None:
+            return self.pool.runInteraction(storeRecords, self.dialect, records)
+        newRows = {}
+
+        def count(result):
+            for table, n in newRows.items():
+                counter = self._rowCounters.get(table)
+                if counter is not None and n:
+                    counter.inc(n)
+            return result
+
+        return self.pool.runInteraction(storeRecords, self.dialect, records,
+                                        newRows).addCallback(count)
 
     @property
     def concurrency(self):
@@ -98,9 +128,8 @@ class RawLogStore:
     def process(self, records):
         d = self._ensureSchema()
         if d is None:
-            return self.pool.runInteraction(storeRecords, self.dialect, records)
-        return d.addCallback(
-            lambda _: self.pool.runInteraction(storeRecords, self.dialect, records))
+            return self._store(records)
+        return d.addCallback(lambda _: self._store(records))
 
     def stop(self):
         self.pool.close()

@@ -106,6 +106,9 @@ class _LinkProtocol(LineReceiver):
             return
         log.warn("link {side} {peer}: closing: {reason}", side=self._side, peer=self.peer,
                  reason=reason)
+        refused = getattr(getattr(self.factory, "receiver", None), "connectionRefused", None)
+        if refused is not None:
+            refused(self, reason)
         try:
             self.sendMessage(wire.error(reason))
         except Exception:
@@ -134,6 +137,9 @@ class LinkServerProtocol(_LinkProtocol):
             # A TLS handshake that failed, or a peer gone before its hello.
             log.warn("link from {peer}: closed before its hello: {reason}", peer=self.peer,
                      reason=reason.getErrorMessage())
+            refused = getattr(self.factory.receiver, "connectionRefused", None)
+            if refused is not None:
+                refused(self, "closed before its hello")
         self.factory.receiver.connectionLost(self)
 
     def messageReceived(self, message, payload):

@@ -31,6 +31,7 @@ from twisted.internet.defer import (
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from mice.metrics import Metrics, refusalReason
 from mice.protocols import wire
 from mice.protocols.link import LinkServerFactory, PlainSecurity
 
@@ -57,17 +58,19 @@ class _Ack:
     One received batch waiting to be durable in C{remaining} pipelines.
     """
 
-    __slots__ = ("connection", "batchId", "remaining")
+    __slots__ = ("connection", "batchId", "remaining", "counter")
 
-    def __init__(self, connection, batchId, remaining):
+    def __init__(self, connection, batchId, remaining, counter):
         self.connection = connection
         self.batchId = batchId
         self.remaining = remaining
+        self.counter = counter
 
     def done(self):
         self.remaining -= 1
         if self.remaining == 0:
             self.connection.sendAck(self.batchId)
+            self.counter.inc()
 
 
 def envelope(source, payload):
@@ -114,6 +117,16 @@ class Records(Sequence):
         if isinstance(other, Records | list | tuple):
             return list(self) == list(other)
         return NotImplemented
+
+
+def ringFill(ring):
+    """
+    How full C{ring} is, 0 to 1: the larger of its entry and byte use.
+    """
+    fill = len(ring) / ring.capacity if ring.capacity else 0.0
+    if getattr(ring, "byteCapacity", None):
+        fill = max(fill, ring.usedBytes / ring.byteCapacity)
+    return min(1.0, fill)
 
 
 class _Flush:
@@ -323,13 +336,16 @@ class BufferDaemon(MultiService):
 
     @ivar pipelines: the L{Pipeline}s, in config order.
     @ivar ports: the listening ports once started.
+    @ivar metrics: the daemon's L{mice.metrics.Metrics} (batches and
+        records received and acknowledged, records stored, pauses, refused
+        connections, ring fill), bumped once per batch or flush.
     """
 
     log = Logger()
 
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
                  maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None,
-                 security=None):
+                 security=None, metrics=None):
         """
         @param onListenFailure: called with the failure when an endpoint
             cannot listen (after it is logged); C{twistd} stops, since a
@@ -363,6 +379,28 @@ class BufferDaemon(MultiService):
         self._loop = LoopingCall(self.flush)
         self._loop.clock = clock
         self._stopped = None
+        self._instrument(metrics or Metrics("bufferdaemon"))
+
+    def _instrument(self, metrics):
+        self.metrics = metrics
+        self._received = {}
+        self._acknowledged = metrics.counter("batches_acknowledged")
+        self._pauses = metrics.counter("flow_pauses")
+        self._stored = {p.name: metrics.counter("records_stored", pipeline=p.name)
+                        for p in self.pipelines}
+        metrics.watch("ring_fill_ratio",
+                      lambda: {p.name: ringFill(p.ring) for p in self.pipelines})
+        metrics.watch("ring_records",
+                      lambda: {p.name: p.bufferedRecords for p in self.pipelines})
+        metrics.watch("links_open", lambda: len(self.connections))
+
+    def _receivedCounters(self, kind):
+        counters = self._received.get(kind)
+        if counters is None:
+            counters = self._received[kind] = (
+                self.metrics.counter("batches_received", kind=kind),
+                self.metrics.counter("records_received", kind=kind))
+        return counters
 
     # Service
 
@@ -465,6 +503,12 @@ class BufferDaemon(MultiService):
         if self.paused:
             connection.pauseProducing()
 
+    def connectionRefused(self, connection, reason):
+        """
+        The link protocol closed C{connection} for a protocol problem.
+        """
+        self.metrics.counter("connections_refused", reason=refusalReason(reason)).inc()
+
     def connectionLost(self, connection):
         self.connections.discard(connection)
         if connection.source is not None:
@@ -483,8 +527,11 @@ class BufferDaemon(MultiService):
         batch = wire.checkBatch(message)
         batchId = batch.id
         decoded = [p.decoder.decode(connection.source, batch) for p in pipelines]
+        batches, records = self._receivedCounters(connection.kind)
+        batches.inc()
+        records.inc(len(batch.records))
         item = (pipelines, decoded, envelope(connection.source, payload),
-                _Ack(connection, batchId, len(pipelines)))
+                _Ack(connection, batchId, len(pipelines), self._acknowledged))
         if self._overflow or not self._fits(item):
             self._overflow.append(item)
         else:
@@ -574,6 +621,7 @@ class BufferDaemon(MultiService):
                               n=pipeline.consecutiveErrors)
             pipeline.consecutiveErrors = 0
             pipeline.settle(flush, True)
+            self._stored[pipeline.name].inc(flush.count)
             self._admitOverflow()
             self._updateFlow()
             if pipeline.untakenRecords >= pipeline.flushRecords:
@@ -612,6 +660,7 @@ class BufferDaemon(MultiService):
             p.ring.full or p.holding for p in self.pipelines)
         if shouldPause and not self.paused:
             self.paused = True
+            self._pauses.inc()
             self.log.info("buffers full or post-processing held: pausing {n} connections",
                           n=len(self.connections))
             for connection in list(self.connections):

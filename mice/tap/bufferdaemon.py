@@ -11,10 +11,12 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from mice.config import ConfigError, loadBufferDaemon, loadDecoder
+from mice.metrics import Metrics
 from mice.registry import UnknownModule, findModule
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.services.metrics import metricsService
 from mice.services.sender import sendersFor
 from mice.tap.runtime import applyRunSettings, privilegeWarnings  # noqa: F401
 
@@ -78,16 +80,25 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
     except ValueError as e:
         raise ConfigError(settings.path, None, str(e)) from None
     log.info("{path}: link security {security}", path=settings.path, security=security)
+    metrics = Metrics("bufferdaemon")
     daemon = BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
-        maxRecord=maxRecord, onListenFailure=onListenFailure, security=security)
+        maxRecord=maxRecord, onListenFailure=onListenFailure, security=security,
+        metrics=metrics)
     for pipeline in pipelines:
-        attachSenders(pipeline.postprocessor, daemon, reactor)
+        attachSenders(pipeline.postprocessor, daemon, reactor, metrics)
+        attach = getattr(pipeline.postprocessor, "attachMetrics", None)
+        if attach is not None:
+            attach(metrics)
+    metricsService(settings.metricsListen, metrics, reactor).setServiceParent(daemon)
+    if settings.metricsListen:
+        log.info("{path}: metrics on {endpoint}", path=settings.path,
+                 endpoint=settings.metricsListen)
     return daemon
 
 
-def attachSenders(postprocessor, parent, reactor):
+def attachSenders(postprocessor, parent, reactor, metrics=None):
     """
     Build the senders of the links C{postprocessor} sends on (an analysis
     module's C{links}), run them as child services of C{parent} and hand
@@ -95,7 +106,7 @@ def attachSenders(postprocessor, parent, reactor):
     """
     links = getattr(postprocessor, "links", ())
     if links:
-        senders = sendersFor(reactor, links)
+        senders = sendersFor(reactor, links, metrics=metrics)
         for sender in senders.values():
             sender.setServiceParent(parent)
         postprocessor.attachSenders(senders)
