@@ -1,20 +1,20 @@
 # -*- test-case-name: tests.integration.test_cli -*-
 """
-The C{mice} command: check configs, create schemas, ship files, make keys,
-reverse pseudonyms and test analysis rules on a log file.  One module per
+The C{mice} command: check configs, create schemas, ship files, make keys and
+console password hashes, reverse pseudonyms and test analysis rules on a log file.  One module per
 sub-command, each with C{addParser(commands)} and C{run(args)}.
 """
 
 import argparse
 
-from mice.cli import analyze, certs, checkconfig, depseudonymize, initdb, keygen, send
+from mice.cli import analyze, certs, checkconfig, depseudonymize, initdb, keygen, passwd, send
 from mice.cli.base import readerGone, startLogging
 
 #: The sub-commands, in the order C{mice --help} lists them.
-COMMANDS = (checkconfig, initdb, send, keygen, certs, depseudonymize, analyze)
+COMMANDS = (checkconfig, initdb, send, keygen, certs, passwd, depseudonymize, analyze)
 
 #: Sub-commands that print their own results and log nothing by default.
-_QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze")
+_QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze", "passwd")
 
 
 def makeParser():
