@@ -483,7 +483,12 @@ class Events(_Leaf):
         request.setHeader(b"x-accel-buffering", b"no")
         request.write(b"retry: 3000\n\n")
         feed = self.console.feed
-        stream = feed.subscribe(request.write, request.finish, eventId)
+
+        def close():
+            request.unregisterProducer()
+            request.finish()
+
+        stream = feed.subscribe(request.write, close, eventId)
         request.registerProducer(stream, True)
 
         def gone(_):
