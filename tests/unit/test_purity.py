@@ -23,7 +23,8 @@ PURE = (
     "mice.config", "mice.forwarder", "mice.decoders", "mice.analysis", "mice.management",
     "mice.db.schema", "mice.db.classify", "mice.matchfile", "mice.idmef", "mice.alerts",
     "mice.record", "mice.ringbuffer", "mice.outbox", "mice.security.psk",
-    "mice.protocols.wire", "mice.reactors.argv",
+    "mice.protocols.wire", "mice.reactors.argv", "mice.console.query", "mice.console.model",
+    "mice.metrics",
 )
 
 #: What a pure module may not reach: (module prefix, imported name or None).

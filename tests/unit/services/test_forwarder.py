@@ -486,3 +486,24 @@ class LoopbackTests(TestCase):
         with sqlite3.connect(database) as db:
             seqs = [n for (n,) in db.execute("SELECT seq FROM rawlog_line ORDER BY seq")]
         self.assertEqual(seqs, [n + 1 for n in range(150) if n % 10 != 7])
+
+
+class MetricsTests(SynchronousTestCase):
+    def test_linesAndSpool(self):
+        """
+        The forwarder counts the lines it reads (once per poll, not per
+        line) and serves each server's spool size at scrape time.
+        """
+        h = Harness(self, connected=False, maxInFlight=1)
+        metrics = h.forwarder.metrics
+        append(h.path, "one", "two", "three")
+        h.tick()
+        append(h.path, "four")
+        h.tick()
+        samples = {(name, tuple(sorted(labels.items()))): value
+                   for name, labels, value in metrics.samples()}
+        self.assertEqual(samples[("mice_lines_read_total", ())], 4)
+        spooled = samples[("mice_spool_bytes", (("server", h.sender.description),))]
+        self.assertGreater(spooled, 0, "the second batch waits in the spool")
+        self.assertEqual(spooled, h.forwarder.destinations[0].spool.memoryBytes
+                         + h.forwarder.destinations[0].spool.diskBytes)
