@@ -244,6 +244,10 @@
     }
     renderAllPanes();
     renderClassifications();
+    if (!found.loaded) {
+      // The console is still reading the database: ask again shortly.
+      window.setTimeout(async function () { connect(await loadHosts()); }, 1000);
+    }
     return found.cursor;
   }
 
