@@ -937,3 +937,102 @@ def buildFileReaction(pipe, configPath, reactor, pipePath):
     directory = pipePath or "."
     os.makedirs(directory, exist_ok=True)
     return FileReaction(pipe, os.path.join(directory, pipe + ".log"), reactor, delay)
+
+
+# -- the console ---------------------------------------------------------------
+
+
+def consoleAlertRow(seq, alertId=0x1020, classification="Authentication failure",
+                    when="2026-11-22T10:00:00", analyzer="MICE-RegEx", source=None,
+                    target="10.0.0.5", sourceUser=None, targetUser=None, severity="medium",
+                    line="sshd[1]: Failed password", origin="agent", stream="idmef"):
+    """
+    An C{alert_entry} row (L{mice.db.schema.COLUMNS} order) with a real
+    IDMEF document, for console tests and benchmarks.  C{when=None}: an
+    alert without a date.
+    """
+    from mice.alerts import Alert, Node
+    from mice.db.schema import COLUMNS
+    from mice.idmef import toXml
+
+    alert = Alert(
+        messageId=str(seq), analyzerId=analyzer, createTime=(when or "2026-01-01T00:00:00")
+        + "+00:00", classification=classification, alertId=alertId, severity=severity,
+        sources=(Node(address=source, user=sourceUser),) if source or sourceUser else (),
+        targets=(Node(address=target, user=targetUser),) if target or targetUser else (),
+        additionalData=(("log line", line),))
+    values = {
+        "origin": origin, "stream": stream, "seq": seq,
+        "alertid": None if alertId is None else f"0x{alertId:04x}",
+        "alertdesc": classification, "classification": classification,
+        "date": when[:10] if when else None, "time": when[11:19] if when else None,
+        "analyzerid": analyzer, "source_address": source, "source_user": sourceUser,
+        "target_address": target, "target_user": targetUser,
+        "idmefmsg": toXml(alert).decode("utf-8"), "signature": "",
+        # Columns the ManagementHost adds (alertkey, idx...) where present.
+        "idx": 0, "alertkey": f"{origin} {stream} {seq} 0"}
+    return tuple(values.get(column) for column in COLUMNS["alert_entry"])
+
+
+def consoleEventRow(seq, action="display", loghost="web01", ip="10.0.0.5",
+                    application="sshd", fields=(("message", "hello"),), icon=None, line=None,
+                    count=1, when="2026-11-22T10:00:00", rule="rules.txt:1",
+                    origin="agent", stream="event"):
+    """A C{console_event} row (L{mice.db.schema.COLUMNS} order)."""
+    import json
+
+    from mice.db.schema import COLUMNS
+
+    values = {
+        "origin": origin, "stream": stream, "seq": seq, "loghost": loghost, "ip": ip,
+        "application": application, "action": action, "rule": rule,
+        "fields": json.dumps([list(f) for f in fields]) if fields else None, "icon": icon,
+        "count": count, "date": when[:10] if when else None,
+        "time": when[11:19] if when else None, "logline": line}
+    return tuple(values.get(column) for column in COLUMNS["console_event"])
+
+
+class FakeCountermeasures:
+    """
+    An in-memory L{mice.console.interfaces.ICountermeasureSource}: what
+    the console shows and lifts when no ReactionDaemon is behind it
+    (tests, the browser test).  Lifting tells C{feed}
+    (L{mice.console.interfaces.IConsoleFeed}) when one is given.
+
+    @ivar lifted: C{(daemon, id, by, reason)} of every lift.
+    """
+
+    def __init__(self, countermeasures=(), feed=None, refuse=None):
+        from zope.interface import directlyProvides
+
+        from mice.console.interfaces import ICountermeasureSource
+
+        directlyProvides(self, ICountermeasureSource)
+        self.countermeasures = [dict(c) for c in countermeasures]
+        self.feed = feed
+        self.refuse = refuse
+        self.lifted = []
+
+    def add(self, countermeasure):
+        self.countermeasures.append(dict(countermeasure))
+        if self.feed is not None:
+            self.feed.countermeasureChanged(dict(countermeasure))
+
+    def active(self):
+        from twisted.internet.defer import succeed
+
+        return succeed([dict(c) for c in self.countermeasures])
+
+    def lift(self, daemon, countermeasureId, by, reason):
+        from twisted.internet.defer import fail, succeed
+
+        if self.refuse is not None:
+            return fail(RuntimeError(self.refuse))
+        for countermeasure in self.countermeasures:
+            if countermeasure["daemon"] == daemon and countermeasure["id"] == countermeasureId:
+                self.countermeasures.remove(countermeasure)
+                self.lifted.append((daemon, countermeasureId, by, reason))
+                if self.feed is not None:
+                    self.feed.countermeasureChanged(dict(countermeasure, state="lifted"))
+                return succeed(f"lifted {countermeasureId}")
+        return fail(LookupError(f"no countermeasure {countermeasureId!r} on {daemon!r}"))

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.integration.test_cli -*-
 """
-The C{mice} command: check configs, create schemas, ship files, make keys,
-reverse pseudonyms and test analysis rules on a log file.  One module per
+The C{mice} command: check configs, create schemas, ship files, make keys and
+console password hashes, reverse pseudonyms and test analysis rules on a log file.  One module per
 sub-command, each with C{addParser(commands)} and C{run(args)}.
 """
 
@@ -15,6 +15,7 @@ from mice.cli import (
     depseudonymize,
     initdb,
     keygen,
+    passwd,
     react,
     send,
     status,
@@ -23,11 +24,11 @@ from mice.cli import (
 from mice.cli.base import readerGone, startLogging
 
 #: The sub-commands, in the order C{mice --help} lists them.
-COMMANDS = (checkconfig, initdb, send, react, status, verify, keygen, certs, depseudonymize,
-            analyze)
+COMMANDS = (checkconfig, initdb, send, react, status, verify, keygen, certs, passwd,
+            depseudonymize, analyze)
 
 #: Sub-commands that print their own results and log nothing by default.
-_QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze", "status")
+_QUIET = ("check-config", "keygen", "depseudonymize", "certs", "analyze", "status", "passwd")
 
 
 def makeParser():

@@ -70,12 +70,14 @@ from mice.config.schema import (  # noqa: F401
 )
 from mice.config.settings import (  # noqa: F401
     ALERT_IDS,
+    CONSOLE_LISTEN,
     AaRegexSettings,
     AaRulesSettings,
     ActGenericSettings,
     AgentLinkSettings,
     AnalyzerSettings,
     BufferDaemonSettings,
+    ConsoleSettings,
     CountermeasureRule,
     CountermeasureSettings,
     DaemonLinkSettings,
@@ -174,6 +176,8 @@ __all__ = [
     "ReactionAgentSettings",
     "AnalyzerSettings",
     "ActGenericSettings",
+    "ConsoleSettings",
+    "CONSOLE_LISTEN",
     "MatchFileSettings",
     "FilterSettings",
     "PseudonymSettings",

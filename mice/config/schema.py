@@ -17,11 +17,13 @@ from mice.config.errors import ConfigError, ConfigWarning, _Invalid
 from mice.config.settings import (
     _RULE_SECTIONS,
     ALERT_IDS,
+    CONSOLE_LISTEN,
     AaRegexSettings,
     AaRulesSettings,
     ActGenericSettings,
     AnalyzerSettings,
     BufferDaemonSettings,
+    ConsoleSettings,
     CountermeasureRule,
     CountermeasureSettings,
     DaemonLinkSettings,
@@ -419,7 +421,7 @@ def _buildBufferDaemon(loader, v):
         pseudonymConfig=_pseudonymConfig(loader, v),
         user=v.one("SECURITY_AND_PRIVACY", "USER"), group=v.one("SECURITY_AND_PRIVACY", "GROUP"),
         chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
-        limits=listenLimits(loader, v))
+        limits=listenLimits(loader, v), metricsListen=v.one("METRICS", "LISTEN"))
 
 
 def _pseudonymConfig(loader, v):
@@ -554,7 +556,8 @@ def _buildDataForwarder(loader, v):
         syslog=v.entry("MISC", "SYSLOGFAC") is not None,
         stateDirectory=v.one("MISC", "STATEDIR"), spoolSize=v.one("MISC", "SPOOLSIZE"),
         maxLine=v.one("MISC", "MAXLINE"), rotateGrace=v.one("MISC", "ROTATEGRACE"),
-        tls=_tlsFiles(loader, v, security), tlsName=v.one(security, "TLSNAME"))
+        tls=_tlsFiles(loader, v, security), tlsName=v.one(security, "TLSNAME"),
+        metricsListen=v.one("METRICS", "LISTEN"))
 
 
 def _buildReactionDaemon(loader, v):
@@ -589,7 +592,8 @@ def _buildReactionDaemon(loader, v):
         chroot=v.one(security, "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
         modulePaths=v.many("MISC", "MODPATH"), backlog=v.one("MISC", "BACKLOG"),
         user=v.one(security, "USER"), group=v.one(security, "GROUP"),
-        stateDirectory=v.one("MISC", "STATEDIR"), tls=tls, limits=listenLimits(loader, v))
+        stateDirectory=v.one("MISC", "STATEDIR"), tls=tls, limits=listenLimits(loader, v),
+        metricsListen=v.one("METRICS", "LISTEN"))
 
 
 def _buildRctSystem(loader, v):
@@ -817,7 +821,43 @@ def _buildActGeneric(loader, v):
         retryFirst=v.one(journal, "RETRY_FIRST"), retryMax=v.one(journal, "RETRY_MAX"),
         attempts=v.one(journal, "ATTEMPTS"), inFlight=v.one(journal, "IN_FLIGHT"),
         batchSize=v.one(journal, "BATCHSIZE"), maxErr=v.one(journal, "MAXERR"),
-        requireAgents=v.one(journal, "REQUIRE_AGENTS"))
+        requireAgents=v.one(journal, "REQUIRE_AGENTS"), console=_buildConsole(loader, v))
+
+
+#: How an argon2 hash (PHC string format) starts.
+_ARGON2 = re.compile(r"\$argon2(id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+\Z")
+
+
+def _buildConsole(loader, v):
+    """
+    The C{[CONSOLE]} section, or C{None} when there is none.  It must have
+    a password hash (from C{mice passwd}); a clear password is refused.
+    """
+    section = "CONSOLE"
+    if section not in v.sectionLines:
+        return None
+    passwordHash = v.one(section, "PASSWORD_HASH")
+    if passwordHash is None:
+        loader.error(v.sectionLines[section], "[CONSOLE] needs PASSWORD_HASH, the argon2 hash"
+                                              " of the console password: make one with `mice"
+                                              " passwd` and paste its line here")
+    elif not _ARGON2.match(passwordHash.strip()):
+        loader.error(v.line(section, "PASSWORD_HASH"),
+                     "PASSWORD_HASH must be an argon2 hash as `mice passwd` prints it"
+                     " ($argon2id$v=19$m=...); a password is never written in clear")
+    certificate, key = v.one(section, "TLSCERT"), v.one(section, "TLSKEY")
+    tls = None
+    if (certificate is None) != (key is None):
+        given, missing = ("TLSCERT", "TLSKEY") if key is None else ("TLSKEY", "TLSCERT")
+        loader.error(v.line(section, given), f"{given} needs {missing} in [CONSOLE]")
+    elif certificate is not None:
+        tls = (certificate, key)
+    return ConsoleSettings(
+        listen=v.one(section, "LISTEN"), user=v.one(section, "USER"),
+        passwordHash=(passwordHash or "").strip(), icons=v.one(section, "ICONS"), tls=tls,
+        database=v.one(section, "DATABASE"), staleAfter=v.one(section, "STALE"),
+        sessionTimeout=v.one(section, "SESSION"), loginAttempts=v.one(section, "LOGINS"),
+        loginWindow=v.one(section, "LOGIN_WINDOW"))
 
 
 def _buildMatchFile(loader, v):
@@ -923,6 +963,11 @@ LIMITS_SECTION = _Sect("LIMITS", (
     K("FD_RESERVE", COUNT, _LIMITS.fdReserve),
     K("WARN_INTERVAL", SECONDS, _LIMITS.warnInterval)))
 
+#: Any daemon may serve Prometheus metrics (off unless LISTEN is given).
+_METRICS = _Sect("METRICS", (K("LISTEN", ENDPOINT),))
+#: A positive number that need not be seconds (a factor).
+_positiveNumber = SECONDS
+
 _SCHEMAS = {schema.kind: schema for schema in (
     _Schema("bufferdaemon", "a BufferDaemon config", (
         _Sect("ADDRESS", (K("BINDTO", ADDRESS), K("LISTEN", ENDPOINT, repeated=True))),
@@ -949,6 +994,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("BACKLOG", POSITIVE, 50),
                        K("MAXLINE", POSITIVE, 4194304))),
         LIMITS_SECTION,
+        _METRICS,
     ), _buildBufferDaemon),
     _Schema("dataforwarder", "a DataForwarder config", (
         _Sect("SQL_SERVER", (K("SQLIP", HOST, "0"), K("SQLPORT", PORT, 0),
@@ -976,6 +1022,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                        K("STATEDIR", RUNTIME), K("SPOOLSIZE", POSITIVE, 1048576),
                        K("MAXLINE", _integer(minimum=256), 65536),
                        K("ROTATEGRACE", SECONDS, 5.0))),
+        _METRICS,
     ), _buildDataForwarder),
     _Schema("reactiondaemon", "a ReactionDaemon config", (
         _Sect("FUNCTION_ID", (K("FID", _integer(0, width=6), required=True, repeated=True),)),
@@ -990,6 +1037,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("MISC", (K("PIDPATH", RUNTIME), K("MODPATH", SEARCHPATH, repeated=True),
                        K("BACKLOG", POSITIVE, 50), K("STATEDIR", RUNTIME))),
         LIMITS_SECTION,
+        _METRICS,
     ), _buildReactionDaemon),
     _Schema("rct_system", "a mice_mod_rct_system config", (
         _Sect("COMMAND", (K("ARGV", ARGV, required=True), K("UNDO", ARGV, required=True),
@@ -1093,6 +1141,12 @@ _SCHEMAS = {schema.kind: schema for schema in (
                           K("RETRY_MAX", SECONDS, 300.0), K("ATTEMPTS", COUNT, 0),
                           K("IN_FLIGHT", POSITIVE, 32), K("BATCHSIZE", POSITIVE, 2000),
                           K("MAXERR", COUNT, 10), K("REQUIRE_AGENTS", BOOL, True))),
+        _Sect("CONSOLE", (
+            K("LISTEN", ENDPOINT, CONSOLE_LISTEN), K("USER", NAME, "admin"),
+            K("PASSWORD_HASH", TEXT, **_SECRET), K("ICONS", DIRECTORY), K("TLSCERT", FILE),
+            K("TLSKEY", FILE), K("DATABASE", DBURL), K("STALE", _positiveNumber, 3.0),
+            K("SESSION", SECONDS, 8 * 3600.0), K("LOGINS", POSITIVE, 5),
+            K("LOGIN_WINDOW", SECONDS, 300.0))),
     ), _buildActGeneric),
     _Schema("matchfile", "a match file", (
         _Sect("ALERT_ID", (K("AID", _integer(0, width=4), required=True, repeated=True),)),

@@ -101,6 +101,8 @@ class BufferDaemonSettings:
     """C{[LIMITS]}: the listener's connection limits and timeouts."""
     pseudonymConfig: str | None = None
     """PSEUDONYMCONF: the C{mice_mod_psd_keyed} config whose key PSEUDO uses."""
+    metricsListen: str | None = None
+    """[METRICS] LISTEN: where the Prometheus page is served (C{None}: off)."""
 
     @property
     def endpoints(self):
@@ -226,6 +228,8 @@ class DataForwarderSettings:
     tlsName: str | None = None
     """TLSNAME: the name the servers' certificates must have (default: their
     addresses)."""
+    metricsListen: str | None = None
+    """[METRICS] LISTEN: where the Prometheus page is served (C{None}: off)."""
 
     @property
     def servers(self):
@@ -273,6 +277,8 @@ class ReactionDaemonSettings:
     with client certificates instead of the PASSWORD handshake."""
     limits: ListenLimits = field(default_factory=ListenLimits)
     """C{[LIMITS]}: the listener's connection limits and timeouts."""
+    metricsListen: str | None = None
+    """[METRICS] LISTEN: where the Prometheus page is served (C{None}: off)."""
 
     @property
     def endpoints(self):
@@ -521,6 +527,39 @@ class AnalyzerSettings:
 DEFAULT_JOURNAL_URL = "sqlite:////var/lib/M-ICE/alerts.db"
 
 
+#: Where the console listens unless [CONSOLE] LISTEN says otherwise.
+CONSOLE_LISTEN = "tcp:8080:interface=127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """
+    The ManagementHost's web console (C{[CONSOLE]} of act_generic's config;
+    see C{docs/console.rst}).
+
+    @ivar passwordHash: the argon2 hash of the console password, as
+        C{mice passwd} prints it (never the password).
+    @ivar tls: C{(certificate, key)} PEM paths, or C{None} (plain HTTP,
+        meant for loopback).
+    @ivar database: the alert database to read, or C{None}: the
+        ManagementHost's own.
+    """
+
+    listen: str = CONSOLE_LISTEN
+    user: str = "admin"
+    passwordHash: str = field(default="", repr=False)
+    icons: str | None = None
+    tls: tuple | None = None
+    database: str | None = None
+    staleAfter: float = 3.0
+    """An analyzer is stale after this many heartbeat intervals without one."""
+    sessionTimeout: float = 8 * 3600.0
+    """Seconds a session lasts without being used."""
+    loginAttempts: int = 5
+    """Failed logins allowed per client address in L{loginWindow} seconds."""
+    loginWindow: float = 300.0
+
+
 @dataclass(frozen=True)
 class ActGenericSettings:
     """
@@ -559,6 +598,8 @@ class ActGenericSettings:
     requireAgents: bool = True
     """Whether a reaction agent whose module cannot be loaded stops the
     start (else its jobs wait in the journal, and the log says so)."""
+    console: ConsoleSettings | None = None
+    """C{[CONSOLE]}: the web console, or C{None} (no console)."""
 
     def matchFileFor(self, analyzerId):
         for analyzer in self.analyzers:

@@ -122,6 +122,7 @@ class AaRegexAnalyzer(AgentModule):
                 alert = makeAlert(record, match, nextId(), settings.analyzerId,
                                   self.descriptions, now, self.tz)
                 document = alertDocument(alert, self.log)
+                self.countAlert(alert)
                 if stream is None:
                     key = (record.source, record.stream)
                     stream = streams.get(key)

@@ -294,6 +294,7 @@ class AaRulesAnalyzer(AgentModule):
         alert = makeLogIdsAlert(record, logids, action, self.counter.next(),
                                 self.settings.analyzerId, now, self.tz)
         document = alertDocument(alert, self.log)
+        self.countAlert(alert)
         self.alerts += 1
         for route in self.routes:
             outgoing[route].add(stream, seq, document)

@@ -14,6 +14,7 @@ receiving stores ignore a (source, stream, seq) they already have.
 
 import hashlib
 import os
+from collections import Counter
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -137,6 +138,33 @@ class AgentModule:
     #: One flush at a time: alerts leave in line order, numbered in order.
     concurrency = 1
     links = ()
+    alertCounts = None
+    """C{{(alert id, analyzer): n}} of the flush under way, once metrics are attached."""
+
+    def attachMetrics(self, metrics):
+        """
+        Count the alerts raised, by alert id and analyzer, into C{metrics}
+        (C{mice_alerts_total}): tallied in a dict per alert, added to the
+        counters once per flush.
+        """
+        self.metrics = metrics
+        self.alertCounts = Counter()
+        self._alertCounters = {}
+
+    def countAlert(self, alert):
+        if self.alertCounts is not None:
+            self.alertCounts[(alert.alertId, alert.analyzerId)] += 1
+
+    def _publishAlertCounts(self):
+        counts, self.alertCounts = self.alertCounts, Counter()
+        for key, n in counts.items():
+            counter = self._alertCounters.get(key)
+            if counter is None:
+                alertId, analyzer = key
+                counter = self._alertCounters[key] = self.metrics.counter(
+                    "alerts", alertid="none" if alertId is None else f"0x{alertId:04x}",
+                    analyzer=analyzer)
+            counter.inc(n)
 
     def attachSenders(self, senders):
         """
@@ -170,6 +198,8 @@ class AgentModule:
         @return: a Deferred firing with C{count} once every server has
             acknowledged everything, or failing with the first failure.
         """
+        if self.alertCounts:
+            self._publishAlertCounts()
         deferreds = []
         for route, sender in self.senders.items():
             deferreds.extend(outgoing[route].submit(sender))

@@ -19,7 +19,7 @@ from mice.decoders.logformat import LogBatch
 log = Logger()
 
 
-def storeRecords(txn, dialect, records, signer=None):
+def storeRecords(txn, dialect, records, signer=None, newRows=None):
     """
     Classify C{records} and insert them; run in a database thread.
 
@@ -29,8 +29,11 @@ def storeRecords(txn, dialect, records, signer=None):
         a time, without a record object per line.
     @param signer: a L{mice.db.signature.Signer} when the store signs
         (SIGNKEY): every row's C{signature} is set in this transaction.
+    @param newRows: a dict to add the number of new rows per table to (a
+        row stored before is not new).
     @return: how many records were given.
     """
+    counts = []
     groupsByTable = {}
     single = []
     for chunk in getattr(records, "chunks", (records,)):
@@ -51,16 +54,20 @@ def storeRecords(txn, dialect, records, signer=None):
             rows.append(row)
         if signer is not None:
             rowsByTable = signer.signRows(txn, dialect, rowsByTable)
-        schema.insertClassified(txn, dialect, rowsByTable)
+        counts.append(schema.insertClassified(txn, dialect, rowsByTable))
     if groupsByTable:
         connection = getattr(txn, "connection", None)
         refused = getattr(connection, "localDataRefused", False)
         if signer is not None:
             groupsByTable = signer.signGroups(txn, dialect, groupsByTable)
-        schema.insertBatches(txn, dialect, groupsByTable)
+        counts.append(schema.insertBatches(txn, dialect, groupsByTable))
         if not refused and getattr(connection, "localDataRefused", False):
             log.warn("the database refuses LOAD DATA LOCAL (is its local_infile off?):"
                      " storing with INSERT statements on this connection, which is slower")
+    if newRows is not None:
+        for found in counts:
+            for table, n in found.items():
+                newRows[table] = newRows.get(table, 0) + n
     return len(records)
 
 
@@ -71,6 +78,32 @@ class RawLogStore(TableStore):
     readyMessage = "raw-log database ready: {db}"
     batchSize = 5000
     signs = True
+    _rowCounters = None
+
+    def attachMetrics(self, metrics):
+        """
+        Count the new rows of each table into C{metrics} (C{rows_stored}).
+        """
+        self._rowCounters = {table: metrics.counter("rows_stored", table=table)
+                             for table in schema.RAWLOG_TABLES}
+
+    def _run(self, records):
+        if self._rowCounters is None:
+            return super()._run(records)
+        newRows = {}
+        kwargs = {"newRows": newRows}
+        if self.signer is not None:
+            kwargs["signer"] = self.signer
+
+        def count(result):
+            for table, n in newRows.items():
+                counter = self._rowCounters.get(table)
+                if counter is not None and n:
+                    counter.inc(n)
+            return result
+
+        return self.pool.runInteraction(self.store, self.dialect, records,
+                                        **kwargs).addCallback(count)
 
     @property
     def concurrency(self):

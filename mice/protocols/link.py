@@ -115,6 +115,9 @@ class _LinkProtocol(LineReceiver):
                              f"link {self._side} {self.peer}: closing: {reason}"):
             log.warn("link {side} {peer}: closing: {reason}", side=self._side, peer=self.peer,
                      reason=reason)
+        refused = getattr(getattr(self.factory, "receiver", None), "connectionRefused", None)
+        if refused is not None:
+            refused(self, reason)
         try:
             self.sendMessage(wire.error(reason))
         except Exception:
@@ -146,6 +149,9 @@ class LinkServerProtocol(_LinkProtocol):
             if not reportProblem(self.transport, text):
                 log.warn("link from {peer}: closed before its hello: {reason}", peer=self.peer,
                          reason=reason.getErrorMessage())
+            refused = getattr(self.factory.receiver, "connectionRefused", None)
+            if refused is not None:
+                refused(self, "closed before its hello")
         self.factory.receiver.connectionLost(self)
 
     def messageReceived(self, message, payload):

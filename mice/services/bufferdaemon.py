@@ -50,6 +50,7 @@ from twisted.logger import Logger
 from mice.config.settings import ListenLimits
 from mice.db.schema import StoreUnusable
 from mice.interfaces import ReloadError
+from mice.metrics import Metrics, refusalReason
 from mice.protocols import wire
 from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory
@@ -166,17 +167,19 @@ class _Ack:
     One received batch waiting to be durable in C{remaining} pipelines.
     """
 
-    __slots__ = ("connection", "batchId", "remaining")
+    __slots__ = ("connection", "batchId", "remaining", "counter")
 
-    def __init__(self, connection, batchId, remaining):
+    def __init__(self, connection, batchId, remaining, counter):
         self.connection = connection
         self.batchId = batchId
         self.remaining = remaining
+        self.counter = counter
 
     def done(self):
         self.remaining -= 1
         if self.remaining == 0:
             self.connection.sendAck(self.batchId)
+            self.counter.inc()
 
 
 def pseudonymizeRecords(records, pseudonymizer):
@@ -252,6 +255,16 @@ class _Reloading:
         waiting, self.waiting = self.waiting, []
         for d in waiting:
             d.callback(results)
+
+
+def ringFillRatio(ring):
+    """
+    How full C{ring} is, 0 to 1: the larger of its entry and byte use.
+    """
+    fill = len(ring) / ring.capacity if ring.capacity else 0.0
+    if getattr(ring, "byteCapacity", None):
+        fill = max(fill, ring.usedBytes / ring.byteCapacity)
+    return min(1.0, fill)
 
 
 class _Flush:
@@ -498,6 +511,9 @@ class BufferDaemon(MultiService):
 
     @ivar pipelines: the L{Pipeline}s, in config order.
     @ivar ports: the listening ports once started.
+    @ivar metrics: the daemon's L{mice.metrics.Metrics} (batches and
+        records received and acknowledged, records stored, pauses, refused
+        connections, ring fill), bumped once per batch or flush.
     """
 
     log = Logger()
@@ -505,7 +521,7 @@ class BufferDaemon(MultiService):
     def __init__(self, endpoints, pipelines, clock, timeInterval=2.0, maxLine=4 * 2 ** 20,
                  maxRecord=65536, securityFactory=PlainSecurity, onListenFailure=None,
                  security=None, limits=None, openFiles=None, name="BufferDaemon",
-                 pseudonymizer=None):
+                 pseudonymizer=None, metrics=None):
         """
         @param onListenFailure: called with the failure when an endpoint
             cannot listen, or a store cannot start on its database
@@ -563,6 +579,28 @@ class BufferDaemon(MultiService):
         self._flowReportCall = None
         self._reloading = None
         self._reloadAgain = False
+        self._instrument(metrics or Metrics("bufferdaemon"))
+
+    def _instrument(self, metrics):
+        self.metrics = metrics
+        self._received = {}
+        self._acknowledged = metrics.counter("batches_acknowledged")
+        self._pauses = metrics.counter("flow_pauses")
+        self._stored = {p.name: metrics.counter("records_stored", pipeline=p.name)
+                        for p in self.pipelines}
+        metrics.watch("ring_fill_ratio",
+                      lambda: {p.name: ringFillRatio(p.ring) for p in self.pipelines})
+        metrics.watch("ring_records",
+                      lambda: {p.name: p.bufferedRecords for p in self.pipelines})
+        metrics.watch("links_open", lambda: len(self.connections))
+
+    def _receivedCounters(self, kind):
+        counters = self._received.get(kind)
+        if counters is None:
+            counters = self._received[kind] = (
+                self.metrics.counter("batches_received", kind=kind),
+                self.metrics.counter("records_received", kind=kind))
+        return counters
 
     # Service
 
@@ -755,6 +793,12 @@ class BufferDaemon(MultiService):
     def connectionMade(self, connection):
         self.connections.add(connection)
 
+    def connectionRefused(self, connection, reason):
+        """
+        The link protocol closed C{connection} for a protocol problem.
+        """
+        self.metrics.counter("connections_refused", reason=refusalReason(reason)).inc()
+
     def connectionLost(self, connection):
         self.connections.discard(connection)
         if connection.source is not None:
@@ -782,8 +826,11 @@ class BufferDaemon(MultiService):
             # and the ring gets the message encoded again.
             pseudonymizeRecords(batch.records, self.pseudonymizer)
             payload = wire.encodeMessage(message)
+        batches, records = self._receivedCounters(connection.kind)
+        batches.inc()
+        records.inc(len(batch.records))
         item = (pipelines, decoded, envelope(connection.source, payload),
-                _Ack(connection, batchId, len(pipelines)))
+                _Ack(connection, batchId, len(pipelines), self._acknowledged))
         if self._overflow or not self._fits(item):
             self._overflow.append(item)
         else:
@@ -900,6 +947,7 @@ class BufferDaemon(MultiService):
                               n=pipeline.consecutiveErrors)
             pipeline.consecutiveErrors = 0
             pipeline.settle(flush, True)
+            self._stored[pipeline.name].inc(flush.count)
             self._admitOverflow()
             self._updateFlow()
             if pipeline.untakenRecords >= pipeline.flushRecords:
@@ -1049,6 +1097,7 @@ class BufferDaemon(MultiService):
         if shouldPause and not self.paused:
             self.paused = True
             self._intakePaused(self.clock.seconds())
+            self._pauses.inc()
             for connection in list(self.connections):
                 if connection.source is not None:
                     connection.pauseProducing()

@@ -34,6 +34,7 @@ from mice.forwarder.tailer import (
     isStream,
     startOf,
 )
+from mice.metrics import Metrics
 
 _EVENT_LEVELS = {"tamper": "error", "truncated": "warn", "overlong": "warn", "missing": "info",
                  "appeared": "info", "rotated": "info", "recreated": "info"}
@@ -94,6 +95,24 @@ class Destination(Service):
         self.lost = 0
         self._spoolSubmitted = 0
         self._refilling = self._refillAgain = False
+        self.attachMetrics(Metrics("destination"))
+
+    def attachMetrics(self, metrics):
+        """
+        Count into C{metrics} (the forwarder's): lines lost, spool bytes,
+        and the sender's series.
+        """
+        server = self.sender.description
+        self._lost = metrics.counter("lines_lost", server=server)
+        metrics.watch("spool_bytes",
+                      lambda: {server: self.spool.memoryBytes + self.spool.diskBytes})
+        attach = getattr(self.sender, "attachMetrics", None)
+        if attach is not None:
+            attach(metrics)
+
+    def _countLost(self, count):
+        self.lost += count
+        self._lost.inc(count)
 
     def startService(self):
         super().startService()
@@ -155,7 +174,7 @@ class Destination(Service):
 
     def _overflow(self, batch, droppable):
         if droppable:
-            self.lost += len(batch.records)
+            self._countLost(len(batch.records))
             self.log.error("{server}: spool full; {n} lines of {stream} DROPPED",
                            server=self.sender.description, n=len(batch.records),
                            stream=batch.stream)
@@ -178,7 +197,7 @@ class Destination(Service):
                        errbackArgs=(entry, batch.stream, batch.seq, len(batch.records)))
 
     def _undeliverable(self, failure, entry, stream, seq, count):
-        self.lost += count
+        self._countLost(count)
         self.log.failure("{server}: {n} lines of {stream} from seq {seq} could not be"
                          " delivered", failure, server=self.sender.description,
                          n=count, stream=stream, seq=seq)
@@ -282,7 +301,7 @@ class DataForwarder(MultiService):
 
     def __init__(self, paths, destinations, preparer, offsets, clock, sleepInterval=2.0,
                  maxLine=65536, readSize=1 << 20, saveInterval=1.0, hostname="localhost",
-                 makeNotifier=None, wakeDelay=0.05, rotateGrace=ROTATE_GRACE):
+                 makeNotifier=None, wakeDelay=0.05, rotateGrace=ROTATE_GRACE, metrics=None):
         super().__init__()
         self.paths = list(paths)
         self.destinations = list(destinations)
@@ -305,8 +324,12 @@ class DataForwarder(MultiService):
         self._positions = {}
         self._wakeCall = None
         self._stalled = False
+        self.metrics = metrics or Metrics("dataforwarder")
+        self._linesRead = self.metrics.counter("lines_read")
+        self._linesFiltered = self.metrics.counter("lines_filtered")
         for destination in self.destinations:
             destination.onProgress = self._progress
+            destination.attachMetrics(self.metrics)
             destination.setServiceParent(self)
         self._poller = LoopingCall(self.poll)
         self._poller.clock = clock
@@ -455,6 +478,9 @@ class DataForwarder(MultiService):
         prepared = self.preparer.prepare(lines, now)
         self.counts["lines"] += len(lines)
         self.counts["filtered"] += prepared.filtered
+        self._linesRead.inc(len(lines))
+        if prepared.filtered:
+            self._linesFiltered.inc(prepared.filtered)
         self.counts["truncated"] += prepared.truncated
         first = lines[0].seq if lines else 0
         self._positions[source.path] = source.position

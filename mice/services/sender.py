@@ -15,6 +15,7 @@ from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList
 from twisted.logger import Logger
 
+from mice.metrics import Metrics
 from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
 from mice.protocols import wire
 from mice.protocols.link import LinkClientFactory, PlainSecurity
@@ -27,10 +28,16 @@ class BatchTooLarge(Exception):
 
 
 class ReliableSender(Service):
+    """
+    @ivar metrics: the L{mice.metrics.Metrics} its series go to (labelled
+        with C{description}): reconnects, batches resent, whether the link
+        is up, batches not yet acknowledged.
+    """
+
     log = Logger()
 
     def __init__(self, endpoint, source, kind, clock, window=8, retryPolicy=None,
-                 securityFactory=PlainSecurity, description=None):
+                 securityFactory=PlainSecurity, description=None, metrics=None):
         self.source = source
         self.kind = kind
         self.description = description or str(endpoint)
@@ -49,6 +56,19 @@ class ReliableSender(Service):
         self._client = ClientService(
             endpoint, self._factory, clock=clock,
             retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
+        self._readyBefore = False
+        self.attachMetrics(metrics or Metrics("sender"))
+
+    def attachMetrics(self, metrics):
+        """
+        Count into C{metrics} (a daemon's, shared by its senders).
+        """
+        server = self.description
+        self.metrics = metrics
+        self._reconnects = metrics.counter("link_reconnects", server=server)
+        self._resent = metrics.counter("batches_resent", server=server)
+        metrics.watch("link_connected", lambda: {server: int(self.connected)})
+        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
 
     # Service
 
@@ -143,6 +163,9 @@ class ReliableSender(Service):
     def linkReady(self, link, maxLine, maxRecord):
         self._link = link
         self.maxLine, self.maxRecord = maxLine, maxRecord
+        if self._readyBefore:
+            self._reconnects.inc()
+        self._readyBefore = True
         self.log.info("link to {server} ready ({pending} batches to send)",
                       server=self.description, pending=len(self._outbox))
         self._pump()
@@ -187,6 +210,7 @@ class ReliableSender(Service):
         self._link = None
         requeued = self._outbox.requeueInFlight()
         self.resentBatches += requeued
+        self._resent.inc(requeued)
         self.log.info("link to {server} lost ({reason}); {requeued} unacknowledged batches"
                       " will be sent again", server=self.description,
                       reason=reason.getErrorMessage(), requeued=requeued)
@@ -209,12 +233,13 @@ class ReliableSender(Service):
                 link.sendBatchLine(batch.line)
 
 
-def sendersFor(reactor, links, source=None):
+def sendersFor(reactor, links, source=None, metrics=None):
     """
     The senders of an analysis module's links (L{mice.postproc.agent.LinkSpec}s),
     each secured as its config says; the caller runs them as services.
 
     @param source: this host's name on the links (default: the host name).
+    @param metrics: the daemon's L{mice.metrics.Metrics}, if it has one.
     @return: C{{route: sender}}.
     """
     from twisted.internet.endpoints import clientFromString
@@ -233,5 +258,6 @@ def sendersFor(reactor, links, source=None):
             link.address.host)
         senders[link.route] = ReliableSender(endpoint, source, link.kind, reactor,
                                              securityFactory=security.securityFactory(),
-                                             description=f"{link.description} {link.address}")
+                                             description=f"{link.description} {link.address}",
+                                             metrics=metrics)
     return senders

@@ -11,10 +11,12 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from mice.config import ConfigError, loadBufferDaemon, loadDecoder
+from mice.metrics import Metrics
 from mice.registry import pipelineModules
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.services.metrics import metricsService
 from mice.services.reload import HangupReload
 from mice.services.sender import sendersFor
 from mice.tap.runtime import applyRunSettings, configWarnings, privilegeWarnings  # noqa: F401
@@ -109,21 +111,29 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
         raise ConfigError(settings.path, None, str(e)) from None
     log.info("{path}: link security {security}", path=settings.path, security=security)
     pseudonymizer = serverPseudonymizer(settings, reactor)
+    metrics = Metrics("bufferdaemon")
     daemon = BufferDaemon(
         [serverFromString(reactor, description) for description in settings.endpoints],
         pipelines, reactor, timeInterval=settings.timeInterval, maxLine=settings.maxLine,
         maxRecord=maxRecord, onListenFailure=onListenFailure, security=security,
-        limits=settings.limits, pseudonymizer=pseudonymizer)
+        limits=settings.limits, pseudonymizer=pseudonymizer, metrics=metrics)
     for pipeline in pipelines:
-        attachSenders(pipeline.postprocessor, daemon, reactor)
+        attachSenders(pipeline.postprocessor, daemon, reactor, metrics)
+        attach = getattr(pipeline.postprocessor, "attachMetrics", None)
+        if attach is not None:
+            attach(metrics)
         # What a post-processor is handed and must not start itself: its
         # reaction queues (the ManagementHost).
         for service in getattr(pipeline.postprocessor, "services", ()):
             service.setServiceParent(daemon)
+    metricsService(settings.metricsListen, metrics, reactor).setServiceParent(daemon)
+    if settings.metricsListen:
+        log.info("{path}: metrics on {endpoint}", path=settings.path,
+                 endpoint=settings.metricsListen)
     return daemon
 
 
-def attachSenders(postprocessor, parent, reactor):
+def attachSenders(postprocessor, parent, reactor, metrics=None):
     """
     Build the senders of the links C{postprocessor} sends on (an analysis
     module's C{links}), run them as child services of C{parent} and hand
@@ -131,7 +141,7 @@ def attachSenders(postprocessor, parent, reactor):
     """
     links = getattr(postprocessor, "links", ())
     if links:
-        senders = sendersFor(reactor, links)
+        senders = sendersFor(reactor, links, metrics=metrics)
         for sender in senders.values():
             sender.setServiceParent(parent)
         postprocessor.attachSenders(senders)

@@ -15,10 +15,12 @@ from mice.forwarder.format import SimpleFormat, hostDict
 from mice.forwarder.prepare import Ledger, LinePreparer
 from mice.forwarder.spool import Spool
 from mice.forwarder.tailer import OffsetStore
+from mice.metrics import Metrics
 from mice.protocols.wire import MAX_STREAM
 from mice.registry import UnknownModule, UnsafeModulePath, findModule
 from mice.security.policy import LinkSecurity
 from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
+from mice.services.metrics import metricsService
 from mice.tap.runtime import applyRunSettings, configWarnings, localHostInfo, startSyslog
 
 log = Logger()
@@ -109,10 +111,14 @@ def buildForwarder(settings, reactor, endpoints=None, inotify=False):
     # A BufferDaemon refuses records over its maxrecord (64 KiB by default).
     preparer = LinePreparer(lineFilter, pseudonymizer,
                             maxRecord=min(settings.maxLine + 64, MAX_RECORD))
-    return DataForwarder(
+    metrics = Metrics("dataforwarder")
+    forwarder = DataForwarder(
         settings.files, destinations, preparer, OffsetStore(os.path.join(state, "offsets.json")),
         reactor, sleepInterval=settings.sleepInterval, maxLine=settings.maxLine,
-        rotateGrace=settings.rotateGrace, hostname=source, makeNotifier=(lambda: _inotify(reactor)) if inotify else None)
+        rotateGrace=settings.rotateGrace, hostname=source,
+        makeNotifier=(lambda: _inotify(reactor)) if inotify else None, metrics=metrics)
+    metricsService(settings.metricsListen, metrics, reactor).setServiceParent(forwarder)
+    return forwarder
 
 
 def makeService(options):

@@ -75,6 +75,21 @@ class AnalyzerTests(SynchronousTestCase):
         self.management.acknowledge()
         self.assertEqual(self.successResultOf(d), 3)
 
+    def test_alertsCounted(self):
+        """
+        With metrics attached, the alerts of a flush are counted by alert id
+        and analyzer, once the flush is sent.
+        """
+        from mice.metrics import Metrics
+
+        metrics = Metrics("agent")
+        self.analyzer.attachMetrics(metrics)
+        self.analyzer.process([record(1, FAILED), record(2, FAILED), record(3, DROP)])
+        counted = {(labels["alertid"], labels["analyzer"]): value
+                   for name, labels, value in metrics.samples() if name == "mice_alerts_total"}
+        self.assertEqual(counted, {("0x1020", "MICE-RegEx"): 2, ("0x6010", "MICE-RegEx"): 2,
+                                   ("0x8010", "MICE-RegEx"): 1})
+
     def test_sendToNoneRaisesNothing(self):
         line = "Nov 22 10:00:01 web01 CRON[1]: nothing to see"
         self.assertEqual(self.successResultOf(self.analyzer.process([record(1, line)])), 1)
@@ -262,7 +277,8 @@ class SendersAreChildrenTests(SynchronousTestCase):
         daemon = buildBufferDaemon(loadBufferDaemon(conf), MemoryReactorClock())
         [pipeline] = daemon.pipelines
         analyzer = pipeline.postprocessor
-        self.assertEqual(set(daemon), set(analyzer.senders.values()))
+        self.assertEqual({child for child in daemon if child.name != "metrics"},
+                         set(analyzer.senders.values()))
         self.successResultOf(analyzer.start())
         self.assertFalse(any(sender.running for sender in analyzer.senders.values()))
         self.successResultOf(analyzer.stop())

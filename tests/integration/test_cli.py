@@ -241,3 +241,37 @@ class ReaderGoneTests(SynchronousTestCase):
                 err = child.stderr.read()
                 child.stderr.close()
                 self.assertEqual((child.wait(timeout=60), err), (0, b""), (options, output))
+
+
+class PasswdTests(SynchronousTestCase):
+    def passwd(self, *args, stdin=""):
+        result = subprocess.run([*MICE, "passwd", *args],
+                                capture_output=True, text=True, timeout=120, input=stdin)
+        return result.returncode, result.stdout, result.stderr
+
+    def test_stdin(self):
+        """
+        C{mice passwd --stdin} prints the line to paste into [CONSOLE]: an
+        argon2id hash that checks the password, the password nowhere.
+        """
+        from argon2 import PasswordHasher
+
+        status, out, err = self.passwd("--stdin", stdin="correct horse battery\n")
+        self.assertEqual((status, err), (0, ""))
+        key, _, value = out.strip().partition(" = ")
+        self.assertEqual(key, "PASSWORD_HASH")
+        self.assertTrue(value.startswith("$argon2id$"))
+        self.assertTrue(PasswordHasher().verify(value, "correct horse battery"))
+        self.assertNotIn("correct horse", out)
+        again = self.passwd("--stdin", stdin="correct horse battery\n")[1]
+        self.assertNotEqual(out, again, "salted")
+
+    def test_tooShort(self):
+        status, out, err = self.passwd("--stdin", stdin="short\n")
+        self.assertEqual((status, out), (1, ""))
+        self.assertIn("at least 10 characters", err)
+
+    def test_noTerminal(self):
+        """Without --stdin and without a terminal, nothing is hashed."""
+        status, out, err = self.passwd(stdin="")
+        self.assertEqual((status, out), (1, ""))

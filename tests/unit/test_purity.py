@@ -32,7 +32,8 @@ PURE = (
     "mice.alerts",
     "mice.record", "mice.ringbuffer", "mice.outbox", "mice.security.psk",
     "mice.protocols.wire", "mice.protocols.admission", "mice.reactors.argv", "mice.reactors.decisions", "mice.reactors.escalation",
-    "mice.reactors.syslogformat", "mice.reactors.framing",
+    "mice.reactors.syslogformat", "mice.reactors.framing", "mice.console.query",
+    "mice.console.model", "mice.metrics",
 )
 
 #: What a pure module may not reach: (module prefix, imported name or None).

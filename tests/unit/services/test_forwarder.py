@@ -451,3 +451,24 @@ class ConfigTests(SynchronousTestCase):
         options = dataforwarder.Options()
         options.parseOptions(["-c", os.path.join(root, "etc", "mice", "dataforwarder.conf")])
         self.assertEqual([name for name, _ in options.settings.servers], ["sql", "analysis"])
+
+
+class MetricsTests(SynchronousTestCase):
+    def test_linesAndSpool(self):
+        """
+        The forwarder counts the lines it reads (once per poll, not per
+        line) and serves each server's spool size at scrape time.
+        """
+        h = Harness(self, connected=False, maxInFlight=1)
+        metrics = h.forwarder.metrics
+        append(h.path, "one", "two", "three")
+        h.tick()
+        append(h.path, "four")
+        h.tick()
+        samples = {(name, tuple(sorted(labels.items()))): value
+                   for name, labels, value in metrics.samples()}
+        self.assertEqual(samples[("mice_lines_read_total", ())], 4)
+        spooled = samples[("mice_spool_bytes", (("server", h.sender.description),))]
+        self.assertGreater(spooled, 0, "the second batch waits in the spool")
+        self.assertEqual(spooled, h.forwarder.destinations[0].spool.memoryBytes
+                         + h.forwarder.destinations[0].spool.diskBytes)
