@@ -41,3 +41,17 @@ def readerGone():
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
     return 0
+
+
+def addLinkOptions(group, peer):
+    """
+    The options of a link's cipher and TLS files that C{mice send} and
+    C{mice react} share; C{peer} names the other end in the help.
+    """
+    group.add_argument("--cryptmod", default="aes-256-gcm",
+                       choices=("aes-256-gcm", "chacha20-poly1305", "twofish"))
+    group.add_argument("--tls-cert", metavar="PEM")
+    group.add_argument("--tls-key", metavar="PEM")
+    group.add_argument("--tls-ca", metavar="PEM")
+    group.add_argument("--tls-name", metavar="NAME",
+                       help=f"the name the {peer}'s certificate must have (default: its address)")

@@ -11,6 +11,7 @@ import sys
 
 from twisted.internet.defer import ensureDeferred
 
+from mice.cli.base import addLinkOptions
 from mice.cli.send import _endpoint
 
 
@@ -217,11 +218,5 @@ def addParser(commands):
                            " --key-file)")
     link.add_argument("--link-config", metavar="CONF",
                       help="take PASSWORD and CRYPTMOD from this reactiondaemon.conf")
-    link.add_argument("--cryptmod", default="aes-256-gcm",
-                      choices=("aes-256-gcm", "chacha20-poly1305", "twofish"))
-    link.add_argument("--tls-cert", metavar="PEM")
-    link.add_argument("--tls-key", metavar="PEM")
-    link.add_argument("--tls-ca", metavar="PEM")
-    link.add_argument("--tls-name", metavar="NAME",
-                      help="the name the daemon's certificate must have (default: its address)")
+    addLinkOptions(link, "daemon")
     p.set_defaults(run=run)

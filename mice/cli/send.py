@@ -9,6 +9,8 @@ import sys
 
 from twisted.internet.defer import ensureDeferred
 
+from mice.cli.base import addLinkOptions
+
 
 def _endpoint(reactor, args):
     from twisted.internet.endpoints import clientFromString
@@ -133,12 +135,6 @@ def addParser(commands):
                            " (a dataforwarder.conf or a decoding module's conf)")
     link.add_argument("--enckey-file", metavar="FILE",
                       help="pre-shared key (or passphrase) in this file")
-    link.add_argument("--cryptmod", default="aes-256-gcm",
-                      choices=("aes-256-gcm", "chacha20-poly1305", "twofish"))
-    link.add_argument("--tls-cert", metavar="PEM")
-    link.add_argument("--tls-key", metavar="PEM")
-    link.add_argument("--tls-ca", metavar="PEM")
-    link.add_argument("--tls-name", metavar="NAME",
-                      help="the name the server's certificate must have (default: its address)")
+    addLinkOptions(link, "server")
     p.add_argument("file", metavar="FILE", help="the file to ship, or - for standard input")
     p.set_defaults(run=run)

@@ -4,6 +4,7 @@ C{mice} command and C{twistd}, both from this checkout (C{PYTHONPATH} is
 inherited, so the children run the code under test).
 """
 
+import os
 import subprocess
 import sys
 
@@ -22,3 +23,20 @@ def mice(*args, cwd=None, stdin=None):
     result = subprocess.run(MICE + list(args), capture_output=True, text=True, timeout=120,
                             cwd=cwd, input=stdin)
     return result.returncode, result.stdout, result.stderr
+
+
+def spawn(case, argv, log):
+    """
+    Start C{argv} with its output to C{log} (unbuffered), killed and reaped
+    when C{case} ends if it still runs.
+    """
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def reap():
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+    case.addCleanup(reap)
+    return process

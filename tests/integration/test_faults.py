@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
 
 from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred
@@ -17,7 +16,7 @@ from twisted.trial.unittest import TestCase
 
 from mice.forwarder.shipping import shipFile
 from mice.testing import PrivateMariaDB, writeRawLogConfigs
-from tests.integration.processes import MICE, TWISTD
+from tests.integration.processes import MICE, TWISTD, spawn
 from tests.integration.test_endtoend import Pipeline, writeCorpus
 
 
@@ -61,16 +60,7 @@ class KillBufferDaemonTests(TestCase):
     timeout = 180
 
     def spawn(self, argv, log):
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def reap():
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-        self.addCleanup(reap)
-        return process
+        return spawn(self, argv, log)
 
     async def test_killDuringSend(self):
         directory = os.path.abspath(self.mktemp())

@@ -15,7 +15,6 @@ With it: 68, 67 and 69 MiB.
 
 import os
 import signal
-import subprocess
 import sys
 
 from twisted.internet import reactor
@@ -23,6 +22,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.testing import PrivateMariaDB, writeRawLogConfigs
+from tests.integration.processes import spawn
 from tests.integration.test_endtoend import writeCorpus
 from tests.integration.test_faults import MICE, TWISTD, accepting, freePort, waitFor
 
@@ -54,16 +54,7 @@ class OutageMemoryTests(TestCase):
     timeout = 180
 
     def spawn(self, argv, log):
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def reap():
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-        self.addCleanup(reap)
-        return process
+        return spawn(self, argv, log)
 
     async def test_killedDatabase(self):
         server = PrivateMariaDB(self)

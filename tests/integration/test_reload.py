@@ -7,7 +7,6 @@ kept.  (The reload logic with a Clock: C{tests.unit.services.test_reload}.)
 
 import os
 import signal
-import subprocess
 
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
@@ -18,7 +17,7 @@ from mice.postproc.aaregex import MATCHES_PER_LINE
 from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.testing import MemoryPostProcessor, writeAgentConfigs
-from tests.integration.processes import MICE, TWISTD
+from tests.integration.processes import MICE, TWISTD, spawn
 from tests.integration.test_faults import accepting, freePort, waitFor
 
 FAILED = ("Nov 22 10:00:01 web01 sshd[811]: Failed password for alice from 10.0.0.7"
@@ -43,16 +42,7 @@ class SighupUnderLoadTests(TestCase):
     timeout = 180
 
     def spawn(self, argv, log):
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def reap():
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-        self.addCleanup(reap)
-        return process
+        return spawn(self, argv, log)
 
     async def test_reloadUnderLoad(self):
         directory = os.path.abspath(self.mktemp())
