@@ -302,6 +302,10 @@ class SqlConsoleData:
 
         return self.pool.runInteraction(ensureIndexes, self.dialect).addCallbacks(added, cannot)
 
+    def forgetTables(self):
+        """Read the catalog again at the next call (tables were just made)."""
+        self._tables = None
+
     def tables(self):
         """
         @return: a Deferred firing with C{{table: columns}} of those that exist.

@@ -111,6 +111,10 @@ class ActGeneric:
         self.inline = {}
         self.checkedByDecoder = False
         self.counts = {"alerts": 0, "new alerts": 0, "heartbeats": 0, "invalid documents": 0}
+        #: Told what this module stored once it is committed: C{alertsStored()}
+        #: and C{heartbeat(dict)}, and C{journalReady()} if it has one (the console,
+        #: L{mice.console.interfaces.IConsoleFeed}); set by the builder.
+        self.observers = []
         if dtdPath is not None:
             self.dtd = loadDtd(dtdPath)
 
@@ -118,7 +122,17 @@ class ActGeneric:
         d = self.journal.start()
         for agent in self.inline.values():
             d.addCallback(lambda _, agent=agent: agent.start())
-        return d
+
+        def ready(result):
+            # The journal's tables exist now (a console reading them may
+            # have looked before they did).
+            for observer in self.observers:
+                journalReady = getattr(observer, "journalReady", None)
+                if journalReady is not None:
+                    journalReady()
+            return result
+
+        return d.addCallback(ready)
 
     def stop(self):
         self.journal.close()
@@ -195,6 +209,21 @@ class ActGeneric:
                                      receivedAt))
         return out, alerts, jobs, heartbeats, inlineRows
 
+    def _tell(self, new, heartbeats):
+        """
+        Tell the observers what was just committed: new alerts (their
+        C{alert_entry} rows when reaction 2 runs inline) and heartbeats.
+        """
+        for observer in self.observers:
+            try:
+                if new:
+                    observer.alertsStored()
+                for analyzerId, name, host, _, receivedAt, interval, _, _ in heartbeats:
+                    observer.heartbeat({"analyzerid": analyzerId, "name": name, "host": host,
+                                        "lastSeen": receivedAt, "interval": interval})
+            except Exception:
+                self.log.failure("telling {observer} what was stored failed", observer=observer)
+
     def process(self, records):
         receivedAt = isoTime(self.clock.seconds())
         out, alerts, jobs, heartbeats, inlineRows = self.routed(records, receivedAt)
@@ -215,6 +244,7 @@ class ActGeneric:
             for routed, decided in out:
                 if routed.key in newKeys:
                     self.router.count(decided)
+            self._tell(new, heartbeats)
             try:
                 self.dispatcher.offer(new, skip=frozenset(self.inline))
             except Exception:

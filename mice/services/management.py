@@ -121,6 +121,9 @@ class ReactionQueue(Service):
         self._stopping = False
         self._batch = getattr(agent, "reactBatch", None)
         self._batchLimit = max(1, int(getattr(agent, "batchLimit", 500)))
+        #: Told C{reactionOutcome(dict)} of every outcome once it is in the
+        #: journal (the console's feed, L{mice.console.interfaces.IConsoleFeed}).
+        self.observers = []
 
     def __repr__(self):
         return f"<ReactionQueue {self.pipe}>"
@@ -306,6 +309,20 @@ class ReactionQueue(Service):
 
     # Recording outcomes
 
+    def _tell(self, row):
+        """Tell the observers of a recorded outcome (a failing one is logged)."""
+        if not self.observers:
+            return
+        key, rid, pipe, state, attempts, _, outcome, _, updated = row
+        change = {"alertkey": key, "rid": rid, "pipe": pipe, "state": state,
+                  "attempts": attempts, "outcome": outcome, "updated": updated}
+        for observer in self.observers:
+            try:
+                observer.reactionOutcome(dict(change))
+            except Exception:
+                self.log.failure("reaction {pipe}: telling {observer} of an outcome failed",
+                                 pipe=self.pipe, observer=observer)
+
     def _record(self, final=False):
         """
         Write the outcomes not yet written, one transaction at a time.
@@ -330,6 +347,7 @@ class ReactionQueue(Service):
             for job, row in taken:
                 if job is None:
                     continue
+                self._tell(row)
                 if row[3] == "pending":
                     # Recorded as tried: run again when due.
                     self.schedule.retry(job, now)
@@ -626,6 +644,11 @@ def buildActGeneric(configPath, reactor):
     post = ActGeneric(router, journal, reactor, dtdPath=dtdPath, dispatcher=reactions,
                       batchSize=settings.batchSize, maxErrors=settings.maxErr)
     post.services = (reactions,)
+    if settings.console is not None:
+        from mice.services.managementconsole import buildManagementConsole
+
+        post.services = (reactions, buildManagementConsole(settings.console, post, reactions,
+                                                           reactor))
     for rid, pipe in reactions.pipes.items():
         queue = reactions.queues.get(pipe)
         agent = queue.agent if queue is not None else None

@@ -126,6 +126,10 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
         # reaction queues (the ManagementHost).
         for service in getattr(pipeline.postprocessor, "services", ()):
             service.setServiceParent(daemon)
+            # The ManagementHost's console counts its logins and streams.
+            attach = getattr(service, "attachMetrics", None)
+            if attach is not None:
+                attach(metrics)
     metricsService(settings.metricsListen, metrics, reactor).setServiceParent(daemon)
     if settings.metricsListen:
         log.info("{path}: metrics on {endpoint}", path=settings.path,
