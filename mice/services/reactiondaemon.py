@@ -578,9 +578,13 @@ class ReactionDaemon(Service):
         d.addCallback(lambda _: self._listen())
         d.addCallback(lambda _: self.ready.callback(self))
         d.addErrback(self._startFailed)
+        self._starting = d
         return d
 
     def _listen(self):
+        if not self.running:
+            # Stopped while the state was being restored: do not listen.
+            return None
         def listening(port):
             self.ports.append(port)
             log.info("ReactionDaemon listening on {address}", address=port.getHost())
@@ -595,7 +599,21 @@ class ReactionDaemon(Service):
             self._onListenFailure(failure)
 
     def stopService(self):
+        """
+        Stop listening, close the links and the engine; a stop during the
+        start waits for the restore to finish first (else it would arm the
+        expiries and listen after the stop).
+        """
         super().stopService()
+        waiting = Deferred()
+        starting = getattr(self, "_starting", None)
+        if starting is None:
+            waiting.callback(None)
+        else:
+            starting.addBoth(lambda result: waiting.callback(None))
+        return waiting.addCallback(lambda _: self._stopNow())
+
+    def _stopNow(self):
         ports, self.ports = self.ports, []
         for connection in list(self.connections):
             connection.transport.loseConnection()

@@ -45,12 +45,17 @@ LOGIDS_RULES = os.path.join(DATA, "mice_mod_pop_aa_rules.conf")
 MATCH_FILE = os.path.join(DATA, "matchfiles", "match_file_aa_regex.txt")
 DTD = os.path.join(DATA, "idmef-message.dtd")
 
-#: The reactions of the all-in-one ManagementHost: the seed's 1 to 3, and
+DEMO_BAN = os.path.join(DATA, "demo_ban.py")
+
+#: The reactions of the all-in-one ManagementHost: the seed's 1 to 4, and
 #: an external program's FIFO (RID 5, fed what the seed's RID_4 lists:
-#: exploits and watched applications).  No countermeasure (RID 4): that
-#: needs a ReactionDaemon.
+#: exploits and watched applications).  Reaction 4 asks the all-in-one
+#: ReactionDaemon, whose "ban" appends a line to C{bans.log}.
 REACTIONS = ((1, "rid_1_write_to_syslog"), (2, "rid_2_send_to_alert_db"),
-             (3, "rid_3_save_to_file"), (5, "mice_fifo_demo"))
+             (3, "rid_3_save_to_file"), (4, "rid_4_countermeasure"), (5, "mice_fifo_demo"))
+
+#: The console's user.
+CONSOLE_USER = "admin"
 
 
 class Options(usage.Options):
@@ -60,6 +65,8 @@ class Options(usage.Options):
         ["port", "p", 3366, "Loopback port of the raw-log BufferDaemon.", int],
         ["agent-port", None, 3367, "Loopback port of the analysis agent.", int],
         ["management-port", None, 4455, "Loopback port of the ManagementHost.", int],
+        ["console-port", None, 8080, "Loopback port of the ManagementHost's web console.", int],
+        ["reaction-port", None, 1977, "Loopback port of the ReactionDaemon.", int],
         ["log", "l", SAMPLE, "Log file the DataForwarder follows into the raw-log database."],
     ]
     optFlags = [["no-ship", None, "Ship nothing; only run the servers."],
@@ -75,6 +82,22 @@ def linkKey(dataDir):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(newKey().hex() + "\n")
+    with open(path) as f:
+        return f.read().strip()
+
+
+def consolePassword(dataDir):
+    """
+    The console's password, made at the first start and kept in
+    C{console-password} (mode 0600) so that a restart prints it again.
+    """
+    import secrets
+
+    path = os.path.join(dataDir, "console-password")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(15) + "\n")
     with open(path) as f:
         return f.read().strip()
 
@@ -113,9 +136,12 @@ def _matchFile():
                                                "[RID_5]\nAID_5 = 0x6010\nAID_5 = 0x7010\n")
 
 
-def writeConfigs(dataDir, options, key):
+def writeConfigs(dataDir, options, key, passwordHash=None):
     """
     Write every config of the all-in-one setup into C{dataDir/etc}.
+
+    @param passwordHash: the argon2 hash of the console password
+        (C{[CONSOLE]} of act_generic's config), or C{None}: no console.
 
     @return: C{{role: config path}}.
     """
@@ -172,7 +198,36 @@ def writeConfigs(dataDir, options, key):
         + (f"[IDMEF_INFO]\nDTDFile = {DTD}\n" if os.path.exists(DTD) else "")
         + "[MISC]\nPIPE_PATH = ../run\nMATCH_PATH = matchfiles\n"
         "[JOURNAL]\n# The agents of modules not installed: their reactions wait.\n"
-        "REQUIRE_AGENTS = no\n"))
+        "REQUIRE_AGENTS = no\n"
+        + (f"[CONSOLE]\nLISTEN = tcp:{options['console-port']}:interface=127.0.0.1\n"
+           f"USER = {CONSOLE_USER}\nPASSWORD_HASH = {passwordHash}\n"
+           if passwordHash is not None else "")))
+    reactionPort = options["reaction-port"]
+    # Reaction 4: exploits (0x7010) banned on the ReactionDaemon; the other
+    # alerts the match file sends it (0x6010, every sshd line) ban nobody.
+    _write(os.path.join(etc, "rid_4_countermeasure.conf"), (
+        "# mice-allinone's countermeasure reaction: written at every start.\n"
+        "[COUNTERMEASURE]\nFID = 0x000001\nPARAM = ip=source.address\nDURATION = 10m\n"
+        "SCOPE = none\nESCALATE = yes\nFACTOR = 2\nMAXDURATION = 7d\nHISTORY = 7d\n"
+        "STATEDB = ../countermeasure.db\nTIMEOUT = 30\n"
+        "[ALERT_0x7010]\nSCOPE = all\nDURATION = 1h\n"
+        f"[DAEMON_1]\nADDRESS = 127.0.0.1:{reactionPort}\nSERVES = *\nPASSWORD = {key}\n"))
+    import shlex
+
+    bans = os.path.join(dataDir, "bans.log")
+    demo = " ".join(shlex.quote(word) for word in (sys.executable, DEMO_BAN, bans))
+    _write(os.path.join(etc, "mice_mod_rct_system.conf"), (
+        "# mice-allinone's harmless countermeasure: a line in bans.log (no firewall).\n"
+        f"[COMMAND]\nARGV = {demo} apply {{ip}}\nUNDO = {demo} undo {{ip}}\n"
+        "PARAMS = ip:ip\nTIMEOUT = 10\n"
+        "[POLICY]\nDURATION = 10m\nMAXDURATION = 7d\nRATE = 60\n"))
+    reactionDaemon = _write(os.path.join(etc, "reactiondaemon.conf"), (
+        "# mice-allinone's ReactionDaemon: written at every start, edits are lost.\n"
+        "[FUNCTION_ID]\nFID = 0x000001\n[REACTION_MODULES]\nRCT_MOD = mice_mod_rct_system\n"
+        "[REACTION_MODULES_CONFIG_FILE]\nRCT_FILE = mice_mod_rct_system.conf\n"
+        f"[NETWORK]\nIP = 127.0.0.1\nPORT = {reactionPort}\n"
+        f"[SECURITY]\nPASSWORD = {key}\n"
+        "[MISC]\nSTATEDIR = ../reactiondaemon\n"))
     management = _write(os.path.join(etc, "bufferdaemon-mngmthost.conf"), _bufferDaemon(
         "ManagementHost", managementPort,
         [("mice_mod_dec_idmef", "decoder.conf", "mice_mod_pop_act_generic",
@@ -189,10 +244,10 @@ def writeConfigs(dataDir, options, key):
         "[MISC]\nSLEEPINV = 1\nSTATEDIR = ../dataforwarder\nSHMSIZE = 10240\n"
         "SPOOLSIZE = 262144\n"))
     return {"raw-log database": raw, "analysis agent": agent, "ManagementHost": management,
-            "DataForwarder": forwarder, "decoder": decoder}
+            "DataForwarder": forwarder, "decoder": decoder, "ReactionDaemon": reactionDaemon}
 
 
-def whatRunsWhere(dataDir, configs, daemons, ports):
+def whatRunsWhere(dataDir, configs, daemons, ports, password=None):
     """
     The table printed at start: each role, its address, what it keeps where.
     """
@@ -202,6 +257,8 @@ def whatRunsWhere(dataDir, configs, daemons, ports):
         lines.append(f"  {role:<17} {address:<16} {what}")
 
     for role, daemon in daemons.items():
+        if role not in ports:
+            continue
         address = f"127.0.0.1:{ports[role]}"
         for pipeline in daemon.pipelines:
             post = pipeline.postprocessor
@@ -223,8 +280,16 @@ def whatRunsWhere(dataDir, configs, daemons, ports):
         settings = loadDataForwarder(configs["DataForwarder"])
         row("DataForwarder", "-", f"follows {', '.join(settings.files)} (state in"
                                   f" {settings.stateDirectory})")
+    if "ReactionDaemon" in ports:
+        row("ReactionDaemon", f"127.0.0.1:{ports['ReactionDaemon']}",
+            f"bans (a harmless demo) appended to {os.path.join(dataDir, 'bans.log')}; state in"
+            f" {os.path.join(dataDir, 'reactiondaemon')}")
     fifo = os.path.join(dataDir, "run", "mice_fifo_demo")
     lines.append(f"The external reaction program's FIFO: cat {fifo}")
+    if password is not None:
+        lines.append(f"The console: http://127.0.0.1:{ports['console']}/ user {CONSOLE_USER}"
+                     f" password {password}")
+        lines.append(f"  (kept in {os.path.join(dataDir, 'console-password')}, mode 0600)")
     return lines
 
 
@@ -236,20 +301,29 @@ def makeService(options):
 
     dataDir = os.path.abspath(options["data-dir"])
     os.makedirs(os.path.join(dataDir, "run"), exist_ok=True)
-    configs = writeConfigs(dataDir, options, linkKey(dataDir))
+    from mice.config import loadReactionDaemon
+    from mice.console.auth import hashPassword
+    from mice.tap.reactiondaemon import buildReactionDaemon
+
+    password = consolePassword(dataDir)
+    configs = writeConfigs(dataDir, options, linkKey(dataDir), hashPassword(password))
     root = MultiService()
+    buildReactionDaemon(loadReactionDaemon(configs["ReactionDaemon"]), reactor).setServiceParent(
+        root)
     daemons = {}
     for role in ("raw-log database", "ManagementHost", "analysis agent"):
         daemon = buildBufferDaemon(loadBufferDaemon(configs[role]), reactor)
         daemon.setServiceParent(root)
         daemons[role] = daemon
     ports = {"raw-log database": options["port"], "analysis agent": options["agent-port"],
-             "ManagementHost": options["management-port"]}
+             "ManagementHost": options["management-port"],
+             "ReactionDaemon": options["reaction-port"], "console": options["console-port"]}
     if not options["no-ship"]:
         buildForwarder(loadDataForwarder(configs["DataForwarder"]), reactor).setServiceParent(
             root)
         ports["DataForwarder"] = None
     if not options["quiet"]:
-        sys.stdout.write("\n".join(whatRunsWhere(dataDir, configs, daemons, ports)) + "\n")
+        sys.stdout.write("\n".join(whatRunsWhere(dataDir, configs, daemons, ports, password))
+                         + "\n")
         sys.stdout.flush()
     return root

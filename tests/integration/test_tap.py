@@ -2,12 +2,15 @@
 Tests for the twistd service makers and the .tac files.
 """
 
+import io
 import os
 import sqlite3
+import sys
 
 from twisted.application.service import IService
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
+from twisted.logger import Logger
 from twisted.persisted.sob import loadValueFromFile
 from twisted.python import usage
 from twisted.trial.unittest import SkipTest, TestCase
@@ -17,6 +20,8 @@ from mice.services.forwarder import DataForwarder
 from mice.tap import allinone, bufferdaemon
 from tests import ROOT
 from tests.integration.test_faults import freePort, rowCount, waitFor
+
+log = Logger()
 
 
 class BufferDaemonOptionsTests(TestCase):
@@ -224,7 +229,7 @@ class AllInOneTests(TestCase):
         from mice.config import loadAaRegex
 
         dataDir = os.path.abspath(self.mktemp())
-        ports = [str(freePort()) for _ in range(3)]
+        ports = [str(freePort()) for _ in range(5)]
         database = os.path.join(dataDir, "rawlog.db")
         with open(allinone.SAMPLE, "rb") as f:
             sample = [line.rstrip(b"\n").decode() for line in f]
@@ -236,12 +241,22 @@ class AllInOneTests(TestCase):
         logidsAlerts, shown, rejected = logidsExpectation(sample)
         self.assertGreater(min(logidsAlerts, shown, rejected), 50)
         expectedAlerts += logidsAlerts
-        for _ in range(2):
+        bans = os.path.join(dataDir, "bans.log")
+        for run in range(2):
             options = allinone.Options()
-            options.parseOptions(["--quiet", "--data-dir", dataDir, "--port", ports[0],
-                                  "--agent-port", ports[1], "--management-port", ports[2]])
-            service = allinone.makeService(options)
+            options.parseOptions(["--data-dir", dataDir, "--port", ports[0],
+                                  "--agent-port", ports[1], "--management-port", ports[2],
+                                  "--reaction-port", ports[3], "--console-port", ports[4]])
+            out, real = io.StringIO(), sys.stdout
+            sys.stdout = out
+            try:
+                service = allinone.makeService(options)
+            finally:
+                sys.stdout = real
+            started = reactor.seconds()
             service.startService()
+            if run == 0:
+                await self.checkConsole(out.getvalue(), int(ports[4]), bans, started)
             await waitFor(lambda: rowCount(database)[0] >= lines, 30, "the sample's rows")
             await waitFor(lambda: alertCount(dataDir) >= expectedAlerts, 30, "the alerts")
             await waitFor(lambda: all(n >= e for n, e in zip(eventCounts(dataDir),
@@ -270,8 +285,47 @@ class AllInOneTests(TestCase):
                                              " rid = 2 AND state = 'done'"), expectedAlerts)
         self.assertGreater(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
                                                " rid = 5"), 0)
+        # Reaction 4 banned the exploit's source, once (its other alerts,
+        # sshd's 0x6010, ban nobody: SCOPE = none).
         self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
-                                             " rid = 4"), 0)
+                                             " rid = 4 AND state != 'done'"), 0)
+        self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
+                                             " rid = 4 AND outcome LIKE '%ban 1 of"
+                                             " 203.0.113.66%'"), 1)
+
+    async def checkConsole(self, printed, port, bans, started):
+        """
+        The printed console password logs in; /api/alerts shows alerts and
+        /api/countermeasures the exploit's ban, which bans.log has applied.
+        """
+        from tests.integration.test_console import Console
+
+        [line] = [line for line in printed.splitlines() if line.startswith("The console:")]
+        self.assertIn(f"http://127.0.0.1:{port}/ user admin password ", line)
+        password = line.rsplit(" ", 1)[1]
+        console = Console(self, None)
+        console.port = port
+        await waitFor(lambda: os.path.exists(bans) and " apply 203.0.113.66" in open(bans).read(),
+                      30, "the countermeasure in bans.log")
+        response, _ = await console.login(password)
+        self.assertEqual(response.code, 200)
+        found = {}
+
+        async def poll():
+            while len(found) < 2:
+                code, page = await console.request("GET", "/api/alerts?limit=5")
+                if code == 200 and page["alerts"]:
+                    found.setdefault("alert", reactor.seconds() - started)
+                code, active = await console.request("GET", "/api/countermeasures")
+                if code == 200 and any(c["params"].get("ip") == "203.0.113.66"
+                                       for c in active["countermeasures"]):
+                    found.setdefault("countermeasure", reactor.seconds() - started)
+                await deferLater(reactor, 0.1, lambda: None)
+
+        await poll()
+        self.assertLess(max(found.values()), 60)
+        log.info("mice-allinone: first alert {alert:.2f}s, first countermeasure"
+                 " {countermeasure:.2f}s after start (console API)", **found)
 
     def test_configsAreTheDaemons(self):
         """
@@ -289,7 +343,8 @@ class AllInOneTests(TestCase):
         dataDir = os.path.abspath(self.mktemp())
         options = allinone.Options()
         options.parseOptions(["--no-ship", "--data-dir", dataDir, "--port", "1",
-                              "--agent-port", "2", "--management-port", "3"])
+                              "--agent-port", "2", "--management-port", "3",
+                              "--reaction-port", "4", "--console-port", "5"])
         out = io.StringIO()
         self.patch(sys, "stdout", out)
         service = allinone.makeService(options)
@@ -310,7 +365,15 @@ class AllInOneTests(TestCase):
         self.assertIn("reaction 2 rid_2_send_to_alert_db: sqlite:///", printed)
         self.assertIn(os.path.join(dataDir, "run", "mice_fifo_demo"), printed)
         management = daemons[1]
-        [reactions] = management.pipelines[0].postprocessor.services
+        reactions, console = management.pipelines[0].postprocessor.services
+        self.assertIn("The console: http://127.0.0.1:5/ user admin password ", printed)
+        password = allinone.consolePassword(dataDir)
+        self.assertIn(password, printed)
+        self.assertEqual(os.stat(os.path.join(dataDir, "console-password")).st_mode & 0o777,
+                         0o600)
+        with open(os.path.join(etc, "mice_mod_pop_act_generic.conf")) as f:
+            self.assertNotIn(password, f.read())
+        self.assertIn("ReactionDaemon    127.0.0.1:4", printed)
         self.assertEqual(sorted(reactions.pipes.items()), sorted(allinone.REACTIONS))
         for pipe in reactions.missing:
             self.assertIn(f"{pipe}: NOT INSTALLED", printed)
