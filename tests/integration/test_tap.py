@@ -324,6 +324,18 @@ class AllInOneTests(TestCase):
 
         await poll()
         self.assertLess(max(found.values()), 60)
+        # Lifted from the console: the ReactionDaemon runs the undo.
+        code, active = await console.request("GET", "/api/countermeasures")
+        [ban] = active["countermeasures"]
+        code, lifted = await console.request(
+            "POST", "/api/countermeasures/lift",
+            {"daemon": ban["daemon"], "id": ban["id"], "reason": "test"},
+            headers={"X-CSRF-Token": console.csrf})
+        self.assertEqual((code, lifted), (200, {"outcome": f"lifted {ban['id']}"}))
+        with open(bans) as f:
+            self.assertIn(" undo 203.0.113.66", f.read())
+        code, active = await console.request("GET", "/api/countermeasures")
+        self.assertEqual(active["countermeasures"], [])
         log.info("mice-allinone: first alert {alert:.2f}s, first countermeasure"
                  " {countermeasure:.2f}s after start (console API)", **found)
 
