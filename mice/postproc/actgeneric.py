@@ -39,7 +39,7 @@ from mice.alerts import RoutedAlert, alertKey
 from mice.db.journal import DONE, PENDING
 from mice.decoders.idmef import problemText
 from mice.idmef import IdmefError, loadDtd, parseDocument, validateTree
-from mice.interfaces import IPostProcessor
+from mice.interfaces import IPostProcessor, IReloadable, ReloadError
 
 #: The outcome of a reaction done within the journal's transaction.
 INLINE_OUTCOME = "stored in alert_entry (%s) with its journal entry"
@@ -60,7 +60,7 @@ class NoDispatcher:
         pass
 
 
-@implementer(IPostProcessor)
+@implementer(IPostProcessor, IReloadable)
 class ActGeneric:
     """
     The post-processor.
@@ -98,8 +98,9 @@ class ActGeneric:
         return getattr(self.journal.pool, "max", 1) if hasattr(self.journal, "pool") else 1
 
     def __init__(self, router, journal, clock, dtdPath=None, dispatcher=None, batchSize=2000,
-                 maxErrors=10):
+                 maxErrors=10, configPath=None):
         self.router = router
+        self.configPath = configPath
         self.journal = journal
         self.clock = clock
         self.dtdPath = dtdPath
@@ -137,6 +138,67 @@ class ActGeneric:
     def stop(self):
         self.journal.close()
         return succeed(None)
+
+    def reload(self):
+        """
+        Read the act_generic config and its match files again (C{SIGHUP}):
+        the next flush routes with them; a flush already routed keeps the
+        routing it had.  The reactions themselves (C{[REACTION_ID]},
+        C{[RID_PIPENAME]}), the journal and the DTD are those the daemon
+        started with: a change to them is warned about and applies at the
+        next restart.  Agents that can (C{reopen()}: reaction 3's file) open
+        their files again, so a rotated file is let go of.
+
+        @raise ReloadError: the config or a match file does not load (every
+            bad line named); the old routing keeps running.
+        """
+        from mice.config import ConfigError, loadActGeneric, loadMatchFile
+        from mice.management.routing import Router
+        from mice.matchfile import MatchTable
+
+        if self.configPath is None:
+            raise ReloadError([f"{self.name}: built without a config file, nothing to read"])
+        problems = []
+        try:
+            settings = loadActGeneric(self.configPath)
+        except ConfigError as e:
+            raise ReloadError(getattr(e, "errors", None) or [e]) from None
+        except OSError as e:
+            raise ReloadError([f"{e.filename or self.configPath}: {e.strerror or e}"]) from None
+        matchFiles = {}
+        for analyzer in settings.analyzers:
+            if analyzer.matchFile in matchFiles:
+                continue
+            try:
+                matchFiles[analyzer.matchFile] = loadMatchFile(analyzer.matchFile)
+            except ConfigError as e:
+                problems.extend(getattr(e, "errors", None) or [e])
+            except OSError as e:
+                problems.append(f"{self.configPath}: the match file of"
+                                f" {analyzer.analyzerId!r}: {analyzer.matchFile}:"
+                                f" {e.strerror or e}")
+        if problems:
+            raise ReloadError(problems)
+        pipes = {reaction.rid: reaction.pipe for reaction in settings.reactions}
+        if pipes != self.router.pipes:
+            self.log.warn("{path}: [REACTION_ID]/[RID_PIPENAME] changed; the reactions apply"
+                          " at the next restart, the running ones are kept",
+                          path=self.configPath)
+        tables = {analyzer.analyzerId: MatchTable.fromSettings(matchFiles[analyzer.matchFile])
+                  for analyzer in settings.analyzers}
+        router = Router(tables, self.router.pipes, settings.defaultRids or None)
+        for problem in router.problems:
+            self.log.warn("{path}: {problem}", path=self.configPath, problem=problem)
+        router.counts.update(self.router.counts)
+        self.router = router
+        reopened = []
+        for queue in getattr(self.dispatcher, "queues", {}).values():
+            reopen = getattr(queue.agent, "reopen", None)
+            if callable(reopen):
+                reopen()
+                reopened.append(queue.agent.pipe)
+        return (f"{len(tables)} match files, {len(router.pipes)} reactions"
+                + (f"; reopened {', '.join(reopened)}" if reopened else ""))
 
     def check(self, document):
         """The DTD's problems with C{document} as text, or C{None}."""

@@ -642,7 +642,8 @@ def buildActGeneric(configPath, reactor):
         journal.close()
         raise ConfigError(configPath, None, str(e)) from None
     post = ActGeneric(router, journal, reactor, dtdPath=dtdPath, dispatcher=reactions,
-                      batchSize=settings.batchSize, maxErrors=settings.maxErr)
+                      batchSize=settings.batchSize, maxErrors=settings.maxErr,
+                      configPath=configPath)
     post.services = (reactions,)
     if settings.console is not None:
         from mice.services.managementconsole import buildManagementConsole

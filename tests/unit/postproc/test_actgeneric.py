@@ -120,3 +120,120 @@ class ActGenericTests(SynchronousTestCase):
                          ("sensor", "snort", "ids01", "2026-01-01T00:00:00Z", 60, "hb1",
                           "agent1"))
         self.assertEqual(self.journal.alerts, {})
+
+
+ACT_CONF = """\
+[REACTION_ID]
+RID = 1
+RID = 2
+[RID_PIPENAME]
+PIPE = rid_1_write_to_syslog
+PIPE = rid_2_send_to_alert_db
+[ANALYZER_ID]
+ANAID = "MICE-RegEx"
+[ANALYZER_MATCHFILE]
+MF = match.txt
+[MISC]
+MATCH_PATH = .
+"""
+
+MATCH = """\
+[ALERT_ID]
+AID = 0x1010
+[ALERT_ID_DESCRIPTION]
+AID_DESC = "Authentication Success"
+[RID_1]
+{rid1}
+[RID_2]
+AID_2 = 0x1010
+"""
+
+
+class ReopeningAgent:
+    pipe = "rid_3_save_to_file"
+
+    def __init__(self):
+        self.reopened = 0
+
+    def reopen(self):
+        self.reopened += 1
+
+
+class Queue:
+    def __init__(self, agent):
+        self.agent = agent
+
+
+class ReloadTests(SynchronousTestCase):
+    """
+    L{ActGeneric.reload} (SIGHUP): the match files read again, used from the
+    next flush; a file that does not load keeps the old routing.
+    """
+
+    def setUp(self):
+        import os
+
+        from mice.config import loadActGeneric, loadMatchFile
+
+        self.directory = os.path.abspath(self.mktemp())
+        os.makedirs(self.directory)
+        self.config = os.path.join(self.directory, "act.conf")
+        with open(self.config, "w") as f:
+            f.write(ACT_CONF)
+        self.matchPath = os.path.join(self.directory, "match.txt")
+        self.writeMatch("AID_1 = 0x1010")
+        settings = loadActGeneric(self.config)
+        router = Router.fromSettings(settings, {self.matchPath: loadMatchFile(self.matchPath)})
+        self.journal = MemoryJournal()
+        self.dispatcher = Dispatcher()
+        self.agent = ReopeningAgent()
+        self.dispatcher.queues = {self.agent.pipe: Queue(self.agent)}
+        self.clock = Clock()
+        self.post = ActGeneric(router, self.journal, self.clock, dispatcher=self.dispatcher,
+                               configPath=self.config)
+
+    def writeMatch(self, rid1, extra=""):
+        with open(self.matchPath, "w") as f:
+            f.write(MATCH.format(rid1=rid1) + extra)
+
+    def jobsOf(self, seq):
+        self.clock.advance(1)
+        self.successResultOf(self.post.process([received(seq, [0x1010])]))
+        key = alertKey("agent1", "s", seq, 0)
+        return sorted(rid for k, rid in self.journal.jobs if k == key)
+
+    def test_reloadedRoutingAppliesToTheNextFlush(self):
+        self.assertEqual(self.jobsOf(1), [1, 2])
+        self.writeMatch("")
+        loaded = self.post.reload()
+        self.assertIn("1 match files", loaded)
+        self.assertEqual(self.jobsOf(2), [2])
+        self.assertEqual(self.agent.reopened, 1)
+        # What was counted before the reload is still counted.
+        self.assertEqual(sum(self.post.router.counts.values()), 2)
+
+    def test_badMatchFileKeepsTheOldRouting(self):
+        from mice.interfaces import ReloadError
+
+        self.writeMatch("AID_1 = nothex\nAID_1 = 0x10z0")
+        e = self.assertRaises(ReloadError, self.post.reload)
+        self.assertEqual(len(e.problems), 2, e.problems)
+        self.assertTrue(all("match.txt:" in problem for problem in e.problems), e.problems)
+        self.assertEqual(self.jobsOf(1), [1, 2])
+        self.assertEqual(self.agent.reopened, 0)
+
+    def test_missingMatchFile(self):
+        import os
+
+        from mice.interfaces import ReloadError
+
+        os.remove(self.matchPath)
+        e = self.assertRaises(ReloadError, self.post.reload)
+        self.assertIn("match.txt", e.problems[0])
+        self.assertEqual(self.jobsOf(1), [1, 2])
+
+    def test_withoutConfig(self):
+        from mice.interfaces import ReloadError
+
+        self.post.configPath = None
+        self.assertRaises(ReloadError, self.post.reload)
