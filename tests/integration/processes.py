@@ -40,3 +40,29 @@ def spawn(case, argv, log):
 
     case.addCleanup(reap)
     return process
+
+
+def chainArgv(directory, logs, logPath, managementConf, managementPort, agentPort, mmSize):
+    """
+    The twistd command lines of a whole chain in C{directory}: the
+    ManagementHost of C{managementConf}, an analysis agent (the M-ICE rules)
+    on C{agentPort} sending to it, and a DataForwarder following C{logPath}
+    into the agent; each logs to C{logs[name]}.
+
+    @return: C{{"management": argv, "agent": argv, "dataforwarder": argv}}.
+    """
+    from mice.testing import writeAgentConfigs, writeForwarderConfig
+
+    configs = {
+        "management": ("mice-bufferdaemon", managementConf),
+        "agent": ("mice-bufferdaemon", writeAgentConfigs(
+            os.path.join(directory, "agent"), managementPort,
+            port=agentPort, mmSize=mmSize, timeInterval=0.2)),
+        "dataforwarder": ("mice-dataforwarder", writeForwarderConfig(
+            os.path.join(directory, "fw"), [logPath],
+            analysisPort=agentPort, sleepInterval=0.2,
+            stateDirectory=os.path.join(directory, "state"))),
+    }
+    return {name: TWISTD + ["--nodaemon", "--pidfile=", "--logfile", logs[name],
+                            command, "-c", conf]
+            for name, (command, conf) in configs.items()}

@@ -21,8 +21,8 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig
-from tests.integration.processes import TWISTD
+from mice.testing import SHIPPED_CONFIGS
+from tests.integration.processes import chainArgv
 from tests.integration.test_faults import accepting, freePort
 from tests.integration.test_forwarder_faults import Processes
 from tests.integration.test_reactiondaemon import KEY, Daemon
@@ -94,21 +94,10 @@ class Chain(Processes):
         self.logs["reactiondaemon"] = self.daemon.logPath
         self.output = open(self.logs["processes"], "ab")
         case.addCleanup(self.output.close)
-        configs = {
-            "management": ("mice-bufferdaemon", writeManagementHost(
+        self.argv = chainArgv(self.directory, self.logs, self.logPath, writeManagementHost(
                 os.path.join(self.directory, "mh"), self.managementPort, self.daemon.port,
-                os.path.join(self.directory, "journal.db"))),
-            "agent": ("mice-bufferdaemon", writeAgentConfigs(
-                os.path.join(self.directory, "agent"), self.managementPort,
-                port=self.agentPort, mmSize=8, timeInterval=0.2)),
-            "dataforwarder": ("mice-dataforwarder", writeForwarderConfig(
-                os.path.join(self.directory, "fw"), [self.logPath],
-                analysisPort=self.agentPort, sleepInterval=0.2,
-                stateDirectory=os.path.join(self.directory, "state"))),
-        }
-        self.argv = {name: TWISTD + ["--nodaemon", "--pidfile=", "--logfile", self.logs[name],
-                                     command, "-c", conf]
-                     for name, (command, conf) in configs.items()}
+                os.path.join(self.directory, "journal.db")),
+                              self.managementPort, self.agentPort, mmSize=8)
         self.processes = {}
         self.attacks = 0
 

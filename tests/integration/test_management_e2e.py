@@ -30,8 +30,8 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.config import loadMatchFile
-from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig
-from tests.integration.processes import TWISTD
+from mice.testing import SHIPPED_CONFIGS
+from tests.integration.processes import chainArgv
 from tests.integration.test_faults import accepting, freePort
 from tests.integration.test_forwarder_faults import LogWriter, Processes, tail
 
@@ -84,19 +84,8 @@ class Deployment(Processes):
         self.pipePath = os.path.join(self.directory, "run")
         self.fifo = os.path.join(self.pipePath, FIFO_PIPE)
         self.readerOut = os.path.join(self.directory, "reader.jsonl")
-        configs = {
-            "management": ("mice-bufferdaemon", self._writeManagementHost(mh)),
-            "agent": ("mice-bufferdaemon", writeAgentConfigs(
-                os.path.join(self.directory, "agent"), self.managementPort,
-                port=self.agentPort, mmSize=16, timeInterval=0.2)),
-            "dataforwarder": ("mice-dataforwarder", writeForwarderConfig(
-                os.path.join(self.directory, "fw"), [self.logPath],
-                analysisPort=self.agentPort, sleepInterval=0.2,
-                stateDirectory=os.path.join(self.directory, "state"))),
-        }
-        self.argv = {name: TWISTD + ["--nodaemon", "--pidfile=", "--logfile", self.logs[name],
-                                     command, "-c", conf]
-                     for name, (command, conf) in configs.items()}
+        self.argv = chainArgv(self.directory, self.logs, self.logPath, self._writeManagementHost(mh),
+                              self.managementPort, self.agentPort, mmSize=16)
         self.processes = {}
 
     def _writeManagementHost(self, directory):
