@@ -27,6 +27,37 @@ SHIPPED_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(_
                                "etc", "mice")
 
 
+#: The smallest BufferDaemon config that loads: a base for tests that add or
+#: break one thing.
+MINIMAL_BUFFERDAEMON = """\
+[ADDRESS]
+BINDTO = 127.0.0.1
+[PORT_NUMBER]
+PORT = 3366
+[DECODING_MODULES]
+DEC_MOD = mice_mod_dec_logformat
+[POSTPROC_MODULES]
+POST_MOD = mice_mod_pop_mysql
+[TIME_INTERVALS]
+TIMEINV = 2
+"""
+
+
+def temporaryFile(testCase, content, name="test.conf", directory=None):
+    """
+    Write C{content} (text, or bytes as they are) to C{name} in C{directory},
+    or in a new directory of C{testCase}'s own, and return the file's absolute
+    path.
+    """
+    if directory is None:
+        directory = os.path.abspath(testCase.mktemp())
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, name)
+    with open(path, "wb") as f:
+        f.write(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
 @implementer(IPostProcessor)
 class MemoryPostProcessor:
     """

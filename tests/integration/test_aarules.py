@@ -51,6 +51,7 @@ from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
     decodeChecked,
+    temporaryFile,
     writeAgentConfigs,
     writeForwarderConfig,
     writeLogIdsAgent,
@@ -368,12 +369,7 @@ class ConfigTests(SynchronousTestCase):
         self.assertTrue(engine.rules)
 
     def write(self, text, name="aa.conf"):
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return temporaryFile(self, text, name)
 
     def test_missingAgent(self):
         path = self.write("[HOST_INFO]\nManagement = 127.0.0.1:1\n[LOGIDS]\nRules = r.txt\n"

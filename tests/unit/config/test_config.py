@@ -31,6 +31,7 @@ from mice.config import (
     parseIni,
 )
 from mice.config import schema as configSchema
+from mice.testing import MINIMAL_BUFFERDAEMON, temporaryFile
 from tests import ROOT
 
 ETC = os.path.join(ROOT, "etc", "mice")
@@ -479,12 +480,7 @@ def lineOf(text, needle, start=1):
 class _ConfigTestCase(SynchronousTestCase):
 
     def write(self, text, name="test.conf", data=None):
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, name)
-        with open(path, "wb") as f:
-            f.write(text.encode("utf-8") if data is None else data)
-        return path
+        return temporaryFile(self, text if data is None else data, name)
 
     def load(self, text, name="test.conf", **kw):
         return loadConfig(self.write(text, name), **kw)
@@ -982,18 +978,6 @@ class ParseIniTests(_ConfigTestCase):
 # Broken configs: file:line and what is wrong
 # ---------------------------------------------------------------------------
 
-MINIMAL_BUFFERDAEMON = """\
-[ADDRESS]
-BINDTO = 127.0.0.1
-[PORT_NUMBER]
-PORT = 3366
-[DECODING_MODULES]
-DEC_MOD = mice_mod_dec_logformat
-[POSTPROC_MODULES]
-POST_MOD = mice_mod_pop_mysql
-[TIME_INTERVALS]
-TIMEINV = 2
-"""
 
 MINIMAL_REACTIONDAEMON = """\
 [FUNCTION_ID]

@@ -3,35 +3,18 @@ Tests for a BufferDaemon config's C{[LIMITS]} (the connection guard's
 settings) and for the lines kept for errors about the modules it names.
 """
 
-import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.config import ConfigError, ListenLimits, describe, loadConfig
 from mice.registry import pipelineModules
-
-MINIMAL = """\
-[ADDRESS]
-BINDTO = 127.0.0.1
-[PORT_NUMBER]
-PORT = 3366
-[DECODING_MODULES]
-DEC_MOD = mice_mod_dec_logformat
-[POSTPROC_MODULES]
-POST_MOD = mice_mod_pop_mysql
-[TIME_INTERVALS]
-TIMEINV = 2
-"""
+from mice.testing import MINIMAL_BUFFERDAEMON as MINIMAL
+from mice.testing import temporaryFile
 
 
 class ConfigCase(SynchronousTestCase):
     def write(self, text):
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, "bd.conf")
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return temporaryFile(self, text, "bd.conf")
 
     def load(self, text):
         return loadConfig(self.write(text))

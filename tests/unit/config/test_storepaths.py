@@ -9,16 +9,13 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.config import ConfigError, loadConfig, loadPopMysql
+from mice.testing import temporaryFile
 
 
 class StorePathTests(SynchronousTestCase):
     def write(self, url):
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, "pop.conf")
-        with open(path, "w") as f:
-            f.write(f"[MYSQL_SERVER]\nURL = {url}\nBATCHSIZE = 10\n")
-        return directory, path
+        path = temporaryFile(self, f"[MYSQL_SERVER]\nURL = {url}\nBATCHSIZE = 10\n", "pop.conf")
+        return os.path.dirname(path), path
 
     def test_missingDirectoryWarned(self):
         """

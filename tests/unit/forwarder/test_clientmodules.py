@@ -37,6 +37,7 @@ from mice.forwarder.pseudonym import (
 from mice.interfaces import IFilter, IPseudonymizer
 from mice.record import HostInfo
 from mice.registry import findModule
+from mice.testing import temporaryFile
 from tests import ROOT
 
 REPO = ROOT
@@ -332,10 +333,7 @@ class ConfigTests(SynchronousTestCase):
         os.makedirs(self.directory)
 
     def write(self, text, name="psd.conf"):
-        path = os.path.join(self.directory, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return temporaryFile(self, text, name, self.directory)
 
     def test_psdKeyNeverShown(self):
         keyPath = self.write(KEY.hex(), "k.key")

@@ -20,7 +20,7 @@ from mice.protocols import wire
 from mice.ringbuffer import MmapRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap.bufferdaemon import serverPseudonymizer
-from mice.testing import MemoryPostProcessor
+from mice.testing import MemoryPostProcessor, temporaryFile
 from tests.unit.services.test_bufferdaemon import HOST, acks, line, received
 
 SECRET_LINE = "Nov 22 10:00:01 web01 sshd[811]: Failed password for alice from 10.0.0.7 port 22"
@@ -98,10 +98,7 @@ class IdmefUntouchedTests(SynchronousTestCase):
 
 class KeyHandlingTests(SynchronousTestCase):
     def write(self, name, text):
-        path = os.path.join(self.directory, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return temporaryFile(self, text, name, self.directory)
 
     def setUp(self):
         self.directory = os.path.abspath(self.mktemp())
