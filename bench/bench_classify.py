@@ -50,23 +50,10 @@ def records(lines, first=0, perSecond=20):
     for seq, line in enumerate(lines, first):
         origin, stream, hostname, domain, ip = hosts[seq % 4]
         second = seq // perSecond
-        out.append(
-            LogRecord(
-                origin,
-                stream,
-                seq,
-                hostname,
-                domain,
-                ip,
-                "Linux",
-                "2.6.5-7.97-default",
-                "SuSE Linux 9.1",
-                "2004-11-22",
-                "%02d:%02d:%02d" % (second // 3600 % 24, second // 60 % 60, second % 60),
-                line,
-                "",
-            )
-        )
+        clock = "%02d:%02d:%02d" % (second // 3600 % 24, second // 60 % 60, second % 60)
+        out.append(LogRecord(origin, stream, seq, hostname, domain, ip, "Linux",
+                             "2.6.5-7.97-default", "SuSE Linux 9.1", "2004-11-22", clock,
+                             line, ""))
     return out
 
 

@@ -214,21 +214,8 @@ def _allAscii(values):
 
 
 def _slowCommon(record):
-    (
-        origin,
-        stream,
-        seq,
-        hostname,
-        domain,
-        ip,
-        osystem,
-        release,
-        version,
-        date,
-        time,
-        logline,
-        signature,
-    ) = record
+    (origin, stream, seq, hostname, domain, ip, osystem, release, version,
+     date, time, logline, signature) = record
     if _allAscii(record[3:9]):
         _remember(_asciiHosts, record[3:9])
     else:
@@ -245,19 +232,8 @@ def _slowCommon(record):
         stream = _keyText(stream, STREAM_MAX)
     logline = _clean(logline) or ""
     signature = _clean(signature)
-    head = (
-        origin,
-        stream,
-        seq,
-        hostname,
-        domain,
-        ip,
-        osystem,
-        release,
-        version,
-        _checkedDate(date),
-        _checkedTime(time),
-    )
+    head = (origin, stream, seq, hostname, domain, ip, osystem, release, version,
+            _checkedDate(date), _checkedTime(time))
     return head, logline, signature
 
 
