@@ -30,6 +30,7 @@ from mice.reactors.syslog import SyslogReaction, SyslogUnavailable
 from mice.reactors.syslogformat import parseAlertLine
 from tests import ROOT
 from tests.unit.reactors import routed
+from tests.unit.reactors.test_syslog import octetFrames
 
 HOSTILE = 'evil\n<13>Nov 22 10:00:00 mh forged: root login\r\x00\x1b[2J\u2028" key="x'
 
@@ -105,15 +106,6 @@ class StreamServer(Factory):
 
     def received(self):
         return b"".join(self.data)
-
-
-def octetFrames(data):
-    lines = []
-    while data:
-        length, _, rest = data.partition(b" ")
-        lines.append(rest[:int(length)])
-        data = rest[int(length):]
-    return lines
 
 
 class SyslogTests(TestCase):
