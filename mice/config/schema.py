@@ -237,7 +237,7 @@ class _Loader:
     def resolve(self, path):
         return os.path.normpath(os.path.join(self.directory, os.path.expanduser(path)))
 
-    def checkExists(self, path, line, key, directory=False, strictable=True):
+    def checkExists(self, path, line, key, directory=False, strictable=True, log=False):
         if directory:
             if os.path.isdir(path):
                 return
@@ -245,7 +245,9 @@ class _Loader:
         else:
             if os.path.exists(path):
                 return
-            problem = "does not exist"
+            parent = os.path.dirname(path)
+            problem = "does not exist" if not log or os.path.isdir(parent) else \
+                f"does not exist: its directory {parent} does not exist either"
         self.warn(line, f"{key}: {path} {problem}", strictable)
 
 

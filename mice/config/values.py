@@ -373,7 +373,7 @@ def _path(role):
         path = loader.resolve(text)
         if role != "runtime":
             loader.checkExists(path, entry.line, entry.key, directory=role in ("dir", "search"),
-                               strictable=role in ("file", "dir"))
+                               strictable=role in ("file", "dir"), log=role == "log")
         return path
 
     return _Type(parse)

@@ -706,6 +706,21 @@ class SeedConfigTests(_ConfigTestCase):
                                        " /etc/M-ICE/mice_mod_dec_logformat_twofish.conf does"
                                        " not exist")
 
+    def test_logFileInMissingDirectory(self):
+        """
+        A log file whose directory does not exist says so, naming it.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        loaded = loadConfigText("[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = 3366\n"
+                                "[LOGFILE_LIST]\nFILE = httpd/access_log\nFILE = messages\n",
+                                os.path.join(directory, "dataforwarder.conf"))
+        self.assertEqual([str(w) for w in loaded.warnings], [
+            f"{directory}/dataforwarder.conf:5: warning: FILE: {directory}/httpd/access_log"
+            f" does not exist: its directory {directory}/httpd does not exist either",
+            f"{directory}/dataforwarder.conf:6: warning: FILE: {directory}/messages does not"
+            " exist"])
+
     def test_strictMakesMissingFilesErrors(self):
         """
         With C{strict}, every missing file is an error at its line; module
