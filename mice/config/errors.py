@@ -55,12 +55,18 @@ class ConfigErrors(ConfigError):
 class ConfigWarning(NamedTuple):
     """
     Something worth fixing that does not stop a daemon: a file the config
-    names does not exist (yet).
+    names does not exist (yet), a key not used, a shipped default secret.
     """
 
     filename: str
     line: int | None
     message: str
+    secret: str | None = None
+    """
+    The key, when the warning is that it holds a shipped default secret
+    (the seed's C{changeme}): a daemon says that once per key
+    (L{mice.security.policy.warnWellKnownSecret}).
+    """
 
     def __str__(self):
         where = self.filename if self.line is None else f"{self.filename}:{self.line}"

@@ -90,6 +90,7 @@ from mice.config.values import (
     TEXT,
     _integer,
     _Type,
+    isWellKnownSecret,
 )
 
 # ---------------------------------------------------------------------------
@@ -228,16 +229,16 @@ class _Loader:
     def error(self, line, message):
         self.errors.append(ConfigError(self.filename, line, message))
 
-    def warn(self, line, message, strictable=False):
+    def warn(self, line, message, strictable=False, secret=None):
         if strictable and self.strict:
             self.strictErrors.append(ConfigError(self.filename, line, message))
         else:
-            self.warnings.append(ConfigWarning(self.filename, line, message))
+            self.warnings.append(ConfigWarning(self.filename, line, message, secret))
 
     def resolve(self, path):
         return os.path.normpath(os.path.join(self.directory, os.path.expanduser(path)))
 
-    def checkExists(self, path, line, key, directory=False, strictable=True):
+    def checkExists(self, path, line, key, directory=False, strictable=True, log=False):
         if directory:
             if os.path.isdir(path):
                 return
@@ -245,7 +246,9 @@ class _Loader:
         else:
             if os.path.exists(path):
                 return
-            problem = "does not exist"
+            parent = os.path.dirname(path)
+            problem = "does not exist" if not log or os.path.isdir(parent) else \
+                f"does not exist: its directory {parent} does not exist either"
         self.warn(line, f"{key}: {path} {problem}", strictable)
 
 
@@ -471,6 +474,12 @@ def _buildPopMysql(loader, v):
                 where = f"[{section}]" if line is not None else f"section [{section}]"
                 loader.error(line, f"{where} needs {key} (or a URL such as"
                                    " sqlite:///rawlog.db)")
+    if (url is None or url.lower().startswith("mysql")) \
+            and isWellKnownSecret(v.one(section, "PASSWORD")):
+        loader.warn(v.line(section, "PASSWORD"), "PASSWORD is the setup guide's database"
+                                                 " password (as shipped): anyone who read it"
+                                                 " can use this database user; set your own"
+                                                 " (and in the GRANT)", secret="PASSWORD")
     return PopMysqlSettings(
         path=loader.filename, hostname=v.one(section, "HOSTNAME"), port=v.one(section, "PORT"),
         user=v.one(section, "USER"), password=v.one(section, "PASSWORD"),
@@ -485,7 +494,13 @@ def _buildPopSyslog(loader, v):
         format=v.one("SYSLOG", "FORMAT"))
 
 
-_WELL_KNOWN_KEYS = frozenset({"changeme", "change me", "password", "secret", "mice", "m-ice"})
+def _warnWellKnown(loader, line, key, consequence):
+    """
+    C{key} holds a shipped default secret: one warning, marked as such so a
+    daemon says it once per key.
+    """
+    loader.warn(line, f"{key} is a well-known default secret (as shipped): {consequence};"
+                      " use a key from `mice keygen`", secret=key)
 
 
 def _needKey(loader, v, section, flag, key):
@@ -493,9 +508,8 @@ def _needKey(loader, v, section, flag, key):
         loader.error(v.line(section, flag), f"{flag} = yes needs {key} (a pre-shared key) or"
                                             f" TLSCERT, TLSKEY and TLSCA in [{section}]")
     secret = v.one(section, key)
-    if v.one(section, flag) and secret is not None and secret.strip().lower() in _WELL_KNOWN_KEYS:
-        loader.warn(v.line(section, key), f"{key} is a well-known passphrase: anyone can read"
-                                          " and forge this link; use a key from `mice keygen`")
+    if v.one(section, flag) and isWellKnownSecret(secret):
+        _warnWellKnown(loader, v.line(section, key), key, "anyone can read and forge this link")
 
 
 def _tlsFiles(loader, v, section):
@@ -581,11 +595,9 @@ def _buildReactionDaemon(loader, v):
                            " TLSCERT, TLSKEY and TLSCA" if line is not None else
                            "missing section [SECURITY] with PASSWORD (the pre-shared key of"
                            " the link) or TLSCERT, TLSKEY and TLSCA")
-    elif password is not None and tls is None \
-            and password.strip().lower() in _WELL_KNOWN_KEYS:
-        loader.warn(v.line(security, "PASSWORD"), "PASSWORD is a well-known passphrase: anyone"
-                                                  " who can reach the port can ban anything;"
-                                                  " use a key from `mice keygen`")
+    elif tls is None and isWellKnownSecret(password):
+        _warnWellKnown(loader, v.line(security, "PASSWORD"), "PASSWORD",
+                       "anyone who can reach the port can ban anything")
     return ReactionDaemonSettings(
         path=loader.filename, functions=functions, bindTo=bindTo, port=port, listen=listen,
         password=password, cryptMod=v.one(security, "CRYPTMOD"),
@@ -686,10 +698,9 @@ def _buildCountermeasure(loader, v):
         if password is None and tls is None:
             loader.error(line, f"[{section}] needs PASSWORD (the ReactionDaemon's [SECURITY]"
                                " PASSWORD) or TLSCERT, TLSKEY and TLSCA")
-        elif tls is None and password.strip().lower() in _WELL_KNOWN_KEYS:
-            loader.warn(v.line(section, "PASSWORD"), "PASSWORD is a well-known passphrase:"
-                                                     " anyone can forge countermeasures; use a"
-                                                     " key from `mice keygen`")
+        elif tls is None and isWellKnownSecret(password):
+            _warnWellKnown(loader, v.line(section, "PASSWORD"), "PASSWORD",
+                           "anyone can forge countermeasures")
         daemons.append(DaemonLinkSettings(
             name=f"daemon{match.group(1)}", address=address,
             serves=tuple(name.lower() for name in v.many(section, "SERVES")),
@@ -769,10 +780,9 @@ def _linkKeys(loader, v, targets):
             loader.error(v.line(hostInfo, "Encryption"),
                          f"Encryption = yes needs {key} for {address} (or TLSCERT, TLSKEY"
                          f" and TLSCA)")
-        elif secret.strip().lower() in _WELL_KNOWN_KEYS:
-            loader.warn(v.line(hostInfo, key), f"{key} is a well-known passphrase: anyone can"
-                                               " read and forge this link; use a key from"
-                                               " `mice keygen`")
+        elif isWellKnownSecret(secret):
+            _warnWellKnown(loader, v.line(hostInfo, key), key,
+                           "anyone can read and forge this link")
 
 
 def _buildAaRules(loader, v):

@@ -356,6 +356,20 @@ def _parseSendTo(raw, loader, entry):
     return value
 
 
+#: Secrets everyone knows: the seed's shipped passphrases and passwords
+#: (C{changeme}, the agent's C{changeme1}, the database's C{changeme2})
+#: and their like.  A config holding one is warned about loudly.
+WELL_KNOWN_SECRETS = frozenset({"changeme", "changeme1", "changeme2", "change me", "password",
+                                "secret", "mice", "m-ice"})
+
+
+def isWellKnownSecret(secret):
+    """
+    Whether C{secret} (a passphrase, key or password) is one everyone knows.
+    """
+    return secret is not None and secret.strip(_BLANKS).strip().lower() in WELL_KNOWN_SECRETS
+
+
 def _path(role):
     """
     A path; relative ones resolve against the config file's directory.
@@ -373,7 +387,7 @@ def _path(role):
         path = loader.resolve(text)
         if role != "runtime":
             loader.checkExists(path, entry.line, entry.key, directory=role in ("dir", "search"),
-                               strictable=role in ("file", "dir"))
+                               strictable=role in ("file", "dir"), log=role == "log")
         return path
 
     return _Type(parse)

@@ -100,7 +100,8 @@ class Event(NamedTuple):
     kind: str
     """
     One of C{appeared}, C{rotated}, C{truncated}, C{recreated}, C{tamper},
-    C{missing}, C{overlong}.
+    C{missing}, C{missing-directory} (the path's directory does not exist
+    either), C{overlong}.
     """
     message: str
 
@@ -131,6 +132,9 @@ class OSFileSystem:
         @raise FileNotFoundError: when C{path} does not exist.
         """
         return os.stat(path)
+
+    def isDirectory(self, path):
+        return os.path.isdir(path)
 
     def open(self, path):
         return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -544,7 +548,7 @@ class Follower:
                 self._current = None
             if not self._missingReported:
                 self._missingReported = True
-                events.append(Event("missing", f"{self.path} does not exist"))
+                events.append(self._missing())
             return
         if current is not None and current.sameFile(st):
             self._checkSameFile(current, st, lines, events)
@@ -575,6 +579,19 @@ class Follower:
         self._current = new
 
     _hadFile = False
+
+    def _missing(self):
+        """
+        The event for a path that does not exist: in plain words when its
+        very directory is missing (a typo in FILE, a package not installed).
+        """
+        directory = os.path.dirname(self.path) or os.curdir
+        isDirectory = getattr(self._fs, "isDirectory", None)
+        if isDirectory is not None and not isDirectory(directory):
+            return Event("missing-directory",
+                         f"{self.path} does not exist: its directory {directory} does not exist"
+                         " either (is FILE right?); it is followed once it appears")
+        return Event("missing", f"{self.path} does not exist")
 
     def _checkSameFile(self, stream, st, lines, events):
         """

@@ -192,6 +192,10 @@ class _ReportingEndpoint:
         self.endpoint = endpoint
         self.target = target
 
+    def __repr__(self):
+        # ClientService's "Scheduling retry ... to connect {endpoint}" line.
+        return f"syslog target {self.target.name}"
+
     def connect(self, factory):
         d = self.endpoint.connect(factory)
         d.addErrback(self.target._attemptFailed)

@@ -11,6 +11,8 @@ one logs what is weak about the settings (the seed's C{changeme}, a
 C{twofish} that is really AES-256-GCM); the key itself is never logged.
 """
 
+import os
+
 from twisted.logger import Logger
 
 from mice.protocols.link import PlainSecurity
@@ -20,6 +22,43 @@ from mice.security.psk import PskSecurity, deriveMasterKey, effectiveCipher, wea
 log = Logger()
 
 PLAIN, PSK, TLS = "plain", "psk", "tls"
+
+#: The C{(file, key)}s already said to hold a well-known secret.
+_warnedSecrets = set()
+
+
+def warnWellKnownSecret(where, key, consequence, line=None):
+    """
+    Say loudly (an error) that C{key} of C{where} (a config file) holds a
+    shipped default secret (the seed's C{changeme}): once per file and key
+    in this process, however many links, connections or modules use it.
+
+    @return: whether it was said now.
+    """
+    return _sayOnce(where, key, f"{where if line is None else f'{where}:{line}'}: {key} is a"
+                                f" well-known default secret (as shipped): {consequence}; use a"
+                                " key from `mice keygen`")
+
+
+def sayConfigWarning(warning):
+    """
+    Log a config's L{mice.config.ConfigWarning} at start-up: a warning, or,
+    for a shipped default secret, an error said once per file and key (a
+    link built from that key later says nothing more).
+    """
+    if warning.secret is None:
+        log.warn("{problem}", problem=str(warning))
+    else:
+        _sayOnce(warning.filename, warning.secret, str(warning))
+
+
+def _sayOnce(where, key, text):
+    name = os.path.abspath(where) if os.path.exists(where) else where
+    if (name, key) in _warnedSecrets:
+        return False
+    _warnedSecrets.add((name, key))
+    log.error("{problem}", problem=text)
+    return True
 
 
 class LinkSecurity:
@@ -71,9 +110,7 @@ class LinkSecurity:
         if warning:
             log.warn("{where}: {problem}", where=where, problem=warning)
         if weakPassphrase(encKey):
-            log.critical("{where}: {key} is still the well-known default passphrase: anyone"
-                         " can read and forge this link; set a key from `mice keygen`",
-                         where=where, key=keyName)
+            warnWellKnownSecret(where, keyName, "anyone can read and forge this link")
         return cls(PSK, [deriveMasterKey(encKey)], cipher)
 
     @classmethod

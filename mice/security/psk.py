@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from mice.config.values import isWellKnownSecret
 from mice.protocols.wire import ProtocolError
 
 __all__ = ["AEADS", "PskSecurity", "deriveMasterKey", "effectiveCipher", "weakPassphrase"]
@@ -40,7 +41,6 @@ MAGIC = b"MICE-PSK/1"
 NONCE_SIZE = 32
 _PROOF_SIZE = 32
 _SCRYPT_SALT = b"M-ICE link pre-shared key v1"
-_WEAK = frozenset({"changeme", "change me", "password", "secret", "mice", "m-ice", ""})
 _NONCE = struct.Struct(">4xQ")
 
 
@@ -60,9 +60,10 @@ def effectiveCipher(cryptMod):
 
 def weakPassphrase(secret):
     """
-    Whether ENCKEY is a passphrase everyone knows (the seed's C{changeme}).
+    Whether ENCKEY is a passphrase everyone knows (the seed's C{changeme}),
+    or empty.
     """
-    return secret.strip().lower() in _WEAK
+    return not secret.strip() or isWellKnownSecret(secret)
 
 
 def deriveMasterKey(secret):

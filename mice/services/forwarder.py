@@ -37,6 +37,7 @@ from mice.forwarder.tailer import (
 from mice.metrics import Metrics
 
 _EVENT_LEVELS = {"tamper": "error", "truncated": "warn", "overlong": "warn", "missing": "info",
+                 "missing-directory": "warn",
                  "appeared": "info", "rotated": "info", "recreated": "info"}
 
 #: The stream of the forwarder's own reports (tamper, lost lines...).
@@ -393,6 +394,14 @@ class DataForwarder(MultiService):
                 directory, name = os.path.split(source.path)
                 names.setdefault(directory, set()).add(name.encode())
         for directory, watched in names.items():
+            if not os.path.isdir(directory):
+                # Its files' "missing-directory" event says so; inotify would
+                # only answer with an error code.
+                self.log.info("not watching {directory} with inotify: it does not exist;"
+                              " polling every {interval:g} s", directory=directory,
+                              interval=self.sleepInterval)
+                continue
+
             def changed(ignored, path, mask, watched=tuple(watched)):
                 # The file, or one of its rotated copies (name.1, name-20041122).
                 if path.asBytesMode().basename().startswith(watched):

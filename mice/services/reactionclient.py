@@ -13,12 +13,12 @@ Used by the ManagementHost's countermeasure reaction
 
 from collections import OrderedDict
 
-from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from mice.protocols.reaction import ReactionClientFactory
+from mice.services.sender import endpointName, reconnecting
 
 log = Logger()
 
@@ -42,7 +42,7 @@ class ReactionClient(Service):
     def __init__(self, endpoint, clock, source, securityFactory, description=None,
                  retryPolicy=None, timeout=30.0, onReady=None):
         self.source = source
-        self.description = description or str(endpoint)
+        self.description = description or endpointName(endpoint)
         self.timeout = timeout
         self.lastProblem = None
         self._clock = clock
@@ -50,9 +50,8 @@ class ReactionClient(Service):
         self._link = None
         self._onReady = onReady
         self.factory = ReactionClientFactory(self, securityFactory)
-        self._client = ClientService(
-            endpoint, self.factory, clock=clock,
-            retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
+        self._client = reconnecting(endpoint, self.description, self.factory, clock,
+                                    retryPolicy)
 
     def startService(self):
         super().startService()

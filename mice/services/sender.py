@@ -13,7 +13,9 @@ import socket
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from mice.metrics import Metrics
 from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
@@ -25,6 +27,67 @@ class BatchTooLarge(Exception):
     """
     The server's line limit is smaller than a batch: it can never be sent.
     """
+
+
+@implementer(IStreamClientEndpoint)
+class NamedEndpoint:
+    """
+    A client endpoint that goes by the name of its server (C{"analysis agent
+    127.0.0.1:3367"}) in every log line, ClientService's "Scheduling retry 2
+    to connect ..." included, instead of an endpoint object's repr; and that
+    says why it cannot connect, once per outage (the retries after it are
+    ClientService's info lines).
+    """
+
+    log = Logger()
+
+    def __init__(self, endpoint, name):
+        self.endpoint = endpoint
+        self.name = name
+        self._failing = False
+
+    def __repr__(self):
+        return self.name
+
+    __str__ = __repr__
+
+    def connect(self, factory):
+        def connected(protocol):
+            self._failing = False
+            return protocol
+
+        def failed(reason):
+            if not self._failing:
+                self._failing = True
+                self.log.warn("cannot connect to {server}: {reason}; retrying with backoff",
+                              server=self.name, reason=reason.getErrorMessage().rstrip("."))
+            return reason
+
+        return self.endpoint.connect(factory).addCallbacks(connected, failed)
+
+
+def endpointName(endpoint):
+    """
+    C{host:port} of a TCP client endpoint (or the path of a UNIX one); its
+    repr for any other.
+    """
+    for host, port in (("_hostText", "_port"), ("_host", "_port")):
+        if hasattr(endpoint, host) and hasattr(endpoint, port):
+            return f"{getattr(endpoint, host)}:{getattr(endpoint, port)}"
+    if hasattr(endpoint, "_path"):
+        return f"unix:{endpoint._path}"
+    return repr(endpoint)
+
+
+def reconnecting(endpoint, name, factory, clock, retryPolicy=None):
+    """
+    The L{ClientService} of every M-ICE link: C{endpoint} under the name
+    C{name}, retried with backoff (0.5 s up to 30 s) unless C{retryPolicy}
+    says otherwise.
+    """
+    return ClientService(
+        NamedEndpoint(endpoint, name), factory, clock=clock,
+        retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
 
 
 class ReliableSender(Service):
@@ -40,7 +103,7 @@ class ReliableSender(Service):
                  securityFactory=PlainSecurity, description=None, metrics=None):
         self.source = source
         self.kind = kind
-        self.description = description or str(endpoint)
+        self.description = description or endpointName(endpoint)
         self.maxLine = None
         self.maxRecord = None
         self.acknowledgedRecords = 0
@@ -53,9 +116,8 @@ class ReliableSender(Service):
         self._nextId = 1
         self._link = None
         self._factory = LinkClientFactory(self, securityFactory, clock=clock)
-        self._client = ClientService(
-            endpoint, self._factory, clock=clock,
-            retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
+        self._client = reconnecting(endpoint, self.description, self._factory, clock,
+                                    retryPolicy)
         self._readyBefore = False
         self.attachMetrics(metrics or Metrics("sender"))
 

@@ -162,7 +162,8 @@ def makeService(options):
         raise SystemExit(f"mice-bufferdaemon: {e}") from None
     settings = options.settings
     for warning in warnings + configWarnings(
-            settings.path, *(spec.postprocessorConfig for spec in settings.pipelines)):
+            settings.path, *(config for spec in settings.pipelines
+                             for config in (spec.decoderConfig, spec.postprocessorConfig))):
         log.warn("{problem}", problem=warning)
 
     try:

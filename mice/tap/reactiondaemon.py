@@ -15,7 +15,7 @@ from mice.config import ConfigError, loadReactionDaemon, parseDatabaseUrl
 from mice.registry import UnknownModule, findModule
 from mice.security.policy import LinkSecurity
 from mice.security.psk import weakPassphrase
-from mice.tap.runtime import applyRunSettings
+from mice.tap.runtime import applyRunSettings, configWarnings
 
 log = Logger()
 
@@ -136,7 +136,7 @@ def makeService(options):
 
     settings = options.settings
     for warning in applyRunSettings(settings, getattr(options, "parent", None),
-                                    "mice-reactiondaemon"):
+                                    "mice-reactiondaemon") + configWarnings(settings.path):
         log.warn("{problem}", problem=warning)
     try:
         # A daemon that cannot restore its state or listen is of no use:

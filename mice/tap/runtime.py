@@ -91,22 +91,30 @@ def applyRunSettings(settings, twistdOptions, name, isRoot=None, stayRoot=False)
 
 def configWarnings(*paths):
     """
-    The warnings of the config files C{paths} (C{None}s skipped): a key
-    accepted but not used, a file named that does not exist yet.  Read
-    again for the log at start-up, since the settings loaders keep only the
-    settings.
+    The warnings of the config files C{paths} (C{None}s and repeats
+    skipped): a key accepted but not used, a file named that does not exist
+    yet.  Read again for the log at start-up, since the settings loaders
+    keep only the settings.  A shipped default secret is not returned but
+    logged at once, as an error said once per key
+    (L{mice.security.policy.sayConfigWarning}).
     """
     from mice.config import loadConfig
+    from mice.security.policy import sayConfigWarning
 
     warnings = []
-    for path in paths:
+    for path in dict.fromkeys(paths):
         if path is None:
             continue
         try:
-            warnings.extend(str(w) for w in loadConfig(path).warnings)
+            loaded = loadConfig(path)
         except (ConfigError, OSError):
             # Its errors are reported by whoever builds from it.
             continue
+        for warning in loaded.warnings:
+            if warning.secret is None:
+                warnings.append(str(warning))
+            else:
+                sayConfigWarning(warning)
     return warnings
 
 

@@ -406,7 +406,7 @@ class ConfigTests(SynchronousTestCase):
         self.assertEqual(status, 0)
         # Only the seed's passphrase is warned about.
         self.assertEqual([line for line in err.splitlines()
-                          if "is a well-known passphrase" not in line], [])
+                          if "is a well-known default secret" not in line], [])
         self.assertIn("rules.txt: LogIDS rules file, 21 rules, OK", out)
 
     def test_badNetdefAndFilter(self):

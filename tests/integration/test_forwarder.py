@@ -48,3 +48,30 @@ class LoopbackTests(TestCase):
         with sqlite3.connect(database) as db:
             seqs = [n for (n,) in db.execute("SELECT seq FROM rawlog_line ORDER BY seq")]
         self.assertEqual(seqs, [n + 1 for n in range(150) if n % 10 != 7])
+
+    def test_missingDirectoryInPlainWords(self):
+        """
+        A log path whose directory does not exist is a warning naming the
+        directory, not inotify's error code; the rest is watched as usual.
+        """
+        from twisted.logger import capturedLogs, formatEvent
+
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        present = os.path.join(directory, "messages")
+        append(present, "Nov 22 10:00:01 web01 sshd[1]: one")
+        absent = os.path.join(directory, "nowhere", "access.log")
+        conf = writeForwarderConfig(directory, [present, absent], sleepInterval=60)
+        with capturedLogs() as events:
+            forwarder = dataforwarder.buildForwarder(loadDataForwarder(conf), reactor,
+                                                     inotify=True)
+            forwarder.startService()
+            self.addCleanup(forwarder.stopService)
+        text = [formatEvent(event) for event in events]
+        self.assertFalse([line for line in text if "Failed to add watch" in line], text)
+        self.assertIn(f"not watching {os.path.dirname(absent)} with inotify: it does not"
+                      " exist; polling every 60 s", text)
+        self.assertIn(f"{absent}: missing-directory: {absent} does not exist: its directory"
+                      f" {os.path.dirname(absent)} does not exist either (is FILE right?); it"
+                      " is followed once it appears", text)
+        self.assertEqual([path.path for path in forwarder._watched], [directory])

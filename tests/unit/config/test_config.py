@@ -601,7 +601,9 @@ class SeedConfigTests(_ConfigTestCase):
                          ("127.0.0.1", 3306, "micedb", "changeme2", "mice_rawlog_tab", 10))
         self.assertEqual((s.url, s.batchSize), (None, 5000))
         self.assertEqual(s.databaseUrl(), "mysql://micedb:changeme2@127.0.0.1:3306/mice_rawlog_tab")
-        self.assertEqual(loaded.warnings, ())
+        # The guide's database password, changeme2, is a well-known secret.
+        self.assertEqual([(w.line, w.secret) for w in loaded.warnings],
+                         [(lineOf(SEED_POP_MYSQL, "PASSWORD"), "PASSWORD")])
 
     def test_aaRegex(self):
         loaded = self.load(SEED_AA_REGEX, "mice_mod_pop_aa_regex.conf")
@@ -632,9 +634,12 @@ class SeedConfigTests(_ConfigTestCase):
         self.assertEqual(s.defaultSendTo, "N")
         self.assertEqual([rule.alertId for _, rule in s.enabledRules],
                          [0x1010, 0x1020, 0x6010, 0x7010, 0x8010, 0x8030, 0x8040])
-        # DTDFile: it does not exist here, and it is not used (issue 16).
-        self.assertEqual([w.line for w in loaded.warnings],
-                         [lineOf(SEED_AA_REGEX, "DTDFile")] * 2)
+        # DTDFile: it does not exist here, and it is not used (issue 16);
+        # the guide's keys changeme1 and changeme2 are well-known secrets.
+        self.assertEqual([(w.line, w.secret) for w in loaded.warnings],
+                         [(lineOf(SEED_AA_REGEX, "DTDFile"), None)] * 2
+                         + [(lineOf(SEED_AA_REGEX, "MngmntKey"), "MngmntKey"),
+                            (lineOf(SEED_AA_REGEX, "AgentKey"), "AgentKey")])
         self.assertIn("DTDFile is accepted for compatibility but not used",
                       loaded.warnings[1].message)
 
@@ -701,6 +706,21 @@ class SeedConfigTests(_ConfigTestCase):
         self.assertEqual(str(warning), f"{warning.filename}:{warning.line}: warning: DEC_FILE:"
                                        " /etc/M-ICE/mice_mod_dec_logformat_twofish.conf does"
                                        " not exist")
+
+    def test_logFileInMissingDirectory(self):
+        """
+        A log file whose directory does not exist says so, naming it.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        loaded = loadConfigText("[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = 3366\n"
+                                "[LOGFILE_LIST]\nFILE = httpd/access_log\nFILE = messages\n",
+                                os.path.join(directory, "dataforwarder.conf"))
+        self.assertEqual([str(w) for w in loaded.warnings], [
+            f"{directory}/dataforwarder.conf:5: warning: FILE: {directory}/httpd/access_log"
+            f" does not exist: its directory {directory}/httpd does not exist either",
+            f"{directory}/dataforwarder.conf:6: warning: FILE: {directory}/messages does not"
+            " exist"])
 
     def test_strictMakesMissingFilesErrors(self):
         """
@@ -792,7 +812,7 @@ class ShippedConfigTests(_ConfigTestCase):
             loaded = self.loadShipped(name)
             self.assertEqual(loaded.kind, kind, name)
             for warning in loaded.warnings:
-                if warning.message.split(" ", 1)[1].startswith("is a well-known passphrase"):
+                if warning.message.split(" ", 1)[1].startswith("is a well-known default secret"):
                     continue  # the seed's "changeme", kept so the files work as shipped
                 if warning.message.split(":", 1)[0] in COMMAND_KEYS:
                     continue
@@ -1554,7 +1574,7 @@ class LinkSecurityConfigTests(_ConfigTestCase):
         loaded = self.load('[DECODER]\nENCRYPT = yes\nENCKEY = "changeme"\n')
         [warning] = loaded.warnings
         self.assertEqual(warning.line, 3)
-        self.assertIn("well-known passphrase", warning.message)
+        self.assertIn("well-known default secret", warning.message)
         self.assertNotIn("changeme", warning.message)
 
 

@@ -124,7 +124,7 @@ class CountermeasureConfigTests(SynchronousTestCase):
 
     def test_wellKnownPassword(self):
         loaded = self.load(COUNTERMEASURE.replace("Pw-rid4-secret", "changeme"))
-        self.assertIn("PASSWORD is a well-known passphrase", loaded.warnings[0].message)
+        self.assertIn("PASSWORD is a well-known default secret", loaded.warnings[0].message)
 
     def test_shipped(self):
         loaded = loadConfig(os.path.join(ETC, "rid_4_countermeasure.conf"))

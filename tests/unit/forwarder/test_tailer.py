@@ -1160,3 +1160,37 @@ class RotationPropertyTests(SynchronousTestCase):
             for line in run:
                 self.assertEqual((line.identity.inode, line.data), expected[line.seq - 1])
         self.assertEqual(last, len(expected))
+
+
+class MissingDirectoryTests(SynchronousTestCase):
+    """
+    A path whose very directory does not exist is reported in plain words,
+    naming the directory, once; the file is followed once it appears.
+    """
+
+    def test_directoryMissing(self):
+        directory = os.path.abspath(self.mktemp())
+        path = os.path.join(directory, "apache2", "access.log")
+        follower = Follower(path)
+        self.addCleanup(follower.close)
+        lines, events = follower.poll(now=0)
+        self.assertEqual(events, [tailer.Event(
+            "missing-directory",
+            f"{path} does not exist: its directory {os.path.dirname(path)} does not exist"
+            " either (is FILE right?); it is followed once it appears")])
+        self.assertEqual(follower.poll(now=1), ([], []), "reported once")
+        os.makedirs(os.path.dirname(path))
+        with open(path, "wb") as f:
+            f.write(b"GET /\n")
+        lines, events = follower.poll(now=2)
+        self.assertEqual([line.data for line in lines], [b"GET /"])
+        self.assertEqual([event.kind for event in events], ["appeared"])
+
+    def test_onlyTheFileMissing(self):
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "messages")
+        follower = Follower(path)
+        self.addCleanup(follower.close)
+        self.assertEqual(follower.poll(now=0)[1],
+                         [tailer.Event("missing", f"{path} does not exist")])

@@ -3,15 +3,19 @@ Tests for L{mice.outbox} and L{mice.services.sender}.
 """
 
 from twisted.internet.defer import succeed
-from twisted.internet.error import ConnectionDone
+from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint
+from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
 from mice.protocols import wire
-from mice.services.sender import ReliableSender
+from mice.protocols.link import PlainSecurity
+from mice.services.reactionclient import ReactionClient
+from mice.services.sender import ReliableSender, endpointName
 
 
 def batch(n, count=1):
@@ -197,3 +201,61 @@ class RefusalTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(refused), "this server takes no 'idmef'")
         self.assertTrue(protocol.transport.disconnecting)
         self.flushLoggedErrors()
+
+
+class ReconnectLogTests(SynchronousTestCase):
+    """
+    A link that cannot connect says so naming its server's host:port, not an
+    endpoint object's repr, and warns once per outage.
+    """
+
+    def setUp(self):
+        self.reactor = MemoryReactorClock()
+
+    def refuse(self):
+        connector = self.reactor.connectors[-1]
+        factory = self.reactor.tcpClients[-1][2]
+        factory.clientConnectionFailed(connector, Failure(ConnectionRefusedError()))
+
+    def test_retryLinesNameTheServer(self):
+        endpoint = TCP4ClientEndpoint(self.reactor, "127.0.0.1", 3366)
+        sender = ReliableSender(endpoint, "web01", "log", self.reactor,
+                                description="raw-log database 127.0.0.1:3366")
+        with capturedLogs() as events:
+            sender.startService()
+            self.refuse()
+            self.reactor.pump([1.0] * 40)
+            self.refuse()
+        text = [formatEvent(event) for event in events]
+        self.assertFalse([line for line in text if "object at 0x" in line], text)
+        retries = [line for line in text if line.startswith("Scheduling retry")]
+        self.assertEqual(retries[0][:len("Scheduling retry 1 to connect raw-log database"
+                                         " 127.0.0.1:3366 in ")],
+                         "Scheduling retry 1 to connect raw-log database 127.0.0.1:3366 in ")
+        warnings = [event for event in events if event["log_level"] == LogLevel.warn]
+        self.assertEqual([formatEvent(event) for event in warnings],
+                         ["cannot connect to raw-log database 127.0.0.1:3366: Connection was"
+                          " refused by other side; retrying with backoff"])
+        self.addCleanup(sender.stopService)
+
+    def test_defaultNameIsHostPort(self):
+        endpoint = TCP4ClientEndpoint(self.reactor, "192.0.2.7", 1977)
+        self.assertEqual(ReliableSender(endpoint, "web01", "log", self.reactor).description,
+                         "192.0.2.7:1977")
+        client = ReactionClient(endpoint, self.reactor, "mngmthost", PlainSecurity)
+        self.assertEqual(client.description, "192.0.2.7:1977")
+        self.assertEqual(endpointName(HostnameEndpoint(self.reactor, b"example.org", 4455)),
+                         "example.org:4455")
+
+    def test_reactionClientRetryNamesTheDaemon(self):
+        endpoint = TCP4ClientEndpoint(self.reactor, "127.0.0.1", 1977)
+        client = ReactionClient(endpoint, self.reactor, "mngmthost", PlainSecurity,
+                                description="daemon1 127.0.0.1:1977")
+        with capturedLogs() as events:
+            client.startService()
+            self.refuse()
+        text = [formatEvent(event) for event in events]
+        self.assertTrue([line for line in text
+                         if line.startswith("Scheduling retry 1 to connect daemon1"
+                                            " 127.0.0.1:1977 in ")], text)
+        self.addCleanup(client.stopService)
