@@ -31,7 +31,7 @@ from zope.interface import implementer
 
 from mice.console import query
 from mice.console.interfaces import IConsoleData, ICountermeasureSource
-from mice.db.schema import _dialect, ensureIndexes, quote
+from mice.db.schema import _dialect, ensureIndexes, quote, searchColumns, searchCondition
 
 #: Seconds between two readings of which tables and columns exist.
 CATALOG_SECONDS = 30.0
@@ -89,9 +89,9 @@ def _rows(txn, sql, params=()):
     return txn.fetchall()
 
 
-def searchAlerts(txn, dialect, search):
+def searchAlerts(txn, dialect, search, searched=True):
     pages = []
-    for _, sql, params in query.alertSearchStatements(dialect, search):
+    for _, sql, params in query.alertSearchStatements(dialect, search, searched=searched):
         pages.append([query.alertSummary(row) for row in _rows(txn, sql, params)])
     rows, cursor = query.mergePages(pages, search.limit)
     return {"alerts": rows, "next": cursor}
@@ -152,6 +152,15 @@ def latestRowIds(txn, tables):
     return tuple(marks)
 
 
+def hasSearchColumns(dialect, tables):
+    """
+    Whether C{alert_entry} (in C{tables}, from L{catalog}) has every
+    indexed search column of its dialect (L{searchColumns}; SQLite has
+    none to have).
+    """
+    return set(searchColumns(dialect, "alert_entry").values()) <= tables["alert_entry"]
+
+
 def hostPanes(txn, dialect, tables, linesPerHost, alertsPerHost=10):
     """
     The host panes as the database holds them now (see
@@ -197,11 +206,13 @@ def hostPanes(txn, dialect, tables, linesPerHost, alertsPerHost=10):
         snapshot["counts"] = [[query.text(a), query.text(c), int(n)] for a, c, n in counts]
         columns = ", ".join(quote(c) for c in query.SUMMARY_COLUMNS)
         addresses = sorted({a for a, _, _ in snapshot["counts"] if a})[:MAX_HOSTS]
+        searched = hasSearchColumns(dialect, tables)
         for address in addresses:
+            condition, params = searchCondition(dialect, "target_address", address, searched)
             snapshot["recent"].extend(query.alertSummary(row) for row in _rows(
-                txn, f"SELECT {columns} FROM `alert_entry` WHERE `target_address` = {p}"
+                txn, f"SELECT {columns} FROM `alert_entry` WHERE {condition}"
                      f" ORDER BY `date` DESC, `time` DESC, `row_id` DESC"
-                     f" LIMIT {alertsPerHost}", (address,)))
+                     f" LIMIT {alertsPerHost}", params))
     return snapshot
 
 
@@ -286,6 +297,7 @@ class SqlConsoleData:
         self.countermeasureSource = countermeasures or NoCountermeasures()
         self._tables = None
         self._tablesAt = None
+        self._warnedSearch = False
 
     def start(self):
         """
@@ -332,9 +344,23 @@ class SqlConsoleData:
 
         return self.tables().addCallback(run)
 
+    def _searched(self, tables):
+        """
+        Whether C{alert_entry} has its search columns (MySQL/MariaDB); a
+        table without them is searched on its columns, slowly, and the
+        console says once how to fix that.
+        """
+        if hasSearchColumns(self.dialect, tables):
+            return True
+        if not self._warnedSearch:
+            self._warnedSearch = True
+            self.log.warn("console: alert_entry lacks its indexed search columns: searches"
+                          " read and sort every match; run `mice initdb --upgrade URL`")
+        return False
+
     def searchAlerts(self, search):
         return self._with("alert_entry", {"alerts": [], "next": None}, searchAlerts,
-                          lambda t: (self.dialect, search))
+                          lambda t: (self.dialect, search, self._searched(t)))
 
     def alert(self, rowId):
         return self._with("alert_entry", None, alertDetail,

@@ -8,6 +8,16 @@ fans every event out to the open Server-Sent Events streams
 (L{Subscription}), which resume after a reconnect from C{Last-Event-ID}
 (see L{mice.console.model}).
 
+Countermeasures live on the ReactionDaemons, not in the database: while a
+stream is open the feed asks the console's L{ICountermeasureSource}
+(through L{IConsoleData.countermeasures}) every L{COUNTERMEASURE_SECONDS}
+what is active and publishes what changed (C{applied}, C{extended},
+C{expired}, C{lifted}), so that an expiry or a C{mice react --undo} run
+outside the console shows within seconds.  An outcome of a countermeasure
+reaction (C{countermeasurePipes}) asks at once (an apply shows as soon as
+its ReactionDaemon said done), and a lift from the console is published
+as it is done.
+
 A stream whose browser does not read (its transport pauses us) is given
 up to L{BACKLOG_BYTES} of backlog, then closed: the browser reconnects
 and resumes from its last id, so a slow reader costs bounded memory and
@@ -33,6 +43,9 @@ TAIL_ROWS = 500
 #: Rows read back for a resuming stream before it is told to reload instead.
 REPLAY_ROWS = 2000
 KEEPALIVE_SECONDS = 15.0
+#: Seconds between two askings of what countermeasures are active (while a
+#: stream is open).
+COUNTERMEASURE_SECONDS = 2.0
 BACKLOG_BYTES = 4 * 2 ** 20
 
 
@@ -116,7 +129,12 @@ class ConsoleFeed(Service):
     log = Logger()
 
     def __init__(self, data, clock, boot=None, ringSize=2000, linesPerHost=20,
-                 tailSeconds=TAIL_SECONDS):
+                 tailSeconds=TAIL_SECONDS, countermeasurePipes=(),
+                 countermeasureSeconds=COUNTERMEASURE_SECONDS):
+        """
+        @param countermeasurePipes: the pipes of the countermeasure
+            reactions: their outcomes make the feed ask what is active at once.
+        """
         self.data = data
         self.clock = clock
         self.ring = EventRing(boot or os.urandom(4).hex(), ringSize)
@@ -131,6 +149,14 @@ class ConsoleFeed(Service):
         self._tailSeconds = tailSeconds
         self._keepalive = LoopingCall(self._sendKeepalive)
         self._keepalive.clock = clock
+        self.countermeasurePipes = frozenset(countermeasurePipes)
+        self._countermeasureSeconds = countermeasureSeconds
+        self._watch = LoopingCall(self.checkCountermeasures)
+        self._watch.clock = clock
+        #: {(daemon, id): countermeasure} as last asked, or None (not yet).
+        self._active = None
+        self._checking = False
+        self._checkAgain = False
 
     @property
     def subscribers(self):
@@ -141,6 +167,7 @@ class ConsoleFeed(Service):
     def startService(self):
         super().startService()
         self._keepalive.start(KEEPALIVE_SECONDS, now=False)
+        self._watch.start(self._countermeasureSeconds, now=False)
         return self.load().addBoth(self._startTail)
 
     def _startTail(self, result):
@@ -150,7 +177,7 @@ class ConsoleFeed(Service):
 
     def stopService(self):
         super().stopService()
-        for loop in (self._tail, self._keepalive):
+        for loop in (self._tail, self._keepalive, self._watch):
             if loop.running:
                 loop.stop()
         for stream in list(self.streams):
@@ -188,9 +215,70 @@ class ConsoleFeed(Service):
 
     def reactionOutcome(self, outcome):
         self.publish("reaction", dict(outcome))
+        if outcome.get("pipe") in self.countermeasurePipes:
+            self.clock.callLater(0, self.checkCountermeasures)
 
     def countermeasureChanged(self, change):
-        self.publish("countermeasure", dict(change))
+        change = dict(change)
+        if self._active is not None:
+            key = (change.get("daemon"), change.get("id"))
+            if change.get("state") == "lifted":
+                self._active.pop(key, None)
+            elif "state" in change:
+                self._active[key] = change
+        self.publish("countermeasure", change)
+
+    # Countermeasures: asked, not stored here
+
+    def checkCountermeasures(self):
+        """
+        Ask what countermeasures are active (only while a stream is open)
+        and publish what changed since the last asking: C{change}
+        C{applied} (new), C{extended} (its C{until} moved), C{expired} (gone
+        after its C{until}) or C{lifted} (gone before it: undone).  Never
+        raises; one asking at a time.
+
+        @return: a Deferred firing when done.
+        """
+        if not self.streams:
+            # Nobody watches: what changes meanwhile is read by the page
+            # when it opens; start afresh then.
+            self._active = None
+            return succeed(None)
+        if self._checking:
+            self._checkAgain = True
+            return succeed(None)
+        self._checking = True
+
+        def compare(found):
+            now = self.clock.seconds()
+            active = {(c.get("daemon"), c.get("id")): c for c in found or ()}
+            known, self._active = self._active, active
+            if known is None:
+                return
+            for key, countermeasure in active.items():
+                before = known.get(key)
+                if before is None:
+                    self.publish("countermeasure", dict(countermeasure, change="applied"))
+                elif before.get("until") != countermeasure.get("until"):
+                    self.publish("countermeasure", dict(countermeasure, change="extended"))
+            for key, countermeasure in known.items():
+                if key not in active:
+                    until = countermeasure.get("until")
+                    ended = "expired" if until is not None and until <= now else "lifted"
+                    self.publish("countermeasure", dict(countermeasure, state="lifted",
+                                                        change=ended))
+
+        def failed(failure):
+            self.log.failure("console: cannot ask which countermeasures are active", failure)
+
+        def done(_):
+            self._checking = False
+            if self._checkAgain and self.running:
+                self._checkAgain = False
+                return self.checkCountermeasures()
+
+        return self.data.countermeasures().addCallback(compare).addErrback(failed).addBoth(done)
 
     def heartbeat(self, analyzer):
         self.publish("heartbeat", dict(analyzer))
@@ -269,6 +357,10 @@ class ConsoleFeed(Service):
         """
         stream = Subscription(write, close)
         self.streams.add(stream)
+        if self._active is None:
+            # What is active now, to tell changes from (the page reads the
+            # list itself as it opens).
+            self.checkCountermeasures()
         if lastId is None:
             stream.start([])
             return stream

@@ -152,7 +152,10 @@ class IConsoleFeed(Interface):
         """
         A countermeasure was applied, extended or lifted: a dict as
         L{ICountermeasureSource.active} gives them, C{state} C{lifted}
-        once lifted.
+        once lifted.  (The feed also finds changes made elsewhere by
+        asking L{IConsoleData.countermeasures} while a stream is open,
+        and publishes them with C{change}: C{applied}, C{extended},
+        C{expired} or C{lifted}.)
         """
 
     def heartbeat(analyzer):

@@ -12,7 +12,8 @@ pagination: page 1000 costs what page 1 does).  Alerts without a date
 come after all the dated ones, by C{row_id}.
 
 Each filter column has an index that ends with C{date} and C{time}
-(L{mice.db.schema}), so a filtered page is a short index range scan.  A
+(L{mice.db.schema}; on MySQL/MariaDB, on the column's indexed search
+copy), so a filtered page is a short index range scan.  A
 filter that is an OR of columns (C{user}: source or target user; C{host}:
 several addresses) is run as one query per alternative, each with its own
 index, merged here (L{mergePages}).
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date as _date
 from datetime import timedelta
 
-from mice.db.schema import _dialect, quote
+from mice.db.schema import _dialect, quote, searchCondition
 
 #: The most alerts or records one page may hold.
 MAX_LIMIT = 500
@@ -280,20 +281,30 @@ def _select(columns, table):
     return "SELECT %s FROM %s" % (", ".join(quote(c) for c in columns), quote(table))
 
 
-def alertSearchStatements(dialect, search, columns=SUMMARY_COLUMNS):
+def alertSearchStatements(dialect, search, columns=SUMMARY_COLUMNS, searched=True):
     """
     The statements of one page of C{search}: C{(phase, sql, params)}, one
     per alternative of an OR filter, C{phase} C{"dated"} (ordered by date,
     time and row id) or C{"undated"} (the alerts without a date, by row
     id, which follow the dated ones).  Each asks for C{limit + 1} rows,
     the extra one saying whether there is a next page.
+
+    @param searched: whether C{alert_entry} has its indexed search columns
+        (L{mice.db.schema.SEARCH_COLUMNS}, MySQL/MariaDB): without them
+        (a table not yet upgraded) the filters compare the columns
+        themselves, and every match is read and sorted.
     """
     dialect = _dialect(dialect)
     p = dialect.placeholder
+
+    def equal(column, value):
+        return searchCondition(dialect, column, value, searched)
+
     common, params = [], []
     for column, value in search.columns:
-        common.append(f"{quote(column)} = {p}")
-        params.append(value)
+        condition, values = equal(column, value)
+        common.append(condition)
+        params += values
     if search.start is not None:
         day, clock = search.start
         common.append(f"`date` >= {p} AND (`date` > {p} OR `time` >= {p})")
@@ -304,11 +315,14 @@ def alertSearchStatements(dialect, search, columns=SUMMARY_COLUMNS):
         params += [day, day, clock]
     alternatives = [((), ())]
     if search.user is not None:
-        alternatives = [((f"`source_user` = {p}",), (search.user,)),
-                        ((f"`target_user` = {p}",), (search.user,))]
+        alternatives = []
+        for column in ("source_user", "target_user"):
+            condition, values = equal(column, search.user)
+            alternatives.append(((condition,), values))
     if search.addresses:
-        alternatives = [(conditions + (f"`target_address` = {p}",), values + (address,))
-                        for conditions, values in alternatives for address in search.addresses]
+        alternatives = [(conditions + (condition,), values + more)
+                        for conditions, values in alternatives for address in search.addresses
+                        for condition, more in (equal("target_address", address),)]
     head = _select(columns, "alert_entry")
     statements = []
     undatedOnly = search.after is not None and search.after[0] is None

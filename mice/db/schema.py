@@ -160,8 +160,12 @@ _INDEXES = {
     # The console's alert search (mice.console.query) filters on one column
     # and pages newest first by (date, time, row_id): an index per filter
     # column, followed by date and time, serves both (row_id is in every
-    # index entry, SQLite's rowid and InnoDB's primary key).  Measured by
-    # bench/bench_console.py on 1,000,000 rows.
+    # index entry, SQLite's rowid and InnoDB's primary key).  On
+    # MySQL/MariaDB the filter columns are MEDIUMTEXT, which only a prefix
+    # can index, and after a prefix the index no longer gives the order
+    # (every match is read and sorted): there the index is on the column's
+    # search copy (SEARCH_COLUMNS).  Measured by bench/bench_console.py on
+    # 1,000,000 rows.
     "alert_entry": (
         ("time", (("date", None), ("time", None))),
         ("alertid", (("alertid", 32), ("date", None), ("time", None))),
@@ -180,6 +184,68 @@ _INDEXES = {
         ("action", (("action", 16), ("loghost", 64))),
     ),
 }
+
+
+#: MySQL/MariaDB: per table, C{(search column, column)}: a STORED generated
+#: C{VARCHAR(255)} copy of the column's first 255 characters, which an
+#: index holds whole (see L{searchCondition}).  Not in L{COLUMNS}: the
+#: database fills them, no insert names them.  SQLite indexes its TEXT
+#: columns whole and has none.
+SEARCH_COLUMNS = {
+    "alert_entry": (
+        ("search_alertid", "alertid"),
+        ("search_class", "classification"),
+        ("search_source", "source_address"),
+        ("search_target", "target_address"),
+        ("search_suser", "source_user"),
+        ("search_tuser", "target_user"),
+        ("search_analyzer", "analyzerid"),
+    ),
+}
+SEARCH_LENGTH = 255
+
+
+def searchColumns(dialect, table):
+    """
+    C{{column: search column}} of C{table} in C{dialect} (empty on SQLite).
+    """
+    if _dialect(dialect).name != "mysql":
+        return {}
+    return {column: search for search, column in SEARCH_COLUMNS.get(table, ())}
+
+
+def searchColumnStatement(search, column):
+    """The definition of a search column (L{SEARCH_COLUMNS}), MySQL/MariaDB."""
+    return "%s VARCHAR(%d) AS (LEFT(%s, %d)) STORED" % (
+        quote(search), SEARCH_LENGTH, quote(column), SEARCH_LENGTH)
+
+
+def searchCondition(dialect, column, value, searched=True):
+    """
+    C{(condition, params)} that C{column} equals C{value}, through the
+    column's indexed search copy where it has one (C{searched}: the table
+    has them, L{SEARCH_COLUMNS}): the copy holds the first 255
+    characters, so the column itself is compared too (it only matters for
+    longer values, and costs nothing on the few rows the index finds).
+    """
+    dialect = _dialect(dialect)
+    p = dialect.placeholder
+    search = searchColumns(dialect, "alert_entry").get(column) if searched else None
+    if search is None:
+        return f"{quote(column)} = {p}", (value,)
+    return (f"{quote(search)} = {p} AND {quote(column)} = {p}",
+            (value[:SEARCH_LENGTH], value))
+
+
+def _indexColumns(dialect, table, columns):
+    """The index's column list: search copies and prefixes on MySQL/MariaDB."""
+    if dialect.name != "mysql":
+        return ", ".join(quote(column) for column, _ in columns)
+    searched = searchColumns(dialect, table)
+    return ", ".join(
+        quote(searched[column]) if column in searched
+        else quote(column) + ("(%d)" % prefix if prefix else "")
+        for column, prefix in columns)
 
 
 def quote(identifier):
@@ -308,6 +374,8 @@ def createStatements(dialect, tables=ALL_TABLES):
         lines = ["%s %s" % (quote("row_id"), dialect.primaryKey)]
         lines += ["%s %s" % (quote(name), dialect.sqlType(kind)) for name, kind in _TABLES[table]]
         lines.append("%s %s" % (quote("received"), dialect.received))
+        lines += [searchColumnStatement(search, column)
+                  for column, search in searchColumns(dialect, table).items()]
         lines.append(
             "CONSTRAINT %s UNIQUE (%s)"
             % (quote(table + "_key"), ", ".join(quote(c) for c in UNIQUE[table]))
@@ -315,14 +383,10 @@ def createStatements(dialect, tables=ALL_TABLES):
         indexes = []
         for suffix, columns in _INDEXES[table]:
             name = quote("%s_%s" % (table, suffix))
+            parts = _indexColumns(dialect, table, columns)
             if dialect.indexesInline:
-                parts = ", ".join(
-                    quote(column) + ("(%d)" % prefix if prefix else "")
-                    for column, prefix in columns
-                )
                 lines.append("INDEX %s (%s)" % (name, parts))
             else:
-                parts = ", ".join(quote(column) for column, _ in columns)
                 indexes.append(
                     "CREATE INDEX IF NOT EXISTS %s ON %s (%s)" % (name, quote(table), parts)
                 )
@@ -383,22 +447,69 @@ def insertKeepingLargest(dialect, table, column):
     return f"{head} ON CONFLICT ({key}) DO UPDATE SET {target} = max({target}, excluded.{target})"
 
 
-def indexStatements(dialect, table):
+def indexStatements(dialect, table, present=None):
     """
     C{(index name, statement)} that add each index of C{table} to a table
     that exists (for a table made before an index was added here).
+
+    @param present: the table's columns: an index on a search column the
+        table lacks (L{SEARCH_COLUMNS}, added by C{mice initdb --upgrade})
+        is left out.
     """
     dialect = _dialect(dialect)
+    searched = searchColumns(dialect, table)
     for suffix, columns in _INDEXES[table]:
         name = "%s_%s" % (table, suffix)
+        if present is not None and any(searched.get(c, c) not in present for c, _ in columns):
+            continue
+        parts = _indexColumns(dialect, table, columns)
         if dialect.name == "mysql":
-            parts = ", ".join(quote(column) + ("(%d)" % prefix if prefix else "")
-                              for column, prefix in columns)
             yield name, "ALTER TABLE %s ADD INDEX %s (%s)" % (quote(table), quote(name), parts)
         else:
-            parts = ", ".join(quote(column) for column, _ in columns)
             yield name, "CREATE INDEX IF NOT EXISTS %s ON %s (%s)" % (
                 quote(name), quote(table), parts)
+
+
+def searchUpgradeStatement(txn, dialect, table):
+    """
+    The one C{ALTER TABLE} (one copy of the table) that gives C{table} the
+    search columns it lacks (L{SEARCH_COLUMNS}), with their indexes in
+    place of the prefix indexes of the same names, or C{None} if it lacks
+    none.  A transaction function, for C{mice initdb --upgrade}.
+
+    @return: C{(statement, names of the columns added)} or C{None}.
+    """
+    dialect = _dialect(dialect)
+    searched = searchColumns(dialect, table)
+    columns = set(tableColumns(txn, dialect, table))
+    missing = {column: search for column, search in searched.items() if search not in columns}
+    if not missing:
+        return None
+    txn.execute("SELECT DISTINCT index_name FROM information_schema.statistics"
+                " WHERE table_schema = DATABASE() AND table_name = %s", (table,))
+    indexes = {row[0] for row in txn.fetchall()}
+    parts = ["ADD COLUMN " + searchColumnStatement(search, column)
+             for column, search in missing.items()]
+    for suffix, indexed in _INDEXES[table]:
+        if not any(column in missing for column, _ in indexed):
+            continue
+        name = "%s_%s" % (table, suffix)
+        if name in indexes:
+            parts.append("DROP INDEX %s" % quote(name))
+        parts.append("ADD INDEX %s (%s)" % (quote(name), _indexColumns(dialect, table, indexed)))
+    return ("ALTER TABLE %s %s" % (quote(table), ", ".join(parts)),
+            sorted(missing.values()))
+
+
+def missingColumns(txn, dialect, table):
+    """
+    The columns of today's C{table} (L{COLUMNS}, and L{SEARCH_COLUMNS} on
+    MySQL/MariaDB) that the table in the database lacks.  A transaction
+    function.
+    """
+    columns = set(tableColumns(txn, dialect, table))
+    wanted = COLUMNS[table] + tuple(searchColumns(dialect, table).values())
+    return [c for c in wanted if c not in columns]
 
 
 def ensureIndexes(txn, dialect, tables=ALERT_TABLES):
@@ -427,7 +538,8 @@ def ensureIndexes(txn, dialect, tables=ALERT_TABLES):
                         (table,))
             if not txn.fetchone()[0]:
                 continue
-        for name, statement in indexStatements(dialect, table):
+        columns = set(tableColumns(txn, dialect, table))
+        for name, statement in indexStatements(dialect, table, columns):
             if name not in present:
                 txn.execute(statement)
                 added.append(name)
@@ -939,8 +1051,7 @@ def prepareTables(txn, dialect, tables, where=""):
         if table in existing:
             if table == SIGNATURE_HEAD:
                 continue
-            columns = set(tableColumns(txn, dialect, table))
-            missing = [c for c in COLUMNS[table] if c not in columns]
+            missing = missingColumns(txn, dialect, table)
             if missing:
                 made = ("by the 2004 scripts" if "origin" in missing
                         else "by an older M-ICE")

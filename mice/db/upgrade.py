@@ -18,7 +18,11 @@ commits each C{RENAME}/C{CREATE} at once) finishes the copy the next time,
 and a table with legacy rows already copied is not copied twice.
 
 A table that has C{origin} but lacks newer columns (made by an older
-M-ICE) gets them with C{ALTER TABLE ... ADD COLUMN}, nullable.
+M-ICE) gets them with C{ALTER TABLE ... ADD COLUMN}, nullable; on
+MySQL/MariaDB an C{alert_entry} without the console's indexed search
+columns (L{mice.db.schema.SEARCH_COLUMNS}) gets them and their indexes in
+one C{ALTER TABLE} (the table is copied once: about a minute per million
+alerts, see C{docs/console.rst}).
 
 Pure: the transaction functions take a DB-API cursor.
 """
@@ -97,6 +101,11 @@ def upgradeTable(txn, dialect, table):
                             f" {_addColumnType(dialect, kind)}")
             if missing:
                 done.append(f"added {', '.join(n for n, _ in missing)} to {table}")
+            searched = schema.searchUpgradeStatement(txn, dialect, table)
+            if searched is not None:
+                statement, names = searched
+                txn.execute(statement)
+                done.append(f"added the indexed search columns {', '.join(names)} to {table}")
     if backup in existing:
         if table not in existing:
             for statement in schema.createStatements(dialect, (table,)):
@@ -144,8 +153,7 @@ def legacyTables(txn, dialect, tables=UPGRADABLE):
     A transaction function.
     """
     existing = schema.existingTables(txn, dialect)
-    return [t for t in tables if t in existing
-            and set(COLUMNS[t]) - set(schema.tableColumns(txn, dialect, t))]
+    return [t for t in tables if t in existing and schema.missingColumns(txn, dialect, t)]
 
 
 def upgradeSchema(txn, dialect, tables=UPGRADABLE):

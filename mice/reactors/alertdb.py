@@ -70,22 +70,26 @@ def storeAlertEntries(txn, dialect, rows):
     return schema.insertRows(txn, dialect, "alert_entry", rows)
 
 
-def checkAlertEntry(txn, dialect):
+def checkAlertEntry(txn, dialect, where=""):
     """
-    Create C{alert_entry} if it is missing, and refuse one made by an
-    earlier version (without C{alertkey}), which would refuse every row.
-    A transaction function.
+    Create C{alert_entry} if it is missing, and refuse one of an older
+    schema: one without C{alertkey} would refuse every row, and on
+    MySQL/MariaDB one without the console's indexed search columns
+    (L{mice.db.schema.SEARCH_COLUMNS}) would make its searches read every
+    alert.  A transaction function.
+
+    @raise mice.db.schema.LegacyTable: an older table; its text is one
+        line saying to run C{mice initdb --upgrade}.
     """
     table, *indexes = schema.createStatements(dialect, ("alert_entry",))
     txn.execute(table)
-    txn.execute("SELECT * FROM `alert_entry` WHERE 1 = 0")
-    columns = {d[0] for d in txn.description}
-    missing = [c for c in schema.COLUMNS["alert_entry"] if c not in columns]
+    missing = schema.missingColumns(txn, dialect, "alert_entry")
     if missing:
-        raise RuntimeError(
-            f"alert_entry has no column {', '.join(missing)}: it was made by an earlier"
-            " version of M-ICE; rename it (ALTER TABLE alert_entry RENAME TO"
-            " alert_entry_old) and start again, or name another database")
+        at = f" in {where}" if where else ""
+        raise schema.LegacyTable(
+            f"table alert_entry{at} was made by an earlier M-ICE (it lacks"
+            f" {', '.join(missing)}): run `mice initdb --upgrade URL` to bring it to"
+            " today's schema, keeping its rows")
     for statement in indexes:
         txn.execute(statement)
 
@@ -118,7 +122,8 @@ class AlertDatabaseReaction:
         def ready(_):
             self._ready = True
 
-        return self.pool.runInteraction(checkAlertEntry, self.dialect).addCallback(ready)
+        return self.pool.runInteraction(checkAlertEntry, self.dialect,
+                                        self.description).addCallback(ready)
 
     def react(self, routed):
         return self.reactBatch([routed]).addCallback(lambda outcomes: outcomes[0])

@@ -174,12 +174,13 @@ def buildManagementConsole(settings, post, reactions, reactor):
     else:
         pool, dialect = post.journal.pool, post.journal.dialect
     source = CountermeasureSource(None)
-    agents = [queue.agent for queue in reactions.queues.values()
+    queues = [queue for queue in reactions.queues.values()
               if callable(getattr(queue.agent, "activeCountermeasures", None))
               and hasattr(queue.agent, "clients")]
+    agents = [queue.agent for queue in queues]
     data = SqlConsoleData(pool, dialect, reactor,
                           countermeasures=source if agents else None)
-    feed = ConsoleFeed(data, reactor)
+    feed = ConsoleFeed(data, reactor, countermeasurePipes=[queue.pipe for queue in queues])
     if agents:
         source.agent, source.feed = agents[0], feed
     post.observers.append(_Observer(feed, data))

@@ -111,8 +111,10 @@ async def until(condition, seconds=10.0):
 class Console:
     """A console on a SQLite file, on a loopback port."""
 
-    def __init__(self, case, path, countermeasures=None, tls=None, attempts=3):
+    def __init__(self, case, path, countermeasures=None, tls=None, attempts=3,
+                 countermeasurePipes=()):
         self.case = case
+        self.countermeasurePipes = countermeasurePipes
         self.path = path
         self.countermeasures = countermeasures or FakeCountermeasures([COUNTERMEASURE])
         self.tls = tls
@@ -124,7 +126,8 @@ class Console:
         pool, dialect = connectionPool(parseDatabaseUrl("sqlite:///" + self.path), reactor)
         self.case.addCleanup(pool.close)
         self.data = SqlConsoleData(pool, dialect, reactor, self.countermeasures)
-        self.feed = ConsoleFeed(self.data, reactor, tailSeconds=0.1)
+        self.feed = ConsoleFeed(self.data, reactor, tailSeconds=0.1,
+                                countermeasurePipes=self.countermeasurePipes)
         self.countermeasures.feed = self.feed
         settings = ConsoleSettings(
             listen="tcp:0:interface=127.0.0.1", passwordHash=hashPassword(PASSWORD, FAST),

@@ -9,9 +9,11 @@ an older table.
 import os
 
 from twisted.internet import reactor
+from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import TestCase
 
 from mice.config import parseDatabaseUrl
+from mice.console import query
 from mice.console.data import SqlConsoleData
 from mice.console.query import AlertSearch, LogSearch, parseWhen
 from mice.db import schema
@@ -190,6 +192,20 @@ class _Base:
                          len([a for a in self.alerts if a["target"] == "10.0.0.5"
                               and a["alertId"] == 0x1020]))
 
+    async def test_longValues(self):
+        """
+        Values that share their first 255 characters (all an indexed search
+        column of MariaDB holds) are told apart.
+        """
+        head = "h" * 255
+        rows = [consoleAlertRow(100 + n, target=head + tail, sourceUser=head + tail)
+                for n, tail in enumerate("xy")]
+        await self.pool.runInteraction(schema.insertRows, self.dialect, "alert_entry", rows)
+        for name in ("target", "user"):
+            for tail, rowId in (("x", 63), ("y", 64)):
+                self.assertEqual(await self.pages({name: head + tail}), [rowId], name)
+        self.assertEqual(await self.pages({"target": head}), [])
+
     async def test_missingTables(self):
         """
         A database without the journal or heartbeat tables gives empty
@@ -236,3 +252,50 @@ class MariaDBDataTests(_Base, TestCase):
     async def database(self):
         connect = temporaryMariaDBDatabase(self)
         return "mysql://{user}:{password}@{host}:{port}/{database}".format(**connect)
+
+    async def explain(self, filters):
+        search = AlertSearch.fromArgs({k: [v] for k, v in filters.items()})
+        ((_, sql, params), *_) = query.alertSearchStatements(self.dialect, search)
+
+        def run(txn):
+            txn.execute("EXPLAIN " + sql, params)
+            names = [d[0] for d in txn.description]
+            return [dict(zip(names, row)) for row in txn.fetchall()]
+
+        return await self.pool.runInteraction(run)
+
+    async def test_searchReadsIndexInOrder(self):
+        """
+        A filtered page is read from its filter's index in the page's
+        order: no sort of every match (what a prefix index of the
+        MEDIUMTEXT column forced).
+        """
+        rows = [consoleAlertRow(1000 + n, target=f"10.1.{n % 4}.1",
+                                when=f"2026-10-{1 + n % 28:02d}T10:00:00")
+                for n in range(2000)]
+        await self.pool.runInteraction(schema.insertRows, self.dialect, "alert_entry", rows)
+        await self.pool.runInteraction(lambda txn: txn.execute("ANALYZE TABLE alert_entry"))
+        for filters, index in (({"target": "10.1.2.1"}, "alert_entry_target"),
+                               ({"classification": "Root login"}, "alert_entry_class")):
+            (plan,) = await self.explain(filters)
+            self.assertEqual(plan["key"], index, plan)
+            self.assertNotIn("filesort", plan["Extra"] or "", plan)
+
+    async def test_withoutSearchColumns(self):
+        """
+        An alert_entry not yet upgraded (no search columns) is still
+        searched, on its own columns, and the console says once to run
+        mice initdb --upgrade.
+        """
+        def drop(txn):
+            txn.execute("ALTER TABLE alert_entry " + ", ".join(
+                f"DROP COLUMN {search}" for search, _ in schema.SEARCH_COLUMNS["alert_entry"]))
+
+        await self.pool.runInteraction(drop)
+        self.data.forgetTables()
+        warned = []
+        self.data.log = Logger(observer=warned.append)
+        self.assertTrue(await self.check({"target": "10.0.0.6"}))
+        self.assertTrue(await self.check({"user": "root"}))
+        self.assertEqual(sum("mice initdb --upgrade" in formatEvent(e) for e in warned), 1)
+        self.assertEqual((await self.data.hosts(20))["counts"] != [], True)

@@ -28,16 +28,21 @@ def writeAgent(directory, port, duration=2):
     return path
 
 
+async def startAgent(case, config):
+    """Reaction 4 from C{config}, started, its link to daemon1 up."""
+    agent = build("rid_4_countermeasure", config, reactor)
+    await agent.start()
+    case.addCleanup(agent.stop)
+    client = agent.clients["daemon1"]
+    await waitFor(lambda: client.connected, 30, "the agent's link")
+    return agent
+
+
 class CountermeasureTests(TestCase):
     timeout = 120
 
-    async def agent(self, config):
-        agent = build("rid_4_countermeasure", config, reactor)
-        await agent.start()
-        self.addCleanup(agent.stop)
-        client = agent.clients["daemon1"]
-        await waitFor(lambda: client.connected, 30, "the agent's link")
-        return agent
+    def agent(self, config):
+        return startAgent(self, config)
 
     async def test_banEscalateRestartOutage(self):
         daemon = Daemon(self)
@@ -154,3 +159,52 @@ class RealAlertTests(TestCase):
         view = await agent.activeCountermeasures()
         [ban] = view["daemon1"]["active"]
         self.assertEqual(ban["until"] - ban["since"], 6)
+
+
+class LiveViewTests(TestCase):
+    """
+    The console's live stream shows countermeasures change on a real
+    ReactionDaemon without a reload: applied by reaction 4, undone outside
+    the console (C{mice react --undo}), expired.
+    """
+
+    timeout = 120
+
+    async def test_changesReachTheStream(self):
+        from mice.services.managementconsole import CountermeasureSource
+        from tests.integration.test_console import Console, until, writeDatabase
+        from tests.integration.test_reactiondaemon import _inThread
+
+        daemon = Daemon(self)
+        await daemon.start()
+        agent = await startAgent(self, writeAgent(daemon.directory, daemon.port, duration=8))
+        path = os.path.join(daemon.directory, "alerts.db")
+        writeDatabase(path)
+        console = await Console(self, path, countermeasures=CountermeasureSource(agent),
+                                countermeasurePipes=["rid_4_countermeasure"]).start()
+        await console.login()
+        stream = await console.stream()
+
+        def changes():
+            return {(data["params"].get("ip"), data.get("change")): data
+                    for _, kind, data in stream.events()
+                    if kind == "countermeasure" and "params" in data}
+
+        await until(lambda: console.feed._active is not None)
+        for n, source in enumerate(("203.0.113.5", "203.0.113.6")):
+            await agent.react(routed(f"alert-{n}", source=source))
+            # What the reaction queue tells the feed once the outcome is journaled.
+            console.feed.reactionOutcome({"pipe": "rid_4_countermeasure", "state": "done"})
+        await until(lambda: {("203.0.113.5", "applied"), ("203.0.113.6", "applied")}
+                    <= set(changes()), 10)
+
+        undone = changes()[("203.0.113.6", "applied")]["id"]
+        status, out, err = await _inThread(daemon, "--undo", undone, "--by", "alice")
+        self.assertEqual(status, 0, err)
+        await until(lambda: ("203.0.113.6", "lifted") in changes(), 10)
+        self.assertEqual(changes()[("203.0.113.6", "lifted")]["state"], "lifted")
+
+        await until(lambda: ("203.0.113.5", "expired") in changes(), 30)
+        self.assertNotIn(("203.0.113.5", "lifted"), changes())
+        code, found = await console.request("GET", "/api/countermeasures")
+        self.assertEqual((code, found["countermeasures"]), (200, []))

@@ -196,9 +196,11 @@ class JournalMixin:
         agent = alertdb.build("rid_2_send_to_alert_db", None, reactor, None,
                               database=self.url)
         self.addCleanup(agent.stop)
-        with self.assertRaises(RuntimeError) as caught:
+        with self.assertRaises(schema.LegacyTable) as caught:
             await agent.start()
-        self.assertIn("made by an earlier version", str(caught.exception))
+        self.assertIn("made by an earlier M-ICE", str(caught.exception))
+        self.assertIn("run `mice initdb --upgrade URL`", str(caught.exception))
+        self.assertNotIn("\n", str(caught.exception))
 
     async def test_createdByInitdbSchema(self):
         """

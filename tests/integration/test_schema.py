@@ -102,7 +102,8 @@ class SchemaTestsMixin:
             self.cursor.execute("SELECT * FROM `%s` WHERE 1 = 0" % table)
             self.assertEqual(
                 tuple(d[0] for d in self.cursor.description),
-                ("row_id",) + schema.COLUMNS[table] + ("received",),
+                ("row_id",) + schema.COLUMNS[table] + ("received",)
+                + tuple(schema.searchColumns(self.dialect, table).values()),
             )
 
     def test_indexes(self):

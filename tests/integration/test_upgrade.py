@@ -166,3 +166,70 @@ class MariaDBUpgradeTests(UpgradeTestsMixin, TestCase):
 
     def query(self, statement):
         return self.db.admin(statement)[0]
+
+
+def alertEntryBeforeSearchColumns(txn):
+    """
+    alert_entry as M-ICE made it on MariaDB before the console's search
+    columns: prefix indexes on the MEDIUMTEXT filter columns.
+    """
+    statement = schema.createStatements(schema.MYSQL, ("alert_entry",))[0]
+    for search, column in schema.SEARCH_COLUMNS["alert_entry"]:
+        statement = statement.replace(",\n  " + schema.searchColumnStatement(search, column), "")
+        statement = statement.replace(schema.quote(search), f"{schema.quote(column)}(64)")
+    assert "search_" not in statement
+    txn.execute(statement)
+
+
+class MariaDBSearchColumnsUpgradeTests(TestCase):
+    """
+    An alert_entry of M-ICE before the console's indexed search columns:
+    reaction 2 and the alert store refuse it with one line naming
+    C{mice initdb --upgrade}, which adds them (and their indexes), keeping
+    the rows.
+    """
+
+    timeout = 120
+
+    async def test_upgradeAddsSearchColumns(self):
+        from mice.reactors.alertdb import AlertDatabaseReaction
+        from mice.testing import consoleAlertRow
+
+        db = ScratchMariaDB(self)
+        url = db.url()
+        p, dialect = pool(url)
+        self.addCleanup(p.close)
+        rows = [consoleAlertRow(n, target=f"10.0.0.{n}", sourceUser="root") for n in (1, 2, 3)]
+
+        def old(txn):
+            alertEntryBeforeSearchColumns(txn)
+            schema.insertRows(txn, dialect, "alert_entry", rows)
+
+        await p.runInteraction(old)
+        for agent in (AlertDatabaseReaction(p, dialect, "the test's database"),
+                      AlertStore(p, dialect)):
+            with self.assertRaises(schema.LegacyTable) as caught:
+                await agent.start()
+            text = str(caught.exception)
+            self.assertIn("search_target", text)
+            self.assertIn("run `mice initdb --upgrade URL`", text)
+            self.assertNotIn("\n", text)
+        status, out, err = mice("initdb", url)
+        self.assertEqual(status, 1, out)
+        self.assertIn("mice initdb --upgrade", err)
+
+        status, out, err = mice("initdb", "--upgrade", url)
+        self.assertEqual(status, 0, err)
+        self.assertIn("added the indexed search columns", out)
+        self.assertEqual(
+            db.admin("SELECT seq, target_address, search_target, search_suser FROM alert_entry"
+                     " ORDER BY seq")[0],
+            tuple((n, f"10.0.0.{n}", f"10.0.0.{n}", "root") for n in (1, 2, 3)))
+        (indexed,) = db.admin("SELECT column_name, sub_part FROM information_schema.statistics"
+                              " WHERE table_schema = DATABASE() AND index_name ="
+                              " 'alert_entry_target' ORDER BY seq_in_index")
+        self.assertEqual(indexed, (("search_target", None), ("date", None), ("time", None)))
+        await AlertDatabaseReaction(p, dialect).start()
+        status, out, err = mice("initdb", "--upgrade", url)
+        self.assertEqual(status, 0, err)
+        self.assertNotIn("added", out)

@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from mice.console.feed import BACKLOG_BYTES, REPLAY_ROWS, ConsoleFeed
+from mice.console.feed import BACKLOG_BYTES, COUNTERMEASURE_SECONDS, REPLAY_ROWS, ConsoleFeed
 from mice.console.interfaces import IConsoleData, IConsoleFeed
 from mice.console.model import parseEventId
 from tests.unit.console.test_model import alert, event
@@ -25,6 +25,10 @@ class RowsData:
         self.alerts = []
         self.events = []
         self.broken = False
+        #: The countermeasures active, and how many times they were asked.
+        self.active = []
+        self.asked = 0
+        self.unreachable = False
 
     def alertsSince(self, rowId, limit):
         if self.broken:
@@ -41,8 +45,14 @@ class RowsData:
     def hosts(self, linesPerHost):
         return succeed({"hosts": [], "counts": [], "recent": []})
 
+    def countermeasures(self):
+        self.asked += 1
+        if self.unreachable:
+            return fail(RuntimeError("ReactionDaemon gone"))
+        return succeed([dict(c) for c in self.active])
+
     for name in ("searchAlerts", "alert", "hostAddresses", "heartbeats", "consoleLog",
-                 "countermeasures", "liftCountermeasure"):
+                 "liftCountermeasure"):
         locals()[name] = lambda self, *a: succeed(None)
 
 
@@ -79,7 +89,8 @@ class FeedTests(SynchronousTestCase):
         self.feed = self.start()
 
     def start(self, boot=None):
-        feed = ConsoleFeed(self.data, self.clock, boot=boot)
+        feed = ConsoleFeed(self.data, self.clock, boot=boot,
+                           countermeasurePipes=["rid_4_countermeasure"])
         feed.startService()
         self.addCleanup(feed.stopService)
         return feed
@@ -203,3 +214,102 @@ class FeedTests(SynchronousTestCase):
         browser = self.subscribe()
         self.clock.pump([5] * 3)
         self.assertEqual(browser.data, b": keepalive\n\n")
+
+
+def countermeasure(number, until=None, daemon="rd1"):
+    return {"daemon": daemon, "host": "10.0.0.1", "id": f"cm{number}", "fid": 1,
+            "params": {"ip": f"203.0.113.{number}"}, "since": 0, "until": until,
+            "by": "test", "state": "active"}
+
+
+class CountermeasureWatchTests(SynchronousTestCase):
+    """
+    Countermeasures changed on the ReactionDaemons reach the open streams:
+    an apply at once (its reaction's outcome), a lift from the console at
+    once, an expiry or an undo made elsewhere within COUNTERMEASURE_SECONDS.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.data = RowsData()
+        self.data.active.append(countermeasure(1, until=100))
+        self.feed = ConsoleFeed(self.data, self.clock,
+                                countermeasurePipes=["rid_4_countermeasure"])
+        self.feed.startService()
+        self.addCleanup(self.feed.stopService)
+        self.browser = FeedTests.subscribe(self)
+
+    def changes(self):
+        return [(data["id"], data.get("change"), data.get("state"))
+                for _, kind, data in self.browser.events() if kind == "countermeasure"]
+
+    def test_appliedAtOnce(self):
+        """An outcome of the countermeasure reaction asks at once."""
+        self.data.active.append(countermeasure(2, until=50))
+        self.feed.reactionOutcome({"pipe": "rid_2_send_to_alert_db", "state": "done"})
+        self.clock.advance(0)
+        self.assertEqual(self.changes(), [])
+        self.feed.reactionOutcome({"pipe": "rid_4_countermeasure", "state": "done"})
+        self.clock.advance(0)
+        self.assertEqual(self.changes(), [("cm2", "applied", "active")])
+
+    def test_expiredAndUndoneWithinSeconds(self):
+        """
+        A countermeasure gone after its until has expired; one gone before
+        it was lifted (mice react --undo): each shows at the next asking.
+        """
+        self.data.active.append(countermeasure(2))
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        self.assertEqual(self.changes(), [("cm2", "applied", "active")])
+        self.clock.pump([1.0] * 100)
+        self.data.active = [c for c in self.data.active if c["id"] != "cm1"]
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        self.assertEqual(self.changes()[1:], [("cm1", "expired", "lifted")])
+        self.data.active = []
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        self.assertEqual(self.changes()[2:], [("cm2", "lifted", "lifted")])
+        self.clock.pump([COUNTERMEASURE_SECONDS] * 3)
+        self.assertEqual(len(self.changes()), 3)
+
+    def test_extended(self):
+        self.data.active = [countermeasure(1, until=400)]
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        self.assertEqual(self.changes(), [("cm1", "extended", "active")])
+
+    def test_liftFromConsoleOnce(self):
+        """
+        A lift the console made is published as it is done, and not again
+        when the next asking finds it gone.
+        """
+        self.data.active = []
+        self.feed.countermeasureChanged({"daemon": "rd1", "id": "cm1", "state": "lifted"})
+        self.clock.pump([COUNTERMEASURE_SECONDS] * 2)
+        self.assertEqual(self.changes(), [("cm1", None, "lifted")])
+
+    def test_onlyWhileWatched(self):
+        """
+        Nobody watching, nobody is asked; the first stream to open takes
+        what is active then as where changes start from.
+        """
+        self.browser.stream.close()
+        self.feed.unsubscribe(self.browser.stream)
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        asked = self.data.asked
+        self.clock.pump([COUNTERMEASURE_SECONDS] * 5)
+        self.assertEqual(self.data.asked, asked)
+        self.data.active.append(countermeasure(2))
+        self.browser = FeedTests.subscribe(self)
+        self.assertEqual(self.data.asked, asked + 1)
+        self.data.active.append(countermeasure(3))
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        self.assertEqual(self.changes(), [("cm3", "applied", "active")])
+
+    def test_askingFailsLogged(self):
+        """A source that cannot answer is logged; the next asking goes on."""
+        self.data.unreachable = True
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.data.unreachable = False
+        self.data.active.append(countermeasure(2))
+        self.clock.pump([COUNTERMEASURE_SECONDS])
+        self.assertEqual(self.changes(), [("cm2", "applied", "active")])

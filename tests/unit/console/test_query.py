@@ -101,6 +101,28 @@ class StatementTests(SynchronousTestCase):
         self.assertTrue(statements[0][1].endswith(
             "ORDER BY `date` DESC, `time` DESC, `row_id` DESC LIMIT 51"))
 
+    def test_mysqlSearchColumns(self):
+        """
+        On MariaDB every filter column is compared through its indexed
+        search copy (its first 255 characters) and itself; without the
+        copies (a table not upgraded) through itself only.  SQLite has none.
+        """
+        long = "t" * 256
+        search = AlertSearch.fromArgs({"target": [long], "user": ["root"],
+                                       "classification": ["AuF"]})
+        first, _, second, _ = query.alertSearchStatements("mysql", search)
+        self.assertIn("`search_target` = %s AND `target_address` = %s", first[1])
+        self.assertIn("`search_class` = %s AND `classification` = %s", first[1])
+        self.assertIn("`search_suser` = %s AND `source_user` = %s", first[1])
+        self.assertIn("`search_tuser` = %s AND `target_user` = %s", second[1])
+        self.assertEqual(first[2][:2], ("AuF", "AuF"))
+        self.assertIn(long[:255], first[2])
+        self.assertIn(long, first[2])
+        for dialect, searched in (("mysql", False), ("sqlite", True)):
+            for _, sql, _ in query.alertSearchStatements(dialect, search, searched=searched):
+                self.assertNotIn("search_", sql)
+                self.assertIn("`target_address` = ", sql)
+
     def test_undatedPhase(self):
         """
         Without a time filter, the alerts without a date follow; a cursor in

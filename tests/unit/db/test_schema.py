@@ -133,6 +133,31 @@ class StatementTests(SynchronousTestCase):
         self.assertEqual(len(schema.createStatements("sqlite", "alert_entry")), 1 + 8)
         self.assertRaises(ValueError, schema.createStatements, "sqlite", ["rawlog"])
 
+    def test_searchColumns(self):
+        """
+        MariaDB's alert_entry has a STORED VARCHAR(255) copy of each
+        filter column, and the filter's index is on it whole (no prefix);
+        an index on a copy the table lacks is not offered to it.  SQLite
+        indexes the columns themselves.
+        """
+        text = schema.createStatements("mysql", ("alert_entry",))[0]
+        self.assertIn("`search_target` VARCHAR(255) AS (LEFT(`target_address`, 255)) STORED",
+                      text)
+        self.assertIn("INDEX `alert_entry_target` (`search_target`, `date`, `time`)", text)
+        self.assertNotIn("`target_address`(", text)
+        self.assertEqual(len(schema.searchColumns("mysql", "alert_entry")), 7)
+        self.assertEqual(schema.searchColumns("sqlite", "alert_entry"), {})
+        self.assertEqual(schema.searchColumns("mysql", "rawlog_line"), {})
+        self.assertNotIn("search_", "\n".join(schema.createStatements("sqlite")))
+        plain = set(schema.COLUMNS["alert_entry"])
+        names = [name for name, _ in schema.indexStatements("mysql", "alert_entry", plain)]
+        self.assertEqual(names, ["alert_entry_time"])
+        self.assertEqual(len(list(schema.indexStatements("sqlite", "alert_entry", plain))), 8)
+        self.assertEqual(schema.searchCondition("mysql", "alertid", "0x1020"),
+                         ("`search_alertid` = %s AND `alertid` = %s", ("0x1020", "0x1020")))
+        self.assertEqual(schema.searchCondition("sqlite", "alertid", "0x1020"),
+                         ("`alertid` = ?", ("0x1020",)))
+
     def test_dialectNamed(self):
         self.assertIs(schema.dialectNamed("SQLite"), schema.SQLITE)
         self.assertIs(schema.dialectNamed("mariadb"), schema.MYSQL)
