@@ -10,7 +10,9 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from mice.alerts import Node
 from mice.analysis.aaregex import AaRegexMatcher, naiveMatches
+from mice.analysis.extract import addressesFor, nodesFor
 from mice.analysis.logids import LogIdsEngine, loadFiles, parseAction, parseRules
 from mice.config import ConfigError, detectKind, loadAaRegex, loadCountermeasure, loadMatchFile
 from mice.config.ini import parseIni
@@ -427,3 +429,77 @@ class LogIdsAlertIdTests(SynchronousTestCase):
         self.assertEqual([t.asDict(1, "sshd") for t in taken if t.kind == "alert"], [
             {"line": 1, "application": "sshd", "rule": taken[0].rule.where, "action": "alert",
              "severity": "high", "alertid": "0x1021"}])
+
+
+class ExtractTests(SynchronousTestCase):
+    """
+    L{nodesFor} and L{addressesFor} read who and whom from the lines of the
+    default content's families.
+    """
+
+    def check(self, line, source, target):
+        sources, targets = nodesFor(line, "gate", "10.0.0.9")
+        self.assertEqual((sources[0] if sources else None, targets[0]), (source, target), line)
+        self.assertEqual(addressesFor(line, "gate", "10.0.0.9"),
+                         (source.address if source else None, target.address))
+
+    def test_sshd(self):
+        self.check(_H + "sshd[4711]: Failed password for john.doe from 2001:db8::7 port 4242"
+                        " ssh2", Node(address="2001:db8::7", port=4242),
+                   Node(address="10.0.0.9", hostname="gate", user="john.doe", process="sshd",
+                        pid=4711, service="ssh"))
+        self.check(_H + "sshd[4711]: Disconnecting authenticating user root 61.2.3.4 port"
+                        " 4242: Too many authentication failures [preauth]",
+                   Node(address="61.2.3.4", port=4242),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sshd",
+                        pid=4711, service="ssh"))
+        self.check(_H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in"
+                        " AllowUsers", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sshd",
+                        pid=4711, service="ssh"))
+        self.check(_H + "dropbear[9]: Bad password attempt for 'root' from 61.2.3.4:5555",
+                   Node(address="61.2.3.4", port=5555),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="dropbear",
+                        pid=9))
+
+    def test_pam(self):
+        self.check(_H + "dovecot[811]: pam_unix(dovecot:auth): authentication failure;"
+                        " logname= uid=0 euid=0 tty=dovecot ruser=bob.b rhost=::ffff:61.2.3.4"
+                        "  user=bob.b", Node(address="61.2.3.4", user="bob.b"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob.b", process="dovecot",
+                        pid=811))
+        self.check(_H + "sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0"
+                        " euid=0 tty=ssh ruser= rhost=2001:db8::9  user=root",
+                   Node(address="2001:db8::9"),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sshd",
+                        pid=1, service="ssh"))
+
+    def test_sudo(self):
+        self.check(_H + "sudo:    alice.smith : 3 incorrect password attempts ; TTY=pts/0 ;"
+                        " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
+                   Node(user="alice.smith"),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sudo"))
+
+    def test_mail(self):
+        self.check("Nov 22 10:00:01 mail postfix/smtpd[1234]: warning: unknown[61.2.3.4]: SASL"
+                   " LOGIN authentication failed: UGFzc3dvcmQ6", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", process="postfix/smtpd", pid=1234))
+        self.check("Nov 22 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1"
+                   " attempts in 2 secs): user=<bob>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1",
+                   Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob", process="dovecot"))
+
+    def test_audit(self):
+        self.check("type=USER_AUTH msg=audit(1101081601.020:24001): pid=1 uid=0 auid=4294967295"
+                   " ses=1 msg='op=PAM:authentication acct=\"root\" exe=\"/usr/sbin/sshd\""
+                   " hostname=61.2.3.4 addr=61.2.3.4 terminal=ssh res=failed'",
+                   Node(address="61.2.3.4"), Node(address="10.0.0.9", hostname="gate",
+                                                  user="root"))
+
+    def test_web(self):
+        self.check('www.example.org 2001:db8::5 - frank [22/Nov/2004:10:00:01 +0000] "GET'
+                   ' /a HTTP/1.1" 200 5', Node(address="2001:db8::5", user="frank"),
+                   Node(address="10.0.0.9", hostname="gate"))
+        self.check("[Mon Nov 22 00:00:15 2004] [error] [client 61.2.3.4:5555] File does not"
+                   " exist: /srv/www/htdocs/x", Node(address="61.2.3.4", port=5555),
+                   Node(address="10.0.0.9", hostname="gate"))
