@@ -257,22 +257,26 @@ class Content(NamedTuple):
 def defaultContent(data=_DATA):
     """
     The default detection content, which C{mice-allinone} runs and C{mice
-    analyze} runs when given no rule option: C{mice/data/default/} (the
-    M-ICE rules C{mice_mod_pop_aa_regex.conf}, the LogIDS module's
-    C{mice_mod_pop_aa_rules.conf}, C{matchfiles/match_file_default.txt},
-    C{correlation.conf}); where that folder is absent, the seed's files in
-    C{mice/data/} and no correlation rules.
+    analyze} runs when given no rule option: what C{mice/data/default/}
+    holds (the M-ICE rules C{mice_mod_pop_aa_regex.conf}, the LogIDS
+    module's C{mice_mod_pop_aa_rules.conf},
+    C{matchfiles/match_file_default.txt}, C{correlation.conf}); for a file
+    it lacks, the seed's in C{mice/data/} (no correlation rules).
     """
     default = os.path.join(data, "default")
-    if os.path.isdir(default):
-        correlation = os.path.join(default, "correlation.conf")
-        return Content(os.path.join(default, "mice_mod_pop_aa_regex.conf"),
-                       os.path.join(default, "mice_mod_pop_aa_rules.conf"),
-                       os.path.join(default, "matchfiles", "match_file_default.txt"),
-                       correlation if os.path.exists(correlation) else None)
-    return Content(os.path.join(data, "mice_mod_pop_aa_regex.conf"),
-                   os.path.join(data, "mice_mod_pop_aa_rules.conf"),
-                   os.path.join(data, "matchfiles", "match_file_aa_regex.txt"), None)
+
+    def either(name, seed):
+        path = os.path.join(default, name)
+        if os.path.exists(path):
+            return path
+        return None if seed is None else os.path.join(data, seed)
+
+    return Content(
+        either("mice_mod_pop_aa_regex.conf", "mice_mod_pop_aa_regex.conf"),
+        either("mice_mod_pop_aa_rules.conf", "mice_mod_pop_aa_rules.conf"),
+        either(os.path.join("matchfiles", "match_file_default.txt"),
+               os.path.join("matchfiles", "match_file_aa_regex.txt")),
+        either("correlation.conf", None))
 
 
 # ---------------------------------------------------------------------------
@@ -371,6 +375,9 @@ class OfflineAnalysis:
 
             self.correlator = Correlator(correlation, correlationAnalyzer)
             self._evidence = {}
+            # The alert ids the rules count: only those alerts are made.
+            self._wanted = frozenset(aid for rule in correlation.rules
+                                     for aid in rule.alertIds)
 
     # -- the batches -----------------------------------------------------------
 
@@ -446,7 +453,7 @@ class OfflineAnalysis:
             line = lines[index]
             record = None
             if output == "idmef" or (feed is not None and any(
-                    m.sendTo in _MANAGEMENT for m in matches)):
+                    m.sendTo in _MANAGEMENT and m.alertId in self._wanted for m in matches)):
                 when = self._stamp(line) or ("", "")
                 record = LogRecord("mice-analyze", self.stream, number, "", "", "", "", "",
                                    "", when[0], when[1], line, "")
@@ -457,7 +464,8 @@ class OfflineAnalysis:
                                       descriptions, self.now, self.tz)
                     self._messageId += 1
                     parts.append(toXml(alert).decode("utf-8") + "\n")
-                    if feed is not None and match.sendTo in _MANAGEMENT:
+                    if (feed is not None and match.sendTo in _MANAGEMENT
+                            and match.alertId in self._wanted):
                         feed.append((index, number, alert))
                 append((index, "".join(parts)))
                 continue
@@ -481,7 +489,7 @@ class OfflineAnalysis:
                 append((index, template.format(number, source or "-", target or "-", line)))
             if record is not None:
                 for match in matches:
-                    if match.sendTo in _MANAGEMENT:
+                    if match.sendTo in _MANAGEMENT and match.alertId in self._wanted:
                         feed.append((index, number, makeAlert(
                             record, match, self._messageId, settings.analyzerId,
                             descriptions, self.now, self.tz)))
@@ -521,15 +529,21 @@ class OfflineAnalysis:
         alerting = feed is not None and self._logidsRoutes
         for index, (application, taken) in enumerate(self._actions(lines)):
             if len(taken) == 1:
-                counts[taken[0].rule] += 1
+                # Most lines: one action, often a reject or the automatic drop.
+                action = taken[0]
+                counts[action.rule] += 1
+                if every or (action.rule is not None and action.kind not in _QUIET):
+                    shown = taken
+                else:
+                    continue
             else:
                 counts.update([action.rule for action in taken])
-            shown = taken if every else _loud(taken)
+                shown = taken if every else _loud(taken)
             if shown:
                 append((index, text(first + index, ((application, shown),))))
                 if alerting:
                     for action in shown:
-                        if action.kind == "alert" or action.kind == "warning":
+                        if _wantedLogIds(action, self._wanted):
                             self._logidsAlerts(lines[index], index, first + index, feed)
                             break
 
@@ -545,7 +559,7 @@ class OfflineAnalysis:
         record = LogRecord("mice-analyze", self.stream, number, host, "", ip, "", "", "",
                            when[0], when[1], line, "")
         for action in self.engine.evaluate(logids):
-            if action.kind == "alert" or action.kind == "warning":
+            if _wantedLogIds(action, self._wanted):
                 feed.append((index, number, makeLogIdsAlert(
                     record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
                     self.now, self.tz)))
@@ -642,20 +656,23 @@ class OfflineAnalysis:
 _MANAGEMENT = frozenset("MB")
 
 
+def _wantedLogIds(action, wanted):
+    """
+    Whether a LogIDS action raises an alert that a correlation rule counts:
+    an C{alert} or C{warning} whose alert id (C{None} today: a LogIDS
+    alert is classified by its rule, L{makeLogIdsAlert}) a rule names.
+    """
+    return ((action.kind == "alert" or action.kind == "warning")
+            and getattr(action, "alertId", None) in wanted)
+
+
 def _first(item):
     return item[0]
 
 
 def _evidenceOf(alert):
     """C{(analyzerId, messageId)} of the alerts a correlated alert was made of."""
-    found = getattr(alert, "correlated", None) or getattr(alert, "evidence", None) or ()
-    out = []
-    for item in found:
-        if isinstance(item, tuple):
-            out.append(item)
-        else:
-            out.append((getattr(item, "analyzerId", None), getattr(item, "messageId", item)))
-    return out
+    return alert.correlation.alerts if alert.correlation is not None else ()
 
 
 def defaultStrategy():
