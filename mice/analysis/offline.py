@@ -355,6 +355,7 @@ class OfflineAnalysis:
             if self.perf is not None:
                 self.perf.timeMatcher(self.matcher)
             self._messageId = aaregex.alertId
+            self._feedsOf = {}
             self._perTuple = Counter()
             self._formats = {}
             self._addresses = {None: "null"}
@@ -374,7 +375,7 @@ class OfflineAnalysis:
             from mice.analysis.correlation import Correlator
 
             self.correlator = Correlator(correlation, correlationAnalyzer)
-            self._evidence = {}
+            self._evidence = _LineOf()
             # The alert ids the rules count: only those alerts are made.
             self._wanted = frozenset(aid for rule in correlation.rules
                                      for aid in rule.alertIds)
@@ -426,7 +427,6 @@ class OfflineAnalysis:
     def _aaregex(self, lines, text, first, pieces, feed):
         from mice.analysis.aaregex import makeAlert
         from mice.analysis.extract import addressesFor
-        from mice.record import LogRecord
 
         matcher = self.matcher
         perf = self.perf
@@ -447,28 +447,26 @@ class OfflineAnalysis:
 
             dumps = json.dumps
             addresses = self._addresses
-        for index, matches in hits:
-            perTuple[matches] += 1
-            number = first + index
-            line = lines[index]
-            record = None
-            if output == "idmef" or (feed is not None and any(
-                    m.sendTo in _MANAGEMENT and m.alertId in self._wanted for m in matches)):
-                when = self._stamp(line) or ("", "")
-                record = LogRecord("mice-analyze", self.stream, number, "", "", "", "", "",
-                                   "", when[0], when[1], line, "")
-            if output == "idmef":
+        if output == "idmef":
+            for index, matches in hits:
+                perTuple[matches] += 1
+                number = first + index
+                record = self._record(lines[index], number)
                 parts = []
                 for match in matches:
                     alert = makeAlert(record, match, self._messageId, settings.analyzerId,
                                       descriptions, self.now, self.tz)
                     self._messageId += 1
                     parts.append(toXml(alert).decode("utf-8") + "\n")
-                    if (feed is not None and match.sendTo in _MANAGEMENT
-                            and match.alertId in self._wanted):
+                    if feed is not None and match in self._feeds(matches):
                         feed.append((index, number, alert))
                 append((index, "".join(parts)))
-                continue
+            return
+        wanted = self._feeds if feed is not None else None
+        for index, matches in hits:
+            perTuple[matches] += 1
+            number = first + index
+            line = lines[index]
             template = formats.get(matches)
             if template is None:
                 template = formats[matches] = alertFormats(
@@ -487,13 +485,34 @@ class OfflineAnalysis:
                 append((index, template.format(number, jsonSource, jsonTarget)))
             else:
                 append((index, template.format(number, source or "-", target or "-", line)))
-            if record is not None:
-                for match in matches:
-                    if match.sendTo in _MANAGEMENT and match.alertId in self._wanted:
+            if wanted is not None:
+                feeds = wanted(matches)
+                if feeds:
+                    record = self._record(line, number)
+                    for match in feeds:
                         feed.append((index, number, makeAlert(
                             record, match, self._messageId, settings.analyzerId,
                             descriptions, self.now, self.tz)))
                         self._messageId += 1
+
+    def _record(self, line, number):
+        """The L{LogRecord} of a line, as the DataForwarder would ship it."""
+        from mice.record import LogRecord
+
+        when = self._stamp(line) or ("", "")
+        return LogRecord("mice-analyze", self.stream, number, "", "", "", "", "", "",
+                         when[0], when[1], line, "")
+
+    def _feeds(self, matches):
+        """
+        Those of a line's matches whose alerts the correlation stage counts:
+        sent to the ManagementHost (C{M}, C{B}), with an alert id a rule names.
+        """
+        feeds = self._feedsOf.get(matches)
+        if feeds is None:
+            feeds = self._feedsOf[matches] = tuple(
+                m for m in matches if m.sendTo in _MANAGEMENT and m.alertId in self._wanted)
+        return feeds
 
     # -- the LogIDS rules --------------------------------------------------------
 
@@ -572,13 +591,10 @@ class OfflineAnalysis:
         evidence = self._evidence
         correlator = self.correlator
         for index, number, alert in feed:
-            evidence[(alert.analyzerId, alert.messageId)] = number
+            evidence.add(alert, number)
             made = self._timed("correlation", correlator.feed, alert)
             for new in made:
                 out.append((index, self._correlatedText(new)))
-        if len(evidence) > 1 << 18:
-            for key in list(evidence)[:len(evidence) - (1 << 17)]:
-                del evidence[key]
         return out
 
     def _timed(self, name, function, *args):
@@ -668,6 +684,39 @@ def _wantedLogIds(action, wanted):
 
 def _first(item):
     return item[0]
+
+
+class _LineOf:
+    """
+    The line number of each alert fed to the correlation stage, by its
+    C{(analyzerId, messageId)}: the messageids of an analyzer are numbered
+    one after the other here, so four bytes an alert hold the map.
+    """
+
+    def __init__(self):
+        self._numbers = {}
+
+    def add(self, alert, number):
+        from array import array
+
+        known = self._numbers.get(alert.analyzerId)
+        ident = int(alert.messageId)
+        if known is None:
+            known = self._numbers[alert.analyzerId] = (ident, array("L"))
+        first, numbers = known
+        gap = ident - first - len(numbers)
+        if gap < 0:
+            raise ValueError(f"{alert.analyzerId} alert {ident} out of turn")
+        if gap:  # ids of alerts not fed (--idmef numbers every alert)
+            numbers.extend([0] * gap)
+        numbers.append(number)
+
+    def get(self, ident):
+        known = self._numbers.get(ident[0])
+        if known is None:
+            return None
+        index = int(ident[1]) - known[0]
+        return (known[1][index] or None) if 0 <= index < len(known[1]) else None
 
 
 def _evidenceOf(alert):

@@ -14,6 +14,9 @@ import sys
 from mice.analysis.offline import readLines, zoneNamed
 from mice.cli.base import readerGone
 
+#: Bytes of the log read and analysed at once.
+BATCH = 1 << 20
+
 
 def matchDescriptions(args, config):
     """
@@ -118,8 +121,9 @@ def run(args):
         logidsSettings=logidsSettings)
     out = sys.stdout
     try:
-        # The file is read four megabytes at a time; one write per batch.
-        analysis.run(readLines(args.logfile), out.write)
+        # The file is read a megabyte at a time (a few thousand lines: the
+        # peak memory stays low); one write per batch.
+        analysis.run(readLines(args.logfile, BATCH), out.write)
         out.flush()
     except BrokenPipeError:
         return readerGone()
