@@ -9,15 +9,25 @@ Understood:
 
   - the syslog header's program and pid (C{sshd[4711]:}): the target
     process; C{sshd} also names the service C{ssh};
-  - C{from IP port N} (sshd and others), C{from IP}: the source address and
-    port;
+  - C{from IP port N} (sshd and others), C{from IP}, C{from IP:N}
+    (Dropbear), sshd's C{authenticating user X IP port N}: the source
+    address and port;
+  - when the line has no C{from IP}: PAM's C{rhost=}, Dovecot's C{rip=},
+    auditd's C{addr=}, and C{host[IP]} (Postfix, Sendmail): the source
+    address; an IPv4-mapped IPv6 address (C{::ffff:10.0.0.5}) is the IPv4
+    one;
   - C{for user X}, C{for invalid user X}, C{for X from}, C{Invalid user X
-    from}: the target user;
+    from}, C{User X from}, PAM's C{user=X} (and C{ruser=Y}, the source
+    user), Dovecot's C{user=<X>}, auditd's C{acct="X"}: the target user
+    (user names may hold dots, C{john.doe});
   - su's C{(to root) bob on /dev/pts/1}: source user bob, target user root;
+    sudo's C{bob : ... USER=root}: the same;
   - netfilter (iptables, SuSEfirewall2) C{SRC= DST= SPT= DPT= PROTO=}: the
     source and target address and port, and the protocol;
-  - Apache's common log format (the client address first) and error log
-    (C{[client IP]}): the source address.
+  - Apache's common log format (the client address first, after a virtual
+    host if the format logs one, IPv4 or IPv6; an authenticated user is the
+    source user) and error log (C{[client IP]}, C{[client IP:port]}): the
+    source address.
 
 A target that the line gives no address for is the client host the record
 came from (its host name and IP columns), when those are known.
@@ -33,13 +43,23 @@ _HEADER = re.compile(
     r"([^\s\[\]:]+)(?:\[(\d+)\])?: ")
 # Each starts with a literal, which re finds with a fast substring search;
 # a leading \\b or look-behind would make it try every position instead.
-_FROM = re.compile(r"from ([0-9A-Fa-f.:]*[0-9A-Fa-f])(?: port (\d+))?")
+_FROM = re.compile(r"from \[?([0-9A-Fa-f.:]*[0-9A-Fa-f])\]?(?: port (\d+)|:(\d+)\b)?")
+_AUTHENTICATING = re.compile(r"(?:authenticating|invalid) user (\S+) ([0-9A-Fa-f.:]+) port (\d+)")
 _FOR_USER = re.compile(r"for (?:invalid user |user |illegal user )?(\S+) from ")
 _FOR_USER_ONLY = re.compile(r"for user (\S+)")
 _INVALID_USER = re.compile(r"nvalid user (\S+) from ")
+_USER_FROM = re.compile(r"User (\S+) from ")
 _SU = re.compile(r"\(to (\S+)\) (\S+) on (\S+)")
-_CLF = re.compile(r"([0-9A-Fa-f.:]+) \S+ (\S+) \[")
-_CLIENT = re.compile(r"\[client ([0-9A-Fa-f.:]+)\]")
+_SUDO = re.compile(r" sudo(?:\[\d+\])?: +(\S+) : .*? USER=(\S+) ;")
+# Where a line names its client when it has no "from IP": PAM, Dovecot,
+# auditd, Postfix and Sendmail's host[IP].
+_OTHER_SOURCE = re.compile(
+    r"(?:rhost=|rip=|addr=)([0-9A-Fa-f.:]+)|(?:unknown|[\w-]+(?:\.[\w-]+)+)?"
+    r"\[((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]")
+_PAM_USERS = re.compile(r" ruser=(\S*) rhost=\S* +user=(\S+)")
+_OTHER_USER = re.compile(r"\buser=<([^>]+)>|\bacct=\"([^\"]+)\"")
+_CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
+_CLIENT = re.compile(r"\[client ([0-9A-Fa-f.:]+?)(?::(\d+))?\]")
 
 _UID = re.compile(r"\b(?:a|e)?uid=(\d+)")
 _GID = re.compile(r"\be?gid=(\d+)")
@@ -61,9 +81,12 @@ def address(text):
     if known is not False:
         return known
     try:
-        value = str(ipaddress.ip_address(text))
+        parsed = ipaddress.ip_address(text)
     except ValueError:
         value = None
+    else:
+        mapped = getattr(parsed, "ipv4_mapped", None)
+        value = str(mapped if mapped is not None else parsed)
     if len(_addresses) > 65536:
         _addresses.clear()
     _addresses[text] = value
@@ -104,6 +127,56 @@ def _node(fields):
     return node
 
 
+def _source(line):
+    """
+    The source address and port a line names in words (C{from IP port N}
+    and the others of the module's list), or C{(None, None)}.
+    """
+    if "from " in line:
+        found = _FROM.search(line)
+        if found is not None:
+            text, port = found.group(1), found.group(2) or found.group(3)
+            if text.count(":") == 1:
+                # Dropbear's IPv4 address:port.
+                text, _, port = text.partition(":")
+            value = address(text)
+            if value is not None:
+                return value, _port(port)
+    if " user " in line:
+        found = _AUTHENTICATING.search(line)
+        if found is not None:
+            value = address(found.group(2))
+            if value is not None:
+                return value, _port(found.group(3))
+    if "=" in line or "[" in line:
+        for found in _OTHER_SOURCE.finditer(line):
+            value = address(found.group(1) or found.group(2))
+            if value is not None:
+                return value, None
+    return None, None
+
+
+def _client(line):
+    """
+    C{(address, port, user)} of the client of an Apache access or error
+    log line, or C{None}.
+    """
+    if not ("] \"" in line or "[client " in line):
+        return None
+    found = _CLF.match(line)
+    if found is not None:
+        value = address(found.group(1))
+        if value is not None:
+            user = found.group(2)
+            return value, None, None if user == "-" else user
+    found = _CLIENT.search(line)
+    if found is not None:
+        value = address(found.group(1))
+        if value is not None:
+            return value, _port(found.group(2)), None
+    return None
+
+
 def nodesFor(line, hostname=None, ip=None):
     """
     The source and target L{Node}s of C{line}.
@@ -123,24 +196,35 @@ def nodesFor(line, hostname=None, ip=None):
             target["pid"] = int(pid)
         if process == "sshd":
             target["service"] = "ssh"
-    if "from " in line:
-        found = _FROM.search(line)
-        if found is not None:
-            value = address(found.group(1))
-            if value is not None:
-                source["address"] = value
-                port = _port(found.group(2))
-                if port is not None:
-                    source["port"] = port
-    if "for " in line or "user " in line:
+    value, port = _source(line)
+    if value is not None:
+        source["address"] = value
+        if port is not None:
+            source["port"] = port
+    if "for " in line or "user " in line or "User " in line:
         found = (_FOR_USER.search(line) or _INVALID_USER.search(line)
+                 or _AUTHENTICATING.search(line) or _USER_FROM.search(line)
                  or _FOR_USER_ONLY.search(line))
         if found is not None:
-            target["user"] = found.group(1)
+            target["user"] = found.group(1).strip("'")
     if "(to " in line:
         found = _SU.search(line)
         if found is not None:
             target["user"], source["user"] = found.group(1), found.group(2)
+    elif "user=" in line or "acct=" in line:
+        users = _PAM_USERS.search(line)
+        if users is not None:
+            target["user"] = users.group(2)
+            if users.group(1):
+                source["user"] = users.group(1)
+        else:
+            found = _OTHER_USER.search(line)
+            if found is not None:
+                target["user"] = found.group(1) or found.group(2)
+    elif " USER=" in line:
+        found = _SUDO.search(line)
+        if found is not None:
+            source["user"], target["user"] = found.groups()
     if " SRC=" in line and " DST=" in line:
         for node, addressKey, portKey in ((source, " SRC=", " SPT="),
                                           (target, " DST=", " DPT=")):
@@ -157,12 +241,15 @@ def nodesFor(line, hostname=None, ip=None):
         if target.get("process") == "kernel":
             # The kernel logged the packet; it is not what the packet was about.
             del target["process"]
-    elif line[:1].isdigit() or line[:1] in "[:" or "[client " in line:
-        found = _CLF.match(line) or _CLIENT.search(line)
-        if found is not None:
-            value = address(found.group(1))
-            if value is not None:
-                source["address"] = value
+    else:
+        client = _client(line)
+        if client is not None:
+            value, port, user = client
+            source["address"] = value
+            if port is not None:
+                source["port"] = port
+            if user is not None:
+                source["user"] = user
     if "address" not in target:
         if ip:
             target["address"] = address(ip) or None
@@ -179,22 +266,17 @@ def addressesFor(line, hostname=None, ip=None):
     the C{address} of its source and target node (C{None} where it has
     none), for half the work -- C{mice analyze} prints no more.
     """
-    source = target = None
-    if "from " in line:
-        found = _FROM.search(line)
-        if found is not None:
-            source = address(found.group(1))
+    target = None
+    source = _source(line)[0]
     if " SRC=" in line and " DST=" in line:
         value = address(_field(line, " SRC=") or "")
         if value is not None:
             source = value
         target = address(_field(line, " DST=") or "")
-    elif line[:1].isdigit() or line[:1] in "[:" or "[client " in line:
-        found = _CLF.match(line) or _CLIENT.search(line)
-        if found is not None:
-            value = address(found.group(1))
-            if value is not None:
-                source = value
+    else:
+        client = _client(line)
+        if client is not None:
+            source = client[0]
     if target is None and ip:
         target = address(ip)
     return source, target

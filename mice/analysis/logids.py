@@ -401,6 +401,9 @@ class Action(NamedTuple):
     """C{display}: the field names, C{()} for the whole record."""
     icon: str | None = None
     """C{icon}: the file name."""
+    alertId: int | None = None
+    """C{alert=0x1021}, C{warning=0x1020} (ours): the M-ICE alert ID the
+    alert carries, so that match files and correlation rules know it."""
 
     @property
     def severity(self):
@@ -414,6 +417,15 @@ def parseAction(text):
     name, sep, argument = text.strip().partition("=")
     name = name.strip().lower()
     argument = argument.strip()
+    if name in ("alert", "warning", "warn") and sep:
+        try:
+            alertId = int(argument, 16 if argument[:2].lower() == "0x" else 10)
+        except ValueError:
+            alertId = -1
+        if not 0 <= alertId <= 0xFFFFFFFF:
+            raise ValueError(f"{name}= takes an alert ID, e.g. {name}=0x1020"
+                             f" ({text.strip()!r})")
+        return Action("warning" if name == "warn" else name, alertId=alertId)
     if name in ("alert", "warning", "warn", "drop", "reject"):
         if sep:
             raise ValueError(f"{name} takes no argument ({text.strip()!r})")
@@ -791,6 +803,8 @@ class Taken(NamedTuple):
                   "action": self.kind}
         if self.severity is not None:
             result["severity"] = self.severity
+            if self.rule is not None and self.rule.action.alertId is not None:
+                result["alertid"] = f"0x{self.rule.action.alertId:04x}"
         if self.fields is not None:
             result["fields"] = [list(pair) for pair in self.fields]
         if self.icon is not None:

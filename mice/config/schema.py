@@ -96,6 +96,9 @@ from mice.config.values import (
 # Schemas
 # ---------------------------------------------------------------------------
 
+#: C{[ALERT_0x1021]}: a section about one alert ID (aa_regex rules, countermeasures).
+ALERT_SECTION = r"ALERT_(0X[0-9A-F]{1,8}|[0-9]{1,10})"
+
 @dataclass(frozen=True)
 class _Key:
     """
@@ -124,6 +127,8 @@ class _Sect:
     keys: tuple
     synonyms: tuple = ()
     pattern: str | None = None
+    marker: bool = True
+    """Whether L{detectKind} takes this section as a sign of its kind."""
 
     def matches(self, name):
         """
@@ -726,6 +731,10 @@ def _buildAaRegex(loader, v):
         sections.append(RuleSection(name, sendTo, tuple(rules)))
         if sendTo != "N":
             routes.setdefault(sendTo, (sendToKey, v.line(name, sendToKey)))
+    for section, sendTo, rule in _alertSections(loader, v, sections):
+        sections.append(RuleSection(rule.key, sendTo, (rule,)))
+        if sendTo != "N":
+            routes.setdefault(sendTo, ("SendTo", v.line(section, "SendTo")))
     hostInfo = "HOST_INFO"
     for target, address, letters in (("the ManagementHost", "Management", "MB"),
                                      ("the next analysis agent", "Agent", "AB")):
@@ -735,6 +744,34 @@ def _buildAaRegex(loader, v):
             loader.error(line, f"{sendToKey} sends to {target}, but [HOST_INFO] has no"
                                f" {address} = HOST:PORT")
     return AaRegexSettings(sections=tuple(sections), **_agentLinks(loader, v))
+
+
+def _alertSections(loader, v, seedSections):
+    """
+    The C{[ALERT_<id>]} sections of an aa_regex config, in file order:
+    C{(section, sendTo, rule)} (C{section} as L{_Values} knows it; the
+    rule's key is the section's name, C{ALERT_0x1021}).  An ID that an enabled seed rule key
+    already raises is an error (one line would raise it twice).
+    """
+    taken = {rule.alertId: (section.name, rule.key) for section in seedSections
+             for rule in section.rules if rule.enabled and rule.alertId is not None}
+    for section in sorted(v.sectionLines, key=v.sectionLines.get):
+        match = re.fullmatch(ALERT_SECTION, section)
+        if not match:
+            continue
+        alertId = int(match.group(1), 0)
+        name = f"ALERT_0x{alertId:04X}"
+        line = v.sectionLines[section]
+        if alertId in taken:
+            owner, key = taken[alertId]
+            loader.error(line, f"[{name}]: 0x{alertId:04X} is the alert ID of {key} in"
+                               f" [{owner}]; put these patterns there, or switch {key} off")
+            continue
+        taken[alertId] = (name, name)
+        patterns = tuple(p for p in v.many(section, "Rule") if p)
+        if not patterns:
+            loader.warn(line, f"[{name}] has no Rule: it never matches")
+        yield section, v.one(section, "SendTo"), Rule(name, alertId, patterns)
 
 
 def _agentLinks(loader, v):
@@ -1065,7 +1102,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("ALERT_n", (K("FID", _integer(0, 0xFFFFFF, width=6)),
                           K("PARAM", PARAMMAP, repeated=True), K("DURATION", DURATION),
                           K("SCOPE", SCOPE), K("ESCALATE", BOOL)),
-              pattern=r"ALERT_(0X[0-9A-F]{1,8}|[0-9]{1,10})"),
+              pattern=ALERT_SECTION),
     ), _buildCountermeasure),
     _Schema("pop_mysql", "a mice_mod_pop_mysql config", (
         _Sect("MYSQL_SERVER", (
@@ -1117,6 +1154,10 @@ _SCHEMAS = {schema.kind: schema for schema in (
         *(_Sect(name, (K(sendTo, SENDTO, "N"),
                        *(K(rule, REGEX, repeated=True) for rule in rules)))
           for name, sendTo, rules in _RULE_SECTIONS),
+        # Ours: a rule with an alert ID of its own (docs/detection.rst).  Not a
+        # sign of the kind: a rid_4_countermeasure config has [ALERT_n] too.
+        _Sect("ALERT_n", (K("SendTo", SENDTO, "N"), K("Rule", REGEX, repeated=True)),
+              pattern=ALERT_SECTION, marker=False),
     ), _buildAaRegex),
     _Schema("aa_rules", "a mice_mod_pop_aa_rules config", (
         _Sect("HOST_INFO", (K("Management", HOSTPORT, required=True), K("Agent", HOSTPORT),
@@ -1178,7 +1219,8 @@ def _markers():
     for schema in _SCHEMAS.values():
         for sect in schema.sections:
             for name in (sect.name, *sect.synonyms):
-                owners.setdefault(name, set()).add(schema.kind)
+                if sect.marker:
+                    owners.setdefault(name, set()).add(schema.kind)
     return {kind: frozenset(name for name, kinds in owners.items() if kinds == {kind})
             for kind in _SCHEMAS}
 
@@ -1195,7 +1237,8 @@ def detectKind(iniFile):
     """
     scores = {}
     for kind, markers in _MARKERS.items():
-        pattern = next((s.pattern for s in _SCHEMAS[kind].sections if s.pattern), None)
+        pattern = next((s.pattern for s in _SCHEMAS[kind].sections if s.pattern and s.marker),
+                       None)
         score = sum(1 for section in iniFile.sections
                     if section.name.upper() in markers
                     or (pattern is not None and re.fullmatch(pattern, section.name.upper())))

@@ -123,7 +123,8 @@ def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None):
         fields, *nodesFor(line, record.hostname or None, record.ip or None))
     return Alert(
         messageId=str(messageId), analyzerId=analyzerId, createTime=stamp,
-        classification=f"{application}: {rule.condition}", alertId=None, detectTime=stamp,
+        classification=f"{application}: {rule.condition}", alertId=rule.action.alertId,
+        detectTime=stamp,
         severity=taken.severity, sources=sources, targets=targets,
         additionalData=(("log line", line),
                         ("origin", f"{record.source} {record.stream} {record.seq}"),

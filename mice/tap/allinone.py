@@ -5,12 +5,12 @@ C{twistd -n mice-allinone}: M-ICE on one machine, on 127.0.0.1, with SQLite.
 A DataForwarder follows a log file (the bundled sample unless told
 otherwise; lines appended later are shipped too) into two BufferDaemons:
 the raw-log database (memory-mapped ring, SQLite), and the analysis agent
-with the seed's M-ICE rules and the LogIDS rules (C{mice/data/logids}),
-whose IDMEF alerts and console events go to the ManagementHost: act_generic
-with the seed's match file, the reaction journal, reactions 1 (syslog),
+with the default detection content (C{mice/data/default}: the M-ICE rules
+and the LogIDS rules, docs/detection.rst), whose IDMEF alerts and console
+events go to the ManagementHost: act_generic with the default match file, the reaction journal, reactions 1 (syslog),
 2 (the alert database) and 3 (save to file), and an external reaction
-program's FIFO (C{PIPE_PATH/mice_fifo_demo}, fed the exploit and
-application alerts); the console events go to C{console_event}.
+program's FIFO (C{PIPE_PATH/mice_fifo_demo}, fed what the match file's
+RID_4 lists: brute force and exploits); the console events go to C{console_event}.
 
 Every part is built as its own daemon builds it (L{mice.tap.bufferdaemon},
 L{mice.tap.dataforwarder}), from config files this module writes into the
@@ -40,16 +40,28 @@ log = Logger()
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 SAMPLE = os.path.join(DATA, "sample.log")
-AGENT_RULES = os.path.join(DATA, "mice_mod_pop_aa_regex.conf")
-LOGIDS_RULES = os.path.join(DATA, "mice_mod_pop_aa_rules.conf")
-MATCH_FILE = os.path.join(DATA, "matchfiles", "match_file_aa_regex.txt")
+
+
+def defaultContent():
+    """
+    The default detection content's files (C{mice/data/default},
+    docs/detection.rst): C{(M-ICE rules, LogIDS rules module config, match
+    file)}.  The same paths as C{mice.analysis.offline.defaultContent()}.
+    """
+    default = os.path.join(DATA, "default")
+    return (os.path.join(default, "mice_mod_pop_aa_regex.conf"),
+            os.path.join(default, "mice_mod_pop_aa_rules.conf"),
+            os.path.join(default, "matchfiles", "match_file_default.txt"))
+
+
+AGENT_RULES, LOGIDS_RULES, MATCH_FILE = defaultContent()
 DTD = os.path.join(DATA, "idmef-message.dtd")
 
 DEMO_BAN = os.path.join(DATA, "demo_ban.py")
 
 #: The reactions of the all-in-one ManagementHost: the seed's 1 to 4, and
-#: an external program's FIFO (RID 5, fed what the seed's RID_4 lists:
-#: exploits and watched applications).  Reaction 4 asks the all-in-one
+#: an external program's FIFO (RID 5, fed what the match file's RID_4 lists:
+#: brute force and exploits).  Reaction 4 asks the all-in-one
 #: ReactionDaemon, whose "ban" appends a line to C{bans.log}.
 REACTIONS = ((1, "rid_1_write_to_syslog"), (2, "rid_2_send_to_alert_db"),
              (3, "rid_3_save_to_file"), (4, "rid_4_countermeasure"), (5, "mice_fifo_demo"))
@@ -129,11 +141,9 @@ def _bufferDaemon(name, port, pipelines, ring, ringBytes, timeInterval=1.0):
 
 
 def _matchFile():
-    """The seed's match file with [RID_5] (the FIFO demo) listing what RID_4 lists."""
+    """The default match file (its [RID_5], the FIFO demo, lists what RID_4 lists)."""
     with open(MATCH_FILE) as f:
-        text = f.read()
-    return text.replace("# EMPTY\n[RID_5]\n", "# The external FIFO demo (mice-allinone)\n"
-                                               "[RID_5]\nAID_5 = 0x6010\nAID_5 = 0x7010\n")
+        return f.read()
 
 
 def writeConfigs(dataDir, options, key, passwordHash=None):
@@ -164,14 +174,13 @@ def writeConfigs(dataDir, options, key, passwordHash=None):
     with open(AGENT_RULES) as f:
         rules = f.read()
     rules = (rules.replace("Management = 127.0.0.1:4455", f"Management = 127.0.0.1:{managementPort}")
-             .replace("Encryption = no", "Encryption = yes")
-             .replace("MngmntKey = changeme1", f"MngmntKey = {key}")
-             .replace("AgentKey = changeme2", f"AgentKey = {key}")
+             .replace("Encryption = no",
+                      f"Encryption = yes\nMngmntKey = {key}\nAgentKey = {key}")
              .replace("AlertID = 1\n", "AlertID = 1\nAlertIDFile = ../alertid\n"))
     _write(os.path.join(etc, "mice_mod_pop_aa_regex.conf"), rules)
     with open(LOGIDS_RULES) as f:
         logids = f.read()
-    logidsDir = os.path.join(DATA, "logids")
+    logidsDir = os.path.join(os.path.dirname(LOGIDS_RULES), "logids")
     logids = (logids.replace("Management = 127.0.0.1:4455",
                              f"Management = 127.0.0.1:{managementPort}")
               .replace("Encryption = no", f"Encryption = yes\nMngmntKey = {key}")
@@ -204,7 +213,7 @@ def writeConfigs(dataDir, options, key, passwordHash=None):
            if passwordHash is not None else "")))
     reactionPort = options["reaction-port"]
     # Reaction 4: exploits (0x7010) banned on the ReactionDaemon; the other
-    # alerts the match file sends it (0x6010, every sshd line) ban nobody.
+    # alerts the match file sends it (web attacks, brute force) ban nobody.
     _write(os.path.join(etc, "rid_4_countermeasure.conf"), (
         "# mice-allinone's countermeasure reaction: written at every start.\n"
         "[COUNTERMEASURE]\nFID = 0x000001\nPARAM = ip=source.address\nDURATION = 10m\n"

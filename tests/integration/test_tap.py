@@ -286,7 +286,7 @@ class AllInOneTests(TestCase):
         self.assertGreater(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
                                                " rid = 5"), 0)
         # Reaction 4 banned the exploit's source, once (its other alerts,
-        # sshd's 0x6010, ban nobody: SCOPE = none).
+        # web attacks, ban nobody: SCOPE = none).
         self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"
                                              " rid = 4 AND state != 'done'"), 0)
         self.assertEqual(alertCount(dataDir, "SELECT COUNT(*) FROM reaction_job WHERE"

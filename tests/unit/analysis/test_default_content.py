@@ -1,0 +1,505 @@
+"""
+Tests for M-ICE's default detection content (C{mice/data/default/}, see
+C{docs/detection.rst}): per family, true lines raise the family's alert ID in
+both rule sets (the M-ICE rules and the LogIDS rules), and their benign
+look-alikes raise nothing; and the C{[ALERT_<id>]} extension of the aa_regex
+config and the C{alert=ID} extension of LogIDS actions they are written in.
+"""
+
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.alerts import Node
+from mice.analysis.aaregex import AaRegexMatcher, naiveMatches
+from mice.analysis.extract import addressesFor, nodesFor
+from mice.analysis.logids import LogIdsEngine, loadFiles, parseAction, parseRules
+from mice.config import ConfigError, detectKind, loadAaRegex, loadCountermeasure, loadMatchFile
+from mice.config.ini import parseIni
+from tests import ROOT
+
+DEFAULT = os.path.join(ROOT, "mice", "data", "default")
+REGEX_CONFIG = os.path.join(DEFAULT, "mice_mod_pop_aa_regex.conf")
+MATCH_FILE = os.path.join(DEFAULT, "matchfiles", "match_file_default.txt")
+LOGIDS = os.path.join(DEFAULT, "logids")
+
+#: The informational IDs: classified, sent nowhere by the M-ICE rules, never
+#: an alert or warning of the LogIDS rules.
+INFORMATIONAL = (0x1010, 0x8030)
+
+_H = "Nov 22 10:00:01 gate "
+_WEB = '61.2.3.4 - - [22/Nov/2004:10:00:01 +0000] "GET '
+_OK = '10.1.2.3 - - [22/Nov/2004:10:00:01 +0000] "GET '
+
+#: family: (alert IDs of the true lines, true lines, benign look-alikes).
+FAMILIES = {
+    "ssh failed password": ((0x1020,), [
+        _H + "sshd[4711]: Failed password for root from 61.2.3.4 port 4242 ssh2",
+        _H + "sshd[4711]: Failed password for invalid user admin from 2001:db8::7 port 4242 ssh2",
+        "2024-03-01T10:00:01.123456+01:00 gate sshd-session[4711]: Failed publickey for"
+        " john.doe from 61.2.3.4 port 4242 ssh2: RSA SHA256:abc",
+    ], [
+        _H + "sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
+        " sshd[1]: Failed password for /var/log/auth.log",
+        _H + "sshd[4711]: Received disconnect from 61.2.3.4 port 4242:11: Bye Bye [preauth]",
+    ]),
+    "ssh invalid user": ((0x1021,), [
+        _H + "sshd[4711]: Invalid user oracle from 61.2.3.4 port 4242",
+        _H + "sshd[4711]: Illegal user test from 61.2.3.4",
+    ], [
+        _H + "sshd[4711]: Connection closed by invalid-user.example.org port 22",
+    ]),
+    "root login refused": ((0x1022,), [
+        _H + "sshd[4711]: ROOT LOGIN REFUSED FROM 61.2.3.4 port 4242",
+        _H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in AllowUsers",
+        _H + "login[811]: ROOT LOGIN REFUSED ON tty3",
+    ], [
+        _H + "sshd[4711]: pam_unix(sshd:session): session opened for user root by (uid=0)",
+    ]),
+    "too many authentication failures": ((0x1023,), [
+        _H + "sshd[4711]: error: maximum authentication attempts exceeded for root from"
+        " 61.2.3.4 port 4242 ssh2 [preauth]",
+        _H + "sshd[4711]: Disconnecting authenticating user root 61.2.3.4 port 4242: Too many"
+        " authentication failures [preauth]",
+        _H + "sshd[4711]: PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh"
+        " ruser= rhost=61.2.3.4  user=root",
+    ], [
+        _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
+    ]),
+    "crc32 compensation attack": ((0x7010,), [
+        _H + "sshd[4711]: fatal: Local: crc32 compensation attack: network attack detected"
+        " from 203.0.113.66 port 4122",
+    ], [
+        _H + "sshd[4711]: fatal: Read from socket failed: Connection reset by peer [preauth]",
+    ]),
+    "no identification string": ((0x1024,), [
+        _H + "sshd[4711]: Did not receive identification string from 61.2.3.4 port 4242",
+        _H + "sshd[4711]: Bad protocol version identification 'GET / HTTP/1.1' from 61.2.3.4"
+        " port 4242",
+    ], [
+        _H + "sshd[4711]: Server listening on :: port 22.",
+    ]),
+    "pam failure": ((0x1025,), [
+        _H + "sshd[4711]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0"
+        " tty=ssh ruser= rhost=61.2.3.4  user=root",
+        _H + "dovecot[811]: pam_unix(dovecot:auth): authentication failure; logname= uid=0"
+        " euid=0 tty=dovecot ruser=bob rhost=::ffff:61.2.3.4  user=bob",
+        _H + "vsftpd(pam_unix)[4711]: authentication failure; logname= uid=0 euid=0 tty=ftp"
+        " ruser=anon rhost=61.2.3.4",
+        _H + "sudo: pam_unix(sudo:auth): authentication failure; logname=a.b uid=1000 euid=0"
+        " tty=/dev/pts/0 ruser=a.b rhost=  user=a.b",
+        _H + "login[811]: FAILED LOGIN 1 FROM tty1 FOR root, Authentication failure",
+    ], [
+        _H + "CRON[4711]: pam_unix(cron:session): session closed for user root",
+        _H + "sshd[4711]: pam_unix(sshd:session): session opened for user john.doe by (uid=0)",
+    ]),
+    "su/sudo failure": ((0x1029,), [
+        _H + "su: FAILED SU (to root) alice on /dev/pts/0",
+        _H + "su[123]: pam_authenticate: Authentication failure",
+        _H + "sudo:    alice.smith : 3 incorrect password attempts ; TTY=pts/0 ;"
+        " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
+    ], [
+        _H + "su: (to root) alice on /dev/pts/0",
+        _H + 'sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep'
+        ' "3 incorrect password attempts" /var/log/secure',
+    ]),
+    "unauthorised sudo": ((0x102A,), [
+        _H + "sudo:      bob : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/bob ; USER=root ;"
+        " COMMAND=/bin/bash",
+        _H + "sudo[999]:      bob : command not allowed ; PWD=/home/bob ; USER=root ;"
+        " COMMAND=/bin/bash",
+    ], [
+        _H + "sudo:      bob : TTY=pts/1 ; PWD=/home/bob ; USER=root ; COMMAND=/usr/bin/id",
+    ]),
+    "audit denial": ((0x5030,), [
+        "type=AVC msg=audit(1101081601.020:24001): avc:  denied  { read } for  pid=123"
+        ' comm="httpd" name="shadow" tclass=file permissive=0',
+        _H + 'kernel: audit: type=1400 audit(1101081601.020:24001): apparmor="DENIED"'
+        ' operation="open" profile="/usr/sbin/cupsd" name="/etc/shadow" pid=1 comm="cupsd"',
+        "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=no"
+        " exit=-13 a0=7f items=1 ppid=1 pid=2 auid=0 uid=0 comm=\"kit\" exe=\"/tmp/.x/kit\""
+        ' key="shadow"',
+        "type=USER_AUTH msg=audit(1101081601.020:24001): pid=1 uid=0 auid=4294967295 ses=1"
+        " msg='op=PAM:authentication acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=61.2.3.4"
+        " addr=61.2.3.4 terminal=ssh res=failed'",
+    ], [
+        "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=no"
+        ' exit=-2 a0=7f items=1 ppid=1 pid=2 auid=1000 uid=0 comm="ls" exe="/bin/ls"'
+        " key=(null)",
+        "type=USER_AUTH msg=audit(1101081601.020:24001): pid=1 uid=0 auid=4294967295 ses=1"
+        " msg='op=PAM:authentication acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=10.1.2.3"
+        " addr=10.1.2.3 terminal=ssh res=success'",
+    ]),
+    "audit watched file": ((0x5040,), [
+        "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=yes"
+        ' exit=3 a0=7f items=1 ppid=1 pid=2 auid=1000 uid=0 comm="vi" exe="/usr/bin/vi"'
+        ' key="shadow"',
+    ], [
+        "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=yes"
+        ' exit=3 a0=7f items=1 ppid=1 pid=2 auid=1000 uid=0 comm="vi" exe="/usr/bin/vi"'
+        " key=(null)",
+        'type=PATH msg=audit(1101081601.020:24001): item=0 name="/etc/shadow" inode=175576'
+        " dev=08:01 mode=0100600 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL",
+    ]),
+    "firewall drop": ((0x8010,), [
+        _H + "kernel: [86400.684821] SuSE-FW-DROP-DEFAULT IN=eth0 OUT= MAC=a2 SRC=61.110.46.148"
+        " DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=UDP SPT=6537"
+        " DPT=1434 LEN=394",
+        _H + "kernel: [UFW BLOCK] IN=eth0 OUT= MAC=a2 SRC=2001:db8::1 DST=2001:db8::2 LEN=414"
+        " TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=TCP SPT=6537 DPT=22 WINDOW=1 RES=0x00 SYN URGP=0",
+    ], [
+        "Nov 22 10:00:01 dropzone kernel: [86400.684821] iptables-in IN=eth0 OUT="
+        " SRC=61.110.46.148 DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446"
+        " PROTO=TCP SPT=6537 DPT=22 LEN=394",
+    ]),
+    "firewall reject": ((0x8020,), [
+        _H + "kernel: FINAL_REJECT: IN=eth0 OUT= MAC=a2 SRC=61.110.46.148 DST=10.0.247.125"
+        " LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=UDP SPT=6537 DPT=1434 LEN=394",
+    ], [
+        _H + "kernel: e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx",
+    ]),
+    "firewall illegal": ((0x8040,), [
+        _H + "kernel: [86400.684821] SuSE-FW-ILLEGAL-TARGET IN=eth0 OUT= SRC=61.110.46.148"
+        " DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=UDP SPT=6537"
+        " DPT=1434 LEN=394",
+    ], []),
+    "web Code Red/Nimda": ((0x7010,), [
+        _WEB + '/scripts/root.exe?/c+dir HTTP/1.0" 404 1024 "-" "-"',
+        _WEB + '/default.ida?NNNNNNNNNNNNNNNNNNNN%u9090%u6858%ucbd3%u7801 HTTP/1.0" 404 1024',
+    ], [
+        _OK + '/downloads/cmd.exe-guide.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+    ]),
+    "web traversal": ((0x7011,), [
+        _WEB + '/cgi-bin/view.cgi?file=../../../../etc/passwd HTTP/1.1" 400 1024 "-" "curl/7.1"',
+        _WEB + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1" 200 1024 "-" "M"',
+        "[Mon Nov 22 00:00:15 2004] [error] [client 195.237.238.120] Invalid URI in request GET"
+        " /../../etc/passwd HTTP/1.1",
+    ], [
+        _OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat"
+        " /etc/passwd",
+    ]),
+    "web SQL injection": ((0x7012,), [
+        _WEB + '/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users-- HTTP/1.1"'
+        ' 200 1024 "-" "Mozilla/5.0"',
+        _WEB + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\" 200 1024 \"-\" \"M\"",
+        _WEB + '/item.php?id=1+AND+SLEEP(5) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+    ], [
+        _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/books?author=O%27Reilly+and+sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+    ]),
+    "web XSS": ((0x7013,), [
+        _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
+        ' "-" "Mozilla/5.0"',
+        _WEB + '/search?q=%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E HTTP/1.1" 200 1024 "-" "M"',
+    ], [
+        _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+    ]),
+    "web scanner": ((0x7014,), [
+        _WEB + '/admin/ HTTP/1.1" 404 1024 "-" "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None)'
+        ' (Test:000001)"',
+        _WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
+    ], [
+        _OK + '/blog/nikto-review.html HTTP/1.1" 200 1024 "https://www.google.com/search?q=nikto"'
+        ' "Mozilla/5.0"',
+    ]),
+    "mail login failure": ((0x1027,), [
+        "Nov 22 10:00:01 mail postfix/smtpd[1234]: warning: unknown[61.2.3.4]: SASL LOGIN"
+        " authentication failed: UGFzc3dvcmQ6",
+        "Nov 22 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2"
+        " secs): user=<bob>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1, session=<x>",
+    ], [
+        "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
+        " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
+    ]),
+    "mail suspicious access": ((0x7020,), [
+        "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
+        " mx3.example.de[80.232.5.87]: 554 5.7.1 <deploy@example.org>: Relay access denied;"
+        " from=<spam@example.de> to=<deploy@example.org> proto=ESMTP helo=<mx3.example.de>",
+        "Nov 22 00:00:00 mail sendmail[123]: iAM9x1: [61.2.3.4]: possible SMTP attack:"
+        " command=AUTH, count=3",
+    ], [
+        "Nov 22 00:00:00 mail postfix/smtpd[13906]: connect from mx8.gmx.de[201.227.252.64]",
+    ]),
+    "accepted login (informational)": ((0x1010,), [
+        _H + "sshd[4711]: Accepted publickey for john.doe from 10.1.2.3 port 4242 ssh2",
+    ], [
+        _H + "sshd[4711]: Connection closed by 10.1.2.3 port 4242 [preauth]",
+    ]),
+    "accepted packet (informational)": ((0x8030,), [
+        _H + "kernel: [86400.684821] SuSE-FW-ACCEPT IN=eth0 OUT= SRC=61.110.46.148"
+        " DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=TCP SPT=6537 DPT=22",
+    ], []),
+}
+
+
+def _logidsEngine():
+    rules, filters, netdef, problems = loadFiles(
+        os.path.join(LOGIDS, "rules.txt"), os.path.join(LOGIDS, "filter.txt"),
+        os.path.join(LOGIDS, "netdef.txt"))
+    return LogIdsEngine(rules, filters, netdef), problems
+
+
+class DefaultContentTests(SynchronousTestCase):
+    """
+    Every family's true lines raise its alert ID, its look-alikes nothing,
+    in both rule sets.
+    """
+
+    def setUp(self):
+        self.settings = loadAaRegex(REGEX_CONFIG)
+        self.matcher = AaRegexMatcher(self.settings)
+        self.engine, problems = _logidsEngine()
+        self.assertEqual(problems, [])
+
+    def miceIds(self, line):
+        matches = self.matcher.matchLine(line)
+        self.assertEqual(matches, naiveMatches(self.settings, line))
+        return tuple(sorted({m.alertId for m in matches}))
+
+    def logidsIds(self, line):
+        taken = self.engine.evaluate(self.engine.recordFor(line))
+        return tuple(sorted({t.rule.action.alertId for t in taken
+                             if t.kind in ("alert", "warning")}))
+
+    def test_trueLines(self):
+        for family, (ids, lines, _) in FAMILIES.items():
+            alerts = tuple(i for i in ids if i not in INFORMATIONAL)
+            for line in lines:
+                self.assertEqual((family, self.miceIds(line)), (family, ids), line)
+                self.assertEqual((family, self.logidsIds(line)), (family, alerts), line)
+
+    def test_benignLookAlikes(self):
+        for family, (_, _, lines) in FAMILIES.items():
+            for line in lines:
+                self.assertEqual((family, self.miceIds(line)), (family, ()), line)
+                self.assertEqual((family, self.logidsIds(line)), (family, ()), line)
+
+    def test_informationalSentNowhere(self):
+        """
+        Accepted logins and packets are classified, not sent: their
+        sections' SendTo is N.
+        """
+        routes = {rule.alertId: section.sendTo for section, rule in self.settings.enabledRules}
+        self.assertEqual({aid: routes[aid] for aid in INFORMATIONAL}, {0x1010: "N", 0x8030: "N"})
+        self.assertEqual({r for a, r in routes.items() if a not in INFORMATIONAL}, {"M"})
+
+    def test_noMonitoringEverySshdLine(self):
+        """The seed's Ap_Name = ".*sshd.*" (an alert on every sshd line) is off."""
+        self.assertNotIn(0x6010, {rule.alertId for _, rule in self.settings.enabledRules})
+
+    def test_matchFileKnowsEveryId(self):
+        """
+        The default match file describes every ID both rule sets raise and the
+        correlated ones; the countermeasure is raised by brute force and
+        exploits, never by one failed login.
+        """
+        matchFile = loadMatchFile(MATCH_FILE)
+        described = {aid for aid, description in matchFile.alerts if description}
+        raised = {rule.alertId for _, rule in self.settings.enabledRules}
+        raised |= {rule.action.alertId for rule in self.engine.rules
+                   if rule.action.alertId is not None}
+        self.assertEqual(raised - described, set())
+        self.assertTrue({0x9010, 0x9020, 0x9030} <= described)
+        countermeasure = set(matchFile.reactions[4])
+        self.assertIn(0x9010, countermeasure)
+        self.assertIn(0x7010, countermeasure)
+        self.assertFalse({0x1020, 0x1021, 0x1023, 0x1025, 0x1029} & countermeasure)
+
+    def test_seedNameOfTheMatchFile(self):
+        """
+        C{match_file_aa_regex.txt}, the name an agent's config directory is
+        looked up by, is the default match file.
+        """
+        self.assertEqual(
+            os.path.realpath(os.path.join(DEFAULT, "matchfiles", "match_file_aa_regex.txt")),
+            os.path.realpath(MATCH_FILE))
+        self.assertEqual(os.path.realpath(os.path.join(ROOT, "etc", "mice", "default")),
+                         os.path.realpath(DEFAULT))
+
+
+_HEAD = """[HOST_INFO]
+Management = 127.0.0.1:4455
+[IDMEF_INFO]
+AlertID = 1
+[AUTH]
+AuSendTo = "M"
+AuF_Rule = "Failed password"
+"""
+
+
+class AlertSectionTests(SynchronousTestCase):
+    """
+    C{[ALERT_<id>]} in a C{mice_mod_pop_aa_regex.conf}: rules with an alert
+    ID of their own.
+    """
+
+    def load(self, text):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write(text)
+        return path, loadAaRegex(path)
+
+    def test_ownId(self):
+        path, settings = self.load(_HEAD.replace("[IDMEF", "Agent = 127.0.0.1:2266\n[IDMEF")
+                                   + '[ALERT_0x1021]\nSendTo = "A"\nRule = "Invalid user"\n'
+                                           'Rule = "Illegal user"\n[alert_4130]\nRule = zzz\n')
+        self.assertEqual(
+            [(s.name, s.sendTo, r.key, r.alertId, r.patterns) for s, r in settings.enabledRules],
+            [("AUTH", "M", "AuF_Rule", 0x1020, ("Failed password",)),
+             ("ALERT_0x1021", "A", "ALERT_0x1021", 0x1021, ("Invalid user", "Illegal user")),
+             ("ALERT_0x1022", "N", "ALERT_0x1022", 0x1022, ("zzz",))])
+        matches = AaRegexMatcher(settings).matchLine("sshd[1]: Illegal user x from 1.2.3.4")
+        self.assertEqual([(m.key, m.alertId, m.sendTo) for m in matches],
+                         [("ALERT_0x1021", 0x1021, "A")])
+
+    def test_idOfASeedKey(self):
+        """An ID a seed key raises (one line would raise it twice) is an error at its line."""
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write(_HEAD + '[ALERT_0x1020]\nRule = "Invalid user"\n')
+        e = self.assertRaises(ConfigError, loadAaRegex, path)
+        self.assertIn(f"{path}:8: [ALERT_0x1020]: 0x1020 is the alert ID of AuF_Rule in [AUTH]",
+                      str(e))
+
+    def test_seedKeyOff(self):
+        """With the seed's key off, its ID may have a section of its own."""
+        path, settings = self.load(_HEAD.replace('"Failed password"', '""')
+                                   + '[ALERT_0x1020]\nSendTo = "M"\nRule = "Failed password"\n')
+        self.assertEqual([r.key for _, r in settings.enabledRules], ["ALERT_0x1020"])
+
+    def test_unknownKey(self):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write(_HEAD + '[ALERT_0x1021]\nRules = "Invalid user"\n')
+        e = self.assertRaises(ConfigError, loadAaRegex, path)
+        self.assertIn("unknown key Rules in [ALERT_0x1021] (did you mean Rule?)", str(e))
+
+    def test_routeNeedsAddress(self):
+        """SendTo = A needs [HOST_INFO] Agent, as the seed's xxSendTo keys do."""
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write(_HEAD + '[ALERT_0x1021]\nSendTo = "A"\nRule = "Invalid user"\n')
+        e = self.assertRaises(ConfigError, loadAaRegex, path)
+        self.assertIn(f"{path}:9: SendTo sends to the next analysis agent, but [HOST_INFO] has"
+                      " no Agent", str(e))
+
+    def test_kinds(self):
+        """
+        [ALERT_n] sections do not make a countermeasure config look like
+        M-ICE rules, nor the other way round.
+        """
+        regex = parseIni(_HEAD + "[ALERT_0x1021]\nRule = x\n[ALERT_0x1022]\nRule = y\n", "a.conf")
+        self.assertEqual(detectKind(regex), "aa_regex")
+        countermeasure = parseIni(
+            "[COUNTERMEASURE]\nFID = 1\n[DAEMON_1]\nADDRESS = 127.0.0.1:1\nPASSWORD = x\n"
+            "[ALERT_0x7010]\nSCOPE = all\n[ALERT_0x9010]\nSCOPE = all\n", "c.conf")
+        self.assertEqual(detectKind(countermeasure), "countermeasure")
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("[COUNTERMEASURE]\nFID = 1\n[DAEMON_1]\nADDRESS = 127.0.0.1:1\n"
+                    "PASSWORD = 0123456789abcdef0123456789abcdef\n[ALERT_0x7010]\nSCOPE = all\n")
+        self.assertEqual(list(loadCountermeasure(path).alerts), [0x7010])
+
+
+class LogIdsAlertIdTests(SynchronousTestCase):
+    """
+    C{alert=ID} and C{warning=ID}: the alert carries an M-ICE alert ID.
+    """
+
+    def test_parse(self):
+        self.assertEqual(parseAction("alert=0x1021").alertId, 0x1021)
+        self.assertEqual(parseAction("WARN=4130").alertId, 4130)
+        self.assertEqual(parseAction("warning=0x1020").kind, "warning")
+        self.assertIsNone(parseAction("alert").alertId)
+
+    def test_problems(self):
+        rules, problems = parseRules("a,*,alert=x\na,*,warning=-1\na,*,drop=0x1\n", "r.txt")
+        self.assertEqual(rules, [])
+        self.assertEqual([str(p) for p in problems], [
+            "r.txt:1: alert= takes an alert ID, e.g. alert=0x1020 ('alert=x')",
+            "r.txt:2: warning= takes an alert ID, e.g. warning=0x1020 ('warning=-1')",
+            "r.txt:3: drop takes no argument ('drop=0x1')"])
+
+    def test_json(self):
+        """C{mice analyze --rules --json} shows the ID."""
+        engine, _ = _logidsEngine()
+        line = FAMILIES["ssh invalid user"][1][0]
+        taken = engine.evaluate(engine.recordFor(line))
+        self.assertEqual([t.asDict(1, "sshd") for t in taken if t.kind == "alert"], [
+            {"line": 1, "application": "sshd", "rule": taken[0].rule.where, "action": "alert",
+             "severity": "high", "alertid": "0x1021"}])
+
+
+class ExtractTests(SynchronousTestCase):
+    """
+    L{nodesFor} and L{addressesFor} read who and whom from the lines of the
+    default content's families.
+    """
+
+    def check(self, line, source, target):
+        sources, targets = nodesFor(line, "gate", "10.0.0.9")
+        self.assertEqual((sources[0] if sources else None, targets[0]), (source, target), line)
+        self.assertEqual(addressesFor(line, "gate", "10.0.0.9"),
+                         (source.address if source else None, target.address))
+
+    def test_sshd(self):
+        self.check(_H + "sshd[4711]: Failed password for john.doe from 2001:db8::7 port 4242"
+                        " ssh2", Node(address="2001:db8::7", port=4242),
+                   Node(address="10.0.0.9", hostname="gate", user="john.doe", process="sshd",
+                        pid=4711, service="ssh"))
+        self.check(_H + "sshd[4711]: Disconnecting authenticating user root 61.2.3.4 port"
+                        " 4242: Too many authentication failures [preauth]",
+                   Node(address="61.2.3.4", port=4242),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sshd",
+                        pid=4711, service="ssh"))
+        self.check(_H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in"
+                        " AllowUsers", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sshd",
+                        pid=4711, service="ssh"))
+        self.check(_H + "dropbear[9]: Bad password attempt for 'root' from 61.2.3.4:5555",
+                   Node(address="61.2.3.4", port=5555),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="dropbear",
+                        pid=9))
+
+    def test_pam(self):
+        self.check(_H + "dovecot[811]: pam_unix(dovecot:auth): authentication failure;"
+                        " logname= uid=0 euid=0 tty=dovecot ruser=bob.b rhost=::ffff:61.2.3.4"
+                        "  user=bob.b", Node(address="61.2.3.4", user="bob.b"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob.b", process="dovecot",
+                        pid=811))
+        self.check(_H + "sshd[1]: pam_unix(sshd:auth): authentication failure; logname= uid=0"
+                        " euid=0 tty=ssh ruser= rhost=2001:db8::9  user=root",
+                   Node(address="2001:db8::9"),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sshd",
+                        pid=1, service="ssh"))
+
+    def test_sudo(self):
+        self.check(_H + "sudo:    alice.smith : 3 incorrect password attempts ; TTY=pts/0 ;"
+                        " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
+                   Node(user="alice.smith"),
+                   Node(address="10.0.0.9", hostname="gate", user="root", process="sudo"))
+
+    def test_mail(self):
+        self.check("Nov 22 10:00:01 mail postfix/smtpd[1234]: warning: unknown[61.2.3.4]: SASL"
+                   " LOGIN authentication failed: UGFzc3dvcmQ6", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", process="postfix/smtpd", pid=1234))
+        self.check("Nov 22 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1"
+                   " attempts in 2 secs): user=<bob>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1",
+                   Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob", process="dovecot"))
+
+    def test_audit(self):
+        self.check("type=USER_AUTH msg=audit(1101081601.020:24001): pid=1 uid=0 auid=4294967295"
+                   " ses=1 msg='op=PAM:authentication acct=\"root\" exe=\"/usr/sbin/sshd\""
+                   " hostname=61.2.3.4 addr=61.2.3.4 terminal=ssh res=failed'",
+                   Node(address="61.2.3.4"), Node(address="10.0.0.9", hostname="gate",
+                                                  user="root"))
+
+    def test_web(self):
+        self.check('www.example.org 2001:db8::5 - frank [22/Nov/2004:10:00:01 +0000] "GET'
+                   ' /a HTTP/1.1" 200 5', Node(address="2001:db8::5", user="frank"),
+                   Node(address="10.0.0.9", hostname="gate"))
+        self.check("[Mon Nov 22 00:00:15 2004] [error] [client 61.2.3.4:5555] File does not"
+                   " exist: /srv/www/htdocs/x", Node(address="61.2.3.4", port=5555),
+                   Node(address="10.0.0.9", hostname="gate"))
