@@ -42,6 +42,21 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Correlation:
+    """
+    What makes an alert a correlated one: IDMEF C{CorrelationAlert}
+    (RFC 4765 4.2.5.3), the reason the alerts were grouped and the alerts
+    themselves.
+    """
+
+    name: str
+    """Why the alerts were grouped: the correlation rule's name."""
+    alerts: tuple = ()
+    """C{(analyzerId, messageId)} of each evidence alert (IDMEF
+    C{alertident} and its C{analyzerid}), in event-time order."""
+
+
+@dataclass(frozen=True)
 class Alert:
     """
     One alert.
@@ -73,6 +88,10 @@ class Alert:
     """C{(meaning, value)} string pairs; M-ICE puts the original log line
     (meaning C{"log line"}), its origin (C{"origin"}: source host, stream and
     sequence number) and the rule that matched (C{"rule"})."""
+    correlation: Correlation | None = None
+    """For an alert made by the correlation stage
+    (L{mice.analysis.correlation}): its evidence, written as IDMEF
+    C{CorrelationAlert}."""
 
     def data(self, meaning):
         """

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from mice import __version__
-from mice.alerts import SEVERITIES, Alert, Heartbeat, Node
+from mice.alerts import SEVERITIES, Alert, Correlation, Heartbeat, Node
 
 #: The RFC 4765 namespace; what L{toXml} writes.
 IDMEF_NS = "http://iana.org/idmef"
@@ -140,7 +140,7 @@ _T = {name: _tag(name) for name in (
     "IDMEF-Message", "Alert", "Analyzer", "Node", "name", "Address", "address",
     "CreateTime", "DetectTime", "Source", "Target", "User", "UserId", "number",
     "Process", "pid", "Service", "port", "Classification", "Reference", "url",
-    "Assessment", "Impact", "AdditionalData", "string")}
+    "Assessment", "Impact", "AdditionalData", "string", "CorrelationAlert", "alertident")}
 _NSMAP = {None: IDMEF_NS}
 _SubElement = etree.SubElement
 
@@ -257,6 +257,12 @@ def toElement(alert):
         _text(reference, "url", ALERT_ID_URL % name)
 
     _SubElement(_SubElement(element, _T["Assessment"]), _T["Impact"], severity=alert.severity)
+
+    if alert.correlation is not None:
+        correlation = _SubElement(element, _T["CorrelationAlert"])
+        _text(correlation, "name", _str(alert.correlation.name))
+        for analyzerId, messageId in alert.correlation.alerts:
+            _text(correlation, "alertident", _str(messageId)).set("analyzerid", _str(analyzerId))
 
     for meaning, value in alert.additionalData:
         data = _SubElement(element, _T["AdditionalData"], type="string", meaning=_str(meaning))
@@ -440,6 +446,12 @@ def toXml(alert):
         append("/>")
 
     append('<Assessment><Impact severity="%s"/></Assessment>' % _attribute(severity))
+    if alert.correlation is not None:
+        append("<CorrelationAlert><name>%s</name>" % _content(alert.correlation.name))
+        for analyzerId, messageId in alert.correlation.alerts:
+            append('<alertident analyzerid="%s">%s</alertident>'
+                   % (_attribute(analyzerId), _content(messageId)))
+        append("</CorrelationAlert>")
 
     for meaning, value in alert.additionalData:
         append('<AdditionalData type="string" meaning="%s"><string>%s</string></AdditionalData>'
@@ -814,11 +826,18 @@ def _readAlert(element, where):
     additionalData = tuple((data.get("meaning") or "", _readData(data))
                            for data in children.get("AdditionalData", ()))
 
+    correlation = first("CorrelationAlert")
+    if correlation is not None:
+        correlation = Correlation(
+            (_childText(correlation, "name") or "").strip(),
+            tuple((ident.get("analyzerid") or analyzerId, _textOf(ident).strip())
+                  for ident in _children(correlation, "alertident")))
+
     return Alert(
         messageId=messageId, analyzerId=analyzerId, createTime=createTime,
         classification=text, alertId=_readAlertId(classification), detectTime=detectTime,
         severity=severity, sources=sources, targets=targets, analyzerHost=analyzerHost,
-        additionalData=additionalData)
+        additionalData=additionalData, correlation=correlation)
 
 
 def _readHeartbeat(element, where):

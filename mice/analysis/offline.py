@@ -7,7 +7,9 @@ from pieces cut once per rule so that a million lines print in seconds.
 Pure: files in, text out; tests and benches import it.
 """
 
+import os
 from collections import defaultdict
+from typing import NamedTuple
 
 
 def zoneNamed(name):
@@ -230,3 +232,653 @@ class LogIdsListing:
         detail = action.severity or action.icon
         return (f": {application or '-'} {action.kind}{' ' + detail if detail else ''}",
                 f" [{action.rule.where if action.rule else 'no rule'}]\n")
+
+
+# ---------------------------------------------------------------------------
+# Default content
+
+_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+
+
+class Content(NamedTuple):
+    """
+    The paths of a set of detection content: the M-ICE rules, the LogIDS
+    rules module's config (whose C{[LOGIDS]} names its rules, filters and
+    netdef), the match file that describes the alert IDs, and the
+    correlation rules (C{None}: none).
+    """
+
+    aaregex: str
+    aarules: str
+    matchFile: str
+    correlation: str | None
+
+
+def defaultContent(data=_DATA):
+    """
+    The default detection content, which C{mice-allinone} runs and C{mice
+    analyze} runs when given no rule option: what C{mice/data/default/}
+    holds (the M-ICE rules C{mice_mod_pop_aa_regex.conf}, the LogIDS
+    module's C{mice_mod_pop_aa_rules.conf},
+    C{matchfiles/match_file_default.txt}, C{correlation.conf}); for a file
+    it lacks, the seed's in C{mice/data/} (no correlation rules).
+    """
+    default = os.path.join(data, "default")
+
+    def either(name, seed):
+        path = os.path.join(default, name)
+        if os.path.exists(path):
+            return path
+        return None if seed is None else os.path.join(data, seed)
+
+    return Content(
+        either("mice_mod_pop_aa_regex.conf", "mice_mod_pop_aa_regex.conf"),
+        either("mice_mod_pop_aa_rules.conf", "mice_mod_pop_aa_rules.conf"),
+        either(os.path.join("matchfiles", "match_file_default.txt"),
+               os.path.join("matchfiles", "match_file_aa_regex.txt")),
+        either("correlation.conf", None))
+
+
+# ---------------------------------------------------------------------------
+# The loop
+
+#: The LogIDS actions C{mice analyze} leaves out of its output when it runs
+#: more than the LogIDS rules (they are counted in the summary; C{--all-actions}
+#: prints them): C{reject}, and the automatic drop of a line no rule matched.
+_QUIET = frozenset(("reject",))
+
+
+def _loud(taken):
+    return [action for action in taken
+            if action.rule is not None and action.kind not in _QUIET]
+
+
+class OfflineAnalysis:
+    """
+    The one loop of C{mice analyze}, for any combination of the M-ICE rules
+    (L{mice.analysis.aaregex}), the LogIDS rules (L{mice.analysis.logids})
+    and the correlation rules (L{mice.analysis.correlation}), run the way the
+    daemons run them: each line through both rule engines, and every alert
+    that would reach the ManagementHost (a route C{M} or C{B}) into the
+    correlation stage, in line order.  Tests and benches drive it as the
+    command does: L{batch} per batch of lines (L{readLines}), L{finish} at
+    the end of the input, then L{summary}.
+
+    The output of a batch is text: for the M-ICE rules alone, their alerts
+    (C{mice analyze -c}); for the LogIDS rules alone, every action
+    (C{mice analyze --rules}); for more than one rule set, the alerts and
+    actions of both in line order (a line's M-ICE alerts first), without
+    the LogIDS C{reject}s and automatic drops unless C{everyAction}, and
+    the correlated alerts after the line that completed them.  Every
+    alert or action from one line carries its 1-based line number.
+
+    @param aaregex: the M-ICE rules (L{mice.config.AaRegexSettings}) or C{None}.
+    @param logids: a L{mice.analysis.logids.LogIdsEngine} or C{None}.
+    @param correlation: the correlation rules (C{loadCorrelation}'s) or C{None}.
+    @param output: C{"listing"}, C{"json"} or C{"idmef"} (M-ICE rules alone).
+    @param ip: the reporting host's address for the LogIDS rules (C{None}:
+        each line's syslog header host, when that is an address).
+    @param ruleperf: count and time every rule (L{RulePerf}); slower.
+    """
+
+    def __init__(self, aaregex=None, logids=None, correlation=None, *, strategy=None,
+                 descriptions=None, output="listing", stream="<stdin>", ip=None, tz=None,
+                 now=None, everyAction=None, ruleperf=False, logidsSettings=None,
+                 correlationAnalyzer="MICE-Correlation"):
+        from collections import Counter
+        from datetime import datetime
+
+        from mice.forwarder.format import Timestamper
+
+        if aaregex is None and logids is None and correlation is None:
+            raise ValueError("no rules to run")
+        self.settings = aaregex
+        self.engine = logids
+        self.combined = sum(x is not None for x in (aaregex, logids, correlation)) > 1
+        if output == "idmef" and (self.combined or aaregex is None):
+            raise ValueError("IDMEF output is for the M-ICE rules alone")
+        self.output = output
+        self.descriptions = descriptions or {}
+        self.stream = stream
+        self.ip = ip
+        self.tz = tz
+        self.now = now or datetime.now()
+        self.everyAction = (not self.combined) if everyAction is None else everyAction
+        self.lines = 0
+        self.perf = RulePerf() if ruleperf else None
+        self._stamp = Timestamper(self.now)
+        self.matcher = None
+        if aaregex is not None:
+            from mice.analysis.aaregex import AaRegexMatcher
+
+            self.matcher = AaRegexMatcher(aaregex, strategy or defaultStrategy())
+            if self.perf is not None:
+                self.perf.timeMatcher(self.matcher)
+            self._messageId = aaregex.alertId
+            self._feedsOf = {}
+            self._perTuple = Counter()
+            self._formats = {}
+            self._addresses = {None: "null"}
+        self._logidsCounts = Counter()
+        self._logidsText = None
+        if logids is not None:
+            self._logidsText = (LogIdsJson() if output == "json" else LogIdsListing()).lines
+            self._logidsAnalyzer = (logidsSettings.analyzerId if logidsSettings is not None
+                                    else "MICE-LogIDS")
+            self._logidsMessageId = logidsSettings.alertId if logidsSettings is not None else 1
+            self._logidsRoutes = (logidsSettings is None or logidsSettings.sendTo in "MB")
+            if self.perf is not None:
+                self.perf.timeEngine(logids)
+        self.correlator = None
+        self.correlated = Counter()
+        if correlation is not None:
+            from mice.analysis.correlation import Correlator
+
+            self.correlator = Correlator(correlation, correlationAnalyzer)
+            self._evidence = _LineOf()
+            # The alert ids the rules count: only those alerts are made.
+            self._wanted = frozenset(aid for rule in correlation.rules
+                                     for aid in rule.alertIds)
+
+    # -- the batches -----------------------------------------------------------
+
+    def batch(self, lines, text=None):
+        """
+        The output of the next batch of lines (C{text}: C{"\\n".join(lines)}
+        if the caller has it).
+        """
+        first = self.lines + 1
+        self.lines += len(lines)
+        pieces = []
+        feed = [] if self.correlator is not None else None
+        if self.matcher is not None:
+            self._aaregex(lines, text, first, pieces, feed)
+        if self.engine is not None:
+            if not self.combined:
+                return self._logidsAlone(lines, first)
+            logidsPieces = []
+            self._logids(lines, first, logidsPieces, feed)
+            if pieces and logidsPieces:
+                pieces += logidsPieces
+                pieces.sort(key=_first)  # stable: a line's M-ICE alerts first
+            else:
+                pieces = pieces or logidsPieces
+        if feed:
+            feed.sort(key=_first)
+            pieces += self._correlate(feed)
+            pieces.sort(key=_first)
+        return "".join([piece for _, piece in pieces])
+
+    def finish(self):
+        """The output at the end of the input: what the correlation stage still holds."""
+        if self.correlator is None:
+            return ""
+        return "".join(self._correlatedText(alert) for alert in self._timed(
+            "correlation", self.correlator.flush))
+
+    def run(self, batches, write):
+        """Every batch of C{batches} (L{readLines}'s), then L{finish}, into C{write}."""
+        for lines, text in batches:
+            write(self.batch(lines, text))
+        write(self.finish())
+
+    # -- the M-ICE rules ---------------------------------------------------------
+
+    def _aaregex(self, lines, text, first, pieces, feed):
+        from mice.analysis.aaregex import makeAlert
+        from mice.analysis.extract import addressesFor
+
+        matcher = self.matcher
+        perf = self.perf
+        if perf is not None:
+            hits = perf.scan(matcher.matchIndexed, lines, text)
+        else:
+            hits = matcher.matchIndexed(lines, text)
+        perTuple = self._perTuple
+        formats = self._formats
+        descriptions = self.descriptions
+        output = self.output
+        append = pieces.append
+        settings = self.settings
+        if output == "idmef":
+            from mice.idmef import toXml
+        elif output == "json":
+            import json
+
+            dumps = json.dumps
+            addresses = self._addresses
+        if output == "idmef":
+            for index, matches in hits:
+                perTuple[matches] += 1
+                number = first + index
+                record = self._record(lines[index], number)
+                parts = []
+                for match in matches:
+                    alert = makeAlert(record, match, self._messageId, settings.analyzerId,
+                                      descriptions, self.now, self.tz)
+                    self._messageId += 1
+                    parts.append(toXml(alert).decode("utf-8") + "\n")
+                    if feed is not None and match in self._feeds(matches):
+                        feed.append((index, number, alert))
+                append((index, "".join(parts)))
+            return
+        wanted = self._feeds if feed is not None else None
+        for index, matches in hits:
+            perTuple[matches] += 1
+            number = first + index
+            line = lines[index]
+            template = formats.get(matches)
+            if template is None:
+                template = formats[matches] = alertFormats(
+                    matches, descriptions, dumps if output == "json" else None)
+            source, target = addressesFor(line)
+            if output == "json":
+                jsonSource = addresses.get(source)
+                if jsonSource is None:
+                    jsonSource = addresses[source] = dumps(source)
+                jsonTarget = addresses.get(target)
+                if jsonTarget is None:
+                    jsonTarget = addresses[target] = dumps(target)
+                if len(addresses) > 65536:
+                    addresses.clear()
+                    addresses[None] = "null"
+                append((index, template.format(number, jsonSource, jsonTarget)))
+            else:
+                append((index, template.format(number, source or "-", target or "-", line)))
+            if wanted is not None:
+                feeds = wanted(matches)
+                if feeds:
+                    record = self._record(line, number)
+                    for match in feeds:
+                        feed.append((index, number, makeAlert(
+                            record, match, self._messageId, settings.analyzerId,
+                            descriptions, self.now, self.tz)))
+                        self._messageId += 1
+
+    def _record(self, line, number):
+        """The L{LogRecord} of a line, as the DataForwarder would ship it."""
+        from mice.record import LogRecord
+
+        when = self._stamp(line) or ("", "")
+        return LogRecord("mice-analyze", self.stream, number, "", "", "", "", "", "",
+                         when[0], when[1], line, "")
+
+    def _feeds(self, matches):
+        """
+        Those of a line's matches whose alerts the correlation stage counts:
+        sent to the ManagementHost (C{M}, C{B}), with an alert id a rule names.
+        """
+        feeds = self._feedsOf.get(matches)
+        if feeds is None:
+            feeds = self._feedsOf[matches] = tuple(
+                m for m in matches if m.sendTo in _MANAGEMENT and m.alertId in self._wanted)
+        return feeds
+
+    # -- the LogIDS rules --------------------------------------------------------
+
+    def _actions(self, lines):
+        if self.perf is not None:
+            return self.perf.actions(self.engine, lines, self.ip, self.stream)
+        return self.engine.actions(lines, ip=self.ip, stream=self.stream, hostname=None)
+
+    def _logidsAlone(self, lines, first):
+        from itertools import chain, islice
+        from operator import attrgetter, itemgetter
+
+        ruleOf = attrgetter("rule")
+        takenOf = itemgetter(1)
+        counts = self._logidsCounts
+        text = self._logidsText
+        found = self._actions(lines)
+        out = []
+        # A few hundred lines at a time: what a batch makes is freed before
+        # the garbage collector looks at it.
+        number = first
+        while batch := list(islice(found, 256)):
+            counts.update(map(ruleOf, chain.from_iterable(map(takenOf, batch))))
+            out.append(text(number, batch))
+            number += len(batch)
+        return "".join(out)
+
+    def _logids(self, lines, first, pieces, feed):
+        counts = self._logidsCounts
+        text = self._logidsText
+        every = self.everyAction
+        append = pieces.append
+        alerting = feed is not None and self._logidsRoutes
+        for index, (application, taken) in enumerate(self._actions(lines)):
+            if len(taken) == 1:
+                # Most lines: one action, often a reject or the automatic drop.
+                action = taken[0]
+                counts[action.rule] += 1
+                if every or (action.rule is not None and action.kind not in _QUIET):
+                    shown = taken
+                else:
+                    continue
+            else:
+                counts.update([action.rule for action in taken])
+                shown = taken if every else _loud(taken)
+            if shown:
+                append((index, text(first + index, ((application, shown),))))
+                if alerting:
+                    for action in shown:
+                        if _wantedLogIds(action, self._wanted):
+                            self._logidsAlerts(lines[index], index, first + index, feed)
+                            break
+
+    def _logidsAlerts(self, line, index, number, feed):
+        from mice.analysis.logids import isAddress, syslogHost
+        from mice.postproc.aarules import makeLogIdsAlert
+        from mice.record import LogRecord
+
+        host = syslogHost(line) or ""
+        ip = self.ip if self.ip is not None else (host if isAddress(host) else "")
+        logids = self.engine.recordFor(line, ip, self.stream, host)
+        when = self._stamp(line) or ("", "")
+        record = LogRecord("mice-analyze", self.stream, number, host, "", ip, "", "", "",
+                           when[0], when[1], line, "")
+        for action in self.engine.evaluate(logids):
+            if _wantedLogIds(action, self._wanted):
+                feed.append((index, number, makeLogIdsAlert(
+                    record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
+                    self.now, self.tz)))
+                self._logidsMessageId += 1
+
+    # -- correlation -------------------------------------------------------------
+
+    def _correlate(self, feed):
+        out = []
+        evidence = self._evidence
+        correlator = self.correlator
+        for index, number, alert in feed:
+            evidence.add(alert, number)
+            made = self._timed("correlation", correlator.feed, alert)
+            for new in made:
+                out.append((index, self._correlatedText(new)))
+        return out
+
+    def _timed(self, name, function, *args):
+        if self.perf is None:
+            return function(*args)
+        return self.perf.call(name, function, *args)
+
+    def _correlatedText(self, alert):
+        import json
+
+        self.correlated[alert.alertId] += 1
+        lines = sorted({self._evidence.get(key) for key in _evidenceOf(alert)} - {None})
+        source = alert.sources[0].address if alert.sources else None
+        target = alert.targets[0].address if alert.targets else None
+        aid = None if alert.alertId is None else f"0x{alert.alertId:04x}"
+        if self.output == "json":
+            return json.dumps({"alertid": aid, "classification": alert.classification,
+                               "source": source, "target": target,
+                               "severity": alert.severity, "correlated": True,
+                               "lines": lines}) + "\n"
+        if self.output == "idmef":
+            from mice.idmef import toXml
+
+            return toXml(alert).decode("utf-8") + "\n"
+        return (f"correlated: {aid or '-'} {alert.classification} {alert.severity}"
+                f" {source or '-'} -> {target or '-'}\n"
+                f"    from lines {', '.join(map(str, lines)) or '-'}\n")
+
+    # -- the summary -------------------------------------------------------------
+
+    def summary(self, name):
+        """The counts per rule (and, with C{ruleperf}, the CPU time per rule)."""
+        from mice.analysis.aaregex import DEFAULT_KEY
+
+        out = []
+        lines = self.lines
+        if self.matcher is not None:
+            from collections import Counter
+
+            counts = Counter()
+            matched = alerts = 0
+            for matches, times in self._perTuple.items():
+                if matches[0].key != DEFAULT_KEY:
+                    matched += times
+                alerts += len(matches) * times
+                for match in matches:
+                    counts[match.key] += times
+            matcher = self.matcher
+            out.append(f"{name}: {lines} lines, {matched} matched a rule, {alerts} alerts")
+            out.append("matches per rule:")
+            for match in matcher.enabledMatches:
+                out.append(f"  {match.section:<10} {match.key:<9} 0x{match.alertId:04x}"
+                           f" SendTo={match.sendTo}: {counts[match.key]}")
+            out.append(f"  {'DEFAULT':<10} {'(none)':<9} {'-':<6} SendTo={matcher.defaultSendTo}:"
+                       f" {lines - matched} unclassified lines"
+                       + ("" if matcher.defaultSendTo != "N" else " (not sent)"))
+        if self.engine is not None:
+            counts = self._logidsCounts
+            dropped = counts[None]
+            out.append(f"{name}: {lines} lines, {lines - dropped} matched a rule,"
+                       f" {sum(counts.values())} actions, {dropped} dropped (no rule)")
+            out.append("actions per rule:")
+            for rule in self.engine.rules:
+                out.append(f"  {rule.where}: {rule.text},{rule.action.kind}: {counts[rule]}")
+            out.append(f"  (no rule): automatic drop: {dropped}")
+        if self.correlator is not None:
+            out.append(f"correlated alerts: {sum(self.correlated.values())}")
+            for aid, count in sorted(self.correlated.items(), key=lambda x: x[0] or 0):
+                out.append(f"  0x{aid or 0:04x} {self.descriptions.get(aid, '')}: {count}")
+        if self.perf is not None:
+            out += self.perf.report()
+        return "\n".join(out) + "\n"
+
+
+_MANAGEMENT = frozenset("MB")
+
+
+def _wantedLogIds(action, wanted):
+    """
+    Whether a LogIDS action raises an alert that a correlation rule counts:
+    an C{alert} or C{warning} whose alert id (C{None} today: a LogIDS
+    alert is classified by its rule, L{makeLogIdsAlert}) a rule names.
+    """
+    return ((action.kind == "alert" or action.kind == "warning")
+            and getattr(action, "alertId", None) in wanted)
+
+
+def _first(item):
+    return item[0]
+
+
+class _LineOf:
+    """
+    The line number of each alert fed to the correlation stage, by its
+    C{(analyzerId, messageId)}: the messageids of an analyzer are numbered
+    one after the other here, so four bytes an alert hold the map.
+    """
+
+    def __init__(self):
+        self._numbers = {}
+
+    def add(self, alert, number):
+        from array import array
+
+        known = self._numbers.get(alert.analyzerId)
+        ident = int(alert.messageId)
+        if known is None:
+            known = self._numbers[alert.analyzerId] = (ident, array("L"))
+        first, numbers = known
+        gap = ident - first - len(numbers)
+        if gap < 0:
+            raise ValueError(f"{alert.analyzerId} alert {ident} out of turn")
+        if gap:  # ids of alerts not fed (--idmef numbers every alert)
+            numbers.extend([0] * gap)
+        numbers.append(number)
+
+    def get(self, ident):
+        known = self._numbers.get(ident[0])
+        if known is None:
+            return None
+        index = int(ident[1]) - known[0]
+        return (known[1][index] or None) if 0 <= index < len(known[1]) else None
+
+
+def _evidenceOf(alert):
+    """C{(analyzerId, messageId)} of the alerts a correlated alert was made of."""
+    return alert.correlation.alerts if alert.correlation is not None else ()
+
+
+def defaultStrategy():
+    """
+    The M-ICE rules' scan strategy: Hyperscan when it is installed, else
+    the pure-Python one (the same results).
+    """
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return "literal"
+    return "hyperscan"
+
+
+# ---------------------------------------------------------------------------
+# --ruleperf
+
+
+class _TimedRegex:
+    """A compiled regex whose C{search} and C{fullmatch} count their calls and time."""
+
+    __slots__ = ("regex", "row", "pattern", "clock")
+
+    def __init__(self, regex, row, clock):
+        self.regex, self.row, self.pattern, self.clock = regex, row, regex.pattern, clock
+
+    def search(self, line):
+        began = self.clock()
+        found = self.regex.search(line)
+        row = self.row
+        row[1] += self.clock() - began
+        row[0] += 1
+        return found
+
+    def fullmatch(self, value):
+        began = self.clock()
+        found = self.regex.fullmatch(value)
+        row = self.row
+        row[1] += self.clock() - began
+        row[0] += 1
+        return found
+
+
+class RulePerf:
+    """
+    Per-rule match counts and time, like SEC's C{--ruleperf}: how often each
+    rule's regular expressions ran, how long they took in all, and how many
+    lines the rule matched, so that a slow regex is found before it ships.
+
+    The M-ICE rules' regexes are timed call by call; their shared literal
+    prefilter (one scan of a batch for all rules, the reason most rules run
+    on few lines) has a row of its own.  A LogIDS rule's row times its
+    condition on every record of its application; a filter block's row is
+    the time spent choosing the block and reading the fields of the lines it
+    selected.  Times are C{time.perf_counter} around each call on the one
+    thread that runs the rules (the clock a CPU-time clock would give, less
+    its cost per call, which is a microsecond).
+    """
+
+    def __init__(self):
+        import time
+
+        self.clock = time.perf_counter
+        # name: [calls, seconds, matches]
+        self.rows = {}
+
+    def row(self, name):
+        row = self.rows.get(name)
+        if row is None:
+            row = self.rows[name] = [0, 0.0, 0]
+        return row
+
+    def call(self, name, function, *args):
+        row = self.row(name)
+        began = self.clock()
+        try:
+            return function(*args)
+        finally:
+            row[1] += self.clock() - began
+            row[0] += 1
+
+    # -- the M-ICE rules
+
+    def timeMatcher(self, matcher):
+        """Time every regex of C{matcher}'s rules (their rows: C{M-ICE KEY})."""
+        self._matcher = matcher
+        for rule in matcher.rules:
+            row = self.row(f"M-ICE {rule.match.key}")
+            for pattern in rule.patterns:
+                pattern.regex = _TimedRegex(pattern.regex, row, self.clock)
+            rule.idRegexes = tuple(_TimedRegex(r, row, self.clock) for r in rule.idRegexes)
+
+    def scan(self, matchIndexed, lines, text):
+        """C{matchIndexed(lines, text)}, its prefilter's time (not the rules') in a row."""
+        rules = [self.rows[f"M-ICE {rule.match.key}"] for rule in self._matcher.rules]
+        before = sum(row[1] for row in rules)
+        began = self.clock()
+        hits = matchIndexed(lines, text)
+        spent = self.clock() - began - (sum(row[1] for row in rules) - before)
+        row = self.row("M-ICE (prefilter scan, all rules)")
+        row[0] += 1
+        row[1] += spent
+        for _, matches in hits:
+            for match in matches:
+                if match.alertId is not None:
+                    self.rows[f"M-ICE {match.key}"][2] += 1
+        return hits
+
+    # -- the LogIDS rules
+
+    def timeEngine(self, engine):
+        """Prepare C{engine}'s rows: one per filter block and per rule."""
+        from mice.analysis.logids import evaluateEach
+
+        self._rulesRows = {rule: self.row(f"LogIDS {rule.where} {rule.text},{rule.action.kind}")
+                           for rule in engine.rules}
+        clock = self.clock
+        rowsOf = self._rulesRows
+
+        def test(rule, fields):
+            row = rowsOf[rule]
+            began = clock()
+            hit = rule.test(fields)
+            row[1] += clock() - began
+            row[0] += 1
+            if hit:
+                row[2] += 1
+            return hit
+        self._evaluators = {}
+        self._evaluateEach = lambda rules: evaluateEach(rules, test)
+
+    def actions(self, engine, lines, ip, stream):
+        """L{mice.analysis.logids.LogIdsEngine.actions}, each rule and block timed."""
+        host = engine._hostOf(ip, None)
+        clock = self.clock
+        evaluators = self._evaluators
+        for line in lines:
+            lineIp, loghost = host(line)
+            began = clock()
+            record = engine.recordFor(line, lineIp, stream, loghost)
+            spent = clock() - began
+            row = self.row(f"LogIDS filter block {record.application or '(none)'}")
+            row[0] += 1
+            row[1] += spent
+            row[2] += 1
+            application = record.application
+            evaluate = evaluators.get(application)
+            if evaluate is None:
+                evaluate = evaluators[application] = self._evaluateEach(
+                    engine.rulesFor(application))
+            yield application, evaluate(record.fields, record.order)
+
+    def report(self):
+        """The rows, the slowest first: calls, matches, milliseconds, microseconds a call."""
+        out = ["rule performance (slowest first): calls, matches, total ms, us per call"]
+        for name, (calls, seconds, matches) in sorted(
+                self.rows.items(), key=lambda item: (-item[1][1], item[0])):
+            out.append(f"  {seconds * 1000:10.1f} ms {calls:>10} calls {matches:>9} matches"
+                       f" {seconds * 1e6 / calls if calls else 0:8.2f} us/call  {name}")
+        return out

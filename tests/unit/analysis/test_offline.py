@@ -1,0 +1,291 @@
+"""
+Tests for L{mice.analysis.offline.OfflineAnalysis}, the loop of C{mice
+analyze}: the M-ICE rules, the LogIDS rules and the correlation rules run
+together, line numbers, C{--ruleperf}, the default content, and the scan
+strategies giving the same output.  The command as a process:
+C{tests.integration.test_analyze}.
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.analysis.aaregex import STRATEGIES, descriptionsFrom, makeAlert
+from mice.analysis.correlation import DEFAULT_RULES, Correlator, loadCorrelation
+from mice.analysis.logids import LogIdsEngine, parseFilters, parseRules
+from mice.analysis.offline import (
+    OfflineAnalysis,
+    defaultContent,
+    defaultStrategy,
+    readLines,
+)
+from mice.config import loadAaRegex, loadMatchFile
+from mice.forwarder.format import Timestamper
+from mice.record import LogRecord
+from tests.unit.analysis.test_aaregex import MATCH_FILE, SEED, writeConfig
+
+NOW = datetime(2004, 11, 23, 0, 0, 0)
+
+FILTERS = """\
+[sshd]
+match  = \\ssshd\\[\\d+\\]:
+fields = sshd\\[\\d+\\]: (?P<event>Failed|Accepted) \\S+ for (?P<user>\\S+) from (?P<src_ip>\\S+)
+"""
+RULES = "sshd,event eq Failed,alert\nsshd,event eq Accepted,display=user#src_ip\n*,*,reject\n"
+
+
+def failed(second, source="192.0.2.7", user="root"):
+    return (f"Nov 22 10:00:{second:02d} gate sshd[1]: Failed password for {user}"
+            f" from {source} port 5555 ssh2")
+
+
+def engine():
+    rules, problems = parseRules(RULES)
+    filters, filterProblems = parseFilters(FILTERS)
+    assert not problems and not filterProblems, (problems, filterProblems)
+    return LogIdsEngine(rules, filters)
+
+
+def analysis(aaregex=True, logids=True, correlation=False, **kw):
+    kw.setdefault("output", "json")
+    kw.setdefault("tz", UTC)
+    kw.setdefault("now", NOW)
+    return OfflineAnalysis(
+        loadAaRegex(SEED) if aaregex else None, engine() if logids else None,
+        loadCorrelation(DEFAULT_RULES) if correlation else None,
+        descriptions=descriptionsFrom(loadMatchFile(MATCH_FILE)), **kw)
+
+
+def objects(text):
+    return [json.loads(line) for line in text.splitlines()]
+
+
+class CombinedTests(SynchronousTestCase):
+    """The rule sets together, in line order, with line numbers."""
+
+    LINES = [failed(1), "Nov 22 10:00:02 gate cron[2]: (root) CMD (ls)",
+             "Nov 22 10:00:03 gate sshd[3]: Accepted password for bob from 192.0.2.8"
+             " port 1 ssh2"]
+
+    def test_lineOrder(self):
+        """
+        Each line's M-ICE alerts, then its LogIDS actions, each with its
+        1-based line number; rejects and automatic drops are counted, not
+        printed.
+        """
+        run = analysis()
+        out = objects(run.batch(self.LINES) + run.finish())
+        self.assertEqual([(o["line"], o.get("rule") if "alertid" in o else o["action"])
+                          for o in out],
+                         [(1, "AuF_Rule"), (1, "Ap_Name"), (1, "alert"),
+                          (3, "AuS_Rule"), (3, "Ap_Name"), (3, "display")])
+        summary = run.summary("log")
+        self.assertIn("log: 3 lines, 2 matched a rule, 4 alerts", summary)
+        self.assertIn("rules.txt:3: *,*,reject: 1", summary)
+
+    def test_everyAction(self):
+        """everyAction prints the reject of line 2 too."""
+        run = analysis(everyAction=True)
+        out = objects(run.batch(self.LINES))
+        self.assertIn({"line": 2, "application": "", "rule": "rules.txt:3", "action": "reject"},
+                      out)
+
+    def test_batchesKeepNumbering(self):
+        """Line numbers run on across batches: any split gives the same output."""
+        whole = analysis()
+        lines = self.LINES * 3
+        once = whole.batch(lines)
+        split = analysis()
+        pieces = split.batch(lines[:2]) + split.batch(lines[2:5]) + split.batch(lines[5:])
+        self.assertEqual(pieces, once)
+        self.assertEqual(max(o["line"] for o in objects(once)), 9)
+
+    def test_aloneAsBefore(self):
+        """One rule set alone prints what mice analyze -c / --rules always printed."""
+        mice = analysis(logids=False)
+        self.assertEqual([o["rule"] for o in objects(mice.batch(self.LINES))],
+                         ["AuF_Rule", "Ap_Name", "AuS_Rule", "Ap_Name"])
+        logids = analysis(aaregex=False)
+        self.assertEqual([o["action"] for o in objects(logids.batch(self.LINES))],
+                         ["alert", "reject", "display"])
+
+    def test_listing(self):
+        """The readable listing: the same alerts, numbered."""
+        run = analysis(output="listing")
+        text = run.batch(self.LINES)
+        self.assertTrue(text.startswith("1: 0x1020 Authentication Failure [AuF_Rule -> M]"))
+        self.assertIn("1: sshd alert high [rules.txt:1]\n", text)
+        self.assertIn("3: sshd display user=bob src_ip=192.0.2.8 [rules.txt:2]\n", text)
+
+    def test_noRules(self):
+        self.assertRaises(ValueError, OfflineAnalysis)
+
+    def test_idmefAlone(self):
+        """IDMEF output is for the M-ICE rules alone."""
+        self.assertRaises(ValueError, analysis, output="idmef")
+
+
+class CorrelationTests(SynchronousTestCase):
+    """The correlation stage over the rule sets' alerts."""
+
+    def test_bruteForce(self):
+        """
+        Five failed passwords from one address within 60 s: one 0x9010
+        after the fifth line, naming the five lines; the same alert the
+        Correlator makes from makeAlert's alerts, as the ManagementHost
+        would.
+        """
+        lines = [failed(second) for second in (1, 5, 9, 14, 20)]
+        lines.append("Nov 22 10:01:40 gate cron[2]: (root) CMD (ls)")
+        run = analysis(correlation=True)
+        out = objects(run.batch(lines) + run.finish())
+        correlated = [o for o in out if o.get("correlated")]
+        self.assertEqual(correlated, [{
+            "alertid": "0x9010",
+            "classification": "Brute force: repeated authentication failures from one source",
+            "source": "192.0.2.7", "target": None, "severity": "high", "correlated": True,
+            "lines": [1, 2, 3, 4, 5]}])
+        self.assertNotIn("correlated", {key for o in out if "line" in o for key in o})
+        self.assertIn("correlated alerts: 1", run.summary("log"))
+        # What the correlation stage makes of the agents' alerts.
+        settings = loadAaRegex(SEED)
+        correlator = Correlator(loadCorrelation(DEFAULT_RULES))
+        stamp = Timestamper(NOW)
+        made = []
+        for number, line in enumerate(lines, 1):
+            date, time = stamp(line)
+            record = LogRecord("mice-analyze", "<stdin>", number, "", "", "", "", "", "",
+                               date, time, line, "")
+            for match in settings and run.matcher.matchLine(line):
+                if match.alertId == 0x1020:
+                    made += correlator.feed(makeAlert(record, match, number, "MICE-RegEx",
+                                                      run.descriptions, NOW, UTC))
+        made += correlator.flush()
+        self.assertEqual([a.alertId for a in made], [0x9010])
+
+    def test_anySplit(self):
+        """The correlated alerts do not depend on how the input is cut in batches."""
+        lines = [failed(second, f"192.0.2.{second % 3}") for second in range(0, 60, 2)]
+        whole = analysis(correlation=True)
+        expected = whole.batch(lines) + whole.finish()
+        for cut in (1, 7, 13):
+            run = analysis(correlation=True)
+            text = "".join(run.batch(lines[i:i + cut]) for i in range(0, len(lines), cut))
+            self.assertEqual(text + run.finish(), expected)
+
+    def test_correlationAlone(self):
+        """Correlation rules alone: nothing from one line to correlate, no output."""
+        run = OfflineAnalysis(None, None, loadCorrelation(DEFAULT_RULES), output="json")
+        self.assertEqual(run.batch([failed(1)]) + run.finish(), "")
+
+
+class RulePerfTests(SynchronousTestCase):
+    """--ruleperf: calls, matches and time per rule, the slowest first."""
+
+    def test_slowRuleFirst(self):
+        """
+        A rule with a backtracking regex (tried on every line: it has no
+        literal) is the first row, above the cheap literal rules.
+        """
+        path = writeConfig(self, "[HOST_INFO]\nManagement = 127.0.0.1:4455\n"
+                                 "[AUTH]\nAuSendTo = \"M\"\nAuF_Rule = \".*Failed password.*\"\n"
+                                 "[EXPLOIT]\nExSendTo = \"M\"\nEx_Rule = \"(x+x+)+[yz]$\"\n"
+                                 "[DEFAULT]\nDeSendTo = \"N\"\n")
+        run = OfflineAnalysis(loadAaRegex(path), engine(), ruleperf=True, output="json",
+                              now=NOW)
+        run.batch([failed(1), "x" * 18, failed(2), "nothing here"])
+        report = run.summary("log").split("rule performance")[1].splitlines()
+        self.assertIn("M-ICE Ex_Rule", report[1])
+        # Its literal (x) keeps it to the one line holding one.
+        self.assertRegex(report[1], r" 1 calls +0 matches")
+        auf = [row for row in report if row.endswith("M-ICE AuF_Rule")]
+        self.assertEqual(len(auf), 1)
+        self.assertRegex(auf[0], r" 2 matches")
+        self.assertTrue(any(row.endswith("LogIDS rules.txt:1 sshd,event eq Failed,alert")
+                            and " 2 matches" in row for row in report), report)
+
+    def test_sameOutput(self):
+        """Timing changes nothing in what is printed."""
+        lines = [failed(1), "Nov 22 10:00:03 gate sshd[3]: Accepted password for bob from"
+                            " 192.0.2.8 port 1 ssh2", "other"]
+        self.assertEqual(analysis(ruleperf=True).batch(lines), analysis().batch(lines))
+
+
+_WORDS = st.sampled_from([
+    "sshd[12]:", "Failed password", "Failed rsa", "Accepted password", "FAILED SU",
+    "ROOT LOGIN REFUSED FROM", "session started for user", "SuSE-FW-DROP", "SuSE-FW-ACCEPT",
+    "SuSE-FW-ILLEGAL", "crc32 compensation attack: network attack detected",
+    "GET /scripts/root.exe?/c+dir", "REMOTE TSI %", "from 192.0.2.7", "for root", " ", "é",
+    "sshd", "Fail", "ed password", "\t", "\\x00"])
+
+
+class StrategyTests(SynchronousTestCase):
+    """Every scan strategy, Hyperscan's included, prints the same bytes."""
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.lists(_WORDS | st.text(max_size=8), max_size=8).map("".join),
+                    min_size=1, max_size=40))
+    def test_strategiesAgree(self, lines):
+        outputs = set()
+        for strategy in STRATEGIES:
+            try:
+                run = analysis(strategy=strategy, correlation=True)
+            except ImportError:
+                continue
+            outputs.add(run.batch(lines) + run.finish() + run.summary("log"))
+        self.assertEqual(len(outputs), 1)
+
+    def test_default(self):
+        """Hyperscan is the default strategy when it is installed."""
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            self.assertEqual(defaultStrategy(), "literal")
+        else:
+            self.assertEqual(defaultStrategy(), "hyperscan")
+        self.assertEqual(analysis().matcher.strategy, defaultStrategy())
+
+
+class DefaultContentTests(SynchronousTestCase):
+    """defaultContent(): mice/data/default, else the seed's files."""
+
+    def test_fallback(self):
+        data = self.mktemp()
+        os.makedirs(os.path.join(data, "default"))
+        content = defaultContent(data)
+        self.assertEqual(content.aaregex, os.path.join(data, "mice_mod_pop_aa_regex.conf"))
+        self.assertEqual(content.matchFile,
+                         os.path.join(data, "matchfiles", "match_file_aa_regex.txt"))
+        self.assertIsNone(content.correlation)
+        with open(os.path.join(data, "default", "correlation.conf"), "w") as f:
+            f.write("")
+        with open(os.path.join(data, "default", "mice_mod_pop_aa_regex.conf"), "w") as f:
+            f.write("")
+        content = defaultContent(data)
+        self.assertEqual(content.aaregex,
+                         os.path.join(data, "default", "mice_mod_pop_aa_regex.conf"))
+        self.assertEqual(content.correlation, os.path.join(data, "default", "correlation.conf"))
+
+    def test_shipped(self):
+        """The shipped default content loads and runs."""
+        content = defaultContent()
+        for path in content:
+            self.assertTrue(path is None or os.path.exists(path), path)
+        self.assertTrue(loadAaRegex(content.aaregex).sections)
+
+
+class ReadLinesTests(SynchronousTestCase):
+    def test_numbersAcrossReads(self):
+        """Lines cut across reads still number 1, 2, 3... through batch()."""
+        path = self.mktemp()
+        lines = [failed(i % 60) for i in range(500)]
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        run = analysis(logids=False)
+        text = "".join(run.batch(chunk, joined) for chunk, joined in readLines(path, 1000))
+        self.assertEqual([o["line"] for o in objects(text) if o["rule"] == "AuF_Rule"],
+                         list(range(1, 501)))
