@@ -3,15 +3,18 @@
 C{mice status [CONFIG...]}: whether each daemon runs, what it listens on
 (or sends to) and its counters, like the seed's rc scripts' C{status}.
 
-A daemon's pid file is C{PIDPATH/mice-<role>.pid}, as
+A daemon is found by its pid file, C{PIDPATH/mice-<role>.pid}, as
 L{mice.tap.runtime.applyRunSettings} has twistd write it when no
-C{--pidfile} is given.  Without CONFIG, every config in C{/etc/M-ICE} that
-is a daemon's (BufferDaemon, DataForwarder, ReactionDaemon) is looked at;
-the modules' own configs are skipped.
+C{--pidfile} is given; failing that (systemd's units run twistd with
+C{--pidfile=}), by the command line of a process running
+C{twistd ... mice-<role> -c CONFIG}, with its systemd unit when it has one.
+Without CONFIG, every config in C{/etc/M-ICE} that is a daemon's
+(BufferDaemon, DataForwarder, ReactionDaemon) is looked at; the modules'
+own configs are skipped.
 
 Exit status as LSB's C{status} action: 0 when every daemon runs, 3 when
-some does not, 4 when it cannot be told (a bad config, no PIDPATH, no
-daemon config found).
+some does not, 4 when it cannot be told (a bad config, no daemon config
+found).
 """
 
 import glob
@@ -73,6 +76,90 @@ def processState(pidFile, role, proc="/proc"):
     return RUNNING, f"running (pid {pid})"
 
 
+def _configArgument(argv, role):
+    """
+    The C{-c/--config} value of a twistd command line after C{role}, or
+    C{None}.
+    """
+    try:
+        words = argv[argv.index(role) + 1:]
+    except ValueError:
+        return None
+    for i, word in enumerate(words):
+        if word in ("-c", "--config") and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith("--config="):
+            return word[len("--config="):]
+        if word.startswith("-c") and len(word) > 2 and not word.startswith("--"):
+            return word[2:]
+    return None
+
+
+def systemdUnit(pid, proc="/proc"):
+    """
+    The systemd unit (C{mice-bufferdaemon@rawlogdb.service}) whose cgroup
+    holds C{pid}, or C{None}.
+    """
+    try:
+        with open(os.path.join(proc, str(pid), "cgroup")) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        for part in reversed(line.rpartition(":")[2].split("/")):
+            if part.endswith(".service"):
+                return part
+    return None
+
+
+def findDaemons(role, config, proc="/proc"):
+    """
+    The pids of the processes running twistd's C{role} with the config file
+    C{config}, found by their command lines (C{twistd ... mice-bufferdaemon
+    -c CONFIG}; a relative CONFIG is taken from the process's working
+    directory): how a daemon without a pid file is found, as under systemd,
+    whose units run twistd with C{--pidfile=}.
+    """
+    wanted = os.path.realpath(config)
+    found = []
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "cmdline"), "rb") as f:
+                argv = [word.decode(errors="replace") for word in f.read().split(b"\0")]
+        except OSError:
+            continue
+        named = _configArgument(argv, role)
+        if named is None:
+            continue
+        if not os.path.isabs(named):
+            try:
+                named = os.path.join(os.readlink(os.path.join(proc, entry, "cwd")), named)
+            except OSError:
+                continue
+        if os.path.realpath(named) == wanted:
+            found.append(int(entry))
+    return sorted(found)
+
+
+def runningByCommandLine(role, config, proc="/proc"):
+    """
+    C{(RUNNING, text)} when a process runs C{role} with C{config}, by its
+    command line (and its systemd unit, if any); else C{None}.
+    """
+    pids = findDaemons(role, config, proc)
+    if not pids:
+        return None
+    units = [unit for unit in (systemdUnit(pid, proc) for pid in pids) if unit]
+    text = f"running (pid {', '.join(map(str, pids))}, found by its command line"
+    return RUNNING, text + (f"; systemd unit {', '.join(units)})" if units else ")")
+
+
 def addresses(kind, settings):
     """
     What the daemon listens on, or sends to (a DataForwarder), as text.
@@ -110,7 +197,7 @@ def configsIn(directory):
     return sorted(glob.glob(os.path.join(directory, "*.conf")))
 
 
-def statusOf(path, loadConfig, explicit):
+def statusOf(path, loadConfig, explicit, proc="/proc"):
     """
     @return: C{(status, lines)}, or C{None} for a config that is not a
         daemon's, found in the directory.
@@ -131,10 +218,17 @@ def statusOf(path, loadConfig, explicit):
     settings = loaded.settings
     pidFile = pidFileOf(loaded.kind, settings)
     if pidFile is None:
-        status, text = UNKNOWN, ("cannot tell: no PIDPATH (twistd wrote twistd.pid in its"
-                                 " working directory, or --pidfile named one)")
+        status, text = STOPPED, "not running (no PIDPATH)"
     else:
-        status, text = processState(pidFile, role)
+        status, text = processState(pidFile, role, proc)
+    if status != RUNNING:
+        # Without a pid file (systemd's units give --pidfile=), or with a
+        # stale one: a process running this config.
+        found = runningByCommandLine(role, path, proc)
+        if found is not None:
+            status, text = found
+        elif status == STOPPED:
+            text = text[:-1] + "; no process runs this config)"
     lines = [f"{path}: {role}: {text}", f"    {addresses(loaded.kind, settings)}"]
     if status == RUNNING:
         lines += [f"    {line}" for line in metricsLines(settings)]
