@@ -18,6 +18,7 @@ found).
 """
 
 import glob
+import ipaddress
 import os
 import sys
 
@@ -149,15 +150,56 @@ def findDaemons(role, config, proc="/proc"):
 
 def runningByCommandLine(role, config, proc="/proc"):
     """
-    C{(RUNNING, text)} when a process runs C{role} with C{config}, by its
-    command line (and its systemd unit, if any); else C{None}.
+    C{(RUNNING, text, pids)} when a process runs C{role} with C{config},
+    by its command line (and its systemd unit, if any); else C{None}.
     """
     pids = findDaemons(role, config, proc)
     if not pids:
         return None
     units = [unit for unit in (systemdUnit(pid, proc) for pid in pids) if unit]
     text = f"running (pid {', '.join(map(str, pids))}, found by its command line"
-    return RUNNING, text + (f"; systemd unit {', '.join(units)})" if units else ")")
+    return RUNNING, text + (f"; systemd unit {', '.join(units)})" if units else ")"), pids
+
+
+def listeningSockets(pid, proc="/proc"):
+    """
+    The TCP addresses process C{pid} listens on now (C{127.0.0.1:4444},
+    C{[::]:9108}), from its descriptors and C{/proc/net/tcp*}; empty when
+    they cannot be read (another user's process).
+    """
+    inodes = set()
+    fds = os.path.join(proc, str(pid), "fd")
+    try:
+        names = os.listdir(fds)
+    except OSError:
+        return []
+    for name in names:
+        try:
+            target = os.readlink(os.path.join(fds, name))
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    found = []
+    for table, width in (("tcp", 4), ("tcp6", 16)):
+        try:
+            with open(os.path.join(proc, str(pid), "net", table)) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 10 or fields[3] != "0A" or fields[9] not in inodes:
+                continue
+            host, port = fields[1].split(":")
+            raw = bytes.fromhex(host)
+            # The kernel writes each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, width, 4))
+            address = ipaddress.ip_address(raw)
+            text = str(address.ipv4_mapped or address) if width == 16 else str(address)
+            found.append(f"[{text}]:{int(port, 16)}" if ":" in text
+                         else f"{text}:{int(port, 16)}")
+    return sorted(set(found))
 
 
 def addresses(kind, settings):
@@ -217,19 +259,25 @@ def statusOf(path, loadConfig, explicit, proc="/proc"):
     role = DAEMONS[loaded.kind]
     settings = loaded.settings
     pidFile = pidFileOf(loaded.kind, settings)
+    pids = []
     if pidFile is None:
         status, text = STOPPED, "not running (no PIDPATH)"
     else:
         status, text = processState(pidFile, role, proc)
+        if status == RUNNING:
+            pids = [int(text.partition("pid ")[2].rstrip(")"))]
     if status != RUNNING:
         # Without a pid file (systemd's units give --pidfile=), or with a
         # stale one: a process running this config.
         found = runningByCommandLine(role, path, proc)
         if found is not None:
-            status, text = found
+            status, text, pids = found
         elif status == STOPPED:
             text = text[:-1] + "; no process runs this config)"
     lines = [f"{path}: {role}: {text}", f"    {addresses(loaded.kind, settings)}"]
+    sockets = sorted({address for pid in pids for address in listeningSockets(pid, proc)})
+    if sockets:
+        lines.append(f"    listening now on {', '.join(sockets)}")
     if status == RUNNING:
         lines += [f"    {line}" for line in metricsLines(settings)]
     return status, lines

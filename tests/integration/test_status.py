@@ -70,6 +70,7 @@ class StatusTests(TestCase):
         self.assertIn(f"{conf}: mice-bufferdaemon: running (pid {daemon.pid}, found by its"
                       " command line", out)
         self.assertIn(f"listens on tcp:{port}:interface=127.0.0.1", out)
+        self.assertIn(f"    listening now on 127.0.0.1:{port}\n", out)
         daemon.send_signal(signal.SIGTERM)
         await waitFor(lambda: daemon.poll() is not None, 30, "the BufferDaemon to stop")
         status, out, err = mice("status", conf)
