@@ -46,28 +46,65 @@ def _entries(text):
             yield number, key.strip(), value.split("#")[0].strip()
 
 
-def _readAttributes():
+def _modules():
     """
-    The names read as attributes (C{x.name}, C{getattr(x, "name")}) by the
-    code outside L{mice.config}, and by the settings' own properties: what
-    uses a setting.
+    C{{dotted name: source}} of every module of the C{mice} package.
     """
     package = os.path.join(ROOT, "mice")
-    names = set()
+    found = {}
     for folder, _, files in os.walk(package):
-        inConfig = os.path.relpath(folder, package).split(os.sep)[0] == "config"
         for name in files:
-            # The settings' own properties (endpoints, databaseUrl()) read
-            # fields for the code that asks them; the loaders do not count.
-            if name.endswith(".py") and (not inConfig or name == "settings.py"):
-                with open(os.path.join(folder, name), encoding="utf-8") as f:
-                    text = f.read()
-                names.update(re.findall(r"\.([A-Za-z_]\w*)", text))
-                names.update(re.findall(r"getattr\(\w+, \"(\w+)\"", text))
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                dotted = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+                with open(path, encoding="utf-8") as f:
+                    found[dotted.removesuffix(".__init__")] = f.read()
+    return found
+
+
+MODULES = _modules()
+
+#: The kinds that are a daemon's config, and what takes any daemon's
+#: settings, whatever their kind.
+_DAEMONS = ("bufferdaemon", "dataforwarder", "reactiondaemon")
+_DAEMON_CONSUMERS = ("mice.tap.runtime", "mice.cli.status")
+
+
+def _consumers(settings, kind):
+    """
+    The modules that use settings of this kind: those naming its class or
+    its loader (C{ActGenericSettings}, C{loadActGeneric}; C{loadFltRegex}
+    for the kind C{flt_regex}),
+    what they import from C{mice} (outside L{mice.config}), and the
+    settings' own module (its properties); a daemon's settings also go to
+    L{mice.tap.runtime} and L{mice.cli.status}.
+    """
+    stem = type(settings).__name__.removesuffix("Settings")
+    loader = "load" + "".join(part.capitalize() for part in kind.split("_"))
+    naming = re.compile(rf"\b(?:load{stem}|{stem}Settings|{loader})\b")
+    direct = {name for name, text in MODULES.items()
+              if naming.search(text) and not name.startswith("mice.config")}
+    if kind in _DAEMONS:
+        direct.update(_DAEMON_CONSUMERS)
+    found = set(direct)
+    for name in direct:
+        for imported in re.findall(r"^\s*(?:from|import) (mice[\w.]*)", MODULES[name], re.M):
+            if imported in MODULES and not imported.startswith("mice.config"):
+                found.add(imported)
+    return found | {"mice.config.settings"}
+
+
+def readBy(settings, kind):
+    """
+    The names read as attributes (C{x.name}, C{getattr(x, "name")}) by the
+    modules that use C{settings}' kind: what uses a setting of it.
+    """
+    names = set()
+    for module in _consumers(settings, kind):
+        text = MODULES[module]
+        names.update(re.findall(r"\.([A-Za-z_]\w*)", text))
+        names.update(re.findall(r"getattr\(\w+, \"(\w+)\"", text))
     return names
-
-
-READ = _readAttributes()
 
 
 def _changedFields(before, after):
@@ -86,15 +123,17 @@ def _changedFields(before, after):
     return changed
 
 
-def silentlyIgnored(path, load=loadConfigText, read=READ):
+def silentlyIgnored(path, load=loadConfigText, forget=()):
     """
     The C{file:line: KEY} of each line of C{path} that is neither warned
-    about nor changes a setting that the code outside L{mice.config} reads.
+    about nor changes a setting that the code using the file's kind reads
+    (C{forget}: names to take as read by nothing).
     """
     with open(path, encoding="utf-8") as f:
         text = f.read()
     loaded = load(text, path)
     warned = {w.line for w in loaded.warnings}
+    read = readBy(loaded.settings, loaded.kind) - set(forget)
     name = os.path.basename(path)
     ignored = []
     for number, key, value in _entries(text):
@@ -140,4 +179,4 @@ class ShippedKeysTests(SynchronousTestCase):
                       silentlyIgnored(path, quiet))
         # And a key whose field nobody read any more.
         self.assertIn(f"{path}:70: STATEDIR (sets stateDirectory, which nothing reads)",
-                      silentlyIgnored(path, read=READ - {"stateDirectory"}))
+                      silentlyIgnored(path, forget={"stateDirectory"}))
