@@ -994,6 +994,8 @@ _SECRET = {"secret": True}
 #: Why keys of the seed are accepted but not used (L{_Key.unused}).
 _DEVRANDOM_UNUSED = ("keys and nonces come from the kernel's CSPRNG through os.urandom;"
                      " remove the line")
+_INSIDE_UNUSED = ("act_generic runs inside the ManagementHost's BufferDaemon, whose %s"
+                  " applies")
 _DTD_UNUSED = ("alerts are built by mice.idmef, which writes valid IDMEF itself; nothing"
                " reads the DTD; remove the line")
 
@@ -1185,9 +1187,13 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("ANALYZER_ID", (K("ANAID", NAME, required=True, repeated=True),)),
         _Sect("ANALYZER_MATCHFILE", (K("MF", NAME, repeated=True),)),
         _Sect("IDMEF_INFO", (K("DTDFile", FILE),)),
-        _Sect("MISC", (K("MOD_PATH", SEARCHPATH, repeated=True), K("PIPE_PATH", RUNTIME),
-                       K("PID_PATH", RUNTIME), K("MATCH_PATH", DIRECTORY), K("USER", NAME),
-                       K("GROUP", NAME), K("DEFAULT_RID", _integer(1), repeated=True))),
+        _Sect("MISC", (K("MOD_PATH", SEARCHPATH, repeated=True, unused=_INSIDE_UNUSED % "MODPATH"),
+                       K("PIPE_PATH", RUNTIME),
+                       K("PID_PATH", RUNTIME, unused=_INSIDE_UNUSED % "PIDPATH"),
+                       K("MATCH_PATH", DIRECTORY),
+                       K("USER", NAME, unused=_INSIDE_UNUSED % "USER"),
+                       K("GROUP", NAME, unused=_INSIDE_UNUSED % "GROUP"),
+                       K("DEFAULT_RID", _integer(1), repeated=True))),
         _Sect("JOURNAL", (K("URL", DBURL), K("RETRY_FIRST", SECONDS, 1.0),
                           K("RETRY_MAX", SECONDS, 300.0), K("ATTEMPTS", COUNT, 0),
                           K("IN_FLIGHT", POSITIVE, 32), K("BATCHSIZE", POSITIVE, 2000),

@@ -5,13 +5,13 @@ builds it from the C{[CONSOLE]} settings, the read side and the live feed
 (see C{docs/console.rst} for how the ManagementHost wires it).
 """
 
-from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService, MultiService
 from twisted.internet.defer import DeferredSemaphore
 from twisted.logger import Logger
 
 from mice.console.auth import LoginLimiter, PasswordCheck, Sessions
 from mice.console.web import Console, makeSite
+from mice.services.listening import optionalListener
 
 log = Logger()
 
@@ -102,7 +102,9 @@ def consoleService(settings, data, feed, reactor, metrics=None, verify=None):
     factory = makeSite(console)
     if settings.tls is not None:
         factory = tlsFactory(settings.tls, factory)
-    server = StreamServerEndpointService(serverFromString(reactor, settings.listen), factory)
+    server = optionalListener(serverFromString(reactor, settings.listen), factory,
+                              "the web console", settings.listen,
+                              "set [CONSOLE] LISTEN to a free port")
     service = ConsoleService(console, server, data)
     if IService.providedBy(feed) and feed.parent is None:
         feed.setServiceParent(service)

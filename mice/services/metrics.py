@@ -8,7 +8,6 @@ to the daemon's tree (the logger always; the page when an endpoint is
 given).
 """
 
-from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService, Service
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -16,6 +15,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from mice.metrics import CONTENT_TYPE
+from mice.services.listening import optionalListener
 
 #: Seconds between two log lines of the counters.
 LOG_INTERVAL = 60.0
@@ -94,8 +94,9 @@ def metricsService(listen, metrics, reactor, logInterval=LOG_INTERVAL):
     if listen:
         site = Site(MetricsPage(metrics))
         site.noisy = False
-        service.page = StreamServerEndpointService(serverFromString(reactor, listen), site)
         # A daemon whose metrics cannot listen still runs; the failure is logged.
-        service.page._raiseSynchronously = False
+        service.page = optionalListener(serverFromString(reactor, listen), site,
+                                        "the metrics page", listen,
+                                        "set [METRICS] LISTEN to a free port")
         service.page.setServiceParent(service)
     return service

@@ -84,6 +84,17 @@ class Options(usage.Options):
     optFlags = [["no-ship", None, "Ship nothing; only run the servers."],
                 ["quiet", "q", "Do not print what runs where."]]
 
+    #: The ports, and what listens there (for the messages when one is taken).
+    ports = (("port", "the raw-log BufferDaemon"), ("agent-port", "the analysis agent"),
+             ("management-port", "the ManagementHost"), ("console-port", "the web console"),
+             ("reaction-port", "the ReactionDaemon"))
+
+    def postOptions(self):
+        from mice.tap.ports import choosePorts
+
+        defaults = {option: default for option, _, default, *_ in self.optParameters}
+        self.portNotes = choosePorts(self, self.ports, defaults)
+
 
 def linkKey(dataDir):
     """
@@ -331,8 +342,11 @@ def makeService(options):
         buildForwarder(loadDataForwarder(configs["DataForwarder"]), reactor).setServiceParent(
             root)
         ports["DataForwarder"] = None
+    for note in getattr(options, "portNotes", ()):
+        log.warn("{note}", note=note)
     if not options["quiet"]:
-        sys.stdout.write("\n".join(whatRunsWhere(dataDir, configs, daemons, ports, password))
+        sys.stdout.write("\n".join([*getattr(options, "portNotes", ()),
+                                    *whatRunsWhere(dataDir, configs, daemons, ports, password)])
                          + "\n")
         sys.stdout.flush()
     return root

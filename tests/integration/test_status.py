@@ -50,6 +50,33 @@ class StatusTests(TestCase):
         self.assertEqual(status, 3, out + err)
         self.assertIn("not running (no pid file", out)
 
+    async def test_withoutPidFile(self):
+        """
+        A daemon run as systemd's units run it, with C{--pidfile=} (no pid
+        file), from another directory and with a relative config path, is
+        found by its command line.
+        """
+        directory = os.path.abspath(self.mktemp())
+        port = freePort()
+        conf = writeRawLogConfigs(directory, f"sqlite:///{directory}/rawlog.db", port=port)
+        with open(os.path.join(directory, "daemon.out"), "wb") as out:
+            daemon = subprocess.Popen(
+                TWISTD + ["--nodaemon", "--pidfile=", "mice-bufferdaemon", "-c",
+                          os.path.basename(conf)], stdout=out, stderr=out, cwd=directory)
+        self.addCleanup(lambda: (daemon.poll() is None and daemon.kill(), daemon.wait()))
+        await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
+        status, out, err = mice("status", conf)
+        self.assertEqual(status, 0, out + err)
+        self.assertIn(f"{conf}: mice-bufferdaemon: running (pid {daemon.pid}, found by its"
+                      " command line", out)
+        self.assertIn(f"listens on tcp:{port}:interface=127.0.0.1", out)
+        self.assertIn(f"    listening now on 127.0.0.1:{port}\n", out)
+        daemon.send_signal(signal.SIGTERM)
+        await waitFor(lambda: daemon.poll() is not None, 30, "the BufferDaemon to stop")
+        status, out, err = mice("status", conf)
+        self.assertEqual(status, 3, out + err)
+        self.assertIn("not running (no PIDPATH; no process runs this config)", out)
+
     def test_stalePidFile(self):
         """
         A pid file left by a daemon killed -9 names a process that is gone,

@@ -506,3 +506,43 @@ class SyslogTests(TestCase):
         Logger().error("tamper: {what}", what="Logfile inconsistency")
         self.assertEqual(opened, [("mice-test", 0, 19)])
         self.assertTrue(any("Logfile inconsistency" in message for _, message in sent), sent)
+
+
+class AllInOnePortTests(TestCase):
+    """
+    mice-allinone's ports against real sockets: a default one another
+    program holds falls back, with a line saying so; one chosen on the
+    command line that is taken is a usage error naming it.
+    """
+
+    def hold(self, port):
+        import socket
+
+        holder = socket.socket()
+        self.addCleanup(holder.close)
+        try:
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        except OSError:
+            pass  # another program holds it already: taken all the same
+
+    def freePorts(self):
+        return ["--port", str(freePort()), "--agent-port", str(freePort()),
+                "--management-port", str(freePort()), "--reaction-port", str(freePort())]
+
+    def test_takenDefaultConsolePortFallsBack(self):
+        self.hold(8080)
+        options = allinone.Options()
+        options.parseOptions(self.freePorts())
+        self.assertNotEqual(options["console-port"], 8080)
+        [note] = options.portNotes
+        self.assertEqual(note, "127.0.0.1:8080 (the web console) is taken by another program:"
+                               f" using 127.0.0.1:{options['console-port']} instead"
+                               " (--console-port chooses one)")
+
+    def test_takenChosenPort(self):
+        port = freePort()
+        self.hold(port)
+        e = self.assertRaises(usage.UsageError, allinone.Options().parseOptions,
+                              [*self.freePorts(), "--console-port", str(port)])
+        self.assertIn(f"--console-port {port}: 127.0.0.1:{port} is taken", str(e))

@@ -660,7 +660,12 @@ class SeedConfigTests(_ConfigTestCase):
                           "/etc/M-ICE/matchfiles", "datafwd", "mice"))
         self.assertEqual(sorted(w.line for w in loaded.warnings), sorted([
             lineOf(SEED_ACT_GENERIC, "DTDFile"), lineOf(SEED_ACT_GENERIC, "MOD_PATH"),
-            lineOf(SEED_ACT_GENERIC, "MATCH_PATH"), lineOf(SEED_ACT_GENERIC, "MF=")]))
+            lineOf(SEED_ACT_GENERIC, "MATCH_PATH"), lineOf(SEED_ACT_GENERIC, "MF=")]
+            # Keys of the BufferDaemon's, not act_generic's (issue 16).
+            + [lineOf(SEED_ACT_GENERIC, key) for key in ("MOD_PATH", "PID_PATH", "USER",
+                                                         "GROUP")]))
+        self.assertIn("whose USER applies", [w.message for w in loaded.warnings
+                                             if w.line == lineOf(SEED_ACT_GENERIC, "USER")][0])
 
     def test_matchFile(self):
         loaded = self.load(SEED_MATCH_FILE, "match_file_aa_regex.txt")
