@@ -131,6 +131,30 @@ def buildReactionDaemon(settings, reactor, endpoints=None, onListenFailure=None,
         clock=reactor, limits=settings.limits)
 
 
+def withMetrics(daemon, settings, reactor):
+    """
+    C{daemon} beside its metrics (C{[METRICS]} C{LISTEN}, and the minute
+    log line), as every daemon has them: countermeasures active and links
+    open, read at each scrape.
+    """
+    from twisted.application.service import MultiService
+
+    from mice.metrics import Metrics
+    from mice.services.metrics import metricsService
+
+    metrics = Metrics("reactiondaemon")
+    metrics.watch("countermeasures_active", lambda: len(daemon.engine.current))
+    metrics.watch("links_open", lambda: len(daemon.connections))
+    top = MultiService()
+    daemon.setName("reactiondaemon")
+    daemon.setServiceParent(top)
+    metricsService(settings.metricsListen, metrics, reactor).setServiceParent(top)
+    if settings.metricsListen:
+        log.info("{path}: metrics on {endpoint}", path=settings.path,
+                 endpoint=settings.metricsListen)
+    return top
+
+
 def makeService(options):
     from twisted.internet import reactor
 
@@ -141,8 +165,9 @@ def makeService(options):
     try:
         # A daemon that cannot restore its state or listen is of no use:
         # stop (once twistd has started the reactor) after it has said why.
-        return buildReactionDaemon(
+        return withMetrics(buildReactionDaemon(
             settings, reactor,
-            onListenFailure=lambda reason: reactor.callWhenRunning(reactor.stop))
+            onListenFailure=lambda reason: reactor.callWhenRunning(reactor.stop)),
+            settings, reactor)
     except (ConfigError, OSError, ValueError) as e:
         raise SystemExit(f"mice-reactiondaemon: {e}") from None

@@ -6,7 +6,8 @@ given, and Selenium Manager is told to stay offline).
 Log in, see a host pane fill as console events arrive, see a live alert
 appear without a reload, search for authentication failures, lift a
 countermeasure (a fake source stands where the ReactionDaemons will be),
-and check that hostile log lines render as text: no script of theirs ran
+see countermeasures applied and ended elsewhere come and go, and
+check that hostile log lines render as text: no script of theirs ran
 (C{window.__pwned} stays undefined) and the DOM holds their text.
 
 Selenium's calls block (they talk HTTP to chromedriver), so they run in a
@@ -201,6 +202,17 @@ class ConsoleBrowserTests(TestCase):
                            ".length === 0")
         self.assertEqual(countermeasures.lifted,
                          [("rd-web01", "cm-1", "console:admin", "lifted from the console")])
+
+        # Applied and ended outside the console (reaction 4, an expiry,
+        # mice react --undo): the list follows without a reload.
+        countermeasures.countermeasures.append(dict(COUNTERMEASURE, id="cm-2"))
+        await self.waitFor("const r = document.querySelectorAll('#countermeasures tbody tr');"
+                           " return r.length === 1 && r[0].textContent.includes('cm-2')")
+        countermeasures.countermeasures.clear()
+        await self.waitFor("return document.querySelectorAll('#countermeasures tbody tr')"
+                           ".length === 0")
+        self.assertTrue(await self.blocking(driver.execute_script,
+                                            "return window.__sameDocument === true"))
         self.assertTrue(await self.blocking(driver.execute_script,
                                             "return window.__pwned === undefined"))
         logs = await self.blocking(driver.get_log, "browser")

@@ -385,7 +385,9 @@ class TapTests(TestCase):
 
         application = loadValueFromFile(os.path.join(ROOT, "tac", "reactiondaemon.tac"),
                                         "application")
-        [service] = list(IService(application))
+        [top] = list(IService(application))
+        service = top.getServiceNamed("reactiondaemon")
+        self.assertEqual(top.getServiceNamed("metrics").page, None)
         self.addCleanup(service.engine.store.close)
         self.assertIsInstance(service, ReactionDaemon)
         self.assertEqual([e._port for e in service.endpoints], [1977])
@@ -486,3 +488,33 @@ class TLSTests(TestCase):
         self.assertEqual(status, 2, out + err)
         [run] = daemon.runs()
         self.assertTrue(run.startswith("apply 192.0.2.7 cli-"), run)
+
+
+class MetricsTests(TestCase):
+    timeout = 120
+
+    async def test_scrape(self):
+        """
+        A ReactionDaemon with [METRICS] LISTEN serves the countermeasures
+        active and its open links in Prometheus' text format.
+        """
+        from twisted.web.client import Agent, readBody
+
+        daemon = Daemon(self)
+        metricsPort = freePort()
+        with open(daemon.config, "a") as f:
+            f.write(f"[METRICS]\nLISTEN = tcp:{metricsPort}:interface=127.0.0.1\n")
+        await daemon.start()
+        status, out, err = await _inThread(daemon, "--fid", "1", "--param", "ip=192.0.2.44",
+                                           "--duration", "600")
+        self.assertEqual(status, 0, err)
+
+        async def scrape():
+            response = await Agent(reactor).request(
+                b"GET", b"http://127.0.0.1:%d/metrics" % metricsPort)
+            return (await readBody(response)).decode()
+
+        await waitFor(lambda: accepting(metricsPort), 10, "the metrics page")
+        text = await scrape()
+        self.assertIn("mice_countermeasures_active 1.0", text)
+        self.assertIn("# TYPE mice_links_open gauge", text)
