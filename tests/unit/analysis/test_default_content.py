@@ -46,6 +46,7 @@ FAMILIES = {
     "ssh invalid user": ((0x1021,), [
         _H + "sshd[4711]: Invalid user oracle from 61.2.3.4 port 4242",
         _H + "sshd[4711]: Illegal user test from 61.2.3.4",
+        _H + "sshd[4711]: input_userauth_request: invalid user oracle [preauth]",
     ], [
         _H + "sshd[4711]: Connection closed by invalid-user.example.org port 22",
     ]),
@@ -122,6 +123,10 @@ FAMILIES = {
         "type=USER_AUTH msg=audit(1101081601.020:24001): pid=1 uid=0 auid=4294967295 ses=1"
         " msg='op=PAM:authentication acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=61.2.3.4"
         " addr=61.2.3.4 terminal=ssh res=failed'",
+        _H + "audit[812]: AVC avc:  denied  { read } for  pid=812 comm=\"httpd\" name=\"shadow\""
+        " tclass=file permissive=0",
+        "type=USER_AVC msg=audit(1101081601.020:24001): pid=1 uid=81 auid=4294967295 msg='avc: "
+        " denied  { send_msg } for msgtype=method_call exe=\"/usr/bin/dbus-daemon\"'",
     ], [
         "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=no"
         ' exit=-2 a0=7f items=1 ppid=1 pid=2 auid=1000 uid=0 comm="ls" exe="/bin/ls"'
@@ -184,9 +189,12 @@ FAMILIES = {
         ' 200 1024 "-" "Mozilla/5.0"',
         _WEB + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\" 200 1024 \"-\" \"M\"",
         _WEB + '/item.php?id=1+AND+SLEEP(5) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/item.php?id=-1+/*!50000union*/+select+1,@@version,3 HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/item.php?id=1+ORDER+BY+10-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ], [
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/books?author=O%27Reilly+and+sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/list?sort=order+by+date HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web XSS": ((0x7013,), [
         _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
@@ -208,6 +216,10 @@ FAMILIES = {
         " authentication failed: UGFzc3dvcmQ6",
         "Nov 22 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2"
         " secs): user=<bob>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1, session=<x>",
+        "Nov 22 10:00:01 mail dovecot: auth-worker(1234): pam(bob,61.2.3.4,<x>):"
+        " pam_authenticate() failed: Authentication failure (password mismatch?)",
+        "2024-12-01 00:00:01 login authenticator failed for (User) [61.2.3.4]: 535 Incorrect"
+        " authentication data (set_id=bob)",
     ], [
         "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
         " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
@@ -218,6 +230,8 @@ FAMILIES = {
         " from=<spam@example.de> to=<deploy@example.org> proto=ESMTP helo=<mx3.example.de>",
         "Nov 22 00:00:00 mail sendmail[123]: iAM9x1: [61.2.3.4]: possible SMTP attack:"
         " command=AUTH, count=3",
+        "Nov 22 00:00:00 mail postfix/smtpd[1]: warning: non-SMTP command from unknown[61.2.3.4]:"
+        " GET / HTTP/1.1",
     ], [
         "Nov 22 00:00:00 mail postfix/smtpd[13906]: connect from mx8.gmx.de[201.227.252.64]",
     ]),
