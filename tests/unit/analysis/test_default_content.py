@@ -54,6 +54,7 @@ FAMILIES = {
         _H + "sshd[4711]: ROOT LOGIN REFUSED FROM 61.2.3.4 port 4242",
         _H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in AllowUsers",
         _H + "login[811]: ROOT LOGIN REFUSED ON tty3",
+        _H + "login[811]: pam_securetty(login:auth): access denied: tty 'pts/1' is not secure !",
     ], [
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user root by (uid=0)",
     ]),
