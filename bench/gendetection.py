@@ -110,6 +110,7 @@ _XSS = (
     "/profile?name=%3CsVg/OnLoAd=prompt(1)%3E", "/redirect?url=javascript:alert(%27xss%27)",
     "/page?x=%253Cscript%253Ealert(1)%253C%252Fscript%253E",
     "/q?s=%3Ciframe%20src=javascript:alert(1)%3E", "/p?v=%3Cbody%20onload=alert(1)%3E",
+    '/search?q=\\"><script>alert(String.fromCharCode(88))</script>',
 )
 _CODERED = (
     "/default.ida?NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN%u9090%u6858%ucbd3%u7801%u9090%u6858"

@@ -124,6 +124,9 @@ FAMILIES = {
         "type=USER_AUTH msg=audit(1101081601.020:24001): pid=1 uid=0 auid=4294967295 ses=1"
         " msg='op=PAM:authentication acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=61.2.3.4"
         " addr=61.2.3.4 terminal=ssh res=failed'",
+        "type=SYSCALL msg=audit(12/01/2024 00:00:01.123:456) : arch=x86_64 syscall=openat"
+        " success=no exit=EACCES(Permission denied) a0=AT_FDCWD items=1 ppid=1 pid=2 auid=bob"
+        " uid=bob comm=cat exe=/usr/bin/cat key=(null)",
         _H + "audit[812]: AVC avc:  denied  { read } for  pid=812 comm=\"httpd\" name=\"shadow\""
         " tclass=file permissive=0",
         "type=USER_AVC msg=audit(1101081601.020:24001): pid=1 uid=81 auid=4294967295 msg='avc: "
@@ -201,8 +204,10 @@ FAMILIES = {
         _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
         ' "-" "Mozilla/5.0"',
         _WEB + '/search?q=%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E HTTP/1.1" 200 1024 "-" "M"',
+        _WEB + '/search?q=\\"><script>alert(1)</script> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ], [
         _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=\\"quoted\\" HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web scanner": ((0x7014,), [
         _WEB + '/admin/ HTTP/1.1" 404 1024 "-" "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None)'
