@@ -339,8 +339,13 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if r() < 0.6:
             return "%sFAILED SU (to %s) %s on %s" % (head("su", r() < 0.5), pick(("root", "postgres")),
                                                      pick(_USERS), pick(("/dev/pts/0", "pts/2")))
-        if r() < 0.5:
+        form = r()
+        if form < 0.3:
             return "%spam_authenticate: Authentication failure" % head("su")
+        if form < 0.5:
+            return "%sFAILED su for root by %s" % (head("su"), pick(_USERS))
+        if form < 0.7:
+            return "%s- /dev/pts/%d %s:root" % (head("su"), rnd.randrange(9), pick(_USERS))
         return "%sBAD SU %s to root on /dev/pts/%d" % (head("su", False), pick(_USERS), rnd.randrange(9))
 
     def a_sudo_failure():
@@ -504,7 +509,13 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                   "/usr/bin/curl http://127.0.0.1/?q=union+select")))
 
     def b_su():
-        return "%s(to root) %s on pts/%d" % (head("su", r() < 0.5), pick(_USERS), rnd.randrange(9))
+        form = r()
+        if form < 0.6:
+            return "%s(to root) %s on pts/%d" % (head("su", r() < 0.5), pick(_USERS),
+                                                 rnd.randrange(9))
+        if form < 0.8:
+            return "%s+ /dev/pts/%d %s:root" % (head("su"), rnd.randrange(9), pick(_USERS))
+        return "%sSuccessful su for root by %s" % (head("su"), pick(_USERS))
 
     def b_cron():
         return "%s(%s) CMD (%s)" % (head(pick(("CRON", "/usr/sbin/cron"))), pick(_USERS),

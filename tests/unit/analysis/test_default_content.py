@@ -48,6 +48,8 @@ FAMILIES = {
         _H + "sshd[4711]: Invalid user oracle from 61.2.3.4 port 4242",
         _H + "sshd[4711]: Illegal user test from 61.2.3.4",
         _H + "sshd[4711]: input_userauth_request: invalid user oracle [preauth]",
+        _H + "sshd[4711]: error: PAM: User not known to the underlying authentication module for"
+        " illegal user admin from 61.2.3.4",
     ], [
         _H + "sshd[4711]: Connection closed by invalid-user.example.org port 22",
     ]),
@@ -99,10 +101,14 @@ FAMILIES = {
     "su/sudo failure": ((0x1029,), [
         _H + "su: FAILED SU (to root) alice on /dev/pts/0",
         _H + "su[123]: pam_authenticate: Authentication failure",
+        _H + "su[123]: FAILED su for root by alice",
+        _H + "su[123]: - /dev/pts/0 alice:root",
         _H + "sudo:    alice.smith : 3 incorrect password attempts ; TTY=pts/0 ;"
         " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
     ], [
         _H + "su: (to root) alice on /dev/pts/0",
+        _H + "su[123]: + /dev/pts/0 alice:root",
+        _H + "su[123]: Successful su for root by alice",
         _H + 'sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep'
         ' "3 incorrect password attempts" /var/log/secure',
     ]),
