@@ -59,10 +59,10 @@ UNCLASSIFIED = "Unclassified log line"
 #: Severity per alert ID: what an operator should look at first.  Failures,
 #: exploits, dropped or illegal packets and code run as root are attacks or
 #: their traces (high); other superuser actions, failed reads/writes,
-#: monitored IDs and rejects are worth a look (medium); successes and
-#: accepted packets are context (low/info).
+#: monitored IDs and rejects are worth a look (medium); accepted logins and
+#: packets are informational (info), other successes context (low).
 SEVERITY = {
-    0x1010: "low", 0x1020: "high",
+    0x1010: "info", 0x1020: "high",
     0x2010: "medium", 0x2020: "medium", 0x2030: "medium", 0x2040: "medium",
     0x2050: "high",
     0x3010: "low", 0x3020: "medium",

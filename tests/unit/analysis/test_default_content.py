@@ -7,6 +7,7 @@ config and the C{alert=ID} extension of LogIDS actions they are written in.
 """
 
 import os
+import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -46,6 +47,9 @@ FAMILIES = {
     "ssh invalid user": ((0x1021,), [
         _H + "sshd[4711]: Invalid user oracle from 61.2.3.4 port 4242",
         _H + "sshd[4711]: Illegal user test from 61.2.3.4",
+        _H + "sshd[4711]: input_userauth_request: invalid user oracle [preauth]",
+        _H + "sshd[4711]: error: PAM: User not known to the underlying authentication module for"
+        " illegal user admin from 61.2.3.4",
     ], [
         _H + "sshd[4711]: Connection closed by invalid-user.example.org port 22",
     ]),
@@ -53,6 +57,7 @@ FAMILIES = {
         _H + "sshd[4711]: ROOT LOGIN REFUSED FROM 61.2.3.4 port 4242",
         _H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in AllowUsers",
         _H + "login[811]: ROOT LOGIN REFUSED ON tty3",
+        _H + "login[811]: pam_securetty(login:auth): access denied: tty 'pts/1' is not secure !",
     ], [
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user root by (uid=0)",
     ]),
@@ -96,10 +101,14 @@ FAMILIES = {
     "su/sudo failure": ((0x1029,), [
         _H + "su: FAILED SU (to root) alice on /dev/pts/0",
         _H + "su[123]: pam_authenticate: Authentication failure",
+        _H + "su[123]: FAILED su for root by alice",
+        _H + "su[123]: - /dev/pts/0 alice:root",
         _H + "sudo:    alice.smith : 3 incorrect password attempts ; TTY=pts/0 ;"
         " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
     ], [
         _H + "su: (to root) alice on /dev/pts/0",
+        _H + "su[123]: + /dev/pts/0 alice:root",
+        _H + "su[123]: Successful su for root by alice",
         _H + 'sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep'
         ' "3 incorrect password attempts" /var/log/secure',
     ]),
@@ -122,6 +131,13 @@ FAMILIES = {
         "type=USER_AUTH msg=audit(1101081601.020:24001): pid=1 uid=0 auid=4294967295 ses=1"
         " msg='op=PAM:authentication acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=61.2.3.4"
         " addr=61.2.3.4 terminal=ssh res=failed'",
+        "type=SYSCALL msg=audit(12/01/2024 00:00:01.123:456) : arch=x86_64 syscall=openat"
+        " success=no exit=EACCES(Permission denied) a0=AT_FDCWD items=1 ppid=1 pid=2 auid=bob"
+        " uid=bob comm=cat exe=/usr/bin/cat key=(null)",
+        _H + "audit[812]: AVC avc:  denied  { read } for  pid=812 comm=\"httpd\" name=\"shadow\""
+        " tclass=file permissive=0",
+        "type=USER_AVC msg=audit(1101081601.020:24001): pid=1 uid=81 auid=4294967295 msg='avc: "
+        " denied  { send_msg } for msgtype=method_call exe=\"/usr/bin/dbus-daemon\"'",
     ], [
         "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=no"
         ' exit=-2 a0=7f items=1 ppid=1 pid=2 auid=1000 uid=0 comm="ls" exe="/bin/ls"'
@@ -184,16 +200,21 @@ FAMILIES = {
         ' 200 1024 "-" "Mozilla/5.0"',
         _WEB + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\" 200 1024 \"-\" \"M\"",
         _WEB + '/item.php?id=1+AND+SLEEP(5) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/item.php?id=-1+/*!50000union*/+select+1,@@version,3 HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/item.php?id=1+ORDER+BY+10-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ], [
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/books?author=O%27Reilly+and+sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/list?sort=order+by+date HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web XSS": ((0x7013,), [
         _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
         ' "-" "Mozilla/5.0"',
         _WEB + '/search?q=%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E HTTP/1.1" 200 1024 "-" "M"',
+        _WEB + '/search?q=\\"><script>alert(1)</script> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ], [
         _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=\\"quoted\\" HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web scanner": ((0x7014,), [
         _WEB + '/admin/ HTTP/1.1" 404 1024 "-" "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None)'
@@ -208,6 +229,10 @@ FAMILIES = {
         " authentication failed: UGFzc3dvcmQ6",
         "Nov 22 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2"
         " secs): user=<bob>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1, session=<x>",
+        "Nov 22 10:00:01 mail dovecot: auth-worker(1234): pam(bob,61.2.3.4,<x>):"
+        " pam_authenticate() failed: Authentication failure (password mismatch?)",
+        "2024-12-01 00:00:01 login authenticator failed for (User) [61.2.3.4]: 535 Incorrect"
+        " authentication data (set_id=bob)",
     ], [
         "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
         " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
@@ -218,6 +243,8 @@ FAMILIES = {
         " from=<spam@example.de> to=<deploy@example.org> proto=ESMTP helo=<mx3.example.de>",
         "Nov 22 00:00:00 mail sendmail[123]: iAM9x1: [61.2.3.4]: possible SMTP attack:"
         " command=AUTH, count=3",
+        "Nov 22 00:00:00 mail postfix/smtpd[1]: warning: non-SMTP command from unknown[61.2.3.4]:"
+        " GET / HTTP/1.1",
     ], [
         "Nov 22 00:00:00 mail postfix/smtpd[13906]: connect from mx8.gmx.de[201.227.252.64]",
     ]),
@@ -274,6 +301,25 @@ class DefaultContentTests(SynchronousTestCase):
             for line in lines:
                 self.assertEqual((family, self.miceIds(line)), (family, ()), line)
                 self.assertEqual((family, self.logidsIds(line)), (family, ()), line)
+
+    def test_longHostileLines(self):
+        """
+        No rule is quadratic in the line's length: a 60 kB line of repeated
+        keywords without the rest of the message (a netfilter keyword without
+        IN=, audit's success= without key=) costs milliseconds, not seconds
+        (it took 8 s of CPU when a netfilter prefix could be any length).
+        """
+        web = '1.2.3.4 - - [22/Nov/2004:00:00:00 +0000] "GET /'
+        lines = [_H + "kernel: " + "DROP " * 12000, _H + "kernel: " + "ACCEPT " * 9000,
+                 "type=SYSCALL msg=audit(1.2:3): " + "a success=yes " * 4000,
+                 "type=SYSCALL msg=audit(1.2:3): " + "res=" * 14000,
+                 _H + "audit[1]: SYSCALL " + "a success=yes " * 4000,
+                 web + "." * 60000, web + "union%20" * 7000, web + '\\"' * 30000]
+        began = time.process_time()
+        for line in lines:
+            self.miceIds(line)
+            self.logidsIds(line)
+        self.assertLess(time.process_time() - began, 2.0)
 
     def test_informationalSentNowhere(self):
         """

@@ -1,0 +1,617 @@
+#!/usr/bin/env python
+"""
+Generate a labelled syslog and Apache corpus for the detection bench.
+
+Every line has a ground-truth label: an attack or failure family (about 10%
+of the lines), C{informational} (accepted logins and packets), or
+C{benign}.  The families are those of docs/detection.rst, written as the
+programs log them, with realistic variants: classic and RFC 3339 syslog
+headers, OpenSSH 9.8's C{sshd-session}, IPv4, IPv6 and IPv4-mapped
+addresses, user names with dots, PAM lines of many services (sshd, sudo,
+su, login, dovecot, vsftpd, cups, polkit, gdm), auditd's raw and syslog
+forms, netfilter prefixes of iptables, ufw, SuSEfirewall2, firewalld and
+Shorewall, Apache's common and combined formats (with virtual hosts) with
+URL-encoded attacks, Postfix, Dovecot and Sendmail.  The benign lines hold
+look-alikes on purpose: sudo commands quoting "Failed password" or
+C{/etc/passwd}, searches for "union select", pages about SQL injection,
+hosts called C{dropbox}, audit records with a key that succeeded without
+one...
+
+    python bench/gendetection.py --lines 1000000 --seed 1 -o corpus.log
+    # writes corpus.log and corpus.log.truth (one label per line)
+
+or, from Python, C{generate(n, seed)}: an iterator of C{(line, label)}.  The
+same seed always gives the same lines.
+"""
+
+import argparse
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from gencorpus import writeCorpus  # noqa: E402
+
+#: The attack and failure families, with the alert IDs that detect them
+#: (docs/detection.rst).
+FAMILY_IDS = {
+    "ssh_failed": {0x1020}, "ssh_invalid_user": {0x1021}, "ssh_root_refused": {0x1022},
+    "ssh_max_auth": {0x1023}, "ssh_crc32": {0x7010}, "ssh_no_ident": {0x1024},
+    "pam_failure": {0x1025}, "su_failure": {0x1029}, "sudo_failure": {0x1029},
+    "sudo_unauthorised": {0x102A}, "audit_denied": {0x5030}, "audit_watch": {0x5040},
+    "fw_drop": {0x8010, 0x8040}, "fw_reject": {0x8020}, "web_codered": {0x7010},
+    "web_traversal": {0x7011}, "web_sqli": {0x7012}, "web_xss": {0x7013},
+    "web_scanner": {0x7014}, "mail_auth": {0x1027}, "mail_suspicious": {0x7020},
+}  # fmt: skip
+#: The labels of lines that must raise no alert.
+NEGATIVE = ("benign", "informational")
+#: Alert IDs that classify a line without alerting (accepted logins, packets).
+INFORMATIONAL_IDS = frozenset({0x1010, 0x8030})
+
+START = 1733011200  # 2024-12-01T00:00:00Z
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HOSTS = ("fw", "gate", "www1", "www2", "mail", "db1", "ldap", "build", "nfs", "ws17",
+          "dropbox", "blocker", "deny-ws3")
+_USERS = ("root", "alice", "bob", "john.doe", "a.smith", "svc_backup", "deploy", "m.mueller",
+          "postgres", "www-data", "jenkins", "carol.o-brien")
+_BAD_USERS = ("admin", "test", "oracle", "guest", "ubuntu", "pi", "ftpuser", "support",
+              "user1", "git", "mysql", "administrator", "tomcat", "info.desk", "web.master")
+_PAM_SERVICES = ("sshd", "sudo", "su", "login", "dovecot", "vsftpd", "cups", "polkit-1",
+                 "gdm-password", "su-l", "systemd-user", "passwd", "cron", "proftpd")
+_WORDS = ("linux", "union+station", "select+committee", "script+writing", "drop+shipping",
+          "etc", "passwd+reset", "nikto+review", "how+to+use+sqlmap", "cmd+line")
+_AGENTS = (
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15",
+    "curl/8.5.0", "Wget/1.21.4", "Googlebot/2.1 (+http://www.google.com/bot.html)",
+    "python-requests/2.31.0",
+)
+_SCANNER_AGENTS = (
+    "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None) (Test:%06d)",
+    "sqlmap/1.8.2#stable (https://sqlmap.org)",
+    "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
+    "masscan/1.3 (https://github.com/robertdavidgraham/masscan)",
+    "Mozilla/5.0 zgrab/0.x", "ZmEu", "WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)",
+    "Mozilla/5.0 (compatible; Nuclei - Open-source project (github.com/projectdiscovery/nuclei))",
+    "gobuster/3.6", "Fuzz Faster U Fool v2.1.0-dev", "Mozilla/4.0 (compatible; MSIE 6.0; DirBuster)",
+)
+_URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/js/script.js",
+         "/images/logo.png", "/login.php", "/api/v1/status?format=json", "/wp-login.php",
+         "/docs/manual%20v2.pdf", "/search?q=%s", "/blog/how-sql-injection-works",
+         "/wiki/Directory_traversal_attack", "/docs/etc-passwd-format.html",
+         "/downloads/cmd-tools.zip", "/books?author=O%27Reilly+and+sons",
+         "/select/union-pacific.html", "/files/..hidden", "/a%2Fb?redirect=%2Fhome",
+         "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css")
+_TRAVERSALS = (
+    "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
+    "/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/download?f=....//....//etc/passwd",
+    "/static/%252e%252e/%252e%252e/etc/shadow", "/show.php?file=/etc/passwd",
+    "/..%c0%af..%c0%afetc/passwd", "/img/..%5c..%5cwindows%5cwin.ini",
+    "/view?doc=..\\..\\..\\boot.ini", "/include.php?path=php://filter/resource=../../etc/passwd",
+)
+_SQLI = (
+    "/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users--",
+    "/item.php?id=1+union+all+select+1,2,concat(user(),version())--+-",
+    "/login.php?user=admin%27%20or%20%271%27=%271", "/news.php?id=5%27%20AND%201=1--",
+    "/item.php?id=1+AND+SLEEP(5)", "/products.php?cat=2%27;DROP%20TABLE%20users;--",
+    "/search.php?q=x%27)%20OR%20(%27a%27=%27a", "/view.php?id=-1/**/UnIoN/**/SeLeCt/**/1,2,3",
+    "/list.php?sort=(select%20benchmark(5000000,md5(1)))",
+    "/item.php?id=1%20and%20(select%201%20from%20information_schema.tables)",
+    "/page.php?id=1%27%20waitfor%20delay%20%270:0:5%27--", "/user.php?id=1 or 1=1",
+)
+_XSS = (
+    "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
+    "/search?q=%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E", "/comment?text=<script>alert(1)</script>",
+    "/profile?name=%3CsVg/OnLoAd=prompt(1)%3E", "/redirect?url=javascript:alert(%27xss%27)",
+    "/page?x=%253Cscript%253Ealert(1)%253C%252Fscript%253E",
+    "/q?s=%3Ciframe%20src=javascript:alert(1)%3E", "/p?v=%3Cbody%20onload=alert(1)%3E",
+    '/search?q=\\"><script>alert(String.fromCharCode(88))</script>',
+)
+_CODERED = (
+    "/default.ida?NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN%u9090%u6858%ucbd3%u7801%u9090%u6858"
+    "%ucbd3%u7801%u9090%u9090%u8190%u00c3%u0003%u8b00%u531b%u53ff%u0078%u0000%u00=a",
+    "/default.ida?XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX%u9090%u6858%ucbd3%u7801=a",
+    "/scripts/root.exe?/c+dir", "/MSADC/root.exe?/c+dir", "/c/winnt/system32/cmd.exe?/c+dir",
+    "/scripts/..%255c../winnt/system32/cmd.exe?/c+dir",
+    "/_vti_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe?/c+dir",
+    "/scripts/..%c0%2f../winnt/system32/cmd.exe?/c+dir",
+)
+_SCAN_URLS = ("/w00tw00t.at.ISC.SANS.DFind:)", "/nikto-test-4f3a2b.html", "/NessusTest123.html")
+_FW_DROP = ("SuSE-FW-DROP-DEFAULT ", "SuSE-FW-DROP ", "[UFW BLOCK] ", "DROP:", "iptables-dropped: ",
+            "IPTables-Dropped: ", "Shorewall:net2fw:DROP:", "SuSE-FW-ILLEGAL-TARGET ",
+            "SuSE-FW-UNAUTHORIZED-TARGET ", "nft drop in: ", "INPUT-DENY ")
+_FW_REJECT = ("FINAL_REJECT: ", "SuSE-FW-REJECT ", "Shorewall:net2fw:REJECT:", "REJECT ",
+              "[UFW REJECT] ")
+_FW_ACCEPT = ("SuSE-FW-ACCEPT ", "[UFW ALLOW] ", "ACCEPT-SSH: ", "Shorewall:net2fw:ACCEPT:")
+_FW_NEUTRAL = ("iptables-in ", "fw-log ", "[UFW AUDIT] ", "")
+
+
+def generate(n, seed=1, start=START, attackShare=0.1):
+    """
+    Yield C{n} C{(line, label)} pairs, reproducibly for C{seed}: about
+    C{attackShare} of them of the attack and failure families.
+    """
+    rnd = random.Random(seed)
+    r = rnd.random
+
+    def pick(seq):
+        return seq[int(r() * len(seq))]
+
+    outside = ["%d.%d.%d.%d" % (pick((24, 45, 61, 80, 91, 103, 185, 193, 203, 218)),
+                                rnd.randrange(256), rnd.randrange(256), rnd.randrange(1, 255))
+               for _ in range(300)]
+    outside += ["2001:db8:%x:%x::%x" % (rnd.randrange(65536), rnd.randrange(65536),
+                                        rnd.randrange(1, 65536)) for _ in range(60)]
+    inside = ["10.%d.%d.%d" % (rnd.randrange(4), rnd.randrange(256), rnd.randrange(1, 255))
+              for _ in range(60)] + ["fd00::%x" % rnd.randrange(1, 65536) for _ in range(10)]
+    clock = [float(start), -1, {}]
+
+    def stamp():
+        clock[0] += r() * 0.05
+        second = int(clock[0])
+        cache = clock[2]
+        if second != clock[1]:
+            clock[1] = second
+            tm = time.gmtime(second)
+            hms = "%02d:%02d:%02d" % (tm.tm_hour, tm.tm_min, tm.tm_sec)
+            cache["syslog"] = "%s %2d %s" % (_MONTHS[tm.tm_mon - 1], tm.tm_mday, hms)
+            cache["iso"] = "%04d-%02d-%02dT%s.%06d+00:00" % (
+                tm.tm_year, tm.tm_mon, tm.tm_mday, hms, rnd.randrange(1000000))
+            cache["apache"] = "%02d/%s/%04d:%s +0000" % (
+                tm.tm_mday, _MONTHS[tm.tm_mon - 1], tm.tm_year, hms)
+            cache["ctime"] = "%s %s %02d %s %04d" % (
+                _DAYS[tm.tm_wday], _MONTHS[tm.tm_mon - 1], tm.tm_mday, hms, tm.tm_year)
+            cache["audit"] = "%d" % second
+        return cache
+
+    def head(program, pid=True):
+        s = stamp()
+        when = s["iso"] if r() < 0.3 else s["syslog"]
+        if pid:
+            return "%s %s %s[%d]: " % (when, pick(_HOSTS), program, rnd.randrange(300, 65000))
+        return "%s %s %s: " % (when, pick(_HOSTS), program)
+
+    def sshd():
+        return head("sshd-session" if r() < 0.2 else "sshd")
+
+    def src():
+        return pick(outside)
+
+    def mapped(address):
+        return "::ffff:" + address if "." in address and r() < 0.3 else address
+
+    def port():
+        return rnd.randrange(1024, 65536)
+
+    def audit(kind):
+        s = stamp()
+        body = "type=%s msg=audit(%s.%03d:%d): " % (kind, s["audit"], rnd.randrange(1000),
+                                                    rnd.randrange(1000, 999999))
+        if r() < 0.25:
+            numbers = {"SYSCALL": 1300, "AVC": 1400, "USER_AUTH": 1100, "PATH": 1302}
+            body = "%s %s kernel: audit: type=%d audit(%s.%03d:%d): " % (
+                s["syslog"], pick(_HOSTS), numbers.get(kind, 1300), s["audit"],
+                rnd.randrange(1000), rnd.randrange(1000, 999999))
+        elif r() < 0.15:
+            body = "%s %s audispd: node=%s %s" % (s["syslog"], pick(_HOSTS), pick(_HOSTS), body)
+        return body
+
+    def syscall(success, exitCode, key, exe="/usr/bin/vi", comm="vi"):
+        return ("arch=c000003e syscall=%d success=%s exit=%s a0=7ffd1 a1=0 a2=1b6 a3=0 items=1"
+                " ppid=%d pid=%d auid=%d uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0"
+                " fsgid=0 tty=pts%d ses=%d comm=\"%s\" exe=\"%s\" key=%s" % (
+                    pick((2, 257, 59, 87, 90)), success, exitCode, rnd.randrange(2, 30000),
+                    rnd.randrange(2, 30000), pick((0, 1000, 1001, 4294967295)),
+                    rnd.randrange(8), rnd.randrange(90), comm, exe, key))
+
+    def netfilter(prefix, source=None):
+        s = stamp()
+        source = source or src()
+        six = ":" in source
+        dst = pick(inside) if not six else "2001:db8::%x" % rnd.randrange(1, 999)
+        stampK = "[%d.%06d] " % (rnd.randrange(99999), rnd.randrange(1000000)) if r() < 0.7 else ""
+        if six:
+            body = ("SRC=%s DST=%s LEN=80 TC=0 HOPLIMIT=57 FLOWLBL=0 PROTO=TCP SPT=%d DPT=%d"
+                    " WINDOW=64240 RES=0x00 SYN URGP=0" % (source, dst, port(),
+                                                          pick((22, 80, 443, 3389))))
+        else:
+            proto = pick(("TCP", "TCP", "UDP", "ICMP"))
+            body = "SRC=%s DST=%s LEN=%d TOS=0x00 PREC=0x00 TTL=%d ID=%d " % (
+                source, dst, rnd.randrange(40, 1500), rnd.randrange(30, 128), rnd.randrange(65536))
+            if proto == "ICMP":
+                body += "PROTO=ICMP TYPE=8 CODE=0 ID=%d SEQ=%d" % (rnd.randrange(65536), rnd.randrange(999))
+            else:
+                body += "DF PROTO=%s SPT=%d DPT=%d %s" % (
+                    proto, port(), pick((22, 23, 25, 53, 80, 135, 445, 1433, 3389, 8080)),
+                    "WINDOW=1024 RES=0x00 SYN URGP=0" if proto == "TCP" else "LEN=20")
+        mac = "MAC=00:16:3e:%02x:%02x:%02x:52:54:00:12:35:02:08:00 " % (
+            rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)) if r() < 0.6 else ""
+        return "%s %s kernel: %s%sIN=eth0 OUT= %s%s" % (
+            s["syslog"], pick(_HOSTS), stampK, prefix, mac, body)
+
+    def web(url, status=None, agent=None, client=None):
+        s = stamp()
+        client = client or src()
+        status = status or pick((200, 200, 200, 301, 302, 304, 403, 404, 500))
+        method = pick(("GET", "GET", "GET", "POST", "HEAD"))
+        line = '%s - %s [%s] "%s %s HTTP/1.1" %d %s' % (
+            client, pick(("-", "-", "-", "bob", "john.doe")), s["apache"], method, url, status,
+            rnd.randrange(100, 90000) if status < 300 else "-")
+        if r() < 0.8:
+            line += ' "%s" "%s"' % (pick(("-", "https://www.example.org/", "https://www.google"
+                                          ".com/search?q=nikto+sqlmap")), agent or pick(_AGENTS))
+        if r() < 0.15:
+            line = "www.example.org:443 " + line
+        return line
+
+    def webError(message, client=None):
+        s = stamp()
+        if r() < 0.5:
+            return "[%s] [error] [client %s] %s" % (s["ctime"], client or src(), message)
+        return "[%s] [core:error] [pid %d:tid %d] [client %s:%d] %s" % (
+            s["ctime"], rnd.randrange(99999), rnd.randrange(99999), client or src(), port(),
+            message)
+
+    def pamFailure(service, user, rhost):
+        form = r()
+        if form < 0.85:
+            module = pick(("pam_unix", "pam_unix", "pam_sss", "pam_ldap"))
+            return ("%s%s(%s:auth): authentication failure; logname=%s uid=%d euid=0 tty=%s"
+                    " ruser=%s rhost=%s %s" % (
+                        head(service.split("-")[0]), module, service, pick(("", user)),
+                        pick((0, 1000)), pick(("ssh", "/dev/pts/1", service, "")),
+                        pick(("", user)), rhost, pick(("", " user=" + user))))
+        return ("%sauthentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=%s"
+                "  user=%s" % (head(service + "(pam_unix)"), rhost, user))
+
+    # Attack and failure lines --------------------------------------------------
+    def a_ssh_failed():
+        user = pick(_USERS + _BAD_USERS)
+        invalid = "invalid user " if user in _BAD_USERS else ""
+        if r() < 0.1:
+            return "%sBad password attempt for '%s' from %s:%d" % (head("dropbear"), user, src(), port())
+        if r() < 0.05:
+            return "%serror: PAM: Authentication failure for %s%s from %s" % (
+                sshd(), "illegal user " if invalid else "", user, src())
+        return "%sFailed %s for %s%s from %s port %d ssh2%s" % (
+            sshd(), pick(("password", "password", "publickey", "keyboard-interactive/pam", "none")),
+            invalid, user, src(), port(), pick(("", "", ": RSA SHA256:Qx0dVfHfd2z")))
+
+    def a_ssh_invalid_user():
+        if r() < 0.1:
+            return "%sLogin attempt for nonexistent user from %s:%d" % (head("dropbear"), src(), port())
+        return "%s%s user %s from %s%s" % (sshd(), pick(("Invalid", "Invalid", "Illegal")),
+                                           pick(_BAD_USERS), src(), pick(("", " port %d" % port())))
+
+    def a_ssh_root_refused():
+        form = r()
+        if form < 0.4:
+            return "%sROOT LOGIN REFUSED FROM %s%s" % (sshd(), src(), pick(("", " port %d" % port())))
+        if form < 0.8:
+            return "%sUser %s from %s not allowed because %s" % (
+                sshd(), pick(("root", "admin", "john.doe")), src(),
+                pick(("not listed in AllowUsers", "listed in DenyUsers", "none of user's groups"
+                      " are listed in AllowGroups")))
+        return "%sROOT LOGIN REFUSED ON tty%d" % (head("login"), rnd.randrange(1, 7))
+
+    def a_ssh_max_auth():
+        user = pick(_USERS + _BAD_USERS)
+        form = r()
+        if form < 0.35:
+            return "%serror: maximum authentication attempts exceeded for %s%s from %s port %d" \
+                   " ssh2 [preauth]" % (sshd(), "invalid user " if user in _BAD_USERS else "",
+                                        user, src(), port())
+        if form < 0.6:
+            return "%sDisconnecting %s user %s %s port %d: Too many authentication failures" \
+                   " [preauth]" % (sshd(), "invalid" if user in _BAD_USERS else "authenticating",
+                                   user, src(), port())
+        if form < 0.8:
+            return "%sPAM %d more authentication failures; logname= uid=0 euid=0 tty=ssh ruser=" \
+                   " rhost=%s  user=%s" % (sshd(), rnd.randrange(1, 6), src(), user)
+        if form < 0.9:
+            return "%sPAM service(sshd) ignoring max retries; %d > 3" % (sshd(), rnd.randrange(4, 7))
+        return "%spam_faillock(sshd:auth): Consecutive login failures for user %s account" \
+               " temporarily locked" % (sshd(), user)
+
+    def a_ssh_crc32():
+        return "%sfatal: Local: crc32 compensation attack: network attack detected from %s port" \
+               " %d" % (sshd(), src(), port())
+
+    def a_ssh_no_ident():
+        if r() < 0.8:
+            return "%s%sid not receive identification string from %s%s" % (
+                sshd(), pick(("D", "D", "error: d")), src(), pick(("", " port %d" % port())))
+        return "%sBad protocol version identification '%s' from %s port %d" % (
+            sshd(), pick(("GET / HTTP/1.1", "\\026\\003\\001", "SSH-1.5-NmapNSE_1.0")), src(), port())
+
+    def a_pam_failure():
+        if r() < 0.1:
+            return "%sFAILED LOGIN %s FROM %s FOR %s, Authentication failure" % (
+                head("login"), pick(("1", "(2)")), pick(("tty1", "pts/3")), pick(_USERS))
+        return pamFailure(pick(_PAM_SERVICES), pick(_USERS), pick(("", src(), mapped(src()))))
+
+    def a_su_failure():
+        if r() < 0.6:
+            return "%sFAILED SU (to %s) %s on %s" % (head("su", r() < 0.5), pick(("root", "postgres")),
+                                                     pick(_USERS), pick(("/dev/pts/0", "pts/2")))
+        form = r()
+        if form < 0.3:
+            return "%spam_authenticate: Authentication failure" % head("su")
+        if form < 0.5:
+            return "%sFAILED su for root by %s" % (head("su"), pick(_USERS))
+        if form < 0.7:
+            return "%s- /dev/pts/%d %s:root" % (head("su"), rnd.randrange(9), pick(_USERS))
+        return "%sBAD SU %s to root on /dev/pts/%d" % (head("su", False), pick(_USERS), rnd.randrange(9))
+
+    def a_sudo_failure():
+        user = pick(_USERS[1:])
+        return "%s%s%s : %s ; TTY=pts/%d ; PWD=/home/%s ; USER=root ; COMMAND=%s" % (
+            head("sudo", r() < 0.3), " " * rnd.randrange(1, 5), user,
+            pick(("3 incorrect password attempts", "1 incorrect password attempt",
+                  "2 incorrect password attempts", "a password is required")),
+            rnd.randrange(9), user, pick(("/bin/bash", "/usr/bin/apt upgrade", "/bin/cat /etc/shadow")))
+
+    def a_sudo_unauthorised():
+        user = pick(_USERS[1:])
+        return "%s%s%s : %s ; TTY=pts/%d ; PWD=/home/%s ; USER=root ; COMMAND=%s" % (
+            head("sudo", r() < 0.3), " " * rnd.randrange(1, 5), user,
+            pick(("user NOT in sudoers", "command not allowed", "user NOT authorized on host")),
+            rnd.randrange(9), user, pick(("/bin/bash", "/usr/bin/id", "/bin/su -")))
+
+    def a_audit_denied():
+        form = r()
+        if form < 0.3:
+            return audit("AVC") + "avc:  denied  { %s } for  pid=%d comm=\"%s\" name=\"%s\"" \
+                " dev=\"sda1\" ino=%d scontext=system_u:system_r:httpd_t:s0" \
+                " tcontext=system_u:object_r:shadow_t:s0 tclass=file permissive=0" % (
+                    pick(("read", "write", "open", "getattr")), rnd.randrange(99999),
+                    pick(("httpd", "nginx", "php-fpm")), pick(("shadow", "id_rsa", "secret.key")),
+                    rnd.randrange(999999))
+        if form < 0.45:
+            return audit("AVC") + "apparmor=\"DENIED\" operation=\"open\" profile=\"/usr/sbin/cupsd\"" \
+                " name=\"/etc/shadow\" pid=%d comm=\"cupsd\" requested_mask=\"r\"" \
+                " denied_mask=\"r\" fsuid=0 ouid=0" % rnd.randrange(99999)
+        if form < 0.8:
+            return audit("SYSCALL") + syscall("no", pick(("-13", "-1")), pick(('"shadow"', "(null)")),
+                                              pick(("/tmp/.x/kit", "/usr/bin/cat")), "kit")
+        return audit("USER_AUTH") + "pid=%d uid=0 auid=4294967295 ses=4294967295" \
+            " subj=unconfined msg='op=PAM:authentication grantors=? acct=\"%s\"" \
+            " exe=\"/usr/sbin/sshd\" hostname=%s addr=%s terminal=ssh res=failed'" % (
+                rnd.randrange(99999), pick(_USERS), src(), src())
+
+    def a_audit_watch():
+        success = r() < 0.8
+        return audit("SYSCALL") + syscall("yes" if success else "no",
+                                          pick(("0", "3")) if success else "-2",
+                                          '"%s"' % pick(("shadow", "sshd_config", "sudoers",
+                                                         "identity")))
+
+    def a_fw_drop():
+        return netfilter(pick(_FW_DROP))
+
+    def a_fw_reject():
+        return netfilter(pick(_FW_REJECT))
+
+    def a_web_codered():
+        if r() < 0.15:
+            return webError("File does not exist: /var/www/html/%s" % pick(
+                ("default.ida", "scripts/root.exe", "MSADC/root.exe", "c/winnt/system32/cmd.exe")))
+        return web(pick(_CODERED), pick((404, 400, 403)), pick(("-",) + _AGENTS[:1]))
+
+    def a_web_traversal():
+        if r() < 0.1:
+            return webError("Invalid URI in request GET /../../etc/passwd HTTP/1.1")
+        return web(pick(_TRAVERSALS), pick((400, 403, 404, 200)))
+
+    def a_web_sqli():
+        return web(pick(_SQLI).replace(" ", "%20"), pick((200, 500, 403)))
+
+    def a_web_xss():
+        return web(pick(_XSS), pick((200, 400, 403)))
+
+    def a_web_scanner():
+        if r() < 0.2:
+            return web(pick(_SCAN_URLS), pick((400, 404)))
+        agent = pick(_SCANNER_AGENTS)
+        if "%06d" in agent:
+            agent %= rnd.randrange(999999)
+        s = stamp()
+        return '%s - - [%s] "GET %s HTTP/1.1" %d %d "-" "%s"' % (
+            src(), s["apache"], pick(("/admin/", "/.git/config", "/phpmyadmin/", "/backup.zip",
+                                      "/", "/cgi-bin/test.cgi")), pick((404, 404, 200, 403)),
+            rnd.randrange(100, 5000), agent)
+
+    def a_mail_auth():
+        form = r()
+        if form < 0.4:
+            return "%swarning: %s[%s]: SASL %s authentication failed: %s" % (
+                head("postfix/smtpd"), pick(("unknown", "host-%d.example.net" % rnd.randrange(99))),
+                src(), pick(("LOGIN", "PLAIN")), pick(("UGFzc3dvcmQ6", "authentication failure")))
+        if form < 0.8:
+            return "%s%s: %s (auth failed, %d attempts in %d secs): user=<%s>, method=PLAIN," \
+                   " rip=%s, lip=10.0.0.25, session=<Xa3b>" % (
+                       head("dovecot", r() < 0.5), pick(("imap-login", "pop3-login")),
+                       pick(("Disconnected", "Aborted login", "Info: Disconnected")),
+                       rnd.randrange(1, 4), rnd.randrange(1, 30), pick(_USERS), mapped(src()))
+        return "%s%s: AUTH failure (LOGIN): authentication failure (-13) SASL(-13):" \
+               " authentication failure: checkpass failed, user=%s, relay=[%s]" % (
+                   head("sendmail"), "wB%dx" % rnd.randrange(99999), pick(_USERS), src())
+
+    def a_mail_suspicious():
+        form = r()
+        if form < 0.5:
+            return "%sNOQUEUE: reject: RCPT from %s[%s]: 554 5.7.1 <%s@%s>: Relay access denied;" \
+                   " from=<%s@spam.example> to=<%s@%s> proto=ESMTP helo=<x>" % (
+                       head("postfix/smtpd"), pick(("unknown", "mx.spam.example")), src(),
+                       pick(_USERS), "victim.example", pick(_BAD_USERS), pick(_USERS),
+                       "victim.example")
+        if form < 0.7:
+            return "%s%s: %s[%s]: possible SMTP attack: command=AUTH, count=%d" % (
+                head("sendmail"), "wB%dx" % rnd.randrange(99999),
+                pick(("", "host.spam.example ")), src(), rnd.randrange(3, 9))
+        if form < 0.85:
+            return "%s%s: %s [%s] did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA" % (
+                head("sendmail"), "wB%dx" % rnd.randrange(99999), pick(("unknown", "scan.example")),
+                src())
+        return "%s%s from %s[%s]: %s" % (head("postfix/smtpd"), pick(("improper command pipelining"
+                                         " after EHLO", "non-SMTP command")),
+                                         pick(("unknown", "scan.example")), src(),
+                                         pick(("QUIT", "GET / HTTP/1.1")))
+
+    attacks = [(name[2:], fn) for name, fn in sorted(locals().items()) if name.startswith("a_")]
+
+    # Informational and benign lines --------------------------------------------
+    def i_accepted():
+        return "%sAccepted %s for %s from %s port %d ssh2%s" % (
+            sshd(), pick(("publickey", "password", "keyboard-interactive/pam")), pick(_USERS),
+            pick(inside + outside[:20]), port(), pick(("", ": ED25519 SHA256:3kJ0dn1")))
+
+    def i_fw_accept():
+        return netfilter(pick(_FW_ACCEPT), pick(inside))
+
+    def b_ssh():
+        user, where, form = pick(_USERS), pick(inside), r()
+        if form < 0.3:
+            return "%spam_unix(sshd:session): session opened for user %s(uid=1000) by" \
+                   " (uid=0)" % (sshd(), user)
+        if form < 0.5:
+            return "%spam_unix(sshd:session): session closed for user %s" % (sshd(), user)
+        if form < 0.65:
+            return "%sReceived disconnect from %s port %d:11: disconnected by user" % (
+                sshd(), where, port())
+        if form < 0.8:
+            return "%sDisconnected from user %s %s port %d" % (sshd(), user, where, port())
+        if form < 0.9:
+            return "%sConnection closed by authenticating user %s %s port %d [preauth]" % (
+                sshd(), user, where, port())
+        return "%sServer listening on %s port 22." % (sshd(), pick(("0.0.0.0", "::")))
+
+    def b_pam():
+        service = pick(_PAM_SERVICES)
+        return "%spam_unix(%s:session): session %s for user %s%s" % (
+            head(service.split("-")[0]), service, pick(("opened", "closed")), pick(_USERS),
+            pick(("", " by (uid=0)", "(uid=0) by alice(uid=1000)")))
+
+    def b_sudo():
+        user = pick(_USERS[1:])
+        return "%s%s%s : TTY=pts/%d ; PWD=/home/%s ; USER=root ; COMMAND=%s" % (
+            head("sudo", r() < 0.3), " " * rnd.randrange(1, 5), user, rnd.randrange(9), user,
+            pick(("/usr/bin/apt update", "/bin/cat /etc/passwd", "/usr/bin/grep 'Failed password'"
+                  " /var/log/auth.log", "/usr/bin/grep -c '3 incorrect password attempts'"
+                  " /var/log/secure", "/usr/bin/tail -f /var/log/secure",
+                  "/usr/bin/journalctl -u sshd --grep=authentication failure",
+                  "/usr/sbin/iptables -A INPUT -j DROP", "/usr/bin/less /var/log/audit/audit.log",
+                  "/usr/bin/curl http://127.0.0.1/?q=union+select")))
+
+    def b_su():
+        form = r()
+        if form < 0.6:
+            return "%s(to root) %s on pts/%d" % (head("su", r() < 0.5), pick(_USERS),
+                                                 rnd.randrange(9))
+        if form < 0.8:
+            return "%s+ /dev/pts/%d %s:root" % (head("su"), rnd.randrange(9), pick(_USERS))
+        return "%sSuccessful su for root by %s" % (head("su"), pick(_USERS))
+
+    def b_cron():
+        return "%s(%s) CMD (%s)" % (head(pick(("CRON", "/usr/sbin/cron"))), pick(_USERS),
+                                    pick(("/usr/lib/sa/sa1 1 1", "run-parts /etc/cron.hourly",
+                                          "/usr/local/bin/backup.sh --incremental")))
+
+    def b_audit():
+        form = r()
+        if form < 0.4:
+            return audit("SYSCALL") + syscall("yes", pick(("0", "3")), "(null)")
+        if form < 0.6:
+            return audit("SYSCALL") + syscall("no", "-2", "(null)", "/bin/ls", "ls")
+        if form < 0.8:
+            return audit("PATH") + "item=0 name=\"/etc/shadow\" inode=%d dev=08:01 mode=0100640" \
+                " ouid=0 ogid=42 rdev=00:00 nametype=NORMAL cap_fp=0" % rnd.randrange(999999)
+        return audit(pick(("USER_AUTH", "USER_START", "CRED_ACQ"))) + "pid=%d uid=0" \
+            " auid=1000 ses=3 msg='op=PAM:%s acct=\"%s\" exe=\"/usr/bin/sudo\" hostname=?" \
+            " addr=? terminal=/dev/pts/1 res=success'" % (rnd.randrange(99999), pick((
+                "authentication", "session_open")), pick(_USERS))
+
+    def b_kernel():
+        if r() < 0.5:
+            return netfilter(pick(_FW_NEUTRAL))
+        s = stamp()
+        return "%s %s kernel: [%d.%06d] %s" % (
+            s["syslog"], pick(_HOSTS), rnd.randrange(99999), rnd.randrange(999999), pick((
+                "e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx",
+                "EXT4-fs (sda1): mounted filesystem with ordered data mode",
+                "usb 1-1: new high-speed USB device number 4 using ehci-pci",
+                "TCP: request_sock_TCP: Possible SYN flooding on port 80. Dropping request.")))
+
+    def b_web():
+        url = pick(_URLS)
+        if "%s" in url:
+            url %= pick(_WORDS)
+        return web(url, client=pick(outside + inside))
+
+    def b_web_error():
+        return webError(pick(("File does not exist: /var/www/html/favicon.ico",
+                              "client denied by server configuration: /var/www/html/.htaccess",
+                              "script '/var/www/html/wp-login.php' not found or unable to stat")))
+
+    def b_mail():
+        form = r()
+        if form < 0.5:
+            return "%s%s from %s[%s]" % (head("postfix/smtpd"), pick(("connect", "disconnect")),
+                                         pick(("mx1.example.net", "unknown")), src())
+        if form < 0.7:
+            return "%s%X: client=mx%d.example.net[%s]" % (head("postfix/smtpd"),
+                                                           rnd.randrange(1 << 40), rnd.randrange(9), src())
+        if form < 0.85:
+            return "%simap-login: Login: user=<%s>, method=PLAIN, rip=%s, lip=10.0.0.25, mpid=%d," \
+                   " TLS" % (head("dovecot", r() < 0.5), pick(_USERS), pick(inside), rnd.randrange(99999))
+        return "%s%X: to=<%s@example.org>, relay=local, delay=0.1, status=sent (delivered)" % (
+            head("postfix/local"), rnd.randrange(1 << 40), pick(_USERS))
+
+    def b_other():
+        form = r()
+        if form < 0.4:
+            return "%sStarted Session %d of User %s." % (head("systemd"), rnd.randrange(9999),
+                                                         pick(_USERS))
+        if form < 0.7:
+            return "%sDHCPACK on %s to 52:54:00:12:34:%02x via eth0" % (
+                head("dhcpd"), pick(inside), rnd.randrange(256))
+        return "%sclient @0x7f 10.0.0.%d#%d (www.example.org): query: www.example.org IN A +" % (
+            head("named"), rnd.randrange(255), port())
+
+    benign = [b_ssh, b_pam, b_pam, b_sudo, b_su, b_cron, b_audit, b_audit, b_kernel, b_web, b_web,
+              b_web, b_web, b_web_error, b_mail, b_mail, b_other]
+    for _ in range(n):
+        x = r()
+        if x < attackShare:
+            label, fn = pick(attacks)
+            yield fn(), label
+        elif x < attackShare + 0.04:
+            yield (i_accepted() if r() < 0.5 else i_fw_accept()), "informational"
+        else:
+            yield pick(benign)(), "benign"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--lines", type=int, default=1000000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("-o", "--output", required=True,
+                        help="the corpus; the labels go to OUTPUT.truth, one a line")
+    options = parser.parse_args(argv)
+    began = time.perf_counter()
+    pairs = list(generate(options.lines, options.seed))
+    with open(options.output, "w", encoding="utf-8") as out:
+        writeCorpus(out, (line for line, _ in pairs))
+    with open(options.output + ".truth", "w", encoding="utf-8") as out:
+        writeCorpus(out, (label for _, label in pairs))
+    elapsed = time.perf_counter() - began
+    print("%d lines in %.2f s" % (options.lines, elapsed), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
