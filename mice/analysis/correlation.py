@@ -70,7 +70,7 @@ DISTINCT = "distinct"
 #: The largest COUNT a rule may have (its evidence is kept in memory, per key).
 MAX_COUNT = 1000
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 
 
 def _firstNode(nodes, attribute):
@@ -601,11 +601,10 @@ class Correlator:
         """
         rules = {}
         for rule, windows in zip(self.rules.rules, self._windows):
-            kept = []
-            for key, window in windows.items():
-                entries = (list(map(list, window.entries)) if rule.distinct is None
-                           else [[value, *entry] for value, entry in window.entries.items()])
-                kept.append([list(key), entries, window.lastFired, window.lastSeen])
+            # Tuples are written as JSON arrays as they are.
+            items = list if rule.distinct is None else (lambda entries: list(entries.items()))
+            kept = [(key, items(window.entries), window.lastFired, window.lastSeen)
+                    for key, window in windows.items()]
             rules[rule.name] = {"rule": rule.fingerprint, "windows": kept}
         state = {
             "version": _STATE_VERSION, "watermark": self.watermark,
@@ -644,7 +643,7 @@ class Correlator:
                 if rule.distinct is None:
                     window.entries.extend(tuple(entry) for entry in entries)
                 else:
-                    for value, *entry in entries:
+                    for value, entry in entries:
                         window.entries[value] = tuple(entry)
                 window.lastFired, window.lastSeen = lastFired, lastSeen
         for t, analyzerId, messageId, arrival, matches in state["pending"]:

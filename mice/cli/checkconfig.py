@@ -87,8 +87,8 @@ def _checkActGeneric(settings, strict):
     from mice.config import ConfigError, loadConfig
 
     good = True
-    named = [(analyzer.matchFile, "match file") for analyzer in settings.analyzers
-             if os.path.exists(analyzer.matchFile)]
+    named = [(path, "match file") for path in dict.fromkeys(
+        analyzer.matchFile for analyzer in settings.analyzers) if os.path.exists(path)]
     named += [(settings.agentConfig(reaction.pipe), f"reaction {reaction.rid} config")
               for reaction in settings.reactions if settings.agentConfig(reaction.pipe)]
     for path, what in named:

@@ -127,7 +127,7 @@ class ActGeneric:
         for agent in self.inline.values():
             d.addCallback(lambda _, agent=agent: agent.start())
         if self.correlation is not None:
-            d.addCallback(lambda _: self.correlation.start(self))
+            d.addCallback(lambda _: self.correlation.start())
 
         def ready(result):
             # The journal's tables exist now (a console reading them may
@@ -141,8 +141,6 @@ class ActGeneric:
         return d.addCallback(ready)
 
     def stop(self):
-        if self.correlation is not None:
-            self.correlation.stop()
         self.journal.close()
         return succeed(None)
 

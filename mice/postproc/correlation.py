@@ -19,8 +19,8 @@ held waiting for later ones (the lateness tolerance) are counted when no
 later ones come.
 """
 
+from twisted.application.internet import TimerService
 from twisted.internet.defer import DeferredLock
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from mice.analysis.correlation import Correlator
@@ -50,15 +50,11 @@ class CorrelationStage:
         self.correlator = None
         self.committed = None
         self.lock = DeferredLock()
-        self._loop = None
         self._reported = {}
         self._reportedAt = float("-inf")
 
-    def start(self, post):
-        """
-        Read the last checkpoint from the journal and start ticking
-        C{post} (the act_generic post-processor) every L{interval}.
-        """
+    def start(self):
+        """Read the last checkpoint from the journal: counting starts from it."""
         def loaded(state):
             self.committed = state
             self.correlator = Correlator(self.rules, self.analyzerId, state)
@@ -66,15 +62,19 @@ class CorrelationStage:
                           " {keys} keys from the last checkpoint", rules=len(self.rules.rules),
                           path=self.rules.path, held=self.correlator.held,
                           keys=self.correlator.keys)
-            self._loop = LoopingCall(self.tick, post)
-            self._loop.clock = self.clock
-            self._loop.start(self.interval, now=False)
 
         return self.journal.loadCorrelationState(self.name).addCallback(loaded)
 
-    def stop(self):
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
+    def service(self, post):
+        """
+        The service that ticks C{post} (the act_generic post-processor)
+        every L{interval}: one of the services the daemon runs as
+        act_generic's children.
+        """
+        ticking = TimerService(self.interval, self.tick, post)
+        ticking.clock = self.clock
+        ticking.setName("correlation")
+        return ticking
 
     def serialized(self, function, *args):
         """Run C{function(*args)} (a flush) once no other flush runs."""

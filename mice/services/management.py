@@ -658,8 +658,9 @@ def buildActGeneric(configPath, reactor):
     if settings.console is not None:
         from mice.services.managementconsole import buildManagementConsole
 
-        post.services = (reactions, buildManagementConsole(settings.console, post, reactions,
-                                                           reactor))
+        post.services += (buildManagementConsole(settings.console, post, reactions, reactor),)
+    if post.correlation is not None:
+        post.services += (post.correlation.service(post),)
     for rid, pipe in reactions.pipes.items():
         queue = reactions.queues.get(pipe)
         agent = queue.agent if queue is not None else None

@@ -64,7 +64,11 @@ class StageTests(SynchronousTestCase):
         post.correlation = CorrelationStage(RULES, "MICE-Correlation", self.journal,
                                             self.clock, interval=1.0)
         self.successResultOf(post.start())
+        ticking = post.correlation.service(post)
+        ticking.startService()
+        self.addCleanup(ticking.stopService)
         self.addCleanup(post.stop)
+        self.ticking = ticking
         return post
 
     def correlated(self):
@@ -127,6 +131,7 @@ class StageTests(SynchronousTestCase):
         post = self.build()
         self.successResultOf(post.process(failures(range(3))))
         post.stop()
+        self.ticking.stopService()
         post = self.build()
         self.successResultOf(post.process(failures(range(3))))     # resent
         self.clock.pump([1.0] * 6)
@@ -135,6 +140,7 @@ class StageTests(SynchronousTestCase):
         self.clock.pump([1.0] * 6)
         self.assertEqual(len(self.correlated()), 1)
         post.stop()
+        self.ticking.stopService()
         post = self.build()
         self.successResultOf(post.process(failures(range(5))))
         self.clock.pump([1.0] * 6)
