@@ -15,22 +15,14 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import TestCase
 
 from mice.alerts import Alert, Node
+from mice.analysis.correlation import DEFAULT_RULES
 from mice.idmef import fromXml, toXml
 from tests.integration.processes import MICE
 from tests.integration.test_management_faults import FILE_PIPE, ManagementHostProcess
 
-RULES = """\
-[OPTIONS]
-LATENESS = 1
-[brute-force]
-ALERT_ID = 0x1020, 0x1021
-KEY = source.address
-COUNT = 5
-WINDOW = 60
-SUPPRESS = 300
-NEW_ALERT_ID = 0x9010
-CLASSIFICATION = "Brute force: repeated authentication failures from one source"
-"""
+#: The default rules, with alerts held 1 s (not 10) for later ones.
+with open(DEFAULT_RULES) as f:
+    RULES = f.read().replace("LATENESS = 10 ", "LATENESS = 1 ")
 
 CORRELATION_MATCH_FILE = """\
 [ALERT_ID]

@@ -11,7 +11,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.alerts import Alert, Node
-from mice.analysis.correlation import loadCorrelationText
+from mice.analysis.correlation import DEFAULT_RULES, loadCorrelationText
 from mice.decoders.idmef import ReceivedAlert
 from mice.idmef import fromXml, toXml
 from mice.management.routing import Router
@@ -22,18 +22,10 @@ from mice.testing import MemoryJournal
 
 PIPES = {2: "rid_2_send_to_alert_db", 4: "rid_4_countermeasure"}
 
-RULES = loadCorrelationText("""
-[OPTIONS]
-LATENESS = 5
-[brute-force]
-ALERT_ID = 0x1020
-KEY = source.address
-COUNT = 5
-WINDOW = 60
-SUPPRESS = 300
-NEW_ALERT_ID = 0x9010
-CLASSIFICATION = "Brute force: repeated authentication failures from one source"
-""", "rules.conf")
+#: The default rules (brute force: 5 failures from one address in 60 s), with
+#: alerts held 5 s for later ones.
+with open(DEFAULT_RULES) as f:
+    RULES = loadCorrelationText(f.read().replace("LATENESS = 10 ", "LATENESS = 5 "), "rules.conf")
 
 START = datetime(2026, 12, 5, 9, 0, tzinfo=UTC).timestamp()
 
