@@ -68,7 +68,8 @@ class InitdbTests(SynchronousTestCase):
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
                                                " WHERE type = 'table'")}
         self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry",
-                         "received_alert", "reaction_job", "analyzer_heartbeat"} <= tables)
+                         "received_alert", "reaction_job", "analyzer_heartbeat",
+                         "correlation_state"} <= tables)
         self.assertEqual(mice("initdb", "sqlite:///" + path)[0], 0)
 
     def test_mariadb(self):
@@ -84,7 +85,8 @@ class InitdbTests(SynchronousTestCase):
             cursor.execute("SHOW TABLES")
             tables = {r[0] for r in cursor.fetchall()}
         self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry",
-                         "received_alert", "reaction_job", "analyzer_heartbeat"} <= tables)
+                         "received_alert", "reaction_job", "analyzer_heartbeat",
+                         "correlation_state"} <= tables)
 
     def test_badUrl(self):
         status, out, err = mice("initdb", "postgres://x")
