@@ -71,7 +71,7 @@ class CorrelationStage:
         every L{interval}: one of the services the daemon runs as
         act_generic's children.
         """
-        ticking = TimerService(self.interval, self.tick, post)
+        ticking = _Ticking(self, self.interval, self.tick, post)
         ticking.clock = self.clock
         ticking.setName("correlation")
         return ticking
@@ -134,3 +134,18 @@ class CorrelationStage:
                               n=counts[what], what=what)
                 self._reported[what] = counts[what]
                 self._reportedAt = now
+
+
+class _Ticking(TimerService):
+    """The stage's ticks, and its counts served as C{mice_correlation_alerts}."""
+
+    def __init__(self, stage, *args):
+        super().__init__(*args)
+        self.stage = stage
+
+    def attachMetrics(self, metrics):
+        metrics.watch("correlation_alerts", self.counts)
+
+    def counts(self):
+        correlator = self.stage.correlator
+        return dict(correlator.counts) if correlator is not None else {}

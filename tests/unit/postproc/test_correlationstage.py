@@ -16,6 +16,7 @@ from mice.decoders.idmef import ReceivedAlert
 from mice.idmef import fromXml, toXml
 from mice.management.routing import Router
 from mice.matchfile import MatchTable
+from mice.metrics import Metrics
 from mice.postproc.actgeneric import ActGeneric
 from mice.postproc.correlation import CorrelationStage
 from mice.testing import MemoryJournal
@@ -92,6 +93,17 @@ class StageTests(SynchronousTestCase):
         self.successResultOf(post.process(failures(range(5, 10))))
         self.clock.pump([1.0] * 10)
         self.assertEqual(len(self.correlated()), 1)
+
+    def test_metrics(self):
+        """The stage's counts are the gauge mice_correlation_alerts."""
+        post = self.build()
+        metrics = Metrics("test")
+        self.ticking.attachMetrics(metrics)
+        self.successResultOf(post.process(failures(range(5))))
+        self.clock.pump([1.0] * 6)
+        text = metrics.text().decode()
+        self.assertIn('mice_correlation_alerts{what="alerts"} 5.0', text)
+        self.assertIn('mice_correlation_alerts{what="correlated"} 1.0', text)
 
     def test_failedFlushCountedAgain(self):
         """
