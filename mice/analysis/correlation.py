@@ -395,6 +395,7 @@ class Correlator:
         self._windows = [OrderedDict() for _ in rules.rules]
         self._pending = []        # heap of (t, analyzerId, messageId)
         self._held = {}           # (analyzerId, messageId) -> (arrival, [(rule, key, value)])
+        self._arrivals = deque()  # (arrival, order) of held alerts, in arrival order
         self.watermark = None
         self.released = None      # the last (t, analyzerId, messageId) counted
         self.counts = Counter()
@@ -446,6 +447,8 @@ class Correlator:
             if matches:
                 heapq.heappush(self._pending, order)
                 self._held[ident] = (now, matches)
+                if now is not None:
+                    self._arrivals.append((now, order))
         if self.watermark is None or t > self.watermark:
             self.watermark = t
         out = []
@@ -474,9 +477,11 @@ class Correlator:
         """
         due = None
         deadline = now - self.rules.lateness
-        for order in self._pending:
-            arrival = self._held[order[1:]][0]
-            if arrival is not None and arrival <= deadline and (due is None or order > due):
+        arrivals, held = self._arrivals, self._held
+        while arrivals and arrivals[0][0] <= deadline:
+            _, order = arrivals.popleft()
+            # (Skipped when it was counted already, by the watermark.)
+            if order[1:] in held and (due is None or order > due):
                 due = order
         out = []
         if due is not None:
@@ -653,4 +658,7 @@ class Correlator:
                 order = (t, analyzerId, messageId)
                 self._held[order[1:]] = (arrival, kept)
                 self._pending.append(order)
+                if arrival is not None:
+                    self._arrivals.append((arrival, order))
         heapq.heapify(self._pending)
+        self._arrivals = deque(sorted(self._arrivals))
