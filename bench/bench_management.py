@@ -7,6 +7,7 @@ act_generic with the seed's match file and the RFC 4765 DTD) → committed
 
     python bench/bench_management.py --alerts 100000 --store sqlite
     python bench/bench_management.py --alerts 100000 --store mariadb
+    python bench/bench_management.py --correlate mice/data/default/correlation.conf
 
 The alerts are M-ICE rule alerts (every alert ID of the seed's match file in
 turn, with a log line, addresses, users) as an analysis agent writes them.
@@ -116,7 +117,9 @@ def writeConfigs(directory, url, port, rids, agentConfs, args):
                 "MF = match_file_aa_regex.txt\n"
                 + ("" if args.no_dtd else f"[IDMEF_INFO]\nDTDFile = {dtd}\n")
                 + f"[MISC]\nPIPE_PATH = run\nMATCH_PATH = matchfiles\n"
-                f"[JOURNAL]\nURL = {url}\nBATCHSIZE = {args.batch}\nIN_FLIGHT = 32\n")
+                f"[JOURNAL]\nURL = {url}\nBATCHSIZE = {args.batch}\nIN_FLIGHT = 32\n"
+                + (f"[CORRELATION]\nRULES = {os.path.abspath(args.correlate)}\n"
+                   if args.correlate else ""))
     ring = ("MMPATH = cache\nMMSIZE = 64\nRBSIZE = 0\n" if args.ring == "mmap"
             else "RBSIZE = 100\n")
     conf = os.path.join(directory, "bd.conf")
@@ -227,6 +230,7 @@ def run(args, path, rids, agentConfs, directory, expectedJobs):
         daemon.wait()
         counter.close()
     print(f"store={args.store} ring={args.ring} dtd={'no' if args.no_dtd else 'yes'}"
+          f" correlation={'yes' if args.correlate else 'no'}"
           f" reactions={','.join(map(str, rids))} alerts={args.alerts} jobs={expectedJobs}"
           f" seconds={elapsed:.2f} alerts_per_second={args.alerts / elapsed:,.0f}"
           f" rows_committed_after={rowsAt:.2f}s"
@@ -248,6 +252,8 @@ def main(argv=None):
     parser.add_argument("--timeinv", type=float, default=0.5, help="TIMEINV")
     parser.add_argument("--ring", choices=("mmap", "memory"), default="mmap")
     parser.add_argument("--no-dtd", action="store_true", help="no DTD check")
+    parser.add_argument("--correlate", metavar="RULES",
+                        help="run the correlation stage with these rules ([CORRELATION])")
     args = parser.parse_args(argv)
     rids = available(sorted(int(rid) for rid in args.rids.split(",")) or [2])
     if 2 not in rids:

@@ -74,6 +74,10 @@ SERIES = {
     "reactions": ("counter", "Reaction jobs finished, by reaction id and outcome.",
                   ("rid", "outcome")),
     "countermeasures_active": ("gauge", "Countermeasures active now.", ()),
+    "correlation_alerts": ("gauge", "Alerts the correlation stage counted (alerts) or"
+                                    " made (correlated), and those it could not count as"
+                                    " they came (late, duplicate, evicted, forced, bad time,"
+                                    " future), since its state began.", ("what",)),
     "console_logins": ("counter", "Console login attempts, by result.", ("result",)),
     "console_streams": ("gauge", "Open live-update streams of the console.", ()),
 }

@@ -773,6 +773,7 @@ class MemoryJournal:
         self.jobs = {}
         self.jobIds = {}
         self.heartbeats = {}
+        self.correlationStates = {}
         self.failing = False
         self.holding = False
         self.held = []
@@ -801,8 +802,10 @@ class MemoryJournal:
     def close(self):
         self.closed = True
 
-    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None):
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None, correlation=None):
         def compute():
+            if correlation is not None:
+                self.correlationStates[correlation[0]] = correlation[1]
             new = {row[0] for row in alerts if row[0] not in self.alerts}
             if inline is not None and new:
                 inline(None, new)
@@ -819,6 +822,9 @@ class MemoryJournal:
             return new
 
         return self._answer("journalAlerts", compute)
+
+    def loadCorrelationState(self, name):
+        return self._answer("loadCorrelationState", lambda: self.correlationStates.get(name))
 
     def recordOutcomes(self, rows):
         def compute():

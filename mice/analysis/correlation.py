@@ -70,7 +70,7 @@ DISTINCT = "distinct"
 #: The largest COUNT a rule may have (its evidence is kept in memory, per key).
 MAX_COUNT = 1000
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 
 
 def _firstNode(nodes, attribute):
@@ -395,6 +395,7 @@ class Correlator:
         self._windows = [OrderedDict() for _ in rules.rules]
         self._pending = []        # heap of (t, analyzerId, messageId)
         self._held = {}           # (analyzerId, messageId) -> (arrival, [(rule, key, value)])
+        self._arrivals = deque()  # (arrival, order) of held alerts, in arrival order
         self.watermark = None
         self.released = None      # the last (t, analyzerId, messageId) counted
         self.counts = Counter()
@@ -446,6 +447,8 @@ class Correlator:
             if matches:
                 heapq.heappush(self._pending, order)
                 self._held[ident] = (now, matches)
+                if now is not None:
+                    self._arrivals.append((now, order))
         if self.watermark is None or t > self.watermark:
             self.watermark = t
         out = []
@@ -474,9 +477,11 @@ class Correlator:
         """
         due = None
         deadline = now - self.rules.lateness
-        for order in self._pending:
-            arrival = self._held[order[1:]][0]
-            if arrival is not None and arrival <= deadline and (due is None or order > due):
+        arrivals, held = self._arrivals, self._held
+        while arrivals and arrivals[0][0] <= deadline:
+            _, order = arrivals.popleft()
+            # (Skipped when it was counted already, by the watermark.)
+            if order[1:] in held and (due is None or order > due):
                 due = order
         out = []
         if due is not None:
@@ -601,11 +606,10 @@ class Correlator:
         """
         rules = {}
         for rule, windows in zip(self.rules.rules, self._windows):
-            kept = []
-            for key, window in windows.items():
-                entries = (list(map(list, window.entries)) if rule.distinct is None
-                           else [[value, *entry] for value, entry in window.entries.items()])
-                kept.append([list(key), entries, window.lastFired, window.lastSeen])
+            # Tuples are written as JSON arrays as they are.
+            items = list if rule.distinct is None else (lambda entries: list(entries.items()))
+            kept = [(key, items(window.entries), window.lastFired, window.lastSeen)
+                    for key, window in windows.items()]
             rules[rule.name] = {"rule": rule.fingerprint, "windows": kept}
         state = {
             "version": _STATE_VERSION, "watermark": self.watermark,
@@ -644,7 +648,7 @@ class Correlator:
                 if rule.distinct is None:
                     window.entries.extend(tuple(entry) for entry in entries)
                 else:
-                    for value, *entry in entries:
+                    for value, entry in entries:
                         window.entries[value] = tuple(entry)
                 window.lastFired, window.lastSeen = lastFired, lastSeen
         for t, analyzerId, messageId, arrival, matches in state["pending"]:
@@ -654,4 +658,7 @@ class Correlator:
                 order = (t, analyzerId, messageId)
                 self._held[order[1:]] = (arrival, kept)
                 self._pending.append(order)
+                if arrival is not None:
+                    self._arrivals.append((arrival, order))
         heapq.heapify(self._pending)
+        self._arrivals = deque(sorted(self._arrivals))

@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.integration.test_cli -*-
 """
 C{mice check-config FILE...}: validate M-ICE config files (and LogIDS rule,
-filter and netdef files) and print their effective settings.
+filter and netdef files, and correlation rules, C{*correlation*.conf}) and
+print their effective settings.
 """
 
 import os
@@ -46,6 +47,36 @@ def _checkLogIds(kind, path):
     return not problems
 
 
+def _isCorrelation(path):
+    """Whether C{path} names a correlation rules file (C{*correlation*.conf})."""
+    name = os.path.basename(path).lower()
+    return "correlation" in name and name.endswith(".conf")
+
+
+def _checkCorrelation(path, indent=""):
+    """
+    Load a correlation rules file, print its rules or every bad line.
+
+    @return: whether it loaded.
+    """
+    from mice.analysis.correlation import loadCorrelation
+    from mice.config import ConfigError
+
+    try:
+        loaded = loadCorrelation(path)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+        return False
+    print(f"{indent}{path}: correlation rules, {len(loaded.rules)} rules, OK"
+          f" (LATENESS {loaded.lateness:g} s, MAX_KEYS {loaded.maxKeys})")
+    for rule in loaded.rules:
+        counted = "alerts" if rule.distinct is None else f"different {rule.distinct}"
+        print(f"{indent}    [{rule.name}] {rule.count} {counted} with the same"
+              f" {' + '.join(rule.key)} within {rule.window:g} s -> 0x{rule.newAlertId:04x}"
+              f" (suppressed {rule.suppress:g} s)")
+    return True
+
+
 def _checkActGeneric(settings, strict):
     """
     What an act_generic config names: its match files, and the config of
@@ -56,8 +87,8 @@ def _checkActGeneric(settings, strict):
     from mice.config import ConfigError, loadConfig
 
     good = True
-    named = [(analyzer.matchFile, "match file") for analyzer in settings.analyzers
-             if os.path.exists(analyzer.matchFile)]
+    named = [(path, "match file") for path in dict.fromkeys(
+        analyzer.matchFile for analyzer in settings.analyzers) if os.path.exists(path)]
     named += [(settings.agentConfig(reaction.pipe), f"reaction {reaction.rid} config")
               for reaction in settings.reactions if settings.agentConfig(reaction.pipe)]
     for path, what in named:
@@ -75,6 +106,8 @@ def _checkActGeneric(settings, strict):
         for warning in loaded.warnings:
             print(str(warning), file=sys.stderr)
         print(f"    {what} {path}: OK")
+    if settings.correlation is not None:
+        good = _checkCorrelation(settings.correlation.rules, "    ") and good
     return good
 
 
@@ -83,6 +116,9 @@ def run(args):
 
     failed = False
     for path in args.files:
+        if _isCorrelation(path):
+            failed = not _checkCorrelation(path) or failed
+            continue
         kind = _logidsKind(path)
         if kind is not None:
             failed = not _checkLogIds(kind, path) or failed

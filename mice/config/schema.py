@@ -24,6 +24,7 @@ from mice.config.settings import (
     AnalyzerSettings,
     BufferDaemonSettings,
     ConsoleSettings,
+    CorrelationStageSettings,
     CountermeasureRule,
     CountermeasureSettings,
     DaemonLinkSettings,
@@ -868,7 +869,21 @@ def _buildActGeneric(loader, v):
         retryFirst=v.one(journal, "RETRY_FIRST"), retryMax=v.one(journal, "RETRY_MAX"),
         attempts=v.one(journal, "ATTEMPTS"), inFlight=v.one(journal, "IN_FLIGHT"),
         batchSize=v.one(journal, "BATCHSIZE"), maxErr=v.one(journal, "MAXERR"),
-        requireAgents=v.one(journal, "REQUIRE_AGENTS"), console=_buildConsole(loader, v))
+        requireAgents=v.one(journal, "REQUIRE_AGENTS"), console=_buildConsole(loader, v),
+        correlation=_buildCorrelationStage(loader, v))
+
+
+def _buildCorrelationStage(loader, v):
+    """The C{[CORRELATION]} section, or C{None} when there is none (the stage is off)."""
+    section = "CORRELATION"
+    if section not in v.sectionLines:
+        return None
+    rules = v.one(section, "RULES")
+    if rules is None:
+        loader.error(v.sectionLines[section], "[CORRELATION] needs RULES = the correlation"
+                                              " rules file (docs/correlation.rst)")
+    return CorrelationStageSettings(rules=rules, analyzerId=v.one(section, "ANALYZER_ID"),
+                                    interval=v.one(section, "INTERVAL"))
 
 
 #: How an argon2 hash (PHC string format) starts.
@@ -1204,6 +1219,8 @@ _SCHEMAS = {schema.kind: schema for schema in (
             K("TLSKEY", FILE), K("DATABASE", DBURL), K("STALE", _positiveNumber, 3.0),
             K("SESSION", SECONDS, 8 * 3600.0), K("LOGINS", POSITIVE, 5),
             K("LOGIN_WINDOW", SECONDS, 300.0))),
+        _Sect("CORRELATION", (K("RULES", FILE), K("ANALYZER_ID", NAME, "MICE-Correlation"),
+                              K("INTERVAL", _positiveNumber, 1.0))),
     ), _buildActGeneric),
     _Schema("matchfile", "a match file", (
         _Sect("ALERT_ID", (K("AID", _integer(0, width=4), required=True, repeated=True),)),

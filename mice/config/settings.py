@@ -561,6 +561,21 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class CorrelationStageSettings:
+    """
+    The ManagementHost's correlation stage (C{[CORRELATION]} of
+    act_generic's config; see C{docs/correlation.rst}).
+    """
+
+    rules: str
+    """The correlation rules file (L{mice.analysis.correlation.loadCorrelation})."""
+    analyzerId: str = "MICE-Correlation"
+    """The analyzer id of the correlated alerts: their match file's ANAID."""
+    interval: float = 1.0
+    """Seconds between two looks at alerts held waiting for later ones."""
+
+
+@dataclass(frozen=True)
 class ActGenericSettings:
     """
     A C{mice_mod_pop_act_generic} config (seed 7.2.2), with what M-ICE on
@@ -600,6 +615,8 @@ class ActGenericSettings:
     start (else its jobs wait in the journal, and the log says so)."""
     console: ConsoleSettings | None = None
     """C{[CONSOLE]}: the web console, or C{None} (no console)."""
+    correlation: CorrelationStageSettings | None = None
+    """C{[CORRELATION]}: the correlation stage, or C{None} (off)."""
 
     def matchFileFor(self, analyzerId):
         for analyzer in self.analyzers:

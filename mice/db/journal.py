@@ -12,6 +12,9 @@ MariaDB/MySQL.
     when to try next, the last outcome, when it was made and last changed.
     Unique on (C{alertkey}, C{rid}).  The audit trail of every reaction.
   - C{analyzer_heartbeat}: each analyzer's last IDMEF Heartbeat.
+  - C{correlation_state}: the correlation stage's checkpoint
+    (L{mice.analysis.correlation.Correlator.checkpoint}), written in the
+    transaction that journals the batch it counted.
 
 L{journalAlerts} writes a flush's alerts, jobs and heartbeats in one
 transaction, idempotent on the keys; L{recordOutcomes} writes what the
@@ -27,7 +30,7 @@ from typing import NamedTuple
 
 from mice.db.schema import ORIGIN_MAX, STREAM_MAX, _dialect, mysqlInsertStatements, quote
 
-JOURNAL_TABLES = ("received_alert", "reaction_job", "analyzer_heartbeat")
+JOURNAL_TABLES = ("received_alert", "reaction_job", "analyzer_heartbeat", "correlation_state")
 
 #: Job states.
 PENDING, DONE, REFUSED, FAILED = "pending", "done", "refused", "failed"
@@ -60,13 +63,14 @@ def _types(dialect):
             "real": "DOUBLE NOT NULL",
             "text": "MEDIUMTEXT",
             "time": "VARCHAR(40) CHARACTER SET ascii",
+            "blob": "LONGBLOB NOT NULL",
             "options": " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         }
     return {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "key": "TEXT NOT NULL",
             "origin": "TEXT NOT NULL", "stream": "TEXT NOT NULL", "analyzer": "TEXT NOT NULL",
             "name": "TEXT NOT NULL", "short": "TEXT", "int": "INTEGER NOT NULL",
             "nint": "INTEGER", "real": "REAL NOT NULL", "text": "TEXT", "time": "TEXT",
-            "options": ""}
+            "blob": "BLOB NOT NULL", "options": ""}
 
 
 _SPEC = {
@@ -83,15 +87,17 @@ _SPEC = {
         ("analyzerid", "analyzer"), ("name", "text"), ("host", "text"),
         ("last_heartbeat", "time"), ("last_seen", "time"), ("heartbeat_interval", "nint"),
         ("messageid", "text"), ("origin", "text")),
+    "correlation_state": (("name", "analyzer"), ("state", "blob"), ("updated", "time")),
 }
 
 #: table: (constraint suffix, UNIQUE columns) and (index suffix, columns).
 _UNIQUE = {"received_alert": ("key", ("alertkey",)),
            "reaction_job": ("key", ("alertkey", "rid")),
-           "analyzer_heartbeat": ("key", ("analyzerid",))}
+           "analyzer_heartbeat": ("key", ("analyzerid",)),
+           "correlation_state": ("key", ("name",))}
 _INDEXES = {"received_alert": (("received", ("received_at",)),),
             "reaction_job": (("queue", ("pipe", "state", "job_id")),),
-            "analyzer_heartbeat": ()}
+            "analyzer_heartbeat": (), "correlation_state": ()}
 
 
 def createStatements(dialect):
@@ -105,7 +111,7 @@ def createStatements(dialect):
     for table, spec in _SPEC.items():
         lines = [f"{quote(name)} {types[kind]}" for name, kind in spec]
         suffix, columns = _UNIQUE[table]
-        if table == "analyzer_heartbeat":
+        if table in ("analyzer_heartbeat", "correlation_state"):
             lines.append(f"PRIMARY KEY ({', '.join(quote(c) for c in columns)})")
         else:
             lines.append(f"CONSTRAINT {quote(f'{table}_{suffix}')} UNIQUE"
@@ -206,7 +212,7 @@ def knownAlerts(txn, dialect, keys):
     return found
 
 
-def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None):
+def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None, correlation=None):
     """
     Journal one flush: its alerts, the reaction jobs of those not journaled
     before, and its heartbeats.  A transaction function; running it again
@@ -221,6 +227,9 @@ def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None):
         transaction, the reactions whose jobs C{jobs} gives as done
         already (the alert database when it shares the journal's): done
         exactly once, with their journal entry.
+    @param correlation: C{(name, state, updated)}: the correlation
+        stage's checkpoint after counting this flush, kept in this very
+        transaction (L{saveCorrelationState}).
     @return: the keys of the alerts that were new: only their jobs were
         added, and only they need to be handed to the reaction queues.
     """
@@ -243,7 +252,38 @@ def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None):
             if row[0] not in latest or row[4] >= latest[row[0]][4]:
                 latest[row[0]] = row
         txn.executemany(_upsertHeartbeat(dialect), list(latest.values()))
+    if correlation is not None:
+        saveCorrelationState(txn, dialect, *correlation)
     return newKeys
+
+
+def saveCorrelationState(txn, dialect, name, state, updated):
+    """
+    Keep the correlation stage C{name}'s checkpoint C{state} (bytes).  A
+    transaction function.
+    """
+    dialect = _dialect(dialect)
+    p = dialect.placeholder
+    head = ("INSERT INTO `correlation_state` (`name`, `state`, `updated`) VALUES (%s, %s, %s)"
+            % (p, p, p))
+    if dialect.name == "mysql":
+        tail = " ON DUPLICATE KEY UPDATE `state` = VALUES(`state`), `updated` = VALUES(`updated`)"
+    else:
+        tail = (" ON CONFLICT (`name`) DO UPDATE SET `state` = excluded.`state`,"
+                " `updated` = excluded.`updated`")
+    txn.execute(head + tail, (name, bytes(state), updated))
+
+
+def loadCorrelationState(txn, dialect, name):
+    """
+    The correlation stage C{name}'s last checkpoint (bytes), or C{None}.
+    A transaction function.
+    """
+    dialect = _dialect(dialect)
+    txn.execute("SELECT `state` FROM `correlation_state` WHERE `name` = %s"
+                % dialect.placeholder, (name,))
+    row = txn.fetchone()
+    return None if row is None else bytes(row[0])
 
 
 def recordOutcomes(txn, dialect, rows):

@@ -36,9 +36,13 @@ class JournalStore:
         return self.start().addCallback(
             lambda _: self.pool.runInteraction(function, self.dialect, *args))
 
-    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None):
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None, correlation=None):
         """L{mice.db.journal.journalAlerts}: fires with the new alerts' keys."""
-        return self._run(journal.journalAlerts, alerts, jobs, heartbeats, inline)
+        return self._run(journal.journalAlerts, alerts, jobs, heartbeats, inline, correlation)
+
+    def loadCorrelationState(self, name):
+        """L{mice.db.journal.loadCorrelationState}."""
+        return self._run(journal.loadCorrelationState, name)
 
     def recordOutcomes(self, rows):
         return self._run(journal.recordOutcomes, rows)

@@ -116,6 +116,9 @@ class ActGeneric:
         #: and C{heartbeat(dict)}, and C{journalReady()} if it has one (the console,
         #: L{mice.console.interfaces.IConsoleFeed}); set by the builder.
         self.observers = []
+        #: The correlation stage (L{mice.postproc.correlation.CorrelationStage}):
+        #: act_generic's C{[CORRELATION]}, set by the builder; C{None}: off.
+        self.correlation = None
         if dtdPath is not None:
             self.dtd = loadDtd(dtdPath)
 
@@ -123,6 +126,8 @@ class ActGeneric:
         d = self.journal.start()
         for agent in self.inline.values():
             d.addCallback(lambda _, agent=agent: agent.start())
+        if self.correlation is not None:
+            d.addCallback(lambda _: self.correlation.start())
 
         def ready(result):
             # The journal's tables exist now (a console reading them may
@@ -287,11 +292,29 @@ class ActGeneric:
                 self.log.failure("telling {observer} what was stored failed", observer=observer)
 
     def process(self, records):
+        if self.correlation is not None:
+            return self.correlation.serialized(self._process, records)
+        return self._process(records)
+
+    def _process(self, records):
         receivedAt = isoTime(self.clock.seconds())
         out, alerts, jobs, heartbeats, inlineRows = self.routed(records, receivedAt)
+        correlation = {}
+        if self.correlation is not None:
+            # The correlated alerts are routed and journaled with the flush
+            # that made them, and the stage's checkpoint with them.
+            made, state = self.correlation.correlate([routed.alert for routed, _ in out],
+                                                     self.clock.seconds(), receivedAt)
+            if made:
+                more = self.routed(made, receivedAt)
+                out, alerts, jobs = out + more[0], alerts + more[1], jobs + more[2]
+                for rid, rows in more[4].items():
+                    inlineRows[rid].extend(rows)
+            if state is not None:
+                correlation = {"correlation": state}
         self.counts["alerts"] += len(out)
         self.counts["heartbeats"] += len(heartbeats)
-        if not alerts and not heartbeats:
+        if not alerts and not heartbeats and not correlation:
             return succeed(len(records))
 
         inlineRows = {rid: rows for rid, rows in inlineRows.items() if rows}
@@ -316,5 +339,10 @@ class ActGeneric:
                                  n=len(new))
             return len(records)
 
-        return self.journal.journalAlerts(alerts, jobs, heartbeats,
-                                          inline if inlineRows else None).addCallback(journaled)
+        d = self.journal.journalAlerts(alerts, jobs, heartbeats, inline if inlineRows else None,
+                                       **correlation)
+        if correlation:
+            d.addCallbacks(lambda result: (self.correlation.journaled(correlation["correlation"]),
+                                           result)[1],
+                           lambda failure: (self.correlation.failed(), failure)[1])
+        return d.addCallback(journaled)

@@ -621,6 +621,11 @@ def buildActGeneric(configPath, reactor):
         except OSError as e:
             raise ConfigError(configPath, None, f"the match file of {analyzer.analyzerId!r}:"
                                                 f" {analyzer.matchFile}: {e.strerror}") from None
+    correlation = None
+    if settings.correlation is not None:
+        from mice.analysis.correlation import loadCorrelation
+
+        correlation = loadCorrelation(settings.correlation.rules)
     router = Router.fromSettings(settings, matchFiles)
     for problem in router.problems:
         log.warn("{path}: {problem}", path=configPath, problem=problem)
@@ -645,11 +650,17 @@ def buildActGeneric(configPath, reactor):
                       batchSize=settings.batchSize, maxErrors=settings.maxErr,
                       configPath=configPath)
     post.services = (reactions,)
+    if correlation is not None:
+        from mice.postproc.correlation import CorrelationStage
+
+        post.correlation = CorrelationStage(correlation, settings.correlation.analyzerId,
+                                            journal, reactor, settings.correlation.interval)
     if settings.console is not None:
         from mice.services.managementconsole import buildManagementConsole
 
-        post.services = (reactions, buildManagementConsole(settings.console, post, reactions,
-                                                           reactor))
+        post.services += (buildManagementConsole(settings.console, post, reactions, reactor),)
+    if post.correlation is not None:
+        post.services += (post.correlation.service(post),)
     for rid, pipe in reactions.pipes.items():
         queue = reactions.queues.get(pipe)
         agent = queue.agent if queue is not None else None

@@ -58,6 +58,7 @@ AGENT_RULES, LOGIDS_RULES, MATCH_FILE = defaultContent()
 DTD = os.path.join(DATA, "idmef-message.dtd")
 
 DEMO_BAN = os.path.join(DATA, "demo_ban.py")
+DEFAULT_CORRELATION = os.path.join(DATA, "default", "correlation.conf")
 
 #: The reactions of the all-in-one ManagementHost: the seed's 1 to 4, and
 #: an external program's FIFO (RID 5, fed what the match file's RID_4 lists:
@@ -213,8 +214,10 @@ def writeConfigs(dataDir, options, key, passwordHash=None):
         "# mice-allinone's act_generic: the seed's, with its own reactions.\n"
         "[REACTION_ID]\n" + "".join(f"RID = {rid}\n" for rid, _ in REACTIONS)
         + "[RID_PIPENAME]\n" + "".join(f"PIPE = {pipe}\n" for _, pipe in REACTIONS)
-        + '[ANALYZER_ID]\nANAID = "MICE-RegEx"\n'
-        "[ANALYZER_MATCHFILE]\nMF = match_file_aa_regex.txt\n"
+        + '[ANALYZER_ID]\nANAID = "MICE-RegEx"\nANAID = "MICE-Correlation"\n'
+        "[ANALYZER_MATCHFILE]\nMF = match_file_aa_regex.txt\nMF = match_file_aa_regex.txt\n"
+        # The default correlation rules: 0x9010 (brute force) is what reaction 4 bans.
+        f"[CORRELATION]\nRULES = {DEFAULT_CORRELATION}\nANALYZER_ID = MICE-Correlation\n"
         + (f"[IDMEF_INFO]\nDTDFile = {DTD}\n" if os.path.exists(DTD) else "")
         + "[MISC]\nPIPE_PATH = ../run\nMATCH_PATH = matchfiles\n"
         "[JOURNAL]\n# The agents of modules not installed: their reactions wait.\n"
@@ -231,6 +234,7 @@ def writeConfigs(dataDir, options, key, passwordHash=None):
         "SCOPE = none\nESCALATE = yes\nFACTOR = 2\nMAXDURATION = 7d\nHISTORY = 7d\n"
         "STATEDB = ../countermeasure.db\nTIMEOUT = 30\n"
         "[ALERT_0x7010]\nSCOPE = all\nDURATION = 1h\n"
+        "[ALERT_0x9010]\nSCOPE = all\nDURATION = 1h\n"
         f"[DAEMON_1]\nADDRESS = 127.0.0.1:{reactionPort}\nSERVES = *\nPASSWORD = {key}\n"))
     import shlex
 

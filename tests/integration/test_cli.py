@@ -52,6 +52,39 @@ class CheckConfigTests(SynchronousTestCase):
         self.assertEqual(status, 1, out)
         self.assertIn(f"{path}:8: unknown postprocessor module 'mice_mod_pop_nothing'", err)
 
+    def test_correlationRules(self):
+        """
+        C{check-config} reads a C{*correlation*.conf} as correlation rules
+        (the shipped ones: OK), and the rules an act_generic config's
+        C{[CORRELATION]} names; every bad line named with file:line.
+        """
+        from mice.analysis.correlation import DEFAULT_RULES
+
+        status, out, err = mice("check-config", DEFAULT_RULES)
+        self.assertEqual(status, 0, err)
+        self.assertIn("correlation rules, 3 rules, OK", out)
+        self.assertIn("[brute-force] 5 alerts with the same source.address within 60 s"
+                      " -> 0x9010", out)
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        rules = os.path.join(directory, "my-correlation.conf")
+        with open(rules, "w") as f:
+            f.write("[a]\nALERT_ID = 0x1020\nKEY = nowhere\nCOUNT = 2\nWINDOW = 5\n"
+                    "NEW_ALERT_ID = 0x9010\nSEVERITY = dire\n")
+        status, out, err = mice("check-config", rules)
+        self.assertEqual(status, 1, out)
+        self.assertIn(f"{rules}:3: [a]: KEY: unknown field 'nowhere'", err)
+        self.assertIn(f"{rules}:7: [a]: SEVERITY must be one of", err)
+        act = os.path.join(directory, "act.conf")
+        with open(act, "w") as f:
+            f.write("[REACTION_ID]\nRID = 2\n[RID_PIPENAME]\nPIPE = rid_2_send_to_alert_db\n"
+                    "[ANALYZER_ID]\nANAID = x\n[ANALYZER_MATCHFILE]\nMF = m.txt\n"
+                    "[CORRELATION]\nRULES = my-correlation.conf\n")
+        status, out, err = mice("check-config", act)
+        self.assertEqual(status, 1, out)
+        self.assertIn("CORRELATION.RULES = " + rules, out)
+        self.assertIn(f"{rules}:3:", err)
+
     def test_secretsNotPrinted(self):
         status, out, err = mice("check-config", os.path.join(ETC, "mice_mod_pop_mysql.conf"),
                                 os.path.join(ETC, "reactiondaemon.conf"))
@@ -68,7 +101,8 @@ class InitdbTests(SynchronousTestCase):
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master"
                                                " WHERE type = 'table'")}
         self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry",
-                         "received_alert", "reaction_job", "analyzer_heartbeat"} <= tables)
+                         "received_alert", "reaction_job", "analyzer_heartbeat",
+                         "correlation_state"} <= tables)
         self.assertEqual(mice("initdb", "sqlite:///" + path)[0], 0)
 
     def test_mariadb(self):
@@ -84,7 +118,8 @@ class InitdbTests(SynchronousTestCase):
             cursor.execute("SHOW TABLES")
             tables = {r[0] for r in cursor.fetchall()}
         self.assertTrue({"rawlog_line", "firewall_line", "scslog_line", "alert_entry",
-                         "received_alert", "reaction_job", "analyzer_heartbeat"} <= tables)
+                         "received_alert", "reaction_job", "analyzer_heartbeat",
+                         "correlation_state"} <= tables)
 
     def test_badUrl(self):
         status, out, err = mice("initdb", "postgres://x")

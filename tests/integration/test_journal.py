@@ -149,6 +149,22 @@ class JournalMixin:
             [("sensor-1", "snort", "ids01", "2026-01-01T00:00:03Z", 30,
               "hb-2026-01-01T00:00:03Z")])
 
+    async def test_correlationState(self):
+        """
+        The correlation stage's checkpoint (binary, any byte) is written
+        with a flush and replaces the one before; none is C{None}.
+        """
+        self.assertIsNone(await self.journal.loadCorrelationState("MICE-Correlation"))
+        state = bytes(range(256)) * 400
+        alerts, jobs = journalRows([routed(1)])
+        await self.journal.journalAlerts(alerts, jobs, (),
+                                         correlation=("MICE-Correlation", state, "t1"))
+        self.assertEqual(await self.journal.loadCorrelationState("MICE-Correlation"), state)
+        await self.journal.journalAlerts([], [], (), correlation=("MICE-Correlation", b"2", "t2"))
+        self.assertEqual(await self.journal.loadCorrelationState("MICE-Correlation"), b"2")
+        self.assertEqual(await self.query("SELECT name, updated FROM correlation_state"),
+                         [("MICE-Correlation", "t2")])
+
     async def test_alertDatabaseReaction(self):
         """
         Reaction 2 fills alert_entry's seed columns properly (the match

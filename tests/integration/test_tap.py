@@ -377,7 +377,12 @@ class AllInOneTests(TestCase):
         self.assertIn("reaction 2 rid_2_send_to_alert_db: sqlite:///", printed)
         self.assertIn(os.path.join(dataDir, "run", "mice_fifo_demo"), printed)
         management = daemons[1]
-        reactions, console = management.pipelines[0].postprocessor.services
+        post = management.pipelines[0].postprocessor
+        reactions, console = post.services[:2]
+        # The default correlation rules: brute force (0x9010) is what reaction 4 can ban.
+        self.assertEqual(post.correlation.rules.path, allinone.DEFAULT_CORRELATION)
+        with open(os.path.join(etc, "rid_4_countermeasure.conf")) as f:
+            self.assertIn("[ALERT_0x9010]\nSCOPE = all\n", f.read())
         self.assertIn("The console: http://127.0.0.1:5/ user admin password ", printed)
         password = allinone.consolePassword(dataDir)
         self.assertIn(password, printed)

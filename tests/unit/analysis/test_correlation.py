@@ -308,6 +308,32 @@ class PropertyTests(SynchronousTestCase):
         out += correlator.flush()
         self.assertEqual(names(out), names(expected))
 
+    @given(_runs, st.lists(st.tuples(st.integers(0, 60), st.integers(0, 30)), max_size=8),
+           st.data())
+    def test_liveRestartAnywhere(self, run, steps, data):
+        """
+        Live (processing times given, advance() between batches), a
+        restart from the checkpoint after any batch changes nothing.
+        """
+        feed = _feedFrom(run)
+        bounds = sorted({min(cut, len(feed)) for cut, _ in steps} | {0, len(feed)})
+        waits = [wait for _, wait in steps] + [0] * len(bounds)
+        restarts = [data.draw(st.booleans()) for _ in bounds]
+
+        def live(restart):
+            correlator, out, now = Correlator(rules()), [], BASE
+            for i, (start, end) in enumerate(zip(bounds, bounds[1:])):
+                for alert in feed[start:end]:
+                    now += 0.5
+                    out += correlator.feed(alert, now)
+                now += waits[i]
+                out += correlator.advance(now)
+                if restart and restarts[i]:
+                    correlator = Correlator(rules(), state=correlator.checkpoint())
+            return out + correlator.flush()
+
+        self.assertEqual(names(live(True)), names(live(False)))
+
     @given(_runs, st.randoms(use_true_random=False))
     def test_anyOrderWithinLateness(self, run, random):
         """
