@@ -405,6 +405,7 @@ class AaRegexMatcher:
                 if after:
                     self._extending[a] = tuple(sorted(after))
         self._segmentPlans = {}
+        self._hsPlans = {}
         self._plans = {}
         self._plansBySet = {}
         self._orders = {}
@@ -414,6 +415,13 @@ class AaRegexMatcher:
                           if alternatives else None)
         elif strategy == "hyperscan":
             self._hyperscan = _HyperscanLiterals(literals) if literals else None
+            # The rules themselves in one Hyperscan database: a batch is one
+            # scan, and only the lines it names run a Python regex.
+            self._hsRules = None
+            if patterns and not self._idRules:
+                hsRules = _HyperscanRules(patterns)
+                if len(hsRules.patterns) == len(patterns):
+                    self._hsRules = hsRules
 
     # -- per line ----------------------------------------------------------
 
@@ -463,6 +471,8 @@ class AaRegexMatcher:
             from a file, say); it spares the join.
         """
         scan = self._lineScan
+        if self.strategy == "hyperscan" and self._hsRules is not None and lines:
+            return self._hyperscanIndexed(lines, text)
         if scan is None or not lines:
             return [(i, m) for i, m in enumerate(self._matchLinesByHits(lines)) if m]
         if text is None:
@@ -544,6 +554,91 @@ class AaRegexMatcher:
                 present |= self._within[literal]
         key = tuple(sorted(present))
         return self._plans.get(key) or self._plan(key)
+
+    def _hyperscanIndexed(self, lines, text):
+        """
+        L{matchIndexed} with Hyperscan: one scan of the batch for every
+        pattern (L{_HyperscanRules}), then, on the lines it names, the
+        patterns it named confirmed by C{re}.  Lines where Hyperscan's
+        reading of a pattern could differ from C{re}'s (not ASCII, or with
+        a character C{re} takes for a space and Hyperscan does not) take
+        L{matchLine}.
+        """
+        if text is None:
+            text = "\n".join(lines)
+        if text.count("\n") != len(lines) - 1:
+            # A line with a newline in it would shift every later line.
+            return [(i, m) for i, m in enumerate(map(self.matchLine, lines)) if m]
+        data = text.encode("utf-8", "surrogatepass")
+        # ends[i]: the offset just past line i's newline.
+        ends = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
+        found = {}
+        locate = bisect.bisect_right
+        index, start, end = -1, -1, -1
+        for offset, ident in self._hsRules.scan(data):
+            # Reports come by end offset: most fall in the line of the one before.
+            if not start <= offset < end:
+                index = locate(ends, offset)
+                start, end = (ends[index - 1] if index else 0), ends[index]
+                known = found.get(index)
+                if known is None:
+                    found[index] = known = set()
+            known.add(ident)
+        unsure = ()
+        if not data.isascii() or _HS_UNSURE.search(data) is not None:
+            unsure = {i for i, line in enumerate(lines)
+                      if not line.isascii() or _HS_UNSURE_TEXT.search(line) is not None}
+            for i in unsure:
+                found.pop(i, None)
+        plans = self._hsPlans
+        patterns = self._hsRules.patterns
+        out = []
+        append = out.append
+        for index in sorted(found):
+            key = frozenset(found[index])
+            plan = plans.get(key)
+            if plan is None:
+                plan = self._hsPlan(key, patterns)
+            sure, maybe = plan
+            if maybe:
+                line = lines[index]
+                extra = [p.rule for p in maybe if p.rule not in sure
+                         and p.regex.search(line) is not None]
+                if extra:
+                    sure = sure.union(extra)
+            if sure:
+                append((index, self._ordered(sure)))
+        for index in unsure:
+            matches = self.matchLine(lines[index])
+            if matches:
+                append((index, matches))
+        if unsure:
+            out.sort(key=_firstItem)
+        if self._nothing:
+            # DEFAULT sends the lines no rule matched somewhere: every line.
+            matched = dict(out)
+            nothing = self._nothing
+            return [(i, matched.get(i, nothing)) for i in range(len(lines))]
+        return out
+
+    def _hsPlan(self, idents, patterns):
+        """
+        For the patterns Hyperscan found in a line: the rules sure to match
+        (a literal pattern, which a line holds or not) and those to confirm.
+        """
+        sure = set()
+        maybe = []
+        for ident in sorted(idents):
+            pattern = patterns[ident]
+            if pattern.pure and "\n" not in pattern.regex.pattern:
+                sure.add(pattern.rule)
+            else:
+                maybe.append(pattern)
+        plan = (frozenset(sure), tuple(maybe))
+        if len(self._hsPlans) > 65536:
+            self._hsPlans.clear()
+        self._hsPlans[idents] = plan
+        return plan
 
     def _matchLinesByHits(self, lines):
         if self.strategy in ("alternation", "contains") or not self._literals or not lines:
@@ -713,6 +808,91 @@ class _HyperscanLiterals:
             hits = [(len(data[:start].decode("utf-8", "surrogatepass")), literal)
                     for start, literal in hits]
         hits.sort()
+        return hits
+
+
+#: What makes Hyperscan's reading of a pattern differ from C{re}'s on a
+#: line: a character beyond ASCII (C{re}'s Unicode classes and case
+#: folding), or one C{re} counts as whitespace and Hyperscan does not.
+_HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]")
+_HS_UNSURE_TEXT = re.compile(r"[\x1c-\x1f]")
+#: Python spellings Hyperscan (PCRE) reads otherwise or not at all: C{\A}
+#: and C{\Z} (the buffer's ends, not the line's), C{{,n}} (a literal in
+#: PCRE), the C{a}, C{L} and C{u} flags.
+_HS_PYTHON_ONLY = re.compile(r"\\[AZ]|\{,|\(\?[imsx]*[aLu]")
+
+
+def _plusOne(n):
+    return n + 1
+
+
+def _firstItem(item):
+    return item[0]
+
+
+class _HyperscanRules:
+    """
+    The patterns of a matcher in one Hyperscan database, for a batch of
+    lines joined by newlines: C{scan} gives C{(offset, pattern)} for each
+    place a pattern's match may end (the byte before C{offset}).
+
+    Compiled in prefilter mode (C{HS_FLAG_PREFILTER}: a construct Hyperscan
+    lacks, such as a back reference, is widened, so it may report a line
+    that does not match but never misses one that does) and multi-line
+    (C{^} and C{$} at each line).  A report can also be a match running
+    across lines: C{re} confirms every line that is not certain.
+    C{patterns} are those that compiled; a pattern Hyperscan cannot read
+    as C{re} does is left out (and the matcher keeps its other scan).
+    """
+
+    def __init__(self, patterns):
+        import hyperscan
+
+        flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
+        usable = []
+        for pattern in patterns:
+            text = pattern.regex.pattern
+            if not text.isascii() or _HS_PYTHON_ONLY.search(text) or pattern.regex.flags & (
+                    re.ASCII | re.LOCALE | re.VERBOSE):
+                continue
+            if pattern.regex.flags & re.IGNORECASE:
+                text = "(?i)" + text
+            if pattern.regex.flags & re.DOTALL:
+                text = "(?s)" + text
+            usable.append((pattern, text.encode("ascii")))
+
+        def compiled(chosen):
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(expressions=[text for _, text in chosen],
+                       ids=list(range(len(chosen))), flags=[flags] * len(chosen))
+            return db
+
+        self._db = None
+        if usable:
+            try:
+                self._db = compiled(usable)
+            except hyperscan.error:
+                # Leave out those Hyperscan cannot read, one by one.
+                kept = []
+                for one in usable:
+                    try:
+                        compiled([one])
+                    except hyperscan.error:
+                        continue
+                    kept.append(one)
+                usable = kept
+                self._db = compiled(usable) if usable else None
+        self.patterns = tuple(pattern for pattern, _ in usable)
+
+    def scan(self, data):
+        hits = []
+        append = hits.append
+
+        def onMatch(ident, start, end, flags, context):
+            append((end - 1, ident))
+
+        if self._db is not None:
+            self._db.scan(data, match_event_handler=onMatch)
         return hits
 
 

@@ -675,11 +675,11 @@ _MANAGEMENT = frozenset("MB")
 def _wantedLogIds(action, wanted):
     """
     Whether a LogIDS action raises an alert that a correlation rule counts:
-    an C{alert} or C{warning} whose alert id (C{None} today: a LogIDS
-    alert is classified by its rule, L{makeLogIdsAlert}) a rule names.
+    an C{alert} or C{warning} whose rule gives it an alert id
+    (C{alert=0x1020}) that a correlation rule names.
     """
     return ((action.kind == "alert" or action.kind == "warning")
-            and getattr(action, "alertId", None) in wanted)
+            and action.rule.action.alertId in wanted)
 
 
 def _first(item):
