@@ -110,10 +110,15 @@ class TableStore:
         d = self._ensureSchema()
         return succeed(None) if d is None else d
 
-    def _run(self, records):
+    def _run(self, records, **kwargs):
         if self.signer is None:
-            return self.pool.runInteraction(self.store, self.dialect, records)
-        return self.pool.runInteraction(self.store, self.dialect, records, signer=self.signer)
+            return self.pool.runInteraction(self.store, self.dialect, records, **kwargs)
+        # One signing transaction at a time (concurrency 1): it signs from
+        # the chain heads the signer knows, and they move once it commits.
+        signing = self.signer.begin()
+        d = self.pool.runInteraction(self.store, self.dialect, records, signer=signing,
+                                     **kwargs)
+        return d.addCallbacks(signing.committed, signing.failed)
 
     def process(self, records):
         d = self._ensureSchema()

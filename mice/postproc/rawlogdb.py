@@ -91,9 +91,6 @@ class RawLogStore(TableStore):
         if self._rowCounters is None:
             return super()._run(records)
         newRows = {}
-        kwargs = {"newRows": newRows}
-        if self.signer is not None:
-            kwargs["signer"] = self.signer
 
         def count(result):
             for table, n in newRows.items():
@@ -102,8 +99,7 @@ class RawLogStore(TableStore):
                     counter.inc(n)
             return result
 
-        return self.pool.runInteraction(self.store, self.dialect, records,
-                                        **kwargs).addCallback(count)
+        return super()._run(records, newRows=newRows).addCallback(count)
 
     @property
     def concurrency(self):
