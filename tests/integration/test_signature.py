@@ -8,14 +8,22 @@ row of each chain (exit 1).  On SQLite and MariaDB.
 import os
 import sqlite3
 
+from twisted.internet import reactor
+from twisted.internet.defer import ensureDeferred
+from twisted.internet.endpoints import clientFromString
 from twisted.trial.unittest import TestCase
 
+from mice.config import loadBufferDaemon
 from mice.db import schema
 from mice.db.signature import verifyDatabase
+from mice.forwarder.shipping import shipFile
 from mice.postproc.alertdb import AlertStore
 from mice.postproc.rawlogdb import RawLogStore
+from mice.services.sender import ReliableSender
+from mice.tap.bufferdaemon import buildBufferDaemon
 from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
 from tests.integration.processes import mice
+from tests.integration.test_management import DATA, writeManagementHost
 from tests.integration.test_schema import alertRow
 
 KEY = bytes(range(64))
@@ -138,6 +146,81 @@ class SignatureTestsMixin:
         status, out, err = mice("verify", self.url, "--key", self.writeKey())
         self.assertEqual(status, 1, out)
         self.assertIn("alert_entry aa-1/analyzer-1/idmef: altered alert_entry", out)
+
+    async def runManagementHost(self, alertUrl, documents):
+        """
+        A ManagementHost on this test's database whose reaction 2 stores in
+        C{alertUrl} and signs (SIGNKEY in rid_2_send_to_alert_db.conf);
+        C{documents} (files of tests/data/idmef) shipped in turn by one
+        analysis agent, each on a new connection.
+
+        @return: the reaction 2 agent.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        with open(os.path.join(directory, "rid_2_send_to_alert_db.conf"), "w") as f:
+            f.write(f"[MYSQL_SERVER]\nURL = {alertUrl}\nSIGNKEY = {self.writeKey()}\n")
+        daemon = buildBufferDaemon(loadBufferDaemon(writeManagementHost(directory, self.url)),
+                                   reactor)
+        [port] = await daemon.startService()
+        try:
+            post = daemon.pipelines[0].postprocessor
+            [reactions] = post.services
+            for name in documents:
+                sender = ReliableSender(
+                    clientFromString(reactor, f"tcp:127.0.0.1:{port.getHost().port}"),
+                    "agent1", "idmef", reactor, description="management host")
+                sender.startService()
+                try:
+                    await ensureDeferred(shipFile(sender, os.path.join(DATA, name),
+                                                  kind="idmef", stream="alerts"))
+                finally:
+                    await sender.stopService()
+            await reactions.whenIdle(reactor)
+            return reactions.queues["rid_2_send_to_alert_db"].agent, post
+        finally:
+            await daemon.stopService()
+
+    async def assertAlertChains(self, url):
+        """
+        The three alerts of snort.xml (one document: one seq, idx 0 to 2)
+        and the one of prelude-xmlmod.xml, sent twice, are chained per
+        analyzer and verify; an altered alert is caught.
+        """
+        status, out, err = mice("verify", url, "--key", self.writeKey(), "--chains")
+        self.assertEqual(status, 0, out + err)
+        self.assertIn("alert_entry 3180379393423744/agent1/alerts: 1 chained, 0 standalone", out)
+        self.assertIn("alert_entry snort-eth0/agent1/alerts: 3 chained, 0 standalone", out)
+        self.assertIn("2 chains, 4 rows, 0 with a problem", out)
+        return out
+
+    async def test_managementHostSignsAlertsInline(self):
+        """
+        Reaction 2 on the journal's database signs within the journal's
+        transaction.
+        """
+        agent, post = await self.runManagementHost(
+            self.url, ["snort.xml", "prelude-xmlmod.xml", "snort.xml", "prelude-xmlmod.xml"])
+        self.assertEqual(list(post.inline.values()), [agent])
+        await self.assertAlertChains(self.url)
+        self.execute("UPDATE alert_entry SET source_address = '10.9.9.9'"
+                     " WHERE analyzerid = 'snort-eth0' AND idx = 1")
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 1, out + err)
+        self.assertIn("FAIL alert_entry snort-eth0/agent1/alerts: altered alert_entry", out)
+
+    async def test_managementHostSignsAlertsElsewhere(self):
+        """
+        Reaction 2 on a database of its own signs in its queue's
+        transactions.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        alertUrl = "sqlite:///" + os.path.join(directory, "alerts.db")
+        agent, post = await self.runManagementHost(
+            alertUrl, ["snort.xml", "prelude-xmlmod.xml", "snort.xml"])
+        self.assertEqual(post.inline, {})
+        await self.assertAlertChains(alertUrl)
 
 
 class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
