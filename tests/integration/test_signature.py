@@ -15,7 +15,14 @@ from twisted.trial.unittest import TestCase
 
 from mice.config import loadBufferDaemon
 from mice.db import schema
-from mice.db.signature import verifyDatabase
+from mice.db.signature import (
+    CHAIN_OF,
+    ChainMoved,
+    _chainRows,
+    _macOf,
+    encodeRow,
+    verifyDatabase,
+)
 from mice.forwarder.shipping import shipFile
 from mice.postproc.alertdb import AlertStore
 from mice.postproc.rawlogdb import RawLogStore
@@ -125,6 +132,64 @@ class SignatureTestsMixin:
             values = "'client1', '/var/log/messages', 33, 'forged', 'c1:31:00'"
         self.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})")
         await self.assertFinding("inserted", 33)
+
+    async def test_c1RowsStillVerify(self):
+        """
+        Rows signed the way stores signed before (C{c1}: the whole HMAC,
+        the previous seq always) still verify, and a restarted store goes
+        on from them with C{c2}.
+        """
+        await self.storeBatches(logBatch(1, 10))
+
+        def toC1(txn, dialect):
+            chain = CHAIN_OF["rawlog_line"]
+            keyValues = ("client1", "/var/log/messages")
+            previous, previousSeq = "", None
+            dialect = schema._dialect(dialect)
+            p = dialect.placeholder
+            for seq, table, rowId, row, sigIndex in _chainRows(
+                    txn, dialect, chain, keyValues, schema.RAWLOG_TABLES):
+                prevText = "-" if previousSeq is None else str(previousSeq)
+                mac = _macOf(KEY).hexdigest(
+                    f"{previous}|{prevText}|{encodeRow(table, row, sigIndex)}".encode())
+                txn.execute(f"UPDATE {table} SET signature = {p} WHERE row_id = {p}",
+                            (f"c1:{prevText}:{mac}", rowId))
+                previous, previousSeq = mac, seq
+            txn.execute(f"UPDATE signature_head SET signature = {p}", (previous,))
+
+        p, dialect = pool(self.url)
+        p.start()
+        try:
+            await p.runInteraction(toC1, dialect)
+        finally:
+            p.close()
+        self.assertEqual(len(self.query("SELECT signature FROM rawlog_line")[0][0]), 3 + 2 + 64)
+        await self.storeBatches(logBatch(11, 5))
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(15, 15, None)])
+        self.assertEqual(sorted(self.query("SELECT signature FROM rawlog_line WHERE seq = 14")[0][0]
+                                .split(":")[:2]), ["", "c2"])
+
+    async def test_anotherWriter(self):
+        """
+        A store whose chain head was moved by another writer since it
+        signed fails its flush (L{ChainMoved}), reads the head again and
+        stores the flush when it is retried: the chain stays whole.
+        """
+        p, dialect = pool(self.url)
+        store = RawLogStore(p, dialect, signKey=KEY)
+        await store.start()
+        try:
+            await store.process(logBatch(1, 10))
+            await self.storeBatches(logBatch(11, 10))
+            failure = await self.assertFailure(store.process(logBatch(21, 10)), ChainMoved)
+            self.assertIn("another writer", str(failure))
+            self.assertEqual(store.signer.heads, {})
+            await store.process(logBatch(21, 10))
+        finally:
+            store.stop()
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(30, 30, None)])
 
     async def test_alertChain(self):
         p, dialect = pool(self.url)
