@@ -71,16 +71,18 @@ class Chain:
     @ivar name: the chain kind, as stored in C{signature_head.chain}.
     @ivar tables: the tables whose rows belong to these chains.
     @ivar keyColumns: the columns naming one chain (all in each table).
+    @ivar order: the columns a chain's rows are linked in the order of.
     """
 
     name: str
     tables: tuple
     keyColumns: tuple
+    order: tuple = ("seq",)
 
 
 CHAINS = (
     Chain("rawlog", RAWLOG_TABLES, ("origin", "stream")),
-    Chain("alert_entry", ("alert_entry",), ("analyzerid", "origin", "stream")),
+    Chain("alert_entry", ("alert_entry",), ("analyzerid", "origin", "stream"), ("seq", "idx")),
 )
 """Every chained table, once."""
 
@@ -314,6 +316,7 @@ class Signer:
 
 
 _position = itemgetter(0, 1)
+_seq = itemgetter(0)
 
 
 class Signing:
@@ -366,12 +369,17 @@ class Signing:
             seqIndex = columns.index("seq")
             idxIndex = columns.index("idx") if "idx" in columns else None
             sigIndex = columns.index("signature")
-            signed = result[table] = list(rows)
+            sigs = [None] * len(rows)
+            result[table] = (rows, sigs, sigIndex)
             for i, row in enumerate(rows):
                 items = chains.setdefault((chain, tuple(row[k] for k in keyIndexes)), [])
                 items.append((row[seqIndex], 0 if idxIndex is None else row[idxIndex] or 0,
-                              encodeRow(table, row, sigIndex), signed, i, sigIndex))
+                              encodeRow(table, row, sigIndex), sigs, i))
         self._sign(txn, dialect, chains)
+        for table, signed in result.items():
+            if type(signed) is tuple:
+                rows, sigs, k = signed
+                result[table] = [row[:k] + (sig,) + row[k + 1:] for row, sig in zip(rows, sigs)]
         return result
 
     def signGroups(self, txn, dialect, groupsByTable):
@@ -395,8 +403,8 @@ class Signing:
             for key, rows in groups:
                 head = tableText + _encodeValue(key[0]) + _encodeValue(key[1])
                 host = "".join(_encodeValue(v) for v in key[2:])
-                signed = list(rows)
-                out.append((key, signed))
+                sigs = [None] * len(rows)
+                out.append((key, rows, sigs))
                 items = chains.get((chain, key[:2]))
                 if items is None:
                     items = chains[(chain, key[:2])] = []
@@ -409,15 +417,17 @@ class Signing:
                     else:
                         middle = when
                     append((seq, 0, f"{head}i{seq};{host}{middle}s{len(line)}:{line}",
-                            signed, i, 5))
+                            sigs, i))
         self._sign(txn, dialect, chains)
-        return result
+        return {table: [(key, [(r[0], r[1], r[2], r[3], r[4], sig) for r, sig in zip(rows, sigs)])
+                        for key, rows, sigs in out]
+                for table, out in result.items()}
 
     def _sign(self, txn, dialect, chains):
         """
         Sign the rows of each chain: C{{(chain, keyValues): [(seq, idx,
-        encoded, rows, index, sigIndex), ...]}}; C{rows[index]} gets its
-        signature at C{sigIndex}.
+        encoded, signatures, index), ...]}}; C{signatures[index]} is set to
+        the row's signature.
         """
         dialect = schema._dialect(dialect)
         signer = self.signer
@@ -433,10 +443,10 @@ class Signing:
             if head is None:
                 head = _readHead(txn, dialect, chain, keyValues, chainKey)
             headSeq, headSig, _ = head
-            items.sort(key=_position)
+            items.sort(key=_position if len(chain.order) > 1 else _seq)
             start = 0
             if headSeq is not None:
-                start = bisect_right(items, headSeq, key=itemgetter(0))
+                start = bisect_right(items, headSeq, key=_seq)
                 if start:
                     _signResent(key, txn, dialect, chain, keyValues, items[:start])
             # The chain links from the last signed row (none when the
@@ -445,7 +455,7 @@ class Signing:
             previousSeq = headSeq if headSig else None
             previousText = "-" if previousSeq is None else str(previousSeq)
             lastIdx, signature = None, None
-            for seq, idx, encoded, rows, i, k in items[start:]:
+            for seq, idx, encoded, sigs, i in items[start:]:
                 if seq != previousSeq or idx != lastIdx:
                     inner = innerCopy()
                     inner.update(f"{previous}|{previousText}|{encoded}".encode(
@@ -458,8 +468,7 @@ class Signing:
                     else:
                         signature = f"c2:{previousText}:{previous}"
                     previousSeq, previousText, lastIdx = seq, str(seq), idx
-                row = rows[i]
-                rows[i] = row[:k] + (signature,) + row[k + 1:]
+                sigs[i] = signature
             if lastIdx is not None:
                 label = "/".join("" if v is None else str(v) for v in keyValues)
                 _writeHead(txn, dialect, chain, chainKey, label, head, previousSeq, previous)
@@ -473,10 +482,8 @@ def _signResent(key, txn, dialect, chain, keyValues, items):
     will do); one that is not is stored with a standalone signature.
     """
     stored = _storedSeqs(txn, dialect, chain, keyValues, [item[0] for item in items])
-    for seq, _, encoded, rows, i, k in items:
-        signature = "" if seq in stored else standaloneSignature(key, encoded)
-        row = rows[i]
-        rows[i] = row[:k] + (signature,) + row[k + 1:]
+    for seq, _, encoded, sigs, i in items:
+        sigs[i] = "" if seq in stored else standaloneSignature(key, encoded)
 
 
 def _rememberingEncoder():
