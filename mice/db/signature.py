@@ -53,6 +53,7 @@ import datetime
 import hashlib
 import hmac
 from bisect import bisect_right
+from contextlib import nullcontext
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -267,17 +268,21 @@ class Signer:
     """
     Signs the rows a store is about to insert, in its transaction.
 
-    It keeps the head of each chain it has signed (last seq and HMAC), as
-    committed: read from the database once, when a stream is first seen
-    (or on restart), moved when a transaction that signed commits
-    (L{Signing.committed}) and forgotten when one fails
-    (L{Signing.failed}), so read again.  The head row of the database is
-    still updated in every transaction, on condition that it is the head
-    this signer knew (else L{ChainMoved}).
+    A store's signer (L{begin}) keeps the head of each chain it has signed
+    (last seq and HMAC): read from the database once, when a stream is first
+    seen (or on restart), and moved as soon as a flush is signed, so that
+    the next flush may be signed while the database still writes this one.
+    Each transaction then moves the chain's head row, in the order the
+    flushes were signed, on condition that it is the head the flush was
+    signed from (else L{ChainMoved}); so a flush is only committed after the
+    one it follows, and never forks a chain.  When a transaction fails, the
+    heads are forgotten (L{Signing.failed}): the flushes signed after it fail
+    too and every head is read again for the retry.
 
     @ivar key: the SIGNKEY (bytes; never logged).
-    @ivar heads: C{{(chain name, chain key): (seq, HMAC, known)}}, the
-        committed heads.
+    @ivar heads: C{{(chain name, chain key): (seq, HMAC, known)}}: the head
+        after the last flush signed.
+    @ivar generation: how often the heads were forgotten.
     """
 
     def __init__(self, key):
@@ -285,28 +290,38 @@ class Signer:
             raise ValueError(f"a SIGNKEY must have {MIN_KEY_BYTES} bytes or more")
         self.key = key
         self.heads = {}
+        self.generation = 0
+        self._tickets = 0
 
     def __repr__(self):
         return "<Signer>"
 
-    def begin(self):
+    def begin(self, turns=None):
         """
-        A L{Signing} for one transaction, signing from the heads this
-        signer knows: only for a store that runs one signing transaction at
-        a time, which calls L{Signing.committed} or L{Signing.failed} with
-        the transaction's outcome.
+        A L{Signing} for one transaction, in the order of the flushes; the
+        store calls L{Signing.finish} at the end of the transaction and
+        L{Signing.committed} or L{Signing.failed} with its outcome.
+
+        @param turns: what makes flushes run at once take their turns
+            (L{mice.db.store.Turns}): C{turns.wait(stage, ticket)} blocks until
+            every earlier ticket is C{turns.done(stage, ticket)}; C{None} for a
+            store that runs one flush at a time.
         """
-        return Signing(self, remember=True)
+        ticket, self._tickets = self._tickets, self._tickets + 1
+        return Signing(self, remember=True, ticket=ticket, generation=self.generation,
+                       turns=turns)
 
     def forget(self):
         """Read every head from the database again (a transaction failed)."""
         self.heads = {}
+        self.generation += 1
 
     def signRows(self, txn, dialect, rowsByTable):
         """
         L{Signing.signRows} reading each head from the database, locked
         until the transaction ends: for transactions that may run
-        concurrently (two flushes of the ManagementHost's journal).
+        concurrently in any order (two flushes of the ManagementHost's
+        journal).
         """
         return Signing(self, remember=False).signRows(txn, dialect, rowsByTable)
 
@@ -319,33 +334,70 @@ _position = itemgetter(0, 1)
 _seq = itemgetter(0)
 
 
+class _NoTurns:
+    def wait(self, stage, ticket):
+        pass
+
+    def done(self, stage, ticket):
+        pass
+
+    def locked(self):
+        return nullcontext()
+
+
 class Signing:
     """
     The signing of one transaction (L{Signer.begin}).
 
-    @ivar newHeads: the heads this transaction moved, for L{committed}.
+    @ivar moves: C{[(chain, chainKey, label, start, seq, HMAC)]}: the head
+        each chain was signed from (as L{_readHead} gives it) and where it
+        moves (C{seq} C{None}: resent rows only, the head is checked).
     """
 
-    def __init__(self, signer, remember):
+    def __init__(self, signer, remember, ticket=None, generation=None, turns=None):
         self.signer = signer
         self.remember = remember
-        self.newHeads = {}
+        self.ticket = ticket
+        self.generation = generation
+        self.turns = turns or _NoTurns()
+        self.moves = []
+
+    def finish(self, txn, dialect):
+        """
+        Move the heads of the chains this transaction signed, after the
+        flushes signed before it moved theirs: a transaction function step,
+        after the inserts.
+
+        @raise ChainMoved: a head is not the one this flush was signed from.
+        """
+        if not self.remember:
+            return
+        turns = self.turns
+        if self.moves:
+            turns.wait("head", self.ticket)
+        try:
+            _moveHeads(txn, schema._dialect(dialect), self.moves)
+        finally:
+            turns.done("head", self.ticket)
 
     def committed(self, result=None):
         """
-        The transaction committed: its heads are the chains' heads now.
-        Passes C{result} through (a Deferred callback).
+        The transaction committed.  Passes C{result} through (a Deferred
+        callback).
         """
-        if self.remember:
-            self.signer.heads.update(self.newHeads)
+        self.turns.done("sign", self.ticket)
+        self.turns.done("head", self.ticket)
         return result
 
     def failed(self, failure=None):
         """
-        The transaction failed: the heads are read again next time.  Passes
-        C{failure} through (a Deferred errback).
+        The transaction failed (or never ran): the heads are read again
+        next time.  Passes C{failure} through (a Deferred errback).
         """
-        self.signer.forget()
+        with self.turns.locked():
+            self.signer.forget()
+        self.turns.done("sign", self.ticket)
+        self.turns.done("head", self.ticket)
         return failure
 
     def signRows(self, txn, dialect, rowsByTable):
@@ -431,17 +483,44 @@ class Signing:
         """
         dialect = schema._dialect(dialect)
         signer = self.signer
-        key = signer.key
+        if not self.remember:
+            self._signChains(txn, dialect, chains, {})
+            _moveHeads(txn, dialect, self.moves)
+            return
+        turns = self.turns
+        turns.wait("sign", self.ticket)
+        try:
+            with turns.locked():
+                if self.generation != signer.generation:
+                    raise ChainMoved("a flush signed before this one failed: signing again")
+                heads = signer.heads
+            newHeads = self._signChains(txn, dialect, chains, heads)
+            with turns.locked():
+                if self.generation == signer.generation:
+                    heads.update(newHeads)
+        finally:
+            turns.done("sign", self.ticket)
+
+    def _signChains(self, txn, dialect, chains, known):
+        """
+        Sign every chain from its head in C{known}, else in the database.
+
+        @return: the new heads.
+        """
+        key = self.signer.key
         mac = _macOf(key)
         innerCopy, outerCopy = mac.inner.copy, mac.outer.copy
-        known = signer.heads if self.remember else {}
+        newHeads = {}
         for chainKey, chain, keyValues, items in sorted(
                 (_chainKey(chain, keyValues), chain, keyValues, items)
                 for (chain, keyValues), items in chains.items()):
             headKey = (chain.name, chainKey)
             head = known.get(headKey)
             if head is None:
-                head = _readHead(txn, dialect, chain, keyValues, chainKey)
+                # Locked until the transaction ends when transactions may
+                # sign in any order; a store's flushes take their turns.
+                head = _readHead(txn, dialect, chain, keyValues, chainKey,
+                                 lock=not self.remember)
             headSeq, headSig, _ = head
             items.sort(key=_position if len(chain.order) > 1 else _seq)
             start = 0
@@ -469,10 +548,13 @@ class Signing:
                         signature = f"c2:{previousText}:{previous}"
                     previousSeq, previousText, lastIdx = seq, str(seq), idx
                 sigs[i] = signature
+            label = "/".join("" if v is None else str(v) for v in keyValues)
             if lastIdx is not None:
-                label = "/".join("" if v is None else str(v) for v in keyValues)
-                _writeHead(txn, dialect, chain, chainKey, label, head, previousSeq, previous)
-                self.newHeads[headKey] = (previousSeq, previous, True)
+                self.moves.append((chain, chainKey, label, head, previousSeq, previous))
+                newHeads[headKey] = (previousSeq, previous, True)
+            else:
+                self.moves.append((chain, chainKey, label, head, None, None))
+        return newHeads
 
 
 def _signResent(key, txn, dialect, chain, keyValues, items):
@@ -509,14 +591,14 @@ def _where(chain, dialect, keyValues):
     return " AND ".join(clauses), params
 
 
-def _readHead(txn, dialect, chain, keyValues, chainKey):
+def _readHead(txn, dialect, chain, keyValues, chainKey, lock=True):
     """
     C{(seq, signature, known)} of the chain's head: from L{SIGNATURE_HEAD}
     (locked until the transaction ends), or else the last row of the chain
     in its tables (C{known} false: there is no head row yet).
     """
     p = dialect.placeholder
-    lock = " FOR UPDATE" if dialect.name == "mysql" else ""
+    lock = " FOR UPDATE" if lock and dialect.name == "mysql" else ""
     txn.execute(f"SELECT seq, signature FROM {quote(SIGNATURE_HEAD)}"
                 f" WHERE chain = {p} AND chainkey = {p}{lock}", (chain.name, chainKey))
     row = txn.fetchone()
@@ -548,28 +630,36 @@ def _storedSeqs(txn, dialect, chain, keyValues, seqs):
     return found
 
 
-def _writeHead(txn, dialect, chain, chainKey, label, head, seq, signature):
+def _moveHeads(txn, dialect, moves):
     """
-    Move a chain's head from C{head} (as L{_readHead} gives it) to C{seq}
-    and C{signature}, on condition that the database's head is still
-    C{head}.
+    Check that each chain's head is still the one its rows were signed from,
+    and move it (see L{Signing.moves}).
 
-    @raise ChainMoved: it is not.
+    @raise ChainMoved: one is not.
     """
     p = dialect.placeholder
     table = quote(SIGNATURE_HEAD)
-    headSeq, headSig, known = head
-    if known:
-        txn.execute(f"UPDATE {table} SET seq = {p}, signature = {p}"
-                    f" WHERE chain = {p} AND chainkey = {p} AND seq = {p} AND signature = {p}",
-                    (seq, signature, chain.name, chainKey, headSeq, headSig))
-        if txn.rowcount != 1:
-            raise ChainMoved(f"the head of chain {chain.name} {label} is no longer seq"
-                             f" {headSeq}: another writer signed rows of it; signing again")
-    else:
-        txn.execute(f"INSERT INTO {table} (chain, chainkey, label, seq, signature)"
-                    f" VALUES ({p}, {p}, {p}, {p}, {p})",
-                    (chain.name, chainKey, label, seq, signature))
+    lock = " FOR UPDATE" if dialect.name == "mysql" else ""
+    for chain, chainKey, label, start, seq, signature in moves:
+        startSeq, startSig, known = start
+        txn.execute(f"SELECT seq, signature FROM {table} WHERE chain = {p} AND chainkey = {p}"
+                    f"{lock}", (chain.name, chainKey))
+        found = txn.fetchone()
+        if (tuple(found) if found else None) != ((startSeq, startSig) if known else None):
+            raise ChainMoved(f"the head of chain {chain.name} {label} is no longer"
+                             f" {'seq %s' % startSeq if known else 'where it was'}: another"
+                             " writer signed rows of it, or a flush before failed; signing"
+                             " again")
+        if seq is None:
+            continue
+        if found:
+            txn.execute(f"UPDATE {table} SET seq = {p}, signature = {p}"
+                        f" WHERE chain = {p} AND chainkey = {p}",
+                        (seq, signature, chain.name, chainKey))
+        else:
+            txn.execute(f"INSERT INTO {table} (chain, chainkey, label, seq, signature)"
+                        f" VALUES ({p}, {p}, {p}, {p}, {p})",
+                        (chain.name, chainKey, label, seq, signature))
 
 
 # -- mice verify ------------------------------------------------------------

@@ -9,7 +9,7 @@ import os
 import sqlite3
 
 from twisted.internet import reactor
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import ensureDeferred, gatherResults
 from twisted.internet.endpoints import clientFromString
 from twisted.trial.unittest import TestCase
 
@@ -191,6 +191,45 @@ class SignatureTestsMixin:
         reports = await self.verify()
         self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(30, 30, None)])
 
+    async def test_flushesAtOnce(self):
+        """
+        Flushes given to a store at once (a MariaDB store runs two at a
+        time) are signed in the order they came and form one chain.
+        """
+        p, dialect = pool(self.url)
+        store = RawLogStore(p, dialect, signKey=KEY)
+        await store.start()
+        try:
+            await gatherResults([store.process(logBatch(seq, 10)) for seq in range(1, 60, 10)])
+        finally:
+            store.stop()
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(60, 60, None)])
+
+    async def test_failedFlush(self):
+        """
+        A flush whose transaction fails fails the flushes signed after it
+        (they followed its rows); all are stored in one chain when retried.
+        """
+        p, dialect = pool(self.url)
+        store = RawLogStore(p, dialect, signKey=KEY)
+        await store.start()
+        try:
+            await store.process(logBatch(1, 10))
+            self.refuseSeq(15)
+            first = store.process(logBatch(11, 10))
+            second = store.process(logBatch(21, 10))
+            await self.assertFailure(first, Exception)
+            failure = await self.assertFailure(second, ChainMoved)
+            self.assertIn("signing again", str(failure))
+            self.acceptAll()
+            await gatherResults([store.process(logBatch(11, 10)),
+                                 store.process(logBatch(21, 10))])
+        finally:
+            store.stop()
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(30, 30, None)])
+
     async def test_alertChain(self):
         p, dialect = pool(self.url)
         store = AlertStore(p, dialect, signKey=KEY)
@@ -305,6 +344,16 @@ class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
         finally:
             db.close()
 
+    def refuseSeq(self, seq):
+        """Make the database refuse the raw-log row of C{seq}: a trigger."""
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table}"
+                         f" WHEN NEW.seq = {seq} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+
+    def acceptAll(self):
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"DROP TRIGGER refuse_{table}")
+
 
 class MariaDBSignatureTests(SignatureTestsMixin, TestCase):
     def setUp(self):
@@ -316,3 +365,14 @@ class MariaDBSignatureTests(SignatureTestsMixin, TestCase):
 
     def query(self, statement):
         return self.db.admin(statement)[0]
+
+    def refuseSeq(self, seq):
+        """Make the database refuse the raw-log row of C{seq}: a trigger."""
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW"
+                         f" IF NEW.seq = {seq} THEN SIGNAL SQLSTATE '45000'"
+                         " SET MESSAGE_TEXT = 'refused'; END IF")
+
+    def acceptAll(self):
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"DROP TRIGGER refuse_{table}")
