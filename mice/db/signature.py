@@ -11,18 +11,29 @@ all three); for C{alert_entry} the rows of one analyzer on one channel
 takes part by being named there (and having C{origin}, C{stream}, C{seq}
 and C{signature} columns).
 
-Each chained row's C{signature} is C{c1:<previous seq>:<hex HMAC>}, where
-the HMAC, keyed by SIGNKEY, is over the previous row's HMAC (hex, empty for
-the first row of a chain), the previous row's seq (C{-} for the first) and
-the canonical encoding of the row (L{encodeRow}: its table and every column
-but C{signature}, C{row_id} and C{received}).  Seqs may have gaps by
-design: the chain links rows, and the previous seq in each signature tells a
-deleted row (its successor names a seq that is gone) from an altered one.
+Each chained row's C{signature} is C{c2:<previous seq>:<HMAC>}, where the
+HMAC-SHA256, keyed by SIGNKEY, is over the previous row's HMAC (as its
+signature shows it, empty for the first row of a chain), the previous row's
+seq (C{-} for the first) and the canonical encoding of the row
+(L{encodeRow}: its table and every column but C{signature}, C{row_id} and
+C{received}), and is kept to its first 128 bits (L{TAG_HEX} hex digits).
+The previous seq is left out when it is the row's seq minus one, the usual
+case (C{c2::<HMAC>}).  Seqs may have gaps by design: the chain links rows,
+and the previous seq in each signature tells a deleted row (its successor
+names a seq that is gone) from an altered one.  Alerts of one IDMEF
+document share its seq: in C{alert_entry} a chain runs in (C{seq},
+C{idx}) order.  C{c1:<previous seq>:<HMAC>} is what stores wrote before
+(the whole HMAC, the previous seq always): C{mice verify} checks both, and
+a chain that began with C{c1} goes on with C{c2}.  Short signatures are
+cheap: the server reads every character of a row (L{TAG_HEX}).
 
 Idempotent stores and resends: the chain's head (last signed seq and HMAC)
-is kept in L{mice.db.schema.SIGNATURE_HEAD}, read with C{SELECT ... FOR
-UPDATE} in the flush's own transaction, so two transactions never sign from
-the same head.  Rows of a flush above the head are new: they are signed in
+is kept in L{mice.db.schema.SIGNATURE_HEAD}.  A store's L{Signer} reads it
+once, when a stream is first seen, and keeps it in memory, moved as its
+transactions commit; each transaction moves the head row on condition that
+it is still the head it signed from (else L{ChainMoved}: the transaction
+fails, the heads are read again and the flush is retried), so two
+transactions never sign from the same head.  Rows of a flush above the head are new: they are signed in
 seq order and the head moves to the last.  Rows at or below the head are a
 resend: those already stored are left alone (the insert ignores them); one
 that is not stored (it arrived after a later row of its stream, which a
@@ -41,7 +52,10 @@ Pure: no driver, no reactor; the transaction functions take a DB-API cursor.
 import datetime
 import hashlib
 import hmac
+from bisect import bisect_right
+from contextlib import nullcontext
 from dataclasses import dataclass
+from operator import itemgetter
 
 from mice.db import schema
 from mice.db.schema import COLUMNS, RAWLOG_TABLES, SIGNATURE_HEAD, quote
@@ -58,16 +72,18 @@ class Chain:
     @ivar name: the chain kind, as stored in C{signature_head.chain}.
     @ivar tables: the tables whose rows belong to these chains.
     @ivar keyColumns: the columns naming one chain (all in each table).
+    @ivar order: the columns a chain's rows are linked in the order of.
     """
 
     name: str
     tables: tuple
     keyColumns: tuple
+    order: tuple = ("seq",)
 
 
 CHAINS = (
     Chain("rawlog", RAWLOG_TABLES, ("origin", "stream")),
-    Chain("alert_entry", ("alert_entry",), ("analyzerid", "origin", "stream")),
+    Chain("alert_entry", ("alert_entry",), ("analyzerid", "origin", "stream"), ("seq", "idx")),
 )
 """Every chained table, once."""
 
@@ -175,17 +191,30 @@ def _macOf(key):
     return mac
 
 
-def chainedSignature(key, previous, previousSeq, encoded):
+#: Hex digits of the HMAC a C{c2} signature keeps (128 bits).
+TAG_HEX = 32
+
+
+def chainedSignature(key, previous, previousSeq, encoded, seq=None, version="c2"):
     """
     The C{signature} column of a chained row.
 
-    @param previous: the previous row's HMAC (hex), C{""} for the first.
+    @param previous: the previous row's HMAC as its signature shows it
+        (hex), C{""} for the first.
     @param previousSeq: its seq, C{None} for the first.
+    @param seq: the row's own seq (a C{c2} signature leaves out a previous
+        seq one below it).
+    @param version: C{c2} (what stores write) or C{c1} (what they wrote
+        before: the whole HMAC and the previous seq always).
     """
     prevSeq = "-" if previousSeq is None else str(previousSeq)
     mac = _macOf(key).hexdigest(f"{previous}|{prevSeq}|{encoded}".encode("utf-8",
                                                                           "surrogatepass"))
-    return f"c1:{prevSeq}:{mac}"
+    if version == "c1":
+        return f"c1:{prevSeq}:{mac}"
+    if previousSeq is not None and seq is not None and previousSeq == seq - 1:
+        prevSeq = ""
+    return f"c2:{prevSeq}:{mac[:TAG_HEX]}"
 
 
 def standaloneSignature(key, encoded):
@@ -197,17 +226,22 @@ def standaloneSignature(key, encoded):
     return f"s1:{mac}"
 
 
-def parseSignature(text):
+def parseSignature(text, seq=None):
     """
     C{("c", previousSeq or None, hex)}, C{("s", None, hex)}, or C{None} for
     anything else (empty, unsigned, garbage).
+
+    @param seq: the row's seq (a C{c2} signature's empty previous seq is
+        the one below it).
     """
     if not text:
         return None
     parts = text.split(":")
-    if parts[0] == "c1" and len(parts) == 3:
+    if parts[0] in ("c1", "c2") and len(parts) == 3:
         if parts[1] == "-":
             return ("c", None, parts[2])
+        if parts[1] == "" and parts[0] == "c2":
+            return ("c", None if seq is None else seq - 1, parts[2])
         try:
             return ("c", int(parts[1]), parts[2])
         except ValueError:
@@ -221,20 +255,150 @@ def _mac(signatureText):
     return signatureText.rsplit(":", 1)[-1]
 
 
+class ChainMoved(Exception):
+    """
+    The head of a chain in the database is not the one this store signed
+    from: something else signed rows of the stream since (another writer).
+    The transaction fails; the store forgets the heads it knew and reads
+    them again when the flush is retried.
+    """
+
+
 class Signer:
     """
     Signs the rows a store is about to insert, in its transaction.
 
+    A store's signer (L{begin}) keeps the head of each chain it has signed
+    (last seq and HMAC): read from the database once, when a stream is first
+    seen (or on restart), and moved as soon as a flush is signed, so that
+    the next flush may be signed while the database still writes this one.
+    Each transaction then moves the chain's head row, in the order the
+    flushes were signed, on condition that it is the head the flush was
+    signed from (else L{ChainMoved}); so a flush is only committed after the
+    one it follows, and never forks a chain.  When a transaction fails, the
+    heads are forgotten (L{Signing.failed}): the flushes signed after it fail
+    too and every head is read again for the retry.
+
     @ivar key: the SIGNKEY (bytes; never logged).
+    @ivar heads: C{{(chain name, chain key): (seq, HMAC, known)}}: the head
+        after the last flush signed.
+    @ivar generation: how often the heads were forgotten.
     """
 
     def __init__(self, key):
         if len(key) < MIN_KEY_BYTES:
             raise ValueError(f"a SIGNKEY must have {MIN_KEY_BYTES} bytes or more")
         self.key = key
+        self.heads = {}
+        self.generation = 0
+        self._tickets = 0
 
     def __repr__(self):
         return "<Signer>"
+
+    def begin(self, turns=None):
+        """
+        A L{Signing} for one transaction, in the order of the flushes; the
+        store calls L{Signing.finish} at the end of the transaction and
+        L{Signing.committed} or L{Signing.failed} with its outcome.
+
+        @param turns: what makes flushes run at once take their turns
+            (L{mice.db.store.Turns}): C{turns.wait(stage, ticket)} blocks until
+            every earlier ticket is C{turns.done(stage, ticket)}; C{None} for a
+            store that runs one flush at a time.
+        """
+        ticket, self._tickets = self._tickets, self._tickets + 1
+        return Signing(self, remember=True, ticket=ticket, generation=self.generation,
+                       turns=turns)
+
+    def forget(self):
+        """Read every head from the database again (a transaction failed)."""
+        self.heads = {}
+        self.generation += 1
+
+    def signRows(self, txn, dialect, rowsByTable):
+        """
+        L{Signing.signRows} reading each head from the database, locked
+        until the transaction ends: for transactions that may run
+        concurrently in any order (two flushes of the ManagementHost's
+        journal).
+        """
+        return Signing(self, remember=False).signRows(txn, dialect, rowsByTable)
+
+    def signGroups(self, txn, dialect, groupsByTable):
+        """L{Signing.signGroups} reading each head from the database."""
+        return Signing(self, remember=False).signGroups(txn, dialect, groupsByTable)
+
+
+_position = itemgetter(0, 1)
+_seq = itemgetter(0)
+
+
+class _NoTurns:
+    def wait(self, stage, ticket):
+        pass
+
+    def done(self, stage, ticket):
+        pass
+
+    def locked(self):
+        return nullcontext()
+
+
+class Signing:
+    """
+    The signing of one transaction (L{Signer.begin}).
+
+    @ivar moves: C{[(chain, chainKey, label, start, seq, HMAC)]}: the head
+        each chain was signed from (as L{_readHead} gives it) and where it
+        moves (C{seq} C{None}: resent rows only, the head is checked).
+    """
+
+    def __init__(self, signer, remember, ticket=None, generation=None, turns=None):
+        self.signer = signer
+        self.remember = remember
+        self.ticket = ticket
+        self.generation = generation
+        self.turns = turns or _NoTurns()
+        self.moves = []
+
+    def finish(self, txn, dialect):
+        """
+        Move the heads of the chains this transaction signed, after the
+        flushes signed before it moved theirs: a transaction function step,
+        after the inserts.
+
+        @raise ChainMoved: a head is not the one this flush was signed from.
+        """
+        if not self.remember:
+            return
+        turns = self.turns
+        if self.moves:
+            turns.wait("head", self.ticket)
+        try:
+            _moveHeads(txn, schema._dialect(dialect), self.moves)
+        finally:
+            turns.done("head", self.ticket)
+
+    def committed(self, result=None):
+        """
+        The transaction committed.  Passes C{result} through (a Deferred
+        callback).
+        """
+        self.turns.done("sign", self.ticket)
+        self.turns.done("head", self.ticket)
+        return result
+
+    def failed(self, failure=None):
+        """
+        The transaction failed (or never ran): the heads are read again
+        next time.  Passes C{failure} through (a Deferred errback).
+        """
+        with self.turns.locked():
+            self.signer.forget()
+        self.turns.done("sign", self.ticket)
+        self.turns.done("head", self.ticket)
+        return failure
 
     def signRows(self, txn, dialect, rowsByTable):
         """
@@ -245,30 +409,29 @@ class Signer:
             order; tables not in L{CHAINS} are left as they are.
         @return: the same, with new row tuples.
         """
-        byChain = {}
-        placed = []
+        chains = {}
+        result = {}
         for table, rows in rowsByTable.items():
             chain = CHAIN_OF.get(table)
             if chain is None:
+                result[table] = rows
                 continue
             columns = COLUMNS[table]
             keyIndexes = [columns.index(c) for c in chain.keyColumns]
             seqIndex = columns.index("seq")
+            idxIndex = columns.index("idx") if "idx" in columns else None
             sigIndex = columns.index("signature")
-            for row in rows:
-                entry = [row[seqIndex], encodeRow(table, row, sigIndex), row[sigIndex]]
-                byChain.setdefault((chain, tuple(row[i] for i in keyIndexes)), []).append(entry)
-                placed.append(entry)
-        self._sign(txn, dialect, byChain)
-        result = {}
-        entries = iter(placed)
-        for table, rows in rowsByTable.items():
-            if table not in CHAIN_OF:
-                result[table] = rows
-                continue
-            sigIndex = COLUMNS[table].index("signature")
-            result[table] = [row[:sigIndex] + (next(entries)[2],) + row[sigIndex + 1:]
-                             for row in rows]
+            sigs = [None] * len(rows)
+            result[table] = (rows, sigs, sigIndex)
+            for i, row in enumerate(rows):
+                items = chains.setdefault((chain, tuple(row[k] for k in keyIndexes)), [])
+                items.append((row[seqIndex], 0 if idxIndex is None else row[idxIndex] or 0,
+                              encodeRow(table, row, sigIndex), sigs, i))
+        self._sign(txn, dialect, chains)
+        for table, signed in result.items():
+            if type(signed) is tuple:
+                rows, sigs, k = signed
+                result[table] = [row[:k] + (sig,) + row[k + 1:] for row, sig in zip(rows, sigs)]
         return result
 
     def signGroups(self, txn, dialect, groupsByTable):
@@ -278,77 +441,131 @@ class Signer:
         hostname, domain, ip, osystem, release, version)}, rows C{(seq, day,
         clock, fields, line, signature)}): the C{LOAD DATA} path keeps its
         shape, only the last field of each row changes.  The raw-log store's
-        hot path: what a batch shares is encoded once.
+        hot path: what a batch shares is encoded once, a row costs one
+        format and a dictionary look-up per other value.
         """
-        byChain = {}
-        placed = []
+        chains = {}
+        result = {}
         for table, groups in groupsByTable.items():
             chain = CHAIN_OF[table]
             firewall = table == "firewall_line"
             cached, remember = _rememberingEncoder()
-            for key, rows in groups:
-                head = _encodeValue(table) + _encodeValue(key[0]) + _encodeValue(key[1])
-                host = "".join(_encodeValue(v) for v in key[2:])
-                entries = byChain.setdefault((chain, key[:2]), [])
-                groupEntries = []
-                for seq, day, clock, fields, line, signature in rows:
-                    when = (cached(day) or remember(day)) + (cached(clock) or remember(clock))
-                    fieldText = "".join([cached(v) or remember(v) for v in fields])
-                    middle = fieldText + when if firewall else when + fieldText
-                    entry = [seq, "%si%d;%s%ss%d:%s" % (head, seq, host, middle, len(line), line),
-                             signature]
-                    entries.append(entry)
-                    groupEntries.append(entry)
-                placed.append(groupEntries)
-        self._sign(txn, dialect, byChain)
-        result = {}
-        groupEntries = iter(placed)
-        for table, groups in groupsByTable.items():
+            tableText = _encodeValue(table)
             out = result[table] = []
             for key, rows in groups:
-                out.append((key, [row[:5] + (entry[2],)
-                                  for row, entry in zip(rows, next(groupEntries))]))
-        return result
+                head = tableText + _encodeValue(key[0]) + _encodeValue(key[1])
+                host = "".join(_encodeValue(v) for v in key[2:])
+                sigs = [None] * len(rows)
+                out.append((key, rows, sigs))
+                items = chains.get((chain, key[:2]))
+                if items is None:
+                    items = chains[(chain, key[:2])] = []
+                append = items.append
+                for i, (seq, day, clock, fields, line, _) in enumerate(rows):
+                    when = (cached(day) or remember(day)) + (cached(clock) or remember(clock))
+                    if fields:
+                        fieldText = "".join([cached(v) or remember(v) for v in fields])
+                        middle = fieldText + when if firewall else when + fieldText
+                    else:
+                        middle = when
+                    append((seq, 0, f"{head}i{seq};{host}{middle}s{len(line)}:{line}",
+                            sigs, i))
+        self._sign(txn, dialect, chains)
+        return {table: [(key, [(r[0], r[1], r[2], r[3], r[4], sig) for r, sig in zip(rows, sigs)])
+                        for key, rows, sigs in out]
+                for table, out in result.items()}
 
-    def _sign(self, txn, dialect, byChain):
+    def _sign(self, txn, dialect, chains):
         """
-        Sign the entries of each chain: C{{(chain, keyValues): [[seq,
-        encoded, signature], ...]}}; each entry's signature is replaced.
+        Sign the rows of each chain: C{{(chain, keyValues): [(seq, idx,
+        encoded, signatures, index), ...]}}; C{signatures[index]} is set to
+        the row's signature.
         """
         dialect = schema._dialect(dialect)
-        key = self.key
-        hexdigest = _macOf(key).hexdigest
-        for (chain, keyValues), entries in sorted(byChain.items(),
-                                                  key=lambda item: _chainKey(*item[0])):
-            chainKey = _chainKey(chain, keyValues)
-            headSeq, headSig, known = _readHead(txn, dialect, chain, keyValues, chainKey)
-            entries.sort(key=lambda e: e[0])
-            old = [e[0] for e in entries if headSeq is not None and e[0] <= headSeq]
-            stored = _storedSeqs(txn, dialect, chain, keyValues, old) if old else set()
-            # Rows up to headSeq are old; the chain links from the last
-            # signed row (none when the stream's last row is unsigned).
+        signer = self.signer
+        if not self.remember:
+            self._signChains(txn, dialect, chains, {})
+            _moveHeads(txn, dialect, self.moves)
+            return
+        turns = self.turns
+        turns.wait("sign", self.ticket)
+        try:
+            with turns.locked():
+                if self.generation != signer.generation:
+                    raise ChainMoved("a flush signed before this one failed: signing again")
+                heads = signer.heads
+            newHeads = self._signChains(txn, dialect, chains, heads)
+            with turns.locked():
+                if self.generation == signer.generation:
+                    heads.update(newHeads)
+        finally:
+            turns.done("sign", self.ticket)
+
+    def _signChains(self, txn, dialect, chains, known):
+        """
+        Sign every chain from its head in C{known}, else in the database.
+
+        @return: the new heads.
+        """
+        key = self.signer.key
+        mac = _macOf(key)
+        innerCopy, outerCopy = mac.inner.copy, mac.outer.copy
+        newHeads = {}
+        for chainKey, chain, keyValues, items in sorted(
+                (_chainKey(chain, keyValues), chain, keyValues, items)
+                for (chain, keyValues), items in chains.items()):
+            headKey = (chain.name, chainKey)
+            head = known.get(headKey)
+            if head is None:
+                # Locked until the transaction ends when transactions may
+                # sign in any order; a store's flushes take their turns.
+                head = _readHead(txn, dialect, chain, keyValues, chainKey,
+                                 lock=not self.remember)
+            headSeq, headSig, _ = head
+            items.sort(key=_position if len(chain.order) > 1 else _seq)
+            start = 0
+            if headSeq is not None:
+                start = bisect_right(items, headSeq, key=_seq)
+                if start:
+                    _signResent(key, txn, dialect, chain, keyValues, items[:start])
+            # The chain links from the last signed row (none when the
+            # stream's last row is unsigned).
             previous = _mac(headSig) if headSig else ""
             previousSeq = headSeq if headSig else None
-            lastSeq, lastSignature = None, None
-            for entry in entries:
-                seq = entry[0]
-                if seq == lastSeq:
-                    entry[2] = lastSignature
-                    continue
-                if headSeq is not None and seq <= headSeq:
-                    if seq not in stored:
-                        entry[2] = standaloneSignature(key, entry[1])
-                    # else a resend: the insert ignores it, any text will do.
-                else:
-                    prevSeq = "-" if previousSeq is None else str(previousSeq)
-                    mac = hexdigest(f"{previous}|{prevSeq}|{entry[1]}".encode(
+            previousText = "-" if previousSeq is None else str(previousSeq)
+            lastIdx, signature = None, None
+            for seq, idx, encoded, sigs, i in items[start:]:
+                if seq != previousSeq or idx != lastIdx:
+                    inner = innerCopy()
+                    inner.update(f"{previous}|{previousText}|{encoded}".encode(
                         "utf-8", "surrogatepass"))
-                    entry[2] = f"c1:{prevSeq}:{mac}"
-                    previous, previousSeq = mac, seq
-                lastSeq, lastSignature = seq, entry[2]
-            if previousSeq is not None and (previousSeq != headSeq or not headSig):
-                label = "/".join("" if v is None else str(v) for v in keyValues)
-                _writeHead(txn, dialect, chain, chainKey, label, previousSeq, previous, known)
+                    outer = outerCopy()
+                    outer.update(inner.digest())
+                    previous = outer.hexdigest()[:TAG_HEX]
+                    if previousSeq == seq - 1:
+                        signature = f"c2::{previous}"
+                    else:
+                        signature = f"c2:{previousText}:{previous}"
+                    previousSeq, previousText, lastIdx = seq, str(seq), idx
+                sigs[i] = signature
+            label = "/".join("" if v is None else str(v) for v in keyValues)
+            if lastIdx is not None:
+                self.moves.append((chain, chainKey, label, head, previousSeq, previous))
+                newHeads[headKey] = (previousSeq, previous, True)
+            else:
+                self.moves.append((chain, chainKey, label, head, None, None))
+        return newHeads
+
+
+def _signResent(key, txn, dialect, chain, keyValues, items):
+    """
+    Sign the rows of a flush at or below their chain's head: a resend.
+    Those stored already are left alone (the insert ignores them, any text
+    will do); one that is not is stored with a standalone signature.
+    """
+    stored = _storedSeqs(txn, dialect, chain, keyValues, [item[0] for item in items])
+    for seq, _, encoded, sigs, i in items:
+        sigs[i] = "" if seq in stored else standaloneSignature(key, encoded)
 
 
 def _rememberingEncoder():
@@ -374,14 +591,14 @@ def _where(chain, dialect, keyValues):
     return " AND ".join(clauses), params
 
 
-def _readHead(txn, dialect, chain, keyValues, chainKey):
+def _readHead(txn, dialect, chain, keyValues, chainKey, lock=True):
     """
     C{(seq, signature, known)} of the chain's head: from L{SIGNATURE_HEAD}
     (locked until the transaction ends), or else the last row of the chain
     in its tables (C{known} false: there is no head row yet).
     """
     p = dialect.placeholder
-    lock = " FOR UPDATE" if dialect.name == "mysql" else ""
+    lock = " FOR UPDATE" if lock and dialect.name == "mysql" else ""
     txn.execute(f"SELECT seq, signature FROM {quote(SIGNATURE_HEAD)}"
                 f" WHERE chain = {p} AND chainkey = {p}{lock}", (chain.name, chainKey))
     row = txn.fetchone()
@@ -413,17 +630,36 @@ def _storedSeqs(txn, dialect, chain, keyValues, seqs):
     return found
 
 
-def _writeHead(txn, dialect, chain, chainKey, label, seq, signature, known):
+def _moveHeads(txn, dialect, moves):
+    """
+    Check that each chain's head is still the one its rows were signed from,
+    and move it (see L{Signing.moves}).
+
+    @raise ChainMoved: one is not.
+    """
     p = dialect.placeholder
     table = quote(SIGNATURE_HEAD)
-    if known:
-        txn.execute(f"UPDATE {table} SET seq = {p}, signature = {p}"
-                    f" WHERE chain = {p} AND chainkey = {p}", (seq, signature, chain.name,
-                                                               chainKey))
-    else:
-        txn.execute(f"INSERT INTO {table} (chain, chainkey, label, seq, signature)"
-                    f" VALUES ({p}, {p}, {p}, {p}, {p})",
-                    (chain.name, chainKey, label, seq, signature))
+    lock = " FOR UPDATE" if dialect.name == "mysql" else ""
+    for chain, chainKey, label, start, seq, signature in moves:
+        startSeq, startSig, known = start
+        txn.execute(f"SELECT seq, signature FROM {table} WHERE chain = {p} AND chainkey = {p}"
+                    f"{lock}", (chain.name, chainKey))
+        found = txn.fetchone()
+        if (tuple(found) if found else None) != ((startSeq, startSig) if known else None):
+            raise ChainMoved(f"the head of chain {chain.name} {label} is no longer"
+                             f" {'seq %s' % startSeq if known else 'where it was'}: another"
+                             " writer signed rows of it, or a flush before failed; signing"
+                             " again")
+        if seq is None:
+            continue
+        if found:
+            txn.execute(f"UPDATE {table} SET seq = {p}, signature = {p}"
+                        f" WHERE chain = {p} AND chainkey = {p}",
+                        (seq, signature, chain.name, chainKey))
+        else:
+            txn.execute(f"INSERT INTO {table} (chain, chainkey, label, seq, signature)"
+                        f" VALUES ({p}, {p}, {p}, {p}, {p})",
+                        (chain.name, chainKey, label, seq, signature))
 
 
 # -- mice verify ------------------------------------------------------------
@@ -481,11 +717,17 @@ def _chainRows(txn, dialect, chain, keyValues, tables):
         txn.execute("SELECT row_id, %s FROM %s WHERE %s" % (
             ", ".join(quote(c) for c in columns), quote(table), where), params)
         seqIndex, sigIndex = columns.index("seq"), columns.index("signature")
+        idxIndex = columns.index("idx") if "idx" in columns else None
         for found in txn.fetchall():
             row = tuple(canonicalValue(v) for v in found[1:])
-            rows.append((row[seqIndex], table, found[0], row, sigIndex))
-    rows.sort(key=lambda r: (r[0], r[2]))
-    return rows
+            rows.append((row[seqIndex], table, found[0], row, sigIndex,
+                         0 if idxIndex is None else row[idxIndex] or 0))
+    # The signer's order: seq, then an alert's place in its document.
+    rows.sort(key=lambda r: (r[0], r[5], r[2]))
+    return [r[:5] for r in rows]
+
+
+_SIGNED = ("c1:", "c2:", "s1:")
 
 
 def verifyChain(key, chain, keyValues, rows, head):
@@ -508,13 +750,13 @@ def verifyChain(key, chain, keyValues, rows, head):
     for index, entry in enumerate(rows):
         seq, table, rowId, row, sigIndex = entry
         text = row[sigIndex] or ""
-        parsed = parseSignature(text)
+        parsed = parseSignature(text, seq)
         encoded = encodeRow(table, row, sigIndex)
         if parsed is None:
-            if not signedYet and not text.startswith(("c1:", "s1:")):
+            if not signedYet and not text.startswith(_SIGNED):
                 report.unsigned += 1
                 continue
-            return found("inserted" if not text.startswith(("c1:", "s1:")) else "altered",
+            return found("inserted" if not text.startswith(_SIGNED) else "altered",
                          entry, "no valid signature" + (" among signed rows"
                                                         if signedYet else ""))
         if parsed[0] == "s":
@@ -522,7 +764,8 @@ def verifyChain(key, chain, keyValues, rows, head):
                 report.standalone += 1
                 continue
             return found("altered", entry, "its standalone signature does not match")
-        if hmac.compare_digest(chainedSignature(key, previous, previousSeq, encoded), text):
+        if hmac.compare_digest(chainedSignature(key, previous, previousSeq, encoded, seq,
+                                                text[:2]), text):
             previous, previousSeq, signedYet = parsed[2], seq, True
             report.chained += 1
             continue
@@ -532,7 +775,8 @@ def verifyChain(key, chain, keyValues, rows, head):
         if following is not None:
             f = following
             if hmac.compare_digest(
-                    chainedSignature(key, previous, previousSeq, encodeRow(f[1], f[3], f[4])),
+                    chainedSignature(key, previous, previousSeq, encodeRow(f[1], f[3], f[4]),
+                                     f[0], f[3][f[4]][:2]),
                     f[3][f[4]]):
                 return found("inserted", entry, f"the next row (seq {f[0]}) follows seq"
                                                 f" {previousSeq if previousSeq is not None else '-'}"

@@ -16,12 +16,55 @@ privilege.  A missing table it cannot create, or a table of an older schema,
 stops start-up with one line (L{mice.db.schema.StoreUnusable}).
 """
 
+import threading
+
 from twisted.internet.defer import succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.db import schema
 from mice.interfaces import IPostProcessor
+
+
+class Turns:
+    """
+    Makes the transactions of a store that runs several at once take their
+    turns at the stages of signing (L{mice.db.signature.Signing}): a ticket
+    per flush, in the order they came; L{wait} blocks a database thread
+    until every earlier ticket is L{done} with the stage.
+    """
+
+    #: Seconds a transaction waits for its turn before it fails (the one
+    #: before it is stuck: its transaction fails or ends first, always).
+    timeout = 120.0
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._reached = {}
+        self._done = {}
+
+    def locked(self):
+        return self._condition
+
+    def wait(self, stage, ticket):
+        with self._condition:
+            if not self._condition.wait_for(lambda: self._reached.get(stage, 0) >= ticket,
+                                            self.timeout):
+                raise RuntimeError(f"waited {self.timeout:g} s for the flush before this one"
+                                   f" to {stage}")
+
+    def done(self, stage, ticket):
+        with self._condition:
+            reached = self._reached.get(stage, 0)
+            if ticket < reached:
+                return
+            done = self._done.setdefault(stage, set())
+            done.add(ticket)
+            while reached in done:
+                done.discard(reached)
+                reached += 1
+            self._reached[stage] = reached
+            self._condition.notify_all()
 
 
 @implementer(IPostProcessor)
@@ -64,6 +107,7 @@ class TableStore:
             from mice.db.signature import Signer
 
             self.signer = Signer(signKey)
+        self._turns = Turns()
         self._schemaReady = False
 
     @property
@@ -110,16 +154,30 @@ class TableStore:
         d = self._ensureSchema()
         return succeed(None) if d is None else d
 
-    def _run(self, records):
-        if self.signer is None:
-            return self.pool.runInteraction(self.store, self.dialect, records)
-        return self.pool.runInteraction(self.store, self.dialect, records, signer=self.signer)
+    def _run(self, records, signing=None, **kwargs):
+        if signing is None:
+            return self.pool.runInteraction(self.store, self.dialect, records, **kwargs)
+        store = self.store
+
+        def signed(txn, dialect, records, **kwargs):
+            result = store(txn, dialect, records, signer=signing, **kwargs)
+            signing.finish(txn, dialect)
+            return result
+
+        d = self.pool.runInteraction(signed, self.dialect, records, **kwargs)
+        return d.addCallbacks(signing.committed, signing.failed)
 
     def process(self, records):
+        # Flushes are signed in the order they come (the ring's), whatever
+        # the order their transactions start in.
+        signing = None if self.signer is None else self.signer.begin(self._turns)
         d = self._ensureSchema()
         if d is None:
-            return self._run(records)
-        return d.addCallback(lambda _: self._run(records))
+            return self._run(records, signing)
+        d.addCallback(lambda _: self._run(records, signing))
+        if signing is not None:
+            d.addErrback(signing.failed)
+        return d
 
     release = None
     """How to let go of a shared pool (else the pool is closed)."""

@@ -87,13 +87,10 @@ class RawLogStore(TableStore):
         self._rowCounters = {table: metrics.counter("rows_stored", table=table)
                              for table in schema.RAWLOG_TABLES}
 
-    def _run(self, records):
+    def _run(self, records, signing=None):
         if self._rowCounters is None:
-            return super()._run(records)
+            return super()._run(records, signing)
         newRows = {}
-        kwargs = {"newRows": newRows}
-        if self.signer is not None:
-            kwargs["signer"] = self.signer
 
         def count(result):
             for table, n in newRows.items():
@@ -102,18 +99,18 @@ class RawLogStore(TableStore):
                     counter.inc(n)
             return result
 
-        return self.pool.runInteraction(self.store, self.dialect, records,
-                                        **kwargs).addCallback(count)
+        return super()._run(records, signing, newRows=newRows).addCallback(count)
 
     @property
     def concurrency(self):
         """
         How many flushes may run at once: one per pooled connection (SQLite
         has a single writer; a MySQL store prepares one batch while the
-        server executes another), but one when the store signs, so that
-        flushes sign in ring order (L{mice.db.signature}).
+        server executes another).  A signing store signs them in ring order
+        all the same, and commits each after the one before
+        (L{mice.db.signature.Signer}).
         """
-        return 1 if self.signer is not None else self.pool.max
+        return self.pool.max
 
 
 def build(configPath, reactor):

@@ -15,7 +15,8 @@ them:
   - C{analyzerid}; C{source_*}, C{target_*}: the address, user, process
     and service of the first Source and Target that has each;
   - C{idmefmsg}: the IDMEF document of the alert alone; C{signature}:
-    empty (the HMAC chain of C{mice verify} comes later).
+    empty, or with C{SIGNKEY} in its config a link of the analyzer's HMAC
+    chain (L{mice.db.signature}), which C{mice verify} walks.
 
 and what we add: the row id, the provenance (origin, stream, seq, idx),
 the alert's key (C{alertkey}, unique: an alert given again after a crash
@@ -65,8 +66,17 @@ def alertEntryRow(routed):
             routed.document, "", routed.problems)
 
 
-def storeAlertEntries(txn, dialect, rows):
-    """Insert C{alert_entry} rows, skipping stored keys.  A transaction function."""
+def storeAlertEntries(txn, dialect, rows, signer=None):
+    """
+    Insert C{alert_entry} rows, skipping stored keys.  A transaction function.
+
+    @param signer: a L{mice.db.signature.Signer} to sign the rows with
+        (C{SIGNKEY}), or C{None}.  It reads each chain's head in this
+        transaction, locked until it ends: the journal's flushes that store
+        alerts may run two at a time.
+    """
+    if signer is not None and rows:
+        rows = signer.signRows(txn, dialect, {"alert_entry": rows})["alert_entry"]
     return schema.insertRows(txn, dialect, "alert_entry", rows)
 
 
@@ -106,13 +116,18 @@ class AlertDatabaseReaction:
     log = Logger()
     batchLimit = 1000
 
-    def __init__(self, pool, dialect, description="", release=None, pipe=PIPE):
+    def __init__(self, pool, dialect, description="", release=None, pipe=PIPE, signKey=None):
         self.pool = pool
         self.dialect = dialect
         self.description = description
         self.pipe = pipe
         self._release = release
         self._ready = False
+        self.signer = None
+        if signKey is not None:
+            from mice.db.signature import Signer
+
+            self.signer = Signer(signKey)
 
     def start(self):
         """Make sure C{alert_entry} is there (once; again after a failure)."""
@@ -122,8 +137,12 @@ class AlertDatabaseReaction:
         def ready(_):
             self._ready = True
 
-        return self.pool.runInteraction(checkAlertEntry, self.dialect,
-                                        self.description).addCallback(ready)
+        return self.pool.runInteraction(self._prepare).addCallback(ready)
+
+    def _prepare(self, txn):
+        checkAlertEntry(txn, self.dialect, self.description)
+        if self.signer is not None:
+            schema.prepareTables(txn, self.dialect, (schema.SIGNATURE_HEAD,), self.description)
 
     def react(self, routed):
         return self.reactBatch([routed]).addCallback(lambda outcomes: outcomes[0])
@@ -147,7 +166,7 @@ class AlertDatabaseReaction:
             return [f"{text}; {len(rows) - new} of {len(rows)} were there already"] * len(rows)
 
         def store(_):
-            return self.pool.runInteraction(storeAlertEntries, self.dialect, rows)
+            return self.pool.runInteraction(storeAlertEntries, self.dialect, rows, self.signer)
 
         return self.start().addCallback(store).addCallback(stored)
 
@@ -160,7 +179,7 @@ class AlertDatabaseReaction:
         agent's pool: how the ManagementHost does this reaction within its
         journal's transaction when both share a database (exactly once).
         """
-        return storeAlertEntries(txn, self.dialect, rows)
+        return storeAlertEntries(txn, self.dialect, rows, self.signer)
 
     def stop(self):
         if self._release is not None:
@@ -170,15 +189,21 @@ class AlertDatabaseReaction:
 
 def build(pipe, configPath, reactor, pipePath, database=None):
     """
-    Reaction 2 from its config (a C{[MYSQL_SERVER]} database config), or,
-    without one, on C{database} (the reaction journal's database URL,
-    which the ManagementHost passes).
+    Reaction 2 from its config (a C{[MYSQL_SERVER]} database config, whose
+    C{SIGNKEY} makes it sign its rows), or, without one, on C{database}
+    (the reaction journal's database URL, which the ManagementHost passes).
     """
     from mice.config import loadPopMysql, parseDatabaseUrl
     from mice.db.pools import sharedConnectionPool
 
+    signKey = None
     if configPath is not None:
-        database = loadPopMysql(configPath).databaseUrl()
+        settings = loadPopMysql(configPath)
+        database = settings.databaseUrl()
+        if settings.signKey:
+            from mice.db.signature import readSignKey
+
+            signKey = readSignKey(settings.signKey)
     if database is None:
         from mice.config.settings import DEFAULT_JOURNAL_URL
 
@@ -186,4 +211,4 @@ def build(pipe, configPath, reactor, pipePath, database=None):
     url = parseDatabaseUrl(database)
     pool, dialect, release = sharedConnectionPool(url, reactor)
     return AlertDatabaseReaction(pool, dialect, description=url.redacted(), release=release,
-                                 pipe=pipe)
+                                 pipe=pipe, signKey=signKey)

@@ -8,14 +8,29 @@ row of each chain (exit 1).  On SQLite and MariaDB.
 import os
 import sqlite3
 
+from twisted.internet import reactor
+from twisted.internet.defer import ensureDeferred, gatherResults
+from twisted.internet.endpoints import clientFromString
 from twisted.trial.unittest import TestCase
 
+from mice.config import loadBufferDaemon
 from mice.db import schema
-from mice.db.signature import verifyDatabase
+from mice.db.signature import (
+    CHAIN_OF,
+    ChainMoved,
+    _chainRows,
+    _macOf,
+    encodeRow,
+    verifyDatabase,
+)
+from mice.forwarder.shipping import shipFile
 from mice.postproc.alertdb import AlertStore
 from mice.postproc.rawlogdb import RawLogStore
+from mice.services.sender import ReliableSender
+from mice.tap.bufferdaemon import buildBufferDaemon
 from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
 from tests.integration.processes import mice
+from tests.integration.test_management import DATA, writeManagementHost
 from tests.integration.test_schema import alertRow
 
 KEY = bytes(range(64))
@@ -118,6 +133,103 @@ class SignatureTestsMixin:
         self.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})")
         await self.assertFinding("inserted", 33)
 
+    async def test_c1RowsStillVerify(self):
+        """
+        Rows signed the way stores signed before (C{c1}: the whole HMAC,
+        the previous seq always) still verify, and a restarted store goes
+        on from them with C{c2}.
+        """
+        await self.storeBatches(logBatch(1, 10))
+
+        def toC1(txn, dialect):
+            chain = CHAIN_OF["rawlog_line"]
+            keyValues = ("client1", "/var/log/messages")
+            previous, previousSeq = "", None
+            dialect = schema._dialect(dialect)
+            p = dialect.placeholder
+            for seq, table, rowId, row, sigIndex in _chainRows(
+                    txn, dialect, chain, keyValues, schema.RAWLOG_TABLES):
+                prevText = "-" if previousSeq is None else str(previousSeq)
+                mac = _macOf(KEY).hexdigest(
+                    f"{previous}|{prevText}|{encodeRow(table, row, sigIndex)}".encode())
+                txn.execute(f"UPDATE {table} SET signature = {p} WHERE row_id = {p}",
+                            (f"c1:{prevText}:{mac}", rowId))
+                previous, previousSeq = mac, seq
+            txn.execute(f"UPDATE signature_head SET signature = {p}", (previous,))
+
+        p, dialect = pool(self.url)
+        p.start()
+        try:
+            await p.runInteraction(toC1, dialect)
+        finally:
+            p.close()
+        self.assertEqual(len(self.query("SELECT signature FROM rawlog_line")[0][0]), 3 + 2 + 64)
+        await self.storeBatches(logBatch(11, 5))
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(15, 15, None)])
+        self.assertEqual(sorted(self.query("SELECT signature FROM rawlog_line WHERE seq = 14")[0][0]
+                                .split(":")[:2]), ["", "c2"])
+
+    async def test_anotherWriter(self):
+        """
+        A store whose chain head was moved by another writer since it
+        signed fails its flush (L{ChainMoved}), reads the head again and
+        stores the flush when it is retried: the chain stays whole.
+        """
+        p, dialect = pool(self.url)
+        store = RawLogStore(p, dialect, signKey=KEY)
+        await store.start()
+        try:
+            await store.process(logBatch(1, 10))
+            await self.storeBatches(logBatch(11, 10))
+            failure = await self.assertFailure(store.process(logBatch(21, 10)), ChainMoved)
+            self.assertIn("another writer", str(failure))
+            self.assertEqual(store.signer.heads, {})
+            await store.process(logBatch(21, 10))
+        finally:
+            store.stop()
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(30, 30, None)])
+
+    async def test_flushesAtOnce(self):
+        """
+        Flushes given to a store at once (a MariaDB store runs two at a
+        time) are signed in the order they came and form one chain.
+        """
+        p, dialect = pool(self.url)
+        store = RawLogStore(p, dialect, signKey=KEY)
+        await store.start()
+        try:
+            await gatherResults([store.process(logBatch(seq, 10)) for seq in range(1, 60, 10)])
+        finally:
+            store.stop()
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(60, 60, None)])
+
+    async def test_failedFlush(self):
+        """
+        A flush whose transaction fails fails the flushes signed after it
+        (they followed its rows); all are stored in one chain when retried.
+        """
+        p, dialect = pool(self.url)
+        store = RawLogStore(p, dialect, signKey=KEY)
+        await store.start()
+        try:
+            await store.process(logBatch(1, 10))
+            self.refuseSeq(15)
+            first = store.process(logBatch(11, 10))
+            second = store.process(logBatch(21, 10))
+            await self.assertFailure(first, Exception)
+            failure = await self.assertFailure(second, ChainMoved)
+            self.assertIn("signing again", str(failure))
+            self.acceptAll()
+            await gatherResults([store.process(logBatch(11, 10)),
+                                 store.process(logBatch(21, 10))])
+        finally:
+            store.stop()
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(30, 30, None)])
+
     async def test_alertChain(self):
         p, dialect = pool(self.url)
         store = AlertStore(p, dialect, signKey=KEY)
@@ -139,6 +251,81 @@ class SignatureTestsMixin:
         self.assertEqual(status, 1, out)
         self.assertIn("alert_entry aa-1/analyzer-1/idmef: altered alert_entry", out)
 
+    async def runManagementHost(self, alertUrl, documents):
+        """
+        A ManagementHost on this test's database whose reaction 2 stores in
+        C{alertUrl} and signs (SIGNKEY in rid_2_send_to_alert_db.conf);
+        C{documents} (files of tests/data/idmef) shipped in turn by one
+        analysis agent, each on a new connection.
+
+        @return: the reaction 2 agent.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        with open(os.path.join(directory, "rid_2_send_to_alert_db.conf"), "w") as f:
+            f.write(f"[MYSQL_SERVER]\nURL = {alertUrl}\nSIGNKEY = {self.writeKey()}\n")
+        daemon = buildBufferDaemon(loadBufferDaemon(writeManagementHost(directory, self.url)),
+                                   reactor)
+        [port] = await daemon.startService()
+        try:
+            post = daemon.pipelines[0].postprocessor
+            [reactions] = post.services
+            for name in documents:
+                sender = ReliableSender(
+                    clientFromString(reactor, f"tcp:127.0.0.1:{port.getHost().port}"),
+                    "agent1", "idmef", reactor, description="management host")
+                sender.startService()
+                try:
+                    await ensureDeferred(shipFile(sender, os.path.join(DATA, name),
+                                                  kind="idmef", stream="alerts"))
+                finally:
+                    await sender.stopService()
+            await reactions.whenIdle(reactor)
+            return reactions.queues["rid_2_send_to_alert_db"].agent, post
+        finally:
+            await daemon.stopService()
+
+    async def assertAlertChains(self, url):
+        """
+        The three alerts of snort.xml (one document: one seq, idx 0 to 2)
+        and the one of prelude-xmlmod.xml, sent twice, are chained per
+        analyzer and verify; an altered alert is caught.
+        """
+        status, out, err = mice("verify", url, "--key", self.writeKey(), "--chains")
+        self.assertEqual(status, 0, out + err)
+        self.assertIn("alert_entry 3180379393423744/agent1/alerts: 1 chained, 0 standalone", out)
+        self.assertIn("alert_entry snort-eth0/agent1/alerts: 3 chained, 0 standalone", out)
+        self.assertIn("2 chains, 4 rows, 0 with a problem", out)
+        return out
+
+    async def test_managementHostSignsAlertsInline(self):
+        """
+        Reaction 2 on the journal's database signs within the journal's
+        transaction.
+        """
+        agent, post = await self.runManagementHost(
+            self.url, ["snort.xml", "prelude-xmlmod.xml", "snort.xml", "prelude-xmlmod.xml"])
+        self.assertEqual(list(post.inline.values()), [agent])
+        await self.assertAlertChains(self.url)
+        self.execute("UPDATE alert_entry SET source_address = '10.9.9.9'"
+                     " WHERE analyzerid = 'snort-eth0' AND idx = 1")
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 1, out + err)
+        self.assertIn("FAIL alert_entry snort-eth0/agent1/alerts: altered alert_entry", out)
+
+    async def test_managementHostSignsAlertsElsewhere(self):
+        """
+        Reaction 2 on a database of its own signs in its queue's
+        transactions.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        alertUrl = "sqlite:///" + os.path.join(directory, "alerts.db")
+        agent, post = await self.runManagementHost(
+            alertUrl, ["snort.xml", "prelude-xmlmod.xml", "snort.xml"])
+        self.assertEqual(post.inline, {})
+        await self.assertAlertChains(alertUrl)
+
 
 class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
     def setUp(self):
@@ -157,6 +344,16 @@ class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
         finally:
             db.close()
 
+    def refuseSeq(self, seq):
+        """Make the database refuse the raw-log row of C{seq}: a trigger."""
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table}"
+                         f" WHEN NEW.seq = {seq} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+
+    def acceptAll(self):
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"DROP TRIGGER refuse_{table}")
+
 
 class MariaDBSignatureTests(SignatureTestsMixin, TestCase):
     def setUp(self):
@@ -168,3 +365,14 @@ class MariaDBSignatureTests(SignatureTestsMixin, TestCase):
 
     def query(self, statement):
         return self.db.admin(statement)[0]
+
+    def refuseSeq(self, seq):
+        """Make the database refuse the raw-log row of C{seq}: a trigger."""
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW"
+                         f" IF NEW.seq = {seq} THEN SIGNAL SQLSTATE '45000'"
+                         " SET MESSAGE_TEXT = 'refused'; END IF")
+
+    def acceptAll(self):
+        for table in schema.RAWLOG_TABLES:
+            self.execute(f"DROP TRIGGER refuse_{table}")
