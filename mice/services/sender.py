@@ -248,8 +248,17 @@ def sendersFor(reactor, links, source=None, metrics=None):
 
     if source is None:
         source = socket.gethostname().split(".")[0] or "localhost"
+    from mice.protocols.amqp import BrokerTarget
+
     senders = {}
     for link in links:
+        if isinstance(link.address, BrokerTarget):
+            from mice.services.broker import brokerSender
+
+            senders[link.route] = brokerSender(
+                reactor, link.address, link.analyzerId or source, link.kind,
+                description=f"{link.description} {link.address}", metrics=metrics)
+            continue
         security = LinkSecurity.fromSettings(link.encryption, link.key, "aes-256-gcm",
                                              link.tls, where=link.where, keyName=link.keyName)
         host = link.address.host.replace(":", "\\:")

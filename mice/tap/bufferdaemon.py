@@ -15,6 +15,7 @@ from mice.metrics import Metrics
 from mice.registry import pipelineModules
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
+from mice.services.broker import brokerIntake
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.metrics import metricsService
 from mice.services.reload import HangupReload
@@ -130,6 +131,9 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
             attach = getattr(service, "attachMetrics", None)
             if attach is not None:
                 attach(metrics)
+    if settings.broker is not None:
+        brokerIntake(reactor, settings.broker, daemon, metrics)
+        log.info("{path}: consuming {target}", path=settings.path, target=settings.broker)
     metricsService(settings.metricsListen, metrics, reactor).setServiceParent(daemon)
     if settings.metricsListen:
         log.info("{path}: metrics on {endpoint}", path=settings.path,

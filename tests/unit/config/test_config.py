@@ -1146,7 +1146,8 @@ class BrokenConfigTests(_ConfigTestCase):
             f"{path}:12: unknown section [NOPE] in a BufferDaemon config; known sections:"
             " ADDRESS, PORT_NUMBER, MODULES_SEARCH_PATH, DECODING_MODULES,"
             " DECODING_MODULES_CONFIG_FILE, POSTPROC_MODULES, POSTPROC_MODULES_CONFIG_FILE,"
-            " TIME_INTERVALS, CACHE_AND_RINGBUFFER, SECURITY_AND_PRIVACY, MISC, LIMITS, METRICS"])
+            " TIME_INTERVALS, CACHE_AND_RINGBUFFER, SECURITY_AND_PRIVACY, MISC, LIMITS, METRICS,"
+            " BROKER"])
 
     def test_badLineDoesNotAlsoReportItsKeyMissing(self):
         text = MINIMAL_BUFFERDAEMON.replace("TIMEINV = 2", "TIMEINV 2")
