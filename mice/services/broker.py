@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.protocols.test_amqp,tests.unit.config.test_broker -*-
+# -*- test-case-name: tests.integration.test_broker,tests.unit.protocols.test_amqp,tests.unit.config.test_broker -*-
 """
 RabbitMQ as the spine between forwarders, agents and stores: the two ends of
 a broker target (L{mice.protocols.amqp.BrokerTarget}), on pika's Twisted
