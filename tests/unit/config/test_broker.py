@@ -141,3 +141,27 @@ class AgentTests(_ConfigTestCase):
         error = self.assertRaises(ConfigError, self.load, text,
                                   name="mice_mod_pop_aa_regex.conf")
         self.assertIn("Instance", str(error))
+
+
+class ShippedBrokerDeploymentTests(_ConfigTestCase):
+    def test_queuesFitTogether(self):
+        """
+        The shipped broker deployment (etc/mice/*-broker.conf): the
+        forwarder's queues are those the raw-log database and the agent
+        consume, and the agent's alerts go to the queue the ManagementHost
+        consumes.
+        """
+        def load(name):
+            return loadConfig(os.path.join(SHIPPED_CONFIGS, name)).settings
+
+        forwarder = load("dataforwarder-broker.conf")
+        self.assertEqual(forwarder.sqlServer.broker.queue,
+                         load("bufferdaemon-rawlogdb-broker.conf").broker.queue)
+        agent = load("bufferdaemon-aa-broker.conf")
+        self.assertEqual(forwarder.analysisServer.broker.queue, agent.broker.queue)
+        self.assertEqual(agent.pipelines[0].postprocessorConfig,
+                         os.path.join(SHIPPED_CONFIGS, "mice_mod_pop_aa_regex-broker.conf"))
+        rules = load("mice_mod_pop_aa_regex-broker.conf")
+        self.assertEqual(rules.management.queue,
+                         load("bufferdaemon-mngmthost-broker.conf").broker.queue)
+        self.assertEqual(rules.instance, "aa-1")

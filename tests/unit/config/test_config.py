@@ -771,6 +771,11 @@ SHIPPED = {
     "rid_2_send_to_alert_db.conf": "pop_mysql",
     "bufferdaemon-aa-next.conf": "bufferdaemon",
     "mice_mod_pop_aa_regex-next.conf": "aa_regex",
+    "dataforwarder-broker.conf": "dataforwarder",
+    "bufferdaemon-rawlogdb-broker.conf": "bufferdaemon",
+    "bufferdaemon-aa-broker.conf": "bufferdaemon",
+    "bufferdaemon-mngmthost-broker.conf": "bufferdaemon",
+    "mice_mod_pop_aa_regex-broker.conf": "aa_regex",
 }
 
 # Config files of other components' modules that etc/mice/ names; until they
