@@ -125,8 +125,9 @@ class ConsumerKilledTests(TestCase):
         Two raw-log BufferDaemons (real processes) consume one queue into
         one MariaDB database.  The first stores half the lines; then its
         store blocks (the tables are locked) while it holds batches
-        unacknowledged, and it is killed with SIGKILL.  The second gets
-        them all, redelivered: every line is stored exactly once.
+        unacknowledged (its prefetch: the broker keeps the rest), and it is
+        killed with SIGKILL.  The second gets them all, redelivered: every
+        line is stored exactly once.
         """
         vhost = ScratchVhost(self)
         db = ScratchMariaDB(self)
@@ -141,7 +142,7 @@ class ConsumerKilledTests(TestCase):
         with open(first, "w") as f:
             f.write(logLines(1, 4000))
         with open(second, "w") as f:
-            f.write(logLines(4001, 4000))
+            f.write(logLines(4001, 8000))
 
         def consumer(name):
             conf = writeRawLogConfigs(os.path.join(directory, name), db.url(), batchSize=1000,
@@ -168,22 +169,24 @@ class ConsumerKilledTests(TestCase):
         with lock.cursor() as cursor:
             cursor.execute("LOCK TABLES " + ", ".join(f"`{t}` WRITE" for t in RAWLOG_TABLES))
         await shipFile(sender, second, stream="/var/log/second")
-        await until(lambda: vhost.queues().get("rawlog", (0, 0))[1] == 4, 60)
+        # Backpressure: a store that does not take more holds the consumer
+        # at its prefetch; the broker keeps the rest.
+        await until(lambda: vhost.queues().get("rawlog") == (4, 4), 60)
         victim.send_signal(signal.SIGKILL)
         victim.wait(30)
         with lock.cursor() as cursor:
             cursor.execute("UNLOCK TABLES")
 
         heir = consumer("heir")
-        await until(lambda: stored() >= 8000 and vhost.queues()["rawlog"] == (0, 0), 90)
+        await until(lambda: stored() >= 12000 and vhost.queues()["rawlog"] == (0, 0), 90)
         heir.send_signal(signal.SIGTERM)
         heir.wait(30)
         rows = [row for table in RAWLOG_TABLES
                 for row in db.admin(f"SELECT stream, seq FROM `{table}`")[0]]
-        self.assertEqual(len(rows), 8000)
+        self.assertEqual(len(rows), 12000)
         self.assertEqual(sorted(rows), sorted([("/var/log/first", n) for n in range(1, 4001)]
                                               + [("/var/log/second", n)
-                                                 for n in range(1, 4001)]))
+                                                 for n in range(1, 8001)]))
         with open(os.path.join(directory, "heir.log")) as f:
             self.assertIn("consuming (prefetch 4)", f.read())
 
