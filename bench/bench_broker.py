@@ -116,6 +116,7 @@ def rawlog(args, directory, corpus, link, expected):
     daemonLog, forwarderLog = os.path.join(run, "daemon.log"), os.path.join(run, "forwarder.log")
     daemon = forwarder = None
     beam = serverPid(("beam.smp",))
+    database = serverPid() if args.store == "mariadb" else None
     try:
         daemon = spawnTwistd("mice-bufferdaemon", daemonConf, daemonLog)
         waitForLog("BufferDaemon", daemonLog, "consuming" if link == "broker" else "listening",
@@ -123,17 +124,20 @@ def rawlog(args, directory, corpus, link, expected):
         forwarder = spawnTwistd("mice-dataforwarder", forwarderConf, forwarderLog)
         waitForLog("forwarder", forwarderLog, ready, forwarder)
         cpuBefore = (cpuSeconds(forwarder.pid), cpuSeconds(daemon.pid),
-                     cpuSeconds(beam) if beam else 0.0)
+                     cpuSeconds(beam) if beam else 0.0,
+                     cpuSeconds(database) if database else 0.0)
         writer = Writer(corpus, followed)
         writer.start()
         writer.started.wait()
         committed = waitForRows(store, expected, {"forwarder": (forwarder, forwarderLog),
                                                   "BufferDaemon": (daemon, daemonLog)})
         cpu = (cpuSeconds(forwarder.pid) - cpuBefore[0], cpuSeconds(daemon.pid) - cpuBefore[1],
-               (cpuSeconds(beam) - cpuBefore[2]) if beam else 0.0)
+               (cpuSeconds(beam) - cpuBefore[2]) if beam else 0.0,
+               (cpuSeconds(database) - cpuBefore[3]) if database else 0.0)
         rss = peakRss(forwarder.pid), peakRss(daemon.pid), peakRss(beam) if beam else 0
         writer.join()
         stored = store.count(exact=True)
+        diskBytes = storeBytes(store)
     finally:
         for process in (forwarder, daemon):
             if process is not None and process.poll() is None:
@@ -152,8 +156,27 @@ def rawlog(args, directory, corpus, link, expected):
           f" daemon_peak_rss_mb={rss[1] / 2 ** 20:.1f}"
           + (f" rabbitmq_peak_rss_mb={rss[2] / 2 ** 20:.1f}" if link == "broker" else "")
           + f" cpu_us_per_line: forwarder={cpu[0] * perLine:.2f} daemon={cpu[1] * perLine:.2f}"
-          + (f" rabbitmq={cpu[2] * perLine:.2f}" if link == "broker" else ""), flush=True)
+          + (f" rabbitmq={cpu[2] * perLine:.2f}" if link == "broker" else "")
+          + (f" mariadb_all={cpu[3] * perLine:.2f}" if database else "")
+          + f" store_bytes_per_line={diskBytes / args.lines:.0f}", flush=True)
     return args.lines / elapsed
+
+
+def storeBytes(store):
+    """
+    The bytes the store takes on disk (MariaDB: data and indexes of its
+    tables; SQLite: the file).
+    """
+    if hasattr(store, "path"):
+        return os.path.getsize(store.path)
+    with store.db.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE " + ", ".join(f"{store.name}.{t}" for t in
+                                                      ("rawlog_line", "firewall_line",
+                                                       "scslog_line")))
+        cursor.fetchall()
+        cursor.execute("SELECT COALESCE(SUM(data_length + index_length), 0) FROM"
+                       " information_schema.TABLES WHERE table_schema = %s", (store.name,))
+        return int(cursor.fetchone()[0])
 
 
 def lineBodies(corpus, host, batch=1000):
@@ -245,7 +268,8 @@ def agents(args, directory, corpus, count):
           f" batches_per_agent={json.dumps([int(s) for s in shares])}"
           f" agent_peak_rss_mb={json.dumps([round(r / 2 ** 20, 1) for r in rss])}"
           f" agent_cpu_us_per_line={json.dumps([round(c * 1e6 / args.lines, 2) for c in cpu])}"
-          f" rabbitmq_cpu_us_per_line={beamCpu * 1e6 / args.lines:.2f}", flush=True)
+          f" rabbitmq_cpu_us_per_line={beamCpu * 1e6 / args.lines:.2f}"
+          f" message_bytes_per_line={sum(map(len, bodies)) / args.lines:.0f}", flush=True)
     return alerts / elapsed
 
 
