@@ -31,7 +31,6 @@ is shared.
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from _common import TWISTD, cpuSeconds, freePort, makeStore, peakRss, serverPid  # noqa: E402
+import _common  # noqa: E402
 from bench_forwarder import Writer, died, waitForLog, waitForRows, writeCorpus  # noqa: E402
 
 from mice.testing import (  # noqa: E402
@@ -49,6 +48,10 @@ from mice.testing import (  # noqa: E402
     writeForwarderConfig,
     writeRawLogConfigs,
 )
+
+TWISTD, cpuSeconds, freePort, makeStore = (_common.TWISTD, _common.cpuSeconds,
+                                          _common.freePort, _common.makeStore)
+peakRss, serverPid, terminate = _common.peakRss, _common.serverPid, _common.terminate
 
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
@@ -139,10 +142,7 @@ def rawlog(args, directory, corpus, link, expected):
         stored = store.count(exact=True)
         diskBytes = storeBytes(store)
     finally:
-        for process in (forwarder, daemon):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait()
+        terminate((forwarder, daemon))
         store.close()
         if link == "broker":
             deleteQueues([queue])
@@ -255,10 +255,7 @@ def agents(args, directory, corpus, count):
         rss = [peakRss(p.pid) for p, _ in processes]
         shares = [metric(port, "mice_broker_batches_acknowledged_total") for port in ports]
     finally:
-        for process, _ in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait()
+        terminate(process for process, _ in processes)
         deleteQueues([linesQueue, alertsQueue])
     elapsed = done - began
     print(f"agents={count} lines={args.lines} alerts={alerts:.0f} seconds={elapsed:.2f}"

@@ -30,13 +30,14 @@ L{mice.protocols.amqp.AmqpUrl.masked}.
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from mice.metrics import Metrics
-from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
+from mice.outbox import UnknownBatch
 from mice.protocols import amqp, wire
+from mice.services.sender import BatchBook
 
 
 def connectionParameters(url, name):
@@ -191,7 +192,7 @@ class _BrokerClient(Service):
         pass
 
 
-class BrokerSender(_BrokerClient):
+class BrokerSender(BatchBook, _BrokerClient):
     """
     Publishes batches to a queue, each counted as delivered once the broker
     confirms it.  The same interface as L{mice.services.sender.ReliableSender}.
@@ -205,16 +206,9 @@ class BrokerSender(_BrokerClient):
                  description=None, metrics=None, maxRecord=65536):
         super().__init__(target, clock, endpoint, description or f"broker {target}",
                          retryPolicy, name=f"mice {kind} sender {source}")
-        self.source = source
-        self.kind = kind
+        self._openBook(source, kind, window)
         self.maxRecord = maxRecord
         self.maxLine = None
-        self.acknowledgedRecords = 0
-        self.resentBatches = 0
-        self._outbox = Outbox(window)
-        self._waiting = {}
-        self._idle = []
-        self._nextId = 1
         self._headers = amqp.headers(source, kind)
         self.attachMetrics(metrics or Metrics("sender"))
 
@@ -228,36 +222,16 @@ class BrokerSender(_BrokerClient):
         metrics.watch("link_connected", lambda: {server: int(self.connected)})
         metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
 
-    @property
-    def pendingRecords(self):
-        return self._outbox.records
-
-    @property
-    def pendingBatches(self):
-        return len(self._outbox)
-
     def submit(self, stream, seq, host, records, seqs=None):
         """
         Queue a batch for publishing.
 
-        @return: a Deferred firing with its L{OutgoingBatch} once the broker
-            has confirmed it.
+        @return: a Deferred firing with its L{mice.outbox.OutgoingBatch} once
+            the broker has confirmed it.
         """
-        batchId = self._nextId
-        self._nextId += 1
-        body = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records, seqs))
-        d = Deferred()
-        self._waiting[batchId] = d
-        self._outbox.add(OutgoingBatch(batchId, stream, seq, len(records), body))
+        batch, d = self._makeBatch(stream, seq, host, records, seqs)
+        self._outbox.add(batch)
         self._pump()
-        return d
-
-    def whenIdle(self):
-        d = Deferred()
-        if not self._outbox:
-            d.callback(None)
-        else:
-            self._idle.append(d)
         return d
 
     @inlineCallbacks
@@ -275,9 +249,7 @@ class BrokerSender(_BrokerClient):
         self._pump()
 
     def channelLost(self, reason):
-        requeued = self._outbox.requeueInFlight()
-        self.resentBatches += requeued
-        self._resent.inc(requeued)
+        requeued = self._requeue()
         self.log.info("{server}: connection lost ({reason}); {n} unconfirmed batches will be"
                       " published again", server=self.description,
                       reason=reason.getErrorMessage(), n=requeued)
@@ -300,17 +272,10 @@ class BrokerSender(_BrokerClient):
 
     def _confirmed_(self, _, batchId):
         try:
-            batch = self._outbox.acknowledge(batchId)
+            self._acknowledge(batchId)
         except UnknownBatch:
             return  # requeued by a reconnect meanwhile: its new copy counts
         self._confirmed.inc()
-        self.acknowledgedRecords += batch.count
-        self._pump()
-        self._waiting.pop(batchId).callback(batch)
-        if not self._outbox:
-            idle, self._idle = self._idle, []
-            for d in idle:
-                d.callback(None)
 
     def _refused(self, failure, channel, batchId):
         """

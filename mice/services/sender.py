@@ -27,7 +27,85 @@ class BatchTooLarge(Exception):
     """
 
 
-class ReliableSender(Service):
+class BatchBook:
+    """
+    What every sender keeps (L{ReliableSender} on a link,
+    L{mice.services.broker.BrokerSender} on a broker): the batches submitted
+    and not yet acknowledged (an L{Outbox} of C{window} in flight), who waits
+    for each, and who waits for them all.
+    """
+
+    def _openBook(self, source, kind, window):
+        self.source = source
+        self.kind = kind
+        self.acknowledgedRecords = 0
+        self.resentBatches = 0
+        self._outbox = Outbox(window)
+        self._waiting = {}
+        self._idle = []
+        self._nextId = 1
+
+    @property
+    def pendingRecords(self):
+        """
+        Records submitted and not yet acknowledged.
+        """
+        return self._outbox.records
+
+    @property
+    def pendingBatches(self):
+        return len(self._outbox)
+
+    def whenIdle(self):
+        """
+        @return: a Deferred that fires once everything submitted so far is
+            acknowledged.
+        """
+        d = Deferred()
+        if not self._outbox:
+            d.callback(None)
+        else:
+            self._idle.append(d)
+        return d
+
+    def _makeBatch(self, stream, seq, host, records, seqs=None):
+        batchId = self._nextId
+        self._nextId += 1
+        line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records, seqs))
+        d = Deferred()
+        self._waiting[batchId] = d
+        return OutgoingBatch(batchId, stream, seq, len(records), line), d
+
+    def _acknowledge(self, batchId):
+        """
+        Batch C{batchId} is safe: send more, tell who waits for it (and for
+        everything, once nothing is left).
+
+        @raise UnknownBatch: it is not in flight.
+        """
+        batch = self._outbox.acknowledge(batchId)
+        self.acknowledgedRecords += batch.count
+        self._pump()
+        self._waiting.pop(batchId).callback(batch)
+        if not self._outbox:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+        return batch
+
+    def _requeue(self):
+        """
+        The connection is gone: what was in flight is sent again, first.
+
+        @return: how many batches.
+        """
+        requeued = self._outbox.requeueInFlight()
+        self.resentBatches += requeued
+        self._resent.inc(requeued)
+        return requeued
+
+
+class ReliableSender(BatchBook, Service):
     """
     @ivar metrics: the L{mice.metrics.Metrics} its series go to (labelled
         with C{description}): reconnects, batches resent, whether the link
@@ -38,19 +116,12 @@ class ReliableSender(Service):
 
     def __init__(self, endpoint, source, kind, clock, window=8, retryPolicy=None,
                  securityFactory=PlainSecurity, description=None, metrics=None):
-        self.source = source
-        self.kind = kind
+        self._openBook(source, kind, window)
         self.description = description or str(endpoint)
         self.maxLine = None
         self.maxRecord = None
-        self.acknowledgedRecords = 0
-        self.resentBatches = 0
         self._clock = clock
-        self._outbox = Outbox(window)
-        self._waiting = {}
-        self._idle = []
         self._refused = []
-        self._nextId = 1
         self._link = None
         self._factory = LinkClientFactory(self, securityFactory, clock=clock)
         self._client = ClientService(
@@ -83,17 +154,6 @@ class ReliableSender(Service):
     # What users call
 
     @property
-    def pendingRecords(self):
-        """
-        Records submitted and not yet acknowledged.
-        """
-        return self._outbox.records
-
-    @property
-    def pendingBatches(self):
-        return len(self._outbox)
-
-    @property
     def connected(self):
         return self._link is not None
 
@@ -110,14 +170,6 @@ class ReliableSender(Service):
         self._outbox.add(batch)
         self._pump()
         return d
-
-    def _makeBatch(self, stream, seq, host, records, seqs=None):
-        batchId = self._nextId
-        self._nextId += 1
-        line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records, seqs))
-        d = Deferred()
-        self._waiting[batchId] = d
-        return OutgoingBatch(batchId, stream, seq, len(records), line), d
 
     def _split(self, batch):
         """
@@ -145,18 +197,6 @@ class ReliableSender(Service):
         DeferredList([d1, d2], fireOnOneErrback=True, consumeErrors=True).addCallbacks(
             lambda _: original.callback(batch), lambda f: original.errback(f.value.subFailure))
         return [first, second]
-
-    def whenIdle(self):
-        """
-        @return: a Deferred that fires once everything submitted so far is
-            acknowledged.
-        """
-        d = Deferred()
-        if not self._outbox:
-            d.callback(None)
-        else:
-            self._idle.append(d)
-        return d
 
     # What the link protocol calls
 
@@ -192,25 +232,15 @@ class ReliableSender(Service):
 
     def ackReceived(self, link, batchId):
         try:
-            batch = self._outbox.acknowledge(batchId)
+            self._acknowledge(batchId)
         except UnknownBatch:
             link.refuse(f"acknowledgement for batch {batchId}, which is not in flight")
-            return
-        self.acknowledgedRecords += batch.count
-        self._pump()
-        self._waiting.pop(batchId).callback(batch)
-        if not self._outbox:
-            idle, self._idle = self._idle, []
-            for d in idle:
-                d.callback(None)
 
     def linkLost(self, link, reason):
         if link is not self._link:
             return
         self._link = None
-        requeued = self._outbox.requeueInFlight()
-        self.resentBatches += requeued
-        self._resent.inc(requeued)
+        requeued = self._requeue()
         self.log.info("link to {server} lost ({reason}); {requeued} unacknowledged batches"
                       " will be sent again", server=self.description,
                       reason=reason.getErrorMessage(), requeued=requeued)

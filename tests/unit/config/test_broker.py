@@ -26,13 +26,8 @@ ASPORT = 3367
 FILE = /var/log/messages
 """
 
-BUFFERDAEMON = """\
-[DECODING_MODULES]
-DEC_MOD = mice_mod_dec_logformat
-[POSTPROC_MODULES]
-POST_MOD = mice_mod_pop_mysql
-[TIME_INTERVALS]
-TIMEINV = 2
+#: A BufferDaemon without an address, fed by a queue.
+BUFFERDAEMON = "[DECODING_MODULES]" + MINIMAL_BUFFERDAEMON.split("[DECODING_MODULES]")[1] + """\
 [BROKER]
 AMQP = {url}
 QUEUE = mice.rawlog
