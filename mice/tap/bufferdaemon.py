@@ -104,13 +104,18 @@ def serverPseudonymizer(settings, reactor):
 def buildBufferDaemon(settings, reactor, onListenFailure=None):
     pipelines = buildPipelines(settings, reactor)
     maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
-    try:
-        security = LinkSecurity.combine(
-            [decoderLinkSecurity(loadDecoder(spec.decoderConfig))
-             for spec in settings.pipelines], where=settings.path)
-    except ValueError as e:
-        raise ConfigError(settings.path, None, str(e)) from None
-    log.info("{path}: link security {security}", path=settings.path, security=security)
+    if settings.endpoints:
+        try:
+            security = LinkSecurity.combine(
+                [decoderLinkSecurity(loadDecoder(spec.decoderConfig))
+                 for spec in settings.pipelines], where=settings.path)
+        except ValueError as e:
+            raise ConfigError(settings.path, None, str(e)) from None
+        log.info("{path}: link security {security}", path=settings.path, security=security)
+    else:
+        # Only a broker queue feeds it: no link, so the decoders' link keys
+        # (and their warnings) do not apply; the broker's TLS is amqps://.
+        security = None
     pseudonymizer = serverPseudonymizer(settings, reactor)
     metrics = Metrics("bufferdaemon")
     daemon = BufferDaemon(

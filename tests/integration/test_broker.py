@@ -13,6 +13,7 @@ import signal
 import sqlite3
 
 from twisted.internet import reactor
+from twisted.logger import LogLevel, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 import mice
@@ -23,11 +24,12 @@ from mice.decoders.idmef import IdmefDecoder
 from mice.forwarder.shipping import shipFile
 from mice.protocols.amqp import BrokerTarget, parseAmqpUrl
 from mice.ringbuffer import MemoryRing
-from mice.services.broker import brokerIntake, brokerSender
+from mice.services.broker import BrokerIntake, brokerIntake, brokerSender
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap import dataforwarder
 from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
+    SHIPPED_CONFIGS,
     MemoryPostProcessor,
     writeAgentConfigs,
     writeForwarderConfig,
@@ -53,6 +55,24 @@ def brokerSection(url, queue, prefetch=8):
 def twistd(directory, name, command, conf):
     log = open(os.path.join(directory, f"{name}.log"), "w")
     return log, TWISTD + ["--nodaemon", "--pidfile=", "--logfile", "-", command, "-c", conf]
+
+
+class BrokerOnlyDaemonTests(TestCase):
+    def test_shippedRawLogConsumer(self):
+        """
+        The shipped raw-log consumer (no address, a [BROKER] queue) builds
+        with its intake as a child service and no listener, and does not
+        warn about the link keys of a link it does not have.
+        """
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        daemon = buildBufferDaemon(loadBufferDaemon(
+            os.path.join(SHIPPED_CONFIGS, "bufferdaemon-rawlogdb-broker.conf")), reactor)
+        self.assertEqual(daemon.endpoints, [])
+        [intake] = [s for s in daemon if isinstance(s, BrokerIntake)]
+        self.assertEqual(intake.target.queue, "mice.rawlog")
+        self.assertEqual([e for e in events if e.get("log_level") == LogLevel.critical], [])
 
 
 class ForwarderOutageTests(TestCase):
