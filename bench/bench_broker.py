@@ -72,8 +72,13 @@ def deleteQueues(names):
         connection.close()
 
 
+#: --queue-type (quorum unless told).
+QUEUE_TYPE = ["quorum"]
+
+
 def brokerSection(queue, prefetch):
-    return f"\n[BROKER]\nAMQP = {URL}\nQUEUE = {queue}\nPREFETCH = {prefetch}\n"
+    return (f"\n[BROKER]\nAMQP = {URL}\nQUEUE = {queue}\nPREFETCH = {prefetch}\n"
+            f"QUEUE_TYPE = {QUEUE_TYPE[0]}\n")
 
 
 def metric(port, name):
@@ -114,7 +119,8 @@ def rawlog(args, directory, corpus, link, expected):
         with open(forwarderConf) as f:
             text = f.read()
         with open(forwarderConf, "w") as f:
-            f.write(text.replace("SQLPORT = 0\n", f"SQLPORT = 0\nAMQP = {URL}\nQUEUE = {queue}\n"))
+            f.write(text.replace("SQLPORT = 0\n", f"SQLPORT = 0\nAMQP = {URL}\nQUEUE = {queue}\n"
+                                                   f"QUEUE_TYPE = {QUEUE_TYPE[0]}\n"))
         ready = ": connected ("
     daemonLog, forwarderLog = os.path.join(run, "daemon.log"), os.path.join(run, "forwarder.log")
     daemon = forwarder = None
@@ -150,7 +156,8 @@ def rawlog(args, directory, corpus, link, expected):
         raise SystemExit(f"link={link}: {stored} rows stored for {expected} lines")
     elapsed = committed - writer.began
     perLine = 1e6 / args.lines
-    print(f"link={link} store={args.store} lines={args.lines} seconds={elapsed:.2f}"
+    print(f"link={link} queue_type={QUEUE_TYPE[0] if link == 'broker' else '-'}"
+          f" store={args.store} lines={args.lines} seconds={elapsed:.2f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
           f" forwarder_peak_rss_mb={rss[0] / 2 ** 20:.1f}"
           f" daemon_peak_rss_mb={rss[1] / 2 ** 20:.1f}"
@@ -279,11 +286,13 @@ def main(argv=None):
     parser.add_argument("--sleep", type=float, default=0.2, help="the forwarder's SLEEPINV")
     parser.add_argument("--prefetch", type=int, default=64,
                         help="[BROKER] PREFETCH: batches a consumer holds unacknowledged")
+    parser.add_argument("--queue-type", choices=("quorum", "classic"), default="quorum")
     parser.add_argument("--part", choices=("rawlog", "agents", "both"), default="both")
     parser.add_argument("--links", default="broker,direct",
                         help="rawlog part: broker, direct or both (comma-separated)")
     parser.add_argument("--agents", default="1,2,3", help="agents part: agent counts")
     args = parser.parse_args(argv)
+    QUEUE_TYPE[0] = args.queue_type
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}"
           f" cores={os.cpu_count()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="mice-bench-broker-") as directory:
