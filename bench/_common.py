@@ -7,6 +7,7 @@ analysis module with fake senders.
 import gc
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -46,6 +47,17 @@ def waitForPort(port, tries=300):
             return
         except OSError:
             time.sleep(0.1)
+
+
+def terminate(processes):
+    """
+    SIGTERM every process of C{processes} (C{None} for one not started)
+    still running, and wait for it.
+    """
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait()
 
 
 def peakRss(pid):

@@ -21,7 +21,6 @@ MariaDB runs use a scratch database C{mice_bench_<pid>} on 127.0.0.1:3306
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from _common import (  # noqa: E402
     makeStore,
     peakRss,
     ringPauses,
+    terminate,
     waitForPort,
 )
 from gencorpus import generate  # noqa: E402
@@ -203,10 +203,7 @@ def main(argv=None):
             writer.join()
             stored = store.count(exact=True)
         finally:
-            for process in (forwarder, daemon):
-                if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    process.wait()
+            terminate((forwarder, daemon))
             store.close()
         pauses = ringPauses(daemonLog)
     flags = "".join(f" +{name}" for name, on in (("filter", args.filter),

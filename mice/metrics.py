@@ -61,6 +61,21 @@ SERIES = {
     "unacknowledged_batches": ("gauge", "Batches sent or queued and not yet acknowledged.",
                                ("server",)),
     "batches_resent": ("counter", "Batches sent again after a link was lost.", ("server",)),
+    # Broker (RabbitMQ) senders and intakes: mice.services.broker.
+    "broker_batches_published": ("counter", "Batches published to a broker queue.",
+                                 ("server",)),
+    "broker_batches_confirmed": ("counter", "Batches the broker confirmed as persisted.",
+                                 ("server",)),
+    "broker_batches_consumed": ("counter", "Batches delivered by a broker queue.", ("queue",)),
+    "broker_batches_redelivered": ("counter", "Batches a broker queue delivered again (another"
+                                              " consumer, or a reconnect, had them).",
+                                   ("queue",)),
+    "broker_batches_acknowledged": ("counter", "Batches acknowledged to a broker once stored.",
+                                    ("queue",)),
+    "broker_batches_rejected": ("counter", "Messages of a broker queue rejected as no M-ICE"
+                                           " batch for this daemon.", ("queue",)),
+    "broker_unacknowledged": ("gauge", "Batches consumed and not yet acknowledged.",
+                              ("queue",)),
     # DataForwarder.
     "lines_read": ("counter", "Log lines read from the followed files.", ()),
     "lines_filtered": ("counter", "Log lines dropped by the filter module.", ()),

@@ -248,3 +248,21 @@ class MemoryAlertIdStore:
         self.value = value
         self.saves.append(value)
 
+
+
+class PrefixedCounter:
+    """
+    A counter whose ids are C{PREFIX-N}: C{[IDMEF_INFO] Instance}, so that
+    analysis agents competing for one broker queue, each with its own
+    AlertIDFile, never hand out the same messageid.
+    """
+
+    def __init__(self, counter, prefix):
+        self.counter = counter
+        self.prefix = prefix
+
+    def next(self):
+        return f"{self.prefix}-{self.counter.next()}"
+
+    def close(self):
+        self.counter.close()

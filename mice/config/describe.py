@@ -52,6 +52,9 @@ def _derived(loaded):
     if loaded.kind in ("bufferdaemon", "reactiondaemon"):
         yield from (("endpoint", endpoint) for endpoint in settings.endpoints)
     if loaded.kind == "bufferdaemon":
+        if settings.broker is not None:
+            yield ("broker intake", f"{settings.broker} ({settings.broker.queueType},"
+                                    f" prefetch {settings.broker.prefetch})")
         for i, p in enumerate(settings.pipelines):
             yield (f"pipeline[{i}]", f"{p.decoder} ({p.decoderConfig or 'no config'}) ->"
                                      f" {p.postprocessor} ({p.postprocessorConfig or 'no config'})")
@@ -82,7 +85,9 @@ def _derived(loaded):
     elif loaded.kind == "dataforwarder":
         for name, server in (("sql server", settings.sqlServer),
                              ("analysis server", settings.analysisServer)):
-            yield (name, server.endpoint if server.enabled else "disabled")
+            yield (name, "disabled" if not server.enabled else
+                   f"broker {server.broker} ({server.broker.queueType})" if server.broker
+                   else server.endpoint)
     elif loaded.kind == "aa_regex":
         for section, rule in loaded.settings.enabledRules:
             yield (f"rule[0x{rule.alertId:04X}]",

@@ -51,6 +51,7 @@ from mice.config.settings import (
 )
 from mice.config.values import (
     ADDRESS,
+    AMQPURL,
     ARGV,
     BOOL,
     COUNT,
@@ -67,6 +68,7 @@ from mice.config.values import (
     FILTERREGEX,
     HOST,
     HOSTPORT,
+    INSTANCE,
     IP,
     LOGFILE,
     NAME,
@@ -76,6 +78,8 @@ from mice.config.values import (
     PORT,
     POSITIVE,
     PROTO,
+    QUEUENAME,
+    QUEUETYPE,
     REGEX,
     RUNTIME,
     SCOPE,
@@ -93,6 +97,7 @@ from mice.config.values import (
     _Type,
     isWellKnownSecret,
 )
+from mice.protocols.amqp import BrokerTarget
 
 # ---------------------------------------------------------------------------
 # Schemas
@@ -390,9 +395,38 @@ def _listenOrAddress(loader, values, section, addressSection, addressKey, portSe
     return listen, bindTo or "", port or 0
 
 
+def _brokerTarget(loader, v, section, urlKey="AMQP", queueKey="QUEUE",
+                  typeKey="QUEUE_TYPE", prefetchKey=None):
+    """
+    The L{BrokerTarget} of C{section}'s C{urlKey} and C{queueKey} (one needs
+    the other), or C{None} when neither is given.
+    """
+    url, queue = v.one(section, urlKey), v.one(section, queueKey)
+    if url is None and queue is None:
+        for key in (typeKey, prefetchKey):
+            if key is not None and v.entry(section, key) is not None:
+                loader.error(v.line(section, key), f"{key} is only used with {urlKey} and"
+                                                   f" {queueKey}")
+        return None
+    if url is None or queue is None:
+        given, missing = (urlKey, queueKey) if queue is None else (queueKey, urlKey)
+        loader.error(v.line(section, given), f"{given} needs {missing} in [{section}] (a"
+                                             " broker target is an AMQP URL and a queue)")
+        return None
+    prefetch = v.one(section, prefetchKey) if prefetchKey is not None else None
+    return BrokerTarget(url, queue, v.one(section, typeKey),
+                        prefetch if prefetch is not None else BrokerTarget._field_defaults[
+                            "prefetch"])
+
+
 def _buildBufferDaemon(loader, v):
-    listen, bindTo, port = _listenOrAddress(loader, v, "ADDRESS", "ADDRESS", "BINDTO",
-                                            "PORT_NUMBER", "PORT")
+    broker = _brokerTarget(loader, v, "BROKER", prefetchKey="PREFETCH")
+    if broker is not None and not v.many("ADDRESS", "LISTEN") and v.one(
+            "PORT_NUMBER", "PORT") is None:
+        listen, bindTo, port = (), "", 0
+    else:
+        listen, bindTo, port = _listenOrAddress(loader, v, "ADDRESS", "ADDRESS", "BINDTO",
+                                                "PORT_NUMBER", "PORT")
     decoders = ("DECODING_MODULES", "DEC_MOD")
     postprocessors = ("POSTPROC_MODULES", "POST_MOD")
     _pair(loader, v, decoders, postprocessors)
@@ -430,7 +464,8 @@ def _buildBufferDaemon(loader, v):
         pseudonymConfig=_pseudonymConfig(loader, v),
         user=v.one("SECURITY_AND_PRIVACY", "USER"), group=v.one("SECURITY_AND_PRIVACY", "GROUP"),
         chroot=v.one("SECURITY_AND_PRIVACY", "CHROOT"), pidPath=v.one("MISC", "PIDPATH"),
-        limits=listenLimits(loader, v), metricsListen=v.one("METRICS", "LISTEN"))
+        limits=listenLimits(loader, v), metricsListen=v.one("METRICS", "LISTEN"),
+        broker=broker)
 
 
 def _pseudonymConfig(loader, v):
@@ -547,11 +582,19 @@ def _buildDecoder(loader, v):
 
 def _buildDataForwarder(loader, v):
     security = "SECURITY_AND_PRIVACY"
-    sql = ServerAddress(v.one("SQL_SERVER", "SQLIP"), v.one("SQL_SERVER", "SQLPORT"),
-                        v.one("SQL_SERVER", "SQLPROTO"))
-    analysis = ServerAddress(v.one("ANALYSIS_SERVER", "ASIP"),
-                             v.one("ANALYSIS_SERVER", "ASPORT"),
-                             v.one("ANALYSIS_SERVER", "ASPROTO"))
+    servers = []
+    for section, ip, port, proto in (("SQL_SERVER", "SQLIP", "SQLPORT", "SQLPROTO"),
+                                     ("ANALYSIS_SERVER", "ASIP", "ASPORT", "ASPROTO")):
+        address = ServerAddress(v.one(section, ip), v.one(section, port), v.one(section, proto))
+        broker = _brokerTarget(loader, v, section)
+        if broker is not None:
+            if address.enabled:
+                loader.error(v.line(section, "AMQP"), f"[{section}] names both {ip}/{port} and"
+                                                      " AMQP: give one (set the port to 0 to"
+                                                      " use the broker)")
+            address = address._replace(broker=broker)
+        servers.append(address)
+    sql, analysis = servers
     if not sql.enabled and not analysis.enabled:
         loader.warn(None, "neither [SQL_SERVER] nor [ANALYSIS_SERVER] is enabled (address or"
                           " port 0): no data will be sent")
@@ -751,7 +794,8 @@ def _buildAaRegex(loader, v):
     for target, address, letters in (("the ManagementHost", "Management", "MB"),
                                      ("the next analysis agent", "Agent", "AB")):
         used = [routes[letter] for letter in letters if letter in routes]
-        if used and v.one(hostInfo, address) is None:
+        if used and v.one(hostInfo, address) is None and v.one(hostInfo,
+                                                                f"{address}AMQP") is None:
             sendToKey, line = used[0]
             loader.error(line, f"{sendToKey} sends to {target}, but [HOST_INFO] has no"
                                f" {address} = HOST:PORT")
@@ -793,13 +837,20 @@ def _agentLinks(loader, v):
     """
     hostInfo, idmefInfo = "HOST_INFO", "IDMEF_INFO"
     _linkKeys(loader, v, (("Management", "MngmntKey"), ("Agent", "AgentKey")))
+    targets = {}
+    for name in ("Management", "Agent"):
+        broker = _brokerTarget(loader, v, hostInfo, f"{name}AMQP", f"{name}Queue", "QueueType")
+        if broker is not None and v.one(hostInfo, name) is not None:
+            loader.error(v.line(hostInfo, f"{name}AMQP"), f"[HOST_INFO] names both {name} and"
+                                                          f" {name}AMQP: give one")
+        targets[name] = broker if broker is not None else v.one(hostInfo, name)
     return dict(
-        path=loader.filename, management=v.one(hostInfo, "Management"),
-        agent=v.one(hostInfo, "Agent"), encryption=v.one(hostInfo, "Encryption"),
+        path=loader.filename, management=targets["Management"],
+        agent=targets["Agent"], encryption=v.one(hostInfo, "Encryption"),
         mngmntKey=v.one(hostInfo, "MngmntKey"), agentKey=v.one(hostInfo, "AgentKey"),
         alertId=v.one(idmefInfo, "AlertID"), alertIdFile=v.one(idmefInfo, "AlertIDFile"),
         dtdFile=v.one(idmefInfo, "DTDFile"), analyzerId=v.one(idmefInfo, "AnalyzerID"),
-        tls=_tlsFiles(loader, v, hostInfo))
+        instance=v.one(idmefInfo, "Instance"), tls=_tlsFiles(loader, v, hostInfo))
 
 
 def _linkKeys(loader, v, targets):
@@ -826,7 +877,13 @@ def _linkKeys(loader, v, targets):
 def _buildAaRules(loader, v):
     hostInfo, logids = "HOST_INFO", "LOGIDS"
     sendTo = v.one(logids, "SendTo")
-    if sendTo in ("A", "B") and v.one(hostInfo, "Agent") is None:
+    if v.one(hostInfo, "Management") is None and v.one(hostInfo, "ManagementAMQP") is None:
+        line = v.sectionLines.get(hostInfo)
+        loader.error(line, f"{'[HOST_INFO]' if line is not None else 'section [HOST_INFO]'}"
+                           " needs Management = HOST:PORT (or ManagementAMQP and"
+                           " ManagementQueue)")
+    if sendTo in ("A", "B") and v.one(hostInfo, "Agent") is None and v.one(
+            hostInfo, "AgentAMQP") is None:
         loader.error(v.line(logids, "SendTo"), f"SendTo = {sendTo} sends to the next analysis"
                                                " agent, but [HOST_INFO] has no Agent = HOST:PORT")
     return AaRulesSettings(
@@ -1027,6 +1084,14 @@ LIMITS_SECTION = _Sect("LIMITS", (
     K("FD_RESERVE", COUNT, _LIMITS.fdReserve),
     K("WARN_INTERVAL", SECONDS, _LIMITS.warnInterval)))
 
+#: A broker target (L{mice.protocols.amqp.BrokerTarget}): a forwarder's
+#: servers, a BufferDaemon's [BROKER].
+_BROKER_KEYS = (K("AMQP", AMQPURL), K("QUEUE", QUEUENAME), K("QUEUE_TYPE", QUEUETYPE, "quorum"))
+#: An analysis module's broker targets in [HOST_INFO].
+_HOST_INFO_BROKER = (K("ManagementAMQP", AMQPURL), K("ManagementQueue", QUEUENAME),
+                     K("AgentAMQP", AMQPURL), K("AgentQueue", QUEUENAME),
+                     K("QueueType", QUEUETYPE, "quorum"))
+
 #: Any daemon may serve Prometheus metrics (off unless LISTEN is given).
 _METRICS = _Sect("METRICS", (K("LISTEN", ENDPOINT),))
 #: A positive number that need not be seconds (a factor).
@@ -1059,12 +1124,13 @@ _SCHEMAS = {schema.kind: schema for schema in (
                        K("MAXLINE", POSITIVE, 4194304))),
         LIMITS_SECTION,
         _METRICS,
+        _Sect("BROKER", (*_BROKER_KEYS, K("PREFETCH", _integer(1, 65535), 64))),
     ), _buildBufferDaemon),
     _Schema("dataforwarder", "a DataForwarder config", (
         _Sect("SQL_SERVER", (K("SQLIP", HOST, "0"), K("SQLPORT", PORT, 0),
-                             K("SQLPROTO", PROTO, "TCP"))),
+                             K("SQLPROTO", PROTO, "TCP"), *_BROKER_KEYS)),
         _Sect("ANALYSIS_SERVER", (K("ASIP", HOST, "0"), K("ASPORT", PORT, 0),
-                                  K("ASPROTO", PROTO, "TCP"))),
+                                  K("ASPROTO", PROTO, "TCP"), *_BROKER_KEYS)),
         _Sect("SECURITY_AND_PRIVACY", (
             K("ENCRYPT", BOOL, False), K("PSEUDO", BOOL, False), K("FILTER", BOOL, False),
             K("USER", NAME), K("GROUP", NAME), K("CHROOT", DIRECTORY),
@@ -1175,9 +1241,10 @@ _SCHEMAS = {schema.kind: schema for schema in (
         _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),
                             K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
                             K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
-                            K("TLSKEY", FILE), K("TLSCA", FILE))),
+                            K("TLSKEY", FILE), K("TLSCA", FILE), *_HOST_INFO_BROKER)),
         _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
-                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-RegEx"))),
+                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-RegEx"),
+                             K("Instance", INSTANCE))),
         *(_Sect(name, (K(sendTo, SENDTO, "N"),
                        *(K(rule, REGEX, repeated=True) for rule in rules)))
           for name, sendTo, rules in _RULE_SECTIONS),
@@ -1187,12 +1254,13 @@ _SCHEMAS = {schema.kind: schema for schema in (
               pattern=ALERT_SECTION, marker=False),
     ), _buildAaRegex),
     _Schema("aa_rules", "a mice_mod_pop_aa_rules config", (
-        _Sect("HOST_INFO", (K("Management", HOSTPORT, required=True), K("Agent", HOSTPORT),
+        _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),
                             K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
                             K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
-                            K("TLSKEY", FILE), K("TLSCA", FILE))),
+                            K("TLSKEY", FILE), K("TLSCA", FILE), *_HOST_INFO_BROKER)),
         _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
-                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-LogIDS"))),
+                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-LogIDS"),
+                             K("Instance", INSTANCE))),
         _Sect("LOGIDS", (K("Rules", FILE, required=True), K("Filters", FILE, required=True),
                          K("NetDef", FILE), K("SendTo", SENDTO, "M"))),
     ), _buildAaRules),

@@ -103,14 +103,20 @@ class BufferDaemonSettings:
     """PSEUDONYMCONF: the C{mice_mod_psd_keyed} config whose key PSEUDO uses."""
     metricsListen: str | None = None
     """[METRICS] LISTEN: where the Prometheus page is served (C{None}: off)."""
+    broker: object = None
+    """C{[BROKER]}: a L{mice.protocols.amqp.BrokerTarget} whose queue the
+    daemon consumes, beside (or instead of) listening."""
 
     @property
     def endpoints(self):
         """
-        Twisted server endpoint strings: LISTEN, or one from BINDTO and PORT.
+        Twisted server endpoint strings: LISTEN, or one from BINDTO and PORT
+        (none when only a broker queue feeds the daemon).
         """
         if self.listen:
             return self.listen
+        if self.broker is not None and not self.port:
+            return ()
         return (f"tcp:{self.port}:interface={_escapeEndpoint(self.bindTo)}"
                 f":backlog={self.backlog}",)
 
@@ -172,10 +178,20 @@ class ServerAddress(NamedTuple):
     host: str
     port: int
     proto: str = "TCP"
+    broker: object = None
+    """A L{mice.protocols.amqp.BrokerTarget} (C{AMQP} and C{QUEUE}): the
+    batches go to that queue instead of HOST:PORT."""
 
     @property
     def enabled(self):
-        return self.port != 0 and self.host not in ("", "0", "0.0.0.0", "::")
+        return self.broker is not None or (
+            self.port != 0 and self.host not in ("", "0", "0.0.0.0", "::"))
+
+    def __str__(self):
+        if self.broker is not None:
+            return str(self.broker)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
     @property
     def endpoint(self):
@@ -443,8 +459,11 @@ class AgentLinkSettings:
     """
 
     path: str
-    management: HostPort | None
-    agent: HostPort | None
+    management: object
+    """A L{HostPort}, a L{mice.protocols.amqp.BrokerTarget}
+    (C{ManagementAMQP} and C{ManagementQueue}) or C{None}."""
+    agent: object
+    """Likewise for the next agent (C{Agent}, C{AgentAMQP}/C{AgentQueue})."""
     encryption: bool
     mngmntKey: str | None = field(repr=False)
     agentKey: str | None = field(repr=False)
@@ -452,6 +471,10 @@ class AgentLinkSettings:
     alertIdFile: str | None
     dtdFile: str | None
     analyzerId: str
+    instance: str | None
+    """C{[IDMEF_INFO] Instance}: the prefix of this agent's messageids
+    (C{INSTANCE-N}), so that agents competing for one broker queue never hand
+    out the same id."""
 
 
 @dataclass(frozen=True)

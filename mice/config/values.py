@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from mice.config.errors import _MASK, _Invalid
 from mice.config.ini import _BLANKS, _shorten
+from mice.protocols.amqp import QUEUE_TYPES, BrokerError, checkQueueName, parseAmqpUrl
 from mice.reactors.argv import Template, parseParamSpec
 
 # ---------------------------------------------------------------------------
@@ -414,6 +415,28 @@ def _parseDatabaseUrlValue(raw, loader, entry):
     return "sqlite:///" + path if not os.path.isabs(url.path) else text
 
 
+def _parseAmqpUrlValue(raw, loader, entry):
+    try:
+        return parseAmqpUrl(raw.strip(_BLANKS))
+    except BrokerError as e:
+        raise _Invalid(str(e)) from None
+
+
+def _parseQueueName(raw, loader, entry):
+    try:
+        return checkQueueName(raw.strip(_BLANKS))
+    except BrokerError as e:
+        raise _Invalid(str(e)) from None
+
+
+def _parseInstance(raw, loader, entry):
+    text = raw.strip(_BLANKS)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]{0,31}", text):
+        raise _Invalid(f"expected 1-32 letters, digits, . and - (this agent's name in its"
+                       f" alert ids), got {_shorten(raw)!r}")
+    return text
+
+
 def _redactUrl(url):
     return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1********@", url)
 
@@ -518,6 +541,13 @@ SEARCHPATH = _path("search")
 LOGFILE = _path("log")
 RUNTIME = _path("runtime")
 DBURL = _Type(_parseDatabaseUrlValue, _redactUrl)
+#: A broker's C{amqp://} or C{amqps://} URL (L{mice.protocols.amqp.AmqpUrl}),
+#: shown with its password masked.
+AMQPURL = _Type(_parseAmqpUrlValue, lambda url: url.masked)
+QUEUENAME = _Type(_parseQueueName)
+#: An agent's [IDMEF_INFO] Instance: letters, digits, C{.} and C{-}.
+INSTANCE = _Type(_parseInstance)
+QUEUETYPE = _choice(*QUEUE_TYPES, fold=str.lower)
 SYSLOGTARGET = _Type(_parseSyslogTarget)
 SYSLOGTAG = _Type(_parseSyslogTag)
 PROTO = _choice("TCP")

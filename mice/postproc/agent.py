@@ -110,6 +110,11 @@ class LinkSpec(NamedTuple):
     tls: object
     where: str
     """The config file, for messages."""
+    analyzerId: str = None
+    """The module's AnalyzerID: its name on a broker target (C{address} a
+    L{mice.protocols.amqp.BrokerTarget}), the same for every agent that
+    runs this config, so that an alert raised again by another agent (a
+    batch redelivered) has the same key (L{mice.alerts.alertKey})."""
 
 
 def linkSpecs(settings, links):
@@ -118,7 +123,7 @@ def linkSpecs(settings, links):
     of a config's C{[HOST_INFO]} (C{Encryption}, the keys, TLS).
     """
     return tuple(LinkSpec(route, address, key, keyName, what, kind, settings.encryption,
-                          settings.tls, settings.path)
+                          settings.tls, settings.path, settings.analyzerId)
                  for route, address, key, keyName, what, kind in links)
 
 
@@ -213,11 +218,21 @@ def agentCounter(settings):
     """
     The messageid counter of a config's C{[IDMEF_INFO]}: the AlertIDFile's,
     shared with any other module of this process on the same file
-    (L{mice.analysis.alertid.sharedAlertCounter}), or one in memory without a file.
+    (L{mice.analysis.alertid.sharedAlertCounter}), or one in memory without a file;
+    its ids are C{INSTANCE-N} when C{Instance} is given.
     """
-    from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore, sharedAlertCounter
+    from mice.analysis.alertid import (
+        AlertCounter,
+        MemoryAlertIdStore,
+        PrefixedCounter,
+        sharedAlertCounter,
+    )
 
     if not settings.alertIdFile:
-        return AlertCounter(MemoryAlertIdStore(), settings.alertId)
-    os.makedirs(os.path.dirname(settings.alertIdFile), exist_ok=True)
-    return sharedAlertCounter(settings.alertIdFile, settings.alertId)
+        counter = AlertCounter(MemoryAlertIdStore(), settings.alertId)
+    else:
+        os.makedirs(os.path.dirname(settings.alertIdFile), exist_ok=True)
+        counter = sharedAlertCounter(settings.alertIdFile, settings.alertId)
+    if getattr(settings, "instance", None):
+        return PrefixedCounter(counter, settings.instance)
+    return counter

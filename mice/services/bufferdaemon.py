@@ -167,10 +167,14 @@ class _Ack:
     One received batch waiting to be durable in C{remaining} pipelines.
     """
 
-    __slots__ = ("connection", "batchId", "remaining", "counter")
+    __slots__ = ("connection", "batchId", "remaining", "counter", "late")
 
     def __init__(self, connection, batchId, remaining, counter):
         self.connection = connection
+        #: Acknowledged only once stored, even from a memory-mapped ring: a
+        #: broker's consumer (L{mice.services.broker.BrokerIntake}), whose
+        #: unacknowledged messages go to the other consumers should it die.
+        self.late = getattr(connection, "ackAfterStore", False)
         self.batchId = batchId
         self.remaining = remaining
         self.counter = counter
@@ -407,7 +411,7 @@ class Pipeline:
                 self.heldBytes += len(payload)
         entry = self.ring.append(payload, held)
         self.bufferedRecords += len(records)
-        if not self.ring.durable:
+        if not self.ring.durable or ack.late:
             self._pendingAcks.append((entry.seq, ack))
         return entry
 
@@ -848,7 +852,7 @@ class BufferDaemon(MultiService):
         pipelines, decoded, payload, ack = item
         for pipeline, records in zip(pipelines, decoded):
             pipeline.append(payload, records, ack)
-            if pipeline.ring.durable:
+            if pipeline.ring.durable and not ack.late:
                 self._syncPending.append(ack)
             if pipeline.untakenRecords >= pipeline.flushRecords:
                 self._scheduleFlush()

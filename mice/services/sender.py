@@ -90,7 +90,85 @@ def reconnecting(endpoint, name, factory, clock, retryPolicy=None):
         retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
 
 
-class ReliableSender(Service):
+class BatchBook:
+    """
+    What every sender keeps (L{ReliableSender} on a link,
+    L{mice.services.broker.BrokerSender} on a broker): the batches submitted
+    and not yet acknowledged (an L{Outbox} of C{window} in flight), who waits
+    for each, and who waits for them all.
+    """
+
+    def _openBook(self, source, kind, window):
+        self.source = source
+        self.kind = kind
+        self.acknowledgedRecords = 0
+        self.resentBatches = 0
+        self._outbox = Outbox(window)
+        self._waiting = {}
+        self._idle = []
+        self._nextId = 1
+
+    @property
+    def pendingRecords(self):
+        """
+        Records submitted and not yet acknowledged.
+        """
+        return self._outbox.records
+
+    @property
+    def pendingBatches(self):
+        return len(self._outbox)
+
+    def whenIdle(self):
+        """
+        @return: a Deferred that fires once everything submitted so far is
+            acknowledged.
+        """
+        d = Deferred()
+        if not self._outbox:
+            d.callback(None)
+        else:
+            self._idle.append(d)
+        return d
+
+    def _makeBatch(self, stream, seq, host, records, seqs=None):
+        batchId = self._nextId
+        self._nextId += 1
+        line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records, seqs))
+        d = Deferred()
+        self._waiting[batchId] = d
+        return OutgoingBatch(batchId, stream, seq, len(records), line), d
+
+    def _acknowledge(self, batchId):
+        """
+        Batch C{batchId} is safe: send more, tell who waits for it (and for
+        everything, once nothing is left).
+
+        @raise UnknownBatch: it is not in flight.
+        """
+        batch = self._outbox.acknowledge(batchId)
+        self.acknowledgedRecords += batch.count
+        self._pump()
+        self._waiting.pop(batchId).callback(batch)
+        if not self._outbox:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+        return batch
+
+    def _requeue(self):
+        """
+        The connection is gone: what was in flight is sent again, first.
+
+        @return: how many batches.
+        """
+        requeued = self._outbox.requeueInFlight()
+        self.resentBatches += requeued
+        self._resent.inc(requeued)
+        return requeued
+
+
+class ReliableSender(BatchBook, Service):
     """
     @ivar metrics: the L{mice.metrics.Metrics} its series go to (labelled
         with C{description}): reconnects, batches resent, whether the link
@@ -101,19 +179,12 @@ class ReliableSender(Service):
 
     def __init__(self, endpoint, source, kind, clock, window=8, retryPolicy=None,
                  securityFactory=PlainSecurity, description=None, metrics=None):
-        self.source = source
-        self.kind = kind
+        self._openBook(source, kind, window)
         self.description = description or endpointName(endpoint)
         self.maxLine = None
         self.maxRecord = None
-        self.acknowledgedRecords = 0
-        self.resentBatches = 0
         self._clock = clock
-        self._outbox = Outbox(window)
-        self._waiting = {}
-        self._idle = []
         self._refused = []
-        self._nextId = 1
         self._link = None
         self._factory = LinkClientFactory(self, securityFactory, clock=clock)
         self._client = reconnecting(endpoint, self.description, self._factory, clock,
@@ -145,17 +216,6 @@ class ReliableSender(Service):
     # What users call
 
     @property
-    def pendingRecords(self):
-        """
-        Records submitted and not yet acknowledged.
-        """
-        return self._outbox.records
-
-    @property
-    def pendingBatches(self):
-        return len(self._outbox)
-
-    @property
     def connected(self):
         return self._link is not None
 
@@ -172,14 +232,6 @@ class ReliableSender(Service):
         self._outbox.add(batch)
         self._pump()
         return d
-
-    def _makeBatch(self, stream, seq, host, records, seqs=None):
-        batchId = self._nextId
-        self._nextId += 1
-        line = wire.encodeMessage(wire.batch(batchId, stream, seq, host, records, seqs))
-        d = Deferred()
-        self._waiting[batchId] = d
-        return OutgoingBatch(batchId, stream, seq, len(records), line), d
 
     def _split(self, batch):
         """
@@ -207,18 +259,6 @@ class ReliableSender(Service):
         DeferredList([d1, d2], fireOnOneErrback=True, consumeErrors=True).addCallbacks(
             lambda _: original.callback(batch), lambda f: original.errback(f.value.subFailure))
         return [first, second]
-
-    def whenIdle(self):
-        """
-        @return: a Deferred that fires once everything submitted so far is
-            acknowledged.
-        """
-        d = Deferred()
-        if not self._outbox:
-            d.callback(None)
-        else:
-            self._idle.append(d)
-        return d
 
     # What the link protocol calls
 
@@ -254,25 +294,15 @@ class ReliableSender(Service):
 
     def ackReceived(self, link, batchId):
         try:
-            batch = self._outbox.acknowledge(batchId)
+            self._acknowledge(batchId)
         except UnknownBatch:
             link.refuse(f"acknowledgement for batch {batchId}, which is not in flight")
-            return
-        self.acknowledgedRecords += batch.count
-        self._pump()
-        self._waiting.pop(batchId).callback(batch)
-        if not self._outbox:
-            idle, self._idle = self._idle, []
-            for d in idle:
-                d.callback(None)
 
     def linkLost(self, link, reason):
         if link is not self._link:
             return
         self._link = None
-        requeued = self._outbox.requeueInFlight()
-        self.resentBatches += requeued
-        self._resent.inc(requeued)
+        requeued = self._requeue()
         self.log.info("link to {server} lost ({reason}); {requeued} unacknowledged batches"
                       " will be sent again", server=self.description,
                       reason=reason.getErrorMessage(), requeued=requeued)
@@ -310,8 +340,17 @@ def sendersFor(reactor, links, source=None, metrics=None):
 
     if source is None:
         source = socket.gethostname().split(".")[0] or "localhost"
+    from mice.protocols.amqp import BrokerTarget
+
     senders = {}
     for link in links:
+        if isinstance(link.address, BrokerTarget):
+            from mice.services.broker import brokerSender
+
+            senders[link.route] = brokerSender(
+                reactor, link.address, link.analyzerId or source, link.kind,
+                description=f"{link.description} {link.address}", metrics=metrics)
+            continue
         security = LinkSecurity.fromSettings(link.encryption, link.key, "aes-256-gcm",
                                              link.tls, where=link.where, keyName=link.keyName)
         host = link.address.host.replace(":", "\\:")

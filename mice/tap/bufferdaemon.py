@@ -15,6 +15,7 @@ from mice.metrics import Metrics
 from mice.registry import pipelineModules
 from mice.ringbuffer import openRing
 from mice.security.policy import LinkSecurity, decoderLinkSecurity
+from mice.services.broker import brokerIntake
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.metrics import metricsService
 from mice.services.reload import HangupReload
@@ -103,13 +104,18 @@ def serverPseudonymizer(settings, reactor):
 def buildBufferDaemon(settings, reactor, onListenFailure=None):
     pipelines = buildPipelines(settings, reactor)
     maxRecord = min(getattr(p.decoder, "maxRecord", 65536) for p in pipelines)
-    try:
-        security = LinkSecurity.combine(
-            [decoderLinkSecurity(loadDecoder(spec.decoderConfig))
-             for spec in settings.pipelines], where=settings.path)
-    except ValueError as e:
-        raise ConfigError(settings.path, None, str(e)) from None
-    log.info("{path}: link security {security}", path=settings.path, security=security)
+    if settings.endpoints:
+        try:
+            security = LinkSecurity.combine(
+                [decoderLinkSecurity(loadDecoder(spec.decoderConfig))
+                 for spec in settings.pipelines], where=settings.path)
+        except ValueError as e:
+            raise ConfigError(settings.path, None, str(e)) from None
+        log.info("{path}: link security {security}", path=settings.path, security=security)
+    else:
+        # Only a broker queue feeds it: no link, so the decoders' link keys
+        # (and their warnings) do not apply; the broker's TLS is amqps://.
+        security = None
     pseudonymizer = serverPseudonymizer(settings, reactor)
     metrics = Metrics("bufferdaemon")
     daemon = BufferDaemon(
@@ -130,6 +136,9 @@ def buildBufferDaemon(settings, reactor, onListenFailure=None):
             attach = getattr(service, "attachMetrics", None)
             if attach is not None:
                 attach(metrics)
+    if settings.broker is not None:
+        brokerIntake(reactor, settings.broker, daemon, metrics)
+        log.info("{path}: consuming {target}", path=settings.path, target=settings.broker)
     metricsService(settings.metricsListen, metrics, reactor).setServiceParent(daemon)
     if settings.metricsListen:
         log.info("{path}: metrics on {endpoint}", path=settings.path,

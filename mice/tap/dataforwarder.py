@@ -19,7 +19,14 @@ from mice.metrics import Metrics
 from mice.protocols.wire import MAX_STREAM
 from mice.registry import UnknownModule, UnsafeModulePath, findModule
 from mice.security.policy import LinkSecurity
-from mice.services.forwarder import DataForwarder, Destination, defaultStateDirectory, makeSender
+from mice.services.broker import brokerSender
+from mice.services.forwarder import (
+    DataForwarder,
+    Destination,
+    defaultStateDirectory,
+    makeSender,
+    reportingPolicy,
+)
 from mice.services.metrics import metricsService
 from mice.tap.runtime import applyRunSettings, configWarnings, localHostInfo, startSyslog
 
@@ -96,13 +103,20 @@ def buildForwarder(settings, reactor, endpoints=None, inotify=False):
                                          settings.tls, where=settings.path)
     destinations = []
     for name, address in settings.servers:
-        description = f"{'raw-log database' if name == 'sql' else 'analysis agent'}" \
-                      f" {address.host}:{address.port}"
-        endpoint = security.wrapClientEndpoint(
-            (endpoints or {}).get(name) or clientFromString(reactor, address.endpoint),
-            settings.tlsName or address.host)
-        sender = makeSender(endpoint, source, reactor, description, settings.reconnect, log,
-                            security.securityFactory())
+        description = f"{'raw-log database' if name == 'sql' else 'analysis agent'} {address}"
+        if address.broker is not None:
+            # The broker's own TLS and credentials (amqps://, the URL's
+            # user): a broker does not speak the link's ENCRYPT/TLS.
+            sender = brokerSender(reactor, address.broker, source, "log",
+                                  description=description,
+                                  retryPolicy=reportingPolicy(description, settings.reconnect,
+                                                              log))
+        else:
+            endpoint = security.wrapClientEndpoint(
+                (endpoints or {}).get(name) or clientFromString(reactor, address.endpoint),
+                settings.tlsName or address.host)
+            sender = makeSender(endpoint, source, reactor, description, settings.reconnect,
+                                log, security.securityFactory())
         spool = Spool(os.path.join(state, f"spool-{name}"), settings.shmSize * 1024,
                       settings.spoolSize * 1024)
         for problem in spool.problems:

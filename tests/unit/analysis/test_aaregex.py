@@ -25,7 +25,13 @@ from mice.analysis.aaregex import (
     naiveMatches,
     stripDotStar,
 )
-from mice.analysis.alertid import AlertCounter, AlertIdFile, MemoryAlertIdStore, sharedAlertCounter
+from mice.analysis.alertid import (
+    AlertCounter,
+    AlertIdFile,
+    MemoryAlertIdStore,
+    PrefixedCounter,
+    sharedAlertCounter,
+)
 from mice.analysis.extract import addressesFor, idValues, nodesFor
 from mice.config import loadAaRegex, loadMatchFile
 from mice.record import LogRecord
@@ -569,6 +575,36 @@ class AlertIdDirectory:
         self.directory = os.path.abspath(self.mktemp())
         os.makedirs(self.directory)
         self.path = os.path.join(self.directory, "alertid")
+
+
+class InstanceTests(SynchronousTestCase):
+    def test_prefixed(self):
+        """
+        With C{[IDMEF_INFO] Instance} the ids are C{INSTANCE-N}: two agents
+        competing for a broker queue, each with its own counter, never
+        hand out the same id; closing it closes the counter.
+        """
+        closed = []
+        store = MemoryAlertIdStore()
+        store.close = lambda: closed.append(True)
+        one = PrefixedCounter(AlertCounter(store, start=7), "aa-1")
+        two = PrefixedCounter(AlertCounter(MemoryAlertIdStore(), start=7), "aa-2")
+        self.assertEqual([one.next(), one.next(), two.next()], ["aa-1-7", "aa-1-8", "aa-2-7"])
+        one.close()
+        self.assertEqual(closed, [True])
+
+    def test_agentCounter(self):
+        from mice.postproc.agent import agentCounter
+
+        with open(os.path.join(ROOT, "etc", "mice", "mice_mod_pop_aa_regex-broker.conf")) as f:
+            text = f.read()
+        path = os.path.join(os.path.abspath(self.mktemp()), "aa.conf")
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write(text.replace("../../var/mice_mod_aa_regex-broker-alertid", "alertid"))
+        counter = agentCounter(loadAaRegex(path))
+        self.addCleanup(counter.close)
+        self.assertTrue(counter.next().startswith("aa-1-"))
 
 
 class SharedAlertCounterTests(AlertIdDirectory, SynchronousTestCase):

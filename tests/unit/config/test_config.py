@@ -792,6 +792,11 @@ SHIPPED = {
     "rid_2_send_to_alert_db.conf": "pop_mysql",
     "bufferdaemon-aa-next.conf": "bufferdaemon",
     "mice_mod_pop_aa_regex-next.conf": "aa_regex",
+    "dataforwarder-broker.conf": "dataforwarder",
+    "bufferdaemon-rawlogdb-broker.conf": "bufferdaemon",
+    "bufferdaemon-aa-broker.conf": "bufferdaemon",
+    "bufferdaemon-mngmthost-broker.conf": "bufferdaemon",
+    "mice_mod_pop_aa_regex-broker.conf": "aa_regex",
 }
 
 # Config files of other components' modules that etc/mice/ names; until they
@@ -1155,7 +1160,8 @@ class BrokenConfigTests(_ConfigTestCase):
             f"{path}:12: unknown section [NOPE] in a BufferDaemon config; known sections:"
             " ADDRESS, PORT_NUMBER, MODULES_SEARCH_PATH, DECODING_MODULES,"
             " DECODING_MODULES_CONFIG_FILE, POSTPROC_MODULES, POSTPROC_MODULES_CONFIG_FILE,"
-            " TIME_INTERVALS, CACHE_AND_RINGBUFFER, SECURITY_AND_PRIVACY, MISC, LIMITS, METRICS"])
+            " TIME_INTERVALS, CACHE_AND_RINGBUFFER, SECURITY_AND_PRIVACY, MISC, LIMITS, METRICS,"
+            " BROKER"])
 
     def test_badLineDoesNotAlsoReportItsKeyMissing(self):
         text = MINIMAL_BUFFERDAEMON.replace("TIMEINV = 2", "TIMEINV 2")

@@ -281,6 +281,25 @@ class MmapRingTests(SynchronousTestCase):
         h.clock.advance(2)
         self.assertEqual(len(h.store.stored), 4)
 
+    def test_lateAckedOnlyOnceStored(self):
+        """
+        A connection that asks for it (C{ackAfterStore}: a broker's
+        consumer) is acknowledged only once its batch is stored, even from
+        a memory-mapped ring, and in ring order with the others.
+        """
+        ring = MmapRing(self.mktemp(), 16, 2 ** 20)
+        h = Harness(self, ring=ring)
+        late, early = h.connect(port=40001), h.connect(port=40002)
+        late.ackAfterStore = True
+        received(late), received(early)
+        h.send(late, 1, 1, 2)
+        h.send(early, 1, 1, 2)
+        h.clock.advance(0)
+        self.assertEqual((acks(late), acks(early)), ([], [1]))
+        h.clock.advance(2)
+        self.assertEqual(len(h.store.stored), 4)
+        self.assertEqual(acks(late), [1])
+
     def test_decodedKeptWithinLimits(self):
         """
         Decoded batches are kept beside a memory-mapped ring only within the

@@ -1,0 +1,443 @@
+# -*- test-case-name: tests.integration.test_broker,tests.unit.protocols.test_amqp,tests.unit.config.test_broker -*-
+"""
+RabbitMQ as the spine between forwarders, agents and stores: the two ends of
+a broker target (L{mice.protocols.amqp.BrokerTarget}), on pika's Twisted
+adapter (C{pika.adapters.twisted_connection}).
+
+L{BrokerSender} publishes batches with publisher confirms.  It has the
+interface of L{mice.services.sender.ReliableSender} (C{submit} returns a
+Deferred firing once the batch is safe), so a forwarder's
+L{mice.services.forwarder.Destination} and an agent's modules use it as
+they use a link: a batch counts as delivered, and the forwarder's offsets
+advance, only once the broker has confirmed it (persisted in a durable
+queue); what is unconfirmed when the connection drops is published again on
+the next one.  While the broker is down the sender is not connected, and
+the forwarder spools exactly as for a BufferDaemon that is down.
+
+L{BrokerIntake} consumes a queue into a L{mice.services.bufferdaemon.BufferDaemon}
+as if every message were a batch received on a link, with two differences:
+a message is acknowledged only once its post-processor has made it durable
+(stored, or forwarded and acknowledged), never when it merely reached the
+ring; and the prefetch (at most that many unacknowledged messages) bounds
+what the daemon holds, so a store that is slow slows consumption and the
+broker keeps the rest.  Several intakes on one queue share its load; the
+unacknowledged messages of one that dies go to the others, and the stores
+ignore the (source, stream, seq) they already have.
+
+Passwords never reach the log: targets are shown with
+L{mice.protocols.amqp.AmqpUrl.masked}.
+"""
+
+from twisted.application.service import Service
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from mice.metrics import Metrics
+from mice.outbox import UnknownBatch
+from mice.protocols import amqp, wire
+from mice.services.sender import BatchBook, reconnecting
+
+
+def connectionParameters(url, name):
+    """
+    pika's parameters for C{url} (the address and TLS are the endpoint's:
+    the Twisted adapter ignores them).
+    """
+    import pika
+
+    return pika.ConnectionParameters(
+        virtual_host=url.vhost, credentials=pika.PlainCredentials(url.user, url.password),
+        heartbeat=int(url.option("heartbeat", 30)),
+        client_properties={"connection_name": name, "product": "M-ICE"})
+
+
+def brokerEndpoint(reactor, url):
+    """
+    The client endpoint of C{url}: TCP, or TLS for C{amqps://} (the
+    system's CAs, or C{cacertfile}; a client certificate with C{certfile}
+    and C{keyfile}).
+    """
+    from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+
+    timeout = int(url.option("connection_timeout", 10))
+    endpoint = HostnameEndpoint(reactor, url.host, url.port, timeout=timeout)
+    if not url.tls:
+        return endpoint
+    from twisted.internet import ssl
+
+    trust = None
+    if url.option("cacertfile"):
+        with open(url.option("cacertfile"), "rb") as f:
+            trust = ssl.Certificate.loadPEM(f.read())
+    client = None
+    if url.option("certfile"):
+        with open(url.option("certfile"), "rb") as f:
+            certificate = f.read()
+        with open(url.option("keyfile") or url.option("certfile"), "rb") as f:
+            key = f.read()
+        client = ssl.PrivateCertificate.loadPEM(certificate + b"\n" + key)
+    options = ssl.optionsForClientTLS(url.option("server_name_indication") or url.host,
+                                      trustRoot=trust, clientCertificate=client)
+    return wrapClientTLS(options, endpoint)
+
+
+def _protocolClass():
+    """
+    pika's Twisted protocol, telling its owner when the AMQP connection is
+    open and when it is gone (pika is imported when a broker is used).
+    """
+    from pika.adapters.twisted_connection import TwistedProtocolConnection
+
+    class BrokerProtocol(TwistedProtocolConnection):
+        def __init__(self, parameters, clock, owner):
+            super().__init__(parameters, custom_reactor=clock)
+            self.owner = owner
+            self.ready.addErrback(self._notOpened)
+
+        def connectionReady(self):
+            self.owner.brokerReady(self)
+            return self
+
+        def _notOpened(self, failure):
+            # The broker refused the login or the vhost: it closes the
+            # socket, and ClientService tries again after its backoff.
+            self.owner.log.error("{server}: the broker did not open the connection: {reason}",
+                                 server=self.owner.description,
+                                 reason=failure.getErrorMessage() or failure.type.__name__)
+
+        def connectionLost(self, reason):
+            super().connectionLost(reason)
+            self.owner.brokerLost(self, reason)
+
+    return BrokerProtocol
+
+
+class _BrokerFactory(Factory):
+    def __init__(self, owner, parameters, clock):
+        self.owner = owner
+        self.parameters = parameters
+        self.clock = clock
+        self.protocolClass = _protocolClass()
+
+    def buildProtocol(self, addr):
+        protocol = self.protocolClass(self.parameters, self.clock, self.owner)
+        protocol.factory = self
+        return protocol
+
+
+class _BrokerClient(Service):
+    """
+    What both ends share: a reconnecting connection to the broker (a
+    C{ClientService} with a backoff) and the channel set up on it.
+    """
+
+    log = Logger()
+
+    def __init__(self, target, clock, endpoint, description, retryPolicy=None, name="mice"):
+        self.target = target
+        self.description = description or str(target)
+        self.clock = clock
+        self.channel = None
+        self._connection = None
+        self._readyBefore = False
+        factory = _BrokerFactory(self, connectionParameters(target.url, name), clock)
+        self._client = reconnecting(endpoint, self.description, factory, clock, retryPolicy)
+
+    @property
+    def connected(self):
+        return self.channel is not None
+
+    def startService(self):
+        super().startService()
+        self._client.startService()
+
+    def stopService(self):
+        super().stopService()
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.transport is not None:
+            connection.transport.loseConnection()
+        return self._client.stopService()
+
+    def brokerReady(self, connection):
+        self._connection = connection
+        self._setUp(connection).addErrback(self._setUpFailed, connection)
+
+    def _setUpFailed(self, failure, connection):
+        self.log.error("{server}: setting up the channel failed ({reason}); reconnecting",
+                       server=self.description,
+                       reason=failure.getErrorMessage() or failure.type.__name__)
+        if connection.transport is not None:
+            connection.transport.loseConnection()
+
+    @inlineCallbacks
+    def _openChannel(self, connection):
+        channel = yield connection.channel()
+        target = self.target
+        yield channel.queue_declare(queue=target.queue, durable=True,
+                                    arguments=target.queueArguments())
+        return channel
+
+    def brokerLost(self, connection, reason):
+        if connection is self._connection:
+            self._connection = None
+        if self.channel is not None and self.channel.connection is connection._impl:
+            self.channel = None
+            self.channelLost(reason)
+
+    def channelLost(self, reason):
+        pass
+
+
+class BrokerSender(BatchBook, _BrokerClient):
+    """
+    Publishes batches to a queue, each counted as delivered once the broker
+    confirms it.  The same interface as L{mice.services.sender.ReliableSender}.
+
+    @ivar metrics: its series (labelled with C{description}): batches
+        published, confirmed and published again after a reconnect, whether
+        it is connected, batches not yet confirmed.
+    """
+
+    def __init__(self, target, source, kind, clock, endpoint, window=64, retryPolicy=None,
+                 description=None, metrics=None, maxRecord=65536):
+        super().__init__(target, clock, endpoint, description or f"broker {target}",
+                         retryPolicy, name=f"mice {kind} sender {source}")
+        self._openBook(source, kind, window)
+        self.maxRecord = maxRecord
+        self.maxLine = None
+        self._headers = amqp.headers(source, kind)
+        self.attachMetrics(metrics or Metrics("sender"))
+
+    def attachMetrics(self, metrics):
+        server = self.description
+        self.metrics = metrics
+        self._published = metrics.counter("broker_batches_published", server=server)
+        self._confirmed = metrics.counter("broker_batches_confirmed", server=server)
+        self._resent = metrics.counter("batches_resent", server=server)
+        self._reconnects = metrics.counter("link_reconnects", server=server)
+        metrics.watch("link_connected", lambda: {server: int(self.connected)})
+        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
+
+    def submit(self, stream, seq, host, records, seqs=None):
+        """
+        Queue a batch for publishing.
+
+        @return: a Deferred firing with its L{mice.outbox.OutgoingBatch} once
+            the broker has confirmed it.
+        """
+        batch, d = self._makeBatch(stream, seq, host, records, seqs)
+        self._outbox.add(batch)
+        self._pump()
+        return d
+
+    @inlineCallbacks
+    def _setUp(self, connection):
+        channel = yield self._openChannel(connection)
+        yield channel.confirm_delivery()
+        if connection is not self._connection:
+            return
+        self.channel = channel
+        if self._readyBefore:
+            self._reconnects.inc()
+        self._readyBefore = True
+        self.log.info("{server}: connected ({pending} batches to publish)",
+                      server=self.description, pending=len(self._outbox))
+        self._pump()
+
+    def channelLost(self, reason):
+        requeued = self._requeue()
+        self.log.info("{server}: connection lost ({reason}); {n} unconfirmed batches will be"
+                      " published again", server=self.description,
+                      reason=reason.getErrorMessage(), n=requeued)
+
+    def _pump(self):
+        channel = self.channel
+        if channel is None:
+            return
+        import pika
+
+        queue = self.target.queue
+        for batch in self._outbox.takeSendable():
+            properties = pika.BasicProperties(
+                delivery_mode=2, content_type="application/json", headers=self._headers,
+                message_id=amqp.messageId(self.source, batch.stream, batch.seq))
+            d = channel.basic_publish("", queue, batch.line, properties, mandatory=True)
+            self._published.inc()
+            d.addCallbacks(self._confirmed_, self._refused, callbackArgs=(batch.batchId,),
+                           errbackArgs=(channel, batch.batchId))
+
+    def _confirmed_(self, _, batchId):
+        try:
+            self._acknowledge(batchId)
+        except UnknownBatch:
+            return  # requeued by a reconnect meanwhile: its new copy counts
+        self._confirmed.inc()
+
+    def _refused(self, failure, channel, batchId):
+        """
+        The broker refused a batch (nack, unroutable) or the channel closed:
+        start again on a new connection, which publishes every unconfirmed
+        batch again in order.
+        """
+        if channel is not self.channel:
+            return None
+        self.log.error("{server}: batch {id} not confirmed ({reason}); reconnecting",
+                       server=self.description, id=batchId,
+                       reason=failure.getErrorMessage() or failure.type.__name__)
+        connection = self._connection
+        if connection is not None and connection.transport is not None:
+            connection.transport.loseConnection()
+        return None
+
+
+class _Delivery:
+    """
+    One delivered message as the BufferDaemon sees a link: its source and
+    kind, and an acknowledgement that acks the delivery (after the store).
+    """
+
+    __slots__ = ("intake", "channel", "source", "kind", "redelivered")
+    ackAfterStore = True
+    paused = False
+
+    def __init__(self, intake, channel, source, kind, redelivered):
+        self.intake = intake
+        self.channel = channel
+        self.source = source
+        self.kind = kind
+        self.redelivered = redelivered
+
+    @property
+    def peer(self):
+        return self.intake.description
+
+    def sendAck(self, deliveryTag):
+        self.intake.stored(self.channel, deliveryTag)
+
+    def pauseProducing(self):
+        pass
+
+    resumeProducing = pauseProducing
+
+
+class BrokerIntake(_BrokerClient):
+    """
+    Consumes a queue into a BufferDaemon (see the module docstring).
+
+    @ivar metrics: the daemon's: batches consumed, redelivered (the broker
+        gave them to another consumer before, or to this one before a
+        reconnect), acknowledged after the store, rejected as malformed.
+    """
+
+    def __init__(self, target, daemon, clock, endpoint, description=None, retryPolicy=None,
+                 metrics=None):
+        super().__init__(target, clock, endpoint, description or f"broker {target}",
+                         retryPolicy, name="mice intake")
+        self.daemon = daemon
+        self.unacknowledged = 0
+        self._kinds = frozenset(p.decoder.kind for p in daemon.pipelines)
+        self.attachMetrics(metrics or daemon.metrics)
+
+    def attachMetrics(self, metrics):
+        queue = self.target.queue
+        self._consumed = metrics.counter("broker_batches_consumed", queue=queue)
+        self._redelivered = metrics.counter("broker_batches_redelivered", queue=queue)
+        self._acked = metrics.counter("broker_batches_acknowledged", queue=queue)
+        self._rejected = metrics.counter("broker_batches_rejected", queue=queue)
+        metrics.watch("broker_unacknowledged", lambda: {queue: self.unacknowledged})
+
+    @inlineCallbacks
+    def _setUp(self, connection):
+        channel = yield self._openChannel(connection)
+        yield channel.basic_qos(prefetch_count=self.target.prefetch)
+        queue, tag = yield channel.basic_consume(queue=self.target.queue, auto_ack=False)
+        if connection is not self._connection:
+            return
+        self.channel = channel
+        self.unacknowledged = 0
+        self.log.info("{server}: consuming (prefetch {prefetch})", server=self.description,
+                      prefetch=self.target.prefetch)
+        self._take(queue, channel)
+
+    def _take(self, queue, channel):
+        queue.get().addCallbacks(self._delivered, lambda f: None, callbackArgs=(queue, channel))
+
+    def _delivered(self, message, queue, channel):
+        self._deliver(message)
+        # What arrived meanwhile, without a Deferred each.
+        pending = queue.pending
+        while pending and channel is self.channel:
+            self._deliver(pending.pop(0))
+        if channel is self.channel:
+            self._take(queue, channel)
+
+    def _deliver(self, message):
+        channel, method = message.channel, message.method
+        tag = method.delivery_tag
+        if channel is not self.channel:
+            return
+        if not self.daemon.running:
+            # The daemon is stopping: the broker gives it to another.
+            channel.basic_nack(tag, requeue=True)
+            return
+        try:
+            source, kind, batch = amqp.decodeDelivery(message.properties.headers, message.body,
+                                                     tag)
+            if kind not in self._kinds:
+                raise amqp.BrokerError(f"this server takes no {kind!r} data (it takes:"
+                                       f" {', '.join(sorted(self._kinds))})")
+            self.unacknowledged += 1
+            self._consumed.inc()
+            if method.redelivered:
+                self._redelivered.inc()
+            self.daemon.batchReceived(
+                _Delivery(self, channel, source, kind, method.redelivered), batch,
+                message.body)
+        except (amqp.BrokerError, wire.ProtocolError) as e:
+            self._rejected.inc()
+            self.log.error("{server}: message {tag} rejected, not an M-ICE batch for this"
+                           " server: {error}", server=self.description, tag=tag, error=e)
+            channel.basic_reject(tag, requeue=False)
+            return
+        if self.unacknowledged >= self.target.prefetch:
+            # The whole window waits for the store: flush now, not at TIMEINV.
+            self.daemon.flush()
+
+    def stored(self, channel, deliveryTag):
+        """
+        The batch of C{deliveryTag} is durable in every pipeline: ack it
+        (unless its channel is gone: the broker has given it out again, and
+        the stores will ignore the copy).
+        """
+        if channel is not self.channel:
+            return
+        self.unacknowledged -= 1
+        self._acked.inc()
+        channel.basic_ack(deliveryTag)
+
+    def channelLost(self, reason):
+        self.log.info("{server}: connection lost ({reason}); {n} unacknowledged batches go"
+                      " back to the queue", server=self.description,
+                      reason=reason.getErrorMessage(), n=self.unacknowledged)
+        self.unacknowledged = 0
+
+
+def brokerSender(reactor, target, source, kind, description=None, metrics=None,
+                 retryPolicy=None, window=64, maxRecord=65536):
+    """
+    A L{BrokerSender} to C{target} on the real network.
+    """
+    return BrokerSender(target, source, kind, reactor, brokerEndpoint(reactor, target.url),
+                        window=window, retryPolicy=retryPolicy, description=description,
+                        metrics=metrics, maxRecord=maxRecord)
+
+
+def brokerIntake(reactor, target, daemon, metrics=None):
+    """
+    A L{BrokerIntake} of C{target} into C{daemon}, as its child service.
+    """
+    intake = BrokerIntake(target, daemon, reactor, brokerEndpoint(reactor, target.url),
+                          metrics=metrics)
+    intake.setServiceParent(daemon)
+    return intake

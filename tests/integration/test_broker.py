@@ -1,0 +1,291 @@
+"""
+RabbitMQ as the spine (issue 18), against the real broker on 127.0.0.1:5672
+(each test in a scratch vhost of its own, L{ScratchVhost}): a forwarder
+spools while the broker is cut off and every line is stored exactly once
+after; a raw-log consumer killed with SIGKILL while it holds batches loses
+none (the broker gives them to the next consumer, the store keeps each line
+once); three analysis agents competing for one queue raise every alert
+exactly once, with ids unique across them.
+"""
+
+import os
+import signal
+import sqlite3
+
+from twisted.internet import reactor
+from twisted.logger import LogLevel, globalLogPublisher
+from twisted.trial.unittest import TestCase
+
+import mice
+from mice.alerts import alertKey
+from mice.config import loadBufferDaemon, loadDataForwarder
+from mice.db.schema import RAWLOG_TABLES
+from mice.decoders.idmef import IdmefDecoder
+from mice.forwarder.shipping import shipFile
+from mice.protocols.amqp import BrokerTarget, parseAmqpUrl
+from mice.ringbuffer import MemoryRing
+from mice.services.broker import BrokerIntake, brokerIntake, brokerSender
+from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.tap import dataforwarder
+from mice.tap.bufferdaemon import buildBufferDaemon
+from mice.testing import (
+    SHIPPED_CONFIGS,
+    MemoryPostProcessor,
+    writeAgentConfigs,
+    writeForwarderConfig,
+    writeRawLogConfigs,
+)
+from tests.integration.fixtures_broker import ScratchVhost
+from tests.integration.fixtures_db import ScratchMariaDB, sqliteUrl
+from tests.integration.processes import TWISTD, spawn
+from tests.integration.test_console import until
+
+SAMPLE_LOG = os.path.join(os.path.dirname(mice.__file__), "data", "sample.log")
+
+
+def logLines(start, count):
+    return "".join(f"Nov 22 00:00:{n % 60:02d} web01 demo[{n}]: broker test line {n}\n"
+                   for n in range(start, start + count))
+
+
+def brokerSection(url, queue, prefetch=8):
+    return f"[BROKER]\nAMQP = {url}\nQUEUE = {queue}\nPREFETCH = {prefetch}\n"
+
+
+def twistd(directory, name, command, conf):
+    log = open(os.path.join(directory, f"{name}.log"), "w")
+    return log, TWISTD + ["--nodaemon", "--pidfile=", "--logfile", "-", command, "-c", conf]
+
+
+class BrokerOnlyDaemonTests(TestCase):
+    def test_shippedRawLogConsumer(self):
+        """
+        The shipped raw-log consumer (no address, a [BROKER] queue) builds
+        with its intake as a child service and no listener, and does not
+        warn about the link keys of a link it does not have.
+        """
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        daemon = buildBufferDaemon(loadBufferDaemon(
+            os.path.join(SHIPPED_CONFIGS, "bufferdaemon-rawlogdb-broker.conf")), reactor)
+        self.assertEqual(daemon.endpoints, [])
+        [intake] = [s for s in daemon if isinstance(s, BrokerIntake)]
+        self.assertEqual(intake.target.queue, "mice.rawlog")
+        self.assertEqual([e for e in events if e.get("log_level") == LogLevel.critical], [])
+
+
+class ForwarderOutageTests(TestCase):
+    timeout = 120
+
+    def countSqlite(self, path):
+        db = sqlite3.connect(path)
+        try:
+            return sorted(seq for table in RAWLOG_TABLES
+                          for (seq,) in db.execute(f"SELECT seq FROM {table}"))
+        except sqlite3.OperationalError:
+            return []
+        finally:
+            db.close()
+
+    async def test_brokerCutForwarderSpools(self):
+        """
+        A forwarder whose [SQL_SERVER] is a queue, and a raw-log
+        BufferDaemon consuming it (both built by their taps): when the broker
+        cuts them off, the forwarder keeps its lines (not connected,
+        batches pending, file offsets not advanced) as for a BufferDaemon
+        that is down; when it is back, every line is stored exactly once.
+        """
+        vhost = ScratchVhost(self)
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        url, path = sqliteUrl(self)
+        conf = writeRawLogConfigs(os.path.join(directory, "bd"), url, batchSize=500)
+        with open(conf, "a") as f:
+            f.write(brokerSection(vhost.url, "rawlog"))
+        logPath = os.path.join(directory, "messages")
+        with open(logPath, "w") as f:
+            f.write(logLines(1, 3000))
+        fwConf = writeForwarderConfig(os.path.join(directory, "fw"), [logPath],
+                                      stateDirectory=os.path.join(directory, "state"))
+        with open(fwConf) as f:
+            text = f.read()
+        with open(fwConf, "w") as f:
+            f.write(text.replace("SQLPORT = 0\n",
+                                 f"SQLPORT = 0\nAMQP = {vhost.url}\nQUEUE = rawlog\n"))
+
+        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        forwarder = dataforwarder.buildForwarder(loadDataForwarder(fwConf), reactor)
+        forwarder.startService()
+        self.addCleanup(forwarder.stopService)
+        destination, = forwarder.destinations
+        await until(lambda: len(self.countSqlite(path)) == 3000, 30)
+
+        vhost.block()
+        await until(lambda: not destination.sender.connected, 30)
+        with open(logPath, "a") as f:
+            f.write(logLines(3001, 3000))
+        await until(lambda: destination.pending > 0, 10)
+        self.assertEqual(len(self.countSqlite(path)), 3000)
+        self.assertFalse(destination.sender.connected)
+
+        vhost.unblock()
+        await until(lambda: len(self.countSqlite(path)) >= 6000 and not destination.pending, 60)
+        self.assertEqual(self.countSqlite(path), list(range(1, 6001)))
+        self.assertEqual(vhost.queues(), {"rawlog": (0, 0)})
+
+
+class ConsumerKilledTests(TestCase):
+    timeout = 180
+
+    async def test_killedConsumerLosesNothing(self):
+        """
+        Two raw-log BufferDaemons (real processes) consume one queue into
+        one MariaDB database.  The first stores half the lines; then its
+        store blocks (the tables are locked) while it holds batches
+        unacknowledged (its prefetch: the broker keeps the rest), and it is
+        killed with SIGKILL.  The second gets them all, redelivered: every
+        line is stored exactly once.
+        """
+        vhost = ScratchVhost(self)
+        db = ScratchMariaDB(self)
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        target = BrokerTarget(parseAmqpUrl(vhost.url), "rawlog")
+        sender = brokerSender(reactor, target, "client1", "log")
+        sender.startService()
+        self.addCleanup(sender.stopService)
+        first, second = os.path.join(directory, "first.log"), os.path.join(directory,
+                                                                           "second.log")
+        with open(first, "w") as f:
+            f.write(logLines(1, 4000))
+        with open(second, "w") as f:
+            f.write(logLines(4001, 8000))
+
+        def consumer(name):
+            conf = writeRawLogConfigs(os.path.join(directory, name), db.url(), batchSize=1000,
+                                      mmSize=64)
+            with open(conf, "a") as f:
+                f.write(brokerSection(vhost.url, "rawlog", prefetch=4))
+            log, argv = twistd(directory, name, "mice-bufferdaemon", conf)
+            self.addCleanup(log.close)
+            return spawn(self, argv, log)
+
+        def stored():
+            return sum(db.admin(f"SELECT COUNT(*) FROM `{table}`")[0][0][0]
+                       for table in RAWLOG_TABLES if self.tableExists(db, table))
+
+        await shipFile(sender, first, stream="/var/log/first")
+        victim = consumer("victim")
+        await until(lambda: stored() == 4000, 60)
+
+        # The store blocks: the victim takes batches and cannot store them.
+        import pymysql
+
+        lock = pymysql.connect(connect_timeout=5, autocommit=True, **db.connect)
+        self.addCleanup(lock.close)
+        with lock.cursor() as cursor:
+            cursor.execute("LOCK TABLES " + ", ".join(f"`{t}` WRITE" for t in RAWLOG_TABLES))
+        await shipFile(sender, second, stream="/var/log/second")
+        # Backpressure: a store that does not take more holds the consumer
+        # at its prefetch; the broker keeps the rest.
+        await until(lambda: vhost.queues().get("rawlog") == (4, 4), 60)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(30)
+        with lock.cursor() as cursor:
+            cursor.execute("UNLOCK TABLES")
+
+        heir = consumer("heir")
+        await until(lambda: stored() >= 12000 and vhost.queues()["rawlog"] == (0, 0), 90)
+        heir.send_signal(signal.SIGTERM)
+        heir.wait(30)
+        rows = [row for table in RAWLOG_TABLES
+                for row in db.admin(f"SELECT stream, seq FROM `{table}`")[0]]
+        self.assertEqual(len(rows), 12000)
+        self.assertEqual(sorted(rows), sorted([("/var/log/first", n) for n in range(1, 4001)]
+                                              + [("/var/log/second", n)
+                                                 for n in range(1, 8001)]))
+        with open(os.path.join(directory, "heir.log")) as f:
+            self.assertIn("consuming (prefetch 4)", f.read())
+
+    @staticmethod
+    def tableExists(db, table):
+        return bool(db.admin(f"SHOW TABLES LIKE '{table}'")[0])
+
+
+class CompetingAgentsTests(TestCase):
+    timeout = 180
+
+    async def test_threeAgents(self):
+        """
+        Three analysis agents (real processes, the shipped M-ICE rules)
+        consume one queue of log lines and send their alerts to a queue of
+        the ManagementHost; one of them is killed with SIGKILL while the
+        lines flow.  Every alert of the sample log arrives, its key (the
+        same whichever agent raised it) once in the alert store's terms,
+        and the alert ids of the agents never collide.
+        """
+        vhost = ScratchVhost(self)
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        linesTarget = BrokerTarget(parseAmqpUrl(vhost.url), "lines")
+        alertsTarget = BrokerTarget(parseAmqpUrl(vhost.url), "alerts")
+
+        collected = MemoryPostProcessor()
+        management = BufferDaemon(
+            [], [Pipeline(IdmefDecoder(), collected, MemoryRing(1000), eager=True)], reactor,
+            timeInterval=0.2)
+        brokerIntake(reactor, alertsTarget, management)
+        management.startService()
+        self.addCleanup(management.stopService)
+
+        agents = []
+        for n in range(3):
+            agentDir = os.path.join(directory, f"agent{n}")
+            conf = writeAgentConfigs(agentDir, 1, mmSize=8)
+            aa = os.path.join(agentDir, "aa.conf")
+            with open(aa) as f:
+                text = f.read()
+            text = text.replace("Management = 127.0.0.1:1\n",
+                                f"ManagementAMQP = {vhost.url}\nManagementQueue = alerts\n")
+            text = text.replace("[IDMEF_INFO]", f"[IDMEF_INFO]\nInstance = agent{n}")
+            with open(aa, "w") as f:
+                f.write(text)
+            with open(conf, "a") as f:
+                f.write(brokerSection(vhost.url, "lines", prefetch=2))
+            log, argv = twistd(directory, f"agent{n}", "mice-bufferdaemon", conf)
+            self.addCleanup(log.close)
+            agents.append(spawn(self, argv, log))
+
+        sender = brokerSender(reactor, linesTarget, "client1", "log")
+        sender.startService()
+        self.addCleanup(sender.stopService)
+        copies = 20
+        for copy in range(copies):
+            await shipFile(sender, SAMPLE_LOG, stream=f"/var/log/sample{copy}")
+            if copy == 2:
+                await until(lambda: len(collected.stored) > 0, 60)
+                agents[0].send_signal(signal.SIGKILL)
+                agents[0].wait(30)
+
+        def keys():
+            return [alertKey(r.source, r.stream, r.seq, i) for r in collected.stored
+                    for i in range(len(r.alerts))]
+
+        await until(lambda: len(set(keys())) >= 187 * copies, 120)
+        await until(lambda: vhost.queues() == {"lines": (0, 0), "alerts": (0, 0)}, 60)
+        self.assertEqual(len(set(keys())), 187 * copies)
+        # A key arrives twice only when a batch was redelivered (the killed
+        # agent had analysed it): the alert store keeps it once.
+        messageIds = {}
+        for r in collected.stored:
+            for alert in r.alerts:
+                messageIds.setdefault(alert.messageId, set()).add((r.stream, r.seq))
+        self.assertTrue(all(len(k) == 1 for k in messageIds.values()),
+                        "alerts about different lines share a messageid")
+        prefixes = {messageId.split("-")[0] for messageId in messageIds}
+        self.assertLessEqual(prefixes, {"agent0", "agent1", "agent2"})
+        self.assertGreaterEqual(len(prefixes), 2)
+        self.assertEqual({r.source for r in collected.stored}, {"MICE-RegEx"})
