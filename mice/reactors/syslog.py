@@ -10,12 +10,16 @@ target; configured by C{rid_1_write_to_syslog.conf}
 When is a line done?  A datagram counts as done once the kernel took it; a
 TCP line once it is handed to a connected transport whose buffer is not
 full (syslog over TCP, RFC 6587, has no acknowledgement: lines in flight
-when a connection breaks can be lost).  Everything else fails the job at
-once and the ManagementHost's reaction service retries it with backoff:
-no syslog socket, a refused or unreachable target, a receiver whose queue
-is full, a TCP target not connected within L{StreamTarget.patience}
-seconds or with a full buffer.  Nothing waits without bound and nothing is
-held here: the journal holds the jobs.
+when a connection breaks can be lost).  A local syslog socket whose queue
+is full (C{/dev/log} holds C{net.unix.max_dgram_qlen} datagrams, 10 on a
+bare kernel: a burst of alerts fills it) is waited on until the daemon has
+read some, in order, for at most L{DatagramTarget.patience} seconds.
+Everything else fails the job at once and the ManagementHost's reaction
+service retries it with backoff: no syslog socket, a refused or
+unreachable target, a receiver that reads nothing for that long, a TCP
+target not connected within L{StreamTarget.patience} seconds or with a
+full buffer.  Nothing waits without bound and nothing is held here but
+the jobs in flight: the journal holds the jobs.
 
 Datagrams are sent on a non-blocking socket of our own rather than
 Twisted's datagram ports, which drop a datagram silently when the
@@ -34,7 +38,7 @@ import socket
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint
-from twisted.internet.interfaces import IPushProducer, IStreamClientEndpoint
+from twisted.internet.interfaces import IPushProducer, IStreamClientEndpoint, IWriteDescriptor
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -58,19 +62,53 @@ def _hostname(name):
     return name or "-"
 
 
+@implementer(IWriteDescriptor)
+class _Writable:
+    """
+    What the reactor watches while a L{DatagramTarget}'s receiver has a full
+    queue: told when the socket can take a datagram again.
+    """
+
+    def __init__(self, target, sock):
+        self.target = target
+        self.socket = sock
+
+    def fileno(self):
+        return self.socket.fileno()
+
+    def doWrite(self):
+        self.target._sendWaiting()
+
+    def connectionLost(self, reason):
+        self.target._failWaiting("closed")
+
+    def logPrefix(self):
+        return "syslog"
+
+
 class DatagramTarget:
     """
     A connected, non-blocking datagram socket to a UNIX socket path or a UDP
     address; (re)connected when needed.
+
+    A receiver whose queue is full (C{EAGAIN}) makes lines wait, in order,
+    until the reactor says the socket is writable again, for at most
+    L{patience} seconds from the last datagram the receiver took.
     """
 
     log = Logger()
+
+    #: Seconds lines wait for a receiver whose queue is full to read again.
+    patience = 5.0
 
     def __init__(self, kind, address, reactor):
         self.kind = kind
         self.address = address
         self.reactor = reactor
         self._socket = None
+        self._waiting = []
+        self._writable = None
+        self._giveUp = None
 
     def __str__(self):
         if self.kind == "unix":
@@ -124,13 +162,65 @@ class DatagramTarget:
         return self._resolve().addCallback(connect)
 
     def send(self, data):
+        if self._waiting:
+            # Behind lines that wait for the receiver: after them, in order.
+            d = Deferred()
+            self._waiting.append((d, data))
+            return d
         return self._connect().addCallback(self._sendNow, data, True)
+
+    def _wait(self, sock, data):
+        """Hold C{data} until C{sock} is writable (L{patience} at most)."""
+        d = Deferred()
+        self._waiting.append((d, data))
+        if self._writable is None:
+            self._writable = _Writable(self, sock)
+            self.reactor.addWriter(self._writable)
+            self._giveUp = self.reactor.callLater(self.patience, self._failWaiting,
+                                                  f"its queue is full (nothing read for"
+                                                  f" {self.patience:g} s)")
+        return d
+
+    def _sendWaiting(self):
+        sock = self._writable.socket
+        sent = False
+        while self._waiting:
+            d, data = self._waiting[0]
+            try:
+                sock.send(data)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                self._failWaiting(e.strerror or str(e))
+                self.close()
+                return
+            self._waiting.pop(0)
+            sent = True
+            d.callback(len(data))
+        if sent and self._giveUp is not None and self._giveUp.active():
+            self._giveUp.reset(self.patience)
+        if not self._waiting:
+            self._stopWaiting()
+
+    def _stopWaiting(self):
+        if self._writable is not None:
+            self.reactor.removeWriter(self._writable)
+            self._writable = None
+        if self._giveUp is not None and self._giveUp.active():
+            self._giveUp.cancel()
+        self._giveUp = None
+
+    def _failWaiting(self, why):
+        waiting, self._waiting = self._waiting, []
+        self._stopWaiting()
+        for d, _ in waiting:
+            d.errback(SyslogUnavailable(f"syslog target {self}: {why}"))
 
     def _sendNow(self, sock, data, again):
         try:
             sock.send(data)
         except BlockingIOError:
-            raise SyslogUnavailable(f"syslog target {self}: its queue is full") from None
+            return self._wait(sock, data)
         except OSError as e:
             self.close()
             stale = e.errno in (errno.ECONNREFUSED, errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE)
@@ -142,6 +232,8 @@ class DatagramTarget:
         return len(data)
 
     def close(self):
+        if self._waiting or self._writable is not None:
+            self._failWaiting("closed")
         if self._socket is not None:
             self._socket.close()
             self._socket = None

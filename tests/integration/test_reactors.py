@@ -17,6 +17,7 @@ import time
 
 from lxml import etree
 from twisted.internet import reactor
+from twisted.internet.defer import DeferredList
 from twisted.internet.protocol import DatagramProtocol, Factory, Protocol
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
@@ -194,22 +195,26 @@ class SyslogTests(TestCase):
 
     async def test_queueFull(self):
         """
-        A syslog daemon that does not read: once its queue is full the job
-        fails (nothing is dropped silently, nothing waits); after it reads,
-        lines go through again.
+        A syslog daemon that does not read: once its queue is full the
+        lines wait for it, and fail (nothing is dropped silently) once it has
+        read nothing for the target's patience; after it reads, lines go
+        through again.
         """
         path = os.path.join(shortDirectory(self), "log")
         daemon = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.addCleanup(daemon.close)
         daemon.bind(path)
         made = self.reaction(f"unix:{path}")
+        made.target.patience = 0.2
         await made.start()
         sent = 0
+        started = time.monotonic()
         with self.assertRaises(SyslogUnavailable) as raised:
             for n in range(100000):
                 await made.react(routed(n))
                 sent += 1
         self.assertIn("queue is full", str(raised.exception))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
         self.assertGreater(sent, 0)
         daemon.setblocking(False)
         received = []
@@ -221,6 +226,26 @@ class SyslogTests(TestCase):
         self.assertEqual(len(received), sent)
         self.assertEqual(parseAlertLine(received[-1])[1]["key"], f"web01/0/{sent - 1}/0")
         await made.react(routed(sent))
+
+    async def test_burstWaitsForTheDaemon(self):
+        """
+        A burst of lines far larger than the socket's queue (10 datagrams
+        on a bare kernel) to a daemon that reads: every line waits its turn
+        and goes through, in order, none failed (a full queue is the daemon
+        being busy, not gone).
+        """
+        path = os.path.join(shortDirectory(self), "log")
+        collector = Datagrams()
+        port = reactor.listenUNIXDatagram(path, collector)
+        self.addCleanup(port.stopListening)
+        made = self.reaction(f"unix:{path}")
+        await made.start()
+        burst = [made.react(routed(n)) for n in range(500)]
+        outcomes = await DeferredList(burst, consumeErrors=True)
+        self.assertEqual([ok for ok, _ in outcomes], [True] * 500)
+        await eventually(lambda: len(collector.received) == 500)
+        self.assertEqual([parseAlertLine(d)[1]["key"] for d in collector.received],
+                         [f"web01/0/{n}/0" for n in range(500)])
 
     async def test_udp(self):
         collector = Datagrams()
