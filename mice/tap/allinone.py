@@ -33,6 +33,7 @@ from twisted.application.service import MultiService
 from twisted.logger import Logger
 from twisted.python import usage
 
+from mice.analysis.offline import defaultContent
 from mice.config import loadBufferDaemon, loadDataForwarder
 from mice.forwarder.pseudonym import newKey
 
@@ -42,23 +43,12 @@ DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
 SAMPLE = os.path.join(DATA, "sample.log")
 
 
-def defaultContent():
-    """
-    The default detection content's files (C{mice/data/default},
-    docs/detection.rst): C{(M-ICE rules, LogIDS rules module config, match
-    file)}.  The same paths as C{mice.analysis.offline.defaultContent()}.
-    """
-    default = os.path.join(DATA, "default")
-    return (os.path.join(default, "mice_mod_pop_aa_regex.conf"),
-            os.path.join(default, "mice_mod_pop_aa_rules.conf"),
-            os.path.join(default, "matchfiles", "match_file_default.txt"))
-
-
-AGENT_RULES, LOGIDS_RULES, MATCH_FILE = defaultContent()
+#: The default detection content (docs/detection.rst), as C{mice analyze}
+#: runs it with no rule option.
+AGENT_RULES, LOGIDS_RULES, MATCH_FILE, DEFAULT_CORRELATION = defaultContent()
 DTD = os.path.join(DATA, "idmef-message.dtd")
 
 DEMO_BAN = os.path.join(DATA, "demo_ban.py")
-DEFAULT_CORRELATION = os.path.join(DATA, "default", "correlation.conf")
 
 #: The reactions of the all-in-one ManagementHost: the seed's 1 to 4, and
 #: an external program's FIFO (RID 5, fed what the match file's RID_4 lists:
