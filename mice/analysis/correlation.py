@@ -70,7 +70,10 @@ DISTINCT = "distinct"
 #: The largest COUNT a rule may have (its evidence is kept in memory, per key).
 MAX_COUNT = 1000
 
-_STATE_VERSION = 2
+#: Analyzers whose latest event time is kept (live: L{Correlator._frontier}).
+MAX_ANALYZERS = 1000
+
+_STATE_VERSION = 3
 
 
 def _firstNode(nodes, attribute):
@@ -396,6 +399,7 @@ class Correlator:
         self._pending = []        # heap of (t, analyzerId, messageId)
         self._held = {}           # (analyzerId, messageId) -> (arrival, [(rule, key, value)])
         self._arrivals = deque()  # (arrival, order) of held alerts, in arrival order
+        self._marks = {}          # analyzerId -> [its latest event time, its last arrival]
         self.watermark = None
         self.released = None      # the last (t, analyzerId, messageId) counted
         self.counts = Counter()
@@ -446,13 +450,13 @@ class Correlator:
                 matches.append((index, key, value))
             if matches:
                 heapq.heappush(self._pending, order)
-                self._held[ident] = (now, matches)
+                self._held[ident] = (now, matches, alert.data("origin"))
                 if now is not None:
                     self._arrivals.append((now, order))
         if self.watermark is None or t > self.watermark:
             self.watermark = t
         out = []
-        limit = self.watermark - self.rules.lateness
+        limit = self._frontier(alert.analyzerId, t, now) - self.rules.lateness
         pending = self._pending
         while pending and pending[0][0] < limit:
             self._count(heapq.heappop(pending), out)
@@ -460,6 +464,32 @@ class Correlator:
             self.counts["forced"] += 1
             self._count(heapq.heappop(pending), out)
         return out
+
+    def _frontier(self, analyzerId, t, now):
+        """
+        The event time the held alerts are counted up to (less
+        C{LATENESS}).  Offline (C{now} C{None}) the alerts come in the
+        order of the log: the latest event time seen.  Live, analyzers
+        (hosts) send at their own pace, a backlog after an outage faster
+        than the others: the earliest of the latest event times of the
+        analyzers heard from within C{LATENESS} seconds of processing time,
+        so that one running ahead does not make the others late.
+        """
+        if now is None:
+            return self.watermark
+        marks = self._marks
+        mark = marks.get(analyzerId)
+        if mark is None:
+            if len(marks) >= MAX_ANALYZERS:
+                # Forget the one heard from longest ago.
+                del marks[min(marks, key=lambda name: marks[name][1])]
+            marks[analyzerId] = [t, now]
+        else:
+            if t > mark[0]:
+                mark[0] = t
+            mark[1] = now
+        quiet = now - self.rules.lateness
+        return min(time for time, arrival in marks.values() if arrival >= quiet)
 
     def feedMany(self, alerts, now=None):
         out = []
@@ -514,8 +544,8 @@ class Correlator:
     def _count(self, order, out):
         t, analyzerId, messageId = order
         self.released = order
-        _, matches = self._held.pop((analyzerId, messageId))
-        evidence = (t, analyzerId, messageId)
+        _, matches, origin = self._held.pop((analyzerId, messageId))
+        evidence = (t, analyzerId, messageId, origin)
         for index, key, value in matches:
             rule = self.rules.rules[index]
             windows = self._windows[index]
@@ -527,6 +557,11 @@ class Correlator:
             window.lastSeen = t
             entries = window.entries
             if rule.distinct is None:
+                if origin is not None and any(entry[3] == origin for entry in entries):
+                    # The same log line, alerted on by another analyzer
+                    # (the M-ICE and the LogIDS rules): counted once.
+                    self.counts["same line"] += 1
+                    continue
                 entries.append(evidence)
                 full = len(entries) == rule.count
                 oldest = entries[0] if full else None
@@ -564,7 +599,7 @@ class Correlator:
         else:
             evidence = sorted(window.entries.values())
             values = tuple(window.entries)
-        idents = tuple((analyzerId, messageId) for _, analyzerId, messageId in evidence)
+        idents = tuple((entry[1], entry[2]) for entry in evidence)
         fields = dict(zip(rule.key, key))
         source = Node(address=fields.get("source.address"),
                       hostname=fields.get("source.hostname"),
@@ -616,8 +651,10 @@ class Correlator:
             "released": list(self.released) if self.released is not None else None,
             "pending": [[*order, self._held[order[1:]][0],
                          [[self.rules.rules[index].name, list(key), value]
-                          for index, key, value in self._held[order[1:]][1]]]
+                          for index, key, value in self._held[order[1:]][1]],
+                         self._held[order[1:]][2]]
                         for order in sorted(self._pending)],
+            "marks": self._marks,
             "rules": rules, "counts": dict(self.counts)}
         return zlib.compress(json.dumps(state, separators=(",", ":")).encode("utf-8"), 1)
 
@@ -651,12 +688,13 @@ class Correlator:
                     for value, entry in entries:
                         window.entries[value] = tuple(entry)
                 window.lastFired, window.lastSeen = lastFired, lastSeen
-        for t, analyzerId, messageId, arrival, matches in state["pending"]:
+        self._marks = {name: list(mark) for name, mark in state["marks"].items()}
+        for t, analyzerId, messageId, arrival, matches, origin in state["pending"]:
             kept = [(byName[name], tuple(key), value) for name, key, value in matches
                     if name in byName]
             if kept:
                 order = (t, analyzerId, messageId)
-                self._held[order[1:]] = (arrival, kept)
+                self._held[order[1:]] = (arrival, kept, origin)
                 self._pending.append(order)
                 if arrival is not None:
                     self._arrivals.append((arrival, order))

@@ -303,8 +303,12 @@ class ActGeneric:
         if self.correlation is not None:
             # The correlated alerts are routed and journaled with the flush
             # that made them, and the stage's checkpoint with them.
-            made, state = self.correlation.correlate([routed.alert for routed, _ in out],
-                                                     self.clock.seconds(), receivedAt)
+            try:
+                made, state = self.correlation.correlate([routed.alert for routed, _ in out],
+                                                         self.clock.seconds(), receivedAt)
+            except Exception:
+                self.correlation.failed()
+                raise
             if made:
                 more = self.routed(made, receivedAt)
                 out, alerts, jobs = out + more[0], alerts + more[1], jobs + more[2]
@@ -342,7 +346,13 @@ class ActGeneric:
         d = self.journal.journalAlerts(alerts, jobs, heartbeats, inline if inlineRows else None,
                                        **correlation)
         if correlation:
-            d.addCallbacks(lambda result: (self.correlation.journaled(correlation["correlation"]),
-                                           result)[1],
-                           lambda failure: (self.correlation.failed(), failure)[1])
+            def committed(result):
+                self.correlation.journaled(correlation["correlation"])
+                return result
+
+            def refused(failure):
+                self.correlation.failed()
+                return failure
+
+            d.addCallbacks(committed, refused)
         return d.addCallback(journaled)

@@ -4,6 +4,7 @@ distinct counts, suppression, event time and lateness, bounded memory,
 checkpoints, and the rules file with its errors.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import given
@@ -165,6 +166,45 @@ class ThresholdTests(SynchronousTestCase):
         c.feed(failure(5, 112))
         self.assertEqual(c.counts["late"], 1)
         self.assertEqual([a.alertId for a in c.flush()], [0x9010])
+
+    def test_sameLineTwoAnalyzers(self):
+        """
+        A log line alerted on by two analyzers (the M-ICE and the LogIDS
+        rules: the same origin) counts once in a threshold rule.
+        """
+        def both(n, second):
+            return [replace(failure(n, second, analyzer=analyzer),
+                            additionalData=(("origin", f"gate /var/log/auth.log {n}"),))
+                    for analyzer in ("MICE-RegEx", "MICE-LogIDS")]
+
+        c = Correlator(rules())
+        out = c.feedMany(both(1, 0) + both(2, 1)) + c.flush()
+        self.assertEqual([a for a in out if a.alertId == 0x9010], [])
+        self.assertEqual(c.counts["same line"], 2)
+        c = Correlator(rules())
+        out = c.feedMany(both(1, 0) + both(2, 1) + both(3, 2)) + c.flush()
+        [brute] = [a for a in out if a.alertId == 0x9010]
+        self.assertEqual([m for _, m in brute.correlation.alerts], ["1", "2", "3"])
+
+    def test_analyzersAtTheirOwnPace(self):
+        """
+        Live, an analyzer running ahead (a backlog sent fast) does not make
+        another one's alerts late: alerts are counted up to the earliest
+        of the latest event times of the analyzers heard from lately.
+        """
+        fast = [failure(n, n, analyzer="fast", source="192.0.2.9") for n in range(1, 60)]
+        slow = [failure(100 + n, n, analyzer="slow") for n in range(1, 4)]
+        first = failure(99, 0, analyzer="slow", source="192.0.2.8")
+        live = Correlator(rules())
+        out = live.feedMany([first] + fast, now=BASE + 100) + live.feedMany(slow, now=BASE + 101)
+        out += live.flush()
+        self.assertEqual(live.counts["late"], 0)
+        self.assertEqual(len([a for a in out if a.data("key") == "source.address=192.0.2.1"]),
+                         1)
+        # Offline the input is in the log's order: the same feed is late.
+        offline = Correlator(rules())
+        offline.feedMany([first] + fast + slow)
+        self.assertEqual(offline.counts["late"], 3)
 
     def test_advance(self):
         """
