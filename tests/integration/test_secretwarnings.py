@@ -9,25 +9,18 @@ import os
 
 from twisted.trial.unittest import TestCase
 
-from mice.testing import writeRawLogConfigs
-from tests.integration.processes import TWISTD, mice, spawn
-from tests.integration.test_faults import accepting, freePort, rowCount, waitFor
+from tests.integration.processes import mice, startRawLogDaemon
+from tests.integration.test_faults import rowCount, waitFor
 
 
 class OncePerKeyTests(TestCase):
     timeout = 90
 
     async def test_daemonSaysItOnce(self):
-        directory = os.path.abspath(self.mktemp())
-        port = freePort()
-        database = os.path.join(directory, "rawlog.db")
-        conf = writeRawLogConfigs(directory, f"sqlite:///{database}", port=port,
-                                  decoder='ENCRYPT = yes\nENCKEY = "changeme"')
-        logPath = os.path.join(directory, "daemon.log")
-        with open(logPath, "wb") as log:
-            daemon = spawn(self, TWISTD + ["-n", "--pidfile=", "mice-bufferdaemon",
-                                           "--stay-root", "-c", conf], log)
-        await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
+        started = await startRawLogDaemon(self, twistdArgs=["--stay-root"],
+                                          decoder='ENCRYPT = yes\nENCKEY = "changeme"')
+        directory, port, database = started.directory, started.port, started.database
+        daemon, logPath = started.process, started.output
         keyFile = os.path.join(directory, "key")
         with open(keyFile, "w") as f:
             f.write("changeme\n")
