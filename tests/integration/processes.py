@@ -7,6 +7,7 @@ inherited, so the children run the code under test).
 import os
 import subprocess
 import sys
+from typing import NamedTuple
 
 #: C{twistd} in this interpreter (the plugins it lists are this checkout's).
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
@@ -66,3 +67,41 @@ def chainArgv(directory, logs, logPath, managementConf, managementPort, agentPor
     return {name: TWISTD + ["--nodaemon", "--pidfile=", "--logfile", logs[name],
                             command, "-c", conf]
             for name, (command, conf) in configs.items()}
+
+
+class RawLogDaemon(NamedTuple):
+    directory: str
+    conf: str
+    port: int
+    database: str
+    process: subprocess.Popen
+    output: str
+    """
+    The file of the daemon's standard output and error (its log).
+    """
+
+
+async def startRawLogDaemon(case, directory=None, append="", twistdArgs=(), **options):
+    """
+    A raw-log BufferDaemon run by C{twistd -n --pidfile=} on a free port,
+    storing into SQLite (C{rawlog.db}) in C{directory} (a new one by
+    default), from L{mice.testing.writeRawLogConfigs}'s configs with
+    C{options} and the text C{append} added to its BufferDaemon config;
+    listening once this returns, killed when C{case} ends.
+    """
+    from mice.testing import writeRawLogConfigs
+    from tests.integration.test_faults import accepting, freePort, waitFor
+
+    directory = directory or os.path.abspath(case.mktemp())
+    port = freePort()
+    database = os.path.join(directory, "rawlog.db")
+    conf = writeRawLogConfigs(directory, f"sqlite:///{database}", port=port, **options)
+    if append:
+        with open(conf, "a") as f:
+            f.write(append)
+    output = os.path.join(directory, "daemon.out")
+    with open(output, "wb") as out:
+        process = spawn(case, TWISTD + ["-n", "--pidfile=", "mice-bufferdaemon", *twistdArgs,
+                                        "-c", conf], out)
+    await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
+    return RawLogDaemon(directory, conf, port, database, process, output)

@@ -7,6 +7,7 @@ check-config} on every config an example names.
 
 import json
 import os
+import sqlite3
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -28,6 +29,20 @@ class ReadmeRunsTests(SynchronousTestCase):
             self.assertEqual(status, 0, f"README.rst:{example.line}: {err}")
             objects = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
             self.assertGreater(len(objects), 10, f"README.rst:{example.line}")
+
+    def test_initdbExample(self):
+        """
+        C{mice initdb sqlite:///var/alerts.db}, in a directory of its own
+        with the checkout's C{var/} in it.
+        """
+        [initdb] = [e for e in self.examples if e.argv[:2] == ("mice", "initdb")]
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(os.path.join(directory, "var"))
+        status, out, err = mice(*initdb.argv[1:], cwd=directory)
+        self.assertEqual(status, 0, f"README.rst:{initdb.line}: {err}")
+        with sqlite3.connect(os.path.join(directory, "var", "alerts.db")) as db:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        self.assertLessEqual({"rawlog_line", "alert_entry"}, tables)
 
     def test_namedConfigsCheck(self):
         configs = sorted({argv[i + 1] for _, argv in self.examples

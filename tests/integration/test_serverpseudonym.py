@@ -8,14 +8,12 @@ clear user name.  (The same with a Clock: C{tests.unit.services.test_serverpseud
 import os
 import signal
 import sqlite3
-import subprocess
 
 from twisted.trial.unittest import TestCase
 
 from mice.forwarder.pseudonym import newKey
-from mice.testing import writeRawLogConfigs
-from tests.integration.processes import TWISTD, mice
-from tests.integration.test_faults import accepting, freePort, rowCount, waitFor
+from tests.integration.processes import mice, startRawLogDaemon
+from tests.integration.test_faults import rowCount, waitFor
 
 LINE = "Nov 22 10:00:01 web01 sshd[811]: Failed password for alice from 10.0.0.7 port 22"
 
@@ -25,22 +23,15 @@ class ServerPseudonymTests(TestCase):
 
     async def test_storedPseudonymised(self):
         directory = os.path.abspath(self.mktemp())
-        port = freePort()
-        database = os.path.join(directory, "rawlog.db")
-        conf = writeRawLogConfigs(directory, f"sqlite:///{database}", port=port, mmSize=16,
-                                  rbSize=0)
+        os.makedirs(directory)
         keyFile = os.path.join(directory, "psd.key")
         with open(keyFile, "w") as f:
             f.write(newKey().hex())
         with open(os.path.join(directory, "mice_mod_psd_keyed.conf"), "w") as f:
             f.write(f"[PSEUDONYM]\nKEYFILE = {keyFile}\n")
-        with open(conf, "a") as f:
-            f.write("[SECURITY_AND_PRIVACY]\nPSEUDO = yes\n")
-        with open(os.path.join(directory, "daemon.out"), "wb") as out:
-            daemon = subprocess.Popen(TWISTD + ["-n", "--pidfile=", "mice-bufferdaemon",
-                                                "-c", conf], stdout=out, stderr=out)
-        self.addCleanup(lambda: (daemon.poll() is None and daemon.kill(), daemon.wait()))
-        await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
+        started = await startRawLogDaemon(self, directory, mmSize=16, rbSize=0,
+                                          append="[SECURITY_AND_PRIVACY]\nPSEUDO = yes\n")
+        port, database, daemon = started.port, started.database, started.process
         log = os.path.join(directory, "auth.log")
         with open(log, "w") as f:
             f.write(LINE + "\n")
