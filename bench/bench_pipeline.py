@@ -7,6 +7,7 @@ End-to-end throughput of the raw-log pipeline: ``mice send`` → BufferDaemon
     python bench/bench_pipeline.py --lines 1000000 --store mariadb
     python bench/bench_pipeline.py --lines 1000000 --store mariadb --link all
     python bench/bench_pipeline.py --lines 1000000 --store sqlite --signkey
+    python bench/bench_pipeline.py --lines 300000 --store mariadb --sign-cost 3
 
 Prints lines per second from the start of ``mice send`` until the last row is
 committed, the BufferDaemon's peak RSS (VmHWM) and the CPU each process
@@ -15,12 +16,18 @@ spent per line.  ``--link`` picks the link security: ``plain``, ``psk``
 certs``), or ``all`` for the three in one run on the same corpus.  MariaDB
 runs use a scratch database ``mice_bench_<pid>`` on 127.0.0.1:3306 (root),
 dropped after.  ``--signkey`` makes the store sign its rows (a SIGNKEY made
-for the run: the HMAC chains of ``mice verify``), to measure what that costs.
+for the run: the HMAC chains of ``mice verify``), to measure what that costs;
+``--sign-cost N`` runs without and with it in turn, N times each on the same
+corpus, and prints the medians and what signing costs: in lines per second
+and in CPU per line of the pipeline's processes (sender, BufferDaemon and,
+for MariaDB, the server's threads serving its connections), the figure to
+trust on a shared machine, with the load average before each run.
 """
 
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,8 +78,15 @@ def linkSettings(link, directory):
             ["--tls-cert", clientCert, "--tls-key", clientKey, "--tls-ca", caPath])
 
 
-def run(args, corpus, link, directory):
-    store = makeStore(args.store, os.path.join(directory, link))
+def run(args, corpus, link, directory, name=None):
+    """
+    One run.
+
+    @return: C{(lines per second, CPU seconds per line of sender, daemon and
+        the database server's connections)}.
+    """
+    load = os.getloadavg()[0]
+    store = makeStore(args.store, os.path.join(directory, name or link))
     port = freePort()
     mmSize, rbSize = (64, 0) if args.ring == "mmap" else (0, 64)
     decoder, sendOptions = linkSettings(link, directory)
@@ -81,11 +95,11 @@ def run(args, corpus, link, directory):
         signKey = os.path.join(directory, "sign.key")
         with open(signKey, "w") as f:
             f.write(os.urandom(64).hex())
-    conf = writeRawLogConfigs(os.path.join(directory, link), store.url, port=port,
+    conf = writeRawLogConfigs(os.path.join(directory, name or link), store.url, port=port,
                               mmSize=mmSize, rbSize=rbSize, timeInterval=1,
                               batchSize=args.batch, maxErr=10, decoder=decoder,
                               signKey=signKey)
-    daemonLog = os.path.join(directory, link, "daemon.log")
+    daemonLog = os.path.join(directory, name or link, "daemon.log")
     daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
                                         "mice-bufferdaemon", "-c", conf])
     try:
@@ -132,7 +146,8 @@ def run(args, corpus, link, directory):
         store.close()
     pauses = ringPauses(daemonLog)
     size = os.path.getsize(corpus)
-    print(f"store={args.store} link={link} ring={args.ring} window={args.window}"
+    print(f"load_before={load:.2f} store={args.store} link={link} ring={args.ring}"
+          f" window={args.window}"
           f" signed={'yes' if args.signkey else 'no'}"
           f" lines={args.lines} bytes={size} seconds={elapsed:.2f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
@@ -141,7 +156,27 @@ def run(args, corpus, link, directory):
     print(f"cpu_us_per_line: sender={senderCpu * perLine:.2f} daemon={daemonCpu * perLine:.2f}"
           + (f" mariadb_connections={connCpu * perLine:.2f} mariadb_all={dbCpu * perLine:.2f}"
              if dbPid else ""), flush=True)
-    return args.lines / elapsed
+    return args.lines / elapsed, (senderCpu + daemonCpu + connCpu) / args.lines
+
+
+def signCost(args, corpus, directory):
+    """
+    Run without and with SIGNKEY in turn, C{args.sign_cost} times each, and
+    print the medians and the cost of signing.
+    """
+    results = {False: [], True: []}
+    for n in range(args.sign_cost):
+        for signed in (False, True):
+            args.signkey = signed
+            results[signed].append(run(args, corpus, "plain", directory,
+                                       f"run{n}-{'signed' if signed else 'plain'}"))
+    rate = {k: statistics.median(r for r, _ in v) for k, v in results.items()}
+    cpu = {k: statistics.median(c for _, c in v) for k, v in results.items()}
+    print(f"sign_cost store={args.store} lines={args.lines} runs={args.sign_cost}:"
+          f" lines_per_second {rate[False]:,.0f} -> {rate[True]:,.0f}"
+          f" ({rate[True] / rate[False] - 1:+.1%});"
+          f" pipeline_cpu_us_per_line {cpu[False] * 1e6:.2f} -> {cpu[True] * 1e6:.2f}"
+          f" (lines per CPU second {cpu[False] / cpu[True] - 1:+.1%})", flush=True)
 
 
 def main(argv=None):
@@ -158,6 +193,9 @@ def main(argv=None):
                         help="the link's security (all: each in turn, same corpus)")
     parser.add_argument("--signkey", action="store_true",
                         help="the store signs its rows (SIGNKEY, HMAC chains)")
+    parser.add_argument("--sign-cost", type=int, default=0, metavar="N",
+                        help="run without and with SIGNKEY in turn, N times each, and print"
+                             " what signing costs (medians)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="mice-bench-") as directory:
@@ -165,7 +203,10 @@ def main(argv=None):
         with open(corpus, "w", encoding="utf-8") as f:
             for line in generate(args.lines, args.seed):
                 f.write(line + "\n")
-        rates = {link: run(args, corpus, link, directory)
+        if args.sign_cost:
+            signCost(args, corpus, directory)
+            return
+        rates = {link: run(args, corpus, link, directory)[0]
                  for link in (LINKS if args.link == "all" else (args.link,))}
     if "plain" in rates and len(rates) > 1:
         print("relative_to_plain: " + " ".join(

@@ -347,7 +347,9 @@ class _NoTurns:
 
 class Signing:
     """
-    The signing of one transaction (L{Signer.begin}).
+    The signing of one transaction (L{Signer.begin}).  A transaction that
+    overlaps others signs its rows in one L{signRows} or L{signGroups}
+    call: the next flush may be signed as soon as that call returns.
 
     @ivar moves: C{[(chain, chainKey, label, start, seq, HMAC)]}: the head
         each chain was signed from (as L{_readHead} gives it) and where it

@@ -6,6 +6,7 @@ row of each chain (exit 1).  On SQLite and MariaDB.
 """
 
 import os
+import signal
 import sqlite3
 
 from twisted.internet import reactor
@@ -28,8 +29,11 @@ from mice.postproc.alertdb import AlertStore
 from mice.postproc.rawlogdb import RawLogStore
 from mice.services.sender import ReliableSender
 from mice.tap.bufferdaemon import buildBufferDaemon
+from mice.testing import writeRawLogConfigs
 from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
-from tests.integration.processes import mice
+from tests.integration.processes import MICE, TWISTD, mice, spawn
+from tests.integration.test_endtoend import writeCorpus
+from tests.integration.test_faults import accepting, freePort, waitFor
 from tests.integration.test_management import DATA, writeManagementHost
 from tests.integration.test_schema import alertRow
 
@@ -229,6 +233,51 @@ class SignatureTestsMixin:
             store.stop()
         reports = await self.verify()
         self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(30, 30, None)])
+
+    def storedRows(self):
+        try:
+            return sum(self.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+                       for table in schema.RAWLOG_TABLES)
+        except Exception:
+            return 0
+
+    async def test_killedMidStream(self):
+        """
+        A signing BufferDaemon killed (SIGKILL) while C{mice send} ships a
+        file, then started again: the file's lines are stored once each in
+        one verifiable chain.  Its ring is in memory, so a batch is
+        acknowledged once stored: the sender resends what was not, some of
+        it stored already; the restarted store reads the head from
+        signature_head.
+        """
+        directory = os.path.abspath(self.mktemp())
+        port = freePort()
+        conf = writeRawLogConfigs(directory, self.url, port=port, mmSize=0, rbSize=16,
+                                  timeInterval=0.2, batchSize=1000, signKey=self.writeKey())
+        corpus = os.path.join(directory, "corpus.log")
+        lines = writeCorpus(corpus, 40000)
+        log = open(os.path.join(directory, "processes.log"), "ab")
+        self.addCleanup(log.close)
+        argv = TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
+                         os.path.join(directory, "daemon.log"), "mice-bufferdaemon", "-c", conf]
+        daemon = spawn(self, argv, log)
+        await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
+        sender = spawn(self, MICE + ["send", "--to", f"127.0.0.1:{port}", "--timeout", "100",
+                                     corpus], log)
+        await waitFor(lambda: self.storedRows() > 5000, 60, "rows to arrive")
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+        self.assertLess(self.storedRows(), lines, "the kill came too late to mean anything")
+        self.assertIsNone(sender.poll())
+        daemon = spawn(self, argv, log)
+        await waitFor(lambda: sender.poll() is not None, 100, "mice send to finish")
+        self.assertEqual(sender.returncode, 0)
+        self.assertEqual(self.storedRows(), lines)
+        daemon.send_signal(signal.SIGTERM)
+        await waitFor(lambda: daemon.poll() is not None, 30, "the BufferDaemon to stop")
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 0, out + err)
+        self.assertIn(f"1 chains, {lines} rows, 0 with a problem", out)
 
     async def test_alertChain(self):
         p, dialect = pool(self.url)
