@@ -462,11 +462,30 @@ def toXml(alert):
 
 # -- parsing ----------------------------------------------------------------
 
-def _parser(encoding=None):
-    """
-    A new hardened parser (one per document: lxml parsers must not be shared
-    between threads).
-    """
+#: Hardened parsers not in use, by encoding: one is taken for a document
+#: and given back after (lxml parsers must not be shared between threads,
+#: but one may parse document after document; list.pop and append are
+#: atomic, so two threads never hold the same).
+_idleParsers = {}
+
+
+def _fromstring(data, encoding):
+    """C{etree.fromstring} with an idle hardened parser (a new one if none is idle)."""
+    idle = _idleParsers.get(encoding)
+    if idle is None:
+        idle = _idleParsers.setdefault(encoding, [])
+    try:
+        parser = idle.pop()
+    except IndexError:
+        parser = _newParser(encoding)
+    try:
+        return etree.fromstring(data, parser)
+    finally:
+        idle.append(parser)
+
+
+def _newParser(encoding=None):
+    """A new hardened parser."""
     return etree.XMLParser(
         encoding=encoding, resolve_entities=False, no_network=True, load_dtd=False,
         dtd_validation=False, attribute_defaults=False, huge_tree=False,
@@ -525,13 +544,16 @@ def parseDocument(data, maxBytes=MAX_BYTES):
         raise IdmefError(f"message too large: {len(data)} bytes, at most {maxBytes} accepted")
     if not data.strip():
         raise IdmefError("empty message")
-    if _INTERNAL_SUBSET.match(_prolog(data)):
+    # Text given as str is UTF-8 here: without the bytes "<!DOCTYPE" it has
+    # no DOCTYPE at all, and neither check below can find anything.
+    declared = encoding is None or b"<!DOCTYPE" in data
+    if declared and _INTERNAL_SUBSET.match(_prolog(data)):
         # Refused before libxml2 sees it: IDMEF needs no declarations, and
         # this is where entity bombs and external entities live.
         raise IdmefError("DOCTYPE with an internal subset (entity or other declarations): "
                          "refused, entities are never expanded or fetched")
     try:
-        root = etree.fromstring(data, _parser(encoding))
+        root = _fromstring(data, encoding)
     except etree.XMLSyntaxError as e:
         raise IdmefError(f"not well-formed XML: {e}") from None
     except ValueError as e:
@@ -539,6 +561,8 @@ def parseDocument(data, maxBytes=MAX_BYTES):
     if root is None:
         raise IdmefError("not XML: no root element")
     tree = root.getroottree()
+    if not declared:
+        return tree
     docinfo = tree.docinfo
     internal = docinfo.internalDTD
     if internal is not None:

@@ -151,11 +151,14 @@ class ActGeneric:
         routing it had.  The reactions themselves (C{[REACTION_ID]},
         C{[RID_PIPENAME]}), the journal and the DTD are those the daemon
         started with: a change to them is warned about and applies at the
-        next restart.  Agents that can (C{reopen()}: reaction 3's file) open
-        their files again, so a rotated file is let go of.
+        next restart.  A reaction agent whose C{<PIPE>.conf} changed is built
+        again from it and takes over its queue (the old one finishes what it
+        has in flight); the others that can (C{reopen()}: reaction 3's file)
+        open their files again, so a rotated file is let go of.
 
-        @raise ReloadError: the config or a match file does not load (every
-            bad line named); the old routing keeps running.
+        @raise ReloadError: the config, a match file or an agent's config
+            does not load (every bad line named); the old routing and
+            agents keep running.
         """
         from mice.config import ConfigError, loadActGeneric, loadMatchFile
         from mice.management.routing import Router
@@ -182,7 +185,10 @@ class ActGeneric:
                 problems.append(f"{self.configPath}: the match file of"
                                 f" {analyzer.analyzerId!r}: {analyzer.matchFile}:"
                                 f" {e.strerror or e}")
+        replacements = self._rebuiltAgents(settings, problems)
         if problems:
+            for agent, _ in replacements.values():
+                agent.stop()
             raise ReloadError(problems)
         pipes = {reaction.rid: reaction.pipe for reaction in settings.reactions}
         if pipes != self.router.pipes:
@@ -197,13 +203,62 @@ class ActGeneric:
         router.counts.update(self.router.counts)
         self.router = router
         reopened = []
-        for queue in getattr(self.dispatcher, "queues", {}).values():
+        for pipe, queue in getattr(self.dispatcher, "queues", {}).items():
+            if pipe in replacements:
+                agent, queue.configText = replacements[pipe]
+                queue.replaceAgent(agent)
+                continue
             reopen = getattr(queue.agent, "reopen", None)
             if callable(reopen):
                 reopen()
                 reopened.append(queue.agent.pipe)
         return (f"{len(tables)} match files, {len(router.pipes)} reactions"
-                + (f"; reopened {', '.join(reopened)}" if reopened else ""))
+                + (f"; reopened {', '.join(reopened)}" if reopened else "")
+                + (f"; reconfigured {', '.join(sorted(replacements))}" if replacements else ""))
+
+    def _rebuiltAgents(self, settings, problems):
+        """
+        The reaction agents whose C{<PIPE>.conf} changed (or appeared, or
+        went) since they were built, built again from it: C{{pipe: (agent,
+        the config's text)}}, not started.  A config that does not load adds its problems (the
+        running agent is kept).  The alert database (its pool may be the
+        journal's, its rows written in the journal's transaction) and the
+        countermeasure reaction (its links, the console's source) are not
+        rebuilt: a change to theirs is warned about and applies at the next
+        restart.
+        """
+        from mice.config import ConfigError
+        from mice.reactors import (
+            ALERT_DB_PIPE,
+            COUNTERMEASURE_PIPE,
+            AgentUnavailable,
+            agentConfigText,
+            buildAgent,
+        )
+
+        fixed = {ALERT_DB_PIPE, COUNTERMEASURE_PIPE} | {
+            agent.pipe for agent in self.inline.values()}
+        out = {}
+        for pipe, queue in getattr(self.dispatcher, "queues", {}).items():
+            path = settings.agentConfig(pipe)
+            text = agentConfigText(path)
+            if text == getattr(queue, "configText", text):
+                continue
+            shown = path or f"{pipe}.conf"
+            if pipe in fixed:
+                self.log.warn("{path}: changed; {pipe} keeps its config until the next restart",
+                              path=shown, pipe=pipe)
+                continue
+            try:
+                agent = buildAgent(pipe, path, queue.clock, settings.pipePath)
+            except ConfigError as e:
+                problems.extend(getattr(e, "errors", None) or [e])
+                continue
+            except (AgentUnavailable, OSError, ValueError) as e:
+                problems.append(f"{shown}: {e}")
+                continue
+            out[pipe] = (agent, text)
+        return out
 
     def check(self, document):
         """The DTD's problems with C{document} as text, or C{None}."""

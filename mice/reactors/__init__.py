@@ -32,6 +32,9 @@ EXTERNAL = "mice.reactors.external.build"
 #: The pipe whose agent also takes the reaction journal's database as its
 #: default (the alert database shares it when it has no config).
 ALERT_DB_PIPE = "rid_2_send_to_alert_db"
+#: The countermeasure reaction's pipe (its links and the console's source
+#: are wired by the builder: not rebuilt on a reload).
+COUNTERMEASURE_PIPE = "rid_4_countermeasure"
 
 
 class AgentUnavailable(Exception):
@@ -79,3 +82,18 @@ def buildAgent(pipe, configPath, reactor, pipePath, database=None):
     if pipe == ALERT_DB_PIPE:
         return build(pipe, configPath, reactor, pipePath, database=database)
     return build(pipe, configPath, reactor, pipePath)
+
+
+def agentConfigText(path):
+    """
+    The text of a reaction agent's C{<PIPE>.conf} (C{None}: there is none),
+    what L{mice.postproc.actgeneric.ActGeneric.reload} compares to tell
+    whether it changed.
+    """
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None

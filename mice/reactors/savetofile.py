@@ -38,6 +38,7 @@ from hashlib import blake2b
 
 from twisted.internet.defer import fail, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from mice.interfaces import IReaction, ReactionRefused
@@ -229,6 +230,54 @@ class SaveToFile:
         self._lines.add(digest)
         self.written += 1
         return succeed(f"appended {len(line)} bytes to {self.path}")
+
+    #: Alerts the reaction queue hands L{reactBatch} at a time.
+    batchLimit = 500
+
+    def reactBatch(self, routedAlerts):
+        """
+        L{react} for many alerts: their new documents appended with one
+        write (and one C{fsync} with C{SYNC}); the reaction queue's way to
+        run this agent.
+
+        @return: a L{Deferred} firing with each alert's outcome, in order:
+            its text, or a L{Failure} (refused, or the write failed).
+        """
+        outcomes = [None] * len(routedAlerts)
+        lines, appended, keys, digests = [], [], set(), set()
+        for index, routed in enumerate(routedAlerts):
+            try:
+                line = documentLine(routed.document) + b"\n"
+            except FramingError as e:
+                self.failed += 1
+                outcomes[index] = Failure(ReactionRefused(str(e)))
+                continue
+            digest = _digest(line)
+            key = routed.key
+            if key in self._keys or digest in self._lines or key in keys or digest in digests:
+                self.repeats += 1
+                self._keys.add(key)
+                outcomes[index] = f"already in {self.path} (a repeat)"
+                continue
+            keys.add(key)
+            digests.add(digest)
+            lines.append(line)
+            appended.append((index, key, digest, len(line)))
+        if lines:
+            try:
+                self._append(b"".join(lines))
+            except OSError as e:
+                self.failed += len(appended)
+                failure = Failure(e)
+                for index, _, _, _ in appended:
+                    outcomes[index] = failure
+                return succeed(outcomes)
+            for index, key, digest, size in appended:
+                self._keys.add(key)
+                self._lines.add(digest)
+                outcomes[index] = f"appended {size} bytes to {self.path}"
+            self.written += len(appended)
+        return succeed(outcomes)
 
     def _append(self, line):
         fd = self._current()

@@ -36,7 +36,7 @@ import re
 import socket
 
 from twisted.application.internet import ClientService, backoffPolicy
-from twisted.internet.defer import Deferred, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import IPushProducer, IStreamClientEndpoint, IWriteDescriptor
 from twisted.internet.protocol import Factory, Protocol
@@ -455,6 +455,21 @@ class SyslogReaction:
             return failure
 
         return d.addCallbacks(sent, failed)
+
+    #: Alerts the reaction queue hands L{reactBatch} at a time.
+    batchLimit = 500
+
+    def reactBatch(self, routedAlerts):
+        """
+        L{react} for many alerts, a line each, in order: the reaction
+        queue's way to run this agent (one timeout and one outcome batch for
+        them all rather than one per alert).
+
+        @return: a L{Deferred} firing with each alert's outcome, in order:
+            its text, or a L{Failure}.
+        """
+        d = DeferredList([self.react(routed) for routed in routedAlerts], consumeErrors=True)
+        return d.addCallback(lambda results: [outcome for _, outcome in results])
 
     def stop(self):
         return self.target.stop()

@@ -121,6 +121,9 @@ class ReactionQueue(Service):
         self._stopping = False
         self._batch = getattr(agent, "reactBatch", None)
         self._batchLimit = max(1, int(getattr(agent, "batchLimit", 500)))
+        #: The text of the agent's C{<PIPE>.conf} it was built from (C{None}:
+        #: none), set by the builder: a reload rebuilds the agent when it changed.
+        self.configText = None
         #: Told C{reactionOutcome(dict)} of every outcome once it is in the
         #: journal (the console's feed, L{mice.console.interfaces.IConsoleFeed}).
         self.observers = []
@@ -152,6 +155,28 @@ class ReactionQueue(Service):
             self._sleepUntil(self.gate.openAt, self._retryStart)
 
         maybeDeferred(self.agent.start).addCallbacks(started, failed)
+
+    def replaceAgent(self, agent):
+        """
+        Run the jobs with C{agent} from now on (its C{<PIPE>.conf} changed,
+        C{SIGHUP}): it is started, and the old agent is stopped once the
+        reactions it has in flight are over (their outcomes are recorded as
+        usual; one that fails is retried with the new agent).
+
+        @return: a L{Deferred} that fires once the old agent is stopped.
+        """
+        old, self.agent = self.agent, agent
+        self._batch = getattr(agent, "reactBatch", None)
+        self._batchLimit = max(1, int(getattr(agent, "batchLimit", 500)))
+        if self.running:
+            self._agentStarted = False
+            self._startAgent()
+        inFlight = list(self.inFlight.values())
+        d = DeferredList(inFlight) if inFlight else succeed(None)
+        d.addCallback(lambda _: maybeDeferred(old.stop))
+        d.addErrback(lambda f: self.log.failure("stopping the replaced reaction agent {pipe}",
+                                                f, pipe=self.pipe))
+        return d
 
     def _retryStart(self):
         if self.running and not self._agentStarted:
@@ -563,7 +588,7 @@ def buildReactionService(settings, journal, reactor, databaseUrl=None, optional=
     @raise mice.reactors.AgentUnavailable: an agent's module is missing
         (unless C{optional}).
     """
-    from mice.reactors import AgentUnavailable, buildAgent
+    from mice.reactors import AgentUnavailable, agentConfigText, buildAgent
 
     log = Logger()
     policy = RetryPolicy.fromSettings(settings)
@@ -582,7 +607,9 @@ def buildReactionService(settings, journal, reactor, databaseUrl=None, optional=
                      rid=reaction.rid, pipe=reaction.pipe, problem=str(e))
             missing.append(reaction.pipe)
             continue
-        queues.append(ReactionQueue(agent, journal, reactor, policy, settings.inFlight))
+        queue = ReactionQueue(agent, journal, reactor, policy, settings.inFlight)
+        queue.configText = agentConfigText(settings.agentConfig(reaction.pipe))
+        queues.append(queue)
     pipes = {reaction.rid: reaction.pipe for reaction in settings.reactions}
     return ReactionService(pipes, queues, missing)
 

@@ -247,6 +247,26 @@ class SyslogTests(TestCase):
         self.assertEqual([parseAlertLine(d)[1]["key"] for d in collector.received],
                          [f"web01/0/{n}/0" for n in range(500)])
 
+    async def test_batch(self):
+        """
+        L{SyslogReaction.reactBatch} (what the reaction queue calls): a line
+        per alert, in order, an outcome each; with no socket, each fails.
+        """
+        path = os.path.join(shortDirectory(self), "log")
+        made = self.reaction(f"unix:{path}")
+        await made.start()
+        outcomes = await made.reactBatch([routed(1), routed(2)])
+        self.assertEqual([outcome.check(SyslogUnavailable) for outcome in outcomes],
+                         [SyslogUnavailable] * 2)
+        collector = Datagrams()
+        port = reactor.listenUNIXDatagram(path, collector)
+        self.addCleanup(port.stopListening)
+        outcomes = await made.reactBatch([routed(n) for n in range(3)])
+        self.assertTrue(all(f"to unix:{path}" in outcome for outcome in outcomes), outcomes)
+        await eventually(lambda: len(collector.received) == 3)
+        self.assertEqual([parseAlertLine(d)[1]["key"] for d in collector.received],
+                         [f"web01/0/{n}/0" for n in range(3)])
+
     async def test_udp(self):
         collector = Datagrams()
         port = reactor.listenUDP(0, collector, interface="127.0.0.1")
@@ -364,6 +384,31 @@ class SaveToFileTests(TestCase):
                                                         if document.startswith("<?xml")
                                                         else document))
         self.assertEqual(agent.written, 3)
+
+    async def test_batch(self):
+        """
+        L{SaveToFile.reactBatch} (what the reaction queue calls): the new
+        documents appended with one write, in order; a repeat of the file
+        or of the batch itself is not written again; a document that cannot
+        be framed is refused alone.
+        """
+        from mice.interfaces import ReactionRefused
+
+        agent = self.agent()
+        await agent.react(routed(1))
+        batch = [routed(2), routed(1), routed(3), routed(3),
+                 routed(4, document="<not xml\nat all"), routed(5)]
+        outcomes = await agent.reactBatch(batch)
+        self.assertEqual(len(outcomes), len(batch))
+        self.assertIn("appended", outcomes[0])
+        self.assertIn("a repeat", outcomes[1])
+        self.assertIn("appended", outcomes[2])
+        self.assertIn("a repeat", outcomes[3])
+        self.assertTrue(outcomes[4].check(ReactionRefused))
+        self.assertIn("appended", outcomes[5])
+        self.assertEqual([canonical(line) for line in self.lines()],
+                         [canonical(routed(n).document.split("\n", 1)[1]) for n in (1, 2, 3, 5)])
+        self.assertEqual((agent.written, agent.repeats, agent.failed), (4, 2, 1))
 
     async def test_rotateByRename(self):
         agent = self.agent()

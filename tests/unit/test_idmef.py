@@ -500,6 +500,20 @@ class RefusalMixin:
 
 
 class HostileTests(RefusalMixin, SynchronousTestCase):
+    def test_textRefusedAsBytesAre(self):
+        """
+        A document given as text (what the decoder has) is refused for its
+        DOCTYPE as bytes are; the hardened parser, used again for the next
+        document, parses a good one after a refusal and after broken XML.
+        """
+        reason = self.assertRefused(BILLION_LAUGHS.decode(), "DOCTYPE with an internal subset")
+        self.assertNotIn("lollol", reason)
+        self.assertRefused("<IDMEF-Message><Alert>", "not well-formed")
+        good = toXml(Alert("1", "MICE-RegEx", "2004-11-22T10:00:01+00:00", "c")).decode()
+        for _ in range(3):
+            self.assertEqual([alert.messageId for alert in fromXml(good)], ["1"])
+        self.assertEqual(len(idmef._idleParsers["utf-8"]), 1)
+
     def test_billionLaughs(self):
         """
         Entity expansion is refused, quickly and without expanding.

@@ -160,7 +160,14 @@ class ReopeningAgent:
 
 
 class Queue:
-    def __init__(self, agent):
+    def __init__(self, agent, clock=None):
+        self.agent = agent
+        self.clock = clock
+        self.configText = None
+        self.replaced = []
+
+    def replaceAgent(self, agent):
+        self.replaced.append(agent)
         self.agent = agent
 
 
@@ -187,8 +194,9 @@ class ReloadTests(SynchronousTestCase):
         self.journal = MemoryJournal()
         self.dispatcher = Dispatcher()
         self.agent = ReopeningAgent()
-        self.dispatcher.queues = {self.agent.pipe: Queue(self.agent)}
         self.clock = Clock()
+        self.queue = Queue(self.agent, self.clock)
+        self.dispatcher.queues = {self.agent.pipe: self.queue}
         self.post = ActGeneric(router, self.journal, self.clock, dispatcher=self.dispatcher,
                                configPath=self.config)
 
@@ -231,6 +239,66 @@ class ReloadTests(SynchronousTestCase):
         e = self.assertRaises(ReloadError, self.post.reload)
         self.assertIn("match.txt", e.problems[0])
         self.assertEqual(self.jobsOf(1), [1, 2])
+
+    def writeAgentConfig(self, text):
+        import os
+
+        with open(os.path.join(self.directory, "rid_3_save_to_file.conf"), "w") as f:
+            f.write(text)
+
+    def test_changedAgentConfigRebuildsTheAgent(self):
+        """
+        A reaction agent's C{<PIPE>.conf} that changed since it was built:
+        the agent is built again from it and takes over its queue; a reload
+        that changes nothing rebuilds nothing.
+        """
+        import os
+
+        from mice.reactors.savetofile import SaveToFile
+
+        saved = os.path.join(self.directory, "alerts.idmef")
+        self.writeAgentConfig(f"[SAVE_TO_FILE]\nPATH = {saved}\n")
+        loaded = self.post.reload()
+        self.assertIn("reconfigured rid_3_save_to_file", loaded)
+        [agent] = self.queue.replaced
+        self.assertIsInstance(agent, SaveToFile)
+        self.assertEqual(agent.path, saved)
+        self.assertEqual(self.agent.reopened, 0)
+        self.post.reload()
+        self.assertEqual(len(self.queue.replaced), 1)
+        self.assertEqual(self.agent.reopened, 0)
+
+    def test_badAgentConfigKeepsTheAgent(self):
+        """
+        An agent's config that does not load: the reload is refused naming
+        the file, the running agent (and the old routing) kept.
+        """
+        from mice.interfaces import ReloadError
+
+        self.writeAgentConfig("[SAVE_TO_FILE]\nMODE = rw\n")
+        self.writeMatch("")
+        e = self.assertRaises(ReloadError, self.post.reload)
+        self.assertTrue(any("rid_3_save_to_file.conf" in str(problem) for problem in e.problems),
+                        e.problems)
+        self.assertEqual(self.queue.replaced, [])
+        self.assertIs(self.queue.agent, self.agent)
+        self.assertEqual(self.jobsOf(1), [1, 2])
+
+    def test_alertDatabaseConfigAppliesAtRestart(self):
+        """
+        The alert database's config is not rebuilt on a reload (its rows go
+        with the journal's transaction): warned about, the agent kept.
+        """
+        import os
+
+        agent = ReopeningAgent()
+        agent.pipe = "rid_2_send_to_alert_db"
+        queue = Queue(agent, self.clock)
+        self.dispatcher.queues[agent.pipe] = queue
+        with open(os.path.join(self.directory, "rid_2_send_to_alert_db.conf"), "w") as f:
+            f.write("[ALERT_DB]\n")
+        self.post.reload()
+        self.assertEqual(queue.replaced, [])
 
     def test_withoutConfig(self):
         from mice.interfaces import ReloadError

@@ -74,6 +74,35 @@ class QueueTests(SynchronousTestCase):
         self.assertEqual(queue.counts["done"], 3)
         self.assertEqual(queue.pending, 0)
 
+    def test_replaceAgent(self):
+        """
+        A replaced agent (its config changed, SIGHUP) finishes the reactions
+        it has in flight and is stopped only then; the new one is started and
+        runs every job from then on.
+        """
+        self.agent.holding = True
+        queue = self.queue()
+        first = routed(1)
+        self.offer(queue, [first])
+        self.settle()
+        [(_, held)] = self.agent.waiting
+        new = MemoryReaction("rid_9_memory")
+        stopped = queue.replaceAgent(new)
+        self.settle()
+        self.assertEqual(new.started, 1)
+        self.assertNoResult(stopped)
+        self.assertEqual(self.agent.stopped, 0)
+        second = routed(2)
+        self.offer(queue, [second])
+        self.settle(steps=3)
+        self.assertEqual(new.reacted, [second])
+        held.callback("done at last")
+        self.successResultOf(stopped)
+        self.assertEqual(self.agent.stopped, 1)
+        self.settle(steps=3)
+        self.assertEqual(self.agent.reacted, [first])
+        self.assertEqual(set(self.journal.states().values()), {("done", 1)})
+
     def test_pendingReadBackAtStart(self):
         """
         A queue starting reads back its pipe's pending jobs (a restart),
