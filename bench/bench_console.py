@@ -5,7 +5,7 @@ the live stream's fan-out.
 
     python bench/bench_console.py search [--rows 1000000] [--store sqlite:PATH | --store mysql]
         [--queries 30] [--keep]
-    python bench/bench_console.py fanout [--streams 50] [--alerts 20000]
+    python bench/bench_console.py fanout [--streams 50] [--alerts 5000]
 
 C{search} fills C{alert_entry} (SQLite file, or a scratch MariaDB database
 on 127.0.0.1 dropped afterwards unless C{--keep}) with C{--rows} alerts
@@ -224,6 +224,13 @@ def benchFanout(args):
     session = service.console.sessions.open("admin")
     counts = []
     done = {}
+    cut = []
+    marks = {}
+
+    def finish():
+        if len(done) + len(cut) == args.streams:
+            marks["cpu"] = time.process_time() - marks["cpu"]
+            reactor.stop()
 
     class Stream(Protocol):
         def connectionMade(self):
@@ -239,9 +246,14 @@ def benchFanout(args):
             self.tail = text[-16:]
             if self.count >= args.alerts and self not in done:
                 done[self] = time.monotonic()
-                if len(done) == args.streams:
-                    done["cpu"] = time.process_time() - done["cpu"]
-                    reactor.stop()
+                finish()
+
+        def connectionLost(self, reason):
+            # The console cuts a stream that falls BACKLOG_BYTES behind (a
+            # browser would resume from its last id; this client does not).
+            if self not in done and "start" in marks:
+                cut.append(self)
+                finish()
 
     # Each alert its own key (alert_entry is unique on alertkey).
     key = COLUMNS.index("alertkey")
@@ -254,8 +266,8 @@ def benchFanout(args):
         stored = connection.execute("SELECT COUNT(*) FROM alert_entry").fetchone()[0]
         if stored != args.alerts:
             raise SystemExit(f"fan-out: {stored} alerts stored, not {args.alerts}")
-        done["start"] = time.monotonic()
-        done["cpu"] = time.process_time()
+        marks["start"] = time.monotonic()
+        marks["cpu"] = time.process_time()
         feed.alertsStored()
 
     async def start():
@@ -275,11 +287,16 @@ def benchFanout(args):
     reactor.callWhenRunning(lambda: ensureDeferred(start()))
     reactor.callLater(600, reactor.stop)
     reactor.run()
-    began, cpu = done.pop("start"), done.pop("cpu")
+    if cut:
+        print(f"fan-out: {len(cut)} of {args.streams} streams fell 4 MiB behind and were cut"
+              f" (the clients share one process with the console: fewer --alerts)")
+    if not done:
+        raise SystemExit("fan-out: no stream received every alert")
+    began, cpu = marks["start"], marks["cpu"]
     took = max(done.values()) - began
-    print(f"fan-out: {args.alerts} alerts to {args.streams} streams in {took:.2f} s:"
+    print(f"fan-out: {args.alerts} alerts to {len(done)} streams in {took:.2f} s:"
           f" {args.alerts / took:,.0f} alerts/s per stream,"
-          f" {args.alerts * args.streams / took:,.0f} events/s in all")
+          f" {args.alerts * len(done) / took:,.0f} events/s in all")
     # The console and its 50 clients share the process: its CPU time
     # (server and clients both) is what a loaded machine does not inflate.
     print(f"fan-out CPU: {cpu:.2f} s (server and clients): {args.alerts / cpu:,.0f} alerts/s"
@@ -303,7 +320,7 @@ def main():
     search.add_argument("--keep", action="store_true")
     fanout = commands.add_parser("fanout")
     fanout.add_argument("--streams", type=int, default=50)
-    fanout.add_argument("--alerts", type=int, default=20000)
+    fanout.add_argument("--alerts", type=int, default=5000)
     args = parser.parse_args()
     if args.command == "search":
         benchSearch(args)
