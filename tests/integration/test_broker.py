@@ -14,7 +14,7 @@ import signal
 import sqlite3
 
 from twisted.internet import reactor
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 import mice
@@ -92,8 +92,13 @@ class ForwarderOutageTests(TestCase):
         cuts them off, the forwarder keeps its lines (not connected,
         batches pending, file offsets not advanced) as for a BufferDaemon
         that is down; when it is back, every line is stored exactly once.
+        The broker password is in no log line.
         """
-        vhost = ScratchVhost(self)
+        vhost = ScratchVhost(self, ownUser=True)
+        logged = []
+        observer = lambda event: logged.append(formatEvent(event) or "")  # noqa: E731
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         url, path = sqliteUrl(self)
@@ -132,6 +137,8 @@ class ForwarderOutageTests(TestCase):
         await until(lambda: len(self.countSqlite(path)) >= 6000 and not destination.pending, 60)
         self.assertEqual(self.countSqlite(path), list(range(1, 6001)))
         self.assertEqual(vhost.queues(), {"rawlog": (0, 0)})
+        self.assertTrue(any("queue rawlog" in line for line in logged))
+        self.assertEqual([line for line in logged if vhost.password in line], [])
 
 
 class ConsumerKilledTests(TestCase):
