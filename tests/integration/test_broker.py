@@ -73,14 +73,22 @@ class BrokerOnlyDaemonTests(TestCase):
 
 
 class ForwarderOutageTests(TestCase):
-    timeout = 120
+    # rabbitmqctl takes seconds a call on a loaded machine.
+    timeout = 300
 
     def countSqlite(self, path):
-        db = sqlite3.connect(path)
+        """
+        The seqs stored, sorted; none before the store made its tables.  A
+        read waits for the daemon's write in progress (up to 60 s, on a
+        loaded machine) rather than taking a locked database for an empty one.
+        """
+        db = sqlite3.connect(path, timeout=60)
         try:
             return sorted(seq for table in RAWLOG_TABLES
                           for (seq,) in db.execute(f"SELECT seq FROM {table}"))
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
             return []
         finally:
             db.close()
@@ -137,7 +145,7 @@ class ForwarderOutageTests(TestCase):
         self.assertEqual([line for line in logged if vhost.password in line], [])
 
         vhost.unblock()
-        await until(lambda: len(self.countSqlite(path)) >= 6000 and not destination.pending, 60)
+        await until(lambda: len(self.countSqlite(path)) >= 6000 and not destination.pending, 120)
         # A batch published again after the cut (its first confirm lost with
         # the connection) may still wait in the queue: the queue drains, and
         # the store absorbs the copy.
@@ -146,7 +154,7 @@ class ForwarderOutageTests(TestCase):
 
 
 class ConsumerKilledTests(TestCase):
-    timeout = 180
+    timeout = 300
 
     async def test_killedConsumerLosesNothing(self):
         """
@@ -224,7 +232,7 @@ class ConsumerKilledTests(TestCase):
 
 
 class CompetingAgentsTests(TestCase):
-    timeout = 180
+    timeout = 300
 
     async def test_threeAgents(self):
         """
@@ -276,6 +284,13 @@ class CompetingAgentsTests(TestCase):
             except sqlite3.OperationalError:
                 return []
 
+        def consuming(n):
+            with open(os.path.join(directory, f"agent{n}.log")) as f:
+                return "consuming (prefetch" in f.read()
+
+        # All three compete from the first batch on (on a loaded machine one
+        # could start late enough to find the queue empty).
+        await until(lambda: all(consuming(n) for n in range(3)), 120)
         sender = brokerSender(reactor, BrokerTarget(parseAmqpUrl(vhost.url), "lines"),
                               "client1", "log")
         sender.startService()
