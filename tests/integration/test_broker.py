@@ -145,7 +145,7 @@ class ForwarderOutageTests(TestCase):
         self.assertEqual([line for line in logged if vhost.password in line], [])
 
         vhost.unblock()
-        await until(lambda: len(self.countSqlite(path)) >= 6000 and not destination.pending, 120)
+        await until(lambda: len(self.countSqlite(path)) >= 6000 and not destination.pending, 60)
         # A batch published again after the cut (its first confirm lost with
         # the connection) may still wait in the queue: the queue drains, and
         # the store absorbs the copy.
