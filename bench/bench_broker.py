@@ -3,6 +3,7 @@
 RabbitMQ as the spine (issue 18), beside the direct link.
 
     python bench/bench_broker.py --lines 1000000 --store mariadb
+    python bench/bench_broker.py --lines 1000000 --part rawlog --consumers 2
     python bench/bench_broker.py --lines 300000 --part agents --agents 1,2,3
 
 ``--part rawlog`` (default ``both``): a log file growing at full speed →
@@ -104,9 +105,11 @@ def rawlog(args, directory, corpus, link, expected):
     store = makeStore(args.store, run)
     port = freePort()
     queue = f"mice-bench-{os.getpid()}-rawlog"
-    daemonConf = writeRawLogConfigs(os.path.join(run, "daemon"), store.url, port=port,
-                                    mmSize=64, rbSize=0, timeInterval=1,
-                                    batchSize=args.batch, maxErr=10)
+    consumers = args.consumers if link == "broker" else 1
+    daemonConfs = [writeRawLogConfigs(os.path.join(run, f"daemon{n}"), store.url,
+                                      port=port if n == 0 else 0, mmSize=64, rbSize=0,
+                                      timeInterval=1, batchSize=args.batch, maxErr=10)
+                   for n in range(consumers)]
     followed = os.path.join(run, "messages")
     open(followed, "wb").close()
     forwarderConf = writeForwarderConfig(os.path.join(run, "forwarder"), [followed],
@@ -114,41 +117,47 @@ def rawlog(args, directory, corpus, link, expected):
                                          sleepInterval=args.sleep)
     ready = "link to raw-log database"
     if link == "broker":
-        with open(daemonConf, "a") as f:
-            f.write(brokerSection(queue, args.prefetch))
+        for daemonConf in daemonConfs:
+            with open(daemonConf, "a") as f:
+                f.write(brokerSection(queue, args.prefetch))
         with open(forwarderConf) as f:
             text = f.read()
         with open(forwarderConf, "w") as f:
             f.write(text.replace("SQLPORT = 0\n", f"SQLPORT = 0\nAMQP = {URL}\nQUEUE = {queue}\n"
                                                    f"QUEUE_TYPE = {QUEUE_TYPE[0]}\n"))
         ready = ": connected ("
-    daemonLog, forwarderLog = os.path.join(run, "daemon.log"), os.path.join(run, "forwarder.log")
-    daemon = forwarder = None
+    forwarderLog = os.path.join(run, "forwarder.log")
+    daemons, forwarder = [], None
     beam = serverPid(("beam.smp",))
     database = serverPid() if args.store == "mariadb" else None
     try:
-        daemon = spawnTwistd("mice-bufferdaemon", daemonConf, daemonLog)
-        waitForLog("BufferDaemon", daemonLog, "consuming" if link == "broker" else "listening",
-                   daemon)
+        for n, daemonConf in enumerate(daemonConfs):
+            daemonLog = os.path.join(run, f"daemon{n}.log")
+            daemons.append((spawnTwistd("mice-bufferdaemon", daemonConf, daemonLog), daemonLog))
+            waitForLog("BufferDaemon", daemonLog,
+                       "consuming" if link == "broker" else "listening", daemons[-1][0])
         forwarder = spawnTwistd("mice-dataforwarder", forwarderConf, forwarderLog)
         waitForLog("forwarder", forwarderLog, ready, forwarder)
-        cpuBefore = (cpuSeconds(forwarder.pid), cpuSeconds(daemon.pid),
+        cpuBefore = (cpuSeconds(forwarder.pid), sum(cpuSeconds(d.pid) for d, _ in daemons),
                      cpuSeconds(beam) if beam else 0.0,
                      cpuSeconds(database) if database else 0.0)
         writer = Writer(corpus, followed)
         writer.start()
         writer.started.wait()
-        committed = waitForRows(store, expected, {"forwarder": (forwarder, forwarderLog),
-                                                  "BufferDaemon": (daemon, daemonLog)})
-        cpu = (cpuSeconds(forwarder.pid) - cpuBefore[0], cpuSeconds(daemon.pid) - cpuBefore[1],
+        committed = waitForRows(store, expected, {
+            "forwarder": (forwarder, forwarderLog),
+            **{f"BufferDaemon {n}": daemon for n, daemon in enumerate(daemons)}})
+        cpu = (cpuSeconds(forwarder.pid) - cpuBefore[0],
+               sum(cpuSeconds(d.pid) for d, _ in daemons) - cpuBefore[1],
                (cpuSeconds(beam) - cpuBefore[2]) if beam else 0.0,
                (cpuSeconds(database) - cpuBefore[3]) if database else 0.0)
-        rss = peakRss(forwarder.pid), peakRss(daemon.pid), peakRss(beam) if beam else 0
+        rss = (peakRss(forwarder.pid), max(peakRss(d.pid) for d, _ in daemons),
+               peakRss(beam) if beam else 0)
         writer.join()
         stored = store.count(exact=True)
         diskBytes = storeBytes(store)
     finally:
-        terminate((forwarder, daemon))
+        terminate([forwarder] + [d for d, _ in daemons])
         store.close()
         if link == "broker":
             deleteQueues([queue])
@@ -157,12 +166,13 @@ def rawlog(args, directory, corpus, link, expected):
     elapsed = committed - writer.began
     perLine = 1e6 / args.lines
     print(f"link={link} queue_type={QUEUE_TYPE[0] if link == 'broker' else '-'}"
+          f" consumers={consumers}"
           f" store={args.store} lines={args.lines} seconds={elapsed:.2f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
           f" forwarder_peak_rss_mb={rss[0] / 2 ** 20:.1f}"
-          f" daemon_peak_rss_mb={rss[1] / 2 ** 20:.1f}"
+          f" daemon_peak_rss_mb={rss[1] / 2 ** 20:.1f} (each)"
           + (f" rabbitmq_peak_rss_mb={rss[2] / 2 ** 20:.1f}" if link == "broker" else "")
-          + f" cpu_us_per_line: forwarder={cpu[0] * perLine:.2f} daemon={cpu[1] * perLine:.2f}"
+          + f" cpu_us_per_line: forwarder={cpu[0] * perLine:.2f} daemons={cpu[1] * perLine:.2f}"
           + (f" rabbitmq={cpu[2] * perLine:.2f}" if link == "broker" else "")
           + (f" mariadb_all={cpu[3] * perLine:.2f}" if database else "")
           + f" store_bytes_per_line={diskBytes / args.lines:.0f}", flush=True)
@@ -286,6 +296,8 @@ def main(argv=None):
     parser.add_argument("--sleep", type=float, default=0.2, help="the forwarder's SLEEPINV")
     parser.add_argument("--prefetch", type=int, default=64,
                         help="[BROKER] PREFETCH: batches a consumer holds unacknowledged")
+    parser.add_argument("--consumers", type=int, default=1,
+                        help="rawlog part: BufferDaemons competing for the broker's queue")
     parser.add_argument("--queue-type", choices=("quorum", "classic"), default="quorum")
     parser.add_argument("--part", choices=("rawlog", "agents", "both"), default="both")
     parser.add_argument("--links", default="broker,direct",

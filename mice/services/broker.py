@@ -400,8 +400,12 @@ class BrokerIntake(_BrokerClient):
                            " server: {error}", server=self.description, tag=tag, error=e)
             channel.basic_reject(tag, requeue=False)
             return
-        if self.unacknowledged >= self.target.prefetch:
-            # The whole window waits for the store: flush now, not at TIMEINV.
+        if self.unacknowledged >= self.target.prefetch and not any(
+                p.flushing for p in self.daemon.pipelines):
+            # The whole window waits for the store and no flush would end
+            # to free it: flush now, not at TIMEINV.  (While one runs, its
+            # end starts the next: flushing at every delivery would make
+            # them a batch each.)
             self.daemon.flush()
 
     def stored(self, channel, deliveryTag):

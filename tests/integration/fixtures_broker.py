@@ -55,13 +55,22 @@ class ScratchVhost:
     when the test ends.
     """
 
-    def __init__(self, case):
+    def __init__(self, case, ownUser=False):
+        """
+        @param ownUser: use a user of its own with a random password
+            (L{password}), deleted too, instead of guest.
+        """
         brokerOrSkip(case)
         self.name = "mice-test-" + secrets.token_hex(6)
         rabbitmqctl("add_vhost", self.name)
         case.addCleanup(rabbitmqctl, "delete_vhost", self.name)
-        rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
-        self.url = (f"amqp://guest:guest@{BROKER[0]}:{BROKER[1]}/"
+        user, self.password = "guest", "guest"
+        if ownUser:
+            user, self.password = self.name, secrets.token_hex(16)
+            rabbitmqctl("add_user", user, self.password)
+            case.addCleanup(rabbitmqctl, "delete_user", user)
+        rabbitmqctl("set_permissions", "-p", self.name, user, ".*", ".*", ".*")
+        self.url = (f"amqp://{user}:{self.password}@{BROKER[0]}:{BROKER[1]}/"
                     f"{urllib.parse.quote(self.name, safe='')}?heartbeat=5")
 
     def block(self):

@@ -9,28 +9,24 @@ exactly once, with ids unique across them.
 """
 
 import os
+import re
 import signal
 import sqlite3
 
 from twisted.internet import reactor
-from twisted.logger import LogLevel, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 import mice
-from mice.alerts import alertKey
 from mice.config import loadBufferDaemon, loadDataForwarder
 from mice.db.schema import RAWLOG_TABLES
-from mice.decoders.idmef import IdmefDecoder
 from mice.forwarder.shipping import shipFile
 from mice.protocols.amqp import BrokerTarget, parseAmqpUrl
-from mice.ringbuffer import MemoryRing
-from mice.services.broker import BrokerIntake, brokerIntake, brokerSender
-from mice.services.bufferdaemon import BufferDaemon, Pipeline
+from mice.services.broker import BrokerIntake, brokerSender
 from mice.tap import dataforwarder
 from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
     SHIPPED_CONFIGS,
-    MemoryPostProcessor,
     writeAgentConfigs,
     writeForwarderConfig,
     writeRawLogConfigs,
@@ -39,6 +35,7 @@ from tests.integration.fixtures_broker import ScratchVhost
 from tests.integration.fixtures_db import ScratchMariaDB, sqliteUrl
 from tests.integration.processes import TWISTD, spawn
 from tests.integration.test_console import until
+from tests.integration.test_management import writeManagementHost
 
 SAMPLE_LOG = os.path.join(os.path.dirname(mice.__file__), "data", "sample.log")
 
@@ -76,14 +73,22 @@ class BrokerOnlyDaemonTests(TestCase):
 
 
 class ForwarderOutageTests(TestCase):
-    timeout = 120
+    # rabbitmqctl takes seconds a call on a loaded machine.
+    timeout = 300
 
     def countSqlite(self, path):
-        db = sqlite3.connect(path)
+        """
+        The seqs stored, sorted; none before the store made its tables.  A
+        read waits for the daemon's write in progress (up to 60 s, on a
+        loaded machine) rather than taking a locked database for an empty one.
+        """
+        db = sqlite3.connect(path, timeout=60)
         try:
             return sorted(seq for table in RAWLOG_TABLES
                           for (seq,) in db.execute(f"SELECT seq FROM {table}"))
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as e:
+            if "no such table" not in str(e):
+                raise
             return []
         finally:
             db.close()
@@ -95,8 +100,13 @@ class ForwarderOutageTests(TestCase):
         cuts them off, the forwarder keeps its lines (not connected,
         batches pending, file offsets not advanced) as for a BufferDaemon
         that is down; when it is back, every line is stored exactly once.
+        The broker password is in no log line.
         """
-        vhost = ScratchVhost(self)
+        vhost = ScratchVhost(self, ownUser=True)
+        logged = []
+        observer = lambda event: logged.append(formatEvent(event) or "")  # noqa: E731
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         url, path = sqliteUrl(self)
@@ -130,6 +140,9 @@ class ForwarderOutageTests(TestCase):
         await until(lambda: destination.pending > 0, 10)
         self.assertEqual(len(self.countSqlite(path)), 3000)
         self.assertFalse(destination.sender.connected)
+        # Connected, cut off: the target is in the log, its password not.
+        self.assertTrue(any("queue rawlog" in line for line in logged))
+        self.assertEqual([line for line in logged if vhost.password in line], [])
 
         vhost.unblock()
         await until(lambda: len(self.countSqlite(path)) >= 6000 and not destination.pending, 60)
@@ -141,7 +154,7 @@ class ForwarderOutageTests(TestCase):
 
 
 class ConsumerKilledTests(TestCase):
-    timeout = 180
+    timeout = 300
 
     async def test_killedConsumerLosesNothing(self):
         """
@@ -219,35 +232,34 @@ class ConsumerKilledTests(TestCase):
 
 
 class CompetingAgentsTests(TestCase):
-    timeout = 180
+    timeout = 300
 
     async def test_threeAgents(self):
         """
         Three analysis agents (real processes, the shipped M-ICE rules)
-        consume one queue of log lines and send their alerts to a queue of
-        the ManagementHost; one of them is killed with SIGKILL while the
-        lines flow.  Every alert of the sample log arrives, its key (the
-        same whichever agent raised it) once in the alert store's terms,
-        and the alert ids of the agents never collide.
+        consume one queue of log lines and send their alerts to the queue a
+        ManagementHost (built by its tap, alerts stored by reaction 2)
+        consumes; one agent is killed with SIGKILL while the lines flow.
+        Every alert of the sample log is a row of alert_entry exactly once
+        (its key the same whichever agent raised it), and the agents'
+        messageids never collide (each has its Instance).
         """
         vhost = ScratchVhost(self)
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
-        linesTarget = BrokerTarget(parseAmqpUrl(vhost.url), "lines")
-        alertsTarget = BrokerTarget(parseAmqpUrl(vhost.url), "alerts")
-
-        collected = MemoryPostProcessor()
-        management = BufferDaemon(
-            [], [Pipeline(IdmefDecoder(), collected, MemoryRing(1000), eager=True)], reactor,
-            timeInterval=0.2)
-        brokerIntake(reactor, alertsTarget, management)
-        management.startService()
+        alertsDb = os.path.join(directory, "alerts.db")
+        conf = writeManagementHost(os.path.join(directory, "mh"), "sqlite:///" + alertsDb,
+                                   dtd=False)
+        with open(conf, "a") as f:
+            f.write(brokerSection(vhost.url, "alerts"))
+        management = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+        await management.startService()
         self.addCleanup(management.stopService)
 
         agents = []
         for n in range(3):
             agentDir = os.path.join(directory, f"agent{n}")
-            conf = writeAgentConfigs(agentDir, 1, mmSize=8)
+            agentConf = writeAgentConfigs(agentDir, 1, mmSize=8)
             aa = os.path.join(agentDir, "aa.conf")
             with open(aa) as f:
                 text = f.read()
@@ -256,39 +268,49 @@ class CompetingAgentsTests(TestCase):
             text = text.replace("[IDMEF_INFO]", f"[IDMEF_INFO]\nInstance = agent{n}")
             with open(aa, "w") as f:
                 f.write(text)
-            with open(conf, "a") as f:
+            with open(agentConf, "a") as f:
                 f.write(brokerSection(vhost.url, "lines", prefetch=2))
-            log, argv = twistd(directory, f"agent{n}", "mice-bufferdaemon", conf)
+            log, argv = twistd(directory, f"agent{n}", "mice-bufferdaemon", agentConf)
             self.addCleanup(log.close)
             agents.append(spawn(self, argv, log))
 
-        sender = brokerSender(reactor, linesTarget, "client1", "log")
+        def rows():
+            try:
+                db = sqlite3.connect(alertsDb)
+                try:
+                    return db.execute("SELECT alertkey, idmefmsg FROM alert_entry").fetchall()
+                finally:
+                    db.close()
+            except sqlite3.OperationalError:
+                return []
+
+        def consuming(n):
+            with open(os.path.join(directory, f"agent{n}.log")) as f:
+                return "consuming (prefetch" in f.read()
+
+        # All three compete from the first batch on (on a loaded machine one
+        # could start late enough to find the queue empty).
+        await until(lambda: all(consuming(n) for n in range(3)), 120)
+        sender = brokerSender(reactor, BrokerTarget(parseAmqpUrl(vhost.url), "lines"),
+                              "client1", "log")
         sender.startService()
         self.addCleanup(sender.stopService)
-        copies = 20
+        copies = 12
         for copy in range(copies):
             await shipFile(sender, SAMPLE_LOG, stream=f"/var/log/sample{copy}")
             if copy == 2:
-                await until(lambda: len(collected.stored) > 0, 60)
+                await until(lambda: len(rows()) > 0, 60)
                 agents[0].send_signal(signal.SIGKILL)
                 agents[0].wait(30)
 
-        def keys():
-            return [alertKey(r.source, r.stream, r.seq, i) for r in collected.stored
-                    for i in range(len(r.alerts))]
-
-        await until(lambda: len(set(keys())) >= 187 * copies, 120)
-        await until(lambda: vhost.queues() == {"lines": (0, 0), "alerts": (0, 0)}, 60)
-        self.assertEqual(len(set(keys())), 187 * copies)
-        # A key arrives twice only when a batch was redelivered (the killed
-        # agent had analysed it): the alert store keeps it once.
-        messageIds = {}
-        for r in collected.stored:
-            for alert in r.alerts:
-                messageIds.setdefault(alert.messageId, set()).add((r.stream, r.seq))
-        self.assertTrue(all(len(k) == 1 for k in messageIds.values()),
-                        "alerts about different lines share a messageid")
-        prefixes = {messageId.split("-")[0] for messageId in messageIds}
+        await until(lambda: len(rows()) >= 187 * copies
+                    and vhost.queues() == {"lines": (0, 0), "alerts": (0, 0)}, 120)
+        stored = rows()
+        self.assertEqual(len(stored), 187 * copies)
+        self.assertEqual(len({key for key, _ in stored}), 187 * copies)
+        messageIds = [re.search(r'messageid="([^"]+)"', document).group(1)
+                      for _, document in stored]
+        self.assertEqual(len(set(messageIds)), len(messageIds))
+        prefixes = {messageId.rsplit("-", 1)[0] for messageId in messageIds}
         self.assertLessEqual(prefixes, {"agent0", "agent1", "agent2"})
         self.assertGreaterEqual(len(prefixes), 2)
-        self.assertEqual({r.source for r in collected.stored}, {"MICE-RegEx"})
