@@ -8,6 +8,7 @@ C{tests.integration.test_analyze}.
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -291,3 +292,39 @@ class ReadLinesTests(SynchronousTestCase):
         text = "".join(run.batch(chunk, joined) for chunk, joined in readLines(path, 1000))
         self.assertEqual([o["line"] for o in objects(text) if o["rule"] == "AuF_Rule"],
                          list(range(1, 501)))
+
+
+class CaselessWordsTests(SynchronousTestCase):
+    """
+    A LogIDS C{ct}/C{nc} with a case-insensitive alternation of words (a
+    scanner's user agent) runs as a lower-cased trie on ASCII values, and
+    acts as the regex does.
+    """
+
+    PATTERN = "(?i:nikto|sqlmap|nmap|dirb/|w3af)"
+
+    def test_words(self):
+        from mice.analysis.logids import caselessWords
+
+        self.assertEqual(caselessWords(re.compile(self.PATTERN)),
+                         ("nikto", "sqlmap", "nmap", "dirb/", "w3af"))
+        self.assertEqual(caselessWords(re.compile(r"(?i)cmd\.exe|root\.exe")),
+                         ("cmd.exe", "root.exe"))
+        for other in (r"(?i:a|b\d)", "nikto|sqlmap", r"(?i:\xe9t\xe9)", r"(?ia:x)"):
+            self.assertIsNone(caselessWords(re.compile(other)), other)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.sampled_from(["NiKtO", "sqlmap", "nmap", "DIRB/", "dirb", "w3af",
+                                     "W3AF", "\u212a", "\u017f", "i\u0307", "Mozilla/5.0",
+                                     " ", "x"]) | st.text(max_size=4), max_size=6).map("".join))
+    def test_sameAsRegex(self, agent):
+        from mice.analysis.logids import compileLineEvaluator
+
+        rules, problems = parseRules(f"web,agent ct {self.PATTERN},alert\n"
+                                     f"web,agent nc {self.PATTERN},warning\n")
+        filters, _ = parseFilters("[web]\nmatch = ^W \nfields = ^W (?P<agent>.*)$\n")
+        self.assertEqual(problems, [])
+        run = compileLineEvaluator(rules, "web", filters[0])
+        kinds = [action.kind for action in run("W " + agent, lambda line: ("", ""))]
+        expected = "alert" if re.search(self.PATTERN, agent) else "warning"
+        self.assertEqual(kinds, [expected] if agent else kinds)
