@@ -561,12 +561,12 @@ class OfflineAnalysis:
             if shown:
                 append((index, text(first + index, ((application, shown),))))
                 if alerting:
-                    for action in shown:
-                        if _wantedLogIds(action, self._wanted):
-                            self._logidsAlerts(lines[index], index, first + index, feed)
-                            break
+                    wanted = [action for action in shown
+                              if _wantedLogIds(action, self._wanted)]
+                    if wanted:
+                        self._logidsAlerts(lines[index], index, first + index, wanted, feed)
 
-    def _logidsAlerts(self, line, index, number, feed):
+    def _logidsAlerts(self, line, index, number, actions, feed):
         from mice.analysis.logids import isAddress, syslogHost
         from mice.postproc.aarules import makeLogIdsAlert
         from mice.record import LogRecord
@@ -577,12 +577,11 @@ class OfflineAnalysis:
         when = self._stamp(line) or ("", "")
         record = LogRecord("mice-analyze", self.stream, number, host, "", ip, "", "", "",
                            when[0], when[1], line, "")
-        for action in self.engine.evaluate(logids):
-            if _wantedLogIds(action, self._wanted):
-                feed.append((index, number, makeLogIdsAlert(
-                    record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
-                    self.now, self.tz)))
-                self._logidsMessageId += 1
+        for action in actions:
+            feed.append((index, number, makeLogIdsAlert(
+                record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
+                self.now, self.tz)))
+            self._logidsMessageId += 1
 
     # -- correlation -------------------------------------------------------------
 
