@@ -242,6 +242,38 @@ class StrategyTests(SynchronousTestCase):
             outputs.add(run.batch(lines) + run.finish() + run.summary("log"))
         self.assertEqual(len(outputs), 1)
 
+    def test_defaultContentCorpus(self):
+        """
+        The default content's M-ICE rules on a gencorpus sample with bad
+        bytes in it, and the seed's rules with DEFAULT routed (every line
+        raises something): every strategy finds the same matches.
+        """
+        import sys
+
+        from tests import ROOT
+
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        try:
+            from gencorpus import generate
+        finally:
+            sys.path.pop(0)
+        lines = [line + (" \xe9\x1c" if i % 7 == 0 else "")
+                 for i, line in enumerate(generate(3000, 3))]
+        with open(SEED) as f:
+            seed = f.read()
+        self.assertIn('DeSendTo= "N"', seed)
+        routed = writeConfig(self, seed.replace('DeSendTo= "N"', 'DeSendTo= "M"'))
+        for config in (defaultContent().aaregex, routed):
+            outputs = set()
+            for strategy in STRATEGIES:
+                try:
+                    run = OfflineAnalysis(loadAaRegex(config), strategy=strategy,
+                                          output="json", now=NOW, tz=UTC)
+                except ImportError:
+                    continue
+                outputs.add(run.batch(lines) + run.summary("log"))
+            self.assertEqual(len(outputs), 1, config)
+
     def test_default(self):
         """Hyperscan is the default strategy when it is installed."""
         try:
