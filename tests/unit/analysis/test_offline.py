@@ -17,14 +17,14 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from mice.analysis.aaregex import STRATEGIES, descriptionsFrom, makeAlert
 from mice.analysis.correlation import DEFAULT_RULES, Correlator, loadCorrelation
-from mice.analysis.logids import LogIdsEngine, parseFilters, parseRules
+from mice.analysis.logids import LogIdsEngine, loadFiles, parseFilters, parseRules
 from mice.analysis.offline import (
     OfflineAnalysis,
     defaultContent,
     defaultStrategy,
     readLines,
 )
-from mice.config import loadAaRegex, loadMatchFile
+from mice.config import loadAaRegex, loadAaRules, loadMatchFile
 from mice.forwarder.format import Timestamper
 from mice.record import LogRecord
 from tests.unit.analysis.test_aaregex import MATCH_FILE, SEED, writeConfig
@@ -244,9 +244,9 @@ class StrategyTests(SynchronousTestCase):
 
     def test_defaultContentCorpus(self):
         """
-        The default content's M-ICE rules on a gencorpus sample with bad
-        bytes in it, and the seed's rules with DEFAULT routed (every line
-        raises something): every strategy finds the same matches.
+        The default content's M-ICE and LogIDS rules on a gencorpus sample
+        with bad bytes in it, and the seed's M-ICE rules with DEFAULT routed
+        (every line raises something): every strategy gives the same output.
         """
         import sys
 
@@ -263,12 +263,17 @@ class StrategyTests(SynchronousTestCase):
             seed = f.read()
         self.assertIn('DeSendTo= "N"', seed)
         routed = writeConfig(self, seed.replace('DeSendTo= "N"', 'DeSendTo= "M"'))
-        for config in (defaultContent().aaregex, routed):
+        content = defaultContent()
+        logids = loadAaRules(content.aarules)
+        files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
+        for config in (content.aaregex, routed):
             outputs = set()
             for strategy in STRATEGIES:
                 try:
-                    run = OfflineAnalysis(loadAaRegex(config), strategy=strategy,
-                                          output="json", now=NOW, tz=UTC)
+                    # The LogIDS blocks are chosen by a Hyperscan scan too.
+                    run = OfflineAnalysis(loadAaRegex(config), LogIdsEngine(*files[:3]),
+                                          strategy=strategy, output="json", now=NOW, tz=UTC,
+                                          everyAction=True)
                 except ImportError:
                     continue
                 outputs.add(run.batch(lines) + run.summary("log"))
