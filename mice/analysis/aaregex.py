@@ -794,8 +794,7 @@ class _HyperscanLiterals:
 #: What makes Hyperscan's reading of a pattern differ from C{re}'s on a
 #: line: a character beyond ASCII (C{re}'s Unicode classes and case
 #: folding), or one C{re} counts as whitespace and Hyperscan does not.
-_HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]")
-_HS_UNSURE_TEXT = re.compile(r"[\x1c-\x1f]")
+_HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]+")
 #: Python spellings Hyperscan (PCRE) reads otherwise or not at all: C{\A}
 #: and C{\Z} (the buffer's ends, not the line's), C{{,n}} (a literal in
 #: PCRE), the C{a}, C{L} and C{u} flags.
@@ -902,8 +901,7 @@ class HyperscanPatterns:
             known.add(ident)
         unsure = ()
         if not data.isascii() or _HS_UNSURE.search(data) is not None:
-            unsure = {i for i, line in enumerate(lines)
-                      if not line.isascii() or _HS_UNSURE_TEXT.search(line) is not None}
+            unsure = {locate(ends, unusual.start()) for unusual in _HS_UNSURE.finditer(data)}
             for i in unsure:
                 found.pop(i, None)
         return found, unsure
