@@ -7,6 +7,14 @@ every match -- and peak RSS.
     python bench/bench_analyze.py [--lines 1000000] [--corpus corpus.log]
         [--rules seed|200|both] [--strategy literal|alternation|contains|hyperscan|all]
         [--batch 32768] [--cli] [--agent RECORDS]
+    python bench/bench_analyze.py --whole [--corpus corpus.log | --lines 1000000]
+
+C{--whole} times the whole C{mice analyze FILE --json} process with the
+default content (the M-ICE rules, the LogIDS rules and the correlation
+rules: what mice-allinone runs), checks that the pure-Python scan prints
+the same bytes, and runs prelude-lml (stock rules, batch mode, no manager)
+and fail2ban-regex (sshd filter) beside it on the file's first 200,000
+lines, printing the ratio of lines per CPU second.
 
 The lines come from C{bench/gencorpus.py} (seed 1) unless C{--corpus} names
 a file.  C{--rules seed} is C{etc/mice/mice_mod_pop_aa_regex.conf};
@@ -25,6 +33,7 @@ import argparse
 import gc
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -324,6 +333,88 @@ def runCli(configPath, corpusPath, lines):
           f" peak_rss_mib={rss / 2 ** 20:.1f}", flush=True)
 
 
+#: prelude-lml's configuration for a batch run over one file with its stock
+#: rules (Debian's /etc/prelude-lml/ruleset/pcre.rules), no manager.
+PRELUDE_LML_CONF = """\
+[format=syslog]
+time-format = "%b %d %H:%M:%S"
+prefix-regex = "^(?P<timestamp>.{{15}}) (?P<hostname>\\S+) (?:(?P<process>\\S+?)(?:\\[(?P<pid>[0-9]+)\\])?: )?"
+file = {log}
+[format=apache]
+time-format = "%d/%b/%Y:%H:%M:%S"
+prefix-regex = "(?P<hostname>\\S+) \\S+ \\S+ \\[(?P<timestamp>.{{20}}) [+-].{{4}}\\] "
+file = {log}
+[Pcre]
+ruleset = /etc/prelude-lml/ruleset/pcre.rules
+"""
+
+
+def load():
+    """The load averages, as C{uptime} prints them."""
+    return "load=" + "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def runWhole(corpus, lines, directory, others=200000):
+    """
+    C{mice analyze FILE --json} with the default content (both rule sets
+    and the correlation rules, what mice-allinone runs), whole process:
+    lines per second by wall and CPU time, peak RSS; the pure-Python scan
+    gives the same bytes; then prelude-lml (stock rules, batch mode) and
+    fail2ban-regex (its sshd filter) on the first C{others} lines of the
+    same file, when installed, and the ratio of CPU lines per second.
+    """
+    import hashlib
+    import shutil
+
+    def mice(*options):
+        out = os.path.join(directory, "out.json")
+        with open(out, "wb") as f:
+            status, elapsed, cpu, rss = measureChild(
+                [sys.executable, "-m", "mice.cli", "analyze", corpus, "--json", "--tz", "UTC",
+                 *options], cwd=ROOT, stdout=f, stderr=subprocess.DEVNULL)
+        with open(out, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+        return status, elapsed, cpu, rss, digest
+
+    status, elapsed, cpu, rss, digest = mice()
+    ours = lines / cpu
+    print(f"whole=mice-analyze-default lines={lines} status={status} seconds={elapsed:.2f}"
+          f" cpu_seconds={cpu:.2f} lines_per_second={lines / elapsed:.0f}"
+          f" cpu_lines_per_second={ours:.0f} peak_rss_mib={rss / 2 ** 20:.1f}"
+          f" output_sha256={digest} {load()}", flush=True)
+    _, _, cpuPython, _, digestPython = mice("--strategy", "literal")
+    print(f"whole=mice-analyze-default strategy=literal cpu_seconds={cpuPython:.2f}"
+          f" cpu_lines_per_second={lines / cpuPython:.0f}"
+          f" same_bytes={'yes' if digestPython == digest else 'NO'} {load()}", flush=True)
+    head = os.path.join(directory, "head.log")
+    with open(corpus, "rb") as source, open(head, "wb") as f:
+        for count, line in enumerate(source):
+            if count == others:
+                break
+            f.write(line)
+    count = min(lines, others)
+    if shutil.which("prelude-lml"):
+        conf = os.path.join(directory, "prelude-lml.conf")
+        with open(conf, "w") as f:
+            f.write(PRELUDE_LML_CONF.format(log=head))
+        status, elapsed, cpu, rss = measureChild(
+            ["prelude-lml", "-c", conf, "--batch-mode", "--dry-run", "--no-resolve",
+             "--metadata=head,nowrite", "-q"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        print(f"other=prelude-lml lines={count} status={status} seconds={elapsed:.2f}"
+              f" cpu_seconds={cpu:.2f} cpu_lines_per_second={count / cpu:.0f}"
+              f" peak_rss_mib={rss / 2 ** 20:.1f} ratio_mice_to_it={ours / (count / cpu):.1f}"
+              f" {load()}", flush=True)
+    if shutil.which("fail2ban-regex"):
+        status, elapsed, cpu, rss = measureChild(
+            ["fail2ban-regex", head, "sshd"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        print(f"other=fail2ban-regex-sshd lines={count} status={status} seconds={elapsed:.2f}"
+              f" cpu_seconds={cpu:.2f} cpu_lines_per_second={count / cpu:.0f}"
+              f" peak_rss_mib={rss / 2 ** 20:.1f} ratio_mice_to_it={ours / (count / cpu):.1f}"
+              f" {load()}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--lines", type=int, default=1000000)
@@ -333,11 +424,27 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=32768)
     parser.add_argument("--cli", action="store_true",
                         help="also time the mice analyze --json command")
+    parser.add_argument("--whole", action="store_true",
+                        help="only time mice analyze with the default content (both rule"
+                             " sets and correlation) as a process, beside prelude-lml and"
+                             " fail2ban-regex")
     parser.add_argument("--agent", type=int, default=0, metavar="RECORDS",
                         help="also measure alerts per second through the agent's"
                              " post-processor, on this many records")
     options = parser.parse_args(argv)
 
+    if options.whole:
+        with tempfile.TemporaryDirectory() as directory:
+            corpus = options.corpus
+            if corpus is None:
+                corpus = os.path.join(directory, "corpus.log")
+                with open(corpus, "w", encoding="utf-8") as f:
+                    for line in generate(options.lines, 1):
+                        f.write(line + "\n")
+            with open(corpus, "rb") as f:
+                lines = sum(1 for _ in f)
+            runWhole(corpus, lines, directory)
+        return
     if options.corpus:
         lines = corpusLines(options.corpus, options.lines)
     else:

@@ -419,7 +419,7 @@ class AaRegexMatcher:
             # scan, and only the lines it names run a Python regex.
             self._hsRules = None
             if patterns and not self._idRules:
-                hsRules = _HyperscanRules(patterns)
+                hsRules = HyperscanPatterns(patterns)
                 if len(hsRules.patterns) == len(patterns):
                     self._hsRules = hsRules
 
@@ -558,7 +558,7 @@ class AaRegexMatcher:
     def _hyperscanIndexed(self, lines, text):
         """
         L{matchIndexed} with Hyperscan: one scan of the batch for every
-        pattern (L{_HyperscanRules}), then, on the lines it names, the
+        pattern (L{HyperscanPatterns}), then, on the lines it names, the
         patterns it named confirmed by C{re}.  Lines where Hyperscan's
         reading of a pattern could differ from C{re}'s (not ASCII, or with
         a character C{re} takes for a space and Hyperscan does not) take
@@ -569,27 +569,7 @@ class AaRegexMatcher:
         if text.count("\n") != len(lines) - 1:
             # A line with a newline in it would shift every later line.
             return [(i, m) for i, m in enumerate(map(self.matchLine, lines)) if m]
-        data = text.encode("utf-8", "surrogatepass")
-        # ends[i]: the offset just past line i's newline.
-        ends = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
-        found = {}
-        locate = bisect.bisect_right
-        index, start, end = -1, -1, -1
-        for offset, ident in self._hsRules.scan(data):
-            # Reports come by end offset: most fall in the line of the one before.
-            if not start <= offset < end:
-                index = locate(ends, offset)
-                start, end = (ends[index - 1] if index else 0), ends[index]
-                known = found.get(index)
-                if known is None:
-                    found[index] = known = set()
-            known.add(ident)
-        unsure = ()
-        if not data.isascii() or _HS_UNSURE.search(data) is not None:
-            unsure = {i for i, line in enumerate(lines)
-                      if not line.isascii() or _HS_UNSURE_TEXT.search(line) is not None}
-            for i in unsure:
-                found.pop(i, None)
+        found, unsure = self._hsRules.linesOf(lines, text)
         plans = self._hsPlans
         patterns = self._hsRules.patterns
         out = []
@@ -814,8 +794,7 @@ class _HyperscanLiterals:
 #: What makes Hyperscan's reading of a pattern differ from C{re}'s on a
 #: line: a character beyond ASCII (C{re}'s Unicode classes and case
 #: folding), or one C{re} counts as whitespace and Hyperscan does not.
-_HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]")
-_HS_UNSURE_TEXT = re.compile(r"[\x1c-\x1f]")
+_HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]+")
 #: Python spellings Hyperscan (PCRE) reads otherwise or not at all: C{\A}
 #: and C{\Z} (the buffer's ends, not the line's), C{{,n}} (a literal in
 #: PCRE), the C{a}, C{L} and C{u} flags.
@@ -830,7 +809,7 @@ def _firstItem(item):
     return item[0]
 
 
-class _HyperscanRules:
+class HyperscanPatterns:
     """
     The patterns of a matcher in one Hyperscan database, for a batch of
     lines joined by newlines: C{scan} gives C{(offset, pattern)} for each
@@ -894,6 +873,38 @@ class _HyperscanRules:
         if self._db is not None:
             self._db.scan(data, match_event_handler=onMatch)
         return hits
+
+    def linesOf(self, lines, text):
+        """
+        C{(found, unsure)} for a batch (C{text}: C{lines} joined by
+        newlines, none holding one): C{found} maps the index of each line
+        some pattern may match to the set of those patterns' indexes in
+        C{patterns}; C{unsure} holds the lines where Hyperscan could read a
+        pattern otherwise than C{re} (not ASCII, or with a character C{re}
+        takes for a space and Hyperscan does not): they are not in
+        C{found}, and the caller tries them another way.
+        """
+        data = text.encode("utf-8", "surrogatepass")
+        # ends[i]: the offset just past line i's newline.
+        ends = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
+        found = {}
+        locate = bisect.bisect_right
+        index, start, end = -1, -1, -1
+        for offset, ident in self.scan(data):
+            # Reports come by end offset: most fall in the line of the one before.
+            if not start <= offset < end:
+                index = locate(ends, offset)
+                start, end = (ends[index - 1] if index else 0), ends[index]
+                known = found.get(index)
+                if known is None:
+                    found[index] = known = set()
+            known.add(ident)
+        unsure = ()
+        if not data.isascii() or _HS_UNSURE.search(data) is not None:
+            unsure = {locate(ends, unusual.start()) for unusual in _HS_UNSURE.finditer(data)}
+            for i in unsure:
+                found.pop(i, None)
+        return found, unsure
 
 
 def naiveMatches(settings, line):

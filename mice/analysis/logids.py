@@ -1053,6 +1053,44 @@ _STATEMENT_CODE = {
 _MATCH_STATEMENTS = frozenset(("ct", "nc", "wild", "notwild", "in", "notin"))
 
 
+def caselessWords(pattern):
+    """
+    The words of a case-insensitive alternation of plain ASCII words
+    (C{(?i:nikto|sqlmap|nmap)}, C{(?i)cmd\\.exe|root\\.exe}), lower-cased,
+    or C{None} for any other pattern.  On ASCII text, such a pattern finds
+    what a case-sensitive search of the lower-cased words finds in the
+    lower-cased text; C{re} tries each word at each position of the text
+    (case-insensitively), a trie of them goes much faster.
+    """
+    if _parseRegex is None or not isinstance(pattern.pattern, str):
+        return None
+    try:
+        items = list(_parseRegex(pattern.pattern, pattern.flags))
+    except Exception:  # it compiled: this should not happen; then no shortcut
+        return None
+    caseless = bool(pattern.flags & re.IGNORECASE)
+    if (len(items) == 1 and items[0][0] is _SUBPATTERN and items[0][1][0] is None
+            and items[0][1][1] & re.IGNORECASE and not items[0][1][2]
+            and not items[0][1][1] & ~(re.IGNORECASE | re.UNICODE)):
+        caseless, items = True, list(items[0][1][3])
+    if not caseless or pattern.flags & (re.ASCII | re.LOCALE):
+        return None
+    branches = items[0][1][1] if len(items) == 1 and items[0][0] is _BRANCH else [items]
+    words = []
+    for branch in branches:
+        branch = list(branch)
+        if not branch or not all(op is _LITERAL and argument < 128 for op, argument in branch):
+            return None
+        words.append("".join(chr(argument) for _, argument in branch).lower())
+    return tuple(words)
+
+
+def _wordTrie(words):
+    from mice.analysis.aaregex import literalTrie
+
+    return literalTrie(words)
+
+
 def _prefiltered(kind, pattern, field, code):
     """
     Quicker code for a C{ct}, C{nc}, C{wild} or C{notwild} statement on
@@ -1178,6 +1216,16 @@ def _rulesBody(rules, code, read, display, whole, custom):
                 if test == "in":
                     return f"{literal} {'in' if kind == 'ct' else 'not in'} {field}"
                 return f"{'' if kind == 'ct' else 'not '}{field}.startswith({literal})"
+        if isinstance(pattern, re.Pattern) and kind in ("ct", "nc"):
+            words = caselessWords(pattern)
+            if words is not None:
+                # An ASCII value: lower-cased, one case-sensitive search of
+                # the words as a trie; else the pattern itself.
+                quick = code.constant(re.compile(_wordTrie(words)).search)
+                slow = code.constant(pattern.search)
+                hit = (f"({quick}({field}.lower()) if {field}.isascii()"
+                       f" else {slow}({field}))")
+                test = f"{hit} is {'not ' if kind == 'ct' else ''}None"
         if isinstance(pattern, re.Pattern):
             test = _prefiltered(kind, pattern, field, code) or test
         # An empty field (a group that did not take part, a field the record
@@ -1410,6 +1458,7 @@ class LogIdsEngine:
                               compileLineEvaluator(self.rulesFor("")))
         self._streams = {}
         self._loops = {}
+        self._scanners = {}
 
     def _evaluatorFor(self, application):
         """The compiled rules of C{application}'s records (see L{rulesFor})."""
@@ -1581,6 +1630,73 @@ class LogIdsEngine:
         """
         return self._loopFor(stream)(lines, self._hostOf(ip, hostname))
 
+    def actionsScanned(self, lines, text=None, ip="", stream="", hostname=""):
+        """
+        What L{actions} yields, the blocks chosen by one Hyperscan scan of
+        the batch (C{text}: C{"\\n".join(lines)} if the caller has it) for
+        every block's C{match}: a line runs the C{match} regexes of the
+        blocks the scan named only, and a line it named for none goes to
+        the rules of no block without a regex.  Without Hyperscan, or for a
+        block it cannot read, L{actions}.
+        """
+        scanner = self._scanners.get(stream, _UNSET)
+        if scanner is _UNSET:
+            scanner = self._blockScanner(stream)
+            if len(self._scanners) >= _CACHE_SIZE:
+                self._scanners.clear()
+            self._scanners[stream] = scanner
+        if scanner is None or not lines:
+            return self.actions(lines, ip, stream, hostname)
+        if text is None:
+            text = "\n".join(lines)
+        if text.count("\n") != len(lines) - 1:
+            return self.actions(lines, ip, stream, hostname)
+        return self._scanned(scanner, lines, text, stream, self._hostOf(ip, hostname))
+
+    def _blockScanner(self, stream):
+        """
+        C{(scan, blocks, last)} for the blocks of C{stream}: the Hyperscan
+        patterns of their C{match} regexes in file order, their plans, and
+        the plan of a line none selects; C{None} without Hyperscan.
+        """
+        try:
+            from mice.analysis.aaregex import HyperscanPatterns
+        except ImportError:  # pragma: no cover
+            return None
+        blocks = []
+        last = self._nothing
+        for _, _, plan in self._candidates(stream):
+            if plan.filter.match is None:
+                last = plan
+                break
+            blocks.append(plan)
+        if not blocks:
+            return None
+        try:
+            scan = HyperscanPatterns([_Matching(plan.filter.match) for plan in blocks])
+        except ImportError:
+            return None
+        if len(scan.patterns) != len(blocks):
+            return None
+        return scan, tuple(blocks), last
+
+    def _scanned(self, scanner, lines, text, stream, host):
+        scan, blocks, last = scanner
+        found, unsure = scan.linesOf(lines, text)
+        candidates = self._candidates(stream)
+        get = found.get
+        for index, line in enumerate(lines):
+            named = get(index)
+            plan = last
+            if named is not None:
+                for block in sorted(named):
+                    if blocks[block].search(line) is not None:
+                        plan = blocks[block]
+                        break
+            elif unsure and index in unsure:
+                plan = self._select(line, candidates)
+            yield plan.application, plan.run(line, host)
+
     def _loopFor(self, stream):
         """
         The loop of L{actions} for the lines of C{stream}: C{(lines, host)
@@ -1622,6 +1738,12 @@ class LogIdsEngine:
             self._loops.clear()
         self._loops[stream] = loop
         return loop
+
+
+class _Matching(NamedTuple):
+    """A block's C{match}, as L{mice.analysis.aaregex.HyperscanPatterns} takes a pattern."""
+
+    regex: re.Pattern
 
 
 def _actionsLoop(candidates, nothing, lines, host):

@@ -347,11 +347,14 @@ class OfflineAnalysis:
         self.lines = 0
         self.perf = RulePerf() if ruleperf else None
         self._stamp = Timestamper(self.now)
+        #: The scan strategy: of the M-ICE rules, and of the LogIDS blocks
+        #: (Hyperscan or not).
+        self.strategy = strategy or defaultStrategy()
         self.matcher = None
         if aaregex is not None:
             from mice.analysis.aaregex import AaRegexMatcher
 
-            self.matcher = AaRegexMatcher(aaregex, strategy or defaultStrategy())
+            self.matcher = AaRegexMatcher(aaregex, self.strategy)
             if self.perf is not None:
                 self.perf.timeMatcher(self.matcher)
             self._messageId = aaregex.alertId
@@ -395,9 +398,9 @@ class OfflineAnalysis:
             self._aaregex(lines, text, first, pieces, feed)
         if self.engine is not None:
             if not self.combined:
-                return self._logidsAlone(lines, first)
+                return self._logidsAlone(lines, text, first)
             logidsPieces = []
-            self._logids(lines, first, logidsPieces, feed)
+            self._logids(lines, text, first, logidsPieces, feed)
             if pieces and logidsPieces:
                 pieces += logidsPieces
                 pieces.sort(key=_first)  # stable: a line's M-ICE alerts first
@@ -516,37 +519,40 @@ class OfflineAnalysis:
 
     # -- the LogIDS rules --------------------------------------------------------
 
-    def _actions(self, lines):
+    def _actions(self, lines, text):
         if self.perf is not None:
             return self.perf.actions(self.engine, lines, self.ip, self.stream)
+        if self.strategy == "hyperscan":
+            return self.engine.actionsScanned(lines, text, ip=self.ip, stream=self.stream,
+                                              hostname=None)
         return self.engine.actions(lines, ip=self.ip, stream=self.stream, hostname=None)
 
-    def _logidsAlone(self, lines, first):
+    def _logidsAlone(self, lines, text, first):
         from itertools import chain, islice
         from operator import attrgetter, itemgetter
 
         ruleOf = attrgetter("rule")
         takenOf = itemgetter(1)
         counts = self._logidsCounts
-        text = self._logidsText
-        found = self._actions(lines)
+        formatted = self._logidsText
+        found = self._actions(lines, text)
         out = []
         # A few hundred lines at a time: what a batch makes is freed before
         # the garbage collector looks at it.
         number = first
         while batch := list(islice(found, 256)):
             counts.update(map(ruleOf, chain.from_iterable(map(takenOf, batch))))
-            out.append(text(number, batch))
+            out.append(formatted(number, batch))
             number += len(batch)
         return "".join(out)
 
-    def _logids(self, lines, first, pieces, feed):
+    def _logids(self, lines, text, first, pieces, feed):
         counts = self._logidsCounts
-        text = self._logidsText
+        formatted = self._logidsText
         every = self.everyAction
         append = pieces.append
         alerting = feed is not None and self._logidsRoutes
-        for index, (application, taken) in enumerate(self._actions(lines)):
+        for index, (application, taken) in enumerate(self._actions(lines, text)):
             if len(taken) == 1:
                 # Most lines: one action, often a reject or the automatic drop.
                 action = taken[0]
@@ -559,14 +565,14 @@ class OfflineAnalysis:
                 counts.update([action.rule for action in taken])
                 shown = taken if every else _loud(taken)
             if shown:
-                append((index, text(first + index, ((application, shown),))))
+                append((index, formatted(first + index, ((application, shown),))))
                 if alerting:
-                    for action in shown:
-                        if _wantedLogIds(action, self._wanted):
-                            self._logidsAlerts(lines[index], index, first + index, feed)
-                            break
+                    wanted = [action for action in shown
+                              if _wantedLogIds(action, self._wanted)]
+                    if wanted:
+                        self._logidsAlerts(lines[index], index, first + index, wanted, feed)
 
-    def _logidsAlerts(self, line, index, number, feed):
+    def _logidsAlerts(self, line, index, number, actions, feed):
         from mice.analysis.logids import isAddress, syslogHost
         from mice.postproc.aarules import makeLogIdsAlert
         from mice.record import LogRecord
@@ -577,12 +583,11 @@ class OfflineAnalysis:
         when = self._stamp(line) or ("", "")
         record = LogRecord("mice-analyze", self.stream, number, host, "", ip, "", "", "",
                            when[0], when[1], line, "")
-        for action in self.engine.evaluate(logids):
-            if _wantedLogIds(action, self._wanted):
-                feed.append((index, number, makeLogIdsAlert(
-                    record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
-                    self.now, self.tz)))
-                self._logidsMessageId += 1
+        for action in actions:
+            feed.append((index, number, makeLogIdsAlert(
+                record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
+                self.now, self.tz)))
+            self._logidsMessageId += 1
 
     # -- correlation -------------------------------------------------------------
 

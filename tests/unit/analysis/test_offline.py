@@ -8,6 +8,7 @@ C{tests.integration.test_analyze}.
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -16,14 +17,14 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from mice.analysis.aaregex import STRATEGIES, descriptionsFrom, makeAlert
 from mice.analysis.correlation import DEFAULT_RULES, Correlator, loadCorrelation
-from mice.analysis.logids import LogIdsEngine, parseFilters, parseRules
+from mice.analysis.logids import LogIdsEngine, loadFiles, parseFilters, parseRules
 from mice.analysis.offline import (
     OfflineAnalysis,
     defaultContent,
     defaultStrategy,
     readLines,
 )
-from mice.config import loadAaRegex, loadMatchFile
+from mice.config import loadAaRegex, loadAaRules, loadMatchFile
 from mice.forwarder.format import Timestamper
 from mice.record import LogRecord
 from tests.unit.analysis.test_aaregex import MATCH_FILE, SEED, writeConfig
@@ -241,6 +242,43 @@ class StrategyTests(SynchronousTestCase):
             outputs.add(run.batch(lines) + run.finish() + run.summary("log"))
         self.assertEqual(len(outputs), 1)
 
+    def test_defaultContentCorpus(self):
+        """
+        The default content's M-ICE and LogIDS rules on a gencorpus sample
+        with bad bytes in it, and the seed's M-ICE rules with DEFAULT routed
+        (every line raises something): every strategy gives the same output.
+        """
+        import sys
+
+        from tests import ROOT
+
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        try:
+            from gencorpus import generate
+        finally:
+            sys.path.pop(0)
+        lines = [line + (" \xe9\x1c" if i % 7 == 0 else "")
+                 for i, line in enumerate(generate(3000, 3))]
+        with open(SEED) as f:
+            seed = f.read()
+        self.assertIn('DeSendTo= "N"', seed)
+        routed = writeConfig(self, seed.replace('DeSendTo= "N"', 'DeSendTo= "M"'))
+        content = defaultContent()
+        logids = loadAaRules(content.aarules)
+        files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
+        for config in (content.aaregex, routed):
+            outputs = set()
+            for strategy in STRATEGIES:
+                try:
+                    # The LogIDS blocks are chosen by a Hyperscan scan too.
+                    run = OfflineAnalysis(loadAaRegex(config), LogIdsEngine(*files[:3]),
+                                          strategy=strategy, output="json", now=NOW, tz=UTC,
+                                          everyAction=True)
+                except ImportError:
+                    continue
+                outputs.add(run.batch(lines) + run.summary("log"))
+            self.assertEqual(len(outputs), 1, config)
+
     def test_default(self):
         """Hyperscan is the default strategy when it is installed."""
         try:
@@ -291,3 +329,39 @@ class ReadLinesTests(SynchronousTestCase):
         text = "".join(run.batch(chunk, joined) for chunk, joined in readLines(path, 1000))
         self.assertEqual([o["line"] for o in objects(text) if o["rule"] == "AuF_Rule"],
                          list(range(1, 501)))
+
+
+class CaselessWordsTests(SynchronousTestCase):
+    """
+    A LogIDS C{ct}/C{nc} with a case-insensitive alternation of words (a
+    scanner's user agent) runs as a lower-cased trie on ASCII values, and
+    acts as the regex does.
+    """
+
+    PATTERN = "(?i:nikto|sqlmap|nmap|dirb/|w3af)"
+
+    def test_words(self):
+        from mice.analysis.logids import caselessWords
+
+        self.assertEqual(caselessWords(re.compile(self.PATTERN)),
+                         ("nikto", "sqlmap", "nmap", "dirb/", "w3af"))
+        self.assertEqual(caselessWords(re.compile(r"(?i)cmd\.exe|root\.exe")),
+                         ("cmd.exe", "root.exe"))
+        for other in (r"(?i:a|b\d)", "nikto|sqlmap", r"(?i:\xe9t\xe9)", r"(?ia:x)"):
+            self.assertIsNone(caselessWords(re.compile(other)), other)
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.sampled_from(["NiKtO", "sqlmap", "nmap", "DIRB/", "dirb", "w3af",
+                                     "W3AF", "\u212a", "\u017f", "i\u0307", "Mozilla/5.0",
+                                     " ", "x"]) | st.text(max_size=4), max_size=6).map("".join))
+    def test_sameAsRegex(self, agent):
+        from mice.analysis.logids import compileLineEvaluator
+
+        rules, problems = parseRules(f"web,agent ct {self.PATTERN},alert\n"
+                                     f"web,agent nc {self.PATTERN},warning\n")
+        filters, _ = parseFilters("[web]\nmatch = ^W \nfields = ^W (?P<agent>.*)$\n")
+        self.assertEqual(problems, [])
+        run = compileLineEvaluator(rules, "web", filters[0])
+        kinds = [action.kind for action in run("W " + agent, lambda line: ("", ""))]
+        expected = "alert" if re.search(self.PATTERN, agent) else "warning"
+        self.assertEqual(kinds, [expected] if agent else kinds)
