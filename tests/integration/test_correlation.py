@@ -101,9 +101,11 @@ class CorrelationKillTests(TestCase):
     async def _bruteForceAcrossKills(self):
         host = CorrelatingHost(self)
         await host.startServer()
-        # Three failures, acknowledged (journaled, with the stage's checkpoint), then kill -9.
+        # Three failures, acknowledged once in the ring buffer, then counted
+        # (journaled with the stage's checkpoint), then kill -9.
         await host.send("a", [1, 2, 3])
-        self.assertEqual(host.count("SELECT COUNT(*) FROM correlation_state"), 1)
+        await host.waitFor(lambda: host.count("SELECT COUNT(*) FROM correlation_state") == 1,
+                           30, "the stage's checkpoint journaled")
         host.kill("management")
         await host.startServer()
         # Two more after the restart: the five make 0x9010, nothing was lost.
