@@ -7,7 +7,6 @@ row of each chain (exit 1).  On SQLite and MariaDB.
 
 import os
 import signal
-import sqlite3
 
 from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred, gatherResults
@@ -30,7 +29,12 @@ from mice.postproc.rawlogdb import RawLogStore
 from mice.services.sender import ReliableSender
 from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import writeRawLogConfigs
-from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
+from tests.integration.fixtures_db import (
+    MariaDBStoreCase,
+    SQLiteStoreCase,
+    logBatch,
+    pool,
+)
 from tests.integration.processes import MICE, TWISTD, mice, spawn
 from tests.integration.test_endtoend import writeCorpus
 from tests.integration.test_faults import accepting, freePort, waitFor
@@ -376,23 +380,7 @@ class SignatureTestsMixin:
         await self.assertAlertChains(alertUrl)
 
 
-class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
-    def setUp(self):
-        self.url, self.path = sqliteUrl(self)
-
-    def execute(self, statement):
-        db = sqlite3.connect(self.path)
-        db.execute(statement)
-        db.commit()
-        db.close()
-
-    def query(self, statement):
-        db = sqlite3.connect(self.path)
-        try:
-            return db.execute(statement).fetchall()
-        finally:
-            db.close()
-
+class SQLiteSignatureTests(SQLiteStoreCase, SignatureTestsMixin, TestCase):
     def refuseSeq(self, seq):
         """Make the database refuse the raw-log row of C{seq}: a trigger."""
         for table in schema.RAWLOG_TABLES:
@@ -404,16 +392,9 @@ class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
             self.execute(f"DROP TRIGGER refuse_{table}")
 
 
-class MariaDBSignatureTests(SignatureTestsMixin, TestCase):
-    def setUp(self):
-        self.db = ScratchMariaDB(self)
-        self.url = self.db.url()
-
+class MariaDBSignatureTests(MariaDBStoreCase, SignatureTestsMixin, TestCase):
     def execute(self, statement):
         self.db.admin(statement)
-
-    def query(self, statement):
-        return self.db.admin(statement)[0]
 
     def refuseSeq(self, seq):
         """Make the database refuse the raw-log row of C{seq}: a trigger."""
