@@ -204,14 +204,25 @@ SYSLOG_FACILITIES = types.MappingProxyType({
 _FACILITY_NAMES = {number: name for name, number in SYSLOG_FACILITIES.items()}
 
 
-def _parseFacility(raw, loader, entry):
-    text = raw.strip(_BLANKS).lower()
+def _syslogNumber(text, numbers, names):
+    """
+    The number of a syslog facility or severity C{text} (lower case), given
+    by name (C{daemon}, C{LOG_DAEMON}: C{numbers}) or as a number (a key of
+    C{names}); C{None} when it is neither.
+    """
     if text.startswith("log_"):
         text = text[4:]
-    if text in SYSLOG_FACILITIES:
-        return SYSLOG_FACILITIES[text]
-    if text.isdigit() and int(text) in _FACILITY_NAMES:
+    if text in numbers:
+        return numbers[text]
+    if text.isdigit() and int(text) in names:
         return int(text)
+    return None
+
+
+def _parseFacility(raw, loader, entry):
+    number = _syslogNumber(raw.strip(_BLANKS).lower(), SYSLOG_FACILITIES, _FACILITY_NAMES)
+    if number is not None:
+        return number
     raise _Invalid(f"expected a syslog facility (daemon, LOG_DAEMON, local0 ... local7, ...),"
                    f" got {_shorten(raw)!r}")
 
@@ -297,6 +308,7 @@ SYSLOG_SEVERITIES = types.MappingProxyType({
 _SEVERITY_NAMES = {number: name for name, number in SYSLOG_SEVERITIES.items()}
 _SEVERITY_SYNONYMS = {"emergency": 0, "panic": 0, "critical": 2, "error": 3, "warn": 4,
                       "informational": 6}
+_SEVERITY_NUMBERS = {**SYSLOG_SEVERITIES, **_SEVERITY_SYNONYMS}
 
 
 def _parseSyslogSeverity(raw, loader, entry):
@@ -307,14 +319,9 @@ def _parseSyslogSeverity(raw, loader, entry):
     text = raw.strip(_BLANKS).lower()
     if text == "idmef":
         return "idmef"
-    if text.startswith("log_"):
-        text = text[4:]
-    if text in SYSLOG_SEVERITIES:
-        return SYSLOG_SEVERITIES[text]
-    if text in _SEVERITY_SYNONYMS:
-        return _SEVERITY_SYNONYMS[text]
-    if text.isdigit() and int(text) in _SEVERITY_NAMES:
-        return int(text)
+    number = _syslogNumber(text, _SEVERITY_NUMBERS, _SEVERITY_NAMES)
+    if number is not None:
+        return number
     raise _Invalid(f"expected idmef (follow the alert) or a syslog severity (emerg, alert,"
                    f" crit, err, warning, notice, info, debug or 0 to 7), got {_shorten(raw)!r}")
 
