@@ -103,9 +103,7 @@ def _checkedDate(value):
             _Date.fromisoformat(value)
         except ValueError:
             return None
-        if len(_goodDates) > 4096:
-            _goodDates.clear()
-        _goodDates.add(value)
+        _remember(_goodDates, value, 4096)
         return value
     return None
 
@@ -117,9 +115,7 @@ def _checkedTime(value):
     if value in _goodTimes:
         return value
     if value.__class__ is str and _TIME.fullmatch(value):
-        if len(_goodTimes) > 100000:
-            _goodTimes.clear()
-        _goodTimes.add(value)
+        _remember(_goodTimes, value, 100000)
         return value
     return None
 
@@ -200,8 +196,12 @@ _asciiHosts = set()
 _asciiKeys = set()
 
 
-def _remember(cache, key):
-    if len(cache) > 1024:
+def _remember(cache, key, limit=1024):
+    """
+    Add C{key} to the set C{cache} of values known good, emptied when it
+    holds more than C{limit}.
+    """
+    if len(cache) > limit:
         cache.clear()
     cache.add(key)
 
@@ -219,12 +219,7 @@ def _slowCommon(record):
     if _allAscii(record[3:9]):
         _remember(_asciiHosts, record[3:9])
     else:
-        hostname = _clean(hostname)
-        domain = _clean(domain)
-        ip = _clean(ip)
-        osystem = _clean(osystem)
-        release = _clean(release)
-        version = _clean(version)
+        hostname, domain, ip, osystem, release, version = map(_clean, record[3:9])
     if _allAscii(record[:2]) and len(origin) <= ORIGIN_MAX and len(stream) <= STREAM_MAX:
         _remember(_asciiKeys, record[:2])
     else:
