@@ -10,6 +10,7 @@ C{[date, time, logline, signature]} list per line.
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date as _date
 
 from zope.interface import implementer
@@ -23,6 +24,7 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d\Z")
 _HOST_FIELDS = HostInfo._fields
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class LogBatch(Sequence):
     """
     The records of one C{log} batch as L{LogFormatDecoder} accepted them:
@@ -35,17 +37,14 @@ class LogBatch(Sequence):
     directly and never makes them (see L{mice.db.classify.classifyBatch}).
     """
 
-    __slots__ = ("source", "stream", "seq", "host", "recs", "seqs")
-
-    def __init__(self, source, stream, seq, host, recs, seqs=None):
-        self.source = source
-        self.stream = stream
-        self.seq = seq
-        self.host = host
-        self.recs = recs
-        self.seqs = seqs
-        """Every record's sequence number when they do not simply follow
-        C{seq} (the sender's filter dropped lines), else C{None}."""
+    source: str
+    stream: str
+    seq: int
+    host: tuple
+    recs: list
+    seqs: list | None = None
+    """Every record's sequence number when they do not simply follow
+    C{seq} (the sender's filter dropped lines), else C{None}."""
 
     @property
     def numbers(self):

@@ -12,6 +12,7 @@ Time is passed in; nothing here touches a reactor, a socket or a file.
 import json
 from bisect import bisect_left
 from collections import deque
+from dataclasses import dataclass, field
 from itertools import accumulate, compress
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
@@ -206,14 +207,12 @@ def cutBatches(stream, prepared, lastPosition, positionAfter, maxRecords=1000, m
     return batches
 
 
+@dataclass(slots=True, eq=False)
 class _Entry:
-    __slots__ = ("stream", "position", "fromSpool", "done")
-
-    def __init__(self, stream, position, fromSpool):
-        self.stream = stream
-        self.position = position
-        self.fromSpool = fromSpool
-        self.done = False
+    stream: str
+    position: Position
+    fromSpool: bool
+    done: bool = field(default=False, init=False)
 
 
 class Ledger:

@@ -28,6 +28,7 @@ an IPv6 address (what one host or one site is given).
 
 import ipaddress
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from mice.config.settings import ListenLimits
@@ -84,19 +85,17 @@ def peerKey(host):
     return str(address)
 
 
+@dataclass(slots=True, eq=False)
 class Admitted:
     """
     One connection the policy let in; hand it back to
     L{AdmissionPolicy.authenticated} and L{AdmissionPolicy.closed}.
     """
 
-    __slots__ = ("peer", "known", "authenticated", "openedAt")
-
-    def __init__(self, peer, known, openedAt):
-        self.peer = peer
-        self.known = known
-        self.authenticated = False
-        self.openedAt = openedAt
+    peer: str | None
+    known: bool
+    openedAt: float
+    authenticated: bool = field(default=False, init=False)
 
     def __repr__(self):
         state = "authenticated" if self.authenticated else "pending"

@@ -35,6 +35,7 @@ deadline and an idle timeout, from the config's C{[LIMITS]}.
 import gc
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import (
@@ -271,6 +272,7 @@ def ringFillRatio(ring):
     return min(1.0, fill)
 
 
+@dataclass(slots=True, eq=False)
 class _Flush:
     """
     Ring entries taken by one flush, in the post-processor's hands.
@@ -278,16 +280,13 @@ class _Flush:
     @ivar stored: C{None} while running, then whether it succeeded.
     """
 
-    __slots__ = ("lastSeq", "entries", "count", "held", "heldBytes", "stored", "started")
-
-    def __init__(self, lastSeq, entries, count, held, heldBytes, started=None):
-        self.lastSeq = lastSeq
-        self.entries = entries
-        self.count = count
-        self.held = held
-        self.heldBytes = heldBytes
-        self.stored = None
-        self.started = started
+    lastSeq: int
+    entries: list
+    count: int
+    held: object
+    heldBytes: int
+    started: float | None = None
+    stored: bool | None = field(default=None, init=False)
 
 
 class Pipeline:
