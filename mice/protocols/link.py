@@ -125,14 +125,32 @@ class _LinkProtocol(LineReceiver):
         self.transport.loseConnection()
 
 
-class LinkServerProtocol(_LinkProtocol):
+class _ServerEnd(_LinkProtocol):
+    """
+    The accepting end of a link: the peer says hello first.
+    """
+
+    _isServer = True
+    _side = "from"
+
+
+class _ClientEnd(_LinkProtocol):
+    """
+    The connecting end of a link: it says hello, and is C{ready} once the
+    peer's welcome came.
+    """
+
+    _isServer = False
+    _side = "to"
+    ready = False
+
+
+class LinkServerProtocol(_ServerEnd):
     """
     The BufferDaemon's end: a hello, then batches, each acknowledged when the
     receiver says it is durable.
     """
 
-    _isServer = True
-    _side = "from"
     source = None
     kind = None
 
@@ -195,16 +213,13 @@ class LinkServerFactory(_LinkFactory):
         self.receiver = receiver
 
 
-class LinkClientProtocol(_LinkProtocol):
+class LinkClientProtocol(_ClientEnd):
     """
     The sending end: says hello, waits for the welcome, then lets the sender
     push batches and hands it every ack.
     """
 
-    _isServer = False
-    _side = "to"
     MAX_LENGTH = CLIENT_MAX_LINE
-    ready = False
     keepalive = None
     _lastSent = 0.0
     _keepaliveCall = None

@@ -18,12 +18,11 @@ the client's to a L{mice.services.reactionclient.ReactionClient}.
 import re
 from typing import NamedTuple
 
-from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from mice.protocols import wire
 from mice.protocols.guard import markAuthenticated
-from mice.protocols.link import _LinkProtocol
+from mice.protocols.link import _ClientEnd, _LinkFactory, _ServerEnd
 
 log = Logger()
 
@@ -221,15 +220,13 @@ def checkOutcome(message):
 
 # -- the server's end --------------------------------------------------------
 
-class ReactionServerProtocol(_LinkProtocol):
+class ReactionServerProtocol(_ServerEnd):
     """
     The ReactionDaemon's end: a C{hello} of kind C{reaction} once the link
     security has authenticated the peer, then C{react} messages, each
     handed to the daemon and answered when it is done.
     """
 
-    _isServer = True
-    _side = "from"
     source = None
     MAX_LENGTH = MAX_REQUEST_LINE
     inFlight = 0
@@ -280,27 +277,23 @@ class ReactionServerProtocol(_LinkProtocol):
             self.sendMessage(message)
 
 
-class ReactionServerFactory(Factory):
+class ReactionServerFactory(_LinkFactory):
     protocol = ReactionServerProtocol
-    noisy = False
 
     def __init__(self, daemon, securityFactory):
+        super().__init__(securityFactory)
         self.daemon = daemon
-        self.makeSecurity = securityFactory
 
 
 # -- the client's end --------------------------------------------------------
 
-class ReactionClientProtocol(_LinkProtocol):
+class ReactionClientProtocol(_ClientEnd):
     """
     The asking end: says hello, waits for the welcome, then sends what its
     client asks and hands it every answer.
     """
 
-    _isServer = False
-    _side = "to"
     MAX_LENGTH = MAX_ANSWER_LINE
-    ready = False
 
     def connectionMade(self):
         super().connectionMade()
@@ -321,10 +314,9 @@ class ReactionClientProtocol(_LinkProtocol):
         self.factory.client.linkLost(self, reason)
 
 
-class ReactionClientFactory(Factory):
+class ReactionClientFactory(_LinkFactory):
     protocol = ReactionClientProtocol
-    noisy = False
 
     def __init__(self, client, securityFactory):
+        super().__init__(securityFactory)
         self.client = client
-        self.makeSecurity = securityFactory
