@@ -105,6 +105,21 @@ def sqliteUrl(testCase):
                                                                              "store.db")
 
 
+async def startRefused(case, store, exceptionType):
+    """
+    Assert that starting C{store} fails with C{exceptionType}; the store is
+    stopped either way.
+
+    @return: the exception.
+    """
+    try:
+        with case.assertRaises(exceptionType) as caught:
+            await store.start()
+    finally:
+        store.stop()
+    return caught.exception
+
+
 class SQLiteStoreCase:
     """
     A test case mixin whose store is a new SQLite file (C{self.url},

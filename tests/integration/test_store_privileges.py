@@ -16,7 +16,13 @@ from mice.decoders.events import ConsoleEvent
 from mice.postproc.alertdb import AlertStore
 from mice.postproc.eventdb import EventStore
 from mice.postproc.rawlogdb import RawLogStore
-from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
+from tests.integration.fixtures_db import (
+    ScratchMariaDB,
+    logBatch,
+    pool,
+    sqliteUrl,
+    startRefused,
+)
 from tests.integration.test_schema import alertRow
 
 
@@ -67,13 +73,7 @@ class MariaDBPrivilegeTests(TestCase):
         """
         self.createAs(("rawlog_line", "scslog_line"))
         url = self.db.grantOnly([("INSERT, SELECT", t) for t in ("rawlog_line", "scslog_line")])
-        store = storeOn(RawLogStore, url)
-        try:
-            with self.assertRaises(schema.MissingTable) as caught:
-                await store.start()
-        finally:
-            store.stop()
-        message = str(caught.exception)
+        message = str(await startRefused(self, storeOn(RawLogStore, url), schema.MissingTable))
         self.assertNotIn("\n", message)
         self.assertIn("table firewall_line", message)
         self.assertIn("`mice initdb URL`", message)

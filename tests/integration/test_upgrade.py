@@ -21,6 +21,7 @@ from tests.integration.fixtures_db import (
     SQLiteStoreCase,
     logBatch,
     pool,
+    startRefused,
 )
 from tests.integration.processes import mice
 
@@ -87,14 +88,9 @@ class UpgradeTestsMixin:
         self.fillOld()
         for cls in (RawLogStore, AlertStore):
             p, dialect = pool(self.url)
-            store = cls(p, dialect)
-            try:
-                with self.assertRaises(schema.LegacyTable) as caught:
-                    await store.start()
-            finally:
-                store.stop()
-            self.assertIn("made by the 2004 scripts", str(caught.exception))
-            self.assertIn("`mice initdb --upgrade URL`", str(caught.exception))
+            refused = await startRefused(self, cls(p, dialect), schema.LegacyTable)
+            self.assertIn("made by the 2004 scripts", str(refused))
+            self.assertIn("`mice initdb --upgrade URL`", str(refused))
 
     async def test_upgradeKeepsEveryRow(self):
         self.fillOld()
