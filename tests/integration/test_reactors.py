@@ -586,6 +586,26 @@ class FifoTests(TestCase):
             self.openFds.discard(fd)
             os.close(fd)
 
+    async def readRecords(self, fd, count, chunk, pause):
+        """
+        Read the FIFO C{fd} as a slow reader does, C{chunk} bytes at a time
+        with a C{pause} between reads, until C{count} whole records came;
+        none may be malformed.
+
+        @return: the records (L{FifoRecordReader.feed}'s).
+        """
+        reader = FifoRecordReader()
+        records = []
+        while len(records) < count:
+            try:
+                got, bad = reader.feed(os.read(fd, chunk))
+                self.assertEqual(bad, [])
+                records.extend(got)
+            except BlockingIOError:
+                pass
+            await sleep(pause)
+        return records
+
     def keys(self, out):
         if not os.path.exists(out):
             return []
@@ -664,16 +684,7 @@ class FifoTests(TestCase):
         agent = self.agent()
         fd = self.readerFd()
         pending = [agent.react(routed(n, logLine="x" * 150000)) for n in range(3)]
-        reader = FifoRecordReader()
-        records = []
-        while len(records) < 3:
-            try:
-                got, bad = reader.feed(os.read(fd, 4096))
-                self.assertEqual(bad, [])
-                records.extend(got)
-            except BlockingIOError:
-                pass
-            await sleep(0.001)
+        records = await self.readRecords(fd, 3, 4096, 0.001)
         for d in pending:
             self.assertIn("read from", await d)
         self.assertEqual([fields["key"] for fields, _ in records],
@@ -700,16 +711,7 @@ class FifoTests(TestCase):
         self.assertEqual(agent.held, 0)
         fd = self.readerFd()
         done = agent.react(routed(7))
-        reader = FifoRecordReader()
-        records = []
-        while not records:
-            try:
-                got, bad = reader.feed(os.read(fd, 65536))
-                self.assertEqual(bad, [])
-                records.extend(got)
-            except BlockingIOError:
-                pass
-            await sleep(0.005)
+        records = await self.readRecords(fd, 1, 65536, 0.005)
         await done
         self.assertEqual([fields["key"] for fields, _ in records], ["web01/0/7/0"])
 
