@@ -8,11 +8,13 @@ import os
 import selectors
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
 import time
 import uuid
+from contextlib import closing
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
@@ -64,6 +66,21 @@ def writeFile(directory, name, content):
     with open(path, "wb") as f:
         f.write(content if isinstance(content, bytes) else content.encode("utf-8"))
     return path
+
+
+def sqliteRows(path, sql, timeout=5):
+    """
+    The rows of C{sql} in the SQLite file at C{path}, a store that a
+    process under test may be writing: C{[]} while the file or the table
+    is not there yet, or the file stays locked for C{timeout} seconds.
+    """
+    if not os.path.exists(path):
+        return []
+    try:
+        with closing(sqlite3.connect(path, timeout=timeout)) as db:
+            return db.execute(sql).fetchall()
+    except sqlite3.OperationalError:
+        return []
 
 
 def bufferDaemonConfig(pipelines, port=0, timeInterval=0.2, ring="", seedNames=False):

@@ -26,12 +26,12 @@ def mice(*args, cwd=None, stdin=None):
     return result.returncode, result.stdout, result.stderr
 
 
-def spawn(case, argv, log):
+def spawn(case, argv, log, cwd=None):
     """
-    Start C{argv} with its output to C{log} (unbuffered), killed and reaped
-    when C{case} ends if it still runs.
+    Start C{argv} (in C{cwd}) with its output to C{log} (unbuffered),
+    killed and reaped when C{case} ends if it still runs.
     """
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def reap():
@@ -41,6 +41,50 @@ def spawn(case, argv, log):
 
     case.addCleanup(reap)
     return process
+
+
+def twistdArgv(command, conf, logfile="-"):
+    """
+    The command line of C{twistd} running C{command} (C{mice-bufferdaemon},
+    C{mice-dataforwarder}...) in the foreground with the config C{conf},
+    logging to C{logfile}, with no pid file.
+    """
+    return TWISTD + ["--nodaemon", "--pidfile=", "--logfile", logfile, command, "-c", conf]
+
+
+class Shipping(NamedTuple):
+    """
+    A BufferDaemon process and a C{mice send} shipping a file to it (see
+    L{shipThrough}).
+    """
+
+    daemonArgv: list
+    """The daemon's command line, to start it again."""
+    log: object
+    """The processes' shared output file."""
+    daemon: subprocess.Popen
+    sender: subprocess.Popen
+
+
+async def shipThrough(case, directory, conf, port, corpus, timeout=150, daemonLog="daemon.log"):
+    """
+    Start the BufferDaemon of C{conf} (logging to C{daemonLog} in
+    C{directory}) and, once it listens on C{port}, C{mice send --timeout
+    timeout} of the file C{corpus} to it; both write their output into
+    C{processes.log} in C{directory}.  Both are killed when C{case} ends.
+
+    @return: a L{Shipping}.
+    """
+    from tests.integration.test_faults import accepting, waitFor
+
+    log = open(os.path.join(directory, "processes.log"), "ab")
+    case.addCleanup(log.close)
+    argv = twistdArgv("mice-bufferdaemon", conf, os.path.join(directory, daemonLog))
+    daemon = spawn(case, argv, log)
+    await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
+    sender = spawn(case, MICE + ["send", "--to", f"127.0.0.1:{port}", "--timeout", str(timeout),
+                                corpus], log)
+    return Shipping(argv, log, daemon, sender)
 
 
 def chainArgv(directory, logs, logPath, managementConf, managementPort, agentPort, mmSize):
@@ -64,8 +108,7 @@ def chainArgv(directory, logs, logPath, managementConf, managementPort, agentPor
             analysisPort=agentPort, sleepInterval=0.2,
             stateDirectory=os.path.join(directory, "state"))),
     }
-    return {name: TWISTD + ["--nodaemon", "--pidfile=", "--logfile", logs[name],
-                            command, "-c", conf]
+    return {name: twistdArgv(command, conf, logs[name])
             for name, (command, conf) in configs.items()}
 
 

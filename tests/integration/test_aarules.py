@@ -52,6 +52,7 @@ from mice.testing import (
     MemoryPostProcessor,
     bufferDaemonConfig,
     decodeChecked,
+    sqliteRows,
     temporaryFile,
     writeAgentConfigs,
     writeFile,
@@ -524,10 +525,7 @@ class ManagementStandInTests(TestCase):
         database = os.path.join(directory, "alerts.db")
 
         def rows(query):
-            try:
-                return sqlite3.connect(database).execute(query).fetchall()
-            except sqlite3.OperationalError:
-                return []
+            return sqliteRows(database, query)
 
         await waitFor(lambda: len(rows("SELECT 1 FROM alert_entry")) == 2
                       and len(rows("SELECT 1 FROM console_event")) == 3, 10,

@@ -37,6 +37,25 @@ from mice.testing import (
 from tests import ROOT
 from tests.integration.test_faults import waitFor
 
+
+async def memoryManagementHost(case, ringSize=64, name="management", **daemon):
+    """
+    A ManagementHost stand-in on a loopback port: the IDMEF decoder into a
+    L{MemoryPostProcessor}, through a memory ring of C{ringSize} entries;
+    stopped when C{case} ends.
+
+    @param daemon: more arguments of its L{BufferDaemon} (C{security}).
+    @return: C{(the post-processor, the listening port)}.
+    """
+    received = MemoryPostProcessor()
+    management = BufferDaemon(
+        [serverFromString(reactor, "tcp:0:interface=127.0.0.1")],
+        [Pipeline(IdmefDecoder(), received, openRing(None, 0, None, ringSize), name=name)],
+        reactor, timeInterval=0.1, **daemon)
+    [port] = await management.startService()
+    case.addCleanup(management.stopService)
+    return received, port
+
 ETC = os.path.join(ROOT, "etc", "mice")
 
 FAILED = "Nov 22 10:00:01 web01 sshd[811]: Failed password for alice from 10.0.0.7 port 52311 ssh2"
@@ -192,13 +211,7 @@ class ChainTests(TestCase):
     async def test_agentRestartedNothingLostOrDoubled(self):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
-        received = MemoryPostProcessor()
-        management = BufferDaemon(
-            [serverFromString(reactor, "tcp:0:interface=127.0.0.1")],
-            [Pipeline(IdmefDecoder(), received, openRing(None, 0, None, 64),
-                      name="management")], reactor, timeInterval=0.1)
-        [port] = await management.startService()
-        self.addCleanup(management.stopService)
+        received, port = await memoryManagementHost(self)
         conf = writeAgentConfigs(os.path.join(directory, "agent"), port.getHost().port)
 
         agent = agentFrom(conf)
@@ -350,14 +363,8 @@ class SecureAgentLinkTests(TestCase):
         server = writeNode(pki, caKey, ca, "127.0.0.1")
         client = writeNode(pki, caKey, ca, "agent")
         caPath = os.path.join(pki, "ca.crt")
-        received = MemoryPostProcessor()
-        management = BufferDaemon(
-            [serverFromString(reactor, "tcp:0:interface=127.0.0.1")],
-            [Pipeline(IdmefDecoder(), received, openRing(None, 0, None, 64), name="mh")],
-            reactor, timeInterval=0.1,
-            security=LinkSecurity.fromSettings(True, tls=(*server, caPath)))
-        [port] = await management.startService()
-        self.addCleanup(management.stopService)
+        received, port = await memoryManagementHost(
+            self, name="mh", security=LinkSecurity.fromSettings(True, tls=(*server, caPath)))
         writeAgentConfigs(
             directory, port.getHost().port,
             encryption=f"Encryption = yes\nTLSCERT = {client[0]}\nTLSKEY = {client[1]}\n"

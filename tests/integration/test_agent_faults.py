@@ -28,8 +28,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
-from contextlib import closing
 from datetime import datetime
 from typing import NamedTuple
 
@@ -45,8 +43,8 @@ from mice.forwarder.format import Timestamper
 from mice.idmef import fromXml
 from mice.postproc.aaregex import MATCHES_PER_LINE, linkStream
 from mice.postproc.aarules import ACTIONS_PER_LINE, loadEngine, logidsStream, reportingHost
-from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs, writeForwarderConfig
-from tests.integration.processes import TWISTD
+from mice.testing import SHIPPED_CONFIGS, sqliteRows, writeAgentConfigs, writeForwarderConfig
+from tests.integration.processes import twistdArgv
 from tests.integration.test_faults import accepting, freePort
 from tests.integration.test_forwarder_faults import LogWriter, Processes, corpusLine
 
@@ -131,13 +129,7 @@ class AlertDatabase:
         self.path = path
 
     def _query(self, sql, timeout):
-        if not os.path.exists(self.path):
-            return []
-        try:
-            with closing(sqlite3.connect(self.path, timeout=timeout)) as db:
-                return db.execute(sql).fetchall()
-        except sqlite3.OperationalError:
-            return []
+        return sqliteRows(self.path, sql, timeout)
 
     def rows(self):
         """
@@ -223,19 +215,11 @@ class AnalysisChain(Processes):
     names = ("management", "agent", "dataforwarder")
 
     def __init__(self, case, managementInterval=0.2, managementBatch=1000, logids=False):
-        self.case = case
-        self.directory = os.path.abspath(case.mktemp())
-        os.makedirs(self.directory)
-        self.passed = False
-        case.addCleanup(self._removeIfPassed)
+        self.makeDirectory(case, self.names, keepUnlessPassed=True)
         self.managementPort, self.agentPort = freePort(), freePort()
         self.store = AlertDatabase(os.path.join(self.directory, "alerts.db"))
         self.logPath = os.path.join(self.directory, "messages")
         self.writer = LogWriter(self.logPath)
-        self.logs = {name: os.path.join(self.directory, name + ".log")
-                     for name in self.names + ("processes",)}
-        self.output = open(self.logs["processes"], "ab")
-        case.addCleanup(self.output.close)
         agentDirectory = os.path.join(self.directory, "agent")
         logidsOptions = {}
         if logids:
@@ -267,8 +251,7 @@ class AnalysisChain(Processes):
         configs = {"management": ("mice-bufferdaemon", managementConf),
                    "agent": ("mice-bufferdaemon", agentConf),
                    "dataforwarder": ("mice-dataforwarder", forwarderConf)}
-        self.argv = {name: TWISTD + ["--nodaemon", "--pidfile=", "--logfile", self.logs[name],
-                                     command, "-c", conf]
+        self.argv = {name: twistdArgv(command, conf, self.logs[name])
                      for name, (command, conf) in configs.items()}
         self.pipelines = {name: [f"{spec.decoder}->{spec.postprocessor}"
                                  for spec in loadBufferDaemon(configs[name][1]).pipelines]
@@ -281,10 +264,6 @@ class AnalysisChain(Processes):
         self.timestamper = Timestamper(datetime.now())
         self.processes = {}
         self._expected = {}
-
-    def _removeIfPassed(self):
-        if self.passed:
-            shutil.rmtree(self.directory, ignore_errors=True)
 
     # -- processes -------------------------------------------------------
 

@@ -33,7 +33,7 @@ from mice.testing import (
 )
 from tests.integration.fixtures_broker import ScratchVhost
 from tests.integration.fixtures_db import ScratchMariaDB, sqliteUrl
-from tests.integration.processes import TWISTD, spawn
+from tests.integration.processes import spawn, twistdArgv
 from tests.integration.test_console import until
 from tests.integration.test_management import writeManagementHost
 
@@ -51,7 +51,7 @@ def brokerSection(url, queue, prefetch=8):
 
 def twistd(directory, name, command, conf):
     log = open(os.path.join(directory, f"{name}.log"), "w")
-    return log, TWISTD + ["--nodaemon", "--pidfile=", "--logfile", "-", command, "-c", conf]
+    return log, twistdArgv(command, conf)
 
 
 class BrokerOnlyDaemonTests(TestCase):

@@ -8,8 +8,6 @@ the analyzer that raised it, once per path.
 """
 
 import os
-import sqlite3
-from contextlib import closing
 
 from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred
@@ -21,7 +19,7 @@ from mice.config import loadBufferDaemon
 from mice.forwarder.shipping import shipFile
 from mice.services.sender import ReliableSender
 from mice.tap.bufferdaemon import buildBufferDaemon
-from mice.testing import SHIPPED_CONFIGS, writeAgentConfigs
+from mice.testing import SHIPPED_CONFIGS, sqliteRows, writeAgentConfigs
 from tests.integration.test_faults import freePort, waitFor
 from tests.integration.test_management import writeManagementHost
 
@@ -60,12 +58,8 @@ def writeNextAgent(directory, managementPort, port):
 
 
 def alertRows(database):
-    try:
-        with closing(sqlite3.connect(database, timeout=5)) as db:
-            return db.execute("SELECT alertid, alertdesc, analyzerid, origin, stream"
-                              " FROM alert_entry").fetchall()
-    except sqlite3.OperationalError:
-        return []
+    return sqliteRows(database, "SELECT alertid, alertdesc, analyzerid, origin, stream"
+                                " FROM alert_entry")
 
 
 class ChainTests(TestCase):

@@ -75,18 +75,12 @@ class Chain(Processes):
     names = ("management", "agent", "dataforwarder")
 
     def __init__(self, case):
-        self.case = case
-        self.directory = os.path.abspath(case.mktemp())
-        os.makedirs(self.directory)
+        self.makeDirectory(case, self.names)
         self.daemon = Daemon(case)
         self.managementPort, self.agentPort = freePort(), freePort()
         self.logPath = os.path.join(self.directory, "messages")
         open(self.logPath, "w").close()
-        self.logs = {name: os.path.join(self.directory, name + ".log")
-                     for name in self.names + ("processes",)}
         self.logs["reactiondaemon"] = self.daemon.logPath
-        self.output = open(self.logs["processes"], "ab")
-        case.addCleanup(self.output.close)
         self.argv = chainArgv(self.directory, self.logs, self.logPath, writeManagementHost(
                 os.path.join(self.directory, "mh"), self.managementPort, self.daemon.port,
                 os.path.join(self.directory, "journal.db")),

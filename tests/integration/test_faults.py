@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sqlite3
+from contextlib import closing
 
 from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred
@@ -16,7 +17,7 @@ from twisted.trial.unittest import TestCase
 
 from mice.forwarder.shipping import shipFile
 from mice.testing import PrivateMariaDB, writeRawLogConfigs
-from tests.integration.processes import MICE, TWISTD, spawn
+from tests.integration.processes import shipThrough, spawn
 from tests.integration.test_endtoend import Pipeline, writeCorpus
 
 
@@ -48,6 +49,21 @@ async def waitFor(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def startPrivateMariaDB(case, database="mice"):
+    """
+    A L{PrivateMariaDB} of C{case}'s, started, with an empty C{database}.
+    """
+    import pymysql
+
+    server = PrivateMariaDB(case)
+    server.start()
+    await waitFor(server.ready, 60, "the private MariaDB to start")
+    with closing(pymysql.connect(**server.connectArgs, autocommit=True)) as admin:
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {database}")
+    return server
+
+
 def accepting(port):
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -59,9 +75,6 @@ def accepting(port):
 class KillBufferDaemonTests(TestCase):
     timeout = 180
 
-    def spawn(self, argv, log):
-        return spawn(self, argv, log)
-
     async def test_killDuringSend(self):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
@@ -71,23 +84,14 @@ class KillBufferDaemonTests(TestCase):
                                   rbSize=0, timeInterval=0.5, batchSize=2000)
         corpus = os.path.join(directory, "corpus.log")
         lines = writeCorpus(corpus, 200000)
-        log = open(os.path.join(directory, "processes.log"), "ab")
-        self.addCleanup(log.close)
-        daemonArgv = TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
-                               os.path.join(directory, "daemon.log"),
-                               "mice-bufferdaemon", "-c", conf]
-
-        daemon = self.spawn(daemonArgv, log)
-        await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
-        sender = self.spawn(MICE + ["send", "--to", f"127.0.0.1:{port}", "--timeout", "150",
-                                    corpus], log)
+        daemonArgv, log, daemon, sender = await shipThrough(self, directory, conf, port, corpus)
         await waitFor(lambda: rowCount(database)[0] > 20000, 60, "rows to arrive")
         os.kill(daemon.pid, signal.SIGKILL)
         daemon.wait()
         self.assertLess(rowCount(database)[0], lines, "the kill came too late to mean anything")
         self.assertIsNone(sender.poll())
 
-        daemon = self.spawn(daemonArgv, log)
+        daemon = spawn(self, daemonArgv, log)
         await waitFor(lambda: sender.poll() is not None, 150, "mice send to finish")
         self.assertEqual(sender.returncode, 0)
         daemon.send_signal(signal.SIGTERM)
@@ -105,15 +109,11 @@ class DatabaseOutageTests(TestCase):
     timeout = 180
 
     async def test_outage(self):
-        server = PrivateMariaDB(self)
-        server.start()
-        await waitFor(server.ready, 60, "the private MariaDB to start")
+        server = await startPrivateMariaDB(self)
         import pymysql
 
         admin = pymysql.connect(**server.connectArgs, autocommit=True)
         self.addCleanup(lambda: admin.open and admin.close())
-        with admin.cursor() as cursor:
-            cursor.execute("CREATE DATABASE mice")
 
         def count():
             try:

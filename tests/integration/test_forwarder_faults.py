@@ -8,9 +8,9 @@ of the file must be stored exactly once, under its own sequence number.
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
-import subprocess
 from contextlib import closing
 
 from twisted.internet import reactor
@@ -18,10 +18,10 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from mice.testing import PrivateMariaDB, writeForwarderConfig, writeRawLogConfigs
-from tests.integration.processes import TWISTD
+from mice.testing import writeForwarderConfig, writeRawLogConfigs
+from tests.integration.processes import spawn, twistdArgv
 from tests.integration.test_endtoend import SAMPLE
-from tests.integration.test_faults import accepting, freePort, waitFor
+from tests.integration.test_faults import accepting, freePort, startPrivateMariaDB, waitFor
 
 TABLES = ("rawlog_line", "firewall_line", "scslog_line")
 
@@ -173,6 +173,31 @@ class Processes:
     a timeout says was done).
     """
 
+    def makeDirectory(self, case, logNames, keepUnlessPassed=False):
+        """
+        Give C{case}'s processes a new temporary C{directory}, a log file
+        for each of C{logNames} (C{logs}) and their shared output, the
+        C{processes} log (C{output}).
+
+        @param keepUnlessPassed: remove the directory when the test ends if
+            it passed (C{self.passed} set), and keep it, with the logs,
+            when it failed.
+        """
+        self.case = case
+        self.directory = os.path.abspath(case.mktemp())
+        os.makedirs(self.directory)
+        if keepUnlessPassed:
+            self.passed = False
+            case.addCleanup(self._removeIfPassed)
+        self.logs = {name: os.path.join(self.directory, name + ".log")
+                     for name in (*logNames, "processes")}
+        self.output = open(self.logs["processes"], "ab")
+        case.addCleanup(self.output.close)
+
+    def _removeIfPassed(self):
+        if self.passed:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
     def diagnostics(self):
         parts = [f"in {self.directory}"]
         for path in self.logs.values():
@@ -187,17 +212,8 @@ class Processes:
 
     def start(self, name):
         self.note(f"starting {name}")
-        process = subprocess.Popen(self.argv[name], stdout=self.output,
-                                   stderr=subprocess.STDOUT, cwd=self.directory,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def reap():
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-        self.case.addCleanup(reap)
-        self.processes[name] = process
+        process = self.processes[name] = spawn(self.case, self.argv[name], self.output,
+                                               cwd=self.directory)
         return process
 
     def kill(self, name):
@@ -239,18 +255,12 @@ class Deployment(Processes):
     """
 
     def __init__(self, case, store=None):
-        self.case = case
-        self.directory = os.path.abspath(case.mktemp())
-        os.makedirs(self.directory)
+        self.makeDirectory(case, ("bufferdaemon", "dataforwarder"))
         self.port = freePort()
         self.store = store or SQLiteStore(os.path.join(self.directory, "rawlog.db"))
         self.logPath = os.path.join(self.directory, "messages")
         self.writer = LogWriter(self.logPath)
         self.state = os.path.join(self.directory, "state")
-        self.logs = {name: os.path.join(self.directory, name + ".log")
-                     for name in ("bufferdaemon", "dataforwarder", "processes")}
-        self.output = open(self.logs["processes"], "ab")
-        case.addCleanup(self.output.close)
         bdConf = writeRawLogConfigs(os.path.join(self.directory, "bd"), self.store.url,
                                     port=self.port, mmSize=16, rbSize=0, timeInterval=0.2,
                                     batchSize=2000)
@@ -258,12 +268,9 @@ class Deployment(Processes):
                                       sqlPort=self.port, sleepInterval=0.2,
                                       stateDirectory=self.state)
         self.argv = {
-            "bufferdaemon": TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
-                                      self.logs["bufferdaemon"], "mice-bufferdaemon",
-                                      "-c", bdConf],
-            "dataforwarder": TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
-                                       self.logs["dataforwarder"], "mice-dataforwarder",
-                                       "-c", fwConf],
+            "bufferdaemon": twistdArgv("mice-bufferdaemon", bdConf, self.logs["bufferdaemon"]),
+            "dataforwarder": twistdArgv("mice-dataforwarder", fwConf,
+                                        self.logs["dataforwarder"]),
         }
         self.processes = {}
 
@@ -495,16 +502,9 @@ class ForwarderFaultTests(TestCase):
         and data: the BufferDaemon holds and resumes, the forwarder waits, and
         every line is stored exactly once in MariaDB.
         """
-        server = PrivateMariaDB(self)
-        server.start()
-        await waitFor(server.ready, 60, "the private MariaDB to start")
+        server = await startPrivateMariaDB(self)
         store = MariaDBStore(server, "mice")
         self.addCleanup(store.close)
-        import pymysql
-
-        with closing(pymysql.connect(**server.connectArgs, autocommit=True)) as admin:
-            with admin.cursor() as cursor:
-                cursor.execute("CREATE DATABASE mice")
         deployment = Deployment(self, store)
         deployment.logs["mariadb"] = os.path.join(server.directory, "server.log")
         writing = await deployment.streamMidway(40000)

@@ -27,13 +27,7 @@ from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.sender import ReliableSender
 from mice.tap.bufferdaemon import buildBufferDaemon
-from mice.testing import (
-    SHIPPED_CONFIGS,
-    MemoryJournal,
-    MemoryReaction,
-    temporaryMariaDBUrl,
-    writeManagementDaemon,
-)
+from mice.testing import SHIPPED_CONFIGS, MemoryJournal, MemoryReaction, temporaryMariaDBUrl
 from tests import ROOT
 from tests.integration.test_faults import waitFor
 
@@ -58,6 +52,8 @@ def writeManagementHost(directory, journalUrl, port=0, reactions=((2, "rid_2_sen
 
     @return: the BufferDaemon config's path.
     """
+    from mice.testing import writeManagementDaemon
+
     os.makedirs(directory, exist_ok=True)
     act = os.path.join(directory, "act.conf")
     with open(act, "w") as f:

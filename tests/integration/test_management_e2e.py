@@ -31,10 +31,10 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.config import loadMatchFile
-from mice.testing import SHIPPED_CONFIGS, writeManagementDaemon
+from mice.testing import SHIPPED_CONFIGS, sqliteRows, writeManagementDaemon
 from tests.integration.processes import chainArgv
 from tests.integration.test_faults import accepting, freePort
-from tests.integration.test_forwarder_faults import LogWriter, Processes, tail
+from tests.integration.test_forwarder_faults import LogWriter, Processes
 
 #: Lines written (SAMPLE's five kinds: four alerts in every five lines).
 TOTAL_LINES = 1500
@@ -60,18 +60,10 @@ class Deployment(Processes):
     names = ("management", "agent", "dataforwarder")
 
     def __init__(self, case):
-        self.case = case
-        self.directory = os.path.abspath(case.mktemp())
-        os.makedirs(self.directory)
-        self.passed = False
-        case.addCleanup(self._removeIfPassed)
+        self.makeDirectory(case, self.names + ("reader",), keepUnlessPassed=True)
         self.managementPort, self.agentPort = freePort(), freePort()
         self.logPath = os.path.join(self.directory, "messages")
         self.writer = LogWriter(self.logPath)
-        self.logs = {name: os.path.join(self.directory, name + ".log")
-                     for name in self.names + ("processes", "reader")}
-        self.output = open(self.logs["processes"], "ab")
-        case.addCleanup(self.output.close)
         # A short path for the socket (108 bytes at most).
         socketDirectory = tempfile.mkdtemp(prefix="mice-e2e-")
         case.addCleanup(shutil.rmtree, socketDirectory, True)
@@ -120,10 +112,6 @@ class Deployment(Processes):
         return writeManagementDaemon(directory, self.managementPort,
                                      ring="MMPATH = cache-mh\nMMSIZE = 16\nRBSIZE = 0\n")
 
-    def _removeIfPassed(self):
-        if self.passed:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
     def note(self, what):
         self.output.write(f"--- {what} ({self.count('SELECT COUNT(*) FROM alert_entry', 0.1)}"
                           f" alerts stored, {self.writer.written} lines written)\n".encode())
@@ -133,21 +121,8 @@ class Deployment(Processes):
         return (f"{self.writer.written} lines written, "
                 f"{self.count('SELECT COUNT(*) FROM alert_entry')} alerts stored")
 
-    def diagnostics(self):
-        return "\n".join([f"in {self.directory}"] + [f"--- tail of {path}:\n{tail(path)}"
-                                                     for path in self.logs.values()])
-
     def query(self, sql, timeout=5):
-        import sqlite3
-        from contextlib import closing
-
-        if not os.path.exists(self.database):
-            return []
-        try:
-            with closing(sqlite3.connect(self.database, timeout=timeout)) as db:
-                return db.execute(sql).fetchall()
-        except sqlite3.OperationalError:
-            return []
+        return sqliteRows(self.database, sql, timeout)
 
     def count(self, sql, timeout=5):
         rows = self.query(sql, timeout)

@@ -16,9 +16,6 @@ acknowledged), and the journal is read while it is stopped.
 """
 
 import os
-import shutil
-import sqlite3
-from contextlib import closing
 
 from twisted.internet import reactor
 from twisted.internet.defer import CancelledError, ensureDeferred
@@ -29,9 +26,10 @@ from twisted.trial.unittest import TestCase
 from mice.alerts import Alert, Node, alertKey
 from mice.idmef import toXml
 from mice.services.sender import ReliableSender
-from mice.testing import writeManagementDaemon
+from mice.testing import sqliteRows, writeManagementDaemon
 from tests import ROOT
-from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
+from tests.integration.processes import twistdArgv
+from tests.integration.test_faults import accepting, freePort, waitFor
 from tests.integration.test_forwarder_faults import Processes, tail
 
 #: Alerts sent in all; every other one triggers the file agent too.
@@ -72,16 +70,8 @@ class ManagementHostProcess(Processes):
     names = ("management",)
 
     def __init__(self, case, mmSize):
-        self.case = case
-        self.directory = os.path.abspath(case.mktemp())
-        os.makedirs(self.directory)
-        self.passed = False
-        case.addCleanup(self._removeIfPassed)
+        self.makeDirectory(case, self.names, keepUnlessPassed=True)
         self.port = freePort()
-        self.logs = {name: os.path.join(self.directory, name + ".log")
-                     for name in ("management", "processes")}
-        self.output = open(self.logs["processes"], "ab")
-        case.addCleanup(self.output.close)
         self.database = os.path.join(self.directory, "alerts.db")
         self.files = os.path.join(self.directory, "run")
         plugins = os.path.join(self.directory, "pluginpath", "mice", "plugins")
@@ -105,9 +95,8 @@ class ManagementHostProcess(Processes):
         ring = (f"MMPATH = cache-mh\nMMSIZE = {mmSize}\nRBSIZE = 0\n" if mmSize
                 else "RBSIZE = 32\n")
         conf = writeManagementDaemon(mh, self.port, ring=ring)
-        self.argv = {"management": TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
-                                             self.logs["management"], "mice-bufferdaemon",
-                                             "-c", conf]}
+        self.argv = {"management": twistdArgv("mice-bufferdaemon", conf,
+                                              self.logs["management"])}
         self.processes = {}
 
     def start(self, name):
@@ -121,18 +110,8 @@ class ManagementHostProcess(Processes):
             else:
                 os.environ["PYTHONPATH"] = saved
 
-    def _removeIfPassed(self):
-        if self.passed:
-            shutil.rmtree(self.directory, ignore_errors=True)
-
     def query(self, sql):
-        if not os.path.exists(self.database):
-            return []
-        try:
-            with closing(sqlite3.connect(self.database, timeout=5)) as db:
-                return db.execute(sql).fetchall()
-        except sqlite3.OperationalError:
-            return []
+        return sqliteRows(self.database, sql)
 
     def count(self, sql):
         rows = self.query(sql)

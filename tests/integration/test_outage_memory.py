@@ -21,10 +21,10 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
-from mice.testing import PrivateMariaDB, writeRawLogConfigs
-from tests.integration.processes import spawn
+from mice.testing import writeRawLogConfigs
+from tests.integration.processes import shipThrough
 from tests.integration.test_endtoend import writeCorpus
-from tests.integration.test_faults import MICE, TWISTD, accepting, freePort, waitFor
+from tests.integration.test_faults import freePort, startPrivateMariaDB, waitFor
 
 #: How long the database is away, in seconds.
 OUTAGE = 20.0
@@ -53,18 +53,12 @@ def memory(pid):
 class OutageMemoryTests(TestCase):
     timeout = 180
 
-    def spawn(self, argv, log):
-        return spawn(self, argv, log)
-
     async def test_killedDatabase(self):
-        server = PrivateMariaDB(self)
-        server.start()
-        await waitFor(server.ready, 60, "the private MariaDB to start")
+        server = await startPrivateMariaDB(self)
         import pymysql
 
         admin = pymysql.connect(**server.connectArgs, autocommit=True)
         with admin.cursor() as cursor:
-            cursor.execute("CREATE DATABASE mice")
             cursor.execute("ALTER USER root@localhost IDENTIFIED BY %s", (PASSWORD,))
         admin.close()
         server.connectArgs["password"] = PASSWORD
@@ -98,14 +92,9 @@ class OutageMemoryTests(TestCase):
             mmSize=64, rbSize=0, timeInterval=0.2, batchSize=5000, maxErr=10)
         corpus = os.path.join(directory, "corpus.log")
         lines = writeCorpus(corpus, 150000)
-        log = open(os.path.join(directory, "processes.log"), "ab")
-        self.addCleanup(log.close)
+        shipping = await shipThrough(self, directory, conf, port, corpus)
+        daemon, sender = shipping.daemon, shipping.sender
         daemonLog = os.path.join(directory, "daemon.log")
-        daemon = self.spawn(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
-                                      "mice-bufferdaemon", "-c", conf], log)
-        await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
-        sender = self.spawn(MICE + ["send", "--to", f"127.0.0.1:{port}", "--timeout", "150",
-                                    corpus], log)
         await waitFor(lambda: (stored() or (0, 0))[0] > 20000, 60, "rows to arrive")
 
         before = memory(daemon.pid)

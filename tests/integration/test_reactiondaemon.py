@@ -25,7 +25,8 @@ from mice.protocols import reaction, wire
 from mice.security.policy import LinkSecurity
 from mice.security.psk import PskSecurity, deriveMasterKey
 from mice.services.reactionclient import ReactionClient
-from tests.integration.test_faults import MICE, TWISTD, accepting, freePort, waitFor
+from tests.integration.processes import MICE, TWISTD
+from tests.integration.test_faults import accepting, freePort, waitFor
 from tests.integration.test_securelink import RawLink, Replay
 
 KEY = "0123456789abcdef" * 8

@@ -8,17 +8,13 @@ kept.  (The reload logic with a Clock: C{tests.unit.services.test_reload}.)
 import os
 import signal
 
-from twisted.internet import reactor
-from twisted.internet.endpoints import serverFromString
 from twisted.trial.unittest import TestCase
 
-from mice.decoders.idmef import IdmefDecoder
 from mice.postproc.aaregex import MATCHES_PER_LINE
-from mice.ringbuffer import openRing
-from mice.services.bufferdaemon import BufferDaemon, Pipeline
-from mice.testing import MemoryPostProcessor, writeAgentConfigs
-from tests.integration.processes import MICE, TWISTD, spawn
-from tests.integration.test_faults import accepting, freePort, waitFor
+from mice.testing import writeAgentConfigs
+from tests.integration.processes import shipThrough
+from tests.integration.test_agent import memoryManagementHost
+from tests.integration.test_faults import freePort, waitFor
 
 FAILED = ("Nov 22 10:00:01 web01 sshd[811]: Failed password for alice from 10.0.0.7"
           " port 52311 ssh2 RELOADED-RULE #{n}")
@@ -41,35 +37,21 @@ def readLog(path):
 class SighupUnderLoadTests(TestCase):
     timeout = 180
 
-    def spawn(self, argv, log):
-        return spawn(self, argv, log)
-
     async def test_reloadUnderLoad(self):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
-        received = MemoryPostProcessor()
-        management = BufferDaemon(
-            [serverFromString(reactor, "tcp:0:interface=127.0.0.1")],
-            [Pipeline(IdmefDecoder(), received, openRing(None, 0, None, 256),
-                      name="management")], reactor, timeInterval=0.1)
-        [port] = await management.startService()
-        self.addCleanup(management.stopService)
+        received, port = await memoryManagementHost(self, ringSize=256)
         agentPort = freePort()
         conf = writeAgentConfigs(os.path.join(directory, "agent"), port.getHost().port,
                                  port=agentPort, mmSize=4)
         rules = os.path.join(directory, "agent", "aa.conf")
-        output = open(os.path.join(directory, "processes.log"), "ab")
-        self.addCleanup(output.close)
-        daemonLog = os.path.join(directory, "agent.log")
-        agent = self.spawn(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
-                                     "mice-bufferdaemon", "-c", conf], output)
-        await waitFor(lambda: accepting(agentPort), 30, "the agent to listen")
-
         corpus = os.path.join(directory, "corpus.log")
         with open(corpus, "w") as f:
             f.write("".join(FAILED.format(n=n) + "\n" for n in range(1, LINES + 1)))
-        sender = self.spawn(MICE + ["send", "--to", f"127.0.0.1:{agentPort}", "--timeout",
-                                    "150", corpus], output)
+        shipping = await shipThrough(self, directory, conf, agentPort, corpus,
+                                     daemonLog="agent.log")
+        daemonLog = os.path.join(directory, "agent.log")
+        agent, sender = shipping.daemon, shipping.sender
 
         def seqs(index):
             return {r.seq // MATCHES_PER_LINE for r in received.stored

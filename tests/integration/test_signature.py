@@ -35,9 +35,9 @@ from tests.integration.fixtures_db import (
     logBatch,
     pool,
 )
-from tests.integration.processes import MICE, TWISTD, mice, spawn
+from tests.integration.processes import mice, shipThrough, spawn
 from tests.integration.test_endtoend import writeCorpus
-from tests.integration.test_faults import accepting, freePort, waitFor
+from tests.integration.test_faults import freePort, waitFor
 from tests.integration.test_management import DATA, writeManagementHost
 from tests.integration.test_schema import alertRow
 
@@ -260,14 +260,8 @@ class SignatureTestsMixin:
                                   timeInterval=0.2, batchSize=1000, signKey=self.writeKey())
         corpus = os.path.join(directory, "corpus.log")
         lines = writeCorpus(corpus, 40000)
-        log = open(os.path.join(directory, "processes.log"), "ab")
-        self.addCleanup(log.close)
-        argv = TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
-                         os.path.join(directory, "daemon.log"), "mice-bufferdaemon", "-c", conf]
-        daemon = spawn(self, argv, log)
-        await waitFor(lambda: accepting(port), 30, "the BufferDaemon to listen")
-        sender = spawn(self, MICE + ["send", "--to", f"127.0.0.1:{port}", "--timeout", "100",
-                                     corpus], log)
+        argv, log, daemon, sender = await shipThrough(self, directory, conf, port, corpus,
+                                                      timeout=100)
         await waitFor(lambda: self.storedRows() > 5000, 60, "rows to arrive")
         daemon.send_signal(signal.SIGKILL)
         daemon.wait()

@@ -159,7 +159,7 @@ class RunSettingsTests(TestCase):
         """
         import subprocess
 
-        from tests.integration.test_faults import TWISTD
+        from tests.integration.processes import TWISTD
 
         if os.getuid() != 0:
             raise SkipTest("needs root: the check is about dropping root's privileges")
