@@ -28,6 +28,8 @@ Passwords never reach the log: targets are shown with
 L{mice.protocols.amqp.AmqpUrl.masked}.
 """
 
+from collections import deque
+
 from twisted.application.service import Service
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import Factory
@@ -337,6 +339,12 @@ class BrokerIntake(_BrokerClient):
         self.daemon = daemon
         self.unacknowledged = 0
         self._kinds = frozenset(p.decoder.kind for p in daemon.pipelines)
+        # Delivery tags handed to the daemon and not yet acknowledged, in
+        # delivery order; those of them it has made durable; the call that
+        # will acknowledge them (one frame per reactor turn).
+        self._outstanding = deque()
+        self._durable = set()
+        self._ackCall = None
         self.attachMetrics(metrics or daemon.metrics)
 
     def attachMetrics(self, metrics):
@@ -347,6 +355,14 @@ class BrokerIntake(_BrokerClient):
         self._rejected = metrics.counter("broker_batches_rejected", queue=queue)
         metrics.watch("broker_unacknowledged", lambda: {queue: self.unacknowledged})
 
+    def stopService(self):
+        # The acknowledgements of the daemon's last flush go out before the
+        # connection closes (the daemon stops its children after it).
+        if self._ackCall is not None and self._ackCall.active():
+            self._ackCall.cancel()
+            self._acknowledge(self.channel)
+        return super().stopService()
+
     @inlineCallbacks
     def _setUp(self, connection):
         channel = yield self._openChannel(connection)
@@ -355,7 +371,7 @@ class BrokerIntake(_BrokerClient):
         if connection is not self._connection:
             return
         self.channel = channel
-        self.unacknowledged = 0
+        self._forgetDeliveries()
         self.log.info("{server}: consuming (prefetch {prefetch})", server=self.description,
                       prefetch=self.target.prefetch)
         self._take(queue, channel)
@@ -387,10 +403,6 @@ class BrokerIntake(_BrokerClient):
             if kind not in self._kinds:
                 raise amqp.BrokerError(f"this server takes no {kind!r} data (it takes:"
                                        f" {', '.join(sorted(self._kinds))})")
-            self.unacknowledged += 1
-            self._consumed.inc()
-            if method.redelivered:
-                self._redelivered.inc()
             self.daemon.batchReceived(
                 _Delivery(self, channel, source, kind, method.redelivered), batch,
                 message.body)
@@ -400,6 +412,13 @@ class BrokerIntake(_BrokerClient):
                            " server: {error}", server=self.description, tag=tag, error=e)
             channel.basic_reject(tag, requeue=False)
             return
+        # Counted once the daemon holds it (batchReceived did not raise): a
+        # rejected tag is settled already and never waits in _outstanding.
+        self._outstanding.append(tag)
+        self.unacknowledged += 1
+        self._consumed.inc()
+        if method.redelivered:
+            self._redelivered.inc()
         if self.unacknowledged >= self.target.prefetch and not any(
                 p.flushing for p in self.daemon.pipelines):
             # The whole window waits for the store and no flush would end
@@ -410,21 +429,55 @@ class BrokerIntake(_BrokerClient):
 
     def stored(self, channel, deliveryTag):
         """
-        The batch of C{deliveryTag} is durable in every pipeline: ack it
-        (unless its channel is gone: the broker has given it out again, and
-        the stores will ignore the copy).
+        The batch of C{deliveryTag} is durable in every pipeline: it will be
+        acknowledged (unless its channel is gone: the broker has given it
+        out again, and the stores will ignore the copy).
+
+        Acknowledgements go out once per reactor turn, as one C{basic_ack}
+        with C{multiple=True} for the longest run of delivered tags that
+        are all durable: a flush that stores several batches acks them in
+        one frame, and a tag stored before an older one (two pipelines of
+        different kinds) waits for it, since C{multiple} would ack the
+        older one too.
         """
         if channel is not self.channel:
             return
-        self.unacknowledged -= 1
-        self._acked.inc()
-        channel.basic_ack(deliveryTag)
+        self._durable.add(deliveryTag)
+        if self._ackCall is None:
+            self._ackCall = self.clock.callLater(0, self._acknowledge, channel)
+
+    def _acknowledge(self, channel):
+        self._ackCall = None
+        if channel is not self.channel:
+            return
+        outstanding, durable = self._outstanding, self._durable
+        last, count = None, 0
+        while outstanding and outstanding[0] in durable:
+            last = outstanding.popleft()
+            durable.discard(last)
+            count += 1
+        if last is None:
+            return
+        self.unacknowledged -= count
+        self._acked.inc(count)
+        channel.basic_ack(last, multiple=True)
+
+    def _forgetDeliveries(self):
+        """
+        A channel is gone or new: its delivery tags mean nothing any more.
+        """
+        if self._ackCall is not None and self._ackCall.active():
+            self._ackCall.cancel()
+        self._ackCall = None
+        self._outstanding.clear()
+        self._durable.clear()
+        self.unacknowledged = 0
 
     def channelLost(self, reason):
         self.log.info("{server}: connection lost ({reason}); {n} unacknowledged batches go"
                       " back to the queue", server=self.description,
                       reason=reason.getErrorMessage(), n=self.unacknowledged)
-        self.unacknowledged = 0
+        self._forgetDeliveries()
 
 
 def brokerSender(reactor, target, source, kind, description=None, metrics=None,

@@ -12,17 +12,27 @@ import os
 import re
 import signal
 import sqlite3
+from types import SimpleNamespace
 
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
-from twisted.trial.unittest import TestCase
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 import mice
 from mice.config import loadBufferDaemon, loadDataForwarder
 from mice.db.schema import RAWLOG_TABLES
+from mice.decoders.logformat import LogFormatDecoder
 from mice.forwarder.shipping import shipFile
+from mice.protocols import amqp, wire
 from mice.protocols.amqp import BrokerTarget, parseAmqpUrl
+from mice.ringbuffer import MemoryRing
 from mice.services.broker import BrokerIntake, brokerSender
+from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap import dataforwarder
 from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
@@ -52,6 +62,159 @@ def brokerSection(url, queue, prefetch=8):
 def twistd(directory, name, command, conf):
     log = open(os.path.join(directory, f"{name}.log"), "w")
     return log, TWISTD + ["--nodaemon", "--pidfile=", "--logfile", "-", command, "-c", conf]
+
+
+class RecordingChannel:
+    """
+    What a consumer's channel is told: acks (tag, multiple), rejects, nacks.
+    """
+
+    def __init__(self):
+        self.acks = []
+        self.rejects = []
+        self.nacks = []
+
+    def basic_ack(self, tag, multiple=False):
+        self.acks.append((tag, multiple))
+
+    def basic_reject(self, tag, requeue=True):
+        self.rejects.append(tag)
+
+    def basic_nack(self, tag, multiple=False, requeue=True):
+        self.nacks.append(tag)
+
+
+class HeldStore:
+    """
+    A post-processor whose every flush waits until the test fires it.
+    """
+
+    name = "held"
+    maxErrors = 3
+
+    def __init__(self):
+        self.flushes = []
+
+    def start(self):
+        pass
+
+    def process(self, records):
+        d = Deferred()
+        self.flushes.append((list(records), d))
+        return d
+
+    def stop(self):
+        pass
+
+
+HOST = {"hostname": "web01", "domain": "", "ip": "10.0.0.5", "osystem": "Linux",
+        "release": "", "version": ""}
+
+
+class IntakeAcknowledgementTests(SynchronousTestCase):
+    """
+    L{BrokerIntake} in front of a real L{BufferDaemon} (memory ring, a store
+    the test settles), its channel one that records what it is told.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.store = HeldStore()
+        self.daemon = BufferDaemon([], [Pipeline(LogFormatDecoder(), self.store, MemoryRing(64),
+                                                 flushRecords=30)], self.clock, timeInterval=2.0)
+        self.daemon.startService()
+        self.addCleanup(self.daemon.stopService)
+        target = BrokerTarget(parseAmqpUrl("amqp://127.0.0.1/"), "q", prefetch=16)
+        self.intake = BrokerIntake(target, self.daemon, self.clock,
+                                   TCP4ClientEndpoint(MemoryReactor(), "127.0.0.1", 1))
+        self.channel = self.intake.channel = RecordingChannel()
+
+    def deliver(self, tag, records=10, body=None):
+        if body is None:
+            body = wire.encodeMessage(wire.batch(
+                0, "/var/log/messages", 1 + (tag - 1) * records, HOST,
+                [["2026-11-22", "10:00:00", f"line {tag}.{n}", ""] for n in range(records)]))
+        self.intake._deliver(SimpleNamespace(
+            channel=self.channel, body=body,
+            method=SimpleNamespace(delivery_tag=tag, redelivered=False),
+            properties=SimpleNamespace(headers=amqp.headers("web01", "log"))))
+
+    def test_oneAckPerFlush(self):
+        """
+        The batches one flush stores are acknowledged together, once it has
+        stored them, by one C{basic_ack(last, multiple=True)}.
+        """
+        for tag in (1, 2, 3):
+            self.deliver(tag)
+        self.clock.advance(0)
+        [(records, d)] = self.store.flushes
+        self.assertEqual(len(records), 30)
+        self.assertEqual(self.channel.acks, [])
+        self.assertEqual(self.intake.unacknowledged, 3)
+        d.callback(None)
+        self.assertEqual(self.channel.acks, [], "sent at the end of the reactor turn")
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(3, True)])
+        self.assertEqual(self.intake.unacknowledged, 0)
+
+    def test_olderTagNotYetDurable(self):
+        """
+        A tag made durable before an older one is not acknowledged until
+        the older one is too: C{multiple=True} would acknowledge the older
+        one with it.
+        """
+        for tag in (1, 2, 3):
+            self.deliver(tag, records=1)
+        self.intake.stored(self.channel, 3)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [])
+        self.intake.stored(self.channel, 1)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(1, True)])
+        self.intake.stored(self.channel, 2)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(1, True), (3, True)])
+        self.assertEqual(self.intake.unacknowledged, 0)
+
+    def test_rejectedTagNeverWaitedFor(self):
+        """
+        A poison message is rejected at once and the tags after it are not
+        held back by it.
+        """
+        self.deliver(1, records=1)
+        self.deliver(2, body=b"not json")
+        self.deliver(3, records=1)
+        self.assertEqual(self.channel.rejects, [2])
+        self.intake.stored(self.channel, 1)
+        self.intake.stored(self.channel, 3)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(3, True)])
+
+    def test_oldChannelForgotten(self):
+        """
+        What was stored from a channel that is gone is not acknowledged on
+        the next one (the broker has given those messages out again).
+        """
+        self.deliver(1, records=1)
+        self.intake.stored(self.channel, 1)
+        old, self.intake.channel = self.channel, None
+        self.intake.channelLost(Failure(Exception("cut")))
+        self.channel = self.intake.channel = RecordingChannel()
+        self.clock.advance(0)
+        self.intake.stored(old, 1)
+        self.clock.advance(0)
+        self.assertEqual((old.acks, self.channel.acks), ([], []))
+        self.assertEqual(self.intake.unacknowledged, 0)
+
+    def test_stopSendsPendingAcks(self):
+        """
+        The acknowledgements of the last flush leave before the intake
+        closes its connection.
+        """
+        self.deliver(1, records=1)
+        self.intake.stored(self.channel, 1)
+        self.intake.stopService()
+        self.assertEqual(self.channel.acks, [(1, True)])
 
 
 class BrokerOnlyDaemonTests(TestCase):
