@@ -31,9 +31,10 @@ L{mice.protocols.amqp.AmqpUrl.masked}.
 from collections import deque
 
 from twisted.application.service import Service
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from mice.metrics import Metrics
 from mice.outbox import UnknownBatch
@@ -101,18 +102,70 @@ def _protocolClass():
             self.owner.brokerReady(self)
             return self
 
+        def _on_connection_failed(self, connection, error=None):
+            # pika's adapter fails `ready` with AMQPConnectionError(attempts)
+            # and drops the reason (a refused login, a vhost denied): keep it.
+            self.openError = openingError(error, *getattr(self, "_lostWhile", (None, None)))
+            super()._on_connection_failed(connection, error)
+
         def _notOpened(self, failure):
             # The broker refused the login or the vhost: it closes the
             # socket, and ClientService tries again after its backoff.
+            error = getattr(self, "openError", None)
+            if isinstance(error, Exception):
+                failure = Failure(error)
+            reason = failure.getErrorMessage() or failure.type.__name__
             self.owner.log.error("{server}: the broker did not open the connection: {reason}",
-                                 server=self.owner.description,
-                                 reason=failure.getErrorMessage() or failure.type.__name__)
+                                 server=self.owner.description, reason=reason)
+            if refusal(failure.value):
+                self.owner.brokerRefused(f"{failure.type.__name__}: {reason}")
 
         def connectionLost(self, reason):
+            # What pika knew before the adapter overwrites it with
+            # ConnectionDone: the broker's Connection.Close, the stage.
+            impl = self._impl
+            self._lostWhile = (getattr(impl, "_error", None),
+                               getattr(impl, "connection_state", None))
             super().connectionLost(reason)
             self.owner.brokerLost(self, reason)
 
     return BrokerProtocol
+
+
+def openingError(error, pending, state):
+    """
+    Why a connection did not open, from what pika knew when it was lost:
+    the broker's own Connection.Close if it sent one, else the stage it was
+    lost at (the login, or the vhost), else C{error}.
+    """
+    from pika import connection, exceptions
+
+    if isinstance(pending, exceptions.ConnectionClosedByBroker):
+        return pending
+    if state == connection.Connection.CONNECTION_START:
+        return exceptions.ProbableAuthenticationError(
+            "the broker closed the connection at the login: wrong user or password?")
+    if state == connection.Connection.CONNECTION_TUNE:
+        return exceptions.ProbableAccessDeniedError(
+            "the broker closed the connection at the vhost: one this user may not use?")
+    return error
+
+
+def refusal(error):
+    """
+    Whether C{error} (from opening a connection or setting up its channel)
+    is the broker saying no -- bad credentials, a vhost or a queue this user
+    may not use, a queue declared already with other arguments -- which
+    trying again will not change.
+    """
+    from pika import exceptions
+
+    if isinstance(error, exceptions.ProbableAuthenticationError
+                  | exceptions.ProbableAccessDeniedError | exceptions.AuthenticationError):
+        return True
+    return (isinstance(error, exceptions.ChannelClosedByBroker
+                       | exceptions.ConnectionClosedByBroker)
+            and error.reply_code in (403, 406, 530))
 
 
 class _BrokerFactory(Factory):
@@ -143,6 +196,7 @@ class _BrokerClient(Service):
         self.channel = None
         self._connection = None
         self._readyBefore = False
+        self._refusedWaiters = []
         factory = _BrokerFactory(self, connectionParameters(target.url, name), clock)
         self._client = reconnecting(endpoint, self.description, factory, clock, retryPolicy)
 
@@ -166,9 +220,11 @@ class _BrokerClient(Service):
         self._setUp(connection).addErrback(self._setUpFailed, connection)
 
     def _setUpFailed(self, failure, connection):
+        reason = failure.getErrorMessage() or failure.type.__name__
         self.log.error("{server}: setting up the channel failed ({reason}); reconnecting",
-                       server=self.description,
-                       reason=failure.getErrorMessage() or failure.type.__name__)
+                       server=self.description, reason=reason)
+        if refusal(failure.value):
+            self.brokerRefused(f"{failure.type.__name__}: {reason}")
         if connection.transport is not None:
             connection.transport.loseConnection()
 
@@ -179,6 +235,22 @@ class _BrokerClient(Service):
         yield channel.queue_declare(queue=target.queue, durable=True,
                                     arguments=target.queueArguments())
         return channel
+
+    def whenRefused(self):
+        """
+        @return: a Deferred that fires with the broker's reason the next time
+            it refuses this client (L{refusal}); it goes on trying all the
+            same, as a daemon should, and a command such as C{mice send}
+            gives up.
+        """
+        d = Deferred()
+        self._refusedWaiters.append(d)
+        return d
+
+    def brokerRefused(self, reason):
+        waiting, self._refusedWaiters = self._refusedWaiters, []
+        for d in waiting:
+            d.callback(reason)
 
     def brokerLost(self, connection, reason):
         if connection is self._connection:

@@ -41,9 +41,10 @@ from mice.testing import (
     writeForwarderConfig,
     writeRawLogConfigs,
 )
-from tests.integration.fixtures_broker import ScratchVhost
+from tests.integration.fixtures_broker import ScratchVhost, rabbitmqctl
 from tests.integration.fixtures_db import ScratchMariaDB, sqliteUrl
-from tests.integration.processes import TWISTD, spawn
+from tests.integration.processes import MICE, TWISTD, spawn
+from tests.integration.processes import mice as runMice
 from tests.integration.test_console import until
 from tests.integration.test_management import writeManagementHost
 
@@ -62,6 +63,24 @@ def brokerSection(url, queue, prefetch=8):
 def twistd(directory, name, command, conf):
     log = open(os.path.join(directory, f"{name}.log"), "w")
     return log, TWISTD + ["--nodaemon", "--pidfile=", "--logfile", "-", command, "-c", conf]
+
+
+def storedSeqs(path):
+    """
+    The seqs stored, sorted; none before the store made its tables.  A
+    read waits for the daemon's write in progress (up to 60 s, on a
+    loaded machine) rather than taking a locked database for an empty one.
+    """
+    db = sqlite3.connect(path, timeout=60)
+    try:
+        return sorted(seq for table in RAWLOG_TABLES
+                      for (seq,) in db.execute(f"SELECT seq FROM {table}"))
+    except sqlite3.OperationalError as e:
+        if "no such table" not in str(e):
+            raise
+        return []
+    finally:
+        db.close()
 
 
 class RecordingChannel:
@@ -240,21 +259,7 @@ class ForwarderOutageTests(TestCase):
     timeout = 300
 
     def countSqlite(self, path):
-        """
-        The seqs stored, sorted; none before the store made its tables.  A
-        read waits for the daemon's write in progress (up to 60 s, on a
-        loaded machine) rather than taking a locked database for an empty one.
-        """
-        db = sqlite3.connect(path, timeout=60)
-        try:
-            return sorted(seq for table in RAWLOG_TABLES
-                          for (seq,) in db.execute(f"SELECT seq FROM {table}"))
-        except sqlite3.OperationalError as e:
-            if "no such table" not in str(e):
-                raise
-            return []
-        finally:
-            db.close()
+        return storedSeqs(path)
 
     async def test_brokerCutForwarderSpools(self):
         """
@@ -477,3 +482,117 @@ class CompetingAgentsTests(TestCase):
         prefixes = {messageId.rsplit("-", 1)[0] for messageId in messageIds}
         self.assertLessEqual(prefixes, {"agent0", "agent1", "agent2"})
         self.assertGreaterEqual(len(prefixes), 2)
+
+
+class SendTests(TestCase):
+    """
+    C{mice send --amqp URL --queue NAME FILE}: a file published as a
+    forwarder would, exit 0 only once the broker has confirmed every batch.
+    """
+
+    timeout = 300
+
+    def logFile(self, count):
+        path = os.path.abspath(self.mktemp())
+        with open(path, "w") as f:
+            f.write(logLines(1, count))
+        return path
+
+    def test_publishedAsAForwarderWould(self):
+        """
+        Every batch is one persistent message in a quorum queue: the link's
+        batch line (stream, first sequence number, records), the sender's
+        name and kind in its headers, its idempotency key as message id.
+        """
+        vhost = ScratchVhost(self)
+        path = self.logFile(2500)
+        status, out, err = runMice("send", "--amqp", vhost.url, "--queue", "rawlog",
+                                "--source", "client7", "--timeout", "60", path)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out, f"{path}: 2500 records in 3 batches confirmed by"
+                              f" {BrokerTarget(parseAmqpUrl(vhost.url), 'rawlog')}\n")
+        self.assertIn("rawlog\tquorum", rabbitmqctl("list_queues", "-p", vhost.name,
+                                                     "--no-table-headers", "name", "type"))
+        import pika
+
+        connection = pika.BlockingConnection(pika.URLParameters(vhost.url))
+        self.addCleanup(connection.close)
+        channel = connection.channel()
+        messages = []
+        while True:
+            method, properties, body = channel.basic_get("rawlog", auto_ack=True)
+            if method is None:
+                break
+            messages.append((properties, wire.decodeMessage(body)))
+        # (A quorum queue adds headers of its own, such as x-delivery-count.)
+        self.assertEqual([(p.delivery_mode, {k: v for k, v in p.headers.items()
+                                             if k.startswith("mice-")}, p.message_id)
+                          for p, _ in messages],
+                         [(2, amqp.headers("client7", "log"), f"client7|{path}|{seq}")
+                          for seq in (1, 1001, 2001)])
+        self.assertEqual([(m["stream"], m["seq"], len(m["recs"])) for _, m in messages],
+                         [(path, 1, 1000), (path, 1001, 1000), (path, 2001, 500)])
+        self.assertEqual([r[2] for _, m in messages for r in m["recs"]],
+                         logLines(1, 2500).splitlines())
+
+    def test_refusedLogin(self):
+        """
+        A password the broker refuses ends the command at once (no
+        --timeout needed) with the broker's reason, exit status 1, and the
+        password in no output.
+        """
+        vhost = ScratchVhost(self, ownUser=True)
+        url = vhost.url.replace(vhost.password, "not-" + vhost.password)
+        status, out, err = runMice("send", "--amqp", url, "--queue", "rawlog",
+                                self.logFile(10))
+        self.assertEqual(status, 1)
+        self.assertIn("refused: ", err)
+        self.assertIn("ACCESS_REFUSED", err)
+        self.assertNotIn(vhost.password, out + err)
+
+    def test_notConfirmedIsFailure(self):
+        """
+        What the broker has not confirmed when --timeout runs out is a
+        failure (nothing listens on the port).
+        """
+        status, out, err = runMice("send", "--amqp", "amqp://guest:guest@127.0.0.1:1/",
+                                "--queue", "rawlog", "--timeout", "1.5", self.logFile(10))
+        self.assertEqual(status, 1)
+        self.assertIn("gave up after 1.5s; 10 records not confirmed", err)
+
+    def test_optionsThatDoNotFit(self):
+        """
+        --amqp without --queue, the link's security options with --amqp,
+        and --queue without --amqp are usage errors (exit status 2).
+        """
+        path = self.logFile(1)
+        for args in (["--amqp", "amqp://127.0.0.1/"],
+                     ["--amqp", "amqp://127.0.0.1/", "--queue", "q", "--enckey-file", path],
+                     ["--to", "127.0.0.1:1", "--queue", "q"]):
+            status, out, err = runMice("send", *args, path)
+            self.assertEqual(status, 2, args)
+            self.assertTrue(err.startswith("mice send: --"), err)
+
+    async def test_storedOnceByAConsumer(self):
+        """
+        What C{mice send} publishes, a raw-log BufferDaemon consuming the
+        queue stores, every line once.
+        """
+        from twisted.internet.utils import getProcessOutputAndValue
+
+        vhost = ScratchVhost(self)
+        directory = os.path.abspath(self.mktemp())
+        url, db = sqliteUrl(self)
+        conf = writeRawLogConfigs(directory, url, batchSize=500)
+        with open(conf, "a") as f:
+            f.write(brokerSection(vhost.url, "rawlog"))
+        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        out, err, status = await getProcessOutputAndValue(
+            MICE[0], MICE[1:] + ["send", "--amqp", vhost.url, "--queue", "rawlog",
+                                 "--timeout", "60", self.logFile(3000)], env=os.environ)
+        self.assertEqual(status, 0, err)
+        await until(lambda: len(storedSeqs(db)) == 3000, 60)
+        await until(lambda: vhost.queues() == {"rawlog": (0, 0)}, 30)
+        self.assertEqual(storedSeqs(db), list(range(1, 3001)))
