@@ -51,6 +51,7 @@ from typing import NamedTuple
 
 from mice.alerts import Alert
 from mice.analysis.extract import idValues, nodesFor
+from mice.analysis.hyperscancache import compileDatabase
 
 #: The key of the DEFAULT section's unclassified-line match.
 DEFAULT_KEY = "DEFAULT"
@@ -767,11 +768,9 @@ class _HyperscanLiterals:
 
         self._literals = literals
         self._lengths = [len(lit.encode("utf-8")) for lit in literals]
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=[re.escape(lit).encode("utf-8") for lit in literals],
-            ids=list(range(len(literals))),
-            flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(literals))
+        self._db = compileDatabase(
+            [re.escape(lit).encode("utf-8") for lit in literals], range(len(literals)),
+            [hyperscan.HS_FLAG_SOM_LEFTMOST] * len(literals))
 
     def scan(self, text):
         data = text.encode("utf-8", "surrogatepass")
@@ -840,11 +839,11 @@ class HyperscanPatterns:
                 text = "(?s)" + text
             usable.append((pattern, text.encode("ascii")))
 
-        def compiled(chosen):
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            db.compile(expressions=[text for _, text in chosen],
-                       ids=list(range(len(chosen))), flags=[flags] * len(chosen))
-            return db
+        def compiled(chosen, cached=True):
+            # Kept on disk (hyperscancache): compiling is most of the start.
+            return compileDatabase([text for _, text in chosen], range(len(chosen)),
+                                   [flags] * len(chosen),
+                                   directory=None if cached else "")
 
         self._db = None
         if usable:
@@ -855,7 +854,7 @@ class HyperscanPatterns:
                 kept = []
                 for one in usable:
                     try:
-                        compiled([one])
+                        compiled([one], cached=False)
                     except hyperscan.error:
                         continue
                     kept.append(one)
