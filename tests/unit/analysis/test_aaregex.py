@@ -419,6 +419,22 @@ class HyperscanTests(SynchronousTestCase):
                                                      for x in lines])
 
 
+    def test_separatorsInAsciiLines(self):
+        """
+        An ASCII line holding a separator (C{\\x1c}-C{\\x1f}: a space to
+        C{re}'s C{\\s}, not to Hyperscan's) is matched by C{re}: the same
+        matches as the literal scan.
+        """
+        settings = loadAaRegex(writeConfig(self, _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuF_Rule = "Failed\\spassword"
+"""))
+        lines = ["a", "Failed\x1cpassword", "Failed password", "b\x1f", "Failed\x1fpassword"]
+        expected = AaRegexMatcher(settings, "literal").matchIndexed(lines)
+        self.assertEqual([i for i, _ in expected], [1, 2, 4])
+        self.assertEqual(AaRegexMatcher(settings, "hyperscan").matchIndexed(lines), expected)
+
+
 class ExtractTests(SynchronousTestCase):
     def test_sshd(self):
         sources, targets = nodesFor(SSH_FAILED, "gate", "10.0.0.5")
