@@ -35,6 +35,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -92,6 +93,42 @@ def metric(port, name):
                if line.startswith(name + "{") or line.startswith(name + " "))
 
 
+class Watcher(threading.Thread):
+    """
+    Samples, every C{interval} seconds until stopped, the messages ready in
+    the queue (a passive declare) and what the consumers hold
+    unacknowledged (their metrics pages): which side waits for which.
+    """
+
+    def __init__(self, queue, ports, prefetch, interval=0.25):
+        super().__init__(daemon=True)
+        self.queue, self.ports, self.prefetch, self.interval = queue, ports, prefetch, interval
+        self.samples = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        connection = blocking()
+        try:
+            channel = connection.channel()
+            while not self.stopping.wait(self.interval):
+                ready = channel.queue_declare(self.queue, passive=True).method.message_count
+                held = [metric(port, "mice_broker_unacknowledged") for port in self.ports]
+                self.samples.append((ready, held))
+        finally:
+            connection.close()
+
+    def summary(self):
+        self.stopping.set()
+        self.join()
+        n = len(self.samples) or 1
+        full = sum(1 for _, held in self.samples for h in held if h >= self.prefetch)
+        return (f"watch: samples={len(self.samples)}"
+                f" queue_ready_mean={sum(r for r, _ in self.samples) / n:.1f}"
+                f" queue_ready_max={max((r for r, _ in self.samples), default=0)}"
+                f" consumer_unacked_mean={sum(sum(h) for _, h in self.samples) / n:.1f}"
+                f" consumer_window_full={100 * full / (n * len(self.ports)):.0f}%")
+
+
 def spawnTwistd(command, conf, log):
     return subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", log, command,
                                       "-c", conf])
@@ -116,10 +153,14 @@ def rawlog(args, directory, corpus, link, expected):
                                          sqlPort=0 if link == "broker" else port,
                                          sleepInterval=args.sleep)
     ready = "link to raw-log database"
+    metricsPorts = [freePort() for _ in daemonConfs]
+    watcher = None
     if link == "broker":
-        for daemonConf in daemonConfs:
+        for daemonConf, metricsPort in zip(daemonConfs, metricsPorts):
             with open(daemonConf, "a") as f:
-                f.write(brokerSection(queue, args.prefetch))
+                f.write(brokerSection(queue, args.prefetch)
+                        + (f"[METRICS]\nLISTEN = tcp:{metricsPort}:interface=127.0.0.1\n"
+                           if args.watch else ""))
         with open(forwarderConf) as f:
             text = f.read()
         with open(forwarderConf, "w") as f:
@@ -141,12 +182,21 @@ def rawlog(args, directory, corpus, link, expected):
         cpuBefore = (cpuSeconds(forwarder.pid), sum(cpuSeconds(d.pid) for d, _ in daemons),
                      cpuSeconds(beam) if beam else 0.0,
                      cpuSeconds(database) if database else 0.0)
+        if args.watch and link == "broker":
+            watcher = Watcher(queue, metricsPorts, args.prefetch)
+            watcher.start()
         writer = Writer(corpus, followed)
         writer.start()
         writer.started.wait()
         committed = waitForRows(store, expected, {
             "forwarder": (forwarder, forwarderLog),
             **{f"BufferDaemon {n}": daemon for n, daemon in enumerate(daemons)}})
+        if watcher is not None:
+            consumed = sum(metric(port, "mice_broker_batches_consumed_total")
+                           for port in metricsPorts)
+            print(watcher.summary() + f" lines_per_message={args.lines / max(consumed, 1):.0f}",
+                  flush=True)
+            watcher = None
         cpu = (cpuSeconds(forwarder.pid) - cpuBefore[0],
                sum(cpuSeconds(d.pid) for d, _ in daemons) - cpuBefore[1],
                (cpuSeconds(beam) - cpuBefore[2]) if beam else 0.0,
@@ -157,6 +207,8 @@ def rawlog(args, directory, corpus, link, expected):
         stored = store.count(exact=True)
         diskBytes = storeBytes(store)
     finally:
+        if watcher is not None:
+            watcher.summary()
         terminate([forwarder] + [d for d, _ in daemons])
         store.close()
         if link == "broker":
@@ -299,6 +351,9 @@ def main(argv=None):
     parser.add_argument("--consumers", type=int, default=1,
                         help="rawlog part: BufferDaemons competing for the broker's queue")
     parser.add_argument("--queue-type", choices=("quorum", "classic"), default="quorum")
+    parser.add_argument("--watch", action="store_true",
+                        help="rawlog part: sample the queue's ready messages and the consumers'"
+                             " unacknowledged ones (which side waits)")
     parser.add_argument("--part", choices=("rawlog", "agents", "both"), default="both")
     parser.add_argument("--links", default="broker,direct",
                         help="rawlog part: broker, direct or both (comma-separated)")

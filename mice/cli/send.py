@@ -2,6 +2,12 @@
 """
 C{mice send --to HOST:PORT FILE}: ship a file of log lines or IDMEF
 messages to a BufferDaemon; exits once every record is acknowledged.
+
+C{mice send --amqp URL --queue NAME FILE} publishes it to a broker's queue
+instead, as a forwarder whose C{[SQL_SERVER]} or C{[ANALYSIS_SERVER]} names
+that C{AMQP} and C{QUEUE} would (L{mice.services.broker.BrokerSender}: one
+message per batch, publisher confirms); it exits 0 only once the broker has
+confirmed every batch.
 """
 
 import socket
@@ -52,34 +58,80 @@ def linkSecurity(args):
     return LinkSecurity()
 
 
+#: The link security options, which a broker target does not take (its TLS
+#: and credentials are the URL's).
+_LINK_OPTIONS = ("link_config", "enckey_file", "tls_cert", "tls_key", "tls_ca", "tls_name")
+
+
+def brokerTarget(args):
+    """
+    The L{mice.protocols.amqp.BrokerTarget} of C{--amqp}, C{--queue} and
+    C{--queue-type}.
+
+    @raise ValueError: they are incomplete or wrong (the message never
+        holds the password).
+    """
+    from mice.protocols.amqp import BrokerTarget, checkQueueName, parseAmqpUrl
+
+    if not args.queue:
+        raise ValueError("--amqp needs --queue (the QUEUE a forwarder would publish to)")
+    given = [name for name in _LINK_OPTIONS if getattr(args, name)]
+    if given:
+        raise ValueError(f"--{given[0].replace('_', '-')} is for the direct link; a broker's"
+                         " TLS and credentials are in the URL (amqps://USER:PASSWORD@...)")
+    return BrokerTarget(parseAmqpUrl(args.amqp), checkQueueName(args.queue),
+                        queueType=args.queue_type or "quorum")
+
+
+def _sender(reactor, args):
+    """
+    The sender C{args} ask for: a link's L{ReliableSender} or a broker's
+    L{BrokerSender}.
+
+    @raise ValueError: the options are wrong.
+    @raise OSError: a key or certificate file cannot be read.
+    """
+    if args.amqp:
+        from mice.services.broker import brokerSender
+
+        target = brokerTarget(args)
+        return brokerSender(reactor, target, args.source, args.kind, description=str(target),
+                            window=args.window or 64)
+    if args.queue or args.queue_type:
+        raise ValueError("--queue and --queue-type go with --amqp")
+    from mice.services.sender import ReliableSender
+
+    security = linkSecurity(args)
+    endpoint = security.wrapClientEndpoint(
+        _endpoint(reactor, args),
+        args.tls_name or (args.to or "").rpartition(":")[0].strip("[]") or "localhost")
+    return ReliableSender(endpoint, source=args.source, kind=args.kind, clock=reactor,
+                          window=args.window or 8, description=args.to or args.endpoint,
+                          securityFactory=security.securityFactory())
+
+
 def run(args):
     from twisted.internet.task import react
 
     from mice.forwarder.shipping import shipFile
-    from mice.services.sender import ReliableSender
     from mice.tap.runtime import localHostInfo
 
     status = []
+    acknowledged = "confirmed" if args.amqp else "acknowledged"
 
     async def main(reactor):
         try:
-            security = linkSecurity(args)
-            endpoint = security.wrapClientEndpoint(
-                _endpoint(reactor, args),
-                args.tls_name or (args.to or "").rpartition(":")[0].strip("[]") or "localhost")
+            sender = _sender(reactor, args)
         except (OSError, ValueError) as e:
             print(f"mice send: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
             status.append(2)
             return
-        sender = ReliableSender(endpoint, source=args.source, kind=args.kind, clock=reactor,
-                                window=args.window, description=args.to or args.endpoint,
-                                securityFactory=security.securityFactory())
         sender.startService()
         timeout = None
         if args.timeout:
             def giveUp():
                 print(f"mice send: gave up after {args.timeout}s; {sender.pendingRecords}"
-                      " records not acknowledged", file=sys.stderr)
+                      f" records not {acknowledged}", file=sys.stderr)
                 status.append(1)
                 shipping.cancel()
             timeout = reactor.callLater(args.timeout, giveUp)
@@ -101,7 +153,7 @@ def run(args):
                 status.append(1)
         else:
             print(f"{args.file}: {result.records} records in {result.batches} batches"
-                  f" acknowledged by {sender.description}"
+                  f" {acknowledged} by {sender.description}"
                   + (f" ({result.truncated} over-long lines truncated)"
                      if result.truncated else ""))
         finally:
@@ -117,16 +169,25 @@ def run(args):
 
 
 def addParser(commands):
-    p = commands.add_parser("send", help="ship a file to a BufferDaemon")
+    p = commands.add_parser("send", help="ship a file to a BufferDaemon or a broker's queue")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="HOST:PORT")
     target.add_argument("--endpoint", metavar="ENDPOINT",
                         help="a Twisted client endpoint string, e.g. unix:path=/run/mice.sock")
+    target.add_argument("--amqp", "--broker", metavar="URL", dest="amqp",
+                        help="publish to RabbitMQ instead (amqp[s]://USER:PASSWORD@HOST:PORT/VHOST,"
+                             " a forwarder's AMQP key), with publisher confirms")
+    broker = p.add_argument_group("broker (with --amqp)")
+    broker.add_argument("--queue", metavar="NAME",
+                        help="the queue (a forwarder's QUEUE, e.g. mice.rawlog)")
+    broker.add_argument("--queue-type", choices=("quorum", "classic"),
+                        help="declared with this type, as its consumers do (default: quorum)")
     p.add_argument("--kind", choices=("log", "idmef"), default="log")
     p.add_argument("--source", default=socket.gethostname().split(".")[0] or "localhost",
                    help="this client's name in the stores (default: the host name)")
     p.add_argument("--stream", help="the stream name (default: the file's absolute path)")
-    p.add_argument("--window", type=int, default=8, help="batches in flight")
+    p.add_argument("--window", type=int,
+                   help="batches in flight (default: 8 on a link, 64 to a broker)")
     p.add_argument("--timeout", type=float, default=0,
                    help="give up after this many seconds (default: keep trying)")
     link = p.add_argument_group("link security (default: plain text)")

@@ -28,10 +28,13 @@ Passwords never reach the log: targets are shown with
 L{mice.protocols.amqp.AmqpUrl.masked}.
 """
 
+from collections import deque
+
 from twisted.application.service import Service
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from mice.metrics import Metrics
 from mice.outbox import UnknownBatch
@@ -99,18 +102,70 @@ def _protocolClass():
             self.owner.brokerReady(self)
             return self
 
+        def _on_connection_failed(self, connection, error=None):
+            # pika's adapter fails `ready` with AMQPConnectionError(attempts)
+            # and drops the reason (a refused login, a vhost denied): keep it.
+            self.openError = openingError(error, *getattr(self, "_lostWhile", (None, None)))
+            super()._on_connection_failed(connection, error)
+
         def _notOpened(self, failure):
             # The broker refused the login or the vhost: it closes the
             # socket, and ClientService tries again after its backoff.
+            error = getattr(self, "openError", None)
+            if isinstance(error, Exception):
+                failure = Failure(error)
+            reason = failure.getErrorMessage() or failure.type.__name__
             self.owner.log.error("{server}: the broker did not open the connection: {reason}",
-                                 server=self.owner.description,
-                                 reason=failure.getErrorMessage() or failure.type.__name__)
+                                 server=self.owner.description, reason=reason)
+            if refusal(failure.value):
+                self.owner.brokerRefused(f"{failure.type.__name__}: {reason}")
 
         def connectionLost(self, reason):
+            # What pika knew before the adapter overwrites it with
+            # ConnectionDone: the broker's Connection.Close, the stage.
+            impl = self._impl
+            self._lostWhile = (getattr(impl, "_error", None),
+                               getattr(impl, "connection_state", None))
             super().connectionLost(reason)
             self.owner.brokerLost(self, reason)
 
     return BrokerProtocol
+
+
+def openingError(error, pending, state):
+    """
+    Why a connection did not open, from what pika knew when it was lost:
+    the broker's own Connection.Close if it sent one, else the stage it was
+    lost at (the login, or the vhost), else C{error}.
+    """
+    from pika import connection, exceptions
+
+    if isinstance(pending, exceptions.ConnectionClosedByBroker):
+        return pending
+    if state == connection.Connection.CONNECTION_START:
+        return exceptions.ProbableAuthenticationError(
+            "the broker closed the connection at the login: wrong user or password?")
+    if state == connection.Connection.CONNECTION_TUNE:
+        return exceptions.ProbableAccessDeniedError(
+            "the broker closed the connection at the vhost: one this user may not use?")
+    return error
+
+
+def refusal(error):
+    """
+    Whether C{error} (from opening a connection or setting up its channel)
+    is the broker saying no -- bad credentials, a vhost or a queue this user
+    may not use, a queue declared already with other arguments -- which
+    trying again will not change.
+    """
+    from pika import exceptions
+
+    if isinstance(error, exceptions.ProbableAuthenticationError
+                  | exceptions.ProbableAccessDeniedError | exceptions.AuthenticationError):
+        return True
+    return (isinstance(error, exceptions.ChannelClosedByBroker
+                       | exceptions.ConnectionClosedByBroker)
+            and error.reply_code in (403, 406, 530))
 
 
 class _BrokerFactory(Factory):
@@ -141,6 +196,7 @@ class _BrokerClient(Service):
         self.channel = None
         self._connection = None
         self._readyBefore = False
+        self._refusedWaiters = []
         factory = _BrokerFactory(self, connectionParameters(target.url, name), clock)
         self._client = reconnecting(endpoint, self.description, factory, clock, retryPolicy)
 
@@ -164,9 +220,11 @@ class _BrokerClient(Service):
         self._setUp(connection).addErrback(self._setUpFailed, connection)
 
     def _setUpFailed(self, failure, connection):
+        reason = failure.getErrorMessage() or failure.type.__name__
         self.log.error("{server}: setting up the channel failed ({reason}); reconnecting",
-                       server=self.description,
-                       reason=failure.getErrorMessage() or failure.type.__name__)
+                       server=self.description, reason=reason)
+        if refusal(failure.value):
+            self.brokerRefused(f"{failure.type.__name__}: {reason}")
         if connection.transport is not None:
             connection.transport.loseConnection()
 
@@ -177,6 +235,22 @@ class _BrokerClient(Service):
         yield channel.queue_declare(queue=target.queue, durable=True,
                                     arguments=target.queueArguments())
         return channel
+
+    def whenRefused(self):
+        """
+        @return: a Deferred that fires with the broker's reason the next time
+            it refuses this client (L{refusal}); it goes on trying all the
+            same, as a daemon should, and a command such as C{mice send}
+            gives up.
+        """
+        d = Deferred()
+        self._refusedWaiters.append(d)
+        return d
+
+    def brokerRefused(self, reason):
+        waiting, self._refusedWaiters = self._refusedWaiters, []
+        for d in waiting:
+            d.callback(reason)
 
     def brokerLost(self, connection, reason):
         if connection is self._connection:
@@ -337,6 +411,12 @@ class BrokerIntake(_BrokerClient):
         self.daemon = daemon
         self.unacknowledged = 0
         self._kinds = frozenset(p.decoder.kind for p in daemon.pipelines)
+        # Delivery tags handed to the daemon and not yet acknowledged, in
+        # delivery order; those of them it has made durable; the call that
+        # will acknowledge them (one frame per reactor turn).
+        self._outstanding = deque()
+        self._durable = set()
+        self._ackCall = None
         self.attachMetrics(metrics or daemon.metrics)
 
     def attachMetrics(self, metrics):
@@ -347,6 +427,14 @@ class BrokerIntake(_BrokerClient):
         self._rejected = metrics.counter("broker_batches_rejected", queue=queue)
         metrics.watch("broker_unacknowledged", lambda: {queue: self.unacknowledged})
 
+    def stopService(self):
+        # The acknowledgements of the daemon's last flush go out before the
+        # connection closes (the daemon stops its children after it).
+        if self._ackCall is not None and self._ackCall.active():
+            self._ackCall.cancel()
+            self._acknowledge(self.channel)
+        return super().stopService()
+
     @inlineCallbacks
     def _setUp(self, connection):
         channel = yield self._openChannel(connection)
@@ -355,7 +443,7 @@ class BrokerIntake(_BrokerClient):
         if connection is not self._connection:
             return
         self.channel = channel
-        self.unacknowledged = 0
+        self._forgetDeliveries()
         self.log.info("{server}: consuming (prefetch {prefetch})", server=self.description,
                       prefetch=self.target.prefetch)
         self._take(queue, channel)
@@ -387,10 +475,6 @@ class BrokerIntake(_BrokerClient):
             if kind not in self._kinds:
                 raise amqp.BrokerError(f"this server takes no {kind!r} data (it takes:"
                                        f" {', '.join(sorted(self._kinds))})")
-            self.unacknowledged += 1
-            self._consumed.inc()
-            if method.redelivered:
-                self._redelivered.inc()
             self.daemon.batchReceived(
                 _Delivery(self, channel, source, kind, method.redelivered), batch,
                 message.body)
@@ -400,6 +484,13 @@ class BrokerIntake(_BrokerClient):
                            " server: {error}", server=self.description, tag=tag, error=e)
             channel.basic_reject(tag, requeue=False)
             return
+        # Counted once the daemon holds it (batchReceived did not raise): a
+        # rejected tag is settled already and never waits in _outstanding.
+        self._outstanding.append(tag)
+        self.unacknowledged += 1
+        self._consumed.inc()
+        if method.redelivered:
+            self._redelivered.inc()
         if self.unacknowledged >= self.target.prefetch and not any(
                 p.flushing for p in self.daemon.pipelines):
             # The whole window waits for the store and no flush would end
@@ -410,21 +501,55 @@ class BrokerIntake(_BrokerClient):
 
     def stored(self, channel, deliveryTag):
         """
-        The batch of C{deliveryTag} is durable in every pipeline: ack it
-        (unless its channel is gone: the broker has given it out again, and
-        the stores will ignore the copy).
+        The batch of C{deliveryTag} is durable in every pipeline: it will be
+        acknowledged (unless its channel is gone: the broker has given it
+        out again, and the stores will ignore the copy).
+
+        Acknowledgements go out once per reactor turn, as one C{basic_ack}
+        with C{multiple=True} for the longest run of delivered tags that
+        are all durable: a flush that stores several batches acks them in
+        one frame, and a tag stored before an older one (two pipelines of
+        different kinds) waits for it, since C{multiple} would ack the
+        older one too.
         """
         if channel is not self.channel:
             return
-        self.unacknowledged -= 1
-        self._acked.inc()
-        channel.basic_ack(deliveryTag)
+        self._durable.add(deliveryTag)
+        if self._ackCall is None:
+            self._ackCall = self.clock.callLater(0, self._acknowledge, channel)
+
+    def _acknowledge(self, channel):
+        self._ackCall = None
+        if channel is not self.channel:
+            return
+        outstanding, durable = self._outstanding, self._durable
+        last, count = None, 0
+        while outstanding and outstanding[0] in durable:
+            last = outstanding.popleft()
+            durable.discard(last)
+            count += 1
+        if last is None:
+            return
+        self.unacknowledged -= count
+        self._acked.inc(count)
+        channel.basic_ack(last, multiple=True)
+
+    def _forgetDeliveries(self):
+        """
+        A channel is gone or new: its delivery tags mean nothing any more.
+        """
+        if self._ackCall is not None and self._ackCall.active():
+            self._ackCall.cancel()
+        self._ackCall = None
+        self._outstanding.clear()
+        self._durable.clear()
+        self.unacknowledged = 0
 
     def channelLost(self, reason):
         self.log.info("{server}: connection lost ({reason}); {n} unacknowledged batches go"
                       " back to the queue", server=self.description,
                       reason=reason.getErrorMessage(), n=self.unacknowledged)
-        self.unacknowledged = 0
+        self._forgetDeliveries()
 
 
 def brokerSender(reactor, target, source, kind, description=None, metrics=None,

@@ -12,17 +12,27 @@ import os
 import re
 import signal
 import sqlite3
+from types import SimpleNamespace
 
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactor
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
-from twisted.trial.unittest import TestCase
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 import mice
 from mice.config import loadBufferDaemon, loadDataForwarder
 from mice.db.schema import RAWLOG_TABLES
+from mice.decoders.logformat import LogFormatDecoder
 from mice.forwarder.shipping import shipFile
+from mice.protocols import amqp, wire
 from mice.protocols.amqp import BrokerTarget, parseAmqpUrl
+from mice.ringbuffer import MemoryRing
 from mice.services.broker import BrokerIntake, brokerSender
+from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap import dataforwarder
 from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
@@ -31,9 +41,10 @@ from mice.testing import (
     writeForwarderConfig,
     writeRawLogConfigs,
 )
-from tests.integration.fixtures_broker import ScratchVhost
+from tests.integration.fixtures_broker import ScratchVhost, rabbitmqctl
 from tests.integration.fixtures_db import ScratchMariaDB, sqliteUrl
-from tests.integration.processes import spawn, twistdArgv
+from tests.integration.processes import MICE, spawn, twistdArgv
+from tests.integration.processes import mice as runMice
 from tests.integration.test_console import until
 from tests.integration.test_management import writeManagementHost
 
@@ -52,6 +63,177 @@ def brokerSection(url, queue, prefetch=8):
 def twistd(directory, name, command, conf):
     log = open(os.path.join(directory, f"{name}.log"), "w")
     return log, twistdArgv(command, conf)
+
+
+def storedSeqs(path):
+    """
+    The seqs stored, sorted; none before the store made its tables.  A
+    read waits for the daemon's write in progress (up to 60 s, on a
+    loaded machine) rather than taking a locked database for an empty one.
+    """
+    db = sqlite3.connect(path, timeout=60)
+    try:
+        return sorted(seq for table in RAWLOG_TABLES
+                      for (seq,) in db.execute(f"SELECT seq FROM {table}"))
+    except sqlite3.OperationalError as e:
+        if "no such table" not in str(e):
+            raise
+        return []
+    finally:
+        db.close()
+
+
+class RecordingChannel:
+    """
+    What a consumer's channel is told: acks (tag, multiple), rejects, nacks.
+    """
+
+    def __init__(self):
+        self.acks = []
+        self.rejects = []
+        self.nacks = []
+
+    def basic_ack(self, tag, multiple=False):
+        self.acks.append((tag, multiple))
+
+    def basic_reject(self, tag, requeue=True):
+        self.rejects.append(tag)
+
+    def basic_nack(self, tag, multiple=False, requeue=True):
+        self.nacks.append(tag)
+
+
+class HeldStore:
+    """
+    A post-processor whose every flush waits until the test fires it.
+    """
+
+    name = "held"
+    maxErrors = 3
+
+    def __init__(self):
+        self.flushes = []
+
+    def start(self):
+        pass
+
+    def process(self, records):
+        d = Deferred()
+        self.flushes.append((list(records), d))
+        return d
+
+    def stop(self):
+        pass
+
+
+HOST = {"hostname": "web01", "domain": "", "ip": "10.0.0.5", "osystem": "Linux",
+        "release": "", "version": ""}
+
+
+class IntakeAcknowledgementTests(SynchronousTestCase):
+    """
+    L{BrokerIntake} in front of a real L{BufferDaemon} (memory ring, a store
+    the test settles), its channel one that records what it is told.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.store = HeldStore()
+        self.daemon = BufferDaemon([], [Pipeline(LogFormatDecoder(), self.store, MemoryRing(64),
+                                                 flushRecords=30)], self.clock, timeInterval=2.0)
+        self.daemon.startService()
+        self.addCleanup(self.daemon.stopService)
+        target = BrokerTarget(parseAmqpUrl("amqp://127.0.0.1/"), "q", prefetch=16)
+        self.intake = BrokerIntake(target, self.daemon, self.clock,
+                                   TCP4ClientEndpoint(MemoryReactor(), "127.0.0.1", 1))
+        self.channel = self.intake.channel = RecordingChannel()
+
+    def deliver(self, tag, records=10, body=None):
+        if body is None:
+            body = wire.encodeMessage(wire.batch(
+                0, "/var/log/messages", 1 + (tag - 1) * records, HOST,
+                [["2026-11-22", "10:00:00", f"line {tag}.{n}", ""] for n in range(records)]))
+        self.intake._deliver(SimpleNamespace(
+            channel=self.channel, body=body,
+            method=SimpleNamespace(delivery_tag=tag, redelivered=False),
+            properties=SimpleNamespace(headers=amqp.headers("web01", "log"))))
+
+    def test_oneAckPerFlush(self):
+        """
+        The batches one flush stores are acknowledged together, once it has
+        stored them, by one C{basic_ack(last, multiple=True)}.
+        """
+        for tag in (1, 2, 3):
+            self.deliver(tag)
+        self.clock.advance(0)
+        [(records, d)] = self.store.flushes
+        self.assertEqual(len(records), 30)
+        self.assertEqual(self.channel.acks, [])
+        self.assertEqual(self.intake.unacknowledged, 3)
+        d.callback(None)
+        self.assertEqual(self.channel.acks, [], "sent at the end of the reactor turn")
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(3, True)])
+        self.assertEqual(self.intake.unacknowledged, 0)
+
+    def test_olderTagNotYetDurable(self):
+        """
+        A tag made durable before an older one is not acknowledged until
+        the older one is too: C{multiple=True} would acknowledge the older
+        one with it.
+        """
+        for tag in (1, 2, 3):
+            self.deliver(tag, records=1)
+        self.intake.stored(self.channel, 3)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [])
+        self.intake.stored(self.channel, 1)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(1, True)])
+        self.intake.stored(self.channel, 2)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(1, True), (3, True)])
+        self.assertEqual(self.intake.unacknowledged, 0)
+
+    def test_rejectedTagNeverWaitedFor(self):
+        """
+        A poison message is rejected at once and the tags after it are not
+        held back by it.
+        """
+        self.deliver(1, records=1)
+        self.deliver(2, body=b"not json")
+        self.deliver(3, records=1)
+        self.assertEqual(self.channel.rejects, [2])
+        self.intake.stored(self.channel, 1)
+        self.intake.stored(self.channel, 3)
+        self.clock.advance(0)
+        self.assertEqual(self.channel.acks, [(3, True)])
+
+    def test_oldChannelForgotten(self):
+        """
+        What was stored from a channel that is gone is not acknowledged on
+        the next one (the broker has given those messages out again).
+        """
+        self.deliver(1, records=1)
+        self.intake.stored(self.channel, 1)
+        old, self.intake.channel = self.channel, None
+        self.intake.channelLost(Failure(Exception("cut")))
+        self.channel = self.intake.channel = RecordingChannel()
+        self.clock.advance(0)
+        self.intake.stored(old, 1)
+        self.clock.advance(0)
+        self.assertEqual((old.acks, self.channel.acks), ([], []))
+        self.assertEqual(self.intake.unacknowledged, 0)
+
+    def test_stopSendsPendingAcks(self):
+        """
+        The acknowledgements of the last flush leave before the intake
+        closes its connection.
+        """
+        self.deliver(1, records=1)
+        self.intake.stored(self.channel, 1)
+        self.intake.stopService()
+        self.assertEqual(self.channel.acks, [(1, True)])
 
 
 class BrokerOnlyDaemonTests(TestCase):
@@ -77,21 +259,7 @@ class ForwarderOutageTests(TestCase):
     timeout = 300
 
     def countSqlite(self, path):
-        """
-        The seqs stored, sorted; none before the store made its tables.  A
-        read waits for the daemon's write in progress (up to 60 s, on a
-        loaded machine) rather than taking a locked database for an empty one.
-        """
-        db = sqlite3.connect(path, timeout=60)
-        try:
-            return sorted(seq for table in RAWLOG_TABLES
-                          for (seq,) in db.execute(f"SELECT seq FROM {table}"))
-        except sqlite3.OperationalError as e:
-            if "no such table" not in str(e):
-                raise
-            return []
-        finally:
-            db.close()
+        return storedSeqs(path)
 
     async def test_brokerCutForwarderSpools(self):
         """
@@ -314,3 +482,117 @@ class CompetingAgentsTests(TestCase):
         prefixes = {messageId.rsplit("-", 1)[0] for messageId in messageIds}
         self.assertLessEqual(prefixes, {"agent0", "agent1", "agent2"})
         self.assertGreaterEqual(len(prefixes), 2)
+
+
+class SendTests(TestCase):
+    """
+    C{mice send --amqp URL --queue NAME FILE}: a file published as a
+    forwarder would, exit 0 only once the broker has confirmed every batch.
+    """
+
+    timeout = 300
+
+    def logFile(self, count):
+        path = os.path.abspath(self.mktemp())
+        with open(path, "w") as f:
+            f.write(logLines(1, count))
+        return path
+
+    def test_publishedAsAForwarderWould(self):
+        """
+        Every batch is one persistent message in a quorum queue: the link's
+        batch line (stream, first sequence number, records), the sender's
+        name and kind in its headers, its idempotency key as message id.
+        """
+        vhost = ScratchVhost(self)
+        path = self.logFile(2500)
+        status, out, err = runMice("send", "--amqp", vhost.url, "--queue", "rawlog",
+                                "--source", "client7", "--timeout", "60", path)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out, f"{path}: 2500 records in 3 batches confirmed by"
+                              f" {BrokerTarget(parseAmqpUrl(vhost.url), 'rawlog')}\n")
+        self.assertIn("rawlog\tquorum", rabbitmqctl("list_queues", "-p", vhost.name,
+                                                     "--no-table-headers", "name", "type"))
+        import pika
+
+        connection = pika.BlockingConnection(pika.URLParameters(vhost.url))
+        self.addCleanup(connection.close)
+        channel = connection.channel()
+        messages = []
+        while True:
+            method, properties, body = channel.basic_get("rawlog", auto_ack=True)
+            if method is None:
+                break
+            messages.append((properties, wire.decodeMessage(body)))
+        # (A quorum queue adds headers of its own, such as x-delivery-count.)
+        self.assertEqual([(p.delivery_mode, {k: v for k, v in p.headers.items()
+                                             if k.startswith("mice-")}, p.message_id)
+                          for p, _ in messages],
+                         [(2, amqp.headers("client7", "log"), f"client7|{path}|{seq}")
+                          for seq in (1, 1001, 2001)])
+        self.assertEqual([(m["stream"], m["seq"], len(m["recs"])) for _, m in messages],
+                         [(path, 1, 1000), (path, 1001, 1000), (path, 2001, 500)])
+        self.assertEqual([r[2] for _, m in messages for r in m["recs"]],
+                         logLines(1, 2500).splitlines())
+
+    def test_refusedLogin(self):
+        """
+        A password the broker refuses ends the command at once (no
+        --timeout needed) with the broker's reason, exit status 1, and the
+        password in no output.
+        """
+        vhost = ScratchVhost(self, ownUser=True)
+        url = vhost.url.replace(vhost.password, "not-" + vhost.password)
+        status, out, err = runMice("send", "--amqp", url, "--queue", "rawlog",
+                                self.logFile(10))
+        self.assertEqual(status, 1)
+        self.assertIn("refused: ", err)
+        self.assertIn("ACCESS_REFUSED", err)
+        self.assertNotIn(vhost.password, out + err)
+
+    def test_notConfirmedIsFailure(self):
+        """
+        What the broker has not confirmed when --timeout runs out is a
+        failure (nothing listens on the port).
+        """
+        status, out, err = runMice("send", "--amqp", "amqp://guest:guest@127.0.0.1:1/",
+                                "--queue", "rawlog", "--timeout", "1.5", self.logFile(10))
+        self.assertEqual(status, 1)
+        self.assertIn("gave up after 1.5s; 10 records not confirmed", err)
+
+    def test_optionsThatDoNotFit(self):
+        """
+        --amqp without --queue, the link's security options with --amqp,
+        and --queue without --amqp are usage errors (exit status 2).
+        """
+        path = self.logFile(1)
+        for args in (["--amqp", "amqp://127.0.0.1/"],
+                     ["--amqp", "amqp://127.0.0.1/", "--queue", "q", "--enckey-file", path],
+                     ["--to", "127.0.0.1:1", "--queue", "q"]):
+            status, out, err = runMice("send", *args, path)
+            self.assertEqual(status, 2, args)
+            self.assertTrue(err.startswith("mice send: --"), err)
+
+    async def test_storedOnceByAConsumer(self):
+        """
+        What C{mice send} publishes, a raw-log BufferDaemon consuming the
+        queue stores, every line once.
+        """
+        from twisted.internet.utils import getProcessOutputAndValue
+
+        vhost = ScratchVhost(self)
+        directory = os.path.abspath(self.mktemp())
+        url, db = sqliteUrl(self)
+        conf = writeRawLogConfigs(directory, url, batchSize=500)
+        with open(conf, "a") as f:
+            f.write(brokerSection(vhost.url, "rawlog"))
+        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        out, err, status = await getProcessOutputAndValue(
+            MICE[0], MICE[1:] + ["send", "--amqp", vhost.url, "--queue", "rawlog",
+                                 "--timeout", "60", self.logFile(3000)], env=os.environ)
+        self.assertEqual(status, 0, err)
+        await until(lambda: len(storedSeqs(db)) == 3000, 60)
+        await until(lambda: vhost.queues() == {"rawlog": (0, 0)}, 30)
+        self.assertEqual(storedSeqs(db), list(range(1, 3001)))

@@ -141,15 +141,16 @@ class SignatureTestsMixin:
         self.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})")
         await self.assertFinding("inserted", 33)
 
-    async def test_c1RowsStillVerify(self):
+    async def test_olderVersionsStillVerify(self):
         """
-        Rows signed the way stores signed before (C{c1}: the whole HMAC,
-        the previous seq always) still verify, and a restarted store goes
-        on from them with C{c2}.
+        Rows signed the ways stores signed before (C{c1}: HMAC-SHA256, the
+        whole HMAC, the previous seq always; then C{c2}: the HMAC's first
+        128 bits) still verify, and a restarted store goes on from them
+        with C{c3}.
         """
         await self.storeBatches(logBatch(1, 10))
 
-        def toC1(txn, dialect):
+        def toOlder(txn, dialect):
             chain = CHAIN_OF["rawlog_line"]
             keyValues = ("client1", "/var/log/messages")
             previous, previousSeq = "", None
@@ -160,23 +161,41 @@ class SignatureTestsMixin:
                 prevText = "-" if previousSeq is None else str(previousSeq)
                 mac = _macOf(KEY).hexdigest(
                     f"{previous}|{prevText}|{encodeRow(table, row, sigIndex)}".encode())
+                if seq > 5:
+                    mac = mac[:32]
+                    prevText = "" if previousSeq == seq - 1 else prevText
                 txn.execute(f"UPDATE {table} SET signature = {p} WHERE row_id = {p}",
-                            (f"c1:{prevText}:{mac}", rowId))
+                            (f"{'c1' if seq <= 5 else 'c2'}:{prevText}:{mac}", rowId))
                 previous, previousSeq = mac, seq
-            txn.execute(f"UPDATE signature_head SET signature = {p}", (previous,))
+            txn.execute(f"UPDATE signature_head SET signature = {p}", (f"c2::{previous}",))
 
         p, dialect = pool(self.url)
         p.start()
         try:
-            await p.runInteraction(toC1, dialect)
+            await p.runInteraction(toOlder, dialect)
         finally:
             p.close()
-        self.assertEqual(len(self.query("SELECT signature FROM rawlog_line")[0][0]), 3 + 2 + 64)
+        self.assertEqual(len(self.query("SELECT signature FROM rawlog_line WHERE seq = 2")[0][0]),
+                         3 + 2 + 64)
         await self.storeBatches(logBatch(11, 5))
         reports = await self.verify()
         self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(15, 15, None)])
+        self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 8")[0][0][:4],
+                         "c2::")
         self.assertEqual(sorted(self.query("SELECT signature FROM rawlog_line WHERE seq = 14")[0][0]
-                                .split(":")[:2]), ["", "c2"])
+                                .split(":")[:2]), ["", "c3"])
+
+    async def test_recordsAndBatches(self):
+        """
+        Records that come one by one (not in a C{log} batch) are signed in
+        the same chain as batches, with the same signatures.
+        """
+        await self.storeBatches(logBatch(1, 5), list(logBatch(6, 5)), logBatch(11, 5),
+                                list(logBatch(20, 3, seqs=[20, 23, 26])))
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(18, 18, None)])
+        self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 23")[0][0][:6],
+                         "c3:20:")
 
     async def test_anotherWriter(self):
         """
