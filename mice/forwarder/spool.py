@@ -23,6 +23,7 @@ import re
 import struct
 import zlib
 from collections import deque
+from dataclasses import dataclass, field
 
 _HEADER = struct.Struct(">II")
 _SEGMENT_NAME = re.compile(r"^spool-(\d{16})\.seg$")
@@ -39,6 +40,7 @@ def segmentName(seq):
     return "spool-%016d.seg" % (seq,)
 
 
+@dataclass(eq=False)
 class _Segment:
     """
     One segment file still holding unconsumed records.
@@ -48,16 +50,16 @@ class _Segment:
         record was found there when the spool was opened).
     @ivar size: bytes the file occupies on disk.
     @ivar records: unconsumed records.
+    @ivar fd: the file, while it is open for reading.
     """
 
-    def __init__(self, seq, path, readOffset, end, size, records):
-        self.seq = seq
-        self.path = path
-        self.readOffset = readOffset
-        self.end = end
-        self.size = size
-        self.records = records
-        self.fd = None
+    seq: int
+    path: str
+    readOffset: int
+    end: int
+    size: int
+    records: int
+    fd: int | None = field(default=None, init=False)
 
     def open(self):
         if self.fd is None:
