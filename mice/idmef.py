@@ -1010,46 +1010,46 @@ def _readOwnAlert(text):
     head = _OWN_HEAD.match(text)
     if head is None:
         return None
+    # Most documents hold no reference at all: their texts are as matched.
+    unescape = _ownTexts if "&" in text else tuple
     messageId, analyzerId, analyzerHost, created, createTime, detected, detectTime = \
-        head.groups()
+        unescape(head.groups())
+    # What goes wrong below is said by _readAlert, on the tree.
     where = "Alert 1"
     try:
-        analyzerId = _ownText(analyzerId)
-        createTime = _timeOf(_ownText(createTime), _ownText(created), "CreateTime", where)
+        createTime = _timeOf(createTime, created, "CreateTime", where)
         if detectTime is not None:
-            detectTime = _timeOf(_ownText(detectTime), _ownText(detected), "DetectTime", where)
+            detectTime = _timeOf(detectTime, detected, "DetectTime", where)
         position = head.end()
-        ends = {"Source": [], "Target": []}
-        count = 0
-        while True:
-            node = _OWN_NODE.match(text, position)
-            if node is None:
-                break
-            tag = node.group(1)
-            if tag == "Source" and ends["Target"]:
-                return None
-            count += 1
-            ends[tag].append(_ownNode(node, f"{where} {tag} {len(ends[tag]) + 1}"))
+        sources, targets = [], []
+        while (node := _OWN_NODE.match(text, position)) is not None:
+            groups = unescape(node.groups())
+            if groups[0] == "Source":
+                if targets:
+                    return None
+                sources.append(_ownNode(groups, where))
+            else:
+                targets.append(_ownNode(groups, where))
             position = node.end()
         classification = _OWN_CLASSIFICATION.match(text, position)
         if classification is None:
             return None
-        label, referenceName, severity, correlationName = classification.groups()
+        label, referenceName, severity, correlationName = unescape(classification.groups())
         position = classification.end()
         correlation = None
         if correlationName is not None:
             idents = []
             while (ident := _OWN_IDENT.match(text, position)) is not None:
-                idents.append((_ownText(ident.group(1)) or analyzerId,
-                               _ownText(ident.group(2)).strip()))
+                identAnalyzer, identMessage = unescape(ident.groups())
+                idents.append((identAnalyzer or analyzerId, identMessage.strip()))
                 position = ident.end()
             if not text.startswith("</CorrelationAlert>", position):
                 return None
             position += len("</CorrelationAlert>")
-            correlation = Correlation(_ownText(correlationName).strip(), tuple(idents))
+            correlation = Correlation(correlationName.strip(), tuple(idents))
         additionalData = []
         while (data := _OWN_DATA.match(text, position)) is not None:
-            additionalData.append((_ownText(data.group(1)), _ownText(data.group(2))))
+            additionalData.append(unescape(data.groups()))
             position = data.end()
         tail = _OWN_TAIL.match(text, position)
         if tail is None or tail.end() != len(text):
@@ -1057,34 +1057,31 @@ def _readOwnAlert(text):
     except IdmefError:
         return None
     return Alert(
-        messageId=_ownText(messageId), analyzerId=analyzerId, createTime=createTime,
-        classification=_ownText(label),
-        alertId=None if referenceName is None else _alertIdOf(_ownText(referenceName)),
-        detectTime=detectTime, severity=severity, sources=tuple(ends["Source"]),
-        targets=tuple(ends["Target"]),
-        analyzerHost=None if analyzerHost is None else _ownText(analyzerHost) or None,
+        messageId=messageId, analyzerId=analyzerId, createTime=createTime,
+        classification=label,
+        alertId=None if referenceName is None else _alertIdOf(referenceName),
+        detectTime=detectTime, severity=severity, sources=tuple(sources),
+        targets=tuple(targets), analyzerHost=analyzerHost or None,
         additionalData=tuple(additionalData), correlation=correlation)
 
 
-def _ownNode(match, where):
-    """The L{Node} of an L{_OWN_NODE} match, as L{_readNode} reads it."""
+def _ownTexts(groups):
+    """L{_ownText} of each matched text (C{None}: not there)."""
+    return tuple([None if group is None else _ownText(group) for group in groups])
+
+
+def _ownNode(groups, where):
+    """The L{Node} of an L{_OWN_NODE} match's texts, as L{_readNode} reads it."""
     _, hostname, address, user, number, process, pid, protocolNumber, protocol, service, \
-        port = match.groups()
-    protocol = None if protocol is None else _ownText(protocol) or None
+        port = groups
+    protocol = protocol or None
     if protocol is None and protocolNumber is not None:
-        protocol = _PROTOCOL_NAMES.get(
-            _integer(_ownText(protocolNumber), "protocol number", where))
+        protocol = _PROTOCOL_NAMES.get(_integer(protocolNumber, "protocol number", where))
     return Node(
-        address=None if address is None else _ownText(address) or None,
-        hostname=None if hostname is None else _ownText(hostname) or None,
-        port=None if port is None else _integer(_ownText(port) or None, "port", where),
-        protocol=protocol,
-        user=None if user is None else _ownText(user) or None,
-        uid=None if number is None else _integer(_ownText(number) or None, "user number",
-                                                  where),
-        process=None if process is None else _ownText(process) or None,
-        pid=None if pid is None else _integer(_ownText(pid) or None, "pid", where),
-        service=None if service is None else _ownText(service) or None)
+        address=address or None, hostname=hostname or None,
+        port=_integer(port or None, "port", where), protocol=protocol, user=user or None,
+        uid=_integer(number or None, "user number", where), process=process or None,
+        pid=_integer(pid or None, "pid", where), service=service or None)
 
 
 def _readHeartbeat(element, where):
