@@ -286,6 +286,10 @@ class ActGeneric:
         out, alerts, jobs, heartbeats = [], [], [], []
         inlineRows = {rid: [] for rid in inline}
         seen = set()
+        # What follows from a routing's reaction IDs, worked out once per
+        # flush: whether the alert's document is kept in alert_entry
+        # instead, the IDs as text, and each ID's pipe and inline agent.
+        plans = {}
         for received in records:
             source, stream, seq = received.source, received.stream, received.seq
             for heartbeat in received.heartbeats:
@@ -306,27 +310,30 @@ class ActGeneric:
                     continue
                 seen.add(key)
                 decided = route(alert, count=False)
+                rids = decided.rids
+                plan = plans.get(rids)
+                if plan is None:
+                    # A document the alert database keeps in this transaction
+                    # is not kept twice: the journal reads it from alert_entry.
+                    plan = plans[rids] = (
+                        any(rid in inline for rid in rids), ",".join(map(str, rids)),
+                        tuple((rid, pipes[rid], inline.get(rid)) for rid in rids))
+                inAlertEntry, ridsText, steps = plan
                 document = received.document(index)
                 routed = RoutedAlert(key, alert, document, decided.description, source,
-                                     receivedAt, problems, decided.rids, stream, seq, index)
+                                     receivedAt, problems, rids, stream, seq, index)
                 out.append((routed, decided))
-                # A document the alert database keeps in this transaction is
-                # not kept twice: the journal reads it from alert_entry.
-                kept = None if inline and any(rid in inline for rid in decided.rids) \
-                    else document
                 alerts.append((key, source, stream, seq, index, alert.analyzerId,
                                None if alert.alertId is None else f"0x{alert.alertId:04x}",
-                               decided.description, decided.status,
-                               ",".join(map(str, decided.rids)), problems, receivedAt,
-                               kept))
-                for rid in decided.rids:
-                    agent = inline.get(rid)
+                               decided.description, decided.status, ridsText, problems,
+                               receivedAt, None if inAlertEntry else document))
+                for rid, pipe, agent in steps:
                     if agent is None:
-                        jobs.append((key, rid, pipes[rid], PENDING, 0, 0.0, None, receivedAt,
+                        jobs.append((key, rid, pipe, PENDING, 0, 0.0, None, receivedAt,
                                      receivedAt))
                     else:
                         inlineRows[rid].append((key, agent.rowFor(routed)))
-                        jobs.append((key, rid, pipes[rid], DONE, 1, 0.0,
+                        jobs.append((key, rid, pipe, DONE, 1, 0.0,
                                      INLINE_OUTCOME % agent.description, receivedAt,
                                      receivedAt))
         return out, alerts, jobs, heartbeats, inlineRows

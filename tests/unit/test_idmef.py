@@ -16,7 +16,7 @@ from lxml import etree
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from mice import idmef
-from mice.alerts import SEVERITIES, Alert, Node
+from mice.alerts import SEVERITIES, Alert, Correlation, Node
 from mice.idmef import IdmefError, fromXml, ntpStamp, toXml, validate, xmlSafe
 from tests import ROOT
 
@@ -807,6 +807,197 @@ DRAFT = b"""\
   </Alert>
 </IDMEF-Message>
 """
+
+
+#: The RFC 4765 DTD the package ships.
+RFC_DTD = os.path.join(ROOT, "mice", "data", "idmef-message.dtd")
+
+#: What an edit of a document of ours inserts: markup, references, the
+#: characters XML refuses or changes, and pieces of our own layout.
+EDITS = st.sampled_from([
+    "<", ">", "&", '"', "'", "\r", "\n", "\t", "\x00", "\x1b", "\ud800", "\ufffe", ";", "#", "/",
+    "=", " ", "a", "0", "&amp;", "&#10;", "&#13;", "&#x41;", "&apos;", "&quot;", "]]>", "<!--x-->",
+    "<?pi?>", "<![CDATA[x]]>", "<!DOCTYPE IDMEF-Message>", "<name>x</name>", "</name>",
+    "<Node>", "</Node>", "<Source/>", "<Target/>", "<User>", "</User>", "<pid>1</pid>",
+    "<port>x</port>", '<Address category="ipv4-addr"><address>1</address></Address>',
+    '<UserId type="target-user">', "</UserId>", "<Service>", "</Service>",
+    '<alertident analyzerid="a">1</alertident>', "<CorrelationAlert>",
+    '<AdditionalData type="string" meaning="m"><string>v</string></AdditionalData>',
+    '<Alert messageid="2">', "</Alert>", "<Heartbeat>", ' iana_protocol_number="x"'])
+
+
+class OwnDocumentTests(SynchronousTestCase):
+    """
+    The reader of our own documents (L{idmef._readOwnAlert}): for the text
+    L{toXml} writes, the L{Alert} the tree reader gives, with no tree; for
+    anything else C{None}, and the hardened parser and the DTD have their
+    say.
+    """
+
+    def setUp(self):
+        self.dtd = idmef.loadDtd(RFC_DTD)
+
+    def assertSound(self, text):
+        """
+        If the fast reader takes C{text}, the document is well-formed and
+        acceptable (the hardened parser), valid against the RFC's DTD, and
+        the tree reader reads the same alert from it.  Returns what the
+        fast reader gave.
+        """
+        fast = idmef._readOwnAlert(text)
+        if fast is not None:
+            tree = idmef.parseDocument(text)
+            self.assertEqual([element.tag for element in tree.getroot()],
+                             ["{%s}Alert" % idmef.IDMEF_NS])
+            self.assertEqual(idmef._readAlert(tree.getroot()[0], "Alert 1"), fast)
+            self.assertEqual(idmef.validateTree(tree, self.dtd), [])
+        return fast
+
+    @given(ALERTS)
+    def test_everyAlertWeWrite(self, alert):
+        """
+        Every document L{toXml} writes is read without a tree, and
+        L{idmef.readMessage} gives what the tree would (no DTD problems).
+        """
+        text = toXml(alert).decode("utf-8")
+        self.assertIsNotNone(self.assertSound(text))
+        self.assertEqual(idmef.readMessage(text, dtd=self.dtd),
+                         idmef.IdmefMessage((expected(alert),), (), ()))
+
+    def test_correlation(self):
+        alert = dataclasses.replace(SSH_ALERT, correlation=Correlation(
+            "brute force & <more>", (("MICE-RegEx", "41"), ('a"b', "\t40 "))))
+        self.assertEqual(self.assertSound(toXml(alert).decode("utf-8")),
+                         dataclasses.replace(alert, correlation=Correlation(
+                             "brute force & <more>", (("MICE-RegEx", "41"), ('a"b', "40")))))
+        empty = dataclasses.replace(SSH_ALERT, correlation=Correlation("x", ()))
+        text = toXml(empty).decode("utf-8")
+        self.assertIsNone(idmef._readOwnAlert(text))
+        self.assertNotEqual(idmef.readMessage(text, dtd=self.dtd).problems, ())
+
+    @given(ALERTS, st.lists(st.tuples(st.sampled_from(["insert", "delete", "replace"]),
+                                      st.booleans(), st.floats(0, 1), st.integers(1, 40),
+                                      EDITS), min_size=1, max_size=3))
+    def test_editsTakenOnlyWhenSound(self, alert, edits):
+        """
+        A document a few edits away from one of ours (anywhere, or within
+        a text or an attribute value) is either declined by the fast reader
+        or still sound (L{assertSound}).
+        """
+        text = toXml(alert).decode("utf-8")
+        for kind, inValue, where, length, piece in edits:
+            spans = [match.span(1) for match in re.finditer('>([^<]+)<|="([^"]*)"', text)
+                     if match.group(1) is not None] if inValue else []
+            if spans:
+                start, end = spans[int(where * len(spans)) % len(spans)]
+                at = start + int(where * len(spans) % 1 * (end - start + 1))
+            else:
+                at = int(where * len(text))
+            if kind == "insert":
+                text = text[:at] + piece + text[at:]
+            elif kind == "delete":
+                text = text[:at] + text[at + length:]
+            else:
+                text = text[:at] + piece + text[at + len(piece):]
+        self.assertSound(text)
+
+    def test_everyEditInEveryValue(self):
+        """
+        Each of L{EDITS} inserted into each text and attribute value of a
+        document of ours, before each tag and at its end, and put in place
+        of the character there: the fast reader declines, or is sound.
+        """
+        alert = dataclasses.replace(SSH_ALERT, correlation=Correlation("c", (("a", "1"),)))
+        text = toXml(alert).decode("utf-8")
+        starts = [match.start(1) for match in re.finditer('>([^<]+)<', text)]
+        starts += [match.start(1) for match in re.finditer('="([^"]*)"', text)]
+        starts += [match.start() for match in re.finditer("<", text)] + [len(text)]
+        taken = 0
+        for start in starts:
+            for piece in EDITS.elements:
+                for edited in (text[:start] + piece + text[start:],
+                               text[:start] + piece + text[start + 1:]):
+                    taken += self.assertSound(edited) is not None
+        self.assertGreater(taken, len(starts))
+
+    def test_invalidDeclined(self):
+        """
+        What the RFC's DTD refuses, though it is close to what we write, is
+        declined (and the DTD then says what is wrong).
+        """
+        text = toXml(SSH_ALERT).decode("utf-8")
+        for old, new in [
+                ('<Node><name>web01</name><Address category="ipv6-addr"><address>2001:db8::1'
+                 "</address></Address></Node>", "<Node></Node>"),
+                ("<name>root</name><number>0</number>", ""), ("<name>ssh</name><port>22</port>", ""),
+                ('severity="high"', 'severity="grave"'),
+                ('category="ipv6-addr"', 'category="ipv7-addr"'),
+                ('type="target-user"', 'type="nobody"'),
+                ('origin="vendor-specific"', 'origin="nobody"')]:
+            changed = text.replace(old, new, 1)
+            self.assertNotEqual(changed, text)
+            self.assertIsNone(idmef._readOwnAlert(changed), (old, new))
+        swapped = re.sub("(<Source>.*</Source>)(<Target>.*</Target>)", r"\2\1", text)
+        self.assertIsNone(idmef._readOwnAlert(swapped))
+        self.assertNotEqual(idmef.readMessage(swapped, dtd=self.dtd).problems, ())
+
+    def test_othersParsed(self):
+        """
+        Bytes, several alerts, other producers' layouts: the tree reader's.
+        """
+        text = toXml(SSH_ALERT).decode("utf-8")
+        self.assertIsNone(idmef._readOwnAlert(text.replace("><", ">\n<")))
+        self.assertIsNone(idmef._readOwnAlert(text.replace(
+            "</Alert>", "</Alert>" + text.split("<IDMEF-Message", 1)[1].split(">", 1)[1][:-16])))
+        for path in ("prelude-xmlmod.xml", "rfc4765.xml", "snort.xml"):
+            with open(os.path.join(ROOT, "tests", "data", "idmef", path), encoding="utf-8") as f:
+                self.assertIsNone(idmef._readOwnAlert(f.read()))
+
+    def test_sizeStillBounded(self):
+        """
+        The size bound holds for the documents read without a tree, counted
+        in UTF-8 bytes.
+        """
+        text = toXml(dataclasses.replace(SSH_ALERT, classification="\u00e9" * 400)).decode()
+        size = len(text.encode("utf-8"))
+        self.assertEqual(idmef.readMessage(text, size).alerts[0].classification, "\u00e9" * 400)
+        self.assertGreater(size - 1, len(text))
+        self.assertRaises(IdmefError, idmef.readMessage, text, size - 1)
+
+    def test_otherDtdChecked(self):
+        """
+        The documents read without a tree are taken as valid against the
+        RFC's DTD only: any other DTD checks them.
+        """
+        self.assertTrue(idmef.isRfc4765Dtd(self.dtd))
+        strict = self.mktemp()
+        with open(strict, "w") as f:
+            f.write(TEST_DTD.replace("(info | low | medium | high)", "(info | low | medium)"))
+        strict = idmef.loadDtd(strict)
+        self.assertFalse(idmef.isRfc4765Dtd(strict))
+        text = toXml(SSH_ALERT).decode("utf-8")
+        self.assertEqual(idmef.readMessage(text, dtd=self.dtd).problems, ())
+        problems = idmef.readMessage(text, dtd=strict).problems
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("high", problems[0])
+
+    def test_rfcDtdByContent(self):
+        """
+        A copy of the RFC's DTD is known wherever it is; one changed byte
+        and it is another DTD.
+        """
+        with open(RFC_DTD, "rb") as f:
+            text = f.read()
+        copy = self.mktemp()
+        with open(copy, "wb") as f:
+            f.write(text)
+        self.assertTrue(idmef.isRfc4765Dtd(idmef.loadDtd(copy)))
+        changed = self.mktemp()
+        with open(changed, "wb") as f:
+            f.write(text + b" ")
+        self.assertFalse(idmef.isRfc4765Dtd(idmef.loadDtd(changed)))
+
+
 
 
 class ForeignTests(SynchronousTestCase):
