@@ -21,16 +21,16 @@ case (C{c3::<MAC>}).  Raw-log rows are signed C{c3}: keyed BLAKE2b over
 the row's values in marshal's version 2 format (L{rawLinkTag},
 L{encodeValues}), what a batch shares hashed once for its rows.  Alert
 rows are signed C{c2}: HMAC-SHA256 over a typed, length-prefixed text of
-the row (L{encodeRow}, L{chainedSignature}).  Seqs may have gaps by design: the chain links rows,
-and the previous seq in each signature tells a deleted row (its successor
-names a seq that is gone) from an altered one.  Alerts of one IDMEF
-document share its seq: in C{alert_entry} a chain runs in (C{seq},
-C{idx}) order.  C{c1:<previous seq>:<HMAC>} is what stores wrote before
-C{c2} (the whole HMAC, the previous seq always), and raw-log stores wrote
-C{c2} before C{c3}: C{mice verify} checks each row by the version it
-names, and a chain goes on in the version its store writes now.  Short
-signatures are cheap: the server reads every character of a row
-(L{TAG_HEX}).
+the row (L{encodeRow}, L{chainedSignature}).  Seqs may have gaps by
+design: the chain links rows, and the previous seq in each signature tells
+a deleted row (its successor names a seq that is gone) from an altered
+one.  Alerts of one IDMEF document share its seq: in C{alert_entry} a
+chain runs in (C{seq}, C{idx}) order.  C{c1:<previous seq>:<HMAC>} is
+what stores wrote before C{c2} (the whole HMAC, the previous seq always),
+and raw-log stores wrote C{c2} before C{c3}: C{mice verify} checks each
+row by the version it names, and a chain goes on in the version its store
+writes now.  Short signatures are cheap: the server reads every character
+of a row (L{TAG_HEX}).
 
 Idempotent stores and resends: the chain's head (last signed seq and HMAC)
 is kept in L{mice.db.schema.SIGNATURE_HEAD}.  A store's L{Signer} reads it
@@ -215,8 +215,9 @@ def chainedSignature(key, previous, previousSeq, encoded, seq=None, version="c2"
     @param previousSeq: its seq, C{None} for the first.
     @param seq: the row's own seq (a C{c2} signature leaves out a previous
         seq one below it).
-    @param version: C{c2} (what stores write) or C{c1} (what they wrote
-        before: the whole HMAC and the previous seq always).
+    @param version: C{c2} (what alert stores write; raw-log stores wrote it
+        before C{c3}) or C{c1} (what they wrote before: the whole HMAC and
+        the previous seq always).
     """
     prevSeq = "-" if previousSeq is None else str(previousSeq)
     mac = _macOf(key).hexdigest(f"{previous}|{prevSeq}|{encoded}".encode("utf-8",
