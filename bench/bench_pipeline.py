@@ -83,7 +83,8 @@ def run(args, corpus, link, directory, name=None):
     One run.
 
     @return: C{(lines per second, CPU seconds per line of sender, daemon and
-        the database server's connections)}.
+        the database server's connections, CPU seconds per line of the
+        daemon)}.
     """
     load = os.getloadavg()[0]
     store = makeStore(args.store, os.path.join(directory, name or link))
@@ -156,7 +157,8 @@ def run(args, corpus, link, directory, name=None):
     print(f"cpu_us_per_line: sender={senderCpu * perLine:.2f} daemon={daemonCpu * perLine:.2f}"
           + (f" mariadb_connections={connCpu * perLine:.2f} mariadb_all={dbCpu * perLine:.2f}"
              if dbPid else ""), flush=True)
-    return args.lines / elapsed, (senderCpu + daemonCpu + connCpu) / args.lines
+    return (args.lines / elapsed, (senderCpu + daemonCpu + connCpu) / args.lines,
+            daemonCpu / args.lines)
 
 
 def signCost(args, corpus, directory):
@@ -170,13 +172,16 @@ def signCost(args, corpus, directory):
             args.signkey = signed
             results[signed].append(run(args, corpus, "plain", directory,
                                        f"run{n}-{'signed' if signed else 'plain'}"))
-    rate = {k: statistics.median(r for r, _ in v) for k, v in results.items()}
-    cpu = {k: statistics.median(c for _, c in v) for k, v in results.items()}
+    rate = {k: statistics.median(r[0] for r in v) for k, v in results.items()}
+    cpu = {k: statistics.median(r[1] for r in v) for k, v in results.items()}
+    daemon = {k: statistics.median(r[2] for r in v) for k, v in results.items()}
     print(f"sign_cost store={args.store} lines={args.lines} runs={args.sign_cost}:"
           f" lines_per_second {rate[False]:,.0f} -> {rate[True]:,.0f}"
           f" ({rate[True] / rate[False] - 1:+.1%});"
           f" pipeline_cpu_us_per_line {cpu[False] * 1e6:.2f} -> {cpu[True] * 1e6:.2f}"
-          f" (lines per CPU second {cpu[False] / cpu[True] - 1:+.1%})", flush=True)
+          f" (lines per CPU second {cpu[False] / cpu[True] - 1:+.1%});"
+          f" daemon_cpu_us_per_line {daemon[False] * 1e6:.2f} -> {daemon[True] * 1e6:.2f}"
+          f" (signing {(daemon[True] - daemon[False]) * 1e6:+.2f})", flush=True)
 
 
 def main(argv=None):

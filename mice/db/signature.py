@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.integration.test_signature -*-
 """
-Tamper-evident stores: an HMAC-SHA256 chain through the rows of each stream,
+Tamper-evident stores: a chain of MACs through the rows of each stream,
 kept in their C{signature} column and checked by C{mice verify}.
 
 A I{chain} is the rows of one stream, in C{seq} order: for the raw-log
@@ -11,21 +11,26 @@ all three); for C{alert_entry} the rows of one analyzer on one channel
 takes part by being named there (and having C{origin}, C{stream}, C{seq}
 and C{signature} columns).
 
-Each chained row's C{signature} is C{c2:<previous seq>:<HMAC>}, where the
-HMAC-SHA256, keyed by SIGNKEY, is over the previous row's HMAC (as its
-signature shows it, empty for the first row of a chain), the previous row's
-seq (C{-} for the first) and the canonical encoding of the row
-(L{encodeRow}: its table and every column but C{signature}, C{row_id} and
-C{received}), and is kept to its first 128 bits (L{TAG_HEX} hex digits).
-The previous seq is left out when it is the row's seq minus one, the usual
-case (C{c2::<HMAC>}).  Seqs may have gaps by design: the chain links rows,
-and the previous seq in each signature tells a deleted row (its successor
-names a seq that is gone) from an altered one.  Alerts of one IDMEF
-document share its seq: in C{alert_entry} a chain runs in (C{seq},
-C{idx}) order.  C{c1:<previous seq>:<HMAC>} is what stores wrote before
-(the whole HMAC, the previous seq always): C{mice verify} checks both, and
-a chain that began with C{c1} goes on with C{c2}.  Short signatures are
-cheap: the server reads every character of a row (L{TAG_HEX}).
+Each chained row's C{signature} is C{<version>:<previous seq>:<MAC>}, the
+MAC keyed by SIGNKEY over the previous row's MAC (as its signature shows
+it, empty for the first row of a chain), the previous row's seq (C{-}, or
+C{None}, for the first) and every column of the row but C{signature},
+C{row_id} and C{received}, kept to 128 bits (L{TAG_HEX} hex digits).  The
+previous seq is left out when it is the row's seq minus one, the usual
+case (C{c3::<MAC>}).  Raw-log rows are signed C{c3}: keyed BLAKE2b over
+the row's values in marshal's version 2 format (L{rawLinkTag},
+L{encodeValues}), what a batch shares hashed once for its rows.  Alert
+rows are signed C{c2}: HMAC-SHA256 over a typed, length-prefixed text of
+the row (L{encodeRow}, L{chainedSignature}).  Seqs may have gaps by
+design: the chain links rows, and the previous seq in each signature tells
+a deleted row (its successor names a seq that is gone) from an altered
+one.  Alerts of one IDMEF document share its seq: in C{alert_entry} a
+chain runs in (C{seq}, C{idx}) order.  C{c1:<previous seq>:<HMAC>} is
+what stores wrote before C{c2} (the whole HMAC, the previous seq always),
+and raw-log stores wrote C{c2} before C{c3}: C{mice verify} checks each
+row by the version it names, and a chain goes on in the version its store
+writes now.  Short signatures are cheap: the server reads every character
+of a row (L{TAG_HEX}).
 
 Idempotent stores and resends: the chain's head (last signed seq and HMAC)
 is kept in L{mice.db.schema.SIGNATURE_HEAD}.  A store's L{Signer} reads it
@@ -210,8 +215,9 @@ def chainedSignature(key, previous, previousSeq, encoded, seq=None, version="c2"
     @param previousSeq: its seq, C{None} for the first.
     @param seq: the row's own seq (a C{c2} signature leaves out a previous
         seq one below it).
-    @param version: C{c2} (what stores write) or C{c1} (what they wrote
-        before: the whole HMAC and the previous seq always).
+    @param version: C{c2} (what alert stores write; raw-log stores wrote it
+        before C{c3}) or C{c1} (what they wrote before: the whole HMAC and
+        the previous seq always).
     """
     prevSeq = "-" if previousSeq is None else str(previousSeq)
     mac = _macOf(key).hexdigest(f"{previous}|{prevSeq}|{encoded}".encode("utf-8",
@@ -577,7 +583,7 @@ class Signing:
         @return: the same, with new row tuples.
         """
         chains = {}
-        batches = []
+        batches = {}
         result = {}
         for table, rows in rowsByTable.items():
             chain = CHAIN_OF.get(table)
@@ -612,16 +618,15 @@ class Signing:
 
     def _batch(self, batches, table, batchKey):
         """
-        Add a batch of C{table} to C{batches}: C{(table, batchKey, copy)},
-        C{copy} making the C{c3} MAC of its rows with what they share
-        hashed in.
-
-        @return: its place in C{batches}.
+        A batch of C{table}: C{copy}, which makes the C{c3} MAC of its rows
+        with what they share hashed in; C{batches[copy]} is C{(table,
+        batchKey)}.
         """
         mac = _blakeOf(self.signer.key).copy()
         mac.update(_encodeFast((table, batchKey), 2))
-        batches.append((table, batchKey, mac.copy))
-        return len(batches) - 1
+        copy = mac.copy
+        batches[copy] = (table, batchKey)
+        return copy
 
     def signGroups(self, txn, dialect, groupsByTable):
         """
@@ -636,7 +641,7 @@ class Signing:
         values and one copy of the batch's MAC.
         """
         chains = {}
-        batches = []
+        batches = {}
         result = {}
         for table, groups in groupsByTable.items():
             chain = CHAIN_OF[table]
@@ -653,12 +658,12 @@ class Signing:
         self._sign(txn, dialect, chains, batches)
         return result
 
-    def _sign(self, txn, dialect, chains, batches=()):
+    def _sign(self, txn, dialect, chains, batches=None):
         """
         Sign the rows of each chain: C{{(chain, keyValues): items}}.  For a
         C{c2} chain the items are C{(seq, idx, encoded, signatures, index)}
         and C{signatures[index]} is set to the row's signature; for a C{c3}
-        chain C{(seq, batch, index, row, signed)}, C{batch} a place in
+        chain C{(seq, batch, index, row, signed)}, C{batch} a key of
         C{batches} (L{_batch}), C{row} C{(seq, day, clock, fields, line,
         ...)}, and C{signed[index]} is set to C{row[:5]} and its signature.
         """
@@ -682,14 +687,13 @@ class Signing:
         finally:
             turns.done("sign", self.ticket)
 
-    def _signChains(self, txn, dialect, chains, known, batches=()):
+    def _signChains(self, txn, dialect, chains, known, batches=None):
         """
         Sign every chain from its head in C{known}, else in the database.
 
         @return: the new heads.
         """
         key = self.signer.key
-        copies = [batch[2] for batch in batches]
         newHeads = {}
         for chainKey, chain, keyValues, items in sorted(
                 (_chainKey(chain, keyValues), chain, keyValues, items)
@@ -720,7 +724,7 @@ class Signing:
             if start:
                 del items[:start]
             if raw:
-                previous, previousSeq = _signRaw(copies, items, previous, previousSeq)
+                previous, previousSeq = _signRaw(items, previous, previousSeq)
             else:
                 previous, previousSeq = _signLinked(_macOf(key), items, previous, previousSeq)
             label = "/".join("" if v is None else str(v) for v in keyValues)
@@ -745,7 +749,7 @@ class _Slot:
         self.sigs[self.index] = signed[5]
 
 
-def _signRaw(copies, items, previous, previousSeq):
+def _signRaw(items, previous, previousSeq):
     """
     Sign the new rows of a C{c3} chain (L{Signing._sign}'s items, in seq
     order) from the row with MAC C{previous} and seq C{previousSeq}.
@@ -757,7 +761,7 @@ def _signRaw(copies, items, previous, previousSeq):
     for seq, batch, i, row, signed in items:
         own = row[:5]
         if seq != previousSeq:
-            mac = copies[batch]()
+            mac = batch()
             mac.update(dumps((previous, previousSeq, own), 2))
             previous = mac.hexdigest()
             if previousSeq == seq - 1:
@@ -806,7 +810,7 @@ def _signResentRaw(key, txn, dialect, chain, keyValues, items, batches):
         own = row[:5]
         text = ""
         if seq not in stored:
-            table, batchKey, _ = batches[batch]
+            table, batchKey = batches[batch]
             full = next(schema.batchRows(table, [(batchKey, [own + ("",)])]))
             text = standaloneSignature(key, encodeRow(table, full,
                                                       COLUMNS[table].index("signature")))

@@ -197,6 +197,22 @@ class SignatureTestsMixin:
         self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 23")[0][0][:6],
                          "c3:20:")
 
+    async def test_lateRowStandalone(self):
+        """
+        A row that comes after a later row of its stream was stored gets a
+        standalone signature: it verifies outside the chain, and a change
+        to it is found.
+        """
+        await self.storeBatches(logBatch(1, 14, seqs=list(range(1, 11)) + list(range(12, 16))),
+                                logBatch(11, 1))
+        self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 11")[0][0][:3],
+                         "s1:")
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.standalone, r.finding) for r in reports],
+                         [(15, 14, 1, None)])
+        self.execute("UPDATE rawlog_line SET logline = 'late and changed' WHERE seq = 11")
+        await self.assertFinding("altered", 11)
+
     async def test_anotherWriter(self):
         """
         A store whose chain head was moved by another writer since it
