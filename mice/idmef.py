@@ -652,36 +652,42 @@ def _integer(text, what, where):
         raise IdmefError(f"{where}: {what} {text!r} is not an integer") from None
 
 
-def _index(element):
+def _leafText(element):
+    """The whole text of C{element}; C{None} if empty (L{_textOf}, hot path)."""
+    if len(element) == 0:
+        return element.text or None
+    return "".join(element.itertext()) or None
+
+
+def _firstTexts(element, first, second=None, third=None):
     """
-    The IDMEF children of C{element} by local name, each list in order: the
-    one pass over an element's children the readers below make (L{_byName},
-    with L{_name}'s cache read inline: this is the ManagementHost's hot path).
+    The texts (L{_leafText}) of the first IDMEF children of C{element}
+    named C{first}, C{second} and C{third}, in one pass over its children:
+    a list of three, C{None} for a name absent or empty.  The readers below
+    make one such pass per element (this is the ManagementHost's hot path:
+    L{_name}'s cache is read inline).
     """
-    out = {}
+    out = [None, None, None]
+    seen = 0
     cached = _names.get
     for child in element:
         name = cached(child.tag, _names)
         if name is _names:
             name = _name(child)
-        if name is not None:
-            found = out.get(name)
-            if found is None:
-                out[name] = [child]
-            else:
-                found.append(child)
+        if name is None:
+            continue
+        if name == first:
+            slot = 1
+        elif name == second:
+            slot = 2
+        elif name == third:
+            slot = 4
+        else:
+            continue
+        if not seen & slot:
+            seen |= slot
+            out[slot >> 1] = _leafText(child)
     return out
-
-
-def _textIn(index, name):
-    """The text of the first child C{name} of an L{_index}; C{None} if absent or empty."""
-    found = index.get(name)
-    if not found:
-        return None
-    element = found[0]
-    if len(element) == 0:
-        return element.text or None
-    return "".join(element.itertext()) or None
 
 
 def _addressOf(addresses):
@@ -691,7 +697,7 @@ def _addressOf(addresses):
     """
     first = None
     for address in addresses:
-        text = _textIn(_index(address), "address")
+        text = _firstTexts(address, "address")[0]
         if text is None:
             continue
         category = address.get("category", "unknown")
@@ -707,49 +713,77 @@ def _addressOf(addresses):
     return first
 
 
+def _readNodeElement(node):
+    """C{(name, address)} of an IDMEF Node, in one pass over its children."""
+    hostname = None
+    named = False
+    addresses = []
+    cached = _names.get
+    for child in node:
+        name = cached(child.tag, _names)
+        if name is _names:
+            name = _name(child)
+        if name == "Address":
+            addresses.append(child)
+        elif name == "name" and not named:
+            named = True
+            hostname = _leafText(child)
+    return hostname, _addressOf(addresses)
+
+
 def _readAddress(node):
     """The address of an IDMEF Node (see L{_addressOf})."""
-    return _addressOf(_index(node).get("Address", ()))
+    return _readNodeElement(node)[1]
 
 
 def _readNode(element, where):
     """One Source or Target as a L{Node}."""
-    children = _index(element)
     hostname = address = user = uid = process = pid = service = port = protocol = None
-    found = children.get("Node")
-    if found:
-        node = _index(found[0])
-        hostname = _textIn(node, "name")
-        address = _addressOf(node.get("Address", ()))
+    node = users = processes = services = None
+    cached = _names.get
+    for child in element:
+        name = cached(child.tag, _names)
+        if name is _names:
+            name = _name(child)
+        if name == "Node":
+            if node is None:
+                node = child
+        elif name == "Service":
+            if services is None:
+                services = child
+        elif name == "User":
+            if users is None:
+                users = child
+        elif name == "Process":
+            if processes is None:
+                processes = child
 
-    found = children.get("User")
-    if found:
-        for userId in _index(found[0]).get("UserId", ()):
-            ids = _index(userId)
-            user = _textIn(ids, "name")
-            uid = _integer(_textIn(ids, "number"), "user number", where)
+    if node is not None:
+        hostname, address = _readNodeElement(node)
+
+    if users is not None:
+        for userId in users:
+            if _name(userId) != "UserId":
+                continue
+            user, number, _ = _firstTexts(userId, "name", "number")
+            uid = _integer(number, "user number", where)
             if user is not None or uid is not None:
                 break
 
-    found = children.get("Process")
-    if found:
-        parts = _index(found[0])
-        pid = _integer(_textIn(parts, "pid"), "pid", where)
-        process = _textIn(parts, "name")
+    if processes is not None:
+        process, number, _ = _firstTexts(processes, "name", "pid")
+        pid = _integer(number, "pid", where)
 
-    found = children.get("Service")
-    if found:
-        element = found[0]
-        parts = _index(element)
-        port = _integer(_textIn(parts, "port"), "port", where)
-        protocol = element.get("iana_protocol_name") or None
+    if services is not None:
+        service, number, named = _firstTexts(services, "name", "port", "protocol")
+        port = _integer(number, "port", where)
+        protocol = services.get("iana_protocol_name") or None
         if protocol is None:
-            number = element.get("iana_protocol_number")
+            number = services.get("iana_protocol_number")
             if number is not None:
                 protocol = _PROTOCOL_NAMES.get(_integer(number, "protocol number", where))
         if protocol is None:
-            protocol = _textIn(parts, "protocol")
-        service = _textIn(parts, "name")
+            protocol = named
 
     return Node(address=address, hostname=hostname, port=port, protocol=protocol,
                 user=user, uid=uid, process=process, pid=pid, service=service)
@@ -798,34 +832,57 @@ def _readAlert(element, where):
     messageId = element.get("messageid") or element.get("ident")
     if not messageId:
         raise IdmefError(f"{where}: no messageid")
-    children = _index(element)
+    # One pass over the Alert's children, each kept by its name.
+    analyzer = createTime = detectTime = assessment = correlation = None
+    classifications, sources, targets, data = [], [], [], []
+    cached = _names.get
+    for child in element:
+        name = cached(child.tag, _names)
+        if name is _names:
+            name = _name(child)
+        if name == "AdditionalData":
+            data.append(child)
+        elif name == "Source":
+            sources.append(child)
+        elif name == "Target":
+            targets.append(child)
+        elif name == "Classification":
+            classifications.append(child)
+        elif name == "Analyzer":
+            if analyzer is None:
+                analyzer = child
+        elif name == "CreateTime":
+            if createTime is None:
+                createTime = child
+        elif name == "DetectTime":
+            if detectTime is None:
+                detectTime = child
+        elif name == "Assessment":
+            if assessment is None:
+                assessment = child
+        elif name == "CorrelationAlert":
+            if correlation is None:
+                correlation = child
 
-    def first(name):
-        found = children.get(name)
-        return found[0] if found else None
-
-    analyzer = first("Analyzer")
     if analyzer is None:
         raise IdmefError(f"{where}: no Analyzer")
     analyzerId = analyzer.get("analyzerid")
     if not analyzerId:
         raise IdmefError(f"{where}: the Analyzer has no analyzerid")
-    found = _index(analyzer).get("Node")
     analyzerHost = None
-    if found:
-        node = _index(found[0])
-        analyzerHost = _textIn(node, "name") or _addressOf(node.get("Address", ()))
+    node = _child(analyzer, "Node")
+    if node is not None:
+        hostname, address = _readNodeElement(node)
+        analyzerHost = hostname or address
 
-    createTime = first("CreateTime")
     if createTime is None:
         raise IdmefError(f"{where}: no CreateTime")
     createTime = _readTime(createTime, "CreateTime", where)
-    detectTime = first("DetectTime")
     if detectTime is not None:
         detectTime = _readTime(detectTime, "DetectTime", where)
 
     classification = text = None
-    for candidate in children.get("Classification", ()):
+    for candidate in classifications:
         # RFC 4765 has one, with text=; the drafts allowed several, named by
         # a <name> child.
         text = candidate.get("text")
@@ -838,19 +895,18 @@ def _readAlert(element, where):
         raise IdmefError(f"{where}: no Classification with a text")
 
     severity = "medium"
-    assessment = first("Assessment")
     impact = _child(assessment, "Impact") if assessment is not None else None
-    if impact is not None and impact.get("severity") in SEVERITIES:
-        severity = impact.get("severity")
+    if impact is not None:
+        value = impact.get("severity")
+        if value in SEVERITIES:
+            severity = value
 
-    sources = tuple(_readNode(source, f"{where} Source {i}")
-                    for i, source in enumerate(children.get("Source", ()), 1))
-    targets = tuple(_readNode(target, f"{where} Target {i}")
-                    for i, target in enumerate(children.get("Target", ()), 1))
-    additionalData = tuple((data.get("meaning") or "", _readData(data))
-                           for data in children.get("AdditionalData", ()))
+    sources = tuple([_readNode(source, f"{where} Source {i}")
+                     for i, source in enumerate(sources, 1)])
+    targets = tuple([_readNode(target, f"{where} Target {i}")
+                     for i, target in enumerate(targets, 1)])
+    additionalData = tuple([(item.get("meaning") or "", _readData(item)) for item in data])
 
-    correlation = first("CorrelationAlert")
     if correlation is not None:
         correlation = Correlation(
             (_childText(correlation, "name") or "").strip(),

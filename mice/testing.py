@@ -51,11 +51,60 @@ def temporaryFile(testCase, content, name="test.conf", directory=None):
     """
     if directory is None:
         directory = os.path.abspath(testCase.mktemp())
+    return writeFile(directory, name, content)
+
+
+def writeFile(directory, name, content):
+    """
+    Write C{content} (text, or bytes as they are) to C{name} in C{directory},
+    made if it is missing, and return the file's path.
+    """
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, name)
     with open(path, "wb") as f:
         f.write(content if isinstance(content, bytes) else content.encode("utf-8"))
     return path
+
+
+def bufferDaemonConfig(pipelines, port=0, timeInterval=0.2, ring="", seedNames=False):
+    """
+    The text of a BufferDaemon config listening on 127.0.0.1:C{port} (0: any
+    free port).
+
+    @param pipelines: C{(decoder, its config file, post-processor, its config
+        file)} for each pipeline; a config file may be C{None} (the module's
+        defaults).
+    @param ring: the lines of C{[CACHE_AND_RINGBUFFER]}, if any.
+    @param seedNames: name the modules' sections and keys as the seed's
+        ManagementHost config does (C{ENCODING_MODULES}/C{ENC_MOD},
+        C{OUTPUT_MODULES}/C{OUT_MOD}).
+    """
+    if seedNames:
+        sections = (("ENCODING_MODULES", "ENC"), ("OUTPUT_MODULES", "OUT"))
+    else:
+        sections = (("DECODING_MODULES", "DEC"), ("POSTPROC_MODULES", "POST"))
+    text = f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
+    for (section, key), column in zip(sections, (0, 2)):
+        text += f"[{section}]\n" + "".join(f"{key}_MOD = {p[column]}\n" for p in pipelines)
+        files = [p[column + 1] for p in pipelines if p[column + 1] is not None]
+        if files:
+            text += f"[{section}_CONFIG_FILE]\n" + "".join(f"{key}_FILE = {name}\n"
+                                                          for name in files)
+    text += f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
+    return text + (f"[CACHE_AND_RINGBUFFER]\n{ring}" if ring else "")
+
+
+def writeManagementDaemon(directory, port=0, timeInterval=0.2, ring="RBSIZE = 64\n"):
+    """
+    Write the seed's ManagementHost BufferDaemon config, C{bd-mh.conf}: the
+    IDMEF decoder and C{mice_mod_pop_act_generic} reading C{act.conf}, named
+    as the seed names them.
+
+    @return: the config's path.
+    """
+    return writeFile(directory, "bd-mh.conf", bufferDaemonConfig(
+        [("mice_mod_enc_idmef_twofish", None, "mice_mod_out_act_generic", "act.conf")],
+        port, timeInterval, ring, seedNames=True))
 
 
 @implementer(IPostProcessor)
@@ -260,23 +309,13 @@ def writeRawLogConfigs(directory, url, port=0, mmSize=64, rbSize=16, timeInterva
 
     @return: the BufferDaemon config's path.
     """
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "pop.conf"), "w") as f:
-        f.write(f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = {maxErr}\nBATCHSIZE = {batchSize}\n"
-                + (f"SIGNKEY = {signKey}\n" if signKey else ""))
-    with open(os.path.join(directory, "decoder.conf"), "w") as f:
-        f.write(f"[DECODER]\n{decoder}\n")
-    conf = os.path.join(directory, "bd.conf")
-    with open(conf, "w") as f:
-        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
-                "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
-                "[DECODING_MODULES_CONFIG_FILE]\nDEC_FILE = decoder.conf\n"
-                "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_mysql\n"
-                "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = pop.conf\n"
-                f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
-                f"[CACHE_AND_RINGBUFFER]\nMMPATH = cache\nMMSIZE = {mmSize}\n"
-                f"RBSIZE = {rbSize}\n")
-    return conf
+    writeFile(directory, "pop.conf",
+              f"[MYSQL_SERVER]\nURL = {url}\nMAXERR = {maxErr}\nBATCHSIZE = {batchSize}\n"
+              + (f"SIGNKEY = {signKey}\n" if signKey else ""))
+    writeFile(directory, "decoder.conf", f"[DECODER]\n{decoder}\n")
+    return writeFile(directory, "bd.conf", bufferDaemonConfig(
+        [("mice_mod_dec_logformat_twofish", "decoder.conf", "mice_mod_pop_mysql", "pop.conf")],
+        port, timeInterval, f"MMPATH = cache\nMMSIZE = {mmSize}\nRBSIZE = {rbSize}\n"))
 
 
 class SubmittedBatch(NamedTuple):
@@ -348,30 +387,27 @@ def writeForwarderConfig(directory, files, sqlPort=0, analysisPort=0, sleepInter
         C{ENCKEY = ...}, C{TLSCERT = ...}), replacing C{ENCRYPT = no}.
     @return: the config's path.
     """
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "filter.conf"), "w") as f:
-        f.write("[FILTER]\n" + "".join(f'DROP = "{p}"\n' for p in filterDrop))
-    with open(os.path.join(directory, "fmt.conf"), "w") as f:
-        f.write("[FORMAT]\nHOSTNAME = testhost\n" + ("" if ip is None else f"IP = {ip}\n"))
+    writeFile(directory, "filter.conf",
+              "[FILTER]\n" + "".join(f'DROP = "{p}"\n' for p in filterDrop))
+    writeFile(directory, "fmt.conf",
+              "[FORMAT]\nHOSTNAME = testhost\n" + ("" if ip is None else f"IP = {ip}\n"))
     pseudo = ""
     if pseudonymKeyFile is not None:
-        with open(os.path.join(directory, "psd.conf"), "w") as f:
-            f.write(f"[PSEUDONYM]\nKEYFILE = {os.path.abspath(pseudonymKeyFile)}\n")
+        writeFile(directory, "psd.conf",
+                  f"[PSEUDONYM]\nKEYFILE = {os.path.abspath(pseudonymKeyFile)}\n")
         pseudo = "PSEUDONYMCONF = psd.conf\n[MODULES]\nMOD_PSEUDONYM = mice_mod_psd_keyed\n"
-    conf = os.path.join(directory, "dataforwarder.conf")
-    with open(conf, "w") as f:
-        f.write(f"[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = {sqlPort}\n"
-                f"[ANALYSIS_SERVER]\nASIP = 127.0.0.1\nASPORT = {analysisPort}\n"
-                f"[SECURITY_AND_PRIVACY]\n{security or 'ENCRYPT = no'}\n"
-                f"FILTER = {'yes' if filterDrop else 'no'}\n"
-                f"PSEUDO = {'no' if pseudonymKeyFile is None else 'yes'}\n"
-                "[LOGFILE_LIST]\n" + "".join(f"FILE = {path}\n" for path in files)
-                + "[MODULES_CONFIG_FILE]\nFILTERCONF = filter.conf\nLOGFORMATCONF = fmt.conf\n"
-                + pseudo
-                + f"[MISC]\nSHMSIZE = {shmSize}\nSLEEPINV = {sleepInterval}\n"
-                f"RECONNECT = {reconnect}\nSTATEDIR = {stateDirectory}\n"
-                f"SPOOLSIZE = {spoolSize}\n")
-    return conf
+    return writeFile(directory, "dataforwarder.conf", (
+        f"[SQL_SERVER]\nSQLIP = 127.0.0.1\nSQLPORT = {sqlPort}\n"
+        f"[ANALYSIS_SERVER]\nASIP = 127.0.0.1\nASPORT = {analysisPort}\n"
+        f"[SECURITY_AND_PRIVACY]\n{security or 'ENCRYPT = no'}\n"
+        f"FILTER = {'yes' if filterDrop else 'no'}\n"
+        f"PSEUDO = {'no' if pseudonymKeyFile is None else 'yes'}\n"
+        "[LOGFILE_LIST]\n" + "".join(f"FILE = {path}\n" for path in files)
+        + "[MODULES_CONFIG_FILE]\nFILTERCONF = filter.conf\nLOGFORMATCONF = fmt.conf\n"
+        + pseudo
+        + f"[MISC]\nSHMSIZE = {shmSize}\nSLEEPINV = {sleepInterval}\n"
+        f"RECONNECT = {reconnect}\nSTATEDIR = {stateDirectory}\n"
+        f"SPOOLSIZE = {spoolSize}\n"))
 
 
 def writeLogIdsConfig(directory, managementPort, rules, filters=None,
@@ -386,19 +422,13 @@ def writeLogIdsConfig(directory, managementPort, rules, filters=None,
     @param alertIdFile: its AlertIDFile, relative to C{directory}.
     @return: the config's path.
     """
-    os.makedirs(directory, exist_ok=True)
-    with open(os.path.join(directory, "rules.txt"), "w") as f:
-        f.write(rules)
-    with open(os.path.join(directory, "netdef.txt"), "w") as f:
-        f.write(netdef)
+    writeFile(directory, "rules.txt", rules)
+    writeFile(directory, "netdef.txt", netdef)
     filters = filters or os.path.join(SHIPPED_CONFIGS, "logids", "filter.txt")
-    conf = os.path.join(directory, name)
-    with open(conf, "w") as f:
-        f.write(f"[HOST_INFO]\nManagement = 127.0.0.1:{managementPort}\n"
-                f"[IDMEF_INFO]\nAlertIDFile = {alertIdFile}\n"
-                "[LOGIDS]\nRules = rules.txt\n"
-                f"Filters = {filters}\nNetDef = netdef.txt\n")
-    return conf
+    return writeFile(directory, name, f"[HOST_INFO]\nManagement = 127.0.0.1:{managementPort}\n"
+                     f"[IDMEF_INFO]\nAlertIDFile = {alertIdFile}\n"
+                     "[LOGIDS]\nRules = rules.txt\n"
+                     f"Filters = {filters}\nNetDef = netdef.txt\n")
 
 
 def writeLogIdsAgent(directory, managementPort, rules, **logids):
@@ -410,15 +440,9 @@ def writeLogIdsAgent(directory, managementPort, rules, **logids):
     @return: the BufferDaemon config's path.
     """
     writeLogIdsConfig(directory, managementPort, rules, **logids)
-    conf = os.path.join(directory, "bd-aa.conf")
-    with open(conf, "w") as f:
-        f.write("[ADDRESS]\nLISTEN = tcp:0:interface=127.0.0.1\n"
-                "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
-                "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_rules\n"
-                "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa-rules.conf\n"
-                "[TIME_INTERVALS]\nTIMEINV = 0.2\n"
-                "[CACHE_AND_RINGBUFFER]\nMMPATH = cache-aa\nMMSIZE = 8\n")
-    return conf
+    return writeFile(directory, "bd-aa.conf", bufferDaemonConfig(
+        [("mice_mod_dec_logformat", None, "mice_mod_pop_aa_rules", "aa-rules.conf")],
+        ring="MMPATH = cache-aa\nMMSIZE = 8\n"))
 
 
 def writeAgentConfigs(directory, managementPort, port=0, mmSize=8, timeInterval=0.2,
@@ -453,24 +477,14 @@ def writeAgentConfigs(directory, managementPort, port=0, mmSize=8, timeInterval=
     shutil.copy(os.path.join(SHIPPED_CONFIGS, "matchfiles", "match_file_aa_regex.txt"),
                 os.path.join(directory, "matchfiles"))
     if logidsRules is None:
-        pipelines = ("[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat_twofish\n"
-                     "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_regex\n"
-                     "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa.conf\n")
+        pipelines = [("mice_mod_dec_logformat_twofish", None, "mice_mod_pop_aa_regex", "aa.conf")]
     else:
         writeLogIdsConfig(directory, managementPort, logidsRules, filters=logidsFilters,
                           netdef=logidsNetdef, alertIdFile="alertid-logids")
-        pipelines = ("[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
-                     "DEC_MOD = mice_mod_dec_logformat\n"
-                     "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_aa_regex\n"
-                     "POST_MOD = mice_mod_pop_aa_rules\n"
-                     "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = aa.conf\n"
-                     "POST_FILE = aa-rules.conf\n")
-    conf = os.path.join(directory, "bd-aa.conf")
-    with open(conf, "w") as f:
-        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n" + pipelines
-                + f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
-                f"[CACHE_AND_RINGBUFFER]\nMMPATH = cache-aa\nMMSIZE = {mmSize}\n")
-    return conf
+        pipelines = [("mice_mod_dec_logformat", None, "mice_mod_pop_aa_regex", "aa.conf"),
+                     ("mice_mod_dec_logformat", None, "mice_mod_pop_aa_rules", "aa-rules.conf")]
+    return writeFile(directory, "bd-aa.conf", bufferDaemonConfig(
+        pipelines, port, timeInterval, f"MMPATH = cache-aa\nMMSIZE = {mmSize}\n"))
 
 
 def decodeChecked(decoder, source, message):

@@ -51,6 +51,7 @@ from typing import NamedTuple
 
 from mice.alerts import Alert
 from mice.analysis.extract import idValues, nodesFor
+from mice.analysis.hyperscancache import compileDatabase
 
 #: The key of the DEFAULT section's unclassified-line match.
 DEFAULT_KEY = "DEFAULT"
@@ -767,11 +768,9 @@ class _HyperscanLiterals:
 
         self._literals = literals
         self._lengths = [len(lit.encode("utf-8")) for lit in literals]
-        self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=[re.escape(lit).encode("utf-8") for lit in literals],
-            ids=list(range(len(literals))),
-            flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(literals))
+        self._db = compileDatabase(
+            [re.escape(lit).encode("utf-8") for lit in literals], range(len(literals)),
+            [hyperscan.HS_FLAG_SOM_LEFTMOST] * len(literals))
 
     def scan(self, text):
         data = text.encode("utf-8", "surrogatepass")
@@ -799,6 +798,15 @@ _HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]+")
 #: and C{\Z} (the buffer's ends, not the line's), C{{,n}} (a literal in
 #: PCRE), the C{a}, C{L} and C{u} flags.
 _HS_PYTHON_ONLY = re.compile(r"\\[AZ]|\{,|\(\?[imsx]*[aLu]")
+
+
+def _hasSeparator(data):
+    """
+    Whether C{data} holds one of the separators C{\x1c}-C{\x1f} (C{re}'s
+    spaces, not Hyperscan's): four C{memchr}s, where C{_HS_UNSURE.search}
+    steps through a megabyte in C{re}.
+    """
+    return b"\x1c" in data or b"\x1d" in data or b"\x1e" in data or b"\x1f" in data
 
 
 def _plusOne(n):
@@ -840,11 +848,11 @@ class HyperscanPatterns:
                 text = "(?s)" + text
             usable.append((pattern, text.encode("ascii")))
 
-        def compiled(chosen):
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            db.compile(expressions=[text for _, text in chosen],
-                       ids=list(range(len(chosen))), flags=[flags] * len(chosen))
-            return db
+        def compiled(chosen, cached=True):
+            # Kept on disk (hyperscancache): compiling is most of the start.
+            return compileDatabase([text for _, text in chosen], range(len(chosen)),
+                                   [flags] * len(chosen),
+                                   directory=None if cached else "")
 
         self._db = None
         if usable:
@@ -855,7 +863,7 @@ class HyperscanPatterns:
                 kept = []
                 for one in usable:
                     try:
-                        compiled([one])
+                        compiled([one], cached=False)
                     except hyperscan.error:
                         continue
                     kept.append(one)
@@ -900,7 +908,7 @@ class HyperscanPatterns:
                     found[index] = known = set()
             known.add(ident)
         unsure = ()
-        if not data.isascii() or _HS_UNSURE.search(data) is not None:
+        if not data.isascii() or _hasSeparator(data):
             unsure = {locate(ends, unusual.start()) for unusual in _HS_UNSURE.finditer(data)}
             for i in unsure:
                 found.pop(i, None)

@@ -52,10 +52,14 @@ _USER_FROM = re.compile(r"User (\S+) from ")
 _SU = re.compile(r"\(to (\S+)\) (\S+) on (\S+)")
 _SUDO = re.compile(r" sudo(?:\[\d+\])?: +(\S+) : .*? USER=(\S+) ;")
 # Where a line names its client when it has no "from IP": PAM, Dovecot,
-# auditd, Postfix and Sendmail's host[IP].
+# auditd, Postfix and Sendmail's host[IP].  The host before "[IP]" is not
+# in the pattern: no group takes it, and a match that began with it would
+# hold the same groups and end at the same place (the host's characters
+# are neither "[", "]" nor "="), while re would try it at every position
+# of every line (a fifth of mice analyze's time).
 _OTHER_SOURCE = re.compile(
-    r"(?:rhost=|rip=|addr=)([0-9A-Fa-f.:]+)|(?:unknown|[\w-]+(?:\.[\w-]+)+)?"
-    r"\[((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]")
+    r"(?:rhost=|rip=|addr=)([0-9A-Fa-f.:]+)"
+    r"|\[((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]")
 _PAM_USERS = re.compile(r" ruser=(\S*) rhost=\S* +user=(\S+)")
 _OTHER_USER = re.compile(r"\buser=<([^>]+)>|\bacct=\"([^\"]+)\"")
 _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")

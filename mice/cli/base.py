@@ -43,6 +43,30 @@ def readerGone():
     return 0
 
 
+def runToStatus(main, default=0):
+    """
+    Run C{main(reactor)}, an async function that returns the command's exit
+    status, on the global reactor (L{twisted.internet.task.react}), and give
+    the status back rather than exit with it.
+
+    @param default: the status when C{main} returns C{None} or fails (the
+        failure is logged).
+    """
+    from twisted.internet.defer import ensureDeferred
+    from twisted.internet.task import react
+
+    status = []
+
+    async def recorded(reactor):
+        status.append(await main(reactor))
+
+    try:
+        react(lambda r: ensureDeferred(recorded(r)))
+    except SystemExit:
+        pass
+    return default if not status or status[0] is None else status[0]
+
+
 def addLinkOptions(group, peer):
     """
     The options of a link's cipher and TLS files that C{mice send} and

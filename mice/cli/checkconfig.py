@@ -77,6 +77,37 @@ def _checkCorrelation(path, indent=""):
     return True
 
 
+def _loadOrSay(load, path, **options):
+    """
+    C{load(path, **options)}, or C{None} when C{path} is a bad config or
+    cannot be read: that is said on standard error.
+    """
+    from mice.config import ConfigError
+
+    try:
+        return load(path, **options)
+    except ConfigError as e:
+        print(str(e), file=sys.stderr)
+    except OSError as e:
+        print(f"{path}: {e.strerror}", file=sys.stderr)
+    return None
+
+
+def _loadWithModules(path, strict):
+    """
+    The config at C{path} and, for a BufferDaemon's, the warnings about the
+    modules it names (which are looked up: an unknown one is an error).
+    """
+    from mice.config import loadConfig
+    from mice.registry import pipelineModules
+
+    loaded = loadConfig(path, strict=strict)
+    planned = []
+    if loaded.kind == "bufferdaemon":
+        pipelineModules(loaded.settings, planned)
+    return loaded, planned
+
+
 def _checkActGeneric(settings, strict):
     """
     What an act_generic config names: its match files, and the config of
@@ -84,7 +115,7 @@ def _checkActGeneric(settings, strict):
 
     @return: whether they are all good.
     """
-    from mice.config import ConfigError, loadConfig
+    from mice.config import loadConfig
 
     good = True
     named = [(path, "match file") for path in dict.fromkeys(
@@ -92,15 +123,9 @@ def _checkActGeneric(settings, strict):
     named += [(settings.agentConfig(reaction.pipe), f"reaction {reaction.rid} config")
               for reaction in settings.reactions if settings.agentConfig(reaction.pipe)]
     for path, what in named:
-        try:
-            loaded = loadConfig(path, strict=strict,
-                                kind="matchfile" if what == "match file" else None)
-        except ConfigError as e:
-            print(str(e), file=sys.stderr)
-            good = False
-            continue
-        except OSError as e:
-            print(f"{path}: {e.strerror}", file=sys.stderr)
+        loaded = _loadOrSay(loadConfig, path, strict=strict,
+                            kind="matchfile" if what == "match file" else None)
+        if loaded is None:
             good = False
             continue
         for warning in loaded.warnings:
@@ -112,7 +137,7 @@ def _checkActGeneric(settings, strict):
 
 
 def run(args):
-    from mice.config import ConfigError, describe, loadConfig
+    from mice.config import describe
 
     failed = False
     for path in args.files:
@@ -123,21 +148,11 @@ def run(args):
         if kind is not None:
             failed = not _checkLogIds(kind, path) or failed
             continue
-        try:
-            loaded = loadConfig(path, strict=args.strict)
-            planned = []
-            if loaded.kind == "bufferdaemon":
-                from mice.registry import pipelineModules
-
-                pipelineModules(loaded.settings, planned)
-        except ConfigError as e:
-            print(str(e), file=sys.stderr)
+        found = _loadOrSay(_loadWithModules, path, strict=args.strict)
+        if found is None:
             failed = True
             continue
-        except OSError as e:
-            print(f"{path}: {e.strerror}", file=sys.stderr)
-            failed = True
-            continue
+        loaded, planned = found
         for warning in (*loaded.warnings, *planned):
             print(str(warning), file=sys.stderr)
         print(f"{path}: {loaded.kind} config, OK")

@@ -9,9 +9,7 @@ import argparse
 import socket
 import sys
 
-from twisted.internet.defer import ensureDeferred
-
-from mice.cli.base import addLinkOptions
+from mice.cli.base import addLinkOptions, runToStatus
 from mice.cli.send import _endpoint
 
 
@@ -101,12 +99,9 @@ def run(args):
     import uuid
 
     from twisted.internet.task import deferLater
-    from twisted.internet.task import react as runReactor
 
     from mice.protocols import reaction
     from mice.services.reactionclient import ReactionClient, ReactionUnreachable
-
-    status = []
 
     def say(message):
         if args.json:
@@ -131,8 +126,7 @@ def run(args):
                 args.tls_name or (args.to or "").rpartition(":")[0].strip("[]") or "localhost")
         except (OSError, ValueError) as e:
             print(f"mice react: {getattr(e, 'strerror', None) or e}", file=sys.stderr)
-            status.append(2)
-            return
+            return 2
         by = args.by or f"{getpass.getuser()}@{socket.gethostname()}"
         client = ReactionClient(endpoint, reactor, args.source, security.securityFactory(),
                                 description=args.to or args.endpoint, timeout=args.timeout)
@@ -157,14 +151,14 @@ def run(args):
                     after = answer.get("next")
                 if answer["status"] != reaction.DONE:
                     say(answer)
-                    status.append(1)
-                elif args.json:
+                    return 1
+                if args.json:
                     print(json.dumps({"active": active}, sort_keys=True))
                 else:
                     print(f"{len(active)} countermeasure(s)")
                     for c in active:
                         print(_countermeasureLine(c))
-                return
+                return 0
             if args.undo:
                 message = reaction.react(requestId, reaction.UNDO, by=by, target=args.undo)
             else:
@@ -172,18 +166,14 @@ def run(args):
                                          duration=args.duration, by=by)
             answer = await client.request(message)
             say(answer)
-            status.append(0 if answer["status"] == reaction.DONE else 1)
+            return 0 if answer["status"] == reaction.DONE else 1
         except ReactionUnreachable as e:
             print(f"mice react: {e}", file=sys.stderr)
-            status.append(2)
+            return 2
         finally:
             await client.stopService()
 
-    try:
-        runReactor(lambda r: ensureDeferred(main(r)))
-    except SystemExit:
-        pass
-    return status[0] if status else 0
+    return runToStatus(main)
 
 
 def addParser(commands):

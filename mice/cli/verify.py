@@ -21,9 +21,7 @@ async def _verify(reactor, url, key):
 
 
 def run(args):
-    from twisted.internet.defer import ensureDeferred
-    from twisted.internet.task import react
-
+    from mice.cli.base import runToStatus
     from mice.config import parseDatabaseUrl
     from mice.db.signature import readSignKey
 
@@ -33,15 +31,13 @@ def run(args):
     except (ValueError, OSError) as e:
         print(f"mice verify: {e}", file=sys.stderr)
         return 2
-    status = []
 
     async def main(reactor):
         try:
             reports = await _verify(reactor, url, key)
         except Exception as e:
             print(f"mice verify: {url.redacted()}: {e}", file=sys.stderr)
-            status.append(2)
-            return
+            return 2
         bad = [r for r in reports if r.finding is not None]
         for report in reports:
             if report.finding is not None:
@@ -53,13 +49,9 @@ def run(args):
         print(f"{len(reports)} chains, {sum(r.rows for r in reports)} rows, {len(bad)} with a"
               f" problem" + (f"; {unsigned} rows unsigned (stored before signing began)"
                              if unsigned else "") + f" in {url.redacted()}")
-        status.append(1 if bad else 0)
+        return 1 if bad else 0
 
-    try:
-        react(lambda r: ensureDeferred(main(r)))
-    except SystemExit:
-        pass
-    return status[0] if status else 2
+    return runToStatus(main, default=2)
 
 
 def addParser(commands):

@@ -1092,6 +1092,23 @@ _HOST_INFO_BROKER = (K("ManagementAMQP", AMQPURL), K("ManagementQueue", QUEUENAM
                      K("AgentAMQP", AMQPURL), K("AgentQueue", QUEUENAME),
                      K("QueueType", QUEUETYPE, "quorum"))
 
+
+def _agentSections(analyzerId):
+    """
+    The sections every analysis agent's config has (aa_regex, aa_rules):
+    where its alerts go and how its IDMEF messages are made.
+    """
+    return (
+        _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),
+                            K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
+                            K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
+                            K("TLSKEY", FILE), K("TLSCA", FILE), *_HOST_INFO_BROKER)),
+        _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
+                             K("DTDFile", FILE, unused=_DTD_UNUSED),
+                             K("AnalyzerID", NAME, analyzerId), K("Instance", INSTANCE))),
+    )
+
+
 #: Any daemon may serve Prometheus metrics (off unless LISTEN is given).
 _METRICS = _Sect("METRICS", (K("LISTEN", ENDPOINT),))
 #: A positive number that need not be seconds (a factor).
@@ -1238,13 +1255,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
                           K("TLSKEY", FILE), K("TLSCA", FILE))),
     ), _buildDecoder),
     _Schema("aa_regex", "a mice_mod_pop_aa_regex config", (
-        _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),
-                            K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
-                            K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
-                            K("TLSKEY", FILE), K("TLSCA", FILE), *_HOST_INFO_BROKER)),
-        _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
-                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-RegEx"),
-                             K("Instance", INSTANCE))),
+        *_agentSections("MICE-RegEx"),
         *(_Sect(name, (K(sendTo, SENDTO, "N"),
                        *(K(rule, REGEX, repeated=True) for rule in rules)))
           for name, sendTo, rules in _RULE_SECTIONS),
@@ -1254,13 +1265,7 @@ _SCHEMAS = {schema.kind: schema for schema in (
               pattern=ALERT_SECTION, marker=False),
     ), _buildAaRegex),
     _Schema("aa_rules", "a mice_mod_pop_aa_rules config", (
-        _Sect("HOST_INFO", (K("Management", HOSTPORT), K("Agent", HOSTPORT),
-                            K("Encryption", BOOL, False), K("MngmntKey", TEXT, **_SECRET),
-                            K("AgentKey", TEXT, **_SECRET), K("TLSCERT", FILE),
-                            K("TLSKEY", FILE), K("TLSCA", FILE), *_HOST_INFO_BROKER)),
-        _Sect("IDMEF_INFO", (K("AlertID", COUNT, 1), K("AlertIDFile", RUNTIME),
-                             K("DTDFile", FILE, unused=_DTD_UNUSED), K("AnalyzerID", NAME, "MICE-LogIDS"),
-                             K("Instance", INSTANCE))),
+        *_agentSections("MICE-LogIDS"),
         _Sect("LOGIDS", (K("Rules", FILE, required=True), K("Filters", FILE, required=True),
                          K("NetDef", FILE), K("SendTo", SENDTO, "M"))),
     ), _buildAaRules),

@@ -204,16 +204,27 @@ SYSLOG_FACILITIES = types.MappingProxyType({
 _FACILITY_NAMES = {number: name for name, number in SYSLOG_FACILITIES.items()}
 
 
-def _parseFacility(raw, loader, entry):
+def _syslogNumber(raw, numbers, names, expected):
+    """
+    The number of a syslog facility or severity, given by name (C{daemon},
+    C{LOG_DAEMON}: a key of C{numbers}) or as a number (a key of C{names}).
+
+    @raise _Invalid: C{raw} is neither; the message says what was
+        C{expected}.
+    """
     text = raw.strip(_BLANKS).lower()
     if text.startswith("log_"):
         text = text[4:]
-    if text in SYSLOG_FACILITIES:
-        return SYSLOG_FACILITIES[text]
-    if text.isdigit() and int(text) in _FACILITY_NAMES:
+    if text in numbers:
+        return numbers[text]
+    if text.isdigit() and int(text) in names:
         return int(text)
-    raise _Invalid(f"expected a syslog facility (daemon, LOG_DAEMON, local0 ... local7, ...),"
-                   f" got {_shorten(raw)!r}")
+    raise _Invalid(f"expected {expected}, got {_shorten(raw)!r}")
+
+
+def _parseFacility(raw, loader, entry):
+    return _syslogNumber(raw, SYSLOG_FACILITIES, _FACILITY_NAMES,
+                         "a syslog facility (daemon, LOG_DAEMON, local0 ... local7, ...)")
 
 
 def _showFacility(value):
@@ -297,6 +308,7 @@ SYSLOG_SEVERITIES = types.MappingProxyType({
 _SEVERITY_NAMES = {number: name for name, number in SYSLOG_SEVERITIES.items()}
 _SEVERITY_SYNONYMS = {"emergency": 0, "panic": 0, "critical": 2, "error": 3, "warn": 4,
                       "informational": 6}
+_SEVERITY_NUMBERS = {**SYSLOG_SEVERITIES, **_SEVERITY_SYNONYMS}
 
 
 def _parseSyslogSeverity(raw, loader, entry):
@@ -304,19 +316,11 @@ def _parseSyslogSeverity(raw, loader, entry):
     C{idmef} (follow each alert's IDMEF severity), or a severity name
     (C{crit}, C{LOG_WARNING}...) or number, which is returned as the number.
     """
-    text = raw.strip(_BLANKS).lower()
-    if text == "idmef":
+    if raw.strip(_BLANKS).lower() == "idmef":
         return "idmef"
-    if text.startswith("log_"):
-        text = text[4:]
-    if text in SYSLOG_SEVERITIES:
-        return SYSLOG_SEVERITIES[text]
-    if text in _SEVERITY_SYNONYMS:
-        return _SEVERITY_SYNONYMS[text]
-    if text.isdigit() and int(text) in _SEVERITY_NAMES:
-        return int(text)
-    raise _Invalid(f"expected idmef (follow the alert) or a syslog severity (emerg, alert,"
-                   f" crit, err, warning, notice, info, debug or 0 to 7), got {_shorten(raw)!r}")
+    return _syslogNumber(raw, _SEVERITY_NUMBERS, _SEVERITY_NAMES,
+                         "idmef (follow the alert) or a syslog severity (emerg, alert, crit, err,"
+                         " warning, notice, info, debug or 0 to 7)")
 
 
 def _showSyslogSeverity(value):

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from mice.console.model import asciiText
+
 #: The cookie that holds the session token.
 COOKIE = b"mice_console"
 #: The header that must carry the CSRF token.
@@ -95,13 +97,9 @@ class Sessions:
         """
         The live session of C{token} (marked used), or C{None}.
         """
-        if not token:
+        token = asciiText(token)
+        if token is None:
             return None
-        if isinstance(token, bytes):
-            try:
-                token = token.decode("ascii")
-            except UnicodeDecodeError:
-                return None
         session = self._sessions.get(token)
         if session is None:
             return None

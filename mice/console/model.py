@@ -39,17 +39,28 @@ class EventId(NamedTuple):
                                 "r" if self.serial is None else self.serial)
 
 
+def asciiText(value):
+    """
+    C{value}, text or bytes from a request, as text; C{None} when it is
+    empty or bytes that are not ASCII.
+    """
+    if not value:
+        return None
+    if isinstance(value, bytes):
+        try:
+            return value.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return value
+
+
 def parseEventId(text):
     """
     @return: the L{EventId} of C{text}, or C{None} when it is not one.
     """
-    if not text:
+    text = asciiText(text)
+    if text is None:
         return None
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("ascii")
-        except UnicodeDecodeError:
-            return None
     match = _ID.match(text.strip())
     if not match:
         return None

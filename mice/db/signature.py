@@ -52,9 +52,12 @@ Pure: no driver, no reactor; the transaction functions take a DB-API cursor.
 import datetime
 import hashlib
 import hmac
+import marshal
+import struct
 from bisect import bisect_right
 from contextlib import nullcontext
 from dataclasses import dataclass
+from itertools import count, repeat
 from operator import itemgetter
 
 from mice.db import schema
@@ -73,16 +76,19 @@ class Chain:
     @ivar tables: the tables whose rows belong to these chains.
     @ivar keyColumns: the columns naming one chain (all in each table).
     @ivar order: the columns a chain's rows are linked in the order of.
+    @ivar version: the signature its rows get (C{c3}: L{rawLinkTag}; C{c2}:
+        L{chainedSignature}).
     """
 
     name: str
     tables: tuple
     keyColumns: tuple
     order: tuple = ("seq",)
+    version: str = "c2"
 
 
 CHAINS = (
-    Chain("rawlog", RAWLOG_TABLES, ("origin", "stream")),
+    Chain("rawlog", RAWLOG_TABLES, ("origin", "stream"), version="c3"),
     Chain("alert_entry", ("alert_entry",), ("analyzerid", "origin", "stream"), ("seq", "idx")),
 )
 """Every chained table, once."""
@@ -217,6 +223,165 @@ def chainedSignature(key, previous, previousSeq, encoded, seq=None, version="c2"
     return f"c2:{prevSeq}:{mac[:TAG_HEX]}"
 
 
+# -- c3: the raw-log chains --------------------------------------------------
+
+#: The columns a raw-log batch shares, in the order L{rawParts} gives them
+#: (L{mice.db.classify.classifyBatch}'s key).
+RAW_KEY_COLUMNS = ("origin", "stream", "hostname", "domain", "ip", "osystem", "release",
+                   "version")
+_RAW_OWN = RAW_KEY_COLUMNS + ("seq", "date", "time", "logline", "signature")
+
+
+def _rawLayout(table):
+    columns = COLUMNS[table]
+    return (tuple(columns.index(c) for c in RAW_KEY_COLUMNS),
+            tuple(columns.index(c) for c in ("seq", "date", "time")),
+            tuple(i for i, c in enumerate(columns) if c not in _RAW_OWN),
+            columns.index("logline"))
+
+
+_RAW_LAYOUT = {table: _rawLayout(table) for table in RAWLOG_TABLES}
+
+
+def rawParts(table, row):
+    """
+    C{(key, own)} of a raw-log C{row} (a tuple in C{COLUMNS[table]} order,
+    values as L{canonicalValue} gives them): C{key} its
+    L{RAW_KEY_COLUMNS}, C{own} C{(seq, date, time, fields, logline)} with
+    C{fields} the tuple of its other columns but C{signature}, in
+    C{COLUMNS} order: the shape L{mice.db.classify.classifyBatch} gives a
+    batch's key and rows in.
+    """
+    keyIndexes, (seqIndex, dateIndex, timeIndex), fieldIndexes, lineIndex = _RAW_LAYOUT[table]
+    return (tuple(row[i] for i in keyIndexes),
+            (row[seqIndex], row[dateIndex], row[timeIndex],
+             tuple(row[i] for i in fieldIndexes), row[lineIndex]))
+
+
+def encodeValues(value):
+    """
+    The bytes of a C{c3} message part: C{value} (C{None}, an C{int}, a
+    C{str} or a tuple of these) in version 2 of Python's C{marshal} format,
+    written out here so that the format does not depend on the Python that
+    reads it: C{N}; C{i} and the number as 32-bit little-endian, or C{l},
+    the signed count of 15-bit digits (32-bit) and the digits (16-bit each,
+    least significant first) for a number outside 32 bits; C{u}, the
+    length (32-bit) and the UTF-8 bytes of a text (lone surrogates as
+    C{surrogatepass} writes them); C{(}, the length (32-bit) and each
+    item.
+    """
+    if value is None:
+        return b"N"
+    kind = type(value)
+    if kind is str:
+        data = value.encode("utf-8", "surrogatepass")
+        return b"u" + struct.pack("<i", len(data)) + data
+    if kind is int:
+        if -2 ** 31 <= value < 2 ** 31:
+            return b"i" + struct.pack("<i", value)
+        digits, rest = [], abs(value)
+        while rest:
+            digits.append(rest & 0x7FFF)
+            rest >>= 15
+        size = len(digits) if value > 0 else -len(digits)
+        return b"l" + struct.pack("<i", size) + struct.pack("<%dH" % len(digits), *digits)
+    if kind is tuple:
+        return b"(" + struct.pack("<i", len(value)) + b"".join(encodeValues(v) for v in value)
+    raise TypeError(f"cannot sign a {kind.__name__} value")
+
+
+_SAMPLE = ("a", "\u00e9\ud800", "", None, 0, -1, 2 ** 31, 4294967295, -(2 ** 40), 7,
+           (1, ("x",), ()))
+
+
+def _fastEncoder():
+    """
+    C{marshal.dumps} at version 2 when it writes L{encodeValues}'s bytes (it
+    runs in C), else L{encodeValues}.
+    """
+    try:
+        if marshal.dumps(_SAMPLE, 2) == encodeValues(_SAMPLE):
+            return marshal.dumps
+    except ValueError:
+        pass
+    return lambda value, version: encodeValues(value)
+
+
+_encodeFast = _fastEncoder()
+
+#: The personalisation of the C{c3} BLAKE2b: no other use of a SIGNKEY
+#: makes the same MAC.
+C3_PERSON = b"mice-chain-c3"
+
+
+def _blakeKey(key):
+    if len(key) <= hashlib.blake2b.MAX_KEY_SIZE:
+        return key
+    return hashlib.blake2b(key, digest_size=hashlib.blake2b.MAX_KEY_SIZE,
+                           person=b"mice-signkey").digest()
+
+
+_blakes = {}
+
+
+def _blakeOf(key):
+    """The keyed BLAKE2b of C{c3} signatures, before any message."""
+    mac = _blakes.get(key)
+    if mac is None:
+        mac = _blakes[key] = hashlib.blake2b(key=_blakeKey(key), digest_size=TAG_HEX // 2,
+                                             person=C3_PERSON)
+    return mac
+
+
+def rawLinkTag(key, table, batchKey, previous, previousSeq, own):
+    """
+    The MAC of a C{c3} link: keyed BLAKE2b (RFC 7693; SIGNKEY as its key, a
+    key longer than 64 bytes hashed to 64 first), 128 bits, as hex, of
+    C{encodeValues((table, batchKey)) + encodeValues((previous,
+    previousSeq, own))}, C{batchKey} and C{own} as L{rawParts} gives them.
+    """
+    mac = _blakeOf(key).copy()
+    mac.update(_encodeFast((table, batchKey), 2))
+    mac.update(_encodeFast((previous, previousSeq, own), 2))
+    return mac.hexdigest()
+
+
+def linkText(version, previousSeq, seq, mac):
+    """
+    A chained row's C{signature} from its MAC: C{<version>:<previous
+    seq>:<MAC>}, the previous seq C{-} for the first row and left out when
+    it is C{seq - 1}.
+    """
+    if previousSeq is None:
+        return f"{version}:-:{mac}"
+    if previousSeq == seq - 1:
+        return f"{version}::{mac}"
+    return f"{version}:{previousSeq}:{mac}"
+
+
+def linkSignature(key, version, table, row, sigIndex, previous, previousSeq, encoded=None):
+    """
+    The C{signature} a chained row of C{table} should have after a row whose
+    MAC (as its signature shows it) is C{previous} and whose seq is
+    C{previousSeq} (C{""} and C{None} for the first), in the C{version} its
+    signature names (C{c1}, C{c2} or C{c3}).
+
+    @param row: the row, in C{COLUMNS[table]} order, values as
+        L{canonicalValue} gives them.
+    @param encoded: L{encodeRow}'s text of it, if known.
+    """
+    seq = row[COLUMNS[table].index("seq")]
+    if version == "c3":
+        if table not in RAWLOG_TABLES:
+            return None
+        batchKey, own = rawParts(table, row)
+        return linkText("c3", previousSeq, seq,
+                        rawLinkTag(key, table, batchKey, previous, previousSeq, own))
+    if encoded is None:
+        encoded = encodeRow(table, row, sigIndex)
+    return chainedSignature(key, previous, previousSeq, encoded, seq, version)
+
+
 def standaloneSignature(key, encoded):
     """
     The C{signature} column of a row stored outside its chain (see the
@@ -237,10 +402,10 @@ def parseSignature(text, seq=None):
     if not text:
         return None
     parts = text.split(":")
-    if parts[0] in ("c1", "c2") and len(parts) == 3:
+    if parts[0] in ("c1", "c2", "c3") and len(parts) == 3:
         if parts[1] == "-":
             return ("c", None, parts[2])
-        if parts[1] == "" and parts[0] == "c2":
+        if parts[1] == "" and parts[0] != "c1":
             return ("c", None if seq is None else seq - 1, parts[2])
         try:
             return ("c", int(parts[1]), parts[2])
@@ -412,6 +577,7 @@ class Signing:
         @return: the same, with new row tuples.
         """
         chains = {}
+        batches = []
         result = {}
         for table, rows in rowsByTable.items():
             chain = CHAIN_OF.get(table)
@@ -419,22 +585,43 @@ class Signing:
                 result[table] = rows
                 continue
             columns = COLUMNS[table]
-            keyIndexes = [columns.index(c) for c in chain.keyColumns]
-            seqIndex = columns.index("seq")
-            idxIndex = columns.index("idx") if "idx" in columns else None
             sigIndex = columns.index("signature")
             sigs = [None] * len(rows)
             result[table] = (rows, sigs, sigIndex)
+            if chain.version == "c3":
+                # Each row as a batch of its own (not the hot path).
+                for i, row in enumerate(rows):
+                    batchKey, own = rawParts(table, tuple(canonicalValue(v) for v in row))
+                    items = chains.setdefault((chain, batchKey[:2]), [])
+                    items.append((own[0], self._batch(batches, table, batchKey), 0,
+                                  own + ("",), _Slot(sigs, i)))
+                continue
+            keyIndexes = [columns.index(c) for c in chain.keyColumns]
+            seqIndex = columns.index("seq")
+            idxIndex = columns.index("idx") if "idx" in columns else None
             for i, row in enumerate(rows):
                 items = chains.setdefault((chain, tuple(row[k] for k in keyIndexes)), [])
                 items.append((row[seqIndex], 0 if idxIndex is None else row[idxIndex] or 0,
                               encodeRow(table, row, sigIndex), sigs, i))
-        self._sign(txn, dialect, chains)
+        self._sign(txn, dialect, chains, batches)
         for table, signed in result.items():
             if type(signed) is tuple:
                 rows, sigs, k = signed
                 result[table] = [row[:k] + (sig,) + row[k + 1:] for row, sig in zip(rows, sigs)]
         return result
+
+    def _batch(self, batches, table, batchKey):
+        """
+        Add a batch of C{table} to C{batches}: C{(table, batchKey, copy)},
+        C{copy} making the C{c3} MAC of its rows with what they share
+        hashed in.
+
+        @return: its place in C{batches}.
+        """
+        mac = _blakeOf(self.signer.key).copy()
+        mac.update(_encodeFast((table, batchKey), 2))
+        batches.append((table, batchKey, mac.copy))
+        return len(batches) - 1
 
     def signGroups(self, txn, dialect, groupsByTable):
         """
@@ -442,51 +629,43 @@ class Signing:
         takes them (C{(key, rows)}, C{key} the batch's C{(origin, stream,
         hostname, domain, ip, osystem, release, version)}, rows C{(seq, day,
         clock, fields, line, signature)}): the C{LOAD DATA} path keeps its
-        shape, only the last field of each row changes.  The raw-log store's
-        hot path: what a batch shares is encoded once, a row costs one
-        format and a dictionary look-up per other value.
+        shape, only the last field of each row changes.
+
+        The raw-log store's hot path: what a batch shares is hashed once
+        (L{rawLinkTag}), and a row costs one C{marshal.dumps} of its own
+        values and one copy of the batch's MAC.
         """
         chains = {}
+        batches = []
         result = {}
         for table, groups in groupsByTable.items():
             chain = CHAIN_OF[table]
-            firewall = table == "firewall_line"
-            cached, remember = _rememberingEncoder()
-            tableText = _encodeValue(table)
             out = result[table] = []
             for key, rows in groups:
-                head = tableText + _encodeValue(key[0]) + _encodeValue(key[1])
-                host = "".join(_encodeValue(v) for v in key[2:])
-                sigs = [None] * len(rows)
-                out.append((key, rows, sigs))
+                signed = [None] * len(rows)
+                out.append((key, signed))
                 items = chains.get((chain, key[:2]))
                 if items is None:
                     items = chains[(chain, key[:2])] = []
-                append = items.append
-                for i, (seq, day, clock, fields, line, _) in enumerate(rows):
-                    when = (cached(day) or remember(day)) + (cached(clock) or remember(clock))
-                    if fields:
-                        fieldText = "".join([cached(v) or remember(v) for v in fields])
-                        middle = fieldText + when if firewall else when + fieldText
-                    else:
-                        middle = when
-                    append((seq, 0, f"{head}i{seq};{host}{middle}s{len(line)}:{line}",
-                            sigs, i))
-        self._sign(txn, dialect, chains)
-        return {table: [(key, [(r[0], r[1], r[2], r[3], r[4], sig) for r, sig in zip(rows, sigs)])
-                        for key, rows, sigs in out]
-                for table, out in result.items()}
+                # (seq, batch, place, row, where the signed row goes)
+                items.extend(zip(map(_seq, rows), repeat(self._batch(batches, table, key)),
+                                 count(), rows, repeat(signed)))
+        self._sign(txn, dialect, chains, batches)
+        return result
 
-    def _sign(self, txn, dialect, chains):
+    def _sign(self, txn, dialect, chains, batches=()):
         """
-        Sign the rows of each chain: C{{(chain, keyValues): [(seq, idx,
-        encoded, signatures, index), ...]}}; C{signatures[index]} is set to
-        the row's signature.
+        Sign the rows of each chain: C{{(chain, keyValues): items}}.  For a
+        C{c2} chain the items are C{(seq, idx, encoded, signatures, index)}
+        and C{signatures[index]} is set to the row's signature; for a C{c3}
+        chain C{(seq, batch, index, row, signed)}, C{batch} a place in
+        C{batches} (L{_batch}), C{row} C{(seq, day, clock, fields, line,
+        ...)}, and C{signed[index]} is set to C{row[:5]} and its signature.
         """
         dialect = schema._dialect(dialect)
         signer = self.signer
         if not self.remember:
-            self._signChains(txn, dialect, chains, {})
+            self._signChains(txn, dialect, chains, {}, batches)
             _moveHeads(txn, dialect, self.moves)
             return
         turns = self.turns
@@ -496,22 +675,21 @@ class Signing:
                 if self.generation != signer.generation:
                     raise ChainMoved("a flush signed before this one failed: signing again")
                 heads = signer.heads
-            newHeads = self._signChains(txn, dialect, chains, heads)
+            newHeads = self._signChains(txn, dialect, chains, heads, batches)
             with turns.locked():
                 if self.generation == signer.generation:
                     heads.update(newHeads)
         finally:
             turns.done("sign", self.ticket)
 
-    def _signChains(self, txn, dialect, chains, known):
+    def _signChains(self, txn, dialect, chains, known, batches=()):
         """
         Sign every chain from its head in C{known}, else in the database.
 
         @return: the new heads.
         """
         key = self.signer.key
-        mac = _macOf(key)
-        innerCopy, outerCopy = mac.inner.copy, mac.outer.copy
+        copies = [batch[2] for batch in batches]
         newHeads = {}
         for chainKey, chain, keyValues, items in sorted(
                 (_chainKey(chain, keyValues), chain, keyValues, items)
@@ -524,39 +702,115 @@ class Signing:
                 head = _readHead(txn, dialect, chain, keyValues, chainKey,
                                  lock=not self.remember)
             headSeq, headSig, _ = head
+            raw = chain.version == "c3"
             items.sort(key=_position if len(chain.order) > 1 else _seq)
             start = 0
             if headSeq is not None:
                 start = bisect_right(items, headSeq, key=_seq)
                 if start:
-                    _signResent(key, txn, dialect, chain, keyValues, items[:start])
+                    if raw:
+                        _signResentRaw(key, txn, dialect, chain, keyValues, items[:start],
+                                       batches)
+                    else:
+                        _signResent(key, txn, dialect, chain, keyValues, items[:start])
             # The chain links from the last signed row (none when the
             # stream's last row is unsigned).
             previous = _mac(headSig) if headSig else ""
             previousSeq = headSeq if headSig else None
-            previousText = "-" if previousSeq is None else str(previousSeq)
-            lastIdx, signature = None, None
-            for seq, idx, encoded, sigs, i in items[start:]:
-                if seq != previousSeq or idx != lastIdx:
-                    inner = innerCopy()
-                    inner.update(f"{previous}|{previousText}|{encoded}".encode(
-                        "utf-8", "surrogatepass"))
-                    outer = outerCopy()
-                    outer.update(inner.digest())
-                    previous = outer.hexdigest()[:TAG_HEX]
-                    if previousSeq == seq - 1:
-                        signature = f"c2::{previous}"
-                    else:
-                        signature = f"c2:{previousText}:{previous}"
-                    previousSeq, previousText, lastIdx = seq, str(seq), idx
-                sigs[i] = signature
+            if start:
+                del items[:start]
+            if raw:
+                previous, previousSeq = _signRaw(copies, items, previous, previousSeq)
+            else:
+                previous, previousSeq = _signLinked(_macOf(key), items, previous, previousSeq)
             label = "/".join("" if v is None else str(v) for v in keyValues)
-            if lastIdx is not None:
+            if items:
                 self.moves.append((chain, chainKey, label, head, previousSeq, previous))
                 newHeads[headKey] = (previousSeq, previous, True)
             else:
                 self.moves.append((chain, chainKey, label, head, None, None))
         return newHeads
+
+
+class _Slot:
+    """Where L{_signRaw} puts a row that L{Signing.signRows} signs: its signature."""
+
+    __slots__ = ("sigs", "index")
+
+    def __init__(self, sigs, index):
+        self.sigs = sigs
+        self.index = index
+
+    def __setitem__(self, _, signed):
+        self.sigs[self.index] = signed[5]
+
+
+def _signRaw(copies, items, previous, previousSeq):
+    """
+    Sign the new rows of a C{c3} chain (L{Signing._sign}'s items, in seq
+    order) from the row with MAC C{previous} and seq C{previousSeq}.
+
+    @return: the MAC and seq of the last.
+    """
+    dumps = _encodeFast
+    signature = None
+    for seq, batch, i, row, signed in items:
+        own = row[:5]
+        if seq != previousSeq:
+            mac = copies[batch]()
+            mac.update(dumps((previous, previousSeq, own), 2))
+            previous = mac.hexdigest()
+            if previousSeq == seq - 1:
+                signature = "c3::" + previous
+            elif previousSeq is None:
+                signature = "c3:-:" + previous
+            else:
+                signature = f"c3:{previousSeq}:{previous}"
+            previousSeq = seq
+        # else: the same row twice in one flush (a resend), signed once.
+        signed[i] = own + (signature,)
+    return previous, previousSeq
+
+
+def _signLinked(mac, items, previous, previousSeq):
+    """
+    Sign the new rows of a C{c2} chain (L{Signing._sign}'s items, in
+    order) from the row with MAC C{previous} and seq C{previousSeq}.
+
+    @return: the MAC and seq of the last.
+    """
+    innerCopy, outerCopy = mac.inner.copy, mac.outer.copy
+    previousText = "-" if previousSeq is None else str(previousSeq)
+    lastIdx, signature = None, None
+    for seq, idx, encoded, sigs, i in items:
+        if seq != previousSeq or idx != lastIdx:
+            inner = innerCopy()
+            inner.update(f"{previous}|{previousText}|{encoded}".encode(
+                "utf-8", "surrogatepass"))
+            outer = outerCopy()
+            outer.update(inner.digest())
+            previous = outer.hexdigest()[:TAG_HEX]
+            if previousSeq == seq - 1:
+                signature = f"c2::{previous}"
+            else:
+                signature = f"c2:{previousText}:{previous}"
+            previousSeq, previousText, lastIdx = seq, str(seq), idx
+        sigs[i] = signature
+    return previous, previousSeq
+
+
+def _signResentRaw(key, txn, dialect, chain, keyValues, items, batches):
+    """L{_signResent} for the items of a C{c3} chain."""
+    stored = _storedSeqs(txn, dialect, chain, keyValues, [item[0] for item in items])
+    for seq, batch, i, row, signed in items:
+        own = row[:5]
+        text = ""
+        if seq not in stored:
+            table, batchKey, _ = batches[batch]
+            full = next(schema.batchRows(table, [(batchKey, [own + ("",)])]))
+            text = standaloneSignature(key, encodeRow(table, full,
+                                                      COLUMNS[table].index("signature")))
+        signed[i] = own + (text,)
 
 
 def _signResent(key, txn, dialect, chain, keyValues, items):
@@ -568,18 +822,6 @@ def _signResent(key, txn, dialect, chain, keyValues, items):
     stored = _storedSeqs(txn, dialect, chain, keyValues, [item[0] for item in items])
     for seq, _, encoded, sigs, i in items:
         sigs[i] = "" if seq in stored else standaloneSignature(key, encoded)
-
-
-def _rememberingEncoder():
-    remembered = {}
-
-    def remember(value):
-        text = _encodeValue(value)
-        if type(value) is not str or len(value) < 64:
-            remembered[value] = text
-        return text
-
-    return remembered.get, remember
 
 
 def _where(chain, dialect, keyValues):
@@ -729,7 +971,7 @@ def _chainRows(txn, dialect, chain, keyValues, tables):
     return [r[:5] for r in rows]
 
 
-_SIGNED = ("c1:", "c2:", "s1:")
+_SIGNED = ("c1:", "c2:", "c3:", "s1:")
 
 
 def verifyChain(key, chain, keyValues, rows, head):
@@ -766,8 +1008,9 @@ def verifyChain(key, chain, keyValues, rows, head):
                 report.standalone += 1
                 continue
             return found("altered", entry, "its standalone signature does not match")
-        if hmac.compare_digest(chainedSignature(key, previous, previousSeq, encoded, seq,
-                                                text[:2]), text):
+        expected = linkSignature(key, text[:2], table, row, sigIndex, previous, previousSeq,
+                                 encoded)
+        if expected is not None and hmac.compare_digest(expected, text):
             previous, previousSeq, signedYet = parsed[2], seq, True
             report.chained += 1
             continue
@@ -776,10 +1019,9 @@ def verifyChain(key, chain, keyValues, rows, head):
                           if (parseSignature(r[3][r[4]] or "") or ("",))[0] == "c"), None)
         if following is not None:
             f = following
-            if hmac.compare_digest(
-                    chainedSignature(key, previous, previousSeq, encodeRow(f[1], f[3], f[4]),
-                                     f[0], f[3][f[4]][:2]),
-                    f[3][f[4]]):
+            expected = linkSignature(key, f[3][f[4]][:2], f[1], f[3], f[4], previous,
+                                     previousSeq)
+            if expected is not None and hmac.compare_digest(expected, f[3][f[4]]):
                 return found("inserted", entry, f"the next row (seq {f[0]}) follows seq"
                                                 f" {previousSeq if previousSeq is not None else '-'}"
                                                 " directly")

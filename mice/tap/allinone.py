@@ -127,16 +127,17 @@ def _write(path, text):
 
 def _bufferDaemon(name, port, pipelines, ring, ringBytes, timeInterval=1.0):
     """
-    A BufferDaemon config: C{pipelines} are C{(decoder, decoder config,
-    post-processor, post-processor config)}.
+    A BufferDaemon config: C{pipelines} are C{(decoder, post-processor)}
+    pairs; every decoder reads C{decoder.conf} (the link key), every
+    post-processor the config named after it (C{mice_mod_pop_mysql.conf}).
     """
     return (f"# mice-allinone's {name}: written at every start, edits are lost.\n"
             f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
-            "[DECODING_MODULES]\n" + "".join(f"DEC_MOD = {p[0]}\n" for p in pipelines)
-            + "[DECODING_MODULES_CONFIG_FILE]\n" + "".join(f"DEC_FILE = {p[1]}\n" for p in pipelines)
-            + "[POSTPROC_MODULES]\n" + "".join(f"POST_MOD = {p[2]}\n" for p in pipelines)
+            "[DECODING_MODULES]\n" + "".join(f"DEC_MOD = {d}\n" for d, _ in pipelines)
+            + "[DECODING_MODULES_CONFIG_FILE]\n" + "DEC_FILE = decoder.conf\n" * len(pipelines)
+            + "[POSTPROC_MODULES]\n" + "".join(f"POST_MOD = {p}\n" for _, p in pipelines)
             + "[POSTPROC_MODULES_CONFIG_FILE]\n"
-            + "".join(f"POST_FILE = {p[3]}\n" for p in pipelines)
+            + "".join(f"POST_FILE = {p}.conf\n" for _, p in pipelines)
             + f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
             f"[CACHE_AND_RINGBUFFER]\nMMPATH = {ring}\nMMSIZE = 256\nMMBYTES = {ringBytes}\n"
             "RBSIZE = 0\n")
@@ -170,8 +171,7 @@ def writeConfigs(dataDir, options, key, passwordHash=None):
     database("mice_mod_pop_mysql.conf", "sqlite:///../rawlog.db")
     raw = _write(os.path.join(etc, "bufferdaemon-rawlogdb.conf"), _bufferDaemon(
         "raw-log database", rawPort,
-        [("mice_mod_dec_logformat", "decoder.conf", "mice_mod_pop_mysql",
-          "mice_mod_pop_mysql.conf")], "../cache.rawlogdb", 64 * 2 ** 20))
+        [("mice_mod_dec_logformat", "mice_mod_pop_mysql")], "../cache.rawlogdb", 64 * 2 ** 20))
 
     with open(AGENT_RULES) as f:
         rules = f.read()
@@ -193,10 +193,8 @@ def writeConfigs(dataDir, options, key, passwordHash=None):
         f.write(_matchFile())
     agent = _write(os.path.join(etc, "bufferdaemon-aa.conf"), _bufferDaemon(
         "analysis agent", agentPort,
-        [("mice_mod_dec_logformat", "decoder.conf", "mice_mod_pop_aa_regex",
-          "mice_mod_pop_aa_regex.conf"),
-         ("mice_mod_dec_logformat", "decoder.conf", "mice_mod_pop_aa_rules",
-          "mice_mod_pop_aa_rules.conf")], "../cache.aa", 32 * 2 ** 20))
+        [("mice_mod_dec_logformat", "mice_mod_pop_aa_regex"),
+         ("mice_mod_dec_logformat", "mice_mod_pop_aa_rules")], "../cache.aa", 32 * 2 ** 20))
 
     database("rid_2_send_to_alert_db.conf", "sqlite:///../alerts.db")
     database("mice_mod_pop_eventdb.conf", "sqlite:///../alerts.db")
@@ -244,10 +242,8 @@ def writeConfigs(dataDir, options, key, passwordHash=None):
         "[MISC]\nSTATEDIR = ../reactiondaemon\n"))
     management = _write(os.path.join(etc, "bufferdaemon-mngmthost.conf"), _bufferDaemon(
         "ManagementHost", managementPort,
-        [("mice_mod_dec_idmef", "decoder.conf", "mice_mod_pop_act_generic",
-          "mice_mod_pop_act_generic.conf"),
-         ("mice_mod_dec_event", "decoder.conf", "mice_mod_pop_eventdb",
-          "mice_mod_pop_eventdb.conf")], "../cache.mngmthost", 16 * 2 ** 20))
+        [("mice_mod_dec_idmef", "mice_mod_pop_act_generic"),
+         ("mice_mod_dec_event", "mice_mod_pop_eventdb")], "../cache.mngmthost", 16 * 2 ** 20))
 
     forwarder = _write(os.path.join(etc, "dataforwarder.conf"), (
         "# mice-allinone's DataForwarder: written at every start, edits are lost.\n"

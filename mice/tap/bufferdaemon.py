@@ -8,7 +8,6 @@ import os
 
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
-from twisted.python import usage
 
 from mice.config import ConfigError, loadBufferDaemon, loadDecoder
 from mice.metrics import Metrics
@@ -20,26 +19,21 @@ from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.metrics import metricsService
 from mice.services.reload import HangupReload
 from mice.services.sender import sendersFor
-from mice.tap.runtime import applyRunSettings, configWarnings, privilegeWarnings  # noqa: F401
+from mice.tap.runtime import (  # noqa: F401
+    DaemonOptions,
+    applyRunSettings,
+    configWarnings,
+    privilegeWarnings,
+)
 
 log = Logger()
 
 
-class Options(usage.Options):
-    synopsis = "-c bufferdaemon.conf"
-    optFlags = [
-        ["stay-root", None, "Run as root even when the config's USER or GROUP does not exist."],
-    ]
-    optParameters = [
-        ["config", "c", "/etc/M-ICE/bufferdaemon.conf", "The BufferDaemon's config file."],
-    ]
-
-    def postOptions(self):
-        try:
-            self.settings = loadBufferDaemon(self["config"])
-            pipelineModules(self.settings)
-        except (ConfigError, OSError) as e:
-            raise usage.UsageError(str(e)) from None
+class Options(DaemonOptions, configFile="bufferdaemon.conf", component="BufferDaemon"):
+    def load(self, path):
+        settings = loadBufferDaemon(path)
+        pipelineModules(settings)
+        return settings
 
 
 def ringPath(settings, index):

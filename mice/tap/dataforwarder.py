@@ -8,7 +8,6 @@ import os
 
 from twisted.internet.endpoints import clientFromString
 from twisted.logger import Logger
-from twisted.python import usage
 
 from mice.config import ConfigError, loadDataForwarder, loadFmtSimple
 from mice.forwarder.format import SimpleFormat, hostDict
@@ -28,7 +27,13 @@ from mice.services.forwarder import (
     reportingPolicy,
 )
 from mice.services.metrics import metricsService
-from mice.tap.runtime import applyRunSettings, configWarnings, localHostInfo, startSyslog
+from mice.tap.runtime import (
+    DaemonOptions,
+    applyRunSettings,
+    configWarnings,
+    localHostInfo,
+    startSyslog,
+)
 
 log = Logger()
 
@@ -36,20 +41,9 @@ log = Logger()
 MAX_RECORD = 65536
 
 
-class Options(usage.Options):
-    synopsis = "-c dataforwarder.conf"
-    optFlags = [
-        ["stay-root", None, "Run as root even when the config's USER or GROUP does not exist."],
-    ]
-    optParameters = [
-        ["config", "c", "/etc/M-ICE/dataforwarder.conf", "The DataForwarder's config file."],
-    ]
-
-    def postOptions(self):
-        try:
-            self.settings = loadDataForwarder(self["config"])
-        except (ConfigError, OSError) as e:
-            raise usage.UsageError(str(e)) from None
+class Options(DaemonOptions, configFile="dataforwarder.conf", component="DataForwarder"):
+    def load(self, path):
+        return loadDataForwarder(path)
 
 
 def _module(name, role, config, reactor, path, searchPath=()):

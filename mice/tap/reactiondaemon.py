@@ -9,13 +9,12 @@ import os
 
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
-from twisted.python import usage
 
 from mice.config import ConfigError, loadReactionDaemon, parseDatabaseUrl
 from mice.registry import UnknownModule, findModule
 from mice.security.policy import LinkSecurity
 from mice.security.psk import weakPassphrase
-from mice.tap.runtime import applyRunSettings, configWarnings
+from mice.tap.runtime import DaemonOptions, applyRunSettings, configWarnings
 
 log = Logger()
 
@@ -23,19 +22,15 @@ log = Logger()
 DEFAULT_STATE_DIRECTORY = os.path.join(os.sep, "var", "lib", "mice", "reactiondaemon")
 
 
-class Options(usage.Options):
-    synopsis = "-c reactiondaemon.conf"
-    optParameters = [
-        ["config", "c", "/etc/M-ICE/reactiondaemon.conf", "The ReactionDaemon's config file."],
-    ]
+class Options(DaemonOptions, configFile="reactiondaemon.conf", component="ReactionDaemon",
+              stayRoot=False):
+    configErrors = (ConfigError, OSError, UnknownModule)
 
-    def postOptions(self):
-        try:
-            self.settings = loadReactionDaemon(self["config"])
-            for function in self.settings.functions:
-                findModule(function.module, "reaction", self.settings.modulePaths)
-        except (ConfigError, OSError, UnknownModule) as e:
-            raise usage.UsageError(str(e)) from None
+    def load(self, path):
+        settings = loadReactionDaemon(path)
+        for function in settings.functions:
+            findModule(function.module, "reaction", settings.modulePaths)
+        return settings
 
 
 def buildModules(settings, reactor):

@@ -16,6 +16,7 @@ import pwd
 import socket
 
 from twisted.logger import Logger
+from twisted.python import usage
 
 from mice.config import ConfigError, lineOf
 from mice.record import HostInfo
@@ -24,6 +25,43 @@ log = Logger()
 
 #: twistd's default pid file name: the user did not choose one.
 _TWISTD_DEFAULT_PIDFILE = "twistd.pid"
+
+
+class DaemonOptions(usage.Options):
+    """
+    The options of a daemon that reads one config file (C{-c}), loaded
+    when the command line is parsed: a bad config is a usage error.
+
+    A subclass names its config file and the component it configures
+    (C{class Options(DaemonOptions, configFile="x.conf", component="X")}),
+    may leave out C{--stay-root} (C{stayRoot=False}), and defines C{load}.
+    """
+
+    #: What loading may raise that is the config's fault.
+    configErrors = (ConfigError, OSError)
+
+    def __init_subclass__(cls, configFile, component, stayRoot=True, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.synopsis = f"-c {configFile}"
+        cls.optParameters = [
+            ["config", "c", f"/etc/M-ICE/{configFile}", f"The {component}'s config file."],
+        ]
+        cls.optFlags = [
+            ["stay-root", None, "Run as root even when the config's USER or GROUP does not"
+                                " exist."],
+        ] if stayRoot else []
+
+    def load(self, path):
+        """
+        @return: the settings of the config file at C{path}.
+        """
+        raise NotImplementedError()
+
+    def postOptions(self):
+        try:
+            self.settings = self.load(self["config"])
+        except self.configErrors as e:
+            raise usage.UsageError(str(e)) from None
 
 
 def privilegeWarnings(settings, twistdOptions, reported=()):

@@ -6,6 +6,7 @@ three raw-log tables, a MariaDB user with only the grants a test gives it
 
 import os
 import secrets
+import sqlite3
 import urllib.parse
 
 from twisted.internet import reactor
@@ -102,3 +103,42 @@ def sqliteUrl(testCase):
     os.makedirs(directory)
     return "sqlite:///" + os.path.join(directory, "store.db"), os.path.join(directory,
                                                                              "store.db")
+
+
+class SQLiteStoreCase:
+    """
+    A test case mixin whose store is a new SQLite file (C{self.url},
+    C{self.path}), on which the test runs statements directly.
+    """
+
+    def setUp(self):
+        self.url, self.path = sqliteUrl(self)
+
+    def execute(self, statement, params=()):
+        db = sqlite3.connect(self.path)
+        try:
+            db.execute(statement, params)
+            db.commit()
+        finally:
+            db.close()
+
+    def query(self, statement):
+        db = sqlite3.connect(self.path)
+        try:
+            return db.execute(statement).fetchall()
+        finally:
+            db.close()
+
+
+class MariaDBStoreCase:
+    """
+    A test case mixin whose store is a scratch MariaDB database
+    (L{ScratchMariaDB}, C{self.db}, C{self.url}).
+    """
+
+    def setUp(self):
+        self.db = ScratchMariaDB(self)
+        self.url = self.db.url()
+
+    def query(self, statement):
+        return self.db.admin(statement)[0]

@@ -50,9 +50,11 @@ from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
+    bufferDaemonConfig,
     decodeChecked,
     temporaryFile,
     writeAgentConfigs,
+    writeFile,
     writeForwarderConfig,
     writeLogIdsAgent,
 )
@@ -508,16 +510,10 @@ class ManagementStandInTests(TestCase):
         os.makedirs(directory)
         with open(os.path.join(directory, "db.conf"), "w") as f:
             f.write("[MYSQL_SERVER]\nURL = sqlite:///alerts.db\n")
-        conf = os.path.join(directory, "bd-mh.conf")
-        with open(conf, "w") as f:
-            f.write("[ADDRESS]\nLISTEN = tcp:0:interface=127.0.0.1\n"
-                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_idmef\n"
-                    "DEC_MOD = mice_mod_dec_event\n"
-                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_alertdb\n"
-                    "POST_MOD = mice_mod_pop_eventdb\n"
-                    "[POSTPROC_MODULES_CONFIG_FILE]\nPOST_FILE = db.conf\nPOST_FILE = db.conf\n"
-                    "[TIME_INTERVALS]\nTIMEINV = 0.1\n"
-                    "[CACHE_AND_RINGBUFFER]\nMMPATH = cache-mh\nMMSIZE = 4\n")
+        conf = writeFile(directory, "bd-mh.conf", bufferDaemonConfig(
+            [("mice_mod_dec_idmef", None, "mice_mod_pop_alertdb", "db.conf"),
+             ("mice_mod_dec_event", None, "mice_mod_pop_eventdb", "db.conf")],
+            timeInterval=0.1, ring="MMPATH = cache-mh\nMMSIZE = 4\n"))
         management = buildBufferDaemon(loadBufferDaemon(conf), reactor)
         [port] = await management.startService()
         self.addCleanup(management.stopService)

@@ -9,7 +9,7 @@ import subprocess
 
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from mice.testing import temporaryMariaDBDatabase
+from mice.testing import temporaryFile, temporaryMariaDBDatabase
 from tests import ROOT
 from tests.integration.processes import MICE, mice
 
@@ -40,14 +40,10 @@ class CheckConfigTests(SynchronousTestCase):
         C{check-config} finds the modules a BufferDaemon config names, and
         says where an unknown one is named.
         """
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, "bd.conf")
-        with open(path, "w") as f:
-            f.write("[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = 1\n"
-                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
-                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_nothing\n"
-                    "[TIME_INTERVALS]\nTIMEINV = 2\n")
+        path = temporaryFile(self, "[ADDRESS]\nBINDTO = 127.0.0.1\n[PORT_NUMBER]\nPORT = 1\n"
+                             "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
+                             "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_nothing\n"
+                             "[TIME_INTERVALS]\nTIMEINV = 2\n", "bd.conf")
         status, out, err = mice("check-config", path)
         self.assertEqual(status, 1, out)
         self.assertIn(f"{path}:8: unknown postprocessor module 'mice_mod_pop_nothing'", err)

@@ -21,7 +21,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
-from mice.testing import SHIPPED_CONFIGS
+from mice.testing import SHIPPED_CONFIGS, writeManagementDaemon
 from tests.integration.processes import chainArgv
 from tests.integration.test_faults import accepting, freePort
 from tests.integration.test_forwarder_faults import Processes
@@ -62,15 +62,8 @@ def writeManagementHost(directory, port, daemonPort, database):
                 f"[MISC]\nPIPE_PATH = {os.path.join(directory, 'run')}\n"
                 f"MATCH_PATH = {matchfiles}\n"
                 f"[JOURNAL]\nURL = sqlite:///{database}\nRETRY_FIRST = 0.2\nRETRY_MAX = 1\n")
-    conf = os.path.join(directory, "bd-mh.conf")
-    with open(conf, "w") as f:
-        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
-                "[ENCODING_MODULES]\nENC_MOD = mice_mod_enc_idmef_twofish\n"
-                "[OUTPUT_MODULES]\nOUT_MOD = mice_mod_out_act_generic\n"
-                "[OUTPUT_MODULES_CONFIG_FILE]\nOUT_FILE = act.conf\n"
-                "[TIME_INTERVALS]\nTIMEINV = 0.2\n"
-                "[CACHE_AND_RINGBUFFER]\nMMPATH = cache-mh\nMMSIZE = 16\nRBSIZE = 0\n")
-    return conf
+    return writeManagementDaemon(directory, port,
+                                 ring="MMPATH = cache-mh\nMMSIZE = 16\nRBSIZE = 0\n")
 
 
 class Chain(Processes):

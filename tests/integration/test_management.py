@@ -27,7 +27,13 @@ from mice.ringbuffer import openRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.sender import ReliableSender
 from mice.tap.bufferdaemon import buildBufferDaemon
-from mice.testing import SHIPPED_CONFIGS, MemoryJournal, MemoryReaction, temporaryMariaDBUrl
+from mice.testing import (
+    SHIPPED_CONFIGS,
+    MemoryJournal,
+    MemoryReaction,
+    temporaryMariaDBUrl,
+    writeManagementDaemon,
+)
 from tests import ROOT
 from tests.integration.test_faults import waitFor
 
@@ -64,15 +70,7 @@ def writeManagementHost(directory, journalUrl, port=0, reactions=((2, "rid_2_sen
                 f"[JOURNAL]\nURL = {journalUrl}\nRETRY_FIRST = 0.1\nRETRY_MAX = 1\n")
     ring = (f"MMPATH = cache-mh\nMMSIZE = {mmSize}\nRBSIZE = 0\n" if mmSize
             else "RBSIZE = 64\n")
-    conf = os.path.join(directory, "bd-mh.conf")
-    with open(conf, "w") as f:
-        f.write(f"[ADDRESS]\nLISTEN = tcp:{port}:interface=127.0.0.1\n"
-                "[ENCODING_MODULES]\nENC_MOD = mice_mod_enc_idmef_twofish\n"
-                "[OUTPUT_MODULES]\nOUT_MOD = mice_mod_out_act_generic\n"
-                "[OUTPUT_MODULES_CONFIG_FILE]\nOUT_FILE = act.conf\n"
-                f"[TIME_INTERVALS]\nTIMEINV = {timeInterval}\n"
-                f"[CACHE_AND_RINGBUFFER]\n{ring}")
-    return conf
+    return writeManagementDaemon(directory, port, timeInterval, ring)
 
 
 def cancel(shipping):

@@ -31,7 +31,7 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
 from mice.config import loadMatchFile
-from mice.testing import SHIPPED_CONFIGS
+from mice.testing import SHIPPED_CONFIGS, writeManagementDaemon
 from tests.integration.processes import chainArgv
 from tests.integration.test_faults import accepting, freePort
 from tests.integration.test_forwarder_faults import LogWriter, Processes, tail
@@ -117,15 +117,8 @@ class Deployment(Processes):
                     f"[MISC]\nPIPE_PATH = {self.pipePath}\nMATCH_PATH = {matchfiles}\n"
                     f"[JOURNAL]\nURL = sqlite:///{self.database}\n"
                     "RETRY_FIRST = 0.2\nRETRY_MAX = 1\n")
-        conf = os.path.join(directory, "bd-mh.conf")
-        with open(conf, "w") as f:
-            f.write(f"[ADDRESS]\nLISTEN = tcp:{self.managementPort}:interface=127.0.0.1\n"
-                    "[ENCODING_MODULES]\nENC_MOD = mice_mod_enc_idmef_twofish\n"
-                    "[OUTPUT_MODULES]\nOUT_MOD = mice_mod_out_act_generic\n"
-                    "[OUTPUT_MODULES_CONFIG_FILE]\nOUT_FILE = act.conf\n"
-                    "[TIME_INTERVALS]\nTIMEINV = 0.2\n"
-                    "[CACHE_AND_RINGBUFFER]\nMMPATH = cache-mh\nMMSIZE = 16\nRBSIZE = 0\n")
-        return conf
+        return writeManagementDaemon(directory, self.managementPort,
+                                     ring="MMPATH = cache-mh\nMMSIZE = 16\nRBSIZE = 0\n")
 
     def _removeIfPassed(self):
         if self.passed:

@@ -29,6 +29,7 @@ from twisted.trial.unittest import TestCase
 from mice.alerts import Alert, Node, alertKey
 from mice.idmef import toXml
 from mice.services.sender import ReliableSender
+from mice.testing import writeManagementDaemon
 from tests import ROOT
 from tests.integration.test_faults import TWISTD, accepting, freePort, waitFor
 from tests.integration.test_forwarder_faults import Processes, tail
@@ -103,13 +104,7 @@ class ManagementHostProcess(Processes):
                     "RETRY_FIRST = 0.2\nRETRY_MAX = 1\n")
         ring = (f"MMPATH = cache-mh\nMMSIZE = {mmSize}\nRBSIZE = 0\n" if mmSize
                 else "RBSIZE = 32\n")
-        conf = os.path.join(mh, "bd-mh.conf")
-        with open(conf, "w") as f:
-            f.write(f"[ADDRESS]\nLISTEN = tcp:{self.port}:interface=127.0.0.1\n"
-                    "[ENCODING_MODULES]\nENC_MOD = mice_mod_enc_idmef_twofish\n"
-                    "[OUTPUT_MODULES]\nOUT_MOD = mice_mod_out_act_generic\n"
-                    "[OUTPUT_MODULES_CONFIG_FILE]\nOUT_FILE = act.conf\n"
-                    f"[TIME_INTERVALS]\nTIMEINV = 0.2\n[CACHE_AND_RINGBUFFER]\n{ring}")
+        conf = writeManagementDaemon(mh, self.port, ring=ring)
         self.argv = {"management": TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
                                              self.logs["management"], "mice-bufferdaemon",
                                              "-c", conf]}

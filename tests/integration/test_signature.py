@@ -7,7 +7,6 @@ row of each chain (exit 1).  On SQLite and MariaDB.
 
 import os
 import signal
-import sqlite3
 
 from twisted.internet import reactor
 from twisted.internet.defer import ensureDeferred, gatherResults
@@ -30,7 +29,12 @@ from mice.postproc.rawlogdb import RawLogStore
 from mice.services.sender import ReliableSender
 from mice.tap.bufferdaemon import buildBufferDaemon
 from mice.testing import writeRawLogConfigs
-from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
+from tests.integration.fixtures_db import (
+    MariaDBStoreCase,
+    SQLiteStoreCase,
+    logBatch,
+    pool,
+)
 from tests.integration.processes import MICE, TWISTD, mice, spawn
 from tests.integration.test_endtoend import writeCorpus
 from tests.integration.test_faults import accepting, freePort, waitFor
@@ -137,15 +141,16 @@ class SignatureTestsMixin:
         self.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})")
         await self.assertFinding("inserted", 33)
 
-    async def test_c1RowsStillVerify(self):
+    async def test_olderVersionsStillVerify(self):
         """
-        Rows signed the way stores signed before (C{c1}: the whole HMAC,
-        the previous seq always) still verify, and a restarted store goes
-        on from them with C{c2}.
+        Rows signed the ways stores signed before (C{c1}: HMAC-SHA256, the
+        whole HMAC, the previous seq always; then C{c2}: the HMAC's first
+        128 bits) still verify, and a restarted store goes on from them
+        with C{c3}.
         """
         await self.storeBatches(logBatch(1, 10))
 
-        def toC1(txn, dialect):
+        def toOlder(txn, dialect):
             chain = CHAIN_OF["rawlog_line"]
             keyValues = ("client1", "/var/log/messages")
             previous, previousSeq = "", None
@@ -156,23 +161,41 @@ class SignatureTestsMixin:
                 prevText = "-" if previousSeq is None else str(previousSeq)
                 mac = _macOf(KEY).hexdigest(
                     f"{previous}|{prevText}|{encodeRow(table, row, sigIndex)}".encode())
+                if seq > 5:
+                    mac = mac[:32]
+                    prevText = "" if previousSeq == seq - 1 else prevText
                 txn.execute(f"UPDATE {table} SET signature = {p} WHERE row_id = {p}",
-                            (f"c1:{prevText}:{mac}", rowId))
+                            (f"{'c1' if seq <= 5 else 'c2'}:{prevText}:{mac}", rowId))
                 previous, previousSeq = mac, seq
-            txn.execute(f"UPDATE signature_head SET signature = {p}", (previous,))
+            txn.execute(f"UPDATE signature_head SET signature = {p}", (f"c2::{previous}",))
 
         p, dialect = pool(self.url)
         p.start()
         try:
-            await p.runInteraction(toC1, dialect)
+            await p.runInteraction(toOlder, dialect)
         finally:
             p.close()
-        self.assertEqual(len(self.query("SELECT signature FROM rawlog_line")[0][0]), 3 + 2 + 64)
+        self.assertEqual(len(self.query("SELECT signature FROM rawlog_line WHERE seq = 2")[0][0]),
+                         3 + 2 + 64)
         await self.storeBatches(logBatch(11, 5))
         reports = await self.verify()
         self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(15, 15, None)])
+        self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 8")[0][0][:4],
+                         "c2::")
         self.assertEqual(sorted(self.query("SELECT signature FROM rawlog_line WHERE seq = 14")[0][0]
-                                .split(":")[:2]), ["", "c2"])
+                                .split(":")[:2]), ["", "c3"])
+
+    async def test_recordsAndBatches(self):
+        """
+        Records that come one by one (not in a C{log} batch) are signed in
+        the same chain as batches, with the same signatures.
+        """
+        await self.storeBatches(logBatch(1, 5), list(logBatch(6, 5)), logBatch(11, 5),
+                                list(logBatch(20, 3, seqs=[20, 23, 26])))
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(18, 18, None)])
+        self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 23")[0][0][:6],
+                         "c3:20:")
 
     async def test_anotherWriter(self):
         """
@@ -376,23 +399,7 @@ class SignatureTestsMixin:
         await self.assertAlertChains(alertUrl)
 
 
-class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
-    def setUp(self):
-        self.url, self.path = sqliteUrl(self)
-
-    def execute(self, statement):
-        db = sqlite3.connect(self.path)
-        db.execute(statement)
-        db.commit()
-        db.close()
-
-    def query(self, statement):
-        db = sqlite3.connect(self.path)
-        try:
-            return db.execute(statement).fetchall()
-        finally:
-            db.close()
-
+class SQLiteSignatureTests(SQLiteStoreCase, SignatureTestsMixin, TestCase):
     def refuseSeq(self, seq):
         """Make the database refuse the raw-log row of C{seq}: a trigger."""
         for table in schema.RAWLOG_TABLES:
@@ -404,16 +411,9 @@ class SQLiteSignatureTests(SignatureTestsMixin, TestCase):
             self.execute(f"DROP TRIGGER refuse_{table}")
 
 
-class MariaDBSignatureTests(SignatureTestsMixin, TestCase):
-    def setUp(self):
-        self.db = ScratchMariaDB(self)
-        self.url = self.db.url()
-
+class MariaDBSignatureTests(MariaDBStoreCase, SignatureTestsMixin, TestCase):
     def execute(self, statement):
         self.db.admin(statement)
-
-    def query(self, statement):
-        return self.db.admin(statement)[0]
 
     def refuseSeq(self, seq):
         """Make the database refuse the raw-log row of C{seq}: a trigger."""

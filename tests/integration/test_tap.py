@@ -18,6 +18,7 @@ from twisted.trial.unittest import SkipTest, TestCase
 from mice.services.bufferdaemon import BufferDaemon
 from mice.services.forwarder import DataForwarder
 from mice.tap import allinone, bufferdaemon
+from mice.testing import temporaryFile
 from tests import ROOT
 from tests.integration.test_faults import freePort, rowCount, waitFor
 
@@ -162,20 +163,16 @@ class RunSettingsTests(TestCase):
 
         if os.getuid() != 0:
             raise SkipTest("needs root: the check is about dropping root's privileges")
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        path = os.path.join(directory, "bd.conf")
-        with open(path, "w") as f:
-            f.write("[ADDRESS]\nLISTEN = tcp:0:interface=127.0.0.1\n"
-                    "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
-                    "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_syslog\n"
-                    "[TIME_INTERVALS]\nTIMEINV = 1\n"
-                    "[SECURITY_AND_PRIVACY]\nUSER = no-such-user-here\n")
+        path = temporaryFile(self, "[ADDRESS]\nLISTEN = tcp:0:interface=127.0.0.1\n"
+                             "[DECODING_MODULES]\nDEC_MOD = mice_mod_dec_logformat\n"
+                             "[POSTPROC_MODULES]\nPOST_MOD = mice_mod_pop_syslog\n"
+                             "[TIME_INTERVALS]\nTIMEINV = 1\n"
+                             "[SECURITY_AND_PRIVACY]\nUSER = no-such-user-here\n", "bd.conf")
         env = dict(os.environ, PYTHONPATH=ROOT)
         result = subprocess.run(
             [*TWISTD, "-n", "--pidfile", "",
              "mice-bufferdaemon", "-c", path], capture_output=True, text=True, timeout=60,
-            env=env, cwd=directory)
+            env=env, cwd=os.path.dirname(path))
         self.assertNotEqual(result.returncode, 0)
         self.assertIn(f"{path}:10: USER = no-such-user-here: no such user; refusing to run"
                       " as root", result.stderr + result.stdout)

@@ -8,7 +8,6 @@ table refuses to start, saying to run it.  On SQLite and MariaDB.
 
 import os
 import re
-import sqlite3
 
 from twisted.trial.unittest import TestCase
 
@@ -16,7 +15,13 @@ from mice.db import schema
 from mice.postproc.alertdb import AlertStore
 from mice.postproc.rawlogdb import RawLogStore
 from tests import ROOT
-from tests.integration.fixtures_db import ScratchMariaDB, logBatch, pool, sqliteUrl
+from tests.integration.fixtures_db import (
+    MariaDBStoreCase,
+    ScratchMariaDB,
+    SQLiteStoreCase,
+    logBatch,
+    pool,
+)
 from tests.integration.processes import mice
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -127,32 +132,12 @@ class UpgradeTestsMixin:
         return canonicalValue(value)
 
 
-class SQLiteUpgradeTests(UpgradeTestsMixin, TestCase):
+class SQLiteUpgradeTests(SQLiteStoreCase, UpgradeTestsMixin, TestCase):
     mariadb = False
 
-    def setUp(self):
-        self.url, self.path = sqliteUrl(self)
 
-    def execute(self, statement, params=()):
-        db = sqlite3.connect(self.path)
-        db.execute(statement, params)
-        db.commit()
-        db.close()
-
-    def query(self, statement):
-        db = sqlite3.connect(self.path)
-        try:
-            return db.execute(statement).fetchall()
-        finally:
-            db.close()
-
-
-class MariaDBUpgradeTests(UpgradeTestsMixin, TestCase):
+class MariaDBUpgradeTests(MariaDBStoreCase, UpgradeTestsMixin, TestCase):
     mariadb = True
-
-    def setUp(self):
-        self.db = ScratchMariaDB(self)
-        self.url = self.db.url()
 
     def execute(self, statement, params=()):
         import pymysql
@@ -163,9 +148,6 @@ class MariaDBUpgradeTests(UpgradeTestsMixin, TestCase):
                 cursor.execute(statement, params)
         finally:
             db.close()
-
-    def query(self, statement):
-        return self.db.admin(statement)[0]
 
 
 def alertEntryBeforeSearchColumns(txn):

@@ -336,6 +336,25 @@ class MmapRingFiles:
             f.seek(offset)
             f.write(data)
 
+    def recordingRing(self, capacity, byteCapacity, entries, size):
+        """
+        A L{RecordingMmapRing} holding C{entries} payloads of C{size} bytes.
+        """
+        ring = RecordingMmapRing(self.mktemp(), capacity, byteCapacity)
+        self.addCleanup(ring.close)
+        for i in range(entries):
+            ring.append(payloadFor(i, size))
+        return ring
+
+    def assertCorrupt(self, path, *said, named=True):
+        """
+        Opening the ring file at C{path} fails with L{RingCorrupt}, whose
+        message says every one of C{said} (and the path, if C{named}).
+        """
+        exc = self.assertRaises(RingCorrupt, MmapRing, path, 10, 1 << 16)
+        for text in (path, *said) if named else said:
+            self.assertIn(text, str(exc))
+
 
 class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
     def test_durable(self):
@@ -462,10 +481,7 @@ class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
         Without a sync, a release may be lost in a power loss: the entries
         come back (stores are idempotent), but nothing acknowledged is lost.
         """
-        ring = RecordingMmapRing(self.mktemp(), 10, 4096)
-        self.addCleanup(ring.close)
-        for i in range(4):
-            ring.append(payloadFor(i, 30))
+        ring = self.recordingRing(10, 4096, 4, 30)
         ring.sync()
         ring.release(3)
         lost = self.mktemp()
@@ -535,10 +551,7 @@ class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
         release point first, so a power loss that keeps the new data but
         not the header written since still finds the acknowledged entries.
         """
-        ring = RecordingMmapRing(self.mktemp(), 100, 256)
-        self.addCleanup(ring.close)
-        for i in range(4):
-            ring.append(payloadFor(i, 48))
+        ring = self.recordingRing(100, 256, 4, 48)
         ring.sync()
         ring.release(2)
         ring.append(payloadFor(4, 48))  # where the first entry was
@@ -554,10 +567,7 @@ class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
         the release point found is never older than the last sync's: the
         slot holding that state is not written again until the next sync.
         """
-        ring = RecordingMmapRing(self.mktemp(), 100, 4096)
-        self.addCleanup(ring.close)
-        for i in range(8):
-            ring.append(payloadFor(i, 20))
+        ring = self.recordingRing(100, 4096, 8, 20)
         ring.release(1)
         ring.sync()
         ring.release(2)
@@ -696,40 +706,31 @@ class MmapRingTests(MmapRingFiles, RingTestsMixin, SynchronousTestCase):
         ring.close()
         for offset in SLOT_OFFSETS:
             self.patchFile(ring.path, offset, b"\x01" * 32)
-        exc = self.assertRaises(RingCorrupt, MmapRing, ring.path, 10, 1 << 16)
-        self.assertIn(ring.path, str(exc))
-        self.assertIn("slots", str(exc))
+        self.assertCorrupt(ring.path, "slots")
 
     def test_badMagic(self):
         path = self.mktemp()
         with open(path, "wb") as f:
             f.write(b"this is not a ring file" * 1000)
-        exc = self.assertRaises(RingCorrupt, MmapRing, path, 10, 1 << 16)
-        self.assertIn(path, str(exc))
-        self.assertIn("magic", str(exc))
+        self.assertCorrupt(path, "magic")
 
     def test_badVersion(self):
         ring = self.makeRing(10)
         ring.close()
         self.patchFile(ring.path, 8, struct.pack("<I", 99))
-        exc = self.assertRaises(RingCorrupt, MmapRing, ring.path, 10, 1 << 16)
-        self.assertIn(ring.path, str(exc))
-        self.assertIn("version 99", str(exc))
+        self.assertCorrupt(ring.path, "version 99")
 
     def test_badHeaderChecksum(self):
         ring = self.makeRing(10)
         ring.close()
         self.patchFile(ring.path, 16, struct.pack("<Q", 11))
-        exc = self.assertRaises(RingCorrupt, MmapRing, ring.path, 10, 1 << 16)
-        self.assertIn("checksum", str(exc))
+        self.assertCorrupt(ring.path, "checksum", named=False)
 
     def test_truncatedFile(self):
         ring = self.makeRing(10)
         ring.close()
         os.truncate(ring.path, HEADER_SIZE + 100)
-        exc = self.assertRaises(RingCorrupt, MmapRing, ring.path, 10, 1 << 16)
-        self.assertIn(ring.path, str(exc))
-        self.assertIn("truncated", str(exc))
+        self.assertCorrupt(ring.path, "truncated")
 
     def test_emptyFileInitialised(self):
         """

@@ -3,22 +3,32 @@ The pure parts of L{mice.db.signature}: the HMAC, the signature texts, and
 the walk of one chain.
 """
 
+import hashlib
 import hmac
+import marshal
+import struct
 
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.db.schema import COLUMNS
+from mice.db import signature
+from mice.db.classify import classifyBatch
+from mice.db.schema import COLUMNS, RAWLOG_TABLES, batchRows
 from mice.db.signature import (
     CHAIN_OF,
     TAG_HEX,
+    _fastEncoder,
     _macOf,
     chainedSignature,
-    encodeRow,
+    encodeValues,
+    linkSignature,
     parseSignature,
+    rawLinkTag,
+    rawParts,
     verifyChain,
 )
+from tests.unit.db.test_classify import FW_PLAIN_UDP, LAUS_SEED, RAW_LINES
 
 KEY = bytes(range(64))
 
@@ -30,14 +40,17 @@ def rawRow(seq, line="a line", signature=""):
     return tuple(row[c] for c in COLUMNS["rawlog_line"])
 
 
-def chain(seqs, version="c2"):
-    """Rows of one chain signed in C{seqs} order, as L{verifyChain} takes them."""
+def chain(seqs, version="c2", versions=None):
+    """
+    Rows of one chain signed in C{seqs} order, as L{verifyChain} takes them
+    (C{versions}: the version of each row, else C{version} for all).
+    """
     sigIndex = COLUMNS["rawlog_line"].index("signature")
     rows, previous, previousSeq = [], "", None
     for n, seq in enumerate(seqs):
         row = rawRow(seq)
-        text = chainedSignature(KEY, previous, previousSeq, encodeRow("rawlog_line", row,
-                                                                      sigIndex), seq, version)
+        text = linkSignature(KEY, versions[n] if versions else version, "rawlog_line", row,
+                             sigIndex, previous, previousSeq)
         row = row[:sigIndex] + (text,) + row[sigIndex + 1:]
         rows.append((seq, "rawlog_line", n + 1, row, sigIndex))
         previous, previousSeq = text.rsplit(":", 1)[1], seq
@@ -104,3 +117,142 @@ class VerifyChainTests(SynchronousTestCase):
         report = self.verify(rows)
         self.assertEqual((report.finding.kind, report.finding.seq), ("deleted", 4))
         self.assertIn("follows seq 3, which is missing", report.finding.detail)
+
+
+#: Values as stores sign them: texts (lone surrogates too), numbers of any
+#: size, NULL, and tuples of these.
+VALUES = st.recursive(
+    st.none() | st.integers() | st.text(st.characters(blacklist_categories=())),
+    lambda inner: st.tuples(inner) | st.tuples(inner, inner) | st.lists(inner).map(tuple),
+    max_leaves=20)
+
+
+class C3EncodingTests(SynchronousTestCase):
+    @given(VALUES)
+    def test_marshalVersion2(self, value):
+        """
+        L{encodeValues} writes what C{marshal.dumps(value, 2)} writes, so
+        the signing loop may use the latter (in C).
+        """
+        self.assertEqual(encodeValues(value), marshal.dumps(value, 2))
+
+    def test_fastEncoder(self):
+        """
+        C{marshal.dumps} is used where it agrees with L{encodeValues}, and
+        L{encodeValues} where it does not (a future Python's marshal).
+        """
+        self.assertIs(_fastEncoder(), marshal.dumps)
+        self.patch(signature.marshal, "dumps", lambda value, version: b"other")
+        encoder = _fastEncoder()
+        self.assertEqual(encoder(("a", 1), 2), encodeValues(("a", 1)))
+
+    def test_knownAnswer(self):
+        """
+        A C{c3} MAC is the keyed BLAKE2b-128 of the documented bytes: the
+        table and batch key, then the previous MAC and seq and the row's
+        own values, each in marshal's version 2 format.
+        """
+        def text(t):
+            return b"u" + struct.pack("<i", len(t)) + t
+
+        def tup(*items):
+            return b"(" + struct.pack("<i", len(items)) + b"".join(items)
+
+        message = (tup(text(b"firewall_line"),
+                       tup(text(b"c1"), text(b"/s"), text(b"h"), b"N", b"N", b"N", b"N", b"N"))
+                   + tup(text(b"ab"), b"i" + struct.pack("<i", 6),
+                         tup(b"i" + struct.pack("<i", 7), text(b"2004-11-22"), b"N",
+                             tup(text(b"DROP"), b"N", b"i" + struct.pack("<i", 80)),
+                             text("l\u00e9".encode()))))
+        expected = hashlib.blake2b(message, key=KEY, digest_size=16,
+                                   person=b"mice-chain-c3").hexdigest()
+        self.assertEqual(
+            rawLinkTag(KEY, "firewall_line", ("c1", "/s", "h", None, None, None, None, None), "ab",
+                       6, (7, "2004-11-22", None, ("DROP", None, 80), "l\u00e9")),
+            expected)
+
+    def test_longKey(self):
+        """A SIGNKEY longer than BLAKE2b's 64-byte key is hashed to 64 bytes."""
+        args = ("rawlog_line", ("c", "s") + (None,) * 6, "", None, (1, None, None, (), "x"))
+        self.assertEqual(rawLinkTag(KEY + b"x", *args), rawLinkTag(
+            hashlib.blake2b(KEY + b"x", digest_size=64, person=b"mice-signkey").digest(), *args))
+        self.assertNotEqual(rawLinkTag(KEY, *args), rawLinkTag(KEY + b"x", *args))
+
+    def test_rawPartsOfBatches(self):
+        """
+        L{rawParts} of a row as stored gives back the batch key and the row
+        as L{classifyBatch} gave them, for each raw-log table: the store
+        signs the latter and C{mice verify} the former.
+        """
+        lines = [FW_PLAIN_UDP, LAUS_SEED[0][0], RAW_LINES[0]]
+        recs = [["2004-11-22", "10:00:00", line, "wire"] for line in lines]
+        key, rowsByTable = classifyBatch("c1", "/s", 5, ("h", "d", "1.2.3.4", "Linux", "2.6",
+                                                         "#1"), recs)
+        self.assertEqual(sorted(rowsByTable), sorted(RAWLOG_TABLES))
+        for table, rows in rowsByTable.items():
+            for full, row in zip(batchRows(table, [(key, rows)]), rows):
+                self.assertEqual(rawParts(table, full), (key, row[:5]))
+
+
+class C3ChainTests(SynchronousTestCase):
+    chain = CHAIN_OF["rawlog_line"]
+    keyValues = ("client1", "/var/log/messages")
+
+    def verify(self, rows):
+        return verifyChain(KEY, self.chain, self.keyValues, rows, None)
+
+    def test_text(self):
+        """
+        C{c3} signatures have the shape of C{c2}'s: the previous seq left
+        out when it is one below, C{-} for the first row.
+        """
+        rows = chain([1, 2, 5], "c3")
+        texts = [row[3][row[4]] for row in rows]
+        self.assertRegex(texts[0], "^c3:-:[0-9a-f]{%d}$" % TAG_HEX)
+        self.assertRegex(texts[1], "^c3::[0-9a-f]{%d}$" % TAG_HEX)
+        self.assertRegex(texts[2], "^c3:2:[0-9a-f]{%d}$" % TAG_HEX)
+        self.assertEqual(parseSignature(texts[1], 2), ("c", 1, texts[1][4:]))
+
+    def test_mixedVersions(self):
+        """A chain begun with C{c1}, gone on with C{c2}, then C{c3}, verifies."""
+        report = self.verify(chain([1, 2, 3, 7, 8, 9], versions=["c1", "c1", "c2", "c2", "c3",
+                                                                 "c3"]))
+        self.assertEqual((report.chained, report.finding), (6, None))
+
+    def test_altered(self):
+        """A C{c3} row whose line changed is reported altered."""
+        rows = chain([1, 2, 3, 4], "c3")
+        seq, table, rowId, row, sigIndex = rows[2]
+        index = COLUMNS[table].index("logline")
+        rows[2] = (seq, table, rowId, row[:index] + ("changed",) + row[index + 1:], sigIndex)
+        report = self.verify(rows)
+        self.assertEqual((report.finding.kind, report.finding.seq), ("altered", 3))
+
+    def test_deleted(self):
+        """A C{c3} row deleted is named by its successor."""
+        rows = chain([1, 2, 3, 4], "c3")
+        del rows[1]
+        report = self.verify(rows)
+        self.assertEqual((report.finding.kind, report.finding.seq), ("deleted", 3))
+
+    def test_linkedToPrevious(self):
+        """
+        A C{c3} row's MAC covers the previous row's MAC: a row moved from
+        another chain of the same stream, whose row before it differs, does
+        not verify.
+        """
+        one, other = chain([1, 2, 3], "c3"), chain([1, 2, 3], "c3")
+        seq, table, rowId, row, sigIndex = other[0]
+        index = COLUMNS[table].index("logline")
+        other[0] = (seq, table, rowId, row[:index] + ("other",) + row[index + 1:], sigIndex)
+        # Re-sign the other chain from its changed first row.
+        previous, previousSeq = "", None
+        for n, (seq, table, rowId, row, sigIndex) in enumerate(other):
+            text = linkSignature(KEY, "c3", table, row, sigIndex, previous, previousSeq)
+            other[n] = (seq, table, rowId, row[:sigIndex] + (text,) + row[sigIndex + 1:],
+                        sigIndex)
+            previous, previousSeq = text.rsplit(":", 1)[1], seq
+        self.assertEqual(self.verify(other).finding, None)
+        spliced = [one[0], other[1], one[2]]
+        report = self.verify(spliced)
+        self.assertEqual((report.finding.kind, report.finding.seq), ("altered", 2))

@@ -9,7 +9,7 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -419,6 +419,22 @@ class HyperscanTests(SynchronousTestCase):
                                                      for x in lines])
 
 
+    def test_separatorsInAsciiLines(self):
+        """
+        An ASCII line holding a separator (C{\\x1c}-C{\\x1f}: a space to
+        C{re}'s C{\\s}, not to Hyperscan's) is matched by C{re}: the same
+        matches as the literal scan.
+        """
+        settings = loadAaRegex(writeConfig(self, _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuF_Rule = "Failed\\spassword"
+"""))
+        lines = ["a", "Failed\x1cpassword", "Failed password", "b\x1f", "Failed\x1fpassword"]
+        expected = AaRegexMatcher(settings, "literal").matchIndexed(lines)
+        self.assertEqual([i for i, _ in expected], [1, 2, 4])
+        self.assertEqual(AaRegexMatcher(settings, "hyperscan").matchIndexed(lines), expected)
+
+
 class ExtractTests(SynchronousTestCase):
     def test_sshd(self):
         sources, targets = nodesFor(SSH_FAILED, "gate", "10.0.0.5")
@@ -460,6 +476,48 @@ class ExtractTests(SynchronousTestCase):
                                     " from psd:abcdef port 22 ssh2")
         self.assertEqual(sources, ())
         self.assertEqual(nodesFor("nothing"), ((), ()))
+
+    def test_hostBeforeAddress(self):
+        """
+        Postfix's and Sendmail's C{host[IP]}: the address in brackets is the
+        source, whatever the host before it (the pattern does not hold the
+        host: it would only make the match start earlier).
+        """
+        for line, expected in [
+                ("Nov 22 10:00:01 mail postfix/smtpd[7]: connect from unknown[61.2.3.4]",
+                 "61.2.3.4"),
+                ("Nov 22 10:00:01 mail postfix/smtpd[7]: NOQUEUE: reject: RCPT from"
+                 " mx.example.org[2001:db8::5]: 554", "2001:db8::5"),
+                ("Nov 22 10:00:01 mail sendmail[7]: x: a.b[x] c-d.e[10.0.0.9]: possible",
+                 "10.0.0.9"),
+                ("Nov 22 10:00:01 mail x[7]: rhost.example.org[10.1.1.1] rhost=10.2.2.2",
+                 "10.1.1.1"),
+                ("Nov 22 10:00:01 mail x[7]: host.addr=10.3.3.3[10.4.4.4]", "10.3.3.3")]:
+            self.assertEqual(addressesFor(line)[0], expected, line)
+            self.assertEqual(nodesFor(line)[0], (Node(address=expected),), line)
+
+    @given(st.lists(st.sampled_from(
+        ["unknown", "mx", ".", "-", "example.org", "[", "]", "=", " ", "rhost=", "addr=",
+         "10.0.0.1", "::1", "ff:", "x"]),
+        max_size=10).map("".join))
+    @example("xrhost=10.0.0.1[10.0.0.1]")
+    @example("mx.example.org[x] example.org[::1] rhost=ff:")
+    def test_hostPrefixRedundant(self, line):
+        """
+        The source pattern without the optional host before C{[IP]} finds, in
+        turn, the matches the pattern with it found: the same groups and the
+        same ends (so C{finditer} goes on from the same places).
+        """
+        import re
+
+        from mice.analysis import extract
+
+        withHost = re.compile(
+            r"(?:rhost=|rip=|addr=)([0-9A-Fa-f.:]+)|(?:unknown|[\w-]+(?:\.[\w-]+)+)?"
+            r"\[((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]")
+        self.assertEqual(
+            [(m.groups(), m.end()) for m in extract._OTHER_SOURCE.finditer(line)],
+            [(m.groups(), m.end()) for m in withHost.finditer(line)])
 
     def test_ids(self):
         self.assertEqual(idValues("type=SYSCALL msg=audit(1.2:3): auid=4294967295 uid=0 gid=0"

@@ -578,6 +578,20 @@ class OutageHarness(Harness):
         self.daemon.startService()
         case.addCleanup(self.daemon.stopService)
 
+    def sendDuringOutage(self, **storeState):
+        """
+        Connect, put the store in C{storeState} (C{failing=True},
+        C{silent=True}) and send a batch of two records.
+
+        @return: the connection's protocol.
+        """
+        p = self.connect()
+        received(p)
+        for name, value in storeState.items():
+            setattr(self.store, name, value)
+        self.send(p, 1, 1, 2)
+        return p
+
     def warnings(self, *words):
         """
         The text of every warning (or worse) logged that holds all C{words}.
@@ -611,10 +625,7 @@ class OutageTests(SynchronousTestCase):
         retry.  Once it works, everything is stored.
         """
         h = OutageHarness(self)
-        p = h.connect()
-        received(p)
-        h.store.failing = True
-        h.send(p, 1, 1, 2)
+        p = h.sendDuringOutage(failing=True)
         h.clock.pump([1.0] * 3600)
         self.assertEqual(h.store.times[:7], [2.0, 4.0, 8.0, 16.0, 31.0, 46.0, 61.0])
         self.assertEqual(len(h.store.times), 4 + (3600 - 16) // 15)
@@ -635,10 +646,7 @@ class OutageTests(SynchronousTestCase):
         recovery, with how long the trouble lasted.
         """
         h = OutageHarness(self, maxErrors=3)
-        p = h.connect()
-        received(p)
-        h.store.failing = True
-        h.send(p, 1, 1, 2)
+        h.sendDuringOutage(failing=True)
         h.clock.pump([1.0] * 600)
         self.flushLoggedErrors(RuntimeError)
         failed = h.warnings("failed in mysql://db.example.org:3306/mice")
@@ -664,10 +672,7 @@ class OutageTests(SynchronousTestCase):
         and when it answers, how long the trouble lasted.
         """
         h = OutageHarness(self)
-        p = h.connect()
-        received(p)
-        h.store.silent = True
-        h.send(p, 1, 1, 2)
+        p = h.sendDuringOutage(silent=True)
         h.clock.pump([1.0] * 6)
         self.assertEqual(h.store.times, [2.0])
         self.assertEqual(h.warnings("has not answered"), [])
