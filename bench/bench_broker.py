@@ -13,7 +13,11 @@ MariaDB (or SQLite), then the same with the forwarder's direct link to the
 daemon.  Prints lines per second from the first byte written to the last
 row, the peak RSS (VmHWM) of the forwarder and of the daemon, and the CPU
 each spent, and the RabbitMQ server's (``beam.smp``) CPU over the run; then
-checks that every line is stored exactly once.
+checks that every line is stored exactly once.  ``--watch`` samples, every
+0.25 s, the messages ready in the queue and what each consumer holds
+unacknowledged (its ``[METRICS]`` page), and prints their means and how
+often the consumer's window was full: a queue that grows while the window
+is full means the consumer (its store) is the slow stage.
 
 ``--part agents``: the corpus in batches of 1,000 lines published to a
 queue (bodies made before the clock starts) while 1, 2 and 3 analysis

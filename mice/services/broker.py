@@ -365,6 +365,43 @@ class BrokerSender(BatchBook, _BrokerClient):
         return None
 
 
+#: The most records a forwarder puts in one message
+#: (L{mice.forwarder.shipping.logBatches}).
+BATCH_RECORDS = 1000
+
+
+def prefetchAdvice(prefetch, pipelines, batchRecords=BATCH_RECORDS):
+    """
+    What is wrong with a consumer's PREFETCH for the pipelines it feeds,
+    whose acknowledgements wait for the store: one sentence each.
+
+    The window (C{prefetch} messages of up to C{batchRecords} records) must
+    hold what a pipeline's store works on -- C{concurrency} flushes of
+    C{flushRecords} -- and one flush gathering behind them, or the store
+    waits for deliveries and flushes come out small (a full window starts a
+    flush at once).  Beyond what a memory-mapped ring keeps decoded
+    (C{heldRecordsLimit}), more prefetch only costs memory: the rest is
+    decoded again at flush time.
+    """
+    window = prefetch * batchRecords
+    advice = []
+    for pipeline in pipelines:
+        need = (pipeline.concurrency + 1) * pipeline.flushRecords
+        if window < need:
+            advice.append(
+                f"{pipeline.name}: PREFETCH {prefetch} holds up to {window:,} records, less"
+                f" than its store works on ({pipeline.concurrency} flushes of"
+                f" {pipeline.flushRecords:,}) plus one gathering ({need:,}): its flushes will"
+                f" be small; PREFETCH {-(-need // batchRecords)} or more keeps it busy")
+        elif pipeline.ring.durable and window > 2 * pipeline.heldRecordsLimit:
+            advice.append(
+                f"{pipeline.name}: PREFETCH {prefetch} holds up to {window:,} records, far"
+                f" more than the daemon keeps decoded ({pipeline.heldRecordsLimit:,}): the"
+                f" rest costs memory and a second decode, not speed;"
+                f" PREFETCH {-(-need // batchRecords)} keeps the store busy")
+    return advice
+
+
 class _Delivery:
     """
     One delivered message as the BufferDaemon sees a link: its source and
@@ -417,6 +454,7 @@ class BrokerIntake(_BrokerClient):
         self._outstanding = deque()
         self._durable = set()
         self._ackCall = None
+        self._advised = False
         self.attachMetrics(metrics or daemon.metrics)
 
     def attachMetrics(self, metrics):
@@ -446,6 +484,10 @@ class BrokerIntake(_BrokerClient):
         self._forgetDeliveries()
         self.log.info("{server}: consuming (prefetch {prefetch})", server=self.description,
                       prefetch=self.target.prefetch)
+        if not self._advised:
+            self._advised = True
+            for advice in prefetchAdvice(self.target.prefetch, self.daemon.pipelines):
+                self.log.warn("{server}: {advice}", server=self.description, advice=advice)
         self._take(queue, channel)
 
     def _take(self, queue, channel):

@@ -30,8 +30,8 @@ from mice.decoders.logformat import LogFormatDecoder
 from mice.forwarder.shipping import shipFile
 from mice.protocols import amqp, wire
 from mice.protocols.amqp import BrokerTarget, parseAmqpUrl
-from mice.ringbuffer import MemoryRing
-from mice.services.broker import BrokerIntake, brokerSender
+from mice.ringbuffer import MemoryRing, MmapRing
+from mice.services.broker import BrokerIntake, brokerSender, prefetchAdvice
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.tap import dataforwarder
 from mice.tap.bufferdaemon import buildBufferDaemon
@@ -234,6 +234,33 @@ class IntakeAcknowledgementTests(SynchronousTestCase):
         self.intake.stored(self.channel, 1)
         self.intake.stopService()
         self.assertEqual(self.channel.acks, [(1, True)])
+
+
+class PrefetchAdviceTests(SynchronousTestCase):
+    """
+    L{prefetchAdvice}: a PREFETCH too small for the store behind it, or far
+    larger than the daemon keeps decoded, is said; one that fits is not.
+    """
+
+    def pipeline(self, flushRecords=5000, concurrency=2, durable=True):
+        ring = (MmapRing(self.mktemp(), 8, 2 ** 20) if durable else MemoryRing(8))
+        self.addCleanup(ring.close)
+        return Pipeline(LogFormatDecoder(), HeldStore(), ring, flushRecords=flushRecords,
+                        concurrency=concurrency, name="log->store")
+
+    def test_fits(self):
+        self.assertEqual(prefetchAdvice(64, [self.pipeline()]), [])
+        self.assertEqual(prefetchAdvice(15, [self.pipeline()]), [])
+
+    def test_tooSmall(self):
+        [advice] = prefetchAdvice(8, [self.pipeline()])
+        self.assertIn("PREFETCH 8 holds up to 8,000 records", advice)
+        self.assertIn("PREFETCH 15 or more", advice)
+
+    def test_farTooLarge(self):
+        [advice] = prefetchAdvice(256, [self.pipeline()])
+        self.assertIn("more than the daemon keeps decoded (65,536)", advice)
+        self.assertEqual(prefetchAdvice(256, [self.pipeline(durable=False)]), [])
 
 
 class BrokerOnlyDaemonTests(TestCase):
