@@ -518,6 +518,11 @@ class ExtractTests(SynchronousTestCase):
         self.assertEqual(
             [(m.groups(), m.end()) for m in extract._OTHER_SOURCE.finditer(line)],
             [(m.groups(), m.end()) for m in withHost.finditer(line)])
+        if not any(key in line for key in ("rhost=", "rip=", "addr=")):
+            # Its bracketed half alone, used on such lines, finds the same.
+            self.assertEqual(
+                [(m.group(1), m.end()) for m in extract._BRACKETED_SOURCE.finditer(line)],
+                [(m.group(2), m.end()) for m in withHost.finditer(line)])
 
     def test_ids(self):
         self.assertEqual(idValues("type=SYSCALL msg=audit(1.2:3): auid=4294967295 uid=0 gid=0"
