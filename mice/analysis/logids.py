@@ -1699,6 +1699,7 @@ class LogIdsEngine:
         self._nothing = _Plan(None, self._evaluatorFor(""),
                               compileLineEvaluator(self.rulesFor(""), prefilter=prefilter))
         self._streams = {}
+        self._named = {}
         self._loops = {}
         self._scanners = {}
 
@@ -1770,15 +1771,35 @@ class LogIdsEngine:
     def _record(self, plan, line, ip, loghost):
         return _tupleNew(LogIdsRecord, (plan.application, *plan.fields(line, ip, loghost)))
 
-    def recordFor(self, line, ip="", stream="", hostname=""):
+    def recordFor(self, line, ip="", stream="", hostname="", application=None):
         """
         The record of C{line}: the first filter block that selects it (its
         C{file} glob on C{stream}, its C{match} on the line) gives the
         application and fields.  C{ip} is the reporting host's address;
         C{loghost} is its netdef name, else C{hostname}, else C{ip}.
+
+        @param application: the line's application, when the caller knows
+            it (from L{actions}): its block is then not looked for again.
         """
-        plan = self._select(line, self._candidates(stream))
+        plan = None
+        if application is not None:
+            plan = self._namedPlans(stream).get(application)
+        if plan is None:
+            plan = self._select(line, self._candidates(stream))
         return self._record(plan, line, ip, self.netdef.name(ip) or hostname or ip)
+
+    def _namedPlans(self, stream):
+        """C{{application: plan}} of the blocks of C{stream} (names are unique)."""
+        named = self._named.get(stream)
+        if named is None:
+            plans = [plan for _, _, plan in self._candidates(stream)]
+            if not plans or plans[-1].filter.match is not None:
+                plans.append(self._nothing)
+            named = {plan.application: plan for plan in plans}
+            if len(self._named) >= _CACHE_SIZE:
+                self._named.clear()
+            self._named[stream] = named
+        return named
 
     def rulesFor(self, application):
         """The rules that apply to C{application}'s records, in file order."""

@@ -1403,3 +1403,33 @@ class ScannedActionsTests(SynchronousTestCase):
         self.assertEqual(scanned, expected)
         kinds = {action.kind for _, taken in expected for action in taken}
         self.assertTrue({"alert", "warning", "display", "reject", "drop"} <= kinds, kinds)
+
+
+class RecordForApplicationTests(SynchronousTestCase):
+    """
+    L{LogIdsEngine.recordFor} given the line's application (known from
+    L{LogIdsEngine.actions}) makes the record it makes without.
+    """
+
+    def test_sameRecords(self):
+        engine = shippedEngine()
+        lines = [
+            "Nov 22 10:00:01 www sshd[1234]: Failed password for root from 10.0.0.5 port 5"
+            " ssh2",
+            '10.0.0.5 - - [22/Nov/2004:10:00:11 +0000] "GET /a HTTP/1.0" 200 5 "-" "x"',
+            "Nov 22 10:00:01 www sudo:    alice : 3 incorrect password attempts ; TTY=pts/0",
+            "nothing any block selects"]
+        for line, (application, _) in zip(
+                lines, engine.actions(lines, ip=None, stream="/x", hostname=None)):
+            self.assertEqual(engine.recordFor(line, "10.0.0.1", "/x", "www", application),
+                             engine.recordFor(line, "10.0.0.1", "/x", "www"))
+        self.assertEqual(engine.recordFor(lines[1], "", "/x", "", "apache").application,
+                         "apache")
+
+    def test_otherStream(self):
+        """An application the stream's blocks do not have: the block is looked for."""
+        filters, problems = parseFilters("[web]\nfile = *.log\nmatch = ^A\nfields = ^A(?P<a>.)\n")
+        self.assertEqual(problems, [])
+        engine = LogIdsEngine(parseRules("web,*,reject\n")[0], filters)
+        self.assertEqual(engine.recordFor("Axyz", "", "/x.log", "", "web").fields["a"], "x")
+        self.assertEqual(engine.recordFor("Axyz", "", "/x.txt", "", "web").application, "")
