@@ -1092,6 +1092,10 @@ def widenedRegex(regex):
     return widened
 
 
+#: A ct/nc regex whose required literal is shorter than this is scanned for
+#: (L{widenedRegex}) with the filter blocks; one with a longer literal is
+#: tested for that literal first, which is as quick.
+_SCAN_BELOW = 4
 #: The shortest match a widened regex may have, to be worth a scan.
 _MIN_WIDTH = 3
 
@@ -1444,7 +1448,11 @@ def _rulesBody(rules, code, read, display, whole, custom, prefilter=None):
                 test = f"{hit} is {'not ' if kind == 'ct' else ''}None"
         if isinstance(pattern, re.Pattern):
             test = _prefiltered(kind, pattern, field, code) or test
-            ident = None if prefilter is None else prefilter(field, pattern)
+            # A regex with a literal of its own runs on few values already
+            # (its "literal in field" test is as quick as a scan's report).
+            ident = None
+            if prefilter is not None and len(requiredLiteral(pattern)) < _SCAN_BELOW:
+                ident = prefilter(field, pattern)
             if ident is not None and kind in ("ct", "nc"):
                 ident = code.constant(ident)
                 test = (f"{ident} in maybe and ({test})" if kind == "ct"
