@@ -419,6 +419,23 @@ class HyperscanTests(SynchronousTestCase):
                                                      for x in lines])
 
 
+    def test_batchesInTurn(self):
+        """
+        Two matchers on one batch, then on another (the batch's bytes and
+        line ends are made once for both): each batch's own matches.
+        """
+        settings = loadAaRegex(writeConfig(self, ALL_RULES))
+        first, second = AaRegexMatcher(settings, "hyperscan"), AaRegexMatcher(settings,
+                                                                               "hyperscan")
+        one = [SSH_FAILED, "x", SSH_ACCEPTED]
+        two = ["y", "é", FW_DROP, SSH_FAILED]
+        expected = [AaRegexMatcher(settings, "literal").matchIndexed(lines)
+                    for lines in (one, two)]
+        for lines, matches in zip((one, two, one), expected + expected[:1]):
+            text = "\n".join(lines)
+            self.assertEqual(first.matchIndexed(lines, text), matches)
+            self.assertEqual(second.matchIndexed(lines, text), matches)
+
     def test_separatorsInAsciiLines(self):
         """
         An ASCII line holding a separator (C{\\x1c}-C{\\x1f}: a space to
