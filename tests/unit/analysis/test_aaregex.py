@@ -424,9 +424,12 @@ class HyperscanTests(SynchronousTestCase):
         Two matchers on one batch, then on another (the batch's bytes and
         line ends are made once for both): each batch's own matches.
         """
-        settings = loadAaRegex(writeConfig(self, ALL_RULES))
+        from mice.analysis.offline import defaultContent
+
+        settings = loadAaRegex(defaultContent().aaregex)
         first, second = AaRegexMatcher(settings, "hyperscan"), AaRegexMatcher(settings,
                                                                                "hyperscan")
+        self.assertIsNotNone(first._hsRules)
         one = [SSH_FAILED, "x", SSH_ACCEPTED]
         two = ["y", "é", FW_DROP, SSH_FAILED]
         expected = [AaRegexMatcher(settings, "literal").matchIndexed(lines)
