@@ -809,6 +809,25 @@ def _hasSeparator(data):
     return b"\x1c" in data or b"\x1d" in data or b"\x1e" in data or b"\x1f" in data
 
 
+#: The batch L{_encodedLines} last did: C{[text, data, ends]} (the M-ICE
+#: rules and the LogIDS blocks scan the same batch one after the other).
+_lastBatch = [None, b"", []]
+
+
+def _encodedLines(text):
+    """
+    C{(data, ends)} of a batch: its UTF-8 bytes, and the offset just past
+    each line's newline (C{ends[i]}, for line C{i}).
+    """
+    last = _lastBatch
+    if last[0] is text:
+        return last[1], last[2]
+    data = text.encode("utf-8", "surrogatepass")
+    ends = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
+    last[:] = [text, data, ends]
+    return data, ends
+
+
 def _plusOne(n):
     return n + 1
 
@@ -892,9 +911,7 @@ class HyperscanPatterns:
         takes for a space and Hyperscan does not): they are not in
         C{found}, and the caller tries them another way.
         """
-        data = text.encode("utf-8", "surrogatepass")
-        # ends[i]: the offset just past line i's newline.
-        ends = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
+        data, ends = _encodedLines(text)
         found = {}
         locate = bisect.bisect_right
         index, start, end = -1, -1, -1

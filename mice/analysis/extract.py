@@ -57,9 +57,12 @@ _SUDO = re.compile(r" sudo(?:\[\d+\])?: +(\S+) : .*? USER=(\S+) ;")
 # hold the same groups and end at the same place (the host's characters
 # are neither "[", "]" nor "="), while re would try it at every position
 # of every line (a fifth of mice analyze's time).
-_OTHER_SOURCE = re.compile(
-    r"(?:rhost=|rip=|addr=)([0-9A-Fa-f.:]+)"
-    r"|\[((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]")
+_BRACKETED = r"\[((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)\]"
+_OTHER_SOURCE = re.compile(r"(?:rhost=|rip=|addr=)([0-9A-Fa-f.:]+)|" + _BRACKETED)
+# Its second alternative, for a line without "rhost=", "rip=" or "addr=",
+# where the first never matches: re then looks for "[" only, not for every
+# "r" and "a" of the line.
+_BRACKETED_SOURCE = re.compile(_BRACKETED)
 _PAM_USERS = re.compile(r" ruser=(\S*) rhost=\S* +user=(\S+)")
 _OTHER_USER = re.compile(r"\buser=<([^>]+)>|\bacct=\"([^\"]+)\"")
 _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
@@ -153,8 +156,12 @@ def _source(line):
             if value is not None:
                 return value, _port(found.group(3))
     if "=" in line or "[" in line:
-        for found in _OTHER_SOURCE.finditer(line):
-            value = address(found.group(1) or found.group(2))
+        if "rhost=" in line or "rip=" in line or "addr=" in line:
+            found = (m.group(1) or m.group(2) for m in _OTHER_SOURCE.finditer(line))
+        else:
+            found = (m.group(1) for m in _BRACKETED_SOURCE.finditer(line))
+        for text in found:
+            value = address(text)
             if value is not None:
                 return value, None
     return None, None

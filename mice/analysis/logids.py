@@ -33,6 +33,7 @@ try:  # The regex parser of the re module, to find a pattern's literals.
     from re._constants import AT as _AT
     from re._constants import AT_BEGINNING as _AT_BEGINNING
     from re._constants import AT_BEGINNING_STRING as _AT_BEGINNING_STRING
+    from re._constants import ATOMIC_GROUP as _ATOMIC_GROUP
     from re._constants import BRANCH as _BRANCH
     from re._constants import LITERAL as _LITERAL
     from re._constants import MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT
@@ -41,7 +42,7 @@ try:  # The regex parser of the re module, to find a pattern's literals.
     _REPEATS = (MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT)
 except ImportError:  # pragma: no cover (moved in a later Python: no prefilter)
     _parseRegex = _LITERAL = _AT = _AT_BEGINNING = _AT_BEGINNING_STRING = None
-    _BRANCH = _SUBPATTERN = None
+    _BRANCH = _SUBPATTERN = _ATOMIC_GROUP = None
     _REPEATS = ()
 
 #: Fields every record has, whatever its filter block says.
@@ -985,6 +986,154 @@ def _outsideClass(text, end):
     return i == end and not inClass
 
 
+class _Everything:
+    """What C{maybe} is when no scan said which statements may hold: all."""
+
+    __slots__ = ()
+
+    def __contains__(self, item):
+        return True
+
+
+#: C{maybe} of a line no prefilter scan was made for: every statement may hold.
+_ALL = _Everything()
+_NONE = frozenset()
+#: The assertions L{widenedRegex} drops (outside a class): C{\\b \\B \\A \\Z}.
+_ASSERTION_ESCAPES = frozenset("bBAZ")
+
+
+def _classEnd(text, i):
+    """The index just past the character class starting at C{text[i]} (C{[})."""
+    j = i + 1
+    if text[j:j + 1] == "^":
+        j += 1
+    if text[j:j + 1] == "]":
+        j += 1
+    while j < len(text):
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "]":
+            return j + 1
+        j += 1
+    raise ValueError("unterminated class")
+
+
+def _groupEnd(text, i):
+    """The index just past the group starting at C{text[i]} (C{(})."""
+    depth = 0
+    j = i
+    while j < len(text):
+        c = text[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            j = _classEnd(text, j)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    raise ValueError("unbalanced group")
+
+
+def widenedRegex(regex):
+    """
+    A regex that finds a match in any text holding a substring C{regex}
+    finds a match in (a field of a line, within the line), or C{None}: the
+    pattern without what looks at a match's surroundings -- C{^ $ \\A \\Z
+    \\b \\B} and look-arounds, true or not at a field's edge whatever the
+    line holds there.  Leaving out an assertion only widens what matches.
+    C{None} for a verbose pattern, one that would match an empty text, or
+    an assertion with a quantifier.
+    """
+    text = regex.pattern
+    if not isinstance(text, str) or regex.flags & re.VERBOSE:
+        return None
+    out = []
+    i = 0
+    try:
+        while i < len(text):
+            c = text[i]
+            dropped = None
+            if c == "\\":
+                if text[i + 1:i + 2] in _ASSERTION_ESCAPES:
+                    dropped = i + 2
+                else:
+                    out.append(text[i:i + 2])
+                    i += 2
+                    continue
+            elif c == "[":
+                end = _classEnd(text, i)
+                out.append(text[i:end])
+                i = end
+                continue
+            elif c in "^$":
+                dropped = i + 1
+            elif text.startswith(("(?=", "(?!", "(?<=", "(?<!"), i):
+                dropped = _groupEnd(text, i)
+            if dropped is None:
+                out.append(c)
+                i += 1
+                continue
+            if text[dropped:dropped + 1] in ("*", "+", "?", "{"):
+                return None
+            i = dropped
+        widened = re.compile("".join(out), regex.flags)
+    except (ValueError, re.error):
+        return None
+    if widened.search("") is not None or not _fewReports(widened):
+        return None
+    return widened
+
+
+#: A ct/nc regex whose required literal is shorter than this is scanned for
+#: (L{widenedRegex}) with the filter blocks; one with a longer literal is
+#: tested for that literal first, which is as quick.
+_SCAN_BELOW = 4
+#: The shortest match a widened regex may have, to be worth a scan.
+_MIN_WIDTH = 3
+
+
+def _fewReports(regex):
+    """
+    Whether a scan for C{regex} reports few places in a line: its matches
+    are at least L{_MIN_WIDTH} characters long (C{.} would report every
+    one), and none may end with a repeat of changing length (C{\\S+} at
+    the end reports at every character it could stop at).
+    """
+    if _parseRegex is None:  # pragma: no cover
+        return False
+    try:
+        parsed = _parseRegex(regex.pattern, regex.flags)
+    except re.error:  # pragma: no cover - it compiled
+        return False
+    if parsed.getwidth()[0] < _MIN_WIDTH:
+        return False
+    return not _mayEndWithRepeat(parsed.data)
+
+
+def _mayEndWithRepeat(items):
+    if not items:
+        return False
+    op, argument = items[-1]
+    if op in _REPEATS:
+        return argument[0] != argument[1] or _mayEndWithRepeat(argument[2].data)
+    if op is _SUBPATTERN:
+        return _mayEndWithRepeat(argument[3].data)
+    if op is _BRANCH:
+        return any(_mayEndWithRepeat(branch.data) for branch in argument[1])
+    if op is _ATOMIC_GROUP:
+        return _mayEndWithRepeat(argument.data)
+    # (A back reference at the end: Hyperscan's prefilter reports its group's end.)
+    return False
+
+
 class _Plan:
     """
     What the engine does with the lines one filter block (or none)
@@ -1043,7 +1192,7 @@ class _Plan:
         fields["line"] = line
         return fields, order
 
-    def _evaluateLine(self, line, host):
+    def _evaluateLine(self, line, host, maybe=_ALL):
         """C{run} the straightforward way, when the rules were not compiled for it."""
         return self.evaluate(*self.fields(line, *host(line)))
 
@@ -1176,7 +1325,7 @@ def _prefiltered(kind, pattern, field, code):
 
 #: What generated code finds in its namespace beside its constants.
 _NAMESPACE = {"_new": _tupleNew, "Taken": Taken, "_DROP": _DROP, "_number": number,
-              "_whole": _wholePairs, "_UNSET": _UNSET, "_split": splitSource}
+              "_whole": _wholePairs, "_UNSET": _UNSET, "_split": splitSource, "_ALL": _ALL}
 #: What generating code may fail with, for a rules file of a size never seen.
 _TOO_BIG = (SyntaxError, RecursionError, MemoryError, OverflowError, ValueError)
 
@@ -1213,7 +1362,7 @@ class _Code:
         return self.namespace[lines[0][4:].partition("(")[0]]
 
 
-def _rulesBody(rules, code, read, display, whole, custom):
+def _rulesBody(rules, code, read, display, whole, custom, prefilter=None):
     """
     The statements of generated code that evaluate C{rules} (one
     application's, in file order) and append each action's L{Taken} to
@@ -1231,6 +1380,10 @@ def _rulesBody(rules, code, read, display, whole, custom):
     @param whole: C{() -> (lines, pairs)}, the same for C{display=}.
     @param custom: C{rule -> expression or None} for a rule whose test is
         not a L{compileCondition} predicate (no C{parts}).
+    @param prefilter: C{(field, pattern) -> id or None}: the id, in the
+        C{maybe} the generated code is given, of a scan's prefilter for a
+        C{ct}/C{nc} regex statement on C{field} (the regex runs only when
+        C{maybe} holds it), or C{None}.
     @return: C{(lines, constant)}: C{constant} tells that every action is
         taken on every record and made once (C{lines} then only append).
     """
@@ -1295,6 +1448,15 @@ def _rulesBody(rules, code, read, display, whole, custom):
                 test = f"{hit} is {'not ' if kind == 'ct' else ''}None"
         if isinstance(pattern, re.Pattern):
             test = _prefiltered(kind, pattern, field, code) or test
+            # A regex with a literal of its own runs on few values already
+            # (its "literal in field" test is as quick as a scan's report).
+            ident = None
+            if prefilter is not None and len(requiredLiteral(pattern)) < _SCAN_BELOW:
+                ident = prefilter(field, pattern)
+            if ident is not None and kind in ("ct", "nc"):
+                ident = code.constant(ident)
+                test = (f"{ident} in maybe and ({test})" if kind == "ct"
+                        else f"{ident} not in maybe or ({test})")
         # An empty field (a group that did not take part, a field the record
         # lacks) gives what it gives on every line.
         empty = statementPredicate(statement)({})
@@ -1393,7 +1555,7 @@ def compileEvaluator(rules):
         return evaluateEach(tuple(rules))
 
 
-def compileLineEvaluator(rules, application="", block=None):
+def compileLineEvaluator(rules, application="", block=None, prefilter=None):
     """
     One function C{(line, host) -> [Taken]} giving what L{compileEvaluator}'s
     function gives on the record of C{line} whose application is
@@ -1403,6 +1565,12 @@ def compileLineEvaluator(rules, application="", block=None):
     rule reads a field of the block (or shows the whole record), and only
     the fields the rules read are taken from it; C{host} is called only
     when a rule reads C{ip} or C{loghost}.
+
+    With C{prefilter} (C{regex -> id or None}), the function takes a third
+    argument, C{maybe}: the ids of the regexes a scan of the line found may
+    match in it (L{widenedRegex}); a C{ct} or C{nc} statement on the line
+    or one of its fields runs its regex only when C{maybe} holds its id
+    (by default, L{_ALL}: always).
 
     @return: the function, or C{None} when a rule's test is not a
         L{compileCondition} predicate or the code is too big to compile.
@@ -1462,12 +1630,19 @@ def compileLineEvaluator(rules, application="", block=None):
         first, shown = pairs(names)
         return first, f"({shown} if ok else {lineOnly})"
 
+    def linePrefilter(field, pattern):
+        # The line and the block's fields are text of the line: a regex
+        # finding something in them finds it in the line.
+        if prefilter is not None and (field == "line" or field in parsed.values()):
+            return prefilter(pattern)
+        return None
+
     found = _rulesBody(rules, code, lambda name: value(name, False), pairs, whole,
-                       lambda rule: None)
+                       lambda rule: None, linePrefilter)
     if found is None:
         return None
     body, constant = found
-    head = ["def evaluate(line, host):"]
+    head = ["def evaluate(line, host, maybe=_ALL):"]
     if parsed or uses["ok"]:
         empty = " = ".join([*parsed.values(), *(("sip", "sport") if made else ())])
         if block.fields is not None:
@@ -1518,15 +1693,36 @@ class LogIdsEngine:
         self._catchAll = tuple(catchAll)
         self._compiled = {}
         self._evaluators = {}
+        # The widened regexes of the rules' ct/nc statements on the line and
+        # its fields, scanned with the blocks' (actionsScanned): a statement
+        # whose regex the scan did not find in a line is not run on it.
+        self._statements = []
+        self._statementIds = {}
+        prefilter = self._prefilter if _hyperscanInstalled() else None
         self._plans = tuple(
             _Plan(block, self._evaluatorFor(block.name),
-                  compileLineEvaluator(self.rulesFor(block.name), block.name, block))
+                  compileLineEvaluator(self.rulesFor(block.name), block.name, block,
+                                       prefilter))
             for block in self.filters)
         self._nothing = _Plan(None, self._evaluatorFor(""),
-                              compileLineEvaluator(self.rulesFor("")))
+                              compileLineEvaluator(self.rulesFor(""), prefilter=prefilter))
         self._streams = {}
+        self._named = {}
         self._loops = {}
         self._scanners = {}
+
+    def _prefilter(self, regex):
+        """The id of C{regex}'s widened form among the scanned statements, or C{None}."""
+        key = (regex.pattern, regex.flags)
+        ident = self._statementIds.get(key, _UNSET)
+        if ident is _UNSET:
+            ident = None
+            widened = widenedRegex(regex)
+            if widened is not None:
+                ident = len(self._statements)
+                self._statements.append(widened)
+            self._statementIds[key] = ident
+        return ident
 
     def _evaluatorFor(self, application):
         """The compiled rules of C{application}'s records (see L{rulesFor})."""
@@ -1583,15 +1779,35 @@ class LogIdsEngine:
     def _record(self, plan, line, ip, loghost):
         return _tupleNew(LogIdsRecord, (plan.application, *plan.fields(line, ip, loghost)))
 
-    def recordFor(self, line, ip="", stream="", hostname=""):
+    def recordFor(self, line, ip="", stream="", hostname="", application=None):
         """
         The record of C{line}: the first filter block that selects it (its
         C{file} glob on C{stream}, its C{match} on the line) gives the
         application and fields.  C{ip} is the reporting host's address;
         C{loghost} is its netdef name, else C{hostname}, else C{ip}.
+
+        @param application: the line's application, when the caller knows
+            it (from L{actions}): its block is then not looked for again.
         """
-        plan = self._select(line, self._candidates(stream))
+        plan = None
+        if application is not None:
+            plan = self._namedPlans(stream).get(application)
+        if plan is None:
+            plan = self._select(line, self._candidates(stream))
         return self._record(plan, line, ip, self.netdef.name(ip) or hostname or ip)
+
+    def _namedPlans(self, stream):
+        """C{{application: plan}} of the blocks of C{stream} (names are unique)."""
+        named = self._named.get(stream)
+        if named is None:
+            plans = [plan for _, _, plan in self._candidates(stream)]
+            if not plans or plans[-1].filter.match is not None:
+                plans.append(self._nothing)
+            named = {plan.application: plan for plan in plans}
+            if len(self._named) >= _CACHE_SIZE:
+                self._named.clear()
+            self._named[stream] = named
+        return named
 
     def rulesFor(self, application):
         """The rules that apply to C{application}'s records, in file order."""
@@ -1740,30 +1956,44 @@ class LogIdsEngine:
             blocks.append(plan)
         if not blocks:
             return None
+        matching = [_Matching(plan.filter.match) for plan in blocks]
+        statements = [_Matching(regex) for regex in self._statements]
         try:
-            scan = HyperscanPatterns([_Matching(plan.filter.match) for plan in blocks])
+            scan = HyperscanPatterns(statements + matching)
+            if len(scan.patterns) != len(statements) + len(matching):
+                # Without the statements' regexes (every statement then runs).
+                statements = []
+                scan = HyperscanPatterns(matching)
         except ImportError:
             return None
-        if len(scan.patterns) != len(blocks):
+        if len(scan.patterns) != len(statements) + len(blocks):
             return None
-        return scan, tuple(blocks), last
+        return scan, tuple(blocks), last, len(statements)
 
     def _scanned(self, scanner, lines, text, stream, host):
-        scan, blocks, last = scanner
+        # The scan's patterns: the statements' (0 .. first - 1), then the blocks'.
+        scan, blocks, last, first = scanner
         found, unsure = scan.linesOf(lines, text)
         candidates = self._candidates(stream)
         get = found.get
+        # What a line the scan found nothing in may hold: no statement's
+        # regex, unless they were not scanned.
+        nothing = _NONE if first else _ALL
         for index, line in enumerate(lines):
             named = get(index)
             plan = last
+            maybe = nothing
             if named is not None:
-                for block in sorted(named):
-                    if blocks[block].search(line) is not None:
-                        plan = blocks[block]
+                for ident in sorted(named):
+                    if ident >= first and blocks[ident - first].search(line) is not None:
+                        plan = blocks[ident - first]
                         break
+                if first:
+                    maybe = named
             elif unsure and index in unsure:
                 plan = self._select(line, candidates)
-            yield plan.application, plan.run(line, host)
+                maybe = _ALL
+            yield plan.application, plan.run(line, host, maybe)
 
     def _loopFor(self, stream):
         """
@@ -1806,6 +2036,14 @@ class LogIdsEngine:
             self._loops.clear()
         self._loops[stream] = loop
         return loop
+
+
+def _hyperscanInstalled():
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class _Matching(NamedTuple):

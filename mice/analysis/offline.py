@@ -570,16 +570,17 @@ class OfflineAnalysis:
                     wanted = [action for action in shown
                               if _wantedLogIds(action, self._wanted)]
                     if wanted:
-                        self._logidsAlerts(lines[index], index, first + index, wanted, feed)
+                        self._logidsAlerts(lines[index], index, first + index, wanted, feed,
+                                           application)
 
-    def _logidsAlerts(self, line, index, number, actions, feed):
+    def _logidsAlerts(self, line, index, number, actions, feed, application=None):
         from mice.analysis.logids import isAddress, syslogHost
         from mice.postproc.aarules import makeLogIdsAlert
         from mice.record import LogRecord
 
         host = syslogHost(line) or ""
         ip = self.ip if self.ip is not None else (host if isAddress(host) else "")
-        logids = self.engine.recordFor(line, ip, self.stream, host)
+        logids = self.engine.recordFor(line, ip, self.stream, host, application)
         when = self._stamp(line) or ("", "")
         record = LogRecord("mice-analyze", self.stream, number, host, "", ip, "", "", "",
                            when[0], when[1], line, "")

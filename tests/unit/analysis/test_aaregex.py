@@ -419,6 +419,26 @@ class HyperscanTests(SynchronousTestCase):
                                                      for x in lines])
 
 
+    def test_batchesInTurn(self):
+        """
+        Two matchers on one batch, then on another (the batch's bytes and
+        line ends are made once for both): each batch's own matches.
+        """
+        from mice.analysis.offline import defaultContent
+
+        settings = loadAaRegex(defaultContent().aaregex)
+        first, second = AaRegexMatcher(settings, "hyperscan"), AaRegexMatcher(settings,
+                                                                               "hyperscan")
+        self.assertIsNotNone(first._hsRules)
+        one = [SSH_FAILED, "x", SSH_ACCEPTED]
+        two = ["y", "é", FW_DROP, SSH_FAILED]
+        expected = [AaRegexMatcher(settings, "literal").matchIndexed(lines)
+                    for lines in (one, two)]
+        for lines, matches in zip((one, two, one), expected + expected[:1]):
+            text = "\n".join(lines)
+            self.assertEqual(first.matchIndexed(lines, text), matches)
+            self.assertEqual(second.matchIndexed(lines, text), matches)
+
     def test_separatorsInAsciiLines(self):
         """
         An ASCII line holding a separator (C{\\x1c}-C{\\x1f}: a space to
@@ -518,6 +538,11 @@ class ExtractTests(SynchronousTestCase):
         self.assertEqual(
             [(m.groups(), m.end()) for m in extract._OTHER_SOURCE.finditer(line)],
             [(m.groups(), m.end()) for m in withHost.finditer(line)])
+        if not any(key in line for key in ("rhost=", "rip=", "addr=")):
+            # Its bracketed half alone, used on such lines, finds the same.
+            self.assertEqual(
+                [(m.group(1), m.end()) for m in extract._BRACKETED_SOURCE.finditer(line)],
+                [(m.group(2), m.end()) for m in withHost.finditer(line)])
 
     def test_ids(self):
         self.assertEqual(idValues("type=SYSCALL msg=audit(1.2:3): auid=4294967295 uid=0 gid=0"

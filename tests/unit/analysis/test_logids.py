@@ -40,10 +40,11 @@ from mice.analysis.logids import (
     splitSource,
     syslogHost,
     unescapeValue,
+    widenedRegex,
 )
 from mice.analysis.offline import LogIdsJson as _LogIdsJson
 from mice.analysis.offline import LogIdsListing as _LogIdsListing
-from tests import ROOT
+from tests import ROOT, SLOW
 
 ETC = os.path.join(ROOT,
                    "etc", "mice", "logids")
@@ -1280,3 +1281,155 @@ class QuickerRegexTests(SynchronousTestCase):
                 again = getattr(faster, way)(text)
                 self.assertEqual(found and (found.span(), found.groups()),
                                  again and (again.span(), again.groups()), (pattern, way))
+
+
+class WidenedRegexTests(SynchronousTestCase):
+    """
+    L{widenedRegex}: what a scan of the whole line looks for, so that a
+    statement's regex runs only on lines where it may match.
+    """
+
+    def widened(self, pattern, flags=0):
+        found = widenedRegex(re.compile(pattern, flags))
+        return None if found is None else found.pattern
+
+    def test_assertionsLeftOut(self):
+        self.assertEqual(self.widened(r"^Failed password$"), "Failed password")
+        self.assertEqual(self.widened(r"\bcmd\.exe\b"), r"cmd\.exe")
+        self.assertEqual(self.widened(r"/root\.exe(?![\w.-])"), r"/root\.exe")
+        self.assertEqual(self.widened(r"(?<=GET )/etc(?=/passwd)"), "/etc")
+        self.assertEqual(self.widened(r"\Aabc\Z"), "abc")
+        self.assertEqual(self.widened(r"[^$]x[\b^]yz"), r"[^$]x[\b^]yz")
+        self.assertEqual(self.widened(r"(?i)a(?:b|c)d"), "(?i)a(?:b|c)d")
+        self.assertEqual(self.widened(r"(?i:union)(?:x|y)"), "(?i:union)(?:x|y)")
+
+    def test_notWidened(self):
+        """
+        An assertion with a quantifier, a pattern that matches an empty or
+        a short text, or may end with a repeat (a report at each place it
+        could stop), verbose: C{None}.
+        """
+        for pattern in (r"abc(?=x)?d", r"abc(?=x)*", r".", r"x?", r"ab", r"^$", r"Failed \S+",
+                        r"(?:abc|de\d*)", r"(?x) abc", r"abc(?:d|e+)"):
+            self.assertIsNone(self.widened(pattern), pattern)
+
+    def test_shippedStatements(self):
+        """
+        The default content's statements are scanned (with the blocks, in
+        one Hyperscan database) when Hyperscan is installed.
+        """
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+        engine = shippedEngine()
+        self.assertGreater(len(engine._statements), 20)
+        scanner = engine._blockScanner("/var/log/messages")
+        self.assertEqual(scanner[3], len(engine._statements))
+
+    @SLOW
+    @given(st.sampled_from(range(60)), st.text(alphabet="ab ./%2e-'\"<>=:;()", max_size=8),
+           st.text(alphabet="ab ./%2e-'\"<>=:;()", max_size=8), st.data())
+    def test_fieldInLine(self, which, before, after, data):
+        """
+        Where a shipped statement's regex finds a match in a field, its
+        widened regex finds one in any line holding the field.
+        """
+        regexes = shippedRegexes()
+        regex = regexes[which % len(regexes)]
+        widened = widenedRegex(regex)
+        assume(widened is not None)
+        field = data.draw(st.from_regex(regex, fullmatch=False).filter(
+            lambda text: "\n" not in text and regex.search(text)))
+        self.assertIsNotNone(widened.search(before + field + after))
+
+
+def shippedEngine():
+    from mice.analysis.offline import defaultContent
+    from mice.config import loadAaRules
+
+    settings = loadAaRules(defaultContent().aarules)
+    return LogIdsEngine(*loadFiles(settings.rulesFile, settings.filterFile,
+                                   settings.netdefFile)[:3])
+
+
+def shippedRegexes():
+    """The regexes of the default content's ct and nc statements."""
+    out = []
+    for rule in shippedEngine().rules:
+        for statement in getattr(rule.test, "parts", ((), ()))[0]:
+            pattern = getattr(statement.value, "__self__", None)
+            if isinstance(pattern, re.Pattern) and statement.kind in ("ct", "nc"):
+                out.append(pattern)
+    return out
+
+
+class ScannedActionsTests(SynchronousTestCase):
+    """
+    L{LogIdsEngine.actionsScanned} (the blocks and the statements' regexes
+    found by one Hyperscan scan of the batch) takes the actions
+    L{LogIdsEngine.actions} takes.
+    """
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+
+    def test_detectionCorpus(self):
+        """
+        The detection bench's lines (every family, their look-alikes) with
+        a few variants a scan could read otherwise: the same actions.
+        """
+        import sys
+
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        try:
+            from gendetection import generate
+        finally:
+            sys.path.pop(0)
+        lines = [line for line, _ in generate(4000, 5)]
+        lines += [line.replace(" ", "\x1c", 1) for line in lines[:300]]
+        lines += [line + " \xe9" for line in lines[:300]]
+        lines += ['10.0.0.5 - - [22/Nov/2004:10:00:11 +0000] "GET /x.php?id=1%27+OR+%271%27%3D'
+                  '%271 HTTP/1.1" 200 5 "-" "curl"',
+                  '10.0.0.5 - - [22/Nov/2004:10:00:11 +0000] "GET /a?q=<script>alert(1)'
+                  '</script> HTTP/1.1" 404 5 "-" "sqlmap/1.0"']
+        engine = shippedEngine()
+        expected = list(engine.actions(lines, ip=None, stream="/var/log/x", hostname=None))
+        scanned = list(engine.actionsScanned(lines, ip=None, stream="/var/log/x",
+                                             hostname=None))
+        self.assertEqual(scanned, expected)
+        kinds = {action.kind for _, taken in expected for action in taken}
+        self.assertTrue({"alert", "warning", "display", "reject", "drop"} <= kinds, kinds)
+
+
+class RecordForApplicationTests(SynchronousTestCase):
+    """
+    L{LogIdsEngine.recordFor} given the line's application (known from
+    L{LogIdsEngine.actions}) makes the record it makes without.
+    """
+
+    def test_sameRecords(self):
+        engine = shippedEngine()
+        lines = [
+            "Nov 22 10:00:01 www sshd[1234]: Failed password for root from 10.0.0.5 port 5"
+            " ssh2",
+            '10.0.0.5 - - [22/Nov/2004:10:00:11 +0000] "GET /a HTTP/1.0" 200 5 "-" "x"',
+            "Nov 22 10:00:01 www sudo:    alice : 3 incorrect password attempts ; TTY=pts/0",
+            "nothing any block selects"]
+        for line, (application, _) in zip(
+                lines, engine.actions(lines, ip=None, stream="/x", hostname=None)):
+            self.assertEqual(engine.recordFor(line, "10.0.0.1", "/x", "www", application),
+                             engine.recordFor(line, "10.0.0.1", "/x", "www"))
+        self.assertEqual(engine.recordFor(lines[1], "", "/x", "", "apache").application,
+                         "apache")
+
+    def test_otherStream(self):
+        """An application the stream's blocks do not have: the block is looked for."""
+        filters, problems = parseFilters("[web]\nfile = *.log\nmatch = ^A\nfields = ^A(?P<a>.)\n")
+        self.assertEqual(problems, [])
+        engine = LogIdsEngine(parseRules("web,*,reject\n")[0], filters)
+        self.assertEqual(engine.recordFor("Axyz", "", "/x.log", "", "web").fields["a"], "x")
+        self.assertEqual(engine.recordFor("Axyz", "", "/x.txt", "", "web").application, "")
