@@ -28,14 +28,7 @@ reactor.
 from functools import cache
 from typing import NamedTuple
 
-from mice.db.schema import (
-    ORIGIN_MAX,
-    STREAM_MAX,
-    _dialect,
-    mysqlInsertStatements,
-    mysqlLiteral,
-    quote,
-)
+from mice.db.schema import ORIGIN_MAX, STREAM_MAX, _dialect, mysqlInsertStatements, quote
 
 JOURNAL_TABLES = ("received_alert", "reaction_job", "analyzer_heartbeat", "correlation_state")
 
@@ -298,48 +291,11 @@ def recordOutcomes(txn, dialect, rows):
     Write what became of reaction jobs: C{reaction_job} rows
     (L{JOB_COLUMNS} order) whose state, attempts, next try, outcome and
     update time replace the stored ones.  A transaction function.
-
-    On MySQL/MariaDB the jobs, in the journal already (L{journalAlerts}
-    made them), are changed by one C{UPDATE} per reaction ID and up to
-    L{_IN_CHUNK} jobs, joined with their new values (L{_updateJobs}): a
-    fifth less of the server's CPU than an upsert per row, and half its
-    time.  Jobs it did not change all of (one not in the journal), and a
-    batch that gives a job twice (the last must win), are upserted.
     """
-    if not rows:
-        return
-    dialect = _dialect(dialect)
-    rows = list(rows)
-    upsert = rows
-    if dialect.name == "mysql" and len({(row[0], row[1]) for row in rows}) == len(rows):
-        byRid = {}
-        for row in rows:
-            byRid.setdefault(row[1], []).append(row)
-        upsert = [row for group in byRid.values() for chunk in _chunks(group)
-                  if not _updateJobs(txn, chunk) for row in chunk]
-    if upsert:
-        _insert(txn, dialect, "reaction_job", JOB_COLUMNS, upsert, _upsertJobs(dialect),
+    if rows:
+        dialect = _dialect(dialect)
+        _insert(txn, dialect, "reaction_job", JOB_COLUMNS, list(rows), _upsertJobs(dialect),
                 _JOB_TAIL)
-
-
-def _updateJobs(txn, rows):
-    """
-    Give the jobs of C{rows} (C{reaction_job} rows of one reaction ID, each
-    job once) their new state, attempts, next try, outcome and update time
-    with one MySQL C{UPDATE}.
-
-    @return: whether it changed every one of them.
-    """
-    values = [",".join(map(mysqlLiteral, (key, state, attempts, nextTry, outcome, updated)))
-              for key, _, _, state, attempts, nextTry, outcome, _, updated in rows]
-    values[0] = "%s AS k,%s AS s,%s AS a,%s AS t,%s AS o,%s AS u" % tuple(
-        map(mysqlLiteral, (rows[0][0], *rows[0][3:7], rows[0][8])))
-    txn.execute(
-        "UPDATE `reaction_job` j JOIN (SELECT %s) v ON j.`alertkey` = v.k"
-        " SET j.`state` = v.s, j.`attempts` = v.a, j.`next_try` = v.t, j.`outcome` = v.o,"
-        " j.`updated` = v.u WHERE j.`rid` = %d"
-        % (" UNION ALL SELECT ".join(values), int(rows[0][1])))
-    return txn.rowcount == len(rows)
 
 
 class PendingJob(NamedTuple):

@@ -112,37 +112,6 @@ class JournalMixin:
                                  (2, "rid_2_send_to_alert_db", "done", 1, "stored", NOW,
                                   "later")])
 
-    async def test_recordOutcomes(self):
-        """
-        Outcomes replace the jobs' state, attempts, next try, outcome and
-        update time, each job its own (a NULL outcome, quotes, a float next
-        try), for several reaction IDs at once; a job not in the journal is
-        added; a batch giving one job twice keeps the last.
-        """
-        items = [routed(n) for n in range(1, 8)]
-        await self.journal.journalAlerts(*journalRows(items))
-        pipes = {1: "rid_1_write_to_syslog", 2: "rid_2_send_to_alert_db"}
-        rows = [(r.key, rid, pipes[rid], "done", 1, 0.0, f"sent {n} bytes to 'x'", NOW,
-                 f"later {n}") for n, r in enumerate(items[1:]) for rid in (1, 2)]
-        rows[0] = rows[0][:3] + ("pending", 2, 1733400000.25, None, NOW, "retry")
-        missing = (alertKey("agent2", "s", 1, 0), 1, pipes[1], "failed", 3, 0.0, "gave up",
-                   NOW, "late")
-        await self.journal.recordOutcomes(rows + [missing])
-        stored = await self.query("SELECT `alertkey`, `rid`, `pipe`, `state`, `attempts`,"
-                                  " `next_try`, `outcome`, `created`, `updated`"
-                                  " FROM reaction_job")
-        expected = set(rows) | {missing} | {(items[0].key, rid, pipes[rid], "pending", 0, 0.0,
-                                             None, NOW, NOW) for rid in (1, 2)}
-        self.assertEqual(set(stored), expected)
-        twice = [(items[0].key, 1, pipes[1], "pending", 1, 5.0, "first", NOW, "a"),
-                 (items[0].key, 2, pipes[2], "done", 1, 0.0, "other", NOW, "a"),
-                 (items[0].key, 1, pipes[1], "done", 2, 0.0, "second", NOW, "b")]
-        await self.journal.recordOutcomes(twice)
-        trail = await self.journal.pool.runInteraction(journal.jobsOf, self.journal.dialect,
-                                                       items[0].key)
-        self.assertEqual(trail, [(1, pipes[1], "done", 2, "second", NOW, "b"),
-                                 (2, pipes[2], "done", 1, "other", NOW, "a")])
-
     async def test_documentInAlertEntry(self):
         """
         A document the alert database kept in the journal's transaction is
