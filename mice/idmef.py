@@ -125,10 +125,12 @@ def isoFromNtpStamp(stamp):
     """
     try:
         seconds, fraction = (int(part, 16) for part in stamp.split("."))
-    except (AttributeError, ValueError):
+        if not (0 <= seconds < 2 ** 32 and 0 <= fraction < 2 ** 32):
+            raise ValueError("out of range")
+        micro = (fraction * 1000000 + (1 << 31)) >> 32
+        return (_NTP_EPOCH + timedelta(seconds=seconds, microseconds=micro)).isoformat()
+    except (AttributeError, ValueError, OverflowError):
         raise IdmefError(f"not an ntpstamp: {stamp!r}") from None
-    micro = (fraction * 1000000 + (1 << 31)) >> 32
-    return (_NTP_EPOCH + timedelta(seconds=seconds, microseconds=micro)).isoformat()
 
 
 # -- building ---------------------------------------------------------------
@@ -1130,6 +1132,12 @@ def _alone(root, element):
     return etree.tostring(message, encoding="unicode")
 
 
+# libxml2 without XML_PARSE_HUGE (huge_tree=False, L{parseDocument}) refuses
+# a text node longer than this, so a document above it may be refused by the
+# tree; the fast path takes only what the tree would take.
+_TREE_TEXT_LIMIT = 10_000_000
+
+
 def readMessage(data, maxBytes=MAX_BYTES, dtd=None):
     """
     Everything M-ICE reads from one C{IDMEF-Message} document (bytes or
@@ -1141,8 +1149,10 @@ def readMessage(data, maxBytes=MAX_BYTES, dtd=None):
     @raise IdmefError: as L{fromXml}, and for a Heartbeat without an
         analyzerid or a CreateTime.
     """
+    fastLimit = min(maxBytes, _TREE_TEXT_LIMIT)
     if type(data) is str and (dtd is None or isRfc4765Dtd(dtd)) and (
-            len(data) <= maxBytes // 4 or len(data.encode("utf-8", "surrogatepass")) <= maxBytes):
+            len(data) <= fastLimit // 4
+            or len(data.encode("utf-8", "surrogatepass")) <= fastLimit):
         # A document as our agents write it (nearly all of them) is read
         # without a tree, and needs no DTD check (L{_readOwnAlert}).
         alert = _readOwnAlert(data)

@@ -443,6 +443,33 @@ class TextTests(SynchronousTestCase):
         self.assertRaises(IdmefError, ntpStamp, "yesterday")
         self.assertRaises(IdmefError, idmef.isoFromNtpStamp, "0xzz")
 
+    def test_ntpStampOutOfRange(self):
+        """
+        An ntpstamp whose seconds or fraction do not fit in 32 bits, or are
+        negative, is an IdmefError naming it (it was an OverflowError that
+        escaped the decoder's refusal).
+        """
+        for stamp in ("0xffffffffff.0x0", "0x0.0x100000000", "-0x1.0x0",
+                      "0x" + "f" * 40 + ".0x0"):
+            e = self.assertRaises(IdmefError, idmef.isoFromNtpStamp, stamp)
+            self.assertIn(f"not an ntpstamp: {stamp!r}", str(e))
+        self.assertEqual(idmef.isoFromNtpStamp("0xffffffff.0xffffffff"),
+                         "2036-02-07T06:28:16+00:00")
+
+    def test_ntpStampOutOfRangeRead(self):
+        """
+        A document whose CreateTime is empty and whose ntpstamp is out of
+        range is refused with an IdmefError by the reader of our own
+        documents (C{str}) and by the tree reader (C{bytes}) alike.
+        """
+        text = toXml(SSH_ALERT).decode("utf-8")
+        text, n = re.subn(r'<CreateTime ntpstamp="[^"]*">[^<]*</CreateTime>',
+                          '<CreateTime ntpstamp="0xffffffffff.0x0"></CreateTime>', text)
+        self.assertEqual(n, 1)
+        for document in (text, text.encode("utf-8")):
+            e = self.assertRaises(IdmefError, idmef.readMessage, document)
+            self.assertIn("not an ntpstamp", str(e))
+
     def test_refusedToWrite(self):
         """
         An alert without its identity or time, or with an unknown
@@ -852,6 +879,21 @@ class OwnDocumentTests(SynchronousTestCase):
             self.assertEqual(idmef._readAlert(tree.getroot()[0], "Alert 1"), fast)
             self.assertEqual(idmef.validateTree(tree, self.dtd), [])
         return fast
+
+    def test_notAboveWhatTheTreeTakes(self):
+        """
+        A document larger than libxml2 takes without C{huge_tree} (a text
+        node over 10,000,000 bytes) is refused when C{maxBytes} allows it:
+        the reader of our own documents does not take what the tree would
+        refuse.
+        """
+        alert = dataclasses.replace(SSH_ALERT, additionalData=(
+            ("log line", "x" * (idmef._TREE_TEXT_LIMIT + 10)),))
+        text = toXml(alert).decode("utf-8")
+        self.assertIsNotNone(idmef._readOwnAlert(text))
+        self.assertRaises(IdmefError, idmef.readMessage, text.encode("utf-8"),
+                          maxBytes=len(text) * 2)
+        self.assertRaises(IdmefError, idmef.readMessage, text, maxBytes=len(text) * 2)
 
     @given(ALERTS)
     def test_everyAlertWeWrite(self, alert):

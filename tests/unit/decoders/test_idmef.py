@@ -8,6 +8,7 @@ C{mice send --kind idmef} cuts such files into messages.
 """
 
 import os
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -205,6 +206,20 @@ class DecoderTests(SynchronousTestCase):
         self.assertEqual(counts, {"prelude-xmlmod.xml": (2, 1),
                                   "prelude-xmlmod-oneline.xml": (2, 1),
                                   "rfc4765.xml": (3, 2), "snort.xml": (3, 0)})
+
+    def test_badNtpStampRefusesTheBatch(self):
+        """
+        An alert whose time is only an out-of-range ntpstamp refuses the
+        batch with a L{ProtocolError} naming the record, as any other bad
+        document (it escaped as an OverflowError).
+        """
+        good = messages("snort.xml")
+        bad, n = re.subn(r"<CreateTime[^>]*>[^<]*</CreateTime>",
+                         '<CreateTime ntpstamp="0xffffffffff.0x0"></CreateTime>', good[0])
+        self.assertGreater(n, 0)
+        e = self.assertRaises(ProtocolError, decodeChecked, IdmefDecoder(), "a",
+                              batch(1, "s", 1, None, good + [bad]))
+        self.assertIn("not an ntpstamp", str(e))
 
     def test_hostileRefusesTheBatch(self):
         """
