@@ -12,14 +12,26 @@ C{$XDG_CACHE_HOME/mice/hyperscan} or C{~/.cache/mice/hyperscan}.
 Hyperscan checks a database it loads (its version, the CPU features it was
 compiled for, a checksum); one it refuses, or a file that cannot be read
 or written, means compiling as without the cache.
+
+Every edit of a rule file makes a new database, so the directory is
+pruned whenever one is stored: the L{KEEP} most recently used databases
+stay (loading one marks it used), older ones are removed, and so are
+temporary files a killed writer left behind for over an hour.
 """
 
 import hashlib
 import os
 import tempfile
+import time
 
 #: Bumped when what a stored database means changes.
 _FORMAT = b"mice-hyperscan-1"
+
+#: How many databases the cache keeps (the most recently used ones).
+KEEP = 32
+
+#: Seconds after which a temporary file is a killed writer's leftover.
+_ABANDONED = 3600
 
 
 def cacheDirectory():
@@ -50,10 +62,41 @@ def _loaded(path, mode):
         db.scratch = hyperscan.Scratch(db)
     except (OSError, ValueError, TypeError, hyperscan.error):
         return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass
     return db
 
 
-def _store(directory, path, db):
+def _prune(directory, keep, now):
+    """
+    Remove all but the C{keep} most recently used databases of
+    C{directory}, and temporary files older than L{_ABANDONED} seconds.
+    """
+    databases = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                try:
+                    if entry.name.endswith(".hsdb"):
+                        databases.append((entry.stat().st_mtime, entry.path))
+                    elif entry.name.endswith(".tmp") and \
+                            now - entry.stat().st_mtime > _ABANDONED:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+    except OSError:
+        return
+    databases.sort(reverse=True)
+    for _, path in databases[keep:]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _store(directory, path, db, keep):
     import hyperscan
 
     try:
@@ -67,10 +110,11 @@ def _store(directory, path, db):
             os.unlink(temporary)
             raise
     except (OSError, hyperscan.error):
-        pass
+        return
+    _prune(directory, keep, time.time())
 
 
-def compileDatabase(expressions, ids, flags, mode=None, directory=None):
+def compileDatabase(expressions, ids, flags, mode=None, directory=None, keep=KEEP):
     """
     A block-mode (by default) C{hyperscan.Database} of C{expressions}
     (bytes) with their C{ids} and C{flags}: loaded from the cache when it
@@ -78,6 +122,7 @@ def compileDatabase(expressions, ids, flags, mode=None, directory=None):
 
     @param directory: where the databases are kept (L{cacheDirectory} by
         default).
+    @param keep: how many databases that directory keeps (L{KEEP}).
     @raise hyperscan.error: an expression does not compile.
     """
     import hyperscan
@@ -96,5 +141,5 @@ def compileDatabase(expressions, ids, flags, mode=None, directory=None):
     db = hyperscan.Database(mode=mode)
     db.compile(expressions=expressions, ids=ids, flags=flags)
     if path is not None:
-        _store(directory, path, db)
+        _store(directory, path, db, keep)
     return db

@@ -76,6 +76,33 @@ class CompileDatabaseTests(SynchronousTestCase):
             with open(path, "rb") as f:
                 self.assertEqual(f.read(), good)
 
+    def test_pruned(self):
+        """
+        Storing a database keeps the C{keep} most recently used ones (a
+        load marks one used) and removes the rest, and a temporary file a
+        killed writer left over an hour ago; a younger one stays.
+        """
+        names = {}
+        for n, when in enumerate((1000, 3000, 2000)):
+            self.compile([b"foo%d" % n, b"bar"])
+            [name] = set(self.stored()) - set(names.values())
+            names[n] = name
+            os.utime(os.path.join(self.directory, name), (when, when))
+        abandoned = os.path.join(self.directory, "x.tmp")
+        writing = os.path.join(self.directory, "y.tmp")
+        for path in (abandoned, writing):
+            with open(path, "wb") as f:
+                f.write(b"half a database")
+        os.utime(abandoned, (1000, 1000))
+        self.compile([b"foo0", b"bar"])  # loaded: now the most recent
+        compileDatabase([b"new", b"bar"], range(2), self.flags,
+                        directory=self.directory, keep=3)
+        remaining = set(os.listdir(self.directory))
+        self.assertNotIn(names[2], remaining)
+        self.assertTrue({names[0], names[1], "y.tmp"} <= remaining)
+        self.assertNotIn("x.tmp", remaining)
+        self.assertEqual(len(self.stored()), 3)
+
     def test_unwritableDirectory(self):
         """A cache directory that cannot be made: compiled, not stored."""
         with open(self.directory, "w") as f:
