@@ -18,7 +18,7 @@ acknowledged), and the journal is read while it is stopped.
 import os
 
 from twisted.internet import reactor
-from twisted.internet.defer import CancelledError, ensureDeferred
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
@@ -152,8 +152,15 @@ class ManagementHostKillTests(TestCase):
     timeout = 150
     mmSize = 16
 
-    async def send(self, host, sender):
+    async def send(self, host, sender, halfway):
+        """
+        Send every alert; the second half only once C{halfway} fires (the
+        daemon is stopped then), so the kill always finds batches in flight,
+        however slowly the reactions follow on a loaded machine.
+        """
         for first in range(1, TOTAL + 1, BATCH):
+            if first == 1 + (TOTAL // BATCH // 2) * BATCH:
+                await halfway
             numbers = list(range(first, min(first + BATCH, TOTAL + 1)))
             sender.submit("s", first, None, [document(n) for n in numbers])
             await deferLater(reactor, 0.02)
@@ -166,7 +173,8 @@ class ManagementHostKillTests(TestCase):
                                 "agent1", "idmef", reactor, description="management host")
         sender.startService()
         self.addCleanup(sender.stopService)
-        sending = ensureDeferred(self.send(host, sender))
+        halfway = Deferred()
+        sending = ensureDeferred(self.send(host, sender, halfway))
 
         def stopSending():
             sending.addErrback(lambda f: f.trap(CancelledError))
@@ -176,6 +184,7 @@ class ManagementHostKillTests(TestCase):
         self.addCleanup(stopSending)
         await host.waitFor(lambda: len(host.fileLines()) > 100, 60, "the first reactions")
         host.suspend("management")
+        halfway.callback(None)
         await deferLater(reactor, 0.5)
         doneBefore = {key for (key,) in host.query(
             f"SELECT alertkey FROM reaction_job WHERE pipe = '{FILE_PIPE}' AND state = 'done'")}
