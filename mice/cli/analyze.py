@@ -135,12 +135,10 @@ def run(args):
     return 0
 
 
-def addParser(commands):
-    p = commands.add_parser(
-        "analyze", help="run detection rules on a log file (default: mice-allinone's)",
-        description="Run detection rules on a log file, offline, as the daemons run them."
-                    " With no rule option: the default content (M-ICE rules, LogIDS rules,"
-                    " correlation rules), as mice-allinone runs it.")
+def addArguments(p):
+    p.description = ("Run detection rules on a log file, offline, as the daemons run them."
+                     " With no rule option: the default content (M-ICE rules, LogIDS rules,"
+                     " correlation rules), as mice-allinone runs it.")
     p.add_argument("-c", "--config", metavar="CONF",
                    help="a mice_mod_pop_aa_regex.conf (the M-ICE rules)")
     p.add_argument("--rules", metavar="RULES",

@@ -7,26 +7,21 @@ reader of our output that went away.
 import os
 import sys
 
-from twisted.logger import (
-    FilteringLogObserver,
-    LogLevel,
-    LogLevelFilterPredicate,
-    globalLogBeginner,
-    textFileLogObserver,
-)
-
 
 def startLogging(verbose):
+    from twisted.logger import (
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogBeginner,
+        textFileLogObserver,
+    )
+
     level = LogLevel.info if verbose else LogLevel.warn
     globalLogBeginner.beginLoggingTo(
         [FilteringLogObserver(textFileLogObserver(sys.stderr),
                               [LogLevelFilterPredicate(defaultLogLevel=level)])],
         redirectStandardIO=False)
-
-
-#: The LogIDS files C{check-config} recognises by name (C{*rules*.txt}...):
-#: they are not INI configs.
-_LOGIDS_FILES = ("netdef", "filter", "rules")
 
 
 def readerGone():

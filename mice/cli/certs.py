@@ -25,8 +25,7 @@ def run(args):
     return 0
 
 
-def addParser(commands):
-    p = commands.add_parser("certs", help="make a small CA and node certificates for TLS")
+def addArguments(p):
     p.add_argument("--dir", "-d", required=True, help="where the CA and certificates go")
     p.add_argument("--ca-name", default="M-ICE CA", help="the CA's common name")
     p.add_argument("--days", type=int, default=825, help="validity of node certificates")

@@ -169,8 +169,7 @@ def run(args):
     return 1 if failed else 0
 
 
-def addParser(commands):
-    p = commands.add_parser("check-config", help="validate M-ICE config files")
+def addArguments(p):
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--strict", action="store_true",
                    help="a referenced file or directory that does not exist is an error")

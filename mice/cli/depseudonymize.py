@@ -39,9 +39,7 @@ def run(args):
     return 1 if invalid else 0
 
 
-def addParser(commands):
-    p = commands.add_parser("depseudonymize",
-                            help="turn psd: pseudonyms back into the values (key holders)")
+def addArguments(p):
     p.add_argument("--key", "-k", required=True, metavar="KEYFILE",
                    help="the key file of mice_mod_psd_keyed")
     p.add_argument("files", nargs="*", metavar="FILE", help="files to read (default: stdin)")

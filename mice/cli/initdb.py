@@ -86,8 +86,7 @@ def run(args):
     return status[0] if status else 0
 
 
-def addParser(commands):
-    p = commands.add_parser("initdb", help="create the raw-log and alert schemas")
+def addArguments(p):
     p.add_argument("url", metavar="URL",
                    help="sqlite:///path.db or mysql://user:pass@host:port/db")
     p.add_argument("--tables", choices=("rawlog", "alert", "all"), default="all")

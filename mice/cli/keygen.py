@@ -13,6 +13,5 @@ def run(args):
     return 0
 
 
-def addParser(commands):
-    p = commands.add_parser("keygen", help="print a new random key (hex), for KEYFILE or SIGNKEY")
+def addArguments(p):
     p.set_defaults(run=run)

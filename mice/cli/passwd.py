@@ -40,9 +40,7 @@ def run(args):
     return 0
 
 
-def addParser(commands):
-    p = commands.add_parser(
-        "passwd", help="make the argon2 hash of a console password ([CONSOLE] PASSWORD_HASH)")
+def addArguments(p):
     p.add_argument("--stdin", action="store_true",
                    help="read the password from the first line of standard input")
     p.set_defaults(run=run)

@@ -176,9 +176,7 @@ def run(args):
     return runToStatus(main)
 
 
-def addParser(commands):
-    p = commands.add_parser("react", help="apply, list or lift countermeasures on a"
-                                          " ReactionDaemon")
+def addArguments(p):
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="HOST:PORT")
     target.add_argument("--endpoint", metavar="ENDPOINT",

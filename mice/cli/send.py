@@ -168,8 +168,7 @@ def run(args):
     return status[0] if status else 0
 
 
-def addParser(commands):
-    p = commands.add_parser("send", help="ship a file to a BufferDaemon or a broker's queue")
+def addArguments(p):
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="HOST:PORT")
     target.add_argument("--endpoint", metavar="ENDPOINT",

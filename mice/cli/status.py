@@ -303,11 +303,9 @@ def run(args):
     return UNKNOWN if UNKNOWN in results else RUNNING
 
 
-def addParser(commands):
-    p = commands.add_parser(
-        "status", help="whether each daemon runs, what it listens on, its counters",
-        description="Exit status 0 when every daemon runs, 3 when some does not, 4 when"
-                    " it cannot be told.")
+def addArguments(p):
+    p.description = ("Exit status 0 when every daemon runs, 3 when some does not, 4 when"
+                     " it cannot be told.")
     p.add_argument("configs", nargs="*", metavar="CONFIG",
                    help="daemon configs (default: those in --directory)")
     p.add_argument("--directory", default=DEFAULT_DIRECTORY,

@@ -54,8 +54,7 @@ def run(args):
     return runToStatus(main, default=2)
 
 
-def addParser(commands):
-    p = commands.add_parser("verify", help="check the HMAC chains of the stores (SIGNKEY)")
+def addArguments(p):
     p.add_argument("url", metavar="URL",
                    help="sqlite:///path.db or mysql://user:pass@host:port/db")
     p.add_argument("--key", required=True, metavar="FILE",

@@ -6,6 +6,7 @@ import glob
 import os
 import sqlite3
 import subprocess
+import sys
 
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
@@ -191,6 +192,28 @@ class VersionAndStdinTests(SynchronousTestCase):
 
         status, out, err = mice("--version")
         self.assertEqual((status, out), (0, f"mice {__version__}\n"), err)
+
+    def test_onlyTheChosenCommandLoads(self):
+        """
+        C{mice} imports the module of the sub-command it runs and no other:
+        C{mice --version} none, and no Twisted; C{mice check-config} its own.
+        """
+        show = ("import sys\n"
+                "from mice.cli import main\n"
+                "try:\n"
+                "    main(sys.argv[1:])\n"
+                "except SystemExit:\n"
+                "    pass\n"
+                "print(sorted(m for m in sys.modules if m.startswith(('mice.cli.', 'twisted'))),"
+                " file=sys.stderr)\n")
+
+        def loaded(*args):
+            result = subprocess.run([sys.executable, "-c", show, *args], capture_output=True,
+                                    text=True, timeout=60, cwd=ROOT)
+            return result.stderr.splitlines()[-1]
+
+        self.assertEqual(loaded("--version"), "[]")
+        self.assertEqual(loaded("check-config", "--help"), "['mice.cli.checkconfig']")
 
     def test_analyzeStandardInput(self):
         """
