@@ -67,6 +67,7 @@ from operator import itemgetter
 
 from mice.db import schema
 from mice.db.schema import COLUMNS, RAWLOG_TABLES, SIGNATURE_HEAD, quote
+from mice.security.keyfile import readHexKey
 
 #: The shortest SIGNKEY, in bytes.
 MIN_KEY_BYTES = 32
@@ -109,12 +110,7 @@ def readSignKey(path):
     @raise ValueError: the file does not hold such a key.
     @raise OSError: it cannot be read.
     """
-    with open(path, encoding="ascii", errors="replace") as f:
-        text = "".join(f.read().split())
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise ValueError(f"{path}: expected the SIGNKEY as hex digits (`mice keygen`)") from None
+    key = readHexKey(path, "the SIGNKEY", " (`mice keygen`)")
     if len(key) < MIN_KEY_BYTES:
         raise ValueError(f"{path}: expected a SIGNKEY of {MIN_KEY_BYTES} bytes or more"
                          f" ({2 * MIN_KEY_BYTES} hex digits; `mice keygen` makes one), got"

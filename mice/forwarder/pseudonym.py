@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from zope.interface import implementer
 
 from mice.interfaces import IPseudonymizer
+from mice.security.keyfile import readHexKey
 
 #: Field kinds, used as AES-SIV associated data.
 USER, UID, ADDRESS = b"user", b"uid", b"address"
@@ -84,12 +85,7 @@ def readKey(path):
     @raise ValueError: the file does not hold a key.
     @raise OSError: the file cannot be read.
     """
-    with open(path, encoding="ascii", errors="replace") as f:
-        text = "".join(f.read().split())
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise ValueError(f"{path}: expected the key as hex digits") from None
+    key = readHexKey(path)
     if len(key) not in KEY_SIZES:
         raise ValueError(f"{path}: expected a key of 64 bytes (128 hex digits), got"
                          f" {len(key)} bytes")

@@ -31,6 +31,7 @@ PURE = (
     "mice.db.schema", "mice.db.classify", "mice.db.journal", "mice.matchfile", "mice.idmef",
     "mice.alerts",
     "mice.record", "mice.ringbuffer", "mice.outbox", "mice.security.psk",
+    "mice.security.keyfile",
     "mice.protocols.wire", "mice.protocols.amqp", "mice.protocols.admission", "mice.reactors.argv", "mice.reactors.decisions", "mice.reactors.escalation",
     "mice.reactors.syslogformat", "mice.reactors.framing", "mice.console.query",
     "mice.console.model", "mice.metrics",
