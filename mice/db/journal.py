@@ -162,24 +162,25 @@ _JOB_TAIL = " ON DUPLICATE KEY UPDATE " + ", ".join(
     f"{quote(c)} = VALUES({quote(c)})" for c in _JOB_CHANGED)
 
 
+def _insertHead(dialect, table, columns):
+    """C{INSERT INTO table (columns) VALUES (placeholders)}: an upsert's head."""
+    return "INSERT INTO %s (%s) VALUES (%s)" % (
+        quote(table), ", ".join(map(quote, columns)),
+        ", ".join([dialect.placeholder] * len(columns)))
+
+
 @cache
 def _upsertJobs(dialect):
-    head = "INSERT INTO %s (%s) VALUES (%s)" % (
-        quote("reaction_job"), ", ".join(map(quote, JOB_COLUMNS)),
-        ", ".join([dialect.placeholder] * len(JOB_COLUMNS)))
-    changed = ("state", "attempts", "next_try", "outcome", "updated")
+    head = _insertHead(dialect, "reaction_job", JOB_COLUMNS)
     if dialect.name == "mysql":
-        return head + " ON DUPLICATE KEY UPDATE " + ", ".join(
-            f"{quote(c)} = VALUES({quote(c)})" for c in changed)
+        return head + _JOB_TAIL
     return head + " ON CONFLICT (`alertkey`, `rid`) DO UPDATE SET " + ", ".join(
-        f"{quote(c)} = excluded.{quote(c)}" for c in changed)
+        f"{quote(c)} = excluded.{quote(c)}" for c in _JOB_CHANGED)
 
 
 @cache
 def _upsertHeartbeat(dialect):
-    head = "INSERT INTO %s (%s) VALUES (%s)" % (
-        quote("analyzer_heartbeat"), ", ".join(map(quote, HEARTBEAT_COLUMNS)),
-        ", ".join([dialect.placeholder] * len(HEARTBEAT_COLUMNS)))
+    head = _insertHead(dialect, "analyzer_heartbeat", HEARTBEAT_COLUMNS)
     changed = [c for c in HEARTBEAT_COLUMNS if c not in ("analyzerid", "last_seen")]
     if dialect.name == "mysql":
         # Assignments run left to right: last_seen goes last, so every
