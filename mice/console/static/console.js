@@ -88,6 +88,17 @@
     return value;
   }
 
+  // The answer of a GET, or null when it failed (its message shown in
+  // messageElement, when one is given).
+  async function apiOrNull(path, messageElement) {
+    try {
+      return await api(path);
+    } catch (e) {
+      if (messageElement) messageElement.textContent = e.message;
+      return null;
+    }
+  }
+
   function query(params) {
     const parts = [];
     for (const [key, value] of Object.entries(params)) {
@@ -367,14 +378,9 @@
     const message = byId("search-message");
     message.textContent = "";
     const body = byId("alerts").querySelector("tbody");
-    let found;
-    try {
-      found = await api("/api/alerts" + query(Object.assign({}, params,
-                                                             more ? {after: state.next} : {})));
-    } catch (e) {
-      message.textContent = e.message;
-      return;
-    }
+    const found = await apiOrNull(
+      "/api/alerts" + query(Object.assign({}, params, more ? {after: state.next} : {})), message);
+    if (found === null) return;
     if (!more) {
       clear(body);
       state.search = params;
@@ -401,13 +407,9 @@
   }
 
   async function showDetail(rowId) {
-    let found;
-    try {
-      found = await api("/api/alerts/" + encodeURIComponent(rowId));
-    } catch (e) {
-      byId("search-message").textContent = e.message;
-      return;
-    }
+    const found = await apiOrNull("/api/alerts/" + encodeURIComponent(rowId),
+                                  byId("search-message"));
+    if (found === null) return;
     const alert = found.alert;
     state.detail = {rowId: rowId, alertKey: alert.alertKey};
     byId("detail-title").textContent = (alert.alertId || "") + " " + (alert.classification || "");
@@ -463,12 +465,8 @@
   // -- analyzers --------------------------------------------------------------------
 
   async function loadAnalyzers() {
-    let found;
-    try {
-      found = await api("/api/heartbeats");
-    } catch (e) {
-      return;
-    }
+    const found = await apiOrNull("/api/heartbeats");
+    if (found === null) return;
     const body = byId("analyzers").querySelector("tbody");
     clear(body);
     for (const a of found.analyzers) {
@@ -483,11 +481,15 @@
 
   // -- countermeasures -----------------------------------------------------------------
 
-  function countermeasureText(cm) {
-    const params = Object.entries(cm.params || {}).map(function (pair) {
+  function paramsText(params) {
+    return Object.entries(params || {}).map(function (pair) {
       return pair[0] + "=" + pair[1];
     }).join(" ");
-    return "FID " + cm.fid + " " + params + (cm.until ? " until " + seconds(cm.until) : "");
+  }
+
+  function countermeasureText(cm) {
+    return "FID " + cm.fid + " " + paramsText(cm.params) +
+      (cm.until ? " until " + seconds(cm.until) : "");
   }
 
   function liftButton(cm) {
@@ -510,12 +512,8 @@
   }
 
   async function loadCountermeasures() {
-    let found;
-    try {
-      found = await api("/api/countermeasures");
-    } catch (e) {
-      return;
-    }
+    const found = await apiOrNull("/api/countermeasures");
+    if (found === null) return;
     state.countermeasures = found.countermeasures;
     const body = byId("countermeasures").querySelector("tbody");
     clear(body);
@@ -523,9 +521,7 @@
       body.append(el("tr", {cls: "countermeasure", data: {id: cm.id}},
         el("td", null, cm.daemon), el("td", null, cm.host || ""), el("td", null, cm.id),
         el("td", null, cm.fid),
-        el("td", null, Object.entries(cm.params || {}).map(function (pair) {
-          return pair[0] + "=" + pair[1];
-        }).join(" ")),
+        el("td", null, paramsText(cm.params)),
         el("td", null, seconds(cm.since)), el("td", null, cm.until ? seconds(cm.until) : "never"),
         el("td", null, cm.by || ""), el("td", null, cm.state || ""),
         el("td", null, liftButton(cm))));
