@@ -110,6 +110,20 @@ def threadCpuSeconds(pid):
     return {int(tid): cpuSeconds(f"{pid}/task/{tid}") for tid in tids}
 
 
+def connectionCpu(db, name, serverPid, before):
+    """
+    CPU seconds, since the snapshot C{before} (L{threadCpuSeconds}), of the
+    MariaDB server threads serving the connections to the database C{name}
+    (the daemon's) but C{db}'s own: unlike the server's total, other clients
+    of the server do not disturb it.
+    """
+    now = threadCpuSeconds(serverPid)
+    with db.cursor() as c:
+        c.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <>"
+                  " CONNECTION_ID()", (name,))
+        return sum(now.get(tid, 0.0) - before.get(tid, 0.0) for (tid,) in c.fetchall())
+
+
 class SQLiteStore:
     def __init__(self, directory):
         self.path = os.path.join(directory, "rawlog.db")
@@ -152,21 +166,23 @@ class MariaDBStore:
         return total
 
     def connectionCpu(self, serverPid, before):
-        """
-        CPU seconds, since the snapshot C{before}, of the server threads
-        serving this database's connections (the daemon's): unlike the
-        server's total, other clients of the server do not disturb it.
-        """
-        now = threadCpuSeconds(serverPid)
-        with self.db.cursor() as c:
-            c.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <>"
-                      " CONNECTION_ID()", (self.name,))
-            return sum(now.get(tid, 0.0) - before.get(tid, 0.0) for (tid,) in c.fetchall())
+        return connectionCpu(self.db, self.name, serverPid, before)
 
     def close(self):
         with self.db.cursor() as c:
             c.execute(f"DROP DATABASE IF EXISTS {self.name}")
         self.db.close()
+
+
+def addPipelineArguments(parser, store="sqlite"):
+    """
+    The options of the benches that ship a generated corpus into a store:
+    C{--lines}, C{--store} (C{store} by default), C{--seed}, C{--batch}.
+    """
+    parser.add_argument("--lines", type=int, default=1000000)
+    parser.add_argument("--store", choices=("sqlite", "mariadb"), default=store)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
 
 
 def makeStore(kind, directory):

@@ -345,10 +345,7 @@ def agents(args, directory, corpus, count):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=1000000)
-    parser.add_argument("--store", choices=("sqlite", "mariadb"), default="mariadb")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
+    _common.addPipelineArguments(parser, store="mariadb")
     parser.add_argument("--sleep", type=float, default=0.2, help="the forwarder's SLEEPINV")
     parser.add_argument("--prefetch", type=int, default=64,
                         help="[BROKER] PREFETCH: batches a consumer holds unacknowledged")

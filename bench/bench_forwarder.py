@@ -32,6 +32,7 @@ sys.path.insert(0, HERE)
 
 from _common import (  # noqa: E402
     TWISTD,
+    addPipelineArguments,
     cpuSeconds,
     freePort,
     makeStore,
@@ -147,14 +148,11 @@ def waitForRows(store, expected, processes, stall=60):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=1000000)
-    parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite")
-    parser.add_argument("--seed", type=int, default=1)
+    addPipelineArguments(parser)
     parser.add_argument("--filter", action="store_true",
                         help="FILTER = yes with DROP rules for cron jobs and sshd disconnects")
     parser.add_argument("--pseudo", action="store_true",
                         help="PSEUDO = yes with mice_mod_psd_keyed and a fresh key")
-    parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
     parser.add_argument("--sleep", type=float, default=0.2, help="the forwarder's SLEEPINV")
     args = parser.parse_args(argv)
 

@@ -26,7 +26,6 @@ alert.  MariaDB runs use a scratch database ``mice_bench_<pid>`` on
 import argparse
 import importlib
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -41,10 +40,12 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from _common import (  # noqa: E402
     TWISTD,
+    connectionCpu,
     cpuSeconds,
     freePort,
     peakRss,
     serverPid,
+    terminate,
     threadCpuSeconds,
     waitForPort,
 )
@@ -217,15 +218,7 @@ class Counter:
         return self.query("SELECT COUNT(*) FROM reaction_job") or 0
 
     def connectionCpu(self, pid, before):
-        """
-        CPU seconds, since C{before}, of the MariaDB threads serving this
-        database's connections (the daemon's).
-        """
-        now = threadCpuSeconds(pid)
-        with self.db.cursor() as c:
-            c.execute("SELECT TID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <>"
-                      " CONNECTION_ID()", (self.name,))
-            return sum(now.get(tid, 0.0) - before.get(tid, 0.0) for (tid,) in c.fetchall())
+        return connectionCpu(self.db, self.name, pid, before)
 
     def close(self):
         if self.kind != "sqlite":
@@ -270,8 +263,7 @@ def run(args, path, rids, agentConfs, directory, expectedJobs):
         if stored != args.alerts:
             raise SystemExit(f"{stored} rows for {args.alerts} alerts")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait()
+        terminate([daemon])
         counter.close()
     print(f"store={args.store} ring={args.ring} dtd={'no' if args.no_dtd else 'yes'}"
           f" correlation={'yes' if args.correlate else 'no'}"

@@ -26,7 +26,6 @@ trust on a shared machine, with the load average before each run.
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,12 +37,14 @@ sys.path.insert(0, HERE)
 
 from _common import (  # noqa: E402
     TWISTD,
+    addPipelineArguments,
     cpuSeconds,
     freePort,
     makeStore,
     peakRss,
     ringPauses,
     serverPid,
+    terminate,
     threadCpuSeconds,
     waitForPort,
 )
@@ -142,8 +143,7 @@ def run(args, corpus, link, directory, name=None):
         if stored != args.lines:
             raise SystemExit(f"{stored} rows stored for {args.lines} lines")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait()
+        terminate([daemon])
         store.close()
     pauses = ringPauses(daemonLog)
     size = os.path.getsize(corpus)
@@ -186,10 +186,7 @@ def signCost(args, corpus, directory):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=1000000)
-    parser.add_argument("--store", choices=("sqlite", "mariadb"), default="sqlite")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
+    addPipelineArguments(parser)
     parser.add_argument("--window", type=int, default=8, help="mice send --window")
     parser.add_argument("--ring", choices=("mmap", "memory"), default="mmap",
                         help="mmap: MMSIZE=64, acknowledged once synced to the ring;"
