@@ -477,10 +477,7 @@ def parseRules(text, path="rules.txt"):
     """
     rules = []
     problems = []
-    for number_, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
+    for number_, stripped in _contentLines(text):
         application, sep1, rest = stripped.partition(",")
         condition, sep2, action = rest.rpartition(",")
         if not (sep1 and sep2):
@@ -554,6 +551,17 @@ class Filter:
 _FILTER_KEYS = ("match", "file", "fields", "separator", "names")
 _RESERVED = frozenset(BUILTIN_FIELDS)
 _NAME = re.compile(r"[A-Za-z_][\w-]*")
+
+
+def _contentLines(text):
+    """
+    The lines of a LogIDS file that say something, numbered from 1 and
+    stripped: blank lines and lines starting with C{#} are skipped.
+    """
+    for number_, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            yield number_, stripped
 
 
 def _stripComment(value):
@@ -637,10 +645,7 @@ def parseFilters(text, path="filter.txt"):
             if loaded is not None:
                 filters.append(loaded)
 
-    for number_, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
+    for number_, stripped in _contentLines(text):
         if stripped.startswith("["):
             finish()
             name = stripped[1:-1].strip() if stripped.endswith("]") else ""
@@ -715,10 +720,7 @@ def parseNetDef(text, path="netdef.txt"):
     """@return: C{(netdef, problems)}."""
     entries = []
     problems = []
-    for number_, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
+    for number_, stripped in _contentLines(text):
         parts = stripped.split(None, 1)
         if len(parts) != 2:
             problems.append(Problem(path, number_, "expected: pattern name"))

@@ -755,16 +755,14 @@ class _TimedRegex:
         self.regex, self.row, self.pattern, self.clock = regex, row, regex.pattern, clock
 
     def search(self, line):
-        began = self.clock()
-        found = self.regex.search(line)
-        row = self.row
-        row[1] += self.clock() - began
-        row[0] += 1
-        return found
+        return self._timed(self.regex.search, line)
 
     def fullmatch(self, value):
+        return self._timed(self.regex.fullmatch, value)
+
+    def _timed(self, match, text):
         began = self.clock()
-        found = self.regex.fullmatch(value)
+        found = match(text)
         row = self.row
         row[1] += self.clock() - began
         row[0] += 1
