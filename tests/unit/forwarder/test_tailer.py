@@ -42,6 +42,25 @@ class TailerTestMixin:
         self.addCleanup(follower.close)
         return follower
 
+    def followAfter(self, data):
+        """
+        Write C{data} to the file and follow it: the follower and what its
+        first poll gave, C{(lines, events)}.
+        """
+        append(self.path, data)
+        follower = self.follow()
+        return follower, follower.poll()
+
+    def positionAfterFirstLine(self, data):
+        """
+        Write C{data} to the file, follow it and stop: the position a
+        restarted follower starts from, past the first line of C{data}.
+        """
+        follower, (lines, _) = self.followAfter(data)
+        position = follower.positionAfter(lines[0])
+        follower.close()
+        return position
+
     def pollAll(self, follower, times=5):
         lines, events = [], []
         for _ in range(times):
@@ -233,9 +252,7 @@ class RotationTestMixin:
 
 class FollowerTests(TailerTestMixin, SynchronousTestCase):
     def test_plainAppend(self):
-        append(self.path, b"one\ntwo\n")
-        f = self.follow()
-        lines, events = f.poll()
+        f, (lines, events) = self.followAfter(b"one\ntwo\n")
         self.assertEqual([(ln.seq, ln.data, ln.endOffset) for ln in lines],
                          [(1, b"one", 4), (2, b"two", 8)])
         self.assertEqual(events, [])
@@ -247,9 +264,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertEqual(f.poll(), ([], []))
 
     def test_partialLineHeld(self):
-        append(self.path, b"one\ntw")
-        f = self.follow()
-        lines, _ = f.poll()
+        f, (lines, _) = self.followAfter(b"one\ntw")
         self.assertEqual([ln.data for ln in lines], [b"one"])
         self.assertEqual(f.position.offset, 4)
         self.assertEqual(f.poll(), ([], []))
@@ -263,9 +278,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         Lines written to the old file just before the rename, including the
         end of a partial line, are handed out before the new file's lines.
         """
-        append(self.path, b"a1\na")
-        f = self.follow()
-        lines, _ = f.poll()
+        f, (lines, _) = self.followAfter(b"a1\na")
         self.assertEqual([ln.data for ln in lines], [b"a1"])
         append(self.path, b"2\na3\nlast-no-newline")
         os.rename(self.path, self.path + ".1")
@@ -400,9 +413,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         copytruncate: lines written before the copy are read from the copy,
         then the file from 0.
         """
-        append(self.path, b"a1\n")
-        f = self.follow()
-        f.poll()
+        f, _ = self.followAfter(b"a1\n")
         append(self.path, b"a2\n")
         with open(self.path, "rb") as src, open(self.path + ".1", "wb") as dst:
             dst.write(src.read())
@@ -417,18 +428,14 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         When the copy is gone (compressed at once), the truncated file is read
         from 0 and a partial line already read is handed out as it is.
         """
-        append(self.path, b"a1\na2\npart")
-        f = self.follow()
-        f.poll()
+        f, _ = self.followAfter(b"a1\na2\npart")
         rewrite(self.path, b"b1\n")
         lines, events = self.pollAll(f)
         self.assertEqual([ln.data for ln in lines], [b"part", b"b1"])
         self.assertKinds(events, ["truncated"])
 
     def test_deleteAndRecreate(self):
-        append(self.path, b"a1\n")
-        f = self.follow()
-        f.poll()
+        f, _ = self.followAfter(b"a1\n")
         append(self.path, b"a2\n")
         os.unlink(self.path)
         lines, events = f.poll()
@@ -440,9 +447,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertKinds(events, ["recreated"])
 
     def test_deleteAndRecreateBetweenPolls(self):
-        append(self.path, b"a1\n")
-        f = self.follow()
-        f.poll()
+        f, _ = self.followAfter(b"a1\n")
         append(self.path, b"a2\n")
         os.unlink(self.path)
         append(self.path, b"b1\n")
@@ -460,9 +465,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertKinds(events, ["appeared"])
 
     def test_shrinkIsTamper(self):
-        append(self.path, b"a1\na2\na3\n")
-        f = self.follow()
-        f.poll()
+        f, _ = self.followAfter(b"a1\na2\na3\n")
         with open(self.path, "r+b") as fh:
             fh.truncate(6)
         lines, events = f.poll()
@@ -479,9 +482,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         Shipped content rewritten with the same size: a tamper event, and the
         content is not read again.
         """
-        append(self.path, b"login ok\n")
-        f = self.follow()
-        f.poll()
+        f, _ = self.followAfter(b"login ok\n")
         rewrite(self.path, b"login no\n")
         lines, events = f.poll()
         self.assertEqual(lines, [])
@@ -517,16 +518,12 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertEqual(len(lines), 97)
 
     def test_positionAfter(self):
-        append(self.path, b"a\nb\n")
-        f = self.follow()
-        lines, _ = f.poll()
+        f, (lines, _) = self.followAfter(b"a\nb\n")
         self.assertEqual(f.positionAfter(lines[0]), Position(lines[0].identity, 2, 1))
         self.assertEqual(f.positionAfter(lines[1]), f.position)
 
     def test_restartSameFile(self):
-        append(self.path, b"a1\na2\na3\n")
-        f = self.follow()
-        lines, _ = f.poll()
+        f, (lines, _) = self.followAfter(b"a1\na2\na3\n")
         stored = f.positionAfter(lines[1])
         f.close()
         append(self.path, b"a4\n")
@@ -539,9 +536,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         """
         The fingerprint covers 1024 bytes once the file is that long.
         """
-        append(self.path, b"".join(b"line %04d\n" % i for i in range(300)))
-        f = self.follow()
-        lines, _ = f.poll()
+        f, (lines, _) = self.followAfter(b"".join(b"line %04d\n" % i for i in range(300)))
         stored = f.positionAfter(lines[200])
         self.assertEqual(stored.identity, lines[-1].identity)
         f.close()
@@ -550,9 +545,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertEqual(events, [])
 
     def test_restartAcrossRotation(self):
-        append(self.path, b"a1\na2\n")
-        f = self.follow()
-        lines, _ = f.poll()
+        f, (lines, _) = self.followAfter(b"a1\na2\n")
         stored = f.positionAfter(lines[0])
         f.close()
         append(self.path, b"a3\n")
@@ -565,9 +558,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertKinds(events, ["rotated"])
 
     def test_restartAcrossDateextRotation(self):
-        append(self.path, b"a1\na2\n")
-        f = self.follow()
-        lines, _ = f.poll()
+        f, (lines, _) = self.followAfter(b"a1\na2\n")
         stored = f.positionAfter(lines[1])
         f.close()
         os.rename(self.path, self.path + "-20261122")
@@ -578,10 +569,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertKinds(events, ["rotated"])
 
     def test_restartRotatedFileGone(self):
-        append(self.path, b"a1\n")
-        f = self.follow()
-        stored = f.positionAfter(f.poll()[0][0])
-        f.close()
+        stored = self.positionAfterFirstLine(b"a1\n")
         # A new inode (unlink then create might reuse the old inode number).
         append(self.path + ".new", b"b1\n")
         os.replace(self.path + ".new", self.path)
@@ -591,10 +579,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertIn("not found", events[0].message)
 
     def test_restartAcrossCopytruncate(self):
-        append(self.path, b"a1\na2\n")
-        f = self.follow()
-        stored = f.positionAfter(f.poll()[0][0])
-        f.close()
+        stored = self.positionAfterFirstLine(b"a1\na2\n")
         with open(self.path, "rb") as src, open(self.path + ".1", "wb") as dst:
             dst.write(src.read())
         rewrite(self.path, b"b1\nb2\nb3\n")
@@ -604,10 +589,7 @@ class FollowerTests(TailerTestMixin, SynchronousTestCase):
         self.assertKinds(events, ["truncated"])
 
     def test_restartAfterTamper(self):
-        append(self.path, b"login ok\n")
-        f = self.follow()
-        stored = f.positionAfter(f.poll()[0][0])
-        f.close()
+        stored = self.positionAfterFirstLine(b"login ok\n")
         rewrite(self.path, b"login no\nmore\n")
         lines, events = self.pollAll(self.follow(position=stored))
         self.assertEqual(lines, [])
