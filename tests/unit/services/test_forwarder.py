@@ -103,6 +103,11 @@ class Harness:
     def tick(self, n=1):
         self.clock.pump([2.0] * n)
 
+    def appendAndTick(self, *texts, ticks=1):
+        """Append C{texts} to the first file, then let C{ticks} polls pass."""
+        append(self.path, *texts)
+        self.tick(ticks)
+
     @property
     def sender(self):
         return self.senders[0]
@@ -122,8 +127,7 @@ class Harness:
 class ShippingTests(SynchronousTestCase):
     def test_linesShipped(self):
         h = Harness(self)
-        append(h.path, "Nov 22 10:00:01 host sshd[1]: one", "two")
-        h.tick()
+        h.appendAndTick("Nov 22 10:00:01 host sshd[1]: one", "two")
         [batch] = h.sender.submitted
         self.assertEqual((batch.stream, batch.seq, batch.host), (h.path, 1, HOST))
         self.assertEqual([r[:3] for r in batch.records][0][1:],
@@ -132,8 +136,7 @@ class ShippingTests(SynchronousTestCase):
 
     def test_offsetsOnlyForAcknowledged(self):
         h = Harness(self)
-        append(h.path, "one", "two")
-        h.tick(3)
+        h.appendAndTick("one", "two", ticks=3)
         self.assertEqual((h.saved()[h.path].offset, h.saved()[h.path].seq), (0, 0))
         h.sender.acknowledge()
         h.tick()
@@ -142,11 +145,9 @@ class ShippingTests(SynchronousTestCase):
 
     def test_restartResendsTheUnacknowledged(self):
         h = Harness(self)
-        append(h.path, *[f"line {n}" for n in range(1, 11)])
-        h.tick()
+        h.appendAndTick(*[f"line {n}" for n in range(1, 11)])
         h.sender.acknowledge()
-        append(h.path, *[f"line {n}" for n in range(11, 16)])
-        h.tick()
+        h.appendAndTick(*[f"line {n}" for n in range(11, 16)])
         self.assertEqual(len(h.sender.submitted), 2)
         h.restart()
         self.assertEqual(h.records(), [(n, f"line {n}") for n in range(11, 16)])
@@ -158,8 +159,7 @@ class ShippingTests(SynchronousTestCase):
         the new file after it.
         """
         h = Harness(self)
-        append(h.path, "a1", "a2")
-        h.tick()
+        h.appendAndTick("a1", "a2")
         self.assertEqual(h.saved()[h.path].offset, 0, "saved before any acknowledgement")
         h.forwarder.stopService()
         os.rename(h.path, h.path + ".1")
@@ -170,22 +170,17 @@ class ShippingTests(SynchronousTestCase):
 
     def test_partialLineHeld(self):
         h = Harness(self)
-        append(h.path, b"first\nsec")
-        h.tick()
-        append(h.path, b"ond\n")
-        h.tick()
+        h.appendAndTick(b"first\nsec")
+        h.appendAndTick(b"ond\n")
         self.assertEqual(h.records(), [(1, "first"), (2, "second")])
 
     def test_rotationByRename(self):
         h = Harness(self)
-        append(h.path, "a1", "a2")
-        h.tick()
+        h.appendAndTick("a1", "a2")
         append(h.path, "a3")
         os.rename(h.path, h.path + ".1")
-        append(h.path, "b1")
-        h.tick()
-        append(h.path, "b2")
-        h.tick()
+        h.appendAndTick("b1")
+        h.appendAndTick("b2")
         self.assertEqual(h.records(), [(1, "a1"), (2, "a2"), (3, "a3"), (4, "b1"), (5, "b2")])
 
     def test_writerReopensLate(self):
@@ -213,8 +208,7 @@ class ShippingTests(SynchronousTestCase):
         h.tick()
         os.write(writer, b"a3\n")
         h.tick()
-        append(h.path, "b1")
-        h.tick()
+        h.appendAndTick("b1")
         self.assertEqual(h.records(), [(3, "a3"), (4, "b1")])
         h.sender.acknowledge()
         h.tick()
@@ -224,32 +218,27 @@ class ShippingTests(SynchronousTestCase):
 
     def test_copytruncate(self):
         h = Harness(self)
-        append(h.path, "a1", "a2")
-        h.tick()
+        h.appendAndTick("a1", "a2")
         append(h.path, "a3")
         shutil.copyfile(h.path, h.path + ".1")
         with open(h.path, "wb"):
             pass
-        append(h.path, "b1")
-        h.tick(2)
+        h.appendAndTick("b1", ticks=2)
         self.assertEqual(h.records(), [(1, "a1"), (2, "a2"), (3, "a3"), (4, "b1")])
 
     def test_deletedAndRecreated(self):
         h = Harness(self)
-        append(h.path, "a1")
-        h.tick()
+        h.appendAndTick("a1")
         os.unlink(h.path)
         h.tick()
-        append(h.path, "b1")
-        h.tick()
+        h.appendAndTick("b1")
         self.assertEqual(h.records(), [(1, "a1"), (2, "b1")])
 
     def test_lateFile(self):
         h = Harness(self)
         h.tick(2)
         self.assertEqual(h.sender.submitted, [])
-        append(h.path, "at last")
-        h.tick()
+        h.appendAndTick("at last")
         self.assertEqual(h.records(), [(1, "at last")])
 
     def test_tamperReportedAndShipped(self):
@@ -259,8 +248,7 @@ class ShippingTests(SynchronousTestCase):
         """
         events = capturedLog(self)
         h = Harness(self)
-        append(h.path, "one", "two", "three")
-        h.tick()
+        h.appendAndTick("one", "two", "three")
         with open(h.path, "r+b") as f:
             f.truncate(8)
         h.tick()
@@ -272,13 +260,11 @@ class ShippingTests(SynchronousTestCase):
 
     def test_filteredLinesStillAdvanceTheOffset(self):
         h = Harness(self, preparer=LinePreparer(RegexFilter(drop=["noise"])))
-        append(h.path, "keep 1", "noise", "keep 2")
-        h.tick()
+        h.appendAndTick("keep 1", "noise", "keep 2")
         [batch] = h.sender.submitted
         self.assertEqual(batch.seqs, [1, 3])
         h.sender.acknowledge()
-        append(h.path, "noise", "noise")
-        h.tick(2)
+        h.appendAndTick("noise", "noise", ticks=2)
         self.assertEqual(len(h.sender.submitted), 1, "nothing to send for filtered lines")
         self.assertEqual(h.saved()[h.path].seq, 5)
 
@@ -288,8 +274,7 @@ class ShippingTests(SynchronousTestCase):
         as the server keeps up.
         """
         h = Harness(self, readSize=4096, maxInFlight=100)
-        append(h.path, *[f"line {n:05d}" for n in range(2000)])
-        h.tick()
+        h.appendAndTick(*[f"line {n:05d}" for n in range(2000)])
         h.clock.advance(0)
         self.assertGreater(len(h.records()), 600)
         for _ in range(20):
@@ -302,8 +287,7 @@ class ShippingTests(SynchronousTestCase):
         holds the lines, nothing goes to the spool.
         """
         h = Harness(self, readSize=2048, maxInFlight=2)
-        append(h.path, *[f"line {n:05d}" for n in range(1000)])
-        h.tick(5)
+        h.appendAndTick(*[f"line {n:05d}" for n in range(1000)], ticks=5)
         self.assertEqual(len(h.sender.submitted), 2)
         self.assertEqual(len(h.forwarder.destinations[0].spool), 0)
         while h.sender.acknowledge():
@@ -314,8 +298,7 @@ class ShippingTests(SynchronousTestCase):
 class SpoolTests(SynchronousTestCase):
     def test_spooledWhileDownThenDrainedInOrder(self):
         h = Harness(self, readSize=1024, maxInFlight=2, memoryBytes=8000, connected=False)
-        append(h.path, *[f"line {n:05d}" for n in range(600)])
-        h.tick(30)
+        h.appendAndTick(*[f"line {n:05d}" for n in range(600)], ticks=30)
         spool = h.forwarder.destinations[0].spool
         self.assertEqual(len(h.sender.submitted), 2)
         self.assertGreater(spool.memoryItems, 0)
@@ -334,8 +317,7 @@ class SpoolTests(SynchronousTestCase):
         file is gone by then.
         """
         h = Harness(self, readSize=1024, maxInFlight=1, memoryBytes=0, connected=False)
-        append(h.path, *[f"line {n:05d}" for n in range(200)])
-        h.tick(20)
+        h.appendAndTick(*[f"line {n:05d}" for n in range(200)], ticks=20)
         [inMemory] = h.sender.submitted
         spooled = range(inMemory.seq + len(inMemory.records), 201)
         self.assertEqual(len(h.forwarder.destinations[0].spool), 2)
@@ -350,8 +332,7 @@ class SpoolTests(SynchronousTestCase):
         events = capturedLog(self)
         h = Harness(self, readSize=1024, maxInFlight=1, memoryBytes=0, diskBytes=6000,
                     segmentBytes=1024, connected=False)
-        append(h.path, *[f"line {n:05d}" for n in range(2000)])
-        h.tick(50)
+        h.appendAndTick(*[f"line {n:05d}" for n in range(2000)], ticks=50)
         destination = h.forwarder.destinations[0]
         self.assertTrue(destination.overflow)
         read = h.forwarder.counts["lines"]
@@ -366,8 +347,7 @@ class SpoolTests(SynchronousTestCase):
 
     def test_twoServersPersistTheLeastAdvanced(self):
         h = Harness(self, servers=("sql", "analysis"))
-        append(h.path, "one", "two")
-        h.tick()
+        h.appendAndTick("one", "two")
         sql, analysis = h.senders
         self.assertEqual(h.records(sql), h.records(analysis))
         sql.acknowledge()
@@ -461,10 +441,8 @@ class MetricsTests(SynchronousTestCase):
         """
         h = Harness(self, connected=False, maxInFlight=1)
         metrics = h.forwarder.metrics
-        append(h.path, "one", "two", "three")
-        h.tick()
-        append(h.path, "four")
-        h.tick()
+        h.appendAndTick("one", "two", "three")
+        h.appendAndTick("four")
         samples = {(name, tuple(sorted(labels.items()))): value
                    for name, labels, value in metrics.samples()}
         self.assertEqual(samples[("mice_lines_read_total", ())], 4)
