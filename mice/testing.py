@@ -19,6 +19,7 @@ from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SkipTest
 from zope.interface import implementer
 
@@ -66,6 +67,17 @@ def writeFile(directory, name, content):
     with open(path, "wb") as f:
         f.write(content if isinstance(content, bytes) else content.encode("utf-8"))
     return path
+
+
+def capturedLog(testCase):
+    """
+    The list every log event goes to from now until C{testCase} ends (its
+    events, as the global log publisher hands them out).
+    """
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    testCase.addCleanup(globalLogPublisher.removeObserver, events.append)
+    return events
 
 
 def sqliteRows(path, sql, timeout=5):

@@ -16,7 +16,6 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
-from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 from twisted.web.client import Agent, readBody
 from twisted.web.http_headers import Headers
@@ -30,7 +29,7 @@ from mice.console.service import consoleService
 from mice.console.web import STATIC
 from mice.db import schema
 from mice.db.pools import connectionPool
-from mice.testing import FakeCountermeasures, consoleAlertRow, consoleEventRow
+from mice.testing import FakeCountermeasures, capturedLog, consoleAlertRow, consoleEventRow
 
 PASSWORD = "correct horse battery"
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -293,9 +292,7 @@ class ConsoleTests(TestCase):
         After LOGINS failures from an address, even the right password is
         refused for a while; the attempts are logged, the password never.
         """
-        logged = []
-        globalLogPublisher.addObserver(logged.append)
-        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        logged = capturedLog(self)
         console = await self.console(attempts=3)
         for _ in range(3):
             response, _ = await console.login("guess " + HOSTILE)

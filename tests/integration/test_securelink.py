@@ -14,7 +14,7 @@ from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.protocol import Protocol
 from twisted.internet.task import deferLater
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import formatEvent
 from twisted.trial.unittest import TestCase
 
 from mice.forwarder.shipping import shipFile
@@ -23,6 +23,7 @@ from mice.security.certs import loadOrMakeCA, writeNode
 from mice.security.policy import LinkSecurity
 from mice.security.psk import PskSecurity, deriveMasterKey
 from mice.services.sender import ReliableSender
+from mice.testing import capturedLog
 from tests.integration.test_endtoend import Pipeline, writeCorpus
 from tests.integration.test_faults import waitFor
 
@@ -60,9 +61,7 @@ def cancel(shipping):
 
 class LogWatcher:
     def __init__(self, case):
-        self.events = []
-        globalLogPublisher.addObserver(self.events.append)
-        case.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        self.events = capturedLog(case)
 
     def warnings(self):
         return [formatEvent(e) for e in self.events

@@ -12,7 +12,7 @@ import base64
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.testing import StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import formatEvent
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -24,7 +24,7 @@ from mice.reactors.system import SystemModule
 from mice.security.policy import LinkSecurity
 from mice.services.reactionclient import ReactionClient, ReactionUnreachable
 from mice.services.reactiondaemon import Countermeasures, ReactionDaemon
-from mice.testing import MemoryProcessReactor
+from mice.testing import MemoryProcessReactor, capturedLog
 from tests.unit.services.test_reactiondaemon import CONFIG, START
 
 KEY = "0123456789abcdef" * 8
@@ -83,9 +83,7 @@ class RequestTests(SynchronousTestCase):
 
 class LogWatcher:
     def __init__(self, case):
-        self.events = []
-        globalLogPublisher.addObserver(self.events.append)
-        case.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        self.events = capturedLog(case)
 
     def saw(self, text):
         return any(text in formatEvent(e) for e in self.events)

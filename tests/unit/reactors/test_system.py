@@ -6,7 +6,6 @@ C{rct_system} config kind.
 
 import os
 
-from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -14,7 +13,7 @@ from mice.config import ConfigError, loadConfigText
 from mice.interfaces import ICountermeasureModule
 from mice.reactors import system
 from mice.reactors.argv import InvalidValue
-from mice.testing import MemoryProcessReactor
+from mice.testing import MemoryProcessReactor, capturedLog
 
 CONFIG = """\
 [COMMAND]
@@ -158,9 +157,7 @@ class SystemModuleTests(SynchronousTestCase):
 
 class DummyModuleTests(SynchronousTestCase):
     def test_logsAndRunsNothing(self):
-        events = []
-        globalLogPublisher.addObserver(events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        events = capturedLog(self)
         made, reactor = module(dummy=True)
         result = self.successResultOf(made.apply(made.check({"ip": "192.0.2.7"}), "r-9"))
         self.assertTrue(result.ok)

@@ -18,7 +18,7 @@ from mice.decoders.logformat import LogFormatDecoder
 from mice.protocols import wire
 from mice.ringbuffer import MemoryRing, MmapRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
-from mice.testing import MemoryPostProcessor
+from mice.testing import MemoryPostProcessor, capturedLog
 
 HOST = {"hostname": "web01", "domain": "example.org", "ip": "10.0.0.5",
         "osystem": "Linux", "release": "6.1", "version": "#1"}
@@ -790,7 +790,7 @@ class UnusableStoreTests(SynchronousTestCase):
 
     def test_storeUnusableStops(self):
         from twisted.internet.defer import fail
-        from twisted.logger import LogLevel, globalLogPublisher
+        from twisted.logger import LogLevel
 
         from mice.db.schema import MissingTable
 
@@ -798,9 +798,7 @@ class UnusableStoreTests(SynchronousTestCase):
         store.start = lambda: fail(MissingTable("table firewall_line does not exist: run"
                                                 " `mice initdb URL`"))
         stopped = []
-        events = []
-        globalLogPublisher.addObserver(events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        events = capturedLog(self)
         daemon = BufferDaemon([], [Pipeline(LogFormatDecoder(), store, MemoryRing(4))],
                               Clock(), onListenFailure=stopped.append)
         daemon.startService()

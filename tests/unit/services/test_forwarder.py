@@ -11,7 +11,6 @@ import os
 import shutil
 
 from twisted.internet.task import Clock
-from twisted.logger import globalLogPublisher
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -22,7 +21,7 @@ from mice.forwarder.spool import Spool
 from mice.forwarder.tailer import OffsetStore
 from mice.services.forwarder import EVENT_STREAM, DataForwarder, Destination, reportingPolicy
 from mice.tap import dataforwarder
-from mice.testing import FakeSender, writeForwarderConfig
+from mice.testing import FakeSender, capturedLog, writeForwarderConfig
 from tests import ROOT
 
 HOST = {"hostname": "testhost"}
@@ -32,13 +31,6 @@ def append(path, *texts):
     with open(path, "ab") as f:
         for text in texts:
             f.write(text if isinstance(text, bytes) else text.encode() + b"\n")
-
-
-def capturedLog(testCase):
-    events = []
-    globalLogPublisher.addObserver(events.append)
-    testCase.addCleanup(globalLogPublisher.removeObserver, events.append)
-    return events
 
 
 def logged(events, level):

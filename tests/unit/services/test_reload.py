@@ -12,7 +12,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -24,7 +24,7 @@ from mice.protocols import wire
 from mice.ringbuffer import MemoryRing
 from mice.services.bufferdaemon import BufferDaemon, Pipeline
 from mice.services.reload import HangupReload
-from mice.testing import FakeSender, writeAgentConfigs, writeLogIdsConfig
+from mice.testing import FakeSender, capturedLog, writeAgentConfigs, writeLogIdsConfig
 from tests.unit.services.test_bufferdaemon import HOST, acks, line, received
 
 NEW_RULE = 'Ex_Rule = ".*RELOADED-RULE.*"\n'
@@ -102,9 +102,7 @@ class HangupReloadTests(SynchronousTestCase):
         self.assertIs(signals.handlers[signal.SIGHUP], signal.SIG_DFL)
 
     def test_failureLogged(self):
-        events = []
-        globalLogPublisher.addObserver(events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        capturedLog(self)
         reactor = ThreadCalls()
         service = HangupReload(lambda: 1 / 0, reactor, FakeSignals())
         service.startService()
@@ -157,9 +155,7 @@ class AgentHarness:
 
 class AgentReloadTests(SynchronousTestCase):
     def setUp(self):
-        self.events = []
-        globalLogPublisher.addObserver(self.events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
+        self.events = capturedLog(self)
 
     def logged(self, level="error"):
         return [formatEvent(e) for e in self.events if e.get("log_level").name == level]
