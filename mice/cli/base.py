@@ -62,11 +62,13 @@ def runToStatus(main, default=0):
     return default if not status or status[0] is None else status[0]
 
 
-def addLinkOptions(group, peer):
+def addLinkOptions(group, peer, configHelp):
     """
-    The options of a link's cipher and TLS files that C{mice send} and
-    C{mice react} share; C{peer} names the other end in the help.
+    The options of a link's config, cipher and TLS files that C{mice send}
+    and C{mice react} share; C{peer} names the other end in the help, and
+    C{configHelp} says what C{--link-config} takes from the config.
     """
+    group.add_argument("--link-config", metavar="CONF", help=configHelp)
     group.add_argument("--cryptmod", default="aes-256-gcm",
                        choices=("aes-256-gcm", "chacha20-poly1305", "twofish"))
     group.add_argument("--tls-cert", metavar="PEM")

@@ -204,7 +204,5 @@ def addArguments(p):
     link.add_argument("--key", metavar="KEY",
                       help="the PASSWORD itself (visible to other users in ps: prefer"
                            " --key-file)")
-    link.add_argument("--link-config", metavar="CONF",
-                      help="take PASSWORD and CRYPTMOD from this reactiondaemon.conf")
-    addLinkOptions(link, "daemon")
+    addLinkOptions(link, "daemon", "take PASSWORD and CRYPTMOD from this reactiondaemon.conf")
     p.set_defaults(run=run)

@@ -190,11 +190,9 @@ def addArguments(p):
     p.add_argument("--timeout", type=float, default=0,
                    help="give up after this many seconds (default: keep trying)")
     link = p.add_argument_group("link security (default: plain text)")
-    link.add_argument("--link-config", metavar="CONF",
-                      help="take ENCRYPT, ENCKEY, CRYPTMOD, TLSCERT... from this config"
-                           " (a dataforwarder.conf or a decoding module's conf)")
+    addLinkOptions(link, "server", "take ENCRYPT, ENCKEY, CRYPTMOD, TLSCERT... from this config"
+                                   " (a dataforwarder.conf or a decoding module's conf)")
     link.add_argument("--enckey-file", metavar="FILE",
                       help="pre-shared key (or passphrase) in this file")
-    addLinkOptions(link, "server")
     p.add_argument("file", metavar="FILE", help="the file to ship, or - for standard input")
     p.set_defaults(run=run)
