@@ -200,8 +200,11 @@ def analysePattern(pattern):
     factor = _sequenceFactor(items)
     if factor is None or "" in factor:
         return None, False
+    # A literal with a newline is found across two lines of a batch, never
+    # in one line: it is no match by itself.
     pure = (len(factor) == 1 and bool(items)
-            and all(op is _sre_constants.LITERAL for op, _ in items))
+            and all(op is _sre_constants.LITERAL for op, _ in items)
+            and "\n" not in next(iter(factor)))
     return factor, pure
 
 
@@ -840,7 +843,12 @@ class HyperscanPatterns:
     """
     The patterns of a matcher in one Hyperscan database, for a batch of
     lines joined by newlines: C{scan} gives C{(offset, pattern)} for each
-    place a pattern's match may end (the byte before C{offset}).
+    place a pattern's match may end (C{offset} is just past its last byte,
+    Hyperscan's end offset).  A line's matches end from its first byte's
+    offset (an empty match at its start: C{^}, C{^$} on an empty line) up
+    to its newline's, so the line of a report is the one whose span
+    C{[start, newline]} holds C{offset}; the byte before it would be the
+    previous line's newline for an empty match at a line's start.
 
     Compiled in prefilter mode (C{HS_FLAG_PREFILTER}: a construct Hyperscan
     lacks, such as a back reference, is widened, so it may report a line
@@ -895,7 +903,7 @@ class HyperscanPatterns:
         append = hits.append
 
         def onMatch(ident, start, end, flags, context):
-            append((end - 1, ident))
+            append((end, ident))
 
         if self._db is not None:
             self._db.scan(data, match_event_handler=onMatch)
@@ -908,8 +916,8 @@ class HyperscanPatterns:
         some pattern may match to the set of those patterns' indexes in
         C{patterns}; C{unsure} holds the lines where Hyperscan could read a
         pattern otherwise than C{re} (not ASCII, or with a character C{re}
-        takes for a space and Hyperscan does not): they are not in
-        C{found}, and the caller tries them another way.
+        takes for a space and Hyperscan does not, or an empty last line):
+        they are not in C{found}, and the caller tries them another way.
         """
         data, ends = _encodedLines(text)
         found = {}
@@ -927,8 +935,14 @@ class HyperscanPatterns:
         unsure = ()
         if not data.isascii() or _hasSeparator(data):
             unsure = {locate(ends, unusual.start()) for unusual in _HS_UNSURE.finditer(data)}
-            for i in unsure:
-                found.pop(i, None)
+        if not lines[-1]:
+            # An empty last line is the end of the buffer after a newline,
+            # where Hyperscan's multi-line ^ (PCRE's) does not match: ^ and
+            # ^$ would miss it.
+            unsure = set(unsure)
+            unsure.add(len(lines) - 1)
+        for i in unsure:
+            found.pop(i, None)
         return found, unsure
 
 

@@ -1405,6 +1405,48 @@ class ScannedActionsTests(SynchronousTestCase):
         self.assertTrue({"alert", "warning", "display", "reject", "drop"} <= kinds, kinds)
 
 
+class ScannedEmptyMatchTests(SynchronousTestCase):
+    """
+    L{LogIdsEngine.actionsScanned} chooses the blocks whose C{match} can
+    match an empty line as L{LogIdsEngine.actions} does: Hyperscan reports
+    such a match at a line's start, where the byte before is the previous
+    line's newline, and not at all after the newline that ends a batch.
+    """
+
+    engine = None
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+        if ScannedEmptyMatchTests.engine is None:
+            filters, problems = parseFilters(
+                "[blank]\nmatch = ^$\n[astart]\nmatch = a|^$\n[start]\nmatch = ^b\n"
+                "[opt]\nmatch = ^c?$\n[end]\nmatch = $\n")
+            rules, ruleProblems = parseRules(
+                "blank,*,alert\nastart,*,warning\nstart,*,drop\nopt,*,reject\n"
+                "end,line ct ab,alert\n*,*,display\n")
+            self.assertEqual(problems + ruleProblems, [])
+            ScannedEmptyMatchTests.engine = LogIdsEngine(rules, filters)
+
+    def test_emptyLines(self):
+        """Every empty line is C{blank}'s, the last one too (it was the next block's)."""
+        lines = ["abc", "", "x", "", "ab", ""]
+        self.assertIsNotNone(self.engine._blockScanner("x"))
+        scanned = list(self.engine.actionsScanned(lines, stream="x"))
+        self.assertEqual([application for application, _ in scanned],
+                         ["astart", "blank", "end", "blank", "astart", "blank"])
+        self.assertEqual(scanned, list(self.engine.actions(lines, stream="x")))
+        self.assertEqual(list(self.engine.actionsScanned([""], stream="x")),
+                         list(self.engine.actions([""], stream="x")))
+
+    @given(st.lists(st.text(alphabet="abc \x1c\xe9", max_size=4), min_size=1, max_size=12))
+    def test_sameAsActions(self, lines):
+        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")),
+                         list(self.engine.actions(lines, stream="x")))
+
+
 class RecordForApplicationTests(SynchronousTestCase):
     """
     L{LogIdsEngine.recordFor} given the line's application (known from
