@@ -6,6 +6,7 @@ process) is in C{tests.integration.test_aaregex}.
 """
 
 import os
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -534,6 +535,47 @@ class HyperscanEmptyMatchTests(SynchronousTestCase):
             self.assertEqual(matcher.matchIndexed(lines), expected, strategy)
             self.assertEqual(matcher.matchLines(lines),
                              [naiveMatches(self.settings, line) for line in lines], strategy)
+
+
+class HyperscanPythonOnlyTests(SynchronousTestCase):
+    """
+    Patterns PCRE reads otherwise than C{re} are left to C{re}: C{\\v}
+    (PCRE's vertical spaces, C{\\r} among them) and C{[[:alpha:]]} (a
+    POSIX class to PCRE, characters and a C{]} to Python).
+    """
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+
+    def test_sameAsNaive(self):
+        settings = loadAaRegex(writeConfig(self, _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuS_Rule = "a\\vb"
+AuF_Rule = "c[[:alpha:]]"
+"""))
+        lines = ["a\rb", "a\x0bb", "a\x0cb", "c:]", "cx", "ca]", "c[]"]
+        expected = [(i, m) for i, line in enumerate(lines)
+                    if (m := naiveMatches(settings, line))]
+        self.assertEqual([i for i, _ in expected], [1, 3, 5, 6])
+        self.assertEqual(AaRegexMatcher(settings, "hyperscan").matchIndexed(lines), expected)
+
+
+class MatchesNewlineTests(SynchronousTestCase):
+    """C{_matchesNewline}: whether a match of a pattern may hold a newline."""
+
+    def test_patterns(self):
+        from mice.analysis.aaregex import _matchesNewline
+
+        for pattern in (r"a\sb", r"[^a]", r"(?s)a.b", r"\D", r"\W", r"a\nb", r"[\n]",
+                        r"\x0a", r"(?:x|\s)", r"(a)\1", r"(?=x)", r"[\x00-\x7f]"):
+            self.assertTrue(_matchesNewline(pattern), pattern)
+        for pattern in (r"abc", r"[^\s:]+", r"\S+", r"a.b", r"\d\w", r"[ \d]", r"[^\n]",
+                        r"(?i)a", r"^(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d$", r"(?s:x)y."):
+            self.assertFalse(_matchesNewline(pattern), pattern)
+        self.assertTrue(_matchesNewline("a.b", re.DOTALL))
 
 
 class ExtractTests(SynchronousTestCase):
