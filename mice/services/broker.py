@@ -720,8 +720,8 @@ class BrokerIntake(_BrokerClient):
     def _channelGone(self):
         n = self.unacknowledged
         self._forgetDeliveries()
-        return (f"{n} unacknowledged batches go back to the queue (the daemon stores what it"
-                f" holds; the copies redelivered are ignored)")
+        return (f"{n} batches held unacknowledged (the daemon stores them; what the queue"
+                f" still has it gives out again, and the stores ignore the copies)")
 
 
 def brokerSender(reactor, target, source, kind, description=None, metrics=None,

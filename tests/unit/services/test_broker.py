@@ -159,9 +159,9 @@ class IntakeRecoveryTests(RecoveryMixin, SynchronousTestCase):
         self.assertEqual(
             line, "broker mq.example.org:5673 vhost prod queue mice.rawlog: 406"
                   " PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out;"
-                  " 1 unacknowledged batches go back to the queue (the daemon stores what it"
-                  " holds; the copies redelivered are ignored); a new channel (the queue"
-                  " declared again) in 0.5 s")
+                  " 1 batches held unacknowledged (the daemon stores them; what the queue"
+                  " still has it gives out again, and the stores ignore the copies); a new"
+                  " channel (the queue declared again) in 0.5 s")
         self.assertEqual([line for line in self.logged if "s3cret" in line or "mice:" in line],
                          [])
 
@@ -202,7 +202,7 @@ class IntakeRecoveryTests(RecoveryMixin, SynchronousTestCase):
         [line] = [line for line in self.logged if "a new channel" in line]
         self.assertIn("consumer cancelled by the broker", line)
         # Both went to the daemon before the channel was given up.
-        self.assertIn("2 unacknowledged batches", line)
+        self.assertIn("2 batches held unacknowledged", line)
 
     def test_channelClosedWithConnection(self):
         """
