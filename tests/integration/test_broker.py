@@ -766,7 +766,8 @@ class ChannelRecoveryTests(TestCase):
         every line is stored once.
         """
         logPath, db, sender, intake = self.pipeline(1000)
-        await until(lambda: len(storedSeqs(db)) == 1000 and sender.connected, 60)
+        await until(lambda: len(storedSeqs(db)) == 1000 and sender.connected
+                    and not sender.pendingBatches, 60)
         channel = sender.channel
         # A batch as the forwarder submits them, published at once, then
         # the publish the broker refuses, in the same reactor turn: the
