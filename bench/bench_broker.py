@@ -20,7 +20,9 @@ often the consumer's window was full: a queue that grows while the window
 is full means the consumer (its store) is the slow stage.
 
 ``--part agents``: the corpus in batches of 1,000 lines published to a
-queue (bodies made before the clock starts) while 1, 2 and 3 analysis
+queue by M-ICE's own ``BrokerSender`` (publisher confirms, 64 batches in
+flight, as a forwarder publishes; in a process of its own, the batches
+made before the clock starts) while 1, 2 and 3 analysis
 agents (``twistd mice-bufferdaemon`` with the shipped M-ICE rules,
 ``[BROKER]``) compete for it and publish their alerts, confirmed, to
 another queue.  Prints the alerts per second and lines per second from the
@@ -268,19 +270,55 @@ def lineBodies(corpus, host, batch=1000):
                     logBatches(f, datetime(2004, 11, 22), 65536, ShipResult(), batch), 1)]
 
 
+HOST = {"hostname": "web01", "domain": "", "ip": "10.0.0.5", "osystem": "Linux",
+        "release": "", "version": ""}
+
+
+def publishConfirmed(queue, queueType, corpus):
+    """
+    The publisher of C{--part agents} (run as C{bench_broker.py --publish}):
+    the corpus's batches, made first, submitted to a L{BrokerSender} on
+    the word C{go} on standard input, all at once (it keeps 64 in flight,
+    as a forwarder's does); prints the seconds until the broker confirmed
+    them all.
+    """
+    from datetime import datetime
+
+    from twisted.internet import task
+    from twisted.internet.defer import Deferred, gatherResults
+
+    from mice.forwarder.shipping import ShipResult, logBatches
+    from mice.protocols.amqp import BrokerTarget, parseAmqpUrl
+    from mice.services.broker import brokerSender
+
+    with open(corpus, "rb") as f:
+        batches = list(logBatches(f, datetime(2004, 11, 22), 65536, ShipResult(), 1000))
+
+    async def run(reactor):
+        sender = brokerSender(reactor, BrokerTarget(parseAmqpUrl(URL), queue, queueType),
+                              "web01", "log")
+        sender.startService()
+        while not sender.connected:
+            await task.deferLater(reactor, 0.05, lambda: None)
+        print("ready", flush=True)
+        sys.stdin.readline()
+        began = time.perf_counter()
+        await gatherResults([sender.submit("/var/log/messages", seq, HOST, records)
+                             for seq, records in batches])
+        print(f"confirmed {time.perf_counter() - began:.3f}", flush=True)
+        await sender.stopService()
+
+    task.react(lambda reactor: Deferred.fromCoroutine(run(reactor)))
+
+
 def agents(args, directory, corpus, count):
     """
     One run of C{count} agents competing for a queue of the corpus's lines.
     """
-    import pika
-
-    from mice.protocols.amqp import headers
-
     run = os.path.join(directory, f"agents{count}")
     linesQueue = f"mice-bench-{os.getpid()}-lines{count}"
     alertsQueue = f"mice-bench-{os.getpid()}-alerts{count}"
-    bodies = lineBodies(corpus, {"hostname": "web01", "domain": "", "ip": "10.0.0.5",
-                                 "osystem": "Linux", "release": "", "version": ""})
+    bodies = lineBodies(corpus, HOST)
     processes, ports = [], []
     beam = serverPid(("beam.smp",))
     try:
@@ -304,14 +342,22 @@ def agents(args, directory, corpus, count):
         for process, log in processes:
             waitForLog("agent", log, "consuming", process)
         cpuBefore = [cpuSeconds(p.pid) for p, _ in processes] + [cpuSeconds(beam) if beam else 0]
-        connection = blocking()
-        channel = connection.channel()
-        properties = pika.BasicProperties(delivery_mode=2, headers=headers("web01", "log"))
+        publisher = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--publish", linesQueue,
+             "--queue-type", QUEUE_TYPE[0], corpus],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        processes.append((publisher, os.devnull))
+        if publisher.stdout.readline().strip() != "ready":
+            raise RuntimeError("the publisher did not connect")
         began = time.perf_counter()
-        for body in bodies:
-            channel.basic_publish("", linesQueue, body, properties)
-        connection.close()
+        publisher.stdin.write("go\n")
+        publisher.stdin.flush()
+        confirmed = publisher.stdout.readline().split()
+        if confirmed[:1] != ["confirmed"]:
+            raise RuntimeError(f"the publisher failed: {confirmed}")
         published = time.perf_counter()
+        publisher.wait(60)
+        processes.pop()
         while True:
             acknowledged = sum(metric(port, "mice_broker_batches_acknowledged_total")
                                for port in ports)
@@ -332,7 +378,7 @@ def agents(args, directory, corpus, count):
         deleteQueues([linesQueue, alertsQueue])
     elapsed = done - began
     print(f"agents={count} lines={args.lines} alerts={alerts:.0f} seconds={elapsed:.2f}"
-          f" (publishing {published - began:.2f})"
+          f" (publishing, confirmed {published - began:.2f})"
           f" alerts_per_second={alerts / elapsed:,.0f}"
           f" lines_per_second={args.lines / elapsed:,.0f}"
           f" batches_per_agent={json.dumps([int(s) for s in shares])}"
@@ -359,8 +405,14 @@ def main(argv=None):
     parser.add_argument("--links", default="broker,direct",
                         help="rawlog part: broker, direct or both (comma-separated)")
     parser.add_argument("--agents", default="1,2,3", help="agents part: agent counts")
+    parser.add_argument("--publish", metavar="QUEUE",
+                        help="(internal) publish CORPUS to QUEUE with publisher confirms")
+    parser.add_argument("corpus", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     QUEUE_TYPE[0] = args.queue_type
+    if args.publish:
+        publishConfirmed(args.publish, args.queue_type, args.corpus)
+        return
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}"
           f" cores={os.cpu_count()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="mice-bench-broker-") as directory:

@@ -208,3 +208,103 @@ def decodeDelivery(headers, body, deliveryTag):
     except wire.ProtocolError as e:
         raise BrokerError(str(e)) from None
     return source, kind, message
+
+
+#: AMQP 0-9-1 reply codes (the spec's constants) a broker closes a channel
+#: with: the channel is gone, the connection is not.
+CHANNEL_ERRORS = {
+    311: "CONTENT_TOO_LARGE",
+    312: "NO_ROUTE",
+    313: "NO_CONSUMERS",
+    403: "ACCESS_REFUSED",
+    404: "NOT_FOUND",
+    405: "RESOURCE_LOCKED",
+    406: "PRECONDITION_FAILED",
+}
+
+#: The reply codes that close the whole connection: its reconnect (with the
+#: link's backoff) deals with them.
+CONNECTION_ERRORS = {
+    320: "CONNECTION_FORCED",
+    402: "INVALID_PATH",
+    501: "FRAME_ERROR",
+    502: "SYNTAX_ERROR",
+    503: "COMMAND_INVALID",
+    504: "CHANNEL_ERROR",
+    505: "UNEXPECTED_FRAME",
+    506: "RESOURCE_ERROR",
+    530: "NOT_ALLOWED",
+    540: "NOT_IMPLEMENTED",
+    541: "INTERNAL_ERROR",
+}
+
+#: What a channel's end means: open a new channel on the same connection;
+#: leave it to the connection's reconnect; nothing (this client closed it).
+REOPEN, RECONNECT, IGNORE = "reopen", "reconnect", "ignore"
+
+#: The reply code standing for a consumer the broker cancelled
+#: (C{basic.cancel}: its queue was deleted, or its node went away), which
+#: has none of its own.
+CONSUMER_CANCELLED = 0
+
+#: The reply code pika gives a channel this client closed itself.
+CLOSED_BY_CLIENT = 200
+
+#: The backoff of re-opening a channel: the link's (0.5 s doubling up to
+#: 30 s), counted from the last channel set up.
+REOPEN_INITIAL_DELAY = 0.5
+REOPEN_MAX_DELAY = 30.0
+
+
+class ChannelPlan(NamedTuple):
+    """
+    What to do after a channel ended (L{afterChannelError}).
+    """
+
+    action: str
+    """L{REOPEN}, L{RECONNECT} or L{IGNORE}."""
+    delay: float
+    """For L{REOPEN}: seconds to wait before opening the new channel."""
+    reason: str
+    """The broker's words, with the code's name: for the log."""
+
+
+def afterChannelError(replyCode, replyText, failures):
+    """
+    Decide what a client does once the broker ended its channel, or
+    cancelled its consumer, while the connection stays up.
+
+    A channel-level error (L{CHANNEL_ERRORS}: a queue deleted under a
+    consumer or publisher, an acknowledgement the broker did not expect,
+    a queue declared again with other arguments, a permission withdrawn)
+    and a consumer the broker cancelled are met by opening a new channel
+    on the same connection, which declares the queue again (with the same
+    arguments), registers the consumer again and publishes every
+    unconfirmed batch again -- after a backoff, so that a broker which
+    keeps saying no is not asked in a loop.  A connection-level code is the
+    reconnect's business; a channel this client closed is nobody's.
+
+    @param replyCode: the broker's reply code; L{CONSUMER_CANCELLED} for a
+        C{basic.cancel}, L{CLOSED_BY_CLIENT} for a channel closed here,
+        C{None} for a batch the broker nacked (C{replyText} says which).
+    @param replyText: the broker's text.
+    @param failures: how many channels in a row ended without one being
+        set up again since (0 the first time).
+    @return: a L{ChannelPlan}.
+    """
+    if replyCode == CLOSED_BY_CLIENT:
+        return ChannelPlan(IGNORE, 0.0, f"closed by this client ({replyText})")
+    if replyCode == CONSUMER_CANCELLED:
+        reason = f"consumer cancelled by the broker ({replyText or 'basic.cancel'})"
+    elif replyCode in CONNECTION_ERRORS:
+        return ChannelPlan(RECONNECT, 0.0,
+                           f"{replyCode} {CONNECTION_ERRORS[replyCode]} - {replyText}")
+    elif replyCode is None:
+        reason = replyText
+    else:
+        name = CHANNEL_ERRORS.get(replyCode, "unknown reply code")
+        # RabbitMQ's text starts with the code's name: not twice.
+        text = replyText.removeprefix(f"{name} - ")
+        reason = f"{replyCode} {name} - {text}"
+    delay = min(REOPEN_INITIAL_DELAY * 2 ** min(max(failures, 0), 16), REOPEN_MAX_DELAY)
+    return ChannelPlan(REOPEN, delay, reason)

@@ -197,6 +197,10 @@ class _BrokerClient(Service):
         self._connection = None
         self._readyBefore = False
         self._refusedWaiters = []
+        # Channels ended in a row without a new one set up since, and the
+        # call that will open the next one (amqp.afterChannelError).
+        self._channelFailures = 0
+        self._reopenCall = None
         factory = _BrokerFactory(self, connectionParameters(target.url, name), clock)
         self._client = reconnecting(endpoint, self.description, factory, clock, retryPolicy)
 
@@ -204,29 +208,117 @@ class _BrokerClient(Service):
     def connected(self):
         return self.channel is not None
 
+    @property
+    def where(self):
+        """
+        The broker's address and the queue, for the log: never the user or
+        the password.
+        """
+        url = self.target.url
+        host = f"[{url.host}]" if ":" in url.host else url.host
+        return f"broker {host}:{url.port} vhost {url.vhost} queue {self.target.queue}"
+
     def startService(self):
         super().startService()
         self._client.startService()
 
     def stopService(self):
         super().stopService()
+        self._cancelReopen()
         connection, self._connection = self._connection, None
         if connection is not None and connection.transport is not None:
             connection.transport.loseConnection()
         return self._client.stopService()
 
     def brokerReady(self, connection):
+        self._cancelReopen()
+        self._channelFailures = 0
         self._connection = connection
+        self._openOn(connection)
+
+    def _openOn(self, connection):
         self._setUp(connection).addErrback(self._setUpFailed, connection)
 
     def _setUpFailed(self, failure, connection):
+        from pika import exceptions
+
         reason = failure.getErrorMessage() or failure.type.__name__
-        self.log.error("{server}: setting up the channel failed ({reason}); reconnecting",
-                       server=self.description, reason=reason)
         if refusal(failure.value):
             self.brokerRefused(f"{failure.type.__name__}: {reason}")
+        error = failure.value
+        if (isinstance(error, exceptions.ChannelClosed) and connection is self._connection
+                and connection.is_open):
+            # The broker said no to this channel (a queue declared with
+            # other arguments, a permission): a new one, after a backoff.
+            self._afterChannelEnded(connection, error.reply_code, error.reply_text,
+                                    "setting up the channel failed")
+            return
+        self.log.error("{server}: setting up the channel failed ({reason}); reconnecting",
+                       server=self.description, reason=reason)
         if connection.transport is not None:
             connection.transport.loseConnection()
+
+    def _channelReady(self, channel):
+        """
+        C{channel} is set up (the queue declared, the consumer registered or
+        confirms on): it is the one used, and its end is watched.
+        """
+        self.channel = channel
+        self._channelFailures = 0
+        channel.on_closed.addCallback(self._channelClosed, channel)
+
+    def _channelClosed(self, reason, channel):
+        """
+        C{channel} has ended.  Its connection's end is L{brokerLost}'s
+        business; the broker closing it alone (a channel-level error) is
+        met by a new channel on the same connection.
+        """
+        from pika import exceptions
+
+        if channel is not self.channel or not isinstance(reason, exceptions.ChannelClosed):
+            return reason
+        self.channel = None
+        self._afterChannelEnded(self._connection, reason.reply_code, reason.reply_text,
+                                self._channelGone())
+        return None
+
+    def _abandonChannel(self, channel, replyCode, replyText):
+        """
+        Stop using C{channel} (the broker cancelled the consumer, or
+        returned a batch: the queue is gone) and open a new one.
+        """
+        self.channel = None
+        what = self._channelGone()
+        if channel.is_open:
+            channel.close()
+        self._afterChannelEnded(self._connection, replyCode, replyText, what)
+
+    def _afterChannelEnded(self, connection, replyCode, replyText, what):
+        plan = amqp.afterChannelError(replyCode, replyText, self._channelFailures)
+        if plan.action == amqp.IGNORE or connection is None:
+            return
+        if plan.action == amqp.RECONNECT:
+            self.log.error("{where}: channel closed ({reason}); reconnecting",
+                           where=self.where, reason=plan.reason)
+            if connection.transport is not None:
+                connection.transport.loseConnection()
+            return
+        self._channelFailures += 1
+        self.log.warn("{where}: {reason}; {what}; a new channel (the queue declared again)"
+                      " in {delay:g} s", where=self.where, reason=plan.reason, what=what,
+                      delay=plan.delay)
+        self._cancelReopen()
+        self._reopenCall = self.clock.callLater(plan.delay, self._reopen, connection)
+
+    def _reopen(self, connection):
+        self._reopenCall = None
+        if self.running and connection is self._connection and connection.is_open:
+            self._openOn(connection)
+
+    def _cancelReopen(self):
+        if self._reopenCall is not None and self._reopenCall.active():
+            self._reopenCall.cancel()
+        self._reopenCall = None
 
     @inlineCallbacks
     def _openChannel(self, connection):
@@ -255,12 +347,26 @@ class _BrokerClient(Service):
     def brokerLost(self, connection, reason):
         if connection is self._connection:
             self._connection = None
+            self._cancelReopen()
         if self.channel is not None and self.channel.connection is connection._impl:
             self.channel = None
             self.channelLost(reason)
 
     def channelLost(self, reason):
-        pass
+        """
+        The connection is gone with the channel: the reconnect will set up
+        another.
+        """
+        self.log.info("{server}: connection lost ({reason}); {what}", server=self.description,
+                      reason=reason.getErrorMessage(), what=self._channelGone())
+
+    def _channelGone(self):
+        """
+        The channel used is gone: forget what belonged to it.
+
+        @return: what becomes of it, for the log.
+        """
+        return "nothing was in flight"
 
 
 class BrokerSender(BatchBook, _BrokerClient):
@@ -311,7 +417,7 @@ class BrokerSender(BatchBook, _BrokerClient):
         yield channel.confirm_delivery()
         if connection is not self._connection:
             return
-        self.channel = channel
+        self._channelReady(channel)
         if self._readyBefore:
             self._reconnects.inc()
         self._readyBefore = True
@@ -319,11 +425,8 @@ class BrokerSender(BatchBook, _BrokerClient):
                       server=self.description, pending=len(self._outbox))
         self._pump()
 
-    def channelLost(self, reason):
-        requeued = self._requeue()
-        self.log.info("{server}: connection lost ({reason}); {n} unconfirmed batches will be"
-                      " published again", server=self.description,
-                      reason=reason.getErrorMessage(), n=requeued)
+    def _channelGone(self):
+        return f"{self._requeue()} unconfirmed batches will be published again"
 
     def _pump(self):
         channel = self.channel
@@ -350,18 +453,24 @@ class BrokerSender(BatchBook, _BrokerClient):
 
     def _refused(self, failure, channel, batchId):
         """
-        The broker refused a batch (nack, unroutable) or the channel closed:
-        start again on a new connection, which publishes every unconfirmed
-        batch again in order.
+        The broker refused a batch -- returned it (its queue is gone: deleted
+        by an operator) or nacked it: start again on a new channel, which
+        declares the queue again and publishes every unconfirmed batch
+        again in order.  A channel or connection that closed is
+        L{_channelClosed}'s or L{brokerLost}'s.
         """
-        if channel is not self.channel:
+        from pika import exceptions
+
+        if channel is not self.channel or not failure.check(exceptions.UnroutableError,
+                                                            exceptions.NackError):
             return None
-        self.log.error("{server}: batch {id} not confirmed ({reason}); reconnecting",
-                       server=self.description, id=batchId,
-                       reason=failure.getErrorMessage() or failure.type.__name__)
-        connection = self._connection
-        if connection is not None and connection.transport is not None:
-            connection.transport.loseConnection()
+        if failure.check(exceptions.UnroutableError) and failure.value.messages:
+            returned = failure.value.messages[0].method
+            replyCode, replyText = returned.reply_code, (
+                f"batch {batchId} returned: {returned.reply_text}")
+        else:
+            replyCode, replyText = None, f"batch {batchId} not confirmed: {failure.value!r}"
+        self._abandonChannel(channel, replyCode, replyText)
         return None
 
 
@@ -480,7 +589,7 @@ class BrokerIntake(_BrokerClient):
         queue, tag = yield channel.basic_consume(queue=self.target.queue, auto_ack=False)
         if connection is not self._connection:
             return
-        self.channel = channel
+        self._channelReady(channel)
         self._forgetDeliveries()
         self.log.info("{server}: consuming (prefetch {prefetch})", server=self.description,
                       prefetch=self.target.prefetch)
@@ -491,7 +600,28 @@ class BrokerIntake(_BrokerClient):
         self._take(queue, channel)
 
     def _take(self, queue, channel):
-        queue.get().addCallbacks(self._delivered, lambda f: None, callbackArgs=(queue, channel))
+        queue.get().addCallbacks(self._delivered, self._consumingEnded,
+                                 callbackArgs=(queue, channel), errbackArgs=(queue, channel))
+
+    def _consumingEnded(self, failure, queue, channel):
+        """
+        The consumer's queue is closed: its channel closed (L{_channelClosed}
+        follows), or the broker cancelled the consumer (C{basic.cancel}: the
+        queue was deleted, or its node went away) while the channel stays
+        open, which stops the deliveries for good unless a new consumer is
+        registered.  What arrived before the cancel is taken first (the
+        daemon stores it); then a new channel declares the queue again.
+        """
+        from pika import exceptions
+
+        if channel is not self.channel or not failure.check(exceptions.ConsumerCancelled):
+            return None
+        pending, queue.pending = queue.pending, []
+        for message in pending:
+            self._deliver(message)
+        self._abandonChannel(channel, amqp.CONSUMER_CANCELLED,
+                             "basic.cancel: the queue was deleted, or its node went away")
+        return None
 
     def _delivered(self, message, queue, channel):
         self._deliver(message)
@@ -587,11 +717,11 @@ class BrokerIntake(_BrokerClient):
         self._durable.clear()
         self.unacknowledged = 0
 
-    def channelLost(self, reason):
-        self.log.info("{server}: connection lost ({reason}); {n} unacknowledged batches go"
-                      " back to the queue", server=self.description,
-                      reason=reason.getErrorMessage(), n=self.unacknowledged)
+    def _channelGone(self):
+        n = self.unacknowledged
         self._forgetDeliveries()
+        return (f"{n} batches held unacknowledged (the daemon stores them; what the queue"
+                f" still has it gives out again, and the stores ignore the copies)")
 
 
 def brokerSender(reactor, target, source, kind, description=None, metrics=None,

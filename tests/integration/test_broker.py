@@ -14,6 +14,7 @@ import signal
 import sqlite3
 from types import SimpleNamespace
 
+from pika.exceptions import ChannelClosedByBroker
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import TCP4ClientEndpoint
@@ -623,3 +624,164 @@ class SendTests(TestCase):
         await until(lambda: len(storedSeqs(db)) == 3000, 60)
         await until(lambda: vhost.queues() == {"rawlog": (0, 0)}, 30)
         self.assertEqual(storedSeqs(db), list(range(1, 3001)))
+
+
+class ChannelRecoveryTests(TestCase):
+    """
+    The broker ends a client's channel, or cancels its consumer, while the
+    connection stays up (issue 18): an operator deletes the queue, the
+    broker refuses an acknowledgement or a publish.  Both ends open a new
+    channel (the queue declared again) and the pipeline carries on.
+    """
+
+    timeout = 300
+
+    def setUp(self):
+        self.vhost = ScratchVhost(self)
+        self.logged = []
+        observer = lambda event: self.logged.append(formatEvent(event) or "")  # noqa: E731
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+
+    def pipeline(self, lines):
+        """
+        A raw-log BufferDaemon (SQLite store) consuming queue C{rawlog}, and
+        a forwarder publishing C{lines} of a log file to it, both built by
+        their taps and started.
+
+        @return: the log file's path, the database's path, the forwarder's
+            L{mice.services.broker.BrokerSender} and the daemon's
+            L{BrokerIntake}.
+        """
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        url, db = sqliteUrl(self)
+        conf = writeRawLogConfigs(os.path.join(directory, "bd"), url, batchSize=500)
+        with open(conf, "a") as f:
+            f.write(brokerSection(self.vhost.url, "rawlog"))
+        logPath = os.path.join(directory, "messages")
+        with open(logPath, "w") as f:
+            f.write(logLines(1, lines))
+        fwConf = writeForwarderConfig(os.path.join(directory, "fw"), [logPath],
+                                      stateDirectory=os.path.join(directory, "state"))
+        with open(fwConf) as f:
+            text = f.read()
+        with open(fwConf, "w") as f:
+            f.write(text.replace("SQLPORT = 0\n",
+                                 f"SQLPORT = 0\nAMQP = {self.vhost.url}\nQUEUE = rawlog\n"))
+        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+        daemon.startService()
+        self.addCleanup(daemon.stopService)
+        [intake] = [s for s in daemon if isinstance(s, BrokerIntake)]
+        forwarder = dataforwarder.buildForwarder(loadDataForwarder(fwConf), reactor)
+        forwarder.startService()
+        self.addCleanup(forwarder.stopService)
+        destination, = forwarder.destinations
+        return logPath, db, destination.sender, intake
+
+    def otherConnection(self):
+        """
+        A channel of a connection of the test's own (an operator's).
+        """
+        import pika
+
+        connection = pika.BlockingConnection(pika.URLParameters(self.vhost.url))
+        self.addCleanup(lambda: connection.is_open and connection.close())
+        return connection.channel()
+
+    def recoveryLines(self):
+        return [line for line in self.logged if "a new channel (the queue declared again)" in line]
+
+    async def test_queueDeletedMidStream(self):
+        """
+        A forwarder streams 9,000 lines through queue C{rawlog} to a
+        BufferDaemon; halfway, at a moment when it has no batch awaiting a
+        confirm, an operator deletes the queue (from a connection of their
+        own).  The daemon's consumer is cancelled and the forwarder's
+        next batches are returned unroutable: both open a new channel,
+        declare the queue again, and the stream carries on.  Every line not
+        yet confirmed at the deletion is stored exactly once; of those
+        confirmed, only the ones still ready in the queue (RabbitMQ destroys
+        them with it, C{queue.delete-ok}'s message count) may be missing.
+        """
+        logPath, db, sender, intake = self.pipeline(1500)
+        await until(lambda: len(storedSeqs(db)) == 1500, 60)
+        operator = self.otherConnection()
+        written = 1500
+        deleted = None
+        while written < 9000:
+            with open(logPath, "a") as f:
+                f.write(logLines(written + 1, 250))
+            written += 250
+            await until(lambda: sender.pendingRecords < 250, 30)
+            if deleted is None and written >= 4500 and not sender.pendingBatches:
+                # Nothing in flight: what the broker has confirmed is the
+                # first acknowledgedRecords lines, and nothing else can be
+                # confirmed for the queue that goes.
+                confirmed = sender.acknowledgedRecords
+                storedBefore = set(storedSeqs(db))
+                deleted = operator.queue_delete("rawlog").method.message_count
+        self.assertIsNotNone(deleted, "the forwarder never caught up to delete mid-stream")
+        await until(lambda: len(set(storedSeqs(db))) >= 9000 - (confirmed - len(storedBefore))
+                    and not sender.pendingBatches, 120)
+        await until(lambda: self.vhost.queues() == {"rawlog": (0, 0)}, 60)
+        seqs = storedSeqs(db)
+        self.assertEqual(len(seqs), len(set(seqs)), "a line stored twice")
+        self.assertTrue(set(range(confirmed + 1, 9001)) <= set(seqs),
+                        "a line not confirmed at the deletion is missing")
+        missing = set(range(1, 9001)) - set(seqs)
+        self.assertTrue(missing <= set(range(1, confirmed + 1)) - storedBefore)
+        if not deleted:
+            self.assertEqual(missing, set())
+        # Both ends said so, naming the broker and the queue.
+        self.assertTrue(any("consumer cancelled by the broker" in line and
+                            "broker 127.0.0.1:5672" in line and "queue rawlog" in line
+                            for line in self.recoveryLines()), self.recoveryLines())
+
+    async def test_intakeChannelClosedByBroker(self):
+        """
+        The broker closes the consumer's channel (406 PRECONDITION_FAILED:
+        an acknowledgement of a delivery it never made): the intake opens a
+        new one, and what comes next is stored.
+        """
+        logPath, db, sender, intake = self.pipeline(1000)
+        await until(lambda: len(storedSeqs(db)) == 1000 and intake.connected, 60)
+        channel = intake.channel
+        channel.basic_ack(10 ** 6)
+        await until(lambda: channel.is_closed, 30)
+        with open(logPath, "a") as f:
+            f.write(logLines(1001, 2000))
+        await until(lambda: len(storedSeqs(db)) >= 3000, 60)
+        self.assertEqual(storedSeqs(db), list(range(1, 3001)))
+        self.assertIsNot(intake.channel, channel)
+        [line] = [line for line in self.recoveryLines() if "406 PRECONDITION_FAILED" in line]
+        self.assertIn("broker 127.0.0.1:5672", line)
+        self.assertNotIn("guest", line)
+
+    async def test_senderChannelClosedByBroker(self):
+        """
+        The broker closes the publisher's channel (404 NOT_FOUND: a publish
+        to an exchange that does not exist) while batches await their
+        confirms: the sender opens a new channel and publishes them again;
+        every line is stored once.
+        """
+        logPath, db, sender, intake = self.pipeline(1000)
+        await until(lambda: len(storedSeqs(db)) == 1000 and sender.connected
+                    and not sender.pendingBatches, 60)
+        channel = sender.channel
+        # A batch as the forwarder submits them, published at once, then
+        # the publish the broker refuses, in the same reactor turn: the
+        # batch's confirm cannot have come.
+        confirmed = sender.submit(logPath, 100001, HOST, [
+            ["2026-11-22", "10:00:00", f"extra line {n}", ""] for n in range(10)])
+        refused = channel.basic_publish("no-such-exchange", "x", b"")
+        self.assertEqual(sender.pendingBatches, 1)
+        await until(lambda: channel.is_closed, 30)
+        self.failureResultOf(refused).trap(ChannelClosedByBroker)
+        with open(logPath, "a") as f:
+            f.write(logLines(1001, 2000))
+        await confirmed
+        await until(lambda: len(storedSeqs(db)) >= 3010 and not sender.pendingBatches, 60)
+        self.assertEqual(storedSeqs(db), list(range(1, 3001)) + list(range(100001, 100011)))
+        [line] = [line for line in self.recoveryLines() if "404 NOT_FOUND" in line]
+        self.assertIn("unconfirmed batches will be published again", line)

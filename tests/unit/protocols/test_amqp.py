@@ -101,3 +101,63 @@ class DeliveryTests(SynchronousTestCase):
     def test_quorumByDefault(self):
         target = amqp.BrokerTarget(amqp.parseAmqpUrl("amqp://mq"), "q")
         self.assertEqual(target.queueArguments(), {"x-queue-type": "quorum"})
+
+
+class AfterChannelErrorTests(SynchronousTestCase):
+    """
+    L{amqp.afterChannelError}: what a client does once the broker ended its
+    channel or cancelled its consumer, code by code, and the backoff.
+    """
+
+    def test_channelErrorsReopen(self):
+        """
+        Every channel-level code (a queue deleted under a publisher: 312; a
+        permission: 403; no such queue or exchange: 404; a queue used
+        exclusively: 405; an unknown delivery tag or other queue arguments:
+        406) opens a new channel after 0.5 s, the broker's text in the
+        reason once.
+        """
+        for code, name in [(311, "CONTENT_TOO_LARGE"), (312, "NO_ROUTE"),
+                           (313, "NO_CONSUMERS"), (403, "ACCESS_REFUSED"),
+                           (404, "NOT_FOUND"), (405, "RESOURCE_LOCKED"),
+                           (406, "PRECONDITION_FAILED")]:
+            plan = amqp.afterChannelError(code, f"{name} - what the broker says", 0)
+            self.assertEqual(plan, amqp.ChannelPlan(
+                amqp.REOPEN, 0.5, f"{code} {name} - what the broker says"), code)
+
+    def test_consumerCancelled(self):
+        plan = amqp.afterChannelError(amqp.CONSUMER_CANCELLED, "", 0)
+        self.assertEqual(plan, amqp.ChannelPlan(
+            amqp.REOPEN, 0.5, "consumer cancelled by the broker (basic.cancel)"))
+
+    def test_nacked(self):
+        """
+        A batch the broker nacked (no code): a new channel, the text said.
+        """
+        self.assertEqual(amqp.afterChannelError(None, "batch 3 nacked", 0),
+                         amqp.ChannelPlan(amqp.REOPEN, 0.5, "batch 3 nacked"))
+
+    def test_unknownCode(self):
+        self.assertEqual(amqp.afterChannelError(499, "odd", 1),
+                         amqp.ChannelPlan(amqp.REOPEN, 1.0, "499 unknown reply code - odd"))
+
+    def test_connectionErrorsReconnect(self):
+        """
+        A code that ends the connection is the reconnect's business.
+        """
+        for code in (320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541):
+            plan = amqp.afterChannelError(code, "CONNECTION_FORCED - shutdown", 3)
+            self.assertEqual((plan.action, plan.delay), (amqp.RECONNECT, 0.0), code)
+
+    def test_closedByClient(self):
+        self.assertEqual(amqp.afterChannelError(amqp.CLOSED_BY_CLIENT, "Normal shutdown", 0),
+                         amqp.ChannelPlan(amqp.IGNORE, 0.0,
+                                          "closed by this client (Normal shutdown)"))
+
+    def test_backoff(self):
+        """
+        0.5 s doubling with every channel ended in a row, up to 30 s.
+        """
+        self.assertEqual([amqp.afterChannelError(404, "x", n).delay for n in range(9)],
+                         [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0])
+        self.assertEqual(amqp.afterChannelError(404, "x", 10 ** 6).delay, 30.0)
