@@ -594,6 +594,21 @@ class ExtractTests(SynchronousTestCase):
                                     " 2001:db8::1")
         self.assertEqual((sources[0].address, targets[0].user), ("2001:db8::1", "oracle"))
 
+    def test_sameLineOtherHosts(self):
+        """
+        What is read from a line is kept for the next call on it: another
+        client's host name and address are that call's alone.
+        """
+        line = "Nov 22 10:00:01 gate sshd[7]: Accepted password for bob from 10.1.2.3 port 2"
+        first = nodesFor(line, "gate", "10.0.0.5")
+        self.assertEqual(nodesFor(line)[1], (Node(user="bob", process="sshd", pid=7,
+                                                  service="ssh"),))
+        self.assertEqual(nodesFor(line, None, "10.0.0.6")[1][0].address, "10.0.0.6")
+        self.assertEqual(nodesFor(line, "gate", "10.0.0.5"), first)
+        self.assertEqual(first[1][0].hostname, "gate")
+        self.assertEqual(nodesFor("x", None, "not an address"), ((), ()))
+        self.assertEqual(nodesFor("x", "h", "not an address"), ((), (Node(hostname="h"),)))
+
     def test_su(self):
         sources, targets = nodesFor("Nov 22 10:00:06 gate su: FAILED SU (to root) bob on"
                                     " /dev/pts/1")
