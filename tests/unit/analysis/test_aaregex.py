@@ -537,6 +537,26 @@ class HyperscanEmptyMatchTests(SynchronousTestCase):
                              [naiveMatches(self.settings, line) for line in lines], strategy)
 
 
+class GlobalFlagsTests(SynchronousTestCase):
+    def test_everyStrategy(self):
+        """
+        A pattern with global flags (C{(?i)...}) is matched by every
+        strategy (the alternation's gate could not be compiled, and the
+        matcher raised).
+        """
+        settings = loadAaRegex(writeConfig(self, _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuS_Rule = "(?i)accepted password"
+AuF_Rule = "Failed password"
+"""))
+        lines = [SSH_FAILED, SSH_ACCEPTED, SSH_ACCEPTED.upper(), "x"]
+        expected = [naiveMatches(settings, line) for line in lines]
+        self.assertEqual([len(m) for m in expected], [1, 1, 1, 0])
+        for strategy in ("literal", "alternation", "contains"):
+            self.assertEqual(AaRegexMatcher(settings, strategy).matchLines(lines), expected,
+                             strategy)
+
+
 class HyperscanPythonOnlyTests(SynchronousTestCase):
     """
     Patterns PCRE reads otherwise than C{re} are left to C{re}: C{\\v}
