@@ -313,6 +313,17 @@ class _Rule:
         return False
 
 
+class _EveryLine:
+    """A gate that lets every line through (L{AaRegexMatcher}'s C{alternation})."""
+
+    @staticmethod
+    def search(line):
+        return True
+
+
+_EVERY_LINE = _EveryLine()
+
+
 #: The strategies L{AaRegexMatcher} can use (all give the same results).
 STRATEGIES = ("literal", "alternation", "contains", "hyperscan")
 
@@ -415,8 +426,14 @@ class AaRegexMatcher:
         self._orders = {}
         if strategy == "alternation":
             alternatives = [p.regex.pattern for p in patterns]
-            self._gate = (re.compile("|".join(f"(?:{p})" for p in alternatives))
-                          if alternatives else None)
+            self._gate = None
+            if alternatives:
+                try:
+                    self._gate = re.compile("|".join(f"(?:{p})" for p in alternatives))
+                except re.error:
+                    # A pattern with global flags ((?i)...) cannot be an
+                    # alternative: every line tries every rule.
+                    self._gate = _EVERY_LINE
         elif strategy == "hyperscan":
             self._hyperscan = _HyperscanLiterals(literals) if literals else None
             # The rules themselves in one Hyperscan database: a batch is one

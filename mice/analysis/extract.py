@@ -188,6 +188,13 @@ def _client(line):
     return None
 
 
+#: What L{nodesFor} read from recent lines (C{mice analyze} makes an alert
+#: of each rule set for many lines, the agents one per rule a line matches):
+#: bounded, cleared when full.
+_known = {}
+_KNOWN_LINES = 2048
+
+
 def nodesFor(line, hostname=None, ip=None):
     """
     The source and target L{Node}s of C{line}.
@@ -196,6 +203,31 @@ def nodesFor(line, hostname=None, ip=None):
     @param ip: its address.
     @return: C{(sources, targets)}: tuples of at most one L{Node} each,
         empty when nothing is known.
+    """
+    known = _known.get(line)
+    if known is None:
+        if len(_known) >= _KNOWN_LINES:
+            _known.clear()
+        known = _known[line] = _lineNodes(line)
+    sources, target, targets = known
+    if "address" in target or not (ip or hostname):
+        return sources, targets
+    # The client's host is the target when the line names no address.
+    target = dict(target)
+    if ip:
+        value = address(ip)
+        if value is not None:
+            target["address"] = value
+    if hostname:
+        target["hostname"] = hostname
+    return sources, (_node(target),) if target else ()
+
+
+def _lineNodes(line):
+    """
+    C{(sources, target, targets)}: what L{nodesFor} reads from C{line}
+    alone: the sources, the target's fields (not to be changed: shared)
+    and the targets they make.
     """
     source = {}
     target = {}
@@ -261,14 +293,8 @@ def nodesFor(line, hostname=None, ip=None):
                 source["port"] = port
             if user is not None:
                 source["user"] = user
-    if "address" not in target:
-        if ip:
-            target["address"] = address(ip) or None
-        if hostname:
-            target["hostname"] = hostname
-    if target.get("address", 0) is None:
-        del target["address"]
-    return (_node(source),) if source else (), (_node(target),) if target else ()
+    return ((_node(source),) if source else (), target,
+            (_node(target),) if target else ())
 
 
 def addressesFor(line, hostname=None, ip=None):

@@ -11,6 +11,9 @@ import os
 from collections import defaultdict
 from typing import NamedTuple
 
+from mice.analysis.logids import isAddress, syslogHost
+from mice.record import LogRecord
+
 
 def zoneNamed(name):
     """
@@ -370,6 +373,7 @@ class OfflineAnalysis:
                                     else "MICE-LogIDS")
             self._logidsMessageId = logidsSettings.alertId if logidsSettings is not None else 1
             self._logidsRoutes = (logidsSettings is None or logidsSettings.sendTo in "MB")
+            self._makeLogIdsAlert = None
             if self.perf is not None:
                 self.perf.timeEngine(logids)
         self.correlator = None
@@ -500,8 +504,6 @@ class OfflineAnalysis:
 
     def _record(self, line, number):
         """The L{LogRecord} of a line, as the DataForwarder would ship it."""
-        from mice.record import LogRecord
-
         when = self._stamp(line) or ("", "")
         return LogRecord("mice-analyze", self.stream, number, "", "", "", "", "", "",
                          when[0], when[1], line, "")
@@ -574,10 +576,12 @@ class OfflineAnalysis:
                                            application)
 
     def _logidsAlerts(self, line, index, number, actions, feed, application=None):
-        from mice.analysis.logids import isAddress, syslogHost
-        from mice.postproc.aarules import makeLogIdsAlert
-        from mice.record import LogRecord
+        makeLogIdsAlert = self._makeLogIdsAlert
+        if makeLogIdsAlert is None:
+            # Once, not per alert: the agent's module, imported when needed.
+            from mice.postproc.aarules import makeLogIdsAlert
 
+            self._makeLogIdsAlert = makeLogIdsAlert
         host = syslogHost(line) or ""
         ip = self.ip if self.ip is not None else (host if isAddress(host) else "")
         logids = self.engine.recordFor(line, ip, self.stream, host, application)

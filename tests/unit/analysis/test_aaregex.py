@@ -537,6 +537,26 @@ class HyperscanEmptyMatchTests(SynchronousTestCase):
                              [naiveMatches(self.settings, line) for line in lines], strategy)
 
 
+class GlobalFlagsTests(SynchronousTestCase):
+    def test_everyStrategy(self):
+        """
+        A pattern with global flags (C{(?i)...}) is matched by every
+        strategy (the alternation's gate could not be compiled, and the
+        matcher raised).
+        """
+        settings = loadAaRegex(writeConfig(self, _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuS_Rule = "(?i)accepted password"
+AuF_Rule = "Failed password"
+"""))
+        lines = [SSH_FAILED, SSH_ACCEPTED, SSH_ACCEPTED.upper(), "x"]
+        expected = [naiveMatches(settings, line) for line in lines]
+        self.assertEqual([len(m) for m in expected], [1, 1, 1, 0])
+        for strategy in ("literal", "alternation", "contains"):
+            self.assertEqual(AaRegexMatcher(settings, strategy).matchLines(lines), expected,
+                             strategy)
+
+
 class HyperscanPythonOnlyTests(SynchronousTestCase):
     """
     Patterns PCRE reads otherwise than C{re} are left to C{re}: C{\\v}
@@ -593,6 +613,21 @@ class ExtractTests(SynchronousTestCase):
         sources, targets = nodesFor("Nov 22 10:00:01 gate sshd[7]: Invalid user oracle from"
                                     " 2001:db8::1")
         self.assertEqual((sources[0].address, targets[0].user), ("2001:db8::1", "oracle"))
+
+    def test_sameLineOtherHosts(self):
+        """
+        What is read from a line is kept for the next call on it: another
+        client's host name and address are that call's alone.
+        """
+        line = "Nov 22 10:00:01 gate sshd[7]: Accepted password for bob from 10.1.2.3 port 2"
+        first = nodesFor(line, "gate", "10.0.0.5")
+        self.assertEqual(nodesFor(line)[1], (Node(user="bob", process="sshd", pid=7,
+                                                  service="ssh"),))
+        self.assertEqual(nodesFor(line, None, "10.0.0.6")[1][0].address, "10.0.0.6")
+        self.assertEqual(nodesFor(line, "gate", "10.0.0.5"), first)
+        self.assertEqual(first[1][0].hostname, "gate")
+        self.assertEqual(nodesFor("x", None, "not an address"), ((), ()))
+        self.assertEqual(nodesFor("x", "h", "not an address"), ((), (Node(hostname="h"),)))
 
     def test_su(self):
         sources, targets = nodesFor("Nov 22 10:00:06 gate su: FAILED SU (to root) bob on"
