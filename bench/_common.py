@@ -192,7 +192,7 @@ def makeStore(kind, directory):
     return SQLiteStore(directory) if kind == "sqlite" else MariaDBStore(directory)
 
 
-def measureChild(command, cwd=None, stdout=None, stderr=None):
+def measureChild(command, cwd=None, stdout=None, stderr=None, env=None):
     """
     Run C{command} to its end and measure it.
 
@@ -201,7 +201,7 @@ def measureChild(command, cwd=None, stdout=None, stderr=None):
         C{ru_maxrss} starts from the (larger) process it was forked from.
     """
     began = time.perf_counter()
-    child = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=cwd)
+    child = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=cwd, env=env)
     rss = 0
     while True:
         try:

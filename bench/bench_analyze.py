@@ -8,13 +8,19 @@ every match -- and peak RSS.
         [--rules seed|200|both] [--strategy literal|alternation|contains|hyperscan|all]
         [--batch 32768] [--cli] [--agent RECORDS]
     python bench/bench_analyze.py --whole [--corpus corpus.log | --lines 1000000]
+        [--baseline CHECKOUT [--rounds 3]]
 
 C{--whole} times the whole C{mice analyze FILE --json} process with the
 default content (the M-ICE rules, the LogIDS rules and the correlation
 rules: what mice-allinone runs), checks that the pure-Python scan prints
 the same bytes, and runs prelude-lml (stock rules, batch mode, no manager)
 and fail2ban-regex (sshd filter) beside it on the file's first 200,000
-lines, printing the ratio of lines per CPU second.
+lines, printing the ratio of lines per CPU second.  With C{--baseline}
+(a checkout of other code, such as main's: C{git worktree add /tmp/base
+main}), it runs that code's C{mice analyze} and this one's in turn,
+C{--rounds} times each, and prints the CPU time of each run, the ratio
+of the medians and whether the outputs (C{--json}, and the listing) are
+the same bytes; nothing else.
 
 The lines come from C{bench/gencorpus.py} (seed 1) unless C{--corpus} names
 a file.  C{--rules seed} is C{etc/mice/mice_mod_pop_aa_regex.conf};
@@ -415,6 +421,54 @@ def runWhole(corpus, lines, directory, others=200000):
               f" {load()}", flush=True)
 
 
+def runBaseline(corpus, lines, directory, baseline, rounds=3):
+    """
+    C{mice analyze FILE --json} with the default content, this checkout's
+    and C{baseline}'s (another checkout) in turn, C{rounds} times each:
+    the CPU seconds of every run, the ratio of the medians (the baseline's
+    over ours: above 1, ours is quicker), and whether both print the same
+    bytes, with C{--json} and without (the listing).
+    """
+    import hashlib
+    import statistics
+
+    def mice(root, name, *options):
+        out = os.path.join(directory, f"out-{name}")
+        env = dict(os.environ, PYTHONPATH=root)
+        with open(out, "wb") as f:
+            status, elapsed, cpu, rss = measureChild(
+                [sys.executable, "-m", "mice.cli", "analyze", corpus, "--tz", "UTC", *options],
+                cwd=root, stdout=f, stderr=subprocess.DEVNULL, env=env)
+        with open(out, "rb") as f:
+            # The LogIDS rules are named by their file's path, in the checkout.
+            text = f.read().replace(os.path.join(root, "mice").encode(), b"mice")
+        return status, cpu, rss, hashlib.sha256(text).hexdigest()[:16]
+
+    baseline = os.path.abspath(baseline)
+    cpus = {"ours": [], "baseline": []}
+    digests = {"ours": set(), "baseline": set()}
+    for number in range(rounds):
+        for name, root in (("baseline", baseline), ("ours", ROOT)):
+            status, cpu, rss, digest = mice(root, name, "--json")
+            cpus[name].append(cpu)
+            digests[name].add(digest)
+            print(f"baseline_run={number + 1} code={name} root={root} status={status}"
+                  f" cpu_seconds={cpu:.2f} cpu_lines_per_second={lines / cpu:.0f}"
+                  f" peak_rss_mib={rss / 2 ** 20:.1f} output_sha256={digest} {load()}",
+                  flush=True)
+    listing = {name: mice(root, name + "-listing")[3]
+               for name, root in (("baseline", baseline), ("ours", ROOT))}
+    ours, theirs = statistics.median(cpus["ours"]), statistics.median(cpus["baseline"])
+    same = len(digests["ours"] | digests["baseline"]) == 1
+    print(f"baseline=summary lines={lines} rounds={rounds} ours_cpu_median={ours:.2f}"
+          f" baseline_cpu_median={theirs:.2f} ours_cpu_lines_per_second={lines / ours:.0f}"
+          f" baseline_cpu_lines_per_second={lines / theirs:.0f}"
+          f" cpu_ratio_baseline_to_ours={theirs / ours:.3f}"
+          f" same_json_bytes={'yes' if same else 'NO'}"
+          f" same_listing_bytes={'yes' if listing['ours'] == listing['baseline'] else 'NO'}"
+          f" {load()}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--lines", type=int, default=1000000)
@@ -431,7 +485,14 @@ def main(argv=None):
     parser.add_argument("--agent", type=int, default=0, metavar="RECORDS",
                         help="also measure alerts per second through the agent's"
                              " post-processor, on this many records")
+    parser.add_argument("--baseline", metavar="CHECKOUT",
+                        help="with --whole: time this checkout's mice analyze against"
+                             " CHECKOUT's (main's, say), in turn, and compare their output")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --baseline: runs of each (default 3)")
     options = parser.parse_args(argv)
+    if options.baseline and not options.whole:
+        parser.error("--baseline goes with --whole")
 
     if options.whole:
         with tempfile.TemporaryDirectory() as directory:
@@ -443,7 +504,10 @@ def main(argv=None):
                         f.write(line + "\n")
             with open(corpus, "rb") as f:
                 lines = sum(1 for _ in f)
-            runWhole(corpus, lines, directory)
+            if options.baseline:
+                runBaseline(corpus, lines, directory, options.baseline, options.rounds)
+            else:
+                runWhole(corpus, lines, directory)
         return
     if options.corpus:
         lines = corpusLines(options.corpus, options.lines)

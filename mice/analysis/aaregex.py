@@ -200,8 +200,11 @@ def analysePattern(pattern):
     factor = _sequenceFactor(items)
     if factor is None or "" in factor:
         return None, False
+    # A literal with a newline is found across two lines of a batch, never
+    # in one line: it is no match by itself.
     pure = (len(factor) == 1 and bool(items)
-            and all(op is _sre_constants.LITERAL for op, _ in items))
+            and all(op is _sre_constants.LITERAL for op, _ in items)
+            and "\n" not in next(iter(factor)))
     return factor, pure
 
 
@@ -796,8 +799,83 @@ class _HyperscanLiterals:
 _HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]+")
 #: Python spellings Hyperscan (PCRE) reads otherwise or not at all: C{\A}
 #: and C{\Z} (the buffer's ends, not the line's), C{{,n}} (a literal in
-#: PCRE), the C{a}, C{L} and C{u} flags.
-_HS_PYTHON_ONLY = re.compile(r"\\[AZ]|\{,|\(\?[imsx]*[aLu]")
+#: PCRE), the C{a}, C{L} and C{u} flags, C{\v} (PCRE's vertical spaces, the
+#: newline and C{\r} among them; Python's vertical tab) and a C{[} in a
+#: class before C{:}, C{.} or C{=} (PCRE's C{[:alpha:]}, Python's characters).
+_HS_PYTHON_ONLY = re.compile(r"\\[AZv]|\{,|\(\?[imsx]*[aLu]|\[[^\]]*\[[:.=]")
+
+
+def _matchesNewline(pattern, flags=0):
+    """
+    Whether a match of C{pattern} could hold a newline (which no line
+    does): then a Hyperscan report in a batch of lines may be a match
+    across two of them.  C{True} when in doubt.
+    """
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+    except Exception:
+        return True
+    return _itemsMatchNewline(parsed.data, bool(parsed.state.flags & re.DOTALL))
+
+
+_NEWLINE_CATEGORIES = frozenset({
+    _sre_constants.CATEGORY_SPACE, _sre_constants.CATEGORY_NOT_DIGIT,
+    _sre_constants.CATEGORY_NOT_WORD, _sre_constants.CATEGORY_LINEBREAK,
+    _sre_constants.CATEGORY_UNI_SPACE, _sre_constants.CATEGORY_UNI_NOT_DIGIT,
+    _sre_constants.CATEGORY_UNI_NOT_WORD, _sre_constants.CATEGORY_UNI_LINEBREAK})
+_REPEAT_OPS = tuple(op for op in (
+    _sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT,
+    getattr(_sre_constants, "POSSESSIVE_REPEAT", None)) if op is not None)
+
+
+def _inHoldsNewline(items):
+    negate = False
+    held = False
+    for op, av in items:
+        if op is _sre_constants.NEGATE:
+            negate = True
+        elif op is _sre_constants.LITERAL:
+            held = held or av == 10
+        elif op is _sre_constants.RANGE:
+            held = held or av[0] <= 10 <= av[1]
+        elif op is _sre_constants.CATEGORY:
+            held = held or av in _NEWLINE_CATEGORIES
+        else:
+            return True
+    return held != negate
+
+
+def _itemsMatchNewline(items, dotall):
+    for op, av in items:
+        if op is _sre_constants.LITERAL:
+            if av == 10:
+                return True
+        elif op is _sre_constants.AT:
+            continue
+        elif op is _sre_constants.NOT_LITERAL:
+            if av != 10:
+                return True
+        elif op is _sre_constants.ANY:
+            if dotall:
+                return True
+        elif op is _sre_constants.IN:
+            if _inHoldsNewline(av):
+                return True
+        elif op is _sre_constants.SUBPATTERN:
+            group, addFlags, delFlags, sub = av
+            inner = (dotall or bool(addFlags & re.DOTALL)) and not delFlags & re.DOTALL
+            if _itemsMatchNewline(sub.data, inner):
+                return True
+        elif op is _sre_constants.BRANCH:
+            if any(_itemsMatchNewline(branch.data, dotall) for branch in av[1]):
+                return True
+        elif op in _REPEAT_OPS:
+            if _itemsMatchNewline(av[2].data, dotall):
+                return True
+        else:
+            # Back references, look-arounds, conditionals: in doubt.
+            return True
+    return False
 
 
 def _hasSeparator(data):
@@ -840,7 +918,12 @@ class HyperscanPatterns:
     """
     The patterns of a matcher in one Hyperscan database, for a batch of
     lines joined by newlines: C{scan} gives C{(offset, pattern)} for each
-    place a pattern's match may end (the byte before C{offset}).
+    place a pattern's match may end (C{offset} is just past its last byte,
+    Hyperscan's end offset).  A line's matches end from its first byte's
+    offset (an empty match at its start: C{^}, C{^$} on an empty line) up
+    to its newline's, so the line of a report is the one whose span
+    C{[start, newline]} holds C{offset}; the byte before it would be the
+    previous line's newline for an empty match at a line's start.
 
     Compiled in prefilter mode (C{HS_FLAG_PREFILTER}: a construct Hyperscan
     lacks, such as a back reference, is widened, so it may report a line
@@ -849,14 +932,21 @@ class HyperscanPatterns:
     across lines: C{re} confirms every line that is not certain.
     C{patterns} are those that compiled; a pattern Hyperscan cannot read
     as C{re} does is left out (and the matcher keeps its other scan).
+
+    C{exact} (indexes of C{patterns}) asks for those patterns to be
+    compiled as they are, not in prefilter mode, where Hyperscan can, and
+    where no match of theirs can hold a newline (L{_matchesNewline}): a
+    report of one of them in a line is then a match of C{re} in the line,
+    on the lines L{linesOf} does not call unsure.  C{self.exact} holds the
+    indexes in C{self.patterns} of those compiled so.
     """
 
-    def __init__(self, patterns):
+    def __init__(self, patterns, exact=()):
         import hyperscan
 
-        flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
+        prefilter = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
         usable = []
-        for pattern in patterns:
+        for index, pattern in enumerate(patterns):
             text = pattern.regex.pattern
             if not text.isascii() or _HS_PYTHON_ONLY.search(text) or pattern.regex.flags & (
                     re.ASCII | re.LOCALE | re.VERBOSE):
@@ -865,12 +955,16 @@ class HyperscanPatterns:
                 text = "(?i)" + text
             if pattern.regex.flags & re.DOTALL:
                 text = "(?s)" + text
-            usable.append((pattern, text.encode("ascii")))
+            flags = prefilter
+            if index in exact and not _matchesNewline(pattern.regex.pattern,
+                                                      pattern.regex.flags):
+                flags = hyperscan.HS_FLAG_MULTILINE
+            usable.append((pattern, text.encode("ascii"), flags))
 
         def compiled(chosen, cached=True):
             # Kept on disk (hyperscancache): compiling is most of the start.
-            return compileDatabase([text for _, text in chosen], range(len(chosen)),
-                                   [flags] * len(chosen),
+            return compileDatabase([text for _, text, _ in chosen], range(len(chosen)),
+                                   [flags for _, _, flags in chosen],
                                    directory=None if cached else "")
 
         self._db = None
@@ -878,24 +972,29 @@ class HyperscanPatterns:
             try:
                 self._db = compiled(usable)
             except hyperscan.error:
-                # Leave out those Hyperscan cannot read, one by one.
+                # Leave out those Hyperscan cannot read, one by one; one it
+                # cannot read exactly may do in prefilter mode.
                 kept = []
                 for one in usable:
-                    try:
-                        compiled([one], cached=False)
-                    except hyperscan.error:
-                        continue
-                    kept.append(one)
+                    for flags in dict.fromkeys((one[2], prefilter)):
+                        try:
+                            compiled([(one[0], one[1], flags)], cached=False)
+                        except hyperscan.error:
+                            continue
+                        kept.append((one[0], one[1], flags))
+                        break
                 usable = kept
                 self._db = compiled(usable) if usable else None
-        self.patterns = tuple(pattern for pattern, _ in usable)
+        self.patterns = tuple(pattern for pattern, _, _ in usable)
+        self.exact = frozenset(i for i, (_, _, flags) in enumerate(usable)
+                               if not flags & hyperscan.HS_FLAG_PREFILTER)
 
     def scan(self, data):
         hits = []
         append = hits.append
 
         def onMatch(ident, start, end, flags, context):
-            append((end - 1, ident))
+            append((end, ident))
 
         if self._db is not None:
             self._db.scan(data, match_event_handler=onMatch)
@@ -908,8 +1007,8 @@ class HyperscanPatterns:
         some pattern may match to the set of those patterns' indexes in
         C{patterns}; C{unsure} holds the lines where Hyperscan could read a
         pattern otherwise than C{re} (not ASCII, or with a character C{re}
-        takes for a space and Hyperscan does not): they are not in
-        C{found}, and the caller tries them another way.
+        takes for a space and Hyperscan does not, or an empty last line):
+        they are not in C{found}, and the caller tries them another way.
         """
         data, ends = _encodedLines(text)
         found = {}
@@ -927,8 +1026,14 @@ class HyperscanPatterns:
         unsure = ()
         if not data.isascii() or _hasSeparator(data):
             unsure = {locate(ends, unusual.start()) for unusual in _HS_UNSURE.finditer(data)}
-            for i in unsure:
-                found.pop(i, None)
+        if not lines[-1]:
+            # An empty last line is the end of the buffer after a newline,
+            # where Hyperscan's multi-line ^ (PCRE's) does not match: ^ and
+            # ^$ would miss it.
+            unsure = set(unsure)
+            unsure.add(len(lines) - 1)
+        for i in unsure:
+            found.pop(i, None)
         return found, unsure
 
 

@@ -1941,9 +1941,12 @@ class LogIdsEngine:
 
     def _blockScanner(self, stream):
         """
-        C{(scan, blocks, last)} for the blocks of C{stream}: the Hyperscan
-        patterns of their C{match} regexes in file order, their plans, and
-        the plan of a line none selects; C{None} without Hyperscan.
+        C{(scan, blocks, last, first, exact)} for the blocks of C{stream}:
+        the Hyperscan patterns of the statements' widened regexes (the
+        first C{first}) and of the blocks' C{match} regexes in file order,
+        the blocks' plans, the plan of a line none selects, and for each
+        block whether its regex was compiled exactly; C{None} without
+        Hyperscan.
         """
         try:
             from mice.analysis.aaregex import HyperscanPatterns
@@ -1961,20 +1964,26 @@ class LogIdsEngine:
         matching = [_Matching(plan.filter.match) for plan in blocks]
         statements = [_Matching(regex) for regex in self._statements]
         try:
-            scan = HyperscanPatterns(statements + matching)
+            # The blocks' regexes exactly where Hyperscan can: a line it
+            # finds one in is that block's without a search.
+            scan = HyperscanPatterns(statements + matching, exact=range(
+                len(statements), len(statements) + len(matching)))
             if len(scan.patterns) != len(statements) + len(matching):
                 # Without the statements' regexes (every statement then runs).
                 statements = []
-                scan = HyperscanPatterns(matching)
+                scan = HyperscanPatterns(matching, exact=range(len(matching)))
         except ImportError:
             return None
         if len(scan.patterns) != len(statements) + len(blocks):
             return None
-        return scan, tuple(blocks), last, len(statements)
+        first = len(statements)
+        exact = tuple(first + i in scan.exact for i in range(len(blocks)))
+        return scan, tuple(blocks), last, first, exact
 
     def _scanned(self, scanner, lines, text, stream, host):
-        # The scan's patterns: the statements' (0 .. first - 1), then the blocks'.
-        scan, blocks, last, first = scanner
+        # The scan's patterns: the statements' (0 .. first - 1), then the
+        # blocks' (exact[i]: block i's report is a match).
+        scan, blocks, last, first, exact = scanner
         found, unsure = scan.linesOf(lines, text)
         candidates = self._candidates(stream)
         get = found.get
@@ -1987,7 +1996,8 @@ class LogIdsEngine:
             maybe = nothing
             if named is not None:
                 for ident in sorted(named):
-                    if ident >= first and blocks[ident - first].search(line) is not None:
+                    if ident >= first and (exact[ident - first] or
+                                           blocks[ident - first].search(line) is not None):
                         plan = blocks[ident - first]
                         break
                 if first:

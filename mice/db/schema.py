@@ -711,7 +711,9 @@ def mysqlBatchStatements(table, groups):
 
     @param groups: C{(key, rows)} pairs: C{key} the batch's C{(origin,
         stream, hostname, domain, ip, osystem, release, version)}, C{rows}
-        C{(seq, date, time, fields, logline, signature)} tuples.
+        C{(seq, date, time, fields, logline, signature)} tuples; or
+        C{(key, rows, signatures)} triples (L{signedRows}), whose
+        signatures are stored instead of the rows' own, as they are.
     """
     head = "INSERT IGNORE INTO %s (%s) VALUES " % (
         quote(table), ", ".join(quote(c) for c in COLUMNS[table]))
@@ -719,10 +721,10 @@ def mysqlBatchStatements(table, groups):
     escape = mysqlEscape
     firewall = table == "firewall_line"
     values, size = [], 0
-    for key, rows in groups:
+    for key, rows, signed in map(signedRows, groups):
         keyText = "(%s,%s," % (mysqlLiteral(key[0]), mysqlLiteral(key[1]))
         hostText = "," + ",".join([mysqlLiteral(v) for v in key[2:]]) + ","
-        for seq, day, clock, fields, line, signature in rows:
+        for (seq, day, clock, fields, line, _), signature in rows:
             # A literal is never empty, so "or" only calls literal() on a miss.
             when = (cached(day) or literal(day)) + "," + (cached(clock) or literal(clock))
             if fields:
@@ -730,8 +732,13 @@ def mysqlBatchStatements(table, groups):
                 middle = fieldText + "," + when if firewall else when + "," + fieldText
             else:
                 middle = when
-            text = "%s%d%s%s,'%s',%s)" % (keyText, seq, hostText, middle, escape(line),
-                                           cached(signature) or literal(signature))
+            if signed:
+                # A signer's text: hex digits, ':' and '-', never escaped.
+                text = "%s%d%s%s,'%s','%s')" % (keyText, seq, hostText, middle, escape(line),
+                                                signature)
+            else:
+                text = "%s%d%s%s,'%s',%s)" % (keyText, seq, hostText, middle, escape(line),
+                                               cached(signature) or literal(signature))
             if values and size + len(text) > MYSQL_STATEMENT_BYTES:
                 yield head + ",".join(values)
                 values, size = [], 0
@@ -741,15 +748,32 @@ def mysqlBatchStatements(table, groups):
         yield head + ",".join(values)
 
 
+def _ownSignature(row):
+    return row[5]
+
+
+def signedRows(group):
+    """
+    C{(key, pairs, signed)} of a group of L{mysqlBatchStatements}: C{pairs}
+    gives each row and the signature to store with it (the row's own, or
+    the one beside it in a C{(key, rows, signatures)} triple: C{signed}).
+    """
+    if len(group) == 3:
+        key, rows, signatures = group
+        return key, zip(rows, signatures), True
+    key, rows = group
+    return key, zip(rows, map(_ownSignature, rows)), False
+
+
 def batchRows(table, groups):
     """
     The row tuples, in L{COLUMNS} order, of rows given as for
     L{mysqlBatchStatements}.
     """
     firewall = table == "firewall_line"
-    for key, rows in groups:
+    for key, rows, _ in map(signedRows, groups):
         keyHead, host = key[:2], key[2:]
-        for seq, day, clock, fields, line, signature in rows:
+        for (seq, day, clock, fields, line, _), signature in rows:
             if firewall:
                 yield keyHead + (seq,) + host + fields + (day, clock, line, signature)
             else:
@@ -816,13 +840,13 @@ def loadDataChunks(table, groups, limit=LOAD_DATA_CHARS):
     append = parts.append
     size = 0
     current = None
-    for key, rows in groups:
+    for key, rows, signed in map(signedRows, groups):
         if key != current and parts:
             yield current, "".join(parts)
             parts.clear()
             size = 0
         current = key
-        for seq, day, clock, fields, line, signature in rows:
+        for (seq, day, clock, fields, line, _), signature in rows:
             if fields:
                 # A field is empty only for "", which "or" merely recomputes.
                 fieldText = "\t".join([cached(v) or field(v) for v in fields])
@@ -832,8 +856,12 @@ def loadDataChunks(table, groups, limit=LOAD_DATA_CHARS):
                     middle = f"{day or null}\t{clock or null}\t{fieldText}"
             else:
                 middle = f"{day or null}\t{clock or null}"
-            text = (f"{seq}\t{middle}\t{escape(line)}\t"
-                    f"{escape(signature) if signature else ''}\n")
+            if signed:
+                # A signer's text: hex digits, ':' and '-', never escaped.
+                text = f"{seq}\t{middle}\t{escape(line)}\t{signature}\n"
+            else:
+                text = (f"{seq}\t{middle}\t{escape(line)}\t"
+                        f"{escape(signature) if signature else ''}\n")
             size += len(text)
             if size > limit and parts:
                 yield key, "".join(parts)

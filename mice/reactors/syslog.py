@@ -44,7 +44,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.interfaces import IReaction
-from mice.reactors.syslogformat import formatAlert, frame, parseTarget
+from mice.reactors.syslogformat import formatAlert, formatAlerts, frame, parseTarget
 
 
 class SyslogUnavailable(Exception):
@@ -168,6 +168,33 @@ class DatagramTarget:
             self._waiting.append((d, data))
             return d
         return self._connect().addCallback(self._sendNow, data, True)
+
+    def sendMany(self, datagrams):
+        """
+        L{send} each of C{datagrams}, in order: straight onto the socket
+        while it takes them (no Deferred each); from the first the receiver
+        has no room for (or any other error) on, through L{send}.
+
+        @return: a L{Deferred} firing with a list: each datagram's length,
+            or the L{Failure} of its L{send}.
+        """
+        sock = self._socket
+        if sock is None or self._waiting:
+            return self._sendEach(datagrams)
+        sent = []
+        for data in datagrams:
+            try:
+                sock.send(data)
+            except OSError:
+                # A full queue waits, a stale socket is connected again,
+                # anything else fails: what L{send} does with one.
+                return self._sendEach(datagrams[len(sent):], sent)
+            sent.append(len(data))
+        return succeed(sent)
+
+    def _sendEach(self, datagrams, sent=()):
+        d = DeferredList([self.send(data) for data in datagrams], consumeErrors=True)
+        return d.addCallback(lambda results: list(sent) + [value for _, value in results])
 
     def _wait(self, sock, data):
         """Hold C{data} until C{sock} is writable (L{patience} at most)."""
@@ -468,8 +495,37 @@ class SyslogReaction:
         @return: a L{Deferred} firing with each alert's outcome, in order:
             its text, or a L{Failure}.
         """
-        d = DeferredList([self.react(routed) for routed in routedAlerts], consumeErrors=True)
-        return d.addCallback(lambda results: [outcome for _, outcome in results])
+        sendMany = getattr(self.target, "sendMany", None)
+        if sendMany is None:
+            d = DeferredList([self.react(routed) for routed in routedAlerts],
+                             consumeErrors=True)
+            return d.addCallback(lambda results: [outcome for _, outcome in results])
+        lines = self.formatLines(routedAlerts)
+        kind, framing = self.kind, self.settings.framing
+        target = str(self.target)
+
+        def outcomes(results):
+            out = []
+            for line, result in zip(lines, results):
+                if isinstance(result, int):
+                    self.sent += 1
+                    out.append(f"sent {len(line)} bytes to {target}")
+                else:
+                    self.failed += 1
+                    out.append(result)
+            return out
+
+        return sendMany([frame(line, kind, framing) for line in lines]).addCallback(outcomes)
+
+    def formatLines(self, routedAlerts):
+        """L{formatLine} of each of C{routedAlerts}, at one time."""
+        settings = self.settings
+        hostname = self.hostname
+        if settings.format == "rfc3164" and self.kind == "unix" and not settings.hostname:
+            hostname = None
+        return formatAlerts(routedAlerts, settings.format, settings.facility, settings.severity,
+                            self.reactor.seconds(), hostname=hostname, tag=settings.tag,
+                            procid=self.procid, maxLength=settings.maxLength)
 
     def stop(self):
         return self.target.stop()

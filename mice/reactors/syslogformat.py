@@ -198,9 +198,45 @@ def formatAlert(routed, fmt, facility, severity, now, hostname=None, tag="mice",
     """
     if severity == "idmef":
         severity = SEVERITY_OF.get(routed.alert.severity, WARNING)
-    start = header(fmt, priority(facility, severity), now, hostname, tag, procid, MSGID)
+    return _formatLine(routed, header(fmt, priority(facility, severity), now, hostname, tag,
+                                      procid, MSGID), maxLength)
+
+
+def formatAlerts(routedAlerts, fmt, facility, severity, now, hostname=None, tag="mice",
+                 procid=None, maxLength=2048):
+    """
+    L{formatAlert} of each of C{routedAlerts}, all at C{now}: the same
+    lines, with each header made once (per syslog severity) rather than
+    once per alert.
+    """
+    headers = {}
+    lines = []
+    for routed in routedAlerts:
+        level = (SEVERITY_OF.get(routed.alert.severity, WARNING) if severity == "idmef"
+                 else severity)
+        start = headers.get(level)
+        if start is None:
+            start = headers[level] = header(fmt, priority(facility, level), now, hostname,
+                                            tag, procid, MSGID)
+        lines.append(_formatLine(routed, start, maxLength))
+    return lines
+
+
+def _formatLine(routed, start, maxLength):
+    """
+    The line of C{routed} after its header C{start} (L{formatAlert}).
+    """
+    fields = alertFields(routed)
+    # Most lines fit whole: made in one piece, and cut field by field only
+    # when they do not (the same bytes either way when they fit).
+    line = (start + MSGID + "".join([
+        ' key="%s"' % escape(value) if name == "key"
+        else ' %s="%s"' % (name, escape(_cut(value, FIELD_CHARS)))
+        for name, value in fields])).encode("utf-8")
+    if len(line) <= maxLength:
+        return line
     line = (start + MSGID).encode("utf-8")
-    for name, value in alertFields(routed):
+    for name, value in fields:
         if name == "key":
             line += b' key="%s"' % escape(value).encode("utf-8")
             continue

@@ -267,6 +267,47 @@ class SyslogTests(TestCase):
         self.assertEqual([parseAlertLine(d)[1]["key"] for d in collector.received],
                          [f"web01/0/{n}/0" for n in range(3)])
 
+    async def test_batchBurstWaitsInOrder(self):
+        """
+        A batch far larger than the socket's queue: the datagrams the
+        socket takes go straight out, the rest wait their turn; every line
+        goes through, in order, an outcome each.
+        """
+        path = os.path.join(shortDirectory(self), "log")
+        collector = Datagrams()
+        port = reactor.listenUNIXDatagram(path, collector)
+        self.addCleanup(port.stopListening)
+        made = self.reaction(f"unix:{path}")
+        await made.start()
+        outcomes = await made.reactBatch([routed(n) for n in range(500)])
+        self.assertEqual(len(outcomes), 500)
+        self.assertTrue(all(f"to unix:{path}" in outcome for outcome in outcomes), outcomes)
+        self.assertEqual(made.sent, 500)
+        await eventually(lambda: len(collector.received) == 500)
+        self.assertEqual([parseAlertLine(d)[1]["key"] for d in collector.received],
+                         [f"web01/0/{n}/0" for n in range(500)])
+
+    async def test_batchAfterTheDaemonRestarts(self):
+        """
+        A batch to a syslog socket made again since the last: it is
+        connected to again and every line goes through.
+        """
+        path = os.path.join(shortDirectory(self), "log")
+        collector = Datagrams()
+        port = reactor.listenUNIXDatagram(path, collector)
+        made = self.reaction(f"unix:{path}")
+        await made.start()
+        await made.reactBatch([routed(1)])
+        await eventually(lambda: len(collector.received) == 1)
+        await port.stopListening()
+        if os.path.exists(path):
+            os.unlink(path)
+        port = reactor.listenUNIXDatagram(path, collector)
+        self.addCleanup(port.stopListening)
+        outcomes = await made.reactBatch([routed(n) for n in range(2, 5)])
+        self.assertTrue(all(isinstance(outcome, str) for outcome in outcomes), outcomes)
+        await eventually(lambda: len(collector.received) == 4)
+
     async def test_udp(self):
         collector = Datagrams()
         port = reactor.listenUDP(0, collector, interface="127.0.0.1")

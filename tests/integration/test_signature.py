@@ -21,6 +21,7 @@ from mice.db.signature import (
     _chainRows,
     _macOf,
     encodeRow,
+    linkSignature,
     verifyDatabase,
 )
 from mice.forwarder.shipping import shipFile
@@ -146,7 +147,7 @@ class SignatureTestsMixin:
         Rows signed the ways stores signed before (C{c1}: HMAC-SHA256, the
         whole HMAC, the previous seq always; then C{c2}: the HMAC's first
         128 bits) still verify, and a restarted store goes on from them
-        with C{c3}.
+        with C{c4}.
         """
         await self.storeBatches(logBatch(1, 10))
 
@@ -183,7 +184,69 @@ class SignatureTestsMixin:
         self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 8")[0][0][:4],
                          "c2::")
         self.assertEqual(sorted(self.query("SELECT signature FROM rawlog_line WHERE seq = 14")[0][0]
-                                .split(":")[:2]), ["", "c3"])
+                                .split(":")[:2]), ["", "c4"])
+
+    async def storeUpgradedMidStream(self):
+        """
+        Seqs 1-10 signed C{c3} (as the store signed raw-log rows before
+        C{c4}: each row re-signed in place, the head moved to the last),
+        then a restarted store goes on with seqs 11-20 and a resend of 5-14.
+        """
+        await self.storeBatches(logBatch(1, 10))
+
+        def toC3(txn, dialect):
+            chain = CHAIN_OF["rawlog_line"]
+            previous, previousSeq = "", None
+            dialect = schema._dialect(dialect)
+            p = dialect.placeholder
+            for seq, table, rowId, row, sigIndex in _chainRows(
+                    txn, dialect, chain, ("client1", "/var/log/messages"), schema.RAWLOG_TABLES):
+                text = linkSignature(KEY, "c3", table, row, sigIndex, previous, previousSeq)
+                txn.execute(f"UPDATE {table} SET signature = {p} WHERE row_id = {p}",
+                            (text, rowId))
+                previous, previousSeq = text.rsplit(":", 1)[1], seq
+            txn.execute(f"UPDATE signature_head SET signature = {p}", (f"c3::{previous}",))
+
+        p, dialect = pool(self.url)
+        p.start()
+        try:
+            await p.runInteraction(toC3, dialect)
+        finally:
+            p.close()
+        await self.storeBatches(logBatch(11, 10), logBatch(5, 10))
+
+    def versionOf(self, seq):
+        return self.query(f"SELECT signature FROM {self.tableOf(seq)} WHERE seq = {seq}"
+                          " AND stream = '/var/log/messages'")[0][0][:2]
+
+    async def test_upgradedMidStream(self):
+        """
+        A chain whose older rows are C{c3} and newer C{c4} (an installation
+        upgraded mid-stream, with a resend across the step) verifies.
+        """
+        await self.storeUpgradedMidStream()
+        self.assertEqual([self.versionOf(seq) for seq in (1, 10, 11, 20)],
+                         ["c3", "c3", "c4", "c4"])
+        reports = await self.verify()
+        self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(20, 20, None)])
+        status, out, err = mice("verify", self.url, "--key", self.writeKey())
+        self.assertEqual(status, 0, out + err)
+
+    async def test_upgradedMidStreamTampered(self):
+        """
+        In a chain of C{c3} then C{c4} rows, the last C{c3} row deleted is
+        named by the first C{c4} row, and a changed C{c3} or C{c4} row is
+        reported altered.
+        """
+        await self.storeUpgradedMidStream()
+        self.execute(f"DELETE FROM {self.tableOf(10)} WHERE seq = 10"
+                     " AND stream = '/var/log/messages'")
+        line = await self.assertFinding("deleted", 11)
+        self.assertIn("follows seq 10, which is missing", line)
+        for seq in (3, 15):
+            self.execute(f"UPDATE {self.tableOf(seq)} SET logline = 'nothing happened'"
+                         f" WHERE seq = {seq} AND stream = '/var/log/messages'")
+        await self.assertFinding("altered", 3)
 
     async def test_recordsAndBatches(self):
         """
@@ -195,7 +258,7 @@ class SignatureTestsMixin:
         reports = await self.verify()
         self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(18, 18, None)])
         self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 23")[0][0][:6],
-                         "c3:20:")
+                         "c4:20:")
 
     async def test_lateRowStandalone(self):
         """

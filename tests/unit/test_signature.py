@@ -6,6 +6,8 @@ the walk of one chain.
 import hashlib
 import hmac
 import marshal
+import re
+import sqlite3
 import struct
 
 from hypothesis import given
@@ -14,12 +16,22 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from mice.db import signature
 from mice.db.classify import classifyBatch
-from mice.db.schema import COLUMNS, RAWLOG_TABLES, batchRows
+from mice.db.schema import (
+    COLUMNS,
+    RAWLOG_TABLES,
+    SIGNATURE_HEAD,
+    batchRows,
+    loadDataChunks,
+    mysqlBatchStatements,
+    prepareTables,
+)
 from mice.db.signature import (
     CHAIN_OF,
     TAG_HEX,
+    Signer,
     _fastEncoder,
     _macOf,
+    batchPrefix,
     chainedSignature,
     encodeValues,
     linkSignature,
@@ -256,3 +268,216 @@ class C3ChainTests(SynchronousTestCase):
         spliced = [one[0], other[1], one[2]]
         report = self.verify(spliced)
         self.assertEqual((report.finding.kind, report.finding.seq), ("altered", 2))
+
+
+class C4EncodingTests(SynchronousTestCase):
+    def test_knownAnswer(self):
+        """
+        A C{c4} MAC is the keyed BLAKE2b-128, personalised
+        C{mice-chain-c4}, of the documented bytes: the table and batch key
+        in marshal's version 2 format, zero bytes up to 129, then one flat
+        tuple of the previous MAC and seq and the row's own values.
+        """
+        def text(t):
+            return b"u" + struct.pack("<i", len(t)) + t
+
+        def tup(*items):
+            return b"(" + struct.pack("<i", len(items)) + b"".join(items)
+
+        prefix = tup(text(b"firewall_line"),
+                     tup(text(b"c1"), text(b"/s"), text(b"h"), b"N", b"N", b"N", b"N", b"N"))
+        self.assertLess(len(prefix), 129)
+        message = (prefix + bytes(129 - len(prefix))
+                   + tup(text(b"ab"), b"i" + struct.pack("<i", 6), b"i" + struct.pack("<i", 7),
+                         text(b"2004-11-22"), b"N",
+                         tup(text(b"DROP"), b"N", b"i" + struct.pack("<i", 80)),
+                         text("l\u00e9".encode())))
+        expected = hashlib.blake2b(message, key=KEY, digest_size=16,
+                                   person=b"mice-chain-c4").hexdigest()
+        self.assertEqual(
+            rawLinkTag(KEY, "firewall_line", ("c1", "/s", "h", None, None, None, None, None), "ab",
+                       6, (7, "2004-11-22", None, ("DROP", None, 80), "l\u00e9"), "c4"),
+            expected)
+
+    @given(st.text(max_size=300), st.text(max_size=300))
+    def test_prefixEndsOneIntoABlock(self, origin, hostname):
+        """
+        A C{c4} batch prefix is its marshal bytes, then zero bytes up to one
+        more than a multiple of BLAKE2b's 128-byte block: what a batch
+        shares is compressed once, and each row's MAC starts from one byte.
+        """
+        key = (origin, "/s", hostname, None, None, None, None, None)
+        prefix = batchPrefix("c4", "rawlog_line", key)
+        encoded = marshal.dumps(("rawlog_line", key), 2)
+        self.assertEqual(len(prefix) % 128, 1)
+        self.assertGreaterEqual(len(prefix), 129)
+        self.assertLess(len(prefix) - len(encoded), 128)
+        self.assertEqual(prefix, encoded + bytes(len(prefix) - len(encoded)))
+        self.assertEqual(batchPrefix("c3", "rawlog_line", key), encoded)
+
+    def test_versionsDiffer(self):
+        """The same link signed C{c3} and C{c4} has different MACs."""
+        args = (KEY, "rawlog_line", ("c", "s") + (None,) * 6, "ab", 1, (2, None, None, (), "x"))
+        self.assertNotEqual(rawLinkTag(*args, "c3"), rawLinkTag(*args, "c4"))
+
+
+class C4ChainTests(SynchronousTestCase):
+    chain = CHAIN_OF["rawlog_line"]
+    keyValues = ("client1", "/var/log/messages")
+
+    def verify(self, rows):
+        return verifyChain(KEY, self.chain, self.keyValues, rows, None)
+
+    def test_storesWriteC4(self):
+        """Raw-log stores sign C{c4} now; alert stores C{c2}."""
+        self.assertEqual(CHAIN_OF["rawlog_line"].version, "c4")
+        self.assertEqual(CHAIN_OF["alert_entry"].version, "c2")
+
+    def test_text(self):
+        """
+        C{c4} signatures have the shape of C{c2}'s and C{c3}'s: the previous
+        seq left out when it is one below, C{-} for the first row.
+        """
+        rows = chain([1, 2, 5], "c4")
+        texts = [row[3][row[4]] for row in rows]
+        self.assertRegex(texts[0], "^c4:-:[0-9a-f]{%d}$" % TAG_HEX)
+        self.assertRegex(texts[1], "^c4::[0-9a-f]{%d}$" % TAG_HEX)
+        self.assertRegex(texts[2], "^c4:2:[0-9a-f]{%d}$" % TAG_HEX)
+        self.assertEqual(parseSignature(texts[1], 2), ("c", 1, texts[1][4:]))
+        self.assertEqual((self.verify(rows).chained, self.verify(rows).finding), (3, None))
+
+    def test_mixedVersions(self):
+        """
+        A chain begun with C{c1}, gone on with C{c2}, C{c3}, then C{c4} (an
+        installation upgraded mid-stream), and one that goes back from
+        C{c4} to C{c3} (a store downgraded), verify.
+        """
+        report = self.verify(chain([1, 2, 3, 7, 8, 9, 10, 12],
+                                   versions=["c1", "c1", "c2", "c2", "c3", "c3", "c4", "c4"]))
+        self.assertEqual((report.chained, report.finding), (8, None))
+        report = self.verify(chain([1, 2, 3, 4], versions=["c4", "c4", "c3", "c4"]))
+        self.assertEqual((report.chained, report.finding), (4, None))
+
+    def mixed(self):
+        return chain([1, 2, 3, 4, 5, 6], versions=["c2", "c3", "c3", "c4", "c4", "c4"])
+
+    def test_alteredInMixedChain(self):
+        """A row changed on either side of the step from C{c3} to C{c4} is reported."""
+        for n in (2, 3, 4):
+            rows = self.mixed()
+            seq, table, rowId, row, sigIndex = rows[n]
+            index = COLUMNS[table].index("logline")
+            rows[n] = (seq, table, rowId, row[:index] + ("changed",) + row[index + 1:], sigIndex)
+            report = self.verify(rows)
+            self.assertEqual((report.finding.kind, report.finding.seq), ("altered", seq))
+
+    def test_deletedInMixedChain(self):
+        """
+        The last C{c3} row deleted is named by the first C{c4} row, and a
+        C{c4} row by its successor.
+        """
+        for n in (2, 3):
+            rows = self.mixed()
+            del rows[n]
+            report = self.verify(rows)
+            self.assertEqual((report.finding.kind, report.finding.seq), ("deleted", n + 2))
+            self.assertIn(f"follows seq {n + 1}, which is missing", report.finding.detail)
+
+    def test_insertedInMixedChain(self):
+        """
+        A row inserted between the C{c3} and C{c4} rows, signed with any
+        version's text, is reported inserted: the next row follows the one
+        before it.
+        """
+        for version in ("c3", "c4"):
+            rows = self.mixed()
+            seq, table, rowId, row, sigIndex = rows[2]
+            forged = rawRow(3)
+            forged = forged[:sigIndex] + (f"{version}::" + "0" * TAG_HEX,) + forged[sigIndex + 1:]
+            rows[3:3] = [(3, table, 99, forged, sigIndex)]
+            report = self.verify(rows)
+            self.assertEqual((report.finding.kind, report.finding.rowId), ("inserted", 99))
+
+    def test_c3TextOnC4Link(self):
+        """
+        A C{c4} row whose text is relabelled C{c3} does not verify: the
+        version is part of what is checked.
+        """
+        rows = self.mixed()
+        seq, table, rowId, row, sigIndex = rows[4]
+        row = row[:sigIndex] + ("c3" + row[sigIndex][2:],) + row[sigIndex + 1:]
+        rows[4] = (seq, table, rowId, row, sigIndex)
+        report = self.verify(rows)
+        self.assertEqual((report.finding.kind, report.finding.seq), ("altered", seq))
+
+
+class SignGroupsTests(SynchronousTestCase):
+    """
+    The store's hot path (L{Signing.signGroups}) signs what C{mice verify}
+    checks, and its signatures go into the tables unescaped.
+    """
+
+    def signedFlushes(self, *flushes):
+        db = sqlite3.connect(":memory:")
+        self.addCleanup(db.close)
+        txn = db.cursor()
+        prepareTables(txn, "sqlite", RAWLOG_TABLES + (SIGNATURE_HEAD,))
+        signer = Signer(KEY)
+        stored = {table: [] for table in RAWLOG_TABLES}
+        for batches in flushes:
+            groupsByTable = {}
+            for seq, lines in batches:
+                key, rowsByTable = classifyBatch(
+                    "c1", "/s", seq, ("h", "d", "1.2.3.4", "Linux", "2.6", "#1"),
+                    [["2004-11-22", "10:00:00", line, "wire"] for line in lines])
+                for table, rows in rowsByTable.items():
+                    groupsByTable.setdefault(table, []).append((key, rows))
+            signing = signer.begin()
+            signed = signing.signGroups(txn, "sqlite", groupsByTable)
+            signing.finish(txn, "sqlite")
+            signing.committed()
+            for table, groups in signed.items():
+                self.assertTrue(all(len(group) == 3 for group in groups))
+                stored[table] += batchRows(table, groups)
+        rows = []
+        for table, tableRows in stored.items():
+            sigIndex = COLUMNS[table].index("signature")
+            for n, row in enumerate(tableRows):
+                rows.append((row[COLUMNS[table].index("seq")], table, n, row, sigIndex))
+        rows.sort(key=lambda r: r[0])
+        return rows
+
+    def test_verifies(self):
+        """
+        Batches of one stream spread over the three tables, in two flushes,
+        make one C{c4} chain that L{verifyChain} finds intact.
+        """
+        lines = [FW_PLAIN_UDP, LAUS_SEED[0][0], RAW_LINES[0]] * 3
+        rows = self.signedFlushes([(1, lines[:4]), (5, lines[4:])], [(20, lines)])
+        self.assertEqual(sorted({row[1] for row in rows}), sorted(RAWLOG_TABLES))
+        texts = [row[3][row[4]] for row in rows]
+        self.assertTrue(all(re.fullmatch("c4:(|-|[0-9]+):[0-9a-f]{32}", t) for t in texts),
+                        texts)
+        self.assertEqual(texts[0][:5], "c4:-:")
+        self.assertEqual(texts[9][:5], "c4:9:")
+        report = verifyChain(KEY, CHAIN_OF["rawlog_line"], ("c1", "/s"), rows, None)
+        self.assertEqual((report.chained, report.finding), (18, None))
+
+    def test_signaturesNeedNoEscaping(self):
+        """
+        Signed groups make the same C{INSERT} text, C{LOAD DATA} text and
+        rows as the same rows carrying their signatures: the texts are
+        written as they are, with nothing to escape.
+        """
+        key, rowsByTable = classifyBatch("c1", "/s", 1, ("h",) * 6,
+                                         [["2004-11-22", "10:00:00", "a\tb'\\", "wire"]] * 3)
+        rows = rowsByTable["rawlog_line"]
+        signatures = ["c4:-:" + "0" * TAG_HEX, "c4::" + "a" * TAG_HEX, "s1:" + "f" * 64]
+        signed = [(key, rows, signatures)]
+        carried = [(key, [row[:5] + (text,) for row, text in zip(rows, signatures)])]
+        self.assertEqual(list(mysqlBatchStatements("rawlog_line", signed)),
+                         list(mysqlBatchStatements("rawlog_line", carried)))
+        self.assertEqual(list(loadDataChunks("rawlog_line", signed)),
+                         list(loadDataChunks("rawlog_line", carried)))
+        self.assertEqual(list(batchRows("rawlog_line", signed)),
+                         list(batchRows("rawlog_line", carried)))

@@ -6,6 +6,7 @@ process) is in C{tests.integration.test_aaregex}.
 """
 
 import os
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -453,6 +454,128 @@ AuF_Rule = "Failed\\spassword"
         expected = AaRegexMatcher(settings, "literal").matchIndexed(lines)
         self.assertEqual([i for i, _ in expected], [1, 2, 4])
         self.assertEqual(AaRegexMatcher(settings, "hyperscan").matchIndexed(lines), expected)
+
+
+#: Rules that match an empty line (and one that matches none): what
+#: Hyperscan compiles of them reports an empty match at a line's start.
+EMPTY_RULES = _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuS_Rule = "^$"
+AuF_Rule = "a|^$"
+[ROOT]
+RoSendTo = "A"
+RoW_Rule = "^"
+RoO_Rule = "$"
+RoR_Rule = "^b?$"
+RoS_Rule = "Failed password"
+RoE_Rule = "d\\np"
+"""
+
+_emptyLines = st.lists(st.sampled_from(["", "", "a", "b", "ab", "x", "Failed password", "d",
+                                        "p", "é", "\x1c"]), max_size=4).map("".join)
+
+
+class HyperscanEmptyMatchTests(SynchronousTestCase):
+    """
+    The Hyperscan scan and the pure-Python one agree on rules that match an
+    empty line: Hyperscan reports such a match at the line's start, where
+    the byte before is the previous line's newline, and not at all after
+    the newline that ends a batch.
+    """
+
+    matchers = None
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+        if HyperscanEmptyMatchTests.matchers is None:
+            settings = loadAaRegex(writeConfig(self, EMPTY_RULES))
+            HyperscanEmptyMatchTests.settings = settings
+            HyperscanEmptyMatchTests.matchers = {
+                strategy: AaRegexMatcher(settings, strategy)
+                for strategy in ("literal", "contains", "hyperscan")}
+
+    def expected(self, lines):
+        return [(i, m) for i, line in enumerate(lines)
+                if (m := naiveMatches(self.settings, line))]
+
+    def test_emptyLines(self):
+        """
+        Empty lines, the last one included, raise the matches of C{^$},
+        C{^}, C{a|^$}: the same with Hyperscan as without (it lost them).
+        """
+        hyperscan = self.matchers["hyperscan"]
+        self.assertIsNotNone(hyperscan._hsRules)
+        lines = ["abc", "", "x", "", "Failed password", ""]
+        expected = self.expected(lines)
+        self.assertEqual([i for i, _ in expected], [0, 1, 2, 3, 4, 5])
+        self.assertEqual([m.key for m in dict(expected)[1]],
+                         ["AuS_Rule", "AuF_Rule", "RoW_Rule", "RoO_Rule", "RoR_Rule"])
+        self.assertEqual(hyperscan.matchIndexed(lines), expected)
+        self.assertEqual(hyperscan.matchIndexed([""]), self.expected([""]))
+        self.assertEqual(self.matchers["literal"].matchIndexed(lines), expected)
+
+    def test_literalWithNewline(self):
+        """
+        A pattern that is a literal holding a newline matches no line: a
+        batch's scan finds it across two lines, which is no match (both
+        scans raised one).
+        """
+        lines = ["d", "p", "xd", "py"]
+        for strategy, matcher in self.matchers.items():
+            self.assertEqual([m.key for _, ms in matcher.matchIndexed(lines) for m in ms
+                              if m.key == "RoE_Rule"], [], strategy)
+
+    @given(st.lists(_emptyLines, min_size=1, max_size=12))
+    def test_sameAsNaive(self, lines):
+        expected = self.expected(lines)
+        for strategy, matcher in self.matchers.items():
+            self.assertEqual(matcher.matchIndexed(lines), expected, strategy)
+            self.assertEqual(matcher.matchLines(lines),
+                             [naiveMatches(self.settings, line) for line in lines], strategy)
+
+
+class HyperscanPythonOnlyTests(SynchronousTestCase):
+    """
+    Patterns PCRE reads otherwise than C{re} are left to C{re}: C{\\v}
+    (PCRE's vertical spaces, C{\\r} among them) and C{[[:alpha:]]} (a
+    POSIX class to PCRE, characters and a C{]} to Python).
+    """
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+
+    def test_sameAsNaive(self):
+        settings = loadAaRegex(writeConfig(self, _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuS_Rule = "a\\vb"
+AuF_Rule = "c[[:alpha:]]"
+"""))
+        lines = ["a\rb", "a\x0bb", "a\x0cb", "c:]", "cx", "ca]", "c[]"]
+        expected = [(i, m) for i, line in enumerate(lines)
+                    if (m := naiveMatches(settings, line))]
+        self.assertEqual([i for i, _ in expected], [1, 3, 5, 6])
+        self.assertEqual(AaRegexMatcher(settings, "hyperscan").matchIndexed(lines), expected)
+
+
+class MatchesNewlineTests(SynchronousTestCase):
+    """C{_matchesNewline}: whether a match of a pattern may hold a newline."""
+
+    def test_patterns(self):
+        from mice.analysis.aaregex import _matchesNewline
+
+        for pattern in (r"a\sb", r"[^a]", r"(?s)a.b", r"\D", r"\W", r"a\nb", r"[\n]",
+                        r"\x0a", r"(?:x|\s)", r"(a)\1", r"(?=x)", r"[\x00-\x7f]"):
+            self.assertTrue(_matchesNewline(pattern), pattern)
+        for pattern in (r"abc", r"[^\s:]+", r"\S+", r"a.b", r"\d\w", r"[ \d]", r"[^\n]",
+                        r"(?i)a", r"^(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d$", r"(?s:x)y."):
+            self.assertFalse(_matchesNewline(pattern), pattern)
+        self.assertTrue(_matchesNewline("a.b", re.DOTALL))
 
 
 class ExtractTests(SynchronousTestCase):

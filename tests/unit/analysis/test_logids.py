@@ -1405,6 +1405,89 @@ class ScannedActionsTests(SynchronousTestCase):
         self.assertTrue({"alert", "warning", "display", "reject", "drop"} <= kinds, kinds)
 
 
+class ScannedEmptyMatchTests(SynchronousTestCase):
+    """
+    L{LogIdsEngine.actionsScanned} chooses the blocks whose C{match} can
+    match an empty line as L{LogIdsEngine.actions} does: Hyperscan reports
+    such a match at a line's start, where the byte before is the previous
+    line's newline, and not at all after the newline that ends a batch.
+    """
+
+    engine = None
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+        if ScannedEmptyMatchTests.engine is None:
+            filters, problems = parseFilters(
+                "[blank]\nmatch = ^$\n[astart]\nmatch = a|^$\n[start]\nmatch = ^b\n"
+                "[opt]\nmatch = ^c?$\n[end]\nmatch = $\n")
+            rules, ruleProblems = parseRules(
+                "blank,*,alert\nastart,*,warning\nstart,*,drop\nopt,*,reject\n"
+                "end,line ct ab,alert\n*,*,display\n")
+            self.assertEqual(problems + ruleProblems, [])
+            ScannedEmptyMatchTests.engine = LogIdsEngine(rules, filters)
+
+    def test_emptyLines(self):
+        """Every empty line is C{blank}'s, the last one too (it was the next block's)."""
+        lines = ["abc", "", "x", "", "ab", ""]
+        self.assertIsNotNone(self.engine._blockScanner("x"))
+        scanned = list(self.engine.actionsScanned(lines, stream="x"))
+        self.assertEqual([application for application, _ in scanned],
+                         ["astart", "blank", "end", "blank", "astart", "blank"])
+        self.assertEqual(scanned, list(self.engine.actions(lines, stream="x")))
+        self.assertEqual(list(self.engine.actionsScanned([""], stream="x")),
+                         list(self.engine.actions([""], stream="x")))
+
+    @given(st.lists(st.text(alphabet="abc \x1c\xe9", max_size=4), min_size=1, max_size=12))
+    def test_sameAsActions(self, lines):
+        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")),
+                         list(self.engine.actions(lines, stream="x")))
+
+
+class ScannedExactTests(SynchronousTestCase):
+    """
+    The blocks whose C{match} Hyperscan compiles exactly (no prefilter)
+    select a line without a search: only those whose match cannot hold a
+    newline, which a report across two lines of a batch could be.
+    """
+
+    engine = None
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+        if ScannedExactTests.engine is None:
+            filters, problems = parseFilters(
+                "[cross]\nmatch = c[^x]a\n[space]\nmatch = b\\sc\n[ab]\nmatch = ^ab\n"
+                "[back]\nmatch = (a)\\1\n[end]\nmatch = c$\n[other]\nmatch = b\n")
+            rules, ruleProblems = parseRules("cross,*,alert\nspace,*,warning\nab,*,drop\n"
+                                             "*,*,display\n")
+            self.assertEqual(problems + ruleProblems, [])
+            ScannedExactTests.engine = LogIdsEngine(rules, filters)
+
+    def test_exact(self):
+        exact = self.engine._blockScanner("x")[4]
+        self.assertEqual(exact, (False, False, True, False, True, True))
+
+    def test_acrossLines(self):
+        """A match across two lines selects neither."""
+        lines = ["xc", "ab", "b", "c", "aa", "c"]
+        scanned = list(self.engine.actionsScanned(lines, stream="x"))
+        self.assertEqual([application for application, _ in scanned],
+                         ["end", "ab", "other", "end", "back", "end"])
+        self.assertEqual(scanned, list(self.engine.actions(lines, stream="x")))
+
+    @given(st.lists(st.text(alphabet="abcx \x1c\xe9", max_size=5), min_size=1, max_size=12))
+    def test_sameAsActions(self, lines):
+        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")),
+                         list(self.engine.actions(lines, stream="x")))
+
+
 class RecordForApplicationTests(SynchronousTestCase):
     """
     L{LogIdsEngine.recordFor} given the line's application (known from

@@ -19,6 +19,7 @@ from mice.reactors.syslogformat import (
     alertFields,
     escape,
     formatAlert,
+    formatAlerts,
     frame,
     parseAlertLine,
     parseTarget,
@@ -182,6 +183,33 @@ class FormatTests(SynchronousTestCase):
             if value != whole:
                 self.assertTrue(value.endswith(" [... cut]"), (name, value))
                 self.assertTrue(whole.startswith(value[:-len(" [... cut]")]), (name, value))
+
+
+    @given(st.lists(ROUTED, min_size=1, max_size=4), st.sampled_from(["rfc3164", "rfc5424"]),
+           st.integers(480, 9000), st.sampled_from(["idmef", CRIT]))
+    @settings(deadline=None, max_examples=150)
+    def test_batchIsEachLine(self, alerts, fmt, maxLength, severity):
+        """
+        L{formatAlerts} (reaction 1's batches, a header per severity) gives
+        exactly the lines L{formatAlert} gives one by one.
+        """
+        self.assertEqual(
+            formatAlerts(alerts, fmt, 4, severity, NOW, hostname="mh01", procid=9,
+                         maxLength=maxLength),
+            [formatAlert(alert, fmt, 4, severity, NOW, hostname="mh01", procid=9,
+                         maxLength=maxLength) for alert in alerts])
+
+    def test_fitsExactly(self):
+        """
+        A line of exactly C{maxLength} bytes is whole; one byte less cuts
+        its last field.
+        """
+        whole = formatAlert(routed(1), "rfc5424", 4, CRIT, NOW)
+        self.assertEqual(formatAlert(routed(1), "rfc5424", 4, CRIT, NOW,
+                                     maxLength=len(whole)), whole)
+        shorter = formatAlert(routed(1), "rfc5424", 4, CRIT, NOW, maxLength=len(whole) - 1)
+        self.assertLess(len(shorter), len(whole))
+        self.assertEqual(parseAlertLine(shorter)[1]["key"], parseAlertLine(whole)[1]["key"])
 
 
 class FrameTests(SynchronousTestCase):
