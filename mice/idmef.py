@@ -716,6 +716,34 @@ def _addressOf(addresses):
     return first
 
 
+def _childrenByName(element, wanted):
+    """
+    The children of C{element} by IDMEF name, in one pass.
+
+    @param wanted: C{{name: _FIRST or _EVERY}}: the names read.
+    @return: C{(first, every)}: C{first[name]} the first child of a name
+        wanted L{_FIRST} (later ones are ignored), C{every[name]} the list
+        of the children of a name wanted L{_EVERY} (absent when none).
+    """
+    first, every = {}, {}
+    cached = _names.get
+    for child in element:
+        name = cached(child.tag, _names)
+        if name is _names:
+            name = _name(child)
+        kind = wanted.get(name)
+        if kind is _FIRST:
+            if name not in first:
+                first[name] = child
+        elif kind is _EVERY:
+            found = every.get(name)
+            if found is None:
+                every[name] = [child]
+            else:
+                found.append(child)
+    return first, every
+
+
 def _readNodeElement(node):
     """C{(name, address)} of an IDMEF Node, in one pass over its children."""
     hostname = None
@@ -742,24 +770,9 @@ def _readAddress(node):
 def _readNode(element, where):
     """One Source or Target as a L{Node}."""
     hostname = address = user = uid = process = pid = service = port = protocol = None
-    node = users = processes = services = None
-    cached = _names.get
-    for child in element:
-        name = cached(child.tag, _names)
-        if name is _names:
-            name = _name(child)
-        if name == "Node":
-            if node is None:
-                node = child
-        elif name == "Service":
-            if services is None:
-                services = child
-        elif name == "User":
-            if users is None:
-                users = child
-        elif name == "Process":
-            if processes is None:
-                processes = child
+    first, _ = _childrenByName(element, _NODE_PARTS)
+    node, users = first.get("Node"), first.get("User")
+    processes, services = first.get("Process"), first.get("Service")
 
     if node is not None:
         hostname, address = _readNodeElement(node)
@@ -842,41 +855,26 @@ def _readData(element):
     return element.text or ""
 
 
+#: What L{_childrenByName} keeps of a name: the first child, or every one.
+_FIRST, _EVERY = "first", "every"
+#: The children of an Alert, and of a Source or Target, that are read.
+_ALERT_PARTS = {
+    "Analyzer": _FIRST, "CreateTime": _FIRST, "DetectTime": _FIRST, "Assessment": _FIRST,
+    "CorrelationAlert": _FIRST,
+    "AdditionalData": _EVERY, "Source": _EVERY, "Target": _EVERY, "Classification": _EVERY}
+_NODE_PARTS = {"Node": _FIRST, "Service": _FIRST, "User": _FIRST, "Process": _FIRST}
+
+
 def _readAlert(element, where):
     messageId = element.get("messageid") or element.get("ident")
     if not messageId:
         raise IdmefError(f"{where}: no messageid")
-    # One pass over the Alert's children, each kept by its name.
-    analyzer = createTime = detectTime = assessment = correlation = None
-    classifications, sources, targets, data = [], [], [], []
-    cached = _names.get
-    for child in element:
-        name = cached(child.tag, _names)
-        if name is _names:
-            name = _name(child)
-        if name == "AdditionalData":
-            data.append(child)
-        elif name == "Source":
-            sources.append(child)
-        elif name == "Target":
-            targets.append(child)
-        elif name == "Classification":
-            classifications.append(child)
-        elif name == "Analyzer":
-            if analyzer is None:
-                analyzer = child
-        elif name == "CreateTime":
-            if createTime is None:
-                createTime = child
-        elif name == "DetectTime":
-            if detectTime is None:
-                detectTime = child
-        elif name == "Assessment":
-            if assessment is None:
-                assessment = child
-        elif name == "CorrelationAlert":
-            if correlation is None:
-                correlation = child
+    first, every = _childrenByName(element, _ALERT_PARTS)
+    analyzer, createTime = first.get("Analyzer"), first.get("CreateTime")
+    detectTime, assessment = first.get("DetectTime"), first.get("Assessment")
+    correlation = first.get("CorrelationAlert")
+    classifications, sources = every.get("Classification", ()), every.get("Source", ())
+    targets, data = every.get("Target", ()), every.get("AdditionalData", ())
 
     if analyzer is None:
         raise IdmefError(f"{where}: no Analyzer")

@@ -457,17 +457,22 @@ class SyslogReaction:
         return self.target.start()
 
     def formatLine(self, routed):
+        """C{routed}'s line, before framing."""
+        return self._format(formatAlert, routed)
+
+    def _format(self, formatter, routed):
         """
-        C{routed}'s line, before framing.  An RFC 3164 line to the local
-        socket has no HOSTNAME: the local syslog daemon adds its own.
+        C{formatter} (L{formatAlert} or L{formatAlerts}) of C{routed} with
+        this agent's settings, now.  An RFC 3164 line to the local socket
+        has no HOSTNAME: the local syslog daemon adds its own.
         """
         settings = self.settings
         hostname = self.hostname
         if settings.format == "rfc3164" and self.kind == "unix" and not settings.hostname:
             hostname = None
-        return formatAlert(routed, settings.format, settings.facility, settings.severity,
-                           self.reactor.seconds(), hostname=hostname, tag=settings.tag,
-                           procid=self.procid, maxLength=settings.maxLength)
+        return formatter(routed, settings.format, settings.facility, settings.severity,
+                         self.reactor.seconds(), hostname=hostname, tag=settings.tag,
+                         procid=self.procid, maxLength=settings.maxLength)
 
     def react(self, routed):
         line = self.formatLine(routed)
@@ -519,13 +524,7 @@ class SyslogReaction:
 
     def formatLines(self, routedAlerts):
         """L{formatLine} of each of C{routedAlerts}, at one time."""
-        settings = self.settings
-        hostname = self.hostname
-        if settings.format == "rfc3164" and self.kind == "unix" and not settings.hostname:
-            hostname = None
-        return formatAlerts(routedAlerts, settings.format, settings.facility, settings.severity,
-                            self.reactor.seconds(), hostname=hostname, tag=settings.tag,
-                            procid=self.procid, maxLength=settings.maxLength)
+        return self._format(formatAlerts, routedAlerts)
 
     def stop(self):
         return self.target.stop()

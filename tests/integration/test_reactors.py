@@ -130,14 +130,31 @@ class SyslogTests(TestCase):
             self.assertEqual(parsed[name], value)
         return pri, parsed
 
+    def localDaemon(self):
+        """
+        A socket as the local syslog daemon's: its path, the L{Datagrams}
+        reading it and its port.
+        """
+        path = os.path.join(shortDirectory(self), "log")
+        collector = Datagrams()
+        return path, collector, reactor.listenUNIXDatagram(path, collector)
+
+    async def restartDaemon(self, port, path, collector):
+        """
+        The local syslog daemon on C{port} restarts: its socket C{path} goes
+        away and comes back, read by C{collector}, until the test ends.
+        """
+        await port.stopListening()
+        if os.path.exists(path):
+            os.unlink(path)
+        self.addCleanup(reactor.listenUNIXDatagram(path, collector).stopListening)
+
     async def test_unixDatagramBothFormats(self):
         """
         The local syslog socket gets one datagram per alert, one line each,
         hostile fields escaped; RFC 3164 to the local socket has no HOSTNAME.
         """
-        path = os.path.join(shortDirectory(self), "log")
-        collector = Datagrams()
-        port = reactor.listenUNIXDatagram(path, collector)
+        path, collector, port = self.localDaemon()
         self.addCleanup(port.stopListening)
         for fmt in ("rfc3164", "rfc5424"):
             made = self.reaction(f"unix:{path}", format=fmt)
@@ -176,18 +193,12 @@ class SyslogTests(TestCase):
         """
         The syslog daemon makes a new socket: the next line reconnects.
         """
-        path = os.path.join(shortDirectory(self), "log")
-        collector = Datagrams()
-        port = reactor.listenUNIXDatagram(path, collector)
+        path, collector, port = self.localDaemon()
         made = self.reaction(f"unix:{path}")
         await made.start()
         await made.react(routed(1))
         await eventually(lambda: len(collector.received) == 1)
-        await port.stopListening()
-        if os.path.exists(path):
-            os.unlink(path)
-        port = reactor.listenUNIXDatagram(path, collector)
-        self.addCleanup(port.stopListening)
+        await self.restartDaemon(port, path, collector)
         await made.react(routed(2))
         await eventually(lambda: len(collector.received) == 2)
         self.assertEqual([parseAlertLine(d)[1]["key"] for d in collector.received],
@@ -234,9 +245,7 @@ class SyslogTests(TestCase):
         and goes through, in order, none failed (a full queue is the daemon
         being busy, not gone).
         """
-        path = os.path.join(shortDirectory(self), "log")
-        collector = Datagrams()
-        port = reactor.listenUNIXDatagram(path, collector)
+        path, collector, port = self.localDaemon()
         self.addCleanup(port.stopListening)
         made = self.reaction(f"unix:{path}")
         await made.start()
@@ -273,9 +282,7 @@ class SyslogTests(TestCase):
         socket takes go straight out, the rest wait their turn; every line
         goes through, in order, an outcome each.
         """
-        path = os.path.join(shortDirectory(self), "log")
-        collector = Datagrams()
-        port = reactor.listenUNIXDatagram(path, collector)
+        path, collector, port = self.localDaemon()
         self.addCleanup(port.stopListening)
         made = self.reaction(f"unix:{path}")
         await made.start()
@@ -292,18 +299,12 @@ class SyslogTests(TestCase):
         A batch to a syslog socket made again since the last: it is
         connected to again and every line goes through.
         """
-        path = os.path.join(shortDirectory(self), "log")
-        collector = Datagrams()
-        port = reactor.listenUNIXDatagram(path, collector)
+        path, collector, port = self.localDaemon()
         made = self.reaction(f"unix:{path}")
         await made.start()
         await made.reactBatch([routed(1)])
         await eventually(lambda: len(collector.received) == 1)
-        await port.stopListening()
-        if os.path.exists(path):
-            os.unlink(path)
-        port = reactor.listenUNIXDatagram(path, collector)
-        self.addCleanup(port.stopListening)
+        await self.restartDaemon(port, path, collector)
         outcomes = await made.reactBatch([routed(n) for n in range(2, 5)])
         self.assertTrue(all(isinstance(outcome, str) for outcome in outcomes), outcomes)
         await eventually(lambda: len(collector.received) == 4)
