@@ -544,15 +544,20 @@ class SyslogReaction:
         L{reactBatch}).  A TCP target sends none here.
         """
         sendNow = getattr(self.target, "sendNow", None)
-        if sendNow is None or self.target._socket is None or self.target._waiting:
-            return [None] * len(routedAlerts)
-        lines = self.formatLines(routedAlerts)
-        kind, framing = self.kind, self.settings.framing
-        sent = sendNow([frame(line, kind, framing) for line in lines])
-        self.sent += sent
-        target = str(self.target)
-        return ([f"sent {len(line)} bytes to {target}" for line in lines[:sent]]
-                + [None] * (len(lines) - sent))
+        outcomes = []
+        if sendNow is not None and self.target._socket is not None and not self.target._waiting:
+            kind, framing = self.kind, self.settings.framing
+            target = str(self.target)
+            # A slice at a time: what a full queue stops is not formatted
+            # in vain (the queue formats it again when it sends it).
+            for start in range(0, len(routedAlerts), 16):
+                lines = self.formatLines(routedAlerts[start:start + 16])
+                sent = sendNow([frame(line, kind, framing) for line in lines])
+                self.sent += sent
+                outcomes.extend(f"sent {len(line)} bytes to {target}" for line in lines[:sent])
+                if sent < len(lines):
+                    break
+        return outcomes + [None] * (len(routedAlerts) - len(outcomes))
 
     def formatLines(self, routedAlerts):
         """L{formatLine} of each of C{routedAlerts}, at one time."""

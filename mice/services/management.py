@@ -125,6 +125,7 @@ class ReactionQueue(Service):
         #: C{{job key: (job, row)}}: jobs run by L{runNow} whose journal
         #: transaction has not committed yet (L{journaledNow}).
         self._early = {}
+        self._isoAt = (None, None)
         #: The text of the agent's C{<PIPE>.conf} it was built from (C{None}:
         #: none), set by the builder: a reload rebuilds the agent when it changed.
         self.configText = None
@@ -284,8 +285,9 @@ class ReactionQueue(Service):
     def _ranBatch(self, result, jobs, token):
         self.inFlight.pop(token, None)
         if isinstance(result, list) and len(result) == len(jobs):
+            now = self.clock.seconds()
             for job, outcome in zip(jobs, result):
-                self._decide(job, outcome)
+                self._decide(job, outcome, now)
         else:
             # One failure for the whole batch (the transaction failed): the
             # first job counts the attempt, the others wait with it.
@@ -300,20 +302,28 @@ class ReactionQueue(Service):
         self._record()
         self._pumpSoon()
 
-    def _decide(self, job, result):
-        row = self._decided(job, result)
+    def _decide(self, job, result, now=None):
+        row = self._decided(job, result, now)
         if row is not None:
             self._unrecorded.append((job, row))
 
-    def _decided(self, job, result):
+    def _isoTime(self, now):
+        """L{isoTime} of C{now}, made once for the jobs of a batch."""
+        if self._isoAt[0] != now:
+            self._isoAt = (now, isoTime(now))
+        return self._isoAt[1]
+
+    def _decided(self, job, result, now=None):
         """
         What became of C{job} given its agent's C{result} (text, or a
-        Failure): counted, logged, the gate told.
+        Failure) at C{now} (default: the clock's): counted, logged, the
+        gate told.
 
         @return: its C{reaction_job} row, or C{None} when the stop cut it
             short (not an attempt: it stays pending).
         """
-        now = self.clock.seconds()
+        if now is None:
+            now = self.clock.seconds()
         if hasattr(result, "check"):  # a Failure
             if result.check(ReactionRefused):
                 decision = afterRefusal(job, result.getErrorMessage())
@@ -345,7 +355,7 @@ class ReactionQueue(Service):
             if self.gate.failures:
                 self.log.info("reaction agent {pipe} works again", pipe=self.pipe)
             self.gate.succeeded()
-        row = journalRow(job, decision, isoTime(now))
+        row = journalRow(job, decision, self._isoTime(now))
         if decision.state == "pending":
             job.attempts, job.nextTry = decision.attempts, decision.nextTry
         return row
@@ -390,11 +400,12 @@ class ReactionQueue(Service):
                                  " journaled pending", pipe=self.pipe)
                 break
             taken = 0
+            now = self.clock.seconds()
             for job, outcome in zip(chunk, outcomes):
                 if outcome is None:
                     continue
                 taken += 1
-                row = self._decided(job, outcome)
+                row = self._decided(job, outcome, now)
                 if row is not None:
                     self._early[job.key] = (job, row)
                     rows[job.key] = row
