@@ -401,7 +401,9 @@ class ActGeneric:
             try:
                 if early:
                     self.dispatcher.journaledNow(early)
-                self.dispatcher.offer(new, skip=frozenset(self.inline))
+                    self.dispatcher.offer(new, skip=frozenset(self.inline), done=early)
+                else:
+                    self.dispatcher.offer(new, skip=frozenset(self.inline))
             except Exception:
                 # The jobs are journaled: the queues find them when they
                 # next read the journal.  The batch is durable all the same.

@@ -213,9 +213,20 @@ class ReactionQueue(Service):
         already (then they wait in the journal, read back later).
         """
         now = self.clock.seconds()
+        early = self._early
         for job in jobs:
             if job.key in self.recent:
                 continue
+            if early:
+                taken = early.pop(job.key, None)
+                if taken is not None:
+                    # Done at once, but journaled pending (the transaction
+                    # that journaled it did not have its outcome): recorded
+                    # now, not run again (held as a job being recorded is).
+                    self.schedule.keys.add(job.key)
+                    self._unrecorded.append(taken)
+                    self._record()
+                    continue
             if len(self.schedule) >= self.hold:
                 self._spilled = True
                 continue
@@ -638,15 +649,16 @@ class ReactionService(MultiService):
         self.missing = tuple(missing)
         self.unqueued = 0
 
-    def offer(self, routedAlerts, skip=frozenset()):
+    def offer(self, routedAlerts, skip=frozenset(), done=()):
         """
         Hand new alerts' jobs to their queues: one per reaction ID of each
-        alert, but those of C{skip} (done already).
+        alert, but those of C{skip} (reaction IDs done already) and of
+        C{done} (job keys journaled with their outcome, L{runNow}).
         """
         byPipe = {}
         for routed in routedAlerts:
             for rid in routed.rids:
-                if rid in skip:
+                if rid in skip or (done and (routed.key, rid) in done):
                     continue
                 pipe = self.pipes[rid]
                 byPipe.setdefault(pipe, []).append(Job(routed, rid, pipe, routed.receivedAt))

@@ -10,12 +10,13 @@ from twisted.trial.unittest import SynchronousTestCase
 from mice.alerts import Alert, Heartbeat, alertKey
 from mice.decoders.idmef import ReceivedAlert
 from mice.idmef import toXml
-from mice.management.journal import RetryPolicy
+from mice.management.journal import Job, RetryPolicy
 from mice.management.routing import MATCHED, NO_MATCH_FILE, Router
 from mice.matchfile import MatchTable
 from mice.postproc.actgeneric import ActGeneric
 from mice.services.management import ReactionQueue, ReactionService
 from mice.testing import MemoryJournal, MemoryReaction
+from tests.unit.services.test_management import journaled, routed
 
 PIPES = {1: "rid_1_write_to_syslog", 2: "rid_2_send_to_alert_db"}
 
@@ -478,3 +479,21 @@ class ReactNowTests(SynchronousTestCase):
         self.assertEqual(len(self.agent.now), 1)
         self.assertEqual(self.journal.states()[(alertKey("agent1", "s", 2, 0), 1)],
                          ("pending", 0))
+
+    def test_doneAtOnceButJournaledPending(self):
+        """
+        A job done at once whose flush journaled it pending all the same
+        (a flush of the same alert at the same time that did not have its
+        outcome) is recorded with the outcome when offered, not run again.
+        """
+        job = Job(routed(1, rids=(1,)), 1, PIPES[1], "t0")
+        rows = self.service.runNow([job.routed])
+        self.assertEqual(list(rows), [job.key])
+        journaled(self.journal, [job.routed], PIPES)
+        self.service.offer([job.routed], skip=frozenset({2}))
+        self.clock.advance(0)
+        self.assertEqual(self.journal.states()[job.key], ("done", 1))
+        self.assertEqual(self.agent.reacted, [])
+        self.assertEqual(len(self.agent.now), 1)
+        self.assertEqual(self.queue.pending, 0)
+        self.assertIn(job.key, self.queue.recent)
