@@ -199,6 +199,15 @@ class IReaction(Interface):
     C{routed.key} where its target allows (a database row, a countermeasure
     id) and says in its docs what a repeat looks like where it cannot (a
     syslog line).
+
+    Optional, beside these: C{reactBatch(routedAlerts)} (a Deferred firing
+    with a list of outcomes, texts or Failures: many jobs in one call, at
+    most C{batchLimit}) and C{reactNow(routedAlerts)} (the same, done at
+    once and returned as the list itself, with C{None} for each alert it
+    did not react to and left no trace of: the service then runs it the
+    usual way).  An agent with C{reactNow} reacts to a new alert before its
+    flush is journaled, and the job is journaled once, with its outcome
+    (L{mice.services.management.ReactionQueue.runNow}).
     """
 
     pipe = Attribute("The pipe name this agent serves (C{rid_1_write_to_syslog}).")

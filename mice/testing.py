@@ -845,11 +845,18 @@ class MemoryJournal:
     def close(self):
         self.closed = True
 
-    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None, correlation=None):
+    def knownAlerts(self, keys):
+        return self._answer("knownAlerts", lambda: {key for key in keys if key in self.alerts})
+
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None, correlation=None,
+                      known=None):
         def compute():
             if correlation is not None:
                 self.correlationStates[correlation[0]] = correlation[1]
-            new = {row[0] for row in alerts if row[0] not in self.alerts}
+            if known is None:
+                new = {row[0] for row in alerts if row[0] not in self.alerts}
+            else:
+                new = {row[0] for row in alerts if row[0] not in known}
             if inline is not None and new:
                 inline(None, new)
             for row in alerts:

@@ -213,7 +213,8 @@ def knownAlerts(txn, dialect, keys):
     return found
 
 
-def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None, correlation=None):
+def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None, correlation=None,
+                  known=None):
     """
     Journal one flush: its alerts, the reaction jobs of those not journaled
     before, and its heartbeats.  A transaction function; running it again
@@ -231,11 +232,18 @@ def journalAlerts(txn, dialect, alerts, jobs, heartbeats=(), inline=None, correl
     @param correlation: C{(name, state, updated)}: the correlation
         stage's checkpoint after counting this flush, kept in this very
         transaction (L{saveCorrelationState}).
+    @param known: the keys of C{alerts} already journaled, when the caller
+        read them (L{knownAlerts}) before this transaction; C{None}: read
+        here.  Either way two transactions journaling one alert at once
+        both take it as new (neither sees the other's row): the rows are
+        inserted once (C{INSERT IGNORE}), and the reaction queues run its
+        jobs once.
     @return: the keys of the alerts that were new: only their jobs were
         added, and only they need to be handed to the reaction queues.
     """
     dialect = _dialect(dialect)
-    known = knownAlerts(txn, dialect, [row[0] for row in alerts])
+    if known is None:
+        known = knownAlerts(txn, dialect, [row[0] for row in alerts])
     new = [row for row in alerts if row[0] not in known]
     if new:
         _insert(txn, dialect, "received_alert", ALERT_COLUMNS, new,

@@ -36,9 +36,15 @@ class JournalStore:
         return self.start().addCallback(
             lambda _: self.pool.runInteraction(function, self.dialect, *args))
 
-    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None, correlation=None):
+    def journalAlerts(self, alerts, jobs, heartbeats=(), inline=None, correlation=None,
+                      known=None):
         """L{mice.db.journal.journalAlerts}: fires with the new alerts' keys."""
-        return self._run(journal.journalAlerts, alerts, jobs, heartbeats, inline, correlation)
+        return self._run(journal.journalAlerts, alerts, jobs, heartbeats, inline, correlation,
+                         known)
+
+    def knownAlerts(self, keys):
+        """L{mice.db.journal.knownAlerts}: fires with the set of C{keys} journaled."""
+        return self._run(journal.knownAlerts, keys)
 
     def loadCorrelationState(self, name):
         """L{mice.db.journal.loadCorrelationState}."""

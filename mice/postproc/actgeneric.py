@@ -389,6 +389,8 @@ class ActGeneric:
             for rid, rows in inlineRows.items():
                 self.inline[rid].storeRows(txn, [row for key, row in rows if key in newKeys])
 
+        early = {}
+
         def journaled(newKeys):
             new = [routed for routed, _ in out if routed.key in newKeys]
             self.counts["new alerts"] += len(new)
@@ -397,7 +399,11 @@ class ActGeneric:
                     self.router.count(decided)
             self._tell(new, heartbeats)
             try:
-                self.dispatcher.offer(new, skip=frozenset(self.inline))
+                if early:
+                    self.dispatcher.journaledNow(early)
+                    self.dispatcher.offer(new, skip=frozenset(self.inline), done=early)
+                else:
+                    self.dispatcher.offer(new, skip=frozenset(self.inline))
             except Exception:
                 # The jobs are journaled: the queues find them when they
                 # next read the journal.  The batch is durable all the same.
@@ -405,8 +411,32 @@ class ActGeneric:
                                  n=len(new))
             return len(records)
 
-        d = self.journal.journalAlerts(alerts, jobs, heartbeats, inline if inlineRows else None,
-                                       **correlation)
+        inlineOrNone = inline if inlineRows else None
+        runNow = getattr(self.dispatcher, "runNow", None)
+        if (runNow is None or not getattr(self.dispatcher, "reactsNow", False)
+                or not any(job[3] == PENDING for job in jobs)):
+            d = self.journal.journalAlerts(alerts, jobs, heartbeats, inlineOrNone, **correlation)
+        else:
+            # The reactions an agent can do at once are done before the
+            # journal's transaction, for the alerts it does not hold yet,
+            # and journaled with their outcome: a job row written once, not
+            # written pending and then changed.  The batch is acknowledged
+            # after that transaction all the same.
+            def journal(known):
+                try:
+                    early.update(runNow([routed for routed, _ in out
+                                         if routed.key not in known],
+                                        skip=frozenset(self.inline)))
+                except Exception:
+                    self.log.failure("reacting at once to {n} alerts failed",
+                                     n=len(out) - len(known))
+                rows = jobs
+                if early:
+                    rows = [early.get((row[0], row[1]), row) for row in jobs]
+                return self.journal.journalAlerts(alerts, rows, heartbeats, inlineOrNone,
+                                                  known=known, **correlation)
+
+            d = self.journal.knownAlerts([row[0] for row in alerts]).addCallback(journal)
         if correlation:
             def committed(result):
                 self.correlation.journaled(correlation["correlation"])

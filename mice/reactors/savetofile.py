@@ -243,6 +243,13 @@ class SaveToFile:
         @return: a L{Deferred} firing with each alert's outcome, in order:
             its text, or a L{Failure} (refused, or the write failed).
         """
+        return succeed(self.reactNow(routedAlerts))
+
+    def reactNow(self, routedAlerts):
+        """
+        L{reactBatch}, done at once: the outcomes themselves (the
+        ManagementHost journals them with their alerts).
+        """
         outcomes = [None] * len(routedAlerts)
         lines, appended, keys, digests = [], [], set(), set()
         for index, routed in enumerate(routedAlerts):
@@ -271,13 +278,13 @@ class SaveToFile:
                 failure = Failure(e)
                 for index, _, _, _ in appended:
                     outcomes[index] = failure
-                return succeed(outcomes)
+                return outcomes
             for index, key, digest, size in appended:
                 self._keys.add(key)
                 self._lines.add(digest)
                 outcomes[index] = f"appended {size} bytes to {self.path}"
             self.written += len(appended)
-        return succeed(outcomes)
+        return outcomes
 
     def _append(self, line):
         fd = self._current()

@@ -192,6 +192,26 @@ class DatagramTarget:
             sent.append(len(data))
         return succeed(sent)
 
+    def sendNow(self, datagrams):
+        """
+        Send the first of C{datagrams} the socket takes at once, in order,
+        and nothing after the first it does not (a full queue, an error, no
+        socket yet, lines waiting): those are left to L{send}.
+
+        @return: how many were sent.
+        """
+        sock = self._socket
+        if sock is None or self._waiting:
+            return 0
+        sent = 0
+        for data in datagrams:
+            try:
+                sock.send(data)
+            except OSError:
+                break
+            sent += 1
+        return sent
+
     def _sendEach(self, datagrams, sent=()):
         d = DeferredList([self.send(data) for data in datagrams], consumeErrors=True)
         return d.addCallback(lambda results: list(sent) + [value for _, value in results])
@@ -521,6 +541,28 @@ class SyslogReaction:
             return out
 
         return sendMany([frame(line, kind, framing) for line in lines]).addCallback(outcomes)
+
+    def reactNow(self, routedAlerts):
+        """
+        The lines of C{routedAlerts} the datagram socket takes at once, sent
+        now: the outcome of each, C{None} for those not sent (left to
+        L{reactBatch}).  A TCP target sends none here.
+        """
+        sendNow = getattr(self.target, "sendNow", None)
+        outcomes = []
+        if sendNow is not None and self.target._socket is not None and not self.target._waiting:
+            kind, framing = self.kind, self.settings.framing
+            target = str(self.target)
+            # A slice at a time: what a full queue stops is not formatted
+            # in vain (the queue formats it again when it sends it).
+            for start in range(0, len(routedAlerts), 16):
+                lines = self.formatLines(routedAlerts[start:start + 16])
+                sent = sendNow([frame(line, kind, framing) for line in lines])
+                self.sent += sent
+                outcomes.extend(f"sent {len(line)} bytes to {target}" for line in lines[:sent])
+                if sent < len(lines):
+                    break
+        return outcomes + [None] * (len(routedAlerts) - len(outcomes))
 
     def formatLines(self, routedAlerts):
         """L{formatLine} of each of C{routedAlerts}, at one time."""

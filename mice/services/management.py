@@ -121,6 +121,11 @@ class ReactionQueue(Service):
         self._stopping = False
         self._batch = getattr(agent, "reactBatch", None)
         self._batchLimit = max(1, int(getattr(agent, "batchLimit", 500)))
+        self._reactNow = getattr(agent, "reactNow", None)
+        #: C{{job key: (job, row)}}: jobs run by L{runNow} whose journal
+        #: transaction has not committed yet (L{journaledNow}).
+        self._early = {}
+        self._isoAt = (None, None)
         #: The text of the agent's C{<PIPE>.conf} it was built from (C{None}:
         #: none), set by the builder: a reload rebuilds the agent when it changed.
         self.configText = None
@@ -168,6 +173,7 @@ class ReactionQueue(Service):
         old, self.agent = self.agent, agent
         self._batch = getattr(agent, "reactBatch", None)
         self._batchLimit = max(1, int(getattr(agent, "batchLimit", 500)))
+        self._reactNow = getattr(agent, "reactNow", None)
         if self.running:
             self._agentStarted = False
             self._startAgent()
@@ -207,9 +213,20 @@ class ReactionQueue(Service):
         already (then they wait in the journal, read back later).
         """
         now = self.clock.seconds()
+        early = self._early
         for job in jobs:
             if job.key in self.recent:
                 continue
+            if early:
+                taken = early.pop(job.key, None)
+                if taken is not None:
+                    # Done at once, but journaled pending (the transaction
+                    # that journaled it did not have its outcome): recorded
+                    # now, not run again (held as a job being recorded is).
+                    self.schedule.keys.add(job.key)
+                    self._unrecorded.append(taken)
+                    self._record()
+                    continue
             if len(self.schedule) >= self.hold:
                 self._spilled = True
                 continue
@@ -279,8 +296,9 @@ class ReactionQueue(Service):
     def _ranBatch(self, result, jobs, token):
         self.inFlight.pop(token, None)
         if isinstance(result, list) and len(result) == len(jobs):
+            now = self.clock.seconds()
             for job, outcome in zip(jobs, result):
-                self._decide(job, outcome)
+                self._decide(job, outcome, now)
         else:
             # One failure for the whole batch (the transaction failed): the
             # first job counts the attempt, the others wait with it.
@@ -295,8 +313,28 @@ class ReactionQueue(Service):
         self._record()
         self._pumpSoon()
 
-    def _decide(self, job, result):
-        now = self.clock.seconds()
+    def _decide(self, job, result, now=None):
+        row = self._decided(job, result, now)
+        if row is not None:
+            self._unrecorded.append((job, row))
+
+    def _isoTime(self, now):
+        """L{isoTime} of C{now}, made once for the jobs of a batch."""
+        if self._isoAt[0] != now:
+            self._isoAt = (now, isoTime(now))
+        return self._isoAt[1]
+
+    def _decided(self, job, result, now=None):
+        """
+        What became of C{job} given its agent's C{result} (text, or a
+        Failure) at C{now} (default: the clock's): counted, logged, the
+        gate told.
+
+        @return: its C{reaction_job} row, or C{None} when the stop cut it
+            short (not an attempt: it stays pending).
+        """
+        if now is None:
+            now = self.clock.seconds()
         if hasattr(result, "check"):  # a Failure
             if result.check(ReactionRefused):
                 decision = afterRefusal(job, result.getErrorMessage())
@@ -310,7 +348,7 @@ class ReactionQueue(Service):
                          else result.getErrorMessage())
                 if self._stopping:
                     # Cut short by the stop: not an attempt; it stays pending.
-                    return
+                    return None
                 decision = afterFailure(job, error or result.type.__name__, now, self.policy)
                 self.counts["errors"] += 1
                 self.gate.failed(now)
@@ -328,9 +366,84 @@ class ReactionQueue(Service):
             if self.gate.failures:
                 self.log.info("reaction agent {pipe} works again", pipe=self.pipe)
             self.gate.succeeded()
-        self._unrecorded.append((job, journalRow(job, decision, isoTime(now))))
+        row = journalRow(job, decision, self._isoTime(now))
         if decision.state == "pending":
             job.attempts, job.nextTry = decision.attempts, decision.nextTry
+        return row
+
+    # Reactions done before their jobs are journaled
+
+    def runNow(self, jobs):
+        """
+        Do now, with the agent's C{reactNow}, the jobs of C{jobs} it can do
+        at once, before they are journaled: each is then journaled once,
+        with its outcome, in the transaction that journals its alert
+        (instead of journaled pending, then changed).  The caller has made
+        sure their alerts are not in the journal; a job this queue holds,
+        finished a moment ago, or did already for a transaction that failed
+        is not run again (the last gives the row it had).
+
+        Only while the agent works (no failure since its last success) and
+        the queue takes jobs; the jobs not done are journaled pending and
+        offered as usual (L{offer}).
+
+        @return: C{{job key: reaction_job row}} of the jobs decided.
+        """
+        rows = {}
+        reactNow = self._reactNow
+        if (reactNow is None or not self.running or self._stopping or not self._agentStarted
+                or self.gate.failures or len(self._early) >= self.hold):
+            return rows
+        run = []
+        for job in jobs:
+            key = job.key
+            early = self._early.get(key)
+            if early is not None:
+                rows[key] = early[1]
+            elif key not in self.recent and key not in self.schedule.keys:
+                run.append(job)
+        for start in range(0, len(run), self._batchLimit):
+            chunk = run[start:start + self._batchLimit]
+            try:
+                outcomes = reactNow([job.routed for job in chunk])
+            except Exception:
+                self.log.failure("reaction {pipe}: reacting at once failed; its jobs are"
+                                 " journaled pending", pipe=self.pipe)
+                break
+            taken = 0
+            now = self.clock.seconds()
+            for job, outcome in zip(chunk, outcomes):
+                if outcome is None:
+                    continue
+                taken += 1
+                row = self._decided(job, outcome, now)
+                if row is not None:
+                    self._early[job.key] = (job, row)
+                    rows[job.key] = row
+            if taken < len(chunk) or self.gate.failures:
+                # The agent cannot take more now: the rest go the usual way.
+                break
+        return rows
+
+    def journaledNow(self, keys):
+        """
+        The transaction that journaled the jobs of C{keys} run by
+        L{runNow} committed: they are finished, or (a failed attempt)
+        held for their retry.
+        """
+        now = self.clock.seconds()
+        early = self._early
+        for key in keys:
+            taken = early.pop(key, None)
+            if taken is None:
+                continue
+            job, row = taken
+            self._tell(row)
+            if row[3] == "pending":
+                self.schedule.add(job, now)
+            else:
+                self.recent.add(key)
+        self._pumpSoon()
 
     # Recording outcomes
 
@@ -536,15 +649,16 @@ class ReactionService(MultiService):
         self.missing = tuple(missing)
         self.unqueued = 0
 
-    def offer(self, routedAlerts, skip=frozenset()):
+    def offer(self, routedAlerts, skip=frozenset(), done=()):
         """
         Hand new alerts' jobs to their queues: one per reaction ID of each
-        alert, but those of C{skip} (done already).
+        alert, but those of C{skip} (reaction IDs done already) and of
+        C{done} (job keys journaled with their outcome, L{runNow}).
         """
         byPipe = {}
         for routed in routedAlerts:
             for rid in routed.rids:
-                if rid in skip:
+                if rid in skip or (done and (routed.key, rid) in done):
                     continue
                 pipe = self.pipes[rid]
                 byPipe.setdefault(pipe, []).append(Job(routed, rid, pipe, routed.receivedAt))
@@ -555,6 +669,46 @@ class ReactionService(MultiService):
                 continue
             queue.offer(jobs)
 
+    @property
+    def reactsNow(self):
+        """Whether an agent can react at once (L{runNow})."""
+        return any(queue._reactNow is not None for queue in self.queues.values())
+
+    def runNow(self, routedAlerts, skip=frozenset()):
+        """
+        L{ReactionQueue.runNow} of each queue with the new alerts' jobs
+        (but those of C{skip}), before they are journaled.
+
+        @return: C{{job key: reaction_job row}} of the jobs done (or
+            failed) already, for the journal's transaction.
+        """
+        byPipe = {}
+        for routed in routedAlerts:
+            for rid in routed.rids:
+                if rid in skip:
+                    continue
+                pipe = self.pipes[rid]
+                byPipe.setdefault(pipe, []).append(Job(routed, rid, pipe, routed.receivedAt))
+        rows = {}
+        for pipe, jobs in byPipe.items():
+            queue = self.queues.get(pipe)
+            if queue is not None and queue._reactNow is not None:
+                rows.update(queue.runNow(jobs))
+        return rows
+
+    def journaledNow(self, rows):
+        """
+        The jobs of C{rows} (what L{runNow} gave) are journaled: their
+        queues finish them.
+        """
+        byPipe = {}
+        for key, row in rows.items():
+            byPipe.setdefault(row[2], []).append(key)
+        for pipe, keys in byPipe.items():
+            queue = self.queues.get(pipe)
+            if queue is not None:
+                queue.journaledNow(keys)
+
     def whenIdle(self, clock, interval=0.05):
         """
         A Deferred firing once no queue holds a job or an unrecorded
@@ -563,7 +717,7 @@ class ReactionService(MultiService):
         d = Deferred()
 
         def check():
-            if all(not q.pending and not q._unrecorded and q._recording is None
+            if all(not q.pending and not q._unrecorded and q._recording is None and not q._early
                    and not q._needLoad and not q._spilled and not q.inFlight
                    for q in self.queues.values()):
                 d.callback(None)

@@ -81,6 +81,36 @@ class JournalMixin:
         self.assertEqual(await self.query("SELECT COUNT(*), SUM(state = 'pending')"
                                           " FROM reaction_job"), [(8, 8)])
 
+    async def test_journaledWithOutcomes(self):
+        """
+        Jobs done before their alert's transaction (reactions that can be
+        done at once) are journaled once with their outcome; the known
+        keys read before the transaction (L{JournalStore.knownAlerts}) say
+        which alerts are new, and a second transaction with the same alert
+        and its job pending (a resend journaled at the same time) changes
+        neither.
+        """
+        items = [routed(1), routed(2)]
+        keys = [r.key for r in items]
+        self.assertEqual(await self.journal.knownAlerts(keys), set())
+        alerts, jobs = journalRows(items)
+        done = {(keys[0], 1): (keys[0], 1, "rid_1_write_to_syslog", "done", 1, 0.0,
+                               "sent 90 bytes", NOW, "later")}
+        rows = [done.get((row[0], row[1]), row) for row in jobs]
+        self.assertEqual(await self.journal.journalAlerts(alerts, rows, known=set()), set(keys))
+        self.assertEqual(await self.journal.knownAlerts(keys + ["nope"]), set(keys))
+        self.assertEqual(await self.journal.journalAlerts(alerts, jobs, known=set()), set(keys))
+        self.assertEqual(await self.query("SELECT COUNT(*) FROM received_alert"), [(2,)])
+        self.assertEqual(
+            sorted(await self.query("SELECT alertkey, rid, state, attempts, outcome, updated"
+                                    " FROM reaction_job"), key=lambda row: (keys.index(row[0]),
+                                                                            row[1])),
+            [(keys[0], 1, "done", 1, "sent 90 bytes", "later"),
+             (keys[0], 2, "pending", 0, None, NOW),
+             (keys[1], 1, "pending", 0, None, NOW),
+             (keys[1], 2, "pending", 0, None, NOW)])
+        self.assertEqual(await self.journal.journalAlerts(alerts, rows), set())
+
     async def test_pendingReadBack(self):
         """
         A queue reads back its pipe's pending jobs, oldest first, a page at

@@ -294,6 +294,38 @@ class SyslogTests(TestCase):
         self.assertEqual([parseAlertLine(d)[1]["key"] for d in collector.received],
                          [f"web01/0/{n}/0" for n in range(500)])
 
+    async def test_reactNow(self):
+        """
+        L{SyslogReaction.reactNow} (a flush's reactions done before it is
+        journaled): the lines the socket takes at once are sent, in order,
+        an outcome each; from the first it has no room for on, none is
+        sent and each is left (C{None}) for the queue; with no socket,
+        none is sent.
+        """
+        path = os.path.join(shortDirectory(self), "log")
+        made = self.reaction(f"unix:{path}")
+        await made.start()
+        self.assertEqual(made.reactNow([routed(1), routed(2)]), [None, None])
+        daemon = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(daemon.close)
+        daemon.bind(path)
+        await made.reactBatch([routed(0)])
+        outcomes = made.reactNow([routed(n) for n in range(1, 2001)])
+        sent = len([o for o in outcomes if o is not None])
+        self.assertGreater(sent, 0)
+        self.assertLess(sent, 2000, "the socket's queue never filled")
+        self.assertTrue(all(f"to unix:{path}" in o for o in outcomes[:sent]))
+        self.assertEqual(outcomes[sent:], [None] * (2000 - sent))
+        daemon.setblocking(False)
+        received = []
+        while True:
+            try:
+                received.append(daemon.recv(65536))
+            except BlockingIOError:
+                break
+        self.assertEqual([parseAlertLine(d)[1]["key"] for d in received],
+                         [f"web01/0/{n}/0" for n in range(sent + 1)])
+
     async def test_batchAfterTheDaemonRestarts(self):
         """
         A batch to a syslog socket made again since the last: it is

@@ -4,15 +4,19 @@ flush journals, what it offers the reaction queues, what it counts.
 """
 
 from twisted.internet.task import Clock
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.alerts import Alert, Heartbeat, alertKey
 from mice.decoders.idmef import ReceivedAlert
 from mice.idmef import toXml
+from mice.management.journal import Job, RetryPolicy
 from mice.management.routing import MATCHED, NO_MATCH_FILE, Router
 from mice.matchfile import MatchTable
 from mice.postproc.actgeneric import ActGeneric
-from mice.testing import MemoryJournal
+from mice.services.management import ReactionQueue, ReactionService
+from mice.testing import MemoryJournal, MemoryReaction
+from tests.unit.services.test_management import journaled, routed
 
 PIPES = {1: "rid_1_write_to_syslog", 2: "rid_2_send_to_alert_db"}
 
@@ -305,3 +309,191 @@ class ReloadTests(SynchronousTestCase):
 
         self.post.configPath = None
         self.assertRaises(ReloadError, self.post.reload)
+
+
+class NowReaction(MemoryReaction):
+    """
+    An agent that can react at once (C{reactNow}): up to L{room} alerts a
+    call, the others left (C{None}); L{failingNow} fails them all.
+    """
+
+    def __init__(self, pipe):
+        super().__init__(pipe)
+        self.now = []
+        self.room = None
+        self.failingNow = False
+
+    def reactNow(self, routedAlerts):
+        taken = routedAlerts if self.room is None else routedAlerts[:self.room]
+        self.now.extend(taken)
+        if self.room is not None:
+            self.room -= len(taken)
+        if self.failingNow:
+            return [Failure(OSError("disk full"))] * len(taken) + [None] * (
+                len(routedAlerts) - len(taken))
+        return ([f"now {routed.key}" for routed in taken]
+                + [None] * (len(routedAlerts) - len(taken)))
+
+
+class ReactNowTests(SynchronousTestCase):
+    """
+    An agent that can react at once reacts before the flush's transaction,
+    to the alerts the journal does not hold, and its jobs are journaled
+    once, with their outcomes, in that transaction.
+    """
+
+    def setUp(self):
+        table = MatchTable("mf", [(0x1010, "Authentication Success")],
+                           {1: (0x1010,), 2: (0x1010,)})
+        self.clock = Clock()
+        self.journal = MemoryJournal()
+        self.agent = NowReaction(PIPES[1])
+        self.queue = ReactionQueue(self.agent, self.journal, self.clock,
+                                   RetryPolicy(first=1.0, maximum=8.0))
+        self.service = ReactionService(PIPES, [self.queue])
+        self.service.startService()
+        self.addCleanup(self.service.stopService)
+        self.clock.advance(0)
+        self.post = ActGeneric(Router({"MICE-RegEx": table}, PIPES), self.journal, self.clock,
+                               dispatcher=self.service)
+        self.post.inline = {2: InlineAgent()}
+        self.key = alertKey("agent1", "s", 1, 0)
+
+    def test_journaledOnceWithItsOutcome(self):
+        """
+        The job is journaled done in the flush's transaction: no outcome
+        is recorded after, the agent's C{react} is never called, and the
+        flush fires after the transaction.
+        """
+        self.journal.holding = True
+        d = self.post.process([received(1, [0x1010])])
+        self.journal.release()
+        self.assertNoResult(d)
+        self.assertEqual(self.agent.now and [r.key for r in self.agent.now], [self.key])
+        self.journal.release()
+        self.assertEqual(self.successResultOf(d), 1)
+        self.journal.holding = False
+        self.clock.advance(0)
+        self.assertEqual(self.journal.states(), {(self.key, 1): ("done", 1),
+                                                 (self.key, 2): ("done", 1)})
+        self.assertEqual(self.journal.jobs[(self.key, 1)][6], f"now {self.key}")
+        self.assertNotIn("recordOutcomes", self.journal.calls)
+        self.assertEqual(self.agent.reacted, [])
+        self.assertEqual(self.queue.counts["done"], 1)
+        self.assertEqual(self.queue._early, {})
+        self.assertIn((self.key, 1), self.queue.recent)
+
+    def test_resentNotRunAgain(self):
+        """
+        A batch sent again finds its alert journaled: nothing is run.
+        """
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        self.queue.recent = type(self.queue.recent)()
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        self.clock.advance(0)
+        self.assertEqual(len(self.agent.now), 1)
+        self.assertEqual(self.agent.reacted, [])
+
+    def test_transactionFailsThenRetried(self):
+        """
+        The journal's transaction fails after the agent reacted: the flush
+        fails (not acknowledged), and its retry journals the outcome the
+        agent gave without reacting again.
+        """
+        self.journal.holding = True
+        d = self.post.process([received(1, [0x1010])])
+        self.journal.holding = False
+        self.journal.failing = True
+        self.journal.release()
+        self.failureResultOf(d, RuntimeError)
+        self.assertEqual(len(self.agent.now), 1)
+        self.journal.failing = False
+        self.assertEqual(self.journal.jobs, {})
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        self.clock.advance(0)
+        self.assertEqual(len(self.agent.now), 1)
+        self.assertEqual(self.agent.reacted, [])
+        self.assertEqual(self.journal.states()[(self.key, 1)], ("done", 1))
+
+    def test_concurrentFlushesOfOneAlert(self):
+        """
+        Two flushes holding one alert (a resend) at once: both find it new,
+        the agent reacts once, and both journal its outcome.
+        """
+        self.journal.holding = True
+        first = self.post.process([received(1, [0x1010])])
+        second = self.post.process([received(1, [0x1010])])
+        self.journal.release()
+        self.journal.holding = False
+        self.journal.release()
+        self.successResultOf(first)
+        self.successResultOf(second)
+        self.clock.advance(0)
+        self.assertEqual(len(self.agent.now), 1)
+        self.assertEqual(self.agent.reacted, [])
+        self.assertEqual(self.journal.states()[(self.key, 1)], ("done", 1))
+
+    def test_notTakenGoesTheUsualWay(self):
+        """
+        The alerts the agent cannot take at once are journaled pending and
+        run by the queue after, their outcomes recorded.
+        """
+        self.agent.room = 1
+        records = [received(n, [0x1010]) for n in range(1, 4)]
+        self.successResultOf(self.post.process(records))
+        self.clock.advance(0)
+        self.clock.advance(0)
+        keys = [alertKey("agent1", "s", n, 0) for n in range(1, 4)]
+        self.assertEqual([r.key for r in self.agent.now], keys[:1])
+        self.assertEqual([r.key for r in self.agent.reacted], keys[1:])
+        self.assertEqual({self.journal.states()[(k, 1)] for k in keys}, {("done", 1)})
+        self.assertEqual(self.journal.jobs[(keys[0], 1)][6], f"now {keys[0]}")
+        self.assertEqual(self.journal.jobs[(keys[1], 1)][6], f"reacted to {keys[1]}")
+
+    def test_failureJournaledForItsRetry(self):
+        """
+        An agent failing at once: the job is journaled pending with the
+        attempt and its next try, and tried again then by the queue.
+        """
+        self.agent.failingNow = True
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        self.clock.advance(0)
+        row = self.journal.jobs[(self.key, 1)]
+        self.assertEqual((row[3], row[4], row[5]), ("pending", 1, 1.0))
+        self.assertIn("disk full", row[6])
+        self.assertEqual(self.agent.reacted, [])
+        self.clock.advance(1.0)
+        self.clock.advance(0)
+        self.assertEqual([r.key for r in self.agent.reacted], [self.key])
+        self.assertEqual(self.journal.states()[(self.key, 1)], ("done", 2))
+
+    def test_failingAgentNotRunAtOnce(self):
+        """
+        Once its agent failed, a queue reacts at once no more (its probe
+        and backoff apply) until it works again.
+        """
+        self.agent.failingNow = True
+        self.successResultOf(self.post.process([received(1, [0x1010])]))
+        self.successResultOf(self.post.process([received(2, [0x1010])]))
+        self.assertEqual(len(self.agent.now), 1)
+        self.assertEqual(self.journal.states()[(alertKey("agent1", "s", 2, 0), 1)],
+                         ("pending", 0))
+
+    def test_doneAtOnceButJournaledPending(self):
+        """
+        A job done at once whose flush journaled it pending all the same
+        (a flush of the same alert at the same time that did not have its
+        outcome) is recorded with the outcome when offered, not run again.
+        """
+        job = Job(routed(1, rids=(1,)), 1, PIPES[1], "t0")
+        rows = self.service.runNow([job.routed])
+        self.assertEqual(list(rows), [job.key])
+        journaled(self.journal, [job.routed], PIPES)
+        self.service.offer([job.routed], skip=frozenset({2}))
+        self.clock.advance(0)
+        self.assertEqual(self.journal.states()[job.key], ("done", 1))
+        self.assertEqual(self.agent.reacted, [])
+        self.assertEqual(len(self.agent.now), 1)
+        self.assertEqual(self.queue.pending, 0)
+        self.assertIn(job.key, self.queue.recent)
