@@ -356,11 +356,11 @@ def batchPrefix(version, table, batchKey):
     C{batchKey} begins with: C{encodeValues((table, batchKey))}, and for
     C{c4} zero bytes after it up to a length of one more than a multiple of
     L{BLAKE2B_BLOCK} (129 bytes for the usual batch: the marshal bytes are
-    always more than one).  BLAKE2b holds back the last block of
-    what it was given until more comes; so a C{c4} prefix is compressed once
-    per batch, when it is hashed, and each row's MAC starts from one byte
-    held back, not from the prefix's last block (one compression of 128
-    bytes less per row).  Unambiguous: the marshal bytes say where they end.
+    always more than one).  BLAKE2b holds back the last block of what it
+    was given until more comes; so a C{c4} prefix is compressed once per
+    batch, when it is hashed, and each row's MAC starts from one byte held
+    back, not from the prefix's last block (one compression of 128 bytes
+    less per row).  Unambiguous: the marshal bytes say where they end.
     """
     prefix = _encodeFast((table, batchKey), 2)
     if version == "c4":
