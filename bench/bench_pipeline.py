@@ -16,7 +16,7 @@ spent per line.  ``--link`` picks the link security: ``plain``, ``psk``
 certs``), or ``all`` for the three in one run on the same corpus.  MariaDB
 runs use a scratch database ``mice_bench_<pid>`` on 127.0.0.1:3306 (root),
 dropped after.  ``--signkey`` makes the store sign its rows (a SIGNKEY made
-for the run: the HMAC chains of ``mice verify``), to measure what that costs;
+for the run: the MAC chains of ``mice verify``), to measure what that costs;
 ``--sign-cost N`` runs without and with it in turn, N times each on the same
 corpus, and prints the medians and what signing costs: in lines per second
 and in CPU per line of the pipeline's processes (sender, BufferDaemon and,
@@ -194,7 +194,7 @@ def main(argv=None):
     parser.add_argument("--link", choices=LINKS + ("all",), default="plain",
                         help="the link's security (all: each in turn, same corpus)")
     parser.add_argument("--signkey", action="store_true",
-                        help="the store signs its rows (SIGNKEY, HMAC chains)")
+                        help="the store signs its rows (SIGNKEY, MAC chains)")
     parser.add_argument("--sign-cost", type=int, default=0, metavar="N",
                         help="run without and with SIGNKEY in turn, N times each, and print"
                              " what signing costs (medians)")

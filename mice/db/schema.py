@@ -26,6 +26,7 @@ What we add to the seed's columns, and why (see C{docs/schema.rst}):
 
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 
 RAWLOG_TABLES = ("rawlog_line", "scslog_line", "firewall_line")
 ALERT_TABLES = ("alert_entry", "console_event")
@@ -748,8 +749,8 @@ def mysqlBatchStatements(table, groups):
         yield head + ",".join(values)
 
 
-def _ownSignature(row):
-    return row[5]
+#: A row's own signature (L{signedRows}).
+_ownSignature = itemgetter(5)
 
 
 def signedRows(group):

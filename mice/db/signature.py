@@ -11,26 +11,32 @@ all three); for C{alert_entry} the rows of one analyzer on one channel
 takes part by being named there (and having C{origin}, C{stream}, C{seq}
 and C{signature} columns).
 
-Each chained row's C{signature} is C{<version>:<previous seq>:<MAC>}, the
-MAC keyed by SIGNKEY over the previous row's MAC (as its signature shows
-it, empty for the first row of a chain), the previous row's seq (C{-}, or
-C{None}, for the first) and every column of the row but C{signature},
-C{row_id} and C{received}, kept to 128 bits (L{TAG_HEX} hex digits).  The
-previous seq is left out when it is the row's seq minus one, the usual
-case (C{c3::<MAC>}).  Raw-log rows are signed C{c3}: keyed BLAKE2b over
-the row's values in marshal's version 2 format (L{rawLinkTag},
+Each chained row's C{signature} is C{<version>:<previous seq>:<MAC>}: a
+chain of MACs keyed by SIGNKEY (a keyed-hash chain: whoever holds the key
+can check it, and could also forge it; no public-key signature).  Each
+row's MAC covers the previous row's MAC (as its signature shows it, empty
+for the first row of a chain), the previous row's seq (C{-}, or C{None},
+for the first) and every column of the row but C{signature}, C{row_id} and
+C{received}, and is kept to 128 bits (L{TAG_HEX} hex digits).  The
+previous seq is left out of the text when it is the row's seq minus one,
+the usual case (C{c4::<MAC>}).  Raw-log rows are signed C{c4}: keyed
+BLAKE2b-128 over marshal version 2 bytes (L{rawLinkTag}, L{batchPrefix},
 L{encodeValues}), what a batch shares hashed once for its rows.  Alert
 rows are signed C{c2}: HMAC-SHA256 over a typed, length-prefixed text of
-the row (L{encodeRow}, L{chainedSignature}).  Seqs may have gaps by
-design: the chain links rows, and the previous seq in each signature tells
-a deleted row (its successor names a seq that is gone) from an altered
-one.  Alerts of one IDMEF document share its seq: in C{alert_entry} a
-chain runs in (C{seq}, C{idx}) order.  C{c1:<previous seq>:<HMAC>} is
-what stores wrote before C{c2} (the whole HMAC, the previous seq always),
-and raw-log stores wrote C{c2} before C{c3}: C{mice verify} checks each
-row by the version it names, and a chain goes on in the version its store
-writes now.  Short signatures are cheap: the server reads every character
-of a row (L{TAG_HEX}).
+the row (L{encodeRow}, L{chainedSignature}), kept to 128 bits.  Seqs may
+have gaps by design: the chain links rows, and the previous seq in each
+signature tells a deleted row (its successor names a seq that is gone)
+from an altered one.  Alerts of one IDMEF document share its seq: in
+C{alert_entry} a chain runs in (C{seq}, C{idx}) order.  Older versions:
+C{c1:<previous seq>:<HMAC>} is what stores wrote before C{c2} (the whole
+HMAC-SHA256, the previous seq always); raw-log stores wrote C{c2}, then
+C{c3} (L{rawLinkTag} at version C{c3}: the bytes of C{c4} but for the
+padding of the batch's part and a nested tuple of the row's values, and its
+own personalisation), before C{c4}.  C{mice verify} checks each row by the
+version it names, so a chain may mix them (an installation upgraded
+mid-stream), and a chain goes on in the version its store writes now.
+Short signatures are cheap: the server reads every character of a row
+(L{TAG_HEX}).
 
 Idempotent stores and resends: the chain's head (last signed seq and HMAC)
 is kept in L{mice.db.schema.SIGNATURE_HEAD}.  A store's L{Signer} reads it
@@ -225,7 +231,7 @@ def chainedSignature(key, previous, previousSeq, encoded, seq=None, version="c2"
     return f"c2:{prevSeq}:{mac[:TAG_HEX]}"
 
 
-# -- c3: the raw-log chains --------------------------------------------------
+# -- c3 and c4: the raw-log chains ------------------------------------------
 
 #: The columns a raw-log batch shares, in the order L{rawParts} gives them
 #: (L{mice.db.classify.classifyBatch}'s key).
@@ -346,11 +352,11 @@ def batchPrefix(version, table, batchKey):
     C{batchKey} begins with: C{encodeValues((table, batchKey))}, and for
     C{c4} zero bytes after it up to a length of one more than a multiple of
     L{BLAKE2B_BLOCK} (129 bytes for the usual batch: the marshal bytes are
-    always more than one).  BLAKE2b holds back the last block of
-    what it was given until more comes; so a C{c4} prefix is compressed once
-    per batch, when it is hashed, and each row's MAC starts from one byte
-    held back, not from the prefix's last block (one compression of 128
-    bytes less per row).  Unambiguous: the marshal bytes say where they end.
+    always more than one).  BLAKE2b holds back the last block of what it
+    was given until more comes; so a C{c4} prefix is compressed once per
+    batch, when it is hashed, and each row's MAC starts from one byte held
+    back, not from the prefix's last block (one compression of 128 bytes
+    less per row).  Unambiguous: the marshal bytes say where they end.
     """
     prefix = _encodeFast((table, batchKey), 2)
     if version == "c4":

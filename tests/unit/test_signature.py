@@ -20,7 +20,9 @@ from mice.db.schema import (
     COLUMNS,
     RAWLOG_TABLES,
     SIGNATURE_HEAD,
+    SQLITE,
     batchRows,
+    insertBatches,
     loadDataChunks,
     mysqlBatchStatements,
     prepareTables,
@@ -29,6 +31,7 @@ from mice.db.signature import (
     CHAIN_OF,
     TAG_HEX,
     Signer,
+    _chainRows,
     _fastEncoder,
     _macOf,
     batchPrefix,
@@ -462,6 +465,35 @@ class SignGroupsTests(SynchronousTestCase):
         self.assertEqual(texts[9][:5], "c4:9:")
         report = verifyChain(KEY, CHAIN_OF["rawlog_line"], ("c1", "/s"), rows, None)
         self.assertEqual((report.chained, report.finding), (18, None))
+
+    @given(st.lists(st.tuples(st.sampled_from([FW_PLAIN_UDP, LAUS_SEED[0][0], RAW_LINES[0], ""])
+                              | st.text(max_size=300),
+                              st.sampled_from(["2004-11-22", "2004-13-01", ""]),
+                              st.sampled_from(["10:00:00", "24:00:00", ""])),
+                    min_size=1, max_size=30),
+           st.integers(min_value=1, max_value=2 ** 40))
+    def test_anyLinesVerify(self, lines, first):
+        """
+        Whatever the lines (any text, fields of each table, dates and times
+        valid or not, seqs beyond 32 bits), the store's hot path signs what
+        C{mice verify} checks on the rows as stored.
+        """
+        db = sqlite3.connect(":memory:")
+        try:
+            txn = db.cursor()
+            prepareTables(txn, "sqlite", RAWLOG_TABLES + (SIGNATURE_HEAD,))
+            key, rowsByTable = classifyBatch(
+                "c1", "/s", first, ("h", None, "1.2.3.4", "Linux", "2.6", "#1"),
+                [[day, clock, line, "wire"] for line, day, clock in lines])
+            signing = Signer(KEY).begin()
+            signed = signing.signGroups(txn, "sqlite", {table: [(key, tableRows)] for
+                                                        table, tableRows in rowsByTable.items()})
+            insertBatches(txn, "sqlite", signed)
+            rows = _chainRows(txn, SQLITE, CHAIN_OF["rawlog_line"], ("c1", "/s"), RAWLOG_TABLES)
+        finally:
+            db.close()
+        report = verifyChain(KEY, CHAIN_OF["rawlog_line"], ("c1", "/s"), rows, None)
+        self.assertEqual((report.chained, report.finding), (len(lines), None))
 
     def test_signaturesNeedNoEscaping(self):
         """
