@@ -269,6 +269,13 @@ class ChannelPlan(NamedTuple):
     """The broker's words, with the code's name: for the log."""
 
 
+#: Said after a 406 for a queue declared with another type than it has.
+QUEUE_TYPE_ADVICE = (
+    "; the queue exists with another type: give every end of it the same"
+    " QUEUE_TYPE (QueueType in an agent's [HOST_INFO]), or delete the queue"
+    " once it is empty (rabbitmqctl list_queues name messages type)")
+
+
 def afterChannelError(replyCode, replyText, failures):
     """
     Decide what a client does once the broker ended its channel, or
@@ -306,5 +313,9 @@ def afterChannelError(replyCode, replyText, failures):
         # RabbitMQ's text starts with the code's name: not twice.
         text = replyText.removeprefix(f"{name} - ")
         reason = f"{replyCode} {name} - {text}"
+        if replyCode == 406 and "inequivalent arg 'x-queue-type'" in text:
+            # Two ends that disagree on the queue's type: no new channel
+            # will ever agree with the broker, only the configs can.
+            reason += QUEUE_TYPE_ADVICE
     delay = min(REOPEN_INITIAL_DELAY * 2 ** min(max(failures, 0), 16), REOPEN_MAX_DELAY)
     return ChannelPlan(REOPEN, delay, reason)

@@ -125,6 +125,24 @@ class AfterChannelErrorTests(SynchronousTestCase):
             self.assertEqual(plan, amqp.ChannelPlan(
                 amqp.REOPEN, 0.5, f"{code} {name} - what the broker says"), code)
 
+    def test_queueTypeMismatchAdvised(self):
+        """
+        A queue declared with another type than the broker's (RabbitMQ's own
+        text): the reason says which setting to make agree, and the client
+        still tries again with the backoff.
+        """
+        text = ("PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue"
+                " 'rawlog' in vhost '/': received 'quorum' but current is 'classic'")
+        plan = amqp.afterChannelError(406, text, 2)
+        self.assertEqual(plan.action, amqp.REOPEN)
+        self.assertEqual(plan.delay, 2.0)
+        self.assertEqual(plan.reason, "406 PRECONDITION_FAILED - inequivalent arg"
+                         " 'x-queue-type' for queue 'rawlog' in vhost '/': received"
+                         " 'quorum' but current is 'classic'" + amqp.QUEUE_TYPE_ADVICE)
+        self.assertIn("QUEUE_TYPE", plan.reason)
+        other = amqp.afterChannelError(406, "PRECONDITION_FAILED - unknown delivery tag 1", 0)
+        self.assertNotIn("QUEUE_TYPE", other.reason)
+
     def test_consumerCancelled(self):
         plan = amqp.afterChannelError(amqp.CONSUMER_CANCELLED, "", 0)
         self.assertEqual(plan, amqp.ChannelPlan(
