@@ -31,7 +31,7 @@ L{mice.protocols.amqp.AmqpUrl.masked}.
 from collections import deque
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -40,6 +40,7 @@ from mice.metrics import Metrics
 from mice.outbox import UnknownBatch
 from mice.protocols import amqp, wire
 from mice.services.sender import BatchBook, reconnecting
+from mice.services.waiters import Waiters
 
 
 def connectionParameters(url, name):
@@ -196,7 +197,7 @@ class _BrokerClient(Service):
         self.channel = None
         self._connection = None
         self._readyBefore = False
-        self._refusedWaiters = []
+        self._refusals = Waiters()
         # Channels ended in a row without a new one set up since, and the
         # call that will open the next one (amqp.afterChannelError).
         self._channelFailures = 0
@@ -335,14 +336,10 @@ class _BrokerClient(Service):
             same, as a daemon should, and a command such as C{mice send}
             gives up.
         """
-        d = Deferred()
-        self._refusedWaiters.append(d)
-        return d
+        return self._refusals.wait()
 
     def brokerRefused(self, reason):
-        waiting, self._refusedWaiters = self._refusedWaiters, []
-        for d in waiting:
-            d.callback(reason)
+        self._refusals.fire(reason)
 
     def brokerLost(self, connection, reason):
         if connection is self._connection:

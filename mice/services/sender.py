@@ -12,7 +12,7 @@ import socket
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -21,6 +21,7 @@ from mice.metrics import Metrics
 from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
 from mice.protocols import wire
 from mice.protocols.link import LinkClientFactory, PlainSecurity
+from mice.services.waiters import Waiters
 
 
 class BatchTooLarge(Exception):
@@ -105,7 +106,7 @@ class BatchBook:
         self.resentBatches = 0
         self._outbox = Outbox(window)
         self._waiting = {}
-        self._idle = []
+        self._idle = Waiters()
         self._nextId = 1
 
     @property
@@ -124,12 +125,9 @@ class BatchBook:
         @return: a Deferred that fires once everything submitted so far is
             acknowledged.
         """
-        d = Deferred()
         if not self._outbox:
-            d.callback(None)
-        else:
-            self._idle.append(d)
-        return d
+            return succeed(None)
+        return self._idle.wait()
 
     def _makeBatch(self, stream, seq, host, records, seqs=None):
         batchId = self._nextId
@@ -151,9 +149,7 @@ class BatchBook:
         self._pump()
         self._waiting.pop(batchId).callback(batch)
         if not self._outbox:
-            idle, self._idle = self._idle, []
-            for d in idle:
-                d.callback(None)
+            self._idle.fire()
         return batch
 
     def _requeue(self):
@@ -184,7 +180,7 @@ class ReliableSender(BatchBook, Service):
         self.maxLine = None
         self.maxRecord = None
         self._clock = clock
-        self._refused = []
+        self._refusals = Waiters()
         self._link = None
         self._factory = LinkClientFactory(self, securityFactory, clock=clock)
         self._client = reconnecting(endpoint, self.description, self._factory, clock,
@@ -279,18 +275,14 @@ class ReliableSender(BatchBook, Service):
         """
         self.log.error("{server} refused this client: {reason}", server=self.description,
                        reason=reason)
-        refused, self._refused = self._refused, []
-        for d in refused:
-            d.callback(reason)
+        self._refusals.fire(reason)
 
     def whenRefused(self):
         """
         @return: a Deferred that fires with the server's reason the next time
             it refuses this client at hello.
         """
-        d = Deferred()
-        self._refused.append(d)
-        return d
+        return self._refusals.wait()
 
     def ackReceived(self, link, batchId):
         try:
