@@ -196,7 +196,6 @@ class _BrokerClient(Service):
         self.clock = clock
         self.channel = None
         self._connection = None
-        self._readyBefore = False
         self._refusals = Waiters()
         # Channels ended in a row without a new one set up since, and the
         # call that will open the next one (amqp.afterChannelError).
@@ -388,13 +387,9 @@ class BrokerSender(BatchBook, _BrokerClient):
 
     def attachMetrics(self, metrics):
         server = self.description
-        self.metrics = metrics
+        self._attachBookMetrics(metrics)
         self._published = metrics.counter("broker_batches_published", server=server)
         self._confirmed = metrics.counter("broker_batches_confirmed", server=server)
-        self._resent = metrics.counter("batches_resent", server=server)
-        self._reconnects = metrics.counter("link_reconnects", server=server)
-        metrics.watch("link_connected", lambda: {server: int(self.connected)})
-        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
 
     def submit(self, stream, seq, host, records, seqs=None):
         """
@@ -415,12 +410,7 @@ class BrokerSender(BatchBook, _BrokerClient):
         if connection is not self._connection:
             return
         self._channelReady(channel)
-        if self._readyBefore:
-            self._reconnects.inc()
-        self._readyBefore = True
-        self.log.info("{server}: connected ({pending} batches to publish)",
-                      server=self.description, pending=len(self._outbox))
-        self._pump()
+        self._ready("{server}: connected ({pending} batches to publish)")
 
     def _channelGone(self):
         return f"{self._requeue()} unconfirmed batches will be published again"

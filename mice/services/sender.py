@@ -108,6 +108,30 @@ class BatchBook:
         self._waiting = {}
         self._idle = Waiters()
         self._nextId = 1
+        self._readyBefore = False
+
+    def _attachBookMetrics(self, metrics):
+        """
+        Count into C{metrics} what every sender counts: batches sent again,
+        reconnects, whether it is connected, batches not yet acknowledged.
+        """
+        server = self.description
+        self.metrics = metrics
+        self._reconnects = metrics.counter("link_reconnects", server=server)
+        self._resent = metrics.counter("batches_resent", server=server)
+        metrics.watch("link_connected", lambda: {server: int(self.connected)})
+        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
+
+    def _ready(self, message):
+        """
+        Connected (a reconnect, counted, after the first time): log
+        C{message} and send what waits.
+        """
+        if self._readyBefore:
+            self._reconnects.inc()
+        self._readyBefore = True
+        self.log.info(message, server=self.description, pending=len(self._outbox))
+        self._pump()
 
     @property
     def pendingRecords(self):
@@ -185,19 +209,13 @@ class ReliableSender(BatchBook, Service):
         self._factory = LinkClientFactory(self, securityFactory, clock=clock)
         self._client = reconnecting(endpoint, self.description, self._factory, clock,
                                     retryPolicy)
-        self._readyBefore = False
         self.attachMetrics(metrics or Metrics("sender"))
 
     def attachMetrics(self, metrics):
         """
         Count into C{metrics} (a daemon's, shared by its senders).
         """
-        server = self.description
-        self.metrics = metrics
-        self._reconnects = metrics.counter("link_reconnects", server=server)
-        self._resent = metrics.counter("batches_resent", server=server)
-        metrics.watch("link_connected", lambda: {server: int(self.connected)})
-        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
+        self._attachBookMetrics(metrics)
 
     # Service
 
@@ -261,12 +279,7 @@ class ReliableSender(BatchBook, Service):
     def linkReady(self, link, maxLine, maxRecord):
         self._link = link
         self.maxLine, self.maxRecord = maxLine, maxRecord
-        if self._readyBefore:
-            self._reconnects.inc()
-        self._readyBefore = True
-        self.log.info("link to {server} ready ({pending} batches to send)",
-                      server=self.description, pending=len(self._outbox))
-        self._pump()
+        self._ready("link to {server} ready ({pending} batches to send)")
 
     def linkRefused(self, link, reason):
         """
