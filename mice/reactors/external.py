@@ -56,6 +56,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.interfaces import IReaction, ReactionRefused
+from mice.protocols.rounds import Rounds
 from mice.reactors.framing import NUL, FramingError, fifoRecord
 
 #: How long L{FifoReaction.stop} lets the reader take the records under way.
@@ -214,8 +215,7 @@ class FifoReaction:
         self._connection = None
         self._registered = False
         self._newConnection = False
-        self._pumping = False
-        self._again = False
+        self._pumps = Rounds(self._pumpOnce)
         self._watchdog = None
         self._progress = 0.0
         self._stopping = False
@@ -328,19 +328,12 @@ class FifoReaction:
         """
         Write what the pipe takes now; wait for room for the rest.
         """
-        if self._pumping:
-            self._again = True
-            return
-        self._pumping = True
-        try:
-            self._again = True
-            while self._again:
-                self._again = False
-                self._writeSome()
-                self._checkRead()
-        finally:
-            self._pumping = False
-        self._schedule()
+        if self._pumps():
+            self._schedule()
+
+    def _pumpOnce(self):
+        self._writeSome()
+        self._checkRead()
 
     def _writeSome(self):
         while self._queue:

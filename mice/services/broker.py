@@ -31,7 +31,7 @@ L{mice.protocols.amqp.AmqpUrl.masked}.
 from collections import deque
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -40,6 +40,7 @@ from mice.metrics import Metrics
 from mice.outbox import UnknownBatch
 from mice.protocols import amqp, wire
 from mice.services.sender import BatchBook, reconnecting
+from mice.services.waiters import Waiters
 
 
 def connectionParameters(url, name):
@@ -195,8 +196,7 @@ class _BrokerClient(Service):
         self.clock = clock
         self.channel = None
         self._connection = None
-        self._readyBefore = False
-        self._refusedWaiters = []
+        self._refusals = Waiters()
         # Channels ended in a row without a new one set up since, and the
         # call that will open the next one (amqp.afterChannelError).
         self._channelFailures = 0
@@ -335,14 +335,10 @@ class _BrokerClient(Service):
             same, as a daemon should, and a command such as C{mice send}
             gives up.
         """
-        d = Deferred()
-        self._refusedWaiters.append(d)
-        return d
+        return self._refusals.wait()
 
     def brokerRefused(self, reason):
-        waiting, self._refusedWaiters = self._refusedWaiters, []
-        for d in waiting:
-            d.callback(reason)
+        self._refusals.fire(reason)
 
     def brokerLost(self, connection, reason):
         if connection is self._connection:
@@ -391,13 +387,9 @@ class BrokerSender(BatchBook, _BrokerClient):
 
     def attachMetrics(self, metrics):
         server = self.description
-        self.metrics = metrics
+        self._attachBookMetrics(metrics)
         self._published = metrics.counter("broker_batches_published", server=server)
         self._confirmed = metrics.counter("broker_batches_confirmed", server=server)
-        self._resent = metrics.counter("batches_resent", server=server)
-        self._reconnects = metrics.counter("link_reconnects", server=server)
-        metrics.watch("link_connected", lambda: {server: int(self.connected)})
-        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
 
     def submit(self, stream, seq, host, records, seqs=None):
         """
@@ -418,12 +410,7 @@ class BrokerSender(BatchBook, _BrokerClient):
         if connection is not self._connection:
             return
         self._channelReady(channel)
-        if self._readyBefore:
-            self._reconnects.inc()
-        self._readyBefore = True
-        self.log.info("{server}: connected ({pending} batches to publish)",
-                      server=self.description, pending=len(self._outbox))
-        self._pump()
+        self._ready("{server}: connected ({pending} batches to publish)")
 
     def _channelGone(self):
         return f"{self._requeue()} unconfirmed batches will be published again"

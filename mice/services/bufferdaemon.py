@@ -56,6 +56,7 @@ from mice.protocols import wire
 from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory
 from mice.protocols.link import LinkServerFactory, PlainSecurity
+from mice.services.waiters import Waiters
 
 #: How many decoded records, and how many bytes of their batches, a pipeline
 #: with a memory-mapped ring keeps in memory beside the ring (at least).  A
@@ -243,25 +244,6 @@ class Records(Sequence):
         return NotImplemented
 
 
-class _Reloading:
-    """
-    A reload in progress, and who waits for its end.
-    """
-
-    def __init__(self):
-        self.waiting = []
-
-    def whenDone(self):
-        d = Deferred()
-        self.waiting.append(d)
-        return d
-
-    def done(self, results):
-        waiting, self.waiting = self.waiting, []
-        for d in waiting:
-            d.callback(results)
-
-
 def ringFillRatio(ring):
     """
     How full C{ring} is, 0 to 1: the larger of its entry and byte use.
@@ -328,7 +310,7 @@ class Pipeline:
         self.heldBytesLimit = HELD_BYTES
         self.consecutiveErrors = 0
         self._pendingAcks = deque()
-        self._idleWaiters = []
+        self._idleWaiters = Waiters()
         self._inFlight = deque()
         self._takenUpTo = 0
         self._takenEntries = 0
@@ -384,9 +366,7 @@ class Pipeline:
         """
         if not self.flushing:
             return succeed(None)
-        d = Deferred()
-        self._idleWaiters.append(d)
-        return d
+        return self._idleWaiters.wait()
 
     @property
     def holding(self):
@@ -487,9 +467,7 @@ class Pipeline:
             self._takenUpTo = self._releasedUpTo
             self._retake = False
         if not inFlight:
-            waiters, self._idleWaiters = self._idleWaiters, []
-            for d in waiters:
-                d.callback(None)
+            self._idleWaiters.fire()
 
     def _release(self, flush):
         self.ring.release(flush.lastSeq)
@@ -744,9 +722,9 @@ class BufferDaemon(MultiService):
         """
         if self._reloading is not None:
             self._reloadAgain = True
-            return self._reloading.whenDone()
-        self._reloading = _Reloading()
-        done = self._reloading.whenDone()
+            return self._reloading.wait()
+        self._reloading = Waiters()
+        done = self._reloading.wait()
         self._reloadRound()
         return done
 
@@ -782,7 +760,7 @@ class BufferDaemon(MultiService):
             self._reloadRound()
             return
         reloading, self._reloading = self._reloading, None
-        reloading.done([result for _, result in results])
+        reloading.fire([result for _, result in results])
 
     # The receiver interface of LinkServerFactory
 

@@ -35,6 +35,7 @@ from mice.forwarder.tailer import (
     startOf,
 )
 from mice.metrics import Metrics
+from mice.protocols.rounds import Rounds
 
 _EVENT_LEVELS = {"tamper": "error", "truncated": "warn", "overlong": "warn", "missing": "info",
                  "missing-directory": "warn",
@@ -95,7 +96,7 @@ class Destination(Service):
         self.overflow = []
         self.lost = 0
         self._spoolSubmitted = 0
-        self._refilling = self._refillAgain = False
+        self._refills = Rounds(self._refillOnce)
         self.attachMetrics(Metrics("destination"))
 
     def attachMetrics(self, metrics):
@@ -220,17 +221,7 @@ class Destination(Service):
         submitted, which calls this again: the inner call only asks the
         outer one for another round.
         """
-        if self._refilling:
-            self._refillAgain = True
-            return
-        self._refilling = True
-        try:
-            self._refillAgain = True
-            while self._refillAgain:
-                self._refillAgain = False
-                self._refillOnce()
-        finally:
-            self._refilling = False
+        self._refills()
 
     def _refillOnce(self):
         spool = self.spool
@@ -245,7 +236,7 @@ class Destination(Service):
             except SpoolFull:
                 return
             del self.overflow[0]
-            self._refillAgain = True
+            self._refills.again()
             if not self.overflow:
                 self.log.info("{server}: the spool has room again; reading resumes",
                               server=self.sender.description)

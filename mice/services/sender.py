@@ -12,7 +12,7 @@ import socket
 
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, succeed
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -21,6 +21,7 @@ from mice.metrics import Metrics
 from mice.outbox import Outbox, OutgoingBatch, UnknownBatch
 from mice.protocols import wire
 from mice.protocols.link import LinkClientFactory, PlainSecurity
+from mice.services.waiters import Waiters
 
 
 class BatchTooLarge(Exception):
@@ -105,8 +106,32 @@ class BatchBook:
         self.resentBatches = 0
         self._outbox = Outbox(window)
         self._waiting = {}
-        self._idle = []
+        self._idle = Waiters()
         self._nextId = 1
+        self._readyBefore = False
+
+    def _attachBookMetrics(self, metrics):
+        """
+        Count into C{metrics} what every sender counts: batches sent again,
+        reconnects, whether it is connected, batches not yet acknowledged.
+        """
+        server = self.description
+        self.metrics = metrics
+        self._reconnects = metrics.counter("link_reconnects", server=server)
+        self._resent = metrics.counter("batches_resent", server=server)
+        metrics.watch("link_connected", lambda: {server: int(self.connected)})
+        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
+
+    def _ready(self, message):
+        """
+        Connected (a reconnect, counted, after the first time): log
+        C{message} and send what waits.
+        """
+        if self._readyBefore:
+            self._reconnects.inc()
+        self._readyBefore = True
+        self.log.info(message, server=self.description, pending=len(self._outbox))
+        self._pump()
 
     @property
     def pendingRecords(self):
@@ -124,12 +149,9 @@ class BatchBook:
         @return: a Deferred that fires once everything submitted so far is
             acknowledged.
         """
-        d = Deferred()
         if not self._outbox:
-            d.callback(None)
-        else:
-            self._idle.append(d)
-        return d
+            return succeed(None)
+        return self._idle.wait()
 
     def _makeBatch(self, stream, seq, host, records, seqs=None):
         batchId = self._nextId
@@ -151,9 +173,7 @@ class BatchBook:
         self._pump()
         self._waiting.pop(batchId).callback(batch)
         if not self._outbox:
-            idle, self._idle = self._idle, []
-            for d in idle:
-                d.callback(None)
+            self._idle.fire()
         return batch
 
     def _requeue(self):
@@ -184,24 +204,18 @@ class ReliableSender(BatchBook, Service):
         self.maxLine = None
         self.maxRecord = None
         self._clock = clock
-        self._refused = []
+        self._refusals = Waiters()
         self._link = None
         self._factory = LinkClientFactory(self, securityFactory, clock=clock)
         self._client = reconnecting(endpoint, self.description, self._factory, clock,
                                     retryPolicy)
-        self._readyBefore = False
         self.attachMetrics(metrics or Metrics("sender"))
 
     def attachMetrics(self, metrics):
         """
         Count into C{metrics} (a daemon's, shared by its senders).
         """
-        server = self.description
-        self.metrics = metrics
-        self._reconnects = metrics.counter("link_reconnects", server=server)
-        self._resent = metrics.counter("batches_resent", server=server)
-        metrics.watch("link_connected", lambda: {server: int(self.connected)})
-        metrics.watch("unacknowledged_batches", lambda: {server: len(self._outbox)})
+        self._attachBookMetrics(metrics)
 
     # Service
 
@@ -265,12 +279,7 @@ class ReliableSender(BatchBook, Service):
     def linkReady(self, link, maxLine, maxRecord):
         self._link = link
         self.maxLine, self.maxRecord = maxLine, maxRecord
-        if self._readyBefore:
-            self._reconnects.inc()
-        self._readyBefore = True
-        self.log.info("link to {server} ready ({pending} batches to send)",
-                      server=self.description, pending=len(self._outbox))
-        self._pump()
+        self._ready("link to {server} ready ({pending} batches to send)")
 
     def linkRefused(self, link, reason):
         """
@@ -279,18 +288,14 @@ class ReliableSender(BatchBook, Service):
         """
         self.log.error("{server} refused this client: {reason}", server=self.description,
                        reason=reason)
-        refused, self._refused = self._refused, []
-        for d in refused:
-            d.callback(reason)
+        self._refusals.fire(reason)
 
     def whenRefused(self):
         """
         @return: a Deferred that fires with the server's reason the next time
             it refuses this client at hello.
         """
-        d = Deferred()
-        self._refused.append(d)
-        return d
+        return self._refusals.wait()
 
     def ackReceived(self, link, batchId):
         try:

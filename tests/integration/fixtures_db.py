@@ -98,6 +98,21 @@ def pool(url):
     return connectionPool(parseDatabaseUrl(url), reactor)
 
 
+async def runInPool(url, interaction, *args):
+    """
+    Run C{interaction(txn, dialect, *args)} in a pool of its own for the
+    database at C{url}, closed afterwards.
+
+    @return: what C{interaction} returns.
+    """
+    p, dialect = pool(url)
+    p.start()
+    try:
+        return await p.runInteraction(interaction, dialect, *args)
+    finally:
+        p.close()
+
+
 def sqliteUrl(testCase):
     directory = os.path.abspath(testCase.mktemp())
     os.makedirs(directory)

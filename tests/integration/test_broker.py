@@ -61,6 +61,42 @@ def brokerSection(url, queue, prefetch=8):
     return f"[BROKER]\nAMQP = {url}\nQUEUE = {queue}\nPREFETCH = {prefetch}\n"
 
 
+def brokerPipeline(testCase, url, lines):
+    """
+    A raw-log BufferDaemon (SQLite store) consuming queue C{rawlog} of the
+    broker at C{url}, and a forwarder publishing C{lines} of a log file to
+    it, both built by their taps, started, and stopped when C{testCase}
+    ends.
+
+    @return: the log file's path, the database's path, the forwarder's
+        destination and the daemon's L{BrokerIntake}.
+    """
+    directory = os.path.abspath(testCase.mktemp())
+    os.makedirs(directory)
+    dbUrl, db = sqliteUrl(testCase)
+    conf = writeRawLogConfigs(os.path.join(directory, "bd"), dbUrl, batchSize=500)
+    with open(conf, "a") as f:
+        f.write(brokerSection(url, "rawlog"))
+    logPath = os.path.join(directory, "messages")
+    with open(logPath, "w") as f:
+        f.write(logLines(1, lines))
+    fwConf = writeForwarderConfig(os.path.join(directory, "fw"), [logPath],
+                                  stateDirectory=os.path.join(directory, "state"))
+    with open(fwConf) as f:
+        text = f.read()
+    with open(fwConf, "w") as f:
+        f.write(text.replace("SQLPORT = 0\n", f"SQLPORT = 0\nAMQP = {url}\nQUEUE = rawlog\n"))
+    daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
+    daemon.startService()
+    testCase.addCleanup(daemon.stopService)
+    [intake] = [s for s in daemon if isinstance(s, BrokerIntake)]
+    forwarder = dataforwarder.buildForwarder(loadDataForwarder(fwConf), reactor)
+    forwarder.startService()
+    testCase.addCleanup(forwarder.stopService)
+    destination, = forwarder.destinations
+    return logPath, db, destination, intake
+
+
 def twistd(directory, name, command, conf):
     log = open(os.path.join(directory, f"{name}.log"), "w")
     return log, twistdArgv(command, conf)
@@ -303,30 +339,7 @@ class ForwarderOutageTests(TestCase):
         observer = lambda event: logged.append(formatEvent(event) or "")  # noqa: E731
         globalLogPublisher.addObserver(observer)
         self.addCleanup(globalLogPublisher.removeObserver, observer)
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        url, path = sqliteUrl(self)
-        conf = writeRawLogConfigs(os.path.join(directory, "bd"), url, batchSize=500)
-        with open(conf, "a") as f:
-            f.write(brokerSection(vhost.url, "rawlog"))
-        logPath = os.path.join(directory, "messages")
-        with open(logPath, "w") as f:
-            f.write(logLines(1, 3000))
-        fwConf = writeForwarderConfig(os.path.join(directory, "fw"), [logPath],
-                                      stateDirectory=os.path.join(directory, "state"))
-        with open(fwConf) as f:
-            text = f.read()
-        with open(fwConf, "w") as f:
-            f.write(text.replace("SQLPORT = 0\n",
-                                 f"SQLPORT = 0\nAMQP = {vhost.url}\nQUEUE = rawlog\n"))
-
-        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
-        daemon.startService()
-        self.addCleanup(daemon.stopService)
-        forwarder = dataforwarder.buildForwarder(loadDataForwarder(fwConf), reactor)
-        forwarder.startService()
-        self.addCleanup(forwarder.stopService)
-        destination, = forwarder.destinations
+        logPath, path, destination, _ = brokerPipeline(self, vhost.url, 3000)
         await until(lambda: len(self.countSqlite(path)) == 3000, 30)
 
         vhost.block()
@@ -645,38 +658,13 @@ class ChannelRecoveryTests(TestCase):
 
     def pipeline(self, lines):
         """
-        A raw-log BufferDaemon (SQLite store) consuming queue C{rawlog}, and
-        a forwarder publishing C{lines} of a log file to it, both built by
-        their taps and started.
+        L{brokerPipeline} through the test's vhost.
 
         @return: the log file's path, the database's path, the forwarder's
             L{mice.services.broker.BrokerSender} and the daemon's
             L{BrokerIntake}.
         """
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        url, db = sqliteUrl(self)
-        conf = writeRawLogConfigs(os.path.join(directory, "bd"), url, batchSize=500)
-        with open(conf, "a") as f:
-            f.write(brokerSection(self.vhost.url, "rawlog"))
-        logPath = os.path.join(directory, "messages")
-        with open(logPath, "w") as f:
-            f.write(logLines(1, lines))
-        fwConf = writeForwarderConfig(os.path.join(directory, "fw"), [logPath],
-                                      stateDirectory=os.path.join(directory, "state"))
-        with open(fwConf) as f:
-            text = f.read()
-        with open(fwConf, "w") as f:
-            f.write(text.replace("SQLPORT = 0\n",
-                                 f"SQLPORT = 0\nAMQP = {self.vhost.url}\nQUEUE = rawlog\n"))
-        daemon = buildBufferDaemon(loadBufferDaemon(conf), reactor)
-        daemon.startService()
-        self.addCleanup(daemon.stopService)
-        [intake] = [s for s in daemon if isinstance(s, BrokerIntake)]
-        forwarder = dataforwarder.buildForwarder(loadDataForwarder(fwConf), reactor)
-        forwarder.startService()
-        self.addCleanup(forwarder.stopService)
-        destination, = forwarder.destinations
+        logPath, db, destination, intake = brokerPipeline(self, self.vhost.url, lines)
         return logPath, db, destination.sender, intake
 
     def otherConnection(self):

@@ -67,6 +67,31 @@ def shortDirectory(testCase):
     return directory
 
 
+def unixDatagramSocket(testCase, path):
+    """
+    A UNIX datagram socket bound to C{path} that nothing reads (a syslog
+    daemon that has stopped reading), closed after the test.
+    """
+    daemon = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    testCase.addCleanup(daemon.close)
+    daemon.bind(path)
+    return daemon
+
+
+def waitingDatagrams(daemon):
+    """
+    The datagrams waiting on socket C{daemon}, read without blocking, in
+    the order they were sent.
+    """
+    daemon.setblocking(False)
+    received = []
+    while True:
+        try:
+            received.append(daemon.recv(65536))
+        except BlockingIOError:
+            return received
+
+
 def withUmask(testCase, mask):
     old = os.umask(mask)
     testCase.addCleanup(os.umask, old)
@@ -212,9 +237,7 @@ class SyslogTests(TestCase):
         through again.
         """
         path = os.path.join(shortDirectory(self), "log")
-        daemon = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.addCleanup(daemon.close)
-        daemon.bind(path)
+        daemon = unixDatagramSocket(self, path)
         made = self.reaction(f"unix:{path}")
         made.target.patience = 0.2
         await made.start()
@@ -227,13 +250,7 @@ class SyslogTests(TestCase):
         self.assertIn("queue is full", str(raised.exception))
         self.assertGreaterEqual(time.monotonic() - started, 0.2)
         self.assertGreater(sent, 0)
-        daemon.setblocking(False)
-        received = []
-        while True:
-            try:
-                received.append(daemon.recv(65536))
-            except BlockingIOError:
-                break
+        received = waitingDatagrams(daemon)
         self.assertEqual(len(received), sent)
         self.assertEqual(parseAlertLine(received[-1])[1]["key"], f"web01/0/{sent - 1}/0")
         await made.react(routed(sent))
@@ -306,9 +323,7 @@ class SyslogTests(TestCase):
         made = self.reaction(f"unix:{path}")
         await made.start()
         self.assertEqual(made.reactNow([routed(1), routed(2)]), [None, None])
-        daemon = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.addCleanup(daemon.close)
-        daemon.bind(path)
+        daemon = unixDatagramSocket(self, path)
         await made.reactBatch([routed(0)])
         outcomes = made.reactNow([routed(n) for n in range(1, 2001)])
         sent = len([o for o in outcomes if o is not None])
@@ -316,13 +331,7 @@ class SyslogTests(TestCase):
         self.assertLess(sent, 2000, "the socket's queue never filled")
         self.assertTrue(all(f"to unix:{path}" in o for o in outcomes[:sent]))
         self.assertEqual(outcomes[sent:], [None] * (2000 - sent))
-        daemon.setblocking(False)
-        received = []
-        while True:
-            try:
-                received.append(daemon.recv(65536))
-            except BlockingIOError:
-                break
+        received = waitingDatagrams(daemon)
         self.assertEqual([parseAlertLine(d)[1]["key"] for d in received],
                          [f"web01/0/{n}/0" for n in range(sent + 1)])
 

@@ -35,6 +35,7 @@ from tests.integration.fixtures_db import (
     SQLiteStoreCase,
     logBatch,
     pool,
+    runInPool,
 )
 from tests.integration.processes import mice, shipThrough, spawn
 from tests.integration.test_endtoend import writeCorpus
@@ -65,12 +66,7 @@ class SignatureTestsMixin:
             store.stop()
 
     async def verify(self):
-        p, dialect = pool(self.url)
-        p.start()
-        try:
-            return await p.runInteraction(verifyDatabase, dialect, KEY)
-        finally:
-            p.close()
+        return await runInPool(self.url, verifyDatabase, KEY)
 
     async def storeStreams(self):
         """
@@ -170,12 +166,7 @@ class SignatureTestsMixin:
                 previous, previousSeq = mac, seq
             txn.execute(f"UPDATE signature_head SET signature = {p}", (f"c2::{previous}",))
 
-        p, dialect = pool(self.url)
-        p.start()
-        try:
-            await p.runInteraction(toOlder, dialect)
-        finally:
-            p.close()
+        await runInPool(self.url, toOlder)
         self.assertEqual(len(self.query("SELECT signature FROM rawlog_line WHERE seq = 2")[0][0]),
                          3 + 2 + 64)
         await self.storeBatches(logBatch(11, 5))
@@ -207,12 +198,7 @@ class SignatureTestsMixin:
                 previous, previousSeq = text.rsplit(":", 1)[1], seq
             txn.execute(f"UPDATE signature_head SET signature = {p}", (f"c3::{previous}",))
 
-        p, dialect = pool(self.url)
-        p.start()
-        try:
-            await p.runInteraction(toC3, dialect)
-        finally:
-            p.close()
+        await runInPool(self.url, toC3)
         await self.storeBatches(logBatch(11, 10), logBatch(5, 10))
 
     def versionOf(self, seq):

@@ -32,7 +32,9 @@ PURE = (
     "mice.alerts",
     "mice.record", "mice.ringbuffer", "mice.outbox", "mice.security.psk",
     "mice.security.keyfile",
-    "mice.protocols.wire", "mice.protocols.amqp", "mice.protocols.admission", "mice.reactors.argv", "mice.reactors.decisions", "mice.reactors.escalation",
+    "mice.protocols.wire", "mice.protocols.amqp", "mice.protocols.admission",
+    "mice.protocols.rounds", "mice.reactors.argv", "mice.reactors.decisions",
+    "mice.reactors.escalation",
     "mice.reactors.syslogformat", "mice.reactors.framing", "mice.console.query",
     "mice.console.model", "mice.metrics",
 )

@@ -61,15 +61,68 @@ def chain(seqs, version="c2", versions=None):
     (C{versions}: the version of each row, else C{version} for all).
     """
     sigIndex = COLUMNS["rawlog_line"].index("signature")
-    rows, previous, previousSeq = [], "", None
-    for n, seq in enumerate(seqs):
-        row = rawRow(seq)
-        text = linkSignature(KEY, versions[n] if versions else version, "rawlog_line", row,
-                             sigIndex, previous, previousSeq)
-        row = row[:sigIndex] + (text,) + row[sigIndex + 1:]
-        rows.append((seq, "rawlog_line", n + 1, row, sigIndex))
+    return signChain([(seq, "rawlog_line", n + 1, rawRow(seq), sigIndex)
+                      for n, seq in enumerate(seqs)], versions or [version] * len(seqs))
+
+
+def signChain(rows, versions):
+    """
+    C{rows} (as L{verifyChain} takes them) signed again in order, each
+    with its version of C{versions}.
+    """
+    signed, previous, previousSeq = [], "", None
+    for (seq, table, rowId, row, sigIndex), version in zip(rows, versions):
+        text = linkSignature(KEY, version, table, row, sigIndex, previous, previousSeq)
+        signed.append((seq, table, rowId, row[:sigIndex] + (text,) + row[sigIndex + 1:],
+                       sigIndex))
         previous, previousSeq = text.rsplit(":", 1)[1], seq
-    return rows
+    return signed
+
+
+def withLine(rows, n, line):
+    """C{rows} with the log line of row C{n} changed to C{line}, its signature kept."""
+    seq, table, rowId, row, sigIndex = rows[n]
+    index = COLUMNS[table].index("logline")
+    return rows[:n] + [(seq, table, rowId, row[:index] + (line,) + row[index + 1:],
+                        sigIndex)] + rows[n + 1:]
+
+
+class ChainTestCase(SynchronousTestCase):
+    """
+    Tests of L{verifyChain} on a raw-log chain of stream
+    C{client1//var/log/messages}.
+    """
+
+    chain = CHAIN_OF["rawlog_line"]
+    keyValues = ("client1", "/var/log/messages")
+
+    def verify(self, rows):
+        return verifyChain(KEY, self.chain, self.keyValues, rows, None)
+
+    def assertFinding(self, rows, kind, seq):
+        """
+        L{verifyChain} of C{rows} finds a problem of C{kind} at C{seq}.
+
+        @return: the finding.
+        """
+        finding = self.verify(rows).finding
+        self.assertEqual((finding.kind, finding.seq), (kind, seq))
+        return finding
+
+    def assertTextShape(self, version):
+        """
+        C{version}'s signatures have the shape of C{c2}'s (the previous seq
+        left out when it is one below), with C{-} for the first row, and
+        its chain verifies.
+        """
+        rows = chain([1, 2, 5], version)
+        texts = [row[3][row[4]] for row in rows]
+        self.assertRegex(texts[0], f"^{version}:-:[0-9a-f]{{{TAG_HEX}}}$")
+        self.assertRegex(texts[1], f"^{version}::[0-9a-f]{{{TAG_HEX}}}$")
+        self.assertRegex(texts[2], f"^{version}:2:[0-9a-f]{{{TAG_HEX}}}$")
+        self.assertEqual(parseSignature(texts[1], 2), ("c", 1, texts[1][4:]))
+        report = self.verify(rows)
+        self.assertEqual((report.chained, report.finding), (3, None))
 
 
 class HmacTests(SynchronousTestCase):
@@ -109,12 +162,7 @@ class SignatureTextTests(SynchronousTestCase):
         self.assertEqual(c1[6:6 + TAG_HEX], c2[4:])
 
 
-class VerifyChainTests(SynchronousTestCase):
-    chain = CHAIN_OF["rawlog_line"]
-    keyValues = ("client1", "/var/log/messages")
-
-    def verify(self, rows):
-        return verifyChain(KEY, self.chain, self.keyValues, rows, None)
+class VerifyChainTests(ChainTestCase):
 
     def test_intact(self):
         """Chains of C{c1}, C{c2}, with gaps in the seqs, verify."""
@@ -129,9 +177,8 @@ class VerifyChainTests(SynchronousTestCase):
         """
         rows = chain([1, 2, 3, 4])
         del rows[2]
-        report = self.verify(rows)
-        self.assertEqual((report.finding.kind, report.finding.seq), ("deleted", 4))
-        self.assertIn("follows seq 3, which is missing", report.finding.detail)
+        finding = self.assertFinding(rows, "deleted", 4)
+        self.assertIn("follows seq 3, which is missing", finding.detail)
 
 
 #: Values as stores sign them: texts (lone surrogates too), numbers of any
@@ -209,24 +256,14 @@ class C3EncodingTests(SynchronousTestCase):
                 self.assertEqual(rawParts(table, full), (key, row[:5]))
 
 
-class C3ChainTests(SynchronousTestCase):
-    chain = CHAIN_OF["rawlog_line"]
-    keyValues = ("client1", "/var/log/messages")
-
-    def verify(self, rows):
-        return verifyChain(KEY, self.chain, self.keyValues, rows, None)
+class C3ChainTests(ChainTestCase):
 
     def test_text(self):
         """
         C{c3} signatures have the shape of C{c2}'s: the previous seq left
         out when it is one below, C{-} for the first row.
         """
-        rows = chain([1, 2, 5], "c3")
-        texts = [row[3][row[4]] for row in rows]
-        self.assertRegex(texts[0], "^c3:-:[0-9a-f]{%d}$" % TAG_HEX)
-        self.assertRegex(texts[1], "^c3::[0-9a-f]{%d}$" % TAG_HEX)
-        self.assertRegex(texts[2], "^c3:2:[0-9a-f]{%d}$" % TAG_HEX)
-        self.assertEqual(parseSignature(texts[1], 2), ("c", 1, texts[1][4:]))
+        self.assertTextShape("c3")
 
     def test_mixedVersions(self):
         """A chain begun with C{c1}, gone on with C{c2}, then C{c3}, verifies."""
@@ -236,19 +273,13 @@ class C3ChainTests(SynchronousTestCase):
 
     def test_altered(self):
         """A C{c3} row whose line changed is reported altered."""
-        rows = chain([1, 2, 3, 4], "c3")
-        seq, table, rowId, row, sigIndex = rows[2]
-        index = COLUMNS[table].index("logline")
-        rows[2] = (seq, table, rowId, row[:index] + ("changed",) + row[index + 1:], sigIndex)
-        report = self.verify(rows)
-        self.assertEqual((report.finding.kind, report.finding.seq), ("altered", 3))
+        self.assertFinding(withLine(chain([1, 2, 3, 4], "c3"), 2, "changed"), "altered", 3)
 
     def test_deleted(self):
         """A C{c3} row deleted is named by its successor."""
         rows = chain([1, 2, 3, 4], "c3")
         del rows[1]
-        report = self.verify(rows)
-        self.assertEqual((report.finding.kind, report.finding.seq), ("deleted", 3))
+        self.assertFinding(rows, "deleted", 3)
 
     def test_linkedToPrevious(self):
         """
@@ -256,21 +287,11 @@ class C3ChainTests(SynchronousTestCase):
         another chain of the same stream, whose row before it differs, does
         not verify.
         """
-        one, other = chain([1, 2, 3], "c3"), chain([1, 2, 3], "c3")
-        seq, table, rowId, row, sigIndex = other[0]
-        index = COLUMNS[table].index("logline")
-        other[0] = (seq, table, rowId, row[:index] + ("other",) + row[index + 1:], sigIndex)
-        # Re-sign the other chain from its changed first row.
-        previous, previousSeq = "", None
-        for n, (seq, table, rowId, row, sigIndex) in enumerate(other):
-            text = linkSignature(KEY, "c3", table, row, sigIndex, previous, previousSeq)
-            other[n] = (seq, table, rowId, row[:sigIndex] + (text,) + row[sigIndex + 1:],
-                        sigIndex)
-            previous, previousSeq = text.rsplit(":", 1)[1], seq
+        one = chain([1, 2, 3], "c3")
+        # The other chain signed again from its changed first row.
+        other = signChain(withLine(chain([1, 2, 3], "c3"), 0, "other"), ["c3"] * 3)
         self.assertEqual(self.verify(other).finding, None)
-        spliced = [one[0], other[1], one[2]]
-        report = self.verify(spliced)
-        self.assertEqual((report.finding.kind, report.finding.seq), ("altered", 2))
+        self.assertFinding([one[0], other[1], one[2]], "altered", 2)
 
 
 class C4EncodingTests(SynchronousTestCase):
@@ -324,12 +345,7 @@ class C4EncodingTests(SynchronousTestCase):
         self.assertNotEqual(rawLinkTag(*args, "c3"), rawLinkTag(*args, "c4"))
 
 
-class C4ChainTests(SynchronousTestCase):
-    chain = CHAIN_OF["rawlog_line"]
-    keyValues = ("client1", "/var/log/messages")
-
-    def verify(self, rows):
-        return verifyChain(KEY, self.chain, self.keyValues, rows, None)
+class C4ChainTests(ChainTestCase):
 
     def test_storesWriteC4(self):
         """Raw-log stores sign C{c4} now; alert stores C{c2}."""
@@ -341,13 +357,7 @@ class C4ChainTests(SynchronousTestCase):
         C{c4} signatures have the shape of C{c2}'s and C{c3}'s: the previous
         seq left out when it is one below, C{-} for the first row.
         """
-        rows = chain([1, 2, 5], "c4")
-        texts = [row[3][row[4]] for row in rows]
-        self.assertRegex(texts[0], "^c4:-:[0-9a-f]{%d}$" % TAG_HEX)
-        self.assertRegex(texts[1], "^c4::[0-9a-f]{%d}$" % TAG_HEX)
-        self.assertRegex(texts[2], "^c4:2:[0-9a-f]{%d}$" % TAG_HEX)
-        self.assertEqual(parseSignature(texts[1], 2), ("c", 1, texts[1][4:]))
-        self.assertEqual((self.verify(rows).chained, self.verify(rows).finding), (3, None))
+        self.assertTextShape("c4")
 
     def test_mixedVersions(self):
         """
@@ -367,12 +377,7 @@ class C4ChainTests(SynchronousTestCase):
     def test_alteredInMixedChain(self):
         """A row changed on either side of the step from C{c3} to C{c4} is reported."""
         for n in (2, 3, 4):
-            rows = self.mixed()
-            seq, table, rowId, row, sigIndex = rows[n]
-            index = COLUMNS[table].index("logline")
-            rows[n] = (seq, table, rowId, row[:index] + ("changed",) + row[index + 1:], sigIndex)
-            report = self.verify(rows)
-            self.assertEqual((report.finding.kind, report.finding.seq), ("altered", seq))
+            self.assertFinding(withLine(self.mixed(), n, "changed"), "altered", n + 1)
 
     def test_deletedInMixedChain(self):
         """
@@ -382,9 +387,8 @@ class C4ChainTests(SynchronousTestCase):
         for n in (2, 3):
             rows = self.mixed()
             del rows[n]
-            report = self.verify(rows)
-            self.assertEqual((report.finding.kind, report.finding.seq), ("deleted", n + 2))
-            self.assertIn(f"follows seq {n + 1}, which is missing", report.finding.detail)
+            finding = self.assertFinding(rows, "deleted", n + 2)
+            self.assertIn(f"follows seq {n + 1}, which is missing", finding.detail)
 
     def test_insertedInMixedChain(self):
         """
@@ -410,8 +414,7 @@ class C4ChainTests(SynchronousTestCase):
         seq, table, rowId, row, sigIndex = rows[4]
         row = row[:sigIndex] + ("c3" + row[sigIndex][2:],) + row[sigIndex + 1:]
         rows[4] = (seq, table, rowId, row, sigIndex)
-        report = self.verify(rows)
-        self.assertEqual((report.finding.kind, report.finding.seq), ("altered", seq))
+        self.assertFinding(rows, "altered", seq)
 
 
 class SignGroupsTests(SynchronousTestCase):

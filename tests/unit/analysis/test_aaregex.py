@@ -37,6 +37,7 @@ from mice.analysis.extract import addressesFor, idValues, nodesFor
 from mice.config import loadAaRegex, loadMatchFile
 from mice.record import LogRecord
 from tests import ROOT
+from tests.unit.analysis import requireHyperscan
 
 ETC = os.path.join(ROOT, "etc", "mice")
 SEED = os.path.join(ETC, "mice_mod_pop_aa_regex.conf")
@@ -406,10 +407,7 @@ class PropertyTests(SynchronousTestCase):
 
 class HyperscanTests(SynchronousTestCase):
     def setUp(self):
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        requireHyperscan()
 
     def test_sameResults(self):
         settingsAll = loadAaRegex(writeConfig(self, ALL_RULES))
@@ -486,10 +484,7 @@ class HyperscanEmptyMatchTests(SynchronousTestCase):
     matchers = None
 
     def setUp(self):
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        requireHyperscan()
         if HyperscanEmptyMatchTests.matchers is None:
             settings = loadAaRegex(writeConfig(self, EMPTY_RULES))
             HyperscanEmptyMatchTests.settings = settings
@@ -565,10 +560,7 @@ class HyperscanPythonOnlyTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        requireHyperscan()
 
     def test_sameAsNaive(self):
         settings = loadAaRegex(writeConfig(self, _AGENT_HEAD + """[AUTH]

@@ -8,6 +8,7 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.analysis.hyperscancache import cacheDirectory, compileDatabase
+from tests.unit.analysis import requireHyperscan
 
 
 def hits(db, data):
@@ -19,10 +20,7 @@ def hits(db, data):
 
 class CompileDatabaseTests(SynchronousTestCase):
     def setUp(self):
-        try:
-            import hyperscan
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        hyperscan = requireHyperscan()
         self.hyperscan = hyperscan
         self.directory = self.mktemp()
         self.flags = [hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE] * 2

@@ -45,6 +45,7 @@ from mice.analysis.logids import (
 from mice.analysis.offline import LogIdsJson as _LogIdsJson
 from mice.analysis.offline import LogIdsListing as _LogIdsListing
 from tests import ROOT, SLOW
+from tests.unit.analysis import requireHyperscan
 
 ETC = os.path.join(ROOT,
                    "etc", "mice", "logids")
@@ -1349,10 +1350,7 @@ class WidenedRegexTests(SynchronousTestCase):
         The default content's statements are scanned (with the blocks, in
         one Hyperscan database) when Hyperscan is installed.
         """
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        requireHyperscan()
         engine = shippedEngine()
         self.assertGreater(len(engine._statements), 20)
         scanner = engine._blockScanner("/var/log/messages")
@@ -1403,10 +1401,7 @@ class ScannedActionsTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        requireHyperscan()
 
     def test_detectionCorpus(self):
         """
@@ -1447,19 +1442,13 @@ class ScannedEmptyMatchTests(SynchronousTestCase):
     engine = None
 
     def setUp(self):
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        requireHyperscan()
         if ScannedEmptyMatchTests.engine is None:
-            filters, problems = parseFilters(
+            ScannedEmptyMatchTests.engine = engineFrom(
+                "blank,*,alert\nastart,*,warning\nstart,*,drop\nopt,*,reject\n"
+                "end,line ct ab,alert\n*,*,display\n",
                 "[blank]\nmatch = ^$\n[astart]\nmatch = a|^$\n[start]\nmatch = ^b\n"
                 "[opt]\nmatch = ^c?$\n[end]\nmatch = $\n")
-            rules, ruleProblems = parseRules(
-                "blank,*,alert\nastart,*,warning\nstart,*,drop\nopt,*,reject\n"
-                "end,line ct ab,alert\n*,*,display\n")
-            self.assertEqual(problems + ruleProblems, [])
-            ScannedEmptyMatchTests.engine = LogIdsEngine(rules, filters)
 
     def test_emptyLines(self):
         """Every empty line is C{blank}'s, the last one too (it was the next block's)."""
@@ -1488,18 +1477,12 @@ class ScannedExactTests(SynchronousTestCase):
     engine = None
 
     def setUp(self):
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
-            raise self.skipTest("hyperscan is not installed") from None
+        requireHyperscan()
         if ScannedExactTests.engine is None:
-            filters, problems = parseFilters(
+            ScannedExactTests.engine = engineFrom(
+                "cross,*,alert\nspace,*,warning\nab,*,drop\n*,*,display\n",
                 "[cross]\nmatch = c[^x]a\n[space]\nmatch = b\\sc\n[ab]\nmatch = ^ab\n"
                 "[back]\nmatch = (a)\\1\n[end]\nmatch = c$\n[other]\nmatch = b\n")
-            rules, ruleProblems = parseRules("cross,*,alert\nspace,*,warning\nab,*,drop\n"
-                                             "*,*,display\n")
-            self.assertEqual(problems + ruleProblems, [])
-            ScannedExactTests.engine = LogIdsEngine(rules, filters)
 
     def test_exact(self):
         exact = self.engine._blockScanner("x")[4]
