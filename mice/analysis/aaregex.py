@@ -666,10 +666,15 @@ class AaRegexMatcher:
         for (C{file:line: KEY pattern: why}): they are searched with C{re} in
         every line, the others stay on Hyperscan.  Empty otherwise.
         """
+        return [f"{where}: {message}" for where, message in self.hyperscanWarnings()]
+
+    def hyperscanWarnings(self):
+        """L{hyperscanNotes} as C{(file:line, message)}."""
         keys = {rule.index: rule.match.key for rule in self.rules}
-        return [f"{pattern.where or '?'}: {keys[pattern.rule]} {pattern.text!r} is not on"
-                f" Hyperscan: {reason}; it is searched with re in every line (slower),"
-                f" the other patterns stay on Hyperscan"
+        return [(pattern.where or "?",
+                 f"{keys[pattern.rule]} {pattern.text!r} is not on Hyperscan: {reason}; it is"
+                 f" searched with re in every line (slower), the other patterns stay on"
+                 f" Hyperscan")
                 for pattern, reason in self.hyperscanRefused]
 
     def _hsPlan(self, idents, patterns):
