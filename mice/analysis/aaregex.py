@@ -365,6 +365,7 @@ class AaRegexMatcher:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
         self.strategy = strategy
+        self._path = settings.path
         self.defaultSendTo = settings.defaultSendTo or "N"
         self.defaultMatch = Match(DEFAULT_KEY, None, "DEFAULT", self.defaultSendTo)
         self._nothing = (self.defaultMatch,) if self.defaultSendTo != "N" else ()
@@ -671,7 +672,12 @@ class AaRegexMatcher:
     def hyperscanWarnings(self):
         """L{hyperscanNotes} as C{(file:line, message)}."""
         keys = {rule.index: rule.match.key for rule in self.rules}
-        return [(pattern.where or "?",
+        off = []
+        if self.strategy == "hyperscan" and self._idRules and any(r.patterns for r in self.rules):
+            off = [(self._path, f"{', '.join(r.match.key for r in self._idRules)} (user and group"
+                                f" id rules) keep every M-ICE rule off Hyperscan (slower): the"
+                                f" literal scan runs instead")]
+        return off + [(pattern.where or "?",
                  f"{keys[pattern.rule]} {pattern.text!r} is not on Hyperscan: {reason}; it is"
                  f" searched with re in every line (slower), the other patterns stay on"
                  f" Hyperscan")

@@ -1121,7 +1121,9 @@ class HyperscanRefusedTests(SynchronousTestCase):
             self.assertTrue(note.startswith(f"{self.path}:{number}: {key} {pattern!r} is not"
                                             " on Hyperscan: "), note)
             self.assertIn(why, note)
-        self.assertEqual(AaRegexMatcher(loadAaRegex(writeConfig(self, ALL_RULES)),
+        from mice.analysis.offline import defaultContent
+
+        self.assertEqual(AaRegexMatcher(loadAaRegex(defaultContent().aaregex),
                                         "hyperscan").hyperscanNotes(), [])
 
     @given(st.lists(_refusedLines, min_size=1, max_size=12))
@@ -1131,3 +1133,14 @@ class HyperscanRefusedTests(SynchronousTestCase):
         self.assertEqual(self.matcher.matchIndexed(lines), expected)
         self.assertEqual(self.matcher.matchLines(lines),
                          [naiveMatches(self.settings, line) for line in lines])
+
+    def test_idRulesNote(self):
+        """
+        Mo_UID/Mo_GID keep every rule on the literal scan: that is said too
+        (it was not).
+        """
+        path = writeConfig(self, ALL_RULES)
+        notes = AaRegexMatcher(loadAaRegex(path), "hyperscan").hyperscanNotes()
+        self.assertEqual(len(notes), 1)
+        self.assertTrue(notes[0].startswith(f"{path}: Mo_UID, Mo_GID (user and group id rules)"
+                                            " keep every M-ICE rule off Hyperscan"), notes)
