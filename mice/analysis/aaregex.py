@@ -266,10 +266,12 @@ class _Pattern:
     One pattern of a rule key, stripped (L{stripDotStar}) and analysed.
     """
 
-    __slots__ = ("rule", "regex", "literals", "pure", "whole")
+    __slots__ = ("rule", "regex", "literals", "pure", "whole", "text", "where")
 
-    def __init__(self, rule, pattern):
+    def __init__(self, rule, pattern, where=None):
         self.rule = rule
+        self.text = pattern
+        self.where = where
         self.regex = re.compile(stripDotStar(pattern))
         literals, pure = analysePattern(self.regex.pattern)
         self.whole = None
@@ -287,7 +289,7 @@ class _Pattern:
 class _Rule:
     __slots__ = ("index", "match", "patterns", "idKind", "idRegexes")
 
-    def __init__(self, index, match, patterns):
+    def __init__(self, index, match, patterns, where=None):
         self.index = index
         self.match = match
         self.idKind = _ID_RULES.get(match.key)
@@ -295,7 +297,8 @@ class _Rule:
             self.patterns = ()
             self.idRegexes = tuple(re.compile(p) for p in patterns)
         else:
-            self.patterns = tuple(_Pattern(index, p) for p in patterns)
+            where = where or (None,) * len(patterns)
+            self.patterns = tuple(_Pattern(index, p, w) for p, w in zip(patterns, where))
             self.idRegexes = ()
 
     def search(self, line):
@@ -362,6 +365,7 @@ class AaRegexMatcher:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
         self.strategy = strategy
+        self._path = settings.path
         self.defaultSendTo = settings.defaultSendTo or "N"
         self.defaultMatch = Match(DEFAULT_KEY, None, "DEFAULT", self.defaultSendTo)
         self._nothing = (self.defaultMatch,) if self.defaultSendTo != "N" else ()
@@ -372,7 +376,11 @@ class AaRegexMatcher:
             for rule in section.rules:
                 if rule.enabled and rule.alertId is not None:
                     match = Match(rule.key, rule.alertId, section.name, section.sendTo or "N")
-                    rules.append(_Rule(len(rules), match, rule.patterns))
+                    lines = getattr(rule, "lines", ())
+                    where = tuple(f"{settings.path}:{line}" if line else settings.path
+                                  for line in lines) if len(lines) == len(rule.patterns) \
+                        else (settings.path,) * len(rule.patterns)
+                    rules.append(_Rule(len(rules), match, rule.patterns, where))
         self.rules = tuple(rules)
         self.enabledMatches = tuple(rule.match for rule in rules)
         patterns = [p for rule in rules for p in rule.patterns]
@@ -421,6 +429,10 @@ class AaRegexMatcher:
                     self._extending[a] = tuple(sorted(after))
         self._segmentPlans = {}
         self._hsPlans = {}
+        self._hsRefused = ()
+        #: C{(pattern, reason)} for each pattern the C{hyperscan} strategy
+        #: does not scan for (L{hyperscanNotes}).
+        self.hyperscanRefused = ()
         self._plans = {}
         self._plansBySet = {}
         self._orders = {}
@@ -441,8 +453,12 @@ class AaRegexMatcher:
             self._hsRules = None
             if patterns and not self._idRules:
                 hsRules = HyperscanPatterns(patterns)
-                if len(hsRules.patterns) == len(patterns):
+                if hsRules.patterns:
                     self._hsRules = hsRules
+                    # Those it refuses are searched by re in every line.
+                    self._hsRefused = tuple(patterns[i] for i, _ in hsRules.refused)
+                self.hyperscanRefused = tuple((patterns[i], reason)
+                                              for i, reason in hsRules.refused)
 
     # -- per line ----------------------------------------------------------
 
@@ -593,6 +609,7 @@ class AaRegexMatcher:
         found, unsure = self._hsRules.linesOf(lines, text)
         plans = self._hsPlans
         patterns = self._hsRules.patterns
+        refused = self._refusedIn(lines, unsure) if self._hsRefused else None
         out = []
         append = out.append
         for index in sorted(found):
@@ -607,8 +624,17 @@ class AaRegexMatcher:
                          and p.regex.search(line) is not None]
                 if extra:
                     sure = sure.union(extra)
+            if refused:
+                more = refused.pop(index, None)
+                if more:
+                    sure = sure.union(more)
             if sure:
                 append((index, self._ordered(sure)))
+        if refused:
+            # The lines where only the patterns Hyperscan refused match.
+            for index, more in refused.items():
+                append((index, self._ordered(frozenset(more))))
+            out.sort(key=_firstItem)
         for index in unsure:
             matches = self.matchLine(lines[index])
             if matches:
@@ -621,6 +647,41 @@ class AaRegexMatcher:
             nothing = self._nothing
             return [(i, matched.get(i, nothing)) for i in range(len(lines))]
         return out
+
+    def _refusedIn(self, lines, unsure):
+        """
+        C{{index: rules}} of the lines of a batch that the patterns
+        Hyperscan refused match (C{re}, line by line), except C{unsure}.
+        """
+        out = {}
+        for pattern in self._hsRefused:
+            search, rule = pattern.regex.search, pattern.rule
+            for index, line in enumerate(lines):
+                if search(line) is not None and index not in unsure:
+                    out.setdefault(index, []).append(rule)
+        return out
+
+    def hyperscanNotes(self):
+        """
+        One line for each pattern the C{hyperscan} strategy cannot scan
+        for (C{file:line: KEY pattern: why}): they are searched with C{re} in
+        every line, the others stay on Hyperscan.  Empty otherwise.
+        """
+        return [f"{where}: {message}" for where, message in self.hyperscanWarnings()]
+
+    def hyperscanWarnings(self):
+        """L{hyperscanNotes} as C{(file:line, message)}."""
+        keys = {rule.index: rule.match.key for rule in self.rules}
+        off = []
+        if self.strategy == "hyperscan" and self._idRules and any(r.patterns for r in self.rules):
+            off = [(self._path, f"{', '.join(r.match.key for r in self._idRules)} (user and group"
+                                f" id rules) keep every M-ICE rule off Hyperscan (slower): the"
+                                f" literal scan runs instead")]
+        return off + [(pattern.where or "?",
+                 f"{keys[pattern.rule]} {pattern.text!r} is not on Hyperscan: {reason}; it is"
+                 f" searched with re in every line (slower), the other patterns stay on"
+                 f" Hyperscan")
+                for pattern, reason in self.hyperscanRefused]
 
     def _hsPlan(self, idents, patterns):
         """
@@ -931,6 +992,30 @@ def _firstItem(item):
     return item[0]
 
 
+def _pythonOnly(regex):
+    """
+    Why Hyperscan cannot read C{regex} as C{re} does (L{HyperscanPatterns}
+    leaves it out before compiling), or C{None}.
+    """
+    text = regex.pattern
+    if not isinstance(text, str) or not text.isascii():
+        return "it is not ASCII"
+    spelling = _HS_PYTHON_ONLY.search(text)
+    if spelling is not None:
+        return f"Hyperscan reads {spelling.group()} otherwise than Python's re"
+    if regex.flags & (re.ASCII | re.LOCALE | re.VERBOSE):
+        return "it has the ASCII, LOCALE or VERBOSE flag"
+    return None
+
+
+def _hyperscanReason(error):
+    """Hyperscan's compile error, as a reason: C{"it matches the empty string"}..."""
+    text = str(error.args[0] if getattr(error, "args", None) else error)
+    if "empty buffer" in text:
+        return "it matches the empty string"
+    return f"Hyperscan refuses it ({text.rstrip('.')})"
+
+
 class HyperscanPatterns:
     """
     The patterns of a matcher in one Hyperscan database, for a batch of
@@ -963,10 +1048,12 @@ class HyperscanPatterns:
 
         prefilter = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
         usable = []
+        refused = []
         for index, pattern in enumerate(patterns):
             text = pattern.regex.pattern
-            if not text.isascii() or _HS_PYTHON_ONLY.search(text) or pattern.regex.flags & (
-                    re.ASCII | re.LOCALE | re.VERBOSE):
+            reason = _pythonOnly(pattern.regex)
+            if reason is not None:
+                refused.append((index, reason))
                 continue
             if pattern.regex.flags & re.IGNORECASE:
                 text = "(?i)" + text
@@ -976,12 +1063,12 @@ class HyperscanPatterns:
             if index in exact and not _matchesNewline(pattern.regex.pattern,
                                                       pattern.regex.flags):
                 flags = hyperscan.HS_FLAG_MULTILINE
-            usable.append((pattern, text.encode("ascii"), flags))
+            usable.append((pattern, text.encode("ascii"), flags, index))
 
         def compiled(chosen, cached=True):
             # Kept on disk (hyperscancache): compiling is most of the start.
-            return compileDatabase([text for _, text, _ in chosen], range(len(chosen)),
-                                   [flags for _, _, flags in chosen],
+            return compileDatabase([one[1] for one in chosen], range(len(chosen)),
+                                   [one[2] for one in chosen],
                                    directory=None if cached else "")
 
         self._db = None
@@ -996,15 +1083,23 @@ class HyperscanPatterns:
                     for flags in dict.fromkeys((one[2], prefilter)):
                         try:
                             compiled([(one[0], one[1], flags)], cached=False)
-                        except hyperscan.error:
+                        except hyperscan.error as e:
+                            error = e
                             continue
-                        kept.append((one[0], one[1], flags))
+                        kept.append((one[0], one[1], flags, one[3]))
                         break
+                    else:
+                        refused.append((one[3], _hyperscanReason(error)))
                 usable = kept
                 self._db = compiled(usable) if usable else None
-        self.patterns = tuple(pattern for pattern, _, _ in usable)
-        self.exact = frozenset(i for i, (_, _, flags) in enumerate(usable)
-                               if not flags & hyperscan.HS_FLAG_PREFILTER)
+        self.patterns = tuple(one[0] for one in usable)
+        #: For each pattern of C{patterns} compiled, its index in the patterns given.
+        self.indexes = tuple(one[3] for one in usable)
+        #: C{(index, reason)} for each pattern given that Hyperscan does not
+        #: scan for (index in the patterns given, in that order).
+        self.refused = tuple(sorted(refused))
+        self.exact = frozenset(i for i, one in enumerate(usable)
+                               if not one[2] & hyperscan.HS_FLAG_PREFILTER)
 
     def scan(self, data):
         hits = []
@@ -1029,17 +1124,26 @@ class HyperscanPatterns:
         """
         data, ends = _encodedLines(text)
         found = {}
-        locate = bisect.bisect_right
-        index, start, end = -1, -1, -1
-        for offset, ident in self.scan(data):
-            # Reports come by end offset: most fall in the line of the one before.
-            if not start <= offset < end:
-                index = locate(ends, offset)
-                start, end = (ends[index - 1] if index else 0), ends[index]
-                known = found.get(index)
-                if known is None:
-                    found[index] = known = set()
-            known.add(ident)
+        if self._db is not None:
+            locate = bisect.bisect_right
+            start = end = -1
+            known = None
+
+            def onMatch(ident, first, offset, flags, context):
+                # The line of each report, as it comes (not a list of them
+                # gone through again: a third of the time of a report).
+                # Reports come by end offset: most fall in the line of the
+                # one before.
+                nonlocal start, end, known
+                if not start <= offset < end:
+                    index = locate(ends, offset)
+                    start, end = (ends[index - 1] if index else 0), ends[index]
+                    known = found.get(index)
+                    if known is None:
+                        found[index] = known = set()
+                known.add(ident)
+
+            self._db.scan(data, match_event_handler=onMatch)
         unsure = ()
         if not data.isascii() or _hasSeparator(data):
             unsure = {locate(ends, unusual.start()) for unusual in _HS_UNSURE.finditer(data)}

@@ -23,7 +23,7 @@ helpers that read a path.
 import ipaddress
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from functools import lru_cache, partial
@@ -515,6 +515,9 @@ class Filter:
     """A compiled regex with named groups, searched in the line."""
     separator: str | None = None
     names: tuple = ()
+    path: str | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)
+    """The line of its C{match} (else of its C{[name]})."""
 
     @property
     def fieldNames(self):
@@ -624,7 +627,7 @@ def _finishFilter(path, start, name, keys, problems):
     if len(problems) != before:
         return None
     return Filter(name, match, keys["file"][1] if "file" in keys else None, fields,
-                  separator, names)
+                  separator, names, path, keys["match"][0] if "match" in keys else start)
 
 
 def parseFilters(text, path="filter.txt"):
@@ -1699,6 +1702,7 @@ class LogIdsEngine:
         # its fields, scanned with the blocks' (actionsScanned): a statement
         # whose regex the scan did not find in a line is not run on it.
         self._statements = []
+        self._statementSources = []
         self._statementIds = {}
         prefilter = self._prefilter if _hyperscanInstalled() else None
         self._plans = tuple(
@@ -1712,6 +1716,7 @@ class LogIdsEngine:
         self._named = {}
         self._loops = {}
         self._scanners = {}
+        self._hsRefused = {}
 
     def _prefilter(self, regex):
         """The id of C{regex}'s widened form among the scanned statements, or C{None}."""
@@ -1723,6 +1728,7 @@ class LogIdsEngine:
             if widened is not None:
                 ident = len(self._statements)
                 self._statements.append(widened)
+                self._statementSources.append(regex)
             self._statementIds[key] = ident
         return ident
 
@@ -1963,28 +1969,70 @@ class LogIdsEngine:
             return None
         matching = [_Matching(plan.filter.match) for plan in blocks]
         statements = [_Matching(regex) for regex in self._statements]
+        first = len(statements)
         try:
             # The blocks' regexes exactly where Hyperscan can: a line it
             # finds one in is that block's without a search.
             scan = HyperscanPatterns(statements + matching, exact=range(
-                len(statements), len(statements) + len(matching)))
-            if len(scan.patterns) != len(statements) + len(matching):
-                # Without the statements' regexes (every statement then runs).
-                statements = []
-                scan = HyperscanPatterns(matching, exact=range(len(matching)))
+                first, first + len(matching)))
         except ImportError:
             return None
-        if len(scan.patterns) != len(statements) + len(blocks):
+        self._hsRefused[stream] = tuple(
+            (blocks[i - first].filter if i >= first else self._statementSources[i], reason)
+            for i, reason in scan.refused)
+        if not scan.patterns:
             return None
-        first = len(statements)
-        exact = tuple(first + i in scan.exact for i in range(len(blocks)))
-        return scan, tuple(blocks), last, first, exact
+        exactly = frozenset(scan.indexes[i] for i in scan.exact)
+        exact = tuple(first + i in exactly for i in range(len(blocks)))
+        remap = always = None
+        if scan.refused:
+            # A pattern Hyperscan refused may be in any line: its block is
+            # tried (by re), its statement run, as if the scan had named it.
+            remap = scan.indexes
+            always = frozenset(i for i, _ in scan.refused)
+        return scan, tuple(blocks), last, first, exact, remap, always
+
+    def hyperscanNotes(self, stream=""):
+        """
+        One line for each filter block's C{match} and each rule's C{ct}/C{nc}
+        regex (its widened form) that the Hyperscan scan of C{stream}'s
+        blocks (L{actionsScanned}) cannot scan for: they are tried with
+        C{re} on every line, the others stay on Hyperscan.  Empty without
+        Hyperscan or when it takes them all.
+        """
+        return [f"{where}: {message}" for where, message in self.hyperscanWarnings(stream)]
+
+    def hyperscanWarnings(self, stream=""):
+        """L{hyperscanNotes} as C{(file:line, message)}."""
+        if not _hyperscanInstalled():
+            return []
+        if stream not in self._scanners:
+            self._scanners[stream] = self._blockScanner(stream)
+        notes = []
+        for what, reason in self._hsRefused.get(stream, ()):
+            if isinstance(what, Filter):
+                where = f"{what.path}:{what.line}" if what.path else "filter"
+                notes.append((where, f"[{what.name}] match {what.match.pattern!r} is not on"
+                                     f" Hyperscan: {reason}; it is searched with re in every"
+                                     f" line (slower), the other blocks stay on Hyperscan"))
+            else:
+                rules = [rule for rule in self.rules if what.pattern in rule.condition
+                         or what.pattern.replace(" ", "_") in rule.condition]
+                where = rules[0].where if rules else "rules"
+                notes.append((where, f"the regex {what.pattern!r} is not on Hyperscan:"
+                                     f" {reason}; its statements run on every line (slower)"))
+        return notes
 
     def _scanned(self, scanner, lines, text, stream, host):
         # The scan's patterns: the statements' (0 .. first - 1), then the
         # blocks' (exact[i]: block i's report is a match).
-        scan, blocks, last, first, exact = scanner
+        scan, blocks, last, first, exact, remap, always = scanner
         found, unsure = scan.linesOf(lines, text)
+        if remap is not None:
+            # Idents of the patterns given (not of those compiled), and those
+            # Hyperscan refused in every line.
+            found = {index: {remap[i] for i in named} | always
+                     for index, named in found.items()}
         candidates = self._candidates(stream)
         get = found.get
         # What a line the scan found nothing in may hold: no statement's
@@ -1992,6 +2040,8 @@ class LogIdsEngine:
         nothing = _NONE if first else _ALL
         for index, line in enumerate(lines):
             named = get(index)
+            if named is None and always is not None and not (unsure and index in unsure):
+                named = always
             plan = last
             maybe = nothing
             if named is not None:

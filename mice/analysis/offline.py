@@ -387,6 +387,19 @@ class OfflineAnalysis:
             self._wanted = frozenset(aid for rule in correlation.rules
                                      for aid in rule.alertIds)
 
+    def hyperscanNotes(self):
+        """
+        With the C{hyperscan} strategy, one line for each rule regex it
+        cannot scan for (C{file:line: why}): those run with C{re} on every
+        line, which is slower; nothing is said otherwise.
+        """
+        if self.strategy != "hyperscan":
+            return []
+        notes = self.matcher.hyperscanNotes() if self.matcher is not None else []
+        if self.engine is not None:
+            notes += self.engine.hyperscanNotes(self.stream)
+        return notes
+
     # -- the batches -----------------------------------------------------------
 
     def batch(self, lines, text=None):

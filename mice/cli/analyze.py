@@ -119,6 +119,8 @@ def run(args):
         output=output, stream=stream, ip=args.ip or None, tz=tz,
         everyAction=True if args.all_actions else None, ruleperf=args.ruleperf,
         logidsSettings=logidsSettings)
+    for note in analysis.hyperscanNotes():
+        print(f"mice analyze: {note}", file=sys.stderr)
     out = sys.stdout
     try:
         # The file is read a megabyte at a time (a few thousand lines: the

@@ -136,6 +136,36 @@ def _checkActGeneric(settings, strict):
     return good
 
 
+def _warnHyperscan(warnings, *args):
+    """
+    A warning for each rule regex Hyperscan (when installed) cannot scan
+    for: C{mice analyze} then runs it with C{re} on every line, slower.
+    """
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return
+    try:
+        found = warnings(*args)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return  # Said already, by the checks of the files.
+    for where, message in found:
+        print(f"{where}: warning: {message}", file=sys.stderr)
+
+
+def _aaRegexWarnings(settings):
+    from mice.analysis.aaregex import AaRegexMatcher
+
+    return AaRegexMatcher(settings, "hyperscan").hyperscanWarnings()
+
+
+def _logIdsWarnings(rulesFile, filterFile):
+    from mice.analysis.logids import LogIdsEngine, loadFilters, loadRules
+
+    rules = loadRules(rulesFile)[0] if rulesFile else ()
+    return LogIdsEngine(rules, loadFilters(filterFile)[0]).hyperscanWarnings()
+
+
 def run(args):
     from mice.config import describe
 
@@ -147,6 +177,8 @@ def run(args):
         kind = _logidsKind(path)
         if kind is not None:
             failed = not _checkLogIds(kind, path) or failed
+            if kind == "filter":
+                _warnHyperscan(_logIdsWarnings, None, path)
             continue
         found = _loadOrSay(_loadWithModules, path, strict=args.strict)
         if found is None:
@@ -160,12 +192,15 @@ def run(args):
             print(f"    {line}")
         if loaded.kind == "act_generic":
             failed = not _checkActGeneric(loaded.settings, args.strict) or failed
+        if loaded.kind == "aa_regex":
+            _warnHyperscan(_aaRegexWarnings, loaded.settings)
         if loaded.kind == "aa_rules":
             settings = loaded.settings
             for kind, named in (("rules", settings.rulesFile), ("filter", settings.filterFile),
                                 ("netdef", settings.netdefFile)):
                 if named is not None:
                     failed = not _checkLogIds(kind, named) or failed
+            _warnHyperscan(_logIdsWarnings, settings.rulesFile, settings.filterFile)
     return 1 if failed else 0
 
 

@@ -777,11 +777,13 @@ def _buildAaRegex(loader, v):
     for name, sendToKey, ruleKeys in _RULE_SECTIONS:
         rules = []
         for key in ruleKeys:
-            patterns = tuple(p for p in v.many(name, key) if p)
+            entries = [e for e in v.entries(name, key) if e.value]
+            patterns = tuple(e.value for e in entries)
             if name == "SOCKET" and patterns:
                 loader.warn(v.line(name, key), f"{key}: the SOCKET rules are reserved and not"
                                                " used")
-            rules.append(Rule(key, ALERT_IDS.get(key), patterns))
+            rules.append(Rule(key, ALERT_IDS.get(key), patterns,
+                              tuple(e.line or 0 for e in entries)))
         sendTo = v.one(name, sendToKey)
         sections.append(RuleSection(name, sendTo, tuple(rules)))
         if sendTo != "N":
@@ -824,10 +826,12 @@ def _alertSections(loader, v, seedSections):
                                f" [{owner}]; put these patterns there, or switch {key} off")
             continue
         taken[alertId] = (name, name)
-        patterns = tuple(p for p in v.many(section, "Rule") if p)
+        entries = [e for e in v.entries(section, "Rule") if e.value]
+        patterns = tuple(e.value for e in entries)
         if not patterns:
             loader.warn(line, f"[{name}] has no Rule: it never matches")
-        yield section, v.one(section, "SendTo"), Rule(name, alertId, patterns)
+        yield section, v.one(section, "SendTo"), Rule(name, alertId, patterns,
+                                                      tuple(e.line or 0 for e in entries))
 
 
 def _agentLinks(loader, v):

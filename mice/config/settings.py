@@ -437,6 +437,8 @@ class Rule:
     key: str
     alertId: int | None
     patterns: tuple
+    lines: tuple = field(default=(), compare=False)
+    """The line of each pattern in the config (0: not known)."""
 
     @property
     def enabled(self):

@@ -1051,3 +1051,88 @@ class AlertIdFileLockTests(SynchronousTestCase):
         second = AlertCounter(AlertIdFile(path))
         self.addCleanup(second.close)
         self.assertEqual(second.next(), 2)
+
+
+#: Patterns Hyperscan refuses (C{x*} and C{.*} match the empty string, C{\A}
+#: is read otherwise by PCRE) beside patterns it takes.
+REFUSED_RULES = _AGENT_HEAD + """[AUTH]
+AuSendTo = "M"
+AuS_Rule = "Accepted password"
+AuF_Rule = "Failed password"
+[ROOT]
+RoSendTo = "A"
+RoW_Rule = "x*"
+RoO_Rule = ".*"
+RoR_Rule = "\\Aroot"
+RoS_Rule = "su: "
+"""
+
+_refusedLines = st.lists(st.sampled_from(["", "x", "root", "Failed password", "Accepted password",
+                                          " su: ", "é", "\x1c", "a"]), max_size=4).map("".join)
+
+
+class HyperscanRefusedTests(SynchronousTestCase):
+    """
+    A pattern Hyperscan refuses (it matches the empty string, or PCRE reads
+    it otherwise) is searched with C{re} in every line and the others stay
+    on Hyperscan (it switched every rule off Hyperscan, and nothing said
+    so): the same matches, and a note naming it by file:line and why.
+    """
+
+    matcher = None
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+        if HyperscanRefusedTests.matcher is None:
+            path = writeConfig(self, REFUSED_RULES)
+            HyperscanRefusedTests.path = path
+            HyperscanRefusedTests.settings = loadAaRegex(path)
+            HyperscanRefusedTests.matcher = AaRegexMatcher(self.settings, "hyperscan")
+
+    def test_othersStayOnHyperscan(self):
+        hsRules = self.matcher._hsRules
+        self.assertIsNotNone(hsRules)
+        self.assertEqual(sorted(p.text for p in hsRules.patterns),
+                         ["Accepted password", "Failed password", "su: "])
+        self.assertEqual([p.text for p, _ in self.matcher.hyperscanRefused],
+                         ["x*", ".*", "\\Aroot"])
+
+    def test_notes(self):
+        """One note a refused pattern: its file:line, its key, the pattern, why."""
+        lines = REFUSED_RULES.splitlines()
+        notes = self.matcher.hyperscanNotes()
+        self.assertEqual(len(notes), 3)
+        for note, key, pattern, why in zip(
+                notes, ("RoW_Rule", "RoO_Rule", "RoR_Rule"), ("x*", ".*", "\\Aroot"),
+                ("it matches the empty string", "it matches the empty string",
+                 "Hyperscan reads \\A otherwise")):
+            number = next(i for i, text in enumerate(lines, 1) if text.startswith(key))
+            self.assertTrue(note.startswith(f"{self.path}:{number}: {key} {pattern!r} is not"
+                                            " on Hyperscan: "), note)
+            self.assertIn(why, note)
+        from mice.analysis.offline import defaultContent
+
+        self.assertEqual(AaRegexMatcher(loadAaRegex(defaultContent().aaregex),
+                                        "hyperscan").hyperscanNotes(), [])
+
+    @given(st.lists(_refusedLines, min_size=1, max_size=12))
+    def test_sameAsNaive(self, lines):
+        expected = [(i, m) for i, line in enumerate(lines)
+                    if (m := naiveMatches(self.settings, line))]
+        self.assertEqual(self.matcher.matchIndexed(lines), expected)
+        self.assertEqual(self.matcher.matchLines(lines),
+                         [naiveMatches(self.settings, line) for line in lines])
+
+    def test_idRulesNote(self):
+        """
+        Mo_UID/Mo_GID keep every rule on the literal scan: that is said too
+        (it was not).
+        """
+        path = writeConfig(self, ALL_RULES)
+        notes = AaRegexMatcher(loadAaRegex(path), "hyperscan").hyperscanNotes()
+        self.assertEqual(len(notes), 1)
+        self.assertTrue(notes[0].startswith(f"{path}: Mo_UID, Mo_GID (user and group id rules)"
+                                            " keep every M-ICE rule off Hyperscan"), notes)

@@ -1530,3 +1530,58 @@ class RecordForApplicationTests(SynchronousTestCase):
         engine = LogIdsEngine(parseRules("web,*,reject\n")[0], filters)
         self.assertEqual(engine.recordFor("Axyz", "", "/x.log", "", "web").fields["a"], "x")
         self.assertEqual(engine.recordFor("Axyz", "", "/x.txt", "", "web").application, "")
+
+
+class ScannedRefusedTests(SynchronousTestCase):
+    """
+    A block's C{match} or a statement's regex that Hyperscan refuses (C{x*}
+    matches the empty string, PCRE reads C{\\A} and C{\\v} otherwise) is
+    tried with C{re} on every line, and the other blocks and statements stay
+    on Hyperscan (one such regex sent every block back to plain regexes,
+    and nothing said so): the same actions, and a note naming each.
+    """
+
+    engine = None
+    FILTERS = ("[sshd]\nmatch = sshd\n[root]\nmatch = \\Aroot\n[pam]\nmatch = pam\n"
+               "[catch]\nmatch = x*\n[never]\nmatch = never\n")
+    RULES = ("sshd,line ct \\d\\v\\d,alert\nsshd,line ct Failed,warning\nroot,*,alert\n"
+             "pam,line ct failure,display\ncatch,*,reject\nnever,*,alert\n*,*,drop\n")
+
+    def setUp(self):
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise self.skipTest("hyperscan is not installed") from None
+        if ScannedRefusedTests.engine is None:
+            filters, problems = parseFilters(self.FILTERS, "f.txt")
+            rules, ruleProblems = parseRules(self.RULES, "r.txt")
+            self.assertEqual(problems + ruleProblems, [])
+            ScannedRefusedTests.engine = LogIdsEngine(rules, filters)
+
+    def test_othersStayOnHyperscan(self):
+        scanner = self.engine._blockScanner("x")
+        self.assertIsNotNone(scanner)
+        self.assertEqual(sorted(p.regex.pattern for p in scanner[0].patterns),
+                         ["never", "pam", "sshd"])
+
+    def test_notes(self):
+        self.assertEqual(self.engine.hyperscanNotes("x"), [
+            "r.txt:1: the regex '\\\\d\\\\v\\\\d' is not on Hyperscan: Hyperscan reads \\v"
+            " otherwise than Python's re; its statements run on every line (slower)",
+            "f.txt:4: [root] match '\\\\Aroot' is not on Hyperscan: Hyperscan reads \\A"
+            " otherwise than Python's re; it is searched with re in every line (slower),"
+            " the other blocks stay on Hyperscan",
+            "f.txt:8: [catch] match 'x*' is not on Hyperscan: it matches the empty string;"
+            " it is searched with re in every line (slower), the other blocks stay on"
+            " Hyperscan",
+            ])
+        filters, _ = parseFilters("[sshd]\nmatch = sshd\n")
+        rules, _ = parseRules("sshd,line ct Failed,alert\n")
+        self.assertEqual(LogIdsEngine(rules, filters).hyperscanNotes("x"), [])
+
+    @given(st.lists(st.lists(st.sampled_from(
+        ["sshd ", "root", " root", "pam ", "failure", "Failed", "1\x0b2", "1\x0b", "2", "x",
+         "never", "\x1c", "\xe9", ""]), max_size=4).map("".join), min_size=1, max_size=12))
+    def test_sameAsActions(self, lines):
+        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")),
+                         list(self.engine.actions(lines, stream="x")))
