@@ -29,3 +29,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
 
 SLOW = settings(max_examples=max(10, settings.default.max_examples // 10),
                 suppress_health_check=list(HealthCheck))
+# A property whose examples each cost a few milliseconds (a whole offline
+# analysis, an IDMEF document through the tree) takes a fifth.
+FEWER = settings(max_examples=max(10, settings.default.max_examples // 5))

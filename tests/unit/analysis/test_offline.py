@@ -11,7 +11,7 @@ import os
 import re
 from datetime import UTC, datetime
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -27,6 +27,7 @@ from mice.analysis.offline import (
 from mice.config import loadAaRegex, loadAaRules, loadMatchFile
 from mice.forwarder.format import Timestamper
 from mice.record import LogRecord
+from tests import FEWER
 from tests.unit.analysis.test_aaregex import MATCH_FILE, SEED, writeConfig
 
 NOW = datetime(2004, 11, 23, 0, 0, 0)
@@ -229,7 +230,7 @@ _WORDS = st.sampled_from([
 class StrategyTests(SynchronousTestCase):
     """Every scan strategy, Hyperscan's included, prints the same bytes."""
 
-    @settings(max_examples=60, deadline=None)
+    @FEWER
     @given(st.lists(st.lists(_WORDS | st.text(max_size=8), max_size=8).map("".join),
                     min_size=1, max_size=40))
     def test_strategiesAgree(self, lines):
@@ -350,7 +351,6 @@ class CaselessWordsTests(SynchronousTestCase):
         for other in (r"(?i:a|b\d)", "nikto|sqlmap", r"(?i:\xe9t\xe9)", r"(?ia:x)"):
             self.assertIsNone(caselessWords(re.compile(other)), other)
 
-    @settings(max_examples=200, deadline=None)
     @given(st.lists(st.sampled_from(["NiKtO", "sqlmap", "nmap", "DIRB/", "dirb", "w3af",
                                      "W3AF", "\u212a", "\u017f", "i\u0307", "Mozilla/5.0",
                                      " ", "x"])

@@ -10,7 +10,7 @@ C{mice send --kind idmef} cuts such files into messages.
 import os
 import re
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from twisted.trial.unittest import SynchronousTestCase
@@ -21,7 +21,7 @@ from mice.forwarder.shipping import idmefBatches
 from mice.idmef import IDMEF_NS, fromXml, readMessage, validate
 from mice.protocols.wire import ProtocolError, batch
 from mice.testing import decodeChecked
-from tests import ROOT
+from tests import FEWER, ROOT
 from tests.unit.test_idmef import ALERTS, expected
 
 DATA = os.path.join(ROOT, "tests", "data", "idmef")
@@ -157,7 +157,7 @@ def message(alerts, prefix, heartbeat):
 
 
 class SplitTests(SynchronousTestCase):
-    @settings(max_examples=60, deadline=None)
+    @FEWER
     @given(st.lists(ALERTS, min_size=1, max_size=4), st.sampled_from([None, "idmef", "x"]),
            st.booleans())
     def test_eachAlertItsOwnDocument(self, alerts, prefix, heartbeat):

@@ -3,7 +3,7 @@ Tests for L{mice.protocols.admission}: who may hold a listener's
 connections, decided with time and free file descriptors passed in.
 """
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -270,7 +270,6 @@ _ops = st.lists(st.tuples(st.sampled_from(["open", "auth", "close", "tick"]),
 
 
 class InvariantTests(SynchronousTestCase):
-    @settings(deadline=None, max_examples=200)
     @given(_ops)
     def test_countsStayConsistent(self, ops):
         """

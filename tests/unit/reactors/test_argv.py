@@ -7,7 +7,7 @@ whatever is accepted is safe as one argv word.
 import ipaddress
 import re
 
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -116,7 +116,6 @@ class CanonicalValuePropertyTests(SynchronousTestCase):
         self.assertEqual(canonicalValue(kind, canonical), canonical, "canonical is a fixpoint")
         return canonical
 
-    @settings(deadline=None, max_examples=400)
     @given(st.sampled_from(PARAM_TYPES), st.text(max_size=60))
     @example("ip", "\u0661\u0662\u0663.1.1.1")
     @example("port", "\u0662\u0662")
@@ -126,24 +125,20 @@ class CanonicalValuePropertyTests(SynchronousTestCase):
         if canonical is not None and kind == "ip":
             self.assertEqual(ipaddress.ip_address(canonical), ipaddress.ip_address(value))
 
-    @settings(deadline=None, max_examples=200)
     @given(st.sampled_from(PARAM_TYPES),
            st.text(alphabet=st.sampled_from("0123456789abcdef.:/-_ %;$`x\n"), max_size=40))
     def test_nearMisses(self, kind, value):
         self.check(kind, value)
 
-    @settings(deadline=None, max_examples=200)
     @given(st.ip_addresses())
     def test_everyAddressAccepted(self, address):
         self.assertEqual(self.check("ip", str(address)), str(address))
 
-    @settings(deadline=None, max_examples=200)
     @given(st.ip_addresses(v=4), st.integers(16, 32))
     def test_networksAccepted(self, address, prefix):
         network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
         self.assertEqual(self.check("cidr", f"{address}/{prefix}"), str(network))
 
-    @settings(deadline=None, max_examples=200)
     @given(st.from_regex(re.compile(r"[a-z_][a-z0-9_.-]{0,31}", re.ASCII), fullmatch=True))
     def test_usersAccepted(self, user):
         self.assertEqual(self.check("user", user), user)

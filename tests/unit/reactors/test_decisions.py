@@ -5,7 +5,7 @@ commands.
 
 from dataclasses import replace
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -76,7 +76,6 @@ class ApplyTests(SynchronousTestCase):
         decision = decideApply(countermeasure(until=NOW + 10), NOW, None)
         self.assertEqual((decision.run, decision.until, decision.changed), (False, None, True))
 
-    @settings(deadline=None, max_examples=200)
     @given(st.one_of(st.none(), st.floats(0, 1e7)), st.one_of(st.none(), st.floats(1, 1e7)))
     def test_neverShorter(self, existingLeft, duration):
         """

@@ -3,7 +3,7 @@ Tests for L{mice.reactors.framing}: a document is one line in the alert
 file, and one record in a reaction FIFO, whatever it holds.
 """
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from twisted.trial.unittest import SynchronousTestCase
@@ -94,7 +94,6 @@ class DocumentLineTests(SynchronousTestCase):
                           '<!DOCTYPE x [<!ENTITY a "b">]>\n<x>&a;</x>')
 
     @given(WRITABLE, st.booleans())
-    @settings(deadline=None, max_examples=100)
     def test_anyDocumentIsOneLine(self, alert, pretty):
         """
         Any alert's document, as written or pretty-printed (line breaks
@@ -143,7 +142,6 @@ class FifoRecordTests(SynchronousTestCase):
         self.assertRaises(ValueError, parseFifoRecord, b"garbage\n<x/>")
 
     @given(KEYS, WRITABLE, TEXT, TEXT)
-    @settings(deadline=None, max_examples=100)
     def test_roundTrip(self, key, alert, description, sender):
         one = RoutedAlert(key, alert, toXml(alert).decode("utf-8"), description, sender,
                           "2026-11-22T10:00:02Z")
@@ -161,7 +159,6 @@ class ReaderTests(SynchronousTestCase):
         return [fifoRecord(routed(n)) for n in range(count)]
 
     @given(st.lists(st.integers(1, 700), min_size=1, max_size=40))
-    @settings(deadline=None, max_examples=100)
     def test_anyChunking(self, sizes):
         """
         Records come out whole however the stream is cut into reads.

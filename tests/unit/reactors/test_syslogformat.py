@@ -5,7 +5,7 @@ well-framed syslog line, read back with its key.
 
 import time
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -55,7 +55,6 @@ class EscapeTests(SynchronousTestCase):
                          "\\x85\\u2028\\u2029\\u202e\\u200b\\ufeff\\U000e0001\\udc80")
 
     @given(TEXT | HOSTILE)
-    @settings(deadline=None, max_examples=300)
     def test_roundTrip(self, text):
         escaped = escape(text)
         self.assertEqual(unescape(escaped), text)
@@ -160,7 +159,6 @@ class FormatTests(SynchronousTestCase):
 
     @given(ROUTED, st.sampled_from(["rfc3164", "rfc5424"]), st.integers(480, 9000),
            st.sampled_from([None, "mh01"]))
-    @settings(deadline=None, max_examples=300)
     def test_anyAlertIsOneLine(self, alert, fmt, maxLength, hostname):
         """
         Any alert: exactly one line of at most maxLength bytes, no control
@@ -187,7 +185,6 @@ class FormatTests(SynchronousTestCase):
 
     @given(st.lists(ROUTED, min_size=1, max_size=4), st.sampled_from(["rfc3164", "rfc5424"]),
            st.integers(480, 9000), st.sampled_from(["idmef", CRIT]))
-    @settings(deadline=None, max_examples=150)
     def test_batchIsEachLine(self, alerts, fmt, maxLength, severity):
         """
         L{formatAlerts} (reaction 1's batches, a header per severity) gives
