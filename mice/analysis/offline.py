@@ -749,14 +749,12 @@ def _evidenceOf(alert):
 
 def defaultStrategy():
     """
-    The M-ICE rules' scan strategy: Hyperscan when it is installed, else
-    the pure-Python one (the same results).
+    The scan strategy of C{mice analyze}: L{mice.analysis.aaregex.defaultStrategy},
+    the one the agents run.
     """
-    try:
-        import hyperscan  # noqa: F401
-    except ImportError:
-        return "literal"
-    return "hyperscan"
+    from mice.analysis.aaregex import defaultStrategy
+
+    return defaultStrategy()
 
 
 # ---------------------------------------------------------------------------

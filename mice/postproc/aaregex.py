@@ -24,7 +24,7 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice.analysis.aaregex import AaRegexMatcher, descriptionsFrom, makeAlert
+from mice.analysis.aaregex import AaRegexMatcher, defaultStrategy, descriptionsFrom, makeAlert
 from mice.decoders.idmef import ReceivedAlert
 from mice.decoders.logformat import LogBatch
 from mice.interfaces import IPostProcessor, IReloadable, ReloadError
@@ -56,7 +56,7 @@ class AaRegexAnalyzer(AgentModule):
 
     def __init__(self, settings, senders, counter, clock, descriptions=None, tz=None):
         self.settings = settings
-        self.matcher = AaRegexMatcher(settings)
+        self.matcher = self._matcherFor(settings)
         self.senders = senders
         self.counter = counter
         self.clock = clock
@@ -83,7 +83,7 @@ class AaRegexAnalyzer(AgentModule):
         try:
             settings = loadAaRegex(self.configPath)
             descriptions = matchDescriptions(self.configPath)
-            matcher = AaRegexMatcher(settings)
+            matcher = self._matcherFor(settings)
         except ConfigError as e:
             raise ReloadError(getattr(e, "errors", [e])) from None
         except OSError as e:
@@ -96,6 +96,17 @@ class AaRegexAnalyzer(AgentModule):
         self.settings, self.matcher, self.descriptions = settings, matcher, descriptions
         return (f"{len(matcher.rules)} rules of {len(settings.sections)} sections,"
                 f" {len(descriptions)} alert descriptions")
+
+    def _matcherFor(self, settings):
+        """
+        The matcher of C{settings}' rules, with the default strategy
+        (Hyperscan when it is installed); a pattern Hyperscan refuses is
+        searched with C{re} alone, and said once, by C{file:line}.
+        """
+        matcher = AaRegexMatcher(settings, defaultStrategy())
+        for note in matcher.hyperscanNotes():
+            self.log.warn("{note}", note=note)
+        return matcher
 
     def process(self, records):
         outgoing = self.outgoing()

@@ -12,9 +12,10 @@ from twisted.application.service import MultiService
 from twisted.internet import reactor
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.task import Clock
-from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.logger import formatEvent
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
-from mice.analysis.aaregex import AaRegexMatcher
+from mice.analysis.aaregex import AaRegexMatcher, defaultStrategy
 from mice.analysis.alertid import AlertCounter, MemoryAlertIdStore
 from mice.config import loadAaRegex, loadBufferDaemon, loadDataForwarder
 from mice.decoders.idmef import IdmefDecoder, ReceivedAlert
@@ -30,6 +31,7 @@ from mice.tap.bufferdaemon import attachSenders, buildBufferDaemon
 from mice.testing import (
     FakeSender,
     MemoryPostProcessor,
+    capturedLog,
     decodeChecked,
     writeAgentConfigs,
     writeForwarderConfig,
@@ -108,6 +110,41 @@ class AnalyzerTests(SynchronousTestCase):
                    for name, labels, value in metrics.samples() if name == "mice_alerts_total"}
         self.assertEqual(counted, {("0x1020", "MICE-RegEx"): 2, ("0x6010", "MICE-RegEx"): 2,
                                    ("0x8010", "MICE-RegEx"): 1})
+
+    def test_defaultStrategy(self):
+        """
+        The agent matches with the default strategy (Hyperscan when it is
+        installed), which finds what the pure-Python literal scan finds.
+        """
+        self.assertEqual(self.analyzer.matcher.strategy, defaultStrategy())
+        lines = [FAILED, CRON, DROP, "", "sshd[1]: Accepted password for bob"]
+        self.assertEqual(self.analyzer.matcher.matchIndexed(lines),
+                         AaRegexMatcher(self.settings, "literal").matchIndexed(lines))
+
+    def test_refusedPatternSaid(self):
+        """
+        A rule Hyperscan refuses (it matches the empty string) is said by
+        file:line when the agent is built, and still matches.
+        """
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            raise SkipTest("hyperscan is not installed") from None
+        conf = os.path.join(self.mktemp() + ".conf")
+        with open(os.path.join(ETC, "mice_mod_pop_aa_regex.conf")) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace('AuSendTo = "M"\n', 'AuSendTo = "M"\nAuS_Rule = "x*"\n', 1))
+        settings = loadAaRegex(conf)
+        events = capturedLog(self)
+        analyzer = AaRegexAnalyzer(settings, {"M": self.management},
+                                   AlertCounter(MemoryAlertIdStore(), 1), Clock())
+        said = [formatEvent(e) for e in events if "is not on Hyperscan" in formatEvent(e)]
+        self.assertEqual(len(said), 1, said)
+        self.assertTrue(said[0].startswith(f"{conf}:"), said)
+        self.assertIn("'x*'", said[0])
+        self.assertEqual(analyzer.matcher.matchIndexed([CRON, FAILED]),
+                         AaRegexMatcher(settings, "literal").matchIndexed([CRON, FAILED]))
 
     def test_sendToNoneRaisesNothing(self):
         line = "Nov 22 10:00:01 web01 CRON[1]: nothing to see"
