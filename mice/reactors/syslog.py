@@ -178,19 +178,13 @@ class DatagramTarget:
         @return: a L{Deferred} firing with a list: each datagram's length,
             or the L{Failure} of its L{send}.
         """
-        sock = self._socket
-        if sock is None or self._waiting:
-            return self._sendEach(datagrams)
-        sent = []
-        for data in datagrams:
-            try:
-                sock.send(data)
-            except OSError:
-                # A full queue waits, a stale socket is connected again,
-                # anything else fails: what L{send} does with one.
-                return self._sendEach(datagrams[len(sent):], sent)
-            sent.append(len(data))
-        return succeed(sent)
+        now = self.sendNow(datagrams)
+        sent = [len(data) for data in datagrams[:now]]
+        if now == len(datagrams):
+            return succeed(sent)
+        # A full queue waits, a stale socket is connected again, anything
+        # else fails: what L{send} does with one.
+        return self._sendEach(datagrams[now:], sent)
 
     def sendNow(self, datagrams):
         """
