@@ -19,9 +19,14 @@ for the first row of a chain), the previous row's seq (C{-}, or C{None},
 for the first) and every column of the row but C{signature}, C{row_id} and
 C{received}, and is kept to 128 bits (L{TAG_HEX} hex digits).  The
 previous seq is left out of the text when it is the row's seq minus one,
-the usual case (C{c4::<MAC>}).  Raw-log rows are signed C{c4}: keyed
-BLAKE2b-128 over marshal version 2 bytes (L{rawLinkTag}, L{batchPrefix},
-L{encodeValues}), what a batch shares hashed once for its rows.  Alert
+the usual case (C{c4::<MAC>}).  The raw-log store signs new rows in
+C{c5} I{spans}: one MAC (HMAC-SHA256, 128 bits) for a batch's rows of one
+table, carried by the span's last row with the list of its seqs and a check
+of each line (L{spanTag}, L{spanText}); its other rows are C{c5}
+(L{SPAN_MEMBER}), and the spans link in the order of their last seqs.  A
+resend and records that come one by one are signed C{c4}, row by row:
+keyed BLAKE2b-128 over marshal version 2 bytes (L{rawLinkTag},
+L{batchPrefix}, L{encodeValues}), what a batch shares hashed once.  Alert
 rows are signed C{c2}: HMAC-SHA256 over a typed, length-prefixed text of
 the row (L{encodeRow}, L{chainedSignature}), kept to 128 bits.  Seqs may
 have gaps by design: the chain links rows, and the previous seq in each
@@ -60,16 +65,20 @@ for an existing database: the older rows are reported as unsigned).
 Pure: no driver, no reactor; the transaction functions take a DB-API cursor.
 """
 
+import base64
+import binascii
 import datetime
 import hashlib
 import hmac
 import marshal
+import re
 import struct
+import zlib
 from bisect import bisect_right
 from contextlib import nullcontext
 from dataclasses import dataclass
-from itertools import count, repeat
-from operator import itemgetter
+from itertools import count, islice, repeat
+from operator import itemgetter, lt, sub
 
 from mice.db import schema
 from mice.db.schema import COLUMNS, RAWLOG_TABLES, SIGNATURE_HEAD, quote
@@ -88,8 +97,9 @@ class Chain:
     @ivar tables: the tables whose rows belong to these chains.
     @ivar keyColumns: the columns naming one chain (all in each table).
     @ivar order: the columns a chain's rows are linked in the order of.
-    @ivar version: the signature its rows get (C{c4}: L{rawLinkTag}; C{c2}:
-        L{chainedSignature}).
+    @ivar version: the signature its rows get row by row (C{c4}:
+        L{rawLinkTag}, and the hot path signs new raw-log rows in C{c5}
+        spans, L{spanTag}; C{c2}: L{chainedSignature}).
     """
 
     name: str
@@ -275,8 +285,8 @@ def encodeValues(value):
     the signed count of 15-bit digits (32-bit) and the digits (16-bit each,
     least significant first) for a number outside 32 bits; C{u}, the
     length (32-bit) and the UTF-8 bytes of a text (lone surrogates as
-    C{surrogatepass} writes them); C{(}, the length (32-bit) and each
-    item.
+    C{surrogatepass} writes them); C{(} for a tuple and C{[} for a list,
+    the length (32-bit) and each item.
     """
     if value is None:
         return b"N"
@@ -293,13 +303,14 @@ def encodeValues(value):
             rest >>= 15
         size = len(digits) if value > 0 else -len(digits)
         return b"l" + struct.pack("<i", size) + struct.pack("<%dH" % len(digits), *digits)
-    if kind is tuple:
-        return b"(" + struct.pack("<i", len(value)) + b"".join(encodeValues(v) for v in value)
+    if kind is tuple or kind is list:
+        return ((b"(" if kind is tuple else b"[") + struct.pack("<i", len(value))
+                + b"".join(encodeValues(v) for v in value))
     raise TypeError(f"cannot sign a {kind.__name__} value")
 
 
 _SAMPLE = ("a", "\u00e9\ud800", "", None, 0, -1, 2 ** 31, 4294967295, -(2 ** 40), 7,
-           (1, ("x",), ()))
+           (1, ("x",), ()), ["y", (None,), []])
 
 
 def _fastEncoder():
@@ -396,6 +407,199 @@ def linkText(version, previousSeq, seq, mac):
     return f"{version}:{previousSeq}:{mac}"
 
 
+# -- c5: the raw-log spans --------------------------------------------------
+
+#: What a C{c5} MAC's message begins with: no other MAC of a SIGNKEY
+#: (C{c1}, C{c2}, standalone) has a message that does.
+C5_DOMAIN = b"mice-chain-c5\0"
+
+#: The C{signature} of a row of a C{c5} span but its last.
+SPAN_MEMBER = "c5"
+
+_seqOf, _dayOf, _clockOf, _fieldsOf, _lineOf = (itemgetter(i) for i in range(5))
+
+
+def _encodeLines(lines):
+    return list(map(str.encode, lines, repeat("utf-8"), repeat("surrogatepass")))
+
+
+def spanTag(key, table, batchKey, previous, previousSeq, seqs, days, clocks, fields, encoded):
+    """
+    The MAC of a C{c5} span: HMAC-SHA256 (kept to L{TAG_HEX} hex digits)
+    of L{C5_DOMAIN}, C{encodeValues((table, batchKey, previous,
+    previousSeq, len(seqs)))}, the seqs (64-bit little-endian each), the
+    byte lengths of the lines (32-bit each), the lines (UTF-8, lone
+    surrogates as C{surrogatepass} writes them) one after the other, and
+    C{encodeValues((days, clocks, fields))} (three lists).  Each part's
+    length is given before it or follows from C{len(seqs)}: unambiguous.
+
+    @param previous: the MAC of the chain's row before the span (as its
+        signature shows it), C{""} for none.
+    @param previousSeq: that row's seq, C{None} for none.
+    @param encoded: the lines, encoded (L{_encodeLines}).
+    """
+    count = len(seqs)
+    mac = _macOf(key)
+    inner = mac.inner.copy()
+    inner.update(C5_DOMAIN)
+    inner.update(_encodeFast((table, batchKey, previous, previousSeq, count), 2))
+    inner.update(struct.pack(f"<{count}q", *seqs))
+    inner.update(struct.pack(f"<{count}I", *map(len, encoded)))
+    inner.update(b"".join(encoded))
+    inner.update(_encodeFast((days, clocks, fields), 2))
+    outer = mac.outer.copy()
+    outer.update(inner.digest())
+    return outer.hexdigest()[:TAG_HEX]
+
+
+def spanText(previousSeq, seqs, encoded, mac):
+    """
+    The C{signature} of the last row of a C{c5} span: C{c5:<previous
+    seq>:<seqs>:<checks>:<MAC>}.  The previous seq is the chain's row
+    before the span (C{-} for none).  C{<seqs>} lists the span's seqs:
+    empty when they are the C{n} numbers up to this row's; else C{d} and
+    the base64 of the step from each to the next, a byte each, when every
+    step is under 256; else C{q} and the base64 of each seq, 64-bit
+    little-endian.  C{<checks>} is the base64 of the Adler-32 of each line
+    (32-bit little-endian), which tells C{mice verify} which row of a span
+    that does not match its MAC was changed.
+    """
+    count = len(seqs)
+    listed = ""
+    if seqs[-1] - seqs[0] != count - 1:
+        try:
+            listed = "d" + base64.b64encode(bytes(map(sub, islice(seqs, 1, None), seqs))
+                                            ).decode("ascii")
+        except ValueError:
+            listed = "q" + base64.b64encode(struct.pack(f"<{count}q", *seqs)).decode("ascii")
+    checks = base64.b64encode(struct.pack(f"<{count}I", *map(zlib.adler32, encoded)))
+    return f"c5:{'-' if previousSeq is None else previousSeq}:{listed}:{checks.decode()}:{mac}"
+
+
+@dataclass(frozen=True)
+class SpanText:
+    """What the last row of a C{c5} span says (L{parseSpanText})."""
+
+    previousSeq: int | None
+    seqs: tuple
+    checks: tuple
+    mac: str
+
+
+def parseSpanText(text, seq):
+    """
+    The L{SpanText} of C{text}, the signature of the last row of a span,
+    whose seq is C{seq}; C{None} if it is not one.
+    """
+    parts = text.split(":")
+    if len(parts) != 5 or parts[0] != "c5" or not re.fullmatch(r"[0-9a-f]{%d}" % TAG_HEX,
+                                                               parts[4]):
+        return None
+    listed = parts[2]
+    try:
+        previousSeq = None if parts[1] == "-" else int(parts[1])
+        checksData = base64.b64decode(parts[3], validate=True)
+        seqsData = base64.b64decode(listed[1:], validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    count, rest = divmod(len(checksData), 4)
+    if rest or not count:
+        return None
+    checks = struct.unpack(f"<{count}I", checksData)
+    if not listed:
+        seqs = tuple(range(seq - count + 1, seq + 1))
+    elif listed[0] == "d" and len(seqsData) == count - 1 and all(seqsData):
+        seqs = [seq]
+        for step in reversed(seqsData):
+            seqs.append(seqs[-1] - step)
+        seqs = tuple(reversed(seqs))
+    elif listed[0] == "q" and len(seqsData) == 8 * count:
+        seqs = struct.unpack(f"<{count}q", seqsData)
+        if seqs[-1] != seq or any(a >= b for a, b in zip(seqs, seqs[1:])):
+            return None
+    else:
+        return None
+    return SpanText(previousSeq, seqs, checks, parts[4])
+
+
+def _signSpans(key, spans, previous, previousSeq):
+    """
+    Sign a chain's new rows as C{c5} spans (L{_RawFlush.spans}, in the
+    order of their last seqs) from the row with MAC C{previous} and seq
+    C{previousSeq}: a span's rows but its last are L{SPAN_MEMBER}, its
+    last carries L{spanText}, and each span's MAC covers the one before.
+    A row costs no Python step of its own: each step maps a C function
+    over the span.
+
+    @return: the MAC and seq of the last span's last row.
+    """
+    for seqs, table, batchKey, rows, sigs, encoded in spans:
+        mac = spanTag(key, table, batchKey, previous, previousSeq, seqs,
+                      list(map(_dayOf, rows)), list(map(_clockOf, rows)),
+                      list(map(_fieldsOf, rows)), encoded)
+        sigs[:] = repeat(SPAN_MEMBER, len(rows))
+        sigs[-1] = spanText(previousSeq, seqs, encoded, mac)
+        previous, previousSeq = mac, seqs[-1]
+    return previous, previousSeq
+
+
+class _RawFlush:
+    """
+    The rows of one raw-log chain in one flush, grouped by batch as
+    L{Signing.signGroups} takes them: C{groups} C{[(table, batchKey, rows,
+    signatures)]}.
+    """
+
+    __slots__ = ("groups",)
+
+    def __init__(self):
+        self.groups = []
+
+    def spans(self, headSeq):
+        """
+        The groups as C{c5} spans, in the order of their last seqs: C{[(seqs,
+        table, batchKey, rows, signatures, encoded lines)]}; or C{None} when they
+        are not all new rows (above C{headSeq}), in seq order within each
+        group, with no seq twice and every line a text: a resend, which
+        L{items} signs row by row.
+        """
+        spans, seen, total = [], set(), 0
+        for table, batchKey, rows, sigs in self.groups:
+            if not rows:
+                continue
+            seqs = list(map(_seqOf, rows))
+            if (headSeq is not None and seqs[0] <= headSeq) or seqs[0] < 0 \
+                    or seqs[-1] >= 2 ** 63 or not all(map(lt, seqs, islice(seqs, 1, None))):
+                return None
+            try:
+                encoded = _encodeLines(map(_lineOf, rows))
+            except TypeError:
+                # A line that is not a text (the descriptor says so in C).
+                return None
+            seen.update(seqs)
+            total += len(seqs)
+            spans.append((seqs, table, batchKey, rows, sigs, encoded))
+        if len(seen) != total:
+            return None
+        spans.sort(key=_lastSeq)
+        return spans
+
+    def items(self, batchOf):
+        """
+        L{Signing._sign}'s C{c4} items for the rows: C{(seq, batch, place,
+        row, signatures)}, C{batch} what C{batchOf(table, batchKey)} gives.
+        """
+        items = []
+        for table, batchKey, rows, sigs in self.groups:
+            items.extend(zip(map(_seq, rows), repeat(batchOf(table, batchKey)), count(), rows,
+                             repeat(sigs)))
+        return items
+
+
+def _lastSeq(span):
+    return span[0][-1]
+
+
 def linkSignature(key, version, table, row, sigIndex, previous, previousSeq, encoded=None):
     """
     The C{signature} a chained row of C{table} should have after a row whose
@@ -431,7 +635,9 @@ def standaloneSignature(key, encoded):
 def parseSignature(text, seq=None):
     """
     C{("c", previousSeq or None, hex)}, C{("s", None, hex)}, or C{None} for
-    anything else (empty, unsigned, garbage).
+    anything else (empty, unsigned, garbage, and the rows of a C{c5} span
+    but its last).  For the last row of a span, the previous seq is that
+    of the chain's row before the span.
 
     @param seq: the row's seq (a C{c2} signature's empty previous seq is
         the one below it).
@@ -450,6 +656,14 @@ def parseSignature(text, seq=None):
             return None
     if parts[0] == "s1" and len(parts) == 2:
         return ("s", None, parts[1])
+    if parts[0] == "c5" and len(parts) == 5:
+        # The last row of a span (L{parseSpanText} checks the rest).
+        if parts[1] == "-":
+            return ("c", None, parts[4])
+        try:
+            return ("c", int(parts[1]), parts[4])
+        except ValueError:
+            return None
     return None
 
 
@@ -666,19 +880,19 @@ class Signing:
         hostname, domain, ip, osystem, release, version)}, rows C{(seq, day,
         clock, fields, line, signature)}).
 
-        The raw-log store's hot path: what a batch shares is hashed once
-        (L{batchPrefix}), and a row costs one C{marshal.dumps} of a tuple
-        made of its values and the previous link, one copy of the batch's
-        MAC, one update and one hex digest.  The rows are left as they are:
-        their signatures come in a list beside them.
+        The raw-log store's hot path: the new rows of a chain are signed as
+        C{c5} spans, a batch's rows of one table each (L{_signSpans}: no
+        Python step per row); a resend is signed C{c4}, row by row
+        (L{_signRaw}).  The rows are left as they are: their signatures
+        come in a list beside them.
 
         @return: C{{table: [(key, rows, signatures), ...]}}, C{signatures}
-            the texts of L{_signRaw} and L{_signResentRaw} (hex digits,
-            C{:} and C{-} only: L{mice.db.schema.insertBatches} writes them
-            without escaping), one per row.
+            the texts of L{_signSpans}, L{_signRaw} and L{_signResentRaw}
+            (letters, digits, C{:}, C{-}, C{+}, C{/} and C{=} only:
+            L{mice.db.schema.insertBatches} writes them without escaping),
+            one per row.
         """
         chains = {}
-        batches = {}
         result = {}
         for table, groups in groupsByTable.items():
             chain = CHAIN_OF[table]
@@ -686,13 +900,11 @@ class Signing:
             for key, rows in groups:
                 sigs = [None] * len(rows)
                 out.append((key, rows, sigs))
-                items = chains.get((chain, key[:2]))
-                if items is None:
-                    items = chains[(chain, key[:2])] = []
-                # (seq, batch, place, row, where the signature goes)
-                items.extend(zip(map(_seq, rows), repeat(self._batch(batches, table, key)),
-                                 count(), rows, repeat(sigs)))
-        self._sign(txn, dialect, chains, batches)
+                flush = chains.get((chain, key[:2]))
+                if flush is None:
+                    flush = chains[(chain, key[:2])] = _RawFlush()
+                flush.groups.append((table, key, rows, sigs))
+        self._sign(txn, dialect, chains, {})
         return result
 
     def _sign(self, txn, dialect, chains, batches=None):
@@ -743,7 +955,20 @@ class Signing:
                 head = _readHead(txn, dialect, chain, keyValues, chainKey,
                                  lock=not self.remember)
             headSeq, headSig, _ = head
+            # The chain links from the last signed row (none when the
+            # stream's last row is unsigned).
+            previous = _mac(headSig) if headSig else ""
+            previousSeq = headSeq if headSig else None
             raw = chain.version == "c4"
+            if type(items) is _RawFlush:
+                spans = items.spans(headSeq)
+                if spans is not None:
+                    previous, previousSeq = _signSpans(key, spans, previous, previousSeq)
+                    self._moved(newHeads, chain, chainKey, keyValues, head, bool(spans),
+                                previousSeq, previous)
+                    continue
+                items = items.items(lambda table, batchKey: self._batch(batches, table,
+                                                                       batchKey))
             items.sort(key=_position if len(chain.order) > 1 else _seq)
             start = 0
             if headSeq is not None:
@@ -754,23 +979,28 @@ class Signing:
                                        batches)
                     else:
                         _signResent(key, txn, dialect, chain, keyValues, items[:start])
-            # The chain links from the last signed row (none when the
-            # stream's last row is unsigned).
-            previous = _mac(headSig) if headSig else ""
-            previousSeq = headSeq if headSig else None
             if start:
                 del items[:start]
             if raw:
                 previous, previousSeq = _signRaw(items, previous, previousSeq)
             else:
                 previous, previousSeq = _signLinked(_macOf(key), items, previous, previousSeq)
-            label = "/".join("" if v is None else str(v) for v in keyValues)
-            if items:
-                self.moves.append((chain, chainKey, label, head, previousSeq, previous))
-                newHeads[headKey] = (previousSeq, previous, True)
-            else:
-                self.moves.append((chain, chainKey, label, head, None, None))
+            self._moved(newHeads, chain, chainKey, keyValues, head, bool(items), previousSeq,
+                        previous)
         return newHeads
+
+    def _moved(self, newHeads, chain, chainKey, keyValues, head, signed, seq, mac):
+        """
+        Note where a chain's head moves (C{signed}: new rows were signed,
+        the last with C{seq} and C{mac}) or that it was checked (resent rows
+        only).
+        """
+        label = "/".join("" if v is None else str(v) for v in keyValues)
+        if signed:
+            self.moves.append((chain, chainKey, label, head, seq, mac))
+            newHeads[(chain.name, chainKey)] = (seq, mac, True)
+        else:
+            self.moves.append((chain, chainKey, label, head, None, None))
 
 
 def _signRaw(items, previous, previousSeq):
@@ -999,7 +1229,134 @@ def _chainRows(txn, dialect, chain, keyValues, tables):
     return [r[:5] for r in rows]
 
 
-_SIGNED = ("c1:", "c2:", "c3:", "c4:", "s1:")
+_SIGNED = ("c1:", "c2:", "c3:", "c4:", "c5:", "s1:")
+
+
+def _isSpanText(text):
+    return text == SPAN_MEMBER or text.startswith("c5:")
+
+
+class _Span:
+    """
+    A C{c5} span as C{mice verify} finds it: its last row (C{last}, an
+    entry of L{verifyChain}'s rows), what that row's text says (C{text}, a
+    L{SpanText}), the rows it lists that are there (C{members}) and those
+    that are not (C{missing}); C{verdict} C{None} when its rows match its
+    MAC, else C{(entry, kind, detail)}: the first problem, at the row it
+    names (kind C{unlinked}: the row the span follows is not there; the
+    chain's walk says what is wrong when it comes to it).
+    """
+
+    __slots__ = ("last", "text", "members", "missing", "verdict")
+
+    def __init__(self, last, text):
+        self.last = last
+        self.text = text
+        self.members = []
+        self.missing = []
+        self.verdict = None
+
+
+def _findSpans(key, rows):
+    """
+    The C{c5} spans among a chain's C{rows}, checked: C{({(table, seq):
+    span}, gone)}, the span of every row a span lists (one whose rows
+    match its MAC before one whose rows do not), and C{gone} the seqs that
+    spans list or follow and that no row has.
+    """
+    byPlace, bySeq = {}, {}
+    for entry in rows:
+        byPlace.setdefault((entry[1], entry[0]), entry)
+        bySeq.setdefault(entry[0], []).append(entry)
+    found = []
+    for entry in rows:
+        seq, table, _, row, sigIndex = entry
+        text = row[sigIndex] or ""
+        if text.startswith("c5:"):
+            parsed = parseSpanText(text, seq)
+            if parsed is not None:
+                found.append(_Span(entry, parsed))
+    for span in found:
+        _checkSpan(key, span, byPlace, bySeq)
+    spans, gone = {}, set()
+    for span in sorted(found, key=lambda span: span.verdict is not None):
+        table = span.last[1]
+        places = [(table, listed) for listed in span.text.seqs]
+        if span.verdict is not None and any(place in spans for place in places):
+            span.verdict = (span.last, "inserted", "its span lists rows that another span"
+                                                   " holds")
+            spans.setdefault((table, span.last[0]), span)
+            continue
+        for place in places:
+            spans.setdefault(place, span)
+        gone.update(span.missing)
+        previousSeq = span.text.previousSeq
+        if span.verdict is not None and span.verdict[1] == "unlinked" \
+                and previousSeq not in bySeq:
+            gone.add(previousSeq)
+    return spans, gone
+
+
+def _checkSpan(key, span, byPlace, bySeq):
+    """Set C{span}'s members, missing rows and verdict (see L{_Span})."""
+    table = span.last[1]
+    text = span.text
+    checks = []
+    for listed, check in zip(text.seqs, text.checks):
+        entry = byPlace.get((table, listed))
+        if entry is None:
+            span.missing.append(listed)
+        else:
+            span.members.append(entry)
+            checks.append(check)
+    if span.missing:
+        if any(listed in bySeq for listed in span.missing):
+            # No deletion makes a span list another table's row.
+            span.verdict = (span.last, "altered", "its span lists rows of another table")
+            span.missing = []
+        else:
+            # The chain's walk names the row after the first that is gone.
+            span.verdict = (span.last, "deleted", "")
+        return
+    parts = [rawParts(table, e[3]) for e in span.members]
+    batchKey = parts[-1][0]
+    encoded = _encodeLines([own[4] if type(own[4]) is str else "" for _, own in parts])
+    for entry, (memberKey, own), line, check in zip(span.members, parts, encoded, checks):
+        if type(own[4]) is not str or zlib.adler32(line) != check:
+            span.verdict = (entry, "altered", "its line does not match its span's check of it")
+            return
+        if memberKey != batchKey:
+            span.verdict = (entry, "altered", "its host columns differ from those of its"
+                                              " span's last row")
+            return
+    previous = ""
+    if text.previousSeq is not None:
+        before = [e for e in bySeq.get(text.previousSeq, ())
+                  if (parseSignature(e[3][e[4]] or "") or ("",))[0] == "c"]
+        if not before:
+            span.verdict = (span.last, "unlinked", "")
+            return
+        previous = _mac(before[0][3][before[0][4]])
+    owns = [own for _, own in parts]
+    mac = spanTag(key, table, batchKey, previous, text.previousSeq, list(text.seqs),
+                  [own[1] for own in owns], [own[2] for own in owns],
+                  [own[3] for own in owns], encoded)
+    if not hmac.compare_digest(mac, text.mac):
+        first, last = span.members[0][0], span.last[0]
+        span.verdict = (span.members[0], "altered",
+                        f"the rows of its span (seq {first} to {last} in {table}) do not"
+                        " match their MAC: one of them was changed")
+
+
+def _missingText(missing, before):
+    last = "the start of the chain" if before is None else f"seq {before}"
+    return f"it follows seq {missing}, which is missing (the last row before it is {last})"
+
+
+def _headGone(headSeq, previousSeq):
+    last = "none" if previousSeq is None else previousSeq
+    return (f"the chain's head is seq {headSeq} but its last signed row is {last} (rows at"
+            " its end are gone)")
 
 
 def verifyChain(key, chain, keyValues, rows, head):
@@ -1018,10 +1375,61 @@ def verifyChain(key, chain, keyValues, rows, head):
         report.finding = Finding(chain.name, label, kind, table, seq, rowId, detail)
         return report
 
+    spans, gone = _findSpans(key, rows) if any(
+        _isSpanText(r[3][r[4]] or "") for r in rows) else ({}, ())
+    firstGone = min(gone, default=None)
+    headSeq = head[0] if head is not None else None
+
+    def follows(entry, previous, previousSeq):
+        """Does the chained row C{entry} follow C{previous} directly?"""
+        seq, table, _, row, sigIndex = entry
+        text = row[sigIndex]
+        if text.startswith("c5:"):
+            span = spans.get((table, seq))
+            return (span is not None and span.last is entry and span.verdict is None
+                    and span.text.previousSeq == previousSeq)
+        expected = linkSignature(key, text[:2], table, row, sigIndex, previous, previousSeq)
+        return expected is not None and hmac.compare_digest(expected, text)
+
     previous, previousSeq, signedYet = "", None, False
     for index, entry in enumerate(rows):
         seq, table, rowId, row, sigIndex = entry
         text = row[sigIndex] or ""
+        if firstGone is not None and firstGone < seq:
+            return found("deleted", entry, _missingText(firstGone, rows[index - 1][0]
+                                                        if index else None))
+        if _isSpanText(text):
+            span = spans.get((table, seq))
+            if span is None:
+                if text != SPAN_MEMBER and parseSpanText(text, seq) is not None:
+                    return found("altered", entry, "its span lists rows it does not have")
+                if headSeq is not None and headSeq > seq and headSeq not in {
+                        r[0] for r in rows[index + 1:]}:
+                    return found("deleted", None, _headGone(headSeq, previousSeq))
+                lost = min((g for g in gone if g > seq), default=None)
+                if lost is not None:
+                    return found("deleted", entry, f"no span lists it: the last row of its"
+                                                   f" span (seq {lost}) is missing")
+                return found("inserted", entry, "no span lists it")
+            if span.verdict is not None and span.verdict[0] is entry \
+                    and span.verdict[1] not in ("unlinked", "deleted"):
+                return found(span.verdict[1], entry, span.verdict[2])
+            if span.last is not entry:
+                continue
+            claimed = span.text.previousSeq
+            if claimed != previousSeq:
+                before = "the start of the chain" if previousSeq is None else f"seq {previousSeq}"
+                said = "the start of the chain" if claimed is None else f"seq {claimed}"
+                if claimed is not None and previousSeq is not None and claimed < previousSeq:
+                    return found("altered", entry, f"its span claims to follow {said}, before"
+                                                   f" {before}")
+                return found("deleted", entry, f"its span follows {said}, which is missing"
+                                               f" (the last row before it is {before})")
+            if span.verdict is not None:
+                return found("altered", entry, "its span does not match its MAC")
+            previous, previousSeq, signedYet = span.text.mac, seq, True
+            report.chained += len(span.members)
+            continue
         parsed = parseSignature(text, seq)
         encoded = encodeRow(table, row, sigIndex)
         if parsed is None:
@@ -1045,14 +1453,14 @@ def verifyChain(key, chain, keyValues, rows, head):
         # Inserted: the next chained row links to the row before this one.
         following = next((r for r in rows[index + 1:]
                           if (parseSignature(r[3][r[4]] or "") or ("",))[0] == "c"), None)
-        if following is not None:
+        if following is not None and follows(following, previous, previousSeq):
             f = following
-            expected = linkSignature(key, f[3][f[4]][:2], f[1], f[3], f[4], previous,
-                                     previousSeq)
-            if expected is not None and hmac.compare_digest(expected, f[3][f[4]]):
-                return found("inserted", entry, f"the next row (seq {f[0]}) follows seq"
-                                                f" {previousSeq if previousSeq is not None else '-'}"
-                                                " directly")
+            if _isSpanText(f[3][f[4]]):
+                return found("inserted", entry, f"no span lists it, and the span it stands in"
+                                                f" (to seq {f[0]}) is intact")
+            return found("inserted", entry, f"the next row (seq {f[0]}) follows seq"
+                                            f" {previousSeq if previousSeq is not None else '-'}"
+                                            " directly")
         if following is None and head is not None and head[0] is not None and seq > head[0]:
             return found("inserted", entry, f"it comes after the chain's head (seq {head[0]})")
         if parsed[1] != previousSeq:
@@ -1067,10 +1475,7 @@ def verifyChain(key, chain, keyValues, rows, head):
     if head is not None and head[0] is not None:
         headSeq, headSig = head
         if previousSeq is None or previousSeq < headSeq:
-            return found("deleted", None, f"the chain's head is seq {headSeq} but its last"
-                                          f" signed row is "
-                                          f"{'none' if previousSeq is None else previousSeq}"
-                                          " (rows at its end are gone)")
+            return found("deleted", None, _headGone(headSeq, previousSeq))
         if previousSeq == headSeq and _mac(headSig) != previous:
             return found("altered", rows[-1] if rows else None,
                          "the chain's last row is not the one its head records")

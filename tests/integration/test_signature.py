@@ -143,7 +143,7 @@ class SignatureTestsMixin:
         Rows signed the ways stores signed before (C{c1}: HMAC-SHA256, the
         whole HMAC, the previous seq always; then C{c2}: the HMAC's first
         128 bits) still verify, and a restarted store goes on from them
-        with C{c4}.
+        with C{c5}.
         """
         await self.storeBatches(logBatch(1, 10))
 
@@ -174,13 +174,12 @@ class SignatureTestsMixin:
         self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(15, 15, None)])
         self.assertEqual(self.query("SELECT signature FROM rawlog_line WHERE seq = 8")[0][0][:4],
                          "c2::")
-        self.assertEqual(sorted(self.query("SELECT signature FROM rawlog_line WHERE seq = 14")[0][0]
-                                .split(":")[:2]), ["", "c4"])
+        self.assertEqual([self.versionOf(seq) for seq in range(11, 16)], ["c5"] * 5)
 
     async def storeUpgradedMidStream(self):
         """
         Seqs 1-10 signed C{c3} (as the store signed raw-log rows before
-        C{c4}: each row re-signed in place, the head moved to the last),
+        C{c4} and C{c5}: each row re-signed in place, the head moved to the last),
         then a restarted store goes on with seqs 11-20 and a resend of 5-14.
         """
         await self.storeBatches(logBatch(1, 10))
@@ -207,12 +206,12 @@ class SignatureTestsMixin:
 
     async def test_upgradedMidStream(self):
         """
-        A chain whose older rows are C{c3} and newer C{c4} (an installation
+        A chain whose older rows are C{c3} and newer C{c5} (an installation
         upgraded mid-stream, with a resend across the step) verifies.
         """
         await self.storeUpgradedMidStream()
         self.assertEqual([self.versionOf(seq) for seq in (1, 10, 11, 20)],
-                         ["c3", "c3", "c4", "c4"])
+                         ["c3", "c3", "c5", "c5"])
         reports = await self.verify()
         self.assertEqual([(r.rows, r.chained, r.finding) for r in reports], [(20, 20, None)])
         status, out, err = mice("verify", self.url, "--key", self.writeKey())
@@ -220,8 +219,8 @@ class SignatureTestsMixin:
 
     async def test_upgradedMidStreamTampered(self):
         """
-        In a chain of C{c3} then C{c4} rows, the last C{c3} row deleted is
-        named by the first C{c4} row, and a changed C{c3} or C{c4} row is
+        In a chain of C{c3} then C{c5} rows, the last C{c3} row deleted is
+        named by the first C{c5} row, and a changed C{c3} or C{c5} row is
         reported altered.
         """
         await self.storeUpgradedMidStream()

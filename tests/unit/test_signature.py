@@ -9,6 +9,7 @@ import marshal
 import re
 import sqlite3
 import struct
+import zlib
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,7 +29,9 @@ from mice.db.schema import (
     prepareTables,
 )
 from mice.db.signature import (
+    C5_DOMAIN,
     CHAIN_OF,
+    SPAN_MEMBER,
     TAG_HEX,
     Signer,
     _chainRows,
@@ -39,8 +42,11 @@ from mice.db.signature import (
     encodeValues,
     linkSignature,
     parseSignature,
+    parseSpanText,
     rawLinkTag,
     rawParts,
+    spanTag,
+    spanText,
     verifyChain,
 )
 from tests.unit.db.test_classify import FW_PLAIN_UDP, LAUS_SEED, RAW_LINES
@@ -417,6 +423,47 @@ class C4ChainTests(ChainTestCase):
         self.assertFinding(rows, "altered", seq)
 
 
+def signedFlushes(testCase, *flushes, signer=None, entries=True):
+    """
+    Sign C{flushes} (each a list of C{(first seq, lines)} batches of stream
+    C{c1}/C{/s}) with the store's hot path (L{Signing.signGroups}) and
+    return the stored rows as L{verifyChain} takes them (C{entries}), else
+    the signed groups of each flush.
+    """
+    db = sqlite3.connect(":memory:")
+    testCase.addCleanup(db.close)
+    txn = db.cursor()
+    prepareTables(txn, "sqlite", RAWLOG_TABLES + (SIGNATURE_HEAD,))
+    signer = signer or Signer(KEY)
+    stored = {table: [] for table in RAWLOG_TABLES}
+    signedGroups = []
+    for batches in flushes:
+        groupsByTable = {}
+        for seq, lines in batches:
+            key, rowsByTable = classifyBatch(
+                "c1", "/s", seq, ("h", "d", "1.2.3.4", "Linux", "2.6", "#1"),
+                [["2004-11-22", "10:00:00", line, "wire"] for line in lines])
+            for table, rows in rowsByTable.items():
+                groupsByTable.setdefault(table, []).append((key, rows))
+        signing = signer.begin()
+        signed = signing.signGroups(txn, "sqlite", groupsByTable)
+        signing.finish(txn, "sqlite")
+        signing.committed()
+        signedGroups.append(signed)
+        for table, groups in signed.items():
+            testCase.assertTrue(all(len(group) == 3 for group in groups))
+            stored[table] += batchRows(table, groups)
+    if not entries:
+        return signedGroups
+    rows = []
+    for table, tableRows in stored.items():
+        sigIndex = COLUMNS[table].index("signature")
+        for n, row in enumerate(tableRows):
+            rows.append((row[COLUMNS[table].index("seq")], table, n, row, sigIndex))
+    rows.sort(key=lambda r: r[0])
+    return rows
+
+
 class SignGroupsTests(SynchronousTestCase):
     """
     The store's hot path (L{Signing.signGroups}) signs what C{mice verify}
@@ -424,48 +471,25 @@ class SignGroupsTests(SynchronousTestCase):
     """
 
     def signedFlushes(self, *flushes):
-        db = sqlite3.connect(":memory:")
-        self.addCleanup(db.close)
-        txn = db.cursor()
-        prepareTables(txn, "sqlite", RAWLOG_TABLES + (SIGNATURE_HEAD,))
-        signer = Signer(KEY)
-        stored = {table: [] for table in RAWLOG_TABLES}
-        for batches in flushes:
-            groupsByTable = {}
-            for seq, lines in batches:
-                key, rowsByTable = classifyBatch(
-                    "c1", "/s", seq, ("h", "d", "1.2.3.4", "Linux", "2.6", "#1"),
-                    [["2004-11-22", "10:00:00", line, "wire"] for line in lines])
-                for table, rows in rowsByTable.items():
-                    groupsByTable.setdefault(table, []).append((key, rows))
-            signing = signer.begin()
-            signed = signing.signGroups(txn, "sqlite", groupsByTable)
-            signing.finish(txn, "sqlite")
-            signing.committed()
-            for table, groups in signed.items():
-                self.assertTrue(all(len(group) == 3 for group in groups))
-                stored[table] += batchRows(table, groups)
-        rows = []
-        for table, tableRows in stored.items():
-            sigIndex = COLUMNS[table].index("signature")
-            for n, row in enumerate(tableRows):
-                rows.append((row[COLUMNS[table].index("seq")], table, n, row, sigIndex))
-        rows.sort(key=lambda r: r[0])
-        return rows
+        return signedFlushes(self, *flushes)
 
     def test_verifies(self):
         """
         Batches of one stream spread over the three tables, in two flushes,
-        make one C{c4} chain that L{verifyChain} finds intact.
+        make one chain of C{c5} spans (a batch's rows of one table each)
+        that L{verifyChain} finds intact.
         """
         lines = [FW_PLAIN_UDP, LAUS_SEED[0][0], RAW_LINES[0]] * 3
         rows = self.signedFlushes([(1, lines[:4]), (5, lines[4:])], [(20, lines)])
         self.assertEqual(sorted({row[1] for row in rows}), sorted(RAWLOG_TABLES))
         texts = [row[3][row[4]] for row in rows]
-        self.assertTrue(all(re.fullmatch("c4:(|-|[0-9]+):[0-9a-f]{32}", t) for t in texts),
-                        texts)
-        self.assertEqual(texts[0][:5], "c4:-:")
-        self.assertEqual(texts[9][:5], "c4:9:")
+        lasts = [t for t in texts if t != SPAN_MEMBER]
+        self.assertTrue(all(re.fullmatch("c5:(-|[0-9]+):(|d[A-Za-z0-9+/=]+):[A-Za-z0-9+/=]+:"
+                                         "[0-9a-f]{32}", t) for t in lasts), texts)
+        # Two batches and then one, each in three tables: nine spans.
+        self.assertEqual(len(lasts), 9)
+        self.assertEqual([t.split(":")[1] for t in lasts], ["-", "2", "3", "4", "7", "8", "9",
+                                                            "26", "27"])
         report = verifyChain(KEY, CHAIN_OF["rawlog_line"], ("c1", "/s"), rows, None)
         self.assertEqual((report.chained, report.finding), (18, None))
 
@@ -516,3 +540,248 @@ class SignGroupsTests(SynchronousTestCase):
                          list(loadDataChunks("rawlog_line", carried)))
         self.assertEqual(list(batchRows("rawlog_line", signed)),
                          list(batchRows("rawlog_line", carried)))
+
+
+def tampered(rows, n, **values):
+    """C{rows} with columns of row C{n} changed to C{values}, its signature kept."""
+    seq, table, rowId, row, sigIndex = rows[n]
+    row = list(row)
+    for column, value in values.items():
+        row[COLUMNS[table].index(column)] = value
+    return rows[:n] + [(seq, table, rowId, tuple(row), sigIndex)] + rows[n + 1:]
+
+
+def forgedRow(table, seq, text, line="forged"):
+    """A row of stream C{c1}/C{/s} in C{table} with signature C{text}."""
+    row = dict.fromkeys(COLUMNS[table])
+    row.update(origin="c1", stream="/s", seq=seq, logline=line, date="2004-11-22",
+               time="10:00:00", signature=text, hostname="h", domain="d", ip="1.2.3.4",
+               osystem="Linux", release="2.6", version="#1")
+    sigIndex = COLUMNS[table].index("signature")
+    return (seq, table, 999, tuple(row[c] for c in COLUMNS[table]), sigIndex)
+
+
+#: Three tables' lines, in a pattern that leaves gaps in each table's seqs.
+MIXED = [FW_PLAIN_UDP, LAUS_SEED[0][0], RAW_LINES[0], RAW_LINES[0]] * 5
+
+
+class C5SpanTests(SynchronousTestCase):
+    """
+    The C{c5} spans the hot path signs: one MAC per batch's rows of one
+    table, and C{mice verify} still names the row that was changed,
+    deleted or inserted.
+    """
+
+    chainKey = ("c1", "/s")
+
+    def rows(self):
+        """Three flushes of two, one and two batches."""
+        return signedFlushes(self, [(1, MIXED), (21, MIXED[:7])], [(28, MIXED)],
+                             [(48, MIXED[:9]), (60, MIXED)])
+
+    def verify(self, rows, head=None):
+        return verifyChain(KEY, CHAIN_OF["rawlog_line"], self.chainKey, rows, head)
+
+    def assertFinding(self, rows, kind, seq, detail=""):
+        finding = self.verify(rows).finding
+        self.assertIsNotNone(finding)
+        self.assertEqual((finding.kind, finding.seq), (kind, seq), str(finding))
+        self.assertIn(detail, finding.detail)
+        return finding
+
+    def test_intact(self):
+        rows = self.rows()
+        report = self.verify(rows)
+        self.assertEqual((report.rows, report.chained, report.finding), (len(rows), len(rows),
+                                                                         None))
+        self.assertEqual(len(rows), 20 + 7 + 20 + 9 + 20)
+
+    def test_alteredLine(self):
+        """A changed line is named: its span's check of it does not match."""
+        rows = self.rows()
+        for n in (0, 5, 30, len(rows) - 1):
+            self.assertFinding(tampered(rows, n, logline="nothing happened"), "altered",
+                               rows[n][0], "its line does not match")
+
+    def test_alteredOtherColumn(self):
+        """
+        A changed column other than the line is found by the span's MAC and
+        reported at the span's first row.
+        """
+        rows = self.rows()
+        n = 30
+        table = rows[n][1]
+        finding = self.assertFinding(tampered(rows, n, date="2004-11-23"), "altered",
+                                     min(r[0] for r in rows if r[1] == table and r[0] >= 28),
+                                     "do not match their MAC")
+        self.assertEqual(finding.table, table)
+
+    def test_alteredHost(self):
+        """A row given another host than its span's is named."""
+        rows = self.rows()
+        self.assertFinding(tampered(rows, 12, hostname="elsewhere"), "altered", rows[12][0],
+                           "host columns differ")
+
+    def test_deleted(self):
+        """
+        A deleted row is named by the chain's next row, whichever table it
+        is in: its span lists the seq that is gone.
+        """
+        rows = self.rows()
+        for n in (0, 3, 29, 40):
+            remaining = rows[:n] + rows[n + 1:]
+            self.assertFinding(remaining, "deleted", rows[n + 1][0],
+                               f"it follows seq {rows[n][0]}, which is missing")
+
+    def test_deletedLastOfSpan(self):
+        """
+        The last row of a span deleted (the one holding its MAC): the rows
+        it listed are reported, the span's end missing.
+        """
+        rows = self.rows()
+        n = next(i for i, r in enumerate(rows) if r[0] > 28 and r[3][r[4]] != SPAN_MEMBER
+                 and any(o[1] == r[1] and 28 <= o[0] < r[0] for o in rows))
+        remaining = rows[:n] + rows[n + 1:]
+        finding = self.verify(remaining).finding
+        self.assertEqual(finding.kind, "deleted", str(finding))
+        self.assertLess(finding.seq, rows[n][0])
+
+    def test_deletedAtEnd(self):
+        """The chain's last span gone: the head names it."""
+        rows = self.rows()
+        head = (rows[-1][0], rows[-1][3][rows[-1][4]])
+        self.assertIsNone(self.verify(rows, head).finding)
+        remaining = [r for r in rows if r[0] < 60]
+        finding = self.verify(remaining, head).finding
+        self.assertEqual(finding.kind, "deleted", str(finding))
+        self.assertIn(f"the chain's head is seq {rows[-1][0]}", finding.detail)
+
+    def test_inserted(self):
+        """
+        A row no span lists is inserted, whatever its text: a span member's,
+        a span's last row's, or another version's.
+        """
+        rows = self.rows()
+        spanLast = next(r[3][r[4]] for r in rows if r[3][r[4]] != SPAN_MEMBER)
+        for text in (SPAN_MEMBER, "c4::" + "0" * TAG_HEX, "c2::" + "0" * TAG_HEX, spanLast,
+                     ""):
+            forged = forgedRow("rawlog_line", 33, text)
+            with_ = sorted(rows + [forged], key=lambda r: (r[0], r[2]))
+            finding = self.verify(with_).finding
+            self.assertEqual((finding.kind, finding.rowId), ("inserted", 999) if text != spanLast
+                             else (finding.kind, 999), f"{text!r}: {finding}")
+
+    def test_resendSignedRowByRow(self):
+        """
+        A flush with rows at or below the head (a resend) is signed C{c4},
+        row by row, and the chain goes on from it in C{c5}.
+        """
+        signer = Signer(KEY)
+        flushes = signedFlushes(self, [(1, MIXED)], [(15, MIXED)], [(35, MIXED)],
+                                signer=signer, entries=False)
+        texts = [t for groups in flushes[1].values() for _, _, sigs in groups for t in sigs]
+        # Standalone: the rows the resend repeats are not in this test's
+        # database (a store's insert ignores them).
+        self.assertTrue(all(t[:3] in ("c4:", "s1:") for t in texts), texts)
+        self.assertEqual(sum(t.startswith("c4:") for t in texts), 14)
+        rows = signedFlushes(self, [(1, MIXED)], [(15, MIXED)], [(35, MIXED)])
+        # The rows the resend repeats are stored once, as they were first.
+        seen, unique = set(), []
+        for row in rows:
+            if (row[0], row[1]) not in seen:
+                seen.add((row[0], row[1]))
+                unique.append(row)
+        report = self.verify(unique)
+        self.assertEqual((report.chained, report.finding), (54, None))
+
+    def test_wideGaps(self):
+        """
+        Seqs with steps of 256 or more, and beyond 32 bits, are listed in
+        full; the span verifies and a deleted row is still named.
+        """
+        seqs = [5, 300, 2 ** 33, 2 ** 33 + 1, 2 ** 40]
+        self.assertEqual(spanText(None, seqs, [b""] * 5, "0" * TAG_HEX).split(":")[2][0], "q")
+        self.assertEqual(spanText(None, [1, 3, 258], [b""] * 3, "0" * TAG_HEX
+                                  ).split(":")[2][0], "d")
+        self.assertEqual(spanText(None, [1, 3, 259], [b""] * 3, "0" * TAG_HEX
+                                  ).split(":")[2][0], "q")
+        rows = []
+        for seq in seqs:
+            rows += signedFlushes(self, [(seq, [RAW_LINES[0]])])
+        rows = signedFlushes(self, [(s, [RAW_LINES[0]]) for s in seqs])
+        self.assertEqual(len(rows), 5)
+        self.assertIsNone(self.verify(rows).finding)
+        self.assertFinding(rows[:2] + rows[3:], "deleted", 2 ** 33 + 1)
+
+    @given(st.lists(st.integers(min_value=1, max_value=2 ** 62), min_size=1, max_size=40,
+                    unique=True),
+           st.lists(st.binary(max_size=40), min_size=40, max_size=40))
+    def test_spanTextRoundTrip(self, seqs, lines):
+        """
+        What a span's last row says is read back as it was written: its
+        seqs, the check of each line and the MAC.
+        """
+        seqs.sort()
+        encoded = lines[:len(seqs)]
+        text = spanText(seqs[0] - 1 if seqs[0] > 1 else None, seqs, encoded, "ab" * 16)
+        parsed = parseSpanText(text, seqs[-1])
+        self.assertEqual(parsed.seqs, tuple(seqs))
+        self.assertEqual(parsed.checks, tuple(zlib.adler32(line) for line in encoded))
+        self.assertEqual((parsed.previousSeq, parsed.mac),
+                         (seqs[0] - 1 if seqs[0] > 1 else None, "ab" * 16))
+        self.assertEqual(parseSignature(text, seqs[-1])[::2], ("c", "ab" * 16))
+
+    def test_knownAnswer(self):
+        """
+        A C{c5} MAC is HMAC-SHA256, kept to 128 bits, of the documented
+        bytes.
+        """
+        batchKey = ("c1", "/s", "h", None, None, None, None, None)
+        encoded = [b"l\xc3\xa9", b""]
+        message = (C5_DOMAIN + marshal.dumps(("firewall_line", batchKey, "ab", 6, 2), 2)
+                   + struct.pack("<2q", 7, 9) + struct.pack("<2I", 3, 0) + b"l\xc3\xa9"
+                   + marshal.dumps((["2004-11-22", None], ["10:00:00", ""],
+                                    [("DROP", None, 80), ()]), 2))
+        self.assertEqual(
+            spanTag(KEY, "firewall_line", batchKey, "ab", 6, [7, 9], ["2004-11-22", None],
+                    ["10:00:00", ""], [("DROP", None, 80), ()], encoded),
+            hmac.new(KEY, message, hashlib.sha256).hexdigest()[:TAG_HEX])
+
+    @given(st.data())
+    def test_anyTamperingFound(self, data):
+        """
+        Whatever single row is changed (any column), deleted, or inserted
+        in whatever flushes, C{mice verify} reports a problem; a changed
+        line at its row, a deleted row by its seq (and, but for a span's
+        last row, at the row that follows it).
+        """
+        batches = data.draw(st.lists(st.lists(st.sampled_from(MIXED[:4]), min_size=1,
+                                              max_size=12), min_size=1, max_size=4))
+        flushes, seq = [], 1
+        for lines in batches:
+            flushes.append([(seq, lines)])
+            seq += len(lines) + data.draw(st.integers(min_value=0, max_value=300))
+        rows = signedFlushes(self, *flushes)
+        # The chain's head, as the store leaves it in signature_head.
+        head = (rows[-1][0], rows[-1][3][rows[-1][4]])
+        self.verify = lambda rows: C5SpanTests.verify(self, rows, head)
+        self.assertIsNone(self.verify(rows).finding)
+        n = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
+        how = data.draw(st.sampled_from(["line", "date", "delete", "insert"]))
+        if how == "line":
+            self.assertFinding(tampered(rows, n, logline=rows[n][3][COLUMNS[rows[n][1]].index(
+                "logline")] + "!"), "altered", rows[n][0])
+        elif how == "date":
+            finding = self.verify(tampered(rows, n, date="1999-01-01")).finding
+            self.assertEqual(finding.kind, "altered")
+        elif how == "delete":
+            finding = self.verify(rows[:n] + rows[n + 1:]).finding
+            self.assertEqual(finding.kind, "deleted", str(finding))
+            self.assertRegex(finding.detail, rf"seq {rows[n][0]}\b")
+            if n + 1 < len(rows) and rows[n][3][rows[n][4]] == SPAN_MEMBER:
+                self.assertEqual(finding.seq, rows[n + 1][0], str(finding))
+        else:
+            forged = forgedRow(data.draw(st.sampled_from(RAWLOG_TABLES)), seq + 1,
+                               data.draw(st.sampled_from([SPAN_MEMBER, ""])))
+            finding = self.verify(rows + [forged]).finding
+            self.assertEqual((finding.kind, finding.rowId), ("inserted", 999), str(finding))
