@@ -460,9 +460,11 @@ def spanText(previousSeq, seqs, encoded, mac):
     empty when they are the C{n} numbers up to this row's; else C{d} and
     the base64 of the step from each to the next, a byte each, when every
     step is under 256; else C{q} and the base64 of each seq, 64-bit
-    little-endian.  C{<checks>} is the base64 of the Adler-32 of each line
-    (32-bit little-endian), which tells C{mice verify} which row of a span
-    that does not match its MAC was changed.
+    little-endian.  C{<checks>} is the base64 of a 16-bit check of each
+    line (L{lineCheck}), the low bytes of all, then the high bytes: it
+    tells C{mice verify} which row of a span that does not match its MAC
+    had its line changed.  Two bytes a row: the server reads every
+    character of a row.
     """
     count = len(seqs)
     listed = ""
@@ -472,8 +474,19 @@ def spanText(previousSeq, seqs, encoded, mac):
                                             ).decode("ascii")
         except ValueError:
             listed = "q" + base64.b64encode(struct.pack(f"<{count}q", *seqs)).decode("ascii")
-    checks = base64.b64encode(struct.pack(f"<{count}I", *map(zlib.adler32, encoded)))
+    # The high half of each 32-bit little-endian Adler-32 (L{lineCheck}).
+    adlers = struct.pack(f"<{count}I", *map(zlib.adler32, encoded))
+    checks = base64.b64encode(adlers[2::4] + adlers[3::4])
     return f"c5:{'-' if previousSeq is None else previousSeq}:{listed}:{checks.decode()}:{mac}"
+
+
+def lineCheck(encoded):
+    """
+    The check of a line in a C{c5} span (not a MAC: it only names the row
+    whose line changed): the high 16 bits of the Adler-32 of its UTF-8
+    bytes, the sum that weighs each byte by its place.
+    """
+    return zlib.adler32(encoded) >> 16
 
 
 @dataclass(frozen=True)
@@ -502,10 +515,11 @@ def parseSpanText(text, seq):
         seqsData = base64.b64decode(listed[1:], validate=True)
     except (ValueError, binascii.Error):
         return None
-    count, rest = divmod(len(checksData), 4)
+    count, rest = divmod(len(checksData), 2)
     if rest or not count:
         return None
-    checks = struct.unpack(f"<{count}I", checksData)
+    checks = tuple(low | high << 8 for low, high in zip(checksData[:count],
+                                                        checksData[count:]))
     if not listed:
         seqs = tuple(range(seq - count + 1, seq + 1))
     elif listed[0] == "d" and len(seqsData) == count - 1 and all(seqsData):
@@ -1322,7 +1336,7 @@ def _checkSpan(key, span, byPlace, bySeq):
     batchKey = parts[-1][0]
     encoded = _encodeLines([own[4] if type(own[4]) is str else "" for _, own in parts])
     for entry, (memberKey, own), line, check in zip(span.members, parts, encoded, checks):
-        if type(own[4]) is not str or zlib.adler32(line) != check:
+        if type(own[4]) is not str or lineCheck(line) != check:
             span.verdict = (entry, "altered", "its line does not match its span's check of it")
             return
         if memberKey != batchKey:
