@@ -49,6 +49,32 @@ def waitForPort(port, tries=300):
             time.sleep(0.1)
 
 
+def spawnTwistd(command, conf, log, cwd=None):
+    """
+    Run the twistd plugin C{command} (C{mice-bufferdaemon}...) with the
+    config C{conf}, in the foreground, logging to C{log}.
+    """
+    return subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", log, command,
+                                      "-c", conf], cwd=cwd)
+
+
+def startRawLogDaemon(directory, store, log, **options):
+    """
+    A raw-log BufferDaemon storing into C{store}, its configs written in
+    C{directory} by L{mice.testing.writeRawLogConfigs} (C{options} passed
+    on), logging to C{log}; once it listens.
+
+    @return: C{(process, port)}.
+    """
+    from mice.testing import writeRawLogConfigs
+
+    port = freePort()
+    conf = writeRawLogConfigs(directory, store.url, port=port, **options)
+    process = spawnTwistd("mice-bufferdaemon", conf, log)
+    waitForPort(port)
+    return process, port
+
+
 def terminate(processes):
     """
     SIGTERM every process of C{processes} (C{None} for one not started)

@@ -57,8 +57,8 @@ from mice.testing import (  # noqa: E402
     writeRawLogConfigs,
 )
 
-TWISTD, cpuSeconds, freePort, makeStore = (_common.TWISTD, _common.cpuSeconds,
-                                          _common.freePort, _common.makeStore)
+cpuSeconds, freePort, makeStore = _common.cpuSeconds, _common.freePort, _common.makeStore
+spawnTwistd = _common.spawnTwistd
 peakRss, serverPid, terminate = _common.peakRss, _common.serverPid, _common.terminate
 
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -133,11 +133,6 @@ class Watcher(threading.Thread):
                 f" queue_ready_max={max((r for r, _ in self.samples), default=0)}"
                 f" consumer_unacked_mean={sum(sum(h) for _, h in self.samples) / n:.1f}"
                 f" consumer_window_full={100 * full / (n * len(self.ports)):.0f}%")
-
-
-def spawnTwistd(command, conf, log):
-    return subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", log, command,
-                                      "-c", conf])
 
 
 def rawlog(args, directory, corpus, link, expected):

@@ -21,7 +21,6 @@ MariaDB runs use a scratch database C{mice_bench_<pid>} on 127.0.0.1:3306
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,21 +30,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from _common import (  # noqa: E402
-    TWISTD,
     addPipelineArguments,
     cpuSeconds,
-    freePort,
     makeStore,
     peakRss,
     ringPauses,
+    spawnTwistd,
+    startRawLogDaemon,
     terminate,
-    waitForPort,
 )
 from gencorpus import generate  # noqa: E402
 
 from mice.forwarder.filters import RegexFilter  # noqa: E402
 from mice.forwarder.pseudonym import newKey  # noqa: E402
-from mice.testing import writeForwarderConfig, writeRawLogConfigs  # noqa: E402
+from mice.testing import writeForwarderConfig  # noqa: E402
 
 #: --filter: drop cron's job lines and sshd's disconnects (about 8% of the corpus).
 DROP_RULES = (r"/usr/sbin/cron\[\d+\]: \(", r"sshd\[\d+\]: Received disconnect from ")
@@ -170,24 +168,18 @@ def main(argv=None):
                 f.write(newKey().hex() + "\n")
 
         store = makeStore(args.store, directory)
-        port = freePort()
-        daemonConf = writeRawLogConfigs(os.path.join(directory, "daemon"), store.url, port=port,
-                                        mmSize=64, rbSize=0, timeInterval=1,
-                                        batchSize=args.batch, maxErr=10)
-        forwarderConf = writeForwarderConfig(
-            os.path.join(directory, "forwarder"), [followed], sqlPort=port,
-            sleepInterval=args.sleep, filterDrop=DROP_RULES if args.filter else (),
-            pseudonymKeyFile=keyFile)
         daemonLog = os.path.join(directory, "daemon.log")
         forwarderLog = os.path.join(directory, "forwarder.log")
         daemon = forwarder = None
         try:
-            daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
-                                                "mice-bufferdaemon", "-c", daemonConf])
-            waitForPort(port)
-            forwarder = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile",
-                                                   forwarderLog, "mice-dataforwarder",
-                                                   "-c", forwarderConf])
+            daemon, port = startRawLogDaemon(os.path.join(directory, "daemon"), store, daemonLog,
+                                             mmSize=64, rbSize=0, timeInterval=1,
+                                             batchSize=args.batch, maxErr=10)
+            forwarderConf = writeForwarderConfig(
+                os.path.join(directory, "forwarder"), [followed], sqlPort=port,
+                sleepInterval=args.sleep, filterDrop=DROP_RULES if args.filter else (),
+                pseudonymKeyFile=keyFile)
+            forwarder = spawnTwistd("mice-dataforwarder", forwarderConf, forwarderLog)
             waitForLog("forwarder", forwarderLog, "link to raw-log database", forwarder)
             cpuBefore = cpuSeconds(forwarder.pid), cpuSeconds(daemon.pid)
             writer = Writer(corpus, followed)

@@ -39,12 +39,12 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 from _common import (  # noqa: E402
-    TWISTD,
     connectionCpu,
     cpuSeconds,
     freePort,
     peakRss,
     serverPid,
+    spawnTwistd,
     terminate,
     threadCpuSeconds,
     waitForPort,
@@ -232,8 +232,7 @@ def run(args, path, rids, agentConfs, directory, expectedJobs):
     port = freePort()
     conf = writeConfigs(directory, counter.url, port, rids, agentConfs, args)
     daemonLog = os.path.join(directory, "daemon.log")
-    daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
-                                        "mice-bufferdaemon", "-c", conf], cwd=directory)
+    daemon = spawnTwistd("mice-bufferdaemon", conf, daemonLog, cwd=directory)
     try:
         waitForPort(port)
         dbPid = serverPid() if args.store == "mariadb" else None

@@ -36,21 +36,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from _common import (  # noqa: E402
-    TWISTD,
     addPipelineArguments,
     cpuSeconds,
-    freePort,
     makeStore,
     peakRss,
     ringPauses,
     serverPid,
+    startRawLogDaemon,
     terminate,
     threadCpuSeconds,
-    waitForPort,
 )
 from gencorpus import generate  # noqa: E402
-
-from mice.testing import writeRawLogConfigs  # noqa: E402
 
 MICE = [sys.executable, "-m", "mice.cli"]
 LINKS = ("plain", "psk", "tls")
@@ -89,7 +85,6 @@ def run(args, corpus, link, directory, name=None):
     """
     load = os.getloadavg()[0]
     store = makeStore(args.store, os.path.join(directory, name or link))
-    port = freePort()
     mmSize, rbSize = (64, 0) if args.ring == "mmap" else (0, 64)
     decoder, sendOptions = linkSettings(link, directory)
     signKey = None
@@ -97,15 +92,12 @@ def run(args, corpus, link, directory, name=None):
         signKey = os.path.join(directory, "sign.key")
         with open(signKey, "w") as f:
             f.write(os.urandom(64).hex())
-    conf = writeRawLogConfigs(os.path.join(directory, name or link), store.url, port=port,
-                              mmSize=mmSize, rbSize=rbSize, timeInterval=1,
-                              batchSize=args.batch, maxErr=10, decoder=decoder,
-                              signKey=signKey)
     daemonLog = os.path.join(directory, name or link, "daemon.log")
-    daemon = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "--logfile", daemonLog,
-                                        "mice-bufferdaemon", "-c", conf])
+    daemon, port = startRawLogDaemon(os.path.join(directory, name or link), store, daemonLog,
+                                     mmSize=mmSize, rbSize=rbSize, timeInterval=1,
+                                     batchSize=args.batch, maxErr=10, decoder=decoder,
+                                     signKey=signKey)
     try:
-        waitForPort(port)
         dbPid = serverPid() if args.store == "mariadb" else None
         dbCpu = cpuSeconds(dbPid) if dbPid else 0.0
         dbThreads = threadCpuSeconds(dbPid) if dbPid else {}

@@ -5,32 +5,18 @@ connection pool: what the act_generic post-processor and the reaction
 queues share.
 """
 
-from twisted.internet.defer import succeed
-
 from mice.db import journal
+from mice.db.pools import PooledStore, sharedConnectionPool
 
 
-class JournalStore:
+class JournalStore(PooledStore):
     """
     @ivar description: where the journal is (a password-free URL), for logs.
     """
 
-    def __init__(self, pool, dialect, description="", release=None):
-        self.pool = pool
-        self.dialect = dialect
-        self.description = description
-        self._release = release
-        self._ready = False
-
-    def start(self):
-        """Create the tables (once; again after a failure)."""
-        if self._ready:
-            return succeed(None)
-
-        def ready(_):
-            self._ready = True
-
-        return self.pool.runInteraction(journal.createJournal, self.dialect).addCallback(ready)
+    def prepare(self, txn):
+        """Create the tables."""
+        journal.createJournal(txn, self.dialect)
 
     def _run(self, function, *args):
         return self.start().addCallback(
@@ -63,18 +49,11 @@ class JournalStore:
     def pendingPipes(self):
         return self._run(journal.pendingPipes)
 
-    def close(self):
-        if self._release is not None:
-            release, self._release = self._release, None
-            release()
-
 
 def openJournal(url, reactor):
     """
     The L{JournalStore} of a database URL (a L{mice.config.DatabaseUrl}),
     on the process's shared pool for it.
     """
-    from mice.db.pools import sharedConnectionPool
-
     pool, dialect, release = sharedConnectionPool(url, reactor)
     return JournalStore(pool, dialect, url.redacted(), release)

@@ -8,6 +8,7 @@ L{mice.db.schema}.
 import os
 
 from twisted.enterprise import adbapi
+from twisted.internet.defer import succeed
 
 from mice.db import schema
 
@@ -194,3 +195,41 @@ def sharedConnectionPool(url, reactor, connections=2):
             entry[0].close()
 
     return entry[0], entry[1], release
+
+
+class PooledStore:
+    """
+    Tables in a database on a (shared) connection pool, made on first use:
+    what the reaction journal (L{mice.db.journalstore.JournalStore}) and the
+    alert database reaction (L{mice.reactors.alertdb}) share.  L{start}
+    runs L{prepare} in a transaction once (again after it failed); L{close}
+    hands the pool back.
+
+    @ivar description: where the database is (a password-free URL), for logs.
+    """
+
+    def __init__(self, pool, dialect, description="", release=None):
+        self.pool = pool
+        self.dialect = dialect
+        self.description = description
+        self._release = release
+        self._ready = False
+
+    def prepare(self, txn):
+        """Make sure the tables are there, in the transaction C{txn}."""
+        raise NotImplementedError
+
+    def start(self):
+        """Run L{prepare} (once; again after a failure)."""
+        if self._ready:
+            return succeed(None)
+
+        def ready(_):
+            self._ready = True
+
+        return self.pool.runInteraction(self.prepare).addCallback(ready)
+
+    def close(self):
+        if self._release is not None:
+            release, self._release = self._release, None
+            release()

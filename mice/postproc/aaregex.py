@@ -27,13 +27,12 @@ from zope.interface import implementer
 from mice.analysis.aaregex import AaRegexMatcher, defaultStrategy, descriptionsFrom, makeAlert
 from mice.decoders.idmef import ReceivedAlert
 from mice.decoders.logformat import LogBatch
-from mice.interfaces import IPostProcessor, IReloadable, ReloadError
+from mice.interfaces import IPostProcessor, IReloadable
 from mice.postproc.agent import (
     ROUTES,
     AgentModule,
     agentCounter,
     alertDocument,
-    linkSpecs,
     linkStream,
 )
 
@@ -51,8 +50,6 @@ class AaRegexAnalyzer(AgentModule):
 
     name = "mice_mod_pop_aa_regex"
     log = Logger()
-    #: The config it was built from, read again by L{reload}.
-    configPath = None
 
     def __init__(self, settings, senders, counter, clock, descriptions=None, tz=None):
         self.settings = settings
@@ -76,23 +73,14 @@ class AaRegexAnalyzer(AgentModule):
         @raise ReloadError: the config or the match file does not load
             (every bad line named); the old rules keep running.
         """
-        from mice.config import ConfigError, loadAaRegex
+        from mice.config import loadAaRegex
 
-        if self.configPath is None:
-            raise ReloadError([f"{self.name}: built without a config file, nothing to read"])
-        try:
-            settings = loadAaRegex(self.configPath)
-            descriptions = matchDescriptions(self.configPath)
-            matcher = self._matcherFor(settings)
-        except ConfigError as e:
-            raise ReloadError(getattr(e, "errors", [e])) from None
-        except OSError as e:
-            raise ReloadError([f"{e.filename or self.configPath}: {e.strerror or e}"]) from None
-        links = linkSpecs(settings, regexLinks(settings))
-        if links != tuple(self.links):
-            self.log.warn("{path}: the links (ManagementHost, next agent, their keys or TLS)"
-                          " changed; they apply at the next restart, the running ones are"
-                          " kept", path=self.configPath)
+        def read(configPath):
+            settings = loadAaRegex(configPath)
+            return settings, matchDescriptions(configPath), self._matcherFor(settings)
+
+        settings, descriptions, matcher = self.readConfig(read)
+        self.keepLinks(settings, regexLinks(settings))
         self.settings, self.matcher, self.descriptions = settings, matcher, descriptions
         return (f"{len(matcher.rules)} rules of {len(settings.sections)} sections,"
                 f" {len(descriptions)} alert descriptions")
@@ -209,6 +197,4 @@ def build(configPath, reactor):
     settings = loadAaRegex(configPath)
     analyzer = AaRegexAnalyzer(settings, {}, agentCounter(settings), reactor,
                                matchDescriptions(configPath))
-    analyzer.links = linkSpecs(settings, regexLinks(settings))
-    analyzer.configPath = configPath
-    return analyzer
+    return analyzer.configured(configPath, settings, regexLinks(settings))

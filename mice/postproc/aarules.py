@@ -40,7 +40,6 @@ from mice.postproc.agent import (
     AgentModule,
     agentCounter,
     alertDocument,
-    linkSpecs,
     linkStream,
 )
 
@@ -179,8 +178,6 @@ class AaRulesAnalyzer(AgentModule):
 
     name = "mice_mod_pop_aa_rules"
     log = Logger()
-    #: The config it was built from, read again by L{reload}.
-    configPath = None
 
     def __init__(self, settings, engine, senders, counter, clock, tz=None):
         self.settings = settings
@@ -211,24 +208,17 @@ class AaRulesAnalyzer(AgentModule):
             old rules, filters and netdef keep running.
         """
         from mice.analysis.logids import LogIdsEngine, loadFiles
-        from mice.config import ConfigError, loadAaRules
+        from mice.config import loadAaRules
 
-        if self.configPath is None:
-            raise ReloadError([f"{self.name}: built without a config file, nothing to read"])
-        try:
-            settings = loadAaRules(self.configPath)
-            rules, filters, netdef, problems = loadFiles(
-                settings.rulesFile, settings.filterFile, settings.netdefFile)
-        except ConfigError as e:
-            raise ReloadError(getattr(e, "errors", [e])) from None
-        except OSError as e:
-            raise ReloadError([f"{e.filename or self.configPath}: {e.strerror or e}"]) from None
+        def read(configPath):
+            settings = loadAaRules(configPath)
+            return settings, loadFiles(settings.rulesFile, settings.filterFile,
+                                       settings.netdefFile)
+
+        settings, (rules, filters, netdef, problems) = self.readConfig(read)
         if problems:
             raise ReloadError(problems)
-        if linkSpecs(settings, rulesLinks(settings)) != tuple(self.links):
-            self.log.warn("{path}: the links (ManagementHost, next agent, their keys or TLS)"
-                          " changed; they apply at the next restart, the running ones are"
-                          " kept", path=self.configPath)
+        self.keepLinks(settings, rulesLinks(settings))
         self.settings, self.engine = settings, LogIdsEngine(rules, filters, netdef)
         self.routes = tuple(route for route in ROUTES[settings.sendTo] if route in self.senders)
         return f"{len(rules)} rules, {len(filters)} filters"
@@ -351,6 +341,4 @@ def build(configPath, reactor):
     settings = loadAaRules(configPath)
     engine, _ = loadEngine(settings)
     analyzer = AaRulesAnalyzer(settings, engine, {}, agentCounter(settings), reactor)
-    analyzer.links = linkSpecs(settings, rulesLinks(settings))
-    analyzer.configPath = configPath
-    return analyzer
+    return analyzer.configured(configPath, settings, rulesLinks(settings))

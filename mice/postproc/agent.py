@@ -22,6 +22,7 @@ from twisted.internet.defer import DeferredList, succeed
 
 from mice.alerts import MAX_DOCUMENT, bounded
 from mice.idmef import toXml
+from mice.interfaces import ReloadError
 from mice.protocols.wire import MAX_STREAM
 
 #: SendTo: the servers each letter sends to (M ManagementHost, A the next
@@ -143,8 +144,51 @@ class AgentModule:
     #: One flush at a time: alerts leave in line order, numbered in order.
     concurrency = 1
     links = ()
+    #: The config it was built from, read again by C{reload}.
+    configPath = None
     alertCounts = None
     """C{{(alert id, analyzer): n}} of the flush under way, once metrics are attached."""
+
+    def configured(self, configPath, settings, links):
+        """
+        Remember the config this module was built from (C{settings}, loaded
+        from C{configPath}) and the links it names (see L{linkSpecs}).
+
+        @return: this module.
+        """
+        self.links = linkSpecs(settings, links)
+        self.configPath = configPath
+        return self
+
+    def readConfig(self, read):
+        """
+        C{read(configPath)} for a C{reload}: what it returns.
+
+        @raise ReloadError: the module was built without a config, or
+            C{read} raised a L{mice.config.ConfigError} (every bad line
+            named) or an C{OSError} (the file it could not read).
+        """
+        from mice.config import ConfigError
+
+        if self.configPath is None:
+            raise ReloadError([f"{self.name}: built without a config file, nothing to read"])
+        try:
+            return read(self.configPath)
+        except ConfigError as e:
+            raise ReloadError(getattr(e, "errors", [e])) from None
+        except OSError as e:
+            raise ReloadError([f"{e.filename or self.configPath}: {e.strerror or e}"]) from None
+
+    def keepLinks(self, settings, links):
+        """
+        Warn when a config read again names other links than the running
+        ones (ManagementHost, next agent, keys, TLS): those stay until the
+        next restart.
+        """
+        if linkSpecs(settings, links) != tuple(self.links):
+            self.log.warn("{path}: the links (ManagementHost, next agent, their keys or TLS)"
+                          " changed; they apply at the next restart, the running ones are"
+                          " kept", path=self.configPath)
 
     def attachMetrics(self, metrics):
         """

@@ -1,9 +1,10 @@
 # -*- test-case-name: tests.unit.protocols.test_rounds -*-
 """
-Work that its own callbacks call again: a writer whose write acknowledges,
-frees or makes room, which calls the writer back.  Run inside itself, such
+Work asked for again before it has run: a writer whose write acknowledges,
+frees or makes room, which calls the writer back -- run inside itself, such
 work would see its own state half changed; L{Rounds} runs it again after
-the round in progress instead.  Pure: no I/O, no reactor.
+the round in progress instead --, and a service's wake-up that many events
+ask for at once, which L{Soon} runs once.  Pure: no I/O, the clock passed in.
 """
 
 
@@ -50,3 +51,35 @@ class Rounds:
         inside C{work} does).
         """
         self._again = True
+
+
+class Soon:
+    """
+    Run C{work} by the clock after a delay, however many times it is asked
+    for before then.
+    """
+
+    def __init__(self, clock, work):
+        self._clock = clock
+        self._work = work
+        self._call = None
+
+    @property
+    def pending(self):
+        """Whether a run is scheduled."""
+        return self._call is not None
+
+    def __call__(self, delay=0):
+        """Run C{work} in C{delay} seconds, unless a run is scheduled already."""
+        if self._call is None:
+            self._call = self._clock.callLater(delay, self._run)
+
+    def _run(self):
+        self._call = None
+        self._work()
+
+    def cancel(self):
+        """Call off the scheduled run, if there is one."""
+        call, self._call = self._call, None
+        if call is not None and call.active():
+            call.cancel()

@@ -34,6 +34,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.db import schema
+from mice.db.pools import PooledStore
 from mice.interfaces import IReaction
 
 PIPE = "rid_2_send_to_alert_db"
@@ -105,11 +106,11 @@ def checkAlertEntry(txn, dialect, where=""):
 
 
 @implementer(IReaction)
-class AlertDatabaseReaction:
+class AlertDatabaseReaction(PooledStore):
     """
     Reaction 2.  L{reactBatch} stores many alerts in one transaction: the
     reaction queue uses it (L{batchLimit} at a time), as it may for any
-    agent that has it.
+    agent that has it.  L{start} makes sure C{alert_entry} is there.
     """
 
     pipe = PIPE
@@ -117,29 +118,15 @@ class AlertDatabaseReaction:
     batchLimit = 1000
 
     def __init__(self, pool, dialect, description="", release=None, pipe=PIPE, signKey=None):
-        self.pool = pool
-        self.dialect = dialect
-        self.description = description
+        super().__init__(pool, dialect, description, release)
         self.pipe = pipe
-        self._release = release
-        self._ready = False
         self.signer = None
         if signKey is not None:
             from mice.db.signature import Signer
 
             self.signer = Signer(signKey)
 
-    def start(self):
-        """Make sure C{alert_entry} is there (once; again after a failure)."""
-        if self._ready:
-            return succeed(None)
-
-        def ready(_):
-            self._ready = True
-
-        return self.pool.runInteraction(self._prepare).addCallback(ready)
-
-    def _prepare(self, txn):
+    def prepare(self, txn):
         checkAlertEntry(txn, self.dialect, self.description)
         if self.signer is not None:
             schema.prepareTables(txn, self.dialect, (schema.SIGNATURE_HEAD,), self.description)
@@ -182,8 +169,7 @@ class AlertDatabaseReaction:
         return storeAlertEntries(txn, self.dialect, rows, self.signer)
 
     def stop(self):
-        if self._release is not None:
-            self._release()
+        self.close()
         return succeed(None)
 
 

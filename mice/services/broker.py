@@ -30,7 +30,6 @@ L{mice.protocols.amqp.AmqpUrl.masked}.
 
 from collections import deque
 
-from twisted.application.service import Service
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -39,7 +38,7 @@ from twisted.python.failure import Failure
 from mice.metrics import Metrics
 from mice.outbox import UnknownBatch
 from mice.protocols import amqp, wire
-from mice.services.sender import BatchBook, reconnecting
+from mice.services.sender import BatchBook, ReconnectingService
 from mice.services.waiters import Waiters
 
 
@@ -182,7 +181,7 @@ class _BrokerFactory(Factory):
         return protocol
 
 
-class _BrokerClient(Service):
+class _BrokerClient(ReconnectingService):
     """
     What both ends share: a reconnecting connection to the broker (a
     C{ClientService} with a backoff) and the channel set up on it.
@@ -192,7 +191,6 @@ class _BrokerClient(Service):
 
     def __init__(self, target, clock, endpoint, description, retryPolicy=None, name="mice"):
         self.target = target
-        self.description = description or str(target)
         self.clock = clock
         self.channel = None
         self._connection = None
@@ -202,7 +200,7 @@ class _BrokerClient(Service):
         self._channelFailures = 0
         self._reopenCall = None
         factory = _BrokerFactory(self, connectionParameters(target.url, name), clock)
-        self._client = reconnecting(endpoint, self.description, factory, clock, retryPolicy)
+        self._reconnect(endpoint, description or str(target), factory, clock, retryPolicy)
 
     @property
     def connected(self):
@@ -218,17 +216,11 @@ class _BrokerClient(Service):
         host = f"[{url.host}]" if ":" in url.host else url.host
         return f"broker {host}:{url.port} vhost {url.vhost} queue {self.target.queue}"
 
-    def startService(self):
-        super().startService()
-        self._client.startService()
-
-    def stopService(self):
-        super().stopService()
+    def _stopping(self):
         self._cancelReopen()
         connection, self._connection = self._connection, None
         if connection is not None and connection.transport is not None:
             connection.transport.loseConnection()
-        return self._client.stopService()
 
     def brokerReady(self, connection):
         self._cancelReopen()

@@ -56,6 +56,7 @@ from mice.protocols import wire
 from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory
 from mice.protocols.link import LinkServerFactory, PlainSecurity
+from mice.protocols.rounds import Soon
 from mice.services.waiters import Waiters
 
 #: How many decoded records, and how many bytes of their batches, a pipeline
@@ -547,8 +548,8 @@ class BufferDaemon(MultiService):
         self._overflow = deque()
         self._syncPending = []
         self._syncCall = None
-        self._flushSoon = None
-        self._flushEager = None
+        self._flushSoon = Soon(clock, self.flush)
+        self._flushEager = Soon(clock, self.flush)
         self._loop = LoopingCall(self.flush)
         self._loop.clock = clock
         self._stopped = None
@@ -670,14 +671,16 @@ class BufferDaemon(MultiService):
             # Say the pauses not said yet: the log is read after a stop too.
             self._flowReportCall.cancel()
             self._reportFlow()
-        calls = [self._syncCall, self._flushSoon, self._flowReportCall, self._flushEager]
+        self._flushSoon.cancel()
+        self._flushEager.cancel()
+        calls = [self._syncCall, self._flowReportCall]
         for pipeline in self.pipelines:
             calls += [pipeline.retryCall, pipeline.stallCall]
             pipeline.retryCall = pipeline.stallCall = None
         for call in calls:
             if call is not None and call.active():
                 call.cancel()
-        self._syncCall = self._flushSoon = self._flowReportCall = self._flushEager = None
+        self._syncCall = self._flowReportCall = None
         d.addCallback(lambda _: self._sync())
         d.addCallback(lambda _: DeferredList([p.whenNotFlushing() for p in self.pipelines]))
         d.addCallback(lambda _: self._drain())
@@ -851,25 +854,16 @@ class BufferDaemon(MultiService):
             ack.done()
 
     def _scheduleFlush(self):
-        if self._flushSoon is None and self.running:
-            self._flushSoon = self.clock.callLater(0, self._flushNow)
-
-    def _flushNow(self):
-        self._flushSoon = None
-        self.flush()
+        if self.running:
+            self._flushSoon()
 
     def _scheduleEagerFlush(self):
         """
         A flush in L{EAGER_DELAY} (for eager pipelines): soon, but late
         enough for the batches of that moment to go in one flush.
         """
-        if self._flushEager is None and self._flushSoon is None and self.running:
-            self._flushEager = self.clock.callLater(min(EAGER_DELAY, self.timeInterval),
-                                                    self._flushEagerNow)
-
-    def _flushEagerNow(self):
-        self._flushEager = None
-        self.flush()
+        if not self._flushSoon.pending and self.running:
+            self._flushEager(min(EAGER_DELAY, self.timeInterval))
 
     def flush(self):
         """

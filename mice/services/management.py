@@ -48,6 +48,7 @@ from mice.management.journal import (
     journalRow,
 )
 from mice.postproc.actgeneric import isoTime
+from mice.protocols.rounds import Soon
 
 #: Jobs a queue holds in memory; beyond, they wait in the journal only and
 #: are read back, a page at a time, as the queue drains.
@@ -110,7 +111,7 @@ class ReactionQueue(Service):
         self._recordFailures = 0
         self._wake = None
         self._wakeAt = None
-        self._soon = None
+        self._soon = Soon(clock, self._pump)
         self._loadRetryAt = None
         self._loadFailures = 0
         self._loading = False
@@ -235,12 +236,8 @@ class ReactionQueue(Service):
 
     def _pumpSoon(self):
         """Run L{_pump} in a moment: an offer returns at once (the batch's ack waits)."""
-        if self._soon is None and self.running:
-            self._soon = self.clock.callLater(0, self._pumpNow)
-
-    def _pumpNow(self):
-        self._soon = None
-        self._pump()
+        if self.running:
+            self._soon()
 
     @property
     def pending(self):
@@ -618,10 +615,10 @@ class ReactionQueue(Service):
         self._pump()
 
     def _cancelWake(self):
-        for call in (self._wake, self._soon):
-            if call is not None and call.active():
-                call.cancel()
-        self._wake = self._wakeAt = self._soon = None
+        if self._wake is not None and self._wake.active():
+            self._wake.cancel()
+        self._wake = self._wakeAt = None
+        self._soon.cancel()
 
 
 class ReactionService(MultiService):

@@ -13,12 +13,11 @@ Used by the ManagementHost's countermeasure reaction
 
 from collections import OrderedDict
 
-from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from mice.protocols.reaction import ReactionClientFactory
-from mice.services.sender import endpointName, reconnecting
+from mice.services.sender import ReconnectingService, endpointName
 
 log = Logger()
 
@@ -30,7 +29,7 @@ class ReactionUnreachable(Exception):
     """
 
 
-class ReactionClient(Service):
+class ReactionClient(ReconnectingService):
     """
     @param endpoint: a client endpoint (wrapped for TLS when the link is).
     @param source: this client's name in the daemon's log.
@@ -42,7 +41,6 @@ class ReactionClient(Service):
     def __init__(self, endpoint, clock, source, securityFactory, description=None,
                  retryPolicy=None, timeout=30.0, onReady=None):
         self.source = source
-        self.description = description or endpointName(endpoint)
         self.timeout = timeout
         self.lastProblem = None
         self._clock = clock
@@ -50,18 +48,12 @@ class ReactionClient(Service):
         self._link = None
         self._onReady = onReady
         self.factory = ReactionClientFactory(self, securityFactory)
-        self._client = reconnecting(endpoint, self.description, self.factory, clock,
-                                    retryPolicy)
+        self._reconnect(endpoint, description or endpointName(endpoint), self.factory, clock,
+                        retryPolicy)
 
-    def startService(self):
-        super().startService()
-        self._client.startService()
-
-    def stopService(self):
-        super().stopService()
+    def _stopping(self):
         for requestId in list(self._pending):
             self._giveUp(requestId, "the client stopped")
-        return self._client.stopService()
 
     @property
     def connected(self):

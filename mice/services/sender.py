@@ -91,6 +91,33 @@ def reconnecting(endpoint, name, factory, clock, retryPolicy=None):
         retryPolicy=retryPolicy or backoffPolicy(initialDelay=0.5, maxDelay=30.0))
 
 
+class ReconnectingService(Service):
+    """
+    A service that keeps one connection up, through L{reconnecting}, while it
+    runs: a link's sender, the ReactionDaemon's client, a broker's ends.
+    Their C{__init__} calls L{_reconnect}; L{_stopping} is where one ends
+    what it has under way before the connection stops.
+
+    @ivar description: what the logs call the other end.
+    """
+
+    def _reconnect(self, endpoint, description, factory, clock, retryPolicy):
+        self.description = description
+        self._client = reconnecting(endpoint, description, factory, clock, retryPolicy)
+
+    def startService(self):
+        super().startService()
+        self._client.startService()
+
+    def stopService(self):
+        super().stopService()
+        self._stopping()
+        return self._client.stopService()
+
+    def _stopping(self):
+        """End what is under way, before the connection stops (nothing here)."""
+
+
 class BatchBook:
     """
     What every sender keeps (L{ReliableSender} on a link,
@@ -188,7 +215,7 @@ class BatchBook:
         return requeued
 
 
-class ReliableSender(BatchBook, Service):
+class ReliableSender(BatchBook, ReconnectingService):
     """
     @ivar metrics: the L{mice.metrics.Metrics} its series go to (labelled
         with C{description}): reconnects, batches resent, whether the link
@@ -200,15 +227,14 @@ class ReliableSender(BatchBook, Service):
     def __init__(self, endpoint, source, kind, clock, window=8, retryPolicy=None,
                  securityFactory=PlainSecurity, description=None, metrics=None):
         self._openBook(source, kind, window)
-        self.description = description or endpointName(endpoint)
         self.maxLine = None
         self.maxRecord = None
         self._clock = clock
         self._refusals = Waiters()
         self._link = None
         self._factory = LinkClientFactory(self, securityFactory, clock=clock)
-        self._client = reconnecting(endpoint, self.description, self._factory, clock,
-                                    retryPolicy)
+        self._reconnect(endpoint, description or endpointName(endpoint), self._factory, clock,
+                        retryPolicy)
         self.attachMetrics(metrics or Metrics("sender"))
 
     def attachMetrics(self, metrics):
@@ -216,16 +242,6 @@ class ReliableSender(BatchBook, Service):
         Count into C{metrics} (a daemon's, shared by its senders).
         """
         self._attachBookMetrics(metrics)
-
-    # Service
-
-    def startService(self):
-        super().startService()
-        self._client.startService()
-
-    def stopService(self):
-        super().stopService()
-        return self._client.stopService()
 
     # What users call
 

@@ -104,6 +104,16 @@ class Daemon:
         self.logPath = os.path.join(self.directory, "reactiondaemon.log")
         self.process = None
 
+    @classmethod
+    async def running(cls, case, tls=None, config=""):
+        """A new deployment, started, with C{config} added to its config file."""
+        daemon = cls(case, tls)
+        if config:
+            with open(daemon.config, "a") as f:
+                f.write(config)
+        await daemon.start()
+        return daemon
+
     async def start(self):
         log = open(self.logPath, "a")
         self.case.addCleanup(log.close)
@@ -167,8 +177,7 @@ class LifecycleTests(TestCase):
     timeout = 120
 
     async def test_applyListUndoRestart(self):
-        daemon = Daemon(self)
-        await daemon.start()
+        daemon = await Daemon.running(self)
 
         # Applied, listed, lifted on time: not before its 3 s (measured from
         # before the request, however slow the machine), and soon after.
@@ -230,8 +239,7 @@ class InjectionTests(TestCase):
     timeout = 120
 
     async def test_refusedNothingRun(self):
-        daemon = Daemon(self)
-        await daemon.start()
+        daemon = await Daemon.running(self)
         client = daemon.client()
         attempts = [
             (1, {"ip": "1.2.3.4; rm -rf /"}), (1, {"ip": "$(id)"}), (1, {"ip": "`id`"}),
@@ -304,10 +312,7 @@ class BadClientTests(TestCase):
         """
         import time
 
-        daemon = Daemon(self)
-        with open(daemon.config, "a") as f:
-            f.write("HANDSHAKE_TIMEOUT = 1\n")
-        await daemon.start()
+        daemon = await Daemon.running(self, config="HANDSHAKE_TIMEOUT = 1\n")
         silent = Garbage(b"")
         await self.connect(daemon, silent)
         started = time.monotonic()
@@ -318,8 +323,7 @@ class BadClientTests(TestCase):
         self.assertEqual(answer["status"], "done", answer)
 
     async def test_refusedAndLogged(self):
-        daemon = Daemon(self)
-        await daemon.start()
+        daemon = await Daemon.running(self)
         good = daemon.client()
 
         # A wrong key (the command line exits 2, the daemon logs it).
@@ -471,8 +475,7 @@ class TLSTests(TestCase):
         otherKey, otherCA, _ = loadOrMakeCA(other, "Some Other CA")
         stranger = writeNode(other, otherKey, otherCA, "mngmthost")
         caPath = os.path.join(pki, "ca.crt")
-        daemon = Daemon(self, tls=(*server, caPath))
-        await daemon.start()
+        daemon = await Daemon.running(self, tls=(*server, caPath))
         status, out, err = await _inThread(
             daemon, "--fid", "1", "--param", "ip=192.0.2.7", "--tls-cert", client[0],
             "--tls-key", client[1], "--tls-ca", caPath, key=None)
@@ -501,11 +504,9 @@ class MetricsTests(TestCase):
         """
         from twisted.web.client import Agent, readBody
 
-        daemon = Daemon(self)
         metricsPort = freePort()
-        with open(daemon.config, "a") as f:
-            f.write(f"[METRICS]\nLISTEN = tcp:{metricsPort}:interface=127.0.0.1\n")
-        await daemon.start()
+        daemon = await Daemon.running(
+            self, config=f"[METRICS]\nLISTEN = tcp:{metricsPort}:interface=127.0.0.1\n")
         status, out, err = await _inThread(daemon, "--fid", "1", "--param", "ip=192.0.2.44",
                                            "--duration", "600")
         self.assertEqual(status, 0, err)

@@ -940,20 +940,25 @@ class ParseIniTests(_ConfigTestCase):
             self.assertEqual(self.value(line), ("value", False), line)
 
     def test_trailingComments(self):
-        self.assertEqual(self.value("AID = 0x1010 # RT_AUTH_S"), ("0x1010", False))
-        self.assertEqual(self.value("K = a#b"), ("a#b", False))
-        self.assertEqual(self.value("K = a\t#b"), ("a", False))
-        self.assertEqual(self.value("K = # nothing"), ("", False))
-        self.assertEqual(self.value("K ="), ("", False))
+        for line, value in (
+            ("AID = 0x1010 # RT_AUTH_S", "0x1010"),
+            ("K = a#b", "a#b"),
+            ("K = a\t#b", "a"),
+            ("K = # nothing", ""),
+            ("K =", ""),
+        ):
+            self.assertEqual(self.value(line), (value, False), line)
 
     def test_quoted(self):
-        self.assertEqual(self.value('ANAID= "MICE-RegEx" # IDMEFAnalyzer ID field'),
-                         ("MICE-RegEx", True))
-        self.assertEqual(self.value('K = ""'), ("", True))
-        self.assertEqual(self.value("K = ''"), ("", True))
-        self.assertEqual(self.value("K = 'a \"b\"'  "), ('a "b"', True))
-        self.assertEqual(self.value('K = "  spaced  "'), ("  spaced  ", True))
-        self.assertEqual(self.value('K = "a"#c'), ("a", True))
+        for line, value in (
+            ('ANAID= "MICE-RegEx" # IDMEFAnalyzer ID field', "MICE-RegEx"),
+            ('K = ""', ""),
+            ("K = ''", ""),
+            ("K = 'a \"b\"'  ", 'a "b"'),
+            ('K = "  spaced  "', "  spaced  "),
+            ('K = "a"#c', "a"),
+        ):
+            self.assertEqual(self.value(line), (value, True), line)
 
     def test_quotesAndHashesInsideQuotes(self):
         self.assertEqual(self.value('R = ".*user "root" # x.*" # comment'),

@@ -137,24 +137,27 @@ class FileAndFifoConfigTests(SynchronousTestCase):
         self.assertEqual(settings.mode, 0o660)
 
     def test_modeErrors(self):
-        self.assertEqual(errors("[SAVE_TO_FILE]\nMODE = 0666\n"), [
-            "/etc/mice/x.conf:2: MODE: 0666 gives others write access to the alerts; allowed"
-            " at most 0775"])
-        self.assertEqual(errors("[SAVE_TO_FILE]\nMODE = 0640\nMODE = 0600\n"), [
-            "/etc/mice/x.conf:3: MODE given twice in [SAVE_TO_FILE] (first at line 2); it takes"
-            " one value"])
-        self.assertEqual(errors("[FIFO]\nMODE = 0604\n"), [
-            "/etc/mice/x.conf:2: MODE: 0604 gives others access to the reaction program's"
-            " input; allowed at most 0770"])
-        self.assertEqual(errors("[FIFO]\nMODE = 0400\n"), [
-            "/etc/mice/x.conf:2: MODE: the owner (the ManagementHost) needs read and write:"
-            " 0400 lacks them"])
-        self.assertEqual(errors("[FIFO]\nMODE = rw-r-----\n"), [
-            "/etc/mice/x.conf:2: MODE: expected an octal permission mode such as 0640, got"
-            " 'rw-r-----'"])
-        self.assertEqual(errors("[FIFO]\nMODE = 1777\n"), [
-            "/etc/mice/x.conf:2: MODE: expected permission bits only (at most 0777), got"
-            " '1777'"])
+        for text, error in (
+            ("[SAVE_TO_FILE]\nMODE = 0666\n",
+             "/etc/mice/x.conf:2: MODE: 0666 gives others write access to the alerts; allowed"
+             " at most 0775"),
+            ("[SAVE_TO_FILE]\nMODE = 0640\nMODE = 0600\n",
+             "/etc/mice/x.conf:3: MODE given twice in [SAVE_TO_FILE] (first at line 2); it takes"
+             " one value"),
+            ("[FIFO]\nMODE = 0604\n",
+             "/etc/mice/x.conf:2: MODE: 0604 gives others access to the reaction program's"
+             " input; allowed at most 0770"),
+            ("[FIFO]\nMODE = 0400\n",
+             "/etc/mice/x.conf:2: MODE: the owner (the ManagementHost) needs read and write:"
+             " 0400 lacks them"),
+            ("[FIFO]\nMODE = rw-r-----\n",
+             "/etc/mice/x.conf:2: MODE: expected an octal permission mode such as 0640, got"
+             " 'rw-r-----'"),
+            ("[FIFO]\nMODE = 1777\n",
+             "/etc/mice/x.conf:2: MODE: expected permission bits only (at most 0777), got"
+             " '1777'"),
+        ):
+            self.assertEqual(errors(text), [error], text)
 
     def test_fifoPathIsNotAFifo(self):
         path = os.path.abspath(self.mktemp())

@@ -1,11 +1,13 @@
 """
 Tests for L{mice.protocols.rounds}: work that its own callbacks call again
-runs again after the round in progress, never inside it.
+runs again after the round in progress, never inside it; work asked for
+many times before it runs by the clock runs once.
 """
 
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from mice.protocols.rounds import Rounds
+from mice.protocols.rounds import Rounds, Soon
 
 
 class RoundsTests(SynchronousTestCase):
@@ -67,3 +69,44 @@ class RoundsTests(SynchronousTestCase):
         self.assertFalse(rounds.running)
         self.assertTrue(rounds())
         self.assertEqual(len(calls), 2)
+
+
+class SoonTests(SynchronousTestCase):
+    def test_once(self):
+        """Asked for several times before it runs, the work runs once, later."""
+        clock, done = Clock(), []
+        soon = Soon(clock, lambda: done.append(clock.seconds()))
+        soon()
+        soon()
+        self.assertTrue(soon.pending)
+        self.assertEqual(done, [])
+        clock.advance(0)
+        self.assertEqual(done, [0])
+        self.assertFalse(soon.pending)
+        soon()
+        clock.advance(0)
+        self.assertEqual(done, [0, 0])
+
+    def test_delay(self):
+        """The delay of the first ask holds: a later ask does not move the run."""
+        clock, done = Clock(), []
+        soon = Soon(clock, lambda: done.append(clock.seconds()))
+        soon(2.0)
+        soon(0.5)
+        clock.pump([0.5, 0.5, 0.5, 0.5])
+        self.assertEqual(done, [2.0])
+
+    def test_cancel(self):
+        """A cancelled run does not happen; the next ask schedules one again."""
+        clock, done = Clock(), []
+        soon = Soon(clock, lambda: done.append(None))
+        soon.cancel()
+        soon()
+        soon.cancel()
+        self.assertFalse(soon.pending)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        clock.advance(1)
+        self.assertEqual(done, [])
+        soon()
+        clock.advance(0)
+        self.assertEqual(done, [None])
