@@ -423,36 +423,79 @@ def _encodeLines(lines):
     return list(map(str.encode, lines, repeat("utf-8"), repeat("surrogatepass")))
 
 
-def spanTag(key, table, batchKey, previous, previousSeq, seqs, days, clocks, fields, encoded):
+def spanPartsPython(rows):
+    """
+    L{spanParts} in Python, a C step mapped over the rows at a time.
+    """
+    count = len(rows)
+    encoded = _encodeLines(map(_lineOf, rows))
+    adlers = struct.pack(f"<{count}I", *map(zlib.adler32, encoded))
+    data = b"".join((
+        struct.pack(f"<{count}q", *map(_seqOf, rows)),
+        struct.pack(f"<{count}I", *map(len, encoded)),
+        b"".join(encoded),
+        _encodeFast((list(map(_dayOf, rows)), list(map(_clockOf, rows)),
+                     list(map(_fieldsOf, rows))), 2)))
+    # The high half of each 32-bit little-endian Adler-32 (L{lineCheck}).
+    return data, adlers[2::4] + adlers[3::4]
+
+
+try:
+    from mice.db._spans import spanBytes as _spanBytes
+except ImportError:  # not built: Python does it all
+    _spanBytes = None
+
+
+def spanParts(rows):
+    """
+    What a C{c5} span's MAC covers of its rows, and the checks of its
+    lines: C{(data, checks)}.  C{data} is the seqs (64-bit little-endian
+    each), the byte length of each line (32-bit little-endian each), the
+    lines (UTF-8, lone surrogates as C{surrogatepass} writes them) one after
+    the other, and C{encodeValues((dates, times, others))}, three lists (a
+    tuple of the table's other columns for each row).  C{checks} is each
+    line's L{lineCheck}, the low bytes of all, then the high bytes.  In C
+    (C{mice.db._spans}) when it is built, else L{spanPartsPython}: the
+    same bytes.
+
+    @param rows: a list of C{(seq, date, time, others, line, ...)}
+        tuples, in seq order.
+    @raise TypeError: a seq beyond 64 bits, a line that is not a text.
+    @raise ValueError: a value that cannot be signed.
+    """
+    if _spanBytes is not None:
+        try:
+            return _spanBytes(rows)
+        except TypeError:
+            # A value the C writer leaves to marshal (a float, an int beyond
+            # 64 bits), or one that cannot be signed at all: Python says.
+            pass
+    return spanPartsPython(rows)
+
+
+def spanTag(key, table, batchKey, previous, previousSeq, count, data):
     """
     The MAC of a C{c5} span: HMAC-SHA256 (kept to L{TAG_HEX} hex digits)
     of L{C5_DOMAIN}, C{encodeValues((table, batchKey, previous,
-    previousSeq, len(seqs)))}, the seqs (64-bit little-endian each), the
-    byte lengths of the lines (32-bit each), the lines (UTF-8, lone
-    surrogates as C{surrogatepass} writes them) one after the other, and
-    C{encodeValues((days, clocks, fields))} (three lists).  Each part's
-    length is given before it or follows from C{len(seqs)}: unambiguous.
+    previousSeq, count))} and the span's L{spanParts} C{data}.  Each part's
+    length is given before it or follows from C{count}, the span's number
+    of rows: unambiguous.
 
     @param previous: the MAC of the chain's row before the span (as its
         signature shows it), C{""} for none.
     @param previousSeq: that row's seq, C{None} for none.
-    @param encoded: the lines, encoded (L{_encodeLines}).
     """
-    count = len(seqs)
     mac = _macOf(key)
     inner = mac.inner.copy()
     inner.update(C5_DOMAIN)
     inner.update(_encodeFast((table, batchKey, previous, previousSeq, count), 2))
-    inner.update(struct.pack(f"<{count}q", *seqs))
-    inner.update(struct.pack(f"<{count}I", *map(len, encoded)))
-    inner.update(b"".join(encoded))
-    inner.update(_encodeFast((days, clocks, fields), 2))
+    inner.update(data)
     outer = mac.outer.copy()
     outer.update(inner.digest())
     return outer.hexdigest()[:TAG_HEX]
 
 
-def spanText(previousSeq, seqs, encoded, mac):
+def spanText(previousSeq, seqs, checks, mac):
     """
     The C{signature} of the last row of a C{c5} span: C{c5:<previous
     seq>:<seqs>:<checks>:<MAC>}.  The previous seq is the chain's row
@@ -460,8 +503,7 @@ def spanText(previousSeq, seqs, encoded, mac):
     empty when they are the C{n} numbers up to this row's; else C{d} and
     the base64 of the step from each to the next, a byte each, when every
     step is under 256; else C{q} and the base64 of each seq, 64-bit
-    little-endian.  C{<checks>} is the base64 of a 16-bit check of each
-    line (L{lineCheck}), the low bytes of all, then the high bytes: it
+    little-endian.  C{<checks>} is the base64 of L{spanParts}'s checks: it
     tells C{mice verify} which row of a span that does not match its MAC
     had its line changed.  Two bytes a row: the server reads every
     character of a row.
@@ -474,10 +516,8 @@ def spanText(previousSeq, seqs, encoded, mac):
                                             ).decode("ascii")
         except ValueError:
             listed = "q" + base64.b64encode(struct.pack(f"<{count}q", *seqs)).decode("ascii")
-    # The high half of each 32-bit little-endian Adler-32 (L{lineCheck}).
-    adlers = struct.pack(f"<{count}I", *map(zlib.adler32, encoded))
-    checks = base64.b64encode(adlers[2::4] + adlers[3::4])
-    return f"c5:{'-' if previousSeq is None else previousSeq}:{listed}:{checks.decode()}:{mac}"
+    return (f"c5:{'-' if previousSeq is None else previousSeq}:{listed}:"
+            f"{base64.b64encode(checks).decode('ascii')}:{mac}")
 
 
 def lineCheck(encoded):
@@ -542,17 +582,14 @@ def _signSpans(key, spans, previous, previousSeq):
     order of their last seqs) from the row with MAC C{previous} and seq
     C{previousSeq}: a span's rows but its last are L{SPAN_MEMBER}, its
     last carries L{spanText}, and each span's MAC covers the one before.
-    A row costs no Python step of its own: each step maps a C function
-    over the span.
+    A row costs no Python step of its own (L{spanParts}).
 
     @return: the MAC and seq of the last span's last row.
     """
-    for seqs, table, batchKey, rows, sigs, encoded in spans:
-        mac = spanTag(key, table, batchKey, previous, previousSeq, seqs,
-                      list(map(_dayOf, rows)), list(map(_clockOf, rows)),
-                      list(map(_fieldsOf, rows)), encoded)
+    for seqs, table, batchKey, rows, sigs, (data, checks) in spans:
+        mac = spanTag(key, table, batchKey, previous, previousSeq, len(rows), data)
         sigs[:] = repeat(SPAN_MEMBER, len(rows))
-        sigs[-1] = spanText(previousSeq, seqs, encoded, mac)
+        sigs[-1] = spanText(previousSeq, seqs, checks, mac)
         previous, previousSeq = mac, seqs[-1]
     return previous, previousSeq
 
@@ -572,10 +609,10 @@ class _RawFlush:
     def spans(self, headSeq):
         """
         The groups as C{c5} spans, in the order of their last seqs: C{[(seqs,
-        table, batchKey, rows, signatures, encoded lines)]}; or C{None} when they
-        are not all new rows (above C{headSeq}), in seq order within each
-        group, with no seq twice and every line a text: a resend, which
-        L{items} signs row by row.
+        table, batchKey, rows, signatures, spanParts(rows))]}; or C{None}
+        when they are not all new rows (above C{headSeq}), in seq order
+        within each group, with no seq twice and every line a text: a
+        resend, which L{items} signs row by row.
         """
         spans, seen, total = [], set(), 0
         for table, batchKey, rows, sigs in self.groups:
@@ -586,13 +623,13 @@ class _RawFlush:
                     or seqs[-1] >= 2 ** 63 or not all(map(lt, seqs, islice(seqs, 1, None))):
                 return None
             try:
-                encoded = _encodeLines(map(_lineOf, rows))
-            except TypeError:
-                # A line that is not a text (the descriptor says so in C).
+                parts = spanParts(rows)
+            except (TypeError, ValueError):
+                # A line that is not a text, a value that cannot be signed.
                 return None
             seen.update(seqs)
             total += len(seqs)
-            spans.append((seqs, table, batchKey, rows, sigs, encoded))
+            spans.append((seqs, table, batchKey, rows, sigs, parts))
         if len(seen) != total:
             return None
         spans.sort(key=_lastSeq)
@@ -1334,14 +1371,24 @@ def _checkSpan(key, span, byPlace, bySeq):
         return
     parts = [rawParts(table, e[3]) for e in span.members]
     batchKey = parts[-1][0]
-    encoded = _encodeLines([own[4] if type(own[4]) is str else "" for _, own in parts])
-    for entry, (memberKey, own), line, check in zip(span.members, parts, encoded, checks):
-        if type(own[4]) is not str or lineCheck(line) != check:
-            span.verdict = (entry, "altered", "its line does not match its span's check of it")
-            return
+    owns = [own + ("",) for _, own in parts]
+    for entry, (memberKey, own) in zip(span.members, parts):
         if memberKey != batchKey:
             span.verdict = (entry, "altered", "its host columns differ from those of its"
                                               " span's last row")
+            return
+        if type(own[4]) is not str:
+            span.verdict = (entry, "altered", "its line is not a text")
+            return
+    try:
+        data, found = spanParts(owns)
+    except (TypeError, ValueError) as e:
+        span.verdict = (span.members[0], "altered", f"its span's rows cannot be signed: {e}")
+        return
+    count = len(owns)
+    for entry, low, high, check in zip(span.members, found[:count], found[count:], checks):
+        if low | high << 8 != check:
+            span.verdict = (entry, "altered", "its line does not match its span's check of it")
             return
     previous = ""
     if text.previousSeq is not None:
@@ -1351,10 +1398,7 @@ def _checkSpan(key, span, byPlace, bySeq):
             span.verdict = (span.last, "unlinked", "")
             return
         previous = _mac(before[0][3][before[0][4]])
-    owns = [own for _, own in parts]
-    mac = spanTag(key, table, batchKey, previous, text.previousSeq, list(text.seqs),
-                  [own[1] for own in owns], [own[2] for own in owns],
-                  [own[3] for own in owns], encoded)
+    mac = spanTag(key, table, batchKey, previous, text.previousSeq, count, data)
     if not hmac.compare_digest(mac, text.mac):
         first, last = span.members[0][0], span.last[0]
         span.verdict = (span.members[0], "altered",
