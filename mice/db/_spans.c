@@ -66,24 +66,20 @@ putByte(Buffer *b, char c)
     return put(b, &c, 1);
 }
 
+/* value as width bytes, little-endian. */
 static int
-putInt32(Buffer *b, int32_t value)
+putLittle(Buffer *b, uint64_t value, int width)
 {
-    unsigned char bytes[4];
-    uint32_t v = (uint32_t)value;
-    for (int i = 0; i < 4; i++)
-        bytes[i] = (unsigned char)(v >> (8 * i));
-    return put(b, bytes, 4);
+    unsigned char bytes[8];
+    for (int i = 0; i < width; i++)
+        bytes[i] = (unsigned char)(value >> (8 * i));
+    return put(b, bytes, width);
 }
 
 static int
-putInt64(Buffer *b, int64_t value)
+putInt32(Buffer *b, int32_t value)
 {
-    unsigned char bytes[8];
-    uint64_t v = (uint64_t)value;
-    for (int i = 0; i < 8; i++)
-        bytes[i] = (unsigned char)(v >> (8 * i));
-    return put(b, bytes, 8);
+    return putLittle(b, (uint32_t)value, 4);
 }
 
 /* A text's UTF-8 bytes, lone surrogates as 'surrogatepass' writes them:
@@ -235,7 +231,7 @@ spanBytes(PyObject *module, PyObject *rows)
             PyErr_SetString(PyExc_TypeError, "a seq beyond 64 bits");
             goto done;
         }
-        if (putInt64(&seqs, seqValue) < 0)
+        if (putLittle(&seqs, (uint64_t)seqValue, 8) < 0)
             goto done;
         Py_ssize_t size;
         PyObject *owner;
