@@ -734,7 +734,7 @@ def mysqlBatchStatements(table, groups):
             else:
                 middle = when
             if signed:
-                # A signer's text: hex digits, ':' and '-', never escaped.
+                # A signer's text: letters, digits and ':-+/=', never escaped.
                 text = "%s%d%s%s,'%s','%s')" % (keyText, seq, hostText, middle, escape(line),
                                                 signature)
             else:
@@ -858,7 +858,7 @@ def loadDataChunks(table, groups, limit=LOAD_DATA_CHARS):
             else:
                 middle = f"{day or null}\t{clock or null}"
             if signed:
-                # A signer's text: hex digits, ':' and '-', never escaped.
+                # A signer's text: letters, digits and ':-+/=', never escaped.
                 text = f"{seq}\t{middle}\t{escape(line)}\t{signature}\n"
             else:
                 text = (f"{seq}\t{middle}\t{escape(line)}\t"

@@ -533,9 +533,10 @@ class SignGroupsTests(SynchronousTestCase):
         written as they are, with nothing to escape.
         """
         key, rowsByTable = classifyBatch("c1", "/s", 1, ("h",) * 6,
-                                         [["2004-11-22", "10:00:00", "a\tb'\\", "wire"]] * 3)
+                                         [["2004-11-22", "10:00:00", "a\tb'\\", "wire"]] * 5)
         rows = rowsByTable["rawlog_line"]
-        signatures = ["c4:-:" + "0" * TAG_HEX, "c4::" + "a" * TAG_HEX, "s1:" + "f" * 64]
+        signatures = ["c4:-:" + "0" * TAG_HEX, "c4::" + "a" * TAG_HEX, "s1:" + "f" * 64,
+                      SPAN_MEMBER, "c5:7:d/+8=:+/9A=:" + "b" * TAG_HEX]
         signed = [(key, rows, signatures)]
         carried = [(key, [row[:5] + (text,) for row, text in zip(rows, signatures)])]
         self.assertEqual(list(mysqlBatchStatements("rawlog_line", signed)),
