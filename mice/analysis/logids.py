@@ -1146,7 +1146,7 @@ class _Plan:
     """
 
     __slots__ = ("filter", "application", "literal", "literals", "search", "parse",
-                 "hasSource", "evaluate", "run")
+                 "hasSource", "evaluate", "run", "gate", "decided")
 
     def __init__(self, block, evaluate, run=None):
         self.filter = block
@@ -1180,6 +1180,9 @@ class _Plan:
                     self.literals = found
         # (line, host) -> [Taken], without a record (compileLineEvaluator).
         self.run = run or self._evaluateLine
+        # What run returns on a line whose maybe holds no id of gate, if
+        # that does not depend on the line (decidedActions), else None.
+        self.gate, self.decided = getattr(run, "decided", None) or (None, None)
 
     def fields(self, line, ip, loghost):
         """
@@ -1367,7 +1370,7 @@ class _Code:
         return self.namespace[lines[0][4:].partition("(")[0]]
 
 
-def _rulesBody(rules, code, read, display, whole, custom, prefilter=None):
+def _rulesBody(rules, code, read, display, whole, custom, prefilter=None, gates=None):
     """
     The statements of generated code that evaluate C{rules} (one
     application's, in file order) and append each action's L{Taken} to
@@ -1389,6 +1392,9 @@ def _rulesBody(rules, code, read, display, whole, custom, prefilter=None):
         C{maybe} the generated code is given, of a scan's prefilter for a
         C{ct}/C{nc} regex statement on C{field} (the regex runs only when
         C{maybe} holds it), or C{None}.
+    @param gates: a dict given the id (in C{maybe}) of each C{ct} statement
+        whose code so gated is false when C{maybe} lacks it, whatever the
+        record holds: C{{statement: id}}.
     @return: C{(lines, constant)}: C{constant} tells that every action is
         taken on every record and made once (C{lines} then only append).
     """
@@ -1459,6 +1465,8 @@ def _rulesBody(rules, code, read, display, whole, custom, prefilter=None):
             if prefilter is not None and len(requiredLiteral(pattern)) < _SCAN_BELOW:
                 ident = prefilter(field, pattern)
             if ident is not None and kind in ("ct", "nc"):
+                if gates is not None and kind == "ct" and not statementPredicate(statement)({}):
+                    gates[statement] = ident
                 ident = code.constant(ident)
                 test = (f"{ident} in maybe and ({test})" if kind == "ct"
                         else f"{ident} not in maybe or ({test})")
@@ -1642,8 +1650,9 @@ def compileLineEvaluator(rules, application="", block=None, prefilter=None):
             return prefilter(pattern)
         return None
 
+    gates = {}
     found = _rulesBody(rules, code, lambda name: value(name, False), pairs, whole,
-                       lambda rule: None, linePrefilter)
+                       lambda rule: None, linePrefilter, gates)
     if found is None:
         return None
     body, constant = found
@@ -1672,9 +1681,59 @@ def compileLineEvaluator(rules, application="", block=None, prefilter=None):
     elif uses["lazy"]:
         head.append("    hip = hlog = None")
     try:
-        return code.function(_function(head, body, constant))
+        evaluate = code.function(_function(head, body, constant))
     except _TOO_BIG:
         return None
+    evaluate.decided = decidedActions(rules, gates)
+    return evaluate
+
+
+def decidedActions(rules, gates):
+    """
+    C{(gate, taken)}: what a function of L{compileLineEvaluator} returns,
+    C{list(taken)}, on any line whose C{maybe} holds none of the ids of
+    C{gate} -- when that does not depend on the line; else C{None}.
+
+    It does not when a condition's value is not decided: a statement is
+    known only if it is a constant, or a C{ct} statement of C{gates}
+    (C{{statement: id}}, as L{_rulesBody} fills it: its code is false when
+    C{maybe} lacks its id, whatever the record holds); AND and OR fold the
+    known and unknown values strictly left to right (false AND anything is
+    false, true OR anything is true); and a C{display} action a decided
+    rule takes shows the record.  An empty C{gate}: the same actions on
+    every line (C{*,*,reject}).
+    """
+    def known(statement):
+        if statement.kind == "const":
+            return bool(statement.value)
+        if statement in gates:
+            return False
+        return None
+
+    taken = []
+    for rule in rules:
+        parts = getattr(rule.test, "parts", None)
+        if parts is None:
+            return None
+        statements, ands = parts
+        value = known(statements[0])
+        for isAnd, statement in zip(ands, statements[1:]):
+            if value is (not isAnd):  # false AND x, true OR x: the value stays
+                continue
+            following = known(statement)
+            if value is None:
+                # Unknown AND false is false, unknown OR true is true.
+                value = following if following is (not isAnd) else None
+            else:
+                value = following
+        if value is None:
+            return None
+        if value:
+            action = rule.action
+            if action.kind == "display":
+                return None
+            taken.append(Taken(rule, action.kind, action.severity, icon=action.icon))
+    return frozenset(gates.values()), tuple(taken) or (_DROP,)
 
 
 class LogIdsEngine:
@@ -2055,7 +2114,14 @@ class LogIdsEngine:
             elif unsure and index in unsure:
                 plan = self._select(line, candidates)
                 maybe = _ALL
-            yield plan.application, plan.run(line, host, maybe)
+            gate = plan.gate
+            # The plan's actions do not depend on a line whose scan found
+            # none of its statements' regexes (decidedActions): no parse.
+            if gate is not None and (not gate or (maybe is not _ALL
+                                                  and gate.isdisjoint(maybe))):
+                yield plan.application, list(plan.decided)
+            else:
+                yield plan.application, plan.run(line, host, maybe)
 
     def _loopFor(self, stream):
         """

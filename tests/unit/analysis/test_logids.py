@@ -1502,6 +1502,115 @@ class ScannedExactTests(SynchronousTestCase):
                          list(self.engine.actions(lines, stream="x")))
 
 
+#: Statements for L{DecidedActionsTests}: regexes a scan finds (short
+#: literals), others it does not (a long literal, too short a match), nc,
+#: eq and a field of no block.
+_DECIDED_STATEMENTS = ["line ct ab.", "g ct x[yz]w", "line ct ^b.c", "f ct w.d",
+                       "line ct cabd", "f ct .", "f eq ab", "g nc b.b", "h ct ab."]
+
+
+def _decidedRules():
+    condition = st.one_of(
+        st.just("*"),
+        st.lists(st.sampled_from(_DECIDED_STATEMENTS), min_size=1, max_size=3).flatmap(
+            lambda statements: st.lists(st.sampled_from([" AND ", " OR "]),
+                                        min_size=len(statements) - 1,
+                                        max_size=len(statements) - 1).map(
+                lambda joins: statements[0] + "".join(
+                    join + statement for join, statement in zip(joins, statements[1:])))))
+    action = st.sampled_from(["alert=0x1000", "warning=0x1001", "reject", "drop",
+                              "display=f#g", "display="])
+    rule = st.tuples(st.sampled_from(["app", "*"]), condition, action).map(",".join)
+    return st.lists(rule, min_size=1, max_size=5).map(lambda rules: "\n".join(rules) + "\n")
+
+
+class DecidedActionsTests(SynchronousTestCase):
+    """
+    L{decidedActions}: a plan whose rules take the same actions on every
+    line whose scan found none of its statements' regexes (every rule
+    needs one, or takes no display) gives them without parsing the line,
+    in L{LogIdsEngine.actionsScanned}.
+    """
+
+    FILTERS = "[app]\nmatch = a\nfields = ^(?P<f>\\w*) ?(?P<g>.*)$\n"
+
+    def setUp(self):
+        requireHyperscan()
+
+    def plans(self, engine):
+        return engine._plans + (engine._nothing,)
+
+    def test_shipped(self):
+        """
+        The default content: the lines of no block take C{*,*,reject}
+        whatever they hold; those of C{apache_error} and C{imapd}, whose
+        rules all need a scanned regex, are dropped when the scan found none.
+        """
+        engine = shippedEngine()
+        decided = {plan.application: plan for plan in self.plans(engine)
+                   if plan.decided is not None}
+        self.assertEqual(sorted(decided), ["", "apache_error", "imapd"])
+        self.assertEqual(decided[""].gate, frozenset())
+        self.assertEqual([(t.rule.condition, t.kind) for t in decided[""].decided],
+                         [("*", "reject")])
+        self.assertEqual(len(decided["apache_error"].gate), 2)
+        self.assertEqual(decided["apache_error"].decided, (Taken(None, "drop"),))
+
+    def test_knownAnswers(self):
+        """
+        A scanned C{ct} is false when the scan did not find it: AND it with
+        anything is false, OR it with something not known is not known; a
+        rule always true decides only if it displays nothing.
+        """
+        def decided(rules):
+            engine = engineFrom(rules, self.FILTERS)
+            return engine._plans[0].decided
+
+        drop = (Taken(None, "drop"),)
+        self.assertEqual(decided("app,line ct ab. AND f eq ab,alert=0x1000\n"), drop)
+        self.assertEqual(decided("app,f eq ab AND line ct ab.,alert=0x1000\n"), drop)
+        self.assertIsNone(decided("app,line ct ab. OR f eq ab,alert=0x1000\n"))
+        self.assertIsNone(decided("app,line ct cabd,alert=0x1000\n"))
+        self.assertIsNone(decided("app,g nc b.b,alert=0x1000\n"))
+        self.assertIsNone(decided("app,*,display=f\n"))
+        engine = engineFrom("app,line ct ab.,alert=0x1000\napp,*,reject\n", self.FILTERS)
+        self.assertEqual([t.kind for t in engine._plans[0].decided], ["reject"])
+
+    def test_noParse(self):
+        """A line whose scan found none of the plan's regexes is not parsed."""
+        engine = engineFrom("app,line ct ab.,alert=0x1000\n*,*,reject\n", self.FILTERS)
+        plan = engine._plans[0]
+        self.assertIsNotNone(plan.decided)
+        ran = []
+        run = plan.run
+        plan.run = lambda *args: ran.append(args[0]) or run(*args)
+        lines = ["a", "abc d", "zz", "xa b"]
+        self.assertEqual([[t.kind for t in taken] for _, taken in
+                          engine.actionsScanned(lines, stream="x")],
+                         [["drop"], ["alert"], ["reject"], ["drop"]])
+        self.assertEqual(ran, ["abc d"])
+
+    @given(_decidedRules(),
+           st.lists(st.text(alphabet="abcdwxyz \xe9", max_size=8), min_size=1, max_size=8),
+           st.sets(st.integers(0, 5)))
+    def test_sameAsRun(self, rules, lines, maybe):
+        """
+        For any rules and line, and any C{maybe} holding none of the gate's
+        ids, a decided plan's C{run} gives what it decided; the scan's
+        actions are those of L{LogIdsEngine.actions}.
+        """
+        engine = engineFrom(rules, self.FILTERS)
+        host = engine._hostOf(None, None)
+        for plan in self.plans(engine):
+            if plan.decided is None:
+                continue
+            outside = frozenset(maybe - plan.gate)
+            for line in lines:
+                self.assertEqual(plan.run(line, host, outside), list(plan.decided))
+        self.assertEqual(list(engine.actionsScanned(lines, stream="x")),
+                         list(engine.actions(lines, stream="x")))
+
+
 class RecordForApplicationTests(SynchronousTestCase):
     """
     L{LogIdsEngine.recordFor} given the line's application (known from
