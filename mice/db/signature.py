@@ -419,16 +419,12 @@ SPAN_MEMBER = "c5"
 _seqOf, _dayOf, _clockOf, _fieldsOf, _lineOf = (itemgetter(i) for i in range(5))
 
 
-def _encodeLines(lines):
-    return list(map(str.encode, lines, repeat("utf-8"), repeat("surrogatepass")))
-
-
 def spanPartsPython(rows):
     """
     L{spanParts} in Python, a C step mapped over the rows at a time.
     """
     count = len(rows)
-    encoded = _encodeLines(map(_lineOf, rows))
+    encoded = list(map(str.encode, map(_lineOf, rows), repeat("utf-8"), repeat("surrogatepass")))
     adlers = struct.pack(f"<{count}I", *map(zlib.adler32, encoded))
     data = b"".join((
         struct.pack(f"<{count}q", *map(_seqOf, rows)),
@@ -436,7 +432,8 @@ def spanPartsPython(rows):
         b"".join(encoded),
         _encodeFast((list(map(_dayOf, rows)), list(map(_clockOf, rows)),
                      list(map(_fieldsOf, rows))), 2)))
-    # The high half of each 32-bit little-endian Adler-32 (L{lineCheck}).
+    # The high half of each 32-bit little-endian Adler-32: the sum that
+    # weighs each byte by its place.
     return data, adlers[2::4] + adlers[3::4]
 
 
@@ -454,7 +451,9 @@ def spanParts(rows):
     lines (UTF-8, lone surrogates as C{surrogatepass} writes them) one after
     the other, and C{encodeValues((dates, times, others))}, three lists (a
     tuple of the table's other columns for each row).  C{checks} is each
-    line's L{lineCheck}, the low bytes of all, then the high bytes.  In C
+    line's check (the high 16 bits of the Adler-32 of its bytes; not a
+    MAC: it only names the row whose line changed), the low bytes of all,
+    then the high bytes.  In C
     (C{mice.db._spans}) when it is built, else L{spanPartsPython}: the
     same bytes.
 
@@ -518,15 +517,6 @@ def spanText(previousSeq, seqs, checks, mac):
             listed = "q" + base64.b64encode(struct.pack(f"<{count}q", *seqs)).decode("ascii")
     return (f"c5:{'-' if previousSeq is None else previousSeq}:{listed}:"
             f"{base64.b64encode(checks).decode('ascii')}:{mac}")
-
-
-def lineCheck(encoded):
-    """
-    The check of a line in a C{c5} span (not a MAC: it only names the row
-    whose line changed): the high 16 bits of the Adler-32 of its UTF-8
-    bytes, the sum that weighs each byte by its place.
-    """
-    return zlib.adler32(encoded) >> 16
 
 
 @dataclass(frozen=True)
