@@ -30,6 +30,23 @@ RATE = 30
 NEVER = 198.51.100.0/24
 """
 
+#: Configs that L{CONFIG} turns into by one replacement, each refused:
+#: what is wrong, the text replaced, its replacement, and the line and a
+#: fragment of the error.
+BROKEN_CONFIGS = (
+    ("a placeholder not in PARAMS", "del mice4 {ip}", "del mice4 {address}", 3,
+     "UNDO: {address} is not in PARAMS"),
+    ("a placeholder joined to other text", "add mice4 {ip}", "add mice4 -s{ip}", 2,
+     "whole word"),
+    ("a relative program", "/usr/sbin/ipset -exist add mice4", "ipset add mice4", 2,
+     "absolute path"),
+    ("ARGV6 without UNDO6", "UNDO6", "#UNDO6", 4, "ARGV6 needs UNDO6"),
+    ("an unknown type", "PARAMS = ip:ip", "PARAMS = ip:address", 6, "unknown type 'address'"),
+    ("no UNDO", "UNDO  =", "#UNDO  =", 1, "missing required key UNDO"),
+    ("a NEVER that is no address", "198.51.100.0/24", "example.com", 12,
+     "expected an IP address or network"),
+)
+
 
 def settings(text=CONFIG, name="mice_mod_rct_system.conf"):
     return loadConfigText(text, os.path.join("/etc/mice", name), kind="rct_system").settings
@@ -192,36 +209,19 @@ class ConfigTests(SynchronousTestCase):
         self.assertEqual((s.duration, s.maxDuration, s.timeout), (600, 86400, 5.0))
         self.assertEqual(s.never, (("198.51.100.0/24", 12),))
 
-    def test_placeholderNotInParams(self):
-        self.error(CONFIG.replace("del mice4 {ip}", "del mice4 {address}"), 3,
-                   "UNDO: {address} is not in PARAMS")
-
-    def test_joinedPlaceholder(self):
-        self.error(CONFIG.replace("add mice4 {ip}", "add mice4 -s{ip}"), 2, "whole word")
-
-    def test_relativeProgram(self):
-        self.error(CONFIG.replace("/usr/sbin/ipset -exist add mice4", "ipset add mice4"), 2,
-                   "absolute path")
-
-    def test_argv6NeedsUndo6(self):
-        self.error(CONFIG.replace("UNDO6", "#UNDO6"), 4, "ARGV6 needs UNDO6")
-
-    def test_badType(self):
-        self.error(CONFIG.replace("PARAMS = ip:ip", "PARAMS = ip:address"), 6,
-                   "unknown type 'address'")
-
-    def test_undoRequired(self):
-        self.error(CONFIG.replace("UNDO  =", "#UNDO  ="), 1, "missing required key UNDO")
+    def test_brokenConfigs(self):
+        """
+        Each of L{BROKEN_CONFIGS} is refused with its error at its line.
+        """
+        for what, good, bad, line, fragment in BROKEN_CONFIGS:
+            self.assertIn(good, CONFIG, what)
+            self.error(CONFIG.replace(good, bad), line, fragment)
 
     def test_durations(self):
         s = settings(CONFIG.replace("DURATION = 10m", "DURATION = 2h").replace(
             "MAXDURATION = 1d", "MAXDURATION = 2w"))
         self.assertEqual((s.duration, s.maxDuration), (7200, 1209600))
         self.error(CONFIG.replace("DURATION = 10m", "DURATION = soon"), 9, "expected a duration")
-
-    def test_badNever(self):
-        self.error(CONFIG.replace("198.51.100.0/24", "example.com"), 12,
-                   "expected an IP address or network")
 
     def test_missingProgramWarns(self):
         loaded = loadConfigText(CONFIG.replace("/usr/sbin/ipset -exist add mice4",
