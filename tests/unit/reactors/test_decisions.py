@@ -10,70 +10,57 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.protocols.reaction import checkRequest, react
-from mice.reactors.decisions import (
-    ACTIVE,
-    LIFTED,
-    LIFTING,
-    Countermeasure,
-    RateLimiter,
-    backoffDelay,
-    decideApply,
-    effectiveDuration,
-    isoTime,
-    paramsKey,
-    requestDigest,
-    restorePlan,
-)
+from mice.reactors import decisions
 
 NOW = 1_800_000_000.0
 
 
-def countermeasure(until=NOW + 600, state=ACTIVE, id="r1", params=None):
-    return Countermeasure(id, 1, params or {"ip": "192.0.2.7"}, NOW - 10, until, "test",
+def countermeasure(until=NOW + 600, state=decisions.ACTIVE, id="r1", params=None):
+    return decisions.Countermeasure(id, 1, params or {"ip": "192.0.2.7"}, NOW - 10, until, "test",
                           state)
 
 
 class DurationTests(SynchronousTestCase):
     def test_default(self):
-        self.assertEqual(effectiveDuration(None, 600, 86400), (600.0, None))
+        self.assertEqual(decisions.effectiveDuration(None, 600, 86400), (600.0, None))
 
     def test_permanent(self):
-        self.assertEqual(effectiveDuration(0, 600, 0), (None, None))
-        self.assertEqual(effectiveDuration(None, 0, 0), (None, None))
+        self.assertEqual(decisions.effectiveDuration(0, 600, 0), (None, None))
+        self.assertEqual(decisions.effectiveDuration(None, 0, 0), (None, None))
 
     def test_capped(self):
-        duration, note = effectiveDuration(100000, 600, 86400)
+        duration, note = decisions.effectiveDuration(100000, 600, 86400)
         self.assertEqual(duration, 86400.0)
         self.assertIn("capped at MAXDURATION", note)
-        duration, note = effectiveDuration(0, 600, 86400)
+        duration, note = decisions.effectiveDuration(0, 600, 86400)
         self.assertEqual(duration, 86400.0)
         self.assertIn("permanent capped", note)
 
 
 class ApplyTests(SynchronousTestCase):
     def test_nothingActiveRuns(self):
-        decision = decideApply(None, NOW, 600)
+        decision = decisions.decideApply(None, NOW, 600)
         self.assertTrue(decision.run)
         self.assertEqual(decision.until, NOW + 600)
 
     def test_longerExtends(self):
-        decision = decideApply(countermeasure(until=NOW + 100), NOW, 600)
+        decision = decisions.decideApply(countermeasure(until=NOW + 100), NOW, 600)
         self.assertEqual((decision.run, decision.until, decision.changed),
                          (False, NOW + 600, True))
         self.assertIn("extended", decision.note)
 
     def test_shorterNeverShortens(self):
-        decision = decideApply(countermeasure(until=NOW + 6000), NOW, 600)
+        decision = decisions.decideApply(countermeasure(until=NOW + 6000), NOW, 600)
         self.assertEqual((decision.run, decision.until, decision.changed),
                          (False, NOW + 6000, False))
         self.assertIn("longer than asked", decision.note)
 
     def test_permanentStays(self):
-        decision = decideApply(countermeasure(until=None), NOW, 600)
+        decision = decisions.decideApply(countermeasure(until=None), NOW, 600)
         self.assertEqual((decision.run, decision.until, decision.changed), (False, None, False))
 
     def test_permanentWins(self):
-        decision = decideApply(countermeasure(until=NOW + 10), NOW, None)
+        decision = decisions.decideApply(countermeasure(until=NOW + 10), NOW, None)
         self.assertEqual((decision.run, decision.until, decision.changed), (False, None, True))
 
     @given(st.one_of(st.none(), st.floats(0, 1e7)), st.one_of(st.none(), st.floats(1, 1e7)))
@@ -83,7 +70,7 @@ class ApplyTests(SynchronousTestCase):
         its command never runs again.
         """
         existing = countermeasure(until=None if existingLeft is None else NOW + existingLeft)
-        decision = decideApply(existing, NOW, duration)
+        decision = decisions.decideApply(existing, NOW, duration)
         self.assertFalse(decision.run)
         if existing.until is None:
             self.assertIsNone(decision.until)
@@ -96,18 +83,18 @@ class RestoreTests(SynchronousTestCase):
         expired = countermeasure(until=NOW - 1, id="expired")
         active = countermeasure(until=NOW + 60, id="active", params={"ip": "192.0.2.8"})
         permanent = countermeasure(until=None, id="permanent", params={"ip": "192.0.2.9"})
-        lifting = countermeasure(state=LIFTING, id="lifting", params={"ip": "192.0.2.10"})
-        lifted = countermeasure(state=LIFTED, id="lifted", params={"ip": "192.0.2.11"})
-        undo, reapply = restorePlan([expired, active, permanent, lifting, lifted], NOW)
+        lifting = countermeasure(state=decisions.LIFTING, id="lifting", params={"ip": "192.0.2.10"})
+        lifted = countermeasure(state=decisions.LIFTED, id="lifted", params={"ip": "192.0.2.11"})
+        undo, reapply = decisions.restorePlan([expired, active, permanent, lifting, lifted], NOW)
         self.assertEqual([c.id for c in undo], ["expired", "lifting"])
-        self.assertEqual(undo[0].state, LIFTING)
+        self.assertEqual(undo[0].state, decisions.LIFTING)
         self.assertEqual((undo[0].liftedBy, undo[0].liftReason), ("expiry", "expired"))
         self.assertEqual([c.id for c in reapply], ["active", "permanent"])
 
 
 class RateTests(SynchronousTestCase):
     def test_perMinute(self):
-        limiter = RateLimiter(3)
+        limiter = decisions.RateLimiter(3)
         self.assertEqual([limiter.allow(NOW + i) for i in range(3)], [None] * 3)
         self.assertEqual(limiter.allow(NOW + 10), 50)
         self.assertEqual(limiter.allow(NOW + 59.5), 0.5)
@@ -115,18 +102,18 @@ class RateTests(SynchronousTestCase):
         self.assertEqual(limiter.allow(NOW + 60), 1)
 
     def test_unlimited(self):
-        limiter = RateLimiter(0)
+        limiter = decisions.RateLimiter(0)
         self.assertEqual({limiter.allow(NOW) for _ in range(1000)}, {None})
 
 
 class MiscTests(SynchronousTestCase):
     def test_backoff(self):
-        self.assertEqual([backoffDelay(n) for n in range(1, 6)], [1, 2, 4, 8, 16])
-        self.assertEqual(backoffDelay(40), 300)
-        self.assertEqual(backoffDelay(3, initial=0.5, maximum=1.5), 1.5)
+        self.assertEqual([decisions.backoffDelay(n) for n in range(1, 6)], [1, 2, 4, 8, 16])
+        self.assertEqual(decisions.backoffDelay(40), 300)
+        self.assertEqual(decisions.backoffDelay(3, initial=0.5, maximum=1.5), 1.5)
 
     def test_paramsKey(self):
-        self.assertEqual(paramsKey({"b": "2", "a": "1"}), paramsKey({"a": "1", "b": "2"}))
+        self.assertEqual(decisions.paramsKey({"b": "2", "a": "1"}), decisions.paramsKey({"a": "1", "b": "2"}))
         self.assertEqual(countermeasure().key, (1, '{"ip":"192.0.2.7"}'))
 
     def test_digestIgnoresWho(self):
@@ -136,8 +123,8 @@ class MiscTests(SynchronousTestCase):
                                     duration=60, by="bob"))
         other = checkRequest(react("x", "apply", fid=1, params={"ip": "192.0.2.8"},
                                    duration=60))
-        self.assertEqual(requestDigest(first), requestDigest(second))
-        self.assertNotEqual(requestDigest(first), requestDigest(other))
+        self.assertEqual(decisions.requestDigest(first), decisions.requestDigest(second))
+        self.assertNotEqual(decisions.requestDigest(first), decisions.requestDigest(other))
 
     def test_describe(self):
         described = replace(countermeasure(), lastBy="bob").describe()
@@ -145,4 +132,4 @@ class MiscTests(SynchronousTestCase):
         self.assertEqual((described["until"], described["lastby"]), (NOW + 600, "bob"))
 
     def test_isoTime(self):
-        self.assertEqual(isoTime(0), "1970-01-01T00:00:00Z")
+        self.assertEqual(decisions.isoTime(0), "1970-01-01T00:00:00Z")
