@@ -50,7 +50,8 @@ class DecisionTests(SynchronousTestCase):
 
     def test_givenUpAfterAttempts(self):
         policy = journal.RetryPolicy(first=1.0, maximum=60.0, attempts=3)
-        self.assertEqual(journal.afterFailure(job(attempts=1), "boom", 0.0, policy).state, "pending")
+        self.assertEqual(journal.afterFailure(job(attempts=1), "boom", 0.0, policy).state,
+                         "pending")
         decision = journal.afterFailure(job(attempts=2), "boom", 0.0, policy)
         self.assertEqual((decision.state, decision.attempts), ("failed", 3))
         self.assertIn("given up", decision.outcome)

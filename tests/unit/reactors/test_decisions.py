@@ -113,7 +113,8 @@ class MiscTests(SynchronousTestCase):
         self.assertEqual(decisions.backoffDelay(3, initial=0.5, maximum=1.5), 1.5)
 
     def test_paramsKey(self):
-        self.assertEqual(decisions.paramsKey({"b": "2", "a": "1"}), decisions.paramsKey({"a": "1", "b": "2"}))
+        self.assertEqual(decisions.paramsKey({"b": "2", "a": "1"}),
+                         decisions.paramsKey({"a": "1", "b": "2"}))
         self.assertEqual(countermeasure().key, (1, '{"ip":"192.0.2.7"}'))
 
     def test_digestIgnoresWho(self):
