@@ -287,6 +287,35 @@ class Pipeline:
 
     log = Logger()
 
+    # What a new pipeline holds; each is set on the instance as it changes.
+
+    # Records in the ring, stored, and held by flushes in flight (and their
+    # bytes), with the bound on those held.
+    bufferedRecords = 0
+    storedRecords = 0
+    heldRecords = 0
+    heldBytes = 0
+    heldBytesLimit = HELD_BYTES
+    # The ring position and entries taken by flushes, the position released
+    # (stored), and whether what is not released must be taken again.
+    _takenUpTo = 0
+    _takenEntries = 0
+    _takenRecords = 0
+    _releasedUpTo = 0
+    _retake = False
+    # The post-processor's trouble: failures in a row, rounds that failed,
+    # when to try again, since when, the last "still down" report and the
+    # stall watch (BufferDaemon._retryLater, _storeWorks, _watchStall).
+    consecutiveErrors = 0
+    failedRounds = 0
+    retryAt = None
+    troubleSince = None
+    downReported = None
+    stallStarted = None
+    stallReportAt = STALL_WARNING
+    retryCall = None
+    stallCall = None
+
     def __init__(self, decoder, postprocessor, ring, flushRecords=5000, maxErrors=10,
                  name=None, concurrency=1, eager=False):
         """
@@ -303,29 +332,10 @@ class Pipeline:
         self.maxErrors = maxErrors
         self.concurrency = concurrency
         self.name = name or f"{type(decoder).__name__}->{postprocessor.name}"
-        self.bufferedRecords = 0
-        self.storedRecords = 0
-        self.heldRecords = 0
-        self.heldBytes = 0
         self.heldRecordsLimit = max(2 * flushRecords * concurrency, HELD_RECORDS)
-        self.heldBytesLimit = HELD_BYTES
-        self.consecutiveErrors = 0
         self._pendingAcks = deque()
         self._idleWaiters = Waiters()
         self._inFlight = deque()
-        self._takenUpTo = 0
-        self._takenEntries = 0
-        self._takenRecords = 0
-        self._releasedUpTo = 0
-        self._retake = False
-        self.failedRounds = 0
-        self.retryAt = None
-        self.troubleSince = None
-        self.stallStarted = None
-        self.stallReportAt = STALL_WARNING
-        self.downReported = None
-        self.retryCall = None
-        self.stallCall = None
 
     @property
     def flushing(self):
