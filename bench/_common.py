@@ -211,6 +211,39 @@ def addPipelineArguments(parser, store="sqlite"):
     parser.add_argument("--batch", type=int, default=5000, help="rows per insert transaction")
 
 
+def waitForRows(store, expected, check=None, stall=None):
+    """
+    Wait until C{expected} rows are committed in C{store} (L{makeStore}'s).
+
+    C{MAX(row_id)} is cheap to poll, C{COUNT(*)} on a growing table is not;
+    but the first may run ahead of the rows (InnoDB leaves auto-increment
+    gaps after a C{LOAD DATA}), so the rows are counted exactly once it
+    says they could all be there.
+
+    @param check: called at every poll; it raises when a process the bench
+        runs has died.
+    @param stall: give up when the count has not grown for this many
+        seconds (C{None}: never).
+    @return: the time they were (C{time.perf_counter}), or C{None} if the
+        count stalled first.
+    """
+    exact, last, lastChange = False, -1, time.monotonic()
+    while True:
+        if check is not None:
+            check()
+        count = store.count(exact=exact)
+        if count >= expected:
+            if exact:
+                return time.perf_counter()
+            exact = True
+            continue
+        if count != last:
+            last, lastChange = count, time.monotonic()
+        elif stall is not None and time.monotonic() - lastChange > stall:
+            return None
+        time.sleep(0.02 if exact else 0.05)
+
+
 def makeStore(kind, directory):
     """
     @param kind: C{"sqlite"} or C{"mariadb"}.

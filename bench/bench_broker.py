@@ -49,7 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import _common  # noqa: E402
-from bench_forwarder import Writer, died, waitForLog, waitForRows, writeCorpus  # noqa: E402
+from bench_forwarder import Writer, alive, died, waitForLog, writeCorpus  # noqa: E402
 
 from mice.testing import (  # noqa: E402
     writeAgentConfigs,
@@ -60,6 +60,7 @@ from mice.testing import (  # noqa: E402
 cpuSeconds, freePort, makeStore = _common.cpuSeconds, _common.freePort, _common.makeStore
 spawnTwistd = _common.spawnTwistd
 peakRss, serverPid, terminate = _common.peakRss, _common.serverPid, _common.terminate
+waitForRows = _common.waitForRows
 
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
@@ -189,9 +190,9 @@ def rawlog(args, directory, corpus, link, expected):
         writer = Writer(corpus, followed)
         writer.start()
         writer.started.wait()
-        committed = waitForRows(store, expected, {
+        committed = waitForRows(store, expected, alive({
             "forwarder": (forwarder, forwarderLog),
-            **{f"BufferDaemon {n}": daemon for n, daemon in enumerate(daemons)}})
+            **{f"BufferDaemon {n}": daemon for n, daemon in enumerate(daemons)}}), stall=60)
         if watcher is not None:
             consumed = sum(metric(port, "mice_broker_batches_consumed_total")
                            for port in metricsPorts)

@@ -38,6 +38,7 @@ from _common import (  # noqa: E402
     spawnTwistd,
     startRawLogDaemon,
     terminate,
+    waitForRows,
 )
 from gencorpus import generate  # noqa: E402
 
@@ -117,31 +118,16 @@ def waitForLog(name, path, text, process, timeout=60):
     raise SystemExit(f"no {text!r} in {path} after {timeout} s")
 
 
-def waitForRows(store, expected, processes, stall=60):
+def alive(processes):
     """
-    Wait until C{expected} rows are committed.
-
-    @return: the time they were (C{time.perf_counter}), or C{None} if the
-        count stopped growing for C{stall} seconds first.
+    A check for L{waitForRows}: it raises L{died} for the first of
+    C{processes} (C{{name: (process, log)}}) that has ended.
     """
-    exact, last, lastChange = False, -1, time.monotonic()
-    while True:
-        # MAX(row_id) is cheap to poll; COUNT(*) on a growing table is not.
-        # Auto-increment gaps can make it run ahead: then count exactly.
-        count = store.count(exact=exact)
-        if count >= expected:
-            if exact:
-                return time.perf_counter()
-            exact = True
-            continue
-        if count != last:
-            last, lastChange = count, time.monotonic()
-        elif time.monotonic() - lastChange > stall:
-            return None
+    def check():
         for name, (process, log) in processes.items():
             if process.poll() is not None:
                 raise died(name, log)
-        time.sleep(0.05)
+    return check
 
 
 def main(argv=None):
@@ -185,8 +171,9 @@ def main(argv=None):
             writer = Writer(corpus, followed)
             writer.start()
             writer.started.wait()
-            committed = waitForRows(store, expected, {"forwarder": (forwarder, forwarderLog),
-                                                      "BufferDaemon": (daemon, daemonLog)})
+            committed = waitForRows(store, expected, alive(
+                {"forwarder": (forwarder, forwarderLog), "BufferDaemon": (daemon, daemonLog)}),
+                stall=60)
             forwarderCpu = cpuSeconds(forwarder.pid) - cpuBefore[0]
             daemonCpu = cpuSeconds(daemon.pid) - cpuBefore[1]
             forwarderRss, daemonRss = peakRss(forwarder.pid), peakRss(daemon.pid)

@@ -45,6 +45,7 @@ from _common import (  # noqa: E402
     startRawLogDaemon,
     terminate,
     threadCpuSeconds,
+    waitForRows,
 )
 from gencorpus import generate  # noqa: E402
 
@@ -106,12 +107,10 @@ def run(args, corpus, link, directory, name=None):
         sender = subprocess.Popen(MICE + ["send", "--to", f"127.0.0.1:{port}", "--window",
                                           str(args.window), *sendOptions, corpus],
                                   stdout=subprocess.DEVNULL)
-        # MAX(row_id) is cheap to poll; COUNT(*) on a growing table is not.
-        # MAX(row_id) may run ahead of the rows, though (InnoDB leaves
-        # auto-increment gaps after a LOAD DATA): count them once it says
-        # they could all be there.
-        exact, senderUsage = False, None
-        while True:
+        senderUsage = None
+
+        def check():
+            nonlocal senderUsage
             if daemon.poll() is not None:
                 raise SystemExit(f"the BufferDaemon died; see {daemonLog}")
             if senderUsage is None:
@@ -119,13 +118,8 @@ def run(args, corpus, link, directory, name=None):
                 if pid and status:
                     raise SystemExit(f"mice send failed ({status}); see {daemonLog}")
                 senderUsage = usage if pid else None
-            if store.count(exact) >= args.lines:
-                if exact:
-                    break
-                exact = True
-            else:
-                time.sleep(0.1 if not exact else 0.02)
-        elapsed = time.perf_counter() - start
+
+        elapsed = waitForRows(store, args.lines, check) - start
         daemonCpu = cpuSeconds(daemon.pid) - daemonCpu
         dbCpu = cpuSeconds(dbPid) - dbCpu if dbPid else 0.0
         connCpu = store.connectionCpu(dbPid, dbThreads) if dbPid else 0.0
