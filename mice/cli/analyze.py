@@ -8,11 +8,13 @@ rules), C{--rules}/C{--filters} (the LogIDS rules) and C{--correlate}.
 """
 
 import argparse
+import gc
 import os
 import sys
 
 from mice.analysis.offline import readLines, zoneNamed
 from mice.cli.base import readerGone
+from mice.record import GC_THRESHOLDS
 
 #: Bytes of the log read and analysed at once.
 BATCH = 1 << 20
@@ -122,6 +124,10 @@ def run(args):
     for note in analysis.hyperscanNotes():
         print(f"mice analyze: {note}", file=sys.stderr)
     out = sys.stdout
+    thresholds = gc.get_threshold()
+    # A batch's alerts and actions live until its output is written: the
+    # collector the BufferDaemon runs its analysis agents with.
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         # The file is read a megabyte at a time (a few thousand lines: the
         # peak memory stays low); one write per batch.
@@ -132,6 +138,8 @@ def run(args):
     except OSError as e:
         print(f"mice analyze: {args.logfile}: {e.strerror}", file=sys.stderr)
         return 1
+    finally:
+        gc.set_threshold(*thresholds)
     summary = sys.stderr if (args.json or args.idmef) else sys.stdout
     summary.write(analysis.summary(args.logfile))
     return 0

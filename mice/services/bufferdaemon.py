@@ -57,6 +57,7 @@ from mice.protocols.admission import AdmissionPolicy
 from mice.protocols.guard import GuardFactory
 from mice.protocols.link import LinkServerFactory, PlainSecurity
 from mice.protocols.rounds import Soon
+from mice.record import GC_THRESHOLDS
 from mice.services.waiters import Waiters
 
 #: How many decoded records, and how many bytes of their batches, a pipeline
@@ -68,13 +69,6 @@ from mice.services.waiters import Waiters
 HELD_RECORDS = 65536
 HELD_BYTES = 16 * 2 ** 20
 
-#: The cyclic garbage collector's thresholds while a BufferDaemon runs.  Every
-#: batch allocates a thousand lists (its decoded records), which survive
-#: until flushed: with Python's default first threshold (700) the collector
-#: ran more than once per batch and walked them again and again, a third of
-#: the cost of decoding them.  Collections still happen, every 50,000 new
-#: objects, so reference cycles are still freed.
-GC_THRESHOLDS = (50000, 20, 20)
 
 #: The longest wait, in seconds, between two attempts of a failing
 #: post-processor; the first retry comes TIMEINV after the failure and each
