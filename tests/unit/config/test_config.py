@@ -1026,33 +1026,33 @@ PORT = 1977
 PASSWORD = sesame
 """
 
-#: Configs with one bad line: the text, the line, and fragments of what the
-#: error says.
+#: Configs with one bad line: what is wrong, the text, the line, and
+#: fragments of what the error says.
 ONE_BAD_LINE = (
-    # An unknown section
-    (MINIMAL_BUFFERDAEMON + "[TIME_INTERVAL]\nTIMEINV = 3\n", 11,
+    ("an unknown section",
+     MINIMAL_BUFFERDAEMON + "[TIME_INTERVAL]\nTIMEINV = 3\n", 11,
      "unknown section [TIME_INTERVAL]", "did you mean [TIME_INTERVALS]?",
      "known sections: ADDRESS, PORT_NUMBER"),
-    # A bad integer
-    (MINIMAL_BUFFERDAEMON.replace("PORT = 3366", "PORT = 33a6"), 4,
+    ("a bad integer",
+     MINIMAL_BUFFERDAEMON.replace("PORT = 3366", "PORT = 33a6"), 4,
      "PORT: expected an integer (decimal or 0x hex), got '33a6'"),
-    # A port out of range
-    (MINIMAL_BUFFERDAEMON.replace("3366", "70000"), 4, "PORT: must be at most 65535"),
-    # A bad hexadecimal number
-    (MINIMAL_REACTIONDAEMON.replace("0x000001", "0x00G001"), 2,
+    ("a port out of range",
+     MINIMAL_BUFFERDAEMON.replace("3366", "70000"), 4, "PORT: must be at most 65535"),
+    ("a bad hexadecimal number",
+     MINIMAL_REACTIONDAEMON.replace("0x000001", "0x00G001"), 2,
      "FID: expected a hexadecimal number after 0x, got '0x00G001'"),
-    # Neither yes nor no
-    (MINIMAL_BUFFERDAEMON + "[SECURITY_AND_PRIVACY]\nPSEUDO = maybe\n", 12,
+    ("neither yes nor no",
+     MINIMAL_BUFFERDAEMON + "[SECURITY_AND_PRIVACY]\nPSEUDO = maybe\n", 12,
      "PSEUDO: expected yes or no, got 'maybe'"),
-    # Seconds that are not positive
-    (MINIMAL_BUFFERDAEMON.replace("TIMEINV = 2", "TIMEINV = 0"), 10,
+    ("seconds that are not positive",
+     MINIMAL_BUFFERDAEMON.replace("TIMEINV = 2", "TIMEINV = 0"), 10,
      "TIMEINV: expected a positive number of seconds"),
-    # An unterminated quote
-    (MINIMAL_REACTIONDAEMON.replace("sesame", '"sesame'), 9, "PASSWORD: unterminated quote"),
-    # A key before any section
-    ("BINDTO = 127.0.0.1\n" + MINIMAL_BUFFERDAEMON, 1, "BINDTO is outside any section"),
-    # A line without "="
-    (MINIMAL_BUFFERDAEMON.replace("PORT = 3366", "PORT = 3366\nServer"), 5,
+    ("an unterminated quote",
+     MINIMAL_REACTIONDAEMON.replace("sesame", '"sesame'), 9, "PASSWORD: unterminated quote"),
+    ("a key before any section",
+     "BINDTO = 127.0.0.1\n" + MINIMAL_BUFFERDAEMON, 1, "BINDTO is outside any section"),
+    ("a line without =",
+     MINIMAL_BUFFERDAEMON.replace("PORT = 3366", "PORT = 3366\nServer"), 5,
      "expected [SECTION] or KEY = value, got 'Server'"),
 )
 
@@ -1070,8 +1070,9 @@ class BrokenConfigTests(_ConfigTestCase):
         Each config of L{ONE_BAD_LINE} fails with one error, at its line,
         saying what is wrong.
         """
-        for text, line, *fragments in ONE_BAD_LINE:
-            self.assertConfigError(text, line, *fragments)
+        for what, text, line, *fragments in ONE_BAD_LINE:
+            with self.subTest(what):
+                self.assertConfigError(text, line, *fragments)
 
     def test_decoderPostprocessorCounts(self):
         text = MINIMAL_BUFFERDAEMON.replace(

@@ -214,8 +214,9 @@ class ConfigTests(SynchronousTestCase):
         Each of L{BROKEN_CONFIGS} is refused with its error at its line.
         """
         for what, good, bad, line, fragment in BROKEN_CONFIGS:
-            self.assertIn(good, CONFIG, what)
-            self.error(CONFIG.replace(good, bad), line, fragment)
+            with self.subTest(what):
+                self.assertIn(good, CONFIG)
+                self.error(CONFIG.replace(good, bad), line, fragment)
 
     def test_durations(self):
         s = settings(CONFIG.replace("DURATION = 10m", "DURATION = 2h").replace(
