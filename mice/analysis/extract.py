@@ -76,6 +76,12 @@ _INT = re.compile(r"-?\d+")
 _UNSET = ("-1", "4294967295")
 
 _addresses = {}
+# A dotted quad as ipaddress takes one (no leading zero, no octet over 255,
+# ASCII digits): its normal form is itself, known without ipaddress's
+# parse, which is most of the time of an address a line names first.
+_DOTTED_QUAD = re.compile(
+    r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}",
+    re.ASCII)
 _EMPTY_NODE = vars(Node())
 _FAST_NODES = not hasattr(Node, "__post_init__") and not hasattr(Node, "__slots__")
 
@@ -87,17 +93,24 @@ def address(text):
     known = _addresses.get(text, False)
     if known is not False:
         return known
-    try:
-        parsed = ipaddress.ip_address(text)
-    except ValueError:
-        value = None
+    if _DOTTED_QUAD.fullmatch(text) is not None:
+        value = text
     else:
-        mapped = getattr(parsed, "ipv4_mapped", None)
-        value = str(mapped if mapped is not None else parsed)
+        value = _parsedAddress(text)
     if len(_addresses) > 65536:
         _addresses.clear()
     _addresses[text] = value
     return value
+
+
+def _parsedAddress(text):
+    """L{address} by C{ipaddress}: the normal form of C{text}, or C{None}."""
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return str(mapped if mapped is not None else parsed)
 
 
 def _port(text):

@@ -592,7 +592,7 @@ class OfflineAnalysis:
         makeLogIdsAlert = self._makeLogIdsAlert
         if makeLogIdsAlert is None:
             # Once, not per alert: the agent's module, imported when needed.
-            from mice.postproc.aarules import makeLogIdsAlert
+            from mice.analysis.logidsalerts import makeLogIdsAlert
 
             self._makeLogIdsAlert = makeLogIdsAlert
         host = syslogHost(line) or ""

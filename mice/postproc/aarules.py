@@ -29,10 +29,8 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice.alerts import Alert, Node
-from mice.analysis.aaregex import _FAST_ALERTS, isoTime, recordTime
-from mice.analysis.extract import address, nodesFor
 from mice.analysis.logids import isAddress, syslogHost
+from mice.analysis.logidsalerts import makeLogIdsAlert
 from mice.decoders.events import eventRecord
 from mice.interfaces import IPostProcessor, IReloadable, ReloadError
 from mice.postproc.agent import (
@@ -46,10 +44,6 @@ from mice.postproc.agent import (
 #: The actions of one record are numbered below this on the link; an action
 #: beyond it (a line that 256 rules act on) is counted and not sent.
 ACTIONS_PER_LINE = 256
-
-#: Field names that name what an alert's target is (the filter's fields).
-_TARGET_FIELDS = ("dst_ip", "dest", "destination", "target")
-
 
 def logidsStream(origin, stream):
     """
@@ -84,60 +78,6 @@ def _localTime(record):
     if len(record.date) == 10 and len(record.time) == 8:
         return f"{record.date}T{record.time}"
     return None
-
-
-def _fieldNodes(fields, sources, targets):
-    """
-    The alert's nodes, the filter's fields (C{src_ip}/C{src_port}, a
-    destination) first, then what L{nodesFor} read from the line.
-    """
-    source = address(fields.get("src_ip", ""))
-    if source is not None and not any(node.address == source for node in sources):
-        port = fields.get("src_port", "")
-        sources = (Node(address=source, port=int(port) if port.isdigit() and
-                        int(port) < 65536 else None),) + tuple(sources)
-    for name in _TARGET_FIELDS:
-        target = address(fields.get(name, ""))
-        if target is not None:
-            if not any(node.address == target for node in targets):
-                targets = (Node(address=target),) + tuple(targets)
-            break
-    return sources, targets
-
-
-def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None):
-    """
-    The L{Alert} of one C{alert} or C{warning} action.
-
-    @param record: the L{mice.record.LogRecord}.
-    @param logids: its L{mice.analysis.logids.LogIdsRecord}.
-    @param taken: the L{mice.analysis.logids.Taken} action.
-    """
-    rule = taken.rule
-    fields = logids.fields
-    application = logids.application or "*"
-    stamp = recordTime(record.date, record.time, tz) or isoTime(now)
-    line = record.logline
-    sources, targets = _fieldNodes(
-        fields, *nodesFor(line, record.hostname or None, record.ip or None))
-    values = dict(
-        messageId=str(messageId), analyzerId=analyzerId, createTime=stamp,
-        classification=f"{application}: {rule.condition}", alertId=rule.action.alertId,
-        detectTime=stamp,
-        severity=taken.severity, sources=sources, targets=targets, analyzerHost=None,
-        additionalData=(("log line", line),
-                        ("origin", f"{record.source} {record.stream} {record.seq}"),
-                        ("rule", f"{rule.where} {rule.text},{rule.action.kind}"),
-                        ("application", logids.application),
-                        ("loghost", fields["loghost"])),
-        correlation=None)
-    if not _FAST_ALERTS:
-        return Alert(**values)
-    # As makeAlert does: the same object as Alert(**values), without the
-    # frozen dataclass's object.__setattr__ per field.
-    alert = object.__new__(Alert)
-    alert.__dict__.update(values)
-    return alert
 
 
 class _Rejects:

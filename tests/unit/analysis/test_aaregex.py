@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.alerts import Alert, Node
+from mice.analysis import extract
 from mice.analysis.aaregex import (
     DEFAULT_KEY,
     AaRegexMatcher,
@@ -640,6 +641,25 @@ class ExtractTests(SynchronousTestCase):
         sources, _ = nodesFor("[Mon Nov 22 10:00:11 2004] [error] [client 61.2.3.5] File does"
                               " not exist: /srv/www/htdocs/x")
         self.assertEqual(sources, (Node(address="61.2.3.5"),))
+
+    @given(st.one_of(
+        st.ip_addresses(v=4).map(str),
+        st.lists(st.one_of(st.sampled_from(["0", "00", "01", "1", "25", "255", "256", "199",
+                                            "249", "300", "\u0661", "."]),
+                           st.text("0123456789.:abcdefABCDEF ", max_size=4)),
+                 max_size=8).map("".join)))
+    @example("1.2.3.4")
+    @example("01.2.3.4")
+    @example("1.2.3.256")
+    @example("::ffff:10.0.0.5")
+    def test_addressIsIpaddress(self, text):
+        """
+        L{extract.address} gives what C{ipaddress} gives, the dotted quads it
+        knows without parsing them as well: a leading zero, an octet over 255,
+        a digit not ASCII are no address.
+        """
+        extract._addresses.clear()
+        self.assertEqual(extract.address(text), extract._parsedAddress(text))
 
     def test_notAddresses(self):
         sources, targets = nodesFor("Nov 22 10:00:01 gate sshd[7]: Failed password for bob"
