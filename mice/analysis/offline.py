@@ -446,7 +446,7 @@ class OfflineAnalysis:
 
     def _aaregex(self, lines, text, first, pieces, feed):
         from mice.analysis.aaregex import makeAlert
-        from mice.analysis.extract import addressesFor
+        from mice.analysis.extract import addressesFor, nodesFor
 
         matcher = self.matcher
         perf = self.perf
@@ -491,7 +491,15 @@ class OfflineAnalysis:
             if template is None:
                 template = formats[matches] = alertFormats(
                     matches, descriptions, dumps if output == "json" else None)
-            source, target = addressesFor(line)
+            feeds = wanted(matches) if wanted is not None else None
+            if feeds:
+                # The alerts for the correlation stage read the line's nodes
+                # (makeAlert): the addresses are theirs, the line read once.
+                sources, targets = nodesFor(line)
+                source = sources[0].address if sources else None
+                target = targets[0].address if targets else None
+            else:
+                source, target = addressesFor(line)
             if output == "json":
                 jsonSource = addresses.get(source)
                 if jsonSource is None:
@@ -505,15 +513,13 @@ class OfflineAnalysis:
                 append((index, template.format(number, jsonSource, jsonTarget)))
             else:
                 append((index, template.format(number, source or "-", target or "-", line)))
-            if wanted is not None:
-                feeds = wanted(matches)
-                if feeds:
-                    record = self._record(line, number)
-                    for match in feeds:
-                        feed.append((index, number, makeAlert(
-                            record, match, self._messageId, settings.analyzerId,
-                            descriptions, self.now, self.tz)))
-                        self._messageId += 1
+            if feeds:
+                record = self._record(line, number)
+                for match in feeds:
+                    feed.append((index, number, makeAlert(
+                        record, match, self._messageId, settings.analyzerId,
+                        descriptions, self.now, self.tz)))
+                    self._messageId += 1
 
     def _record(self, line, number):
         """The L{LogRecord} of a line, as the DataForwarder would ship it."""

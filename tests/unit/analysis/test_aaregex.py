@@ -714,6 +714,24 @@ class ExtractTests(SynchronousTestCase):
                 [(m.group(1), m.end()) for m in extract._BRACKETED_SOURCE.finditer(line)],
                 [(m.group(2), m.end()) for m in withHost.finditer(line)])
 
+    @given(st.lists(st.sampled_from(
+        ["rhost=", "rip=", "addr=", "r", "a", "ad", "dd", "[", "]", "=", " ", "10.0.0.1",
+         "1.2.3.", "::1", "ff:", "fe80::", "A", "x", "1"]),
+        max_size=12).map("".join))
+    @example("rip=1.2.3.addr=5.6.7.8")
+    @example("addr=[10.0.0.1]rhost=::1")
+    @example("rhost= rip=10.0.0.1")
+    def test_otherSources(self, line):
+        """
+        The keywords found with C{str.find} and the bracketed addresses with
+        their regex give the values C{_OTHER_SOURCE.finditer} gives, in its
+        order, a keyword inside the value before it (C{1.2.3.addr=}) left out
+        as C{finditer} leaves it.
+        """
+        self.assertEqual(extract._otherSources(line),
+                         [m.group(1) or m.group(2)
+                          for m in extract._OTHER_SOURCE.finditer(line)])
+
     def test_ids(self):
         self.assertEqual(idValues("type=SYSCALL msg=audit(1.2:3): auid=4294967295 uid=0 gid=0"
                                   " euid=0 suid=0 fsuid=7 egid=3 ouid=5 ogid=6"),
