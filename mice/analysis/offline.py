@@ -350,6 +350,7 @@ class OfflineAnalysis:
         self.lines = 0
         self.perf = RulePerf() if ruleperf else None
         self._stamp = Timestamper(self.now)
+        self._stamps = {}
         #: The scan strategy: of the M-ICE rules, and of the LogIDS blocks
         #: (Hyperscan or not).
         self.strategy = strategy or defaultStrategy()
@@ -409,6 +410,7 @@ class OfflineAnalysis:
         """
         first = self.lines + 1
         self.lines += len(lines)
+        self._stamps = {}
         pieces = []
         feed = [] if self.correlator is not None else None
         if self.matcher is not None:
@@ -521,11 +523,24 @@ class OfflineAnalysis:
                         descriptions, self.now, self.tz)))
                     self._messageId += 1
 
-    def _record(self, line, number):
-        """The L{LogRecord} of a line, as the DataForwarder would ship it."""
-        when = self._stamp(line) or ("", "")
-        return LogRecord("mice-analyze", self.stream, number, "", "", "", "", "", "",
-                         when[0], when[1], line, "")
+    def _record(self, line, number, host="", ip=""):
+        """
+        The L{LogRecord} of a line, as the DataForwarder would ship it (for
+        the LogIDS rules' alerts, the reporting host's name and address).
+        """
+        when = self._when(line, number)
+        return _newTuple(LogRecord, ("mice-analyze", self.stream, number, host, "", ip, "",
+                                     "", "", when[0], when[1], line, ""))
+
+    def _when(self, line, number):
+        """
+        The line's date and time: read once for both rule sets' alerts (the
+        M-ICE rules' of a batch are made before the LogIDS rules').
+        """
+        when = self._stamps.get(number)
+        if when is None:
+            when = self._stamps[number] = self._stamp(line) or ("", "")
+        return when
 
     def _feeds(self, matches):
         """
@@ -604,9 +619,7 @@ class OfflineAnalysis:
         host = syslogHost(line) or ""
         ip = self.ip if self.ip is not None else (host if isAddress(host) else "")
         logids = self.engine.recordFor(line, ip, self.stream, host, application)
-        when = self._stamp(line) or ("", "")
-        record = LogRecord("mice-analyze", self.stream, number, host, "", ip, "", "", "",
-                           when[0], when[1], line, "")
+        record = self._record(line, number, host, ip)
         for action in actions:
             feed.append((index, number, makeLogIdsAlert(
                 record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
@@ -699,6 +712,9 @@ class OfflineAnalysis:
 
 
 _MANAGEMENT = frozenset("MB")
+#: C{LogRecord}s made without the named tuple's C{__new__} in Python (the
+#: same object, in a third of the time).
+_newTuple = tuple.__new__
 
 
 def _wantedLogIds(action, wanted):
