@@ -8,6 +8,7 @@ Pure: files in, text out; tests and benches import it.
 """
 
 import os
+from array import array
 from collections import defaultdict
 from typing import NamedTuple
 
@@ -742,8 +743,6 @@ class _LineOf:
         self._numbers = {}
 
     def add(self, alert, number):
-        from array import array
-
         known = self._numbers.get(alert.analyzerId)
         ident = int(alert.messageId)
         if known is None:
