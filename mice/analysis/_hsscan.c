@@ -35,8 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What serialize() writes before Hyperscan's bytes: this, the count of
- * patterns (32-bit little-endian), then each pattern's id (likewise). */
+/* What serialize() writes before Hyperscan's bytes (which Hyperscan
+ * checks itself): this, the count of patterns (32-bit little-endian),
+ * each pattern's id (likewise), then the FNV-1a hash of those bytes
+ * (likewise), so a damaged id is refused, not scanned for. */
 static const char MAGIC[8] = "MHSSCAN1";
 
 typedef struct {
@@ -460,6 +462,17 @@ getUint32(const char *in)
     return value;
 }
 
+static uint32_t
+fnv1a(const char *data, size_t size)
+{
+    uint32_t hash = 2166136261u;
+    for (size_t i = 0; i < size; i++) {
+        hash ^= (unsigned char)data[i];
+        hash *= 16777619u;
+    }
+    return hash;
+}
+
 static PyObject *
 Database_serialize(Database *self, PyObject *unused)
 {
@@ -472,7 +485,7 @@ Database_serialize(Database *self, PyObject *unused)
             return PyErr_NoMemory();
         return PyErr_Format(PyExc_RuntimeError, "hs_serialize_database failed (error %d)", err);
     }
-    size_t head = sizeof(MAGIC) + 4 + 4 * (size_t)self->count;
+    size_t head = sizeof(MAGIC) + 4 + 4 * (size_t)self->count + 4;
     PyObject *out = NULL;
     if (length <= PY_SSIZE_T_MAX - head)
         out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(head + length));
@@ -484,6 +497,7 @@ Database_serialize(Database *self, PyObject *unused)
         putUint32(at + sizeof(MAGIC), (uint32_t)self->count);
         for (Py_ssize_t i = 0; i < self->count; i++)
             putUint32(at + sizeof(MAGIC) + 4 + 4 * i, self->ids[i]);
+        putUint32(at + head - 4, fnv1a(at, head - 4));
         memcpy(at + head, bytes, length);
     }
     /* Hyperscan's misc allocator, malloc unless set otherwise. */
@@ -507,7 +521,7 @@ deserialize(PyObject *module, PyObject *args)
         goto done;
     }
     uint32_t count = getUint32(at + sizeof(MAGIC));
-    if (count == 0 || ((size_t)data.len - head) / 4 < count) {
+    if (count == 0 || ((size_t)data.len - head) / 4 < (size_t)count + 1) {
         PyErr_SetString(PyExc_ValueError, "a serialized database cut short");
         goto done;
     }
@@ -519,6 +533,11 @@ deserialize(PyObject *module, PyObject *args)
     for (uint32_t i = 0; i < count; i++)
         ids[i] = getUint32(at + head + 4 * (size_t)i);
     head += 4 * (size_t)count;
+    if (getUint32(at + head) != fnv1a(at, head)) {
+        PyErr_SetString(PyExc_ValueError, "a damaged serialized database");
+        goto done;
+    }
+    head += 4;
     hs_database_t *database = NULL;
     /* Hyperscan checks its version, the platform and a checksum. */
     hs_error_t err = hs_deserialize_database(at + head, (size_t)data.len - head, &database);
