@@ -16,8 +16,9 @@ or written, means compiling as without the cache.
 
 Every edit of a rule file makes a new database, so the directory is
 pruned whenever one is stored: the L{KEEP} most recently used databases
-stay (loading one marks it used), older ones are removed, and so are
-temporary files a killed writer left behind for over an hour.
+of each kind stay (loading one marks it used; python-hyperscan's are
+C{.hsdb} files, L{compileScanner}'s C{.hsscan}), older ones are removed,
+and so are temporary files a killed writer left behind for over an hour.
 """
 
 import hashlib
@@ -79,17 +80,18 @@ def _loadedPython(data, mode):
     return db
 
 
-def _prune(directory, keep, now):
+def _prune(directory, keep, now, suffix=".hsdb"):
     """
     Remove all but the C{keep} most recently used databases of
-    C{directory}, and temporary files older than L{_ABANDONED} seconds.
+    C{directory} (its files named C{*suffix}), and temporary files older
+    than L{_ABANDONED} seconds.
     """
     databases = []
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
                 try:
-                    if entry.name.endswith(".hsdb"):
+                    if entry.name.endswith(suffix):
                         databases.append((entry.stat().st_mtime, entry.path))
                     elif entry.name.endswith(".tmp") and \
                             now - entry.stat().st_mtime > _ABANDONED:
@@ -120,7 +122,7 @@ def _store(directory, path, dump, errors, keep):
             raise
     except (OSError,) + errors:
         return
-    _prune(directory, keep, time.time())
+    _prune(directory, keep, time.time(), os.path.splitext(path)[1])
 
 
 def compileDatabase(expressions, ids, flags, mode=None, directory=None, keep=KEEP):
@@ -165,7 +167,8 @@ def compileScanner(expressions, ids, flags, directory=None, keep=KEEP):
 
     @param directory: where the databases are kept (L{cacheDirectory} by
         default).
-    @param keep: how many databases (of both kinds) that directory keeps.
+    @param keep: how many of these databases that directory keeps (and as
+        many of python-hyperscan's).
     @raise ImportError: C{mice.analysis._hsscan} is not built.
     @raise ValueError: an expression does not compile.
     """
@@ -177,7 +180,7 @@ def compileScanner(expressions, ids, flags, directory=None, keep=KEEP):
     path = None
     if directory:
         key = _key(expressions, ids, flags, ("_hsscan", _hsscan.version()))
-        path = os.path.join(directory, key + ".hsdb")
+        path = os.path.join(directory, key + ".hsscan")
         db = _loaded(path, _hsscan.deserialize, (RuntimeError,))
         if db is not None and db.count == len(expressions):
             return db

@@ -249,8 +249,8 @@ class CompileScannerTests(SynchronousTestCase):
         requireScanner()
         self.directory = self.mktemp()
 
-    def stored(self):
-        return sorted(name for name in os.listdir(self.directory) if name.endswith(".hsdb"))
+    def stored(self, suffix=".hsscan"):
+        return sorted(name for name in os.listdir(self.directory) if name.endswith(suffix))
 
     def test_storedThenLoaded(self):
         """
@@ -276,7 +276,8 @@ class CompileScannerTests(SynchronousTestCase):
     def test_keyed(self):
         """
         Other expressions or flags, or another libhs, are another database;
-        python-hyperscan's of the same expressions is another file too.
+        python-hyperscan's of the same expressions is another file (and
+        kind) too.
         """
         from mice.analysis.hyperscancache import compileDatabase
 
@@ -286,7 +287,22 @@ class CompileScannerTests(SynchronousTestCase):
         compileDatabase([b"foo"], [0], [0], directory=self.directory)
         self.patch(_hsscan, "version", lambda: "0.0.0 another")
         compileScanner([b"foo"], [0], [0], directory=self.directory)
-        self.assertEqual(len(self.stored()), 5)
+        self.assertEqual(len(self.stored()), 4)
+        self.assertEqual(len(self.stored(".hsdb")), 1)
+
+    def test_prunedApart(self):
+        """
+        Each kind keeps its C{keep} most recently used databases: storing
+        these does not remove python-hyperscan's, nor the other way round.
+        """
+        from mice.analysis.hyperscancache import compileDatabase
+
+        for n in range(3):
+            compileDatabase([b"foo%d" % n], [0], [0], directory=self.directory, keep=3)
+        for n in range(4):
+            compileScanner([b"foo%d" % n], [0], [0], directory=self.directory, keep=3)
+        compileDatabase([b"bar"], [0], [0], directory=self.directory, keep=3)
+        self.assertEqual((len(self.stored()), len(self.stored(".hsdb"))), (3, 3))
 
     def test_badExpression(self):
         self.assertRaises(ValueError, compileScanner, [b"(foo"], [0], [0],
