@@ -1152,10 +1152,12 @@ class HyperscanPatterns:
         C{(found, unsure)} for a batch (C{text}: C{lines} joined by
         newlines, none holding one): C{found} maps the index of each line
         some pattern may match to the set of those patterns' indexes in
-        C{patterns}; C{unsure} holds the lines where Hyperscan could read a
-        pattern otherwise than C{re} (not ASCII, or with a character C{re}
-        takes for a space and Hyperscan does not, or an empty last line):
-        they are not in C{found}, and the caller tries them another way.
+        C{patterns} (a frozenset from C{mice.analysis._hsscan}, a set from
+        python-hyperscan's callback where it is not built); C{unsure} holds
+        the lines where Hyperscan could read a pattern otherwise than C{re}
+        (not ASCII, or with a character C{re} takes for a space and
+        Hyperscan does not, or an empty last line): they are not in
+        C{found}, and the caller tries them another way.
         """
         data, ends = _encodedLines(text)
         found = {}
