@@ -6,7 +6,8 @@ millisecond, so C{mice analyze} and the agents compile a rule set once per
 machine.
 
 A database is stored under a name made from a hash of what was compiled
-(the expressions, their ids and flags, the mode), in
+(the expressions, their ids and flags, the mode; for the databases of
+C{mice.analysis._hsscan}, L{compileScanner}, also libhs's version), in
 C{$MICE_CACHE_DIR} if set (empty: no cache), else
 C{$XDG_CACHE_HOME/mice/hyperscan} or C{~/.cache/mice/hyperscan}.
 Hyperscan checks a database it loads (its version, the CPU features it was
@@ -15,8 +16,9 @@ or written, means compiling as without the cache.
 
 Every edit of a rule file makes a new database, so the directory is
 pruned whenever one is stored: the L{KEEP} most recently used databases
-stay (loading one marks it used), older ones are removed, and so are
-temporary files a killed writer left behind for over an hour.
+of each kind stay (loading one marks it used; python-hyperscan's are
+C{.hsdb} files, L{compileScanner}'s C{.hsscan}), older ones are removed,
+and so are temporary files a killed writer left behind for over an hour.
 """
 
 import hashlib
@@ -52,15 +54,16 @@ def _key(expressions, ids, flags, mode):
     return digest.hexdigest()
 
 
-def _loaded(path, mode):
-    import hyperscan
-
+def _loaded(path, load, errors):
+    """
+    The database stored at C{path} (C{load(data)} of its bytes), or
+    C{None} where it cannot be read or C{load} refuses it (C{errors}).
+    """
     try:
         with open(path, "rb") as f:
             data = f.read()
-        db = hyperscan.loadb(data, mode)
-        db.scratch = hyperscan.Scratch(db)
-    except (OSError, ValueError, TypeError, hyperscan.error):
+        db = load(data)
+    except (OSError, ValueError, TypeError) + errors:
         return None
     try:
         os.utime(path)
@@ -69,17 +72,26 @@ def _loaded(path, mode):
     return db
 
 
-def _prune(directory, keep, now):
+def _loadedPython(data, mode):
+    import hyperscan
+
+    db = hyperscan.loadb(data, mode)
+    db.scratch = hyperscan.Scratch(db)
+    return db
+
+
+def _prune(directory, keep, now, suffix=".hsdb"):
     """
     Remove all but the C{keep} most recently used databases of
-    C{directory}, and temporary files older than L{_ABANDONED} seconds.
+    C{directory} (its files named C{*suffix}), and temporary files older
+    than L{_ABANDONED} seconds.
     """
     databases = []
     try:
         with os.scandir(directory) as entries:
             for entry in entries:
                 try:
-                    if entry.name.endswith(".hsdb"):
+                    if entry.name.endswith(suffix):
                         databases.append((entry.stat().st_mtime, entry.path))
                     elif entry.name.endswith(".tmp") and \
                             now - entry.stat().st_mtime > _ABANDONED:
@@ -96,22 +108,21 @@ def _prune(directory, keep, now):
             pass
 
 
-def _store(directory, path, db, keep):
-    import hyperscan
-
+def _store(directory, path, dump, errors, keep):
+    """Store C{dump()} (a database's bytes) at C{path} in C{directory}, then prune it."""
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(hyperscan.dumpb(db))
+                f.write(dump())
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)
             raise
-    except (OSError, hyperscan.error):
+    except (OSError,) + errors:
         return
-    _prune(directory, keep, time.time())
+    _prune(directory, keep, time.time(), os.path.splitext(path)[1])
 
 
 def compileDatabase(expressions, ids, flags, mode=None, directory=None, keep=KEEP):
@@ -135,11 +146,45 @@ def compileDatabase(expressions, ids, flags, mode=None, directory=None, keep=KEE
     path = None
     if directory:
         path = os.path.join(directory, _key(expressions, ids, flags, mode) + ".hsdb")
-        db = _loaded(path, mode)
+        db = _loaded(path, lambda data: _loadedPython(data, mode), (hyperscan.error,))
         if db is not None:
             return db
     db = hyperscan.Database(mode=mode)
     db.compile(expressions=expressions, ids=ids, flags=flags)
     if path is not None:
-        _store(directory, path, db, keep)
+        _store(directory, path, lambda: hyperscan.dumpb(db), (hyperscan.error,), keep)
+    return db
+
+
+def compileScanner(expressions, ids, flags, directory=None, keep=KEEP):
+    """
+    A block-mode L{mice.analysis._hsscan.Database} of C{expressions}
+    (bytes) with their C{ids} and C{flags}, as L{compileDatabase} makes a
+    python-hyperscan one: loaded from the cache when it holds it, else
+    compiled (and stored).  It is compiled by the system's libhs, not by
+    the copy python-hyperscan links, so it is stored apart, under a name
+    that also holds libhs's version (a new libhs compiles again).
+
+    @param directory: where the databases are kept (L{cacheDirectory} by
+        default).
+    @param keep: how many of these databases that directory keeps (and as
+        many of python-hyperscan's).
+    @raise ImportError: C{mice.analysis._hsscan} is not built.
+    @raise ValueError: an expression does not compile.
+    """
+    from mice.analysis import _hsscan
+
+    expressions, ids, flags = list(expressions), list(ids), list(flags)
+    if directory is None:
+        directory = cacheDirectory()
+    path = None
+    if directory:
+        key = _key(expressions, ids, flags, ("_hsscan", _hsscan.version()))
+        path = os.path.join(directory, key + ".hsscan")
+        db = _loaded(path, _hsscan.deserialize, (RuntimeError,))
+        if db is not None and db.count == len(expressions):
+            return db
+    db = _hsscan.Database(expressions, flags, ids)
+    if path is not None:
+        _store(directory, path, db.serialize, (RuntimeError,), keep)
     return db

@@ -1,0 +1,374 @@
+"""
+Tests for L{mice.analysis._hsscan}: the lines of a batch each Hyperscan
+pattern is reported in, gathered in C, are those python-hyperscan's
+callback gives (L{mice.analysis.aaregex.HyperscanPatterns.linesOf}'s
+other path), and the rule engines give the same results with either.
+"""
+
+import bisect
+import os
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from itertools import accumulate
+from typing import NamedTuple
+from unittest import SkipTest
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.analysis import aaregex
+from mice.analysis.aaregex import AaRegexMatcher, HyperscanPatterns
+from mice.analysis.hyperscancache import compileScanner
+from mice.analysis.logids import LogIdsEngine, loadFiles
+from mice.config import loadAaRegex
+from tests import ROOT
+from tests.unit.analysis import requireHyperscan
+
+try:
+    from mice.analysis import _hsscan
+except ImportError:
+    _hsscan = None
+
+DEFAULT = os.path.join(ROOT, "mice", "data", "default")
+
+
+def requireScanner():
+    """
+    C{mice.analysis._hsscan} (and python-hyperscan, which the tests compare
+    it with).
+
+    @raise SkipTest: when either is missing.
+    """
+    hyperscan = requireHyperscan()
+    if _hsscan is None:
+        raise SkipTest("mice.analysis._hsscan is not built (no libhyperscan-dev)")
+    return hyperscan
+
+
+class _Pattern(NamedTuple):
+    """A pattern as L{HyperscanPatterns} takes one."""
+
+    regex: re.Pattern
+
+
+def encoded(lines):
+    """C{(data, ends)} of C{lines} as L{aaregex._encodedLines} makes them."""
+    data = "\n".join(lines).encode("utf-8", "surrogatepass")
+    return data, list(accumulate(len(line) + 1 for line in data.split(b"\n")))
+
+
+def callbackLines(db, data, ends):
+    """
+    What the C scan must give, from python-hyperscan's callback: for each
+    report the line C{bisect_right(ends, end)}, and for each line the set
+    of the ids reported in it.
+    """
+    found = {}
+
+    def onMatch(ident, first, end, flags, context):
+        found.setdefault(bisect.bisect_right(ends, end), set()).add(ident)
+
+    db.scan(data, match_event_handler=onMatch)
+    return {index: frozenset(ids) for index, ids in found.items()}
+
+
+#: Pattern sets, each with the flags HyperscanPatterns gives (the
+#: strings: True for exact, multi-line only; False for prefilter too).
+PATTERN_SETS = (
+    # Literals, classes and anchors, some of them exact.
+    ((b"foo", True), (b"ba+r", False), (b"^x", True), (b"y$", False), (b"\\d{2,}", True),
+     (b"^ab|cd$", True)),
+    # What prefilter mode widens (back references), matches across lines
+    # ((?s), \s), case folding, word boundaries.
+    ((b"(a+)b\\1", False), (b"(?i)FOO.*bar", False), (b"(?s)a.c", False), (b"\\bab\\b", False),
+     (b"x\\s+y", False), (b"(?i)^a", False)),
+    # One pattern reported at many places of a line.
+    ((b"a", True), (b"b", False), (b"a{2}", True)),
+)
+
+LINES = st.lists(
+    st.one_of(st.text(alphabet="abcdxy019 FOOBAR\t", max_size=24),
+              st.sampled_from(["foo", "bar", "baar", "aaba", "x", "", "abc", "ab", "12", "cd",
+                               "FOO bar", "x y", "a\tc", "aaaa aaaa"])),
+    min_size=1, max_size=40)
+
+
+class LinesTests(SynchronousTestCase):
+    """
+    C{Database.lines} gives, for random batches, what python-hyperscan's
+    callback gives on a database of the same expressions, flags and ids.
+    """
+
+    databases = None
+
+    def setUp(self):
+        hyperscan = requireScanner()
+        if LinesTests.databases is None:
+            exact = hyperscan.HS_FLAG_MULTILINE
+            prefilter = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
+            databases = []
+            for patterns in PATTERN_SETS:
+                expressions = [expression for expression, _ in patterns]
+                flags = [exact if isExact else prefilter for _, isExact in patterns]
+                ids = [3 * i + 1 for i in range(len(patterns))]
+                python = hyperscan.Database()
+                python.compile(expressions=expressions, ids=ids, flags=flags)
+                databases.append((python, _hsscan.Database(expressions, flags, ids)))
+            LinesTests.databases = databases
+
+    @given(LINES, st.integers(0, len(PATTERN_SETS) - 1))
+    @example(["aaaa aaaa", "", "a"], 2)
+    @example(["", ""], 0)
+    @example(["abc", "", "x y", "a", "c"], 1)
+    def test_sameAsCallback(self, lines, which):
+        python, scanner = self.databases[which]
+        data, ends = encoded(lines)
+        self.assertEqual(scanner.lines(data, ends), callbackLines(python, data, ends))
+
+    @given(LINES, st.integers(0, len(PATTERN_SETS) - 1))
+    def test_linesOf(self, lines, which):
+        """
+        L{HyperscanPatterns.linesOf} gives the same C{(found, unsure)} with
+        the C scan and without (the refused patterns, the lines it is
+        unsure of, the empty last line as before).
+        """
+        patterns = [_Pattern(re.compile(expression.decode("ascii")))
+                    for expression, _ in PATTERN_SETS[which]]
+        patterns.append(_Pattern(re.compile("x*")))  # Hyperscan refuses it
+        exact = [i for i, (_, isExact) in enumerate(PATTERN_SETS[which]) if isExact]
+        scan = HyperscanPatterns(patterns, exact=exact)
+        self.assertIsNotNone(scan._scanner)
+        self.assertEqual([index for index, _ in scan.refused], [len(patterns) - 1])
+        lines = [line.replace("d", "\x1c") if "0" in line else line for line in lines]
+        text = "\n".join(lines)
+        withC = scan.linesOf(lines, text)
+        scan._scanner = None
+        aaregex._lastBatch[0] = None
+        withPython = scan.linesOf(lines, text)
+        self.assertEqual(withC[1], withPython[1])
+        self.assertEqual(withC[0], {index: frozenset(ids) for index, ids in withPython[0].items()})
+
+    def test_deduplicated(self):
+        """A pattern reported many times in a line is in its set once."""
+        _, scanner = self.databases[2]
+        data, ends = encoded(["a" * 1000, "b", "a"])
+        self.assertEqual(scanner.lines(data, ends),
+                         {0: frozenset({1, 7}), 1: frozenset({4}), 2: frozenset({1})})
+
+    def test_threads(self):
+        """
+        Scans in threads at once (the GIL released, the second clones the
+        scratch space) each give their batch's lines.
+        """
+        python, scanner = self.databases[0]
+        batches = [encoded(["foo bar %d" % i, "x", "cd" * i, "12" * i] * 2000) for i in range(8)]
+        expected = [callbackLines(python, data, ends) for data, ends in batches]
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda batch: scanner.lines(*batch), batches * 3))
+        self.assertEqual(got, expected * 3)
+
+    def test_serialized(self):
+        """A database through C{serialize} and C{deserialize} scans the same."""
+        _, scanner = self.databases[1]
+        data, ends = encoded(["aba", "FOO x bar", "a", "c", "x", "  y"])
+        copy = _hsscan.deserialize(scanner.serialize())
+        self.assertEqual(copy.count, scanner.count)
+        self.assertEqual(copy.lines(data, ends), scanner.lines(data, ends))
+        self.assertEqual(_hsscan.version().split()[0].count("."), 2)
+
+
+class BadInputTests(SynchronousTestCase):
+    """What the C code is given wrongly raises a Python exception."""
+
+    def setUp(self):
+        requireScanner()
+        self.scanner = _hsscan.Database([b"foo", b"bar"], [0, 0], [0, 1])
+
+    def test_refusedPattern(self):
+        """A pattern Hyperscan refuses: ValueError naming it, with Hyperscan's message."""
+        error = self.assertRaises(ValueError, _hsscan.Database, [b"foo", b"(bar"], [0, 0],
+                                  [0, 1])
+        self.assertIn("expression 1", str(error))
+        self.assertIn("parenthesis", str(error))
+        error = self.assertRaises(ValueError, _hsscan.Database, [b"x*"], [0], [0])
+        self.assertIn("empty", str(error))
+
+    def test_badDatabase(self):
+        for args, exception in (
+                (([b"foo"], [0], [0, 1]), ValueError),
+                (([], [], []), ValueError),
+                ((["foo"], [0], [0]), TypeError),
+                (([b"foo"], ["0"], [0]), TypeError),
+                (([b"foo"], [0], [-1]), ValueError),
+                (([b"foo"], [0], [1 << 40]), ValueError),
+                (([b"fo\0o"], [0], [0]), ValueError),
+                ((None, [0], [0]), TypeError),
+                (([b"foo"], 0, [0]), TypeError)):
+            self.assertRaises(exception, _hsscan.Database, *args)
+
+    def test_badLines(self):
+        data, ends = encoded(["foo", "bar"])
+        for args, exception in (
+                ((data, ends[:-1]), ValueError),
+                ((data, [ends[0], len(data)]), ValueError),
+                ((data, []), ValueError),
+                ((data, [5, 2, 100]), ValueError),
+                ((data, [4, "8"]), TypeError),
+                ((data, None), TypeError),
+                (("foo\nbar", ends), TypeError),
+                ((data,), TypeError)):
+            self.assertRaises(exception, self.scanner.lines, *args)
+        self.assertEqual(self.scanner.lines(data, ends), {0: {0}, 1: {1}})
+
+    def test_badSerialized(self):
+        good = self.scanner.serialize()
+        for damaged in (b"", b"junk", good[:20], good[:len(good) // 2],
+                        good[:12] + bytes([good[12] ^ 1]) + good[13:]):
+            self.assertRaises(ValueError, _hsscan.deserialize, damaged)
+        self.assertRaises(TypeError, _hsscan.deserialize, "text")
+
+
+class BuiltTests(SynchronousTestCase):
+    def test_builtHere(self):
+        """
+        Where the project is built with libhs's headers (CI installs
+        libhyperscan-dev), the C scan is there: a checkout that lost it
+        would analyze slower without a word.
+        """
+        if os.environ.get("CI") != "true":
+            raise SkipTest("only CI insists on the C scan")
+        self.assertIsNotNone(_hsscan)
+
+
+class CompileScannerTests(SynchronousTestCase):
+    """L{compileScanner} keeps its databases on disk, as L{compileDatabase} does."""
+
+    def setUp(self):
+        requireScanner()
+        self.directory = self.mktemp()
+
+    def stored(self, suffix=".hsscan"):
+        return sorted(name for name in os.listdir(self.directory) if name.endswith(suffix))
+
+    def test_storedThenLoaded(self):
+        """
+        The first compilation stores the database; the next one loads it;
+        a damaged file is compiled again and replaced.
+        """
+        data, ends = encoded(["foo", "bar baz"])
+        scanner = compileScanner([b"foo", b"ba[rz]"], [0, 1], [0, 0], directory=self.directory)
+        self.assertEqual(scanner.lines(data, ends), {0: {0}, 1: {1}})
+        [name] = self.stored()
+        path = os.path.join(self.directory, name)
+        with open(path, "rb") as f:
+            good = f.read()
+        loaded = compileScanner([b"foo", b"ba[rz]"], [0, 1], [0, 0], directory=self.directory)
+        self.assertEqual(loaded.lines(data, ends), {0: {0}, 1: {1}})
+        with open(path, "wb") as f:
+            f.write(good[:100])
+        again = compileScanner([b"foo", b"ba[rz]"], [0, 1], [0, 0], directory=self.directory)
+        self.assertEqual(again.lines(data, ends), {0: {0}, 1: {1}})
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), good)
+
+    def test_keyed(self):
+        """
+        Other expressions or flags, or another libhs, are another database;
+        python-hyperscan's of the same expressions is another file (and
+        kind) too.
+        """
+        from mice.analysis.hyperscancache import compileDatabase
+
+        compileScanner([b"foo"], [0], [0], directory=self.directory)
+        compileScanner([b"fo+"], [0], [0], directory=self.directory)
+        compileScanner([b"foo"], [0], [2], directory=self.directory)
+        compileDatabase([b"foo"], [0], [0], directory=self.directory)
+        self.patch(_hsscan, "version", lambda: "0.0.0 another")
+        compileScanner([b"foo"], [0], [0], directory=self.directory)
+        self.assertEqual(len(self.stored()), 4)
+        self.assertEqual(len(self.stored(".hsdb")), 1)
+
+    def test_prunedApart(self):
+        """
+        Each kind keeps its C{keep} most recently used databases: storing
+        these does not remove python-hyperscan's, nor the other way round.
+        """
+        from mice.analysis.hyperscancache import compileDatabase
+
+        for n in range(3):
+            compileDatabase([b"foo%d" % n], [0], [0], directory=self.directory, keep=3)
+        for n in range(4):
+            compileScanner([b"foo%d" % n], [0], [0], directory=self.directory, keep=3)
+        compileDatabase([b"bar"], [0], [0], directory=self.directory, keep=3)
+        self.assertEqual((len(self.stored()), len(self.stored(".hsdb"))), (3, 3))
+
+    def test_badExpression(self):
+        self.assertRaises(ValueError, compileScanner, [b"(foo"], [0], [0],
+                          directory=self.directory)
+
+
+def _detectionLines():
+    """C{bench/gendetection.py}'s corpus, 20,000 lines of seed 3."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        from gendetection import generate
+    finally:
+        sys.path.pop(0)
+    return [line for line, _ in generate(20000, 3)]
+
+
+class EnginesTests(SynchronousTestCase):
+    """
+    The M-ICE rules (L{AaRegexMatcher.matchIndexed}) and the LogIDS rules
+    (L{LogIdsEngine.actionsScanned}) give the same with the C scan and
+    without, on the detection bench's lines.
+    """
+
+    def setUp(self):
+        requireScanner()
+        self.lines = _detectionLines()
+        # A few lines Hyperscan could read otherwise, and an empty last line.
+        self.lines += [line.replace(" ", "\x1c", 1) for line in self.lines[:50]]
+        self.lines += [line + " \xe9" for line in self.lines[:50]] + [""]
+
+    def withoutC(self):
+        self.patch(aaregex, "_scannerFor", lambda expressions, flags: None)
+
+    def test_aaregex(self):
+        def matches():
+            matcher = AaRegexMatcher(loadAaRegex(os.path.join(DEFAULT,
+                                                              "mice_mod_pop_aa_regex.conf")),
+                                     strategy="hyperscan")
+            return matcher._hsRules._scanner, matcher.matchIndexed(self.lines)
+
+        scanner, withC = matches()
+        self.assertIsNotNone(scanner)
+        self.withoutC()
+        scanner, withPython = matches()
+        self.assertIsNone(scanner)
+        self.assertEqual(withC, withPython)
+        self.assertGreater(len(withC), 1000)
+
+    def test_logids(self):
+        from mice.analysis.offline import defaultContent
+        from mice.config import loadAaRules
+
+        settings = loadAaRules(defaultContent().aarules)
+        # One engine (its actions name its rules): its scanners made again.
+        engine = LogIdsEngine(*loadFiles(settings.rulesFile, settings.filterFile,
+                                         settings.netdefFile)[:3])
+
+        def actions():
+            engine._scanners.clear()
+            taken = list(engine.actionsScanned(self.lines, ip=None, stream="/var/log/x",
+                                               hostname=None))
+            return engine._scanners["/var/log/x"][0]._scanner, taken
+
+        scanner, withC = actions()
+        self.assertIsNotNone(scanner)
+        self.withoutC()
+        scanner, withPython = actions()
+        self.assertIsNone(scanner)
+        self.assertEqual(withC, withPython)
