@@ -2097,6 +2097,10 @@ class LogIdsEngine:
         # What a line the scan found nothing in may hold: no statement's
         # regex, unless they were not scanned.
         nothing = _NONE if first else _ALL
+        # The plan of the lines whose scan named the same patterns, when
+        # choosing it read no line (the first block named is exact): most
+        # lines name one of a few sets (frozensets, from the C scan).
+        chosen = {}
         for index, line in enumerate(lines):
             named = get(index)
             if named is None and always is not None and not (unsure and index in unsure):
@@ -2104,11 +2108,11 @@ class LogIdsEngine:
             plan = last
             maybe = nothing
             if named is not None:
-                for ident in sorted(named):
-                    if ident >= first and (exact[ident - first] or
-                                           blocks[ident - first].search(line) is not None):
-                        plan = blocks[ident - first]
-                        break
+                plan = chosen.get(named) if named.__class__ is frozenset else None
+                if plan is None:
+                    plan, sure = _blockNamed(named, line, blocks, exact, first, last)
+                    if sure and named.__class__ is frozenset:
+                        chosen[named] = plan
                 if first:
                     maybe = named
             elif unsure and index in unsure:
@@ -2164,6 +2168,25 @@ class LogIdsEngine:
             self._loops.clear()
         self._loops[stream] = loop
         return loop
+
+
+def _blockNamed(named, line, blocks, exact, first, last):
+    """
+    C{(plan, sure)}: the plan of the first block, in file order, that the
+    scan named for C{line} (C{named}: its pattern ids, the blocks' from
+    C{first} on) and whose regex matches it, else C{last}; C{sure} when
+    that did not depend on the line (no block's regex was searched in it).
+    """
+    sure = True
+    for ident in sorted(named):
+        if ident >= first:
+            block = ident - first
+            if exact[block]:
+                return blocks[block], sure
+            sure = False
+            if blocks[block].search(line) is not None:
+                return blocks[block], False
+    return last, sure
 
 
 def _hyperscanInstalled():
