@@ -467,7 +467,9 @@ class AaRegexMatcher:
             # scan, and only the lines it names run a Python regex.
             self._hsRules = None
             if patterns and not self._idRules:
-                hsRules = HyperscanPatterns(patterns)
+                # Exactly where Hyperscan can: a report of such a pattern in
+                # a line is a match, not a line to search again with re.
+                hsRules = HyperscanPatterns(patterns, exact=range(len(patterns)))
                 if hsRules.patterns:
                     self._hsRules = hsRules
                     # Those it refuses are searched by re in every line.
@@ -705,9 +707,10 @@ class AaRegexMatcher:
         """
         sure = set()
         maybe = []
+        exact = self._hsRules.exact
         for ident in sorted(idents):
             pattern = patterns[ident]
-            if pattern.pure and "\n" not in pattern.regex.pattern:
+            if ident in exact or (pattern.pure and "\n" not in pattern.regex.pattern):
                 sure.add(pattern.rule)
             else:
                 maybe.append(pattern)
@@ -980,6 +983,10 @@ def _hasSeparator(data):
     return b"\x1c" in data or b"\x1d" in data or b"\x1e" in data or b"\x1f" in data
 
 
+#: C{n + 1}, without a Python frame per line.
+_plusOne = (1).__add__
+
+
 #: The batch L{_encodedLines} last did: C{[text, data, ends]} (the M-ICE
 #: rules and the LogIDS blocks scan the same batch one after the other).
 _lastBatch = [None, b"", []]
@@ -997,10 +1004,6 @@ def _encodedLines(text):
     ends = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
     last[:] = [text, data, ends]
     return data, ends
-
-
-def _plusOne(n):
-    return n + 1
 
 
 def _firstItem(item):

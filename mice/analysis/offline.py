@@ -589,15 +589,18 @@ class OfflineAnalysis:
         every = self.everyAction
         append = pieces.append
         alerting = feed is not None and self._logidsRoutes
+        # The rule of each line's one action, counted at the end in one call.
+        ones = []
+        one = ones.append
         for index, (application, taken) in enumerate(self._actions(lines, text)):
             if len(taken) == 1:
                 # Most lines: one action, often a reject or the automatic drop.
                 action = taken[0]
-                counts[action.rule] += 1
-                if every or (action.rule is not None and action.kind not in _QUIET):
-                    shown = taken
-                else:
+                rule = action.rule
+                one(rule)
+                if not every and (rule is None or action.kind in _QUIET):
                     continue
+                shown = taken
             else:
                 counts.update([action.rule for action in taken])
                 shown = taken if every else _loud(taken)
@@ -609,6 +612,7 @@ class OfflineAnalysis:
                     if wanted:
                         self._logidsAlerts(lines[index], index, first + index, wanted, feed,
                                            application)
+        counts.update(ones)
 
     def _logidsAlerts(self, line, index, number, actions, feed, application=None):
         makeLogIdsAlert = self._makeLogIdsAlert
