@@ -57,6 +57,17 @@ typedef struct {
 
 static PyTypeObject DatabaseType;
 
+/* Raise for a failed hs_* call: MemoryError when Hyperscan ran out of
+ * memory, else `type` with what failed and Hyperscan's error code. */
+static PyObject *
+hsError(hs_error_t err, PyObject *type, const char *what)
+{
+    if (err == HS_NOMEM)
+        return PyErr_NoMemory();
+    return PyErr_Format(type, "%s (error %d)", what, err);
+}
+
+
 /* A new Database owning database (freed here on failure), with count
  * patterns of the given ids. */
 static PyObject *
@@ -87,9 +98,7 @@ newDatabase(hs_database_t *database, const unsigned int *ids, Py_ssize_t count)
     hs_error_t err = hs_alloc_scratch(database, &self->scratch);
     if (err != HS_SUCCESS) {
         Py_DECREF(self);
-        if (err == HS_NOMEM)
-            return PyErr_NoMemory();
-        return PyErr_Format(PyExc_RuntimeError, "hs_alloc_scratch failed (error %d)", err);
+        return hsError(err, PyExc_RuntimeError, "hs_alloc_scratch failed");
     }
     return (PyObject *)self;
 }
@@ -404,10 +413,7 @@ Database_lines(Database *self, PyObject *args)
     if (self->busy) {
         hs_error_t err = hs_clone_scratch(self->scratch, &scratch);
         if (err != HS_SUCCESS) {
-            if (err == HS_NOMEM)
-                PyErr_NoMemory();
-            else
-                PyErr_Format(PyExc_RuntimeError, "hs_clone_scratch failed (error %d)", err);
+            hsError(err, PyExc_RuntimeError, "hs_clone_scratch failed");
             goto done;
         }
         ownScratch = 1;
@@ -481,9 +487,7 @@ Database_serialize(Database *self, PyObject *unused)
     size_t length = 0;
     hs_error_t err = hs_serialize_database(self->database, &bytes, &length);
     if (err != HS_SUCCESS) {
-        if (err == HS_NOMEM)
-            return PyErr_NoMemory();
-        return PyErr_Format(PyExc_RuntimeError, "hs_serialize_database failed (error %d)", err);
+        return hsError(err, PyExc_RuntimeError, "hs_serialize_database failed");
     }
     size_t head = sizeof(MAGIC) + 4 + 4 * (size_t)self->count + 4;
     PyObject *out = NULL;
@@ -542,10 +546,7 @@ deserialize(PyObject *module, PyObject *args)
     /* Hyperscan checks its version, the platform and a checksum. */
     hs_error_t err = hs_deserialize_database(at + head, (size_t)data.len - head, &database);
     if (err != HS_SUCCESS) {
-        if (err == HS_NOMEM)
-            PyErr_NoMemory();
-        else
-            PyErr_Format(PyExc_ValueError, "Hyperscan cannot load this database (error %d)", err);
+        hsError(err, PyExc_ValueError, "Hyperscan cannot load this database");
         goto done;
     }
     result = newDatabase(database, ids, count);

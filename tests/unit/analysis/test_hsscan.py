@@ -333,8 +333,19 @@ class EnginesTests(SynchronousTestCase):
         self.lines += [line.replace(" ", "\x1c", 1) for line in self.lines[:50]]
         self.lines += [line + " \xe9" for line in self.lines[:50]] + [""]
 
-    def withoutC(self):
+    def assertSameWithoutC(self, results):
+        """
+        C{results()} gives C{(scanner, found)}: the C scan it used (or
+        C{None}) and what it found; the same is found without the C scan,
+        and more than a handful.
+        """
+        scanner, withC = results()
+        self.assertIsNotNone(scanner)
         self.patch(aaregex, "_scannerFor", lambda expressions, flags: None)
+        scanner, withPython = results()
+        self.assertIsNone(scanner)
+        self.assertEqual(withC, withPython)
+        self.assertGreater(len(withC), 1000)
 
     def test_aaregex(self):
         def matches():
@@ -343,13 +354,7 @@ class EnginesTests(SynchronousTestCase):
                                      strategy="hyperscan")
             return matcher._hsRules._scanner, matcher.matchIndexed(self.lines)
 
-        scanner, withC = matches()
-        self.assertIsNotNone(scanner)
-        self.withoutC()
-        scanner, withPython = matches()
-        self.assertIsNone(scanner)
-        self.assertEqual(withC, withPython)
-        self.assertGreater(len(withC), 1000)
+        self.assertSameWithoutC(matches)
 
     def test_logids(self):
         from mice.analysis.offline import defaultContent
@@ -366,9 +371,4 @@ class EnginesTests(SynchronousTestCase):
                                                hostname=None))
             return engine._scanners["/var/log/x"][0]._scanner, taken
 
-        scanner, withC = actions()
-        self.assertIsNotNone(scanner)
-        self.withoutC()
-        scanner, withPython = actions()
-        self.assertIsNone(scanner)
-        self.assertEqual(withC, withPython)
+        self.assertSameWithoutC(actions)
