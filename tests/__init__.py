@@ -10,6 +10,16 @@ import os
 #: The checkout's root directory (C{etc/}, C{bench/}, C{docs/} are in it).
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# The tests compile Hyperscan databases for many rule sets: they keep them
+# in a cache of their own (shared from run to run, and with the processes
+# they start), not in the user's ~/.cache/mice/hyperscan, whose 32 most
+# recent databases of each kind they would push out.
+if "MICE_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["MICE_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
+                                                f"mice-tests-{os.getuid()}")
+
 # Hypothesis settings come from one place: the profile named by
 # HYPOTHESIS_PROFILE, else "ci" under CI=true, else "dev".
 #  - dev: quick, random each run (finds new cases over time);
