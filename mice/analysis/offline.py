@@ -617,7 +617,7 @@ class OfflineAnalysis:
     def _logidsAlerts(self, line, index, number, actions, feed, application=None):
         makeLogIdsAlert = self._makeLogIdsAlert
         if makeLogIdsAlert is None:
-            # Once, not per alert: the agent's module, imported when needed.
+            # Once, not per alert, and only when an alert is made.
             from mice.analysis.logidsalerts import makeLogIdsAlert
 
             self._makeLogIdsAlert = makeLogIdsAlert

@@ -45,6 +45,7 @@ from mice.postproc.agent import (
 #: beyond it (a line that 256 rules act on) is counted and not sent.
 ACTIONS_PER_LINE = 256
 
+
 def logidsStream(origin, stream):
     """
     The link stream of the LogIDS alerts and events about C{origin}'s
