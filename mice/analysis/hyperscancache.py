@@ -125,6 +125,26 @@ def _store(directory, path, dump, errors, keep):
     _prune(directory, keep, time.time(), os.path.splitext(path)[1])
 
 
+def _cachedOrCompiled(directory, name, load, build, dump, errors, keep):
+    """
+    The database stored as C{name} in C{directory} (C{load(bytes)} of its
+    file), else C{build()}'s, stored there (C{dump(db)}, its bytes).
+    C{directory} C{None} is L{cacheDirectory}; empty, no cache.  C{errors}:
+    what C{load} and C{dump} raise for a database they cannot handle.
+    """
+    if directory is None:
+        directory = cacheDirectory()
+    path = os.path.join(directory, name) if directory else None
+    if path is not None:
+        db = _loaded(path, load, errors)
+        if db is not None:
+            return db
+    db = build()
+    if path is not None:
+        _store(directory, path, lambda: dump(db), errors, keep)
+    return db
+
+
 def compileDatabase(expressions, ids, flags, mode=None, directory=None, keep=KEEP):
     """
     A block-mode (by default) C{hyperscan.Database} of C{expressions}
@@ -141,19 +161,15 @@ def compileDatabase(expressions, ids, flags, mode=None, directory=None, keep=KEE
     if mode is None:
         mode = hyperscan.HS_MODE_BLOCK
     expressions, ids, flags = list(expressions), list(ids), list(flags)
-    if directory is None:
-        directory = cacheDirectory()
-    path = None
-    if directory:
-        path = os.path.join(directory, _key(expressions, ids, flags, mode) + ".hsdb")
-        db = _loaded(path, lambda data: _loadedPython(data, mode), (hyperscan.error,))
-        if db is not None:
-            return db
-    db = hyperscan.Database(mode=mode)
-    db.compile(expressions=expressions, ids=ids, flags=flags)
-    if path is not None:
-        _store(directory, path, lambda: hyperscan.dumpb(db), (hyperscan.error,), keep)
-    return db
+
+    def build():
+        db = hyperscan.Database(mode=mode)
+        db.compile(expressions=expressions, ids=ids, flags=flags)
+        return db
+
+    return _cachedOrCompiled(directory, _key(expressions, ids, flags, mode) + ".hsdb",
+                             lambda data: _loadedPython(data, mode), build, hyperscan.dumpb,
+                             (hyperscan.error,), keep)
 
 
 def compileScanner(expressions, ids, flags, directory=None, keep=KEEP):
@@ -175,16 +191,14 @@ def compileScanner(expressions, ids, flags, directory=None, keep=KEEP):
     from mice.analysis import _hsscan
 
     expressions, ids, flags = list(expressions), list(ids), list(flags)
-    if directory is None:
-        directory = cacheDirectory()
-    path = None
-    if directory:
-        key = _key(expressions, ids, flags, ("_hsscan", _hsscan.version()))
-        path = os.path.join(directory, key + ".hsscan")
-        db = _loaded(path, _hsscan.deserialize, (RuntimeError,))
-        if db is not None and db.count == len(expressions):
-            return db
-    db = _hsscan.Database(expressions, flags, ids)
-    if path is not None:
-        _store(directory, path, db.serialize, (RuntimeError,), keep)
-    return db
+
+    def load(data):
+        db = _hsscan.deserialize(data)
+        if db.count != len(expressions):
+            raise ValueError("a database of another rule set")
+        return db
+
+    return _cachedOrCompiled(
+        directory, _key(expressions, ids, flags, ("_hsscan", _hsscan.version())) + ".hsscan",
+        load, lambda: _hsscan.Database(expressions, flags, ids),
+        lambda db: db.serialize(), (RuntimeError,), keep)
