@@ -350,8 +350,15 @@ class OfflineAnalysis:
         self.everyAction = (not self.combined) if everyAction is None else everyAction
         self.lines = 0
         self.perf = RulePerf() if ruleperf else None
-        self._stamp = Timestamper(self.now)
+        # The year of syslog dates is the log's own (its lines that have one),
+        # not this year's: a log of last year's lines read today.
+        self._stamp = Timestamper(self.now, follow=True)
         self._stamps = {}
+        #: The batch, its first line's number, and the time of the last
+        #: line before it that has one (L{_when}).
+        self._batch = ()
+        self._first = 1
+        self._carried = None
         #: The scan strategy: of the M-ICE rules, and of the LogIDS blocks
         #: (Hyperscan or not).
         self.strategy = strategy or defaultStrategy()
@@ -410,8 +417,13 @@ class OfflineAnalysis:
         if the caller has it).
         """
         first = self.lines + 1
+        if first == 1:
+            self._stamp.readYear(lines)
+        elif self._batch:
+            self._carried = self._lastTime(self._batch, len(self._batch)) or self._carried
         self.lines += len(lines)
         self._stamps = {}
+        self._batch, self._first = lines, first
         pieces = []
         feed = [] if self.correlator is not None else None
         if self.matcher is not None:
@@ -540,8 +552,27 @@ class OfflineAnalysis:
         """
         when = self._stamps.get(number)
         if when is None:
-            when = self._stamps[number] = self._stamp(line) or ("", "")
+            when = self._stamps[number] = (
+                self._stamp(line) or self._lastTime(self._batch, number - self._first)
+                or self._carried or ("", ""))
         return when
+
+    def _lastTime(self, lines, end):
+        """
+        The time of the last of C{lines[:end]} that has one (of the last
+        L{_LOOK_BACK}), or C{None}: the time of a line without its own (a
+        program's format the L{Timestamper} does not read, a continuation)
+        is that of the lines before it, not the time it is read at, which
+        would put the correlation stage's event time ahead of the log's.
+        """
+        stamp = self._stamp
+        known = self._stamps.get
+        first = self._first if lines is self._batch else None
+        for index in range(end - 1, max(end - _LOOK_BACK, 0) - 1, -1):
+            when = (first is not None and known(first + index)) or stamp(lines[index])
+            if when:
+                return when
+        return None
 
     def _feeds(self, matches):
         """
@@ -717,6 +748,8 @@ class OfflineAnalysis:
 
 
 _MANAGEMENT = frozenset("MB")
+#: How many lines before one without a time L{OfflineAnalysis._when} reads.
+_LOOK_BACK = 64
 #: C{LogRecord}s made without the named tuple's C{__new__} in Python (the
 #: same object, in a third of the time).
 _newTuple = tuple.__new__

@@ -22,6 +22,10 @@ _MONTHS = {name: i for i, name in enumerate(
 _ISO = re.compile(r"(?:<\d{1,3}>\d? ?)?(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)")
 _AUDIT = re.compile(r"msg=audit\((\d{9,11})(?:\.\d+)?:\d+\)")
 _CLF = re.compile(r"\[(\d\d)/([A-Z][a-z][a-z])/(\d{4}):(\d\d):(\d\d):(\d\d) ")
+#: Apache's error log: C{[Sun Dec 01 00:00:01 2024]} (2.2), with microseconds
+#: (C{[Sun Dec 01 00:00:01.123456 2024]}, 2.4).
+_CTIME = re.compile(r"\[[A-Z][a-z][a-z] ([A-Z][a-z][a-z]) ([ \d]\d) (\d\d):(\d\d):(\d\d)"
+                    r"(?:\.\d+)? (\d{4})\]")
 
 
 def nodeHostInfo():
@@ -54,6 +58,31 @@ def _rfc3164Date(prefix, now):
         return None
 
 
+def _nearestDate(prefix, reference):
+    """
+    The ISO date of the syslog date C{prefix} (C{Nov 22}) in the year,
+    among C{reference}'s (an ISO date) and those around it, that puts it
+    nearest C{reference}.
+    """
+    month = _MONTHS.get(prefix[:3])
+    if month is None or prefix[3:4] != " ":
+        return None
+    try:
+        day = int(prefix[4:6])
+    except ValueError:
+        return None
+    near = _date.fromisoformat(reference)
+    best = None
+    for year in (near.year, near.year - 1, near.year + 1):
+        try:
+            candidate = _date(year, month, day)
+        except ValueError:  # Feb 29 of a year without one; day 31 of a short month
+            continue
+        if best is None or abs(candidate - near) < abs(best - near):
+            best = candidate
+    return None if best is None else best.isoformat()
+
+
 class Timestamper:
     """
     Finds the time a log line was written.
@@ -61,15 +90,24 @@ class Timestamper:
     Understands RFC 3164 syslog (C{Nov 22 10:00:01}, the year taken from
     C{now}, or the year before when that would be in the future), ISO 8601 and
     RFC 5424 (C{2004-02-01T15:44:12}, LAuS and rsyslog's high-precision
-    format), Linux audit records (C{msg=audit(1364481363.243:24287)}) and
+    format), Linux audit records (C{msg=audit(1364481363.243:24287)}),
     Apache's common log format (C{[22/Nov/2004:10:00:01 +0000]}, the local
-    time as written).  The common syslog case costs two dictionary lookups.
+    time as written) and its error log's (C{[Mon Nov 22 10:00:01 2004]},
+    C{[Mon Nov 22 10:00:01.123456 2004]}).  The common syslog case costs two dictionary lookups.
 
     @param now: a naive local L{datetime}.
+    @param follow: read the year of a syslog date from the log itself: the
+        year that puts it nearest the date of the latest line that has a
+        year (ISO 8601, audit, Apache), once one was read (L{readYear}), as
+        C{mice analyze} does with a file written before this year; else
+        C{now}'s (live, where the line was written just now).
     """
 
-    def __init__(self, now):
+    def __init__(self, now, follow=False):
         self.now = now
+        self.follow = follow
+        #: (follow) The date of the latest line with a year, C{None} before one.
+        self.reference = None
         self._days = {}
         self._clocks = set()
         self._syslog = {}
@@ -87,7 +125,9 @@ class Timestamper:
         prefix = line[:6]
         day = self._days.get(prefix)
         if day is None and prefix[:3] in _MONTHS:
-            day = self._days[prefix] = _rfc3164Date(prefix, self.now)
+            day = self._days[prefix] = (
+                _rfc3164Date(prefix, self.now) if self.reference is None
+                else _nearestDate(prefix, self.reference))
         if day is not None and line[6:7] == " " and line[15:16] == " ":
             clock = line[7:15]
             if clock in self._clocks or _TIME.match(clock):
@@ -106,7 +146,28 @@ class Timestamper:
         known = self._syslog.get
         return [known(line[:16]) or self(line) for line in lines]
 
+    def readYear(self, lines):
+        """
+        (C{follow}) The year of syslog dates from the first of C{lines}
+        that has a year, if no line gave one yet: the dates of the lines
+        before it in the log are read from it too.
+        """
+        if not self.follow or self.reference is not None:
+            return
+        for line in lines:
+            stamp = self._dated(line)
+            if stamp is not None:
+                self._follow(stamp[0])
+                return
+
     def _other(self, line):
+        stamp = self._dated(line)
+        if stamp is not None and self.follow and stamp[0] != self.reference:
+            self._follow(stamp[0])
+        return stamp
+
+    def _dated(self, line):
+        """The stamp of a line that has a year, else C{None}."""
         match = _ISO.match(line)
         if match is not None:
             return self._cached(match.group(), _isoStamp, match)
@@ -116,7 +177,21 @@ class Timestamper:
         match = _CLF.search(line, 0, 120)
         if match is not None:
             return self._cached(match.group(), _clfStamp, match)
+        if line[:1] == "[":
+            match = _CTIME.match(line)
+            if match is not None:
+                return self._cached(match.group(), _ctimeStamp, match)
         return None
+
+    def _follow(self, day):
+        """The syslog dates' year is read from C{day} (ISO) from now on."""
+        if self.reference is not None and day[:7] == self.reference[:7]:
+            # The same month: the nearest year of any date is the same.
+            self.reference = day
+            return
+        self.reference = day
+        self._days.clear()
+        self._syslog.clear()
 
     def _cached(self, key, convert, match):
         """
@@ -157,6 +232,18 @@ def _clfStamp(match):
     if match.group(2) not in _MONTHS:
         return None
     d, mon, y, h, mi, s = match.groups()
+    try:
+        when = _date(int(y), _MONTHS[mon], int(d))
+    except ValueError:
+        return None
+    clock = _clock(int(h), int(mi), int(s))
+    return None if clock is None else (when.isoformat(), clock)
+
+
+def _ctimeStamp(match):
+    mon, d, h, mi, s, y = match.groups()
+    if mon not in _MONTHS:
+        return None
     try:
         when = _date(int(y), _MONTHS[mon], int(d))
     except ValueError:

@@ -179,6 +179,51 @@ class CorrelationTests(SynchronousTestCase):
             text = "".join(run.batch(lines[i:i + cut]) for i in range(0, len(lines), cut))
             self.assertEqual(text + run.finish(), expected)
 
+    def test_logOfAnotherYear(self):
+        """
+        A log of last year read today, its lines in both syslog's format
+        (no year) and ISO 8601's: the syslog dates are of the ISO lines'
+        year, not this year's, so that neither kind is late for the
+        other.  Five failures from one source within 60 s: 0x9010, from
+        lines of both formats.
+        """
+        lines = ["2025-11-22T10:00:01+00:00 gate sshd[1]: Failed password for root from"
+                 " 192.0.2.7 port 5555 ssh2",
+                 failed(5), failed(9),
+                 "2025-11-22T10:00:14+00:00 gate sshd[1]: Failed password for root from"
+                 " 192.0.2.7 port 5555 ssh2",
+                 failed(20)]
+        run = analysis(correlation=True, now=datetime(2026, 12, 4, 9, 0, 0))
+        out = objects(run.batch(lines) + run.finish())
+        self.assertEqual([(o["alertid"], o["lines"]) for o in out if o.get("correlated")],
+                         [("0x9010", [1, 2, 3, 4, 5])])
+        self.assertEqual(run.correlator.counts["late"], 0)
+        # Read today, the syslog lines alone would be of this year: the same
+        # alert, from them alone.
+        run = analysis(correlation=True, now=datetime(2026, 12, 4, 9, 0, 0))
+        out = objects(run.batch([failed(s) for s in (1, 5, 9, 14, 20)]) + run.finish())
+        self.assertEqual([o["alertid"] for o in out if o.get("correlated")], ["0x9010"])
+
+    def test_lineWithoutTime(self):
+        """
+        A line whose time is not read (a format the Timestamper does not
+        know) is of the time of the line before it, not of the time it is
+        read at: an alert on it does not move the stage's event time a
+        year ahead, making the alerts after it late.
+        """
+        lines = [failed(1), failed(5),
+                 "gate sshd[1]: Failed password for root from 192.0.2.7 port 5555 ssh2",
+                 failed(9), failed(14), failed(20)]
+        run = analysis(correlation=True, now=datetime(2026, 12, 4, 9, 0, 0))
+        # (In batches: the line before may be in the batch before.)
+        out = objects(run.batch(lines[:3]) + run.batch(lines[3:]) + run.finish())
+        self.assertEqual([(o["alertid"], o["lines"]) for o in out if o.get("correlated")],
+                         [("0x9010", [1, 2, 3, 4, 5])])
+        self.assertEqual(run.correlator.counts["late"], 0)
+        run = analysis(correlation=True, now=datetime(2026, 12, 4, 9, 0, 0))
+        out = objects(run.batch(lines[2:3]) + run.finish())
+        self.assertEqual(run._stamps, {1: ("", "")})
+
     def test_correlationAlone(self):
         """Correlation rules alone: nothing from one line to correlate, no output."""
         run = OfflineAnalysis(None, None, loadCorrelation(DEFAULT_RULES), output="json")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.decoders.logformat import LogBatch, LogFormatDecoder
-from mice.forwarder.format import decodeLogBytes, formatLine, parseTimestamp
+from mice.forwarder.format import Timestamper, decodeLogBytes, formatLine, parseTimestamp
 from mice.forwarder.shipping import ShipResult, idmefBatches, logBatches
 from mice.protocols import wire
 from mice.protocols.wire import ProtocolError, batch
@@ -50,6 +50,69 @@ class TimestampTests(SynchronousTestCase):
             '10.0.0.1 - - [22/Nov/2004:00:00:07 +0000] "GET / HTTP/1.1" 200 1', NOW),
             ("2004-11-22", "00:00:07"))
         self.assertIsNone(parseTimestamp('x [31/Feb/2004:00:00:07 +0000] "GET /"', NOW))
+
+    def test_apacheError(self):
+        """
+        Apache's error log, 2.2's and 2.4's (with microseconds): its lines
+        have their own time (they used to take the time they were read at,
+        which put the correlation stage's event time ahead of the log's).
+        """
+        for line in ("[Sun Dec 01 00:00:01 2024] [error] [client 10.0.0.1] File does not exist",
+                     "[Sun Dec 01 00:00:01.123456 2024] [core:error] [pid 1:tid 2] [client"
+                     " 10.0.0.1:5] AH00126: Invalid URI in request",
+                     "[Sun Dec  1 00:00:01 2024] [error] x"):
+            self.assertEqual(parseTimestamp(line, NOW), ("2024-12-01", "00:00:01"), line)
+        for line in ("[Sun Feb 30 00:00:01 2024] [error] x", "[Sun Foo 01 00:00:01 2024] x",
+                     "[Sun Dec 01 24:00:01 2024] x", "[Sun Dec 01 00:00:01] x"):
+            self.assertIsNone(parseTimestamp(line, NOW), line)
+
+    def test_followTheLog(self):
+        """
+        With C{follow}, a syslog date's year is the one that puts it
+        nearest the latest line that had a year (ISO 8601, Apache, audit);
+        before such a line, C{now}'s, as without.
+        """
+        stamp = Timestamper(NOW, follow=True)
+        self.assertEqual(stamp("Nov 22 10:00:01 host x"), ("2026-11-22", "10:00:01"))
+        self.assertEqual(stamp('10.0.0.1 - - [21/Nov/2024:23:59:59 +0000] "GET / HTTP/1.1" 200 1'),
+                         ("2024-11-21", "23:59:59"))
+        self.assertEqual(stamp("Nov 22 10:00:01 host x"), ("2024-11-22", "10:00:01"))
+        # Past the turn of the year in the log: the nearest year.
+        stamp("2024-12-31T23:59:58+00:00 host x")
+        self.assertEqual(stamp("Jan  1 00:00:01 host x"), ("2025-01-01", "00:00:01"))
+        self.assertEqual(stamp("Dec 31 23:59:59 host x"), ("2024-12-31", "23:59:59"))
+        self.assertEqual(stamp("Feb 29 10:00:00 host x"), ("2024-02-29", "10:00:00"))
+        self.assertIsNone(stamp("Feb 30 10:00:00 host x"))
+        # Without follow, now's year whatever the log says.
+        plain = Timestamper(NOW)
+        plain('10.0.0.1 - - [21/Nov/2024:23:59:59 +0000] "GET / HTTP/1.1" 200 1')
+        self.assertEqual(plain("Nov 22 10:00:01 host x"), ("2026-11-22", "10:00:01"))
+
+    def test_readYear(self):
+        """
+        L{Timestamper.readYear}: the lines before the first with a year
+        are of its year too, once the reader looked ahead.
+        """
+        stamp = Timestamper(NOW, follow=True)
+        lines = ["Nov 22 10:00:01 host x", "[Fri Nov 22 10:00:02 2024] [error] y"]
+        stamp.readYear(lines)
+        self.assertEqual([stamp(line) for line in lines],
+                         [("2024-11-22", "10:00:01"), ("2024-11-22", "10:00:02")])
+
+    @given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 12, 31)),
+           st.integers(min_value=-150, max_value=150))
+    def test_nearestYear(self, reference, days):
+        """
+        A syslog date within five months of the latest dated line is read
+        in its own year, whichever side of a new year it is.
+        """
+        from datetime import timedelta
+
+        when = reference + timedelta(days=days)
+        stamp = Timestamper(NOW, follow=True)
+        stamp(reference.strftime("%Y-%m-%dT%H:%M:%S host x"))
+        line = when.strftime("%b %d %H:%M:%S host x")
+        self.assertEqual(stamp(line), (when.date().isoformat(), when.strftime("%H:%M:%S")))
 
     def test_none(self):
         for line in ("", "hello", "Nov 99 10:00:00 x", "Foo 22 10:00:01 h", "2004-13-01T00:00:00",
