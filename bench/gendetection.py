@@ -323,6 +323,10 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                " %d" % (sshd(), src(), port())
 
     def a_ssh_no_ident():
+        if r() < 0.15:
+            # OpenSSH 8.2 and later.
+            return "%sbanner exchange: Connection from %s port %d: invalid format" % (
+                sshd(), src(), port())
         if r() < 0.8:
             return "%s%sid not receive identification string from %s%s" % (
                 sshd(), pick(("D", "D", "error: d")), src(), pick(("", " port %d" % port())))

@@ -82,8 +82,11 @@ FAMILIES = {
         _H + "sshd[4711]: Did not receive identification string from 61.2.3.4 port 4242",
         _H + "sshd[4711]: Bad protocol version identification 'GET / HTTP/1.1' from 61.2.3.4"
         " port 4242",
+        # OpenSSH 8.2 and later.
+        _H + "sshd[4711]: banner exchange: Connection from 61.2.3.4 port 4242: invalid format",
     ], [
         _H + "sshd[4711]: Server listening on :: port 22.",
+        _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
     ]),
     "pam failure": ((0x1025,), [
         _H + "sshd[4711]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0"
