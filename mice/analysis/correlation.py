@@ -345,7 +345,16 @@ def eventTime(alert):
 
     @raise ValueError: the time is not ISO 8601.
     """
-    text = alert.detectTime or alert.createTime
+    return isoSeconds(alert.detectTime or alert.createTime)
+
+
+def isoSeconds(text):
+    """
+    An ISO 8601 time in seconds since the epoch (without a zone: UTC), as
+    L{eventTime} reads an alert's.
+
+    @raise ValueError: not ISO 8601 (C{TypeError}: not text).
+    """
     seconds = _times.get(text)
     if seconds is None:
         when = datetime.fromisoformat(text)
@@ -395,6 +404,10 @@ class Correlator:
         for index, rule in enumerate(rules.rules):
             for alertId in rule.alertIds:
                 self._byId.setdefault(alertId, []).append(index)
+        # Each rule's readers of its key's fields and of its distinct one.
+        self._readers = [(tuple(FIELDS[name] for name in rule.key),
+                          None if rule.distinct is None else FIELDS[rule.distinct])
+                         for rule in rules.rules]
         self._windows = [OrderedDict() for _ in rules.rules]
         self._pending = []        # heap of (t, analyzerId, messageId)
         self._held = {}           # (analyzerId, messageId) -> (arrival, [(rule, key, value)])
@@ -416,10 +429,21 @@ class Correlator:
             L{advance}; C{None} offline.
         @return: the correlated alerts (L{mice.alerts.Alert}) this made.
         """
-        indexes = self._byId.get(alert.alertId) if alert.alertId is not None else None
         try:
             t = eventTime(alert)
         except (TypeError, ValueError):
+            t = None
+        return self.feedAt(alert, t, now)
+
+    def feedAt(self, alert, t, now=None):
+        """
+        L{feed}, the alert's event time read already (C{mice analyze} reads
+        it once per log line): C{t}, L{eventTime}C{(alert)}, C{None} when
+        that raised.  C{alert} needs only what the rules read of it (its
+        C{alertId}, C{analyzerId}, C{messageId}, the nodes and the origin).
+        """
+        indexes = self._byId.get(alert.alertId) if alert.alertId is not None else None
+        if t is None:
             if indexes:
                 self.counts["bad time"] += 1
             return []
@@ -437,14 +461,15 @@ class Correlator:
                 self.counts["duplicate"] += 1
                 return []
             matches = []
+            readers = self._readers
             for index in indexes:
-                rule = self.rules.rules[index]
-                key = tuple(FIELDS[name](alert) for name in rule.key)
+                fields, distinct = readers[index]
+                key = tuple([field(alert) for field in fields])
                 if None in key:
                     continue
                 value = None
-                if rule.distinct is not None:
-                    value = FIELDS[rule.distinct](alert)
+                if distinct is not None:
+                    value = distinct(alert)
                     if value is None:
                         continue
                 matches.append((index, key, value))

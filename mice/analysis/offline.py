@@ -359,6 +359,7 @@ class OfflineAnalysis:
         self._batch = ()
         self._first = 1
         self._carried = None
+        self._eventTimes = {}
         #: The scan strategy: of the M-ICE rules, and of the LogIDS blocks
         #: (Hyperscan or not).
         self.strategy = strategy or defaultStrategy()
@@ -382,7 +383,6 @@ class OfflineAnalysis:
                                     else "MICE-LogIDS")
             self._logidsMessageId = logidsSettings.alertId if logidsSettings is not None else 1
             self._logidsRoutes = (logidsSettings is None or logidsSettings.sendTo in "MB")
-            self._makeLogIdsAlert = None
             if self.perf is not None:
                 self.perf.timeEngine(logids)
         self.correlator = None
@@ -493,9 +493,8 @@ class OfflineAnalysis:
                                       descriptions, self.now, self.tz)
                     self._messageId += 1
                     parts.append(toXml(alert).decode("utf-8") + "\n")
-                    if feed is not None and match in self._feeds(matches):
-                        feed.append((index, number, alert))
                 append((index, "".join(parts)))
+            # (IDMEF is for the M-ICE rules alone: nothing to correlate.)
             return
         wanted = self._feeds if feed is not None else None
         for index, matches in hits:
@@ -529,20 +528,47 @@ class OfflineAnalysis:
             else:
                 append((index, template.format(number, source or "-", target or "-", line)))
             if feeds:
-                record = self._record(line, number)
-                for match in feeds:
-                    feed.append((index, number, makeAlert(
-                        record, match, self._messageId, settings.analyzerId,
-                        descriptions, self.now, self.tz)))
-                    self._messageId += 1
+                self._miceAlerts(line, index, number, feeds, (sources, targets), feed)
 
-    def _record(self, line, number, host="", ip=""):
+    def _miceAlerts(self, line, index, number, matches, nodes, feed):
         """
-        The L{LogRecord} of a line, as the DataForwarder would ship it (for
-        the LogIDS rules' alerts, the reporting host's name and address).
+        Into C{feed}, C{(index, number, alert, t)} for the correlation stage
+        of each of C{matches} of a line: what it reads of the alert
+        L{makeAlert} makes (its nodes, C{nodes}, are L{nodesFor}'s), and its
+        event time C{t}.
         """
+        t = self._seconds(self._when(line, number))
+        origin = f"mice-analyze {self.stream} {number}"
+        sources, targets = nodes
+        analyzerId = self.settings.analyzerId
+        for match in matches:
+            feed.append((index, number, _FedAlert(str(self._messageId), analyzerId,
+                                                  match.alertId, sources, targets, origin), t))
+            self._messageId += 1
+
+    def _seconds(self, when):
+        """
+        The event time (L{mice.analysis.correlation.eventTime}) of the alerts
+        of a line whose date and time are C{when}: converted once per time.
+        """
+        seconds = self._eventTimes.get(when, _UNREAD)
+        if seconds is _UNREAD:
+            from mice.analysis.aaregex import isoTime, recordTime
+            from mice.analysis.correlation import isoSeconds
+
+            try:
+                seconds = isoSeconds(recordTime(when[0], when[1], self.tz) or isoTime(self.now))
+            except (TypeError, ValueError):
+                seconds = None
+            if len(self._eventTimes) >= 4096:
+                self._eventTimes.clear()
+            self._eventTimes[when] = seconds
+        return seconds
+
+    def _record(self, line, number):
+        """The L{LogRecord} of a line, as the DataForwarder would ship it."""
         when = self._when(line, number)
-        return _newTuple(LogRecord, ("mice-analyze", self.stream, number, host, "", ip, "",
+        return _newTuple(LogRecord, ("mice-analyze", self.stream, number, "", "", "", "",
                                      "", "", when[0], when[1], line, ""))
 
     def _when(self, line, number):
@@ -646,20 +672,27 @@ class OfflineAnalysis:
         counts.update(ones)
 
     def _logidsAlerts(self, line, index, number, actions, feed, application=None):
-        makeLogIdsAlert = self._makeLogIdsAlert
-        if makeLogIdsAlert is None:
-            # Once, not per alert, and only when an alert is made.
-            from mice.analysis.logidsalerts import makeLogIdsAlert
+        """
+        Into C{feed}, C{(index, number, alert, t)} for each of C{actions}
+        (C{alert}s and C{warning}s) of a line: what the correlation stage
+        reads of the alert L{mice.analysis.logidsalerts.makeLogIdsAlert}
+        makes (its nodes: the record's fields' and the line's), and its
+        event time C{t}.
+        """
+        from mice.analysis.extract import nodesFor
+        from mice.analysis.logidsalerts import fieldNodes
 
-            self._makeLogIdsAlert = makeLogIdsAlert
         host = syslogHost(line) or ""
         ip = self.ip if self.ip is not None else (host if isAddress(host) else "")
-        logids = self.engine.recordFor(line, ip, self.stream, host, application)
-        record = self._record(line, number, host, ip)
+        fields = self.engine.recordFor(line, ip, self.stream, host, application).fields
+        sources, targets = fieldNodes(fields, *nodesFor(line, host or None, ip or None))
+        t = self._seconds(self._when(line, number))
+        origin = f"mice-analyze {self.stream} {number}"
+        analyzerId = self._logidsAnalyzer
         for action in actions:
-            feed.append((index, number, makeLogIdsAlert(
-                record, logids, action, self._logidsMessageId, self._logidsAnalyzer,
-                self.now, self.tz)))
+            feed.append((index, number, _FedAlert(
+                str(self._logidsMessageId), analyzerId, action.rule.action.alertId,
+                sources, targets, origin), t))
             self._logidsMessageId += 1
 
     # -- correlation -------------------------------------------------------------
@@ -668,9 +701,9 @@ class OfflineAnalysis:
         out = []
         evidence = self._evidence
         correlator = self.correlator
-        for index, number, alert in feed:
+        for index, number, alert, t in feed:
             evidence.add(alert, number)
-            made = self._timed("correlation", correlator.feed, alert)
+            made = self._timed("correlation", correlator.feedAt, alert, t)
             for new in made:
                 out.append((index, self._correlatedText(new)))
         return out
@@ -748,6 +781,32 @@ class OfflineAnalysis:
 
 
 _MANAGEMENT = frozenset("MB")
+_UNREAD = object()
+
+
+class _FedAlert:
+    """
+    What the correlation stage reads of an alert (L{Correlator.feedAt}),
+    under the names of L{mice.alerts.Alert}'s: C{mice analyze} makes this
+    much of the alerts it feeds it, not their classification, text and
+    additional data, which only the alerts it makes are printed with.
+    """
+
+    __slots__ = ("messageId", "analyzerId", "alertId", "sources", "targets", "origin")
+    analyzerHost = None
+    correlation = None
+
+    def __init__(self, messageId, analyzerId, alertId, sources, targets, origin):
+        self.messageId = messageId
+        self.analyzerId = analyzerId
+        self.alertId = alertId
+        self.sources = sources
+        self.targets = targets
+        self.origin = origin
+
+    def data(self, meaning):
+        """As L{mice.alerts.Alert.data}: the origin (C{source stream seq}) alone."""
+        return self.origin if meaning == "origin" else None
 #: How many lines before one without a time L{OfflineAnalysis._when} reads.
 _LOOK_BACK = 64
 #: C{LogRecord}s made without the named tuple's C{__new__} in Python (the

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from mice.analysis.aaregex import STRATEGIES, descriptionsFrom, makeAlert
-from mice.analysis.correlation import DEFAULT_RULES, Correlator, loadCorrelation
+from mice.analysis.correlation import DEFAULT_RULES, Correlator, eventTime, loadCorrelation
 from mice.analysis.logids import LogIdsEngine, loadFiles, parseFilters, parseRules
 from mice.analysis.offline import (
     OfflineAnalysis,
@@ -224,10 +224,80 @@ class CorrelationTests(SynchronousTestCase):
         out = objects(run.batch(lines[2:3]) + run.finish())
         self.assertEqual(run._stamps, {1: ("", "")})
 
+    def test_agentsAlerts(self):
+        """
+        What C{mice analyze} feeds the correlation stage (a few fields of
+        each alert, its event time read once per line) makes what the
+        alerts the agents make (L{makeAlert}, C{makeLogIdsAlert}) make of
+        it, on the detection corpus with the default content: the same
+        correlated alerts, from the same lines, and the same counts.
+        """
+        import sys
+
+        from tests import ROOT
+
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        try:
+            from gendetection import generate
+        finally:
+            sys.path.pop(0)
+        lines = [line for line, _ in generate(6000, 11)]
+        # Brute force from one source, lines without a time among them.
+        lines[100:100] = [failed(second) for second in range(0, 10, 2)]
+        lines[3000:3000] = ["gate sshd[1]: Failed password for root from 192.0.2.9 port 1 ssh2"]
+        content = defaultContent()
+        logids = loadAaRules(content.aarules)
+        files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
+
+        def run(kind):
+            analysis = kind(loadAaRegex(content.aaregex), LogIdsEngine(*files[:3]),
+                            loadCorrelation(content.correlation), output="json", now=NOW,
+                            tz=UTC, logidsSettings=logids,
+                            descriptions=descriptionsFrom(loadMatchFile(content.matchFile)))
+            text = "".join(analysis.batch(lines[i:i + 997]) for i in range(0, len(lines), 997))
+            return text + analysis.finish(), analysis.correlator.counts
+
+        text, counts = run(OfflineAnalysis)
+        self.assertEqual(run(_AgentsAlerts), (text, counts))
+        self.assertGreater(counts["correlated"], 3)
+        self.assertIn('"alertid": "0x9010"', text)
+
     def test_correlationAlone(self):
         """Correlation rules alone: nothing from one line to correlate, no output."""
         run = OfflineAnalysis(None, None, loadCorrelation(DEFAULT_RULES), output="json")
         self.assertEqual(run.batch([failed(1)]) + run.finish(), "")
+
+
+class _AgentsAlerts(OfflineAnalysis):
+    """
+    L{OfflineAnalysis} feeding the correlation stage the alerts the agents
+    make (L{makeAlert}, C{makeLogIdsAlert}), their event time read from
+    them (L{eventTime}): the stage's input as the ManagementHost has it.
+    """
+
+    def _miceAlerts(self, line, index, number, matches, nodes, feed):
+        record = self._record(line, number)
+        for match in matches:
+            alert = makeAlert(record, match, self._messageId, self.settings.analyzerId,
+                              self.descriptions, self.now, self.tz)
+            feed.append((index, number, alert, eventTime(alert)))
+            self._messageId += 1
+
+    def _logidsAlerts(self, line, index, number, actions, feed, application=None):
+        from mice.analysis.logids import isAddress, syslogHost
+        from mice.analysis.logidsalerts import makeLogIdsAlert
+
+        host = syslogHost(line) or ""
+        ip = self.ip if self.ip is not None else (host if isAddress(host) else "")
+        when = self._when(line, number)
+        record = LogRecord("mice-analyze", self.stream, number, host, "", ip, "", "", "",
+                           when[0], when[1], line, "")
+        logids = self.engine.recordFor(line, ip, self.stream, host, application)
+        for action in actions:
+            alert = makeLogIdsAlert(record, logids, action, self._logidsMessageId,
+                                    self._logidsAnalyzer, self.now, self.tz)
+            feed.append((index, number, alert, eventTime(alert)))
+            self._logidsMessageId += 1
 
 
 class RulePerfTests(SynchronousTestCase):
