@@ -437,11 +437,15 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 head("postfix/smtpd"), pick(("unknown", "host-%d.example.net" % rnd.randrange(99))),
                 src(), pick(("LOGIN", "PLAIN")), pick(("UGFzc3dvcmQ6", "authentication failure")))
         if form < 0.8:
-            return "%s%s: %s (auth failed, %d attempts in %d secs): user=<%s>, method=PLAIN," \
+            what, reason = pick((("Disconnected", ""), ("Aborted login", ""),
+                                 ("Info: Disconnected", ""),
+                                 # Dovecot 2.3.14 and later.
+                                 ("Login aborted: Connection closed", " (auth_failed)")))
+            return "%s%s: %s (auth failed, %d attempts in %d secs)%s: user=<%s>, method=PLAIN," \
                    " rip=%s, lip=10.0.0.25, session=<Xa3b>" % (
-                       head("dovecot", r() < 0.5), pick(("imap-login", "pop3-login")),
-                       pick(("Disconnected", "Aborted login", "Info: Disconnected")),
-                       rnd.randrange(1, 4), rnd.randrange(1, 30), pick(_USERS), mapped(src()))
+                       head("dovecot", r() < 0.5), pick(("imap-login", "pop3-login")), what,
+                       rnd.randrange(1, 4), rnd.randrange(1, 30), reason, pick(_USERS),
+                       mapped(src()))
         return "%s%s: AUTH failure (LOGIN): authentication failure (-13) SASL(-13):" \
                " authentication failure: checkpass failed, user=%s, relay=[%s]" % (
                    head("sendmail"), "wB%dx" % rnd.randrange(99999), pick(_USERS), src())

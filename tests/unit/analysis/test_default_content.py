@@ -38,6 +38,8 @@ FAMILIES = {
     "ssh failed password": ((0x1020,), [
         _H + "sshd[4711]: Failed password for root from 61.2.3.4 port 4242 ssh2",
         _H + "sshd[4711]: Failed password for invalid user admin from 2001:db8::7 port 4242 ssh2",
+        # An empty user name, as OpenSSH logs it.
+        _H + "sshd[4711]: Failed password for invalid user  from 61.2.3.4 port 4242 ssh2",
         "2024-03-01T10:00:01.123456+01:00 gate sshd-session[4711]: Failed publickey for"
         " john.doe from 61.2.3.4 port 4242 ssh2: RSA SHA256:abc",
     ], [
@@ -235,11 +237,17 @@ FAMILIES = {
         " secs): user=<bob>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1, session=<x>",
         "Nov 22 10:00:01 mail dovecot: auth-worker(1234): pam(bob,61.2.3.4,<x>):"
         " pam_authenticate() failed: Authentication failure (password mismatch?)",
+        # Dovecot 2.3.14 and later.
+        "Nov 22 10:00:01 mail dovecot: imap-login: Login aborted: Connection closed (auth"
+        " failed, 3 attempts in 15 secs) (auth_failed): user=<bob>, method=PLAIN, rip=61.2.3.4,"
+        " lip=10.0.0.1, TLS, session=<x>",
         "2024-12-01 00:00:01 login authenticator failed for (User) [61.2.3.4]: 535 Incorrect"
         " authentication data (set_id=bob)",
     ], [
         "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
         " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
+        "Nov 22 10:00:01 mail dovecot: imap-login: Login aborted: Connection closed (no auth"
+        " attempts in 0 secs) (no_auth_attempts): user=<>, rip=61.2.3.4, lip=10.0.0.1, TLS",
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
