@@ -17,11 +17,12 @@
  *   hs_compile_multi takes them).  ValueError names the expression
  *   Hyperscan refuses, with its message.
  *
- * Database.lines(data, ends) -> {line: frozenset(ids)}
+ * Database.lines(data, ends=None) -> {line: frozenset(ids)}
  *   data: the batch's bytes (lines joined by newlines); ends: the offset
  *   just past each line's newline (the last line's as if it had one), so
- *   the line of a report ending at offset "to" is bisect_right(ends, to).
- *   Each line some pattern was reported in, with the ids reported there.
+ *   the line of a report ending at offset "to" is bisect_right(ends, to);
+ *   None (the default): those of data's newlines, found here.  Each line
+ *   some pattern was reported in, with the ids reported there.
  *
  * Database.serialize() -> bytes, deserialize(bytes) -> Database: for the
  * cache on disk (mice.analysis.hyperscancache); version() -> hs_version().
@@ -356,22 +357,32 @@ static PyObject *
 Database_lines(Database *self, PyObject *args)
 {
     Py_buffer data;
-    PyObject *endsGiven;
-    if (!PyArg_ParseTuple(args, "y*O:lines", &data, &endsGiven))
+    PyObject *endsGiven = Py_None;
+    if (!PyArg_ParseTuple(args, "y*|O:lines", &data, &endsGiven))
         return NULL;
     PyObject *result = NULL;
     Scan scan = {0};
     Py_ssize_t *ends = NULL;
     hs_scratch_t *scratch = NULL;
     int ownScratch = 0;
-    PyObject *endsList = PySequence_Fast(endsGiven, "ends must be a sequence of ints");
-    if (endsList == NULL)
-        goto done;
+    PyObject *endsList = NULL;
     if ((size_t)data.len > UINT_MAX) {
         PyErr_SetString(PyExc_ValueError, "data of 4 GiB or more");
         goto done;
     }
-    Py_ssize_t lineCount = PySequence_Fast_GET_SIZE(endsList);
+    Py_ssize_t lineCount;
+    if (endsGiven == Py_None) {
+        /* The lines are data's, cut at its newlines: one more than those. */
+        const char *bytes = data.buf, *end = bytes + data.len;
+        lineCount = 1;
+        for (const char *at = bytes; (at = memchr(at, '\n', end - at)) != NULL; at++)
+            lineCount++;
+    } else {
+        endsList = PySequence_Fast(endsGiven, "ends must be a sequence of ints");
+        if (endsList == NULL)
+            goto done;
+        lineCount = PySequence_Fast_GET_SIZE(endsList);
+    }
     ends = PyMem_Malloc(sizeof(Py_ssize_t) * (lineCount ? lineCount : 1));
     scan.lastLine = PyMem_Malloc(sizeof(Py_ssize_t) * self->count);
     scan.allocated = 1024;
@@ -380,8 +391,16 @@ Database_lines(Database *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    PyObject **items = PySequence_Fast_ITEMS(endsList);
-    for (Py_ssize_t i = 0; i < lineCount; i++) {
+    if (endsList == NULL) {
+        /* Just past each newline, and past the end for the last line. */
+        const char *bytes = data.buf, *end = bytes + data.len, *at = bytes;
+        Py_ssize_t i = 0;
+        for (; (at = memchr(at, '\n', end - at)) != NULL; at++)
+            ends[i++] = at - bytes + 1;
+        ends[i] = data.len + 1;
+    }
+    PyObject **items = endsList ? PySequence_Fast_ITEMS(endsList) : NULL;
+    for (Py_ssize_t i = 0; endsList != NULL && i < lineCount; i++) {
         if (!PyLong_Check(items[i])) {
             PyErr_Format(PyExc_TypeError, "ends[%zd] must be an int, not %s", i,
                          Py_TYPE(items[i])->tp_name);
@@ -574,7 +593,7 @@ Database_getCount(Database *self, void *closure)
 
 static PyMethodDef DatabaseMethods[] = {
     {"lines", (PyCFunction)Database_lines, METH_VARARGS,
-     "lines(data, ends) -> {line: frozenset(ids)}: the lines each pattern was reported in."},
+     "lines(data, ends=None) -> {line: frozenset(ids)}: the lines each pattern was reported in."},
     {"serialize", (PyCFunction)Database_serialize, METH_NOARGS,
      "serialize() -> bytes: the database, for deserialize()."},
     {NULL, NULL, 0, NULL},

@@ -987,23 +987,31 @@ def _hasSeparator(data):
 _plusOne = (1).__add__
 
 
-#: The batch L{_encodedLines} last did: C{[text, data, ends]} (the M-ICE
-#: rules and the LogIDS blocks scan the same batch one after the other).
-_lastBatch = [None, b"", []]
+#: The batch L{_encoded} and L{_lineEnds} last did: C{[text, data, ends]}
+#: (the M-ICE rules and the LogIDS blocks scan the same batch one after
+#: the other; C{ends} C{None} until asked for).
+_lastBatch = [None, b"", None]
 
 
-def _encodedLines(text):
-    """
-    C{(data, ends)} of a batch: its UTF-8 bytes, and the offset just past
-    each line's newline (C{ends[i]}, for line C{i}).
-    """
+def _encoded(text):
+    """A batch's UTF-8 bytes."""
     last = _lastBatch
-    if last[0] is text:
-        return last[1], last[2]
-    data = text.encode("utf-8", "surrogatepass")
-    ends = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
-    last[:] = [text, data, ends]
-    return data, ends
+    if last[0] is not text:
+        last[:] = [text, text.encode("utf-8", "surrogatepass"), None]
+    return last[1]
+
+
+def _lineEnds(text):
+    """
+    The offset just past each line's newline in a batch's UTF-8 bytes
+    (C{ends[i]}, for line C{i}; the last as if it had one).
+    """
+    data = _encoded(text)
+    last = _lastBatch
+    if last[2] is None:
+        last[2] = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
+    return last[2]
+
 
 
 def _firstItem(item):
@@ -1162,13 +1170,15 @@ class HyperscanPatterns:
         Hyperscan does not, or an empty last line): they are not in
         C{found}, and the caller tries them another way.
         """
-        data, ends = _encodedLines(text)
+        data = _encoded(text)
         found = {}
         locate = bisect.bisect_right
         if self._scanner is not None:
-            # The same, with frozensets, the reports gathered in C.
-            found = self._scanner.lines(data, ends)
+            # The same, with frozensets, the reports gathered in C (and the
+            # lines' ends found there).
+            found = self._scanner.lines(data)
         elif self._db is not None:
+            ends = _lineEnds(text)
             start = end = -1
             known = None
 
@@ -1189,6 +1199,7 @@ class HyperscanPatterns:
             self._db.scan(data, match_event_handler=onMatch)
         unsure = ()
         if not data.isascii() or _hasSeparator(data):
+            ends = _lineEnds(text)
             unsure = {locate(ends, unusual.start()) for unusual in _HS_UNSURE.finditer(data)}
         if not lines[-1]:
             # An empty last line is the end of the buffer after a newline,

@@ -125,7 +125,10 @@ class LinesTests(SynchronousTestCase):
     def test_sameAsCallback(self, lines, which):
         python, scanner = self.databases[which]
         data, ends = encoded(lines)
-        self.assertEqual(scanner.lines(data, ends), callbackLines(python, data, ends))
+        expected = callbackLines(python, data, ends)
+        self.assertEqual(scanner.lines(data, ends), expected)
+        # The lines' ends found in C, from the newlines.
+        self.assertEqual(scanner.lines(data), expected)
 
     @given(LINES, st.integers(0, len(PATTERN_SETS) - 1))
     def test_linesOf(self, lines, which):
@@ -216,11 +219,14 @@ class BadInputTests(SynchronousTestCase):
                 ((data, []), ValueError),
                 ((data, [5, 2, 100]), ValueError),
                 ((data, [4, "8"]), TypeError),
-                ((data, None), TypeError),
+                ((data, 5), TypeError),
                 (("foo\nbar", ends), TypeError),
-                ((data,), TypeError)):
+                ((), TypeError)):
             self.assertRaises(exception, self.scanner.lines, *args)
         self.assertEqual(self.scanner.lines(data, ends), {0: {0}, 1: {1}})
+        self.assertEqual(self.scanner.lines(data), {0: {0}, 1: {1}})
+        self.assertEqual(self.scanner.lines(data, None), {0: {0}, 1: {1}})
+        self.assertEqual(self.scanner.lines(b""), {})
 
     def test_badSerialized(self):
         good = self.scanner.serialize()
