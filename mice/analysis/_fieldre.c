@@ -180,6 +180,11 @@ Regex_groups(Regex *self, PyObject *line)
         PyErr_Format(PyExc_TypeError, "line must be a str, not %s", Py_TYPE(line)->tp_name);
         return NULL;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    /* (A string of the deprecated Py_UNICODE API may not be ready.) */
+    if (PyUnicode_READY(line) < 0)
+        return NULL;
+#endif
     /* PCRE2 reads the pattern as re does on ASCII text only. */
     if (!PyUnicode_IS_ASCII(line))
         return fallback(self, line);

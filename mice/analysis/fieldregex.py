@@ -28,6 +28,11 @@ try:  # re's parser and compiler: the rewrite reads the parse.
 except ImportError:  # pragma: no cover (moved in a later Python: re runs them all)
     _sre_compile = _sre_parse = C = None
 
+try:  # Built where pcre2.h is (setup.py).
+    from mice.analysis import _fieldre
+except ImportError:
+    _fieldre = None
+
 #: PCRE2 refuses a repeat count above this (C{re} allows more).
 _MAX_COUNT = 65535
 
@@ -96,6 +101,8 @@ class _Writer:
     def item(self, op, av, flags, repeated, negative):
         out = self.out
         if op in _ONE_CHARACTER:
+            if op is C.CATEGORY:  # (re's parser puts it in an IN; its compiler wants it so)
+                op, av = C.IN, [(op, av)]
             out.append(_setText(_matched(op, _key(av), flags & _SET_FLAGS)))
         elif op is C.SUBPATTERN:
             group, add, remove, items = av
@@ -121,6 +128,9 @@ class _Writer:
             out.append(")")
         elif op in _REPEATS:
             low, high, items = av
+            if op is C.POSSESSIVE_REPEAT and not _oneCharacter(items):
+                # re 3.11's gives up too soon: (?:\S+){2}+ is not found in "00".
+                raise ValueError("it has a possessive repeat of more than one character")
             if low > _MAX_COUNT or (high > _MAX_COUNT and high != C.MAXREPEAT):
                 raise ValueError(f"it repeats more than {_MAX_COUNT} times")
             if high > 1 and items.getwidth()[0] == 0:
@@ -158,6 +168,11 @@ class _Writer:
             out.append(_at(av, flags))
         else:
             raise ValueError(f"it has {op}, which is not rewritten")
+
+
+def _oneCharacter(items):
+    """Whether C{items} is one node matching one character."""
+    return len(items) == 1 and items[0][0] in _ONE_CHARACTER
 
 
 def _count(low, high):
@@ -218,7 +233,10 @@ def _matched(op, key, flags):
     """
     state = _sre_parse.State()
     state.flags = flags
-    regex = _sre_compile.compile(_sre_parse.SubPattern(state, [(op, key.av)]), flags)
+    try:
+        regex = _sre_compile.compile(_sre_parse.SubPattern(state, [(op, key.av)]), flags)
+    except (re.error, RuntimeError, TypeError) as e:  # pragma: no cover - what re parsed
+        raise ValueError(f"re cannot compile its node {op} alone ({e})") from None
     return frozenset(c for c in _ASCII if regex.fullmatch(chr(c)) is not None)
 
 
@@ -279,9 +297,7 @@ def pcre2Regex(regex, search=None):
     """
     if not isinstance(regex, re.Pattern) or not isinstance(regex.pattern, str):
         return None  # (bytes, or something with a search of its own)
-    try:
-        from mice.analysis import _fieldre
-    except ImportError:
+    if _fieldre is None:
         return None
     try:
         return _fieldre.Regex(pcre2Pattern(regex.pattern, regex.flags), regex.groups,

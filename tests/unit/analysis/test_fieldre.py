@@ -16,6 +16,7 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from mice.analysis import fieldregex
 from mice.analysis.fieldregex import groupsFunction, pcre2Pattern, pcre2Regex
 from mice.analysis.logids import _fieldsParser, fieldGroups, parseFilters, quickerRegex
 from tests import ROOT
@@ -228,6 +229,7 @@ class GeneratedPatternTests(SynchronousTestCase):
     @example(r"(?i)(a)\1", ["aA"])
     @example(r"a{,2}", ["{,2}", "aa"])
     @example(r"x\Z", ["x\n", "x"])
+    @example(r"(?:\S+){2}+", ["00"])
     def test_sameAsRe(self, pattern, lines):
         try:
             regex = re.compile(pattern)
@@ -254,6 +256,7 @@ class RefusedTests(SynchronousTestCase):
                 (r"(?:a|)*", "what can match the empty string"),
                 (r"a{70000}", "more than 65535"),
                 (r"(?!(a))", "a group inside a negative assertion"),
+                (r"(?:\S+){2}+", "a possessive repeat of more than one character"),
                 (r"(", "re refuses it")]:
             with self.assertRaises(ValueError) as caught:
                 pcre2Pattern(pattern)
@@ -369,6 +372,11 @@ class FieldsParserTests(SynchronousTestCase):
         """Without the module (or a str pattern), re gives the groups."""
         groups = groupsFunction(re.compile(rb"(a)"))
         self.assertEqual(groups(b"xa"), (b"a",))
+        self.patch(fieldregex, "_fieldre", None)
+        regex = re.compile(r"(a)|(b)")
+        self.assertIsNone(pcre2Regex(regex))
+        groups = groupsFunction(regex)
+        self.assertEqual((groups("b"), groups("x")), (("", "b"), None))
 
 
 class BuiltTests(SynchronousTestCase):
