@@ -172,6 +172,9 @@ def generate(n, seed=1, start=START, attackShare=0.1):
     def head(program, pid=True):
         s = stamp()
         when = s["iso"] if r() < 0.3 else s["syslog"]
+        if when[4] == " " and r() < 0.05:
+            # A day of one digit not padded, as some senders write it.
+            when = when[:4] + when[5:]
         if pid:
             return "%s %s %s[%d]: " % (when, pick(_HOSTS), program, rnd.randrange(300, 65000))
         return "%s %s %s: " % (when, pick(_HOSTS), program)

@@ -39,7 +39,7 @@ import re
 from mice.alerts import Node
 
 _HEADER = re.compile(
-    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ "
+    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ "
     r"([^\s\[\]:]+)(?:\[(\d+)\])?: ")
 # Each starts with a literal, which re finds with a fast substring search;
 # a leading \\b or look-behind would make it try every position instead.

@@ -136,7 +136,7 @@ def isAddress(text):
     return _address(text) is not None
 
 
-_SYSLOG_HOST = re.compile(r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+)"
+_SYSLOG_HOST = re.compile(r"(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+)"
                           r" (\S+) ").match
 
 

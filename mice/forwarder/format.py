@@ -87,7 +87,8 @@ class Timestamper:
     """
     Finds the time a log line was written.
 
-    Understands RFC 3164 syslog (C{Nov 22 10:00:01}, the year taken from
+    Understands RFC 3164 syslog (C{Nov 22 10:00:01}, C{Nov  2 10:00:01} and
+    the unpadded C{Nov 2 10:00:01} some senders write, the year taken from
     C{now}, or the year before when that would be in the future), ISO 8601 and
     RFC 5424 (C{2004-02-01T15:44:12}, LAuS and rsyslog's high-precision
     format), Linux audit records (C{msg=audit(1364481363.243:24287)}),
@@ -136,6 +137,12 @@ class Timestamper:
                     self._syslog.clear()
                 stamp = self._syslog[line[:16]] = day, clock
                 return stamp
+        elif day is not None and line[5:6] == " " and line[4:5].isdigit():
+            # A day of one digit not padded (Jun 7 01:10:56), as some
+            # senders write it against RFC 3164.
+            clock = line[6:14]
+            if line[14:15] == " " and _TIME.match(clock):
+                return day, clock
         return self._other(line)
 
     def stamps(self, lines):

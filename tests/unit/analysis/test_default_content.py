@@ -42,6 +42,13 @@ FAMILIES = {
         _H + "sshd[4711]: Failed password for invalid user  from 61.2.3.4 port 4242 ssh2",
         "2024-03-01T10:00:01.123456+01:00 gate sshd-session[4711]: Failed publickey for"
         " john.doe from 61.2.3.4 port 4242 ssh2: RSA SHA256:abc",
+        # A day not padded; Solaris' message tag; macOS' PAM; dropbear's lower case.
+        "Jun 7 01:10:56 gate sshd[4711]: Failed password for root from 61.2.3.4 port 4242 ssh2",
+        _H + "sshd[4711]: [ID 800047 auth.info] Failed keyboard-interactive for <invalid"
+        " username> from 61.2.3.4 port 42742 ssh2",
+        _H + "sshd[4711]: error: PAM: authentication error for james from 61.2.3.4 via"
+        " 192.168.1.201",
+        _H + "dropbear[4092]: bad password attempt for 'root' from 61.2.3.4:5543",
     ], [
         _H + "sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
         " sshd[1]: Failed password for /var/log/auth.log",
@@ -51,6 +58,7 @@ FAMILIES = {
         _H + "sshd[4711]: Invalid user oracle from 61.2.3.4 port 4242",
         _H + "sshd[4711]: Illegal user test from 61.2.3.4",
         _H + "sshd[4711]: input_userauth_request: invalid user oracle [preauth]",
+        _H + "dropbear[1252]: login attempt for nonexistent user from ::ffff:61.2.3.4:60495",
         _H + "sshd[4711]: error: PAM: User not known to the underlying authentication module for"
         " illegal user admin from 61.2.3.4",
     ], [
@@ -71,6 +79,8 @@ FAMILIES = {
         " authentication failures [preauth]",
         _H + "sshd[4711]: PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh"
         " ruser= rhost=61.2.3.4  user=root",
+        _H + "dropbear[1335]: Exit before auth (user 'root', 10 fails): Max auth tries reached"
+        " - user 'root' from 61.2.3.4:60588",
     ], [
         _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
     ]),
@@ -86,6 +96,10 @@ FAMILIES = {
         " port 4242",
         # OpenSSH 8.2 and later.
         _H + "sshd[4711]: banner exchange: Connection from 61.2.3.4 port 4242: invalid format",
+        _H + "sshd[4711]: error: kex_exchange_identification: client sent invalid protocol"
+        " identifier \"GET / HTTP/1.1\"",
+        _H + "sshd[4711]: error: kex_exchange_identification: Connection closed by remote host",
+        _H + "sshd[4711]: error: kex_exchange_identification: read: Connection reset by peer",
     ], [
         _H + "sshd[4711]: Server listening on :: port 22.",
         _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
@@ -100,9 +114,17 @@ FAMILIES = {
         _H + "sudo: pam_unix(sudo:auth): authentication failure; logname=a.b uid=1000 euid=0"
         " tty=/dev/pts/0 ruser=a.b rhost=  user=a.b",
         _H + "login[811]: FAILED LOGIN 1 FROM tty1 FOR root, Authentication failure",
+        # Older and other PAM spellings.
+        _H + "pure-ftpd: (pam_unix) authentication failure; logname= uid=0 euid=0 tty=pure-ftpd"
+        " ruser=sample-user rhost=61.2.3.4",
+        _H + "vsftpd: pam_unix: authentication failure; logname= uid=0 euid=0 tty=ftp"
+        " ruser=an8767 rhost=www.example.com",
+        _H + "daemon: pam_unix(auth): authentication failure; logname= uid=0 euid=0 tty=xxx"
+        " ruser= rhost=61.2.3.4 user=test",
     ], [
         _H + "CRON[4711]: pam_unix(cron:session): session closed for user root",
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user john.doe by (uid=0)",
+        _H + "vsftpd: pam_unix: session opened for user anon",
     ]),
     "su/sudo failure": ((0x1029,), [
         _H + "su: FAILED SU (to root) alice on /dev/pts/0",
@@ -243,11 +265,31 @@ FAMILIES = {
         " lip=10.0.0.1, TLS, session=<x>",
         "2024-12-01 00:00:01 login authenticator failed for (User) [61.2.3.4]: 535 Incorrect"
         " authentication data (set_id=bob)",
+        # Other processes, other dovecot messages, Debian's sendmail (sm-mta), Courier.
+        "Jan 29 08:11:45 mail postfix-incoming/smtpd[10752]: warning: unknown[61.2.3.4]: SASL"
+        " LOGIN authentication failed: Password:",
+        "Jun 23 00:52:43 mail dovecot: pop3-login: Disconnected: Inactivity (auth failed, 1"
+        " attempts): user=<info>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1",
+        "Aug 29 03:17:18 mail dovecot: submission-login: Client has quit the connection (auth"
+        " failed, 1 attempts in 2 secs): user=<user1>, method=LOGIN, rip=61.2.3.4, lip=0.0.0.0",
+        "Jan 29 09:33:58 pop3-login: Info: Aborted login (auth failed, 1 attempts in 2 secs):"
+        " user=<grace>, method=PLAIN, rip=61.2.3.4",
+        "Jul 02 13:49:32 mail dovecot[442]: dovecot: auth(default): pam(bob,61.2.3.4):"
+        " pam_authenticate() failed: User not known to the underlying authentication module",
+        "May 24 01:58:40 mail sm-mta[65696]: 14NNwaRl065696: AUTH failure (DIGEST-MD5): user not"
+        " found (-20) SASL(-13): user not found: unable to canonify user",
+        "Apr 17 19:17:11 mail courierpop3login: LOGIN FAILED, user=bob@example.org,"
+        " ip=[::ffff:61.2.3.4]",
     ], [
         "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
         " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
         "Nov 22 10:00:01 mail dovecot: imap-login: Login aborted: Connection closed (no auth"
         " attempts in 0 secs) (no_auth_attempts): user=<>, rip=61.2.3.4, lip=10.0.0.1, TLS",
+        # The server's fault, not the client's (as fail2ban reads it).
+        "Feb  3 08:29:28 mail postfix/smtpd[21022]: warning: unknown[61.2.3.4]: SASL LOGIN"
+        " authentication failed: Connection lost to authentication server",
+        "Aug 31 16:21:53 mail dovecot: imap-login: Disconnected (no auth attempts in 4 secs):"
+        " user=<>, rip=61.2.3.4, lip=10.0.0.1, TLS",
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
@@ -255,6 +297,9 @@ FAMILIES = {
         " from=<spam@example.de> to=<deploy@example.org> proto=ESMTP helo=<mx3.example.de>",
         "Nov 22 00:00:00 mail sendmail[123]: iAM9x1: [61.2.3.4]: possible SMTP attack:"
         " command=AUTH, count=3",
+        "Feb 24 13:00:17 mail sm-acceptingconnections[1499]: s1OHxxSn001499:"
+        " 192.241.70.95.dsl.example.net [61.2.3.4] (may be forged): possible SMTP attack:"
+        " command=AUTH, count=6",
         "Nov 22 00:00:00 mail postfix/smtpd[1]: warning: non-SMTP command from unknown[61.2.3.4]:"
         " GET / HTTP/1.1",
     ], [

@@ -24,6 +24,9 @@ class TimestampTests(SynchronousTestCase):
         self.assertEqual(parseTimestamp("Nov 22 10:00:01 host sshd[1]: x", NOW),
                          ("2026-11-22", "10:00:01"))
         self.assertEqual(parseTimestamp("Feb  3 07:08:09 host x", NOW), ("2026-02-03", "07:08:09"))
+        # A day not padded, as some senders write it.
+        self.assertEqual(parseTimestamp("Feb 3 07:08:09 host x", NOW), ("2026-02-03", "07:08:09"))
+        self.assertIsNone(parseTimestamp("Feb 3 7:08:09 host x", NOW))
 
     def test_rfc3164FromLastYear(self):
         """
