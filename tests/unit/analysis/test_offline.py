@@ -263,6 +263,25 @@ class CorrelationTests(SynchronousTestCase):
         self.assertIn('"alertid": "0x9010"', text)
         self.assertRegex(text, '"alertid": "0x90[23]0"')
 
+    @given(st.datetimes(min_value=datetime(1971, 1, 2), max_value=datetime(2100, 12, 30)),
+           st.sampled_from([None, UTC, "Europe/Berlin", "America/New_York", "+05:30"]))
+    def test_eventTimeOfAStamp(self, when, zone):
+        """
+        The event time of a line's date and time is the instant of the ISO
+        time an agent's alert carries (L{eventTime} of L{makeAlert}'s), in
+        any zone, across daylight saving changes.
+        """
+        from mice.analysis.aaregex import isoTime, recordTime
+        from mice.analysis.correlation import isoSeconds
+        from mice.analysis.offline import zoneNamed
+
+        tz = zoneNamed(zone) if isinstance(zone, str) else zone
+        stamp = (when.date().isoformat(), when.strftime("%H:%M:%S"))
+        run = analysis(correlation=True, tz=tz)
+        self.assertEqual(run._seconds(stamp), isoSeconds(recordTime(*stamp, tz)))
+        # A date and time that is none: the time of the run, as before.
+        self.assertEqual(run._seconds(("2024-02-30", "10:00:00")), isoSeconds(isoTime(NOW)))
+
     def test_correlationAlone(self):
         """Correlation rules alone: nothing from one line to correlate, no output."""
         run = OfflineAnalysis(None, None, loadCorrelation(DEFAULT_RULES), output="json")
