@@ -49,6 +49,11 @@ FAMILIES = {
         _H + "sshd[4711]: error: PAM: authentication error for james from 61.2.3.4 via"
         " 192.168.1.201",
         _H + "dropbear[4092]: bad password attempt for 'root' from 61.2.3.4:5543",
+        # The client gave up: no method left, or a library's "Auth fail".
+        _H + "sshd[4711]: error: Received disconnect from 61.2.3.4 port 1684:14: No supported"
+        " authentication methods available [preauth]",
+        _H + "sshd[4711]: Received disconnect from 61.2.3.4: 3: com.jcraft.jsch.JSchException:"
+        " Auth fail",
     ], [
         _H + "sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
         " sshd[1]: Failed password for /var/log/auth.log",
@@ -59,6 +64,9 @@ FAMILIES = {
         _H + "sshd[4711]: Illegal user test from 61.2.3.4",
         _H + "sshd[4711]: input_userauth_request: invalid user oracle [preauth]",
         _H + "dropbear[1252]: login attempt for nonexistent user from ::ffff:61.2.3.4:60495",
+        _H + "sshd[4711]: Disconnecting invalid user admin 61.2.3.4 port 44004: Change of"
+        " username or service not allowed: (admin,ssh-connection) -> (user,ssh-connection)"
+        " [preauth]",
         _H + "sshd[4711]: error: PAM: User not known to the underlying authentication module for"
         " illegal user admin from 61.2.3.4",
     ], [
