@@ -787,6 +787,8 @@ class OfflineAnalysis:
 
 _MANAGEMENT = frozenset("MB")
 _UNREAD = object()
+#: How many lines before one without a time L{OfflineAnalysis._when} reads.
+_LOOK_BACK = 64
 
 
 class _FedAlert:
@@ -812,8 +814,8 @@ class _FedAlert:
     def data(self, meaning):
         """As L{mice.alerts.Alert.data}: the origin (C{source stream seq}) alone."""
         return self.origin if meaning == "origin" else None
-#: How many lines before one without a time L{OfflineAnalysis._when} reads.
-_LOOK_BACK = 64
+
+
 #: C{LogRecord}s made without the named tuple's C{__new__} in Python (the
 #: same object, in a third of the time).
 _newTuple = tuple.__new__

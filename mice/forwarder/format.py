@@ -236,26 +236,27 @@ def _auditStamp(match):
 
 
 def _clfStamp(match):
-    if match.group(2) not in _MONTHS:
-        return None
     d, mon, y, h, mi, s = match.groups()
-    try:
-        when = _date(int(y), _MONTHS[mon], int(d))
-    except ValueError:
-        return None
-    clock = _clock(int(h), int(mi), int(s))
-    return None if clock is None else (when.isoformat(), clock)
+    return _namedMonthStamp(y, mon, d, h, mi, s)
 
 
 def _ctimeStamp(match):
     mon, d, h, mi, s, y = match.groups()
-    if mon not in _MONTHS:
+    return _namedMonthStamp(y, mon, d, h, mi, s)
+
+
+def _namedMonthStamp(year, month, day, hour, minute, second):
+    """
+    C{(date, time)} of a stamp that names its month (C{Nov}), its other
+    parts digits, or C{None} when it is no date and time.
+    """
+    if month not in _MONTHS:
         return None
     try:
-        when = _date(int(y), _MONTHS[mon], int(d))
+        when = _date(int(year), _MONTHS[month], int(day))
     except ValueError:
         return None
-    clock = _clock(int(h), int(mi), int(s))
+    clock = _clock(int(hour), int(minute), int(second))
     return None if clock is None else (when.isoformat(), clock)
 
 
