@@ -295,6 +295,12 @@ FAMILIES = {
         " user=<grace>, method=PLAIN, rip=61.2.3.4",
         "Jul 02 13:49:32 mail dovecot[442]: dovecot: auth(default): pam(bob,61.2.3.4):"
         " pam_authenticate() failed: User not known to the underlying authentication module",
+        # Dovecot's auth processes under their own names, and in its own log file.
+        "Jun 12 11:48:12 auth-worker(80180): Info: conn unix:auth-worker (uid=143):"
+        " auth-worker<13247>: sql(support,61.2.3.4): unknown user",
+        "2013-08-11 03:56:40 auth-worker(default): Info: pam(bob,61.2.3.4): pam_authenticate()"
+        " failed: Authentication failure (password mismatch?)",
+        "Mar 23 06:10:52 mail auth: Info: ldap(dog,61.2.3.4,): invalid credentials",
         "May 24 01:58:40 mail sm-mta[65696]: 14NNwaRl065696: AUTH failure (DIGEST-MD5): user not"
         " found (-20) SASL(-13): user not found: unable to canonify user",
         "Apr 17 19:17:11 mail courierpop3login: LOGIN FAILED, user=bob@example.org,"
@@ -309,6 +315,7 @@ FAMILIES = {
         " authentication failed: Connection lost to authentication server",
         "Aug 31 16:21:53 mail dovecot: imap-login: Disconnected (no auth attempts in 4 secs):"
         " user=<>, rip=61.2.3.4, lip=10.0.0.1, TLS",
+        "Mar 23 06:10:52 mail auth: Info: ldap(dog,61.2.3.4,): authenticated",
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
