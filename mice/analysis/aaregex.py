@@ -1264,11 +1264,12 @@ class _Times:
         if stamp is None:
             try:
                 naive = datetime.fromisoformat(f"{date}T{time}")
-            except (TypeError, ValueError):
+                # A naive datetime's astimezone() takes the analysing host's
+                # zone and its DST rule for that date (and refuses a date
+                # too near year 1 or 9999 to be moved into it).
+                aware = naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
+            except (TypeError, ValueError, OverflowError, OSError):
                 return None
-            # A naive datetime's astimezone() takes the analysing host's
-            # zone and its DST rule for that date.
-            aware = naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
             if len(self._cache) > 4096:
                 self._cache.clear()
             stamp = self._cache[key] = aware.isoformat()

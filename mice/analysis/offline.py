@@ -563,7 +563,7 @@ class OfflineAnalysis:
                 naive = datetime.fromisoformat(f"{when[0]}T{when[1]}")
                 seconds = (naive.replace(tzinfo=self.tz) if self.tz is not None
                            else naive.astimezone()).timestamp()
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError, OSError):
                 seconds = isoSeconds(isoTime(self.now))
             if len(self._eventTimes) >= 4096:
                 self._eventTimes.clear()

@@ -282,6 +282,30 @@ class CorrelationTests(SynchronousTestCase):
         # A date and time that is none: the time of the run, as before.
         self.assertEqual(run._seconds(("2024-02-30", "10:00:00")), isoSeconds(isoTime(NOW)))
 
+    def test_timesOutOfRange(self):
+        """
+        A line dated in year 1 or 9999 (a date the host's zone cannot take)
+        is read with the time of the run, as a line without a time: it
+        neither stops the run nor the agents' alerts (L{makeAlert}, which
+        raised ValueError on it).
+        """
+        from mice.analysis.aaregex import recordTime
+
+        self.assertIsNone(recordTime("0001-01-01", "00:00:00", None))
+        lines = ["0001-01-01T00:00:00 gate sshd[1]: Failed password for root from 192.0.2.7"
+                 " port 5555 ssh2",
+                 "9999-12-31T23:59:59 gate sshd[1]: Failed password for root from 192.0.2.7"
+                 " port 5555 ssh2", failed(1)]
+        run = analysis(correlation=True, tz=None)
+        out = objects(run.batch(lines) + run.finish())
+        self.assertEqual(sorted({o["line"] for o in out if "line" in o}), [1, 2, 3])
+        record = LogRecord("mice-analyze", "s", 1, "", "", "", "", "", "", "0001-01-01",
+                           "00:00:00", lines[0], "")
+        match = run.matcher.matchLine(lines[0])[0]
+        alert = makeAlert(record, match, 1, "MICE-RegEx", {}, NOW, None)
+        self.assertEqual(alert.detectTime, makeAlert(
+            record._replace(date="", time=""), match, 1, "MICE-RegEx", {}, NOW, None).detectTime)
+
     def test_correlationAlone(self):
         """Correlation rules alone: nothing from one line to correlate, no output."""
         run = OfflineAnalysis(None, None, loadCorrelation(DEFAULT_RULES), output="json")
