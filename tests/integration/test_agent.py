@@ -96,6 +96,21 @@ class AnalyzerTests(SynchronousTestCase):
         self.management.acknowledge()
         self.assertEqual(self.successResultOf(d), 3)
 
+    def test_dateOutOfRange(self):
+        """
+        A record dated in year 1 (a client's clock, or a hostile line read
+        as an ISO time) raises its alerts, timed when they are made; it
+        used to raise ValueError in the batch, which was then never done.
+        """
+        old = record(1, FAILED)._replace(date="0001-01-01", time="00:00:00")
+        d = self.analyzer.process([old, record(2, DROP)])
+        [submitted] = self.management.submitted
+        alerts = [fromXml(document)[0] for document in submitted.records]
+        self.assertEqual([a.alertId for a in alerts], [0x1020, 0x6010, 0x8010])
+        self.assertTrue(alerts[0].detectTime.startswith("1970-01-01T"), alerts[0].detectTime)
+        self.management.acknowledge()
+        self.assertEqual(self.successResultOf(d), 2)
+
     def test_alertsCounted(self):
         """
         With metrics attached, the alerts of a flush are counted by alert id
