@@ -153,6 +153,16 @@ class Timestamper:
         known = self._syslog.get
         return [known(line[:16]) or self(line) for line in lines]
 
+    def at(self, now):
+        """
+        Read from C{now} on (a new day of a live stream): the dates it made
+        from the old C{now} are forgotten, the log's year (C{reference}) is
+        kept.
+        """
+        self.now = now
+        self._days.clear()
+        self._syslog.clear()
+
     def readYear(self, lines):
         """
         (C{follow}) The year of syslog dates from the first of C{lines}

@@ -63,6 +63,10 @@ class PreparedLines(NamedTuple):
     """Lines cut to the record limit."""
 
 
+#: Streams whose L{Timestamper} a L{LinePreparer} keeps.
+_MAX_STREAMS = 4096
+
+
 class LinePreparer:
     """
     C{mice_mod_flt_regex}, then the pseudonymiser, then C{mice_mod_fmt_simple}:
@@ -77,22 +81,35 @@ class LinePreparer:
         self.lineFilter = lineFilter
         self.pseudonymizer = pseudonymizer
         self.maxRecord = maxRecord
-        self._timestamper = None
+        self._timestampers = {}
 
-    def _stamper(self, now):
-        stamper = self._timestamper
-        if stamper is None or stamper.now.date() != now.date():
-            stamper = self._timestamper = Timestamper(now)
+    def _stamper(self, now, stream, texts):
+        """
+        The L{Timestamper} of C{stream}: a syslog date's year follows the
+        stream's own lines that have one (a backlog of another year is
+        read in its year, as C{mice analyze} reads it), else C{now}'s; the
+        first poll of a stream looks ahead for such a line.
+        """
+        stampers = self._timestampers
+        stamper = stampers.get(stream)
+        if stamper is None:
+            if len(stampers) >= _MAX_STREAMS:
+                stampers.clear()
+            stamper = stampers[stream] = Timestamper(now, follow=True)
+            stamper.readYear(texts)
+        elif stamper.now.date() != now.date():
+            stamper.at(now)
         return stamper
 
-    def prepare(self, lines, now):
+    def prepare(self, lines, now, stream=None):
         """
         @param lines: L{mice.forwarder.tailer.Line}s.
-        @param now: a naive local L{datetime}: the year of syslog dates, and
-            the stamp of lines that have none.
+        @param now: a naive local L{datetime}: the year of syslog dates
+            until the stream has a line with a year, and the stamp of a
+            line that has none when no line before it in C{lines} has one.
+        @param stream: the lines' file, whose dates are read together.
         @return: L{PreparedLines}.
         """
-        stamper = self._stamper(now)
         fallback = (now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S"))
         maxRecord, limit = self.maxRecord, self.maxRecord - _RECORD_OVERHEAD
         # Each step is one C-level pass over the poll's lines; only the
@@ -119,8 +136,17 @@ class LinePreparer:
                 filtered = len(kept) - len(texts)
         if self.pseudonymizer is not None:
             texts = list(map(self.pseudonymizer.pseudonymize, texts))
-        records = [[*(stamp or fallback), text, ""]
-                   for stamp, text in zip(stamper.stamps(texts), texts)]
+        stamps = self._stamper(now, stream, texts).stamps(texts)
+        if None in stamps:
+            # A line without a time (a continuation, a format not read) was
+            # written with the line before it when they were read together.
+            last = fallback
+            for index, stamp in enumerate(stamps):
+                if stamp is None:
+                    stamps[index] = last
+                else:
+                    last = stamp
+        records = [[*stamp, text, ""] for stamp, text in zip(stamps, texts)]
         return PreparedLines(seqs, records, filtered, truncated)
 
 

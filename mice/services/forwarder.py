@@ -475,7 +475,7 @@ class DataForwarder(MultiService):
             self.events.report(event, now)
 
     def _forward(self, source, lines, now, droppable):
-        prepared = self.preparer.prepare(lines, now)
+        prepared = self.preparer.prepare(lines, now, source.path)
         self.counts["lines"] += len(lines)
         self.counts["filtered"] += prepared.filtered
         self._linesRead.inc(len(lines))

@@ -65,12 +65,44 @@ class BoundedLineTests(SynchronousTestCase):
 
 class LinePreparerTests(SynchronousTestCase):
     def test_format(self):
+        """
+        A line's own time; a line without one the time of the line before
+        it read with it, else the time it is read at.
+        """
         prepared = LinePreparer().prepare(
-            lines(b"Nov 22 10:00:01 host sshd[1]: hello", b"no stamp here"), NOW)
-        self.assertEqual(prepared.seqs, [1, 2])
+            lines(b"no stamp first", b"Nov 22 10:00:01 host sshd[1]: hello", b"no stamp here"),
+            NOW)
+        self.assertEqual(prepared.seqs, [1, 2, 3])
         self.assertEqual(prepared.records, [
+            ["2004-11-22", "12:00:00", "no stamp first", ""],
             ["2004-11-22", "10:00:01", "Nov 22 10:00:01 host sshd[1]: hello", ""],
-            ["2004-11-22", "12:00:00", "no stamp here", ""]])
+            ["2004-11-22", "10:00:01", "no stamp here", ""]])
+
+    def test_backlogOfAnotherYear(self):
+        """
+        A backlog of 2002's log read in 2004: its syslog dates are of its
+        own year, read from its lines that have one (the first poll looks
+        ahead for one), stream by stream; a stream without such lines takes
+        the year of the time it is read at.
+        """
+        preparer = LinePreparer()
+        old = lines(b"Nov 21 23:59:59 host sshd[1]: a",
+                    b"2002-11-22T00:00:01+00:00 host sshd[1]: b",
+                    b"Nov 22 00:00:02 host sshd[1]: c")
+        self.assertEqual([r[0] for r in preparer.prepare(old, NOW, "old.log").records],
+                         ["2002-11-21", "2002-11-22", "2002-11-22"])
+        later = lines(b"Nov 22 00:00:03 host sshd[1]: d", first=4)
+        self.assertEqual([r[0] for r in preparer.prepare(later, NOW, "old.log").records],
+                         ["2002-11-22"])
+        live = lines(b"Nov 22 11:59:59 host sshd[1]: e")
+        self.assertEqual([r[0] for r in preparer.prepare(live, NOW, "live.log").records],
+                         ["2004-11-22"])
+        # A new day of the run keeps the stream's year.
+        tomorrow = datetime(2004, 11, 23, 0, 0, 1)
+        self.assertEqual([r[0] for r in preparer.prepare(later, tomorrow, "old.log").records],
+                         ["2002-11-22"])
+        self.assertEqual([r[0] for r in preparer.prepare(live, tomorrow, "live.log").records],
+                         ["2004-11-22"])
 
     def test_filterLeavesGaps(self):
         preparer = LinePreparer(RegexFilter(drop=["-- MARK --"]))
