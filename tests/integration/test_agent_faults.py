@@ -259,9 +259,12 @@ class AnalysisChain(Processes):
         #: The agent's links to the ManagementHost: the M-ICE rules' alerts,
         #: and the LogIDS alerts and events.
         self.managementLinks = 3 if logids else 1
-        # The forwarder stamps the lines with their own dates, the year from
-        # its clock (a run across New Year's Eve could see another year).
-        self.timestamper = Timestamper(datetime.now())
+        # The forwarder stamps the lines with their own dates, the year of
+        # a syslog date from the file's lines that have one (its first poll,
+        # a whole chunk of the writer's, holds the first: the sample's Apache
+        # line), else from its clock.
+        self.timestamper = Timestamper(datetime.now(), follow=True)
+        self.timestamper.readYear(corpusLine(i) for i in range(100))
         self.processes = {}
         self._expected = {}
 
