@@ -174,13 +174,13 @@ class Timestamper:
         for line in lines:
             stamp = self._dated(line)
             if stamp is not None:
-                self._follow(stamp[0])
+                self.use(stamp[0])
                 return
 
     def _other(self, line):
         stamp = self._dated(line)
         if stamp is not None and self.follow and stamp[0] != self.reference:
-            self._follow(stamp[0])
+            self.use(stamp[0])
         return stamp
 
     def _dated(self, line):
@@ -200,9 +200,15 @@ class Timestamper:
                 return self._cached(match.group(), _ctimeStamp, match)
         return None
 
-    def _follow(self, day):
-        """The syslog dates' year is read from C{day} (ISO) from now on."""
-        if self.reference is not None and day[:7] == self.reference[:7]:
+    def use(self, day):
+        """
+        Read the syslog dates' year from C{day} (an ISO date: the latest
+        line with a year) from now on, or, C{None}, from C{now} (a stream
+        without such a line yet): one reader serves several streams so.
+        """
+        if day == self.reference:
+            return
+        if day is not None and self.reference is not None and day[:7] == self.reference[:7]:
             # The same month: the nearest year of any date is the same.
             self.reference = day
             return

@@ -63,7 +63,7 @@ class PreparedLines(NamedTuple):
     """Lines cut to the record limit."""
 
 
-#: Streams whose L{Timestamper} a L{LinePreparer} keeps.
+#: Streams whose year a L{LinePreparer} keeps.
 _MAX_STREAMS = 4096
 
 
@@ -81,25 +81,34 @@ class LinePreparer:
         self.lineFilter = lineFilter
         self.pseudonymizer = pseudonymizer
         self.maxRecord = maxRecord
-        self._timestampers = {}
+        self._timestamper = None
+        #: Each stream's latest date with a year (C{None}: none yet).
+        self._references = {}
 
-    def _stamper(self, now, stream, texts):
+    def _stamps(self, now, stream, texts):
         """
-        The L{Timestamper} of C{stream}: a syslog date's year follows the
-        stream's own lines that have one (a backlog of another year is
-        read in its year, as C{mice analyze} reads it), else C{now}'s; the
-        first poll of a stream looks ahead for such a line.
+        The stamps of C{texts}, lines of C{stream}: a syslog date's year
+        follows the stream's own lines that have one (a backlog of another
+        year is read in its year, as C{mice analyze} reads it), else
+        C{now}'s; the first poll of a stream looks ahead for such a line.
+        One L{Timestamper} serves every stream (its caches are the memory),
+        told each stream's year in turn.
         """
-        stampers = self._timestampers
-        stamper = stampers.get(stream)
+        stamper = self._timestamper
         if stamper is None:
-            if len(stampers) >= _MAX_STREAMS:
-                stampers.clear()
-            stamper = stampers[stream] = Timestamper(now, follow=True)
-            stamper.readYear(texts)
+            stamper = self._timestamper = Timestamper(now, follow=True)
         elif stamper.now.date() != now.date():
             stamper.at(now)
-        return stamper
+        references = self._references
+        first = stream not in references
+        stamper.use(None if first else references[stream])
+        if first:
+            if len(references) >= _MAX_STREAMS:
+                references.clear()
+            stamper.readYear(texts)
+        stamps = stamper.stamps(texts)
+        references[stream] = stamper.reference
+        return stamps
 
     def prepare(self, lines, now, stream=None):
         """
@@ -136,7 +145,7 @@ class LinePreparer:
                 filtered = len(kept) - len(texts)
         if self.pseudonymizer is not None:
             texts = list(map(self.pseudonymizer.pseudonymize, texts))
-        stamps = self._stamper(now, stream, texts).stamps(texts)
+        stamps = self._stamps(now, stream, texts)
         if None in stamps:
             # A line without a time (a continuation, a format not read) was
             # written with the line before it when they were read together.
