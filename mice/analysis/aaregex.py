@@ -1262,18 +1262,28 @@ class _Times:
         key = (date, time, tz)
         stamp = self._cache.get(key)
         if stamp is None:
-            try:
-                naive = datetime.fromisoformat(f"{date}T{time}")
-                # A naive datetime's astimezone() takes the analysing host's
-                # zone and its DST rule for that date (and refuses a date
-                # too near year 1 or 9999 to be moved into it).
-                aware = naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
-            except (TypeError, ValueError, OverflowError, OSError):
+            aware = recordInstant(date, time, tz)
+            if aware is None:
                 return None
             if len(self._cache) > 4096:
                 self._cache.clear()
             stamp = self._cache[key] = aware.isoformat()
         return stamp
+
+
+def recordInstant(date, time, tz):
+    """
+    The aware L{datetime} of a record's date and time in C{tz} (C{None}: the
+    analysing host's zone), or C{None} when they are not a valid time there.
+    """
+    try:
+        naive = datetime.fromisoformat(f"{date}T{time}")
+        # A naive datetime's astimezone() takes the analysing host's zone and
+        # its DST rule for that date (and refuses a date too near year 1 or
+        # 9999 to be moved into it).
+        return naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 _times = _Times()

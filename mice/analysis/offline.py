@@ -553,18 +553,13 @@ class OfflineAnalysis:
         """
         seconds = self._eventTimes.get(when, _UNREAD)
         if seconds is _UNREAD:
-            from datetime import datetime
-
-            from mice.analysis.aaregex import isoTime
+            from mice.analysis.aaregex import isoTime, recordInstant
             from mice.analysis.correlation import isoSeconds
 
-            try:
-                # The instant of recordTime's ISO text, without writing it.
-                naive = datetime.fromisoformat(f"{when[0]}T{when[1]}")
-                seconds = (naive.replace(tzinfo=self.tz) if self.tz is not None
-                           else naive.astimezone()).timestamp()
-            except (TypeError, ValueError, OverflowError, OSError):
-                seconds = isoSeconds(isoTime(self.now))
+            # The instant of recordTime's ISO text, without writing it.
+            aware = recordInstant(when[0], when[1], self.tz)
+            seconds = (aware.timestamp() if aware is not None
+                       else isoSeconds(isoTime(self.now)))
             if len(self._eventTimes) >= 4096:
                 self._eventTimes.clear()
             self._eventTimes[when] = seconds

@@ -44,25 +44,12 @@ def _clock(h, m, s):
     return f"{h:02d}:{m:02d}:{s:02d}" if h < 24 and m < 60 and s < 61 else None
 
 
-def _rfc3164Date(prefix, now):
-    month = _MONTHS.get(prefix[:3])
-    if month is None or prefix[3:4] != " ":
-        return None
-    try:
-        day = int(prefix[4:6])
-        year = now.year
-        if (month, day) > (now.month, now.day + 1):
-            year -= 1
-        return _date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def _nearestDate(prefix, reference):
+def _syslogDate(prefix, now, reference=None):
     """
-    The ISO date of the syslog date C{prefix} (C{Nov 22}) in the year,
-    among C{reference}'s (an ISO date) and those around it, that puts it
-    nearest C{reference}.
+    The ISO date of the syslog date C{prefix} (C{Nov 22}), or C{None}: in
+    C{now}'s year, or the year before when that would be in the future;
+    with C{reference} (an ISO date: the log's latest date with a year), in
+    the year around it that puts it nearest.
     """
     month = _MONTHS.get(prefix[:3])
     if month is None or prefix[3:4] != " ":
@@ -71,9 +58,14 @@ def _nearestDate(prefix, reference):
         day = int(prefix[4:6])
     except ValueError:
         return None
-    near = _date.fromisoformat(reference)
+    if reference is None:
+        years = (now.year - 1,) if (month, day) > (now.month, now.day + 1) else (now.year,)
+        near = None
+    else:
+        near = _date.fromisoformat(reference)
+        years = (near.year, near.year - 1, near.year + 1)
     best = None
-    for year in (near.year, near.year - 1, near.year + 1):
+    for year in years:
         try:
             candidate = _date(year, month, day)
         except ValueError:  # Feb 29 of a year without one; day 31 of a short month
@@ -126,9 +118,7 @@ class Timestamper:
         prefix = line[:6]
         day = self._days.get(prefix)
         if day is None and prefix[:3] in _MONTHS:
-            day = self._days[prefix] = (
-                _rfc3164Date(prefix, self.now) if self.reference is None
-                else _nearestDate(prefix, self.reference))
+            day = self._days[prefix] = _syslogDate(prefix, self.now, self.reference)
         if day is not None and line[6:7] == " " and line[15:16] == " ":
             clock = line[7:15]
             if clock in self._clocks or _TIME.match(clock):
