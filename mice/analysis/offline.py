@@ -786,7 +786,7 @@ _UNREAD = object()
 _LOOK_BACK = 64
 
 
-class _FedAlert:
+class _FedAlert(NamedTuple):
     """
     What the correlation stage reads of an alert (L{Correlator.feedAt}),
     under the names of L{mice.alerts.Alert}'s: C{mice analyze} makes this
@@ -794,17 +794,14 @@ class _FedAlert:
     additional data, which only the alerts it makes are printed with.
     """
 
-    __slots__ = ("messageId", "analyzerId", "alertId", "sources", "targets", "origin")
+    messageId: str
+    analyzerId: str
+    alertId: int
+    sources: tuple
+    targets: tuple
+    origin: str
     analyzerHost = None
     correlation = None
-
-    def __init__(self, messageId, analyzerId, alertId, sources, targets, origin):
-        self.messageId = messageId
-        self.analyzerId = analyzerId
-        self.alertId = alertId
-        self.sources = sources
-        self.targets = targets
-        self.origin = origin
 
     def data(self, meaning):
         """As L{mice.alerts.Alert.data}: the origin (C{source stream seq}) alone."""
