@@ -620,8 +620,7 @@ class AaRegexMatcher:
         """
         if text is None:
             text = "\n".join(lines)
-        if text.count("\n") != len(lines) - 1:
-            # A line with a newline in it would shift every later line.
+        if not joinsLines(text, lines):
             return [(i, m) for i, m in enumerate(map(self.matchLine, lines)) if m]
         found, unsure = self._hsRules.linesOf(lines, text)
         plans = self._hsPlans
@@ -987,18 +986,34 @@ def _hasSeparator(data):
 _plusOne = (1).__add__
 
 
-#: The batch L{_encoded} and L{_lineEnds} last did: C{[text, data, ends]}
-#: (the M-ICE rules and the LogIDS blocks scan the same batch one after
-#: the other; C{ends} C{None} until asked for).
-_lastBatch = [None, b"", None]
+#: The batch L{_encoded}, L{_lineEnds} and L{joinsLines} last did:
+#: C{[text, data, ends, newlines]} (the M-ICE rules and the LogIDS blocks
+#: scan the same batch one after the other; C{ends} and C{newlines}
+#: C{None} until asked for).
+_lastBatch = [None, b"", None, None]
 
 
 def _encoded(text):
     """A batch's UTF-8 bytes."""
     last = _lastBatch
     if last[0] is not text:
-        last[:] = [text, text.encode("utf-8", "surrogatepass"), None]
+        last[:] = [text, text.encode("utf-8", "surrogatepass"), None, None]
     return last[1]
+
+
+def joinsLines(text, lines):
+    """
+    Whether C{text} can be C{"\\n".join(lines)}: it has one newline fewer
+    than C{lines} has lines (a line holding a newline would shift every
+    later line of a scan).  Counted once for the batch the M-ICE rules and
+    the LogIDS blocks both scan.
+    """
+    last = _lastBatch
+    if last[0] is not text:
+        _encoded(text)
+    if last[3] is None:
+        last[3] = text.count("\n")
+    return last[3] == len(lines) - 1
 
 
 def _lineEnds(text):

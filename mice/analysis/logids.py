@@ -2035,7 +2035,9 @@ class LogIdsEngine:
             return self.actions(lines, ip, stream, hostname)
         if text is None:
             text = "\n".join(lines)
-        if text.count("\n") != len(lines) - 1:
+        from mice.analysis.aaregex import joinsLines
+
+        if not joinsLines(text, lines):
             return self.actions(lines, ip, stream, hostname)
         return self._scanned(scanner, lines, text, stream, self._hostOf(ip, hostname))
 
