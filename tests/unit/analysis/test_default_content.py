@@ -129,6 +129,9 @@ FAMILIES = {
         " ruser=an8767 rhost=www.example.com",
         _H + "daemon: pam_unix(auth): authentication failure; logname= uid=0 euid=0 tty=xxx"
         " ruser= rhost=61.2.3.4 user=test",
+        # A TAI64 time stamp (daemontools' multilog), as Dovecot's own log may have it.
+        "@400000004c91b044077a9e94 dovecot-auth: pam_unix(dovecot:auth): authentication"
+        " failure; logname= uid=0 euid=0 tty=dovecot ruser=web rhost=61.2.3.4",
     ], [
         _H + "CRON[4711]: pam_unix(cron:session): session closed for user root",
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user john.doe by (uid=0)",
