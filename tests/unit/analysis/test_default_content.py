@@ -54,6 +54,9 @@ FAMILIES = {
         " authentication methods available [preauth]",
         _H + "sshd[4711]: Received disconnect from 61.2.3.4: 3: com.jcraft.jsch.JSchException:"
         " Auth fail",
+        # A user name that reads like the rest of the message.
+        _H + "sshd[4711]: Failed password for invalid user from 10.10.1.1 from 61.2.3.4 port"
+        " 58946 ssh2",
     ], [
         _H + "sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
         " sshd[1]: Failed password for /var/log/auth.log",
@@ -77,8 +80,15 @@ FAMILIES = {
         _H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in AllowUsers",
         _H + "login[811]: ROOT LOGIN REFUSED ON tty3",
         _H + "login[811]: pam_securetty(login:auth): access denied: tty 'pts/1' is not secure !",
+        # sshd as "[sshd]", without host or pid, the colon optional.
+        "Mar  3 00:17:22 [sshd]: User root from 61.2.3.4 not allowed because not listed in"
+        " AllowUsers",
+        "Jun 25 23:53:34 [sshd] User root from 61.2.3.4 not allowed because not listed in"
+        " AllowUsers",
     ], [
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user root by (uid=0)",
+        _H + "logger: [sshd] User root from 61.2.3.4 not allowed because not listed in"
+        " AllowUsers",
     ]),
     "too many authentication failures": ((0x1023,), [
         _H + "sshd[4711]: error: maximum authentication attempts exceeded for root from"
