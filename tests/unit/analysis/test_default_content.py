@@ -318,6 +318,43 @@ FAMILIES = {
         " found (-20) SASL(-13): user not found: unable to canonify user",
         "Apr 17 19:17:11 mail courierpop3login: LOGIN FAILED, user=bob@example.org,"
         " ip=[::ffff:61.2.3.4]",
+        # Dovecot: a TAI64 time stamp; a proxy's backend refused the login; a
+        # login in plaintext where it is not allowed.
+        "@400000004c91b044077a9e94 imap-login: Info: Aborted login (auth failed, 1 attempts):"
+        " user=<bob@example.org>, method=CRAM-MD5, rip=61.2.3.4, lip=10.0.0.1",
+        "Jul 17 09:21:22 mail dovecot: imap-login: Disconnected (proxy dest auth failed):"
+        " user=<bob@example.org>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1, session=<x>",
+        "Dec 12 11:19:11 mail dovecot: pop3-login: Aborted login (tried to use disallowed"
+        " plaintext auth): rip=61.2.3.4, lip=10.0.0.1, session=<x>",
+        "Jul 26 11:11:21 mail dovecot: imap-login: Disconnected: Too many invalid commands"
+        " (tried to use disallowed plaintext auth): user=<test>, rip=61.2.3.4, lip=10.0.0.1",
+        # Exim with the interface it was reached on.
+        "2017-04-23 22:45:59 fixed_login authenticator failed for bad.example.net"
+        " [61.2.3.4]:54412 I=[10.0.0.1]:587: 535 Incorrect authentication data"
+        " (set_id=bob@example.org)",
+        "2014-12-02 03:00:23 auth_plain authenticator failed for (rom182) [61.2.3.4]:41556"
+        " I=[10.0.0.1]:25: 535 Incorrect authentication data (set_id=webmaster)",
+        # Courier's SMTP server.
+        "Jul  3 23:07:20 mail courieresmtpd: error,relay=::ffff:61.2.3.4,msg=\"535"
+        " Authentication failed.\",cmd: YWRvYmVhZG9iZQ==",
+        "Aug 14 12:51:05 mail courieresmtpd[425070]: error,relay=::ffff:61.2.3.4,port=43632,"
+        "msg=\"535 Authentication failed.\",cmd: AUTH LOGIN bob@example.org",
+        # Cyrus (imap, imaps, pop3, timsieved) and its sieve server.
+        "Jan 4 21:51:05 mail cyrus/imaps[5355]: badlogin: host.example.net [61.2.3.4]"
+        " plaintext bob@example.org SASL(-13): authentication failure: checkpass failed",
+        "Feb 20 17:23:32 cyrus/pop3[4297]: badlogin: example.com [61.2.3.4] plaintext mail0001"
+        " SASL(-13): authentication failure: checkpass failed",
+        "Jul 18 17:21:58 mail cyrus/timsieved[12305]: badlogin: example.com[61.2.3.4] PLAIN"
+        " authentication failure",
+        "Dec 1 20:36:56 mail sieve[23713]: badlogin: example.com[61.2.3.4] PLAIN authentication"
+        " failure",
+        # UW IMAP.
+        "Jul 3 20:56:53 mail imapd[666]: Login failed user=bob auth=bob host=bad.example.net"
+        " [61.2.3.4]",
+        "Jul 29 18:30:19 mail ipop3d[25745]: Login failed user=info auth=info"
+        " host=bad.example.net [61.2.3.4]",
+        "Jan 14 20:28:07 mail imapd[19343]: Login excessive login failures user=bob auth=bob"
+        " host=bad.example.net [61.2.3.4]",
     ], [
         "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
         " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
@@ -329,6 +366,15 @@ FAMILIES = {
         "Aug 31 16:21:53 mail dovecot: imap-login: Disconnected (no auth attempts in 4 secs):"
         " user=<>, rip=61.2.3.4, lip=10.0.0.1, TLS",
         "Mar 23 06:10:52 mail auth: Info: ldap(dog,61.2.3.4,): authenticated",
+        # A recipient refused (policy), not a login; logins that worked.
+        "Apr 10 03:47:57 mail courieresmtpd: error,relay=::ffff:61.2.3.4,from=<a@example.net>,"
+        "to=<b@example.org>: 550 User unknown.",
+        "Jan 4 21:51:05 mail cyrus/imaps[5355]: login: host.example.net [10.1.2.3] bob"
+        " plaintext+TLS User logged in",
+        "Jul 3 20:56:53 mail imapd[666]: Login user=bob host=ws17.example.org [10.1.2.3]",
+        # Exim: the server could not check (4xx), not the client's fault.
+        "2017-04-23 22:45:59 fixed_login authenticator failed for ws17.example.org"
+        " [10.1.2.3]:54412 I=[10.0.0.1]:587: 435 Unable to authenticate at present",
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
