@@ -387,8 +387,43 @@ FAMILIES = {
         " command=AUTH, count=6",
         "Nov 22 00:00:00 mail postfix/smtpd[1]: warning: non-SMTP command from unknown[61.2.3.4]:"
         " GET / HTTP/1.1",
+        # Probing for users (VRFY, EXPN), talking before the greeting.
+        "Aug 10 10:55:38 mail postfix/smtpd[2162]: NOQUEUE: reject: VRFY from"
+        " bad.example.net[61.2.3.4]: 550 5.1.1 <admin>: Recipient address rejected: User"
+        " unknown in local recipient table; to=<admin> proto=SMTP",
+        "Dec 23 19:39:13 mail postfix/postscreen[21057]: PREGREET 14 after 0.08 from"
+        " [61.2.3.4]:59415: EHLO ylmf-pc\\r\\n",
+        "Feb 13 01:16:50 mail sm-mta[25815]: s1D0GoSs025815: [61.2.3.4]: expn info [rejected]",
+        "Feb 23 21:18:47 mail sm-mta[93301]: s1NKIkZa093301: [61.2.3.4]: EXPN root [rejected]",
+        "Feb 27 10:53:06 mail sm-mta[44307]: s1R9r60D044307: rejecting commands from "
+        " [61.2.3.4] due to pre-greeting traffic after 0 seconds",
+        # Sendmail's relaying denied as it writes it (no space before "...").
+        "Feb 25 03:01:10 mail sm-acceptingconnections[27713]: s1P819mk027713:"
+        " ruleset=check_rcpt, arg1=<a@example.ru>, relay=bad.example.net [61.2.3.4],"
+        " reject=550 5.7.1 <a@example.ru>... Relaying denied. Proper authentication required.",
+        # Exim: a relay refused, too many errors, AUTH where it is not offered.
+        "2013-06-10 18:33:32 [10099] H=(yakult.com.tw) [61.2.3.4]:3755 I=[10.0.0.1]:25"
+        " F=a@example.org rejected RCPT dir@example.ru: relay not permitted",
+        "2013-06-02 09:22:05 [19591] SMTP call from bad.example.net [61.2.3.4]:3767"
+        " I=[10.0.0.1]:25 dropped: too many nonmail commands (last was \"RSET\")",
+        "2013-06-02 09:22:06 SMTP call from [61.2.3.4] dropped: too many syntax or protocol"
+        " errors (last command was \"AUTH LOGIN\")",
+        "2016-03-18 00:34:06 [7513] SMTP protocol error in \"AUTH LOGIN\" H=(ylmf-pc)"
+        " [61.2.3.4]:60723 I=[10.0.0.1]:587 AUTH command used when not advertised",
     ], [
         "Nov 22 00:00:00 mail postfix/smtpd[13906]: connect from mx8.gmx.de[201.227.252.64]",
+        # Spam refused by policy (RBL, HELO checks) is not an attack on the host.
+        "Apr  6 13:05:01 mail postfix/smtpd[20589]: NOQUEUE: reject: RCPT from"
+        " unknown[61.2.3.4]: 504 5.5.2 <WIN-6A0KEE6QVP5>: Helo command rejected: need fully-"
+        "qualified hostname; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>",
+        "Feb 23 04:36:21 mail sm-acceptingconnections[12603]: s1N9aKAw012603:"
+        " ruleset=check_rcpt, arg1=<b@example.org>, relay=bad.example.net [61.2.3.4],"
+        " reject=550 5.7.1 <b@example.org>... Rejected: IP in SpamCop blacklist",
+        # postscreen and Exim's routine lines.
+        "Dec 23 19:39:13 mail postfix/postscreen[21057]: CONNECT from [61.2.3.4]:59415 to"
+        " [10.0.0.1]:25",
+        "Dec 23 19:39:13 mail postfix/postscreen[21057]: PASS NEW [61.2.3.4]:59415",
+        "2016-03-21 04:33:14 SMTP connection from (mx.example.net) [61.2.3.4] closed by QUIT",
     ]),
     "accepted login (informational)": ((0x1010,), [
         _H + "sshd[4711]: Accepted publickey for john.doe from 10.1.2.3 port 4242 ssh2",
