@@ -11,7 +11,8 @@ addresses, user names with dots, PAM lines of many services (sshd, sudo,
 su, login, dovecot, vsftpd, cups, polkit, gdm), auditd's raw and syslog
 forms, netfilter prefixes of iptables, ufw, SuSEfirewall2, firewalld and
 Shorewall, Apache's common and combined formats (with virtual hosts) with
-URL-encoded attacks, Postfix, Dovecot and Sendmail.  The benign lines hold
+URL-encoded attacks, Postfix (and postscreen), Dovecot, Sendmail, Exim (its
+own log and syslog), Courier and Cyrus.  The benign lines hold
 look-alikes on purpose: sudo commands quoting "Failed password" or
 C{/etc/passwd}, searches for "union select", pages about SQL injection,
 hosts called C{dropbox}, audit records with a key that succeeded without
@@ -433,13 +434,18 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                                       "/", "/cgi-bin/test.cgi")), pick((404, 404, 200, 403)),
             rnd.randrange(100, 5000), agent)
 
+    def eximLog():
+        # Exim's own main log: "2024-12-01 00:00:01 [pid] ".
+        return "%s %s" % (stamp()["iso"][:19].replace("T", " "),
+                          "[%d] " % rnd.randrange(300, 65000) if r() < 0.5 else "")
+
     def a_mail_auth():
         form = r()
-        if form < 0.4:
+        if form < 0.3:
             return "%swarning: %s[%s]: SASL %s authentication failed: %s" % (
                 head("postfix/smtpd"), pick(("unknown", "host-%d.example.net" % rnd.randrange(99))),
                 src(), pick(("LOGIN", "PLAIN")), pick(("UGFzc3dvcmQ6", "authentication failure")))
-        if form < 0.8:
+        if form < 0.6:
             what, reason = pick((("Disconnected", ""), ("Aborted login", ""),
                                  ("Info: Disconnected", ""),
                                  # Dovecot 2.3.14 and later.
@@ -449,26 +455,67 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                        head("dovecot", r() < 0.5), pick(("imap-login", "pop3-login")), what,
                        rnd.randrange(1, 4), rnd.randrange(1, 30), reason, pick(_USERS),
                        mapped(src()))
+        if form < 0.75:
+            # Exim, in its own log or through syslog, with the interface or not.
+            return "%s%s authenticator failed for %s [%s]:%d%s: 535 Incorrect authentication" \
+                   " data (set_id=%s)" % (
+                       eximLog() if r() < 0.5 else head("exim"),
+                       pick(("dovecot_login", "dovecot_plain", "auth_plain", "fixed_login")),
+                       pick(("(User)", "(ylmf-pc)", "bad.example.net")), src(), port(),
+                       pick(("", " I=[10.0.0.25]:587", " I=[10.0.0.25]:25")), pick(_USERS))
+        if form < 0.82:
+            address = src()
+            return "%serror,relay=%s,%smsg=\"535 Authentication failed.\",cmd: AUTH %s" % (
+                head("courieresmtpd", r() < 0.5), "::ffff:" + address if "." in address
+                else address, pick(("", "port=%d," % port())), pick(("LOGIN", "PLAIN")))
+        if form < 0.9:
+            return "%sbadlogin: %s [%s] %s %s SASL(-13): authentication failure: checkpass" \
+                   " failed" % (head(pick(("cyrus/imap", "cyrus/imaps", "cyrus/pop3", "imapd"))),
+                                pick(("unknown", "bad.example.net")), src(),
+                                pick(("plaintext", "PLAIN", "LOGIN")), pick(_USERS))
         return "%s%s: AUTH failure (LOGIN): authentication failure (-13) SASL(-13):" \
                " authentication failure: checkpass failed, user=%s, relay=[%s]" % (
                    head("sendmail"), "wB%dx" % rnd.randrange(99999), pick(_USERS), src())
 
     def a_mail_suspicious():
         form = r()
-        if form < 0.5:
+        if form < 0.35:
             return "%sNOQUEUE: reject: RCPT from %s[%s]: 554 5.7.1 <%s@%s>: Relay access denied;" \
                    " from=<%s@spam.example> to=<%s@%s> proto=ESMTP helo=<x>" % (
                        head("postfix/smtpd"), pick(("unknown", "mx.spam.example")), src(),
                        pick(_USERS), "victim.example", pick(_BAD_USERS), pick(_USERS),
                        "victim.example")
-        if form < 0.7:
+        if form < 0.5:
             return "%s%s: %s[%s]: possible SMTP attack: command=AUTH, count=%d" % (
                 head("sendmail"), "wB%dx" % rnd.randrange(99999),
                 pick(("", "host.spam.example ")), src(), rnd.randrange(3, 9))
-        if form < 0.85:
+        if form < 0.6:
             return "%s%s: %s [%s] did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA" % (
                 head("sendmail"), "wB%dx" % rnd.randrange(99999), pick(("unknown", "scan.example")),
                 src())
+        if form < 0.68:
+            return "%sPREGREET %d after %.2f from [%s]:%d: EHLO ylmf-pc\\r\\n" % (
+                head("postfix/postscreen"), rnd.randrange(11, 40), r(), src(), port())
+        if form < 0.76:
+            user = pick(_BAD_USERS)
+            return "%s%s: ruleset=check_rcpt, arg1=<%s@victim.example>, relay=%s[%s], reject=550" \
+                   " 5.7.1 <%s@victim.example>... Relaying denied. Proper authentication" \
+                   " required." % (head(pick(("sendmail", "sm-mta"))), "wB%dx" % rnd.randrange(99999),
+                                   user, pick(("", "scan.example ")), src(), user)
+        if form < 0.85:
+            return "%s%s: %s[%s]: %s %s [rejected]" % (
+                head(pick(("sendmail", "sm-mta"))), "wB%dx" % rnd.randrange(99999),
+                pick(("", "scan.example ")), src(), pick(("EXPN", "VRFY", "expn", "vrfy")),
+                pick(_BAD_USERS))
+        if form < 0.92:
+            return "%sSMTP call from %s[%s]:%d I=[10.0.0.25]:25 dropped: too many %s" % (
+                eximLog(), pick(("", "scan.example ", "(ylmf-pc) ")), src(), port(), pick((
+                    "nonmail commands (last was \"RSET\")",
+                    "syntax or protocol errors (last command was \"AUTH LOGIN\")")))
+        if form < 0.96:
+            return "%sSMTP protocol error in \"%s\" H=(%s) [%s]:%d I=[10.0.0.25]:587 AUTH command" \
+                   " used when not advertised" % (eximLog(), pick(("AUTH LOGIN", "auth login")),
+                                                  pick(("ylmf-pc", "User")), src(), port())
         return "%s%s from %s[%s]: %s" % (head("postfix/smtpd"), pick(("improper command pipelining"
                                          " after EHLO", "non-SMTP command")),
                                          pick(("unknown", "scan.example")), src(),
@@ -577,9 +624,18 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if form < 0.7:
             return "%s%X: client=mx%d.example.net[%s]" % (head("postfix/smtpd"),
                                                            rnd.randrange(1 << 40), rnd.randrange(9), src())
-        if form < 0.85:
+        if form < 0.75:
             return "%simap-login: Login: user=<%s>, method=PLAIN, rip=%s, lip=10.0.0.25, mpid=%d," \
                    " TLS" % (head("dovecot", r() < 0.5), pick(_USERS), pick(inside), rnd.randrange(99999))
+        if form < 0.8:
+            if r() < 0.5:
+                return "%sCONNECT from [%s]:%d to [10.0.0.25]:25" % (head("postfix/postscreen"),
+                                                                      src(), port())
+            return "%sPASS %s [%s]:%d" % (head("postfix/postscreen"), pick(("OLD", "NEW")), src(),
+                                          port())
+        if form < 0.85:
+            return "%sSMTP connection from %s[%s]:%d I=[10.0.0.25]:25 closed by QUIT" % (
+                eximLog(), pick(("", "mx1.example.net ")), src(), port())
         return "%s%X: to=<%s@example.org>, relay=local, delay=0.1, status=sent (delivered)" % (
             head("postfix/local"), rnd.randrange(1 << 40), pick(_USERS))
 

@@ -54,6 +54,9 @@ FAMILIES = {
         " authentication methods available [preauth]",
         _H + "sshd[4711]: Received disconnect from 61.2.3.4: 3: com.jcraft.jsch.JSchException:"
         " Auth fail",
+        # A user name that reads like the rest of the message.
+        _H + "sshd[4711]: Failed password for invalid user from 10.10.1.1 from 61.2.3.4 port"
+        " 58946 ssh2",
     ], [
         _H + "sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
         " sshd[1]: Failed password for /var/log/auth.log",
@@ -77,8 +80,15 @@ FAMILIES = {
         _H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in AllowUsers",
         _H + "login[811]: ROOT LOGIN REFUSED ON tty3",
         _H + "login[811]: pam_securetty(login:auth): access denied: tty 'pts/1' is not secure !",
+        # sshd as "[sshd]", without host or pid, the colon optional.
+        "Mar  3 00:17:22 [sshd]: User root from 61.2.3.4 not allowed because not listed in"
+        " AllowUsers",
+        "Jun 25 23:53:34 [sshd] User root from 61.2.3.4 not allowed because not listed in"
+        " AllowUsers",
     ], [
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user root by (uid=0)",
+        _H + "logger: [sshd] User root from 61.2.3.4 not allowed because not listed in"
+        " AllowUsers",
     ]),
     "too many authentication failures": ((0x1023,), [
         _H + "sshd[4711]: error: maximum authentication attempts exceeded for root from"
@@ -129,6 +139,9 @@ FAMILIES = {
         " ruser=an8767 rhost=www.example.com",
         _H + "daemon: pam_unix(auth): authentication failure; logname= uid=0 euid=0 tty=xxx"
         " ruser= rhost=61.2.3.4 user=test",
+        # A TAI64 time stamp (daemontools' multilog), as Dovecot's own log may have it.
+        "@400000004c91b044077a9e94 dovecot-auth: pam_unix(dovecot:auth): authentication"
+        " failure; logname= uid=0 euid=0 tty=dovecot ruser=web rhost=61.2.3.4",
     ], [
         _H + "CRON[4711]: pam_unix(cron:session): session closed for user root",
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user john.doe by (uid=0)",
@@ -305,6 +318,43 @@ FAMILIES = {
         " found (-20) SASL(-13): user not found: unable to canonify user",
         "Apr 17 19:17:11 mail courierpop3login: LOGIN FAILED, user=bob@example.org,"
         " ip=[::ffff:61.2.3.4]",
+        # Dovecot: a TAI64 time stamp; a proxy's backend refused the login; a
+        # login in plaintext where it is not allowed.
+        "@400000004c91b044077a9e94 imap-login: Info: Aborted login (auth failed, 1 attempts):"
+        " user=<bob@example.org>, method=CRAM-MD5, rip=61.2.3.4, lip=10.0.0.1",
+        "Jul 17 09:21:22 mail dovecot: imap-login: Disconnected (proxy dest auth failed):"
+        " user=<bob@example.org>, method=PLAIN, rip=61.2.3.4, lip=10.0.0.1, session=<x>",
+        "Dec 12 11:19:11 mail dovecot: pop3-login: Aborted login (tried to use disallowed"
+        " plaintext auth): rip=61.2.3.4, lip=10.0.0.1, session=<x>",
+        "Jul 26 11:11:21 mail dovecot: imap-login: Disconnected: Too many invalid commands"
+        " (tried to use disallowed plaintext auth): user=<test>, rip=61.2.3.4, lip=10.0.0.1",
+        # Exim with the interface it was reached on.
+        "2017-04-23 22:45:59 fixed_login authenticator failed for bad.example.net"
+        " [61.2.3.4]:54412 I=[10.0.0.1]:587: 535 Incorrect authentication data"
+        " (set_id=bob@example.org)",
+        "2014-12-02 03:00:23 auth_plain authenticator failed for (rom182) [61.2.3.4]:41556"
+        " I=[10.0.0.1]:25: 535 Incorrect authentication data (set_id=webmaster)",
+        # Courier's SMTP server.
+        "Jul  3 23:07:20 mail courieresmtpd: error,relay=::ffff:61.2.3.4,msg=\"535"
+        " Authentication failed.\",cmd: YWRvYmVhZG9iZQ==",
+        "Aug 14 12:51:05 mail courieresmtpd[425070]: error,relay=::ffff:61.2.3.4,port=43632,"
+        "msg=\"535 Authentication failed.\",cmd: AUTH LOGIN bob@example.org",
+        # Cyrus (imap, imaps, pop3, timsieved) and its sieve server.
+        "Jan 4 21:51:05 mail cyrus/imaps[5355]: badlogin: host.example.net [61.2.3.4]"
+        " plaintext bob@example.org SASL(-13): authentication failure: checkpass failed",
+        "Feb 20 17:23:32 cyrus/pop3[4297]: badlogin: example.com [61.2.3.4] plaintext mail0001"
+        " SASL(-13): authentication failure: checkpass failed",
+        "Jul 18 17:21:58 mail cyrus/timsieved[12305]: badlogin: example.com[61.2.3.4] PLAIN"
+        " authentication failure",
+        "Dec 1 20:36:56 mail sieve[23713]: badlogin: example.com[61.2.3.4] PLAIN authentication"
+        " failure",
+        # UW IMAP.
+        "Jul 3 20:56:53 mail imapd[666]: Login failed user=bob auth=bob host=bad.example.net"
+        " [61.2.3.4]",
+        "Jul 29 18:30:19 mail ipop3d[25745]: Login failed user=info auth=info"
+        " host=bad.example.net [61.2.3.4]",
+        "Jan 14 20:28:07 mail imapd[19343]: Login excessive login failures user=bob auth=bob"
+        " host=bad.example.net [61.2.3.4]",
     ], [
         "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
         " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
@@ -316,6 +366,15 @@ FAMILIES = {
         "Aug 31 16:21:53 mail dovecot: imap-login: Disconnected (no auth attempts in 4 secs):"
         " user=<>, rip=61.2.3.4, lip=10.0.0.1, TLS",
         "Mar 23 06:10:52 mail auth: Info: ldap(dog,61.2.3.4,): authenticated",
+        # A recipient refused (policy), not a login; logins that worked.
+        "Apr 10 03:47:57 mail courieresmtpd: error,relay=::ffff:61.2.3.4,from=<a@example.net>,"
+        "to=<b@example.org>: 550 User unknown.",
+        "Jan 4 21:51:05 mail cyrus/imaps[5355]: login: host.example.net [10.1.2.3] bob"
+        " plaintext+TLS User logged in",
+        "Jul 3 20:56:53 mail imapd[666]: Login user=bob host=ws17.example.org [10.1.2.3]",
+        # Exim: the server could not check (4xx), not the client's fault.
+        "2017-04-23 22:45:59 fixed_login authenticator failed for ws17.example.org"
+        " [10.1.2.3]:54412 I=[10.0.0.1]:587: 435 Unable to authenticate at present",
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
@@ -328,8 +387,43 @@ FAMILIES = {
         " command=AUTH, count=6",
         "Nov 22 00:00:00 mail postfix/smtpd[1]: warning: non-SMTP command from unknown[61.2.3.4]:"
         " GET / HTTP/1.1",
+        # Probing for users (VRFY, EXPN), talking before the greeting.
+        "Aug 10 10:55:38 mail postfix/smtpd[2162]: NOQUEUE: reject: VRFY from"
+        " bad.example.net[61.2.3.4]: 550 5.1.1 <admin>: Recipient address rejected: User"
+        " unknown in local recipient table; to=<admin> proto=SMTP",
+        "Dec 23 19:39:13 mail postfix/postscreen[21057]: PREGREET 14 after 0.08 from"
+        " [61.2.3.4]:59415: EHLO ylmf-pc\\r\\n",
+        "Feb 13 01:16:50 mail sm-mta[25815]: s1D0GoSs025815: [61.2.3.4]: expn info [rejected]",
+        "Feb 23 21:18:47 mail sm-mta[93301]: s1NKIkZa093301: [61.2.3.4]: EXPN root [rejected]",
+        "Feb 27 10:53:06 mail sm-mta[44307]: s1R9r60D044307: rejecting commands from "
+        " [61.2.3.4] due to pre-greeting traffic after 0 seconds",
+        # Sendmail's relaying denied as it writes it (no space before "...").
+        "Feb 25 03:01:10 mail sm-acceptingconnections[27713]: s1P819mk027713:"
+        " ruleset=check_rcpt, arg1=<a@example.ru>, relay=bad.example.net [61.2.3.4],"
+        " reject=550 5.7.1 <a@example.ru>... Relaying denied. Proper authentication required.",
+        # Exim: a relay refused, too many errors, AUTH where it is not offered.
+        "2013-06-10 18:33:32 [10099] H=(yakult.com.tw) [61.2.3.4]:3755 I=[10.0.0.1]:25"
+        " F=a@example.org rejected RCPT dir@example.ru: relay not permitted",
+        "2013-06-02 09:22:05 [19591] SMTP call from bad.example.net [61.2.3.4]:3767"
+        " I=[10.0.0.1]:25 dropped: too many nonmail commands (last was \"RSET\")",
+        "2013-06-02 09:22:06 SMTP call from [61.2.3.4] dropped: too many syntax or protocol"
+        " errors (last command was \"AUTH LOGIN\")",
+        "2016-03-18 00:34:06 [7513] SMTP protocol error in \"AUTH LOGIN\" H=(ylmf-pc)"
+        " [61.2.3.4]:60723 I=[10.0.0.1]:587 AUTH command used when not advertised",
     ], [
         "Nov 22 00:00:00 mail postfix/smtpd[13906]: connect from mx8.gmx.de[201.227.252.64]",
+        # Spam refused by policy (RBL, HELO checks) is not an attack on the host.
+        "Apr  6 13:05:01 mail postfix/smtpd[20589]: NOQUEUE: reject: RCPT from"
+        " unknown[61.2.3.4]: 504 5.5.2 <WIN-6A0KEE6QVP5>: Helo command rejected: need fully-"
+        "qualified hostname; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>",
+        "Feb 23 04:36:21 mail sm-acceptingconnections[12603]: s1N9aKAw012603:"
+        " ruleset=check_rcpt, arg1=<b@example.org>, relay=bad.example.net [61.2.3.4],"
+        " reject=550 5.7.1 <b@example.org>... Rejected: IP in SpamCop blacklist",
+        # postscreen and Exim's routine lines.
+        "Dec 23 19:39:13 mail postfix/postscreen[21057]: CONNECT from [61.2.3.4]:59415 to"
+        " [10.0.0.1]:25",
+        "Dec 23 19:39:13 mail postfix/postscreen[21057]: PASS NEW [61.2.3.4]:59415",
+        "2016-03-21 04:33:14 SMTP connection from (mx.example.net) [61.2.3.4] closed by QUIT",
     ]),
     "accepted login (informational)": ((0x1010,), [
         _H + "sshd[4711]: Accepted publickey for john.doe from 10.1.2.3 port 4242 ssh2",
@@ -390,14 +484,16 @@ class DefaultContentTests(SynchronousTestCase):
         No rule is quadratic in the line's length: a 60 kB line of repeated
         keywords without the rest of the message (a netfilter keyword without
         IN=, audit's success= without key=) costs milliseconds, not seconds
-        (it took 8 s of CPU when a netfilter prefix could be any length).
+        (it took 8 s of CPU when a netfilter prefix could be any length, 2 s
+        when Exim's AUTH-not-advertised rule was not anchored).
         """
         web = '1.2.3.4 - - [22/Nov/2004:00:00:00 +0000] "GET /'
         lines = [_H + "kernel: " + "DROP " * 12000, _H + "kernel: " + "ACCEPT " * 9000,
                  "type=SYSCALL msg=audit(1.2:3): " + "a success=yes " * 4000,
                  "type=SYSCALL msg=audit(1.2:3): " + "res=" * 14000,
                  _H + "audit[1]: SYSCALL " + "a success=yes " * 4000,
-                 web + "." * 60000, web + "union%20" * 7000, web + '\\"' * 30000]
+                 web + "." * 60000, web + "union%20" * 7000, web + '\\"' * 30000,
+                 "2016-03-18 00:34:06 " + 'SMTP protocol error in "AUTH" H=' * 1700 + " AUTH"]
         began = time.process_time()
         for line in lines:
             self.miceIds(line)
