@@ -23,6 +23,7 @@ from mice.analysis.aaregex import (
     analysePattern,
     anchorOf,
     descriptionsFrom,
+    joinsLines,
     makeAlert,
     naiveMatches,
     stripDotStar,
@@ -474,6 +475,41 @@ _emptyLines = st.lists(st.sampled_from(["", "", "a", "b", "ab", "x", "Failed pas
                                         "p", "é", "\x1c"]), max_size=4).map("".join)
 
 
+class JoinsLinesTests(SynchronousTestCase):
+    """
+    L{joinsLines}: whether a batch's text has a line per line (the M-ICE
+    rules and the LogIDS blocks ask it of the same text in turn).
+    """
+
+    def test_lines(self):
+        text = "a\nb\nc"
+        self.assertTrue(joinsLines(text, ["a", "b", "c"]))
+        # The same text again, with other lines: its newlines are counted
+        # once, and compared with these lines.
+        self.assertFalse(joinsLines(text, ["a", "b\nc"]))
+        self.assertFalse(joinsLines(text, ["a\nb\nc"]))
+        self.assertTrue(joinsLines(text, ["a", "b", "c"]))
+        self.assertTrue(joinsLines("", [""]))
+        self.assertTrue(joinsLines("x\n", ["x", ""]))
+        self.assertFalse(joinsLines("x\n\n", ["x", ""]))
+
+    def test_matchIndexed(self):
+        """
+        A batch holding a line with a newline is matched line by line by
+        the Hyperscan matcher, after the same text was scanned as lines.
+        """
+        requireHyperscan()
+        settings = loadAaRegex(writeConfig(self, ALL_RULES))
+        matcher = AaRegexMatcher(settings, "hyperscan")
+        lines = ["nothing here", SSH_FAILED]
+        text = "\n".join(lines)
+        self.assertEqual([i for i, _ in matcher.matchIndexed(lines, text)], [1])
+        # One "line" holding both: matched as a whole, not as two lines.
+        self.assertEqual([(i, m) for i, m in matcher.matchIndexed([text], text)],
+                         [(0, matcher.matchLine(text))])
+        self.assertEqual(list(matcher.matchLine(text)), list(naiveMatches(settings, text)))
+
+
 class HyperscanEmptyMatchTests(SynchronousTestCase):
     """
     The Hyperscan scan and the pure-Python one agree on rules that match an
@@ -619,6 +655,8 @@ class ExtractTests(SynchronousTestCase):
         self.assertEqual(nodesFor(line, None, "10.0.0.6")[1][0].address, "10.0.0.6")
         self.assertEqual(nodesFor(line, "gate", "10.0.0.5"), first)
         self.assertEqual(first[1][0].hostname, "gate")
+        self.assertEqual(nodesFor(line, "other", "10.0.0.5")[1][0].hostname, "other")
+        self.assertEqual(nodesFor(line, "gate", None)[1][0].address, None)
         self.assertEqual(nodesFor("x", None, "not an address"), ((), ()))
         self.assertEqual(nodesFor("x", "h", "not an address"), ((), (Node(hostname="h"),)))
 

@@ -1430,6 +1430,26 @@ class ScannedActionsTests(SynchronousTestCase):
         kinds = {action.kind for _, taken in expected for action in taken}
         self.assertTrue({"alert", "warning", "display", "reject", "drop"} <= kinds, kinds)
 
+    def test_lineWithNewline(self):
+        """
+        A batch where a line holds a newline (its text is not one line per
+        line) takes L{LogIdsEngine.actions}' actions, also after a scan of
+        the same text with lines it does hold (the newlines are counted
+        once per batch text, and compared with each call's lines).
+        """
+        engine = shippedEngine()
+        first = "Dec  1 00:00:00 gate sshd[1]: Failed password for root from 10.0.0.1 port 2 ssh2"
+        second = "Dec  1 00:00:01 gate sshd[2]: Accepted password for bob from 10.0.0.2 port 3 ssh2"
+        text = first + "\n" + second
+        joined = [text]  # one "line" holding the newline
+        both = list(engine.actionsScanned([first, second], text, ip=None, stream="x",
+                                          hostname=None))
+        self.assertEqual(
+            both, list(engine.actions([first, second], ip=None, stream="x", hostname=None)))
+        one = list(engine.actionsScanned(joined, text, ip=None, stream="x", hostname=None))
+        self.assertEqual(one, list(engine.actions(joined, ip=None, stream="x", hostname=None)))
+        self.assertEqual(len(one), 1)
+
 
 class ScannedEmptyMatchTests(SynchronousTestCase):
     """
