@@ -245,9 +245,6 @@ def _client(line):
 #: lines: with 2,048, most lines were read twice.
 _known = {}
 _KNOWN_LINES = 16384
-#: The same for a line and its client's host (C{(line, hostname, ip)}),
-#: where that host is the target: the LogIDS rules' alerts give it.
-_hosted = {}
 
 
 def nodesFor(line, hostname=None, ip=None):
@@ -268,20 +265,14 @@ def nodesFor(line, hostname=None, ip=None):
     if "address" in target or not (ip or hostname):
         return sources, targets
     # The client's host is the target when the line names no address.
-    key = (line, hostname, ip)
-    hosted = _hosted.get(key)
-    if hosted is None:
-        target = dict(target)
-        if ip:
-            value = address(ip)
-            if value is not None:
-                target["address"] = value
-        if hostname:
-            target["hostname"] = hostname
-        if len(_hosted) >= _KNOWN_LINES:
-            _hosted.clear()
-        hosted = _hosted[key] = (sources, (_node(target),) if target else ())
-    return hosted
+    target = dict(target)
+    if ip:
+        value = address(ip)
+        if value is not None:
+            target["address"] = value
+    if hostname:
+        target["hostname"] = hostname
+    return sources, (_node(target),) if target else ()
 
 
 def _lineNodes(line):
