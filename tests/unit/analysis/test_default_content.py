@@ -500,6 +500,32 @@ class DefaultContentTests(SynchronousTestCase):
             self.logidsIds(line)
         self.assertLess(time.process_time() - began, 2.0)
 
+    def test_netfilterRepeated(self):
+        """
+        A netfilter line whose first half repeats (SRC=, DST= and LEN=
+        again and again, never PROTO=) is read once: the iptables block's
+        fields regex took each SRC= in turn as the start of the packet and
+        looked for PROTO= to the line's end from each (0.7 s of CPU for
+        60 kB, quadratic in the length); now only the first SRC= and the
+        first PROTO= after it are tried.
+        """
+        half = "[1.2] SuSE-FW-REJECT IN=eth0 OUT= SRC=10.0.0.1 DST=10.0.0.2 LEN=60 "
+        lines = [_H + "kernel: " + half * 4000,
+                 _H + "kernel: DROP:" + half.replace("LEN=60 ", "LEN=60 PROTO") * 4000]
+        began = time.process_time()
+        for line in lines:
+            self.miceIds(line)
+            self.logidsIds(line)
+        self.assertLess(time.process_time() - began, 1.0)
+        # The packet's fields are still those of the first SRC= and PROTO=.
+        normal = (_H + "kernel: [1.2] SuSE-FW-REJECT IN=eth0 OUT= MAC=00:11 SRC=10.0.0.5"
+                  " DST=10.0.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=5555"
+                  " DPT=22 WINDOW=5840 RES=0x00 SYN URGP=0")
+        fields = self.engine.recordFor(normal).fields
+        self.assertEqual((fields["prefix"], fields["src_ip"], fields["dst_ip"], fields["proto"],
+                          fields["src_port"], fields["dst_port"]),
+                         ("SuSE-FW-REJECT", "10.0.0.5", "10.0.0.1", "TCP", "5555", "22"))
+
     def test_informationalSentNowhere(self):
         """
         Accepted logins and packets are classified, not sent: their
