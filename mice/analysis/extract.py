@@ -67,7 +67,9 @@ _BRACKETED_SOURCE = re.compile(_BRACKETED)
 _SOURCE_KEYWORDS = ("rhost=", "rip=", "addr=")
 _SOURCE_VALUE = re.compile(r"[0-9A-Fa-f.:]+")
 _PAM_USERS = re.compile(r" ruser=(\S*) rhost=\S* +user=(\S+)")
-_OTHER_USER = re.compile(r"\buser=<([^>]+)>|\bacct=\"([^\"]+)\"")
+# A name of at most 256 characters: unbounded, a line repeating "user=<"
+# without a ">" made re read to its end from each (quadratic).
+_OTHER_USER = re.compile(r"\buser=<([^>]{1,256})>|\bacct=\"([^\"]{1,256})\"")
 _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
 _CLIENT = re.compile(r"\[client ([0-9A-Fa-f.:]+?)(?::(\d+))?\]")
 

@@ -660,6 +660,27 @@ class ExtractTests(SynchronousTestCase):
         self.assertEqual(nodesFor("x", None, "not an address"), ((), ()))
         self.assertEqual(nodesFor("x", "h", "not an address"), ((), (Node(hostname="h"),)))
 
+    def test_repeatedKeywordLinear(self):
+        """
+        A long line repeating C{user=<} (or C{acct="}) without the closing
+        character is read in time linear in its length: the user's name is
+        at most 256 characters (C{re} read to the line's end from each
+        occurrence, 0.2 s for 60 kB, seconds for this one).
+        """
+        import time
+
+        lines = ["Dec  1 00:05:18 ws17 dovecot: "
+                 + "pop3-login: Info: Disconnected (auth failed): user=<a" * 4000,
+                 "type=USER_AUTH msg=audit(1.2:3): pid=1 " + 'acct="x res=' * 16000]
+        began = time.process_time()
+        for line in lines:
+            extract._known.clear()
+            nodesFor(line)
+        self.assertLess(time.process_time() - began, 0.5)
+        _, targets = nodesFor("Dec  1 00:05:18 ws17 dovecot: imap-login: Disconnected (auth"
+                              " failed, 3 attempts): user=<" + "j" * 256 + ">, rip=10.0.0.1")
+        self.assertEqual(targets[0].user, "j" * 256)
+
     def test_su(self):
         sources, targets = nodesFor("Nov 22 10:00:06 gate su: FAILED SU (to root) bob on"
                                     " /dev/pts/1")
