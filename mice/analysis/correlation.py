@@ -373,14 +373,6 @@ def _iso(seconds):
 
 # -- the engine --------------------------------------------------------------
 
-def _sameLine(entries, origin):
-    """Whether one of a threshold window's C{entries} came from the line C{origin}."""
-    for entry in entries:
-        if entry[3] == origin:
-            return True
-    return False
-
-
 class _Window:
     """One rule's evidence for one key."""
 
@@ -488,13 +480,9 @@ class Correlator:
                     self._arrivals.append((now, order))
         if self.watermark is None or t > self.watermark:
             self.watermark = t
-        pending = self._pending
-        # Offline (now None) the frontier is the watermark.
-        limit = (self.watermark if now is None else self._frontier(alert.analyzerId, t, now)
-                 ) - self.rules.lateness
-        if not (pending and pending[0][0] < limit) and len(pending) <= self.rules.maxPending:
-            return []
         out = []
+        limit = self._frontier(alert.analyzerId, t, now) - self.rules.lateness
+        pending = self._pending
         while pending and pending[0][0] < limit:
             self._count(heapq.heappop(pending), out)
         while len(pending) > self.rules.maxPending:
@@ -594,7 +582,7 @@ class Correlator:
             window.lastSeen = t
             entries = window.entries
             if rule.distinct is None:
-                if origin is not None and _sameLine(entries, origin):
+                if origin is not None and any(entry[3] == origin for entry in entries):
                     # The same log line, alerted on by another analyzer
                     # (the M-ICE and the LogIDS rules): counted once.
                     self.counts["same line"] += 1

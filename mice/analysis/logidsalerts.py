@@ -20,28 +20,18 @@ def fieldNodes(fields, sources, targets):
     The alert's nodes, the filter's fields (C{src_ip}/C{src_port}, a
     destination) first, then what L{nodesFor} read from the line.
     """
-    source = fields.get("src_ip")
-    source = address(source) if source else None
-    if source is not None and not _named(sources, source):
+    source = address(fields.get("src_ip", ""))
+    if source is not None and not any(node.address == source for node in sources):
         port = fields.get("src_port", "")
         sources = (Node(address=source, port=int(port) if port.isdigit() and
                         int(port) < 65536 else None),) + tuple(sources)
     for name in TARGET_FIELDS:
-        target = fields.get(name)
-        target = address(target) if target else None
+        target = address(fields.get(name, ""))
         if target is not None:
-            if not _named(targets, target):
+            if not any(node.address == target for node in targets):
                 targets = (Node(address=target),) + tuple(targets)
             break
     return sources, targets
-
-
-def _named(nodes, value):
-    """Whether one of C{nodes} has the address C{value}."""
-    for node in nodes:
-        if node.address == value:
-            return True
-    return False
 
 
 def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None):
