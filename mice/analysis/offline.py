@@ -360,6 +360,7 @@ class OfflineAnalysis:
         self._first = 1
         self._carried = None
         self._eventTimes = {}
+        self._hours = {}
         #: The scan strategy: of the M-ICE rules, and of the LogIDS blocks
         #: (Hyperscan or not).
         self.strategy = strategy or defaultStrategy()
@@ -549,21 +550,54 @@ class OfflineAnalysis:
     def _seconds(self, when):
         """
         The event time (L{mice.analysis.correlation.eventTime}) of the alerts
-        of a line whose date and time are C{when}: converted once per time.
+        of a line whose date and time are C{when}: converted once per time,
+        from the instant of its hour's start (L{_hourStart}) where it can.
         """
         seconds = self._eventTimes.get(when, _UNREAD)
         if seconds is _UNREAD:
-            from mice.analysis.aaregex import isoTime, recordInstant
-            from mice.analysis.correlation import isoSeconds
+            date, clock = when
+            start = None
+            # HH:MM:SS, a leap second (:60) left to the whole conversion.
+            if (len(clock) == 8 and clock[3:5] < "60" and clock[6:8] < "60"
+                    and clock[3:5].isdigit() and clock[6:8].isdigit()):
+                start = self._hourStart(date, clock[:2])
+            if start is not None:
+                seconds = start + int(clock[3:5]) * 60 + int(clock[6:8])
+            else:
+                from mice.analysis.aaregex import isoTime, recordInstant
+                from mice.analysis.correlation import isoSeconds
 
-            # The instant of recordTime's ISO text, without writing it.
-            aware = recordInstant(when[0], when[1], self.tz)
-            seconds = (aware.timestamp() if aware is not None
-                       else isoSeconds(isoTime(self.now)))
+                # The instant of recordTime's ISO text, without writing it.
+                aware = recordInstant(date, clock, self.tz)
+                seconds = (aware.timestamp() if aware is not None
+                           else isoSeconds(isoTime(self.now)))
             if len(self._eventTimes) >= 4096:
                 self._eventTimes.clear()
             self._eventTimes[when] = seconds
         return seconds
+
+    def _hourStart(self, date, hour):
+        """
+        The instant (seconds since the epoch) of C{date} at C{hour}:00:00 in
+        the log's zone, if the zone's offset from UTC is the same all that
+        hour (the instant of C{hour:MM:SS} is then C{MM * 60 + SS} seconds
+        later); else, or when it is no valid time, C{None}.
+        """
+        key = (date, hour)
+        start = self._hours.get(key)
+        if start is None:
+            from mice.analysis.aaregex import recordInstant
+
+            first = recordInstant(date, f"{hour}:00:00", self.tz)
+            last = recordInstant(date, f"{hour}:59:59", self.tz)
+            start = False
+            if (first is not None and last is not None
+                    and first.utcoffset() == last.utcoffset()):
+                start = first.timestamp()
+            if len(self._hours) >= 4096:
+                self._hours.clear()
+            self._hours[key] = start
+        return start if start is not False else None
 
     def _record(self, line, number):
         """The L{LogRecord} of a line, as the DataForwarder would ship it."""

@@ -282,6 +282,33 @@ class CorrelationTests(SynchronousTestCase):
         # A date and time that is none: the time of the run, as before.
         self.assertEqual(run._seconds(("2024-02-30", "10:00:00")), isoSeconds(isoTime(NOW)))
 
+    def test_eventTimeAcrossZoneChanges(self):
+        """
+        The event time of each minute (at seconds 0, 1, 30 and 59, and a
+        leap second) of the days a zone changes its offset is the instant
+        of the agents' ISO time, read from the start of its hour or not:
+        the hours a change cuts (Lord Howe moves by half an hour, at 2:00),
+        the hour repeated in autumn and the one skipped in spring.
+        """
+        from mice.analysis.aaregex import isoTime, recordTime
+        from mice.analysis.correlation import isoSeconds
+        from mice.analysis.offline import zoneNamed
+
+        days = {"Europe/Berlin": ("2026-03-29", "2026-10-25"),
+                "America/St_Johns": ("2026-03-08", "2026-11-01"),
+                "Australia/Lord_Howe": ("2026-04-05", "2026-10-04")}
+        for zone, changes in days.items():
+            tz = zoneNamed(zone)
+            run = analysis(correlation=True, tz=tz)
+            for day in changes:
+                for hour in range(24):
+                    for minute in range(60):
+                        for second in ("00", "01", "30", "59", "60"):
+                            stamp = (day, f"{hour:02d}:{minute:02d}:{second}")
+                            expected = recordTime(*stamp, tz)
+                            expected = isoSeconds(expected or isoTime(NOW))
+                            self.assertEqual(run._seconds(stamp), expected, (zone, stamp))
+
     def test_timesOutOfRange(self):
         """
         A line dated in year 1 or 9999 (a date the host's zone cannot take)
