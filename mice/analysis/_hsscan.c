@@ -25,7 +25,8 @@
  *   some pattern was reported in, with the ids reported there.
  *
  * Database.serialize() -> bytes, deserialize(bytes) -> Database: for the
- * cache on disk (mice.analysis.hyperscancache); version() -> hs_version().
+ * cache on disk (mice.analysis.hyperscancache); version() -> hs_version();
+ * newlines(data) -> int: the newline bytes of a buffer, for joinsLines.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -576,6 +577,25 @@ done:
     return result;
 }
 
+/* newlines(data) -> int: how many newline bytes data holds (memchr: a
+ * batch's count costs a tenth of what str.count("\n") does). */
+static PyObject *
+newlines(PyObject *module, PyObject *given)
+{
+    (void)module;
+    Py_buffer data;
+    if (PyObject_GetBuffer(given, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const char *at = data.buf, *end = at + data.len;
+    Py_ssize_t count = 0;
+    while ((at = memchr(at, '\n', end - at)) != NULL) {
+        count++;
+        at++;
+    }
+    PyBuffer_Release(&data);
+    return PyLong_FromSsize_t(count);
+}
+
 static PyObject *
 version(PyObject *module, PyObject *unused)
 {
@@ -620,6 +640,7 @@ static PyMethodDef methods[] = {
     {"deserialize", deserialize, METH_VARARGS,
      "deserialize(data) -> Database: a database Database.serialize() gave."},
     {"version", version, METH_NOARGS, "version() -> str: libhs's hs_version()."},
+    {"newlines", newlines, METH_O, "newlines(data) -> int: the newline bytes in data."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1012,8 +1012,22 @@ def joinsLines(text, lines):
     if last[0] is not text:
         _encoded(text)
     if last[3] is None:
-        last[3] = text.count("\n")
+        # Those of its UTF-8 bytes, the same: no other character's
+        # encoding holds the byte 0x0a.
+        last[3] = _newlines(last[1]) if _newlines is not None else text.count("\n")
     return last[3] == len(lines) - 1
+
+
+def _newlinesFunction():
+    """C{mice.analysis._hsscan.newlines}, or C{None} (not built, or built before it was)."""
+    try:
+        from mice.analysis import _hsscan
+    except ImportError:
+        return None
+    return getattr(_hsscan, "newlines", None)
+
+
+_newlines = _newlinesFunction()
 
 
 def _lineEnds(text):

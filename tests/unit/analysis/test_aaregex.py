@@ -493,6 +493,25 @@ class JoinsLinesTests(SynchronousTestCase):
         self.assertTrue(joinsLines("x\n", ["x", ""]))
         self.assertFalse(joinsLines("x\n\n", ["x", ""]))
 
+    @given(st.lists(st.text(st.characters(codec="utf-8") | st.sampled_from(
+        ["\n", "\r", "\x85", "\u2028", "\udc80"])), max_size=6), st.integers(0, 3))
+    def test_newlinesCounted(self, lines, cut):
+        """
+        The newlines of a batch are counted in its UTF-8 bytes (by
+        C{_hsscan.newlines} where it is built) as C{str.count} counts them
+        in its text: the same answer for any lines, those holding other
+        line breaks (NEL, U+2028) and lone surrogates included.
+        """
+        from mice.analysis import aaregex
+
+        text = "\n".join(lines)
+        given = lines[:len(lines) - cut] if cut else lines
+        counted = joinsLines(text, given)
+        self.assertEqual(counted, text.count("\n") == len(given) - 1)
+        if aaregex._newlines is not None:
+            self.assertEqual(aaregex._newlines(text.encode("utf-8", "surrogatepass")),
+                             text.count("\n"))
+
     def test_matchIndexed(self):
         """
         A batch holding a line with a newline is matched line by line by
