@@ -2134,22 +2134,29 @@ class LogIdsEngine:
         # What a line the scan found nothing in may hold: no statement's
         # regex, unless they were not scanned.
         nothing = _NONE if first else _ALL
-        # The plan of the lines whose scan named the same patterns, when
-        # choosing it read no line (the first block named is exact): most
-        # lines name one of a few sets (frozensets, from the C scan).
+        # What the lines whose scan named the same patterns are given, when
+        # choosing their plan read no line (the first block named is exact):
+        # most lines name one of a few sets (frozensets, from the C scan).
+        # (application, run, decided): decided, the plan's actions when they
+        # do not depend on such a line (decidedActions), else None.
         chosen = {}
         for index, line in enumerate(lines):
             named = get(index)
+            if named.__class__ is frozenset:
+                known = chosen.get(named)
+                if known is not None:
+                    if known[2] is not None:
+                        yield known[0], list(known[2])
+                    else:
+                        yield known[0], known[1](line, host, named if first else nothing)
+                    continue
             if named is None and always is not None and not (unsure and index in unsure):
                 named = always
             plan = last
             maybe = nothing
+            sure = False
             if named is not None:
-                plan = chosen.get(named) if named.__class__ is frozenset else None
-                if plan is None:
-                    plan, sure = _blockNamed(named, line, blocks, exact, first, last)
-                    if sure and named.__class__ is frozenset:
-                        chosen[named] = plan
+                plan, sure = _blockNamed(named, line, blocks, exact, first, last)
                 if first:
                     maybe = named
             elif unsure and index in unsure:
@@ -2158,9 +2165,12 @@ class LogIdsEngine:
             gate = plan.gate
             # The plan's actions do not depend on a line whose scan found
             # none of its statements' regexes (decidedActions): no parse.
-            if gate is not None and (not gate or (maybe is not _ALL
-                                                  and gate.isdisjoint(maybe))):
-                yield plan.application, list(plan.decided)
+            decided = (plan.decided if gate is not None and (
+                not gate or (maybe is not _ALL and gate.isdisjoint(maybe))) else None)
+            if sure and named.__class__ is frozenset:
+                chosen[named] = (plan.application, plan.run, decided)
+            if decided is not None:
+                yield plan.application, list(decided)
             else:
                 yield plan.application, plan.run(line, host, maybe)
 
