@@ -44,14 +44,15 @@ from datetime import datetime
 from itertools import accumulate
 
 # The parser behind re.compile (private, but there since Python 3.11, which
-# setup.cfg requires): it tells which literals a pattern cannot match without.
+# setup.cfg requires; read through mice.analysis.reparse): it tells which
+# literals a pattern cannot match without.
 from re import _constants as _sre_constants
-from re import _parser as _sre_parse
 from typing import NamedTuple
 
 from mice.alerts import Alert
 from mice.analysis.extract import idValues, nodesFor
 from mice.analysis.hyperscancache import compileDatabase, compileScanner
+from mice.analysis.reparse import parsed as _parsed
 
 #: The key of the DEFAULT section's unclassified-line match.
 DEFAULT_KEY = "DEFAULT"
@@ -191,7 +192,7 @@ def analysePattern(pattern):
         finding the literal is the match, and no regex runs).
     """
     try:
-        parsed = _sre_parse.parse(pattern)
+        parsed = _parsed(pattern)
     except Exception:
         return None, False
     if _isIgnoreCase(parsed.state.flags):
@@ -907,7 +908,7 @@ def _matchesNewline(pattern, flags=0):
     across two of them.  C{True} when in doubt.
     """
     try:
-        parsed = _sre_parse.parse(pattern, flags)
+        parsed = _parsed(pattern, flags)
     except Exception:
         return True
     return _itemsMatchNewline(parsed.data, bool(parsed.state.flags & re.DOTALL))

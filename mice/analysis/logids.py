@@ -40,7 +40,8 @@ try:  # The regex parser of the re module, to find a pattern's literals.
     from re._constants import LITERAL as _LITERAL
     from re._constants import MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT
     from re._constants import SUBPATTERN as _SUBPATTERN
-    from re._parser import parse as _parseRegex
+
+    from mice.analysis.reparse import parsed as _parseRegex
     _REPEATS = (MAX_REPEAT, MIN_REPEAT, POSSESSIVE_REPEAT)
 except ImportError:  # pragma: no cover (moved in a later Python: no prefilter)
     _parseRegex = _LITERAL = _AT = _AT_BEGINNING = _AT_BEGINNING_STRING = None

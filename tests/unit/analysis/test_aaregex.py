@@ -1252,3 +1252,27 @@ class HyperscanRefusedTests(SynchronousTestCase):
         self.assertEqual(len(notes), 1)
         self.assertTrue(notes[0].startswith(f"{path}: Mo_UID, Mo_GID (user and group id rules)"
                                             " keep every M-ICE rule off Hyperscan"), notes)
+
+
+class ReparseTests(SynchronousTestCase):
+    """
+    L{mice.analysis.reparse.parsed}: a rule's regex is parsed once for
+    all the questions the modules ask of it.
+    """
+
+    def test_once(self):
+        from re import _parser
+
+        from mice.analysis.reparse import parsed
+
+        first = parsed(r"Failed \S+ for (\S+)", re.IGNORECASE)
+        self.assertIs(parsed(r"Failed \S+ for (\S+)", re.IGNORECASE), first)
+        self.assertEqual(str(first), str(_parser.parse(r"Failed \S+ for (\S+)", re.IGNORECASE)))
+        self.assertIsNot(parsed(r"Failed \S+ for (\S+)"), first)
+
+    def test_error(self):
+        """A regex re refuses raises re.error each time, as re.compile does."""
+        from mice.analysis.reparse import parsed
+
+        for _ in range(2):
+            self.assertRaises(re.error, parsed, "(unclosed")
