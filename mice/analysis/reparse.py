@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.unit.analysis.test_logids -*-
+# -*- test-case-name: tests.unit.analysis.test_aaregex -*-
 """
 A regex as C{re}'s own parser reads it, for the modules that read rules'
 regexes (their literals, widths, newlines, Hyperscan forms): parsed once
