@@ -680,6 +680,7 @@ class OfflineAnalysis:
         every = self.everyAction
         append = pieces.append
         alerting = feed is not None and self._logidsRoutes
+        wantedIds = self._wanted if alerting else None
         # The rule of each line's one action, counted at the end in one call.
         ones = []
         one = ones.append
@@ -698,11 +699,13 @@ class OfflineAnalysis:
             if shown:
                 append((index, formatted(first + index, ((application, shown),))))
                 if alerting:
-                    wanted = [action for action in shown
-                              if _wantedLogIds(action, self._wanted)]
-                    if wanted:
-                        self._logidsAlerts(lines[index], index, first + index, wanted, feed,
-                                           application)
+                    # Most lines shown are displays: no list made for them.
+                    for action in shown:
+                        if _wantedLogIds(action, wantedIds):
+                            self._logidsAlerts(lines[index], index, first + index, [
+                                action for action in shown
+                                if _wantedLogIds(action, wantedIds)], feed, application)
+                            break
         counts.update(ones)
 
     def _logidsAlerts(self, line, index, number, actions, feed, application=None):
