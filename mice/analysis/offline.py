@@ -12,7 +12,9 @@ from array import array
 from collections import defaultdict
 from typing import NamedTuple
 
+from mice.analysis.extract import nodesFor
 from mice.analysis.logids import isAddress, syslogHost
+from mice.analysis.logidsalerts import fieldNodes
 from mice.record import LogRecord
 
 
@@ -462,7 +464,7 @@ class OfflineAnalysis:
 
     def _aaregex(self, lines, text, first, pieces, feed):
         from mice.analysis.aaregex import makeAlert
-        from mice.analysis.extract import addressesFor, nodesFor
+        from mice.analysis.extract import addressesFor
 
         matcher = self.matcher
         perf = self.perf
@@ -716,9 +718,6 @@ class OfflineAnalysis:
         makes (its nodes: the record's fields' and the line's), and its
         event time C{t}.
         """
-        from mice.analysis.extract import nodesFor
-        from mice.analysis.logidsalerts import fieldNodes
-
         host = syslogHost(line) or ""
         ip = self.ip if self.ip is not None else (host if isAddress(host) else "")
         fields = self.engine.recordFor(line, ip, self.stream, host, application).fields
