@@ -10,6 +10,7 @@ Pure: files in, text out; tests and benches import it.
 import os
 from array import array
 from collections import defaultdict
+from functools import partial
 from typing import NamedTuple
 
 from mice.analysis.extract import nodesFor
@@ -545,8 +546,8 @@ class OfflineAnalysis:
         sources, targets = nodes
         analyzerId = self.settings.analyzerId
         for match in matches:
-            feed.append((index, number, _FedAlert(str(self._messageId), analyzerId,
-                                                  match.alertId, sources, targets, origin), t))
+            feed.append((index, number, _newTuple(_FedAlert, (
+                str(self._messageId), analyzerId, match.alertId, sources, targets, origin)), t))
             self._messageId += 1
 
     def _seconds(self, when):
@@ -726,9 +727,9 @@ class OfflineAnalysis:
         origin = f"mice-analyze {self.stream} {number}"
         analyzerId = self._logidsAnalyzer
         for action in actions:
-            feed.append((index, number, _FedAlert(
+            feed.append((index, number, _newTuple(_FedAlert, (
                 str(self._logidsMessageId), analyzerId, action.rule.action.alertId,
-                sources, targets, origin), t))
+                sources, targets, origin)), t))
             self._logidsMessageId += 1
 
     # -- correlation -------------------------------------------------------------
@@ -736,12 +737,15 @@ class OfflineAnalysis:
     def _correlate(self, feed):
         out = []
         evidence = self._evidence
-        correlator = self.correlator
+        feedAt = self.correlator.feedAt
+        if self.perf is not None:
+            feedAt = partial(self.perf.call, "correlation", feedAt)
+        add = evidence.add
         for index, number, alert, t in feed:
-            evidence.add(alert, number)
-            made = self._timed("correlation", correlator.feedAt, alert, t)
-            for new in made:
-                out.append((index, self._correlatedText(new)))
+            add(alert, number)
+            made = feedAt(alert, t)
+            if made:
+                out += [(index, self._correlatedText(new)) for new in made]
         return out
 
     def _timed(self, name, function, *args):
@@ -828,6 +832,7 @@ class _FedAlert(NamedTuple):
     under the names of L{mice.alerts.Alert}'s: C{mice analyze} makes this
     much of the alerts it feeds it, not their classification, text and
     additional data, which only the alerts it makes are printed with.
+    Made with L{_newTuple}: the same tuple, without C{__new__}'s frame.
     """
 
     messageId: str
