@@ -49,6 +49,7 @@ import zlib
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from mice.alerts import SEVERITIES, Alert, Correlation, Node
 from mice.config.errors import ConfigError, ConfigErrors
@@ -76,30 +77,45 @@ MAX_ANALYZERS = 1000
 _STATE_VERSION = 3
 
 
-def _firstNode(nodes, attribute):
-    for node in nodes:
-        value = getattr(node, attribute)
-        if value is not None and value != "":
-            return str(value)
-    return None
+def _firstOf(side, attribute):
+    """
+    C{alert -> str or None}: the C{attribute} of the first node of the
+    alert's C{side} (C{sources} or C{targets}) that has one (not C{None} or
+    empty), as text; in one call a field (the correlation stage reads
+    several of each alert fed).
+    """
+    nodes = attrgetter(side)
+
+    def first(alert):
+        for node in nodes(alert):
+            value = getattr(node, attribute)
+            if value is not None and value != "":
+                return str(value)
+        return None
+    return first
+
+
+_targetHostname = _firstOf("targets", "hostname")
+_targetAddress = _firstOf("targets", "address")
+_targetUser = _firstOf("targets", "user")
+_sourceUser = _firstOf("sources", "user")
 
 
 def _host(alert):
     """The host an alert is about: its target's name or address, else its analyzer's host."""
-    return (_firstNode(alert.targets, "hostname") or _firstNode(alert.targets, "address")
-            or alert.analyzerHost or None)
+    return _targetHostname(alert) or _targetAddress(alert) or alert.analyzerHost or None
 
 
 #: The fields a KEY or DISTINCT may name, and how to read each from an alert.
 FIELDS = {
-    "source.address": lambda a: _firstNode(a.sources, "address"),
-    "source.hostname": lambda a: _firstNode(a.sources, "hostname"),
-    "source.user": lambda a: _firstNode(a.sources, "user"),
-    "target.address": lambda a: _firstNode(a.targets, "address"),
-    "target.hostname": lambda a: _firstNode(a.targets, "hostname"),
-    "target.user": lambda a: _firstNode(a.targets, "user"),
-    "target.service": lambda a: _firstNode(a.targets, "service"),
-    "user": lambda a: _firstNode(a.targets, "user") or _firstNode(a.sources, "user"),
+    "source.address": _firstOf("sources", "address"),
+    "source.hostname": _firstOf("sources", "hostname"),
+    "source.user": _sourceUser,
+    "target.address": _targetAddress,
+    "target.hostname": _targetHostname,
+    "target.user": _targetUser,
+    "target.service": _firstOf("targets", "service"),
+    "user": lambda a: _targetUser(a) or _sourceUser(a),
     "host": _host,
     "alertid": lambda a: None if a.alertId is None else "0x%04x" % a.alertId,
     "analyzer": lambda a: a.analyzerId,
@@ -464,7 +480,8 @@ class Correlator:
             readers = self._readers
             for index in indexes:
                 fields, distinct = readers[index]
-                key = tuple([field(alert) for field in fields])
+                key = ((fields[0](alert),) if len(fields) == 1
+                       else tuple([field(alert) for field in fields]))
                 if None in key:
                     continue
                 value = None
