@@ -36,7 +36,8 @@ ROOT = os.path.dirname(HERE)
 #: The sample logs of the families the default content covers.
 FILES = ("sshd", "dropbear", "pam-generic", "selinux-ssh", "dovecot", "postfix",
          "sendmail-auth", "courier-auth", "exim", "courier-smtp", "cyrus-imap", "sieve",
-         "uwimap-auth", "sendmail-reject")
+         "uwimap-auth", "sendmail-reject", "apache-auth", "apache-modsecurity",
+         "apache-overflows")
 
 #: The M-ICE alert IDs that are information, not alerts.
 INFORMATIONAL = {"0x1010", "0x8030"}

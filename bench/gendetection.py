@@ -11,8 +11,10 @@ addresses, user names with dots, PAM lines of many services (sshd, sudo,
 su, login, dovecot, vsftpd, cups, polkit, gdm), auditd's raw and syslog
 forms, netfilter prefixes of iptables, ufw, SuSEfirewall2, firewalld and
 Shorewall, Apache's common and combined formats (with virtual hosts) with
-URL-encoded attacks, Postfix (and postscreen), Dovecot, Sendmail, Exim (its
-own log and syslog), Courier and Cyrus.  The benign lines hold
+URL-encoded attacks, Apache's error log (2.2, 2.4, through syslog: HTTP
+authentication failures, ModSecurity, malformed requests), Postfix (and
+postscreen), Dovecot, Sendmail, Exim (its own log and syslog), Courier and
+Cyrus.  The benign lines hold
 look-alikes on purpose: sudo commands quoting "Failed password" or
 C{/etc/passwd}, searches for "union select", pages about SQL injection,
 hosts called C{dropbox}, audit records with a key that succeeded without
@@ -45,6 +47,7 @@ FAMILY_IDS = {
     "fw_drop": {0x8010, 0x8040}, "fw_reject": {0x8020}, "web_codered": {0x7010},
     "web_traversal": {0x7011}, "web_sqli": {0x7012}, "web_xss": {0x7013},
     "web_scanner": {0x7014}, "mail_auth": {0x1027}, "mail_suspicious": {0x7020},
+    "web_auth": {0x102B}, "web_modsecurity": {0x7015}, "web_malformed": {0x7016},
 }  # fmt: skip
 #: The labels of lines that must raise no alert.
 NEGATIVE = ("benign", "informational")
@@ -253,13 +256,25 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             line = "www.example.org:443 " + line
         return line
 
-    def webError(message, client=None):
+    def webError(message, client=None, module="core", code=None):
+        """
+        Apache's error log: 2.2 (C{[error]}), or 2.4 (C{[module:error]},
+        the pid and thread, C{client:port}, C{[IPv6]:port}, the message's
+        AH code if C{code}); one in ten through syslog (ErrorLog syslog).
+        """
         s = stamp()
+        client = client or src()
         if r() < 0.5:
-            return "[%s] [error] [client %s] %s" % (s["ctime"], client or src(), message)
-        return "[%s] [core:error] [pid %d:tid %d] [client %s:%d] %s" % (
-            s["ctime"], rnd.randrange(99999), rnd.randrange(99999), client or src(), port(),
-            message)
+            line = "[%s] [error] [client %s] %s" % (s["ctime"], client, message)
+        else:
+            line = "[%s] [%s:error] [pid %d:tid %d] [client %s:%d] %s%s" % (
+                s["ctime"], module, rnd.randrange(99999), rnd.randrange(99999),
+                "[%s]" % client if ":" in client else client, port(),
+                "%s: " % code if code else "", message)
+        if r() < 0.1:
+            line = "%s %s %s[%d]: %s" % (s["syslog"], pick(_HOSTS), pick(("httpd", "apache2")),
+                                         rnd.randrange(300, 65000), line.partition("] ")[2])
+        return line
 
     def pamFailure(service, user, rhost):
         form = r()
@@ -433,6 +448,63 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             src(), s["apache"], pick(("/admin/", "/.git/config", "/phpmyadmin/", "/backup.zip",
                                       "/", "/cgi-bin/test.cgi")), pick((404, 404, 200, 403)),
             rnd.randrange(100, 5000), agent)
+
+    def a_web_auth():
+        user = pick(_BAD_USERS + _USERS + ("",))
+        form = r()
+        if form < 0.35:
+            return webError("user %s: authentication failure for \"/%s\": Password Mismatch" % (
+                user, pick(("admin", "private/", "basic/file"))), module="auth_basic",
+                code="AH01617")
+        if form < 0.7:
+            return webError("user %s not found: /%s" % (user, pick(("", "admin/", "private/x"))),
+                            module="auth_basic", code="AH01618")
+        if form < 0.85:
+            if r() < 0.5:
+                return webError("Digest: user %s: password mismatch: /digest/" % user)
+            return webError("user %s: password mismatch: /digest/" % user, module="auth_digest",
+                            code="AH01792")
+        message = "user `%s' in realm `private area' not found: /digest/" % user
+        if r() < 0.5:
+            return webError("Digest: " + message)
+        return webError(message, module="auth_digest", code="AH01790")
+
+    def a_web_modsecurity():
+        tags = ('[file "/etc/modsecurity/crs/REQUEST-942-APPLICATION-ATTACK-SQLI.conf"]'
+                ' [line "%d"] [id "%d"] [msg "%s"] [severity "CRITICAL"]' % (
+                    rnd.randrange(40, 900), rnd.randrange(900000, 999999),
+                    pick(("SQL Injection Attack Detected via libinjection",
+                          "Request Missing an Accept Header", "Host header is a numeric IP"))))
+        tail = ' [hostname "www.example.org"] [uri "/%s"] [unique_id "X%d"]' % (
+            pick(("", "login.php", "wp-login.php")), rnd.randrange(10 ** 9))
+        client = src()
+        second = "[client %s] " % client if r() < 0.2 else ""
+        form = r()
+        if form < 0.4:
+            message = "ModSecurity: Access denied with code %d (phase 2). Pattern match at" \
+                      " ARGS:id. %s%s" % (pick((403, 403, 406, 401)), tags, tail)
+        elif form < 0.7:
+            # 2.7 and earlier: the tags first.
+            message = "ModSecurity: %s%s Access denied with code 403 (phase 2).%s" % (
+                pick(("", " ")), tags, tail)
+        else:
+            message = "ModSecurity: Warning. Pattern match at ARGS:q. %s%s" % (tags, tail)
+        return webError(second + message, client=client, module=pick(("security2", "")))
+
+    def a_web_malformed():
+        form = r()
+        if form < 0.4:
+            return webError("Invalid URI in request %s" % pick((
+                "\\xf9h\\xa9\\xf3\\x88\\x8cXKj \\xbf-l*4\\x87n",
+                "GET /%%%%%%%% HTTP/1.1", "x\\xb2\\xa1:SMl\\xcc{\\xfd")), code="AH00126")
+        if form < 0.6:
+            return webError("Invalid method in request %s" % pick((
+                "NOOP", "\\x16\\x03\\x01 - possible attempt to establish SSL connection when"
+                " the server isn't expecting it")), code="AH00135")
+        if form < 0.85:
+            return webError("request failed: URI too long (longer than 8190)", code="AH00565")
+        return webError("request failed: erroneous characters after protocol string: %s" % pick((
+            "User-Agent: Mozilla/5.0", "Host: www.example.org")))
 
     def eximLog():
         # Exim's own main log: "2024-12-01 00:00:01 [pid] ".
@@ -612,9 +684,24 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         return web(url, client=pick(outside + inside))
 
     def b_web_error():
+        # Access control and authentication protocol noise (not a password
+        # guessed), ModSecurity's own notices, look-alikes in a path.
         return webError(pick(("File does not exist: /var/www/html/favicon.ico",
                               "client denied by server configuration: /var/www/html/.htaccess",
-                              "script '/var/www/html/wp-login.php' not found or unable to stat")))
+                              "script '/var/www/html/wp-login.php' not found or unable to stat",
+                              "client used wrong authentication scheme: /private/",
+                              "Authorization of user %s to access /private/x failed, reason:"
+                              " file owner dan does not match" % pick(_USERS),
+                              "user %s: authorization failure for \"/admin/\": " % pick(_USERS),
+                              "Digest: invalid nonce JDiBAA=db9372522295 received - length is"
+                              " not 52",
+                              "Digest: realm mismatch - got `x' but expected `private area'",
+                              "No hostname was provided via SNI for a name based virtual host",
+                              "File does not exist: /var/www/html/user root not found",
+                              "File does not exist: /var/www/html/ModSecurity: Access denied",
+                              "File does not exist: /var/www/html/Invalid URI in request",
+                              "ModSecurity for Apache/2.9.3 configured.")),
+                        client=pick(outside + inside))
 
     def b_mail():
         form = r()

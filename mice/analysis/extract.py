@@ -26,8 +26,10 @@ Understood:
     source and target address and port, and the protocol;
   - Apache's common log format (the client address first, after a virtual
     host if the format logs one, IPv4 or IPv6; an authenticated user is the
-    source user) and error log (C{[client IP]}, C{[client IP:port]}): the
-    source address.
+    source user) and error log (C{[client IP]}, C{[client IP:port]},
+    C{[client [IPv6]:port]}): the source address; the user of a failed HTTP
+    authentication (C{user X not found}, C{user X: authentication failure
+    for}, digest's C{user `X' in realm}): the target user.
 
 A target that the line gives no address for is the client host the record
 came from (its host name and IP columns), when those are known.
@@ -71,7 +73,20 @@ _PAM_USERS = re.compile(r" ruser=(\S*) rhost=\S* +user=(\S+)")
 # without a ">" made re read to its end from each (quadratic).
 _OTHER_USER = re.compile(r"\buser=<([^>]{1,256})>|\bacct=\"([^\"]{1,256})\"")
 _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
-_CLIENT = re.compile(r"\[client ([0-9A-Fa-f.:]+?)(?::(\d+))?\]")
+# The client of Apache's error log: an address, address:port or
+# [IPv6]:port.  An IPv6 address without brackets is taken whole: read
+# lazily, its last group was taken for a port.
+_CLIENT = re.compile(r"\[client \[?([0-9A-Fa-f.]*(?::[0-9A-Fa-f.]*){2,7}(?=\]|\]?:\d+\])"
+                     r"|[0-9A-Fa-f.:]+?)\]?(?::(\d+))?\]")
+# The user of an HTTP authentication failure in Apache's error log (basic:
+# "user X: authentication failure for", "user X not found"; digest: "user
+# X: password mismatch", "user `X' in realm `R' not found"), after the
+# client, ModSecurity's second client, and Apache 2.4's AH code: matched
+# where the line's first client ends, so that a "[client X] user Y" in the
+# text of another message (a path asked for) names no one.
+_HTTP_USER = re.compile(r"\] (?:\[client [^\]\s]+\] )?(?:AH\d{5}: )?(?:Digest: )?user (?:`([^'\n]{1,256})' in realm |"
+                        r"([^\s`']{1,256}?)(?:: authentication failure for | not found\b|"
+                        r": password mismatch\b))")
 
 _UID = re.compile(r"\b(?:a|e)?uid=(\d+)")
 _GID = re.compile(r"\be?gid=(\d+)")
@@ -304,6 +319,10 @@ def _lineNodes(line):
                  or _FOR_USER_ONLY.search(line))
         if found is not None:
             target["user"] = found.group(1).strip("'")
+        elif "[client " in line:
+            found = _HTTP_USER.match(line, line.find("] ", line.find("[client ")))
+            if found is not None:
+                target["user"] = found.group(1) or found.group(2)
     if "(to " in line:
         found = _SU.search(line)
         if found is not None:

@@ -248,13 +248,21 @@ FAMILIES = {
     "web traversal": ((0x7011,), [
         _WEB + '/cgi-bin/view.cgi?file=../../../../etc/passwd HTTP/1.1" 400 1024 "-" "curl/7.1"',
         _WEB + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1" 200 1024 "-" "M"',
-        "[Mon Nov 22 00:00:15 2004] [error] [client 195.237.238.120] Invalid URI in request GET"
-        " /../../etc/passwd HTTP/1.1",
+        "[Mon Nov 22 00:00:15 2004] [error] [client 195.237.238.120] File does not exist:"
+        " /srv/www/htdocs/../../etc/passwd",
     ], [
         _OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat"
         " /etc/passwd",
     ]),
+    # A malformed request that is a traversal too: both IDs.
+    "web traversal in a malformed request": ((0x7011, 0x7016), [
+        "[Mon Nov 22 00:00:15 2004] [error] [client 195.237.238.120] Invalid URI in request GET"
+        " /../../etc/passwd HTTP/1.1",
+        "[Sat Mar 15 16:04:06.105212 2010] [core:error] [pid 17408] [client 61.2.3.4:55280]"
+        " AH00126: Invalid URI in request GET /static/../../../a/../../../../etc/passwd"
+        " HTTP/1.1",
+    ], []),
     "web SQL injection": ((0x7012,), [
         _WEB + '/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users-- HTTP/1.1"'
         ' 200 1024 "-" "Mozilla/5.0"',
@@ -375,6 +383,113 @@ FAMILIES = {
         # Exim: the server could not check (4xx), not the client's fault.
         "2017-04-23 22:45:59 fixed_login authenticator failed for ws17.example.org"
         " [10.1.2.3]:54412 I=[10.0.0.1]:587: 435 Unable to authenticate at present",
+    ]),
+    "web login failed": ((0x102B,), [
+        # Basic authentication, Apache 2.2 and 2.4 (AH codes, [pid:tid], client:port).
+        "[Wed Jul 17 22:18:52 2013] [error] [client 61.2.3.4] user username: authentication"
+        " failure for \"/basic/file\": Password Mismatch",
+        "[Sat Jul 20 21:39:11.978080 2013] [auth_basic:error] [pid 17512:tid 140123053950720]"
+        " [client 61.2.3.4:51390] AH01617: user username: authentication failure for"
+        " \"/basic/file\": Password Mismatch",
+        "[Wed Jul 17 22:32:48 2013] [error] [client 61.2.3.4] user wrongusername not found:"
+        " /basic/file",
+        "[Sat Jul 20 21:37:32.266605 2013] [auth_basic:error] [pid 17512:tid 140123079128832]"
+        " [client 61.2.3.4:51386] AH01618: user  not found: /basic/file/cant_get_me.html",
+        "[Thu Jul 11 01:21:44 2013] [error] [client 2606:2800:220:1:248:1893:25c8:1946] user"
+        " test-ipv6 not found: /",
+        "[Sat Jun 01 02:17:42 2013] [error] [client 61.2.3.4] user root not found",
+        "[Mon Nov 18 22:39:33 2013] [error] [client 61.2.3.4] user gg not found: /, referer:"
+        " http://example.org/management.html",
+        # Digest authentication: a wrong password, a user unknown in the realm.
+        "[Wed Jul 17 23:50:37 2013] [error] [client 61.2.3.4] Digest: user username: password"
+        " mismatch: /digest/cant_get_me.html",
+        "[Sat Jul 20 21:44:06.867985 2013] [auth_digest:error] [pid 17540:tid 140123070736128]"
+        " [client [2001:db8::7]:51406] AH01792: user john.doe: password mismatch: /digest/x",
+        "[Thu Jul 18 00:08:39 2013] [error] [client 61.2.3.4] Digest: user `username' in realm"
+        " `digest private area' not found: /digest_wrongrelm/cant_get_me.html",
+        "[Sat Jul 20 21:45:28.890523 2013] [auth_digest:error] [pid 17540:tid 140122972485376]"
+        " [client 61.2.3.4:51408] AH01790: user `username' in realm `digest private area' not"
+        " found: /digest_wrongrelm/cant_get_me.html",
+        # ErrorLog syslog.
+        "Feb 16 22:32:48 srv httpd[22034]: [error] [client 61.2.3.4] user wrongusername not"
+        " found: /basic/file",
+        "2024-03-01T10:00:01.123456+01:00 www apache2[18154]: [auth_basic:error] [pid 18154]"
+        " [client 61.2.3.4:48154] AH01617: user bob: authentication failure for \"/\":"
+        " Password Mismatch",
+    ], [
+        # Access control and protocol noise, not a password guessed.
+        "[Wed Jul 17 23:20:45 2013] [error] [client 61.2.3.4] client denied by server"
+        " configuration: /var/www/html/noentry/cant_get_me.html",
+        "Feb 15 16:23:00 srv httpd[22034]: [authz_core:error] [pid 22034] [client"
+        " 61.2.3.4:58585] AH01630: client denied by server configuration: /home/www/",
+        "[Sat Jul 20 21:41:52.523931 2013] [auth_basic:error] [pid 17512:tid 140122964092672]"
+        " [client 61.2.3.4:51396] AH01614: client used wrong authentication scheme: /basic/file",
+        "[Wed Jul 17 22:54:32 2013] [error] [client 61.2.3.4] Authorization of user username to"
+        " access /basic/authz_owner/cant_get_me.html failed, reason: file owner dan does not"
+        " match.",
+        "[Sat Jul 20 21:42:44.304159 2013] [authz_core:error] [pid 17484:tid 140123095914240]"
+        " [client 61.2.3.4:51397] AH01631: user username: authorization failure for"
+        " \"/basic/authz_owner/cant_get_me.html\": ",
+        "[Sun Jul 28 21:12:44 2013] [error] [client 61.2.3.4] Digest: invalid nonce"
+        " JDiBAA=db9372522295196b7ac31db99e10cd1106c received - length is not 52",
+        "[Sun Jul 28 21:27:56.549667 2013] [auth_digest:error] [pid 24835:tid 139895297222400]"
+        " [client 61.2.3.4:57052] AH01788: realm mismatch - got `so far away' but expected"
+        " `digest private area'",
+        "[Sun Jul 28 21:05:31.178340 2013] [auth_digest:error] [pid 24224:tid 139895539455744]"
+        " [client 61.2.3.4:56906] AH01793: invalid qop `auth' received: /digest/qop_none/",
+        "[Sun Jul 28 21:41:20 2013] [error] [client 61.2.3.4] Digest: unknown algorithm `super"
+        " funky chicken' received: /digest/",
+        "[Wed Mar 28 01:31:42.355210 2018] [ssl:error] [pid 6586] [client 61.2.3.4:58028]"
+        " AH02033: No hostname was provided via SNI for a name based virtual host",
+        "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
+        " /var/www/html/favicon.ico",
+        # The words in the path asked for, not in Apache's message.
+        "[Sat Jun 01 02:17:42 2013] [error] [client 10.1.2.3] File does not exist:"
+        " /srv/http/site/[client 192.168.0.1] user root not found",
+        _OK + '/user%20root%20not%20found HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
+    ]),
+    "web ModSecurity": ((0x7015,), [
+        # ModSecurity 2.7 and earlier: the rule's tags first, then "Access denied".
+        "[Mon Dec 23 13:12:31 2013] [error] [client 61.2.3.4] ModSecurity:  [file"
+        " \"/etc/httpd/modsecurity.d/activated_rules/modsecurity_crs_21_protocol_anomalies.conf\"]"
+        " [line \"47\"] [id \"960015\"] [msg \"Request Missing an Accept Header\"]"
+        " [tag \"WASCTC/WASC-21\"][tag \"OWASP_TOP_10/A7\"] Access denied with code 403"
+        " (phase 2). Operator EQ matched 0 at REQUEST_HEADERS. [uri \"/\"]",
+        # Two clients (php-fpm), Apache 2.4.
+        "[Sat May 09 00:35:52.389262 2020] [:error] [pid 22406:tid 139985298601728] [client"
+        " 61.2.3.4:47762] [client 61.2.3.4] ModSecurity: Access denied with code 401 (phase 2)."
+        " Operator EQ matched 1 at IP:blocked. [uri \"/wp-login.php\"]",
+        # Flagged, not denied: a warning of the LogIDS rules.
+        "[Sat May 09 00:35:52.389262 2020] [:error] [pid 22406] [client 61.2.3.4:47762]"
+        " ModSecurity: Warning. Pattern match \"(?i:union select)\" at ARGS:id. [id \"942100\"]",
+        "Feb 15 16:23:00 www httpd[22034]: [security2:error] [pid 22034] [client"
+        " [2001:db8::7]:58585] ModSecurity: Access denied with code 403 (phase 2). [id \"1\"]",
+    ], [
+        "[Sat May 09 00:35:52.389262 2020] [:notice] [pid 22406] ModSecurity for Apache/2.9.3"
+        " configured.",
+        "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
+        " /var/www/html/ModSecurity: Access denied with code 403",
+    ]),
+    "web malformed request": ((0x7016,), [
+        "[Tue Mar 16 15:39:29 2010] [error] [client 61.2.3.4] Invalid URI in request"
+        " \\xf9h\\xa9\\xf3\\x88\\x8cXKj \\xbf-l*4\\x87n",
+        "[Fri Jul 30 11:23:54 2010] [error] [client 61.2.3.4] request failed: URI too long"
+        " (longer than 8190)",
+        "[Fri Nov 14 16:11:55 2003] [error] [client 61.2.3.4] request failed: erroneous"
+        " characters after protocol string: User-Agent: Mozilla/5.0 (Windows; U; Win98)",
+        "[Thu Nov 15 03:09:59 2007] [error] [client 61.2.3.4] Invalid method in request NOOP",
+        "[Wed Oct 29 11:55:14.123456 2008] [core:error] [pid 1:tid 2] [client"
+        " [2001:db8::7]:4242] AH00135: Invalid method in request \\x16\\x03\\x01",
+        "[Wed Oct 29 11:55:14.123456 2008] [core:error] [pid 1] [client 61.2.3.4:4242] AH00565:"
+        " request failed: URI too long (longer than 8190)",
+        "Feb 15 16:23:00 www httpd[22034]: [core:error] [pid 22034] [client 61.2.3.4:58585]"
+        " AH00126: Invalid URI in request GET /%%%% HTTP/1.1",
+    ], [
+        "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
+        " /var/www/html/Invalid method in request",
+        "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] script"
+        " '/var/www/html/request-failed.php' not found or unable to stat",
+        _OK + '/docs/invalid-uri-in-request.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
@@ -779,6 +894,58 @@ class ExtractTests(SynchronousTestCase):
         self.check("[Mon Nov 22 00:00:15 2004] [error] [client 61.2.3.4:5555] File does not"
                    " exist: /srv/www/htdocs/x", Node(address="61.2.3.4", port=5555),
                    Node(address="10.0.0.9", hostname="gate"))
+
+    def test_webLogin(self):
+        """
+        A failed HTTP login names its client (IPv4 with a port, IPv6 bare or
+        bracketed) as the source and its user as the target's user, which
+        the brute-force correlation rules key on.
+        """
+        self.check("[Sat Jul 20 21:39:11.978080 2013] [auth_basic:error] [pid 17512:tid 1]"
+                   " [client 61.2.3.4:51390] AH01617: user john.doe: authentication failure for"
+                   " \"/basic/file\": Password Mismatch", Node(address="61.2.3.4", port=51390),
+                   Node(address="10.0.0.9", hostname="gate", user="john.doe"))
+        self.check("[Thu Jul 11 01:21:44 2013] [error] [client 2606:2800:220:1:248:1893:25c8:1946]"
+                   " user test-ipv6 not found: /",
+                   Node(address="2606:2800:220:1:248:1893:25c8:1946"),
+                   Node(address="10.0.0.9", hostname="gate", user="test-ipv6"))
+        self.check("[Sat Jul 20 21:45:28.890523 2013] [auth_digest:error] [pid 1:tid 2] [client"
+                   " [2001:db8::7]:51408] AH01790: user `bob' in realm `private area' not found:"
+                   " /x", Node(address="2001:db8::7", port=51408),
+                   Node(address="10.0.0.9", hostname="gate", user="bob"))
+        self.check("Feb 16 22:32:48 srv httpd[22034]: [error] [client 61.2.3.4] Digest: user"
+                   " alice: password mismatch: /digest/x", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="alice", process="httpd",
+                        pid=22034))
+        # No user: an empty name, or the words in a path asked for.
+        self.check("[Thu Jul 11 01:21:41 2013] [error] [client 61.2.3.4] user  not found: /",
+                   Node(address="61.2.3.4"), Node(address="10.0.0.9", hostname="gate"))
+        self.check("[Sat Jun 01 02:17:42 2013] [error] [client 61.2.3.4] File does not exist:"
+                   " /srv/http/site/[client 192.168.0.1] user root not found",
+                   Node(address="61.2.3.4"), Node(address="10.0.0.9", hostname="gate"))
+
+    def test_webLoginFields(self):
+        """
+        The LogIDS fields of a failed HTTP login: the client's address and
+        port, the user; ModSecurity's second client is part of the message.
+        """
+        engine, _ = _logidsEngine()
+        fields = engine.recordFor(
+            "[Sat Jul 20 21:44:06.867985 2013] [auth_digest:error] [pid 1:tid 2] [client"
+            " [2001:db8::7]:51406] AH01792: user john.doe: password mismatch: /digest/x").fields
+        self.assertEqual((fields["src_ip"], fields["src_port"], fields["user"]),
+                         ("2001:db8::7", "51406", "john.doe"))
+        fields = engine.recordFor(
+            "[Thu Jul 11 01:21:44 2013] [error] [client 2606:2800:220:1:248:1893:25c8:1946] user"
+            " test-ipv6 not found: /").fields
+        self.assertEqual((fields["src_ip"], fields["src_port"], fields["user"]),
+                         ("2606:2800:220:1:248:1893:25c8:1946", "", "test-ipv6"))
+        fields = engine.recordFor(
+            "[Sat May 09 00:35:52.389262 2020] [:error] [pid 22406] [client 61.2.3.4:47762]"
+            " [client 61.2.3.4] ModSecurity: Access denied with code 401 (phase 2).").fields
+        self.assertEqual((fields["src_ip"], fields["src_port"], fields["user"]),
+                         ("61.2.3.4", "47762", ""))
+        self.assertTrue(fields["message"].startswith("[client 61.2.3.4] ModSecurity: "))
 
 
 def _bench(name):

@@ -1563,18 +1563,21 @@ class DecidedActionsTests(SynchronousTestCase):
     def test_shipped(self):
         """
         The default content: the lines of no block take C{*,*,reject}
-        whatever they hold; those of C{apache_error} and C{imapd}, whose
-        rules all need a scanned regex, are dropped when the scan found none.
+        whatever they hold; those of C{imapd}, whose rules all need a
+        scanned regex, are dropped when the scan found none.  C{apache_error}
+        was too until its rules for HTTP logins, ModSecurity and malformed
+        requests: theirs have literals of their own (C{user }, C{ModSecurity:
+        }), tested in the field rather than scanned for, so its lines are
+        parsed (10% more CPU on Apache error-log lines, 2026-12-07).
         """
         engine = shippedEngine()
         decided = {plan.application: plan for plan in self.plans(engine)
                    if plan.decided is not None}
-        self.assertEqual(sorted(decided), ["", "apache_error", "imapd"])
+        self.assertEqual(sorted(decided), ["", "imapd"])
         self.assertEqual(decided[""].gate, frozenset())
         self.assertEqual([(t.rule.condition, t.kind) for t in decided[""].decided],
                          [("*", "reject")])
-        self.assertEqual(len(decided["apache_error"].gate), 2)
-        self.assertEqual(decided["apache_error"].decided, (Taken(None, "drop"),))
+        self.assertEqual(decided["imapd"].decided, (Taken(None, "drop"),))
 
     def test_knownAnswers(self):
         """
