@@ -1052,6 +1052,28 @@ def _groupEnd(text, i):
 
 def widenedRegex(regex):
     """
+    L{_widened}, once per pattern and flags (the rules compiler asks it of
+    the same statements more than once).
+    """
+    return _widenedOf(regex.pattern, regex.flags, regex)
+
+
+#: L{widenedRegex}'s answers, by pattern and flags.
+_WIDENED = {}
+
+
+def _widenedOf(pattern, flags, regex):
+    key = (pattern, flags)
+    widened = _WIDENED.get(key, _UNSET)
+    if widened is _UNSET:
+        if len(_WIDENED) >= 4096:
+            _WIDENED.clear()
+        widened = _WIDENED[key] = _widened(regex)
+    return widened
+
+
+def _widened(regex):
+    """
     A regex that finds a match in any text holding a substring C{regex}
     finds a match in (a field of a line, within the line), or C{None}: the
     pattern without what looks at a match's surroundings -- C{^ $ \\A \\Z
@@ -1407,7 +1429,8 @@ class _Code:
         return self.namespace[lines[0][4:].partition("(")[0]]
 
 
-def _rulesBody(rules, code, read, display, whole, custom, prefilter=None, gates=None):
+def _rulesBody(rules, code, read, display, whole, custom, prefilter=None, gates=None,
+               scanBelow=None):
     """
     The statements of generated code that evaluate C{rules} (one
     application's, in file order) and append each action's L{Taken} to
@@ -1432,6 +1455,9 @@ def _rulesBody(rules, code, read, display, whole, custom, prefilter=None, gates=
     @param gates: a dict given the id (in C{maybe}) of each C{ct} statement
         whose code so gated is false when C{maybe} lacks it, whatever the
         record holds: C{{statement: id}}.
+    @param scanBelow: a regex is given to C{prefilter} when its required
+        literal is shorter than this (L{_SCAN_BELOW} when C{None}); C{0}:
+        every regex.
     @return: C{(lines, constant)}: C{constant} tells that every action is
         taken on every record and made once (C{lines} then only append).
     """
@@ -1499,7 +1525,8 @@ def _rulesBody(rules, code, read, display, whole, custom, prefilter=None, gates=
             # A regex with a literal of its own runs on few values already
             # (its "literal in field" test is as quick as a scan's report).
             ident = None
-            if prefilter is not None and len(requiredLiteral(pattern)) < _SCAN_BELOW:
+            if prefilter is not None and (scanBelow == 0 or len(requiredLiteral(pattern)) < (
+                    _SCAN_BELOW if scanBelow is None else scanBelow)):
                 ident = prefilter(field, pattern)
             if ident is not None and kind in ("ct", "nc"):
                 if gates is not None and kind == "ct" and not statementPredicate(statement)({}):
@@ -1688,8 +1715,15 @@ def compileLineEvaluator(rules, application="", block=None, prefilter=None):
         return None
 
     gates = {}
+    scanBelow = None
+    if (prefilter is not None and _decidedWhenScanned(rules, where, 0)
+            and not _decidedWhenScanned(rules, where, None)):
+        # Its actions are known from the scan alone when every regex of
+        # its statements is scanned for, those with a literal of their
+        # own too: a line whose scan found none of them is not parsed.
+        scanBelow = 0
     found = _rulesBody(rules, code, lambda name: value(name, False), pairs, whole,
-                       lambda rule: None, linePrefilter, gates)
+                       lambda rule: None, linePrefilter, gates, scanBelow)
     if found is None:
         return None
     body, constant = found
@@ -1722,6 +1756,36 @@ def compileLineEvaluator(rules, application="", block=None, prefilter=None):
         return None
     evaluate.decided = decidedActions(rules, gates)
     return evaluate
+
+
+def _decidedWhenScanned(rules, where, scanBelow):
+    """
+    Whether L{decidedActions} knows the actions of C{rules} from a scan
+    (C{where}: the fields of their block) when the regexes scanned for are
+    those L{_rulesBody} gives its C{prefilter} with C{scanBelow} (C{None}:
+    those with a short literal, L{_SCAN_BELOW}; C{0}: all that have a
+    widened form): what L{compileLineEvaluator} would gate, found without
+    compiling.
+    """
+    fields = {}
+    ids = {}
+
+    def read(name):
+        if name == "line":
+            return "line"
+        if name in where:
+            return fields.setdefault(name, f"p{len(fields)}")
+        return "''"
+
+    def prefilter(field, pattern):
+        if (field == "line" or field in fields.values()) and widenedRegex(pattern) is not None:
+            return ids.setdefault((pattern.pattern, pattern.flags), len(ids))
+        return None
+
+    gates = {}
+    found = _rulesBody(rules, _Code(), read, lambda names: ([], "()"), lambda: ([], "()"),
+                       lambda rule: None, prefilter, gates, scanBelow)
+    return found is not None and decidedActions(rules, gates) is not None
 
 
 def decidedActions(rules, gates):

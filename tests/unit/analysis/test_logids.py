@@ -1563,21 +1563,54 @@ class DecidedActionsTests(SynchronousTestCase):
     def test_shipped(self):
         """
         The default content: the lines of no block take C{*,*,reject}
-        whatever they hold; those of C{imapd}, whose rules all need a
-        scanned regex, are dropped when the scan found none.  C{apache_error}
-        was too until its rules for HTTP logins, ModSecurity and malformed
-        requests: theirs have literals of their own (C{user }, C{ModSecurity:
-        }), tested in the field rather than scanned for, so its lines are
-        parsed (10% more CPU on Apache error-log lines, 2026-12-07).
+        whatever they hold; those of the blocks whose rules all need a
+        scanned regex are dropped when the scan found none.  Those of
+        C{apache_error}, C{audit}, C{dovecot}, C{dropbear}, C{exim} and
+        C{sendmail} need the regexes with a literal of their own scanned
+        too (C{user }, C{ModSecurity: }, C{ success=}...), which they are
+        for those blocks only.
         """
         engine = shippedEngine()
         decided = {plan.application: plan for plan in self.plans(engine)
                    if plan.decided is not None}
-        self.assertEqual(sorted(decided), ["", "imapd"])
+        self.assertEqual(sorted(decided), ["", "apache_error", "audit", "dovecot", "dropbear",
+                                           "exim", "imapd", "sendmail"])
         self.assertEqual(decided[""].gate, frozenset())
         self.assertEqual([(t.rule.condition, t.kind) for t in decided[""].decided],
                          [("*", "reject")])
         self.assertEqual(decided["imapd"].decided, (Taken(None, "drop"),))
+        self.assertEqual(decided["apache_error"].decided, (Taken(None, "drop"),))
+
+    def test_literalsScannedWhenThatDecides(self):
+        """
+        A regex with a literal of its own (C{xyzw} in C{xyzw.}) is tested
+        for its literal, not scanned for; when scanning for it too makes a
+        block's actions known from the scan, it is scanned, and the lines
+        where the scan found none of them are not parsed.  When the other
+        regexes decide already, it is not scanned.
+        """
+        drop = (Taken(None, "drop"),)
+        engine = engineFrom("app,g ct xyzw.,alert=0x1000\n", self.FILTERS)
+        plan = engine._plans[0]
+        self.assertEqual(plan.decided, drop)
+        self.assertIn("xyzw.", [regex.pattern for regex in engine._statements])
+        ran = []
+        run = plan.run
+        plan.run = lambda *args: ran.append(args[0]) or run(*args)
+        lines = ["a", "a xyzwq", "a b", "ab xyzw"]
+        self.assertEqual([[t.kind for t in taken] for _, taken in
+                          engine.actionsScanned(lines, stream="x")],
+                         [["drop"], ["alert"], ["drop"], ["drop"]])
+        self.assertEqual(ran, ["a xyzwq"])
+
+        engine = engineFrom("app,line ct ab. AND g ct xyzw.,alert=0x1000\n", self.FILTERS)
+        self.assertEqual(engine._plans[0].decided, drop)
+        self.assertEqual([regex.pattern for regex in engine._statements], ["ab."])
+        # A rule no scan decides (f eq) keeps every literal a field test.
+        engine = engineFrom("app,g ct xyzw.,alert=0x1000\napp,f eq a,warning=0x1001\n",
+                            self.FILTERS)
+        self.assertIsNone(engine._plans[0].decided)
+        self.assertEqual(engine._statements, [])
 
     def test_knownAnswers(self):
         """
