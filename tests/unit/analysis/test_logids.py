@@ -1560,6 +1560,19 @@ class DecidedActionsTests(SynchronousTestCase):
     def plans(self, engine):
         return engine._plans + (engine._nothing,)
 
+    def scanned(self, engine, lines):
+        """
+        The kinds of the actions L{LogIdsEngine.actionsScanned} gives each
+        of C{lines}, and the lines the first block's plan ran on (parsed).
+        """
+        plan = engine._plans[0]
+        ran = []
+        run = plan.run
+        plan.run = lambda *args: ran.append(args[0]) or run(*args)
+        kinds = [[t.kind for t in taken]
+                 for _, taken in engine.actionsScanned(lines, stream="x")]
+        return kinds, ran
+
     def test_shipped(self):
         """
         The default content: the lines of no block take C{*,*,reject}
@@ -1594,14 +1607,8 @@ class DecidedActionsTests(SynchronousTestCase):
         plan = engine._plans[0]
         self.assertEqual(plan.decided, drop)
         self.assertIn("xyzw.", [regex.pattern for regex in engine._statements])
-        ran = []
-        run = plan.run
-        plan.run = lambda *args: ran.append(args[0]) or run(*args)
-        lines = ["a", "a xyzwq", "a b", "ab xyzw"]
-        self.assertEqual([[t.kind for t in taken] for _, taken in
-                          engine.actionsScanned(lines, stream="x")],
-                         [["drop"], ["alert"], ["drop"], ["drop"]])
-        self.assertEqual(ran, ["a xyzwq"])
+        self.assertEqual(self.scanned(engine, ["a", "a xyzwq", "a b", "ab xyzw"]),
+                         ([["drop"], ["alert"], ["drop"], ["drop"]], ["a xyzwq"]))
 
         engine = engineFrom("app,line ct ab. AND g ct xyzw.,alert=0x1000\n", self.FILTERS)
         self.assertEqual(engine._plans[0].decided, drop)
@@ -1635,16 +1642,9 @@ class DecidedActionsTests(SynchronousTestCase):
     def test_noParse(self):
         """A line whose scan found none of the plan's regexes is not parsed."""
         engine = engineFrom("app,line ct ab.,alert=0x1000\n*,*,reject\n", self.FILTERS)
-        plan = engine._plans[0]
-        self.assertIsNotNone(plan.decided)
-        ran = []
-        run = plan.run
-        plan.run = lambda *args: ran.append(args[0]) or run(*args)
-        lines = ["a", "abc d", "zz", "xa b"]
-        self.assertEqual([[t.kind for t in taken] for _, taken in
-                          engine.actionsScanned(lines, stream="x")],
-                         [["drop"], ["alert"], ["reject"], ["drop"]])
-        self.assertEqual(ran, ["abc d"])
+        self.assertIsNotNone(engine._plans[0].decided)
+        self.assertEqual(self.scanned(engine, ["a", "abc d", "zz", "xa b"]),
+                         ([["drop"], ["alert"], ["reject"], ["drop"]], ["abc d"]))
 
     @given(_decidedRules(),
            st.lists(st.text(alphabet="abcdwxyz \xe9", max_size=8), min_size=1, max_size=8),
