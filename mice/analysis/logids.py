@@ -1050,29 +1050,8 @@ def _groupEnd(text, i):
     raise ValueError("unbalanced group")
 
 
+@lru_cache(maxsize=4096)
 def widenedRegex(regex):
-    """
-    L{_widened}, once per pattern and flags (the rules compiler asks it of
-    the same statements more than once).
-    """
-    return _widenedOf(regex.pattern, regex.flags, regex)
-
-
-#: L{widenedRegex}'s answers, by pattern and flags.
-_WIDENED = {}
-
-
-def _widenedOf(pattern, flags, regex):
-    key = (pattern, flags)
-    widened = _WIDENED.get(key, _UNSET)
-    if widened is _UNSET:
-        if len(_WIDENED) >= 4096:
-            _WIDENED.clear()
-        widened = _WIDENED[key] = _widened(regex)
-    return widened
-
-
-def _widened(regex):
     """
     A regex that finds a match in any text holding a substring C{regex}
     finds a match in (a field of a line, within the line), or C{None}: the
@@ -1080,7 +1059,9 @@ def _widened(regex):
     \\b \\B} and look-arounds, true or not at a field's edge whatever the
     line holds there.  Leaving out an assertion only widens what matches.
     C{None} for a verbose pattern, one that would match an empty text, or
-    an assertion with a quantifier.
+    an assertion with a quantifier.  Kept (compiled regexes are equal when
+    their pattern and flags are): the rules compiler asks it of the same
+    statements more than once.
     """
     text = regex.pattern
     if not isinstance(text, str) or regex.flags & re.VERBOSE:
