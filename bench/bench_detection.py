@@ -24,7 +24,8 @@ informational ones (0x1010, 0x8030), or a LogIDS C{alert}/C{warning}.
     C{false} those that are benign or informational.
 
 The rules run through the same library calls C{mice analyze} makes
-(L{AaRegexMatcher.matchLines}, L{LogIdsEngine.actions}), a batch at a time.
+(L{traditionalLines}, then L{AaRegexMatcher.matchLines} and
+L{LogIdsEngine.actions}), a batch at a time.
 """
 
 import argparse
@@ -41,6 +42,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from gendetection import FAMILY_IDS, INFORMATIONAL_IDS, NEGATIVE, generate  # noqa: E402
 
 from mice.analysis.aaregex import AaRegexMatcher  # noqa: E402
+from mice.analysis.framing import traditionalLines  # noqa: E402
 from mice.analysis.logids import LogIdsEngine, loadFiles  # noqa: E402
 from mice.config import loadAaRegex  # noqa: E402
 
@@ -54,7 +56,7 @@ def miceAlerts(matcher, lines):
     """For each line, the set of alert IDs the M-ICE rules raise (informational left out)."""
     out = [frozenset()] * len(lines)
     for start in range(0, len(lines), BATCH):
-        batch = lines[start:start + BATCH]
+        batch, _ = traditionalLines(lines[start:start + BATCH])
         for index, matches in enumerate(matcher.matchLines(batch)):
             if matches:
                 ids = frozenset(m.alertId for m in matches
@@ -69,7 +71,7 @@ def logidsAlerts(engine, lines):
     (C{None} for one without an ID)."""
     out = [frozenset()] * len(lines)
     for start in range(0, len(lines), BATCH):
-        batch = lines[start:start + BATCH]
+        batch, _ = traditionalLines(lines[start:start + BATCH])
         for index, (_, taken) in enumerate(engine.actions(batch)):
             ids = frozenset(t.rule.action.alertId for t in taken
                             if t.kind in ("alert", "warning"))

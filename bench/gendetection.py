@@ -175,6 +175,14 @@ def generate(n, seed=1, start=START, attackShare=0.1):
 
     def head(program, pid=True):
         s = stamp()
+        if r() < 0.04:
+            # RFC 5424's framing (rsyslog's RSYSLOG_SyslogProtocol23Format),
+            # with or without structured data and a byte-order mark.
+            data = pick(("-", "-", '[timeQuality tzKnown="1" isSynced="0"]',
+                         '[origin ip="10.0.0.1" software="rsyslogd"][x@32473 q="a\\"]b"]'))
+            return "<%d>1 %s %s %s %s - %s %s" % (
+                rnd.randrange(192), s["iso"], pick(_HOSTS), program,
+                rnd.randrange(300, 65000) if pid else "-", data, "\ufeff" if r() < 0.2 else "")
         when = s["iso"] if r() < 0.3 else s["syslog"]
         if when[4] == " " and r() < 0.05:
             # A day of one digit not padded, as some senders write it.

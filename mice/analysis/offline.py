@@ -14,6 +14,7 @@ from functools import partial
 from typing import NamedTuple
 
 from mice.analysis.extract import nodesFor
+from mice.analysis.framing import traditionalLines
 from mice.analysis.logids import isAddress, syslogHost
 from mice.analysis.logidsalerts import fieldNodes
 from mice.record import LogRecord
@@ -420,6 +421,8 @@ class OfflineAnalysis:
         The output of the next batch of lines (C{text}: C{"\\n".join(lines)}
         if the caller has it).
         """
+        # RFC 5424's framing as rsyslog writes the message to a file.
+        lines, text = traditionalLines(lines, text)
         first = self.lines + 1
         if first == 1:
             self._stamp.readYear(lines)

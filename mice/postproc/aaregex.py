@@ -25,6 +25,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.analysis.aaregex import AaRegexMatcher, defaultStrategy, descriptionsFrom, makeAlert
+from mice.analysis.framing import traditionalRecords
 from mice.decoders.idmef import ReceivedAlert
 from mice.decoders.logformat import LogBatch
 from mice.interfaces import IPostProcessor, IReloadable
@@ -107,6 +108,8 @@ class AaRegexAnalyzer(AgentModule):
         return self.send(outgoing, len(records))
 
     def _analyse(self, chunk, outgoing, now):
+        # RFC 5424's framing as rsyslog writes the message to a file.
+        chunk = traditionalRecords(chunk)
         settings = self.settings
         nextId = self.counter.next
         streams = {}

@@ -29,6 +29,7 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from mice.analysis.framing import traditionalRecord
 from mice.analysis.logids import isAddress, syslogHost
 from mice.analysis.logidsalerts import makeLogIdsAlert
 from mice.decoders.events import eventRecord
@@ -189,6 +190,8 @@ class AaRulesAnalyzer(AgentModule):
         rejects = _Rejects()
         streams = {}
         for record in chunk:
+            # RFC 5424's framing as rsyslog writes the message to a file.
+            record = traditionalRecord(record)
             ip, host = reportingHost(record.logline, record.hostname, record.ip)
             logids = engine.recordFor(record.logline, ip, record.stream, host)
             taken = engine.evaluate(logids)

@@ -142,6 +142,23 @@ class AnalyzerTests(SynchronousTestCase):
         self.events.acknowledge()
         self.assertEqual(self.successResultOf(d), 1)
 
+    def test_rfc5424(self):
+        """
+        A line in RFC 5424's framing is read as the line rsyslog writes for
+        it: its fields, its actions, and the line the alert shows.
+        """
+        framed = ("<38>1 2004-11-22T10:00:01Z web01 sshd 811 - -"
+                  " Failed password for root from 10.0.0.7 port 52311 ssh2")
+        d = self.analyzer().process([record(5, framed)])
+        [submitted] = self.management.submitted
+        warning, alert = (fromXml(document)[0] for document in submitted.records)
+        self.assertEqual(alert.sources[0].address, "10.0.0.7")
+        self.assertEqual(alert.data("log line"), "2004-11-22T10:00:01Z web01 sshd[811]: Failed"
+                         " password for root from 10.0.0.7 port 52311 ssh2")
+        self.management.acknowledge()
+        self.events.acknowledge()
+        self.assertEqual(self.successResultOf(d), 1)
+
     def test_longLineCut(self):
         """
         An alert about a very long line fits the ManagementHost's decoder.

@@ -96,6 +96,24 @@ class AnalyzerTests(SynchronousTestCase):
         self.management.acknowledge()
         self.assertEqual(self.successResultOf(d), 3)
 
+    def test_rfc5424(self):
+        """
+        A line in RFC 5424's framing raises the alerts of the line rsyslog
+        writes for it, which the alert shows.
+        """
+        framed = ("<38>1 2004-11-22T10:00:01.5+01:00 web01 sshd 811 - [origin ip=\"10.0.0.2\"]"
+                  " Failed password for alice from 10.0.0.7 port 52311 ssh2")
+        read = ("2004-11-22T10:00:01.5+01:00 web01 sshd[811]: Failed password for alice from"
+                " 10.0.0.7 port 52311 ssh2")
+        d = self.analyzer.process([record(1, CRON), record(2, framed)])
+        [submitted] = self.management.submitted
+        alerts = [fromXml(document)[0] for document in submitted.records]
+        self.assertEqual([a.alertId for a in alerts], [0x1020, 0x6010])
+        self.assertEqual(alerts[0].sources[0].address, "10.0.0.7")
+        self.assertEqual(alerts[0].data("log line"), read)
+        self.management.acknowledge()
+        self.assertEqual(self.successResultOf(d), 2)
+
     def test_dateOutOfRange(self):
         """
         A record dated in year 1 (a client's clock, or a hostile line read

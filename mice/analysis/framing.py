@@ -1,0 +1,103 @@
+# -*- test-case-name: tests.unit.analysis.test_framing -*-
+"""
+Syslog lines in RFC 5424's framing, read as the rule sets read every other
+syslog line.
+
+A file written with rsyslog's C{RSYSLOG_SyslogProtocol23Format}, or the
+messages of a sender speaking RFC 5424 kept as they came, hold lines such
+as::
+
+    <38>1 2019-07-08T17:40:16.954167-04:00 web1 sshd 57915 - - Failed password for root from 192.0.2.1 port 59197 ssh2
+
+where the rules (the default content's and the seed's) expect the program
+and its pid as every other syslog file writes them, C{sshd[57915]: }.
+Before a line reaches the rule sets, L{traditional} gives it the form
+rsyslog's C{RSYSLOG_FileFormat} writes for the same message::
+
+    2019-07-08T17:40:16.954167-04:00 web1 sshd[57915]: Failed password for root from 192.0.2.1 port 59197 ssh2
+
+the priority, the version, the message id and the structured data left
+out, a byte-order mark before the message dropped.  A nil host name
+(C{-}) is left out, as is a nil process id (C{sshd: }); without an
+application name the line has no tag.  A line whose timestamp is nil, or
+that is not RFC 5424's, is read as it is.  The raw-log store keeps the
+line as it was written: this is the line the rules, their alerts and
+C{mice analyze} show.
+"""
+
+import re
+
+#: C{<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA[ MSG]}
+#: (RFC 5424 6): structured data is C{-} or elements C{[id name="value"...]},
+#: a value holding C{\\"}, C{\\\\} and C{\\]} escaped.
+_RFC5424 = re.compile(
+    r"<\d{1,3}>1 (\d{4}-\d\d-\d\dT\S+) (\S+) (\S+) (\S+) \S+"
+    r" (?:-|(?:\[[^\]\s\"]+(?: [^=\s\]\"]+=\"(?:[^\"\\]|\\.)*\")*\])+)(?: \ufeff?(.*)|)\Z",
+    re.S)
+
+
+def traditional(line):
+    """
+    C{line} as rsyslog's C{RSYSLOG_FileFormat} writes the message, if it
+    is in RFC 5424's framing; else C{line} itself.
+    """
+    if not line.startswith("<"):
+        return line
+    match = _RFC5424.match(line)
+    if match is None:
+        return line
+    stamp, host, app, pid, message = match.groups()
+    head = stamp if host == "-" else f"{stamp} {host}"
+    if app == "-":
+        return f"{head} {message}" if message else head
+    tag = f"{app}:" if pid == "-" else f"{app}[{pid}]:"
+    if not message:
+        return f"{head} {tag}"
+    # rsyslog's sp-if-no-1st-sp: a message that starts with a space keeps it.
+    return f"{head} {tag}{message}" if message[0] == " " else f"{head} {tag} {message}"
+
+
+def traditionalLines(lines, text=None):
+    """
+    C{(lines, text)} with each line L{traditional}: the same list and
+    text when no line starts with C{<} (C{text}: C{"\\n".join(lines)},
+    joined here when C{None}).
+    """
+    if text is None:
+        text = "\n".join(lines)
+    # Few lines start with "<": two searches for it, in C, pass most batches.
+    if not text.startswith("<") and "\n<" not in text:
+        return lines, text
+    read = [traditional(line) if line[:1] == "<" else line for line in lines]
+    if all(map(str.__eq__, read, lines)):
+        return lines, text
+    return read, "\n".join(read)
+
+
+def traditionalRecord(record):
+    """
+    A L{mice.record.LogRecord} with its line L{traditional}: C{record}
+    itself when its line is not in RFC 5424's framing.
+    """
+    line = record.logline
+    if line[:1] != "<":
+        return record
+    framed = traditional(line)
+    return record if framed is line else record._replace(logline=framed)
+
+
+def traditionalRecords(records):
+    """
+    C{records} (a list of L{mice.record.LogRecord}s), each
+    L{traditionalRecord}: the same list when no line is in RFC 5424's
+    framing.
+    """
+    out = None
+    for index, record in enumerate(records):
+        if record.logline[:1] == "<":
+            framed = traditionalRecord(record)
+            if framed is not record:
+                if out is None:
+                    out = list(records)
+                out[index] = framed
+    return records if out is None else out

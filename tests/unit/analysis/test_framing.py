@@ -1,0 +1,210 @@
+"""
+Tests for L{mice.analysis.framing}: syslog lines in RFC 5424's framing
+read in the form rsyslog's C{RSYSLOG_FileFormat} writes, and the default
+content raising on them what it raises on that form.
+"""
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from mice.analysis.aaregex import descriptionsFrom
+from mice.analysis.correlation import loadCorrelation
+from mice.analysis.framing import (
+    traditional,
+    traditionalLines,
+    traditionalRecord,
+    traditionalRecords,
+)
+from mice.analysis.logids import LogIdsEngine, loadFiles
+from mice.analysis.offline import OfflineAnalysis, defaultContent
+from mice.config import loadAaRegex, loadAaRules, loadMatchFile
+from mice.record import LogRecord
+
+
+class TraditionalTests(SynchronousTestCase):
+    def test_rfcExamples(self):
+        """The examples of RFC 5424 6.5, in the order it gives them."""
+        self.assertEqual(
+            traditional("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 -"
+                        " \ufeff'su root' failed for lonvick on /dev/pts/8"),
+            "2003-10-11T22:14:15.003Z mymachine.example.com su: 'su root' failed for lonvick"
+            " on /dev/pts/8")
+        self.assertEqual(
+            traditional("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - -"
+                        " %% It's time to make the do-nuts."),
+            "2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc[8710]: %% It's time to make"
+            " the do-nuts.")
+        self.assertEqual(
+            traditional('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47'
+                        ' [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"]'
+                        ' \ufeffAn application event log entry...'),
+            "2003-10-11T22:14:15.003Z mymachine.example.com evntslog: An application event"
+            " log entry...")
+        self.assertEqual(
+            traditional('<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47'
+                        ' [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"]'
+                        '[examplePriority@32473 class="high"]'),
+            "2003-10-11T22:14:15.003Z mymachine.example.com evntslog:")
+
+    def test_structuredDataEscapes(self):
+        """
+        A value of the structured data may hold C{]}, and C{\\"} and
+        C{\\]} escaped (fail2ban's sample of sshd through rsyslog).
+        """
+        self.assertEqual(
+            traditional('<38>1 2019-07-08T17:40:17.954167-04:00 hostname.example.com sshd 55555'
+                        ' - [timeQuality tzKnown="1" isSynced="0"][xxx@123 test="[brackets]"]'
+                        ' Failed unknown for invalid user redmond from 192.0.2.1 port 59197'
+                        ' ssh2'),
+            "2019-07-08T17:40:17.954167-04:00 hostname.example.com sshd[55555]: Failed unknown"
+            " for invalid user redmond from 192.0.2.1 port 59197 ssh2")
+        self.assertEqual(traditional('<38>1 2019-07-08T17:40:17Z h a 1 - [x@1 v="a\\"] b\\]"]'
+                                     ' [not data]'),
+                         "2019-07-08T17:40:17Z h a[1]: [not data]")
+
+    def test_nilValues(self):
+        """
+        A nil host or process id is left out, and a nil application name
+        leaves the line without a tag; a message starting with a space keeps
+        it (rsyslog's C{sp-if-no-1st-sp}).
+        """
+        self.assertEqual(traditional("<38>1 2019-07-08T17:40:16Z - sshd 5 - - Failed x"),
+                         "2019-07-08T17:40:16Z sshd[5]: Failed x")
+        self.assertEqual(traditional("<38>1 2019-07-08T17:40:16Z h - - - - a message"),
+                         "2019-07-08T17:40:16Z h a message")
+        self.assertEqual(traditional("<38>1 2019-07-08T17:40:16Z h - - - -"),
+                         "2019-07-08T17:40:16Z h")
+        self.assertEqual(traditional("<86>1 2019-07-08T17:40:18Z h sudo - - -    alice : x"),
+                         "2019-07-08T17:40:18Z h sudo:   alice : x")
+
+    def test_othersAsTheyAre(self):
+        """
+        A line not in RFC 5424's framing, or whose timestamp is nil, is the
+        same string.
+        """
+        for line in ["Nov 22 10:00:01 www sshd[1234]: Failed password for root",
+                     "<38>Nov 22 10:00:01 www sshd[1234]: Failed password for root",
+                     "<38>2019-07-08T17:40:16Z www sshd[1234]: x",
+                     "<165>1 - mymachine.example.com evntslog - ID47 - x",
+                     "<38>1 2019-07-08T17:40:16Z h a 1 - [unclosed x",
+                     "<38>1 2019-07-08T17:40:16Z h a 1 -",
+                     "<script>alert(1)</script>", "<", ""]:
+            self.assertIs(traditional(line), line, line)
+
+    @given(st.from_regex(r"[!-~]{1,48}", fullmatch=True).filter(lambda s: s != "-"),
+           st.one_of(st.just("-"), st.from_regex(r"[0-9]{1,10}", fullmatch=True)),
+           st.from_regex(r"[a-z0-9.-]{1,20}", fullmatch=True).filter(lambda s: s != "-"),
+           st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",)),
+                   max_size=60),
+           st.sampled_from(["-", '[a@1 b="c"]', '[a@1 b="]\\""][d e="f"]']),
+           st.booleans())
+    def test_anyMessage(self, app, pid, host, message, data, bom):
+        """
+        Any message of any application, process and host, with or without
+        structured data and a byte-order mark, is the line rsyslog writes
+        for it.
+        """
+        line = (f"<13>1 2024-12-01T00:00:00.5+01:00 {host} {app} {pid} ID1 {data}"
+                f" {chr(0xfeff) if bom else ''}{message}")
+        tag = f"{app}:" if pid == "-" else f"{app}[{pid}]:"
+        space = "" if message.startswith(" ") else " "
+        self.assertEqual(traditional(line),
+                         f"2024-12-01T00:00:00.5+01:00 {host} {tag}"
+                         + (f"{space}{message}" if message else ""))
+
+
+def record(line):
+    return LogRecord("c", "/var/log/messages", 1, "h", "", "10.0.0.1", "", "", "",
+                     "2019-07-08", "17:40:16", line, "")
+
+
+class LinesTests(SynchronousTestCase):
+    FRAMED = "<38>1 2019-07-08T17:40:16Z h sshd 5 - - Failed password for root from 192.0.2.1"
+    READ = "2019-07-08T17:40:16Z h sshd[5]: Failed password for root from 192.0.2.1"
+
+    def test_noneFramed(self):
+        """A batch without an RFC 5424 line is given back as it is."""
+        lines = ["Nov 22 10:00:01 www su: x", "<38>Nov 22 10:00:01 www su: x"]
+        text = "\n".join(lines)
+        read, joined = traditionalLines(lines, text)
+        self.assertIs(read, lines)
+        self.assertIs(joined, text)
+
+    def test_framed(self):
+        """Each RFC 5424 line is read, the others are kept, and the text joins them."""
+        lines = ["a", self.FRAMED, "<b", self.FRAMED]
+        self.assertEqual(traditionalLines(lines),
+                         (["a", self.READ, "<b", self.READ], f"a\n{self.READ}\n<b\n{self.READ}"))
+        self.assertEqual(traditionalLines([self.FRAMED]), ([self.READ], self.READ))
+
+    def test_records(self):
+        """
+        A record of an RFC 5424 line has the line read (the rest as it
+        was); a list without one is the same list, a record the same record.
+        """
+        plain = record("Nov 22 10:00:01 www su: x")
+        framed = record(self.FRAMED)
+        self.assertIs(traditionalRecord(plain), plain)
+        self.assertEqual(traditionalRecord(framed), framed._replace(logline=self.READ))
+        records = [plain, record("<x")]
+        self.assertIs(traditionalRecords(records), records)
+        self.assertEqual(traditionalRecords([plain, framed]),
+                         [plain, framed._replace(logline=self.READ)])
+
+
+#: Lines of each family in the form rsyslog writes to a file: (timestamp
+#: host, application, process id, message).
+FAMILIES = [
+    ("web1", "sshd", "811", "Failed password for alice from 192.0.2.7 port 52311 ssh2"),
+    ("web1", "sshd", "812", "Invalid user admin from 2001:db8::7 port 4000"),
+    ("web1", "sshd-session", "813", "error: maximum authentication attempts exceeded for"
+                                    " root from 192.0.2.8 port 22 ssh2 [preauth]"),
+    ("web1", "sshd", "814", "Accepted publickey for bob from 192.0.2.9 port 5 ssh2"),
+    ("web1", "su", "-", "FAILED SU (to root) alice on /dev/pts/0"),
+    ("web1", "sudo", "-", "   alice : 3 incorrect password attempts ; TTY=pts/0 ;"
+                          " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls"),
+    ("web1", "login", "90", "pam_unix(login:auth): authentication failure; logname=LOGIN"
+                            " uid=0 euid=0 tty=tty1 ruser= rhost=  user=bob"),
+    ("gw", "kernel", "-", "[UFW BLOCK] IN=eth0 OUT= MAC=00 SRC=192.0.2.5 DST=10.0.0.1 LEN=60"
+                          " TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=5555 DPT=22"),
+    ("mail", "postfix/smtpd", "77", "warning: unknown[192.0.2.4]: SASL LOGIN authentication"
+                                    " failed: UGFzc3dvcmQ6"),
+    ("mail", "dovecot", "-", "imap-login: Disconnected (auth failed, 3 attempts in 12 secs):"
+                             " user=<bob>, method=PLAIN, rip=192.0.2.3, lip=10.0.0.25"),
+    ("web1", "CRON", "991", "(root) CMD (run-parts /etc/cron.hourly)"),
+]
+
+
+class DefaultContentTests(SynchronousTestCase):
+    def analyse(self, lines):
+        content = defaultContent()
+        logids = loadAaRules(content.aarules)
+        files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
+        analysis = OfflineAnalysis(
+            loadAaRegex(content.aaregex), LogIdsEngine(*files[:3]),
+            loadCorrelation(content.correlation), output="json",
+            now=datetime(2019, 7, 9), tz=UTC, logidsSettings=logids,
+            descriptions=descriptionsFrom(loadMatchFile(content.matchFile)))
+        return analysis.batch(lines) + analysis.finish()
+
+    def test_sameAsTheFileForm(self):
+        """
+        C{mice analyze}'s default content raises on the RFC 5424 lines of
+        each family, with and without structured data, what it raises on
+        the lines rsyslog writes for them, with the same line numbers.
+        """
+        stamp = "2019-07-08T17:40:16.954167-04:00"
+        written, framed = [], []
+        for number, (host, app, pid, message) in enumerate(FAMILIES):
+            tag = f"{app}:" if pid == "-" else f"{app}[{pid}]:"
+            space = "" if message.startswith(" ") else " "
+            written.append(f"{stamp} {host} {tag}{space}{message}")
+            data = '[timeQuality tzKnown="1"]' if number % 2 else "-"
+            framed.append(f"<{number}>1 {stamp} {host} {app} {pid} - {data} {message}")
+        output = self.analyse(written)
+        self.assertIn('"alertid": "0x1020"', output)
+        self.assertIn('"alertid": "0x8010"', output)
+        self.assertEqual(self.analyse(framed), output)
