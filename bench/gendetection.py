@@ -90,6 +90,9 @@ _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/j
          "/wiki/Directory_traversal_attack", "/docs/etc-passwd-format.html",
          "/downloads/cmd-tools.zip", "/books?author=O%27Reilly+and+sons",
          "/select/union-pacific.html", "/files/..hidden", "/a%2Fb?redirect=%2Fhome",
+         # Spaces a client did not encode.
+         "/search?q=union station select menu", "/a?q=it's or isn't so",
+         "/wiki/Drop table and chairs", "/docs/the script tag.html",
          "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css")
 _TRAVERSALS = (
     "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
@@ -107,6 +110,8 @@ _SQLI = (
     "/list.php?sort=(select%20benchmark(5000000,md5(1)))",
     "/item.php?id=1%20and%20(select%201%20from%20information_schema.tables)",
     "/page.php?id=1%27%20waitfor%20delay%20%270:0:5%27--", "/user.php?id=1 or 1=1",
+    "/login.php?user=admin' OR '1'='1", "/item.php?id=1 UNION SELECT null,version()--",
+    "/page?id=1; DROP TABLE users", "/index.php?id=1' AND SLEEP(5)-- -",
 )
 _XSS = (
     "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
@@ -115,6 +120,7 @@ _XSS = (
     "/page?x=%253Cscript%253Ealert(1)%253C%252Fscript%253E",
     "/q?s=%3Ciframe%20src=javascript:alert(1)%3E", "/p?v=%3Cbody%20onload=alert(1)%3E",
     '/search?q=\\"><script>alert(String.fromCharCode(88))</script>',
+    "/search?q=<img src=x onerror=alert(1)>", "/c?t=<svg onload=prompt(1)>",
 )
 _CODERED = (
     "/default.ida?NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN%u9090%u6858%ucbd3%u7801%u9090%u6858"
@@ -440,7 +446,9 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         return web(pick(_TRAVERSALS), pick((400, 403, 404, 200)))
 
     def a_web_sqli():
-        return web(pick(_SQLI).replace(" ", "%20"), pick((200, 500, 403)))
+        url = pick(_SQLI)
+        # Most clients encode the spaces; attack tools may not.
+        return web(url.replace(" ", "%20") if r() < 0.7 else url, pick((200, 500, 403)))
 
     def a_web_xss():
         return web(pick(_XSS), pick((200, 400, 403)))

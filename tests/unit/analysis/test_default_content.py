@@ -270,8 +270,17 @@ FAMILIES = {
         _WEB + '/item.php?id=1+AND+SLEEP(5) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/item.php?id=-1+/*!50000union*/+select+1,@@version,3 HTTP/1.1" 200 1 "-" "M"',
         _WEB + '/item.php?id=1+ORDER+BY+10-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        # Not encoded: the request as a tool sent it, with its spaces.
+        _WEB + "/login.php?user=admin' OR '1'='1 HTTP/1.1\" 200 1024 \"-\" \"Mozilla/5.0\"",
+        _WEB + '/item.php?id=1 UNION SELECT null,version()-- HTTP/1.1" 200 1024 "-" "M"',
+        _WEB + '/page?id=1; DROP TABLE users HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + "/index.php?id=1' AND SLEEP(5)-- - HTTP/1.0\" 200 1024 \"-\" \"M\"",
+        _WEB + '/index.php?id=1 AND 1=1" 200 1024 "-" "Mozilla/5.0"',
     ], [
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=union station select menu HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + "/a?q=it's or isn't so HTTP/1.1\" 200 1024 \"-\" \"Mozilla/5.0\"",
+        _OK + '/wiki/Drop table and chairs HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/books?author=O%27Reilly+and+sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/list?sort=order+by+date HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
@@ -280,8 +289,12 @@ FAMILIES = {
         ' "-" "Mozilla/5.0"',
         _WEB + '/search?q=%22%3E%3Cimg%20src=x%20onerror=alert(1)%3E HTTP/1.1" 200 1024 "-" "M"',
         _WEB + '/search?q=\\"><script>alert(1)</script> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/search?q=<img src=x onerror=alert(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/c?t=<svg onload=prompt(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ], [
         _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/docs/the script tag.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
+        _OK + '/gallery/img src online.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=\\"quoted\\" HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web scanner": ((0x7014,), [
@@ -324,6 +337,9 @@ FAMILIES = {
         "Mar 23 06:10:52 mail auth: Info: ldap(dog,61.2.3.4,): invalid credentials",
         "May 24 01:58:40 mail sm-mta[65696]: 14NNwaRl065696: AUTH failure (DIGEST-MD5): user not"
         " found (-20) SASL(-13): user not found: unable to canonify user",
+        # Without the queue id (no transaction yet).
+        "Dec  7 06:00:46 mail sendmail[1046]: AUTH failure (LOGIN): authentication failure (-13)"
+        " SASL(-13): authentication failure: checkpass failed, user=bob, relay=[61.2.3.4]",
         "Apr 17 19:17:11 mail courierpop3login: LOGIN FAILED, user=bob@example.org,"
         " ip=[::ffff:61.2.3.4]",
         # Dovecot: a TAI64 time stamp; a proxy's backend refused the login; a
@@ -600,7 +616,8 @@ class DefaultContentTests(SynchronousTestCase):
         keywords without the rest of the message (a netfilter keyword without
         IN=, audit's success= without key=) costs milliseconds, not seconds
         (it took 8 s of CPU when a netfilter prefix could be any length, 2 s
-        when Exim's AUTH-not-advertised rule was not anchored).
+        when Exim's AUTH-not-advertised rule was not anchored, 24 s when the
+        XSS rules' scan from a tag to its handler went past the next tag).
         """
         web = '1.2.3.4 - - [22/Nov/2004:00:00:00 +0000] "GET /'
         lines = [_H + "kernel: " + "DROP " * 12000, _H + "kernel: " + "ACCEPT " * 9000,
@@ -608,6 +625,12 @@ class DefaultContentTests(SynchronousTestCase):
                  "type=SYSCALL msg=audit(1.2:3): " + "res=" * 14000,
                  _H + "audit[1]: SYSCALL " + "a success=yes " * 4000,
                  web + "." * 60000, web + "union%20" * 7000, web + '\\"' * 30000,
+                 # A tag and a space, again and again, with nothing after:
+                 # the XSS rules' scan from a tag to its handler stops at
+                 # the next tag (24 s, then 8 s once requests held spaces).
+                 web + "<img+" * 12000, web + "<img " * 12000 + '" 200 1 "-" "-"',
+                 web + "%3cimg%20" * 7000 + '" 200 1 "-" "-"',
+                 web + "' or " * 12000 + '" 200 1 "-" "-"',
                  "2016-03-18 00:34:06 " + 'SMTP protocol error in "AUTH" H=' * 1700 + " AUTH"]
         began = time.process_time()
         for line in lines:
