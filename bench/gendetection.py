@@ -311,9 +311,13 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if r() < 0.05:
             return "%serror: PAM: Authentication failure for %s%s from %s" % (
                 sshd(), "illegal user " if invalid else "", user, src())
-        return "%sFailed %s for %s%s from %s port %d ssh2%s" % (
-            sshd(), pick(("password", "password", "publickey", "keyboard-interactive/pam", "none")),
+        failed = "Failed %s for %s%s from %s port %d ssh2%s" % (
+            pick(("password", "password", "publickey", "keyboard-interactive/pam", "none")),
             invalid, user, src(), port(), pick(("", "", ": RSA SHA256:Qx0dVfHfd2z")))
+        if r() < 0.05:
+            # rsyslog's reduction of the same message repeated at once.
+            return "%smessage repeated %d times: [ %s]" % (sshd(), rnd.randrange(2, 6), failed)
+        return sshd() + failed
 
     def a_ssh_invalid_user():
         if r() < 0.1:
@@ -625,8 +629,11 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if form < 0.3:
             return "%spam_unix(sshd:session): session opened for user %s(uid=1000) by" \
                    " (uid=0)" % (sshd(), user)
-        if form < 0.5:
+        if form < 0.47:
             return "%spam_unix(sshd:session): session closed for user %s" % (sshd(), user)
+        if form < 0.5:
+            return "%smessage repeated %d times: [ Received disconnect from %s port 22:11:" \
+                   " disconnected by user]" % (sshd(), rnd.randrange(2, 6), where)
         if form < 0.65:
             return "%sReceived disconnect from %s port %d:11: disconnected by user" % (
                 sshd(), where, port())

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.unit.analysis.test_framing -*-
 """
-Syslog lines in RFC 5424's framing, read as the rule sets read every other
-syslog line.
+Syslog lines in RFC 5424's framing, and messages rsyslog wrote once for
+several, read as the rule sets read every other syslog line.
 
 A file written with rsyslog's C{RSYSLOG_SyslogProtocol23Format}, or the
 messages of a sender speaking RFC 5424 kept as they came, hold lines such
@@ -23,6 +23,18 @@ application name the line has no tag.  A line whose timestamp is nil, or
 that is not RFC 5424's, is read as it is.  The raw-log store keeps the
 line as it was written: this is the line the rules, their alerts and
 C{mice analyze} show.
+
+rsyslog also writes a message repeated at once as one line
+(C{$RepeatedMsgReduction}, on in Debian's and Ubuntu's configuration)::
+
+    Dec  7 06:10:12 srv1 sshd[2012]: message repeated 5 times: [ Failed password for root from 198.51.100.12 port 22 ssh2]
+
+which is read as the message it repeats, once::
+
+    Dec  7 06:10:12 srv1 sshd[2012]: Failed password for root from 198.51.100.12 port 22 ssh2
+
+(the line raises one alert: the correlation rules count it once, not five
+times).
 """
 
 import re
@@ -36,13 +48,29 @@ _RFC5424 = re.compile(
     re.S)
 
 
+#: rsyslog's C{message repeated N times: [ MESSAGE]} after the header.
+_REPEATED_TEXT = "message repeated "
+_REPEATED = re.compile(r"message repeated \d+ times: \[ ?(.*)\]\Z", re.S)
+
+
 def traditional(line):
     """
     C{line} as rsyslog's C{RSYSLOG_FileFormat} writes the message, if it
-    is in RFC 5424's framing; else C{line} itself.
+    is in RFC 5424's framing, the message it repeats if it is rsyslog's
+    C{message repeated N times}; else C{line} itself.
     """
-    if not line.startswith("<"):
-        return line
+    if line.startswith("<"):
+        line = _fromRfc5424(line)
+    # The first one, after the header's ": " (one search, not one per ": ").
+    at = line.find(_REPEATED_TEXT)
+    if at >= 2 and line[at - 2:at] == ": ":
+        match = _REPEATED.match(line, at)
+        if match is not None:
+            return line[:at] + match.group(1)
+    return line
+
+
+def _fromRfc5424(line):
     match = _RFC5424.match(line)
     if match is None:
         return line
@@ -60,15 +88,18 @@ def traditional(line):
 def traditionalLines(lines, text=None):
     """
     C{(lines, text)} with each line L{traditional}: the same list and
-    text when no line starts with C{<} (C{text}: C{"\\n".join(lines)},
+    text when none is read otherwise (C{text}: C{"\\n".join(lines)},
     joined here when C{None}).
     """
     if text is None:
         text = "\n".join(lines)
-    # Few lines start with "<": two searches for it, in C, pass most batches.
-    if not text.startswith("<") and "\n<" not in text:
+    # Few lines start with "<" or repeat a message: searches for those, in
+    # C, pass most batches.
+    if (not text.startswith("<") and "\n<" not in text
+            and _REPEATED_TEXT not in text):
         return lines, text
-    read = [traditional(line) if line[:1] == "<" else line for line in lines]
+    read = [traditional(line) if line[:1] == "<" or _REPEATED_TEXT in line else line
+            for line in lines]
     if all(map(str.__eq__, read, lines)):
         return lines, text
     return read, "\n".join(read)
@@ -77,10 +108,10 @@ def traditionalLines(lines, text=None):
 def traditionalRecord(record):
     """
     A L{mice.record.LogRecord} with its line L{traditional}: C{record}
-    itself when its line is not in RFC 5424's framing.
+    itself when its line is read as it is.
     """
     line = record.logline
-    if line[:1] != "<":
+    if line[:1] != "<" and _REPEATED_TEXT not in line:
         return record
     framed = traditional(line)
     return record if framed is line else record._replace(logline=framed)
@@ -89,12 +120,13 @@ def traditionalRecord(record):
 def traditionalRecords(records):
     """
     C{records} (a list of L{mice.record.LogRecord}s), each
-    L{traditionalRecord}: the same list when no line is in RFC 5424's
-    framing.
+    L{traditionalRecord}: the same list when every line is read as it
+    is.
     """
     out = None
     for index, record in enumerate(records):
-        if record.logline[:1] == "<":
+        line = record.logline
+        if line[:1] == "<" or _REPEATED_TEXT in line:
             framed = traditionalRecord(record)
             if framed is not record:
                 if out is None:

@@ -4,6 +4,7 @@ read in the form rsyslog's C{RSYSLOG_FileFormat} writes, and the default
 content raising on them what it raises on that form.
 """
 
+import time
 from datetime import UTC, datetime
 
 from hypothesis import given
@@ -94,6 +95,34 @@ class TraditionalTests(SynchronousTestCase):
                      "<script>alert(1)</script>", "<", ""]:
             self.assertIs(traditional(line), line, line)
 
+    def test_repeated(self):
+        """
+        rsyslog's C{message repeated N times: [ MESSAGE]} is the message it
+        repeats, behind the same header, in either framing.
+        """
+        self.assertEqual(
+            traditional("Dec  7 06:10:12 srv1 sshd[2012]: message repeated 5 times: [ Failed"
+                        " password for root from 198.51.100.12 port 22 ssh2]"),
+            "Dec  7 06:10:12 srv1 sshd[2012]: Failed password for root from 198.51.100.12 port"
+            " 22 ssh2")
+        self.assertEqual(
+            traditional("<38>1 2019-07-08T17:40:16Z h sshd 5 - - message repeated 2 times: [x]"),
+            "2019-07-08T17:40:16Z h sshd[5]: x")
+        for line in ["Dec  7 06:10:12 srv1 a[1]: message repeated 5 times: [ not closed",
+                     "Dec  7 06:10:12 srv1 a[1]: the message repeated 5 times: [ x]",
+                     "message repeated 5 times: [ x]"]:
+            self.assertIs(traditional(line), line, line)
+
+    def test_repeatedHostile(self):
+        """
+        A line of C{message repeated} again and again is read in one pass
+        (the first one only is looked at).
+        """
+        line = "Dec  7 06:10:12 srv1 a[1]: " + "x: message repeated 1 times: [" * 2000
+        began = time.process_time()
+        self.assertIs(traditional(line), line)
+        self.assertLess(time.process_time() - began, 0.05)
+
     @given(st.from_regex(r"[!-~]{1,48}", fullmatch=True).filter(lambda s: s != "-"),
            st.one_of(st.just("-"), st.from_regex(r"[0-9]{1,10}", fullmatch=True)),
            st.from_regex(r"[a-z0-9.-]{1,20}", fullmatch=True).filter(lambda s: s != "-"),
@@ -178,18 +207,34 @@ FAMILIES = [
 ]
 
 
-class DefaultContentTests(SynchronousTestCase):
-    def analyse(self, lines):
-        content = defaultContent()
-        logids = loadAaRules(content.aarules)
-        files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
-        analysis = OfflineAnalysis(
-            loadAaRegex(content.aaregex), LogIdsEngine(*files[:3]),
-            loadCorrelation(content.correlation), output="json",
-            now=datetime(2019, 7, 9), tz=UTC, logidsSettings=logids,
-            descriptions=descriptionsFrom(loadMatchFile(content.matchFile)))
-        return analysis.batch(lines) + analysis.finish()
+class RepeatedDefaultContentTests(SynchronousTestCase):
+    def test_sameAsTheMessage(self):
+        """
+        The default content raises on a C{message repeated} line what it
+        raises on the message it repeats, in both rule sets.
+        """
+        head = "Dec  7 06:10:12 srv1 sshd[2012]: "
+        message = "Failed password for root from 198.51.100.12 port 22 ssh2"
+        output = analysed([head + message])
+        self.assertIn('"alertid": "0x1020", "classification"', output)
+        self.assertIn('"action": "alert", "severity": "high", "alertid": "0x1020"', output)
+        self.assertEqual(analysed([f"{head}message repeated 3 times: [ {message}]"]), output)
 
+
+def analysed(lines):
+    """C{mice analyze}'s JSON output of C{lines} with the default content."""
+    content = defaultContent()
+    logids = loadAaRules(content.aarules)
+    files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
+    analysis = OfflineAnalysis(
+        loadAaRegex(content.aaregex), LogIdsEngine(*files[:3]),
+        loadCorrelation(content.correlation), output="json",
+        now=datetime(2019, 7, 9), tz=UTC, logidsSettings=logids,
+        descriptions=descriptionsFrom(loadMatchFile(content.matchFile)))
+    return analysis.batch(lines) + analysis.finish()
+
+
+class DefaultContentTests(SynchronousTestCase):
     def test_sameAsTheFileForm(self):
         """
         C{mice analyze}'s default content raises on the RFC 5424 lines of
@@ -204,7 +249,7 @@ class DefaultContentTests(SynchronousTestCase):
             written.append(f"{stamp} {host} {tag}{space}{message}")
             data = '[timeQuality tzKnown="1"]' if number % 2 else "-"
             framed.append(f"<{number}>1 {stamp} {host} {app} {pid} - {data} {message}")
-        output = self.analyse(written)
+        output = analysed(written)
         self.assertIn('"alertid": "0x1020"', output)
         self.assertIn('"alertid": "0x8010"', output)
-        self.assertEqual(self.analyse(framed), output)
+        self.assertEqual(analysed(framed), output)
