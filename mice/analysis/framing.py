@@ -17,7 +17,9 @@ rsyslog's C{RSYSLOG_FileFormat} writes for the same message::
     2019-07-08T17:40:16.954167-04:00 web1 sshd[57915]: Failed password for root from 192.0.2.1 port 59197 ssh2
 
 the priority, the version, the message id and the structured data left
-out, a byte-order mark before the message dropped.  A nil host name
+out, a byte-order mark before the message dropped (and a priority
+before a classic or ISO date, C{<38>Nov 22 10:00:01 ...}, as a sender
+puts it on the wire, dropped too).  A nil host name
 (C{-}) is left out, as is a nil process id (C{sshd: }); without an
 application name the line has no tag.  A line whose timestamp is nil, or
 that is not RFC 5424's, is read as it is.  The raw-log store keeps the
@@ -48,6 +50,9 @@ _RFC5424 = re.compile(
     re.S)
 
 
+#: C{<PRI>} before C{Nov 22 10:00:01} or C{2004-11-22T10:00:01}.
+_PRIORITY = re.compile(r"<\d{1,3}>(?=[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:)")
+
 #: rsyslog's C{message repeated N times: [ MESSAGE]} after the header.
 _REPEATED_TEXT = "message repeated "
 _REPEATED = re.compile(r"message repeated \d+ times: \[ ?(.*)\]\Z", re.S)
@@ -73,7 +78,10 @@ def traditional(line):
 def _fromRfc5424(line):
     match = _RFC5424.match(line)
     if match is None:
-        return line
+        # A priority before a classic or ISO date, as a sender put it on
+        # the wire: the file format has none.
+        dated = _PRIORITY.match(line)
+        return line if dated is None else line[dated.end():]
     stamp, host, app, pid, message = match.groups()
     head = stamp if host == "-" else f"{stamp} {host}"
     if app == "-":

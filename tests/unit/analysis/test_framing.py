@@ -87,13 +87,24 @@ class TraditionalTests(SynchronousTestCase):
         same string.
         """
         for line in ["Nov 22 10:00:01 www sshd[1234]: Failed password for root",
-                     "<38>Nov 22 10:00:01 www sshd[1234]: Failed password for root",
-                     "<38>2019-07-08T17:40:16Z www sshd[1234]: x",
                      "<165>1 - mymachine.example.com evntslog - ID47 - x",
+                     "<38>Nov 22 www sshd[1234]: x", "<38>x 2019-07-08T17:40:16Z",
                      "<38>1 2019-07-08T17:40:16Z h a 1 - [unclosed x",
                      "<38>1 2019-07-08T17:40:16Z h a 1 -",
                      "<script>alert(1)</script>", "<", ""]:
             self.assertIs(traditional(line), line, line)
+
+    def test_priority(self):
+        """
+        A priority before a classic or ISO date (a line as it came over the
+        network) is left out: the date, the host and the tag are then read
+        as those of any other line.
+        """
+        self.assertEqual(traditional("<38>Nov 22 10:00:01 www sshd[1234]: Failed password"),
+                         "Nov 22 10:00:01 www sshd[1234]: Failed password")
+        self.assertEqual(traditional("<38>Nov  2 10:00:01 www su: x"), "Nov  2 10:00:01 www su: x")
+        self.assertEqual(traditional("<191>2019-07-08T17:40:16Z www sshd[1234]: x"),
+                         "2019-07-08T17:40:16Z www sshd[1234]: x")
 
     def test_repeated(self):
         """
@@ -156,7 +167,7 @@ class LinesTests(SynchronousTestCase):
 
     def test_noneFramed(self):
         """A batch without an RFC 5424 line is given back as it is."""
-        lines = ["Nov 22 10:00:01 www su: x", "<38>Nov 22 10:00:01 www su: x"]
+        lines = ["Nov 22 10:00:01 www su: x", "<38>x", "message repeated 2 times: [x]"]
         text = "\n".join(lines)
         read, joined = traditionalLines(lines, text)
         self.assertIs(read, lines)
