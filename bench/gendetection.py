@@ -93,6 +93,8 @@ _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/j
          # Spaces a client did not encode.
          "/search?q=union station select menu", "/a?q=it's or isn't so",
          "/wiki/Drop table and chairs", "/docs/the script tag.html",
+         # Characters beyond ASCII, as a client may send them.
+         "/wiki/Zürich", "/search?q=café+crème",
          "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css")
 _TRAVERSALS = (
     "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
