@@ -93,8 +93,8 @@ _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/j
          # Spaces a client did not encode.
          "/search?q=union station select menu", "/a?q=it's or isn't so",
          "/wiki/Drop table and chairs", "/docs/the script tag.html",
-         # Characters beyond ASCII, as a client may send them.
-         "/wiki/Zürich", "/search?q=café+crème",
+         # Bytes beyond ASCII, as Apache logs them (escaped).
+         "/wiki/Z\\xc3\\xbcrich", "/search?q=caf\\xc3\\xa9+cr\\xc3\\xa8me",
          "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css")
 _TRAVERSALS = (
     "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
@@ -754,8 +754,9 @@ def generate(n, seed=1, start=START, attackShare=0.1):
     def b_other():
         form = r()
         if form < 0.4:
+            # (A user name beyond ASCII now and then: syslog keeps UTF-8.)
             return "%sStarted Session %d of User %s." % (head("systemd"), rnd.randrange(9999),
-                                                         pick(_USERS))
+                                                         "jürgen" if r() < 0.1 else pick(_USERS))
         if form < 0.7:
             return "%sDHCPACK on %s to 52:54:00:12:34:%02x via eth0" % (
                 head("dhcpd"), pick(inside), rnd.randrange(256))
