@@ -26,7 +26,9 @@
  *
  * Database.serialize() -> bytes, deserialize(bytes) -> Database: for the
  * cache on disk (mice.analysis.hyperscancache); version() -> hs_version();
- * newlines(data) -> int: the newline bytes of a buffer, for joinsLines.
+ * newlines(data) -> int: the newline bytes of a buffer, for joinsLines;
+ * unusual(data) -> [int]: the lines of a batch holding a byte Hyperscan may
+ * read otherwise than re (aaregex._unusualLines).
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -596,6 +598,72 @@ newlines(PyObject *module, PyObject *given)
     return PyLong_FromSsize_t(count);
 }
 
+/* Whether a byte is one aaregex._HS_UNSURE matches: beyond ASCII, or one
+ * of the separators 0x1c-0x1f that re counts as whitespace. */
+static inline int
+unsureByte(unsigned char c)
+{
+    return c >= 0x80 || (c >= 0x1c && c <= 0x1f);
+}
+
+/* unusual(data) -> [int]: the index of each line of data (lines joined
+ * by newlines) holding a byte unsureByte takes, in order: a batch's
+ * bytes read eight at a time, where str.isascii per line made a Python
+ * set of them twice a batch (2 % of mice analyze). */
+static PyObject *
+unusual(PyObject *module, PyObject *given)
+{
+    (void)module;
+    Py_buffer data;
+    if (PyObject_GetBuffer(given, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    const unsigned char *at = data.buf, *end = at + data.len;
+    Py_ssize_t line = 0;
+    while (at < end) {
+        const unsigned char *stop = memchr(at, '\n', end - at);
+        if (stop == NULL)
+            stop = end;
+        int found = 0;
+        const unsigned char *p = at;
+        /* Eight bytes at a time: a high bit is beyond ASCII; a byte
+         * 0x1c-0x1f is (b & 0xfc) == 0x1c, tested only when some byte of
+         * the word is below 0x20. */
+        for (; !found && p + 8 <= stop; p += 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if (w & 0x8080808080808080ULL)
+                found = 1;
+            else if ((w - 0x2020202020202020ULL) & ~w & 0x8080808080808080ULL) {
+                for (int i = 0; i < 8; i++)
+                    if (unsureByte(p[i]))
+                        found = 1;
+            }
+        }
+        for (; !found && p < stop; p++)
+            if (unsureByte(*p))
+                found = 1;
+        if (found) {
+            PyObject *index = PyLong_FromSsize_t(line);
+            if (index == NULL || PyList_Append(out, index) < 0) {
+                Py_XDECREF(index);
+                Py_DECREF(out);
+                PyBuffer_Release(&data);
+                return NULL;
+            }
+            Py_DECREF(index);
+        }
+        line++;
+        at = stop + 1;
+    }
+    PyBuffer_Release(&data);
+    return out;
+}
+
 static PyObject *
 version(PyObject *module, PyObject *unused)
 {
@@ -641,6 +709,8 @@ static PyMethodDef methods[] = {
      "deserialize(data) -> Database: a database Database.serialize() gave."},
     {"version", version, METH_NOARGS, "version() -> str: libhs's hs_version()."},
     {"newlines", newlines, METH_O, "newlines(data) -> int: the newline bytes in data."},
+    {"unusual", unusual, METH_O,
+     "unusual(data) -> [int]: the lines of data holding a byte beyond ASCII or 0x1c-0x1f."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -983,6 +983,8 @@ def _unusualLines(lines, data):
     (which steps through every byte in C{re}: 0.15 s for 120,000 lines of
     which one in twenty held a character beyond ASCII).
     """
+    if _unusual is not None:
+        return set(_unusual(data))
     if _hasSeparator(data):
         search = _SEPARATOR.search
         return {i for i, line in enumerate(lines)
@@ -1007,18 +1009,19 @@ def _hasSeparator(data):
 _plusOne = (1).__add__
 
 
-#: The batch L{_encoded}, L{_lineEnds} and L{joinsLines} last did:
-#: C{[text, data, ends, newlines]} (the M-ICE rules and the LogIDS blocks
-#: scan the same batch one after the other; C{ends} and C{newlines}
-#: C{None} until asked for).
-_lastBatch = [None, b"", None, None]
+#: The batch L{_encoded}, L{_lineEnds}, L{joinsLines} and
+#: L{HyperscanPatterns.linesOf} last did: C{[text, data, ends, newlines,
+#: unusual]} (the M-ICE rules and the LogIDS blocks scan the same batch one
+#: after the other; C{ends}, C{newlines} and C{unusual}, the lines
+#: L{_unusualLines} gives, C{None} until asked for).
+_lastBatch = [None, b"", None, None, None]
 
 
 def _encoded(text):
     """A batch's UTF-8 bytes."""
     last = _lastBatch
     if last[0] is not text:
-        last[:] = [text, text.encode("utf-8", "surrogatepass"), None, None]
+        last[:] = [text, text.encode("utf-8", "surrogatepass"), None, None, None]
     return last[1]
 
 
@@ -1039,16 +1042,18 @@ def joinsLines(text, lines):
     return last[3] == len(lines) - 1
 
 
-def _newlinesFunction():
-    """C{mice.analysis._hsscan.newlines}, or C{None} (not built, or built before it was)."""
+def _hsscanFunction(name):
+    """C{mice.analysis._hsscan}'s function C{name}, or C{None} (not built, or built before it was)."""
     try:
         from mice.analysis import _hsscan
     except ImportError:
         return None
-    return getattr(_hsscan, "newlines", None)
+    return getattr(_hsscan, name, None)
 
 
-_newlines = _newlinesFunction()
+_newlines = _hsscanFunction("newlines")
+#: The lines of a batch's bytes holding a byte L{_HS_UNSURE} matches, in C.
+_unusual = _hsscanFunction("unusual")
 
 
 def _lineEnds(text):
@@ -1249,7 +1254,14 @@ class HyperscanPatterns:
             self._db.scan(data, match_event_handler=onMatch)
         unsure = ()
         if not data.isascii() or _hasSeparator(data):
-            unsure = _unusualLines(lines, data)
+            # Found once for the batch both rule sets scan.
+            last = _lastBatch
+            if last[1] is data:
+                if last[4] is None:
+                    last[4] = frozenset(_unusualLines(lines, data))
+                unsure = set(last[4])
+            else:
+                unsure = _unusualLines(lines, data)
         if not lines[-1]:
             # An empty last line is the end of the buffer after a newline,
             # where Hyperscan's multi-line ^ (PCRE's) does not match: ^ and

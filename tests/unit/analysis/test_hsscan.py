@@ -153,6 +153,26 @@ class LinesTests(SynchronousTestCase):
         self.assertEqual(withC[1], withPython[1])
         self.assertEqual(withC[0], {index: frozenset(ids) for index, ids in withPython[0].items()})
 
+    @given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+                    min_size=1, max_size=6))
+    @example([b"0123456789abcdef\x1c", b"\xff" + b"x" * 15, b"x" * 7 + b"\x1f"])
+    def test_unusual(self, lines):
+        """
+        C{unusual} gives the lines holding a byte L{aaregex._HS_UNSURE}
+        matches (beyond ASCII, or 0x1c-0x1f), wherever it is in a line: in
+        a word of eight bytes it reads at once, or in the bytes after.
+        """
+        if _hsscan is None:
+            raise SkipTest("mice.analysis._hsscan is not built (no libhyperscan-dev)")
+        data = b"\n".join(lines)
+        self.assertEqual(_hsscan.unusual(data),
+                         [i for i, line in enumerate(lines) if aaregex._HS_UNSURE.search(line)])
+        for at in range(40):
+            for byte in (b"\x1c", b"\x1f", b"\x80", b"\xff"):
+                line = b"a" * at + byte + b"b" * (39 - at)
+                self.assertEqual(_hsscan.unusual(b"\x1b\x20\x7f\n" + line + b"\n\x1d"),
+                                 [1, 2])
+
     def test_deduplicated(self):
         """A pattern reported many times in a line is in its set once."""
         _, scanner = self.databases[2]
