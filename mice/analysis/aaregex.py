@@ -1364,7 +1364,7 @@ def isoTime(now):
     return now.isoformat(timespec="seconds")
 
 
-def makeAlert(record, match, messageId, analyzerId, descriptions, now, tz=None):
+def makeAlert(record, match, messageId, analyzerId, descriptions, now, tz=None, repeated=1):
     """
     The L{Alert} one match of a record raises.
 
@@ -1380,6 +1380,9 @@ def makeAlert(record, match, messageId, analyzerId, descriptions, now, tz=None):
         does not say which zone that is; C{None} (the default) takes the
         analysing host's own zone, right when clients and servers share
         one, as the seed's setups do.  C{mice analyze --tz} sets it.
+    @param repeated: how many times the line's message came
+        (L{mice.analysis.framing.repeatCount}): above 1, the alert's
+        additional data C{repeated}, which the correlation stage counts.
     """
     if match.alertId is None:
         classification = UNCLASSIFIED
@@ -1405,6 +1408,8 @@ def makeAlert(record, match, messageId, analyzerId, descriptions, now, tz=None):
         additionalData=(("log line", line),
                         ("origin", f"{record.source} {record.stream} {record.seq}"),
                         ("rule", match.key)))
+    if repeated > 1:
+        fields["additionalData"] += (("repeated", str(repeated)),)
     if not _FAST_ALERTS:
         return Alert(**fields)
     # The frozen dataclass's __init__ sets each field with object.__setattr__,

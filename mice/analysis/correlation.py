@@ -74,7 +74,10 @@ MAX_COUNT = 1000
 #: Analyzers whose latest event time is kept (live: L{Correlator._frontier}).
 MAX_ANALYZERS = 1000
 
-_STATE_VERSION = 3
+_STATE_VERSION = 4
+#: The versions of a checkpoint a Correlator continues from (3: before
+#: alerts carried a weight, L{_weight}).
+_STATE_VERSIONS = (3, 4)
 
 
 def _firstOf(side, attribute):
@@ -99,6 +102,23 @@ _targetHostname = _firstOf("targets", "hostname")
 _targetAddress = _firstOf("targets", "address")
 _targetUser = _firstOf("targets", "user")
 _sourceUser = _firstOf("sources", "user")
+
+
+def _weight(alert):
+    """
+    How many pieces of evidence an alert is: the times its log line's
+    message came (its additional data C{repeated}, from rsyslog's "message
+    repeated N times", L{mice.analysis.framing.repeatCount}), else 1; at
+    most L{MAX_COUNT}, the most any rule counts.
+    """
+    value = alert.data("repeated")
+    if value is None:
+        return 1
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return min(count, MAX_COUNT) if count > 1 else 1
 
 
 def _host(alert):
@@ -492,7 +512,7 @@ class Correlator:
                 matches.append((index, key, value))
             if matches:
                 heapq.heappush(self._pending, order)
-                self._held[ident] = (now, matches, alert.data("origin"))
+                self._held[ident] = (now, matches, alert.data("origin"), _weight(alert))
                 if now is not None:
                     self._arrivals.append((now, order))
         if self.watermark is None or t > self.watermark:
@@ -586,7 +606,7 @@ class Correlator:
     def _count(self, order, out):
         t, analyzerId, messageId = order
         self.released = order
-        _, matches, origin = self._held.pop((analyzerId, messageId))
+        _, matches, origin, weight = self._held.pop((analyzerId, messageId))
         evidence = (t, analyzerId, messageId, origin)
         for index, key, value in matches:
             rule = self.rules.rules[index]
@@ -604,7 +624,9 @@ class Correlator:
                     # (the M-ICE and the LogIDS rules): counted once.
                     self.counts["same line"] += 1
                     continue
-                entries.append(evidence)
+                # A message that came N times (rsyslog's "message repeated
+                # N times") is N pieces of evidence.
+                entries.extend([evidence] * min(weight, rule.count))
                 full = len(entries) == rule.count
                 oldest = entries[0] if full else None
             else:
@@ -641,7 +663,9 @@ class Correlator:
         else:
             evidence = sorted(window.entries.values())
             values = tuple(window.entries)
-        idents = tuple((entry[1], entry[2]) for entry in evidence)
+        # Each alert once (an alert of a repeated message is several
+        # pieces of evidence: "count" says how many).
+        idents = tuple(dict.fromkeys((entry[1], entry[2]) for entry in evidence))
         fields = dict(zip(rule.key, key))
         source = Node(address=fields.get("source.address"),
                       hostname=fields.get("source.hostname"),
@@ -664,7 +688,7 @@ class Correlator:
         stamp = _iso(t)
         keyText = ", ".join(f"{name}={value}" for name, value in fields.items())
         data = [("correlation rule", rule.name), ("key", keyText),
-                ("count", str(len(idents))), ("window", f"{rule.window:g}")]
+                ("count", str(len(evidence))), ("window", f"{rule.window:g}")]
         if values:
             data.append((rule.distinct, ", ".join(values)))
         return Alert(
@@ -694,7 +718,7 @@ class Correlator:
             "pending": [[*order, self._held[order[1:]][0],
                          [[self.rules.rules[index].name, list(key), value]
                           for index, key, value in self._held[order[1:]][1]],
-                         self._held[order[1:]][2]]
+                         *self._held[order[1:]][2:]]
                         for order in sorted(self._pending)],
             "marks": self._marks,
             "rules": rules, "counts": dict(self.counts)}
@@ -703,7 +727,7 @@ class Correlator:
     def _restore(self, state):
         if isinstance(state, (bytes, bytearray, memoryview)):
             state = json.loads(zlib.decompress(bytes(state)).decode("utf-8"))
-        if state.get("version") != _STATE_VERSION:
+        if state.get("version") not in _STATE_VERSIONS:
             raise ValueError(f"correlation state version {state.get('version')!r},"
                              f" expected {_STATE_VERSION}")
         self.watermark = state["watermark"]
@@ -731,12 +755,13 @@ class Correlator:
                         window.entries[value] = tuple(entry)
                 window.lastFired, window.lastSeen = lastFired, lastSeen
         self._marks = {name: list(mark) for name, mark in state["marks"].items()}
-        for t, analyzerId, messageId, arrival, matches, origin in state["pending"]:
+        for t, analyzerId, messageId, arrival, matches, origin, *weight in state["pending"]:
             kept = [(byName[name], tuple(key), value) for name, key, value in matches
                     if name in byName]
             if kept:
                 order = (t, analyzerId, messageId)
-                self._held[order[1:]] = (arrival, kept, origin)
+                # (Version 3 held no weight: each alert counted once.)
+                self._held[order[1:]] = (arrival, kept, origin, weight[0] if weight else 1)
                 self._pending.append(order)
                 if arrival is not None:
                     self._arrivals.append((arrival, order))

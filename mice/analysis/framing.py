@@ -35,8 +35,10 @@ which is read as the message it repeats, once::
 
     Dec  7 06:10:12 srv1 sshd[2012]: Failed password for root from 198.51.100.12 port 22 ssh2
 
-(the line raises one alert: the correlation rules count it once, not five
-times).
+The line raises one alert, which says how many times the message came
+(L{repeatCount}: its additional data C{repeated}, C{5}), and the correlation
+rules count it that many times: five failed passwords in one connection are
+a brute force whether rsyslog wrote them as five lines or as one.
 """
 
 import re
@@ -58,6 +60,12 @@ _REPEATED_TEXT = "message repeated "
 _REPEATED = re.compile(r"message repeated \d+ times: \[ ?(.*)\]\Z", re.S)
 
 
+#: The most times L{repeatCount} says a message came (rsyslog writes a
+#: repeated message at least every 30 s by default; more than a million
+#: in one line is a forged line, not a count to carry on).
+MAX_REPEAT = 1000000
+
+
 def traditional(line):
     """
     C{line} as rsyslog's C{RSYSLOG_FileFormat} writes the message, if it
@@ -73,6 +81,25 @@ def traditional(line):
         if match is not None:
             return line[:at] + match.group(1)
     return line
+
+
+def repeatCount(line):
+    """
+    How many times the message of C{line} came: C{N} for rsyslog's
+    C{message repeated N times: [ MESSAGE]} (read as L{traditional} reads
+    it), else 1 (and at most L{MAX_REPEAT}).
+    """
+    if line.startswith("<"):
+        line = _fromRfc5424(line)
+    at = line.find(_REPEATED_TEXT)
+    if at < 2 or line[at - 2:at] != ": ":
+        return 1
+    match = _REPEATED.match(line, at)
+    if match is None:
+        return 1
+    # "message repeated 5 times": the digits between the words.
+    count = int(line[at + len(_REPEATED_TEXT):line.index(" ", at + len(_REPEATED_TEXT))])
+    return min(count, MAX_REPEAT) if count > 1 else 1
 
 
 def _fromRfc5424(line):

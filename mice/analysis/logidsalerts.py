@@ -34,13 +34,15 @@ def fieldNodes(fields, sources, targets):
     return sources, targets
 
 
-def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None):
+def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None, repeated=1):
     """
     The L{Alert} of one C{alert} or C{warning} action.
 
     @param record: the L{mice.record.LogRecord}.
     @param logids: its L{mice.analysis.logids.LogIdsRecord}.
     @param taken: the L{mice.analysis.logids.Taken} action.
+    @param repeated: how many times the line's message came, as
+        L{mice.analysis.aaregex.makeAlert} takes it.
     """
     rule = taken.rule
     fields = logids.fields
@@ -58,7 +60,8 @@ def makeLogIdsAlert(record, logids, taken, messageId, analyzerId, now, tz=None):
                         ("origin", f"{record.source} {record.stream} {record.seq}"),
                         ("rule", f"{rule.where} {rule.text},{rule.action.kind}"),
                         ("application", logids.application),
-                        ("loghost", fields["loghost"])),
+                        ("loghost", fields["loghost"]))
+        + ((("repeated", str(repeated)),) if repeated > 1 else ()),
         correlation=None)
     if not _FAST_ALERTS:
         return Alert(**values)

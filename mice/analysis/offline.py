@@ -14,7 +14,7 @@ from functools import partial
 from typing import NamedTuple
 
 from mice.analysis.extract import nodesFor
-from mice.analysis.framing import traditionalLines
+from mice.analysis.framing import repeatCount, traditionalLines
 from mice.analysis.logids import isAddress, syslogHost
 from mice.analysis.logidsalerts import fieldNodes
 from mice.record import LogRecord
@@ -358,6 +358,7 @@ class OfflineAnalysis:
         # not this year's: a log of last year's lines read today.
         self._stamp = Timestamper(self.now, follow=True)
         self._stamps = {}
+        self._read = ()
         #: The batch, its first line's number, and the time of the last
         #: line before it that has one (L{_when}).
         self._batch = ()
@@ -421,7 +422,10 @@ class OfflineAnalysis:
         The output of the next batch of lines (C{text}: C{"\\n".join(lines)}
         if the caller has it).
         """
-        # RFC 5424's framing as rsyslog writes the message to a file.
+        # RFC 5424's framing as rsyslog writes the message to a file, and
+        # rsyslog's "message repeated N times" read as the message (the
+        # lines as they were kept for _repeated).
+        self._read = lines
         lines, text = traditionalLines(lines, text)
         first = self.lines + 1
         if first == 1:
@@ -497,7 +501,8 @@ class OfflineAnalysis:
                 parts = []
                 for match in matches:
                     alert = makeAlert(record, match, self._messageId, settings.analyzerId,
-                                      descriptions, self.now, self.tz)
+                                      descriptions, self.now, self.tz,
+                                      self._repeated(index))
                     self._messageId += 1
                     parts.append(toXml(alert).decode("utf-8") + "\n")
                 append((index, "".join(parts)))
@@ -548,9 +553,11 @@ class OfflineAnalysis:
         origin = f"mice-analyze {self.stream} {number}"
         sources, targets = nodes
         analyzerId = self.settings.analyzerId
+        repeated = self._repeated(index)
         for match in matches:
             feed.append((index, number, _newTuple(_FedAlert, (
-                str(self._messageId), analyzerId, match.alertId, sources, targets, origin)), t))
+                str(self._messageId), analyzerId, match.alertId, sources, targets, origin,
+                repeated)), t))
             self._messageId += 1
 
     def _seconds(self, when):
@@ -604,6 +611,18 @@ class OfflineAnalysis:
                 self._hours.clear()
             self._hours[key] = start
         return start if start is not False else None
+
+    def _repeated(self, index):
+        """
+        How many times the message of the batch's line C{index} came
+        (L{repeatCount}: rsyslog's "message repeated N times", which the
+        correlation stage counts as N): looked at only for a line that
+        L{traditionalLines} read otherwise than it was written.
+        """
+        read, batch = self._read, self._batch
+        if read is batch or read[index] is batch[index]:
+            return 1
+        return repeatCount(read[index])
 
     def _record(self, line, number):
         """The L{LogRecord} of a line, as the DataForwarder would ship it."""
@@ -729,10 +748,11 @@ class OfflineAnalysis:
         t = self._seconds(self._when(line, number))
         origin = f"mice-analyze {self.stream} {number}"
         analyzerId = self._logidsAnalyzer
+        repeated = self._repeated(index)
         for action in actions:
             feed.append((index, number, _newTuple(_FedAlert, (
                 str(self._logidsMessageId), analyzerId, action.rule.action.alertId,
-                sources, targets, origin)), t))
+                sources, targets, origin, repeated)), t))
             self._logidsMessageId += 1
 
     # -- correlation -------------------------------------------------------------
@@ -844,12 +864,21 @@ class _FedAlert(NamedTuple):
     sources: tuple
     targets: tuple
     origin: str
+    repeated: int
+    """How many times the line's message came (L{mice.analysis.framing.repeatCount})."""
     analyzerHost = None
     correlation = None
 
     def data(self, meaning):
-        """As L{mice.alerts.Alert.data}: the origin (C{source stream seq}) alone."""
-        return self.origin if meaning == "origin" else None
+        """
+        As L{mice.alerts.Alert.data}: the origin (C{source stream seq}), and
+        C{repeated} where the message came more than once.
+        """
+        if meaning == "origin":
+            return self.origin
+        if meaning == "repeated" and self.repeated > 1:
+            return str(self.repeated)
+        return None
 
 
 #: C{LogRecord}s made without the named tuple's C{__new__} in Python (the

@@ -25,7 +25,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from mice.analysis.aaregex import AaRegexMatcher, defaultStrategy, descriptionsFrom, makeAlert
-from mice.analysis.framing import traditionalRecords
+from mice.analysis.framing import repeatCount, traditionalRecords
 from mice.decoders.idmef import ReceivedAlert
 from mice.decoders.logformat import LogBatch
 from mice.interfaces import IPostProcessor, IReloadable
@@ -108,7 +108,10 @@ class AaRegexAnalyzer(AgentModule):
         return self.send(outgoing, len(records))
 
     def _analyse(self, chunk, outgoing, now):
-        # RFC 5424's framing as rsyslog writes the message to a file.
+        # RFC 5424's framing as rsyslog writes the message to a file, and
+        # rsyslog's "message repeated N times" read as the message (how
+        # many times it came is read from the record as it was written).
+        written = chunk
         chunk = traditionalRecords(chunk)
         settings = self.settings
         nextId = self.counter.next
@@ -116,13 +119,15 @@ class AaRegexAnalyzer(AgentModule):
         # Only the records that raise a match cost a step (matchIndexed).
         for position, matches in self.matcher.matchIndexed([r.logline for r in chunk]):
             record = chunk[position]
+            repeated = (1 if written is chunk or written[position] is record
+                        else repeatCount(written[position].logline))
             stream = None
             for index, match in enumerate(matches):
                 routes = ROUTES[match.sendTo]
                 if not routes:
                     continue
                 alert = makeAlert(record, match, nextId(), settings.analyzerId,
-                                  self.descriptions, now, self.tz)
+                                  self.descriptions, now, self.tz, repeated)
                 document = alertDocument(alert, self.log)
                 self.countAlert(alert)
                 if stream is None:

@@ -29,7 +29,7 @@ from datetime import datetime
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from mice.analysis.framing import traditionalRecord
+from mice.analysis.framing import repeatCount, traditionalRecord
 from mice.analysis.logids import isAddress, syslogHost
 from mice.analysis.logidsalerts import makeLogIdsAlert
 from mice.decoders.events import eventRecord
@@ -190,7 +190,10 @@ class AaRulesAnalyzer(AgentModule):
         rejects = _Rejects()
         streams = {}
         for record in chunk:
-            # RFC 5424's framing as rsyslog writes the message to a file.
+            # How many times its message came (rsyslog's "message repeated
+            # N times"), then RFC 5424's framing as rsyslog writes the
+            # message to a file.
+            repeated = repeatCount(record.logline)
             record = traditionalRecord(record)
             ip, host = reportingHost(record.logline, record.hostname, record.ip)
             logids = engine.recordFor(record.logline, ip, record.stream, host)
@@ -211,7 +214,7 @@ class AaRulesAnalyzer(AgentModule):
                 seq = base + index
                 kind = action.kind
                 if kind == "alert" or kind == "warning":
-                    self._alert(record, logids, action, stream, seq, outgoing, now)
+                    self._alert(record, logids, action, stream, seq, outgoing, now, repeated)
                 elif events is None:
                     self.unsent += 1
                 elif kind == "reject":
@@ -229,13 +232,13 @@ class AaRulesAnalyzer(AgentModule):
             if known is None or known["count"] < event["count"]:
                 flushRejects[(stream, seq)] = event
 
-    def _alert(self, record, logids, action, stream, seq, outgoing, now):
+    def _alert(self, record, logids, action, stream, seq, outgoing, now, repeated=1):
         if not self.routes:
             if self.settings.sendTo != "N":
                 self.unsent += 1
             return
         alert = makeLogIdsAlert(record, logids, action, self.counter.next(),
-                                self.settings.analyzerId, now, self.tz)
+                                self.settings.analyzerId, now, self.tz, repeated)
         document = alertDocument(alert, self.log)
         self.countAlert(alert)
         self.alerts += 1

@@ -159,6 +159,22 @@ class AnalyzerTests(SynchronousTestCase):
         self.events.acknowledge()
         self.assertEqual(self.successResultOf(d), 1)
 
+    def test_repeated(self):
+        """
+        A line rsyslog wrote once for several raises the alerts of the
+        message, which say how many times it came (C{repeated}).
+        """
+        line = ("Nov 22 10:00:01 web01 sshd[811]: message repeated 3 times: [ Failed password"
+                " for root from 10.0.0.7 port 52311 ssh2]")
+        d = self.analyzer().process([record(5, line)])
+        [submitted] = self.management.submitted
+        alerts = [fromXml(document)[0] for document in submitted.records]
+        self.assertEqual([a.data("repeated") for a in alerts], ["3", "3"])
+        self.assertEqual(alerts[0].data("log line"), FAILED)
+        self.management.acknowledge()
+        self.events.acknowledge()
+        self.assertEqual(self.successResultOf(d), 1)
+
     def test_longLineCut(self):
         """
         An alert about a very long line fits the ManagementHost's decoder.

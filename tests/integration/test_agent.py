@@ -114,6 +114,24 @@ class AnalyzerTests(SynchronousTestCase):
         self.management.acknowledge()
         self.assertEqual(self.successResultOf(d), 2)
 
+    def test_repeated(self):
+        """
+        A line rsyslog wrote once for several (C{message repeated N times})
+        raises the alerts of the message, which say how many times it came
+        (additional data C{repeated}, which the correlation stage counts);
+        the others say nothing of it.
+        """
+        repeated = ("Nov 22 10:00:01 web01 sshd[811]: message repeated 4 times: [ Failed"
+                    " password for alice from 10.0.0.7 port 52311 ssh2]")
+        d = self.analyzer.process([record(1, FAILED), record(2, repeated)])
+        [submitted] = self.management.submitted
+        alerts = [fromXml(document)[0] for document in submitted.records]
+        self.assertEqual([(a.alertId, a.data("repeated")) for a in alerts],
+                         [(0x1020, None), (0x6010, None), (0x1020, "4"), (0x6010, "4")])
+        self.assertEqual(alerts[2].data("log line"), FAILED)
+        self.management.acknowledge()
+        self.assertEqual(self.successResultOf(d), 2)
+
     def test_dateOutOfRange(self):
         """
         A record dated in year 1 (a client's clock, or a hostile line read

@@ -57,6 +57,13 @@ def failure(n, second, source="192.0.2.1", user="root", alertId=0x1020, analyzer
                  sources=(Node(address=source),), targets=(Node(user=user, hostname="h1"),))
 
 
+def repeated(alert, times):
+    """C{alert} of a log line whose message came C{times} times (C{repeated})."""
+    if times < 2:
+        return alert
+    return replace(alert, additionalData=alert.additionalData + (("repeated", str(times)),))
+
+
 def rules(text=RULES):
     return loadCorrelationText(text, "test.conf")
 
@@ -317,13 +324,84 @@ class CheckpointTests(SynchronousTestCase):
             Correlator(rules(), state={"version": 99})
 
 
+class RepeatedTests(SynchronousTestCase):
+    """
+    An alert of a line rsyslog wrote once for several (C{message repeated N
+    times}: its additional data C{repeated}) is N pieces of evidence.
+    """
+
+    def test_weighs(self):
+        """
+        One alert repeated COUNT times makes the threshold's correlated
+        alert: its evidence names it once, its C{count} says how many
+        events; a distinct rule counts its value once.
+        """
+        c = Correlator(rules(), "corr")
+        out = c.feedMany([repeated(failure(1, 0), 3)]) + c.flush()
+        [brute] = out
+        self.assertEqual(brute.alertId, 0x9010)
+        self.assertEqual(brute.correlation.alerts, (("agent-1", "1"),))
+        self.assertEqual(brute.data("count"), "3")
+        c = Correlator(rules(), "corr")
+        out = c.feedMany([repeated(failure(1, 0), 2), failure(2, 5)]) + c.flush()
+        self.assertEqual([(a.alertId, a.data("count"), a.correlation.alerts) for a in out],
+                         [(0x9010, "3", (("agent-1", "1"), ("agent-1", "2")))])
+        # spread: three sources, not three events of one.
+        c = Correlator(rules(), "corr")
+        out = c.feedMany([repeated(failure(n, 0, source=f"192.0.2.{n}"), 9)
+                          for n in (1, 2)]) + c.flush()
+        self.assertEqual(sorted(a.alertId for a in out), [0x9010, 0x9010])
+
+    def test_notANumber(self):
+        """A C{repeated} that is no count above 1 weighs 1 (IDMEF from elsewhere)."""
+        for value in ("x", "0", "-5", "", "2.5"):
+            c = Correlator(rules(), "corr")
+            alert = replace(failure(1, 0), additionalData=(("repeated", value),))
+            self.assertEqual(c.feedMany([alert, failure(2, 1)]) + c.flush(), [], value)
+
+    def test_sameLineOnceWithItsWeight(self):
+        """
+        The M-ICE and the LogIDS alert of one repeated line count as the
+        line's events once, not twice.
+        """
+        def both(n, second, times):
+            return [repeated(replace(failure(n, second, analyzer=analyzer), additionalData=(
+                ("origin", f"gate /var/log/auth.log {n}"),)), times)
+                for analyzer in ("MICE-RegEx", "MICE-LogIDS")]
+
+        c = Correlator(rules())
+        self.assertEqual(c.feedMany(both(1, 0, 2)) + c.flush(), [])
+        c = Correlator(rules())
+        [brute] = c.feedMany(both(1, 0, 2) + both(2, 1, 1)) + c.flush()
+        self.assertEqual(brute.data("count"), "3")
+
+    def test_heldAcrossRestart(self):
+        """
+        A held alert's weight is in the checkpoint; a checkpoint of
+        version 3 (before weights) is continued from, each alert weighing 1.
+        """
+        import json
+        import zlib
+
+        first = Correlator(rules(), "corr")
+        self.assertEqual(first.feedMany([repeated(failure(1, 0), 3)]), [])
+        state = first.checkpoint()
+        [brute] = Correlator(rules(), "corr", state=state).flush()
+        self.assertEqual(brute.data("count"), "3")
+        old = json.loads(zlib.decompress(state))
+        old["version"] = 3
+        old["pending"] = [row[:6] for row in old["pending"]]
+        self.assertEqual(Correlator(rules(), "corr", state=old).flush(), [])
+
+
 #: A run of failures: (message number, second, source index).
 _runs = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 3)), min_size=0, max_size=60)
 
 
 def _feedFrom(run):
-    return [failure(n, second, source=f"192.0.2.{src}", user=f"u{(n + src) % 3}",
-                    alertId=0x1020 if n % 3 else 0x1021)
+    # Some alerts are of a message that came several times (weights 2-4).
+    return [repeated(failure(n, second, source=f"192.0.2.{src}", user=f"u{(n + src) % 3}",
+                             alertId=0x1020 if n % 3 else 0x1021), n % 5)
             for n, (second, src) in enumerate(sorted(run))]
 
 

@@ -14,6 +14,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from mice.analysis.aaregex import descriptionsFrom
 from mice.analysis.correlation import loadCorrelation
 from mice.analysis.framing import (
+    MAX_REPEAT,
+    repeatCount,
     traditional,
     traditionalLines,
     traditionalRecord,
@@ -123,6 +125,27 @@ class TraditionalTests(SynchronousTestCase):
                      "Dec  7 06:10:12 srv1 a[1]: the message repeated 5 times: [ x]",
                      "message repeated 5 times: [ x]"]:
             self.assertIs(traditional(line), line, line)
+
+    def test_repeatCount(self):
+        """
+        How many times a line's message came: N for rsyslog's C{message
+        repeated N times}, in either framing (at most L{MAX_REPEAT}); 1 for
+        any other line, and for what L{traditional} reads as it is.
+        """
+        self.assertEqual(repeatCount("Dec  7 06:10:12 srv1 sshd[2012]: message repeated 5 times:"
+                                     " [ Failed password for root from 198.51.100.12 port 22"
+                                     " ssh2]"), 5)
+        self.assertEqual(repeatCount("<38>1 2019-07-08T17:40:16Z h sshd 5 - - message repeated"
+                                     " 3 times: [x]"), 3)
+        self.assertEqual(repeatCount("a[1]: message repeated 12345678901234567890 times: [ x]"),
+                         MAX_REPEAT)
+        for line in ["Dec  7 06:10:12 srv1 a[1]: message repeated 5 times: [ not closed",
+                     "Dec  7 06:10:12 srv1 a[1]: the message repeated 5 times: [ x]",
+                     "message repeated 5 times: [ x]",
+                     "Dec  7 06:10:12 srv1 a[1]: message repeated 1 times: [ x]",
+                     "Dec  7 06:10:12 srv1 a[1]: message repeated 0 times: [ x]",
+                     "Dec  7 06:10:12 srv1 sshd[1]: Failed password for root"]:
+            self.assertEqual(repeatCount(line), 1, line)
 
     def test_repeatedHostile(self):
         """
@@ -246,6 +269,29 @@ def analysed(lines):
 
 
 class DefaultContentTests(SynchronousTestCase):
+    def test_repeatedCountsAsItsTimes(self):
+        """
+        A failed password rsyslog wrote once for four (C{message repeated
+        4 times}) is four failures to the correlation stage: with one more
+        it is the brute force (0x9010) of five lines, whose evidence names
+        both lines; four in all are not.
+        """
+        failed = ("Jul  8 17:40:{:02d} web1 sshd[811]: Failed password for root from"
+                  " 192.0.2.9 port 52311 ssh2")
+        repeated = ("Jul  8 17:40:20 web1 sshd[811]: message repeated 4 times: [ Failed"
+                    " password for root from 192.0.2.9 port 52311 ssh2]")
+        quiet = "Jul  8 17:41:00 web1 CRON[99]: (root) CMD (true)"
+        output = analysed([failed.format(10), repeated, quiet])
+        self.assertIn('"alertid": "0x9010"', output)
+        self.assertIn('"lines": [1, 2]', output)
+        self.assertEqual(output.count('"alertid": "0x9010"'), 1)
+        # Five lines: the same correlated alert.
+        self.assertIn('"alertid": "0x9010"',
+                      analysed([failed.format(second) for second in range(10, 15)] + [quiet]))
+        # Four failures: none.
+        self.assertNotIn("0x9010", analysed(
+            [failed.format(10), repeated.replace("4 times", "3 times"), quiet]))
+
     def test_sameAsTheFileForm(self):
         """
         C{mice analyze}'s default content raises on the RFC 5424 lines of

@@ -31,13 +31,18 @@ with open(DEFAULT_RULES) as f:
 START = datetime(2026, 12, 5, 9, 0, tzinfo=UTC).timestamp()
 
 
-def failures(seqs, source="203.0.113.9"):
-    """One IDMEF document per failed login, the n-th at START + n seconds."""
+def failures(seqs, source="203.0.113.9", repeated=None):
+    """
+    One IDMEF document per failed login, the n-th at START + n seconds
+    (C{repeated}: of a line whose message came that many times).
+    """
     out = []
+    data = () if repeated is None else (("repeated", str(repeated)),)
     for seq in seqs:
         stamp = datetime.fromtimestamp(START + seq, UTC).isoformat()
         alert = Alert(str(seq), "MICE-RegEx", stamp, "Authentication Failure", 0x1020,
-                      detectTime=stamp, sources=(Node(address=source),))
+                      detectTime=stamp, sources=(Node(address=source),),
+                      additionalData=data)
         out.append(ReceivedAlert("agent1", "s", seq, (alert,), toXml(alert).decode()))
     return out
 
@@ -93,6 +98,20 @@ class StageTests(SynchronousTestCase):
         self.successResultOf(post.process(failures(range(5, 10))))
         self.clock.pump([1.0] * 10)
         self.assertEqual(len(self.correlated()), 1)
+
+    def test_repeatedMessage(self):
+        """
+        Two alerts of lines whose message came 3 times each (rsyslog's
+        "message repeated 3 times", the additional data C{repeated} in
+        their documents) are six failures: 0x9010, its evidence the two.
+        """
+        post = self.build()
+        self.successResultOf(post.process(failures(range(2), repeated=3)))
+        self.clock.pump([1.0] * 6)
+        [(key, row)] = self.correlated().items()
+        [alert] = fromXml(row[12])
+        self.assertEqual(alert.correlation.alerts, (("MICE-RegEx", "0"), ("MICE-RegEx", "1")))
+        self.assertEqual(alert.data("count"), "5")
 
     def test_metrics(self):
         """The stage's counts are the gauge mice_correlation_alerts."""
