@@ -362,6 +362,10 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                " %d" % (sshd(), src(), port())
 
     def a_ssh_no_ident():
+        if r() < 0.08:
+            # OpenSSH 8.x: a client that sends binary before its banner.
+            return "%serror: kex_exchange_identification: banner line contains invalid" \
+                   " characters" % sshd()
         if r() < 0.15:
             # OpenSSH 8.2 and later.
             return "%sbanner exchange: Connection from %s port %d: invalid format" % (
@@ -376,6 +380,22 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if r() < 0.1:
             return "%sFAILED LOGIN %s FROM %s FOR %s, Authentication failure" % (
                 head("login"), pick(("1", "(2)")), pick(("tty1", "pts/3")), pick(_USERS))
+        if r() < 0.15:
+            # SSSD, nss-pam-ldapd, pam_unix's password helper, google-authenticator.
+            service, user = pick(_PAM_SERVICES), pick(_USERS)
+            form = r()
+            if form < 0.4:
+                return "%spam_sss(%s:auth): received for user %s: %s" % (
+                    head(service.split("-")[0]), service, user,
+                    pick(("7 (Authentication failure)",
+                          "10 (User not known to the underlying authentication module)")))
+            if form < 0.6:
+                return "%spam_ldap(%s:auth): Authentication failure; user=%s" % (
+                    head(service.split("-")[0]), service, user)
+            if form < 0.8:
+                return "%spassword check failed for user (%s)" % (head("unix_chkpwd"), user)
+            return "%sInvalid verification code for %s" % (
+                head(pick(("sshd", "sudo", "login")) + "(pam_google_authenticator)"), user)
         return pamFailure(pick(_PAM_SERVICES), pick(_USERS), pick(("", src(), mapped(src()))))
 
     def a_su_failure():
@@ -407,6 +427,13 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             rnd.randrange(9), user, pick(("/bin/bash", "/usr/bin/id", "/bin/su -")))
 
     def a_audit_denied():
+        if r() < 0.08:
+            # setroubleshoot's summary of the denial (Fedora, RHEL).
+            return "%sSELinux is preventing %s from %s access on the file %s. For complete" \
+                   " SELinux messages run: sealert -l %08x-%04x" % (
+                       head("setroubleshoot"), pick(("/usr/sbin/httpd", "/usr/sbin/sshd")),
+                       pick(("read", "write", "getattr")), pick(("index.html", "shadow")),
+                       rnd.randrange(1 << 32), rnd.randrange(1 << 16))
         form = r()
         if form < 0.3:
             return audit("AVC") + "avc:  denied  { %s } for  pid=%d comm=\"%s\" name=\"%s\"" \
@@ -534,6 +561,12 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                           "[%d] " % rnd.randrange(300, 65000) if r() < 0.5 else "")
 
     def a_mail_auth():
+        if r() < 0.05:
+            # Dovecot 2.3.2x's auth worker.
+            return "%sauth-worker(%s,%s)<%d><%s>: request [%d]: unix_user: pam_authenticate()" \
+                   " failed: Authentication failure (Password mismatch?)" % (
+                       head("dovecot"), pick(_USERS), src(), rnd.randrange(99999),
+                       pick(("XwG+a/b1", "Ab3dE/9k")), rnd.randrange(999))
         form = r()
         if form < 0.3:
             return "%swarning: %s[%s]: SASL %s authentication failed: %s" % (
@@ -572,6 +605,11 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                    head("sendmail"), "wB%dx" % rnd.randrange(99999), pick(_USERS), src())
 
     def a_mail_suspicious():
+        if r() < 0.05:
+            # sendmail's denlstring: a newline smuggled into a command.
+            return "%s%s: POSSIBLE ATTACK from %s[%s]: newline in string \"x RCPT TO: <%s@b>\"" % (
+                head(pick(("sendmail", "sm-mta"))), "wB%dx" % rnd.randrange(99999),
+                pick(("", "scan.example ")), src(), pick(_BAD_USERS))
         form = r()
         if form < 0.35:
             return "%sNOQUEUE: reject: RCPT from %s[%s]: 554 5.7.1 <%s@%s>: Relay access denied;" \
@@ -648,6 +686,15 @@ def generate(n, seed=1, start=START, attackShare=0.1):
 
     def b_pam():
         service = pick(_PAM_SERVICES)
+        if r() < 0.05:
+            # SSSD's and google-authenticator's successes, unix_chkpwd's other complaint.
+            return pick((
+                "%spam_sss(%s:auth): authentication success; logname= uid=0 euid=0 tty=ssh"
+                " ruser= rhost=%s user=%s" % (head(service.split("-")[0]), service, src(),
+                                               pick(_USERS)),
+                "%sAccepted google_authenticator for %s" % (
+                    head("sshd(pam_google_authenticator)"), pick(_USERS)),
+                "%scould not obtain user info (%s)" % (head("unix_chkpwd"), pick(_USERS))))
         return "%spam_unix(%s:session): session %s for user %s%s" % (
             head(service.split("-")[0]), service, pick(("opened", "closed")), pick(_USERS),
             pick(("", " by (uid=0)", "(uid=0) by alice(uid=1000)")))
