@@ -19,8 +19,12 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d\Z")
 
 _MONTHS = {name: i for i, name in enumerate(
     "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
-_ISO = re.compile(r"(?:<\d{1,3}>\d? ?)?(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)")
+#: ISO 8601, RFC 5424 (after its priority), journalctl's short-full
+#: (C{Fri 2024-03-08 05:22:28 CET}: the day of the week before it).
+_ISO = re.compile(r"(?:<\d{1,3}>\d? ?|[A-Z][a-z]{2} )?(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)")
 _AUDIT = re.compile(r"msg=audit\((\d{9,11})(?:\.\d+)?:\d+\)")
+#: journalctl's short-unix: seconds since the epoch, then the host.
+_EPOCH = re.compile(r"(\d{9,10})\.\d{1,9} ")
 _CLF = re.compile(r"\[(\d\d)/([A-Z][a-z][a-z])/(\d{4}):(\d\d):(\d\d):(\d\d) ")
 #: Apache's error log: C{[Sun Dec 01 00:00:01 2024]} (2.2), with microseconds
 #: (C{[Sun Dec 01 00:00:01.123456 2024]}, 2.4).
@@ -86,7 +90,10 @@ class Timestamper:
     format), Linux audit records (C{msg=audit(1364481363.243:24287)}),
     Apache's common log format (C{[22/Nov/2004:10:00:01 +0000]}, the local
     time as written) and its error log's (C{[Mon Nov 22 10:00:01 2004]},
-    C{[Mon Nov 22 10:00:01.123456 2004]}).  The common syslog case costs two dictionary lookups.
+    C{[Mon Nov 22 10:00:01.123456 2004]}), and journalctl's output formats
+    (short, short-precise C{Nov 22 10:00:01.123456}, short-iso, short-full
+    C{Mon 2004-11-22 10:00:01 CET}, short-unix C{1101114001.123456}).  The
+    common syslog case costs two dictionary lookups.
 
     @param now: a naive local L{datetime}.
     @param follow: read the year of a syslog date from the log itself: the
@@ -119,7 +126,10 @@ class Timestamper:
         day = self._days.get(prefix)
         if day is None and prefix[:3] in _MONTHS:
             day = self._days[prefix] = _syslogDate(prefix, self.now, self.reference)
-        if day is not None and line[6:7] == " " and line[15:16] == " ":
+        if day is not None and line[6:7] == " " and (
+                line[15:16] == " " or line[15:16] == "." and line[16:17].isdigit()):
+            # (journalctl's short-precise writes microseconds after the
+            # seconds: Mar 08 05:22:28.123456.)
             clock = line[7:15]
             if clock in self._clocks or _TIME.match(clock):
                 self._clocks.add(clock)
@@ -181,6 +191,10 @@ class Timestamper:
         match = _AUDIT.search(line, 0, 80)
         if match is not None:
             return self._cached(match.group(1), _auditStamp, match)
+        if line[:1].isdigit():
+            match = _EPOCH.match(line)
+            if match is not None:
+                return self._cached(match.group(1), _auditStamp, match)
         match = _CLF.search(line, 0, 120)
         if match is not None:
             return self._cached(match.group(), _clfStamp, match)

@@ -42,6 +42,22 @@ class TimestampTests(SynchronousTestCase):
                      "2004-02-01T16:19:36+01:00 host app: msg"):
             self.assertEqual(parseTimestamp(line, NOW), ("2004-02-01", "16:19:36"), line)
 
+    def test_journalctl(self):
+        """
+        journalctl's output formats: short-precise (microseconds after the
+        seconds), short-full (the day of the week and the zone around an
+        ISO date and time), short-unix (seconds since the epoch).
+        """
+        self.assertEqual(parseTimestamp("Nov 22 10:00:01.123456 host sshd[1]: x", NOW),
+                         ("2026-11-22", "10:00:01"))
+        self.assertEqual(parseTimestamp("Mon 2004-11-22 10:00:01 CET host sshd[1]: x", NOW),
+                         ("2004-11-22", "10:00:01"))
+        self.assertEqual(parseTimestamp("1101114001.123456 host sshd[1]: x", NOW),
+                         parseTimestamp("type=SYSCALL msg=audit(1101114001.123:1): x", NOW))
+        for line in ("Nov 22 10:00:01.x host", "1101114001 host sshd[1]: x",
+                     "Monday 2004-11-22 10:00:01 host"):
+            self.assertIsNone(parseTimestamp(line, NOW), line)
+
     def test_audit(self):
         stamp = parseTimestamp("type=SYSCALL msg=audit(1364481363.243:24287): arch=c000003e",
                                NOW)
