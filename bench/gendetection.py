@@ -192,7 +192,16 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 rnd.randrange(192), s["iso"], pick(_HOSTS), program,
                 rnd.randrange(300, 65000) if pid else "-", data, "\ufeff" if r() < 0.2 else "")
         when = s["iso"] if r() < 0.3 else s["syslog"]
-        if when[4] == " " and r() < 0.05:
+        if r() < 0.03:
+            # What journalctl prints: short-precise, short-full, short-unix.
+            form = r()
+            if form < 0.4:
+                when = "%s.%06d" % (s["syslog"].replace("  ", " 0"), rnd.randrange(1000000))
+            elif form < 0.7:
+                when = "%s %s UTC" % (s["ctime"][:3], s["iso"][:19].replace("T", " "))
+            else:
+                when = "%s.%06d" % (s["audit"], rnd.randrange(1000000))
+        elif when[4] == " " and r() < 0.05:
             # A day of one digit not padded, as some senders write it.
             when = when[:4] + when[5:]
         if pid:

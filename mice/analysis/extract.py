@@ -41,7 +41,8 @@ import re
 from mice.alerts import Node
 
 _HEADER = re.compile(
-    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ "
+    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+"
+    r"|[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+|\d{9,10}\.\d+) \S+ "
     r"([^\s\[\]:]+)(?:\[(\d+)\])?: ")
 # Each starts with a literal, which re finds with a fast substring search;
 # a leading \\b or look-behind would make it try every position instead.

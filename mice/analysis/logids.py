@@ -137,7 +137,11 @@ def isAddress(text):
     return _address(text) is not None
 
 
-_SYSLOG_HOST = re.compile(r"(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+)"
+#: The header's time stamp: RFC 3164 (with journalctl's microseconds), ISO
+#: 8601, journalctl's short-full (C{Fri 2024-03-08 05:22:28 CET}) and
+#: short-unix (C{1709875348.123456}); then the host.
+_SYSLOG_HOST = re.compile(r"(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+"
+                          r"|[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+|\d{9,10}\.\d+)"
                           r" (\S+) ").match
 
 

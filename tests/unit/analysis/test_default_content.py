@@ -7,6 +7,7 @@ config and the C{alert=ID} extension of LogIDS actions they are written in.
 """
 
 import os
+import re
 import sys
 import time
 
@@ -630,6 +631,28 @@ class DefaultContentTests(SynchronousTestCase):
             for line in lines:
                 self.assertEqual((family, self.miceIds(line)), (family, ids), line)
                 self.assertEqual((family, self.logidsIds(line)), (family, alerts), line)
+
+    def test_journalctlFormats(self):
+        """
+        The syslog lines of every family (true lines and look-alikes) as
+        journalctl prints them in its other formats (short-iso,
+        short-precise, short-full, short-unix) raise what they raise in
+        the classic form, in both rule sets.
+        """
+        heads = ["2004-11-22T10:00:01+0100 ", "Nov 22 10:00:01.123456 ",
+                 "Mon 2004-11-22 10:00:01 CET ", "Mon 2004-11-22 10:00:01 +03 ",
+                 "1101114001.123456 "]
+        classic = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ")
+        for family, (_, true, lookAlikes) in FAMILIES.items():
+            for line in true + lookAlikes:
+                head = classic.match(line)
+                if head is None:
+                    continue
+                expected = (self.miceIds(line), self.logidsIds(line))
+                for other in heads:
+                    other += line[head.end():]
+                    self.assertEqual((family, self.miceIds(other), self.logidsIds(other)),
+                                     (family, *expected), other)
 
     def test_benignLookAlikes(self):
         for family, (_, _, lines) in FAMILIES.items():
