@@ -270,6 +270,11 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                                           ".com/search?q=nikto+sqlmap")), agent or pick(_AGENTS))
         if r() < 0.15:
             line = "www.example.org:443 " + line
+        if r() < 0.06:
+            # Forwarded through syslog: nginx's access_log syslog:server=...,
+            # Apache's CustomLog "|/usr/bin/logger -t apache2" (or -i).
+            program = pick(("nginx", "nginx", "apache2", "httpd"))
+            line = head(program, program == "httpd") + line
         return line
 
     def webError(message, client=None, module="core", code=None):

@@ -25,7 +25,8 @@ Understood:
   - netfilter (iptables, SuSEfirewall2) C{SRC= DST= SPT= DPT= PROTO=}: the
     source and target address and port, and the protocol;
   - Apache's common log format (the client address first, after a virtual
-    host if the format logs one, IPv4 or IPv6; an authenticated user is the
+    host if the format logs one, IPv4 or IPv6, or after a syslog header when
+    the line was forwarded through syslog; an authenticated user is the
     source user) and error log (C{[client IP]}, C{[client IP:port]},
     C{[client [IPv6]:port]}): the source address; the user of a failed HTTP
     authentication (C{user X not found}, C{user X: authentication failure
@@ -73,6 +74,12 @@ _PAM_USERS = re.compile(r" ruser=(\S*) rhost=\S* +user=(\S+)")
 # without a ">" made re read to its end from each (quadratic).
 _OTHER_USER = re.compile(r"\buser=<([^>]{1,256})>|\bacct=\"([^\"]{1,256})\"")
 _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
+# The syslog header (and tag) the rules accept before an access-log line
+# forwarded through syslog (nginx's access_log syslog:, Apache's CustomLog
+# piped to logger).
+_SYSLOG_TAG = re.compile(
+    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ][\d:.]+"
+    r"(?:Z|[+-]\d\d:?\d\d)?|@[0-9a-f]{24}) (?:\S+ )?[\w./-]+(?:\[\d+\])?: ")
 # The client of Apache's error log: an address, address:port or
 # [IPv6]:port.  An IPv6 address without brackets is taken whole: read
 # lazily, its last group was taken for a port.
@@ -241,6 +248,11 @@ def _client(line):
     if not ("] \"" in line or "[client " in line):
         return None
     found = _CLF.match(line)
+    if found is None and "] \"" in line:
+        # Forwarded through syslog: the access-log line after the header.
+        head = _SYSLOG_TAG.match(line)
+        if head is not None:
+            found = _CLF.match(line, head.end())
     if found is not None:
         value = address(found.group(1))
         if value is not None:

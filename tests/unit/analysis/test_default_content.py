@@ -32,6 +32,11 @@ INFORMATIONAL = (0x1010, 0x8030)
 _H = "Nov 22 10:00:01 gate "
 _WEB = '61.2.3.4 - - [22/Nov/2004:10:00:01 +0000] "GET '
 _OK = '10.1.2.3 - - [22/Nov/2004:10:00:01 +0000] "GET '
+# Access-log lines forwarded through syslog: nginx's access_log
+# syslog:server=... (tag nginx:), Apache's CustomLog piped to logger.
+_SYSLOG_WEB = 'Mar  8 05:22:28 web1 nginx: 89.231.227.233 - - [08/Mar/2024:05:22:28 +0100] "GET '
+_SYSLOG_OK = ('2024-03-08T05:22:28.123456+01:00 web1 httpd[811]: 10.0.0.5 - bob'
+              ' [08/Mar/2024:05:22:28 +0100] "GET ')
 
 #: family: (alert IDs of the true lines, true lines, benign look-alikes).
 FAMILIES = {
@@ -250,8 +255,13 @@ FAMILIES = {
         _WEB + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1" 200 1024 "-" "M"',
         "[Mon Nov 22 00:00:15 2004] [error] [client 195.237.238.120] File does not exist:"
         " /srv/www/htdocs/../../etc/passwd",
+        # Forwarded through syslog.
+        _SYSLOG_WEB + '/index.php?page=%2E%2E%2F%2E%2E%2Fetc%2Fpasswd HTTP/1.0" 404 162 "-"'
+        ' "Mozilla/5.0"',
+        "<190>" + _SYSLOG_WEB + '/show.php?file=/etc/passwd HTTP/1.1" 200 5 "-" "-"',
     ], [
         _OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 512 "-" "curl/8.0"',
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat"
         " /etc/passwd",
     ]),
@@ -276,6 +286,7 @@ FAMILIES = {
         _WEB + '/page?id=1; DROP TABLE users HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + "/index.php?id=1' AND SLEEP(5)-- - HTTP/1.0\" 200 1024 \"-\" \"M\"",
         _WEB + '/index.php?id=1 AND 1=1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_WEB + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\" 200 5 \"-\" \"M\"",
     ], [
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=union station select menu HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -283,6 +294,7 @@ FAMILIES = {
         _OK + '/wiki/Drop table and chairs HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/books?author=O%27Reilly+and+sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/list?sort=order+by+date HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/search?q=select+from+union+station HTTP/1.1" 200 512 "-" "curl/8.0"',
     ]),
     "web XSS": ((0x7013,), [
         _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
@@ -291,16 +303,19 @@ FAMILIES = {
         _WEB + '/search?q=\\"><script>alert(1)</script> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/search?q=<img src=x onerror=alert(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/c?t=<svg onload=prompt(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/?q=<script>alert(1)</script> HTTP/1.1" 200 512 "-" "curl/8.0"',
     ], [
         _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/docs/the script tag.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
         _OK + '/gallery/img src online.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=\\"quoted\\" HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/js/script.js HTTP/1.1" 200 512 "-" "curl/8.0"',
     ]),
     "web scanner": ((0x7014,), [
         _WEB + '/admin/ HTTP/1.1" 404 1024 "-" "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None)'
         ' (Test:000001)"',
         _WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
+        _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
     ], [
         _OK + '/blog/nikto-review.html HTTP/1.1" 200 1024 "https://www.google.com/search?q=nikto"'
         ' "Mozilla/5.0"',
@@ -631,6 +646,9 @@ class DefaultContentTests(SynchronousTestCase):
                  web + "<img+" * 12000, web + "<img " * 12000 + '" 200 1 "-" "-"',
                  web + "%3cimg%20" * 7000 + '" 200 1 "-" "-"',
                  web + "' or " * 12000 + '" 200 1 "-" "-"',
+                 # The header of a line forwarded through syslog, then a request.
+                 _SYSLOG_WEB + "%22%20or%20" * 5000 + '" 200 1 "-" "-"',
+                 "Mar  8 05:22:28 web1 nginx: " + "a - - [x] " * 6000,
                  "2016-03-18 00:34:06 " + 'SMTP protocol error in "AUTH" H=' * 1700 + " AUTH"]
         began = time.process_time()
         for line in lines:
@@ -946,6 +964,35 @@ class ExtractTests(SynchronousTestCase):
         self.check("[Sat Jun 01 02:17:42 2013] [error] [client 61.2.3.4] File does not exist:"
                    " /srv/http/site/[client 192.168.0.1] user root not found",
                    Node(address="61.2.3.4"), Node(address="10.0.0.9", hostname="gate"))
+
+    def test_webForwarded(self):
+        """
+        An access-log line forwarded through syslog names its client (and
+        its authenticated user) as the source, the syslog header's program
+        as the target process.
+        """
+        self.check(_SYSLOG_WEB + '/etc/passwd HTTP/1.0" 404 162 "-" "-"',
+                   Node(address="89.231.227.233"),
+                   Node(address="10.0.0.9", hostname="gate", process="nginx"))
+        self.check(_SYSLOG_OK + '/?q=<script> HTTP/1.1" 200 512 "-" "curl/8.0"',
+                   Node(address="10.0.0.5", user="bob"),
+                   Node(address="10.0.0.9", hostname="gate", process="httpd", pid=811))
+
+    def test_forwardedFields(self):
+        """
+        The LogIDS record of an access-log line forwarded through syslog is
+        an C{apache} record whose fields leave the header out (and whose
+        C{loghost} is the header's host).
+        """
+        engine, _ = _logidsEngine()
+        ((_, record, taken),) = engine.analyseLines(
+            [_SYSLOG_OK + '/cgi-bin/x HTTP/1.1" 503 512 "-" "curl/8.0"'], ip=None, hostname=None)
+        self.assertEqual((record.application, record.fields["src_ip"], record.fields["user"],
+                          record.fields["url"], record.fields["status"],
+                          record.fields["loghost"]),
+                         ("apache", "10.0.0.5", "bob", "/cgi-bin/x", "503", "web1"))
+        # A server error is shown (status >= 500), as for any access line.
+        self.assertEqual([t.kind for t in taken], ["display"])
 
     def test_webLoginFields(self):
         """
