@@ -95,7 +95,9 @@ _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/j
          "/wiki/Drop table and chairs", "/docs/the script tag.html",
          # Bytes beyond ASCII, as Apache logs them (escaped).
          "/wiki/Z\\xc3\\xbcrich", "/search?q=caf\\xc3\\xa9+cr\\xc3\\xa8me",
-         "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css")
+         "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css",
+         # Quotes and "or" in searches, encoded once or twice.
+         "/search?q=%22cats%22+or+%22dogs%22", "/search?q=rock%2520or%2520roll")
 _TRAVERSALS = (
     "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
     "/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/download?f=....//....//etc/passwd",
@@ -112,6 +114,9 @@ _SQLI = (
     "/list.php?sort=(select%20benchmark(5000000,md5(1)))",
     "/item.php?id=1%20and%20(select%201%20from%20information_schema.tables)",
     "/page.php?id=1%27%20waitfor%20delay%20%270:0:5%27--", "/user.php?id=1 or 1=1",
+    # Encoded twice (%2527 is ', %2520 a space, %253D =); a double quote.
+    "/item.php?id=1%2527%2520OR%25201%253D1", "/item.php?id=1%2520or%25202%253d2",
+    "/item.php?id=1%22%20or%20%221%22=%221", "/login.php?user=admin%22%20OR%20%22a%22=%22a",
     "/login.php?user=admin' OR '1'='1", "/item.php?id=1 UNION SELECT null,version()--",
     "/page?id=1; DROP TABLE users", "/index.php?id=1' AND SLEEP(5)-- -",
 )

@@ -286,6 +286,10 @@ FAMILIES = {
         _WEB + '/page?id=1; DROP TABLE users HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + "/index.php?id=1' AND SLEEP(5)-- - HTTP/1.0\" 200 1024 \"-\" \"M\"",
         _WEB + '/index.php?id=1 AND 1=1" 200 1024 "-" "Mozilla/5.0"',
+        # Encoded twice (%2527 ', %2520 a space, %253D =), a double quote.
+        _WEB + '/item.php?id=1%2527%2520OR%25201%253D1 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/item.php?id=1%2520or%25202%253d2 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/item.php?id=1%22%20or%20%221%22=%221 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_WEB + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\" 200 5 \"-\" \"M\"",
     ], [
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -294,6 +298,10 @@ FAMILIES = {
         _OK + '/wiki/Drop table and chairs HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/books?author=O%27Reilly+and+sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/list?sort=order+by+date HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/wiki/SQL_injection HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=%22cats%22+or+%22dogs%22 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=rock%2520or%2520roll HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/books?q=O%2527Reilly%2520and%2520sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_OK + '/search?q=select+from+union+station HTTP/1.1" 200 512 "-" "curl/8.0"',
     ]),
     "web XSS": ((0x7013,), [
@@ -646,6 +654,7 @@ class DefaultContentTests(SynchronousTestCase):
                  web + "<img+" * 12000, web + "<img " * 12000 + '" 200 1 "-" "-"',
                  web + "%3cimg%20" * 7000 + '" 200 1 "-" "-"',
                  web + "' or " * 12000 + '" 200 1 "-" "-"',
+                 web + "%2527%2520or%2520" * 3000 + '" 200 1 "-" "-"',
                  # The header of a line forwarded through syslog, then a request.
                  _SYSLOG_WEB + "%22%20or%20" * 5000 + '" 200 1 "-" "-"',
                  "Mar  8 05:22:28 web1 nginx: " + "a - - [x] " * 6000,
