@@ -97,7 +97,8 @@ _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/j
          "/wiki/Z\\xc3\\xbcrich", "/search?q=caf\\xc3\\xa9+cr\\xc3\\xa8me",
          "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css",
          # Quotes and "or" in searches, encoded once or twice.
-         "/search?q=%22cats%22+or+%22dogs%22", "/search?q=rock%2520or%2520roll")
+         "/search?q=%22cats%22+or+%22dogs%22", "/search?q=rock%2520or%2520roll",
+         "/blog/nice%20ports%2C%20harbours.html")
 _TRAVERSALS = (
     "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
     "/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/download?f=....//....//etc/passwd",
@@ -138,7 +139,11 @@ _CODERED = (
     "/_vti_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe?/c+dir",
     "/scripts/..%c0%2f../winnt/system32/cmd.exe?/c+dir",
 )
-_SCAN_URLS = ("/w00tw00t.at.ISC.SANS.DFind:)", "/nikto-test-4f3a2b.html", "/NessusTest123.html")
+_SCAN_URLS = ("/w00tw00t.at.ISC.SANS.DFind:)", "/nikto-test-4f3a2b.html", "/NessusTest123.html",
+              # nmap's FourOhFourRequest probe, Acunetix's and Nessus' (OWASP
+              # CRS scanners-urls.data lists both).
+              "/nice%20ports%2C/Tri%6Eity.txt%2ebak", "/acunetix-wvs-test-for-some-inexistent-file",
+              "/nessus_is_probing_you_")
 _FW_DROP = ("SuSE-FW-DROP-DEFAULT ", "SuSE-FW-DROP ", "[UFW BLOCK] ", "DROP:", "iptables-dropped: ",
             "IPTables-Dropped: ", "Shorewall:net2fw:DROP:", "SuSE-FW-ILLEGAL-TARGET ",
             "SuSE-FW-UNAUTHORIZED-TARGET ", "nft drop in: ", "INPUT-DENY ")
@@ -282,19 +287,25 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             line = head(program, program == "httpd") + line
         return line
 
-    def webError(message, client=None, module="core", code=None):
+    def webError(message, client=None, module="core", code=None, level="error", source=None,
+                 old=None):
         """
-        Apache's error log: 2.2 (C{[error]}), or 2.4 (C{[module:error]},
-        the pid and thread, C{client:port}, C{[IPv6]:port}, the message's
-        AH code if C{code}); one in ten through syslog (ErrorLog syslog).
+        Apache's error log: 2.2 (C{[error]}; C{old}, if given, is its
+        message), or 2.4 (C{[module:level]}, the pid and thread, the source
+        file of a debug message if C{source}, C{client:port},
+        C{[IPv6]:port}, the message's AH code if C{code}); one in ten
+        through syslog (ErrorLog syslog).
         """
         s = stamp()
         client = client or src()
         if r() < 0.5:
-            line = "[%s] [error] [client %s] %s" % (s["ctime"], client, message)
+            # (2.2 logged at error what 2.4 logs at debug.)
+            line = "[%s] [%s] [client %s] %s" % (
+                s["ctime"], "error" if level == "debug" else level, client, old or message)
         else:
-            line = "[%s] [%s:error] [pid %d:tid %d] [client %s:%d] %s%s" % (
-                s["ctime"], module, rnd.randrange(99999), rnd.randrange(99999),
+            line = "[%s] [%s:%s] [pid %d:tid %d] %s[client %s:%d] %s%s" % (
+                s["ctime"], module, level, rnd.randrange(99999), rnd.randrange(99999),
+                "%s(%d): " % (source, rnd.randrange(100, 2000)) if source else "",
                 "[%s]" % client if ":" in client else client, port(),
                 "%s: " % code if code else "", message)
         if r() < 0.1:
@@ -470,6 +481,13 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         return web(pick(_XSS), pick((200, 400, 403)))
 
     def a_web_scanner():
+        if r() < 0.05:
+            # DFind's probe has no Host header: Apache 2.2 logs an error,
+            # 2.4 a debug message (AH00569).
+            message = "client sent HTTP/1.1 request without hostname (see RFC2616 section" \
+                      " 14.23): /w00tw00t.at.%s:)" % pick(("ISC.SANS.DFind", "ISC.SANS.test0",
+                                                         "blackhats.romanian.anti-sec"))
+            return webError(message, level="debug", code="AH00569", source="protocol.c")
         if r() < 0.2:
             return web(pick(_SCAN_URLS), pick((400, 404)))
         agent = pick(_SCANNER_AGENTS)
@@ -735,7 +753,10 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                               "File does not exist: /var/www/html/user root not found",
                               "File does not exist: /var/www/html/ModSecurity: Access denied",
                               "File does not exist: /var/www/html/Invalid URI in request",
-                              "ModSecurity for Apache/2.9.3 configured.")),
+                              "ModSecurity for Apache/2.9.3 configured.",
+                              # DFind's probe needs it; a broken client, not a scan.
+                              "client sent HTTP/1.1 request without hostname (see RFC2616"
+                              " section 14.23): /")),
                         client=pick(outside + inside))
 
     def b_mail():

@@ -323,10 +323,25 @@ FAMILIES = {
         _WEB + '/admin/ HTTP/1.1" 404 1024 "-" "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None)'
         ' (Test:000001)"',
         _WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
+        # Probe URLs: nmap's (nmap-service-probes' FourOhFourRequest),
+        # Acunetix's and Nessus' (OWASP CRS's scanners-urls.data).
+        _WEB + '/nice%20ports%2C/Tri%6Eity.txt%2ebak HTTP/1.0" 404 1024 "-" "-"',
+        _WEB + '/acunetix-wvs-test-for-some-inexistent-file HTTP/1.1" 404 1024 "-" "-"',
+        _WEB + '/nessus_is_probing_you_ HTTP/1.1" 404 1024 "-" "-"',
         _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
+        # DFind's probe has no Host header: Apache 2.2's error, 2.4's debug message.
+        "[Fri Mar 08 05:22:28 2024] [error] [client 61.2.3.4] client sent HTTP/1.1 request"
+        " without hostname (see RFC2616 section 14.23): /w00tw00t.at.ISC.SANS.DFind:)",
+        "[Fri Mar 08 05:22:28.123456 2024] [core:debug] [pid 123:tid 456] protocol.c(1322):"
+        " [client 61.2.3.4:5678] AH00569: client sent HTTP/1.1 request without hostname (see"
+        " RFC2616 section 14.23): /w00tw00t.at.ISC.SANS.test0:)",
     ], [
         _OK + '/blog/nikto-review.html HTTP/1.1" 200 1024 "https://www.google.com/search?q=nikto"'
         ' "Mozilla/5.0"',
+        _OK + '/blog/nice%20ports%2C%20harbours.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        # A client without a Host header, not DFind.
+        "[Fri Mar 08 05:22:28 2024] [error] [client 10.1.2.3] client sent HTTP/1.1 request"
+        " without hostname (see RFC2616 section 14.23): /",
     ]),
     "mail login failure": ((0x1027,), [
         "Nov 22 10:00:01 mail postfix/smtpd[1234]: warning: unknown[61.2.3.4]: SASL LOGIN"
