@@ -189,6 +189,7 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             cache["ctime"] = "%s %s %02d %s %04d" % (
                 _DAYS[tm.tm_wday], _MONTHS[tm.tm_mon - 1], tm.tm_mday, hms, tm.tm_year)
             cache["audit"] = "%d" % second
+            cache["nginx"] = "%04d/%02d/%02d %s" % (tm.tm_year, tm.tm_mon, tm.tm_mday, hms)
         return cache
 
     def head(program, pid=True):
@@ -311,6 +312,24 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if r() < 0.1:
             line = "%s %s %s[%d]: %s" % (s["syslog"], pick(_HOSTS), pick(("httpd", "apache2")),
                                          rnd.randrange(300, 65000), line.partition("] ")[2])
+        return line
+
+    def nginxError(message, level="error", client=None, request=None, connection=True):
+        """
+        nginx's error log (C{2024/12/01 00:00:01 [error] 811#811: *5
+        message, client: ..., server: ..., request: "...", host: "..."}), in
+        its own file (the rules do not read it through syslog).
+        """
+        s = stamp()
+        pid = rnd.randrange(300, 65000)
+        line = "%s [%s] %d#%d: %s%s, client: %s, server: %s" % (
+            s["nginx"], level, pid, pid, "*%d " % rnd.randrange(1, 999999) if connection else "",
+            message, client or src(), pick(("_", "www.example.org", "example.org")))
+        if request is not False:
+            line += ', request: "%s", host: "www.example.org"' % (
+                request or "GET %s HTTP/1.1" % pick(("/", "/admin/", "/private/x")))
+            if r() < 0.3:
+                line += ', referrer: "https://www.example.org/"'
         return line
 
     def pamFailure(service, user, rhost):
@@ -542,6 +561,16 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         return webError(second + message, client=client, module=pick(("security2", "")))
 
     def a_web_malformed():
+        if r() < 0.3:
+            # nginx: a request line it cannot parse (a TLS handshake, a
+            # method of bytes, a URI too long for its buffers).
+            return nginxError(pick((
+                "client sent invalid method while reading client request line",
+                "client sent invalid request while reading client request line",
+                "client sent invalid method in HTTP/0.9 request while reading client request line",
+                "client sent too long URI while reading client request line")),
+                level="info", request=pick(('\\x16\\x03\\x01\\x00\\xA5\\x01',
+                                            "GET /%s HTTP/1.1" % ("A" * 40), False)))
         form = r()
         if form < 0.4:
             return webError("Invalid URI in request %s" % pick((
@@ -551,8 +580,12 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             return webError("Invalid method in request %s" % pick((
                 "NOOP", "\\x16\\x03\\x01 - possible attempt to establish SSL connection when"
                 " the server isn't expecting it")), code="AH00135")
-        if form < 0.85:
+        if form < 0.7:
             return webError("request failed: URI too long (longer than 8190)", code="AH00565")
+        if form < 0.85:
+            # Apache 2.4's later wording.
+            return webError("request failed: client's request-line exceeds LimitRequestLine"
+                            " (longer than 8190)", code="AH00565", level="info")
         return webError("request failed: erroneous characters after protocol string: %s" % pick((
             "User-Agent: Mozilla/5.0", "Host: www.example.org")))
 
@@ -759,6 +792,30 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                               " section 14.23): /")),
                         client=pick(outside + inside))
 
+    def b_nginx_error():
+        # nginx's routine errors and look-alikes: a missing file, a login
+        # asked for (no credentials yet), a client gone, words of the
+        # rules in a path, ModSecurity's start-up notice.
+        form = r()
+        if form < 0.4:
+            return nginxError('open() "/usr/share/nginx/html/%s" failed (2: No such file or'
+                              ' directory)' % pick(("favicon.ico", "apple-touch-icon.png",
+                                                    'user "x": password mismatch',
+                                                    "client sent invalid method")),
+                              client=pick(outside + inside))
+        if form < 0.6:
+            return nginxError("no user/password was provided for basic authentication",
+                              client=pick(outside + inside))
+        if form < 0.8:
+            return nginxError("client closed connection while waiting for request",
+                              level="info", request=False, client=pick(outside + inside))
+        if form < 0.9:
+            return nginxError("client sent plain HTTP request to HTTPS port while reading client"
+                              " request headers", level="info", client=pick(outside + inside))
+        s = stamp()
+        return "%s [notice] %d#%d: ModSecurity-nginx v1.0.3 (rules loaded inline/local/remote:" \
+               " 0/912/0)" % (s["nginx"], 811, 811)
+
     def b_mail():
         form = r()
         if form < 0.5:
@@ -795,7 +852,7 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             head("named"), rnd.randrange(255), port())
 
     benign = [b_ssh, b_pam, b_pam, b_sudo, b_su, b_cron, b_audit, b_audit, b_kernel, b_web, b_web,
-              b_web, b_web, b_web_error, b_mail, b_mail, b_other]
+              b_web, b_web, b_web_error, b_nginx_error, b_mail, b_mail, b_other]
     for _ in range(n):
         x = r()
         if x < attackShare:

@@ -30,7 +30,9 @@ Understood:
     source user) and error log (C{[client IP]}, C{[client IP:port]},
     C{[client [IPv6]:port]}): the source address; the user of a failed HTTP
     authentication (C{user X not found}, C{user X: authentication failure
-    for}, digest's C{user `X' in realm}): the target user.
+    for}, digest's C{user `X' in realm}): the target user;
+  - nginx's error log (C{2024/03/08 05:22:28 [error] 811#811: *5 ...}):
+    the source address is the one after the first C{, client: }.
 
 A target that the line gives no address for is the client host the record
 came from (its host name and IP columns), when those are known.
@@ -80,6 +82,12 @@ _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
 _SYSLOG_TAG = re.compile(
     r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ][\d:.]+"
     r"(?:Z|[+-]\d\d:?\d\d)?|@[0-9a-f]{24}) (?:\S+ )?[\w./-]+(?:\[\d+\])?: ")
+# nginx's error log: its time stamp, level, pid#tid and connection; the
+# client after the message (its first ", client: ": the user name a failed
+# login names comes before it, the request, host and referrer after); the
+# user of a failed HTTP login.
+_NGINX = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#\d+: (?:\*\d+ )?")
+_NGINX_CLIENT = re.compile(r", client: ([0-9A-Fa-f.:]+)")
 # The client of Apache's error log: an address, address:port or
 # [IPv6]:port.  An IPv6 address without brackets is taken whole: read
 # lazily, its last group was taken for a port.
@@ -240,11 +248,25 @@ def _otherSources(line):
     return out
 
 
+def _nginx(line):
+    """
+    Where the message of an nginx error-log line starts (after its time
+    stamp, level, pid and connection), or C{-1} when C{line} is not one.
+    """
+    found = _NGINX.match(line) if line[4:5] == "/" else None
+    return -1 if found is None else found.end()
+
+
 def _client(line):
     """
     C{(address, port, user)} of the client of an Apache access or error
-    log line, or C{None}.
+    log line, or of an nginx error-log line, or C{None}.
     """
+    start = _nginx(line) if ", client: " in line else -1
+    if start >= 0:
+        found = _NGINX_CLIENT.search(line, start)
+        value = address(found.group(1)) if found is not None else None
+        return None if value is None else (value, None, None)
     if not ("] \"" in line or "[client " in line):
         return None
     found = _CLF.match(line)

@@ -37,6 +37,10 @@ _OK = '10.1.2.3 - - [22/Nov/2004:10:00:01 +0000] "GET '
 _SYSLOG_WEB = 'Mar  8 05:22:28 web1 nginx: 89.231.227.233 - - [08/Mar/2024:05:22:28 +0100] "GET '
 _SYSLOG_OK = ('2024-03-08T05:22:28.123456+01:00 web1 httpd[811]: 10.0.0.5 - bob'
               ' [08/Mar/2024:05:22:28 +0100] "GET ')
+# nginx's error log (2024/03/08 05:22:28 [error] pid#tid: *connection ...).
+_NGINX = "2024/03/08 05:22:28 [error] 811#811: *5 "
+_NGINX_INFO = "2024/03/08 05:22:28 [info] 811#811: *1 "
+_NGINX_TAIL = ', client: 61.2.3.4, server: example.com, request: "GET /admin/ HTTP/1.1", host: "example.com"'
 
 #: family: (alert IDs of the true lines, true lines, benign look-alikes).
 FAMILIES = {
@@ -538,12 +542,26 @@ FAMILIES = {
         " request failed: URI too long (longer than 8190)",
         "Feb 15 16:23:00 www httpd[22034]: [core:error] [pid 22034] [client 61.2.3.4:58585]"
         " AH00126: Invalid URI in request GET /%%%% HTTP/1.1",
+        # Apache 2.4's later wording of a URI too long.
+        "[Fri Mar 08 05:22:28.123456 2024] [core:info] [pid 123] [client 61.2.3.4:5678] AH00565:"
+        " request failed: client's request-line exceeds LimitRequestLine (longer than 8190)",
+        # nginx: a request line it cannot parse.
+        _NGINX_INFO + "client sent invalid method while reading client request line, client:"
+        " 61.2.3.4, server: _, request: \"\\x16\\x03\\x01\\x00\\xA5\"",
+        _NGINX_INFO + "client sent too long URI while reading client request line, client:"
+        " 61.2.3.4, server: _",
+        _NGINX_INFO + "client sent invalid request while reading client request line, client:"
+        " 61.2.3.4, server: _, request: \"GET /a b c\"",
     ], [
         "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
         " /var/www/html/Invalid method in request",
         "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] script"
         " '/var/www/html/request-failed.php' not found or unable to stat",
         _OK + '/docs/invalid-uri-in-request.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _NGINX_INFO + "client closed connection while waiting for request, client: 61.2.3.4,"
+        " server: 0.0.0.0:80",
+        _NGINX_INFO + "client sent plain HTTP request to HTTPS port while reading client request"
+        " headers" + _NGINX_TAIL,
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
