@@ -521,6 +521,21 @@ def generate(n, seed=1, start=START, attackShare=0.1):
     def a_web_auth():
         user = pick(_BAD_USERS + _USERS + ("",))
         form = r()
+        if form < 0.3:
+            # nginx's auth_basic.
+            if r() < 0.6:
+                return nginxError('user "%s": password mismatch' % user)
+            return nginxError('user "%s" was not found in "/etc/nginx/.htpasswd"' % user)
+        if form < 0.38:
+            # mod_authnz_ldap: a wrong password, a user the directory lacks
+            # (2.2 put its pid first).
+            message = "auth_ldap authenticate: user %s authentication failed; URI /%s %s" % (
+                user or "svc-backup", pick(("secure/", "intranet/")), pick((
+                    "[ldap_bind() to check user credentials failed][Invalid credentials]",
+                    "[User not found][No such object]")))
+            return webError(message, module="authnz_ldap", code="AH01695", level="info",
+                            old="[%d] %s" % (rnd.randrange(300, 65000), message))
+        form = r()
         if form < 0.35:
             return webError("user %s: authentication failure for \"/%s\": Password Mismatch" % (
                 user, pick(("admin", "private/", "basic/file"))), module="auth_basic",
@@ -789,7 +804,11 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                               "ModSecurity for Apache/2.9.3 configured.",
                               # DFind's probe needs it; a broken client, not a scan.
                               "client sent HTTP/1.1 request without hostname (see RFC2616"
-                              " section 14.23): /")),
+                              " section 14.23): /",
+                              # The LDAP server's fault, not the client's.
+                              "auth_ldap authenticate: user %s authentication failed; URI"
+                              " /secure/ [LDAP: ldap_simple_bind() failed][Can't contact LDAP"
+                              " server]" % pick(_USERS))),
                         client=pick(outside + inside))
 
     def b_nginx_error():

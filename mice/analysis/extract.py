@@ -30,9 +30,12 @@ Understood:
     source user) and error log (C{[client IP]}, C{[client IP:port]},
     C{[client [IPv6]:port]}): the source address; the user of a failed HTTP
     authentication (C{user X not found}, C{user X: authentication failure
-    for}, digest's C{user `X' in realm}): the target user;
+    for}, digest's C{user `X' in realm}, mod_authnz_ldap's C{user X
+    authentication failed}): the target user;
   - nginx's error log (C{2024/03/08 05:22:28 [error] 811#811: *5 ...}):
-    the source address is the one after the first C{, client: }.
+    the source address is the one after the first C{, client: }; the user
+    of a failed HTTP login (C{user "X": password mismatch}, C{user "X" was
+    not found in}) the target user.
 
 A target that the line gives no address for is the client host the record
 came from (its host name and IP columns), when those are known.
@@ -88,6 +91,7 @@ _SYSLOG_TAG = re.compile(
 # user of a failed HTTP login.
 _NGINX = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#\d+: (?:\*\d+ )?")
 _NGINX_CLIENT = re.compile(r", client: ([0-9A-Fa-f.:]+)")
+_NGINX_USER = re.compile(r'user "([^"\n]{1,256})"(?:: password mismatch| was not found in ")')
 # The client of Apache's error log: an address, address:port or
 # [IPv6]:port.  An IPv6 address without brackets is taken whole: read
 # lazily, its last group was taken for a port.
@@ -99,9 +103,10 @@ _CLIENT = re.compile(r"\[client \[?([0-9A-Fa-f.]*(?::[0-9A-Fa-f.]*){2,7}(?=\]|\]
 # client, ModSecurity's second client, and Apache 2.4's AH code: matched
 # where the line's first client ends, so that a "[client X] user Y" in the
 # text of another message (a path asked for) names no one.
-_HTTP_USER = re.compile(r"\] (?:\[client [^\]\s]+\] )?(?:AH\d{5}: )?(?:Digest: )?user (?:`([^'\n]{1,256})' in realm |"
+_HTTP_USER = re.compile(r"\] (?:\[client [^\]\s]+\] )?(?:AH\d{5}: )?(?:Digest: |(?:\[\d+\] )?auth_ldap "
+                        r"authenticate: )?user (?:`([^'\n]{1,256})' in realm |"
                         r"([^\s`']{1,256}?)(?:: authentication failure for | not found\b|"
-                        r": password mismatch\b))")
+                        r": password mismatch\b| authentication failed; URI ))")
 
 _UID = re.compile(r"\b(?:a|e)?uid=(\d+)")
 _GID = re.compile(r"\be?gid=(\d+)")
@@ -357,6 +362,11 @@ def _lineNodes(line):
             found = _HTTP_USER.match(line, line.find("] ", line.find("[client ")))
             if found is not None:
                 target["user"] = found.group(1) or found.group(2)
+        elif ", client: " in line:
+            start = _nginx(line)
+            found = _NGINX_USER.match(line, start) if start >= 0 else None
+            if found is not None:
+                target["user"] = found.group(1)
     if "(to " in line:
         found = _SU.search(line)
         if found is not None:

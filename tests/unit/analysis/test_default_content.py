@@ -474,6 +474,15 @@ FAMILIES = {
         "2024-03-01T10:00:01.123456+01:00 www apache2[18154]: [auth_basic:error] [pid 18154]"
         " [client 61.2.3.4:48154] AH01617: user bob: authentication failure for \"/\":"
         " Password Mismatch",
+        # nginx's auth_basic: a wrong password, an unknown user; through syslog.
+        _NGINX + 'user "a.smith": password mismatch' + _NGINX_TAIL,
+        _NGINX + 'user "admin" was not found in "/etc/nginx/.htpasswd"' + _NGINX_TAIL,
+        # mod_authnz_ldap (2.4, and 2.2 with its pid first).
+        "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
+        " AH01695: auth_ldap authenticate: user svc-backup authentication failed; URI /secure/"
+        " [ldap_bind() to check user credentials failed][Invalid credentials]",
+        "[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] [2345] auth_ldap authenticate:"
+        " user bob authentication failed; URI /secure/ [User not found][No such object]",
     ], [
         # Access control and protocol noise, not a password guessed.
         "[Wed Jul 17 23:20:45 2013] [error] [client 61.2.3.4] client denied by server"
@@ -505,6 +514,18 @@ FAMILIES = {
         "[Sat Jun 01 02:17:42 2013] [error] [client 10.1.2.3] File does not exist:"
         " /srv/http/site/[client 192.168.0.1] user root not found",
         _OK + '/user%20root%20not%20found HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
+        # nginx: a login asked for (no credentials yet), a file missing.
+        _NGINX + "no user/password was provided for basic authentication" + _NGINX_TAIL,
+        _NGINX + 'open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file or'
+        ' directory)' + _NGINX_TAIL,
+        _NGINX + 'open() "/usr/share/nginx/html/user \"x\": password mismatch" failed (2: No'
+        ' such file or directory)' + _NGINX_TAIL,
+        # LDAP: the server's fault; a login that worked.
+        "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
+        " AH01695: auth_ldap authenticate: user bob authentication failed; URI /secure/ [LDAP:"
+        " ldap_simple_bind() failed][Can't contact LDAP server]",
+        "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:debug] [pid 1] mod_authnz_ldap.c(600):"
+        " [client 10.1.2.3:5678] AH01697: auth_ldap authenticate: accepting bob",
     ]),
     "web ModSecurity": ((0x7015,), [
         # ModSecurity 2.7 and earlier: the rule's tags first, then "Access denied".
@@ -691,6 +712,12 @@ class DefaultContentTests(SynchronousTestCase):
                  # The header of a line forwarded through syslog, then a request.
                  _SYSLOG_WEB + "%22%20or%20" * 5000 + '" 200 1 "-" "-"',
                  "Mar  8 05:22:28 web1 nginx: " + "a - - [x] " * 6000,
+                 # nginx's error log: a user name of quotes, a message of
+                 # its words repeated; mod_authnz_ldap's.
+                 _NGINX + 'user "' + '"' * 60000, _NGINX + 'user "x": password mismatc' * 2400,
+                 _NGINX + ", client: " * 6000, _NGINX + "[client 1.2.3.4] ModSecurity: " * 2000,
+                 "[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] auth_ldap authenticate: user"
+                 " " + "x authentication failed; URI " * 2000 + "][" * 10000,
                  "2016-03-18 00:34:06 " + 'SMTP protocol error in "AUTH" H=' * 1700 + " AUTH"]
         began = time.process_time()
         for line in lines:
@@ -1020,6 +1047,42 @@ class ExtractTests(SynchronousTestCase):
                    Node(address="10.0.0.5", user="bob"),
                    Node(address="10.0.0.9", hostname="gate", process="httpd", pid=811))
 
+    def test_nginx(self):
+        """
+        nginx's error log: the source is the client after the message (the
+        first C{, client: }), the target's user that of a failed HTTP login.
+        """
+        self.check(_NGINX + 'user "a.smith": password mismatch' + _NGINX_TAIL,
+                   Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="a.smith"))
+        self.check(_NGINX + 'user "admin" was not found in "/etc/nginx/.htpasswd", client:'
+                            ' 2001:db8::7, server: _, request: "GET / HTTP/1.1"',
+                   Node(address="2001:db8::7"),
+                   Node(address="10.0.0.9", hostname="gate", user="admin"))
+        self.check(_NGINX + 'user "bob": password mismatch' + _NGINX_TAIL
+                   + ', referrer: "x, client: 6.6.6.6, server: y"', Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob"))
+        self.check("2024/03/08 23:45:13 [error] 45799#45799: *106376 [client 198.34.135.16]"
+                   " ModSecurity: Access denied with code 403 (phase 2). [id \"949110\"],"
+                   " client: 198.34.135.16, server: _, request: \"GET / HTTP/1.1\"",
+                   Node(address="198.34.135.16"), Node(address="10.0.0.9", hostname="gate"))
+        # Not a login: no user.
+        self.check(_NGINX_INFO + "client sent invalid method while reading client request line,"
+                   " client: 61.2.3.4, server: _", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate"))
+
+    def test_ldapLogin(self):
+        """mod_authnz_ldap's failed login: its client, its user (2.4 and 2.2)."""
+        self.check("[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client"
+                   " 61.2.3.4:5678] AH01695: auth_ldap authenticate: user svc-backup"
+                   " authentication failed; URI /secure/ [ldap_bind() to check user credentials"
+                   " failed][Invalid credentials]", Node(address="61.2.3.4", port=5678),
+                   Node(address="10.0.0.9", hostname="gate", user="svc-backup"))
+        self.check("[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] [2345] auth_ldap"
+                   " authenticate: user bob authentication failed; URI /secure/ [User not"
+                   " found][No such object]", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob"))
+
     def test_forwardedFields(self):
         """
         The LogIDS record of an access-log line forwarded through syslog is
@@ -1035,6 +1098,25 @@ class ExtractTests(SynchronousTestCase):
                          ("apache", "10.0.0.5", "bob", "/cgi-bin/x", "503", "web1"))
         # A server error is shown (status >= 500), as for any access line.
         self.assertEqual([t.kind for t in taken], ["display"])
+
+    def test_nginxFields(self):
+        """
+        nginx's error log is C{nginx_error}, its client C{src_ip}, the user
+        of a failed login C{user}; mod_authnz_ldap's user is
+        C{apache_error}'s C{user}.
+        """
+        engine, _ = _logidsEngine()
+        nginx = engine.recordFor(_NGINX + 'user "bob": password mismatch' + _NGINX_TAIL)
+        self.assertEqual((nginx.application, nginx.fields["src_ip"], nginx.fields["user"],
+                          nginx.fields["message"]),
+                         ("nginx_error", "61.2.3.4", "bob", 'user "bob": password mismatch'))
+        fields = engine.recordFor(
+            "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
+            " AH01695: auth_ldap authenticate: user svc-backup authentication failed; URI"
+            " /secure/ [ldap_bind() to check user credentials failed][Invalid"
+            " credentials]").fields
+        self.assertEqual((fields["src_ip"], fields["src_port"], fields["user"]),
+                         ("61.2.3.4", "5678", "svc-backup"))
 
     def test_webLoginFields(self):
         """
