@@ -10,11 +10,14 @@ headers, OpenSSH 9.8's C{sshd-session}, IPv4, IPv6 and IPv4-mapped
 addresses, user names with dots, PAM lines of many services (sshd, sudo,
 su, login, dovecot, vsftpd, cups, polkit, gdm), auditd's raw and syslog
 forms, netfilter prefixes of iptables, ufw, SuSEfirewall2, firewalld and
-Shorewall, Apache's common and combined formats (with virtual hosts) with
-URL-encoded attacks, Apache's error log (2.2, 2.4, through syslog: HTTP
-authentication failures, ModSecurity, malformed requests), Postfix (and
-postscreen), Dovecot, Sendmail, Exim (its own log and syslog), Courier and
-Cyrus.  The benign lines hold
+Shorewall, Apache's common and combined formats (with virtual hosts, also
+forwarded through syslog as nginx and Apache's piped logger write them)
+with URL-encoded attacks, Apache's error log (2.2, 2.4, through syslog:
+HTTP authentication failures, LDAP's too, ModSecurity, malformed requests,
+DFind's probe without a Host header), nginx's error log (HTTP
+authentication failures, ModSecurity v3, malformed request lines), Postfix
+(and postscreen), Dovecot, Sendmail, Exim (its own log and syslog), Courier
+and Cyrus.  The benign lines hold
 look-alikes on purpose: sudo commands quoting "Failed password" or
 C{/etc/passwd}, searches for "union select", pages about SQL injection,
 hosts called C{dropbox}, audit records with a key that succeeded without
@@ -562,6 +565,21 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         tail = ' [hostname "www.example.org"] [uri "/%s"] [unique_id "X%d"]' % (
             pick(("", "login.php", "wp-login.php")), rnd.randrange(10 ** 9))
         client = src()
+        if r() < 0.25:
+            # ModSecurity v3 through nginx's connector: a denial at [error],
+            # its other reports lower.
+            matched = 'Matched "Operator `Ge\' with parameter `5\' against variable' \
+                      ' `TX:ANOMALY_SCORE\' (Value: `%d\' ) [file "/etc/nginx/crs/rules/' \
+                      'REQUEST-949-BLOCKING-EVALUATION.conf"] [line "80"] [id "949110"] [rev ""]' \
+                      ' [msg "Inbound Anomaly Score Exceeded (Total Score: %d)"] [data ""]' \
+                      ' [severity "2"] [ver "OWASP_CRS/3.3.4"] [hostname "10.0.0.80"] [uri "/"]' \
+                      ' [unique_id "1709937913%d"] [ref ""]' % (
+                          rnd.randrange(5, 30), rnd.randrange(5, 30), rnd.randrange(10 ** 6))
+            if r() < 0.6:
+                return nginxError("[client %s] ModSecurity: Access denied with code 403 (phase"
+                                  " 2). %s" % (client, matched), client=client)
+            return nginxError("[client %s] ModSecurity: Warning. %s" % (client, matched),
+                              level=pick(("warn", "info")), client=client)
         second = "[client %s] " % client if r() < 0.2 else ""
         form = r()
         if form < 0.4:

@@ -543,7 +543,19 @@ FAMILIES = {
         " ModSecurity: Warning. Pattern match \"(?i:union select)\" at ARGS:id. [id \"942100\"]",
         "Feb 15 16:23:00 www httpd[22034]: [security2:error] [pid 22034] [client"
         " [2001:db8::7]:58585] ModSecurity: Access denied with code 403 (phase 2). [id \"1\"]",
+        # ModSecurity v3 through nginx: denied (an alert), flagged (a warning).
+        "2024/03/08 23:45:13 [error] 45799#45799: *106376 [client 198.34.135.16] ModSecurity:"
+        " Access denied with code 403 (phase 2). Matched \"Operator `Ge' with parameter `5'"
+        " against variable `TX:ANOMALY_SCORE' (Value: `5' ) [id \"949110\"], client:"
+        " 198.34.135.16, server: _, request: \"GET /?q=x HTTP/1.1\", host: \"example.com\"",
+        "2024/03/08 23:45:13 [warn] 45799#45799: *106376 [client 61.2.3.4] ModSecurity: Warning."
+        " Matched \"Operator `Rx' with parameter `union select' against variable `ARGS:q'\""
+        " [id \"942100\"], client: 61.2.3.4, server: _, request: \"GET /?q=x HTTP/1.1\"",
     ], [
+        "2024/03/08 23:45:13 [notice] 811#811: ModSecurity-nginx v1.0.3 (rules loaded"
+        " inline/local/remote: 0/912/0)",
+        _NGINX + 'open() "/usr/share/nginx/html/[client 1.2.3.4] ModSecurity: Access denied"'
+        ' failed (2: No such file or directory)' + _NGINX_TAIL,
         "[Sat May 09 00:35:52.389262 2020] [:notice] [pid 22406] ModSecurity for Apache/2.9.3"
         " configured.",
         "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
