@@ -10,11 +10,14 @@ headers, OpenSSH 9.8's C{sshd-session}, IPv4, IPv6 and IPv4-mapped
 addresses, user names with dots, PAM lines of many services (sshd, sudo,
 su, login, dovecot, vsftpd, cups, polkit, gdm), auditd's raw and syslog
 forms, netfilter prefixes of iptables, ufw, SuSEfirewall2, firewalld and
-Shorewall, Apache's common and combined formats (with virtual hosts) with
-URL-encoded attacks, Apache's error log (2.2, 2.4, through syslog: HTTP
-authentication failures, ModSecurity, malformed requests), Postfix (and
-postscreen), Dovecot, Sendmail, Exim (its own log and syslog), Courier and
-Cyrus.  The benign lines hold
+Shorewall, Apache's common and combined formats (with virtual hosts, also
+forwarded through syslog as nginx and Apache's piped logger write them)
+with URL-encoded attacks, Apache's error log (2.2, 2.4, through syslog:
+HTTP authentication failures, LDAP's too, ModSecurity, malformed requests,
+DFind's probe without a Host header), nginx's error log (HTTP
+authentication failures, ModSecurity v3, malformed request lines), Postfix
+(and postscreen), Dovecot, Sendmail, Exim (its own log and syslog), Courier
+and Cyrus.  The benign lines hold
 look-alikes on purpose: sudo commands quoting "Failed password" or
 C{/etc/passwd}, searches for "union select", pages about SQL injection,
 hosts called C{dropbox}, audit records with a key that succeeded without
@@ -95,7 +98,10 @@ _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/j
          "/wiki/Drop table and chairs", "/docs/the script tag.html",
          # Bytes beyond ASCII, as Apache logs them (escaped).
          "/wiki/Z\\xc3\\xbcrich", "/search?q=caf\\xc3\\xa9+cr\\xc3\\xa8me",
-         "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css")
+         "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css",
+         # Quotes and "or" in searches, encoded once or twice.
+         "/search?q=%22cats%22+or+%22dogs%22", "/search?q=rock%2520or%2520roll",
+         "/blog/nice%20ports%2C%20harbours.html")
 _TRAVERSALS = (
     "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
     "/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/download?f=....//....//etc/passwd",
@@ -112,6 +118,9 @@ _SQLI = (
     "/list.php?sort=(select%20benchmark(5000000,md5(1)))",
     "/item.php?id=1%20and%20(select%201%20from%20information_schema.tables)",
     "/page.php?id=1%27%20waitfor%20delay%20%270:0:5%27--", "/user.php?id=1 or 1=1",
+    # Encoded twice (%2527 is ', %2520 a space, %253D =); a double quote.
+    "/item.php?id=1%2527%2520OR%25201%253D1", "/item.php?id=1%2520or%25202%253d2",
+    "/item.php?id=1%22%20or%20%221%22=%221", "/login.php?user=admin%22%20OR%20%22a%22=%22a",
     "/login.php?user=admin' OR '1'='1", "/item.php?id=1 UNION SELECT null,version()--",
     "/page?id=1; DROP TABLE users", "/index.php?id=1' AND SLEEP(5)-- -",
 )
@@ -133,7 +142,11 @@ _CODERED = (
     "/_vti_bin/..%255c../..%255c../..%255c../winnt/system32/cmd.exe?/c+dir",
     "/scripts/..%c0%2f../winnt/system32/cmd.exe?/c+dir",
 )
-_SCAN_URLS = ("/w00tw00t.at.ISC.SANS.DFind:)", "/nikto-test-4f3a2b.html", "/NessusTest123.html")
+_SCAN_URLS = ("/w00tw00t.at.ISC.SANS.DFind:)", "/nikto-test-4f3a2b.html", "/NessusTest123.html",
+              # nmap's FourOhFourRequest probe, Acunetix's and Nessus' (OWASP
+              # CRS scanners-urls.data lists both).
+              "/nice%20ports%2C/Tri%6Eity.txt%2ebak", "/acunetix-wvs-test-for-some-inexistent-file",
+              "/nessus_is_probing_you_")
 _FW_DROP = ("SuSE-FW-DROP-DEFAULT ", "SuSE-FW-DROP ", "[UFW BLOCK] ", "DROP:", "iptables-dropped: ",
             "IPTables-Dropped: ", "Shorewall:net2fw:DROP:", "SuSE-FW-ILLEGAL-TARGET ",
             "SuSE-FW-UNAUTHORIZED-TARGET ", "nft drop in: ", "INPUT-DENY ")
@@ -179,6 +192,7 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             cache["ctime"] = "%s %s %02d %s %04d" % (
                 _DAYS[tm.tm_wday], _MONTHS[tm.tm_mon - 1], tm.tm_mday, hms, tm.tm_year)
             cache["audit"] = "%d" % second
+            cache["nginx"] = "%04d/%02d/%02d %s" % (tm.tm_year, tm.tm_mon, tm.tm_mday, hms)
         return cache
 
     def head(program, pid=True):
@@ -279,26 +293,55 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                                           ".com/search?q=nikto+sqlmap")), agent or pick(_AGENTS))
         if r() < 0.15:
             line = "www.example.org:443 " + line
+        if r() < 0.06:
+            # Forwarded through syslog: nginx's access_log syslog:server=...,
+            # Apache's CustomLog "|/usr/bin/logger -t apache2" (or -i).
+            program = pick(("nginx", "nginx", "apache2", "httpd"))
+            line = head(program, program == "httpd") + line
         return line
 
-    def webError(message, client=None, module="core", code=None):
+    def webError(message, client=None, module="core", code=None, level="error", source=None,
+                 old=None):
         """
-        Apache's error log: 2.2 (C{[error]}), or 2.4 (C{[module:error]},
-        the pid and thread, C{client:port}, C{[IPv6]:port}, the message's
-        AH code if C{code}); one in ten through syslog (ErrorLog syslog).
+        Apache's error log: 2.2 (C{[error]}; C{old}, if given, is its
+        message), or 2.4 (C{[module:level]}, the pid and thread, the source
+        file of a debug message if C{source}, C{client:port},
+        C{[IPv6]:port}, the message's AH code if C{code}); one in ten
+        through syslog (ErrorLog syslog).
         """
         s = stamp()
         client = client or src()
         if r() < 0.5:
-            line = "[%s] [error] [client %s] %s" % (s["ctime"], client, message)
+            # (2.2 logged at error what 2.4 logs at debug.)
+            line = "[%s] [%s] [client %s] %s" % (
+                s["ctime"], "error" if level == "debug" else level, client, old or message)
         else:
-            line = "[%s] [%s:error] [pid %d:tid %d] [client %s:%d] %s%s" % (
-                s["ctime"], module, rnd.randrange(99999), rnd.randrange(99999),
+            line = "[%s] [%s:%s] [pid %d:tid %d] %s[client %s:%d] %s%s" % (
+                s["ctime"], module, level, rnd.randrange(99999), rnd.randrange(99999),
+                "%s(%d): " % (source, rnd.randrange(100, 2000)) if source else "",
                 "[%s]" % client if ":" in client else client, port(),
                 "%s: " % code if code else "", message)
         if r() < 0.1:
             line = "%s %s %s[%d]: %s" % (s["syslog"], pick(_HOSTS), pick(("httpd", "apache2")),
                                          rnd.randrange(300, 65000), line.partition("] ")[2])
+        return line
+
+    def nginxError(message, level="error", client=None, request=None, connection=True):
+        """
+        nginx's error log (C{2024/12/01 00:00:01 [error] 811#811: *5
+        message, client: ..., server: ..., request: "...", host: "..."}), in
+        its own file (the rules do not read it through syslog).
+        """
+        s = stamp()
+        pid = rnd.randrange(300, 65000)
+        line = "%s [%s] %d#%d: %s%s, client: %s, server: %s" % (
+            s["nginx"], level, pid, pid, "*%d " % rnd.randrange(1, 999999) if connection else "",
+            message, client or src(), pick(("_", "www.example.org", "example.org")))
+        if request is not False:
+            line += ', request: "%s", host: "www.example.org"' % (
+                request or "GET %s HTTP/1.1" % pick(("/", "/admin/", "/private/x")))
+            if r() < 0.3:
+                line += ', referrer: "https://www.example.org/"'
         return line
 
     def pamFailure(service, user, rhost):
@@ -496,6 +539,13 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         return web(pick(_XSS), pick((200, 400, 403)))
 
     def a_web_scanner():
+        if r() < 0.05:
+            # DFind's probe has no Host header: Apache 2.2 logs an error,
+            # 2.4 a debug message (AH00569).
+            message = "client sent HTTP/1.1 request without hostname (see RFC2616 section" \
+                      " 14.23): /w00tw00t.at.%s:)" % pick(("ISC.SANS.DFind", "ISC.SANS.test0",
+                                                         "blackhats.romanian.anti-sec"))
+            return webError(message, level="debug", code="AH00569", source="protocol.c")
         if r() < 0.2:
             return web(pick(_SCAN_URLS), pick((400, 404)))
         agent = pick(_SCANNER_AGENTS)
@@ -509,6 +559,21 @@ def generate(n, seed=1, start=START, attackShare=0.1):
 
     def a_web_auth():
         user = pick(_BAD_USERS + _USERS + ("",))
+        form = r()
+        if form < 0.3:
+            # nginx's auth_basic.
+            if r() < 0.6:
+                return nginxError('user "%s": password mismatch' % user)
+            return nginxError('user "%s" was not found in "/etc/nginx/.htpasswd"' % user)
+        if form < 0.38:
+            # mod_authnz_ldap: a wrong password, a user the directory lacks
+            # (2.2 put its pid first).
+            message = "auth_ldap authenticate: user %s authentication failed; URI /%s %s" % (
+                user or "svc-backup", pick(("secure/", "intranet/")), pick((
+                    "[ldap_bind() to check user credentials failed][Invalid credentials]",
+                    "[User not found][No such object]")))
+            return webError(message, module="authnz_ldap", code="AH01695", level="info",
+                            old="[%d] %s" % (rnd.randrange(300, 65000), message))
         form = r()
         if form < 0.35:
             return webError("user %s: authentication failure for \"/%s\": Password Mismatch" % (
@@ -536,6 +601,21 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         tail = ' [hostname "www.example.org"] [uri "/%s"] [unique_id "X%d"]' % (
             pick(("", "login.php", "wp-login.php")), rnd.randrange(10 ** 9))
         client = src()
+        if r() < 0.25:
+            # ModSecurity v3 through nginx's connector: a denial at [error],
+            # its other reports lower.
+            matched = 'Matched "Operator `Ge\' with parameter `5\' against variable' \
+                      ' `TX:ANOMALY_SCORE\' (Value: `%d\' ) [file "/etc/nginx/crs/rules/' \
+                      'REQUEST-949-BLOCKING-EVALUATION.conf"] [line "80"] [id "949110"] [rev ""]' \
+                      ' [msg "Inbound Anomaly Score Exceeded (Total Score: %d)"] [data ""]' \
+                      ' [severity "2"] [ver "OWASP_CRS/3.3.4"] [hostname "10.0.0.80"] [uri "/"]' \
+                      ' [unique_id "1709937913%d"] [ref ""]' % (
+                          rnd.randrange(5, 30), rnd.randrange(5, 30), rnd.randrange(10 ** 6))
+            if r() < 0.6:
+                return nginxError("[client %s] ModSecurity: Access denied with code 403 (phase"
+                                  " 2). %s" % (client, matched), client=client)
+            return nginxError("[client %s] ModSecurity: Warning. %s" % (client, matched),
+                              level=pick(("warn", "info")), client=client)
         second = "[client %s] " % client if r() < 0.2 else ""
         form = r()
         if form < 0.4:
@@ -550,6 +630,16 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         return webError(second + message, client=client, module=pick(("security2", "")))
 
     def a_web_malformed():
+        if r() < 0.3:
+            # nginx: a request line it cannot parse (a TLS handshake, a
+            # method of bytes, a URI too long for its buffers).
+            return nginxError(pick((
+                "client sent invalid method while reading client request line",
+                "client sent invalid request while reading client request line",
+                "client sent invalid method in HTTP/0.9 request while reading client request line",
+                "client sent too long URI while reading client request line")),
+                level="info", request=pick(('\\x16\\x03\\x01\\x00\\xA5\\x01',
+                                            "GET /%s HTTP/1.1" % ("A" * 40), False)))
         form = r()
         if form < 0.4:
             return webError("Invalid URI in request %s" % pick((
@@ -559,8 +649,12 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             return webError("Invalid method in request %s" % pick((
                 "NOOP", "\\x16\\x03\\x01 - possible attempt to establish SSL connection when"
                 " the server isn't expecting it")), code="AH00135")
-        if form < 0.85:
+        if form < 0.7:
             return webError("request failed: URI too long (longer than 8190)", code="AH00565")
+        if form < 0.85:
+            # Apache 2.4's later wording.
+            return webError("request failed: client's request-line exceeds LimitRequestLine"
+                            " (longer than 8190)", code="AH00565", level="info")
         return webError("request failed: erroneous characters after protocol string: %s" % pick((
             "User-Agent: Mozilla/5.0", "Host: www.example.org")))
 
@@ -781,8 +875,39 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                               "File does not exist: /var/www/html/user root not found",
                               "File does not exist: /var/www/html/ModSecurity: Access denied",
                               "File does not exist: /var/www/html/Invalid URI in request",
-                              "ModSecurity for Apache/2.9.3 configured.")),
+                              "ModSecurity for Apache/2.9.3 configured.",
+                              # DFind's probe needs it; a broken client, not a scan.
+                              "client sent HTTP/1.1 request without hostname (see RFC2616"
+                              " section 14.23): /",
+                              # The LDAP server's fault, not the client's.
+                              "auth_ldap authenticate: user %s authentication failed; URI"
+                              " /secure/ [LDAP: ldap_simple_bind() failed][Can't contact LDAP"
+                              " server]" % pick(_USERS))),
                         client=pick(outside + inside))
+
+    def b_nginx_error():
+        # nginx's routine errors and look-alikes: a missing file, a login
+        # asked for (no credentials yet), a client gone, words of the
+        # rules in a path, ModSecurity's start-up notice.
+        form = r()
+        if form < 0.4:
+            return nginxError('open() "/usr/share/nginx/html/%s" failed (2: No such file or'
+                              ' directory)' % pick(("favicon.ico", "apple-touch-icon.png",
+                                                    'user "x": password mismatch',
+                                                    "client sent invalid method")),
+                              client=pick(outside + inside))
+        if form < 0.6:
+            return nginxError("no user/password was provided for basic authentication",
+                              client=pick(outside + inside))
+        if form < 0.8:
+            return nginxError("client closed connection while waiting for request",
+                              level="info", request=False, client=pick(outside + inside))
+        if form < 0.9:
+            return nginxError("client sent plain HTTP request to HTTPS port while reading client"
+                              " request headers", level="info", client=pick(outside + inside))
+        s = stamp()
+        return "%s [notice] %d#%d: ModSecurity-nginx v1.0.3 (rules loaded inline/local/remote:" \
+               " 0/912/0)" % (s["nginx"], 811, 811)
 
     def b_mail():
         form = r()
@@ -820,7 +945,7 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             head("named"), rnd.randrange(255), port())
 
     benign = [b_ssh, b_pam, b_pam, b_sudo, b_su, b_cron, b_audit, b_audit, b_kernel, b_web, b_web,
-              b_web, b_web, b_web_error, b_mail, b_mail, b_other]
+              b_web, b_web, b_web_error, b_nginx_error, b_mail, b_mail, b_other]
     for _ in range(n):
         x = r()
         if x < attackShare:

@@ -25,11 +25,17 @@ Understood:
   - netfilter (iptables, SuSEfirewall2) C{SRC= DST= SPT= DPT= PROTO=}: the
     source and target address and port, and the protocol;
   - Apache's common log format (the client address first, after a virtual
-    host if the format logs one, IPv4 or IPv6; an authenticated user is the
+    host if the format logs one, IPv4 or IPv6, or after a syslog header when
+    the line was forwarded through syslog; an authenticated user is the
     source user) and error log (C{[client IP]}, C{[client IP:port]},
     C{[client [IPv6]:port]}): the source address; the user of a failed HTTP
     authentication (C{user X not found}, C{user X: authentication failure
-    for}, digest's C{user `X' in realm}): the target user.
+    for}, digest's C{user `X' in realm}, mod_authnz_ldap's C{user X
+    authentication failed}): the target user;
+  - nginx's error log (C{2024/03/08 05:22:28 [error] 811#811: *5 ...}):
+    the source address is the one after the first C{, client: }; the user
+    of a failed HTTP login (C{user "X": password mismatch}, C{user "X" was
+    not found in}) the target user.
 
 A target that the line gives no address for is the client host the record
 came from (its host name and IP columns), when those are known.
@@ -74,6 +80,19 @@ _PAM_USERS = re.compile(r" ruser=(\S*) rhost=\S* +user=(\S+)")
 # without a ">" made re read to its end from each (quadratic).
 _OTHER_USER = re.compile(r"\buser=<([^>]{1,256})>|\bacct=\"([^\"]{1,256})\"")
 _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
+# The syslog header (and tag) the rules accept before an access-log line
+# forwarded through syslog (nginx's access_log syslog:, Apache's CustomLog
+# piped to logger).
+_SYSLOG_TAG = re.compile(
+    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ][\d:.]+"
+    r"(?:Z|[+-]\d\d:?\d\d)?|@[0-9a-f]{24}) (?:\S+ )?[\w./-]+(?:\[\d+\])?: ")
+# nginx's error log: its time stamp, level, pid#tid and connection; the
+# client after the message (its first ", client: ": the user name a failed
+# login names comes before it, the request, host and referrer after); the
+# user of a failed HTTP login.
+_NGINX = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#\d+: (?:\*\d+ )?")
+_NGINX_CLIENT = re.compile(r", client: ([0-9A-Fa-f.:]+)")
+_NGINX_USER = re.compile(r'user "([^"\n]{1,256})"(?:: password mismatch| was not found in ")')
 # The client of Apache's error log: an address, address:port or
 # [IPv6]:port.  An IPv6 address without brackets is taken whole: read
 # lazily, its last group was taken for a port.
@@ -85,9 +104,10 @@ _CLIENT = re.compile(r"\[client \[?([0-9A-Fa-f.]*(?::[0-9A-Fa-f.]*){2,7}(?=\]|\]
 # client, ModSecurity's second client, and Apache 2.4's AH code: matched
 # where the line's first client ends, so that a "[client X] user Y" in the
 # text of another message (a path asked for) names no one.
-_HTTP_USER = re.compile(r"\] (?:\[client [^\]\s]+\] )?(?:AH\d{5}: )?(?:Digest: )?user (?:`([^'\n]{1,256})' in realm |"
+_HTTP_USER = re.compile(r"\] (?:\[client [^\]\s]+\] )?(?:AH\d{5}: )?(?:Digest: |(?:\[\d+\] )?auth_ldap "
+                        r"authenticate: )?user (?:`([^'\n]{1,256})' in realm |"
                         r"([^\s`']{1,256}?)(?:: authentication failure for | not found\b|"
-                        r": password mismatch\b))")
+                        r": password mismatch\b| authentication failed; URI ))")
 
 _UID = re.compile(r"\b(?:a|e)?uid=(\d+)")
 _GID = re.compile(r"\be?gid=(\d+)")
@@ -234,14 +254,33 @@ def _otherSources(line):
     return out
 
 
+def _nginx(line):
+    """
+    Where the message of an nginx error-log line starts (after its time
+    stamp, level, pid and connection), or C{-1} when C{line} is not one.
+    """
+    found = _NGINX.match(line) if line[4:5] == "/" else None
+    return -1 if found is None else found.end()
+
+
 def _client(line):
     """
     C{(address, port, user)} of the client of an Apache access or error
-    log line, or C{None}.
+    log line, or of an nginx error-log line, or C{None}.
     """
+    start = _nginx(line) if ", client: " in line else -1
+    if start >= 0:
+        found = _NGINX_CLIENT.search(line, start)
+        value = address(found.group(1)) if found is not None else None
+        return None if value is None else (value, None, None)
     if not ("] \"" in line or "[client " in line):
         return None
     found = _CLF.match(line)
+    if found is None and "] \"" in line:
+        # Forwarded through syslog: the access-log line after the header.
+        head = _SYSLOG_TAG.match(line)
+        if head is not None:
+            found = _CLF.match(line, head.end())
     if found is not None:
         value = address(found.group(1))
         if value is not None:
@@ -324,6 +363,11 @@ def _lineNodes(line):
             found = _HTTP_USER.match(line, line.find("] ", line.find("[client ")))
             if found is not None:
                 target["user"] = found.group(1) or found.group(2)
+        elif ", client: " in line:
+            start = _nginx(line)
+            found = _NGINX_USER.match(line, start) if start >= 0 else None
+            if found is not None:
+                target["user"] = found.group(1)
     if "(to " in line:
         found = _SU.search(line)
         if found is not None:

@@ -20,8 +20,9 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d\Z")
 _MONTHS = {name: i for i, name in enumerate(
     "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 #: ISO 8601, RFC 5424 (after its priority), journalctl's short-full
-#: (C{Fri 2024-03-08 05:22:28 CET}: the day of the week before it).
-_ISO = re.compile(r"(?:<\d{1,3}>\d? ?|[A-Z][a-z]{2} )?(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)")
+#: (C{Fri 2024-03-08 05:22:28 CET}: the day of the week before it), and
+#: nginx's error log (C{2004/02/01 15:44:12}, the local time as written).
+_ISO = re.compile(r"(?:<\d{1,3}>\d? ?|[A-Z][a-z]{2} )?(\d{4})[-/](\d\d)[-/](\d\d)[T ](\d\d):(\d\d):(\d\d)")
 _AUDIT = re.compile(r"msg=audit\((\d{9,11})(?:\.\d+)?:\d+\)")
 #: journalctl's short-unix: seconds since the epoch, then the host.
 _EPOCH = re.compile(r"(\d{9,10})\.\d{1,9} ")
@@ -87,7 +88,7 @@ class Timestamper:
     the unpadded C{Nov 2 10:00:01} some senders write, the year taken from
     C{now}, or the year before when that would be in the future), ISO 8601 and
     RFC 5424 (C{2004-02-01T15:44:12}, LAuS and rsyslog's high-precision
-    format), Linux audit records (C{msg=audit(1364481363.243:24287)}),
+    format), nginx's error log (C{2004/02/01 15:44:12}), Linux audit records (C{msg=audit(1364481363.243:24287)}),
     Apache's common log format (C{[22/Nov/2004:10:00:01 +0000]}, the local
     time as written) and its error log's (C{[Mon Nov 22 10:00:01 2004]},
     C{[Mon Nov 22 10:00:01.123456 2004]}), and journalctl's output formats

@@ -33,6 +33,15 @@ INFORMATIONAL = (0x1010, 0x8030)
 _H = "Nov 22 10:00:01 gate "
 _WEB = '61.2.3.4 - - [22/Nov/2004:10:00:01 +0000] "GET '
 _OK = '10.1.2.3 - - [22/Nov/2004:10:00:01 +0000] "GET '
+# Access-log lines forwarded through syslog: nginx's access_log
+# syslog:server=... (tag nginx:), Apache's CustomLog piped to logger.
+_SYSLOG_WEB = 'Mar  8 05:22:28 web1 nginx: 89.231.227.233 - - [08/Mar/2024:05:22:28 +0100] "GET '
+_SYSLOG_OK = ('2024-03-08T05:22:28.123456+01:00 web1 httpd[811]: 10.0.0.5 - bob'
+              ' [08/Mar/2024:05:22:28 +0100] "GET ')
+# nginx's error log (2024/03/08 05:22:28 [error] pid#tid: *connection ...).
+_NGINX = "2024/03/08 05:22:28 [error] 811#811: *5 "
+_NGINX_INFO = "2024/03/08 05:22:28 [info] 811#811: *1 "
+_NGINX_TAIL = ', client: 61.2.3.4, server: example.com, request: "GET /admin/ HTTP/1.1", host: "example.com"'
 
 #: family: (alert IDs of the true lines, true lines, benign look-alikes).
 FAMILIES = {
@@ -269,8 +278,13 @@ FAMILIES = {
         _WEB + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1" 200 1024 "-" "M"',
         "[Mon Nov 22 00:00:15 2004] [error] [client 195.237.238.120] File does not exist:"
         " /srv/www/htdocs/../../etc/passwd",
+        # Forwarded through syslog.
+        _SYSLOG_WEB + '/index.php?page=%2E%2E%2F%2E%2E%2Fetc%2Fpasswd HTTP/1.0" 404 162 "-"'
+        ' "Mozilla/5.0"',
+        "<190>" + _SYSLOG_WEB + '/show.php?file=/etc/passwd HTTP/1.1" 200 5 "-" "-"',
     ], [
         _OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 512 "-" "curl/8.0"',
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat"
         " /etc/passwd",
     ]),
@@ -295,6 +309,11 @@ FAMILIES = {
         _WEB + '/page?id=1; DROP TABLE users HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + "/index.php?id=1' AND SLEEP(5)-- - HTTP/1.0\" 200 1024 \"-\" \"M\"",
         _WEB + '/index.php?id=1 AND 1=1" 200 1024 "-" "Mozilla/5.0"',
+        # Encoded twice (%2527 ', %2520 a space, %253D =), a double quote.
+        _WEB + '/item.php?id=1%2527%2520OR%25201%253D1 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/item.php?id=1%2520or%25202%253d2 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/item.php?id=1%22%20or%20%221%22=%221 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_WEB + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\" 200 5 \"-\" \"M\"",
     ], [
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=union station select menu HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -302,6 +321,11 @@ FAMILIES = {
         _OK + '/wiki/Drop table and chairs HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/books?author=O%27Reilly+and+sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/list?sort=order+by+date HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/wiki/SQL_injection HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=%22cats%22+or+%22dogs%22 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=rock%2520or%2520roll HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/books?q=O%2527Reilly%2520and%2520sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/search?q=select+from+union+station HTTP/1.1" 200 512 "-" "curl/8.0"',
     ]),
     "web XSS": ((0x7013,), [
         _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
@@ -310,19 +334,37 @@ FAMILIES = {
         _WEB + '/search?q=\\"><script>alert(1)</script> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/search?q=<img src=x onerror=alert(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/c?t=<svg onload=prompt(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/?q=<script>alert(1)</script> HTTP/1.1" 200 512 "-" "curl/8.0"',
     ], [
         _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/docs/the script tag.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
         _OK + '/gallery/img src online.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=\\"quoted\\" HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _SYSLOG_OK + '/js/script.js HTTP/1.1" 200 512 "-" "curl/8.0"',
     ]),
     "web scanner": ((0x7014,), [
         _WEB + '/admin/ HTTP/1.1" 404 1024 "-" "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None)'
         ' (Test:000001)"',
         _WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
+        # Probe URLs: nmap's (nmap-service-probes' FourOhFourRequest),
+        # Acunetix's and Nessus' (OWASP CRS's scanners-urls.data).
+        _WEB + '/nice%20ports%2C/Tri%6Eity.txt%2ebak HTTP/1.0" 404 1024 "-" "-"',
+        _WEB + '/acunetix-wvs-test-for-some-inexistent-file HTTP/1.1" 404 1024 "-" "-"',
+        _WEB + '/nessus_is_probing_you_ HTTP/1.1" 404 1024 "-" "-"',
+        _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
+        # DFind's probe has no Host header: Apache 2.2's error, 2.4's debug message.
+        "[Fri Mar 08 05:22:28 2024] [error] [client 61.2.3.4] client sent HTTP/1.1 request"
+        " without hostname (see RFC2616 section 14.23): /w00tw00t.at.ISC.SANS.DFind:)",
+        "[Fri Mar 08 05:22:28.123456 2024] [core:debug] [pid 123:tid 456] protocol.c(1322):"
+        " [client 61.2.3.4:5678] AH00569: client sent HTTP/1.1 request without hostname (see"
+        " RFC2616 section 14.23): /w00tw00t.at.ISC.SANS.test0:)",
     ], [
         _OK + '/blog/nikto-review.html HTTP/1.1" 200 1024 "https://www.google.com/search?q=nikto"'
         ' "Mozilla/5.0"',
+        _OK + '/blog/nice%20ports%2C%20harbours.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        # A client without a Host header, not DFind.
+        "[Fri Mar 08 05:22:28 2024] [error] [client 10.1.2.3] client sent HTTP/1.1 request"
+        " without hostname (see RFC2616 section 14.23): /",
     ]),
     "mail login failure": ((0x1027,), [
         "Nov 22 10:00:01 mail postfix/smtpd[1234]: warning: unknown[61.2.3.4]: SASL LOGIN"
@@ -455,6 +497,15 @@ FAMILIES = {
         "2024-03-01T10:00:01.123456+01:00 www apache2[18154]: [auth_basic:error] [pid 18154]"
         " [client 61.2.3.4:48154] AH01617: user bob: authentication failure for \"/\":"
         " Password Mismatch",
+        # nginx's auth_basic: a wrong password, an unknown user; through syslog.
+        _NGINX + 'user "a.smith": password mismatch' + _NGINX_TAIL,
+        _NGINX + 'user "admin" was not found in "/etc/nginx/.htpasswd"' + _NGINX_TAIL,
+        # mod_authnz_ldap (2.4, and 2.2 with its pid first).
+        "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
+        " AH01695: auth_ldap authenticate: user svc-backup authentication failed; URI /secure/"
+        " [ldap_bind() to check user credentials failed][Invalid credentials]",
+        "[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] [2345] auth_ldap authenticate:"
+        " user bob authentication failed; URI /secure/ [User not found][No such object]",
     ], [
         # Access control and protocol noise, not a password guessed.
         "[Wed Jul 17 23:20:45 2013] [error] [client 61.2.3.4] client denied by server"
@@ -486,6 +537,18 @@ FAMILIES = {
         "[Sat Jun 01 02:17:42 2013] [error] [client 10.1.2.3] File does not exist:"
         " /srv/http/site/[client 192.168.0.1] user root not found",
         _OK + '/user%20root%20not%20found HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
+        # nginx: a login asked for (no credentials yet), a file missing.
+        _NGINX + "no user/password was provided for basic authentication" + _NGINX_TAIL,
+        _NGINX + 'open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file or'
+        ' directory)' + _NGINX_TAIL,
+        _NGINX + 'open() "/usr/share/nginx/html/user \"x\": password mismatch" failed (2: No'
+        ' such file or directory)' + _NGINX_TAIL,
+        # LDAP: the server's fault; a login that worked.
+        "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
+        " AH01695: auth_ldap authenticate: user bob authentication failed; URI /secure/ [LDAP:"
+        " ldap_simple_bind() failed][Can't contact LDAP server]",
+        "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:debug] [pid 1] mod_authnz_ldap.c(600):"
+        " [client 10.1.2.3:5678] AH01697: auth_ldap authenticate: accepting bob",
     ]),
     "web ModSecurity": ((0x7015,), [
         # ModSecurity 2.7 and earlier: the rule's tags first, then "Access denied".
@@ -503,7 +566,19 @@ FAMILIES = {
         " ModSecurity: Warning. Pattern match \"(?i:union select)\" at ARGS:id. [id \"942100\"]",
         "Feb 15 16:23:00 www httpd[22034]: [security2:error] [pid 22034] [client"
         " [2001:db8::7]:58585] ModSecurity: Access denied with code 403 (phase 2). [id \"1\"]",
+        # ModSecurity v3 through nginx: denied (an alert), flagged (a warning).
+        "2024/03/08 23:45:13 [error] 45799#45799: *106376 [client 198.34.135.16] ModSecurity:"
+        " Access denied with code 403 (phase 2). Matched \"Operator `Ge' with parameter `5'"
+        " against variable `TX:ANOMALY_SCORE' (Value: `5' ) [id \"949110\"], client:"
+        " 198.34.135.16, server: _, request: \"GET /?q=x HTTP/1.1\", host: \"example.com\"",
+        "2024/03/08 23:45:13 [warn] 45799#45799: *106376 [client 61.2.3.4] ModSecurity: Warning."
+        " Matched \"Operator `Rx' with parameter `union select' against variable `ARGS:q'\""
+        " [id \"942100\"], client: 61.2.3.4, server: _, request: \"GET /?q=x HTTP/1.1\"",
     ], [
+        "2024/03/08 23:45:13 [notice] 811#811: ModSecurity-nginx v1.0.3 (rules loaded"
+        " inline/local/remote: 0/912/0)",
+        _NGINX + 'open() "/usr/share/nginx/html/[client 1.2.3.4] ModSecurity: Access denied"'
+        ' failed (2: No such file or directory)' + _NGINX_TAIL,
         "[Sat May 09 00:35:52.389262 2020] [:notice] [pid 22406] ModSecurity for Apache/2.9.3"
         " configured.",
         "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
@@ -523,12 +598,26 @@ FAMILIES = {
         " request failed: URI too long (longer than 8190)",
         "Feb 15 16:23:00 www httpd[22034]: [core:error] [pid 22034] [client 61.2.3.4:58585]"
         " AH00126: Invalid URI in request GET /%%%% HTTP/1.1",
+        # Apache 2.4's later wording of a URI too long.
+        "[Fri Mar 08 05:22:28.123456 2024] [core:info] [pid 123] [client 61.2.3.4:5678] AH00565:"
+        " request failed: client's request-line exceeds LimitRequestLine (longer than 8190)",
+        # nginx: a request line it cannot parse.
+        _NGINX_INFO + "client sent invalid method while reading client request line, client:"
+        " 61.2.3.4, server: _, request: \"\\x16\\x03\\x01\\x00\\xA5\"",
+        _NGINX_INFO + "client sent too long URI while reading client request line, client:"
+        " 61.2.3.4, server: _",
+        _NGINX_INFO + "client sent invalid request while reading client request line, client:"
+        " 61.2.3.4, server: _, request: \"GET /a b c\"",
     ], [
         "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
         " /var/www/html/Invalid method in request",
         "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] script"
         " '/var/www/html/request-failed.php' not found or unable to stat",
         _OK + '/docs/invalid-uri-in-request.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _NGINX_INFO + "client closed connection while waiting for request, client: 61.2.3.4,"
+        " server: 0.0.0.0:80",
+        _NGINX_INFO + "client sent plain HTTP request to HTTPS port while reading client request"
+        " headers" + _NGINX_TAIL,
     ]),
     "mail suspicious access": ((0x7020,), [
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
@@ -693,6 +782,16 @@ class DefaultContentTests(SynchronousTestCase):
                  web + "<img+" * 12000, web + "<img " * 12000 + '" 200 1 "-" "-"',
                  web + "%3cimg%20" * 7000 + '" 200 1 "-" "-"',
                  web + "' or " * 12000 + '" 200 1 "-" "-"',
+                 web + "%2527%2520or%2520" * 3000 + '" 200 1 "-" "-"',
+                 # The header of a line forwarded through syslog, then a request.
+                 _SYSLOG_WEB + "%22%20or%20" * 5000 + '" 200 1 "-" "-"',
+                 "Mar  8 05:22:28 web1 nginx: " + "a - - [x] " * 6000,
+                 # nginx's error log: a user name of quotes, a message of
+                 # its words repeated; mod_authnz_ldap's.
+                 _NGINX + 'user "' + '"' * 60000, _NGINX + 'user "x": password mismatc' * 2400,
+                 _NGINX + ", client: " * 6000, _NGINX + "[client 1.2.3.4] ModSecurity: " * 2000,
+                 "[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] auth_ldap authenticate: user"
+                 " " + "x authentication failed; URI " * 2000 + "][" * 10000,
                  "2016-03-18 00:34:06 " + 'SMTP protocol error in "AUTH" H=' * 1700 + " AUTH"]
         began = time.process_time()
         for line in lines:
@@ -1008,6 +1107,90 @@ class ExtractTests(SynchronousTestCase):
         self.check("[Sat Jun 01 02:17:42 2013] [error] [client 61.2.3.4] File does not exist:"
                    " /srv/http/site/[client 192.168.0.1] user root not found",
                    Node(address="61.2.3.4"), Node(address="10.0.0.9", hostname="gate"))
+
+    def test_webForwarded(self):
+        """
+        An access-log line forwarded through syslog names its client (and
+        its authenticated user) as the source, the syslog header's program
+        as the target process.
+        """
+        self.check(_SYSLOG_WEB + '/etc/passwd HTTP/1.0" 404 162 "-" "-"',
+                   Node(address="89.231.227.233"),
+                   Node(address="10.0.0.9", hostname="gate", process="nginx"))
+        self.check(_SYSLOG_OK + '/?q=<script> HTTP/1.1" 200 512 "-" "curl/8.0"',
+                   Node(address="10.0.0.5", user="bob"),
+                   Node(address="10.0.0.9", hostname="gate", process="httpd", pid=811))
+
+    def test_nginx(self):
+        """
+        nginx's error log: the source is the client after the message (the
+        first C{, client: }), the target's user that of a failed HTTP login.
+        """
+        self.check(_NGINX + 'user "a.smith": password mismatch' + _NGINX_TAIL,
+                   Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="a.smith"))
+        self.check(_NGINX + 'user "admin" was not found in "/etc/nginx/.htpasswd", client:'
+                            ' 2001:db8::7, server: _, request: "GET / HTTP/1.1"',
+                   Node(address="2001:db8::7"),
+                   Node(address="10.0.0.9", hostname="gate", user="admin"))
+        self.check(_NGINX + 'user "bob": password mismatch' + _NGINX_TAIL
+                   + ', referrer: "x, client: 6.6.6.6, server: y"', Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob"))
+        self.check("2024/03/08 23:45:13 [error] 45799#45799: *106376 [client 198.34.135.16]"
+                   " ModSecurity: Access denied with code 403 (phase 2). [id \"949110\"],"
+                   " client: 198.34.135.16, server: _, request: \"GET / HTTP/1.1\"",
+                   Node(address="198.34.135.16"), Node(address="10.0.0.9", hostname="gate"))
+        # Not a login: no user.
+        self.check(_NGINX_INFO + "client sent invalid method while reading client request line,"
+                   " client: 61.2.3.4, server: _", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate"))
+
+    def test_ldapLogin(self):
+        """mod_authnz_ldap's failed login: its client, its user (2.4 and 2.2)."""
+        self.check("[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client"
+                   " 61.2.3.4:5678] AH01695: auth_ldap authenticate: user svc-backup"
+                   " authentication failed; URI /secure/ [ldap_bind() to check user credentials"
+                   " failed][Invalid credentials]", Node(address="61.2.3.4", port=5678),
+                   Node(address="10.0.0.9", hostname="gate", user="svc-backup"))
+        self.check("[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] [2345] auth_ldap"
+                   " authenticate: user bob authentication failed; URI /secure/ [User not"
+                   " found][No such object]", Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="bob"))
+
+    def test_forwardedFields(self):
+        """
+        The LogIDS record of an access-log line forwarded through syslog is
+        an C{apache} record whose fields leave the header out (and whose
+        C{loghost} is the header's host).
+        """
+        engine, _ = _logidsEngine()
+        ((_, record, taken),) = engine.analyseLines(
+            [_SYSLOG_OK + '/cgi-bin/x HTTP/1.1" 503 512 "-" "curl/8.0"'], ip=None, hostname=None)
+        self.assertEqual((record.application, record.fields["src_ip"], record.fields["user"],
+                          record.fields["url"], record.fields["status"],
+                          record.fields["loghost"]),
+                         ("apache", "10.0.0.5", "bob", "/cgi-bin/x", "503", "web1"))
+        # A server error is shown (status >= 500), as for any access line.
+        self.assertEqual([t.kind for t in taken], ["display"])
+
+    def test_nginxFields(self):
+        """
+        nginx's error log is C{nginx_error}, its client C{src_ip}, the user
+        of a failed login C{user}; mod_authnz_ldap's user is
+        C{apache_error}'s C{user}.
+        """
+        engine, _ = _logidsEngine()
+        nginx = engine.recordFor(_NGINX + 'user "bob": password mismatch' + _NGINX_TAIL)
+        self.assertEqual((nginx.application, nginx.fields["src_ip"], nginx.fields["user"],
+                          nginx.fields["message"]),
+                         ("nginx_error", "61.2.3.4", "bob", 'user "bob": password mismatch'))
+        fields = engine.recordFor(
+            "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
+            " AH01695: auth_ldap authenticate: user svc-backup authentication failed; URI"
+            " /secure/ [ldap_bind() to check user credentials failed][Invalid"
+            " credentials]").fields
+        self.assertEqual((fields["src_ip"], fields["src_port"], fields["user"]),
+                         ("61.2.3.4", "5678", "svc-backup"))
 
     def test_webLoginFields(self):
         """

@@ -342,15 +342,16 @@ class CorrelationTests(SynchronousTestCase):
 class _AgentsAlerts(OfflineAnalysis):
     """
     L{OfflineAnalysis} feeding the correlation stage the alerts the agents
-    make (L{makeAlert}, C{makeLogIdsAlert}), their event time read from
-    them (L{eventTime}): the stage's input as the ManagementHost has it.
+    make (L{makeAlert}, C{makeLogIdsAlert}, with the times a repeated
+    message came), their event time read from them (L{eventTime}): the
+    stage's input as the ManagementHost has it.
     """
 
     def _miceAlerts(self, line, index, number, matches, nodes, feed):
         record = self._record(line, number)
         for match in matches:
             alert = makeAlert(record, match, self._messageId, self.settings.analyzerId,
-                              self.descriptions, self.now, self.tz)
+                              self.descriptions, self.now, self.tz, self._repeated(index))
             feed.append((index, number, alert, eventTime(alert)))
             self._messageId += 1
 
@@ -366,7 +367,8 @@ class _AgentsAlerts(OfflineAnalysis):
         logids = self.engine.recordFor(line, ip, self.stream, host, application)
         for action in actions:
             alert = makeLogIdsAlert(record, logids, action, self._logidsMessageId,
-                                    self._logidsAnalyzer, self.now, self.tz)
+                                    self._logidsAnalyzer, self.now, self.tz,
+                                    self._repeated(index))
             feed.append((index, number, alert, eventTime(alert)))
             self._logidsMessageId += 1
 

@@ -39,7 +39,9 @@ class TimestampTests(SynchronousTestCase):
         for line in ("2004-02-01T16:19:36 3322 1302 -1 [PROC_realgid] setgid32(0); result=0",
                      "2004-02-01 16:19:36 x",
                      "<34>1 2004-02-01T16:19:36.003Z host app - - - msg",
-                     "2004-02-01T16:19:36+01:00 host app: msg"):
+                     "2004-02-01T16:19:36+01:00 host app: msg",
+                     # nginx's error log.
+                     "2004/02/01 16:19:36 [error] 811#811: *5 user \"bob\": password mismatch"):
             self.assertEqual(parseTimestamp(line, NOW), ("2004-02-01", "16:19:36"), line)
 
     def test_journalctl(self):
