@@ -46,10 +46,19 @@ import re
 
 from mice.alerts import Node
 
-_HEADER = re.compile(
-    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+"
-    r"|[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+|\d{9,10}\.\d+) \S+ "
-    r"([^\s\[\]:]+)(?:\[(\d+)\])?: ")
+#: The time stamp of a syslog header, as the default rules take it: RFC 3164
+#: (with journalctl's microseconds), RFC 3339 and ISO 8601 (journalctl's
+#: short-full, its day of the week and zone around it), TAI64, journalctl's
+#: short-unix.  Followed by the host, which it may be read as.
+SYSLOG_TIME = (r"(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d(?:\.\d+)?|(?:[A-Z][a-z]{2} )?\d{4}-\d\d-\d\d"
+               r"[T ][\d:.]+(?:Z|[+-]\d\d(?::?\d\d)?| [A-Z]{3,5}| [+-]\d\d(?:\d\d)?)?|@[0-9a-f]{24}"
+               r"|\d{9,10}\.\d+)")
+#: The same where the host is taken from what follows (no such doubt): an
+#: ISO date needs its "T", short-full its zone.
+SYSLOG_STAMP = (r"(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+"
+                r"|[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+|\d{9,10}\.\d+)")
+
+_HEADER = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_STAMP + r" \S+ ([^\s\[\]:]+)(?:\[(\d+)\])?: ")
 # Each starts with a literal, which re finds with a fast substring search;
 # a leading \\b or look-behind would make it try every position instead.
 _FROM = re.compile(r"from \[?([0-9A-Fa-f.:]*[0-9A-Fa-f])\]?(?: port (\d+)|:(\d+)\b)?")
@@ -83,9 +92,7 @@ _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
 # The syslog header (and tag) the rules accept before an access-log line
 # forwarded through syslog (nginx's access_log syslog:, Apache's CustomLog
 # piped to logger).
-_SYSLOG_TAG = re.compile(
-    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ][\d:.]+"
-    r"(?:Z|[+-]\d\d:?\d\d)?|@[0-9a-f]{24}) (?:\S+ )?[\w./-]+(?:\[\d+\])?: ")
+_SYSLOG_TAG = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_TIME + r" (?:\S+ )?[\w./-]+(?:\[\d+\])?: ")
 # nginx's error log: its time stamp, level, pid#tid and connection; the
 # client after the message (its first ", client: ": the user name a failed
 # login names comes before it, the request, host and referrer after); the

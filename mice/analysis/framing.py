@@ -57,7 +57,7 @@ _PRIORITY = re.compile(r"<\d{1,3}>(?=[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d |\d{4}
 
 #: rsyslog's C{message repeated N times: [ MESSAGE]} after the header.
 _REPEATED_TEXT = "message repeated "
-_REPEATED = re.compile(r"message repeated \d+ times: \[ ?(.*)\]\Z", re.S)
+_REPEATED = re.compile(r"message repeated (\d+) times: \[ ?(.*)\]\Z", re.S)
 
 
 #: The most times L{repeatCount} says a message came (rsyslog writes a
@@ -74,13 +74,8 @@ def traditional(line):
     """
     if line.startswith("<"):
         line = _fromRfc5424(line)
-    # The first one, after the header's ": " (one search, not one per ": ").
-    at = line.find(_REPEATED_TEXT)
-    if at >= 2 and line[at - 2:at] == ": ":
-        match = _REPEATED.match(line, at)
-        if match is not None:
-            return line[:at] + match.group(1)
-    return line
+    at, match = _repeated(line)
+    return line if match is None else line[:at] + match.group(2)
 
 
 def repeatCount(line):
@@ -91,15 +86,21 @@ def repeatCount(line):
     """
     if line.startswith("<"):
         line = _fromRfc5424(line)
+    _, match = _repeated(line)
+    count = 1 if match is None else int(match.group(1))
+    return min(count, MAX_REPEAT) if count > 1 else 1
+
+
+def _repeated(line):
+    """
+    C{(at, match)} of rsyslog's C{message repeated N times: [ MESSAGE]} in
+    a line in the file form: the first one, after the header's C{": "}
+    (one search, not one per C{": "}); C{match} C{None} when there is none.
+    """
     at = line.find(_REPEATED_TEXT)
     if at < 2 or line[at - 2:at] != ": ":
-        return 1
-    match = _REPEATED.match(line, at)
-    if match is None:
-        return 1
-    # "message repeated 5 times": the digits between the words.
-    count = int(line[at + len(_REPEATED_TEXT):line.index(" ", at + len(_REPEATED_TEXT))])
-    return min(count, MAX_REPEAT) if count > 1 else 1
+        return at, None
+    return at, _REPEATED.match(line, at)
 
 
 def _fromRfc5424(line):

@@ -29,6 +29,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache, partial
 from typing import NamedTuple
 
+from mice.analysis.extract import SYSLOG_STAMP
 from mice.analysis.fieldregex import groupsFunction
 
 try:  # The regex parser of the re module, to find a pattern's literals.
@@ -137,12 +138,8 @@ def isAddress(text):
     return _address(text) is not None
 
 
-#: The header's time stamp: RFC 3164 (with journalctl's microseconds), ISO
-#: 8601, journalctl's short-full (C{Fri 2024-03-08 05:22:28 CET}) and
-#: short-unix (C{1709875348.123456}); then the host.
-_SYSLOG_HOST = re.compile(r"(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\S+"
-                          r"|[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+|\d{9,10}\.\d+)"
-                          r" (\S+) ").match
+#: The header's time stamp, then the host.
+_SYSLOG_HOST = re.compile(SYSLOG_STAMP + r" (\S+) ").match
 
 
 def syslogHost(line):

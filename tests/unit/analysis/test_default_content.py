@@ -1079,6 +1079,18 @@ class ExtractTests(SynchronousTestCase):
                    " exist: /srv/www/htdocs/x", Node(address="61.2.3.4", port=5555),
                    Node(address="10.0.0.9", hostname="gate"))
 
+    def test_webThroughJournal(self):
+        """
+        An access-log line forwarded through syslog names its client as the
+        source behind each syslog header the rules take, journalctl's too
+        (the reader of that header is the rules' own, SYSLOG_TIME).
+        """
+        request = (' nginx: 89.231.227.233 - - [08/Mar/2024:05:22:28 +0100] "GET /?id=1 HTTP/1.0"'
+                   ' 404 162 "-" "Mozilla/5.0"')
+        for head in ("Mar  8 05:22:28 web1", "Mar 08 05:22:28.123456 web1",
+                     "Fri 2024-03-08 05:22:28 CET web1", "1709875348.123456 web1"):
+            self.assertEqual(addressesFor(head + request), ("89.231.227.233", None), head)
+
     def test_webLogin(self):
         """
         A failed HTTP login names its client (IPv4 with a port, IPv6 bare or
