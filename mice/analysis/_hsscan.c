@@ -24,6 +24,13 @@
  *   None (the default): those of data's newlines, found here.  Each line
  *   some pattern was reported in, with the ids reported there.
  *
+ * Database.groups(data, ends=None) -> {frozenset(ids): [line]}
+ *   The same scan, every line of data (lines() keeps those with a report)
+ *   grouped by the ids reported in it: under frozenset() the lines with
+ *   none, in order.  The lines of a group are in order, and the groups
+ *   share their frozensets, so a caller deals with each set of ids once
+ *   (mice.analysis.logids: most lines of a batch are decided by the set).
+ *
  * Database.serialize() -> bytes, deserialize(bytes) -> Database: for the
  * cache on disk (mice.analysis.hyperscancache); version() -> hs_version();
  * newlines(data) -> int: the newline bytes of a buffer, for joinsLines;
@@ -356,14 +363,14 @@ failed:
     return NULL;
 }
 
-static PyObject *
-Database_lines(Database *self, PyObject *args)
+/* Scan data (its lines' ends: endsGiven, or None for its newlines'),
+ * the reports kept in scan (its ends, lineCount and reports); 0, or -1
+ * with an exception set.  The caller frees scan with freeScan. */
+static int
+scanLines(Database *self, Py_buffer *given, PyObject *endsGiven, Scan *out)
 {
-    Py_buffer data;
-    PyObject *endsGiven = Py_None;
-    if (!PyArg_ParseTuple(args, "y*|O:lines", &data, &endsGiven))
-        return NULL;
-    PyObject *result = NULL;
+    Py_buffer data = *given;
+    int result = -1;
     Scan scan = {0};
     Py_ssize_t *ends = NULL;
     hs_scratch_t *scratch = NULL;
@@ -463,16 +470,179 @@ Database_lines(Database *self, PyObject *args)
         PyErr_Format(PyExc_RuntimeError, "hs_scan failed (error %d)", err);
         goto done;
     }
-    result = linesFound(self, &scan);
+    result = 0;
 
 done:
-    PyMem_RawFree(scan.reports);
     PyMem_Free(scan.lastLine);
-    PyMem_Free(ends);
+    scan.lastLine = NULL;
     Py_XDECREF(endsList);
+    if (result < 0) {
+        PyMem_RawFree(scan.reports);
+        PyMem_Free(ends);
+        return -1;
+    }
+    *out = scan;
+    return 0;
+}
+
+static void
+freeScan(Scan *scan)
+{
+    PyMem_RawFree(scan->reports);
+    PyMem_Free((Py_ssize_t *)scan->ends);
+}
+
+static PyObject *
+Database_lines(Database *self, PyObject *args)
+{
+    Py_buffer data;
+    PyObject *endsGiven = Py_None;
+    if (!PyArg_ParseTuple(args, "y*|O:lines", &data, &endsGiven))
+        return NULL;
+    Scan scan;
+    PyObject *result = NULL;
+    if (scanLines(self, &data, endsGiven, &scan) == 0) {
+        result = linesFound(self, &scan);
+        freeScan(&scan);
+    }
     PyBuffer_Release(&data);
     return result;
 }
+
+static int
+byLineThenPattern(const void *a, const void *b)
+{
+    const Report *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return (x->pattern > y->pattern) - (x->pattern < y->pattern);
+}
+
+/* Append index to list; 0, or -1 with an exception set. */
+static int
+appendIndex(PyObject *list, Py_ssize_t index)
+{
+    PyObject *number = PyLong_FromSsize_t(index);
+    if (number == NULL)
+        return -1;
+    int failed = PyList_Append(list, number);
+    Py_DECREF(number);
+    return failed;
+}
+
+/* The list of groups under key, made (empty) if it is not there yet; a
+ * borrowed reference, or NULL with an exception set. */
+static PyObject *
+groupOf(PyObject *groups, PyObject *key)
+{
+    PyObject *list = PyDict_GetItemWithError(groups, key);
+    if (list != NULL || PyErr_Occurred())
+        return list;
+    list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    int failed = PyDict_SetItem(groups, key, list);
+    Py_DECREF(list);
+    return failed ? NULL : list;
+}
+
+/* The dict groups() returns: every line of the scan, under the frozenset
+ * of the ids reported in it (frozenset() for a line with none).  A line
+ * with one id, most of them, takes that id's frozenset, made once. */
+static PyObject *
+groupsFound(Database *self, Scan *scan)
+{
+    PyObject *groups = PyDict_New();
+    PyObject **singles = PyMem_Calloc(self->count ? self->count : 1, sizeof(PyObject *));
+    PyObject *empty = PyFrozenSet_New(NULL);
+    PyObject *nothing = NULL;
+    if (groups == NULL || singles == NULL || empty == NULL)
+        goto failed;
+    /* Reports come by end offset, so by line but for a few engines'; a
+     * line's own may come in any order (distinct counts them so). */
+    for (Py_ssize_t i = 1; i < scan->size; i++) {
+        if (scan->reports[i - 1].line > scan->reports[i].line) {
+            qsort(scan->reports, (size_t)scan->size, sizeof(Report), byLineThenPattern);
+            break;
+        }
+    }
+    nothing = groupOf(groups, empty);
+    if (nothing == NULL)
+        goto failed;
+    Py_ssize_t next = 0;
+    for (Py_ssize_t line = 0; line < scan->lineCount; line++) {
+        if (next == scan->size || scan->reports[next].line != line) {
+            if (appendIndex(nothing, line) < 0)
+                goto failed;
+            continue;
+        }
+        /* Whether the line's reports name one pattern (the same one
+         * reported again after another's is kept again). */
+        Py_ssize_t stop = next + 1;
+        int one = 1;
+        for (; stop < scan->size && scan->reports[stop].line == line; stop++)
+            if (scan->reports[stop].pattern != scan->reports[next].pattern)
+                one = 0;
+        PyObject *list;
+        if (one) {
+            unsigned int pattern = scan->reports[next].pattern;
+            if (singles[pattern] == NULL) {
+                PyObject *key = PyFrozenSet_New(NULL);
+                if (key == NULL)
+                    goto failed;
+                singles[pattern] = key;
+                if (PySet_Add(key, self->idObjects[pattern]) < 0)
+                    goto failed;
+            }
+            list = groupOf(groups, singles[pattern]);
+        } else {
+            PyObject *key = PyFrozenSet_New(NULL);
+            if (key == NULL)
+                goto failed;
+            for (Py_ssize_t i = next; i < stop; i++) {
+                if (PySet_Add(key, self->idObjects[scan->reports[i].pattern]) < 0) {
+                    Py_DECREF(key);
+                    goto failed;
+                }
+            }
+            list = groupOf(groups, key);
+            Py_DECREF(key);
+        }
+        if (list == NULL || appendIndex(list, line) < 0)
+            goto failed;
+        next = stop;
+    }
+    if (PyList_GET_SIZE(nothing) == 0 && PyDict_DelItem(groups, empty) < 0)
+        goto failed;
+    goto done;
+
+failed:
+    Py_CLEAR(groups);
+done:
+    for (Py_ssize_t i = 0; singles != NULL && i < self->count; i++)
+        Py_XDECREF(singles[i]);
+    PyMem_Free(singles);
+    Py_XDECREF(empty);
+    return groups;
+}
+
+static PyObject *
+Database_groups(Database *self, PyObject *args)
+{
+    Py_buffer data;
+    PyObject *endsGiven = Py_None;
+    if (!PyArg_ParseTuple(args, "y*|O:groups", &data, &endsGiven))
+        return NULL;
+    Scan scan;
+    PyObject *result = NULL;
+    if (scanLines(self, &data, endsGiven, &scan) == 0) {
+        result = groupsFound(self, &scan);
+        freeScan(&scan);
+    }
+    PyBuffer_Release(&data);
+    return result;
+}
+
 
 static void
 putUint32(char *out, uint32_t value)
@@ -682,6 +852,8 @@ Database_getCount(Database *self, void *closure)
 static PyMethodDef DatabaseMethods[] = {
     {"lines", (PyCFunction)Database_lines, METH_VARARGS,
      "lines(data, ends=None) -> {line: frozenset(ids)}: the lines each pattern was reported in."},
+    {"groups", (PyCFunction)Database_groups, METH_VARARGS,
+     "groups(data, ends=None) -> {frozenset(ids): [line]}: every line, by the ids reported in it."},
     {"serialize", (PyCFunction)Database_serialize, METH_NOARGS,
      "serialize() -> bytes: the database, for deserialize()."},
     {NULL, NULL, 0, NULL},

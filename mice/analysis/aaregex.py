@@ -1017,6 +1017,14 @@ _plusOne = (1).__add__
 _lastBatch = [None, b"", None, None, None]
 
 
+def batchBytes(text, data):
+    """
+    Tell the scans that C{data} is C{text}'s UTF-8 bytes (a batch as it was
+    read and decoded), so that they do not encode it again.
+    """
+    _lastBatch[:] = [text, data, None, None, None]
+
+
 def _encoded(text):
     """A batch's UTF-8 bytes."""
     last = _lastBatch
@@ -1252,6 +1260,40 @@ class HyperscanPatterns:
                 known.add(ident)
 
             self._db.scan(data, match_event_handler=onMatch)
+        unsure = self._unsure(lines, data)
+        for i in unsure:
+            found.pop(i, None)
+        return found, unsure
+
+    def groupsOf(self, lines, text):
+        """
+        L{linesOf}'s scan, every line of the batch grouped by what it
+        found: C{(groups, unsure)}, C{groups} mapping a frozenset of
+        pattern indexes (C{frozenset()}: none) to the indexes of the lines
+        that found just those, in order, the C{unsure} lines left out.
+        The lines that found the same patterns share one frozenset, so a
+        caller decides what the set means once, not once a line.
+        """
+        data = _encoded(text)
+        if self._scanner is not None:
+            groups = self._scanner.groups(data)
+        else:
+            found, _ = self.linesOf(lines, text)
+            groups = {}
+            for index in range(len(lines)):
+                groups.setdefault(frozenset(found.get(index, ())), []).append(index)
+        unsure = self._unsure(lines, data)
+        if unsure:
+            left = set(unsure)
+            groups = {named: kept for named, indexes in groups.items()
+                      if (kept := [i for i in indexes if i not in left])}
+        return groups, unsure
+
+    def _unsure(self, lines, data):
+        """
+        The lines of a batch (C{data}: its bytes) where Hyperscan could read
+        a pattern otherwise than C{re}: see L{linesOf}.
+        """
         unsure = ()
         if not data.isascii() or _hasSeparator(data):
             # Found once for the batch both rule sets scan.
@@ -1268,9 +1310,7 @@ class HyperscanPatterns:
             # ^$ would miss it.
             unsure = set(unsure)
             unsure.add(len(lines) - 1)
-        for i in unsure:
-            found.pop(i, None)
-        return found, unsure
+        return unsure
 
 
 def naiveMatches(settings, line):

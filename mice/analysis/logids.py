@@ -2088,6 +2088,74 @@ class LogIdsEngine:
             return self.actions(lines, ip, stream, hostname)
         return self._scanned(scanner, lines, text, stream, self._hostOf(ip, hostname))
 
+    def actionsGrouped(self, lines, text=None, ip="", stream="", hostname=""):
+        """
+        What L{actionsScanned} gives, by groups of lines where it can:
+        C{(decided, each)}, C{decided} a list of C{(application, actions,
+        indexes)} for the lines whose actions the scan alone decided (the
+        same for all of C{indexes}: every line that found the same
+        patterns, which chose its block without a search and no statement
+        of which can hold), C{each} a list of C{(index, application,
+        actions)} for the other lines, each run as L{actionsScanned} runs
+        it.  Every line of the batch is in one of them, once; neither is
+        in line order.  Most lines of a log are decided (the rejects, the
+        automatic drops, the displays of a whole block), and their caller
+        counts them by the group, not once a line.  C{None} where
+        L{actionsScanned} would not scan (no Hyperscan, no block it can
+        read, lines it cannot join): the caller takes that.
+        """
+        scanner = self._scanners.get(stream, _UNSET)
+        if scanner is _UNSET:
+            scanner = self._blockScanner(stream)
+            if len(self._scanners) >= _CACHE_SIZE:
+                self._scanners.clear()
+            self._scanners[stream] = scanner
+        if scanner is None or not lines:
+            return None
+        if text is None:
+            text = "\n".join(lines)
+        from mice.analysis.aaregex import joinsLines
+
+        scan, blocks, last, first, exact, remap, always = scanner
+        if not joinsLines(text, lines):
+            return None
+        host = self._hostOf(ip, hostname)
+        groups, unsure = scan.groupsOf(lines, text)
+        nothing = _NONE if first else _ALL
+        decided = []
+        each = []
+        add = each.append
+        for named, indexes in groups.items():
+            if remap is not None:
+                # Idents of the patterns given (not of those compiled), and
+                # those Hyperscan refused, as if found in every line.
+                named = frozenset(remap[i] for i in named) | always
+            if named:
+                plan, sure = _blockNamed(named, lines[indexes[0]], blocks, exact, first, last)
+                maybe = named if first else nothing
+            else:
+                plan, sure, maybe = last, True, nothing
+            if sure:
+                known = _decided(plan, maybe)
+                if known is not None:
+                    decided.append((plan.application, tuple(known), indexes))
+                    continue
+                run, application = plan.run, plan.application
+                for index in indexes:
+                    add((index, application, run(lines[index], host, maybe)))
+                continue
+            for index in indexes:
+                line = lines[index]
+                plan, _ = _blockNamed(named, line, blocks, exact, first, last)
+                add((index, plan.application, _planActions(plan, line, host, maybe)))
+        if unsure:
+            candidates = self._candidates(stream)
+            for index in unsure:
+                line = lines[index]
+                plan = self._select(line, candidates)
+                add((index, plan.application, _planActions(plan, line, host, _ALL)))
+        return decided, each
+
     def _blockScanner(self, stream):
         """
         C{(scan, blocks, last, first, exact)} for the blocks of C{stream}:
@@ -2281,6 +2349,24 @@ def _blockNamed(named, line, blocks, exact, first, last):
             if blocks[block].search(line) is not None:
                 return blocks[block], False
     return last, sure
+
+
+def _decided(plan, maybe):
+    """
+    The actions of C{plan} on any line whose scan found C{maybe} (the
+    statements' regexes it may hold, L{_ALL} when not scanned), if they do
+    not depend on the line (L{decidedActions}), else C{None}.
+    """
+    gate = plan.gate
+    if gate is not None and (not gate or (maybe is not _ALL and gate.isdisjoint(maybe))):
+        return plan.decided
+    return None
+
+
+def _planActions(plan, line, host, maybe):
+    """The actions of C{plan} on C{line} (the scan found C{maybe} in it)."""
+    known = _decided(plan, maybe)
+    return list(known) if known is not None else plan.run(line, host, maybe)
 
 
 def _hyperscanInstalled():

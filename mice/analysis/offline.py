@@ -83,9 +83,20 @@ def decodeBlock(block, ended):
     whether a newline followed the last one (the file's last line may
     have none).
     """
-    text = block.decode("utf-8", "backslashreplace")
+    try:
+        text = block.decode("utf-8")
+        exact = True
+    except UnicodeDecodeError:
+        text = block.decode("utf-8", "backslashreplace")
+        exact = False
     lines = text.split("\n")
-    if "\r" in text:
+    if exact and b"\r" not in block:
+        # The scans read the batch's bytes: these are the text's UTF-8,
+        # unless framing reads its lines otherwise (not encoded again).
+        from mice.analysis.aaregex import batchBytes
+
+        batchBytes(text, block)
+    elif "\r" in text:
         # CRLF endings: the CR before a newline goes with it.
         last = lines[-1]
         lines = [line[:-1] if line.endswith("\r") else line for line in lines]
@@ -700,16 +711,64 @@ class OfflineAnalysis:
         return "".join(out)
 
     def _logids(self, lines, text, first, pieces, feed):
-        counts = self._logidsCounts
         formatted = self._logidsText
-        every = self.everyAction
         append = pieces.append
         alerting = feed is not None and self._logidsRoutes
         wantedIds = self._wanted if alerting else None
+        for index, application, shown in self._logidsShown(lines, text):
+            append((index, formatted(first + index, ((application, shown),))))
+            if alerting:
+                # Most lines shown are displays: no list made for them.
+                for action in shown:
+                    if _wantedLogIds(action, wantedIds):
+                        self._logidsAlerts(lines[index], index, first + index, [
+                            action for action in shown
+                            if _wantedLogIds(action, wantedIds)], feed, application)
+                        break
+
+    def _logidsShown(self, lines, text):
+        """
+        C{(index, application, actions)} for each line of the batch with
+        actions to print (all of them with C{everyAction}, else those that
+        are not a C{reject} or the automatic drop), in line order; every
+        line's actions counted.  By the groups of
+        L{mice.analysis.logids.LogIdsEngine.actionsGrouped} where it can:
+        the lines it decided are counted by the group.
+        """
+        grouped = None
+        if self.perf is None and self.strategy == "hyperscan":
+            grouped = self.engine.actionsGrouped(lines, text, ip=self.ip, stream=self.stream,
+                                                 hostname=None)
+        if grouped is None:
+            return self._shownEach(enumerate(self._actions(lines, text)))
+        decided, each = grouped
+        counts = self._logidsCounts
+        every = self.everyAction
+        shown = self._shownEach((index, (application, taken))
+                                for index, application, taken in each)
+        for application, taken, indexes in decided:
+            lines = len(indexes)
+            for action in taken:
+                counts[action.rule] += lines
+            loud = list(taken) if every else _loud(taken)
+            if loud:
+                shown += [(index, application, loud) for index in indexes]
+        shown.sort(key=_first)
+        return shown
+
+    def _shownEach(self, found):
+        """
+        L{_logidsShown} of the lines C{found} gives, C{(index, (application,
+        actions))} each: counted and chosen one line at a time.
+        """
+        counts = self._logidsCounts
+        every = self.everyAction
+        shown = []
+        show = shown.append
         # The rule of each line's one action, counted at the end in one call.
         ones = []
         one = ones.append
-        for index, (application, taken) in enumerate(self._actions(lines, text)):
+        for index, (application, taken) in found:
             if len(taken) == 1:
                 # Most lines: one action, often a reject or the automatic drop.
                 action = taken[0]
@@ -717,21 +776,14 @@ class OfflineAnalysis:
                 one(rule)
                 if not every and (rule is None or action.kind in _QUIET):
                     continue
-                shown = taken
+                show((index, application, taken))
             else:
                 counts.update([action.rule for action in taken])
-                shown = taken if every else _loud(taken)
-            if shown:
-                append((index, formatted(first + index, ((application, shown),))))
-                if alerting:
-                    # Most lines shown are displays: no list made for them.
-                    for action in shown:
-                        if _wantedLogIds(action, wantedIds):
-                            self._logidsAlerts(lines[index], index, first + index, [
-                                action for action in shown
-                                if _wantedLogIds(action, wantedIds)], feed, application)
-                            break
+                loud = taken if every else _loud(taken)
+                if loud:
+                    show((index, application, loud))
         counts.update(ones)
+        return shown
 
     def _logidsAlerts(self, line, index, number, actions, feed, application=None):
         """

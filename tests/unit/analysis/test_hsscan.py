@@ -131,6 +131,27 @@ class LinesTests(SynchronousTestCase):
         self.assertEqual(scanner.lines(data), expected)
 
     @given(LINES, st.integers(0, len(PATTERN_SETS) - 1))
+    @example(["aaaa aaaa", "", "a"], 2)
+    @example(["ab", "ab", "x", "ab"], 0)
+    def test_groups(self, lines, which):
+        """
+        C{Database.groups}: every line once, under the set C{lines} gives
+        it (the empty set for a line it leaves out), in line order; the
+        lines of one set share its frozenset.
+        """
+        _, scanner = self.databases[which]
+        data, ends = encoded(lines)
+        found = scanner.lines(data)
+        groups = scanner.groups(data)
+        self.assertEqual(groups, scanner.groups(data, ends))
+        expected = {}
+        for index in range(len(lines)):
+            expected.setdefault(found.get(index, frozenset()), []).append(index)
+        self.assertEqual(groups, expected)
+        for named in groups:
+            self.assertIsInstance(named, frozenset)
+
+    @given(LINES, st.integers(0, len(PATTERN_SETS) - 1))
     def test_linesOf(self, lines, which):
         """
         L{HyperscanPatterns.linesOf} gives the same C{(found, unsure)} with
@@ -147,11 +168,22 @@ class LinesTests(SynchronousTestCase):
         lines = [line.replace("d", "\x1c") if "0" in line else line for line in lines]
         text = "\n".join(lines)
         withC = scan.linesOf(lines, text)
+        groupsWithC = scan.groupsOf(lines, text)
         scan._scanner = None
         aaregex._lastBatch[0] = None
         withPython = scan.linesOf(lines, text)
         self.assertEqual(withC[1], withPython[1])
         self.assertEqual(withC[0], {index: frozenset(ids) for index, ids in withPython[0].items()})
+        # groupsOf: the same lines, grouped by what they found (the unsure
+        # ones left out), with the C scan and without.
+        groups, unsure = groupsWithC
+        self.assertEqual(set(unsure), set(withC[1]))
+        expected = {}
+        for index in range(len(lines)):
+            if index not in unsure:
+                expected.setdefault(withC[0].get(index, frozenset()), []).append(index)
+        self.assertEqual(groups, expected)
+        self.assertEqual(scan.groupsOf(lines, text)[0], expected)
 
     @given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
                     min_size=1, max_size=6))

@@ -1393,6 +1393,28 @@ def shippedRegexes():
     return out
 
 
+def groupedActions(engine, lines, text=None, **where):
+    """
+    L{LogIdsEngine.actionsGrouped}'s groups as L{LogIdsEngine.actions}
+    gives the actions, C{(application, actions)} per line in order; that
+    every line is in one group, once, is checked on the way.
+    """
+    grouped = engine.actionsGrouped(lines, text, **where)
+    if grouped is None:
+        return None
+    decided, each = grouped
+    out = {}
+    for application, taken, indexes in decided:
+        for index in indexes:
+            assert index not in out, index
+            out[index] = (application, list(taken))
+    for index, application, taken in each:
+        assert index not in out, index
+        out[index] = (application, taken)
+    assert sorted(out) == list(range(len(lines))), sorted(out)
+    return [out[index] for index in range(len(lines))]
+
+
 class ScannedActionsTests(SynchronousTestCase):
     """
     L{LogIdsEngine.actionsScanned} (the blocks and the statements' regexes
@@ -1427,6 +1449,11 @@ class ScannedActionsTests(SynchronousTestCase):
         scanned = list(engine.actionsScanned(lines, ip=None, stream="/var/log/x",
                                              hostname=None))
         self.assertEqual(scanned, expected)
+        # By groups: most lines decided by what the scan found.
+        grouped = engine.actionsGrouped(lines, ip=None, stream="/var/log/x", hostname=None)
+        self.assertGreater(sum(len(indexes) for _, _, indexes in grouped[0]), len(lines) // 10)
+        self.assertEqual(groupedActions(engine, lines, ip=None, stream="/var/log/x",
+                                        hostname=None), expected)
         kinds = {action.kind for _, taken in expected for action in taken}
         self.assertTrue({"alert", "warning", "display", "reject", "drop"} <= kinds, kinds)
 
@@ -1449,6 +1476,11 @@ class ScannedActionsTests(SynchronousTestCase):
         one = list(engine.actionsScanned(joined, text, ip=None, stream="x", hostname=None))
         self.assertEqual(one, list(engine.actions(joined, ip=None, stream="x", hostname=None)))
         self.assertEqual(len(one), 1)
+        # actionsGrouped leaves such a batch to actions.
+        self.assertIsNone(engine.actionsGrouped(joined, text, ip=None, stream="x",
+                                                hostname=None))
+        self.assertEqual(groupedActions(engine, [first, second], text, ip=None, stream="x",
+                                        hostname=None), both)
 
 
 class ScannedEmptyMatchTests(SynchronousTestCase):
@@ -1483,8 +1515,9 @@ class ScannedEmptyMatchTests(SynchronousTestCase):
 
     @given(st.lists(st.text(alphabet="abc \x1c\xe9", max_size=4), min_size=1, max_size=12))
     def test_sameAsActions(self, lines):
-        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")),
-                         list(self.engine.actions(lines, stream="x")))
+        expected = list(self.engine.actions(lines, stream="x"))
+        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")), expected)
+        self.assertEqual(groupedActions(self.engine, lines, stream="x"), expected)
 
 
 class ScannedExactTests(SynchronousTestCase):
@@ -1518,8 +1551,9 @@ class ScannedExactTests(SynchronousTestCase):
 
     @given(st.lists(st.text(alphabet="abcx \x1c\xe9", max_size=5), min_size=1, max_size=12))
     def test_sameAsActions(self, lines):
-        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")),
-                         list(self.engine.actions(lines, stream="x")))
+        expected = list(self.engine.actions(lines, stream="x"))
+        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")), expected)
+        self.assertEqual(groupedActions(self.engine, lines, stream="x"), expected)
 
 
 #: Statements for L{DecidedActionsTests}: regexes a scan finds (short
@@ -1664,8 +1698,9 @@ class DecidedActionsTests(SynchronousTestCase):
             outside = frozenset(maybe - plan.gate)
             for line in lines:
                 self.assertEqual(plan.run(line, host, outside), list(plan.decided))
-        self.assertEqual(list(engine.actionsScanned(lines, stream="x")),
-                         list(engine.actions(lines, stream="x")))
+        expected = list(engine.actions(lines, stream="x"))
+        self.assertEqual(list(engine.actionsScanned(lines, stream="x")), expected)
+        self.assertEqual(groupedActions(engine, lines, stream="x"), expected)
 
 
 class RecordForApplicationTests(SynchronousTestCase):
@@ -1749,5 +1784,6 @@ class ScannedRefusedTests(SynchronousTestCase):
         ["sshd ", "root", " root", "pam ", "failure", "Failed", "1\x0b2", "1\x0b", "2", "x",
          "never", "\x1c", "\xe9", ""]), max_size=4).map("".join), min_size=1, max_size=12))
     def test_sameAsActions(self, lines):
-        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")),
-                         list(self.engine.actions(lines, stream="x")))
+        expected = list(self.engine.actions(lines, stream="x"))
+        self.assertEqual(list(self.engine.actionsScanned(lines, stream="x")), expected)
+        self.assertEqual(groupedActions(self.engine, lines, stream="x"), expected)

@@ -20,6 +20,7 @@ from mice.analysis.correlation import DEFAULT_RULES, Correlator, eventTime, load
 from mice.analysis.logids import LogIdsEngine, loadFiles, parseFilters, parseRules
 from mice.analysis.offline import (
     OfflineAnalysis,
+    decodeBlock,
     defaultContent,
     defaultStrategy,
     readLines,
@@ -455,18 +456,20 @@ class StrategyTests(SynchronousTestCase):
         content = defaultContent()
         logids = loadAaRules(content.aarules)
         files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
-        for config in (content.aaregex, routed):
+        for config, every in ((content.aaregex, True), (content.aaregex, False),
+                              (routed, True)):
             outputs = set()
             for strategy in STRATEGIES:
                 try:
-                    # The LogIDS blocks are chosen by a Hyperscan scan too.
+                    # The LogIDS blocks are chosen by a Hyperscan scan too
+                    # (the lines it decides counted by the group).
                     run = OfflineAnalysis(loadAaRegex(config), LogIdsEngine(*files[:3]),
                                           strategy=strategy, output="json", now=NOW, tz=UTC,
-                                          everyAction=True)
+                                          everyAction=every)
                 except ImportError:
                     continue
                 outputs.add(run.batch(lines) + run.summary("log"))
-            self.assertEqual(len(outputs), 1, config)
+            self.assertEqual(len(outputs), 1, (config, every))
 
     def test_default(self):
         """Hyperscan is the default strategy when it is installed."""
@@ -508,6 +511,47 @@ class DefaultContentTests(SynchronousTestCase):
 
 
 class ReadLinesTests(SynchronousTestCase):
+    def test_bytesAsRead(self):
+        """
+        The scans read a batch's bytes as they were read when they are its
+        text's UTF-8; a batch with bytes that are not UTF-8 (read as
+        backslash escapes) or CRLF endings is scanned as its text: every
+        strategy prints the same, and what the lines read alone print.
+        """
+        path = self.mktemp()
+        attack = failed(7)
+        with open(path, "wb") as f:
+            f.write(attack.encode() + b"\n" + attack.encode() + b" \xff\xfe\n"
+                    + attack.encode() + b" \xc3\xa9\r\n" + failed(8).encode() + b"\n")
+        outputs = set()
+        for strategy in STRATEGIES:
+            for size in (1 << 20, 10):
+                try:
+                    run = analysis(strategy=strategy)
+                except ImportError:
+                    continue
+                out = "".join(run.batch(chunk, joined)
+                              for chunk, joined in readLines(path, size))
+                outputs.add(out + run.finish())
+        self.assertEqual(len(outputs), 1)
+        found = [o["line"] for o in objects(outputs.pop()) if o.get("rule") == "AuF_Rule"]
+        self.assertEqual(found, [1, 2, 3, 4])
+
+    def test_batchBytes(self):
+        """
+        What the scans read of a batch L{decodeBlock} decoded: the bytes
+        read, when they are the text's UTF-8; else the text's UTF-8.
+        """
+        from mice.analysis import aaregex
+
+        block = "Nov 22 10:00:01 gate su: é ok\nx".encode()
+        _, text = decodeBlock(block, True)
+        self.assertIs(aaregex._encoded(text), block)
+        for block in (b"a \xff b\nc", b"a\r\nb\r\n", b"\xc3\xa9\r\n"):
+            _, text = decodeBlock(block, True)
+            self.assertEqual(aaregex._encoded(text), text.encode("utf-8", "surrogatepass"))
+            self.assertNotEqual(aaregex._encoded(text), block)
+
     def test_numbersAcrossReads(self):
         """Lines cut across reads still number 1, 2, 3... through batch()."""
         path = self.mktemp()
