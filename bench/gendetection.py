@@ -14,8 +14,9 @@ Shorewall, Apache's common and combined formats (with virtual hosts, also
 forwarded through syslog as nginx and Apache's piped logger write them)
 with URL-encoded attacks, Apache's error log (2.2, 2.4, through syslog:
 HTTP authentication failures, LDAP's too, ModSecurity, malformed requests,
-DFind's probe without a Host header), nginx's error log (HTTP
-authentication failures, ModSecurity v3, malformed request lines), Postfix
+DFind's probe without a Host header), nginx's error log (its own file and
+through syslog: HTTP authentication failures, ModSecurity v3, malformed
+request lines), Postfix
 (and postscreen), Dovecot, Sendmail, Exim (its own log and syslog), Courier
 and Cyrus.  The benign lines hold
 look-alikes on purpose: sudo commands quoting "Failed password" or
@@ -330,7 +331,8 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         """
         nginx's error log (C{2024/12/01 00:00:01 [error] 811#811: *5
         message, client: ..., server: ..., request: "...", host: "..."}), in
-        its own file (the rules do not read it through syslog).
+        its own file, or one in ten through syslog (C{error_log syslog:},
+        the whole line after the header and C{nginx:}).
         """
         s = stamp()
         pid = rnd.randrange(300, 65000)
@@ -342,6 +344,8 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 request or "GET %s HTTP/1.1" % pick(("/", "/admin/", "/private/x")))
             if r() < 0.3:
                 line += ', referrer: "https://www.example.org/"'
+        if r() < 0.1:
+            line = head("nginx", False) + line
         return line
 
     def pamFailure(service, user, rhost):

@@ -91,7 +91,7 @@ _OTHER_USER = re.compile(r"\buser=<([^>]{1,256})>|\bacct=\"([^\"]{1,256})\"")
 _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
 # The syslog header (and tag) the rules accept before an access-log line
 # forwarded through syslog (nginx's access_log syslog:, Apache's CustomLog
-# piped to logger).
+# piped to logger) or an nginx error-log line (error_log syslog:).
 _SYSLOG_TAG = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_TIME + r" (?:\S+ )?[\w./-]+(?:\[\d+\])?: ")
 # nginx's error log: its time stamp, level, pid#tid and connection; the
 # client after the message (its first ", client: ": the user name a failed
@@ -264,9 +264,15 @@ def _otherSources(line):
 def _nginx(line):
     """
     Where the message of an nginx error-log line starts (after its time
-    stamp, level, pid and connection), or C{-1} when C{line} is not one.
+    stamp, level, pid and connection), or C{-1} when C{line} is not one;
+    also behind the syslog header of nginx's C{error_log syslog:} (the
+    error-log line whole after C{nginx: }).
     """
-    found = _NGINX.match(line) if line[4:5] == "/" else None
+    if line[4:5] == "/":
+        found = _NGINX.match(line)
+    else:
+        head = _SYSLOG_TAG.match(line)
+        found = None if head is None else _NGINX.match(line, head.end())
     return -1 if found is None else found.end()
 
 

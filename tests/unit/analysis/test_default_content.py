@@ -42,6 +42,9 @@ _SYSLOG_OK = ('2024-03-08T05:22:28.123456+01:00 web1 httpd[811]: 10.0.0.5 - bob'
 _NGINX = "2024/03/08 05:22:28 [error] 811#811: *5 "
 _NGINX_INFO = "2024/03/08 05:22:28 [info] 811#811: *1 "
 _NGINX_TAIL = ', client: 61.2.3.4, server: example.com, request: "GET /admin/ HTTP/1.1", host: "example.com"'
+# The same through syslog (error_log syslog:server=...): the whole line
+# after nginx's own header, with a priority when read off the wire.
+_SYSLOG_NGINX = "Mar  8 05:22:28 web1 nginx: " + _NGINX
 
 #: family: (alert IDs of the true lines, true lines, benign look-alikes).
 FAMILIES = {
@@ -500,6 +503,9 @@ FAMILIES = {
         # nginx's auth_basic: a wrong password, an unknown user; through syslog.
         _NGINX + 'user "a.smith": password mismatch' + _NGINX_TAIL,
         _NGINX + 'user "admin" was not found in "/etc/nginx/.htpasswd"' + _NGINX_TAIL,
+        _SYSLOG_NGINX + 'user "a.smith": password mismatch' + _NGINX_TAIL,
+        "<187>" + _SYSLOG_NGINX + 'user "admin" was not found in "/etc/nginx/.htpasswd"'
+        + _NGINX_TAIL,
         # mod_authnz_ldap (2.4, and 2.2 with its pid first).
         "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
         " AH01695: auth_ldap authenticate: user svc-backup authentication failed; URI /secure/"
@@ -543,6 +549,10 @@ FAMILIES = {
         ' directory)' + _NGINX_TAIL,
         _NGINX + 'open() "/usr/share/nginx/html/user \"x\": password mismatch" failed (2: No'
         ' such file or directory)' + _NGINX_TAIL,
+        _SYSLOG_NGINX + 'open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file'
+        ' or directory)' + _NGINX_TAIL,
+        # Another program's message that quotes nginx's words.
+        _H + 'logger: user "a.smith": password mismatch' + _NGINX_TAIL,
         # LDAP: the server's fault; a login that worked.
         "[Fri Mar 08 05:22:28.123456 2024] [authnz_ldap:info] [pid 1] [client 61.2.3.4:5678]"
         " AH01695: auth_ldap authenticate: user bob authentication failed; URI /secure/ [LDAP:"
@@ -574,6 +584,8 @@ FAMILIES = {
         "2024/03/08 23:45:13 [warn] 45799#45799: *106376 [client 61.2.3.4] ModSecurity: Warning."
         " Matched \"Operator `Rx' with parameter `union select' against variable `ARGS:q'\""
         " [id \"942100\"], client: 61.2.3.4, server: _, request: \"GET /?q=x HTTP/1.1\"",
+        _SYSLOG_NGINX + "[client 61.2.3.4] ModSecurity: Access denied with code 403 (phase 2)."
+        " [id \"949110\"]" + _NGINX_TAIL,
     ], [
         "2024/03/08 23:45:13 [notice] 811#811: ModSecurity-nginx v1.0.3 (rules loaded"
         " inline/local/remote: 0/912/0)",
@@ -608,6 +620,8 @@ FAMILIES = {
         " 61.2.3.4, server: _",
         _NGINX_INFO + "client sent invalid request while reading client request line, client:"
         " 61.2.3.4, server: _, request: \"GET /a b c\"",
+        "Mar  8 05:22:28 web1 nginx: " + _NGINX_INFO + "client sent invalid method while"
+        " reading client request line, client: 61.2.3.4, server: _",
     ], [
         "[Mon Nov 22 00:00:15 2004] [error] [client 10.1.2.3] File does not exist:"
         " /var/www/html/Invalid method in request",
@@ -1148,6 +1162,10 @@ class ExtractTests(SynchronousTestCase):
         self.check(_NGINX + 'user "bob": password mismatch' + _NGINX_TAIL
                    + ', referrer: "x, client: 6.6.6.6, server: y"', Node(address="61.2.3.4"),
                    Node(address="10.0.0.9", hostname="gate", user="bob"))
+        # Through syslog: the same, the host and program the header's.
+        self.check(_SYSLOG_NGINX + 'user "a.smith": password mismatch' + _NGINX_TAIL,
+                   Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate", user="a.smith", process="nginx"))
         self.check("2024/03/08 23:45:13 [error] 45799#45799: *106376 [client 198.34.135.16]"
                    " ModSecurity: Access denied with code 403 (phase 2). [id \"949110\"],"
                    " client: 198.34.135.16, server: _, request: \"GET / HTTP/1.1\"",
