@@ -520,6 +520,8 @@ class OfflineAnalysis:
             # (IDMEF is for the M-ICE rules alone: nothing to correlate.)
             return
         wanted = self._feeds if feed is not None else None
+        # Whether framing read a line of the batch otherwise (_repeated).
+        rewritten = self._read is not lines
         for index, matches in hits:
             perTuple[matches] += 1
             number = first + index
@@ -547,9 +549,16 @@ class OfflineAnalysis:
                 if len(addresses) > 65536:
                     addresses.clear()
                     addresses[None] = "null"
+                if rewritten and (times := self._repeated(index)) > 1:
+                    # After "target": the alerts of a message rsyslog wrote
+                    # once for several (the correlation stage counts them).
+                    jsonTarget = f'{jsonTarget}, "repeated": {times}'
                 append((index, template.format(number, jsonSource, jsonTarget)))
             else:
-                append((index, template.format(number, source or "-", target or "-", line)))
+                shown = target or "-"
+                if rewritten and (times := self._repeated(index)) > 1:
+                    shown = f"{shown} (message repeated {times} times)"
+                append((index, template.format(number, source or "-", shown, line)))
             if feeds:
                 self._miceAlerts(line, index, number, feeds, (sources, targets), feed)
 
@@ -704,9 +713,21 @@ class OfflineAnalysis:
         # A few hundred lines at a time: what a batch makes is freed before
         # the garbage collector looks at it.
         number = first
+        # The lines whose message rsyslog wrote once for several.
+        repeated = {}
+        if self._read is not lines:
+            repeated = {index: times for index in range(len(lines))
+                        if (times := self._repeated(index)) > 1}
+        json = self.output == "json"
         while batch := list(islice(found, 256)):
             counts.update(map(ruleOf, chain.from_iterable(map(takenOf, batch))))
-            out.append(formatted(number, batch))
+            if repeated and any(number - first + i in repeated for i in range(len(batch))):
+                for i, actions in enumerate(batch):
+                    piece = formatted(number + i, (actions,))
+                    times = repeated.get(number - first + i)
+                    out.append(piece if times is None else _withRepeated(piece, times, json))
+            else:
+                out.append(formatted(number, batch))
             number += len(batch)
         return "".join(out)
 
@@ -715,8 +736,12 @@ class OfflineAnalysis:
         append = pieces.append
         alerting = feed is not None and self._logidsRoutes
         wantedIds = self._wanted if alerting else None
+        rewritten = self._read is not lines
         for index, application, shown in self._logidsShown(lines, text):
-            append((index, formatted(first + index, ((application, shown),))))
+            piece = formatted(first + index, ((application, shown),))
+            if rewritten and (times := self._repeated(index)) > 1:
+                piece = _withRepeated(piece, times, self.output == "json")
+            append((index, piece))
             if alerting:
                 # Most lines shown are displays: no list made for them.
                 for action in shown:
@@ -950,6 +975,18 @@ def _wantedLogIds(action, wanted):
 
 def _first(item):
     return item[0]
+
+
+def _withRepeated(text, times, json):
+    """
+    The output of one line's LogIDS actions (C{text}: an object or a
+    listing line each) saying that rsyslog wrote its message once for
+    C{times}: a C{"repeated"} member last in each object, or the words
+    after each listing line's rule.
+    """
+    if json:
+        return text.replace("}\n", f', "repeated": {times}}}\n')
+    return text.replace("]\n", f"] (message repeated {times} times)\n")
 
 
 class _LineOf:

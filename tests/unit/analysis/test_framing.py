@@ -4,6 +4,7 @@ read in the form rsyslog's C{RSYSLOG_FileFormat} writes, and the default
 content raising on them what it raises on that form.
 """
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -252,18 +253,22 @@ class RepeatedDefaultContentTests(SynchronousTestCase):
         output = analysed([head + message])
         self.assertIn('"alertid": "0x1020", "classification"', output)
         self.assertIn('"action": "alert", "severity": "high", "alertid": "0x1020"', output)
-        self.assertEqual(analysed([f"{head}message repeated 3 times: [ {message}]"]), output)
+        # Each alert and action says how many times (test_repeatedShown).
+        repeated = analysed([f"{head}message repeated 3 times: [ {message}]"])
+        self.assertEqual(repeated.count(', "repeated": 3'), output.count("\n"))
+        self.assertEqual(repeated.replace(', "repeated": 3', ""), output)
 
 
-def analysed(lines):
-    """C{mice analyze}'s JSON output of C{lines} with the default content."""
+def analysed(lines, output="json", aaregex=True, logids=True, correlation=True):
+    """C{mice analyze}'s output of C{lines} with the default content."""
     content = defaultContent()
-    logids = loadAaRules(content.aarules)
-    files = loadFiles(logids.rulesFile, logids.filterFile, logids.netdefFile)
+    settings = loadAaRules(content.aarules)
+    files = loadFiles(settings.rulesFile, settings.filterFile, settings.netdefFile)
     analysis = OfflineAnalysis(
-        loadAaRegex(content.aaregex), LogIdsEngine(*files[:3]),
-        loadCorrelation(content.correlation), output="json",
-        now=datetime(2019, 7, 9), tz=UTC, logidsSettings=logids,
+        loadAaRegex(content.aaregex) if aaregex else None,
+        LogIdsEngine(*files[:3]) if logids else None,
+        loadCorrelation(content.correlation) if correlation else None, output=output,
+        now=datetime(2019, 7, 9), tz=UTC, logidsSettings=settings,
         descriptions=descriptionsFrom(loadMatchFile(content.matchFile)))
     return analysis.batch(lines) + analysis.finish()
 
@@ -291,6 +296,35 @@ class DefaultContentTests(SynchronousTestCase):
         # Four failures: none.
         self.assertNotIn("0x9010", analysed(
             [failed.format(10), repeated.replace("4 times", "3 times"), quiet]))
+
+    def test_repeatedShown(self):
+        """
+        The alerts and actions of a message rsyslog wrote once for several
+        say how many times: C{"repeated": N} in each JSON object of the
+        line, the words after the listing's; the rule sets alone too.
+        """
+        failed = ("Jul  8 17:40:10 web1 sshd[811]: Failed password for root from 192.0.2.9"
+                  " port 52311 ssh2")
+        repeated = ("Jul  8 17:40:20 web1 sshd[811]: message repeated 4 times: [ Failed"
+                    " password for root from 192.0.2.9 port 52311 ssh2]")
+        for rules in ({}, {"logids": False}, {"aaregex": False}, {"aaregex": False,
+                                                                  "correlation": False}):
+            objects = [json.loads(line) for line in analysed(
+                [failed, repeated], **rules).splitlines()]
+            byLine = {1: [], 2: []}
+            for one in objects:
+                # (A correlated alert has no line of its own.)
+                if "line" in one:
+                    byLine[one["line"]].append(one)
+            self.assertTrue(byLine[1] and byLine[2], rules)
+            self.assertEqual([one.get("repeated") for one in byLine[1]],
+                             [None] * len(byLine[1]), rules)
+            self.assertEqual([one.get("repeated") for one in byLine[2]],
+                             [4] * len(byLine[2]), rules)
+            listing = analysed([failed, repeated], output="listing", **rules)
+            self.assertIn("(message repeated 4 times)", listing, rules)
+            self.assertNotIn("1: ", [line[:3] for line in listing.splitlines()
+                                     if "message repeated" in line], rules)
 
     def test_sameAsTheFileForm(self):
         """
