@@ -35,19 +35,17 @@ import re
 from datetime import date as _Date
 from hashlib import sha1
 
+from mice.analysis.extract import SYSLOG_STAMP
 from mice.db.schema import ORIGIN_MAX, STREAM_MAX, UNSET_ID
 
 RAWLOG = "rawlog_line"
 SCSLOG = "scslog_line"
 FIREWALL = "firewall_line"
 
-# "Nov 22 10:00:00 host " (RFC 3164) or "2004-11-22T10:00:00.123+01:00 host ".
-_SYSLOG_HEADER = (
-    r"(?:<\d{1,3}>)?"
-    r"(?:[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d"
-    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
-    r" \S+ "
-)
+# "Nov 22 10:00:00 host " (RFC 3164), "2004-11-22T10:00:00.123+01:00 host ",
+# and journalctl's other formats: the syslog time stamps the rules read
+# (mice.analysis.extract.SYSLOG_STAMP), then the host.
+_SYSLOG_HEADER = r"(?:<\d{1,3}>)?" + SYSLOG_STAMP + r" \S+ "
 
 # What comes before the log prefix when no "kernel: " tag does.
 _FW_HEAD = re.compile(

@@ -310,6 +310,11 @@ class FirewallTests(SynchronousTestCase):
         for line in (
             "[12345.678] SuSE-FW-DROP " + tail,
             "Nov 22 10:00:00 fw ulogd[812]: SuSE-FW-DROP " + tail,
+            # journalctl's other formats, and a priority as sent.
+            "<4>Nov 22 10:00:00 fw ulogd[812]: SuSE-FW-DROP " + tail,
+            "Nov 22 10:00:00.123456 fw ulogd[812]: SuSE-FW-DROP " + tail,
+            "Mon 2004-11-22 10:00:00 CET fw ulogd[812]: SuSE-FW-DROP " + tail,
+            "1101114000.123456 fw ulogd[812]: SuSE-FW-DROP " + tail,
         ):
             self.assertClassified(line, action="SuSE-FW-DROP", **fields)
 
@@ -418,6 +423,10 @@ class AuditdTests(SynchronousTestCase):
             "Mar 28 14:36:03 fw kernel: type=1300 " + body,
             "Mar 28 14:36:03 fw kernel: " + body,
             "Mar 28 14:36:03 fw audit[3538]: SYSCALL " + fields,
+            # journalctl's other formats (short-precise, short-full, short-unix).
+            "Mar 28 14:36:03.123456 fw audit[3538]: SYSCALL " + fields,
+            "Sat 2009-03-28 14:36:03 CET fw audisp-syslog: " + AUDIT_RAW,
+            "1238247363.123456 fw kernel: audit: type=1300 " + body,
         ):
             self.assertSyscall(line)
 
