@@ -102,7 +102,10 @@ _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/j
          "/cart?item=42&qty=1", "/static/onload.js", "/scripts/alert-box.css",
          # Quotes and "or" in searches, encoded once or twice.
          "/search?q=%22cats%22+or+%22dogs%22", "/search?q=rock%2520or%2520roll",
-         "/blog/nice%20ports%2C%20harbours.html")
+         "/blog/nice%20ports%2C%20harbours.html",
+         # SQL's words in a search, a path; a comment-like path.
+         "/search?q=just+in+case+when+travelling", "/menu/(select)+from+the+list",
+         "/blog/acunetix-wvs-security-review", "/blog/2024/11/comments%2F**%2Fare%2Fback")
 _TRAVERSALS = (
     "/cgi-bin/view.cgi?file=../../../../etc/passwd", "/index.php?page=..%2f..%2f..%2fetc%2fpasswd",
     "/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/download?f=....//....//etc/passwd",
@@ -124,6 +127,10 @@ _SQLI = (
     "/item.php?id=1%22%20or%20%221%22=%221", "/login.php?user=admin%22%20OR%20%22a%22=%22a",
     "/login.php?user=admin' OR '1'='1", "/item.php?id=1 UNION SELECT null,version()--",
     "/page?id=1; DROP TABLE users", "/index.php?id=1' AND SLEEP(5)-- -",
+    # Comments half encoded; blind injections: CASE WHEN, a subquery.
+    "/post?id=1%2F**%2FUNION%2F**%2FSELECT%2F**%2F1%2C2",
+    "/item.php?id=1 AND (SELECT CASE WHEN (1=1) THEN 1 ELSE 0 END)",
+    "/item.php?id=1 AND ASCII(SUBSTRING((SELECT password FROM users LIMIT 1),1,1))>64",
 )
 _XSS = (
     "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
@@ -147,7 +154,7 @@ _SCAN_URLS = ("/w00tw00t.at.ISC.SANS.DFind:)", "/nikto-test-4f3a2b.html", "/Ness
               # nmap's FourOhFourRequest probe, Acunetix's and Nessus' (OWASP
               # CRS scanners-urls.data lists both).
               "/nice%20ports%2C/Tri%6Eity.txt%2ebak", "/acunetix-wvs-test-for-some-inexistent-file",
-              "/nessus_is_probing_you_")
+              "/nessus_is_probing_you_", "/index.php?q=acunetix_wvs_security_test")
 _FW_DROP = ("SuSE-FW-DROP-DEFAULT ", "SuSE-FW-DROP ", "[UFW BLOCK] ", "DROP:", "iptables-dropped: ",
             "IPTables-Dropped: ", "Shorewall:net2fw:DROP:", "SuSE-FW-ILLEGAL-TARGET ",
             "SuSE-FW-UNAUTHORIZED-TARGET ", "nft drop in: ", "INPUT-DENY ")
@@ -350,6 +357,11 @@ def generate(n, seed=1, start=START, attackShare=0.1):
 
     def pamFailure(service, user, rhost):
         form = r()
+        if service == "dovecot" and form < 0.3:
+            # PAM's message as Dovecot's auth worker passes it on.
+            return ("%sauth-worker(%d): pam_unix(dovecot:auth): authentication failure;"
+                    " logname= uid=0 euid=0 tty=dovecot ruser=%s rhost=%s" % (
+                        head("dovecot"), rnd.randrange(300, 65000), user, rhost))
         if form < 0.85:
             module = pick(("pam_unix", "pam_unix", "pam_sss", "pam_ldap"))
             return ("%s%s(%s:auth): authentication failure; logname=%s uid=%d euid=0 tty=%s"
@@ -408,8 +420,12 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if form < 0.8:
             return "%sPAM %d more authentication failures; logname= uid=0 euid=0 tty=ssh ruser=" \
                    " rhost=%s  user=%s" % (sshd(), rnd.randrange(1, 6), src(), user)
-        if form < 0.9:
+        if form < 0.85:
             return "%sPAM service(sshd) ignoring max retries; %d > 3" % (sshd(), rnd.randrange(4, 7))
+        if form < 0.9:
+            # Dropbear 2019 and later.
+            return "%sExit before auth from <%s:%d>: Max auth tries reached - user '%s'" % (
+                head("dropbear"), src(), port(), user)
         return "%spam_faillock(sshd:auth): Consecutive login failures for user %s account" \
                " temporarily locked" % (sshd(), user)
 
@@ -423,9 +439,15 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             return "%serror: kex_exchange_identification: banner line contains invalid" \
                    " characters" % sshd()
         if r() < 0.15:
-            # OpenSSH 8.2 and later.
-            return "%sbanner exchange: Connection from %s port %d: invalid format" % (
-                sshd(), src(), port())
+            # OpenSSH 8.2 and later: no banner, or none before the timeout.
+            return "%sbanner exchange: Connection from %s port %d: %s" % (
+                sshd(), src(), port(), pick(("invalid format", "invalid format",
+                                             "Connection timed out",
+                                             "Connection reset by peer")))
+        if r() < 0.05:
+            # An SSH-1 client: Nmap's probe.
+            return "%sProtocol major versions differ for %s port %d: SSH-2.0-OpenSSH_8.9p1" \
+                   " Ubuntu-3ubuntu0.6 vs. SSH-1.5-Nmap-SSH1-Hostkey" % (sshd(), src(), port())
         if r() < 0.8:
             return "%s%sid not receive identification string from %s%s" % (
                 sshd(), pick(("D", "D", "error: d")), src(), pick(("", " port %d" % port())))
@@ -511,6 +533,20 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 rnd.randrange(99999), pick(_USERS), src(), src())
 
     def a_audit_watch():
+        if r() < 0.15:
+            # As ausearch -i prints it: time, names, the key interpreted.
+            s = stamp()
+            return "type=SYSCALL msg=audit(%s.%03d:%d) : arch=x86_64 syscall=%s success=%s" \
+                   " a0=AT_FDCWD a1=0x7ffd1 a2=O_WRONLY|O_CREAT a3=0x1b6 items=2 ppid=%d" \
+                   " pid=%d auid=%s uid=root gid=root euid=root comm=vi exe=/usr/bin/vim" \
+                   " key=%s" % (
+                       time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(int(s["audit"]))),
+                       rnd.randrange(1000), rnd.randrange(1000, 999999),
+                       pick(("openat", "unlink", "rename")),
+                       pick(("yes exit=3", "yes exit=0",
+                             "no exit=ENOENT(No such file or directory)")),
+                       rnd.randrange(2, 30000), rnd.randrange(2, 30000), pick(_USERS),
+                       pick(("identity", "shadow", "sudoers")))
         success = r() < 0.8
         return audit("SYSCALL") + syscall("yes" if success else "no",
                                           pick(("0", "3")) if success else "-2",
@@ -532,6 +568,10 @@ def generate(n, seed=1, start=START, attackShare=0.1):
     def a_web_traversal():
         if r() < 0.1:
             return webError("Invalid URI in request GET /../../etc/passwd HTTP/1.1")
+        if r() < 0.05:
+            # nginx's error log: the password file looked for under the root.
+            return nginxError('open() "/var/www/html/etc/passwd" failed (2: No such file or'
+                              ' directory)', request="GET /static/../../etc/passwd HTTP/1.1")
         return web(pick(_TRAVERSALS), pick((400, 403, 404, 200)))
 
     def a_web_sqli():

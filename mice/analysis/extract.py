@@ -61,7 +61,11 @@ SYSLOG_STAMP = (r"(?:[A-Z][a-z]{2} (?: ?\d|\d\d) \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-
 _HEADER = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_STAMP + r" \S+ ([^\s\[\]:]+)(?:\[(\d+)\])?: ")
 # Each starts with a literal, which re finds with a fast substring search;
 # a leading \\b or look-behind would make it try every position instead.
-_FROM = re.compile(r"from \[?([0-9A-Fa-f.:]*[0-9A-Fa-f])\]?(?: port (\d+)|:(\d+)\b)?")
+# (Dropbear 2019 and later: "from <IP:port>".)
+_FROM = re.compile(r"from [\[<]?([0-9A-Fa-f.:]*[0-9A-Fa-f])[\]>]?(?: port (\d+)|:(\d+)\b)?")
+# sshd's answer to an SSH-1 client (Nmap's probe).
+_DIFFER_FOR = re.compile(r"Protocol major versions differ for \[?([0-9A-Fa-f.:]*[0-9A-Fa-f])\]?"
+                         r"(?: port (\d+))?")
 _AUTHENTICATING = re.compile(r"(?:authenticating|invalid) user (\S+) ([0-9A-Fa-f.:]+) port (\d+)")
 _FOR_USER = re.compile(r"for (?:invalid user |user |illegal user )?(\S+) from ")
 _FOR_USER_ONLY = re.compile(r"for user (\S+)")
@@ -218,6 +222,12 @@ def _source(line):
             value = address(found.group(2))
             if value is not None:
                 return value, _port(found.group(3))
+    if "versions differ for " in line:
+        found = _DIFFER_FOR.search(line)
+        if found is not None:
+            value = address(found.group(1))
+            if value is not None:
+                return value, _port(found.group(2))
     if "=" in line or "[" in line:
         if "rhost=" in line or "rip=" in line or "addr=" in line:
             found = _otherSources(line)

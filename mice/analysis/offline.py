@@ -772,9 +772,9 @@ class OfflineAnalysis:
         shown = self._shownEach((index, (application, taken))
                                 for index, application, taken in each)
         for application, taken, indexes in decided:
-            lines = len(indexes)
+            count = len(indexes)
             for action in taken:
-                counts[action.rule] += lines
+                counts[action.rule] += count
             loud = list(taken) if every else _loud(taken)
             if loud:
                 shown += [(index, application, loud) for index in indexes]

@@ -112,6 +112,9 @@ FAMILIES = {
         " ruser= rhost=61.2.3.4  user=root",
         _H + "dropbear[1335]: Exit before auth (user 'root', 10 fails): Max auth tries reached"
         " - user 'root' from 61.2.3.4:60588",
+        # Dropbear 2019 and later.
+        _H + "dropbear[1335]: Exit before auth from <61.2.3.4:60588>: Max auth tries reached"
+        " - user 'root'",
     ], [
         _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
     ]),
@@ -133,6 +136,14 @@ FAMILIES = {
         _H + "sshd[4711]: error: kex_exchange_identification: read: Connection reset by peer",
         _H + "sshd[4711]: error: kex_exchange_identification: banner line contains invalid"
         " characters",
+        # No banner before the timeout, or the connection reset (OpenSSH 8.2+).
+        _H + "sshd[4711]: banner exchange: Connection from 61.2.3.4 port 4242: Connection"
+        " timed out",
+        _H + "sshd[4711]: banner exchange: Connection from 61.2.3.4 port 4242: Connection"
+        " reset by peer",
+        # An SSH-1 client: Nmap's probe.
+        _H + "sshd[4711]: Protocol major versions differ for 61.2.3.4 port 4242:"
+        " SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6 vs. SSH-1.5-Nmap-SSH1-Hostkey",
     ], [
         _H + "sshd[4711]: Server listening on :: port 22.",
         _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
@@ -142,6 +153,9 @@ FAMILIES = {
         " tty=ssh ruser= rhost=61.2.3.4  user=root",
         _H + "dovecot[811]: pam_unix(dovecot:auth): authentication failure; logname= uid=0"
         " euid=0 tty=dovecot ruser=bob rhost=::ffff:61.2.3.4  user=bob",
+        # PAM's message as Dovecot's auth worker passes it on.
+        _H + "dovecot[811]: auth-worker(7800): pam_unix(dovecot:auth): authentication failure;"
+        " logname= uid=0 euid=0 tty=dovecot ruser=sales rhost=61.2.3.4",
         _H + "vsftpd(pam_unix)[4711]: authentication failure; logname= uid=0 euid=0 tty=ftp"
         " ruser=anon rhost=61.2.3.4",
         _H + "sudo: pam_unix(sudo:auth): authentication failure; logname=a.b uid=1000 euid=0"
@@ -230,12 +244,24 @@ FAMILIES = {
         "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=yes"
         ' exit=3 a0=7f items=1 ppid=1 pid=2 auid=1000 uid=0 comm="vi" exe="/usr/bin/vi"'
         ' key="shadow"',
+        # As ausearch -i prints it: the time, names and the key interpreted;
+        # a failure other than a denial.
+        "type=SYSCALL msg=audit(03/05/2024 10:46:50.328:39675) : arch=x86_64 syscall=openat"
+        " success=yes exit=3 a0=AT_FDCWD a1=0x7ffc a2=O_WRONLY|O_CREAT a3=0x1b6 items=2"
+        " ppid=811 pid=812 auid=alice uid=root gid=root euid=root comm=vi exe=/usr/bin/vim"
+        " key=identity",
+        "type=SYSCALL msg=audit(03/05/2024 10:46:50.328:39676) : arch=x86_64 syscall=unlink"
+        " success=no exit=ENOENT(No such file or directory) a0=0x7ffc items=1 ppid=811"
+        " pid=812 auid=alice uid=root comm=rm exe=/usr/bin/rm key=identity",
     ], [
         "type=SYSCALL msg=audit(1101081601.020:24001): arch=c000003e syscall=2 success=yes"
         ' exit=3 a0=7f items=1 ppid=1 pid=2 auid=1000 uid=0 comm="vi" exe="/usr/bin/vi"'
         " key=(null)",
         'type=PATH msg=audit(1101081601.020:24001): item=0 name="/etc/shadow" inode=175576'
         " dev=08:01 mode=0100600 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL",
+        "type=SYSCALL msg=audit(03/05/2024 10:46:50.328:39675) : arch=x86_64 syscall=openat"
+        " success=yes exit=3 a0=AT_FDCWD items=2 ppid=811 pid=812 auid=alice uid=root"
+        " comm=vi exe=/usr/bin/vim key=(null)",
     ]),
     "firewall drop": ((0x8010,), [
         _H + "kernel: [86400.684821] SuSE-FW-DROP-DEFAULT IN=eth0 OUT= MAC=a2 SRC=61.110.46.148"
@@ -285,6 +311,9 @@ FAMILIES = {
         _SYSLOG_WEB + '/index.php?page=%2E%2E%2F%2E%2E%2Fetc%2Fpasswd HTTP/1.0" 404 162 "-"'
         ' "Mozilla/5.0"',
         "<190>" + _SYSLOG_WEB + '/show.php?file=/etc/passwd HTTP/1.1" 200 5 "-" "-"',
+        # nginx's error log: the password file looked for under the root.
+        _NGINX + 'open() "/var/www/html/etc/passwd" failed (2: No such file or directory)'
+        ', client: 61.2.3.4, server: _, request: "GET /static/../../etc/passwd HTTP/1.1"',
     ], [
         _OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 512 "-" "curl/8.0"',
@@ -317,6 +346,13 @@ FAMILIES = {
         _WEB + '/item.php?id=1%2520or%25202%253d2 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/item.php?id=1%22%20or%20%221%22=%221 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_WEB + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\" 200 5 \"-\" \"M\"",
+        # Comments half encoded; blind injections: CASE WHEN, a subquery.
+        _WEB + '/post?id=1%2F**%2FUNION%2F**%2FSELECT%2F**%2F1%2C2 HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/item.php?id=1%20AND%20(SELECT%20CASE%20WHEN%20(1=1)%20THEN%201%20ELSE%200'
+        '%20END) HTTP/1.1" 200 1024 "-" "M"',
+        _WEB + '/item.php?id=1+AND+1=CASE+WHEN+1=1+THEN+1+ELSE+0+END HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/item.php?id=1%20AND%20ASCII(SUBSTRING((SELECT%20password%20FROM%20users'
+        '%20LIMIT%201),1,1))>64 HTTP/1.1" 200 1024 "-" "M"',
     ], [
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=union station select menu HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -329,6 +365,9 @@ FAMILIES = {
         _OK + '/search?q=rock%2520or%2520roll HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/books?q=O%2527Reilly%2520and%2520sons HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_OK + '/search?q=select+from+union+station HTTP/1.1" 200 512 "-" "curl/8.0"',
+        _OK + '/search?q=just+in+case+when+travelling HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/menu/(select)+from+the+list HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/blog/2024/11/comments%2F**%2Fare%2Fback HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web XSS": ((0x7013,), [
         _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
@@ -354,6 +393,7 @@ FAMILIES = {
         _WEB + '/nice%20ports%2C/Tri%6Eity.txt%2ebak HTTP/1.0" 404 1024 "-" "-"',
         _WEB + '/acunetix-wvs-test-for-some-inexistent-file HTTP/1.1" 404 1024 "-" "-"',
         _WEB + '/nessus_is_probing_you_ HTTP/1.1" 404 1024 "-" "-"',
+        _WEB + '/index.php?q=acunetix_wvs_security_test HTTP/1.1" 404 456 "-" "Mozilla/5.0"',
         _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
         # DFind's probe has no Host header: Apache 2.2's error, 2.4's debug message.
         "[Fri Mar 08 05:22:28 2024] [error] [client 61.2.3.4] client sent HTTP/1.1 request"
@@ -365,6 +405,7 @@ FAMILIES = {
         _OK + '/blog/nikto-review.html HTTP/1.1" 200 1024 "https://www.google.com/search?q=nikto"'
         ' "Mozilla/5.0"',
         _OK + '/blog/nice%20ports%2C%20harbours.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/blog/acunetix-wvs-security-review HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         # A client without a Host header, not DFind.
         "[Fri Mar 08 05:22:28 2024] [error] [client 10.1.2.3] client sent HTTP/1.1 request"
         " without hostname (see RFC2616 section 14.23): /",
@@ -797,6 +838,14 @@ class DefaultContentTests(SynchronousTestCase):
                  web + "%3cimg%20" * 7000 + '" 200 1 "-" "-"',
                  web + "' or " * 12000 + '" 200 1 "-" "-"',
                  web + "%2527%2520or%2520" * 3000 + '" 200 1 "-" "-"',
+                 # A subquery's words then a run of what both its columns
+                 # and the space before FROM could be (7 s when ")" was
+                 # both); CASE WHEN before a long word.
+                 web + "list.php?sort=(select%20benchmark(5,md5(1" + ")" * 20000
+                 + ' HTTP/1.1" 200 1 "-" "-"', web + "(select+" + "a," * 20000 + '" 200 1',
+                 web + "case+when+" + "a" * 40000 + '" 200 1 "-" "-"',
+                 # ausearch -i's key= and exit= of nothing.
+                 "type=SYSCALL msg=audit(03/05/2024 10:46:50.328:1) : " + "success=no exit=E" * 3000,
                  # The header of a line forwarded through syslog, then a request.
                  _SYSLOG_WEB + "%22%20or%20" * 5000 + '" 200 1 "-" "-"',
                  "Mar  8 05:22:28 web1 nginx: " + "a - - [x] " * 6000,
@@ -1050,6 +1099,16 @@ class ExtractTests(SynchronousTestCase):
                    Node(address="61.2.3.4", port=5555),
                    Node(address="10.0.0.9", hostname="gate", user="root", process="dropbear",
                         pid=9))
+        # Dropbear 2019 and later: the client in angle brackets.
+        self.check(_H + "dropbear[9]: Exit before auth from <61.2.3.4:5555>: Max auth tries"
+                        " reached - user 'root'", Node(address="61.2.3.4", port=5555),
+                   Node(address="10.0.0.9", hostname="gate", process="dropbear", pid=9))
+        # An SSH-1 client (Nmap's probe): the address it came from.
+        self.check(_H + "sshd[4711]: Protocol major versions differ for 61.2.3.4 port 4242:"
+                        " SSH-2.0-OpenSSH_8.9p1 vs. SSH-1.5-Nmap-SSH1-Hostkey",
+                   Node(address="61.2.3.4", port=4242),
+                   Node(address="10.0.0.9", hostname="gate", process="sshd", pid=4711,
+                        service="ssh"))
 
     def test_pam(self):
         self.check(_H + "dovecot[811]: pam_unix(dovecot:auth): authentication failure;"
