@@ -10,7 +10,7 @@ headers, OpenSSH 9.8's C{sshd-session}, IPv4, IPv6 and IPv4-mapped
 addresses, user names with dots, PAM lines of many services (sshd, sudo,
 su, login, dovecot, vsftpd, cups, polkit, gdm), auditd's raw and syslog
 forms, netfilter prefixes of iptables, ufw, SuSEfirewall2, firewalld and
-Shorewall, Apache's common and combined formats (with virtual hosts, also
+Shorewall, pf's filterlog (pfSense, OPNsense), Apache's common and combined formats (with virtual hosts, also
 forwarded through syslog as nginx and Apache's piped logger write them)
 with URL-encoded attacks, Apache's error log (2.2, 2.4, through syslog:
 HTTP authentication failures, LDAP's too, ModSecurity, malformed requests,
@@ -553,10 +553,44 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                                           '"%s"' % pick(("shadow", "sshd_config", "sudoers",
                                                          "identity")))
 
+    def filterlog(action, source=None):
+        """
+        pf's filterlog (pfSense, OPNsense): rule, sub-rule, anchor,
+        tracker, interface, reason, action, direction, then the packet
+        (IPv4 or IPv6; TCP, UDP or ICMP).
+        """
+        source = source or src()
+        six = ":" in source
+        dst = pick(inside) if not six else "2001:db8::%x" % rnd.randrange(1, 999)
+        proto = pick(("tcp", "tcp", "udp", "icmp")) if not six else pick(("tcp", "udp"))
+        ident = {"tcp": 6, "udp": 17, "icmp": 1}[proto]
+        if six:
+            packet = "6,0x00,0x00000,%d,%s,%d,%d,%s,%s" % (
+                rnd.randrange(1, 256), proto, ident, rnd.randrange(20, 1500), source, dst)
+        else:
+            packet = "4,0x0,,%d,%d,0,DF,%d,%s,%d,%s,%s" % (
+                rnd.randrange(1, 256), rnd.randrange(65536), ident, proto,
+                rnd.randrange(20, 1500), source, dst)
+        if proto == "tcp":
+            packet += ",%d,%d,0,S,%d,,64240,,mss" % (port(), pick((22, 23, 80, 443, 3389)),
+                                                    rnd.randrange(1 << 32))
+        elif proto == "udp":
+            packet += ",%d,%d,%d" % (port(), pick((53, 123, 161, 1900)), rnd.randrange(8, 512))
+        else:
+            packet += ",request,%d,%d" % (rnd.randrange(65536), rnd.randrange(1, 99))
+        return "%s%s,,,%s,%s,match,%s,%s,%s" % (
+            head("filterlog"), pick(("5", "77", "1000000103")),
+            pick(("1000000103", "02f4bab031b57d1e30553ce08e0ec131")),
+            pick(("vtnet0", "igb0", "em0")), action, pick(("in", "in", "out")), packet)
+
     def a_fw_drop():
+        if r() < 0.1:
+            return filterlog("block")
         return netfilter(pick(_FW_DROP))
 
     def a_fw_reject():
+        if r() < 0.1:
+            return filterlog("reject")
         return netfilter(pick(_FW_REJECT))
 
     def a_web_codered():
@@ -809,6 +843,8 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             pick(inside + outside[:20]), port(), pick(("", ": ED25519 SHA256:3kJ0dn1")))
 
     def i_fw_accept():
+        if r() < 0.1:
+            return filterlog("pass", pick(inside))
         return netfilter(pick(_FW_ACCEPT), pick(inside))
 
     def b_ssh():

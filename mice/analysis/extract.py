@@ -23,7 +23,8 @@ Understood:
   - su's C{(to root) bob on /dev/pts/1}: source user bob, target user root;
     sudo's C{bob : ... USER=root}: the same;
   - netfilter (iptables, SuSEfirewall2) C{SRC= DST= SPT= DPT= PROTO=}: the
-    source and target address and port, and the protocol;
+    source and target address and port, and the protocol; pf's C{filterlog}
+    (pfSense, OPNsense) the same from its comma-separated fields;
   - Apache's common log format (the client address first, after a virtual
     host if the format logs one, IPv4 or IPv6, or after a syslog header when
     the line was forwarded through syslog; an authenticated user is the
@@ -103,6 +104,9 @@ _SYSLOG_TAG = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_TIME + r" (?:\S+ )?[\w./-]+(
 # user of a failed HTTP login.
 _NGINX = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#\d+: (?:\*\d+ )?")
 _NGINX_CLIENT = re.compile(r", client: ([0-9A-Fa-f.:]+)")
+# pf's filterlog (pfSense, OPNsense): its tag, then its comma-separated
+# fields (L{_filterlog}).
+_FILTERLOG = re.compile(r" filterlog(?:\[\d+\])?: ")
 _NGINX_USER = re.compile(r'user "([^"\n]{1,256})"(?:: password mismatch| was not found in ")')
 # The client of Apache's error log: an address, address:port or
 # [IPv6]:port.  An IPv6 address without brackets is taken whole: read
@@ -271,6 +275,37 @@ def _otherSources(line):
     return out
 
 
+def _filterlog(line):
+    """
+    C{(protocol, (source, port), (target, port))} of a line of pf's
+    C{filterlog} (pfSense, OPNsense: C{rule,sub,anchor,tracker,interface,
+    reason,action,direction,4,tos,ecn,ttl,id,offset,flags,protocol id,
+    protocol,length,source,destination[,source port,destination port,...]},
+    IPv6's C{6,class,flow,hop limit,protocol,protocol id,length,source,
+    destination[,...]}), or C{None} when C{line} is not one; a value it
+    does not hold is C{None}.
+    """
+    found = _FILTERLOG.search(line)
+    if found is None:
+        return None
+    fields = line[found.end():].split(",", 24)
+    if len(fields) < 9:
+        return None
+    if fields[8] == "4":
+        protocol, at = fields[16:17], 18
+    elif fields[8] == "6":
+        protocol, at = fields[12:13], 15
+    else:
+        return None
+    if len(fields) < at + 2:
+        return None
+    protocol = protocol[0].lower() if protocol else ""
+    ports = (None, None)
+    if protocol in ("tcp", "udp") and len(fields) >= at + 4:
+        ports = (_port(fields[at + 2]), _port(fields[at + 3]))
+    return (protocol, (address(fields[at]), ports[0]), (address(fields[at + 1]), ports[1]))
+
+
 def _nginx(line):
     """
     Where the message of an nginx error-log line starts (after its time
@@ -425,6 +460,14 @@ def _lineNodes(line):
         if target.get("process") == "kernel":
             # The kernel logged the packet; it is not what the packet was about.
             del target["process"]
+    elif " filterlog" in line and (packet := _filterlog(line)) is not None:
+        for node, (value, port) in zip((source, target), packet[1:]):
+            if value is not None:
+                node["address"] = value
+            if port is not None:
+                node["port"] = port
+        if packet[0]:
+            source["protocol"] = target["protocol"] = packet[0]
     else:
         client = _client(line)
         if client is not None:
@@ -451,6 +494,8 @@ def addressesFor(line, hostname=None, ip=None):
         if value is not None:
             source = value
         target = address(_field(line, " DST=") or "")
+    elif " filterlog" in line and (packet := _filterlog(line)) is not None:
+        source, target = packet[1][0] or source, packet[2][0]
     else:
         client = _client(line)
         if client is not None:

@@ -38,6 +38,10 @@ _OK = '10.1.2.3 - - [22/Nov/2004:10:00:01 +0000] "GET '
 _SYSLOG_WEB = 'Mar  8 05:22:28 web1 nginx: 89.231.227.233 - - [08/Mar/2024:05:22:28 +0100] "GET '
 _SYSLOG_OK = ('2024-03-08T05:22:28.123456+01:00 web1 httpd[811]: 10.0.0.5 - bob'
               ' [08/Mar/2024:05:22:28 +0100] "GET ')
+# pf's filterlog (pfSense, OPNsense): rule, sub-rule, anchor, tracker,
+# interface, reason, action, direction, IP version, then the packet.
+_PF = "Mar  4 10:10:53 pfsense filterlog[37663]: 5,,,1000000103,vtnet0,match,"
+_PF_TCP = ",in,4,0x0,,171,34350,0,DF,6,tcp,60,61.2.3.4,192.168.0.77,6563,23,0,S,2800280217,,64240"
 # nginx's error log (2024/03/08 05:22:28 [error] pid#tid: *connection ...).
 _NGINX = "2024/03/08 05:22:28 [error] 811#811: *5 "
 _NGINX_INFO = "2024/03/08 05:22:28 [info] 811#811: *1 "
@@ -269,6 +273,10 @@ FAMILIES = {
         " DPT=1434 LEN=394",
         _H + "kernel: [UFW BLOCK] IN=eth0 OUT= MAC=a2 SRC=2001:db8::1 DST=2001:db8::2 LEN=414"
         " TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=TCP SPT=6537 DPT=22 WINDOW=1 RES=0x00 SYN URGP=0",
+        # pf's filterlog (pfSense, OPNsense): IPv4, IPv6.
+        _PF + "block" + _PF_TCP,
+        _PF + "block,in,6,0x00,0x00000,255,ipv6-icmp,58,32,2001:db8::1,ff02::1,ICMPv6,"
+        "neighbor-advertisement",
     ], [
         "Nov 22 10:00:01 dropzone kernel: [86400.684821] iptables-in IN=eth0 OUT="
         " SRC=61.110.46.148 DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446"
@@ -277,7 +285,11 @@ FAMILIES = {
     "firewall reject": ((0x8020,), [
         _H + "kernel: FINAL_REJECT: IN=eth0 OUT= MAC=a2 SRC=61.110.46.148 DST=10.0.247.125"
         " LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=UDP SPT=6537 DPT=1434 LEN=394",
+        _PF + "reject" + _PF_TCP,
     ], [
+        # The words of a filterlog record in another program's message.
+        _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
+        " match,block,in,4 /var/log/filterlog.log",
         _H + "kernel: e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx",
     ]),
     "firewall illegal": ((0x8040,), [
@@ -736,6 +748,7 @@ FAMILIES = {
     "accepted packet (informational)": ((0x8030,), [
         _H + "kernel: [86400.684821] SuSE-FW-ACCEPT IN=eth0 OUT= SRC=61.110.46.148"
         " DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=TCP SPT=6537 DPT=22",
+        _PF + "pass" + _PF_TCP,
     ], []),
 }
 
@@ -844,6 +857,12 @@ class DefaultContentTests(SynchronousTestCase):
                  web + "list.php?sort=(select%20benchmark(5,md5(1" + ")" * 20000
                  + ' HTTP/1.1" 200 1 "-" "-"', web + "(select+" + "a," * 20000 + '" 200 1',
                  web + "case+when+" + "a" * 40000 + '" 200 1 "-" "-"',
+                 # A time stamp's fraction of 60,000 digits and dots before a
+                 # program the fields regex finds anywhere in the line (1.7 s
+                 # when a name before "(pam_google_authenticator)" could
+                 # start at any of them).
+                 "2024-12-01T00:06:40" + "." * 60000 + "6+00:00 db1 unix_chkpwd[1]: password"
+                 " check failed for user (postgres)",
                  # ausearch -i's key= and exit= of nothing.
                  "type=SYSCALL msg=audit(03/05/2024 10:46:50.328:1) : " + "success=no exit=E" * 3000,
                  # The header of a line forwarded through syslog, then a request.
@@ -1109,6 +1128,25 @@ class ExtractTests(SynchronousTestCase):
                    Node(address="61.2.3.4", port=4242),
                    Node(address="10.0.0.9", hostname="gate", process="sshd", pid=4711,
                         service="ssh"))
+
+    def test_filterlog(self):
+        """
+        pf's filterlog: the packet's source and destination, their ports
+        (TCP, UDP) and protocol, IPv4 and IPv6.
+        """
+        self.check(_PF + "block" + _PF_TCP,
+                   Node(address="61.2.3.4", port=6563, protocol="tcp"),
+                   Node(address="192.168.0.77", port=23, protocol="tcp",
+                        process="filterlog", pid=37663))
+        self.check(_PF + "block,in,6,0x00,0x00000,255,udp,17,40,2001:db8::1,2001:db8::2,53,"
+                         "5353,32", Node(address="2001:db8::1", port=53, protocol="udp"),
+                   Node(address="2001:db8::2", port=5353, protocol="udp",
+                        process="filterlog", pid=37663))
+        # ICMP: no ports.
+        self.check(_PF + "block,in,4,0x0,,64,0,0,DF,1,icmp,84,61.2.3.4,192.168.0.1,request,"
+                         "1234,1", Node(address="61.2.3.4", protocol="icmp"),
+                   Node(address="192.168.0.1", protocol="icmp",
+                        process="filterlog", pid=37663))
 
     def test_pam(self):
         self.check(_H + "dovecot[811]: pam_unix(dovecot:auth): authentication failure;"
