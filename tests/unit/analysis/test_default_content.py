@@ -372,6 +372,10 @@ FAMILIES = {
         _SYSLOG_OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 512 "-" "curl/8.0"',
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat"
         " /etc/passwd",
+        # nginx's error log: the words in the referrer, not in nginx's message.
+        _NGINX + 'open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file or'
+        ' directory), client: 10.1.2.3, server: _, request: "GET /favicon.ico HTTP/1.1",'
+        ' referrer: "https://example.org/docs/../../etc/passwd-format"',
     ]),
     # A malformed request that is a traversal too: both IDs.
     "web traversal in a malformed request": ((0x7011, 0x7016), [
