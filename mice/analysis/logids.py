@@ -2072,12 +2072,7 @@ class LogIdsEngine:
         the rules of no block without a regex.  Without Hyperscan, or for a
         block it cannot read, L{actions}.
         """
-        scanner = self._scanners.get(stream, _UNSET)
-        if scanner is _UNSET:
-            scanner = self._blockScanner(stream)
-            if len(self._scanners) >= _CACHE_SIZE:
-                self._scanners.clear()
-            self._scanners[stream] = scanner
+        scanner = self._scannerOf(stream)
         if scanner is None or not lines:
             return self.actions(lines, ip, stream, hostname)
         if text is None:
@@ -2104,12 +2099,7 @@ class LogIdsEngine:
         L{actionsScanned} would not scan (no Hyperscan, no block it can
         read, lines it cannot join): the caller takes that.
         """
-        scanner = self._scanners.get(stream, _UNSET)
-        if scanner is _UNSET:
-            scanner = self._blockScanner(stream)
-            if len(self._scanners) >= _CACHE_SIZE:
-                self._scanners.clear()
-            self._scanners[stream] = scanner
+        scanner = self._scannerOf(stream)
         if scanner is None or not lines:
             return None
         if text is None:
@@ -2155,6 +2145,16 @@ class LogIdsEngine:
                 plan = self._select(line, candidates)
                 add((index, plan.application, _planActions(plan, line, host, _ALL)))
         return decided, each
+
+    def _scannerOf(self, stream):
+        """L{_blockScanner}C{(stream)}, made once a stream (a bounded cache)."""
+        scanner = self._scanners.get(stream, _UNSET)
+        if scanner is _UNSET:
+            scanner = self._blockScanner(stream)
+            if len(self._scanners) >= _CACHE_SIZE:
+                self._scanners.clear()
+            self._scanners[stream] = scanner
+        return scanner
 
     def _blockScanner(self, stream):
         """
