@@ -52,6 +52,7 @@ FAMILY_IDS = {
     "web_traversal": {0x7011}, "web_sqli": {0x7012}, "web_xss": {0x7013},
     "web_scanner": {0x7014}, "mail_auth": {0x1027}, "mail_suspicious": {0x7020},
     "web_auth": {0x102B}, "web_modsecurity": {0x7015}, "web_malformed": {0x7016},
+    "ftp_auth": {0x102C},
 }  # fmt: skip
 #: The labels of lines that must raise no alert.
 NEGATIVE = ("benign", "informational")
@@ -776,6 +777,24 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         # Exim's own main log: "2024-12-01 00:00:01 [pid] ".
         return "%s %s" % (stamp()["iso"][:19].replace("T", " "),
                           "[%d] " % rnd.randrange(300, 65000) if r() < 0.5 else "")
+
+    def a_ftp_auth():
+        # vsftpd (syslog, its own log), ProFTPD, Pure-FTPd.
+        user, client = pick(_USERS + _BAD_USERS), src()
+        form = r()
+        if form < 0.3:
+            return '%s[%s] FAIL LOGIN: Client "%s"' % (head("vsftpd"), user, mapped(client))
+        if form < 0.5:
+            s = stamp()
+            return '%s [pid %d] [%s] FAIL LOGIN: Client "%s"' % (
+                s["ctime"], rnd.randrange(300, 65000), user, client)
+        if form < 0.8:
+            return "%s%s (%s[%s]) - USER %s%s" % (
+                head("proftpd"), pick(_HOSTS), mapped(client), mapped(client), user,
+                pick((" (Login failed): Incorrect password",
+                      ": no such user found from %s [%s] to 10.0.0.1" % (client, client))))
+        return "%s(?@%s) [WARNING] Authentication failed for user [%s]" % (
+            head("pure-ftpd", False), client, user)
 
     def a_mail_auth():
         if r() < 0.04:

@@ -75,7 +75,7 @@ SEVERITY = {
     0x8010: "high", 0x8020: "medium", 0x8030: "info", 0x8040: "high",
     # The default content's own IDs ([ALERT_<id>] sections, docs/detection.rst).
     0x1021: "high", 0x1022: "high", 0x1023: "high", 0x1024: "medium", 0x1025: "high",
-    0x1027: "high", 0x1029: "high", 0x102A: "high", 0x102B: "high",
+    0x1027: "high", 0x1029: "high", 0x102A: "high", 0x102B: "high", 0x102C: "high",
     0x5030: "medium", 0x5040: "medium",
     0x7011: "high", 0x7012: "high", 0x7013: "high", 0x7014: "medium", 0x7015: "high",
     0x7016: "medium", 0x7020: "medium",

@@ -64,6 +64,8 @@ _HEADER = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_STAMP + r" \S+ ([^\s\[\]:]+)(?:\
 # a leading \\b or look-behind would make it try every position instead.
 # (Dropbear 2019 and later: "from <IP:port>".)
 _FROM = re.compile(r"from [\[<]?([0-9A-Fa-f.:]*[0-9A-Fa-f])[\]>]?(?: port (\d+)|:(\d+)\b)?")
+# FTP servers' clients: vsftpd's Client "IP", Pure-FTPd's (user@IP).
+_FTP_CLIENT = re.compile(r'(?:Client "|\((?:[^()@\s]*)@)(?:::ffff:)?([0-9A-Fa-f.:]*[0-9A-Fa-f])[")]')
 # sshd's answer to an SSH-1 client (Nmap's probe).
 _DIFFER_FOR = re.compile(r"Protocol major versions differ for \[?([0-9A-Fa-f.:]*[0-9A-Fa-f])\]?"
                          r"(?: port (\d+))?")
@@ -227,6 +229,12 @@ def _source(line):
             value = address(found.group(2))
             if value is not None:
                 return value, _port(found.group(3))
+    if 'Client "' in line or "@" in line:
+        found = _FTP_CLIENT.search(line)
+        if found is not None:
+            value = address(found.group(1))
+            if value is not None:
+                return value, None
     if "versions differ for " in line:
         found = _DIFFER_FOR.search(line)
         if found is not None:

@@ -503,7 +503,8 @@ class RulesFileTests(SynchronousTestCase):
         self.assertEqual([r.newAlertId for r in loaded.rules], [0x9010, 0x9020, 0x9030])
         brute = loaded.rules[0]
         self.assertEqual((brute.count, brute.window, brute.key), (5, 60, ("source.address",)))
-        self.assertEqual(brute.alertIds, {0x1020, 0x1021, 0x1023, 0x1025, 0x1029, 0x102B})
+        self.assertEqual(brute.alertIds, {0x1020, 0x1021, 0x1023, 0x1025, 0x1029, 0x102B,
+                                           0x102C})
         self.assertIn(0x7010, loaded.rules[2].alertIds)
 
     def test_defaultBruteForce(self):

@@ -200,6 +200,22 @@ FAMILIES = {
         _H + "sshd[4711]: pam_unix(sshd:session): session opened for user john.doe by (uid=0)",
         _H + "vsftpd: pam_unix: session opened for user anon",
     ]),
+    "FTP login failed": ((0x102C,), [
+        _H + 'vsftpd[153114]: [anonymous] FAIL LOGIN: Client "::ffff:61.2.3.4"',
+        'Fri Mar  8 13:01:25 2024 [pid 12497] [webmaster] FAIL LOGIN: Client "2001:db8::7"',
+        'Sat Mar  9 07:26:55 2024 [pid 1775] [minecraft] FAIL LOGIN: Client "61.2.3.4", "User is'
+        ' not in the allow user list."',
+        _H + "proftpd[204296]: nas (::ffff:61.2.3.4[::ffff:61.2.3.4]) - USER ftpuser (Login"
+        " failed): Incorrect password",
+        _H + "proftpd[78049]: files (61.2.3.4[61.2.3.4]) - USER default: no such user found"
+        " from 61.2.3.4 [61.2.3.4] to 10.0.0.1",
+        _H + "pure-ftpd: (?@61.2.3.4) [WARNING] Authentication failed for user [ec2-user]",
+    ], [
+        _H + 'vsftpd[153114]: [bob] OK LOGIN: Client "10.1.2.3"',
+        'Fri Mar  8 13:01:25 2024 [pid 12497] [bob] OK LOGIN: Client "10.1.2.3"',
+        _H + "proftpd[204296]: nas (10.1.2.3[10.1.2.3]) - USER bob: Login successful.",
+        _H + "pure-ftpd: (?@10.1.2.3) [INFO] bob is now logged in",
+    ]),
     "su/sudo failure": ((0x1029,), [
         _H + "su: FAILED SU (to root) alice on /dev/pts/0",
         _H + "su[123]: pam_authenticate: Authentication failure",
@@ -923,6 +939,9 @@ class DefaultContentTests(SynchronousTestCase):
                  web + "?q=(select" + "(" * 20000 + '" 200 1 "-" "-"',
                  web + "(select" * 8000 + '" 200 1 "-" "-"',
                  web + "(select+a+from+" * 4000 + '" 200 1 "-" "-"',
+                 # A ProFTPD host of dots, without its closing parenthesis
+                 # (2.4 s when the host's name and address could split them).
+                 _H + "proftpd[1]: db1 (24" + "." * 60000,
                  # filterlog's words again and again after a short record
                  # (its fields regex is searched: 1 s when the rule number
                  # could be anything).
@@ -1199,6 +1218,12 @@ class ExtractTests(SynchronousTestCase):
                    Node(address="61.2.3.4", port=4242),
                    Node(address="10.0.0.9", hostname="gate", process="sshd", pid=4711,
                         service="ssh"))
+
+    def test_ftp(self):
+        """An FTP server's client: vsftpd's C{Client "IP"}, Pure-FTPd's C{(user@IP)}."""
+        for line in (_H + 'vsftpd[1]: [anonymous] FAIL LOGIN: Client "::ffff:61.2.3.4"',
+                     _H + "pure-ftpd: (?@61.2.3.4) [WARNING] Authentication failed for user [x]"):
+            self.assertEqual(addressesFor(line), ("61.2.3.4", None), line)
 
     def test_filterlogOnlyPfs(self):
         """
