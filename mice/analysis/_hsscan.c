@@ -317,7 +317,7 @@ onMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigne
 
 /* The dict lines() returns, from the reports kept. */
 static PyObject *
-linesFound(Database *self, const Scan *scan)
+linesFound(Database *self, Scan *scan)
 {
     PyObject *found = PyDict_New();
     if (found == NULL)
@@ -492,21 +492,30 @@ freeScan(Scan *scan)
     PyMem_Free((Py_ssize_t *)scan->ends);
 }
 
+/* A method's call: its arguments (data, ends=None; format names it), the
+ * scan, and what build makes of the reports. */
 static PyObject *
-Database_lines(Database *self, PyObject *args)
+scanned(Database *self, PyObject *args, const char *format,
+        PyObject *(*build)(Database *, Scan *))
 {
     Py_buffer data;
     PyObject *endsGiven = Py_None;
-    if (!PyArg_ParseTuple(args, "y*|O:lines", &data, &endsGiven))
+    if (!PyArg_ParseTuple(args, format, &data, &endsGiven))
         return NULL;
     Scan scan;
     PyObject *result = NULL;
     if (scanLines(self, &data, endsGiven, &scan) == 0) {
-        result = linesFound(self, &scan);
+        result = build(self, &scan);
         freeScan(&scan);
     }
     PyBuffer_Release(&data);
     return result;
+}
+
+static PyObject *
+Database_lines(Database *self, PyObject *args)
+{
+    return scanned(self, args, "y*|O:lines", linesFound);
 }
 
 static int
@@ -631,18 +640,7 @@ done:
 static PyObject *
 Database_groups(Database *self, PyObject *args)
 {
-    Py_buffer data;
-    PyObject *endsGiven = Py_None;
-    if (!PyArg_ParseTuple(args, "y*|O:groups", &data, &endsGiven))
-        return NULL;
-    Scan scan;
-    PyObject *result = NULL;
-    if (scanLines(self, &data, endsGiven, &scan) == 0) {
-        result = groupsFound(self, &scan);
-        freeScan(&scan);
-    }
-    PyBuffer_Release(&data);
-    return result;
+    return scanned(self, args, "y*|O:groups", groupsFound);
 }
 
 

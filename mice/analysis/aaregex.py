@@ -1274,15 +1274,15 @@ class HyperscanPatterns:
         The lines that found the same patterns share one frozenset, so a
         caller decides what the set means once, not once a line.
         """
-        data = _encoded(text)
         if self._scanner is not None:
+            data = _encoded(text)
             groups = self._scanner.groups(data)
+            unsure = self._unsure(lines, data)
         else:
-            found, _ = self.linesOf(lines, text)
+            found, unsure = self.linesOf(lines, text)
             groups = {}
             for index in range(len(lines)):
                 groups.setdefault(frozenset(found.get(index, ())), []).append(index)
-        unsure = self._unsure(lines, data)
         if unsure:
             left = set(unsure)
             groups = {named: kept for named, indexes in groups.items()

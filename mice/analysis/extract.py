@@ -223,24 +223,12 @@ def _source(line):
             value = address(text)
             if value is not None:
                 return value, _port(port)
-    if " user " in line:
-        found = _AUTHENTICATING.search(line)
-        if found is not None:
-            value = address(found.group(2))
-            if value is not None:
-                return value, _port(found.group(3))
-    if 'Client "' in line or "@" in line:
-        found = _FTP_CLIENT.search(line)
-        if found is not None:
-            value = address(found.group(1))
-            if value is not None:
-                return value, None
-    if "versions differ for " in line:
-        found = _DIFFER_FOR.search(line)
-        if found is not None:
-            value = address(found.group(1))
-            if value is not None:
-                return value, _port(found.group(2))
+    if " user " in line and (found := _named(_AUTHENTICATING, line, 2, 3)):
+        return found
+    if ('Client "' in line or "pure-ftpd" in line) and (found := _named(_FTP_CLIENT, line, 1)):
+        return found
+    if "versions differ for " in line and (found := _named(_DIFFER_FOR, line, 1, 2)):
+        return found
     if "=" in line or "[" in line:
         if "rhost=" in line or "rip=" in line or "addr=" in line:
             found = _otherSources(line)
@@ -251,6 +239,21 @@ def _source(line):
             if value is not None:
                 return value, None
     return None, None
+
+
+def _named(regex, line, at, portAt=None):
+    """
+    C{(address, port)} of the first match of C{regex} in C{line} (its
+    groups C{at} and C{portAt}), or C{None} when it has none or names no
+    address.
+    """
+    found = regex.search(line)
+    if found is None:
+        return None
+    value = address(found.group(at))
+    if value is None:
+        return None
+    return value, _port(found.group(portAt)) if portAt else None
 
 
 def _otherSources(line):

@@ -2070,34 +2070,37 @@ class LogIdsEngine:
         every block's C{match}: a line runs the C{match} regexes of the
         blocks the scan named only, and a line it named for none goes to
         the rules of no block without a regex.  Without Hyperscan, or for a
-        block it cannot read, L{actions}.
+        block it cannot read, L{actions}.  L{actionsGrouped}'s groups, in
+        line order.
         """
-        scanner = self._scannerOf(stream)
-        if scanner is None or not lines:
+        grouped = self.actionsGrouped(lines, text, ip, stream, hostname)
+        if grouped is None:
             return self.actions(lines, ip, stream, hostname)
-        if text is None:
-            text = "\n".join(lines)
-        from mice.analysis.aaregex import joinsLines
-
-        if not joinsLines(text, lines):
-            return self.actions(lines, ip, stream, hostname)
-        return self._scanned(scanner, lines, text, stream, self._hostOf(ip, hostname))
+        # The groups' actions put back in line order.
+        decided, each = grouped
+        out = [None] * len(lines)
+        for application, taken, indexes in decided:
+            for index in indexes:
+                out[index] = (application, list(taken))
+        for index, application, taken in each:
+            out[index] = (application, taken)
+        return iter(out)
 
     def actionsGrouped(self, lines, text=None, ip="", stream="", hostname=""):
         """
-        What L{actionsScanned} gives, by groups of lines where it can:
-        C{(decided, each)}, C{decided} a list of C{(application, actions,
-        indexes)} for the lines whose actions the scan alone decided (the
-        same for all of C{indexes}: every line that found the same
-        patterns, which chose its block without a search and no statement
-        of which can hold), C{each} a list of C{(index, application,
-        actions)} for the other lines, each run as L{actionsScanned} runs
-        it.  Every line of the batch is in one of them, once; neither is
-        in line order.  Most lines of a log are decided (the rejects, the
-        automatic drops, the displays of a whole block), and their caller
-        counts them by the group, not once a line.  C{None} where
-        L{actionsScanned} would not scan (no Hyperscan, no block it can
-        read, lines it cannot join): the caller takes that.
+        What L{actions} gives, the blocks and statements chosen by one
+        Hyperscan scan of the batch, by groups of lines: C{(decided,
+        each)}, C{decided} a list of C{(application, actions, indexes)} for
+        the lines whose actions the scan alone decided (the same for all
+        of C{indexes}: every line that found the same patterns, which chose
+        its block without a search and no statement of which can hold),
+        C{each} a list of C{(index, application, actions)} for the other
+        lines, each run on its own.  Every line of the batch is in one of
+        them, once; neither is in line order.  Most lines of a log are
+        decided (the rejects, the automatic drops, the displays of a whole
+        block), and their caller counts them by the group, not once a
+        line.  C{None} where the batch cannot be scanned (no Hyperscan, no
+        block it can read, lines it cannot join): L{actions} then.
         """
         scanner = self._scannerOf(stream)
         if scanner is None or not lines:
@@ -2233,61 +2236,6 @@ class LogIdsEngine:
                 notes.append((where, f"the regex {what.pattern!r} is not on Hyperscan:"
                                      f" {reason}; its statements run on every line (slower)"))
         return notes
-
-    def _scanned(self, scanner, lines, text, stream, host):
-        # The scan's patterns: the statements' (0 .. first - 1), then the
-        # blocks' (exact[i]: block i's report is a match).
-        scan, blocks, last, first, exact, remap, always = scanner
-        found, unsure = scan.linesOf(lines, text)
-        if remap is not None:
-            # Idents of the patterns given (not of those compiled), and those
-            # Hyperscan refused in every line.
-            found = {index: {remap[i] for i in named} | always
-                     for index, named in found.items()}
-        candidates = self._candidates(stream)
-        get = found.get
-        # What a line the scan found nothing in may hold: no statement's
-        # regex, unless they were not scanned.
-        nothing = _NONE if first else _ALL
-        # What the lines whose scan named the same patterns are given, when
-        # choosing their plan read no line (the first block named is exact):
-        # most lines name one of a few sets (frozensets, from the C scan).
-        # (application, run, decided): decided, the plan's actions when they
-        # do not depend on such a line (decidedActions), else None.
-        chosen = {}
-        for index, line in enumerate(lines):
-            named = get(index)
-            if named.__class__ is frozenset:
-                known = chosen.get(named)
-                if known is not None:
-                    if known[2] is not None:
-                        yield known[0], list(known[2])
-                    else:
-                        yield known[0], known[1](line, host, named if first else nothing)
-                    continue
-            if named is None and always is not None and not (unsure and index in unsure):
-                named = always
-            plan = last
-            maybe = nothing
-            sure = False
-            if named is not None:
-                plan, sure = _blockNamed(named, line, blocks, exact, first, last)
-                if first:
-                    maybe = named
-            elif unsure and index in unsure:
-                plan = self._select(line, candidates)
-                maybe = _ALL
-            gate = plan.gate
-            # The plan's actions do not depend on a line whose scan found
-            # none of its statements' regexes (decidedActions): no parse.
-            decided = (plan.decided if gate is not None and (
-                not gate or (maybe is not _ALL and gate.isdisjoint(maybe))) else None)
-            if sure and named.__class__ is frozenset:
-                chosen[named] = (plan.application, plan.run, decided)
-            if decided is not None:
-                yield plan.application, list(decided)
-            else:
-                yield plan.application, plan.run(line, host, maybe)
 
     def _loopFor(self, stream):
         """
