@@ -19,10 +19,12 @@
  *
  * Database.lines(data, ends=None) -> {line: frozenset(ids)}
  *   data: the batch's bytes (lines joined by newlines); ends: the offset
- *   just past each line's newline (the last line's as if it had one), so
- *   the line of a report ending at offset "to" is bisect_right(ends, to);
+ *   just past each line's newline (the last line's as if it had one);
  *   None (the default): those of data's newlines, found here.  Each line
- *   some pattern was reported in, with the ids reported there.
+ *   is scanned on its own (what a scan of the whole batch with ^ and $ at
+ *   its newlines finds, for patterns that hold no newline, and faster),
+ *   and each some pattern was reported in comes with the ids reported
+ *   there.
  *
  * Database.groups(data, ends=None) -> {frozenset(ids): [line]}
  *   The same scan, every line of data (lines() keeps those with a report)
@@ -254,8 +256,8 @@ typedef struct {
 typedef struct {
     const Py_ssize_t *ends;
     Py_ssize_t lineCount;
-    /* The line of the last report and its span [start, end). */
-    Py_ssize_t line, start, end;
+    /* The line being scanned. */
+    Py_ssize_t line;
     /* For each pattern, the line it was last kept for: a pattern reported
      * again in the same line is kept once. */
     Py_ssize_t *lastLine;
@@ -272,27 +274,11 @@ onMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigne
 {
     Scan *scan = context;
     (void)from;
+    (void)to;
     (void)flags;
     if (id >= scan->patternCount) {
         scan->failed = 2;
         return 1;
-    }
-    Py_ssize_t offset = (Py_ssize_t)to;
-    /* Reports come by end offset: most fall in the line of the one
-     * before; else bisect_right(ends, offset). */
-    if (!(scan->start <= offset && offset < scan->end)) {
-        Py_ssize_t low = 0, high = scan->lineCount;
-        while (low < high) {
-            Py_ssize_t middle = low + (high - low) / 2;
-            if (offset < scan->ends[middle])
-                high = middle;
-            else
-                low = middle + 1;
-        }
-        /* lines() checked that the last end is past the data. */
-        scan->line = low;
-        scan->start = low ? scan->ends[low - 1] : 0;
-        scan->end = scan->ends[low];
     }
     if (scan->lastLine[id] == scan->line)
         return 0;
@@ -340,19 +326,10 @@ linesFound(Database *self, Scan *scan)
             Py_DECREF(ids);
             goto failed;
         }
-        /* A line reported again after another (reports out of order). */
-        PyObject *before = PyDict_GetItemWithError(found, key);
-        if (before != NULL) {
-            PyObject *both = PyNumber_Or(before, ids);
-            Py_DECREF(ids);
-            ids = both;
-        } else if (PyErr_Occurred()) {
-            Py_DECREF(ids);
-            ids = NULL;
-        }
-        int failed = ids == NULL || PyDict_SetItem(found, key, ids) < 0;
+        /* The reports of a line are together: its lines are scanned in turn. */
+        int failed = PyDict_SetItem(found, key, ids) < 0;
         Py_DECREF(key);
-        Py_XDECREF(ids);
+        Py_DECREF(ids);
         if (failed)
             goto failed;
     }
@@ -436,7 +413,6 @@ scanLines(Database *self, Py_buffer *given, PyObject *endsGiven, Scan *out)
     scan.ends = ends;
     scan.lineCount = lineCount;
     scan.line = -1;
-    scan.start = scan.end = -1;
     scan.patternCount = (unsigned int)self->count;
 
     if (self->busy) {
@@ -450,9 +426,23 @@ scanLines(Database *self, Py_buffer *given, PyObject *endsGiven, Scan *out)
         scratch = self->scratch;
         self->busy = 1;
     }
-    hs_error_t err;
+    hs_error_t err = HS_SUCCESS;
+    /* One scan a line, [the end of the one before, its end - 1): not one
+     * of the whole batch with ^ and $ at its newlines (HS_FLAG_MULTILINE),
+     * which costs Hyperscan a third more on the rules' syslog headers,
+     * and no report can then fall across two lines. */
     Py_BEGIN_ALLOW_THREADS
-    err = hs_scan(self->database, data.buf, (unsigned int)data.len, 0, scratch, onMatch, &scan);
+    const char *bytes = data.buf;
+    Py_ssize_t begin = 0;
+    for (Py_ssize_t i = 0; i < lineCount && err == HS_SUCCESS; i++) {
+        Py_ssize_t stop = ends[i] - 1 < data.len ? ends[i] - 1 : data.len;
+        if (stop < begin)
+            stop = begin;
+        scan.line = i;
+        err = hs_scan(self->database, bytes + begin, (unsigned int)(stop - begin), 0, scratch,
+                      onMatch, &scan);
+        begin = ends[i];
+    }
     Py_END_ALLOW_THREADS
     if (ownScratch)
         hs_free_scratch(scratch);
@@ -518,15 +508,6 @@ Database_lines(Database *self, PyObject *args)
     return scanned(self, args, "y*|O:lines", linesFound);
 }
 
-static int
-byLineThenPattern(const void *a, const void *b)
-{
-    const Report *x = a, *y = b;
-    if (x->line != y->line)
-        return x->line < y->line ? -1 : 1;
-    return (x->pattern > y->pattern) - (x->pattern < y->pattern);
-}
-
 /* Append index to list; 0, or -1 with an exception set. */
 static int
 appendIndex(PyObject *list, Py_ssize_t index)
@@ -569,14 +550,8 @@ groupsFound(Database *self, Scan *scan)
         PyErr_NoMemory();
     if (groups == NULL || singles == NULL || empty == NULL)
         goto failed;
-    /* Reports come by end offset, so by line but for a few engines'; a
-     * line's own may come in any order (distinct counts them so). */
-    for (Py_ssize_t i = 1; i < scan->size; i++) {
-        if (scan->reports[i - 1].line > scan->reports[i].line) {
-            qsort(scan->reports, (size_t)scan->size, sizeof(Report), byLineThenPattern);
-            break;
-        }
-    }
+    /* The reports come line by line (the lines are scanned in turn), each
+     * pattern once a line. */
     nothing = groupOf(groups, empty);
     if (nothing == NULL)
         goto failed;
@@ -587,13 +562,11 @@ groupsFound(Database *self, Scan *scan)
                 goto failed;
             continue;
         }
-        /* Whether the line's reports name one pattern (the same one
-         * reported again after another's is kept again). */
+        /* Whether the line's reports name one pattern. */
         Py_ssize_t stop = next + 1;
-        int one = 1;
-        for (; stop < scan->size && scan->reports[stop].line == line; stop++)
-            if (scan->reports[stop].pattern != scan->reports[next].pattern)
-                one = 0;
+        while (stop < scan->size && scan->reports[stop].line == line)
+            stop++;
+        int one = stop == next + 1;
         PyObject *list;
         if (one) {
             unsigned int pattern = scan->reports[next].pattern;

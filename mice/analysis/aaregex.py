@@ -902,77 +902,44 @@ _HS_UNSURE = re.compile(rb"[^\x00-\x1b\x20-\x7f]+")
 _HS_PYTHON_ONLY = re.compile(r"\\[AZv]|\{,|\(\?[imsx]*[aLu]|\[[^\]]*\[[:.=]")
 
 
-def _matchesNewline(pattern, flags=0):
+#: What Hyperscan has no exact form of (it widens them in prefilter mode):
+#: back references, look-arounds, atomic groups, possessive repeats,
+#: conditionals.
+_NOT_EXACT = frozenset(op for op in (
+    _sre_constants.GROUPREF, _sre_constants.GROUPREF_EXISTS, _sre_constants.GROUPREF_IGNORE,
+    _sre_constants.ASSERT, _sre_constants.ASSERT_NOT,
+    getattr(_sre_constants, "ATOMIC_GROUP", None),
+    getattr(_sre_constants, "POSSESSIVE_REPEAT", None)) if op is not None)
+
+
+def _exactInHyperscan(pattern, flags=0):
     """
-    Whether a match of C{pattern} could hold a newline (which no line
-    does): then a Hyperscan report in a batch of lines may be a match
-    across two of them.  C{True} when in doubt.
+    Whether Hyperscan can compile C{pattern} as it is, not in prefilter
+    mode: it holds nothing of L{_NOT_EXACT}.  C{False} when in doubt.  (A
+    pattern Hyperscan refuses anyway is found when the database is
+    compiled; this spares that compile the patterns sure to fail.)
     """
     try:
         parsed = _parsed(pattern, flags)
     except Exception:
-        return True
-    return _itemsMatchNewline(parsed.data, bool(parsed.state.flags & re.DOTALL))
+        return False
+    return _itemsExact(parsed.data)
 
 
-_NEWLINE_CATEGORIES = frozenset({
-    _sre_constants.CATEGORY_SPACE, _sre_constants.CATEGORY_NOT_DIGIT,
-    _sre_constants.CATEGORY_NOT_WORD, _sre_constants.CATEGORY_LINEBREAK,
-    _sre_constants.CATEGORY_UNI_SPACE, _sre_constants.CATEGORY_UNI_NOT_DIGIT,
-    _sre_constants.CATEGORY_UNI_NOT_WORD, _sre_constants.CATEGORY_UNI_LINEBREAK})
-_REPEAT_OPS = tuple(op for op in (
-    _sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT,
-    getattr(_sre_constants, "POSSESSIVE_REPEAT", None)) if op is not None)
-
-
-def _inHoldsNewline(items):
-    negate = False
-    held = False
+def _itemsExact(items):
     for op, av in items:
-        if op is _sre_constants.NEGATE:
-            negate = True
-        elif op is _sre_constants.LITERAL:
-            held = held or av == 10
-        elif op is _sre_constants.RANGE:
-            held = held or av[0] <= 10 <= av[1]
-        elif op is _sre_constants.CATEGORY:
-            held = held or av in _NEWLINE_CATEGORIES
-        else:
-            return True
-    return held != negate
-
-
-def _itemsMatchNewline(items, dotall):
-    for op, av in items:
-        if op is _sre_constants.LITERAL:
-            if av == 10:
-                return True
-        elif op is _sre_constants.AT:
-            continue
-        elif op is _sre_constants.NOT_LITERAL:
-            if av != 10:
-                return True
-        elif op is _sre_constants.ANY:
-            if dotall:
-                return True
-        elif op is _sre_constants.IN:
-            if _inHoldsNewline(av):
-                return True
-        elif op is _sre_constants.SUBPATTERN:
-            group, addFlags, delFlags, sub = av
-            inner = (dotall or bool(addFlags & re.DOTALL)) and not delFlags & re.DOTALL
-            if _itemsMatchNewline(sub.data, inner):
-                return True
+        if op in _NOT_EXACT:
+            return False
+        if op is _sre_constants.SUBPATTERN:
+            if not _itemsExact(av[3].data):
+                return False
         elif op is _sre_constants.BRANCH:
-            if any(_itemsMatchNewline(branch.data, dotall) for branch in av[1]):
-                return True
-        elif op in _REPEAT_OPS:
-            if _itemsMatchNewline(av[2].data, dotall):
-                return True
-        else:
-            # Back references, look-arounds, conditionals: in doubt.
-            return True
-    return False
+            if not all(_itemsExact(branch.data) for branch in av[1]):
+                return False
+        elif op in (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT):
+            if not _itemsExact(av[2].data):
+                return False
+    return True
 
 
 def _unusualLines(lines, data):
@@ -1005,16 +972,11 @@ def _hasSeparator(data):
     return b"\x1c" in data or b"\x1d" in data or b"\x1e" in data or b"\x1f" in data
 
 
-#: C{n + 1}, without a Python frame per line.
-_plusOne = (1).__add__
-
-
-#: The batch L{_encoded}, L{_lineEnds}, L{joinsLines} and
-#: L{HyperscanPatterns.linesOf} last did: C{[text, data, ends, newlines,
-#: unusual]} (the M-ICE rules and the LogIDS blocks scan the same batch one
-#: after the other; C{ends}, C{newlines} and C{unusual}, the lines
-#: L{_unusualLines} gives, C{None} until asked for).
-_lastBatch = [None, b"", None, None, None]
+#: The batch L{_encoded}, L{joinsLines} and L{HyperscanPatterns.linesOf}
+#: last did: C{[text, data, newlines, unusual]} (the M-ICE rules and the
+#: LogIDS blocks scan the same batch one after the other; C{newlines} and
+#: C{unusual}, the lines L{_unusualLines} gives, C{None} until asked for).
+_lastBatch = [None, b"", None, None]
 
 
 def batchBytes(text, data):
@@ -1022,14 +984,14 @@ def batchBytes(text, data):
     Tell the scans that C{data} is C{text}'s UTF-8 bytes (a batch as it was
     read and decoded), so that they do not encode it again.
     """
-    _lastBatch[:] = [text, data, None, None, None]
+    _lastBatch[:] = [text, data, None, None]
 
 
 def _encoded(text):
     """A batch's UTF-8 bytes."""
     last = _lastBatch
     if last[0] is not text:
-        last[:] = [text, text.encode("utf-8", "surrogatepass"), None, None, None]
+        last[:] = [text, text.encode("utf-8", "surrogatepass"), None, None]
     return last[1]
 
 
@@ -1043,11 +1005,11 @@ def joinsLines(text, lines):
     last = _lastBatch
     if last[0] is not text:
         _encoded(text)
-    if last[3] is None:
+    if last[2] is None:
         # Those of its UTF-8 bytes, the same: no other character's
         # encoding holds the byte 0x0a.
-        last[3] = _newlines(last[1]) if _newlines is not None else text.count("\n")
-    return last[3] == len(lines) - 1
+        last[2] = _newlines(last[1]) if _newlines is not None else text.count("\n")
+    return last[2] == len(lines) - 1
 
 
 def _hsscanFunction(name):
@@ -1064,17 +1026,9 @@ _newlines = _hsscanFunction("newlines")
 _unusual = _hsscanFunction("unusual")
 
 
-def _lineEnds(text):
-    """
-    The offset just past each line's newline in a batch's UTF-8 bytes
-    (C{ends[i]}, for line C{i}; the last as if it had one).
-    """
-    data = _encoded(text)
-    last = _lastBatch
-    if last[2] is None:
-        last[2] = list(accumulate(map(_plusOne, map(len, data.split(b"\n")))))
-    return last[2]
-
+def _reported(ident, start, end, flags, known):
+    """python-hyperscan's callback for L{HyperscanPatterns.linesOf}: the line's set."""
+    known.add(ident)
 
 
 def _firstItem(item):
@@ -1122,25 +1076,18 @@ def _hyperscanReason(error):
 class HyperscanPatterns:
     """
     The patterns of a matcher in one Hyperscan database, for a batch of
-    lines joined by newlines: C{scan} gives C{(offset, pattern)} for each
-    place a pattern's match may end (C{offset} is just past its last byte,
-    Hyperscan's end offset).  A line's matches end from its first byte's
-    offset (an empty match at its start: C{^}, C{^$} on an empty line) up
-    to its newline's, so the line of a report is the one whose span
-    C{[start, newline]} holds C{offset}; the byte before it would be the
-    previous line's newline for an empty match at a line's start.
+    lines joined by newlines, each line scanned on its own (a report is a
+    match in that line, never one running across two).
 
     Compiled in prefilter mode (C{HS_FLAG_PREFILTER}: a construct Hyperscan
     lacks, such as a back reference, is widened, so it may report a line
-    that does not match but never misses one that does) and multi-line
-    (C{^} and C{$} at each line).  A report can also be a match running
-    across lines: C{re} confirms every line that is not certain.
-    C{patterns} are those that compiled; a pattern Hyperscan cannot read
-    as C{re} does is left out (and the matcher keeps its other scan).
+    that does not match but never misses one that does): C{re} confirms
+    every line that is not certain.  C{patterns} are those that compiled;
+    a pattern Hyperscan cannot read as C{re} does is left out (and the
+    matcher keeps its other scan).
 
     C{exact} (indexes of C{patterns}) asks for those patterns to be
-    compiled as they are, not in prefilter mode, where Hyperscan can, and
-    where no match of theirs can hold a newline (L{_matchesNewline}): a
+    compiled as they are, not in prefilter mode, where Hyperscan can: a
     report of one of them in a line is then a match of C{re} in the line,
     on the lines L{linesOf} does not call unsure.  C{self.exact} holds the
     indexes in C{self.patterns} of those compiled so.
@@ -1149,7 +1096,7 @@ class HyperscanPatterns:
     def __init__(self, patterns, exact=()):
         import hyperscan
 
-        prefilter = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
+        prefilter = hyperscan.HS_FLAG_PREFILTER
         usable = []
         refused = []
         for index, pattern in enumerate(patterns):
@@ -1163,9 +1110,9 @@ class HyperscanPatterns:
             if pattern.regex.flags & re.DOTALL:
                 text = "(?s)" + text
             flags = prefilter
-            if index in exact and not _matchesNewline(pattern.regex.pattern,
-                                                      pattern.regex.flags):
-                flags = hyperscan.HS_FLAG_MULTILINE
+            if index in exact and _exactInHyperscan(pattern.regex.pattern,
+                                                    pattern.regex.flags):
+                flags = 0
             usable.append((pattern, text.encode("ascii"), flags, index))
 
         def compiled(chosen, cached=True):
@@ -1210,17 +1157,6 @@ class HyperscanPatterns:
         self.exact = frozenset(i for i, one in enumerate(usable)
                                if not one[2] & hyperscan.HS_FLAG_PREFILTER)
 
-    def scan(self, data):
-        hits = []
-        append = hits.append
-
-        def onMatch(ident, start, end, flags, context):
-            append((end, ident))
-
-        if self._db is not None:
-            self._db.scan(data, match_event_handler=onMatch)
-        return hits
-
     def linesOf(self, lines, text):
         """
         C{(found, unsure)} for a batch (C{text}: C{lines} joined by
@@ -1230,36 +1166,21 @@ class HyperscanPatterns:
         python-hyperscan's callback where it is not built); C{unsure} holds
         the lines where Hyperscan could read a pattern otherwise than C{re}
         (not ASCII, or with a character C{re} takes for a space and
-        Hyperscan does not, or an empty last line): they are not in
-        C{found}, and the caller tries them another way.
+        Hyperscan does not): they are not in C{found}, and the caller
+        tries them another way.
         """
         data = _encoded(text)
         found = {}
-        locate = bisect.bisect_right
         if self._scanner is not None:
-            # The same, with frozensets, the reports gathered in C (and the
-            # lines' ends found there).
+            # The same, with frozensets, the reports gathered in C.
             found = self._scanner.lines(data)
         elif self._db is not None:
-            ends = _lineEnds(text)
-            start = end = -1
-            known = None
-
-            def onMatch(ident, first, offset, flags, context):
-                # The line of each report, as it comes (not a list of them
-                # gone through again: a third of the time of a report).
-                # Reports come by end offset: most fall in the line of the
-                # one before.
-                nonlocal start, end, known
-                if not start <= offset < end:
-                    index = locate(ends, offset)
-                    start, end = (ends[index - 1] if index else 0), ends[index]
-                    known = found.get(index)
-                    if known is None:
-                        found[index] = known = set()
-                known.add(ident)
-
-            self._db.scan(data, match_event_handler=onMatch)
+            scan = self._db.scan
+            for index, line in enumerate(data.split(b"\n")):
+                known = set()
+                scan(line, match_event_handler=_reported, context=known)
+                if known:
+                    found[index] = known
         unsure = self._unsure(lines, data)
         for i in unsure:
             found.pop(i, None)
@@ -1299,17 +1220,11 @@ class HyperscanPatterns:
             # Found once for the batch both rule sets scan.
             last = _lastBatch
             if last[1] is data:
-                if last[4] is None:
-                    last[4] = frozenset(_unusualLines(lines, data))
-                unsure = set(last[4])
+                if last[3] is None:
+                    last[3] = frozenset(_unusualLines(lines, data))
+                unsure = set(last[3])
             else:
                 unsure = _unusualLines(lines, data)
-        if not lines[-1]:
-            # An empty last line is the end of the buffer after a newline,
-            # where Hyperscan's multi-line ^ (PCRE's) does not match: ^ and
-            # ^$ would miss it.
-            unsure = set(unsure)
-            unsure.add(len(lines) - 1)
         return unsure
 
 

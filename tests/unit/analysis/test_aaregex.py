@@ -655,21 +655,6 @@ AuF_Rule = "c[[:alpha:]]"
         self.assertEqual(AaRegexMatcher(settings, "hyperscan").matchIndexed(lines), expected)
 
 
-class MatchesNewlineTests(SynchronousTestCase):
-    """C{_matchesNewline}: whether a match of a pattern may hold a newline."""
-
-    def test_patterns(self):
-        from mice.analysis.aaregex import _matchesNewline
-
-        for pattern in (r"a\sb", r"[^a]", r"(?s)a.b", r"\D", r"\W", r"a\nb", r"[\n]",
-                        r"\x0a", r"(?:x|\s)", r"(a)\1", r"(?=x)", r"[\x00-\x7f]"):
-            self.assertTrue(_matchesNewline(pattern), pattern)
-        for pattern in (r"abc", r"[^\s:]+", r"\S+", r"a.b", r"\d\w", r"[ \d]", r"[^\n]",
-                        r"(?i)a", r"^(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d$", r"(?s:x)y."):
-            self.assertFalse(_matchesNewline(pattern), pattern)
-        self.assertTrue(_matchesNewline("a.b", re.DOTALL))
-
-
 class ExtractTests(SynchronousTestCase):
     def test_sshd(self):
         sources, targets = nodesFor(SSH_FAILED, "gate", "10.0.0.5")

@@ -5,7 +5,6 @@ callback gives (L{mice.analysis.aaregex.HyperscanPatterns.linesOf}'s
 other path), and the rule engines give the same results with either.
 """
 
-import bisect
 import os
 import re
 import sys
@@ -61,21 +60,24 @@ def encoded(lines):
 
 def callbackLines(db, data, ends):
     """
-    What the C scan must give, from python-hyperscan's callback: for each
-    report the line C{bisect_right(ends, end)}, and for each line the set
-    of the ids reported in it.
+    What the C scan must give, from python-hyperscan's callback: each line
+    of C{data} (to the byte before each of C{ends}) scanned on its own, and
+    for each line some pattern was reported in, the set of their ids.
     """
     found = {}
-
-    def onMatch(ident, first, end, flags, context):
-        found.setdefault(bisect.bisect_right(ends, end), set()).add(ident)
-
-    db.scan(data, match_event_handler=onMatch)
-    return {index: frozenset(ids) for index, ids in found.items()}
+    start = 0
+    for index, end in enumerate(ends):
+        ids = set()
+        db.scan(data[start:end - 1], context=ids,
+                match_event_handler=lambda ident, first, last, flags, known: known.add(ident))
+        if ids:
+            found[index] = frozenset(ids)
+        start = end
+    return found
 
 
 #: Pattern sets, each with the flags HyperscanPatterns gives (the
-#: strings: True for exact, multi-line only; False for prefilter too).
+#: strings: True for exact, no flag; False for prefilter).
 PATTERN_SETS = (
     # Literals, classes and anchors, some of them exact.
     ((b"foo", True), (b"ba+r", False), (b"^x", True), (b"y$", False), (b"\\d{2,}", True),
@@ -106,8 +108,8 @@ class LinesTests(SynchronousTestCase):
     def setUp(self):
         hyperscan = requireScanner()
         if LinesTests.databases is None:
-            exact = hyperscan.HS_FLAG_MULTILINE
-            prefilter = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
+            exact = 0
+            prefilter = hyperscan.HS_FLAG_PREFILTER
             databases = []
             for patterns in PATTERN_SETS:
                 expressions = [expression for expression, _ in patterns]
@@ -184,6 +186,28 @@ class LinesTests(SynchronousTestCase):
                 expected.setdefault(withC[0].get(index, frozenset()), []).append(index)
         self.assertEqual(groups, expected)
         self.assertEqual(scan.groupsOf(lines, text)[0], expected)
+
+    def test_acrossLines(self):
+        """
+        Each line is scanned on its own: a pattern whose match could hold a
+        newline (C{\\s}, C{[^b]}, C{(?s).}) is compiled exactly when asked,
+        and a match that would run across two lines of a batch is no
+        report, with the C scan and without.
+        """
+        expressions = [r"x\s+y", r"a[^b]c", r"(?s)p.q"]
+        scan = HyperscanPatterns([_Pattern(re.compile(e)) for e in expressions],
+                                 exact=range(len(expressions)))
+        self.assertEqual(scan.exact, frozenset(range(len(expressions))))
+        lines = ["x", "y", "a", "c", "p", "q", "x  y", "a-c", "p=q"]
+        text = "\n".join(lines)
+        expected = ({6: {0}, 7: {1}, 8: {2}}, ())
+        self.assertEqual(scan.linesOf(lines, text), expected)
+        self.assertEqual(scan.groupsOf(lines, text)[0],
+                         {frozenset(): [0, 1, 2, 3, 4, 5], frozenset({0}): [6],
+                          frozenset({1}): [7], frozenset({2}): [8]})
+        scan._scanner = None
+        aaregex._lastBatch[0] = None
+        self.assertEqual(scan.linesOf(lines, text), expected)
 
     @given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
                     min_size=1, max_size=6))
