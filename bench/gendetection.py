@@ -318,6 +318,17 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if r() < 0.15:
             line = "www.example.org:443 " + line
         if r() < 0.06:
+            if agent is None and r() < 0.3:
+                # HAProxy's HTTP log (option httplog) through syslog: no
+                # user agent (unless captured), the request last.
+                return '%s%s:%d [%s.%03d] %s %s/web%d %d/0/%d/%d/%d %d %s%d - - %s %d/%d/0/0/0 0/0 "%s %s HTTP/1.1"' % (
+                    head("haproxy"), client, port(), s["apache"].split(" ")[0],
+                    rnd.randrange(1000), pick(("www", "www~", "https-in~")),
+                    pick(("app", "static")), rnd.randrange(1, 4), rnd.randrange(20),
+                    rnd.randrange(5), rnd.randrange(300), rnd.randrange(300, 900), status,
+                    pick(("", "", "+")), rnd.randrange(100, 90000),
+                    pick(("----", "----", "--NI", "SD--", "CD--")), rnd.randrange(1, 50),
+                    rnd.randrange(1, 50), method, url)
             # Forwarded through syslog: nginx's access_log syslog:server=...,
             # Apache's CustomLog "|/usr/bin/logger -t apache2" (or -i).
             program = pick(("nginx", "nginx", "apache2", "httpd"))

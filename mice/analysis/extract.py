@@ -100,6 +100,10 @@ _CLF = re.compile(r"(?:\S+ (?=\S+ \S+ \S+ \[))?([0-9A-Fa-f.:]+) \S+ (\S+) \[")
 # forwarded through syslog (nginx's access_log syslog:, Apache's CustomLog
 # piped to logger) or an nginx error-log line (error_log syslog:).
 _SYSLOG_TAG = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_TIME + r" (?:\S+ )?[\w./-]+(?:\[\d+\])?: ")
+# HAProxy's HTTP log (option httplog), through syslog: the client and its
+# port (an IPv6 address unbracketed: its port after the last colon), the
+# accept date, the frontend, backend/server, timers and status.
+_HAPROXY = re.compile(r"([0-9A-Fa-f.:]+):(\d+) \[\d[^\]]*\] \S+ \S+ [-+\d/]+ \d{3} ")
 # nginx's error log: its time stamp, level, pid#tid and connection; the
 # client after the message (its first ", client: ": the user name a failed
 # login names comes before it, the request, host and referrer after); the
@@ -336,7 +340,8 @@ def _nginx(line):
 def _client(line):
     """
     C{(address, port, user)} of the client of an Apache access or error
-    log line, or of an nginx error-log line, or C{None}.
+    log line, of HAProxy's HTTP log, or of an nginx error-log line, or
+    C{None}.
     """
     start = _nginx(line) if ", client: " in line else -1
     if start >= 0:
@@ -344,7 +349,7 @@ def _client(line):
         value = address(found.group(1)) if found is not None else None
         return None if value is None else (value, None, None)
     if not ("] \"" in line or "[client " in line):
-        return None
+        return _proxied(line) if "] " in line else None
     found = _CLF.match(line)
     if found is None and "] \"" in line:
         # Forwarded through syslog: the access-log line after the header.
@@ -362,6 +367,16 @@ def _client(line):
         if value is not None:
             return value, _port(found.group(2)), None
     return None
+
+
+def _proxied(line):
+    """C{(address, port, None)} of the client of HAProxy's HTTP log line, or C{None}."""
+    head = _SYSLOG_TAG.match(line)
+    found = _HAPROXY.match(line, head.end() if head is not None else 0)
+    if found is None:
+        return None
+    value = address(found.group(1))
+    return None if value is None else (value, _port(found.group(2)), None)
 
 
 #: What L{nodesFor} read from recent lines (C{mice analyze} makes an alert

@@ -729,6 +729,22 @@ class ExtractTests(SynchronousTestCase):
                               " not exist: /srv/www/htdocs/x")
         self.assertEqual(sources, (Node(address="61.2.3.5"),))
 
+    def test_haproxy(self):
+        """
+        HAProxy's HTTP log: the client and its port (an IPv6 address
+        unbracketed, its port after the last colon), through syslog or not;
+        the backend's server is no address.
+        """
+        tail = (" [08/Mar/2024:05:22:28.123] www~ app/10.0.0.9:80 0/0/1/12/13 200 4120 - - ----"
+                ' 3/3/0/0/0 0/0 "GET /?id=1%27 HTTP/1.1"')
+        for client, expected in (("61.2.3.4:52311", "61.2.3.4"),
+                                 ("2001:db8::7:52311", "2001:db8::7")):
+            for head in ("Mar  8 05:22:28 lb1 haproxy[2211]: ", ""):
+                line = head + client + tail
+                sources, _ = nodesFor(line)
+                self.assertEqual(sources, (Node(address=expected, port=52311),), line)
+                self.assertEqual(addressesFor(line)[0], expected, line)
+
     @given(st.one_of(
         st.ip_addresses(v=4).map(str),
         st.lists(st.one_of(st.sampled_from(["0", "00", "01", "1", "25", "255", "256", "199",

