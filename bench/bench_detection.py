@@ -145,6 +145,19 @@ def report(name, labels, predictions, out=sys.stdout):
     return precision, recall, worst
 
 
+def showMissed(lines, labels, mice, logids, out=sys.stdout):
+    """Each missed attack line and each false alarm: line number, label, IDs, the line."""
+    print("\n== missed attack lines and false alarms (line, label, M-ICE ids, LogIDS ids)",
+          file=out)
+    for number, (line, label, a, b) in enumerate(zip(lines, labels, mice, logids), 1):
+        attack = label not in NEGATIVE
+        if attack != bool(a | b):
+            ids = [" ".join(f"0x{aid:04x}" if aid is not None else "-" for aid in sorted(
+                found, key=lambda x: -1 if x is None else x)) or "-" for found in (a, b)]
+            print(f"{number}: {'MISSED' if attack else 'FALSE'} {label} [{ids[0]}] [{ids[1]}]"
+                  f" {line}", file=out)
+
+
 def loadCorpus(options):
     if options.corpus:
         with open(options.corpus, encoding="utf-8", errors="surrogateescape") as f:
@@ -171,6 +184,9 @@ def main(argv=None):
     parser.add_argument("--rules", default=os.path.join(DEFAULT, "mice_mod_pop_aa_regex.conf"))
     parser.add_argument("--logids", default=os.path.join(DEFAULT, "logids"),
                         help="directory of rules.txt, filter.txt, netdef.txt")
+    parser.add_argument("--missed", action="store_true",
+                        help="also print each attack line neither rule set detected, and each"
+                        " false alarm, with its label and the rule sets' alert IDs")
     options = parser.parse_args(argv)
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
@@ -199,6 +215,8 @@ def main(argv=None):
     for name, predictions in (("M-ICE rules", mice), ("LogIDS rules", logids),
                               ("union", union)):
         results[name] = report(name, labels, predictions)
+    if options.missed:
+        showMissed(lines, labels, mice, logids)
     print()
     for name, (precision, recall, worst) in results.items():
         cpu = timings.get(name)

@@ -132,6 +132,11 @@ _SQLI = (
     "/post?id=1%2F**%2FUNION%2F**%2FSELECT%2F**%2F1%2C2",
     "/item.php?id=1 AND (SELECT CASE WHEN (1=1) THEN 1 ELSE 0 END)",
     "/item.php?id=1 AND ASCII(SUBSTRING((SELECT password FROM users LIMIT 1),1,1))>64",
+    # Boolean-blind pairs, a tautology in parentheses, comments for spaces,
+    # HAVING, a string concatenated with a subquery.
+    "/news.php?id=1%20AND%201=2", "/category.php?cid=7)%20OR%20(1=1",
+    "/cart.php?item=3'/**/OR/**/1=1--", "/page.asp?id=1%27%20having%201=1--",
+    "/?p=1%27%7C%7C(SELECT%20version())%7C%7C%27",
 )
 _XSS = (
     "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E",
@@ -763,7 +768,11 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 "client sent invalid method while reading client request line",
                 "client sent invalid request while reading client request line",
                 "client sent invalid method in HTTP/0.9 request while reading client request line",
-                "client sent too long URI while reading client request line")),
+                "client sent too long URI while reading client request line",
+                'client sent invalid header line: "User-Agent\\x00: x" while reading client'
+                " request headers",
+                'client sent too long header line: "Cookie: 1cD3uIAflVivXiXLJ8K2SpN..." while'
+                " reading client request headers")),
                 level="info", request=pick(('\\x16\\x03\\x01\\x00\\xA5\\x01',
                                             "GET /%s HTTP/1.1" % ("A" * 40), False)))
         form = r()
@@ -777,10 +786,22 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 " the server isn't expecting it")), code="AH00135")
         if form < 0.7:
             return webError("request failed: URI too long (longer than 8190)", code="AH00565")
-        if form < 0.85:
+        if form < 0.8:
             # Apache 2.4's later wording.
             return webError("request failed: client's request-line exceeds LimitRequestLine"
                             " (longer than 8190)", code="AH00565", level="info")
+        if form < 0.9:
+            # 2.4.25's strict request line (a debug line names its source
+            # file), headers too many or too long; 2.2's unreadable headers.
+            message, code, level, source = pick((
+                ("HTTP Request Line; Invalid method token: '\\x16\\x03\\x01'", "AH03445",
+                 "debug", "protocol.c"),
+                ("HTTP Request Line; Unrecognized protocol 'HTTP/1.1x' (perhaps whitespace was"
+                 " injected?)", "AH02418", "debug", "protocol.c"),
+                ("Request header exceeds LimitRequestFieldSize: Cookie", "AH00561", "info", None),
+                ("Number of request headers exceeds LimitRequestFields", "AH00563", "info", None)))
+            return webError(message, code=code, level=level, source=source,
+                            old="request failed: error reading the headers")
         return webError("request failed: erroneous characters after protocol string: %s" % pick((
             "User-Agent: Mozilla/5.0", "Host: www.example.org")))
 
@@ -800,6 +821,12 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             return '%s [pid %d] [%s] FAIL LOGIN: Client "%s"' % (
                 s["ctime"], rnd.randrange(300, 65000), user, client)
         if form < 0.8:
+            if r() < 0.2:
+                # MaxLoginAttempts reached, RootLogin off.
+                return "%s%s (%s[%s]) - %s" % (
+                    head("proftpd"), pick(_HOSTS), mapped(client), mapped(client),
+                    pick(("Maximum login attempts (3) exceeded",
+                          "SECURITY VIOLATION: Root login attempted")))
             return "%s%s (%s[%s]) - USER %s%s" % (
                 head("proftpd"), pick(_HOSTS), mapped(client), mapped(client), user,
                 pick((" (Login failed): Incorrect password",
@@ -1026,6 +1053,9 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                               "File does not exist: /var/www/html/ModSecurity: Access denied",
                               "File does not exist: /var/www/html/Invalid URI in request",
                               "ModSecurity for Apache/2.9.3 configured.",
+                              # ModSecurity's own error during a request.
+                              "ModSecurity: collections_remove_stale: Failed to access DBM"
+                              " file \"/var/cache/modsecurity/ip\": Permission denied",
                               # DFind's probe needs it; a broken client, not a scan.
                               "client sent HTTP/1.1 request without hostname (see RFC2616"
                               " section 14.23): /",
