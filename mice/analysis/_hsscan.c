@@ -396,16 +396,25 @@ scanLines(Database *self, Py_buffer *given, PyObject *endsGiven, Scan *out)
         ends[i] = PyLong_AsSsize_t(items[i]);
         if (ends[i] == -1 && PyErr_Occurred())
             goto done;
-        if (ends[i] < (i ? ends[i - 1] : 0)) {
-            PyErr_Format(PyExc_ValueError, "ends must be increasing offsets (ends[%zd])", i);
+    }
+    /* The lines cover the data, each scanned to the byte before its end:
+     * every end but the last just past a newline, the last just past the
+     * data's end. */
+    const char *bytes = data.buf;
+    for (Py_ssize_t i = 0, previous = 0; i < lineCount; previous = ends[i], i++) {
+        int ok = i + 1 < lineCount
+                     ? ends[i] > previous && ends[i] <= data.len && bytes[ends[i] - 1] == '\n'
+                     : ends[i] == data.len + 1;
+        if (!ok) {
+            PyErr_Format(PyExc_ValueError,
+                         "ends[%zd] (%zd) is not just past a newline of the data (%zd bytes),"
+                         " nor past its end for the last line",
+                         i, ends[i], data.len);
             goto done;
         }
     }
-    /* Every report ends at most at the data's end: it must be in a line. */
-    if (lineCount == 0 || ends[lineCount - 1] <= data.len) {
-        PyErr_Format(PyExc_ValueError,
-                     "ends must reach past the data (%zd bytes; the last end is %zd)", data.len,
-                     lineCount ? ends[lineCount - 1] : (Py_ssize_t)0);
+    if (lineCount == 0) {
+        PyErr_SetString(PyExc_ValueError, "ends must name at least one line");
         goto done;
     }
     for (Py_ssize_t i = 0; i < self->count; i++)
@@ -432,12 +441,9 @@ scanLines(Database *self, Py_buffer *given, PyObject *endsGiven, Scan *out)
      * which costs Hyperscan a third more on the rules' syslog headers,
      * and no report can then fall across two lines. */
     Py_BEGIN_ALLOW_THREADS
-    const char *bytes = data.buf;
     Py_ssize_t begin = 0;
     for (Py_ssize_t i = 0; i < lineCount && err == HS_SUCCESS; i++) {
-        Py_ssize_t stop = ends[i] - 1 < data.len ? ends[i] - 1 : data.len;
-        if (stop < begin)
-            stop = begin;
+        Py_ssize_t stop = ends[i] - 1;
         scan.line = i;
         err = hs_scan(self->database, bytes + begin, (unsigned int)(stop - begin), 0, scratch,
                       onMatch, &scan);

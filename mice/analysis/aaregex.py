@@ -904,7 +904,8 @@ _HS_PYTHON_ONLY = re.compile(r"\\[AZv]|\{,|\(\?[imsx]*[aLu]|\[[^\]]*\[[:.=]")
 
 #: What Hyperscan has no exact form of (it widens them in prefilter mode):
 #: back references, look-arounds, atomic groups, possessive repeats,
-#: conditionals.
+#: conditionals; and C{\B} (L{_itemsExact}), which Hyperscan finds in an
+#: empty line and C{re} does not.
 _NOT_EXACT = frozenset(op for op in (
     _sre_constants.GROUPREF, _sre_constants.GROUPREF_EXISTS, _sre_constants.GROUPREF_IGNORE,
     _sre_constants.ASSERT, _sre_constants.ASSERT_NOT,
@@ -928,7 +929,8 @@ def _exactInHyperscan(pattern, flags=0):
 
 def _itemsExact(items):
     for op, av in items:
-        if op in _NOT_EXACT:
+        if op in _NOT_EXACT or (op is _sre_constants.AT
+                                and av is _sre_constants.AT_NON_BOUNDARY):
             return False
         if op is _sre_constants.SUBPATTERN:
             if not _itemsExact(av[3].data):

@@ -103,7 +103,7 @@ _SYSLOG_TAG = re.compile(r"(?:<\d{1,3}>)?" + SYSLOG_TIME + r" (?:\S+ )?[\w./-]+(
 # HAProxy's HTTP log (option httplog), through syslog: the client and its
 # port (an IPv6 address unbracketed: its port after the last colon), the
 # accept date, the frontend, backend/server, timers and status.
-_HAPROXY = re.compile(r"([0-9A-Fa-f.:]+):(\d+) \[\d[^\]]*\] \S+ \S+ [-+\d/]+ \d{3} ")
+_HAPROXY = re.compile(r"([0-9A-Fa-f.:]+):(\d+) \[\d[^\]]*\] \S+ \S+ [-+\d/]+ (?:-1|\d{3}) ")
 # nginx's error log: its time stamp, level, pid#tid and connection; the
 # client after the message (its first ", client: ": the user name a failed
 # login names comes before it, the request, host and referrer after); the
@@ -343,13 +343,17 @@ def _client(line):
     log line, of HAProxy's HTTP log, or of an nginx error-log line, or
     C{None}.
     """
+    # HAProxy's first: the headers it captured (a user agent) are the
+    # client's words, which could look like another format's client.
+    if "] " in line and (proxied := _proxied(line)) is not None:
+        return proxied
     start = _nginx(line) if ", client: " in line else -1
     if start >= 0:
         found = _NGINX_CLIENT.search(line, start)
         value = address(found.group(1)) if found is not None else None
         return None if value is None else (value, None, None)
     if not ("] \"" in line or "[client " in line):
-        return _proxied(line) if "] " in line else None
+        return None
     found = _CLF.match(line)
     if found is None and "] \"" in line:
         # Forwarded through syslog: the access-log line after the header.
@@ -500,6 +504,9 @@ def _lineNodes(line):
         if client is not None:
             value, port, user = client
             source["address"] = value
+            # Not a port the line's words named (a user agent's "from IP
+            # port N"): the client's, or none.
+            source.pop("port", None)
             if port is not None:
                 source["port"] = port
             if user is not None:

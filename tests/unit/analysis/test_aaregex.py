@@ -744,6 +744,17 @@ class ExtractTests(SynchronousTestCase):
                 sources, _ = nodesFor(line)
                 self.assertEqual(sources, (Node(address=expected, port=52311),), line)
                 self.assertEqual(addressesFor(line)[0], expected, line)
+        # The headers HAProxy captured are the client's words: another
+        # format's client in them (Apache's error log, nginx's, sshd's "from")
+        # is not the source; nor, in Apache's log, is a port a user agent names.
+        line = ("Mar  8 05:22:28 lb1 haproxy[2211]: 61.2.3.4:52311 [08/Mar/2024:05:22:28.123]"
+                " www~ app/web1 0/0/1/12/13 200 4120 - - ---- 3/3/0/0/0 0/0 {ex.org|M [client"
+                ' 6.6.6.6] from 6.6.6.6 port 22, client: 7.7.7.7} {} "GET /?id=1%27 HTTP/1.1"')
+        self.assertEqual(nodesFor(line)[0], (Node(address="61.2.3.4", port=52311),))
+        self.assertEqual(addressesFor(line)[0], "61.2.3.4")
+        line = ('61.2.3.4 - - [08/Mar/2024:05:22:28 +0100] "GET / HTTP/1.1" 200 1 "-" "M from'
+                ' 6.6.6.6 port 22"')
+        self.assertEqual(nodesFor(line)[0], (Node(address="61.2.3.4"),))
 
     @given(st.one_of(
         st.ip_addresses(v=4).map(str),

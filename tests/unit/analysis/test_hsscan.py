@@ -209,6 +209,22 @@ class LinesTests(SynchronousTestCase):
         aaregex._lastBatch[0] = None
         self.assertEqual(scan.linesOf(lines, text), expected)
 
+    def test_nonBoundaryOnEmptyLines(self):
+        """
+        C{\\B}, which Hyperscan finds in an empty line and C{re} does not, is
+        compiled in prefilter mode: C{re} confirms the lines it names.
+        """
+        for expression in (r"\B", r"a?\B", r"(?:a|\B)"):
+            scan = HyperscanPatterns([_Pattern(re.compile(expression))], exact=[0])
+            self.assertEqual(scan.exact, frozenset(), expression)
+        path = self.mktemp()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write('[ALERT_0x7777]\nSendTo = "N"\nRule = "\\B"\n')
+        matcher = AaRegexMatcher(loadAaRegex(path), "hyperscan")
+        lines = ["", " ", "a", "ab", "-", ""]
+        self.assertEqual([index for index, _ in matcher.matchIndexed(lines, "\n".join(lines))],
+                         [i for i, line in enumerate(lines) if re.search(r"\B", line)])
+
     @given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
                     min_size=1, max_size=6))
     @example([b"0123456789abcdef\x1c", b"\xff" + b"x" * 15, b"x" * 7 + b"\x1f"])
@@ -294,6 +310,14 @@ class BadInputTests(SynchronousTestCase):
                 ((data, [ends[0], len(data)]), ValueError),
                 ((data, []), ValueError),
                 ((data, [5, 2, 100]), ValueError),
+                # Each end but the last just past a newline, the last just
+                # past the data: a byte between two lines would be scanned
+                # in none (and an end past the data read beyond it).
+                ((data, [3, 8]), ValueError),
+                ((data, [5, 8]), ValueError),
+                ((data, [100, 200]), ValueError),
+                ((data, [4, 9]), ValueError),
+                ((data, [4, 4, 8]), ValueError),
                 ((data, [4, "8"]), TypeError),
                 ((data, 5), TypeError),
                 (("foo\nbar", ends), TypeError),

@@ -1613,8 +1613,8 @@ class DecidedActionsTests(SynchronousTestCase):
         whatever they hold; those of the blocks whose rules all need a
         scanned regex are dropped when the scan found none.  Those of
         C{apache_error}, C{audit}, C{dovecot}, C{dropbear}, C{exim},
-        C{ftp}, C{nginx_error}, C{opensmtpd} and C{sendmail} need the
-        regexes with a literal of their own scanned too (C{user },
+        C{ftp}, C{nginx_error}, C{opensmtpd}, C{postfix} and C{sendmail}
+        need the regexes with a literal of their own scanned too (C{user },
         C{ModSecurity: }, C{ success=}...), which they are for those blocks
         only.
         """
@@ -1623,7 +1623,7 @@ class DecidedActionsTests(SynchronousTestCase):
                    if plan.decided is not None}
         self.assertEqual(sorted(decided), ["", "apache_error", "audit", "dovecot", "dropbear",
                                            "exim", "ftp", "imapd", "nginx_error",
-                                           "opensmtpd", "sendmail"])
+                                           "opensmtpd", "postfix", "sendmail"])
         self.assertEqual(decided["nginx_error"].decided, (Taken(None, "drop"),))
         self.assertEqual(decided[""].gate, frozenset())
         self.assertEqual([(t.rule.condition, t.kind) for t in decided[""].decided],
