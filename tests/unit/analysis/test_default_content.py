@@ -466,6 +466,9 @@ FAMILIES = {
         _WEB + '/x?id=1/**/and/**/1=2 HTTP/1.1" 200 3 "-" "Mozilla/5.0"',
         _WEB + '/x?id=1%09and%091=2 HTTP/1.1" 200 3 "-" "Mozilla/5.0"',
         _WEB + '/x?p=1%27%20||%20%27a HTTP/1.1" 200 3 "-" "Mozilla/5.0"',
+        _WEB + '/page.asp?category=1 HTTP/1.1" 403 523 "-" "Mozilla/5.01 OR SLEEP(5)#"',
+        _WEB + '/news.php HTTP/1.1" 400 902 "https://shop.example.org/news.php?uid=1\' AND'
+        ' (SELECT 7781 FROM (SELECT(SLEEP(5)))hKzJ)-- rLmo" "Mozilla/5.0"',
         _HAPROXY6 % 200 + '/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users--'
         ' HTTP/1.1"',
     ], [
@@ -506,8 +509,24 @@ FAMILIES = {
         _WEB + '/c?t=<svg onload=prompt(1)> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_OK + '/?q=<script>alert(1)</script> HTTP/1.1" 200 512 "-" "curl/8.0"',
         _HAPROXY % 200 + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1"',
+        # Any tag with a handler (double-encoded too), a style sheet, a data
+        # URL; in the referrer or the user agent (a scanner's headers).
+        _WEB + '/profile?s=%3Cd3v%2Fonmouseleave%3D%5B2%5D.some%28confirm%29%3E HTTP/1.1" 404 7'
+        ' "-" "Mozilla/5.0"',
+        _WEB + '/login?name=%253Cd3v%252Fonmouseleave%253D%255B2%255D.some%2528confirm%2529%253E'
+        ' HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _WEB + "/?s=<style>@import'//evil.example/x.css';</style> HTTP/1.1\" 500 7 \"-\" \"M\"",
+        # (Apache escapes a quote of the request: \\".)
+        _WEB + '/a?r=<object+data=\\"data:text/html;base64,PHNjcmlwdD4=\\"> HTTP/1.1" 200 7 "-"'
+        ' "M"',
+        _WEB + '/guestbook.php HTTP/1.1" 400 298 "<HtMl OnPoinTerEnter = (prompt)``>" "Mozilla/5.0"',
+        _WEB + '/ HTTP/1.1" 200 31219 "-" "kbfbh<script>alert(1)</script>jc3wy"',
     ], [
         _HAPROXY_OK % 200 + '/js/script.js HTTP/1.1"',
+        # A tag, then a parameter named like a handler after it closed.
+        _OK + '/page?x=<b class=x>bold</b>&onions=2 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/docs/data-text-html.html HTTP/1.1" 200 1024 "https://example.org/?q=onload"'
+        ' "Mozilla/5.0"',
         _OK + '/js/script.js HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/docs/the script tag.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
         _OK + '/gallery/img src online.html HTTP/1.1" 404 1024 "-" "Mozilla/5.0"',
@@ -529,6 +548,11 @@ FAMILIES = {
         _WEB + '/vendor/.env HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
         _WEB + '/.git/config HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
         _WEB + '/.aws/credentials HTTP/1.1" 404 19 "-" "Mozilla/5.0"',
+        _WEB + '/install HTTP/1.1" 404 1210 "-" "feroxbuster/2.10.4"',
+        _WEB + '/ HTTP/1.1" 200 207787 "-" "Mozilla/5.0 (l9scan/2.0.1323e2133323e2134313e2033;'
+        ' +https://leakix.net)"',
+        _WEB + '/ HTTP/1.1" 404 1109 "-" "Mozilla/5.0 (compatible; CensysInspect/1.1;'
+        ' +https://about.censys.io/)"',
         _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
         _HAPROXY % 404 + '/.git/config HTTP/1.1"',
         _HAPROXY6 % 404 + '/nice%20ports%2C/Tri%6Eity.txt%2ebak HTTP/1.0"',
@@ -828,6 +852,12 @@ FAMILIES = {
         " AH00563: Number of request headers exceeds LimitRequestFields",
         "[Fri Sep 06 15:37:12 2024] [error] [client 61.2.3.4] request failed: error reading the"
         " headers",
+        "[Sun Mar 24 05:00:45.865933 2024] [core:debug] [pid 217230] [client 61.2.3.4:27927]"
+        " protocol.c(1335): AH00566: request failed: malformed request line",
+        "[Sun Aug 25 05:12:22.393543 2024] [core:info] [pid 69231] [client 61.2.3.4:4253]"
+        " AH02427: Request header value is malformed: Host: www.example.com\\x0d",
+        _NGINX_INFO + 'client sent duplicate host header: "Host: 61.2.3.4", previous value:'
+        ' "Host: example.com" while reading client request headers' + _NGINX_TAIL,
         # nginx: header lines it refuses.
         _NGINX_INFO + 'client sent invalid header line: "User-Agent\\x00: x" while reading'
         " client request headers" + _NGINX_TAIL,
@@ -851,6 +881,8 @@ FAMILIES = {
         " headers" + _NGINX_TAIL,
     ]),
     "mail suspicious access": ((0x7020,), [
+        "Mar 28 11:03:46 mx postfix/postscreen[31042]: COMMAND COUNT LIMIT from"
+        " [61.2.3.4]:19578 after RSET",
         "Nov 22 00:00:00 mail postfix/smtpd[13915]: NOQUEUE: reject: RCPT from"
         " mx3.example.de[80.232.5.87]: 554 5.7.1 <deploy@example.org>: Relay access denied;"
         " from=<spam@example.de> to=<deploy@example.org> proto=ESMTP helo=<mx3.example.de>",
@@ -957,13 +989,18 @@ class DefaultContentTests(SynchronousTestCase):
         """
         The syslog lines of every family (true lines and look-alikes) as
         journalctl prints them in its other formats (short-iso,
-        short-precise, short-full, short-unix) raise what they raise in
-        the classic form, in both rule sets.
+        short-precise, short-full, short-unix), and as busybox's syslogd
+        writes them (the facility and level after the host), raise what
+        they raise in the classic form, in both rule sets.
         """
         heads = ["2004-11-22T10:00:01+0100 ", "Nov 22 10:00:01.123456 ",
                  "Mon 2004-11-22 10:00:01 CET ", "Mon 2004-11-22 10:00:01 +03 ",
                  "1101114001.123456 "]
         classic = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ")
+        # busybox's syslogd (Alpine, OpenWrt): the facility and level after
+        # the host.
+        busybox = re.compile(r"([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [^\s:]+ )"
+                             r"(?=[\w./-]+(?:\[\d+\])?: )")
         for family, (_, true, lookAlikes) in FAMILIES.items():
             for line in true + lookAlikes:
                 head = classic.match(line)
@@ -972,6 +1009,11 @@ class DefaultContentTests(SynchronousTestCase):
                 expected = (self.miceIds(line), self.logidsIds(line))
                 for other in heads:
                     other += line[head.end():]
+                    self.assertEqual((family, self.miceIds(other), self.logidsIds(other)),
+                                     (family, *expected), other)
+                hosted = busybox.match(line)
+                if hosted is not None:
+                    other = hosted.group(1) + "authpriv.notice " + line[hosted.end():]
                     self.assertEqual((family, self.miceIds(other), self.logidsIds(other)),
                                      (family, *expected), other)
 
