@@ -350,23 +350,27 @@ def _client(line):
     log line, of HAProxy's HTTP log, or of an nginx error-log line, or
     C{None}.
     """
+    # The syslog header before an access-log line forwarded through
+    # syslog (nginx's access_log syslog:, Apache's CustomLog piped to
+    # logger) or HAProxy's log; read once for both.
+    head = _SYSLOG_TAG.match(line) if "] " in line else None
+    start = head.end() if head is not None else 0
     # HAProxy's first: the headers it captured (a user agent) are the
     # client's words, which could look like another format's client.
-    if "] " in line and (proxied := _proxied(line)) is not None:
-        return proxied
-    start = _nginx(line) if ", client: " in line else -1
-    if start >= 0:
-        found = _NGINX_CLIENT.search(line, start)
+    if "] " in line and (found := _HAPROXY.match(line, start)) is not None:
+        value = address(found.group(1))
+        if value is not None:
+            return value, _port(found.group(2)), None
+    at = _nginx(line) if ", client: " in line else -1
+    if at >= 0:
+        found = _NGINX_CLIENT.search(line, at)
         value = address(found.group(1)) if found is not None else None
         return None if value is None else (value, None, None)
     if not ("] \"" in line or "[client " in line):
         return None
     found = _CLF.match(line)
-    if found is None and "] \"" in line:
-        # Forwarded through syslog: the access-log line after the header.
-        head = _SYSLOG_TAG.match(line)
-        if head is not None:
-            found = _CLF.match(line, head.end())
+    if found is None and start and "] \"" in line:
+        found = _CLF.match(line, start)
     if found is not None:
         value = address(found.group(1))
         if value is not None:
@@ -378,16 +382,6 @@ def _client(line):
         if value is not None:
             return value, _port(found.group(2)), None
     return None
-
-
-def _proxied(line):
-    """C{(address, port, None)} of the client of HAProxy's HTTP log line, or C{None}."""
-    head = _SYSLOG_TAG.match(line)
-    found = _HAPROXY.match(line, head.end() if head is not None else 0)
-    if found is None:
-        return None
-    value = address(found.group(1))
-    return None if value is None else (value, _port(found.group(2)), None)
 
 
 #: What L{nodesFor} read from recent lines (C{mice analyze} makes an alert
