@@ -35,7 +35,7 @@ import re
 from datetime import date as _Date
 from hashlib import sha1
 
-from mice.analysis.extract import SYSLOG_STAMP
+from mice.analysis.extract import SYSLOG_PRIORITY, SYSLOG_STAMP
 from mice.db.schema import ORIGIN_MAX, STREAM_MAX, UNSET_ID
 
 RAWLOG = "rawlog_line"
@@ -44,8 +44,9 @@ FIREWALL = "firewall_line"
 
 # "Nov 22 10:00:00 host " (RFC 3164), "2004-11-22T10:00:00.123+01:00 host ",
 # and journalctl's other formats: the syslog time stamps the rules read
-# (mice.analysis.extract.SYSLOG_STAMP), then the host.
-_SYSLOG_HEADER = r"(?:<\d{1,3}>)?" + SYSLOG_STAMP + r" \S+ "
+# (mice.analysis.extract.SYSLOG_STAMP), then the host, and busybox's
+# facility.level ("kern.warn ") as the rules read it.
+_SYSLOG_HEADER = r"(?:<\d{1,3}>)?" + SYSLOG_STAMP + r" \S+ " + SYSLOG_PRIORITY
 
 # What comes before the log prefix when no "kernel: " tag does.
 _FW_HEAD = re.compile(

@@ -315,6 +315,9 @@ class FirewallTests(SynchronousTestCase):
             "Nov 22 10:00:00.123456 fw ulogd[812]: SuSE-FW-DROP " + tail,
             "Mon 2004-11-22 10:00:00 CET fw ulogd[812]: SuSE-FW-DROP " + tail,
             "1101114000.123456 fw ulogd[812]: SuSE-FW-DROP " + tail,
+            # busybox's syslogd (Alpine, OpenWrt): facility.level after the host.
+            "Nov 22 10:00:00 fw kern.warn ulogd[812]: SuSE-FW-DROP " + tail,
+            "Nov 22 10:00:00 fw local7.notice ulogd[812]: SuSE-FW-DROP " + tail,
         ):
             self.assertClassified(line, action="SuSE-FW-DROP", **fields)
 
@@ -427,6 +430,9 @@ class AuditdTests(SynchronousTestCase):
             "Mar 28 14:36:03.123456 fw audit[3538]: SYSCALL " + fields,
             "Sat 2009-03-28 14:36:03 CET fw audisp-syslog: " + AUDIT_RAW,
             "1238247363.123456 fw kernel: audit: type=1300 " + body,
+            # busybox's syslogd: facility.level after the host.
+            "Mar 28 14:36:03 fw kern.notice kernel: audit: type=1300 " + body,
+            "Mar 28 14:36:03 fw user.notice audisp-syslog: " + AUDIT_RAW,
         ):
             self.assertSyscall(line)
 
