@@ -74,10 +74,10 @@ MAX_COUNT = 1000
 #: Analyzers whose latest event time is kept (live: L{Correlator._frontier}).
 MAX_ANALYZERS = 1000
 
-_STATE_VERSION = 4
+_STATE_VERSION = 5
 #: The versions of a checkpoint a Correlator continues from (3: before
 #: alerts carried a weight, L{_weight}).
-_STATE_VERSIONS = (3, 4)
+_STATE_VERSIONS = (3, 4, 5)
 
 
 def _firstOf(side, attribute):
@@ -412,14 +412,17 @@ def _iso(seconds):
 class _Window:
     """One rule's evidence for one key."""
 
-    __slots__ = ("entries", "lastFired", "lastSeen")
+    __slots__ = ("entries", "lastFired", "lastSeen", "fired")
 
     def __init__(self, distinct, count):
-        # threshold: the last COUNT (t, analyzerId, messageId);
-        # distinct: value -> (t, analyzerId, messageId) of the last COUNT values.
+        # threshold: the last COUNT (t, analyzerId, messageId, origin);
+        # distinct: value -> (t, analyzerId, messageId, origin) of the last COUNT values.
         self.entries = OrderedDict() if distinct else deque(maxlen=count)
         self.lastFired = None
         self.lastSeen = None
+        # The log lines (origins) of the evidence it last fired on: another
+        # analyzer's alert of one of them is not new evidence either.
+        self.fired = ()
 
 
 class Correlator:
@@ -618,6 +621,10 @@ class Correlator:
                 windows.move_to_end(key)
             window.lastSeen = t
             entries = window.entries
+            if origin is not None and origin in window.fired:
+                # The other analyzer's alert of a line the window fired on.
+                self.counts["same line"] += 1
+                continue
             if rule.distinct is None:
                 if origin is not None and any(entry[3] == origin for entry in entries):
                     # The same log line, alerted on by another analyzer
@@ -641,6 +648,8 @@ class Correlator:
                     and (window.lastFired is None or t - window.lastFired >= rule.suppress)):
                 out.append(self._correlated(rule, key, window, t))
                 window.lastFired = t
+                window.fired = tuple({entry[3] for entry in (
+                    entries if rule.distinct is None else entries.values())} - {None})
                 entries.clear()
             self._expire(rule, windows, t)
 
@@ -709,7 +718,8 @@ class Correlator:
         for rule, windows in zip(self.rules.rules, self._windows):
             # Tuples are written as JSON arrays as they are.
             items = list if rule.distinct is None else (lambda entries: list(entries.items()))
-            kept = [(key, items(window.entries), window.lastFired, window.lastSeen)
+            kept = [(key, items(window.entries), window.lastFired, window.lastSeen,
+                     list(window.fired))
                     for key, window in windows.items()]
             rules[rule.name] = {"rule": rule.fingerprint, "windows": kept}
         state = {
@@ -746,7 +756,7 @@ class Correlator:
                 continue
             rule = self.rules.rules[index]
             windows = self._windows[index]
-            for key, entries, lastFired, lastSeen in kept["windows"]:
+            for key, entries, lastFired, lastSeen, *fired in kept["windows"]:
                 window = windows[tuple(key)] = _Window(rule.distinct, rule.count)
                 if rule.distinct is None:
                     window.entries.extend(tuple(entry) for entry in entries)
@@ -754,6 +764,8 @@ class Correlator:
                     for value, entry in entries:
                         window.entries[value] = tuple(entry)
                 window.lastFired, window.lastSeen = lastFired, lastSeen
+                # (Version 4 kept no origins of the evidence fired on.)
+                window.fired = tuple(fired[0]) if fired else ()
         self._marks = {name: list(mark) for name, mark in state["marks"].items()}
         for t, analyzerId, messageId, arrival, matches, origin, *weight in state["pending"]:
             kept = [(byName[name], tuple(key), value) for name, key, value in matches

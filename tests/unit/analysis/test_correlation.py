@@ -193,6 +193,37 @@ class ThresholdTests(SynchronousTestCase):
         [brute] = [a for a in out if a.alertId == 0x9010]
         self.assertEqual([m for _, m in brute.correlation.alerts], ["1", "2", "3"])
 
+    def test_sameLineAfterFiring(self):
+        """
+        The other analyzer's alert of the line that made a rule fire is not
+        the first piece of evidence of the next window: the line still
+        counts once (it did twice, with a threshold rule and a distinct
+        one alike, when the window was emptied between the two alerts).
+        """
+        def both(n, second, source="192.0.2.1"):
+            return [replace(failure(n, second, source=source, analyzer=analyzer),
+                            additionalData=(("origin", f"gate /var/log/auth.log {n}"),))
+                    for analyzer in ("MICE-RegEx", "MICE-LogIDS")]
+
+        unsuppressed = RULES.replace("SUPPRESS = 100", "SUPPRESS = 0")
+        c = Correlator(rules(unsuppressed))
+        out = c.feedMany([a for n in range(1, 6) for a in both(n, n)]) + c.flush()
+        # Lines 1-3 fire; 4 and 5 are two lines of the next window, not three.
+        self.assertEqual([[m for _, m in a.correlation.alerts] for a in out
+                          if a.alertId == 0x9010], [["1", "2", "3"]])
+        c = Correlator(rules(unsuppressed))
+        out = c.feedMany([a for n in range(1, 6) for a in both(n, n, f"192.0.2.{n}")])
+        out += c.flush()
+        self.assertEqual([sorted(m for _, m in a.correlation.alerts) for a in out
+                          if a.alertId == 0x9020], [["1", "2", "3"]])
+        # Kept across a restart (a checkpoint taken between the two alerts).
+        c = Correlator(rules(unsuppressed))
+        alerts = [a for n in range(1, 6) for a in both(n, n)]
+        out = c.feedMany(alerts[:5]) + c.flush()
+        c = Correlator(rules(unsuppressed), state=c.checkpoint())
+        out += c.feedMany(alerts[5:]) + c.flush()
+        self.assertEqual(len([a for a in out if a.alertId == 0x9010]), 1)
+
     def test_analyzersAtTheirOwnPace(self):
         """
         Live, an analyzer running ahead (a backlog sent fast) does not make
