@@ -15,7 +15,10 @@ default content (the M-ICE rules, the LogIDS rules and the correlation
 rules: what mice-allinone runs), checks that the pure-Python scan prints
 the same bytes, and runs prelude-lml (stock rules, batch mode, no manager)
 and fail2ban-regex (sshd filter) beside it on the file's first 200,000
-lines, printing the ratio of lines per CPU second.  With C{--baseline}
+lines, printing the ratio of lines per CPU second.  A corpus with its
+labels (C{gendetection.py}'s C{FILE.truth}) is also timed as three mixes
+of its lines: the benign ones alone, the attack ones alone, and one
+attack line in a hundred (L{runMixes}).  With C{--baseline}
 (a checkout of other code, such as main's: C{git worktree add /tmp/base
 main}), it runs that code's C{mice analyze} and this one's in turn,
 C{--rounds} times each, and prints the CPU time of each run, the ratio
@@ -52,6 +55,7 @@ sys.path.insert(0, HERE)
 
 from _common import corpusLines, driveAgent, measureChild  # noqa: E402
 from gencorpus import generate  # noqa: E402
+from gendetection import NEGATIVE  # noqa: E402
 
 from mice.analysis.aaregex import STRATEGIES, AaRegexMatcher, makeAlert  # noqa: E402
 from mice.config import loadAaRegex, loadMatchFile  # noqa: E402
@@ -372,11 +376,11 @@ def runWhole(corpus, lines, directory, others=200000):
     import hashlib
     import shutil
 
-    def mice(*options):
+    def mice(path=corpus, *options):
         out = os.path.join(directory, "out.json")
         with open(out, "wb") as f:
             status, elapsed, cpu, rss = measureChild(
-                [sys.executable, "-m", "mice.cli", "analyze", corpus, "--json", "--tz", "UTC",
+                [sys.executable, "-m", "mice.cli", "analyze", path, "--json", "--tz", "UTC",
                  *options], cwd=ROOT, stdout=f, stderr=subprocess.DEVNULL)
         with open(out, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()[:16]
@@ -388,7 +392,10 @@ def runWhole(corpus, lines, directory, others=200000):
           f" cpu_seconds={cpu:.2f} lines_per_second={lines / elapsed:.0f}"
           f" cpu_lines_per_second={ours:.0f} peak_rss_mib={rss / 2 ** 20:.1f}"
           f" output_sha256={digest} {load()}", flush=True)
-    _, _, cpuPython, _, digestPython = mice("--strategy", "literal")
+    truth = corpus + ".truth"
+    if os.path.exists(truth):
+        runMixes(corpus, truth, lines, directory, mice)
+    _, _, cpuPython, _, digestPython = mice(corpus, "--strategy", "literal")
     print(f"whole=mice-analyze-default strategy=literal cpu_seconds={cpuPython:.2f}"
           f" cpu_lines_per_second={lines / cpuPython:.0f}"
           f" same_bytes={'yes' if digestPython == digest else 'NO'} {load()}", flush=True)
@@ -418,6 +425,43 @@ def runWhole(corpus, lines, directory, others=200000):
         print(f"other=fail2ban-regex-sshd lines={count} status={status} seconds={elapsed:.2f}"
               f" cpu_seconds={cpu:.2f} cpu_lines_per_second={count / cpu:.0f}"
               f" peak_rss_mib={rss / 2 ** 20:.1f} ratio_mice_to_it={ours / (count / cpu):.1f}"
+              f" {load()}", flush=True)
+
+
+def runMixes(corpus, truth, lines, directory, mice):
+    """
+    With the corpus's labels (C{gendetection.py}'s C{.truth}): the same
+    number of lines of other mixes made of its lines, in their order --
+    its benign and informational lines alone (repeated to the count), its
+    attack and failure lines alone (as many as it has), and the benign
+    ones with one attack line in a hundred spread among them (a
+    production log's share, not the bench corpus's tenth) -- each timed
+    as the corpus is: what a line of each kind costs.
+    """
+    with open(corpus, "rb") as f:
+        corpusLines = f.read().split(b"\n")[:lines]
+    with open(truth, encoding="utf-8") as f:
+        labels = f.read().split("\n")[:lines]
+    benign = [line for line, label in zip(corpusLines, labels) if label in NEGATIVE]
+    attacks = [line for line, label in zip(corpusLines, labels) if label not in NEGATIVE]
+    if not benign or not attacks:
+        return
+    mixed = []
+    for index in range(lines):
+        if index % 100 == 50:
+            mixed.append(attacks[(index // 100) % len(attacks)])
+        else:
+            mixed.append(benign[index % len(benign)])
+    mixes = (("benign", (benign * (lines // len(benign) + 1))[:lines]),
+             ("attacks", attacks), ("attacks-1-in-100", mixed))
+    for name, chosen in mixes:
+        path = os.path.join(directory, f"mix-{name}.log")
+        with open(path, "wb") as f:
+            f.write(b"\n".join(chosen) + b"\n")
+        status, elapsed, cpu, rss, _ = mice(path)
+        print(f"whole=mice-analyze-default mix={name} lines={len(chosen)} status={status}"
+              f" cpu_seconds={cpu:.2f} cpu_lines_per_second={len(chosen) / cpu:.0f}"
+              f" us_per_line={cpu / len(chosen) * 1e6:.1f} peak_rss_mib={rss / 2 ** 20:.1f}"
               f" {load()}", flush=True)
 
 
