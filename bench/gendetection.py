@@ -34,6 +34,7 @@ same seed always gives the same lines.
 import argparse
 import os
 import random
+import re
 import sys
 import time
 
@@ -807,8 +808,24 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 ("Number of request headers exceeds LimitRequestFields", "AH00563", "info", None)))
             return webError(message, code=code, level=level, source=source,
                             old="request failed: error reading the headers")
-        return webError("request failed: erroneous characters after protocol string: %s" % pick((
-            "User-Agent: Mozilla/5.0", "Host: www.example.org")))
+        if form < 0.93:
+            return webError("request failed: erroneous characters after protocol string: %s"
+                            % pick(("User-Agent: Mozilla/5.0", "Host: www.example.org")))
+        if form < 0.96:
+            # An HTTP/1.1 request without a Host header (a client or a scanner
+            # that writes its own requests): Apache answers 400.
+            return webError("client sent HTTP/1.1 request without hostname (see RFC2616 section"
+                            " 14.23): /", code="AH00569", level="debug", source="protocol.c")
+        # No HTTP at all in the access log, answered 400: a TLS handshake on
+        # the plain port, SSH's and WebLogic T3's banners, escaped bytes.
+        line = web("/", status=400)
+        request = pick(("\\x16\\x03\\x01\\x00\\xa5\\x01\\x00\\x00\\xa1\\x03\\x03",
+                        "SSH-2.0-Go", "t3 12.2.1\\nAS:255\\nHL:19\\n\\n", "GET /\\x00 HTTP/1.1"))
+        if "haproxy[" in line:
+            # HAProxy logs what it could not parse as <BADREQ>, its state PR--.
+            request = "<BADREQ>"
+            line = re.sub(r" (?:----|--NI|SD--|CD--) ", " PR-- ", line, count=1)
+        return re.sub(r'"[A-Z]+ / HTTP/1\.1"', lambda _: '"%s"' % request, line, count=1)
 
     def eximLog():
         # Exim's own main log: "2024-12-01 00:00:01 [pid] ".
@@ -1061,9 +1078,6 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                               # ModSecurity's own error during a request.
                               "ModSecurity: collections_remove_stale: Failed to access DBM"
                               " file \"/var/cache/modsecurity/ip\": Permission denied",
-                              # DFind's probe needs it; a broken client, not a scan.
-                              "client sent HTTP/1.1 request without hostname (see RFC2616"
-                              " section 14.23): /",
                               # The LDAP server's fault, not the client's.
                               "auth_ldap authenticate: user %s authentication failed; URI"
                               " /secure/ [LDAP: ldap_simple_bind() failed][Can't contact LDAP"

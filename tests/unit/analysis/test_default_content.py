@@ -441,8 +441,8 @@ FAMILIES = {
         _HAPROXY % 200 + '/cgi-bin/x?f=../../../../etc/passwd&pad=aaaaaaaaaaaaaaaa',
     ], [
         _HAPROXY_OK % 200 + '/docs/etc-passwd-format.html HTTP/1.1"',
-        # A request HAProxy could not parse.
-        _HAPROXY_OK % 400 + '<BADREQ>"',
+        # A client that sent no request before HAProxy's timeout.
+        _HAPROXY_OK % 408 + '<BADREQ>"',
         _OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _SYSLOG_OK + '/docs/etc-passwd-format.html HTTP/1.1" 200 512 "-" "curl/8.0"',
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat"
@@ -601,9 +601,6 @@ FAMILIES = {
         _OK + '/blog/what-is-a-.env-file HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/.well-known/security.txt HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _HAPROXY_OK % 200 + '/blog/what-is-a-.env-file HTTP/1.1"',
-        # A client without a Host header, not DFind.
-        "[Fri Mar 08 05:22:28 2024] [error] [client 10.1.2.3] client sent HTTP/1.1 request"
-        " without hostname (see RFC2616 section 14.23): /",
     ]),
     "mail login failure": ((0x1027,), [
         # OpenSMTPD.
@@ -893,7 +890,37 @@ FAMILIES = {
         " client request headers" + _NGINX_TAIL,
         _NGINX_INFO + 'client sent too long header line: "Cookie: 1cD3uIAf..." while reading'
         " client request headers" + _NGINX_TAIL,
+        # An HTTP/1.1 request without a Host header (Apache answers 400).
+        "[Fri Mar 08 05:22:28 2024] [error] [client 61.2.3.4] client sent HTTP/1.1 request"
+        " without hostname (see RFC2616 section 14.23): /",
+        "[Thu Dec 05 09:12:08.542855 2024] [core:info] [pid 21930:tid 140118716884544] [client"
+        " 61.2.3.4:54953] AH00569: client sent HTTP/1.1 request without hostname (see RFC2616"
+        " section 14.23): /",
+        _NGINX_INFO + 'client sent HTTP/1.1 request without "Host" header while reading client'
+        " request headers" + _NGINX_TAIL,
+        # No HTTP at all, refused with 400: a TLS handshake on the plain port,
+        # SSH's and WebLogic T3's banners, bytes escaped in the URI (nginx and
+        # Apache write them \\xHH and \\n), HAProxy's request it could not parse.
+        _WEB[:-4] + '\\x16\\x03\\x01\\x00\\xa5\\x01\\x00\\x00\\xa1\\x03\\x03" 400 226'
+        ' "-" "-"',
+        _WEB[:-4] + 'SSH-2.0-Go" 400 215 "-" "-"',
+        _SYSLOG_WEB[:-4] + 't3 12.2.1\\x0AAS:255\\x0AHL:19\\x0AMS:10000000\\x0A\\x0A" 400 326'
+        ' "-" "-"',
+        _WEB[:-4] + 't3 12.2.1\\nAS:255\\nHL:19\\n\\n" 400 211 "-" "-"',
+        _WEB + '/\\x00 HTTP/1.1" 400 212 "-" "-"',
+        _WEB + '/ HTTP/1.1\\x0D\\x0AHost: x" 400 170 "-" "-"',
+        "Dec  5 10:20:25 lb1 haproxy[28817]: 61.2.3.4:36537 [05/Dec/2024:10:20:25.081]"
+        ' fe_https~ fe_https/<NOSRV> -1/-1/-1/-1/384 400 187 - - PR-- 220/168/0/10/0 0/0'
+        ' "<BADREQ>"',
     ], [
+        # The same bytes answered otherwise, a request of unusual letters.
+        _OK[:-4] + '\\x16\\x03\\x01\\x00" 200 226 "-" "-"',
+        _OK + '/caf\\xc3\\xa9 HTTP/1.1" 200 212 "-" "Mozilla/5.0"',
+        _OK[:-4] + '-" 400 0 "-" "-"',
+        _OK[:-4] + 'PROPFIND /dav/ HTTP/1.1" 400 212 "-" "Mozilla/5.0"',
+        "Dec  5 10:20:25 lb1 haproxy[28817]: 10.1.2.3:36537 [05/Dec/2024:10:20:25.081]"
+        ' fe_https~ fe_https/<NOSRV> -1/-1/-1/-1/5001 408 212 - - cR-- 220/168/0/10/0 0/0'
+        ' "<BADREQ>"',
         "[Tue Jul 16 13:35:56.152611 2024] [core:debug] [pid 68904] protocol.c(1087): [client"
         " 10.1.2.3:6020] AH00128: File does not exist: /var/www/html/HTTP Request Line; x",
         _NGINX_INFO + "client 10.1.2.3 closed keepalive connection",
