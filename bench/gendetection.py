@@ -486,6 +486,19 @@ def generate(n, seed=1, start=START, attackShare=0.1):
             # An SSH-1 client: Nmap's probe.
             return "%sProtocol major versions differ for %s port %d: SSH-2.0-OpenSSH_8.9p1" \
                    " Ubuntu-3ubuntu0.6 vs. SSH-1.5-Nmap-SSH1-Hostkey" % (sshd(), src(), port())
+        if r() < 0.12:
+            # Other connections that never authenticated: an invalid user's
+            # closed, one left at the prompt, SSH spoken wrong.
+            return sshd() + pick((
+                "Connection closed by invalid user %s %s port %d [preauth]" % (
+                    pick(_BAD_USERS), src(), port()),
+                "Disconnected from invalid user %s %s port %d [preauth]" % (
+                    pick(_BAD_USERS), src(), port()),
+                "Timeout before authentication for %s port %d" % (src(), port()),
+                "Bad packet length %d. [preauth]" % rnd.randrange(10 ** 8, 2 ** 31),
+                "ssh_dispatch_run_fatal: Connection from %s port %d: message authentication code"
+                " incorrect [preauth]" % (src(), port()),
+                "Disconnecting: Corrupted check bytes on input."))
         if r() < 0.8:
             return "%s%sid not receive identification string from %s%s" % (
                 sshd(), pick(("D", "D", "error: d")), src(), pick(("", " port %d" % port())))

@@ -129,6 +129,9 @@ FAMILIES = {
         # Dropbear 2019 and later.
         _H + "dropbear[1335]: Exit before auth from <61.2.3.4:60588>: Max auth tries reached"
         " - user 'root'",
+        # Both the client and the count (busybox hosts).
+        "Dec  5 02:50:31 nas authpriv.info dropbear[36340]: Exit before auth from"
+        " <61.2.3.4:19306>: (user 'admin', 3 fails): Max auth tries reached - user 'admin'",
     ], [
         _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
     ]),
@@ -158,8 +161,34 @@ FAMILIES = {
         # An SSH-1 client: Nmap's probe.
         _H + "sshd[4711]: Protocol major versions differ for 61.2.3.4 port 4242:"
         " SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6 vs. SSH-1.5-Nmap-SSH1-Hostkey",
+        _H + "sshd[4711]: banner exchange: Connection from 61.2.3.4 port 4242: Broken pipe",
+        # Other connections that never authenticated: an invalid user's
+        # (the "Invalid user" line before it is the 0x1021 the brute-force
+        # rules count: this one is not counted again), one left at the
+        # prompt until LoginGraceTime, and SSH spoken wrong (a fuzzer, a
+        # scanner speaking another protocol after the key exchange).
+        _H + "sshd[4711]: Connection closed by invalid user steam 61.2.3.4 port 25282"
+        " [preauth]",
+        _H + "sshd-session[4711]: Disconnected from invalid user ec2-user 2001:db8::7 port 51092"
+        " [preauth]",
+        _H + "sshd[4711]: Connection closed by invalid user  61.2.3.4 port 25282 [preauth]",
+        _H + "sshd[4711]: Timeout before authentication for 61.2.3.4 port 44657",
+        _H + "sshd[4711]: Bad packet length 1349676916. [preauth]",
+        _H + "sshd[4711]: ssh_dispatch_run_fatal: Connection from 61.2.3.4 port 28985: message"
+        " authentication code incorrect [preauth]",
+        _H + "sshd[4711]: ssh_dispatch_run_fatal: Connection from 61.2.3.4 port 45166: Corrupted"
+        " MAC on input. [preauth]",
+        _H + "sshd[4711]: Disconnecting: Corrupted check bytes on input.",
+        "1733354242.275700 k8s-node-7 sshd-session[16768]: fatal: Local: Corrupted check bytes"
+        " on input.",
     ], [
         _H + "sshd[4711]: Server listening on :: port 22.",
+        _H + "sshd[4711]: Connection closed by 61.2.3.4 port 4242 [preauth]",
+        _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
+        _H + "sshd[4711]: Connection closed by authenticating user alice 10.1.2.3 port 4242"
+        " [preauth]",
+        _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
+        ' "Bad packet length" /var/log/secure',
         _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
     ]),
     "pam failure": ((0x1025,), [
@@ -239,8 +268,9 @@ FAMILIES = {
         _H + "su[123]: - /dev/pts/0 alice:root",
         _H + "sudo:    alice.smith : 3 incorrect password attempts ; TTY=pts/0 ;"
         " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
-        # doas (OpenBSD's; Alpine, Arch).
+        # doas (OpenBSD's; Alpine, Arch); busybox's su.
         _H + "doas[3854]: failed auth for dmitri",
+        "Dec  5 03:25:47 nas auth.notice su[36998]: 'su root' failed for carol on /dev/pts/3",
     ], [
         _H + "doas[3854]: alice ran command ls as root from /home/alice",
         _H + "su: (to root) alice on /dev/pts/0",
@@ -956,6 +986,7 @@ FAMILIES = {
         "Nov 22 00:00:00 mail postfix/smtpd[1]: warning: non-SMTP command from unknown[61.2.3.4]:"
         " GET / HTTP/1.1",
         # Probing for users (VRFY, EXPN), talking before the greeting.
+        "Dec  5 07:37:04 mail.example.de sendmail[41043]: [61.2.3.4]: EXPN root [rejected]",
         "Aug 10 10:55:38 mail postfix/smtpd[2162]: NOQUEUE: reject: VRFY from"
         " bad.example.net[61.2.3.4]: 550 5.1.1 <admin>: Recipient address rejected: User"
         " unknown in local recipient table; to=<admin> proto=SMTP",
