@@ -634,6 +634,11 @@ FAMILIES = {
         _WEB + '/ HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; Odin; https://docs.getodin.com/)"',
         _WEB + '/ HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; InternetMeasurement/1.0;'
         ' +https://internet-measurement.com/)"',
+        # Administration tools looked for where there are none (404).
+        _WEB + '/pma/ HTTP/1.1" 404 401 "-" "Mozilla/5.0"',
+        _SYSLOG_WEB + '/phpMyAdmin/index.php HTTP/1.1" 404 1 "-" "Mozilla/5.0"',
+        _WEB + '/solr/admin/info/system?wt=json HTTP/1.1" 404 471 "-" "curl/7.68.0"',
+        _HAPROXY6 % 404 + '/phpMyAdmin/index.php HTTP/1.1"',
         # A sensitive file looked for, in the error logs.
         "[Thu Dec 05 10:54:22.500991 2024] [core:info] [pid 21877:tid 1401] [client"
         " 2001:db8:bad::17:37442] AH00128: File does not exist: /var/www/html/.git/config",
@@ -655,6 +660,11 @@ FAMILIES = {
         _OK + '/.well-known/security.txt HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _HAPROXY_OK % 200 + '/blog/what-is-a-.env-file HTTP/1.1"',
         _OK + '/blog/how-oast.fun-callbacks-work HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        # An administrator using them, a page about them.
+        _OK + '/phpmyadmin/index.php HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _HAPROXY_OK % 200 + '/phpmyadmin/ HTTP/1.1"',
+        _OK + '/blog/phpmyadmin-tips HTTP/1.1" 404 1 "-" "Mozilla/5.0"',
+        _OK + '/actuator/health HTTP/1.1" 200 1 "-" "kube-probe/1.29"',
         _OK + '/ HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; Odin-reader/1.0)"',
         "[Thu Dec 05 10:54:22.500991 2024] [core:info] [pid 21877:tid 1401] [client"
         " 10.1.2.3:37442] AH00128: File does not exist: /var/www/html/favicon.ico",
