@@ -498,7 +498,11 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 "Bad packet length %d. [preauth]" % rnd.randrange(10 ** 8, 2 ** 31),
                 "ssh_dispatch_run_fatal: Connection from %s port %d: message authentication code"
                 " incorrect [preauth]" % (src(), port()),
-                "Disconnecting: Corrupted check bytes on input."))
+                "Disconnecting: Corrupted check bytes on input.",
+                "Connection closed by authenticating user %s %s port %d [preauth]" % (
+                    pick(_USERS), src(), port()),
+                "Unable to negotiate with %s port %d: no matching key exchange method found."
+                " Their offer: diffie-hellman-group1-sha1" % (src(), port())))
         if r() < 0.8:
             return "%s%sid not receive identification string from %s%s" % (
                 sshd(), pick(("D", "D", "error: d")), src(), pick(("", " port %d" % port())))
@@ -995,8 +999,7 @@ def generate(n, seed=1, start=START, attackShare=0.1):
         if form < 0.8:
             return "%sDisconnected from user %s %s port %d" % (sshd(), user, where, port())
         if form < 0.9:
-            return "%sConnection closed by authenticating user %s %s port %d [preauth]" % (
-                sshd(), user, where, port())
+            return "%sConnection closed by %s port %d [preauth]" % (sshd(), where, port())
         return "%sServer listening on %s port 22." % (sshd(), pick(("0.0.0.0", "::")))
 
     def b_pam():

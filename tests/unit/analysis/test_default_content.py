@@ -181,12 +181,24 @@ FAMILIES = {
         _H + "sshd[4711]: Disconnecting: Corrupted check bytes on input.",
         "1733354242.275700 k8s-node-7 sshd-session[16768]: fatal: Local: Corrupted check bytes"
         " on input.",
+        # A client that left before it authenticated, or offered only what
+        # the server refuses (old algorithms: fail2ban's aggressive modes).
+        _H + "sshd[4711]: Connection closed by authenticating user alice 61.2.3.4 port 4242"
+        " [preauth]",
+        _H + "sshd[4711]: Disconnected from authenticating user root 61.2.3.4 port 33553"
+        " [preauth]",
+        _H + "sshd[4711]: Unable to negotiate with 61.2.3.4 port 50404: no matching MAC found."
+        " Their offer: hmac-sha1,hmac-md5 [preauth]",
+        _H + "sshd[4711]: fatal: Unable to negotiate with 61.2.3.4: no matching key exchange"
+        " method found. Their offer: diffie-hellman-group1-sha1",
+        _H + "sshd[4711]: fatal: Unable to negotiate a key exchange method [preauth]",
+        _H + "sshd[4711]: fatal: no matching mac found: client hmac-md5 server hmac-sha2-256"
+        " [preauth]",
+        _H + "sshd[4711]: Disconnecting: bad client public DH value",
     ], [
         _H + "sshd[4711]: Server listening on :: port 22.",
         _H + "sshd[4711]: Connection closed by 61.2.3.4 port 4242 [preauth]",
         _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
-        _H + "sshd[4711]: Connection closed by authenticating user alice 10.1.2.3 port 4242"
-        " [preauth]",
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
         ' "Bad packet length" /var/log/secure',
         _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
