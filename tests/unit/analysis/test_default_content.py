@@ -187,6 +187,8 @@ FAMILIES = {
         " [preauth]",
         _H + "sshd[4711]: Disconnected from authenticating user root 61.2.3.4 port 33553"
         " [preauth]",
+        _H + "sshd[4711]: Connection reset by authenticating user root 61.2.3.4 port 1558"
+        " [preauth]",
         _H + "sshd[4711]: Unable to negotiate with 61.2.3.4 port 50404: no matching MAC found."
         " Their offer: hmac-sha1,hmac-md5 [preauth]",
         _H + "sshd[4711]: fatal: Unable to negotiate with 61.2.3.4: no matching key exchange"
@@ -266,7 +268,15 @@ FAMILIES = {
         " attempts (3) exceeded",
         _H + "proftpd[1163]: files.example.com (2001:db8::7[2001:db8::7]) - SECURITY"
         " VIOLATION: Root login attempted",
+        # ProFTPD without the colon after its pid, the client before "): ".
+        _H + "proftpd[31806] proftpd.lab.ossec.net (61.2.3.4[61.2.3.4]): USER abad: no such"
+        " user found from 61.2.3.4 [61.2.3.4] to proftpd.lab.ossec.net:21",
+        _H + "proftpd[12345] myhost.domain.com (61.2.3.4[61.2.3.4]): USER username (Login"
+        " failed): User in /etc/ftpusers",
+        _H + "proftpd[15719] ftp.example.com.au (::ffff:61.2.3.4[::ffff:61.2.3.4]): SECURITY"
+        " VIOLATION: root login attempted.",
     ], [
+        _H + "proftpd[15719] ftp.example.com.au (10.1.2.3[10.1.2.3]): FTP session opened.",
         _H + "proftpd[28644]: files.example.com (10.1.2.3[10.1.2.3]) - FTP session opened.",
         _H + 'vsftpd[153114]: [bob] OK LOGIN: Client "10.1.2.3"',
         'Fri Mar  8 13:01:25 2024 [pid 12497] [bob] OK LOGIN: Client "10.1.2.3"',
@@ -282,6 +292,7 @@ FAMILIES = {
         " PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
         # doas (OpenBSD's; Alpine, Arch); busybox's su.
         _H + "doas[3854]: failed auth for dmitri",
+        _H + "doas: failed password for ddp",
         "Dec  5 03:25:47 nas auth.notice su[36998]: 'su root' failed for carol on /dev/pts/3",
     ], [
         _H + "doas[3854]: alice ran command ls as root from /home/alice",
@@ -293,6 +304,7 @@ FAMILIES = {
     ]),
     "unauthorised sudo": ((0x102A,), [
         _H + "doas[3854]: command not permitted for www-data: cat /etc/shadow",
+        _H + "doas: failed command for ddp2: ls",
         _H + "sudo:      bob : user NOT in sudoers ; TTY=pts/1 ; PWD=/home/bob ; USER=root ;"
         " COMMAND=/bin/bash",
         _H + "sudo[999]:      bob : command not allowed ; PWD=/home/bob ; USER=root ;"
@@ -438,12 +450,26 @@ FAMILIES = {
         '=drupal_ajax&mail[%23post_render][]=exec&mail[%23type]=markup&mail[%23markup]=id'
         ' HTTP/1.1" 200 1 "-" "M"',
         _HAPROXY % 404 + '/_ignition/execute-solution HTTP/1.1"',
+        # AWStats' configdir (CVE-2005-0116), Apache Commons Text's lookups
+        # (Text4Shell, CVE-2022-42889), FrontPage's fp30reg.dll, Cacti's
+        # remote_agent.php (CVE-2022-46169).
+        _WEB + '/cgi-bin/awstats.pl?configdir=|echo;echo%20YYY;cd%20%2ftmp%3bwget%20x|'
+        ' HTTP/1.0" 404 291 "-" "-"',
+        _WEB + '/?search=%24%7Bdns%3Aaddress%7Cwww.google.com%7D HTTP/1.1" 404 492 "-" "M"',
+        _WEB + '/?search=%24%7Burl%3AUTF-8%3Ahttps%3A%2F%2Fwww.google.com%2F%7D HTTP/1.1" 404'
+        ' 492 "-" "M"',
+        _WEB + '/?q=${url:UTF-8:http://61.2.3.4/x} HTTP/1.1" 404 492 "-" "M"',
+        _WEB + '/_vti_bin/_vti_aut/fp30reg.dll HTTP/1.1" 406 288 "-" "-"',
+        _WEB + '/remote_agent.php?action=polldata&poller_id=1&host_id=1&local_data_ids[]=1'
+        ' HTTP/1.1" 404 492 "-" "M"',
     ], [
         _HAPROXY_OK % 200 + '/docs/jndi-lookup-guide.html HTTP/1.1"',
         _OK + '/docs/jndi-lookup-guide.html HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/tpl?x=%24%7Bname%7D&y=${user} HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/blog/php-cgi-allow_url_include-explained HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _OK + '/search?q=wget+http+download+tutorial HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/awstats/awstats.pl?config=www.example.org HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/docs/dns:lookup-guide?url=x HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         # The same products used as they are: Exchange's autodiscover,
         # LuCI, a soft hyphen in a word, Drupal's forms.
         _OK + '/autodiscover/autodiscover.json?Email=alice%40example.org&Protocol=ActiveSync'
