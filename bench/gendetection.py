@@ -91,7 +91,7 @@ _SCANNER_AGENTS = (
     "gobuster/3.6", "Fuzz Faster U Fool v2.1.0-dev", "Mozilla/4.0 (compatible; MSIE 6.0; DirBuster)",
 )
 _URLS = ("/", "/index.html", "/favicon.ico", "/robots.txt", "/css/site.css", "/js/script.js",
-         "/images/logo.png", "/login.php", "/api/v1/status?format=json", "/wp-login.php",
+         "/images/logo.png", "/login.php", "/api/v1/status?format=json", "/wp-json/wp/v2/posts",
          "/docs/manual%20v2.pdf", "/search?q=%s", "/blog/how-sql-injection-works",
          "/wiki/Directory_traversal_attack", "/docs/etc-passwd-format.html",
          "/downloads/cmd-tools.zip", "/books?author=O%27Reilly+and+sons",

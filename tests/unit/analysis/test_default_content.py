@@ -454,7 +454,7 @@ FAMILIES = {
         # (Text4Shell, CVE-2022-42889), FrontPage's fp30reg.dll, Cacti's
         # remote_agent.php (CVE-2022-46169).
         _WEB + '/cgi-bin/awstats.pl?configdir=|echo;echo%20YYY;cd%20%2ftmp%3bwget%20x|'
-        ' HTTP/1.0" 404 291 "-" "-"',
+        ' HTTP/1.0" 200 291 "-" "-"',
         _WEB + '/?search=%24%7Bdns%3Aaddress%7Cwww.google.com%7D HTTP/1.1" 404 492 "-" "M"',
         _WEB + '/?search=%24%7Burl%3AUTF-8%3Ahttps%3A%2F%2Fwww.google.com%2F%7D HTTP/1.1" 404'
         ' 492 "-" "M"',
@@ -673,6 +673,16 @@ FAMILIES = {
         _WEB + '/ HTTP/1.1" 200 1 "-" "Mozilla/5.0 (compatible; InternetMeasurement/1.0;'
         ' +https://internet-measurement.com/)"',
         # Administration tools looked for where there are none (404).
+        _WEB + '/wp-login.php HTTP/1.1" 404 1 "-" "Mozilla/5.0"',
+        _WEB + '/blog/xmlrpc.php HTTP/1.0" 404 288 "-" "-"',
+        _WEB + '/roundcube/ HTTP/2.0" 410 - "-" "Mozilla/4.0"',
+        _WEB + '/phpMyAdmin-2.8.2.3/scripts/setup.php HTTP/1.1" 404 47 "-" "-"',
+        # Shells' histories, a PHP file's backup; bad bots' agents.
+        _WEB + '/.mysql_history HTTP/1.1" 404 196 "-" "-"',
+        _WEB + '/.rhosts HTTP/1.1" 404 196 "-" "-"',
+        _WEB + '/db/config.php.bak HTTP/1.1" 404 4617 "-" "Mozilla/15 (linux-gnu)"',
+        _WEB + '/ HTTP/1.1" 403 181 "-" "muhstik-scan"',
+        _WEB + '/ HTTP/1.1" 200 2326 "http://www.example.com/start.html" "EmailCollector"',
         _WEB + '/pma/ HTTP/1.1" 404 401 "-" "Mozilla/5.0"',
         _SYSLOG_WEB + '/phpMyAdmin/index.php HTTP/1.1" 404 1 "-" "Mozilla/5.0"',
         _WEB + '/solr/admin/info/system?wt=json HTTP/1.1" 404 471 "-" "curl/7.68.0"',
@@ -699,6 +709,10 @@ FAMILIES = {
         _HAPROXY_OK % 200 + '/blog/what-is-a-.env-file HTTP/1.1"',
         _OK + '/blog/how-oast.fun-callbacks-work HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         # An administrator using them, a page about them.
+        _OK + '/wp-login.php HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
+        _OK + '/docs/config.php.html HTTP/1.1" 404 1 "-" "Mozilla/5.0"',
+        # Munin's plugins (Perl's LWP) reading the server's status.
+        _OK + '/server-status?auto= HTTP/1.1" 200 362 "-" "Munin/2.0.73 libwww-perl/6.68"',
         _OK + '/phpmyadmin/index.php HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
         _HAPROXY_OK % 200 + '/phpmyadmin/ HTTP/1.1"',
         _OK + '/blog/phpmyadmin-tips HTTP/1.1" 404 1 "-" "Mozilla/5.0"',
@@ -814,6 +828,13 @@ FAMILIES = {
         " [10.1.2.3]:54412 I=[10.0.0.1]:587: 435 Unable to authenticate at present",
     ]),
     "web login failed": ((0x102B,), [
+        # lighttpd's own error log; HAProxy's own authentication refused.
+        "2024-12-06 10:43:32: (http_auth.c.875) password doesn't match for /gitweb/ username:"
+        " francois, IP: 61.2.3.4",
+        "2024-12-06 00:26:15: (http_auth.c.1136) digest: auth failed for  xxx : wrong password,"
+        " IP: 61.2.3.4",
+        "Dec  6 01:02:42 lb1 haproxy[760]: 61.2.3.4:58430 [06/Dec/2024:01:02:42.608] main"
+        ' main/<NOSRV> -1/-1/-1/-1/0 401 248 - - PR-- 0/0/0/0/0 0/0 "GET / HTTP/1.1"',
         # Basic authentication, Apache 2.2 and 2.4 (AH codes, [pid:tid], client:port).
         "[Wed Jul 17 22:18:52 2013] [error] [client 61.2.3.4] user username: authentication"
         " failure for \"/basic/file\": Password Mismatch",
@@ -858,6 +879,8 @@ FAMILIES = {
         "[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] [2345] auth_ldap authenticate:"
         " user bob authentication failed; URI /secure/ [User not found][No such object]",
     ], [
+        # A backend asking for credentials (HAProxy passes its 401 on).
+        _HAPROXY_OK % 401 + '/private/ HTTP/1.1"',
         # Access control and protocol noise, not a password guessed.
         "[Wed Jul 17 23:20:45 2013] [error] [client 61.2.3.4] client denied by server"
         " configuration: /var/www/html/noentry/cant_get_me.html",
