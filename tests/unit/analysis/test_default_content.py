@@ -1179,13 +1179,16 @@ class DefaultContentTests(SynchronousTestCase):
         """
         The syslog lines of every family (true lines and look-alikes) as
         journalctl prints them in its other formats (short-iso,
-        short-precise, short-full, short-unix), and as busybox's syslogd
+        short-precise, short-full, short-unix), as macOS's ``log stream
+        --style compact`` prints them, and as busybox's syslogd
         writes them (the facility and level after the host), raise what
         they raise in the classic form, in both rule sets.
         """
         heads = ["2004-11-22T10:00:01+0100 ", "Nov 22 10:00:01.123456 ",
                  "Mon 2004-11-22 10:00:01 CET ", "Mon 2004-11-22 10:00:01 +03 ",
-                 "1101114001.123456 "]
+                 "1101114001.123456 ",
+                 # macOS's log stream --style compact (two spaces after the zone).
+                 "2004-11-22 10:00:01.586313-0700  "]
         classic = re.compile(r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ")
         # busybox's syslogd (Alpine, OpenWrt): the facility and level after
         # the host.
