@@ -628,6 +628,8 @@ FAMILIES = {
         ' "M"',
         _WEB + '/guestbook.php HTTP/1.1" 400 298 "<HtMl OnPoinTerEnter = (prompt)``>" "Mozilla/5.0"',
         _WEB + '/ HTTP/1.1" 200 31219 "-" "kbfbh<script>alert(1)</script>jc3wy"',
+        # A scanner's request that begins with the script (no method).
+        _WEB[:-4] + '<SCRIPT>NXSSTEST</SCRIPT> / HTTP/1.1" 400 3386 "-" "-"',
     ], [
         _HAPROXY_OK % 200 + '/js/script.js HTTP/1.1"',
         # A tag, then a parameter named like a handler after it closed.
