@@ -1257,6 +1257,28 @@ class DefaultContentTests(SynchronousTestCase):
                     unscanned.append((rule.where, regex.pattern[:60]))
         self.assertEqual(unscanned, [])
 
+    def test_agentsAsWords(self):
+        """
+        The scanners' user agents of the default LogIDS rules are plain
+        words, which the evaluation finds with a trie in the lower-cased
+        field (L{caselessWords}), not with C{re} trying the case-folded
+        alternation at every character: one C{TrackBack/\\d} among them
+        made the statement a regex again, 18 us a line where the scan
+        found a word (a referrer's "nikto"), 20% more for mice analyze on
+        benign lines.
+        """
+        from mice.analysis.logids import caselessWords
+
+        agents = []
+        for rule in self.engine.rules:
+            parts = getattr(rule.test, "parts", None)
+            for statement in parts[0] if parts else ():
+                regex = getattr(statement.value, "__self__", None)
+                if isinstance(regex, re.Pattern) and "sqlmap|" in regex.pattern:
+                    agents.append((rule.where, caselessWords(regex) is not None))
+        self.assertTrue(agents)
+        self.assertEqual([where for where, words in agents if not words], [])
+
     def test_compiledAtOnce(self):
         """
         Each rule set's Hyperscan database compiles in one call: no regex
