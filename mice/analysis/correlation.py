@@ -76,7 +76,8 @@ MAX_ANALYZERS = 1000
 
 _STATE_VERSION = 5
 #: The versions of a checkpoint a Correlator continues from (3: before
-#: alerts carried a weight, L{_weight}).
+#: alerts carried a weight, L{_weight}; 4: before windows kept the lines
+#: they fired on).
 _STATE_VERSIONS = (3, 4, 5)
 
 
