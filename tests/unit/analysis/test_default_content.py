@@ -199,6 +199,7 @@ FAMILIES = {
         _H + "sshd[4711]: fatal: no matching mac found: client hmac-md5 server hmac-sha2-256"
         " [preauth]",
         _H + "sshd[4711]: Disconnecting: bad client public DH value",
+        _H + "sshd[212573]: fatal: Timeout before authentication for 61.2.3.4 port 46442",
     ], [
         _H + "sshd[4711]: Server listening on :: port 22.",
         _H + "sshd[4711]: Disconnected from user alice 10.1.2.3 port 4242",
@@ -280,6 +281,9 @@ FAMILIES = {
         " failed): User in /etc/ftpusers",
         _H + "proftpd[15719] ftp.example.com.au (::ffff:61.2.3.4[::ffff:61.2.3.4]): SECURITY"
         " VIOLATION: root login attempted.",
+        # ProFTPD's own SystemLog (milliseconds after a comma).
+        "2021-05-28 18:08:34,399 mantis proftpd[498819] mantis (61.2.3.4[61.2.3.4]): USER seb"
+        " (Login failed): Incorrect password",
     ], [
         _H + "proftpd[15719] ftp.example.com.au (10.1.2.3[10.1.2.3]): FTP session opened.",
         _H + "proftpd[28644]: files.example.com (10.1.2.3[10.1.2.3]) - FTP session opened.",
@@ -972,7 +976,16 @@ FAMILIES = {
         " [id \"942100\"], client: 61.2.3.4, server: _, request: \"GET /?q=x HTTP/1.1\"",
         _SYSLOG_NGINX + "[client 61.2.3.4] ModSecurity: Access denied with code 403 (phase 2)."
         " [id \"949110\"]" + _NGINX_TAIL,
+        # naxsi's reports (nginx's other WAF).
+        "2018/06/25 00:41:44 [error] 6793#6793: *10 NAXSI_FMT: ip=61.2.3.4&server=192.168.43.93"
+        "&uri=/&learning=0&vers=0.56&total_processed=3&total_blocked=2&block=1&cscore0=$SQL"
+        "&score0=8, client: 61.2.3.4, server: example.org, request: \"GET /?q=1'or'1 HTTP/1.1\"",
     ], [
+        # naxsi learning, or a request it let through: what it would block.
+        "2017/01/03 16:08:34 [error] 5810#0: *683 NAXSI_FMT: ip=10.1.2.3&server=dummy&uri=/api"
+        "&learning=1&vers=0.55&total_processed=41&total_blocked=41&block=1, client: 10.1.2.3",
+        "2017/02/23 11:03:12 [error] 30989#30989: *1645870 NAXSI_FMT: ip=10.1.2.3&server=x&uri=/"
+        "&learning=0&vers=0.55&total_processed=1485&total_blocked=0&block=0&cscore0=$XSS&score0=8",
         "2024/03/08 23:45:13 [notice] 811#811: ModSecurity-nginx v1.0.3 (rules loaded"
         " inline/local/remote: 0/912/0)",
         _NGINX + 'open() "/usr/share/nginx/html/[client 1.2.3.4] ModSecurity: Access denied"'
@@ -1129,6 +1142,9 @@ FAMILIES = {
         " errors (last command was \"AUTH LOGIN\")",
         "2016-03-18 00:34:06 [7513] SMTP protocol error in \"AUTH LOGIN\" H=(ylmf-pc)"
         " [61.2.3.4]:60723 I=[10.0.0.1]:587 AUTH command used when not advertised",
+        "Mar  1 18:26:24 server postfix/smtpd[14970]: NOQUEUE: reject: RCPT from"
+        " unknown[61.2.3.4]: 454 4.7.1 returntest@mydnstools.info: Relay access denied;"
+        " from=<relaytest@mydnstools.info> to=<returntest@mydnstools.info> proto=ESMTP",
     ], [
         "Nov 22 00:00:00 mail postfix/smtpd[13906]: connect from mx8.gmx.de[201.227.252.64]",
         # Spam refused by policy (RBL, HELO checks) is not an attack on the host.
