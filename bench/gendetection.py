@@ -499,8 +499,6 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 "ssh_dispatch_run_fatal: Connection from %s port %d: message authentication code"
                 " incorrect [preauth]" % (src(), port()),
                 "Disconnecting: Corrupted check bytes on input.",
-                "Connection closed by authenticating user %s %s port %d [preauth]" % (
-                    pick(_USERS), src(), port()),
                 "Unable to negotiate with %s port %d: no matching key exchange method found."
                 " Their offer: diffie-hellman-group1-sha1" % (src(), port())))
         if r() < 0.8:
@@ -998,8 +996,14 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 sshd(), where, port())
         if form < 0.8:
             return "%sDisconnected from user %s %s port %d" % (sshd(), user, where, port())
-        if form < 0.9:
+        if form < 0.85:
             return "%sConnection closed by %s port %d [preauth]" % (sshd(), where, port())
+        if form < 0.9:
+            # A client that left at the password prompt (after a failure, its
+            # own line, or none): a disconnect, no attack.
+            return "%s%s authenticating user %s %s port %d [preauth]" % (
+                sshd(), pick(("Connection closed by", "Connection reset by", "Disconnected from")),
+                user, where, port())
         return "%sServer listening on %s port 22." % (sshd(), pick(("0.0.0.0", "::")))
 
     def b_pam():

@@ -1610,8 +1610,8 @@ class DecidedActionsTests(SynchronousTestCase):
     def test_shipped(self):
         """
         The default content: the lines of no block take C{*,*,reject}
-        unless the scan found the kernel's AVC line or lighttpd's
-        authentication; those of the blocks whose rules all need a
+        unless the scan found the kernel's AVC line, lighttpd's
+        authentication or saslauthd's failure; those of the blocks whose rules all need a
         scanned regex are dropped when the scan found none.  Those of
         C{apache_error}, C{audit}, C{dovecot}, C{dropbear}, C{exim},
         C{ftp}, C{nginx_error}, C{opensmtpd}, C{postfix} and C{sendmail}
@@ -1626,10 +1626,10 @@ class DecidedActionsTests(SynchronousTestCase):
                                            "exim", "ftp", "imapd", "nginx_error",
                                            "opensmtpd", "postfix", "sendmail"])
         self.assertEqual(decided["nginx_error"].decided, (Taken(None, "drop"),))
-        # (The kernel's own AVC line and lighttpd's authentication, of no
-        # block, are the statements they have: a line whose scan found
-        # neither takes *,*,reject.)
-        self.assertEqual(len(decided[""].gate), 2)
+        # (The kernel's own AVC line, lighttpd's authentication and
+        # saslauthd's failure, of no block, are the statements they have: a
+        # line whose scan found none of them takes *,*,reject.)
+        self.assertEqual(len(decided[""].gate), 3)
         self.assertEqual([(t.rule.condition, t.kind) for t in decided[""].decided],
                          [("*", "reject")])
         self.assertEqual(decided["imapd"].decided, (Taken(None, "drop"),))
