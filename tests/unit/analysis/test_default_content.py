@@ -222,6 +222,7 @@ FAMILIES = {
         _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
     ]),
     "pam failure": ((0x1025,), [
+        _H + "sshd[4711]: pam_winbind(sshd:auth): request wbcLogonUser failed: WBC_ERR_AUTH_ERROR, PAM error: PAM_AUTH_ERR (7), NTSTATUS: NT_STATUS_WRONG_PASSWORD, Error message was: The attempted logon is invalid.",
         _H + "sshd[12374]: pam_winbind(sshd:auth): user 'CORP\\m.rossi' denied access (incorrect password or invalid membership)",
         # RHEL's system-auth: pam_succeed_if after pam_unix refused the password.,
         _H + 'sshd[2738]: pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root"',
@@ -440,6 +441,7 @@ FAMILIES = {
         _OK + '/downloads/cmd.exe-guide.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web exploit": ((0x7010,), [
+        _WEB + '/?XDEBUG_SESSION_START=phpstorm HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/struts2-showcase/$%7Ba=(new%20java.lang.ProcessBuilder(new%20java.lang.String[]{\'id\'})).start()%7D/actionChain1.action HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/tmui/locallb/workspace/tmshCmd.jsp HTTP/1.1" 404 196 "-" "python-requests/2.31.0"',
         _WEB + '/injection/%0d%0aSet-Cookie:x=1 HTTP/1.1" 404 271 "-" "Mozilla/5.0"',
@@ -541,6 +543,11 @@ FAMILIES = {
         _OK + '/docs/bash-functions.html?q=() HTTP/1.1" 200 1024 "-" "Mozilla/5.0 (X11)"',
     ]),
     "web traversal": ((0x7011,), [
+        # One step that begins a parameter's value, Tomcat's ..;/, a scanner's,
+        # traversal in its referrer (corpus 9a).,
+        _WEB + '/download.php?file=../config.php HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/app/..;/manager/html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/ HTTP/1.1" 200 512 "https://www.example.com/download?file=../../../../etc/shadow" "Mozilla/5.0"',
         _WEB + '/view.php?template=..%u2216..%u2216..%u2216etc%u2216passwd HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/index.php?file=/etc/hosts HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/get?code=cat+%2Fetc%2Fsubuid HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -572,6 +579,9 @@ FAMILIES = {
         _HAPROXY % 200 + '/cgi-bin/x?f=../../../../etc/passwd&pad=aaaaaaaaaaaaaaaa',
         # CVE-2021-42013: the dots encoded twice with a percent.
     ], [
+        # One ../ in a path: a page's relative link as a crawler sends it.,
+        _OK + '/docs/guide/../images/fig1.png HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/ HTTP/1.1" 200 512 "https://www.example.com/docs/guide/../index.html" "Mozilla/5.0"',
         _OK + '/etc/styles.css HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/account?next=/account/settings HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/x?ver=1..2 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -767,6 +777,8 @@ FAMILIES = {
         _SYSLOG_OK + '/js/script.js HTTP/1.1" 200 512 "-" "curl/8.0"',
     ]),
     "web scanner": ((0x7014,), [
+        _WEB[:-4] + 'OPTIONS /nmaplowercheck1733546380 HTTP/1.1" 405 0 "-" "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)"',
+        _WEB + '/phpMyAdmin/scripts/setup.php HTTP/1.1" 200 512 "-" "libwww-perl/6.67"',
         _WEB + '/muieblackcat HTTP/1.1" 404 18 "-" "-"',
         _WEB + '/testproxy.php HTTP/1.1" 404 18 "-" "Mozilla/5.0"',
         _WEB + '/setup/setupadministrator.action HTTP/1.1" 404 492 "-" "Mozilla/5.0"',
@@ -1147,6 +1159,7 @@ FAMILIES = {
         ' lock global mutex [uri "/"]',
     ]),
     "web malformed request": ((0x7016,), [
+        "[Wed Mar 04 10:00:00.123456 2026] [core:error] [pid 1:tid 2] [client 61.2.3.4:5555] AH00561: Size of a request header field exceeds server limit.",
         _WEB[:-4] + 'GET /AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA HTTP/1.1" 414 248 "-" "-"',
         # Round eleven: request lines that are no HTTP request, answered 400.,
         _WEB[:-4] + 'MGLNDD_203.0.113.17_443" 400 157 "-" "-"',
