@@ -1611,8 +1611,9 @@ class DecidedActionsTests(SynchronousTestCase):
         """
         The default content: the lines of no block take C{*,*,reject}
         unless the scan found the kernel's AVC line, lighttpd's
-        authentication or saslauthd's failure; those of the blocks whose rules all need a
-        scanned regex are dropped when the scan found none.  Those of
+        authentication or saslauthd's failure; those of the blocks whose
+        rules all need a scanned regex are dropped when the scan found
+        none.  Those of
         C{apache_error}, C{audit}, C{dovecot}, C{dropbear}, C{exim},
         C{ftp}, C{nginx_error}, C{opensmtpd}, C{postfix} and C{sendmail}
         need the regexes with a literal of their own scanned too (C{user },
