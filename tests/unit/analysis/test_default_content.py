@@ -426,6 +426,10 @@ FAMILIES = {
         _PF + "block" + _PF_TCP,
         _PF + "block,in,6,0x00,0x00000,255,ipv6-icmp,58,32,2001:db8::1,ff02::1,ICMPv6,"
         "neighbor-advertisement",
+        # EdgeOS and VyOS: the rule set's name, the rule, D (drop).
+        _H + "kernel: [WAN_LOCAL-default-D]IN=eth0 OUT= MAC=44:d9:e7:aa:bb:cc SRC=61.2.3.4"
+        " DST=203.0.113.9 LEN=44 TOS=0x00 PREC=0x00 TTL=243 ID=54321 PROTO=TCP SPT=41234"
+        " DPT=23 WINDOW=1024 RES=0x00 SYN URGP=0",
     ], [
         "Nov 22 10:00:01 dropzone kernel: [86400.684821] iptables-in IN=eth0 OUT="
         " SRC=61.110.46.148 DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446"
@@ -435,6 +439,8 @@ FAMILIES = {
         _H + "kernel: FINAL_REJECT: IN=eth0 OUT= MAC=a2 SRC=61.110.46.148 DST=10.0.247.125"
         " LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=UDP SPT=6537 DPT=1434 LEN=394",
         _PF + "reject" + _PF_TCP,
+        _H + "kernel: [WAN_IN-20-R]IN=eth0 OUT=eth1 SRC=61.2.3.4 DST=192.168.1.9 LEN=44"
+        " TOS=0x00 PREC=0x00 TTL=243 ID=54321 PROTO=TCP SPT=41234 DPT=445 WINDOW=1024",
     ], [
         # The words of a filterlog record in another program's message.
         _H + "sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/grep"
@@ -722,7 +728,15 @@ FAMILIES = {
         ' (SELECT 7781 FROM (SELECT(SLEEP(5)))hKzJ)-- rLmo" "Mozilla/5.0"',
         _HAPROXY6 % 200 + '/item.php?id=1%20UNION%20SELECT%20username,password%20FROM%20users--'
         ' HTTP/1.1"',
+        # A number's value ended by a quote: by hand, and sqlmap's heuristic test.
+        _WEB + "/item.php?id=1' HTTP/1.1\" 500 12 \"-\" \"curl/8.0\"",
+        _WEB + '/item.php?cat=2&id=12%27&sort=asc HTTP/1.1" 500 12 "-" "Mozilla/5.0"',
+        _WEB + '/item.php?id=1%27%29%22%28%28%2C%28%29%27 HTTP/1.1" 500 12 "-" "Mozilla/5.0"',
+        _HAPROXY6 % 500 + '/item.php?id=7%2527 HTTP/1.1"',
     ], [
+        _OK + "/search?id=1&q=kids' HTTP/1.1\" 200 1024 \"-\" \"Mozilla/5.0\"",
+        _OK + '/item.php?id=1.5&v=2,3&w=(4) HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/q?name=o%27brien&h=5%2711 HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/docs/mysql/version-comments.html HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=convert+int+to+string HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/search?q=song+or+\'hit\'+lyrics HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
@@ -1401,6 +1415,8 @@ FAMILIES = {
         _H + "kernel: [86400.684821] SuSE-FW-ACCEPT IN=eth0 OUT= SRC=61.110.46.148"
         " DST=10.0.247.125 LEN=414 TOS=0x00 PREC=0x00 TTL=77 ID=38446 PROTO=TCP SPT=6537 DPT=22",
         _PF + "pass" + _PF_TCP,
+        _H + "kernel: [WAN_IN-10-A]IN=eth0 OUT=eth1 SRC=61.2.3.4 DST=192.168.1.9 LEN=44"
+        " TOS=0x00 PREC=0x00 TTL=243 ID=54321 PROTO=TCP SPT=41234 DPT=443 WINDOW=1024",
     ], []),
 }
 
