@@ -278,6 +278,9 @@ FAMILIES = {
         # cannot count it, the line is still a failure).
         _H + "sshd[24200]: pam_unix(sshd:auth): check pass; user unknown",
         "Jun 14 15:16:02 combo sshd(pam_unix)[19937]: check pass; user unknown",
+        # Dovecot's auth process (not a worker) logging for PAM.
+        "Dec  8 14:20:18 mail01 dovecot: auth: pam_unix(dovecot:auth): authentication failure;"
+        " logname= uid=0 euid=0 tty=dovecot ruser=maria.garcia rhost=fd00:1337::10",
     ], [
         # lightdm's pam_succeed_if of its password-less group: not met is the
         # usual password path, no failure (only RHEL's uid >= N after pam_unix is).
@@ -410,6 +413,11 @@ FAMILIES = {
         "type=SYSCALL msg=audit(03/05/2024 10:46:50.328:39675) : arch=x86_64 syscall=openat"
         " success=yes exit=3 a0=AT_FDCWD items=2 ppid=811 pid=812 auid=alice uid=root"
         " comm=vi exe=/usr/bin/vim key=(null)",
+        # A rule on a system call alone (CIS's adjtimex -k time-change): no path,
+        # no file accessed; chronyd sets it off all day.
+        "type=SYSCALL msg=audit(1733685349.695:6224): arch=c000003e syscall=159 success=yes"
+        " exit=0 a0=7ffd5c1e2b40 a1=0 a2=0 a3=0 items=0 ppid=1 pid=442 auid=4294967295"
+        ' uid=992 comm="chronyd" exe="/usr/sbin/chronyd" key="time-change"',
     ]),
     "firewall drop": ((0x8010,), [
         _H + "kernel: [86400.684821] SuSE-FW-DROP-DEFAULT IN=eth0 OUT= MAC=a2 SRC=61.110.46.148"
@@ -917,7 +925,24 @@ FAMILIES = {
         _WEB + '/ HTTP/1.1" 200 1 "-" "Hello from Palo Alto Networks, find out more about our'
         ' scans in https://docs-cortex.paloaltonetworks.com/r/1/Cortex-Xpanse/Scanning-activity"',
         _WEB + '/ HTTP/1.1" 403 233 "-" "l9tcpid/v1.1.0"',
+        # Exploits' probes: ProxyLogon's, Jira's (CVE-2021-26086), Zyxel's ViewLog.asp.
+        _WEB + '/owa/auth/x.js HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _WEB + '/s/6b71fb/_/;/META-INF/maven/com.atlassian.jira/jira-webapp-dist/pom.properties'
+        ' HTTP/1.1" 403 1072 "-" "Mozilla/5.0"',
+        _WEB.replace("GET", "POST") + '/cgi-bin/ViewLog.asp HTTP/1.1" 400 0 "-" "-"',
+        # Looked for and refused by the configuration (403), or not found.
+        _WEB + '/myadmin/ HTTP/1.1" 403 153 "-" "Mozilla/5.0"',
+        _WEB + '/server-info HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _WEB + '/v2/_catalog HTTP/1.1" 404 153 "-" "Hello, world"',
+        _WEB + '/containers/json HTTP/1.1" 404 153 "-" "Go-http-client/1.1"',
+        _WEB + '/geoserver/web/ HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        # An open proxy looked for: another site's URL refused, CONNECT.
+        _WEB + 'http://azenv.net/ HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _WEB.replace("GET ", "CONNECT ") + 'www.google.com:443 HTTP/1.1" 405 153 "-" "-"',
     ], [
+        _OK + '/favicon.ico HTTP/1.1" 403 153 "-" "Mozilla/5.0"',
+        _OK + 'http://www.example.org/ HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
+        _OK + '/docs/server-info-page.html HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
         # Found (200), or any page gone (410): no probe.
         _OK + '/server-status?auto HTTP/1.1" 200 548 "-" "collectd/5.12"',
         _OK + '/wp-includes/wlwmanifest.xml HTTP/1.1" 200 1045 "-" "Mozilla/5.0"',
@@ -1110,7 +1135,22 @@ FAMILIES = {
         " [ldap_bind() to check user credentials failed][Invalid credentials]",
         "[Fri Mar 08 05:22:28 2024] [info] [client 61.2.3.4] [2345] auth_ldap authenticate:"
         " user bob authentication failed; URI /secure/ [User not found][No such object]",
+        # A user name given and refused (401), in an access log, and through syslog.
+        '10.20.3.135 - nagiosadmin [08/Dec/2024:08:03:50 +0000] "GET /nagios/ HTTP/1.1" 401'
+        ' 459 "-" "Mozilla/5.0"',
+        _SYSLOG_WEB.replace(" - - ", " - j.doe ") + '/private/ HTTP/1.1" 401 0 "-" "curl/8.0"',
+        # Tomcat's LockOutRealm: an account it locked, tried again.
+        "08-Dec-2024 15:45:01.585 WARNING [http-nio-8080-exec-7] org.apache.catalina.realm."
+        "LockOutRealm.filterLockedAccounts An attempt was made to authenticate the locked user"
+        " [admin]",
     ], [
+        # The challenge (no user given), and a user let in.
+        '10.20.3.135 - - [08/Dec/2024:08:03:50 +0000] "GET /nagios/ HTTP/1.1" 401 459 "-"'
+        ' "Mozilla/5.0"',
+        '10.20.3.135 - nagiosadmin [08/Dec/2024:08:03:51 +0000] "GET /nagios/ HTTP/1.1" 200'
+        ' 4599 "-" "Mozilla/5.0"',
+        "08-Dec-2024 15:45:01.585 INFO [main] org.apache.catalina.startup.Catalina.start Server"
+        " startup in [2875] milliseconds",
         # A backend asking for credentials (HAProxy passes its 401 on).
         _HAPROXY_OK % 401 + '/private/ HTTP/1.1"',
         # Access control and protocol noise, not a password guessed.
@@ -1388,15 +1428,30 @@ FAMILIES = {
         "Mar  1 18:26:24 server postfix/smtpd[14970]: NOQUEUE: reject: RCPT from"
         " unknown[61.2.3.4]: 454 4.7.1 returntest@mydnstools.info: Relay access denied;"
         " from=<relaytest@mydnstools.info> to=<returntest@mydnstools.info> proto=ESMTP",
+        # A client over postfix's anvil limits.
+        "Dec  8 14:21:59 mail01 postfix/smtpd[19874]: warning: Connection rate limit exceeded:"
+        " 41 from unknown[10.13.37.10] for service submission",
+        "Dec  8 14:21:59 mail01 postfix/smtpd[19874]: warning: AUTH command rate limit"
+        " exceeded: 11 from unknown[2001:db8::7] for service smtp",
+        # A client a DNS blocklist names (smtpd, postscreen's after-220 tests).
+        "Mar 10 02:13:19 mail01 postfix/smtpd[700316]: NOQUEUE: reject: RCPT from unknown["
+        "5.10.189.216]: 554 5.7.1 Service unavailable; Client host [5.10.189.216] blocked using"
+        " zen.spamhaus.org; https://www.spamhaus.org/query/ip/5.10.189.216; from=<o@x.xyz>"
+        " to=<a@example.com> proto=ESMTP helo=<ylmf-pc>",
+        "Mar 10 02:13:19 mx postfix/postscreen[811]: NOQUEUE: reject: RCPT from [61.2.3.4]:4711:"
+        " 550 5.7.1 Service unavailable; client [61.2.3.4] blocked using zen.spamhaus.org;"
+        " from=<a@b.c>, to=<d@example.org>, proto=ESMTP, helo=<x>",
     ], [
+        "Dec  8 14:31:59 mail01 postfix/anvil[19870]: statistics: max connection rate 41/60s for"
+        " (submission:10.13.37.10) at Dec  8 14:21:59",
         "Nov 22 00:00:00 mail postfix/smtpd[13906]: connect from mx8.gmx.de[201.227.252.64]",
-        # Spam refused by policy (RBL, HELO checks) is not an attack on the host.
+        # Spam refused by policy (HELO, sender checks) is not an attack on the host.
         "Apr  6 13:05:01 mail postfix/smtpd[20589]: NOQUEUE: reject: RCPT from"
         " unknown[61.2.3.4]: 504 5.5.2 <WIN-6A0KEE6QVP5>: Helo command rejected: need fully-"
         "qualified hostname; from=<a@example.net> to=<b@example.org> proto=ESMTP helo=<x>",
-        "Feb 23 04:36:21 mail sm-acceptingconnections[12603]: s1N9aKAw012603:"
-        " ruleset=check_rcpt, arg1=<b@example.org>, relay=bad.example.net [61.2.3.4],"
-        " reject=550 5.7.1 <b@example.org>... Rejected: IP in SpamCop blacklist",
+        "Apr  6 13:05:01 mail postfix/smtpd[20589]: NOQUEUE: reject: RCPT from unknown["
+        "61.2.3.4]: 450 4.1.8 <a@nowhere.invalid>: Sender address rejected: Domain not found;"
+        " from=<a@nowhere.invalid> to=<b@example.org> proto=ESMTP helo=<x>",
         # postscreen and Exim's routine lines.
         "Dec 23 19:39:13 mail postfix/postscreen[21057]: CONNECT from [61.2.3.4]:59415 to"
         " [10.0.0.1]:25",

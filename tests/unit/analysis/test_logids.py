@@ -1611,7 +1611,8 @@ class DecidedActionsTests(SynchronousTestCase):
         """
         The default content: the lines of no block take C{*,*,reject}
         unless the scan found the kernel's AVC line, lighttpd's
-        authentication or saslauthd's failure; those of the blocks whose
+        authentication, saslauthd's failure or Tomcat's locked account;
+        those of the blocks whose
         rules all need a scanned regex are dropped when the scan found
         none.  Those of
         C{apache_error}, C{audit}, C{dovecot}, C{dropbear}, C{exim},
@@ -1627,10 +1628,11 @@ class DecidedActionsTests(SynchronousTestCase):
                                            "exim", "ftp", "imapd", "nginx_error",
                                            "opensmtpd", "postfix", "sendmail"])
         self.assertEqual(decided["nginx_error"].decided, (Taken(None, "drop"),))
-        # (The kernel's own AVC line, lighttpd's authentication and
-        # saslauthd's failure, of no block, are the statements they have: a
-        # line whose scan found none of them takes *,*,reject.)
-        self.assertEqual(len(decided[""].gate), 3)
+        # (The kernel's own AVC line, lighttpd's authentication,
+        # saslauthd's failure and Tomcat's locked account, of no block, are
+        # the statements they have: a line whose scan found none of them
+        # takes *,*,reject.)
+        self.assertEqual(len(decided[""].gate), 4)
         self.assertEqual([(t.rule.condition, t.kind) for t in decided[""].decided],
                          [("*", "reject")])
         self.assertEqual(decided["imapd"].decided, (Taken(None, "drop"),))
