@@ -418,6 +418,13 @@ FAMILIES = {
         "type=SYSCALL msg=audit(1733685349.695:6224): arch=c000003e syscall=159 success=yes"
         " exit=0 a0=7ffd5c1e2b40 a1=0 a2=0 a3=0 items=0 ppid=1 pid=442 auid=4294967295"
         ' uid=992 comm="chronyd" exe="/usr/sbin/chronyd" key="time-change"',
+        # A key that logs every command (-S execve -k exec): an audit trail.
+        "type=SYSCALL msg=audit(1733685349.695:6225): arch=c000003e syscall=59 success=yes"
+        " exit=0 a0=55d0 a1=55d1 a2=55d2 a3=0 items=2 ppid=811 pid=812 auid=1000 uid=1000"
+        ' comm="ls" exe="/usr/bin/ls" key="exec"',
+        "type=SYSCALL msg=audit(1733685349.695:6226): arch=c000003e syscall=59 success=yes"
+        " exit=0 a0=55d0 a1=55d1 a2=55d2 a3=0 items=2 ppid=811 pid=812 auid=1000 uid=1000"
+        ' comm="git" exe="/usr/bin/git" key=audit-wazuh-c',
     ]),
     "firewall drop": ((0x8010,), [
         _H + "kernel: [86400.684821] SuSE-FW-DROP-DEFAULT IN=eth0 OUT= MAC=a2 SRC=61.110.46.148"
@@ -936,6 +943,14 @@ FAMILIES = {
         _WEB + '/v2/_catalog HTTP/1.1" 404 153 "-" "Hello, world"',
         _WEB + '/containers/json HTTP/1.1" 404 153 "-" "Go-http-client/1.1"',
         _WEB + '/geoserver/web/ HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        # Web shells and exploits' files by their known paths; a plugin's readme
+        # asked for where there is no such plugin (its version).
+        _WEB + '/wp-content/themes/seotheme/mar.php HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _WEB + '/ALFA_DATA/alfacgiapi/perl.alfa HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _WEB + '/wp-includes/Requests/about.php HTTP/1.1" 404 153 "-" "Go-http-client/1.1"',
+        _WEB + '/.well-known/shell.php HTTP/1.1" 403 153 "-" "Mozilla/5.0"',
+        _WEB + '/api/index.php/v1/config/application?public=true HTTP/1.1" 404 153 "-" "M"',
+        _WEB + '/wp-content/plugins/ultimate-member/readme.txt HTTP/1.1" 404 153 "-" "M"',
         # An open proxy looked for: another site's URL refused, CONNECT.
         _WEB + 'http://azenv.net/ HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
         _WEB.replace("GET ", "CONNECT ") + 'www.google.com:443 HTTP/1.1" 405 153 "-" "-"',
@@ -943,6 +958,8 @@ FAMILIES = {
         _OK + '/favicon.ico HTTP/1.1" 403 153 "-" "Mozilla/5.0"',
         _OK + 'http://www.example.org/ HTTP/1.1" 200 1024 "-" "Mozilla/5.0"',
         _OK + '/docs/server-info-page.html HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _OK + '/about.php HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _OK + '/wp-content/plugins/akismet/readme.txt HTTP/1.1" 200 4096 "-" "Mozilla/5.0"',
         # Found (200), or any page gone (410): no probe.
         _OK + '/server-status?auto HTTP/1.1" 200 548 "-" "collectd/5.12"',
         _OK + '/wp-includes/wlwmanifest.xml HTTP/1.1" 200 1045 "-" "Mozilla/5.0"',
@@ -1139,6 +1156,13 @@ FAMILIES = {
         '10.20.3.135 - nagiosadmin [08/Dec/2024:08:03:50 +0000] "GET /nagios/ HTTP/1.1" 401'
         ' 459 "-" "Mozilla/5.0"',
         _SYSLOG_WEB.replace(" - - ", " - j.doe ") + '/private/ HTTP/1.1" 401 0 "-" "curl/8.0"',
+        # A login form refused (WordPress, Drupal: the form again), WordPress's XML-RPC.
+        _WEB.replace("GET", "POST") + '/wp-login.php HTTP/1.1" 200 5120'
+        ' "https://shop.example.org/wp-login.php" "Mozilla/5.0"',
+        'www.example.org:443 61.2.3.4 - - [22/Nov/2004:10:00:01 +0000] "POST /blog/wp-login.php'
+        '?redirect_to=%2Fblog%2Fwp-admin%2F HTTP/1.1" 200 5120 "-" "Mozilla/5.0"',
+        _WEB.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "Mozilla/5.0"',
+        _WEB.replace("GET", "POST") + '/user/login HTTP/1.1" 200 9120 "-" "Mozilla/5.0"',
         # Tomcat's LockOutRealm: an account it locked, tried again.
         "08-Dec-2024 15:45:01.585 WARNING [http-nio-8080-exec-7] org.apache.catalina.realm."
         "LockOutRealm.filterLockedAccounts An attempt was made to authenticate the locked user"
@@ -1149,6 +1173,16 @@ FAMILIES = {
         ' "Mozilla/5.0"',
         '10.20.3.135 - nagiosadmin [08/Dec/2024:08:03:51 +0000] "GET /nagios/ HTTP/1.1" 200'
         ' 4599 "-" "Mozilla/5.0"',
+        # A login that worked (a redirect), the form shown, a lost password's form,
+        # Jetpack's and a pingback's XML-RPC.
+        _OK.replace("GET", "POST") + '/wp-login.php HTTP/2.0" 302 0 "-" "Mozilla/5.0"',
+        _OK + '/wp-login.php HTTP/2.0" 200 5120 "-" "Mozilla/5.0"',
+        _OK.replace("GET", "POST") + '/wp-login.php?action=lostpassword HTTP/1.1" 200 5120 "-"'
+        ' "Mozilla/5.0"',
+        _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "Jetpack by WordPress.com"',
+        _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "WordPress/6.4.2;'
+        ' https://blog.example.net"',
+        _OK.replace("GET", "POST") + '/user/login HTTP/2.0" 303 0 "-" "Mozilla/5.0"',
         "08-Dec-2024 15:45:01.585 INFO [main] org.apache.catalina.startup.Catalina.start Server"
         " startup in [2875] milliseconds",
         # A backend asking for credentials (HAProxy passes its 401 on).
