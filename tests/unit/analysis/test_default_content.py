@@ -1183,6 +1183,7 @@ FAMILIES = {
         _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "WordPress/6.4.2;'
         ' https://blog.example.net"',
         _OK.replace("GET", "POST") + '/user/login HTTP/2.0" 303 0 "-" "Mozilla/5.0"',
+        _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "wp-android/24.1"',
         "08-Dec-2024 15:45:01.585 INFO [main] org.apache.catalina.startup.Catalina.start Server"
         " startup in [2875] milliseconds",
         # A backend asking for credentials (HAProxy passes its 401 on).
