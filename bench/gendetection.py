@@ -166,7 +166,9 @@ _FW_DROP = ("SuSE-FW-DROP-DEFAULT ", "SuSE-FW-DROP ", "[UFW BLOCK] ", "DROP:", "
             "IPTables-Dropped: ", "Shorewall:net2fw:DROP:", "SuSE-FW-ILLEGAL-TARGET ",
             "SuSE-FW-UNAUTHORIZED-TARGET ", "nft drop in: ", "INPUT-DENY ",
             # ConfigServer Firewall's invalid packets and port floods.
-            "Firewall: *INVALID* ", "Firewall: *Port Flood* ")
+            "Firewall: *INVALID* ", "Firewall: *Port Flood* ",
+            # EdgeOS and VyOS: the rule set, the rule, D (drop).
+            "[WAN_LOCAL-default-D]")
 #: Exploits of the 2020s: Log4Shell (plain, obfuscated, encoded),
 #: Spring4Shell, PHP-CGI (and its soft hyphen), PHPUnit, Struts' OGNL,
 #: ThinkPHP, GPON, a router's command injection, F5's iControl REST,
@@ -186,8 +188,10 @@ _EXPLOITS = (
     "/autodiscover/autodiscover.json?@zdi/PowerShell?serialization=Key",
 )
 _FW_REJECT = ("FINAL_REJECT: ", "SuSE-FW-REJECT ", "Shorewall:net2fw:REJECT:", "REJECT ",
+              "[WAN_IN-20-R]",
               "[UFW REJECT] ")
-_FW_ACCEPT = ("SuSE-FW-ACCEPT ", "[UFW ALLOW] ", "ACCEPT-SSH: ", "Shorewall:net2fw:ACCEPT:")
+_FW_ACCEPT = ("SuSE-FW-ACCEPT ", "[UFW ALLOW] ", "ACCEPT-SSH: ", "Shorewall:net2fw:ACCEPT:",
+              "[WAN_IN-10-A]")
 _FW_NEUTRAL = ("iptables-in ", "fw-log ", "[UFW AUDIT] ", "")
 
 
@@ -711,6 +715,21 @@ def generate(n, seed=1, start=START, attackShare=0.1):
 
     def a_web_auth():
         user = pick(_BAD_USERS + _USERS + ("",))
+        if r() < 0.25:
+            # In an access log: a login form refused (WordPress, Drupal: the
+            # form again, 200), WordPress's XML-RPC, a user name refused (401).
+            client, at = src(), stamp()["apache"]
+            site = pick(("", "www.example.org:443 ", "shop.example.net:80 "))
+            form = r()
+            if form < 0.7:
+                url = pick(("/wp-login.php", "/blog/wp-login.php", "/xmlrpc.php", "/user/login",
+                            "/wp-login.php?redirect_to=%2Fwp-admin%2F"))
+                return '%s%s - - [%s] "POST %s HTTP/1.1" 200 %d "%s" "%s"' % (
+                    site, client, at, url, rnd.randrange(400, 9000),
+                    pick(("-", "https://www.example.org" + url.split("?")[0])), pick(_AGENTS))
+            return '%s%s - %s [%s] "GET /%s HTTP/1.1" 401 459 "-" "%s"' % (
+                site, client, user or "admin", at, pick(("nagios/", "private/", "admin/")),
+                pick(_AGENTS))
         form = r()
         if form < 0.3:
             # nginx's auth_basic.
@@ -920,6 +939,16 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                    head("sendmail"), "wB%dx" % rnd.randrange(99999), pick(_USERS), src())
 
     def a_mail_suspicious():
+        if r() < 0.1:
+            # A client a DNS blocklist names; one over postfix's anvil limits.
+            client = src()
+            if r() < 0.6:
+                return "%sNOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 Service unavailable;" \
+                       " Client host [%s] blocked using zen.spamhaus.org; from=<o@x.example>" \
+                       " to=<%s@victim.example> proto=ESMTP helo=<ylmf-pc>" % (
+                           head("postfix/smtpd"), client, client, pick(_USERS))
+            return "%swarning: Connection rate limit exceeded: %d from unknown[%s] for service" \
+                   " smtp" % (head("postfix/smtpd"), rnd.randrange(31, 90), client)
         if r() < 0.05:
             # sendmail's denlstring: a newline smuggled into a command.
             return "%s%s: POSSIBLE ATTACK from %s[%s]: newline in string \"x RCPT TO: <%s@b>\"" % (
@@ -1047,6 +1076,15 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                                           "/usr/local/bin/backup.sh --incremental")))
 
     def b_audit():
+        if r() < 0.1:
+            # A rule on a system call alone (no path), a key logging every command.
+            if r() < 0.5:
+                return audit("SYSCALL") + 'arch=c000003e syscall=159 success=yes exit=0' \
+                    ' a0=7ffd5c1e a1=0 a2=0 a3=0 items=0 ppid=1 pid=442 auid=4294967295 uid=992' \
+                    ' gid=990 comm="chronyd" exe="/usr/sbin/chronyd" key="time-change"'
+            return audit("SYSCALL") + 'arch=c000003e syscall=59 success=yes exit=0 a0=55d0 a1=55d1' \
+                ' a2=55d2 a3=0 items=2 ppid=811 pid=812 auid=1000 uid=1000 gid=1000' \
+                ' comm="%s" exe="/usr/bin/%s" key="exec"' % ((pick(("ls", "git", "vim")),) * 2)
         form = r()
         if form < 0.4:
             return audit("SYSCALL") + syscall("yes", pick(("0", "3")), "(null)")
@@ -1072,6 +1110,19 @@ def generate(n, seed=1, start=START, attackShare=0.1):
                 "TCP: request_sock_TCP: Possible SYN flooding on port 80. Dropping request.")))
 
     def b_web():
+        if r() < 0.03:
+            # A login that worked (a redirect), the form shown, a challenge
+            # answered without a user name, Jetpack's XML-RPC.
+            client, at = pick(outside + inside), stamp()["apache"]
+            return pick((
+                '%s - - [%s] "POST /wp-login.php HTTP/1.1" 302 0 "-" "Mozilla/5.0"',
+                '%s - - [%s] "GET /wp-login.php HTTP/1.1" 200 4812 "-" "Mozilla/5.0"',
+                '%s - - [%s] "POST /wp-login.php?action=lostpassword HTTP/1.1" 200 4812 "-"'
+                ' "Mozilla/5.0"',
+                '%s - - [%s] "POST /user/login HTTP/1.1" 303 0 "-" "Mozilla/5.0"',
+                '%s - - [%s] "GET /nagios/ HTTP/1.1" 401 459 "-" "Mozilla/5.0"',
+                '%s - - [%s] "POST /xmlrpc.php HTTP/1.1" 200 403 "-" "Jetpack by WordPress.com"',
+            )) % (client, at)
         url = pick(_URLS)
         if "%s" in url:
             url %= pick(_WORDS)
