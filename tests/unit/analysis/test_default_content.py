@@ -951,6 +951,18 @@ FAMILIES = {
         _WEB + '/.well-known/shell.php HTTP/1.1" 403 153 "-" "Mozilla/5.0"',
         _WEB + '/api/index.php/v1/config/application?public=true HTTP/1.1" 404 153 "-" "M"',
         _WEB + '/wp-content/plugins/ultimate-member/readme.txt HTTP/1.1" 404 153 "-" "M"',
+        # Magento's version and configuration looked for, a backup of any file,
+        # a WordPress user list, VPN portals' logins, Magento 1's downloader
+        # (refused, missing, or dropped by nginx: 444).
+        _WEB + '/magento_version HTTP/1.1" 404 540 "-" "Mozilla/5.0"',
+        _WEB + '/app/etc/env.php HTTP/1.1" 403 540 "-" "Mozilla/5.0"',
+        _WEB + '/.well-known/security.txt.bak HTTP/2.0" 404 153 "-" "Mozilla/5.0"',
+        _WEB + '/wp-json/wp/v2/users HTTP/1.1" 403 10707 "-" "curl/7.88.1"',
+        _WEB + '/global-protect/login.esp HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _WEB + '/downloader/ HTTP/1.1" 444 0 "-" "Go-http-client/1.1"',
+        # nginx refusing a dot file by its configuration (deny all).
+        _NGINX + 'access forbidden by rule, client: 61.2.3.4, server: shop.example.org, request:'
+        ' "GET /.git/config HTTP/1.1", host: "shop.example.org"',
         # An open proxy looked for: another site's URL refused, CONNECT.
         _WEB + 'http://azenv.net/ HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
         _WEB.replace("GET ", "CONNECT ") + 'www.google.com:443 HTTP/1.1" 405 153 "-" "-"',
@@ -960,6 +972,10 @@ FAMILIES = {
         _OK + '/docs/server-info-page.html HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
         _OK + '/about.php HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
         _OK + '/wp-content/plugins/akismet/readme.txt HTTP/1.1" 200 4096 "-" "Mozilla/5.0"',
+        _OK + '/wp-json/wp/v2/users/me?context=edit HTTP/1.1" 200 901 "-" "Mozilla/5.0"',
+        _OK + '/backup/ HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
+        _NGINX + 'access forbidden by rule, client: 10.1.2.3, server: shop.example.org, request:'
+        ' "GET /admin/ HTTP/1.1", host: "shop.example.org"',
         # Found (200), or any page gone (410): no probe.
         _OK + '/server-status?auto HTTP/1.1" 200 548 "-" "collectd/5.12"',
         _OK + '/wp-includes/wlwmanifest.xml HTTP/1.1" 200 1045 "-" "Mozilla/5.0"',
@@ -1163,6 +1179,12 @@ FAMILIES = {
         '?redirect_to=%2Fblog%2Fwp-admin%2F HTTP/1.1" 200 5120 "-" "Mozilla/5.0"',
         _WEB.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "Mozilla/5.0"',
         _WEB.replace("GET", "POST") + '/user/login HTTP/1.1" 200 9120 "-" "Mozilla/5.0"',
+        # A login or token endpoint refusing what was sent (401 to a POST).
+        _WEB.replace("GET", "POST") + '/store-api/account/login HTTP/1.1" 401 271 "-"'
+        ' "okhttp/4.12.0"',
+        _WEB.replace("GET", "POST") + '/rest/default/V1/integration/customer/token HTTP/1.1" 401'
+        ' 130 "-" "Go-http-client/2.0" rt=0.007 uct="0.000"',
+        (_HAPROXY6 % 401).replace('"GET ', '"POST ') + '/api/oauth/token HTTP/1.1"',
         # Tomcat's LockOutRealm: an account it locked, tried again.
         "08-Dec-2024 15:45:01.585 WARNING [http-nio-8080-exec-7] org.apache.catalina.realm."
         "LockOutRealm.filterLockedAccounts An attempt was made to authenticate the locked user"
@@ -1183,6 +1205,10 @@ FAMILIES = {
         _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "WordPress/6.4.2;'
         ' https://blog.example.net"',
         _OK.replace("GET", "POST") + '/user/login HTTP/2.0" 303 0 "-" "Mozilla/5.0"',
+        # An API asking for credentials it was not given (a GET), a login that worked.
+        _OK + '/api/oauth/token HTTP/1.1" 401 60 "-" "okhttp/4.12.0"',
+        _OK.replace("GET", "POST") + '/api/cart/items HTTP/1.1" 401 60 "-" "okhttp/4.12.0"',
+        _OK.replace("GET", "POST") + '/store-api/account/login HTTP/1.1" 200 271 "-" "M"',
         _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "wp-android/24.1"',
         "08-Dec-2024 15:45:01.585 INFO [main] org.apache.catalina.startup.Catalina.start Server"
         " startup in [2875] milliseconds",
@@ -1473,6 +1499,9 @@ FAMILIES = {
         "5.10.189.216]: 554 5.7.1 Service unavailable; Client host [5.10.189.216] blocked using"
         " zen.spamhaus.org; https://www.spamhaus.org/query/ip/5.10.189.216; from=<o@x.xyz>"
         " to=<a@example.com> proto=ESMTP helo=<ylmf-pc>",
+        # A command smuggled in an address (postfix refuses its syntax).
+        "Mar 10 00:40:31 mail01 postfix/smtpd[13092]: warning: Illegal address syntax from"
+        ' unknown[2a0e:97c0:3e3::a55:35ae] in RCPT command: <"|/bin/sh -c id"@localhost>',
         "Mar 10 02:13:19 mx postfix/postscreen[811]: NOQUEUE: reject: RCPT from [61.2.3.4]:4711:"
         " 550 5.7.1 Service unavailable; client [61.2.3.4] blocked using zen.spamhaus.org;"
         " from=<a@b.c>, to=<d@example.org>, proto=ESMTP, helo=<x>",
