@@ -33,6 +33,8 @@ INFORMATIONAL = (0x1010, 0x8030)
 _H = "Nov 22 10:00:01 gate "
 _WEB = '61.2.3.4 - - [22/Nov/2004:10:00:01 +0000] "GET '
 _OK = '10.1.2.3 - - [22/Nov/2004:10:00:01 +0000] "GET '
+_WEB_POST = _WEB.replace("GET", "POST")
+_OK_POST = _OK.replace("GET", "POST")
 # Access-log lines forwarded through syslog: nginx's access_log
 # syslog:server=... (tag nginx:), Apache's CustomLog piped to logger.
 _SYSLOG_WEB = 'Mar  8 05:22:28 web1 nginx: 89.231.227.233 - - [08/Mar/2024:05:22:28 +0100] "GET '
@@ -936,7 +938,7 @@ FAMILIES = {
         _WEB + '/owa/auth/x.js HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
         _WEB + '/s/6b71fb/_/;/META-INF/maven/com.atlassian.jira/jira-webapp-dist/pom.properties'
         ' HTTP/1.1" 403 1072 "-" "Mozilla/5.0"',
-        _WEB.replace("GET", "POST") + '/cgi-bin/ViewLog.asp HTTP/1.1" 400 0 "-" "-"',
+        _WEB_POST + '/cgi-bin/ViewLog.asp HTTP/1.1" 400 0 "-" "-"',
         # Looked for and refused by the configuration (403), or not found.
         _WEB + '/myadmin/ HTTP/1.1" 403 153 "-" "Mozilla/5.0"',
         _WEB + '/server-info HTTP/1.1" 404 153 "-" "Mozilla/5.0"',
@@ -1173,16 +1175,16 @@ FAMILIES = {
         ' 459 "-" "Mozilla/5.0"',
         _SYSLOG_WEB.replace(" - - ", " - j.doe ") + '/private/ HTTP/1.1" 401 0 "-" "curl/8.0"',
         # A login form refused (WordPress, Drupal: the form again), WordPress's XML-RPC.
-        _WEB.replace("GET", "POST") + '/wp-login.php HTTP/1.1" 200 5120'
+        _WEB_POST + '/wp-login.php HTTP/1.1" 200 5120'
         ' "https://shop.example.org/wp-login.php" "Mozilla/5.0"',
         'www.example.org:443 61.2.3.4 - - [22/Nov/2004:10:00:01 +0000] "POST /blog/wp-login.php'
         '?redirect_to=%2Fblog%2Fwp-admin%2F HTTP/1.1" 200 5120 "-" "Mozilla/5.0"',
-        _WEB.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "Mozilla/5.0"',
-        _WEB.replace("GET", "POST") + '/user/login HTTP/1.1" 200 9120 "-" "Mozilla/5.0"',
+        _WEB_POST + '/xmlrpc.php HTTP/1.1" 200 403 "-" "Mozilla/5.0"',
+        _WEB_POST + '/user/login HTTP/1.1" 200 9120 "-" "Mozilla/5.0"',
         # A login or token endpoint refusing what was sent (401 to a POST).
-        _WEB.replace("GET", "POST") + '/store-api/account/login HTTP/1.1" 401 271 "-"'
+        _WEB_POST + '/store-api/account/login HTTP/1.1" 401 271 "-"'
         ' "okhttp/4.12.0"',
-        _WEB.replace("GET", "POST") + '/rest/default/V1/integration/customer/token HTTP/1.1" 401'
+        _WEB_POST + '/rest/default/V1/integration/customer/token HTTP/1.1" 401'
         ' 130 "-" "Go-http-client/2.0" rt=0.007 uct="0.000"',
         (_HAPROXY6 % 401).replace('"GET ', '"POST ') + '/api/oauth/token HTTP/1.1"',
         # Tomcat's LockOutRealm: an account it locked, tried again.
@@ -1197,19 +1199,19 @@ FAMILIES = {
         ' 4599 "-" "Mozilla/5.0"',
         # A login that worked (a redirect), the form shown, a lost password's form,
         # Jetpack's and a pingback's XML-RPC.
-        _OK.replace("GET", "POST") + '/wp-login.php HTTP/2.0" 302 0 "-" "Mozilla/5.0"',
+        _OK_POST + '/wp-login.php HTTP/2.0" 302 0 "-" "Mozilla/5.0"',
         _OK + '/wp-login.php HTTP/2.0" 200 5120 "-" "Mozilla/5.0"',
-        _OK.replace("GET", "POST") + '/wp-login.php?action=lostpassword HTTP/1.1" 200 5120 "-"'
+        _OK_POST + '/wp-login.php?action=lostpassword HTTP/1.1" 200 5120 "-"'
         ' "Mozilla/5.0"',
-        _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "Jetpack by WordPress.com"',
-        _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "WordPress/6.4.2;'
+        _OK_POST + '/xmlrpc.php HTTP/1.1" 200 403 "-" "Jetpack by WordPress.com"',
+        _OK_POST + '/xmlrpc.php HTTP/1.1" 200 403 "-" "WordPress/6.4.2;'
         ' https://blog.example.net"',
-        _OK.replace("GET", "POST") + '/user/login HTTP/2.0" 303 0 "-" "Mozilla/5.0"',
+        _OK_POST + '/user/login HTTP/2.0" 303 0 "-" "Mozilla/5.0"',
         # An API asking for credentials it was not given (a GET), a login that worked.
         _OK + '/api/oauth/token HTTP/1.1" 401 60 "-" "okhttp/4.12.0"',
-        _OK.replace("GET", "POST") + '/api/cart/items HTTP/1.1" 401 60 "-" "okhttp/4.12.0"',
-        _OK.replace("GET", "POST") + '/store-api/account/login HTTP/1.1" 200 271 "-" "M"',
-        _OK.replace("GET", "POST") + '/xmlrpc.php HTTP/1.1" 200 403 "-" "wp-android/24.1"',
+        _OK_POST + '/api/cart/items HTTP/1.1" 401 60 "-" "okhttp/4.12.0"',
+        _OK_POST + '/store-api/account/login HTTP/1.1" 200 271 "-" "M"',
+        _OK_POST + '/xmlrpc.php HTTP/1.1" 200 403 "-" "wp-android/24.1"',
         "08-Dec-2024 15:45:01.585 INFO [main] org.apache.catalina.startup.Catalina.start Server"
         " startup in [2875] milliseconds",
         # A backend asking for credentials (HAProxy passes its 401 on).

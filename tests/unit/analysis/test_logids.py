@@ -1612,9 +1612,8 @@ class DecidedActionsTests(SynchronousTestCase):
         The default content: the lines of no block take C{*,*,reject}
         unless the scan found the kernel's AVC line, lighttpd's
         authentication, saslauthd's failure or Tomcat's locked account;
-        those of the blocks whose
-        rules all need a scanned regex are dropped when the scan found
-        none.  Those of
+        those of the blocks whose rules all need a scanned regex are
+        dropped when the scan found none.  Those of
         C{apache_error}, C{audit}, C{dovecot}, C{dropbear}, C{exim},
         C{ftp}, C{nginx_error}, C{opensmtpd}, C{postfix} and C{sendmail}
         need the regexes with a literal of their own scanned too (C{user },
